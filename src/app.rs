@@ -1,0 +1,334 @@
+//! The app model every command starts from: Procfile, `.env` files per environment, and
+//! `dozen.toml`, loaded and checked together.
+
+pub mod duration;
+pub mod env_edit;
+pub mod env_file;
+pub mod environment;
+pub mod interpolation;
+pub mod manifest;
+pub mod procfile;
+pub mod signal;
+mod tools;
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::Source;
+use env_file::EnvFile;
+use environment::{Config, EnvFileRef, Inherited};
+use manifest::Manifest;
+use procfile::Procfile;
+
+/// Where the app is and how to name its files to the user.
+#[derive(Debug, Clone)]
+pub struct AppDir {
+    pub path: PathBuf,
+    /// Prefix for paths in messages: empty for the current directory, else the directory as
+    /// the user gave it, with a trailing `/`.
+    display_prefix: String,
+}
+
+impl AppDir {
+    pub fn new(path: PathBuf) -> Self {
+        let display_prefix = if path.as_os_str().is_empty() || path == Path::new(".") {
+            String::new()
+        } else {
+            format!("{}/", path.display().to_string().trim_end_matches('/'))
+        };
+        Self {
+            path,
+            display_prefix,
+        }
+    }
+
+    pub fn join(&self, relative: &str) -> PathBuf {
+        self.path.join(relative)
+    }
+
+    /// The directory as shown in messages (`.` for the current one).
+    pub fn shown(&self) -> String {
+        if self.display_prefix.is_empty() {
+            ".".to_owned()
+        } else {
+            self.display_prefix.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// A file of the app as shown in messages.
+    pub fn display(&self, relative: &str) -> String {
+        format!("{}{relative}", self.display_prefix)
+    }
+}
+
+/// Where to find the app: `--app`, `-f/--procfile`.
+#[derive(Debug, Clone, Default)]
+pub struct Locator {
+    pub app: Option<PathBuf>,
+    pub procfile: Option<PathBuf>,
+}
+
+impl Locator {
+    /// The app directory: `--app`, else the `-f` Procfile's directory (as foreman and honcho
+    /// do), else the current directory.
+    pub fn app_dir(&self) -> AppDir {
+        let path = match (&self.app, &self.procfile) {
+            (Some(app), _) => app.clone(),
+            (None, Some(procfile)) => procfile.parent().map(Path::to_path_buf).unwrap_or_default(),
+            (None, None) => PathBuf::new(),
+        };
+        AppDir::new(path)
+    }
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub dir: AppDir,
+    pub name: String,
+    pub procfile_display: String,
+    /// `None` when the Procfile is missing or unreadable (an error has been reported).
+    pub procfile: Option<Procfile>,
+    pub manifest: Manifest,
+    pub manifest_source: Option<Source>,
+}
+
+/// Reads a file of the app; `Ok(None)` when it does not exist.
+fn read(path: &Path, display: &str, problems: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => {
+            problems.push(Diagnostic::general(
+                Severity::Error,
+                Some(display.to_owned()),
+                format!("cannot read: {error}"),
+            ));
+            None
+        }
+    }
+}
+
+/// Decodes a file as UTF-8, reporting where it is not.
+fn decode(display: &str, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Option<Source> {
+    match Source::from_bytes(display, bytes) {
+        Ok(source) => Some(source),
+        Err(location) => {
+            problems.push(Diagnostic::error(location, "not valid UTF-8"));
+            None
+        }
+    }
+}
+
+impl App {
+    /// Loads the Procfile and manifest, with every problem found in them.
+    pub fn load(locator: &Locator) -> (Self, Vec<Diagnostic>) {
+        let dir = locator.app_dir();
+        let mut problems = Vec::new();
+        let (procfile_path, procfile_display) = match &locator.procfile {
+            Some(path) => (path.clone(), path.display().to_string()),
+            None => (dir.join("Procfile"), dir.display("Procfile")),
+        };
+        let procfile = match read(&procfile_path, &procfile_display, &mut problems) {
+            Some(bytes) => decode(&procfile_display, &bytes, &mut problems).map(|source| {
+                let (procfile, found) = Procfile::parse(&source);
+                problems.extend(found);
+                procfile
+            }),
+            None => {
+                if problems.is_empty() {
+                    problems.push(
+                        Diagnostic::general(Severity::Error, Some(procfile_display.clone()), "no Procfile found")
+                            .note("write one (`web: command`), run `dozen init`, or name another with `-f PATH`"),
+                    );
+                }
+                None
+            }
+        };
+        let manifest_display = dir.display(manifest::FILE_NAME);
+        let mut manifest = Manifest::default();
+        let mut manifest_source = None;
+        if let Some(bytes) = read(
+            &dir.join(manifest::FILE_NAME),
+            &manifest_display,
+            &mut problems,
+        ) {
+            if let Some(source) = decode(&manifest_display, &bytes, &mut problems) {
+                match Manifest::parse(&source) {
+                    Ok(parsed) => {
+                        problems.extend(parsed.validate(&source, procfile.as_ref()));
+                        problems.extend(tools::check(&parsed.requires.tools, &source));
+                        manifest = parsed;
+                    }
+                    Err(problem) => problems.push(problem),
+                }
+                manifest_source = Some(source);
+            }
+        }
+        let name = manifest
+            .app
+            .name
+            .as_ref()
+            .map(|n| n.get_ref().clone())
+            .unwrap_or_else(|| default_name(&dir.path));
+        let app = Self {
+            dir,
+            name,
+            procfile_display,
+            procfile,
+            manifest,
+            manifest_source,
+        };
+        (app, problems)
+    }
+
+    /// The stack of env files for an environment: the manifest's list, else `.env` then
+    /// `.env.NAME`, each only if present.
+    pub fn env_stack(&self, environment: &str) -> Vec<EnvFileRef> {
+        if let (Some(files), Some(source)) = (
+            self.manifest.environment_files(environment),
+            &self.manifest_source,
+        ) {
+            return files
+                .iter()
+                .map(|file| {
+                    let span = file.span();
+                    EnvFileRef {
+                        path: self.dir.join(file.get_ref()),
+                        display: self.dir.display(file.get_ref()),
+                        listed_at: Some(
+                            source.location(span.start, source.text[span].chars().count()),
+                        ),
+                    }
+                })
+                .collect();
+        }
+        [".env".to_owned(), format!(".env.{environment}")]
+            .into_iter()
+            .filter(|name| self.dir.join(name).is_file())
+            .map(|name| EnvFileRef {
+                path: self.dir.join(&name),
+                display: self.dir.display(&name),
+                listed_at: None,
+            })
+            .collect()
+    }
+
+    /// The file `config set`/`unset` edit for an environment: the last file the manifest lists
+    /// for it, else `.env.NAME` when an environment was named, else `.env`.
+    pub fn env_file_to_edit(&self, environment: Option<&str>) -> EnvFileRef {
+        let name = environment.unwrap_or(environment::DEFAULT);
+        if let Some(last) = self.env_stack(name).pop().filter(|f| f.listed_at.is_some()) {
+            return last;
+        }
+        let file = environment.map_or_else(|| ".env".to_owned(), |name| format!(".env.{name}"));
+        EnvFileRef {
+            path: self.dir.join(&file),
+            display: self.dir.display(&file),
+            listed_at: None,
+        }
+    }
+
+    /// Every environment the app knows of: the default, the manifest's, and `.env.NAME` files.
+    pub fn environments(&self) -> Vec<String> {
+        let mut names = vec![environment::DEFAULT.to_owned()];
+        names.extend(
+            self.manifest
+                .environments
+                .keys()
+                .map(|k| k.get_ref().clone()),
+        );
+        if let Ok(entries) = std::fs::read_dir(self.dir.join(".")) {
+            let mut found: Vec<String> = entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|name| name.strip_prefix(".env.").map(str::to_owned))
+                .filter(|name| environment::is_environment_suffix(name))
+                .collect();
+            found.sort();
+            names.extend(found);
+        }
+        let mut unique = Vec::new();
+        for name in names {
+            if !unique.contains(&name) {
+                unique.push(name);
+            }
+        }
+        unique
+    }
+}
+
+/// The files of one environment, parsed, with their problems.
+pub fn read_env_files(stack: &[EnvFileRef]) -> (Vec<EnvFile>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for file in stack {
+        match read(&file.path, &file.display, &mut problems) {
+            Some(bytes) => {
+                if let Some(source) = decode(&file.display, &bytes, &mut problems) {
+                    let (parsed, found) = EnvFile::parse(source);
+                    problems.extend(found);
+                    files.push(parsed);
+                }
+            }
+            None => {
+                if let Some(location) = &file.listed_at {
+                    problems.push(Diagnostic::error(
+                        location.clone(),
+                        format!("env file `{}` does not exist", file.display),
+                    ));
+                }
+            }
+        }
+    }
+    (files, problems)
+}
+
+/// An environment, fully read: its files and its resolved config.
+#[derive(Debug)]
+pub struct ResolvedEnvironment {
+    pub name: String,
+    pub files: Vec<EnvFile>,
+    pub config: Config,
+}
+
+impl App {
+    pub fn resolve(
+        &self,
+        environment: &str,
+        inherited: &Inherited,
+    ) -> (ResolvedEnvironment, Vec<Diagnostic>) {
+        let (files, mut problems) = read_env_files(&self.env_stack(environment));
+        let (config, found) = Config::resolve(&files, inherited);
+        problems.extend(found);
+        (
+            ResolvedEnvironment {
+                name: environment.to_owned(),
+                files,
+                config,
+            },
+            problems,
+        )
+    }
+}
+
+fn default_name(dir: &Path) -> String {
+    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let raw = absolute
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if name.trim_matches('-').is_empty() {
+        "app".to_owned()
+    } else {
+        name
+    }
+}

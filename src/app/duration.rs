@@ -1,0 +1,83 @@
+//! Durations as people write them in `dozen.toml`: `500ms`, `10s`, `2m`, `1h`, `1m30s`.
+
+use serde::{Deserialize, Deserializer};
+use std::time::Duration as StdDuration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub StdDuration);
+
+impl Duration {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let invalid = || {
+            format!(
+                "invalid duration `{text}`: write a number and a unit, like `500ms`, `10s`, `2m` or `1h`"
+            )
+        };
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return Err(invalid());
+        }
+        let mut total = StdDuration::ZERO;
+        while !rest.is_empty() {
+            let number_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(invalid)?;
+            let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+            rest = &rest[number_len..];
+            let unit_len = rest
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
+            let seconds = match &rest[..unit_len] {
+                "ms" => 0.001,
+                "s" => 1.0,
+                "m" => 60.0,
+                "h" => 3600.0,
+                _ => return Err(invalid()),
+            };
+            rest = &rest[unit_len..];
+            let part = StdDuration::try_from_secs_f64(number * seconds).map_err(|_| invalid())?;
+            total = total.checked_add(part).ok_or_else(invalid)?;
+        }
+        Ok(Self(total))
+    }
+}
+
+impl std::fmt::Display for Duration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let millis = self.0.as_millis();
+        if millis % 1000 == 0 {
+            write!(f, "{}s", millis / 1000)
+        } else {
+            write!(f, "{millis}ms")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom("expected a duration string, like \"10s\" or \"500ms\"")
+        })?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        let ms = |text| Duration::parse(text).map(|d| d.0.as_millis());
+        assert_eq!(ms("500ms"), Ok(500));
+        assert_eq!(ms("10s"), Ok(10_000));
+        assert_eq!(ms("2m"), Ok(120_000));
+        assert_eq!(ms("1h"), Ok(3_600_000));
+        assert_eq!(ms("1m30s"), Ok(90_000));
+        assert_eq!(ms("1.5s"), Ok(1500));
+        for bad in ["", "10", "s", "10x", "-1s", "1..2s", "1e999h"] {
+            assert!(Duration::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Duration::parse("2m").unwrap().to_string(), "120s");
+    }
+}

@@ -1,0 +1,199 @@
+//! An environment: its stack of `.env` files and the config they resolve to.
+//!
+//! Later files win over earlier ones; interpolation looks up keys defined earlier in the
+//! stack first, then the inherited environment.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+
+use super::env_file::{EnvFile, Value};
+use crate::diagnostic::Diagnostic;
+
+pub const DEFAULT: &str = "development";
+
+/// Env file suffixes that are templates for people, not environments.
+const NOT_ENVIRONMENTS: [&str; 4] = ["example", "sample", "template", "dist"];
+
+/// One file of an environment's stack.
+#[derive(Debug, Clone)]
+pub struct EnvFileRef {
+    pub path: PathBuf,
+    pub display: String,
+    /// Where the manifest names this file, when it does (a missing listed file is an error).
+    pub listed_at: Option<crate::diagnostic::Location>,
+}
+
+/// A resolved config value and where it was defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    pub value: String,
+    pub file: String,
+    pub line: usize,
+}
+
+/// The keys the env files define, after interpolation, in order of first definition.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub vars: IndexMap<String, Var>,
+}
+
+/// The inherited environment, as a snapshot (never the live process environment, so that
+/// resolution is a pure function of its inputs).
+pub type Inherited = HashMap<String, String>;
+
+pub fn inherited_from_process() -> Inherited {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Whether `name` can be an environment read from a `.env.NAME` file.
+pub fn is_environment_suffix(name: &str) -> bool {
+    super::manifest::is_valid_name(name) && !NOT_ENVIRONMENTS.contains(&name)
+}
+
+impl Config {
+    /// Resolves a stack of parsed files. Errors: `${X:?}` on an unset `X`. Warnings: a key
+    /// defined twice in one file, a key that shadows an inherited one.
+    pub fn resolve(files: &[EnvFile], inherited: &Inherited) -> (Self, Vec<Diagnostic>) {
+        let mut config = Self::default();
+        let mut problems = Vec::new();
+        for file in files {
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for entry in &file.entries {
+                let (line, _) = file.source.line_col(entry.key_offset);
+                let key_location = || {
+                    file.source
+                        .location(entry.key_offset, entry.key.chars().count())
+                };
+                if let Some(first) = seen.insert(&entry.key, line) {
+                    problems.push(
+                        Diagnostic::warning(
+                            key_location(),
+                            format!("`{}` is defined again; this definition wins", entry.key),
+                        )
+                        .note(format!("first defined at {}:{first}", file.source.path)),
+                    );
+                }
+                let value = match &entry.value {
+                    Value::Inherit => match inherited.get(&entry.key) {
+                        Some(value) => value.clone(),
+                        None => continue,
+                    },
+                    Value::Template(template) => {
+                        let lookup = |name: &str| {
+                            config
+                                .vars
+                                .get(name)
+                                .map(|v| v.value.clone())
+                                .or_else(|| inherited.get(name).cloned())
+                        };
+                        match template.evaluate(&lookup) {
+                            Ok(value) => value,
+                            Err(error) => {
+                                let message = if error.message.is_empty() {
+                                    format!("`{}` is not set", error.name)
+                                } else {
+                                    format!("`{}` is not set: {}", error.name, error.message)
+                                };
+                                problems.push(Diagnostic::error(
+                                    file.source.location(error.offset, 1),
+                                    message,
+                                ));
+                                continue;
+                            }
+                        }
+                    }
+                };
+                if entry.value != Value::Inherit
+                    && inherited.contains_key(&entry.key)
+                    && !config.vars.contains_key(&entry.key)
+                {
+                    problems.push(Diagnostic::warning(
+                        key_location(),
+                        format!(
+                            "`{}` shadows the inherited environment's `{}`",
+                            entry.key, entry.key
+                        ),
+                    ));
+                }
+                config.vars.insert(
+                    entry.key.clone(),
+                    Var {
+                        value,
+                        file: file.source.path.clone(),
+                        line,
+                    },
+                );
+            }
+        }
+        (config, problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Source;
+
+    fn file(path: &str, text: &str) -> EnvFile {
+        EnvFile::parse(Source::new(path, text)).0
+    }
+
+    fn inherited(pairs: &[(&str, &str)]) -> Inherited {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn later_files_win_and_interpolate_from_earlier_ones() {
+        let files = [
+            file(".env", "HOST=a\nURL=http://$HOST\n"),
+            file(".env.production", "HOST=b\nFULL=${URL}/${HOST}\n"),
+        ];
+        let (config, problems) = Config::resolve(&files, &Inherited::new());
+        assert!(problems.is_empty());
+        assert_eq!(config.vars["HOST"].value, "b");
+        assert_eq!(config.vars["HOST"].file, ".env.production");
+        assert_eq!(config.vars["URL"].value, "http://a");
+        assert_eq!(config.vars["FULL"].value, "http://a/b");
+        let keys: Vec<_> = config.vars.keys().collect();
+        assert_eq!(keys, ["HOST", "URL", "FULL"]);
+    }
+
+    #[test]
+    fn file_keys_come_before_inherited_ones_in_lookup() {
+        let files = [file(".env", "A=file\nB=$A-$HOME\nSECRET\nMISSING\n")];
+        let (config, _) = Config::resolve(
+            &files,
+            &inherited(&[("A", "env"), ("HOME", "/h"), ("SECRET", "s3")]),
+        );
+        assert_eq!(config.vars["B"].value, "file-/h");
+        assert_eq!(config.vars["SECRET"].value, "s3");
+        assert!(!config.vars.contains_key("MISSING"));
+    }
+
+    #[test]
+    fn required_duplicates_and_shadowing() {
+        let files = [file(
+            ".env",
+            "PATH=/x\nA=1\nA=2\nB=${NOPE:?set NOPE first}\n",
+        )];
+        let (config, problems) = Config::resolve(&files, &inherited(&[("PATH", "/usr/bin")]));
+        let headlines: Vec<_> = problems.iter().map(Diagnostic::headline).collect();
+        assert_eq!(
+            headlines,
+            [
+                ".env:1:1: `PATH` shadows the inherited environment's `PATH`",
+                ".env:3:1: `A` is defined again; this definition wins",
+                ".env:4:3: `NOPE` is not set: set NOPE first",
+            ]
+        );
+        assert_eq!(config.vars["A"].value, "2");
+        assert!(!config.vars.contains_key("B"));
+    }
+}

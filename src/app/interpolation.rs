@@ -1,0 +1,375 @@
+//! `$VAR`, `${VAR}`, `${VAR:-default}` and friends in `.env` values: parsed once (so syntax
+//! errors are located while reading the file), evaluated later through an injected lookup.
+
+/// One character of a value with where it came from; `escaped` marks a `\$` that must stay
+/// a literal dollar.
+#[derive(Debug, Clone, Copy)]
+pub struct Char {
+    pub ch: char,
+    pub escaped: bool,
+    /// Byte offset in the source file.
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Template {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Literal(String),
+    Variable {
+        name: String,
+        op: Op,
+        /// Byte offset of the `$`, for errors raised at evaluation.
+        offset: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    Plain,
+    /// `${V:-w}` (colon: also when empty) / `${V-w}`.
+    Default {
+        colon: bool,
+        word: Template,
+    },
+    /// `${V:+w}` / `${V+w}`.
+    Alternative {
+        colon: bool,
+        word: Template,
+    },
+    /// `${V:?msg}` / `${V?msg}`.
+    Required {
+        colon: bool,
+        message: Template,
+    },
+}
+
+/// A syntax error at a byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// `${V:?message}` met an unset variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredError {
+    pub offset: usize,
+    pub name: String,
+    pub message: String,
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+impl Template {
+    /// A template that is only literal text.
+    pub fn literal(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self {
+            pieces: if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![Piece::Literal(text)]
+            },
+        }
+    }
+
+    pub fn parse(chars: &[Char]) -> Result<Self, SyntaxError> {
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c.ch != '$' || c.escaped {
+                literal.push(c.ch);
+                i += 1;
+                continue;
+            }
+            let next = chars.get(i + 1).filter(|n| !n.escaped).map(|n| n.ch);
+            match next {
+                Some('$') => {
+                    literal.push('$');
+                    i += 2;
+                }
+                Some('{') => {
+                    let (piece, end) = parse_braced(chars, i)?;
+                    push_literal(&mut pieces, &mut literal);
+                    pieces.push(piece);
+                    i = end;
+                }
+                Some(n) if is_name_start(n) => {
+                    let start = i + 1;
+                    let end = scan_name(chars, start);
+                    push_literal(&mut pieces, &mut literal);
+                    pieces.push(Piece::Variable {
+                        name: chars[start..end].iter().map(|c| c.ch).collect(),
+                        op: Op::Plain,
+                        offset: c.offset,
+                    });
+                    i = end;
+                }
+                _ => {
+                    literal.push('$');
+                    i += 1;
+                }
+            }
+        }
+        push_literal(&mut pieces, &mut literal);
+        Ok(Self { pieces })
+    }
+
+    /// True when the template has no variables (its value does not depend on any lookup).
+    pub fn is_literal(&self) -> bool {
+        self.pieces.iter().all(|p| matches!(p, Piece::Literal(_)))
+    }
+
+    pub fn evaluate(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, RequiredError> {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(text) => out.push_str(text),
+                Piece::Variable { name, op, offset } => {
+                    let value = lookup(name);
+                    let is_set =
+                        |colon: bool| value.as_ref().is_some_and(|v| !(colon && v.is_empty()));
+                    match op {
+                        Op::Plain => out.push_str(value.as_deref().unwrap_or_default()),
+                        Op::Default { colon, word } => {
+                            if is_set(*colon) {
+                                out.push_str(value.as_deref().unwrap_or_default());
+                            } else {
+                                out.push_str(&word.evaluate(lookup)?);
+                            }
+                        }
+                        Op::Alternative { colon, word } => {
+                            if is_set(*colon) {
+                                out.push_str(&word.evaluate(lookup)?);
+                            }
+                        }
+                        Op::Required { colon, message } => {
+                            if is_set(*colon) {
+                                out.push_str(value.as_deref().unwrap_or_default());
+                            } else {
+                                let message = message.evaluate(lookup)?;
+                                return Err(RequiredError {
+                                    offset: *offset,
+                                    name: name.clone(),
+                                    message,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn push_literal(pieces: &mut Vec<Piece>, literal: &mut String) {
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(std::mem::take(literal)));
+    }
+}
+
+fn scan_name(chars: &[Char], start: usize) -> usize {
+    chars[start..]
+        .iter()
+        .position(|c| !is_name_char(c.ch) || c.escaped)
+        .map_or(chars.len(), |n| start + n)
+}
+
+/// Parses `${...}` starting at the `$` at `dollar`; returns the piece and the index after `}`.
+fn parse_braced(chars: &[Char], dollar: usize) -> Result<(Piece, usize), SyntaxError> {
+    let offset = chars[dollar].offset;
+    let unterminated = || SyntaxError {
+        offset,
+        message: "unterminated `${`: expected `}`".into(),
+    };
+    let name_start = dollar + 2;
+    let name_end = scan_name(chars, name_start);
+    let name: String = chars[name_start..name_end].iter().map(|c| c.ch).collect();
+    let at = |i: usize| chars.get(i).map(|c| c.ch);
+    if name.is_empty() || !is_name_start(name.chars().next().unwrap_or('0')) {
+        return Err(match at(name_start) {
+            None => unterminated(),
+            Some(c) => SyntaxError {
+                offset: chars[name_start].offset,
+                message: format!("expected a variable name after `${{`, found `{c}`"),
+            },
+        });
+    }
+    let (colon, op_at) = if at(name_end) == Some(':') {
+        (true, name_end + 1)
+    } else {
+        (false, name_end)
+    };
+    let op_char = match at(op_at) {
+        None => return Err(unterminated()),
+        Some('}') if !colon => {
+            let piece = Piece::Variable {
+                name,
+                op: Op::Plain,
+                offset,
+            };
+            return Ok((piece, name_end + 1));
+        }
+        Some(c @ ('-' | '+' | '?')) => c,
+        Some(c) => {
+            return Err(SyntaxError {
+                offset: chars[op_at].offset,
+                message: format!(
+                    "unexpected `{c}` in `${{{name}...}}`: expected `}}`, `:-`, `-`, `:+`, `+`, `:?` or `?`"
+                ),
+            });
+        }
+    };
+    let word_start = op_at + 1;
+    let close = find_close(chars, word_start).ok_or_else(unterminated)?;
+    let word = Template::parse(&chars[word_start..close])?;
+    let op = match op_char {
+        '-' => Op::Default { colon, word },
+        '+' => Op::Alternative { colon, word },
+        _ => Op::Required {
+            colon,
+            message: word,
+        },
+    };
+    Ok((Piece::Variable { name, op, offset }, close + 1))
+}
+
+/// The index of the `}` closing a word, skipping nested `${...}`.
+fn find_close(chars: &[Char], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < chars.len() {
+        let c = chars[i];
+        if !c.escaped {
+            if c.ch == '$' && chars.get(i + 1).is_some_and(|n| n.ch == '{' && !n.escaped) {
+                depth += 1;
+                i += 2;
+                continue;
+            }
+            if c.ch == '}' {
+                if depth == 0 {
+                    return Some(i);
+                }
+                depth -= 1;
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn chars(text: &str) -> Vec<Char> {
+        text.char_indices()
+            .map(|(offset, ch)| Char {
+                ch,
+                escaped: false,
+                offset,
+            })
+            .collect()
+    }
+
+    fn eval(text: &str, vars: &[(&str, &str)]) -> Result<String, String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let template = Template::parse(&chars(text))
+            .map_err(|e| format!("syntax@{}: {}", e.offset, e.message))?;
+        template
+            .evaluate(&|name| vars.get(name).cloned())
+            .map_err(|e| format!("required@{}: {} {}", e.offset, e.name, e.message))
+    }
+
+    #[test]
+    fn forms() {
+        let vars = [("A", "a"), ("E", ""), ("A_2", "two")];
+        let cases = [
+            ("$A", "a"),
+            ("${A}", "a"),
+            ("x$A.y", "xa.y"),
+            ("$A_2", "two"),
+            ("$A_3", ""),
+            ("$$A", "$A"),
+            ("$", "$"),
+            ("a$ b", "a$ b"),
+            ("$1", "$1"),
+            ("${U:-d}", "d"),
+            ("${E:-d}", "d"),
+            ("${E-d}", ""),
+            ("${U-d}", "d"),
+            ("${A:-d}", "a"),
+            ("${A:+alt}", "alt"),
+            ("${E:+alt}", ""),
+            ("${E+alt}", "alt"),
+            ("${U+alt}", ""),
+            ("${U:-${A}-x}", "a-x"),
+            ("${U:-${V:-deep}}", "deep"),
+            ("${E?m}", ""),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(eval(text, &vars).as_deref(), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn required_and_syntax_errors() {
+        assert_eq!(
+            eval("x${U:?must be set}", &[]),
+            Err("required@1: U must be set".into())
+        );
+        assert_eq!(eval("${E:?}", &[("E", "")]), Err("required@0: E ".into()));
+        assert_eq!(eval("${U?no}", &[]), Err("required@0: U no".into()));
+        assert_eq!(
+            eval("ab${A", &[]),
+            Err("syntax@2: unterminated `${`: expected `}`".into())
+        );
+        assert_eq!(
+            eval("${", &[]),
+            Err("syntax@0: unterminated `${`: expected `}`".into())
+        );
+        assert!(
+            eval("${1A}", &[])
+                .unwrap_err()
+                .starts_with("syntax@2: expected a variable name")
+        );
+        assert!(
+            eval("${A!}", &[])
+                .unwrap_err()
+                .starts_with("syntax@3: unexpected `!`")
+        );
+        assert_eq!(
+            eval("${A:-x", &[]),
+            Err("syntax@0: unterminated `${`: expected `}`".into())
+        );
+    }
+
+    #[test]
+    fn escaped_dollar_is_literal() {
+        let mut cs = chars("$A");
+        cs[0].escaped = true;
+        let template = Template::parse(&cs).unwrap();
+        assert_eq!(template.evaluate(&|_| Some("x".into())).unwrap(), "$A");
+        assert!(template.is_literal());
+    }
+}

@@ -1,0 +1,642 @@
+//! `dozen.toml`: the optional manifest. Every key is optional; unknown keys are errors with
+//! their location and a "did you mean".
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::duration::Duration;
+use super::procfile::Procfile;
+use super::signal::Signal;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::Source;
+
+pub const FILE_NAME: &str = "dozen.toml";
+
+/// The most instances of one type: the port rule gives each type a block of 100 ports.
+pub const MAX_INSTANCES: u32 = 100;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub app: AppSection,
+    #[serde(default)]
+    pub build: BuildSection,
+    #[serde(default)]
+    pub requires: RequiresSection,
+    #[serde(default)]
+    pub env: EnvSection,
+    #[serde(default)]
+    pub environments: IndexMap<Spanned<String>, EnvironmentSpec>,
+    #[serde(default)]
+    pub formation: IndexMap<Spanned<String>, Spanned<u32>>,
+    #[serde(default)]
+    pub processes: IndexMap<Spanned<String>, ProcessSettings>,
+    #[serde(default)]
+    pub tasks: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSection {
+    pub name: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSection {
+    #[serde(default)]
+    pub steps: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub cache: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: IndexMap<Spanned<String>, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiresSection {
+    #[serde(default)]
+    pub tools: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSection {
+    /// Inherited names (`*` wildcards) passed through at `dozen run`.
+    #[serde(default)]
+    pub inherit: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    pub files: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSettings {
+    #[serde(default)]
+    pub restart: Restart,
+    #[serde(default)]
+    pub may_exit: bool,
+    pub stop_signal: Option<Signal>,
+    pub kill_timeout: Option<Duration>,
+    #[serde(default)]
+    pub after: Vec<Spanned<String>>,
+    pub health: Option<Spanned<Health>>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    #[default]
+    No,
+    OnFailure,
+    Always,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub http: Option<String>,
+    pub tcp: Option<bool>,
+    pub command: Option<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub grace: Option<Duration>,
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    #[serde(default)]
+    pub ignore: Vec<Spanned<String>>,
+}
+
+/// `[A-Za-z0-9_-]+`: the names of process types, tasks and environments.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Manifest {
+    /// Parses the TOML and its types; the first such error stops it (as in every TOML tool).
+    pub fn parse(source: &Source) -> Result<Self, Diagnostic> {
+        toml::from_str(&source.text).map_err(|error| toml_diagnostic(source, &error))
+    }
+
+    /// Checks what types alone cannot: names, references to the Procfile, cycles, paths.
+    pub fn validate(&self, source: &Source, procfile: Option<&Procfile>) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        let at = |spanned_span: std::ops::Range<usize>| {
+            let len = source.text[spanned_span.clone()].chars().count();
+            source.location(spanned_span.start, len)
+        };
+        let mut error = |span: std::ops::Range<usize>, message: String| {
+            problems.push(Diagnostic::error(at(span), message));
+        };
+
+        if let Some(name) = &self.app.name {
+            let valid = name.get_ref().len() <= 63
+                && name
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                && !name.get_ref().is_empty();
+            if !valid {
+                error(
+                    name.span(),
+                    format!(
+                        "invalid app name `{}`: use letters, digits, `_`, `.` and `-`, at most 63",
+                        name.get_ref()
+                    ),
+                );
+            }
+        }
+        for step in &self.build.steps {
+            if step.get_ref().trim().is_empty() {
+                error(step.span(), "empty build step".into());
+            }
+        }
+        for dir in &self.build.cache {
+            let path = std::path::Path::new(dir.get_ref());
+            let escapes = path.components().any(|c| {
+                !matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+            if dir.get_ref().is_empty() || escapes {
+                error(
+                    dir.span(),
+                    format!(
+                        "build cache `{}` must be a path inside the app",
+                        dir.get_ref()
+                    ),
+                );
+            }
+        }
+        for key in self.build.env.keys() {
+            if !super::env_file::is_valid_key(key.get_ref()) {
+                error(
+                    key.span(),
+                    format!("invalid build environment key `{}`", key.get_ref()),
+                );
+            }
+        }
+        for pattern in &self.env.inherit {
+            let valid = !pattern.get_ref().is_empty()
+                && pattern
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*');
+            if !valid {
+                error(
+                    pattern.span(),
+                    format!(
+                        "invalid inherit pattern `{}`: use a variable name, `*` as a wildcard",
+                        pattern.get_ref()
+                    ),
+                );
+            }
+        }
+        for (name, spec) in &self.environments {
+            if !is_valid_name(name.get_ref()) {
+                error(
+                    name.span(),
+                    format!(
+                        "invalid environment name `{}`: use letters, digits, `_` and `-`",
+                        name.get_ref()
+                    ),
+                );
+            }
+            for file in spec.files.iter().flatten() {
+                if file.get_ref().trim().is_empty() {
+                    error(file.span(), "empty env file name".into());
+                }
+            }
+        }
+        for (name, command) in &self.tasks {
+            if !is_valid_name(name.get_ref()) {
+                error(
+                    name.span(),
+                    format!(
+                        "invalid task name `{}`: use letters, digits, `_` and `-`",
+                        name.get_ref()
+                    ),
+                );
+            }
+            if command.get_ref().trim().is_empty() {
+                error(
+                    command.span(),
+                    format!("task `{}` has an empty command", name.get_ref()),
+                );
+            }
+        }
+        for rule in &self.audit.ignore {
+            let id = rule.get_ref().split(':').next().unwrap_or_default();
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            {
+                error(
+                    rule.span(),
+                    format!(
+                        "invalid audit ignore `{}`: write `rule-id` or `rule-id:path/glob`",
+                        rule.get_ref()
+                    ),
+                );
+            }
+        }
+        for (name, count) in &self.formation {
+            if *count.get_ref() > MAX_INSTANCES {
+                error(
+                    count.span(),
+                    format!(
+                        "{} instances of `{}`: at most {MAX_INSTANCES} per type",
+                        count.get_ref(),
+                        name.get_ref()
+                    ),
+                );
+            }
+        }
+        for (name, settings) in &self.processes {
+            if let Some(health) = &settings.health {
+                if let Err(message) = health.get_ref().check() {
+                    error(health.span(), message);
+                }
+            }
+            if settings.after.iter().any(|a| a.get_ref() == name.get_ref()) {
+                error(
+                    name.span(),
+                    format!(
+                        "process type `{}` cannot start after itself",
+                        name.get_ref()
+                    ),
+                );
+            }
+        }
+        if let Some(procfile) = procfile {
+            problems.extend(self.validate_against(source, procfile));
+        }
+        problems
+    }
+
+    /// References from the manifest to Procfile types.
+    fn validate_against(&self, source: &Source, procfile: &Procfile) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        let mut unknown_type = |name: &Spanned<String>, what: &str| {
+            if procfile.get(name.get_ref()).is_some() {
+                return;
+            }
+            let span = name.span();
+            let location = source.location(span.start, source.text[span].chars().count());
+            let mut diagnostic = Diagnostic::error(
+                location,
+                format!(
+                    "{what} `{}` is not a process type in the Procfile",
+                    name.get_ref()
+                ),
+            );
+            if let Some(suggestion) = did_you_mean(name.get_ref(), procfile.names()) {
+                diagnostic = diagnostic.note(format!("did you mean `{suggestion}`?"));
+            }
+            problems.push(diagnostic);
+        };
+        for name in self.formation.keys() {
+            unknown_type(name, "formation entry");
+        }
+        for (name, settings) in &self.processes {
+            unknown_type(name, "[processes] entry");
+            for after in &settings.after {
+                unknown_type(after, "`after` entry");
+            }
+        }
+        if let Some(cycle) = self.start_order_cycle() {
+            let name = self
+                .processes
+                .keys()
+                .find(|k| *k.get_ref() == cycle[0])
+                .map(Spanned::span)
+                .unwrap_or_default();
+            problems.push(Diagnostic::error(
+                source.location(name.start, source.text[name].chars().count()),
+                format!("`after` makes a cycle: {}", cycle.join(" → ")),
+            ));
+        }
+        for (name, _) in &self.tasks {
+            if procfile.get(name.get_ref()).is_some() {
+                let span = name.span();
+                problems.push(Diagnostic::warning(
+                    source.location(span.start, source.text[span].chars().count()),
+                    format!(
+                        "task `{}` has the name of a Procfile type; `dozen exec {}` runs the task",
+                        name.get_ref(),
+                        name.get_ref()
+                    ),
+                ));
+            }
+        }
+        problems
+    }
+
+    /// A cycle in `after`, as the names along it (first repeated at the end), if any.
+    fn start_order_cycle(&self) -> Option<Vec<String>> {
+        let after = |name: &str| -> Vec<String> {
+            self.processes
+                .iter()
+                .find(|(k, _)| k.get_ref() == name)
+                .map(|(_, s)| s.after.iter().map(|a| a.get_ref().clone()).collect())
+                .unwrap_or_default()
+        };
+        for start in self.processes.keys() {
+            // Depth-first walk with the current path; small graphs, so no memoisation.
+            let mut stack = vec![(start.get_ref().clone(), 0usize)];
+            let mut path: Vec<String> = vec![start.get_ref().clone()];
+            while let Some((node, next)) = stack.pop() {
+                let deps = after(&node);
+                if next < deps.len() {
+                    stack.push((node, next + 1));
+                    let dep = deps[next].clone();
+                    if dep == *start.get_ref() && path.len() > 1 {
+                        path.push(dep);
+                        return Some(path);
+                    }
+                    if !path.contains(&dep) {
+                        path.push(dep.clone());
+                        stack.push((dep, 0));
+                    }
+                } else {
+                    path.pop();
+                }
+            }
+        }
+        None
+    }
+
+    /// The settings of a process type, or the defaults.
+    pub fn process(&self, name: &str) -> Option<&ProcessSettings> {
+        self.processes
+            .iter()
+            .find(|(k, _)| k.get_ref() == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The env files an environment lists, if the manifest lists them.
+    pub fn environment_files(&self, name: &str) -> Option<&[Spanned<String>]> {
+        self.environments
+            .iter()
+            .find(|(k, _)| k.get_ref() == name)
+            .and_then(|(_, spec)| spec.files.as_deref())
+    }
+}
+
+impl Health {
+    fn check(&self) -> Result<(), String> {
+        let probes = usize::from(self.http.is_some())
+            + usize::from(self.tcp.is_some())
+            + usize::from(self.command.is_some());
+        if probes != 1 {
+            return Err("a health check needs exactly one of `http`, `tcp` or `command`".into());
+        }
+        if let Some(path) = &self.http {
+            if !path.starts_with('/') {
+                return Err(format!("health check path `{path}` must start with `/`"));
+            }
+        }
+        if self.tcp == Some(false) {
+            return Err(
+                "`tcp = false` is not a health check; remove `health` or use `tcp = true`".into(),
+            );
+        }
+        if self.command.as_ref().is_some_and(|c| c.trim().is_empty()) {
+            return Err("health check command is empty".into());
+        }
+        if self.retries == Some(0) {
+            return Err("health check `retries` must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Turns a TOML or serde error into a located diagnostic, with a suggestion for unknown keys.
+fn toml_diagnostic(source: &Source, error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let len = source
+        .text
+        .get(span.clone())
+        .map_or(1, |s| s.chars().count());
+    let location = source.location(span.start, len);
+    let message = error.message().trim().to_owned();
+    // serde: "unknown field `restat`, expected one of `restart`, `may_exit`" (or "expected `x`").
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let unknown = message.starts_with("unknown field") || message.starts_with("unknown variant");
+    if unknown && !quoted.is_empty() {
+        let what = if message.starts_with("unknown field") {
+            "key"
+        } else {
+            "value"
+        };
+        let word = quoted[0];
+        let expected = &quoted[1..];
+        let mut diagnostic = Diagnostic::error(location, format!("unknown {what} `{word}`"));
+        if let Some(suggestion) = did_you_mean(word, expected.iter().copied()) {
+            diagnostic = diagnostic.note(format!("did you mean `{suggestion}`?"));
+        }
+        if !expected.is_empty() {
+            let list = expected
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            diagnostic = diagnostic.note(format!("expected one of {list}"));
+        }
+        return diagnostic;
+    }
+    Diagnostic::error(location, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        Manifest::parse(&Source::new(FILE_NAME, text)).map_err(|d| {
+            let mut s = d.headline();
+            for note in d.notes {
+                s.push_str(" | ");
+                s.push_str(&note);
+            }
+            s
+        })
+    }
+
+    fn problems(text: &str, procfile: &str) -> Vec<String> {
+        let source = Source::new(FILE_NAME, text);
+        let manifest = Manifest::parse(&source).unwrap();
+        let (procfile, _) = Procfile::parse(&Source::new("Procfile", procfile));
+        manifest
+            .validate(&source, Some(&procfile))
+            .iter()
+            .map(Diagnostic::headline)
+            .collect()
+    }
+
+    const FULL: &str = r#"
+[app]
+name = "comics"
+
+[build]
+steps = ["npm ci", "npm run build"]
+cache = ["node_modules/.cache"]
+env = { NODE_ENV = "production" }
+
+[requires]
+tools = ["node", "python3"]
+
+[env]
+inherit = ["AWS_*", "VAULT_TOKEN"]
+
+[environments.production]
+files = [".env", ".env.production"]
+
+[formation]
+web = 2
+worker = 1
+
+[processes.web]
+restart = "on-failure"
+may_exit = false
+stop_signal = "SIGTERM"
+kill_timeout = "10s"
+after = ["worker"]
+health = { http = "/healthz", interval = "2s", timeout = "1s", grace = "5s", retries = 3 }
+
+[processes.worker]
+health = { command = "true" }
+
+[tasks]
+migrate = "python manage.py migrate"
+
+[audit]
+ignore = ["rule-id", "rule-id:path/glob"]
+"#;
+
+    #[test]
+    fn every_documented_key_parses() {
+        let manifest = parse(FULL).unwrap();
+        assert_eq!(manifest.app.name.as_ref().unwrap().get_ref(), "comics");
+        let web = manifest.process("web").unwrap();
+        assert_eq!(web.restart, Restart::OnFailure);
+        assert_eq!(web.kill_timeout.unwrap().0.as_secs(), 10);
+        assert_eq!(web.stop_signal, Some(Signal::TERM));
+        assert_eq!(manifest.environment_files("production").unwrap().len(), 2);
+        assert!(problems(FULL, "web: a\nworker: b").is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_located_with_a_suggestion() {
+        assert_eq!(
+            parse("[processes.web]\nrestat = \"always\"\n").unwrap_err(),
+            "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `after`, `health`"
+        );
+        assert!(
+            parse("[bild]\nsteps = []\n")
+                .unwrap_err()
+                .starts_with("dozen.toml:1:2: unknown key `bild` | did you mean `build`?")
+        );
+        assert!(
+            parse("[processes.web]\nrestart = \"sometimes\"\n")
+                .unwrap_err()
+                .starts_with("dozen.toml:2:11: unknown value `sometimes`")
+        );
+    }
+
+    #[test]
+    fn typed_values_are_located() {
+        assert!(
+            parse("[processes.web]\nkill_timeout = \"10x\"\n")
+                .unwrap_err()
+                .starts_with("dozen.toml:2:16: invalid duration `10x`")
+        );
+        assert!(
+            parse("[processes.web]\nstop_signal = \"SIGFOO\"\n")
+                .unwrap_err()
+                .starts_with("dozen.toml:2:15: unknown signal `SIGFOO`")
+        );
+        assert!(
+            parse("[formation]\nweb = -1\n")
+                .unwrap_err()
+                .starts_with("dozen.toml:2:7:")
+        );
+        assert!(parse("[app\n").unwrap_err().starts_with("dozen.toml:1:"));
+    }
+
+    #[test]
+    fn references_to_the_procfile_are_checked() {
+        let manifest = "[formation]\nwrker = 1\n[processes.web]\nafter = [\"db\"]\n";
+        assert_eq!(
+            problems(manifest, "web: a\nworker: b"),
+            [
+                "dozen.toml:2:1: formation entry `wrker` is not a process type in the Procfile",
+                "dozen.toml:4:10: `after` entry `db` is not a process type in the Procfile",
+            ]
+        );
+    }
+
+    #[test]
+    fn semantic_checks() {
+        let cases = [
+            (
+                "[formation]\nweb = 101\n",
+                "dozen.toml:2:7: 101 instances of `web`: at most 100 per type",
+            ),
+            (
+                "[processes.web]\nhealth = { interval = \"1s\" }\n",
+                "dozen.toml:2:10: a health check needs exactly one of `http`, `tcp` or `command`",
+            ),
+            (
+                "[processes.web]\nhealth = { http = \"healthz\" }\n",
+                "dozen.toml:2:10: health check path `healthz` must start with `/`",
+            ),
+            (
+                "[build]\ncache = [\"../x\"]\n",
+                "dozen.toml:2:10: build cache `../x` must be a path inside the app",
+            ),
+            (
+                "[tasks]\n\"a b\" = \"x\"\n",
+                "dozen.toml:2:1: invalid task name `a b`: use letters, digits, `_` and `-`",
+            ),
+            (
+                "[env]\ninherit = [\"A B\"]\n",
+                "dozen.toml:2:12: invalid inherit pattern `A B`: use a variable name, `*` as a wildcard",
+            ),
+        ];
+        for (manifest, expected) in cases {
+            assert_eq!(
+                problems(manifest, "web: a\nworker: b"),
+                [expected],
+                "{manifest}"
+            );
+        }
+    }
+
+    #[test]
+    fn start_order_cycles_are_found() {
+        let manifest =
+            "[processes.web]\nafter = [\"worker\"]\n[processes.worker]\nafter = [\"web\"]\n";
+        assert_eq!(
+            problems(manifest, "web: a\nworker: b"),
+            ["dozen.toml:1:12: `after` makes a cycle: web → worker → web"]
+        );
+    }
+}

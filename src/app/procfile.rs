@@ -1,0 +1,316 @@
+//! The Procfile: `name: command` lines, Heroku's format, parsed strictly.
+//!
+//! Where foreman and honcho silently drop a line they cannot read, every such line here is an
+//! error located to `Procfile:line:column`.
+
+use crate::diagnostic::Diagnostic;
+use crate::source::Source;
+
+/// The longest process type name (a DNS label, so the name survives export to Kubernetes).
+pub const MAX_NAME_LEN: usize = 63;
+
+/// The Procfile type that is the release phase, never part of the formation.
+pub const RELEASE: &str = "release";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessType {
+    pub name: String,
+    pub command: String,
+    /// 1-based line of the definition.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Procfile {
+    /// Process types of the formation, in file order (order decides ports and colours).
+    pub types: Vec<ProcessType>,
+    /// The `release:` entry, if any.
+    pub release: Option<ProcessType>,
+}
+
+impl Procfile {
+    /// Parses a Procfile, returning what could be read and every problem found.
+    pub fn parse(source: &Source) -> (Self, Vec<Diagnostic>) {
+        let mut procfile = Self::default();
+        let mut problems = Vec::new();
+        let mut offset = 0;
+        for raw in source.text.split_inclusive('\n') {
+            let line_start = offset;
+            offset += raw.len();
+            let line = raw.trim_end_matches('\n').trim_end_matches('\r');
+            match parse_line(line) {
+                Ok(None) => {}
+                Ok(Some((name, command))) => {
+                    let (line_number, _) = source.line_col(line_start);
+                    let entry = ProcessType {
+                        name: name.to_owned(),
+                        command: command.to_owned(),
+                        line: line_number,
+                    };
+                    if let Some(first) = procfile.get_any(name) {
+                        problems.push(
+                            Diagnostic::error(
+                                source.location(line_start, name.chars().count()),
+                                format!("duplicate process type `{name}`"),
+                            )
+                            .note(format!("first defined at {}:{}:1", source.path, first.line)),
+                        );
+                    } else if name == RELEASE {
+                        procfile.release = Some(entry);
+                    } else {
+                        procfile.types.push(entry);
+                    }
+                }
+                Err(problem) => problems.push(problem.into_diagnostic(source, line_start)),
+            }
+        }
+        if procfile.types.is_empty() && problems.is_empty() {
+            problems.push(
+                Diagnostic::error(
+                    source.location(0, 1),
+                    "the Procfile defines no process types",
+                )
+                .note("add a line like `web: python3 -m http.server $PORT`"),
+            );
+        }
+        (procfile, problems)
+    }
+
+    /// A process type of the formation by name.
+    pub fn get(&self, name: &str) -> Option<&ProcessType> {
+        self.types.iter().find(|t| t.name == name)
+    }
+
+    fn get_any(&self, name: &str) -> Option<&ProcessType> {
+        self.get(name)
+            .or(self.release.as_ref().filter(|r| r.name == name))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.types.iter().map(|t| t.name.as_str())
+    }
+}
+
+/// A problem on one line: byte offset within the line, length in characters, message, hint.
+struct LineProblem {
+    at: usize,
+    len: usize,
+    message: String,
+    hint: Option<&'static str>,
+}
+
+impl LineProblem {
+    fn new(at: usize, len: usize, message: impl Into<String>) -> Self {
+        Self {
+            at,
+            len,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    fn into_diagnostic(self, source: &Source, line_start: usize) -> Diagnostic {
+        let diagnostic = Diagnostic::error(
+            source.location(line_start + self.at, self.len),
+            self.message,
+        );
+        match self.hint {
+            Some(hint) => diagnostic.note(hint),
+            None => diagnostic,
+        }
+    }
+}
+
+const FORMAT_HINT: &str =
+    "Procfile lines are `name: command`, with a name of letters, digits, `_` and `-`";
+
+/// `Ok(None)` for blank and comment lines, the name and command of an entry, or the problem.
+fn parse_line(line: &str) -> Result<Option<(&str, &str)>, LineProblem> {
+    let content = line.trim_start();
+    if content.is_empty() || content.starts_with('#') {
+        return Ok(None);
+    }
+    if content.len() != line.len() {
+        return Err(LineProblem::new(
+            0,
+            line.len() - content.len(),
+            "a process type must start at the beginning of the line",
+        )
+        .hint("remove the leading whitespace"));
+    }
+    let name_len = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(line.len());
+    let name = &line[..name_len];
+    let rest = &line[name_len..];
+    if name.is_empty() {
+        let bad = rest.chars().next().map_or(1, char::len_utf8);
+        return Err(LineProblem::new(
+            0,
+            1,
+            format!("expected a process type name, found `{}`", &rest[..bad]),
+        )
+        .hint(FORMAT_HINT));
+    }
+    match rest.chars().next() {
+        Some(':') => {}
+        None => {
+            return Err(
+                LineProblem::new(0, name.len(), format!("expected `:` after `{name}`"))
+                    .hint(FORMAT_HINT),
+            );
+        }
+        Some(c) if c == ' ' || c == '\t' => {
+            let after = rest.trim_start();
+            let message = if after.starts_with(':') {
+                format!("unexpected whitespace between `{name}` and `:`")
+            } else {
+                format!("expected `:` after `{name}`")
+            };
+            return Err(LineProblem::new(name_len, 1, message).hint(FORMAT_HINT));
+        }
+        Some(c) => {
+            return Err(LineProblem::new(
+                name_len,
+                1,
+                format!("invalid character `{c}` in process type name"),
+            )
+            .hint(FORMAT_HINT));
+        }
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(LineProblem::new(
+            MAX_NAME_LEN,
+            name.len() - MAX_NAME_LEN,
+            format!(
+                "process type name is {} characters long; the limit is {MAX_NAME_LEN}",
+                name.len()
+            ),
+        ));
+    }
+    let command = rest[1..].trim();
+    if command.is_empty() {
+        return Err(LineProblem::new(
+            0,
+            name.len() + 1,
+            format!("process type `{name}` has an empty command"),
+        ));
+    }
+    Ok(Some((name, command)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Procfile, Vec<String>) {
+        let (procfile, problems) = Procfile::parse(&Source::new("Procfile", text));
+        (
+            procfile,
+            problems.iter().map(Diagnostic::headline).collect(),
+        )
+    }
+
+    #[test]
+    fn reads_types_in_order_with_comments_blanks_and_crlf() {
+        let (procfile, problems) = parse(
+            "# app\r\nweb: python app.py\r\n\r\n  # indented comment\nworker:\tpython w.py  \nrelease: ./migrate",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let names: Vec<_> = procfile.names().collect();
+        assert_eq!(names, ["web", "worker"]);
+        assert_eq!(procfile.types[1].command, "python w.py");
+        assert_eq!(procfile.types[1].line, 5);
+        assert_eq!(procfile.release.unwrap().command, "./migrate");
+    }
+
+    #[test]
+    fn colon_without_space_and_shell_syntax_in_commands() {
+        let (procfile, problems) = parse("web:cmd --port $PORT # not a comment: kept\n");
+        assert!(problems.is_empty());
+        assert_eq!(
+            procfile.types[0].command,
+            "cmd --port $PORT # not a comment: kept"
+        );
+    }
+
+    #[test]
+    fn every_malformed_line_is_located() {
+        let cases = [
+            (
+                "web : x",
+                "Procfile:1:4: unexpected whitespace between `web` and `:`",
+            ),
+            (
+                "  web: x",
+                "Procfile:1:1: a process type must start at the beginning of the line",
+            ),
+            (
+                "web.1: x",
+                "Procfile:1:4: invalid character `.` in process type name",
+            ),
+            (
+                "wéb: x",
+                "Procfile:1:2: invalid character `é` in process type name",
+            ),
+            ("web", "Procfile:1:1: expected `:` after `web`"),
+            ("web x", "Procfile:1:4: expected `:` after `web`"),
+            (
+                ": x",
+                "Procfile:1:1: expected a process type name, found `:`",
+            ),
+            (
+                "web:",
+                "Procfile:1:1: process type `web` has an empty command",
+            ),
+            (
+                "web:   ",
+                "Procfile:1:1: process type `web` has an empty command",
+            ),
+        ];
+        for (line, expected) in cases {
+            let (_, problems) =
+                parse(&format!("ok: x\n{line}\n").replace("Procfile:1", "Procfile:2"));
+            let expected = expected.replace("Procfile:1", "Procfile:2");
+            assert_eq!(problems, [expected], "line {line:?}");
+        }
+    }
+
+    #[test]
+    fn name_length_limit() {
+        let ok = format!("{}: x", "a".repeat(63));
+        assert!(parse(&ok).1.is_empty());
+        let long = format!("{}: x", "a".repeat(64));
+        assert_eq!(
+            parse(&long).1,
+            ["Procfile:1:64: process type name is 64 characters long; the limit is 63"]
+        );
+    }
+
+    #[test]
+    fn duplicates_name_both_lines() {
+        let (procfile, problems) = parse("web: a\nworker: b\nweb: c\n");
+        assert_eq!(problems, ["Procfile:3:1: duplicate process type `web`"]);
+        assert_eq!(procfile.types[0].command, "a");
+        let (_, problems) =
+            Procfile::parse(&Source::new("Procfile", "release: a\nrelease: b\nweb: x"));
+        assert_eq!(problems[0].notes, ["first defined at Procfile:1:1"]);
+    }
+
+    #[test]
+    fn empty_or_release_only_procfile_is_an_error() {
+        assert_eq!(
+            parse("# nothing\n").1,
+            ["Procfile:1:1: the Procfile defines no process types"]
+        );
+        assert_eq!(
+            parse("release: x\n").1,
+            ["Procfile:1:1: the Procfile defines no process types"]
+        );
+    }
+}

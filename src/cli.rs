@@ -1,0 +1,99 @@
+//! The command line, as clap definitions only: what each command accepts. What the commands
+//! do lives in `commands`.
+
+mod config;
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+pub use config::{ConfigAction, ConfigArgs};
+
+use crate::ui::ColorChoice;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dozen",
+    version,
+    about = "The twelve-factor lifecycle of an app on one machine",
+    long_about = "dozen reads an app's Procfile, .env files and dozen.toml, checks them, and manages its config.\n\nAn app is a directory (the current one, --app DIR or DOZEN_APP) with a Procfile, optional .env files per environment, and an optional dozen.toml.",
+    after_help = "Examples:\n  dozen check                      validate the app in the current directory\n  dozen --app fixtures/sample check\n  dozen config --env production     list production's keys, values redacted\n  dozen config set PORT=5000        edit .env in place",
+    disable_help_subcommand = true
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// The app's directory [default: the Procfile's directory with -f, else the current one]
+    #[arg(long, global = true, env = "DOZEN_APP", value_name = "DIR")]
+    pub app: Option<PathBuf>,
+
+    /// The environment whose env files apply [default: development]
+    #[arg(long = "env", global = true, value_name = "NAME", value_parser = environment_name)]
+    pub environment: Option<String>,
+
+    /// The Procfile to read, as in foreman and honcho [default: APP/Procfile]
+    #[arg(short = 'f', long, global = true, value_name = "PATH")]
+    pub procfile: Option<PathBuf>,
+
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colours (NO_COLOR turns `auto` off)
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+fn environment_name(name: &str) -> Result<String, String> {
+    if crate::app::manifest::is_valid_name(name) {
+        Ok(name.to_owned())
+    } else {
+        Err("an environment name has letters, digits, `_` and `-` only".to_owned())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the Procfile, env files and dozen.toml, and show what they define
+    #[command(
+        after_help = "Exit status: 0 when the app is valid (warnings allowed), 1 when it has errors.\n\nExamples:\n  dozen check\n  dozen check --json | jq .errors\n  dozen --env production check"
+    )]
+    Check(CheckArgs),
+
+    /// Show and edit the config of an environment (values redacted unless --reveal)
+    Config(ConfigArgs),
+
+    /// Write a starting dozen.toml and Procfile for the app in this directory
+    #[command(
+        after_help = "Detects the ecosystem (Cargo.toml, package.json, requirements.txt or pyproject.toml, go.mod, Gemfile, pom.xml) and writes a commented dozen.toml with build steps, and a Procfile with a web process that binds $PORT. Never overwrites a file.\n\nExamples:\n  dozen init\n  dozen --app ../api init"
+    )]
+    Init,
+
+    /// Write shell completions and man pages (for packagers and dozen's own tests)
+    #[command(name = "__generate", hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Directory to write `completions/` and `man/` into
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,162 @@
+//! What each command does: turn validated arguments into work on the app model.
+
+mod check;
+mod config;
+mod generate;
+mod init;
+
+use std::io::Write as _;
+
+use crate::app::environment::{self, Inherited};
+use crate::app::{App, Locator, ResolvedEnvironment, read_env_files};
+use crate::cli::{Args, Command};
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::ui::{ColorChoice, Paint};
+
+/// Everything a command needs from the global flags and the process environment.
+pub(crate) struct Context {
+    pub locator: Locator,
+    /// `--env`, if given.
+    pub environment: Option<String>,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub color: ColorChoice,
+    pub inherited: Inherited,
+}
+
+impl Context {
+    /// The environment in effect: `--env`, else `development`.
+    pub fn environment(&self) -> &str {
+        self.environment.as_deref().unwrap_or(environment::DEFAULT)
+    }
+
+    pub fn paint_out(&self) -> Paint {
+        Paint::for_stream(self.color, &std::io::stdout())
+    }
+
+    pub fn paint_err(&self) -> Paint {
+        Paint::for_stream(self.color, &std::io::stderr())
+    }
+
+    /// Prints diagnostics to stderr (warnings only when not quiet).
+    pub fn report(&self, diagnostics: &[Diagnostic]) {
+        let paint = self.paint_err();
+        let mut err = std::io::stderr().lock();
+        for diagnostic in diagnostics.iter().filter(|d| d.is_error() || !self.quiet) {
+            let _ = err.write_all(diagnostic.render(paint).as_bytes());
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe becomes [`Error::BrokenPipe`].
+pub(crate) fn print(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+pub(crate) fn run(args: Args) -> i32 {
+    let global = args.global;
+    let context = Context {
+        locator: Locator {
+            app: global.app,
+            procfile: global.procfile,
+        },
+        environment: global.environment,
+        quiet: global.quiet,
+        verbose: global.verbose,
+        color: global.color,
+        inherited: environment::inherited_from_process(),
+    };
+    let result = match args.command {
+        Command::Check(check) => check::run(&context, &check),
+        Command::Config(config) => config::run(&context, &config),
+        Command::Init => init::run(&context),
+        Command::Generate(generate) => generate::run(&generate),
+    };
+    result.unwrap_or_else(|error| {
+        report_error(&context, &error);
+        error.exit_code()
+    })
+}
+
+fn report_error(context: &Context, error: &Error) {
+    let paint = context.paint_err();
+    match error {
+        Error::BrokenPipe => {}
+        Error::InvalidApp(diagnostics) => {
+            context.report(diagnostics);
+            let count = diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "{}: the app has {count} error{}; `dozen check` shows them all",
+                paint.error("error"),
+                if count == 1 { "" } else { "s" }
+            );
+        }
+        Error::Usage { hint, .. } | Error::Failed { hint, .. } => {
+            eprintln!("{}: {error}", paint.error("error"));
+            if let Some(hint) = hint {
+                eprintln!("{}: {hint}", paint.bold("hint"));
+            }
+        }
+        Error::Io { .. } => eprintln!("{}: {error}", paint.error("error")),
+    }
+}
+
+/// The app and one environment, read and checked together: what `check` prints and what
+/// every other command needs to be free of errors.
+pub(crate) struct Inspection {
+    pub app: App,
+    pub environment: ResolvedEnvironment,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Inspection {
+    pub fn new(context: &Context, environment: &str) -> Self {
+        let (app, mut diagnostics) = App::load(&context.locator);
+        let (resolved, found) = app.resolve(environment, &context.inherited);
+        diagnostics.extend(found);
+        // Other environments' files must parse too, though their values are not resolved
+        // here (a bare `KEY` or `${KEY:?}` may be meant for release time).
+        let mut seen: Vec<_> = app
+            .env_stack(environment)
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        for other in app.environments() {
+            let stack: Vec<_> = app
+                .env_stack(&other)
+                .into_iter()
+                .filter(|f| !seen.contains(&f.path))
+                .collect();
+            seen.extend(stack.iter().map(|f| f.path.clone()));
+            let (_, found) = read_env_files(&stack);
+            diagnostics.extend(found.into_iter().filter(Diagnostic::is_error));
+        }
+        Self {
+            app,
+            environment: resolved,
+            diagnostics,
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// For commands other than `check`: the inspection, or exit 2 with its errors.
+    pub fn valid(context: &Context, environment: &str) -> Result<Self, Error> {
+        let inspection = Self::new(context, environment);
+        if inspection.has_errors() {
+            let errors = inspection
+                .diagnostics
+                .into_iter()
+                .filter(Diagnostic::is_error)
+                .collect();
+            return Err(Error::InvalidApp(errors));
+        }
+        Ok(inspection)
+    }
+}

@@ -1,0 +1,37 @@
+//! dozen: the twelve-factor lifecycle of an app on one machine.
+//!
+//! `main.rs` only calls [`run`]; everything else lives here so tests and fuzz targets can
+//! reach it. Layout: `cli` (argument definitions) → `commands` (what each command does) →
+//! `app` (the app model: Procfile, `.env` files, manifest), with `diagnostic` and `ui` for
+//! presenting results.
+
+pub mod app;
+pub mod cli;
+mod commands;
+pub mod diagnostic;
+pub mod error;
+pub mod exit_code;
+mod fsutil;
+pub mod secret;
+pub mod source;
+pub mod ui;
+
+use std::ffi::OsString;
+
+use clap::Parser as _;
+
+/// Runs dozen with these arguments (the first is the program name) and returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args = match cli::Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                exit_code::USAGE
+            } else {
+                exit_code::SUCCESS
+            };
+        }
+    };
+    commands::run(args)
+}

@@ -1,0 +1,31 @@
+//! Keeping config values secret: how a value is shown when it is not revealed.
+
+use std::fmt::Write as _;
+
+use sha2::{Digest as _, Sha256};
+
+/// What stands in for a value that is not revealed.
+pub const REDACTED: &str = "••••";
+
+/// A short, stable digest of a value: enough to tell values apart, not to read them.
+pub fn digest(value: &str) -> String {
+    let hash = Sha256::digest(value.as_bytes());
+    hash.iter().take(6).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_short_stable_and_distinct() {
+        assert_eq!(digest("secret"), digest("secret"));
+        assert_ne!(digest("secret"), digest("secreT"));
+        assert_eq!(digest("").len(), 12);
+        // sha256("") starts e3b0c44298fc.
+        assert_eq!(digest(""), "e3b0c44298fc");
+    }
+}
