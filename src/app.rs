@@ -128,21 +128,20 @@ impl App {
             Some(path) => (path.clone(), path.display().to_string()),
             None => (dir.join("Procfile"), dir.display("Procfile")),
         };
-        let procfile = match read(&procfile_path, &procfile_display, &mut problems) {
-            Some(bytes) => decode(&procfile_display, &bytes, &mut problems).map(|source| {
+        let procfile = if let Some(bytes) = read(&procfile_path, &procfile_display, &mut problems) {
+            decode(&procfile_display, &bytes, &mut problems).map(|source| {
                 let (procfile, found) = Procfile::parse(&source);
                 problems.extend(found);
                 procfile
-            }),
-            None => {
-                if problems.is_empty() {
-                    problems.push(
-                        Diagnostic::general(Severity::Error, Some(procfile_display.clone()), "no Procfile found")
-                            .note("write one (`web: command`), run `dozen init`, or name another with `-f PATH`"),
-                    );
-                }
-                None
+            })
+        } else {
+            if problems.is_empty() {
+                problems.push(
+                    Diagnostic::general(Severity::Error, Some(procfile_display.clone()), "no Procfile found")
+                        .note("write one (`web: command`), run `dozen init`, or name another with `-f PATH`"),
+                );
             }
+            None
         };
         let manifest_display = dir.display(manifest::FILE_NAME);
         let mut manifest = Manifest::default();
@@ -168,8 +167,7 @@ impl App {
             .app
             .name
             .as_ref()
-            .map(|n| n.get_ref().clone())
-            .unwrap_or_else(|| default_name(&dir.path));
+            .map_or_else(|| default_name(&dir.path), |n| n.get_ref().clone());
         let app = Self {
             dir,
             name,

@@ -49,7 +49,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// When to use colours (NO_COLOR turns `auto` off)
+    /// When to use colours (`NO_COLOR` turns `auto` off)
     #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
     pub color: ColorChoice,
 }

@@ -1,6 +1,8 @@
 //! `dozen.toml`: the optional manifest. Every key is optional; unknown keys are errors with
 //! their location and a "did you mean".
 
+use std::ops::Range;
+
 use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
@@ -136,27 +138,32 @@ impl Manifest {
     /// Checks what types alone cannot: names, references to the Procfile, cycles, paths.
     pub fn validate(&self, source: &Source, procfile: Option<&Procfile>) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
-        let at = |spanned_span: std::ops::Range<usize>| {
-            let len = source.text[spanned_span.clone()].chars().count();
-            source.location(spanned_span.start, len)
+        let mut error = |span: Range<usize>, message: String| {
+            problems.push(Diagnostic::error(located(source, span), message));
         };
-        let mut error = |span: std::ops::Range<usize>, message: String| {
-            problems.push(Diagnostic::error(at(span), message));
-        };
+        self.validate_sections(&mut error);
+        self.validate_names(&mut error);
+        self.validate_processes(&mut error);
+        if let Some(procfile) = procfile {
+            problems.extend(self.validate_against(source, procfile));
+        }
+        problems
+    }
 
+    /// `[app]`, `[build]`, `[env]`.
+    fn validate_sections(&self, error: &mut dyn FnMut(Range<usize>, String)) {
         if let Some(name) = &self.app.name {
-            let valid = name.get_ref().len() <= 63
-                && name
-                    .get_ref()
+            let text = name.get_ref();
+            let valid = !text.is_empty()
+                && text.len() <= 63
+                && text
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-                && !name.get_ref().is_empty();
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
             if !valid {
                 error(
                     name.span(),
                     format!(
-                        "invalid app name `{}`: use letters, digits, `_`, `.` and `-`, at most 63",
-                        name.get_ref()
+                        "invalid app name `{text}`: use letters, digits, `_`, `.` and `-`, at most 63"
                     ),
                 );
             }
@@ -193,21 +200,24 @@ impl Manifest {
             }
         }
         for pattern in &self.env.inherit {
-            let valid = !pattern.get_ref().is_empty()
-                && pattern
-                    .get_ref()
+            let text = pattern.get_ref();
+            if text.is_empty()
+                || !text
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*');
-            if !valid {
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*')
+            {
                 error(
                     pattern.span(),
                     format!(
-                        "invalid inherit pattern `{}`: use a variable name, `*` as a wildcard",
-                        pattern.get_ref()
+                        "invalid inherit pattern `{text}`: use a variable name, `*` as a wildcard"
                     ),
                 );
             }
         }
+    }
+
+    /// `[environments]`, `[tasks]`, `[audit]`.
+    fn validate_names(&self, error: &mut dyn FnMut(Range<usize>, String)) {
         for (name, spec) in &self.environments {
             if !is_valid_name(name.get_ref()) {
                 error(
@@ -257,6 +267,10 @@ impl Manifest {
                 );
             }
         }
+    }
+
+    /// `[formation]` counts and `[processes]` settings.
+    fn validate_processes(&self, error: &mut dyn FnMut(Range<usize>, String)) {
         for (name, count) in &self.formation {
             if *count.get_ref() > MAX_INSTANCES {
                 error(
@@ -285,10 +299,6 @@ impl Manifest {
                 );
             }
         }
-        if let Some(procfile) = procfile {
-            problems.extend(self.validate_against(source, procfile));
-        }
-        problems
     }
 
     /// References from the manifest to Procfile types.
@@ -298,10 +308,8 @@ impl Manifest {
             if procfile.get(name.get_ref()).is_some() {
                 return;
             }
-            let span = name.span();
-            let location = source.location(span.start, source.text[span].chars().count());
             let mut diagnostic = Diagnostic::error(
-                location,
+                located(source, name.span()),
                 format!(
                     "{what} `{}` is not a process type in the Procfile",
                     name.get_ref()
@@ -335,9 +343,8 @@ impl Manifest {
         }
         for (name, _) in &self.tasks {
             if procfile.get(name.get_ref()).is_some() {
-                let span = name.span();
                 problems.push(Diagnostic::warning(
-                    source.location(span.start, source.text[span].chars().count()),
+                    located(source, name.span()),
                     format!(
                         "task `{}` has the name of a Procfile type; `dozen exec {}` runs the task",
                         name.get_ref(),
@@ -426,6 +433,15 @@ impl Health {
         }
         Ok(())
     }
+}
+
+/// The location of a span of the manifest.
+pub(super) fn located(source: &Source, span: Range<usize>) -> crate::diagnostic::Location {
+    let len = source
+        .text
+        .get(span.clone())
+        .map_or(1, |text| text.chars().count());
+    source.location(span.start, len)
 }
 
 /// Turns a TOML or serde error into a located diagnostic, with a suggestion for unknown keys.

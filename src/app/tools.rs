@@ -30,9 +30,8 @@ pub(super) fn check(tools: &[Spanned<String>], source: &Source) -> Vec<Diagnosti
         .iter()
         .filter(|tool| which(tool.get_ref()).is_none())
         .map(|tool| {
-            let span = tool.span();
             Diagnostic::warning(
-                source.location(span.start, source.text[span].chars().count()),
+                super::manifest::located(source, tool.span()),
                 format!("declared tool `{}` is not on PATH", tool.get_ref()),
             )
         })

@@ -57,141 +57,137 @@ impl<'a> From<&'a crate::app::procfile::ProcessType> for TypeJson<'a> {
 
 pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
     let inspection = Inspection::new(context, context.environment());
-    let valid = !inspection.has_errors();
-    let app = &inspection.app;
-    let env = &inspection.environment;
-    let types: Vec<_> = app.procfile.iter().flat_map(|p| &p.types).collect();
-    let release = app.procfile.as_ref().and_then(|p| p.release.as_ref());
-    let env_files: Vec<&str> = env.files.iter().map(|f| f.source.path.as_str()).collect();
-    let keys: Vec<&str> = env.config.vars.keys().map(String::as_str).collect();
-    let tasks: Vec<&str> = app
-        .manifest
-        .tasks
-        .keys()
-        .map(|k| k.get_ref().as_str())
-        .collect();
-    let environments = app.environments();
-    let manifest = app.manifest_source.as_ref().map(|s| s.path.as_str());
-
+    let report = Report::new(&inspection);
+    let valid = report.valid;
     if args.json {
+        let mut json =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::failed(e.to_string()))?;
+        json.push('\n');
+        print(&json)?;
+    } else {
+        context.report(&inspection.diagnostics);
+        print_text(context, &report)?;
+    }
+    Ok(if valid {
+        exit_code::SUCCESS
+    } else {
+        exit_code::FAILURE
+    })
+}
+
+impl<'a> Report<'a> {
+    fn new(inspection: &'a Inspection) -> Self {
+        let app = &inspection.app;
+        let env = &inspection.environment;
+        let procfile = app.procfile.as_ref();
         let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
             inspection.diagnostics.iter().partition(|d| d.is_error());
-        let report = Report {
-            valid,
+        Report {
+            valid: errors.is_empty(),
             app: AppJson {
                 name: &app.name,
                 dir: app.dir.shown(),
             },
             procfile: ProcfileJson {
                 path: &app.procfile_display,
-                types: types.iter().map(|t| TypeJson::from(*t)).collect(),
-                release: release.map(TypeJson::from),
+                types: procfile
+                    .iter()
+                    .flat_map(|p| &p.types)
+                    .map(TypeJson::from)
+                    .collect(),
+                release: procfile
+                    .and_then(|p| p.release.as_ref())
+                    .map(TypeJson::from),
             },
             environment: &env.name,
-            env_files,
-            keys,
-            environments,
-            manifest,
-            tasks,
+            env_files: env.files.iter().map(|f| f.source.path.as_str()).collect(),
+            keys: env.config.vars.keys().map(String::as_str).collect(),
+            environments: app.environments(),
+            manifest: app.manifest_source.as_ref().map(|s| s.path.as_str()),
+            tasks: app
+                .manifest
+                .tasks
+                .keys()
+                .map(|k| k.get_ref().as_str())
+                .collect(),
             errors: errors.into_iter().map(DiagnosticJson::from).collect(),
             warnings: warnings.into_iter().map(DiagnosticJson::from).collect(),
-        };
-        let mut json =
-            serde_json::to_string_pretty(&report).map_err(|e| Error::failed(e.to_string()))?;
-        json.push('\n');
-        print(&json)?;
-        return Ok(if valid {
-            exit_code::SUCCESS
-        } else {
-            exit_code::FAILURE
-        });
+        }
     }
+}
 
-    context.report(&inspection.diagnostics);
-    if !context.quiet {
-        let paint = context.paint_out();
-        let none = || paint.dim("(none)");
-        let list = |items: &[&str]| {
-            if items.is_empty() {
-                none()
-            } else {
-                items.join(", ")
-            }
-        };
-        let mut out = String::new();
-        let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
-        let _ = writeln!(
-            out,
-            "{:<13}{} ({})",
-            paint.bold("app"),
-            app.name,
-            app.dir.shown()
-        );
-        let _ = writeln!(out, "{:<13}{}", paint.bold("processes"), list(&names));
-        if let Some(release) = release {
-            let _ = writeln!(
-                out,
-                "{:<13}{}",
-                paint.bold("release"),
-                if context.verbose > 0 {
-                    release.command.as_str()
-                } else {
-                    "yes (release phase)"
-                }
-            );
-        }
-        if context.verbose > 0 {
-            for t in &types {
-                let _ = writeln!(out, "  {:<11}{}", t.name, t.command);
-            }
-        }
-        let _ = writeln!(out, "{:<13}{}", paint.bold("environment"), env.name);
-        let _ = writeln!(out, "{:<13}{}", paint.bold("env files"), list(&env_files));
-        let _ = writeln!(out, "{:<13}{}", paint.bold("keys"), list(&keys));
-        let env_names: Vec<&str> = environments.iter().map(String::as_str).collect();
-        let _ = writeln!(
-            out,
-            "{:<13}{}",
-            paint.bold("environments"),
-            list(&env_names)
-        );
-        let _ = writeln!(
-            out,
-            "{:<13}{}",
-            paint.bold("manifest"),
-            manifest.map_or_else(none, str::to_owned)
-        );
-        if !tasks.is_empty() {
-            let _ = writeln!(out, "{:<13}{}", paint.bold("tasks"), list(&tasks));
-        }
-        print(&out)?;
-    }
-    let errors = inspection
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .count();
-    let warnings = inspection.diagnostics.len() - errors;
+/// The human summary on stdout (diagnostics went to stderr), and the verdict.
+fn print_text(context: &Context, report: &Report) -> Result<(), Error> {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    if valid {
-        if !context.quiet {
-            let paint = context.paint_out();
-            let suffix = if warnings > 0 {
-                format!(", {}", plural(warnings, "warning"))
-            } else {
-                String::new()
-            };
-            print(&format!("{}{suffix}\n", paint.good("valid")))?;
-        }
-        Ok(exit_code::SUCCESS)
-    } else {
+    if !report.valid {
         let paint = context.paint_err();
         eprintln!(
             "{}: {}, {}",
             paint.error("error"),
-            plural(errors, "error"),
-            plural(warnings, "warning")
+            plural(report.errors.len(), "error"),
+            plural(report.warnings.len(), "warning")
         );
-        Ok(exit_code::FAILURE)
     }
+    if context.quiet {
+        return Ok(());
+    }
+    let paint = context.paint_out();
+    let list = |items: &[&str]| {
+        if items.is_empty() {
+            paint.dim("(none)")
+        } else {
+            items.join(", ")
+        }
+    };
+    let mut out = String::new();
+    let mut row = |label: &str, value: &str| {
+        let _ = writeln!(
+            out,
+            "{}{} {value}",
+            paint.bold(label),
+            " ".repeat(12 - label.len())
+        );
+    };
+    row("app", &format!("{} ({})", report.app.name, report.app.dir));
+    let names: Vec<&str> = report.procfile.types.iter().map(|t| t.name).collect();
+    row("processes", &list(&names));
+    if context.verbose > 0 {
+        for t in &report.procfile.types {
+            row(&format!("  {}", t.name), t.command);
+        }
+    }
+    if let Some(release) = &report.procfile.release {
+        row(
+            "release",
+            if context.verbose > 0 {
+                release.command
+            } else {
+                "yes (release phase)"
+            },
+        );
+    }
+    row("environment", report.environment);
+    row("env files", &list(&report.env_files));
+    row("keys", &list(&report.keys));
+    let environments: Vec<&str> = report.environments.iter().map(String::as_str).collect();
+    row("environments", &list(&environments));
+    row(
+        "manifest",
+        &report
+            .manifest
+            .map_or_else(|| paint.dim("(none)"), str::to_owned),
+    );
+    if !report.tasks.is_empty() {
+        row("tasks", &list(&report.tasks));
+    }
+    if report.valid {
+        let warnings = report.warnings.len();
+        let suffix = if warnings > 0 {
+            format!(", {}", plural(warnings, "warning"))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{}{suffix}", paint.good("valid"));
+    }
+    print(&out)
 }

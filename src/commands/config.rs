@@ -165,9 +165,9 @@ fn unset(context: &Context, keys: &[String]) -> Result<i32, Error> {
     let mut absent = Vec::new();
     for key in keys {
         if file.unset(key) {
-            removed.push(key.as_str())
+            removed.push(key.as_str());
         } else {
-            absent.push(key.as_str())
+            absent.push(key.as_str());
         }
     }
     if exists && !removed.is_empty() {

@@ -43,9 +43,9 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
     let created = write_new(&procfile_path, procfile.as_bytes(), 0o644)
         .map_err(|e| Error::io(format!("cannot write {procfile_display}"), e))?;
     if created {
-        written.push(procfile_display)
+        written.push(procfile_display);
     } else {
-        kept.push(procfile_display)
+        kept.push(procfile_display);
     }
 
     let manifest_display = dir.display(crate::app::manifest::FILE_NAME);
@@ -57,9 +57,9 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
     )
     .map_err(|e| Error::io(format!("cannot write {manifest_display}"), e))?;
     if created {
-        written.push(manifest_display)
+        written.push(manifest_display);
     } else {
-        kept.push(manifest_display)
+        kept.push(manifest_display);
     }
 
     if written.is_empty() {
@@ -91,130 +91,136 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
     Ok(exit_code::SUCCESS)
 }
 
+/// Files of the directory being initialised.
+type Exists<'a> = &'a dyn Fn(&str) -> bool;
+type Read<'a> = &'a dyn Fn(&str) -> String;
+
 /// Every ecosystem found, most specific first.
-fn detect(exists: &dyn Fn(&str) -> bool, read: &dyn Fn(&str) -> String) -> Vec<Plan> {
-    let mut plans = Vec::new();
-    if exists("Cargo.toml") {
-        let manifest = read("Cargo.toml");
-        let name = toml::from_str::<toml::Table>(&manifest)
-            .ok()
-            .and_then(|t| t.get("package")?.get("name")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "app".to_owned());
-        let locked = if exists("Cargo.lock") {
-            " --locked"
-        } else {
-            ""
-        };
-        plans.push(Plan {
-            ecosystem: "Rust (Cargo.toml)",
-            steps: vec![format!("cargo build --release{locked}")],
-            cache: vec!["target"],
-            tools: vec!["cargo"],
-            web: format!("./target/release/{name}"),
-        });
-    }
-    if exists("package.json") {
-        let package: serde_json::Value =
-            serde_json::from_str(&read("package.json")).unwrap_or_default();
-        let script = |name: &str| package.get("scripts").and_then(|s| s.get(name)).is_some();
-        let (install, tool) = if exists("pnpm-lock.yaml") {
-            ("pnpm install --frozen-lockfile", "pnpm")
-        } else if exists("yarn.lock") {
-            ("yarn install --frozen-lockfile", "yarn")
-        } else if exists("package-lock.json") {
-            ("npm ci", "npm")
-        } else {
-            ("npm install", "npm")
-        };
-        let mut steps = vec![install.to_owned()];
-        if script("build") {
-            steps.push(format!("{tool} run build"));
-        }
-        let web = if script("start") {
-            format!("{tool} start")
-        } else {
-            "node index.js".to_owned()
-        };
-        plans.push(Plan {
-            ecosystem: "Node.js (package.json)",
-            steps,
-            cache: vec!["node_modules/.cache"],
-            tools: vec!["node", tool],
-            web,
-        });
-    }
-    let python = ["requirements.txt", "pyproject.toml"]
+fn detect(exists: Exists, read: Read) -> Vec<Plan> {
+    [rust, node, python, go, ruby, java]
         .into_iter()
-        .find(|f| exists(f));
-    if let Some(file) = python {
-        let requirements = read(file).to_ascii_lowercase();
-        let install = if file == "requirements.txt" {
-            ".venv/bin/pip install -r requirements.txt"
-        } else {
-            ".venv/bin/pip install ."
-        };
-        let gunicorn = requirements.contains("gunicorn");
-        let web = if exists("manage.py") {
-            if gunicorn {
-                "gunicorn config.wsgi --bind 0.0.0.0:$PORT".to_owned()
-            } else {
-                "python3 manage.py runserver 0.0.0.0:$PORT".to_owned()
-            }
-        } else if gunicorn {
-            "gunicorn app:app --bind 0.0.0.0:$PORT".to_owned()
-        } else {
-            "python3 app.py".to_owned()
-        };
-        let web = if web.starts_with("gunicorn") {
-            format!(".venv/bin/{web}")
-        } else {
-            web
-        };
-        plans.push(Plan {
-            ecosystem: if file == "requirements.txt" {
-                "Python (requirements.txt)"
-            } else {
-                "Python (pyproject.toml)"
-            },
-            steps: vec!["python3 -m venv .venv".to_owned(), install.to_owned()],
-            cache: vec![],
-            tools: vec!["python3"],
-            web,
-        });
+        .filter_map(|plan| plan(exists, read))
+        .collect()
+}
+
+fn rust(exists: Exists, read: Read) -> Option<Plan> {
+    if !exists("Cargo.toml") {
+        return None;
     }
-    if exists("go.mod") {
-        plans.push(Plan {
-            ecosystem: "Go (go.mod)",
-            steps: vec!["go build -o bin/app .".to_owned()],
-            cache: vec![],
-            tools: vec!["go"],
-            web: "./bin/app".to_owned(),
-        });
+    let name = toml::from_str::<toml::Table>(&read("Cargo.toml"))
+        .ok()
+        .and_then(|t| t.get("package")?.get("name")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "app".to_owned());
+    let locked = if exists("Cargo.lock") {
+        " --locked"
+    } else {
+        ""
+    };
+    Some(Plan {
+        ecosystem: "Rust (Cargo.toml)",
+        steps: vec![format!("cargo build --release{locked}")],
+        cache: vec!["target"],
+        tools: vec!["cargo"],
+        web: format!("./target/release/{name}"),
+    })
+}
+
+fn node(exists: Exists, read: Read) -> Option<Plan> {
+    if !exists("package.json") {
+        return None;
     }
-    if exists("Gemfile") {
-        let web = if exists("bin/rails") || exists("config/application.rb") {
+    let package: serde_json::Value =
+        serde_json::from_str(&read("package.json")).unwrap_or_default();
+    let script = |name: &str| package.get("scripts").and_then(|s| s.get(name)).is_some();
+    let (install, tool) = if exists("pnpm-lock.yaml") {
+        ("pnpm install --frozen-lockfile", "pnpm")
+    } else if exists("yarn.lock") {
+        ("yarn install --frozen-lockfile", "yarn")
+    } else if exists("package-lock.json") {
+        ("npm ci", "npm")
+    } else {
+        ("npm install", "npm")
+    };
+    let mut steps = vec![install.to_owned()];
+    if script("build") {
+        steps.push(format!("{tool} run build"));
+    }
+    let web = if script("start") {
+        format!("{tool} start")
+    } else {
+        "node index.js".to_owned()
+    };
+    Some(Plan {
+        ecosystem: "Node.js (package.json)",
+        steps,
+        cache: vec!["node_modules/.cache"],
+        tools: vec!["node", tool],
+        web,
+    })
+}
+
+fn python(exists: Exists, read: Read) -> Option<Plan> {
+    let file = ["requirements.txt", "pyproject.toml"]
+        .into_iter()
+        .find(|f| exists(f))?;
+    let gunicorn = read(file).to_ascii_lowercase().contains("gunicorn");
+    let web = match (exists("manage.py"), gunicorn) {
+        (true, true) => ".venv/bin/gunicorn config.wsgi --bind 0.0.0.0:$PORT",
+        (true, false) => "python3 manage.py runserver 0.0.0.0:$PORT",
+        (false, true) => ".venv/bin/gunicorn app:app --bind 0.0.0.0:$PORT",
+        (false, false) => "python3 app.py",
+    };
+    let (ecosystem, install) = if file == "requirements.txt" {
+        (
+            "Python (requirements.txt)",
+            ".venv/bin/pip install -r requirements.txt",
+        )
+    } else {
+        ("Python (pyproject.toml)", ".venv/bin/pip install .")
+    };
+    Some(Plan {
+        ecosystem,
+        steps: vec!["python3 -m venv .venv".to_owned(), install.to_owned()],
+        cache: vec![],
+        tools: vec!["python3"],
+        web: web.to_owned(),
+    })
+}
+
+fn go(exists: Exists, _: Read) -> Option<Plan> {
+    exists("go.mod").then(|| Plan {
+        ecosystem: "Go (go.mod)",
+        steps: vec!["go build -o bin/app .".to_owned()],
+        cache: vec![],
+        tools: vec!["go"],
+        web: "./bin/app".to_owned(),
+    })
+}
+
+fn ruby(exists: Exists, _: Read) -> Option<Plan> {
+    let rails = exists("bin/rails") || exists("config/application.rb");
+    exists("Gemfile").then(|| Plan {
+        ecosystem: "Ruby (Gemfile)",
+        steps: vec!["bundle install".to_owned()],
+        cache: vec![],
+        tools: vec!["ruby", "bundle"],
+        web: if rails {
             "bundle exec rails server -b 0.0.0.0 -p $PORT"
         } else {
             "bundle exec rackup -o 0.0.0.0 -p $PORT"
-        };
-        plans.push(Plan {
-            ecosystem: "Ruby (Gemfile)",
-            steps: vec!["bundle install".to_owned()],
-            cache: vec![],
-            tools: vec!["ruby", "bundle"],
-            web: web.to_owned(),
-        });
-    }
-    if exists("pom.xml") {
-        plans.push(Plan {
-            ecosystem: "Java (pom.xml)",
-            steps: vec!["mvn -B package -DskipTests".to_owned()],
-            cache: vec![],
-            tools: vec!["java", "mvn"],
-            web: "java -Dserver.port=$PORT -jar target/*.jar".to_owned(),
-        });
-    }
-    plans
+        }
+        .to_owned(),
+    })
+}
+
+fn java(exists: Exists, _: Read) -> Option<Plan> {
+    exists("pom.xml").then(|| Plan {
+        ecosystem: "Java (pom.xml)",
+        steps: vec!["mvn -B package -DskipTests".to_owned()],
+        cache: vec![],
+        tools: vec!["java", "mvn"],
+        web: "java -Dserver.port=$PORT -jar target/*.jar".to_owned(),
+    })
 }
 
 fn toml_list<S: AsRef<str>>(items: &[S]) -> String {

@@ -1,0 +1,176 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'dozen'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'dozen' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the Procfile, env files and dozen.toml, and show what they define')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show and edit the config of an environment (values redacted unless --reveal)')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a starting dozen.toml and Procfile for the app in this directory')
+            [CompletionResult]::new('__generate', '__generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and dozen''s own tests)')
+            break
+        }
+        'dozen;check' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;config' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('--reveal', '--reveal', [CompletionResultType]::ParameterName, 'Show values instead of redacting them')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print one key''s value')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Set keys in the environment''s own env file, keeping its comments and order')
+            [CompletionResult]::new('unset', 'unset', [CompletionResultType]::ParameterValue, 'Remove keys from the environment''s own env file')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Compare two environments: keys only in one, keys whose values differ (by digest)')
+            break
+        }
+        'dozen;config;get' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('--reveal', '--reveal', [CompletionResultType]::ParameterName, 'Show values instead of redacting them')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;config;set' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('--reveal', '--reveal', [CompletionResultType]::ParameterName, 'Show values instead of redacting them')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;config;unset' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('--reveal', '--reveal', [CompletionResultType]::ParameterName, 'Show values instead of redacting them')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;config;diff' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--exit-code', '--exit-code', [CompletionResultType]::ParameterName, 'Exit with 1 when the environments differ')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('--reveal', '--reveal', [CompletionResultType]::ParameterName, 'Show values instead of redacting them')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;init' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;__generate' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory to write `completions/` and `man/` into')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

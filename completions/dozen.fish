@@ -1,0 +1,129 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_dozen_global_optspecs
+    string join \n app= env= f/procfile= q/quiet v/verbose color= h/help V/version
+end
+
+function __fish_dozen_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_dozen_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_dozen_using_subcommand
+    set -l cmd (__fish_dozen_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c dozen -n "__fish_dozen_needs_command" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_needs_command" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_needs_command" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_needs_command" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_needs_command" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_needs_command" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dozen -n "__fish_dozen_needs_command" -s V -l version -d 'Print version'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "check" -d 'Validate the Procfile, env files and dozen.toml, and show what they define'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "config" -d 'Show and edit the config of an environment (values redacted unless --reveal)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "__generate" -d 'Write shell completions and man pages (for packagers and dozen\'s own tests)'
+complete -c dozen -n "__fish_dozen_using_subcommand check" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand check" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand check" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand check" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand check" -l json -d 'Print the result as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand check" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand check" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand check" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l reveal -d 'Show values instead of redacting them'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -f -a "get" -d 'Print one key\'s value'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -f -a "set" -d 'Set keys in the environment\'s own env file, keeping its comments and order'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -f -a "unset" -d 'Remove keys from the environment\'s own env file'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -f -a "diff" -d 'Compare two environments: keys only in one, keys whose values differ (by digest)'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l reveal -d 'Show values instead of redacting them'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l reveal -d 'Show values instead of redacting them'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l reveal -d 'Show values instead of redacting them'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l exit-code -d 'Exit with 1 when the environments differ'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l reveal -d 'Show values instead of redacting them'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand init" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand init" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand init" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand init" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand init" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand init" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand init" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l out -d 'Directory to write `completions/` and `man/` into' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s h -l help -d 'Print help'

@@ -1,0 +1,127 @@
+//! `dozen check`: what it prints and how it exits.
+
+use crate::harness::Test;
+
+#[test]
+fn prints_what_it_found_and_never_values() {
+    Test::new()
+        .procfile("web: a\nworker: b\nrelease: c\n")
+        .env_file(".env", "DATABASE_URL=postgres://u:p@h/db\nPORT=5000\n")
+        .env_file(".env.production", "PORT=80\n")
+        .env_file(".env.example", "PORT=\n")
+        .args(&["check"])
+        .run()
+        .success()
+        .stdout_has("processes    web, worker\n")
+        .stdout_has("release      yes (release phase)\n")
+        .stdout_has("environment  development\n")
+        .stdout_has("env files    .env\n")
+        .stdout_has("keys         DATABASE_URL, PORT\n")
+        .stdout_has("environments development, production\n")
+        .stdout_has("valid\n")
+        .stdout_lacks("postgres://");
+}
+
+#[test]
+fn json_report() {
+    let output = Test::new()
+        .procfile("web: a\n")
+        .env_file(".env", "A=1\nA=2\n")
+        .manifest("[tasks]\nmigrate = \"m\"\n")
+        .args(&["check", "--json"])
+        .run()
+        .success();
+    let json = output.json();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["environment"], "development");
+    assert_eq!(json["env_files"], serde_json::json!([".env"]));
+    assert_eq!(json["keys"], serde_json::json!(["A"]));
+    assert_eq!(json["tasks"], serde_json::json!(["migrate"]));
+    assert_eq!(json["manifest"], "dozen.toml");
+    assert_eq!(json["errors"], serde_json::json!([]));
+    let warning = &json["warnings"][0];
+    assert_eq!(
+        (
+            warning["path"].as_str(),
+            warning["line"].as_u64(),
+            warning["column"].as_u64()
+        ),
+        (Some(".env"), Some(2), Some(1))
+    );
+    assert_eq!(warning["severity"], "warning");
+}
+
+#[test]
+fn json_report_with_errors_exits_1() {
+    let json = Test::new()
+        .procfile("web : a\n")
+        .args(&["check", "--json"])
+        .run()
+        .code(1)
+        .json();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["errors"][0]["path"], "Procfile");
+    assert_eq!(json["errors"][0]["line"], 1);
+    assert_eq!(json["errors"][0]["column"], 4);
+}
+
+#[test]
+fn env_flag_selects_the_stack() {
+    Test::new()
+        .procfile("web: a\n")
+        .env_file(".env", "A=1\n")
+        .env_file(".env.production", "B=1\n")
+        .args(&["--env", "production", "check"])
+        .run()
+        .success()
+        .stdout_has("env files    .env, .env.production\n")
+        .stdout_has("keys         A, B\n");
+}
+
+#[test]
+fn quiet_prints_only_errors() {
+    Test::new()
+        .procfile("web: a\n")
+        .env_file(".env", "A=1\nA=2\n")
+        .args(&["-q", "check"])
+        .run()
+        .success()
+        .stdout("")
+        .stderr("");
+    Test::new()
+        .procfile("web : a\n")
+        .args(&["check", "-q"])
+        .run()
+        .code(1)
+        .stdout("")
+        .stderr_has("error: Procfile:1:4:");
+}
+
+#[test]
+fn verbose_shows_commands() {
+    Test::new()
+        .procfile("web: python3 app.py\n")
+        .args(&["-v", "check"])
+        .run()
+        .success()
+        .stdout_has("python3 app.py");
+}
+
+#[test]
+fn app_flag_and_dozen_app_variable() {
+    let test = Test::new()
+        .file("svc/Procfile", "api: run\n")
+        .file("svc/.env", "K=v\n");
+    test.args(&["--app", "svc", "check"])
+        .run()
+        .success()
+        .stdout_has("processes    api\n")
+        .stdout_has("env files    svc/.env\n");
+    Test::new()
+        .file("svc/Procfile", "api : run\n")
+        .env("DOZEN_APP", "svc")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("error: svc/Procfile:1:4:");
+}

@@ -1,0 +1,111 @@
+//! Conventions every command shares: help, version, usage errors, colour, pipes.
+
+use crate::harness::Test;
+
+#[test]
+fn version() {
+    Test::new()
+        .args(&["--version"])
+        .run()
+        .success()
+        .stdout(&format!("dozen {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn help_lists_only_working_commands() {
+    let output = Test::new().args(&["--help"]).run().success();
+    for command in ["check", "config", "init"] {
+        assert!(
+            output.stdout.contains(&format!("  {command} ")),
+            "{command} missing:\n{}",
+            output.stdout
+        );
+    }
+    for absent in ["__generate", "build", "release", "run", "audit", "export"] {
+        assert!(
+            !output.stdout.contains(&format!("  {absent} ")),
+            "{absent} listed:\n{}",
+            output.stdout
+        );
+    }
+    Test::new()
+        .args(&["config", "--help"])
+        .run()
+        .success()
+        .stdout_has("Examples:");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Test::new()
+        .args(&["frobnicate"])
+        .run()
+        .code(2)
+        .stderr_has("error:");
+    Test::new().args(&[]).run().code(2);
+    Test::new().args(&["check", "--nope"]).run().code(2);
+    Test::new()
+        .args(&["--env", "../etc", "check"])
+        .run()
+        .code(2)
+        .stderr_has("environment name");
+    Test::new()
+        .args(&["--color", "sometimes", "check"])
+        .run()
+        .code(2);
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let bad = || Test::new().procfile("web : x\n");
+    bad().args(&["check"]).run().code(1).stderr_lacks("\x1b[");
+    bad()
+        .args(&["--color", "always", "check"])
+        .run()
+        .code(1)
+        .stderr_has("\x1b[1;31merror\x1b[0m");
+    bad()
+        .args(&["--color", "always", "check"])
+        .env("NO_COLOR", "1")
+        .run()
+        .code(1)
+        .stderr_has("\x1b[");
+    bad()
+        .args(&["--color", "never", "check"])
+        .run()
+        .code(1)
+        .stderr_lacks("\x1b[");
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    use std::fmt::Write as _;
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let mut keys = String::new();
+    for i in 0..20_000 {
+        let _ = writeln!(keys, "K{i}=v");
+    }
+    let test = Test::new().procfile("web: x\n").env_file(".env", &keys);
+    let mut child = Command::new(crate::harness::BIN)
+        .args(["config", "--reveal"])
+        .current_dir(test.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

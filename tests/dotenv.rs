@@ -1,0 +1,351 @@
+//! Every `.env` rule of DESIGN §7, through `dozen config --json --reveal` (what the parser
+//! made of a file) and `dozen check` (its errors and warnings).
+
+use serde_json::{Value, json};
+
+use crate::harness::Test;
+
+/// The JSON object `config --json --reveal` prints for this `.env` and inherited environment.
+fn resolve(env_file: &str, inherited: &[(&str, &str)]) -> Value {
+    let mut test = Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", env_file)
+        .args(&["config", "--json", "--reveal"]);
+    for (key, value) in inherited {
+        test = test.env(key, value);
+    }
+    test.run().success().json()
+}
+
+#[track_caller]
+fn value(env_file: &str) -> Value {
+    let object = resolve(env_file, &[]);
+    let map = object.as_object().unwrap();
+    map.values().next_back().cloned().unwrap()
+}
+
+#[test]
+fn assignments_export_and_whitespace() {
+    assert_eq!(value("A=plain"), "plain");
+    assert_eq!(value("export A=exported"), "exported");
+    assert_eq!(value("A = spaced"), "spaced");
+    assert_eq!(value("A=\tpadded  \t"), "padded");
+    assert_eq!(value("A=hello world"), "hello world");
+    assert_eq!(value("  A=indented"), "indented");
+    assert_eq!(value("A="), "");
+    assert_eq!(value("A=base64=="), "base64==");
+}
+
+#[test]
+fn comments() {
+    assert_eq!(
+        resolve("# A=1\n  # indented\n\nB=2\n", &[]),
+        json!({"B": "2"})
+    );
+    assert_eq!(value("A=v # c"), "v");
+    assert_eq!(value("A=v\t# c"), "v");
+    assert_eq!(value("A=v#c"), "v#c");
+    assert_eq!(value("A=http://x/#frag"), "http://x/#frag");
+    assert_eq!(value("A='quoted' # c"), "quoted");
+    assert_eq!(value("A=\"quoted\"# c"), "quoted");
+    assert_eq!(value("A='has # hash'"), "has # hash");
+}
+
+#[test]
+fn single_quotes_are_literal_and_may_span_lines() {
+    assert_eq!(
+        value("B=x\nA='$B ${B} \\n \\t \\\\'"),
+        "$B ${B} \\n \\t \\\\"
+    );
+    assert_eq!(value("A='line one\nline two'"), "line one\nline two");
+    assert_eq!(value("A='say \"hi\"'"), "say \"hi\"");
+}
+
+#[test]
+fn double_quotes_escape_interpolate_and_may_span_lines() {
+    assert_eq!(value(r#"A="a\nb\rc\td\\e\"f\$g""#), "a\nb\rc\td\\e\"f$g");
+    assert_eq!(
+        value(r#"A="keep \q and \' as written""#),
+        "keep \\q and \\' as written"
+    );
+    assert_eq!(value("B=x\nA=\"$B ${B}\""), "x x");
+    assert_eq!(value("A=\"first\nsecond\""), "first\nsecond");
+    assert_eq!(value("A=\"it's\""), "it's");
+}
+
+#[test]
+fn interpolation_forms() {
+    let cases = [
+        ("$SET", "v"),
+        ("${SET}", "v"),
+        ("pre-${SET}-post", "pre-v-post"),
+        ("$SET_2", "two"),
+        ("${UNSET}", ""),
+        ("$UNSET", ""),
+        ("${UNSET:-default}", "default"),
+        ("${EMPTY:-default}", "default"),
+        ("${EMPTY-default}", ""),
+        ("${UNSET-default}", "default"),
+        ("${SET:+alt}", "alt"),
+        ("${EMPTY:+alt}", ""),
+        ("${EMPTY+alt}", "alt"),
+        ("${UNSET+alt}", ""),
+        ("${UNSET:-${SET}}", "v"),
+        ("$$SET", "$SET"),
+        ("cost: 5$", "cost: 5$"),
+        ("`echo hi`", "`echo hi`"),
+    ];
+    for (text, expected) in cases {
+        let file = format!("SET=v\nEMPTY=\nSET_2=two\nA={text}\n");
+        assert_eq!(resolve(&file, &[])["A"], expected, "{text}");
+        let quoted = format!("SET=v\nEMPTY=\nSET_2=two\nA=\"{text}\"\n");
+        assert_eq!(resolve(&quoted, &[])["A"], expected, "\"{text}\"");
+    }
+}
+
+#[test]
+fn lookup_prefers_earlier_keys_then_the_inherited_environment() {
+    let object = resolve(
+        "HOST=file\nA=$HOST:$PORT:$NOWHERE\n",
+        &[("HOST", "shell"), ("PORT", "5000")],
+    );
+    assert_eq!(object["A"], "file:5000:");
+    // A key defined later is not visible to an earlier line.
+    assert_eq!(resolve("A=$LATER\nLATER=x\n", &[])["A"], "");
+}
+
+#[test]
+fn required_variables_fail_with_the_line() {
+    for (line, message) in [
+        (
+            "A=${NOPE:?set NOPE first}",
+            "error: .env:2:3: `NOPE` is not set: set NOPE first",
+        ),
+        ("A=${NOPE?}", "error: .env:2:3: `NOPE` is not set"),
+        (
+            "A=\"x ${EMPTY:?must not be empty}\"",
+            "error: .env:2:6: `EMPTY` is not set: must not be empty",
+        ),
+    ] {
+        let file = format!("EMPTY=\n{line}\n");
+        Test::new()
+            .procfile("web: x\n")
+            .env_file(".env", &file)
+            .args(&["check"])
+            .run()
+            .code(1)
+            .stderr_has(message);
+        Test::new()
+            .procfile("web: x\n")
+            .env_file(".env", &file)
+            .args(&["config"])
+            .run()
+            .code(2)
+            .stderr_has(message);
+    }
+    assert_eq!(
+        resolve("A=${EMPTY?fine when empty}\n", &[("EMPTY", "")])["A"],
+        ""
+    );
+}
+
+#[test]
+fn bare_keys_inherit_or_are_omitted() {
+    let object = resolve(
+        "CI_SECRET\nexport ALSO\nMISSING\n",
+        &[("CI_SECRET", "s3"), ("ALSO", "a")],
+    );
+    assert_eq!(object, json!({"CI_SECRET": "s3", "ALSO": "a"}));
+}
+
+#[test]
+fn later_definitions_win_and_check_warns() {
+    assert_eq!(resolve("A=1\nA=2\n", &[]), json!({"A": "2"}));
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "A=1\nA=2\n")
+        .args(&["check"])
+        .run()
+        .success()
+        .stderr_has("warning: .env:2:1: `A` is defined again; this definition wins\n")
+        .stderr_has("= first defined at .env:1");
+}
+
+#[test]
+fn crlf_and_bom_are_accepted() {
+    assert_eq!(
+        resolve("\u{feff}A=1\r\nB=\"x\r\ny\"\r\nC='z'\r\n", &[]),
+        json!({"A": "1", "B": "x\ny", "C": "z"})
+    );
+}
+
+#[test]
+fn utf8_values_pass_through() {
+    assert_eq!(value("A=héllo wörld ✓"), "héllo wörld ✓");
+}
+
+#[test]
+fn dotted_and_dashed_keys_are_accepted_with_a_warning() {
+    assert_eq!(
+        resolve("a.b=1\nc-d=2\n", &[]),
+        json!({"a.b": "1", "c-d": "2"})
+    );
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "a.b=1\n")
+        .args(&["check"])
+        .run()
+        .success()
+        .stderr_has("warning: .env:1:1: key `a.b` contains `.` or `-`: a shell cannot export it");
+}
+
+/// Each malformed line: `.env:LINE:COL`, exit 1 from `check`, 2 from `config`, never a crash.
+#[test]
+fn malformed_lines_are_located_errors() {
+    let cases: [(&str, &str); 11] = [
+        ("B: 2", ".env:2:2: expected `=` after `B`, found `:`"),
+        (
+            "some words",
+            ".env:2:6: expected `=` after `some`, found `w`",
+        ),
+        (
+            "1A=x",
+            ".env:2:1: invalid key: a key starts with a letter or `_`, not `1`",
+        ),
+        (
+            "=x",
+            ".env:2:1: invalid key: a key starts with a letter or `_`, not `=`",
+        ),
+        (
+            "ṀẎṾ=value",
+            ".env:2:1: invalid key: a key starts with a letter or `_`, not `Ṁ`",
+        ),
+        (
+            "A='x'y",
+            ".env:2:6: unexpected text after the closing quote",
+        ),
+        (
+            "A=\"x\" y",
+            ".env:2:7: unexpected text after the closing quote",
+        ),
+        ("A=${B", ".env:2:3: unterminated `${`: expected `}`"),
+        ("A=${B!}", ".env:2:6: unexpected `!` in `${B...}`"),
+        (
+            "A=${}",
+            ".env:2:5: expected a variable name after `${`, found `}`",
+        ),
+        (
+            "A=\"open\nB=2\nC=3",
+            ".env:2:3: unterminated double-quoted value",
+        ),
+    ];
+    for (line, headline) in cases {
+        let file = format!("OK=1\n{line}\n");
+        Test::new()
+            .procfile("web: x\n")
+            .env_file(".env", &file)
+            .args(&["check"])
+            .run()
+            .code(1)
+            .stderr_has(&format!("error: {headline}"));
+        Test::new()
+            .procfile("web: x\n")
+            .env_file(".env", &file)
+            .args(&["config"])
+            .run()
+            .code(2)
+            .stderr_has(&format!("error: {headline}"));
+    }
+}
+
+#[test]
+fn unterminated_quotes_are_reported_where_they_open() {
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "A=1\nB='never closed\nC=3\nD=4\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("error: .env:2:3: unterminated single-quoted value\n  |\n2 | B='never closed\n  |   ^\n");
+}
+
+#[test]
+fn invalid_utf8_and_nul_are_errors() {
+    Test::new()
+        .procfile("web: x\n")
+        .file(".env", b"A=1\nB=\xc3\x28\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has(".env:2:3: not valid UTF-8");
+    Test::new()
+        .procfile("web: x\n")
+        .file(".env", b"A=a\0b\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has(".env:1:4: NUL character");
+}
+
+#[test]
+fn environment_stack_later_files_win() {
+    let output = Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "HOST=localhost\nURL=http://$HOST\nONLY_BASE=1\n")
+        .env_file(
+            ".env.production",
+            "HOST=prod.example\nFULL=${URL}|${HOST}\n",
+        )
+        .env_file(".env.staging", "HOST=staging\n")
+        .args(&["--env", "production", "config", "--json", "--reveal"])
+        .run()
+        .success();
+    assert_eq!(
+        output.json(),
+        json!({"HOST": "prod.example", "URL": "http://localhost", "ONLY_BASE": "1", "FULL": "http://localhost|prod.example"})
+    );
+}
+
+#[test]
+fn development_is_the_default_environment() {
+    let output = Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "A=base\n")
+        .env_file(".env.development", "A=dev\n")
+        .args(&["config", "--json", "--reveal"])
+        .run()
+        .success();
+    assert_eq!(output.json(), json!({"A": "dev"}));
+}
+
+#[test]
+fn check_reports_inherited_keys_a_file_shadows() {
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "HOME=/app\nNEW=1\n")
+        .env("HOME", "/root")
+        .args(&["check"])
+        .run()
+        .success()
+        .stderr_has("warning: .env:1:1: `HOME` shadows the inherited environment's `HOME`")
+        .stderr_lacks("`NEW`");
+}
+
+#[test]
+fn other_environments_files_must_parse_too() {
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "A=1\n")
+        .env_file(".env.production", "B: 2\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("error: .env.production:1:2:");
+    // Their unresolved values are fine: a bare key may be meant for release time.
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env.production", "B=${X:?needed at release}\n")
+        .args(&["check"])
+        .run()
+        .success();
+}

@@ -1,0 +1,15 @@
+//! dozen's integration tests: the binary as users run it. One test binary, one module per
+//! area, sharing the `Test` builder in `harness`.
+
+mod harness;
+
+mod check;
+mod cli;
+mod config;
+mod dotenv;
+mod generate;
+mod init;
+mod manifest;
+mod oracle;
+mod procfile;
+mod sample;
