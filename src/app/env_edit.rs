@@ -55,6 +55,10 @@ impl EnvFile {
             }
             line.push_str(&render_assignment(key, value));
             if let Some(comment) = &entry.comment {
+                // The comment keeps its spacing; it must be separated from the new value.
+                if !comment.starts_with([' ', '\t']) {
+                    line.push(' ');
+                }
                 line.push_str(comment);
             }
             let line_start = &text[entry.span.start..];
@@ -171,6 +175,24 @@ mod tests {
         assert_eq!(file.source.text, "A=1\nA=3");
         file.set("B", "x");
         assert_eq!(file.source.text, "A=1\nA=3\nB=x\n");
+    }
+
+    #[test]
+    fn a_kept_comment_stays_a_comment() {
+        // Found by the env_roundtrip fuzz target: `i="x"#c` then set i= must not read `#c`.
+        let mut file = parse("i=\"x\"#c\n");
+        file.set("i", "");
+        assert_eq!(file.source.text, "i= #c\n");
+        assert_eq!(file.literal("i").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_bare_export_key_survives_an_append() {
+        // Found by the env_roundtrip fuzz target: `export ` was read as a prefix once a line
+        // followed it.
+        let mut file = parse("export ");
+        file.set("A", "1");
+        assert_eq!(model(&file), [("export".into(), "<inherit>".into()), ("A".into(), "1".into())]);
     }
 
     #[test]

@@ -146,15 +146,19 @@ impl Parser<'_> {
         let mut export = false;
         if let Some(after) = self.text[self.pos..].strip_prefix("export") {
             let rest = after.trim_start_matches([' ', '\t']);
-            if rest.len() < after.len() && !rest.starts_with('=') && !rest.is_empty() {
+            let key_follows = rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+            if rest.len() < after.len() && key_follows {
                 export = true;
                 self.pos += self.text[self.pos..].len() - rest.len();
             }
         }
         let key_offset = self.pos;
         let key = self.key()?;
+        let after_key = self.pos;
         self.skip_blanks();
-        let value = if self.at_line_end() || self.peek() == Some('#') {
+        // A comment needs whitespace before it: `KEY#x` is not a bare key.
+        let comment_next = self.peek() == Some('#') && self.pos > after_key;
+        let value = if self.at_line_end() || comment_next {
             Value::Inherit
         } else if self.peek() == Some('=') {
             self.pos += 1;
