@@ -17,7 +17,7 @@ use crate::ui::ColorChoice;
     version,
     about = "The twelve-factor lifecycle of an app on one machine",
     long_about = "dozen reads an app's Procfile, .env files and dozen.toml, checks them, and manages its config.\n\nAn app is a directory (the current one, --app DIR or DOZEN_APP) with a Procfile, optional .env files per environment, and an optional dozen.toml.",
-    after_help = "Examples:\n  dozen check                      validate the app in the current directory\n  dozen --app fixtures/sample check\n  dozen config --env production     list production's keys, values redacted\n  dozen config set PORT=5000        edit .env in place",
+    after_help = "Examples:\n  dozen check                        validate the app in the current directory\n  dozen --app fixtures/sample check  validate another app\n  dozen --env production config      list production's keys, values redacted\n  dozen config set PORT=5000         edit .env in place",
     disable_help_subcommand = true
 )]
 pub struct Args {
@@ -30,7 +30,13 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
     /// The app's directory [default: the Procfile's directory with -f, else the current one]
-    #[arg(long, global = true, env = "DOZEN_APP", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "DOZEN_APP",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub app: Option<PathBuf>,
 
     /// The environment whose env files apply [default: development]

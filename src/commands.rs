@@ -39,6 +39,18 @@ impl Context {
         Paint::for_stream(self.color, &std::io::stderr())
     }
 
+    /// The app directory must exist (a typo in `--app` is a usage error, not a missing Procfile).
+    fn require_app_dir(&self) -> Result<(), Error> {
+        let dir = self.locator.app_dir();
+        if dir.path.as_os_str().is_empty() || dir.path.is_dir() {
+            return Ok(());
+        }
+        Err(
+            Error::usage(format!("app directory `{}` does not exist", dir.shown()))
+                .hint("pass --app DIR (or set DOZEN_APP) to the directory holding the Procfile"),
+        )
+    }
+
     /// Prints diagnostics to stderr (warnings only when not quiet).
     pub fn report(&self, diagnostics: &[Diagnostic]) {
         let paint = self.paint_err();
@@ -71,10 +83,14 @@ pub(crate) fn run(args: Args) -> i32 {
         inherited: environment::inherited_from_process(),
     };
     let result = match args.command {
-        Command::Check(check) => check::run(&context, &check),
-        Command::Config(config) => config::run(&context, &config),
-        Command::Init => init::run(&context),
         Command::Generate(generate) => generate::run(&generate),
+        Command::Check(check) => context
+            .require_app_dir()
+            .and_then(|()| check::run(&context, &check)),
+        Command::Config(config) => context
+            .require_app_dir()
+            .and_then(|()| config::run(&context, &config)),
+        Command::Init => context.require_app_dir().and_then(|()| init::run(&context)),
     };
     result.unwrap_or_else(|error| {
         report_error(&context, &error);

@@ -109,3 +109,18 @@ fn a_closed_stdout_is_not_an_error() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_missing_app_directory_is_a_usage_error() {
+    Test::new()
+        .args(&["--app", "nowhere", "check"])
+        .run()
+        .code(2)
+        .stderr_has("error: app directory `nowhere` does not exist");
+    Test::new()
+        .env("DOZEN_APP", "nowhere")
+        .args(&["config"])
+        .run()
+        .code(2)
+        .stderr_has("`nowhere` does not exist");
+}

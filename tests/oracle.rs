@@ -28,7 +28,11 @@ fn run_oracle(oracle: &str, path: &Path) -> Result<Value, String> {
         }
         other => panic!("unknown oracle {other}"),
     };
-    let output = command.arg(path).env_remove("DOZEN_ORACLE_UNSET").output().map_err(|e| e.to_string())?;
+    let output = command
+        .arg(path)
+        .env_remove("DOZEN_ORACLE_UNSET")
+        .output()
+        .map_err(|e| e.to_string())?;
     if !output.status.success() {
         return Err(String::from_utf8_lossy(&output.stderr).into_owned());
     }
@@ -40,20 +44,33 @@ fn run_oracle(oracle: &str, path: &Path) -> Result<Value, String> {
 fn dozen_agrees_with_python_dotenv_and_npm_dotenv_where_the_dialects_agree() {
     let required = std::env::var("DOZEN_ORACLES").is_ok_and(|v| v == "require");
     let mut compared = 0;
-    let mut cases: Vec<_> = std::fs::read_dir(repo().join("fixtures/env/oracle")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(repo().join("fixtures/env/oracle"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
     for case in &cases {
         let text = std::fs::read_to_string(case).unwrap();
         let header = text.lines().next().unwrap_or_default();
-        let oracles = header.strip_prefix("# oracles:").unwrap_or_else(|| panic!("{} lacks `# oracles:`", case.display()));
-        let ours = Test::new().procfile("web: x\n").env_file(".env", &text).args(&["config", "--json", "--reveal"]).run().success().json();
+        let oracles = header
+            .strip_prefix("# oracles:")
+            .unwrap_or_else(|| panic!("{} lacks `# oracles:`", case.display()));
+        let ours = Test::new()
+            .procfile("web: x\n")
+            .env_file(".env", &text)
+            .args(&["config", "--json", "--reveal"])
+            .run()
+            .success()
+            .json();
         for oracle in oracles.split_whitespace() {
             match run_oracle(oracle, case) {
                 Ok(theirs) => {
                     assert_eq!(ours, theirs, "{} differs from {oracle}", case.display());
                     compared += 1;
                 }
-                Err(why) if !required => eprintln!("skipping {oracle} on {}: {why}", case.display()),
+                Err(why) if !required => {
+                    eprintln!("skipping {oracle} on {}: {why}", case.display())
+                }
                 Err(why) => panic!("{oracle} could not run on {}: {why}", case.display()),
             }
         }

@@ -192,7 +192,13 @@ mod tests {
         // followed it.
         let mut file = parse("export ");
         file.set("A", "1");
-        assert_eq!(model(&file), [("export".into(), "<inherit>".into()), ("A".into(), "1".into())]);
+        assert_eq!(
+            model(&file),
+            [
+                ("export".into(), "<inherit>".into()),
+                ("A".into(), "1".into())
+            ]
+        );
     }
 
     #[test]
