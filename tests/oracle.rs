@@ -69,7 +69,7 @@ fn dozen_agrees_with_python_dotenv_and_npm_dotenv_where_the_dialects_agree() {
                     compared += 1;
                 }
                 Err(why) if !required => {
-                    eprintln!("skipping {oracle} on {}: {why}", case.display())
+                    eprintln!("skipping {oracle} on {}: {why}", case.display());
                 }
                 Err(why) => panic!("{oracle} could not run on {}: {why}", case.display()),
             }
