@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-up cost of dozen against the Procfile runners it replaces, in one run, with ratios.
 #
-#   bench/startup.sh            # installs missing peers, then measures
+#   bench/startup.sh    # says what to install if a peer is missing; installs nothing itself
 #
 # Peers: honcho (PyPI), foreman (Debian's ruby-foreman), node-foreman (npm `foreman`).
 # Each command validates or loads the same sample app (fixtures/sample), where it can:
@@ -11,18 +11,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 peers=$root/bench/.peers
-mkdir -p "$peers" bench/results
+mkdir -p bench/results
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need hyperfine || ! need foreman; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine ruby-foreman >/dev/null
+nf=$peers/node_modules/.bin/nf
+missing=()
+command -v hyperfine >/dev/null || missing+=("hyperfine: apt-get install hyperfine")
+command -v foreman >/dev/null || missing+=("foreman: apt-get install ruby-foreman")
+command -v honcho >/dev/null || missing+=("honcho: python3 -m pip install honcho==2.0.0")
+[ -x "$nf" ] || missing+=("node-foreman: npm install --prefix bench/.peers foreman@3.0.1")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench/startup.sh needs these installed first:" >&2
+  printf '  %s\n' "${missing[@]}" >&2
+  exit 2
 fi
-need honcho || python3 -m pip install --quiet honcho==2.0.0
-[ -x "$peers/node_modules/.bin/nf" ] || npm install --silent --no-audit --no-fund --prefix "$peers" foreman@3.0.1 >/dev/null
 
 cargo build --release --quiet
 dozen=$root/target/release/dozen
-nf=$peers/node_modules/.bin/nf
 app=$root/fixtures/sample
 
 # The peers read .env themselves; run them all from the sample app.
