@@ -25,6 +25,9 @@ _dozen() {
             dozen,config)
                 cmd="dozen__subcmd__config"
                 ;;
+            dozen,exec)
+                cmd="dozen__subcmd__exec"
+                ;;
             dozen,init)
                 cmd="dozen__subcmd__init"
                 ;;
@@ -47,7 +50,7 @@ _dozen() {
 
     case "${cmd}" in
         dozen)
-            opts="-f -q -v -h -V --app --env --procfile --quiet --verbose --color --help --version check config init __generate"
+            opts="-f -e -q -v -h -V --app --env --procfile --env-file --quiet --verbose --color --help --version check config exec init __generate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -69,6 +72,14 @@ _dozen() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -81,7 +92,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd____generate)
-            opts="-f -q -v -h --out --app --env --procfile --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --out --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,6 +118,14 @@ _dozen() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -119,7 +138,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__check)
-            opts="-f -q -v -h --json --app --env --procfile --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --json --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -138,6 +157,14 @@ _dozen() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -153,7 +180,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__config)
-            opts="-f -q -v -h --json --reveal --app --env --procfile --quiet --verbose --color --help get set unset diff"
+            opts="-f -e -q -v -h --json --reveal --app --env --procfile --env-file --quiet --verbose --color --help get set unset diff"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,6 +199,14 @@ _dozen() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -187,7 +222,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__config__subcmd__diff)
-            opts="-f -q -v -h --exit-code --json --reveal --app --env --procfile --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --exit-code --json --reveal --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,6 +241,14 @@ _dozen() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -221,7 +264,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__config__subcmd__get)
-            opts="-f -q -v -h --json --reveal --app --env --procfile --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --json --reveal --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,6 +283,14 @@ _dozen() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -255,7 +306,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__config__subcmd__set)
-            opts="-f -q -v -h --json --reveal --app --env --procfile --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --json --reveal --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -274,6 +325,14 @@ _dozen() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -289,7 +348,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__config__subcmd__unset)
-            opts="-f -q -v -h --json --reveal --app --env --procfile --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --json --reveal --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -311,6 +370,14 @@ _dozen() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -322,8 +389,8 @@ _dozen() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        dozen__subcmd__init)
-            opts="-f -q -v -h --app --env --procfile --quiet --verbose --color --help"
+        dozen__subcmd__exec)
+            opts="-f -e -q -v -h --dev --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +409,56 @@ _dozen() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dozen__subcmd__init)
+            opts="-f -e -q -v -h --app --env --procfile --env-file --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --procfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

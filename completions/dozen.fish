@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dozen_global_optspecs
-    string join \n app= env= f/procfile= q/quiet v/verbose color= h/help V/version
+    string join \n app= env= f/procfile= e/env-file= q/quiet v/verbose color= h/help V/version
 end
 
 function __fish_dozen_needs_command
@@ -27,6 +27,7 @@ end
 complete -c dozen -n "__fish_dozen_needs_command" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_needs_command" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_needs_command" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_needs_command" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_needs_command" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -36,11 +37,13 @@ complete -c dozen -n "__fish_dozen_needs_command" -s h -l help -d 'Print help (s
 complete -c dozen -n "__fish_dozen_needs_command" -s V -l version -d 'Print version'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "check" -d 'Validate the Procfile, env files and dozen.toml, and show what they define'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "config" -d 'Show and edit the config of an environment (values redacted unless --reveal)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command with the app\'s config (--dev: in the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__generate" -d 'Write shell completions and man pages (for packagers and dozen\'s own tests)'
 complete -c dozen -n "__fish_dozen_using_subcommand check" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand check" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand check" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand check" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand check" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -51,6 +54,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand check" -s h -l help -d 'Prin
 complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_subcommand_from get set unset diff" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -66,6 +70,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand config; and not __fish_seen_
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from get" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -77,6 +82,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from set" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -88,6 +94,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from unset" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -99,6 +106,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -108,9 +116,21 @@ complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -l dev -d 'Run in the working tree with the env files applied (required until releases exist)'
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand init" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand init" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -121,6 +141,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l out -d 'Direc
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -7,6 +7,7 @@ pub mod env_file;
 pub mod environment;
 pub mod interpolation;
 pub mod manifest;
+pub mod ports;
 pub mod procfile;
 pub mod signal;
 mod tools;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::Source;
 use env_file::EnvFile;
-use environment::{Config, EnvFileRef, Inherited};
+use environment::{Config, EnvFileRef, Inherited, Origin};
 use manifest::Manifest;
 use procfile::Procfile;
 
@@ -61,11 +62,14 @@ impl AppDir {
     }
 }
 
-/// Where to find the app: `--app`, `-f/--procfile`.
+/// Where to find the app: `--app`, `-f/--procfile`, `-e/--env-file`.
 #[derive(Debug, Clone, Default)]
 pub struct Locator {
     pub app: Option<PathBuf>,
     pub procfile: Option<PathBuf>,
+    /// Env files named on the command line, replacing every environment's stack (as `-e`
+    /// does in foreman and honcho). Relative to the current directory.
+    pub env_files: Option<Vec<PathBuf>>,
 }
 
 impl Locator {
@@ -90,6 +94,7 @@ pub struct App {
     pub procfile: Option<Procfile>,
     pub manifest: Manifest,
     pub manifest_source: Option<Source>,
+    env_files: Option<Vec<PathBuf>>,
 }
 
 /// Reads a file of the app; `Ok(None)` when it does not exist.
@@ -175,28 +180,34 @@ impl App {
             procfile,
             manifest,
             manifest_source,
+            env_files: locator.env_files.clone(),
         };
         (app, problems)
     }
 
-    /// The stack of env files for an environment: the manifest's list, else `.env` then
-    /// `.env.NAME`, each only if present.
+    /// The stack of env files for an environment: `-e` files, else the manifest's list, else
+    /// `.env` then `.env.NAME`, each only if present.
     pub fn env_stack(&self, environment: &str) -> Vec<EnvFileRef> {
+        if let Some(files) = &self.env_files {
+            return files
+                .iter()
+                .map(|path| EnvFileRef {
+                    path: path.clone(),
+                    display: path.display().to_string(),
+                    origin: Origin::Flag,
+                })
+                .collect();
+        }
         if let (Some(files), Some(source)) = (
             self.manifest.environment_files(environment),
             &self.manifest_source,
         ) {
             return files
                 .iter()
-                .map(|file| {
-                    let span = file.span();
-                    EnvFileRef {
-                        path: self.dir.join(file.get_ref()),
-                        display: self.dir.display(file.get_ref()),
-                        listed_at: Some(
-                            source.location(span.start, source.text[span].chars().count()),
-                        ),
-                    }
+                .map(|file| EnvFileRef {
+                    path: self.dir.join(file.get_ref()),
+                    display: self.dir.display(file.get_ref()),
+                    origin: Origin::Manifest(manifest::located(source, file.span())),
                 })
                 .collect();
         }
@@ -206,23 +217,28 @@ impl App {
             .map(|name| EnvFileRef {
                 path: self.dir.join(&name),
                 display: self.dir.display(&name),
-                listed_at: None,
+                origin: Origin::Default,
             })
             .collect()
     }
 
-    /// The file `config set`/`unset` edit for an environment: the last file the manifest lists
-    /// for it, else `.env.NAME` when an environment was named, else `.env`.
+    /// The file `config set`/`unset` edit for an environment: the last `-e` file, else the last
+    /// file the manifest lists for it, else `.env.NAME` when an environment was named, else
+    /// `.env`.
     pub fn env_file_to_edit(&self, environment: Option<&str>) -> EnvFileRef {
         let name = environment.unwrap_or(environment::DEFAULT);
-        if let Some(last) = self.env_stack(name).pop().filter(|f| f.listed_at.is_some()) {
+        if let Some(last) = self
+            .env_stack(name)
+            .pop()
+            .filter(|f| !matches!(f.origin, Origin::Default))
+        {
             return last;
         }
         let file = environment.map_or_else(|| ".env".to_owned(), |name| format!(".env.{name}"));
         EnvFileRef {
             path: self.dir.join(&file),
             display: self.dir.display(&file),
-            listed_at: None,
+            origin: Origin::Default,
         }
     }
 
@@ -267,14 +283,18 @@ pub fn read_env_files(stack: &[EnvFileRef]) -> (Vec<EnvFile>, Vec<Diagnostic>) {
                     files.push(parsed);
                 }
             }
-            None => {
-                if let Some(location) = &file.listed_at {
-                    problems.push(Diagnostic::error(
-                        location.clone(),
-                        format!("env file `{}` does not exist", file.display),
-                    ));
-                }
-            }
+            None => match &file.origin {
+                Origin::Default => {}
+                Origin::Manifest(location) => problems.push(Diagnostic::error(
+                    location.clone(),
+                    format!("env file `{}` does not exist", file.display),
+                )),
+                Origin::Flag => problems.push(Diagnostic::general(
+                    Severity::Error,
+                    Some(file.display.clone()),
+                    "env file given with -e/--env-file does not exist",
+                )),
+            },
         }
     }
     (files, problems)

@@ -47,6 +47,16 @@ pub struct GlobalArgs {
     #[arg(short = 'f', long, global = true, value_name = "PATH")]
     pub procfile: Option<PathBuf>,
 
+    /// Env files to use instead of the environment's, comma-separated, as in foreman and honcho
+    #[arg(
+        short = 'e',
+        long = "env-file",
+        global = true,
+        value_name = "FILES",
+        value_delimiter = ','
+    )]
+    pub env_files: Option<Vec<PathBuf>>,
+
     /// Print only errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -79,6 +89,12 @@ pub enum Command {
     /// Show and edit the config of an environment (values redacted unless --reveal)
     Config(ConfigArgs),
 
+    /// Run a one-off admin command with the app's config (--dev: in the working tree)
+    #[command(
+        after_help = "The command gets the environment's config over the inherited environment, PORT, the app directory as its working directory, and your terminal: REPLs and debuggers work. dozen's exit code is the command's (128+N for signal N). When it ends, anything it left running is stopped.\n\nExamples:\n  dozen exec --dev migrate                 a [tasks] entry or a Procfile type\n  dozen exec --dev migrate --fake          extra arguments are appended\n  dozen exec --dev migrate -- -v           arguments that look like dozen's own flags\n  dozen exec --dev -- python3 manage.py shell\n  dozen --env production exec --dev -- printenv DATABASE_URL"
+    )]
+    Exec(ExecArgs),
+
     /// Write a starting dozen.toml and Procfile for the app in this directory
     #[command(
         after_help = "Detects the ecosystem (Cargo.toml, package.json, requirements.txt or pyproject.toml, go.mod, Gemfile, pom.xml) and writes a commented dozen.toml with build steps, and a Procfile with a web process that binds $PORT. Never overwrites a file.\n\nExamples:\n  dozen init\n  dozen --app ../api init"
@@ -95,6 +111,25 @@ pub struct CheckArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// Run in the working tree with the env files applied (required until releases exist)
+    #[arg(long, required = true)]
+    pub dev: bool,
+
+    /// A `[tasks]` entry of dozen.toml or a Procfile type
+    #[arg(value_name = "TASK")]
+    pub task: Option<String>,
+
+    /// Extra arguments for the task
+    #[arg(value_name = "ARGS", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+
+    /// After `--`: the command to run (or, after a TASK, more arguments for it)
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -2,6 +2,7 @@
 
 mod check;
 mod config;
+mod exec;
 mod generate;
 mod init;
 
@@ -75,6 +76,7 @@ pub(crate) fn run(args: Args) -> i32 {
         locator: Locator {
             app: global.app,
             procfile: global.procfile,
+            env_files: global.env_files,
         },
         environment: global.environment,
         quiet: global.quiet,
@@ -90,6 +92,9 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Config(config) => context
             .require_app_dir()
             .and_then(|()| config::run(&context, &config)),
+        Command::Exec(exec) => context
+            .require_app_dir()
+            .and_then(|()| exec::run(&context, &exec)),
         Command::Init => context.require_app_dir().and_then(|()| init::run(&context)),
     };
     result.unwrap_or_else(|error| {

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod config;
 mod dotenv;
+mod exec;
 mod generate;
 mod init;
 mod manifest;

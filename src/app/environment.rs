@@ -21,8 +21,18 @@ const NOT_ENVIRONMENTS: [&str; 4] = ["example", "sample", "template", "dist"];
 pub struct EnvFileRef {
     pub path: PathBuf,
     pub display: String,
-    /// Where the manifest names this file, when it does (a missing listed file is an error).
-    pub listed_at: Option<crate::diagnostic::Location>,
+    pub origin: Origin,
+}
+
+/// Why a file is in the stack, which decides whether its absence is an error.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// `.env` or `.env.NAME`: used if present.
+    Default,
+    /// Listed in `dozen.toml` at this location: must exist.
+    Manifest(crate::diagnostic::Location),
+    /// Named with `-e/--env-file`: must exist.
+    Flag,
 }
 
 /// A resolved config value and where it was defined.
@@ -52,6 +62,26 @@ pub fn inherited_from_process() -> Inherited {
 /// Whether `name` can be an environment read from a `.env.NAME` file.
 pub fn is_environment_suffix(name: &str) -> bool {
     super::manifest::is_valid_name(name) && !NOT_ENVIRONMENTS.contains(&name)
+}
+
+/// The environment of a process run from the working tree (`--dev`): the inherited
+/// environment with the config over it (files win, as in foreman and honcho), then `extra`.
+pub fn dev_process_env(
+    inherited: &Inherited,
+    config: &Config,
+    extra: &[(&str, String)],
+) -> Vec<(String, String)> {
+    let mut env: IndexMap<String, String> = inherited
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, var) in &config.vars {
+        env.insert(key.clone(), var.value.clone());
+    }
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), value.clone());
+    }
+    env.into_iter().collect()
 }
 
 impl Config {

@@ -1,0 +1,61 @@
+//! The base port, by foreman's rule: `--port` > `PORT` in the env files > inherited `PORT` >
+//! 5000. Instance ports derive from it: base + 100 × type index + (instance − 1).
+
+use super::environment::{Config, Inherited};
+
+pub const DEFAULT_BASE: u16 = 5000;
+
+/// The base port, or why a `PORT` value cannot be one.
+pub fn base_port(flag: Option<u16>, config: &Config, inherited: &Inherited) -> Result<u16, String> {
+    if let Some(port) = flag {
+        return Ok(port);
+    }
+    let (value, source) = match (config.vars.get("PORT"), inherited.get("PORT")) {
+        (Some(var), _) => (var.value.as_str(), format!("{}:{}", var.file, var.line)),
+        (None, Some(value)) => (value.as_str(), "the environment".to_owned()),
+        (None, None) => return Ok(DEFAULT_BASE),
+    };
+    value
+        .trim()
+        .parse::<u16>()
+        .ok()
+        .filter(|port| *port > 0)
+        .ok_or_else(|| format!("PORT `{value}` (from {source}) is not a port number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::environment::Var;
+
+    fn config(port: Option<&str>) -> Config {
+        let mut config = Config::default();
+        if let Some(port) = port {
+            config.vars.insert(
+                "PORT".into(),
+                Var {
+                    value: port.into(),
+                    file: ".env".into(),
+                    line: 2,
+                },
+            );
+        }
+        config
+    }
+
+    #[test]
+    fn precedence() {
+        let inherited: Inherited = [("PORT".to_owned(), "7000".to_owned())].into();
+        assert_eq!(
+            base_port(Some(4400), &config(Some("4300")), &inherited),
+            Ok(4400)
+        );
+        assert_eq!(base_port(None, &config(Some("4300")), &inherited), Ok(4300));
+        assert_eq!(base_port(None, &config(None), &inherited), Ok(7000));
+        assert_eq!(base_port(None, &config(None), &Inherited::new()), Ok(5000));
+        assert_eq!(
+            base_port(None, &config(Some("http")), &inherited),
+            Err("PORT `http` (from .env:2) is not a port number".into())
+        );
+    }
+}

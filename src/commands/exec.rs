@@ -1,0 +1,165 @@
+//! `dozen exec`: a one-off admin process with the app's config (docs/supervisor.md, "exec").
+
+use std::time::Duration;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::low_level::siginfo::Cause;
+
+use super::{Context, Inspection};
+use crate::app::environment::dev_process_env;
+use crate::app::ports::base_port;
+use crate::cli::ExecArgs;
+use crate::error::Error;
+use crate::supervisor::{exit, reaper};
+
+/// How long leftovers of a one-off get between SIGTERM and SIGKILL.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
+
+pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
+    let inspection = Inspection::valid(context, context.environment())?;
+    let app = &inspection.app;
+    let config = &inspection.environment.config;
+    let command_line = command_line(&inspection, args)?;
+
+    let port = base_port(None, config, &context.inherited).map_err(Error::usage)?;
+    let env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
+    let mut command = std::process::Command::new(&command_line[0]);
+    command.args(&command_line[1..]).env_clear().envs(env);
+    if !app.dir.path.as_os_str().is_empty() {
+        command.current_dir(&app.dir.path);
+    }
+
+    // Catch (not ignore) the signals before the child exists: it must inherit default
+    // dispositions, and a Ctrl-C must not end dozen before the child has finished.
+    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .map_err(|e| Error::io("cannot install signal handlers", e))?;
+    let handle = signals.handle();
+    reaper::become_subreaper().map_err(|e| Error::io("cannot become a subreaper", e))?;
+
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            let code = match error.kind() {
+                std::io::ErrorKind::NotFound => 127,
+                std::io::ErrorKind::PermissionDenied => 126,
+                _ => crate::exit_code::FAILURE,
+            };
+            eprintln!(
+                "{}: cannot run `{}`: {error}",
+                context.paint_err().error("error"),
+                command_line[0]
+            );
+            return Ok(code);
+        }
+    };
+    let child_pid = rustix::process::Pid::from_child(&child);
+    let forwarder = std::thread::spawn(move || {
+        for origin in signals.forever() {
+            // The terminal already sent its Ctrl-C to the whole foreground group, child
+            // included; forward only what a process sent to dozen alone.
+            let from_process = matches!(origin.cause, Cause::Sent(_))
+                && origin
+                    .process
+                    .is_some_and(|p| p.pid != child_pid.as_raw_nonzero().get());
+            if from_process {
+                if let Some(signal) = rustix::process::Signal::from_named_raw(origin.signal) {
+                    let _ = rustix::process::kill_process(child_pid, signal);
+                }
+            }
+        }
+    });
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("cannot wait for the command", e))?;
+    handle.close();
+    let _ = forwarder.join();
+    reaper::end_descendants(LEFTOVER_GRACE);
+    Ok(exit::code(status))
+}
+
+/// The argv to run: a task or Procfile command through `sh -c` with extra arguments quoted,
+/// or the command after `--` as it stands.
+fn command_line(inspection: &Inspection, args: &ExecArgs) -> Result<Vec<String>, Error> {
+    let Some(task) = &args.task else {
+        if args.command.is_empty() {
+            return Err(Error::usage("name a task, or a command after `--`")
+                .hint("dozen exec --dev migrate, or dozen exec --dev -- python manage.py shell"));
+        }
+        return Ok(args.command.clone());
+    };
+    let app = &inspection.app;
+    let from_tasks = app
+        .manifest
+        .tasks
+        .iter()
+        .find(|(name, _)| name.get_ref() == task)
+        .map(|(_, command)| command.get_ref().clone());
+    let procfile = app.procfile.as_ref();
+    let from_procfile = || {
+        procfile
+            .and_then(|p| {
+                p.get(task)
+                    .or(p.release.as_ref().filter(|r| r.name == *task))
+            })
+            .map(|t| t.command.clone())
+    };
+    let Some(command) = from_tasks.or_else(from_procfile) else {
+        let tasks: Vec<&str> = app
+            .manifest
+            .tasks
+            .keys()
+            .map(|k| k.get_ref().as_str())
+            .collect();
+        let mut types: Vec<&str> = procfile.map(|p| p.names().collect()).unwrap_or_default();
+        if procfile.is_some_and(|p| p.release.is_some()) {
+            types.push(crate::app::procfile::RELEASE);
+        }
+        let list = |items: &[&str]| {
+            if items.is_empty() {
+                "(none)".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        return Err(Error::usage(format!("unknown task `{task}`")).hint(format!(
+            "tasks: {}; Procfile types: {}; or run a command: dozen exec --dev -- CMD",
+            list(&tasks),
+            list(&types)
+        )));
+    };
+    let mut line = command;
+    for arg in args.args.iter().chain(&args.command) {
+        line.push(' ');
+        line.push_str(&shell_quote(arg));
+    }
+    Ok(vec!["/bin/sh".to_owned(), "-c".to_owned(), line])
+}
+
+/// Quotes a word for `sh` so it stays one word, literally.
+fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=:,@%+".contains(c));
+    if safe {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("--flag=1"), "--flag=1");
+        assert_eq!(shell_quote("two words"), "'two words'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+    }
+}

@@ -1,0 +1,55 @@
+//! Exit statuses as shells report them: the code, or 128 + the signal number.
+
+use std::os::unix::process::ExitStatusExt as _;
+use std::process::ExitStatus;
+
+/// `$?` for a status: its exit code, or 128+N when signal N ended it.
+pub fn code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .unwrap_or(1)
+}
+
+/// "exited with code 3" / "killed by SIGKILL": how a status is told to the user.
+pub fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("killed by {}", signal_name(signal)),
+        (None, None) => "ended".to_owned(),
+    }
+}
+
+/// `SIGTERM` for 15, `signal 42` for what has no common name.
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_signals() {
+        assert_eq!(code(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(code(ExitStatus::from_raw(15)), 143);
+        assert_eq!(describe(ExitStatus::from_raw(9)), "killed by SIGKILL");
+        assert_eq!(describe(ExitStatus::from_raw(0)), "exited with code 0");
+    }
+}

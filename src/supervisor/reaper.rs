@@ -1,0 +1,123 @@
+//! Making sure nothing outlives dozen: become the reaper of orphaned descendants, find every
+//! descendant through `/proc`, and end them (Linux).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, WaitOptions};
+
+/// Orphaned descendants re-parent to us instead of init, so we can still find and end them.
+pub fn become_subreaper() -> std::io::Result<()> {
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?;
+    Ok(())
+}
+
+/// Every live descendant of `root` (children, their children, ...), from `/proc`.
+pub fn descendants(root: Pid) -> Vec<Pid> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Some(ppid) = parent_of(&stat) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![root.as_raw_nonzero().get()];
+    while let Some(pid) = queue.pop() {
+        for &child in children.get(&pid).into_iter().flatten() {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found.into_iter().filter_map(Pid::from_raw).collect()
+}
+
+/// The parent pid field of `/proc/PID/stat` (after the command name, which may hold `)`).
+fn parent_of(stat: &str) -> Option<i32> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Reaps every child of ours that has exited (adopted orphans included), without blocking.
+/// `wait` is `waitpid(-1)`: rustix's `waitpid(None)` would be `waitpid(0)`, our own process
+/// group only, and miss every child that left it with `setsid`.
+pub fn reap_exited() {
+    while let Ok(Some(_)) = rustix::process::wait(WaitOptions::NOHANG) {}
+}
+
+/// Ends every descendant of this process: SIGTERM, up to `grace` for them to go, then
+/// SIGKILL; returns once all are reaped (dead but unreaped children would otherwise pass to
+/// init as zombies). Processes that appear meanwhile are caught by re-scanning.
+pub fn end_descendants(grace: Duration) {
+    let me = rustix::process::getpid();
+    let start = Instant::now();
+    // A process stuck in uninterruptible sleep cannot be reaped; do not wait for it forever.
+    let give_up = start + grace + Duration::from_secs(5);
+    loop {
+        reap_exited();
+        let remaining = descendants(me);
+        if remaining.is_empty() || Instant::now() >= give_up {
+            return;
+        }
+        let signal = if start.elapsed() < grace {
+            Signal::TERM
+        } else {
+            Signal::KILL
+        };
+        for pid in remaining.into_iter().filter(|pid| !is_zombie(*pid)) {
+            let _ = rustix::process::kill_process(pid, signal);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn is_zombie(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
+        .ok()
+        .and_then(|stat| {
+            stat.rfind(')')
+                .map(|i| stat[i + 1..].trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_field_survives_odd_command_names() {
+        assert_eq!(parent_of("123 (a) b) c) S 45 123 123 0"), Some(45));
+        assert_eq!(parent_of("1 (init) S 0 1 1"), Some(0));
+        assert_eq!(parent_of("garbage"), None);
+    }
+
+    #[test]
+    fn finds_a_grandchild() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let me = rustix::process::getpid();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while descendants(me).len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let found = descendants(me);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.len() >= 2, "{found:?}");
+    }
+}
