@@ -4,6 +4,7 @@
 pub mod duration;
 pub mod env_edit;
 pub mod env_file;
+pub mod formation;
 pub mod environment;
 pub mod interpolation;
 pub mod manifest;

@@ -148,17 +148,22 @@ impl<'a> From<&'a Diagnostic> for DiagnosticJson<'a> {
     }
 }
 
-/// The closest candidate to a misspelt word, if one is close enough to suggest.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+/// The closest candidate to a misspelt word, if one is close enough to suggest: a small edit
+/// distance counting transpositions (`wbe` → `web`), or a high Jaro-Winkler similarity
+/// (`formaton` → `formation`).
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let max_edits = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
+        .filter(|candidate| *candidate != word)
+        .map(|candidate| {
+            let edits = strsim::osa_distance(word, candidate);
+            let similarity = strsim::jaro_winkler(word, candidate);
+            (edits <= max_edits || similarity > 0.8, edits, candidate)
+        })
+        .filter(|(close, _, _)| *close)
+        .min_by_key(|(_, edits, _)| *edits)
+        .map(|(_, _, candidate)| candidate)
 }
 
 #[cfg(test)]
@@ -190,5 +195,7 @@ mod tests {
             Some("restart")
         );
         assert_eq!(did_you_mean("zzz", ["restart", "after"]), None);
+        assert_eq!(did_you_mean("wbe", ["worker", "web"]), Some("web"));
+        assert_eq!(did_you_mean("db", ["web", "worker"]), None);
     }
 }
