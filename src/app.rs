@@ -4,8 +4,8 @@
 pub mod duration;
 pub mod env_edit;
 pub mod env_file;
-pub mod formation;
 pub mod environment;
+pub mod formation;
 pub mod interpolation;
 pub mod manifest;
 pub mod ports;

@@ -151,7 +151,10 @@ impl<'a> From<&'a Diagnostic> for DiagnosticJson<'a> {
 /// The closest candidate to a misspelt word, if one is close enough to suggest: a small edit
 /// distance counting transpositions (`wbe` → `web`), or a high Jaro-Winkler similarity
 /// (`formaton` → `formation`).
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let max_edits = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
