@@ -349,3 +349,28 @@ fn other_environments_files_must_parse_too() {
         .run()
         .success();
 }
+
+#[test]
+fn values_cannot_outgrow_what_a_process_environment_carries() {
+    // Found by the env_file fuzz target: each line doubling the last (`A=$A$A`) grew a value
+    // exponentially until memory ran out. Linux caps one environment string at 128 KiB.
+    let mut file = format!("A={}\n", "x".repeat(1000));
+    for _ in 0..40 {
+        file.push_str("A=$A$A\n");
+    }
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", &file)
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("the value of `A` is longer than 131071 bytes, the most a process environment can carry");
+    let literal = format!("B='{}'\n", "y".repeat(140_000));
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", &literal)
+        .args(&["config"])
+        .run()
+        .code(2)
+        .stderr_has("error: .env:1:1: the value of `B` is longer");
+}

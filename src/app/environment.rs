@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use super::env_file::{EnvFile, Value};
+use super::interpolation::{EvalError, MAX_VALUE};
 use crate::diagnostic::Diagnostic;
 
 pub const DEFAULT: &str = "development";
@@ -122,21 +123,33 @@ impl Config {
                         };
                         match template.evaluate(&lookup) {
                             Ok(value) => value,
-                            Err(error) => {
-                                let message = if error.message.is_empty() {
-                                    format!("`{}` is not set", error.name)
+                            Err(EvalError::Required {
+                                offset,
+                                name,
+                                message,
+                            }) => {
+                                let message = if message.is_empty() {
+                                    format!("`{name}` is not set")
                                 } else {
-                                    format!("`{}` is not set: {}", error.name, error.message)
+                                    format!("`{name}` is not set: {message}")
                                 };
                                 problems.push(Diagnostic::error(
-                                    file.source.location(error.offset, 1),
+                                    file.source.location(offset, 1),
                                     message,
                                 ));
+                                continue;
+                            }
+                            Err(EvalError::TooLong { .. }) => {
+                                problems.push(too_long(&key_location(), &entry.key));
                                 continue;
                             }
                         }
                     }
                 };
+                if value.len() > MAX_VALUE {
+                    problems.push(too_long(&key_location(), &entry.key));
+                    continue;
+                }
                 if entry.value != Value::Inherit
                     && inherited.contains_key(&entry.key)
                     && !config.vars.contains_key(&entry.key)
@@ -161,6 +174,15 @@ impl Config {
         }
         (config, problems)
     }
+}
+
+fn too_long(location: &crate::diagnostic::Location, key: &str) -> Diagnostic {
+    Diagnostic::error(
+        location.clone(),
+        format!(
+            "the value of `{key}` is longer than {MAX_VALUE} bytes, the most a process environment can carry"
+        ),
+    )
 }
 
 #[cfg(test)]

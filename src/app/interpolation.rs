@@ -54,12 +54,22 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// `${V:?message}` met an unset variable.
+/// The longest value a process environment can carry: Linux limits each `KEY=value` string
+/// to 128 KiB (`MAX_ARG_STRLEN`). Evaluation stops there, so self-referencing definitions
+/// (`A=$A$A` repeated) cannot grow a value without bound.
+pub const MAX_VALUE: usize = 128 * 1024 - 1;
+
+/// Why a value could not be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequiredError {
-    pub offset: usize,
-    pub name: String,
-    pub message: String,
+pub enum EvalError {
+    /// `${V:?message}` met an unset variable.
+    Required {
+        offset: usize,
+        name: String,
+        message: String,
+    },
+    /// The value grew past [`MAX_VALUE`].
+    TooLong { offset: usize },
 }
 
 fn is_name_start(c: char) -> bool {
@@ -132,12 +142,12 @@ impl Template {
         self.pieces.iter().all(|p| matches!(p, Piece::Literal(_)))
     }
 
-    pub fn evaluate(
-        &self,
-        lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<String, RequiredError> {
+    pub fn evaluate(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, EvalError> {
         let mut out = String::new();
         for piece in &self.pieces {
+            if out.len() > MAX_VALUE {
+                break;
+            }
             match piece {
                 Piece::Literal(text) => out.push_str(text),
                 Piece::Variable { name, op, offset } => {
@@ -163,7 +173,7 @@ impl Template {
                                 out.push_str(value.as_deref().unwrap_or_default());
                             } else {
                                 let message = message.evaluate(lookup)?;
-                                return Err(RequiredError {
+                                return Err(EvalError::Required {
                                     offset: *offset,
                                     name: name.clone(),
                                     message,
@@ -173,6 +183,15 @@ impl Template {
                     }
                 }
             }
+        }
+        if out.len() > MAX_VALUE {
+            let offset = self.pieces.iter().find_map(|p| match p {
+                Piece::Variable { offset, .. } => Some(*offset),
+                Piece::Literal(_) => None,
+            });
+            return Err(EvalError::TooLong {
+                offset: offset.unwrap_or(0),
+            });
         }
         Ok(out)
     }
@@ -298,7 +317,14 @@ mod tests {
             .map_err(|e| format!("syntax@{}: {}", e.offset, e.message))?;
         template
             .evaluate(&|name| vars.get(name).cloned())
-            .map_err(|e| format!("required@{}: {} {}", e.offset, e.name, e.message))
+            .map_err(|e| match e {
+                EvalError::Required {
+                    offset,
+                    name,
+                    message,
+                } => format!("required@{offset}: {name} {message}"),
+                EvalError::TooLong { offset } => format!("too long@{offset}"),
+            })
     }
 
     #[test]
@@ -362,6 +388,20 @@ mod tests {
             eval("${A:-x", &[]),
             Err("syntax@0: unterminated `${`: expected `}`".into())
         );
+    }
+
+    #[test]
+    fn self_reference_cannot_grow_without_bound() {
+        let doubled = Template::parse(&chars("$A$A")).unwrap();
+        let mut value = "x".repeat(1000);
+        let result = loop {
+            match doubled.evaluate(&|_| Some(value.clone())) {
+                Ok(next) => value = next,
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(result, EvalError::TooLong { offset: 0 });
+        assert!(value.len() <= MAX_VALUE);
     }
 
     #[test]
