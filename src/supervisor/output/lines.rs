@@ -35,19 +35,15 @@ impl LineBuffer {
         }
         if !self.pending.is_empty() {
             // Finish the pending line first.
-            match memchr::memchr(b'\n', data) {
-                Some(end) => {
-                    self.pending.extend_from_slice(&data[..end]);
-                    self.emit_pending(emit);
-                    data = &data[end + 1..];
-                }
-                None => {
-                    self.pending.extend_from_slice(data);
-                    self.cut_oversized(emit);
-                    self.last_data = Some(now);
-                    return;
-                }
-            }
+            let Some(end) = memchr::memchr(b'\n', data) else {
+                self.pending.extend_from_slice(data);
+                self.cut_oversized(emit);
+                self.last_data = Some(now);
+                return;
+            };
+            self.pending.extend_from_slice(&data[..end]);
+            self.emit_pending(emit);
+            data = &data[end + 1..];
         }
         // Complete lines straight from the input, no copy.
         let mut start = 0;
@@ -114,7 +110,7 @@ mod tests {
         let mut lines = Vec::new();
         for chunk in chunks {
             buffer.push(chunk, Instant::now(), &mut |line| {
-                lines.push(line.bytes.to_vec())
+                lines.push(line.bytes.to_vec());
             });
         }
         let partial = buffer.has_partial();
@@ -160,10 +156,10 @@ mod tests {
         let data = vec![b'y'; MAX_LINE + 10];
         let mut seen = Vec::new();
         buffer.push(&data, Instant::now(), &mut |line| {
-            seen.push((line.bytes.len(), line.continued))
+            seen.push((line.bytes.len(), line.continued));
         });
         buffer.push(b"\n", Instant::now(), &mut |line| {
-            seen.push((line.bytes.len(), line.continued))
+            seen.push((line.bytes.len(), line.continued));
         });
         assert_eq!(seen, [(MAX_LINE, true), (10, false)]);
     }

@@ -190,7 +190,7 @@ impl Pump {
                 }
                 Ok(n) => {
                     pipe.buffer.push(&buf[..n], Instant::now(), &mut |line| {
-                        emit(formatter, batch, label, stream, line, strip_cr)
+                        emit(formatter, batch, label, stream, line, strip_cr);
                     });
                     if n < buf.len() {
                         return;
