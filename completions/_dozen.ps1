@@ -39,8 +39,10 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the Procfile, env files and dozen.toml, and show what they define')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show and edit the config of an environment (values redacted unless --reveal)')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a one-off admin command with the app''s config (--dev: in the working tree)')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the process formation (--dev: from the working tree)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a starting dozen.toml and Procfile for the app in this directory')
             [CompletionResult]::new('__generate', '__generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and dozen''s own tests)')
+            [CompletionResult]::new('__nursery', '__nursery', [CompletionResultType]::ParameterValue, 'The guardian process of `dozen run` (internal)')
             break
         }
         'dozen;check' {
@@ -172,6 +174,31 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'dozen;run' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')
+            [CompletionResult]::new('--formation', '--formation', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Base port [default: PORT from the env files, else the environment''s, else 5000]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Base port [default: PORT from the env files, else the environment''s, else 5000]')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Run the working tree with the env files applied (required until releases exist)')
+            [CompletionResult]::new('--no-timestamps', '--no-timestamps', [CompletionResultType]::ParameterName, 'Leave the time out of each line')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'dozen;init' {
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
@@ -190,6 +217,22 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
         }
         'dozen;__generate' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory to write `completions/` and `man/` into')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;__nursery' {
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')

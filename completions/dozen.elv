@@ -36,8 +36,10 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand check 'Validate the Procfile, env files and dozen.toml, and show what they define'
             cand config 'Show and edit the config of an environment (values redacted unless --reveal)'
             cand exec 'Run a one-off admin command with the app''s config (--dev: in the working tree)'
+            cand run 'Run the process formation (--dev: from the working tree)'
             cand init 'Write a starting dozen.toml and Procfile for the app in this directory'
             cand __generate 'Write shell completions and man pages (for packagers and dozen''s own tests)'
+            cand __nursery 'The guardian process of `dozen run` (internal)'
         }
         &'dozen;check'= {
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
@@ -161,6 +163,30 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'dozen;run'= {
+            cand -m 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)'
+            cand --formation 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)'
+            cand -p 'Base port [default: PORT from the env files, else the environment''s, else 5000]'
+            cand --port 'Base port [default: PORT from the env files, else the environment''s, else 5000]'
+            cand -t 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]'
+            cand --timeout 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]'
+            cand --log-format '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)'
+            cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
+            cand --env 'The environment whose env files apply [default: development]'
+            cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
+            cand --procfile 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
+            cand -e 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
+            cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
+            cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
+            cand --dev 'Run the working tree with the env files applied (required until releases exist)'
+            cand --no-timestamps 'Leave the time out of each line'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail'
+            cand --verbose 'Print more detail'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'dozen;init'= {
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'
@@ -178,6 +204,21 @@ set edit:completion:arg-completer[dozen] = {|@words|
         }
         &'dozen;__generate'= {
             cand --out 'Directory to write `completions/` and `man/` into'
+            cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
+            cand --env 'The environment whose env files apply [default: development]'
+            cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
+            cand --procfile 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
+            cand -e 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
+            cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
+            cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail'
+            cand --verbose 'Print more detail'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'dozen;__nursery'= {
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'
             cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'

@@ -38,8 +38,10 @@ complete -c dozen -n "__fish_dozen_needs_command" -s V -l version -d 'Print vers
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "check" -d 'Validate the Procfile, env files and dozen.toml, and show what they define'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "config" -d 'Show and edit the config of an environment (values redacted unless --reveal)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command with the app\'s config (--dev: in the working tree)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation (--dev: from the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__generate" -d 'Write shell completions and man pages (for packagers and dozen\'s own tests)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "__nursery" -d 'The guardian process of `dozen run` (internal)'
 complete -c dozen -n "__fish_dozen_using_subcommand check" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand check" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand check" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
@@ -127,6 +129,23 @@ complete -c dozen -n "__fish_dozen_using_subcommand exec" -l dev -d 'Run in the 
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s m -l formation -d 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s p -l port -d 'Base port [default: PORT from the env files, else the environment\'s, else 5000]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s t -l timeout -d 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l log-format -d '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)' -r -f -a "text\t''
+json\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l dev -d 'Run the working tree with the env files applied (required until releases exist)'
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l no-timestamps -d 'Leave the time out of each line'
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand init" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
@@ -148,3 +167,13 @@ never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s h -l help -d 'Print help'

@@ -95,6 +95,13 @@ pub enum Command {
     )]
     Exec(ExecArgs),
 
+    /// Run the process formation (--dev: from the working tree)
+    #[command(
+        hide = true,
+        after_help = "Examples:\n  dozen run --dev                     the whole formation\n  dozen run --dev web                 only web\n  dozen run --dev -m web=2,worker=1   two web, one worker (others: none)\n  dozen run --dev -m all=2 -p 8000    two of each, ports from 8000\n  dozen run --dev --log-format json | jq .line"
+    )]
+    Run(RunArgs),
+
     /// Write a starting dozen.toml and Procfile for the app in this directory
     #[command(
         after_help = "Detects the ecosystem (Cargo.toml, package.json, requirements.txt or pyproject.toml, go.mod, Gemfile, pom.xml) and writes a commented dozen.toml with build steps, and a Procfile with a web process that binds $PORT. Never overwrites a file.\n\nExamples:\n  dozen init\n  dozen --app ../api init"
@@ -104,6 +111,10 @@ pub enum Command {
     /// Write shell completions and man pages (for packagers and dozen's own tests)
     #[command(name = "__generate", hide = true)]
     Generate(GenerateArgs),
+
+    /// The guardian process of `dozen run` (internal)
+    #[command(name = "__nursery", hide = true)]
+    Nursery,
 }
 
 #[derive(Debug, clap::Args)]
@@ -111,6 +122,37 @@ pub struct CheckArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Run the working tree with the env files applied (required until releases exist)
+    #[arg(long, required = true)]
+    pub dev: bool,
+
+    /// Process types to run [default: the whole formation]
+    #[arg(value_name = "TYPE")]
+    pub types: Vec<String>,
+
+    /// Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)
+    #[arg(short = 'm', long, value_name = "TYPE=N,...")]
+    pub formation: Option<String>,
+
+    /// Base port [default: PORT from the env files, else the environment's, else 5000]
+    #[arg(short, long)]
+    pub port: Option<u16>,
+
+    /// Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]
+    #[arg(short = 't', long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Leave the time out of each line
+    #[arg(long)]
+    pub no_timestamps: bool,
+
+    /// `text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)
+    #[arg(long, value_enum, default_value_t, value_name = "FORMAT")]
+    pub log_format: crate::supervisor::output::format::LogFormat,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@ mod config;
 mod exec;
 mod generate;
 mod init;
+mod run;
 
 use std::io::Write as _;
 
@@ -96,6 +97,10 @@ pub(crate) fn run(args: Args) -> i32 {
             .require_app_dir()
             .and_then(|()| exec::run(&context, &exec)),
         Command::Init => context.require_app_dir().and_then(|()| init::run(&context)),
+        Command::Run(run) => context
+            .require_app_dir()
+            .and_then(|()| run::run(&context, &run)),
+        Command::Nursery => Ok(crate::supervisor::nursery::serve()),
     };
     result.unwrap_or_else(|error| {
         report_error(&context, &error);

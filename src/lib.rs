@@ -14,6 +14,7 @@ pub mod exit_code;
 mod fsutil;
 pub mod secret;
 pub mod source;
+pub mod store;
 pub mod supervisor;
 pub mod ui;
 

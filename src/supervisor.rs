@@ -1,5 +1,9 @@
 //! Running processes: one-offs now, the formation with the supervisor (docs/supervisor.md).
 
+pub mod backoff;
 pub mod exit;
+pub mod health;
+pub mod nursery;
 pub mod output;
 pub mod reaper;
+pub mod runner;

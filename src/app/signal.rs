@@ -37,6 +37,23 @@ impl Signal {
     pub fn name(self) -> &'static str {
         self.0
     }
+
+    /// The signal's number on this platform.
+    pub fn number(self) -> i32 {
+        use signal_hook::consts::signal as sig;
+        match self.0 {
+            "SIGINT" => sig::SIGINT,
+            "SIGQUIT" => sig::SIGQUIT,
+            "SIGHUP" => sig::SIGHUP,
+            "SIGKILL" => sig::SIGKILL,
+            "SIGUSR1" => sig::SIGUSR1,
+            "SIGUSR2" => sig::SIGUSR2,
+            "SIGWINCH" => sig::SIGWINCH,
+            "SIGABRT" => sig::SIGABRT,
+            "SIGALRM" => sig::SIGALRM,
+            _ => sig::SIGTERM,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Signal {
@@ -55,5 +72,17 @@ mod tests {
         assert_eq!(Signal::parse("TERM").unwrap().name(), "SIGTERM");
         assert_eq!(Signal::parse("sigint").unwrap().name(), "SIGINT");
         assert!(Signal::parse("SIGFOO").is_err());
+        for name in NAMES.into_iter().filter(|n| *n != "SIGWINCH") {
+            let number = Signal::parse(name).unwrap().number();
+            assert_eq!(
+                crate::supervisor::exit::signal_name(number),
+                name,
+                "number of {name}"
+            );
+        }
+        assert_eq!(
+            Signal::parse("WINCH").unwrap().number(),
+            signal_hook::consts::SIGWINCH
+        );
     }
 }

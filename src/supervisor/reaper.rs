@@ -44,6 +44,13 @@ pub fn descendants(root: Pid) -> Vec<Pid> {
     found.into_iter().filter_map(Pid::from_raw).collect()
 }
 
+/// The process group of a process, from `/proc/PID/stat`.
+pub fn process_group_of(pid: Pid) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// The parent pid field of `/proc/PID/stat` (after the command name, which may hold `)`).
 fn parent_of(stat: &str) -> Option<i32> {
     let after_name = &stat[stat.rfind(')')? + 1..];
@@ -102,6 +109,11 @@ mod tests {
         assert_eq!(parent_of("123 (a) b) c) S 45 123 123 0"), Some(45));
         assert_eq!(parent_of("1 (init) S 0 1 1"), Some(0));
         assert_eq!(parent_of("garbage"), None);
+        let me = rustix::process::getpid();
+        assert_eq!(
+            process_group_of(me),
+            Some(rustix::process::getpgrp().as_raw_nonzero().get())
+        );
     }
 
     #[test]

@@ -37,6 +37,10 @@ impl Paint {
         Self { enabled }
     }
 
+    pub fn enabled(self) -> bool {
+        self.enabled
+    }
+
     fn style(self, code: &str, text: &str) -> String {
         if self.enabled {
             format!("\x1b[{code}m{text}\x1b[0m")

@@ -1,0 +1,180 @@
+//! `dozen run --dev`: the formation from the working tree, under the supervisor.
+
+use std::io::{Read as _, Seek as _, Write as _};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use super::{Context, Inspection};
+use crate::app::duration::Duration as ManifestDuration;
+use crate::app::environment::dev_process_env;
+use crate::app::formation::{Formation, FormationFlag};
+use crate::app::ports::base_port;
+use crate::app::signal::Signal;
+use crate::cli::RunArgs;
+use crate::error::Error;
+use crate::supervisor::health::Check;
+use crate::supervisor::runner::{self, PlannedInstance, TypeSettings};
+use crate::ui::Paint;
+
+/// foreman's, honcho's and overmind's default.
+const DEFAULT_KILL_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
+    let inspection = Inspection::valid(context, context.environment())?;
+    let app = &inspection.app;
+    let procfile = app
+        .procfile
+        .as_ref()
+        .ok_or_else(|| Error::usage("no Procfile"))?;
+    let config = &inspection.environment.config;
+
+    let flag = args
+        .formation
+        .as_deref()
+        .map(FormationFlag::parse)
+        .transpose()
+        .map_err(|e| Error::usage(format!("-m/--formation: {e}")))?;
+    let formation = Formation::resolve(procfile, &app.manifest, flag.as_ref(), &args.types)
+        .map_err(Error::usage)?;
+    let base = base_port(args.port, config, &context.inherited).map_err(Error::usage)?;
+    let instances = formation.instances(procfile, base).map_err(Error::usage)?;
+    if instances.is_empty() {
+        return Err(Error::usage("the formation is empty: nothing to run")
+            .hint("give counts with -m web=1, or name types: dozen run --dev web"));
+    }
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(parse_timeout)
+        .transpose()
+        .map_err(Error::usage)?;
+
+    for instance in &instances {
+        if let Some(error) = port_taken(instance.port) {
+            return Err(Error::failed(format!(
+                "port {} for {} is already in use ({error})",
+                instance.port,
+                instance.name()
+            ))
+            .hint("stop what listens there, or choose another base port with --port"));
+        }
+    }
+
+    let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
+    let _lock = RunLock::acquire(&store.join("run.lock"))?;
+
+    let types = procfile
+        .types
+        .iter()
+        .map(|t| {
+            let settings = app.manifest.process(&t.name);
+            TypeSettings {
+                name: t.name.clone(),
+                command: t.command.clone(),
+                restart: settings.map(|s| s.restart).unwrap_or_default(),
+                may_exit: settings.is_some_and(|s| s.may_exit),
+                stop_signal: settings
+                    .and_then(|s| s.stop_signal)
+                    .unwrap_or(Signal::TERM)
+                    .number(),
+                kill_timeout: timeout
+                    .or(settings.and_then(|s| s.kill_timeout).map(|d| d.0))
+                    .unwrap_or(DEFAULT_KILL_TIMEOUT),
+                after: settings
+                    .map(|s| s.after.iter().map(|a| a.get_ref().clone()).collect())
+                    .unwrap_or_default(),
+                health: settings
+                    .and_then(|s| s.health.as_ref())
+                    .and_then(|h| Check::from_manifest(h.get_ref())),
+            }
+        })
+        .collect();
+    let planned = instances
+        .iter()
+        .map(|i| PlannedInstance {
+            type_index: procfile
+                .types
+                .iter()
+                .position(|t| t.name == i.type_name)
+                .unwrap_or(0),
+            index: i.index,
+            port: i.port,
+        })
+        .collect();
+    let plan = runner::Plan {
+        types,
+        instances: planned,
+        env: dev_process_env(&context.inherited, config, &[]),
+        cwd: app.dir.path.clone(),
+        format: args.log_format,
+        timestamps: !args.no_timestamps,
+        color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),
+    };
+    runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
+}
+
+/// `-t 10` (seconds, as foreman takes it) or `-t 10s` / `-t 500ms`.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    ManifestDuration::parse(text)
+        .map(|d| d.0)
+        .map_err(|e| format!("-t/--timeout: {e}"))
+}
+
+/// Why a port cannot be used, if it cannot: tried on every interface and on loopback.
+fn port_taken(port: u16) -> Option<std::io::Error> {
+    // One at a time: holding the first would make the second fail.
+    ["0.0.0.0", "127.0.0.1"]
+        .into_iter()
+        .find_map(|host| TcpListener::bind((host, port)).err())
+}
+
+/// One `dozen run` per app: an exclusive `flock` on `run.lock`, which names the holder's pid.
+/// The kernel releases it when dozen dies, so a killed run never leaves a stale lock.
+struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    fn acquire(path: &std::path::Path) -> Result<Self, Error> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                String::new()
+            } else {
+                format!(" (pid {holder})")
+            };
+            return Err(Error::failed(format!(
+                "another `dozen run`{who} is already running this app"
+            ))
+            .hint("stop it first, or run a second app from another directory"));
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "{}", std::process::id());
+        Ok(Self { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_timeout("soon").is_err());
+    }
+}

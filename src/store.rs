@@ -1,0 +1,56 @@
+//! The embedded store: `.dozen/` in the app (or `$DOZEN_HOME/<app>`), created on demand and
+//! kept out of git. Issue 4 fills it with builds and releases; today it holds the run lock.
+
+use std::io::Write as _;
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::app::App;
+
+/// The store directory of an app, created (mode 0700) if missing.
+pub fn open(app: &App) -> std::io::Result<PathBuf> {
+    let dir = if let Some(home) = std::env::var_os("DOZEN_HOME").filter(|v| !v.is_empty()) {
+        PathBuf::from(home).join(&app.name)
+    } else {
+        exclude_from_git(&app.dir.join("."));
+        app.dir.join(".dozen")
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    Ok(dir)
+}
+
+/// Adds `/.dozen/` to the repository's `.git/info/exclude` when the app is a git work tree's
+/// root and it is not there yet. Best effort: a read-only `.git` only costs the exclusion.
+fn exclude_from_git(app_dir: &Path) {
+    let info = app_dir.join(".git").join("info");
+    if !app_dir.join(".git").is_dir() {
+        return;
+    }
+    let exclude = info.join("exclude");
+    let current = std::fs::read_to_string(&exclude).unwrap_or_default();
+    if current
+        .lines()
+        .any(|line| matches!(line.trim(), ".dozen" | ".dozen/" | "/.dozen" | "/.dozen/"))
+    {
+        return;
+    }
+    let _ = std::fs::create_dir_all(&info);
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&exclude)
+    {
+        let separator = if current.is_empty() || current.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let _ = write!(
+            file,
+            "{separator}# dozen's store (builds, releases, run state)\n/.dozen/\n"
+        );
+    }
+}

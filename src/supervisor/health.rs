@@ -1,0 +1,229 @@
+//! Health probes: an HTTP GET, a TCP connect, or a command, each with a timeout.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::time::{Duration, Instant};
+
+use crate::app::manifest::Health;
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const DEFAULT_RETRIES: u32 = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Http { path: String },
+    Tcp,
+    Command { command: String },
+}
+
+/// A type's health check, with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub probe: Probe,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Failures during this time after a start do not count against the instance.
+    pub grace: Duration,
+    /// Consecutive failures after readiness that make an instance unhealthy.
+    pub retries: u32,
+}
+
+impl Check {
+    pub fn from_manifest(health: &Health) -> Option<Self> {
+        let probe = if let Some(path) = &health.http {
+            Probe::Http { path: path.clone() }
+        } else if health.tcp == Some(true) {
+            Probe::Tcp
+        } else {
+            Probe::Command {
+                command: health.command.clone()?,
+            }
+        };
+        Some(Self {
+            probe,
+            interval: health.interval.map_or(DEFAULT_INTERVAL, |d| d.0),
+            timeout: health.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
+            grace: health.grace.map_or(Duration::ZERO, |d| d.0),
+            retries: health.retries.unwrap_or(DEFAULT_RETRIES),
+        })
+    }
+
+    /// Runs the probe once against an instance on `port`.
+    pub fn probe(
+        &self,
+        port: u16,
+        env: &[(String, String)],
+        cwd: &std::path::Path,
+    ) -> Result<(), String> {
+        match &self.probe {
+            Probe::Http { path } => http(port, path, self.timeout),
+            Probe::Tcp => {
+                TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), self.timeout)
+                    .map(drop)
+                    .map_err(|e| format!("connect to port {port}: {e}"))
+            }
+            Probe::Command { command } => run_command(command, env, cwd, self.timeout),
+        }
+    }
+}
+
+fn http(port: u16, path: &str, timeout: Duration) -> Result<(), String> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, timeout)
+        .map_err(|e| format!("GET {path}: connect to port {port}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: dozen\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("GET {path}: {e}"))?;
+    // Read the whole (small) response: hanging up early makes servers log a reset.
+    let mut response = Vec::new();
+    let _ = (&mut stream).take(64 * 1024).read_to_end(&mut response);
+    let read = response.len().min(32);
+    let head = &response[..read];
+    let status_line = String::from_utf8_lossy(head);
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("GET {path}: not an HTTP response"))?;
+    if (200..400).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("GET {path}: status {status}"))
+    }
+}
+
+fn run_command(
+    command: &str,
+    env: &[(String, String)],
+    cwd: &std::path::Path,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut child = std::process::Command::new("/bin/sh")
+        .args(["-c", command])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(cwd)
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("`{command}`: {e}"))?;
+    let pgid = rustix::process::Pid::from_child(&child);
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+                return if status.success() {
+                    Ok(())
+                } else {
+                    Err(format!("`{command}` {}", super::exit::describe(status)))
+                };
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+                let _ = child.wait();
+                return Err(format!(
+                    "`{command}` took longer than {}ms",
+                    timeout.as_millis()
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn check(probe: Probe) -> Check {
+        Check {
+            probe,
+            interval: DEFAULT_INTERVAL,
+            timeout: Duration::from_millis(500),
+            grace: Duration::ZERO,
+            retries: 3,
+        }
+    }
+
+    #[test]
+    fn http_status_decides() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().take(2).enumerate() {
+                let mut stream = stream.unwrap();
+                let mut buf = [0u8; 512];
+                let _ = stream.read(&mut buf);
+                let status = if i == 0 {
+                    "200 OK"
+                } else {
+                    "503 Service Unavailable"
+                };
+                let _ = stream.write_all(
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                );
+            }
+        });
+        let probe = check(Probe::Http {
+            path: "/healthz".into(),
+        });
+        assert_eq!(probe.probe(port, &[], std::path::Path::new(".")), Ok(()));
+        assert_eq!(
+            probe.probe(port, &[], std::path::Path::new(".")),
+            Err("GET /healthz: status 503".into())
+        );
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn tcp_and_command() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(
+            check(Probe::Tcp)
+                .probe(port, &[], std::path::Path::new("."))
+                .is_ok()
+        );
+        drop(listener);
+        assert!(
+            check(Probe::Tcp)
+                .probe(port, &[], std::path::Path::new("."))
+                .is_err()
+        );
+        let dir = std::path::Path::new(".");
+        assert!(
+            check(Probe::Command {
+                command: "true".into()
+            })
+            .probe(0, &[], dir)
+            .is_ok()
+        );
+        assert_eq!(
+            check(Probe::Command {
+                command: "exit 3".into()
+            })
+            .probe(0, &[], dir),
+            Err("`exit 3` exited with code 3".into())
+        );
+        let slow = check(Probe::Command {
+            command: "sleep 5".into(),
+        })
+        .probe(0, &[], dir);
+        assert_eq!(slow, Err("`sleep 5` took longer than 500ms".into()));
+    }
+}
