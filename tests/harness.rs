@@ -172,3 +172,129 @@ impl Output {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A `dozen` that keeps running (`dozen run`): its output is collected line by line.
+pub struct Running {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<Vec<u8>>,
+    pub seen: Vec<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Test {
+    /// Starts dozen with stdout piped and read on a thread.
+    pub fn spawn(self) -> Running {
+        let mut command = Command::new(BIN);
+        command
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdout(std::process::Stdio::piped());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                if tx.send(std::mem::take(&mut line)).is_err() {
+                    return;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+            dir: self.dir,
+        }
+    }
+}
+
+/// A line of `dozen run` output with the name padding collapsed: `web.1    | x` → `web.1 | x`
+/// (padding is the formatter's business, tested there).
+pub fn unpad(line: &str) -> String {
+    match line.split_once(" | ") {
+        Some((name, rest)) => format!("{} | {rest}", name.trim_end()),
+        None => line.to_owned(),
+    }
+}
+
+impl Running {
+    /// Waits until a line containing `needle` has appeared (or finds it among those already
+    /// seen); panics with the output after `secs`.
+    #[track_caller]
+    pub fn wait_for(&mut self, needle: &str, secs: u64) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(bytes) => {
+                    let line = unpad(String::from_utf8_lossy(&bytes).trim_end_matches('\n'));
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(
+                    std::sync::mpsc::RecvTimeoutError::Timeout
+                    | std::sync::mpsc::RecvTimeoutError::Disconnected,
+                ) => panic!(
+                    "no line with {needle:?} within {secs}s; output:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let _ =
+            rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), signal);
+    }
+
+    /// Waits for dozen to exit (at most `secs`); returns its exit code and every line.
+    #[track_caller]
+    pub fn finish(mut self, secs: u64) -> (Option<i32>, Vec<String>) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(bytes) = self
+                    .lines
+                    .recv_timeout(std::time::Duration::from_millis(200))
+                {
+                    self.seen.push(unpad(
+                        String::from_utf8_lossy(&bytes).trim_end_matches('\n'),
+                    ));
+                }
+                return (status.code(), self.seen);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "dozen did not exit within {secs}s; output:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            if let Ok(bytes) = self
+                .lines
+                .recv_timeout(std::time::Duration::from_millis(20))
+            {
+                self.seen.push(unpad(
+                    String::from_utf8_lossy(&bytes).trim_end_matches('\n'),
+                ));
+            }
+        }
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}

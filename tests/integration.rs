@@ -13,4 +13,5 @@ mod init;
 mod manifest;
 mod oracle;
 mod procfile;
+mod run;
 mod sample;

@@ -88,6 +88,11 @@ pub struct ProcessSettings {
     pub may_exit: bool,
     pub stop_signal: Option<Signal>,
     pub kill_timeout: Option<Duration>,
+    /// The first restart's delay; each next one doubles, up to 30 s (default 1 s).
+    pub restart_delay: Option<Duration>,
+    /// Restarts in a row, without 30 s of stable running between them, before giving up
+    /// (default 5).
+    pub max_restarts: Option<u32>,
     #[serde(default)]
     pub after: Vec<Spanned<String>>,
     pub health: Option<Spanned<Health>>,
@@ -563,7 +568,7 @@ ignore = ["rule-id", "rule-id:path/glob"]
     fn unknown_keys_are_located_with_a_suggestion() {
         assert_eq!(
             parse("[processes.web]\nrestat = \"always\"\n").unwrap_err(),
-            "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `after`, `health`"
+            "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`"
         );
         assert!(
             parse("[bild]\nsteps = []\n")

@@ -12,6 +12,7 @@ use crate::app::ports::base_port;
 use crate::app::signal::Signal;
 use crate::cli::RunArgs;
 use crate::error::Error;
+use crate::supervisor::backoff::{self, Backoff};
 use crate::supervisor::health::Check;
 use crate::supervisor::runner::{self, PlannedInstance, TypeSettings};
 use crate::ui::Paint;
@@ -80,6 +81,15 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
                 kill_timeout: timeout
                     .or(settings.and_then(|s| s.kill_timeout).map(|d| d.0))
                     .unwrap_or(DEFAULT_KILL_TIMEOUT),
+                backoff: Backoff {
+                    first_delay: settings
+                        .and_then(|s| s.restart_delay)
+                        .map_or(backoff::FIRST_DELAY, |d| d.0),
+                    max_restarts: settings
+                        .and_then(|s| s.max_restarts)
+                        .unwrap_or(backoff::MAX_RESTARTS),
+                    ..Backoff::default()
+                },
                 after: settings
                     .map(|s| s.after.iter().map(|a| a.get_ref().clone()).collect())
                     .unwrap_or_default(),
@@ -105,7 +115,11 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
         types,
         instances: planned,
         env: dev_process_env(&context.inherited, config, &[]),
-        cwd: app.dir.path.clone(),
+        cwd: if app.dir.path.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            app.dir.path.clone()
+        },
         format: args.log_format,
         timestamps: !args.no_timestamps,
         color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),

@@ -10,16 +10,28 @@ pub const STABLE_AFTER: Duration = Duration::from_secs(30);
 /// Restarts in a row (without a stable period between them) before giving up.
 pub const MAX_RESTARTS: u32 = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Restarts since the last stable period.
     pub restarts: u32,
+    pub first_delay: Duration,
+    pub max_restarts: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            restarts: 0,
+            first_delay: FIRST_DELAY,
+            max_restarts: MAX_RESTARTS,
+        }
+    }
 }
 
 /// What to do about an exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// Restart after this delay; this will be restart number `attempt` of [`MAX_RESTARTS`].
+    /// Restart after this delay; this will be restart number `attempt` of the limit.
     RestartIn {
         delay: Duration,
         attempt: u32,
@@ -33,10 +45,11 @@ impl Backoff {
         if uptime >= STABLE_AFTER {
             self.restarts = 0;
         }
-        if self.restarts >= MAX_RESTARTS {
+        if self.restarts >= self.max_restarts {
             return Decision::GiveUp;
         }
-        let delay = FIRST_DELAY
+        let delay = self
+            .first_delay
             .saturating_mul(1 << self.restarts.min(16))
             .min(MAX_DELAY);
         self.restarts += 1;
@@ -85,7 +98,10 @@ mod tests {
                 attempt: 1
             }
         );
-        let mut long = Backoff { restarts: 4 };
+        let mut long = Backoff {
+            restarts: 4,
+            ..Backoff::default()
+        };
         assert_eq!(
             long.next(quick),
             Decision::RestartIn {
@@ -93,12 +109,37 @@ mod tests {
                 attempt: 5
             }
         );
-        let mut capped = Backoff { restarts: 0 };
+        let mut capped = Backoff::default();
         for _ in 0..4 {
             capped.next(quick);
         }
         assert!(
             matches!(capped.next(quick), Decision::RestartIn { delay, .. } if delay <= MAX_DELAY)
         );
+    }
+
+    #[test]
+    fn the_first_delay_and_the_limit_are_configurable() {
+        let quick = Duration::from_millis(100);
+        let mut fast = Backoff {
+            first_delay: Duration::from_millis(50),
+            max_restarts: 2,
+            ..Backoff::default()
+        };
+        assert_eq!(
+            fast.next(quick),
+            Decision::RestartIn {
+                delay: Duration::from_millis(50),
+                attempt: 1
+            }
+        );
+        assert_eq!(
+            fast.next(quick),
+            Decision::RestartIn {
+                delay: Duration::from_millis(100),
+                attempt: 2
+            }
+        );
+        assert_eq!(fast.next(quick), Decision::GiveUp);
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use super::backoff::{Backoff, Decision, MAX_RESTARTS};
+use super::backoff::{Backoff, Decision};
 use super::health::Check;
 use super::nursery::{self, Nursery, Request};
 use super::output::format::{Formatter, Label, LogFormat};
@@ -43,6 +43,8 @@ pub struct TypeSettings {
     pub may_exit: bool,
     pub stop_signal: i32,
     pub kill_timeout: Duration,
+    /// The restart policy's backoff, fresh (no restarts yet).
+    pub backoff: Backoff,
     pub after: Vec<String>,
     pub health: Option<Check>,
 }
@@ -196,7 +198,7 @@ fn slots(plan: &Plan, formatter: &Formatter) -> Vec<Slot> {
                 port: i.port,
                 state: State::Waiting,
                 started: Instant::now(),
-                backoff: Backoff::default(),
+                backoff: plan.types[i.type_index].backoff,
                 ready: false,
                 failures: 0,
                 next_probe: None,
@@ -296,6 +298,7 @@ impl Runner<'_> {
             stdout: out_read,
             stderr: Some(err_read),
             strip_cr: false,
+            held: true,
         });
         if let Err(error) = self
             .nursery
@@ -342,7 +345,8 @@ impl Runner<'_> {
             }
             Event::Nursery(nursery::Event::Spawned { id, pid }) => {
                 let Some(slot) = self.slot_of(id) else { return };
-                self.system(format!("{} started (pid {pid})", self.slots[slot].name));
+                let text = format!("{} started (pid {pid})", self.slots[slot].name);
+                self.pump.send(PumpCommand::Release { id, text });
                 if self.settings(slot).health.is_none() {
                     self.slots[slot].ready = true;
                     self.start_ready_slots();
@@ -352,7 +356,11 @@ impl Runner<'_> {
                 let Some(slot) = self.slot_of(id) else { return };
                 self.slots[slot].state = State::Done;
                 let name = self.slots[slot].name.clone();
-                self.stop_all(&format!("{name} could not start: {error}"), 1);
+                self.pump.send(PumpCommand::Release {
+                    id,
+                    text: format!("{name} could not start: {error}"),
+                });
+                self.stop_all(&format!("{name} could not start"), 1);
             }
             Event::Nursery(nursery::Event::Exited { id, code, signal }) => {
                 self.on_exit(id, code, signal);
@@ -399,10 +407,11 @@ impl Runner<'_> {
             };
         if wants_restart {
             let uptime = self.slots[slot].started.elapsed();
+            let limit = self.slots[slot].backoff.max_restarts;
             match self.slots[slot].backoff.next(uptime) {
                 Decision::RestartIn { delay, attempt } => {
                     self.system(format!(
-                        "{name} restarting in {} (restart {attempt} of {MAX_RESTARTS})",
+                        "{name} restarting in {} (restart {attempt} of {limit})",
                         human(delay)
                     ));
                     self.slots[slot].state = State::Backoff(Instant::now() + delay);
@@ -410,7 +419,7 @@ impl Runner<'_> {
                 Decision::GiveUp => {
                     self.slots[slot].state = State::Done;
                     self.stop_all(
-                        &format!("{name} gave up after {MAX_RESTARTS} restarts"),
+                        &format!("{name} gave up after {limit} restarts"),
                         if exit_code == 0 { 1 } else { exit_code },
                     );
                 }

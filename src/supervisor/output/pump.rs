@@ -23,14 +23,18 @@ const READS_PER_ROUND: usize = 16;
 const BATCH_SIZE: usize = 1024 * 1024;
 
 pub enum Command {
-    /// Start reading an instance's output.
+    /// Start reading an instance's output; a `held` one is not read until [`Command::Release`].
     Add {
         id: u64,
         label: Label,
         stdout: OwnedFd,
         stderr: Option<OwnedFd>,
         strip_cr: bool,
+        held: bool,
     },
+    /// Show one of dozen's lines, then start reading a held instance: its "started (pid N)"
+    /// line comes before anything it prints.
+    Release { id: u64, text: String },
     /// One of dozen's own lines, after everything instance `after` has printed so far.
     System { text: String, after: Option<u64> },
     /// Read what is left, flush partial lines, close the queue and end the thread.
@@ -68,6 +72,7 @@ struct Pipe {
 
 struct Source {
     id: u64,
+    held: bool,
     label: Label,
     pipes: Vec<Pipe>,
     strip_cr: bool,
@@ -145,7 +150,7 @@ impl Pump {
             });
         let mut index = Vec::new();
         let mut fds = vec![PollFd::new(&self.wake, PollFlags::IN)];
-        for (s, source) in self.sources.iter().enumerate() {
+        for (s, source) in self.sources.iter().enumerate().filter(|(_, s)| !s.held) {
             for (p, pipe) in source.pipes.iter().enumerate().filter(|(_, p)| p.open) {
                 fds.push(PollFd::new(&pipe.fd, PollFlags::IN));
                 index.push((s, p));
@@ -243,15 +248,34 @@ impl Pump {
                     stdout,
                     stderr,
                     strip_cr,
+                    held,
                 } => {
                     let mut pipes = vec![pipe(stdout, Stream::Stdout)];
                     pipes.extend(stderr.map(|fd| pipe(fd, Stream::Stderr)));
                     self.sources.push(Source {
                         id,
+                        held,
                         label,
                         pipes,
                         strip_cr,
                     });
+                }
+                Command::Release { id, text } => {
+                    let label = self.formatter.system_label();
+                    emit(
+                        &mut self.formatter,
+                        &mut self.batch,
+                        &label,
+                        Stream::System,
+                        Line {
+                            bytes: text.as_bytes(),
+                            continued: false,
+                        },
+                        false,
+                    );
+                    if let Some(source) = self.sources.iter_mut().find(|s| s.id == id) {
+                        source.held = false;
+                    }
                 }
                 Command::System { text, after } => {
                     if let Some(s) =
@@ -379,6 +403,7 @@ mod tests {
             stdout: a_read.into(),
             stderr: None,
             strip_cr: false,
+            held: false,
         });
         handle.send(Command::Add {
             id: 2,
@@ -386,6 +411,7 @@ mod tests {
             stdout: b_read.into(),
             stderr: None,
             strip_cr: false,
+            held: false,
         });
         let a = std::thread::spawn(move || {
             for i in 0..2000 {
@@ -432,6 +458,7 @@ mod tests {
             stdout: read.into(),
             stderr: None,
             strip_cr: false,
+            held: false,
         });
         write.write_all(b"Password: ").unwrap();
         std::thread::sleep(PARTIAL_LINE_IDLE * 4);

@@ -1,0 +1,519 @@
+//! `dozen run --dev`: the formation, its output, signals, exits, restarts, readiness, and
+//! nothing left behind.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+
+use crate::harness::Test;
+
+/// Each test its own block of ports, so tests can run in parallel.
+fn base_port() -> String {
+    static NEXT: AtomicU16 = AtomicU16::new(21000);
+    NEXT.fetch_add(400, Ordering::SeqCst).to_string()
+}
+
+fn run(test: Test, extra: &[&str]) -> crate::harness::Running {
+    let port = base_port();
+    let mut args = vec!["run", "--dev", "--no-timestamps", "-p", &port];
+    args.extend_from_slice(extra);
+    test.args(&args).spawn()
+}
+
+fn gone(pid: i32) -> bool {
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    state.is_empty()
+        || state
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+}
+
+#[test]
+fn formation_ports_and_instance_environment() {
+    let test = Test::new().procfile("web: echo \"$PS $PORT $DOZEN_PROCESS $PYTHONUNBUFFERED\"; exec sleep 30\nworker: echo \"$PS $PORT\"; exec sleep 30\n");
+    let port: u16 = base_port().parse().unwrap();
+    let mut running = test
+        .args(&[
+            "run",
+            "--dev",
+            "--no-timestamps",
+            "-m",
+            "web=2,worker=1",
+            "-p",
+            &port.to_string(),
+        ])
+        .spawn();
+    running.wait_for(&format!("web.1 | web.1 {port} web.1 1"), 10);
+    running.wait_for(&format!("web.2 | web.2 {} web.2 1", port + 1), 10);
+    running.wait_for(&format!("worker.1 | worker.1 {}", port + 100), 10);
+    running.signal(Signal::INT);
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(130), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "dozen | SIGINT received; stopping all processes"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn config_reaches_every_process_and_files_win() {
+    let test = Test::new()
+        .procfile("web: echo \"[$GREETING]\"; exec sleep 30\n")
+        .env_file(".env", "GREETING=from-file\n")
+        .env("GREETING", "from-shell");
+    let mut running = run(test, &[]);
+    running.wait_for("web.1 | [from-file]", 10);
+    running.signal(Signal::TERM);
+    assert_eq!(running.finish(10).0, Some(143));
+}
+
+#[test]
+fn a_crash_stops_the_formation_with_its_exit_code() {
+    let test =
+        Test::new().procfile("steady: exec sleep 30\ncrash: sleep 0.3; echo going down; exit 3\n");
+    let started = Instant::now();
+    let running = run(test, &[]);
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(3), "{lines:?}");
+    let crash = lines
+        .iter()
+        .position(|l| l.ends_with("crash.1 exited with code 3"))
+        .unwrap();
+    let last_words = lines
+        .iter()
+        .position(|l| l.ends_with("| going down"))
+        .unwrap();
+    assert!(last_words < crash, "output before the exit line: {lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("steady.1 killed by SIGTERM")),
+        "{lines:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_child_killed_by_a_signal_gives_128_plus_n() {
+    let running = run(
+        Test::new().procfile("a: exec sleep 30\nb: sleep 0.2; kill -KILL $$\n"),
+        &[],
+    );
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(137), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.ends_with("b.1 killed by SIGKILL")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_child_ignoring_sigterm_is_killed_after_the_timeout() {
+    let test =
+        Test::new().procfile("stubborn: trap '' TERM; echo ready; while :; do sleep 0.1; done\n");
+    let mut running = run(test, &["-t", "1"]);
+    running.wait_for("stubborn.1 | ready", 10);
+    let asked = Instant::now();
+    running.signal(Signal::INT);
+    let (code, lines) = running.finish(10);
+    let took = asked.elapsed();
+    assert_eq!(code, Some(130));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("stubborn.1 did not stop within 1s; sending SIGKILL")),
+        "{lines:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_kills_at_once() {
+    let test = Test::new()
+        .procfile("stubborn: trap '' TERM INT; echo ready; while :; do sleep 0.1; done\n");
+    let mut running = run(test, &["-t", "30"]);
+    running.wait_for("stubborn.1 | ready", 10);
+    running.signal(Signal::INT);
+    running.wait_for("stopping all processes", 10);
+    let again = Instant::now();
+    running.signal(Signal::INT);
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(130));
+    assert!(
+        again.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        again.elapsed()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("SIGINT again: killing every process now")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn nothing_survives_sigkill_of_dozen() {
+    let procfile = "a: sleep 300 & echo $! > bg.pid; setsid sh -c 'sleep 301 & echo $! > daemon.pid'; echo $$ > a.pid; echo started; exec sleep 302\nb: echo $$ > b.pid; echo started; exec sleep 303\n";
+    let mut running = run(Test::new().procfile(procfile), &[]);
+    running.wait_for("a.1 | started", 10);
+    running.wait_for("b.1 | started", 10);
+    std::thread::sleep(Duration::from_millis(100));
+    let pids: Vec<i32> = ["bg.pid", "daemon.pid", "a.pid", "b.pid"]
+        .iter()
+        .map(|f| running.read(f).trim().parse().unwrap())
+        .collect();
+    running.signal(Signal::KILL);
+    let killed = Instant::now();
+    while pids.iter().any(|p| !gone(*p)) && killed.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let survivors: Vec<i32> = pids.iter().copied().filter(|p| !gone(*p)).collect();
+    assert!(
+        survivors.is_empty(),
+        "still running after SIGKILL of dozen: {survivors:?}"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        killed.elapsed()
+    );
+    let _ = running.finish(5);
+}
+
+#[test]
+fn restarts_back_off_then_give_up() {
+    let test = Test::new()
+        .procfile("steady: exec sleep 30\nflaky: echo boom; exit 4\n")
+        .manifest("[processes.flaky]\nrestart = \"on-failure\"\nrestart_delay = \"50ms\"\nmax_restarts = 2\n");
+    let (code, lines) = run(test, &[]).finish(10);
+    assert_eq!(code, Some(4), "{lines:?}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with("flaky.1 | boom"))
+            .count(),
+        3,
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("flaky.1 restarting in 50ms (restart 1 of 2)")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("flaky.1 restarting in 100ms (restart 2 of 2)")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("flaky.1 gave up after 2 restarts; stopping all processes")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn always_restarts_a_clean_exit_and_on_failure_does_not() {
+    let test = Test::new()
+        .procfile("again: echo tick; exit 0\nonce: echo once; exit 0\n")
+        .manifest("[processes.again]\nrestart = \"always\"\nrestart_delay = \"50ms\"\nmax_restarts = 1\n[processes.once]\nrestart = \"on-failure\"\nmay_exit = true\n");
+    let (code, lines) = run(test, &[]).finish(10);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with("again.1 | tick"))
+            .count(),
+        2,
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with("once.1 | once"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
+    assert_eq!(
+        code,
+        Some(1),
+        "giving up on a clean exit is still a failure: {lines:?}"
+    );
+}
+
+#[test]
+fn may_exit_types_finish_without_stopping_the_others() {
+    let test = Test::new()
+        .procfile("setup: echo set up\nweb: echo serving; exec sleep 30\n")
+        .manifest("[processes.setup]\nmay_exit = true\n");
+    let mut running = run(test, &[]);
+    running.wait_for("setup.1 exited with code 0", 10);
+    std::thread::sleep(Duration::from_millis(300));
+    running.signal(Signal::INT);
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(130), "{lines:?}");
+    let stop = lines
+        .iter()
+        .position(|l| l.contains("stopping all processes"))
+        .unwrap();
+    assert!(lines[stop].contains("SIGINT"), "{lines:?}");
+}
+
+#[test]
+fn after_waits_for_readiness() {
+    let test = Test::new()
+        .procfile("web: echo web up; exec sleep 30\ndb: sleep 0.5; exec python3 -m http.server $PORT --bind 127.0.0.1\n")
+        .manifest("[processes.db]\nhealth = { tcp = true, interval = \"200ms\" }\n[processes.web]\nafter = [\"db\"]\n");
+    let mut running = run(test, &[]);
+    let ready = running.wait_for("db.1 ready in", 15);
+    running.wait_for("web.1 started", 10);
+    running.signal(Signal::INT);
+    let (_, lines) = running.finish(10);
+    let ready_at = lines.iter().position(|l| *l == ready).unwrap();
+    let web_at = lines
+        .iter()
+        .position(|l| l.contains("web.1 started"))
+        .unwrap();
+    assert!(ready_at < web_at, "{lines:?}");
+}
+
+#[test]
+fn a_failing_health_check_stops_the_formation_when_it_cannot_restart() {
+    let test = Test::new()
+        .procfile("web: sleep 0.6; touch sick; exec sleep 30\n")
+        .manifest("[processes.web]\nhealth = { command = \"test ! -f sick\", interval = \"100ms\", retries = 2 }\n");
+    let (code, lines) = run(test, &[]).finish(15);
+    assert_eq!(code, Some(1), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("web.1 ready in 0.1s") || l.contains("web.1 ready in")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("web.1 failed its health check 2 times: `test ! -f sick` exited with code 1; stopping all processes")), "{lines:?}");
+}
+
+#[test]
+fn json_log_lines() {
+    let test = Test::new().procfile("web: echo out; echo err >&2; exec sleep 30\n");
+    let port = base_port();
+    let mut running = test
+        .args(&["run", "--dev", "--log-format", "json", "-p", &port])
+        .spawn();
+    running.wait_for("\"line\":\"err\"", 10);
+    running.signal(Signal::INT);
+    let (_, lines) = running.finish(10);
+    let objects: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    let out = objects.iter().find(|o| o["line"] == "out").unwrap();
+    assert_eq!(
+        (out["process"].as_str(), out["stream"].as_str()),
+        (Some("web.1"), Some("stdout"))
+    );
+    let err = objects.iter().find(|o| o["line"] == "err").unwrap();
+    assert_eq!(err["stream"], "stderr");
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["process"] == "dozen" && o["stream"] == "system")
+    );
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["ts"].as_str().is_some_and(|t| t.ends_with('Z')))
+    );
+}
+
+#[test]
+fn long_lines_arrive_whole_and_bytes_pass_through() {
+    let test = Test::new().procfile("big: python3 -c \"import sys; sys.stdout.write('x' * 1048576 + '\\n'); sys.stdout.buffer.write(b'caf\\xe9 \\xff\\xfe raw\\n')\"\n");
+    let port = base_port();
+    let output = test
+        .args(&["run", "--dev", "--no-timestamps", "-p", &port])
+        .run();
+    assert_eq!(output.code, Some(0), "{}", output.stderr);
+    let raw = std::fs::read(output.dir.path().join("nothing")).ok();
+    assert!(raw.is_none());
+    let long = output
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("big.1 | x"))
+        .unwrap();
+    assert_eq!(long.len(), "big.1 | ".len() + 1_048_576);
+}
+
+#[test]
+fn non_utf8_bytes_are_not_altered() {
+    use std::process::Command;
+    let test = Test::new().procfile("bin: printf 'caf\\351 \\377\\376 raw\\n'\n");
+    let port = base_port();
+    let output = Command::new(crate::harness::BIN)
+        .args(["run", "--dev", "--no-timestamps", "-p", &port])
+        .current_dir(test.path())
+        .output()
+        .unwrap();
+    let needle = b"bin.1 | caf\xe9 \xff\xfe raw\n";
+    assert!(
+        output.stdout.windows(needle.len()).any(|w| w == needle),
+        "{:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn a_partial_line_is_shown_without_waiting_for_its_newline() {
+    let test =
+        Test::new().procfile("ask: printf 'Password: '; sleep 2; echo typed; exec sleep 30\n");
+    let mut running = run(test, &[]);
+    let started = Instant::now();
+    running.wait_for("ask.1 | Password: ", 10);
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    running.wait_for("ask.1 | typed", 10);
+    running.signal(Signal::INT);
+    let _ = running.finish(10);
+}
+
+#[test]
+fn a_reader_that_pauses_loses_nothing() {
+    let test = Test::new().procfile("count: seq 1 200000\n");
+    let mut running = run(test, &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    let last = running.wait_for("count.1 | 200000", 30);
+    assert!(last.ends_with("| 200000"));
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(0));
+    let numbers: Vec<u32> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("count.1 | "))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 200_000);
+    assert!(
+        numbers
+            .iter()
+            .enumerate()
+            .all(|(i, n)| *n as usize == i + 1),
+        "lines out of order or missing"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_cleanly() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let test = Test::new().procfile("yes: echo $$ > yes.pid; exec yes\n");
+    let port = base_port();
+    let mut child = Command::new(crate::harness::BIN)
+        .args(["run", "--dev", "-p", &port])
+        .current_dir(test.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut some = [0u8; 4096];
+    stdout.read_exact(&mut some).unwrap();
+    drop(stdout);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dozen kept running after its stdout closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let pid: i32 = std::fs::read_to_string(test.path().join("yes.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(gone(pid));
+}
+
+#[test]
+fn a_taken_port_is_an_error_before_anything_starts() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    Test::new()
+        .procfile("web: echo started > started; exec sleep 30\n")
+        .args(&["run", "--dev", "-p", &port.to_string()])
+        .run()
+        .code(1)
+        .stderr_has(&format!("error: port {port} for web.1 is already in use"));
+}
+
+#[test]
+fn one_run_per_app() {
+    let test = Test::new().procfile("web: echo up; exec sleep 30\n");
+    let dir = test.path().to_path_buf();
+    let mut first = run(test, &[]);
+    first.wait_for("web.1 | up", 10);
+    let port = base_port();
+    let second = std::process::Command::new(crate::harness::BIN)
+        .args(["run", "--dev", "-p", &port])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "another `dozen run` (pid {}) is already running this app",
+            first.child.id()
+        )),
+        "{stderr}"
+    );
+    first.signal(Signal::INT);
+    let _ = first.finish(10);
+}
+
+#[test]
+fn bad_formations_are_usage_errors() {
+    let app = || Test::new().procfile("web: x\nworker: y\n");
+    app()
+        .args(&["run", "--dev", "-m", "wbe=1"])
+        .run()
+        .code(2)
+        .stderr_has("`wbe` is not a process type in the Procfile; did you mean `web`?");
+    app()
+        .args(&["run", "--dev", "-m", "web=lots"])
+        .run()
+        .code(2)
+        .stderr_has("-m/--formation: `lots` in `web=lots` is not a count");
+    app()
+        .args(&["run", "--dev", "-m", "web=0,worker=0"])
+        .run()
+        .code(2)
+        .stderr_has("the formation is empty");
+    app()
+        .args(&["run", "--dev", "nope"])
+        .run()
+        .code(2)
+        .stderr_has("`nope` is not a process type");
+    app()
+        .args(&["run", "--dev", "-t", "soon"])
+        .run()
+        .code(2)
+        .stderr_has("-t/--timeout");
+}
