@@ -31,7 +31,7 @@ app=$root/fixtures/sample
 
 # The peers read .env themselves; run them all from the sample app.
 cd "$app"
-hyperfine --shell=none --warmup 20 --min-runs 200 -N \
+hyperfine -N --warmup 20 --min-runs 200 \
   --export-json "$root/bench/results/startup.json" \
   --export-markdown "$root/bench/results/startup.md" \
   -n "dozen --version" "$dozen --version" \
