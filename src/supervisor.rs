@@ -5,5 +5,6 @@ pub mod exit;
 pub mod health;
 pub mod nursery;
 pub mod output;
+pub mod pty;
 pub mod reaper;
 pub mod runner;

@@ -517,3 +517,17 @@ fn bad_formations_are_usage_errors() {
         .code(2)
         .stderr_has("-t/--timeout");
 }
+
+#[test]
+fn tty_types_get_a_terminal_and_plain_lines() {
+    let test = Test::new()
+        .procfile("t: if test -t 1; then echo on-a-terminal; else echo not-a-terminal; fi; echo to-stderr >&2\np: if test -t 1; then echo on-a-terminal; else echo not-a-terminal; fi; exec sleep 30\n")
+        .manifest("[processes.t]\ntty = true\nmay_exit = true\n");
+    let mut running = run(test, &[]);
+    running.wait_for("t.1 | on-a-terminal", 10);
+    running.wait_for("t.1 | to-stderr", 10);
+    running.wait_for("p.1 | not-a-terminal", 10);
+    running.signal(Signal::INT);
+    let (_, lines) = running.finish(10);
+    assert!(lines.iter().all(|l| !l.ends_with('\r')), "{lines:?}");
+}

@@ -96,6 +96,10 @@ pub struct ProcessSettings {
     #[serde(default)]
     pub after: Vec<Spanned<String>>,
     pub health: Option<Spanned<Health>>,
+    /// Give the process a pseudo-terminal as stdout and stderr (for programs that buffer
+    /// or stay silent when not on a terminal). Its stdout and stderr then merge.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -568,7 +572,7 @@ ignore = ["rule-id", "rule-id:path/glob"]
     fn unknown_keys_are_located_with_a_suggestion() {
         assert_eq!(
             parse("[processes.web]\nrestat = \"always\"\n").unwrap_err(),
-            "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`"
+            "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`"
         );
         assert!(
             parse("[bild]\nsteps = []\n")

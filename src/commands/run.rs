@@ -64,7 +64,43 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
     let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
     let _lock = RunLock::acquire(&store.join("run.lock"))?;
 
-    let types = procfile
+    let types = type_settings(app, procfile, timeout);
+    let planned = instances
+        .iter()
+        .map(|i| PlannedInstance {
+            type_index: procfile
+                .types
+                .iter()
+                .position(|t| t.name == i.type_name)
+                .unwrap_or(0),
+            index: i.index,
+            port: i.port,
+        })
+        .collect();
+    let plan = runner::Plan {
+        types,
+        instances: planned,
+        env: dev_process_env(&context.inherited, config, &[]),
+        cwd: if app.dir.path.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            app.dir.path.clone()
+        },
+        format: args.log_format,
+        timestamps: !args.no_timestamps,
+        color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),
+    };
+    runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
+}
+
+/// Each Procfile type's settings from the manifest, with dozen's defaults (`-t` wins over
+/// every `kill_timeout`).
+fn type_settings(
+    app: &crate::app::App,
+    procfile: &crate::app::procfile::Procfile,
+    timeout: Option<Duration>,
+) -> Vec<TypeSettings> {
+    procfile
         .types
         .iter()
         .map(|t| {
@@ -96,35 +132,10 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
                 health: settings
                     .and_then(|s| s.health.as_ref())
                     .and_then(|h| Check::from_manifest(h.get_ref())),
+                tty: settings.is_some_and(|s| s.tty),
             }
         })
-        .collect();
-    let planned = instances
-        .iter()
-        .map(|i| PlannedInstance {
-            type_index: procfile
-                .types
-                .iter()
-                .position(|t| t.name == i.type_name)
-                .unwrap_or(0),
-            index: i.index,
-            port: i.port,
-        })
-        .collect();
-    let plan = runner::Plan {
-        types,
-        instances: planned,
-        env: dev_process_env(&context.inherited, config, &[]),
-        cwd: if app.dir.path.as_os_str().is_empty() {
-            ".".into()
-        } else {
-            app.dir.path.clone()
-        },
-        format: args.log_format,
-        timestamps: !args.no_timestamps,
-        color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),
-    };
-    runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
+        .collect()
 }
 
 /// `-t 10` (seconds, as foreman takes it) or `-t 10s` / `-t 500ms`.

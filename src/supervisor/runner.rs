@@ -47,6 +47,8 @@ pub struct TypeSettings {
     pub backoff: Backoff,
     pub after: Vec<String>,
     pub health: Option<Check>,
+    /// A pseudo-terminal instead of pipes.
+    pub tty: bool,
 }
 
 pub struct PlannedInstance {
@@ -258,15 +260,14 @@ impl Runner<'_> {
     fn spawn(&mut self, slot: usize) {
         let id = self.next_id;
         self.next_id += 1;
-        let pipes = (
-            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC),
-            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC),
-        );
-        let ((out_read, out_write), (err_read, err_write)) = match pipes {
-            (Ok(out), Ok(err)) => (out, err),
-            (Err(error), _) | (_, Err(error)) => {
+        let outputs = match Outputs::open(self.settings(slot).tty) {
+            Ok(outputs) => outputs,
+            Err(error) => {
                 let name = self.slots[slot].name.clone();
-                self.stop_all(&format!("cannot create pipes for {name}: {error}"), 1);
+                self.stop_all(
+                    &format!("cannot create output pipes for {name}: {error}"),
+                    1,
+                );
                 return;
             }
         };
@@ -292,23 +293,29 @@ impl Runner<'_> {
             stop_signal: settings.stop_signal,
             kill_timeout_ms: u64::try_from(settings.kill_timeout.as_millis()).unwrap_or(u64::MAX),
         };
+        let Outputs {
+            stdout,
+            stderr,
+            given,
+            strip_cr,
+        } = outputs;
         self.pump.send(PumpCommand::Add {
             id,
             label: s.label.clone(),
-            stdout: out_read,
-            stderr: Some(err_read),
-            strip_cr: false,
+            stdout,
+            stderr,
+            strip_cr,
             held: true,
         });
-        if let Err(error) = self
-            .nursery
-            .send(&request, &[out_write.as_fd(), err_write.as_fd()])
-        {
+        let fds: Vec<_> = given.iter().map(std::os::fd::AsFd::as_fd).collect();
+        if let Err(error) = self.nursery.send(&request, &fds) {
             let name = s.name.clone();
             self.stop_all(&format!("cannot start {name}: {error}"), 1);
             return;
         }
-        drop((out_write, err_write));
+        // The process has its ends now; ours must close, or its output never ends.
+        drop(fds);
+        drop(given);
         let s = &mut self.slots[slot];
         s.id = id;
         s.state = State::Running;
@@ -634,6 +641,38 @@ impl Runner<'_> {
 
     fn finished(&self) -> bool {
         self.slots.iter().all(|s| s.state == State::Done)
+    }
+}
+
+/// An instance's output: the ends dozen reads and the ends the process is given.
+struct Outputs {
+    stdout: std::os::fd::OwnedFd,
+    stderr: Option<std::os::fd::OwnedFd>,
+    given: Vec<std::os::fd::OwnedFd>,
+    /// A pseudo-terminal turns `\n` into `\r\n`; the `\r` is dropped again.
+    strip_cr: bool,
+}
+
+impl Outputs {
+    /// Two pipes (stdout and stderr kept apart), or one pseudo-terminal for both.
+    fn open(tty: bool) -> std::io::Result<Self> {
+        if tty {
+            let pty = super::pty::Pty::open()?;
+            return Ok(Self {
+                stdout: pty.controller,
+                stderr: None,
+                given: vec![pty.terminal],
+                strip_cr: true,
+            });
+        }
+        let (out_read, out_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (err_read, err_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        Ok(Self {
+            stdout: out_read,
+            stderr: Some(err_read),
+            given: vec![out_write, err_write],
+            strip_cr: false,
+        })
     }
 }
 
