@@ -7,6 +7,7 @@ Peers (install them first; this script installs nothing and says what is missing
   honcho        python3 -m pip install honcho==2.0.0
   foreman       apt-get install ruby-foreman
   node-foreman  npm install --prefix bench/.peers foreman@3.0.1
+  ultraman      (optional) cargo install ultraman --version 0.4.0 --root bench/.peers/ultraman
 
 Scenarios, each in a fresh temporary app:
   throughput   4 processes x 200,000 numbered 60-byte lines, tool stdout into a file: lines/s
@@ -35,6 +36,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOZEN = os.path.join(ROOT, "target", "release", "dozen")
 NF = os.path.join(ROOT, "bench", ".peers", "node_modules", ".bin", "nf")
+ULTRAMAN = os.path.join(ROOT, "bench", ".peers", "ultraman", "bin", "ultraman")
 
 GENERATOR = r"""#!/bin/sh
 # $1 tag, $2 count: numbered 60-byte lines, then wait to be stopped
@@ -62,6 +64,9 @@ def tools():
         found["node-foreman"] = lambda port: [NF, "-p", str(port), "start"]
     else:
         missing.append("node-foreman: npm install --prefix bench/.peers foreman@3.0.1")
+    # Optional: the Rust port the issue's start-latency target names.
+    if os.access(ULTRAMAN, os.X_OK):
+        found["ultraman"] = lambda port: [ULTRAMAN, "start", "-p", str(port)]
     return found, missing
 
 

@@ -97,7 +97,6 @@ pub enum Command {
 
     /// Run the process formation (--dev: from the working tree)
     #[command(
-        hide = true,
         after_help = "Examples:\n  dozen run --dev                     the whole formation\n  dozen run --dev web                 only web\n  dozen run --dev -m web=2,worker=1   two web, one worker (others: none)\n  dozen run --dev -m all=2 -p 8000    two of each, ports from 8000\n  dozen run --dev --log-format json | jq .line"
     )]
     Run(RunArgs),

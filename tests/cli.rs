@@ -14,14 +14,22 @@ fn version() {
 #[test]
 fn help_lists_only_working_commands() {
     let output = Test::new().args(&["--help"]).run().success();
-    for command in ["check", "config", "init"] {
+    for command in ["check", "config", "exec", "init", "run"] {
         assert!(
             output.stdout.contains(&format!("  {command} ")),
             "{command} missing:\n{}",
             output.stdout
         );
     }
-    for absent in ["__generate", "build", "release", "run", "audit", "export"] {
+    for absent in [
+        "__generate",
+        "__nursery",
+        "build",
+        "release",
+        "audit",
+        "export",
+        "scale",
+    ] {
         assert!(
             !output.stdout.contains(&format!("  {absent} ")),
             "{absent} listed:\n{}",
