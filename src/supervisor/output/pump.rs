@@ -261,18 +261,7 @@ impl Pump {
                     });
                 }
                 Command::Release { id, text } => {
-                    let label = self.formatter.system_label();
-                    emit(
-                        &mut self.formatter,
-                        &mut self.batch,
-                        &label,
-                        Stream::System,
-                        Line {
-                            bytes: text.as_bytes(),
-                            continued: false,
-                        },
-                        false,
-                    );
+                    self.system_line(&text);
                     if let Some(source) = self.sources.iter_mut().find(|s| s.id == id) {
                         source.held = false;
                     }
@@ -283,18 +272,7 @@ impl Pump {
                     {
                         self.drain(s);
                     }
-                    let label = self.formatter.system_label();
-                    emit(
-                        &mut self.formatter,
-                        &mut self.batch,
-                        &label,
-                        Stream::System,
-                        Line {
-                            bytes: text.as_bytes(),
-                            continued: false,
-                        },
-                        false,
-                    );
+                    self.system_line(&text);
                 }
                 Command::Finish => {
                     for s in 0..self.sources.len() {
@@ -307,6 +285,23 @@ impl Pump {
             }
         }
         false
+    }
+
+    /// One of dozen's own lines.
+    fn system_line(&mut self, text: &str) {
+        let label = self.formatter.system_label();
+        let line = Line {
+            bytes: text.as_bytes(),
+            continued: false,
+        };
+        emit(
+            &mut self.formatter,
+            &mut self.batch,
+            &label,
+            Stream::System,
+            line,
+            false,
+        );
     }
 
     /// Everything a finished process wrote is in its pipes already: read it all and show its
