@@ -5,15 +5,21 @@ use std::process::ExitStatus;
 
 /// `$?` for a status: its exit code, or 128+N when signal N ended it.
 pub fn code(status: ExitStatus) -> i32 {
-    status
-        .code()
-        .or_else(|| status.signal().map(|signal| 128 + signal))
-        .unwrap_or(1)
+    code_of(status.code(), status.signal())
+}
+
+/// `$?` from an exit code or a terminating signal, as the nursery reports them.
+pub fn code_of(code: Option<i32>, signal: Option<i32>) -> i32 {
+    code.or(signal.map(|signal| 128 + signal)).unwrap_or(1)
 }
 
 /// "exited with code 3" / "killed by SIGKILL": how a status is told to the user.
 pub fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+    describe_of(status.code(), status.signal())
+}
+
+pub fn describe_of(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => format!("killed by {}", signal_name(signal)),
         (None, None) => "ended".to_owned(),

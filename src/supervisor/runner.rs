@@ -391,12 +391,8 @@ impl Runner<'_> {
 
     fn on_exit(&mut self, id: u64, code: Option<i32>, signal: Option<i32>) {
         let Some(slot) = self.slot_of(id) else { return };
-        let status = match (code, signal) {
-            (Some(code), _) => format!("exited with code {code}"),
-            (None, Some(signal)) => format!("killed by {}", exit::signal_name(signal)),
-            (None, None) => "ended".to_owned(),
-        };
-        let exit_code = code.or(signal.map(|s| 128 + s)).unwrap_or(1);
+        let status = exit::describe_of(code, signal);
+        let exit_code = exit::code_of(code, signal);
         let name = self.slots[slot].name.clone();
         self.pump.system(format!("{name} {status}"), Some(id));
         let was_ready = self.slots[slot].ready;
