@@ -531,3 +531,34 @@ fn tty_types_get_a_terminal_and_plain_lines() {
     let (_, lines) = running.finish(10);
     assert!(lines.iter().all(|l| !l.ends_with('\r')), "{lines:?}");
 }
+
+#[test]
+fn an_unhealthy_instance_is_restarted_when_its_policy_allows() {
+    // The first run turns sick after becoming ready; the restarted one stays healthy.
+    let procfile = "web: if [ -f ran-once ]; then rm -f sick; else touch ran-once; (sleep 0.5; touch sick) & fi; echo up; exec sleep 30\n";
+    let manifest = "[processes.web]\nrestart = \"on-failure\"\nrestart_delay = \"50ms\"\nhealth = { command = \"test ! -f sick\", interval = \"100ms\", retries = 2 }\n";
+    let mut running = run(Test::new().procfile(procfile).manifest(manifest), &[]);
+    running.wait_for("web.1 ready in", 10);
+    running.wait_for(
+        "web.1 failed its health check 2 times: `test ! -f sick` exited with code 1; restarting it",
+        10,
+    );
+    running.wait_for("web.1 restarting in 50ms (restart 1 of 5)", 10);
+    let second_ready = running.seen.len();
+    running.wait_for("web.1 started", 10);
+    std::thread::sleep(Duration::from_millis(800));
+    running.signal(Signal::INT);
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(130), "{lines:?}");
+    assert!(
+        lines[second_ready..]
+            .iter()
+            .any(|l| l.contains("web.1 ready in")),
+        "ready again after the restart: {lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("restarting it")).count(),
+        1,
+        "{lines:?}"
+    );
+}
