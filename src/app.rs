@@ -22,6 +22,10 @@ use environment::{Config, EnvFileRef, Inherited, Origin};
 use manifest::Manifest;
 use procfile::Procfile;
 
+/// The problem reported when there is no Procfile at all: an error for `check` and for
+/// commands that need process types, not for those that only read config.
+pub const MISSING_PROCFILE: &str = "no Procfile found";
+
 /// Where the app is and how to name its files to the user.
 #[derive(Debug, Clone)]
 pub struct AppDir {
@@ -143,7 +147,7 @@ impl App {
         } else {
             if problems.is_empty() {
                 problems.push(
-                    Diagnostic::general(Severity::Error, Some(procfile_display.clone()), "no Procfile found")
+                    Diagnostic::general(Severity::Error, Some(procfile_display.clone()), MISSING_PROCFILE)
                         .note("write one (`web: command`), run `dozen init`, or name another with `-f PATH`"),
                 );
             }

@@ -174,7 +174,25 @@ impl Inspection {
 
     /// For commands other than `check`: the inspection, or exit 2 with its errors.
     pub fn valid(context: &Context, environment: &str) -> Result<Self, Error> {
-        let inspection = Self::new(context, environment);
+        Self::checked(Self::new(context, environment))
+    }
+
+    /// Like [`Inspection::valid`] for commands that only need the config (`config`,
+    /// `exec`): a missing Procfile is no error for them; a broken one still is.
+    pub fn valid_config(context: &Context, environment: &str) -> Result<Self, Error> {
+        let mut inspection = Self::new(context, environment);
+        if inspection.app.procfile.is_none() {
+            let procfile = inspection.app.procfile_display.clone();
+            inspection.diagnostics.retain(|d| {
+                !(d.location.is_none()
+                    && d.path.as_deref() == Some(procfile.as_str())
+                    && d.message == crate::app::MISSING_PROCFILE)
+            });
+        }
+        Self::checked(inspection)
+    }
+
+    fn checked(inspection: Self) -> Result<Self, Error> {
         if inspection.has_errors() {
             let errors = inspection
                 .diagnostics

@@ -172,10 +172,27 @@ fn missing_empty_and_unreadable_procfiles() {
         .code(1)
         .stderr_has("error: Procfile: no Procfile found");
     Test::new()
-        .args(&["config"])
+        .args(&["run", "--dev"])
         .run()
         .code(2)
         .stderr_has("error: Procfile: no Procfile found");
+    // Reading or editing config needs no process types.
+    Test::new()
+        .env_file(".env", "A=1\n")
+        .args(&["config", "--json", "--reveal"])
+        .run()
+        .success()
+        .stdout("{\n  \"A\": \"1\"\n}\n");
+    Test::new()
+        .args(&["exec", "--dev", "--", "true"])
+        .run()
+        .success();
+    // A Procfile that exists but is broken still stops them.
+    Test::new()
+        .procfile("web x\n")
+        .args(&["config"])
+        .run()
+        .code(2);
     Test::new()
         .procfile("# nothing\n\n")
         .args(&["check"])

@@ -38,7 +38,7 @@ fn to_json(value: &Value) -> Result<String, Error> {
 }
 
 fn list(context: &Context, args: &ConfigArgs) -> Result<i32, Error> {
-    let inspection = Inspection::valid(context, context.environment())?;
+    let inspection = Inspection::valid_config(context, context.environment())?;
     let vars = &inspection.environment.config.vars;
     if args.json {
         let object: serde_json::Map<String, Value> = vars
@@ -80,7 +80,7 @@ fn list(context: &Context, args: &ConfigArgs) -> Result<i32, Error> {
 }
 
 fn get(context: &Context, args: &ConfigArgs, key: &str) -> Result<i32, Error> {
-    let inspection = Inspection::valid(context, context.environment())?;
+    let inspection = Inspection::valid_config(context, context.environment())?;
     let Some(var) = inspection.environment.config.vars.get(key) else {
         return Err(Error::failed(format!(
             "`{key}` is not set in `{}`",
@@ -145,7 +145,7 @@ fn set(context: &Context, assignments: &[String]) -> Result<i32, Error> {
         }
         pairs.push((key, value));
     }
-    let inspection = Inspection::valid(context, context.environment())?;
+    let inspection = Inspection::valid_config(context, context.environment())?;
     let (mut file, path, _) = load_file_to_edit(context, &inspection)?;
     for (key, value) in &pairs {
         file.set(key, value);
@@ -159,7 +159,7 @@ fn set(context: &Context, assignments: &[String]) -> Result<i32, Error> {
 }
 
 fn unset(context: &Context, keys: &[String]) -> Result<i32, Error> {
-    let inspection = Inspection::valid(context, context.environment())?;
+    let inspection = Inspection::valid_config(context, context.environment())?;
     let (mut file, path, exists) = load_file_to_edit(context, &inspection)?;
     let mut removed = Vec::new();
     let mut absent = Vec::new();
@@ -227,8 +227,8 @@ fn diff(
             return Err(Error::usage(format!("invalid environment name `{name}`")));
         }
     }
-    let a = Inspection::valid(context, first)?;
-    let b = Inspection::valid(context, second)?;
+    let a = Inspection::valid_config(context, first)?;
+    let b = Inspection::valid_config(context, second)?;
     let (ca, cb) = (&a.environment.config, &b.environment.config);
     let c = compare(ca, cb);
     let shown = |config: &Config, key: &str| {

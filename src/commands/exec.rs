@@ -18,7 +18,7 @@ use crate::supervisor::{exit, reaper};
 const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
 
 pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
-    let inspection = Inspection::valid(context, context.environment())?;
+    let inspection = Inspection::valid_config(context, context.environment())?;
     let app = &inspection.app;
     let config = &inspection.environment.config;
     let command_line = command_line(&inspection, args)?;
