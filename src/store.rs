@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use crate::app::App;
 
+pub mod objects;
+pub mod tree;
+
 /// The store directory of an app, created (mode 0700) if missing.
 pub fn open(app: &App) -> std::io::Result<PathBuf> {
     let dir = if let Some(home) = std::env::var_os("DOZEN_HOME").filter(|v| !v.is_empty()) {

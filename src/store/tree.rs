@@ -1,0 +1,365 @@
+//! A build's file tree: every path with its kind, mode and content (an object id) or link
+//! target, sorted; its hash; and turning it back into a directory of hard links.
+
+use std::fs;
+use std::io::BufRead as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::objects::{ObjectId, Objects};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Relative, `/`-separated.
+    #[serde(rename = "p")]
+    pub path: String,
+    #[serde(flatten)]
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k")]
+pub enum Kind {
+    #[serde(rename = "d")]
+    Dir,
+    #[serde(rename = "f")]
+    File {
+        #[serde(rename = "o")]
+        object: String,
+        #[serde(rename = "s")]
+        size: u64,
+    },
+    #[serde(rename = "l")]
+    Symlink {
+        #[serde(rename = "t")]
+        target: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    pub entries: Vec<Entry>,
+}
+
+/// A problem with a tree file or a directory being scanned, with the path it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Damaged {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{0}: file names must be UTF-8 to be stored")]
+    NotUtf8(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
+    move |source| TreeError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl Tree {
+    /// Scans a directory (a finished build's staging copy), moving every file into `objects`.
+    /// The directory is consumed: its files end up in the store.
+    pub fn ingest(dir: &Path, objects: &Objects) -> Result<Self, TreeError> {
+        let mut entries = Vec::new();
+        let mut pending = vec![(dir.to_path_buf(), String::new())];
+        while let Some((absolute, relative)) = pending.pop() {
+            for item in fs::read_dir(&absolute).map_err(io(&absolute))? {
+                let item = item.map_err(io(&absolute))?;
+                let name = item.file_name().into_string().map_err(|n| {
+                    TreeError::NotUtf8(format!("{relative}{}", n.to_string_lossy()))
+                })?;
+                let path = format!("{relative}{name}");
+                let full = item.path();
+                let file_type = item.file_type().map_err(io(&full))?;
+                if file_type.is_symlink() {
+                    let target = fs::read_link(&full).map_err(io(&full))?;
+                    let target = target
+                        .into_os_string()
+                        .into_string()
+                        .map_err(|_| TreeError::NotUtf8(path.clone()))?;
+                    entries.push(Entry {
+                        path,
+                        kind: Kind::Symlink { target },
+                    });
+                } else if file_type.is_dir() {
+                    pending.push((full, format!("{path}/")));
+                    entries.push(Entry {
+                        path,
+                        kind: Kind::Dir,
+                    });
+                } else if file_type.is_file() {
+                    let size = item.metadata().map_err(io(&full))?.len();
+                    let object = objects.ingest(&full).map_err(io(&full))?;
+                    entries.push(Entry {
+                        path,
+                        kind: Kind::File {
+                            object: object.as_str().to_owned(),
+                            size,
+                        },
+                    });
+                }
+                // Sockets, fifos and devices are not part of a build.
+            }
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Self { entries })
+    }
+
+    /// The tree's identity: a hash over its sorted entries.
+    pub fn hash(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        for entry in &self.entries {
+            let line = serde_json::to_vec(entry).unwrap_or_default();
+            hasher.update(&line);
+            hasher.update(b"\n");
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.entries
+            .iter()
+            .map(|e| {
+                if let Kind::File { size, .. } = e.kind {
+                    size
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.kind, Kind::File { .. }))
+            .count()
+    }
+
+    /// One JSON object per line.
+    pub fn write(&self, path: &Path) -> Result<(), TreeError> {
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            serde_json::to_writer(&mut out, entry).map_err(|e| TreeError::Io {
+                path: path.display().to_string(),
+                source: e.into(),
+            })?;
+            out.push(b'\n');
+        }
+        crate::fsutil::write_atomic(path, &out, 0o600).map_err(io(path))
+    }
+
+    /// Reads a tree file; any damage is named with its line.
+    pub fn read(path: &Path) -> Result<Self, TreeError> {
+        let file = fs::File::open(path).map_err(io(path))?;
+        let mut entries: Vec<Entry> = Vec::new();
+        for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(io(path))?;
+            let damaged = |message: String| TreeError::Damaged {
+                path: path.display().to_string(),
+                line: number + 1,
+                message,
+            };
+            let entry: Entry = serde_json::from_str(&line).map_err(|e| damaged(e.to_string()))?;
+            if let Kind::File { object, .. } = &entry.kind {
+                ObjectId::parse(object)
+                    .ok_or_else(|| damaged(format!("`{object}` is not an object id")))?;
+            }
+            if entry.path.is_empty()
+                || entry.path.starts_with('/')
+                || entry.path.split('/').any(|c| c == ".." || c.is_empty())
+            {
+                return Err(damaged(format!(
+                    "`{}` is not a path inside the build",
+                    entry.path
+                )));
+            }
+            if entries.last().is_some_and(|last| last.path >= entry.path) {
+                return Err(damaged("entries are not sorted by path".into()));
+            }
+            entries.push(entry);
+        }
+        Ok(Self { entries })
+    }
+
+    /// Recreates the tree under `dest` (which must not exist): directories, symlinks, and hard
+    /// links to the stored objects. Directories end read-only, like the files.
+    pub fn materialize(&self, objects: &Objects, dest: &Path) -> Result<(), TreeError> {
+        fs::create_dir(dest).map_err(io(dest))?;
+        let mut dirs = vec![dest.to_path_buf()];
+        for entry in &self.entries {
+            let target = dest.join(&entry.path);
+            match &entry.kind {
+                Kind::Dir => {
+                    fs::create_dir(&target).map_err(io(&target))?;
+                    dirs.push(target);
+                }
+                Kind::Symlink { target: link } => {
+                    std::os::unix::fs::symlink(link, &target).map_err(io(&target))?;
+                }
+                Kind::File { object, .. } => {
+                    let id = ObjectId::parse(object).ok_or_else(|| TreeError::Damaged {
+                        path: entry.path.clone(),
+                        line: 0,
+                        message: "bad object id".into(),
+                    })?;
+                    fs::hard_link(objects.path(&id), &target).map_err(io(&target))?;
+                }
+            }
+        }
+        for dir in dirs.iter().rev() {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).map_err(io(dir))?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes a materialised tree writable again so it can be removed (gc, tests).
+pub fn remove_materialized(dir: &Path) -> std::io::Result<()> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        if fs::symlink_metadata(&current)?.is_dir() {
+            fs::set_permissions(&current, fs::Permissions::from_mode(0o700))?;
+            for item in fs::read_dir(&current)? {
+                let path = item?.path();
+                if fs::symlink_metadata(&path)?.is_dir() {
+                    stack.push(path);
+                }
+            }
+        }
+    }
+    fs::remove_dir_all(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staging(dir: &Path) {
+        fs::create_dir_all(dir.join("src/lib")).unwrap();
+        fs::write(dir.join("README"), b"hello").unwrap();
+        fs::write(dir.join("src/lib/a.py"), b"print(1)").unwrap();
+        fs::write(dir.join("src/copy.py"), b"print(1)").unwrap();
+        fs::write(dir.join("run.sh"), b"#!/bin/sh\necho hi\n").unwrap();
+        fs::set_permissions(dir.join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("src/lib/a.py", dir.join("link.py")).unwrap();
+    }
+
+    #[test]
+    fn ingest_write_read_and_materialize() {
+        let store = tempfile::tempdir().unwrap();
+        let objects = Objects::open(store.path()).unwrap();
+        let stage = store.path().join("tmp/stage");
+        staging(&stage);
+        let tree = Tree::ingest(&stage, &objects).unwrap();
+        let paths: Vec<&str> = tree.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "README",
+                "link.py",
+                "run.sh",
+                "src",
+                "src/copy.py",
+                "src/lib",
+                "src/lib/a.py"
+            ]
+        );
+        assert_eq!(tree.file_count(), 4);
+        assert_eq!(tree.size(), 5 + 8 + 8 + 18);
+        let file = store.path().join("builds/x.tree");
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        tree.write(&file).unwrap();
+        let read = Tree::read(&file).unwrap();
+        assert_eq!(read, tree);
+        assert_eq!(read.hash(), tree.hash());
+        let dest = store.path().join("trees/x");
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        read.materialize(&objects, &dest).unwrap();
+        assert_eq!(fs::read(dest.join("src/lib/a.py")).unwrap(), b"print(1)");
+        assert_eq!(
+            fs::read_link(dest.join("link.py")).unwrap(),
+            Path::new("src/lib/a.py")
+        );
+        assert_eq!(
+            fs::metadata(dest.join("run.sh"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o111,
+            0o111
+        );
+        // Read-only for everyone but root (which ignores permission bits, and runs these tests).
+        assert_eq!(
+            fs::metadata(dest.join("src")).unwrap().permissions().mode() & 0o777,
+            0o555
+        );
+        assert_eq!(
+            fs::metadata(dest.join("README"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o222,
+            0
+        );
+        remove_materialized(&dest).unwrap();
+        assert!(!dest.exists());
+    }
+
+    #[test]
+    fn identical_files_share_one_object() {
+        let store = tempfile::tempdir().unwrap();
+        let objects = Objects::open(store.path()).unwrap();
+        let stage = store.path().join("tmp/stage");
+        staging(&stage);
+        let tree = Tree::ingest(&stage, &objects).unwrap();
+        let object = |p: &str| match &tree.entries.iter().find(|e| e.path == p).unwrap().kind {
+            Kind::File { object, .. } => object.clone(),
+            _ => panic!(),
+        };
+        assert_eq!(object("src/copy.py"), object("src/lib/a.py"));
+    }
+
+    #[test]
+    fn damage_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.tree");
+        let good = format!(
+            "{{\"p\":\"a\",\"k\":\"f\",\"o\":\"{}\",\"s\":1}}\n",
+            "0".repeat(64)
+        );
+        fs::write(&file, format!("{good}not json\n")).unwrap();
+        assert!(
+            Tree::read(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("b.tree:2:")
+        );
+        fs::write(&file, "{\"p\":\"../escape\",\"k\":\"d\"}\n").unwrap();
+        assert!(
+            Tree::read(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("is not a path inside the build")
+        );
+        fs::write(&file, "{\"p\":\"a\",\"k\":\"f\",\"o\":\"zz\",\"s\":1}\n").unwrap();
+        assert!(
+            Tree::read(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("is not an object id")
+        );
+    }
+}
