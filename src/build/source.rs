@@ -1,0 +1,171 @@
+//! The source of a build: the app's files that are not ignored by `.gitignore` or
+//! `.dozenignore` (dotfiles included; never `.git` or `.dozen`), symlinks kept as links.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+/// One file of the source, with what the stat cache keys on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Relative, `/`-separated.
+    pub path: String,
+    pub kind: SourceKind,
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub inode: u64,
+    pub executable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    File,
+    Symlink(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{path}: {message}")]
+    Walk { path: String, message: String },
+    #[error("{0}: file names must be UTF-8 to be built")]
+    NotUtf8(String),
+}
+
+/// Never part of a build, whatever the ignore files say.
+const NEVER: [&str; 2] = [".git", ".dozen"];
+
+/// Lists the source files of the app in `dir`, sorted by path.
+pub fn walk(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
+    let mut builder = ignore::WalkBuilder::new(dir);
+    builder
+        .hidden(false)
+        .parents(false)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .add_custom_ignore_filename(".dozenignore")
+        .filter_entry(|entry| {
+            !(entry.depth() == 1 && NEVER.iter().any(|n| entry.file_name() == *n))
+        });
+    let (tx, rx) = std::sync::mpsc::channel();
+    builder.build_parallel().run(|| {
+        let tx = tx.clone();
+        let root = dir.to_path_buf();
+        Box::new(move |entry| {
+            let _ = tx.send(
+                entry
+                    .map_err(|e| e.to_string())
+                    .map(|e| (e.into_path(), root.clone())),
+            );
+            ignore::WalkState::Continue
+        })
+    });
+    drop(tx);
+    let mut files = Vec::new();
+    for item in rx {
+        let (path, root) = item.map_err(|message| SourceError::Walk {
+            path: dir.display().to_string(),
+            message,
+        })?;
+        if let Some(file) = source_file(&root, &path)? {
+            files.push(file);
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn source_file(root: &Path, path: &PathBuf) -> Result<Option<SourceFile>, SourceError> {
+    let metadata = std::fs::symlink_metadata(path).map_err(|e| SourceError::Walk {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let kind = if metadata.file_type().is_symlink() {
+        let target = std::fs::read_link(path).map_err(|e| SourceError::Walk {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        SourceKind::Symlink(
+            target
+                .into_os_string()
+                .into_string()
+                .map_err(|t| SourceError::NotUtf8(t.to_string_lossy().into_owned()))?,
+        )
+    } else if metadata.is_file() {
+        SourceKind::File
+    } else {
+        return Ok(None);
+    };
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let relative = relative
+        .to_str()
+        .ok_or_else(|| SourceError::NotUtf8(relative.to_string_lossy().into_owned()))?
+        .to_owned();
+    Ok(Some(SourceFile {
+        path: relative,
+        kind,
+        size: metadata.len(),
+        mtime_ns: i128::from(metadata.mtime()) * 1_000_000_000 + i128::from(metadata.mtime_nsec()),
+        ctime_ns: i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec()),
+        inode: metadata.ino(),
+        executable: metadata.mode() & 0o111 != 0,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn ignore_files_are_honoured_and_dotfiles_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for dir in [
+            ".git/objects",
+            ".dozen/objects",
+            "src",
+            "node_modules/x",
+            "build",
+            "sub",
+        ] {
+            fs::create_dir_all(d.join(dir)).unwrap();
+        }
+        for file in [
+            ".git/HEAD",
+            ".dozen/FORMAT",
+            "src/app.py",
+            "node_modules/x/i.js",
+            "build/out",
+            ".env.example",
+            "Procfile",
+            "sub/keep",
+            "sub/drop.log",
+            "secret.key",
+        ] {
+            fs::write(d.join(file), b"x").unwrap();
+        }
+        fs::write(d.join(".gitignore"), "node_modules/\n/build\n*.log\n").unwrap();
+        fs::write(d.join(".dozenignore"), "secret.key\n").unwrap();
+        std::os::unix::fs::symlink("src/app.py", d.join("link")).unwrap();
+        let paths: Vec<String> = walk(d).unwrap().into_iter().map(|f| f.path).collect();
+        assert_eq!(
+            paths,
+            [
+                ".dozenignore",
+                ".env.example",
+                ".gitignore",
+                "Procfile",
+                "link",
+                "src/app.py",
+                "sub/keep"
+            ]
+        );
+        let link = walk(d)
+            .unwrap()
+            .into_iter()
+            .find(|f| f.path == "link")
+            .unwrap();
+        assert_eq!(link.kind, SourceKind::Symlink("src/app.py".into()));
+    }
+}
