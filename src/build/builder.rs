@@ -1,0 +1,558 @@
+//! Running a build: identify its inputs, return a stored build when they are unchanged, else
+//! copy the source to a staging directory, run the steps there with the build environment
+//! only, and store the result. The record is written last: a build exists whole or not at all.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::index::{Index, tree_hash};
+use super::source::{self, SourceKind};
+use crate::store::objects::Objects;
+use crate::store::tree::{self, Tree};
+
+/// Bumped when what goes into a build id changes meaning.
+const ID_FORMAT: &str = "dozen-build 1";
+/// Names of the inherited environment a build step sees besides the build env.
+const PASS_THROUGH: [&str; 5] = ["PATH", "HOME", "LANG", "TERM", "TMPDIR"];
+/// Lines of a failed step's output shown with the error.
+const TAIL_LINES: usize = 20;
+
+/// What to build, validated.
+pub struct Plan {
+    pub app_dir: PathBuf,
+    pub store: PathBuf,
+    pub steps: Vec<String>,
+    /// App-relative directories kept between builds.
+    pub cache: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub tools: Vec<String>,
+    /// The inherited environment (for the pass-through names).
+    pub inherited: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub created: String,
+    pub source_tree: String,
+    pub steps: Vec<StepRecord>,
+    pub env: Vec<(String, String)>,
+    pub tools: Vec<(String, String)>,
+    pub git: Option<Git>,
+    pub size: u64,
+    pub files: usize,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub command: String,
+    pub exit_code: i32,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Git {
+    pub commit: String,
+    pub branch: Option<String>,
+    pub dirty: bool,
+    /// BLAKE3 of `git diff HEAD` plus the untracked files' names and contents: the same dirty
+    /// tree gives the same hash (never a random suffix).
+    pub diff_hash: Option<String>,
+}
+
+pub enum Outcome {
+    /// Inputs unchanged: the stored build.
+    Cached(Record),
+    Built(Record),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("step {number} `{command}` failed: {status}")]
+    StepFailed {
+        number: usize,
+        command: String,
+        status: String,
+        tail: Vec<String>,
+    },
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    #[error(transparent)]
+    Tree(#[from] tree::TreeError),
+    #[error("{path}: {message}")]
+    Damaged { path: String, message: String },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
+    let context = context.into();
+    move |source| BuildError::Io { context, source }
+}
+
+/// Where a build's files live in the store.
+pub fn record_path(store: &Path, id: &str) -> PathBuf {
+    store.join("builds").join(format!("{id}.json"))
+}
+
+/// Reads a build record, naming the file when it is damaged.
+pub fn read_record(path: &Path) -> Result<Record, BuildError> {
+    let bytes = fs::read(path).map_err(io(format!("cannot read {}", path.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| BuildError::Damaged {
+        path: path.display().to_string(),
+        message: format!("not a valid build record ({e})"),
+    })
+}
+
+/// Builds, or finds the build of these exact inputs. `log` receives each line of the steps'
+/// output as it comes.
+pub fn build(plan: &Plan, log: &mut dyn FnMut(&str)) -> Result<Outcome, BuildError> {
+    let started = Instant::now();
+    for dir in ["builds", "trees", "tmp", "cache"] {
+        fs::create_dir_all(plan.store.join(dir)).map_err(io("cannot create the store"))?;
+    }
+    let files = source::walk(&plan.app_dir)?;
+    let index_path = plan.store.join("index");
+    let mut index = Index::load(&index_path);
+    let hashes = index
+        .hashes(&plan.app_dir, &files)
+        .map_err(io("cannot read the source"))?;
+    let source_tree = tree_hash(&files, &hashes);
+    let tools: Vec<(String, String)> = plan
+        .tools
+        .iter()
+        .map(|t| (t.clone(), tool_version(t)))
+        .collect();
+    let id = build_id(&source_tree, plan, &tools);
+    let _ = index.save(&index_path);
+
+    let record_file = record_path(&plan.store, &id);
+    if record_file.is_file() {
+        return read_record(&record_file).map(Outcome::Cached);
+    }
+
+    let staging = plan
+        .store
+        .join("tmp")
+        .join(format!("build-{id}-{}", std::process::id()));
+    let mut kept = Vec::new();
+    let mut tee = |line: &str| {
+        kept.push(line.to_owned());
+        log(line);
+    };
+    let result = run_in_staging(plan, &staging, &files, &mut tee);
+    let steps = match result {
+        Ok(steps) => steps,
+        Err(error) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(error);
+        }
+    };
+    let record = store(
+        plan,
+        &staging,
+        &kept,
+        Record {
+            id: id.clone(),
+            created: jiff::Timestamp::now().to_string(),
+            source_tree,
+            steps,
+            env: plan.env.clone(),
+            tools,
+            git: git_info(&plan.app_dir),
+            size: 0,
+            files: 0,
+            duration_ms: 0,
+        },
+        started,
+    );
+    let _ = fs::remove_dir_all(&staging);
+    record.map(Outcome::Built)
+}
+
+fn build_id(source_tree: &str, plan: &Plan, tools: &[(String, String)]) -> String {
+    let mut id = blake3::Hasher::new();
+    id.update(ID_FORMAT.as_bytes());
+    id.update(b"\0tree\0");
+    id.update(source_tree.as_bytes());
+    for step in &plan.steps {
+        id.update(b"\0step\0");
+        id.update(step.as_bytes());
+    }
+    for (key, value) in &plan.env {
+        id.update(format!("\0env\0{key}={value}").as_bytes());
+    }
+    for dir in &plan.cache {
+        id.update(format!("\0cache\0{dir}").as_bytes());
+    }
+    for (tool, version) in tools {
+        id.update(format!("\0tool\0{tool}\0{version}").as_bytes());
+    }
+    id.finalize().to_hex()[..32].to_string()
+}
+
+/// The first line `tool --version` prints, or `missing`.
+fn tool_version(tool: &str) -> String {
+    let Ok(output) = Command::new(tool)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+    else {
+        return "missing".to_owned();
+    };
+    let text = if output.stdout.is_empty() {
+        output.stderr
+    } else {
+        output.stdout
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+/// Copies the source, restores caches, runs the steps, saves caches.
+fn run_in_staging(
+    plan: &Plan,
+    staging: &Path,
+    files: &[source::SourceFile],
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<StepRecord>, BuildError> {
+    fs::create_dir_all(staging).map_err(io("cannot create the staging directory"))?;
+    for file in files {
+        let from = plan.app_dir.join(&file.path);
+        let to = staging.join(&file.path);
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        match &file.kind {
+            SourceKind::File => {
+                fs::copy(&from, &to).map_err(io(format!("cannot copy {}", file.path)))?;
+            }
+            SourceKind::Symlink(target) => std::os::unix::fs::symlink(target, &to)
+                .map_err(io(format!("cannot copy the link {}", file.path)))?,
+        }
+    }
+    for dir in &plan.cache {
+        let saved = plan.store.join("cache").join(cache_name(dir));
+        if saved.is_dir() {
+            copy_dir(&saved, &staging.join(dir))?;
+        }
+    }
+    let mut env: Vec<(String, String)> = plan
+        .inherited
+        .iter()
+        .filter(|(k, _)| PASS_THROUGH.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    env.extend(plan.env.iter().cloned());
+    let mut records = Vec::new();
+    for (number, step) in plan.steps.iter().enumerate() {
+        let started = Instant::now();
+        let (code, output) = run_step(step, staging, &env, log)
+            .map_err(io(format!("cannot run step {}", number + 1)))?;
+        records.push(StepRecord {
+            command: step.clone(),
+            exit_code: code,
+            duration_ms: millis(started.elapsed()),
+        });
+        if code != 0 {
+            let tail = output
+                .iter()
+                .rev()
+                .take(TAIL_LINES)
+                .rev()
+                .cloned()
+                .collect();
+            let status = if code > 128 {
+                format!(
+                    "killed by {}",
+                    crate::supervisor::exit::signal_name(code - 128)
+                )
+            } else {
+                format!("exit code {code}")
+            };
+            return Err(BuildError::StepFailed {
+                number: number + 1,
+                command: step.clone(),
+                status,
+                tail,
+            });
+        }
+    }
+    for dir in &plan.cache {
+        let built = staging.join(dir);
+        let saved = plan.store.join("cache").join(cache_name(dir));
+        if built.is_dir() {
+            let _ = fs::remove_dir_all(&saved);
+            fs::rename(&built, &saved).map_err(io(format!("cannot save the build cache {dir}")))?;
+        }
+    }
+    Ok(records)
+}
+
+/// Runs one step with its output (stdout and stderr, in order) sent line by line to `log`.
+fn run_step(
+    step: &str,
+    dir: &Path,
+    env: &[(String, String)],
+    log: &mut dyn FnMut(&str),
+) -> std::io::Result<(i32, Vec<String>)> {
+    let (reader, writer) = std::io::pipe()?;
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", step])
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .spawn()?;
+    let mut lines = Vec::new();
+    for line in std::io::BufRead::split(std::io::BufReader::new(reader), b'\n') {
+        let line = String::from_utf8_lossy(&line?)
+            .trim_end_matches('\r')
+            .to_owned();
+        log(&line);
+        lines.push(line);
+    }
+    let status = child.wait()?;
+    Ok((crate::supervisor::exit::code(status), lines))
+}
+
+/// Moves the staging result into the store: objects, tree, materialised tree, log, record.
+fn store(
+    plan: &Plan,
+    staging: &Path,
+    log: &[String],
+    mut record: Record,
+    started: Instant,
+) -> Result<Record, BuildError> {
+    let id = record.id.clone();
+    let id = id.as_str();
+    let objects = Objects::open(&plan.store).map_err(io("cannot open the object store"))?;
+    for dir in &plan.cache {
+        let _ = fs::remove_dir_all(staging.join(dir));
+    }
+    let tree = Tree::ingest(staging, &objects)?;
+    record.size = tree.size();
+    record.files = tree.file_count();
+    let builds = plan.store.join("builds");
+    tree.write(&builds.join(format!("{id}.tree")))?;
+    let materialized = plan.store.join("trees").join(id);
+    if !materialized.exists() {
+        let building = plan
+            .store
+            .join("tmp")
+            .join(format!("tree-{id}-{}", std::process::id()));
+        tree.materialize(&objects, &building)?;
+        fs::rename(&building, &materialized)
+            .map_err(io(format!("cannot store the build tree {id}")))?;
+    }
+    write_log(&plan.store, id, log).map_err(io("cannot write the build log"))?;
+    record.duration_ms = millis(started.elapsed());
+    let bytes = serde_json::to_vec_pretty(&record)
+        .map_err(|e| io("cannot encode the build record")(e.into()))?;
+    crate::fsutil::write_atomic(&record_path(&plan.store, id), &bytes, 0o600)
+        .map_err(io("cannot write the build record"))?;
+    Ok(record)
+}
+
+fn cache_name(dir: &str) -> String {
+    dir.trim_matches('/').replace('/', "%")
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), BuildError> {
+    fs::create_dir_all(to).map_err(io(format!("cannot create {}", to.display())))?;
+    for entry in fs::read_dir(from).map_err(io(format!("cannot read {}", from.display())))? {
+        let entry = entry.map_err(io(format!("cannot read {}", from.display())))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry
+            .file_type()
+            .map_err(io(format!("cannot read {}", source.display())))?;
+        if kind.is_dir() {
+            copy_dir(&source, &target)?;
+        } else if kind.is_symlink() {
+            let link =
+                fs::read_link(&source).map_err(io(format!("cannot read {}", source.display())))?;
+            std::os::unix::fs::symlink(link, &target)
+                .map_err(io(format!("cannot copy {}", source.display())))?;
+        } else {
+            fs::copy(&source, &target).map_err(io(format!("cannot copy {}", source.display())))?;
+        }
+    }
+    Ok(())
+}
+
+/// Commit, branch, dirty flag and a hash of the uncommitted changes, from `git` (nothing when
+/// the app is not in a git repository or git is not installed).
+fn git_info(dir: &Path) -> Option<Git> {
+    let git = |args: &[&str]| -> Option<Vec<u8>> {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        output.status.success().then_some(output.stdout)
+    };
+    let commit = String::from_utf8(git(&["rev-parse", "HEAD"])?)
+        .ok()?
+        .trim()
+        .to_owned();
+    let branch = git(&["symbolic-ref", "--short", "-q", "HEAD"])
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty());
+    let status = git(&["status", "--porcelain", "-z"]).unwrap_or_default();
+    let dirty = !status.is_empty();
+    let diff_hash = dirty.then(|| {
+        let mut hash = blake3::Hasher::new();
+        hash.update(&git(&["diff", "HEAD", "--binary"]).unwrap_or_default());
+        for name in git(&["ls-files", "--others", "--exclude-standard", "-z"])
+            .unwrap_or_default()
+            .split(|b| *b == 0)
+            .filter(|n| !n.is_empty())
+        {
+            hash.update(name);
+            hash.update(
+                &fs::read(dir.join(String::from_utf8_lossy(name).as_ref())).unwrap_or_default(),
+            );
+        }
+        hash.finalize().to_hex().to_string()
+    });
+    Some(Git {
+        commit,
+        branch,
+        dirty,
+        diff_hash,
+    })
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The build log, kept beside the record.
+fn write_log(store: &Path, id: &str, lines: &[String]) -> std::io::Result<()> {
+    let mut out = Vec::new();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    crate::fsutil::write_atomic(&store.join("builds").join(format!("{id}.log")), &out, 0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(app: &Path, store: &Path, steps: &[&str]) -> Plan {
+        Plan {
+            app_dir: app.to_path_buf(),
+            store: store.to_path_buf(),
+            steps: steps.iter().map(|s| (*s).to_owned()).collect(),
+            cache: vec!["cachedir".into()],
+            env: vec![("MODE".into(), "production".into())],
+            tools: vec![],
+            inherited: vec![
+                ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+                ("SECRET".into(), "runtime-only".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn builds_once_then_hits_the_cache() {
+        let app = tempfile::tempdir().unwrap();
+        let store = tempfile::tempdir().unwrap();
+        fs::write(app.path().join("main.py"), b"print('hi')").unwrap();
+        let steps = [
+            "echo \"mode=$MODE secret=${SECRET:-none}\" > built.txt",
+            "mkdir -p cachedir && date +%s%N >> cachedir/runs && wc -l < cachedir/runs > runs.txt",
+        ];
+        let mut lines = Vec::new();
+        let Outcome::Built(first) = build(&plan(app.path(), store.path(), &steps), &mut |l| {
+            lines.push(l.to_owned());
+        })
+        .unwrap() else {
+            panic!("expected a build")
+        };
+        let tree = store.path().join("trees").join(&first.id);
+        assert_eq!(
+            fs::read_to_string(tree.join("built.txt")).unwrap(),
+            "mode=production secret=none\n",
+            "build env only"
+        );
+        assert_eq!(
+            fs::read_to_string(tree.join("main.py")).unwrap(),
+            "print('hi')"
+        );
+        assert!(
+            !tree.join("cachedir").exists(),
+            "caches are not part of the build"
+        );
+        assert!(
+            matches!(build(&plan(app.path(), store.path(), &steps), &mut |_| {}).unwrap(), Outcome::Cached(r) if r.id == first.id)
+        );
+        // A changed input is a new build, and the cache directory came back.
+        fs::write(app.path().join("main.py"), b"print('changed')").unwrap();
+        let Outcome::Built(second) =
+            build(&plan(app.path(), store.path(), &steps), &mut |_| {}).unwrap()
+        else {
+            panic!("expected a build")
+        };
+        assert_ne!(second.id, first.id);
+        assert_eq!(
+            fs::read_to_string(store.path().join("trees").join(&second.id).join("runs.txt"))
+                .unwrap()
+                .trim(),
+            "2"
+        );
+    }
+
+    #[test]
+    fn a_failing_step_stores_nothing_and_says_why() {
+        let app = tempfile::tempdir().unwrap();
+        let store = tempfile::tempdir().unwrap();
+        fs::write(app.path().join("x"), b"x").unwrap();
+        let error = build(
+            &plan(
+                app.path(),
+                store.path(),
+                &["echo ok", "echo doing; echo broken >&2; exit 7"],
+            ),
+            &mut |_| {},
+        )
+        .err()
+        .unwrap();
+        let BuildError::StepFailed {
+            number,
+            status,
+            tail,
+            ..
+        } = error
+        else {
+            panic!("{error}")
+        };
+        assert_eq!((number, status.as_str()), (2, "exit code 7"));
+        assert_eq!(tail, ["doing", "broken"]);
+        assert_eq!(
+            fs::read_dir(store.path().join("builds")).unwrap().count(),
+            0
+        );
+        assert_eq!(fs::read_dir(store.path().join("tmp")).unwrap().count(), 0);
+    }
+}
