@@ -22,6 +22,9 @@ _dozen() {
             dozen,__nursery)
                 cmd="dozen__subcmd____nursery"
                 ;;
+            dozen,build)
+                cmd="dozen__subcmd__build"
+                ;;
             dozen,check)
                 cmd="dozen__subcmd__check"
                 ;;
@@ -36,6 +39,9 @@ _dozen() {
                 ;;
             dozen,run)
                 cmd="dozen__subcmd__run"
+                ;;
+            dozen__subcmd__build,verify)
+                cmd="dozen__subcmd__build__subcmd__verify"
                 ;;
             dozen__subcmd__config,diff)
                 cmd="dozen__subcmd__config__subcmd__diff"
@@ -56,7 +62,7 @@ _dozen() {
 
     case "${cmd}" in
         dozen)
-            opts="-f -e -q -v -h -V --app --env --procfile --env-file --quiet --verbose --color --help --version check config exec run init __generate __nursery"
+            opts="-f -e -q -v -h -V --app --env --procfile --env-file --quiet --verbose --color --help --version check config build exec run init __generate __nursery"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,6 +152,90 @@ _dozen() {
         dozen__subcmd____nursery)
             opts="-f -e -q -v -h --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --procfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dozen__subcmd__build)
+            opts="-f -e -q -v -h --require-clean --json --app --env --procfile --env-file --quiet --verbose --color --help verify"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --procfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dozen__subcmd__build__subcmd__verify)
+            opts="-f -e -q -v -h --json --app --env --procfile --env-file --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -89,6 +89,12 @@ pub enum Command {
     /// Show and edit the config of an environment (values redacted unless --reveal)
     Config(ConfigArgs),
 
+    /// Turn the source into an immutable build (the stored one when nothing changed)
+    #[command(
+        after_help = "Copies the files not ignored by .gitignore/.dozenignore into a staging directory, runs [build] steps there with the build env only, and stores the result under .dozen/, identified by a hash of its inputs. Prints the build id on stdout.\n\nExamples:\n  dozen build\n  dozen build --require-clean --json\n  dozen build verify            re-hash the latest build\n  dozen build verify 3fa9c2     a build by id prefix"
+    )]
+    Build(BuildArgs),
+
     /// Run a one-off admin command with the app's config (--dev: in the working tree)
     #[command(
         after_help = "The command gets the environment's config over the inherited environment, PORT, the app directory as its working directory, and your terminal: REPLs and debuggers work. dozen's exit code is the command's (128+N for signal N). When it ends, anything it left running is stopped.\n\nExamples:\n  dozen exec --dev migrate                 a [tasks] entry or a Procfile type\n  dozen exec --dev migrate --fake          extra arguments are appended\n  dozen exec --dev migrate -- -v           arguments that look like dozen's own flags\n  dozen exec --dev -- python3 manage.py shell\n  dozen --env production exec --dev -- printenv DATABASE_URL"
@@ -121,6 +127,29 @@ pub struct CheckArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Refuse to build a git work tree with uncommitted changes
+    #[arg(long)]
+    pub require_clean: bool,
+
+    /// Print the build record as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub action: Option<BuildAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildAction {
+    /// Re-hash a stored build and report every file changed since it was stored
+    Verify {
+        /// A build id or a unique prefix of one [default: the latest build]
+        id: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,5 +1,6 @@
 //! What each command does: turn validated arguments into work on the app model.
 
+mod build;
 mod check;
 mod config;
 mod exec;
@@ -87,6 +88,9 @@ pub(crate) fn run(args: Args) -> i32 {
     };
     let result = match args.command {
         Command::Generate(generate) => generate::run(&generate),
+        Command::Build(build) => context
+            .require_app_dir()
+            .and_then(|()| build::run(&context, &build)),
         Command::Check(check) => context
             .require_app_dir()
             .and_then(|()| check::run(&context, &check)),

@@ -1,0 +1,260 @@
+//! `dozen build`: the source turned into an immutable build, or the stored one when nothing
+//! changed; `dozen build verify` re-hashes a stored build.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{Context, Inspection, print};
+use crate::build::builder::{self, BuildError, Outcome, Plan, Record};
+use crate::cli::{BuildAction, BuildArgs};
+use crate::error::Error;
+use crate::exit_code;
+use crate::store::history;
+
+pub(super) fn run(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
+    match &args.action {
+        Some(BuildAction::Verify { id }) => verify(context, args, id.as_deref()),
+        None => build(context, args),
+    }
+}
+
+fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
+    let inspection = Inspection::valid(context, context.environment())?;
+    let app = &inspection.app;
+    let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
+    let plan = Plan {
+        app_dir: if app.dir.path.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            app.dir.path.clone()
+        },
+        store: store.clone(),
+        steps: app
+            .manifest
+            .build
+            .steps
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect(),
+        cache: app
+            .manifest
+            .build
+            .cache
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect(),
+        env: app
+            .manifest
+            .build
+            .env
+            .iter()
+            .map(|(k, v)| (k.get_ref().clone(), v.clone()))
+            .collect(),
+        tools: app
+            .manifest
+            .requires
+            .tools
+            .iter()
+            .map(|t| t.get_ref().clone())
+            .collect(),
+        inherited: context
+            .inherited
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    if args.require_clean {
+        require_clean(&plan.app_dir)?;
+    }
+    let mut progress = Progress::new(context, plan.steps.len());
+    let outcome = builder::build(&plan, &mut |line| progress.line(line));
+    progress.finish();
+    let (record, built) = match outcome {
+        Ok(Outcome::Cached(record)) => (record, false),
+        Ok(Outcome::Built(record)) => (record, true),
+        Err(error) => {
+            let _ = history::append(
+                &store,
+                "build",
+                json!({ "outcome": "failed", "error": error.to_string() }),
+            );
+            return Err(report_failure(error));
+        }
+    };
+    let outcome = if built { "built" } else { "unchanged" };
+    let _ = history::append(
+        &store,
+        "build",
+        json!({ "build": record.id, "outcome": outcome }),
+    );
+    if args.json {
+        let mut value = serde_json::to_value(&record).map_err(|e| Error::failed(e.to_string()))?;
+        value["outcome"] = json!(outcome);
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).map_err(|e| Error::failed(e.to_string()))?
+        ))?;
+    } else {
+        if !context.quiet {
+            eprintln!("{}", summary(&record, built));
+        }
+        print(&format!("{}\n", record.id))?;
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+fn summary(record: &Record, built: bool) -> String {
+    let short = &record.id[..12];
+    let git = record.git.as_ref().map_or(String::new(), |g| {
+        format!(
+            " from {}{}",
+            &g.commit[..g.commit.len().min(12)],
+            if g.dirty { " (dirty)" } else { "" }
+        )
+    });
+    if built {
+        format!(
+            "built {short}{git} in {:.1}s: {} files, {}",
+            Duration::from_millis(record.duration_ms).as_secs_f64(),
+            record.files,
+            bytes(record.size)
+        )
+    } else {
+        format!(
+            "build {short} is up to date{git}: nothing changed since {}",
+            record.created
+        )
+    }
+}
+
+fn bytes(size: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let mb = size as f64 / 1_000_000.0;
+    if mb >= 1.0 {
+        format!("{mb:.1} MB")
+    } else {
+        format!("{} kB", size.div_ceil(1000))
+    }
+}
+
+fn report_failure(error: BuildError) -> Error {
+    match error {
+        BuildError::StepFailed {
+            number,
+            command,
+            status,
+            tail,
+        } => {
+            for line in &tail {
+                eprintln!("  | {line}");
+            }
+            Error::failed(format!(
+                "build step {number} `{command}` failed: {status}; nothing was stored"
+            ))
+        }
+        other => Error::failed(other.to_string()),
+    }
+}
+
+/// `--require-clean`: refuse a work tree with uncommitted changes.
+fn require_clean(dir: &std::path::Path) -> Result<(), Error> {
+    let output = std::process::Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| Error::failed(format!("--require-clean needs git: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::failed(
+            "--require-clean: the app is not in a git repository",
+        ));
+    }
+    if !output.stdout.is_empty() {
+        let changed = String::from_utf8_lossy(&output.stdout).lines().count();
+        return Err(Error::failed(format!(
+            "--require-clean: the work tree has {changed} uncommitted change(s)"
+        ))
+        .hint("commit or stash them, or build without --require-clean"));
+    }
+    Ok(())
+}
+
+fn verify(context: &Context, args: &BuildArgs, id: Option<&str>) -> Result<i32, Error> {
+    let inspection = Inspection::valid_config(context, context.environment())?;
+    let store =
+        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
+    let id = crate::build::find(&store, id).map_err(Error::failed)?;
+    let problems = crate::build::verify(&store, &id).map_err(|e| Error::failed(e.to_string()))?;
+    if args.json {
+        print(&format!(
+            "{}\n",
+            json!({ "build": id, "ok": problems.is_empty(), "problems": problems })
+        ))?;
+    } else if problems.is_empty() {
+        if !context.quiet {
+            eprintln!("build {} is intact", &id[..12]);
+        }
+    } else {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        eprintln!(
+            "{}: build {} has {} changed file(s)",
+            context.paint_err().error("error"),
+            &id[..12],
+            problems.len()
+        );
+    }
+    Ok(if problems.is_empty() {
+        exit_code::SUCCESS
+    } else {
+        exit_code::FAILURE
+    })
+}
+
+/// A spinner on a terminal; plain lines (the steps' output as it comes) elsewhere.
+struct Progress {
+    spinner: Option<indicatif::ProgressBar>,
+    quiet: bool,
+    verbose: bool,
+}
+
+impl Progress {
+    fn new(context: &Context, steps: usize) -> Self {
+        let terminal = std::io::stderr().is_terminal() && !context.quiet;
+        let spinner = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar.set_message(format!(
+                "building ({steps} step{})",
+                if steps == 1 { "" } else { "s" }
+            ));
+            bar
+        });
+        Self {
+            spinner,
+            quiet: context.quiet,
+            verbose: context.verbose > 0,
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        match &self.spinner {
+            Some(bar) => {
+                if self.verbose {
+                    bar.println(line);
+                }
+                bar.set_message(line.chars().take(100).collect::<String>());
+            }
+            None if !self.quiet => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.spinner.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

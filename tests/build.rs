@@ -1,0 +1,205 @@
+//! `dozen build`: content-addressed, cached, isolated from the runtime config, and nothing
+//! stored when a step fails.
+
+use std::process::Command;
+
+use crate::harness::Test;
+
+fn app(steps: &str) -> Test {
+    Test::new()
+        .procfile("web: python3 app.py\n")
+        .file("app.py", "print('hi')\n")
+        .env_file(".env", "RUNTIME_SECRET=do-not-leak\n")
+        .manifest(&format!(
+            "[build]\nsteps = {steps}\nenv = {{ MODE = \"production\" }}\ncache = [\"cachedir\"]\n"
+        ))
+}
+
+fn count(dir: &std::path::Path, sub: &str) -> usize {
+    std::fs::read_dir(dir.join(sub)).map_or(0, Iterator::count)
+}
+
+#[test]
+fn unchanged_inputs_reuse_the_build_without_running_steps() {
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    let steps = format!(
+        "[\"echo run >> {}\", \"echo \\\"mode=$MODE secret=${{RUNTIME_SECRET:-absent}}\\\" > built.txt\"]",
+        counter.path().display()
+    );
+    let first = app(&steps).args(&["build", "--json"]).run().success();
+    let record = first.json();
+    assert_eq!(record["outcome"], "built");
+    let id = record["id"].as_str().unwrap().to_owned();
+    let dir = first.dir;
+    let again = Command::new(crate::harness::BIN)
+        .args(["build", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (again["outcome"].as_str(), again["id"].as_str()),
+        (Some("unchanged"), Some(id.as_str()))
+    );
+    assert_eq!(
+        std::fs::read_to_string(counter.path()).unwrap(),
+        "run\n",
+        "the steps ran once"
+    );
+    let built =
+        std::fs::read_to_string(dir.path().join(".dozen/trees").join(&id).join("built.txt"))
+            .unwrap();
+    assert_eq!(
+        built, "mode=production secret=absent\n",
+        "steps see the build env, never the runtime config"
+    );
+    std::fs::write(dir.path().join("app.py"), "print('changed')\n").unwrap();
+    let changed = Command::new(crate::harness::BIN)
+        .args(["build"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&changed.stdout).trim(), id);
+    assert_eq!(
+        std::fs::read_to_string(counter.path()).unwrap(),
+        "run\nrun\n"
+    );
+}
+
+#[test]
+fn a_failing_step_stores_nothing() {
+    let output = app("[\"echo fine\", \"echo about to fail; echo on stderr >&2; exit 7\"]")
+        .args(&["build"])
+        .run()
+        .code(1);
+    let stderr = &output.stderr;
+    assert!(stderr.contains("error: build step 2 `echo about to fail; echo on stderr >&2; exit 7` failed: exit code 7; nothing was stored"), "{stderr}");
+    assert!(
+        stderr.contains("  | about to fail\n  | on stderr\n"),
+        "{stderr}"
+    );
+    assert_eq!(count(output.dir.path(), ".dozen/builds"), 0);
+    assert_eq!(count(output.dir.path(), ".dozen/trees"), 0);
+    assert_eq!(count(output.dir.path(), ".dozen/tmp"), 0);
+}
+
+#[test]
+fn ignored_files_and_git_stay_out_and_links_stay_links() {
+    let test = app("[]")
+        .file(".gitignore", "node_modules/\n*.log\n")
+        .file("node_modules/x.js", "x")
+        .file("debug.log", "x")
+        .file(".dozenignore", "notes.txt\n")
+        .file("notes.txt", "x");
+    std::os::unix::fs::symlink("app.py", test.path().join("main.py")).unwrap();
+    Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(test.path())
+        .status()
+        .unwrap();
+    let output = test.args(&["build"]).run().success();
+    let id = output.stdout.trim().to_owned();
+    let tree = output.dir.path().join(".dozen/trees").join(id);
+    assert!(tree.join("app.py").is_file() && tree.join(".gitignore").is_file());
+    assert_eq!(
+        std::fs::read_link(tree.join("main.py")).unwrap(),
+        std::path::Path::new("app.py")
+    );
+    for absent in ["node_modules", "debug.log", "notes.txt", ".git", ".dozen"] {
+        assert!(!tree.join(absent).exists(), "{absent} was copied");
+    }
+}
+
+#[test]
+fn git_commit_and_dirty_flag_are_recorded() {
+    let test = app("[]");
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(test.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "first"]);
+    let dir = test.path().to_path_buf();
+    let build = |args: &[&str]| {
+        Command::new(crate::harness::BIN)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let clean: serde_json::Value =
+        serde_json::from_slice(&build(&["build", "--json", "--require-clean"]).stdout).unwrap();
+    assert_eq!(clean["git"]["dirty"], false);
+    assert_eq!(clean["git"]["commit"].as_str().unwrap().len(), 40);
+    std::fs::write(dir.join("app.py"), "print('dirty')\n").unwrap();
+    let refused = build(&["build", "--require-clean"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("uncommitted change"));
+    let dirty: serde_json::Value =
+        serde_json::from_slice(&build(&["build", "--json"]).stdout).unwrap();
+    assert_eq!(dirty["git"]["dirty"], true);
+    assert_eq!(dirty["git"]["diff_hash"].as_str().unwrap().len(), 64);
+    drop(test);
+}
+
+#[test]
+fn identical_files_are_stored_once_and_verify_finds_tampering() {
+    let test = app("[]").file("big.bin", vec![7u8; 100_000]);
+    let dir = test.path().to_path_buf();
+    let first = test.args(&["build"]).run().success();
+    let objects_after_one = walk_count(&dir.join(".dozen/objects"));
+    std::fs::write(dir.join("app.py"), "print('v2')\n").unwrap();
+    let second = Command::new(crate::harness::BIN)
+        .arg("build")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(second.status.success());
+    assert_eq!(
+        walk_count(&dir.join(".dozen/objects")),
+        objects_after_one + 1,
+        "only the changed file is new"
+    );
+    let id = first.stdout.trim();
+    Command::new(crate::harness::BIN)
+        .args(["build", "verify", &id[..8]])
+        .current_dir(&dir)
+        .output()
+        .map(|o| assert!(o.status.success()))
+        .unwrap();
+    let victim = dir.join(".dozen/trees").join(id).join("big.bin");
+    let _ = std::fs::remove_file(&victim);
+    std::fs::write(&victim, b"tampered").unwrap();
+    let verify = Command::new(crate::harness::BIN)
+        .args(["build", "verify", id])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("big.bin: changed since the build"));
+    drop(first);
+}
+
+fn walk_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                walk_count(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}
