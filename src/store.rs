@@ -9,6 +9,7 @@ use crate::app::App;
 
 pub mod history;
 pub mod objects;
+pub mod releases;
 pub mod tree;
 
 /// The store directory of an app, created (mode 0700) if missing.

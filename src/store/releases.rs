@@ -1,0 +1,394 @@
+//! The release ledger: `releases/vN.json` (immutable), `vN.env` (the config snapshot, 0600),
+//! `vN.status` (written once), and `current` (replaced by rename). See docs/store.md.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::fsutil::write_atomic;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub version: u32,
+    pub build: String,
+    pub environment: String,
+    /// SHA-256 of the sorted `KEY=value` lines of the snapshot.
+    pub config_digest: String,
+    pub keys: Vec<String>,
+    pub created: String,
+    pub who: String,
+    pub message: Option<String>,
+    /// `release`, or `rollback` (then `rollback_of` names the version copied).
+    pub trigger: String,
+    pub rollback_of: Option<u32>,
+    /// The process creating the release, to tell a running release phase from an interrupted one.
+    pub pid: u32,
+    pub pid_start: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Its release phase is running.
+    Pending,
+    /// Its creator died before the release phase finished: never current.
+    Interrupted,
+    Succeeded,
+    Failed {
+        exit_code: i32,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}; the store file was damaged or edited by hand")]
+    Damaged { path: String, message: String },
+    #[error("no release v{0}")]
+    Unknown(u32),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
+    move |source| LedgerError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The digest of a config snapshot: equal configs, equal digests, whatever the key order.
+pub fn config_digest(config: &BTreeMap<String, String>) -> String {
+    let mut hash = Sha256::new();
+    for (key, value) in config {
+        hash.update(key.as_bytes());
+        hash.update(b"=");
+        hash.update(value.as_bytes());
+        hash.update(b"\n");
+    }
+    hash.finalize().iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// When a process started (clock ticks since boot), to tell it from a later one with its pid.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+pub struct Ledger {
+    dir: PathBuf,
+    store: PathBuf,
+}
+
+impl Ledger {
+    pub fn open(store: &Path) -> Result<Self, LedgerError> {
+        let dir = store.join("releases");
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        fs::create_dir_all(store.join("locks")).map_err(io(store))?;
+        Ok(Self {
+            dir,
+            store: store.to_path_buf(),
+        })
+    }
+
+    fn path(&self, version: u32, extension: &str) -> PathBuf {
+        self.dir.join(format!("v{version}.{extension}"))
+    }
+
+    /// Every version that has a record, ascending.
+    fn versions(&self) -> Result<Vec<u32>, LedgerError> {
+        let mut versions: Vec<u32> = fs::read_dir(&self.dir)
+            .map_err(io(&self.dir))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|name| name.strip_prefix('v')?.strip_suffix(".json")?.parse().ok())
+            .collect();
+        versions.sort_unstable();
+        Ok(versions)
+    }
+
+    pub fn read(&self, version: u32) -> Result<Release, LedgerError> {
+        let path = self.path(version, "json");
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LedgerError::Unknown(version));
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let release: Release =
+            serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        if release.version != version {
+            return Err(LedgerError::Damaged {
+                path: path.display().to_string(),
+                message: format!("it says it is v{}", release.version),
+            });
+        }
+        Ok(release)
+    }
+
+    pub fn status(&self, release: &Release) -> Result<Status, LedgerError> {
+        let path = self.path(release.version, "status");
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let alive =
+                    start_time(release.pid).is_some_and(|start| Some(start) == release.pid_start);
+                Ok(if alive {
+                    Status::Pending
+                } else {
+                    Status::Interrupted
+                })
+            }
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// Every release with its status, ascending.
+    pub fn list(&self) -> Result<Vec<(Release, Status)>, LedgerError> {
+        self.versions()?
+            .into_iter()
+            .map(|v| {
+                let release = self.read(v)?;
+                let status = self.status(&release)?;
+                Ok((release, status))
+            })
+            .collect()
+    }
+
+    pub fn config(&self, version: u32) -> Result<BTreeMap<String, String>, LedgerError> {
+        let path = self.path(version, "env");
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Creates the next release (pending): numbering happens under an exclusive lock, so
+    /// concurrent callers get distinct, consecutive versions, and no version is ever reused.
+    pub fn create(
+        &self,
+        build: &str,
+        environment: &str,
+        config: &BTreeMap<String, String>,
+        message: Option<String>,
+        rollback_of: Option<u32>,
+    ) -> Result<Release, LedgerError> {
+        let lock_path = self.store.join("locks").join("release.lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| io(&lock_path)(e.into()))?;
+        let version = self.versions()?.last().map_or(1, |last| last + 1);
+        let pid = std::process::id();
+        let release = Release {
+            version,
+            build: build.to_owned(),
+            environment: environment.to_owned(),
+            config_digest: config_digest(config),
+            keys: config.keys().cloned().collect(),
+            created: jiff::Timestamp::now().to_string(),
+            who: super::history::who(),
+            message,
+            trigger: if rollback_of.is_some() {
+                "rollback"
+            } else {
+                "release"
+            }
+            .to_owned(),
+            rollback_of,
+            pid,
+            pid_start: start_time(pid),
+        };
+        let env_path = self.path(version, "env");
+        let snapshot = serde_json::to_vec(config).map_err(|e| io(&env_path)(e.into()))?;
+        write_atomic(&env_path, &snapshot, 0o600).map_err(io(&env_path))?;
+        let record_path = self.path(version, "json");
+        let record = serde_json::to_vec_pretty(&release).map_err(|e| io(&record_path)(e.into()))?;
+        write_atomic(&record_path, &record, 0o600).map_err(io(&record_path))?;
+        drop(lock);
+        Ok(release)
+    }
+
+    /// Records the release phase's outcome (once) and, on success, makes the release current.
+    pub fn finish(&self, version: u32, outcome: &Status) -> Result<(), LedgerError> {
+        let path = self.path(version, "status");
+        let bytes = serde_json::to_vec(outcome).map_err(|e| io(&path)(e.into()))?;
+        write_atomic(&path, &bytes, 0o600).map_err(io(&path))?;
+        if *outcome == Status::Succeeded {
+            let current = self.store.join("current");
+            write_atomic(&current, format!("v{version}\n").as_bytes(), 0o600)
+                .map_err(io(&current))?;
+        }
+        Ok(())
+    }
+
+    /// The current release's version, if any.
+    pub fn current(&self) -> Result<Option<u32>, LedgerError> {
+        let path = self.store.join("current");
+        match fs::read_to_string(&path) {
+            Ok(text) => text
+                .trim()
+                .strip_prefix('v')
+                .and_then(|v| v.parse().ok())
+                .map(Some)
+                .ok_or_else(|| LedgerError::Damaged {
+                    path: path.display().to_string(),
+                    message: format!("`{}` is not a release version", text.trim()),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn numbering_snapshot_status_and_current() {
+        let store = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(store.path()).unwrap();
+        assert_eq!(ledger.current().unwrap(), None);
+        let v1 = ledger
+            .create(
+                "b1",
+                "production",
+                &config(&[("B", "2"), ("A", "1")]),
+                Some("first".into()),
+                None,
+            )
+            .unwrap();
+        assert_eq!(v1.version, 1);
+        assert_eq!(v1.keys, ["A", "B"]);
+        assert_eq!(ledger.status(&v1).unwrap(), Status::Pending);
+        let mode = fs::metadata(store.path().join("releases/v1.env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        ledger.finish(1, &Status::Succeeded).unwrap();
+        assert_eq!(ledger.current().unwrap(), Some(1));
+        let v2 = ledger
+            .create("b2", "production", &config(&[("A", "1")]), None, None)
+            .unwrap();
+        ledger.finish(2, &Status::Failed { exit_code: 3 }).unwrap();
+        assert_eq!(
+            ledger.current().unwrap(),
+            Some(1),
+            "a failed release never becomes current"
+        );
+        let v3 = ledger
+            .create(
+                "b1",
+                "production",
+                &config(&[("A", "1"), ("B", "2")]),
+                None,
+                Some(1),
+            )
+            .unwrap();
+        assert_eq!((v2.version, v3.version), (2, 3));
+        assert_eq!(v3.config_digest, v1.config_digest);
+        assert_eq!(ledger.config(3).unwrap(), config(&[("A", "1"), ("B", "2")]));
+        let statuses: Vec<Status> = ledger.list().unwrap().into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            statuses,
+            [
+                Status::Succeeded,
+                Status::Failed { exit_code: 3 },
+                Status::Pending
+            ]
+        );
+    }
+
+    #[test]
+    fn a_release_whose_creator_is_gone_is_interrupted() {
+        let store = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(store.path()).unwrap();
+        let mut release = ledger
+            .create("b", "development", &BTreeMap::new(), None, None)
+            .unwrap();
+        release.pid_start = Some(1);
+        fs::write(
+            store.path().join("releases/v1.json"),
+            serde_json::to_vec(&release).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(ledger.status(&release).unwrap(), Status::Interrupted);
+    }
+
+    #[test]
+    fn concurrent_creators_get_distinct_consecutive_versions() {
+        let store = tempfile::tempdir().unwrap();
+        let versions: Vec<u32> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        Ledger::open(store.path())
+                            .unwrap()
+                            .create("b", "production", &BTreeMap::new(), None, None)
+                            .unwrap()
+                            .version
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = versions.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn damage_is_named() {
+        let store = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(store.path()).unwrap();
+        fs::write(store.path().join("releases/v1.json"), b"{ not json").unwrap();
+        let error = ledger.list().unwrap_err().to_string();
+        assert!(
+            error.contains("releases/v1.json") && error.contains("damaged or edited by hand"),
+            "{error}"
+        );
+        fs::write(store.path().join("current"), b"banana").unwrap();
+        assert!(
+            ledger
+                .current()
+                .unwrap_err()
+                .to_string()
+                .contains("`banana` is not a release version")
+        );
+    }
+}
