@@ -38,6 +38,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -s V -l version -d 'Print vers
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "check" -d 'Validate the Procfile, env files and dozen.toml, and show what they define'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "config" -d 'Show and edit the config of an environment (values redacted unless --reveal)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "build" -d 'Turn the source into an immutable build (the stored one when nothing changed)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "release" -d 'Build (or reuse a build) and snapshot the config as a new numbered release'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command with the app\'s config (--dev: in the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation (--dev: from the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
@@ -143,6 +144,19 @@ complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subco
 complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l build -d 'Release this stored build (an id or a unique prefix) instead of building' -r
+complete -c dozen -n "__fish_dozen_using_subcommand release" -s m -l message -d 'A note recorded with the release' -r
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand release" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand release" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l json -d 'Print the release as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand release" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand release" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand release" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

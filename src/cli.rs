@@ -95,6 +95,12 @@ pub enum Command {
     )]
     Build(BuildArgs),
 
+    /// Build (or reuse a build) and snapshot the config as a new numbered release
+    #[command(
+        after_help = "Creates vN (numbers count up and are never reused) from a build and the environment's config as it resolves now — a bare KEY line takes KEY from this command's environment. Runs the Procfile's release entry against it, and only then makes it current; a failed release phase keeps the previous current release and exits 1. Prints vN on stdout.\n\nExamples:\n  dozen --env production release -m \"fix login\"\n  DATABASE_URL=$SECRET dozen --env production release --json\n  dozen release --build 3fa9c2"
+    )]
+    Release(ReleaseArgs),
+
     /// Run a one-off admin command with the app's config (--dev: in the working tree)
     #[command(
         after_help = "The command gets the environment's config over the inherited environment, PORT, the app directory as its working directory, and your terminal: REPLs and debuggers work. dozen's exit code is the command's (128+N for signal N). When it ends, anything it left running is stopped.\n\nExamples:\n  dozen exec --dev migrate                 a [tasks] entry or a Procfile type\n  dozen exec --dev migrate --fake          extra arguments are appended\n  dozen exec --dev migrate -- -v           arguments that look like dozen's own flags\n  dozen exec --dev -- python3 manage.py shell\n  dozen --env production exec --dev -- printenv DATABASE_URL"
@@ -150,6 +156,21 @@ pub enum BuildAction {
         /// A build id or a unique prefix of one [default: the latest build]
         id: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReleaseArgs {
+    /// Release this stored build (an id or a unique prefix) instead of building
+    #[arg(long, value_name = "ID")]
+    pub build: Option<String>,
+
+    /// A note recorded with the release
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+
+    /// Print the release as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -6,6 +6,7 @@ mod config;
 mod exec;
 mod generate;
 mod init;
+mod release;
 mod run;
 
 use std::io::Write as _;
@@ -101,6 +102,9 @@ pub(crate) fn run(args: Args) -> i32 {
             .require_app_dir()
             .and_then(|()| exec::run(&context, &exec)),
         Command::Init => context.require_app_dir().and_then(|()| init::run(&context)),
+        Command::Release(release) => context
+            .require_app_dir()
+            .and_then(|()| release::run(&context, &release)),
         Command::Run(run) => context
             .require_app_dir()
             .and_then(|()| run::run(&context, &run)),

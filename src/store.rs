@@ -27,6 +27,14 @@ pub fn open(app: &App) -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Creates a directory of the store (and its parents) with mode 0700.
+pub fn create_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
 /// Adds `/.dozen/` to the repository's `.git/info/exclude` when the app is a git work tree's
 /// root and it is not there yet. Best effort: a read-only `.git` only costs the exclusion.
 fn exclude_from_git(app_dir: &Path) {

@@ -14,5 +14,6 @@ mod init;
 mod manifest;
 mod oracle;
 mod procfile;
+mod release;
 mod run;
 mod sample;

@@ -85,6 +85,55 @@ pub fn dev_process_env(
     env.into_iter().collect()
 }
 
+/// Inherited names a process of a release always gets (DESIGN §4): everything else comes
+/// from the release's config or `[env] inherit`.
+const RELEASE_PASS_THROUGH: [&str; 7] = ["PATH", "HOME", "USER", "LANG", "TERM", "TZ", "TMPDIR"];
+
+/// Does `name` match an `[env] inherit` pattern (`*` matches any run of characters)?
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            let Some(rest) = name.strip_prefix(head) else {
+                return false;
+            };
+            if !tail.contains('*') {
+                return rest.len() >= tail.len() && rest.ends_with(tail);
+            }
+            (0..=rest.len())
+                .filter(|i| rest.is_char_boundary(*i))
+                .any(|i| matches_pattern(tail, &rest[i..]))
+        }
+    }
+}
+
+/// The environment of a process run from a release: exactly the release's config, plus the
+/// pass-through names, `LC_*`, and what `[env] inherit` allows, plus `extra`.
+pub fn release_process_env(
+    inherited: &Inherited,
+    config: &std::collections::BTreeMap<String, String>,
+    inherit: &[String],
+    extra: &[(&str, String)],
+) -> Vec<(String, String)> {
+    let mut env: IndexMap<String, String> = inherited
+        .iter()
+        .filter(|(k, _)| {
+            RELEASE_PASS_THROUGH.contains(&k.as_str())
+                || k.starts_with("LC_")
+                || inherit.iter().any(|p| matches_pattern(p, k))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.sort_keys();
+    for (key, value) in config {
+        env.insert(key.clone(), value.clone());
+    }
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), value.clone());
+    }
+    env.into_iter().collect()
+}
+
 impl Config {
     /// Resolves a stack of parsed files. Errors: `${X:?}` on an unset `X`. Warnings: a key
     /// defined twice in one file, a key that shadows an inherited one.
@@ -199,6 +248,35 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect()
+    }
+
+    #[test]
+    fn inherit_patterns_and_the_release_environment() {
+        assert!(matches_pattern("AWS_*", "AWS_REGION") && !matches_pattern("AWS_*", "MY_AWS"));
+        assert!(
+            matches_pattern("*_TOKEN", "VAULT_TOKEN")
+                && matches_pattern("A*B*C", "AxxBxxC")
+                && !matches_pattern("A*B*C", "AxxC")
+        );
+        assert!(matches_pattern("EXACT", "EXACT") && !matches_pattern("EXACT", "EXACTLY"));
+        let inherited = inherited(&[
+            ("PATH", "/bin"),
+            ("LC_ALL", "C"),
+            ("AWS_KEY", "k"),
+            ("SHELL_ONLY", "x"),
+            ("DB", "from-shell"),
+        ]);
+        let config: std::collections::BTreeMap<String, String> =
+            [("DB".to_owned(), "from-release".to_owned())].into();
+        let env = release_process_env(
+            &inherited,
+            &config,
+            &["AWS_*".into()],
+            &[("DOZEN_RELEASE", "v3".into())],
+        );
+        let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["AWS_KEY", "LC_ALL", "PATH", "DB", "DOZEN_RELEASE"]);
+        assert!(env.contains(&("DB".into(), "from-release".into())));
     }
 
     #[test]

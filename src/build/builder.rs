@@ -118,7 +118,7 @@ pub fn read_record(path: &Path) -> Result<Record, BuildError> {
 pub fn build(plan: &Plan, log: &mut dyn FnMut(&str)) -> Result<Outcome, BuildError> {
     let started = Instant::now();
     for dir in ["builds", "trees", "tmp", "cache"] {
-        fs::create_dir_all(plan.store.join(dir)).map_err(io("cannot create the store"))?;
+        crate::store::create_dir(&plan.store.join(dir)).map_err(io("cannot create the store"))?;
     }
     let files = source::walk(&plan.app_dir)?;
     let index_path = plan.store.join("index");

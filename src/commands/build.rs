@@ -22,15 +22,43 @@ pub(super) fn run(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
 
 fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid(context, context.environment())?;
-    let app = &inspection.app;
-    let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
+    let store =
+        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot create the store", e))?;
+    if args.require_clean {
+        require_clean(&app_dir(&inspection.app))?;
+    }
+    let (record, built) = build_app(context, &inspection.app, &store)?;
+    if args.json {
+        let mut value = serde_json::to_value(&record).map_err(|e| Error::failed(e.to_string()))?;
+        value["outcome"] = json!(if built { "built" } else { "unchanged" });
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).map_err(|e| Error::failed(e.to_string()))?
+        ))?;
+    } else {
+        print(&format!("{}\n", record.id))?;
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+fn app_dir(app: &crate::app::App) -> std::path::PathBuf {
+    if app.dir.path.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        app.dir.path.clone()
+    }
+}
+
+/// Builds the app (or finds the build of the same inputs), with progress on stderr and an
+/// entry in the activity log. Returns the record and whether it was built now.
+pub(super) fn build_app(
+    context: &Context,
+    app: &crate::app::App,
+    store: &std::path::Path,
+) -> Result<(Record, bool), Error> {
     let plan = Plan {
-        app_dir: if app.dir.path.as_os_str().is_empty() {
-            ".".into()
-        } else {
-            app.dir.path.clone()
-        },
-        store: store.clone(),
+        app_dir: app_dir(app),
+        store: store.to_path_buf(),
         steps: app
             .manifest
             .build
@@ -65,9 +93,6 @@ fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     };
-    if args.require_clean {
-        require_clean(&plan.app_dir)?;
-    }
     let mut progress = Progress::new(context, plan.steps.len());
     let outcome = builder::build(&plan, &mut |line| progress.line(line));
     progress.finish();
@@ -76,33 +101,22 @@ fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
         Ok(Outcome::Built(record)) => (record, true),
         Err(error) => {
             let _ = history::append(
-                &store,
+                store,
                 "build",
                 json!({ "outcome": "failed", "error": error.to_string() }),
             );
             return Err(report_failure(error));
         }
     };
-    let outcome = if built { "built" } else { "unchanged" };
     let _ = history::append(
-        &store,
+        store,
         "build",
-        json!({ "build": record.id, "outcome": outcome }),
+        json!({ "build": record.id, "outcome": if built { "built" } else { "unchanged" } }),
     );
-    if args.json {
-        let mut value = serde_json::to_value(&record).map_err(|e| Error::failed(e.to_string()))?;
-        value["outcome"] = json!(outcome);
-        print(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).map_err(|e| Error::failed(e.to_string()))?
-        ))?;
-    } else {
-        if !context.quiet {
-            eprintln!("{}", summary(&record, built));
-        }
-        print(&format!("{}\n", record.id))?;
+    if !context.quiet {
+        eprintln!("{}", summary(&record, built));
     }
-    Ok(exit_code::SUCCESS)
+    Ok((record, built))
 }
 
 fn summary(record: &Record, built: bool) -> String {

@@ -71,8 +71,8 @@ impl Objects {
             dir: store.join("objects"),
             tmp: store.join("tmp"),
         };
-        fs::create_dir_all(&objects.dir)?;
-        fs::create_dir_all(&objects.tmp)?;
+        super::create_dir(&objects.dir)?;
+        super::create_dir(&objects.tmp)?;
         Ok(objects)
     }
 
@@ -95,7 +95,7 @@ impl Objects {
             fs::remove_file(file)?;
             return Ok(id);
         }
-        fs::create_dir_all(target.parent().expect("objects have a parent directory"))?;
+        super::create_dir(target.parent().expect("objects have a parent directory"))?;
         fs::set_permissions(
             file,
             fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 }),

@@ -96,8 +96,8 @@ pub struct Ledger {
 impl Ledger {
     pub fn open(store: &Path) -> Result<Self, LedgerError> {
         let dir = store.join("releases");
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
-        fs::create_dir_all(store.join("locks")).map_err(io(store))?;
+        super::create_dir(&dir).map_err(io(&dir))?;
+        super::create_dir(&store.join("locks")).map_err(io(store))?;
         Ok(Self {
             dir,
             store: store.to_path_buf(),

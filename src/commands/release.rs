@@ -1,0 +1,197 @@
+//! `dozen release`: build (or reuse a build) + the environment's config = release `vN`, made
+//! current once its release phase succeeds. See docs/store.md.
+
+use std::collections::BTreeMap;
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{Context, Inspection, print};
+use crate::app::environment::release_process_env;
+use crate::app::{App, Locator};
+use crate::cli::ReleaseArgs;
+use crate::error::Error;
+use crate::exit_code;
+use crate::store::history;
+use crate::store::releases::{Ledger, Release, Status};
+use crate::supervisor::exit;
+
+pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
+    let environment = context.environment();
+    let inspection = Inspection::valid(context, environment)?;
+    let store =
+        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot create the store", e))?;
+    let build = match &args.build {
+        Some(prefix) => crate::build::find(&store, Some(prefix)).map_err(Error::usage)?,
+        None => {
+            super::build::build_app(context, &inspection.app, &store)?
+                .0
+                .id
+        }
+    };
+    // The snapshot: what the env files define now, after interpolation; a bare `KEY` takes
+    // its value from this command's environment (how a CI secret enters a release).
+    let config: BTreeMap<String, String> = inspection
+        .environment
+        .config
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect();
+    let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
+    let release = ledger
+        .create(&build, environment, &config, args.message.clone(), None)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    publish(context, &store, &ledger, &release, &config, args.json)
+}
+
+/// Runs a new release's release phase, records the outcome, makes it current on success,
+/// logs it, and reports. Shared by release and rollback.
+pub(super) fn publish(
+    context: &Context,
+    store: &std::path::Path,
+    ledger: &Ledger,
+    release: &Release,
+    config: &BTreeMap<String, String>,
+    json_output: bool,
+) -> Result<i32, Error> {
+    let version = release.version;
+    let outcome = release_phase(context, store, release, config)?;
+    ledger
+        .finish(version, &outcome)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    let status = match &outcome {
+        Status::Succeeded => "succeeded",
+        _ => "failed",
+    };
+    let mut event = json!({ "version": format!("v{version}"), "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "outcome": status });
+    if let Some(of) = release.rollback_of {
+        event["rollback_of"] = json!(format!("v{of}"));
+    }
+    let _ = history::append(store, &release.trigger, event);
+    if json_output {
+        let value = json!({ "version": format!("v{version}"), "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "keys": release.keys, "status": status, "current": outcome == Status::Succeeded });
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).map_err(|e| Error::failed(e.to_string()))?
+        ))?;
+    } else {
+        print(&format!("v{version}\n"))?;
+    }
+    match outcome {
+        Status::Succeeded => {
+            if !context.quiet {
+                eprintln!(
+                    "v{version} is current: build {}, {} config keys ({})",
+                    &release.build[..12],
+                    release.keys.len(),
+                    release.environment
+                );
+            }
+            Ok(exit_code::SUCCESS)
+        }
+        Status::Failed { exit_code } => {
+            let current = ledger.current().ok().flatten().map_or_else(
+                || "no release is current".to_owned(),
+                |v| format!("v{v} stays current"),
+            );
+            eprintln!(
+                "{}: the release phase of v{version} failed with exit code {exit_code}; {current}",
+                context.paint_err().error("error")
+            );
+            Ok(exit_code::FAILURE)
+        }
+        Status::Pending | Status::Interrupted => Ok(exit_code::FAILURE),
+    }
+}
+
+/// Runs the `release` entry of the build's own Procfile, in the build, with the release's
+/// config; its output goes to stderr and to `releases/vN.log`. No entry: succeeded.
+fn release_phase(
+    context: &Context,
+    store: &std::path::Path,
+    release: &Release,
+    config: &BTreeMap<String, String>,
+) -> Result<Status, Error> {
+    let tree = store.join("trees").join(&release.build);
+    let (app, _) = App::load(&Locator {
+        app: Some(tree.clone()),
+        procfile: None,
+        env_files: None,
+    });
+    let Some(command) = app
+        .procfile
+        .as_ref()
+        .and_then(|p| p.release.as_ref())
+        .map(|r| r.command.clone())
+    else {
+        return Ok(Status::Succeeded);
+    };
+    let inherit: Vec<String> = app
+        .manifest
+        .env
+        .inherit
+        .iter()
+        .map(|p| p.get_ref().clone())
+        .collect();
+    let env = release_process_env(
+        &context.inherited,
+        config,
+        &inherit,
+        &[("DOZEN_RELEASE", format!("v{}", release.version))],
+    );
+    if !context.quiet {
+        eprintln!("release phase of v{}: {command}", release.version);
+    }
+    let started = Instant::now();
+    let (reader, writer) = std::io::pipe().map_err(|e| Error::io("cannot create a pipe", e))?;
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", &command])
+        .current_dir(&tree)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(
+            writer
+                .try_clone()
+                .map_err(|e| Error::io("cannot create a pipe", e))?,
+        )
+        .stderr(writer)
+        .spawn()
+        .map_err(|e| Error::io("cannot run the release phase", e))?;
+    let mut log = Vec::new();
+    for line in std::io::BufReader::new(reader).split(b'\n') {
+        let line = line.map_err(|e| Error::io("cannot read the release phase's output", e))?;
+        let text = String::from_utf8_lossy(&line);
+        eprintln!("  | {text}");
+        log.push(text.into_owned());
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("cannot wait for the release phase", e))?;
+    let mut text = log.join("\n");
+    text.push('\n');
+    let _ = crate::fsutil::write_atomic(
+        &store
+            .join("releases")
+            .join(format!("v{}.log", release.version)),
+        text.as_bytes(),
+        0o600,
+    );
+    if !context.quiet {
+        eprintln!(
+            "release phase {} in {:.1}s",
+            exit::describe(status),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(if status.success() {
+        Status::Succeeded
+    } else {
+        Status::Failed {
+            exit_code: exit::code(status),
+        }
+    })
+}

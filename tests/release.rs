@@ -1,0 +1,174 @@
+//! `dozen release`: numbered, immutable releases made current only after their release phase.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::Command;
+
+use crate::harness::{BIN, Test};
+
+fn app(release: &str) -> Test {
+    Test::new()
+        .procfile(&format!(
+            "web: python3 -m http.server $PORT\nrelease: {release}\n"
+        ))
+        .env_file(".env", "GREETING=hello\nCI_SECRET\n")
+}
+
+fn dozen(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir).env_remove("CI_SECRET");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn releases_are_numbered_snapshotted_and_made_current() {
+    let test = app("echo \"migrating with $GREETING as $DOZEN_RELEASE\"");
+    let dir = test.path().to_path_buf();
+    let first = dozen(
+        &dir,
+        &["release", "-m", "first"],
+        &[("CI_SECRET", "s3cr3t-from-ci")],
+    );
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "v1\n");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("  | migrating with hello as v1"),
+        "{stderr}"
+    );
+    let store = dir.join(".dozen");
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("releases/v1.env")).unwrap()).unwrap();
+    assert_eq!(
+        snapshot["CI_SECRET"], "s3cr3t-from-ci",
+        "a bare key takes the value of the release call's environment"
+    );
+    assert_eq!(mode(&store.join("releases/v1.env")), 0o600);
+    for dir in ["", "releases", "builds", "objects", "trees", "locks"] {
+        assert_eq!(mode(&store.join(dir)), 0o700, "{dir}");
+    }
+    // Editing the env file later changes nothing in v1.
+    std::fs::write(dir.join(".env"), "GREETING=changed\n").unwrap();
+    let snapshot_again: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("releases/v1.env")).unwrap()).unwrap();
+    assert_eq!(snapshot_again, snapshot);
+    let second = dozen(&dir, &["release", "--json"], &[]);
+    let json: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(
+        (
+            json["version"].as_str(),
+            json["status"].as_str(),
+            json["current"].as_bool()
+        ),
+        (Some("v2"), Some("succeeded"), Some(true))
+    );
+    assert_eq!(
+        std::fs::read_to_string(store.join("current")).unwrap(),
+        "v2\n"
+    );
+    // No value anywhere but the snapshot.
+    for file in ["history.jsonl", "releases/v1.json", "releases/v1.log"] {
+        let contents = std::fs::read_to_string(store.join(file)).unwrap();
+        assert!(
+            !contents.contains("s3cr3t-from-ci"),
+            "{file} holds the secret"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("s3cr3t-from-ci"));
+}
+
+#[test]
+fn a_failed_release_phase_keeps_the_previous_release_current() {
+    let test = app("test -f fail-now && { echo cannot migrate; exit 4; } || echo migrated");
+    let dir = test.path().to_path_buf();
+    assert_eq!(dozen(&dir, &["release"], &[]).status.code(), Some(0));
+    std::fs::write(dir.join("fail-now"), "").unwrap();
+    let failed = dozen(&dir, &["release"], &[]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("  | cannot migrate"), "{stderr}");
+    assert!(
+        stderr.contains("error: the release phase of v2 failed with exit code 4; v1 stays current"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".dozen/current")).unwrap(),
+        "v1\n"
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".dozen/releases/v2.status")).unwrap())
+            .unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({"status": "failed", "exit_code": 4})
+    );
+    // Numbers are never reused: the next one is v3.
+    std::fs::remove_file(dir.join("fail-now")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&dozen(&dir, &["release"], &[]).stdout),
+        "v3\n"
+    );
+}
+
+#[test]
+fn a_stored_build_can_be_released_by_id_prefix() {
+    let test = app("true");
+    let dir = test.path().to_path_buf();
+    let build = String::from_utf8(dozen(&dir, &["build"], &[]).stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let release = dozen(&dir, &["release", "--build", &build[..6], "--json"], &[]);
+    let json: serde_json::Value = serde_json::from_slice(&release.stdout).unwrap();
+    assert_eq!(json["build"], build.as_str());
+    let unknown = dozen(&dir, &["release", "--build", "ffffffffffff"], &[]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no build `ffffffffffff`"));
+}
+
+#[test]
+fn concurrent_releases_get_distinct_consecutive_numbers() {
+    let test = app("true");
+    let dir = test.path().to_path_buf();
+    assert!(dozen(&dir, &["build"], &[]).status.success());
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                String::from_utf8(
+                    Command::new(BIN)
+                        .arg("release")
+                        .current_dir(&dir)
+                        .output()
+                        .unwrap()
+                        .stdout,
+                )
+                .unwrap()
+            })
+        })
+        .collect();
+    let mut versions: Vec<u32> = handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap()
+                .trim()
+                .trim_start_matches('v')
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=8).collect::<Vec<_>>());
+}
