@@ -39,6 +39,8 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "check" -d 'Validate the
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "config" -d 'Show and edit the config of an environment (values redacted unless --reveal)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "build" -d 'Turn the source into an immutable build (the stored one when nothing changed)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "release" -d 'Build (or reuse a build) and snapshot the config as a new numbered release'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "releases" -d 'List releases, or show one (config keys with digests, the diff against the previous)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "history" -d 'The activity log: builds, releases, rollbacks, one-off commands'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command with the app\'s config (--dev: in the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation (--dev: from the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
@@ -157,6 +159,42 @@ complete -c dozen -n "__fish_dozen_using_subcommand release" -l json -d 'Print t
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -l reveal -d 'Show config values instead of digests'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -f -a "show" -d 'One release: its config keys with value digests and the diff against the previous one'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -l reveal -d 'Show config values instead of digests'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand history" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand history" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand history" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand history" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand history" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand history" -l json -d 'Print as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand history" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand history" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand history" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

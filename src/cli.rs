@@ -101,6 +101,15 @@ pub enum Command {
     )]
     Release(ReleaseArgs),
 
+    /// List releases, or show one (config keys with digests, the diff against the previous)
+    #[command(
+        after_help = "Examples:\n  dozen releases\n  dozen releases --json\n  dozen releases show v3\n  dozen releases show v3 --reveal     values too"
+    )]
+    Releases(ReleasesArgs),
+
+    /// The activity log: builds, releases, rollbacks, one-off commands
+    History(HistoryArgs),
+
     /// Run a one-off admin command with the app's config (--dev: in the working tree)
     #[command(
         after_help = "The command gets the environment's config over the inherited environment, PORT, the app directory as its working directory, and your terminal: REPLs and debuggers work. dozen's exit code is the command's (128+N for signal N). When it ends, anything it left running is stopped.\n\nExamples:\n  dozen exec --dev migrate                 a [tasks] entry or a Procfile type\n  dozen exec --dev migrate --fake          extra arguments are appended\n  dozen exec --dev migrate -- -v           arguments that look like dozen's own flags\n  dozen exec --dev -- python3 manage.py shell\n  dozen --env production exec --dev -- printenv DATABASE_URL"
@@ -169,6 +178,36 @@ pub struct ReleaseArgs {
     pub message: Option<String>,
 
     /// Print the release as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReleasesArgs {
+    /// Print as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Show config values instead of digests
+    #[arg(long, global = true)]
+    pub reveal: bool,
+
+    #[command(subcommand)]
+    pub action: Option<ReleasesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleasesAction {
+    /// One release: its config keys with value digests and the diff against the previous one
+    Show {
+        /// The release, like v3
+        version: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// Print as JSON
     #[arg(long)]
     pub json: bool,
 }

@@ -7,6 +7,7 @@ mod exec;
 mod generate;
 mod init;
 mod release;
+mod releases;
 mod run;
 
 use std::io::Write as _;
@@ -102,6 +103,12 @@ pub(crate) fn run(args: Args) -> i32 {
             .require_app_dir()
             .and_then(|()| exec::run(&context, &exec)),
         Command::Init => context.require_app_dir().and_then(|()| init::run(&context)),
+        Command::Releases(releases) => context
+            .require_app_dir()
+            .and_then(|()| releases::run(&context, &releases)),
+        Command::History(history) => context
+            .require_app_dir()
+            .and_then(|()| releases::history(&context, &history)),
         Command::Release(release) => context
             .require_app_dir()
             .and_then(|()| release::run(&context, &release)),

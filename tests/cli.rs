@@ -14,7 +14,9 @@ fn version() {
 #[test]
 fn help_lists_only_working_commands() {
     let output = Test::new().args(&["--help"]).run().success();
-    for command in ["build", "check", "config", "exec", "init", "release", "run"] {
+    for command in [
+        "build", "check", "config", "exec", "history", "init", "release", "releases", "run",
+    ] {
         assert!(
             output.stdout.contains(&format!("  {command} ")),
             "{command} missing:\n{}",

@@ -172,3 +172,75 @@ fn concurrent_releases_get_distinct_consecutive_numbers() {
     versions.sort_unstable();
     assert_eq!(versions, (1..=8).collect::<Vec<_>>());
 }
+
+#[test]
+fn releases_list_show_and_history() {
+    let test = app("true");
+    let dir = test.path().to_path_buf();
+    assert!(
+        dozen(
+            &dir,
+            &["release", "-m", "first"],
+            &[("CI_SECRET", "value-one")]
+        )
+        .status
+        .success()
+    );
+    std::fs::write(dir.join(".env"), "GREETING=hello\nCI_SECRET\nADDED=1\n").unwrap();
+    assert!(
+        dozen(&dir, &["release"], &[("CI_SECRET", "value-two")])
+            .status
+            .success()
+    );
+    let list = String::from_utf8(dozen(&dir, &["releases"], &[]).stdout).unwrap();
+    let first_line = list.lines().next().unwrap();
+    assert!(first_line.starts_with("* v2 "), "{list}");
+    assert!(
+        list.lines().nth(1).unwrap().starts_with("  v1 ") && list.contains("first"),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&dozen(&dir, &["releases", "--json"], &[]).stdout).unwrap();
+    assert_eq!(
+        (
+            json[0]["version"].as_str(),
+            json[0]["current"].as_bool(),
+            json[1]["status"].as_str()
+        ),
+        (Some("v2"), Some(true), Some("succeeded"))
+    );
+    let show = String::from_utf8(dozen(&dir, &["releases", "show", "v2"], &[]).stdout).unwrap();
+    assert!(
+        !show.contains("value-two") && show.contains("CI_SECRET") && show.contains("••••"),
+        "{show}"
+    );
+    assert!(
+        show.contains("config changes since v1:\n  + ADDED\n  ~ CI_SECRET\n"),
+        "{show}"
+    );
+    let revealed =
+        String::from_utf8(dozen(&dir, &["releases", "show", "2", "--reveal"], &[]).stdout).unwrap();
+    assert!(revealed.contains("value-two"), "{revealed}");
+    let shown: serde_json::Value =
+        serde_json::from_slice(&dozen(&dir, &["releases", "show", "v2", "--json"], &[]).stdout)
+            .unwrap();
+    assert_eq!(shown["diff"]["added"], serde_json::json!(["ADDED"]));
+    assert!(shown["config"]["CI_SECRET"]["digest"].is_string());
+    assert!(!shown.to_string().contains("value-two"));
+    let missing = dozen(&dir, &["releases", "show", "v9"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no release v9"));
+    let history: serde_json::Value =
+        serde_json::from_slice(&dozen(&dir, &["history", "--json"], &[]).stdout).unwrap();
+    let whats: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(whats, ["build", "release", "build", "release"]);
+    assert!(
+        !history.to_string().contains("value-"),
+        "no config value in the log"
+    );
+}

@@ -165,12 +165,20 @@ fn release_phase(
     for line in std::io::BufReader::new(reader).split(b'\n') {
         let line = line.map_err(|e| Error::io("cannot read the release phase's output", e))?;
         let text = String::from_utf8_lossy(&line);
-        eprintln!("  | {text}");
+        if !context.quiet {
+            eprintln!("  | {text}");
+        }
         log.push(text.into_owned());
     }
     let status = child
         .wait()
         .map_err(|e| Error::io("cannot wait for the release phase", e))?;
+    // Quiet or not, a failure shows what the release phase said.
+    if context.quiet && !status.success() {
+        for line in &log {
+            eprintln!("  | {line}");
+        }
+    }
     let mut text = log.join("\n");
     text.push('\n');
     let _ = crate::fsutil::write_atomic(

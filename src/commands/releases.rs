@@ -1,0 +1,294 @@
+//! `dozen releases`, `dozen releases show vN`, `dozen history`: reading the store.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::{Context, Inspection, print};
+use crate::cli::{HistoryArgs, ReleasesAction, ReleasesArgs};
+use crate::error::Error;
+use crate::exit_code;
+use crate::secret::{REDACTED, digest};
+use crate::store::releases::{Ledger, Release, Status};
+
+fn ledger(context: &Context) -> Result<(std::path::PathBuf, Ledger), Error> {
+    let inspection = Inspection::valid_config(context, context.environment())?;
+    let store =
+        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
+    let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
+    Ok((store, ledger))
+}
+
+fn status_name(status: &Status) -> String {
+    match status {
+        Status::Pending => "pending".into(),
+        Status::Interrupted => "interrupted".into(),
+        Status::Succeeded => "succeeded".into(),
+        Status::Failed { exit_code } => format!("failed ({exit_code})"),
+    }
+}
+
+/// `v3` or `3` → 3.
+pub(super) fn parse_version(text: &str) -> Result<u32, Error> {
+    text.strip_prefix('v').unwrap_or(text).parse().map_err(|_| {
+        Error::usage(format!("`{text}` is not a release version")).hint("write it like v3")
+    })
+}
+
+pub(super) fn run(context: &Context, args: &ReleasesArgs) -> Result<i32, Error> {
+    let (store, ledger) = ledger(context)?;
+    match &args.action {
+        None => list(&store, &ledger, args.json),
+        Some(ReleasesAction::Show { version }) => {
+            show(&ledger, parse_version(version)?, args.json, args.reveal)
+        }
+    }
+}
+
+fn commit_of(store: &std::path::Path, build: &str) -> Option<String> {
+    let record =
+        crate::build::builder::read_record(&crate::build::builder::record_path(store, build))
+            .ok()?;
+    record.git.map(|g| {
+        format!(
+            "{}{}",
+            &g.commit[..g.commit.len().min(12)],
+            if g.dirty { "+dirty" } else { "" }
+        )
+    })
+}
+
+fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i32, Error> {
+    let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
+    let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;
+    if json_output {
+        let items: Vec<Value> = releases
+            .iter()
+            .rev()
+            .map(|(r, s)| {
+                json!({
+                    "version": format!("v{}", r.version), "build": r.build, "commit": commit_of(store, &r.build),
+                    "environment": r.environment, "config_digest": r.config_digest, "created": r.created, "who": r.who,
+                    "status": status_name(s), "message": r.message, "trigger": r.trigger,
+                    "rollback_of": r.rollback_of.map(|v| format!("v{v}")), "current": current == Some(r.version),
+                })
+            })
+            .collect();
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&items).map_err(|e| Error::failed(e.to_string()))?
+        ))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    let mut out = String::new();
+    for (release, status) in releases.iter().rev() {
+        let marker = if current == Some(release.version) {
+            "*"
+        } else {
+            " "
+        };
+        let change = match (release.rollback_of, &release.message) {
+            (Some(of), _) => format!("rollback to v{of}"),
+            (None, Some(message)) => message.clone(),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{marker} v{:<4} {:<12} {:<11} build {} commit {:<18} config {}  {}",
+            release.version,
+            release.environment,
+            status_name(status),
+            &release.build[..12],
+            commit_of(store, &release.build).unwrap_or_else(|| "-".into()),
+            &release.config_digest[..12],
+            change
+        );
+    }
+    if out.is_empty() {
+        eprintln!("no releases yet: run `dozen release`");
+    }
+    print(&out)?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Result<i32, Error> {
+    let release = ledger
+        .read(version)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    let status = ledger
+        .status(&release)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    let config = ledger
+        .config(version)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    let previous = previous(ledger, &release).map_err(|e| Error::failed(e.to_string()))?;
+    let shown = |value: &str| {
+        if reveal {
+            value.to_owned()
+        } else {
+            format!("{REDACTED} {}", digest(value))
+        }
+    };
+    let (added, removed, changed) = diff(previous.as_ref().map(|(_, c)| c), &config);
+    if json_output {
+        let keys: serde_json::Map<String, Value> = config
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if reveal {
+                        json!(v)
+                    } else {
+                        json!({ "digest": digest(v) })
+                    },
+                )
+            })
+            .collect();
+        let value = json!({
+            "version": format!("v{version}"), "build": release.build, "environment": release.environment,
+            "config_digest": release.config_digest, "created": release.created, "who": release.who,
+            "status": status_name(&status), "message": release.message, "config": keys,
+            "diff": { "against": previous.as_ref().map(|(v, _)| format!("v{v}")), "added": added, "removed": removed, "changed": changed },
+        });
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).map_err(|e| Error::failed(e.to_string()))?
+        ))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    let mut out = format!(
+        "v{version}  {}  {}\nbuild   {}\ncreated {} by {}\nconfig  {} ({} keys, {})\n",
+        status_name(&status),
+        release.message.as_deref().unwrap_or(""),
+        release.build,
+        release.created,
+        release.who,
+        &release.config_digest[..12],
+        config.len(),
+        release.environment
+    );
+    let width = config.keys().map(String::len).max().unwrap_or(0);
+    for (key, value) in &config {
+        let _ = writeln!(out, "  {key:<width$}  {}", shown(value));
+    }
+    match &previous {
+        Some((v, _)) if added.is_empty() && removed.is_empty() && changed.is_empty() => {
+            let _ = writeln!(out, "config unchanged since v{v}");
+        }
+        Some((v, _)) => {
+            let _ = writeln!(out, "config changes since v{v}:");
+            for key in &added {
+                let _ = writeln!(out, "  + {key}");
+            }
+            for key in &removed {
+                let _ = writeln!(out, "  - {key}");
+            }
+            for key in &changed {
+                let _ = writeln!(out, "  ~ {key}");
+            }
+        }
+        None => {}
+    }
+    print(&out)?;
+    Ok(exit_code::SUCCESS)
+}
+
+/// A release's config.
+type Snapshot = BTreeMap<String, String>;
+
+/// The release before this one, with its config.
+fn previous(
+    ledger: &Ledger,
+    release: &Release,
+) -> Result<Option<(u32, Snapshot)>, crate::store::releases::LedgerError> {
+    if release.version <= 1 {
+        return Ok(None);
+    }
+    let version = release.version - 1;
+    Ok(Some((version, ledger.config(version)?)))
+}
+
+/// Keys added, removed and changed.
+type KeyDiff = (Vec<String>, Vec<String>, Vec<String>);
+
+/// Keys added, removed and changed from `before` to `after`.
+fn diff(before: Option<&BTreeMap<String, String>>, after: &BTreeMap<String, String>) -> KeyDiff {
+    let Some(before) = before else {
+        return (Vec::new(), Vec::new(), Vec::new());
+    };
+    let added = after
+        .keys()
+        .filter(|k| !before.contains_key(*k))
+        .cloned()
+        .collect();
+    let removed = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .cloned()
+        .collect();
+    let changed = after
+        .iter()
+        .filter(|(k, v)| before.get(*k).is_some_and(|b| b != *v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    (added, removed, changed)
+}
+
+pub(super) fn history(context: &Context, args: &HistoryArgs) -> Result<i32, Error> {
+    let (store, _) = ledger(context)?;
+    let path = store.join(crate::store::history::FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut events = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<Value>(line) {
+            Ok(event) => events.push(event),
+            // A crash can cut the last line short; anything else is damage.
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(e) => {
+                return Err(Error::failed(format!(
+                    "{}:{}: not a valid event ({e})",
+                    path.display(),
+                    i + 1
+                )));
+            }
+        }
+    }
+    if args.json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&events).map_err(|e| Error::failed(e.to_string()))?
+        ))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    let mut out = String::new();
+    for event in &events {
+        let get = |k: &str| event.get(k).and_then(Value::as_str).unwrap_or("");
+        let subject = ["version", "build", "command"]
+            .iter()
+            .map(|k| get(k))
+            .find(|v| !v.is_empty())
+            .unwrap_or("");
+        let subject = if subject.len() == 32 {
+            &subject[..12]
+        } else {
+            subject
+        };
+        let _ = writeln!(
+            out,
+            "{}  {:<10} {:<9} {:<14} {}",
+            get("time").get(..19).unwrap_or(""),
+            get("who"),
+            get("what"),
+            subject,
+            get("outcome")
+        );
+    }
+    print(&out)?;
+    Ok(exit_code::SUCCESS)
+}
