@@ -39,6 +39,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "check" -d 'Validate the
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "config" -d 'Show and edit the config of an environment (values redacted unless --reveal)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "build" -d 'Turn the source into an immutable build (the stored one when nothing changed)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "release" -d 'Build (or reuse a build) and snapshot the config as a new numbered release'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "rollback" -d 'Make a new release from an earlier one\'s build and config'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "releases" -d 'List releases, or show one (config keys with digests, the diff against the previous)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "history" -d 'The activity log: builds, releases, rollbacks, one-off commands'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command with the app\'s config (--dev: in the working tree)'
@@ -159,6 +160,17 @@ complete -c dozen -n "__fish_dozen_using_subcommand release" -l json -d 'Print t
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l json -d 'Print the new release as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and not __fish_seen_subcommand_from show" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

@@ -101,6 +101,12 @@ pub enum Command {
     )]
     Release(ReleaseArgs),
 
+    /// Make a new release from an earlier one's build and config
+    #[command(
+        after_help = "Creates a new release (it does not rewrite history) copying vN's build and config; without vN, the succeeded release before the current one. Its release phase runs like any release's. Databases and other external state are not rolled back.\n\nExamples:\n  dozen rollback\n  dozen rollback v3"
+    )]
+    Rollback(RollbackArgs),
+
     /// List releases, or show one (config keys with digests, the diff against the previous)
     #[command(
         after_help = "Examples:\n  dozen releases\n  dozen releases --json\n  dozen releases show v3\n  dozen releases show v3 --reveal     values too"
@@ -203,6 +209,17 @@ pub enum ReleasesAction {
         /// The release, like v3
         version: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The release to go back to [default: the succeeded release before the current one]
+    #[arg(value_name = "vN")]
+    pub version: Option<String>,
+
+    /// Print the new release as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

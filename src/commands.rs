@@ -109,6 +109,9 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::History(history) => context
             .require_app_dir()
             .and_then(|()| releases::history(&context, &history)),
+        Command::Rollback(rollback) => context
+            .require_app_dir()
+            .and_then(|()| release::rollback(&context, &rollback)),
         Command::Release(release) => context
             .require_app_dir()
             .and_then(|()| release::run(&context, &release)),

@@ -244,3 +244,60 @@ fn releases_list_show_and_history() {
         "no config value in the log"
     );
 }
+
+#[test]
+fn rollback_makes_a_new_release_from_an_older_one() {
+    let test = app("test -f fail-now && exit 9 || true");
+    let dir = test.path().to_path_buf();
+    assert!(
+        dozen(&dir, &["release"], &[("CI_SECRET", "old")])
+            .status
+            .success()
+    );
+    std::fs::write(dir.join("app-change.txt"), "new code").unwrap();
+    assert!(
+        dozen(&dir, &["release"], &[("CI_SECRET", "new")])
+            .status
+            .success()
+    );
+    let rollback = dozen(&dir, &["rollback"], &[]);
+    let stderr = String::from_utf8_lossy(&rollback.stderr);
+    assert_eq!(rollback.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&rollback.stdout), "v3\n");
+    assert!(
+        stderr.contains("rolling back to v1 as v3")
+            && stderr.contains("Databases and other external state are not rolled back."),
+        "{stderr}"
+    );
+    let v1: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".dozen/releases/v1.json")).unwrap())
+            .unwrap();
+    let v3: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".dozen/releases/v3.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (v3["build"].clone(), v3["config_digest"].clone()),
+        (v1["build"].clone(), v1["config_digest"].clone())
+    );
+    assert_eq!(v3["rollback_of"], 1);
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".dozen/releases/v3.env")).unwrap())
+            .unwrap();
+    assert_eq!(
+        snapshot["CI_SECRET"], "old",
+        "the old config comes back, not today's"
+    );
+    // A failed release is not a rollback target.
+    std::fs::write(dir.join("fail-now"), "").unwrap();
+    assert_eq!(dozen(&dir, &["release"], &[]).status.code(), Some(1));
+    let refused = dozen(&dir, &["rollback", "v4"], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("v4 did not succeed; only succeeded releases can be rolled back to")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".dozen/current")).unwrap(),
+        "v3\n"
+    );
+}

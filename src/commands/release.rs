@@ -203,3 +203,64 @@ fn release_phase(
         }
     })
 }
+
+/// `dozen rollback [vN]`: a new release with vN's build and config.
+pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Result<i32, Error> {
+    let inspection = Inspection::valid_config(context, context.environment())?;
+    let store =
+        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
+    let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
+    let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
+    let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;
+    let target = if let Some(text) = &args.version {
+        let version = super::releases::parse_version(text)?;
+        let (release, status) = releases
+            .iter()
+            .find(|(r, _)| r.version == version)
+            .ok_or_else(|| Error::failed(format!("no release v{version}")))?;
+        if *status != Status::Succeeded {
+            return Err(Error::failed(format!(
+                "v{version} did not succeed; only succeeded releases can be rolled back to"
+            )));
+        }
+        release.clone()
+    } else {
+        let below = current.unwrap_or(u32::MAX);
+        releases
+            .iter()
+            .rev()
+            .find(|(r, s)| r.version < below && *s == Status::Succeeded)
+            .map(|(r, _)| r.clone())
+            .ok_or_else(|| {
+                Error::failed("no earlier succeeded release to roll back to")
+                    .hint("name one: dozen rollback v2")
+            })?
+    };
+    if !store.join("trees").join(&target.build).is_dir() {
+        return Err(Error::failed(format!(
+            "the build of v{} ({}) is no longer stored",
+            target.version,
+            &target.build[..12]
+        )));
+    }
+    let config = ledger
+        .config(target.version)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    let message = Some(format!("rollback to v{}", target.version));
+    let release = ledger
+        .create(
+            &target.build,
+            &target.environment,
+            &config,
+            message,
+            Some(target.version),
+        )
+        .map_err(|e| Error::failed(e.to_string()))?;
+    if !context.quiet {
+        eprintln!(
+            "rolling back to v{} as v{}: its build and config. Databases and other external state are not rolled back.",
+            target.version, release.version
+        );
+    }
+    publish(context, &store, &ledger, &release, &config, args.json)
+}
