@@ -43,8 +43,8 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Make a new release from an earlier one''s build and config')
             [CompletionResult]::new('releases', 'releases', [CompletionResultType]::ParameterValue, 'List releases, or show one (config keys with digests, the diff against the previous)')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The activity log: builds, releases, rollbacks, one-off commands')
-            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a one-off admin command with the app''s config (--dev: in the working tree)')
-            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the process formation (--dev: from the working tree)')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a one-off admin command in the current release (--dev: in the working tree)')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the process formation of the current release (--dev: of the working tree)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a starting dozen.toml and Procfile for the app in this directory')
             [CompletionResult]::new('__generate', '__generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and dozen''s own tests)')
             [CompletionResult]::new('__nursery', '__nursery', [CompletionResultType]::ParameterValue, 'The guardian process of `dozen run` (internal)')
@@ -290,6 +290,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             break
         }
         'dozen;exec' {
+            [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Run in this release instead of the current one')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
@@ -297,7 +298,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
-            [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Run in the working tree with the env files applied (required until releases exist)')
+            [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Run in the working tree with the env files applied, not in a release')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
@@ -307,6 +308,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             break
         }
         'dozen;run' {
+            [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Run this release instead of the current one')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')
             [CompletionResult]::new('--formation', '--formation', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Base port [default: PORT from the env files, else the environment''s, else 5000]')
@@ -321,7 +323,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
-            [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Run the working tree with the env files applied (required until releases exist)')
+            [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Run the working tree with the env files applied, not a release')
             [CompletionResult]::new('--no-timestamps', '--no-timestamps', [CompletionResultType]::ParameterName, 'Leave the time out of each line')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')

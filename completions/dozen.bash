@@ -543,12 +543,16 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__exec)
-            opts="-f -e -q -v -h --dev --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --dev --release --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --app)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -849,12 +853,16 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__run)
-            opts="-m -p -t -f -e -q -v -h --dev --formation --port --timeout --no-timestamps --log-format --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --formation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -40,8 +40,8 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand rollback 'Make a new release from an earlier one''s build and config'
             cand releases 'List releases, or show one (config keys with digests, the diff against the previous)'
             cand history 'The activity log: builds, releases, rollbacks, one-off commands'
-            cand exec 'Run a one-off admin command with the app''s config (--dev: in the working tree)'
-            cand run 'Run the process formation (--dev: from the working tree)'
+            cand exec 'Run a one-off admin command in the current release (--dev: in the working tree)'
+            cand run 'Run the process formation of the current release (--dev: of the working tree)'
             cand init 'Write a starting dozen.toml and Procfile for the app in this directory'
             cand __generate 'Write shell completions and man pages (for packagers and dozen''s own tests)'
             cand __nursery 'The guardian process of `dozen run` (internal)'
@@ -273,6 +273,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --help 'Print help'
         }
         &'dozen;exec'= {
+            cand --release 'Run in this release instead of the current one'
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'
             cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
@@ -280,7 +281,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand -e 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
             cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
             cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
-            cand --dev 'Run in the working tree with the env files applied (required until releases exist)'
+            cand --dev 'Run in the working tree with the env files applied, not in a release'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
             cand -v 'Print more detail'
@@ -289,6 +290,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --help 'Print help'
         }
         &'dozen;run'= {
+            cand --release 'Run this release instead of the current one'
             cand -m 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)'
             cand --formation 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)'
             cand -p 'Base port [default: PORT from the env files, else the environment''s, else 5000]'
@@ -303,7 +305,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand -e 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
             cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
             cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
-            cand --dev 'Run the working tree with the env files applied (required until releases exist)'
+            cand --dev 'Run the working tree with the env files applied, not a release'
             cand --no-timestamps 'Leave the time out of each line'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'

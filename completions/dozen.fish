@@ -42,8 +42,8 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "release" -d 'Build (or 
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "rollback" -d 'Make a new release from an earlier one\'s build and config'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "releases" -d 'List releases, or show one (config keys with digests, the diff against the previous)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "history" -d 'The activity log: builds, releases, rollbacks, one-off commands'
-complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command with the app\'s config (--dev: in the working tree)'
-complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation (--dev: from the working tree)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command in the current release (--dev: in the working tree)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation of the current release (--dev: of the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__generate" -d 'Write shell completions and man pages (for packagers and dozen\'s own tests)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__nursery" -d 'The guardian process of `dozen run` (internal)'
@@ -207,6 +207,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand history" -l json -d 'Print a
 complete -c dozen -n "__fish_dozen_using_subcommand history" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand history" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand history" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -l release -d 'Run in this release instead of the current one' -r
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
@@ -214,10 +215,11 @@ complete -c dozen -n "__fish_dozen_using_subcommand exec" -s e -l env-file -d 'E
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c dozen -n "__fish_dozen_using_subcommand exec" -l dev -d 'Run in the working tree with the env files applied (required until releases exist)'
+complete -c dozen -n "__fish_dozen_using_subcommand exec" -l dev -d 'Run in the working tree with the env files applied, not in a release'
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l release -d 'Run this release instead of the current one' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s m -l formation -d 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s p -l port -d 'Base port [default: PORT from the env files, else the environment\'s, else 5000]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s t -l timeout -d 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]' -r
@@ -230,7 +232,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand run" -s e -l env-file -d 'En
 complete -c dozen -n "__fish_dozen_using_subcommand run" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c dozen -n "__fish_dozen_using_subcommand run" -l dev -d 'Run the working tree with the env files applied (required until releases exist)'
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l dev -d 'Run the working tree with the env files applied, not a release'
 complete -c dozen -n "__fish_dozen_using_subcommand run" -l no-timestamps -d 'Leave the time out of each line'
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s v -l verbose -d 'Print more detail'

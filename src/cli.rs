@@ -116,13 +116,13 @@ pub enum Command {
     /// The activity log: builds, releases, rollbacks, one-off commands
     History(HistoryArgs),
 
-    /// Run a one-off admin command with the app's config (--dev: in the working tree)
+    /// Run a one-off admin command in the current release (--dev: in the working tree)
     #[command(
         after_help = "The command gets the environment's config over the inherited environment, PORT, the app directory as its working directory, and your terminal: REPLs and debuggers work. dozen's exit code is the command's (128+N for signal N). When it ends, anything it left running is stopped.\n\nExamples:\n  dozen exec --dev migrate                 a [tasks] entry or a Procfile type\n  dozen exec --dev migrate --fake          extra arguments are appended\n  dozen exec --dev migrate -- -v           arguments that look like dozen's own flags\n  dozen exec --dev -- python3 manage.py shell\n  dozen --env production exec --dev -- printenv DATABASE_URL"
     )]
     Exec(ExecArgs),
 
-    /// Run the process formation (--dev: from the working tree)
+    /// Run the process formation of the current release (--dev: of the working tree)
     #[command(
         after_help = "Examples:\n  dozen run --dev                     the whole formation\n  dozen run --dev web                 only web\n  dozen run --dev -m web=2,worker=1   two web, one worker (others: none)\n  dozen run --dev -m all=2 -p 8000    two of each, ports from 8000\n  dozen run --dev --log-format json | jq .line"
     )]
@@ -231,9 +231,13 @@ pub struct HistoryArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Run the working tree with the env files applied (required until releases exist)
-    #[arg(long, required = true)]
+    /// Run the working tree with the env files applied, not a release
+    #[arg(long, conflicts_with = "release")]
     pub dev: bool,
+
+    /// Run this release instead of the current one
+    #[arg(long, value_name = "vN")]
+    pub release: Option<String>,
 
     /// Process types to run [default: the whole formation]
     #[arg(value_name = "TYPE")]
@@ -262,9 +266,13 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
-    /// Run in the working tree with the env files applied (required until releases exist)
-    #[arg(long, required = true)]
+    /// Run in the working tree with the env files applied, not in a release
+    #[arg(long, conflicts_with = "release")]
     pub dev: bool,
+
+    /// Run in this release instead of the current one
+    #[arg(long, value_name = "vN")]
+    pub release: Option<String>,
 
     /// A `[tasks]` entry of dozen.toml or a Procfile type
     #[arg(value_name = "TASK")]

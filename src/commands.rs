@@ -7,6 +7,7 @@ mod exec;
 mod generate;
 mod init;
 mod release;
+mod released;
 mod releases;
 mod run;
 

@@ -208,11 +208,12 @@ fn signals_sent_to_dozen_are_forwarded() {
 }
 
 #[test]
-fn dev_is_required_until_releases_exist_and_a_command_is_needed() {
+fn without_dev_a_release_is_needed_and_a_command_always() {
     app()
         .args(&["exec", "--", "true"])
         .run()
         .code(2)
+        .stderr_has("error: no release yet")
         .stderr_has("--dev");
     app()
         .args(&["exec", "--dev"])

@@ -301,3 +301,71 @@ fn rollback_makes_a_new_release_from_an_older_one() {
         "v3\n"
     );
 }
+
+#[test]
+fn exec_and_run_use_the_release_not_the_working_tree() {
+    let test = Test::new()
+        .procfile(
+            "web: echo \"web of $DOZEN_RELEASE greets $GREETING\"; exec sleep 30\nrelease: true\n",
+        )
+        .env_file(".env", "GREETING=released\n")
+        .manifest("[env]\ninherit = [\"AWS_*\"]\n[tasks]\nwhere = \"echo $PWD\"\n");
+    let dir = test.path().to_path_buf();
+    assert!(dozen(&dir, &["release"], &[]).status.success());
+    std::fs::write(dir.join(".env"), "GREETING=edited-after-release\n").unwrap();
+    std::fs::write(dir.join("Procfile"), "web: echo working tree\n").unwrap();
+    let shell = [("SHELL_ONLY", "x"), ("AWS_REGION", "eu-west-1")];
+    let exec = dozen(
+        &dir,
+        &[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$DOZEN_RELEASE|$GREETING|${SHELL_ONLY:-absent}|$AWS_REGION|$PORT\"",
+        ],
+        &shell,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&exec.stdout),
+        "v1|released|absent|eu-west-1|5000\n",
+        "{}",
+        String::from_utf8_lossy(&exec.stderr)
+    );
+    let task = dozen(&dir, &["exec", "where"], &[]);
+    assert!(
+        String::from_utf8_lossy(&task.stdout).contains("/.dozen/trees/"),
+        "the task runs in the build"
+    );
+    let history = std::fs::read_to_string(dir.join(".dozen/history.jsonl")).unwrap();
+    assert!(
+        history.lines().any(|l| l.contains("\"what\":\"exec\"")
+            && l.contains("\"release\":\"v1\"")
+            && l.contains("\"exit_code\":0")),
+        "{history}"
+    );
+    let mut child = std::process::Command::new(BIN)
+        .args(["run", "-p", "27100", "--no-timestamps"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("web of v1 greets released") && std::time::Instant::now() < deadline {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut stdout, &mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let _ = child.wait();
+    assert!(seen.contains("web of v1 greets released"), "{seen}");
+}

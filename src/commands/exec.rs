@@ -7,8 +7,9 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
 
+use super::released::Released;
 use super::{Context, Inspection};
-use crate::app::environment::dev_process_env;
+use crate::app::environment::{dev_process_env, release_process_env};
 use crate::app::ports::base_port;
 use crate::cli::ExecArgs;
 use crate::error::Error;
@@ -18,18 +19,79 @@ use crate::supervisor::{exit, reaper};
 const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
 
 pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
-    let inspection = Inspection::valid_config(context, context.environment())?;
-    let app = &inspection.app;
-    let config = &inspection.environment.config;
-    let command_line = command_line(&inspection, args)?;
-
-    let port = base_port(None, config, &context.inherited).map_err(Error::usage)?;
-    let env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
-    let mut command = std::process::Command::new(&command_line[0]);
-    command.args(&command_line[1..]).env_clear().envs(env);
-    if !app.dir.path.as_os_str().is_empty() {
-        command.current_dir(&app.dir.path);
+    if args.dev {
+        let inspection = Inspection::valid_config(context, context.environment())?;
+        let app = &inspection.app;
+        let config = &inspection.environment.config;
+        let command_line = command_line(app, args)?;
+        let port = base_port(None, config, &context.inherited).map_err(Error::usage)?;
+        let env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
+        let cwd = if app.dir.path.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            app.dir.path.clone()
+        };
+        let store = crate::store::open(app).ok();
+        return execute(context, &command_line, env, &cwd, store.as_deref(), "dev");
     }
+    let released = Released::load(context, args.release.as_deref())?;
+    let command_line = command_line(&released.app, args)?;
+    let port = base_port(None, &released.as_config(), &context.inherited).map_err(Error::usage)?;
+    let version = format!("v{}", released.version);
+    let env = release_process_env(
+        &context.inherited,
+        &released.config,
+        &released.inherit(),
+        &[
+            ("PORT", port.to_string()),
+            ("DOZEN_RELEASE", version.clone()),
+        ],
+    );
+    execute(
+        context,
+        &command_line,
+        env,
+        &released.tree,
+        Some(&released.store),
+        &version,
+    )
+}
+
+/// Runs the command as the user's foreground job, then ends its leftovers; records it in
+/// the activity log (release, command, exit code, duration — never the environment).
+fn execute(
+    context: &Context,
+    command_line: &[String],
+    env: Vec<(String, String)>,
+    cwd: &std::path::Path,
+    store: Option<&std::path::Path>,
+    release: &str,
+) -> Result<i32, Error> {
+    let started = std::time::Instant::now();
+    let code = execute_command(context, command_line, env, cwd)?;
+    if let Some(store) = store {
+        let shown = command_line.last().cloned().unwrap_or_default();
+        let _ = crate::store::history::append(
+            store,
+            "exec",
+            serde_json::json!({ "release": release, "command": shown, "exit_code": code, "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "outcome": if code == 0 { "succeeded" } else { "failed" } }),
+        );
+    }
+    Ok(code)
+}
+
+fn execute_command(
+    context: &Context,
+    command_line: &[String],
+    env: Vec<(String, String)>,
+    cwd: &std::path::Path,
+) -> Result<i32, Error> {
+    let mut command = std::process::Command::new(&command_line[0]);
+    command
+        .args(&command_line[1..])
+        .env_clear()
+        .envs(env)
+        .current_dir(cwd);
 
     // Catch (not ignore) the signals before the child exists: it must inherit default
     // dispositions, and a Ctrl-C must not end dozen before the child has finished.
@@ -81,7 +143,7 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
 
 /// The argv to run: a task or Procfile command through `sh -c` with extra arguments quoted,
 /// or the command after `--` as it stands.
-fn command_line(inspection: &Inspection, args: &ExecArgs) -> Result<Vec<String>, Error> {
+fn command_line(app: &crate::app::App, args: &ExecArgs) -> Result<Vec<String>, Error> {
     let Some(task) = &args.task else {
         if args.command.is_empty() {
             return Err(Error::usage("name a task, or a command after `--`")
@@ -89,7 +151,6 @@ fn command_line(inspection: &Inspection, args: &ExecArgs) -> Result<Vec<String>,
         }
         return Ok(args.command.clone());
     };
-    let app = &inspection.app;
     let from_tasks = app
         .manifest
         .tasks

@@ -4,9 +4,10 @@ use std::io::{Read as _, Seek as _, Write as _};
 use std::net::TcpListener;
 use std::time::Duration;
 
+use super::released::Released;
 use super::{Context, Inspection};
 use crate::app::duration::Duration as ManifestDuration;
-use crate::app::environment::dev_process_env;
+use crate::app::environment::{dev_process_env, release_process_env};
 use crate::app::formation::{Formation, FormationFlag};
 use crate::app::ports::base_port;
 use crate::app::signal::Signal;
@@ -21,13 +22,84 @@ use crate::ui::Paint;
 const DEFAULT_KILL_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
-    let inspection = Inspection::valid(context, context.environment())?;
-    let app = &inspection.app;
+    if args.dev {
+        let inspection = Inspection::valid(context, context.environment())?;
+        let app = &inspection.app;
+        let config = &inspection.environment.config;
+        let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
+        let env = dev_process_env(&context.inherited, config, &[]);
+        let cwd = if app.dir.path.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            app.dir.path.clone()
+        };
+        return start(
+            context,
+            args,
+            Source {
+                app,
+                config,
+                env,
+                cwd,
+                store,
+            },
+        );
+    }
+    let released = Released::load(context, args.release.as_deref())?;
+    let env = release_process_env(
+        &context.inherited,
+        &released.config,
+        &released.inherit(),
+        &[("DOZEN_RELEASE", format!("v{}", released.version))],
+    );
+    let config = released.as_config();
+    if !context.quiet {
+        eprintln!(
+            "running v{} (build {})",
+            released.version,
+            released
+                .tree
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+                .get(..12)
+                .unwrap_or("")
+        );
+    }
+    start(
+        context,
+        args,
+        Source {
+            app: &released.app,
+            config: &config,
+            env,
+            cwd: released.tree.clone(),
+            store: released.store.clone(),
+        },
+    )
+}
+
+/// What a formation runs from: the working tree (`--dev`) or a release.
+struct Source<'a> {
+    app: &'a crate::app::App,
+    config: &'a crate::app::environment::Config,
+    env: Vec<(String, String)>,
+    cwd: std::path::PathBuf,
+    store: std::path::PathBuf,
+}
+
+fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, Error> {
+    let Source {
+        app,
+        config,
+        env,
+        cwd,
+        store,
+    } = source;
     let procfile = app
         .procfile
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
-    let config = &inspection.environment.config;
 
     let flag = args
         .formation
@@ -61,7 +133,6 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
         }
     }
 
-    let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
     let _lock = RunLock::acquire(&store.join("run.lock"))?;
 
     let types = type_settings(app, procfile, timeout);
@@ -80,12 +151,8 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
     let plan = runner::Plan {
         types,
         instances: planned,
-        env: dev_process_env(&context.inherited, config, &[]),
-        cwd: if app.dir.path.as_os_str().is_empty() {
-            ".".into()
-        } else {
-            app.dir.path.clone()
-        },
+        env,
+        cwd,
         format: args.log_format,
         timestamps: !args.no_timestamps,
         color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),

@@ -1,0 +1,111 @@
+//! What `run` and `exec` need to run a release instead of the working tree.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::Context;
+use crate::app::environment::{Config, Var};
+use crate::app::{App, Locator};
+use crate::error::Error;
+use crate::store::releases::{Ledger, Status};
+
+/// A release, ready to run: its build tree, its own app model, its config.
+pub(super) struct Released {
+    pub version: u32,
+    pub tree: PathBuf,
+    pub app: App,
+    pub config: BTreeMap<String, String>,
+    pub store: PathBuf,
+}
+
+impl Released {
+    /// The current release, or `--release vN`. No release yet: exit 2 with a hint.
+    pub fn load(context: &Context, requested: Option<&str>) -> Result<Self, Error> {
+        let (working, _) = App::load(&context.locator);
+        let store =
+            crate::store::open(&working).map_err(|e| Error::io("cannot open the store", e))?;
+        let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
+        let version = match requested {
+            Some(text) => super::releases::parse_version(text)?,
+            None => ledger
+                .current()
+                .map_err(|e| Error::failed(e.to_string()))?
+                .ok_or_else(|| {
+                    Error::usage("no release yet")
+                        .hint("create one with `dozen release`, or run the working tree with --dev")
+                })?,
+        };
+        let release = ledger
+            .read(version)
+            .map_err(|e| Error::usage(e.to_string()))?;
+        let status = ledger
+            .status(&release)
+            .map_err(|e| Error::failed(e.to_string()))?;
+        if status != Status::Succeeded {
+            return Err(Error::usage(format!(
+                "v{version} did not succeed; only succeeded releases run"
+            )));
+        }
+        let tree = store.join("trees").join(&release.build);
+        if !tree.is_dir() {
+            return Err(Error::failed(format!(
+                "the build of v{version} ({}) is no longer stored",
+                &release.build[..12]
+            )));
+        }
+        let (app, problems) = App::load(&Locator {
+            app: Some(tree.clone()),
+            procfile: None,
+            env_files: None,
+        });
+        let errors: Vec<_> = problems
+            .into_iter()
+            .filter(crate::diagnostic::Diagnostic::is_error)
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::InvalidApp(errors));
+        }
+        let config = ledger
+            .config(version)
+            .map_err(|e| Error::failed(e.to_string()))?;
+        Ok(Self {
+            version,
+            tree,
+            app,
+            config,
+            store,
+        })
+    }
+
+    /// The snapshot as a resolved config (for the port rule).
+    pub fn as_config(&self) -> Config {
+        let file = format!("v{}", self.version);
+        Config {
+            vars: self
+                .config
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Var {
+                            value: v.clone(),
+                            file: file.clone(),
+                            line: 0,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// `[env] inherit` of the release's own manifest.
+    pub fn inherit(&self) -> Vec<String> {
+        self.app
+            .manifest
+            .env
+            .inherit
+            .iter()
+            .map(|p| p.get_ref().clone())
+            .collect()
+    }
+}
