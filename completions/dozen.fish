@@ -41,6 +41,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "build" -d 'Turn the sou
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "release" -d 'Build (or reuse a build) and snapshot the config as a new numbered release'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "rollback" -d 'Make a new release from an earlier one\'s build and config'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "releases" -d 'List releases, or show one (config keys with digests, the diff against the previous)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "gc" -d 'Remove builds that no recent release uses, and the files only they held'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "history" -d 'The activity log: builds, releases, rollbacks, one-off commands'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command in the current release (--dev: in the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation of the current release (--dev: of the working tree)'
@@ -196,6 +197,17 @@ complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_su
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -l keep -d 'How many of the latest releases keep their builds' -r
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand history" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand history" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand history" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

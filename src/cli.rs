@@ -113,6 +113,12 @@ pub enum Command {
     )]
     Releases(ReleasesArgs),
 
+    /// Remove builds that no recent release uses, and the files only they held
+    #[command(
+        after_help = "Keeps the builds of the last N releases and of the current one; removes every other build and every stored file no kept build uses.\n\nExamples:\n  dozen gc\n  dozen gc --keep 10"
+    )]
+    Gc(GcArgs),
+
     /// The activity log: builds, releases, rollbacks, one-off commands
     History(HistoryArgs),
 
@@ -220,6 +226,13 @@ pub struct RollbackArgs {
     /// Print the new release as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// How many of the latest releases keep their builds
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub keep: u32,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@ mod build;
 mod check;
 mod config;
 mod exec;
+mod gc;
 mod generate;
 mod init;
 mod release;
@@ -107,6 +108,9 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Releases(releases) => context
             .require_app_dir()
             .and_then(|()| releases::run(&context, &releases)),
+        Command::Gc(gc) => context
+            .require_app_dir()
+            .and_then(|()| gc::run(&context, &gc)),
         Command::History(history) => context
             .require_app_dir()
             .and_then(|()| releases::history(&context, &history)),

@@ -27,6 +27,29 @@ pub fn open(app: &App) -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// A held `flock` on `locks/store.lock`; released when dropped (or when the process dies).
+pub struct StoreLock {
+    _file: std::fs::File,
+}
+
+/// Shared by commands that add to the store (build, release, rollback); exclusive for `gc`,
+/// which removes from it.
+pub fn lock(store: &Path, exclusive: bool) -> std::io::Result<StoreLock> {
+    create_dir(&store.join("locks"))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(store.join("locks").join("store.lock"))?;
+    let operation = if exclusive {
+        rustix::fs::FlockOperation::LockExclusive
+    } else {
+        rustix::fs::FlockOperation::LockShared
+    };
+    rustix::fs::flock(&file, operation)?;
+    Ok(StoreLock { _file: file })
+}
+
 /// Creates a directory of the store (and its parents) with mode 0700.
 pub fn create_dir(path: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new()

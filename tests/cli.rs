@@ -15,7 +15,7 @@ fn version() {
 fn help_lists_only_working_commands() {
     let output = Test::new().args(&["--help"]).run().success();
     for command in [
-        "build", "check", "config", "exec", "history", "init", "release", "releases", "run",
+        "build", "check", "config", "exec", "gc", "history", "init", "release", "releases", "run",
     ] {
         assert!(
             output.stdout.contains(&format!("  {command} ")),

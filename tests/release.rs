@@ -369,3 +369,115 @@ fn exec_and_run_use_the_release_not_the_working_tree() {
     let _ = child.wait();
     assert!(seen.contains("web of v1 greets released"), "{seen}");
 }
+
+#[test]
+fn gc_keeps_the_builds_recent_releases_need() {
+    let test = app("true");
+    let dir = test.path().to_path_buf();
+    for version in 1..=3 {
+        std::fs::write(dir.join("version.txt"), format!("{version}")).unwrap();
+        assert!(dozen(&dir, &["release"], &[]).status.success());
+    }
+    let builds = |dir: &std::path::Path| {
+        std::fs::read_dir(dir.join(".dozen/builds"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+    };
+    assert_eq!(builds(&dir), 3);
+    let gc = dozen(&dir, &["gc", "--keep", "1"], &[]);
+    assert!(
+        gc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gc.stderr)
+    );
+    assert!(String::from_utf8_lossy(&gc.stderr).contains("removed 2 build(s)"));
+    assert_eq!(builds(&dir), 1);
+    let current_build = serde_json::from_slice::<serde_json::Value>(
+        &std::fs::read(dir.join(".dozen/releases/v3.json")).unwrap(),
+    )
+    .unwrap()["build"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verify = dozen(&dir, &["build", "verify", &current_build], &[]);
+    assert!(
+        verify.status.success(),
+        "the kept build is whole: {}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let exec = dozen(&dir, &["exec", "--", "cat", "version.txt"], &[]);
+    assert_eq!(String::from_utf8_lossy(&exec.stdout), "3");
+    let rollback = dozen(&dir, &["rollback", "v1"], &[]);
+    assert_eq!(rollback.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&rollback.stderr).contains("is no longer stored"));
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_a_readable_store() {
+    // Kill `dozen release` at spread-out moments; after each, the store must list cleanly,
+    // numbers must stay unique, and `current` must name a succeeded release.
+    let test = app("sleep 0.05");
+    let dir = test.path().to_path_buf();
+    assert!(dozen(&dir, &["release"], &[]).status.success());
+    for round in 0..12u64 {
+        std::fs::write(dir.join("round.txt"), format!("{round}")).unwrap();
+        let mut child = Command::new(BIN)
+            .arg("release")
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(3 + round * 7));
+        let _ = child.kill();
+        let _ = child.wait();
+        let list = dozen(&dir, &["releases", "--json"], &[]);
+        assert!(
+            list.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&list.stderr)
+        );
+        let releases: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        let current: Vec<&serde_json::Value> = releases
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["current"] == true)
+            .collect();
+        assert_eq!(current.len(), 1, "round {round}");
+        assert_eq!(current[0]["status"], "succeeded", "round {round}");
+        for release in releases.as_array().unwrap() {
+            let status = release["status"].as_str().unwrap();
+            assert!(
+                ["succeeded", "interrupted"].contains(&status) || status.starts_with("failed"),
+                "round {round}: {status}"
+            );
+        }
+    }
+    // And it still works afterwards, with a fresh, unique number.
+    let after = dozen(&dir, &["release", "--json"], &[]);
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    let listed: serde_json::Value =
+        serde_json::from_slice(&dozen(&dir, &["releases", "--json"], &[]).stdout).unwrap();
+    let mut versions: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    let count = versions.len();
+    versions.dedup();
+    assert_eq!(versions.len(), count);
+    assert!(dozen(&dir, &["build", "verify"], &[]).status.success());
+}
