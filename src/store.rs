@@ -20,11 +20,53 @@ pub fn open(app: &App) -> std::io::Result<PathBuf> {
         exclude_from_git(&app.dir.join("."));
         app.dir.join(".dozen")
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)?;
+    create_dir(&dir)?;
+    check_format(&dir)?;
+    clear_debris(&dir);
     Ok(dir)
+}
+
+/// What `FORMAT` says in a store this dozen can use.
+pub const FORMAT: &str = "dozen-store 1";
+
+/// Writes `FORMAT` in a new store; refuses a store written in another format.
+fn check_format(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join("FORMAT");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim() == FORMAT => Ok(()),
+        Ok(text) => Err(std::io::Error::other(format!(
+            "{} says `{}`; this dozen reads `{FORMAT}` stores only",
+            path.display(),
+            text.trim()
+        ))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            crate::fsutil::write_atomic(&path, format!("{FORMAT}\n").as_bytes(), 0o600)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// What a killed command left in `tmp/`: staging directories of builds whose process is
+/// gone. (Names end in the pid of the process that made them.)
+fn clear_debris(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join("tmp")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .rsplit(['-', '.'])
+            .find_map(|part| part.parse::<u32>().ok());
+        let alive = pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let path = entry.path();
+            if path.is_dir() {
+                let _ = tree::remove_materialized(&path);
+            } else {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }
 
 /// A held `flock` on `locks/store.lock`; released when dropped (or when the process dies).

@@ -481,3 +481,27 @@ fn sigkill_at_any_moment_leaves_a_readable_store() {
     assert_eq!(versions.len(), count);
     assert!(dozen(&dir, &["build", "verify"], &[]).status.success());
 }
+
+#[test]
+fn a_store_of_another_format_is_refused_and_debris_is_cleared() {
+    let test = app("true");
+    let dir = test.path().to_path_buf();
+    assert!(dozen(&dir, &["build"], &[]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".dozen/FORMAT")).unwrap(),
+        "dozen-store 1\n"
+    );
+    std::fs::create_dir_all(dir.join(".dozen/tmp/build-abc-999999999")).unwrap();
+    assert!(dozen(&dir, &["releases"], &[]).status.success());
+    assert!(
+        !dir.join(".dozen/tmp/build-abc-999999999").exists(),
+        "a dead process's staging is removed"
+    );
+    std::fs::write(dir.join(".dozen/FORMAT"), "dozen-store 99\n").unwrap();
+    let refused = dozen(&dir, &["build"], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("FORMAT says `dozen-store 99`; this dozen reads `dozen-store 1` stores only")
+    );
+}

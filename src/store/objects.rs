@@ -111,7 +111,7 @@ impl Objects {
     pub fn ingest_bytes(&self, bytes: &[u8], executable: bool) -> std::io::Result<ObjectId> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let staged = self.tmp.join(format!("object-{}-{n}", std::process::id()));
+        let staged = self.tmp.join(format!("object-{n}-{}", std::process::id()));
         let mut file = File::create(&staged)?;
         file.write_all(bytes)?;
         drop(file);
