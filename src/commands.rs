@@ -90,41 +90,29 @@ pub(crate) fn run(args: Args) -> i32 {
         color: global.color,
         inherited: environment::inherited_from_process(),
     };
-    let result = match args.command {
-        Command::Generate(generate) => generate::run(&generate),
-        Command::Build(build) => context
-            .require_app_dir()
-            .and_then(|()| build::run(&context, &build)),
-        Command::Check(check) => context
-            .require_app_dir()
-            .and_then(|()| check::run(&context, &check)),
-        Command::Config(config) => context
-            .require_app_dir()
-            .and_then(|()| config::run(&context, &config)),
-        Command::Exec(exec) => context
-            .require_app_dir()
-            .and_then(|()| exec::run(&context, &exec)),
-        Command::Init => context.require_app_dir().and_then(|()| init::run(&context)),
-        Command::Releases(releases) => context
-            .require_app_dir()
-            .and_then(|()| releases::run(&context, &releases)),
-        Command::Gc(gc) => context
-            .require_app_dir()
-            .and_then(|()| gc::run(&context, &gc)),
-        Command::History(history) => context
-            .require_app_dir()
-            .and_then(|()| releases::history(&context, &history)),
-        Command::Rollback(rollback) => context
-            .require_app_dir()
-            .and_then(|()| release::rollback(&context, &rollback)),
-        Command::Release(release) => context
-            .require_app_dir()
-            .and_then(|()| release::run(&context, &release)),
-        Command::Run(run) => context
-            .require_app_dir()
-            .and_then(|()| run::run(&context, &run)),
-        Command::Nursery => Ok(crate::supervisor::nursery::serve()),
+    let command = args.command;
+    // Every command but the internal ones works on an app directory, which must exist.
+    let needs_app = !matches!(command, Command::Generate(_) | Command::Nursery);
+    let checked = if needs_app {
+        context.require_app_dir()
+    } else {
+        Ok(())
     };
+    let result = checked.and_then(|()| match command {
+        Command::Generate(generate) => generate::run(&generate),
+        Command::Nursery => Ok(crate::supervisor::nursery::serve()),
+        Command::Build(build) => build::run(&context, &build),
+        Command::Check(check) => check::run(&context, &check),
+        Command::Config(config) => config::run(&context, &config),
+        Command::Exec(exec) => exec::run(&context, &exec),
+        Command::Gc(gc) => gc::run(&context, &gc),
+        Command::History(history) => releases::history(&context, &history),
+        Command::Init => init::run(&context),
+        Command::Release(release) => release::run(&context, &release),
+        Command::Releases(releases) => releases::run(&context, &releases),
+        Command::Rollback(rollback) => release::rollback(&context, &rollback),
+        Command::Run(run) => run::run(&context, &run),
+    });
     result.unwrap_or_else(|error| {
         report_error(&context, &error);
         error.exit_code()
