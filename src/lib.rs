@@ -6,6 +6,7 @@
 //! presenting results.
 
 pub mod app;
+pub mod audit;
 pub mod build;
 pub mod cli;
 mod commands;

@@ -1,0 +1,3 @@
+//! The audit's rules, one module per factor (issue 5, in progress).
+
+pub mod config;
