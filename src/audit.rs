@@ -4,3 +4,4 @@ pub mod finding;
 pub mod mask;
 pub mod rules;
 pub mod scan;
+pub mod walk;
