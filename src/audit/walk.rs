@@ -95,12 +95,9 @@ pub fn scan_tree(root: &Path, patterns: &[Pattern], limits: &Limits) -> Vec<Find
             if skip_reason(&name, size, limits).is_some() {
                 return ignore::WalkState::Continue;
             }
-            let Ok(content) = std::fs::read(entry.path()) else {
+            let Some(content) = read_text(entry.path()) else {
                 return ignore::WalkState::Continue;
             };
-            if content[..content.len().min(8192)].contains(&0) {
-                return ignore::WalkState::Continue; // binary
-            }
             let relative = entry
                 .path()
                 .strip_prefix(root)
@@ -118,6 +115,28 @@ pub fn scan_tree(root: &Path, patterns: &[Pattern], limits: &Limits) -> Vec<Find
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings
+}
+
+/// A file's bytes, unless it is binary (a NUL in its first 8 KiB), which is found before the
+/// rest is read, as ripgrep does.
+fn read_text(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut content = vec![0; 8192];
+    let mut filled = 0;
+    while filled < content.len() {
+        match file.read(&mut content[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(_) => return None,
+        }
+    }
+    content.truncate(filled);
+    if content.contains(&0) {
+        return None;
+    }
+    file.read_to_end(&mut content).ok()?;
+    Some(content)
 }
 
 struct Local<'a> {
