@@ -2,6 +2,7 @@
 
 pub mod finding;
 pub mod mask;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod walk;
