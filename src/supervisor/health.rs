@@ -64,7 +64,7 @@ impl Check {
                     .map(drop)
                     .map_err(|e| format!("connect to port {port}: {e}"))
             }
-            Probe::Command { command } => run_command(command, env, cwd, self.timeout),
+            Probe::Command { command } => run_command(command, port, env, cwd, self.timeout),
         }
     }
 }
@@ -103,8 +103,10 @@ fn http(port: u16, path: &str, timeout: Duration) -> Result<(), String> {
     }
 }
 
+/// A command probe of the instance on `port`: it gets that `PORT`, like the instance.
 fn run_command(
     command: &str,
+    port: u16,
     env: &[(String, String)],
     cwd: &std::path::Path,
     timeout: Duration,
@@ -113,6 +115,7 @@ fn run_command(
         .args(["-c", command])
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("PORT", port.to_string())
         .current_dir(cwd)
         .process_group(0)
         .stdin(std::process::Stdio::null())
@@ -219,6 +222,14 @@ mod tests {
             })
             .probe(0, &[], dir),
             Err("`exit 3` exited with code 3".into())
+        );
+        let port_aware = check(Probe::Command {
+            command: "test \"$PORT\" = 4321".into(),
+        });
+        assert_eq!(
+            port_aware.probe(4321, &[("PORT".into(), "5000".into())], dir),
+            Ok(()),
+            "the instance's port, not the base"
         );
         let slow = check(Probe::Command {
             command: "sleep 5".into(),
