@@ -48,6 +48,16 @@ impl AppDir {
         }
     }
 
+    /// The directory to run in or read from: `.` when it is the current one (an empty path
+    /// is no working directory for a child process).
+    pub fn working_dir(&self) -> PathBuf {
+        if self.path.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            self.path.clone()
+        }
+    }
+
     pub fn join(&self, relative: &str) -> PathBuf {
         self.path.join(relative)
     }

@@ -25,7 +25,7 @@ fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
     let store =
         crate::store::open(&inspection.app).map_err(|e| Error::io("cannot create the store", e))?;
     if args.require_clean {
-        require_clean(&app_dir(&inspection.app))?;
+        require_clean(&inspection.app.dir.working_dir())?;
     }
     let (record, built) = build_app(context, &inspection.app, &store)?;
     if args.json {
@@ -41,14 +41,6 @@ fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
     Ok(exit_code::SUCCESS)
 }
 
-fn app_dir(app: &crate::app::App) -> std::path::PathBuf {
-    if app.dir.path.as_os_str().is_empty() {
-        ".".into()
-    } else {
-        app.dir.path.clone()
-    }
-}
-
 /// Builds the app (or finds the build of the same inputs), with progress on stderr and an
 /// entry in the activity log. Returns the record and whether it was built now.
 pub(super) fn build_app(
@@ -57,7 +49,7 @@ pub(super) fn build_app(
     store: &std::path::Path,
 ) -> Result<(Record, bool), Error> {
     let plan = Plan {
-        app_dir: app_dir(app),
+        app_dir: app.dir.working_dir(),
         store: store.to_path_buf(),
         steps: app
             .manifest

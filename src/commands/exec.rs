@@ -26,11 +26,7 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
         let command_line = command_line(app, args)?;
         let port = base_port(None, config, &context.inherited).map_err(Error::usage)?;
         let env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
-        let cwd = if app.dir.path.as_os_str().is_empty() {
-            ".".into()
-        } else {
-            app.dir.path.clone()
-        };
+        let cwd = app.dir.working_dir();
         let store = crate::store::open(app).ok();
         return execute(context, &command_line, env, &cwd, store.as_deref(), "dev");
     }

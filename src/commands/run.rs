@@ -28,11 +28,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
         let config = &inspection.environment.config;
         let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
         let env = dev_process_env(&context.inherited, config, &[]);
-        let cwd = if app.dir.path.as_os_str().is_empty() {
-            ".".into()
-        } else {
-            app.dir.path.clone()
-        };
+        let cwd = app.dir.working_dir();
         return start(
             context,
             args,
