@@ -7,10 +7,9 @@ use std::sync::Mutex;
 use super::finding::{Factor, Finding, Severity};
 use super::scan::{Pattern, Scanner};
 
-/// Directories that hold other people's code or build output.
-const SKIPPED_DIRS: [&str; 9] = [
-    ".git",
-    ".dozen",
+/// Directories that hold other people's code or build output (`.git` and `.dozen` are never
+/// walked at all).
+const SKIPPED_DIRS: [&str; 7] = [
     "node_modules",
     "vendor",
     "target",
@@ -64,18 +63,7 @@ fn skip_reason(name: &str, size: u64, limits: &Limits) -> Option<&'static str> {
 pub fn scan_tree(root: &Path, patterns: &[Pattern], limits: &Limits) -> Vec<Finding> {
     let scanner = Scanner::new(patterns).expect("the built-in patterns compile");
     let found = Mutex::new(Vec::new());
-    let mut walker = ignore::WalkBuilder::new(root);
-    walker
-        .hidden(false)
-        .parents(false)
-        .git_global(false)
-        .require_git(false)
-        .follow_links(false)
-        .add_custom_ignore_filename(".dozenignore")
-        .filter_entry(|entry| {
-            !(entry.file_type().is_some_and(|t| t.is_dir())
-                && SKIPPED_DIRS.iter().any(|d| entry.file_name() == *d))
-        });
+    let walker = crate::build::source::app_walker(root, &SKIPPED_DIRS);
     walker.build_parallel().run(|| {
         // Each thread keeps its findings and hands them over once, when it is done.
         let mut local = Local {

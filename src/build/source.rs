@@ -34,9 +34,11 @@ pub enum SourceError {
 /// Never part of a build, whatever the ignore files say.
 const NEVER: [&str; 2] = [".git", ".dozen"];
 
-/// Lists the source files of the app in `dir`, sorted by path.
-pub fn walk(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
-    let mut builder = ignore::WalkBuilder::new(dir);
+/// The walk over an app's own files that builds and the audit share: `.gitignore` and
+/// `.dozenignore` honoured (without needing a git repository), dotfiles seen, links not
+/// followed, never `.git` or `.dozen`, nor any directory named in `skip_dirs`.
+pub fn app_walker(root: &Path, skip_dirs: &'static [&'static str]) -> ignore::WalkBuilder {
+    let mut builder = ignore::WalkBuilder::new(root);
     builder
         .hidden(false)
         .parents(false)
@@ -44,9 +46,20 @@ pub fn walk(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
         .require_git(false)
         .follow_links(false)
         .add_custom_ignore_filename(".dozenignore")
-        .filter_entry(|entry| {
-            !(entry.depth() == 1 && NEVER.iter().any(|n| entry.file_name() == *n))
+        .filter_entry(move |entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir
+                && NEVER
+                    .iter()
+                    .chain(skip_dirs)
+                    .any(|n| entry.file_name() == *n))
         });
+    builder
+}
+
+/// Lists the source files of the app in `dir`, sorted by path.
+pub fn walk(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
+    let builder = app_walker(dir, &[]);
     let (tx, rx) = std::sync::mpsc::channel();
     builder.build_parallel().run(|| {
         let tx = tx.clone();
