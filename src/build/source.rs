@@ -141,6 +141,7 @@ mod tests {
             "node_modules/x",
             "build",
             "sub",
+            "sub/.git",
         ] {
             fs::create_dir_all(d.join(dir)).unwrap();
         }
@@ -154,6 +155,7 @@ mod tests {
             "Procfile",
             "sub/keep",
             "sub/drop.log",
+            "sub/.git/config",
             "secret.key",
         ] {
             fs::write(d.join(file), b"x").unwrap();
