@@ -2,17 +2,47 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// Signals a process may be asked to stop with.
-const NAMES: [&str; 10] = [
-    "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGWINCH",
-    "SIGABRT", "SIGALRM",
+use signal_hook::consts::signal as sig;
+
+/// Signals by name and this platform's number; `true` for those a process may be asked to
+/// stop with (the others only name how a process ended).
+const TABLE: [(&str, i32, bool); 14] = [
+    ("SIGTERM", sig::SIGTERM, true),
+    ("SIGINT", sig::SIGINT, true),
+    ("SIGQUIT", sig::SIGQUIT, true),
+    ("SIGHUP", sig::SIGHUP, true),
+    ("SIGKILL", sig::SIGKILL, true),
+    ("SIGUSR1", sig::SIGUSR1, true),
+    ("SIGUSR2", sig::SIGUSR2, true),
+    ("SIGWINCH", sig::SIGWINCH, true),
+    ("SIGABRT", sig::SIGABRT, true),
+    ("SIGALRM", sig::SIGALRM, true),
+    ("SIGILL", sig::SIGILL, false),
+    ("SIGFPE", sig::SIGFPE, false),
+    ("SIGSEGV", sig::SIGSEGV, false),
+    ("SIGPIPE", sig::SIGPIPE, false),
 ];
 
+/// The name of signal `number` on this platform, if it has a common one.
+pub fn name_of(number: i32) -> Option<&'static str> {
+    TABLE
+        .iter()
+        .find(|(_, n, _)| *n == number)
+        .map(|(name, _, _)| *name)
+}
+
+/// A stop signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Signal(&'static str);
+pub struct Signal {
+    name: &'static str,
+    number: i32,
+}
 
 impl Signal {
-    pub const TERM: Self = Self("SIGTERM");
+    pub const TERM: Self = Self {
+        name: "SIGTERM",
+        number: sig::SIGTERM,
+    };
 
     /// Accepts `SIGTERM`, `TERM` and `term`.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -22,37 +52,29 @@ impl Signal {
         } else {
             format!("SIG{upper}")
         };
-        NAMES
-            .iter()
-            .find(|name| **name == full)
-            .map(|name| Self(name))
+        let stoppable = || TABLE.iter().filter(|(_, _, stop)| *stop);
+        stoppable()
+            .find(|(name, _, _)| *name == full)
+            .map(|(name, number, _)| Self {
+                name,
+                number: *number,
+            })
             .ok_or_else(|| {
+                let names: Vec<&str> = stoppable().map(|(name, _, _)| *name).collect();
                 format!(
                     "unknown signal `{text}`; expected one of {}",
-                    NAMES.join(", ")
+                    names.join(", ")
                 )
             })
     }
 
     pub fn name(self) -> &'static str {
-        self.0
+        self.name
     }
 
     /// The signal's number on this platform.
     pub fn number(self) -> i32 {
-        use signal_hook::consts::signal as sig;
-        match self.0 {
-            "SIGINT" => sig::SIGINT,
-            "SIGQUIT" => sig::SIGQUIT,
-            "SIGHUP" => sig::SIGHUP,
-            "SIGKILL" => sig::SIGKILL,
-            "SIGUSR1" => sig::SIGUSR1,
-            "SIGUSR2" => sig::SIGUSR2,
-            "SIGWINCH" => sig::SIGWINCH,
-            "SIGABRT" => sig::SIGABRT,
-            "SIGALRM" => sig::SIGALRM,
-            _ => sig::SIGTERM,
-        }
+        self.number
     }
 }
 
@@ -72,14 +94,15 @@ mod tests {
         assert_eq!(Signal::parse("TERM").unwrap().name(), "SIGTERM");
         assert_eq!(Signal::parse("sigint").unwrap().name(), "SIGINT");
         assert!(Signal::parse("SIGFOO").is_err());
-        for name in NAMES.into_iter().filter(|n| *n != "SIGWINCH") {
-            let number = Signal::parse(name).unwrap().number();
-            assert_eq!(
-                crate::supervisor::exit::signal_name(number),
-                name,
-                "number of {name}"
-            );
+        for (name, number, stop) in TABLE {
+            assert_eq!(name_of(number), Some(name));
+            assert_eq!(Signal::parse(name).is_ok(), stop, "{name}");
         }
+        assert_eq!(
+            crate::supervisor::exit::signal_name(sig::SIGSEGV),
+            "SIGSEGV"
+        );
+        assert_eq!(crate::supervisor::exit::signal_name(64), "signal 64");
         assert_eq!(
             Signal::parse("WINCH").unwrap().number(),
             signal_hook::consts::SIGWINCH
