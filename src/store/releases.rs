@@ -71,11 +71,7 @@ pub fn config_digest(config: &BTreeMap<String, String>) -> String {
         hash.update(value.as_bytes());
         hash.update(b"\n");
     }
-    hash.finalize().iter().fold(String::new(), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    format!("{:x}", hash.finalize())
 }
 
 /// When a process started (clock ticks since boot), to tell it from a later one with its pid.
