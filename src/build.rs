@@ -64,13 +64,14 @@ pub fn verify(store: &Path, id: &str) -> Result<Vec<String>, crate::store::tree:
                 let Some(expected) = ObjectId::parse(object) else {
                     continue;
                 };
-                match crate::store::objects::hash_file(&path) {
-                    Ok(hash) if hash.to_hex().as_str() == object.trim_end_matches('x') => {
-                        if !objects.contains(&expected) {
-                            problems.push(format!("{}: its stored object is missing", entry.path));
-                        }
+                match crate::store::objects::id_of(&path) {
+                    Ok(id) if id != expected => {
+                        problems.push(format!("{}: changed since the build", entry.path));
                     }
-                    Ok(_) => problems.push(format!("{}: changed since the build", entry.path)),
+                    Ok(_) if !objects.contains(&expected) => {
+                        problems.push(format!("{}: its stored object is missing", entry.path));
+                    }
+                    Ok(_) => {}
                     Err(_) => problems.push(format!("{}: missing", entry.path)),
                 }
             }

@@ -117,17 +117,6 @@ impl Tree {
         Ok(Self { entries })
     }
 
-    /// The tree's identity: a hash over its sorted entries.
-    pub fn hash(&self) -> String {
-        let mut hasher = blake3::Hasher::new();
-        for entry in &self.entries {
-            let line = serde_json::to_vec(entry).unwrap_or_default();
-            hasher.update(&line);
-            hasher.update(b"\n");
-        }
-        hasher.finalize().to_hex().to_string()
-    }
-
     pub fn size(&self) -> u64 {
         self.entries
             .iter()
@@ -284,7 +273,6 @@ mod tests {
         tree.write(&file).unwrap();
         let read = Tree::read(&file).unwrap();
         assert_eq!(read, tree);
-        assert_eq!(read.hash(), tree.hash());
         let dest = store.path().join("trees/x");
         fs::create_dir_all(dest.parent().unwrap()).unwrap();
         read.materialize(&objects, &dest).unwrap();
