@@ -74,22 +74,32 @@ pub struct StoreLock {
     _file: std::fs::File,
 }
 
-/// Shared by commands that add to the store (build, release, rollback); exclusive for `gc`,
-/// which removes from it.
-pub fn lock(store: &Path, exclusive: bool) -> std::io::Result<StoreLock> {
+/// Shared by commands that add to the store or run from it (build, release, rollback, and
+/// run or exec of a release, for as long as they run).
+pub fn lock_shared(store: &Path) -> std::io::Result<StoreLock> {
+    let file = lock_file(store)?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)?;
+    Ok(StoreLock { _file: file })
+}
+
+/// Exclusive, for `gc`, which removes from the store; `None` while another command holds it
+/// (waiting could mean waiting for a formation to stop).
+pub fn try_lock_exclusive(store: &Path) -> std::io::Result<Option<StoreLock>> {
+    let file = lock_file(store)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(StoreLock { _file: file })),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn lock_file(store: &Path) -> std::io::Result<std::fs::File> {
     create_dir(&store.join("locks"))?;
-    let file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(store.join("locks").join("store.lock"))?;
-    let operation = if exclusive {
-        rustix::fs::FlockOperation::LockExclusive
-    } else {
-        rustix::fs::FlockOperation::LockShared
-    };
-    rustix::fs::flock(&file, operation)?;
-    Ok(StoreLock { _file: file })
+        .open(store.join("locks").join("store.lock"))
 }
 
 /// Creates a directory of the store (and its parents) with mode 0700.

@@ -505,3 +505,39 @@ fn a_store_of_another_format_is_refused_and_debris_is_cleared() {
             .contains("FORMAT says `dozen-store 99`; this dozen reads `dozen-store 1` stores only")
     );
 }
+
+#[test]
+fn gc_refuses_while_a_release_runs() {
+    let test = app("true").procfile("web: echo up; exec sleep 30\nrelease: true\n");
+    let dir = test.path().to_path_buf();
+    assert!(dozen(&dir, &["release"], &[]).status.success());
+    std::fs::write(dir.join("changed.txt"), "x").unwrap();
+    assert!(dozen(&dir, &["release"], &[]).status.success());
+    let mut running = Command::new(BIN)
+        .args(["run", "--release", "v1", "-p", "27300", "--no-timestamps"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(running.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let refused = dozen(&dir, &["gc", "--keep", "1"], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the store is in use"));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&running),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    running.wait().unwrap();
+    let gc = dozen(&dir, &["gc", "--keep", "1"], &[]);
+    assert!(
+        gc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gc.stderr)
+    );
+}

@@ -86,7 +86,7 @@ pub(super) fn build_app(
             .collect(),
     };
     let _lock =
-        crate::store::lock(store, false).map_err(|e| Error::io("cannot lock the store", e))?;
+        crate::store::lock_shared(store).map_err(|e| Error::io("cannot lock the store", e))?;
     let mut progress = Progress::new(context, plan.steps.len());
     let outcome = builder::build(&plan, &mut |line| progress.line(line));
     progress.finish();

@@ -17,8 +17,14 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
     let store =
         crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
-    let _lock =
-        crate::store::lock(&store, true).map_err(|e| Error::io("cannot lock the store", e))?;
+    let Some(_lock) = crate::store::try_lock_exclusive(&store)
+        .map_err(|e| Error::io("cannot lock the store", e))?
+    else {
+        return Err(Error::failed(
+            "the store is in use (a build, a release, or a run or exec of a release)",
+        )
+        .hint("run gc when they are done: it would remove builds they may need"));
+    };
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
     let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
     let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;

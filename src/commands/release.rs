@@ -41,7 +41,7 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         .map(|(k, v)| (k.clone(), v.value.clone()))
         .collect();
     let _lock =
-        crate::store::lock(&store, false).map_err(|e| Error::io("cannot lock the store", e))?;
+        crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
     let release = ledger
         .create(&build, environment, &config, args.message.clone(), None)
@@ -212,7 +212,7 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
     let store =
         crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
     let _lock =
-        crate::store::lock(&store, false).map_err(|e| Error::io("cannot lock the store", e))?;
+        crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
     let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
     let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;

@@ -16,6 +16,8 @@ pub(super) struct Released {
     pub app: App,
     pub config: BTreeMap<String, String>,
     pub store: PathBuf,
+    /// Held while the release runs, so `gc` cannot remove its build meanwhile.
+    _lock: crate::store::StoreLock,
 }
 
 impl Released {
@@ -24,6 +26,8 @@ impl Released {
         let (working, _) = App::load(&context.locator);
         let store =
             crate::store::open(&working).map_err(|e| Error::io("cannot open the store", e))?;
+        let lock =
+            crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
         let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
         let version = match requested {
             Some(text) => super::releases::parse_version(text)?,
@@ -74,6 +78,7 @@ impl Released {
             app,
             config,
             store,
+            _lock: lock,
         })
     }
 
