@@ -144,6 +144,16 @@ def kill_everything(process, extra_pattern=None):
         pass
 
 
+def stop(process, timeout):
+    """Asks the tool to stop (SIGINT), waits up to `timeout` s, then ends whatever is left."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    kill_everything(process)
+
+
 class Reader:
     """Reads a tool's stdout on a thread, noting when each line arrived."""
 
@@ -182,12 +192,7 @@ def throughput(command):
                 break
             time.sleep(0.005)
         elapsed = last_change - began
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        kill_everything(process)
+        stop(process, 15)
     seen = {t: [] for t in TAGS}
     corrupted = misattributed = 0
     line_re = re.compile(rb"([a-d])\d*\.?\d*\s*\|\s*([a-d])(\d{9}) (x{49})$")
@@ -222,12 +227,7 @@ def start_latency(command):
             took = time.monotonic() - began
             break
         time.sleep(0.002)
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    kill_everything(process)
+    stop(process, 10)
     shutil.rmtree(directory, ignore_errors=True)
     return took
 
@@ -333,12 +333,7 @@ def memory(command):
     time.sleep(1)
     own = [process.pid] + [p for p in descendants(process.pid) if comm(p) != "sleep"]
     total = sum(pss_kib(p) for p in own)
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    kill_everything(process)
+    stop(process, 15)
     shutil.rmtree(directory, ignore_errors=True)
     return {"MiB": total / 1024, "processes": len(own)}
 
