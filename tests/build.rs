@@ -203,3 +203,43 @@ fn walk_count(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+#[test]
+fn the_store_is_kept_out_of_git_once_and_dozen_home_moves_it() {
+    let test = app("[]").manifest("[app]\nname = \"shop\"\n");
+    Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(test.path())
+        .status()
+        .unwrap();
+    let dir = test.path().to_path_buf();
+    for _ in 0..2 {
+        assert!(
+            Command::new(crate::harness::BIN)
+                .arg("build")
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+    let exclude = std::fs::read_to_string(dir.join(".git/info/exclude")).unwrap();
+    assert_eq!(exclude.matches("/.dozen/").count(), 1, "{exclude}");
+    let home = tempfile::tempdir().unwrap();
+    let moved = Command::new(crate::harness::BIN)
+        .arg("build")
+        .current_dir(&dir)
+        .env("DOZEN_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(moved.status.success());
+    let id = String::from_utf8(moved.stdout).unwrap().trim().to_owned();
+    assert!(
+        home.path()
+            .join("shop/builds")
+            .join(format!("{id}.json"))
+            .is_file(),
+        "the store is $DOZEN_HOME/<app name>"
+    );
+}
