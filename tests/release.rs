@@ -195,6 +195,17 @@ fn releases_list_show_and_history() {
     let list = String::from_utf8(dozen(&dir, &["releases"], &[]).stdout).unwrap();
     let first_line = list.lines().next().unwrap();
     assert!(first_line.starts_with("* v2 "), "{list}");
+    let created = serde_json::from_slice::<serde_json::Value>(
+        &std::fs::read(dir.join(".dozen/releases/v2.json")).unwrap(),
+    )
+    .unwrap()["created"]
+        .as_str()
+        .unwrap()[..16]
+        .replace('T', " ");
+    assert!(
+        first_line.contains(&created),
+        "the created time is listed: {list}"
+    );
     assert!(
         list.lines().nth(1).unwrap().starts_with("  v1 ") && list.contains("first"),
         "{list}"

@@ -95,8 +95,13 @@ fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i
         };
         let _ = writeln!(
             out,
-            "{marker} v{:<4} {:<12} {:<11} build {} commit {:<18} config {}  {}",
+            "{marker} v{:<4} {:<16} {:<12} {:<11} build {} commit {:<18} config {}  {}",
             release.version,
+            release
+                .created
+                .get(..16)
+                .unwrap_or(&release.created)
+                .replace('T', " "),
             release.environment,
             status_name(status),
             &release.build[..12],
