@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod exit_code;
 mod fsutil;
+pub mod git;
 pub mod secret;
 pub mod source;
 pub mod store;

@@ -399,16 +399,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), BuildError> {
 /// Commit, branch, dirty flag and a hash of the uncommitted changes, from `git` (nothing when
 /// the app is not in a git repository or git is not installed).
 fn git_info(dir: &Path) -> Option<Git> {
-    let git = |args: &[&str]| -> Option<Vec<u8>> {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
-        output.status.success().then_some(output.stdout)
-    };
+    let git = |args: &[&str]| crate::git::output(dir, args);
     let commit = String::from_utf8(git(&["rev-parse", "HEAD"])?)
         .ok()?
         .trim()
