@@ -1,8 +1,195 @@
-//! `dozen audit` (issue 5, in progress): the twelve-factor audit. See docs/audit.md.
+//! `dozen audit`: the twelve-factor audit. See docs/audit.md for the design and the rule
+//! catalogue.
+//!
+//! The engine: one parallel walk reads every text file once (content patterns and file rules,
+//! [`walk`]), then the project rules read the app model and what the walk found
+//! ([`project`]), then suppressions apply ([`suppress`]) and the result is a [`Report`].
 
+pub mod dockerfile;
+pub mod files;
 pub mod finding;
+pub mod format;
 pub mod mask;
+pub mod project;
 pub mod report;
+pub mod rule;
 pub mod rules;
 pub mod scan;
+pub mod suppress;
 pub mod walk;
+
+use std::path::Path;
+
+use crate::app::{App, Locator};
+use crate::diagnostic::Diagnostic;
+use finding::{Factor, Finding};
+use project::Project;
+use report::Report;
+use suppress::{Baseline, ManifestIgnore, Suppressed};
+
+/// What to audit and how.
+pub struct Request<'a> {
+    /// The app directory.
+    pub root: &'a Path,
+    /// The app as the user named it (the report's `app`).
+    pub shown: String,
+    pub max_file_size: u64,
+    pub baseline: Option<&'a Baseline>,
+}
+
+/// The audit's result, with what was suppressed and the findings a new baseline would hold.
+pub struct Audited {
+    pub report: Report,
+    /// Findings after inline and manifest suppressions, before the baseline.
+    pub unbaselined: Vec<Finding>,
+    pub suppressed: Suppressed,
+    /// The app's directory within its git repository (`""` at the root or outside one).
+    pub repo_prefix: String,
+}
+
+/// Audits the app at `request.root`. Errors are problems with dozen.toml: the audit's own
+/// configuration (`[audit] ignore`, `[requires] tools`) cannot be trusted then.
+pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
+    let locator = Locator {
+        app: Some(request.root.to_path_buf()),
+        procfile: None,
+        env_files: None,
+    };
+    let (app, problems) = App::load(&locator);
+    let procfile_display = app.procfile_display.clone();
+    let (procfile_problems, other): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        problems.into_iter().partition(|d| {
+            d.location
+                .as_ref()
+                .map_or(d.path.as_ref(), |l| Some(&l.path))
+                == Some(&procfile_display)
+        });
+    let manifest_errors: Vec<Diagnostic> = other.into_iter().filter(Diagnostic::is_error).collect();
+    if !manifest_errors.is_empty() {
+        return Err(manifest_errors);
+    }
+    let ignore_entries: Vec<String> = app
+        .manifest
+        .audit
+        .ignore
+        .iter()
+        .map(|e| e.get_ref().clone())
+        .collect();
+    let manifest_ignore = ManifestIgnore::new(&ignore_entries).map_err(|message| {
+        vec![Diagnostic::general(
+            crate::diagnostic::Severity::Error,
+            Some(app.dir.display(crate::app::manifest::FILE_NAME)),
+            format!("invalid [audit] ignore glob {message}"),
+        )]
+    })?;
+    let options = walk::Options {
+        max_file_size: request.max_file_size,
+        tools: app
+            .manifest
+            .requires
+            .tools
+            .iter()
+            .map(|t| t.get_ref().clone())
+            .collect(),
+    };
+    let walked = walk::walk(request.root, &options);
+    let git = crate::git::tracked(request.root);
+    let project = Project {
+        root: request.root,
+        app: &app,
+        procfile_path: "Procfile",
+        files: &walked.files,
+        tracked: git.as_ref().map(|g| &g.files),
+        reads_port: walked.facts.contains("reads-port"),
+    };
+    let mut findings = walked.findings;
+    project_rules(&project, &procfile_problems, &mut findings);
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    drop_generic_duplicates(&mut findings);
+    let (unbaselined, mut suppressed) =
+        suppress::apply(findings, &walked.suppressions, &manifest_ignore);
+    let kept: Vec<Finding> = unbaselined
+        .iter()
+        .filter(|f| {
+            let baselined = request.baseline.is_some_and(|b| b.contains(f));
+            suppressed.baseline += usize::from(baselined);
+            !baselined
+        })
+        .cloned()
+        .collect();
+    let report = Report {
+        app: request.shown.clone(),
+        findings: kept,
+        checked: checked_factors(&project),
+    };
+    Ok(Audited {
+        report,
+        unbaselined,
+        suppressed,
+        repo_prefix: git.map(|g| g.prefix).unwrap_or_default(),
+    })
+}
+
+/// A generic secret on a line where a precise config rule already reports one is the same
+/// secret: only the precise finding stays.
+fn drop_generic_duplicates(findings: &mut Vec<Finding>) {
+    const GENERIC: &str = "config/generic-secret";
+    let precise: std::collections::HashSet<(String, usize)> = findings
+        .iter()
+        .filter(|f| f.factor == Factor::III && f.rule != GENERIC)
+        .map(|f| (f.path.clone(), f.line))
+        .collect();
+    findings.retain(|f| f.rule != GENERIC || !precise.contains(&(f.path.clone(), f.line)));
+}
+
+fn project_rules(project: &Project<'_>, procfile_problems: &[Diagnostic], out: &mut Vec<Finding>) {
+    rules::codebase::check(project, out);
+    rules::dependencies::check(project, out);
+    rules::config::env_files(project, out);
+    rules::build_release_run::check(project, out);
+    rules::processes::check(project, out);
+    rules::port_binding::check(project, out);
+    rules::concurrency::check(project, procfile_problems, out);
+    rules::disposability::check(project, out);
+    rules::dev_prod_parity::check(project, out);
+    rules::logs::check(project, out);
+    rules::admin_processes::check(project, out);
+}
+
+/// The factors some rule had something to look at; the others are `skip` on the scorecard.
+fn checked_factors(project: &Project<'_>) -> Vec<Factor> {
+    let kinds: Vec<files::Kind> = project.files.iter().map(|p| files::kind(p)).collect();
+    let has_code = kinds.contains(&files::Kind::Code);
+    let has_config = kinds.contains(&files::Kind::Config);
+    let has_dockerfile = project
+        .files
+        .iter()
+        .any(|p| files::is_dockerfile(files::name(p)));
+    let types = project.processes().count() > 0;
+    let web = project.processes().any(|p| p.name == "web");
+    let environments = project
+        .app
+        .environments()
+        .iter()
+        .filter(|e| !project.app.env_stack(e).is_empty())
+        .count();
+    let mut checked = vec![Factor::I, Factor::III, Factor::VIII];
+    for (factor, applies) in [
+        (Factor::II, has_code || has_config || has_dockerfile),
+        (Factor::IV, has_code || has_config),
+        (Factor::V, types || has_code),
+        (Factor::VI, has_code || has_config),
+        (Factor::VII, web),
+        (Factor::IX, types || has_dockerfile),
+        (Factor::X, environments >= 2),
+        (Factor::XI, types || has_code || has_config),
+        (Factor::XII, types),
+    ] {
+        if applies {
+            checked.push(factor);
+        }
+    }
+    checked.sort();
+    checked
+}

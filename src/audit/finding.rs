@@ -114,28 +114,25 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding with its masked evidence and fingerprint computed from the raw evidence.
-    #[allow(clippy::too_many_arguments)]
+    /// A finding of `rule` (its factor and default severity) with its evidence masked when it
+    /// is a secret, and the fingerprint computed from the raw evidence.
     pub fn new(
-        rule: &'static str,
-        factor: Factor,
-        severity: Severity,
+        rule: &'static super::rule::Rule,
         path: &str,
-        line: usize,
-        column: usize,
+        (line, column): (usize, usize),
         message: String,
         raw_evidence: &str,
         secret: bool,
     ) -> Self {
         let mut hash = blake3::Hasher::new();
-        for part in [rule, path, raw_evidence] {
+        for part in [rule.id, path, raw_evidence] {
             hash.update(part.as_bytes());
             hash.update(b"\0");
         }
         Self {
-            rule,
-            factor,
-            severity,
+            rule: rule.id,
+            factor: rule.factor,
+            severity: rule.severity,
             path: path.to_owned(),
             line,
             column,
@@ -161,45 +158,22 @@ mod tests {
 
     #[test]
     fn fingerprints_ignore_position_and_secrets_are_masked() {
-        let a = Finding::new(
-            "config/aws-access-key",
-            Factor::III,
-            Severity::Error,
-            "a.py",
-            3,
-            7,
-            "m".into(),
-            "AKIAIOSFODNN7EXAMPLE",
-            true,
-        );
-        let b = Finding::new(
-            "config/aws-access-key",
-            Factor::III,
-            Severity::Error,
-            "a.py",
-            90,
-            1,
-            "m".into(),
-            "AKIAIOSFODNN7EXAMPLE",
-            true,
-        );
-        assert_eq!(a.fingerprint, b.fingerprint);
-        assert_ne!(
-            a.fingerprint,
+        let rule = crate::audit::rules::rule("config/aws-access-key");
+        let at = |path: &str, position| {
             Finding::new(
-                "config/aws-access-key",
-                Factor::III,
-                Severity::Error,
-                "b.py",
-                3,
-                7,
+                rule,
+                path,
+                position,
                 "m".into(),
                 "AKIAIOSFODNN7EXAMPLE",
-                true
+                true,
             )
-            .fingerprint
-        );
+        };
+        let a = at("a.py", (3, 7));
+        assert_eq!(a.fingerprint, at("a.py", (90, 1)).fingerprint);
+        assert_ne!(a.fingerprint, at("b.py", (3, 7)).fingerprint);
         assert!(!a.evidence.contains("IOSFODNN7EXAMPLE"));
+        assert_eq!((a.factor, a.severity), (Factor::III, Severity::Error));
         assert_eq!(Factor::ALL.len(), 12);
         assert_eq!(Factor::IX.slug(), "disposability");
     }

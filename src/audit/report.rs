@@ -74,14 +74,11 @@ impl Report {
 mod tests {
     use super::*;
 
-    fn finding(rule: &'static str, factor: Factor, severity: Severity) -> Finding {
+    fn finding(rule: &'static str) -> Finding {
         Finding::new(
-            rule,
-            factor,
-            severity,
+            crate::audit::rules::rule(rule),
             "a.py",
-            1,
-            1,
+            (1, 1),
             "m".into(),
             "evidence-value",
             false,
@@ -93,9 +90,9 @@ mod tests {
         let report = Report {
             app: "fixtures/app".into(),
             findings: vec![
-                finding("config/aws-access-key", Factor::III, Severity::Error),
-                finding("logs/file-sink", Factor::XI, Severity::Warning),
-                finding("codebase/not-a-repository", Factor::I, Severity::Note),
+                finding("config/aws-access-key"),
+                finding("logs/file-sink"),
+                finding("codebase/not-a-repository"),
             ],
             checked: vec![Factor::I, Factor::II, Factor::III, Factor::XI],
         };

@@ -1,3 +1,245 @@
-//! The audit's rules, one module per factor (issue 5, in progress).
+//! The audit's rules: one module per factor, each with its rules as data, the content patterns
+//! it contributes, and the checks that read files or the whole app (docs/audit.md).
 
+pub mod admin_processes;
+pub mod backing_services;
+pub mod build_release_run;
+pub mod codebase;
+pub mod concurrency;
 pub mod config;
+pub mod dependencies;
+pub mod dev_prod_parity;
+pub mod disposability;
+pub mod logs;
+pub mod port_binding;
+pub mod processes;
+
+use std::sync::LazyLock;
+
+use super::dockerfile;
+use super::files::{self, Kind};
+use super::finding::Finding;
+use super::project::File;
+use super::rule::Rule;
+use super::scan::Pattern;
+
+/// Every rule, factor by factor.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    [
+        codebase::RULES,
+        dependencies::RULES,
+        config::RULES,
+        backing_services::RULES,
+        build_release_run::RULES,
+        processes::RULES,
+        port_binding::RULES,
+        concurrency::RULES,
+        disposability::RULES,
+        dev_prod_parity::RULES,
+        logs::RULES,
+        admin_processes::RULES,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The rule with this id.
+pub fn get(id: &str) -> Option<&'static Rule> {
+    all().find(|rule| rule.id == id)
+}
+
+/// The rule with this id, which the code names: a typo is a bug the tests catch.
+pub fn rule(id: &str) -> &'static Rule {
+    get(id).unwrap_or_else(|| panic!("no rule `{id}`"))
+}
+
+/// Every content pattern, factor by factor.
+pub static PATTERNS: LazyLock<Vec<&'static Pattern>> = LazyLock::new(|| {
+    [
+        dependencies::PATTERNS,
+        config::SECRETS.as_slice(),
+        config::PATTERNS,
+        backing_services::PATTERNS,
+        build_release_run::PATTERNS,
+        processes::PATTERNS,
+        port_binding::PATTERNS,
+        logs::PATTERNS,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+});
+
+/// Whether the file rules below want this file's whole text (decided cheaply: most files
+/// are never turned into text).
+pub fn reads_whole_file(path: &str, kind: Kind, content: &[u8]) -> bool {
+    let name = files::name(path);
+    files::is_dockerfile(name)
+        || name == "pom.xml"
+        || name.starts_with("requirements") && files::has_suffix(name, ".txt")
+        || config::is_framework_config(path, name)
+        || kind == Kind::Code && memchr::memmem::find(content, b"express-session").is_some()
+}
+
+/// The rules that read one whole file: Dockerfiles, requirements, POMs, framework config.
+pub fn check_file(file: &File<'_>, out: &mut Vec<Finding>) {
+    if files::is_dockerfile(file.name) {
+        let instructions = dockerfile::parse(file.text);
+        dependencies::base_images(file.path, &instructions, out);
+        config::dockerfile_secrets(file.path, &instructions, out);
+        disposability::dockerfile(file.path, &instructions, out);
+    } else if file.name == "pom.xml" {
+        dependencies::pom(file, out);
+    } else if file.name.starts_with("requirements") && files::has_suffix(file.name, ".txt") {
+        dependencies::requirements(file, out);
+    } else {
+        config::framework_passwords(file, out);
+        processes::express_session(file, out);
+    }
+}
+
+/// Shannon entropy of a string, in bits per character.
+pub fn entropy(text: &str) -> f64 {
+    let mut counts = [0_u32; 256];
+    let mut total = 0_u32;
+    for byte in text.bytes() {
+        counts[usize::from(byte)] += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    let total = f64::from(total);
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / total;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Words that mark a value as a stand-in, not a secret.
+const PLACEHOLDER_WORDS: [&str; 22] = [
+    "password",
+    "passwd",
+    "changeme",
+    "change_me",
+    "change-me",
+    "secret",
+    "example",
+    "placeholder",
+    "your",
+    "dummy",
+    "fake",
+    "sample",
+    "redacted",
+    "replace",
+    "todo",
+    "xxx",
+    "***",
+    "...",
+    "test",
+    "none",
+    "null",
+    "undefined",
+];
+
+/// Whether a value is a placeholder or a reference to config rather than a literal secret:
+/// `changeme`, `<your-key>`, `${VAR}`, `$VAR`, `%(var)s`, `{{ var }}`, `os.environ[...]`.
+pub fn is_placeholder(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let trimmed = lower.trim_matches(|c: char| "\"'`".contains(c));
+    trimmed.is_empty()
+        || trimmed.starts_with('$')
+        || trimmed.starts_with('<')
+        || trimmed.starts_with('{')
+        || trimmed.starts_with('%')
+        || trimmed.starts_with("os.")
+        || trimmed.starts_with("env")
+        || trimmed.starts_with("process.env")
+        || trimmed.contains("${")
+        || trimmed.contains("{{")
+        || trimmed.contains("<%")
+        || trimmed
+            .chars()
+            .all(|c| c == trimmed.chars().next().unwrap_or('x'))
+        || PLACEHOLDER_WORDS.iter().any(|word| trimmed.contains(word))
+}
+
+/// Whether a line reads the environment (a literal beside an env lookup is its fallback).
+pub fn reads_env(line: &str) -> bool {
+    [
+        "getenv",
+        "environ",
+        "process.env",
+        "ENV[",
+        "ENV.fetch",
+        "env::var",
+        "System.getenv",
+        "import.meta.env",
+        "${",
+        "env(",
+        "config(",
+        "Env.",
+    ]
+    .iter()
+    .any(|marker| line.contains(marker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn rule_ids_are_unique_factor_scoped_and_documented() {
+        let mut seen = HashSet::new();
+        for rule in all() {
+            assert!(seen.insert(rule.id), "duplicate {}", rule.id);
+            let (slug, name) = rule.id.split_once('/').unwrap();
+            assert_eq!(slug, rule.factor.slug(), "{}", rule.id);
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                rule.id
+            );
+            for text in [rule.summary, rule.explanation, rule.fix] {
+                assert!(!text.is_empty() && text.len() <= 1000, "{}", rule.id);
+            }
+        }
+        for pattern in PATTERNS.iter() {
+            assert!(
+                pattern.rule.starts_with("fact/") || get(pattern.rule).is_some(),
+                "pattern of unknown rule {}",
+                pattern.rule
+            );
+        }
+        for factor in crate::audit::finding::Factor::ALL {
+            assert!(all().any(|r| r.factor == factor), "{factor:?} has no rule");
+        }
+    }
+
+    #[test]
+    fn placeholders_and_entropy() {
+        for value in [
+            "changeme",
+            "${DB_PASSWORD}",
+            "$SECRET",
+            "<your-api-key>",
+            "os.environ['X']",
+            "xxxxxxxx",
+            "{{ vault_pw }}",
+            "your_password_here",
+        ] {
+            assert!(is_placeholder(value), "{value}");
+        }
+        for value in ["hunter2hunter2", "s3cr3tP4ss!", "Zm9vYmFyYmF6cXV4"] {
+            assert!(!is_placeholder(value), "{value}");
+        }
+        assert!(entropy("aaaaaaaa") < 0.1);
+        assert!(entropy("Zm9vYmFyYmF6cXV4") > 3.0);
+    }
+}

@@ -1,58 +1,154 @@
 //! Content rules as patterns, scanned with one `RegexSet` pass per file: only the rules the set
-//! says can match are run again to locate their matches (docs/audit.md, "Engine").
+//! says can match are run again to locate their matches (docs/audit.md, "Engine"). There is one
+//! set per kind of file, built on first use, holding only the patterns that apply to it.
+
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexSet};
 
-/// A content rule's pattern. Group 1, when present, is the secret; else the whole match.
+use super::files::{Kind, Kinds};
+
+/// What a pattern's verifier sees of a match.
+pub struct Hit<'a> {
+    /// Group 1 when the pattern has one, else the whole match.
+    pub evidence: &'a str,
+    /// The whole match.
+    pub matched: &'a str,
+    /// The whole line the evidence is on.
+    pub line: &'a str,
+    pub path: &'a str,
+    pub kind: Kind,
+    /// The tools `[requires] tools` declares.
+    pub tools: &'a [String],
+}
+
+/// A content rule's pattern.
 pub struct Pattern {
+    /// The rule it reports, or a fact (`fact/…`) the project rules read.
     pub rule: &'static str,
     pub regex: &'static str,
     pub message: &'static str,
+    pub kinds: Kinds,
+    /// The evidence is a secret: masked in every output.
+    pub secret: bool,
+    /// Whether a match is a finding (placeholders, env lookups and the like are not).
+    pub verify: Option<fn(&Hit<'_>) -> bool>,
 }
 
-/// A located match: byte range of the evidence within the content.
+impl Pattern {
+    /// A pattern reporting `rule` in `kinds`, evidence shown as is, every match a finding.
+    pub const fn new(
+        rule: &'static str,
+        regex: &'static str,
+        message: &'static str,
+        kinds: Kinds,
+    ) -> Self {
+        Self {
+            rule,
+            regex,
+            message,
+            kinds,
+            secret: false,
+            verify: None,
+        }
+    }
+
+    #[must_use]
+    pub const fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+
+    #[must_use]
+    pub const fn verify(mut self, verify: fn(&Hit<'_>) -> bool) -> Self {
+        self.verify = Some(verify);
+        self
+    }
+}
+
+/// A located match: the pattern (an index into the full list) and the evidence's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
     pub pattern: usize,
     pub start: usize,
     pub end: usize,
+    /// The whole match (the evidence is within it).
+    pub whole: std::ops::Range<usize>,
 }
 
+/// The patterns that apply to one kind of file, compiled.
 pub struct Scanner {
     set: RegexSet,
     regexes: Vec<Regex>,
+    /// Index in the full pattern list of each pattern here.
+    indices: Vec<usize>,
 }
 
 impl Scanner {
-    /// Compiles the patterns; they are constants, so a bad one is a bug caught by the tests.
-    pub fn new(patterns: &[Pattern]) -> Result<Self, regex::Error> {
-        let sources: Vec<&str> = patterns.iter().map(|p| p.regex).collect();
+    /// Compiles the patterns that apply to `kind` (all of them for `None`); they are constants,
+    /// so a bad one is a bug the tests catch.
+    pub fn new(patterns: &[&Pattern], kind: Option<Kind>) -> Result<Self, regex::Error> {
+        let indices: Vec<usize> = (0..patterns.len())
+            .filter(|&i| kind.is_none_or(|k| patterns[i].kinds.contains(k)))
+            .collect();
+        let sources: Vec<&str> = indices.iter().map(|&i| patterns[i].regex).collect();
         Ok(Self {
             set: RegexSet::new(&sources)?,
             regexes: sources
                 .iter()
                 .map(|s| Regex::new(s))
                 .collect::<Result<_, _>>()?,
+            indices,
         })
     }
 
     /// Every match in `content`, in order.
     pub fn scan(&self, content: &[u8]) -> Vec<Match> {
         let mut found = Vec::new();
-        for pattern in &self.set.matches(content) {
-            for captures in self.regexes[pattern].captures_iter(content) {
+        if self.indices.is_empty() {
+            return found;
+        }
+        for local in &self.set.matches(content) {
+            for captures in self.regexes[local].captures_iter(content) {
                 let evidence = captures
                     .get(1)
                     .or_else(|| captures.get(0))
                     .expect("a match has group 0");
+                let whole = captures.get(0).expect("a match has group 0");
                 found.push(Match {
-                    pattern,
+                    pattern: self.indices[local],
                     start: evidence.start(),
                     end: evidence.end(),
+                    whole: whole.range(),
                 });
             }
         }
         found.sort_by_key(|m| (m.start, m.pattern));
         found
+    }
+}
+
+/// One scanner per kind of file, each compiled the first time a file of that kind is read.
+pub struct Scanners<'p> {
+    patterns: &'p [&'p Pattern],
+    by_kind: [OnceLock<Scanner>; Kind::COUNT],
+}
+
+impl<'p> Scanners<'p> {
+    pub fn new(patterns: &'p [&'p Pattern]) -> Self {
+        Self {
+            patterns,
+            by_kind: Default::default(),
+        }
+    }
+
+    pub fn patterns(&self) -> &'p [&'p Pattern] {
+        self.patterns
+    }
+
+    pub fn for_kind(&self, kind: Kind) -> &Scanner {
+        self.by_kind[kind.index()].get_or_init(|| {
+            Scanner::new(self.patterns, Some(kind)).expect("the built-in patterns compile")
+        })
     }
 }

@@ -1,15 +1,21 @@
-//! Reading the app for content rules: a parallel `.gitignore`-aware walk that sees dotfiles and
-//! skips what is not the app's own text (docs/audit.md, "Engine").
+//! Reading the app: a parallel `.gitignore`-aware walk that sees dotfiles, skips what is not the
+//! app's own text, and runs the content patterns and file rules on each file it reads
+//! (docs/audit.md, "Engine").
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Mutex;
 
-use super::finding::{Factor, Finding, Severity};
-use super::scan::{Pattern, Scanner};
+use super::files;
+use super::finding::Finding;
+use super::project::File;
+use super::rules;
+use super::scan::{Hit, Scanners};
+use super::suppress::Inline;
 
 /// Directories that hold other people's code or build output (`.git` and `.dozen` are never
 /// walked at all).
-const SKIPPED_DIRS: [&str; 7] = [
+const SKIPPED_DIRS: [&str; 9] = [
     "node_modules",
     "vendor",
     "target",
@@ -17,60 +23,83 @@ const SKIPPED_DIRS: [&str; 7] = [
     ".venv",
     "venv",
     "__pycache__",
+    "bower_components",
+    ".terraform",
 ];
 /// Lockfiles: their presence matters (factor II), their bodies are hashes and versions.
-const LOCKFILES: [&str; 9] = [
+const LOCKFILES: [&str; 13] = [
     "Cargo.lock",
     "package-lock.json",
+    "npm-shrinkwrap.json",
     "yarn.lock",
     "pnpm-lock.yaml",
+    "bun.lock",
     "poetry.lock",
     "uv.lock",
+    "pdm.lock",
+    "Pipfile.lock",
     "Gemfile.lock",
     "go.sum",
     "composer.lock",
 ];
 
-pub struct Limits {
+pub struct Options {
     pub max_file_size: u64,
+    /// `[requires] tools`.
+    pub tools: Vec<String>,
 }
 
-impl Default for Limits {
+impl Default for Options {
     fn default() -> Self {
         Self {
             max_file_size: 1024 * 1024,
+            tools: Vec::new(),
         }
     }
 }
 
-/// Why a file is not read for content rules, if it is not.
-fn skip_reason(name: &str, size: u64, limits: &Limits) -> Option<&'static str> {
-    if LOCKFILES.contains(&name) {
-        Some("lockfile")
-    } else if [".min.js", ".min.css", ".map"]
-        .iter()
-        .any(|end| name.to_ascii_lowercase().ends_with(end))
-    {
-        Some("minified")
-    } else if size > limits.max_file_size {
-        Some("too large")
-    } else {
-        None
+/// What the walk found.
+#[derive(Default)]
+pub struct Walked {
+    pub findings: Vec<Finding>,
+    /// Every file seen (read or not), sorted.
+    pub files: Vec<String>,
+    pub suppressions: Vec<Inline>,
+    /// Facts established by `fact/…` patterns.
+    pub facts: BTreeSet<&'static str>,
+}
+
+impl Walked {
+    fn merge(&mut self, mut other: Self) {
+        self.findings.append(&mut other.findings);
+        self.files.append(&mut other.files);
+        self.suppressions.append(&mut other.suppressions);
+        self.facts.append(&mut other.facts);
     }
 }
 
-/// Scans every readable text file under `root` with `patterns` (all factor III secrets).
-pub fn scan_tree(root: &Path, patterns: &[Pattern], limits: &Limits) -> Vec<Finding> {
-    let scanner = Scanner::new(patterns).expect("the built-in patterns compile");
-    let found = Mutex::new(Vec::new());
+/// Whether a file is read for content rules.
+fn readable(name: &str, size: u64, options: &Options) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !(LOCKFILES.contains(&name)
+        || [".min.js", ".min.css", ".map"]
+            .iter()
+            .any(|end| lower.ends_with(end))
+        || size > options.max_file_size)
+}
+
+/// Walks the app under `root`, reading every text file once.
+pub fn walk(root: &Path, options: &Options) -> Walked {
+    let scanners = Scanners::new(&rules::PATTERNS);
+    let shared = Mutex::new(Walked::default());
     let walker = crate::build::source::app_walker(root, &SKIPPED_DIRS);
     walker.build_parallel().run(|| {
-        // Each thread keeps its findings and hands them over once, when it is done.
+        // Each thread keeps what it found and hands it over once, when it is done.
         let mut local = Local {
-            findings: Vec::new(),
-            shared: &found,
+            walked: Walked::default(),
+            shared: &shared,
         };
-        let scanner = &scanner;
+        let scanners = &scanners;
         Box::new(move |entry| {
             let Ok(entry) = entry else {
                 return ignore::WalkState::Continue;
@@ -78,31 +107,31 @@ pub fn scan_tree(root: &Path, patterns: &[Pattern], limits: &Limits) -> Vec<Find
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return ignore::WalkState::Continue;
             }
-            let name = entry.file_name().to_string_lossy();
-            let size = entry.metadata().map_or(0, |m| m.len());
-            if skip_reason(&name, size, limits).is_some() {
-                return ignore::WalkState::Continue;
-            }
-            let Some(content) = read_text(entry.path()) else {
-                return ignore::WalkState::Continue;
-            };
             let relative = entry
                 .path()
                 .strip_prefix(root)
                 .unwrap_or(entry.path())
                 .to_string_lossy()
                 .replace('\\', "/");
-            local
-                .findings
-                .extend(findings_in(&relative, &content, scanner, patterns));
+            let name = files::name(&relative);
+            let size = entry.metadata().map_or(0, |m| m.len());
+            if readable(name, size, options) {
+                if let Some(content) = read_text(entry.path()) {
+                    scan_file(&relative, &content, scanners, options, &mut local.walked);
+                }
+            }
+            local.walked.files.push(relative);
             ignore::WalkState::Continue
         })
     });
-    let mut findings = found
+    let mut result = shared
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings
+    result.files.sort();
+    result
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    result
 }
 
 /// A file's bytes, unless it is binary (a NUL in its first 8 KiB), which is found before the
@@ -120,7 +149,7 @@ fn read_text(path: &Path) -> Option<Vec<u8>> {
         }
     }
     content.truncate(filled);
-    if content.contains(&0) {
+    if memchr::memchr(0, &content).is_some() {
         return None;
     }
     file.read_to_end(&mut content).ok()?;
@@ -128,61 +157,117 @@ fn read_text(path: &Path) -> Option<Vec<u8>> {
 }
 
 struct Local<'a> {
-    findings: Vec<Finding>,
-    shared: &'a Mutex<Vec<Finding>>,
+    walked: Walked,
+    shared: &'a Mutex<Walked>,
 }
 
 impl Drop for Local<'_> {
     fn drop(&mut self) {
         if let Ok(mut shared) = self.shared.lock() {
-            shared.append(&mut self.findings);
+            shared.merge(std::mem::take(&mut self.walked));
         }
     }
 }
 
-/// The findings of one file: each match located to line and column (in characters).
-pub fn findings_in(
+/// Byte offsets where each line starts.
+fn line_starts(content: &[u8]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', content).map(|i| i + 1))
+        .collect()
+}
+
+/// Runs the content patterns, the file rules and the suppression reader on one file.
+pub fn scan_file(
     path: &str,
     content: &[u8],
-    scanner: &Scanner,
-    patterns: &[Pattern],
-) -> Vec<Finding> {
-    let matches = scanner.scan(content);
-    if matches.is_empty() {
-        return Vec::new();
+    scanners: &Scanners<'_>,
+    options: &Options,
+    out: &mut Walked,
+) {
+    let kind = files::kind(path);
+    let matches = scanners.for_kind(kind).scan(content);
+    let has_suppression = memchr::memmem::find(content, super::suppress::MARKER).is_some();
+    let wants_text = rules::reads_whole_file(path, kind, content);
+    if matches.is_empty() && !has_suppression && !wants_text {
+        return;
     }
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(memchr::memchr_iter(b'\n', content).map(|i| i + 1))
+    let starts = line_starts(content);
+    let patterns = scanners.patterns();
+    // A provider-format secret is reported by its own rule, not again as a generic one.
+    let provider_spans: Vec<(usize, usize)> = matches
+        .iter()
+        .filter(|m| patterns[m.pattern].secret && patterns[m.pattern].verify.is_none())
+        .map(|m| (m.start, m.end))
         .collect();
-    matches
-        .into_iter()
-        .map(|m| {
-            let line = line_starts.partition_point(|&s| s <= m.start);
-            let column = String::from_utf8_lossy(&content[line_starts[line - 1]..m.start])
-                .chars()
-                .count()
-                + 1;
-            let evidence = String::from_utf8_lossy(&content[m.start..m.end]);
-            let pattern = &patterns[m.pattern];
-            Finding::new(
-                pattern.rule,
-                Factor::III,
-                Severity::Error,
+    for m in matches {
+        let pattern = patterns[m.pattern];
+        if pattern.rule == "config/generic-secret"
+            && provider_spans
+                .iter()
+                .any(|&(s, e)| s < m.end && m.start < e)
+        {
+            continue;
+        }
+        if let Some(fact) = pattern.rule.strip_prefix("fact/") {
+            out.facts.insert(match fact {
+                "reads-port" => "reads-port",
+                _ => continue,
+            });
+            continue;
+        }
+        let line = starts.partition_point(|&s| s <= m.start);
+        let line_start = starts[line - 1];
+        let line_end = starts.get(line).map_or(content.len(), |&s| s - 1);
+        let line_text = String::from_utf8_lossy(&content[line_start..line_end.max(line_start)]);
+        let evidence = String::from_utf8_lossy(&content[m.start..m.end]);
+        let whole = String::from_utf8_lossy(&content[m.whole.clone()]);
+        if let Some(verify) = pattern.verify {
+            let hit = Hit {
+                evidence: &evidence,
+                matched: &whole,
+                line: &line_text,
                 path,
-                line,
-                column,
-                pattern.message.to_owned(),
-                &evidence,
-                true,
-            )
-        })
-        .collect()
+                kind,
+                tools: &options.tools,
+            };
+            if !verify(&hit) {
+                continue;
+            }
+        }
+        let column = String::from_utf8_lossy(&content[line_start..m.start])
+            .chars()
+            .count()
+            + 1;
+        out.findings.push(Finding::new(
+            rules::rule(pattern.rule),
+            path,
+            (line, column),
+            pattern.message.to_owned(),
+            &evidence,
+            pattern.secret,
+        ));
+    }
+    if has_suppression || wants_text {
+        let text = String::from_utf8_lossy(content);
+        if has_suppression {
+            out.suppressions
+                .extend(super::suppress::read_inline(path, &text));
+        }
+        if wants_text {
+            let file = File {
+                path,
+                name: files::name(path),
+                kind,
+                text: &text,
+            };
+            rules::check_file(&file, &mut out.findings);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::rules::config::SECRETS;
     use std::fs;
 
     #[test]
@@ -211,28 +296,48 @@ mod tests {
         fs::write(d.join(".gitignore"), "ignored.txt\n").unwrap();
         fs::write(d.join("Cargo.lock"), "AKIAIOSFODNN7EXAMPLE\n").unwrap();
         fs::write(d.join("image.bin"), b"\0\0AKIAIOSFODNN7EXAMPLE").unwrap();
-        let findings = scan_tree(d, &SECRETS, &Limits::default());
-        let summary: Vec<(String, usize, usize, &str, String)> = findings
+        let walked = walk(d, &Options::default());
+        let summary: Vec<(&str, usize, usize, &str, &str)> = walked
+            .findings
             .iter()
-            .map(|f| (f.path.clone(), f.line, f.column, f.rule, f.evidence.clone()))
+            .filter(|f| f.factor == crate::audit::finding::Factor::III)
+            .map(|f| {
+                (
+                    f.path.as_str(),
+                    f.line,
+                    f.column,
+                    f.rule,
+                    f.evidence.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             summary,
             [
                 (
-                    ".github/deploy.yml".to_owned(),
+                    ".github/deploy.yml",
                     1,
                     8,
                     "config/github-token",
-                    "ghp_…(40)".to_owned()
+                    "ghp_…(40)"
                 ),
                 (
-                    "src/settings.py".to_owned(),
+                    "src/settings.py",
                     2,
                     12,
                     "config/aws-access-key",
-                    "AKIA…(20)".to_owned()
+                    "AKIA…(20)"
                 ),
+            ]
+        );
+        assert_eq!(
+            walked.files,
+            [
+                ".github/deploy.yml",
+                ".gitignore",
+                "Cargo.lock",
+                "image.bin",
+                "src/settings.py"
             ]
         );
     }

@@ -1,69 +1,429 @@
-//! Factor III, Config: secrets in source.
+//! Factor III, Config: config lives in the environment, never in the code.
 
-use crate::audit::scan::Pattern;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::app::env_file::{EnvFile, Value};
+use crate::audit::dockerfile::{self, Instruction};
+use crate::audit::files::{self, Kind, Kinds};
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{File, Project};
+use crate::audit::rule::{Precision, Rule};
+use crate::audit::scan::{Hit, Pattern};
+use crate::source::Source;
+
+const WHY_SECRET: &str = "Config that varies between deploys, credentials above all, belongs in the environment, never in the code: the litmus test is whether the codebase could be made open source at any moment without compromising any credentials. A secret in a commit is in every clone and every fork, and stays in the history after it is deleted.";
+const FIX_SECRET: &str = "Revoke the credential with its provider now (it is compromised), move the value into the environment (`dozen config set KEY=value`, read with an env lookup), and remove it from the file.";
+
+/// A provider-format secret rule: precise patterns, so errors.
+const fn provider(id: &'static str, summary: &'static str) -> Rule {
+    Rule {
+        id,
+        factor: Factor::III,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary,
+        explanation: WHY_SECRET,
+        fix: FIX_SECRET,
+    }
+}
+
+pub const RULES: &[Rule] = &[
+    provider("config/aws-access-key", "An AWS access key id"),
+    provider("config/github-token", "A GitHub token"),
+    provider("config/gitlab-token", "A GitLab personal access token"),
+    provider(
+        "config/slack-token",
+        "A Slack token or incoming webhook URL",
+    ),
+    provider("config/stripe-key", "A Stripe secret or restricted key"),
+    provider("config/sendgrid-key", "A SendGrid API key"),
+    provider("config/google-api-key", "A Google API key"),
+    provider("config/npm-token", "An npm access token"),
+    provider("config/pypi-token", "A PyPI API token"),
+    provider("config/openai-key", "An OpenAI API key"),
+    provider("config/private-key", "A private key block"),
+    provider("config/jwt", "A JSON Web Token"),
+    Rule {
+        id: "config/credentialed-url",
+        factor: Factor::III,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary: "A URL with a password in it (`scheme://user:password@host`)",
+        explanation: WHY_SECRET,
+        fix: "Put the whole URL in the environment (`DATABASE_URL`) and read it from there; revoke the password if it was ever real.",
+    },
+    Rule {
+        id: "config/generic-secret",
+        factor: Factor::III,
+        severity: Severity::Warning,
+        precision: Precision::Low,
+        summary: "A password, secret, token or API key assigned a literal that looks random",
+        explanation: "A variable named like a credential holds a literal with enough entropy to be one. Placeholders (`changeme`, `<your-key>`, `${VAR}`) and env lookups are not reported. This rule is a heuristic, so a warning: suppress a false positive inline with a reason.",
+        fix: "Read the value from the environment instead, and revoke it if it was real.",
+    },
+    Rule {
+        id: "config/tracked-env-file",
+        factor: Factor::III,
+        severity: Severity::Error,
+        precision: Precision::VeryHigh,
+        summary: "A `.env` file with values is committed",
+        explanation: "Env files hold one deploy's config, secrets included; committed, they are config in the code. Commit `.env.example` (keys with placeholder values) instead.",
+        fix: "`git rm --cached FILE`, add it to .gitignore, commit a `.env.example` listing the keys, and revoke any real secret it held.",
+    },
+    Rule {
+        id: "config/dockerfile-secret",
+        factor: Factor::III,
+        severity: Severity::Error,
+        precision: Precision::Medium,
+        summary: "A secret-named ENV or ARG in a Dockerfile",
+        explanation: "ENV values are baked into the image for anyone who can pull it, and ARG values are kept in its history: an image is a build, and a build must not contain config. Only the key's name is checked, never RUN text.",
+        fix: "Pass secrets at run time through the environment, or at build time with `RUN --mount=type=secret`.",
+    },
+    Rule {
+        id: "config/framework-password",
+        factor: Factor::III,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary: "A literal password in framework config (Spring, Rails, Django)",
+        explanation: "Framework config files are code: they ship in every build to every environment. A password written there is the same in development and production and is readable by everyone with the code.",
+        fix: "Reference the environment: Spring `${DB_PASSWORD}`, Rails `<%= ENV[\"DB_PASSWORD\"] %>`, Django `os.environ[\"DB_PASSWORD\"]` (or one `DATABASE_URL`).",
+    },
+    Rule {
+        id: "config/invalid-env-file",
+        factor: Factor::III,
+        severity: Severity::Error,
+        precision: Precision::VeryHigh,
+        summary: "An env file dozen cannot read",
+        explanation: "An env file that does not parse gives a process config nobody wrote: other tools silently drop the lines they cannot read. The line and column say where.",
+        fix: "Fix the line (`dozen check` shows the same problem with the source line).",
+    },
+];
+
+/// Whether a generic `name = "value"` match is a secret: a credential-like name (not a
+/// public key, a URL or a file path to one), and a literal that is not a placeholder, not an
+/// identifier, and random enough.
+fn generic_secret(hit: &Hit<'_>) -> bool {
+    const NOT_SECRET_NAMES: [&str; 14] = [
+        "public", "_url", "_uri", "endpoint", "_path", "_file", "_name", "_field", "_length",
+        "_type", "_header", "_env", "_id", "csrf",
+    ];
+    let value = hit.evidence;
+    let name = hit.matched[..hit.matched.find(value).unwrap_or(0)].to_ascii_lowercase();
+    let name = name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    let identifier = value
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-' || c == '.');
+    let random = entropy_ok(value);
+    !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
+        && !super::is_placeholder(value)
+        && !identifier
+        && !value.contains("://")
+        && !value.starts_with('/')
+        && random
+        && !super::reads_env(hit.line)
+}
+
+fn entropy_ok(value: &str) -> bool {
+    let entropy = super::entropy(value);
+    value.chars().count() >= 8 && entropy >= 2.5 || value.chars().count() >= 16 && entropy >= 3.0
+}
+
+fn credentialed_url(hit: &Hit<'_>) -> bool {
+    let password = hit.evidence;
+    !super::is_placeholder(password)
+        && !password.eq_ignore_ascii_case("pass")
+        && !password.eq_ignore_ascii_case("pwd")
+        && !password.contains('$')
+}
+
+pub const PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        "config/credentialed-url",
+        r#"\b[a-zA-Z][a-zA-Z0-9+.-]{1,19}://[^\s:@/'"<>]{1,64}:([^\s:@/'"<>]{3,128})@[A-Za-z0-9.\[_-]"#,
+        "URL with a password in it",
+        Kinds::of(&[Kind::Code, Kind::Test, Kind::Config, Kind::EnvFile, Kind::Other]),
+    )
+    .secret()
+    .verify(credentialed_url),
+    Pattern::new(
+        "config/generic-secret",
+        r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_.-]*["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
+        "a credential-named variable holds a literal that looks like a secret",
+        Kinds::of(&[Kind::Code, Kind::Config, Kind::Other]),
+    )
+    .secret()
+    .verify(generic_secret),
+    Pattern::new(
+        "config/generic-secret",
+        r#"(?im)^[ \t]*[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_.-]*[ \t]*[:=][ \t]*([^"'\s#,;]{8,200})[ \t]*$"#,
+        "a credential-named key holds a literal that looks like a secret",
+        Kinds::of(&[Kind::Config]),
+    )
+    .secret()
+    .verify(generic_secret),
+];
+
+/// Env files that do not parse, and committed env files that hold values (an empty `KEY=`
+/// documents a key, it sets nothing).
+pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for path in project.files {
+        let Some(kind) = files::env_file_kind(files::name(path)) else {
+            continue;
+        };
+        if files::kind(path) == Kind::Test {
+            continue;
+        }
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        let (parsed, problems) = EnvFile::parse(Source::new(path.as_str(), text));
+        for problem in problems.iter().filter(|p| p.is_error()) {
+            let (position, line) = problem.location.as_ref().map_or(((1, 1), ""), |l| {
+                ((l.line, l.column), l.source_line.as_str())
+            });
+            out.push(Finding::new(
+                rule("config/invalid-env-file"),
+                path,
+                position,
+                problem.message.clone(),
+                line.trim(),
+                true,
+            ));
+        }
+        if kind != Kind::EnvFile || !project.is_tracked(path) {
+            continue;
+        }
+        let with_value = parsed.entries.iter().find(|entry| match &entry.value {
+            Value::Inherit => false,
+            Value::Template(template) => {
+                !template.evaluate(&|_| None).unwrap_or_default().is_empty()
+            }
+        });
+        if let Some(entry) = with_value {
+            let (line, column) = parsed.source.line_col(entry.key_offset);
+            out.push(Finding::new(
+                rule("config/tracked-env-file"),
+                path,
+                (line, column),
+                format!(
+                    "{} is committed with values{}",
+                    files::name(path),
+                    if project.tracked.is_none() {
+                        " (not a git repository: every file counts as committed)"
+                    } else {
+                        ""
+                    }
+                ),
+                files::name(path),
+                false,
+            ));
+        }
+    }
+}
+
+fn rule(id: &str) -> &'static Rule {
+    RULES.iter().find(|r| r.id == id).expect("a config rule")
+}
+
+/// Names of config that are secrets (hadolint DL3064's substrings, on the key only).
+pub fn is_secret_name(name: &str) -> bool {
+    const MARKERS: [&str; 10] = [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "CREDENTIALS",
+        "CLIENT_KEY",
+    ];
+    const NOT: [&str; 6] = ["_FILE", "_PATH", "_URL", "_NAME", "_ENDPOINT", "PUBLIC"];
+    let upper = name.to_ascii_uppercase();
+    MARKERS.iter().any(|m| upper.contains(m)) && !NOT.iter().any(|n| upper.contains(n))
+}
+
+/// Secret-named `ENV`/`ARG` keys.
+pub fn dockerfile_secrets(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
+    for instruction in instructions {
+        if instruction.keyword != "ENV" && instruction.keyword != "ARG" {
+            continue;
+        }
+        for (key, _) in dockerfile::assignments(instruction) {
+            if !is_secret_name(&key) {
+                continue;
+            }
+            let column = instruction.column + instruction.args.find(&key).unwrap_or(0);
+            let message = if instruction.keyword == "ENV" {
+                format!("ENV {key} bakes a secret into the image")
+            } else {
+                format!("ARG {key} keeps a secret in the image history")
+            };
+            out.push(Finding::new(
+                rule("config/dockerfile-secret"),
+                path,
+                (instruction.line, column),
+                message,
+                &key,
+                false,
+            ));
+        }
+    }
+}
+
+static PROPERTIES_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^[ \t]*([a-z0-9_.-]*(?:password|secret)[a-z0-9_.-]*)[ \t]*[=:][ \t]*(\S.*?)[ \t]*$",
+    )
+    .expect("valid")
+});
+static YAML_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?im)^[ \t]*(password|secret|secret[_-]key|secret_key_base)[ \t]*:[ \t]*["']?([^"'#\s][^"'#]*?)["']?[ \t]*(?:#.*)?$"#)
+        .expect("valid")
+});
+static DJANGO_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)(?:["']PASSWORD["']\s*:|^SECRET_KEY\s*=)\s*[rb]?["']([^"']+)["']"#)
+        .expect("valid")
+});
+
+/// Which framework's config this file is, if any.
+fn framework(path: &str, name: &str) -> Option<(&'static Regex, &'static str)> {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("application") && files::has_suffix(&lower, ".properties") {
+        Some((&PROPERTIES_PASSWORD, "Spring"))
+    } else if lower.starts_with("application")
+        && (files::has_suffix(&lower, ".yml") || files::has_suffix(&lower, ".yaml"))
+    {
+        Some((&YAML_PASSWORD, "Spring"))
+    } else if lower == "database.yml" || lower == "secrets.yml" {
+        Some((&YAML_PASSWORD, "Rails"))
+    } else if files::has_suffix(&lower, ".py")
+        && (lower.starts_with("settings") || path.contains("/settings/"))
+    {
+        Some((&DJANGO_PASSWORD, "Django"))
+    } else {
+        None
+    }
+}
+
+pub fn is_framework_config(path: &str, name: &str) -> bool {
+    framework(path, name).is_some()
+}
+
+/// Literal passwords in Spring properties/YAML, Rails `database.yml`, Django settings.
+pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
+    if file.kind == Kind::Test {
+        return;
+    }
+    let Some((pattern, name)) = framework(file.path, file.name) else {
+        return;
+    };
+    for captures in pattern.captures_iter(file.text) {
+        let value = captures.get(captures.len() - 1).expect("a value group");
+        let text = value.as_str();
+        if super::is_placeholder(text) || text.contains("ENV") || super::reads_env(text) {
+            continue;
+        }
+        out.push(Finding::new(
+            rule("config/framework-password"),
+            file.path,
+            file.position(value.start()),
+            format!("literal password in {name} config"),
+            text,
+            true,
+        ));
+    }
+}
 
 /// Provider-format secrets: high precision, so errors.
 pub const SECRETS: [Pattern; 12] = [
-    Pattern {
-        rule: "config/aws-access-key",
-        regex: r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
-        message: "AWS access key id in source",
-    },
-    Pattern {
-        rule: "config/github-token",
-        regex: r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
-        message: "GitHub token in source",
-    },
-    Pattern {
-        rule: "config/gitlab-token",
-        regex: r"\b(glpat-[A-Za-z0-9_-]{20})\b",
-        message: "GitLab personal access token in source",
-    },
-    Pattern {
-        rule: "config/slack-token",
-        regex: r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]{20,})",
-        message: "Slack token or webhook in source",
-    },
-    Pattern {
-        rule: "config/stripe-key",
-        regex: r"\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,99})\b",
-        message: "Stripe secret key in source",
-    },
-    Pattern {
-        rule: "config/sendgrid-key",
-        regex: r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})\b",
-        message: "SendGrid API key in source",
-    },
-    Pattern {
-        rule: "config/google-api-key",
-        regex: r"\b(AIza[0-9A-Za-z_-]{35})\b",
-        message: "Google API key in source",
-    },
-    Pattern {
-        rule: "config/npm-token",
-        regex: r"\b(npm_[A-Za-z0-9]{36})\b",
-        message: "npm access token in source",
-    },
-    Pattern {
-        rule: "config/pypi-token",
-        regex: r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
-        message: "PyPI API token in source",
-    },
-    Pattern {
-        rule: "config/openai-key",
-        regex: r"\b(sk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})",
-        message: "OpenAI API key in source",
-    },
-    Pattern {
-        rule: "config/private-key",
-        regex: r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----",
-        message: "private key block in source",
-    },
-    Pattern {
-        rule: "config/jwt",
-        regex: r"\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})",
-        message: "JSON Web Token in source",
-    },
+    Pattern::new(
+        "config/aws-access-key",
+        r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
+        "AWS access key id in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/github-token",
+        r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
+        "GitHub token in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/gitlab-token",
+        r"\b(glpat-[A-Za-z0-9_-]{20})\b",
+        "GitLab personal access token in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/slack-token",
+        r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]{20,})",
+        "Slack token or webhook in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/stripe-key",
+        r"\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,99})\b",
+        "Stripe secret key in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/sendgrid-key",
+        r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})\b",
+        "SendGrid API key in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/google-api-key",
+        r"\b(AIza[0-9A-Za-z_-]{35})\b",
+        "Google API key in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/npm-token",
+        r"\b(npm_[A-Za-z0-9]{36})\b",
+        "npm access token in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/pypi-token",
+        r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
+        "PyPI API token in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/openai-key",
+        r"\b(sk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})",
+        "OpenAI API key in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/private-key",
+        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----",
+        "private key block in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/jwt",
+        r"\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})",
+        "JSON Web Token in source",
+        Kinds::ALL,
+    )
+    .secret(),
 ];
 
 #[cfg(test)]
@@ -158,7 +518,8 @@ mod tests {
 
     #[test]
     fn every_rule_finds_its_true_positives_and_none_of_its_false_positives() {
-        let scanner = Scanner::new(&SECRETS).unwrap();
+        let patterns: Vec<&Pattern> = SECRETS.iter().collect();
+        let scanner = Scanner::new(&patterns, None).unwrap();
         for (rule, positives, negatives) in CASES {
             let index = SECRETS.iter().position(|p| p.rule == rule).unwrap();
             for text in positives {
@@ -181,7 +542,8 @@ mod tests {
 
     #[test]
     fn matches_are_located_on_the_secret() {
-        let scanner = Scanner::new(&SECRETS).unwrap();
+        let patterns: Vec<&Pattern> = SECRETS.iter().collect();
+        let scanner = Scanner::new(&patterns, None).unwrap();
         let text = b"x = 1\naws = \"AKIAIOSFODNN7EXAMPLE\"\n";
         let found = scanner.scan(text);
         assert_eq!(found.len(), 1);

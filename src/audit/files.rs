@@ -1,0 +1,202 @@
+//! What kind of file a path is, which decides the content rules that read it: a hard-coded
+//! address is a finding in code, not in a test or an example env file.
+
+/// A file's kind, from its path alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Code,
+    /// Code or data under a test directory, or named as a test.
+    Test,
+    /// Structured config: YAML, JSON, TOML, properties, XML, Dockerfiles, Procfiles…
+    Config,
+    /// `.env`, `.env.NAME`, `NAME.env`: an environment's config.
+    EnvFile,
+    /// `.env.example` and its kin: documentation of the config, values are placeholders.
+    EnvExample,
+    /// Prose: Markdown, reStructuredText, plain text.
+    Doc,
+    Other,
+}
+
+impl Kind {
+    pub const COUNT: usize = 7;
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A set of kinds a pattern applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds(u8);
+
+impl Kinds {
+    pub const ALL: Self = Self(0x7f);
+    /// Code and config that ship: what runs in production.
+    pub const SHIPPED: Self = Self::of(&[Kind::Code, Kind::Config]);
+    pub const CODE: Self = Self::of(&[Kind::Code]);
+
+    pub const fn of(kinds: &[Kind]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < kinds.len() {
+            bits |= 1 << kinds[i] as u8;
+            i += 1;
+        }
+        Self(bits)
+    }
+
+    pub fn contains(self, kind: Kind) -> bool {
+        self.0 & (1 << kind as u8) != 0
+    }
+}
+
+const CODE: [&str; 37] = [
+    "py", "pyw", "js", "mjs", "cjs", "ts", "mts", "cts", "tsx", "jsx", "vue", "svelte", "rb",
+    "erb", "rake", "go", "rs", "java", "kt", "kts", "scala", "groovy", "php", "ex", "exs", "cs",
+    "swift", "c", "h", "cc", "cpp", "sh", "bash", "zsh", "pl", "lua", "dart",
+];
+const CONFIG: [&str; 14] = [
+    "yml",
+    "yaml",
+    "json",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "properties",
+    "xml",
+    "tf",
+    "tfvars",
+    "hcl",
+    "gradle",
+    "dockerfile",
+];
+const DOC: [&str; 6] = ["md", "markdown", "rst", "adoc", "txt", "org"];
+const TEST_DIRS: [&str; 9] = [
+    "test",
+    "tests",
+    "spec",
+    "specs",
+    "__tests__",
+    "testdata",
+    "test_data",
+    "fixtures",
+    "e2e",
+];
+const EXAMPLE_SUFFIXES: [&str; 4] = ["example", "sample", "template", "dist"];
+
+/// Whether `name` ends with `suffix`, ignoring ASCII case (`.LOG` is a log file too).
+pub fn has_suffix(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// The file's name: the last `/`-separated part.
+pub fn name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Whether a file name is an env file (`.env`, `.env.NAME`, `NAME.env`) and, if so, whether
+/// it is an example of one (`.env.example`, `.env.production.sample`, `example.env`).
+pub fn env_file_kind(name: &str) -> Option<Kind> {
+    let lower = name.to_ascii_lowercase();
+    let is_env = lower == ".env" || lower.starts_with(".env.") || has_suffix(&lower, ".env");
+    if !is_env {
+        return None;
+    }
+    let example = lower
+        .split('.')
+        .any(|part| EXAMPLE_SUFFIXES.contains(&part));
+    Some(if example {
+        Kind::EnvExample
+    } else {
+        Kind::EnvFile
+    })
+}
+
+fn is_test(path: &str, name: &str) -> bool {
+    let mut dirs = path.split('/').rev().skip(1);
+    if dirs.any(|dir| TEST_DIRS.contains(&dir)) {
+        return true;
+    }
+    let stem = name.split('.').next().unwrap_or(name);
+    stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_spec")
+        || stem == "conftest"
+        || name.contains(".test.")
+        || name.contains(".spec.")
+}
+
+/// The kind of the file at `path` (relative to the app, `/`-separated).
+pub fn kind(path: &str) -> Kind {
+    let name = name(path);
+    if let Some(kind) = env_file_kind(name) {
+        return kind;
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let by_extension = if CODE.contains(&extension.as_str()) {
+        Kind::Code
+    } else if CONFIG.contains(&extension.as_str())
+        || is_dockerfile(name)
+        || name.starts_with("Procfile")
+        || name == "Gemfile"
+        || name == "Pipfile"
+    {
+        Kind::Config
+    } else if DOC.contains(&extension.as_str()) {
+        Kind::Doc
+    } else {
+        Kind::Other
+    };
+    if matches!(by_extension, Kind::Code | Kind::Config) && is_test(path, name) {
+        Kind::Test
+    } else {
+        by_extension
+    }
+}
+
+/// `Dockerfile`, `Dockerfile.web`, `web.Dockerfile`, `Containerfile`.
+pub fn is_dockerfile(name: &str) -> bool {
+    name == "Dockerfile"
+        || name.starts_with("Dockerfile.")
+        || has_suffix(name, ".dockerfile")
+        || name == "Containerfile"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_of_paths() {
+        for (path, expected) in [
+            ("app.py", Kind::Code),
+            ("src/server.ts", Kind::Code),
+            ("tests/test_app.py", Kind::Test),
+            ("app/models_test.go", Kind::Test),
+            ("web/button.spec.tsx", Kind::Test),
+            ("spec/models/user_spec.rb", Kind::Test),
+            ("config/database.yml", Kind::Config),
+            ("Dockerfile", Kind::Config),
+            ("docker/web.Dockerfile", Kind::Config),
+            ("Procfile", Kind::Config),
+            (".env", Kind::EnvFile),
+            (".env.production", Kind::EnvFile),
+            ("deploy/prod.env", Kind::EnvFile),
+            (".env.example", Kind::EnvExample),
+            (".env.production.sample", Kind::EnvExample),
+            ("README.md", Kind::Doc),
+            ("logo.svg", Kind::Other),
+            ("Makefile", Kind::Other),
+        ] {
+            assert_eq!(kind(path), expected, "{path}");
+        }
+        assert!(Kinds::SHIPPED.contains(Kind::Config) && !Kinds::SHIPPED.contains(Kind::Test));
+        assert!(Kinds::ALL.contains(Kind::Other));
+    }
+}

@@ -1,0 +1,162 @@
+//! What the project-level rules see: the app model, the files the walk found, which of them
+//! git tracks, and the facts the content scan established.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::app::App;
+use crate::app::procfile::Procfile;
+
+use super::files::Kind;
+
+/// One file read by the walk, for the rules that look at a whole file.
+pub struct File<'a> {
+    /// Relative to the app, `/`-separated.
+    pub path: &'a str,
+    pub name: &'a str,
+    pub kind: Kind,
+    pub text: &'a str,
+}
+
+impl File<'_> {
+    /// 1-based line and column of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (
+            before.matches('\n').count() + 1,
+            before[line_start..].chars().count() + 1,
+        )
+    }
+}
+
+pub struct Project<'a> {
+    pub root: &'a Path,
+    pub app: &'a App,
+    /// The Procfile's path relative to the app.
+    pub procfile_path: &'a str,
+    /// Every file the walk saw (vendored trees excluded), sorted.
+    pub files: &'a [String],
+    /// `None` outside a git repository.
+    pub tracked: Option<&'a HashSet<String>>,
+    /// Some code reads `PORT` from the environment.
+    pub reads_port: bool,
+}
+
+impl Project<'_> {
+    pub fn has(&self, path: &str) -> bool {
+        self.files
+            .binary_search_by(|p| p.as_str().cmp(path))
+            .is_ok()
+    }
+
+    /// Whether git tracks the file (outside a repository, everything counts as tracked).
+    pub fn is_tracked(&self, path: &str) -> bool {
+        self.tracked.is_none_or(|tracked| tracked.contains(path))
+    }
+
+    pub fn read(&self, path: &str) -> Option<String> {
+        std::fs::read_to_string(self.root.join(path)).ok()
+    }
+
+    pub fn procfile(&self) -> Option<&Procfile> {
+        self.app.procfile.as_ref()
+    }
+
+    /// Where `needle` is on a line of the Procfile (the line's start when it is not there).
+    pub fn procfile_position(&self, line: usize, needle: &str) -> (usize, usize) {
+        let text = self.read(self.procfile_path).unwrap_or_default();
+        let column = text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| {
+                let first = needle.split(' ').next().unwrap_or(needle);
+                l.find(needle)
+                    .or_else(|| l.find(first))
+                    .map(|i| l[..i].chars().count())
+            })
+            .unwrap_or(0);
+        (line, column + 1)
+    }
+
+    /// The process types of the formation with the Procfile line of each.
+    pub fn processes(&self) -> impl Iterator<Item = &crate::app::procfile::ProcessType> {
+        self.procfile().into_iter().flat_map(|p| p.types.iter())
+    }
+}
+
+/// The words of a shell command, split on whitespace (quotes kept: the rules only look for
+/// flags and program names).
+pub fn words(command: &str) -> Vec<&str> {
+    command.split_whitespace().collect()
+}
+
+/// The program of each simple command in a shell command line: `a && b | c; d` gives a, b, c, d
+/// with their arguments.
+pub fn simple_commands(command: &str) -> Vec<Vec<&str>> {
+    let mut commands = vec![Vec::new()];
+    for word in words(command) {
+        if ["&&", "||", "|", ";", "&"].contains(&word) {
+            commands.push(Vec::new());
+            continue;
+        }
+        let last = commands.last_mut().expect("never empty");
+        if let Some(stripped) = word.strip_suffix(';') {
+            last.push(stripped);
+            commands.push(Vec::new());
+        } else {
+            last.push(word);
+        }
+    }
+    for command in &mut commands {
+        // Leading VAR=value assignments and `exec`/`env` are not the program.
+        while command
+            .first()
+            .is_some_and(|w| w.contains('=') && !w.starts_with('-') || *w == "exec" || *w == "env")
+        {
+            command.remove(0);
+        }
+    }
+    commands.retain(|c| !c.is_empty());
+    commands
+}
+
+/// Strips wrappers that run another command: `bundle exec`, `npx`, `python -m`, `./`.
+pub fn unwrap_program<'a>(mut words: &'a [&'a str]) -> Vec<&'a str> {
+    while let ["bundle", "exec", rest @ ..]
+    | ["npx" | "pnpx" | "bunx" | "time" | "sudo", rest @ ..]
+    | ["poetry" | "uv" | "pipenv" | "pdm", "run", rest @ ..]
+    | ["python" | "python3", "-m", rest @ ..] = words
+    {
+        words = rest;
+    }
+    words
+        .iter()
+        .map(
+            |w| match w.trim_start_matches("./").trim_start_matches("bin/") {
+                "mvnw" => "mvn",
+                "gradlew" => "gradle",
+                other => other,
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_commands_split_on_operators() {
+        assert_eq!(
+            simple_commands("PORT=1 exec npm run build && node server.js; echo done | tee x"),
+            [
+                vec!["npm", "run", "build"],
+                vec!["node", "server.js"],
+                vec!["echo", "done"],
+                vec!["tee", "x"]
+            ]
+        );
+        assert_eq!(simple_commands("a & "), [vec!["a"]]);
+    }
+}

@@ -1,0 +1,150 @@
+//! Factor V, Build, release, run: strictly separate the build and run stages.
+
+use crate::audit::files::Kinds;
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{Project, simple_commands, unwrap_program};
+use crate::audit::rule::{Precision, Rule};
+use crate::audit::scan::Pattern;
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "build-release-run/build-in-web",
+        factor: Factor::V,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary: "A process builds, installs dependencies or migrates before it serves",
+        explanation: "The run stage only runs a release; it never changes code or installs anything. A process that builds or installs when it starts is slow to boot (Heroku kills web processes that do not bind within 60 s), can fail on a network blip, runs code that no build ever checked, and repeats the work on every instance and restart. Migrations belong to the release phase.",
+        fix: "Put builds and installs in `[build] steps` (they run once, in `dozen build`), migrations in the Procfile's `release:` entry, and leave the process with only its server command.",
+    },
+    Rule {
+        id: "build-release-run/build-time-public-config",
+        factor: Factor::V,
+        severity: Severity::Note,
+        precision: Precision::Medium,
+        summary: "Frontend config inlined into the build (`NEXT_PUBLIC_*`, `REACT_APP_*`, `VITE_*`)",
+        explanation: "Bundlers replace these variables with their values at build time, so the build holds one environment's config: promoting it to another environment keeps the old values. It is usually intended; this note marks where it happens.",
+        fix: "Keep only values that are the same in every environment in these variables, or serve runtime config from the backend.",
+    },
+];
+
+pub const PATTERNS: &[Pattern] = &[Pattern::new(
+    "build-release-run/build-time-public-config",
+    r"\b(?:process\.env\.|import\.meta\.env\.)((?:NEXT_PUBLIC|REACT_APP|VITE|NUXT_PUBLIC|GATSBY)_[A-Z0-9_]+)",
+    "frontend config inlined at build time: the build holds this environment's value",
+    Kinds::CODE,
+)];
+
+/// Builds and installs, as the words a command starts with (after `bundle exec`, `npx`…).
+const BUILDS: [&str; 40] = [
+    "npm run build",
+    "npm install",
+    "npm i",
+    "npm ci",
+    "yarn build",
+    "yarn run build",
+    "yarn install",
+    "pnpm build",
+    "pnpm run build",
+    "pnpm install",
+    "pnpm i",
+    "bun install",
+    "bun run build",
+    "next build",
+    "vite build",
+    "webpack",
+    "tsc",
+    "go build",
+    "go mod download",
+    "cargo build",
+    "mvn package",
+    "mvn install",
+    "mvn compile",
+    "gradle build",
+    "gradle assemble",
+    "rake assets:precompile",
+    "rails assets:precompile",
+    "bundle install",
+    "pip install",
+    "pip3 install",
+    "poetry install",
+    "uv sync",
+    "pipenv install",
+    "composer install",
+    "gem install",
+    "apt-get install",
+    "apk add",
+    "manage.py collectstatic",
+    "make",
+    "dotnet build",
+];
+
+/// The build or install step a shell command runs before its last command, if any.
+pub fn build_step(command: &str) -> Option<String> {
+    let commands = simple_commands(command);
+    let (_, before_server) = commands.split_last()?;
+    before_server.iter().find_map(|words| {
+        let unwrapped = unwrap_program(words);
+        let joined = unwrapped.join(" ");
+        BUILDS
+            .iter()
+            .any(|b| joined == *b || joined.starts_with(&format!("{b} ")))
+            .then(|| words.join(" "))
+    })
+}
+
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for process in project.processes() {
+        let found = build_step(&process.command)
+            .map(|step| (step, "builds or installs"))
+            .or_else(|| {
+                super::admin_processes::migration(&process.command).map(|m| (m, "migrates"))
+            });
+        let Some((step, what)) = found else {
+            continue;
+        };
+        if process.name != "web" && what == "migrates" {
+            continue;
+        }
+        out.push(Finding::new(
+            &RULES[0],
+            project.procfile_path,
+            project.procfile_position(process.line, &step),
+            format!(
+                "`{}` {what} when it starts (`{step}`): that is the build or release stage's work",
+                process.name
+            ),
+            &step,
+            false,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_steps_before_the_server() {
+        for (command, expected) in [
+            ("npm run build && npm start", Some("npm run build")),
+            (
+                "bundle exec rake assets:precompile && bundle exec puma",
+                Some("bundle exec rake assets:precompile"),
+            ),
+            (
+                "pip install -r requirements.txt; gunicorn app",
+                Some("pip install -r requirements.txt"),
+            ),
+            (
+                "./mvnw package && java -jar target/app.jar",
+                Some("./mvnw package"),
+            ),
+            ("npm start", None),
+            ("make", None),
+            ("node build/server.js", None),
+            ("tsc-watch && node x", None),
+        ] {
+            assert_eq!(build_step(command).as_deref(), expected, "{command}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Factor VIII, Concurrency: scale out via the process model.
+
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{Project, simple_commands, unwrap_program};
+use crate::audit::rule::{Precision, Rule};
+use crate::diagnostic::Diagnostic;
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "concurrency/invalid-procfile",
+        factor: Factor::VIII,
+        severity: Severity::Error,
+        precision: Precision::VeryHigh,
+        summary: "No Procfile, or a Procfile with errors",
+        explanation: "The process formation is declared in the Procfile: each type of work is a process type, scaled by running more of it. Without one there is nothing to run or scale; a line that does not parse is silently dropped by foreman and honcho, so a process type goes missing without anyone noticing.",
+        fix: "Write a Procfile (`web: command`), or run `dozen init`; fix each located problem (`dozen check` shows them too).",
+    },
+    Rule {
+        id: "concurrency/daemonizing-command",
+        factor: Factor::VIII,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary: "A process daemonizes, backgrounds itself or writes a pid file",
+        explanation: "Twelve-factor processes never daemonize or write pid files: they stay in the foreground and rely on the process manager to supervise, restart and stop them. A daemonized process looks exited to its manager, which restarts it or stops the formation, while the real server keeps running out of reach of signals and logs.",
+        fix: "Run the server in the foreground: drop `--daemon`/`-d`/`nohup`/`&`, use `pm2-runtime` instead of `pm2 start`, and `nginx -g 'daemon off;'`.",
+    },
+];
+
+/// Programs whose `-d`/`-D` means "daemonize".
+const DASH_D: [&str; 12] = [
+    "docker",
+    "docker-compose",
+    "podman",
+    "memcached",
+    "puma",
+    "unicorn",
+    "gunicorn",
+    "rails",
+    "sidekiq",
+    "thin",
+    "rackup",
+    "compose",
+];
+const FLAGS: [&str; 8] = [
+    "--daemon",
+    "--daemonize",
+    "-daemon",
+    "--detach",
+    "--fork",
+    "--pidfile",
+    "--pid",
+    "--background",
+];
+
+/// Whether the command has a lone `&` (backgrounding), not `&&` or a redirection.
+fn backgrounds(command: &str) -> bool {
+    let bytes = command.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'&'
+            && !(i > 0 && b"&><|".contains(&bytes[i - 1]))
+            && !bytes.get(i + 1).is_some_and(|n| b"&>".contains(n))
+    })
+}
+
+/// How a command daemonizes, if it does.
+pub fn daemonizes(
+    command: &str,
+    nginx_daemon_off: impl Fn(Option<&str>) -> bool,
+) -> Option<String> {
+    if backgrounds(command) {
+        return Some("&".to_owned());
+    }
+    for words in simple_commands(command) {
+        let words = unwrap_program(&words);
+        let Some(first) = words.first() else {
+            continue;
+        };
+        let program = first.rsplit('/').next().unwrap_or(first);
+        match words.as_slice() {
+            ["nohup", ..] => return Some("nohup".to_owned()),
+            ["pm2" | "forever", "start", ..] => return Some(format!("{program} start")),
+            ["service", _, "start", ..] | ["systemctl", "start", ..] => {
+                return Some(words[..3].join(" "));
+            }
+            ["apachectl", "start", ..] => return Some("apachectl start".to_owned()),
+            _ => {}
+        }
+        for (i, word) in words.iter().enumerate() {
+            let flag = word.split('=').next().unwrap_or(word);
+            if FLAGS.contains(&flag)
+                || (*word == "daemonize" && words.get(i + 1) == Some(&"yes"))
+                || ((*word == "-d" || *word == "-D") && DASH_D.contains(&program))
+            {
+                return Some((*word).to_owned());
+            }
+        }
+        if program == "nginx" && !command.contains("daemon off") {
+            let config = words
+                .iter()
+                .position(|w| *w == "-c")
+                .and_then(|i| words.get(i + 1).copied());
+            if !nginx_daemon_off(config) {
+                return Some("nginx".to_owned());
+            }
+        }
+    }
+    None
+}
+
+pub fn check(project: &Project<'_>, diagnostics: &[Diagnostic], out: &mut Vec<Finding>) {
+    for diagnostic in diagnostics {
+        let (line, column) = diagnostic
+            .location
+            .as_ref()
+            .map_or((1, 1), |l| (l.line, l.column));
+        out.push(Finding::new(
+            &RULES[0],
+            project.procfile_path,
+            (line, column),
+            diagnostic.message.clone(),
+            diagnostic
+                .location
+                .as_ref()
+                .map_or("", |l| l.source_line.trim()),
+            false,
+        ));
+    }
+    let daemon_off = |config: Option<&str>| {
+        let text = config
+            .map_or_else(
+                || project.read("nginx.conf"),
+                |c| project.read(c.trim_start_matches("./")),
+            )
+            .unwrap_or_default();
+        text.lines().any(|l| {
+            l.split('#')
+                .next()
+                .unwrap_or_default()
+                .contains("daemon off")
+        })
+    };
+    for process in project
+        .processes()
+        .chain(project.procfile().and_then(|p| p.release.as_ref()))
+    {
+        if let Some(how) = daemonizes(&process.command, daemon_off) {
+            out.push(Finding::new(
+                &RULES[1],
+                project.procfile_path,
+                project.procfile_position(process.line, &how),
+                format!(
+                    "`{}` leaves the foreground (`{how}`): the manager loses it",
+                    process.name
+                ),
+                &how,
+                false,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemonizing_commands() {
+        let off = |_: Option<&str>| false;
+        for (command, expected) in [
+            ("gunicorn --daemon app:app", Some("--daemon")),
+            ("redis-server --daemonize yes", Some("--daemonize")),
+            ("redis-server daemonize yes", Some("daemonize")),
+            ("nohup node server.js", Some("nohup")),
+            ("node server.js &", Some("&")),
+            ("node a.js & node b.js", Some("&")),
+            ("pm2 start app.js", Some("pm2 start")),
+            ("service nginx start", Some("service nginx start")),
+            ("docker run -d img", Some("-d")),
+            ("bundle exec puma -d", Some("-d")),
+            ("nginx", Some("nginx")),
+            ("nginx -g 'daemon off;'", None),
+            ("mongod --fork --logpath x", Some("--fork")),
+            ("unicorn --pid tmp/pids/u.pid", Some("--pid")),
+            ("npm run build && node server.js", None),
+            ("python app.py 2>&1 | tee", None),
+            ("node app.js &> /dev/null", None),
+            ("pm2-runtime app.js", None),
+            ("python -m http.server -d public", None),
+            ("java -Dserver.port=$PORT -jar app.jar", None),
+        ] {
+            assert_eq!(daemonizes(command, off).as_deref(), expected, "{command}");
+        }
+        assert_eq!(daemonizes("nginx -c nginx.conf", |_| true), None);
+    }
+}

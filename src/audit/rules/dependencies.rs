@@ -1,0 +1,496 @@
+//! Factor II, Dependencies: explicitly declare and isolate dependencies.
+
+use crate::audit::dockerfile::Instruction;
+use crate::audit::files::{self, Kinds};
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{File, Project};
+use crate::audit::rule::{Precision, Rule};
+use crate::audit::scan::{Hit, Pattern};
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "dependencies/missing-lockfile",
+        factor: Factor::II,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary: "A dependency manifest without its lockfile",
+        explanation: "A twelve-factor app declares all dependencies, completely and exactly. A manifest without a lockfile gives version ranges: two builds of the same commit can install different code, so a release is not reproducible and a rollback may not restore what ran.",
+        fix: "Generate the lockfile (`cargo generate-lockfile`, `npm install`, `poetry lock`, `uv lock`, `bundle lock`, `go mod tidy`, `composer update --lock`) and commit it.",
+    },
+    Rule {
+        id: "dependencies/unpinned-requirement",
+        factor: Factor::II,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary: "A requirements file entry not pinned with `==`",
+        explanation: "requirements.txt is pip's only lockfile. An entry without an exact `==` version installs whatever is newest on the day of the build, so the same commit builds different apps over time.",
+        fix: "Pin every entry (`pip freeze`, or compile requirements.in with pip-tools or `uv pip compile`).",
+    },
+    Rule {
+        id: "dependencies/untracked-lockfile",
+        factor: Factor::II,
+        severity: Severity::Warning,
+        precision: Precision::High,
+        summary: "The lockfile exists but is not committed",
+        explanation: "A lockfile only pins what builds install when it is part of the codebase; an ignored or uncommitted one pins nothing on any other machine.",
+        fix: "Remove the lockfile from .gitignore and commit it.",
+    },
+    Rule {
+        id: "dependencies/maven-unpinned",
+        factor: Factor::II,
+        severity: Severity::Warning,
+        precision: Precision::High,
+        summary: "A Maven version range or -SNAPSHOT dependency",
+        explanation: "Maven has no lockfile: a version range or a SNAPSHOT resolves to whatever the repository holds at build time, so the same commit builds different apps.",
+        fix: "Use exact release versions for every dependency, plugin and parent.",
+    },
+    Rule {
+        id: "dependencies/unpinned-base-image",
+        factor: Factor::II,
+        severity: Severity::Warning,
+        precision: Precision::High,
+        summary: "A Dockerfile base image without a tag, or tagged latest",
+        explanation: "The base image is a dependency like any other. Without a tag (or with `latest`) each build takes whatever the registry serves that day.",
+        fix: "Name a version tag (`python:3.12-slim`), or better a digest (`python@sha256:…`).",
+    },
+    Rule {
+        id: "dependencies/undeclared-tool",
+        factor: Factor::II,
+        severity: Severity::Warning,
+        precision: Precision::Medium,
+        summary: "Code shells out to a system tool that `[requires] tools` does not declare",
+        explanation: "A twelve-factor app never relies on the implicit existence of system-wide tools: shelling out to ImageMagick or curl works on the laptop that has them and fails in production on the machine that does not.",
+        fix: "Declare the tool in dozen.toml (`[requires] tools = [\"convert\"]`, checked on PATH by `dozen check`), or use a library instead.",
+    },
+];
+
+/// Programs every POSIX system has.
+const BASE_TOOLS: [&str; 17] = [
+    "sh", "bash", "env", "echo", "true", "false", "test", "cat", "ls", "mkdir", "rm", "cp", "mv",
+    "kill", "sleep", "printf", "pwd",
+];
+
+fn undeclared_tool(hit: &Hit<'_>) -> bool {
+    let tool = hit.evidence;
+    let runtime: &[&str] = match hit.path.rsplit_once('.').map_or("", |(_, e)| e) {
+        "py" => &["python", "python3", "pip", "pip3"],
+        "js" | "mjs" | "cjs" | "ts" | "mts" => &["node", "npm", "npx"],
+        "rb" | "rake" => &["ruby", "bundle", "rake"],
+        _ => &[],
+    };
+    let is_ruby = [".rb", ".rake", ".erb"]
+        .iter()
+        .any(|e| files::has_suffix(hit.path, e));
+    // Backticks and `system(` are shell-outs in Ruby (and Perl, PHP); elsewhere they are not.
+    let shell_only = hit.line.contains('`') || hit.line.contains("system(");
+    let backtick_language =
+        is_ruby || files::has_suffix(hit.path, ".pl") || files::has_suffix(hit.path, ".php");
+    tool.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !(shell_only && !backtick_language && !hit.line.contains("os.system"))
+        && files::name(hit.path) != "build.rs"
+        && !BASE_TOOLS.contains(&tool)
+        && !runtime.contains(&tool)
+        && !hit.tools.iter().any(|declared| declared == tool)
+}
+
+const TOOL: &str = "dependencies/undeclared-tool";
+const TOOL_MESSAGE: &str = "shells out to a system tool that [requires] tools does not declare";
+
+pub const PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        TOOL,
+        r#"subprocess\.(?:run|call|check_call|check_output|Popen)\(\s*\[?\s*[rbf]?["']([A-Za-z0-9_.+-]+)"#,
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    Pattern::new(
+        TOOL,
+        r#"\b(?:os\.system|os\.popen|system)\(\s*[rbf]?["']([A-Za-z0-9_.+-]+)"#,
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    Pattern::new(
+        TOOL,
+        r#"exec\.Command(?:Context)?\((?:[A-Za-z_][A-Za-z0-9_]*,\s*)?"([A-Za-z0-9_.+-]+)""#,
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    Pattern::new(
+        TOOL,
+        r#"Command::new\(\s*"([A-Za-z0-9_.+-]+)"\s*\)"#,
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    Pattern::new(
+        TOOL,
+        r#"\b(?:execSync|execFileSync|execFile|spawnSync|spawn|child_process\.exec)\(\s*["'`]([A-Za-z0-9_.+-]+)"#,
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    Pattern::new(
+        TOOL,
+        r#"(?:Runtime\.getRuntime\(\)\.exec|new\s+ProcessBuilder)\(\s*(?:new\s+String\[\]\s*\{\s*|List\.of\(\s*|Arrays\.asList\(\s*)?"([A-Za-z0-9_.+-]+)"#,
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    Pattern::new(
+        TOOL,
+        r"(?:^|[=(\s])`([A-Za-z][A-Za-z0-9_.+-]*)[\s`]",
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+];
+
+/// Each manifest, the lockfiles that pin it (any one will do), and whether this manifest
+/// declares dependencies at all.
+/// A manifest's name, its lockfiles, and whether a manifest's text declares dependencies.
+type Ecosystem = (&'static str, &'static [&'static str], fn(&str) -> bool);
+
+const ECOSYSTEMS: [Ecosystem; 8] = [
+    ("Cargo.toml", &["Cargo.lock"], |_| true),
+    (
+        "package.json",
+        &[
+            "package-lock.json",
+            "npm-shrinkwrap.json",
+            "yarn.lock",
+            "pnpm-lock.yaml",
+            "bun.lock",
+            "bun.lockb",
+        ],
+        package_json_has_dependencies,
+    ),
+    (
+        "pyproject.toml",
+        &[
+            "poetry.lock",
+            "uv.lock",
+            "pdm.lock",
+            "pylock.toml",
+            "Pipfile.lock",
+            "requirements.txt",
+        ],
+        pyproject_has_dependencies,
+    ),
+    ("Pipfile", &["Pipfile.lock"], |_| true),
+    ("Gemfile", &["Gemfile.lock"], |_| true),
+    ("go.mod", &["go.sum"], |text| text.contains("require")),
+    ("composer.json", &["composer.lock"], |text| {
+        json_object_not_empty(text, &["require"])
+    }),
+    ("mix.exs", &["mix.lock"], |_| true),
+];
+
+fn json_object_not_empty(text: &str, keys: &[&str]) -> bool {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return true;
+    };
+    keys.iter().any(|key| {
+        value
+            .get(key)
+            .and_then(serde_json::Value::as_object)
+            .is_some_and(|deps| !deps.is_empty())
+    })
+}
+
+fn package_json_has_dependencies(text: &str) -> bool {
+    json_object_not_empty(
+        text,
+        &["dependencies", "devDependencies", "optionalDependencies"],
+    )
+}
+
+fn pyproject_has_dependencies(text: &str) -> bool {
+    let Ok(value) = toml::from_str::<toml::Table>(text) else {
+        return true;
+    };
+    let project = value
+        .get("project")
+        .and_then(|p| p.get("dependencies"))
+        .and_then(toml::Value::as_array)
+        .is_some_and(|deps| !deps.is_empty());
+    let poetry = value
+        .get("tool")
+        .and_then(|t| t.get("poetry"))
+        .and_then(|p| p.get("dependencies"))
+        .and_then(toml::Value::as_table)
+        .is_some_and(|deps| deps.keys().any(|k| k != "python"));
+    project || poetry
+}
+
+/// Manifests without a lockfile in their directory or one above it (workspaces keep one at
+/// the root), and lockfiles that are not committed.
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for path in project.files {
+        let name = files::name(path);
+        let Some((_, locks, declares)) = ECOSYSTEMS.iter().find(|(m, _, _)| *m == name) else {
+            continue;
+        };
+        if files::kind(path) == files::Kind::Test {
+            continue;
+        }
+        let dir = &path[..path.len() - name.len()];
+        let candidates: Vec<String> = ancestors(dir)
+            .flat_map(|d| locks.iter().map(move |lock| format!("{d}{lock}")))
+            .collect();
+        if let Some(lock) = candidates.iter().find(|c| project.has(c)) {
+            if !project.is_tracked(lock) {
+                out.push(untracked(lock));
+            }
+            continue;
+        }
+        if let Some(lock) = candidates.iter().find(|c| project.root.join(c).is_file()) {
+            out.push(untracked(lock));
+            continue;
+        }
+        if !project.read(path).is_none_or(|text| declares(&text)) {
+            continue;
+        }
+        out.push(Finding::new(
+            &RULES[0],
+            path,
+            (1, 1),
+            format!("{name} has no lockfile ({})", locks.join(", ")),
+            name,
+            false,
+        ));
+    }
+}
+
+fn untracked(lock: &str) -> Finding {
+    Finding::new(
+        &RULES[2],
+        lock,
+        (1, 1),
+        "the lockfile is not committed".to_owned(),
+        files::name(lock),
+        false,
+    )
+}
+
+/// `a/b/` gives `a/b/`, `a/`, and the empty string (the app root).
+fn ancestors(dir: &str) -> impl Iterator<Item = &str> {
+    let mut next = Some(dir);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = if current.is_empty() {
+            None
+        } else {
+            let trimmed = &current[..current.len() - 1];
+            Some(trimmed.rfind('/').map_or("", |i| &trimmed[..=i]))
+        };
+        Some(current)
+    })
+}
+
+/// `requirements*.txt`: every entry pinned with `==` (or a direct URL reference).
+pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
+    let mut offset = 0;
+    let mut continued = false;
+    for line in file.text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let was_continued = continued;
+        let content = line.split(" #").next().unwrap_or_default().trim_end();
+        continued = content.ends_with('\\');
+        let entry = content.trim_end_matches('\\').trim();
+        if was_continued
+            || entry.is_empty()
+            || entry.starts_with('#')
+            || entry.starts_with('-')
+            || entry.contains("://")
+            || entry.starts_with('.')
+            || entry.starts_with('/')
+        {
+            continue;
+        }
+        let spec = entry.split(';').next().unwrap_or(entry);
+        let pinned = spec.contains("==") && !spec.contains('*') || spec.contains(" @ ");
+        if pinned {
+            continue;
+        }
+        let name_len = spec
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.[]".contains(c)))
+            .unwrap_or(spec.len());
+        let indent = line.len() - line.trim_start().len();
+        out.push(Finding::new(
+            &RULES[1],
+            file.path,
+            file.position(start + indent),
+            format!("`{}` is not pinned with ==", &spec[..name_len]),
+            spec.trim(),
+            false,
+        ));
+    }
+}
+
+/// `pom.xml`: version ranges and SNAPSHOTs in dependencies, plugins, parents and extensions
+/// (the project's own version may be a SNAPSHOT).
+pub fn pom(file: &File<'_>, out: &mut Vec<Finding>) {
+    const BLOCKS: [&str; 4] = ["dependency", "plugin", "parent", "extension"];
+    let mut depth = 0_usize;
+    let mut offset = 0;
+    for line in file.text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        for block in BLOCKS {
+            depth += line.matches(&format!("<{block}>")).count();
+            depth = depth.saturating_sub(line.matches(&format!("</{block}>")).count());
+        }
+        let Some(open) = line.find("<version>") else {
+            continue;
+        };
+        let value_start = open + "<version>".len();
+        let value = line[value_start..]
+            .split("</version>")
+            .next()
+            .unwrap_or_default()
+            .trim();
+        let unpinned = value.starts_with('[')
+            || value.starts_with('(')
+            || value.ends_with("-SNAPSHOT")
+            || value == "LATEST"
+            || value == "RELEASE";
+        // The closing tag of the block may be on this line already.
+        let inside = depth > 0 || BLOCKS.iter().any(|b| line.contains(&format!("</{b}>")));
+        if unpinned && inside {
+            out.push(Finding::new(
+                &RULES[3],
+                file.path,
+                file.position(start + value_start),
+                format!("version `{value}` is not a fixed release"),
+                value,
+                false,
+            ));
+        }
+    }
+}
+
+/// `FROM` lines naming an image without a tag or digest, or `:latest`.
+pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
+    let mut stages: Vec<String> = Vec::new();
+    for instruction in instructions.iter().filter(|i| i.keyword == "FROM") {
+        let words: Vec<&str> = instruction
+            .args
+            .split_whitespace()
+            .filter(|w| !w.starts_with("--"))
+            .collect();
+        let Some(image) = words.first().copied() else {
+            continue;
+        };
+        let earlier_stage = stages.contains(&image.to_ascii_lowercase());
+        if let [_, as_word, name, ..] = words.as_slice() {
+            if as_word.eq_ignore_ascii_case("as") {
+                stages.push(name.to_ascii_lowercase());
+            }
+        }
+        if image == "scratch" || image.contains('$') || image.contains('@') || earlier_stage {
+            continue;
+        }
+        let last = image.rsplit('/').next().unwrap_or(image);
+        let tag = last.split_once(':').map(|(_, tag)| tag);
+        let message = match tag {
+            None => "base image without a tag: each build takes whatever is newest",
+            Some("latest") => "base image tagged latest: each build takes whatever is newest",
+            Some(_) => continue,
+        };
+        let column = instruction.column + instruction.args.find(image).unwrap_or(0);
+        out.push(Finding::new(
+            &RULES[4],
+            path,
+            (instruction.line, column),
+            message.to_owned(),
+            image,
+            false,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::dockerfile;
+    use crate::audit::files::Kind;
+
+    fn file<'a>(path: &'a str, text: &'a str) -> File<'a> {
+        File {
+            path,
+            name: files::name(path),
+            kind: Kind::Config,
+            text,
+        }
+    }
+
+    #[test]
+    fn requirements_must_be_pinned() {
+        let mut out = Vec::new();
+        requirements(
+            &file(
+                "requirements.txt",
+                "# deps\nflask==3.0.0\nrequests>=2\n-r base.txt\n  gunicorn\nnumpy==1.*\npkg @ https://x/y.whl\nhashed==1.0 \\\n    --hash=sha256:abc\ndjango ; python_version > '3'\n",
+            ),
+            &mut out,
+        );
+        let got: Vec<(usize, usize, &str)> = out
+            .iter()
+            .map(|f| (f.line, f.column, f.evidence.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, 1, "requests>=2"),
+                (5, 3, "gunicorn"),
+                (6, 1, "numpy==1.*"),
+                (10, 1, "django")
+            ]
+        );
+    }
+
+    #[test]
+    fn maven_ranges_and_snapshots_in_dependencies_only() {
+        let mut out = Vec::new();
+        pom(
+            &file(
+                "pom.xml",
+                "<project>\n<version>1.0-SNAPSHOT</version>\n<dependencies>\n<dependency>\n<artifactId>a</artifactId>\n<version>[1.0,2.0)</version>\n</dependency>\n<dependency><artifactId>b</artifactId><version>2.1-SNAPSHOT</version></dependency>\n<dependency>\n<version>3.2.1</version>\n</dependency>\n</dependencies>\n</project>\n",
+            ),
+            &mut out,
+        );
+        let got: Vec<(usize, &str)> = out.iter().map(|f| (f.line, f.evidence.as_str())).collect();
+        assert_eq!(got, [(6, "[1.0,2.0)"), (8, "2.1-SNAPSHOT")]);
+    }
+
+    #[test]
+    fn base_images_need_a_tag() {
+        let mut out = Vec::new();
+        let parsed = dockerfile::parse(
+            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\n",
+        );
+        base_images("Dockerfile", &parsed, &mut out);
+        let got: Vec<(usize, usize, &str)> = out
+            .iter()
+            .map(|f| (f.line, f.column, f.evidence.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 6, "node"),
+                (3, 6, "python:latest"),
+                (6, 6, "registry:5000/img")
+            ]
+        );
+    }
+
+    #[test]
+    fn ancestors_up_to_the_root() {
+        assert_eq!(ancestors("a/b/").collect::<Vec<_>>(), ["a/b/", "a/", ""]);
+        assert_eq!(ancestors("").collect::<Vec<_>>(), [""]);
+    }
+}

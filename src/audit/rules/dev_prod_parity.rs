@@ -1,0 +1,170 @@
+//! Factor X, Dev/prod parity: keep development, staging and production as similar as possible.
+
+use std::collections::BTreeMap;
+
+use crate::app::env_file::Value;
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::Project;
+use crate::audit::rule::{Precision, Rule};
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "dev-prod-parity/env-key-sets-differ",
+        factor: Factor::X,
+        severity: Severity::Warning,
+        precision: Precision::High,
+        summary: "Environments define different sets of config keys",
+        explanation: "Development and production run the same code with different config values, not different config. A key set in one environment and missing in another is code paths that only one of them exercises, and the classic way a deploy fails on a variable nobody set.",
+        fix: "Define the key in every environment's env files (an empty or local value in development), or remove it where it is unused.",
+    },
+    Rule {
+        id: "dev-prod-parity/backing-service-kinds-differ",
+        factor: Factor::X,
+        severity: Severity::Warning,
+        precision: Precision::High,
+        summary: "One config key points to different kinds of backing service across environments",
+        explanation: "Using SQLite in development and PostgreSQL in production (or an in-memory cache against Memcached) means the code is tested against a service it never runs on in production: adapters paper over the differences until a query, a lock or a type behaves differently.",
+        fix: "Run the same kind of service in development (a local container is cheap) and point the key at it.",
+    },
+];
+
+/// Where a key is defined: app-relative path, line, column; and the service kind of its value.
+struct Definition {
+    path: String,
+    line: usize,
+    column: usize,
+    kind: Option<&'static str>,
+}
+
+/// The family of backing service a URL's scheme names.
+pub fn service_kind(value: &str) -> Option<&'static str> {
+    let scheme = value.split_once("://")?.0.to_ascii_lowercase();
+    Some(match scheme.as_str() {
+        "postgres" | "postgresql" | "postgis" => "postgres",
+        "mysql" | "mysql2" | "mariadb" => "mysql",
+        "sqlite" | "sqlite3" => "sqlite",
+        "redis" | "rediss" => "redis",
+        "memcached" | "memcache" => "memcached",
+        "mongodb" | "mongodb+srv" => "mongodb",
+        "amqp" | "amqps" => "amqp",
+        "sqlserver" | "mssql" => "sqlserver",
+        _ => return None,
+    })
+}
+
+/// Each environment with its own env files, and the keys its stack defines.
+fn environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definition>)> {
+    let mut seen_stacks = Vec::new();
+    let mut result = Vec::new();
+    for name in project.app.environments() {
+        let stack = project.app.env_stack(&name);
+        if stack.is_empty() {
+            continue;
+        }
+        let paths: Vec<_> = stack.iter().map(|f| f.path.clone()).collect();
+        if seen_stacks.contains(&paths) {
+            continue;
+        }
+        seen_stacks.push(paths);
+        let (files, _) = crate::app::read_env_files(&stack);
+        let mut keys = BTreeMap::new();
+        for (file, reference) in files.iter().zip(&stack) {
+            let relative = reference
+                .path
+                .strip_prefix(project.root)
+                .unwrap_or(&reference.path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            for entry in &file.entries {
+                let (line, column) = file.source.line_col(entry.key_offset);
+                let kind = match &entry.value {
+                    Value::Template(t) => service_kind(&t.evaluate(&|_| None).unwrap_or_default()),
+                    Value::Inherit => None,
+                };
+                keys.insert(
+                    entry.key.clone(),
+                    Definition {
+                        path: relative.clone(),
+                        line,
+                        column,
+                        kind,
+                    },
+                );
+            }
+        }
+        result.push((name, keys));
+    }
+    result
+}
+
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let environments = environments(project);
+    if environments.len() < 2 {
+        return;
+    }
+    let mut all_keys: Vec<&String> = environments.iter().flat_map(|(_, k)| k.keys()).collect();
+    all_keys.sort();
+    all_keys.dedup();
+    for key in all_keys {
+        let missing: Vec<&str> = environments
+            .iter()
+            .filter(|(_, keys)| !keys.contains_key(key))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let defined: Vec<(&str, &Definition)> = environments
+            .iter()
+            .filter_map(|(name, keys)| keys.get(key).map(|d| (name.as_str(), d)))
+            .collect();
+        if !missing.is_empty() {
+            let (name, at) = defined[0];
+            out.push(Finding::new(
+                &RULES[0],
+                &at.path,
+                (at.line, at.column),
+                format!("{key} is set in {name} but not in {}", missing.join(", ")),
+                key,
+                false,
+            ));
+        }
+        let mut kinds: Vec<&str> = defined.iter().filter_map(|(_, d)| d.kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        if kinds.len() > 1 {
+            let described: Vec<String> = defined
+                .iter()
+                .filter_map(|(name, d)| d.kind.map(|k| format!("{k} in {name}")))
+                .collect();
+            // Anchored where it differs from production (or from the last environment).
+            let reference = defined
+                .iter()
+                .find(|(name, _)| *name == "production")
+                .or(defined.last())
+                .and_then(|(_, d)| d.kind);
+            let (_, at) = defined
+                .iter()
+                .find(|(_, d)| d.kind.is_some() && d.kind != reference)
+                .unwrap_or(&defined[0]);
+            out.push(Finding::new(
+                &RULES[1],
+                &at.path,
+                (at.line, at.column),
+                format!("{key} is {}", described.join(", ")),
+                &format!("{key}: {}", kinds.join("/")),
+                false,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_kinds() {
+        assert_eq!(service_kind("postgresql://u@h/db"), Some("postgres"));
+        assert_eq!(service_kind("sqlite:///db.sqlite3"), Some("sqlite"));
+        assert_eq!(service_kind("https://example.com"), None);
+        assert_eq!(service_kind("plain"), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! Factor IX, Disposability: fast startup and graceful shutdown.
+
+use crate::audit::dockerfile::Instruction;
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{Project, simple_commands};
+use crate::audit::rule::{Precision, Rule};
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "disposability/shell-form-cmd",
+        factor: Factor::IX,
+        severity: Severity::Warning,
+        precision: Precision::High,
+        summary: "A Dockerfile CMD or ENTRYPOINT in shell form",
+        explanation: "Processes shut down gracefully when they receive SIGTERM. In shell form (`CMD npm start`) the container's first process is `/bin/sh -c`, which does not pass SIGTERM on to the app: the app is killed after the timeout instead of finishing its requests (hadolint DL3025, BuildKit JSONArgsRecommended).",
+        fix: "Use the exec form: `CMD [\"npm\", \"start\"]` (or `exec` the last command of a shell script).",
+    },
+    Rule {
+        id: "disposability/shell-wrapped-command",
+        factor: Factor::IX,
+        severity: Severity::Note,
+        precision: Precision::Medium,
+        summary: "A Procfile command that keeps a shell as the process's parent",
+        explanation: "`sh -c 'a && b'` keeps the shell running as the parent of `b`; signals reach the shell's process group, but the shell itself can delay or change the exit status the manager sees.",
+        fix: "Write the commands directly in the Procfile (dozen runs them with a shell already), or end with `exec b`.",
+    },
+];
+
+pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
+    for instruction in instructions {
+        if !matches!(instruction.keyword.as_str(), "CMD" | "ENTRYPOINT")
+            || instruction.args.trim_start().starts_with('[')
+            || instruction.args.trim().is_empty()
+        {
+            continue;
+        }
+        out.push(Finding::new(
+            &RULES[0],
+            path,
+            (instruction.line, instruction.column),
+            format!(
+                "{} in shell form runs under /bin/sh, which does not pass SIGTERM on",
+                instruction.keyword
+            ),
+            &instruction.args,
+            false,
+        ));
+    }
+}
+
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for process in project.processes() {
+        let wrapped = simple_commands(&process.command).into_iter().find(|words| {
+            matches!(words.as_slice(), [sh, "-c", ..] if ["sh", "bash", "/bin/sh", "/bin/bash", "zsh"].contains(sh))
+        });
+        if wrapped.is_some() && !process.command.contains("exec ") {
+            let shell = wrapped.map(|w| w[..2].join(" ")).unwrap_or_default();
+            out.push(Finding::new(
+                &RULES[1],
+                project.procfile_path,
+                project.procfile_position(process.line, &shell),
+                format!(
+                    "`{}` runs under `{shell}`, which stays its parent",
+                    process.name
+                ),
+                &shell,
+                false,
+            ));
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Factor XI, Logs: treat logs as event streams, written unbuffered to stdout.
+
+use crate::audit::files::{self, Kind, Kinds};
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{Project, simple_commands};
+use crate::audit::rule::{Precision, Rule};
+use crate::audit::scan::{Hit, Pattern};
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "logs/file-sink",
+        factor: Factor::XI,
+        severity: Severity::Warning,
+        precision: Precision::Medium,
+        summary: "Logs written to a file instead of stdout",
+        explanation: "A twelve-factor app never concerns itself with routing or storage of its output stream: it writes its event stream, unbuffered, to stdout, and the environment collects it. Log files fill disks, vanish with the machine, and are invisible to `dozen run`, `heroku logs` and every log router.",
+        fix: "Log to stdout/stderr (`StreamHandler`, `ConsoleAppender`, `transports.Console`, `--log-file -`, `access_log /dev/stdout`) and let the process manager route it.",
+    },
+    Rule {
+        id: "logs/tracked-log-file",
+        factor: Factor::XI,
+        severity: Severity::Warning,
+        precision: Precision::VeryHigh,
+        summary: "A log file is committed",
+        explanation: "A committed log file is output mistaken for code: it is a sign the app writes logs into its own directory.",
+        fix: "`git rm --cached` it, add `*.log` to .gitignore, and log to stdout.",
+    },
+];
+
+/// Not when the target is a standard stream.
+fn not_a_stream(hit: &Hit<'_>) -> bool {
+    let target = hit.evidence.trim_matches(|c| "\"';,`)".contains(c));
+    // Procfile commands are read whole by `check`, which reports their sinks once.
+    !files::name(hit.path).starts_with("Procfile")
+        && !(target.is_empty()
+            || target == "-"
+            || target == "off"
+            || target.starts_with("/dev/std")
+            || target.eq_ignore_ascii_case("stdout")
+            || target.eq_ignore_ascii_case("stderr")
+            || target.starts_with('$'))
+}
+
+const SINK: &str = "logs/file-sink";
+const MESSAGE: &str = "logs go to a file, not stdout";
+
+pub const PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        SINK,
+        r"\b(?:logging\.(?:handlers\.)?)?(?:Rotating|TimedRotating|Watched)?FileHandler\(|\blogging\.basicConfig\([^)\n]*\bfilename\s*=|winston\.transports\.File\b|\bnew\s+transports\.File\b|\b(?:Rolling)?FileAppender\b|\bLogger\.new\(\s*['\x22][^'\x22]+['\x22]|\bfs\.createWriteStream\(\s*['\x22][^'\x22]*\.log['\x22]|\bos\.OpenFile\(\s*\x22[^\x22]*\.log\x22",
+        MESSAGE,
+        Kinds::SHIPPED,
+    ),
+    Pattern::new(
+        SINK,
+        r"(?m)^\s*logging\.file\.(?:name|path)\s*[=:]\s*(\S+)",
+        MESSAGE,
+        Kinds::of(&[Kind::Config]),
+    )
+    .verify(not_a_stream),
+    Pattern::new(
+        SINK,
+        r"--(?:access-|error-)?log-?file[= ]+([^\s'\x22]+)",
+        MESSAGE,
+        Kinds::SHIPPED,
+    )
+    .verify(not_a_stream),
+    Pattern::new(
+        SINK,
+        r#"\b(?:accesslog|errorlog)\s*=\s*["']([^"']+)["']"#,
+        MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(not_a_stream),
+    Pattern::new(
+        SINK,
+        r"(?m)^\s*(?:access_log|error_log)\s+([^\s;]+)",
+        MESSAGE,
+        Kinds::of(&[Kind::Config]),
+    )
+    .verify(not_a_stream),
+];
+
+const LOG_FLAGS: [&str; 4] = [
+    "--logfile",
+    "--log-file",
+    "--access-logfile",
+    "--error-logfile",
+];
+
+/// Where a Procfile command sends its output to a file: a redirection, `--logfile`, `-L`.
+pub fn command_sink(command: &str) -> Option<String> {
+    for words in simple_commands(command) {
+        for (i, word) in words.iter().enumerate() {
+            let next = words.get(i + 1).copied().unwrap_or_default();
+            let redirect = word
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '&')
+                .strip_prefix('>')
+                .map(|rest| rest.trim_start_matches('>'));
+            // (the file, the words that name it)
+            let (target, evidence) = match redirect {
+                Some("") => (next, format!("{word} {next}")),
+                Some(inline) => (inline, (*word).to_owned()),
+                None if LOG_FLAGS.contains(word) || *word == "-L" => {
+                    (next, format!("{word} {next}"))
+                }
+                None => match word.split_once('=') {
+                    Some((flag, value)) if LOG_FLAGS.contains(&flag) => (value, (*word).to_owned()),
+                    _ => continue,
+                },
+            };
+            let is_stream = target.is_empty()
+                || target == "-"
+                || target.starts_with('&')
+                || target.starts_with("/dev/");
+            if !is_stream {
+                return Some(evidence);
+            }
+        }
+    }
+    None
+}
+
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for process in project.processes() {
+        if let Some(sink) = command_sink(&process.command) {
+            let first = sink.split(' ').next().unwrap_or(&sink).to_owned();
+            out.push(Finding::new(
+                &RULES[0],
+                project.procfile_path,
+                project.procfile_position(process.line, &first),
+                format!("`{}` writes its output to a file (`{sink}`)", process.name),
+                &sink,
+                false,
+            ));
+        }
+    }
+    for path in project.files {
+        if files::has_suffix(files::name(path), ".log")
+            && project.tracked.is_some_and(|t| t.contains(path))
+        {
+            out.push(Finding::new(
+                &RULES[1],
+                path,
+                (1, 1),
+                "a log file is committed".to_owned(),
+                files::name(path),
+                false,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_sinks() {
+        for (command, found) in [
+            ("node server.js >> log/app.log", true),
+            ("node server.js > out.txt 2>&1", true),
+            ("node server.js 2>app.err", true),
+            ("redis-server --logfile /var/log/redis.log", true),
+            ("gunicorn --log-file=gunicorn.log app", true),
+            ("gunicorn --log-file - app", false),
+            ("node server.js 2>&1", false),
+            ("node server.js > /dev/null", false),
+            ("node server.js", false),
+        ] {
+            assert_eq!(command_sink(command).is_some(), found, "{command}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Factor VII, Port binding: export services via port binding, on `$PORT`.
+
+use crate::audit::files::{Kind, Kinds};
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{Project, simple_commands};
+use crate::audit::rule::{Precision, Rule};
+use crate::audit::scan::{Hit, Pattern};
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "port-binding/web-ignores-port",
+        factor: Factor::VII,
+        severity: Severity::Error,
+        precision: Precision::Medium,
+        summary: "The web process does not listen on `$PORT`",
+        explanation: "The app is self-contained and exports HTTP by binding to the port the platform gives it in `$PORT`: dozen, Heroku and every Procfile runner assign one per instance, so two web instances never collide. A web command that binds a fixed port, and code that never reads PORT, fails that contract (Heroku's R10 boot timeout).",
+        fix: "Pass `$PORT` in the command (`gunicorn -b 0.0.0.0:$PORT app:app`) or read it in the code (`process.env.PORT`).",
+    },
+    Rule {
+        id: "port-binding/hardcoded-port",
+        factor: Factor::VII,
+        severity: Severity::Warning,
+        precision: Precision::Medium,
+        summary: "A server listens on a literal port with no `PORT` fallback",
+        explanation: "A literal port in the code binds the same port in every instance and environment: a second instance cannot start, and the platform cannot route to it.",
+        fix: "Read the port from the environment with the literal as the local default: `app.listen(process.env.PORT || 3000)`.",
+    },
+];
+
+fn no_env(hit: &Hit<'_>) -> bool {
+    !super::reads_env(hit.line) && !hit.line.contains("PORT")
+}
+
+const HARDCODED: &str = "port-binding/hardcoded-port";
+const MESSAGE: &str = "listens on a literal port: read PORT from the environment";
+
+pub const PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        "fact/reads-port",
+        r#"process\.env\.PORT\b|process\.env\[["']PORT["']\]|environ(?:\.get)?[\[(]\s*["']PORT["']|getenv\(\s*["']PORT["']|Getenv\("PORT"\)|env::var\(\s*"PORT"|ENV(?:\.fetch)?[\[(]\s*["']PORT["']|\$\{?PORT\b|env\(\s*["']PORT["']"#,
+        "",
+        Kinds::of(&[Kind::Code, Kind::Config]),
+    ),
+    Pattern::new(
+        HARDCODED,
+        r"\.listen\(\s*(\d{2,5})\s*[,)]",
+        MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(no_env),
+    Pattern::new(
+        HARDCODED,
+        r#"ListenAndServe(?:TLS)?\(\s*"[^"]*:(\d{2,5})""#,
+        MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(no_env),
+    Pattern::new(
+        HARDCODED,
+        r"\.run\([^)\n]*\bport\s*=\s*(\d{2,5})",
+        MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(no_env),
+    Pattern::new(
+        HARDCODED,
+        r#"TcpListener::bind\(\s*"[^"]*:(\d{2,5})""#,
+        MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(no_env),
+    Pattern::new(
+        HARDCODED,
+        r"(?m)^\s*server\.port\s*[=:]\s*(\d{2,5})\s*$",
+        MESSAGE,
+        Kinds::of(&[Kind::Config]),
+    ),
+];
+
+/// A literal port the command binds (`-p 8000`, `--port=8000`, `-b 0.0.0.0:8000`).
+fn literal_port_flag(command: &str) -> Option<String> {
+    for words in simple_commands(command) {
+        for (i, word) in words.iter().enumerate() {
+            let (flag, inline) = match word.split_once('=') {
+                Some((flag, value)) if flag.starts_with('-') => (flag, Some(value)),
+                _ => (*word, None),
+            };
+            if !["-p", "--port", "-b", "--bind", "--listen", "-l"].contains(&flag) {
+                continue;
+            }
+            let Some(value) = inline.or_else(|| words.get(i + 1).copied()) else {
+                continue;
+            };
+            let port = value.rsplit(':').next().unwrap_or(value);
+            if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
+                return Some(if inline.is_some() {
+                    (*word).to_owned()
+                } else {
+                    format!("{word} {value}")
+                });
+            }
+        }
+    }
+    None
+}
+
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let Some(web) = project.processes().find(|p| p.name == "web") else {
+        return;
+    };
+    let mentions_port = web.command.contains("PORT");
+    let (evidence, message) = if let Some(flag) = literal_port_flag(&web.command) {
+        (
+            flag.clone(),
+            format!("web binds a fixed port (`{flag}`), not $PORT"),
+        )
+    } else if !mentions_port && !project.reads_port {
+        (
+            web.command.clone(),
+            "web never uses $PORT: neither its command nor the code reads PORT".to_owned(),
+        )
+    } else {
+        return;
+    };
+    out.push(Finding::new(
+        &RULES[0],
+        project.procfile_path,
+        project.procfile_position(web.line, &evidence),
+        message,
+        &evidence,
+        false,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_port_flags() {
+        assert_eq!(
+            literal_port_flag("gunicorn -b 0.0.0.0:8000 app:app").as_deref(),
+            Some("-b 0.0.0.0:8000")
+        );
+        assert_eq!(
+            literal_port_flag("rails s --port=3000").as_deref(),
+            Some("--port=3000")
+        );
+        assert_eq!(literal_port_flag("gunicorn -b 0.0.0.0:$PORT app"), None);
+        assert_eq!(literal_port_flag("node server.js -p $PORT"), None);
+    }
+}

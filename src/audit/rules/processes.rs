@@ -1,0 +1,93 @@
+//! Factor VI, Processes: execute the app as one or more stateless processes.
+
+use crate::audit::files::{self, Kind, Kinds};
+use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::project::{File, Project};
+use crate::audit::rule::{Precision, Rule};
+use crate::audit::scan::Pattern;
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "processes/local-session-store",
+        factor: Factor::VI,
+        severity: Severity::Warning,
+        precision: Precision::Medium,
+        summary: "Sessions kept in process memory or on local disk",
+        explanation: "Processes are stateless and share nothing: the next request may reach another process, and a process can be restarted at any time. Sessions in memory or in local files are lost on restart and invisible to the other instances, which is why they push teams to sticky sessions, a violation of their own.",
+        fix: "Keep sessions in a backing service (Redis, Memcached, the database) or in signed cookies.",
+    },
+    Rule {
+        id: "processes/local-state-file",
+        factor: Factor::VI,
+        severity: Severity::Warning,
+        precision: Precision::Medium,
+        summary: "State kept in files in the app directory (SQLite databases, uploads, pid files)",
+        explanation: "The filesystem of a process is a scratch space for a single transaction: anything written there is gone when the process or its machine is replaced, and other instances never see it. Data that must persist lives in a stateful backing service.",
+        fix: "Use a database service for data and object storage for uploads; do not commit database or pid files.",
+    },
+];
+
+pub const PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        "processes/local-session-store",
+        r#"\bnew\s+(?:session\.)?MemoryStore\b|SESSION_TYPE["']?\]?\s*[=:]\s*["']filesystem["']|SESSION_ENGINE\s*=\s*["']django\.contrib\.sessions\.backends\.file["']|(?:session_store|cache_store)\s*[=:]?\s*:(?:file_store|memory_store)"#,
+        "sessions kept in process memory or on local disk",
+        Kinds::SHIPPED,
+    ),
+    Pattern::new(
+        "processes/local-state-file",
+        r#"sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
+        "state written to a file in the app directory",
+        Kinds::SHIPPED,
+    ),
+];
+
+/// express-session with no `store`: its default `MemoryStore` (which its own docs say is not
+/// for production).
+pub fn express_session(file: &File<'_>, out: &mut Vec<Finding>) {
+    if file.kind != Kind::Code || !file.text.contains("express-session") {
+        return;
+    }
+    let Some(call) = file.text.find("session({") else {
+        return;
+    };
+    let options = &file.text[call..];
+    let end = options.find("})").unwrap_or(options.len());
+    if options[..end].contains("store") {
+        return;
+    }
+    out.push(Finding::new(
+        &RULES[0],
+        file.path,
+        file.position(call),
+        "express-session without a store keeps sessions in process memory".to_owned(),
+        "session({",
+        false,
+    ));
+}
+
+/// Committed pid files and `SQLite` databases.
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for path in project.files {
+        let name = files::name(path);
+        let extension = name.rsplit_once('.').map_or("", |(_, e)| e);
+        let what = match extension {
+            "pid" => "a pid file",
+            "sqlite" | "sqlite3" | "db" => "a database file",
+            _ => continue,
+        };
+        if project.tracked.is_none_or(|t| !t.contains(path.as_str()))
+            || files::kind(path) == Kind::Test
+        {
+            continue;
+        }
+        out.push(Finding::new(
+            &RULES[1],
+            path,
+            (1, 1),
+            format!("{what} is committed in the app directory"),
+            name,
+            false,
+        ));
+    }
+}
