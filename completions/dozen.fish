@@ -37,6 +37,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -s h -l help -d 'Print help (s
 complete -c dozen -n "__fish_dozen_needs_command" -s V -l version -d 'Print version'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "check" -d 'Validate the Procfile, env files and dozen.toml, and show what they define'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "config" -d 'Show and edit the config of an environment (values redacted unless --reveal)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "audit" -d 'Check the app against the twelve factors: located, masked, suppressible findings'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "build" -d 'Turn the source into an immutable build (the stored one when nothing changed)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "release" -d 'Build (or reuse a build) and snapshot the config as a new numbered release'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "rollback" -d 'Make a new release from an earlier one\'s build and config'
@@ -124,6 +125,53 @@ complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand config; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l format -d 'How to print the report' -r -f -a "text\t''
+json\t''
+sarif\t''
+junit\t''
+github\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l fail-on -d 'The least severe finding that makes the exit status 1' -r -f -a "error\t''
+warning\t''
+note\t''
+never\t'Always exit 0 (usage errors still exit 2)'"
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l baseline -d 'Leave out the findings this baseline file accepts' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l write-baseline -d 'Write the current findings to FILE as a baseline (rule, path, evidence hash; no line numbers), then exit 0' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l max-file-size -d 'Files larger than this are not read (bytes; K, M and G suffixes allowed)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l json -d 'Shorthand for --format json'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -a "rules" -d 'List every rule: id, factor, default severity, what it finds'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -a "explain" -d 'Explain a rule: its factor, why it matters, how to fix it'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -l json -d 'Print the rules as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from rules" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -l json -d 'Print the rule as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and __fish_seen_subcommand_from explain" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand build; and not __fish_seen_subcommand_from verify" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand build; and not __fish_seen_subcommand_from verify" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand build; and not __fish_seen_subcommand_from verify" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

@@ -89,6 +89,12 @@ pub enum Command {
     /// Show and edit the config of an environment (values redacted unless --reveal)
     Config(ConfigArgs),
 
+    /// Check the app against the twelve factors: located, masked, suppressible findings
+    #[command(
+        after_help = "Prints a twelve-row scorecard (pass, warn, fail or skip per factor), then the findings by factor. Secrets are masked in every format.\n\nExit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage or configuration errors; the same for every --format.\n\nSuppress a finding with a comment on its line or the line above (`# dozen: ignore[RULE] reason`), with `[audit] ignore = [\"RULE\", \"RULE:path/glob\"]` in dozen.toml, or with a baseline of accepted findings (`--write-baseline FILE` once, then `--baseline FILE`).\n\nExamples:\n  dozen audit\n  dozen audit services/api --format sarif > audit.sarif\n  dozen audit --fail-on warning --format github\n  dozen audit --write-baseline .dozen-baseline.json\n  dozen audit --baseline .dozen-baseline.json\n  dozen audit rules\n  dozen audit explain config/aws-access-key"
+    )]
+    Audit(AuditArgs),
+
     /// Turn the source into an immutable build (the stored one when nothing changed)
     #[command(
         after_help = "Copies the files not ignored by .gitignore/.dozenignore into a staging directory, runs [build] steps there with the build env only, and stores the result under .dozen/, identified by a hash of its inputs. Prints the build id on stdout.\n\nExamples:\n  dozen build\n  dozen build --require-clean --json\n  dozen build verify            re-hash the latest build\n  dozen build verify 3fa9c2     a build by id prefix"
@@ -147,6 +153,98 @@ pub enum Command {
     /// The guardian process of `dozen run` (internal)
     #[command(name = "__nursery", hide = true)]
     Nursery,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+
+    /// The app to audit [default: --app, else the current directory]
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+
+    /// How to print the report
+    #[arg(long, value_enum, default_value_t, value_name = "FORMAT")]
+    pub format: crate::audit::format::Format,
+
+    /// Shorthand for --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// The least severe finding that makes the exit status 1
+    #[arg(long, value_enum, default_value_t, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+
+    /// Leave out the findings this baseline file accepts
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write the current findings to FILE as a baseline (rule, path, evidence hash; no line
+    /// numbers), then exit 0
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Files larger than this are not read (bytes; K, M and G suffixes allowed)
+    #[arg(long, default_value = "1M", value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: u64,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let multiplier: u64 = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: write bytes, or a number with K, M or G"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("`{text}` is not a size: write bytes, or a number with K, M or G"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    #[default]
+    Error,
+    Warning,
+    Note,
+    /// Always exit 0 (usage errors still exit 2)
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// List every rule: id, factor, default severity, what it finds
+    Rules {
+        /// Print the rules as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain a rule: its factor, why it matters, how to fix it
+    Explain {
+        /// The rule id, as findings show it (`config/aws-access-key`)
+        #[arg(value_name = "RULE")]
+        rule: String,
+        /// Print the rule as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]

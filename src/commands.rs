@@ -1,5 +1,6 @@
 //! What each command does: turn validated arguments into work on the app model.
 
+mod audit;
 mod build;
 mod check;
 mod config;
@@ -101,6 +102,7 @@ pub(crate) fn run(args: Args) -> i32 {
     let result = checked.and_then(|()| match command {
         Command::Generate(generate) => generate::run(&generate),
         Command::Nursery => Ok(crate::supervisor::nursery::serve()),
+        Command::Audit(audit) => audit::run(&context, &audit),
         Command::Build(build) => build::run(&context, &build),
         Command::Check(check) => check::run(&context, &check),
         Command::Config(config) => config::run(&context, &config),

@@ -1,0 +1,177 @@
+//! `dozen audit`, `dozen audit rules`, `dozen audit explain RULE`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{Context, print};
+use crate::audit::finding::Severity;
+use crate::audit::format::{self, Format};
+use crate::audit::rule::Rule;
+use crate::audit::suppress::Baseline;
+use crate::audit::{self as engine, rules};
+use crate::cli::{AuditAction, AuditArgs, FailOn};
+use crate::error::Error;
+use crate::exit_code;
+
+pub(super) fn run(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
+    match &args.action {
+        Some(AuditAction::Rules { json }) => list(*json),
+        Some(AuditAction::Explain { rule, json }) => explain(rule, *json),
+        None => audit(context, args),
+    }
+}
+
+fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
+    let (root, shown) = if let Some(path) = &args.path {
+        (path.clone(), path.display().to_string())
+    } else {
+        let dir = context.locator.app_dir();
+        (dir.working_dir(), dir.shown())
+    };
+    if !root.is_dir() {
+        return Err(Error::usage(format!("`{shown}` is not a directory"))
+            .hint("dozen audit PATH takes the app's directory"));
+    }
+    let baseline = args
+        .baseline
+        .as_ref()
+        .map(|path| Baseline::read(path, &path.display().to_string()))
+        .transpose()
+        .map_err(|message| {
+            Error::usage(format!("cannot use the baseline: {message}"))
+                .hint("write one with `dozen audit --write-baseline FILE`")
+        })?;
+    let request = engine::Request {
+        root: &root,
+        shown,
+        max_file_size: args.max_file_size,
+        baseline: baseline.as_ref(),
+    };
+    let audited = engine::audit(&request).map_err(Error::InvalidApp)?;
+    if let Some(path) = &args.write_baseline {
+        return write_baseline(context, path, &audited.unbaselined);
+    }
+    let format = if args.json { Format::Json } else { args.format };
+    let report = &audited.report;
+    let text = match format {
+        Format::Text => format::text(report, audited.suppressed, context.paint_out()),
+        Format::Json => format::json(report, audited.suppressed),
+        Format::Sarif => format::sarif(report, &audited.repo_prefix),
+        Format::Junit => format::junit(report),
+        Format::Github => format::github(report, &audited.repo_prefix),
+    };
+    print(&text)?;
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Never => None,
+    };
+    Ok(if report.fails(threshold) {
+        exit_code::FAILURE
+    } else {
+        exit_code::SUCCESS
+    })
+}
+
+fn write_baseline(
+    context: &Context,
+    path: &Path,
+    findings: &[engine::finding::Finding],
+) -> Result<i32, Error> {
+    let baseline = Baseline::of(findings);
+    crate::fsutil::write_atomic(path, baseline.to_json().as_bytes(), 0o644)
+        .map_err(|error| Error::usage(format!("cannot write {}: {error}", path.display())))?;
+    if !context.quiet {
+        eprintln!(
+            "wrote {} finding{} to {}; audit with `--baseline {}` to leave them out",
+            baseline.findings.len(),
+            if baseline.findings.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+fn severity(rule: &Rule) -> &'static str {
+    match rule.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+fn rule_json(rule: &Rule) -> serde_json::Value {
+    json!({
+        "id": rule.id,
+        "factor": rule.factor.roman(),
+        "factor_name": rule.factor.name(),
+        "severity": severity(rule),
+        "precision": rule.precision.as_str(),
+        "summary": rule.summary,
+        "explanation": rule.explanation,
+        "fix": rule.fix,
+    })
+}
+
+fn list(as_json: bool) -> Result<i32, Error> {
+    if as_json {
+        let rules: Vec<_> = rules::all().map(rule_json).collect();
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rules).expect("serializable")
+        ))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    let width = rules::all().map(|r| r.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for rule in rules::all() {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<4}  {:<7}  {}",
+            rule.id,
+            rule.factor.roman(),
+            severity(rule),
+            rule.summary
+        );
+    }
+    print(&out)?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn explain(id: &str, as_json: bool) -> Result<i32, Error> {
+    let Some(rule) = rules::get(id) else {
+        let ids: Vec<&str> = rules::all().map(|r| r.id).collect();
+        let mut error = Error::usage(format!("no rule `{id}`"));
+        error = match crate::diagnostic::did_you_mean(id, ids.iter().copied()) {
+            Some(near) => error.hint(format!("did you mean `{near}`?")),
+            None => error.hint("`dozen audit rules` lists them"),
+        };
+        return Err(error);
+    };
+    if as_json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rule_json(rule)).expect("serializable")
+        ))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    print(&format!(
+        "{id}\n\nFactor {} — {}. Default severity: {}. Precision: {}.\n\n{}\n\n{}\n\nFix: {}\n",
+        rule.factor.roman(),
+        rule.factor.name(),
+        severity(rule),
+        rule.precision.as_str(),
+        rule.summary,
+        rule.explanation,
+        rule.fix
+    ))?;
+    Ok(exit_code::SUCCESS)
+}
