@@ -16,7 +16,7 @@ use crate::ui::ColorChoice;
     name = "dozen",
     version,
     about = "The twelve-factor lifecycle of an app on one machine",
-    long_about = "dozen reads an app's Procfile, .env files and dozen.toml, checks them, and manages its config.\n\nAn app is a directory (the current one, --app DIR or DOZEN_APP) with a Procfile, optional .env files per environment, and an optional dozen.toml.",
+    long_about = "dozen reads an app's Procfile, .env files and dozen.toml, checks them, manages its config, builds and releases it, runs its process formation, and audits it against the twelve factors.\n\nAn app is a directory (the current one, --app DIR or DOZEN_APP) with a Procfile, optional .env files per environment, and an optional dozen.toml.",
     after_help = "Examples:\n  dozen check                        validate the app in the current directory\n  dozen --app fixtures/sample check  validate another app\n  dozen --env production config      list production's keys, values redacted\n  dozen config set PORT=5000         edit .env in place",
     disable_help_subcommand = true
 )]

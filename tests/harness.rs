@@ -46,6 +46,27 @@ impl Test {
         self.file("dozen.toml", contents)
     }
 
+    /// Copies a directory of `fixtures/` into the app directory.
+    pub fn fixture(self, name: &str) -> Self {
+        copy_dir(&repo().join("fixtures").join(name), self.dir.path());
+        self
+    }
+
+    /// Makes the app directory a git repository with every file not ignored staged (tracked).
+    pub fn git_add_all(self) -> Self {
+        for args in [&["init", "-q"][..], &["add", "-A"]] {
+            let status = Command::new("git")
+                .args(args)
+                .current_dir(self.dir.path())
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", self.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        }
+        self
+    }
+
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(|a| (*a).to_owned()));
         self
@@ -169,6 +190,19 @@ impl Output {
 }
 
 /// The repository's root, for fixtures and committed files.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

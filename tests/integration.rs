@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod audit;
 mod build;
 mod check;
 mod cli;

@@ -153,6 +153,14 @@ impl Manifest {
         self.validate_sections(&mut error);
         self.validate_names(&mut error);
         self.validate_processes(&mut error);
+        for entry in &self.audit.ignore {
+            let location = located(source, entry.span());
+            match check_audit_ignore(entry.get_ref()) {
+                Ok(None) => {}
+                Ok(Some(warning)) => problems.push(Diagnostic::warning(location, warning)),
+                Err(problem) => problems.push(Diagnostic::error(location, problem)),
+            }
+        }
         if let Some(procfile) = procfile {
             problems.extend(self.validate_against(source, procfile));
         }
@@ -257,22 +265,6 @@ impl Manifest {
                 error(
                     command.span(),
                     format!("task `{}` has an empty command", name.get_ref()),
-                );
-            }
-        }
-        for rule in &self.audit.ignore {
-            let id = rule.get_ref().split(':').next().unwrap_or_default();
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-            {
-                error(
-                    rule.span(),
-                    format!(
-                        "invalid audit ignore `{}`: write `rule-id` or `rule-id:path/glob`",
-                        rule.get_ref()
-                    ),
                 );
             }
         }
@@ -490,6 +482,34 @@ fn toml_diagnostic(source: &Source, error: &toml::de::Error) -> Diagnostic {
     Diagnostic::error(location, message)
 }
 
+/// An `[audit] ignore` entry: `rule` or `rule:path/glob`, globs allowed in both. A rule id
+/// dozen does not know is a warning (it ignores nothing; a newer dozen may know it).
+fn check_audit_ignore(entry: &str) -> Result<Option<String>, String> {
+    let (rule, path) = match entry.split_once(':') {
+        Some((rule, path)) => (rule, Some(path)),
+        None => (entry, None),
+    };
+    let is_glob = rule.contains(['*', '?', '[', '{']);
+    if rule.is_empty() || path.is_some_and(str::is_empty) {
+        return Err(format!(
+            "invalid audit ignore `{entry}`: write `rule-id` or `rule-id:path/glob`"
+        ));
+    }
+    for glob in std::iter::once(rule).chain(path) {
+        if let Err(problem) = globset::Glob::new(glob) {
+            return Err(format!("invalid audit ignore `{entry}`: {problem}"));
+        }
+    }
+    if !is_glob && crate::audit::rules::get(rule).is_none() {
+        let ids: Vec<&str> = crate::audit::rules::all().map(|r| r.id).collect();
+        return Ok(Some(match did_you_mean(rule, ids.iter().copied()) {
+            Some(near) => format!("no audit rule `{rule}`; did you mean `{near}`?"),
+            None => format!("no audit rule `{rule}` (`dozen audit rules` lists them)"),
+        }));
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,7 +585,30 @@ ignore = ["rule-id", "rule-id:path/glob"]
         assert_eq!(web.kill_timeout.unwrap().0.as_secs(), 10);
         assert_eq!(web.stop_signal, Some(Signal::TERM));
         assert_eq!(manifest.environment_files("production").unwrap().len(), 2);
-        assert!(problems(FULL, "web: a\nworker: b").is_empty());
+        // The documented example names placeholder rules: warnings, nothing else.
+        let source = Source::new(FILE_NAME, FULL);
+        let found = parse(FULL).unwrap().validate(
+            &source,
+            Some(&Procfile::parse(&Source::new("Procfile", "web: a\nworker: b")).0),
+        );
+        assert!(found.iter().all(|d| !d.is_error()), "{found:?}");
+        assert_eq!(
+            problems(FULL, "web: a\nworker: b"),
+            [
+                "dozen.toml:38:11: no audit rule `rule-id` (`dozen audit rules` lists them)",
+                "dozen.toml:38:22: no audit rule `rule-id` (`dozen audit rules` lists them)"
+            ]
+        );
+        assert_eq!(
+            problems(
+                "[audit]\nignore = [\"config/jwt\", \"logs/*:src/**\", \"config/jtw\", \"x:\"]\n",
+                "web: a"
+            ),
+            [
+                "dozen.toml:2:42: no audit rule `config/jtw`; did you mean `config/jwt`?",
+                "dozen.toml:2:56: invalid audit ignore `x:`: write `rule-id` or `rule-id:path/glob`"
+            ]
+        );
     }
 
     #[test]
