@@ -521,28 +521,29 @@ fn rules_and_explain() {
 }
 
 #[test]
-fn outside_a_repository_every_file_counts_as_committed() {
-    let out = Test::new()
-        .procfile("web: node server.js $PORT\n")
-        .env_file(".env", "TOKEN=abc\n")
-        .args(&["audit", "--json"])
-        .run()
-        .code(1);
-    let report = out.json();
-    let rules: Vec<&str> = report["findings"]
+fn env_files_are_findings_only_when_git_tracks_them() {
+    let app = || {
+        Test::new()
+            .procfile("web: node server.js $PORT\n")
+            .env_file(".env", "TOKEN=abc\n")
+            .env_file(".env.example", "TOKEN=\n")
+    };
+    // Outside a repository nothing is committed: a note says the git rules did not run.
+    let out = app().args(&["audit", "--json"]).run().code(0);
+    let rules: Vec<String> = out.json()["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["rule"].as_str().unwrap())
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
         .collect();
+    assert_eq!(rules, ["codebase/not-a-repository"]);
+    // Committed, it is an error at its first value; an ignored one is fine.
+    let out = app().git_add_all().args(&["audit", "--json"]).run().code(1);
     assert_eq!(
-        rules,
-        ["config/tracked-env-file", "codebase/not-a-repository"]
+        located(&out.json()).into_iter().collect::<Vec<_>>(),
+        [("config/tracked-env-file".to_owned(), ".env:1".to_owned())]
     );
-    // In a repository, an ignored .env is fine.
-    Test::new()
-        .procfile("web: node server.js $PORT\n")
-        .env_file(".env", "TOKEN=abc\n")
+    app()
         .file(".gitignore", ".env\n")
         .git_add_all()
         .args(&["audit", "--fail-on", "note"])

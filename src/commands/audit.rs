@@ -118,6 +118,12 @@ fn rule_json(rule: &Rule) -> serde_json::Value {
         "summary": rule.summary,
         "explanation": rule.explanation,
         "fix": rule.fix,
+        // The content patterns (Rust regex syntax, as ripgrep's) that report this rule.
+        "patterns": rules::PATTERNS
+            .iter()
+            .filter(|p| p.rule == rule.id)
+            .map(|p| p.regex)
+            .collect::<Vec<_>>(),
     })
 }
 

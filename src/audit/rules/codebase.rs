@@ -11,7 +11,7 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Note,
         precision: Precision::VeryHigh,
         summary: "The app is not in a git repository",
-        explanation: "A twelve-factor app is always tracked in a version control system; a release is a build of one commit. Outside a repository there is no commit to name a release by, and the audit cannot tell committed files from local ones, so every file is treated as committed.",
+        explanation: "A twelve-factor app is always tracked in a version control system; a release is a build of one commit. Outside a repository there is no commit to name a release by, and the rules about what is committed (env files, lockfiles, logs, databases) cannot run.",
         fix: "Run `git init` and commit the app.",
     },
     Rule {
@@ -55,7 +55,8 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             &RULES[0],
             anchor,
             (1, 1),
-            "the app is not in a git repository: every file is treated as committed".to_owned(),
+            "the app is not in a git repository: the rules about committed files did not run"
+                .to_owned(),
             "",
             false,
         ));

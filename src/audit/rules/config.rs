@@ -31,6 +31,10 @@ const fn provider(id: &'static str, summary: &'static str) -> Rule {
 
 pub const RULES: &[Rule] = &[
     provider("config/aws-access-key", "An AWS access key id"),
+    provider(
+        "config/aws-secret-key",
+        "An AWS secret access key assigned to an AWS-named variable",
+    ),
     provider("config/github-token", "A GitHub token"),
     provider("config/gitlab-token", "A GitLab personal access token"),
     provider(
@@ -192,7 +196,8 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
                 true,
             ));
         }
-        if kind != Kind::EnvFile || !project.is_tracked(path) {
+        // Outside a repository nothing is committed: the rule is about git.
+        if kind != Kind::EnvFile || !project.tracked.is_some_and(|t| t.contains(path.as_str())) {
             continue;
         }
         let with_value = parsed.entries.iter().find(|entry| match &entry.value {
@@ -207,15 +212,7 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
                 rule("config/tracked-env-file"),
                 path,
                 (line, column),
-                format!(
-                    "{} is committed with values{}",
-                    files::name(path),
-                    if project.tracked.is_none() {
-                        " (not a git repository: every file counts as committed)"
-                    } else {
-                        ""
-                    }
-                ),
+                format!("{} is committed with values", files::name(path)),
                 files::name(path),
                 false,
             ));
@@ -339,11 +336,18 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
 }
 
 /// Provider-format secrets: high precision, so errors.
-pub const SECRETS: [Pattern; 12] = [
+pub const SECRETS: [Pattern; 13] = [
     Pattern::new(
         "config/aws-access-key",
         r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
         "AWS access key id in source",
+        Kinds::ALL,
+    )
+    .secret(),
+    Pattern::new(
+        "config/aws-secret-key",
+        r#"(?i)\baws_?secret_?(?:access_?)?key\b["']?\s*(?:=|:|:=|=>)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        "AWS secret access key in source",
         Kinds::ALL,
     )
     .secret(),
@@ -432,7 +436,7 @@ mod tests {
     use crate::audit::scan::Scanner;
 
     /// (rule, true positives, false positives): the gitleaks pattern of testing rules.
-    const CASES: [(&str, &[&str], &[&str]); 12] = [
+    const CASES: [(&str, &[&str], &[&str]); 13] = [
         (
             "config/aws-access-key",
             &["key = 'AKIAIOSFODNN7EXAMPLE'", "ASIAY34FZKBOKMUTVV7A"],
@@ -440,6 +444,18 @@ mod tests {
                 "AKIAIOSFODNN7EXAMPL",
                 "XAKIAIOSFODNN7EXAMPLE",
                 "akiaiosfodnn7example",
+            ],
+        ),
+        (
+            "config/aws-secret-key",
+            &[
+                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "aws_secret_key: \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz\"",
+            ],
+            &[
+                "AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY}",
+                "aws_secret_access_key = os.environ['AWS_SECRET_ACCESS_KEY']",
+                "SECRET_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             ],
         ),
         (
