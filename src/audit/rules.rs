@@ -222,6 +222,234 @@ mod tests {
         }
     }
 
+    /// (rule, file path, true positives, false positives): each line is scanned as the whole
+    /// content of a file at that path, as the walk would, verifiers included.
+    const CONTENT_CASES: &[(&str, &str, &[&str], &[&str])] = &[
+        (
+            "config/generic-secret",
+            "app.py",
+            &[
+                "api_key = \"9f8e7d6c5b4a3f2e1d0cb7a1\"",
+                "DB_PASSWORD = 'Tr0ub4dor&3xyz'",
+                "client_secret: \"q8Zx-3vLp0wNm7Rt\"",
+                "authToken => 'aB3dE5fG7hJ9kL1m'",
+            ],
+            &[
+                "password = \"changeme\"",
+                "api_key = os.environ[\"API_KEY\"]",
+                "token = \"${GITHUB_TOKEN}\"",
+                "password_field = \"password_confirmation\"",
+                "public_key = \"MFkwEwYHKoZIzj0CAQYIKoZI\"",
+                "token_url = \"https://auth.example.com/token\"",
+                "\"AWS::ApiGateway::ApiKey\": \"48205d4ffd7feba3\"",
+                "Token.Prompt: '#ansibrightgreen'",
+                "\"output_token\": \"StreamDescription.Shards[-1].ShardId\"",
+                "\"SecretTargetAttachment\": \"3bf4404734c82308aa\"",
+                "secret = \"aaaaaaaaaaaa\"",
+                "\"PasswordLastUsed\": \"2016-09-08T21:47:36Z\"",
+                "\"ServiceSpecificCredentials\": \"arn:aws:iam::aws:policy/IAMSelfManage\"",
+            ],
+        ),
+        (
+            "config/generic-secret",
+            "config/app.yml",
+            &[
+                "  db_password: hunter2Tr0ub4dor",
+                "api-key: 8c1f0a7e-55b2-4b8e-9d0f-3a1b2c3d4e5f",
+            ],
+            &[
+                "  password: ${DB_PASSWORD}",
+                "token_ttl: 3600",
+                "secret_name: prod-db-credentials",
+            ],
+        ),
+        (
+            "config/credentialed-url",
+            "settings.py",
+            &[
+                "DB = \"postgres://app:s3cr3tPw@db.internal:5432/app\"",
+                "amqp://guest:Zq8Xw2Vb@rabbit/",
+            ],
+            &[
+                "postgres://user:password@localhost/db",
+                "postgres://app:${DB_PASSWORD}@db/app",
+                "https://user:pass@example.com",
+                "redis://:@localhost:6379",
+                "mailto:user@example.com",
+            ],
+        ),
+        (
+            "backing-services/hardcoded-address",
+            "app.py",
+            &[
+                "REDIS = \"redis://localhost:6379/0\"",
+                "client = MongoClient(\"mongodb://127.0.0.1/app\")",
+                "conn = connect(\"localhost:5432\")",
+            ],
+            &[
+                "REDIS = os.environ.get(\"REDIS_URL\", \"redis://localhost:6379/0\")",
+                "API = \"http://localhost:8000\"",
+                "REDIS = \"redis://cache.internal:6379\"",
+            ],
+        ),
+        (
+            "backing-services/hardcoded-address",
+            "tests/test_db.py",
+            &[],
+            &["DB = \"postgres://localhost/test\""],
+        ),
+        (
+            "port-binding/hardcoded-port",
+            "server.js",
+            &["app.listen(3000);", "server.listen(8080, () => {})"],
+            &["app.listen(process.env.PORT || 3000);", "app.listen(port);"],
+        ),
+        (
+            "port-binding/hardcoded-port",
+            "main.go",
+            &["http.ListenAndServe(\":8080\", nil)"],
+            &["http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil)"],
+        ),
+        (
+            "port-binding/hardcoded-port",
+            "app.py",
+            &["app.run(host=\"0.0.0.0\", port=5000)"],
+            &[
+                "app.run(port=int(os.environ.get(\"PORT\", 5000)))",
+                "app.run(debug=True)",
+            ],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            "worker.py",
+            &[
+                "subprocess.run([\"convert\", \"a.png\", \"b.jpg\"])",
+                "subprocess.check_output(\"ffmpeg -i in.mp4 out.webm\", shell=True)",
+                "os.system(\"curl -s https://example.com\")",
+            ],
+            &[
+                "subprocess.run([sys.executable, \"-m\", \"pip\"])",
+                "subprocess.run([\"python3\", \"manage.py\"])",
+                "subprocess.run([\"sh\", \"-c\", cmd])",
+                "subprocess.run([\"./bin/tool\"])",
+            ],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            "app.js",
+            &[
+                "execSync(\"wkhtmltopdf page.html out.pdf\")",
+                "spawn('ffmpeg', args)",
+            ],
+            &[
+                "const s = `hello ${name}`;",
+                "regex.exec(text)",
+                "spawn(process.execPath, args)",
+            ],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            "lib/thumb.rb",
+            &["`convert #{path} out.png`", "system(\"curl -O #{url}\")"],
+            &["puts \"`quoted` in a string\""],
+        ),
+        (
+            "logs/file-sink",
+            "app.py",
+            &[
+                "handler = logging.FileHandler(\"app.log\")",
+                "logging.handlers.RotatingFileHandler(path)",
+                "logging.basicConfig(filename=\"app.log\")",
+                "accesslog = \"/var/log/gunicorn/access.log\"",
+            ],
+            &[
+                "logging.StreamHandler(sys.stdout)",
+                "file_handler = FileHandler()",
+                "accesslog = \"-\"",
+                "logging.basicConfig(stream=sys.stdout)",
+            ],
+        ),
+        (
+            "logs/file-sink",
+            "nginx.conf",
+            &["    access_log /var/log/nginx/access.log main;"],
+            &["    access_log /dev/stdout;", "    access_log off;"],
+        ),
+        (
+            "processes/local-session-store",
+            "app.py",
+            &[
+                "SESSION_TYPE = \"filesystem\"",
+                "SESSION_ENGINE = \"django.contrib.sessions.backends.file\"",
+            ],
+            &[
+                "SESSION_TYPE = \"redis\"",
+                "SESSION_ENGINE = \"django.contrib.sessions.backends.db\"",
+            ],
+        ),
+        (
+            "processes/local-state-file",
+            "app.py",
+            &[
+                "engine = create_engine(\"sqlite:///app.db\")",
+                "conn = sqlite3.connect(\"data.sqlite3\")",
+                "UPLOAD_FOLDER = \"uploads\"",
+            ],
+            &[
+                "conn = sqlite3.connect(\":memory:\")",
+                "engine = create_engine(\"sqlite:////var/data/app.db\")",
+            ],
+        ),
+        (
+            "build-release-run/build-time-public-config",
+            "pages/index.tsx",
+            &[
+                "const id = process.env.NEXT_PUBLIC_ANALYTICS_ID;",
+                "import.meta.env.VITE_API_URL",
+            ],
+            &["process.env.API_URL", "const NEXT_PUBLIC_X = 1"],
+        ),
+    ];
+
+    #[test]
+    fn every_content_rule_finds_its_true_positives_and_none_of_its_false_positives() {
+        use crate::audit::scan::Scanners;
+        use crate::audit::walk::{Options, Walked, scan_file};
+        let scanners = Scanners::new(&PATTERNS);
+        let found = |path: &str, text: &str, rule: &str| {
+            let mut walked = Walked::default();
+            scan_file(
+                path,
+                text.as_bytes(),
+                &scanners,
+                &Options::default(),
+                &mut walked,
+            );
+            walked.findings.iter().any(|f| f.rule == rule)
+        };
+        for (rule, path, positives, negatives) in CONTENT_CASES {
+            for text in *positives {
+                assert!(found(path, text, rule), "{rule} missed in {path}: {text}");
+            }
+            for text in *negatives {
+                assert!(!found(path, text, rule), "{rule} matched in {path}: {text}");
+            }
+        }
+        let covered: HashSet<&str> = CONTENT_CASES
+            .iter()
+            .filter(|c| !c.2.is_empty())
+            .map(|c| c.0)
+            .chain(config::SECRETS.iter().map(|p| p.rule))
+            .collect();
+        for pattern in PATTERNS.iter().filter(|p| !p.rule.starts_with("fact/")) {
+            assert!(
+                covered.contains(pattern.rule),
+                "{} has no cases",
+                pattern.rule
+            );
+        }
+    }
+
     #[test]
     fn placeholders_and_entropy() {
         for value in [

@@ -119,14 +119,33 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
     let identifier = value
         .chars()
         .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-' || c == '.');
+    // An expression, a colour, a format string: code, not a credential.
+    let code_like = value.starts_with('#')
+        || value.starts_with("arn:")
+        || value.contains(['[', ']', '(', ')', '{', '}', '<', '>', ','])
+        || is_timestamp(value);
+    // Short hex strings (16 digits: a 64-bit hash) are ids; hex API keys are longer.
+    let short_hex = value.len() < 20 && value.chars().all(|c| c.is_ascii_hexdigit());
     let random = entropy_ok(value);
     !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
         && !super::is_placeholder(value)
         && !identifier
+        && !code_like
+        && !short_hex
         && !value.contains("://")
         && !value.starts_with('/')
         && random
         && !super::reads_env(hit.line)
+}
+
+/// `2016-09-08T21:47:36Z` and other ISO 8601 dates.
+fn is_timestamp(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() >= 10
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[4] == b'-'
+        && bytes[5..7].iter().all(u8::is_ascii_digit)
+        && bytes[7] == b'-'
 }
 
 fn entropy_ok(value: &str) -> bool {
@@ -153,7 +172,7 @@ pub const PATTERNS: &[Pattern] = &[
     .verify(credentialed_url),
     Pattern::new(
         "config/generic-secret",
-        r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_.-]*["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
+        r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_]{0,10}["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
         "a credential-named variable holds a literal that looks like a secret",
         Kinds::of(&[Kind::Code, Kind::Config, Kind::Other]),
     )
@@ -161,7 +180,7 @@ pub const PATTERNS: &[Pattern] = &[
     .verify(generic_secret),
     Pattern::new(
         "config/generic-secret",
-        r#"(?im)^[ \t]*[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_.-]*[ \t]*[:=][ \t]*([^"'\s#,;]{8,200})[ \t]*$"#,
+        r#"(?im)^[ \t]*[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_]{0,10}[ \t]*[:=][ \t]*([^"'\s#,;]{8,200})[ \t]*$"#,
         "a credential-named key holds a literal that looks like a secret",
         Kinds::of(&[Kind::Config]),
     )

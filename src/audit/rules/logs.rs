@@ -47,7 +47,7 @@ const MESSAGE: &str = "logs go to a file, not stdout";
 pub const PATTERNS: &[Pattern] = &[
     Pattern::new(
         SINK,
-        r"\b(?:logging\.(?:handlers\.)?)?(?:Rotating|TimedRotating|Watched)?FileHandler\(|\blogging\.basicConfig\([^)\n]*\bfilename\s*=|winston\.transports\.File\b|\bnew\s+transports\.File\b|\b(?:Rolling)?FileAppender\b|\bLogger\.new\(\s*['\x22][^'\x22]+['\x22]|\bfs\.createWriteStream\(\s*['\x22][^'\x22]*\.log['\x22]|\bos\.OpenFile\(\s*\x22[^\x22]*\.log\x22",
+        r"\blogging\.(?:handlers\.)?\w*FileHandler\(|\b(?:Rotating|TimedRotating|Watched)FileHandler\(|\blogging\.basicConfig\([^)\n]*\bfilename\s*=|winston\.transports\.File\b|\bnew\s+transports\.File\b|\b(?:Rolling)?FileAppender\b|\bLogger\.new\(\s*['\x22][^'\x22]+['\x22]|\bfs\.createWriteStream\(\s*['\x22][^'\x22]*\.log['\x22]|\bos\.OpenFile\(\s*\x22[^\x22]*\.log\x22",
         MESSAGE,
         Kinds::SHIPPED,
     ),
