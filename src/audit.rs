@@ -84,13 +84,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
     })?;
     let options = walk::Options {
         max_file_size: request.max_file_size,
-        tools: app
-            .manifest
-            .requires
-            .tools
-            .iter()
-            .map(|t| t.get_ref().clone())
-            .collect(),
+        tools: app.manifest.tool_names(),
     };
     let walked = walk::walk(request.root, &options);
     let git = crate::git::tracked(request.root);
@@ -100,7 +94,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         procfile_path: "Procfile",
         files: &walked.files,
         tracked: git.as_ref().map(|g| &g.files),
-        reads_port: walked.facts.contains("reads-port"),
+        facts: &walked.facts,
     };
     let mut findings = walked.findings;
     project_rules(&project, &procfile_problems, &mut findings);
@@ -146,6 +140,7 @@ fn drop_generic_duplicates(findings: &mut Vec<Finding>) {
 fn project_rules(project: &Project<'_>, procfile_problems: &[Diagnostic], out: &mut Vec<Finding>) {
     rules::codebase::check(project, out);
     rules::dependencies::check(project, out);
+    rules::dependencies::missing_manifests(project, out);
     rules::config::env_files(project, out);
     rules::build_release_run::check(project, out);
     rules::processes::check(project, out);

@@ -582,3 +582,76 @@ fn an_invalid_procfile_is_a_finding_and_an_invalid_manifest_an_error() {
         .code(2)
         .stderr_has("dozen.toml:1:");
 }
+
+#[test]
+fn third_party_imports_need_a_manifest() {
+    let rules_of = |test: Test| -> Vec<(String, String)> {
+        let report = test.git_add_all().args(&["audit", "--json"]).run().json();
+        located(&report)
+            .into_iter()
+            .filter(|(rule, _)| rule == "dependencies/missing-manifest")
+            .collect()
+    };
+    let app = || Test::new().procfile("web: python app.py $PORT\n");
+    assert_eq!(
+        rules_of(
+            app()
+                .file(
+                    "app.py",
+                    "import os, json\nfrom helpers import tidy\nimport flask\n"
+                )
+                .file("helpers.py", "def tidy(): pass\n")
+        ),
+        [(
+            "dependencies/missing-manifest".to_owned(),
+            "app.py:3".to_owned()
+        )]
+    );
+    // Only the standard library and the app's own modules: nothing to declare.
+    assert!(
+        rules_of(
+            app()
+                .file(
+                    "app.py",
+                    "import os\nfrom http.server import HTTPServer\nfrom lib.util import x\n"
+                )
+                .file("lib/util.py", "x = 1\n")
+        )
+        .is_empty()
+    );
+    assert!(
+        rules_of(
+            app()
+                .file("app.py", "import flask\n")
+                .file("requirements/base.txt", "flask==3.0.3\n")
+                .file("requirements.txt", "-r requirements/base.txt\n")
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        rules_of(
+            app().file(
+                "server.js",
+                "const fs = require('fs');\nconst x = require('./x');\nimport path from 'node:path';\nimport express from \"express\";\n"
+            )
+        ),
+        [(
+            "dependencies/missing-manifest".to_owned(),
+            "server.js:4".to_owned()
+        )]
+    );
+    assert_eq!(
+        rules_of(app().file(
+            "main.go",
+            "package main\n\nimport (\n\t\"fmt\"\n\tpq \"github.com/lib/pq\"\n)\n"
+        )),
+        [(
+            "dependencies/missing-manifest".to_owned(),
+            "main.go:5".to_owned()
+        )]
+    );
+    assert!(
+        rules_of(app().file("main.go", "package main\n\nimport \"fmt\"\n")).is_empty(),
+        "the standard library needs no go.mod"
+    );
+}

@@ -400,6 +400,15 @@ impl Manifest {
     }
 
     /// The env files an environment lists, if the manifest lists them.
+    /// The names `[requires] tools` declares.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.requires
+            .tools
+            .iter()
+            .map(|t| t.get_ref().clone())
+            .collect()
+    }
+
     pub fn environment_files(&self, name: &str) -> Option<&[Spanned<String>]> {
         self.environments
             .iter()

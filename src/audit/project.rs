@@ -39,8 +39,8 @@ pub struct Project<'a> {
     pub files: &'a [String],
     /// `None` outside a git repository.
     pub tracked: Option<&'a HashSet<String>>,
-    /// Some code reads `PORT` from the environment.
-    pub reads_port: bool,
+    /// What the content scan established about the code.
+    pub facts: &'a [super::walk::Fact],
 }
 
 impl Project<'_> {
@@ -57,6 +57,11 @@ impl Project<'_> {
 
     pub fn read(&self, path: &str) -> Option<String> {
         std::fs::read_to_string(self.root.join(path)).ok()
+    }
+
+    /// The facts of one kind, in path order.
+    pub fn facts(&self, name: &str) -> impl Iterator<Item = &super::walk::Fact> {
+        self.facts.iter().filter(move |f| f.name == name)
     }
 
     pub fn procfile(&self) -> Option<&Procfile> {

@@ -10,7 +10,7 @@ use super::files::{Kind, Kinds};
 
 /// What a pattern's verifier sees of a match.
 pub struct Hit<'a> {
-    /// Group 1 when the pattern has one, else the whole match.
+    /// The first capture group that matched, else the whole match.
     pub evidence: &'a str,
     /// The whole match.
     pub matched: &'a str,
@@ -110,8 +110,12 @@ impl Scanner {
         }
         for local in &self.set.matches(content) {
             for captures in self.regexes[local].captures_iter(content) {
+                // The first group that took part in the match, else the whole match.
                 let evidence = captures
-                    .get(1)
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .next()
                     .or_else(|| captures.get(0))
                     .expect("a match has group 0");
                 let whole = captures.get(0).expect("a match has group 0");

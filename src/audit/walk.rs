@@ -2,7 +2,6 @@
 //! app's own text, and runs the content patterns and file rules on each file it reads
 //! (docs/audit.md, "Engine").
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -58,6 +57,18 @@ impl Default for Options {
     }
 }
 
+/// Something the code does that a project rule needs to know: it reads `PORT`, it imports a
+/// third-party Python module…
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    /// The pattern's `fact/…` name.
+    pub name: &'static str,
+    pub value: String,
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+}
+
 /// What the walk found.
 #[derive(Default)]
 pub struct Walked {
@@ -65,8 +76,8 @@ pub struct Walked {
     /// Every file seen (read or not), sorted.
     pub files: Vec<String>,
     pub suppressions: Vec<Inline>,
-    /// Facts established by `fact/…` patterns.
-    pub facts: BTreeSet<&'static str>,
+    /// What `fact/…` patterns established (once per fact and value in a file).
+    pub facts: Vec<Fact>,
 }
 
 impl Walked {
@@ -128,6 +139,9 @@ pub fn walk(root: &Path, options: &Options) -> Walked {
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     result.files.sort();
+    result
+        .facts
+        .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     result
         .findings
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -199,6 +213,7 @@ pub fn scan_file(
         .filter(|m| patterns[m.pattern].secret && patterns[m.pattern].verify.is_none())
         .map(|m| (m.start, m.end))
         .collect();
+    let facts_before = out.facts.len();
     for m in matches {
         let pattern = patterns[m.pattern];
         if pattern.rule == "config/generic-secret"
@@ -206,13 +221,6 @@ pub fn scan_file(
                 .iter()
                 .any(|&(s, e)| s < m.end && m.start < e)
         {
-            continue;
-        }
-        if let Some(fact) = pattern.rule.strip_prefix("fact/") {
-            out.facts.insert(match fact {
-                "reads-port" => "reads-port",
-                _ => continue,
-            });
             continue;
         }
         let line = starts.partition_point(|&s| s <= m.start);
@@ -238,6 +246,21 @@ pub fn scan_file(
             .chars()
             .count()
             + 1;
+        if pattern.rule.starts_with("fact/") {
+            let seen = out.facts[facts_before..]
+                .iter()
+                .any(|f| f.name == pattern.rule && f.value == evidence);
+            if !seen {
+                out.facts.push(Fact {
+                    name: pattern.rule,
+                    value: evidence.into_owned(),
+                    path: path.to_owned(),
+                    line,
+                    column,
+                });
+            }
+            continue;
+        }
         out.findings.push(Finding::new(
             rules::rule(pattern.rule),
             path,

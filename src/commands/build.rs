@@ -72,13 +72,7 @@ pub(super) fn build_app(
             .iter()
             .map(|(k, v)| (k.get_ref().clone(), v.clone()))
             .collect(),
-        tools: app
-            .manifest
-            .requires
-            .tools
-            .iter()
-            .map(|t| t.get_ref().clone())
-            .collect(),
+        tools: app.manifest.tool_names(),
         inherited: context
             .inherited
             .iter()

@@ -56,7 +56,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     for process in project.processes() {
         if let Some(found) = migration(&process.command) {
             out.push(Finding::new(
-                &RULES[0],
+                super::rule("admin-processes/work-at-start"),
                 project.procfile_path,
                 project.procfile_position(process.line, &found),
                 format!(

@@ -106,7 +106,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(Finding::new(
-            &RULES[0],
+            super::rule("build-release-run/build-in-web"),
             project.procfile_path,
             project.procfile_position(process.line, &step),
             format!(

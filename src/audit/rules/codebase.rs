@@ -52,7 +52,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             project.files.first().map_or("Procfile", String::as_str)
         };
         out.push(Finding::new(
-            &RULES[0],
+            super::rule("codebase/not-a-repository"),
             anchor,
             (1, 1),
             "the app is not in a git repository: the rules about committed files did not run"
@@ -74,7 +74,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             out.push(Finding::new(
-                &RULES[1],
+                super::rule("codebase/several-apps"),
                 path,
                 (1, 1),
                 format!("another app in this codebase, at `{dir}/`"),

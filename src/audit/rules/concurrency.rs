@@ -114,7 +114,7 @@ pub fn check(project: &Project<'_>, diagnostics: &[Diagnostic], out: &mut Vec<Fi
             .as_ref()
             .map_or((1, 1), |l| (l.line, l.column));
         out.push(Finding::new(
-            &RULES[0],
+            super::rule("concurrency/invalid-procfile"),
             project.procfile_path,
             (line, column),
             diagnostic.message.clone(),
@@ -145,7 +145,7 @@ pub fn check(project: &Project<'_>, diagnostics: &[Diagnostic], out: &mut Vec<Fi
     {
         if let Some(how) = daemonizes(&process.command, daemon_off) {
             out.push(Finding::new(
-                &RULES[1],
+                super::rule("concurrency/daemonizing-command"),
                 project.procfile_path,
                 project.procfile_position(process.line, &how),
                 format!(

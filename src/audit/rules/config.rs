@@ -207,7 +207,7 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
                 ((l.line, l.column), l.source_line.as_str())
             });
             out.push(Finding::new(
-                rule("config/invalid-env-file"),
+                super::rule("config/invalid-env-file"),
                 path,
                 position,
                 problem.message.clone(),
@@ -228,7 +228,7 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
         if let Some(entry) = with_value {
             let (line, column) = parsed.source.line_col(entry.key_offset);
             out.push(Finding::new(
-                rule("config/tracked-env-file"),
+                super::rule("config/tracked-env-file"),
                 path,
                 (line, column),
                 format!("{} is committed with values", files::name(path)),
@@ -237,10 +237,6 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
             ));
         }
     }
-}
-
-fn rule(id: &str) -> &'static Rule {
-    RULES.iter().find(|r| r.id == id).expect("a config rule")
 }
 
 /// Names of config that are secrets (hadolint DL3064's substrings, on the key only).
@@ -279,7 +275,7 @@ pub fn dockerfile_secrets(path: &str, instructions: &[Instruction], out: &mut Ve
                 format!("ARG {key} keeps a secret in the image history")
             };
             out.push(Finding::new(
-                rule("config/dockerfile-secret"),
+                super::rule("config/dockerfile-secret"),
                 path,
                 (instruction.line, column),
                 message,
@@ -344,7 +340,7 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(Finding::new(
-            rule("config/framework-password"),
+            super::rule("config/framework-password"),
             file.path,
             file.position(value.start()),
             format!("literal password in {name} config"),

@@ -9,6 +9,15 @@ use crate::audit::scan::{Hit, Pattern};
 
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "dependencies/missing-manifest",
+        factor: Factor::II,
+        severity: Severity::Error,
+        precision: Precision::High,
+        summary: "Code imports third-party packages that no dependency manifest declares",
+        explanation: "A twelve-factor app declares all dependencies, completely and exactly, via a dependency declaration manifest. Code that imports a package no manifest names works only where someone installed it by hand, and a build on a fresh machine fails or, worse, picks up whatever version the system has.",
+        fix: "Declare the dependencies: requirements.txt or pyproject.toml (Python), package.json (Node), go.mod (Go), Cargo.toml (Rust), pom.xml or build.gradle (Java).",
+    },
+    Rule {
         id: "dependencies/missing-lockfile",
         factor: Factor::II,
         severity: Severity::Error,
@@ -96,7 +105,73 @@ fn undeclared_tool(hit: &Hit<'_>) -> bool {
 const TOOL: &str = "dependencies/undeclared-tool";
 const TOOL_MESSAGE: &str = "shells out to a system tool that [requires] tools does not declare";
 
+/// Python's standard library (`sys.stdlib_module_names`, 3.11, public names).
+const PYTHON_STDLIB: &str = " __future__ abc aifc antigravity argparse array ast asynchat asyncio asyncore atexit audioop base64 bdb binascii bisect builtins bz2 cProfile calendar cgi cgitb chunk cmath cmd code codecs codeop collections colorsys compileall concurrent configparser contextlib contextvars copy copyreg crypt csv ctypes curses dataclasses datetime dbm decimal difflib dis distutils doctest email encodings ensurepip enum errno faulthandler fcntl filecmp fileinput fnmatch fractions ftplib functools gc genericpath getopt getpass gettext glob graphlib grp gzip hashlib heapq hmac html http idlelib imaplib imghdr imp importlib inspect io ipaddress itertools json keyword lib2to3 linecache locale logging lzma mailbox mailcap marshal math mimetypes mmap modulefinder msilib msvcrt multiprocessing netrc nis nntplib nt ntpath nturl2path numbers opcode operator optparse os ossaudiodev pathlib pdb pickle pickletools pipes pkgutil platform plistlib poplib posix posixpath pprint profile pstats pty pwd py_compile pyclbr pydoc pydoc_data pyexpat queue quopri random re readline reprlib resource rlcompleter runpy sched secrets select selectors shelve shlex shutil signal site smtpd smtplib sndhdr socket socketserver spwd sqlite3 sre_compile sre_constants sre_parse ssl stat statistics string stringprep struct subprocess sunau symtable sys sysconfig syslog tabnanny tarfile telnetlib tempfile termios textwrap this threading time timeit tkinter token tokenize tomllib trace traceback tracemalloc tty turtle turtledemo types typing unicodedata unittest urllib uu uuid venv warnings wave weakref webbrowser winreg winsound wsgiref xdrlib xml xmlrpc zipapp zipfile zipimport zlib zoneinfo ";
+/// Node's built-in modules (`require('module').builtinModules`).
+const NODE_BUILTINS: &str = " assert async_hooks buffer child_process cluster console constants crypto dgram diagnostics_channel dns domain events fs http http2 https inspector module net os path perf_hooks process punycode querystring readline repl stream string_decoder sys timers tls trace_events tty url util v8 vm wasi worker_threads zlib ";
+
+fn listed(list: &str, name: &str) -> bool {
+    list.contains(&format!(" {name} "))
+}
+
+fn extension<'a>(hit: &Hit<'a>) -> &'a str {
+    hit.path.rsplit_once('.').map_or("", |(_, e)| e)
+}
+
+fn third_party_python(hit: &Hit<'_>) -> bool {
+    extension(hit) == "py" && !hit.evidence.starts_with('_') && !listed(PYTHON_STDLIB, hit.evidence)
+}
+
+fn third_party_node(hit: &Hit<'_>) -> bool {
+    let name = hit.evidence.split('/').next().unwrap_or_default();
+    [
+        "js", "mjs", "cjs", "ts", "mts", "cts", "tsx", "jsx", "vue", "svelte",
+    ]
+    .contains(&extension(hit))
+        && !hit.evidence.starts_with("node:")
+        && !listed(NODE_BUILTINS, name)
+}
+
+fn go_file(hit: &Hit<'_>) -> bool {
+    extension(hit) == "go"
+}
+
+fn third_party_java(hit: &Hit<'_>) -> bool {
+    let top = hit.evidence.split('.').next().unwrap_or_default();
+    ["java", "kt"].contains(&extension(hit))
+        && !["java", "javax", "jdk", "sun", "kotlin"].contains(&top)
+}
+
 pub const PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        "fact/import-python",
+        r"(?m)^[ \t]*(?:from[ \t]+([A-Za-z_][A-Za-z0-9_]*)[A-Za-z0-9_.]*[ \t]+import\b|import[ \t]+([A-Za-z_][A-Za-z0-9_]*))",
+        "",
+        Kinds::CODE,
+    )
+    .verify(third_party_python),
+    Pattern::new(
+        "fact/import-node",
+        r#"(?m)(?:\brequire\(\s*|^[ \t]*import\s+(?:[^'";]+?\s+from\s+)?|^[ \t]*export\s+[^'";]+?\s+from\s+)["']((?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.:-]*)"#,
+        "",
+        Kinds::CODE,
+    )
+    .verify(third_party_node),
+    Pattern::new(
+        "fact/import-go",
+        r#"(?m)^[ \t]*(?:import[ \t]+)?(?:[A-Za-z_.][A-Za-z0-9_]*[ \t]+)?"([a-z0-9-]+(?:\.[a-z0-9-]+)+/[^"\s]+)"[ \t]*$"#,
+        "",
+        Kinds::CODE,
+    )
+    .verify(go_file),
+    Pattern::new(
+        "fact/import-java",
+        r"(?m)^import[ \t]+(?:static[ \t]+)?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)\.[A-Z*]",
+        "",
+        Kinds::CODE,
+    )
+    .verify(third_party_java),
+
     Pattern::new(
         TOOL,
         r#"subprocess\.(?:run|call|check_call|check_output|Popen)\(\s*\[?\s*[rbf]?["']([A-Za-z0-9_.+-]+)"#,
@@ -225,6 +300,73 @@ fn pyproject_has_dependencies(text: &str) -> bool {
     project || poetry
 }
 
+/// Per language: the fact of a third-party import, the language, and its manifests.
+const LANGUAGES: [(&str, &str, &[&str]); 4] = [
+    (
+        "fact/import-python",
+        "Python",
+        &[
+            "requirements.txt",
+            "pyproject.toml",
+            "Pipfile",
+            "setup.py",
+            "setup.cfg",
+            "environment.yml",
+        ],
+    ),
+    ("fact/import-node", "Node", &["package.json"]),
+    ("fact/import-go", "Go", &["go.mod"]),
+    (
+        "fact/import-java",
+        "Java",
+        &["pom.xml", "build.gradle", "build.gradle.kts", "build.xml"],
+    ),
+];
+
+/// Whether a Python module or Java package is the app's own: a file or directory of that name.
+fn is_local(project: &Project<'_>, fact: &str, module: &str) -> bool {
+    let as_dir = module.replace('.', "/");
+    project.files.iter().any(|path| {
+        let in_dir =
+            path.starts_with(&format!("{as_dir}/")) || path.contains(&format!("/{as_dir}/"));
+        in_dir || fact == "fact/import-python" && files::name(path) == format!("{module}.py")
+    })
+}
+
+/// Code importing third-party packages with no manifest for its language anywhere in the app.
+pub fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for (fact, language, manifests) in LANGUAGES {
+        let declared = project.files.iter().any(|path| {
+            let name = files::name(path);
+            manifests.contains(&name)
+                || fact == "fact/import-python"
+                    && name.starts_with("requirements")
+                    && files::has_suffix(name, ".txt")
+        });
+        if declared {
+            continue;
+        }
+        let Some(import) = project
+            .facts(fact)
+            .find(|f| !is_local(project, fact, &f.value))
+        else {
+            continue;
+        };
+        out.push(Finding::new(
+            super::rule("dependencies/missing-manifest"),
+            &import.path,
+            (import.line, import.column),
+            format!(
+                "imports `{}`, but no {} declares the app's {language} dependencies",
+                import.value,
+                manifests.join(", ")
+            ),
+            &import.value,
+            false,
+        ));
+    }
+}
+
 /// Manifests without a lockfile in their directory or one above it (workspaces keep one at
 /// the root), and lockfiles that are not committed.
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
@@ -254,7 +396,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(Finding::new(
-            &RULES[0],
+            super::rule("dependencies/missing-lockfile"),
             path,
             (1, 1),
             format!("{name} has no lockfile ({})", locks.join(", ")),
@@ -266,7 +408,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
 
 fn untracked(lock: &str) -> Finding {
     Finding::new(
-        &RULES[2],
+        super::rule("dependencies/untracked-lockfile"),
         lock,
         (1, 1),
         "the lockfile is not committed".to_owned(),
@@ -321,7 +463,7 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
             .unwrap_or(spec.len());
         let indent = line.len() - line.trim_start().len();
         out.push(Finding::new(
-            &RULES[1],
+            super::rule("dependencies/unpinned-requirement"),
             file.path,
             file.position(start + indent),
             format!("`{}` is not pinned with ==", &spec[..name_len]),
@@ -362,7 +504,7 @@ pub fn pom(file: &File<'_>, out: &mut Vec<Finding>) {
         let inside = depth > 0 || BLOCKS.iter().any(|b| line.contains(&format!("</{b}>")));
         if unpinned && inside {
             out.push(Finding::new(
-                &RULES[3],
+                super::rule("dependencies/maven-unpinned"),
                 file.path,
                 file.position(start + value_start),
                 format!("version `{value}` is not a fixed release"),
@@ -403,7 +545,7 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
         };
         let column = instruction.column + instruction.args.find(image).unwrap_or(0);
         out.push(Finding::new(
-            &RULES[4],
+            super::rule("dependencies/unpinned-base-image"),
             path,
             (instruction.line, column),
             message.to_owned(),

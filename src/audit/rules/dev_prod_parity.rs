@@ -118,7 +118,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         if !missing.is_empty() {
             let (name, at) = defined[0];
             out.push(Finding::new(
-                &RULES[0],
+                super::rule("dev-prod-parity/env-key-sets-differ"),
                 &at.path,
                 (at.line, at.column),
                 format!("{key} is set in {name} but not in {}", missing.join(", ")),
@@ -145,7 +145,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                 .find(|(_, d)| d.kind.is_some() && d.kind != reference)
                 .unwrap_or(&defined[0]);
             out.push(Finding::new(
-                &RULES[1],
+                super::rule("dev-prod-parity/backing-service-kinds-differ"),
                 &at.path,
                 (at.line, at.column),
                 format!("{key} is {}", described.join(", ")),

@@ -35,7 +35,7 @@ pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Findin
             continue;
         }
         out.push(Finding::new(
-            &RULES[0],
+            super::rule("disposability/shell-form-cmd"),
             path,
             (instruction.line, instruction.column),
             format!(
@@ -56,7 +56,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         if wrapped.is_some() && !process.command.contains("exec ") {
             let shell = wrapped.map(|w| w[..2].join(" ")).unwrap_or_default();
             out.push(Finding::new(
-                &RULES[1],
+                super::rule("disposability/shell-wrapped-command"),
                 project.procfile_path,
                 project.procfile_position(process.line, &shell),
                 format!(

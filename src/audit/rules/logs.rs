@@ -126,7 +126,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         if let Some(sink) = command_sink(&process.command) {
             let first = sink.split(' ').next().unwrap_or(&sink).to_owned();
             out.push(Finding::new(
-                &RULES[0],
+                super::rule("logs/file-sink"),
                 project.procfile_path,
                 project.procfile_position(process.line, &first),
                 format!("`{}` writes its output to a file (`{sink}`)", process.name),
@@ -140,7 +140,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             && project.tracked.is_some_and(|t| t.contains(path))
         {
             out.push(Finding::new(
-                &RULES[1],
+                super::rule("logs/tracked-log-file"),
                 path,
                 (1, 1),
                 "a log file is committed".to_owned(),

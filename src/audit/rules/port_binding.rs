@@ -114,7 +114,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             flag.clone(),
             format!("web binds a fixed port (`{flag}`), not $PORT"),
         )
-    } else if !mentions_port && !project.reads_port {
+    } else if !mentions_port && project.facts("fact/reads-port").next().is_none() {
         (
             web.command.clone(),
             "web never uses $PORT: neither its command nor the code reads PORT".to_owned(),
@@ -123,7 +123,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         return;
     };
     out.push(Finding::new(
-        &RULES[0],
+        super::rule("port-binding/web-ignores-port"),
         project.procfile_path,
         project.procfile_position(web.line, &evidence),
         message,

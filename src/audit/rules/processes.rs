@@ -57,7 +57,7 @@ pub fn express_session(file: &File<'_>, out: &mut Vec<Finding>) {
         return;
     }
     out.push(Finding::new(
-        &RULES[0],
+        super::rule("processes/local-session-store"),
         file.path,
         file.position(call),
         "express-session without a store keeps sessions in process memory".to_owned(),
@@ -82,7 +82,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(Finding::new(
-            &RULES[1],
+            super::rule("processes/local-state-file"),
             path,
             (1, 1),
             format!("{what} is committed in the app directory"),
