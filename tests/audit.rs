@@ -655,3 +655,35 @@ fn third_party_imports_need_a_manifest() {
         "the standard library needs no go.mod"
     );
 }
+
+#[test]
+fn database_and_pid_files_in_the_app_directory_unless_ignored() {
+    let app = || {
+        Test::new()
+            .procfile("web: python -m http.server $PORT\n")
+            .file("db.sqlite3", "SQLite format 3")
+            .file("tmp/pids/web.pid", "42\n")
+            .file("tests/fixtures/sample.db", "x")
+    };
+    let found = located(&app().git_add_all().args(&["audit", "--json"]).run().json());
+    assert_eq!(
+        found.into_iter().collect::<Vec<_>>(),
+        [
+            (
+                "processes/local-state-file".to_owned(),
+                "db.sqlite3:1".to_owned()
+            ),
+            (
+                "processes/local-state-file".to_owned(),
+                "tmp/pids/web.pid:1".to_owned()
+            ),
+        ]
+    );
+    let ignored = app()
+        .file(".gitignore", "*.sqlite3\n/tmp/\n")
+        .git_add_all()
+        .args(&["audit", "--json"])
+        .run()
+        .json();
+    assert!(located(&ignored).is_empty(), "{ignored}");
+}

@@ -115,6 +115,11 @@ pub fn env_file_kind(name: &str) -> Option<Kind> {
     })
 }
 
+/// Whether a path is under a test directory or named as a test, whatever its kind.
+pub fn is_test_path(path: &str) -> bool {
+    is_test(path, name(path))
+}
+
 fn is_test(path: &str, name: &str) -> bool {
     let mut dirs = path.split('/').rev().skip(1);
     if dirs.any(|dir| TEST_DIRS.contains(&dir)) {

@@ -62,13 +62,12 @@ pub fn text(report: &Report, suppressed: Suppressed, paint: Paint) -> String {
                 (n > 0).then(|| plural(n, severity_word(severity)))
             })
             .collect();
-        let row = format!(
-            "  {mark}  {:<5} {:<20} {}",
-            factor.roman(),
-            factor.name(),
-            paint.dim(&counts.join(", "))
-        );
-        let _ = writeln!(out, "{}", row.trim_end());
+        let row = format!("  {mark}  {:<5} {:<20}", factor.roman(), factor.name());
+        if counts.is_empty() {
+            let _ = writeln!(out, "{}", row.trim_end());
+        } else {
+            let _ = writeln!(out, "{row} {}", paint.dim(&counts.join(", ")));
+        }
     }
     for factor in Factor::ALL {
         let findings: Vec<&Finding> = report

@@ -66,7 +66,7 @@ pub fn express_session(file: &File<'_>, out: &mut Vec<Finding>) {
     ));
 }
 
-/// Committed pid files and `SQLite` databases.
+/// Pid files and `SQLite` databases in the app directory that git does not ignore.
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     for path in project.files {
         let name = files::name(path);
@@ -76,16 +76,20 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             "sqlite" | "sqlite3" | "db" => "a database file",
             _ => continue,
         };
-        if project.tracked.is_none_or(|t| !t.contains(path.as_str()))
-            || files::kind(path) == Kind::Test
-        {
+        if files::is_test_path(path) {
             continue;
         }
+        // The walk saw it, so it is not ignored: committed, or on its way to being.
+        let committed = project.tracked.is_some_and(|t| t.contains(path.as_str()));
         out.push(Finding::new(
             super::rule("processes/local-state-file"),
             path,
             (1, 1),
-            format!("{what} is committed in the app directory"),
+            if committed {
+                format!("{what} is committed in the app directory")
+            } else {
+                format!("{what} in the app directory, not ignored by git")
+            },
             name,
             false,
         ));
