@@ -354,6 +354,15 @@ mod tests {
             &["puts \"`quoted` in a string\""],
         ),
         (
+            "dependencies/undeclared-tool",
+            "src/main.rs",
+            &["use std::process::Command;\nfn main() { Command::new(\"ffmpeg\").status(); }"],
+            &[
+                "use clap::Command;\nfn cli() { Command::new(\"myprog\").arg(x); }",
+                "use std::process::Command;\n/// let out = Command::new(\"ls\");\n// Command::new(\"git\")",
+            ],
+        ),
+        (
             "logs/file-sink",
             "app.py",
             &[

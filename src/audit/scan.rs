@@ -4,7 +4,10 @@
 
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+/// The lazy DFA's cache per set (the default, 2 MiB, thrashes with this many patterns).
+const DFA_SIZE: usize = 32 << 20;
 
 use super::files::{Kind, Kinds};
 
@@ -20,6 +23,8 @@ pub struct Hit<'a> {
     pub kind: Kind,
     /// The tools `[requires] tools` declares.
     pub tools: &'a [String],
+    /// The whole file, for rules that need to see what it imports.
+    pub content: &'a [u8],
 }
 
 /// A content rule's pattern.
@@ -92,11 +97,17 @@ impl Scanner {
             .filter(|&i| kind.is_none_or(|k| patterns[i].kinds.contains(k)))
             .collect();
         let sources: Vec<&str> = indices.iter().map(|&i| patterns[i].regex).collect();
+        // ASCII classes and word boundaries: the patterns look for ASCII tokens, and a Unicode
+        // `\b` makes the lazy DFA give up on the first non-ASCII byte, falling back to the
+        // PikeVM (measured: 17 s instead of under 1 s on 170 MB of crates with UTF-8 docs).
         Ok(Self {
-            set: RegexSet::new(&sources)?,
+            set: RegexSetBuilder::new(&sources)
+                .unicode(false)
+                .dfa_size_limit(DFA_SIZE)
+                .build()?,
             regexes: sources
                 .iter()
-                .map(|s| Regex::new(s))
+                .map(|s| RegexBuilder::new(s).unicode(false).build())
                 .collect::<Result<_, _>>()?,
             indices,
         })

@@ -237,6 +237,7 @@ pub fn scan_file(
                 path,
                 kind,
                 tools: &options.tools,
+                content,
             };
             if !verify(&hit) {
                 continue;

@@ -94,7 +94,19 @@ fn undeclared_tool(hit: &Hit<'_>) -> bool {
     let shell_only = hit.line.contains('`') || hit.line.contains("system(");
     let backtick_language =
         is_ruby || files::has_suffix(hit.path, ".pl") || files::has_suffix(hit.path, ".php");
+    let trimmed = hit.line.trim_start();
+    let comment = ["//", "#", "*", "/*", "--"]
+        .iter()
+        .any(|c| trimmed.starts_with(c));
+    // `Command::new` is std's (or tokio's) process builder only where the file imports it;
+    // clap's `Command::new("prog")` names a command line, not a program to run.
+    let rust_process = !hit.line.contains("Command::new")
+        || ["process::Command", "process::{"]
+            .iter()
+            .any(|m| memchr::memmem::find(hit.content, m.as_bytes()).is_some());
     tool.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !comment
+        && rust_process
         && !(shell_only && !backtick_language && !hit.line.contains("os.system"))
         && files::name(hit.path) != "build.rs"
         && !BASE_TOOLS.contains(&tool)
