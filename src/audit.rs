@@ -45,6 +45,8 @@ pub struct Audited {
     pub suppressed: Suppressed,
     /// The app's directory within its git repository (`""` at the root or outside one).
     pub repo_prefix: String,
+    /// Warnings about `dozen.toml` (an ignore naming no rule, a declared tool not on `PATH`).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Audits the app at `request.root`. Errors are problems with dozen.toml: the audit's own
@@ -64,7 +66,8 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
                 .map_or(d.path.as_ref(), |l| Some(&l.path))
                 == Some(&procfile_display)
         });
-    let manifest_errors: Vec<Diagnostic> = other.into_iter().filter(Diagnostic::is_error).collect();
+    let (manifest_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        other.into_iter().partition(Diagnostic::is_error);
     if !manifest_errors.is_empty() {
         return Err(manifest_errors);
     }
@@ -122,6 +125,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         unbaselined,
         suppressed,
         repo_prefix: git.map(|g| g.prefix).unwrap_or_default(),
+        warnings,
     })
 }
 

@@ -423,6 +423,14 @@ fn manifest_ignores_rules_everywhere_or_under_a_path() {
         [("config/aws-access-key".to_owned(), "server.js:1".to_owned())]
     );
     assert_eq!(report["suppressed"]["manifest"], 2);
+    // An ignore naming no rule ignores nothing, and the audit says so.
+    Test::new()
+        .procfile("web: x $PORT\n")
+        .manifest("[audit]\nignore = [\"config/aws-acces-key\"]\n")
+        .args(&["audit"])
+        .run()
+        .code(0)
+        .stderr_has("dozen.toml:2:11: no audit rule `config/aws-acces-key`; did you mean `config/aws-access-key`?");
     Test::new()
         .procfile("web: x $PORT\n")
         .manifest("[audit]\nignore = [\"config/[\"]\n")

@@ -50,6 +50,7 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
         baseline: baseline.as_ref(),
     };
     let audited = engine::audit(&request).map_err(Error::InvalidApp)?;
+    context.report(&audited.warnings);
     if let Some(path) = &args.write_baseline {
         return write_baseline(context, path, &audited.unbaselined);
     }
