@@ -123,7 +123,7 @@ pub fn walk(root: &Path, options: &Options) -> Walked {
                 .strip_prefix(root)
                 .unwrap_or(entry.path())
                 .to_string_lossy()
-                .replace('\\', "/");
+                .into_owned();
             let name = files::name(&relative);
             let size = entry.metadata().map_or(0, |m| m.len());
             if readable(name, size, options) {

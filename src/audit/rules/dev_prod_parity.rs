@@ -74,7 +74,7 @@ fn environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definiti
                 .strip_prefix(project.root)
                 .unwrap_or(&reference.path)
                 .to_string_lossy()
-                .replace('\\', "/");
+                .into_owned();
             for entry in &file.entries {
                 let (line, column) = file.source.line_col(entry.key_offset);
                 let kind = match &entry.value {
