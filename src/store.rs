@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::App;
 
+pub mod formation;
 pub mod history;
 pub mod objects;
 pub mod releases;

@@ -64,17 +64,134 @@ impl FormationFlag {
     }
 }
 
+/// One argument of `dozen scale`: `web=3`, `worker+1`, `clock-2` (Heroku's syntax).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScaleChange {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub op: ScaleOp,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ScaleOp {
+    #[serde(rename = "=")]
+    Set,
+    #[serde(rename = "+")]
+    Add,
+    #[serde(rename = "-")]
+    Remove,
+}
+
+impl ScaleChange {
+    pub fn parse(arg: &str) -> Result<Self, String> {
+        let at = arg
+            .find(['=', '+', '-'])
+            .filter(|&i| i > 0)
+            .ok_or_else(|| format!("`{arg}` is not TYPE=N, TYPE+N or TYPE-N"))?;
+        // A type name may contain `-`: the operator is the last `=`/`+`/`-` before the digits.
+        let digits_start = arg.len() - arg.chars().rev().take_while(char::is_ascii_digit).count();
+        let at = if digits_start > 0 && digits_start < arg.len() {
+            digits_start - 1
+        } else {
+            at
+        };
+        let (name, rest) = arg.split_at(at);
+        let op = match rest.as_bytes()[0] {
+            b'=' => ScaleOp::Set,
+            b'+' => ScaleOp::Add,
+            b'-' => ScaleOp::Remove,
+            _ => return Err(format!("`{arg}` is not TYPE=N, TYPE+N or TYPE-N")),
+        };
+        let count: u32 = rest[1..]
+            .parse()
+            .map_err(|_| format!("`{arg}`: `{}` is not a count", &rest[1..]))?;
+        if !is_valid_name(name) {
+            return Err(format!("`{arg}`: `{name}` is not a process type name"));
+        }
+        Ok(Self {
+            type_name: name.to_owned(),
+            op,
+            count,
+        })
+    }
+}
+
+impl std::fmt::Display for ScaleChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            ScaleOp::Set => '=',
+            ScaleOp::Add => '+',
+            ScaleOp::Remove => '-',
+        };
+        write!(f, "{}{op}{}", self.type_name, self.count)
+    }
+}
+
 impl Formation {
+    /// The formation after `changes`, all or nothing: every type must be one of `types` (the
+    /// Procfile's, in order) and every result between 0 and [`MAX_INSTANCES`].
+    pub fn scaled(&self, types: &[&str], changes: &[ScaleChange]) -> Result<Self, String> {
+        let mut counts = self.counts.clone();
+        for change in changes {
+            if !types.contains(&change.type_name.as_str()) {
+                let hint = did_you_mean(&change.type_name, types.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "`{change}`: `{}` is not a process type in the Procfile{hint}",
+                    change.type_name
+                ));
+            }
+            let current = counts.get(&change.type_name).copied().unwrap_or(0);
+            let next = match change.op {
+                ScaleOp::Set => Some(change.count),
+                ScaleOp::Add => current.checked_add(change.count),
+                ScaleOp::Remove => current.checked_sub(change.count),
+            };
+            let next = next.filter(|n| *n <= MAX_INSTANCES).ok_or_else(|| {
+                format!(
+                    "`{change}` would make {} {} instances: between 0 and {MAX_INSTANCES}",
+                    change.type_name,
+                    i64::from(current)
+                        + match change.op {
+                            ScaleOp::Set => i64::from(change.count) - i64::from(current),
+                            ScaleOp::Add => i64::from(change.count),
+                            ScaleOp::Remove => -i64::from(change.count),
+                        }
+                )
+            })?;
+            counts.insert(change.type_name.clone(), next);
+        }
+        // Procfile order, every type present.
+        let counts = types
+            .iter()
+            .map(|t| ((*t).to_owned(), counts.get(*t).copied().unwrap_or(0)))
+            .collect();
+        Ok(Self { counts })
+    }
+
+    /// `web=2 worker=1 clock=0`, as `dozen scale` prints it.
+    pub fn describe(&self) -> String {
+        self.counts
+            .iter()
+            .map(|(name, count)| format!("{name}={count}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// The formation to run.
     ///
     /// - With `-m`: exactly what it says; unlisted types run `all=N` instances, else none (as
     ///   in foreman, where `-m web=2` runs only web).
+    /// - Else the stored formation (the last `dozen scale`), for the types it names.
     /// - Else the manifest's `[formation]` over one instance of each type.
     /// - `only` (`dozen run web worker`) keeps just those types, at least one instance each.
     pub fn resolve(
         procfile: &Procfile,
         manifest: &Manifest,
         flag: Option<&FormationFlag>,
+        stored: Option<&IndexMap<String, u32>>,
         only: &[String],
     ) -> Result<Self, String> {
         let known = |name: &str| -> Result<(), String> {
@@ -92,11 +209,15 @@ impl Formation {
         for t in &procfile.types {
             let count = match flag {
                 Some(flag) => flag.all.unwrap_or(0),
-                None => manifest
-                    .formation
-                    .iter()
-                    .find(|(k, _)| *k.get_ref() == t.name)
-                    .map_or(1, |(_, v)| *v.get_ref()),
+                None => stored
+                    .and_then(|s| s.get(&t.name).copied())
+                    .unwrap_or_else(|| {
+                        manifest
+                            .formation
+                            .iter()
+                            .find(|(k, _)| *k.get_ref() == t.name)
+                            .map_or(1, |(_, v)| *v.get_ref())
+                    }),
             };
             counts.insert(t.name.clone(), count);
         }
@@ -211,11 +332,12 @@ mod tests {
 
     #[test]
     fn default_is_one_each_with_the_manifest_over_it() {
-        let f = Formation::resolve(&procfile(), &Manifest::default(), None, &[]).unwrap();
+        let f = Formation::resolve(&procfile(), &Manifest::default(), None, None, &[]).unwrap();
         assert_eq!(counts(&f), [("web", 1), ("worker", 1), ("clock", 1)]);
         let f = Formation::resolve(
             &procfile(),
             &manifest("[formation]\nweb = 3\nclock = 0\n"),
+            None,
             None,
             &[],
         )
@@ -230,20 +352,95 @@ mod tests {
             &procfile(),
             &manifest("[formation]\nworker = 4\n"),
             Some(&flag),
+            None,
             &[],
         )
         .unwrap();
         assert_eq!(counts(&f), [("web", 2), ("worker", 0), ("clock", 0)]);
         let flag = FormationFlag::parse("all=2,clock=0").unwrap();
-        let f = Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), &[]).unwrap();
+        let f =
+            Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), None, &[]).unwrap();
         assert_eq!(counts(&f), [("web", 2), ("worker", 2), ("clock", 0)]);
         let flag = FormationFlag::parse("wbe=1").unwrap();
         assert_eq!(
-            Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), &[]).unwrap_err(),
+            Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), None, &[])
+                .unwrap_err(),
             "`wbe` is not a process type in the Procfile; did you mean `web`?"
         );
         let flag = FormationFlag::parse("release=1").unwrap();
-        assert!(Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), &[]).is_err());
+        assert!(
+            Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), None, &[]).is_err()
+        );
+    }
+
+    #[test]
+    fn stored_formation_comes_after_the_flag_and_before_the_manifest() {
+        let stored: IndexMap<String, u32> = [("web".to_owned(), 4), ("clock".to_owned(), 0)]
+            .into_iter()
+            .collect();
+        let m = manifest("[formation]\nweb = 2\nworker = 3\n");
+        let f = Formation::resolve(&procfile(), &m, None, Some(&stored), &[]).unwrap();
+        assert_eq!(counts(&f), [("web", 4), ("worker", 3), ("clock", 0)]);
+        let flag = FormationFlag::parse("worker=1").unwrap();
+        let f = Formation::resolve(&procfile(), &m, Some(&flag), Some(&stored), &[]).unwrap();
+        assert_eq!(counts(&f), [("web", 0), ("worker", 1), ("clock", 0)]);
+    }
+
+    #[test]
+    fn scale_syntax_and_arithmetic() {
+        let parse = |a: &str| ScaleChange::parse(a);
+        assert_eq!(
+            parse("web=3").unwrap(),
+            ScaleChange {
+                type_name: "web".into(),
+                op: ScaleOp::Set,
+                count: 3
+            }
+        );
+        assert_eq!(parse("worker+1").unwrap().op, ScaleOp::Add);
+        let dashed = parse("low-prio-2").unwrap();
+        assert_eq!(
+            (dashed.type_name.as_str(), dashed.op, dashed.count),
+            ("low-prio", ScaleOp::Remove, 2)
+        );
+        assert_eq!(parse("low-prio=2").unwrap().type_name, "low-prio");
+        for bad in [
+            "web",
+            "=3",
+            "web=",
+            "web=x",
+            "web=-1",
+            "w.b=1",
+            "web=99999999999",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let f = Formation::resolve(&procfile(), &Manifest::default(), None, None, &[]).unwrap();
+        let types = procfile();
+        let names: Vec<&str> = types.names().collect();
+        let scaled = f
+            .scaled(
+                &names,
+                &[
+                    parse("web=3").unwrap(),
+                    parse("worker+2").unwrap(),
+                    parse("clock-1").unwrap(),
+                ],
+            )
+            .unwrap();
+        assert_eq!(counts(&scaled), [("web", 3), ("worker", 3), ("clock", 0)]);
+        assert_eq!(scaled.describe(), "web=3 worker=3 clock=0");
+        assert_eq!(
+            f.scaled(&names, &[parse("clock-2").unwrap()]).unwrap_err(),
+            "`clock-2` would make clock -1 instances: between 0 and 100"
+        );
+        assert!(f.scaled(&names, &[parse("web=101").unwrap()]).is_err());
+        assert!(f.scaled(&names, &[parse("web+100").unwrap()]).is_err());
+        assert_eq!(
+            f.scaled(&names, &[parse("wbe=1").unwrap()]).unwrap_err(),
+            "`wbe=1`: `wbe` is not a process type in the Procfile; did you mean `web`?"
+        );
+        assert!(f.scaled(&names, &[parse("release=1").unwrap()]).is_err());
     }
 
     #[test]
@@ -252,19 +449,28 @@ mod tests {
             &procfile(),
             &manifest("[formation]\nweb = 2\nworker = 0\n"),
             None,
+            None,
             &["worker".into(), "web".into()],
         )
         .unwrap();
         assert_eq!(counts(&f), [("web", 2), ("worker", 1), ("clock", 0)]);
         assert!(
-            Formation::resolve(&procfile(), &Manifest::default(), None, &["nope".into()]).is_err()
+            Formation::resolve(
+                &procfile(),
+                &Manifest::default(),
+                None,
+                None,
+                &["nope".into()]
+            )
+            .is_err()
         );
     }
 
     #[test]
     fn ports_follow_foremans_rule() {
         let flag = FormationFlag::parse("web=2,clock=2").unwrap();
-        let f = Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), &[]).unwrap();
+        let f =
+            Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), None, &[]).unwrap();
         let ports: Vec<(String, u16)> = f
             .instances(&procfile(), 5000)
             .unwrap()

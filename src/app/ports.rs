@@ -23,6 +23,14 @@ pub fn base_port(flag: Option<u16>, config: &Config, inherited: &Inherited) -> R
         .ok_or_else(|| format!("PORT `{value}` (from {source}) is not a port number"))
 }
 
+/// Why a port cannot be used, if it cannot: tried on every interface and on loopback.
+pub fn port_taken(port: u16) -> Option<std::io::Error> {
+    // One at a time: holding the first would make the second fail.
+    ["0.0.0.0", "127.0.0.1"]
+        .into_iter()
+        .find_map(|host| std::net::TcpListener::bind((host, port)).err())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
