@@ -1,6 +1,7 @@
 //! Running processes: one-offs now, the formation with the supervisor (docs/supervisor.md).
 
 pub mod backoff;
+pub mod control;
 pub mod exit;
 pub mod health;
 pub mod nursery;

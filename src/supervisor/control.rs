@@ -1,0 +1,389 @@
+//! The control socket of a running `dozen run`: where it lives, who may talk to it, and the
+//! JSON-lines protocol `dozen scale` and `dozen ps` speak. See docs/control.md.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::formation::ScaleChange;
+
+/// The protocol version this dozen speaks.
+pub const VERSION: u32 = 1;
+/// The longest socket path Linux takes (`sun_path` is 108 bytes with its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+/// How long a client waits for a reply (a scale that starts 100 processes replies at once;
+/// readiness is reported later).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub v: u32,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Op {
+    Ps,
+    Scale { changes: Vec<ScaleChange> },
+}
+
+/// One instance as `dozen ps` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub index: u32,
+    /// `waiting`, `starting`, `ready`, `backing off`, `stopping`, `crashed`.
+    pub state: String,
+    pub pid: Option<u32>,
+    pub port: u16,
+    pub uptime_ms: Option<u64>,
+    pub restarts: u32,
+    /// `none`, `pending`, `passing`, `failing`.
+    pub health: String,
+    /// `vN`, or `dev` for `dozen run --dev`.
+    pub release: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    pub v: u32,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The error is about the request itself (an unknown type, a count out of range), not
+    /// about the run: the client exits 2 for it, as for any usage error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub usage: bool,
+    /// The formation after the request, in Procfile order.
+    #[serde(default)]
+    pub formation: indexmap::IndexMap<String, u32>,
+    #[serde(default)]
+    pub instances: Vec<InstanceStatus>,
+}
+
+impl Response {
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            v: VERSION,
+            ok: false,
+            error: Some(message.into()),
+            usage: false,
+            formation: indexmap::IndexMap::new(),
+            instances: Vec::new(),
+        }
+    }
+}
+
+/// The directory of the run's files in the store.
+fn run_dir(store: &Path) -> PathBuf {
+    store.join("run")
+}
+
+/// Where the socket of the run using `store` is: in the store, or (when that path is too long
+/// for a socket) in a private runtime directory, named by a hash of the store's path.
+pub fn socket_path(store: &Path) -> std::io::Result<PathBuf> {
+    let preferred = run_dir(store).join("control.sock");
+    if preferred.as_os_str().len() <= MAX_SOCKET_PATH {
+        return Ok(preferred);
+    }
+    let runtime = private_runtime_dir()?;
+    let absolute = std::path::absolute(store)?;
+    let hash = blake3::hash(absolute.as_os_str().as_encoded_bytes()).to_hex();
+    Ok(runtime.join(format!("{}.sock", &hash[..16])))
+}
+
+/// `$XDG_RUNTIME_DIR/dozen`, else `/tmp/dozen-<uid>`: created `0700`, and refused when it
+/// belongs to someone else or others may write to it.
+fn private_runtime_dir() -> std::io::Result<PathBuf> {
+    let uid = rustix::process::getuid().as_raw();
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(
+            || std::env::temp_dir().join(format!("dozen-{uid}")),
+            |d| PathBuf::from(d).join("dozen"),
+        );
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = std::fs::symlink_metadata(&dir)?;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(std::io::Error::other(format!(
+            "{} is not a private directory of this user",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// The socket a running `dozen run` listens on. Dropping it removes the socket file.
+pub struct Server {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl Server {
+    /// Binds the socket. Call only while holding the run lock: any socket file already there
+    /// is then a killed run's, and is replaced.
+    pub fn bind(store: &Path) -> std::io::Result<Self> {
+        let dir = run_dir(store);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        let path = socket_path(store)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        // The socket is created with the umask's mode: 0600 from the first moment.
+        let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
+        let bound = UnixListener::bind(&path);
+        rustix::process::umask(old);
+        let listener = bound?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let record = dir.join("control.path");
+        if path.parent() == Some(dir.as_path()) {
+            let _ = std::fs::remove_file(&record);
+        } else {
+            crate::fsutil::write_atomic(&record, path.as_os_str().as_encoded_bytes(), 0o600)?;
+        }
+        Ok(Self { listener, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Serves connections on a thread of its own: each request is handed to `handle` (the
+    /// runner, through its event channel) and its reply written back.
+    pub fn serve(
+        self,
+        handle: impl Fn(Request) -> Response + Send + 'static,
+    ) -> std::io::Result<ServerGuard> {
+        let listener = self.listener.try_clone()?;
+        std::thread::Builder::new()
+            .name("dozen-control".into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { continue };
+                    let _ = answer(stream, &handle);
+                }
+            })?;
+        Ok(ServerGuard { path: self.path })
+    }
+}
+
+/// Removes the socket file when the run ends.
+pub struct ServerGuard {
+    path: PathBuf,
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether a connection's peer may control this run: the same user, or root.
+pub fn peer_allowed(peer_uid: u32, own_uid: u32) -> bool {
+    peer_uid == own_uid || peer_uid == 0
+}
+
+fn answer(stream: UnixStream, handle: &impl Fn(Request) -> Response) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    let own = rustix::process::getuid().as_raw();
+    let peer = rustix::net::sockopt::socket_peercred(&stream)?;
+    let mut writer = stream.try_clone()?;
+    let reply = if peer_allowed(peer.uid.as_raw(), own) {
+        let mut line = String::new();
+        // A request line is small; a client sending more is cut off.
+        BufReader::new(std::io::Read::take(stream, 1 << 20)).read_line(&mut line)?;
+        match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(value)
+                if value.get("v").and_then(serde_json::Value::as_u64)
+                    != Some(u64::from(VERSION)) =>
+            {
+                Response::error(format!(
+                    "unsupported protocol version {}",
+                    value
+                        .get("v")
+                        .map_or_else(|| "(none)".to_owned(), ToString::to_string)
+                ))
+            }
+            Ok(value) => match serde_json::from_value::<Request>(value) {
+                Ok(request) => handle(request),
+                Err(e) => Response::error(format!("bad request: {e}")),
+            },
+            Err(e) => Response::error(format!("bad request: {e}")),
+        }
+    } else {
+        Response::error(format!(
+            "uid {} may not control this run (it belongs to uid {own})",
+            peer.uid.as_raw()
+        ))
+    };
+    let mut text = serde_json::to_string(&reply).expect("serializable");
+    text.push('\n');
+    writer.write_all(text.as_bytes())
+}
+
+/// Why a client could not get an answer.
+#[derive(Debug)]
+pub enum ClientError {
+    /// No `dozen run` is listening for this app.
+    NotRunning,
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotRunning => write!(f, "no `dozen run` is running this app"),
+            Self::Io(e) => write!(f, "cannot talk to the running `dozen run`: {e}"),
+        }
+    }
+}
+
+/// Sends one request to the run using `store` and reads its reply.
+pub fn request(store: &Path, request: &Request) -> Result<Response, ClientError> {
+    let recorded = std::fs::read(run_dir(store).join("control.path"))
+        .ok()
+        .map(|bytes| PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()));
+    let path = match recorded {
+        Some(path) => path,
+        None => socket_path(store).map_err(ClientError::Io)?,
+    };
+    let stream = match UnixStream::connect(&path) {
+        Ok(stream) => stream,
+        // No file: never started here; refused: a killed run's leftover.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(ClientError::NotRunning);
+        }
+        Err(e) => return Err(ClientError::Io(e)),
+    };
+    let io = ClientError::Io;
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT)).map_err(io)?;
+    let mut text = serde_json::to_string(request).expect("serializable");
+    text.push('\n');
+    (&stream).write_all(text.as_bytes()).map_err(io)?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).map_err(io)?;
+    serde_json::from_str(&line).map_err(|e| {
+        ClientError::Io(std::io::Error::other(format!(
+            "bad reply `{}`: {e}",
+            line.trim()
+        )))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::formation::ScaleOp;
+
+    #[test]
+    fn protocol_lines() {
+        let request = Request {
+            v: 1,
+            op: Op::Scale {
+                changes: vec![ScaleChange {
+                    type_name: "web".into(),
+                    op: ScaleOp::Add,
+                    count: 2,
+                }],
+            },
+        };
+        let text = serde_json::to_string(&request).unwrap();
+        assert_eq!(
+            text,
+            r#"{"v":1,"op":"scale","changes":[{"type":"web","op":"+","count":2}]}"#
+        );
+        assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), request);
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"v":1,"op":"ps"}"#)
+                .unwrap()
+                .op,
+            Op::Ps
+        );
+        let error = serde_json::to_string(&Response::error("nope")).unwrap();
+        assert_eq!(
+            error,
+            r#"{"v":1,"ok":false,"error":"nope","formation":{},"instances":[]}"#
+        );
+    }
+
+    #[test]
+    fn only_the_same_user_or_root() {
+        assert!(peer_allowed(1000, 1000));
+        assert!(peer_allowed(0, 1000));
+        assert!(!peer_allowed(1001, 1000));
+    }
+
+    #[test]
+    fn serves_and_cleans_up_and_long_paths_fall_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        std::fs::create_dir(&store).unwrap();
+        // A stale socket file, as a SIGKILLed run leaves it.
+        std::fs::create_dir(store.join("run")).unwrap();
+        drop(UnixListener::bind(store.join("run/control.sock")).unwrap());
+        assert!(matches!(
+            request(&store, &Request { v: 1, op: Op::Ps }),
+            Err(ClientError::NotRunning)
+        ));
+        let server = Server::bind(&store).unwrap();
+        let path = server.path().to_path_buf();
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(store.join("run")).unwrap().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        let guard = server
+            .serve(|request| {
+                let mut reply = Response::error(format!("{:?}", request.op));
+                reply.ok = true;
+                reply
+            })
+            .unwrap();
+        let reply = request(&store, &Request { v: 1, op: Op::Ps }).unwrap();
+        assert!(reply.ok);
+        assert_eq!(reply.error.as_deref(), Some("Ps"));
+        drop(guard);
+        assert!(!path.exists());
+
+        let long = dir.path().join("x".repeat(120));
+        std::fs::create_dir(&long).unwrap();
+        let fallback = socket_path(&long).unwrap();
+        assert!(fallback.as_os_str().len() <= MAX_SOCKET_PATH);
+        assert!(!fallback.starts_with(&long));
+        let guard = Server::bind(&long)
+            .unwrap()
+            .serve(|_| {
+                let mut reply = Response::error("");
+                reply.ok = true;
+                reply
+            })
+            .unwrap();
+        assert!(request(&long, &Request { v: 1, op: Op::Ps }).unwrap().ok);
+        drop(guard);
+        assert!(matches!(
+            request(&long, &Request { v: 1, op: Op::Ps }),
+            Err(ClientError::NotRunning)
+        ));
+    }
+}
