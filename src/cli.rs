@@ -140,6 +140,18 @@ pub enum Command {
     )]
     Run(RunArgs),
 
+    /// Change the formation of the running `dozen run` live, and store it for the next run
+    #[command(
+        after_help = "Heroku's syntax: TYPE=N sets a count, TYPE+N and TYPE-N change it; several changes apply together or not at all. New instances get the next index and port and start at once; removed ones are the highest-numbered and stop gracefully. The formation is stored, so the next `dozen run` starts with it; with no `dozen run` running, it is only stored. Without arguments: prints the formation.\n\nExit status: 0 applied (or stored), 1 refused by the run (a port taken, an instance still stopping), 2 a bad argument.\n\nExamples:\n  dozen scale web=3 worker+1\n  dozen scale clock=0\n  dozen scale"
+    )]
+    Scale(ScaleArgs),
+
+    /// The instances of the running `dozen run`: state, pid, port, uptime, restarts, health
+    #[command(
+        after_help = "States: waiting (for its `after` types), starting, ready (its health check passed), running (started; no health check), backing off (waiting to restart), stopping, exited, crashed.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen ps\n  dozen ps --json | jq '.instances[] | select(.state != \"ready\")'"
+    )]
+    Ps(PsArgs),
+
     /// Write a starting dozen.toml and Procfile for the app in this directory
     #[command(
         after_help = "Detects the ecosystem (Cargo.toml, package.json, requirements.txt or pyproject.toml, go.mod, Gemfile, pom.xml) and writes a commented dozen.toml with build steps, and a Procfile with a web process that binds $PORT. Never overwrites a file.\n\nExamples:\n  dozen init\n  dozen --app ../api init"
@@ -245,6 +257,24 @@ pub enum AuditAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScaleArgs {
+    /// TYPE=N, TYPE+N or TYPE-N
+    #[arg(value_name = "CHANGE")]
+    pub changes: Vec<String>,
+
+    /// Print the resulting formation as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PsArgs {
+    /// Print the formation and instances as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

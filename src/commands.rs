@@ -12,6 +12,7 @@ mod release;
 mod released;
 mod releases;
 mod run;
+mod scale;
 
 use std::io::Write as _;
 
@@ -114,6 +115,8 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Releases(releases) => releases::run(&context, &releases),
         Command::Rollback(rollback) => release::rollback(&context, &rollback),
         Command::Run(run) => run::run(&context, &run),
+        Command::Scale(scale) => scale::scale(&context, &scale),
+        Command::Ps(ps) => scale::ps(&context, &ps),
     });
     result.unwrap_or_else(|error| {
         report_error(&context, &error);

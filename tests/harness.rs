@@ -22,6 +22,15 @@ impl Test {
         }
     }
 
+    /// A test in an existing directory (a second `dozen run` where the first one was).
+    pub fn in_dir(dir: tempfile::TempDir) -> Self {
+        Self {
+            dir,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -203,6 +212,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Runs dozen in `dir`: exit code, stdout, stderr.
+pub fn dozen_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -287,6 +312,12 @@ impl Running {
                 ),
             }
         }
+    }
+
+    /// Runs another dozen command in the same app directory (as `dozen scale` beside a running
+    /// `dozen run`): exit code, stdout, stderr.
+    pub fn dozen(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        dozen_in(self.dir.path(), args)
     }
 
     pub fn signal(&self, signal: rustix::process::Signal) {

@@ -18,3 +18,4 @@ mod procfile;
 mod release;
 mod run;
 mod sample;
+mod scale;

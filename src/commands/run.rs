@@ -1,7 +1,6 @@
 //! `dozen run --dev`: the formation from the working tree, under the supervisor.
 
 use std::io::{Read as _, Seek as _, Write as _};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use super::released::Released;
@@ -9,7 +8,7 @@ use super::{Context, Inspection};
 use crate::app::duration::Duration as ManifestDuration;
 use crate::app::environment::{dev_process_env, release_process_env};
 use crate::app::formation::{Formation, FormationFlag};
-use crate::app::ports::base_port;
+use crate::app::ports::{base_port, port_taken};
 use crate::app::signal::Signal;
 use crate::cli::RunArgs;
 use crate::error::Error;
@@ -38,6 +37,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
                 env,
                 cwd,
                 store,
+                release: "dev".to_owned(),
             },
         );
     }
@@ -71,6 +71,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
             env,
             cwd: released.tree.clone(),
             store: released.store.clone(),
+            release: format!("v{}", released.version),
         },
     )
 }
@@ -82,6 +83,8 @@ struct Source<'a> {
     env: Vec<(String, String)>,
     cwd: std::path::PathBuf,
     store: std::path::PathBuf,
+    /// `vN`, or `dev`.
+    release: String,
 }
 
 fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, Error> {
@@ -91,6 +94,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         env,
         cwd,
         store,
+        release,
     } = source;
     let procfile = app
         .procfile
@@ -103,8 +107,15 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .map(FormationFlag::parse)
         .transpose()
         .map_err(|e| Error::usage(format!("-m/--formation: {e}")))?;
-    let formation = Formation::resolve(procfile, &app.manifest, flag.as_ref(), &args.types)
-        .map_err(Error::usage)?;
+    let stored = crate::store::formation::load(&store);
+    let formation = Formation::resolve(
+        procfile,
+        &app.manifest,
+        flag.as_ref(),
+        stored.as_ref(),
+        &args.types,
+    )
+    .map_err(Error::usage)?;
     let base = base_port(args.port, config, &context.inherited).map_err(Error::usage)?;
     let instances = formation.instances(procfile, base).map_err(Error::usage)?;
     if instances.is_empty() {
@@ -130,6 +141,9 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     }
 
     let _lock = RunLock::acquire(&store.join("run.lock"))?;
+    // Under the lock: a socket left by a killed run is replaced.
+    let control = crate::supervisor::control::Server::bind(&store)
+        .map_err(|e| Error::io("cannot create the control socket", e))?;
 
     let types = type_settings(app, procfile, timeout);
     let planned = instances
@@ -152,6 +166,10 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         format: args.log_format,
         timestamps: !args.no_timestamps,
         color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),
+        base_port: base,
+        release,
+        store,
+        control: Some(control),
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
 }
@@ -209,14 +227,6 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     ManifestDuration::parse(text)
         .map(|d| d.0)
         .map_err(|e| format!("-t/--timeout: {e}"))
-}
-
-/// Why a port cannot be used, if it cannot: tried on every interface and on loopback.
-fn port_taken(port: u16) -> Option<std::io::Error> {
-    // One at a time: holding the first would make the second fail.
-    ["0.0.0.0", "127.0.0.1"]
-        .into_iter()
-        .find_map(|host| TcpListener::bind((host, port)).err())
 }
 
 /// One `dozen run` per app: an exclusive `flock` on `run.lock`, which names the holder's pid.

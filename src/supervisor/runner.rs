@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use super::backoff::{Backoff, Decision};
+use super::control::{self, InstanceStatus, Op, Response};
 use super::health::Check;
 use super::nursery::{self, Nursery, Request};
 use super::output::format::{Formatter, Label, LogFormat};
 use super::output::pump::{self, Command as PumpCommand};
 use super::output::queue::Queue;
 use super::{exit, reaper};
+use crate::app::formation::{Formation, ScaleChange};
 use crate::app::manifest::Restart;
 
 /// How much formatted output may wait for a slow stdout before the children are slowed.
@@ -34,6 +36,14 @@ pub struct Plan {
     pub format: LogFormat,
     pub timestamps: bool,
     pub color: bool,
+    /// Ports are `base_port + 100 × type index + instance − 1`, for instances added live too.
+    pub base_port: u16,
+    /// `vN`, or `dev` for the working tree (what `dozen ps` shows).
+    pub release: String,
+    /// The app's store: the scaled formation is written there.
+    pub store: PathBuf,
+    /// The control socket, bound (under the run lock) by the caller.
+    pub control: Option<control::Server>,
 }
 
 pub struct TypeSettings {
@@ -75,6 +85,8 @@ struct Slot {
     /// The id of the current process (a restart gets a new one, so stale events are told apart).
     id: u64,
     type_index: usize,
+    /// 1-based: `web.2` is index 2.
+    index: u32,
     name: String,
     port: u16,
     label: Label,
@@ -85,8 +97,29 @@ struct Slot {
     failures: u32,
     next_probe: Option<Instant>,
     probing: bool,
-    /// Restart as soon as the current process is gone (it was stopped for being unhealthy).
-    restart_on_exit: bool,
+    /// What happens when the current process is gone.
+    after_exit: AfterExit,
+    pid: Option<u32>,
+    restarts: u32,
+    /// How the last process ended (dozen's exit-code convention).
+    exit_code: Option<i32>,
+}
+
+/// What a slot does when its process exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterExit {
+    /// What the type's restart policy says.
+    Policy,
+    /// Restart: it was stopped for being unhealthy.
+    Restart,
+    /// Nothing: it was scaled away; it leaves the formation.
+    Leave,
+}
+
+impl Slot {
+    fn removed(&self) -> bool {
+        self.after_exit == AfterExit::Leave
+    }
 }
 
 enum Event {
@@ -95,26 +128,14 @@ enum Event {
     Signal(i32),
     StdoutClosed,
     Health { id: u64, result: Result<(), String> },
+    Control(control::Request, mpsc::Sender<Response>),
 }
 
 /// Runs the formation until it stops; returns dozen's exit code.
-pub fn run(plan: Plan) -> std::io::Result<i32> {
+pub fn run(mut plan: Plan) -> std::io::Result<i32> {
     reaper::become_subreaper()?;
     let (tx, rx) = mpsc::channel();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-    let signal_handle = signals.handle();
-    {
-        let tx = tx.clone();
-        std::thread::Builder::new()
-            .name("dozen-signals".into())
-            .spawn(move || {
-                for signal in signals.forever() {
-                    if tx.send(Event::Signal(signal)).is_err() {
-                        break;
-                    }
-                }
-            })?;
-    }
+    let signal_handle = forward_signals(tx.clone())?;
 
     let queue = Queue::new(QUEUE_BYTES);
     let stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
@@ -152,10 +173,30 @@ pub fn run(plan: Plan) -> std::io::Result<i32> {
             })?;
     }
 
-    let slots = slots(&plan, &formatter);
+    let _control = plan
+        .control
+        .take()
+        .map(|server| serve_control(server, tx.clone()))
+        .transpose()?;
+
+    let slots = plan
+        .instances
+        .iter()
+        .map(|i| {
+            new_slot(
+                &plan.types[i.type_index].name,
+                i.type_index,
+                i.index,
+                i.port,
+                &plan,
+                &formatter,
+            )
+        })
+        .collect();
     let mut runner = Runner {
         plan,
         slots,
+        formatter,
         nursery: &nursery,
         pump: &pump,
         tx,
@@ -175,6 +216,7 @@ pub fn run(plan: Plan) -> std::io::Result<i32> {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         runner.on_timers(Instant::now());
+        runner.forget_removed();
     }
     let code = runner.exit_code;
     signal_handle.close();
@@ -186,34 +228,74 @@ pub fn run(plan: Plan) -> std::io::Result<i32> {
     Ok(code)
 }
 
-/// One slot per planned instance, waiting to start.
-fn slots(plan: &Plan, formatter: &Formatter) -> Vec<Slot> {
-    plan.instances
-        .iter()
-        .map(|i| {
-            let name = format!("{}.{}", plan.types[i.type_index].name, i.index);
-            Slot {
-                id: 0,
-                type_index: i.type_index,
-                label: formatter.label(&name, i.type_index),
-                name,
-                port: i.port,
-                state: State::Waiting,
-                started: Instant::now(),
-                backoff: plan.types[i.type_index].backoff,
-                ready: false,
-                failures: 0,
-                next_probe: None,
-                probing: false,
-                restart_on_exit: false,
+/// SIGINT, SIGTERM and SIGHUP become events of the loop, on a thread of their own.
+fn forward_signals(tx: mpsc::Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("dozen-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if tx.send(Event::Signal(signal)).is_err() {
+                    break;
+                }
             }
-        })
-        .collect()
+        })?;
+    Ok(handle)
+}
+
+/// Requests from `dozen scale`/`dozen ps` become events of the loop; the socket file goes
+/// when the returned guard is dropped, at the end of the run.
+fn serve_control(
+    server: control::Server,
+    tx: mpsc::Sender<Event>,
+) -> std::io::Result<control::ServerGuard> {
+    server.serve(move |request| {
+        let (reply, answer) = mpsc::channel();
+        if tx.send(Event::Control(request, reply)).is_err() {
+            return Response::error("the run is ending");
+        }
+        answer
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| Response::error("the run did not answer in time"))
+    })
+}
+
+/// A slot for one instance, waiting to start.
+fn new_slot(
+    type_name: &str,
+    type_index: usize,
+    index: u32,
+    port: u16,
+    plan: &Plan,
+    formatter: &Formatter,
+) -> Slot {
+    let name = format!("{type_name}.{index}");
+    Slot {
+        id: 0,
+        type_index,
+        index,
+        label: formatter.label(&name, type_index),
+        name,
+        port,
+        state: State::Waiting,
+        started: Instant::now(),
+        backoff: plan.types[type_index].backoff,
+        ready: false,
+        failures: 0,
+        next_probe: None,
+        probing: false,
+        after_exit: AfterExit::Policy,
+        pid: None,
+        restarts: 0,
+        exit_code: None,
+    }
 }
 
 struct Runner<'a> {
     plan: Plan,
     slots: Vec<Slot>,
+    formatter: Formatter,
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
     tx: mpsc::Sender<Event>,
@@ -317,13 +399,17 @@ impl Runner<'_> {
         drop(fds);
         drop(given);
         let s = &mut self.slots[slot];
+        if matches!(s.state, State::Backoff(_)) {
+            s.restarts += 1;
+        }
         s.id = id;
+        s.pid = None;
         s.state = State::Running;
         s.started = Instant::now();
         s.ready = false;
         s.failures = 0;
         s.probing = false;
-        s.restart_on_exit = false;
+        s.after_exit = AfterExit::Policy;
         s.next_probe = self.plan.types[s.type_index]
             .health
             .as_ref()
@@ -352,6 +438,7 @@ impl Runner<'_> {
             }
             Event::Nursery(nursery::Event::Spawned { id, pid }) => {
                 let Some(slot) = self.slot_of(id) else { return };
+                self.slots[slot].pid = u32::try_from(pid).ok();
                 let text = format!("{} started (pid {pid})", self.slots[slot].name);
                 self.pump.send(PumpCommand::Release { id, text });
                 if self.settings(slot).health.is_none() {
@@ -373,7 +460,18 @@ impl Runner<'_> {
                 self.on_exit(id, code, signal);
             }
             Event::Health { id, result } => self.on_health(id, result),
+            Event::Control(request, reply) => {
+                let response = self.on_control(request);
+                let _ = reply.send(response);
+            }
         }
+        self.forget_removed();
+    }
+
+    /// Scaled-away instances leave the formation once their process is gone.
+    fn forget_removed(&mut self) {
+        self.slots
+            .retain(|s| !(s.removed() && s.state == State::Done));
     }
 
     fn on_signal(&mut self, signal: i32) {
@@ -396,13 +494,16 @@ impl Runner<'_> {
         let name = self.slots[slot].name.clone();
         self.pump.system(format!("{name} {status}"), Some(id));
         let was_ready = self.slots[slot].ready;
-        self.slots[slot].ready = false;
-        if self.stopping {
-            self.slots[slot].state = State::Done;
+        let s = &mut self.slots[slot];
+        s.ready = false;
+        s.pid = None;
+        s.exit_code = Some(exit_code);
+        if self.stopping || s.removed() {
+            s.state = State::Done;
             return;
         }
         let settings = self.settings(slot);
-        let wants_restart = self.slots[slot].restart_on_exit
+        let wants_restart = (self.slots[slot].after_exit == AfterExit::Restart)
             || match settings.restart {
                 Restart::Always => true,
                 Restart::OnFailure => exit_code != 0,
@@ -507,7 +608,7 @@ impl Runner<'_> {
         );
         let _ = self.nursery.send(&Request::Signal { id, signal }, &[]);
         let s = &mut self.slots[slot];
-        s.restart_on_exit = true;
+        s.after_exit = AfterExit::Restart;
         s.next_probe = None;
         s.state = State::Stopping {
             deadline: Instant::now() + timeout,
@@ -635,9 +736,188 @@ impl Runner<'_> {
         }
     }
 
+    /// Done when every instance is, except that a formation scaled down to nothing waits for
+    /// the next `dozen scale` (or a signal).
     fn finished(&self) -> bool {
-        self.slots.iter().all(|s| s.state == State::Done)
+        (self.stopping || !self.slots.is_empty())
+            && self.slots.iter().all(|s| s.state == State::Done)
     }
+
+    fn on_control(&mut self, request: control::Request) -> Response {
+        match request.op {
+            Op::Ps => self.status(),
+            Op::Scale { changes } => match self.scale(&changes) {
+                Ok(()) => self.status(),
+                Err(ScaleError::Usage(error)) => Response {
+                    usage: true,
+                    ..Response::error(error)
+                },
+                Err(ScaleError::Refused(error)) => Response::error(error),
+            },
+        }
+    }
+
+    /// Instances per type, in Procfile order, not counting those scaled away.
+    fn formation(&self) -> Formation {
+        let counts = self
+            .plan
+            .types
+            .iter()
+            .enumerate()
+            .map(|(type_index, t)| {
+                let live = self
+                    .slots
+                    .iter()
+                    .filter(|s| s.type_index == type_index && !s.removed())
+                    .count();
+                (t.name.clone(), u32::try_from(live).unwrap_or(u32::MAX))
+            })
+            .collect();
+        Formation { counts }
+    }
+
+    fn status(&self) -> Response {
+        let mut slots: Vec<&Slot> = self.slots.iter().collect();
+        slots.sort_by_key(|s| (s.type_index, s.index, s.removed()));
+        let instances = slots
+            .into_iter()
+            .map(|s| {
+                let check = self.plan.types[s.type_index].health.is_some();
+                let state = match s.state {
+                    State::Waiting => "waiting",
+                    State::Running if s.pid.is_none() || (check && !s.ready) => "starting",
+                    State::Running if check => "ready",
+                    State::Running => "running",
+                    State::Backoff(_) => "backing off",
+                    State::Stopping { .. } => "stopping",
+                    State::Done if s.exit_code == Some(0) => "exited",
+                    State::Done => "crashed",
+                };
+                let health = match (check, s.ready, s.failures) {
+                    (false, _, _) => "none",
+                    (true, false, _) => "pending",
+                    (true, true, 0) => "passing",
+                    (true, true, _) => "failing",
+                };
+                let alive = matches!(s.state, State::Running | State::Stopping { .. });
+                InstanceStatus {
+                    name: s.name.clone(),
+                    type_name: self.plan.types[s.type_index].name.clone(),
+                    index: s.index,
+                    state: state.to_owned(),
+                    pid: s.pid,
+                    port: s.port,
+                    uptime_ms: alive.then(|| {
+                        u64::try_from(s.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+                    }),
+                    restarts: s.restarts,
+                    health: health.to_owned(),
+                    release: self.plan.release.clone(),
+                }
+            })
+            .collect();
+        Response {
+            v: control::VERSION,
+            ok: true,
+            error: None,
+            usage: false,
+            formation: self.formation().counts,
+            instances,
+        }
+    }
+
+    /// Applies `dozen scale`: all of it or, when anything is wrong, none of it.
+    fn scale(&mut self, changes: &[ScaleChange]) -> Result<(), ScaleError> {
+        use ScaleError::Refused;
+        if self.stopping {
+            return Err(Refused("the formation is stopping".to_owned()));
+        }
+        let names: Vec<&str> = self.plan.types.iter().map(|t| t.name.as_str()).collect();
+        let current = self.formation();
+        let next = current.scaled(&names, changes).map_err(ScaleError::Usage)?;
+        // Everything that could refuse the change is checked before anything starts or stops.
+        let mut added = Vec::new();
+        for (type_index, t) in self.plan.types.iter().enumerate() {
+            let have = current.counts[&t.name];
+            for index in have + 1..=next.counts[&t.name] {
+                let name = format!("{}.{index}", t.name);
+                if self.slots.iter().any(|s| s.name == name) {
+                    return Err(Refused(format!(
+                        "{name} is still stopping; scale again once it has stopped"
+                    )));
+                }
+                let port = usize::from(self.plan.base_port) + 100 * type_index + index as usize - 1;
+                let port = u16::try_from(port)
+                    .map_err(|_| Refused(format!("{name} would need port {port}, above 65535")))?;
+                if let Some(error) = crate::app::ports::port_taken(port) {
+                    return Err(Refused(format!(
+                        "port {port} for {name} is already in use ({error})"
+                    )));
+                }
+                added.push((type_index, index, port));
+            }
+        }
+        for (type_index, index, port) in added {
+            let name = self.plan.types[type_index].name.clone();
+            let slot = new_slot(&name, type_index, index, port, &self.plan, &self.formatter);
+            self.slots.push(slot);
+        }
+        for (type_index, t) in self.plan.types.iter().enumerate() {
+            let surplus = current.counts[&t.name].saturating_sub(next.counts[&t.name]);
+            let mut live: Vec<usize> = (0..self.slots.len())
+                .filter(|&i| self.slots[i].type_index == type_index && !self.slots[i].removed())
+                .collect();
+            live.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].index));
+            for slot in live.into_iter().take(surplus as usize) {
+                self.slots[slot].after_exit = AfterExit::Leave;
+            }
+        }
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].removed() {
+                self.retire(slot);
+            }
+        }
+        self.system(format!("formation scaled to {}", next.describe()));
+        if next.total() == 0 {
+            self.system("the formation is empty: waiting for `dozen scale` (Ctrl-C ends dozen)");
+        }
+        if let Err(error) = crate::store::formation::save(&self.plan.store, &next.counts) {
+            self.system(format!("cannot store the formation: {error}"));
+        }
+        self.start_ready_slots();
+        Ok(())
+    }
+
+    /// Stops a scaled-away instance gracefully (its stop signal, then SIGKILL at its timeout).
+    fn retire(&mut self, slot: usize) {
+        match self.slots[slot].state {
+            State::Running => {
+                let (id, signal, timeout) = (
+                    self.slots[slot].id,
+                    self.settings(slot).stop_signal,
+                    self.settings(slot).kill_timeout,
+                );
+                let _ = self.nursery.send(&Request::Signal { id, signal }, &[]);
+                let s = &mut self.slots[slot];
+                s.next_probe = None;
+                s.state = State::Stopping {
+                    deadline: Instant::now() + timeout,
+                    killed: false,
+                };
+            }
+            State::Waiting | State::Backoff(_) => self.slots[slot].state = State::Done,
+            State::Stopping { .. } | State::Done => {}
+        }
+    }
+}
+
+/// Why a scale was not applied.
+enum ScaleError {
+    /// The request is wrong (unknown type, count out of range).
+    Usage(String),
+    /// The request is fine but cannot be applied now (a port is taken, an instance is
+    /// still stopping, the formation is stopping).
+    Refused(String),
 }
 
 /// An instance's output: the ends dozen reads and the ends the process is given.

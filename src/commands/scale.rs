@@ -1,0 +1,224 @@
+//! `dozen scale` and `dozen ps`: clients of the running formation's control socket
+//! (docs/control.md).
+
+use std::fmt::Write as _;
+
+use indexmap::IndexMap;
+use serde_json::json;
+
+use super::{Context, Inspection, print};
+use crate::app::App;
+use crate::app::formation::{Formation, ScaleChange};
+use crate::cli::{PsArgs, ScaleArgs};
+use crate::error::Error;
+use crate::exit_code;
+use crate::store::history;
+use crate::supervisor::control::{self, ClientError, Op, Request, Response};
+
+fn store_of(context: &Context) -> Result<(App, std::path::PathBuf), Error> {
+    let (app, _) = App::load(&context.locator);
+    let store = crate::store::open(&app).map_err(|e| Error::io("cannot open the store", e))?;
+    Ok((app, store))
+}
+
+fn ask(store: &std::path::Path, op: Op) -> Result<Option<Response>, Error> {
+    match control::request(
+        store,
+        &Request {
+            v: control::VERSION,
+            op,
+        },
+    ) {
+        Ok(response) => Ok(Some(response)),
+        Err(ClientError::NotRunning) => Ok(None),
+        Err(error) => Err(Error::failed(error.to_string())),
+    }
+}
+
+fn formation_json(counts: &IndexMap<String, u32>, running: bool) -> String {
+    let value = json!({ "running": running, "formation": counts });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&value).expect("serializable")
+    )
+}
+
+pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
+    let changes = args
+        .changes
+        .iter()
+        .map(|arg| ScaleChange::parse(arg))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::usage(e).hint("write TYPE=N, TYPE+N or TYPE-N, e.g. web=3 worker+1"))?;
+    let (_, store) = store_of(context)?;
+    let op = if changes.is_empty() {
+        Op::Ps
+    } else {
+        Op::Scale {
+            changes: changes.clone(),
+        }
+    };
+    if let Some(response) = ask(&store, op)? {
+        if !response.ok {
+            let message = response.error.unwrap_or_default();
+            return Err(if response.usage {
+                Error::usage(message)
+            } else {
+                Error::failed(message)
+            });
+        }
+        if !changes.is_empty() {
+            log(&store, &changes, &response.formation, true);
+        }
+        let formation = Formation {
+            counts: response.formation,
+        };
+        print(&if args.json {
+            formation_json(&formation.counts, true)
+        } else {
+            format!("{}\n", formation.describe())
+        })?;
+        return Ok(exit_code::SUCCESS);
+    }
+    // Nothing running: the stored formation (or the one `dozen run` would use) changes.
+    let inspection = Inspection::valid(context, context.environment())?;
+    let procfile = inspection
+        .app
+        .procfile
+        .as_ref()
+        .ok_or_else(|| Error::usage("no Procfile"))?;
+    let stored = crate::store::formation::load(&store);
+    let current = Formation::resolve(
+        procfile,
+        &inspection.app.manifest,
+        None,
+        stored.as_ref(),
+        &[],
+    )
+    .map_err(Error::usage)?;
+    let names: Vec<&str> = procfile.names().collect();
+    let next = current.scaled(&names, &changes).map_err(Error::usage)?;
+    if !changes.is_empty() {
+        crate::store::formation::save(&store, &next.counts)
+            .map_err(|e| Error::io("cannot store the formation", e))?;
+        log(&store, &changes, &next.counts, false);
+        if !context.quiet {
+            eprintln!("no `dozen run` is running this app: stored for the next one");
+        }
+    }
+    print(&if args.json {
+        formation_json(&next.counts, false)
+    } else {
+        format!("{}\n", next.describe())
+    })?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn log(
+    store: &std::path::Path,
+    changes: &[ScaleChange],
+    counts: &IndexMap<String, u32>,
+    live: bool,
+) {
+    let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    let _ = history::append(
+        store,
+        "scale",
+        json!({ "changes": changes, "formation": counts, "live": live }),
+    );
+}
+
+pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
+    let (_, store) = store_of(context)?;
+    let Some(response) = ask(&store, Op::Ps)? else {
+        if args.json {
+            print(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(
+                    &json!({ "running": false, "formation": {}, "instances": [] })
+                )
+                .expect("serializable")
+            ))?;
+        } else {
+            eprintln!("no `dozen run` is running this app");
+        }
+        return Ok(exit_code::FAILURE);
+    };
+    if !response.ok {
+        return Err(Error::failed(response.error.unwrap_or_default()));
+    }
+    if args.json {
+        let value = json!({
+            "running": true,
+            "formation": response.formation,
+            "instances": response.instances,
+        });
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).expect("serializable")
+        ))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    let rows: Vec<[String; 8]> = response
+        .instances
+        .iter()
+        .map(|i| {
+            [
+                i.name.clone(),
+                i.state.clone(),
+                i.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                i.port.to_string(),
+                i.uptime_ms.map_or_else(|| "-".to_owned(), uptime),
+                i.restarts.to_string(),
+                i.health.clone(),
+                i.release.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "RELEASE",
+    ]
+    .map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    if rows.is_empty() {
+        out.push_str("(the formation is empty)\n");
+    }
+    print(&out)?;
+    Ok(exit_code::SUCCESS)
+}
+
+/// `45s`, `3m07s`, `2h05m`.
+fn uptime(ms: u64) -> String {
+    let seconds = ms / 1000;
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptimes() {
+        assert_eq!(uptime(999), "0s");
+        assert_eq!(uptime(187_000), "3m07s");
+        assert_eq!(uptime(7_500_000), "2h05m");
+    }
+}

@@ -1,0 +1,249 @@
+//! `dozen scale` and `dozen ps` against a running formation, and without one: the control
+//! socket, live changes with their indexes and ports, the stored formation.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+use serde_json::Value;
+
+use crate::harness::{Running, Test, dozen_in};
+
+/// Each test its own block of ports (the run tests use 21000 and up).
+fn base_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(41000);
+    NEXT.fetch_add(400, Ordering::SeqCst)
+}
+
+const PROCFILE: &str =
+    "web: echo \"$PS on $PORT\"; exec sleep 60\nworker: echo \"$PS on $PORT\"; exec sleep 60\n";
+
+fn run(test: Test, port: u16) -> Running {
+    let port = port.to_string();
+    test.args(&["run", "--dev", "--no-timestamps", "-p", &port])
+        .spawn()
+}
+
+/// `dozen ps --json`, parsed.
+fn ps(running: &Running) -> Value {
+    let (code, stdout, stderr) = running.dozen(&["ps", "--json"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn names_and_ports(status: &Value) -> Vec<(String, u64)> {
+    status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().to_owned(),
+                i["port"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Polls `dozen ps` until `done` holds (at most 10 s).
+#[track_caller]
+fn wait_ps(running: &Running, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = ps(running);
+        if done(&status) {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "ps never got there: {status:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn scaling_live_adds_the_next_indexes_and_ports_and_removes_the_highest() {
+    let port = base_port();
+    let mut running = run(Test::new().procfile(PROCFILE), port);
+    running.wait_for(&format!("worker.1 | worker.1 on {}", port + 100), 10);
+    let (code, stdout, stderr) = running.dozen(&["scale", "web=3", "worker-1"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (Some(0), "web=3 worker=0\n"),
+        "{stderr}"
+    );
+    running.wait_for(&format!("web.2 | web.2 on {}", port + 1), 10);
+    running.wait_for(&format!("web.3 | web.3 on {}", port + 2), 10);
+    running.wait_for("worker.1 killed by SIGTERM", 10);
+    let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 3);
+    assert_eq!(
+        names_and_ports(&status),
+        [
+            ("web.1".to_owned(), u64::from(port)),
+            ("web.2".to_owned(), u64::from(port) + 1),
+            ("web.3".to_owned(), u64::from(port) + 2),
+        ]
+    );
+    assert_eq!(
+        status["formation"],
+        serde_json::json!({"web": 3, "worker": 0})
+    );
+    let first = &status["instances"][0];
+    assert_eq!(first["state"], "running");
+    assert_eq!(first["release"], "dev");
+    assert!(first["pid"].as_u64().unwrap() > 1);
+
+    // Down again: the highest-numbered stop; the formation (and dozen) go on.
+    let (code, stdout, _) = running.dozen(&["scale", "web-2"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "web=1 worker=0\n"));
+    running.wait_for("web.3 killed by SIGTERM", 10);
+    running.wait_for("web.2 killed by SIGTERM", 10);
+    let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 1);
+    assert_eq!(
+        names_and_ports(&status),
+        [("web.1".to_owned(), u64::from(port))]
+    );
+
+    // Up once more: web.2 gets its index and port back.
+    running.dozen(&["scale", "web+1"]);
+    running.wait_for(&format!("web.2 | web.2 on {}", port + 1), 10);
+    let history = std::fs::read_to_string(running.dir.path().join(".dozen/history.jsonl")).unwrap();
+    let scales: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["what"] == "scale")
+        .collect();
+    assert_eq!(scales.len(), 3);
+    assert_eq!(
+        scales[0]["changes"],
+        serde_json::json!(["web=3", "worker-1"])
+    );
+    assert_eq!(scales[0]["live"], true);
+    running.signal(Signal::INT);
+    let (code, _) = running.finish(10);
+    assert_eq!(code, Some(130));
+}
+
+#[test]
+fn scaling_to_zero_keeps_the_run_waiting_for_the_next_scale() {
+    let port = base_port();
+    let mut running = run(Test::new().procfile("web: echo up; exec sleep 60\n"), port);
+    running.wait_for("web.1 | up", 10);
+    let (code, stdout, _) = running.dozen(&["scale", "web=0"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "web=0\n"));
+    running.wait_for("the formation is empty", 10);
+    let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().is_empty());
+    assert_eq!(status["running"], true);
+    let (code, stdout, _) = running.dozen(&["ps"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("(the formation is empty)"), "{stdout}");
+    running.dozen(&["scale", "web=1"]);
+    wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 1);
+    running.signal(Signal::TERM);
+    let (code, _) = running.finish(10);
+    assert_eq!(code, Some(143));
+}
+
+#[test]
+fn a_taken_port_refuses_the_whole_change() {
+    let port = base_port();
+    let mut running = run(Test::new().procfile(PROCFILE), port);
+    running.wait_for("worker.1 | worker.1 on", 10);
+    let _holder = std::net::TcpListener::bind(("0.0.0.0", port + 1)).unwrap();
+    let (code, _, stderr) = running.dozen(&["scale", "worker=2", "web=2"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {} for web.2 is already in use", port + 1)),
+        "{stderr}"
+    );
+    let status = ps(&running);
+    assert_eq!(
+        status["formation"],
+        serde_json::json!({"web": 1, "worker": 1})
+    );
+    // Bad arguments are usage errors, live as without a run.
+    let (code, _, stderr) = running.dozen(&["scale", "wbe=2"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("did you mean `web`?"), "{stderr}");
+    let (code, _, stderr) = running.dozen(&["scale", "worker-2"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("between 0 and 100"), "{stderr}");
+    running.signal(Signal::INT);
+    running.finish(10);
+}
+
+#[test]
+fn without_a_run_scale_stores_the_formation_for_the_next_one() {
+    let test = Test::new().procfile(PROCFILE);
+    let port = base_port();
+    let dir = test.path().to_path_buf();
+    let dozen = |args: &[&str]| dozen_in(&dir, args);
+    let (code, stdout, stderr) = dozen(&["scale", "web=2"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "web=2 worker=1\n"));
+    assert!(stderr.contains("stored for the next one"), "{stderr}");
+    let (code, stdout, _) = dozen(&["scale", "worker-1", "--json"]);
+    assert_eq!(code, Some(0));
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"running": false, "formation": {"web": 2, "worker": 0}})
+    );
+    for (args, needle) in [
+        (&["scale", "web=x"][..], "not a count"),
+        (&["scale", "wbe=1"][..], "did you mean `web`?"),
+        (&["scale", "web-3"][..], "between 0 and 100"),
+        (&["scale", "web=101"][..], "between 0 and 100"),
+        (&["scale", "web"][..], "TYPE=N"),
+    ] {
+        let (code, _, stderr) = dozen(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let (code, _, stderr) = dozen(&["ps"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no `dozen run` is running this app"),
+        "{stderr}"
+    );
+    // The next run starts with the stored formation.
+    let mut running = run(test, port);
+    running.wait_for(&format!("web.2 | web.2 on {}", port + 1), 10);
+    let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 2);
+    assert_eq!(
+        status["formation"],
+        serde_json::json!({"web": 2, "worker": 0})
+    );
+    running.signal(Signal::INT);
+    running.finish(10);
+}
+
+#[test]
+fn the_socket_is_private_and_a_killed_runs_socket_is_replaced() {
+    let port = base_port();
+    let mut running = run(Test::new().procfile("web: echo up; exec sleep 60\n"), port);
+    running.wait_for("web.1 | up", 10);
+    let run_dir = running.dir.path().join(".dozen/run");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&run_dir), 0o700);
+    assert_eq!(mode(&run_dir.join("control.sock")), 0o600);
+    running.signal(Signal::KILL);
+    let _ = running.child.wait();
+    assert!(
+        run_dir.join("control.sock").exists(),
+        "SIGKILL leaves the socket file"
+    );
+    let (code, _, stderr) = running.dozen(&["ps"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no `dozen run` is running this app"),
+        "{stderr}"
+    );
+    // A new run replaces it and answers.
+    let second = port + 200;
+    let dir = running.dir;
+    let mut again = run(Test::in_dir(dir), second);
+    again.wait_for("web.1 | up", 10);
+    let status = wait_ps(&again, |s| s["instances"].as_array().unwrap().len() == 1);
+    assert_eq!(status["instances"][0]["port"], u64::from(second));
+    again.signal(Signal::INT);
+    again.finish(10);
+}
