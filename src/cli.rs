@@ -152,6 +152,18 @@ pub enum Command {
     )]
     Ps(PsArgs),
 
+    /// Restart instances of the running `dozen run`, one at a time
+    #[command(
+        after_help = "Without an argument every instance; with a type (`web`) its instances; with an instance (`web.2`) that one. One at a time: an instance gets its stop signal, starts again on the same port, and the next one is only stopped once it is ready again (its health check passed, or it started when it has none) — with two or more instances of a type, some always serve. A replacement that crashes or fails its check stops the roll. Stopped instances (`dozen stop`) start again.\n\nExit status: 0 when the restart began, 1 when no `dozen run` is running this app, 2 for an unknown type or instance.\n\nExamples:\n  dozen restart\n  dozen restart web\n  dozen restart worker.2"
+    )]
+    Restart(TargetArgs),
+
+    /// Stop instances of the running `dozen run` gracefully, until scaled or restarted
+    #[command(
+        after_help = "Without an argument every instance (dozen keeps running, waiting for `dozen restart` or `dozen scale`); with a type or an instance, those. Each gets its stop signal, then SIGKILL at its kill timeout. The formation does not change: `dozen ps` shows them as stopped.\n\nExit status: 0, 1 when no `dozen run` is running this app, 2 for an unknown type or instance.\n\nExamples:\n  dozen stop worker\n  dozen stop web.3\n  dozen restart web.3"
+    )]
+    Stop(TargetArgs),
+
     /// Write a starting dozen.toml and Procfile for the app in this directory
     #[command(
         after_help = "Detects the ecosystem (Cargo.toml, package.json, requirements.txt or pyproject.toml, go.mod, Gemfile, pom.xml) and writes a commented dozen.toml with build steps, and a Procfile with a web process that binds $PORT. Never overwrites a file.\n\nExamples:\n  dozen init\n  dozen --app ../api init"
@@ -268,6 +280,13 @@ pub struct ScaleArgs {
     /// Print the resulting formation as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// A process type (`web`) or an instance (`web.2`) [default: every instance]
+    #[arg(value_name = "TYPE|INSTANCE")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

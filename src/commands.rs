@@ -117,6 +117,8 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Run(run) => run::run(&context, &run),
         Command::Scale(scale) => scale::scale(&context, &scale),
         Command::Ps(ps) => scale::ps(&context, &ps),
+        Command::Restart(target) => scale::restart(&context, target.target.as_deref(), false),
+        Command::Stop(target) => scale::restart(&context, target.target.as_deref(), true),
     });
     result.unwrap_or_else(|error| {
         report_error(&context, &error);

@@ -356,7 +356,7 @@ fn exec_and_run_use_the_release_not_the_working_tree() {
         "{history}"
     );
     let mut child = std::process::Command::new(BIN)
-        .args(["run", "-p", "27100", "--no-timestamps"])
+        .args(["run", "-p", "17100", "--no-timestamps"])
         .current_dir(&dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -525,7 +525,7 @@ fn gc_refuses_while_a_release_runs() {
     std::fs::write(dir.join("changed.txt"), "x").unwrap();
     assert!(dozen(&dir, &["release"], &[]).status.success());
     let mut running = Command::new(BIN)
-        .args(["run", "--release", "v1", "-p", "27300", "--no-timestamps"])
+        .args(["run", "--release", "v1", "-p", "17300", "--no-timestamps"])
         .current_dir(&dir)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -536,6 +536,10 @@ fn gc_refuses_while_a_release_runs() {
         &mut line,
     )
     .unwrap();
+    assert!(
+        line.contains("web.1 started"),
+        "the run did not start: {line:?}"
+    );
     let refused = dozen(&dir, &["gc", "--keep", "1"], &[]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("the store is in use"));

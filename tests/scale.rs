@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use crate::harness::{Running, Test, dozen_in};
 
-/// Each test its own block of ports (the run tests use 21000 and up).
+/// Each test its own block of ports, below the ephemeral range (32768 and up, where outgoing
+/// connections take theirs) and below the run tests (21000 and up).
 fn base_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(41000);
+    static NEXT: AtomicU16 = AtomicU16::new(12000);
     NEXT.fetch_add(400, Ordering::SeqCst)
 }
 
@@ -46,13 +47,15 @@ fn names_and_ports(status: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Polls `dozen ps` until `done` holds (at most 10 s).
+/// Polls `dozen ps` until `done` holds (at most 10 s); a run still starting (no socket yet)
+/// is polled again.
 #[track_caller]
 fn wait_ps(running: &Running, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let status = ps(running);
-        if done(&status) {
+        let (code, stdout, _) = running.dozen(&["ps", "--json"]);
+        let status: Value = serde_json::from_str(&stdout).unwrap();
+        if code == Some(0) && done(&status) {
             return status;
         }
         assert!(Instant::now() < deadline, "ps never got there: {status:#}");
@@ -198,12 +201,15 @@ fn without_a_run_scale_stores_the_formation_for_the_next_one() {
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
-    let (code, _, stderr) = dozen(&["ps"]);
-    assert_eq!(code, Some(1));
-    assert!(
-        stderr.contains("no `dozen run` is running this app"),
-        "{stderr}"
-    );
+    for args in [&["ps"][..], &["restart"], &["stop", "web"]] {
+        let (code, _, stderr) = dozen(args);
+        assert_eq!(code, Some(1), "{args:?}");
+        assert!(
+            stderr.contains("no `dozen run` is running this app"),
+            "{stderr}"
+        );
+    }
+
     // The next run starts with the stored formation.
     let mut running = run(test, port);
     running.wait_for(&format!("web.2 | web.2 on {}", port + 1), 10);
@@ -238,7 +244,7 @@ fn the_socket_is_private_and_a_killed_runs_socket_is_replaced() {
         "{stderr}"
     );
     // A new run replaces it and answers.
-    let second = port + 200;
+    let second = base_port();
     let dir = running.dir;
     let mut again = run(Test::in_dir(dir), second);
     again.wait_for("web.1 | up", 10);
@@ -246,4 +252,121 @@ fn the_socket_is_private_and_a_killed_runs_socket_is_replaced() {
     assert_eq!(status["instances"][0]["port"], u64::from(second));
     again.signal(Signal::INT);
     again.finish(10);
+}
+
+/// Whether something accepts connections on the port.
+fn serving(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(200),
+    )
+    .is_ok()
+}
+
+#[test]
+fn a_rolling_restart_keeps_web_serving_and_replaces_every_instance() {
+    let port = base_port();
+    let test = Test::new()
+        .procfile("web: exec python3 -m http.server $PORT --bind 127.0.0.1\n")
+        .manifest("[formation]\nweb = 3\n\n[processes.web]\nhealth = { tcp = true, interval = \"100ms\" }\n");
+    let mut running = run(test, port);
+    let before = wait_ps(&running, |s| {
+        s["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "ready")
+    });
+    let pids = |status: &Value| -> Vec<u64> {
+        status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["pid"].as_u64().unwrap_or(0))
+            .collect()
+    };
+    let old = pids(&before);
+    let (code, _, stderr) = running.dozen(&["restart", "web"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("restarting web.1, web.2, web.3, one at a time"),
+        "{stderr}"
+    );
+    // Poll while it rolls: at every moment some instance is ready and answers.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = ps(&running);
+        let ready: Vec<u64> = status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["state"] == "ready")
+            .map(|i| i["port"].as_u64().unwrap())
+            .collect();
+        assert!(
+            ready.len() >= 2,
+            "fewer than two ready during the roll: {status:#}"
+        );
+        let answering = (0..3).filter(|k| serving(port + k)).count();
+        assert!(
+            answering >= 1,
+            "nothing answered during the roll: {status:#}"
+        );
+        let now = pids(&status);
+        if now.iter().zip(&old).all(|(n, o)| n != o && *n != 0) && ready.len() == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the roll did not finish: {status:#}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running.wait_for("rolling restart done (3 instances)", 10);
+    // Ports stay put.
+    let status = ps(&running);
+    assert_eq!(
+        names_and_ports(&status),
+        [
+            ("web.1".to_owned(), u64::from(port)),
+            ("web.2".to_owned(), u64::from(port) + 1),
+            ("web.3".to_owned(), u64::from(port) + 2),
+        ]
+    );
+    running.signal(Signal::INT);
+    let (code, _) = running.finish(10);
+    assert_eq!(code, Some(130));
+}
+
+#[test]
+fn stop_keeps_instances_stopped_until_restarted_or_scaled() {
+    let port = base_port();
+    let mut running = run(Test::new().procfile(PROCFILE), port);
+    running.wait_for("worker.1 | worker.1 on", 10);
+    let (code, _, stderr) = running.dozen(&["stop", "worker"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    running.wait_for("worker.1 killed by SIGTERM", 10);
+    let status = wait_ps(&running, |s| s["instances"][1]["state"] == "stopped");
+    assert_eq!(
+        status["formation"],
+        serde_json::json!({"web": 1, "worker": 1})
+    );
+    assert_eq!(status["instances"][0]["state"], "running");
+    // dozen goes on; restart brings it back.
+    running.dozen(&["restart", "worker.1"]);
+    wait_ps(&running, |s| s["instances"][1]["state"] == "running");
+    // Stopped again, then scaling its type starts it too.
+    running.dozen(&["stop", "worker.1"]);
+    wait_ps(&running, |s| s["instances"][1]["state"] == "stopped");
+    running.dozen(&["scale", "worker=1"]);
+    wait_ps(&running, |s| s["instances"][1]["state"] == "running");
+    for target in ["wrk", "web.9"] {
+        let (code, _, stderr) = running.dozen(&["restart", target]);
+        assert_eq!(code, Some(2), "{target}: {stderr}");
+    }
+    let (_, _, stderr) = running.dozen(&["stop", "wrk"]);
+    assert!(stderr.contains("did you mean `worker`?"), "{stderr}");
+    running.signal(Signal::INT);
+    let (code, _) = running.finish(10);
+    assert_eq!(code, Some(130));
 }

@@ -128,6 +128,44 @@ fn log(
     );
 }
 
+/// `dozen restart [TARGET]` (`stop`: `dozen stop [TARGET]`).
+pub(super) fn restart(context: &Context, target: Option<&str>, stop: bool) -> Result<i32, Error> {
+    let (_, store) = store_of(context)?;
+    let target = target.map(str::to_owned);
+    let op = if stop {
+        Op::Stop {
+            target: target.clone(),
+        }
+    } else {
+        Op::Restart {
+            target: target.clone(),
+        }
+    };
+    let Some(response) = ask(&store, op)? else {
+        return Err(Error::failed("no `dozen run` is running this app")
+            .hint("start it with `dozen run` (or `dozen run --dev`)"));
+    };
+    if !response.ok {
+        let message = response.error.unwrap_or_default();
+        return Err(if response.usage {
+            Error::usage(message)
+        } else {
+            Error::failed(message)
+        });
+    }
+    let _ = history::append(
+        &store,
+        if stop { "stop" } else { "restart" },
+        json!({ "target": target }),
+    );
+    if !context.quiet {
+        if let Some(message) = response.message {
+            eprintln!("{message}");
+        }
+    }
+    Ok(exit_code::SUCCESS)
+}
+
 pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     let (_, store) = store_of(context)?;
     let Some(response) = ask(&store, Op::Ps)? else {

@@ -30,7 +30,16 @@ pub struct Request {
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Op {
     Ps,
-    Scale { changes: Vec<ScaleChange> },
+    Scale {
+        changes: Vec<ScaleChange>,
+    },
+    /// A type (`web`), an instance (`web.2`), or everything (`null`).
+    Restart {
+        target: Option<String>,
+    },
+    Stop {
+        target: Option<String>,
+    },
 }
 
 /// One instance as `dozen ps` shows it.
@@ -62,6 +71,9 @@ pub struct Response {
     /// about the run: the client exits 2 for it, as for any usage error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub usage: bool,
+    /// What the run did, for the client to print (`restarting web.1, web.2, one at a time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The formation after the request, in Procfile order.
     #[serde(default)]
     pub formation: indexmap::IndexMap<String, u32>,
@@ -76,6 +88,7 @@ impl Response {
             ok: false,
             error: Some(message.into()),
             usage: false,
+            message: None,
             formation: indexmap::IndexMap::new(),
             instances: Vec::new(),
         }

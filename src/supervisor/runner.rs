@@ -78,6 +78,8 @@ enum State {
         deadline: Instant,
         killed: bool,
     },
+    /// Stopped by `dozen stop`: kept stopped until scaled or restarted.
+    Held,
     Done,
 }
 
@@ -114,6 +116,10 @@ enum AfterExit {
     Restart,
     /// Nothing: it was scaled away; it leaves the formation.
     Leave,
+    /// Start again at once, no backoff: a rolling restart.
+    Respawn,
+    /// Stay stopped: `dozen stop`.
+    Hold,
 }
 
 impl Slot {
@@ -197,6 +203,9 @@ pub fn run(mut plan: Plan) -> std::io::Result<i32> {
         plan,
         slots,
         formatter,
+        roll: std::collections::VecDeque::new(),
+        rolling: None,
+        rolled: 0,
         nursery: &nursery,
         pump: &pump,
         tx,
@@ -296,6 +305,12 @@ struct Runner<'a> {
     plan: Plan,
     slots: Vec<Slot>,
     formatter: Formatter,
+    /// Instances waiting their turn in a rolling restart.
+    roll: std::collections::VecDeque<String>,
+    /// The instance being replaced now.
+    rolling: Option<String>,
+    /// How many instances the current rolling restart has replaced.
+    rolled: usize,
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
     tx: mpsc::Sender<Event>,
@@ -468,8 +483,10 @@ impl Runner<'_> {
         self.forget_removed();
     }
 
-    /// Scaled-away instances leave the formation once their process is gone.
+    /// Scaled-away instances leave the formation once their process is gone; a rolling
+    /// restart moves on.
     fn forget_removed(&mut self) {
+        self.advance_roll();
         self.slots
             .retain(|s| !(s.removed() && s.state == State::Done));
     }
@@ -501,6 +518,17 @@ impl Runner<'_> {
         if self.stopping || s.removed() {
             s.state = State::Done;
             return;
+        }
+        match s.after_exit {
+            AfterExit::Hold => {
+                s.state = State::Held;
+                return;
+            }
+            AfterExit::Respawn => {
+                self.spawn(slot);
+                return;
+            }
+            AfterExit::Policy | AfterExit::Restart | AfterExit::Leave => {}
         }
         let settings = self.settings(slot);
         let wants_restart = (self.slots[slot].after_exit == AfterExit::Restart)
@@ -640,7 +668,9 @@ impl Runner<'_> {
                         killed: false,
                     };
                 }
-                State::Waiting | State::Backoff(_) => self.slots[slot].state = State::Done,
+                State::Waiting | State::Backoff(_) | State::Held => {
+                    self.slots[slot].state = State::Done;
+                }
                 State::Done => {}
             }
         }
@@ -754,6 +784,195 @@ impl Runner<'_> {
                 },
                 Err(ScaleError::Refused(error)) => Response::error(error),
             },
+            Op::Restart { target } => self.targeted(target.as_deref(), Self::restart),
+            Op::Stop { target } => self.targeted(target.as_deref(), Self::stop),
+        }
+    }
+
+    /// Runs `action` on the instances `target` names, answering with what it did.
+    fn targeted(
+        &mut self,
+        target: Option<&str>,
+        action: fn(&mut Self, &[String]) -> String,
+    ) -> Response {
+        if self.stopping {
+            return Response::error("the formation is stopping");
+        }
+        match self.targets(target) {
+            Ok(names) => {
+                let message = action(self, &names);
+                Response {
+                    message: Some(message),
+                    ..self.status()
+                }
+            }
+            Err(error) => Response {
+                usage: true,
+                ..Response::error(error)
+            },
+        }
+    }
+
+    /// The instances a `restart`/`stop` argument names, in Procfile and index order: every
+    /// one (`None`), a type's (`web`), or one (`web.2`).
+    fn targets(&self, target: Option<&str>) -> Result<Vec<String>, String> {
+        let mut live: Vec<&Slot> = self.slots.iter().filter(|s| !s.removed()).collect();
+        live.sort_by_key(|s| (s.type_index, s.index));
+        let names = |filter: &dyn Fn(&Slot) -> bool| -> Vec<String> {
+            live.iter()
+                .filter(|s| filter(s))
+                .map(|s| s.name.clone())
+                .collect()
+        };
+        let Some(target) = target else {
+            return Ok(names(&|_| true));
+        };
+        if let Some(type_index) = self.plan.types.iter().position(|t| t.name == target) {
+            let found = names(&|s| s.type_index == type_index);
+            if found.is_empty() {
+                return Err(format!("`{target}` has no instances (scale it up first)"));
+            }
+            return Ok(found);
+        }
+        if live.iter().any(|s| s.name == target) {
+            return Ok(vec![target.to_owned()]);
+        }
+        let candidates: Vec<&str> = self
+            .plan
+            .types
+            .iter()
+            .map(|t| t.name.as_str())
+            .chain(live.iter().map(|s| s.name.as_str()))
+            .collect();
+        let hint = crate::diagnostic::did_you_mean(target, candidates.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        Err(format!(
+            "`{target}` is neither a process type nor a running instance{hint}"
+        ))
+    }
+
+    /// Queues a rolling restart: one instance at a time, the next once the previous one's
+    /// replacement is ready (ports stay the same, so an instance stops before it starts
+    /// again; see docs/control.md).
+    fn restart(&mut self, names: &[String]) -> String {
+        for name in names {
+            if !self.roll.contains(name) && self.rolling.as_ref() != Some(name) {
+                self.roll.push_back(name.clone());
+            }
+        }
+        self.advance_roll();
+        format!("restarting {}, one at a time", names.join(", "))
+    }
+
+    /// Stops instances gracefully and keeps them stopped until scaled or restarted.
+    fn stop(&mut self, names: &[String]) -> String {
+        self.roll.retain(|n| !names.contains(n));
+        for name in names {
+            let Some(slot) = self
+                .slots
+                .iter()
+                .position(|s| &s.name == name && !s.removed())
+            else {
+                continue;
+            };
+            match self.slots[slot].state {
+                State::Running => {
+                    self.signal_stop(slot);
+                    self.slots[slot].after_exit = AfterExit::Hold;
+                }
+                State::Stopping { .. } => self.slots[slot].after_exit = AfterExit::Hold,
+                State::Waiting | State::Backoff(_) | State::Done => {
+                    self.slots[slot].state = State::Held;
+                }
+                State::Held => {}
+            }
+        }
+        format!("stopping {}", names.join(", "))
+    }
+
+    /// Sends an instance its stop signal; SIGKILL follows at its kill timeout.
+    fn signal_stop(&mut self, slot: usize) {
+        let (id, signal, timeout) = (
+            self.slots[slot].id,
+            self.settings(slot).stop_signal,
+            self.settings(slot).kill_timeout,
+        );
+        let _ = self.nursery.send(&Request::Signal { id, signal }, &[]);
+        let s = &mut self.slots[slot];
+        s.next_probe = None;
+        s.state = State::Stopping {
+            deadline: Instant::now() + timeout,
+            killed: false,
+        };
+    }
+
+    /// Moves a rolling restart on: waits for the instance being replaced to be ready again,
+    /// then stops the next one. A replacement that crashes or fails its checks ends the roll.
+    fn advance_roll(&mut self) {
+        loop {
+            if let Some(name) = self.rolling.clone() {
+                let Some(slot) = self
+                    .slots
+                    .iter()
+                    .position(|s| s.name == name && !s.removed())
+                else {
+                    self.rolling = None;
+                    continue;
+                };
+                let s = &self.slots[slot];
+                let has_check = self.plan.types[s.type_index].health.is_some();
+                match s.state {
+                    State::Running if s.ready || (!has_check && s.pid.is_some()) => {
+                        self.rolling = None;
+                    }
+                    State::Running | State::Stopping { .. } | State::Waiting => return,
+                    State::Held => self.rolling = None,
+                    State::Backoff(_) | State::Done => {
+                        let left = self.roll.len();
+                        self.roll.clear();
+                        self.rolling = None;
+                        self.rolled = 0;
+                        self.system(format!(
+                            "{name} did not come back; the rolling restart stopped ({left} not restarted)"
+                        ));
+                        return;
+                    }
+                }
+                continue;
+            }
+            let Some(name) = self.roll.pop_front() else {
+                if self.rolled > 0 {
+                    let n = std::mem::take(&mut self.rolled);
+                    self.system(format!(
+                        "rolling restart done ({n} instance{})",
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
+                return;
+            };
+            let Some(slot) = self
+                .slots
+                .iter()
+                .position(|s| s.name == name && !s.removed())
+            else {
+                continue;
+            };
+            match self.slots[slot].state {
+                State::Running => {
+                    self.system(format!("restarting {name}"));
+                    self.signal_stop(slot);
+                    self.slots[slot].after_exit = AfterExit::Respawn;
+                }
+                State::Stopping { .. } => self.slots[slot].after_exit = AfterExit::Respawn,
+                State::Held | State::Backoff(_) | State::Done => {
+                    self.system(format!("starting {name}"));
+                    self.spawn(slot);
+                }
+                State::Waiting => continue,
+            }
+            self.rolled += 1;
+            self.rolling = Some(name);
         }
     }
 
@@ -790,6 +1009,7 @@ impl Runner<'_> {
                     State::Running => "running",
                     State::Backoff(_) => "backing off",
                     State::Stopping { .. } => "stopping",
+                    State::Held => "stopped",
                     State::Done if s.exit_code == Some(0) => "exited",
                     State::Done => "crashed",
                 };
@@ -821,6 +1041,7 @@ impl Runner<'_> {
             ok: true,
             error: None,
             usage: false,
+            message: None,
             formation: self.formation().counts,
             instances,
         }
@@ -877,6 +1098,13 @@ impl Runner<'_> {
                 self.retire(slot);
             }
         }
+        // Instances `dozen stop` held stay stopped until their type is scaled.
+        for slot in &mut self.slots {
+            let type_name = &self.plan.types[slot.type_index].name;
+            if slot.state == State::Held && changes.iter().any(|c| &c.type_name == type_name) {
+                slot.state = State::Waiting;
+            }
+        }
         self.system(format!("formation scaled to {}", next.describe()));
         if next.total() == 0 {
             self.system("the formation is empty: waiting for `dozen scale` (Ctrl-C ends dozen)");
@@ -905,7 +1133,9 @@ impl Runner<'_> {
                     killed: false,
                 };
             }
-            State::Waiting | State::Backoff(_) => self.slots[slot].state = State::Done,
+            State::Waiting | State::Backoff(_) | State::Held => {
+                self.slots[slot].state = State::Done;
+            }
             State::Stopping { .. } | State::Done => {}
         }
     }
