@@ -531,17 +531,21 @@ fn gc_refuses_while_a_release_runs() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(running.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    // Kept open: dozen stops its formation when its stdout closes.
+    let mut stdout = std::io::BufReader::new(running.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     assert!(
         line.contains("web.1 started"),
         "the run did not start: {line:?}"
     );
     let refused = dozen(&dir, &["gc", "--keep", "1"], &[]);
-    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("the store is in use"));
     rustix::process::kill_process(
         rustix::process::Pid::from_child(&running),

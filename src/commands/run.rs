@@ -14,7 +14,7 @@ use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::supervisor::backoff::{self, Backoff};
 use crate::supervisor::health::Check;
-use crate::supervisor::runner::{self, PlannedInstance, TypeSettings};
+use crate::supervisor::runner::{self, PlannedInstance, Spec, TypeSettings};
 use crate::ui::Paint;
 
 /// foreman's, honcho's and overmind's default.
@@ -38,6 +38,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
                 cwd,
                 store,
                 release: "dev".to_owned(),
+                follow: false,
             },
         );
     }
@@ -72,8 +73,40 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
             cwd: released.tree.clone(),
             store: released.store.clone(),
             release: format!("v{}", released.version),
+            // `dozen run` follows the current release; `--release vN` stays on vN.
+            follow: args.release.is_none(),
         },
     )
+}
+
+/// What instances of release `version` run: loaded when it becomes current while `dozen run`
+/// follows the current release. The spec keeps the release's store lock.
+fn release_spec(
+    context: &Context,
+    version: u32,
+    timeout: Option<Duration>,
+) -> Result<Spec, String> {
+    let released =
+        Released::load(context, Some(&format!("v{version}"))).map_err(|e| e.to_string())?;
+    let procfile = released
+        .app
+        .procfile
+        .as_ref()
+        .ok_or_else(|| format!("v{version} has no Procfile"))?;
+    let types = type_settings(&released.app, procfile, timeout);
+    let env = release_process_env(
+        &context.inherited,
+        &released.config,
+        &released.inherit(),
+        &[("DOZEN_RELEASE", format!("v{version}"))],
+    );
+    Ok(Spec {
+        release: format!("v{version}"),
+        types,
+        env,
+        cwd: released.tree.clone(),
+        keep: Some(Box::new(released)),
+    })
 }
 
 /// What a formation runs from: the working tree (`--dev`) or a release.
@@ -85,6 +118,8 @@ struct Source<'a> {
     store: std::path::PathBuf,
     /// `vN`, or `dev`.
     release: String,
+    /// Move to each release that becomes current.
+    follow: bool,
 }
 
 fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, Error> {
@@ -95,6 +130,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         cwd,
         store,
         release,
+        follow,
     } = source;
     let procfile = app
         .procfile
@@ -159,17 +195,24 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         })
         .collect();
     let plan = runner::Plan {
-        types,
+        spec: Spec {
+            release,
+            types,
+            env,
+            cwd,
+            keep: None,
+        },
         instances: planned,
-        env,
-        cwd,
         format: args.log_format,
         timestamps: !args.no_timestamps,
         color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),
         base_port: base,
-        release,
         store,
         control: Some(control),
+        follow: follow.then(|| {
+            Box::new(move |version| release_spec(context, version, timeout))
+                as runner::LoadRelease<'_>
+        }),
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
 }

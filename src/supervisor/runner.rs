@@ -27,23 +27,39 @@ const READINESS_POLL: Duration = Duration::from_millis(100);
 const DEFAULT_READINESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything the runner needs, validated: built by `commands/run.rs`.
-pub struct Plan {
-    pub types: Vec<TypeSettings>,
+pub struct Plan<'a> {
+    /// What the formation runs at first.
+    pub spec: Spec,
     pub instances: Vec<PlannedInstance>,
-    /// The environment every instance starts from (inherited + config for `--dev`).
-    pub env: Vec<(String, String)>,
-    pub cwd: PathBuf,
     pub format: LogFormat,
     pub timestamps: bool,
     pub color: bool,
     /// Ports are `base_port + 100 × type index + instance − 1`, for instances added live too.
     pub base_port: u16,
-    /// `vN`, or `dev` for the working tree (what `dozen ps` shows).
-    pub release: String,
     /// The app's store: the scaled formation is written there.
     pub store: PathBuf,
     /// The control socket, bound (under the run lock) by the caller.
     pub control: Option<control::Server>,
+    /// Loads release N when it becomes current, for a run that follows the current release
+    /// (not `--dev`, not `--release vN`).
+    pub follow: Option<LoadRelease<'a>>,
+}
+
+/// Loads what release N runs (its types, environment and build tree).
+pub type LoadRelease<'a> = Box<dyn FnMut(u32) -> Result<Spec, String> + 'a>;
+
+/// What instances run: one release's (or the working tree's) process types, environment and
+/// directory.
+pub struct Spec {
+    /// `vN`, or `dev` for the working tree (what `dozen ps` shows).
+    pub release: String,
+    /// Every Procfile type, in Procfile order.
+    pub types: Vec<TypeSettings>,
+    /// The environment every instance starts from.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    /// Whatever must live as long as instances run from this spec (a release's store lock).
+    pub keep: Option<Box<dyn std::any::Any>>,
 }
 
 pub struct TypeSettings {
@@ -86,6 +102,11 @@ enum State {
 struct Slot {
     /// The id of the current process (a restart gets a new one, so stale events are told apart).
     id: u64,
+    /// Index into [`Runner::specs`]: what this instance runs.
+    spec: usize,
+    /// The spec its next process starts from, when it is moving to a new release.
+    next_spec: Option<usize>,
+    /// Index into its spec's types.
     type_index: usize,
     /// 1-based: `web.2` is index 2.
     index: u32,
@@ -138,7 +159,7 @@ enum Event {
 }
 
 /// Runs the formation until it stops; returns dozen's exit code.
-pub fn run(mut plan: Plan) -> std::io::Result<i32> {
+pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     reaper::become_subreaper()?;
     let (tx, rx) = mpsc::channel();
     let signal_handle = forward_signals(tx.clone())?;
@@ -158,7 +179,7 @@ pub fn run(mut plan: Plan) -> std::io::Result<i32> {
     let width = plan
         .instances
         .iter()
-        .map(|i| format!("{}.{}", plan.types[i.type_index].name, i.index).len())
+        .map(|i| format!("{}.{}", plan.spec.types[i.type_index].name, i.index).len())
         .max()
         .unwrap_or(0);
     let formatter = Formatter::new(plan.format, plan.timestamps, plan.color, width);
@@ -188,19 +209,22 @@ pub fn run(mut plan: Plan) -> std::io::Result<i32> {
     let slots = plan
         .instances
         .iter()
-        .map(|i| {
-            new_slot(
-                &plan.types[i.type_index].name,
-                i.type_index,
-                i.index,
-                i.port,
-                &plan,
-                &formatter,
-            )
-        })
+        .map(|i| new_slot(&plan.spec, 0, i.type_index, i.index, i.port, &formatter))
         .collect();
+    let spec = std::mem::replace(
+        &mut plan.spec,
+        Spec {
+            release: String::new(),
+            types: Vec::new(),
+            env: Vec::new(),
+            cwd: PathBuf::new(),
+            keep: None,
+        },
+    );
     let mut runner = Runner {
         plan,
+        specs: vec![spec],
+        current: 0,
         slots,
         formatter,
         roll: std::collections::VecDeque::new(),
@@ -272,16 +296,18 @@ fn serve_control(
 
 /// A slot for one instance, waiting to start.
 fn new_slot(
-    type_name: &str,
+    spec: &Spec,
+    spec_index: usize,
     type_index: usize,
     index: u32,
     port: u16,
-    plan: &Plan,
     formatter: &Formatter,
 ) -> Slot {
-    let name = format!("{type_name}.{index}");
+    let name = format!("{}.{index}", spec.types[type_index].name);
     Slot {
         id: 0,
+        spec: spec_index,
+        next_spec: None,
         type_index,
         index,
         label: formatter.label(&name, type_index),
@@ -289,7 +315,7 @@ fn new_slot(
         port,
         state: State::Waiting,
         started: Instant::now(),
-        backoff: plan.types[type_index].backoff,
+        backoff: spec.types[type_index].backoff,
         ready: false,
         failures: 0,
         next_probe: None,
@@ -301,8 +327,11 @@ fn new_slot(
     }
 }
 
-struct Runner<'a> {
-    plan: Plan,
+struct Runner<'a, 'f> {
+    plan: Plan<'f>,
+    /// Every spec instances have run from; `current` is the one new instances start from.
+    specs: Vec<Spec>,
+    current: usize,
     slots: Vec<Slot>,
     formatter: Formatter,
     /// Instances waiting their turn in a rolling restart.
@@ -320,20 +349,39 @@ struct Runner<'a> {
     exit_code: i32,
 }
 
-impl Runner<'_> {
+impl Runner<'_, '_> {
     fn system(&self, text: impl Into<String>) {
         self.pump.system(text, None);
     }
 
     fn settings(&self, slot: usize) -> &TypeSettings {
-        &self.plan.types[self.slots[slot].type_index]
+        let s = &self.slots[slot];
+        &self.specs[s.spec].types[s.type_index]
+    }
+
+    /// The current spec's types: what new instances run.
+    fn types(&self) -> &[TypeSettings] {
+        &self.specs[self.current].types
+    }
+
+    /// A type's position in the current Procfile (types it no longer has sort last).
+    fn type_order(&self, name: &str) -> usize {
+        self.types()
+            .iter()
+            .position(|t| t.name == name)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The process type of a slot, by name (type indexes differ between releases).
+    fn type_name<'s>(&'s self, slot: &'s Slot) -> &'s str {
+        &self.specs[slot.spec].types[slot.type_index].name
     }
 
     /// A type is ready when every instance it has is ready.
     fn type_ready(&self, name: &str) -> bool {
         self.slots
             .iter()
-            .filter(|s| self.plan.types[s.type_index].name == name)
+            .filter(|s| self.type_name(s) == name)
             .all(|s| s.ready)
     }
 
@@ -355,6 +403,16 @@ impl Runner<'_> {
     }
 
     fn spawn(&mut self, slot: usize) {
+        // Moving to another release: the new process starts from its spec.
+        if let Some(next) = self.slots[slot].next_spec.take() {
+            let name = self.type_name(&self.slots[slot]).to_owned();
+            if let Some(type_index) = self.specs[next].types.iter().position(|t| t.name == name) {
+                let s = &mut self.slots[slot];
+                s.spec = next;
+                s.type_index = type_index;
+                s.backoff = self.specs[next].types[type_index].backoff;
+            }
+        }
         let id = self.next_id;
         self.next_id += 1;
         let outputs = match Outputs::open(self.settings(slot).tty) {
@@ -370,7 +428,8 @@ impl Runner<'_> {
         };
         let settings = self.settings(slot);
         let s = &self.slots[slot];
-        let mut env = self.plan.env.clone();
+        let spec = &self.specs[self.slots[slot].spec];
+        let mut env = spec.env.clone();
         env.retain(|(k, _)| !matches!(k.as_str(), "PORT" | "PS" | "DOZEN_PROCESS"));
         env.push(("PORT".into(), s.port.to_string()));
         env.push(("PS".into(), s.name.clone()));
@@ -386,7 +445,7 @@ impl Runner<'_> {
                 shell_command(&settings.command),
             ],
             env,
-            cwd: Some(self.plan.cwd.display().to_string()).filter(|c| !c.is_empty()),
+            cwd: Some(spec.cwd.display().to_string()).filter(|c| !c.is_empty()),
             stop_signal: settings.stop_signal,
             kill_timeout_ms: u64::try_from(settings.kill_timeout.as_millis()).unwrap_or(u64::MAX),
         };
@@ -425,7 +484,7 @@ impl Runner<'_> {
         s.failures = 0;
         s.probing = false;
         s.after_exit = AfterExit::Policy;
-        s.next_probe = self.plan.types[s.type_index]
+        s.next_probe = self.specs[s.spec].types[s.type_index]
             .health
             .as_ref()
             .map(|_| Instant::now() + READINESS_POLL);
@@ -721,7 +780,7 @@ impl Runner<'_> {
                     let text = format!(
                         "{} did not stop within {}; sending SIGKILL",
                         s.name,
-                        human(self.plan.types[s.type_index].kill_timeout)
+                        human(self.specs[s.spec].types[s.type_index].kill_timeout)
                     );
                     self.system(text);
                     let _ = self.nursery.send(
@@ -754,7 +813,8 @@ impl Runner<'_> {
         let s = &mut self.slots[slot];
         s.probing = true;
         let (id, port, tx) = (s.id, s.port, self.tx.clone());
-        let (env, cwd) = (self.plan.env.clone(), self.plan.cwd.clone());
+        let spec = &self.specs[self.slots[slot].spec];
+        let (env, cwd) = (spec.env.clone(), spec.cwd.clone());
         let spawned = std::thread::Builder::new()
             .name("dozen-health".into())
             .spawn(move || {
@@ -816,8 +876,9 @@ impl Runner<'_> {
     /// The instances a `restart`/`stop` argument names, in Procfile and index order: every
     /// one (`None`), a type's (`web`), or one (`web.2`).
     fn targets(&self, target: Option<&str>) -> Result<Vec<String>, String> {
+        let order = |s: &Slot| self.type_order(self.type_name(s));
         let mut live: Vec<&Slot> = self.slots.iter().filter(|s| !s.removed()).collect();
-        live.sort_by_key(|s| (s.type_index, s.index));
+        live.sort_by_key(|s| (order(s), s.index));
         let names = |filter: &dyn Fn(&Slot) -> bool| -> Vec<String> {
             live.iter()
                 .filter(|s| filter(s))
@@ -827,8 +888,8 @@ impl Runner<'_> {
         let Some(target) = target else {
             return Ok(names(&|_| true));
         };
-        if let Some(type_index) = self.plan.types.iter().position(|t| t.name == target) {
-            let found = names(&|s| s.type_index == type_index);
+        if self.types().iter().any(|t| t.name == target) {
+            let found = names(&|s| self.type_name(s) == target);
             if found.is_empty() {
                 return Err(format!("`{target}` has no instances (scale it up first)"));
             }
@@ -838,8 +899,7 @@ impl Runner<'_> {
             return Ok(vec![target.to_owned()]);
         }
         let candidates: Vec<&str> = self
-            .plan
-            .types
+            .types()
             .iter()
             .map(|t| t.name.as_str())
             .chain(live.iter().map(|s| s.name.as_str()))
@@ -921,7 +981,7 @@ impl Runner<'_> {
                     continue;
                 };
                 let s = &self.slots[slot];
-                let has_check = self.plan.types[s.type_index].health.is_some();
+                let has_check = self.specs[s.spec].types[s.type_index].health.is_some();
                 match s.state {
                     State::Running if s.ready || (!has_check && s.pid.is_some()) => {
                         self.rolling = None;
@@ -979,15 +1039,13 @@ impl Runner<'_> {
     /// Instances per type, in Procfile order, not counting those scaled away.
     fn formation(&self) -> Formation {
         let counts = self
-            .plan
-            .types
+            .types()
             .iter()
-            .enumerate()
-            .map(|(type_index, t)| {
+            .map(|t| {
                 let live = self
                     .slots
                     .iter()
-                    .filter(|s| s.type_index == type_index && !s.removed())
+                    .filter(|s| self.type_name(s) == t.name && !s.removed())
                     .count();
                 (t.name.clone(), u32::try_from(live).unwrap_or(u32::MAX))
             })
@@ -1001,7 +1059,7 @@ impl Runner<'_> {
         let instances = slots
             .into_iter()
             .map(|s| {
-                let check = self.plan.types[s.type_index].health.is_some();
+                let check = self.specs[s.spec].types[s.type_index].health.is_some();
                 let state = match s.state {
                     State::Waiting => "waiting",
                     State::Running if s.pid.is_none() || (check && !s.ready) => "starting",
@@ -1022,7 +1080,7 @@ impl Runner<'_> {
                 let alive = matches!(s.state, State::Running | State::Stopping { .. });
                 InstanceStatus {
                     name: s.name.clone(),
-                    type_name: self.plan.types[s.type_index].name.clone(),
+                    type_name: self.type_name(s).to_owned(),
                     index: s.index,
                     state: state.to_owned(),
                     pid: s.pid,
@@ -1032,7 +1090,7 @@ impl Runner<'_> {
                     }),
                     restarts: s.restarts,
                     health: health.to_owned(),
-                    release: self.plan.release.clone(),
+                    release: self.specs[s.spec].release.clone(),
                 }
             })
             .collect();
@@ -1053,12 +1111,12 @@ impl Runner<'_> {
         if self.stopping {
             return Err(Refused("the formation is stopping".to_owned()));
         }
-        let names: Vec<&str> = self.plan.types.iter().map(|t| t.name.as_str()).collect();
+        let names: Vec<&str> = self.types().iter().map(|t| t.name.as_str()).collect();
         let current = self.formation();
         let next = current.scaled(&names, changes).map_err(ScaleError::Usage)?;
         // Everything that could refuse the change is checked before anything starts or stops.
         let mut added = Vec::new();
-        for (type_index, t) in self.plan.types.iter().enumerate() {
+        for (type_index, t) in self.types().iter().enumerate() {
             let have = current.counts[&t.name];
             for index in have + 1..=next.counts[&t.name] {
                 let name = format!("{}.{index}", t.name);
@@ -1079,14 +1137,15 @@ impl Runner<'_> {
             }
         }
         for (type_index, index, port) in added {
-            let name = self.plan.types[type_index].name.clone();
-            let slot = new_slot(&name, type_index, index, port, &self.plan, &self.formatter);
+            let spec = &self.specs[self.current];
+            let slot = new_slot(spec, self.current, type_index, index, port, &self.formatter);
             self.slots.push(slot);
         }
-        for (type_index, t) in self.plan.types.iter().enumerate() {
-            let surplus = current.counts[&t.name].saturating_sub(next.counts[&t.name]);
+        let names: Vec<String> = self.types().iter().map(|t| t.name.clone()).collect();
+        for name in names {
+            let surplus = current.counts[&name].saturating_sub(next.counts[&name]);
             let mut live: Vec<usize> = (0..self.slots.len())
-                .filter(|&i| self.slots[i].type_index == type_index && !self.slots[i].removed())
+                .filter(|&i| self.type_name(&self.slots[i]) == name && !self.slots[i].removed())
                 .collect();
             live.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].index));
             for slot in live.into_iter().take(surplus as usize) {
@@ -1099,10 +1158,12 @@ impl Runner<'_> {
             }
         }
         // Instances `dozen stop` held stay stopped until their type is scaled.
-        for slot in &mut self.slots {
-            let type_name = &self.plan.types[slot.type_index].name;
-            if slot.state == State::Held && changes.iter().any(|c| &c.type_name == type_name) {
-                slot.state = State::Waiting;
+        for slot in 0..self.slots.len() {
+            let scaled = changes
+                .iter()
+                .any(|c| c.type_name == self.type_name(&self.slots[slot]));
+            if scaled && self.slots[slot].state == State::Held {
+                self.slots[slot].state = State::Waiting;
             }
         }
         self.system(format!("formation scaled to {}", next.describe()));
