@@ -370,3 +370,95 @@ fn stop_keeps_instances_stopped_until_restarted_or_scaled() {
     let (code, _) = running.finish(10);
     assert_eq!(code, Some(130));
 }
+
+const MOVING_APP: &str =
+    "web: exec python3 -m http.server $PORT --bind 127.0.0.1\nworker: exec sleep 60\n";
+const MOVING_MANIFEST: &str = "[formation]\nweb = 2\n\n[processes.web]\nhealth = { tcp = true, interval = \"100ms\", grace = \"5s\" }\n";
+
+#[test]
+fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
+    let port = base_port();
+    let test = Test::new().procfile(MOVING_APP).manifest(MOVING_MANIFEST);
+    let dir = test.path().to_path_buf();
+    assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
+    let mut running = test
+        .args(&["run", "--no-timestamps", "-p", &port.to_string()])
+        .spawn();
+    let all_on = |release: &'static str| {
+        move |s: &Value| {
+            s["instances"].as_array().unwrap().iter().all(|i| {
+                i["release"] == release && (i["state"] == "ready" || i["state"] == "running")
+            })
+        }
+    };
+    wait_ps(&running, all_on("v1"));
+
+    // v2: every instance moves, one at a time, web always answering.
+    std::fs::write(dir.join("notes.txt"), "v2").unwrap();
+    let (code, _, stderr) = dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("moving web.1, web.2, worker.1 to v2, one at a time"),
+        "{stderr}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            serving(port) || serving(port + 1),
+            "no web answered during the move"
+        );
+        let status = ps(&running);
+        if all_on("v2")(&status) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the move did not finish: {status:#}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running.wait_for("the formation runs v2 (3 instances moved)", 10);
+
+    // v3's web cannot start: the move stops, web.1 comes back on v2, nothing else moves.
+    std::fs::write(
+        dir.join("Procfile"),
+        "web: echo broken; exit 3\nworker: exec sleep 60\n",
+    )
+    .unwrap();
+    assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
+    running.wait_for(
+        "web.1 did not become ready on v3: the move stopped; the formation stays on v2",
+        20,
+    );
+    let status = wait_ps(&running, all_on("v2"));
+    assert_eq!(status["instances"].as_array().unwrap().len(), 3);
+    assert!(serving(port) && serving(port + 1));
+    // A scale now starts instances of the release the formation runs.
+    running.dozen(&["scale", "web=3"]);
+    let status = wait_ps(&running, |s| {
+        s["instances"].as_array().unwrap().len() == 4 && all_on("v2")(s)
+    });
+    assert_eq!(status["formation"]["web"], 3);
+    running.signal(Signal::INT);
+    let (code, _) = running.finish(10);
+    assert_eq!(code, Some(130));
+}
+
+#[test]
+fn a_working_tree_run_does_not_follow_releases() {
+    let port = base_port();
+    let test = Test::new().procfile("web: echo up; exec sleep 60\n");
+    let dir = test.path().to_path_buf();
+    let mut running = run(test, port);
+    running.wait_for("web.1 | up", 10);
+    let (code, _, stderr) = dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("does not follow the current release"),
+        "{stderr}"
+    );
+    let status = wait_ps(&running, |s| s["instances"][0]["release"] == "dev");
+    assert_eq!(status["instances"].as_array().unwrap().len(), 1);
+    running.signal(Signal::INT);
+    running.finish(10);
+}

@@ -92,6 +92,7 @@ pub(super) fn publish(
                     release.environment
                 );
             }
+            tell_the_run(context, store, version);
             Ok(exit_code::SUCCESS)
         }
         Status::Failed { exit_code } => {
@@ -267,4 +268,27 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
         );
     }
     publish(context, &store, &ledger, &release, &config, args.json)
+}
+
+/// A `dozen run` following the current release moves to the new one; say what it does.
+fn tell_the_run(context: &Context, store: &std::path::Path, version: u32) {
+    use crate::supervisor::control::{self, ClientError, Op, Request};
+    let request = Request {
+        v: control::VERSION,
+        op: Op::Move { release: version },
+    };
+    match control::request(store, &request) {
+        Ok(response) if response.ok => {
+            if let (false, Some(message)) = (context.quiet, response.message) {
+                eprintln!("{message}");
+            }
+        }
+        Ok(response) => eprintln!(
+            "{}: the running formation stays where it is: {}",
+            context.paint_err().warning("warning"),
+            response.error.unwrap_or_default()
+        ),
+        Err(ClientError::NotRunning) => {}
+        Err(error) => eprintln!("{}: {error}", context.paint_err().warning("warning")),
+    }
 }

@@ -94,6 +94,9 @@ fn release_spec(
         .as_ref()
         .ok_or_else(|| format!("v{version} has no Procfile"))?;
     let types = type_settings(&released.app, procfile, timeout);
+    let stored = crate::store::formation::load(&released.store);
+    let counts =
+        Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])?.counts;
     let env = release_process_env(
         &context.inherited,
         &released.config,
@@ -106,6 +109,7 @@ fn release_spec(
         env,
         cwd: released.tree.clone(),
         keep: Some(Box::new(released)),
+        counts,
     })
 }
 
@@ -201,6 +205,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
             env,
             cwd,
             keep: None,
+            counts: formation.counts.clone(),
         },
         instances: planned,
         format: args.log_format,

@@ -40,6 +40,10 @@ pub enum Op {
     Stop {
         target: Option<String>,
     },
+    /// Release N became current: a run following the current release moves to it.
+    Move {
+        release: u32,
+    },
 }
 
 /// One instance as `dozen ps` shows it.

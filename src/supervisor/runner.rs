@@ -60,6 +60,9 @@ pub struct Spec {
     pub cwd: PathBuf,
     /// Whatever must live as long as instances run from this spec (a release's store lock).
     pub keep: Option<Box<dyn std::any::Any>>,
+    /// How many instances of each type a fresh run of this spec would start: used for types a
+    /// release adds when the formation moves to it.
+    pub counts: indexmap::IndexMap<String, u32>,
 }
 
 pub struct TypeSettings {
@@ -219,6 +222,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
             env: Vec::new(),
             cwd: PathBuf::new(),
             keep: None,
+            counts: indexmap::IndexMap::new(),
         },
     );
     let mut runner = Runner {
@@ -230,6 +234,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         roll: std::collections::VecDeque::new(),
         rolling: None,
         rolled: 0,
+        moving: None,
         nursery: &nursery,
         pump: &pump,
         tx,
@@ -340,6 +345,8 @@ struct Runner<'a, 'f> {
     rolling: Option<String>,
     /// How many instances the current rolling restart has replaced.
     rolled: usize,
+    /// While the formation moves to a new release: the spec it is moving from.
+    moving: Option<usize>,
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
     tx: mpsc::Sender<Event>,
@@ -578,6 +585,15 @@ impl Runner<'_, '_> {
             s.state = State::Done;
             return;
         }
+        // A replacement on a new release that exits does not stop the formation: the move
+        // stops instead (`advance_roll`).
+        if self.moving.is_some()
+            && self.rolling.as_deref() == Some(name.as_str())
+            && s.after_exit != AfterExit::Respawn
+        {
+            s.state = State::Done;
+            return;
+        }
         match s.after_exit {
             AfterExit::Hold => {
                 s.state = State::Held;
@@ -683,6 +699,13 @@ impl Runner<'_, '_> {
 
     /// An instance failed its checks: restart it when its policy allows, else stop.
     fn unhealthy(&mut self, slot: usize, text: &str) {
+        let moving = self.moving.is_some() && self.rolling.as_ref() == Some(&self.slots[slot].name);
+        if moving {
+            // A replacement on a new release: stopped, and the move stops (`on_exit`).
+            self.system(text.to_owned());
+            self.signal_stop(slot);
+            return;
+        }
         if self.settings(slot).restart == Restart::No {
             self.stop_all(text, 1);
             return;
@@ -846,7 +869,107 @@ impl Runner<'_, '_> {
             },
             Op::Restart { target } => self.targeted(target.as_deref(), Self::restart),
             Op::Stop { target } => self.targeted(target.as_deref(), Self::stop),
+            Op::Move { release } => self.move_to(release),
         }
+    }
+
+    /// Moves the formation to release `version`: instance by instance, each replacement ready
+    /// before the next instance stops, as a rolling restart; a replacement that does not come
+    /// back ends the move and is started again on the release it left.
+    fn move_to(&mut self, version: u32) -> Response {
+        if self.stopping {
+            return Response::error("the formation is stopping");
+        }
+        if self.moving.is_some() || self.rolling.is_some() || !self.roll.is_empty() {
+            return Response::error(
+                "a restart or a move is in progress; try again when it is done",
+            );
+        }
+        let Some(load) = self.plan.follow.as_mut() else {
+            return Response {
+                message: Some(
+                    "the running formation does not follow the current release (it was started with --dev or --release)"
+                        .to_owned(),
+                ),
+                ..self.status()
+            };
+        };
+        let spec = match load(version) {
+            Ok(spec) => spec,
+            Err(error) => return Response::error(format!("cannot load v{version}: {error}")),
+        };
+        let release = spec.release.clone();
+        let (old, new) = (self.current, self.specs.len());
+        self.specs.push(spec);
+        self.current = new;
+        self.moving = Some(old);
+        self.system(format!(
+            "{release} is current: moving the formation to it, one instance at a time"
+        ));
+        let mut names = Vec::new();
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| !self.slots[i].removed())
+            .collect();
+        order.sort_by_key(|&i| {
+            (
+                self.type_order(self.type_name(&self.slots[i])),
+                self.slots[i].index,
+            )
+        });
+        for slot in order {
+            let type_name = self.type_name(&self.slots[slot]).to_owned();
+            if self.types().iter().any(|t| t.name == type_name) {
+                self.slots[slot].next_spec = Some(new);
+                names.push(self.slots[slot].name.clone());
+            } else {
+                // The new release has no such type any more.
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+        self.add_new_types();
+        self.roll.extend(names.iter().cloned());
+        self.advance_roll();
+        Response {
+            message: Some(format!(
+                "the running formation is moving {} to {release}, one at a time",
+                names.join(", ")
+            )),
+            ..self.status()
+        }
+    }
+
+    /// Types the current spec has and the formation does not: started with the count a fresh
+    /// run of that release would use.
+    fn add_new_types(&mut self) {
+        let spec = &self.specs[self.current];
+        let mut added = Vec::new();
+        for (type_index, t) in spec.types.iter().enumerate() {
+            if self.slots.iter().any(|s| self.type_name(s) == t.name) {
+                continue;
+            }
+            for index in 1..=spec.counts.get(&t.name).copied().unwrap_or(0) {
+                let port = usize::from(self.plan.base_port) + 100 * type_index + index as usize - 1;
+                match u16::try_from(port) {
+                    Ok(port) if crate::app::ports::port_taken(port).is_none() => {
+                        added.push((type_index, index, port));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (type_index, index, port) in added {
+            let slot = new_slot(
+                &self.specs[self.current],
+                self.current,
+                type_index,
+                index,
+                port,
+                &self.formatter,
+            );
+            self.slots.push(slot);
+        }
+        self.start_ready_slots();
     }
 
     /// Runs `action` on the instances `target` names, answering with what it did.
@@ -951,6 +1074,38 @@ impl Runner<'_, '_> {
         format!("stopping {}", names.join(", "))
     }
 
+    /// A moved instance did not come back: the move stops, the instance starts again on the
+    /// release it left, and the others stay on it.
+    fn abandon_move(&mut self, failed: usize, old: usize) {
+        let new = self.current;
+        let (from, to) = (
+            self.specs[old].release.clone(),
+            self.specs[new].release.clone(),
+        );
+        self.current = old;
+        for slot in &mut self.slots {
+            slot.next_spec = None;
+        }
+        let name = self.slots[failed].name.clone();
+        self.system(format!(
+            "{name} did not become ready on {to}: the move stopped; the formation stays on {from}"
+        ));
+        // Instances the move added for types only the new release has go again; those that
+        // moved and are ready stay (`dozen ps` shows each instance's release).
+        for slot in 0..self.slots.len() {
+            let type_name = self.type_name(&self.slots[slot]).to_owned();
+            let new_type = !self.specs[old].types.iter().any(|t| t.name == type_name);
+            if self.slots[slot].spec == new && new_type {
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+        if matches!(self.slots[failed].state, State::Backoff(_) | State::Done) {
+            self.slots[failed].next_spec = Some(old);
+            self.spawn(failed);
+        }
+    }
+
     /// Sends an instance its stop signal; SIGKILL follows at its kill timeout.
     fn signal_stop(&mut self, slot: usize) {
         let (id, signal, timeout) = (
@@ -993,21 +1148,29 @@ impl Runner<'_, '_> {
                         self.roll.clear();
                         self.rolling = None;
                         self.rolled = 0;
-                        self.system(format!(
-                            "{name} did not come back; the rolling restart stopped ({left} not restarted)"
-                        ));
+                        if let Some(old) = self.moving.take() {
+                            self.abandon_move(slot, old);
+                        } else {
+                            self.system(format!(
+                                "{name} did not come back; the rolling restart stopped ({left} not restarted)"
+                            ));
+                        }
                         return;
                     }
                 }
                 continue;
             }
             let Some(name) = self.roll.pop_front() else {
-                if self.rolled > 0 {
-                    let n = std::mem::take(&mut self.rolled);
+                let n = std::mem::take(&mut self.rolled);
+                let plural = if n == 1 { "" } else { "s" };
+                if let Some(old) = self.moving.take() {
+                    let release = self.specs[self.current].release.clone();
                     self.system(format!(
-                        "rolling restart done ({n} instance{})",
-                        if n == 1 { "" } else { "s" }
+                        "the formation runs {release} ({n} instance{plural} moved)"
                     ));
+                    self.specs[old].keep = None;
+                } else if n > 0 {
+                    self.system(format!("rolling restart done ({n} instance{plural})"));
                 }
                 return;
             };
@@ -1020,7 +1183,11 @@ impl Runner<'_, '_> {
             };
             match self.slots[slot].state {
                 State::Running => {
-                    self.system(format!("restarting {name}"));
+                    let what = match self.slots[slot].next_spec {
+                        Some(next) => format!("moving {name} to {}", self.specs[next].release),
+                        None => format!("restarting {name}"),
+                    };
+                    self.system(what);
                     self.signal_stop(slot);
                     self.slots[slot].after_exit = AfterExit::Respawn;
                 }
