@@ -433,6 +433,17 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
     let status = wait_ps(&running, all_on("v2"));
     assert_eq!(status["instances"].as_array().unwrap().len(), 3);
     assert!(serving(port) && serving(port + 1));
+    let history = std::fs::read_to_string(dir.join(".dozen/history.jsonl")).unwrap();
+    let moves: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["what"] == "move")
+        .collect();
+    assert_eq!(moves.len(), 2, "{history}");
+    assert_eq!(moves[0]["release"], "v2");
+    assert_eq!(moves[0]["outcome"], "moved");
+    assert_eq!(moves[1]["release"], "v3");
+    assert_eq!(moves[1]["failed"], "web.1");
     // A scale now starts instances of the release the formation runs.
     running.dozen(&["scale", "web=3"]);
     let status = wait_ps(&running, |s| {

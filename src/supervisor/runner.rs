@@ -1090,6 +1090,7 @@ impl Runner<'_, '_> {
         self.system(format!(
             "{name} did not become ready on {to}: the move stopped; the formation stays on {from}"
         ));
+        self.log_move(&to, "stopped", Some(&name));
         // Instances the move added for types only the new release has go again; those that
         // moved and are ready stay (`dozen ps` shows each instance's release).
         for slot in 0..self.slots.len() {
@@ -1104,6 +1105,16 @@ impl Runner<'_, '_> {
             self.slots[failed].next_spec = Some(old);
             self.spawn(failed);
         }
+    }
+
+    /// The activity log gets each move's outcome (the release itself is logged by `dozen
+    /// release`).
+    fn log_move(&self, release: &str, outcome: &str, failed: Option<&str>) {
+        let _ = crate::store::history::append(
+            &self.plan.store,
+            "move",
+            serde_json::json!({ "release": release, "outcome": outcome, "failed": failed }),
+        );
     }
 
     /// Sends an instance its stop signal; SIGKILL follows at its kill timeout.
@@ -1168,6 +1179,7 @@ impl Runner<'_, '_> {
                     self.system(format!(
                         "the formation runs {release} ({n} instance{plural} moved)"
                     ));
+                    self.log_move(&release, "moved", None);
                     self.specs[old].keep = None;
                 } else if n > 0 {
                     self.system(format!("rolling restart done ({n} instance{plural})"));
