@@ -10,6 +10,9 @@
                one-liner) with a TCP health check: time until dozen prints the 19th
                `ready` line. Target: 20 instances ready within 300 ms.
   20 -> 1      `dozen scale web=1`: time until the 19 removed instances have exited.
+  restart      `dozen restart web` on web=3 while a client connects round-robin to the three
+               ports without pause: connections refused, and moments when all three ports
+               refused at once. Target: none of those.
 
 No peer can scale a running formation (foreman, honcho, node-foreman need a restart with
 new -m/-c counts; overmind's request for it is open), so there is no ratio to print.
@@ -93,6 +96,38 @@ def socket_round_trip(app, runs=200):
     return statistics.median(times)
 
 
+def rolling_restart(app, run):
+    """Connects round-robin to web.1-3 during `dozen restart web`; counts refusals."""
+    stop = threading.Event()
+    counts = {"attempts": 0, "refused": 0, "all": 0}
+
+    def client():
+        while not stop.is_set():
+            failures = 0
+            for k in range(3):
+                counts["attempts"] += 1
+                try:
+                    socket.create_connection(("127.0.0.1", PORT + k), timeout=1).close()
+                except OSError:
+                    counts["refused"] += 1
+                    failures += 1
+            if failures == 3:
+                counts["all"] += 1
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    time.sleep(0.2)
+    start = time.perf_counter()
+    result = dozen(app, "restart", "web")
+    if result.returncode != 0:
+        sys.exit(result.stderr)
+    run.wait(lambda l: "rolling restart done" in l, 1, start)
+    time.sleep(0.2)
+    stop.set()
+    thread.join()
+    return counts["refused"], counts["all"], counts["attempts"]
+
+
 def main():
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     if not shutil.which("perl"):
@@ -132,6 +167,13 @@ def main():
             time.sleep(0.3)
         print(f"web=1 -> web=20, until 20 instances are ready (median of 5):  {statistics.median(ups) * 1000:7.1f} ms   (target: < 300 ms)")
         print(f"web=20 -> web=1, until the 19 removed have exited (median of 5): {statistics.median(downs) * 1000:7.1f} ms")
+
+        dozen(app, "scale", "web=3")
+        run.wait(lambda l: " ready in " in l, 2, time.perf_counter() - 0.001)
+        time.sleep(0.5)
+        refused, all_refused, attempts = rolling_restart(app, run)
+        print(f"restart of web=3 under a steady stream of connections: {attempts} connections, "
+              f"{refused} refused by the instance being restarted, {all_refused} moments with all three refusing   (target: 0)")
         run.stop()
     finally:
         shutil.rmtree(app, ignore_errors=True)
