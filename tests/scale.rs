@@ -303,9 +303,11 @@ fn a_rolling_restart_keeps_web_serving_and_replaces_every_instance() {
             .filter(|i| i["state"] == "ready")
             .map(|i| i["port"].as_u64().unwrap())
             .collect();
+        // Three instances' worth of capacity at every moment: an extra instance (web.4) is
+        // ready before the first one stops.
         assert!(
-            ready.len() >= 2,
-            "fewer than two ready during the roll: {status:#}"
+            ready.len() >= 3,
+            "fewer than three ready during the roll: {status:#}"
         );
         let answering = (0..3).filter(|k| serving(port + k)).count();
         assert!(
@@ -323,8 +325,8 @@ fn a_rolling_restart_keeps_web_serving_and_replaces_every_instance() {
         std::thread::sleep(Duration::from_millis(20));
     }
     running.wait_for("rolling restart done (3 instances)", 10);
-    // Ports stay put.
-    let status = ps(&running);
+    // Ports stay put; the extra instance that held the capacity is gone.
+    let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 3);
     assert_eq!(
         names_and_ports(&status),
         [
@@ -426,12 +428,18 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
     )
     .unwrap();
     assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
+    // The extra web (web.3, started first on v3) cannot start: nothing on v2 was touched.
     running.wait_for(
-        "web.1 did not become ready on v3: the move stopped; the formation stays on v2",
+        "web.3 did not become ready on v3: the move stopped; the formation stays on v2",
         20,
     );
-    let status = wait_ps(&running, all_on("v2"));
-    assert_eq!(status["instances"].as_array().unwrap().len(), 3);
+    let status = wait_ps(&running, |s| {
+        all_on("v2")(s) && s["instances"].as_array().unwrap().len() == 3
+    });
+    assert_eq!(
+        status["formation"],
+        serde_json::json!({"web": 2, "worker": 1})
+    );
     assert!(serving(port) && serving(port + 1));
     let history = std::fs::read_to_string(dir.join(".dozen/history.jsonl")).unwrap();
     let moves: Vec<Value> = history
@@ -440,10 +448,31 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
         .filter(|e| e["what"] == "move")
         .collect();
     assert_eq!(moves.len(), 2, "{history}");
+    // (v4's move is logged after this read.)
     assert_eq!(moves[0]["release"], "v2");
     assert_eq!(moves[0]["outcome"], "moved");
     assert_eq!(moves[1]["release"], "v3");
-    assert_eq!(moves[1]["failed"], "web.1");
+    assert_eq!(moves[1]["failed"], "web.3");
+    // v4's web fails only as web.1: the extra web.3 comes up, web.1's replacement does not;
+    // web.1 starts again on v2, and the formation stays there.
+    std::fs::write(
+        dir.join("Procfile"),
+        "web: [ \"$PS\" = web.1 ] && exit 3; exec python3 -m http.server $PORT --bind 127.0.0.1\nworker: exec sleep 60\n",
+    )
+    .unwrap();
+    assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
+    running.wait_for(
+        "web.1 did not become ready on v4: the move stopped; the formation stays on v2",
+        20,
+    );
+    let status = wait_ps(&running, |s| {
+        all_on("v2")(s) && s["instances"].as_array().unwrap().len() == 3
+    });
+    assert_eq!(
+        status["formation"],
+        serde_json::json!({"web": 2, "worker": 1})
+    );
+    assert!(serving(port) && serving(port + 1));
     // A scale now starts instances of the release the formation runs.
     running.dozen(&["scale", "web=3"]);
     let status = wait_ps(&running, |s| {

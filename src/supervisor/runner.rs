@@ -125,6 +125,9 @@ struct Slot {
     probing: bool,
     /// What happens when the current process is gone.
     after_exit: AfterExit,
+    /// An extra instance that holds the type's capacity while a roll replaces the others;
+    /// not part of the formation.
+    surge: bool,
     pid: Option<u32>,
     restarts: u32,
     /// How the last process ended (dozen's exit-code convention).
@@ -326,6 +329,7 @@ fn new_slot(
         next_probe: None,
         probing: false,
         after_exit: AfterExit::Policy,
+        surge: false,
         pid: None,
         restarts: 0,
         exit_code: None,
@@ -587,9 +591,11 @@ impl Runner<'_, '_> {
         }
         // A replacement on a new release that exits does not stop the formation: the move
         // stops instead (`advance_roll`).
-        if self.moving.is_some()
-            && self.rolling.as_deref() == Some(name.as_str())
-            && s.after_exit != AfterExit::Respawn
+        // Nor does a roll's extra instance: the roll stops.
+        if s.surge
+            || self.moving.is_some()
+                && self.rolling.as_deref() == Some(name.as_str())
+                && s.after_exit != AfterExit::Respawn
         {
             s.state = State::Done;
             return;
@@ -700,7 +706,7 @@ impl Runner<'_, '_> {
     /// An instance failed its checks: restart it when its policy allows, else stop.
     fn unhealthy(&mut self, slot: usize, text: &str) {
         let moving = self.moving.is_some() && self.rolling.as_ref() == Some(&self.slots[slot].name);
-        if moving {
+        if moving || self.slots[slot].surge {
             // A replacement on a new release: stopped, and the move stops (`on_exit`).
             self.system(text.to_owned());
             self.signal_stop(slot);
@@ -928,7 +934,7 @@ impl Runner<'_, '_> {
             }
         }
         self.add_new_types();
-        self.roll.extend(names.iter().cloned());
+        self.queue_roll(&names);
         self.advance_roll();
         Response {
             message: Some(format!(
@@ -1000,7 +1006,11 @@ impl Runner<'_, '_> {
     /// one (`None`), a type's (`web`), or one (`web.2`).
     fn targets(&self, target: Option<&str>) -> Result<Vec<String>, String> {
         let order = |s: &Slot| self.type_order(self.type_name(s));
-        let mut live: Vec<&Slot> = self.slots.iter().filter(|s| !s.removed()).collect();
+        let mut live: Vec<&Slot> = self
+            .slots
+            .iter()
+            .filter(|s| !s.removed() && !s.surge)
+            .collect();
         live.sort_by_key(|s| (order(s), s.index));
         let names = |filter: &dyn Fn(&Slot) -> bool| -> Vec<String> {
             live.iter()
@@ -1039,11 +1049,12 @@ impl Runner<'_, '_> {
     /// replacement is ready (ports stay the same, so an instance stops before it starts
     /// again; see docs/control.md).
     fn restart(&mut self, names: &[String]) -> String {
-        for name in names {
-            if !self.roll.contains(name) && self.rolling.as_ref() != Some(name) {
-                self.roll.push_back(name.clone());
-            }
-        }
+        let fresh: Vec<String> = names
+            .iter()
+            .filter(|n| !self.roll.contains(n) && self.rolling.as_ref() != Some(n))
+            .cloned()
+            .collect();
+        self.queue_roll(&fresh);
         self.advance_roll();
         format!("restarting {}, one at a time", names.join(", "))
     }
@@ -1101,7 +1112,8 @@ impl Runner<'_, '_> {
                 self.retire(slot);
             }
         }
-        if matches!(self.slots[failed].state, State::Backoff(_) | State::Done) {
+        let stopped = matches!(self.slots[failed].state, State::Backoff(_) | State::Done);
+        if stopped && !self.slots[failed].surge {
             self.slots[failed].next_spec = Some(old);
             self.spawn(failed);
         }
@@ -1133,6 +1145,65 @@ impl Runner<'_, '_> {
         };
     }
 
+    /// Queues instances for a roll, type by type: first an extra instance of the type (`+web`),
+    /// ready before any of them stops, then each instance, then the extra one goes (`-web`).
+    fn queue_roll(&mut self, names: &[String]) {
+        let type_of = |n: &str| n.rsplit_once('.').map_or("", |(t, _)| t).to_owned();
+        let mut i = 0;
+        while i < names.len() {
+            let type_name = type_of(&names[i]);
+            let group: Vec<String> = names[i..]
+                .iter()
+                .take_while(|n| type_of(n) == type_name)
+                .cloned()
+                .collect();
+            i += group.len();
+            self.roll.push_back(format!("+{type_name}"));
+            self.roll.extend(group);
+            self.roll.push_back(format!("-{type_name}"));
+        }
+    }
+
+    /// Starts the extra instance of a type for a roll, from the current spec, on the port of
+    /// the type's next index. None when that port is taken or out of range: the roll goes on
+    /// without it.
+    fn start_surge(&mut self, type_name: &str) -> Option<String> {
+        let type_index = self.types().iter().position(|t| t.name == type_name)?;
+        let count = self.formation().counts.get(type_name).copied().unwrap_or(0);
+        let index = count + 1;
+        let name = format!("{type_name}.{index}");
+        if index > crate::app::manifest::MAX_INSTANCES || self.slots.iter().any(|s| s.name == name)
+        {
+            return None;
+        }
+        let port = usize::from(self.plan.base_port) + 100 * type_index + index as usize - 1;
+        let port = u16::try_from(port).ok()?;
+        if crate::app::ports::port_taken(port).is_some() {
+            return None;
+        }
+        let spec = &self.specs[self.current];
+        let mut slot = new_slot(spec, self.current, type_index, index, port, &self.formatter);
+        slot.surge = true;
+        self.slots.push(slot);
+        let at = self.slots.len() - 1;
+        self.system(format!(
+            "starting {name} to hold {type_name}'s capacity during the roll"
+        ));
+        self.spawn(at);
+        Some(name)
+    }
+
+    /// Stops the extra instances of a roll (of one type, or all of them).
+    fn end_surge(&mut self, type_name: Option<&str>) {
+        for slot in 0..self.slots.len() {
+            let matches = type_name.is_none_or(|t| self.type_name(&self.slots[slot]) == t);
+            if self.slots[slot].surge && !self.slots[slot].removed() && matches {
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+    }
+
     /// Moves a rolling restart on: waits for the instance being replaced to be ready again,
     /// then stops the next one. A replacement that crashes or fails its checks ends the roll.
     fn advance_roll(&mut self) {
@@ -1155,10 +1226,15 @@ impl Runner<'_, '_> {
                     State::Running | State::Stopping { .. } | State::Waiting => return,
                     State::Held => self.rolling = None,
                     State::Backoff(_) | State::Done => {
-                        let left = self.roll.len();
+                        let left = self
+                            .roll
+                            .iter()
+                            .filter(|n| !n.starts_with(['+', '-']))
+                            .count();
                         self.roll.clear();
                         self.rolling = None;
                         self.rolled = 0;
+                        self.end_surge(None);
                         if let Some(old) = self.moving.take() {
                             self.abandon_move(slot, old);
                         } else {
@@ -1172,6 +1248,7 @@ impl Runner<'_, '_> {
                 continue;
             }
             let Some(name) = self.roll.pop_front() else {
+                self.end_surge(None);
                 let n = std::mem::take(&mut self.rolled);
                 let plural = if n == 1 { "" } else { "s" };
                 if let Some(old) = self.moving.take() {
@@ -1186,10 +1263,20 @@ impl Runner<'_, '_> {
                 }
                 return;
             };
+            if let Some(type_name) = name.strip_prefix('+') {
+                if let Some(surge) = self.start_surge(type_name) {
+                    self.rolling = Some(surge);
+                }
+                continue;
+            }
+            if let Some(type_name) = name.strip_prefix('-') {
+                self.end_surge(Some(type_name));
+                continue;
+            }
             let Some(slot) = self
                 .slots
                 .iter()
-                .position(|s| s.name == name && !s.removed())
+                .position(|s| s.name == name && !s.removed() && !s.surge)
             else {
                 continue;
             };
@@ -1224,7 +1311,7 @@ impl Runner<'_, '_> {
                 let live = self
                     .slots
                     .iter()
-                    .filter(|s| self.type_name(s) == t.name && !s.removed())
+                    .filter(|s| self.type_name(s) == t.name && !s.removed() && !s.surge)
                     .count();
                 (t.name.clone(), u32::try_from(live).unwrap_or(u32::MAX))
             })
@@ -1324,7 +1411,10 @@ impl Runner<'_, '_> {
         for name in names {
             let surplus = current.counts[&name].saturating_sub(next.counts[&name]);
             let mut live: Vec<usize> = (0..self.slots.len())
-                .filter(|&i| self.type_name(&self.slots[i]) == name && !self.slots[i].removed())
+                .filter(|&i| {
+                    let s = &self.slots[i];
+                    self.type_name(s) == name && !s.removed() && !s.surge
+                })
                 .collect();
             live.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].index));
             for slot in live.into_iter().take(surplus as usize) {
