@@ -35,6 +35,16 @@ fn ask(store: &std::path::Path, op: Op) -> Result<Option<Response>, Error> {
     }
 }
 
+/// The run's refusal as dozen's error: exit 2 for a bad request, 1 otherwise.
+fn refusal(response: Response) -> Error {
+    let message = response.error.unwrap_or_default();
+    if response.usage {
+        Error::usage(message)
+    } else {
+        Error::failed(message)
+    }
+}
+
 fn formation_json(counts: &IndexMap<String, u32>, running: bool) -> String {
     let value = json!({ "running": running, "formation": counts });
     format!(
@@ -60,12 +70,7 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
     };
     if let Some(response) = ask(&store, op)? {
         if !response.ok {
-            let message = response.error.unwrap_or_default();
-            return Err(if response.usage {
-                Error::usage(message)
-            } else {
-                Error::failed(message)
-            });
+            return Err(refusal(response));
         }
         if !changes.is_empty() {
             log(&store, &changes, &response.formation, true);
@@ -146,12 +151,7 @@ pub(super) fn restart(context: &Context, target: Option<&str>, stop: bool) -> Re
             .hint("start it with `dozen run` (or `dozen run --dev`)"));
     };
     if !response.ok {
-        let message = response.error.unwrap_or_default();
-        return Err(if response.usage {
-            Error::usage(message)
-        } else {
-            Error::failed(message)
-        });
+        return Err(refusal(response));
     }
     let _ = history::append(
         &store,

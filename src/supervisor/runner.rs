@@ -717,19 +717,8 @@ impl Runner<'_, '_> {
             return;
         }
         self.system(format!("{text}; restarting it"));
-        let (id, signal, timeout) = (
-            self.slots[slot].id,
-            self.settings(slot).stop_signal,
-            self.settings(slot).kill_timeout,
-        );
-        let _ = self.nursery.send(&Request::Signal { id, signal }, &[]);
-        let s = &mut self.slots[slot];
-        s.after_exit = AfterExit::Restart;
-        s.next_probe = None;
-        s.state = State::Stopping {
-            deadline: Instant::now() + timeout,
-            killed: false,
-        };
+        self.signal_stop(slot);
+        self.slots[slot].after_exit = AfterExit::Restart;
     }
 
     /// Stops the formation: every running instance gets its stop signal, SIGKILL at its
@@ -741,21 +730,9 @@ impl Runner<'_, '_> {
         self.stopping = true;
         self.exit_code = code;
         self.system(format!("{reason}; stopping all processes"));
-        let now = Instant::now();
         for slot in 0..self.slots.len() {
             match self.slots[slot].state {
-                State::Running | State::Stopping { .. } => {
-                    let (id, signal, timeout) = (
-                        self.slots[slot].id,
-                        self.settings(slot).stop_signal,
-                        self.settings(slot).kill_timeout,
-                    );
-                    let _ = self.nursery.send(&Request::Signal { id, signal }, &[]);
-                    self.slots[slot].state = State::Stopping {
-                        deadline: now + timeout,
-                        killed: false,
-                    };
-                }
+                State::Running | State::Stopping { .. } => self.signal_stop(slot),
                 State::Waiting | State::Backoff(_) | State::Held => {
                     self.slots[slot].state = State::Done;
                 }
@@ -1449,20 +1426,7 @@ impl Runner<'_, '_> {
     /// Stops a scaled-away instance gracefully (its stop signal, then SIGKILL at its timeout).
     fn retire(&mut self, slot: usize) {
         match self.slots[slot].state {
-            State::Running => {
-                let (id, signal, timeout) = (
-                    self.slots[slot].id,
-                    self.settings(slot).stop_signal,
-                    self.settings(slot).kill_timeout,
-                );
-                let _ = self.nursery.send(&Request::Signal { id, signal }, &[]);
-                let s = &mut self.slots[slot];
-                s.next_probe = None;
-                s.state = State::Stopping {
-                    deadline: Instant::now() + timeout,
-                    killed: false,
-                };
-            }
+            State::Running => self.signal_stop(slot),
             State::Waiting | State::Backoff(_) | State::Held => {
                 self.slots[slot].state = State::Done;
             }
