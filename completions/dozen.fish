@@ -140,6 +140,8 @@ note\t''
 never\t'Always exit 0 (usage errors still exit 2)'"
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l baseline -d 'Leave out the findings this baseline file accepts' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l write-baseline -d 'Write the current findings to FILE as a baseline (rule, path, evidence hash; no line numbers), then exit 0' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l boot-timeout -d 'With the probe: how long a web type has to accept connections on $PORT' -r
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l grace -d 'With the probe: how long a type has to exit after SIGTERM' -r
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l max-file-size -d 'Files larger than this are not read (bytes; K, M and G suffixes allowed)' -r
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l env -d 'The environment whose env files apply [default: development]' -r
@@ -149,6 +151,9 @@ complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_s
 always\t''
 never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l json -d 'Shorthand for --format json'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe -d 'Also run each process type of a copy of the app, one at a time, and check what it does: binds $PORT, stops on SIGTERM, stays in the foreground, writes no files (docs/probe.md)'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe-only -d 'Only the probe, without the static checks'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe-config-strip -d 'With the probe: start each type once per config key with the key removed; it must exit non-zero within 10 s instead of running misconfigured'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -10,6 +10,7 @@ pub mod files;
 pub mod finding;
 pub mod format;
 pub mod mask;
+pub mod probe;
 pub mod project;
 pub mod report;
 pub mod rule;
@@ -35,6 +36,19 @@ pub struct Request<'a> {
     pub shown: String,
     pub max_file_size: u64,
     pub baseline: Option<&'a Baseline>,
+    /// The static checks (off with `--probe-only`).
+    pub static_checks: bool,
+    /// `--probe`: run the app's types too.
+    pub probe: Option<ProbeRequest<'a>>,
+}
+
+/// What the probe runs the types with.
+pub struct ProbeRequest<'a> {
+    pub options: probe::Options,
+    /// The environment's config over the inherited environment.
+    pub env: &'a [(String, String)],
+    /// The config's keys (for `--probe-config-strip`).
+    pub keys: &'a [String],
 }
 
 /// The audit's result, with what was suppressed and the findings a new baseline would hold.
@@ -52,39 +66,8 @@ pub struct Audited {
 /// Audits the app at `request.root`. Errors are problems with dozen.toml: the audit's own
 /// configuration (`[audit] ignore`, `[requires] tools`) cannot be trusted then.
 pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
-    let locator = Locator {
-        app: Some(request.root.to_path_buf()),
-        procfile: None,
-        env_files: None,
-    };
-    let (app, problems) = App::load(&locator);
-    let procfile_display = app.procfile_display.clone();
-    let (procfile_problems, other): (Vec<Diagnostic>, Vec<Diagnostic>) =
-        problems.into_iter().partition(|d| {
-            d.location
-                .as_ref()
-                .map_or(d.path.as_ref(), |l| Some(&l.path))
-                == Some(&procfile_display)
-        });
-    let (manifest_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
-        other.into_iter().partition(Diagnostic::is_error);
-    if !manifest_errors.is_empty() {
-        return Err(manifest_errors);
-    }
-    let ignore_entries: Vec<String> = app
-        .manifest
-        .audit
-        .ignore
-        .iter()
-        .map(|e| e.get_ref().clone())
-        .collect();
-    let manifest_ignore = ManifestIgnore::new(&ignore_entries).map_err(|message| {
-        vec![Diagnostic::general(
-            crate::diagnostic::Severity::Error,
-            Some(app.dir.display(crate::app::manifest::FILE_NAME)),
-            format!("invalid [audit] ignore glob {message}"),
-        )]
-    })?;
+    let (app, procfile_problems, warnings) = load_app(request.root)?;
+    let manifest_ignore = manifest_ignore(&app)?;
     let options = walk::Options {
         max_file_size: request.max_file_size,
         tools: app.manifest.tool_names(),
@@ -99,8 +82,38 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         tracked: git.as_ref().map(|g| &g.files),
         facts: &walked.facts,
     };
-    let mut findings = walked.findings;
-    project_rules(&project, &procfile_problems, &mut findings);
+    let mut findings = Vec::new();
+    let mut checked = Vec::new();
+    if request.static_checks {
+        findings.extend(walked.findings);
+        project_rules(&project, &procfile_problems, &mut findings);
+        checked = checked_factors(&project);
+    }
+    let mut probes = Vec::new();
+    if let (Some(probe_request), Some(procfile)) = (&request.probe, &app.procfile) {
+        let (found, probe_findings) = run_probe(request.root, &app, procfile, probe_request)?;
+        probes = found;
+        findings.extend(probe_findings);
+        checked.extend([
+            Factor::VI,
+            Factor::VII,
+            Factor::VIII,
+            Factor::IX,
+            Factor::XI,
+        ]);
+        if probe_request.options.strip_config {
+            checked.push(Factor::III);
+        }
+        checked.sort();
+        checked.dedup();
+    }
+    if !request.static_checks {
+        // Without the static checks, a Procfile the probe could not read is still reported.
+        rules::concurrency::procfile_problems(&project, &procfile_problems, &mut findings);
+        checked.push(Factor::VIII);
+        checked.sort();
+        checked.dedup();
+    }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
     drop_generic_duplicates(&mut findings);
@@ -118,7 +131,8 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
     let report = Report {
         app: request.shown.clone(),
         findings: kept,
-        checked: checked_factors(&project),
+        checked,
+        probes,
     };
     Ok(Audited {
         report,
@@ -126,6 +140,81 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         suppressed,
         repo_prefix: git.map(|g| g.prefix).unwrap_or_default(),
         warnings,
+    })
+}
+
+/// The app, the problems of its Procfile (findings, not errors), and warnings about its
+/// manifest; errors in the manifest stop the audit, which it configures.
+type Loaded = (App, Vec<Diagnostic>, Vec<Diagnostic>);
+
+fn load_app(root: &Path) -> Result<Loaded, Vec<Diagnostic>> {
+    let locator = Locator {
+        app: Some(root.to_path_buf()),
+        procfile: None,
+        env_files: None,
+    };
+    let (app, problems) = App::load(&locator);
+    let procfile_display = app.procfile_display.clone();
+    let (procfile_problems, other): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        problems.into_iter().partition(|d| {
+            d.location
+                .as_ref()
+                .map_or(d.path.as_ref(), |l| Some(&l.path))
+                == Some(&procfile_display)
+        });
+    let (manifest_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        other.into_iter().partition(Diagnostic::is_error);
+    if !manifest_errors.is_empty() {
+        return Err(manifest_errors);
+    }
+    Ok((app, procfile_problems, warnings))
+}
+
+/// `[audit] ignore`, compiled.
+fn manifest_ignore(app: &App) -> Result<ManifestIgnore, Vec<Diagnostic>> {
+    let entries: Vec<String> = app
+        .manifest
+        .audit
+        .ignore
+        .iter()
+        .map(|e| e.get_ref().clone())
+        .collect();
+    ManifestIgnore::new(&entries).map_err(|message| {
+        vec![Diagnostic::general(
+            crate::diagnostic::Severity::Error,
+            Some(app.dir.display(crate::app::manifest::FILE_NAME)),
+            format!("invalid [audit] ignore glob {message}"),
+        )]
+    })
+}
+
+/// Runs the probe on the app's types; a probe that cannot run at all is an error.
+fn run_probe(
+    root: &Path,
+    app: &App,
+    procfile: &crate::app::procfile::Procfile,
+    request: &ProbeRequest<'_>,
+) -> Result<(Vec<probe::TypeProbe>, Vec<Finding>), Vec<Diagnostic>> {
+    let health = |name: &str| {
+        app.manifest
+            .process(name)
+            .is_some_and(|settings| settings.health.is_some())
+    };
+    probe::probe(
+        root,
+        "Procfile",
+        &procfile.types,
+        &health,
+        request.env,
+        request.keys,
+        &request.options,
+    )
+    .map_err(|error| {
+        vec![Diagnostic::general(
+            crate::diagnostic::Severity::Error,
+            None,
+            format!("the probe could not run: {error}"),
+        )]
     })
 }
 

@@ -181,6 +181,7 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
+#[allow(clippy::struct_excessive_bools)] // command-line switches
 pub struct AuditArgs {
     #[command(subcommand)]
     pub action: Option<AuditAction>,
@@ -210,9 +211,35 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 
+    /// Also run each process type of a copy of the app, one at a time, and check what it does:
+    /// binds $PORT, stops on SIGTERM, stays in the foreground, writes no files (docs/probe.md)
+    #[arg(long)]
+    pub probe: bool,
+
+    /// Only the probe, without the static checks
+    #[arg(long, conflicts_with = "probe")]
+    pub probe_only: bool,
+
+    /// With the probe: how long a web type has to accept connections on $PORT
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = duration)]
+    pub boot_timeout: std::time::Duration,
+
+    /// With the probe: how long a type has to exit after SIGTERM
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub grace: std::time::Duration,
+
+    /// With the probe: start each type once per config key with the key removed; it must exit
+    /// non-zero within 10 s instead of running misconfigured
+    #[arg(long)]
+    pub probe_config_strip: bool,
+
     /// Files larger than this are not read (bytes; K, M and G suffixes allowed)
     #[arg(long, default_value = "1M", value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: u64,
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::app::duration::Duration::parse(text).map(|d| d.0)
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -14,6 +14,7 @@ mod generate;
 mod init;
 mod manifest;
 mod oracle;
+mod probe;
 mod procfile;
 mod release;
 mod run;

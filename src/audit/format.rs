@@ -31,6 +31,12 @@ fn severity_word(severity: Severity) -> &'static str {
     }
 }
 
+/// Milliseconds as seconds, for one decimal.
+#[allow(clippy::cast_precision_loss)]
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
 fn plural(count: usize, word: &str) -> String {
     format!("{count} {word}{}", if count == 1 { "" } else { "s" })
 }
@@ -69,6 +75,7 @@ pub fn text(report: &Report, suppressed: Suppressed, paint: Paint) -> String {
             let _ = writeln!(out, "{row} {}", paint.dim(&counts.join(", ")));
         }
     }
+    probe_lines(report, paint, &mut out);
     for factor in Factor::ALL {
         let findings: Vec<&Finding> = report
             .findings
@@ -118,6 +125,45 @@ pub fn text(report: &Report, suppressed: Suppressed, paint: Paint) -> String {
     out.push_str(&totals);
     out.push('\n');
     out
+}
+
+/// One line per type the probe ran: times, port, files written.
+fn probe_lines(report: &Report, paint: Paint, out: &mut String) {
+    if report.probes.is_empty() {
+        return;
+    }
+    {
+        let _ = writeln!(out, "\n{}", paint.bold("Probe"));
+        let width = report
+            .probes
+            .iter()
+            .map(|p| p.type_name.len())
+            .max()
+            .unwrap_or(0);
+        for probe in &report.probes {
+            let ready = probe.ready_ms.map_or_else(
+                || "not ready".to_owned(),
+                |ms| format!("ready in {:.1}s", seconds(ms)),
+            );
+            let stop = probe.stop_ms.map_or_else(
+                || "did not stop".to_owned(),
+                |ms| format!("stopped in {:.1}s", seconds(ms)),
+            );
+            let mut line = format!("  {:<width$}  {ready}, {stop}", probe.type_name);
+            if !probe.started {
+                line = format!(
+                    "  {:<width$}  did not start ({})",
+                    probe.type_name,
+                    probe.exit.as_deref().unwrap_or("no exit status")
+                );
+            }
+            let _ = write!(line, "; port {}", probe.port);
+            if !probe.files.is_empty() {
+                let _ = write!(line, "; wrote {}", probe.files.join(", "));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
 }
 
 /// DESIGN §8's JSON, plus what was suppressed.

@@ -22,6 +22,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Factors at least one rule was applied to.
     pub checked: Vec<Factor>,
+    /// What each process type did under `--probe` (empty without it).
+    pub probes: Vec<super::probe::TypeProbe>,
 }
 
 impl Report {
@@ -56,6 +58,14 @@ impl Report {
     }
 
     pub fn to_json(&self) -> Value {
+        let mut value = self.base_json();
+        if !self.probes.is_empty() {
+            value["probe"] = json!(self.probes);
+        }
+        value
+    }
+
+    fn base_json(&self) -> Value {
         json!({
             "schema": 1,
             "app": self.app,
@@ -95,6 +105,7 @@ mod tests {
                 finding("codebase/not-a-repository"),
             ],
             checked: vec![Factor::I, Factor::II, Factor::III, Factor::XI],
+            probes: Vec::new(),
         };
         assert_eq!(report.status(Factor::III), FactorStatus::Fail);
         assert_eq!(report.status(Factor::XI), FactorStatus::Warn);

@@ -43,11 +43,48 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
             Error::usage(format!("cannot use the baseline: {message}"))
                 .hint("write one with `dozen audit --write-baseline FILE`")
         })?;
+    let probing = args.probe || args.probe_only;
+    if args.probe_config_strip && !probing {
+        return Err(Error::usage(
+            "--probe-config-strip works with --probe or --probe-only",
+        ));
+    }
+    // The probe runs the types with the environment's config, as `dozen run --dev` would.
+    let (env, keys) = if probing {
+        let mut located = context.locator.clone();
+        located.app = Some(root.clone());
+        let probe_context = Context {
+            locator: located,
+            environment: context.environment.clone(),
+            quiet: context.quiet,
+            verbose: context.verbose,
+            color: context.color,
+            inherited: context.inherited.clone(),
+        };
+        let inspection = super::Inspection::valid_config(&probe_context, context.environment())?;
+        let config = &inspection.environment.config;
+        (
+            crate::app::environment::dev_process_env(&context.inherited, config, &[]),
+            config.vars.keys().cloned().collect::<Vec<String>>(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let request = engine::Request {
         root: &root,
         shown,
         max_file_size: args.max_file_size,
         baseline: baseline.as_ref(),
+        static_checks: !args.probe_only,
+        probe: probing.then(|| engine::ProbeRequest {
+            options: crate::audit::probe::Options {
+                boot_timeout: args.boot_timeout,
+                grace: args.grace,
+                strip_config: args.probe_config_strip,
+            },
+            env: &env,
+            keys: &keys,
+        }),
     };
     let audited = engine::audit(&request).map_err(Error::InvalidApp)?;
     context.report(&audited.warnings);

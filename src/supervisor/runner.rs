@@ -1478,7 +1478,7 @@ impl Outputs {
 
 /// `/bin/sh -c` argument: `exec` a simple command so the app replaces the shell (signals then
 /// reach it directly); compound commands run as written.
-fn shell_command(command: &str) -> String {
+pub fn shell_command(command: &str) -> String {
     let compound = command.contains([';', '&', '|', '(', ')', '\n', '`'])
         || ["if ", "for ", "while ", "until ", "case ", "{ ", "exec "]
             .iter()

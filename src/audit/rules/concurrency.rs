@@ -7,6 +7,15 @@ use crate::diagnostic::Diagnostic;
 
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "concurrency/probe-daemonized",
+        factor: Factor::VIII,
+        severity: Severity::Error,
+        precision: Precision::VeryHigh,
+        summary: "Probe: the process daemonized (exited leaving processes behind, or left its process group)",
+        explanation: "`dozen audit --probe` watched the type start: its command exited 0 at once while processes it started kept running, or one of them moved to a session of its own. The process manager then believes the type has stopped while its work runs out of reach of signals, restarts and logs.",
+        fix: "Run the server in the foreground (drop --daemon, -d, nohup, `&`, setsid).",
+    },
+    Rule {
         id: "concurrency/invalid-procfile",
         factor: Factor::VIII,
         severity: Severity::Error,
@@ -108,6 +117,16 @@ pub fn daemonizes(
 }
 
 pub fn check(project: &Project<'_>, diagnostics: &[Diagnostic], out: &mut Vec<Finding>) {
+    procfile_problems(project, diagnostics, out);
+    daemonizing(project, out);
+}
+
+/// No Procfile, or its problems, located as `dozen check` reports them.
+pub fn procfile_problems(
+    project: &Project<'_>,
+    diagnostics: &[Diagnostic],
+    out: &mut Vec<Finding>,
+) {
     for diagnostic in diagnostics {
         let (line, column) = diagnostic
             .location
@@ -125,6 +144,10 @@ pub fn check(project: &Project<'_>, diagnostics: &[Diagnostic], out: &mut Vec<Fi
             false,
         ));
     }
+}
+
+/// Procfile commands that leave the foreground.
+fn daemonizing(project: &Project<'_>, out: &mut Vec<Finding>) {
     let daemon_off = |config: Option<&str>| {
         let text = config
             .map_or_else(

@@ -30,6 +30,15 @@ const fn provider(id: &'static str, summary: &'static str) -> Rule {
 }
 
 pub const RULES: &[Rule] = &[
+    Rule {
+        id: "config/probe-no-fail-fast",
+        factor: Factor::III,
+        severity: Severity::Warning,
+        precision: Precision::Medium,
+        summary: "Probe: the process ran without a config key instead of failing fast",
+        explanation: "With `--probe-config-strip`, the type was started once per config key with that key removed. It kept running (or exited 0), so a deploy that forgets the key would run misconfigured instead of failing at once with a clear message.",
+        fix: "Read required config at start-up and exit non-zero naming the missing key.",
+    },
     provider("config/aws-access-key", "An AWS access key id"),
     provider(
         "config/aws-secret-key",

@@ -7,6 +7,33 @@ use crate::audit::rule::{Precision, Rule};
 
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "disposability/probe-slow-stop",
+        factor: Factor::IX,
+        severity: Severity::Error,
+        precision: Precision::VeryHigh,
+        summary: "Probe: the process did not stop within the grace period after SIGTERM",
+        explanation: "`dozen audit --probe` sent SIGTERM to the type's process group, as platforms do on deploys, restarts and scale-downs, and it was still running when the grace period (30 s by default, Heroku's) ran out. It would be SIGKILLed in the middle of its work.",
+        fix: "Handle SIGTERM: stop accepting work, finish or hand back what is in flight, exit. Make sure a shell wrapper passes the signal on (exec the last command).",
+    },
+    Rule {
+        id: "disposability/probe-slow-start",
+        factor: Factor::IX,
+        severity: Severity::Note,
+        precision: Precision::VeryHigh,
+        summary: "Probe: the process took more than 10 s to be ready",
+        explanation: "Processes should start fast, so that releases roll and instances scale quickly and a crashed process is replaced before users notice.",
+        fix: "Move work out of start-up (builds, migrations, cache warming) into the build or release phase.",
+    },
+    Rule {
+        id: "disposability/probe-could-not-start",
+        factor: Factor::IX,
+        severity: Severity::Note,
+        precision: Precision::Medium,
+        summary: "Probe: the process ended during boot, so the other probes could not run",
+        explanation: "The type exited with an error while starting, most often because a backing service its config names is not running where the probe runs. That is not a violation in itself; the probes of this type did not run.",
+        fix: "Run the probe with the environment's services reachable (`--env` with the right config), or fix the start-up error in the message.",
+    },
+    Rule {
         id: "disposability/shell-form-cmd",
         factor: Factor::IX,
         severity: Severity::Warning,

@@ -8,6 +8,15 @@ use crate::audit::scan::{Hit, Pattern};
 
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "logs/probe-log-file",
+        factor: Factor::XI,
+        severity: Severity::Warning,
+        precision: Precision::VeryHigh,
+        summary: "Probe: the process wrote a log file",
+        explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or grew a log file instead of (or besides) writing its event stream to stdout.",
+        fix: "Log to stdout/stderr and let the process manager route the stream.",
+    },
+    Rule {
         id: "logs/file-sink",
         factor: Factor::XI,
         severity: Severity::Warning,

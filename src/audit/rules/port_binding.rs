@@ -8,6 +8,15 @@ use crate::audit::scan::{Hit, Pattern};
 
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "port-binding/probe-no-bind",
+        factor: Factor::VII,
+        severity: Severity::Error,
+        precision: Precision::VeryHigh,
+        summary: "Probe: the web process did not accept connections on $PORT within the boot timeout",
+        explanation: "`dozen audit --probe` started the type with PORT set and connected to it until the boot timeout (60 s by default, Heroku's R10). It never answered there; when it listened on another port, the message names it. On any platform that routes to $PORT, this release would fail to boot.",
+        fix: "Bind 0.0.0.0:$PORT (or read PORT in the code), and make the server start within the timeout.",
+    },
+    Rule {
         id: "port-binding/web-ignores-port",
         factor: Factor::VII,
         severity: Severity::Error,

@@ -8,6 +8,15 @@ use crate::audit::scan::Pattern;
 
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "processes/probe-writes-app-dir",
+        factor: Factor::VI,
+        severity: Severity::Warning,
+        precision: Precision::High,
+        summary: "Probe: the process wrote files into its own directory",
+        explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or changed files there (pid files, SQLite databases, uploads, caches). On a platform that state is lost with the instance and invisible to the others; a release's build tree may even be read-only.",
+        fix: "Keep state in a backing service; use the temporary directory for scratch files.",
+    },
+    Rule {
         id: "processes/local-session-store",
         factor: Factor::VI,
         severity: Severity::Warning,

@@ -1,0 +1,608 @@
+//! `dozen audit --probe`: runs each process type of a copy of the app, one instance at a time,
+//! and reports what it did — bound `$PORT` or not, stopped on SIGTERM in time or not,
+//! daemonized, wrote files into its own directory. See docs/probe.md.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal};
+use serde::Serialize;
+
+use super::finding::Finding;
+use super::rules;
+use crate::app::procfile::ProcessType;
+use crate::supervisor::reaper;
+
+/// Types without a port are "up" once they have run this long without exiting.
+const SETTLE: Duration = Duration::from_secs(1);
+/// Ready, but only after this long: worth a note.
+const SLOW_START: Duration = Duration::from_secs(10);
+/// How long a type started without a config key has to exit (or the boot timeout, when
+/// shorter).
+const FAIL_FAST: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(20);
+
+pub struct Options {
+    pub boot_timeout: Duration,
+    pub grace: Duration,
+    /// Start each type once per config key, with the key removed.
+    pub strip_config: bool,
+}
+
+/// What one type did under the probe (the JSON report's `probe` objects).
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeProbe {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Its Procfile line.
+    pub line: usize,
+    pub port: u16,
+    pub started: bool,
+    pub ready_ms: Option<u64>,
+    pub stop_ms: Option<u64>,
+    /// `exit 3`, `signal 15`, or none while it ran.
+    pub exit: Option<String>,
+    /// Ports its processes listened on.
+    pub bound: Vec<u16>,
+    pub output_bytes: u64,
+    /// Files it created or changed in the app's copy.
+    pub files: Vec<String>,
+}
+
+/// Probes every type of `procfile` (the `release` entry excluded) in a copy of `root`, with
+/// `env` as the environment (config over the inherited one) and `keys` the config's keys.
+pub fn probe(
+    root: &Path,
+    procfile_path: &str,
+    types: &[ProcessType],
+    health: &dyn Fn(&str) -> bool,
+    env: &[(String, String)],
+    keys: &[String],
+    options: &Options,
+) -> std::io::Result<(Vec<TypeProbe>, Vec<Finding>)> {
+    reaper::become_subreaper()?;
+    let copy = TempDir::new()?;
+    copy_app(root, copy.path())?;
+    let mut probes = Vec::new();
+    let mut findings = Vec::new();
+    for process in types {
+        let at = Anchor {
+            procfile: procfile_path,
+            line: process.line,
+        };
+        let needs_port = process.name == "web" || health(&process.name);
+        let (probe, found) = probe_type(copy.path(), process, needs_port, env, options, &at)?;
+        probes.push(probe);
+        findings.extend(found);
+        if options.strip_config {
+            for key in keys {
+                let without: Vec<(String, String)> =
+                    env.iter().filter(|(k, _)| k != key).cloned().collect();
+                let limit = FAIL_FAST.min(options.boot_timeout);
+                if let Some(finding) = fail_fast(copy.path(), process, &without, key, limit, &at)? {
+                    findings.push(finding);
+                }
+            }
+        }
+    }
+    Ok((probes, findings))
+}
+
+/// The probe's copy of the app: a private directory under the temporary one, removed after.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!("dozen-probe-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Where a type's findings point: its Procfile line.
+struct Anchor<'a> {
+    procfile: &'a str,
+    line: usize,
+}
+
+impl Anchor<'_> {
+    fn finding(&self, rule: &str, message: String, evidence: &str) -> Finding {
+        Finding::new(
+            rules::rule(rule),
+            self.procfile,
+            (self.line, 1),
+            message,
+            evidence,
+            false,
+        )
+    }
+}
+
+/// The app's files (what `dozen build` would take) copied into `to`.
+fn copy_app(root: &Path, to: &Path) -> std::io::Result<()> {
+    let files = crate::build::source::walk(root).map_err(std::io::Error::other)?;
+    for file in files {
+        let target = to.join(&file.path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match &file.kind {
+            crate::build::source::SourceKind::File => {
+                std::fs::copy(root.join(&file.path), &target)?;
+            }
+            crate::build::source::SourceKind::Symlink(link) => {
+                std::os::unix::fs::symlink(link, &target)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every regular file under `dir`: relative path → (size, mtime in ns).
+fn snapshot(dir: &Path) -> BTreeMap<String, (u64, i128)> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.is_file() {
+                let relative = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let mtime =
+                    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+                found.insert(relative, (meta.len(), mtime));
+            }
+        }
+    }
+    found
+}
+
+/// A port nothing listens on now.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
+}
+
+/// Output read on a thread: bytes seen and the last few KiB.
+#[derive(Default)]
+struct Output {
+    bytes: u64,
+    tail: Vec<u8>,
+}
+
+fn read_output(mut stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Output>>) {
+    std::thread::spawn(move || {
+        let mut buffer = [0; 8192];
+        while let Ok(n) = stream.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut output) = into.lock() {
+                output.bytes += n as u64;
+                output.tail.extend_from_slice(&buffer[..n]);
+                let excess = output.tail.len().saturating_sub(4096);
+                output.tail.drain(..excess);
+            }
+        }
+    });
+}
+
+fn spawn(
+    dir: &Path,
+    process: &ProcessType,
+    env: &[(String, String)],
+    port: u16,
+) -> std::io::Result<(Child, Arc<Mutex<Output>>)> {
+    let name = format!("{}.1", process.name);
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(crate::supervisor::runner::shell_command(&process.command))
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("PORT", port.to_string())
+        .env("PS", &name)
+        .env("DOZEN_PROCESS", &name)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let output = Arc::new(Mutex::new(Output::default()));
+    if let Some(stdout) = child.stdout.take() {
+        read_output(stdout, output.clone());
+    }
+    if let Some(stderr) = child.stderr.take() {
+        read_output(stderr, output.clone());
+    }
+    Ok((child, output))
+}
+
+/// `exit 3` / `signal 15`.
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        _ => "ended".to_owned(),
+    }
+}
+
+/// Live processes that are ours, other than threads: the child's tree, and orphans it left
+/// (which come to us, the subreaper).
+fn ours() -> Vec<Pid> {
+    reaper::descendants(rustix::process::getpid())
+}
+
+/// Ports processes listen on (TCP, IPv4 and IPv6), from their socket inodes.
+pub fn listening_ports(pids: &[Pid]) -> Vec<u16> {
+    let mut inodes = std::collections::HashSet::new();
+    for pid in pids {
+        let Ok(entries) = std::fs::read_dir(format!("/proc/{}/fd", pid.as_raw_nonzero())) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if let Ok(target) = std::fs::read_link(entry.path()) {
+                let target = target.to_string_lossy();
+                if let Some(inode) = target
+                    .strip_prefix("socket:[")
+                    .and_then(|t| t.strip_suffix(']'))
+                {
+                    inodes.insert(inode.to_owned());
+                }
+            }
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address, …, st (0A is LISTEN), …, inode (the tenth field).
+            if fields.len() > 9 && fields[3] == "0A" && inodes.contains(fields[9]) {
+                if let Some(port) = fields[1]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+                {
+                    ports.push(port);
+                }
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+fn accepts(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(100),
+    )
+    .is_ok()
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Ends everything the probe of one type left: its group, then any descendant.
+fn end_all(pgid: i32) {
+    if let Some(group) = Pid::from_raw(pgid) {
+        let _ = rustix::process::kill_process_group(group, Signal::KILL);
+    }
+    reaper::end_descendants(Duration::from_millis(500));
+}
+
+/// Boot: until the type accepts connections on `port` (or has run `SETTLE` without a port),
+/// exits, or the boot timeout passes.
+enum Boot {
+    Up(Duration),
+    Exited(std::process::ExitStatus),
+    TimedOut,
+}
+
+fn boot(
+    child: &mut Child,
+    port: u16,
+    needs_port: bool,
+    timeout: Duration,
+) -> std::io::Result<Boot> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Boot::Exited(status));
+        }
+        let elapsed = start.elapsed();
+        if needs_port && accepts(port) || !needs_port && elapsed >= SETTLE {
+            return Ok(Boot::Up(elapsed));
+        }
+        if elapsed >= timeout {
+            return Ok(Boot::TimedOut);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Whether any of our processes left the child's process group (`setsid`).
+fn escaped(pgid: i32) -> Option<Pid> {
+    ours()
+        .into_iter()
+        .find(|pid| reaper::process_group_of(*pid).is_some_and(|g| g != pgid))
+}
+
+#[allow(clippy::too_many_lines)]
+fn probe_type(
+    dir: &Path,
+    process: &ProcessType,
+    needs_port: bool,
+    env: &[(String, String)],
+    options: &Options,
+    at: &Anchor<'_>,
+) -> std::io::Result<(TypeProbe, Vec<Finding>)> {
+    let before = snapshot(dir);
+    let port = free_port()?;
+    let (mut child, output) = spawn(dir, process, env, port)?;
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    let mut findings = Vec::new();
+    let mut probe = TypeProbe {
+        type_name: process.name.clone(),
+        line: process.line,
+        port,
+        started: false,
+        ready_ms: None,
+        stop_ms: None,
+        exit: None,
+        bound: Vec::new(),
+        output_bytes: 0,
+        files: Vec::new(),
+    };
+    let name = &process.name;
+    match boot(&mut child, port, needs_port, options.boot_timeout)? {
+        Boot::Up(after) => {
+            probe.started = true;
+            probe.ready_ms = Some(millis(after));
+            probe.bound = listening_ports(&ours());
+            if let Some(pid) = escaped(pgid) {
+                findings.push(at.finding(
+                    "concurrency/probe-daemonized",
+                    format!("`{name}` left its process group: pid {pid:?} runs in a session of its own (setsid)"),
+                    "setsid",
+                ));
+            }
+            if after >= SLOW_START {
+                findings.push(at.finding(
+                    "disposability/probe-slow-start",
+                    format!("`{name}` took {:.1}s to be ready", after.as_secs_f64()),
+                    "",
+                ));
+            }
+            // Stop: SIGTERM to its group, as a platform does.
+            if let Some(group) = Pid::from_raw(pgid) {
+                let _ = rustix::process::kill_process_group(group, Signal::TERM);
+            }
+            let start = Instant::now();
+            loop {
+                let exited = child.try_wait()?;
+                reaper::reap_exited();
+                if let Some(status) = exited {
+                    if ours().is_empty() {
+                        probe.stop_ms = Some(millis(start.elapsed()));
+                        probe.exit = Some(describe(status));
+                        break;
+                    }
+                }
+                if start.elapsed() >= options.grace {
+                    findings.push(at.finding(
+                        "disposability/probe-slow-stop",
+                        format!(
+                            "`{name}` was still running {}s after SIGTERM",
+                            options.grace.as_secs_f64()
+                        ),
+                        "SIGTERM",
+                    ));
+                    break;
+                }
+                std::thread::sleep(POLL);
+            }
+        }
+        Boot::Exited(status) => {
+            probe.exit = Some(describe(status));
+            reaper::reap_exited();
+            let left = ours();
+            if status.success() && !left.is_empty() {
+                probe.started = true;
+                probe.bound = listening_ports(&left);
+                findings.push(at.finding(
+                    "concurrency/probe-daemonized",
+                    format!(
+                        "`{name}` exited at once and left {} process{} running: it daemonized",
+                        left.len(),
+                        if left.len() == 1 { "" } else { "es" }
+                    ),
+                    "exit 0",
+                ));
+            } else {
+                let tail = output
+                    .lock()
+                    .map(|o| String::from_utf8_lossy(&o.tail).trim().to_owned())
+                    .unwrap_or_default();
+                let last = tail.lines().last().unwrap_or("(no output)").to_owned();
+                findings.push(at.finding(
+                    "disposability/probe-could-not-start",
+                    format!("`{name}` ended during boot ({}): {last}", describe(status)),
+                    &last,
+                ));
+            }
+        }
+        Boot::TimedOut => {
+            probe.started = true;
+            probe.bound = listening_ports(&ours());
+            let message = if probe.bound.is_empty() {
+                format!(
+                    "`{name}` did not accept connections on $PORT ({port}) within {}s",
+                    options.boot_timeout.as_secs_f64()
+                )
+            } else {
+                let bound: Vec<String> = probe.bound.iter().map(ToString::to_string).collect();
+                format!(
+                    "`{name}` did not bind $PORT ({port}) within {}s; it listens on {}",
+                    options.boot_timeout.as_secs_f64(),
+                    bound.join(", ")
+                )
+            };
+            findings.push(at.finding("port-binding/probe-no-bind", message, &port.to_string()));
+        }
+    }
+    end_all(pgid);
+    let _ = child.wait();
+    // Give the output threads the last bytes.
+    std::thread::sleep(Duration::from_millis(20));
+    probe.output_bytes = output.lock().map_or(0, |o| o.bytes);
+    let after = snapshot(dir);
+    for (path, stamp) in &after {
+        if before.get(path) != Some(stamp) {
+            probe.files.push(path.clone());
+        }
+    }
+    findings.extend(file_findings(&probe, at));
+    Ok((probe, findings))
+}
+
+/// What the files a type wrote say: log files (XI), anything else is local state (VI).
+fn file_findings(probe: &TypeProbe, at: &Anchor<'_>) -> Vec<Finding> {
+    let name = &probe.type_name;
+    let mut findings = Vec::new();
+    let (logs, state): (Vec<&String>, Vec<&String>) = probe.files.iter().partition(|f| {
+        super::files::has_suffix(f, ".log") || f.starts_with("log/") || f.starts_with("logs/")
+    });
+    for file in logs {
+        findings.push(at.finding(
+            "logs/probe-log-file",
+            format!(
+                "`{name}` wrote its log to {file}{}",
+                if probe.output_bytes == 0 {
+                    " and nothing to stdout or stderr"
+                } else {
+                    ""
+                }
+            ),
+            file,
+        ));
+    }
+    for file in state {
+        findings.push(at.finding(
+            "processes/probe-writes-app-dir",
+            format!("`{name}` wrote {file} into its own directory"),
+            file,
+        ));
+    }
+    findings
+}
+
+/// Starts a type without `key`: it should exit non-zero within `FAIL_FAST`, not run on.
+fn fail_fast(
+    dir: &Path,
+    process: &ProcessType,
+    env: &[(String, String)],
+    key: &str,
+    limit: Duration,
+    at: &Anchor<'_>,
+) -> std::io::Result<Option<Finding>> {
+    let port = free_port()?;
+    let (mut child, _output) = spawn(dir, process, env, port)?;
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    let start = Instant::now();
+    let finding = loop {
+        if let Some(status) = child.try_wait()? {
+            break if status.success() && ours().is_empty() {
+                Some(at.finding(
+                    "config/probe-no-fail-fast",
+                    format!(
+                        "`{}` exited 0 without {key}, as if nothing were missing",
+                        process.name
+                    ),
+                    key,
+                ))
+            } else {
+                None
+            };
+        }
+        if start.elapsed() >= limit {
+            break Some(at.finding(
+                "config/probe-no-fail-fast",
+                format!(
+                    "`{}` kept running {}s without {key} instead of failing fast",
+                    process.name,
+                    limit.as_secs_f64()
+                ),
+                key,
+            ));
+        }
+        std::thread::sleep(POLL);
+    };
+    end_all(pgid);
+    let _ = child.wait();
+    Ok(finding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_port_a_process_listens_on() {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let me = rustix::process::getpid();
+        assert!(listening_ports(&[me]).contains(&port));
+    }
+
+    #[test]
+    fn snapshots_see_new_and_changed_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "1").unwrap();
+        let before = snapshot(dir.path());
+        std::fs::create_dir(dir.path().join("log")).unwrap();
+        std::fs::write(dir.path().join("log/app.log"), "x").unwrap();
+        std::fs::write(dir.path().join("a"), "22").unwrap();
+        let after = snapshot(dir.path());
+        let changed: Vec<&String> = after
+            .iter()
+            .filter(|(p, s)| before.get(*p) != Some(s))
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(changed, ["a", "log/app.log"]);
+    }
+}

@@ -1,0 +1,163 @@
+//! `dozen audit --probe`: the app's types run in a copy, one at a time; what they do is
+//! checked and located at their Procfile line, and nothing is left running.
+
+use std::collections::BTreeSet;
+
+use crate::harness::{Test, repo};
+
+/// Processes whose command line contains `marker`.
+fn running(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if text.contains(marker) {
+            found.push(text);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_well_behaved_app_passes_every_probe() {
+    let out = Test::new()
+        .fixture("probe/good")
+        .args(&["audit", "--probe-only", "--json"])
+        .run()
+        .code(0);
+    let report = out.json();
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    let probes = report["probe"].as_array().unwrap();
+    let types: Vec<&str> = probes.iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["web", "worker", "clock"]);
+    for probe in probes {
+        assert_eq!(probe["started"], true, "{probe}");
+        assert!(probe["ready_ms"].as_u64().is_some(), "{probe}");
+        assert!(probe["stop_ms"].as_u64().unwrap() < 5000, "{probe}");
+        assert_eq!(probe["files"], serde_json::json!([]), "{probe}");
+    }
+    assert_eq!(probes[0]["bound"], serde_json::json!([probes[0]["port"]]));
+    assert!(probes[2]["output_bytes"].as_u64().unwrap() > 0);
+    for (i, factor) in report["factors"].as_array().unwrap().iter().enumerate() {
+        let expected = if [5, 6, 7, 8, 10].contains(&i) {
+            "pass"
+        } else {
+            "skip"
+        };
+        assert_eq!(factor["status"], expected, "{factor}");
+    }
+    assert!(running("41.5").is_empty(), "the worker outlived the audit");
+}
+
+#[test]
+fn each_violation_is_caught_at_its_procfile_line_and_nothing_survives() {
+    let test = Test::new().fixture("probe/bad");
+    let dir = test.path().to_path_buf();
+    let out = test
+        .args(&[
+            "audit",
+            "--probe-only",
+            "--boot-timeout",
+            "3s",
+            "--grace",
+            "2s",
+            "--json",
+        ])
+        .run()
+        .code(1);
+    let report = out.json();
+    let found: BTreeSet<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["path"], "Procfile");
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let planted: BTreeSet<(String, u64)> =
+        std::fs::read_to_string(repo().join("fixtures/probe/bad/planted.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let (rule, line) = l.split_once(' ').unwrap();
+                (rule.to_owned(), line.trim().parse().unwrap())
+            })
+            .collect();
+    assert_eq!(found, planted, "{report:#}");
+    let message = |rule: &str| -> String {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(message("port-binding/probe-no-bind").contains("it listens on 17999"));
+    assert!(message("disposability/probe-could-not-start").contains("connection refused"));
+    // The app's own directory is untouched: the probe ran a copy.
+    assert!(!dir.join("app.log").exists() && !dir.join("app.pid").exists());
+    assert!(running("41.7").is_empty(), "the daemon outlived the audit");
+    assert!(running("17999").is_empty(), "the web outlived the audit");
+}
+
+#[test]
+fn with_config_strip_a_type_must_fail_fast_without_each_key() {
+    let out = Test::new()
+        .procfile(
+            "lenient: exec sleep 41.9\nstrict: test -n \"$API_KEY\" || { echo \"API_KEY is required\" >&2; exit 1; }; exec sleep 41.9\n",
+        )
+        .env_file(".env", "API_KEY=k-123\n")
+        .args(&[
+            "audit",
+            "--probe-only",
+            "--probe-config-strip",
+            "--boot-timeout",
+            "2s",
+            "--json",
+        ])
+        .run()
+        .code(0);
+    let report = out.json();
+    let findings: Vec<(&str, u64, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["line"].as_u64().unwrap(),
+                f["evidence"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(findings, [("config/probe-no-fail-fast", 1, "API_KEY")]);
+    assert_eq!(report["factors"][2]["status"], "warn");
+    assert!(running("41.9").is_empty());
+    Test::new()
+        .procfile("web: x\n")
+        .args(&["audit", "--probe-config-strip"])
+        .run()
+        .code(2)
+        .stderr_has("works with --probe or --probe-only");
+}
+
+#[test]
+fn probe_adds_to_the_static_audit() {
+    let out = Test::new()
+        .procfile("web: exec python3 -m http.server $PORT --bind 127.0.0.1\n")
+        .file("app.py", "KEY = 'AKIAQ3EGV7XJ2MBZR4TN'\n")
+        .args(&["audit", "--probe"])
+        .run()
+        .code(1);
+    out.stdout_has("Probe\n")
+        .stdout_has("  web  ready in ")
+        .stdout_has("error[config/aws-access-key]");
+}
