@@ -186,6 +186,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
             [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'Also run each process type of a copy of the app, one at a time, and check what it does: binds $PORT, stops on SIGTERM, stays in the foreground, writes no files (docs/probe.md)')
             [CompletionResult]::new('--probe-only', '--probe-only', [CompletionResultType]::ParameterName, 'Only the probe, without the static checks')
+            [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'With the probe: run the current release (its build tree, Procfile and config snapshot) instead of the working tree')
             [CompletionResult]::new('--probe-config-strip', '--probe-config-strip', [CompletionResultType]::ParameterName, 'With the probe: start each type once per config key with the key removed; it must exit non-zero within 10 s instead of running misconfigured')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')

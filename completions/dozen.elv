@@ -176,6 +176,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --json 'Shorthand for --format json'
             cand --probe 'Also run each process type of a copy of the app, one at a time, and check what it does: binds $PORT, stops on SIGTERM, stays in the foreground, writes no files (docs/probe.md)'
             cand --probe-only 'Only the probe, without the static checks'
+            cand --release 'With the probe: run the current release (its build tree, Procfile and config snapshot) instead of the working tree'
             cand --probe-config-strip 'With the probe: start each type once per config key with the key removed; it must exit non-zero within 10 s instead of running misconfigured'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'

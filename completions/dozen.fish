@@ -153,6 +153,7 @@ never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l json -d 'Shorthand for --format json'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe -d 'Also run each process type of a copy of the app, one at a time, and check what it does: binds $PORT, stops on SIGTERM, stays in the foreground, writes no files (docs/probe.md)'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe-only -d 'Only the probe, without the static checks'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l release -d 'With the probe: run the current release (its build tree, Procfile and config snapshot) instead of the working tree'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe-config-strip -d 'With the probe: start each type once per config key with the key removed; it must exit non-zero within 10 s instead of running misconfigured'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -s v -l verbose -d 'Print more detail'

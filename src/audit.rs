@@ -45,6 +45,9 @@ pub struct Request<'a> {
 /// What the probe runs the types with.
 pub struct ProbeRequest<'a> {
     pub options: probe::Options,
+    /// What to run instead of the audited app: a release's build tree and its app model
+    /// (`--release`). `None`: the audited app's working tree.
+    pub source: Option<(&'a Path, &'a App)>,
     /// The environment's config over the inherited environment.
     pub env: &'a [(String, String)],
     /// The config's keys (for `--probe-config-strip`).
@@ -90,22 +93,28 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         checked = checked_factors(&project);
     }
     let mut probes = Vec::new();
-    if let (Some(probe_request), Some(procfile)) = (&request.probe, &app.procfile) {
-        let (found, probe_findings) = run_probe(request.root, &app, procfile, probe_request)?;
-        probes = found;
-        findings.extend(probe_findings);
-        checked.extend([
-            Factor::VI,
-            Factor::VII,
-            Factor::VIII,
-            Factor::IX,
-            Factor::XI,
-        ]);
-        if probe_request.options.strip_config {
-            checked.push(Factor::III);
+    let probe_target = request
+        .probe
+        .as_ref()
+        .map(|p| p.source.unwrap_or((request.root, &app)));
+    if let (Some(probe_request), Some((root, target))) = (&request.probe, probe_target) {
+        if let Some(procfile) = &target.procfile {
+            let (found, probe_findings) = run_probe(root, target, procfile, probe_request)?;
+            probes = found;
+            findings.extend(probe_findings);
+            checked.extend([
+                Factor::VI,
+                Factor::VII,
+                Factor::VIII,
+                Factor::IX,
+                Factor::XI,
+            ]);
+            if probe_request.options.strip_config {
+                checked.push(Factor::III);
+            }
+            checked.sort();
+            checked.dedup();
         }
-        checked.sort();
-        checked.dedup();
     }
     if !request.static_checks {
         // Without the static checks, a Procfile the probe could not read is still reported.

@@ -228,6 +228,11 @@ pub struct AuditArgs {
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
     pub grace: std::time::Duration,
 
+    /// With the probe: run the current release (its build tree, Procfile and config snapshot)
+    /// instead of the working tree
+    #[arg(long)]
+    pub release: bool,
+
     /// With the probe: start each type once per config key with the key removed; it must exit
     /// non-zero within 10 s instead of running misconfigured
     #[arg(long)]

@@ -146,7 +146,7 @@ fn with_config_strip_a_type_must_fail_fast_without_each_key() {
         .args(&["audit", "--probe-config-strip"])
         .run()
         .code(2)
-        .stderr_has("works with --probe or --probe-only");
+        .stderr_has("work with --probe or --probe-only");
 }
 
 #[test]
@@ -160,4 +160,42 @@ fn probe_adds_to_the_static_audit() {
     out.stdout_has("Probe\n")
         .stdout_has("  web  ready in ")
         .stdout_has("error[config/aws-access-key]");
+}
+
+#[test]
+fn release_probes_the_current_release_not_the_working_tree() {
+    let test = Test::new().procfile(
+        "web: test -n \"$DOZEN_RELEASE\" || exit 9; exec python3 -m http.server $PORT --bind 127.0.0.1\n",
+    );
+    let dir = test.path().to_path_buf();
+    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
+    // The working tree moves on to a web that never binds.
+    std::fs::write(dir.join("Procfile"), "web: exec sleep 41.3\n").unwrap();
+    let released = crate::harness::dozen_in(
+        &dir,
+        &[
+            "audit",
+            "--probe-only",
+            "--release",
+            "--boot-timeout",
+            "5s",
+            "--json",
+        ],
+    );
+    assert_eq!(released.0, Some(0), "{}{}", released.1, released.2);
+    let report: serde_json::Value = serde_json::from_str(&released.1).unwrap();
+    assert_eq!(report["probe"][0]["started"], true);
+    let working = crate::harness::dozen_in(
+        &dir,
+        &["audit", "--probe-only", "--boot-timeout", "1s", "--json"],
+    );
+    assert_eq!(working.0, Some(1), "{}", working.1);
+    assert!(working.1.contains("port-binding/probe-no-bind"));
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["audit", "--release"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("work with --probe or --probe-only"),
+        "{stderr}"
+    );
+    assert!(running("41.3").is_empty());
 }

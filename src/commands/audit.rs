@@ -44,32 +44,12 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
                 .hint("write one with `dozen audit --write-baseline FILE`")
         })?;
     let probing = args.probe || args.probe_only;
-    if args.probe_config_strip && !probing {
+    if (args.probe_config_strip || args.release) && !probing {
         return Err(Error::usage(
-            "--probe-config-strip works with --probe or --probe-only",
+            "--probe-config-strip and --release work with --probe or --probe-only",
         ));
     }
-    // The probe runs the types with the environment's config, as `dozen run --dev` would.
-    let (env, keys) = if probing {
-        let mut located = context.locator.clone();
-        located.app = Some(root.clone());
-        let probe_context = Context {
-            locator: located,
-            environment: context.environment.clone(),
-            quiet: context.quiet,
-            verbose: context.verbose,
-            color: context.color,
-            inherited: context.inherited.clone(),
-        };
-        let inspection = super::Inspection::valid_config(&probe_context, context.environment())?;
-        let config = &inspection.environment.config;
-        (
-            crate::app::environment::dev_process_env(&context.inherited, config, &[]),
-            config.vars.keys().cloned().collect::<Vec<String>>(),
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let (released, env, keys) = probe_environment(context, &root, args.release, probing)?;
     let request = engine::Request {
         root: &root,
         shown,
@@ -84,6 +64,7 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
             },
             env: &env,
             keys: &keys,
+            source: released.as_ref().map(|r| (r.tree.as_path(), &r.app)),
         }),
     };
     let audited = engine::audit(&request).map_err(Error::InvalidApp)?;
@@ -112,6 +93,53 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
     } else {
         exit_code::SUCCESS
     })
+}
+
+/// The probe's release (with `--release`), environment and config keys: the current release
+/// as `dozen run` runs it, else the environment's config as `dozen run --dev` gives it.
+type ProbeEnvironment = (
+    Option<super::released::Released>,
+    Vec<(String, String)>,
+    Vec<String>,
+);
+
+fn probe_environment(
+    context: &Context,
+    root: &std::path::Path,
+    release: bool,
+    probing: bool,
+) -> Result<ProbeEnvironment, Error> {
+    let mut located = context.locator.clone();
+    located.app = Some(root.to_path_buf());
+    let probe_context = Context {
+        locator: located,
+        environment: context.environment.clone(),
+        quiet: context.quiet,
+        verbose: context.verbose,
+        color: context.color,
+        inherited: context.inherited.clone(),
+    };
+    if probing && release {
+        let released = super::released::Released::load(&probe_context, None)?;
+        let env = crate::app::environment::release_process_env(
+            &context.inherited,
+            &released.config,
+            &released.inherit(),
+            &[("DOZEN_RELEASE", format!("v{}", released.version))],
+        );
+        let keys = released.config.keys().cloned().collect();
+        return Ok((Some(released), env, keys));
+    }
+    if !probing {
+        return Ok((None, Vec::new(), Vec::new()));
+    }
+    let inspection = super::Inspection::valid_config(&probe_context, context.environment())?;
+    let config = &inspection.environment.config;
+    Ok((
+        None,
+        crate::app::environment::dev_process_env(&context.inherited, config, &[]),
+        config.vars.keys().cloned().collect(),
+    ))
 }
 
 fn write_baseline(
