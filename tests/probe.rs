@@ -112,7 +112,7 @@ fn each_violation_is_caught_at_its_procfile_line_and_nothing_survives() {
 fn with_config_strip_a_type_must_fail_fast_without_each_key() {
     let out = Test::new()
         .procfile(
-            "lenient: exec sleep 41.9\nstrict: test -n \"$API_KEY\" || { echo \"API_KEY is required\" >&2; exit 1; }; exec sleep 41.9\n",
+            "lenient: exec sleep 41.9\nstrict: test -n \"$API_KEY\" || { echo \"API_KEY is required\" >&2; exit 1; }; exec sleep 41.9\nterse: test -n \"$API_KEY\" || exit 1; exec sleep 41.9\n",
         )
         .env_file(".env", "API_KEY=k-123\n")
         .args(&[
@@ -138,7 +138,13 @@ fn with_config_strip_a_type_must_fail_fast_without_each_key() {
             )
         })
         .collect();
-    assert_eq!(findings, [("config/probe-no-fail-fast", 1, "API_KEY")]);
+    assert_eq!(
+        findings,
+        [
+            ("config/probe-no-fail-fast", 1, "API_KEY"),
+            ("config/probe-unnamed-key", 3, "API_KEY")
+        ]
+    );
     assert_eq!(report["factors"][2]["status"], "warn");
     assert!(running("41.9").is_empty());
     Test::new()

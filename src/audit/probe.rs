@@ -541,23 +541,37 @@ fn fail_fast(
     at: &Anchor<'_>,
 ) -> std::io::Result<Option<Finding>> {
     let port = free_port()?;
-    let (mut child, _output) = spawn(dir, process, env, port)?;
+    let (mut child, output) = spawn(dir, process, env, port)?;
     let pgid = i32::try_from(child.id()).unwrap_or(0);
     let start = Instant::now();
     let finding = loop {
         if let Some(status) = child.try_wait()? {
-            break if status.success() && ours().is_empty() {
-                Some(at.finding(
+            if status.success() && ours().is_empty() {
+                break Some(at.finding(
                     "config/probe-no-fail-fast",
                     format!(
                         "`{}` exited 0 without {key}, as if nothing were missing",
                         process.name
                     ),
                     key,
-                ))
-            } else {
-                None
-            };
+                ));
+            }
+            // It failed; a clear failure says what is missing.
+            std::thread::sleep(POLL);
+            let named = output
+                .lock()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.tail).contains(key));
+            break (!named).then(|| {
+                at.finding(
+                    "config/probe-unnamed-key",
+                    format!(
+                        "`{}` failed without {key} ({}) but its output does not name it",
+                        process.name,
+                        describe(status)
+                    ),
+                    key,
+                )
+            });
         }
         if start.elapsed() >= limit {
             break Some(at.finding(

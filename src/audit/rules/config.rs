@@ -31,6 +31,15 @@ const fn provider(id: &'static str, summary: &'static str) -> Rule {
 
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "config/probe-unnamed-key",
+        factor: Factor::III,
+        severity: Severity::Note,
+        precision: Precision::Medium,
+        summary: "Probe: the process failed without a config key but did not say which",
+        explanation: "With `--probe-config-strip`, the type exited non-zero when a key was removed — good — but its output never named the key, so whoever deploys it must guess what is missing.",
+        fix: "Name the missing key in the error: `DATABASE_URL is not set`.",
+    },
+    Rule {
         id: "config/probe-no-fail-fast",
         factor: Factor::III,
         severity: Severity::Warning,
