@@ -164,6 +164,12 @@ pub enum Command {
     )]
     Stop(TargetArgs),
 
+    /// Write the app as the native files of another engine (systemd)
+    #[command(
+        after_help = "Exports the current release (or --release vN; the working tree with --env NAME, or when there is no release): its process types with the formation (the stored one, else [formation], else one each), config, restart policies, stop signals and timeouts, and release phase. The output is deterministic; every file names the release it came from. Files holding config are written with mode 0600.\n\nExamples:\n  dozen export systemd --out deploy/systemd --user app\n  dozen --env production export systemd --out /tmp/units"
+    )]
+    Export(ExportArgs),
+
     /// Write a starting dozen.toml and Procfile for the app in this directory
     #[command(
         after_help = "Detects the ecosystem (Cargo.toml, package.json, requirements.txt or pyproject.toml, go.mod, Gemfile, pom.xml) and writes a commented dozen.toml with build steps, and a Procfile with a web process that binds $PORT. Never overwrites a file.\n\nExamples:\n  dozen init\n  dozen --app ../api init"
@@ -319,6 +325,32 @@ pub struct TargetArgs {
     /// A process type (`web`) or an instance (`web.2`) [default: every instance]
     #[arg(value_name = "TYPE|INSTANCE")]
     pub target: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub target: ExportTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportTarget {
+    /// systemd units: a target, a template unit per process type (instances named by port), the
+    /// release phase as a oneshot unit, and an env file with the config (mode 0600)
+    #[command(
+        after_help = "Install: copy the files to /etc/systemd/system, then `systemctl daemon-reload` and `systemctl enable --now APP.target`. Instances are named by their port (APP-web@5000.service), as foreman's exporter names them.\n\nExamples:\n  dozen export systemd --out deploy/systemd --user app\n  dozen export systemd --release v3 --out /tmp/units"
+    )]
+    Systemd {
+        /// The directory to write into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The release to export [default: the current one]
+        #[arg(long, value_name = "vN")]
+        release: Option<String>,
+        /// The user the processes run as (`User=`)
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod config;
 mod exec;
+mod export;
 mod gc;
 mod generate;
 mod init;
@@ -108,6 +109,7 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Check(check) => check::run(&context, &check),
         Command::Config(config) => config::run(&context, &config),
         Command::Exec(exec) => exec::run(&context, &exec),
+        Command::Export(export) => export::run(&context, &export),
         Command::Gc(gc) => gc::run(&context, &gc),
         Command::History(history) => releases::history(&context, &history),
         Command::Init => init::run(&context),

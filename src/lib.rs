@@ -13,6 +13,7 @@ mod commands;
 pub mod diagnostic;
 pub mod error;
 pub mod exit_code;
+pub mod export;
 mod fsutil;
 pub mod git;
 pub mod secret;

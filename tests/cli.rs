@@ -15,8 +15,8 @@ fn version() {
 fn help_lists_only_working_commands() {
     let output = Test::new().args(&["--help"]).run().success();
     for command in [
-        "audit", "build", "check", "config", "exec", "gc", "history", "init", "ps", "release",
-        "releases", "restart", "run", "scale", "stop",
+        "audit", "build", "check", "config", "exec", "export", "gc", "history", "init", "ps",
+        "release", "releases", "restart", "run", "scale", "stop",
     ] {
         assert!(
             output.stdout.contains(&format!("  {command} ")),
@@ -24,7 +24,7 @@ fn help_lists_only_working_commands() {
             output.stdout
         );
     }
-    for absent in ["__generate", "__nursery", "export"] {
+    for absent in ["__generate", "__nursery"] {
         assert!(
             !output.stdout.contains(&format!("  {absent} ")),
             "{absent} listed:\n{}",

@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod dotenv;
 mod exec;
+mod export;
 mod generate;
 mod init;
 mod manifest;

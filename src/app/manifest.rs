@@ -111,7 +111,7 @@ pub enum Restart {
     Always,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Health {
     pub http: Option<String>,
