@@ -50,7 +50,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "scale" -d 'Change the f
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "ps" -d 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "restart" -d 'Restart instances of the running `dozen run`, one at a time'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "stop" -d 'Stop instances of the running `dozen run` gracefully, until scaled or restarted'
-complete -c dozen -n "__fish_dozen_needs_command" -f -a "export" -d 'Write the app as the native files of another engine (systemd)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "export" -d 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__generate" -d 'Write shell completions and man pages (for packagers and dozen\'s own tests)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__nursery" -d 'The guardian process of `dozen run` (internal)'
@@ -350,17 +350,19 @@ never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand stop" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand stop" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand stop" -s h -l help -d 'Print help'
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -l env -d 'The environment whose env files apply [default: development]' -r
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -s q -l quiet -d 'Print only errors'
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -s v -l verbose -d 'Print more detail'
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -s h -l help -d 'Print help'
-complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd" -f -a "systemd" -d 'systemd units: a target, a template unit per process type (instances named by port), the release phase as a oneshot unit, and an env file with the config (mode 0600)'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -f -a "systemd" -d 'systemd units: a target, a template unit per process type (instances named by port), the release phase as a oneshot unit, and an env file with the config (mode 0600)'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -f -a "kubernetes" -d 'Kubernetes manifests: a Deployment per process type, a Secret with the config, probes from the health checks, a Service for web, the release phase as a Job'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose" -f -a "compose" -d 'A Compose file: a service per process type with deploy.replicas, an env file with the config, health checks, stop signals and grace periods, the release phase first'
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l out -d 'The directory to write into (created if missing)' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l release -d 'The release to export [default: the current one]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l user -d 'The user the processes run as (`User=`)' -r
@@ -374,6 +376,32 @@ never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l out -d 'The directory to write into (created if missing)' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'The container image that holds the app\'s build' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l release -d 'The release to export [default: the current one]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l out -d 'The directory to write into (created if missing)' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l image -d 'The container image that holds the app\'s build [default: APP:RELEASE]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l release -d 'The release to export [default: the current one]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand init" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

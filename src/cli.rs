@@ -164,7 +164,7 @@ pub enum Command {
     )]
     Stop(TargetArgs),
 
-    /// Write the app as the native files of another engine (systemd)
+    /// Write the app as the native files of another engine (systemd, Kubernetes, Compose)
     #[command(
         after_help = "Exports the current release (or --release vN; the working tree with --env NAME, or when there is no release): its process types with the formation (the stored one, else [formation], else one each), config, restart policies, stop signals and timeouts, and release phase. The output is deterministic; every file names the release it came from. Files holding config are written with mode 0600.\n\nExamples:\n  dozen export systemd --out deploy/systemd --user app\n  dozen --env production export systemd --out /tmp/units"
     )]
@@ -350,6 +350,40 @@ pub enum ExportTarget {
         /// The user the processes run as (`User=`)
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
+    },
+
+    /// Kubernetes manifests: a Deployment per process type, a Secret with the config, probes
+    /// from the health checks, a Service for web, the release phase as a Job
+    #[command(
+        after_help = "dozen does not build images: --image names one that holds the build (the release's tree) with the tools it needs. Apply: kubectl apply -f DIR (the Job runs the release phase; wait for it before the Deployments roll, or apply it first). Every object is labelled app.kubernetes.io/name, app.kubernetes.io/component and dozen.dev/release.\n\nExamples:\n  dozen export kubernetes --out deploy/k8s --image registry.example.com/shop:v7"
+    )]
+    Kubernetes {
+        /// The directory to write into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The container image that holds the app's build
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// The release to export [default: the current one]
+        #[arg(long, value_name = "vN")]
+        release: Option<String>,
+    },
+
+    /// A Compose file: a service per process type with deploy.replicas, an env file with the
+    /// config, health checks, stop signals and grace periods, the release phase first
+    #[command(
+        after_help = "Run: docker compose -f DIR/compose.yaml up (the release service runs the release phase; the others start once it has succeeded). Without --image the services use the image `APP:RELEASE`, to be built from the release's tree.\n\nExamples:\n  dozen export compose --out deploy/compose --image shop:v7"
+    )]
+    Compose {
+        /// The directory to write into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The container image that holds the app's build [default: APP:RELEASE]
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        /// The release to export [default: the current one]
+        #[arg(long, value_name = "vN")]
+        release: Option<String>,
     },
 }
 

@@ -3,7 +3,10 @@
 //! README, "dozen export"). Each exporter is a pure function from a [`Source`] to files, so
 //! the output is deterministic: same input, same bytes.
 
+pub mod compose;
+pub mod kubernetes;
 pub mod systemd;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

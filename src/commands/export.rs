@@ -33,6 +33,42 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             }
             Ok(exit_code::SUCCESS)
         }
+        ExportTarget::Kubernetes {
+            out,
+            image,
+            release,
+        } => {
+            if image.trim().is_empty() {
+                return Err(Error::usage("--image cannot be empty"));
+            }
+            let out = prepare(out)?;
+            let (source, _hold) = resolve(context, release.as_deref())?;
+            write(&out, &crate::export::kubernetes::export(&source, image))?;
+            if !context.quiet {
+                eprintln!("apply: kubectl apply -f {}", out.display());
+            }
+            Ok(exit_code::SUCCESS)
+        }
+        ExportTarget::Compose {
+            out,
+            image,
+            release,
+        } => {
+            let out = prepare(out)?;
+            let (source, _hold) = resolve(context, release.as_deref())?;
+            let image = image.clone().unwrap_or_else(|| {
+                format!(
+                    "{}:{}",
+                    crate::export::kubernetes::object_name(&source.app),
+                    source.release.as_deref().unwrap_or("latest")
+                )
+            });
+            write(&out, &crate::export::compose::export(&source, &image))?;
+            if !context.quiet {
+                eprintln!("run: docker compose -f {}/compose.yaml up", out.display());
+            }
+            Ok(exit_code::SUCCESS)
+        }
     }
 }
 

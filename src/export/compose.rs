@@ -1,0 +1,189 @@
+//! A Compose file: one service per process type with `deploy.replicas`, an env file with the
+//! config, health checks, `stop_signal` and `stop_grace_period`, and the release phase as a
+//! one-shot service the others wait for.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+use super::yaml::to_yaml;
+use super::{ExportType, File, Files, Source, seconds, shell_command};
+use crate::app::manifest::{Health, Restart};
+
+/// Compose interpolates `$VAR` in the file itself: a literal `$` is written `$$`.
+fn literal(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+/// A value of the env file: single-quoted (literal) unless it holds a `'`, then double-quoted
+/// with `\`, `"` and `$` escaped.
+fn env_value(value: &str) -> String {
+    if !value.contains('\'') && !value.contains('\n') {
+        return format!("'{value}'");
+    }
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '$' => out.push_str("$$"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `2s`, as Compose durations are written.
+fn duration(d: std::time::Duration) -> String {
+    format!("{}s", seconds(d))
+}
+
+fn healthcheck(health: &Health) -> Value {
+    let test = if let Some(path) = &health.http {
+        let url = format!("http://127.0.0.1:$${{PORT}}{path}");
+        json!([
+            "CMD-SHELL",
+            format!("wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url}")
+        ])
+    } else if let Some(command) = &health.command {
+        json!(["CMD-SHELL", literal(command)])
+    } else {
+        json!(["CMD-SHELL", "exec 3<>/dev/tcp/127.0.0.1/$${PORT}"])
+    };
+    let mut check = Map::new();
+    check.insert("test".into(), test);
+    if let Some(interval) = health.interval {
+        check.insert("interval".into(), json!(duration(interval.0)));
+    }
+    if let Some(timeout) = health.timeout {
+        check.insert("timeout".into(), json!(duration(timeout.0)));
+    }
+    if let Some(retries) = health.retries {
+        check.insert("retries".into(), json!(retries));
+    }
+    if let Some(grace) = health.grace {
+        check.insert("start_period".into(), json!(duration(grace.0)));
+    }
+    Value::Object(check)
+}
+
+fn labels(source: &Source, component: &str) -> Value {
+    let mut labels = json!({
+        "dozen.dev/app": source.app,
+        "dozen.dev/component": component,
+        "dozen.dev/generated-from": source.origin,
+    });
+    if let Some(release) = &source.release {
+        labels["dozen.dev/release"] = json!(release);
+    }
+    labels
+}
+
+fn environment(source: &Source, port: Option<u32>) -> Value {
+    let mut env = Map::new();
+    if let Some(port) = port {
+        env.insert("PORT".into(), json!(port.to_string()));
+    }
+    if let Some(release) = &source.release {
+        env.insert("DOZEN_RELEASE".into(), json!(release));
+    }
+    Value::Object(env)
+}
+
+fn service(source: &Source, kind: &ExportType, image: &str, env_file: &str) -> Value {
+    let port = source.port(kind, 1);
+    let mut service = Map::new();
+    service.insert("image".into(), json!(image));
+    service.insert(
+        "command".into(),
+        json!(["/bin/sh", "-c", literal(&shell_command(&kind.command))]),
+    );
+    service.insert("env_file".into(), json!([env_file]));
+    service.insert("environment".into(), environment(source, Some(port)));
+    if kind.name == "web" {
+        service.insert("expose".into(), json!([port.to_string()]));
+    }
+    service.insert("deploy".into(), json!({ "replicas": kind.count }));
+    let restart = match kind.restart {
+        Restart::No => "no",
+        Restart::OnFailure => "on-failure",
+        Restart::Always => "always",
+    };
+    service.insert("restart".into(), json!(restart));
+    if let Some(health) = &kind.health {
+        service.insert("healthcheck".into(), healthcheck(health));
+    }
+    service.insert("stop_signal".into(), json!(kind.stop_signal));
+    service.insert(
+        "stop_grace_period".into(),
+        json!(duration(kind.kill_timeout)),
+    );
+    if source.release_command.is_some() {
+        service.insert(
+            "depends_on".into(),
+            json!({ "release": { "condition": "service_completed_successfully" } }),
+        );
+    }
+    service.insert("labels".into(), labels(source, &kind.name));
+    Value::Object(service)
+}
+
+/// `compose.yaml` and its env file for `source`, running `image`.
+pub fn export(source: &Source, image: &str) -> Files {
+    let env_file = format!("{}.env", source.app);
+    let mut services = Map::new();
+    if let Some(command) = &source.release_command {
+        services.insert(
+            "release".into(),
+            json!({
+                "image": image,
+                "command": ["/bin/sh", "-c", literal(&shell_command(command))],
+                "env_file": [env_file],
+                "environment": environment(source, None),
+                "restart": "no",
+                "labels": labels(source, "release"),
+            }),
+        );
+    }
+    for kind in &source.types {
+        services.insert(kind.name.clone(), service(source, kind, image, &env_file));
+    }
+    let compose = json!({
+        "name": super::kubernetes::object_name(&source.app),
+        "services": services,
+    });
+    let mut env = source.header("#");
+    for (key, value) in source.config.iter().filter(|(k, _)| *k != "PORT") {
+        let _ = writeln!(env, "{key}={}", env_value(value));
+    }
+    let mut files = Files::new();
+    files.insert(
+        "compose.yaml".into(),
+        File {
+            contents: format!("{}{}", source.header("#"), to_yaml(&compose)),
+            secret: false,
+        },
+    );
+    files.insert(
+        env_file,
+        File {
+            contents: env,
+            secret: true,
+        },
+    );
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_and_interpolation() {
+        assert_eq!(env_value("a $b"), "'a $b'");
+        assert_eq!(env_value("it's $x"), r#""it's $$x""#);
+        assert_eq!(literal("echo $PORT"), "echo $$PORT");
+    }
+}

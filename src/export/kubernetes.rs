@@ -1,0 +1,292 @@
+//! Kubernetes manifests: a Deployment per process type (replicas from the formation), a
+//! Secret with the config, probes from the health checks, a Service for `web`, and the
+//! release phase as a Job. One object per file.
+
+use serde_json::{Map, Value, json};
+
+use super::yaml::to_yaml;
+use super::{ExportType, File, Files, Source, seconds, shell_command};
+use crate::app::manifest::Health;
+
+/// A Kubernetes object name: lowercase letters, digits and `-` (app and type names may hold
+/// `_` and capitals, which Kubernetes refuses).
+pub fn object_name(text: &str) -> String {
+    let name: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.trim_matches('-').to_owned()
+}
+
+/// Standard base64 (RFC 4648), for Secret data.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+struct Objects<'a> {
+    source: &'a Source,
+    app: String,
+    image: &'a str,
+}
+
+impl Objects<'_> {
+    fn labels(&self, component: &str) -> Value {
+        let mut labels = json!({
+            "app.kubernetes.io/name": self.app,
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/managed-by": "dozen",
+        });
+        if let Some(release) = &self.source.release {
+            labels["dozen.dev/release"] = json!(release);
+        }
+        labels
+    }
+
+    fn metadata(&self, name: &str, component: &str) -> Value {
+        json!({
+            "name": name,
+            "labels": self.labels(component),
+            "annotations": { "dozen.dev/generated-from": self.source.origin },
+        })
+    }
+
+    fn secret_name(&self) -> String {
+        format!("{}-config", self.app)
+    }
+
+    /// The container's environment beside the Secret: `PORT` and `DOZEN_RELEASE`.
+    fn env(&self, port: Option<u32>) -> Value {
+        let mut env = Vec::new();
+        if let Some(port) = port {
+            env.push(json!({ "name": "PORT", "value": port.to_string() }));
+        }
+        if let Some(release) = &self.source.release {
+            env.push(json!({ "name": "DOZEN_RELEASE", "value": release }));
+        }
+        Value::Array(env)
+    }
+
+    fn container(&self, name: &str, command: &str, port: Option<u32>) -> Map<String, Value> {
+        let mut container = Map::new();
+        container.insert("name".into(), json!(name));
+        container.insert("image".into(), json!(self.image));
+        container.insert(
+            "command".into(),
+            json!(["/bin/sh", "-c", shell_command(command)]),
+        );
+        container.insert(
+            "envFrom".into(),
+            json!([{ "secretRef": { "name": self.secret_name() } }]),
+        );
+        container.insert("env".into(), self.env(port));
+        container
+    }
+
+    fn secret(&self) -> Value {
+        let data: Map<String, Value> = self
+            .source
+            .config
+            .iter()
+            .filter(|(k, _)| *k != "PORT")
+            .map(|(k, v)| (k.clone(), json!(base64(v.as_bytes()))))
+            .collect();
+        json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": self.metadata(&self.secret_name(), "config"),
+            "type": "Opaque",
+            "data": data,
+        })
+    }
+
+    fn deployment(&self, kind: &ExportType) -> Value {
+        let component = object_name(&kind.name);
+        let name = format!("{}-{component}", self.app);
+        let port = self.source.port(kind, 1);
+        let serves = kind.name == "web"
+            || kind
+                .health
+                .as_ref()
+                .is_some_and(|h| h.http.is_some() || h.tcp == Some(true));
+        let mut container = self.container(&component, &kind.command, Some(port));
+        if serves {
+            container.insert(
+                "ports".into(),
+                json!([{ "name": "http", "containerPort": port }]),
+            );
+        }
+        if let Some(health) = &kind.health {
+            let (readiness, liveness) = probes(health, port);
+            container.insert("readinessProbe".into(), readiness);
+            container.insert("livenessProbe".into(), liveness);
+        }
+        let selector = json!({
+            "app.kubernetes.io/name": self.app,
+            "app.kubernetes.io/component": component,
+        });
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": self.metadata(&name, &component),
+            "spec": {
+                "replicas": kind.count,
+                "selector": { "matchLabels": selector },
+                "template": {
+                    "metadata": { "labels": self.labels(&component) },
+                    "spec": {
+                        "terminationGracePeriodSeconds": seconds(kind.kill_timeout),
+                        "containers": [Value::Object(container)],
+                    },
+                },
+            },
+        })
+    }
+
+    fn service(&self, kind: &ExportType) -> Value {
+        let component = object_name(&kind.name);
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": self.metadata(&format!("{}-{component}", self.app), &component),
+            "spec": {
+                "selector": {
+                    "app.kubernetes.io/name": self.app,
+                    "app.kubernetes.io/component": component,
+                },
+                "ports": [{ "name": "http", "port": 80, "targetPort": "http" }],
+            },
+        })
+    }
+
+    fn job(&self, command: &str) -> Value {
+        let name = match &self.source.release {
+            Some(release) => format!("{}-release-{}", self.app, object_name(release)),
+            None => format!("{}-release", self.app),
+        };
+        let container = self.container("release", command, None);
+        json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": self.metadata(&name, "release"),
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": { "labels": self.labels("release") },
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [Value::Object(container)],
+                    },
+                },
+            },
+        })
+    }
+}
+
+/// Readiness and liveness probes from a health check (liveness waits out its `grace`).
+fn probes(health: &Health, port: u32) -> (Value, Value) {
+    let mut probe = Map::new();
+    if let Some(path) = &health.http {
+        probe.insert("httpGet".into(), json!({ "path": path, "port": port }));
+    } else if let Some(command) = &health.command {
+        probe.insert(
+            "exec".into(),
+            json!({ "command": ["/bin/sh", "-c", command] }),
+        );
+    } else {
+        probe.insert("tcpSocket".into(), json!({ "port": port }));
+    }
+    if let Some(interval) = health.interval {
+        probe.insert("periodSeconds".into(), json!(seconds(interval.0)));
+    }
+    if let Some(timeout) = health.timeout {
+        probe.insert("timeoutSeconds".into(), json!(seconds(timeout.0)));
+    }
+    if let Some(retries) = health.retries {
+        probe.insert("failureThreshold".into(), json!(retries.max(1)));
+    }
+    let readiness = Value::Object(probe.clone());
+    if let Some(grace) = health.grace {
+        probe.insert("initialDelaySeconds".into(), json!(seconds(grace.0)));
+    }
+    (readiness, Value::Object(probe))
+}
+
+/// The manifests for `source`, running `image`.
+pub fn export(source: &Source, image: &str) -> Files {
+    let objects = Objects {
+        source,
+        app: object_name(&source.app),
+        image,
+    };
+    let mut files = Files::new();
+    let mut add = |name: String, value: &Value, secret: bool| {
+        let contents = format!("{}{}", source.header("#"), to_yaml(value));
+        files.insert(name, File { contents, secret });
+    };
+    let app = &objects.app;
+    add(format!("{app}-config.secret.yaml"), &objects.secret(), true);
+    for kind in &source.types {
+        let component = object_name(&kind.name);
+        add(
+            format!("{app}-{component}.deployment.yaml"),
+            &objects.deployment(kind),
+            false,
+        );
+        if kind.name == "web" {
+            add(
+                format!("{app}-{component}.service.yaml"),
+                &objects.service(kind),
+                false,
+            );
+        }
+    }
+    if let Some(command) = &source.release_command {
+        add(
+            format!("{app}-release.job.yaml"),
+            &objects.job(command),
+            false,
+        );
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_names() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(
+            base64(b"postgres://u:p@h/db"),
+            "cG9zdGdyZXM6Ly91OnBAaC9kYg=="
+        );
+        assert_eq!(object_name("My_App"), "my-app");
+    }
+}
