@@ -173,6 +173,18 @@ fn the_current_release_is_exported_with_its_config_snapshot() {
             &format!("{app_name}-release.service"),
         ],
     );
+    // --env NAME exports the working tree with that environment's config instead.
+    let (code, _, _) = dozen_in(
+        &app,
+        &["--env", "development", "export", "systemd", "--out", "wt"],
+    );
+    assert_eq!(code, Some(0));
+    let unit = std::fs::read_to_string(app.join("wt/shop-web@.service")).unwrap();
+    assert!(
+        unit.contains("from the working tree (environment development)"),
+        "{unit}"
+    );
+    assert!(unit.contains("exec other"), "{unit}");
     let (code, _, stderr) = dozen_in(
         &app,
         &["export", "systemd", "--out", "out", "--release", "v9"],
