@@ -13,14 +13,20 @@ pub mod objects;
 pub mod releases;
 pub mod tree;
 
+/// Where the store of an app is (`.dozen/`, or `$DOZEN_HOME/<app>`), whether it exists or not.
+pub fn path_of(app: &App) -> PathBuf {
+    match std::env::var_os("DOZEN_HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(&app.name),
+        None => app.dir.join(".dozen"),
+    }
+}
+
 /// The store directory of an app, created (mode 0700) if missing.
 pub fn open(app: &App) -> std::io::Result<PathBuf> {
-    let dir = if let Some(home) = std::env::var_os("DOZEN_HOME").filter(|v| !v.is_empty()) {
-        PathBuf::from(home).join(&app.name)
-    } else {
+    let dir = path_of(app);
+    if std::env::var_os("DOZEN_HOME").is_none_or(|v| v.is_empty()) {
         exclude_from_git(&app.dir.join("."));
-        app.dir.join(".dozen")
-    };
+    }
     create_dir(&dir)?;
     check_format(&dir)?;
     clear_debris(&dir);

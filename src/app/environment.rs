@@ -50,6 +50,16 @@ pub struct Config {
     pub vars: IndexMap<String, Var>,
 }
 
+impl Config {
+    /// Each key's value, sorted: what a release snapshots and an export writes.
+    pub fn values(&self) -> std::collections::BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
+    }
+}
+
 /// The inherited environment, as a snapshot (never the live process environment, so that
 /// resolution is a pure function of its inputs).
 pub type Inherited = HashMap<String, String>;

@@ -124,13 +124,7 @@ fn resolve(context: &Context, release: Option<&str>) -> Result<(Source, Option<R
     let inspection = Inspection::valid(context, context.environment())?;
     let app = &inspection.app;
     let store = crate::store::open(app).map_err(|e| Error::io("cannot open the store", e))?;
-    let config: BTreeMap<String, String> = inspection
-        .environment
-        .config
-        .vars
-        .iter()
-        .map(|(k, v)| (k.clone(), v.value.clone()))
-        .collect();
+    let config = inspection.environment.config.values();
     let workdir = std::fs::canonicalize(app.dir.working_dir())
         .map_err(|e| Error::io("cannot resolve the app directory", e))?;
     let source = source_of(
@@ -146,11 +140,7 @@ fn resolve(context: &Context, release: Option<&str>) -> Result<(Source, Option<R
 
 fn has_release(context: &Context) -> bool {
     let (app, _) = App::load(&context.locator);
-    let store = if let Some(home) = std::env::var_os("DOZEN_HOME").filter(|v| !v.is_empty()) {
-        PathBuf::from(home).join(&app.name)
-    } else {
-        app.dir.join(".dozen")
-    };
+    let store = crate::store::path_of(&app);
     store.join("FORMAT").is_file()
         && crate::store::releases::Ledger::open(&store)
             .ok()

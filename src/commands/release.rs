@@ -33,13 +33,7 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     };
     // The snapshot: what the env files define now, after interpolation; a bare `KEY` takes
     // its value from this command's environment (how a CI secret enters a release).
-    let config: BTreeMap<String, String> = inspection
-        .environment
-        .config
-        .vars
-        .iter()
-        .map(|(k, v)| (k.clone(), v.value.clone()))
-        .collect();
+    let config: BTreeMap<String, String> = inspection.environment.config.values();
     let _lock =
         crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
