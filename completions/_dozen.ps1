@@ -527,7 +527,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
         }
         'dozen;export;kubernetes' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The directory to write into (created if missing)')
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'The container image that holds the app''s build')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'The container image that holds the app''s build [default: APP:RELEASE]')
             [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'The release to export [default: the current one]')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')

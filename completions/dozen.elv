@@ -498,7 +498,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
         }
         &'dozen;export;kubernetes'= {
             cand --out 'The directory to write into (created if missing)'
-            cand --image 'The container image that holds the app''s build'
+            cand --image 'The container image that holds the app''s build [default: APP:RELEASE]'
             cand --release 'The release to export [default: the current one]'
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'

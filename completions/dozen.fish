@@ -377,7 +377,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l out -d 'The directory to write into (created if missing)' -r -F
-complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'The container image that holds the app\'s build' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'The container image that holds the app\'s build [default: APP:RELEASE]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l release -d 'The release to export [default: the current one]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l env -d 'The environment whose env files apply [default: development]' -r

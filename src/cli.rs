@@ -355,15 +355,15 @@ pub enum ExportTarget {
     /// Kubernetes manifests: a Deployment per process type, a Secret with the config, probes
     /// from the health checks, a Service for web, the release phase as a Job
     #[command(
-        after_help = "dozen does not build images: --image names one that holds the build (the release's tree) with the tools it needs. Apply: kubectl apply -f DIR (the Job runs the release phase; wait for it before the Deployments roll, or apply it first). Every object is labelled app.kubernetes.io/name, app.kubernetes.io/component and dozen.dev/release.\n\nExamples:\n  dozen export kubernetes --out deploy/k8s --image registry.example.com/shop:v7"
+        after_help = "dozen does not build images: --image names one that holds the build (the release's tree) with the tools it needs; without it the manifests name APP:RELEASE, and dozen says so. Apply: kubectl apply -f DIR (the Job runs the release phase; wait for it before the Deployments roll, or apply it first). Every object is labelled app.kubernetes.io/name, app.kubernetes.io/component and dozen.dev/release.\n\nExamples:\n  dozen export kubernetes --out deploy/k8s --image registry.example.com/shop:v7"
     )]
     Kubernetes {
         /// The directory to write into (created if missing)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// The container image that holds the app's build
+        /// The container image that holds the app's build [default: APP:RELEASE]
         #[arg(long, value_name = "IMAGE")]
-        image: String,
+        image: Option<String>,
         /// The release to export [default: the current one]
         #[arg(long, value_name = "vN")]
         release: Option<String>,

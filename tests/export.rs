@@ -283,8 +283,19 @@ fn the_sample_app_as_kubernetes_manifests() {
     dozen_in(&app, &args);
     let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert_eq!(before, after, "same input, same bytes");
-    let (code, _, stderr) = dozen_in(&app, &["export", "kubernetes", "--out", "k8s"]);
-    assert_eq!(code, Some(2), "--image is required: {stderr}");
+    // Without --image the manifests name APP:RELEASE, and dozen says so.
+    let (code, _, stderr) = dozen_in(&app, &["export", "kubernetes", "--out", "k8s-default"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no --image: the manifests run sample:latest"),
+        "{stderr}"
+    );
+    let deployment =
+        std::fs::read_to_string(app.join("k8s-default/sample-web.deployment.yaml")).unwrap();
+    assert!(
+        deployment.contains("image: \"sample:latest\""),
+        "{deployment}"
+    );
 }
 
 #[test]

@@ -38,12 +38,20 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             image,
             release,
         } => {
-            if image.trim().is_empty() {
+            if image.as_ref().is_some_and(|i| i.trim().is_empty()) {
                 return Err(Error::usage("--image cannot be empty"));
             }
             let out = prepare(out)?;
             let (source, _hold) = resolve(context, release.as_deref())?;
-            write(&out, &crate::export::kubernetes::export(&source, image))?;
+            let image = image.clone().unwrap_or_else(|| {
+                let image = default_image(&source);
+                eprintln!(
+                    "{}: no --image: the manifests run {image}; build and push it (the release's build tree), or pass --image",
+                    context.paint_err().warning("note")
+                );
+                image
+            });
+            write(&out, &crate::export::kubernetes::export(&source, &image))?;
             if !context.quiet {
                 eprintln!("apply: kubectl apply -f {}", out.display());
             }
@@ -56,13 +64,7 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
         } => {
             let out = prepare(out)?;
             let (source, _hold) = resolve(context, release.as_deref())?;
-            let image = image.clone().unwrap_or_else(|| {
-                format!(
-                    "{}:{}",
-                    crate::export::kubernetes::object_name(&source.app),
-                    source.release.as_deref().unwrap_or("latest")
-                )
-            });
+            let image = image.clone().unwrap_or_else(|| default_image(&source));
             write(&out, &crate::export::compose::export(&source, &image))?;
             if !context.quiet {
                 eprintln!("run: docker compose -f {}/compose.yaml up", out.display());
@@ -70,6 +72,15 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             Ok(exit_code::SUCCESS)
         }
     }
+}
+
+/// `APP:RELEASE` (`APP:latest` for the working tree): the image name when none is given.
+fn default_image(source: &Source) -> String {
+    format!(
+        "{}:{}",
+        crate::export::kubernetes::object_name(&source.app),
+        source.release.as_deref().unwrap_or("latest")
+    )
 }
 
 /// The output directory, created, as an absolute path (units name files in it).
