@@ -176,7 +176,7 @@ impl Objects<'_> {
                     "app.kubernetes.io/name": self.app,
                     "app.kubernetes.io/component": component,
                 },
-                "ports": [{ "name": "http", "port": 80, "targetPort": "http" }],
+                "ports": [{ "name": "http", "port": self.source.port(kind, 1), "targetPort": "http" }],
             },
         })
     }
