@@ -16,6 +16,7 @@ pub mod report;
 pub mod rule;
 pub mod rules;
 pub mod scan;
+pub mod shell;
 pub mod suppress;
 pub mod walk;
 

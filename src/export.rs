@@ -75,12 +75,6 @@ pub struct File {
 /// Generated files by name, sorted.
 pub type Files = BTreeMap<String, File>;
 
-/// `exec COMMAND` for `sh -c`, as `dozen run` starts a simple command (compound commands as
-/// written).
-pub fn shell_command(command: &str) -> String {
-    crate::supervisor::runner::shell_command(command)
-}
-
 /// Seconds, for formats that take a number.
 pub fn seconds(duration: Duration) -> u64 {
     duration

@@ -204,6 +204,20 @@ fn parse_line(line: &str) -> Result<Option<(&str, &str)>, LineProblem> {
     Ok(Some((name, command)))
 }
 
+/// `/bin/sh -c` argument: `exec` a simple command so the app replaces the shell (signals then
+/// reach it directly); compound commands run as written.
+pub fn shell_command(command: &str) -> String {
+    let compound = command.contains([';', '&', '|', '(', ')', '\n', '`'])
+        || ["if ", "for ", "while ", "until ", "case ", "{ ", "exec "]
+            .iter()
+            .any(|k| command.trim_start().starts_with(k));
+    if compound {
+        command.to_owned()
+    } else {
+        format!("exec {command}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +325,21 @@ mod tests {
         assert_eq!(
             parse("release: x\n").1,
             ["Procfile:1:1: the Procfile defines no process types"]
+        );
+    }
+
+    #[test]
+    fn simple_commands_are_execed() {
+        assert_eq!(
+            shell_command("python3 app.py --port $PORT"),
+            "exec python3 app.py --port $PORT"
+        );
+        assert_eq!(shell_command("a && b"), "a && b");
+        assert_eq!(shell_command("cd web; ./run"), "cd web; ./run");
+        assert_eq!(shell_command("exec ./run"), "exec ./run");
+        assert_eq!(
+            shell_command("while true; do x; done"),
+            "while true; do x; done"
         );
     }
 }

@@ -224,7 +224,7 @@ fn spawn(
     let name = format!("{}.1", process.name);
     let mut child = Command::new("/bin/sh")
         .arg("-c")
-        .arg(crate::supervisor::runner::shell_command(&process.command))
+        .arg(crate::app::procfile::shell_command(&process.command))
         .current_dir(dir)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))

@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 
 use super::yaml::to_yaml;
-use super::{ExportType, File, Files, Source, seconds, shell_command};
+use super::{ExportType, File, Files, Source, seconds};
 use crate::app::manifest::{Health, Restart};
+use crate::app::procfile::shell_command;
 
 /// Compose interpolates `$VAR` in the file itself: a literal `$` is written `$$`.
 fn literal(text: &str) -> String {

@@ -5,8 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use super::yaml::to_yaml;
-use super::{ExportType, File, Files, Source, seconds, shell_command};
+use super::{ExportType, File, Files, Source, seconds};
 use crate::app::manifest::Health;
+use crate::app::procfile::shell_command;
 
 /// A Kubernetes object name: lowercase letters, digits and `-` (app and type names may hold
 /// `_` and capitals, which Kubernetes refuses).

@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{ExportType, File, Files, Source, seconds, shell_command};
+use super::{ExportType, File, Files, Source, seconds};
 use crate::app::manifest::Restart;
+use crate::app::procfile::shell_command;
 
 /// systemd's quoting for one `ExecStart=` argument: double quotes, C escapes, and `$`/`%`
 /// doubled so systemd leaves them to the shell.

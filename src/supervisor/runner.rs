@@ -18,6 +18,7 @@ use super::output::queue::Queue;
 use super::{exit, reaper};
 use crate::app::formation::{Formation, ScaleChange};
 use crate::app::manifest::Restart;
+use crate::app::procfile;
 
 /// How much formatted output may wait for a slow stdout before the children are slowed.
 const QUEUE_BYTES: usize = 4 * 1024 * 1024;
@@ -453,7 +454,7 @@ impl Runner<'_, '_> {
             argv: vec![
                 "/bin/sh".into(),
                 "-c".into(),
-                shell_command(&settings.command),
+                procfile::shell_command(&settings.command),
             ],
             env,
             cwd: Some(spec.cwd.display().to_string()).filter(|c| !c.is_empty()),
@@ -1476,20 +1477,6 @@ impl Outputs {
     }
 }
 
-/// `/bin/sh -c` argument: `exec` a simple command so the app replaces the shell (signals then
-/// reach it directly); compound commands run as written.
-pub fn shell_command(command: &str) -> String {
-    let compound = command.contains([';', '&', '|', '(', ')', '\n', '`'])
-        || ["if ", "for ", "while ", "until ", "case ", "{ ", "exec "]
-            .iter()
-            .any(|k| command.trim_start().starts_with(k));
-    if compound {
-        command.to_owned()
-    } else {
-        format!("exec {command}")
-    }
-}
-
 fn human(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{}s", duration.as_secs())
@@ -1500,24 +1487,4 @@ fn human(duration: Duration) -> String {
 
 fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn simple_commands_are_execed() {
-        assert_eq!(
-            shell_command("python3 app.py --port $PORT"),
-            "exec python3 app.py --port $PORT"
-        );
-        assert_eq!(shell_command("a && b"), "a && b");
-        assert_eq!(shell_command("cd web; ./run"), "cd web; ./run");
-        assert_eq!(shell_command("exec ./run"), "exec ./run");
-        assert_eq!(
-            shell_command("while true; do x; done"),
-            "while true; do x; done"
-        );
-    }
 }

@@ -1,8 +1,9 @@
 //! Factor XII, Admin processes: run admin tasks as one-off processes.
 
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::{Project, simple_commands};
+use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::shell::simple_commands;
 
 pub const RULES: &[Rule] = &[Rule {
     id: "admin-processes/work-at-start",

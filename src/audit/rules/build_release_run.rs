@@ -2,9 +2,10 @@
 
 use crate::audit::files::Kinds;
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::{Project, simple_commands, unwrap_program};
+use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
 use crate::audit::scan::Pattern;
+use crate::audit::shell::{simple_commands, unwrap_program};
 
 pub const RULES: &[Rule] = &[
     Rule {

@@ -1,8 +1,9 @@
 //! Factor VIII, Concurrency: scale out via the process model.
 
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::{Project, simple_commands, unwrap_program};
+use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::shell::{simple_commands, unwrap_program};
 use crate::diagnostic::Diagnostic;
 
 pub const RULES: &[Rule] = &[

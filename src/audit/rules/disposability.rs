@@ -2,8 +2,9 @@
 
 use crate::audit::dockerfile::Instruction;
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::{Project, simple_commands};
+use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::shell::simple_commands;
 
 pub const RULES: &[Rule] = &[
     Rule {

@@ -2,9 +2,10 @@
 
 use crate::audit::files::{Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::{Project, simple_commands};
+use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
 use crate::audit::scan::{Hit, Pattern};
+use crate::audit::shell::simple_commands;
 
 pub const RULES: &[Rule] = &[
     Rule {
