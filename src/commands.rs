@@ -4,6 +4,7 @@ mod audit;
 mod build;
 mod check;
 mod config;
+mod control;
 mod exec;
 mod export;
 mod gc;
@@ -13,7 +14,6 @@ mod release;
 mod released;
 mod releases;
 mod run;
-mod scale;
 
 use std::io::Write as _;
 
@@ -117,10 +117,10 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Releases(releases) => releases::run(&context, &releases),
         Command::Rollback(rollback) => release::rollback(&context, &rollback),
         Command::Run(run) => run::run(&context, &run),
-        Command::Scale(scale) => scale::scale(&context, &scale),
-        Command::Ps(ps) => scale::ps(&context, &ps),
-        Command::Restart(target) => scale::restart(&context, target.target.as_deref(), false),
-        Command::Stop(target) => scale::restart(&context, target.target.as_deref(), true),
+        Command::Scale(scale) => control::scale(&context, &scale),
+        Command::Ps(ps) => control::ps(&context, &ps),
+        Command::Restart(target) => control::restart(&context, target.target.as_deref()),
+        Command::Stop(target) => control::stop(&context, target.target.as_deref()),
     });
     result.unwrap_or_else(|error| {
         report_error(&context, &error);

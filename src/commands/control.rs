@@ -1,4 +1,4 @@
-//! `dozen scale` and `dozen ps`: clients of the running formation's control socket
+//! `dozen scale`, `ps`, `restart` and `stop`: clients of the running formation's control socket
 //! (docs/control.md).
 
 use std::fmt::Write as _;
@@ -133,19 +133,26 @@ fn log(
     );
 }
 
-/// `dozen restart [TARGET]` (`stop`: `dozen stop [TARGET]`).
-pub(super) fn restart(context: &Context, target: Option<&str>, stop: bool) -> Result<i32, Error> {
-    let (_, store) = store_of(context)?;
-    let target = target.map(str::to_owned);
-    let op = if stop {
-        Op::Stop {
-            target: target.clone(),
-        }
-    } else {
-        Op::Restart {
-            target: target.clone(),
-        }
+/// `dozen restart [TARGET]`: a rolling restart of the running formation.
+pub(super) fn restart(context: &Context, target: Option<&str>) -> Result<i32, Error> {
+    let op = Op::Restart {
+        target: target.map(str::to_owned),
     };
+    targeted(context, "restart", op, target)
+}
+
+/// `dozen stop [TARGET]`: instances stopped until restarted or scaled.
+pub(super) fn stop(context: &Context, target: Option<&str>) -> Result<i32, Error> {
+    let op = Op::Stop {
+        target: target.map(str::to_owned),
+    };
+    targeted(context, "stop", op, target)
+}
+
+/// Sends a request about some instances to the run, logs it as `what`, and prints what the
+/// run says it did.
+fn targeted(context: &Context, what: &str, op: Op, target: Option<&str>) -> Result<i32, Error> {
+    let (_, store) = store_of(context)?;
     let Some(response) = ask(&store, op)? else {
         return Err(Error::failed("no `dozen run` is running this app")
             .hint("start it with `dozen run` (or `dozen run --dev`)"));
@@ -153,11 +160,7 @@ pub(super) fn restart(context: &Context, target: Option<&str>, stop: bool) -> Re
     if !response.ok {
         return Err(refusal(response));
     }
-    let _ = history::append(
-        &store,
-        if stop { "stop" } else { "restart" },
-        json!({ "target": target }),
-    );
+    let _ = history::append(&store, what, json!({ "target": target }));
     if !context.quiet {
         if let Some(message) = response.message {
             eprintln!("{message}");
