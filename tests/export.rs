@@ -331,4 +331,13 @@ fn the_sample_app_as_a_compose_file() {
         "service_completed_successfully"
     );
     assert_eq!(compose["services"]["worker"]["stop_signal"], "SIGTERM");
+    for target in ["compose", "kubernetes"] {
+        let (code, _, stderr) = dozen_in(&app, &["export", target, "--out", "x", "--image", " "]);
+        assert_eq!(code, Some(2), "{target}: {stderr}");
+        assert!(stderr.contains("--image cannot be empty"), "{stderr}");
+        assert!(
+            !app.join("x").exists(),
+            "nothing written for a bad argument"
+        );
+    }
 }

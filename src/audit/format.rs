@@ -132,37 +132,35 @@ fn probe_lines(report: &Report, paint: Paint, out: &mut String) {
     if report.probes.is_empty() {
         return;
     }
-    {
-        let _ = writeln!(out, "\n{}", paint.bold("Probe"));
-        let width = report
-            .probes
-            .iter()
-            .map(|p| p.type_name.len())
-            .max()
-            .unwrap_or(0);
-        for probe in &report.probes {
-            let ready = probe.ready_ms.map_or_else(
-                || "not ready".to_owned(),
-                |ms| format!("ready in {:.1}s", seconds(ms)),
+    let _ = writeln!(out, "\n{}", paint.bold("Probe"));
+    let width = report
+        .probes
+        .iter()
+        .map(|p| p.type_name.len())
+        .max()
+        .unwrap_or(0);
+    for probe in &report.probes {
+        let ready = probe.ready_ms.map_or_else(
+            || "not ready".to_owned(),
+            |ms| format!("ready in {:.1}s", seconds(ms)),
+        );
+        let stop = probe.stop_ms.map_or_else(
+            || "did not stop".to_owned(),
+            |ms| format!("stopped in {:.1}s", seconds(ms)),
+        );
+        let mut line = format!("  {:<width$}  {ready}, {stop}", probe.type_name);
+        if !probe.started {
+            line = format!(
+                "  {:<width$}  did not start ({})",
+                probe.type_name,
+                probe.exit.as_deref().unwrap_or("no exit status")
             );
-            let stop = probe.stop_ms.map_or_else(
-                || "did not stop".to_owned(),
-                |ms| format!("stopped in {:.1}s", seconds(ms)),
-            );
-            let mut line = format!("  {:<width$}  {ready}, {stop}", probe.type_name);
-            if !probe.started {
-                line = format!(
-                    "  {:<width$}  did not start ({})",
-                    probe.type_name,
-                    probe.exit.as_deref().unwrap_or("no exit status")
-                );
-            }
-            let _ = write!(line, "; port {}", probe.port);
-            if !probe.files.is_empty() {
-                let _ = write!(line, "; wrote {}", probe.files.join(", "));
-            }
-            let _ = writeln!(out, "{line}");
         }
+        let _ = write!(line, "; port {}", probe.port);
+        if !probe.files.is_empty() {
+            let _ = write!(line, "; wrote {}", probe.files.join(", "));
+        }
+        let _ = writeln!(out, "{line}");
     }
 }
 

@@ -18,60 +18,61 @@ use crate::export::{ExportType, Files, Source};
 const DEFAULT_KILL_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
-    match &args.target {
-        ExportTarget::Systemd { out, release, user } => {
-            let out = prepare(out)?;
-            let (source, _hold) = resolve(context, release.as_deref())?;
-            let files = crate::export::systemd::export(&source, &out, user.as_deref());
-            write(&out, &files)?;
-            if !context.quiet {
-                eprintln!(
-                    "install: sudo cp {}/* /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable --now {}.target",
-                    out.display(),
-                    source.app
-                );
-            }
-            Ok(exit_code::SUCCESS)
-        }
+    let (out, release, image) = match &args.target {
+        ExportTarget::Systemd { out, release, .. } => (out, release, None),
         ExportTarget::Kubernetes {
             out,
-            image,
             release,
-        } => {
-            if image.as_ref().is_some_and(|i| i.trim().is_empty()) {
-                return Err(Error::usage("--image cannot be empty"));
-            }
-            let out = prepare(out)?;
-            let (source, _hold) = resolve(context, release.as_deref())?;
-            let image = image.clone().unwrap_or_else(|| {
+            image,
+        }
+        | ExportTarget::Compose {
+            out,
+            release,
+            image,
+        } => (out, release, image.as_deref()),
+    };
+    if image.is_some_and(|i| i.trim().is_empty()) {
+        return Err(Error::usage("--image cannot be empty"));
+    }
+    let out = prepare(out)?;
+    let (source, _hold) = resolve(context, release.as_deref())?;
+    // The image, or (said on stderr) the default name the `what` will run.
+    let image = |what: &str| {
+        image.map_or_else(
+            || {
                 let image = default_image(&source);
                 eprintln!(
-                    "{}: no --image: the manifests run {image}; build and push it (the release's build tree), or pass --image",
+                    "{}: no --image: the {what} run {image}; build and push it (the release's build tree), or pass --image",
                     context.paint_err().warning("note")
                 );
                 image
-            });
-            write(&out, &crate::export::kubernetes::export(&source, &image))?;
-            if !context.quiet {
-                eprintln!("apply: kubectl apply -f {}", out.display());
-            }
-            Ok(exit_code::SUCCESS)
-        }
-        ExportTarget::Compose {
-            out,
-            image,
-            release,
-        } => {
-            let out = prepare(out)?;
-            let (source, _hold) = resolve(context, release.as_deref())?;
-            let image = image.clone().unwrap_or_else(|| default_image(&source));
-            write(&out, &crate::export::compose::export(&source, &image))?;
-            if !context.quiet {
-                eprintln!("run: docker compose -f {}/compose.yaml up", out.display());
-            }
-            Ok(exit_code::SUCCESS)
-        }
+            },
+            str::to_owned,
+        )
+    };
+    let (files, next) = match &args.target {
+        ExportTarget::Systemd { user, .. } => (
+            crate::export::systemd::export(&source, &out, user.as_deref()),
+            format!(
+                "install: sudo cp {}/* /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable --now {}.target",
+                out.display(),
+                source.app
+            ),
+        ),
+        ExportTarget::Kubernetes { .. } => (
+            crate::export::kubernetes::export(&source, &image("manifests")),
+            format!("apply: kubectl apply -f {}", out.display()),
+        ),
+        ExportTarget::Compose { .. } => (
+            crate::export::compose::export(&source, &image("services")),
+            format!("run: docker compose -f {}/compose.yaml up", out.display()),
+        ),
+    };
+    write(&out, &files)?;
+    if !context.quiet {
+        eprintln!("{next}");
     }
+    Ok(exit_code::SUCCESS)
 }
 
 /// `APP:RELEASE` (`APP:latest` for the working tree): the image name when none is given.
