@@ -377,6 +377,34 @@ const MOVING_APP: &str =
     "web: exec python3 -m http.server $PORT --bind 127.0.0.1\nworker: exec sleep 60\n";
 const MOVING_MANIFEST: &str = "[formation]\nweb = 2\n\n[processes.web]\nhealth = { tcp = true, interval = \"100ms\", grace = \"5s\" }\n";
 
+/// Whether every instance runs `release` and is up.
+fn all_on(release: &'static str) -> impl Fn(&Value) -> bool {
+    move |s: &Value| {
+        s["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["release"] == release && (i["state"] == "ready" || i["state"] == "running"))
+    }
+}
+
+/// Releases `procfile`, whose move must stop with `stopped`; the formation (web=2, worker=1)
+/// stays on v2, both web ports answering.
+fn release_a_failing_move(running: &mut Running, port: u16, procfile: &str, stopped: &str) {
+    let dir = running.dir.path().to_path_buf();
+    std::fs::write(dir.join("Procfile"), procfile).unwrap();
+    assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
+    running.wait_for(stopped, 20);
+    let status = wait_ps(running, |s| {
+        all_on("v2")(s) && s["instances"].as_array().unwrap().len() == 3
+    });
+    assert_eq!(
+        status["formation"],
+        serde_json::json!({"web": 2, "worker": 1})
+    );
+    assert!(serving(port) && serving(port + 1));
+}
+
 #[test]
 fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
     let port = base_port();
@@ -386,13 +414,6 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
     let mut running = test
         .args(&["run", "--no-timestamps", "-p", &port.to_string()])
         .spawn();
-    let all_on = |release: &'static str| {
-        move |s: &Value| {
-            s["instances"].as_array().unwrap().iter().all(|i| {
-                i["release"] == release && (i["state"] == "ready" || i["state"] == "running")
-            })
-        }
-    };
     wait_ps(&running, all_on("v1"));
 
     // v2: every instance moves, one at a time, web always answering.
@@ -421,26 +442,14 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
     }
     running.wait_for("the formation runs v2 (3 instances moved)", 10);
 
-    // v3's web cannot start: the move stops, web.1 comes back on v2, nothing else moves.
-    std::fs::write(
-        dir.join("Procfile"),
+    // v3's web cannot start: the extra web (web.3, started first on v3) fails, and nothing on
+    // v2 is touched.
+    release_a_failing_move(
+        &mut running,
+        port,
         "web: echo broken; exit 3\nworker: exec sleep 60\n",
-    )
-    .unwrap();
-    assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
-    // The extra web (web.3, started first on v3) cannot start: nothing on v2 was touched.
-    running.wait_for(
         "web.3 did not become ready on v3: the move stopped; the formation stays on v2",
-        20,
     );
-    let status = wait_ps(&running, |s| {
-        all_on("v2")(s) && s["instances"].as_array().unwrap().len() == 3
-    });
-    assert_eq!(
-        status["formation"],
-        serde_json::json!({"web": 2, "worker": 1})
-    );
-    assert!(serving(port) && serving(port + 1));
     let history = std::fs::read_to_string(dir.join(".dozen/history.jsonl")).unwrap();
     let moves: Vec<Value> = history
         .lines()
@@ -455,24 +464,12 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
     assert_eq!(moves[1]["failed"], "web.3");
     // v4's web fails only as web.1: the extra web.3 comes up, web.1's replacement does not;
     // web.1 starts again on v2, and the formation stays there.
-    std::fs::write(
-        dir.join("Procfile"),
+    release_a_failing_move(
+        &mut running,
+        port,
         "web: [ \"$PS\" = web.1 ] && exit 3; exec python3 -m http.server $PORT --bind 127.0.0.1\nworker: exec sleep 60\n",
-    )
-    .unwrap();
-    assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
-    running.wait_for(
         "web.1 did not become ready on v4: the move stopped; the formation stays on v2",
-        20,
     );
-    let status = wait_ps(&running, |s| {
-        all_on("v2")(s) && s["instances"].as_array().unwrap().len() == 3
-    });
-    assert_eq!(
-        status["formation"],
-        serde_json::json!({"web": 2, "worker": 1})
-    );
-    assert!(serving(port) && serving(port + 1));
     // A scale now starts instances of the release the formation runs.
     running.dozen(&["scale", "web=3"]);
     let status = wait_ps(&running, |s| {
