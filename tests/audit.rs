@@ -695,3 +695,35 @@ fn database_and_pid_files_in_the_app_directory_unless_ignored() {
         .json();
     assert!(located(&ignored).is_empty(), "{ignored}");
 }
+
+#[test]
+fn files_over_max_file_size_are_not_read() {
+    let app = || {
+        Test::new().procfile("web: node server.js $PORT\n").file(
+            "big.js",
+            format!(
+                "const k = 'AKIAQ3EGV7XJ2MBZR4TN';\n{}",
+                "// padding\n".repeat(200)
+            ),
+        )
+    };
+    let found = |args: &[&str]| -> Vec<String> {
+        let report = app().args(args).run().json();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(found(&["audit", "--json"]).contains(&"config/aws-access-key".to_owned()));
+    assert!(
+        !found(&["audit", "--json", "--max-file-size", "1K"])
+            .contains(&"config/aws-access-key".to_owned())
+    );
+    app()
+        .args(&["audit", "--max-file-size", "1Q"])
+        .run()
+        .code(2)
+        .stderr_has("is not a size");
+}

@@ -74,6 +74,9 @@ fn scaling_live_adds_the_next_indexes_and_ports_and_removes_the_highest() {
         (Some(0), "web=3 worker=0\n"),
         "{stderr}"
     );
+    // Without arguments, scale prints the running formation.
+    let (code, stdout, _) = running.dozen(&["scale"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "web=3 worker=0\n"));
     running.wait_for(&format!("web.2 | web.2 on {}", port + 1), 10);
     running.wait_for(&format!("web.3 | web.3 on {}", port + 2), 10);
     running.wait_for("worker.1 killed by SIGTERM", 10);
