@@ -355,6 +355,68 @@ fn boot(
     }
 }
 
+/// The command ended before it was up: daemonized (it succeeded and left processes behind)
+/// or could not start (the last line of its output says why).
+fn exited_during_boot(
+    probe: &mut TypeProbe,
+    status: std::process::ExitStatus,
+    output: &Mutex<Output>,
+    at: &Anchor<'_>,
+) -> Finding {
+    let name = &probe.type_name;
+    reaper::reap_exited();
+    let left = ours();
+    if status.success() && !left.is_empty() {
+        probe.started = true;
+        probe.bound = listening_ports(&left);
+        return at.finding(
+            "concurrency/probe-daemonized",
+            format!(
+                "`{name}` exited at once and left {} process{} running: it daemonized",
+                left.len(),
+                if left.len() == 1 { "" } else { "es" }
+            ),
+            "exit 0",
+        );
+    }
+    let tail = output
+        .lock()
+        .map(|o| String::from_utf8_lossy(&o.tail).trim().to_owned())
+        .unwrap_or_default();
+    let last = tail.lines().last().unwrap_or("(no output)").to_owned();
+    at.finding(
+        "disposability/probe-could-not-start",
+        format!("`{name}` ended during boot ({}): {last}", describe(status)),
+        &last,
+    )
+}
+
+/// SIGTERM to the group, then how long until the command and every process it started were
+/// gone, with its exit status; `None` when they were not gone within `grace`.
+fn stop(
+    child: &mut Child,
+    pgid: i32,
+    grace: Duration,
+) -> std::io::Result<Option<(Duration, std::process::ExitStatus)>> {
+    if let Some(group) = Pid::from_raw(pgid) {
+        let _ = rustix::process::kill_process_group(group, Signal::TERM);
+    }
+    let start = Instant::now();
+    loop {
+        let exited = child.try_wait()?;
+        reaper::reap_exited();
+        if let Some(status) = exited {
+            if ours().is_empty() {
+                return Ok(Some((start.elapsed(), status)));
+            }
+        }
+        if start.elapsed() >= grace {
+            return Ok(None);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
 /// Whether any of our processes left the child's process group (`setsid`).
 fn escaped(pgid: i32) -> Option<Pid> {
     ours()
@@ -362,7 +424,6 @@ fn escaped(pgid: i32) -> Option<Pid> {
         .find(|pid| reaper::process_group_of(*pid).is_some_and(|g| g != pgid))
 }
 
-#[allow(clippy::too_many_lines)]
 fn probe_type(
     dir: &Path,
     process: &ProcessType,
@@ -409,62 +470,24 @@ fn probe_type(
                 ));
             }
             // Stop: SIGTERM to its group, as a platform does.
-            if let Some(group) = Pid::from_raw(pgid) {
-                let _ = rustix::process::kill_process_group(group, Signal::TERM);
-            }
-            let start = Instant::now();
-            loop {
-                let exited = child.try_wait()?;
-                reaper::reap_exited();
-                if let Some(status) = exited {
-                    if ours().is_empty() {
-                        probe.stop_ms = Some(millis(start.elapsed()));
-                        probe.exit = Some(describe(status));
-                        break;
-                    }
+            match stop(&mut child, pgid, options.grace)? {
+                Some((after, status)) => {
+                    probe.stop_ms = Some(millis(after));
+                    probe.exit = Some(describe(status));
                 }
-                if start.elapsed() >= options.grace {
-                    findings.push(at.finding(
-                        "disposability/probe-slow-stop",
-                        format!(
-                            "`{name}` was still running {}s after SIGTERM",
-                            options.grace.as_secs_f64()
-                        ),
-                        "SIGTERM",
-                    ));
-                    break;
-                }
-                std::thread::sleep(POLL);
+                None => findings.push(at.finding(
+                    "disposability/probe-slow-stop",
+                    format!(
+                        "`{name}` was still running {}s after SIGTERM",
+                        options.grace.as_secs_f64()
+                    ),
+                    "SIGTERM",
+                )),
             }
         }
         Boot::Exited(status) => {
             probe.exit = Some(describe(status));
-            reaper::reap_exited();
-            let left = ours();
-            if status.success() && !left.is_empty() {
-                probe.started = true;
-                probe.bound = listening_ports(&left);
-                findings.push(at.finding(
-                    "concurrency/probe-daemonized",
-                    format!(
-                        "`{name}` exited at once and left {} process{} running: it daemonized",
-                        left.len(),
-                        if left.len() == 1 { "" } else { "es" }
-                    ),
-                    "exit 0",
-                ));
-            } else {
-                let tail = output
-                    .lock()
-                    .map(|o| String::from_utf8_lossy(&o.tail).trim().to_owned())
-                    .unwrap_or_default();
-                let last = tail.lines().last().unwrap_or("(no output)").to_owned();
-                findings.push(at.finding(
-                    "disposability/probe-could-not-start",
-                    format!("`{name}` ended during boot ({}): {last}", describe(status)),
-                    &last,
-                ));
-            }
+            findings.push(exited_during_boot(&mut probe, status, &output, at));
         }
         Boot::TimedOut => {
             probe.started = true;
