@@ -3,7 +3,6 @@
 //! daemonized, wrote files into its own directory. See docs/probe.md.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -140,21 +139,8 @@ impl Anchor<'_> {
 /// The app's files (what `dozen build` would take) copied into `to`.
 fn copy_app(root: &Path, to: &Path) -> std::io::Result<()> {
     let files = crate::build::source::walk(root).map_err(std::io::Error::other)?;
-    for file in files {
-        let target = to.join(&file.path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        match &file.kind {
-            crate::build::source::SourceKind::File => {
-                std::fs::copy(root.join(&file.path), &target)?;
-            }
-            crate::build::source::SourceKind::Symlink(link) => {
-                std::os::unix::fs::symlink(link, &target)?;
-            }
-        }
-    }
-    Ok(())
+    crate::build::source::copy_files(&files, root, to)
+        .map_err(|(path, e)| std::io::Error::new(e.kind(), format!("cannot copy {path}: {e}")))
 }
 
 /// Every regular file under `dir`: relative path → (size, mtime in ns).
@@ -175,9 +161,10 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (u64, i128)> {
                     .strip_prefix(dir)
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let mtime =
-                    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
-                found.insert(relative, (meta.len(), mtime));
+                found.insert(
+                    relative,
+                    (meta.len(), crate::build::source::mtime_ns(&meta)),
+                );
             }
         }
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::index::{Index, tree_hash};
-use super::source::{self, SourceKind};
+use super::source;
 use crate::store::objects::Objects;
 use crate::store::tree::{self, Tree};
 
@@ -230,21 +230,8 @@ fn run_in_staging(
     log: &mut dyn FnMut(&str),
 ) -> Result<Vec<StepRecord>, BuildError> {
     fs::create_dir_all(staging).map_err(io("cannot create the staging directory"))?;
-    for file in files {
-        let from = plan.app_dir.join(&file.path);
-        let to = staging.join(&file.path);
-        if let Some(parent) = to.parent() {
-            fs::create_dir_all(parent)
-                .map_err(io(format!("cannot create {}", parent.display())))?;
-        }
-        match &file.kind {
-            SourceKind::File => {
-                fs::copy(&from, &to).map_err(io(format!("cannot copy {}", file.path)))?;
-            }
-            SourceKind::Symlink(target) => std::os::unix::fs::symlink(target, &to)
-                .map_err(io(format!("cannot copy the link {}", file.path)))?,
-        }
-    }
+    source::copy_files(files, &plan.app_dir, staging)
+        .map_err(|(path, e)| io(format!("cannot copy {path}"))(e))?;
     for dir in &plan.cache {
         let saved = plan.store.join("cache").join(cache_name(dir));
         if saved.is_dir() {

@@ -118,11 +118,38 @@ fn source_file(root: &Path, path: &PathBuf) -> Result<Option<SourceFile>, Source
         path: relative,
         kind,
         size: metadata.len(),
-        mtime_ns: i128::from(metadata.mtime()) * 1_000_000_000 + i128::from(metadata.mtime_nsec()),
+        mtime_ns: mtime_ns(&metadata),
         ctime_ns: i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec()),
         inode: metadata.ino(),
         executable: metadata.mode() & 0o111 != 0,
     }))
+}
+
+/// A file's modification time in nanoseconds since the epoch.
+pub fn mtime_ns(metadata: &std::fs::Metadata) -> i128 {
+    i128::from(metadata.mtime()) * 1_000_000_000 + i128::from(metadata.mtime_nsec())
+}
+
+/// Copies `files` (as [`walk`] lists them) from `from` into `to`, links as links; an error
+/// names the file.
+pub fn copy_files(
+    files: &[SourceFile],
+    from: &Path,
+    to: &Path,
+) -> Result<(), (String, std::io::Error)> {
+    for file in files {
+        let target = to.join(&file.path);
+        let failed = |e| (file.path.clone(), e);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        let copied = match &file.kind {
+            SourceKind::File => std::fs::copy(from.join(&file.path), &target).map(drop),
+            SourceKind::Symlink(link) => std::os::unix::fs::symlink(link, &target),
+        };
+        copied.map_err(failed)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
