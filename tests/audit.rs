@@ -515,6 +515,22 @@ fn rules_and_explain() {
         .map(|r| r["factor"].as_str().unwrap())
         .collect();
     assert_eq!(factors.len(), 12, "every factor has rules");
+    let aws = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "config/aws-access-key")
+        .unwrap();
+    assert_eq!(aws["patterns"].as_array().unwrap().len(), 1, "{aws}");
+    let explained = Test::new()
+        .args(&["audit", "explain", "logs/file-sink", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        (explained["id"].as_str(), explained["factor"].as_str()),
+        (Some("logs/file-sink"), Some("XI"))
+    );
     Test::new()
         .args(&["audit", "explain", "config/tracked-env-file"])
         .run()

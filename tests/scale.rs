@@ -74,6 +74,15 @@ fn scaling_live_adds_the_next_indexes_and_ports_and_removes_the_highest() {
         (Some(0), "web=3 worker=0\n"),
         "{stderr}"
     );
+    let (_, table, _) = running.dozen(&["ps"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "RELEASE"
+        ]
+    );
+    assert!(table.lines().any(|l| l.starts_with("web.3 ")), "{table}");
     // Without arguments, scale prints the running formation.
     let (code, stdout, _) = running.dozen(&["scale"]);
     assert_eq!((code, stdout.as_str()), (Some(0), "web=3 worker=0\n"));

@@ -380,6 +380,22 @@ mod tests {
         let reply = request(&store, &Request { v: 1, op: Op::Ps }).unwrap();
         assert!(reply.ok);
         assert_eq!(reply.error.as_deref(), Some("Ps"));
+        // Another protocol version, or a line that is not a request, gets an error reply.
+        for (line, error) in [
+            (
+                "{\"v\":2,\"op\":\"ps\"}\n",
+                "unsupported protocol version 2",
+            ),
+            ("{\"v\":1,\"op\":\"fly\"}\n", "bad request"),
+            ("not json\n", "bad request"),
+        ] {
+            let mut stream = UnixStream::connect(&path).unwrap();
+            stream.write_all(line.as_bytes()).unwrap();
+            let mut reply = String::new();
+            BufReader::new(&stream).read_line(&mut reply).unwrap();
+            let reply: Response = serde_json::from_str(&reply).unwrap();
+            assert!(!reply.ok && reply.error.unwrap().contains(error), "{line}");
+        }
         drop(guard);
         assert!(!path.exists());
 
