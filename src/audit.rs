@@ -76,7 +76,16 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         max_file_size: request.max_file_size,
         tools: app.manifest.tool_names(),
     };
-    let walked = walk::walk(request.root, &options);
+    // `--probe-only` reads no file but the Procfile, for the suppressions on its lines.
+    let walked = if request.static_checks {
+        walk::walk(request.root, &options)
+    } else {
+        let procfile = std::fs::read_to_string(request.root.join("Procfile")).unwrap_or_default();
+        walk::Walked {
+            suppressions: suppress::read_inline("Procfile", &procfile),
+            ..walk::Walked::default()
+        }
+    };
     let git = crate::git::tracked(request.root);
     let project = Project {
         root: request.root,

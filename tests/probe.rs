@@ -205,3 +205,19 @@ fn release_probes_the_current_release_not_the_working_tree() {
     );
     assert!(running("41.3").is_empty());
 }
+
+#[test]
+fn probe_only_reads_no_source_but_honours_procfile_suppressions() {
+    let out = Test::new()
+        .procfile(
+            "# dozen: ignore[concurrency/probe-daemonized] a legacy forking server, being replaced\nold: sleep 41.1 &\n",
+        )
+        .file("app.py", "KEY = 'AKIAQ3EGV7XJ2MBZR4TN'\n")
+        .args(&["audit", "--probe-only", "--json"])
+        .run()
+        .code(0);
+    let report = out.json();
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["suppressed"]["inline"], 1);
+    assert!(running("41.1").is_empty());
+}
