@@ -187,7 +187,7 @@ impl App {
             .app
             .name
             .as_ref()
-            .map_or_else(|| default_name(&dir.path), |n| n.get_ref().clone());
+            .map_or_else(|| default_name(&dir.working_dir()), |n| n.get_ref().clone());
         let app = Self {
             dir,
             name,
@@ -343,8 +343,13 @@ impl App {
     }
 }
 
-fn default_name(dir: &Path) -> String {
-    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+/// The app's name when `[app] name` does not give one: the app directory's real name (after
+/// resolving `.`, `..` and symlinks, so every spelling of the path gives the same name), in
+/// lower case with anything outside `[a-z0-9_-]` as `-`.
+pub fn default_name(dir: &Path) -> String {
+    let absolute = std::fs::canonicalize(dir)
+        .or_else(|_| std::path::absolute(dir))
+        .unwrap_or_else(|_| dir.to_path_buf());
     let raw = absolute
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -363,5 +368,33 @@ fn default_name(dir: &Path) -> String {
         "app".to_owned()
     } else {
         name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_name_is_the_real_directory_name_however_it_is_spelled() {
+        let root = tempfile::tempdir().unwrap();
+        let app = root.path().join("My Shop.v2");
+        std::fs::create_dir(&app).unwrap();
+        std::fs::create_dir(root.path().join("other")).unwrap();
+        std::os::unix::fs::symlink(&app, root.path().join("link")).unwrap();
+        let spellings = [
+            app.clone(),
+            app.join("."),
+            root.path().join("other/../My Shop.v2"),
+            root.path().join("link"),
+        ];
+        for spelling in spellings {
+            assert_eq!(default_name(&spelling), "my-shop-v2", "{}", spelling.display());
+        }
+        // The current directory: its real name, never a placeholder.
+        let here = std::env::current_dir().unwrap();
+        let expected = default_name(&here);
+        assert_eq!(default_name(Path::new(".")), expected);
+        assert_ne!(expected, "app");
     }
 }
