@@ -389,7 +389,12 @@ mod tests {
             root.path().join("link"),
         ];
         for spelling in spellings {
-            assert_eq!(default_name(&spelling), "my-shop-v2", "{}", spelling.display());
+            assert_eq!(
+                default_name(&spelling),
+                "my-shop-v2",
+                "{}",
+                spelling.display()
+            );
         }
         // The current directory: its real name, never a placeholder.
         let here = std::env::current_dir().unwrap();

@@ -24,6 +24,38 @@ use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::ui::{ColorChoice, Paint};
 
+/// The app's store, created if missing; refused when it belongs to another app directory.
+pub(crate) fn open_store(app: &App) -> Result<std::path::PathBuf, Error> {
+    crate::store::open(app).map_err(|e| Error::failed(format!("cannot open the store: {e}")))
+}
+
+/// The tree of a stored build, checked against its seal and put back if a process changed
+/// it, before anything runs from it. A build that is not stored whole is an error.
+pub(crate) fn intact_build(
+    context: &Context,
+    store: &std::path::Path,
+    id: &str,
+    what: &str,
+) -> Result<std::path::PathBuf, Error> {
+    use crate::store::builds;
+    if !builds::exists(store, id) {
+        return Err(Error::failed(format!(
+            "the build of {what} ({}) is no longer stored",
+            crate::ui::short_id(id)
+        ))
+        .hint("`dozen gc` may have removed it; make a new release with `dozen release`"));
+    }
+    let repair = builds::ensure_intact(store, id).map_err(|e| Error::failed(e.to_string()))?;
+    if !repair.is_empty() {
+        eprintln!(
+            "{}: {}",
+            context.paint_err().warning("warning"),
+            repair.describe(id)
+        );
+    }
+    Ok(builds::tree_dir(store, id))
+}
+
 /// Everything a command needs from the global flags and the process environment.
 pub(crate) struct Context {
     pub locator: Locator,

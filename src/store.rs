@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use crate::app::App;
 
+pub mod builds;
 pub mod formation;
 pub mod history;
 pub mod objects;
 pub mod releases;
+pub mod seal;
 pub mod tree;
 
 /// Where the store of an app is (`.dozen/`, or `$DOZEN_HOME/<app>`), whether it exists or not.
@@ -24,13 +26,41 @@ pub fn path_of(app: &App) -> PathBuf {
 /// The store directory of an app, created (mode 0700) if missing.
 pub fn open(app: &App) -> std::io::Result<PathBuf> {
     let dir = path_of(app);
-    if std::env::var_os("DOZEN_HOME").is_none_or(|v| v.is_empty()) {
+    let shared_home = std::env::var_os("DOZEN_HOME").is_some_and(|v| !v.is_empty());
+    if !shared_home {
         exclude_from_git(&app.dir.join("."));
     }
-    create_dir(&dir)?;
+    let named = |error: std::io::Error| {
+        std::io::Error::new(error.kind(), format!("{}: {error}", dir.display()))
+    };
+    create_dir(&dir).map_err(named)?;
     check_format(&dir)?;
+    check_owner(&dir, &app.dir.working_dir(), shared_home)?;
     clear_debris(&dir);
     Ok(dir)
+}
+
+/// Records which app directory the store belongs to, and refuses a store of another directory
+/// under `DOZEN_HOME`, where two apps of the same name would otherwise share one store (and
+/// run each other's releases). An in-app `.dozen/` moves with its app: its record is updated.
+fn check_owner(dir: &Path, app_dir: &Path, shared_home: bool) -> std::io::Result<()> {
+    let path = dir.join("APP");
+    let this = std::fs::canonicalize(app_dir)?;
+    let this_text = this.to_string_lossy();
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim_end_matches('\n') == this_text => Ok(()),
+        Ok(text) if shared_home => Err(std::io::Error::other(format!(
+            "the store {} belongs to the app in {}, not to the app in {this_text}: both are named `{}`; give one of them another name with `[app] name` in its dozen.toml",
+            dir.display(),
+            text.trim_end_matches('\n'),
+            dir.file_name().unwrap_or_default().to_string_lossy()
+        ))),
+        Ok(_) => crate::fsutil::write_atomic(&path, format!("{this_text}\n").as_bytes(), 0o600),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            crate::fsutil::write_atomic(&path, format!("{this_text}\n").as_bytes(), 0o600)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// What `FORMAT` says in a store this dozen can use.
@@ -53,27 +83,87 @@ fn check_format(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// What a killed command left in `tmp/`: staging directories of builds whose process is
-/// gone. (Names end in the pid of the process that made them.)
-fn clear_debris(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir.join("tmp")) else {
-        return;
+/// What killed commands left (docs/store.md, "Debris"): `tmp/` entries and temporary files of
+/// atomic writes whose pid is gone, and trees and tree files of builds that have no record
+/// and no live builder.
+pub fn clear_debris(dir: &Path) {
+    let pid_is_gone = |name: &str, from_end: bool| {
+        let mut parts = name.split(['-', '.']);
+        let pid = if from_end {
+            parts.rev().find_map(|part| part.parse::<u32>().ok())
+        } else {
+            parts.find_map(|part| part.parse::<u32>().ok())
+        };
+        !pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .rsplit(['-', '.'])
-            .find_map(|part| part.parse::<u32>().ok());
-        let alive = pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if !alive {
-            let path = entry.path();
-            if path.is_dir() {
-                let _ = tree::remove_materialized(&path);
-            } else {
-                let _ = std::fs::remove_file(&path);
+    if let Ok(entries) = std::fs::read_dir(dir.join("tmp")) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if pid_is_gone(&name, true) {
+                let _ = tree::remove_materialized(&entry.path());
             }
         }
     }
+    // `.NAME.dozen-PID.tmp`, from `fsutil::write_atomic`.
+    for sub in ["", "releases", "builds"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(rest) = name
+                .strip_suffix(".tmp")
+                .and_then(|n| n.rsplit_once(".dozen-"))
+                && name.starts_with('.')
+                && pid_is_gone(rest.1, false)
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    // Builds without a record: a tree or tree file whose builder is gone.
+    let mut partial: std::collections::BTreeSet<String> = std::fs::read_dir(dir.join("trees"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    partial.extend(
+        std::fs::read_dir(dir.join("builds"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|name| {
+                let (id, extension) = name.rsplit_once('.')?;
+                matches!(extension, "tree" | "seal" | "log").then(|| id.to_owned())
+            }),
+    );
+    for id in partial {
+        if builds::record_path(dir, &id).exists() || !is_build_id(&id) {
+            continue;
+        }
+        let Ok(Some(_lock)) = builds::try_lock(dir, &id) else {
+            continue;
+        };
+        if builds::record_path(dir, &id).exists() {
+            continue;
+        }
+        let root = builds::tree_dir(dir, &id);
+        if std::fs::symlink_metadata(&root).is_ok() {
+            let _ = tree::remove_materialized(&root);
+        }
+        for extension in ["tree", "seal", "log"] {
+            let _ = std::fs::remove_file(dir.join("builds").join(format!("{id}.{extension}")));
+        }
+        // The lock file stays: removing it while others may open it would let two builders
+        // lock two different files. `gc`, which excludes every builder, removes it.
+    }
+}
+
+/// A build id as dozen makes them: 32 lower-case hex digits.
+fn is_build_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A held `flock` on `locks/store.lock`; released when dropped (or when the process dies).

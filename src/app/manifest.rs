@@ -409,6 +409,16 @@ impl Manifest {
             .collect()
     }
 
+    /// Every env file any environment lists, app-relative, `./` removed.
+    pub fn all_environment_files(&self) -> Vec<String> {
+        self.environments
+            .values()
+            .filter_map(|spec| spec.files.as_ref())
+            .flatten()
+            .map(|f| f.get_ref().trim_start_matches("./").to_owned())
+            .collect()
+    }
+
     pub fn environment_files(&self, name: &str) -> Option<&[Spanned<String>]> {
         self.environments
             .iter()

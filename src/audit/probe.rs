@@ -138,7 +138,7 @@ impl Anchor<'_> {
 
 /// The app's files (what `dozen build` would take) copied into `to`.
 fn copy_app(root: &Path, to: &Path) -> std::io::Result<()> {
-    let files = crate::build::source::walk(root).map_err(std::io::Error::other)?;
+    let files = crate::build::source::walk_with_env_files(root).map_err(std::io::Error::other)?;
     crate::build::source::copy_files(&files, root, to)
         .map_err(|(path, e)| std::io::Error::new(e.kind(), format!("cannot copy {path}: {e}")))
 }

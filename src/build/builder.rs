@@ -1,6 +1,7 @@
 //! Running a build: identify its inputs, return a stored build when they are unchanged, else
-//! copy the source to a staging directory, run the steps there with the build environment
-//! only, and store the result. The record is written last: a build exists whole or not at all.
+//! copy the source to where the build will live (`trees/<id>/`), run the steps there with the
+//! build environment only, store its contents and seal it. The record is written last: a build
+//! exists whole or not at all (docs/store.md).
 
 use std::fs;
 use std::io::Write as _;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::index::{Index, tree_hash};
 use super::source;
+use crate::store::builds;
 use crate::store::objects::Objects;
 use crate::store::tree::{self, Tree};
 
@@ -33,6 +35,8 @@ pub struct Plan {
     pub tools: Vec<String>,
     /// The inherited environment (for the pass-through names).
     pub inherited: Vec<(String, String)>,
+    /// App-relative env files the manifest names (besides `.env*`), never part of a build.
+    pub env_files: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,8 +71,8 @@ pub struct Git {
 }
 
 pub enum Outcome {
-    /// Inputs unchanged: the stored build.
-    Cached(Record),
+    /// Inputs unchanged: the stored build (and what had to be put back in its tree).
+    Cached(Record, builds::Repair),
     Built(Record),
 }
 
@@ -99,9 +103,9 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
     move |source| BuildError::Io { context, source }
 }
 
-/// Where a build's files live in the store.
+/// Where a build's record lives in the store.
 pub fn record_path(store: &Path, id: &str) -> PathBuf {
-    store.join("builds").join(format!("{id}.json"))
+    builds::record_path(store, id)
 }
 
 /// Reads a build record, naming the file when it is damaged.
@@ -114,18 +118,22 @@ pub fn read_record(path: &Path) -> Result<Record, BuildError> {
 }
 
 /// Builds, or finds the build of these exact inputs. `log` receives each line of the steps'
-/// output as it comes.
+/// output as it comes. The caller holds the shared store lock.
 pub fn build(plan: &Plan, log: &mut dyn FnMut(&str)) -> Result<Outcome, BuildError> {
     let started = Instant::now();
     for dir in ["builds", "trees", "tmp", "cache"] {
-        crate::store::create_dir(&plan.store.join(dir)).map_err(io("cannot create the store"))?;
+        let path = plan.store.join(dir);
+        crate::store::create_dir(&path).map_err(io(format!("cannot create {}", path.display())))?;
     }
-    let files = source::walk(&plan.app_dir)?;
+    let files = source::walk(&plan.app_dir, &plan.env_files)?;
     let index_path = plan.store.join("index");
     let mut index = Index::load(&index_path);
-    let hashes = index
-        .hashes(&plan.app_dir, &files)
-        .map_err(io("cannot read the source"))?;
+    let hashes = index.hashes(&plan.app_dir, &files).map_err(|e| {
+        io(format!(
+            "cannot read the source in {}",
+            plan.app_dir.display()
+        ))(e)
+    })?;
     let source_tree = tree_hash(&files, &hashes);
     let tools: Vec<(String, String)> = plan
         .tools
@@ -135,48 +143,70 @@ pub fn build(plan: &Plan, log: &mut dyn FnMut(&str)) -> Result<Outcome, BuildErr
     let id = build_id(&source_tree, plan, &tools);
     let _ = index.save(&index_path);
 
-    let record_file = record_path(&plan.store, &id);
-    if record_file.is_file() {
-        return read_record(&record_file).map(Outcome::Cached);
+    if let Some(cached) = stored(plan, &id)? {
+        return Ok(cached);
     }
-
-    let staging = plan
-        .store
-        .join("tmp")
-        .join(format!("build-{id}-{}", std::process::id()));
+    // One builder per id: a concurrent build of the same inputs waits here, then finds the
+    // record and uses it.
+    let _lock = builds::lock(&plan.store, &id).map_err(io(format!("cannot lock build {id}")))?;
+    if let Some(cached) = stored(plan, &id)? {
+        return Ok(cached);
+    }
+    let root = builds::tree_dir(&plan.store, &id);
+    clear_partial(&plan.store, &id)?;
     let mut kept = Vec::new();
     let mut tee = |line: &str| {
         kept.push(line.to_owned());
         log(line);
     };
-    let result = run_in_staging(plan, &staging, &files, &mut tee);
-    let steps = match result {
-        Ok(steps) => steps,
-        Err(error) => {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(error);
-        }
-    };
-    let record = store(
-        plan,
-        &staging,
-        &kept,
-        Record {
-            id: id.clone(),
-            created: jiff::Timestamp::now().to_string(),
-            source_tree,
-            steps,
-            env: plan.env.clone(),
-            tools,
-            git: git_info(&plan.app_dir),
-            size: 0,
-            files: 0,
-            duration_ms: 0,
-        },
-        started,
-    );
-    let _ = fs::remove_dir_all(&staging);
-    record.map(Outcome::Built)
+    let result = run_steps(plan, &root, &files, &mut tee).and_then(|steps| {
+        store(
+            plan,
+            &root,
+            &kept,
+            Record {
+                id: id.clone(),
+                created: jiff::Timestamp::now().to_string(),
+                source_tree,
+                steps,
+                env: plan.env.clone(),
+                tools,
+                git: git_info(&plan.app_dir),
+                size: 0,
+                files: 0,
+                duration_ms: 0,
+            },
+            started,
+        )
+    });
+    if result.is_err() {
+        let _ = clear_partial(&plan.store, &id);
+    }
+    result.map(Outcome::Built)
+}
+
+/// The stored build of `id`, checked intact (and put back if a process changed it).
+fn stored(plan: &Plan, id: &str) -> Result<Option<Outcome>, BuildError> {
+    let record_file = record_path(&plan.store, id);
+    if !record_file.is_file() {
+        return Ok(None);
+    }
+    let record = read_record(&record_file)?;
+    let repair = builds::ensure_intact(&plan.store, id)?;
+    Ok(Some(Outcome::Cached(record, repair)))
+}
+
+/// Removes what a dead build of `id` left (the caller holds the build's lock).
+fn clear_partial(store: &Path, id: &str) -> Result<(), BuildError> {
+    let root = builds::tree_dir(store, id);
+    if fs::symlink_metadata(&root).is_ok() {
+        tree::remove_materialized(&root)
+            .map_err(io(format!("cannot remove {}", root.display())))?;
+    }
+    for extension in ["tree", "seal", "log"] {
+        let _ = fs::remove_file(store.join("builds").join(format!("{id}.{extension}")));
+    }
+    Ok(())
 }
 
 fn build_id(source_tree: &str, plan: &Plan, tools: &[(String, String)]) -> String {
@@ -222,20 +252,21 @@ fn tool_version(tool: &str) -> String {
         .to_owned()
 }
 
-/// Copies the source, restores caches, runs the steps, saves caches.
-fn run_in_staging(
+/// Copies the source to where the build will live, restores caches, runs the steps there,
+/// saves caches.
+fn run_steps(
     plan: &Plan,
-    staging: &Path,
+    root: &Path,
     files: &[source::SourceFile],
     log: &mut dyn FnMut(&str),
 ) -> Result<Vec<StepRecord>, BuildError> {
-    fs::create_dir_all(staging).map_err(io("cannot create the staging directory"))?;
-    source::copy_files(files, &plan.app_dir, staging)
+    fs::create_dir_all(root).map_err(io(format!("cannot create {}", root.display())))?;
+    source::copy_files(files, &plan.app_dir, root)
         .map_err(|(path, e)| io(format!("cannot copy {path}"))(e))?;
     for dir in &plan.cache {
         let saved = plan.store.join("cache").join(cache_name(dir));
         if saved.is_dir() {
-            copy_dir(&saved, &staging.join(dir))?;
+            copy_dir(&saved, &root.join(dir))?;
         }
     }
     let mut env: Vec<(String, String)> = plan
@@ -248,7 +279,7 @@ fn run_in_staging(
     let mut records = Vec::new();
     for (number, step) in plan.steps.iter().enumerate() {
         let started = Instant::now();
-        let (code, output) = run_step(step, staging, &env, log)
+        let (code, output) = run_step(step, root, &env, log)
             .map_err(io(format!("cannot run step {}", number + 1)))?;
         records.push(StepRecord {
             command: step.clone(),
@@ -280,7 +311,7 @@ fn run_in_staging(
         }
     }
     for dir in &plan.cache {
-        let built = staging.join(dir);
+        let built = root.join(dir);
         let saved = plan.store.join("cache").join(cache_name(dir));
         if built.is_dir() {
             let _ = fs::remove_dir_all(&saved);
@@ -319,10 +350,11 @@ fn run_step(
     Ok((crate::supervisor::exit::code(status), lines))
 }
 
-/// Moves the staging result into the store: objects, tree, materialised tree, log, record.
+/// Stores the finished tree: new contents into the objects, the tree's list, its seal, the
+/// log, and last the record.
 fn store(
     plan: &Plan,
-    staging: &Path,
+    root: &Path,
     log: &[String],
     mut record: Record,
     started: Instant,
@@ -331,30 +363,33 @@ fn store(
     let id = id.as_str();
     let objects = Objects::open(&plan.store).map_err(io("cannot open the object store"))?;
     for dir in &plan.cache {
-        let _ = fs::remove_dir_all(staging.join(dir));
+        let _ = fs::remove_dir_all(root.join(dir));
     }
-    let tree = Tree::ingest(staging, &objects)?;
+    let tree = Tree::ingest(root, &objects)?;
     record.size = tree.size();
     record.files = tree.file_count();
-    let builds = plan.store.join("builds");
-    tree.write(&builds.join(format!("{id}.tree")))?;
-    let materialized = plan.store.join("trees").join(id);
-    if !materialized.exists() {
-        let building = plan
-            .store
-            .join("tmp")
-            .join(format!("tree-{id}-{}", std::process::id()));
-        tree.materialize(&objects, &building)?;
-        fs::rename(&building, &materialized)
-            .map_err(io(format!("cannot store the build tree {id}")))?;
-    }
+    tree.write(&builds::tree_file(&plan.store, id))?;
+    builds::seal(&plan.store, id, &tree)?;
     write_log(&plan.store, id, log).map_err(io("cannot write the build log"))?;
+    if let Ok(pause) = std::env::var("DOZEN_TEST_PAUSE_BEFORE_RECORD") {
+        test_pause(&pause);
+    }
     record.duration_ms = millis(started.elapsed());
     let bytes = serde_json::to_vec_pretty(&record)
         .map_err(|e| io("cannot encode the build record")(e.into()))?;
     crate::fsutil::write_atomic(&record_path(&plan.store, id), &bytes, 0o600)
         .map_err(io("cannot write the build record"))?;
     Ok(record)
+}
+
+/// A hook for the tests that kill a command at a chosen moment: creates `FILE.ready`, then
+/// waits (at most 60 s) until `FILE` exists. Never set outside tests.
+pub fn test_pause(file: &str) {
+    let _ = fs::write(format!("{file}.ready"), b"");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !Path::new(file).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn cache_name(dir: &str) -> String {
@@ -449,6 +484,7 @@ mod tests {
                 ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
                 ("SECRET".into(), "runtime-only".into()),
             ],
+            env_files: vec![],
         }
     }
 
@@ -483,7 +519,7 @@ mod tests {
             "caches are not part of the build"
         );
         assert!(
-            matches!(build(&plan(app.path(), store.path(), &steps), &mut |_| {}).unwrap(), Outcome::Cached(r) if r.id == first.id)
+            matches!(build(&plan(app.path(), store.path(), &steps), &mut |_| {}).unwrap(), Outcome::Cached(r, _) if r.id == first.id)
         );
         // A changed input is a new build, and the cache directory came back.
         fs::write(app.path().join("main.py"), b"print('changed')").unwrap();

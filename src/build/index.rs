@@ -152,7 +152,7 @@ mod tests {
         let index_path = dir.path().join("index.json");
         fs::write(dir.path().join(".dozenignore"), "index.json\n").unwrap();
         let mut index = Index::default();
-        let files = walk(dir.path()).unwrap();
+        let files = walk(dir.path(), &[]).unwrap();
         let first = index.hashes(dir.path(), &files).unwrap();
         let before = tree_hash(&files, &first);
         // Pretend the index was saved long after the files were written: they are not racy.
@@ -167,7 +167,7 @@ mod tests {
         assert!(trusted.contains(&Some("cached".into())));
         // A changed file (new size) is read again, and the tree hash moves.
         fs::write(dir.path().join("b"), b"three").unwrap();
-        let files = walk(dir.path()).unwrap();
+        let files = walk(dir.path(), &[]).unwrap();
         let changed = index.hashes(dir.path(), &files).unwrap();
         assert_ne!(tree_hash(&files, &changed), before);
     }
@@ -176,7 +176,7 @@ mod tests {
     fn racily_clean_files_are_hashed_again() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a"), b"one").unwrap();
-        let files = walk(dir.path()).unwrap();
+        let files = walk(dir.path(), &[]).unwrap();
         let mut index = Index::default();
         index.hashes(dir.path(), &files).unwrap();
         index.saved_ns = now_ns();

@@ -57,8 +57,32 @@ pub fn app_walker(root: &Path, skip_dirs: &'static [&'static str]) -> ignore::Wa
     builder
 }
 
-/// Lists the source files of the app in `dir`, sorted by path.
-pub fn walk(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
+/// Example env files, which document keys and may be built; every other `.env.*` is config.
+const ENV_EXAMPLES: [&str; 4] = ["example", "sample", "template", "dist"];
+
+/// Whether a file name is an env file (`.env`, `.env.NAME`), which holds runtime config and is
+/// never part of a build, whatever `.gitignore` says. Examples (`.env.example`, …) are not.
+pub fn is_env_file(name: &str) -> bool {
+    name == ".env"
+        || name
+            .strip_prefix(".env.")
+            .is_some_and(|suffix| !suffix.is_empty() && !ENV_EXAMPLES.contains(&suffix))
+}
+
+/// Lists the source files of the app in `dir`, sorted by path: never env files (by name, at
+/// any depth, or any path in `env_files`, app-relative), which are runtime config.
+pub fn walk(dir: &Path, env_files: &[String]) -> Result<Vec<SourceFile>, SourceError> {
+    let mut files = walk_with_env_files(dir)?;
+    files.retain(|file| {
+        let name = file.path.rsplit('/').next().unwrap_or_default();
+        !is_env_file(name) && !env_files.contains(&file.path)
+    });
+    Ok(files)
+}
+
+/// Lists the app's files as [`walk`] does, env files included (the audit probe runs a copy
+/// of the app as `run --dev` would, config files and all).
+pub fn walk_with_env_files(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
     let builder = app_walker(dir, &[]);
     let (tx, rx) = std::sync::mpsc::channel();
     builder.build_parallel().run(|| {
@@ -190,7 +214,7 @@ mod tests {
         fs::write(d.join(".gitignore"), "node_modules/\n/build\n*.log\n").unwrap();
         fs::write(d.join(".dozenignore"), "secret.key\n").unwrap();
         std::os::unix::fs::symlink("src/app.py", d.join("link")).unwrap();
-        let paths: Vec<String> = walk(d).unwrap().into_iter().map(|f| f.path).collect();
+        let paths: Vec<String> = walk(d, &[]).unwrap().into_iter().map(|f| f.path).collect();
         assert_eq!(
             paths,
             [
@@ -203,11 +227,57 @@ mod tests {
                 "sub/keep"
             ]
         );
-        let link = walk(d)
+        let link = walk(d, &[])
             .unwrap()
             .into_iter()
             .find(|f| f.path == "link")
             .unwrap();
         assert_eq!(link.kind, SourceKind::Symlink("src/app.py".into()));
+    }
+
+    #[test]
+    fn env_files_are_never_source_whatever_gitignore_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir_all(d.join("web/config")).unwrap();
+        for file in [
+            ".env",
+            ".env.production",
+            ".env.local",
+            ".env.example",
+            ".env.sample",
+            "web/.env",
+            "web/.env.test",
+            "web/.env.template",
+            "config/prod.env",
+            ".envrc",
+            "env.py",
+            "Procfile",
+        ] {
+            let path = d.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, b"SECRET=x").unwrap();
+        }
+        // Not ignored by git: the files are committed, as Heroku's samples do.
+        fs::write(d.join(".gitignore"), "").unwrap();
+        let paths: Vec<String> = walk(d, &["config/prod.env".to_owned()])
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ".env.example",
+                ".env.sample",
+                ".envrc",
+                ".gitignore",
+                "Procfile",
+                "env.py",
+                "web/.env.template"
+            ]
+        );
+        assert!(is_env_file(".env") && is_env_file(".env.staging"));
+        assert!(!is_env_file(".env.") && !is_env_file(".env.dist") && !is_env_file("x.env"));
     }
 }

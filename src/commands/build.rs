@@ -22,8 +22,7 @@ pub(super) fn run(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
 
 fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid(context, context.environment())?;
-    let store =
-        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot create the store", e))?;
+    let store = super::open_store(&inspection.app)?;
     if args.require_clean {
         require_clean(&inspection.app.dir.working_dir())?;
     }
@@ -78,6 +77,7 @@ pub(super) fn build_app(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        env_files: app.manifest.all_environment_files(),
     };
     let _lock =
         crate::store::lock_shared(store).map_err(|e| Error::io("cannot lock the store", e))?;
@@ -85,7 +85,16 @@ pub(super) fn build_app(
     let outcome = builder::build(&plan, &mut |line| progress.line(line));
     progress.finish();
     let (record, built) = match outcome {
-        Ok(Outcome::Cached(record)) => (record, false),
+        Ok(Outcome::Cached(record, repair)) => {
+            if !repair.is_empty() {
+                eprintln!(
+                    "{}: {}",
+                    context.paint_err().warning("warning"),
+                    repair.describe(&record.id)
+                );
+            }
+            (record, false)
+        }
         Ok(Outcome::Built(record)) => (record, true),
         Err(error) => {
             let _ = history::append(
@@ -108,7 +117,7 @@ pub(super) fn build_app(
 }
 
 fn summary(record: &Record, built: bool) -> String {
-    let short = &record.id[..12];
+    let short = crate::ui::short_id(&record.id);
     let git = record.git.as_ref().map_or(String::new(), |g| {
         format!(
             " from {}{}",
@@ -184,8 +193,7 @@ fn require_clean(dir: &std::path::Path) -> Result<(), Error> {
 
 fn verify(context: &Context, args: &BuildArgs, id: Option<&str>) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store =
-        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
+    let store = super::open_store(&inspection.app)?;
     let id = crate::build::find(&store, id).map_err(Error::failed)?;
     let problems = crate::build::verify(&store, &id).map_err(|e| Error::failed(e.to_string()))?;
     if args.json {
@@ -195,7 +203,7 @@ fn verify(context: &Context, args: &BuildArgs, id: Option<&str>) -> Result<i32, 
         ))?;
     } else if problems.is_empty() {
         if !context.quiet {
-            eprintln!("build {} is intact", &id[..12]);
+            eprintln!("build {} is intact", crate::ui::short_id(&id));
         }
     } else {
         for problem in &problems {
@@ -204,7 +212,7 @@ fn verify(context: &Context, args: &BuildArgs, id: Option<&str>) -> Result<i32, 
         eprintln!(
             "{}: build {} has {} changed file(s)",
             context.paint_err().error("error"),
-            &id[..12],
+            crate::ui::short_id(&id),
             problems.len()
         );
     }

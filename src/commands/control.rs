@@ -17,7 +17,7 @@ use crate::supervisor::control::{self, ClientError, Op, Request, Response};
 
 fn store_of(context: &Context) -> Result<(App, std::path::PathBuf), Error> {
     let (app, _) = App::load(&context.locator);
-    let store = crate::store::open(&app).map_err(|e| Error::io("cannot open the store", e))?;
+    let store = super::open_store(&app)?;
     Ok((app, store))
 }
 

@@ -135,7 +135,7 @@ fn resolve(context: &Context, release: Option<&str>) -> Result<(Source, Option<R
     }
     let inspection = Inspection::valid(context, context.environment())?;
     let app = &inspection.app;
-    let store = crate::store::open(app).map_err(|e| Error::io("cannot open the store", e))?;
+    let store = super::open_store(app)?;
     let config = inspection.environment.config.values();
     let workdir = std::fs::canonicalize(app.dir.working_dir())
         .map_err(|e| Error::io("cannot resolve the app directory", e))?;

@@ -15,8 +15,7 @@ use crate::store::tree::{Kind, Tree, remove_materialized};
 
 pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store =
-        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
+    let store = super::open_store(&inspection.app)?;
     let Some(_lock) = crate::store::try_lock_exclusive(&store)
         .map_err(|e| Error::io("cannot lock the store", e))?
     else {
@@ -60,9 +59,10 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     let mut removed_builds = 0;
     // Records first, then trees, then objects: a crash midway leaves only unreferenced files.
     for id in all.iter().filter(|id| !keep.contains(*id)) {
-        for extension in ["json", "tree", "log"] {
+        for extension in ["json", "tree", "seal", "log"] {
             let _ = std::fs::remove_file(builds_dir.join(format!("{id}.{extension}")));
         }
+        let _ = std::fs::remove_file(store.join("locks").join(format!("build-{id}.lock")));
         let tree = store.join("trees").join(id);
         if tree.exists() {
             remove_materialized(&tree)
@@ -70,6 +70,8 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
         }
         removed_builds += 1;
     }
+    // Nothing else can be running (the exclusive lock): every partial build is debris.
+    crate::store::clear_debris(&store);
     let (removed_objects, freed) = remove_unreferenced_objects(&store, &keep)?;
     let _ = std::fs::remove_dir_all(store.join("tmp"));
     let _ = crate::store::create_dir(&store.join("tmp"));

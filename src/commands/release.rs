@@ -21,21 +21,29 @@ use crate::supervisor::exit;
 pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let environment = context.environment();
     let inspection = Inspection::valid(context, environment)?;
-    let store =
-        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot create the store", e))?;
+    let store = super::open_store(&inspection.app)?;
+    // One shared lock from before the build until the release is recorded: `gc` (exclusive)
+    // can never remove the build between the two (docs/store.md).
+    let _lock =
+        crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let build = match &args.build {
-        Some(prefix) => crate::build::find(&store, Some(prefix)).map_err(Error::usage)?,
+        Some(prefix) => {
+            let id = crate::build::find(&store, Some(prefix)).map_err(Error::usage)?;
+            super::intact_build(context, &store, &id, &format!("build `{prefix}`"))?;
+            id
+        }
         None => {
             super::build::build_app(context, &inspection.app, &store)?
                 .0
                 .id
         }
     };
+    if let Ok(pause) = std::env::var("DOZEN_TEST_PAUSE_AFTER_BUILD") {
+        crate::build::builder::test_pause(&pause);
+    }
     // The snapshot: what the env files define now, after interpolation; a bare `KEY` takes
     // its value from this command's environment (how a CI secret enters a release).
     let config: BTreeMap<String, String> = inspection.environment.config.values();
-    let _lock =
-        crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
     let release = ledger
         .create(&build, environment, &config, args.message.clone(), None)
@@ -81,7 +89,7 @@ pub(super) fn publish(
             if !context.quiet {
                 eprintln!(
                     "v{version} is current: build {}, {} config keys ({})",
-                    &release.build[..12],
+                    crate::ui::short_id(&release.build),
                     release.keys.len(),
                     release.environment
                 );
@@ -112,7 +120,12 @@ fn release_phase(
     release: &Release,
     config: &BTreeMap<String, String>,
 ) -> Result<Status, Error> {
-    let tree = store.join("trees").join(&release.build);
+    let tree = super::intact_build(
+        context,
+        store,
+        &release.build,
+        &format!("v{}", release.version),
+    )?;
     let (app, _) = App::load(&Locator {
         app: Some(tree.clone()),
         procfile: None,
@@ -204,8 +217,7 @@ fn release_phase(
 /// `dozen rollback [vN]`: a new release with vN's build and config.
 pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store =
-        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
+    let store = super::open_store(&inspection.app)?;
     let _lock =
         crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
@@ -235,13 +247,12 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
                     .hint("name one: dozen rollback v2")
             })?
     };
-    if !store.join("trees").join(&target.build).is_dir() {
-        return Err(Error::failed(format!(
-            "the build of v{} ({}) is no longer stored",
-            target.version,
-            &target.build[..12]
-        )));
-    }
+    super::intact_build(
+        context,
+        &store,
+        &target.build,
+        &format!("v{}", target.version),
+    )?;
     let config = ledger
         .config(target.version)
         .map_err(|e| Error::failed(e.to_string()))?;

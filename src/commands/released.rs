@@ -24,8 +24,7 @@ impl Released {
     /// The current release, or `--release vN`. No release yet: exit 2 with a hint.
     pub fn load(context: &Context, requested: Option<&str>) -> Result<Self, Error> {
         let (working, _) = App::load(&context.locator);
-        let store =
-            crate::store::open(&working).map_err(|e| Error::io("cannot open the store", e))?;
+        let store = super::open_store(&working)?;
         let lock =
             crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
         let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
@@ -50,18 +49,15 @@ impl Released {
                 "v{version} did not succeed; only succeeded releases run"
             )));
         }
-        let tree = store.join("trees").join(&release.build);
-        if !tree.is_dir() {
-            return Err(Error::failed(format!(
-                "the build of v{version} ({}) is no longer stored",
-                &release.build[..12]
-            )));
-        }
-        let (app, problems) = App::load(&Locator {
+        let tree = super::intact_build(context, &store, &release.build, &format!("v{version}"))?;
+        let (mut app, problems) = App::load(&Locator {
             app: Some(tree.clone()),
             procfile: None,
             env_files: None,
         });
+        // The release belongs to the app that owns the store, not to its build tree's
+        // directory (a build id): exports and `DOZEN_HOME/<name>` use this name.
+        app.name.clone_from(&working.name);
         let errors: Vec<_> = problems
             .into_iter()
             .filter(crate::diagnostic::Diagnostic::is_error)

@@ -14,8 +14,7 @@ use crate::store::releases::{Ledger, Release, Status};
 
 fn ledger(context: &Context) -> Result<(std::path::PathBuf, Ledger), Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store =
-        crate::store::open(&inspection.app).map_err(|e| Error::io("cannot open the store", e))?;
+    let store = super::open_store(&inspection.app)?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
     Ok((store, ledger))
 }
@@ -104,9 +103,9 @@ fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i
                 .replace('T', " "),
             release.environment,
             status_name(status),
-            &release.build[..12],
+            crate::ui::short_id(&release.build),
             commit_of(store, &release.build).unwrap_or_else(|| "-".into()),
-            &release.config_digest[..12],
+            crate::ui::short_id(&release.config_digest),
             change
         );
     }
@@ -169,7 +168,7 @@ fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Resul
         release.build,
         release.created,
         release.who,
-        &release.config_digest[..12],
+        crate::ui::short_id(&release.config_digest),
         config.len(),
         release.environment
     );
@@ -280,7 +279,7 @@ pub(super) fn history(context: &Context, args: &HistoryArgs) -> Result<i32, Erro
             .find(|v| !v.is_empty())
             .unwrap_or("");
         let subject = if subject.len() == 32 {
-            &subject[..12]
+            crate::ui::short_id(subject)
         } else {
             subject
         };

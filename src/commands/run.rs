@@ -25,7 +25,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
         let inspection = Inspection::valid(context, context.environment())?;
         let app = &inspection.app;
         let config = &inspection.environment.config;
-        let store = crate::store::open(app).map_err(|e| Error::io("cannot create the store", e))?;
+        let store = super::open_store(app)?;
         let env = dev_process_env(&context.inherited, config, &[]);
         let cwd = app.dir.working_dir();
         return start(

@@ -90,26 +90,39 @@ impl Objects {
         self.path(id).is_file()
     }
 
-    /// Stores a file (by moving it in when it is new), returning its id. `file` must not be
-    /// used afterwards: it is either renamed into the store or removed.
+    /// Stores a copy of a file when its content is new, returning its id. The file itself is
+    /// left where it is: objects never share an inode with a build's tree, so nothing done to
+    /// a tree can change a stored object.
     pub fn ingest(&self, file: &Path) -> std::io::Result<ObjectId> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let id = id_of(file)?;
-        let executable = id.executable();
         let target = self.path(&id);
         if target.is_file() {
-            fs::remove_file(file)?;
             return Ok(id);
         }
         super::create_dir(target.parent().expect("objects have a parent directory"))?;
-        fs::set_permissions(
-            file,
-            fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 }),
-        )?;
-        File::open(file)?.sync_all()?;
-        // rename is atomic: the object is whole or absent, and a concurrent ingest of the same
-        // content replaces it with identical bytes.
-        fs::rename(file, &target)?;
-        Ok(id)
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let staged = self.tmp.join(format!("object-{n}-{}", std::process::id()));
+        let result = (|| {
+            fs::copy(file, &staged)?;
+            fs::set_permissions(
+                &staged,
+                fs::Permissions::from_mode(if id.executable() { 0o555 } else { 0o444 }),
+            )?;
+            File::open(&staged)?.sync_all()?;
+            // rename is atomic: the object is whole or absent, and a concurrent ingest of the
+            // same content replaces it with identical bytes.
+            fs::rename(&staged, &target)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&staged);
+        }
+        result.map(|()| id)
+    }
+
+    /// Copies an object to `dest` (which must not exist), with the object's mode.
+    pub fn copy_out(&self, id: &ObjectId, dest: &Path) -> std::io::Result<()> {
+        fs::copy(self.path(id), dest).map(drop)
     }
 }
 
@@ -132,7 +145,9 @@ mod tests {
         if executable {
             fs::set_permissions(&staged, fs::Permissions::from_mode(0o755))?;
         }
-        objects.ingest(&staged)
+        let id = objects.ingest(&staged)?;
+        fs::remove_file(&staged)?;
+        Ok(id)
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! A build's file tree: every path with its kind, mode and content (an object id) or link
-//! target, sorted; its hash; and turning it back into a directory of hard links.
+//! target, sorted; storing its files' contents; sealing it read-only; and making it again
+//! from the objects (a copy per file: trees never share an inode with `objects/`).
 
 use std::fs;
 use std::io::BufRead as _;
@@ -69,8 +70,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
 }
 
 impl Tree {
-    /// Scans a directory (a finished build's staging copy), moving every file into `objects`.
-    /// The directory is consumed: its files end up in the store.
+    /// Scans a directory (a finished build's tree), storing a copy of every new file content in
+    /// `objects`. The directory is left as it is.
     pub fn ingest(dir: &Path, objects: &Objects) -> Result<Self, TreeError> {
         let mut entries = Vec::new();
         let mut pending = vec![(dir.to_path_buf(), String::new())];
@@ -183,58 +184,152 @@ impl Tree {
         Ok(Self { entries })
     }
 
-    /// Recreates the tree under `dest` (which must not exist): directories, symlinks, and hard
-    /// links to the stored objects. Directories end read-only, like the files.
+    /// Recreates the tree under `dest` (which must not exist): directories, symlinks, and a
+    /// copy of each stored object. Directories stay writable: [`seal`] them once they are
+    /// where they will live (moving a read-only directory to another parent is refused to
+    /// anyone but root).
     pub fn materialize(&self, objects: &Objects, dest: &Path) -> Result<(), TreeError> {
         fs::create_dir(dest).map_err(io(dest))?;
-        let mut dirs = vec![dest.to_path_buf()];
         for entry in &self.entries {
-            let target = dest.join(&entry.path);
-            match &entry.kind {
-                Kind::Dir => {
-                    fs::create_dir(&target).map_err(io(&target))?;
-                    dirs.push(target);
-                }
-                Kind::Symlink { target: link } => {
-                    std::os::unix::fs::symlink(link, &target).map_err(io(&target))?;
-                }
-                Kind::File { object, .. } => {
-                    let id = ObjectId::parse(object).ok_or_else(|| TreeError::Damaged {
-                        path: entry.path.clone(),
-                        line: 0,
-                        message: "bad object id".into(),
-                    })?;
-                    fs::hard_link(objects.path(&id), &target).map_err(io(&target))?;
-                }
-            }
-        }
-        for dir in dirs.iter().rev() {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).map_err(io(dir))?;
+            restore(objects, dest, entry)?;
         }
         Ok(())
     }
 }
 
-/// Makes a materialised tree writable again so it can be removed (gc, tests).
-pub fn remove_materialized(dir: &Path) -> std::io::Result<()> {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        if fs::symlink_metadata(&current)?.is_dir() {
-            fs::set_permissions(&current, fs::Permissions::from_mode(0o700))?;
-            for item in fs::read_dir(&current)? {
-                let path = item?.path();
-                if fs::symlink_metadata(&path)?.is_dir() {
-                    stack.push(path);
+/// Creates one entry under `root` from the store (nothing may be at its path).
+fn restore(objects: &Objects, root: &Path, entry: &Entry) -> Result<(), TreeError> {
+    let target = root.join(&entry.path);
+    match &entry.kind {
+        Kind::Dir => fs::create_dir(&target).map_err(io(&target)),
+        Kind::Symlink { target: link } => {
+            std::os::unix::fs::symlink(link, &target).map_err(io(&target))
+        }
+        Kind::File { object, .. } => {
+            let id = ObjectId::parse(object).ok_or_else(|| TreeError::Damaged {
+                path: entry.path.clone(),
+                line: 0,
+                message: "bad object id".into(),
+            })?;
+            objects.copy_out(&id, &target).map_err(io(&target))
+        }
+    }
+}
+
+impl Tree {
+    /// Puts `root` back as the tree says, from the objects: removes what the tree does not
+    /// list or lists as another kind, and every file in `suspect` (its seal says it changed),
+    /// then creates what is missing. Returns the paths it changed. Leaves the
+    /// directories writable: [`seal`] after.
+    pub fn repair(
+        &self,
+        objects: &Objects,
+        root: &Path,
+        suspect: &std::collections::HashSet<String>,
+    ) -> Result<Vec<String>, TreeError> {
+        let mut repaired = Vec::new();
+        unseal(root).map_err(io(root))?;
+        let expected: std::collections::HashMap<&str, &Entry> =
+            self.entries.iter().map(|e| (e.path.as_str(), e)).collect();
+        // What is there that the tree does not list (or lists as another kind): removed.
+        let mut pending = vec![(root.to_path_buf(), String::new())];
+        while let Some((dir, prefix)) = pending.pop() {
+            for item in fs::read_dir(&dir).map_err(io(&dir))? {
+                let item = item.map_err(io(&dir))?;
+                let name = format!("{prefix}{}", item.file_name().to_string_lossy());
+                let kind = item.file_type().map_err(io(&item.path()))?;
+                let keep = match expected.get(name.as_str()).map(|e| &e.kind) {
+                    Some(Kind::Dir) => kind.is_dir(),
+                    Some(Kind::File { .. }) => kind.is_file() && !suspect.contains(&name),
+                    Some(Kind::Symlink { target }) => {
+                        kind.is_symlink()
+                            && fs::read_link(item.path()).ok().as_deref() == Some(Path::new(target))
+                    }
+                    None => false,
+                };
+                if keep && kind.is_dir() {
+                    pending.push((item.path(), format!("{name}/")));
+                } else if !keep {
+                    if kind.is_dir() {
+                        remove_materialized(&item.path()).map_err(io(&item.path()))?;
+                    } else {
+                        fs::remove_file(item.path()).map_err(io(&item.path()))?;
+                    }
+                    repaired.push(name);
+                }
+            }
+        }
+        // What is missing (or was just removed): made again. Parents come before children.
+        for entry in &self.entries {
+            let target = root.join(&entry.path);
+            if fs::symlink_metadata(&target).is_err() {
+                restore(objects, root, entry)?;
+                repaired.push(entry.path.clone());
+            }
+        }
+        repaired.sort();
+        repaired.dedup();
+        Ok(repaired)
+    }
+}
+
+/// Makes a tree read-only in fact for everyone but root: files `0444` (`0555` executable),
+/// then directories `0555`, deepest first.
+pub fn seal(root: &Path) -> std::io::Result<()> {
+    let mut dirs = vec![root.to_path_buf()];
+    let mut index = 0;
+    while index < dirs.len() {
+        let dir = dirs[index].clone();
+        index += 1;
+        for item in fs::read_dir(&dir)? {
+            let item = item?;
+            let kind = item.file_type()?;
+            if kind.is_dir() {
+                dirs.push(item.path());
+            } else if kind.is_file() {
+                let mode = item.metadata()?.permissions().mode();
+                let sealed = if mode & 0o111 != 0 { 0o555 } else { 0o444 };
+                if mode & 0o7777 != sealed {
+                    fs::set_permissions(item.path(), fs::Permissions::from_mode(sealed))?;
                 }
             }
         }
     }
-    fs::remove_dir_all(dir)
+    for dir in dirs.iter().rev() {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o555))?;
+    }
+    Ok(())
+}
+
+/// Makes every directory of a tree writable by its owner again (to repair or remove it).
+fn unseal(root: &Path) -> std::io::Result<()> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        fs::set_permissions(&current, fs::Permissions::from_mode(0o700))?;
+        for item in fs::read_dir(&current)? {
+            let item = item?;
+            if item.file_type()?.is_dir() {
+                stack.push(item.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes a tree, sealed or not (gc, failed builds, debris, tests).
+pub fn remove_materialized(dir: &Path) -> std::io::Result<()> {
+    if fs::symlink_metadata(dir)?.is_dir() {
+        unseal(dir)?;
+        fs::remove_dir_all(dir)
+    } else {
+        fs::remove_file(dir)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt as _;
 
     fn staging(dir: &Path) {
         fs::create_dir_all(dir.join("src/lib")).unwrap();
@@ -276,7 +371,10 @@ mod tests {
         let dest = store.path().join("trees/x");
         fs::create_dir_all(dest.parent().unwrap()).unwrap();
         read.materialize(&objects, &dest).unwrap();
+        seal(&dest).unwrap();
         assert_eq!(fs::read(dest.join("src/lib/a.py")).unwrap(), b"print(1)");
+        // A copy of its own: no inode shared with the objects.
+        assert_eq!(fs::metadata(dest.join("src/lib/a.py")).unwrap().nlink(), 1);
         assert_eq!(
             fs::read_link(dest.join("link.py")).unwrap(),
             Path::new("src/lib/a.py")
@@ -304,6 +402,47 @@ mod tests {
         );
         remove_materialized(&dest).unwrap();
         assert!(!dest.exists());
+    }
+
+    #[test]
+    fn repair_puts_back_what_a_process_changed_and_objects_stay_intact() {
+        use std::collections::HashSet;
+        let store = tempfile::tempdir().unwrap();
+        let objects = Objects::open(store.path()).unwrap();
+        let stage = store.path().join("tmp/stage");
+        staging(&stage);
+        let tree = Tree::ingest(&stage, &objects).unwrap();
+        let dest = store.path().join("tree");
+        tree.materialize(&objects, &dest).unwrap();
+        seal(&dest).unwrap();
+        // What a running process (root, or the owner after chmod) may do to its tree.
+        fs::set_permissions(dest.join("src/lib"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dest.join("src/lib/a.py"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(dest.join("src/lib/a.py"), b"corrupted").unwrap();
+        fs::create_dir(dest.join("src/lib/__pycache__")).unwrap();
+        fs::write(dest.join("src/lib/__pycache__/a.pyc"), b"x").unwrap();
+        fs::remove_file(dest.join("link.py")).unwrap();
+        fs::write(dest.join("link.py"), b"not a link").unwrap();
+        let suspect: HashSet<String> = ["src/lib/a.py".to_owned()].into();
+        let repaired = tree.repair(&objects, &dest, &suspect).unwrap();
+        seal(&dest).unwrap();
+        assert_eq!(repaired, ["link.py", "src/lib/__pycache__", "src/lib/a.py"]);
+        assert_eq!(fs::read(dest.join("src/lib/a.py")).unwrap(), b"print(1)");
+        assert_eq!(
+            fs::read_link(dest.join("link.py")).unwrap(),
+            Path::new("src/lib/a.py")
+        );
+        assert!(!dest.join("src/lib/__pycache__").exists());
+        for entry in &tree.entries {
+            if let Kind::File { object, .. } = &entry.kind {
+                let id = ObjectId::parse(object).unwrap();
+                assert_eq!(
+                    super::super::objects::id_of(&objects.path(&id)).unwrap(),
+                    id
+                );
+            }
+        }
+        remove_materialized(&dest).unwrap();
     }
 
     #[test]

@@ -1,0 +1,191 @@
+//! Stored builds on disk: where their files are, the per-build lock, and keeping a build's tree
+//! as it was made — checked against its seal before anything runs from it, and put back from
+//! the objects when a process changed it (docs/store.md, "Immutable in fact").
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::objects::Objects;
+use super::seal::Seal;
+use super::tree::{self, Kind, Tree, TreeError};
+
+pub fn record_path(store: &Path, id: &str) -> PathBuf {
+    store.join("builds").join(format!("{id}.json"))
+}
+
+pub fn tree_file(store: &Path, id: &str) -> PathBuf {
+    store.join("builds").join(format!("{id}.tree"))
+}
+
+pub fn seal_file(store: &Path, id: &str) -> PathBuf {
+    store.join("builds").join(format!("{id}.seal"))
+}
+
+/// The build's own directory: where its steps ran, and what releases of it run from.
+pub fn tree_dir(store: &Path, id: &str) -> PathBuf {
+    store.join("trees").join(id)
+}
+
+/// Whether build `id` is stored whole: its record (written last) and its tree.
+pub fn exists(store: &Path, id: &str) -> bool {
+    record_path(store, id).is_file() && tree_file(store, id).is_file()
+}
+
+/// `locks/build-<id>.lock`, held exclusively while the build is made or repaired.
+pub struct BuildLock {
+    _file: fs::File,
+}
+
+fn lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
+    let locks = store.join("locks");
+    super::create_dir(&locks)?;
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(locks.join(format!("build-{id}.lock")))
+}
+
+/// Waits for the build's lock.
+pub fn lock(store: &Path, id: &str) -> std::io::Result<BuildLock> {
+    let file = lock_file(store, id)?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(BuildLock { _file: file })
+}
+
+/// The build's lock if no one holds it (debris clean-up: a held lock is a live build).
+pub fn try_lock(store: &Path, id: &str) -> std::io::Result<Option<BuildLock>> {
+    let file = lock_file(store, id)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(BuildLock { _file: file })),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Seals a finished build's tree (read-only) and records the seal.
+pub fn seal(store: &Path, id: &str, tree: &Tree) -> Result<(), TreeError> {
+    let root = tree_dir(store, id);
+    tree::seal(&root).map_err(|source| TreeError::Io {
+        path: root.display().to_string(),
+        source,
+    })?;
+    Seal::take(&root, tree)?.write(&seal_file(store, id))
+}
+
+/// What [`ensure_intact`] had to do.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Repair {
+    /// Paths changed since the build was sealed, put back.
+    pub paths: Vec<String>,
+    /// The tree was missing, unsealed (made by an older dozen, as hard links into the
+    /// objects), or beyond a path-by-path repair: it was made again from the objects.
+    pub remade: bool,
+}
+
+impl Repair {
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty() && !self.remade
+    }
+
+    /// One line for the user, naming at most a few paths.
+    pub fn describe(&self, id: &str) -> String {
+        let short = &id[..id.len().min(12)];
+        if self.remade {
+            return format!("build {short} was remade from the store");
+        }
+        let shown: Vec<&str> = self.paths.iter().take(5).map(String::as_str).collect();
+        let more = self.paths.len().saturating_sub(shown.len());
+        format!(
+            "build {short} had been changed since it was made (a running process writing into its own code?); put back: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// Makes sure build `id`'s tree is exactly the build: one `lstat` per entry against its seal
+/// and, when anything differs, a repair from the objects under the build's lock.
+pub fn ensure_intact(store: &Path, id: &str) -> Result<Repair, TreeError> {
+    let tree = Tree::read(&tree_file(store, id))?;
+    let root = tree_dir(store, id);
+    if changed(store, id, &root, &tree)?.is_empty() {
+        return Ok(Repair::default());
+    }
+    let _lock = lock(store, id).map_err(|source| TreeError::Io {
+        path: store.join("locks").display().to_string(),
+        source,
+    })?;
+    // Another command may have repaired it while this one waited.
+    let changed = changed(store, id, &root, &tree)?;
+    if changed.is_empty() {
+        return Ok(Repair::default());
+    }
+    let objects = Objects::open(store).map_err(|source| TreeError::Io {
+        path: store.display().to_string(),
+        source,
+    })?;
+    let sealed = seal_file(store, id).is_file() && root.is_dir();
+    if !sealed {
+        remake(store, id, &tree, &objects)?;
+        return Ok(Repair {
+            paths: Vec::new(),
+            remade: true,
+        });
+    }
+    let suspect: HashSet<String> = changed
+        .into_iter()
+        .filter(|path| {
+            tree.entries
+                .iter()
+                .any(|e| e.path == *path && matches!(e.kind, Kind::File { .. }))
+        })
+        .collect();
+    let paths = tree.repair(&objects, &root, &suspect)?;
+    seal(store, id, &tree)?;
+    Ok(Repair {
+        paths,
+        remade: false,
+    })
+}
+
+/// The entries that differ from the seal (`[""]` when there is no seal or no tree).
+fn changed(store: &Path, id: &str, root: &Path, tree: &Tree) -> Result<Vec<String>, TreeError> {
+    if !root.is_dir() {
+        return Ok(vec![String::new()]);
+    }
+    match Seal::read(&seal_file(store, id)) {
+        Ok(seal) => Ok(seal.changed(root, tree)),
+        Err(TreeError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(vec![String::new()])
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Makes the tree again from the objects, beside the old one, then swaps it in.
+fn remake(store: &Path, id: &str, tree: &Tree, objects: &Objects) -> Result<(), TreeError> {
+    let root = tree_dir(store, id);
+    let fresh = store
+        .join("tmp")
+        .join(format!("tree-{id}-{}", std::process::id()));
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| TreeError::Io { path, source }
+    };
+    if fresh.exists() {
+        tree::remove_materialized(&fresh).map_err(io(&fresh))?;
+    }
+    tree.materialize(objects, &fresh)?;
+    if fs::symlink_metadata(&root).is_ok() {
+        tree::remove_materialized(&root).map_err(io(&root))?;
+    }
+    super::create_dir(&store.join("trees")).map_err(io(&root))?;
+    fs::rename(&fresh, &root).map_err(io(&root))?;
+    seal(store, id, tree)
+}
