@@ -172,7 +172,7 @@ fn source_of(
         .procfile
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
-    let stored = crate::store::formation::load(store);
+    let stored = crate::store::formation::load(store).map_err(Error::failed)?;
     let formation = Formation::resolve(procfile, &app.manifest, None, stored.as_ref(), &[])
         .map_err(Error::usage)?;
     let base_port = config

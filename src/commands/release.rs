@@ -70,11 +70,11 @@ pub(super) fn publish(
         Status::Succeeded => "succeeded",
         _ => "failed",
     };
-    let mut event = json!({ "version": format!("v{version}"), "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "outcome": status });
-    if let Some(of) = release.rollback_of {
-        event["rollback_of"] = json!(format!("v{of}"));
+    // The status is the commit point; the history catches up with it (this release's event,
+    // and any a crash or a full disk lost before).
+    if let Err(error) = sync_history(store, ledger, Some(version)) {
+        eprintln!("{}: {error}", context.paint_err().warning("warning"));
     }
-    let _ = history::append(store, &release.trigger, event);
     if json_output {
         let value = json!({ "version": format!("v{version}"), "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "keys": release.keys, "status": status, "current": outcome == Status::Succeeded });
         print(&format!(
@@ -212,6 +212,17 @@ fn release_phase(
             exit_code: exit::code(status),
         }
     })
+}
+
+/// Appends the outcome of every finished release the history lacks, under the release lock.
+pub(super) fn sync_history(
+    store: &std::path::Path,
+    ledger: &Ledger,
+    own: Option<u32>,
+) -> Result<(), String> {
+    let _lock = ledger.lock().map_err(|e| e.to_string())?;
+    let releases = ledger.list().map_err(|e| e.to_string())?;
+    history::reconcile(store, &releases, own)
 }
 
 /// `dozen rollback [vN]`: a new release with vN's build and config.

@@ -240,29 +240,9 @@ fn diff(before: Option<&BTreeMap<String, String>>, after: &BTreeMap<String, Stri
 }
 
 pub(super) fn history(context: &Context, args: &HistoryArgs) -> Result<i32, Error> {
-    let (store, _) = ledger(context)?;
-    let path = store.join(crate::store::history::FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    let mut events = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Value>(line) {
-            Ok(event) => events.push(event),
-            // A crash can cut the last line short; anything else is damage.
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(e) => {
-                return Err(Error::failed(format!(
-                    "{}:{}: not a valid event ({e})",
-                    path.display(),
-                    i + 1
-                )));
-            }
-        }
-    }
+    let (store, ledger) = ledger(context)?;
+    super::release::sync_history(&store, &ledger, None).map_err(Error::failed)?;
+    let events = crate::store::history::read(&store).map_err(Error::failed)?;
     if args.json {
         print(&format!(
             "{}\n",

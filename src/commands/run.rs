@@ -94,7 +94,7 @@ fn release_spec(
         .as_ref()
         .ok_or_else(|| format!("v{version} has no Procfile"))?;
     let types = type_settings(&released.app, procfile, timeout);
-    let stored = crate::store::formation::load(&released.store);
+    let stored = crate::store::formation::load(&released.store)?;
     let counts =
         Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])?.counts;
     let env = release_process_env(
@@ -147,7 +147,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .map(FormationFlag::parse)
         .transpose()
         .map_err(|e| Error::usage(format!("-m/--formation: {e}")))?;
-    let stored = crate::store::formation::load(&store);
+    let stored = crate::store::formation::load(&store).map_err(Error::failed)?;
     let formation = Formation::resolve(
         procfile,
         &app.manifest,

@@ -8,16 +8,54 @@ use serde::{Deserialize, Serialize};
 const FILE: &str = "formation.json";
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Stored {
     schema: u32,
     counts: IndexMap<String, u32>,
 }
 
-/// The stored counts, if a `dozen scale` stored any (an unreadable file counts as none).
-pub fn load(store: &Path) -> Option<IndexMap<String, u32>> {
-    let text = std::fs::read_to_string(store.join(FILE)).ok()?;
-    let stored: Stored = serde_json::from_str(&text).ok()?;
-    (stored.schema == 1).then_some(stored.counts)
+/// The stored counts, if a `dozen scale` stored any. The file is validated, never trusted:
+/// damage (not JSON, another schema, a count outside 0–100, a name that cannot be a process
+/// type) is an error naming the file. Types the Procfile no longer has are the caller's to
+/// ignore: the Procfile decides what runs.
+pub fn load(store: &Path) -> Result<Option<IndexMap<String, u32>>, String> {
+    let path = store.join(FILE);
+    let damaged = |what: String| {
+        format!(
+            "{}: {what}; fix it, or remove it and `dozen scale` again",
+            path.display()
+        )
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let stored: Stored = serde_json::from_str(&text).map_err(|e| {
+        damaged(format!(
+            "not a stored formation (line {}, column {}: {e})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if stored.schema != 1 {
+        return Err(damaged(format!(
+            "schema {} (this dozen reads schema 1)",
+            stored.schema
+        )));
+    }
+    for (name, count) in &stored.counts {
+        if !crate::app::manifest::is_valid_name(name) {
+            return Err(damaged(format!("`{name}` cannot be a process type")));
+        }
+        if *count > crate::app::manifest::MAX_INSTANCES {
+            return Err(damaged(format!(
+                "{count} instances of {name}: at most {} per type",
+                crate::app::manifest::MAX_INSTANCES
+            )));
+        }
+    }
+    Ok(Some(stored.counts))
 }
 
 /// Stores the counts (atomically: a crash leaves the old file or the new one).
@@ -36,15 +74,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_and_garbage() {
+    fn round_trip_and_damage_is_refused_not_trusted() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(load(dir.path()), None);
+        assert_eq!(load(dir.path()), Ok(None));
         let counts: IndexMap<String, u32> = [("web".to_owned(), 3), ("worker".to_owned(), 0)]
             .into_iter()
             .collect();
         save(dir.path(), &counts).unwrap();
-        assert_eq!(load(dir.path()), Some(counts));
-        std::fs::write(dir.path().join(FILE), "{not json").unwrap();
-        assert_eq!(load(dir.path()), None);
+        assert_eq!(load(dir.path()), Ok(Some(counts)));
+        for (damage, says) in [
+            ("{not json", "not a stored formation (line 1, column 2"),
+            (r#"{"counts":{"web":1000}}"#, "missing field `schema`"),
+            (
+                r#"{"schema":1,"counts":{"web":1000}}"#,
+                "1000 instances of web: at most 100",
+            ),
+            (r#"{"schema":2,"counts":{}}"#, "schema 2"),
+            (
+                r#"{"schema":1,"counts":{"a b":1}}"#,
+                "`a b` cannot be a process type",
+            ),
+            (
+                r#"{"schema":1,"counts":{"web":-1}}"#,
+                "not a stored formation",
+            ),
+            (
+                r#"{"schema":1,"counts":{},"extra":1}"#,
+                "unknown field `extra`",
+            ),
+        ] {
+            std::fs::write(dir.path().join(FILE), damage).unwrap();
+            let error = load(dir.path()).unwrap_err();
+            assert!(
+                error.contains("formation.json") && error.contains(says),
+                "{damage}: {error}"
+            );
+        }
     }
 }

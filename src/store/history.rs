@@ -31,15 +31,123 @@ pub fn append(store: &Path, what: &str, details: Value) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .mode(0o600)
         .open(store.join(FILE))?;
+    // A crash may have cut the last line short: start on a line of our own.
+    let length = file.metadata()?.len();
+    if length > 0 {
+        let mut last = [0u8];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut last, length - 1)?;
+        if last[0] != b'\n' {
+            line.insert(0, b'\n');
+        }
+    }
     file.write_all(&line)?;
     file.sync_data()
+}
+
+/// Every event, oldest first. A line cut short by a crash is skipped (the last one, or one a
+/// later append started after); any other malformed line is an error naming file and line.
+pub fn read(store: &Path) -> Result<Vec<Value>, String> {
+    let path = store.join(FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut events = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(event) if event.is_object() => events.push(event),
+            // Cut short: the final line without its newline, or an unterminated object that
+            // the next append moved past.
+            Err(e) if e.is_eof() => {}
+            Ok(_) => return Err(format!("{}:{}: not an event object", path.display(), i + 1)),
+            Err(e) => {
+                return Err(format!(
+                    "{}:{}: not a valid event ({e})",
+                    path.display(),
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// Appends the outcome event of every release that has a final status and no event yet:
+/// the history agrees with the ledger even when an append was lost to a crash or a full
+/// disk. `own` is the release the caller just finished (its event is not "recovered"). The
+/// caller holds the release lock, so two commands never append the same event.
+pub fn reconcile(
+    store: &Path,
+    releases: &[(super::releases::Release, super::releases::Status)],
+    own: Option<u32>,
+) -> Result<(), String> {
+    use super::releases::Status;
+    let recorded: std::collections::HashSet<String> = read(store)?
+        .iter()
+        .filter(|e| matches!(e["what"].as_str(), Some("release" | "rollback")))
+        .filter_map(|e| e["version"].as_str().map(str::to_owned))
+        .collect();
+    for (release, status) in releases {
+        let version = format!("v{}", release.version);
+        let outcome = match status {
+            Status::Succeeded => "succeeded",
+            Status::Failed { .. } => "failed",
+            Status::Interrupted => "interrupted",
+            Status::Pending => continue,
+        };
+        if recorded.contains(&version) {
+            continue;
+        }
+        let mut event = json!({ "version": version, "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "outcome": outcome });
+        if let Status::Failed { exit_code } = status {
+            event["exit_code"] = json!(exit_code);
+        }
+        if let Some(of) = release.rollback_of {
+            event["rollback_of"] = json!(format!("v{of}"));
+        }
+        if own != Some(release.version) {
+            event["recovered"] = json!(true);
+        }
+        append(store, &release.trigger, event)
+            .map_err(|e| format!("cannot append to {}: {e}", store.join(FILE).display()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_cut_short_by_a_crash_is_skipped_and_the_next_event_starts_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        append(dir.path(), "build", json!({ "outcome": "built" })).unwrap();
+        let path = dir.path().join(FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(br#"{"time":"2026-"#).unwrap();
+        assert_eq!(read(dir.path()).unwrap().len(), 1);
+        append(dir.path(), "gc", json!({ "outcome": "succeeded" })).unwrap();
+        let events = read(dir.path()).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1]["what"], "gc");
+        std::fs::write(&path, "{\"what\":1}\nnot json\n").unwrap();
+        assert!(
+            read(dir.path())
+                .unwrap_err()
+                .contains(":2: not a valid event")
+        );
+    }
 
     #[test]
     fn events_append_as_lines() {

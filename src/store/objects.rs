@@ -140,7 +140,7 @@ mod tests {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let staged = objects
             .tmp
-            .join(format!("object-{n}-{}", std::process::id()));
+            .join(format!("input-{n}-{}", std::process::id()));
         fs::write(&staged, bytes)?;
         if executable {
             fs::set_permissions(&staged, fs::Permissions::from_mode(0o755))?;

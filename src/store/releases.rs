@@ -189,15 +189,7 @@ impl Ledger {
         message: Option<String>,
         rollback_of: Option<u32>,
     ) -> Result<Release, LedgerError> {
-        let lock_path = self.store.join("locks").join("release.lock");
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| io(&lock_path)(e.into()))?;
+        let lock = self.lock()?;
         let version = self.versions()?.last().map_or(1, |last| last + 1);
         let pid = std::process::id();
         let release = Release {
@@ -229,35 +221,62 @@ impl Ledger {
         Ok(release)
     }
 
-    /// Records the release phase's outcome (once) and, on success, makes the release current.
+    /// `locks/release.lock`, exclusive: numbering, and appending outcomes to the history.
+    pub fn lock(&self) -> Result<fs::File, LedgerError> {
+        let lock_path = self.store.join("locks").join("release.lock");
+        super::create_dir(&self.store.join("locks")).map_err(io(&lock_path))?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| io(&lock_path)(e.into()))?;
+        Ok(lock)
+    }
+
+    /// Records the release phase's outcome, once: the commit point. A succeeded release is
+    /// current from here on (see [`Ledger::current`]); the `current` file is only a cache of
+    /// that for other tools, and failing to write it loses nothing.
     pub fn finish(&self, version: u32, outcome: &Status) -> Result<(), LedgerError> {
         let path = self.path(version, "status");
         let bytes = serde_json::to_vec(outcome).map_err(|e| io(&path)(e.into()))?;
         write_atomic(&path, &bytes, 0o600).map_err(io(&path))?;
         if *outcome == Status::Succeeded {
-            let current = self.store.join("current");
-            write_atomic(&current, format!("v{version}\n").as_bytes(), 0o600)
-                .map_err(io(&current))?;
+            self.write_current_cache(Some(version));
         }
         Ok(())
     }
 
-    /// The current release's version, if any.
-    pub fn current(&self) -> Result<Option<u32>, LedgerError> {
+    fn write_current_cache(&self, version: Option<u32>) {
         let path = self.store.join("current");
-        match fs::read_to_string(&path) {
-            Ok(text) => text
-                .trim()
-                .strip_prefix('v')
-                .and_then(|v| v.parse().ok())
-                .map(Some)
-                .ok_or_else(|| LedgerError::Damaged {
-                    path: path.display().to_string(),
-                    message: format!("`{}` is not a release version", text.trim()),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path)(e)),
+        let _ = match version {
+            Some(version) => write_atomic(&path, format!("v{version}\n").as_bytes(), 0o600),
+            None => fs::remove_file(&path),
+        };
+    }
+
+    /// The current release: the newest succeeded one. Every succeeded release became current
+    /// when it succeeded and rollbacks are new releases, so this is exact; it cannot disagree
+    /// with the statuses, whatever a crash interrupted. The `current` file is brought in line.
+    pub fn current(&self) -> Result<Option<u32>, LedgerError> {
+        let mut current = None;
+        for version in self.versions()?.into_iter().rev() {
+            let release = self.read(version)?;
+            if self.status(&release)? == Status::Succeeded {
+                current = Some(version);
+                break;
+            }
         }
+        let path = self.store.join("current");
+        let cached = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.trim().strip_prefix('v')?.parse::<u32>().ok());
+        if cached != current {
+            self.write_current_cache(current);
+        }
+        Ok(current)
     }
 }
 
@@ -378,13 +397,36 @@ mod tests {
             error.contains("releases/v1.json") && error.contains("damaged or edited by hand"),
             "{error}"
         );
-        fs::write(store.path().join("current"), b"banana").unwrap();
         assert!(
             ledger
                 .current()
                 .unwrap_err()
                 .to_string()
-                .contains("`banana` is not a release version")
+                .contains("releases/v1.json")
         );
+    }
+
+    #[test]
+    fn the_current_release_follows_the_statuses_whatever_the_cache_says() {
+        let store = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(store.path()).unwrap();
+        for _ in 0..3 {
+            ledger
+                .create("b", "production", &BTreeMap::new(), None, None)
+                .unwrap();
+        }
+        ledger.finish(1, &Status::Succeeded).unwrap();
+        ledger.finish(2, &Status::Succeeded).unwrap();
+        ledger.finish(3, &Status::Failed { exit_code: 1 }).unwrap();
+        let cache = store.path().join("current");
+        // A crash (or a full disk) between the status and the cache: the cache is stale,
+        // missing or garbage; the status decides, and the cache is put right.
+        for stale in [&b"v1\n"[..], b"banana", b""] {
+            fs::write(&cache, stale).unwrap();
+            assert_eq!(ledger.current().unwrap(), Some(2));
+            assert_eq!(fs::read_to_string(&cache).unwrap(), "v2\n");
+        }
+        fs::remove_file(&cache).unwrap();
+        assert_eq!(ledger.current().unwrap(), Some(2));
     }
 }
