@@ -363,3 +363,60 @@ impl Running {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 }
+
+/// The uid and gid the store, process and socket tests run dozen as when the tests run as root
+/// (as CI does): root ignores permission bits, which hides every permission bug (`nobody`).
+pub const APP_USER: u32 = 65534;
+
+/// Whether commands from [`as_app_user`] really run as another account.
+pub fn drops_privileges() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Gives `path` (and everything under it) to the app user, when the tests run as root.
+pub fn give_to_app_user(path: &Path) {
+    if !drops_privileges() {
+        return;
+    }
+    let owner = Some(APP_USER);
+    std::os::unix::fs::lchown(path, owner, owner).unwrap();
+    if std::fs::symlink_metadata(path).unwrap().is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            give_to_app_user(&entry.unwrap().path());
+        }
+    }
+}
+
+/// `dozen` as an ordinary user would run it: `nobody` through `setpriv` when the tests run as
+/// root (the directories it works in must be that user's: [`give_to_app_user`]), else as is.
+/// The environment is only `PATH`, plus what the caller adds.
+pub fn as_app_user(dir: &Path) -> Command {
+    let mut command = if drops_privileges() {
+        let mut setpriv = Command::new("setpriv");
+        setpriv.args([
+            format!("--reuid={APP_USER}"),
+            format!("--regid={APP_USER}"),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+            BIN.to_owned(),
+        ]);
+        setpriv
+    } else {
+        Command::new(BIN)
+    };
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+/// Runs [`as_app_user`] with `args` to completion: exit code, stdout, stderr.
+pub fn dozen_as_user(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = as_app_user(dir).args(args).output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

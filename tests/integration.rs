@@ -21,3 +21,4 @@ mod release;
 mod run;
 mod sample;
 mod scale;
+mod store;

@@ -77,14 +77,19 @@ pub fn seal(store: &Path, id: &str, tree: &Tree) -> Result<(), TreeError> {
 /// What [`ensure_intact`] had to do.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Repair {
-    /// Paths changed since the build was sealed, put back.
+    /// Paths of the build changed since it was sealed, put back.
     pub paths: Vec<String>,
+    /// Files a process created beside the build's own, removed (the tree is ephemeral, as a
+    /// Heroku dyno's filesystem is: only what the build made survives a start).
+    pub extra: Vec<String>,
     /// The tree was missing, unsealed (made by an older dozen, as hard links into the
     /// objects), or beyond a path-by-path repair: it was made again from the objects.
     pub remade: bool,
 }
 
 impl Repair {
+    /// Whether the build's own files had changed (worth telling the user; files created
+    /// beside them are routine: caches, `__pycache__`).
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty() && !self.remade
     }
@@ -134,8 +139,8 @@ pub fn ensure_intact(store: &Path, id: &str) -> Result<Repair, TreeError> {
     if !sealed {
         remake(store, id, &tree, &objects)?;
         return Ok(Repair {
-            paths: Vec::new(),
             remade: true,
+            ..Repair::default()
         });
     }
     let suspect: HashSet<String> = changed
@@ -146,10 +151,11 @@ pub fn ensure_intact(store: &Path, id: &str) -> Result<Repair, TreeError> {
                 .any(|e| e.path == *path && matches!(e.kind, Kind::File { .. }))
         })
         .collect();
-    let paths = tree.repair(&objects, &root, &suspect)?;
+    let (paths, extra) = tree.repair(&objects, &root, &suspect)?;
     seal(store, id, &tree)?;
     Ok(Repair {
         paths,
+        extra,
         remade: false,
     })
 }

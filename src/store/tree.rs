@@ -219,15 +219,16 @@ fn restore(objects: &Objects, root: &Path, entry: &Entry) -> Result<(), TreeErro
 impl Tree {
     /// Puts `root` back as the tree says, from the objects: removes what the tree does not
     /// list or lists as another kind, and every file in `suspect` (its seal says it changed),
-    /// then creates what is missing. Returns the paths it changed. Leaves the
-    /// directories writable: [`seal`] after.
+    /// then creates what is missing. Returns the build's paths it put back, and the paths it
+    /// removed that are not part of the build. [`seal`] after.
     pub fn repair(
         &self,
         objects: &Objects,
         root: &Path,
         suspect: &std::collections::HashSet<String>,
-    ) -> Result<Vec<String>, TreeError> {
+    ) -> Result<(Vec<String>, Vec<String>), TreeError> {
         let mut repaired = Vec::new();
+        let mut extra = Vec::new();
         unseal(root).map_err(io(root))?;
         let expected: std::collections::HashMap<&str, &Entry> =
             self.entries.iter().map(|e| (e.path.as_str(), e)).collect();
@@ -238,7 +239,8 @@ impl Tree {
                 let item = item.map_err(io(&dir))?;
                 let name = format!("{prefix}{}", item.file_name().to_string_lossy());
                 let kind = item.file_type().map_err(io(&item.path()))?;
-                let keep = match expected.get(name.as_str()).map(|e| &e.kind) {
+                let listed = expected.get(name.as_str());
+                let keep = match listed.map(|e| &e.kind) {
                     Some(Kind::Dir) => kind.is_dir(),
                     Some(Kind::File { .. }) => kind.is_file() && !suspect.contains(&name),
                     Some(Kind::Symlink { target }) => {
@@ -255,7 +257,11 @@ impl Tree {
                     } else {
                         fs::remove_file(item.path()).map_err(io(&item.path()))?;
                     }
-                    repaired.push(name);
+                    if listed.is_some() {
+                        repaired.push(name);
+                    } else {
+                        extra.push(name);
+                    }
                 }
             }
         }
@@ -269,12 +275,15 @@ impl Tree {
         }
         repaired.sort();
         repaired.dedup();
-        Ok(repaired)
+        extra.sort();
+        Ok((repaired, extra))
     }
 }
 
-/// Makes a tree read-only in fact for everyone but root: files `0444` (`0555` executable),
-/// then directories `0555`, deepest first.
+/// Seals a tree's files: `0444` (`0555` executable), so a write to the build's code fails
+/// unless a process first makes it writable. Directories stay `0755`: a process may create
+/// files beside its code (removed at the next start, as on Heroku's ephemeral filesystem), and
+/// the user's own `rm -rf` of the app works, which read-only directories would prevent.
 pub fn seal(root: &Path) -> std::io::Result<()> {
     let mut dirs = vec![root.to_path_buf()];
     let mut index = 0;
@@ -296,10 +305,15 @@ pub fn seal(root: &Path) -> std::io::Result<()> {
         }
     }
     for dir in dirs.iter().rev() {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o555))?;
+        if fs::symlink_metadata(dir)?.permissions().mode() & 0o7777 != DIR_MODE {
+            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))?;
+        }
     }
     Ok(())
 }
+
+/// The mode of a sealed tree's directories (the store around them is `0700`).
+pub const DIR_MODE: u32 = 0o755;
 
 /// Makes every directory of a tree writable by its owner again (to repair or remove it).
 fn unseal(root: &Path) -> std::io::Result<()> {
@@ -387,10 +401,11 @@ mod tests {
                 & 0o111,
             0o111
         );
-        // Read-only for everyone but root (which ignores permission bits, and runs these tests).
+        // Files read-only for everyone but root (which ignores permission bits); directories
+        // writable by their owner, so `rm -rf` works.
         assert_eq!(
             fs::metadata(dest.join("src")).unwrap().permissions().mode() & 0o777,
-            0o555
+            0o755
         );
         assert_eq!(
             fs::metadata(dest.join("README"))
@@ -424,9 +439,10 @@ mod tests {
         fs::remove_file(dest.join("link.py")).unwrap();
         fs::write(dest.join("link.py"), b"not a link").unwrap();
         let suspect: HashSet<String> = ["src/lib/a.py".to_owned()].into();
-        let repaired = tree.repair(&objects, &dest, &suspect).unwrap();
+        let (repaired, extra) = tree.repair(&objects, &dest, &suspect).unwrap();
         seal(&dest).unwrap();
-        assert_eq!(repaired, ["link.py", "src/lib/__pycache__", "src/lib/a.py"]);
+        assert_eq!(repaired, ["link.py", "src/lib/a.py"]);
+        assert_eq!(extra, ["src/lib/__pycache__"]);
         assert_eq!(fs::read(dest.join("src/lib/a.py")).unwrap(), b"print(1)");
         assert_eq!(
             fs::read_link(dest.join("link.py")).unwrap(),

@@ -1,0 +1,535 @@
+//! The store's promises (docs/store.md) for every user and every interleaving (issue 12): run
+//! as an ordinary account (`nobody` when the tests run as root), with commands in parallel,
+//! with two apps, with processes that write into their own code, and after kills.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::{as_app_user, dozen_as_user, give_to_app_user};
+
+/// A temporary directory holding the app directory `name`, owned by the app user.
+struct Place {
+    _root: tempfile::TempDir,
+    app: PathBuf,
+}
+
+fn place(name: &str, files: &[(&str, &str)]) -> Place {
+    let root = tempfile::tempdir().unwrap();
+    let app = root.path().join(name);
+    for (file, text) in files {
+        let path = app.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    give_to_app_user(root.path());
+    Place { _root: root, app }
+}
+
+#[track_caller]
+fn ok(dir: &Path, args: &[&str]) -> (String, String) {
+    let (code, stdout, stderr) = dozen_as_user(dir, args);
+    assert_eq!(
+        code,
+        Some(0),
+        "dozen {args:?} in {}\n{stdout}\n{stderr}",
+        dir.display()
+    );
+    (stdout, stderr)
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    give_to_app_user(path);
+}
+
+fn releases(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(dir, &["releases", "--json"]).0).unwrap()
+}
+
+#[test]
+fn an_ordinary_user_builds_releases_rolls_back_runs_and_collects_and_can_delete_the_app() {
+    let place = place(
+        "shop",
+        &[
+            (
+                "Procfile",
+                "web: cat message.txt\nrelease: echo migrating\n",
+            ),
+            ("message.txt", "one\n"),
+            ("lib/deep/code.sh", "echo deep\n"),
+            (
+                "dozen.toml",
+                "[build]\nsteps = [\"mkdir -p out && cp message.txt out/\"]\n",
+            ),
+        ],
+    );
+    let app = &place.app;
+    ok(app, &["build"]);
+    assert_eq!(ok(app, &["release"]).0, "v1\n");
+    write(&app.join("message.txt"), "two\n");
+    assert_eq!(ok(app, &["release"]).0, "v2\n");
+    assert_eq!(
+        ok(app, &["exec", "--", "cat", "out/message.txt"]).0,
+        "two\n"
+    );
+    assert_eq!(ok(app, &["rollback"]).0, "v3\n");
+    assert_eq!(
+        ok(app, &["exec", "--", "cat", "out/message.txt"]).0,
+        "one\n"
+    );
+    // A run of the release: web prints its file and exits, which ends the run with code 0.
+    let (_, run_out, _) = dozen_as_user(app, &["run", "--no-timestamps"]);
+    assert!(run_out.contains("| one"), "{run_out}");
+    ok(app, &["gc", "--keep", "1"]);
+    assert_eq!(ok(app, &["exec", "--", "cat", "message.txt"]).0, "one\n");
+    // The user's own `rm -rf` of the app (store included) works.
+    let rm = if crate::harness::drops_privileges() {
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "rm",
+                "-rf",
+            ])
+            .arg(app)
+            .output()
+            .unwrap()
+    } else {
+        std::process::Command::new("rm")
+            .arg("-rf")
+            .arg(app)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        rm.status.success() && !app.exists(),
+        "{}",
+        String::from_utf8_lossy(&rm.stderr)
+    );
+}
+
+#[test]
+fn the_name_is_the_directory_s_real_name_from_inside_it_too() {
+    let place = place("My.Shop", &[("Procfile", "web: sleep 100\n")]);
+    let inside = ok(&place.app, &["check", "--json"]).0;
+    let outside = ok(
+        place.app.parent().unwrap(),
+        &["--app", "My.Shop", "check", "--json"],
+    )
+    .0;
+    let name = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text).unwrap()["app"]["name"].clone()
+    };
+    assert_eq!(name(&inside), "my-shop");
+    assert_eq!(name(&outside), "my-shop");
+    ok(&place.app, &["init"]);
+    let manifest = std::fs::read_to_string(place.app.join("dozen.toml")).unwrap();
+    assert!(manifest.contains("name = \"my-shop\""), "{manifest}");
+}
+
+#[test]
+fn two_apps_never_share_a_store_in_one_dozen_home() {
+    let home = tempfile::tempdir().unwrap();
+    give_to_app_user(home.path());
+    let a = place(
+        "site",
+        &[("Procfile", "web: echo a\n"), (".env", "SECRET=aaa\n")],
+    );
+    let b = place(
+        "site",
+        &[("Procfile", "web: echo b\n"), (".env", "SECRET=bbb\n")],
+    );
+    let home_arg = home.path().to_str().unwrap();
+    let with_home = |dir: &Path, args: &[&str]| {
+        let output = as_app_user(dir)
+            .env("DOZEN_HOME", home_arg)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, _, stderr) = with_home(&a.app, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // The same name from another directory: refused, never app A's release or secrets.
+    let (code, stdout, stderr) = with_home(&b.app, &["exec", "--", "sh", "-c", "echo $SECRET"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("aaa"), "{stdout}");
+    assert!(
+        stderr.contains("belongs to the app in") && stderr.contains("[app] name"),
+        "{stderr}"
+    );
+    // Named apart, each has its own store; `--app` and `cd` find the same one.
+    write(&b.app.join("dozen.toml"), "[app]\nname = \"site-b\"\n");
+    let (code, stdout, stderr) = with_home(&b.app, &["release"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "v1\n"), "{stderr}");
+    let (_, inside, _) = with_home(&a.app, &["releases", "--json"]);
+    let (_, outside, _) = with_home(
+        a.app.parent().unwrap(),
+        &["--app", a.app.to_str().unwrap(), "releases", "--json"],
+    );
+    assert_eq!(inside, outside);
+    assert!(home.path().join("site/releases/v1.json").is_file());
+    assert!(home.path().join("site-b/releases/v1.json").is_file());
+}
+
+#[test]
+fn exports_of_a_release_are_named_after_the_app_not_the_build() {
+    let place = place(
+        "shop",
+        &[("Procfile", "web: sleep 100\nworker: sleep 100\n")],
+    );
+    ok(&place.app, &["release"]);
+    let out = place.app.parent().unwrap().join("units");
+    ok(
+        &place.app,
+        &["export", "systemd", "--out", out.to_str().unwrap()],
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.contains(&"shop-web@.service".to_owned()), "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("shop")), "{names:?}");
+}
+
+/// Waits for `file` to appear (a test hook's signal).
+fn wait_for_file(file: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn gc_can_never_remove_the_build_a_release_is_about_to_record() {
+    let place = place(
+        "shop",
+        &[("Procfile", "web: sleep 100\n"), ("a.txt", "a\n")],
+    );
+    let signals = tempfile::tempdir().unwrap();
+    give_to_app_user(signals.path());
+    let go = signals.path().join("go");
+    // The release stops between its build and its record (a test hook), where `gc` used to fit.
+    let release = as_app_user(&place.app)
+        .env("DOZEN_TEST_PAUSE_AFTER_BUILD", &go)
+        .arg("release")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&signals.path().join("go.ready"));
+    let (code, _, stderr) = dozen_as_user(&place.app, &["gc", "--keep", "0"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the store is in use"), "{stderr}");
+    std::fs::write(&go, "").unwrap();
+    let output = release.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let list = releases(&place.app);
+    assert_eq!(list[0]["current"], true);
+    ok(&place.app, &["build", "verify"]);
+    assert_eq!(ok(&place.app, &["exec", "--", "cat", "a.txt"]).0, "a\n");
+}
+
+#[test]
+fn a_release_of_a_build_that_is_not_stored_is_an_error_and_takes_no_version() {
+    let place = place(
+        "shop",
+        &[("Procfile", "web: sleep 100\nrelease: echo phase\n")],
+    );
+    let id = ok(&place.app, &["build"]).0.trim().to_owned();
+    let tree = place.app.join(".dozen/trees").join(&id);
+    // The tree goes (a disk clean-up, a hand): the build is not stored whole.
+    std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&tree)
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&tree).unwrap();
+    std::fs::remove_file(place.app.join(".dozen/builds").join(format!("{id}.tree"))).unwrap();
+    let (code, _, stderr) = dozen_as_user(&place.app, &["release", "--build", &id[..8]]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is no longer stored"), "{stderr}");
+    assert!(!stderr.contains("phase"), "no release phase ran: {stderr}");
+    assert_eq!(releases(&place.app), serde_json::json!([]));
+}
+
+#[test]
+fn eight_concurrent_releases_after_a_change_all_succeed_with_distinct_versions() {
+    let place = place(
+        "shop",
+        &[
+            ("Procfile", "web: sleep 100\n"),
+            ("a.txt", "a\n"),
+            ("dozen.toml", "[build]\nsteps = [\"sleep 0.2\"]\n"),
+        ],
+    );
+    ok(&place.app, &["release"]);
+    write(&place.app.join("a.txt"), "changed\n");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            as_app_user(&place.app)
+                .args(["-q", "release"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut versions: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        })
+        .collect();
+    versions.sort_by_key(|v| v[1..].parse::<u32>().unwrap());
+    assert_eq!(versions, ["v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"]);
+    let list = releases(&place.app);
+    let builds: std::collections::HashSet<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["version"] != "v1")
+        .map(|r| r["build"].as_str().unwrap())
+        .collect();
+    assert_eq!(builds.len(), 1, "one stored build for one set of inputs");
+    assert_eq!(
+        std::fs::read_dir(place.app.join(".dozen/trees"))
+            .unwrap()
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_process_writing_into_its_code_cannot_change_what_another_release_runs() {
+    let place = place(
+        "shop",
+        &[
+            ("Procfile", "web: sh lib.sh\n"),
+            ("lib.sh", "echo original\n"),
+            ("other.txt", "1\n"),
+        ],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    write(&app.join("other.txt"), "2\n");
+    ok(app, &["release"]);
+    // v1's process makes its code writable (as its owner may) and changes it.
+    let (code, _, stderr) = dozen_as_user(
+        app,
+        &[
+            "exec",
+            "--release",
+            "v1",
+            "--",
+            "sh",
+            "-c",
+            "chmod u+w lib.sh && echo 'echo corrupted' >> lib.sh && mkdir -p cache 2>/dev/null; true",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    // v2 shares lib.sh's content with v1, never its file.
+    let (stdout, stderr) = ok(app, &["exec", "--release", "v2", "--", "sh", "lib.sh"]);
+    assert_eq!(stdout, "original\n");
+    assert!(!stderr.contains("put back"), "{stderr}");
+    // v1 itself runs as it was built again, and says what it put back.
+    let (stdout, stderr) = ok(app, &["exec", "--release", "v1", "--", "sh", "lib.sh"]);
+    assert_eq!(stdout, "original\n");
+    assert!(stderr.contains("put back: lib.sh"), "{stderr}");
+    let (_, stderr) = ok(app, &["build", "verify"]);
+    assert!(stderr.contains("intact"), "{stderr}");
+    // A no-op build of v2's inputs reuses an intact tree.
+    write(&app.join("other.txt"), "1\n");
+    let id = ok(app, &["build"]).0.trim().to_owned();
+    let tree = app.join(".dozen/trees").join(id);
+    assert_eq!(
+        std::fs::read_to_string(tree.join("lib.sh")).unwrap(),
+        "echo original\n"
+    );
+}
+
+#[test]
+fn env_files_are_never_in_a_build_whatever_gitignore_says() {
+    let place = place(
+        "shop",
+        &[
+            ("Procfile", "web: sleep 100\n"),
+            (".env", "SECRET=ZQX-dotenv-marker\n"),
+            (".env.production", "SECRET=ZQX-production-marker\n"),
+            ("config/prod.env", "SECRET=ZQX-listed-marker\n"),
+            (".env.example", "SECRET=\n"),
+            (".gitignore", "# nothing ignored\n"),
+            (
+                "dozen.toml",
+                "[environments.production]\nfiles = [\"config/prod.env\"]\n\n[build]\nsteps = [\"test ! -e .env && test ! -e .env.production && test ! -e config/prod.env && test -e .env.example\"]\n",
+            ),
+        ],
+    );
+    let app = &place.app;
+    ok(app, &["--env", "production", "release"]);
+    let (stdout, _) = ok(app, &["exec", "--", "sh", "-c", "ls -a; echo $SECRET"]);
+    assert!(
+        stdout.contains(".env.example") && !stdout.contains(".env\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("ZQX-listed-marker\n"),
+        "config comes from the release: {stdout}"
+    );
+    // No stored file anywhere holds a value (the snapshot, 0600, is the only place).
+    let grep = std::process::Command::new("grep")
+        .args(["-rl", "ZQX-"])
+        .arg(app.join(".dozen"))
+        .output()
+        .unwrap();
+    let hits = String::from_utf8_lossy(&grep.stdout);
+    assert!(
+        hits.lines().all(|l| l.ends_with("releases/v1.env")),
+        "{hits}"
+    );
+}
+
+#[test]
+fn a_damaged_formation_is_refused_naming_the_file() {
+    let place = place(
+        "shop",
+        &[("Procfile", "web: sleep 100\nworker: sleep 100\n")],
+    );
+    let app = &place.app;
+    ok(app, &["scale", "web=2"]);
+    for damage in [
+        r#"{"schema":1,"counts":{"web":1000}}"#,
+        r#"{"counts":{"web":1}}"#,
+        "garbage",
+    ] {
+        write(&app.join(".dozen/formation.json"), damage);
+        for args in [
+            &["run", "--dev"][..],
+            &["scale"],
+            &["export", "compose", "--out", "x"],
+        ] {
+            let (code, stdout, stderr) = dozen_as_user(app, args);
+            assert_eq!(code, Some(1), "{args:?} {damage}: {stdout}{stderr}");
+            assert!(stderr.contains("formation.json"), "{args:?}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn debris_of_killed_commands_is_cleared_and_the_next_build_succeeds() {
+    let place = place(
+        "shop",
+        &[("Procfile", "web: sleep 100\n"), ("a.txt", "a\n")],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    let signals = tempfile::tempdir().unwrap();
+    give_to_app_user(signals.path());
+    let go = signals.path().join("go");
+    // A build killed after its tree is made and before its record is written.
+    write(&app.join("a.txt"), "b\n");
+    let mut build = as_app_user(app)
+        .env("DOZEN_TEST_PAUSE_BEFORE_RECORD", &go)
+        .arg("build")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&signals.path().join("go.ready"));
+    build.kill().unwrap();
+    build.wait().unwrap();
+    let store = app.join(".dozen");
+    assert_eq!(std::fs::read_dir(store.join("trees")).unwrap().count(), 2);
+    // And a killed atomic write, from a pid that no longer exists.
+    let dead = "4194303";
+    for path in [
+        format!("releases/.v1.status.dozen-{dead}.tmp"),
+        format!(".current.dozen-{dead}.tmp"),
+    ] {
+        write(&store.join(path), "half");
+    }
+    ok(app, &["releases"]);
+    assert_eq!(
+        std::fs::read_dir(store.join("trees")).unwrap().count(),
+        1,
+        "the partial tree is gone"
+    );
+    let leftovers: Vec<String> = ["", "releases", "builds"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(store.join(d)).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "tmp")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    ok(app, &["build"]);
+    ok(app, &["build", "verify"]);
+}
+
+#[test]
+fn the_history_and_the_current_release_agree_after_a_lost_write() {
+    let place = place(
+        "shop",
+        &[("Procfile", "web: sleep 100\n"), ("a.txt", "a\n")],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    write(&app.join("a.txt"), "b\n");
+    ok(app, &["release"]);
+    let store = app.join(".dozen");
+    // A crash (or a full disk) after v2's status: its history line and `current` are lost.
+    let history = std::fs::read_to_string(store.join("history.jsonl")).unwrap();
+    let kept: Vec<&str> = history
+        .lines()
+        .filter(|l| !l.contains("\"version\":\"v2\""))
+        .collect();
+    write(
+        &store.join("history.jsonl"),
+        &format!("{}\n", kept.join("\n")),
+    );
+    write(&store.join("current"), "v1\n");
+    let list = releases(app);
+    assert_eq!(list[0]["version"], "v2");
+    assert_eq!(list[0]["current"], true, "{list}");
+    assert_eq!(list[1]["current"], false, "{list}");
+    let events: serde_json::Value =
+        serde_json::from_str(&ok(app, &["history", "--json"]).0).unwrap();
+    let v2: Vec<&serde_json::Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["version"] == "v2")
+        .collect();
+    assert_eq!(v2.len(), 1, "{events}");
+    assert_eq!(v2[0]["outcome"], "succeeded");
+    assert_eq!(v2[0]["recovered"], true);
+    assert_eq!(
+        std::fs::read_to_string(store.join("current")).unwrap(),
+        "v2\n"
+    );
+}
