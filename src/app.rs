@@ -10,6 +10,7 @@ pub mod interpolation;
 pub mod manifest;
 pub mod ports;
 pub mod procfile;
+pub mod profile_d;
 pub mod signal;
 mod tools;
 

@@ -15,12 +15,12 @@ fn writes_a_manifest_and_procfile_for_a_python_app() {
         .stdout_has("wrote dozen.toml");
     assert_eq!(
         output.read("Procfile"),
-        "web: .venv/bin/gunicorn app:app --bind 0.0.0.0:$PORT\n"
+        "web: gunicorn app:app --bind 0.0.0.0:$PORT\n"
     );
     let manifest = output.read("dozen.toml");
     assert!(
         manifest.contains(
-            "steps = [\"python3 -m venv .venv\", \".venv/bin/pip install -r requirements.txt\"]"
+            "steps = [\"python3 -m venv .venv\", \".venv/bin/pip install -r requirements.txt\", "
         ),
         "{manifest}"
     );

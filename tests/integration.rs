@@ -17,6 +17,7 @@ mod manifest;
 mod oracle;
 mod probe;
 mod procfile;
+mod recipes;
 mod release;
 mod run;
 mod sample;

@@ -82,6 +82,7 @@ fn execute_command(
     env: Vec<(String, String)>,
     cwd: &std::path::Path,
 ) -> Result<i32, Error> {
+    let command_line = crate::app::profile_d::wrap(cwd, command_line.to_vec());
     let mut command = std::process::Command::new(&command_line[0]);
     command
         .args(&command_line[1..])

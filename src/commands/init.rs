@@ -116,12 +116,17 @@ fn rust(exists: Exists, read: Read) -> Option<Plan> {
     } else {
         ""
     };
+    // `target` is the cache, and caches leave the build when its steps end: the binary is
+    // copied out of it first.
     Some(Plan {
         ecosystem: "Rust (Cargo.toml)",
-        steps: vec![format!("cargo build --release{locked}")],
+        steps: vec![
+            format!("cargo build --release{locked}"),
+            format!("mkdir -p bin && cp target/release/{name} bin/"),
+        ],
         cache: vec!["target"],
         tools: vec!["cargo"],
-        web: format!("./target/release/{name}"),
+        web: format!("./bin/{name}"),
     })
 }
 
@@ -164,11 +169,13 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
         .into_iter()
         .find(|f| exists(f))?;
     let gunicorn = read(file).to_ascii_lowercase().contains("gunicorn");
+    // The virtualenv is made where the build lives, so its scripts work in the release;
+    // `.profile.d/python.sh` puts its `bin` first on every process's PATH (Heroku's way).
     let web = match (exists("manage.py"), gunicorn) {
-        (true, true) => ".venv/bin/gunicorn config.wsgi --bind 0.0.0.0:$PORT",
-        (true, false) => "python3 manage.py runserver 0.0.0.0:$PORT",
-        (false, true) => ".venv/bin/gunicorn app:app --bind 0.0.0.0:$PORT",
-        (false, false) => "python3 app.py",
+        (true, true) => "gunicorn config.wsgi --bind 0.0.0.0:$PORT",
+        (true, false) => "python manage.py runserver 0.0.0.0:$PORT",
+        (false, true) => "gunicorn app:app --bind 0.0.0.0:$PORT",
+        (false, false) => "python app.py",
     };
     let (ecosystem, install) = if file == "requirements.txt" {
         (
@@ -180,7 +187,12 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
     };
     Some(Plan {
         ecosystem,
-        steps: vec!["python3 -m venv .venv".to_owned(), install.to_owned()],
+        steps: vec![
+            "python3 -m venv .venv".to_owned(),
+            install.to_owned(),
+            r#"mkdir -p .profile.d && echo 'PATH="$PWD/.venv/bin:$PATH"' > .profile.d/python.sh"#
+                .to_owned(),
+        ],
         cache: vec![],
         tools: vec!["python3"],
         web: web.to_owned(),
@@ -251,7 +263,7 @@ fn render_manifest(name: &str, plans: &[Plan]) -> String {
             }
             let _ = writeln!(
                 out,
-                "[build]\n# Shell commands run in order in a staging copy of the source, with the build env only."
+                "[build]\n# Shell commands run in order where the build will live (so what they install works\n# when a release runs), with the build env only. `.profile.d/*.sh` is sourced at every start."
             );
             let _ = writeln!(out, "steps = {}", toml_list(&plan.steps));
             if plan.cache.is_empty() {

@@ -157,8 +157,12 @@ fn release_phase(
     }
     let started = Instant::now();
     let (reader, writer) = std::io::pipe().map_err(|e| Error::io("cannot create a pipe", e))?;
-    let mut child = Command::new("/bin/sh")
-        .args(["-c", &command])
+    let argv = crate::app::profile_d::wrap(
+        &tree,
+        vec!["/bin/sh".to_owned(), "-c".to_owned(), command.clone()],
+    );
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
         .current_dir(&tree)
         .env_clear()
         .envs(env)

@@ -449,13 +449,17 @@ impl Runner<'_, '_> {
         if !env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
             env.push(("PYTHONUNBUFFERED".into(), "1".into()));
         }
-        let request = Request::Spawn {
-            id,
-            argv: vec![
+        let argv = crate::app::profile_d::wrap(
+            &spec.cwd,
+            vec![
                 "/bin/sh".into(),
                 "-c".into(),
                 procfile::shell_command(&settings.command),
             ],
+        );
+        let request = Request::Spawn {
+            id,
+            argv,
             env,
             cwd: Some(spec.cwd.display().to_string()).filter(|c| !c.is_empty()),
             stop_signal: settings.stop_signal,
