@@ -368,9 +368,30 @@ impl Running {
 /// (as CI does): root ignores permission bits, which hides every permission bug (`nobody`).
 pub const APP_USER: u32 = 65534;
 
-/// Whether commands from [`as_app_user`] really run as another account.
+/// Whether commands from [`as_app_user`] really run as another account: when the tests run
+/// as root. The checkout must then be reachable by that account (`.ci/run` makes it so).
 pub fn drops_privileges() -> bool {
-    rustix::process::geteuid().is_root()
+    static REACHABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !rustix::process::geteuid().is_root() {
+        return false;
+    }
+    let reachable = *REACHABLE.get_or_init(|| {
+        Command::new("setpriv")
+            .args([
+                format!("--reuid={APP_USER}"),
+                format!("--regid={APP_USER}"),
+                "--clear-groups".to_owned(),
+                BIN.to_owned(),
+                "--version".to_owned(),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    assert!(
+        reachable,
+        "the tests run as root, so the store tests run dozen as uid {APP_USER}, who cannot run {BIN}: let it reach the checkout (`chmod o+x` on its parent directories, as .ci/run does)"
+    );
+    true
 }
 
 /// Gives `path` (and everything under it) to the app user, when the tests run as root.

@@ -83,6 +83,19 @@ fn execute_command(
     cwd: &std::path::Path,
 ) -> Result<i32, Error> {
     let command_line = crate::app::profile_d::wrap(cwd, command_line.to_vec());
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if let Err((code, problem)) = find_program(&command_line[0], &path, cwd) {
+        eprintln!(
+            "{}: cannot run `{}`: {problem}",
+            context.paint_err().error("error"),
+            command_line[0]
+        );
+        return Ok(code);
+    }
     let mut command = std::process::Command::new(&command_line[0]);
     command
         .args(&command_line[1..])
@@ -193,6 +206,40 @@ fn command_line(app: &crate::app::App, args: &ExecArgs) -> Result<Vec<String>, E
         line.push_str(&shell_quote(arg));
     }
     Ok(vec!["/bin/sh".to_owned(), "-c".to_owned(), line])
+}
+
+/// Looks a program up as a shell does, so the exit code is the shell's: 127 when no directory
+/// of `PATH` has it (directories this user cannot read are skipped, not an error: `execvp`
+/// would report them as "Permission denied"), 126 when it is found but cannot be executed.
+fn find_program(program: &str, path: &str, cwd: &std::path::Path) -> Result<(), (i32, String)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |candidate: &std::path::Path| {
+        std::fs::metadata(candidate).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return match executable(&cwd.join(program)) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err((126, "not an executable file".to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err((127, "no such file".to_owned()))
+            }
+            Err(e) => Err((126, e.to_string())),
+        };
+    }
+    let mut found_unusable = false;
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        match executable(&cwd.join(dir).join(program)) {
+            Ok(true) => return Ok(()),
+            Ok(false) => found_unusable = true,
+            Err(_) => {}
+        }
+    }
+    if found_unusable {
+        Err((126, "found on PATH, but not executable".to_owned()))
+    } else {
+        Err((127, "command not found on PATH".to_owned()))
+    }
 }
 
 /// Quotes a word for `sh` so it stays one word, literally.
