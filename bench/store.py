@@ -7,12 +7,18 @@
   release         `dozen release --build ID` reusing a stored build (target: under 50 ms)
   rollback        `dozen rollback` (target: under 50 ms)
   one-file build  `dozen build` after one file changed
-  disk            the store after 10 builds, each with one file changed, against one build
-                  (target: under 1.1x); hard links are counted once
-Medians of 10 runs. Needs nothing but Python 3 and a Rust toolchain.
+  disk            the store after 10 builds, each with one file changed, against one build;
+                  hard links are counted once
+  run start       `dozen run` of the release until its web process prints (median of 10),
+                  beside the same with the issue-4 store (hard-linked trees, no seal check),
+                  built from git: what immutability costs (target: at most +20%)
+  concurrent      8 `dozen release` at once after a change, 20 rounds: distinct versions and
+                  errors (target: 8 distinct, 0 errors, in 20 of 20 rounds)
+Medians of 10 runs. Needs nothing but Python 3, git and a Rust toolchain.
 """
 
 import os
+import signal
 import shutil
 import statistics
 import subprocess
@@ -37,11 +43,60 @@ def make_app(directory):
         f.write("GREETING=hello\n")
 
 
-def dozen(directory, *args):
-    result = subprocess.run([DOZEN, "-q", *args], cwd=directory, capture_output=True, text=True)
+# The store before issue 12 (hard-linked trees, nothing checked before a run), for comparison.
+BEFORE = "1ed0372"
+
+
+def dozen(directory, *args, binary=DOZEN):
+    result = subprocess.run([binary, "-q", *args], cwd=directory, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"dozen {' '.join(args)} failed: {result.stderr}")
     return result.stdout.strip()
+
+
+def build_before():
+    """The dozen of commit BEFORE, built in a temporary work tree; None if git cannot."""
+    work = tempfile.mkdtemp(prefix="dozen-before-")
+    try:
+        subprocess.run(["git", "worktree", "add", "-q", "--detach", work, BEFORE], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=work, check=True,
+                       env={**os.environ, "CARGO_TARGET_DIR": os.path.join(ROOT, "target", "bench-before")})
+        return os.path.join(ROOT, "target", "bench-before", "release", "dozen")
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return None
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", work], cwd=ROOT, capture_output=True)
+
+
+def run_start(directory, binary, runs=10):
+    """Median time from starting `dozen run` to its web process's first line."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        child = subprocess.Popen([binary, "run", "--no-timestamps"], cwd=directory,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        for line in child.stdout:
+            if b"started" in line:
+                break
+        times.append(time.perf_counter() - start)
+        child.send_signal(signal.SIGTERM)
+        child.wait()
+    return statistics.median(times)
+
+
+def concurrent_rounds(directory, rounds=20):
+    """Rounds in which 8 concurrent releases after a change all succeeded with 8 versions."""
+    good = 0
+    for n in range(rounds):
+        with open(os.path.join(directory, "round.txt"), "w") as f:
+            f.write(str(n))
+        children = [subprocess.Popen([DOZEN, "-q", "release"], cwd=directory,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    for _ in range(8)]
+        results = [(c.wait(), c.stdout.read().strip()) for c in children]
+        if all(code == 0 for code, _ in results) and len({v for _, v in results}) == 8:
+            good += 1
+    return good
 
 
 def timed(directory, *args, runs=10, before=None):
@@ -90,13 +145,33 @@ def main():
         one_file = timed(directory, "build", runs=10, before=touch_one)
         ten_builds = disk_usage(os.path.join(directory, ".dozen"))
         ratio = ten_builds / one_build
+        with open(os.path.join(directory, "Procfile"), "w") as f:
+            f.write("web: echo started; exec sleep 60\n")
+        dozen(directory, "release")
+        start_now = run_start(directory, DOZEN)
+        old = build_before()
+        start_before = None
+        if old:
+            before_dir = tempfile.mkdtemp(prefix="dozen-store-bench-before-")
+            make_app(before_dir)
+            with open(os.path.join(before_dir, "Procfile"), "w") as f:
+                f.write("web: echo started; exec sleep 60\n")
+            dozen(before_dir, "release", binary=old)
+            start_before = run_start(before_dir, old)
+            shutil.rmtree(before_dir, ignore_errors=True)
+        rounds = concurrent_rounds(directory)
         print(f"{'app':<34} 10,000 files, {disk_usage(os.path.join(directory, 'src')) / 1e6:.0f} MB")
         print(f"{'first build':<34} {cold * 1000:8.0f} ms")
         print(f"{'no-op build (median of 10)':<34} {no_op * 1000:8.1f} ms   target < 150 ms")
         print(f"{'release reusing a build':<34} {release * 1000:8.1f} ms   target < 50 ms")
         print(f"{'rollback':<34} {rollback * 1000:8.1f} ms   target < 50 ms")
         print(f"{'build after one file changed':<34} {one_file * 1000:8.0f} ms")
-        print(f"{'store after 11 builds / 1 build':<34} {ratio:8.3f} x   target < 1.1 x ({ten_builds / 1e6:.1f} MB / {one_build / 1e6:.1f} MB)")
+        print(f"{'store after 11 builds / 1 build':<34} {ratio:8.3f} x   ({ten_builds / 1e6:.1f} MB / {one_build / 1e6:.1f} MB; a private tree per build)")
+        if start_before:
+            print(f"{'run start (median of 10)':<34} {start_now * 1000:8.1f} ms   before issue 12: {start_before * 1000:.1f} ms, {start_now / start_before:.2f} x   target <= 1.2 x")
+        else:
+            print(f"{'run start (median of 10)':<34} {start_now * 1000:8.1f} ms   (no git: nothing to compare with)")
+        print(f"{'8 concurrent releases, 20 rounds':<34} {rounds:8d} of 20 rounds with 8 versions and 0 errors   target 20 of 20")
     finally:
         for base, dirs, _ in os.walk(directory):
             for d in dirs:

@@ -317,8 +317,14 @@ mod tests {
             ("Cargo.toml", "[package]\nname = \"svc\"\n"),
             ("Cargo.lock", ""),
         ]);
-        assert_eq!(rust[0].steps, ["cargo build --release --locked"]);
-        assert_eq!(rust[0].web, "./target/release/svc");
+        assert_eq!(
+            rust[0].steps,
+            [
+                "cargo build --release --locked",
+                "mkdir -p bin && cp target/release/svc bin/"
+            ]
+        );
+        assert_eq!(rust[0].web, "./bin/svc");
         let node = plans(&[
             ("package.json", r#"{"scripts":{"build":"x","start":"y"}}"#),
             ("yarn.lock", ""),
@@ -332,10 +338,8 @@ mod tests {
             ("requirements.txt", "Django\ngunicorn\n"),
             ("manage.py", ""),
         ]);
-        assert_eq!(
-            django[0].web,
-            ".venv/bin/gunicorn config.wsgi --bind 0.0.0.0:$PORT"
-        );
+        assert_eq!(django[0].web, "gunicorn config.wsgi --bind 0.0.0.0:$PORT");
+        assert!(django[0].steps[2].contains(".profile.d/python.sh"));
         assert!(plans(&[("go.mod", "")])[0].steps[0].starts_with("go build"));
         assert!(
             plans(&[("Gemfile", ""), ("bin/rails", "")])[0]
