@@ -178,11 +178,29 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// Output read on a thread: bytes seen and the last few KiB.
+/// Output read on a thread: bytes seen, the last few KiB, and how many of the streams ended.
 #[derive(Default)]
 struct Output {
     bytes: u64,
     tail: Vec<u8>,
+    ended: u8,
+}
+
+/// The tail once both streams are drained (at most `wait`: a process left behind may hold a
+/// pipe open). Read before that, an exited command's last words may still be in the pipe.
+fn drained_tail(output: &Mutex<Output>, wait: std::time::Duration) -> String {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let done = output.lock().map_or(true, |o| o.ended >= 2);
+        if done || std::time::Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    output
+        .lock()
+        .map(|o| String::from_utf8_lossy(&o.tail).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn read_output(mut stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Output>>) {
@@ -198,6 +216,9 @@ fn read_output(mut stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<
                 let excess = output.tail.len().saturating_sub(4096);
                 output.tail.drain(..excess);
             }
+        }
+        if let Ok(mut output) = into.lock() {
+            output.ended += 1;
         }
     });
 }
@@ -366,10 +387,7 @@ fn exited_during_boot(
             "exit 0",
         );
     }
-    let tail = output
-        .lock()
-        .map(|o| String::from_utf8_lossy(&o.tail).trim().to_owned())
-        .unwrap_or_default();
+    let tail = drained_tail(output, std::time::Duration::from_secs(1));
     let last = tail.lines().last().unwrap_or("(no output)").to_owned();
     at.finding(
         "disposability/probe-could-not-start",
@@ -567,10 +585,7 @@ fn fail_fast(
                 ));
             }
             // It failed; a clear failure says what is missing.
-            std::thread::sleep(POLL);
-            let named = output
-                .lock()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.tail).contains(key));
+            let named = drained_tail(&output, std::time::Duration::from_secs(1)).contains(key);
             break (!named).then(|| {
                 at.finding(
                     "config/probe-unnamed-key",

@@ -88,10 +88,18 @@ pub struct Repair {
 }
 
 impl Repair {
-    /// Whether the build's own files had changed (worth telling the user; files created
-    /// beside them are routine: caches, `__pycache__`).
+    /// Whether there is anything to tell the user: the build's own files had changed, or a
+    /// process had left files beside them (state that belongs in a backing service: a
+    /// `db.sqlite3` is worth a warning). Python's `__pycache__` directories are routine.
     pub fn is_empty(&self) -> bool {
-        self.paths.is_empty() && !self.remade
+        self.paths.is_empty() && !self.remade && self.noted_extra().next().is_none()
+    }
+
+    fn noted_extra(&self) -> impl Iterator<Item = &str> {
+        self.extra
+            .iter()
+            .map(String::as_str)
+            .filter(|p| p.rsplit('/').next().is_none_or(|n| n != "__pycache__"))
     }
 
     /// One line for the user, naming at most a few paths.
@@ -100,17 +108,30 @@ impl Repair {
         if self.remade {
             return format!("build {short} was remade from the store");
         }
-        let shown: Vec<&str> = self.paths.iter().take(5).map(String::as_str).collect();
-        let more = self.paths.len().saturating_sub(shown.len());
-        format!(
-            "build {short} had been changed since it was made (a running process writing into its own code?); put back: {}{}",
-            shown.join(", "),
+        let list = |paths: Vec<&str>| {
+            let more = paths.len().saturating_sub(5);
+            let text = paths.into_iter().take(5).collect::<Vec<_>>().join(", ");
             if more > 0 {
-                format!(" and {more} more")
+                format!("{text} and {more} more")
             } else {
-                String::new()
+                text
             }
-        )
+        };
+        let mut parts = Vec::new();
+        if !self.paths.is_empty() {
+            parts.push(format!(
+                "build {short} had been changed since it was made (a process writing into its own code?); put back: {}",
+                list(self.paths.iter().map(String::as_str).collect())
+            ));
+        }
+        let extra: Vec<&str> = self.noted_extra().collect();
+        if !extra.is_empty() {
+            parts.push(format!(
+                "removed what a process had created in build {short}'s directory, which starts afresh like a Heroku dyno's (keep state in a backing service): {}",
+                list(extra)
+            ));
+        }
+        parts.join("; ")
     }
 }
 
@@ -194,4 +215,33 @@ fn remake(store: &Path, id: &str, tree: &Tree, objects: &Objects) -> Result<(), 
     super::create_dir(&store.join("trees")).map_err(io(&root))?;
     fs::rename(&fresh, &root).map_err(io(&root))?;
     seal(store, id, tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_said_after_a_repair() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let pycache = Repair {
+            extra: vec!["app/__pycache__".into()],
+            ..Repair::default()
+        };
+        assert!(pycache.is_empty(), "a Python cache is routine");
+        let state = Repair {
+            paths: vec!["lib.sh".into()],
+            extra: vec!["app/__pycache__".into(), "db.sqlite3".into()],
+            remade: false,
+        };
+        assert!(!state.is_empty());
+        let said = state.describe(id);
+        assert!(
+            said.contains("build 0123456789ab had been changed"),
+            "{said}"
+        );
+        assert!(said.contains("put back: lib.sh"), "{said}");
+        assert!(said.contains("backing service): db.sqlite3"), "{said}");
+        assert!(!said.contains("__pycache__"), "{said}");
+    }
 }
