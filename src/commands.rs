@@ -29,23 +29,51 @@ pub(crate) fn open_store(app: &App) -> Result<std::path::PathBuf, Error> {
     crate::store::open(app).map_err(|e| Error::failed(format!("cannot open the store: {e}")))
 }
 
-/// The tree of a stored build, checked against its seal and put back if a process changed
-/// it, before anything runs from it. A build that is not stored whole is an error.
+/// The tree of a stored build, as it was sealed (checked unless known clean, put back if a
+/// process changed it), for a command that runs nothing from it. A build that is not stored
+/// whole is an error.
 pub(crate) fn intact_build(
     context: &Context,
     store: &std::path::Path,
     id: &str,
     what: &str,
 ) -> Result<std::path::PathBuf, Error> {
-    use crate::store::builds;
-    if !builds::exists(store, id) {
-        return Err(Error::failed(format!(
-            "the build of {what} ({}) is no longer stored",
-            crate::ui::short_id(id)
-        ))
-        .hint("`dozen gc` may have removed it; make a new release with `dozen release`"));
+    stored_build(store, id, what)?;
+    let repair =
+        crate::store::builds::verified(store, id).map_err(|e| Error::failed(e.to_string()))?;
+    warn_repaired(context, &repair, id);
+    Ok(crate::store::builds::tree_dir(store, id))
+}
+
+/// The tree of a stored build, to run processes from: held in use (see
+/// `store::builds::Use`) until the returned guard is dropped.
+pub(crate) fn use_build(
+    context: &Context,
+    store: &std::path::Path,
+    id: &str,
+    what: &str,
+) -> Result<(std::path::PathBuf, crate::store::builds::Use), Error> {
+    stored_build(store, id, what)?;
+    let (guard, repair) = crate::store::builds::begin_use(store, id, |text| {
+        eprintln!("warning: {text}");
+    })
+    .map_err(|e| Error::failed(e.to_string()))?;
+    warn_repaired(context, &repair, id);
+    Ok((crate::store::builds::tree_dir(store, id), guard))
+}
+
+fn stored_build(store: &std::path::Path, id: &str, what: &str) -> Result<(), Error> {
+    if crate::store::builds::exists(store, id) {
+        return Ok(());
     }
-    let repair = builds::ensure_intact(store, id).map_err(|e| Error::failed(e.to_string()))?;
+    Err(Error::failed(format!(
+        "the build of {what} ({}) is no longer stored",
+        crate::ui::short_id(id)
+    ))
+    .hint("`dozen gc` may have removed it; make a new release with `dozen release`"))
+}
+
+fn warn_repaired(context: &Context, repair: &crate::store::builds::Repair, id: &str) {
     if !repair.is_empty() {
         eprintln!(
             "{}: {}",
@@ -53,7 +81,6 @@ pub(crate) fn intact_build(
             repair.describe(id)
         );
     }
-    Ok(builds::tree_dir(store, id))
 }
 
 /// Everything a command needs from the global flags and the process environment.

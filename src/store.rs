@@ -136,7 +136,7 @@ pub fn clear_debris(dir: &Path) {
             .filter_map(|e| e.file_name().into_string().ok())
             .filter_map(|name| {
                 let (id, extension) = name.rsplit_once('.')?;
-                matches!(extension, "tree" | "seal" | "log").then(|| id.to_owned())
+                matches!(extension, "tree" | "seal" | "clean" | "log").then(|| id.to_owned())
             }),
     );
     for id in partial {
@@ -153,7 +153,7 @@ pub fn clear_debris(dir: &Path) {
         if std::fs::symlink_metadata(&root).is_ok() {
             let _ = tree::remove_materialized(&root);
         }
-        for extension in ["tree", "seal", "log"] {
+        for extension in ["tree", "seal", "clean", "log"] {
             let _ = std::fs::remove_file(dir.join("builds").join(format!("{id}.{extension}")));
         }
         // The lock file stays: removing it while others may open it would let two builders

@@ -350,11 +350,30 @@ fn a_process_writing_into_its_code_cannot_change_what_another_release_runs() {
         ],
     );
     assert_eq!(code, Some(0), "{stderr}");
+    // The last process out of the tree puts it back, and the command says so.
+    assert!(stderr.contains("put back: lib.sh"), "{stderr}");
+    assert!(stderr.contains("backing service): cache"), "{stderr}");
     // v2 shares lib.sh's content with v1, never its file.
     let (stdout, stderr) = ok(app, &["exec", "--release", "v2", "--", "sh", "lib.sh"]);
     assert_eq!(stdout, "original\n");
     assert!(!stderr.contains("put back"), "{stderr}");
-    // v1 itself runs as it was built again, and says what it put back.
+    // v1 itself runs as it was built again.
+    let (stdout, _) = ok(app, &["exec", "--release", "v1", "--", "sh", "lib.sh"]);
+    assert_eq!(stdout, "original\n");
+    // A process killed before it ended leaves no clean mark: the next start checks the tree.
+    let (code, _, _) = dozen_as_user(
+        app,
+        &[
+            "exec",
+            "--release",
+            "v1",
+            "--",
+            "sh",
+            "-c",
+            "chmod u+w lib.sh && echo 'echo again' >> lib.sh && kill -9 $PPID",
+        ],
+    );
+    assert_ne!(code, Some(0));
     let (stdout, stderr) = ok(app, &["exec", "--release", "v1", "--", "sh", "lib.sh"]);
     assert_eq!(stdout, "original\n");
     assert!(stderr.contains("put back: lib.sh"), "{stderr}");

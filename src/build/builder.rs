@@ -192,7 +192,7 @@ fn stored(plan: &Plan, id: &str) -> Result<Option<Outcome>, BuildError> {
         return Ok(None);
     }
     let record = read_record(&record_file)?;
-    let repair = builds::ensure_intact(&plan.store, id)?;
+    let repair = builds::verified(&plan.store, id)?;
     Ok(Some(Outcome::Cached(record, repair)))
 }
 
@@ -203,7 +203,7 @@ fn clear_partial(store: &Path, id: &str) -> Result<(), BuildError> {
         tree::remove_materialized(&root)
             .map_err(io(format!("cannot remove {}", root.display())))?;
     }
-    for extension in ["tree", "seal", "log"] {
+    for extension in ["tree", "seal", "clean", "log"] {
         let _ = fs::remove_file(store.join("builds").join(format!("{id}.{extension}")));
     }
     Ok(())
@@ -370,6 +370,7 @@ fn store(
     record.files = tree.file_count();
     tree.write(&builds::tree_file(&plan.store, id))?;
     builds::seal(&plan.store, id, &tree)?;
+    builds::mark_clean(&plan.store, id).map_err(io("cannot mark the build clean"))?;
     write_log(&plan.store, id, log).map_err(io("cannot write the build log"))?;
     if let Ok(pause) = std::env::var("DOZEN_TEST_PAUSE_BEFORE_RECORD") {
         test_pause(&pause);

@@ -60,10 +60,12 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     let mut removed_builds = 0;
     // Records first, then trees, then objects: a crash midway leaves only unreferenced files.
     for id in all.iter().filter(|id| !keep.contains(*id)) {
-        for extension in ["json", "tree", "seal", "log"] {
+        for extension in ["json", "tree", "seal", "clean", "log"] {
             let _ = std::fs::remove_file(builds_dir.join(format!("{id}.{extension}")));
         }
-        let _ = std::fs::remove_file(store.join("locks").join(format!("build-{id}.lock")));
+        for lock in ["lock", "use"] {
+            let _ = std::fs::remove_file(store.join("locks").join(format!("build-{id}.{lock}")));
+        }
         let tree = store.join("trees").join(id);
         if tree.exists() {
             remove_materialized(&tree)

@@ -139,6 +139,12 @@ fn release_phase(
     else {
         return Ok(Status::Succeeded);
     };
+    let (tree, _in_use) = super::use_build(
+        context,
+        store,
+        &release.build,
+        &format!("v{}", release.version),
+    )?;
     let inherit: Vec<String> = app
         .manifest
         .env
@@ -193,15 +199,7 @@ fn release_phase(
             eprintln!("  | {line}");
         }
     }
-    let mut text = log.join("\n");
-    text.push('\n');
-    let _ = crate::fsutil::write_atomic(
-        &store
-            .join("releases")
-            .join(format!("v{}.log", release.version)),
-        text.as_bytes(),
-        0o600,
-    );
+    keep_log(store, release.version, &log);
     if !context.quiet {
         eprintln!(
             "release phase {} in {:.1}s",
@@ -227,6 +225,18 @@ pub(super) fn sync_history(
     let _lock = ledger.lock().map_err(|e| e.to_string())?;
     let releases = ledger.list().map_err(|e| e.to_string())?;
     history::reconcile(store, &releases, own)
+}
+
+/// The release phase's output, kept as `releases/vN.log` (best effort: the outcome is what
+/// matters, and it was already shown).
+fn keep_log(store: &std::path::Path, version: u32, log: &[String]) {
+    let mut text = log.join("\n");
+    text.push('\n');
+    let _ = crate::fsutil::write_atomic(
+        &store.join("releases").join(format!("v{version}.log")),
+        text.as_bytes(),
+        0o600,
+    );
 }
 
 /// `dozen rollback [vN]`: a new release with vN's build and config.

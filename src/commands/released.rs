@@ -18,6 +18,8 @@ pub(super) struct Released {
     pub store: PathBuf,
     /// Held while the release runs, so `gc` cannot remove its build meanwhile.
     _lock: crate::store::StoreLock,
+    /// Its tree is in use (checked by the last user out).
+    _in_use: crate::store::builds::Use,
 }
 
 impl Released {
@@ -49,7 +51,8 @@ impl Released {
                 "v{version} did not succeed; only succeeded releases run"
             )));
         }
-        let tree = super::intact_build(context, &store, &release.build, &format!("v{version}"))?;
+        let (tree, in_use) =
+            super::use_build(context, &store, &release.build, &format!("v{version}"))?;
         let (mut app, problems) = App::load(&Locator {
             app: Some(tree.clone()),
             procfile: None,
@@ -75,6 +78,7 @@ impl Released {
             config,
             store,
             _lock: lock,
+            _in_use: in_use,
         })
     }
 

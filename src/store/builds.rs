@@ -22,6 +22,104 @@ pub fn seal_file(store: &Path, id: &str) -> PathBuf {
     store.join("builds").join(format!("{id}.seal"))
 }
 
+/// Present while the tree is known to be as sealed: checked since the last process that ran
+/// from it ended, and nothing has run from it since.
+fn clean_file(store: &Path, id: &str) -> PathBuf {
+    store.join("builds").join(format!("{id}.clean"))
+}
+
+fn use_lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
+    let locks = store.join("locks");
+    super::create_dir(&locks)?;
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(locks.join(format!("build-{id}.use")))
+}
+
+fn locked(store: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
+    move |source| TreeError::Io {
+        path: store.join("locks").display().to_string(),
+        source,
+    }
+}
+
+/// Processes running from a build's tree: a shared `flock` on `locks/build-<id>.use`, held
+/// while they run. When the last one ends, the tree is checked (and put back) then, and
+/// marked clean, so the next start costs no check at all (docs/store.md).
+pub struct Use {
+    file: fs::File,
+    store: PathBuf,
+    id: String,
+    /// Told what the last user out had to put back (the command whose processes changed it).
+    report: fn(String),
+}
+
+/// Starts using build `id`'s tree: if it is marked clean, the mark is taken (one `unlink`);
+/// otherwise — processes of another command are running from it, or the last user died
+/// without checking it — it is checked against its seal now.
+pub fn begin_use(store: &Path, id: &str, report: fn(String)) -> Result<(Use, Repair), TreeError> {
+    let file = use_lock_file(store, id).map_err(locked(store))?;
+    // Waits while a last user checks the tree as it ends.
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)
+        .map_err(|e| locked(store)(e.into()))?;
+    let repair = match fs::remove_file(clean_file(store, id)) {
+        Ok(()) => Repair::default(),
+        Err(_) => ensure_intact(store, id)?,
+    };
+    Ok((
+        Use {
+            file,
+            store: store.to_path_buf(),
+            id: id.to_owned(),
+            report,
+        },
+        repair,
+    ))
+}
+
+impl Drop for Use {
+    fn drop(&mut self) {
+        // The last user out checks the tree and marks it clean; any other leaves that to the
+        // last one. A user killed before this point leaves no mark: the next start checks.
+        if rustix::fs::flock(
+            &self.file,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        )
+        .is_err()
+        {
+            return;
+        }
+        if let Ok(repair) = ensure_intact(&self.store, &self.id) {
+            if !repair.is_empty() {
+                (self.report)(repair.describe(&self.id));
+            }
+            let _ = fs::write(clean_file(&self.store, &self.id), b"");
+        }
+    }
+}
+
+/// Build `id`'s tree as sealed, checked unless it is marked clean, for a command that runs
+/// nothing from it (a no-op build, choosing a build for a release). Marks it clean when no
+/// process runs from it.
+pub fn verified(store: &Path, id: &str) -> Result<Repair, TreeError> {
+    if clean_file(store, id).is_file() {
+        return Ok(Repair::default());
+    }
+    let file = use_lock_file(store, id).map_err(locked(store))?;
+    let alone =
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok();
+    let repair = ensure_intact(store, id)?;
+    if alone {
+        fs::write(clean_file(store, id), b"").map_err(|source| TreeError::Io {
+            path: clean_file(store, id).display().to_string(),
+            source,
+        })?;
+    }
+    Ok(repair)
+}
+
 /// The build's own directory: where its steps ran, and what releases of it run from.
 pub fn tree_dir(store: &Path, id: &str) -> PathBuf {
     store.join("trees").join(id)
@@ -64,7 +162,7 @@ pub fn try_lock(store: &Path, id: &str) -> std::io::Result<Option<BuildLock>> {
     }
 }
 
-/// Seals a finished build's tree (read-only) and records the seal.
+/// Seals a finished build's tree (read-only) and records the seal. The tree is then clean.
 pub fn seal(store: &Path, id: &str, tree: &Tree) -> Result<(), TreeError> {
     let root = tree_dir(store, id);
     tree::seal(&root).map_err(|source| TreeError::Io {
@@ -72,6 +170,11 @@ pub fn seal(store: &Path, id: &str, tree: &Tree) -> Result<(), TreeError> {
         source,
     })?;
     Seal::take(&root, tree)?.write(&seal_file(store, id))
+}
+
+/// Marks a just-made build clean (nothing has run from it).
+pub fn mark_clean(store: &Path, id: &str) -> std::io::Result<()> {
+    fs::write(clean_file(store, id), b"")
 }
 
 /// What [`ensure_intact`] had to do.
