@@ -266,6 +266,73 @@ fn the_socket_is_private_and_a_killed_runs_socket_is_replaced() {
     again.finish(10);
 }
 
+/// A raw connection to the run's control socket.
+fn connect(running: &Running) -> std::os::unix::net::UnixStream {
+    std::os::unix::net::UnixStream::connect(running.dir.path().join(".dozen/run/control.sock"))
+        .unwrap()
+}
+
+/// One request line sent raw; the reply line.
+fn raw_request(running: &Running, bytes: &[u8]) -> String {
+    use std::io::{BufRead as _, Write as _};
+    let mut stream = connect(running);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut line)
+        .unwrap();
+    line
+}
+
+#[test]
+fn idle_and_malformed_clients_never_block_the_control_socket() {
+    let port = base_port();
+    let mut running = run(Test::new().procfile("web: echo up; exec sleep 60\n"), port);
+    running.wait_for("web.1 | up", 10);
+    wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 1);
+    // 100 connections that never send anything: `ps` still answers at once.
+    let idle: Vec<_> = (0..100).map(|_| connect(&running)).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let (code, stdout, stderr) = running.dozen(&["ps", "--json"]);
+    let took = started.elapsed();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(took < Duration::from_secs(1), "ps took {took:?}");
+    // Past the connection cap (256) the refusal is immediate and says why.
+    let more: Vec<_> = (0..200).map(|_| connect(&running)).collect();
+    let refused = more
+        .iter()
+        .filter_map(|stream| {
+            use std::io::Read as _;
+            let mut stream = stream;
+            stream
+                .set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            let mut text = String::new();
+            stream.read_to_string(&mut text).ok().map(|_| text)
+        })
+        .filter(|text| text.contains("too many connections"))
+        .count();
+    assert!(refused >= 40, "{refused} of 300 idle connections refused");
+    drop((idle, more));
+    // Every malformed request gets a reply line, and nothing is applied.
+    let not_utf8 = raw_request(&running, b"{\"v\":1,\"op\":\"ps\xff\"}\n");
+    assert!(not_utf8.contains("not UTF-8"), "{not_utf8}");
+    let garbage = raw_request(&running, b"scale web=100\n");
+    assert!(garbage.contains("bad request"), "{garbage}");
+    let other = raw_request(&running, b"{\"v\":2,\"op\":\"ps\"}\n");
+    assert!(other.contains("unsupported protocol version 2"), "{other}");
+    let cut = raw_request(&running, b"{\"v\":1,\"op\":\"scale\"");
+    assert!(cut.contains("bad request"), "{cut}");
+    let status = ps(&running);
+    assert_eq!(status["formation"]["web"], 1);
+    running.signal(Signal::INT);
+    running.finish(10);
+}
+
 /// Whether something accepts connections on the port.
 fn serving(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(

@@ -15,9 +15,21 @@ use crate::app::formation::ScaleChange;
 pub const VERSION: u32 = 1;
 /// The longest socket path Linux takes (`sun_path` is 108 bytes with its NUL).
 const MAX_SOCKET_PATH: usize = 107;
-/// How long a client waits for a reply (a scale that starts 100 processes replies at once;
-/// readiness is reported later).
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client waits for a reply: longer than the server takes to answer or refuse
+/// (`REQUEST_DEADLINE` + `APPLY_MARGIN`), so the client always hears whether its request was
+/// applied.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a connection may take to send its request line: an idle or slow client is cut
+/// off at this point, and never delays another (each connection has a thread of its own).
+const READ_DEADLINE: Duration = Duration::from_secs(2);
+/// A request the run has not begun to apply by this long after it arrived is not applied.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// How long the server waits past that deadline for the run's answer to a request it began.
+pub const APPLY_MARGIN: Duration = Duration::from_secs(5);
+/// Connections served at once; more are refused with an error line at once.
+const MAX_CONNECTIONS: usize = 256;
+/// A request line is small; a client sending more is refused.
+const MAX_REQUEST: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
@@ -182,22 +194,56 @@ impl Server {
         &self.path
     }
 
-    /// Serves connections on a thread of its own: each request is handed to `handle` (the
-    /// runner, through its event channel) and its reply written back.
+    /// Serves connections: an accept loop on a thread of its own, and a short-lived thread
+    /// per connection (at most [`MAX_CONNECTIONS`] at once; more are refused with an error
+    /// line), so an idle or slow client never delays another. Each request is handed to
+    /// `handle` (the runner, through its event channel) and its reply written back.
     pub fn serve(
         self,
-        handle: impl Fn(Request) -> Response + Send + 'static,
+        handle: impl Fn(Request) -> Response + Send + Sync + 'static,
     ) -> std::io::Result<ServerGuard> {
         let listener = self.listener.try_clone()?;
+        let handle = std::sync::Arc::new(handle);
+        let active = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         std::thread::Builder::new()
             .name("dozen-control".into())
             .spawn(move || {
                 for stream in listener.incoming() {
                     let Ok(stream) = stream else { continue };
-                    let _ = answer(stream, &handle);
+                    accept(stream, &handle, &active);
                 }
             })?;
         Ok(ServerGuard { path: self.path })
+    }
+}
+
+fn accept<H: Fn(Request) -> Response + Send + Sync + 'static>(
+    stream: UnixStream,
+    handle: &std::sync::Arc<H>,
+    active: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::Ordering;
+    if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+        active.fetch_sub(1, Ordering::SeqCst);
+        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+        let _ = reply(
+            &stream,
+            &Response::error(format!(
+                "too many connections to the control socket ({MAX_CONNECTIONS} at once); try again"
+            )),
+        );
+        return;
+    }
+    let (handle, done) = (handle.clone(), active.clone());
+    let spawned = std::thread::Builder::new()
+        .name("dozen-control-conn".into())
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            let _ = answer(&stream, &*handle);
+            done.fetch_sub(1, Ordering::SeqCst);
+        });
+    if spawned.is_err() {
+        active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -217,32 +263,65 @@ pub fn peer_allowed(peer_uid: u32, own_uid: u32) -> bool {
     peer_uid == own_uid || peer_uid == 0
 }
 
-fn answer(stream: UnixStream, handle: &impl Fn(Request) -> Response) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
-    let own = rustix::process::getuid().as_raw();
-    let peer = rustix::net::sockopt::socket_peercred(&stream)?;
-    let mut writer = stream.try_clone()?;
-    let reply = if peer_allowed(peer.uid.as_raw(), own) {
-        let mut line = String::new();
-        // A request line is small; a client sending more is cut off.
-        BufReader::new(std::io::Read::take(stream, 1 << 20)).read_line(&mut line)?;
-        match serde_json::from_str::<serde_json::Value>(&line) {
-            Ok(value)
-                if value.get("v").and_then(serde_json::Value::as_u64)
-                    != Some(u64::from(VERSION)) =>
+fn reply(stream: &UnixStream, response: &Response) -> std::io::Result<()> {
+    let mut text = serde_json::to_string(response).expect("serializable");
+    text.push('\n');
+    let mut writer = stream;
+    writer.write_all(text.as_bytes())
+}
+
+/// Reads one request line within [`READ_DEADLINE`] (the whole line, not each read) and at
+/// most [`MAX_REQUEST`] bytes.
+fn read_request(stream: &UnixStream) -> Result<Vec<u8>, String> {
+    let deadline = std::time::Instant::now() + READ_DEADLINE;
+    let mut line = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "no request line within {}s",
+                READ_DEADLINE.as_secs()
+            ));
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
+        let n = match std::io::Read::read(&mut &*stream, &mut buffer) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
             {
-                Response::error(format!(
-                    "unsupported protocol version {}",
-                    value
-                        .get("v")
-                        .map_or_else(|| "(none)".to_owned(), ToString::to_string)
-                ))
+                continue;
             }
-            Ok(value) => match serde_json::from_value::<Request>(value) {
-                Ok(request) => handle(request),
-                Err(e) => Response::error(format!("bad request: {e}")),
-            },
-            Err(e) => Response::error(format!("bad request: {e}")),
+            Err(e) => return Err(e.to_string()),
+        };
+        if n == 0 {
+            return Ok(line);
+        }
+        line.extend_from_slice(&buffer[..n]);
+        if let Some(end) = line.iter().position(|b| *b == b'\n') {
+            line.truncate(end);
+            return Ok(line);
+        }
+        if line.len() > MAX_REQUEST {
+            return Err(format!("a request line is at most {MAX_REQUEST} bytes"));
+        }
+    }
+}
+
+/// Answers one connection: every request gets exactly one reply line, a malformed one too.
+fn answer(stream: &UnixStream, handle: &impl Fn(Request) -> Response) -> std::io::Result<()> {
+    let own = rustix::process::getuid().as_raw();
+    let peer = rustix::net::sockopt::socket_peercred(stream)?;
+    stream.set_write_timeout(Some(READ_DEADLINE))?;
+    let response = if peer_allowed(peer.uid.as_raw(), own) {
+        match read_request(stream) {
+            Ok(line) => parse_request(&line).map_or_else(Response::error, handle),
+            Err(problem) => Response::error(format!("bad request: {problem}")),
         }
     } else {
         Response::error(format!(
@@ -250,9 +329,23 @@ fn answer(stream: UnixStream, handle: &impl Fn(Request) -> Response) -> std::io:
             peer.uid.as_raw()
         ))
     };
-    let mut text = serde_json::to_string(&reply).expect("serializable");
-    text.push('\n');
-    writer.write_all(text.as_bytes())
+    reply(stream, &response)
+}
+
+/// A request line as a request, or what is wrong with it.
+fn parse_request(line: &[u8]) -> Result<Request, String> {
+    let text = std::str::from_utf8(line).map_err(|e| format!("bad request: not UTF-8 ({e})"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("bad request: {e}"))?;
+    if value.get("v").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
+        return Err(format!(
+            "unsupported protocol version {}",
+            value
+                .get("v")
+                .map_or_else(|| "(none)".to_owned(), ToString::to_string)
+        ));
+    }
+    serde_json::from_value::<Request>(value).map_err(|e| format!("bad request: {e}"))
 }
 
 /// Why a client could not get an answer.

@@ -3,7 +3,7 @@
 
 use std::os::fd::AsFd as _;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -161,8 +161,13 @@ enum Event {
     NurseryGone,
     Signal(i32),
     StdoutClosed,
-    Health { id: u64, result: Result<(), String> },
-    Control(control::Request, mpsc::Sender<Response>),
+    Health {
+        id: u64,
+        result: Result<(), String>,
+    },
+    /// A request, where to answer, and the moment after which it must not be applied (its
+    /// client has been told it was not).
+    Control(control::Request, mpsc::Sender<Response>, Instant),
 }
 
 /// Runs the formation until it stops; returns dozen's exit code.
@@ -292,13 +297,20 @@ fn serve_control(
     server: control::Server,
     tx: mpsc::Sender<Event>,
 ) -> std::io::Result<control::ServerGuard> {
+    let tx = Mutex::new(tx);
     server.serve(move |request| {
         let (reply, answer) = mpsc::channel();
-        if tx.send(Event::Control(request, reply)).is_err() {
+        let deadline = Instant::now() + control::REQUEST_DEADLINE;
+        let sent = tx
+            .lock()
+            .is_ok_and(|tx| tx.send(Event::Control(request, reply, deadline)).is_ok());
+        if !sent {
             return Response::error("the run is ending");
         }
+        // The run either applies the request before its deadline and answers, or refuses it
+        // unapplied; the margin covers the time a begun request takes.
         answer
-            .recv_timeout(Duration::from_secs(5))
+            .recv_timeout(control::REQUEST_DEADLINE + control::APPLY_MARGIN)
             .unwrap_or_else(|_| Response::error("the run did not answer in time"))
     })
 }
@@ -550,8 +562,13 @@ impl Runner<'_, '_> {
                 self.on_exit(id, code, signal);
             }
             Event::Health { id, result } => self.on_health(id, result),
-            Event::Control(request, reply) => {
-                let response = self.on_control(request);
+            Event::Control(request, reply, deadline) => {
+                // Past its deadline its client was told it was not applied: keep that true.
+                let response = if Instant::now() > deadline {
+                    Response::error("not applied: the run was too busy to take it in time")
+                } else {
+                    self.on_control(request)
+                };
                 let _ = reply.send(response);
             }
         }
