@@ -560,3 +560,42 @@ fn gc_refuses_while_a_release_runs() {
         String::from_utf8_lossy(&gc.stderr)
     );
 }
+
+#[test]
+fn history_records_whole_commands_and_shows_every_detail() {
+    let test = Test::new().procfile("web: sleep 100\nworker: sleep 100\n");
+    let dir = test.path().to_path_buf();
+    let ok = |args: &[&str]| {
+        let output = dozen(&dir, args, &[]);
+        assert!(
+            output.status.code().is_some(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
+    ok(&["release"]);
+    ok(&["scale", "web=2", "worker+1"]);
+    ok(&["exec", "--", "sh", "-c", "exit 3", "ignored arg"]);
+    let events: serde_json::Value =
+        serde_json::from_slice(&ok(&["history", "--json"]).stdout).unwrap();
+    let exec = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["what"] == "exec")
+        .unwrap();
+    assert_eq!(exec["command"], "sh -c 'exit 3' 'ignored arg'");
+    assert_eq!(exec["exit_code"], 3);
+    let text = String::from_utf8(ok(&["history"]).stdout).unwrap();
+    for detail in [
+        "changes=web=2,worker+1",
+        "formation=web=2,worker=2",
+        "command=\"sh -c 'exit 3' 'ignored arg'\"",
+        "exit_code=3",
+        "version=v1",
+    ] {
+        assert!(text.contains(detail), "{detail} in\n{text}");
+    }
+    drop(test);
+}

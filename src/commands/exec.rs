@@ -28,7 +28,14 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
         let env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
         let cwd = app.dir.working_dir();
         let store = crate::store::open(app).ok();
-        return execute(context, &command_line, env, &cwd, store.as_deref(), "dev");
+        return execute(
+            context,
+            &command_line,
+            env,
+            &cwd,
+            store.as_deref().map(|s| (s, typed(args))),
+            "dev",
+        );
     }
     let released = Released::load(context, args.release.as_deref())?;
     let command_line = command_line(&released.app, args)?;
@@ -48,9 +55,21 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
         &command_line,
         env,
         &released.tree,
-        Some(&released.store),
+        Some((&released.store, typed(args))),
         &version,
     )
+}
+
+/// The command as the user typed it after `exec`, every word shell-quoted: what the
+/// activity log records (`.venv/bin/python manage.py check`, `migrate --fake`).
+fn typed(args: &ExecArgs) -> String {
+    args.task
+        .iter()
+        .chain(&args.args)
+        .chain(&args.command)
+        .map(|word| shell_quote(word))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs the command as the user's foreground job, then ends its leftovers; records it in
@@ -60,13 +79,12 @@ fn execute(
     command_line: &[String],
     env: Vec<(String, String)>,
     cwd: &std::path::Path,
-    store: Option<&std::path::Path>,
+    store: Option<(&std::path::Path, String)>,
     release: &str,
 ) -> Result<i32, Error> {
     let started = std::time::Instant::now();
     let code = execute_command(context, command_line, env, cwd)?;
-    if let Some(store) = store {
-        let shown = command_line.last().cloned().unwrap_or_default();
+    if let Some((store, shown)) = store {
         let _ = crate::store::history::append(
             store,
             "exec",

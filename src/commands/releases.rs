@@ -239,6 +239,49 @@ fn diff(before: Option<&BTreeMap<String, String>>, after: &BTreeMap<String, Stri
     (added, removed, changed)
 }
 
+/// Every field of an event but its time, who and what, as `key=value` words (ids shortened,
+/// lists joined with commas): the text view leaves nothing of an event out.
+fn event_details(event: &Value) -> String {
+    fn render(value: &Value) -> String {
+        match value {
+            Value::String(text) if text.len() == 32 || text.len() == 64 => {
+                if text.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    crate::ui::short_id(text).to_owned()
+                } else {
+                    text.clone()
+                }
+            }
+            Value::String(text) => text.clone(),
+            Value::Array(items) => items.iter().map(render).collect::<Vec<_>>().join(","),
+            Value::Object(fields) => fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", render(v)))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        }
+    }
+    let Some(fields) = event.as_object() else {
+        return String::new();
+    };
+    let quote = |text: String| {
+        if text.is_empty() || text.contains([' ', '"', '\t']) {
+            format!("{text:?}")
+        } else {
+            text
+        }
+    };
+    let mut words: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| !matches!(k.as_str(), "time" | "who" | "what" | "outcome") && !v.is_null())
+        .map(|(k, v)| format!("{k}={}", quote(render(v))))
+        .collect();
+    if let Some(outcome) = fields.get("outcome").and_then(Value::as_str) {
+        words.insert(0, outcome.to_owned());
+    }
+    words.join(" ")
+}
+
 pub(super) fn history(context: &Context, args: &HistoryArgs) -> Result<i32, Error> {
     let (store, ledger) = ledger(context)?;
     super::release::sync_history(&store, &ledger, None).map_err(Error::failed)?;
@@ -253,24 +296,13 @@ pub(super) fn history(context: &Context, args: &HistoryArgs) -> Result<i32, Erro
     let mut out = String::new();
     for event in &events {
         let get = |k: &str| event.get(k).and_then(Value::as_str).unwrap_or("");
-        let subject = ["version", "build", "command"]
-            .iter()
-            .map(|k| get(k))
-            .find(|v| !v.is_empty())
-            .unwrap_or("");
-        let subject = if subject.len() == 32 {
-            crate::ui::short_id(subject)
-        } else {
-            subject
-        };
         let _ = writeln!(
             out,
-            "{}  {:<10} {:<9} {:<14} {}",
-            get("time").get(..19).unwrap_or(""),
+            "{}  {:<10} {:<9} {}",
+            get("time").get(..19).unwrap_or("").replace('T', " "),
             get("who"),
             get("what"),
-            subject,
-            get("outcome")
+            event_details(event)
         );
     }
     print(&out)?;
