@@ -5,6 +5,7 @@ pub mod control;
 pub mod exit;
 pub mod health;
 pub mod nursery;
+pub mod oneoff;
 pub mod output;
 pub mod pty;
 pub mod reaper;

@@ -243,3 +243,33 @@ fn the_store_is_kept_out_of_git_once_and_dozen_home_moves_it() {
         "the store is $DOZEN_HOME/<app name>"
     );
 }
+
+#[test]
+fn cache_directories_come_back_and_are_never_part_of_the_build() {
+    let steps = "[\"mkdir -p cachedir && date +%s%N >> cachedir/runs && wc -l < cachedir/runs | tr -d ' ' > runs.txt\"]";
+    let first = app(steps).args(&["build"]).run().success();
+    let dir = first.dir;
+    let id = first.stdout.trim().to_owned();
+    let tree = dir.path().join(".dozen/trees");
+    assert_eq!(
+        std::fs::read_to_string(tree.join(&id).join("runs.txt")).unwrap(),
+        "1\n"
+    );
+    assert!(
+        !tree.join(&id).join("cachedir").exists(),
+        "caches leave the build"
+    );
+    std::fs::write(dir.path().join("app.py"), "print('changed')\n").unwrap();
+    let second = Command::new(crate::harness::BIN)
+        .args(["build"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let second = String::from_utf8(second.stdout).unwrap().trim().to_owned();
+    assert_ne!(second, id);
+    assert_eq!(
+        std::fs::read_to_string(tree.join(&second).join("runs.txt")).unwrap(),
+        "2\n",
+        "the cache directory came back for the second build"
+    );
+}

@@ -14,6 +14,7 @@ mod export;
 mod generate;
 mod init;
 mod manifest;
+mod oneoff;
 mod oracle;
 mod probe;
 mod procfile;

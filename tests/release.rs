@@ -587,7 +587,7 @@ fn history_records_whole_commands_and_shows_every_detail() {
         .unwrap();
     assert_eq!(exec["command"], "sh -c 'exit 3' 'ignored arg'");
     assert_eq!(exec["exit_code"], 3);
-    let text = String::from_utf8(ok(&["history"]).stdout).unwrap();
+    let shown = String::from_utf8(ok(&["history"]).stdout).unwrap();
     for detail in [
         "changes=web=2,worker+1",
         "formation=web=2,worker=2",
@@ -595,7 +595,7 @@ fn history_records_whole_commands_and_shows_every_detail() {
         "exit_code=3",
         "version=v1",
     ] {
-        assert!(text.contains(detail), "{detail} in\n{text}");
+        assert!(shown.contains(detail), "{detail} in\n{shown}");
     }
     drop(test);
 }

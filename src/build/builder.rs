@@ -7,6 +7,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -321,33 +322,35 @@ fn run_steps(
     Ok(records)
 }
 
-/// Runs one step with its output (stdout and stderr, in order) sent line by line to `log`.
+/// Runs one step with its output (stdout and stderr, in order) sent line by line to `log`,
+/// under a nursery: what the step leaves running is ended once it ends, and said so.
 fn run_step(
     step: &str,
     dir: &Path,
     env: &[(String, String)],
     log: &mut dyn FnMut(&str),
 ) -> std::io::Result<(i32, Vec<String>)> {
-    let (reader, writer) = std::io::pipe()?;
-    let mut child = Command::new("/bin/sh")
-        .args(["-c", step])
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(writer.try_clone()?)
-        .stderr(writer)
-        .spawn()?;
     let mut lines = Vec::new();
-    for line in std::io::BufRead::split(std::io::BufReader::new(reader), b'\n') {
-        let line = String::from_utf8_lossy(&line?)
-            .trim_end_matches('\r')
-            .to_owned();
-        log(&line);
-        lines.push(line);
+    let finished = crate::supervisor::oneoff::run(
+        &["/bin/sh".to_owned(), "-c".to_owned(), step.to_owned()],
+        env,
+        dir,
+        &mut |line| {
+            log(line);
+            lines.push(line.to_owned());
+        },
+    )?;
+    if finished.left > 0 {
+        let note = format!(
+            "dozen: the step left {} process{} running; ended {}",
+            finished.left,
+            if finished.left == 1 { "" } else { "es" },
+            if finished.left == 1 { "it" } else { "them" }
+        );
+        log(&note);
+        lines.push(note);
     }
-    let status = child.wait()?;
-    Ok((crate::supervisor::exit::code(status), lines))
+    Ok((finished.code(), lines))
 }
 
 /// Stores the finished tree: new contents into the objects, the tree's list, its seal, the
@@ -469,105 +472,5 @@ fn write_log(store: &Path, id: &str, lines: &[String]) -> std::io::Result<()> {
     crate::fsutil::write_atomic(&store.join("builds").join(format!("{id}.log")), &out, 0o600)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(app: &Path, store: &Path, steps: &[&str]) -> Plan {
-        Plan {
-            app_dir: app.to_path_buf(),
-            store: store.to_path_buf(),
-            steps: steps.iter().map(|s| (*s).to_owned()).collect(),
-            cache: vec!["cachedir".into()],
-            env: vec![("MODE".into(), "production".into())],
-            tools: vec![],
-            inherited: vec![
-                ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
-                ("SECRET".into(), "runtime-only".into()),
-            ],
-            env_files: vec![],
-        }
-    }
-
-    #[test]
-    fn builds_once_then_hits_the_cache() {
-        let app = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        fs::write(app.path().join("main.py"), b"print('hi')").unwrap();
-        let steps = [
-            "echo \"mode=$MODE secret=${SECRET:-none}\" > built.txt",
-            "mkdir -p cachedir && date +%s%N >> cachedir/runs && wc -l < cachedir/runs > runs.txt",
-        ];
-        let mut lines = Vec::new();
-        let Outcome::Built(first) = build(&plan(app.path(), store.path(), &steps), &mut |l| {
-            lines.push(l.to_owned());
-        })
-        .unwrap() else {
-            panic!("expected a build")
-        };
-        let tree = store.path().join("trees").join(&first.id);
-        assert_eq!(
-            fs::read_to_string(tree.join("built.txt")).unwrap(),
-            "mode=production secret=none\n",
-            "build env only"
-        );
-        assert_eq!(
-            fs::read_to_string(tree.join("main.py")).unwrap(),
-            "print('hi')"
-        );
-        assert!(
-            !tree.join("cachedir").exists(),
-            "caches are not part of the build"
-        );
-        assert!(
-            matches!(build(&plan(app.path(), store.path(), &steps), &mut |_| {}).unwrap(), Outcome::Cached(r, _) if r.id == first.id)
-        );
-        // A changed input is a new build, and the cache directory came back.
-        fs::write(app.path().join("main.py"), b"print('changed')").unwrap();
-        let Outcome::Built(second) =
-            build(&plan(app.path(), store.path(), &steps), &mut |_| {}).unwrap()
-        else {
-            panic!("expected a build")
-        };
-        assert_ne!(second.id, first.id);
-        assert_eq!(
-            fs::read_to_string(store.path().join("trees").join(&second.id).join("runs.txt"))
-                .unwrap()
-                .trim(),
-            "2"
-        );
-    }
-
-    #[test]
-    fn a_failing_step_stores_nothing_and_says_why() {
-        let app = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        fs::write(app.path().join("x"), b"x").unwrap();
-        let error = build(
-            &plan(
-                app.path(),
-                store.path(),
-                &["echo ok", "echo doing; echo broken >&2; exit 7"],
-            ),
-            &mut |_| {},
-        )
-        .err()
-        .unwrap();
-        let BuildError::StepFailed {
-            number,
-            status,
-            tail,
-            ..
-        } = error
-        else {
-            panic!("{error}")
-        };
-        assert_eq!((number, status.as_str()), (2, "exit code 7"));
-        assert_eq!(tail, ["doing", "broken"]);
-        assert_eq!(
-            fs::read_dir(store.path().join("builds")).unwrap().count(),
-            0
-        );
-        assert_eq!(fs::read_dir(store.path().join("tmp")).unwrap().count(), 0);
-    }
-}
+// Builds run their steps under the nursery (`dozen __nursery`), which a unit-test binary is
+// not: the builder is tested through the binary, in tests/build.rs.

@@ -2,8 +2,6 @@
 //! current once its release phase succeeds. See docs/store.md.
 
 use std::collections::BTreeMap;
-use std::io::BufRead as _;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::json;
@@ -16,7 +14,6 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::store::history;
 use crate::store::releases::{Ledger, Release, Status};
-use crate::supervisor::exit;
 
 pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let environment = context.environment();
@@ -162,56 +159,49 @@ fn release_phase(
         eprintln!("release phase of v{}: {command}", release.version);
     }
     let started = Instant::now();
-    let (reader, writer) = std::io::pipe().map_err(|e| Error::io("cannot create a pipe", e))?;
     let argv = crate::app::profile_d::wrap(
         &tree,
         vec!["/bin/sh".to_owned(), "-c".to_owned(), command.clone()],
     );
-    let mut child = Command::new(&argv[0])
-        .args(&argv[1..])
-        .current_dir(&tree)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(
-            writer
-                .try_clone()
-                .map_err(|e| Error::io("cannot create a pipe", e))?,
-        )
-        .stderr(writer)
-        .spawn()
-        .map_err(|e| Error::io("cannot run the release phase", e))?;
+    let env: Vec<(String, String)> = env.into_iter().collect();
     let mut log = Vec::new();
-    for line in std::io::BufReader::new(reader).split(b'\n') {
-        let line = line.map_err(|e| Error::io("cannot read the release phase's output", e))?;
-        let text = String::from_utf8_lossy(&line);
+    let finished = crate::supervisor::oneoff::run(&argv, &env, &tree, &mut |text| {
         if !context.quiet {
             eprintln!("  | {text}");
         }
-        log.push(text.into_owned());
-    }
-    let status = child
-        .wait()
-        .map_err(|e| Error::io("cannot wait for the release phase", e))?;
+        log.push(text.to_owned());
+    })
+    .map_err(|e| Error::io("cannot run the release phase", e))?;
+    let succeeded = finished.code() == 0;
     // Quiet or not, a failure shows what the release phase said.
-    if context.quiet && !status.success() {
+    if context.quiet && !succeeded {
         for line in &log {
             eprintln!("  | {line}");
         }
+    }
+    if finished.left > 0 {
+        let note = format!(
+            "the release phase left {} process{} running when it ended; dozen ended {}",
+            finished.left,
+            if finished.left == 1 { "" } else { "es" },
+            if finished.left == 1 { "it" } else { "them" }
+        );
+        eprintln!("{}: {note}", context.paint_err().warning("warning"));
+        log.push(format!("dozen: {note}"));
     }
     keep_log(store, release.version, &log);
     if !context.quiet {
         eprintln!(
             "release phase {} in {:.1}s",
-            exit::describe(status),
+            finished.describe(),
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(if status.success() {
+    Ok(if succeeded {
         Status::Succeeded
     } else {
         Status::Failed {
-            exit_code: exit::code(status),
+            exit_code: finished.code(),
         }
     })
 }

@@ -58,6 +58,10 @@ pub enum Event {
         id: u64,
         code: Option<i32>,
         signal: Option<i32>,
+        /// The nursery's other live descendants when it ended: for a one-off (the nursery's
+        /// only child), what the command left running.
+        #[serde(default)]
+        others: usize,
     },
 }
 
@@ -183,6 +187,8 @@ struct Child {
     stop_signal: Signal,
     kill_timeout: Duration,
     alive: bool,
+    /// Other live descendants of the nursery when this one ended.
+    others: usize,
 }
 
 /// `dozen __nursery`: serves the supervisor on fd 0 until it goes away, then ends every
@@ -330,6 +336,7 @@ impl Serving {
                                 stop_signal,
                                 kill_timeout,
                                 alive: true,
+                                others: 0,
                             },
                         );
                         self.tell(&Event::Spawned {
@@ -366,6 +373,10 @@ impl Serving {
             if let Ok(Some(_)) =
                 rustix::process::waitid(rustix::process::WaitId::Pid(child.pid), options)
             {
+                child.others = reaper::descendants(rustix::process::getpid())
+                    .into_iter()
+                    .filter(|pid| *pid != child.pid && !reaper::is_zombie(*pid))
+                    .count();
                 let _ = rustix::process::kill_process_group(child.pid, child.stop_signal);
                 child.alive = false;
             }
@@ -376,6 +387,7 @@ impl Serving {
                     id: child.id,
                     code: status.exit_status(),
                     signal: status.terminating_signal(),
+                    others: child.others,
                 };
                 self.tell(&event);
             }

@@ -90,7 +90,8 @@ pub fn end_descendants(grace: Duration) {
     }
 }
 
-fn is_zombie(pid: Pid) -> bool {
+/// Whether a process has ended but is not reaped yet (state `Z`), or is gone.
+pub fn is_zombie(pid: Pid) -> bool {
     std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
         .ok()
         .and_then(|stat| {

@@ -558,7 +558,9 @@ impl Runner<'_, '_> {
                 });
                 self.stop_all(&format!("{name} could not start"), 1);
             }
-            Event::Nursery(nursery::Event::Exited { id, code, signal }) => {
+            Event::Nursery(nursery::Event::Exited {
+                id, code, signal, ..
+            }) => {
                 self.on_exit(id, code, signal);
             }
             Event::Health { id, result } => self.on_health(id, result),

@@ -1,0 +1,135 @@
+//! A one-off command that is not the user's foreground job — a build step, a release phase —
+//! run the one way dozen runs processes: under a nursery (docs/supervisor.md), in a process
+//! group of its own, its output read line by line. dozen waits for the command itself, not
+//! for what it left running: a background job (`sleep 300 & echo migrated`) is ended once the
+//! command ends, and said so; and whatever happens to dozen, `kill -9` included, the nursery
+//! ends every process of the command.
+
+use std::io::BufRead as _;
+use std::os::fd::AsFd as _;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::nursery::{self, Nursery, Request};
+
+/// How long what a one-off left running gets between SIGTERM and SIGKILL.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
+
+/// How a one-off ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// Its exit code, if it exited.
+    pub exit: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// Processes the command left running when it ended (ended by dozen since).
+    pub left: usize,
+}
+
+impl Finished {
+    /// `$?`: the exit code, or 128 + N for signal N.
+    pub fn code(&self) -> i32 {
+        super::exit::code_of(self.exit, self.signal)
+    }
+
+    /// "exited with code 3" / "killed by SIGKILL".
+    pub fn describe(&self) -> String {
+        super::exit::describe_of(self.exit, self.signal)
+    }
+}
+
+enum Message {
+    Line(String),
+    Event(nursery::Event),
+    NurseryGone,
+}
+
+/// Runs `argv` in `cwd` with exactly `env`, stdin from `/dev/null`, stdout and stderr as one
+/// stream of lines given to `on_line` as they come (invalid UTF-8 replaced, `\r` ends
+/// trimmed). Returns once the command has ended and everything it left is gone.
+pub fn run(
+    argv: &[String],
+    env: &[(String, String)],
+    cwd: &std::path::Path,
+    on_line: &mut dyn FnMut(&str),
+) -> std::io::Result<Finished> {
+    let nursery = Nursery::start()?;
+    let (reader, writer) = std::io::pipe()?;
+    nursery.send(
+        &Request::Spawn {
+            id: 1,
+            argv: argv.to_vec(),
+            env: env.to_vec(),
+            cwd: Some(cwd.display().to_string()),
+            stop_signal: rustix::process::Signal::TERM.as_raw(),
+            kill_timeout_ms: u64::try_from(LEFTOVER_GRACE.as_millis()).unwrap_or(u64::MAX),
+        },
+        &[writer.as_fd()],
+    )?;
+    drop(writer);
+    let (tx, rx) = mpsc::channel();
+    let lines = {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(reader).split(b'\n') {
+                let Ok(line) = line else { break };
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches('\r')
+                    .to_owned();
+                if tx.send(Message::Line(text)).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let mut events = nursery.events()?;
+    std::thread::spawn(move || {
+        while let Some(event) = events.next_event() {
+            if tx.send(Message::Event(event)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Message::NurseryGone);
+    });
+    let finished = loop {
+        match rx.recv() {
+            Ok(Message::Line(line)) => on_line(&line),
+            Ok(Message::Event(nursery::Event::SpawnFailed { error, .. })) => {
+                nursery.finish();
+                return Err(std::io::Error::other(error));
+            }
+            Ok(Message::Event(nursery::Event::Exited {
+                code,
+                signal,
+                others,
+                ..
+            })) => {
+                break Finished {
+                    exit: code,
+                    signal,
+                    left: others,
+                };
+            }
+            Ok(Message::Event(nursery::Event::Spawned { .. })) => {}
+            Ok(Message::NurseryGone) | Err(_) => {
+                return Err(std::io::Error::other("the nursery ended unexpectedly"));
+            }
+        }
+    };
+    // The command has ended: the nursery ends what it left (its group got SIGTERM when it
+    // ended; daemons that left the group get it now, then SIGKILL after the grace), then the
+    // pipe closes and the last lines arrive.
+    nursery.finish();
+    let _ = lines.join();
+    while let Ok(message) = rx.try_recv() {
+        if let Message::Line(line) = message {
+            on_line(&line);
+        }
+    }
+    Ok(finished)
+}
+
+#[cfg(test)]
+mod tests {
+    // The nursery is `dozen __nursery`, so these run through the binary: tests/oneoff.rs.
+}

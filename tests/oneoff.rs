@@ -1,0 +1,129 @@
+//! One-off processes — build steps and release phases — never outlive dozen (issue 13): a
+//! background job does not make dozen wait for it, and is ended and named when the command
+//! ends; `kill -9` of dozen leaves nothing of the command running.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{BIN, Test};
+
+/// Every live process whose command line holds `marker` (from `/proc`).
+fn running(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                s.rfind(')')
+                    .map(|i| s[i + 1..].trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        if text.contains(marker) && !zombie {
+            found.push(text);
+        }
+    }
+    found
+}
+
+/// Waits until nothing with `marker` runs (at most `secs`).
+fn gone(marker: &str, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if running(marker).is_empty() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_release_phase_that_leaves_a_background_job_does_not_hang_and_the_job_is_ended() {
+    // `sleep 301.5` is this test's marker: no other test sleeps that long.
+    let test =
+        Test::new().procfile("web: sleep 100\nrelease: sh -c \"sleep 301.5 & echo migrated\"\n");
+    let started = Instant::now();
+    let output = test.args(&["release"]).run().success();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "release waited for the job: {:?}",
+        started.elapsed()
+    );
+    assert!(output.stderr.contains("  | migrated"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("the release phase left 1 process running when it ended; dozen ended it"),
+        "{}",
+        output.stderr
+    );
+    assert!(gone("sleep 301.5", 5), "{:?}", running("sleep 301.5"));
+    assert_eq!(output.stdout, "v1\n");
+}
+
+#[test]
+fn a_build_step_that_leaves_a_background_job_does_not_hang_and_the_job_is_ended() {
+    let test = Test::new()
+        .procfile("web: sleep 100\n")
+        .manifest("[build]\nsteps = [\"sleep 302.5 > /dev/null 2>&1 & echo built\"]\n");
+    let started = Instant::now();
+    let output = test.args(&["build"]).run().success();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(gone("sleep 302.5", 5), "{:?}", running("sleep 302.5"));
+    let log = std::fs::read_dir(output.dir.path().join(".dozen/builds"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .unwrap();
+    assert!(
+        log.contains("built") && log.contains("the step left 1 process running; ended it"),
+        "{log}"
+    );
+}
+
+/// Starts dozen with `args` in `dir`, waits until `marker` runs, SIGKILLs dozen, and checks
+/// that nothing with the marker survives it.
+fn kill_9_leaves_nothing(dir: &std::path::Path, args: &[&str], marker: &str) {
+    let mut dozen = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while running(marker).is_empty() {
+        assert!(Instant::now() < deadline, "{marker} never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    dozen.kill().unwrap();
+    dozen.wait().unwrap();
+    assert!(
+        gone(marker, 10),
+        "survived kill -9 of dozen: {:?}",
+        running(marker)
+    );
+}
+
+#[test]
+fn kill_9_of_release_or_build_leaves_nothing_of_the_command() {
+    let release = Test::new().procfile(
+        "web: sleep 100\nrelease: sleep 303.5 & sh -c 'trap \"\" TERM; exec sleep 304.5'\n",
+    );
+    kill_9_leaves_nothing(release.path(), &["release"], "sleep 304.5");
+    assert!(gone("sleep 303.5", 5));
+    let build = Test::new()
+        .procfile("web: sleep 100\n")
+        .manifest("[build]\nsteps = [\"setsid sleep 305.5 & exec sleep 306.5\"]\n");
+    kill_9_leaves_nothing(build.path(), &["build"], "sleep 306.5");
+    assert!(gone("sleep 305.5", 5), "{:?}", running("sleep 305.5"));
+}
