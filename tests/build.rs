@@ -78,6 +78,11 @@ fn a_failing_step_stores_nothing() {
         stderr.contains("  | about to fail\n  | on stderr\n"),
         "{stderr}"
     );
+    assert_eq!(
+        stderr.matches("about to fail").count(),
+        2,
+        "told once, and in the error: {stderr}"
+    );
     assert_eq!(count(output.dir.path(), ".dozen/builds"), 0);
     assert_eq!(count(output.dir.path(), ".dozen/trees"), 0);
     assert_eq!(count(output.dir.path(), ".dozen/tmp"), 0);

@@ -81,17 +81,23 @@ fn a_crash_stops_the_formation_with_its_exit_code() {
     assert_eq!(code, Some(3), "{lines:?}");
     let crash = lines
         .iter()
-        .position(|l| l.ends_with("crash.1 exited with code 3"))
+        .position(|l| l.ends_with("crash.1 exited with code 3; stopping all processes"))
         .unwrap();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("exited with code 3"))
+            .count(),
+        1,
+        "the exit is told once: {lines:?}"
+    );
     let last_words = lines
         .iter()
         .position(|l| l.ends_with("| going down"))
         .unwrap();
     assert!(last_words < crash, "output before the exit line: {lines:?}");
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("steady.1 killed by SIGTERM")),
+        lines.iter().any(|l| l.ends_with("steady.1 stopped")),
         "{lines:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -106,7 +112,9 @@ fn a_child_killed_by_a_signal_gives_128_plus_n() {
     let (code, lines) = running.finish(10);
     assert_eq!(code, Some(137), "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.ends_with("b.1 killed by SIGKILL")),
+        lines
+            .iter()
+            .any(|l| l.ends_with("b.1 killed by SIGKILL; stopping all processes")),
         "{lines:?}"
     );
 }

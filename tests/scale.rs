@@ -88,7 +88,7 @@ fn scaling_live_adds_the_next_indexes_and_ports_and_removes_the_highest() {
     assert_eq!((code, stdout.as_str()), (Some(0), "web=3 worker=0\n"));
     running.wait_for(&format!("web.2 | web.2 on {}", port + 1), 10);
     running.wait_for(&format!("web.3 | web.3 on {}", port + 2), 10);
-    running.wait_for("worker.1 killed by SIGTERM", 10);
+    running.wait_for("worker.1 stopped", 10);
     let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 3);
     assert_eq!(
         names_and_ports(&status),
@@ -110,8 +110,8 @@ fn scaling_live_adds_the_next_indexes_and_ports_and_removes_the_highest() {
     // Down again: the highest-numbered stop; the formation (and dozen) go on.
     let (code, stdout, _) = running.dozen(&["scale", "web-2"]);
     assert_eq!((code, stdout.as_str()), (Some(0), "web=1 worker=0\n"));
-    running.wait_for("web.3 killed by SIGTERM", 10);
-    running.wait_for("web.2 killed by SIGTERM", 10);
+    running.wait_for("web.3 stopped", 10);
+    running.wait_for("web.2 stopped", 10);
     let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 1);
     assert_eq!(
         names_and_ports(&status),
@@ -153,9 +153,21 @@ fn scaling_to_zero_keeps_the_run_waiting_for_the_next_scale() {
     assert!(stdout.contains("(the formation is empty)"), "{stdout}");
     running.dozen(&["scale", "web=1"]);
     wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 1);
+    running.wait_for("formation scaled to web=1", 10);
+    // A scale that changes nothing says nothing in the stream.
+    let (code, stdout, _) = running.dozen(&["scale", "web=1"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "web=1\n"));
     running.signal(Signal::TERM);
-    let (code, _) = running.finish(10);
+    let (code, lines) = running.finish(10);
     assert_eq!(code, Some(143));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("formation scaled to web=1"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -426,7 +438,7 @@ fn stop_keeps_instances_stopped_until_restarted_or_scaled() {
     running.wait_for("worker.1 | worker.1 on", 10);
     let (code, _, stderr) = running.dozen(&["stop", "worker"]);
     assert_eq!(code, Some(0), "{stderr}");
-    running.wait_for("worker.1 killed by SIGTERM", 10);
+    running.wait_for("worker.1 stopped", 10);
     let status = wait_ps(&running, |s| s["instances"][1]["state"] == "stopped");
     assert_eq!(
         status["formation"],

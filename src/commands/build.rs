@@ -102,7 +102,7 @@ pub(super) fn build_app(
                 "build",
                 json!({ "outcome": "failed", "error": error.to_string() }),
             );
-            return Err(report_failure(error));
+            return Err(report_failure(error, progress.showed_every_line(context)));
         }
     };
     let _ = history::append(
@@ -150,7 +150,7 @@ fn bytes(size: u64) -> String {
     }
 }
 
-fn report_failure(error: BuildError) -> Error {
+fn report_failure(error: BuildError, shown: bool) -> Error {
     match error {
         BuildError::StepFailed {
             number,
@@ -158,8 +158,10 @@ fn report_failure(error: BuildError) -> Error {
             status,
             tail,
         } => {
-            for line in &tail {
-                eprintln!("  | {line}");
+            if !shown {
+                for line in &tail {
+                    eprintln!("  | {line}");
+                }
             }
             Error::failed(format!(
                 "build step {number} `{command}` failed: {status}; nothing was stored"
@@ -257,7 +259,7 @@ impl Progress {
                 }
                 bar.set_message(line.chars().take(100).collect::<String>());
             }
-            None if !self.quiet => eprintln!("{line}"),
+            None if !self.quiet => eprintln!("  | {line}"),
             None => {}
         }
     }
@@ -266,5 +268,12 @@ impl Progress {
         if let Some(bar) = self.spinner.take() {
             bar.finish_and_clear();
         }
+    }
+
+    /// Whether every line of the steps' output was printed as it came (no spinner hid it,
+    /// `-q` did not silence it): then a failure does not print its tail again.
+    fn showed_every_line(&self, context: &Context) -> bool {
+        let terminal = std::io::stderr().is_terminal() && !context.quiet;
+        if terminal { self.verbose } else { !self.quiet }
     }
 }

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 use crate::app::manifest::Health;
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// Without an `interval`, a ready instance's check backs off from [`DEFAULT_INTERVAL`],
+/// doubling after each pass, to this (Kubernetes' default `periodSeconds`); a failure brings
+/// it back to [`DEFAULT_INTERVAL`].
+pub const BACKED_OFF_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const DEFAULT_RETRIES: u32 = 3;
 
@@ -23,6 +27,8 @@ pub enum Probe {
 pub struct Check {
     pub probe: Probe,
     pub interval: Duration,
+    /// No `interval` was given: the interval backs off while the instance passes.
+    pub backs_off: bool,
     pub timeout: Duration,
     /// Failures during this time after a start do not count against the instance.
     pub grace: Duration,
@@ -44,9 +50,21 @@ impl Check {
         Some(Self {
             probe,
             interval: health.interval.map_or(DEFAULT_INTERVAL, |d| d.0),
+            backs_off: health.interval.is_none(),
             timeout: health.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
             grace: health.grace.map_or(Duration::ZERO, |d| d.0),
             retries: health.retries.unwrap_or(DEFAULT_RETRIES),
+        })
+    }
+
+    /// The wait before the next check of a ready instance whose last check passed after a
+    /// wait of `last` (`None`: the first since it became ready).
+    pub fn next_interval(&self, last: Option<Duration>) -> Duration {
+        if !self.backs_off {
+            return self.interval;
+        }
+        last.map_or(self.interval, |last| {
+            (last * 2).clamp(self.interval, BACKED_OFF_INTERVAL)
         })
     }
 
@@ -157,10 +175,33 @@ mod tests {
         Check {
             probe,
             interval: DEFAULT_INTERVAL,
+            backs_off: true,
             timeout: Duration::from_millis(500),
             grace: Duration::ZERO,
             retries: 3,
         }
+    }
+
+    #[test]
+    fn a_passing_ready_check_backs_off_to_ten_seconds_unless_an_interval_is_set() {
+        let mut every = None;
+        let mut seen = Vec::new();
+        let default = check(Probe::Tcp);
+        for _ in 0..6 {
+            let next = default.next_interval(every);
+            seen.push(next.as_secs());
+            every = Some(next);
+        }
+        assert_eq!(seen, [1, 2, 4, 8, 10, 10]);
+        let fixed = Check {
+            interval: Duration::from_secs(3),
+            backs_off: false,
+            ..check(Probe::Tcp)
+        };
+        assert_eq!(
+            fixed.next_interval(Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]

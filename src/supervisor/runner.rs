@@ -122,6 +122,8 @@ struct Slot {
     backoff: Backoff,
     ready: bool,
     failures: u32,
+    /// The wait before the last passing check of a ready instance (the back-off's state).
+    probe_every: Option<Duration>,
     next_probe: Option<Instant>,
     probing: bool,
     /// What happens when the current process is gone.
@@ -339,6 +341,7 @@ fn new_slot(
         backoff: spec.types[type_index].backoff,
         ready: false,
         failures: 0,
+        probe_every: None,
         next_probe: None,
         probing: false,
         after_exit: AfterExit::Policy,
@@ -512,6 +515,7 @@ impl Runner<'_, '_> {
         s.failures = 0;
         s.probing = false;
         s.after_exit = AfterExit::Policy;
+        s.probe_every = None;
         s.next_probe = self.specs[s.spec].types[s.type_index]
             .health
             .as_ref()
@@ -603,7 +607,20 @@ impl Runner<'_, '_> {
         let status = exit::describe_of(code, signal);
         let exit_code = exit::code_of(code, signal);
         let name = self.slots[slot].name.clone();
-        self.pump.system(format!("{name} {status}"), Some(id));
+        // A stop dozen asked for is told as a stop, not as a kill; an exit that stops the
+        // formation is told once, with what follows.
+        let told = match self.slots[slot].state {
+            State::Stopping { killed: true, .. } => {
+                Some(format!("{name} stopped (SIGKILL at its kill timeout)"))
+            }
+            State::Stopping { killed: false, .. } => Some(format!("{name} stopped")),
+            _ => None,
+        };
+        let stops_formation = told.is_none() && self.exit_stops_formation(slot, exit_code);
+        if !stops_formation {
+            let line = told.unwrap_or_else(|| format!("{name} {status}"));
+            self.pump.system(line, Some(id));
+        }
         let was_ready = self.slots[slot].ready;
         let s = &mut self.slots[slot];
         s.ready = false;
@@ -670,8 +687,27 @@ impl Runner<'_, '_> {
             self.start_ready_slots();
         } else {
             self.slots[slot].state = State::Done;
-            self.stop_all(&format!("{name} {status}"), exit_code);
+            self.stop_all_after(&format!("{name} {status}"), exit_code, Some(id));
         }
+    }
+
+    /// Whether this exit ends in stopping the formation (what [`Runner::on_exit`] decides
+    /// below), so that its line says so once.
+    fn exit_stops_formation(&self, slot: usize, exit_code: i32) -> bool {
+        let s = &self.slots[slot];
+        if self.stopping || s.removed() || s.surge || self.moving.is_some() {
+            return false;
+        }
+        if s.after_exit != AfterExit::Policy {
+            return false;
+        }
+        let settings = self.settings(slot);
+        let wants_restart = match settings.restart {
+            Restart::Always => true,
+            Restart::OnFailure => exit_code != 0,
+            Restart::No => false,
+        };
+        !wants_restart && !settings.may_exit
     }
 
     fn on_health(&mut self, id: u64, result: Result<(), String>) {
@@ -688,7 +724,13 @@ impl Runner<'_, '_> {
         match result {
             Ok(()) => {
                 s.failures = 0;
-                s.next_probe = Some(now + check.interval);
+                let every = if s.ready {
+                    check.next_interval(s.probe_every)
+                } else {
+                    check.interval
+                };
+                s.probe_every = Some(every);
+                s.next_probe = Some(now + every);
                 if !s.ready {
                     s.ready = true;
                     let text = format!("{} ready in {}", s.name, seconds(s.started.elapsed()));
@@ -715,6 +757,7 @@ impl Runner<'_, '_> {
             }
             Err(error) => {
                 s.failures += 1;
+                s.probe_every = None;
                 s.next_probe = Some(now + check.interval);
                 if s.failures >= check.retries {
                     let text = format!(
@@ -748,12 +791,22 @@ impl Runner<'_, '_> {
     /// Stops the formation: every running instance gets its stop signal, SIGKILL at its
     /// kill timeout. The first reason given decides dozen's exit code.
     fn stop_all(&mut self, reason: &str, code: i32) {
+        self.stop_all_after(reason, code, None);
+    }
+
+    /// Stops the formation; the line saying why comes after the output of process `after`
+    /// when one is given (the exit that caused it).
+    fn stop_all_after(&mut self, reason: &str, code: i32, after: Option<u64>) {
         if self.stopping {
             return;
         }
         self.stopping = true;
         self.exit_code = code;
-        self.system(format!("{reason}; stopping all processes"));
+        let line = format!("{reason}; stopping all processes");
+        match after {
+            Some(id) => self.pump.system(line, Some(id)),
+            None => self.system(line),
+        }
         for slot in 0..self.slots.len() {
             match self.slots[slot].state {
                 State::Running | State::Stopping { .. } => self.signal_stop(slot),
@@ -1428,15 +1481,20 @@ impl Runner<'_, '_> {
             }
         }
         // Instances `dozen stop` held stay stopped until their type is scaled.
+        let mut woken = false;
         for slot in 0..self.slots.len() {
             let scaled = changes
                 .iter()
                 .any(|c| c.type_name == self.type_name(&self.slots[slot]));
             if scaled && self.slots[slot].state == State::Held {
                 self.slots[slot].state = State::Waiting;
+                woken = true;
             }
         }
-        self.system(format!("formation scaled to {}", next.describe()));
+        // A scale that changes nothing (`web=3` on web=3) is not news in the stream.
+        if next.counts != current.counts || woken {
+            self.system(format!("formation scaled to {}", next.describe()));
+        }
         if next.total() == 0 {
             self.system("the formation is empty: waiting for `dozen scale` (Ctrl-C ends dozen)");
         }
