@@ -289,9 +289,16 @@ impl Running {
     /// seen); panics with the output after `secs`.
     #[track_caller]
     pub fn wait_for(&mut self, needle: &str, secs: u64) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+        self.wait_for_nth(needle, 1, secs)
+    }
+
+    /// Waits until the `n`th line containing `needle` has appeared; returns it.
+    #[track_caller]
+    pub fn wait_for_nth(&mut self, needle: &str, n: usize, secs: u64) -> String {
+        if let Some(line) = self.seen.iter().filter(|l| l.contains(needle)).nth(n - 1) {
             return line.clone();
         }
+        let mut count = self.seen.iter().filter(|l| l.contains(needle)).count();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -300,7 +307,10 @@ impl Running {
                     let line = unpad(String::from_utf8_lossy(&bytes).trim_end_matches('\n'));
                     self.seen.push(line.clone());
                     if line.contains(needle) {
-                        return line;
+                        count += 1;
+                        if count == n {
+                            return line;
+                        }
                     }
                 }
                 Err(

@@ -570,3 +570,88 @@ fn an_unhealthy_instance_is_restarted_when_its_policy_allows() {
         "{lines:?}"
     );
 }
+
+/// A server that binds `$PORT`, drains for 1.5 s on SIGTERM, and says each step.
+const DRAINING_SERVER: &str = "import os, signal, socket, sys, time
+ps = os.environ['PS']
+s = socket.socket()
+s.bind(('127.0.0.1', int(os.environ['PORT'])))
+s.listen()
+def term(*_):
+    print(ps + ' got TERM', flush=True)
+    time.sleep(1.5)
+    print(ps + ' drained', flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+print(ps + ' up ' + str(os.getpid()), flush=True)
+while True:
+    time.sleep(1)
+";
+
+/// A compound command: `sh` forks python instead of becoming it.
+fn compound_app() -> Test {
+    Test::new()
+        .procfile("web: cd . && python3 srv.py\n")
+        .file("srv.py", DRAINING_SERVER)
+}
+
+fn pid_of_up(line: &str) -> i32 {
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_compound_command_drains_on_stop_and_is_signalled_once() {
+    let mut running = run(compound_app(), &["-t", "5"]);
+    let up = running.wait_for("web.1 up", 10);
+    let pid = pid_of_up(&up);
+    running.signal(Signal::TERM);
+    let (code, lines) = running.finish(15);
+    assert_eq!(code, Some(143), "{lines:?}");
+    let got = lines
+        .iter()
+        .filter(|l| l.ends_with("web.1 got TERM"))
+        .count();
+    assert_eq!(got, 1, "signalled once: {lines:?}");
+    let drained = lines.iter().position(|l| l.ends_with("web.1 drained"));
+    let stopped = lines.iter().position(|l| l.ends_with("web.1 stopped"));
+    assert!(
+        drained.is_some() && drained < stopped,
+        "the drain completes before the stop: {lines:?}"
+    );
+    assert!(gone(pid));
+}
+
+#[test]
+fn a_compound_command_restarts_on_its_port_and_scales_down_without_leftovers() {
+    let mut running = run(compound_app(), &["-t", "5", "-m", "web=2"]);
+    let first = pid_of_up(&running.wait_for("web.1 up", 10));
+    let second = pid_of_up(&running.wait_for("web.2 up", 10));
+    let (code, _, stderr) = running.dozen(&["restart", "web.1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // The old web.1 drains before its replacement binds the same port.
+    running.wait_for("web.1 drained", 10);
+    let replacement = pid_of_up(&running.wait_for_nth("web.1 up", 2, 10));
+    assert_ne!(replacement, first);
+    assert!(gone(first));
+    let (code, _, stderr) = running.dozen(&["scale", "web=1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    running.wait_for("web.2 drained", 10);
+    running.wait_for("web.2 stopped", 10);
+    assert!(gone(second), "web.2's python outlived its scale-down");
+    assert!(
+        !running
+            .seen
+            .iter()
+            .any(|l| l.contains("Address already in use")),
+        "{:?}",
+        running.seen
+    );
+    running.signal(Signal::TERM);
+    let (code, lines) = running.finish(15);
+    assert_eq!(
+        code,
+        Some(143),
+        "the formation survived the restart: {lines:?}"
+    );
+    assert!(gone(replacement));
+}

@@ -23,6 +23,23 @@ use serde::{Deserialize, Serialize};
 
 use super::reaper;
 
+/// How often a group whose leader has ended is looked at, until it is empty (20 ms).
+const DRAIN_POLL_NS: i64 = 20_000_000;
+
+/// Live members of the process group `leader` leads, the leader itself aside (from `/proc`:
+/// every member is a descendant of the nursery, which adopts the orphans).
+fn group_members(leader: Pid) -> usize {
+    let group = leader.as_raw_nonzero().get();
+    reaper::descendants(rustix::process::getpid())
+        .into_iter()
+        .filter(|pid| {
+            *pid != leader
+                && reaper::process_group_of(*pid) == Some(group)
+                && !reaper::is_zombie(*pid)
+        })
+        .count()
+}
+
 /// The largest message: a spawn request carries the whole environment.
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
@@ -189,6 +206,14 @@ struct Child {
     alive: bool,
     /// Other live descendants of the nursery when this one ended.
     others: usize,
+    /// The leader's exit (code, signal) once it ended. The leader is then kept unreaped — its
+    /// pid, and so the group's id, cannot be reused — until the rest of its group is gone.
+    leader_ended: Option<(Option<i32>, Option<i32>)>,
+    /// The supervisor asked this instance to stop: its group has its signal already.
+    stop_asked: bool,
+    /// When what is left of the group gets SIGKILL (a leader that ended on its own left
+    /// processes behind: they got the stop signal, and this long).
+    kill_at: Option<Instant>,
 }
 
 /// `dozen __nursery`: serves the supervisor on fd 0 until it goes away, then ends every
@@ -250,8 +275,17 @@ impl Serving {
                 PollFd::new(&self.socket, PollFlags::IN),
                 PollFd::new(signals, PollFlags::IN),
             ];
-            if rustix::event::poll(&mut fds, None).is_err() {
-                continue;
+            let timeout = self.draining().then_some(rustix::event::Timespec {
+                tv_sec: 0,
+                tv_nsec: DRAIN_POLL_NS,
+            });
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(0) => {
+                    self.reap();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(_) => continue,
             }
             let (socket_ready, signal_ready) =
                 (!fds[0].revents().is_empty(), !fds[1].revents().is_empty());
@@ -337,6 +371,9 @@ impl Serving {
                                 kill_timeout,
                                 alive: true,
                                 others: 0,
+                                leader_ended: None,
+                                stop_asked: false,
+                                kill_at: None,
                             },
                         );
                         self.tell(&Event::Spawned {
@@ -354,44 +391,92 @@ impl Serving {
                 let Some(signal) = Signal::from_named_raw(signal) else {
                     return;
                 };
-                if let Some(child) = self.children.values().find(|c| c.id == id && c.alive) {
-                    // The leader is not reaped yet (we reap it), so its group id is still ours.
+                if let Some(child) = self.children.values_mut().find(|c| c.id == id && c.alive) {
+                    // The leader is not reaped yet (we reap it only once its group is empty),
+                    // so its group id is still ours.
+                    child.stop_asked = true;
                     let _ = rustix::process::kill_process_group(child.pid, signal);
                 }
             }
         }
     }
 
-    /// Reaps every exited child; an instance's exit is reported, and what is left of its
-    /// process group is asked to stop — signalled while the unreaped leader still holds the
-    /// group's id, so the signal cannot reach a stranger.
+    /// Notices leaders that ended and groups that emptied; reaps adopted orphans.
+    ///
+    /// An instance has stopped when its **process group** is gone, not when its leader
+    /// exits: `sh -c "cd . && python3 srv.py"` loses its shell at once on SIGTERM while
+    /// python drains. So a leader that ended is kept unreaped (holding the group's id) while
+    /// anything of its group lives; its exit is reported once the group is empty. A stop the
+    /// supervisor asked for is signalled once (by the supervisor, which SIGKILLs at its kill
+    /// timeout); a leader that ended on its own gets what it left asked to stop, and
+    /// killed (SIGKILL) at its kill timeout.
     fn reap(&mut self) {
+        let me = rustix::process::getpid();
+        let now = Instant::now();
         for child in self.children.values_mut().filter(|c| c.alive) {
-            let options = rustix::process::WaitIdOptions::EXITED
-                | rustix::process::WaitIdOptions::NOHANG
-                | rustix::process::WaitIdOptions::NOWAIT;
-            if let Ok(Some(_)) =
-                rustix::process::waitid(rustix::process::WaitId::Pid(child.pid), options)
-            {
-                child.others = reaper::descendants(rustix::process::getpid())
-                    .into_iter()
-                    .filter(|pid| *pid != child.pid && !reaper::is_zombie(*pid))
-                    .count();
-                let _ = rustix::process::kill_process_group(child.pid, child.stop_signal);
-                child.alive = false;
+            if child.leader_ended.is_none() {
+                let options = rustix::process::WaitIdOptions::EXITED
+                    | rustix::process::WaitIdOptions::NOHANG
+                    | rustix::process::WaitIdOptions::NOWAIT;
+                if let Ok(Some(status)) =
+                    rustix::process::waitid(rustix::process::WaitId::Pid(child.pid), options)
+                {
+                    child.leader_ended = Some((status.exit_status(), status.terminating_signal()));
+                    child.others = reaper::descendants(me)
+                        .into_iter()
+                        .filter(|pid| *pid != child.pid && !reaper::is_zombie(*pid))
+                        .count();
+                    if !child.stop_asked && group_members(child.pid) > 0 {
+                        let _ = rustix::process::kill_process_group(child.pid, child.stop_signal);
+                        child.kill_at = Some(now + child.kill_timeout);
+                    }
+                }
+            }
+            if child.leader_ended.is_some() {
+                if child.kill_at.is_some_and(|at| at <= now) {
+                    let _ = rustix::process::kill_process_group(child.pid, Signal::KILL);
+                    child.kill_at = None;
+                }
+                if group_members(child.pid) == 0 {
+                    child.alive = false;
+                }
             }
         }
-        while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
-            if let Some(child) = self.children.remove(&pid.as_raw_nonzero().get()) {
-                let event = Event::Exited {
-                    id: child.id,
-                    code: status.exit_status(),
-                    signal: status.terminating_signal(),
-                    others: child.others,
-                };
-                self.tell(&event);
+        // Leaders whose groups are empty: reaped and reported.
+        let done: Vec<i32> = self
+            .children
+            .iter()
+            .filter(|(_, c)| !c.alive)
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in done {
+            let Some(child) = self.children.remove(&pid) else {
+                continue;
+            };
+            let _ = rustix::process::waitpid(Some(child.pid), WaitOptions::NOHANG);
+            let (code, signal) = child.leader_ended.unwrap_or((None, None));
+            self.tell(&Event::Exited {
+                id: child.id,
+                code,
+                signal,
+                others: child.others,
+            });
+        }
+        // Adopted orphans that ended (never a leader still holding its group's id).
+        for pid in reaper::children_of(me) {
+            let held = self.children.contains_key(&pid.as_raw_nonzero().get());
+            if !held && reaper::is_zombie(pid) {
+                let _ = rustix::process::waitpid(Some(pid), WaitOptions::NOHANG);
             }
         }
+    }
+
+    /// Whether an instance's leader has ended while its group lives on: the loop then wakes
+    /// often to notice the group emptying (its members are not all our children).
+    fn draining(&self) -> bool {
+        self.children
+            .values()
+            .any(|c| c.alive && c.leader_ended.is_some())
     }
 
     /// The supervisor is gone: every live instance group gets its stop signal, then SIGKILL

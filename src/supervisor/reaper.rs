@@ -44,6 +44,26 @@ pub fn descendants(root: Pid) -> Vec<Pid> {
     found.into_iter().filter_map(Pid::from_raw).collect()
 }
 
+/// The direct children of `parent`, from a `/proc` scan (`/proc/PID/task/*/children` needs a
+/// kernel option that is not always there).
+pub fn children_of(parent: Pid) -> Vec<Pid> {
+    let parent = parent.as_raw_nonzero().get();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| parent_of(&stat))
+                == Some(parent)
+        })
+        .filter_map(Pid::from_raw)
+        .collect()
+}
+
 /// The process group of a process, from `/proc/PID/stat`.
 pub fn process_group_of(pid: Pid) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
