@@ -292,6 +292,14 @@ impl Running {
         self.wait_for_nth(needle, 1, secs)
     }
 
+    /// Takes the next line if one comes within `wait` (kept in `seen`).
+    pub fn poll_line(&mut self, wait: std::time::Duration) -> Option<String> {
+        let bytes = self.lines.recv_timeout(wait).ok()?;
+        let line = unpad(String::from_utf8_lossy(&bytes).trim_end_matches('\n'));
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
     /// Waits until the `n`th line containing `needle` has appeared; returns it.
     #[track_caller]
     pub fn wait_for_nth(&mut self, needle: &str, n: usize, secs: u64) -> String {

@@ -103,7 +103,8 @@ fn scaling_live_adds_the_next_indexes_and_ports_and_removes_the_highest() {
         serde_json::json!({"web": 3, "worker": 0})
     );
     let first = &status["instances"][0];
-    assert_eq!(first["state"], "running");
+    // A web that does not bind its port is not ready (issue 13): "starting" until it does.
+    assert_eq!(first["state"], "starting");
     assert_eq!(first["release"], "dev");
     assert!(first["pid"].as_u64().unwrap() > 1);
 
@@ -355,6 +356,47 @@ fn serving(port: u16) -> bool {
 }
 
 #[test]
+fn without_a_health_check_a_rolling_restart_never_leaves_every_port_refusing() {
+    let port = base_port();
+    let test = Test::new()
+        .procfile("web: python3 -m http.server $PORT --bind 127.0.0.1\n")
+        .manifest("[formation]\nweb = 3\n");
+    let mut running = run(test, port);
+    // Ready means accepting on its port, with no check configured.
+    wait_ps(&running, |s| {
+        s["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "ready")
+    });
+    let (code, _, stderr) = running.dozen(&["restart", "web"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (mut rounds, mut all_refused) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !running
+        .seen
+        .iter()
+        .any(|l| l.contains("rolling restart done"))
+    {
+        rounds += 1;
+        if (0..3).all(|k| !serving(port + k)) {
+            all_refused += 1;
+        }
+        assert!(Instant::now() < deadline, "the roll did not finish");
+        let _ = running.poll_line(Duration::from_millis(5));
+    }
+    assert!(rounds > 10, "{rounds} rounds");
+    assert_eq!(
+        all_refused, 0,
+        "{all_refused} of {rounds} rounds had every port refusing"
+    );
+    running.signal(Signal::INT);
+    let (code, _) = running.finish(10);
+    assert_eq!(code, Some(130));
+}
+
+#[test]
 fn a_rolling_restart_keeps_web_serving_and_replaces_every_instance() {
     let port = base_port();
     let test = Test::new()
@@ -444,7 +486,10 @@ fn stop_keeps_instances_stopped_until_restarted_or_scaled() {
         status["formation"],
         serde_json::json!({"web": 1, "worker": 1})
     );
-    assert_eq!(status["instances"][0]["state"], "running");
+    assert_eq!(
+        status["instances"][0]["state"], "starting",
+        "web never binds its port"
+    );
     // dozen goes on; restart brings it back.
     running.dozen(&["restart", "worker.1"]);
     wait_ps(&running, |s| s["instances"][1]["state"] == "running");

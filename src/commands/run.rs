@@ -258,9 +258,12 @@ fn type_settings(
                 after: settings
                     .map(|s| s.after.iter().map(|a| a.get_ref().clone()).collect())
                     .unwrap_or_default(),
+                // A web without a check is ready once it accepts connections on its port
+                // (issue 13): "started" is not "serving", and restarts and moves wait for it.
                 health: settings
                     .and_then(|s| s.health.as_ref())
-                    .and_then(|h| Check::from_manifest(h.get_ref())),
+                    .and_then(|h| Check::from_manifest(h.get_ref()))
+                    .or_else(|| (t.name == "web").then(Check::implicit_port)),
                 tty: settings.is_some_and(|s| s.tty),
             }
         })

@@ -34,6 +34,29 @@ pub struct Check {
     pub grace: Duration,
     /// Consecutive failures after readiness that make an instance unhealthy.
     pub retries: u32,
+    /// Readiness only, then no more checks: the implicit check of a `web` type that has none
+    /// (it is ready once it accepts connections on its port).
+    pub readiness_only: bool,
+}
+
+/// How long a `web` without a health check has to accept connections on its port before
+/// dozen stops waiting for it (Heroku's boot timeout).
+pub const IMPLICIT_READY_WITHIN: Duration = Duration::from_secs(60);
+
+impl Check {
+    /// What makes a `web` instance without a configured check ready: it accepts a TCP
+    /// connection on `$PORT` (polled every 100 ms), within [`IMPLICIT_READY_WITHIN`].
+    pub fn implicit_port() -> Self {
+        Self {
+            probe: Probe::Tcp,
+            interval: DEFAULT_INTERVAL,
+            backs_off: true,
+            timeout: DEFAULT_TIMEOUT,
+            grace: IMPLICIT_READY_WITHIN,
+            retries: DEFAULT_RETRIES,
+            readiness_only: true,
+        }
+    }
 }
 
 impl Check {
@@ -54,6 +77,7 @@ impl Check {
             timeout: health.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
             grace: health.grace.map_or(Duration::ZERO, |d| d.0),
             retries: health.retries.unwrap_or(DEFAULT_RETRIES),
+            readiness_only: false,
         })
     }
 
@@ -179,6 +203,7 @@ mod tests {
             timeout: Duration::from_millis(500),
             grace: Duration::ZERO,
             retries: 3,
+            readiness_only: false,
         }
     }
 

@@ -103,6 +103,9 @@ enum State {
     Done,
 }
 
+// The runner's state machine is still one struct of flags here; issue 13's split into a pure
+// core (typed states) replaces them.
+#[allow(clippy::struct_excessive_bools)]
 struct Slot {
     /// The id of the current process (a restart gets a new one, so stale events are told apart).
     id: u64,
@@ -124,6 +127,8 @@ struct Slot {
     failures: u32,
     /// The wait before the last passing check of a ready instance (the back-off's state).
     probe_every: Option<Duration>,
+    /// A web that never accepted connections on its port: no longer waited for.
+    gave_up: bool,
     next_probe: Option<Instant>,
     probing: bool,
     /// What happens when the current process is gone.
@@ -342,6 +347,7 @@ fn new_slot(
         ready: false,
         failures: 0,
         probe_every: None,
+        gave_up: false,
         next_probe: None,
         probing: false,
         after_exit: AfterExit::Policy,
@@ -516,6 +522,7 @@ impl Runner<'_, '_> {
         s.probing = false;
         s.after_exit = AfterExit::Policy;
         s.probe_every = None;
+        s.gave_up = false;
         s.next_probe = self.specs[s.spec].types[s.type_index]
             .health
             .as_ref()
@@ -719,6 +726,7 @@ impl Runner<'_, '_> {
             return;
         };
         let now = Instant::now();
+        let replacing = self.replacing(slot);
         let s = &mut self.slots[slot];
         s.probing = false;
         match result {
@@ -730,7 +738,7 @@ impl Runner<'_, '_> {
                     check.interval
                 };
                 s.probe_every = Some(every);
-                s.next_probe = Some(now + every);
+                s.next_probe = (!check.readiness_only).then_some(now + every);
                 if !s.ready {
                     s.ready = true;
                     let text = format!("{} ready in {}", s.name, seconds(s.started.elapsed()));
@@ -744,7 +752,22 @@ impl Runner<'_, '_> {
                 } else {
                     check.grace
                 };
-                if s.started.elapsed() >= limit {
+                if s.started.elapsed() >= limit && check.readiness_only && !replacing {
+                    // A web that never binds its port at start: said, and no longer waited
+                    // for; a replacement in a restart or a move that never does fails it.
+                    let s = &mut self.slots[slot];
+                    s.next_probe = None;
+                    s.ready = true;
+                    s.gave_up = true;
+                    let text = format!(
+                        "{} has not accepted connections on port {} within {}: it cannot serve requests ({error})",
+                        s.name,
+                        s.port,
+                        human(limit)
+                    );
+                    self.system(text);
+                    self.start_ready_slots();
+                } else if s.started.elapsed() >= limit {
                     let text = format!(
                         "{} did not become ready within {}: {error}",
                         s.name,
@@ -771,6 +794,12 @@ impl Runner<'_, '_> {
     }
 
     /// An instance failed its checks: restart it when its policy allows, else stop.
+    /// Whether an instance is a restart's or a move's replacement, or a roll's extra one:
+    /// one that must become ready for the roll to go on.
+    fn replacing(&self, slot: usize) -> bool {
+        self.rolling.as_ref() == Some(&self.slots[slot].name) || self.slots[slot].surge
+    }
+
     fn unhealthy(&mut self, slot: usize, text: &str) {
         let moving = self.moving.is_some() && self.rolling.as_ref() == Some(&self.slots[slot].name);
         if moving || self.slots[slot].surge {
@@ -1383,7 +1412,7 @@ impl Runner<'_, '_> {
                 let state = match s.state {
                     State::Waiting => "waiting",
                     State::Running if s.pid.is_none() || (check && !s.ready) => "starting",
-                    State::Running if check => "ready",
+                    State::Running if check && !s.gave_up => "ready",
                     State::Running => "running",
                     State::Backoff(_) => "backing off",
                     State::Stopping { .. } => "stopping",
@@ -1392,6 +1421,7 @@ impl Runner<'_, '_> {
                     State::Done => "crashed",
                 };
                 let health = match (check, s.ready, s.failures) {
+                    _ if s.gave_up => "not listening",
                     (false, _, _) => "none",
                     (true, false, _) => "pending",
                     (true, true, 0) => "passing",
