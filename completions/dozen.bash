@@ -1155,7 +1155,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__release)
-            opts="-m -f -e -q -v -h --build --message --json --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -f -e -q -v -h --build --message --json --no-wait --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1293,7 +1293,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__restart)
-            opts="-f -e -q -v -h --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --wait --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1335,7 +1335,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__rollback)
-            opts="-f -e -q -v -h --json --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --json --no-wait --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1451,7 +1451,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__scale)
-            opts="-f -e -q -v -h --json --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --json --wait --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1493,7 +1493,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__stop)
-            opts="-f -e -q -v -h --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --wait --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -217,6 +217,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand release" -l color -d 'When t
 always\t''
 never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l json -d 'Print the release as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l no-wait -d 'Do not wait for a running formation to move onto the release (by default `dozen release` waits, and exits 1 and aborts the release when the move fails)'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s h -l help -d 'Print help'
@@ -228,6 +229,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l color -d 'When 
 always\t''
 never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l json -d 'Print the new release as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l no-wait -d 'Do not wait for a running formation to move onto the new release'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s h -l help -d 'Print help'
@@ -316,6 +318,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand scale" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand scale" -l json -d 'Print the resulting formation as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand scale" -l wait -d 'Wait until every instance of the new formation is up (ready, or started when it has no check) and the removed ones have stopped; exit 1 if one crashes'
 complete -c dozen -n "__fish_dozen_using_subcommand scale" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand scale" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand scale" -s h -l help -d 'Print help'
@@ -337,6 +340,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand restart" -s e -l env-file -d
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand restart" -l wait -d 'Wait for the result (the restart done, the instances stopped); exit 1 if it failed'
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -s h -l help -d 'Print help'
@@ -347,6 +351,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand stop" -s e -l env-file -d 'E
 complete -c dozen -n "__fish_dozen_using_subcommand stop" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand stop" -l wait -d 'Wait for the result (the restart done, the instances stopped); exit 1 if it failed'
 complete -c dozen -n "__fish_dozen_using_subcommand stop" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand stop" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand stop" -s h -l help -d 'Print help'

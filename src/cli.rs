@@ -103,13 +103,13 @@ pub enum Command {
 
     /// Build (or reuse a build) and snapshot the config as a new numbered release
     #[command(
-        after_help = "Creates vN (numbers count up and are never reused) from a build and the environment's config as it resolves now — a bare KEY line takes KEY from this command's environment. Runs the Procfile's release entry against it, and only then makes it current; a failed release phase keeps the previous current release and exits 1. Prints vN on stdout.\n\nExamples:\n  dozen --env production release -m \"fix login\"\n  DATABASE_URL=$SECRET dozen --env production release --json\n  dozen release --build 3fa9c2"
+        after_help = "Creates vN (numbers count up and are never reused) from a build and the environment's config as it resolves now — a bare KEY line takes KEY from this command's environment. Runs the Procfile's release entry against it, and only then makes it current; a failed release phase keeps the previous current release and exits 1. When a `dozen run` follows the current release, its formation moves onto vN instance by instance and `dozen release` waits for that (--no-wait: it does not): a move whose new instance never becomes ready goes back, vN is recorded as aborted, the previous release stays current, and the exit status is 1 — CI never reports a release that is not running. Prints vN on stdout.\n\nExamples:\n  dozen --env production release -m \"fix login\"\n  DATABASE_URL=$SECRET dozen --env production release --json\n  dozen release --build 3fa9c2"
     )]
     Release(ReleaseArgs),
 
     /// Make a new release from an earlier one's build and config
     #[command(
-        after_help = "Creates a new release (it does not rewrite history) copying vN's build and config; without vN, the succeeded release before the current one. Its release phase runs like any release's. Databases and other external state are not rolled back.\n\nExamples:\n  dozen rollback\n  dozen rollback v3"
+        after_help = "Creates a new release (it does not rewrite history) copying vN's build and config; without vN, the succeeded release before the current one. Its release phase runs like any release's, and a running formation's move onto it is waited for as `dozen release` does (--no-wait: not). Databases and other external state are not rolled back.\n\nExamples:\n  dozen rollback\n  dozen rollback v3"
     )]
     Rollback(RollbackArgs),
 
@@ -142,7 +142,7 @@ pub enum Command {
 
     /// Change the formation of the running `dozen run` live, and store it for the next run
     #[command(
-        after_help = "Heroku's syntax: TYPE=N sets a count, TYPE+N and TYPE-N change it; several changes apply together or not at all. New instances get the next index and port and start at once; removed ones are the highest-numbered and stop gracefully. The formation is stored, so the next `dozen run` starts with it; with no `dozen run` running, it is only stored. Without arguments: prints the formation.\n\nExit status: 0 applied (or stored), 1 refused by the run (a port taken, an instance still stopping), 2 a bad argument.\n\nExamples:\n  dozen scale web=3 worker+1\n  dozen scale clock=0\n  dozen scale"
+        after_help = "Heroku's syntax: TYPE=N sets a count, TYPE+N and TYPE-N change it; several changes apply together or not at all. New instances get the next index and port and start at once; removed ones are the highest-numbered and stop gracefully. The formation is stored, so the next `dozen run` starts with it; with no `dozen run` running, it is only stored. Without arguments: prints the formation.\n\nExit status: 0 applied (or stored; with --wait, once every instance is up), 1 refused by the run (a port taken, an instance still stopping; with --wait, an instance crashed or the run ended), 2 a bad argument.\n\nExamples:\n  dozen scale web=3 worker+1\n  dozen scale clock=0\n  dozen scale"
     )]
     Scale(ScaleArgs),
 
@@ -154,13 +154,13 @@ pub enum Command {
 
     /// Restart instances of the running `dozen run`, one at a time
     #[command(
-        after_help = "Without an argument every instance; with a type (`web`) its instances; with an instance (`web.2`) that one. One at a time: an instance gets its stop signal, starts again on the same port, and the next one is only stopped once it is ready again (its health check passed, or it started when it has none) — with two or more instances of a type, some always serve. A replacement that crashes or fails its check stops the roll. Stopped instances (`dozen stop`) start again.\n\nExit status: 0 when the restart began, 1 when no `dozen run` is running this app, 2 for an unknown type or instance.\n\nExamples:\n  dozen restart\n  dozen restart web\n  dozen restart worker.2"
+        after_help = "Without an argument every instance; with a type (`web`) its instances; with an instance (`web.2`) that one. One at a time: an instance gets its stop signal, starts again on the same port, and the next one is only stopped once it is ready again (its health check passed, or it started when it has none) — with two or more instances of a type, some always serve. A replacement that crashes or fails its check stops the roll. Stopped instances (`dozen stop`) start again.\n\nExit status: 0 when the restart began (with --wait: when every instance is back and ready), 1 when no `dozen run` is running this app (with --wait: or a replacement did not become ready), 2 for an unknown type or instance.\n\nExamples:\n  dozen restart\n  dozen restart web\n  dozen restart worker.2"
     )]
     Restart(TargetArgs),
 
     /// Stop instances of the running `dozen run` gracefully, until scaled or restarted
     #[command(
-        after_help = "Without an argument every instance (dozen keeps running, waiting for `dozen restart` or `dozen scale`); with a type or an instance, those. Each gets its stop signal, then SIGKILL at its kill timeout. The formation does not change: `dozen ps` shows them as stopped.\n\nExit status: 0, 1 when no `dozen run` is running this app, 2 for an unknown type or instance.\n\nExamples:\n  dozen stop worker\n  dozen stop web.3\n  dozen restart web.3"
+        after_help = "Without an argument every instance (dozen keeps running, waiting for `dozen restart` or `dozen scale`); with a type or an instance, those. Each gets its stop signal, then SIGKILL at its kill timeout. The formation does not change: `dozen ps` shows them as stopped.\n\nExit status: 0 (with --wait: once they have stopped), 1 when no `dozen run` is running this app, 2 for an unknown type or instance.\n\nExamples:\n  dozen stop worker\n  dozen stop web.3\n  dozen restart web.3"
     )]
     Stop(TargetArgs),
 
@@ -318,6 +318,11 @@ pub struct ScaleArgs {
     /// Print the resulting formation as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// Wait until every instance of the new formation is up (ready, or started when it has
+    /// no check) and the removed ones have stopped; exit 1 if one crashes
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -325,6 +330,10 @@ pub struct TargetArgs {
     /// A process type (`web`) or an instance (`web.2`) [default: every instance]
     #[arg(value_name = "TYPE|INSTANCE")]
     pub target: Option<String>,
+
+    /// Wait for the result (the restart done, the instances stopped); exit 1 if it failed
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -437,6 +446,11 @@ pub struct ReleaseArgs {
     /// Print the release as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// Do not wait for a running formation to move onto the release (by default `dozen
+    /// release` waits, and exits 1 and aborts the release when the move fails)
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -471,6 +485,10 @@ pub struct RollbackArgs {
     /// Print the new release as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// Do not wait for a running formation to move onto the new release
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, clap::Args)]

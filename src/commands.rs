@@ -178,8 +178,8 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Run(run) => run::run(&context, &run),
         Command::Scale(scale) => control::scale(&context, &scale),
         Command::Ps(ps) => control::ps(&context, &ps),
-        Command::Restart(target) => control::restart(&context, target.target.as_deref()),
-        Command::Stop(target) => control::stop(&context, target.target.as_deref()),
+        Command::Restart(target) => control::restart(&context, &target),
+        Command::Stop(target) => control::stop(&context, &target),
     });
     result.unwrap_or_else(|error| {
         report_error(&context, &error);

@@ -529,7 +529,25 @@ fn all_on(release: &'static str) -> impl Fn(&Value) -> bool {
 fn release_a_failing_move(running: &mut Running, port: u16, procfile: &str, stopped: &str) {
     let dir = running.dir.path().to_path_buf();
     std::fs::write(dir.join("Procfile"), procfile).unwrap();
-    assert_eq!(dozen_in(&dir, &["release"]).0, Some(0));
+    // `dozen release` waits for the move: it failed, so the release is aborted, and
+    // `releases`, `ps` and the exit status agree that v2 is what runs.
+    let (code, stdout, stderr) = dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("could not move to") && stderr.contains("v2 stays current"),
+        "{stderr}"
+    );
+    let releases: Value = serde_json::from_str(&dozen_in(&dir, &["releases", "--json"]).1).unwrap();
+    assert_eq!(releases[0]["status"], "aborted", "{releases:#}");
+    assert_eq!(releases[0]["current"], false);
+    let current: Vec<&Value> = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["version"], "v2");
     running.wait_for(stopped, 20);
     let status = wait_ps(running, |s| {
         all_on("v2")(s) && s["instances"].as_array().unwrap().len() == 3
@@ -606,6 +624,14 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
         "web: [ \"$PS\" = web.1 ] && exit 3; exec python3 -m http.server $PORT --bind 127.0.0.1\nworker: exec sleep 60\n",
         "web.1 did not become ready on v4: the move stopped; the formation stays on v2",
     );
+    // v5's web fails only as web.2: web.1 has moved by then, and goes back to v2 with the
+    // rest, so the whole formation runs the release that `releases` calls current.
+    release_a_failing_move(
+        &mut running,
+        port,
+        "web: [ \"$PS\" = web.2 ] && exit 3; exec python3 -m http.server $PORT --bind 127.0.0.1\nworker: exec sleep 60\n",
+        "the formation is back on v2",
+    );
     // A scale now starts instances of the release the formation runs.
     running.dozen(&["scale", "web=3"]);
     let status = wait_ps(&running, |s| {
@@ -632,6 +658,51 @@ fn a_working_tree_run_does_not_follow_releases() {
     );
     let status = wait_ps(&running, |s| s["instances"][0]["release"] == "dev");
     assert_eq!(status["instances"].as_array().unwrap().len(), 1);
+    running.signal(Signal::INT);
+    running.finish(10);
+}
+
+#[test]
+fn wait_reports_how_a_restart_a_stop_and_a_scale_ended() {
+    let port = base_port();
+    let test = Test::new()
+        .procfile("web: [ -f broken ] && exit 3; exec python3 -m http.server $PORT --bind 127.0.0.1\nworker: exec sleep 60\n")
+        .manifest("[formation]\nweb = 2\n");
+    let dir = test.path().to_path_buf();
+    let running = run(test, port);
+    wait_ps(&running, |s| {
+        s["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "ready" || i["state"] == "running")
+    });
+    let (code, _, stderr) = running.dozen(&["restart", "web", "--wait"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("done: every instance is back and ready"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = running.dozen(&["scale", "web=3", "--wait"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let status = ps(&running);
+    assert!(
+        status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "web")
+            .all(|i| i["state"] == "ready"),
+        "scale --wait returned before web.3 was ready: {status:#}"
+    );
+    let (code, _, stderr) = running.dozen(&["stop", "worker", "--wait"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(ps(&running)["instances"][3]["state"], "stopped");
+    // A replacement that cannot start: the restart fails, and --wait says so with exit 1.
+    std::fs::write(dir.join("broken"), "").unwrap();
+    let (code, _, stderr) = running.dozen(&["restart", "web.1", "--wait"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("did not become ready"), "{stderr}");
     running.signal(Signal::INT);
     running.finish(10);
 }

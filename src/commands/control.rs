@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{Context, Inspection, print};
 use crate::app::App;
 use crate::app::formation::{Formation, ScaleChange};
-use crate::cli::{PsArgs, ScaleArgs};
+use crate::cli::{PsArgs, ScaleArgs, TargetArgs};
 use crate::error::Error;
 use crate::exit_code;
 use crate::store::history;
@@ -83,6 +83,9 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         } else {
             format!("{}\n", formation.describe())
         })?;
+        if args.wait && !changes.is_empty() {
+            return wait_until(context, &store, "the scale", settled);
+        }
         return Ok(exit_code::SUCCESS);
     }
     // Nothing running: the stored formation (or the one `dozen run` would use) changes.
@@ -134,24 +137,159 @@ fn log(
 }
 
 /// `dozen restart [TARGET]`: a rolling restart of the running formation.
-pub(super) fn restart(context: &Context, target: Option<&str>) -> Result<i32, Error> {
+pub(super) fn restart(context: &Context, args: &TargetArgs) -> Result<i32, Error> {
     let op = Op::Restart {
-        target: target.map(str::to_owned),
+        target: args.target.clone(),
     };
-    targeted(context, "restart", op, target)
+    let (store, response) = targeted(context, "restart", op, args.target.as_deref())?;
+    if !args.wait {
+        return Ok(exit_code::SUCCESS);
+    }
+    match response.roll.filter(|r| r.kind == "restart") {
+        Some(roll) => wait_for_roll(context, &store, roll.seq),
+        // Nothing to restart (every target was already in a roll): nothing to wait for.
+        None => Ok(exit_code::SUCCESS),
+    }
 }
 
 /// `dozen stop [TARGET]`: instances stopped until restarted or scaled.
-pub(super) fn stop(context: &Context, target: Option<&str>) -> Result<i32, Error> {
+pub(super) fn stop(context: &Context, args: &TargetArgs) -> Result<i32, Error> {
     let op = Op::Stop {
-        target: target.map(str::to_owned),
+        target: args.target.clone(),
     };
-    targeted(context, "stop", op, target)
+    let (store, _) = targeted(context, "stop", op, args.target.as_deref())?;
+    if !args.wait {
+        return Ok(exit_code::SUCCESS);
+    }
+    let target = args.target.clone();
+    wait_until(context, &store, "the stop", move |status| {
+        let targeted = |name: &str| {
+            target
+                .as_deref()
+                .is_none_or(|t| name == t || name.rsplit_once('.').is_some_and(|(ty, _)| ty == t))
+        };
+        let busy = status.instances.iter().any(|i| {
+            targeted(&i.name)
+                && matches!(
+                    i.state.as_str(),
+                    "stopping" | "ready" | "running" | "starting"
+                )
+        });
+        (!busy).then_some(Ok(()))
+    })
+}
+
+/// How often a waiting client looks at `dozen ps`.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Polls the run until `done` gives an outcome: `Ok` (exit 0) or `Err(why)` (exit 1). A run
+/// that ends meanwhile is a failure of what was waited for.
+fn wait_until(
+    context: &Context,
+    store: &std::path::Path,
+    what: &str,
+    done: impl Fn(&Response) -> Option<Result<(), String>>,
+) -> Result<i32, Error> {
+    loop {
+        let Some(status) = ask(store, Op::Ps)? else {
+            return Err(Error::failed(format!(
+                "the `dozen run` ended before {what} was done"
+            )));
+        };
+        match done(&status) {
+            Some(Ok(())) => {
+                if !context.quiet {
+                    eprintln!("{what} is done");
+                }
+                return Ok(exit_code::SUCCESS);
+            }
+            Some(Err(why)) => return Err(Error::failed(format!("{what} failed: {why}"))),
+            None => std::thread::sleep(WAIT_POLL),
+        }
+    }
+}
+
+/// A scale has settled when no instance is starting, waiting or stopping; one that crashed
+/// or is backing off fails it.
+fn settled(status: &Response) -> Option<Result<(), String>> {
+    if let Some(bad) = status
+        .instances
+        .iter()
+        .find(|i| matches!(i.state.as_str(), "crashed" | "backing off"))
+    {
+        return Some(Err(format!("{} is {}", bad.name, bad.state)));
+    }
+    let moving = status
+        .instances
+        .iter()
+        .any(|i| matches!(i.state.as_str(), "starting" | "waiting" | "stopping"));
+    (!moving).then_some(Ok(()))
+}
+
+/// Waits for the run's restart or move number `seq` to end: exit 0 when it is done, 1 when
+/// an instance did not come back.
+pub(super) fn wait_for_roll(
+    context: &Context,
+    store: &std::path::Path,
+    seq: u64,
+) -> Result<i32, Error> {
+    match roll_outcome(store, seq)? {
+        RollEnd::Done => {
+            if !context.quiet {
+                eprintln!("done: every instance is back and ready");
+            }
+            Ok(exit_code::SUCCESS)
+        }
+        RollEnd::Failed(why) | RollEnd::Gone(why) => Err(Error::failed(why)),
+    }
+}
+
+/// How a restart or move that was waited for ended.
+pub(super) enum RollEnd {
+    Done,
+    /// An instance did not come back (named).
+    Failed(String),
+    /// The run ended, or began another roll, before this one ended.
+    Gone(String),
+}
+
+/// Polls until roll `seq` ends.
+pub(super) fn roll_outcome(store: &std::path::Path, seq: u64) -> Result<RollEnd, Error> {
+    loop {
+        let Some(status) = ask(store, Op::Ps)? else {
+            return Ok(RollEnd::Gone(
+                "the `dozen run` ended before it was done".to_owned(),
+            ));
+        };
+        match status.roll.filter(|r| r.seq == seq) {
+            Some(roll) if roll.ended() => {
+                return Ok(if roll.state == "done" {
+                    RollEnd::Done
+                } else {
+                    RollEnd::Failed(match roll.failed {
+                        Some(name) => format!("{name} did not become ready"),
+                        None => "an instance did not come back".to_owned(),
+                    })
+                });
+            }
+            Some(_) => std::thread::sleep(WAIT_POLL),
+            None => {
+                return Ok(RollEnd::Gone(
+                    "the run began another restart or move".to_owned(),
+                ));
+            }
+        }
+    }
 }
 
 /// Sends a request about some instances to the run, logs it as `what`, and prints what the
 /// run says it did.
-fn targeted(context: &Context, what: &str, op: Op, target: Option<&str>) -> Result<i32, Error> {
+fn targeted(
+    context: &Context,
+    what: &str,
+    op: Op,
+    target: Option<&str>,
+) -> Result<(std::path::PathBuf, Response), Error> {
     let (_, store) = store_of(context)?;
     let Some(response) = ask(&store, op)? else {
         return Err(Error::failed("no `dozen run` is running this app")
@@ -162,11 +300,11 @@ fn targeted(context: &Context, what: &str, op: Op, target: Option<&str>) -> Resu
     }
     let _ = history::append(&store, what, json!({ "target": target }));
     if !context.quiet {
-        if let Some(message) = response.message {
+        if let Some(message) = &response.message {
             eprintln!("{message}");
         }
     }
-    Ok(exit_code::SUCCESS)
+    Ok((store, response))
 }
 
 pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {

@@ -45,11 +45,20 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let release = ledger
         .create(&build, environment, &config, args.message.clone(), None)
         .map_err(|e| Error::failed(e.to_string()))?;
-    publish(context, &store, &ledger, &release, &config, args.json)
+    publish(
+        context,
+        &store,
+        &ledger,
+        &release,
+        &config,
+        args.json,
+        !args.no_wait,
+    )
 }
 
 /// Runs a new release's release phase, records the outcome, makes it current on success,
-/// logs it, and reports. Shared by release and rollback.
+/// moves a running formation onto it (waiting for the move unless `wait` is false: a move
+/// that fails aborts the release), logs it, and reports. Shared by release and rollback.
 pub(super) fn publish(
     context: &Context,
     store: &std::path::Path,
@@ -57,21 +66,42 @@ pub(super) fn publish(
     release: &Release,
     config: &BTreeMap<String, String>,
     json_output: bool,
+    wait: bool,
 ) -> Result<i32, Error> {
     let version = release.version;
-    let outcome = release_phase(context, store, release, config)?;
+    let mut outcome = release_phase(context, store, release, config)?;
     ledger
         .finish(version, &outcome)
         .map_err(|e| Error::failed(e.to_string()))?;
-    let status = match &outcome {
-        Status::Succeeded => "succeeded",
-        _ => "failed",
-    };
     // The status is the commit point; the history catches up with it (this release's event,
     // and any a crash or a full disk lost before).
     if let Err(error) = sync_history(store, ledger, Some(version)) {
         eprintln!("{}: {error}", context.paint_err().warning("warning"));
     }
+    let mut moved = Moved::NoRun;
+    if outcome == Status::Succeeded {
+        moved = tell_the_run(context, store, version, wait)?;
+        if let Moved::Failed(reason) = &moved {
+            // The formation went back to the release it ran: so does the ledger, so that
+            // `releases`, `ps` and this exit status agree.
+            ledger
+                .abort(version, reason)
+                .map_err(|e| Error::failed(e.to_string()))?;
+            let _ = history::append(
+                store,
+                &release.trigger,
+                json!({ "version": format!("v{version}"), "outcome": "aborted", "reason": reason }),
+            );
+            outcome = Status::Aborted {
+                reason: reason.clone(),
+            };
+        }
+    }
+    let status = match &outcome {
+        Status::Succeeded => "succeeded",
+        Status::Aborted { .. } => "aborted",
+        _ => "failed",
+    };
     if json_output {
         let value = json!({ "version": format!("v{version}"), "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "keys": release.keys, "status": status, "current": outcome == Status::Succeeded });
         print(&format!(
@@ -81,27 +111,42 @@ pub(super) fn publish(
     } else {
         print(&format!("v{version}\n"))?;
     }
+    let current = || {
+        ledger.current().ok().flatten().map_or_else(
+            || "no release is current".to_owned(),
+            |v| format!("v{v} stays current"),
+        )
+    };
     match outcome {
         Status::Succeeded => {
             if !context.quiet {
+                let running = match moved {
+                    Moved::Done => "; the running formation runs it",
+                    Moved::Started => "; the running formation is moving to it",
+                    _ => "",
+                };
                 eprintln!(
-                    "v{version} is current: build {}, {} config keys ({})",
+                    "v{version} is current: build {}, {} config keys ({}){running}",
                     crate::ui::short_id(&release.build),
                     release.keys.len(),
                     release.environment
                 );
             }
-            tell_the_run(context, store, version);
             Ok(exit_code::SUCCESS)
         }
         Status::Failed { exit_code } => {
-            let current = ledger.current().ok().flatten().map_or_else(
-                || "no release is current".to_owned(),
-                |v| format!("v{v} stays current"),
-            );
             eprintln!(
-                "{}: the release phase of v{version} failed with exit code {exit_code}; {current}",
-                context.paint_err().error("error")
+                "{}: the release phase of v{version} failed with exit code {exit_code}; {}",
+                context.paint_err().error("error"),
+                current()
+            );
+            Ok(exit_code::FAILURE)
+        }
+        Status::Aborted { reason } => {
+            eprintln!(
+                "{}: the running formation could not move to v{version} ({reason}) and went back; v{version} is aborted, {}",
+                context.paint_err().error("error"),
+                current()
             );
             Ok(exit_code::FAILURE)
         }
@@ -287,11 +332,37 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
             target.version, release.version
         );
     }
-    publish(context, &store, &ledger, &release, &config, args.json)
+    publish(
+        context,
+        &store,
+        &ledger,
+        &release,
+        &config,
+        args.json,
+        !args.no_wait,
+    )
 }
 
-/// A `dozen run` following the current release moves to the new one; say what it does.
-fn tell_the_run(context: &Context, store: &std::path::Path, version: u32) {
+/// What a running formation did about a new current release.
+enum Moved {
+    /// No `dozen run` is running, or it does not follow the current release.
+    NoRun,
+    /// It began moving (not waited for).
+    Started,
+    /// It moved, every instance ready on the release.
+    Done,
+    /// A replacement did not become ready; the formation went back.
+    Failed(String),
+}
+
+/// A `dozen run` following the current release moves to the new one; say what it does, and
+/// wait for the move when `wait`.
+fn tell_the_run(
+    context: &Context,
+    store: &std::path::Path,
+    version: u32,
+    wait: bool,
+) -> Result<Moved, Error> {
     use crate::supervisor::control::{self, ClientError, Op, Request};
     let request = Request {
         v: control::VERSION,
@@ -299,16 +370,42 @@ fn tell_the_run(context: &Context, store: &std::path::Path, version: u32) {
     };
     match control::request(store, &request) {
         Ok(response) if response.ok => {
-            if let (false, Some(message)) = (context.quiet, response.message) {
+            if let (false, Some(message)) = (context.quiet, &response.message) {
                 eprintln!("{message}");
             }
+            let seq = response
+                .roll
+                .filter(|r| {
+                    r.kind == "move" && r.release.as_deref() == Some(&format!("v{version}"))
+                })
+                .map(|r| r.seq);
+            let Some(seq) = seq else {
+                return Ok(Moved::NoRun);
+            };
+            if !wait {
+                return Ok(Moved::Started);
+            }
+            Ok(match super::control::roll_outcome(store, seq)? {
+                super::control::RollEnd::Done => Moved::Done,
+                super::control::RollEnd::Failed(why) => Moved::Failed(why),
+                super::control::RollEnd::Gone(why) => {
+                    eprintln!("{}: {why}", context.paint_err().warning("warning"));
+                    Moved::NoRun
+                }
+            })
         }
-        Ok(response) => eprintln!(
-            "{}: the running formation stays where it is: {}",
-            context.paint_err().warning("warning"),
-            response.error.unwrap_or_default()
-        ),
-        Err(ClientError::NotRunning) => {}
-        Err(error) => eprintln!("{}: {error}", context.paint_err().warning("warning")),
+        Ok(response) => {
+            eprintln!(
+                "{}: the running formation stays where it is: {}",
+                context.paint_err().warning("warning"),
+                response.error.unwrap_or_default()
+            );
+            Ok(Moved::NoRun)
+        }
+        Err(ClientError::NotRunning) => Ok(Moved::NoRun),
+        Err(error) => {
+            eprintln!("{}: {error}", context.paint_err().warning("warning"));
+            Ok(Moved::NoRun)
+        }
     }
 }

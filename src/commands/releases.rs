@@ -23,6 +23,7 @@ fn status_name(status: &Status) -> String {
     match status {
         Status::Pending => "pending".into(),
         Status::Interrupted => "interrupted".into(),
+        Status::Aborted { .. } => "aborted".into(),
         Status::Succeeded => "succeeded".into(),
         Status::Failed { exit_code } => format!("failed ({exit_code})"),
     }

@@ -101,6 +101,7 @@ pub fn reconcile(
             Status::Succeeded => "succeeded",
             Status::Failed { .. } => "failed",
             Status::Interrupted => "interrupted",
+            Status::Aborted { .. } => "aborted",
             Status::Pending => continue,
         };
         if recorded.contains(&version) {

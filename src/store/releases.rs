@@ -40,6 +40,11 @@ pub enum Status {
     Failed {
         exit_code: i32,
     },
+    /// Its release phase succeeded, but the running formation could not move to it and went
+    /// back to the release it ran: never current again, as `dozen ps` shows.
+    Aborted {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -246,6 +251,19 @@ impl Ledger {
         if *outcome == Status::Succeeded {
             self.write_current_cache(Some(version));
         }
+        Ok(())
+    }
+
+    /// A succeeded release that the running formation could not move to: aborted, so the
+    /// current release is again the one the formation runs.
+    pub fn abort(&self, version: u32, reason: &str) -> Result<(), LedgerError> {
+        let path = self.path(version, "status");
+        let outcome = Status::Aborted {
+            reason: reason.to_owned(),
+        };
+        let bytes = serde_json::to_vec(&outcome).map_err(|e| io(&path)(e.into()))?;
+        write_atomic(&path, &bytes, 0o600).map_err(io(&path))?;
+        let _ = self.current();
         Ok(())
     }
 

@@ -77,6 +77,31 @@ pub struct InstanceStatus {
     pub release: String,
 }
 
+/// The latest restart or release move of the run, for clients that wait for it to end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollStatus {
+    /// Counts up with every restart or move the run begins.
+    pub seq: u64,
+    /// `restart` or `move`.
+    pub kind: String,
+    /// The release a move goes to (`vN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// `running`, `rolling back` (a move whose replacement failed, its moved instances going
+    /// back), `done`, or `failed`.
+    pub state: String,
+    /// The instance that did not come back, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+impl RollStatus {
+    /// Whether it has ended, one way or the other.
+    pub fn ended(&self) -> bool {
+        matches!(self.state.as_str(), "done" | "failed")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     pub v: u32,
@@ -95,6 +120,9 @@ pub struct Response {
     pub formation: indexmap::IndexMap<String, u32>,
     #[serde(default)]
     pub instances: Vec<InstanceStatus>,
+    /// The latest restart or move (none yet: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll: Option<RollStatus>,
 }
 
 impl Response {
@@ -107,6 +135,7 @@ impl Response {
             message: None,
             formation: indexmap::IndexMap::new(),
             instances: Vec::new(),
+            roll: None,
         }
     }
 }

@@ -251,6 +251,8 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         rolling: None,
         rolled: 0,
         moving: None,
+        last_roll: None,
+        rolling_back: false,
         nursery: &nursery,
         pump: &pump,
         tx,
@@ -373,6 +375,10 @@ struct Runner<'a, 'f> {
     rolled: usize,
     /// While the formation moves to a new release: the spec it is moving from.
     moving: Option<usize>,
+    /// The latest restart or move, for `dozen ps` and clients that wait for its end.
+    last_roll: Option<control::RollStatus>,
+    /// While a failed move's moved instances go back to the release it left.
+    rolling_back: bool,
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
     tx: mpsc::Sender<Event>,
@@ -1017,6 +1023,7 @@ impl Runner<'_, '_> {
             }
         }
         self.add_new_types();
+        self.begin_roll("move", Some(release.clone()));
         self.queue_roll(&names);
         self.advance_roll();
         Response {
@@ -1137,6 +1144,9 @@ impl Runner<'_, '_> {
             .filter(|n| !self.roll.contains(n) && self.rolling.as_ref() != Some(n))
             .cloned()
             .collect();
+        if !fresh.is_empty() {
+            self.begin_roll("restart", None);
+        }
         self.queue_roll(&fresh);
         self.advance_roll();
         format!("restarting {}, one at a time", names.join(", "))
@@ -1199,6 +1209,27 @@ impl Runner<'_, '_> {
         if stopped && !self.slots[failed].surge {
             self.slots[failed].next_spec = Some(old);
             self.spawn(failed);
+        }
+        // Instances that had moved go back, one at a time as they came: the formation runs
+        // the release it left, all of it, as `releases` will say once the release is aborted.
+        let moved: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                let s = &self.slots[i];
+                s.spec == new && !s.removed() && !s.surge && i != failed
+            })
+            .collect();
+        let mut back = Vec::new();
+        for i in moved {
+            self.slots[i].next_spec = Some(old);
+            back.push(self.slots[i].name.clone());
+        }
+        self.set_roll("rolling back", Some(&name));
+        if back.is_empty() {
+            self.set_roll("failed", None);
+        } else {
+            self.system(format!("moving {} back to {from}", back.join(", ")));
+            self.rolling_back = true;
+            self.queue_roll(&back);
         }
     }
 
@@ -1320,10 +1351,17 @@ impl Runner<'_, '_> {
                         self.end_surge(None);
                         if let Some(old) = self.moving.take() {
                             self.abandon_move(slot, old);
+                        } else if self.rolling_back {
+                            self.rolling_back = false;
+                            self.system(format!(
+                                "{name} did not come back on the release it left either"
+                            ));
+                            self.set_roll("failed", None);
                         } else {
                             self.system(format!(
                                 "{name} did not come back; the rolling restart stopped ({left} not restarted)"
                             ));
+                            self.set_roll("failed", Some(&name));
                         }
                         return;
                     }
@@ -1331,19 +1369,7 @@ impl Runner<'_, '_> {
                 continue;
             }
             let Some(name) = self.roll.pop_front() else {
-                self.end_surge(None);
-                let n = std::mem::take(&mut self.rolled);
-                let plural = if n == 1 { "" } else { "s" };
-                if let Some(old) = self.moving.take() {
-                    let release = self.specs[self.current].release.clone();
-                    self.system(format!(
-                        "the formation runs {release} ({n} instance{plural} moved)"
-                    ));
-                    self.log_move(&release, "moved", None);
-                    self.specs[old].keep = None;
-                } else if n > 0 {
-                    self.system(format!("rolling restart done ({n} instance{plural})"));
-                }
+                self.finish_roll();
                 return;
             };
             if let Some(type_name) = name.strip_prefix('+') {
@@ -1382,6 +1408,60 @@ impl Runner<'_, '_> {
             }
             self.rolled += 1;
             self.rolling = Some(name);
+        }
+    }
+
+    /// The roll's queue is empty: the extra instance goes, and the roll is over — a move done
+    /// or a failed move's way back done, or a restart done.
+    fn finish_roll(&mut self) {
+        self.end_surge(None);
+        let n = std::mem::take(&mut self.rolled);
+        let plural = if n == 1 { "" } else { "s" };
+        if let Some(old) = self.moving.take() {
+            let release = self.specs[self.current].release.clone();
+            self.system(format!(
+                "the formation runs {release} ({n} instance{plural} moved)"
+            ));
+            self.log_move(&release, "moved", None);
+            self.specs[old].keep = None;
+            self.set_roll("done", None);
+        } else if self.rolling_back {
+            self.rolling_back = false;
+            let release = self.specs[self.current].release.clone();
+            self.system(format!(
+                "the formation is back on {release} ({n} instance{plural} moved back)"
+            ));
+            self.set_roll("failed", None);
+        } else if n > 0 {
+            self.system(format!("rolling restart done ({n} instance{plural})"));
+            self.set_roll("done", None);
+        } else {
+            self.set_roll("done", None);
+        }
+    }
+
+    fn begin_roll(&mut self, kind: &str, release: Option<String>) {
+        let seq = self.last_roll.as_ref().map_or(1, |r| r.seq + 1);
+        self.last_roll = Some(control::RollStatus {
+            seq,
+            kind: kind.to_owned(),
+            release,
+            state: "running".to_owned(),
+            failed: None,
+        });
+    }
+
+    /// Records how the latest roll ended (or that it is rolling back). A roll that already
+    /// failed stays failed: the queue running empty afterwards is not "done".
+    fn set_roll(&mut self, state: &str, failed: Option<&str>) {
+        if let Some(roll) = &mut self.last_roll {
+            if state == "done" && roll.state != "running" {
+                return;
+            }
+            state.clone_into(&mut roll.state);
+            if let Some(failed) = failed {
+                roll.failed = Some(failed.to_owned());
+            }
         }
     }
 
@@ -1452,6 +1532,7 @@ impl Runner<'_, '_> {
             message: None,
             formation: self.formation().counts,
             instances,
+            roll: self.last_roll.clone(),
         }
     }
 
