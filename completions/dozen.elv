@@ -52,6 +52,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand init 'Write a starting dozen.toml and Procfile for the app in this directory'
             cand __generate 'Write shell completions and man pages (for packagers and dozen''s own tests)'
             cand __nursery 'The guardian process of `dozen run` (internal)'
+            cand __guard 'The parent of a `dozen exec` command (internal)'
         }
         &'dozen;check'= {
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
@@ -569,6 +570,21 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --help 'Print help'
         }
         &'dozen;__nursery'= {
+            cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
+            cand --env 'The environment whose env files apply [default: development]'
+            cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
+            cand --procfile 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
+            cand -e 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
+            cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
+            cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail'
+            cand --verbose 'Print more detail'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'dozen;__guard'= {
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'
             cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'

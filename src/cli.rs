@@ -183,6 +183,13 @@ pub enum Command {
     /// The guardian process of `dozen run` (internal)
     #[command(name = "__nursery", hide = true)]
     Nursery,
+
+    /// The parent of a `dozen exec` command (internal)
+    #[command(name = "__guard", hide = true)]
+    Guard {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        argv: Vec<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

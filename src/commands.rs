@@ -154,7 +154,10 @@ pub(crate) fn run(args: Args) -> i32 {
     };
     let command = args.command;
     // Every command but the internal ones works on an app directory, which must exist.
-    let needs_app = !matches!(command, Command::Generate(_) | Command::Nursery);
+    let needs_app = !matches!(
+        command,
+        Command::Generate(_) | Command::Nursery | Command::Guard { .. }
+    );
     let checked = if needs_app {
         context.require_app_dir()
     } else {
@@ -163,6 +166,7 @@ pub(crate) fn run(args: Args) -> i32 {
     let result = checked.and_then(|()| match command {
         Command::Generate(generate) => generate::run(&generate),
         Command::Nursery => Ok(crate::supervisor::nursery::serve()),
+        Command::Guard { argv } => Ok(crate::supervisor::guard::serve(&argv)),
         Command::Audit(audit) => audit::run(&context, &audit),
         Command::Build(build) => build::run(&context, &build),
         Command::Check(check) => check::run(&context, &check),

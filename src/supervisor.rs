@@ -3,6 +3,7 @@
 pub mod backoff;
 pub mod control;
 pub mod exit;
+pub mod guard;
 pub mod health;
 pub mod nursery;
 pub mod oneoff;

@@ -127,3 +127,22 @@ fn kill_9_of_release_or_build_leaves_nothing_of_the_command() {
     kill_9_leaves_nothing(build.path(), &["build"], "sleep 306.5");
     assert!(gone("sleep 305.5", 5), "{:?}", running("sleep 305.5"));
 }
+
+#[test]
+fn kill_9_of_exec_leaves_nothing_of_the_command() {
+    let test = Test::new().procfile("web: sleep 100\n");
+    // A background job and a job that ignores SIGTERM: both go when dozen is killed.
+    kill_9_leaves_nothing(
+        test.path(),
+        &[
+            "exec",
+            "--dev",
+            "--",
+            "sh",
+            "-c",
+            "sleep 307.5 & trap '' TERM; sleep 308.5",
+        ],
+        "sleep 308.5",
+    );
+    assert!(gone("sleep 307.5", 5), "{:?}", running("sleep 307.5"));
+}

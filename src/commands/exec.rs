@@ -1,7 +1,5 @@
 //! `dozen exec`: a one-off admin process with the app's config (docs/supervisor.md, "exec").
 
-use std::time::Duration;
-
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
@@ -13,10 +11,7 @@ use crate::app::environment::{dev_process_env, release_process_env};
 use crate::app::ports::base_port;
 use crate::cli::ExecArgs;
 use crate::error::Error;
-use crate::supervisor::{exit, reaper};
-
-/// How long leftovers of a one-off get between SIGTERM and SIGKILL.
-const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
+use crate::supervisor::exit;
 
 pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
     if args.dev {
@@ -114,9 +109,15 @@ fn execute_command(
         );
         return Ok(code);
     }
-    let mut command = std::process::Command::new(&command_line[0]);
+    // The command's parent is `dozen __guard`, which ends whatever the command leaves, and
+    // everything of it if dozen itself is killed (docs/supervisor.md).
+    let exe =
+        std::env::current_exe().map_err(|e| Error::io("cannot find dozen's own binary", e))?;
+    let mut command = std::process::Command::new(exe);
     command
-        .args(&command_line[1..])
+        .arg("__guard")
+        .arg("--")
+        .args(&command_line)
         .env_clear()
         .envs(env)
         .current_dir(cwd);
@@ -126,7 +127,6 @@ fn execute_command(
     let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|e| Error::io("cannot install signal handlers", e))?;
     let handle = signals.handle();
-    reaper::become_subreaper().map_err(|e| Error::io("cannot become a subreaper", e))?;
 
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -165,7 +165,6 @@ fn execute_command(
         .map_err(|e| Error::io("cannot wait for the command", e))?;
     handle.close();
     let _ = forwarder.join();
-    reaper::end_descendants(LEFTOVER_GRACE);
     Ok(exit::code(status))
 }
 
