@@ -62,7 +62,8 @@ impl Source {
 
     /// The port of instance `instance` (1-based) of a type.
     pub fn port(&self, kind: &ExportType, instance: u32) -> u32 {
-        u32::from(self.base_port) + 100 * u32::try_from(kind.index).unwrap_or(0) + instance - 1
+        crate::app::ports::instance_port(self.base_port, kind.index, instance)
+            .map_or_else(|port| u32::try_from(port).unwrap_or(u32::MAX), u32::from)
     }
 }
 

@@ -253,14 +253,13 @@ impl Formation {
         for (type_index, t) in procfile.types.iter().enumerate() {
             let count = self.counts.get(&t.name).copied().unwrap_or(0);
             for index in 1..=count {
-                let offset = 100 * type_index + (index as usize - 1);
-                let port = u16::try_from(usize::from(base_port) + offset).map_err(|_| {
-                    format!(
-                        "{}.{index} would need port {}, above 65535; lower the base port",
-                        t.name,
-                        usize::from(base_port) + offset
-                    )
-                })?;
+                let port =
+                    super::ports::instance_port(base_port, type_index, index).map_err(|port| {
+                        format!(
+                            "{}.{index} would need port {port}, above 65535; lower the base port",
+                            t.name
+                        )
+                    })?;
                 instances.push(Instance {
                     type_name: t.name.clone(),
                     index,

@@ -23,6 +23,14 @@ pub fn base_port(flag: Option<u16>, config: &Config, inherited: &Inherited) -> R
         .ok_or_else(|| format!("PORT `{value}` (from {source}) is not a port number"))
 }
 
+/// The port of instance `index` (1-based) of the type at `type_index` in the Procfile:
+/// `base + 100 × type_index + (index − 1)` (foreman's rule) — the one place it is written.
+/// An error when it would be above 65535.
+pub fn instance_port(base: u16, type_index: usize, index: u32) -> Result<u16, usize> {
+    let port = usize::from(base) + 100 * type_index + (index as usize).saturating_sub(1);
+    u16::try_from(port).map_err(|_| port)
+}
+
 /// Why a port cannot be used, if it cannot: tried on every interface and on loopback.
 pub fn port_taken(port: u16) -> Option<std::io::Error> {
     // One at a time: holding the first would make the second fail.
@@ -34,6 +42,13 @@ pub fn port_taken(port: u16) -> Option<std::io::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_port_rule() {
+        assert_eq!(instance_port(5000, 0, 1), Ok(5000));
+        assert_eq!(instance_port(5000, 2, 3), Ok(5202));
+        assert_eq!(instance_port(65000, 9, 1), Err(65900));
+    }
     use crate::app::environment::Var;
 
     fn config(port: Option<&str>) -> Config {

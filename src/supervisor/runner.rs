@@ -18,6 +18,7 @@ use super::output::queue::Queue;
 use super::{exit, reaper};
 use crate::app::formation::{Formation, ScaleChange};
 use crate::app::manifest::Restart;
+use crate::app::ports::instance_port;
 use crate::app::procfile;
 
 /// How much formatted output may wait for a slow stdout before the children are slowed.
@@ -1045,8 +1046,7 @@ impl Runner<'_, '_> {
                 continue;
             }
             for index in 1..=spec.counts.get(&t.name).copied().unwrap_or(0) {
-                let port = usize::from(self.plan.base_port) + 100 * type_index + index as usize - 1;
-                match u16::try_from(port) {
+                match instance_port(self.plan.base_port, type_index, index) {
                     Ok(port) if crate::app::ports::port_taken(port).is_none() => {
                         added.push((type_index, index, port));
                     }
@@ -1290,8 +1290,7 @@ impl Runner<'_, '_> {
         {
             return None;
         }
-        let port = usize::from(self.plan.base_port) + 100 * type_index + index as usize - 1;
-        let port = u16::try_from(port).ok()?;
+        let port = instance_port(self.plan.base_port, type_index, index).ok()?;
         if crate::app::ports::port_taken(port).is_some() {
             return None;
         }
@@ -1556,9 +1555,10 @@ impl Runner<'_, '_> {
                         "{name} is still stopping; scale again once it has stopped"
                     )));
                 }
-                let port = usize::from(self.plan.base_port) + 100 * type_index + index as usize - 1;
-                let port = u16::try_from(port)
-                    .map_err(|_| Refused(format!("{name} would need port {port}, above 65535")))?;
+                let port =
+                    instance_port(self.plan.base_port, type_index, index).map_err(|port| {
+                        Refused(format!("{name} would need port {port}, above 65535"))
+                    })?;
                 if let Some(error) = crate::app::ports::port_taken(port) {
                     return Err(Refused(format!(
                         "port {port} for {name} is already in use ({error})"
