@@ -146,3 +146,48 @@ fn kill_9_of_exec_leaves_nothing_of_the_command() {
     );
     assert!(gone("sleep 307.5", 5), "{:?}", running("sleep 307.5"));
 }
+
+/// The probe's copies of apps in the temporary directory.
+fn probe_copies() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("dozen-probe-"))
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn kill_9_of_a_probe_leaves_nothing_and_its_copy_goes_at_the_next_probe() {
+    let test = Test::new().procfile("web: sleep 309.5\n");
+    kill_9_leaves_nothing(
+        test.path(),
+        &["audit", "--probe-only", "--boot-timeout", "20s"],
+        "sleep 309.5",
+    );
+    let dead: Vec<_> = probe_copies()
+        .into_iter()
+        .filter(|copy| !is_live_probe(copy))
+        .collect();
+    assert!(
+        !dead.is_empty(),
+        "the killed probe's copy is there until the next probe"
+    );
+    // The next probe removes the copies of probes that are gone.
+    let again = Test::new().procfile("web: exec sleep 0.1\n");
+    let _ = again
+        .args(&["audit", "--probe-only", "--boot-timeout", "1s"])
+        .run();
+    for copy in dead {
+        assert!(!copy.exists(), "{} stayed", copy.display());
+    }
+}
+
+/// Whether a probe copy belongs to a process that still runs (another test's probe).
+fn is_live_probe(copy: &std::path::Path) -> bool {
+    copy.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("dozen-probe-"))
+        .and_then(|rest| rest.split('-').next())
+        .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+}

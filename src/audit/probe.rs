@@ -98,6 +98,7 @@ struct TempDir(std::path::PathBuf);
 impl TempDir {
     fn new() -> std::io::Result<Self> {
         use std::os::unix::fs::DirBuilderExt as _;
+        remove_stale_copies();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -108,6 +109,30 @@ impl TempDir {
 
     fn path(&self) -> &Path {
         &self.0
+    }
+}
+
+/// Copies left by probes that were killed (`dozen-probe-PID-…` whose PID is gone).
+fn remove_stale_copies() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("dozen-probe-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ours = entry.metadata().is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt as _;
+            m.uid() == rustix::process::getuid().as_raw()
+        });
+        if ours && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

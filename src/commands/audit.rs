@@ -49,6 +49,9 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
             "--probe-config-strip and --release work with --probe or --probe-only",
         ));
     }
+    if probing && std::env::var_os(GUARDED).is_none() {
+        return probe_under_guard();
+    }
     let (released, env, keys) = probe_environment(context, &root, args.release, probing)?;
     let request = engine::Request {
         root: &root,
@@ -93,6 +96,26 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
     } else {
         exit_code::SUCCESS
     })
+}
+
+/// Set in the audit that runs under `dozen __guard`.
+const GUARDED: &str = "DOZEN_PROBE_GUARDED";
+
+/// A probe runs the app's processes: the audit runs again as the child of `dozen __guard`
+/// (docs/supervisor.md), so that whatever ends this dozen — `kill -9` included — ends every
+/// process the probe started. Same arguments, same output, same exit status.
+fn probe_under_guard() -> Result<i32, Error> {
+    let exe =
+        std::env::current_exe().map_err(|e| Error::io("cannot find dozen's own binary", e))?;
+    let status = std::process::Command::new(&exe)
+        .arg("__guard")
+        .arg("--")
+        .arg(&exe)
+        .args(std::env::args_os().skip(1))
+        .env(GUARDED, "1")
+        .status()
+        .map_err(|e| Error::io("cannot start the probe", e))?;
+    Ok(crate::supervisor::exit::code(status))
 }
 
 /// The probe's release (with `--release`), environment and config keys: the current release
