@@ -175,7 +175,9 @@ fn kill_9_of_a_probe_leaves_nothing_and_its_copy_goes_at_the_next_probe() {
     );
     // The next probe removes the copies of probes that are gone.
     let again = Test::new().procfile("web: exec sleep 0.1\n");
+    let temp = std::env::temp_dir();
     let _ = again
+        .env("TMPDIR", temp.to_str().unwrap())
         .args(&["audit", "--probe-only", "--boot-timeout", "1s"])
         .run();
     for copy in dead {
