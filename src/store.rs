@@ -191,12 +191,17 @@ pub fn try_lock_exclusive(store: &Path) -> std::io::Result<Option<StoreLock>> {
 }
 
 fn lock_file(store: &Path) -> std::io::Result<std::fs::File> {
+    open_lock(store, "store.lock")
+}
+
+/// `locks/NAME` of the store, created if missing, opened for `flock`.
+pub fn open_lock(store: &Path, name: &str) -> std::io::Result<std::fs::File> {
     create_dir(&store.join("locks"))?;
     std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(store.join("locks").join("store.lock"))
+        .open(store.join("locks").join(name))
 }
 
 /// Creates a directory of the store (and its parents) with mode 0700.

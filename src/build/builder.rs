@@ -340,13 +340,8 @@ fn run_step(
             lines.push(line.to_owned());
         },
     )?;
-    if finished.left > 0 {
-        let note = format!(
-            "dozen: the step left {} process{} running; ended {}",
-            finished.left,
-            if finished.left == 1 { "" } else { "es" },
-            if finished.left == 1 { "it" } else { "them" }
-        );
+    if let Some(note) = finished.leftovers("the step") {
+        let note = format!("dozen: {note}");
         log(&note);
         lines.push(note);
     }

@@ -224,13 +224,7 @@ fn release_phase(
             eprintln!("  | {line}");
         }
     }
-    if finished.left > 0 {
-        let note = format!(
-            "the release phase left {} process{} running when it ended; dozen ended {}",
-            finished.left,
-            if finished.left == 1 { "" } else { "es" },
-            if finished.left == 1 { "it" } else { "them" }
-        );
+    if let Some(note) = finished.leftovers("the release phase") {
         eprintln!("{}: {note}", context.paint_err().warning("warning"));
         log.push(format!("dozen: {note}"));
     }

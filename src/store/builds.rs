@@ -29,13 +29,7 @@ fn clean_file(store: &Path, id: &str) -> PathBuf {
 }
 
 fn use_lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
-    let locks = store.join("locks");
-    super::create_dir(&locks)?;
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(locks.join(format!("build-{id}.use")))
+    super::open_lock(store, &format!("build-{id}.use"))
 }
 
 fn locked(store: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
@@ -136,13 +130,7 @@ pub struct BuildLock {
 }
 
 fn lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
-    let locks = store.join("locks");
-    super::create_dir(&locks)?;
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(locks.join(format!("build-{id}.lock")))
+    super::open_lock(store, &format!("build-{id}.lock"))
 }
 
 /// Waits for the build's lock.

@@ -229,13 +229,7 @@ impl Ledger {
     /// `locks/release.lock`, exclusive: numbering, and appending outcomes to the history.
     pub fn lock(&self) -> Result<fs::File, LedgerError> {
         let lock_path = self.store.join("locks").join("release.lock");
-        super::create_dir(&self.store.join("locks")).map_err(io(&lock_path))?;
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
+        let lock = super::open_lock(&self.store, "release.lock").map_err(io(&lock_path))?;
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
             .map_err(|e| io(&lock_path)(e.into()))?;
         Ok(lock)

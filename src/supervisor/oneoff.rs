@@ -36,6 +36,20 @@ impl Finished {
     pub fn describe(&self) -> String {
         super::exit::describe_of(self.exit, self.signal)
     }
+
+    /// What `what` left running, when it left anything: "the release phase left 1 process
+    /// running when it ended; dozen ended it".
+    pub fn leftovers(&self, what: &str) -> Option<String> {
+        let one = self.left == 1;
+        (self.left > 0).then(|| {
+            format!(
+                "{what} left {} process{} running when it ended; dozen ended {}",
+                self.left,
+                if one { "" } else { "es" },
+                if one { "it" } else { "them" }
+            )
+        })
+    }
 }
 
 enum Message {
