@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The activity log: builds, releases, rollbacks, one-off commands')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a one-off admin command in the current release (--dev: in the working tree)')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the process formation of the current release (--dev: of the working tree)')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Run the formation of the working tree: foreman''s and honcho''s `start`, the same as `dozen run --dev`')
             [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Change the formation of the running `dozen run` live, and store it for the next run')
             [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart instances of the running `dozen run`, one at a time')
@@ -399,6 +400,32 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             break
         }
         'dozen;run' {
+            [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Run this release instead of the current one')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')
+            [CompletionResult]::new('--formation', '--formation', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Base port [default: PORT from the env files, else the environment''s, else 5000]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Base port [default: PORT from the env files, else the environment''s, else 5000]')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Run the working tree with the env files applied, not a release')
+            [CompletionResult]::new('--no-timestamps', '--no-timestamps', [CompletionResultType]::ParameterName, 'Leave the time out of each line')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;start' {
             [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Run this release instead of the current one')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')
             [CompletionResult]::new('--formation', '--formation', [CompletionResultType]::ParameterName, 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)')

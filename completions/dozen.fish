@@ -46,6 +46,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "gc" -d 'Remove builds t
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "history" -d 'The activity log: builds, releases, rollbacks, one-off commands'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command in the current release (--dev: in the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation of the current release (--dev: of the working tree)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "start" -d 'Run the formation of the working tree: foreman\'s and honcho\'s `start`, the same as `dozen run --dev`'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "scale" -d 'Change the formation of the running `dozen run` live, and store it for the next run'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "ps" -d 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "restart" -d 'Restart instances of the running `dozen run`, one at a time'
@@ -311,6 +312,24 @@ complete -c dozen -n "__fish_dozen_using_subcommand run" -l no-timestamps -d 'Le
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l release -d 'Run this release instead of the current one' -r
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s m -l formation -d 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s p -l port -d 'Base port [default: PORT from the env files, else the environment\'s, else 5000]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s t -l timeout -d 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l log-format -d '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)' -r -f -a "text\t''
+json\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l dev -d 'Run the working tree with the env files applied, not a release'
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l no-timestamps -d 'Leave the time out of each line'
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand scale" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand scale" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand scale" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

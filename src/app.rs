@@ -365,10 +365,12 @@ pub fn default_name(dir: &Path) -> String {
             }
         })
         .collect();
-    if name.trim_matches('-').is_empty() {
+    // `.tmpab12` or `my app!` do not start or end a name with `-`.
+    let name = name.trim_matches('-');
+    if name.is_empty() {
         "app".to_owned()
     } else {
-        name
+        name.to_owned()
     }
 }
 
@@ -397,6 +399,13 @@ mod tests {
                 spelling.display()
             );
         }
+        let hidden = root.path().join(".tmp ab!");
+        std::fs::create_dir(&hidden).unwrap();
+        assert_eq!(
+            default_name(&hidden),
+            "tmp-ab",
+            "no leading or trailing `-`"
+        );
         // The current directory: its real name, never a placeholder.
         let here = std::env::current_dir().unwrap();
         let expected = default_name(&here);

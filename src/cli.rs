@@ -140,6 +140,13 @@ pub enum Command {
     )]
     Run(RunArgs),
 
+    /// Run the formation of the working tree: foreman's and honcho's `start`, the same as
+    /// `dozen run --dev`
+    #[command(
+        after_help = "`dozen start` is `dozen run --dev` under the name foreman, honcho and node-foreman users type: every flag of `run` works the same.\n\nExamples:\n  dozen start\n  dozen start web\n  dozen start -m web=2,worker=1"
+    )]
+    Start(RunArgs),
+
     /// Change the formation of the running `dozen run` live, and store it for the next run
     #[command(
         after_help = "Heroku's syntax: TYPE=N sets a count, TYPE+N and TYPE-N change it; several changes apply together or not at all. New instances get the next index and port and start at once; removed ones are the highest-numbered and stop gracefully. The formation is stored, so the next `dozen run` starts with it; with no `dozen run` running, it is only stored. Without arguments: prints the formation.\n\nExit status: 0 applied (or stored; with --wait, once every instance is up), 1 refused by the run (a port taken, an instance still stopping; with --wait, an instance crashed or the run ended), 2 a bad argument.\n\nExamples:\n  dozen scale web=3 worker+1\n  dozen scale clock=0\n  dozen scale"

@@ -180,6 +180,17 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Releases(releases) => releases::run(&context, &releases),
         Command::Rollback(rollback) => release::rollback(&context, &rollback),
         Command::Run(run) => run::run(&context, &run),
+        Command::Start(mut run) => {
+            if run.release.is_some() {
+                Err(Error::usage(
+                    "`dozen start` runs the working tree; --release is for `dozen run`",
+                )
+                .hint("dozen run --release v3"))
+            } else {
+                run.dev = true;
+                run::run(&context, &run)
+            }
+        }
         Command::Scale(scale) => control::scale(&context, &scale),
         Command::Ps(ps) => control::ps(&context, &ps),
         Command::Restart(target) => control::restart(&context, &target),

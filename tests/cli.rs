@@ -16,7 +16,7 @@ fn help_lists_only_working_commands() {
     let output = Test::new().args(&["--help"]).run().success();
     for command in [
         "audit", "build", "check", "config", "exec", "export", "gc", "history", "init", "ps",
-        "release", "releases", "restart", "run", "scale", "stop",
+        "release", "releases", "restart", "run", "scale", "start", "stop",
     ] {
         assert!(
             output.stdout.contains(&format!("  {command} ")),
@@ -24,7 +24,7 @@ fn help_lists_only_working_commands() {
             output.stdout
         );
     }
-    for absent in ["__generate", "__nursery"] {
+    for absent in ["__generate", "__nursery", "__guard"] {
         assert!(
             !output.stdout.contains(&format!("  {absent} ")),
             "{absent} listed:\n{}",
@@ -126,4 +126,54 @@ fn a_missing_app_directory_is_a_usage_error() {
         .run()
         .code(2)
         .stderr_has("`nowhere` does not exist");
+}
+
+#[test]
+fn start_is_foremans_verb_for_run_dev() {
+    let output = Test::new()
+        .procfile("web: echo \"from the working tree on $PORT\"\n")
+        .args(&["start", "--no-timestamps", "-p", "17990"])
+        .run()
+        .success();
+    assert!(
+        output
+            .stdout
+            .contains("web.1 | from the working tree on 17990"),
+        "{}",
+        output.stdout
+    );
+    Test::new()
+        .procfile("web: echo hi\n")
+        .args(&["start", "--release", "v1"])
+        .run()
+        .code(2)
+        .stderr_has("`dozen start` runs the working tree");
+    Test::new()
+        .args(&["start", "--help"])
+        .run()
+        .success()
+        .stdout_has("dozen run --dev");
+}
+
+#[test]
+fn values_that_used_to_panic_are_usage_errors() {
+    Test::new()
+        .procfile("web: sleep 100\n")
+        .args(&["scale", "web=é5"])
+        .run()
+        .code(2)
+        .stderr_has("`é5` is not a count");
+    Test::new()
+        .procfile("web: sleep 100\n")
+        .args(&["run", "--dev", "-t", "18446744073709551615"])
+        .run()
+        .code(2)
+        .stderr_has("longer than a day");
+    Test::new()
+        .procfile("web: sleep 100\n")
+        .manifest("[processes.web]\nkill_timeout = \"9999999h\"\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("dozen.toml:2:16: `9999999h` is longer than a day");
 }

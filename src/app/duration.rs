@@ -7,6 +7,10 @@ use std::time::Duration as StdDuration;
 pub struct Duration(pub StdDuration);
 
 impl Duration {
+    /// The longest duration dozen takes (a day): a kill timeout, a health interval or a restart
+    /// delay beyond it is a typo, and deadlines computed from it must not overflow.
+    pub const MAX: StdDuration = StdDuration::from_secs(86_400);
+
     pub fn parse(text: &str) -> Result<Self, String> {
         let invalid = || {
             format!(
@@ -37,6 +41,11 @@ impl Duration {
             rest = &rest[unit_len..];
             let part = StdDuration::try_from_secs_f64(number * seconds).map_err(|_| invalid())?;
             total = total.checked_add(part).ok_or_else(invalid)?;
+        }
+        if total > Self::MAX {
+            return Err(format!(
+                "`{text}` is longer than a day, the longest duration dozen takes"
+            ));
         }
         Ok(Self(total))
     }

@@ -89,23 +89,26 @@ impl ScaleChange {
             .find(['=', '+', '-'])
             .filter(|&i| i > 0)
             .ok_or_else(|| format!("`{arg}` is not TYPE=N, TYPE+N or TYPE-N"))?;
-        // A type name may contain `-`: the operator is the last `=`/`+`/`-` before the digits.
+        // A type name may contain `-`: the operator is the last `=`/`+`/`-` before the digits
+        // (found by characters, never by a byte inside one).
         let digits_start = arg.len() - arg.chars().rev().take_while(char::is_ascii_digit).count();
-        let at = if digits_start > 0 && digits_start < arg.len() {
-            digits_start - 1
-        } else {
-            at
+        let before_digits = arg[..digits_start].chars().next_back();
+        let at = match before_digits {
+            Some(c @ ('=' | '+' | '-')) if digits_start < arg.len() => digits_start - c.len_utf8(),
+            _ => at,
         };
         let (name, rest) = arg.split_at(at);
-        let op = match rest.as_bytes()[0] {
-            b'=' => ScaleOp::Set,
-            b'+' => ScaleOp::Add,
-            b'-' => ScaleOp::Remove,
+        let mut chars = rest.chars();
+        let op = match chars.next() {
+            Some('=') => ScaleOp::Set,
+            Some('+') => ScaleOp::Add,
+            Some('-') => ScaleOp::Remove,
             _ => return Err(format!("`{arg}` is not TYPE=N, TYPE+N or TYPE-N")),
         };
-        let count: u32 = rest[1..]
+        let digits = chars.as_str();
+        let count: u32 = digits
             .parse()
-            .map_err(|_| format!("`{arg}`: `{}` is not a count", &rest[1..]))?;
+            .map_err(|_| format!("`{arg}`: `{digits}` is not a count"))?;
         if !is_valid_name(name) {
             return Err(format!("`{arg}`: `{name}` is not a process type name"));
         }
@@ -275,6 +278,34 @@ impl Formation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scale_arguments_with_any_characters_are_errors_never_panics() {
+        for arg in [
+            "web=é5",
+            "wéb+5",
+            "é",
+            "=5",
+            "web=",
+            "web-é",
+            "web=5é",
+            "ß-3",
+            "-",
+            "+1",
+            "a=99999999999",
+        ] {
+            assert!(ScaleChange::parse(arg).is_err(), "{arg}");
+        }
+        assert_eq!(ScaleChange::parse("my-web-2").unwrap().count, 2);
+        assert_eq!(ScaleChange::parse("my-web-2").unwrap().type_name, "my-web");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scale_parse_never_panics(arg in "\\PC{0,12}") {
+            let _ = ScaleChange::parse(&arg);
+        }
+    }
     use crate::source::Source;
 
     fn procfile() -> Procfile {

@@ -273,7 +273,13 @@ fn type_settings(
 /// `-t 10` (seconds, as foreman takes it) or `-t 10s` / `-t 500ms`.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
+        let timeout = Duration::from_secs(seconds);
+        if timeout > ManifestDuration::MAX {
+            return Err(format!(
+                "-t/--timeout: {seconds} seconds is longer than a day, the longest kill timeout dozen takes"
+            ));
+        }
+        return Ok(timeout);
     }
     ManifestDuration::parse(text)
         .map(|d| d.0)

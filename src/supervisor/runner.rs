@@ -1254,7 +1254,10 @@ impl Runner<'_, '_> {
         let s = &mut self.slots[slot];
         s.next_probe = None;
         s.state = State::Stopping {
-            deadline: Instant::now() + timeout,
+            // Timeouts are bounded (a day), but a deadline must never overflow.
+            deadline: Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(|| Instant::now() + crate::app::duration::Duration::MAX),
             killed: false,
         };
     }
