@@ -33,6 +33,9 @@ impl Procfile {
     pub fn parse(source: &Source) -> (Self, Vec<Diagnostic>) {
         let mut procfile = Self::default();
         let mut problems = Vec::new();
+        // Names seen, with their lines: a duplicate is found in O(1), so a Procfile of N types
+        // is read in O(N).
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut offset = 0;
         for raw in source.text.split_inclusive('\n') {
             let line_start = offset;
@@ -47,15 +50,18 @@ impl Procfile {
                         command: command.to_owned(),
                         line: line_number,
                     };
-                    if let Some(first) = procfile.get_any(name) {
+                    if let Some(first) = seen.get(name) {
                         problems.push(
                             Diagnostic::error(
                                 source.location(line_start, name.chars().count()),
                                 format!("duplicate process type `{name}`"),
                             )
-                            .note(format!("first defined at {}:{}:1", source.path, first.line)),
+                            .note(format!("first defined at {}:{first}:1", source.path)),
                         );
-                    } else if name == RELEASE {
+                        continue;
+                    }
+                    seen.insert(name.to_owned(), line_number);
+                    if name == RELEASE {
                         procfile.release = Some(entry);
                     } else {
                         procfile.types.push(entry);
@@ -79,11 +85,6 @@ impl Procfile {
     /// A process type of the formation by name.
     pub fn get(&self, name: &str) -> Option<&ProcessType> {
         self.types.iter().find(|t| t.name == name)
-    }
-
-    fn get_any(&self, name: &str) -> Option<&ProcessType> {
-        self.get(name)
-            .or(self.release.as_ref().filter(|r| r.name == name))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -131,6 +132,23 @@ const FORMAT_HINT: &str =
 
 /// `Ok(None)` for blank and comment lines, the name and command of an entry, or the problem.
 fn parse_line(line: &str) -> Result<Option<(&str, &str)>, LineProblem> {
+    // A carriage return left inside a line (the file has old Mac, CR-only, line endings, or a
+    // stray `\r`) would make the rest of the file one command; a NUL cannot be in a command.
+    if let Some(at) = line.find('\r') {
+        return Err(LineProblem::new(
+            at,
+            1,
+            "a carriage return (\\r) inside a line: the Procfile has CR-only line endings, or a stray \\r",
+        )
+        .hint("end lines with LF (or CRLF), e.g. `sed -i 's/\\r/\\n/g' Procfile`"));
+    }
+    if let Some(at) = line.find('\0') {
+        return Err(LineProblem::new(
+            at,
+            1,
+            "a NUL byte cannot be part of a Procfile line",
+        ));
+    }
     let content = line.trim_start();
     if content.is_empty() || content.starts_with('#') {
         return Ok(None);
@@ -250,6 +268,39 @@ mod tests {
         assert_eq!(
             procfile.types[0].command,
             "cmd --port $PORT # not a comment: kept"
+        );
+    }
+
+    #[test]
+    fn cr_only_line_endings_and_nul_bytes_are_located_errors() {
+        let (procfile, problems) = parse("web: echo A\rworker: echo B\r");
+        assert!(procfile.types.is_empty());
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("Procfile:1:12: a carriage return"),
+            "{problems:?}"
+        );
+        let (_, problems) = parse("web: echo ok\r\nworker: echo \0x\n");
+        assert_eq!(problems.len(), 1, "CRLF is fine: {problems:?}");
+        assert!(
+            problems[0].starts_with("Procfile:2:14: a NUL byte"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn many_types_and_duplicates_anywhere() {
+        let text: String = (0..20_000).map(|i| format!("t{i}: echo {i}\n")).collect();
+        let (procfile, problems) = parse(&format!("{text}t7: again\nrelease: m\nrelease: n\n"));
+        assert_eq!(procfile.types.len(), 20_000);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("duplicate process type `t7`"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("duplicate process type `release`"),
+            "{problems:?}"
         );
     }
 
