@@ -290,7 +290,11 @@ mod tests {
 
     #[test]
     fn many_types_and_duplicates_anywhere() {
-        let text: String = (0..20_000).map(|i| format!("t{i}: echo {i}\n")).collect();
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for i in 0..20_000 {
+            let _ = writeln!(text, "t{i}: echo {i}");
+        }
         let (procfile, problems) = parse(&format!("{text}t7: again\nrelease: m\nrelease: n\n"));
         assert_eq!(procfile.types.len(), 20_000);
         assert_eq!(problems.len(), 2, "{problems:?}");
