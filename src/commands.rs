@@ -114,6 +114,13 @@ impl Context {
         if dir.path.as_os_str().is_empty() || dir.path.is_dir() {
             return Ok(());
         }
+        if dir.path.exists() {
+            return Err(Error::usage(format!(
+                "`{}` is not a directory: --app takes the app's directory",
+                dir.shown()
+            ))
+            .hint("the directory holding the Procfile, e.g. --app ."));
+        }
         Err(
             Error::usage(format!("app directory `{}` does not exist", dir.shown()))
                 .hint("pass --app DIR (or set DOZEN_APP) to the directory holding the Procfile"),

@@ -177,3 +177,33 @@ fn values_that_used_to_panic_are_usage_errors() {
         .code(1)
         .stderr_has("dozen.toml:2:16: `9999999h` is longer than a day");
 }
+
+#[test]
+fn clear_messages_for_a_file_as_app_no_build_and_a_damaged_release_record() {
+    Test::new()
+        .procfile("web: sleep 1\n")
+        .args(&["--app", "Procfile", "check"])
+        .run()
+        .code(2)
+        .stderr_has("`Procfile` is not a directory");
+    Test::new()
+        .procfile("web: sleep 1\n")
+        .args(&["build", "verify"])
+        .run()
+        .code(2)
+        .stderr_has("no build yet");
+    // A release record whose build id was cut short by a hand: listed, never a panic.
+    let released = Test::new()
+        .procfile("web: sleep 1\n")
+        .args(&["release"])
+        .run()
+        .success();
+    let record = released.dir.path().join(".dozen/releases/v1.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    value["build"] = serde_json::json!("ab");
+    std::fs::write(&record, serde_json::to_vec(&value).unwrap()).unwrap();
+    let (code, stdout, stderr) = crate::harness::dozen_in(released.dir.path(), &["releases"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("build ab "), "{stdout}");
+}

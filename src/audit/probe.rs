@@ -488,7 +488,10 @@ fn probe_type(
             if let Some(pid) = escaped(pgid) {
                 findings.push(at.finding(
                     "concurrency/probe-daemonized",
-                    format!("`{name}` left its process group: pid {pid:?} runs in a session of its own (setsid)"),
+                    format!(
+                        "`{name}` left its process group: pid {} runs in a session of its own (setsid)",
+                        pid.as_raw_nonzero()
+                    ),
                     "setsid",
                 ));
             }

@@ -196,7 +196,8 @@ fn require_clean(dir: &std::path::Path) -> Result<(), Error> {
 fn verify(context: &Context, args: &BuildArgs, id: Option<&str>) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
     let store = super::open_store(&inspection.app)?;
-    let id = crate::build::find(&store, id).map_err(Error::failed)?;
+    // As `release --build`: naming a build that is not there is a usage error (exit 2).
+    let id = crate::build::find(&store, id).map_err(Error::usage)?;
     let problems = crate::build::verify(&store, &id).map_err(|e| Error::failed(e.to_string()))?;
     if args.json {
         print(&format!(
