@@ -293,7 +293,13 @@ pub fn read_env_files(stack: &[EnvFileRef]) -> (Vec<EnvFile>, Vec<Diagnostic>) {
     for file in stack {
         match read(&file.path, &file.display, &mut problems) {
             Some(bytes) => {
-                if let Some(source) = decode(&file.display, &bytes, &mut problems) {
+                let before = problems.len();
+                let decoded = decode(&file.display, &bytes, &mut problems);
+                // A line that is not UTF-8 is shown masked like any env-file line.
+                for problem in &mut problems[before..] {
+                    problem.mask_excerpt(crate::source::mask_env_line);
+                }
+                if let Some(source) = decoded {
                     let (parsed, found) = EnvFile::parse(source);
                     problems.extend(found);
                     files.push(parsed);

@@ -43,6 +43,13 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// Rewrites the excerpt of the located line (to mask what it must not show).
+    pub fn mask_excerpt(&mut self, mask: impl Fn(&str) -> String) {
+        if let Some(location) = &mut self.location {
+            location.source_line = mask(&location.source_line);
+        }
+    }
+
     pub fn error(location: Location, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,

@@ -10,6 +10,9 @@ pub struct Source {
     pub path: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// The file holds config values (an env file): excerpts of its lines show keys, never
+    /// values (see [`mask_env_line`]).
+    secret: bool,
 }
 
 impl Source {
@@ -22,7 +25,15 @@ impl Source {
             path: path.into(),
             text,
             line_starts,
+            secret: false,
         }
+    }
+
+    /// Marks the file as holding config values: every excerpt of it is masked from now on.
+    #[must_use]
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
     }
 
     /// Decodes `bytes` as UTF-8 (dropping a leading BOM) or returns the location of the first
@@ -71,9 +82,57 @@ impl Source {
             line,
             column,
             len: len.max(1),
-            source_line: self.line_text(line).to_owned(),
+            source_line: if self.secret {
+                mask_env_line(self.line_text(line))
+            } else {
+                self.line_text(line).to_owned()
+            },
         }
     }
+}
+
+/// An env-file line as diagnostics may show it: the key (and `export `, spaces, `=`) as
+/// written, every character of the value as `•` — one character for one, so a caret still
+/// points at the right column — and control characters as `?`. A line that does not start
+/// with `KEY=` (a continuation of a quoted value, garbage, a bare KEY) is masked whole.
+pub fn mask_env_line(line: &str) -> String {
+    let content = line.trim_start();
+    let lead = &line[..line.len() - content.len()];
+    let after_export = content
+        .strip_prefix("export")
+        .filter(|rest| rest.starts_with([' ', '\t']))
+        .map_or(content, str::trim_start);
+    let export = &content[..content.len() - after_export.len()];
+    let key_len = after_export
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .unwrap_or(after_export.len());
+    let (key, rest) = after_export.split_at(key_len);
+    // Only an assignment shows its key: any other line (a continuation of a quoted value,
+    // `B: 2`, garbage) may be all value.
+    let plausible = !key.is_empty()
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+        && rest.trim_start_matches([' ', '\t']).starts_with('=');
+    let visible = |c: char| if c.is_control() { '?' } else { c };
+    if !plausible {
+        return line
+            .chars()
+            .map(|c| if c == ' ' || c == '\t' { c } else { '•' })
+            .collect();
+    }
+    let mut out: String = lead.chars().map(visible).collect();
+    out.push_str(export);
+    out.push_str(key);
+    let mut chars = rest.chars();
+    // Spaces and the `=` after the key stay (they locate errors such as `KEY = v`).
+    for c in chars.by_ref() {
+        if c == '=' {
+            out.push('=');
+            break;
+        }
+        out.push(if c == ' ' || c == '\t' { c } else { '•' });
+    }
+    out.extend(chars.map(|_| '•'));
+    out
 }
 
 fn line_of(bytes: &[u8], offset: usize) -> &[u8] {
@@ -92,6 +151,22 @@ fn line_of(bytes: &[u8], offset: usize) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_lines_keep_keys_and_columns_and_mask_values() {
+        assert_eq!(mask_env_line("SECRET=\"abc def"), "SECRET=••••••••");
+        assert_eq!(mask_env_line("export  K = v"), "export  K =••");
+        assert_eq!(mask_env_line("  A=é\u{1b}"), "  A=••");
+        assert_eq!(
+            mask_env_line("still inside a value"),
+            "••••• •••••• • •••••"
+        );
+        assert_eq!(mask_env_line("1BAD=x"), "••••••");
+        assert_eq!(mask_env_line("B: 2"), "•• •");
+        assert_eq!(mask_env_line("KEY"), "•••");
+        let line = "KEY=value with spaces";
+        assert_eq!(mask_env_line(line).chars().count(), line.chars().count());
+    }
 
     #[test]
     fn line_and_column_count_characters() {

@@ -266,7 +266,43 @@ fn unterminated_quotes_are_reported_where_they_open() {
         .args(&["check"])
         .run()
         .code(1)
-        .stderr_has("error: .env:2:3: unterminated single-quoted value\n  |\n2 | B='never closed\n  |   ^\n");
+        .stderr_has("error: .env:2:3: unterminated single-quoted value\n  |\n2 | B=•••••••••••••\n  |   ^\n");
+}
+
+/// Issue 14: no config value in any diagnostic, in errors and in warnings about valid files,
+/// and no other variable's value in a `${V:?message}` error.
+#[test]
+fn diagnostics_show_keys_never_values() {
+    let marker = "ZQXmarker";
+    for (text, env) in [
+        (format!("SECRET=\"{marker} open\n"), None),
+        (format!("A=1\nA={marker}\n"), None),
+        (format!("B.c={marker}\n"), None),
+        (format!("PATH={marker}\n"), None),
+        (format!("X=\u{1b}]0;{marker}\u{7}\n"), None),
+        (
+            "A=${UNSET:?see ${SECRET}}\n".to_owned(),
+            Some(("SECRET", marker)),
+        ),
+        (format!("  {marker}\n"), None),
+    ] {
+        let mut test = Test::new().procfile("web: x\n").env_file(".env", &text);
+        if let Some((key, value)) = env {
+            test = test.env(key, value);
+        }
+        let output = test.args(&["check"]).run();
+        assert!(
+            !output.stdout.contains(marker) && !output.stderr.contains(marker),
+            "{text:?}\n{}{}",
+            output.stdout,
+            output.stderr
+        );
+        assert!(
+            !output.stderr.contains('\u{1b}'),
+            "raw escape in {}",
+            output.stderr
+        );
+    }
 }
 
 #[test]

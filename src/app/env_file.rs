@@ -49,6 +49,8 @@ impl EnvFile {
     /// Parses a file, returning every entry that could be read, plus errors and warnings.
     /// An unterminated quote ends parsing: the rest of the file belongs to it.
     pub fn parse(source: Source) -> (Self, Vec<Diagnostic>) {
+        // Its values are config: no diagnostic about it may show one.
+        let source = source.secret();
         let mut parser = Parser {
             source: &source,
             text: &source.text,

@@ -172,7 +172,10 @@ impl Template {
                             if is_set(*colon) {
                                 out.push_str(value.as_deref().unwrap_or_default());
                             } else {
-                                let message = message.evaluate(lookup)?;
+                                // The message names variables, never their values: an error is
+                                // printed, and another variable may be a secret.
+                                let message =
+                                    message.evaluate(&|name: &str| Some(format!("${{{name}}}")))?;
                                 return Err(EvalError::Required {
                                     offset: *offset,
                                     name: name.clone(),
