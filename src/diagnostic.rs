@@ -103,14 +103,20 @@ impl Diagnostic {
             Severity::Error => paint.error("error"),
             Severity::Warning => paint.warning("warning"),
         };
-        let mut out = format!("{label}: {}\n", paint.bold(&self.headline()));
+        let mut out = format!(
+            "{label}: {}\n",
+            paint.bold(&escape_invisible(&self.headline()))
+        );
         if let Some(location) = &self.location {
             let number = location.line.to_string();
             let gutter = " ".repeat(number.len());
-            let line = location.source_line.replace('\t', " ");
-            let indent = " ".repeat(location.column.saturating_sub(1));
-            let available = line.chars().count().saturating_sub(location.column - 1);
-            let carets = "^".repeat(location.len.min(available).max(1));
+            let (line, indent, width) = excerpt(
+                &location.source_line,
+                location.column.saturating_sub(1),
+                location.len,
+            );
+            let indent = " ".repeat(indent);
+            let carets = "^".repeat(width.max(1));
             let _ = writeln!(out, "{gutter} {}", paint.dim("|"));
             let _ = writeln!(out, "{number} {} {line}", paint.dim("|"));
             let _ = writeln!(
@@ -121,7 +127,7 @@ impl Diagnostic {
             );
         }
         for note in &self.notes {
-            let _ = writeln!(out, "  = {note}");
+            let _ = writeln!(out, "  = {}", escape_invisible(note));
         }
         out
     }
@@ -176,9 +182,111 @@ pub fn did_you_mean<'a>(
         .map(|(_, _, candidate)| candidate)
 }
 
+/// How a character is shown in a diagnostic: as itself, or escaped when a terminal would act
+/// on it (`\x1b` starts escape sequences: a file from a pull request must not set the
+/// terminal's title) or show nothing (`\u{a0}` looks like a space). A tab is a space.
+fn shown(c: char) -> std::borrow::Cow<'static, str> {
+    match c {
+        '\t' => " ".into(),
+        c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32).into(),
+        c if c.is_control()
+            || matches!(c, '\u{a0}' | '\u{ad}' | '\u{2000}'..='\u{200f}' | '\u{2028}'..='\u{202f}' | '\u{2060}'..='\u{206f}' | '\u{feff}') =>
+        {
+            format!("\\u{{{:x}}}", c as u32).into()
+        }
+        c => c.to_string().into(),
+    }
+}
+
+/// Text with every character a terminal would act on or not show escaped.
+pub fn escape_invisible(text: &str) -> String {
+    text.chars().map(shown).collect()
+}
+
+/// The longest excerpt shown; a longer line is cut around the column.
+const EXCERPT_CHARS: usize = 120;
+
+/// A source line as shown under a diagnostic — escaped, cut to [`EXCERPT_CHARS`] around the
+/// caret — with the caret's indent and width in shown characters. `column` and `len` count
+/// characters of the original line.
+fn excerpt(line: &str, column: usize, len: usize) -> (String, usize, usize) {
+    let pieces: Vec<std::borrow::Cow<'static, str>> = line.chars().map(shown).collect();
+    let width = |p: &std::borrow::Cow<'static, str>| p.chars().count();
+    let column = column.min(pieces.len());
+    let end = (column + len.max(1)).min(pieces.len());
+    // Cut: keep a window that starts some way before the caret.
+    let total: usize = pieces.iter().map(width).sum();
+    let (mut start, mut cut_left) = (0, false);
+    if total > EXCERPT_CHARS {
+        let before: usize = pieces[..column].iter().map(width).sum();
+        if before > EXCERPT_CHARS / 3 {
+            let mut skipped = 0;
+            while start < column && before - skipped > EXCERPT_CHARS / 3 {
+                skipped += width(&pieces[start]);
+                start += 1;
+            }
+            cut_left = true;
+        }
+    }
+    let mut shown_line = String::new();
+    if cut_left {
+        shown_line.push('…');
+    }
+    let mut indent = usize::from(cut_left);
+    let mut caret = 0;
+    let mut used = indent;
+    let mut cut_right = false;
+    for (i, piece) in pieces.iter().enumerate().skip(start) {
+        let w = width(piece);
+        if used + w > EXCERPT_CHARS && i >= end {
+            cut_right = true;
+            break;
+        }
+        if i < column {
+            indent += w;
+        } else if i < end {
+            caret += w;
+        }
+        shown_line.push_str(piece);
+        used += w;
+    }
+    if cut_right {
+        shown_line.push('…');
+    }
+    (shown_line, indent, caret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_escape_what_a_terminal_would_act_on_and_keep_the_caret() {
+        let (line, indent, width) = excerpt("a\u{1b}]0;x\u{7}b c", 8, 1);
+        assert_eq!(line, "a\\x1b]0;x\\x07b c");
+        // `c` is the 9th character; before it, the escape took 4 and the bell 4 columns.
+        assert_eq!((indent, width), (14, 1));
+        let (line, indent, _) = excerpt("A=\u{a0}#x", 2, 1);
+        assert_eq!(line, "A=\\u{a0}#x");
+        assert_eq!(indent, 2);
+        assert_eq!(escape_invisible("ok\ttab"), "ok tab");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(5000), "b".repeat(5000));
+        let (shown, indent, width) = excerpt(&line, 5000, 1);
+        assert!(
+            shown.chars().count() <= EXCERPT_CHARS + 2,
+            "{}",
+            shown.len()
+        );
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(indent), Some('X'));
+        assert_eq!(width, 1);
+        let (shown, indent, _) = excerpt("short", 5, 1);
+        assert_eq!((shown.as_str(), indent), ("short", 5));
+    }
 
     #[test]
     fn renders_source_line_and_caret() {
