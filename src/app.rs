@@ -113,19 +113,60 @@ pub struct App {
     env_files: Option<Vec<PathBuf>>,
 }
 
-/// Reads a file of the app; `Ok(None)` when it does not exist.
-fn read(path: &Path, display: &str, problems: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => {
-            problems.push(Diagnostic::general(
-                Severity::Error,
-                Some(display.to_owned()),
-                format!("cannot read: {error}"),
-            ));
-            None
+/// The largest Procfile, `dozen.toml` or env file dozen reads (16 MiB): more is a mistake
+/// (a log, a sparse file), not config, and reading it whole would cost its size in memory.
+pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// Reads a file of the app: `Ok(None)` when it does not exist, `Err(())` when it exists but
+/// cannot be read (the problem is pushed, once). Only regular files, or symbolic links to one, up to
+/// [`MAX_FILE_SIZE`]: a directory, a FIFO (reading would wait forever), a device
+/// (`/dev/zero` never ends) or a broken link is an error naming the file.
+fn read(path: &Path, display: &str, problems: &mut Vec<Diagnostic>) -> Result<Option<Vec<u8>>, ()> {
+    let mut fail = |message: String| {
+        problems.push(Diagnostic::general(
+            Severity::Error,
+            Some(display.to_owned()),
+            message,
+        ));
+        Err(())
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return if std::fs::symlink_metadata(path).is_ok() {
+                fail("a symbolic link to a file that does not exist".to_owned())
+            } else {
+                Ok(None)
+            };
         }
+        Err(error) => return fail(format!("cannot read: {error}")),
+    };
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, a socket or a device)"
+        };
+        return fail(format!("{kind}: dozen reads only regular files"));
+    }
+    if metadata.len() > MAX_FILE_SIZE {
+        return fail(format!(
+            "{} bytes: dozen reads files of at most {MAX_FILE_SIZE} bytes (16 MiB)",
+            metadata.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    match std::fs::File::open(path).and_then(|file| {
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, MAX_FILE_SIZE + 1),
+            &mut bytes,
+        )
+    }) {
+        Ok(_) if bytes.len() as u64 > MAX_FILE_SIZE => fail(format!(
+            "it grew past {MAX_FILE_SIZE} bytes while being read"
+        )),
+        Ok(_) => Ok(Some(bytes)),
+        Err(error) => fail(format!("cannot read: {error}")),
     }
 }
 
@@ -149,7 +190,9 @@ impl App {
             Some(path) => (path.clone(), path.display().to_string()),
             None => (dir.join("Procfile"), dir.display("Procfile")),
         };
-        let procfile = if let Some(bytes) = read(&procfile_path, &procfile_display, &mut problems) {
+        let procfile = if let Ok(Some(bytes)) =
+            read(&procfile_path, &procfile_display, &mut problems)
+        {
             decode(&procfile_display, &bytes, &mut problems).map(|source| {
                 let (procfile, found) = Procfile::parse(&source);
                 problems.extend(found);
@@ -167,7 +210,7 @@ impl App {
         let manifest_display = dir.display(manifest::FILE_NAME);
         let mut manifest = Manifest::default();
         let mut manifest_source = None;
-        if let Some(bytes) = read(
+        if let Ok(Some(bytes)) = read(
             &dir.join(manifest::FILE_NAME),
             &manifest_display,
             &mut problems,
@@ -218,8 +261,10 @@ impl App {
             self.manifest.environment_files(environment),
             &self.manifest_source,
         ) {
+            // Files outside the app are an error of the manifest (`check` says so) and never read.
             return files
                 .iter()
+                .filter(|file| manifest::inside_the_app(file.get_ref()))
                 .map(|file| EnvFileRef {
                     path: self.dir.join(file.get_ref()),
                     display: self.dir.display(file.get_ref()),
@@ -292,7 +337,8 @@ pub fn read_env_files(stack: &[EnvFileRef]) -> (Vec<EnvFile>, Vec<Diagnostic>) {
     let mut problems = Vec::new();
     for file in stack {
         match read(&file.path, &file.display, &mut problems) {
-            Some(bytes) => {
+            Err(()) => {}
+            Ok(Some(bytes)) => {
                 let before = problems.len();
                 let decoded = decode(&file.display, &bytes, &mut problems);
                 // A line that is not UTF-8 is shown masked like any env-file line.
@@ -305,7 +351,7 @@ pub fn read_env_files(stack: &[EnvFileRef]) -> (Vec<EnvFile>, Vec<Diagnostic>) {
                     files.push(parsed);
                 }
             }
-            None => match &file.origin {
+            Ok(None) => match &file.origin {
                 Origin::Default => {}
                 Origin::Manifest(location) => problems.push(Diagnostic::error(
                     location.clone(),

@@ -410,3 +410,53 @@ fn values_cannot_outgrow_what_a_process_environment_carries() {
         .code(2)
         .stderr_has("error: .env:1:1: the value of `B` is longer");
 }
+
+/// Issue 14: files dozen reads are regular files of the app: a FIFO does not hang it, a
+/// device does not fill memory, a directory is one clear error, and dozen.toml cannot name a
+/// file outside the app.
+#[test]
+fn only_regular_files_inside_the_app_are_read() {
+    let test = Test::new().procfile("web: x\n").file("d.env/x", "");
+    let fifo = test.path().join("fifo.env");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let dir = test.path().to_path_buf();
+    for (file, says) in [
+        ("fifo.env", "fifo.env: not a regular file"),
+        ("/dev/zero", "/dev/zero: not a regular file"),
+        ("d.env", "d.env: a directory"),
+    ] {
+        let (code, _, stderr) = crate::harness::dozen_in(&dir, &["-e", file, "check"]);
+        assert_eq!(code, Some(1), "{file}: {stderr}");
+        assert!(stderr.contains(says), "{file}: {stderr}");
+        assert_eq!(
+            stderr.matches("error: ").count(),
+            2,
+            "one error and the count: {stderr}"
+        );
+    }
+    for outside in ["/proc/self/environ", "../outside.env", "a/../../b.env"] {
+        let output = Test::new()
+            .procfile("web: x\n")
+            .manifest(&format!(
+                "[environments.development]\nfiles = [\"{outside}\"]\n"
+            ))
+            .args(&["check"])
+            .run()
+            .code(1)
+            .stderr_has(&format!(
+                "env file `{outside}` is outside the app directory"
+            ));
+        assert!(
+            !output.stderr.contains("SHELL") && !output.stderr.contains("PATH="),
+            "{}",
+            output.stderr
+        );
+    }
+    drop(test);
+}

@@ -130,6 +130,25 @@ pub struct AuditSection {
     pub ignore: Vec<Spanned<String>>,
 }
 
+/// Whether a path from dozen.toml stays inside the app directory: relative, and no `..`
+/// climbing above where it starts.
+pub fn inside_the_app(path: &str) -> bool {
+    let path = std::path::Path::new(path);
+    if path.is_absolute() {
+        return false;
+    }
+    let mut depth = 0usize;
+    for part in path.components() {
+        match part {
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if depth > 0 => depth -= 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// `[A-Za-z0-9_-]+`: the names of process types, tasks and environments.
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -248,6 +267,16 @@ impl Manifest {
             for file in spec.files.iter().flatten() {
                 if file.get_ref().trim().is_empty() {
                     error(file.span(), "empty env file name".into());
+                } else if !inside_the_app(file.get_ref()) {
+                    // A pull request must not make dozen read `/proc/self/environ` or
+                    // `../../secrets`: files outside the app only come from `-e`.
+                    error(
+                        file.span(),
+                        format!(
+                            "env file `{}` is outside the app directory; dozen.toml names files inside it (to read another one, pass it with -e)",
+                            file.get_ref()
+                        ),
+                    );
                 }
             }
         }
