@@ -460,3 +460,19 @@ fn only_regular_files_inside_the_app_are_read() {
     }
     drop(test);
 }
+
+/// compose-go reads `SLACK_CHANNEL= #alerts` as `#alerts`; dozen's dialect reads a comment
+/// there, and says so instead of losing the value silently.
+#[test]
+fn a_blank_then_hash_after_equals_is_an_empty_value_with_a_warning() {
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "SLACK_CHANNEL= #alerts\nB=v # a comment\n")
+        .args(&["check"])
+        .run()
+        .success()
+        .stderr_has(
+            "warning: .env:1:16: `SLACK_CHANNEL` is empty: a `#` after a blank is a comment",
+        )
+        .stderr_lacks("`B` is empty");
+}

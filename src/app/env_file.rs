@@ -164,7 +164,18 @@ impl Parser<'_> {
             Value::Inherit
         } else if self.peek() == Some('=') {
             self.pos += 1;
+            let after_equals = self.pos;
             self.skip_blanks();
+            if self.pos > after_equals && self.peek() == Some('#') {
+                // `SLACK_CHANNEL= #alerts`: empty here, `#alerts` in Compose. Never silently.
+                self.problems.push(
+                    Diagnostic::warning(
+                        self.source.location(self.pos, 1),
+                        format!("`{key}` is empty: a `#` after a blank is a comment (Docker Compose reads it as the value)"),
+                    )
+                    .note(format!("to set `{key}` to it, quote it: {key}=\"#...\"")),
+                );
+            }
             Value::Template(self.value()?)
         } else {
             let found = self.peek().unwrap_or(' ');
