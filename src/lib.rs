@@ -28,6 +28,19 @@ use clap::Parser as _;
 
 /// Runs dozen with these arguments (the first is the program name) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // `dozen --version` is what scripts and shells call to probe for dozen: answer it without
+    // building the whole command tree (clap's answer is the same text).
+    if let [_, flag] = args.as_slice()
+        && (flag == "--version" || flag == "-V")
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = std::io::Write::write_all(
+            &mut out,
+            concat!("dozen ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+        );
+        return exit_code::SUCCESS;
+    }
     let args = match cli::Args::try_parse_from(args) {
         Ok(args) => args,
         Err(error) => {
