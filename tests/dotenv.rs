@@ -476,3 +476,26 @@ fn a_blank_then_hash_after_equals_is_an_empty_value_with_a_warning() {
         )
         .stderr_lacks("`B` is empty");
 }
+
+/// Issue 14 (compose-go's `TestValueWithCurlyBracesDefault`, and a crash): braces inside a
+/// default are matched; `${…}` nested 19,000 deep is a located error, not a stack overflow.
+#[test]
+fn braces_in_defaults_and_deep_nesting() {
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", "SETTINGS=${CFG:-{\"debug\":false}}\n")
+        .env("CFG", "{\"debug\":true}")
+        .args(&["config", "--json", "--reveal"])
+        .run()
+        .success()
+        .stdout_has("\"SETTINGS\": \"{\\\"debug\\\":true}\"");
+    let n = 19_000;
+    let line = format!("X={}x{}\n", "${V:-".repeat(n), "}".repeat(n));
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", &line)
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("error: .env:1:163: `${...}` nested more than 32 deep");
+}

@@ -54,6 +54,9 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// How deep `${A:-${B:-…}}` may nest.
+pub const MAX_NESTING: usize = 32;
+
 /// The longest value a process environment can carry: Linux limits each `KEY=value` string
 /// to 128 KiB (`MAX_ARG_STRLEN`). Evaluation stops there, so self-referencing definitions
 /// (`A=$A$A` repeated) cannot grow a value without bound.
@@ -94,6 +97,13 @@ impl Template {
     }
 
     pub fn parse(chars: &[Char]) -> Result<Self, SyntaxError> {
+        Self::parse_nested(chars, 0)
+    }
+
+    /// Parses a template that is the word of `depth` enclosing `${…}`: deeper than
+    /// [`MAX_NESTING`] is an error, so a hostile file cannot exhaust the stack (and the
+    /// scan for each level's `}` stays linear in the line).
+    fn parse_nested(chars: &[Char], depth: usize) -> Result<Self, SyntaxError> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
         let mut i = 0;
@@ -111,7 +121,15 @@ impl Template {
                     i += 2;
                 }
                 Some('{') => {
-                    let (piece, end) = parse_braced(chars, i)?;
+                    if depth >= MAX_NESTING {
+                        return Err(SyntaxError {
+                            offset: c.offset,
+                            message: format!(
+                                "`${{...}}` nested more than {MAX_NESTING} deep; dozen stops there"
+                            ),
+                        });
+                    }
+                    let (piece, end) = parse_braced(chars, i, depth)?;
                     push_literal(&mut pieces, &mut literal);
                     pieces.push(piece);
                     i = end;
@@ -214,7 +232,11 @@ fn scan_name(chars: &[Char], start: usize) -> usize {
 }
 
 /// Parses `${...}` starting at the `$` at `dollar`; returns the piece and the index after `}`.
-fn parse_braced(chars: &[Char], dollar: usize) -> Result<(Piece, usize), SyntaxError> {
+fn parse_braced(
+    chars: &[Char],
+    dollar: usize,
+    depth: usize,
+) -> Result<(Piece, usize), SyntaxError> {
     let offset = chars[dollar].offset;
     let unterminated = || SyntaxError {
         offset,
@@ -260,7 +282,7 @@ fn parse_braced(chars: &[Char], dollar: usize) -> Result<(Piece, usize), SyntaxE
     };
     let word_start = op_at + 1;
     let close = find_close(chars, word_start).ok_or_else(unterminated)?;
-    let word = Template::parse(&chars[word_start..close])?;
+    let word = Template::parse_nested(&chars[word_start..close], depth + 1)?;
     let op = match op_char {
         '-' => Op::Default { colon, word },
         '+' => Op::Alternative { colon, word },
@@ -272,7 +294,8 @@ fn parse_braced(chars: &[Char], dollar: usize) -> Result<(Piece, usize), SyntaxE
     Ok((Piece::Variable { name, op, offset }, close + 1))
 }
 
-/// The index of the `}` closing a word, skipping nested `${...}`.
+/// The index of the `}` closing a word, skipping nested `${...}` and balanced braces, as
+/// Docker Compose does: `${CFG:-{"debug":false}}` has the default `{"debug":false}`.
 fn find_close(chars: &[Char], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = start;
@@ -284,7 +307,9 @@ fn find_close(chars: &[Char], start: usize) -> Option<usize> {
                 i += 2;
                 continue;
             }
-            if c.ch == '}' {
+            if c.ch == '{' {
+                depth += 1;
+            } else if c.ch == '}' {
                 if depth == 0 {
                     return Some(i);
                 }
@@ -309,6 +334,33 @@ mod tests {
                 offset,
             })
             .collect()
+    }
+
+    #[test]
+    fn braces_in_defaults_are_matched_as_compose_does() {
+        let text = r#"${CFG:-{"debug":false}}"#;
+        assert_eq!(eval(text, &[]).unwrap(), r#"{"debug":false}"#);
+        assert_eq!(
+            eval(text, &[("CFG", r#"{"debug":true}"#)]).unwrap(),
+            r#"{"debug":true}"#
+        );
+        assert_eq!(eval("${A:-{x}y}z", &[]).unwrap(), "{x}yz");
+    }
+
+    #[test]
+    fn nesting_is_bounded_with_a_located_error() {
+        let nested = |n: usize| format!("{}x{}", "${V:-".repeat(n), "}".repeat(n));
+        assert_eq!(eval(&nested(MAX_NESTING), &[]).unwrap(), "x");
+        let error = eval(&nested(MAX_NESTING + 1), &[]).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "syntax@{}: `${{...}}` nested more than {MAX_NESTING} deep; dozen stops there",
+                5 * MAX_NESTING
+            )
+        );
+        // Far deeper (a hostile 115 KB line) is the same error, not a stack overflow.
+        assert!(eval(&nested(19_000), &[]).is_err());
     }
 
     fn eval(text: &str, vars: &[(&str, &str)]) -> Result<String, String> {
