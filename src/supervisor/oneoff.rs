@@ -143,7 +143,5 @@ pub fn run(
     Ok(finished)
 }
 
-#[cfg(test)]
-mod tests {
-    // The nursery is `dozen __nursery`, so these run through the binary: tests/oneoff.rs.
-}
+// The nursery is `dozen __nursery`, so one-offs are tested through the binary:
+// tests/oneoff.rs.

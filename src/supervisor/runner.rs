@@ -3,7 +3,7 @@
 
 use std::os::fd::AsFd as _;
 use std::path::PathBuf;
-use std::sync::{Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -307,14 +307,10 @@ fn serve_control(
     server: control::Server,
     tx: mpsc::Sender<Event>,
 ) -> std::io::Result<control::ServerGuard> {
-    let tx = Mutex::new(tx);
     server.serve(move |request| {
         let (reply, answer) = mpsc::channel();
         let deadline = Instant::now() + control::REQUEST_DEADLINE;
-        let sent = tx
-            .lock()
-            .is_ok_and(|tx| tx.send(Event::Control(request, reply, deadline)).is_ok());
-        if !sent {
+        if tx.send(Event::Control(request, reply, deadline)).is_err() {
             return Response::error("the run is ending");
         }
         // The run either applies the request before its deadline and answers, or refuses it
@@ -668,11 +664,7 @@ impl Runner<'_, '_> {
         }
         let settings = self.settings(slot);
         let wants_restart = (self.slots[slot].after_exit == AfterExit::Restart)
-            || match settings.restart {
-                Restart::Always => true,
-                Restart::OnFailure => exit_code != 0,
-                Restart::No => false,
-            };
+            || self.policy_restarts(slot, exit_code);
         if wants_restart {
             let uptime = self.slots[slot].started.elapsed();
             let limit = self.slots[slot].backoff.max_restarts;
@@ -709,19 +701,22 @@ impl Runner<'_, '_> {
     /// below), so that its line says so once.
     fn exit_stops_formation(&self, slot: usize, exit_code: i32) -> bool {
         let s = &self.slots[slot];
-        if self.stopping || s.removed() || s.surge || self.moving.is_some() {
+        let replacing = self.moving.is_some() && self.rolling.as_deref() == Some(s.name.as_str());
+        if self.stopping || s.removed() || s.surge || replacing {
             return false;
         }
-        if s.after_exit != AfterExit::Policy {
-            return false;
-        }
-        let settings = self.settings(slot);
-        let wants_restart = match settings.restart {
+        s.after_exit == AfterExit::Policy
+            && !self.policy_restarts(slot, exit_code)
+            && !self.settings(slot).may_exit
+    }
+
+    /// Whether the type's restart policy restarts an instance that exited with `exit_code`.
+    fn policy_restarts(&self, slot: usize, exit_code: i32) -> bool {
+        match self.settings(slot).restart {
             Restart::Always => true,
             Restart::OnFailure => exit_code != 0,
             Restart::No => false,
-        };
-        !wants_restart && !settings.may_exit
+        }
     }
 
     fn on_health(&mut self, id: u64, result: Result<(), String>) {
