@@ -5,6 +5,7 @@ pub mod control;
 pub mod exit;
 pub mod guard;
 pub mod health;
+pub mod machine;
 pub mod nursery;
 pub mod oneoff;
 pub mod output;

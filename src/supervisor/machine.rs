@@ -1,0 +1,1629 @@
+//! The runner's decisions as a state machine: it takes what happened (a process started or
+//! exited, a health result, a signal, a control request, the time) and answers with what to
+//! do (start a process, signal one, probe one, say something, store the formation), doing none
+//! of it itself. The driver (`runner.rs`) owns the nursery, the output and the sockets and
+//! carries the actions out. Time comes in with every input, and the two questions that need
+//! the system (is a port taken, what does release N run) are asked through functions the
+//! driver gives, so everything here is tested below without a process. See docs/supervisor.md.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::SIGINT;
+
+use super::backoff::{Backoff, Decision};
+use super::control::{self, InstanceStatus, Op, Response};
+use super::exit;
+use super::health::Check;
+use crate::app::formation::{Formation, ScaleChange};
+use crate::app::manifest::Restart;
+use crate::app::ports::instance_port;
+
+/// Readiness is probed this often until it passes, then at the check's interval.
+pub const READINESS_POLL: Duration = Duration::from_millis(100);
+/// How long an instance may take to pass its first check when no `grace` is set.
+const DEFAULT_READINESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What instances run: one release's (or the working tree's) process types, environment and
+/// directory.
+pub struct Spec {
+    /// `vN`, or `dev` for the working tree (what `dozen ps` shows).
+    pub release: String,
+    /// Every Procfile type, in Procfile order.
+    pub types: Vec<TypeSettings>,
+    /// The environment every instance starts from.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    /// Whatever must live as long as instances run from this spec (a release's store lock).
+    pub keep: Option<Box<dyn std::any::Any>>,
+    /// How many instances of each type a fresh run of this spec would start: used for types a
+    /// release adds when the formation moves to it.
+    pub counts: indexmap::IndexMap<String, u32>,
+}
+
+pub struct TypeSettings {
+    pub name: String,
+    pub command: String,
+    pub restart: Restart,
+    pub may_exit: bool,
+    pub stop_signal: i32,
+    pub kill_timeout: Duration,
+    /// The restart policy's backoff, fresh (no restarts yet).
+    pub backoff: Backoff,
+    pub after: Vec<String>,
+    pub health: Option<Check>,
+    /// A pseudo-terminal instead of pipes.
+    pub tty: bool,
+}
+
+pub struct PlannedInstance {
+    /// Index into the spec's types, which is also the type's index in the Procfile.
+    pub type_index: usize,
+    pub index: u32,
+    pub port: u16,
+}
+
+/// Loads what release N runs (its types, environment and build tree).
+pub type LoadRelease<'a> = Box<dyn FnMut(u32) -> Result<Spec, String> + 'a>;
+
+/// Whether a port is taken, and by what: asked before an instance is added live.
+pub type PortTaken = Box<dyn Fn(u16) -> Option<String>>;
+
+/// What happened, as the driver tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Spawned {
+        id: u64,
+        pid: u32,
+    },
+    SpawnFailed {
+        id: u64,
+        error: String,
+    },
+    /// Process `id`'s group is empty: it has stopped (docs/supervisor.md).
+    Exited {
+        id: u64,
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
+    Health {
+        id: u64,
+        result: Result<(), String>,
+    },
+    Signal(i32),
+    StdoutClosed,
+    NurseryGone,
+}
+
+/// What the driver is to do.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Spawn(Start),
+    Signal {
+        id: u64,
+        signal: i32,
+    },
+    /// One of dozen's own lines; after process `after`'s output when given (the exit that
+    /// caused it).
+    Say {
+        text: String,
+        after: Option<u64>,
+    },
+    /// Process `id` has started: say `text`, then let its output through.
+    Started {
+        id: u64,
+        text: String,
+    },
+    Probe {
+        id: u64,
+        check: Check,
+        port: u16,
+        env: Vec<(String, String)>,
+        cwd: PathBuf,
+    },
+    SaveFormation(indexmap::IndexMap<String, u32>),
+    /// The activity log gets a move's outcome.
+    LogMove {
+        release: String,
+        outcome: &'static str,
+        failed: Option<String>,
+    },
+    /// The nursery is gone: end every descendant directly.
+    EndDescendants,
+}
+
+/// A process to start: `sh -c command` in `cwd` with exactly `env`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Start {
+    pub id: u64,
+    /// `web.1`.
+    pub name: String,
+    /// The type's index in its Procfile (its colour).
+    pub type_index: usize,
+    pub command: String,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub stop_signal: i32,
+    pub kill_timeout: Duration,
+    pub tty: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for the types in `after` to be ready.
+    Waiting,
+    Running,
+    Backoff(Instant),
+    Stopping {
+        deadline: Instant,
+        killed: bool,
+    },
+    /// Stopped by `dozen stop`: kept stopped until scaled or restarted.
+    Held,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readiness {
+    Pending,
+    Ready,
+    /// A web that never accepted connections on its port: no longer waited for.
+    GaveUp,
+}
+
+/// What a slot does when its process exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterExit {
+    /// What the type's restart policy says.
+    Policy,
+    /// Restart: it was stopped for being unhealthy.
+    Restart,
+    /// Nothing: it was scaled away; it leaves the formation.
+    Leave,
+    /// Start again at once, no backoff: a rolling restart.
+    Respawn,
+    /// Stay stopped: `dozen stop`.
+    Hold,
+}
+
+struct Slot {
+    /// The id of the current process (a restart gets a new one, so stale events are told apart).
+    id: u64,
+    /// Index into [`Machine::specs`]: what this instance runs.
+    spec: usize,
+    /// The spec its next process starts from, when it is moving to another release.
+    next_spec: Option<usize>,
+    /// Index into its spec's types.
+    type_index: usize,
+    /// 1-based: `web.2` is index 2.
+    index: u32,
+    name: String,
+    port: u16,
+    state: State,
+    started: Instant,
+    backoff: Backoff,
+    readiness: Readiness,
+    failures: u32,
+    /// The wait before the last passing check of a ready instance (the back-off's state).
+    probe_every: Option<Duration>,
+    next_probe: Option<Instant>,
+    probing: bool,
+    /// What happens when the current process is gone.
+    after_exit: AfterExit,
+    /// An extra instance that holds the type's capacity while a roll replaces the others;
+    /// not part of the formation.
+    surge: bool,
+    pid: Option<u32>,
+    restarts: u32,
+    /// How the last process ended (dozen's exit-code convention).
+    exit_code: Option<i32>,
+}
+
+impl Slot {
+    fn removed(&self) -> bool {
+        self.after_exit == AfterExit::Leave
+    }
+
+    fn ready(&self) -> bool {
+        self.readiness != Readiness::Pending
+    }
+}
+
+/// One step of a roll (a rolling restart or a move), type by type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// Start an extra instance of the type, ready before any of its instances stops.
+    Surge(String),
+    /// Stop this instance and start it again (on the release it moves to).
+    Replace(String),
+    /// The type's extra instance goes.
+    EndSurge(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RollKind {
+    Restart,
+    Move,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RollState {
+    Running,
+    /// A move whose replacement failed: its moved instances go back.
+    RollingBack,
+    Done,
+    Failed,
+}
+
+/// The latest restart or move, for `dozen ps` and clients that wait for its end.
+struct Roll {
+    seq: u64,
+    kind: RollKind,
+    release: Option<String>,
+    state: RollState,
+    failed: Option<String>,
+}
+
+impl Roll {
+    fn status(&self) -> control::RollStatus {
+        control::RollStatus {
+            seq: self.seq,
+            kind: match self.kind {
+                RollKind::Restart => "restart",
+                RollKind::Move => "move",
+            }
+            .to_owned(),
+            release: self.release.clone(),
+            state: match self.state {
+                RollState::Running => "running",
+                RollState::RollingBack => "rolling back",
+                RollState::Done => "done",
+                RollState::Failed => "failed",
+            }
+            .to_owned(),
+            failed: self.failed.clone(),
+        }
+    }
+}
+
+/// Why a scale was not applied.
+enum ScaleError {
+    /// The request is wrong (unknown type, count out of range).
+    Usage(String),
+    /// The request is fine but cannot be applied now (a port is taken, an instance is
+    /// still stopping, the formation is stopping).
+    Refused(String),
+}
+
+pub struct Machine {
+    /// Every spec instances have run from; `current` is the one new instances start from.
+    specs: Vec<Spec>,
+    current: usize,
+    slots: Vec<Slot>,
+    base_port: u16,
+    port_taken: PortTaken,
+    /// Steps waiting their turn in a roll.
+    roll: VecDeque<Step>,
+    /// The instance being replaced (or the extra one being started) now.
+    rolling: Option<String>,
+    /// How many instances the current roll has replaced.
+    rolled: usize,
+    /// While the formation moves to a new release: the spec it is moving from.
+    moving: Option<usize>,
+    last_roll: Option<Roll>,
+    /// While a failed move's moved instances go back to the release it left.
+    rolling_back: bool,
+    next_id: u64,
+    stopping: bool,
+    interrupts: u32,
+    exit_code: i32,
+    /// The time of the input being handled.
+    now: Instant,
+    actions: Vec<Action>,
+}
+
+impl Machine {
+    /// A formation of `instances` of `spec`, none started yet: [`Machine::start`] starts them.
+    pub fn new(
+        spec: Spec,
+        instances: &[PlannedInstance],
+        base_port: u16,
+        port_taken: PortTaken,
+        now: Instant,
+    ) -> Self {
+        let slots = instances
+            .iter()
+            .map(|i| new_slot(&spec, 0, i.type_index, i.index, i.port, now))
+            .collect();
+        Self {
+            specs: vec![spec],
+            current: 0,
+            slots,
+            base_port,
+            port_taken,
+            roll: VecDeque::new(),
+            rolling: None,
+            rolled: 0,
+            moving: None,
+            last_roll: None,
+            rolling_back: false,
+            next_id: 1,
+            stopping: false,
+            interrupts: 0,
+            exit_code: 0,
+            now,
+            actions: Vec::new(),
+        }
+    }
+
+    /// What is to be done, in order, since the last call.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.actions)
+    }
+
+    /// dozen's exit code, once [`Machine::finished`].
+    pub fn exit_code(&self) -> i32 {
+        self.exit_code
+    }
+
+    /// Starts every instance whose `after` types are ready (all of them, without `after`).
+    pub fn start(&mut self, now: Instant) {
+        self.now = now;
+        self.start_ready_slots();
+    }
+
+    /// Done when every instance is, except that a formation scaled down to nothing waits for
+    /// the next `dozen scale` (or a signal).
+    pub fn finished(&self) -> bool {
+        (self.stopping || !self.slots.is_empty())
+            && self.slots.iter().all(|s| s.state == State::Done)
+    }
+
+    /// When [`Machine::on_timers`] has something to do next.
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .filter_map(|s| match s.state {
+                State::Backoff(until) => Some(until),
+                State::Stopping {
+                    deadline,
+                    killed: false,
+                } => Some(deadline),
+                State::Running if !s.probing => s.next_probe,
+                _ => None,
+            })
+            .min()
+    }
+
+    pub fn handle(&mut self, input: Input, now: Instant) {
+        self.now = now;
+        match input {
+            Input::Signal(signal) => self.on_signal(signal),
+            Input::StdoutClosed => self.stop_all("stdout was closed", 0),
+            Input::NurseryGone => {
+                self.say("the nursery is gone; ending every process");
+                self.actions.push(Action::EndDescendants);
+                for slot in &mut self.slots {
+                    slot.state = State::Done;
+                }
+                self.stopping = true;
+                self.exit_code = 1;
+            }
+            Input::Spawned { id, pid } => {
+                let Some(slot) = self.slot_of(id) else { return };
+                self.slots[slot].pid = Some(pid);
+                let text = format!("{} started (pid {pid})", self.slots[slot].name);
+                self.actions.push(Action::Started { id, text });
+                if self.settings(slot).health.is_none() {
+                    self.slots[slot].readiness = Readiness::Ready;
+                    self.start_ready_slots();
+                }
+            }
+            Input::SpawnFailed { id, error } => {
+                let Some(slot) = self.slot_of(id) else { return };
+                self.slots[slot].state = State::Done;
+                let name = self.slots[slot].name.clone();
+                self.actions.push(Action::Started {
+                    id,
+                    text: format!("{name} could not start: {error}"),
+                });
+                self.stop_all(&format!("{name} could not start"), 1);
+            }
+            Input::Exited { id, code, signal } => self.on_exit(id, code, signal),
+            Input::Health { id, result } => self.on_health(id, result),
+        }
+        self.forget_removed();
+    }
+
+    /// Backoffs that are over, kill timeouts that passed, checks that are due.
+    pub fn on_timers(&mut self, now: Instant) {
+        self.now = now;
+        for slot in 0..self.slots.len() {
+            match self.slots[slot].state {
+                State::Backoff(until) if until <= now && !self.stopping => self.spawn(slot),
+                State::Stopping {
+                    deadline,
+                    killed: false,
+                } if deadline <= now => {
+                    let s = &self.slots[slot];
+                    let text = format!(
+                        "{} did not stop within {}; sending SIGKILL",
+                        s.name,
+                        human(self.specs[s.spec].types[s.type_index].kill_timeout)
+                    );
+                    let id = s.id;
+                    self.say(text);
+                    self.kill(id);
+                    self.slots[slot].state = State::Stopping {
+                        deadline,
+                        killed: true,
+                    };
+                }
+                State::Running
+                    if !self.slots[slot].probing
+                        && self.slots[slot].next_probe.is_some_and(|t| t <= now) =>
+                {
+                    self.probe(slot);
+                }
+                _ => {}
+            }
+        }
+        self.forget_removed();
+    }
+
+    /// Answers a `dozen ps`/`scale`/`restart`/`stop` request, or a move to release N, which
+    /// `load` reads (none: the run does not follow the current release).
+    pub fn control(
+        &mut self,
+        request: control::Request,
+        now: Instant,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+    ) -> Response {
+        self.now = now;
+        let response = match request.op {
+            Op::Ps => self.status(),
+            Op::Scale { changes } => match self.scale(&changes) {
+                Ok(()) => self.status(),
+                Err(ScaleError::Usage(error)) => Response {
+                    usage: true,
+                    ..Response::error(error)
+                },
+                Err(ScaleError::Refused(error)) => Response::error(error),
+            },
+            Op::Restart { target } => self.targeted(target.as_deref(), Self::restart),
+            Op::Stop { target } => self.targeted(target.as_deref(), Self::stop),
+            Op::Move { release } => self.move_to(release, load),
+        };
+        self.forget_removed();
+        response
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.actions.push(Action::Say {
+            text: text.into(),
+            after: None,
+        });
+    }
+
+    fn kill(&mut self, id: u64) {
+        self.actions.push(Action::Signal {
+            id,
+            signal: rustix::process::Signal::KILL.as_raw(),
+        });
+    }
+
+    fn settings(&self, slot: usize) -> &TypeSettings {
+        let s = &self.slots[slot];
+        &self.specs[s.spec].types[s.type_index]
+    }
+
+    /// The current spec's types: what new instances run.
+    fn types(&self) -> &[TypeSettings] {
+        &self.specs[self.current].types
+    }
+
+    /// A type's position in the current Procfile (types it no longer has sort last).
+    fn type_order(&self, name: &str) -> usize {
+        self.types()
+            .iter()
+            .position(|t| t.name == name)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The process type of a slot, by name (type indexes differ between releases).
+    fn type_name<'s>(&'s self, slot: &'s Slot) -> &'s str {
+        &self.specs[slot.spec].types[slot.type_index].name
+    }
+
+    /// A type is ready when every instance it has is ready.
+    fn type_ready(&self, name: &str) -> bool {
+        self.slots
+            .iter()
+            .filter(|s| self.type_name(s) == name)
+            .all(Slot::ready)
+    }
+
+    fn start_ready_slots(&mut self) {
+        if self.stopping {
+            return;
+        }
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].state == State::Waiting
+                && self
+                    .settings(slot)
+                    .after
+                    .iter()
+                    .all(|dep| self.type_ready(dep))
+            {
+                self.spawn(slot);
+            }
+        }
+    }
+
+    fn spawn(&mut self, slot: usize) {
+        // Moving to another release: the new process starts from its spec.
+        if let Some(next) = self.slots[slot].next_spec.take() {
+            let name = self.type_name(&self.slots[slot]).to_owned();
+            if let Some(type_index) = self.specs[next].types.iter().position(|t| t.name == name) {
+                let s = &mut self.slots[slot];
+                s.spec = next;
+                s.type_index = type_index;
+                s.backoff = self.specs[next].types[type_index].backoff;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let s = &self.slots[slot];
+        let spec = &self.specs[s.spec];
+        let settings = &spec.types[s.type_index];
+        let mut env = spec.env.clone();
+        env.retain(|(k, _)| !matches!(k.as_str(), "PORT" | "PS" | "DOZEN_PROCESS"));
+        env.push(("PORT".into(), s.port.to_string()));
+        env.push(("PS".into(), s.name.clone()));
+        env.push(("DOZEN_PROCESS".into(), s.name.clone()));
+        if !env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
+            env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+        }
+        self.actions.push(Action::Spawn(Start {
+            id,
+            name: s.name.clone(),
+            type_index: s.type_index,
+            command: settings.command.clone(),
+            env,
+            cwd: spec.cwd.clone(),
+            stop_signal: settings.stop_signal,
+            kill_timeout: settings.kill_timeout,
+            tty: settings.tty,
+        }));
+        let checked = settings.health.is_some();
+        let now = self.now;
+        let s = &mut self.slots[slot];
+        if matches!(s.state, State::Backoff(_)) {
+            s.restarts += 1;
+        }
+        s.id = id;
+        s.pid = None;
+        s.state = State::Running;
+        s.started = now;
+        s.readiness = Readiness::Pending;
+        s.failures = 0;
+        s.probing = false;
+        s.after_exit = AfterExit::Policy;
+        s.probe_every = None;
+        s.next_probe = checked.then_some(now + READINESS_POLL);
+    }
+
+    fn slot_of(&self, id: u64) -> Option<usize> {
+        self.slots.iter().position(|s| s.id == id)
+    }
+
+    /// Scaled-away instances leave the formation once their process is gone; a roll moves on.
+    fn forget_removed(&mut self) {
+        self.advance_roll();
+        self.slots
+            .retain(|s| !(s.removed() && s.state == State::Done));
+    }
+
+    fn on_signal(&mut self, signal: i32) {
+        let name = exit::signal_name(signal);
+        self.interrupts += 1;
+        if self.stopping {
+            if signal == SIGINT || self.interrupts > 1 {
+                self.say(format!("{name} again: killing every process now"));
+                self.kill_all();
+            }
+            return;
+        }
+        self.stop_all(&format!("{name} received"), 128 + signal);
+    }
+
+    fn on_exit(&mut self, id: u64, code: Option<i32>, signal: Option<i32>) {
+        let Some(slot) = self.slot_of(id) else { return };
+        let status = exit::describe_of(code, signal);
+        let exit_code = exit::code_of(code, signal);
+        let name = self.slots[slot].name.clone();
+        // A stop dozen asked for is told as a stop, not as a kill; an exit that stops the
+        // formation is told once, with what follows.
+        let told = match self.slots[slot].state {
+            State::Stopping { killed: true, .. } => {
+                Some(format!("{name} stopped (SIGKILL at its kill timeout)"))
+            }
+            State::Stopping { killed: false, .. } => Some(format!("{name} stopped")),
+            _ => None,
+        };
+        let stops_formation = told.is_none() && self.exit_stops_formation(slot, exit_code);
+        if !stops_formation {
+            let text = told.unwrap_or_else(|| format!("{name} {status}"));
+            self.actions.push(Action::Say {
+                text,
+                after: Some(id),
+            });
+        }
+        let was_ready = self.slots[slot].ready();
+        let replacing = self.moving.is_some() && self.rolling.as_deref() == Some(name.as_str());
+        let stopping = self.stopping;
+        let s = &mut self.slots[slot];
+        s.readiness = Readiness::Pending;
+        s.pid = None;
+        s.exit_code = Some(exit_code);
+        if stopping || s.removed() {
+            s.state = State::Done;
+            return;
+        }
+        // A replacement on a new release that exits does not stop the formation: the move
+        // stops instead (`advance_roll`). Nor does a roll's extra instance: the roll stops.
+        if s.surge || replacing && s.after_exit != AfterExit::Respawn {
+            s.state = State::Done;
+            return;
+        }
+        match s.after_exit {
+            AfterExit::Hold => {
+                s.state = State::Held;
+                return;
+            }
+            AfterExit::Respawn => {
+                self.spawn(slot);
+                return;
+            }
+            AfterExit::Policy | AfterExit::Restart | AfterExit::Leave => {}
+        }
+        let wants_restart = (self.slots[slot].after_exit == AfterExit::Restart)
+            || self.policy_restarts(slot, exit_code);
+        if wants_restart {
+            let uptime = self.now.saturating_duration_since(self.slots[slot].started);
+            let limit = self.slots[slot].backoff.max_restarts;
+            match self.slots[slot].backoff.next(uptime) {
+                Decision::RestartIn { delay, attempt } => {
+                    self.say(format!(
+                        "{name} restarting in {} (restart {attempt} of {limit})",
+                        human(delay)
+                    ));
+                    self.slots[slot].state = State::Backoff(self.now + delay);
+                }
+                Decision::GiveUp => {
+                    self.slots[slot].state = State::Done;
+                    self.stop_all(
+                        &format!("{name} gave up after {limit} restarts"),
+                        if exit_code == 0 { 1 } else { exit_code },
+                    );
+                }
+            }
+        } else if self.settings(slot).may_exit {
+            self.slots[slot].state = State::Done;
+            // Types waiting on it can no longer wait for readiness it will never reach.
+            if !was_ready {
+                self.slots[slot].readiness = Readiness::Ready;
+            }
+            self.start_ready_slots();
+        } else {
+            self.slots[slot].state = State::Done;
+            self.stop_all_after(&format!("{name} {status}"), exit_code, Some(id));
+        }
+    }
+
+    /// Whether this exit ends in stopping the formation (what [`Machine::on_exit`] decides),
+    /// so that its line says so once.
+    fn exit_stops_formation(&self, slot: usize, exit_code: i32) -> bool {
+        let s = &self.slots[slot];
+        let replacing = self.moving.is_some() && self.rolling.as_deref() == Some(s.name.as_str());
+        if self.stopping || s.removed() || s.surge || replacing {
+            return false;
+        }
+        s.after_exit == AfterExit::Policy
+            && !self.policy_restarts(slot, exit_code)
+            && !self.settings(slot).may_exit
+    }
+
+    /// Whether the type's restart policy restarts an instance that exited with `exit_code`.
+    fn policy_restarts(&self, slot: usize, exit_code: i32) -> bool {
+        match self.settings(slot).restart {
+            Restart::Always => true,
+            Restart::OnFailure => exit_code != 0,
+            Restart::No => false,
+        }
+    }
+
+    fn on_health(&mut self, id: u64, result: Result<(), String>) {
+        let Some(slot) = self.slot_of(id) else { return };
+        if self.slots[slot].state != State::Running || self.stopping {
+            return;
+        }
+        let Some(check) = self.settings(slot).health.clone() else {
+            return;
+        };
+        let now = self.now;
+        let replacing = self.replacing(slot);
+        let s = &mut self.slots[slot];
+        s.probing = false;
+        let elapsed = now.saturating_duration_since(s.started);
+        match result {
+            Ok(()) => {
+                s.failures = 0;
+                let every = if s.ready() {
+                    check.next_interval(s.probe_every)
+                } else {
+                    check.interval
+                };
+                s.probe_every = Some(every);
+                s.next_probe = (!check.readiness_only).then_some(now + every);
+                if !s.ready() {
+                    s.readiness = Readiness::Ready;
+                    let text = format!("{} ready in {}", s.name, seconds(elapsed));
+                    self.say(text);
+                    self.start_ready_slots();
+                }
+            }
+            Err(error) if !s.ready() => {
+                let limit = if check.grace.is_zero() {
+                    DEFAULT_READINESS_TIMEOUT
+                } else {
+                    check.grace
+                };
+                if elapsed >= limit && check.readiness_only && !replacing {
+                    // A web that never binds its port at start: said, and no longer waited
+                    // for; a replacement in a restart or a move that never does fails it.
+                    s.next_probe = None;
+                    s.readiness = Readiness::GaveUp;
+                    let text = format!(
+                        "{} has not accepted connections on port {} within {}: it cannot serve requests ({error})",
+                        s.name,
+                        s.port,
+                        human(limit)
+                    );
+                    self.say(text);
+                    self.start_ready_slots();
+                } else if elapsed >= limit {
+                    let text = format!(
+                        "{} did not become ready within {}: {error}",
+                        s.name,
+                        human(limit)
+                    );
+                    self.unhealthy(slot, &text);
+                } else {
+                    s.next_probe = Some(now + READINESS_POLL);
+                }
+            }
+            Err(error) => {
+                s.failures += 1;
+                s.probe_every = None;
+                s.next_probe = Some(now + check.interval);
+                if s.failures >= check.retries {
+                    let text = format!(
+                        "{} failed its health check {} times: {error}",
+                        s.name, s.failures
+                    );
+                    self.unhealthy(slot, &text);
+                }
+            }
+        }
+    }
+
+    /// Whether an instance is a restart's or a move's replacement, or a roll's extra one:
+    /// one that must become ready for the roll to go on.
+    fn replacing(&self, slot: usize) -> bool {
+        self.rolling.as_ref() == Some(&self.slots[slot].name) || self.slots[slot].surge
+    }
+
+    /// An instance failed its checks: restart it when its policy allows, else stop.
+    fn unhealthy(&mut self, slot: usize, text: &str) {
+        let moving = self.moving.is_some() && self.rolling.as_ref() == Some(&self.slots[slot].name);
+        if moving || self.slots[slot].surge {
+            // A replacement on a new release: stopped, and the move stops (`on_exit`).
+            self.say(text);
+            self.signal_stop(slot);
+            return;
+        }
+        if self.settings(slot).restart == Restart::No {
+            self.stop_all(text, 1);
+            return;
+        }
+        self.say(format!("{text}; restarting it"));
+        self.signal_stop(slot);
+        self.slots[slot].after_exit = AfterExit::Restart;
+    }
+
+    /// Stops the formation: every running instance gets its stop signal, SIGKILL at its
+    /// kill timeout. The first reason given decides dozen's exit code.
+    fn stop_all(&mut self, reason: &str, code: i32) {
+        self.stop_all_after(reason, code, None);
+    }
+
+    /// Stops the formation; the line saying why comes after the output of process `after`
+    /// when one is given (the exit that caused it).
+    fn stop_all_after(&mut self, reason: &str, code: i32, after: Option<u64>) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.exit_code = code;
+        self.actions.push(Action::Say {
+            text: format!("{reason}; stopping all processes"),
+            after,
+        });
+        for slot in 0..self.slots.len() {
+            match self.slots[slot].state {
+                // Signalled once: one already stopping keeps its deadline.
+                State::Running => self.signal_stop(slot),
+                State::Waiting | State::Backoff(_) | State::Held => {
+                    self.slots[slot].state = State::Done;
+                }
+                State::Stopping { .. } | State::Done => {}
+            }
+        }
+    }
+
+    fn kill_all(&mut self) {
+        for slot in 0..self.slots.len() {
+            if let State::Stopping {
+                deadline,
+                killed: false,
+            } = self.slots[slot].state
+            {
+                self.kill(self.slots[slot].id);
+                self.slots[slot].state = State::Stopping {
+                    deadline,
+                    killed: true,
+                };
+            }
+        }
+    }
+
+    fn probe(&mut self, slot: usize) {
+        let Some(check) = self.settings(slot).health.clone() else {
+            return;
+        };
+        let s = &self.slots[slot];
+        let spec = &self.specs[s.spec];
+        self.actions.push(Action::Probe {
+            id: s.id,
+            check,
+            port: s.port,
+            env: spec.env.clone(),
+            cwd: spec.cwd.clone(),
+        });
+        self.slots[slot].probing = true;
+    }
+
+    /// Moves the formation to release `version`: instance by instance, each replacement ready
+    /// before the next instance stops, as a rolling restart; a replacement that does not come
+    /// back ends the move and is started again on the release it left.
+    fn move_to(
+        &mut self,
+        version: u32,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+    ) -> Response {
+        if self.stopping {
+            return Response::error("the formation is stopping");
+        }
+        if self.moving.is_some() || self.rolling.is_some() || !self.roll.is_empty() {
+            return Response::error(
+                "a restart or a move is in progress; try again when it is done",
+            );
+        }
+        let Some(load) = load else {
+            return Response {
+                message: Some(
+                    "the running formation does not follow the current release (it was started with --dev or --release)"
+                        .to_owned(),
+                ),
+                ..self.status()
+            };
+        };
+        let spec = match load(version) {
+            Ok(spec) => spec,
+            Err(error) => return Response::error(format!("cannot load v{version}: {error}")),
+        };
+        let release = spec.release.clone();
+        let (old, new) = (self.current, self.specs.len());
+        self.specs.push(spec);
+        self.current = new;
+        self.moving = Some(old);
+        self.say(format!(
+            "{release} is current: moving the formation to it, one instance at a time"
+        ));
+        let mut names = Vec::new();
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| !self.slots[i].removed())
+            .collect();
+        order.sort_by_key(|&i| {
+            (
+                self.type_order(self.type_name(&self.slots[i])),
+                self.slots[i].index,
+            )
+        });
+        for slot in order {
+            let type_name = self.type_name(&self.slots[slot]).to_owned();
+            if self.types().iter().any(|t| t.name == type_name) {
+                self.slots[slot].next_spec = Some(new);
+                names.push(self.slots[slot].name.clone());
+            } else {
+                // The new release has no such type any more.
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+        self.add_new_types();
+        self.begin_roll(RollKind::Move, Some(release.clone()));
+        self.queue_roll(&names);
+        self.advance_roll();
+        Response {
+            message: Some(format!(
+                "the running formation is moving {} to {release}, one at a time",
+                names.join(", ")
+            )),
+            ..self.status()
+        }
+    }
+
+    /// Types the current spec has and the formation does not: started with the count a fresh
+    /// run of that release would use.
+    fn add_new_types(&mut self) {
+        let spec = &self.specs[self.current];
+        let mut added = Vec::new();
+        for (type_index, t) in spec.types.iter().enumerate() {
+            if self.slots.iter().any(|s| self.type_name(s) == t.name) {
+                continue;
+            }
+            for index in 1..=spec.counts.get(&t.name).copied().unwrap_or(0) {
+                match instance_port(self.base_port, type_index, index) {
+                    Ok(port) if (self.port_taken)(port).is_none() => {
+                        added.push((type_index, index, port));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (type_index, index, port) in added {
+            let slot = new_slot(
+                &self.specs[self.current],
+                self.current,
+                type_index,
+                index,
+                port,
+                self.now,
+            );
+            self.slots.push(slot);
+        }
+        self.start_ready_slots();
+    }
+
+    /// Runs `action` on the instances `target` names, answering with what it did.
+    fn targeted(
+        &mut self,
+        target: Option<&str>,
+        action: fn(&mut Self, &[String]) -> String,
+    ) -> Response {
+        if self.stopping {
+            return Response::error("the formation is stopping");
+        }
+        match self.targets(target) {
+            Ok(names) => {
+                let message = action(self, &names);
+                Response {
+                    message: Some(message),
+                    ..self.status()
+                }
+            }
+            Err(error) => Response {
+                usage: true,
+                ..Response::error(error)
+            },
+        }
+    }
+
+    /// The instances a `restart`/`stop` argument names, in Procfile and index order: every
+    /// one (`None`), a type's (`web`), or one (`web.2`).
+    fn targets(&self, target: Option<&str>) -> Result<Vec<String>, String> {
+        let order = |s: &Slot| self.type_order(self.type_name(s));
+        let mut live: Vec<&Slot> = self
+            .slots
+            .iter()
+            .filter(|s| !s.removed() && !s.surge)
+            .collect();
+        live.sort_by_key(|s| (order(s), s.index));
+        let names = |filter: &dyn Fn(&Slot) -> bool| -> Vec<String> {
+            live.iter()
+                .filter(|s| filter(s))
+                .map(|s| s.name.clone())
+                .collect()
+        };
+        let Some(target) = target else {
+            return Ok(names(&|_| true));
+        };
+        if self.types().iter().any(|t| t.name == target) {
+            let found = names(&|s| self.type_name(s) == target);
+            if found.is_empty() {
+                return Err(format!("`{target}` has no instances (scale it up first)"));
+            }
+            return Ok(found);
+        }
+        if live.iter().any(|s| s.name == target) {
+            return Ok(vec![target.to_owned()]);
+        }
+        let candidates: Vec<&str> = self
+            .types()
+            .iter()
+            .map(|t| t.name.as_str())
+            .chain(live.iter().map(|s| s.name.as_str()))
+            .collect();
+        let hint = crate::diagnostic::did_you_mean(target, candidates.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        Err(format!(
+            "`{target}` is neither a process type nor a running instance{hint}"
+        ))
+    }
+
+    /// Whether `name` is queued for (or in) the current roll.
+    fn in_roll(&self, name: &str) -> bool {
+        self.rolling.as_deref() == Some(name)
+            || self
+                .roll
+                .iter()
+                .any(|s| matches!(s, Step::Replace(n) if n == name))
+    }
+
+    /// Queues a rolling restart: one instance at a time, the next once the previous one's
+    /// replacement is ready (ports stay the same, so an instance stops before it starts
+    /// again; see docs/control.md).
+    fn restart(&mut self, names: &[String]) -> String {
+        let fresh: Vec<String> = names.iter().filter(|n| !self.in_roll(n)).cloned().collect();
+        if !fresh.is_empty() {
+            self.begin_roll(RollKind::Restart, None);
+        }
+        self.queue_roll(&fresh);
+        self.advance_roll();
+        format!("restarting {}, one at a time", names.join(", "))
+    }
+
+    /// Stops instances gracefully and keeps them stopped until scaled or restarted.
+    fn stop(&mut self, names: &[String]) -> String {
+        self.roll
+            .retain(|s| !matches!(s, Step::Replace(n) if names.contains(n)));
+        for name in names {
+            let Some(slot) = self
+                .slots
+                .iter()
+                .position(|s| &s.name == name && !s.removed())
+            else {
+                continue;
+            };
+            match self.slots[slot].state {
+                State::Running => {
+                    self.signal_stop(slot);
+                    self.slots[slot].after_exit = AfterExit::Hold;
+                }
+                State::Stopping { .. } => self.slots[slot].after_exit = AfterExit::Hold,
+                State::Waiting | State::Backoff(_) | State::Done => {
+                    self.slots[slot].state = State::Held;
+                }
+                State::Held => {}
+            }
+        }
+        format!("stopping {}", names.join(", "))
+    }
+
+    /// A moved instance did not come back: the move stops, the instance starts again on the
+    /// release it left, and the others go back to it too.
+    fn abandon_move(&mut self, failed: usize, old: usize) {
+        let new = self.current;
+        let (from, to) = (
+            self.specs[old].release.clone(),
+            self.specs[new].release.clone(),
+        );
+        self.current = old;
+        for slot in &mut self.slots {
+            slot.next_spec = None;
+        }
+        let name = self.slots[failed].name.clone();
+        self.say(format!(
+            "{name} did not become ready on {to}: the move stopped; the formation stays on {from}"
+        ));
+        self.actions.push(Action::LogMove {
+            release: to,
+            outcome: "stopped",
+            failed: Some(name.clone()),
+        });
+        // Instances the move added for types only the new release has go again.
+        for slot in 0..self.slots.len() {
+            let type_name = self.type_name(&self.slots[slot]).to_owned();
+            let new_type = !self.specs[old].types.iter().any(|t| t.name == type_name);
+            if self.slots[slot].spec == new && new_type {
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+        let stopped = matches!(self.slots[failed].state, State::Backoff(_) | State::Done);
+        if stopped && !self.slots[failed].surge {
+            self.slots[failed].next_spec = Some(old);
+            self.spawn(failed);
+        }
+        // Instances that had moved go back, one at a time as they came: the formation runs
+        // the release it left, all of it, as `releases` will say once the release is aborted.
+        let moved: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                let s = &self.slots[i];
+                s.spec == new && !s.removed() && !s.surge && i != failed
+            })
+            .collect();
+        let mut back = Vec::new();
+        for i in moved {
+            self.slots[i].next_spec = Some(old);
+            back.push(self.slots[i].name.clone());
+        }
+        self.set_roll(RollState::RollingBack, Some(&name));
+        if back.is_empty() {
+            self.set_roll(RollState::Failed, None);
+        } else {
+            self.say(format!("moving {} back to {from}", back.join(", ")));
+            self.rolling_back = true;
+            self.queue_roll(&back);
+        }
+    }
+
+    /// Sends an instance its stop signal; SIGKILL follows at its kill timeout.
+    fn signal_stop(&mut self, slot: usize) {
+        let (id, signal, timeout) = (
+            self.slots[slot].id,
+            self.settings(slot).stop_signal,
+            self.settings(slot).kill_timeout,
+        );
+        self.actions.push(Action::Signal { id, signal });
+        let now = self.now;
+        let s = &mut self.slots[slot];
+        s.next_probe = None;
+        s.state = State::Stopping {
+            // Timeouts are bounded (a day), but a deadline must never overflow.
+            deadline: now
+                .checked_add(timeout)
+                .unwrap_or_else(|| now + crate::app::duration::Duration::MAX),
+            killed: false,
+        };
+    }
+
+    /// Queues instances for a roll, type by type: first an extra instance of the type, ready
+    /// before any of them stops, then each instance, then the extra one goes.
+    fn queue_roll(&mut self, names: &[String]) {
+        let type_of = |n: &str| n.rsplit_once('.').map_or("", |(t, _)| t).to_owned();
+        let mut i = 0;
+        while i < names.len() {
+            let type_name = type_of(&names[i]);
+            let group: Vec<String> = names[i..]
+                .iter()
+                .take_while(|n| type_of(n) == type_name)
+                .cloned()
+                .collect();
+            i += group.len();
+            self.roll.push_back(Step::Surge(type_name.clone()));
+            self.roll.extend(group.into_iter().map(Step::Replace));
+            self.roll.push_back(Step::EndSurge(type_name));
+        }
+    }
+
+    /// Starts the extra instance of a type for a roll, from the current spec, on the port of
+    /// the type's next index. None when that port is taken or out of range: the roll goes on
+    /// without it.
+    fn start_surge(&mut self, type_name: &str) -> Option<String> {
+        let type_index = self.types().iter().position(|t| t.name == type_name)?;
+        let count = self.formation().counts.get(type_name).copied().unwrap_or(0);
+        let index = count + 1;
+        let name = format!("{type_name}.{index}");
+        if index > crate::app::manifest::MAX_INSTANCES || self.slots.iter().any(|s| s.name == name)
+        {
+            return None;
+        }
+        let port = instance_port(self.base_port, type_index, index).ok()?;
+        if (self.port_taken)(port).is_some() {
+            return None;
+        }
+        let spec = &self.specs[self.current];
+        let mut slot = new_slot(spec, self.current, type_index, index, port, self.now);
+        slot.surge = true;
+        self.slots.push(slot);
+        let at = self.slots.len() - 1;
+        self.say(format!(
+            "starting {name} to hold {type_name}'s capacity during the roll"
+        ));
+        self.spawn(at);
+        Some(name)
+    }
+
+    /// Stops the extra instances of a roll (of one type, or all of them).
+    fn end_surge(&mut self, type_name: Option<&str>) {
+        for slot in 0..self.slots.len() {
+            let matches = type_name.is_none_or(|t| self.type_name(&self.slots[slot]) == t);
+            if self.slots[slot].surge && !self.slots[slot].removed() && matches {
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+    }
+
+    /// Moves a roll on: waits for the instance being replaced to be ready again, then stops
+    /// the next one. A replacement that crashes or fails its checks ends the roll.
+    fn advance_roll(&mut self) {
+        loop {
+            if let Some(name) = self.rolling.clone() {
+                let Some(slot) = self
+                    .slots
+                    .iter()
+                    .position(|s| s.name == name && !s.removed())
+                else {
+                    self.rolling = None;
+                    continue;
+                };
+                let s = &self.slots[slot];
+                let has_check = self.specs[s.spec].types[s.type_index].health.is_some();
+                match s.state {
+                    State::Running if s.ready() || (!has_check && s.pid.is_some()) => {
+                        self.rolling = None;
+                    }
+                    State::Running | State::Stopping { .. } | State::Waiting => return,
+                    State::Held => self.rolling = None,
+                    State::Backoff(_) | State::Done => {
+                        self.roll_failed(slot, &name);
+                        return;
+                    }
+                }
+                continue;
+            }
+            let Some(step) = self.roll.pop_front() else {
+                self.finish_roll();
+                return;
+            };
+            let name = match step {
+                Step::Surge(type_name) => {
+                    self.rolling = self.start_surge(&type_name);
+                    continue;
+                }
+                Step::EndSurge(type_name) => {
+                    self.end_surge(Some(&type_name));
+                    continue;
+                }
+                Step::Replace(name) => name,
+            };
+            let Some(slot) = self
+                .slots
+                .iter()
+                .position(|s| s.name == name && !s.removed() && !s.surge)
+            else {
+                continue;
+            };
+            match self.slots[slot].state {
+                State::Running => {
+                    let what = match self.slots[slot].next_spec {
+                        Some(next) => format!("moving {name} to {}", self.specs[next].release),
+                        None => format!("restarting {name}"),
+                    };
+                    self.say(what);
+                    self.signal_stop(slot);
+                    self.slots[slot].after_exit = AfterExit::Respawn;
+                }
+                State::Stopping { .. } => self.slots[slot].after_exit = AfterExit::Respawn,
+                State::Held | State::Backoff(_) | State::Done => {
+                    self.say(format!("starting {name}"));
+                    self.spawn(slot);
+                }
+                State::Waiting => continue,
+            }
+            self.rolled += 1;
+            self.rolling = Some(name);
+        }
+    }
+
+    /// The instance a roll waited for did not come back: the roll ends, and a move goes back.
+    fn roll_failed(&mut self, slot: usize, name: &str) {
+        let left = self
+            .roll
+            .iter()
+            .filter(|s| matches!(s, Step::Replace(_)))
+            .count();
+        self.roll.clear();
+        self.rolling = None;
+        self.rolled = 0;
+        self.end_surge(None);
+        if let Some(old) = self.moving.take() {
+            self.abandon_move(slot, old);
+        } else if self.rolling_back {
+            self.rolling_back = false;
+            self.say(format!(
+                "{name} did not come back on the release it left either"
+            ));
+            self.set_roll(RollState::Failed, None);
+        } else {
+            self.say(format!(
+                "{name} did not come back; the rolling restart stopped ({left} not restarted)"
+            ));
+            self.set_roll(RollState::Failed, Some(name));
+        }
+    }
+
+    /// The roll's queue is empty: the extra instance goes, and the roll is over — a move done
+    /// or a failed move's way back done, or a restart done.
+    fn finish_roll(&mut self) {
+        self.end_surge(None);
+        let n = std::mem::take(&mut self.rolled);
+        let plural = if n == 1 { "" } else { "s" };
+        if let Some(old) = self.moving.take() {
+            let release = self.specs[self.current].release.clone();
+            self.say(format!(
+                "the formation runs {release} ({n} instance{plural} moved)"
+            ));
+            self.actions.push(Action::LogMove {
+                release,
+                outcome: "moved",
+                failed: None,
+            });
+            self.specs[old].keep = None;
+            self.set_roll(RollState::Done, None);
+        } else if self.rolling_back {
+            self.rolling_back = false;
+            let release = self.specs[self.current].release.clone();
+            self.say(format!(
+                "the formation is back on {release} ({n} instance{plural} moved back)"
+            ));
+            self.set_roll(RollState::Failed, None);
+        } else {
+            if n > 0 {
+                self.say(format!("rolling restart done ({n} instance{plural})"));
+            }
+            self.set_roll(RollState::Done, None);
+        }
+    }
+
+    fn begin_roll(&mut self, kind: RollKind, release: Option<String>) {
+        let seq = self.last_roll.as_ref().map_or(1, |r| r.seq + 1);
+        self.last_roll = Some(Roll {
+            seq,
+            kind,
+            release,
+            state: RollState::Running,
+            failed: None,
+        });
+    }
+
+    /// Records how the latest roll ended (or that it is rolling back). A roll that already
+    /// failed stays failed: the queue running empty afterwards is not "done".
+    fn set_roll(&mut self, state: RollState, failed: Option<&str>) {
+        if let Some(roll) = &mut self.last_roll {
+            if state == RollState::Done && roll.state != RollState::Running {
+                return;
+            }
+            roll.state = state;
+            if let Some(failed) = failed {
+                roll.failed = Some(failed.to_owned());
+            }
+        }
+    }
+
+    /// Instances per type, in Procfile order, not counting those scaled away.
+    fn formation(&self) -> Formation {
+        let counts = self
+            .types()
+            .iter()
+            .map(|t| {
+                let live = self
+                    .slots
+                    .iter()
+                    .filter(|s| self.type_name(s) == t.name && !s.removed() && !s.surge)
+                    .count();
+                (t.name.clone(), u32::try_from(live).unwrap_or(u32::MAX))
+            })
+            .collect();
+        Formation { counts }
+    }
+
+    fn status(&self) -> Response {
+        let mut slots: Vec<&Slot> = self.slots.iter().collect();
+        slots.sort_by_key(|s| (s.type_index, s.index, s.removed()));
+        let instances = slots
+            .into_iter()
+            .map(|s| {
+                let check = self.specs[s.spec].types[s.type_index].health.is_some();
+                let state = match s.state {
+                    State::Waiting => "waiting",
+                    State::Running
+                        if s.pid.is_none() || (check && s.readiness == Readiness::Pending) =>
+                    {
+                        "starting"
+                    }
+                    State::Running if check && s.readiness == Readiness::Ready => "ready",
+                    State::Running => "running",
+                    State::Backoff(_) => "backing off",
+                    State::Stopping { .. } => "stopping",
+                    State::Held => "stopped",
+                    State::Done if s.exit_code == Some(0) => "exited",
+                    State::Done => "crashed",
+                };
+                let health = match (check, s.readiness, s.failures) {
+                    (_, Readiness::GaveUp, _) => "not listening",
+                    (false, _, _) => "none",
+                    (true, Readiness::Pending, _) => "pending",
+                    (true, Readiness::Ready, 0) => "passing",
+                    (true, Readiness::Ready, _) => "failing",
+                };
+                let alive = matches!(s.state, State::Running | State::Stopping { .. });
+                InstanceStatus {
+                    name: s.name.clone(),
+                    type_name: self.type_name(s).to_owned(),
+                    index: s.index,
+                    state: state.to_owned(),
+                    pid: s.pid,
+                    port: s.port,
+                    uptime_ms: alive.then(|| {
+                        let uptime = self.now.saturating_duration_since(s.started);
+                        u64::try_from(uptime.as_millis()).unwrap_or(u64::MAX)
+                    }),
+                    restarts: s.restarts,
+                    health: health.to_owned(),
+                    release: self.specs[s.spec].release.clone(),
+                }
+            })
+            .collect();
+        Response {
+            v: control::VERSION,
+            ok: true,
+            error: None,
+            usage: false,
+            message: None,
+            formation: self.formation().counts,
+            instances,
+            roll: self.last_roll.as_ref().map(Roll::status),
+        }
+    }
+
+    /// Applies `dozen scale`: all of it or, when anything is wrong, none of it.
+    fn scale(&mut self, changes: &[ScaleChange]) -> Result<(), ScaleError> {
+        use ScaleError::Refused;
+        if self.stopping {
+            return Err(Refused("the formation is stopping".to_owned()));
+        }
+        let names: Vec<&str> = self.types().iter().map(|t| t.name.as_str()).collect();
+        let current = self.formation();
+        let next = current.scaled(&names, changes).map_err(ScaleError::Usage)?;
+        // Everything that could refuse the change is checked before anything starts or stops.
+        let mut added = Vec::new();
+        for (type_index, t) in self.types().iter().enumerate() {
+            let have = current.counts[&t.name];
+            for index in have + 1..=next.counts[&t.name] {
+                let name = format!("{}.{index}", t.name);
+                if self.slots.iter().any(|s| s.name == name) {
+                    return Err(Refused(format!(
+                        "{name} is still stopping; scale again once it has stopped"
+                    )));
+                }
+                let port = instance_port(self.base_port, type_index, index).map_err(|port| {
+                    Refused(format!("{name} would need port {port}, above 65535"))
+                })?;
+                if let Some(error) = (self.port_taken)(port) {
+                    return Err(Refused(format!(
+                        "port {port} for {name} is already in use ({error})"
+                    )));
+                }
+                added.push((type_index, index, port));
+            }
+        }
+        for (type_index, index, port) in added {
+            let spec = &self.specs[self.current];
+            let slot = new_slot(spec, self.current, type_index, index, port, self.now);
+            self.slots.push(slot);
+        }
+        let names: Vec<String> = self.types().iter().map(|t| t.name.clone()).collect();
+        for name in names {
+            let surplus = current.counts[&name].saturating_sub(next.counts[&name]);
+            let mut live: Vec<usize> = (0..self.slots.len())
+                .filter(|&i| {
+                    let s = &self.slots[i];
+                    self.type_name(s) == name && !s.removed() && !s.surge
+                })
+                .collect();
+            live.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].index));
+            for slot in live.into_iter().take(surplus as usize) {
+                self.slots[slot].after_exit = AfterExit::Leave;
+            }
+        }
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].removed() {
+                self.retire(slot);
+            }
+        }
+        // Instances `dozen stop` held stay stopped until their type is scaled.
+        let mut woken = false;
+        for slot in 0..self.slots.len() {
+            let scaled = changes
+                .iter()
+                .any(|c| c.type_name == self.type_name(&self.slots[slot]));
+            if scaled && self.slots[slot].state == State::Held {
+                self.slots[slot].state = State::Waiting;
+                woken = true;
+            }
+        }
+        // A scale that changes nothing (`web=3` on web=3) is not news in the stream.
+        if next.counts != current.counts || woken {
+            self.say(format!("formation scaled to {}", next.describe()));
+        }
+        if next.total() == 0 {
+            self.say("the formation is empty: waiting for `dozen scale` (Ctrl-C ends dozen)");
+        }
+        self.actions.push(Action::SaveFormation(next.counts));
+        self.start_ready_slots();
+        Ok(())
+    }
+
+    /// Stops a scaled-away instance gracefully (its stop signal, then SIGKILL at its timeout).
+    fn retire(&mut self, slot: usize) {
+        match self.slots[slot].state {
+            State::Running => self.signal_stop(slot),
+            State::Waiting | State::Backoff(_) | State::Held => {
+                self.slots[slot].state = State::Done;
+            }
+            State::Stopping { .. } | State::Done => {}
+        }
+    }
+}
+
+/// A slot for one instance, waiting to start.
+fn new_slot(
+    spec: &Spec,
+    spec_index: usize,
+    type_index: usize,
+    index: u32,
+    port: u16,
+    now: Instant,
+) -> Slot {
+    Slot {
+        id: 0,
+        spec: spec_index,
+        next_spec: None,
+        type_index,
+        index,
+        name: format!("{}.{index}", spec.types[type_index].name),
+        port,
+        state: State::Waiting,
+        started: now,
+        backoff: spec.types[type_index].backoff,
+        readiness: Readiness::Pending,
+        failures: 0,
+        probe_every: None,
+        next_probe: None,
+        probing: false,
+        after_exit: AfterExit::Policy,
+        surge: false,
+        pid: None,
+        restarts: 0,
+        exit_code: None,
+    }
+}
+
+fn human(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
