@@ -1158,6 +1158,8 @@ impl Machine {
         if stopped && !self.slots[failed].surge {
             self.slots[failed].next_spec = Some(old);
             self.spawn(failed);
+            // Nothing else stops until it serves again.
+            self.rolling = Some(name.clone());
         }
         // Instances that had moved go back, one at a time as they came: the formation runs
         // the release it left, all of it, as `releases` will say once the release is aborted.
@@ -1173,12 +1175,14 @@ impl Machine {
             back.push(self.slots[i].name.clone());
         }
         self.set_roll(RollState::RollingBack, Some(&name));
-        if back.is_empty() {
+        if !back.is_empty() {
+            self.say(format!("moving {} back to {from}", back.join(", ")));
+            self.queue_roll(&back);
+        }
+        if back.is_empty() && self.rolling.is_none() {
             self.set_roll(RollState::Failed, None);
         } else {
-            self.say(format!("moving {} back to {from}", back.join(", ")));
             self.rolling_back = true;
-            self.queue_roll(&back);
         }
     }
 
@@ -1380,9 +1384,12 @@ impl Machine {
         } else if self.rolling_back {
             self.rolling_back = false;
             let release = self.specs[self.current].release.clone();
-            self.say(format!(
-                "the formation is back on {release} ({n} instance{plural} moved back)"
-            ));
+            let moved = if n > 0 {
+                format!(" ({n} instance{plural} moved back)")
+            } else {
+                String::new()
+            };
+            self.say(format!("the formation is back on {release}{moved}"));
             self.set_roll(RollState::Failed, None);
         } else {
             if n > 0 {
@@ -1508,10 +1515,19 @@ impl Machine {
             let have = current.counts[&t.name];
             for index in have + 1..=next.counts[&t.name] {
                 let name = format!("{}.{index}", t.name);
-                if self.slots.iter().any(|s| s.name == name) {
-                    return Err(Refused(format!(
-                        "{name} is still stopping; scale again once it has stopped"
-                    )));
+                match self.slots.iter().find(|s| s.name == name) {
+                    Some(s) if s.surge => {
+                        return Err(Refused(format!(
+                            "{name} holds {}'s capacity during a restart or a move; scale again once it is done",
+                            t.name
+                        )));
+                    }
+                    Some(_) => {
+                        return Err(Refused(format!(
+                            "{name} is still stopping; scale again once it has stopped"
+                        )));
+                    }
+                    None => {}
                 }
                 let port = instance_port(self.base_port, type_index, index).map_err(|port| {
                     Refused(format!("{name} would need port {port}, above 65535"))
@@ -1626,4 +1642,563 @@ fn human(duration: Duration) -> String {
 
 fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::formation::ScaleOp;
+    use std::collections::HashMap;
+
+    const TERM: i32 = 15;
+    const KILL: i32 = 9;
+
+    fn settings(name: &str, restart: Restart, health: Option<Check>) -> TypeSettings {
+        TypeSettings {
+            name: name.into(),
+            command: format!("sh -c 'trap \"sleep 2; exit 0\" TERM; {name} & wait'"),
+            restart,
+            may_exit: false,
+            stop_signal: TERM,
+            kill_timeout: Duration::from_secs(5),
+            backoff: Backoff::default(),
+            after: Vec::new(),
+            health,
+            tty: false,
+        }
+    }
+
+    /// A `web` without a configured check: ready once it accepts connections on its port.
+    fn web() -> TypeSettings {
+        settings("web", Restart::OnFailure, Some(Check::implicit_port()))
+    }
+
+    fn worker(restart: Restart) -> TypeSettings {
+        settings("worker", restart, None)
+    }
+
+    fn spec(release: &str, types: Vec<TypeSettings>) -> Spec {
+        let counts = types.iter().map(|t| (t.name.clone(), 1)).collect();
+        Spec {
+            release: release.into(),
+            types,
+            env: vec![("DATABASE_URL".into(), "postgres://db".into())],
+            cwd: PathBuf::from(format!("/srv/{release}")),
+            keep: None,
+            counts,
+        }
+    }
+
+    /// A run of the machine with a scripted world: processes start, pass checks and exit
+    /// when the test says so, and the clock moves only when it says so.
+    struct World {
+        machine: Machine,
+        now: Instant,
+        /// What the machine did, one line per action, since the last [`World::log`].
+        lines: Vec<String>,
+        /// Every start, in order.
+        starts: Vec<Start>,
+        /// Each instance's current process.
+        ids: HashMap<String, u64>,
+        names: HashMap<u64, String>,
+        /// Where a move loads release N from.
+        releases: HashMap<u32, Vec<TypeSettings>>,
+    }
+
+    impl World {
+        /// `counts[i]` instances of the spec's type `i`, on ports from 5000.
+        fn new(spec: Spec, counts: &[u32]) -> Self {
+            let instances: Vec<PlannedInstance> = counts
+                .iter()
+                .enumerate()
+                .flat_map(|(type_index, &n)| {
+                    (1..=n).map(move |index| PlannedInstance {
+                        type_index,
+                        index,
+                        port: instance_port(5000, type_index, index).unwrap(),
+                    })
+                })
+                .collect();
+            let now = Instant::now();
+            let mut machine = Machine::new(spec, &instances, 5000, Box::new(|_| None), now);
+            machine.start(now);
+            let mut world = Self {
+                machine,
+                now,
+                lines: Vec::new(),
+                starts: Vec::new(),
+                ids: HashMap::new(),
+                names: HashMap::new(),
+                releases: HashMap::new(),
+            };
+            world.collect();
+            world
+        }
+
+        fn collect(&mut self) {
+            for action in self.machine.take_actions() {
+                let line = match action {
+                    Action::Spawn(start) => {
+                        self.ids.insert(start.name.clone(), start.id);
+                        self.names.insert(start.id, start.name.clone());
+                        let release = start.cwd.file_name().unwrap().to_string_lossy();
+                        let line = format!("spawn {} {release}", start.name);
+                        self.starts.push(start);
+                        line
+                    }
+                    Action::Signal { id, signal } => format!("signal {} {signal}", self.names[&id]),
+                    Action::Say { text, .. } => format!("say {text}"),
+                    Action::Started { id, .. } => format!("started {}", self.names[&id]),
+                    Action::Probe { id, .. } => format!("probe {}", self.names[&id]),
+                    Action::SaveFormation(counts) => format!("save {counts:?}"),
+                    Action::LogMove {
+                        release, outcome, ..
+                    } => format!("log move {release} {outcome}"),
+                    Action::EndDescendants => "end descendants".to_owned(),
+                };
+                self.lines.push(line);
+            }
+        }
+
+        /// What happened since the last call.
+        fn log(&mut self) -> Vec<String> {
+            std::mem::take(&mut self.lines)
+        }
+
+        fn input(&mut self, input: Input) {
+            self.machine.handle(input, self.now);
+            self.collect();
+        }
+
+        fn id(&self, name: &str) -> u64 {
+            self.ids[name]
+        }
+
+        fn started(&mut self, name: &str) {
+            let id = self.id(name);
+            self.input(Input::Spawned {
+                id,
+                pid: u32::try_from(1000 + id).unwrap(),
+            });
+        }
+
+        /// Started and accepting connections.
+        fn up(&mut self, name: &str) {
+            self.started(name);
+            let id = self.id(name);
+            self.input(Input::Health { id, result: Ok(()) });
+        }
+
+        fn exited(&mut self, name: &str, code: Option<i32>, signal: Option<i32>) {
+            let id = self.id(name);
+            self.input(Input::Exited { id, code, signal });
+        }
+
+        fn advance(&mut self, by: Duration) {
+            self.now += by;
+            self.machine.on_timers(self.now);
+            self.collect();
+        }
+
+        fn control(&mut self, op: Op) -> Response {
+            let mut releases = std::mem::take(&mut self.releases);
+            let mut load = |version: u32| -> Result<Spec, String> {
+                let types = releases.remove(&version).ok_or("no such release")?;
+                Ok(spec(&format!("v{version}"), types))
+            };
+            let response = self.machine.control(
+                control::Request {
+                    v: control::VERSION,
+                    op,
+                },
+                self.now,
+                Some(&mut load),
+            );
+            self.collect();
+            response
+        }
+
+        fn ps(&mut self) -> Response {
+            self.control(Op::Ps)
+        }
+
+        /// Instances of `type_name` that serve: ready, or running without a check.
+        fn serving(&mut self, type_name: &str) -> usize {
+            self.ps()
+                .instances
+                .iter()
+                .filter(|i| i.type_name == type_name && i.state == "ready")
+                .count()
+        }
+
+        fn roll(&mut self) -> control::RollStatus {
+            self.ps().roll.expect("a roll")
+        }
+    }
+
+    fn has(log: &[String], line: &str) -> bool {
+        log.iter().any(|l| l == line)
+    }
+
+    fn count(log: &[String], prefix: &str) -> usize {
+        log.iter().filter(|l| l.starts_with(prefix)).count()
+    }
+
+    #[test]
+    fn each_instance_starts_with_its_port_name_and_the_release_environment() {
+        let mut world = World::new(spec("v1", vec![web(), worker(Restart::No)]), &[2, 1]);
+        assert_eq!(
+            world.log(),
+            ["spawn web.1 v1", "spawn web.2 v1", "spawn worker.1 v1"]
+        );
+        let env =
+            |i: usize| -> HashMap<String, String> { world.starts[i].env.iter().cloned().collect() };
+        assert_eq!(env(1)["PORT"], "5001");
+        assert_eq!(env(1)["PS"], "web.2");
+        assert_eq!(env(2)["PORT"], "5100");
+        assert_eq!(env(2)["DATABASE_URL"], "postgres://db");
+        assert_eq!(env(2)["PYTHONUNBUFFERED"], "1");
+    }
+
+    #[test]
+    fn a_rolling_restart_replaces_one_instance_at_a_time_and_never_drops_below_the_formation() {
+        let mut world = World::new(spec("v1", vec![web()]), &[2]);
+        world.up("web.1");
+        world.up("web.2");
+        world.log();
+        let response = world.control(Op::Restart {
+            target: Some("web".into()),
+        });
+        assert!(response.ok, "{response:?}");
+        // An extra instance holds the capacity first; nothing stops before it serves.
+        let log = world.log();
+        assert!(has(&log, "spawn web.3 v1"), "{log:?}");
+        assert_eq!(count(&log, "signal"), 0, "{log:?}");
+        world.up("web.3");
+        assert_eq!(world.log().last().unwrap(), "signal web.1 15");
+        for (stopped, next) in [("web.1", "web.2"), ("web.2", "web.3")] {
+            assert!(world.serving("web") >= 2);
+            world.exited(stopped, Some(0), None);
+            let log = world.log();
+            assert!(has(&log, &format!("say {stopped} stopped")), "{log:?}");
+            assert!(has(&log, &format!("spawn {stopped} v1")), "{log:?}");
+            assert_eq!(count(&log, "signal"), 0, "the next waits: {log:?}");
+            world.up(stopped);
+            assert!(world.serving("web") >= 2);
+            let log = world.log();
+            assert!(has(&log, &format!("signal {next} 15")), "{log:?}");
+            if next == "web.3" {
+                assert!(
+                    has(&log, "say rolling restart done (2 instances)"),
+                    "{log:?}"
+                );
+            }
+        }
+        world.exited("web.3", Some(0), None);
+        let ps = world.ps();
+        assert_eq!(ps.formation["web"], 2);
+        assert_eq!(ps.instances.len(), 2);
+        assert!(ps.instances.iter().all(|i| i.state == "ready"));
+        assert_eq!(ps.roll.unwrap().state, "done");
+    }
+
+    #[test]
+    fn a_move_whose_replacement_crashes_goes_back_and_every_view_agrees() {
+        let mut world = World::new(spec("v1", vec![web()]), &[2]);
+        world.up("web.1");
+        world.up("web.2");
+        world.releases.insert(2, vec![web()]);
+        let response = world.control(Op::Move { release: 2 });
+        assert!(response.ok, "{response:?}");
+        assert!(has(&world.log(), "spawn web.3 v2"));
+        world.up("web.3");
+        world.exited("web.1", Some(0), None);
+        world.up("web.1");
+        world.exited("web.2", Some(0), None);
+        assert!(has(&world.log(), "spawn web.2 v2"));
+        // The new release's web.2 crashes before it serves.
+        world.started("web.2");
+        world.exited("web.2", Some(1), None);
+        let log = world.log();
+        assert!(has(&log, "log move v2 stopped"), "{log:?}");
+        assert!(has(&log, "spawn web.2 v1"), "{log:?}");
+        assert!(
+            !log.iter().any(|l| l.starts_with("signal web.1")),
+            "{log:?}"
+        );
+        assert_eq!(world.roll().state, "rolling back");
+        // web.1 goes back only once web.2 serves again on v1.
+        world.up("web.2");
+        let log = world.log();
+        assert!(has(&log, "signal web.1 15"), "{log:?}");
+        world.exited("web.1", Some(0), None);
+        assert!(has(&world.log(), "spawn web.1 v1"));
+        world.up("web.1");
+        if world.ids.contains_key("web.3") {
+            world.exited("web.3", Some(0), None);
+        }
+        let ps = world.ps();
+        let roll = ps.roll.clone().unwrap();
+        assert_eq!(
+            (roll.state.as_str(), roll.failed.as_deref()),
+            ("failed", Some("web.2"))
+        );
+        assert!(ps.instances.iter().all(|i| i.release == "v1"), "{ps:?}");
+        assert_eq!(ps.formation["web"], 2);
+        assert_eq!(
+            count(&world.log(), "log move"),
+            0,
+            "the move is logged once"
+        );
+        assert!(!world.machine.finished());
+    }
+
+    #[test]
+    fn scaling_during_a_roll_applies_and_the_roll_skips_what_left() {
+        let mut world = World::new(spec("v1", vec![web()]), &[3]);
+        for name in ["web.1", "web.2", "web.3"] {
+            world.up(name);
+        }
+        world.control(Op::Restart { target: None });
+        world.up("web.4");
+        // Up while the extra instance holds the next index: refused, unapplied, and said why.
+        let refused = world.control(Op::Scale {
+            changes: vec![ScaleChange {
+                type_name: "web".into(),
+                op: ScaleOp::Set,
+                count: 4,
+            }],
+        });
+        assert!(!refused.ok);
+        assert!(
+            refused
+                .error
+                .unwrap()
+                .contains("web.4 holds web's capacity")
+        );
+        let down = world.control(Op::Scale {
+            changes: vec![ScaleChange {
+                type_name: "web".into(),
+                op: ScaleOp::Set,
+                count: 1,
+            }],
+        });
+        assert!(down.ok, "{down:?}");
+        let log = world.log();
+        assert!(
+            has(&log, "signal web.2 15") && has(&log, "signal web.3 15"),
+            "{log:?}"
+        );
+        assert!(
+            log.iter()
+                .any(|l| l.starts_with("save") && l.contains("\"web\": 1"))
+        );
+        world.exited("web.2", Some(0), None);
+        world.exited("web.3", Some(0), None);
+        world.exited("web.1", Some(0), None);
+        world.up("web.1");
+        world.exited("web.4", Some(0), None);
+        let log = world.log();
+        assert!(
+            !log.iter()
+                .any(|l| l.starts_with("spawn web.2") || l.starts_with("spawn web.3")),
+            "{log:?}"
+        );
+        let ps = world.ps();
+        assert_eq!(ps.formation["web"], 1);
+        assert_eq!(ps.instances.len(), 1);
+        assert_eq!(ps.roll.unwrap().state, "done");
+    }
+
+    #[test]
+    fn restarts_back_off_and_the_backoff_starts_again_after_a_stable_run() {
+        let mut world = World::new(spec("v1", vec![worker(Restart::Always)]), &[1]);
+        world.log();
+        let mut delays = Vec::new();
+        for uptime in [0, 0, 0, 31, 0] {
+            world.started("worker.1");
+            world.advance(Duration::from_secs(uptime));
+            world.exited("worker.1", Some(1), None);
+            let log = world.log();
+            let said = log
+                .iter()
+                .find(|l| l.contains("restarting in"))
+                .unwrap()
+                .clone();
+            delays.push(said);
+            assert_eq!(count(&log, "spawn"), 0, "not before the delay: {log:?}");
+            world.advance(Duration::from_secs(16));
+            assert_eq!(count(&world.log(), "spawn worker.1"), 1);
+        }
+        assert_eq!(
+            delays,
+            [
+                "say worker.1 restarting in 1s (restart 1 of 5)",
+                "say worker.1 restarting in 2s (restart 2 of 5)",
+                "say worker.1 restarting in 4s (restart 3 of 5)",
+                "say worker.1 restarting in 1s (restart 1 of 5)",
+                "say worker.1 restarting in 2s (restart 2 of 5)",
+            ]
+        );
+        assert_eq!(world.ps().instances[0].restarts, 5);
+    }
+
+    #[test]
+    fn an_instance_that_keeps_crashing_is_given_up_with_its_exit_code() {
+        let mut world = World::new(spec("v1", vec![worker(Restart::OnFailure)]), &[1]);
+        for _ in 0..5 {
+            world.started("worker.1");
+            world.exited("worker.1", Some(3), None);
+            world.advance(Duration::from_secs(60));
+        }
+        world.started("worker.1");
+        world.exited("worker.1", Some(3), None);
+        let log = world.log();
+        assert!(
+            has(
+                &log,
+                "say worker.1 gave up after 5 restarts; stopping all processes"
+            ),
+            "{log:?}"
+        );
+        assert!(world.machine.finished());
+        assert_eq!(world.machine.exit_code(), 3);
+    }
+
+    #[test]
+    fn every_instance_is_signalled_once_however_often_it_is_asked_to_stop() {
+        let mut world = World::new(spec("v1", vec![web(), worker(Restart::No)]), &[1, 1]);
+        world.up("web.1");
+        world.started("worker.1");
+        world.log();
+        world.control(Op::Stop {
+            target: Some("web.1".into()),
+        });
+        world.control(Op::Stop {
+            target: Some("web".into()),
+        });
+        world.input(Input::Signal(TERM));
+        let log = world.log();
+        assert_eq!(count(&log, "signal web.1"), 1, "{log:?}");
+        assert_eq!(count(&log, "signal worker.1"), 1, "{log:?}");
+        // Asked again: SIGKILL, once each, however many times it is asked.
+        world.input(Input::Signal(TERM));
+        world.input(Input::Signal(SIGINT));
+        world.advance(Duration::from_secs(10));
+        let log = world.log();
+        assert_eq!(
+            log.iter()
+                .filter(|l| l.starts_with("signal"))
+                .collect::<Vec<_>>(),
+            ["signal web.1 9", "signal worker.1 9"]
+        );
+        world.exited("web.1", None, Some(KILL));
+        world.exited("worker.1", None, Some(KILL));
+        assert!(world.machine.finished());
+        assert_eq!(world.machine.exit_code(), 128 + TERM);
+    }
+
+    #[test]
+    fn a_compound_command_gets_its_whole_kill_timeout_and_its_stop_is_told_as_a_stop() {
+        // The nursery reports an exit once the process group is empty: a shell whose child
+        // drains for 2 s is one instance that stops after 2 s.
+        let mut world = World::new(spec("v1", vec![worker(Restart::Always)]), &[1]);
+        world.started("worker.1");
+        world.input(Input::Signal(TERM));
+        world.advance(Duration::from_millis(4900));
+        let log = world.log();
+        assert_eq!(count(&log, "signal"), 1, "{log:?}");
+        assert_eq!(world.ps().instances[0].state, "stopping");
+        world.exited("worker.1", None, Some(TERM));
+        assert_eq!(world.log(), ["say worker.1 stopped"]);
+        assert!(world.machine.finished());
+
+        let mut stubborn = World::new(spec("v1", vec![worker(Restart::Always)]), &[1]);
+        stubborn.started("worker.1");
+        stubborn.input(Input::Signal(TERM));
+        stubborn.advance(Duration::from_secs(5));
+        stubborn.advance(Duration::from_secs(5));
+        let log = stubborn.log();
+        assert!(has(
+            &log,
+            "say worker.1 did not stop within 5s; sending SIGKILL"
+        ));
+        assert_eq!(count(&log, "signal worker.1 9"), 1, "{log:?}");
+        stubborn.exited("worker.1", None, Some(KILL));
+        assert_eq!(
+            stubborn.log(),
+            ["say worker.1 stopped (SIGKILL at its kill timeout)"]
+        );
+    }
+
+    #[test]
+    fn a_web_that_never_listens_is_given_up_at_start_but_fails_a_restart() {
+        let mut world = World::new(spec("v1", vec![web(), worker(Restart::No)]), &[1, 1]);
+        world.started("web.1");
+        world.started("worker.1");
+        let web = world.id("web.1");
+        world.advance(Duration::from_secs(61));
+        world.input(Input::Health {
+            id: web,
+            result: Err("connection refused".into()),
+        });
+        let log = world.log();
+        assert!(
+            log.iter()
+                .any(|l| l.contains("has not accepted connections on port 5000 within 60s")),
+            "{log:?}"
+        );
+        let ps = world.ps();
+        assert_eq!(
+            (
+                ps.instances[0].state.as_str(),
+                ps.instances[0].health.as_str()
+            ),
+            ("running", "not listening")
+        );
+
+        world.control(Op::Restart {
+            target: Some("web.1".into()),
+        });
+        world.started("web.2");
+        world.advance(Duration::from_secs(61));
+        let surge = world.id("web.2");
+        world.input(Input::Health {
+            id: surge,
+            result: Err("connection refused".into()),
+        });
+        world.exited("web.2", None, Some(TERM));
+        let roll = world.roll();
+        assert_eq!(
+            (roll.state.as_str(), roll.failed.as_deref()),
+            ("failed", Some("web.2"))
+        );
+        assert_eq!(world.ps().formation["web"], 1);
+        assert!(
+            !world.machine.finished(),
+            "a failed restart does not stop the formation"
+        );
+    }
+
+    #[test]
+    fn events_of_a_process_that_was_replaced_change_nothing() {
+        let mut world = World::new(spec("v1", vec![worker(Restart::Always)]), &[1]);
+        world.started("worker.1");
+        let old = world.id("worker.1");
+        world.exited("worker.1", Some(1), None);
+        world.advance(Duration::from_secs(1));
+        world.started("worker.1");
+        world.log();
+        world.input(Input::Exited {
+            id: old,
+            code: Some(1),
+            signal: None,
+        });
+        world.input(Input::Health {
+            id: old,
+            result: Err("late".into()),
+        });
+        assert!(world.log().is_empty());
+        assert_eq!(world.ps().instances[0].state, "running");
+    }
 }
