@@ -197,6 +197,31 @@ fn nothing_survives_sigkill_of_dozen() {
 }
 
 #[test]
+fn a_health_check_command_does_not_survive_sigkill_of_dozen() {
+    // The check hangs (until its 60 s timeout): dozen is killed while it runs.
+    let test = Test::new().procfile("web: exec sleep 300\n").manifest(
+        "[processes.web]\nhealth = { command = \"echo $$ > check.pid; exec sleep 299\", timeout = \"60s\" }\n",
+    );
+    let mut running = run(test, &[]);
+    running.wait_for("web.1 started", 10);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid: i32 = loop {
+        if let Ok(pid) = running.read("check.pid").trim().parse() {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the check never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    running.signal(Signal::KILL);
+    let killed = Instant::now();
+    while !gone(pid) && killed.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(pid), "the check command survived SIGKILL of dozen");
+    let _ = running.finish(5);
+}
+
+#[test]
 fn restarts_back_off_then_give_up() {
     let test = Test::new()
         .procfile("steady: exec sleep 30\nflaky: echo boom; exit 4\n")

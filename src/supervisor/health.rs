@@ -2,8 +2,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::app::manifest::Health;
 
@@ -92,13 +91,9 @@ impl Check {
         })
     }
 
-    /// Runs the probe once against an instance on `port`.
-    pub fn probe(
-        &self,
-        port: u16,
-        env: &[(String, String)],
-        cwd: &std::path::Path,
-    ) -> Result<(), String> {
+    /// Runs a connection or request probe once against an instance on `port`. A command
+    /// check is a process like any other: the supervisor starts it under the nursery.
+    pub fn probe(&self, port: u16) -> Result<(), String> {
         match &self.probe {
             Probe::Http { path } => http(port, path, self.timeout),
             Probe::Tcp => {
@@ -106,7 +101,9 @@ impl Check {
                     .map(drop)
                     .map_err(|e| format!("connect to port {port}: {e}"))
             }
-            Probe::Command { command } => run_command(command, port, env, cwd, self.timeout),
+            Probe::Command { command } => Err(format!(
+                "`{command}` is a command check: the supervisor runs it"
+            )),
         }
     }
 }
@@ -142,51 +139,6 @@ fn http(port: u16, path: &str, timeout: Duration) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("GET {path}: status {status}"))
-    }
-}
-
-/// A command probe of the instance on `port`: it gets that `PORT`, like the instance.
-fn run_command(
-    command: &str,
-    port: u16,
-    env: &[(String, String)],
-    cwd: &std::path::Path,
-    timeout: Duration,
-) -> Result<(), String> {
-    let mut child = std::process::Command::new("/bin/sh")
-        .args(["-c", command])
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("PORT", port.to_string())
-        .current_dir(cwd)
-        .process_group(0)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("`{command}`: {e}"))?;
-    let pgid = rustix::process::Pid::from_child(&child);
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
-                return if status.success() {
-                    Ok(())
-                } else {
-                    Err(format!("`{command}` {}", super::exit::describe(status)))
-                };
-            }
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
-                let _ = child.wait();
-                return Err(format!(
-                    "`{command}` took longer than {}ms",
-                    timeout.as_millis()
-                ));
-            }
-        }
     }
 }
 
@@ -251,56 +203,17 @@ mod tests {
         let probe = check(Probe::Http {
             path: "/healthz".into(),
         });
-        assert_eq!(probe.probe(port, &[], std::path::Path::new(".")), Ok(()));
-        assert_eq!(
-            probe.probe(port, &[], std::path::Path::new(".")),
-            Err("GET /healthz: status 503".into())
-        );
+        assert_eq!(probe.probe(port), Ok(()));
+        assert_eq!(probe.probe(port), Err("GET /healthz: status 503".into()));
         server.join().unwrap();
     }
 
     #[test]
-    fn tcp_and_command() {
+    fn tcp() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        assert!(
-            check(Probe::Tcp)
-                .probe(port, &[], std::path::Path::new("."))
-                .is_ok()
-        );
+        assert!(check(Probe::Tcp).probe(port).is_ok());
         drop(listener);
-        assert!(
-            check(Probe::Tcp)
-                .probe(port, &[], std::path::Path::new("."))
-                .is_err()
-        );
-        let dir = std::path::Path::new(".");
-        assert!(
-            check(Probe::Command {
-                command: "true".into()
-            })
-            .probe(0, &[], dir)
-            .is_ok()
-        );
-        assert_eq!(
-            check(Probe::Command {
-                command: "exit 3".into()
-            })
-            .probe(0, &[], dir),
-            Err("`exit 3` exited with code 3".into())
-        );
-        let port_aware = check(Probe::Command {
-            command: "test \"$PORT\" = 4321".into(),
-        });
-        assert_eq!(
-            port_aware.probe(4321, &[("PORT".into(), "5000".into())], dir),
-            Ok(()),
-            "the instance's port, not the base"
-        );
-        let slow = check(Probe::Command {
-            command: "sleep 5".into(),
-        })
-        .probe(0, &[], dir);
-        assert_eq!(slow, Err("`sleep 5` took longer than 500ms".into()));
+        assert!(check(Probe::Tcp).probe(port).is_err());
     }
 }

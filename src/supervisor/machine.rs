@@ -15,7 +15,7 @@ use signal_hook::consts::SIGINT;
 use super::backoff::{Backoff, Decision};
 use super::control::{self, InstanceStatus, Op, Response};
 use super::exit;
-use super::health::Check;
+use super::health::{Check, Probe};
 use crate::app::formation::{Formation, ScaleChange};
 use crate::app::manifest::Restart;
 use crate::app::ports::instance_port;
@@ -115,12 +115,12 @@ pub enum Action {
         id: u64,
         text: String,
     },
+    /// A connection or request check of process `id` on `port`, answered by
+    /// [`Input::Health`]. (A command check is a [`Action::Spawn`].)
     Probe {
         id: u64,
         check: Check,
         port: u16,
-        env: Vec<(String, String)>,
-        cwd: PathBuf,
     },
     SaveFormation(indexmap::IndexMap<String, u32>),
     /// The activity log gets a move's outcome.
@@ -147,6 +147,23 @@ pub struct Start {
     pub stop_signal: i32,
     pub kill_timeout: Duration,
     pub tty: bool,
+    /// A health-check command of instance `name`: its output is discarded.
+    pub check: bool,
+}
+
+/// How long what a check command leaves running gets between its stop signal and SIGKILL.
+const CHECK_LEFTOVER_GRACE: Duration = Duration::from_secs(1);
+
+/// A health-check command running under the nursery, as any process dozen starts.
+struct CommandCheck {
+    /// The check process's id.
+    id: u64,
+    /// The id of the instance process it checks.
+    instance: u64,
+    command: String,
+    timeout: Duration,
+    deadline: Instant,
+    killed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +329,8 @@ pub struct Machine {
     /// While the formation moves to a new release: the spec it is moving from.
     moving: Option<usize>,
     last_roll: Option<Roll>,
+    /// Health-check commands running now.
+    checks: Vec<CommandCheck>,
     /// While a failed move's moved instances go back to the release it left.
     rolling_back: bool,
     next_id: u64,
@@ -347,6 +366,7 @@ impl Machine {
             rolled: 0,
             moving: None,
             last_roll: None,
+            checks: Vec::new(),
             rolling_back: false,
             next_id: 1,
             stopping: false,
@@ -393,11 +413,16 @@ impl Machine {
                 State::Running if !s.probing => s.next_probe,
                 _ => None,
             })
+            .chain(self.checks.iter().filter(|c| !c.killed).map(|c| c.deadline))
             .min()
     }
 
     pub fn handle(&mut self, input: Input, now: Instant) {
         self.now = now;
+        if self.on_check(&input) {
+            self.forget_removed();
+            return;
+        }
         match input {
             Input::Signal(signal) => self.on_signal(signal),
             Input::StdoutClosed => self.stop_all("stdout was closed", 0),
@@ -439,6 +464,12 @@ impl Machine {
     /// Backoffs that are over, kill timeouts that passed, checks that are due.
     pub fn on_timers(&mut self, now: Instant) {
         self.now = now;
+        for c in 0..self.checks.len() {
+            if !self.checks[c].killed && self.checks[c].deadline <= now {
+                self.checks[c].killed = true;
+                self.kill(self.checks[c].id);
+            }
+        }
         for slot in 0..self.slots.len() {
             match self.slots[slot].state {
                 State::Backoff(until) if until <= now && !self.stopping => self.spawn(slot),
@@ -577,24 +608,17 @@ impl Machine {
         let s = &self.slots[slot];
         let spec = &self.specs[s.spec];
         let settings = &spec.types[s.type_index];
-        let mut env = spec.env.clone();
-        env.retain(|(k, _)| !matches!(k.as_str(), "PORT" | "PS" | "DOZEN_PROCESS"));
-        env.push(("PORT".into(), s.port.to_string()));
-        env.push(("PS".into(), s.name.clone()));
-        env.push(("DOZEN_PROCESS".into(), s.name.clone()));
-        if !env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
-            env.push(("PYTHONUNBUFFERED".into(), "1".into()));
-        }
         self.actions.push(Action::Spawn(Start {
             id,
             name: s.name.clone(),
             type_index: s.type_index,
             command: settings.command.clone(),
-            env,
+            env: self.environment(slot),
             cwd: spec.cwd.clone(),
             stop_signal: settings.stop_signal,
             kill_timeout: settings.kill_timeout,
             tty: settings.tty,
+            check: false,
         }));
         let checked = settings.health.is_some();
         let now = self.now;
@@ -612,6 +636,61 @@ impl Machine {
         s.after_exit = AfterExit::Policy;
         s.probe_every = None;
         s.next_probe = checked.then_some(now + READINESS_POLL);
+    }
+
+    /// What an instance's processes (and its check commands) see: the release's environment
+    /// with its `PORT` and name.
+    fn environment(&self, slot: usize) -> Vec<(String, String)> {
+        let s = &self.slots[slot];
+        let mut env = self.specs[s.spec].env.clone();
+        env.retain(|(k, _)| !matches!(k.as_str(), "PORT" | "PS" | "DOZEN_PROCESS"));
+        env.push(("PORT".into(), s.port.to_string()));
+        env.push(("PS".into(), s.name.clone()));
+        env.push(("DOZEN_PROCESS".into(), s.name.clone()));
+        if !env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
+            env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+        }
+        env
+    }
+
+    /// An input about a check command: its end is the check's result. False for any other.
+    fn on_check(&mut self, input: &Input) -> bool {
+        let (Input::Spawned { id, .. } | Input::SpawnFailed { id, .. } | Input::Exited { id, .. }) =
+            input
+        else {
+            return false;
+        };
+        let Some(at) = self.checks.iter().position(|c| c.id == *id) else {
+            return false;
+        };
+        let result = match input {
+            Input::SpawnFailed { error, .. } => Err(format!(
+                "`{}` could not start: {error}",
+                self.checks[at].command
+            )),
+            Input::Exited { code, signal, .. } => {
+                let c = &self.checks[at];
+                if c.killed {
+                    Err(format!(
+                        "`{}` took longer than {}",
+                        c.command,
+                        human(c.timeout)
+                    ))
+                } else if *code == Some(0) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`{}` {}",
+                        c.command,
+                        exit::describe_of(*code, *signal)
+                    ))
+                }
+            }
+            _ => return true,
+        };
+        let check = self.checks.remove(at);
+        self.on_health(check.instance, result);
+        true
     }
 
     fn slot_of(&self, id: u64) -> Option<usize> {
@@ -889,19 +968,43 @@ impl Machine {
         }
     }
 
+    /// Checks an instance: a connection or a request from a thread of the driver, or a
+    /// command started the way every process is (under the nursery), killed at its timeout.
     fn probe(&mut self, slot: usize) {
         let Some(check) = self.settings(slot).health.clone() else {
             return;
         };
         let s = &self.slots[slot];
-        let spec = &self.specs[s.spec];
-        self.actions.push(Action::Probe {
-            id: s.id,
-            check,
-            port: s.port,
-            env: spec.env.clone(),
-            cwd: spec.cwd.clone(),
-        });
+        if let Probe::Command { command } = &check.probe {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.actions.push(Action::Spawn(Start {
+                id,
+                name: s.name.clone(),
+                type_index: s.type_index,
+                command: command.clone(),
+                env: self.environment(slot),
+                cwd: self.specs[s.spec].cwd.clone(),
+                stop_signal: rustix::process::Signal::TERM.as_raw(),
+                kill_timeout: CHECK_LEFTOVER_GRACE,
+                tty: false,
+                check: true,
+            }));
+            self.checks.push(CommandCheck {
+                id,
+                instance: s.id,
+                command: command.clone(),
+                timeout: check.timeout,
+                deadline: self.now + check.timeout,
+                killed: false,
+            });
+        } else {
+            self.actions.push(Action::Probe {
+                id: s.id,
+                check,
+                port: s.port,
+            });
+        }
         self.slots[slot].probing = true;
     }
 
@@ -1703,6 +1806,8 @@ mod tests {
         names: HashMap<u64, String>,
         /// Where a move loads release N from.
         releases: HashMap<u32, Vec<TypeSettings>>,
+        /// Each instance's latest check command.
+        checks: HashMap<String, u64>,
     }
 
     impl World {
@@ -1730,6 +1835,7 @@ mod tests {
                 ids: HashMap::new(),
                 names: HashMap::new(),
                 releases: HashMap::new(),
+                checks: HashMap::new(),
             };
             world.collect();
             world
@@ -1738,6 +1844,11 @@ mod tests {
         fn collect(&mut self) {
             for action in self.machine.take_actions() {
                 let line = match action {
+                    Action::Spawn(start) if start.check => {
+                        self.names.insert(start.id, format!("{} check", start.name));
+                        self.checks.insert(start.name.clone(), start.id);
+                        format!("check {} `{}`", start.name, start.command)
+                    }
                     Action::Spawn(start) => {
                         self.ids.insert(start.name.clone(), start.id);
                         self.names.insert(start.id, start.name.clone());
@@ -2200,5 +2311,70 @@ mod tests {
         });
         assert!(world.log().is_empty());
         assert_eq!(world.ps().instances[0].state, "running");
+    }
+
+    #[test]
+    fn a_check_command_runs_as_a_process_of_the_formation_and_is_killed_at_its_timeout() {
+        let mut checked = settings("web", Restart::OnFailure, None);
+        checked.health = Some(Check {
+            probe: Probe::Command {
+                command: "curl -fs localhost:$PORT/up".into(),
+            },
+            interval: Duration::from_secs(1),
+            backs_off: false,
+            timeout: Duration::from_millis(500),
+            grace: Duration::from_secs(5),
+            retries: 2,
+            readiness_only: false,
+        });
+        let mut world = World::new(spec("v1", vec![checked]), &[1]);
+        world.started("web.1");
+        world.log();
+        world.advance(READINESS_POLL);
+        assert_eq!(world.log(), ["check web.1 `curl -fs localhost:$PORT/up`"]);
+        let env: HashMap<_, _> = world.starts.last().unwrap().env.iter().cloned().collect();
+        assert_eq!(env["PORT"], "5000", "the check sees what the instance sees");
+        // Its start and its end are the check's, not an instance's.
+        let check = world.checks["web.1"];
+        world.input(Input::Spawned { id: check, pid: 7 });
+        assert!(world.log().is_empty());
+        world.input(Input::Exited {
+            id: check,
+            code: Some(0),
+            signal: None,
+        });
+        assert!(world.log()[0].starts_with("say web.1 ready in"));
+        assert_eq!(world.ps().instances[0].state, "ready");
+
+        // The next one hangs: SIGKILL at its timeout, and that counts as a failure.
+        world.advance(Duration::from_secs(1));
+        let check = world.checks["web.1"];
+        world.advance(Duration::from_millis(499));
+        assert_eq!(count(&world.log(), "signal"), 0);
+        world.advance(Duration::from_millis(1));
+        assert_eq!(world.log(), ["signal web.1 check 9"]);
+        world.input(Input::Exited {
+            id: check,
+            code: None,
+            signal: Some(KILL),
+        });
+        let ps = world.ps();
+        assert_eq!(ps.instances[0].health, "failing");
+        world.advance(Duration::from_secs(1));
+        let check = world.checks["web.1"];
+        world.input(Input::Exited {
+            id: check,
+            code: Some(7),
+            signal: None,
+        });
+        let log = world.log();
+        assert!(
+            has(
+                &log,
+                "say web.1 failed its health check 2 times: `curl -fs localhost:$PORT/up` exited with code 7; restarting it"
+            ),
+            "{log:?}"
+        );
+        assert!(has(&log, "signal web.1 15"), "{log:?}");
     }
 }

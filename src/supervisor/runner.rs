@@ -268,18 +268,12 @@ impl Driver<'_, '_> {
                 self.pump.send(PumpCommand::Release { id, text });
                 None
             }
-            Action::Probe {
-                id,
-                check,
-                port,
-                env,
-                cwd,
-            } => {
+            Action::Probe { id, check, port } => {
                 let tx = self.tx.clone();
                 std::thread::Builder::new()
                     .name("dozen-health".into())
                     .spawn(move || {
-                        let result = check.probe(port, &env, &cwd);
+                        let result = check.probe(port);
                         let _ = tx.send(Event::Health { id, result });
                     })
                     .err()
@@ -326,12 +320,18 @@ impl Driver<'_, '_> {
             stop_signal,
             kill_timeout,
             tty,
+            check,
         } = start;
         let failed = |error: std::io::Error| Input::SpawnFailed {
             id,
             error: error.to_string(),
         };
-        let outputs = match Outputs::open(tty) {
+        let outputs = if check {
+            Outputs::discard()
+        } else {
+            Outputs::open(tty)
+        };
+        let outputs = match outputs {
             Ok(outputs) => outputs,
             Err(error) => return Some(failed(error)),
         };
@@ -357,14 +357,16 @@ impl Driver<'_, '_> {
             given,
             strip_cr,
         } = outputs;
-        self.pump.send(PumpCommand::Add {
-            id,
-            label: self.formatter.label(&name, type_index),
-            stdout,
-            stderr,
-            strip_cr,
-            held: true,
-        });
+        if let Some(stdout) = stdout {
+            self.pump.send(PumpCommand::Add {
+                id,
+                label: self.formatter.label(&name, type_index),
+                stdout,
+                stderr,
+                strip_cr,
+                held: true,
+            });
+        }
         let fds: Vec<_> = given.iter().map(std::os::fd::AsFd::as_fd).collect();
         // The process has its ends once sent; ours close when `given` drops, or its output
         // never ends.
@@ -374,7 +376,8 @@ impl Driver<'_, '_> {
 
 /// An instance's output: the ends dozen reads and the ends the process is given.
 struct Outputs {
-    stdout: std::os::fd::OwnedFd,
+    /// None when the output is discarded.
+    stdout: Option<std::os::fd::OwnedFd>,
     stderr: Option<std::os::fd::OwnedFd>,
     given: Vec<std::os::fd::OwnedFd>,
     /// A pseudo-terminal turns `\n` into `\r\n`; the `\r` is dropped again.
@@ -382,12 +385,23 @@ struct Outputs {
 }
 
 impl Outputs {
+    /// `/dev/null` for both: a health-check command's output is not the app's.
+    fn discard() -> std::io::Result<Self> {
+        let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+        Ok(Self {
+            stdout: None,
+            stderr: None,
+            given: vec![null.try_clone()?.into(), null.into()],
+            strip_cr: false,
+        })
+    }
+
     /// Two pipes (stdout and stderr kept apart), or one pseudo-terminal for both.
     fn open(tty: bool) -> std::io::Result<Self> {
         if tty {
             let pty = super::pty::Pty::open()?;
             return Ok(Self {
-                stdout: pty.controller,
+                stdout: Some(pty.controller),
                 stderr: None,
                 given: vec![pty.terminal],
                 strip_cr: true,
@@ -396,7 +410,7 @@ impl Outputs {
         let (out_read, out_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let (err_read, err_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         Ok(Self {
-            stdout: out_read,
+            stdout: Some(out_read),
             stderr: Some(err_read),
             given: vec![out_write, err_write],
             strip_cr: false,
