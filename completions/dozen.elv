@@ -52,7 +52,6 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand export 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)'
             cand init 'Write a starting dozen.toml and Procfile for the app in this directory'
             cand __generate 'Write shell completions and man pages (for packagers and dozen''s own tests)'
-            cand __nursery 'The guardian process of `dozen run` (internal)'
             cand __guard 'The parent of a `dozen exec` command (internal)'
         }
         &'dozen;check'= {
@@ -581,21 +580,6 @@ set edit:completion:arg-completer[dozen] = {|@words|
         }
         &'dozen;__generate'= {
             cand --out 'Directory to write `completions/` and `man/` into'
-            cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
-            cand --env 'The environment whose env files apply [default: development]'
-            cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
-            cand --procfile 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'
-            cand -e 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
-            cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
-            cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
-            cand -q 'Print only errors'
-            cand --quiet 'Print only errors'
-            cand -v 'Print more detail'
-            cand --verbose 'Print more detail'
-            cand -h 'Print help'
-            cand --help 'Print help'
-        }
-        &'dozen;__nursery'= {
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'
             cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'

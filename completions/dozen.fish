@@ -54,7 +54,6 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "stop" -d 'Stop instance
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "export" -d 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__generate" -d 'Write shell completions and man pages (for packagers and dozen\'s own tests)'
-complete -c dozen -n "__fish_dozen_needs_command" -f -a "__nursery" -d 'The guardian process of `dozen run` (internal)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__guard" -d 'The parent of a `dozen exec` command (internal)'
 complete -c dozen -n "__fish_dozen_using_subcommand check" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand check" -l env -d 'The environment whose env files apply [default: development]' -r
@@ -448,16 +447,6 @@ never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand __generate" -s h -l help -d 'Print help'
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -l env -d 'The environment whose env files apply [default: development]' -r
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s q -l quiet -d 'Print only errors'
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s v -l verbose -d 'Print more detail'
-complete -c dozen -n "__fish_dozen_using_subcommand __nursery" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand __guard" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand __guard" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand __guard" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

@@ -187,10 +187,6 @@ pub enum Command {
     #[command(name = "__generate", hide = true)]
     Generate(GenerateArgs),
 
-    /// The guardian process of `dozen run` (internal)
-    #[command(name = "__nursery", hide = true)]
-    Nursery,
-
     /// The parent of a `dozen exec` command (internal)
     #[command(name = "__guard", hide = true)]
     Guard {

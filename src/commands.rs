@@ -161,10 +161,7 @@ pub(crate) fn run(args: Args) -> i32 {
     };
     let command = args.command;
     // Every command but the internal ones works on an app directory, which must exist.
-    let needs_app = !matches!(
-        command,
-        Command::Generate(_) | Command::Nursery | Command::Guard { .. }
-    );
+    let needs_app = !matches!(command, Command::Generate(_) | Command::Guard { .. });
     let checked = if needs_app {
         context.require_app_dir()
     } else {
@@ -172,7 +169,6 @@ pub(crate) fn run(args: Args) -> i32 {
     };
     let result = checked.and_then(|()| match command {
         Command::Generate(generate) => generate::run(&generate),
-        Command::Nursery => Ok(crate::supervisor::nursery::serve()),
         Command::Guard { argv } => Ok(crate::supervisor::guard::serve(&argv)),
         Command::Audit(audit) => audit::run(&context, &audit),
         Command::Build(build) => build::run(&context, &build),

@@ -41,6 +41,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         );
         return exit_code::SUCCESS;
     }
+    // The nursery is started once per run, build step and release phase, and stays for their
+    // whole life: it starts without the command tree (less of dozen in its memory).
+    if let [_, command] = args.as_slice()
+        && command == "__nursery"
+    {
+        return supervisor::nursery::serve();
+    }
     let args = match cli::Args::try_parse_from(args) {
         Ok(args) => args,
         Err(error) => {

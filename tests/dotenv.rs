@@ -400,7 +400,7 @@ fn values_cannot_outgrow_what_a_process_environment_carries() {
         .args(&["check"])
         .run()
         .code(1)
-        .stderr_has("the value of `A` is longer than 131071 bytes, the most a process environment can carry");
+        .stderr_has("the value of `A` is longer than 131071 bytes with its key, the most a process environment can carry in one variable");
     let literal = format!("B='{}'\n", "y".repeat(140_000));
     Test::new()
         .procfile("web: x\n")
@@ -409,6 +409,47 @@ fn values_cannot_outgrow_what_a_process_environment_carries() {
         .run()
         .code(2)
         .stderr_has("error: .env:1:1: the value of `B` is longer");
+}
+
+/// Issue 14: a config that `check` passes never fails at `exec` with "Argument list too
+/// long": a long key counts with its value, and the whole config is bounded.
+#[test]
+fn the_environment_as_a_whole_fits_what_exec_takes() {
+    let long_key = format!("{}=v\n", "K".repeat(131_070));
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", &long_key)
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("error: .env:1:1: the value of `KKKK");
+    let many: String = (0..100_000).map(|i| format!("KEY_{i:06}=value-{i}\n")).collect();
+    let output = Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", &many)
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("the config grows past 1024 KiB here, at `KEY_");
+    // Said once, where it crosses, and no value in it.
+    assert_eq!(output.stderr.matches("grows past").count(), 1, "{}", output.stderr);
+    assert!(!output.stderr.contains("value-"), "{}", output.stderr);
+    // Within the limits, the same keys `exec` fine.
+    let fits: String = (0..20_000).map(|i| format!("KEY_{i:06}=value-{i}\n")).collect();
+    Test::new()
+        .procfile("web: x\n")
+        .env_file(".env", &fits)
+        .args(&["exec", "--dev", "--", "sh", "-c", "echo $KEY_019999"])
+        .run()
+        .success()
+        .stdout("value-19999\n");
+}
+
+/// Compose's blanks: an NBSP pasted from a web page is not part of a value.
+#[test]
+fn compose_blanks_trim_and_separate() {
+    assert_eq!(value("A=\u{a0}v\u{a0} # c"), "v");
+    assert_eq!(value("A\u{b}=\u{c}v"), "v");
 }
 
 /// Issue 14: files dozen reads are regular files of the app: a FIFO does not hang it, a

@@ -7,6 +7,7 @@ mod audit;
 mod build;
 mod check;
 mod cli;
+mod compose;
 mod config;
 mod dotenv;
 mod exec;

@@ -95,6 +95,10 @@ struct Parser<'a> {
 const ASSIGNMENT_HINT: &str =
     "lines are `KEY=value`, `export KEY=value`, a bare `KEY` to inherit it, or `# comments`";
 
+/// What separates words on a line, as Docker Compose has it: space and tab, and also `\v`,
+/// `\f`, NEL and no-break space (an NBSP pasted from a web page is a blank, not a value).
+const BLANKS: [char; 6] = [' ', '\t', '\u{b}', '\u{c}', '\u{85}', '\u{a0}'];
+
 impl Parser<'_> {
     fn peek(&self) -> Option<char> {
         self.text[self.pos..].chars().next()
@@ -107,7 +111,7 @@ impl Parser<'_> {
 
     fn skip_blanks(&mut self) {
         let rest = &self.text[self.pos..];
-        self.pos += rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        self.pos += rest.len() - rest.trim_start_matches(BLANKS).len();
     }
 
     /// The end of the current line (before `\r\n` or `\n`).
@@ -147,7 +151,7 @@ impl Parser<'_> {
         }
         let mut export = false;
         if let Some(after) = self.text[self.pos..].strip_prefix("export") {
-            let rest = after.trim_start_matches([' ', '\t']);
+            let rest = after.trim_start_matches(BLANKS);
             let key_follows = rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
             if rest.len() < after.len() && key_follows {
                 export = true;
@@ -277,9 +281,9 @@ impl Parser<'_> {
         // A comment starts at a `#` that follows whitespace (`A=v # c`), not inside a word.
         let cut = line
             .char_indices()
-            .find(|&(i, c)| c == '#' && self.text[..start + i].ends_with([' ', '\t']))
+            .find(|&(i, c)| c == '#' && self.text[..start + i].ends_with(BLANKS))
             .map_or(line.len(), |(i, _)| i);
-        let value = line[..cut].trim_end_matches([' ', '\t']);
+        let value = line[..cut].trim_end_matches(BLANKS);
         self.pos = start + value.len();
         let chars: Vec<Char> = value
             .char_indices()
@@ -450,6 +454,19 @@ mod tests {
         assert_eq!(one("A=`whoami`"), "`whoami`");
         assert_eq!(one("A=x\r\n"), "x");
         assert_eq!(one("A=base64=="), "base64==");
+    }
+
+    #[test]
+    fn compose_blanks_are_blanks() {
+        // No-break space, NEL, vertical tab and form feed separate and trim as Compose does.
+        assert_eq!(one("A=\u{a0}value\u{a0}"), "value");
+        assert_eq!(one("A\u{a0}=\u{b}v\u{c}"), "v");
+        assert_eq!(one("\u{a0}export\u{a0}A=1"), "1");
+        assert_eq!(one("A=v\u{a0}# c"), "v");
+        assert_eq!(one("A=v\u{85}#c"), "v");
+        // Inside a value they stay.
+        assert_eq!(one("A=a\u{a0}b"), "a\u{a0}b");
+        assert_eq!(one("A=\"\u{a0}x\u{a0}\""), "\u{a0}x\u{a0}");
     }
 
     #[test]

@@ -150,6 +150,7 @@ impl Config {
     pub fn resolve(files: &[EnvFile], inherited: &Inherited) -> (Self, Vec<Diagnostic>) {
         let mut config = Self::default();
         let mut problems = Vec::new();
+        let mut budget = Budget::default();
         for file in files {
             let mut seen: HashMap<&str, usize> = HashMap::new();
             for entry in &file.entries {
@@ -205,7 +206,8 @@ impl Config {
                         }
                     }
                 };
-                if value.len() > MAX_VALUE {
+                // Linux caps one environment string, `KEY=value` and its NUL, at 128 KiB.
+                if entry.key.len() + 1 + value.len() > MAX_VALUE {
                     problems.push(too_long(&key_location(), &entry.key));
                     continue;
                 }
@@ -221,7 +223,8 @@ impl Config {
                         ),
                     ));
                 }
-                config.vars.insert(
+                let cost = exec_cost(&entry.key, &value);
+                let previous = config.vars.insert(
                     entry.key.clone(),
                     Var {
                         value,
@@ -229,17 +232,62 @@ impl Config {
                         line,
                     },
                 );
+                let replaced = previous.map_or(0, |p| exec_cost(&entry.key, &p.value));
+                if budget.crosses(cost, replaced) {
+                    problems.push(too_big(&key_location(), &entry.key, config.vars.len()));
+                }
             }
         }
         (config, problems)
     }
 }
 
+/// The most config, in bytes as `exec` counts them, a process gets: half of Linux's usual
+/// 2 MiB limit on arguments and environment together, leaving the rest to the inherited
+/// environment and the command line.
+pub const MAX_ENVIRONMENT: usize = 1024 * 1024;
+
+/// What `KEY=value` costs in an `exec`'s environment: the string, its NUL and its pointer.
+fn exec_cost(key: &str, value: &str) -> usize {
+    key.len() + 1 + value.len() + 1 + std::mem::size_of::<usize>()
+}
+
+/// What the config costs a process's `exec` so far, and whether that was said to be too much.
+#[derive(Default)]
+struct Budget {
+    size: usize,
+    crossed: bool,
+}
+
+impl Budget {
+    /// Adds a definition that costs `cost` and replaces one that cost `replaced`; true the
+    /// first time the total passes [`MAX_ENVIRONMENT`].
+    fn crosses(&mut self, cost: usize, replaced: usize) -> bool {
+        self.size = self.size + cost - replaced;
+        let first = self.size > MAX_ENVIRONMENT && !self.crossed;
+        self.crossed |= first;
+        first
+    }
+}
+
+fn too_big(location: &crate::diagnostic::Location, key: &str, keys: usize) -> Diagnostic {
+    Diagnostic::error(
+        location.clone(),
+        format!(
+            "the config grows past {} KiB here, at `{key}`: more than dozen gives a process (the system refuses about 2 MiB of arguments and environment together)",
+            MAX_ENVIRONMENT / 1024
+        ),
+    )
+    .note(format!(
+        "{keys} keys so far; keep large data in files and put their paths in the config"
+    ))
+}
+
 fn too_long(location: &crate::diagnostic::Location, key: &str) -> Diagnostic {
     Diagnostic::error(
         location.clone(),
         format!(
-            "the value of `{key}` is longer than {MAX_VALUE} bytes, the most a process environment can carry"
+            "the value of `{key}` is longer than {MAX_VALUE} bytes with its key, the most a process environment can carry in one variable"
         ),
     )
 }
@@ -287,6 +335,31 @@ mod tests {
         let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["AWS_KEY", "LC_ALL", "PATH", "DB", "DOZEN_RELEASE"]);
         assert!(env.contains(&("DB".into(), "from-release".into())));
+    }
+
+    #[test]
+    fn the_whole_config_is_bounded_and_the_error_names_where_it_crosses() {
+        let line = |i: usize| format!("KEY_{i:06}={}\n", "v".repeat(100));
+        let fits: String = (0..8_000).map(line).collect();
+        let (_, problems) = Config::resolve(&[file(".env", &fits)], &Inherited::new());
+        assert!(problems.is_empty(), "{problems:?}");
+        let over: String = (0..10_000).map(line).collect();
+        let (config, problems) = Config::resolve(&[file(".env", &over)], &Inherited::new());
+        assert_eq!(problems.len(), 1, "said once: {problems:?}");
+        let at = problems[0].location.as_ref().unwrap().line;
+        // 120 bytes per key (string, `=`, NUL, pointer): the 8,739th key crosses 1 MiB.
+        let crossing = MAX_ENVIRONMENT / exec_cost("KEY_000000", &"v".repeat(100));
+        assert_eq!((crossing, at), (8_738, 8_739));
+        assert!(
+            problems[0].message.contains("`KEY_008738`"),
+            "{}",
+            problems[0].message
+        );
+        assert_eq!(config.vars.len(), 10_000);
+        // Redefining a key replaces its cost.
+        let again = line(1).repeat(12_000);
+        let (_, problems) = Config::resolve(&[file(".env", &again)], &Inherited::new());
+        assert!(problems.iter().all(|p| !p.message.contains("grows past")));
     }
 
     #[test]
