@@ -9,6 +9,7 @@ use clap::{ArgAction, Parser, Subcommand};
 
 pub use config::{ConfigAction, ConfigArgs};
 
+use crate::app::formation::{FormationFlag, ScaleChange};
 use crate::ui::ColorChoice;
 
 #[derive(Debug, Parser)]
@@ -259,6 +260,59 @@ pub struct AuditArgs {
     pub max_file_size: u64,
 }
 
+/// A release on the command line: `v3` or `3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(pub u32);
+
+impl std::str::FromStr for Version {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.strip_prefix('v').unwrap_or(text).parse::<u32>() {
+            Ok(0) => Err("releases count from v1".to_owned()),
+            Ok(n) => Ok(Self(n)),
+            Err(_) => Err(format!(
+                "`{text}` is not a release version: write it like v3"
+            )),
+        }
+    }
+}
+
+/// A build id, or a prefix of one, on the command line: hex digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildId(pub String);
+
+impl std::str::FromStr for BuildId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let hex = text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if text.is_empty() || text.len() > 64 || !hex {
+            return Err(format!(
+                "`{}` is not a build id: a build id is up to 64 lower-case hex digits (a unique prefix will do)",
+                crate::diagnostic::escape_invisible(text)
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// `-t 10` (seconds, as foreman takes it) or `-t 10s` / `-t 500ms`, at most a day.
+pub fn kill_timeout(text: &str) -> Result<std::time::Duration, String> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        let timeout = std::time::Duration::from_secs(seconds);
+        if timeout > crate::app::duration::Duration::MAX {
+            return Err(format!(
+                "{seconds} seconds is longer than a day, the longest kill timeout dozen takes"
+            ));
+        }
+        return Ok(timeout);
+    }
+    crate::app::duration::Duration::parse(text).map(|d| d.0)
+}
+
 fn duration(text: &str) -> Result<std::time::Duration, String> {
     crate::app::duration::Duration::parse(text).map(|d| d.0)
 }
@@ -322,8 +376,8 @@ pub enum AuditAction {
 #[derive(Debug, clap::Args)]
 pub struct ScaleArgs {
     /// TYPE=N, TYPE+N or TYPE-N
-    #[arg(value_name = "CHANGE")]
-    pub changes: Vec<String>,
+    #[arg(value_name = "CHANGE", value_parser = ScaleChange::parse)]
+    pub changes: Vec<ScaleChange>,
 
     /// Print the resulting formation as JSON
     #[arg(long)]
@@ -365,7 +419,7 @@ pub enum ExportTarget {
         out: PathBuf,
         /// The release to export [default: the current one]
         #[arg(long, value_name = "vN")]
-        release: Option<String>,
+        release: Option<Version>,
         /// The user the processes run as (`User=`)
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
@@ -385,7 +439,7 @@ pub enum ExportTarget {
         image: Option<String>,
         /// The release to export [default: the current one]
         #[arg(long, value_name = "vN")]
-        release: Option<String>,
+        release: Option<Version>,
     },
 
     /// A Compose file: a service per process type with deploy.replicas, an env file with the
@@ -402,7 +456,7 @@ pub enum ExportTarget {
         image: Option<String>,
         /// The release to export [default: the current one]
         #[arg(long, value_name = "vN")]
-        release: Option<String>,
+        release: Option<Version>,
     },
 }
 
@@ -439,7 +493,7 @@ pub enum BuildAction {
     /// Re-hash a stored build and report every file changed since it was stored
     Verify {
         /// A build id or a unique prefix of one [default: the latest build]
-        id: Option<String>,
+        id: Option<BuildId>,
     },
 }
 
@@ -447,7 +501,7 @@ pub enum BuildAction {
 pub struct ReleaseArgs {
     /// Release this stored build (an id or a unique prefix) instead of building
     #[arg(long, value_name = "ID")]
-    pub build: Option<String>,
+    pub build: Option<BuildId>,
 
     /// A note recorded with the release
     #[arg(short, long, value_name = "MESSAGE")]
@@ -482,7 +536,7 @@ pub enum ReleasesAction {
     /// One release: its config keys with value digests and the diff against the previous one
     Show {
         /// The release, like v3
-        version: String,
+        version: Version,
     },
 }
 
@@ -490,7 +544,7 @@ pub enum ReleasesAction {
 pub struct RollbackArgs {
     /// The release to go back to [default: the succeeded release before the current one]
     #[arg(value_name = "vN")]
-    pub version: Option<String>,
+    pub version: Option<Version>,
 
     /// Print the new release as JSON
     #[arg(long)]
@@ -523,23 +577,23 @@ pub struct RunArgs {
 
     /// Run this release instead of the current one
     #[arg(long, value_name = "vN")]
-    pub release: Option<String>,
+    pub release: Option<Version>,
 
     /// Process types to run [default: the whole formation]
     #[arg(value_name = "TYPE")]
     pub types: Vec<String>,
 
     /// Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)
-    #[arg(short = 'm', long, value_name = "TYPE=N,...")]
-    pub formation: Option<String>,
+    #[arg(short = 'm', long, value_name = "TYPE=N,...", value_parser = FormationFlag::parse)]
+    pub formation: Option<FormationFlag>,
 
     /// Base port [default: PORT from the env files, else the environment's, else 5000]
     #[arg(short, long)]
     pub port: Option<u16>,
 
     /// Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]
-    #[arg(short = 't', long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[arg(short = 't', long, value_name = "DURATION", value_parser = kill_timeout)]
+    pub timeout: Option<std::time::Duration>,
 
     /// Leave the time out of each line
     #[arg(long)]
@@ -558,7 +612,7 @@ pub struct ExecArgs {
 
     /// Run in this release instead of the current one
     #[arg(long, value_name = "vN")]
-    pub release: Option<String>,
+    pub release: Option<Version>,
 
     /// A `[tasks]` entry of dozen.toml or a Procfile type
     #[arg(value_name = "TASK")]
@@ -578,4 +632,29 @@ pub struct GenerateArgs {
     /// Directory to write `completions/` and `man/` into
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_build_ids_and_timeouts_are_parsed_at_the_edge() {
+        assert_eq!("v3".parse(), Ok(Version(3)));
+        assert_eq!("3".parse(), Ok(Version(3)));
+        assert!("v0".parse::<Version>().is_err());
+        assert!("v3.1".parse::<Version>().is_err());
+        assert!("é".parse::<Version>().is_err());
+        assert_eq!("3fa9".parse(), Ok(BuildId("3fa9".into())));
+        for bad in ["", "3FA9", "xyz", "../x", &"a".repeat(65)] {
+            assert!(bad.parse::<BuildId>().is_err(), "{bad}");
+        }
+        assert_eq!(kill_timeout("10"), Ok(std::time::Duration::from_secs(10)));
+        assert_eq!(
+            kill_timeout("500ms"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        assert!(kill_timeout("soon").is_err());
+        assert!(kill_timeout("18446744073709551615").is_err());
+    }
 }

@@ -58,6 +58,44 @@ fn usage_errors_exit_2() {
         .code(2);
 }
 
+/// Issue 14: values are parsed into types where they enter, so a bad one is a usage error
+/// naming the flag, before any command runs (no store is touched, nothing panics).
+#[test]
+fn typed_values_are_checked_at_the_command_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["release", "--build", "../x"], "is not a build id"),
+        (&["release", "--build", ""], "is not a build id"),
+        (&["releases", "show", "v0"], "releases count from v1"),
+        (&["releases", "show", "latest"], "is not a release version"),
+        (&["rollback", "v2.1"], "is not a release version"),
+        (&["run", "--release", "vv3"], "is not a release version"),
+        (
+            &["export", "compose", "--release", "x"],
+            "is not a release version",
+        ),
+        (&["build", "verify", "ZZ"], "is not a build id"),
+        (&["scale", "web=\u{e9}5"], "is not a count"),
+        (&["scale", "web"], "is not TYPE=N, TYPE+N or TYPE-N"),
+        (
+            &["run", "--dev", "-t", "18446744073709551615"],
+            "longer than a day",
+        ),
+        (&["run", "--dev", "-m", "web=-1"], "--formation"),
+    ];
+    for (args, message) in cases {
+        let output = Test::new().procfile("web: x\n").args(args).run().code(2);
+        assert!(
+            output.stderr.contains(message),
+            "{args:?}: {}",
+            output.stderr
+        );
+        assert!(
+            !output.dir.path().join(".dozen").exists(),
+            "{args:?} touched the store"
+        );
+    }
+}
+
 #[test]
 fn colour_follows_the_flag_and_no_color() {
     let bad = || Test::new().procfile("web : x\n");

@@ -1,6 +1,8 @@
 //! Every `.env` rule of DESIGN §7, through `dozen config --json --reveal` (what the parser
 //! made of a file) and `dozen check` (its errors and warnings).
 
+use std::fmt::Write as _;
+
 use serde_json::{Value, json};
 
 use crate::harness::Test;
@@ -423,7 +425,14 @@ fn the_environment_as_a_whole_fits_what_exec_takes() {
         .run()
         .code(1)
         .stderr_has("error: .env:1:1: the value of `KKKK");
-    let many: String = (0..100_000).map(|i| format!("KEY_{i:06}=value-{i}\n")).collect();
+    let keys = |n: usize| {
+        let mut text = String::new();
+        for i in 0..n {
+            writeln!(text, "KEY_{i:06}=value-{i}").unwrap();
+        }
+        text
+    };
+    let many = keys(100_000);
     let output = Test::new()
         .procfile("web: x\n")
         .env_file(".env", &many)
@@ -432,10 +441,15 @@ fn the_environment_as_a_whole_fits_what_exec_takes() {
         .code(1)
         .stderr_has("the config grows past 1024 KiB here, at `KEY_");
     // Said once, where it crosses, and no value in it.
-    assert_eq!(output.stderr.matches("grows past").count(), 1, "{}", output.stderr);
+    assert_eq!(
+        output.stderr.matches("grows past").count(),
+        1,
+        "{}",
+        output.stderr
+    );
     assert!(!output.stderr.contains("value-"), "{}", output.stderr);
     // Within the limits, the same keys `exec` fine.
-    let fits: String = (0..20_000).map(|i| format!("KEY_{i:06}=value-{i}\n")).collect();
+    let fits = keys(20_000);
     Test::new()
         .procfile("web: x\n")
         .env_file(".env", &fits)

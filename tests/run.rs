@@ -533,7 +533,7 @@ fn bad_formations_are_usage_errors() {
         .args(&["run", "--dev", "-m", "web=lots"])
         .run()
         .code(2)
-        .stderr_has("-m/--formation: `lots` in `web=lots` is not a count");
+        .stderr_has("for '--formation <TYPE=N,...>': `lots` in `web=lots` is not a count");
     app()
         .args(&["run", "--dev", "-m", "web=0,worker=0"])
         .run()
@@ -548,7 +548,7 @@ fn bad_formations_are_usage_errors() {
         .args(&["run", "--dev", "-t", "soon"])
         .run()
         .code(2)
-        .stderr_has("-t/--timeout");
+        .stderr_has("for '--timeout <DURATION>'");
 }
 
 #[test]

@@ -15,7 +15,9 @@ use crate::store::history;
 
 pub(super) fn run(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
     match &args.action {
-        Some(BuildAction::Verify { id }) => verify(context, args, id.as_deref()),
+        Some(BuildAction::Verify { id }) => {
+            verify(context, args, id.as_ref().map(|id| id.0.as_str()))
+        }
         None => build(context, args),
     }
 }

@@ -54,12 +54,7 @@ fn formation_json(counts: &IndexMap<String, u32>, running: bool) -> String {
 }
 
 pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
-    let changes = args
-        .changes
-        .iter()
-        .map(|arg| ScaleChange::parse(arg))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::usage(e).hint("write TYPE=N, TYPE+N or TYPE-N, e.g. web=3 worker+1"))?;
+    let changes = &args.changes;
     let (_, store) = store_of(context)?;
     let op = if changes.is_empty() {
         Op::Ps
@@ -73,7 +68,7 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
             return Err(refusal(response));
         }
         if !changes.is_empty() {
-            log(&store, &changes, &response.formation, true);
+            log(&store, changes, &response.formation, true);
         }
         let formation = Formation {
             counts: response.formation,
@@ -105,11 +100,11 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
     )
     .map_err(Error::usage)?;
     let names: Vec<&str> = procfile.names().collect();
-    let next = current.scaled(&names, &changes).map_err(Error::usage)?;
+    let next = current.scaled(&names, changes).map_err(Error::usage)?;
     if !changes.is_empty() {
         crate::store::formation::save(&store, &next.counts)
             .map_err(|e| Error::io("cannot store the formation", e))?;
-        log(&store, &changes, &next.counts, false);
+        log(&store, changes, &next.counts, false);
         if !context.quiet {
             eprintln!("no `dozen run` is running this app: stored for the next one");
         }

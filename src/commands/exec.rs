@@ -32,7 +32,7 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
             "dev",
         );
     }
-    let released = Released::load(context, args.release.as_deref())?;
+    let released = Released::load(context, args.release.map(|v| v.0))?;
     let command_line = command_line(&released.app, args)?;
     let port = base_port(None, &released.as_config(), &context.inherited).map_err(Error::usage)?;
     let version = format!("v{}", released.version);

@@ -35,7 +35,7 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
         return Err(Error::usage("--image cannot be empty"));
     }
     let out = prepare(out)?;
-    let (source, _hold) = resolve(context, release.as_deref())?;
+    let (source, _hold) = resolve(context, release.map(|v| v.0))?;
     // The image, or (said on stderr) the default name the `what` will run.
     let image = |what: &str| {
         image.map_or_else(
@@ -116,7 +116,7 @@ fn write(out: &Path, files: &Files) -> Result<(), Error> {
 /// What to export: `--release vN`; else the working tree when `--env` names an environment
 /// or no release exists; else the current release. The second value keeps a release's store
 /// lock while the export reads its tree.
-fn resolve(context: &Context, release: Option<&str>) -> Result<(Source, Option<Released>), Error> {
+fn resolve(context: &Context, release: Option<u32>) -> Result<(Source, Option<Released>), Error> {
     let use_release = release.is_some() || context.environment.is_none() && has_release(context);
     if use_release {
         let released = Released::load(context, release)?;

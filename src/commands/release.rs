@@ -25,6 +25,7 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let build = match &args.build {
         Some(prefix) => {
+            let prefix = prefix.0.as_str();
             let id = crate::build::find(&store, Some(prefix)).map_err(Error::usage)?;
             super::intact_build(context, &store, &id, &format!("build `{prefix}`"))?;
             id
@@ -277,8 +278,7 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
     let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
     let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;
-    let target = if let Some(text) = &args.version {
-        let version = super::releases::parse_version(text)?;
+    let target = if let Some(crate::cli::Version(version)) = args.version {
         let (release, status) = releases
             .iter()
             .find(|(r, _)| r.version == version)

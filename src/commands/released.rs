@@ -24,14 +24,14 @@ pub(super) struct Released {
 
 impl Released {
     /// The current release, or `--release vN`. No release yet: exit 2 with a hint.
-    pub fn load(context: &Context, requested: Option<&str>) -> Result<Self, Error> {
+    pub fn load(context: &Context, requested: Option<u32>) -> Result<Self, Error> {
         let (working, _) = App::load(&context.locator);
         let store = super::open_store(&working)?;
         let lock =
             crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
         let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
         let version = match requested {
-            Some(text) => super::releases::parse_version(text)?,
+            Some(version) => version,
             None => ledger
                 .current()
                 .map_err(|e| Error::failed(e.to_string()))?

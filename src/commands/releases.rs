@@ -29,20 +29,11 @@ fn status_name(status: &Status) -> String {
     }
 }
 
-/// `v3` or `3` → 3.
-pub(super) fn parse_version(text: &str) -> Result<u32, Error> {
-    text.strip_prefix('v').unwrap_or(text).parse().map_err(|_| {
-        Error::usage(format!("`{text}` is not a release version")).hint("write it like v3")
-    })
-}
-
 pub(super) fn run(context: &Context, args: &ReleasesArgs) -> Result<i32, Error> {
     let (store, ledger) = ledger(context)?;
     match &args.action {
         None => list(&store, &ledger, args.json),
-        Some(ReleasesAction::Show { version }) => {
-            show(&ledger, parse_version(version)?, args.json, args.reveal)
-        }
+        Some(ReleasesAction::Show { version }) => show(&ledger, version.0, args.json, args.reveal),
     }
 }
 

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use super::released::Released;
 use super::{Context, Inspection};
-use crate::app::duration::Duration as ManifestDuration;
 use crate::app::environment::{dev_process_env, release_process_env};
-use crate::app::formation::{Formation, FormationFlag};
+use crate::app::formation::Formation;
 use crate::app::ports::{base_port, port_taken};
 use crate::app::signal::Signal;
 use crate::cli::RunArgs;
@@ -42,7 +41,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
             },
         );
     }
-    let released = Released::load(context, args.release.as_deref())?;
+    let released = Released::load(context, args.release.map(|v| v.0))?;
     let env = release_process_env(
         &context.inherited,
         &released.config,
@@ -86,8 +85,7 @@ fn release_spec(
     version: u32,
     timeout: Option<Duration>,
 ) -> Result<Spec, String> {
-    let released =
-        Released::load(context, Some(&format!("v{version}"))).map_err(|e| e.to_string())?;
+    let released = Released::load(context, Some(version)).map_err(|e| e.to_string())?;
     let procfile = released
         .app
         .procfile
@@ -141,12 +139,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
 
-    let flag = args
-        .formation
-        .as_deref()
-        .map(FormationFlag::parse)
-        .transpose()
-        .map_err(|e| Error::usage(format!("-m/--formation: {e}")))?;
+    let flag = args.formation.clone();
     let stored = crate::store::formation::load(&store).map_err(Error::failed)?;
     let formation = Formation::resolve(
         procfile,
@@ -162,12 +155,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         return Err(Error::usage("the formation is empty: nothing to run")
             .hint("give counts with -m web=1, or name types: dozen run --dev web"));
     }
-    let timeout = args
-        .timeout
-        .as_deref()
-        .map(parse_timeout)
-        .transpose()
-        .map_err(Error::usage)?;
+    let timeout = args.timeout;
 
     for instance in &instances {
         if let Some(error) = port_taken(instance.port) {
@@ -270,22 +258,6 @@ fn type_settings(
         .collect()
 }
 
-/// `-t 10` (seconds, as foreman takes it) or `-t 10s` / `-t 500ms`.
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    if let Ok(seconds) = text.parse::<u64>() {
-        let timeout = Duration::from_secs(seconds);
-        if timeout > ManifestDuration::MAX {
-            return Err(format!(
-                "-t/--timeout: {seconds} seconds is longer than a day, the longest kill timeout dozen takes"
-            ));
-        }
-        return Ok(timeout);
-    }
-    ManifestDuration::parse(text)
-        .map(|d| d.0)
-        .map_err(|e| format!("-t/--timeout: {e}"))
-}
-
 /// One `dozen run` per app: an exclusive `flock` on `run.lock`, which names the holder's pid.
 /// The kernel releases it when dozen dies, so a killed run never leaves a stale lock.
 struct RunLock {
@@ -319,17 +291,5 @@ impl RunLock {
         let _ = file.rewind();
         let _ = write!(file, "{}", std::process::id());
         Ok(Self { _file: file })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts() {
-        assert_eq!(parse_timeout("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_timeout("soon").is_err());
     }
 }
