@@ -24,4 +24,5 @@ mod release;
 mod run;
 mod sample;
 mod scale;
+mod secrets;
 mod store;
