@@ -7,9 +7,18 @@ pub const REDACTED: &str = "••••";
 
 /// A short, stable digest of a value: enough to tell values apart, not to read them.
 pub fn digest(value: &str) -> String {
-    let mut hex = format!("{:x}", Sha256::digest(value.as_bytes()));
+    let mut hex = sha256_hex(Sha256::digest(value.as_bytes()).as_slice());
     hex.truncate(12);
     hex
+}
+
+/// Lower-case hex of a SHA-256 (or any) digest.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 #[cfg(test)]

@@ -314,7 +314,7 @@ fn the_sample_app_as_a_compose_file() {
     assert_eq!(names, ["compose.yaml", "sample.env"]);
     golden("compose", &app, &out, &names);
     let yaml = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
-    let compose: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+    let compose: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
     )

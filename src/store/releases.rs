@@ -76,7 +76,7 @@ pub fn config_digest(config: &BTreeMap<String, String>) -> String {
         hash.update(value.as_bytes());
         hash.update(b"\n");
     }
-    format!("{:x}", hash.finalize())
+    crate::secret::sha256_hex(hash.finalize().as_slice())
 }
 
 /// When a process started (clock ticks since boot), to tell it from a later one with its pid.
