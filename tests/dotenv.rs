@@ -459,6 +459,22 @@ fn the_environment_as_a_whole_fits_what_exec_takes() {
         .stdout("value-19999\n");
 }
 
+/// Issue 14: a CR-only file is not one long line with a misleading error: the first lone
+/// carriage return is the error, named as what it is.
+#[test]
+fn classic_mac_line_endings_are_refused_where_they_start() {
+    for text in ["A=1\rB=2\r", "A=\"x\"\rB=2\r"] {
+        Test::new()
+            .procfile("web: x\n")
+            .env_file(".env", text)
+            .args(&["check"])
+            .run()
+            .code(1)
+            .stderr_has("a carriage return (\\r) without a newline")
+            .stderr_lacks("closing quote");
+    }
+}
+
 /// Compose's blanks: an NBSP pasted from a web page is not part of a value.
 #[test]
 fn compose_blanks_trim_and_separate() {

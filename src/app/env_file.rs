@@ -260,10 +260,22 @@ impl Parser<'_> {
             self.pos = end;
             return Ok(Some(self.text[start..end].to_owned()));
         }
+        if self.peek() == Some('\r') {
+            return Err(self.lone_cr(self.pos));
+        }
         let diagnostic = self
             .error(self.pos, 1, "unexpected text after the closing quote")
             .note("put a space and `#` before a comment, or quote the whole value");
         Err(self.fail(diagnostic, Stop::Line))
+    }
+
+    /// A carriage return that ends no line: the file has classic Mac (CR-only) line endings,
+    /// which would otherwise read as one long line. Refused where it is, for the whole file.
+    fn lone_cr(&mut self, at: usize) -> Stop {
+        let diagnostic = self
+            .error(at, 1, "a carriage return (\\r) without a newline")
+            .note("lines end in \\n or \\r\\n; this file may have classic Mac line endings: convert them (tr '\\r' '\\n')");
+        self.fail(diagnostic, Stop::File)
     }
 
     fn value(&mut self) -> Result<Template, Stop> {
@@ -284,6 +296,9 @@ impl Parser<'_> {
             .find(|&(i, c)| c == '#' && self.text[..start + i].ends_with(BLANKS))
             .map_or(line.len(), |(i, _)| i);
         let value = line[..cut].trim_end_matches(BLANKS);
+        if let Some(cr) = value.find('\r') {
+            return Err(self.lone_cr(start + cr));
+        }
         self.pos = start + value.len();
         let chars: Vec<Char> = value
             .char_indices()
@@ -454,6 +469,19 @@ mod tests {
         assert_eq!(one("A=`whoami`"), "`whoami`");
         assert_eq!(one("A=x\r\n"), "x");
         assert_eq!(one("A=base64=="), "base64==");
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_refused_where_it_is() {
+        for (text, column) in [("A=1\rB=2\r", 4), ("A=\"x\"\rB=2\r", 6), ("A=1\r \n", 4)] {
+            let (_, problems) = EnvFile::parse(Source::new(".env", text));
+            assert_eq!(problems.len(), 1, "{text:?}: {problems:?}");
+            let location = problems[0].location.as_ref().unwrap();
+            assert_eq!((location.line, location.column), (1, column), "{text:?}");
+            assert!(problems[0].message.contains("carriage return"), "{text:?}");
+        }
+        assert_eq!(one("B=2\r\nA=1\r\n"), "1");
+        assert_eq!(one("A=\"a\rb\""), "a\rb");
     }
 
     #[test]
