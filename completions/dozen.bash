@@ -824,7 +824,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__export__subcmd__compose)
-            opts="-f -e -q -v -h --out --image --release --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --out --image --release --host-port --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -839,6 +839,10 @@ _dozen() {
                     return 0
                     ;;
                 --release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -932,7 +936,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__export__subcmd__systemd)
-            opts="-f -e -q -v -h --out --release --user --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --out --release --user --install-dir --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -947,6 +951,10 @@ _dozen() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --install-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -390,6 +390,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand export; and not __fish_seen_
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l out -d 'The directory to write into (created if missing)' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l release -d 'The release to export [default: the current one]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l user -d 'The user the processes run as (`User=`)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l install-dir -d 'Where the files will be installed: the units read their env file from there' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from systemd" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
@@ -416,6 +417,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l out -d 'The directory to write into (created if missing)' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l image -d 'The container image that holds the app\'s build [default: APP:RELEASE]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l release -d 'The release to export [default: the current one]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l host-port -d 'The host port web\'s first instance is published on; the others take the next ones [default: web\'s port by dozen\'s rule: PORT, else 5000]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

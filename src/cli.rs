@@ -411,7 +411,7 @@ pub enum ExportTarget {
     /// systemd units: a target, a template unit per process type (instances named by port), the
     /// release phase as a oneshot unit, and an env file with the config (mode 0600)
     #[command(
-        after_help = "Install: copy the files to /etc/systemd/system, then `systemctl daemon-reload` and `systemctl enable --now APP.target`. Instances are named by their port (APP-web@5000.service), as foreman's exporter names them.\n\nExamples:\n  dozen export systemd --out deploy/systemd --user app\n  dozen export systemd --release v3 --out /tmp/units"
+        after_help = "Install (dozen prints the line): copy the files to the --install-dir (/etc/systemd/system unless given; the units read APP.env from there), then `systemctl daemon-reload` and `systemctl enable --now APP.target`. Instances are named by their port (APP-web@5000.service), as foreman's exporter names them. A type without a restart policy gets Restart=on-failure.\n\nExamples:\n  dozen export systemd --out deploy/systemd --user app\n  dozen export systemd --release v3 --out /tmp/units --install-dir /etc/systemd/system"
     )]
     Systemd {
         /// The directory to write into (created if missing)
@@ -423,6 +423,9 @@ pub enum ExportTarget {
         /// The user the processes run as (`User=`)
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
+        /// Where the files will be installed: the units read their env file from there
+        #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+        install_dir: PathBuf,
     },
 
     /// Kubernetes manifests: a Deployment per process type, a Secret with the config, probes
@@ -445,7 +448,7 @@ pub enum ExportTarget {
     /// A Compose file: a service per process type with deploy.replicas, an env file with the
     /// config, health checks, stop signals and grace periods, the release phase first
     #[command(
-        after_help = "Run: docker compose -f DIR/compose.yaml up (the release service runs the release phase; the others start once it has succeeded). Without --image the services use the image `APP:RELEASE`, to be built from the release's tree.\n\nExamples:\n  dozen export compose --out deploy/compose --image shop:v7"
+        after_help = "Run: docker compose -f DIR/compose.yaml up (the release service runs the release phase; the others start once it has succeeded). web is published on the host: its instances on consecutive host ports from web's port by dozen's rule (PORT, else 5000), or from --host-port. Without --image the services use the image `APP:RELEASE`, to be built from the release's tree.\n\nExamples:\n  dozen export compose --out deploy/compose --image shop:v7\n  dozen export compose --out deploy/compose --host-port 8080"
     )]
     Compose {
         /// The directory to write into (created if missing)
@@ -457,6 +460,10 @@ pub enum ExportTarget {
         /// The release to export [default: the current one]
         #[arg(long, value_name = "vN")]
         release: Option<Version>,
+        /// The host port web's first instance is published on; the others take the next ones
+        /// [default: web's port by dozen's rule: PORT, else 5000]
+        #[arg(long, value_name = "PORT")]
+        host_port: Option<u16>,
     },
 }
 

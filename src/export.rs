@@ -42,7 +42,8 @@ pub struct ExportType {
     pub count: u32,
     /// Position in the Procfile (ports derive from it).
     pub index: usize,
-    pub restart: Restart,
+    /// None when the app does not say.
+    pub restart: Option<Restart>,
     /// `SIGTERM`…
     pub stop_signal: &'static str,
     pub kill_timeout: Duration,
@@ -75,6 +76,19 @@ pub struct File {
 
 /// Generated files by name, sorted.
 pub type Files = BTreeMap<String, File>;
+
+impl ExportType {
+    /// The engine's restart policy: the app's, else `on-failure` — a crashed process comes
+    /// back, as every service guide has it, where `dozen run` (a developer's terminal) stops
+    /// the formation instead.
+    pub fn restart_policy(&self) -> &'static str {
+        match self.restart.unwrap_or(Restart::OnFailure) {
+            Restart::No => "no",
+            Restart::OnFailure => "on-failure",
+            Restart::Always => "always",
+        }
+    }
+}
 
 /// Seconds, for formats that take a number.
 pub fn seconds(duration: Duration) -> u64 {

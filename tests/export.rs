@@ -233,7 +233,8 @@ fn the_sample_app_as_kubernetes_manifests() {
         ]
     );
     golden("kubernetes", &app, &out, &names);
-    // Config only in the Secret (base64), never in the other objects.
+    // Config only in the Secret (as stringData: the API server encodes it), never in the
+    // other objects.
     let secret = std::fs::read_to_string(out.join("sample-config.secret.yaml")).unwrap();
     assert_eq!(
         std::fs::metadata(out.join("sample-config.secret.yaml"))
@@ -255,8 +256,8 @@ fn the_sample_app_as_kubernetes_manifests() {
                 assert!(!manifest.contains(value), "{value} in {name}");
             }
             assert!(
-                !secret.contains(value),
-                "the Secret holds base64, not {value}"
+                value.contains('$') || secret.contains(&format!(": \"{value}\"")),
+                "the Secret's stringData holds {value}:\n{secret}"
             );
         }
     }
@@ -340,4 +341,222 @@ fn the_sample_app_as_a_compose_file() {
             "nothing written for a bad argument"
         );
     }
+}
+
+/// Issue 15: a release's export is named by the app (its directory here), never by the build
+/// id its tree lives under, so the next release's objects replace these in place.
+#[test]
+fn a_release_is_exported_under_the_apps_name_never_its_build_id() {
+    let test = Test::new().file(
+        "shop/Procfile",
+        "web: exec python3 -m http.server $PORT\nworker: exec sleep 60\n",
+    );
+    let app = test.path().join("shop");
+    assert_eq!(dozen_in(&app, &["release"]).0, Some(0));
+    let (_, releases, _) = dozen_in(&app, &["releases", "--json"]);
+    let build = serde_json::from_str::<serde_json::Value>(&releases).unwrap()[0]["build"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for engine in ["systemd", "kubernetes", "compose"] {
+        let out = format!("out-{engine}");
+        let (code, stdout, stderr) = dozen_in(&app, &["export", engine, "--out", &out]);
+        assert_eq!(code, Some(0), "{stderr}");
+        for name in written(&stdout) {
+            assert!(name.starts_with("shop") || name == "compose.yaml", "{name}");
+            let contents = std::fs::read_to_string(app.join(&out).join(&name)).unwrap();
+            // The units run in the release's build tree, whose path holds the id; nothing
+            // is named by it.
+            let named = contents
+                .lines()
+                .filter(|l| !l.starts_with("WorkingDirectory="))
+                .any(|l| l.contains(&build[..12]));
+            assert!(!named, "{engine} {name} names the build:\n{contents}");
+        }
+    }
+    let compose = std::fs::read_to_string(app.join("out-compose/compose.yaml")).unwrap();
+    assert!(compose.contains("\nname: \"shop\"\n"), "{compose}");
+}
+
+/// Issue 15: following the printed install line gives units whose env file is where they
+/// look for it, `Restart=on-failure` for a type whose app says nothing, and systemd's own
+/// verify on the installed copy.
+#[test]
+fn systemd_units_installed_as_printed_find_their_env_file_and_restart() {
+    let test = Test::new()
+        .file(
+            "shop/Procfile",
+            "web: exec python3 -m http.server $PORT\nclock: exec sleep 60\n",
+        )
+        .file("shop/.env", "TOKEN=abc\n")
+        .file("shop/dozen.toml", "[processes.clock]\nrestart = \"no\"\n");
+    let app = test.path().join("shop");
+    let installed = test.path().join("etc-systemd");
+    std::fs::create_dir(&installed).unwrap();
+    let install_dir = installed.to_str().unwrap();
+    let (code, _, stderr) = dozen_in(
+        &app,
+        &[
+            "export",
+            "systemd",
+            "--out",
+            "units",
+            "--install-dir",
+            install_dir,
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    // The printed line, as an administrator would run it (without sudo).
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("install: sudo "))
+        .unwrap_or_else(|| panic!("no install line in {stderr}"));
+    let copy = line.split(" && ").next().unwrap();
+    assert!(copy.starts_with("cp "), "{line}");
+    let status = Command::new("sh").arg("-c").arg(copy).status().unwrap();
+    assert!(status.success(), "{copy}");
+    let web = std::fs::read_to_string(installed.join("shop-web@.service")).unwrap();
+    let env_file = web
+        .lines()
+        .find_map(|l| l.strip_prefix("EnvironmentFile="))
+        .unwrap();
+    assert_eq!(std::path::Path::new(env_file), installed.join("shop.env"));
+    let mode = std::fs::metadata(env_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the installed env file keeps its mode");
+    assert!(web.lines().any(|l| l == "Restart=on-failure"), "{web}");
+    let clock = std::fs::read_to_string(installed.join("shop-clock@.service")).unwrap();
+    assert!(
+        clock.lines().any(|l| l == "Restart=no"),
+        "the app's own policy wins"
+    );
+    verify(
+        &installed,
+        &[
+            "shop.target",
+            "shop-web@5000.service",
+            "shop-clock@5100.service",
+        ],
+    );
+    let (code, _, stderr) = dozen_in(
+        &app,
+        &[
+            "export",
+            "systemd",
+            "--out",
+            "units",
+            "--install-dir",
+            "etc",
+        ],
+    );
+    assert_eq!(code, Some(2), "a relative --install-dir: {stderr}");
+}
+
+/// Issue 15: `web` is reachable from the host after `docker compose up`: published on host
+/// ports by dozen's port rule (or from --host-port), one per replica.
+#[test]
+fn compose_publishes_web_on_the_host() {
+    let test = Test::new()
+        .procfile("web: exec python3 -m http.server $PORT\nworker: exec sleep 60\n")
+        .manifest("[formation]\nweb = 3\n")
+        .env_file(".env", "PORT=7000\n");
+    let app = test.path();
+    let compose = |extra: &[&str]| {
+        let mut args = vec!["export", "compose", "--out", "c"];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = dozen_in(app, &args);
+        assert_eq!(code, Some(0), "{stderr}");
+        let yaml = std::fs::read_to_string(app.join("c/compose.yaml")).unwrap();
+        serde_norway::from_str::<serde_json::Value>(&yaml).unwrap()
+    };
+    let default = compose(&[]);
+    assert_eq!(
+        default["services"]["web"]["ports"],
+        serde_json::json!(["7000-7002:7000"])
+    );
+    assert!(default["services"]["worker"].get("ports").is_none());
+    let flagged = compose(&["--host-port", "8080"]);
+    assert_eq!(
+        flagged["services"]["web"]["ports"],
+        serde_json::json!(["8080-8082:7000"])
+    );
+    let (code, _, stderr) = dozen_in(
+        app,
+        &["export", "compose", "--out", "c", "--host-port", "65534"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("65534 to 65536"), "{stderr}");
+}
+
+/// Issue 15: exporting again removes what the previous export of the app wrote and this one
+/// does not (a type removed from the Procfile), says so, and never touches other files.
+#[test]
+fn a_re_export_removes_its_own_stale_files_and_nothing_else() {
+    let test = Test::new().file("shop/Procfile", "web: exec web\nworker: exec worker\n");
+    let app = test.path().join("shop");
+    let out = app.join("units");
+    let export = || dozen_in(&app, &["export", "systemd", "--out", "units"]);
+    assert_eq!(export().0, Some(0));
+    assert!(out.join("shop-worker@.service").exists());
+    std::fs::write(out.join("notes.txt"), "mine\n").unwrap();
+    std::fs::write(
+        out.join("other-web@.service"),
+        "# Generated by dozen 0.1.0 from release v1 of the app other. Edit the app, not this file: run `dozen export` again.\n",
+    )
+    .unwrap();
+    std::fs::write(app.join("Procfile"), "web: exec web\n").unwrap();
+    let (code, stdout, stderr) = export();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !out.join("shop-worker@.service").exists(),
+        "stale unit kept"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "removed {} (the previous export wrote it; this one does not)",
+            out.join("shop-worker@.service").display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("worker"), "{stdout}");
+    // What the target wants exists; what dozen did not write is still there.
+    let target = std::fs::read_to_string(out.join("shop.target")).unwrap();
+    assert!(!target.contains("worker"), "{target}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine\n"
+    );
+    assert!(out.join("other-web@.service").exists());
+    // A manifest edited to list other files cannot make an export delete them.
+    let manifest = out.join(".dozen-export.shop.systemd.json");
+    let mut written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    written["files"] = serde_json::json!(["notes.txt", "../Procfile", "other-web@.service"]);
+    std::fs::write(&manifest, written.to_string()).unwrap();
+    let (code, _, stderr) = export();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("removed"), "{stderr}");
+    assert!(out.join("notes.txt").exists() && app.join("Procfile").exists());
+    assert!(out.join("other-web@.service").exists());
+}
+
+/// Issue 15: process types the engine's names would merge are refused, naming both.
+#[test]
+fn types_whose_engine_names_collide_are_refused() {
+    let test = Test::new().procfile("web: exec a\nWEB: exec b\n");
+    let app = test.path();
+    for engine in ["kubernetes", "compose"] {
+        let (code, _, stderr) = dozen_in(app, &["export", engine, "--out", engine]);
+        assert_eq!(code, Some(2), "{engine}: {stderr}");
+        assert!(
+            stderr.contains("process types `web` and `WEB` would both be `web`"),
+            "{stderr}"
+        );
+        assert!(!app.join(engine).exists(), "nothing written");
+    }
+    let (code, _, stderr) = dozen_in(app, &["export", "systemd", "--out", "units"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "systemd unit names are case-sensitive: {stderr}"
+    );
 }

@@ -82,8 +82,8 @@ pub struct EnvironmentSpec {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSettings {
-    #[serde(default)]
-    pub restart: Restart,
+    /// None: the app does not say (`dozen run`: no restart; exports: `on-failure`).
+    pub restart: Option<Restart>,
     #[serde(default)]
     pub may_exit: bool,
     pub stop_signal: Option<Signal>,
@@ -629,7 +629,7 @@ ignore = ["rule-id", "rule-id:path/glob"]
         let manifest = parse(FULL).unwrap();
         assert_eq!(manifest.app.name.as_ref().unwrap().get_ref(), "comics");
         let web = manifest.process("web").unwrap();
-        assert_eq!(web.restart, Restart::OnFailure);
+        assert_eq!(web.restart, Some(Restart::OnFailure));
         assert_eq!(web.kill_timeout.unwrap().0.as_secs(), 10);
         assert_eq!(web.stop_signal, Some(Signal::TERM));
         assert_eq!(manifest.environment_files("production").unwrap().len(), 2);

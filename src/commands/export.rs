@@ -29,13 +29,41 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             out,
             release,
             image,
+            ..
         } => (out, release, image.as_deref()),
     };
     if image.is_some_and(|i| i.trim().is_empty()) {
         return Err(Error::usage("--image cannot be empty"));
     }
-    let out = prepare(out)?;
     let (source, _hold) = resolve(context, release.map(|v| v.0))?;
+    let engine = match &args.target {
+        ExportTarget::Systemd { .. } => "systemd",
+        ExportTarget::Kubernetes { .. } => "kubernetes",
+        ExportTarget::Compose { .. } => "compose",
+    };
+    refuse_collisions(&source, engine)?;
+    if let ExportTarget::Systemd { install_dir, .. } = &args.target
+        && !install_dir.is_absolute()
+    {
+        return Err(Error::usage(format!(
+            "--install-dir {}: the units name their env file by this path, so it must be absolute",
+            install_dir.display()
+        )));
+    }
+    if let ExportTarget::Compose {
+        host_port: Some(host),
+        ..
+    } = &args.target
+    {
+        let web = source.types.iter().find(|t| t.name == "web");
+        let last = u32::from(*host) + web.map_or(1, |w| w.count.max(1)) - 1;
+        if *host == 0 || last > 65_535 {
+            return Err(Error::usage(format!(
+                "--host-port {host}: web's instances would need host ports {host} to {last}"
+            )));
+        }
+    }
+    let out = prepare(out)?;
     // The image, or (said on stderr) the default name the `what` will run.
     let image = |what: &str| {
         image.map_or_else(
@@ -51,11 +79,14 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
         )
     };
     let (files, next) = match &args.target {
-        ExportTarget::Systemd { user, .. } => (
-            crate::export::systemd::export(&source, &out, user.as_deref()),
+        ExportTarget::Systemd {
+            user, install_dir, ..
+        } => (
+            crate::export::systemd::export(&source, install_dir, user.as_deref()),
             format!(
-                "install: sudo cp {}/* /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable --now {}.target",
+                "install: sudo cp {}/* {}/ && sudo systemctl daemon-reload && sudo systemctl enable --now {}.target",
                 out.display(),
+                install_dir.display(),
                 source.app
             ),
         ),
@@ -63,16 +94,48 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             crate::export::kubernetes::export(&source, &image("manifests")),
             format!("apply: kubectl apply -f {}", out.display()),
         ),
-        ExportTarget::Compose { .. } => (
-            crate::export::compose::export(&source, &image("services")),
+        ExportTarget::Compose { host_port, .. } => (
+            crate::export::compose::export(&source, &image("services"), *host_port),
             format!("run: docker compose -f {}/compose.yaml up", out.display()),
         ),
     };
-    write(&out, &files)?;
+    let removed = write(&out, &source.app, engine, &files)?;
     if !context.quiet {
+        for name in removed {
+            eprintln!(
+                "removed {} (the previous export wrote it; this one does not)",
+                out.join(name).display()
+            );
+        }
         eprintln!("{next}");
     }
     Ok(exit_code::SUCCESS)
+}
+
+/// Two process types whose names the engine would make one (`web` and `WEB` are one
+/// Kubernetes object name and one DNS name in Compose): refused, naming both, before anything
+/// is written.
+fn refuse_collisions(source: &Source, engine: &str) -> Result<(), Error> {
+    let engine_name = |name: &str| match engine {
+        "kubernetes" => crate::export::kubernetes::object_name(name),
+        "compose" => name.to_ascii_lowercase(),
+        _ => name.to_owned(),
+    };
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    if source.release_command.is_some() {
+        seen.insert(engine_name("release"), "the release phase");
+    }
+    for kind in &source.types {
+        let name = engine_name(&kind.name);
+        if let Some(first) = seen.insert(name.clone(), &kind.name) {
+            return Err(Error::usage(format!(
+                "process types `{first}` and `{}` would both be `{name}` in {engine}; one would replace the other",
+                kind.name
+            ))
+            .hint("rename one of them in the Procfile"));
+        }
+    }
+    Ok(())
 }
 
 /// `APP:RELEASE` (`APP:latest` for the working tree): the image name when none is given.
@@ -92,8 +155,29 @@ fn prepare(out: &Path) -> Result<PathBuf, Error> {
         .map_err(|e| Error::io(format!("cannot resolve {}", out.display()), e))
 }
 
-/// Writes the files (config files 0600), printing each path.
-fn write(out: &Path, files: &Files) -> Result<(), Error> {
+/// Names the previous export of one app to one engine wrote, kept beside them so a re-export
+/// removes what it no longer writes (and nothing it never wrote).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Written {
+    app: String,
+    engine: String,
+    files: Vec<String>,
+}
+
+fn manifest_name(app: &str, engine: &str) -> String {
+    format!(".dozen-export.{app}.{engine}.json")
+}
+
+/// Writes the files (config files 0600), printing each path; removes the files the previous
+/// export of this app and engine wrote and this one does not, and returns their names.
+fn write(out: &Path, app: &str, engine: &str, files: &Files) -> Result<Vec<String>, Error> {
+    let manifest = out.join(manifest_name(app, engine));
+    let previous: Vec<String> = std::fs::read(&manifest)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Written>(&bytes).ok())
+        .filter(|w| w.app == app && w.engine == engine)
+        .map(|w| w.files)
+        .unwrap_or_default();
     let mut listed = String::new();
     for (name, file) in files {
         let path = out.join(name);
@@ -110,7 +194,40 @@ fn write(out: &Path, files: &Files) -> Result<(), Error> {
         listed.push_str(&path.display().to_string());
         listed.push('\n');
     }
-    print(&listed)
+    let mut removed = Vec::new();
+    for name in previous {
+        // Only a plain name in the directory, and only one dozen wrote: a hand-edited
+        // manifest cannot make an export delete anything else.
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && !name.contains('/')
+            && Path::new(&name)
+                .file_name()
+                .is_some_and(|n| n == name.as_str());
+        if !plain || files.contains_key(&name) {
+            continue;
+        }
+        let path = out.join(&name);
+        let mark = format!(" of the app {app}. ");
+        let generated = std::fs::read_to_string(&path).is_ok_and(|text| {
+            text.lines().next().is_some_and(|first| {
+                first.starts_with("# Generated by dozen ") && first.contains(&mark)
+            })
+        });
+        if generated && std::fs::remove_file(&path).is_ok() {
+            removed.push(name);
+        }
+    }
+    let written = Written {
+        app: app.to_owned(),
+        engine: engine.to_owned(),
+        files: files.keys().cloned().collect(),
+    };
+    let json = serde_json::to_vec_pretty(&written).expect("serializable");
+    crate::fsutil::write_atomic(&manifest, &json, 0o644)
+        .map_err(|e| Error::io(format!("cannot write {}", manifest.display()), e))?;
+    print(&listed)?;
+    Ok(removed)
 }
 
 /// What to export: `--release vN`; else the working tree when `--env` names an environment
@@ -191,7 +308,7 @@ fn source_of(
                 command: t.command.clone(),
                 count: formation.counts.get(&t.name).copied().unwrap_or(0),
                 index,
-                restart: settings.map(|s| s.restart).unwrap_or_default(),
+                restart: settings.and_then(|s| s.restart),
                 stop_signal: settings
                     .and_then(|s| s.stop_signal)
                     .unwrap_or(Signal::TERM)

@@ -225,7 +225,7 @@ fn type_settings(
             TypeSettings {
                 name: t.name.clone(),
                 command: t.command.clone(),
-                restart: settings.map(|s| s.restart).unwrap_or_default(),
+                restart: settings.and_then(|s| s.restart).unwrap_or_default(),
                 may_exit: settings.is_some_and(|s| s.may_exit),
                 stop_signal: settings
                     .and_then(|s| s.stop_signal)

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
-use crate::app::manifest::{Health, Restart};
+use crate::app::manifest::Health;
 use crate::app::procfile::shell_command;
 
 /// Compose interpolates `$VAR` in the file itself: a literal `$` is written `$$`.
@@ -93,7 +93,26 @@ fn environment(source: &Source, port: Option<u32>) -> Value {
     Value::Object(env)
 }
 
-fn service(source: &Source, kind: &ExportType, image: &str, env_file: &str) -> Value {
+/// `web`'s published ports: one host port per replica, consecutive from `host` (dozen's port
+/// rule on the host unless given), each to the container's `PORT`.
+fn published(source: &Source, kind: &ExportType, host: Option<u16>) -> Value {
+    let port = source.port(kind, 1);
+    let first = host.map_or(port, u32::from);
+    let last = first + kind.count.max(1) - 1;
+    if first == last {
+        json!([format!("{first}:{port}")])
+    } else {
+        json!([format!("{first}-{last}:{port}")])
+    }
+}
+
+fn service(
+    source: &Source,
+    kind: &ExportType,
+    image: &str,
+    env_file: &str,
+    host: Option<u16>,
+) -> Value {
     let port = source.port(kind, 1);
     let mut service = Map::new();
     service.insert("image".into(), json!(image));
@@ -104,15 +123,10 @@ fn service(source: &Source, kind: &ExportType, image: &str, env_file: &str) -> V
     service.insert("env_file".into(), json!([env_file]));
     service.insert("environment".into(), environment(source, Some(port)));
     if kind.name == "web" {
-        service.insert("expose".into(), json!([port.to_string()]));
+        service.insert("ports".into(), published(source, kind, host));
     }
     service.insert("deploy".into(), json!({ "replicas": kind.count }));
-    let restart = match kind.restart {
-        Restart::No => "no",
-        Restart::OnFailure => "on-failure",
-        Restart::Always => "always",
-    };
-    service.insert("restart".into(), json!(restart));
+    service.insert("restart".into(), json!(kind.restart_policy()));
     if let Some(health) = &kind.health {
         service.insert("healthcheck".into(), healthcheck(health));
     }
@@ -131,8 +145,9 @@ fn service(source: &Source, kind: &ExportType, image: &str, env_file: &str) -> V
     Value::Object(service)
 }
 
-/// `compose.yaml` and its env file for `source`, running `image`.
-pub fn export(source: &Source, image: &str) -> Files {
+/// `compose.yaml` and its env file for `source`, running `image`, `web` published from host
+/// port `host` (dozen's port rule when `None`).
+pub fn export(source: &Source, image: &str, host: Option<u16>) -> Files {
     let env_file = format!("{}.env", source.app);
     let mut services = Map::new();
     if let Some(command) = &source.release_command {
@@ -149,7 +164,10 @@ pub fn export(source: &Source, image: &str) -> Files {
         );
     }
     for kind in &source.types {
-        services.insert(kind.name.clone(), service(source, kind, image, &env_file));
+        services.insert(
+            kind.name.clone(),
+            service(source, kind, image, &env_file, host),
+        );
     }
     let compose = json!({
         "name": super::kubernetes::object_name(&source.app),

@@ -25,28 +25,6 @@ pub fn object_name(text: &str) -> String {
     name.trim_matches('-').to_owned()
 }
 
-/// Standard base64 (RFC 4648), for Secret data.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 struct Objects<'a> {
     source: &'a Source,
     app: String,
@@ -106,20 +84,22 @@ impl Objects<'_> {
         container
     }
 
+    /// The config as `stringData`: the API server encodes it; the file says the values as
+    /// they are (it is written 0600, as the env files are).
     fn secret(&self) -> Value {
         let data: Map<String, Value> = self
             .source
             .config
             .iter()
             .filter(|(k, _)| *k != "PORT")
-            .map(|(k, v)| (k.clone(), json!(base64(v.as_bytes()))))
+            .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
         json!({
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": self.metadata(&self.secret_name(), "config"),
             "type": "Opaque",
-            "data": data,
+            "stringData": data,
         })
     }
 
@@ -279,15 +259,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_and_names() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(
-            base64(b"postgres://u:p@h/db"),
-            "cG9zdGdyZXM6Ly91OnBAaC9kYg=="
-        );
+    fn names() {
         assert_eq!(object_name("My_App"), "my-app");
+        assert_eq!(object_name("WEB"), object_name("web"));
     }
 }

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{ExportType, File, Files, Source, seconds};
-use crate::app::manifest::Restart;
 use crate::app::procfile::shell_command;
 
 /// systemd's quoting for one `ExecStart=` argument: double quotes, C escapes, and `$`/`%`
@@ -125,11 +124,7 @@ impl Units<'_> {
             "ExecStart=/bin/sh -c {}",
             quote(&shell_command(&kind.command))
         );
-        let restart = match kind.restart {
-            Restart::No => "no",
-            Restart::OnFailure => "on-failure",
-            Restart::Always => "always",
-        };
+        let restart = kind.restart_policy();
         let _ = write!(
             unit,
             "Restart={restart}\nKillMode=mixed\nKillSignal={}\nTimeoutStopSec={}s\n\n[Install]\nWantedBy={app}.target\n",
