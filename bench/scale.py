@@ -162,7 +162,7 @@ def main():
             ups.append(ready - start)
             start = time.perf_counter()
             dozen(app, "scale", "web=1")
-            gone = run.wait(lambda l: "killed by SIGTERM" in l or "exited" in l, 19, start)
+            gone = run.wait(lambda l: l.endswith(" stopped") or "exited" in l, 19, start)
             downs.append(gone - start)
             time.sleep(0.3)
         print(f"web=1 -> web=20, until 20 instances are ready (median of 5):  {statistics.median(ups) * 1000:7.1f} ms   (target: < 300 ms)")
