@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod files;
 pub mod finding;
 pub mod format;
+pub mod lex;
 pub mod mask;
 pub mod probe;
 pub mod project;

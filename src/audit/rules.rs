@@ -350,8 +350,35 @@ mod tests {
         (
             "dependencies/undeclared-tool",
             "lib/thumb.rb",
-            &["`convert #{path} out.png`", "system(\"curl -O #{url}\")"],
-            &["puts \"`quoted` in a string\""],
+            &[
+                "`convert #{path} out.png`",
+                "system(\"curl -O #{url}\")",
+                "out = %x(ffmpeg -i #{a})",
+                "list = <<~`SH`\n  rsync -a x y\nSH\n",
+            ],
+            &[
+                "puts \"`quoted` in a string\"",
+                "description <<~MD\n  Set `recipients` to a list;\n  `headline` is optional.\nMD\n",
+                "# run `rake db:migrate` first",
+                "=begin\n`git pull`\n=end\n",
+                "x = 'use `curl` here'",
+                "`cd /srv && git pull`",
+            ],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            "app/views/agents/help.md.erb",
+            &["<%= `hostname` %>"],
+            &["Run `bundle exec rake` to start.\n<% if x %>`hostname`<% end %>"],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            "tasks.py",
+            &["subprocess.run([\"convert\", a])"],
+            &[
+                "\"\"\"Example:\n    subprocess.run([\"ffmpeg\", x])\n\"\"\"",
+                "x = 1  # os.system(\"curl x\")",
+            ],
         ),
         (
             "dependencies/undeclared-tool",

@@ -25,6 +25,20 @@ pub struct Hit<'a> {
     pub tools: &'a [String],
     /// The whole file, for rules that need to see what it imports.
     pub content: &'a [u8],
+    /// Where the whole match and the evidence start in `content`.
+    pub at: usize,
+    pub evidence_at: usize,
+    /// The file's code, comment and literal regions, lexed on first use.
+    pub regions: &'a std::cell::OnceCell<super::lex::Regions>,
+}
+
+impl Hit<'_> {
+    /// What the byte at `offset` of the file is (code, comment, string…).
+    pub fn class_at(&self, offset: usize) -> super::lex::Class {
+        self.regions
+            .get_or_init(|| super::lex::Regions::of(self.path, self.content))
+            .class_at(offset)
+    }
 }
 
 /// A content rule's pattern.

@@ -214,6 +214,7 @@ pub fn scan_file(
         .map(|m| (m.start, m.end))
         .collect();
     let facts_before = out.facts.len();
+    let regions = std::cell::OnceCell::new();
     for m in matches {
         let pattern = patterns[m.pattern];
         if pattern.rule == "config/generic-secret"
@@ -238,6 +239,9 @@ pub fn scan_file(
                 kind,
                 tools: &options.tools,
                 content,
+                at: m.whole.start,
+                evidence_at: m.start,
+                regions: &regions,
             };
             if !verify(&hit) {
                 continue;

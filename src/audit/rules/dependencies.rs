@@ -73,13 +73,31 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
-/// Programs every POSIX system has.
-const BASE_TOOLS: [&str; 17] = [
+/// Programs every POSIX system has, and the shell's own commands (`cd` in `cd x && git
+/// pull` is not a tool).
+const BASE_TOOLS: [&str; 37] = [
     "sh", "bash", "env", "echo", "true", "false", "test", "cat", "ls", "mkdir", "rm", "cp", "mv",
-    "kill", "sleep", "printf", "pwd",
+    "kill", "sleep", "printf", "pwd", "cd", "export", "set", "unset", "source", "exec", "eval",
+    "exit", "read", "wait", "trap", "type", "command", "umask", "ulimit", "alias", "if", "for",
+    "while", "case",
 ];
 
 fn undeclared_tool(hit: &Hit<'_>) -> bool {
+    use crate::audit::lex::Class;
+    // Only code runs: a call in a comment, a docstring, a string or template text is an
+    // example, and a backtick is a shell-out only where it opens a command literal.
+    let call = hit
+        .matched
+        .trim_start_matches(|c: char| c == '=' || c == '(' || c.is_whitespace());
+    let call_at = hit.at + hit.matched.len() - call.len();
+    let runs = if call.starts_with('`') || call.starts_with("%x") || call.starts_with("<<") {
+        hit.class_at(hit.evidence_at) == Class::Command
+    } else {
+        hit.class_at(call_at) == Class::Code
+    };
+    if !runs {
+        return false;
+    }
     let tool = hit.evidence;
     let runtime: &[&str] = match hit.path.rsplit_once('.').map_or("", |(_, e)| e) {
         "py" => &["python", "python3", "pip", "pip3"],
@@ -229,6 +247,21 @@ pub const PATTERNS: &[Pattern] = &[
     Pattern::new(
         TOOL,
         r"(?:^|[=(\s])`([A-Za-z][A-Za-z0-9_.+-]*)[\s`]",
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    // Ruby's other command literals: `%x(…)` and a backtick heredoc's first command.
+    Pattern::new(
+        TOOL,
+        r"%x[(\[{<|!]\s*([A-Za-z][A-Za-z0-9_.+-]*)",
+        TOOL_MESSAGE,
+        Kinds::CODE,
+    )
+    .verify(undeclared_tool),
+    Pattern::new(
+        TOOL,
+        r"<<[~-]?`[A-Za-z_][A-Za-z0-9_]*`[^\n]*\n\s*([A-Za-z][A-Za-z0-9_.+-]*)",
         TOOL_MESSAGE,
         Kinds::CODE,
     )
