@@ -32,6 +32,9 @@ impl Regions {
             "erb" => erb(content),
             "rb" | "rake" | "gemspec" | "ru" => ruby(content, 0, content.len()),
             "py" => python(content),
+            "yml" | "yaml" | "toml" | "ini" | "cfg" | "conf" | "sh" | "bash" | "properties" => {
+                hash_comment_lines(content)
+            }
             "rs" => c_like(content, true),
             "js" | "mjs" | "cjs" | "ts" | "mts" | "cts" | "jsx" | "tsx" | "go" | "java" | "kt"
             | "c" | "h" | "cpp" | "cs" | "swift" | "scala" | "php" => c_like(content, false),
@@ -229,6 +232,23 @@ fn ruby(text: &[u8], from: usize, to: usize) -> Vec<(Range<usize>, Class)> {
     spans
 }
 
+/// Configuration and shell files: a line whose first non-blank character is `#` is a comment
+/// (a `#` later in a line may be part of a value, as in a URL's fragment).
+fn hash_comment_lines(text: &[u8]) -> Vec<(Range<usize>, Class)> {
+    let mut spans = Vec::new();
+    let mut line = 0;
+    while line < text.len() {
+        let end = line_end(text, line);
+        let content = &text[line..end];
+        let blank = content.len() - content.trim_ascii_start().len();
+        if content.get(blank) == Some(&b'#') {
+            spans.push((line + blank..end, Class::Comment));
+        }
+        line = end + 1;
+    }
+    spans
+}
+
 /// An ERB template: Ruby inside `<% … %>`, text outside.
 fn erb(text: &[u8]) -> Vec<(Range<usize>, Class)> {
     let mut spans = Vec::new();
@@ -419,6 +439,17 @@ mod tests {
             class("a.go", "s := \"abc\nexec.Command(\"x\")", "exec.Command"),
             Class::Code
         );
+    }
+
+    #[test]
+    fn configuration_comment_lines() {
+        let yaml = "# session_store: memory
+url: http://x/#frag
+  # indented
+";
+        assert_eq!(class("a.yml", yaml, "session_store"), Class::Comment);
+        assert_eq!(class("a.yml", yaml, "#frag"), Class::Code);
+        assert_eq!(class("a.yml", yaml, "indented"), Class::Comment);
     }
 
     #[test]

@@ -421,7 +421,27 @@ mod tests {
             &[
                 "SESSION_TYPE = \"redis\"",
                 "SESSION_ENGINE = \"django.contrib.sessions.backends.db\"",
+                "# SESSION_TYPE = \"filesystem\"",
             ],
+        ),
+        (
+            "processes/local-session-store",
+            "config/environments/production.rb",
+            &[
+                "  config.session_store :memory_store",
+                "  config.cache_store = :memory_store\n  config.session_store :cache_store",
+            ],
+            &[
+                "  config.cache_store = :memory_store",
+                "  # config.session_store :file_store",
+                "  config.cache_store = :redis_cache_store\n  config.session_store :cache_store",
+            ],
+        ),
+        (
+            "processes/local-session-store",
+            "config/environments/test.rb",
+            &[],
+            &["  config.session_store :memory_store"],
         ),
         (
             "processes/local-state-file",

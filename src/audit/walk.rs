@@ -230,6 +230,16 @@ pub fn scan_file(
         let line_text = String::from_utf8_lossy(&content[line_start..line_end.max(line_start)]);
         let evidence = String::from_utf8_lossy(&content[m.start..m.end]);
         let whole = String::from_utf8_lossy(&content[m.whole.clone()]);
+        // What a commented-out line would do is not what the app does; a secret in a comment
+        // is still in the repository, so secret rules read comments too.
+        if !pattern.secret
+            && regions
+                .get_or_init(|| super::lex::Regions::of(path, content))
+                .class_at(m.whole.start)
+                == super::lex::Class::Comment
+        {
+            continue;
+        }
         if let Some(verify) = pattern.verify {
             let hit = Hit {
                 evidence: &evidence,

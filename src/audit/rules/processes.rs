@@ -39,10 +39,11 @@ pub const RULES: &[Rule] = &[
 pub const PATTERNS: &[Pattern] = &[
     Pattern::new(
         "processes/local-session-store",
-        r#"\bnew\s+(?:session\.)?MemoryStore\b|SESSION_TYPE["']?\]?\s*[=:]\s*["']filesystem["']|SESSION_ENGINE\s*=\s*["']django\.contrib\.sessions\.backends\.file["']|(?:session_store|cache_store)\s*[=:]?\s*:(?:file_store|memory_store)"#,
+        r#"\bnew\s+(?:session\.)?MemoryStore\b|SESSION_TYPE["']?\]?\s*[=:]\s*["']filesystem["']|SESSION_ENGINE\s*=\s*["']django\.contrib\.sessions\.backends\.file["']|session_store\s*[=:(]?\s*:(?:file_store|memory_store|cache_store)"#,
         "sessions kept in process memory or on local disk",
         Kinds::SHIPPED,
-    ),
+    )
+    .verify(production_config),
     Pattern::new(
         "processes/local-state-file",
         r#"sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
@@ -50,6 +51,25 @@ pub const PATTERNS: &[Pattern] = &[
         Kinds::SHIPPED,
     ),
 ];
+
+/// Not a test's or a development machine's settings: `config/environments/test.rb` and
+/// `development.rb`, Django's `settings/test.py` and `dev.py`, test paths.
+fn production_config(hit: &crate::audit::scan::Hit<'_>) -> bool {
+    // Rails' `session_store :cache_store` keeps sessions wherever the cache is: local only
+    // when the same file puts the cache in memory or on disk (a cache alone is not state).
+    static LOCAL_CACHE: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"cache_store\s*=\s*:(?:memory_store|file_store)")
+            .expect("a valid pattern")
+    });
+    if hit.matched.ends_with(":cache_store") && !LOCAL_CACHE.is_match(hit.content) {
+        return false;
+    }
+    let name = files::name(hit.path);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    let environment_file = hit.path.contains("environments/") || hit.path.contains("settings/");
+    let development = matches!(stem, "test" | "testing" | "development" | "dev" | "local");
+    !(files::is_test_path(hit.path) || environment_file && development)
+}
 
 /// express-session with no `store`: its default `MemoryStore` (which its own docs say is not
 /// for production).
