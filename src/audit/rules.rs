@@ -121,7 +121,7 @@ pub fn entropy(text: &str) -> f64 {
 }
 
 /// Words that mark a value as a stand-in, not a secret.
-const PLACEHOLDER_WORDS: [&str; 22] = [
+const PLACEHOLDER_WORDS: [&str; 19] = [
     "password",
     "passwd",
     "changeme",
@@ -137,9 +137,6 @@ const PLACEHOLDER_WORDS: [&str; 22] = [
     "redacted",
     "replace",
     "todo",
-    "xxx",
-    "***",
-    "...",
     "test",
     "none",
     "null",
@@ -165,7 +162,45 @@ pub fn is_placeholder(value: &str) -> bool {
         || trimmed
             .chars()
             .all(|c| c == trimmed.chars().next().unwrap_or('x'))
-        || PLACEHOLDER_WORDS.iter().any(|word| trimmed.contains(word))
+        || ["xxx", "***", "..."]
+            .iter()
+            .any(|mark| trimmed.contains(mark))
+        || words(value).iter().any(|word| {
+            PLACEHOLDER_WORDS
+                .iter()
+                .any(|p| word == p || word.strip_suffix('s') == Some(p))
+        })
+}
+
+/// The words of a value, lower-cased: split at anything not a letter or digit, between
+/// letters and digits, and at camel-case humps (`myTestKey2` is `my`, `test`, `key`, `2`).
+/// A placeholder is made of placeholder words; a secret that merely contains one
+/// (`Contest2024!x`) is not.
+fn words(value: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous: Option<char> = None;
+    for c in value.chars() {
+        let boundary = match previous {
+            _ if !c.is_ascii_alphanumeric() => true,
+            Some(p) => {
+                p.is_ascii_digit() != c.is_ascii_digit()
+                    || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+            }
+            None => false,
+        };
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        }
+        previous = Some(c);
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// Whether a line reads the environment (a literal beside an env lookup is its fallback).

@@ -368,6 +368,57 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// A provider-format token whose body is a stand-in is not a finding: a run of one character
+/// (`ghp_xxxx…`, `AKIAXXXXXXXXXXXXXXXX`, `xoxb-000000000-…`), a handful of distinct characters,
+/// or a documented example (`AKIAIOSFODNN7EXAMPLE`).
+fn real_token(hit: &Hit<'_>) -> bool {
+    let token = hit.evidence;
+    let mut longest = 0;
+    let mut run = 0;
+    let mut last = None;
+    for c in token.chars().filter(char::is_ascii_alphanumeric) {
+        run = if last == Some(c) { run + 1 } else { 1 };
+        longest = longest.max(run);
+        last = Some(c);
+    }
+    let distinct = token
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let lower = token.to_ascii_lowercase();
+    // `abcdefgh`, `12345678`: typed, not generated.
+    let sequential = token.as_bytes().windows(8).any(|w| {
+        w.windows(2).all(|p| {
+            p[1] == p[0] + 1 && p[0].is_ascii_alphanumeric() && p[1].is_ascii_alphanumeric()
+        })
+    });
+    !(longest >= 6
+        || distinct <= 6
+        || sequential
+        || lower.contains("example")
+        || lower.contains("xxxx"))
+}
+
+/// A private key block with a body: base64 after the `BEGIN` line (in a file, or a JSON
+/// string with `\n` escapes), not `...` or a template's stand-in.
+fn private_key_body(hit: &Hit<'_>) -> bool {
+    let after = &hit.content[(hit.at + hit.matched.len()).min(hit.content.len())..];
+    let after = &after[..after.len().min(400)];
+    let text = String::from_utf8_lossy(after).replace("\\n", "\n");
+    let body: String = text
+        .lines()
+        .skip_while(|l| l.trim().is_empty() || l.contains(':') && !l.contains("-----"))
+        .take_while(|l| !l.contains("-----"))
+        .flat_map(|l| l.trim().trim_matches(['"', '\'', ',']).chars())
+        .collect();
+    let base64 = body
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+        .count();
+    base64 >= 40 && !super::is_placeholder(&body)
+}
+
 /// Provider-format secrets: high precision, so errors.
 pub const SECRETS: [Pattern; 13] = [
     Pattern::new(
@@ -376,91 +427,104 @@ pub const SECRETS: [Pattern; 13] = [
         "AWS access key id in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/aws-secret-key",
         r#"(?i)\baws_?secret_?(?:access_?)?key\b["']?\s*(?:=|:|:=|=>)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         "AWS secret access key in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/github-token",
         r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
         "GitHub token in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/gitlab-token",
         r"\b(glpat-[A-Za-z0-9_-]{20})\b",
         "GitLab personal access token in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/slack-token",
         r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]{20,})",
         "Slack token or webhook in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/stripe-key",
         r"\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,99})\b",
         "Stripe secret key in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/sendgrid-key",
         r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})\b",
         "SendGrid API key in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/google-api-key",
         r"\b(AIza[0-9A-Za-z_-]{35})\b",
         "Google API key in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/npm-token",
         r"\b(npm_[A-Za-z0-9]{36})\b",
         "npm access token in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/pypi-token",
         r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
         "PyPI API token in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/openai-key",
         r"\b(sk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})",
         "OpenAI API key in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
     Pattern::new(
         "config/private-key",
         r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----",
         "private key block in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(private_key_body),
     Pattern::new(
         "config/jwt",
         r"\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})",
         "JSON Web Token in source",
         Kinds::ALL,
     )
-    .secret(),
+    .secret()
+    .verify(real_token),
 ];
 
 #[cfg(test)]
@@ -472,20 +536,25 @@ mod tests {
     const CASES: [(&str, &[&str], &[&str]); 13] = [
         (
             "config/aws-access-key",
-            &["key = 'AKIAIOSFODNN7EXAMPLE'", "ASIAY34FZKBOKMUTVV7A"],
+            &["key = 'AKIAQ3EGV7XJ2MBZR4TN'", "ASIAY34FZKBOKMUTVV7A"],
             &[
-                "AKIAIOSFODNN7EXAMPL",
-                "XAKIAIOSFODNN7EXAMPLE",
-                "akiaiosfodnn7example",
+                "AKIAQ3EGV7XJ2MBZR4T",
+                "XAKIAQ3EGV7XJ2MBZR4TN",
+                "akiaq3egv7xj2mbzr4tn",
+                // Stand-ins: AWS's documented example, a run of one character.
+                "key = 'AKIAIOSFODNN7EXAMPLE'",
+                "AKIAXXXXXXXXXXXXXXXX",
             ],
         ),
         (
             "config/aws-secret-key",
             &[
-                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "aws_secret_key: \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz\"",
+                "AWS_SECRET_ACCESS_KEY=q8Zt3VwKx0Lr7Yb2NmC9pD4sHf6Jg1Te5Ua8Wi0O",
+                "aws_secret_key: \"Hk2/Lp9Qr4+Ts7Vw1Xy3Za5Bc8De0Fg6Hj2Kl4Mn\"",
             ],
             &[
+                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "aws_secret_key: \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz\"",
                 "AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY}",
                 "aws_secret_access_key = os.environ['AWS_SECRET_ACCESS_KEY']",
                 "SECRET_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -494,31 +563,49 @@ mod tests {
         (
             "config/github-token",
             &[
-                "ghp_0123456789abcdefghijABCDEFGHIJ012345",
-                "github_pat_11ABCDEFG0123456789abc_defghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+                "ghp_xEEsAoCaA2QTqpOoast0vQj8VMtbYo9Mqb5j",
+                "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",
             ],
-            &["ghp_short", "ghx_0123456789abcdefghijABCDEFGHIJ012345"],
+            &[
+                "ghp_short",
+                "ghx_IcQPzMuEGQ80YRP10eougTfIhpazOc61hVRd",
+                "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+                "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            ],
         ),
         (
             "config/gitlab-token",
-            &["glpat-ABCDEFGHIJ0123456789"],
-            &["glpat-short"],
+            &["glpat-82Wzj5OSqplLapHp6hgP"],
+            &[
+                "glpat-short",
+                "glpat-ABCDEFGHIJ0123456789",
+                "glpat-xxxxxxxxxxxxxxxxxxxx",
+            ],
         ),
         (
             "config/slack-token",
             &[
-                "xoxb-123456789012-abcdefghijkl",
-                "https://hooks.slack.com/services/T0ABCDEF/B0ABCDEF/abcdefghijklmnopqrstuvwx",
+                "xoxb-246606777400-bTmBQq79GygZnhAOgshDBj1z",
+                "https://hooks.slack.com/services/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",
             ],
-            &["xoxz-123456789012", "https://hooks.slack.com/"],
+            &[
+                "xoxz-123456789012",
+                "https://hooks.slack.com/",
+                "xoxb-xxxxxxxxx-xxxxxxxxxxxx",
+                "https://hooks.slack.com/services/TXXXXXXXX/BXXXXXXXX/XXXXXXXXXXXXXXXXXXXXXXXX",
+            ],
         ),
         (
             "config/stripe-key",
             &[
                 "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "rk_test_WOQgUQudDfZFUWdGvIkgTxzs",
+            ],
+            &[
+                "sk_live_short",
+                "pk_live_4eC39HqLyjWDarjtT1zdp7dc",
                 "rk_test_abcdefghijklmnop",
             ],
-            &["sk_live_short", "pk_live_4eC39HqLyjWDarjtT1zdp7dc"],
         ),
         (
             "config/sendgrid-key",
@@ -532,8 +619,12 @@ mod tests {
         ),
         (
             "config/npm-token",
-            &["npm_abcdefghijklmnopqrstuvwxyz0123456789"],
-            &["npm_install", "npm_config_cache"],
+            &["npm_zeomDnTaOaovzMNndr5ObyOdjQ9IS8onGY2O"],
+            &[
+                "npm_install",
+                "npm_config_cache",
+                "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+            ],
         ),
         (
             "config/pypi-token",
@@ -544,17 +635,26 @@ mod tests {
         ),
         (
             "config/openai-key",
-            &["sk-proj-abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst"],
-            &["sk-abc", "task-abcdefghijklmnopqrstuvwxyz"],
+            &["sk-proj-2IQ0OUV86rGbNNZZGnELT3BlbkFJEwiTDVT6lgmbf7xUsP0P"],
+            &[
+                "sk-abc",
+                "task-abcdefghijklmnopqrstuvwxyz",
+                "sk-proj-abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst",
+            ],
         ),
         (
             "config/private-key",
             &[
-                "-----BEGIN RSA PRIVATE KEY-----",
-                "-----BEGIN OPENSSH PRIVATE KEY-----",
-                "-----BEGIN PRIVATE KEY-----",
+                "-----BEGIN RSA PRIVATE KEY-----\nmtexpDSA3lxl7kettuA1fToZ0HpXyT4V3cSykBX0hB0RfZScs1EPvZhWfZ5esavy\nL0dgpaqOkM5s2K0ksfMHM4OjHWN9cpoQZI5LBIb8\n-----END RSA PRIVATE KEY-----\n",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nazk1tCR0nIbOvV1LUBuzfkJacmIynp//TcaiG1pQ19WEzNuCxwXTjsdAs0lHL2RPYzQF6d\n",
+                "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\ncSc400lsEFcwfvHCU+e/qFO81VQFL0b0aA3taBrdmzEZJb6hPNOQFEfKsGPSpFk/\\n-----END PRIVATE KEY-----\\n\"",
             ],
-            &["-----BEGIN PUBLIC KEY-----", "-----BEGIN CERTIFICATE-----"],
+            &[
+                "-----BEGIN PUBLIC KEY-----\ndtOp3rzHjUsGd0wyanwfQuvxBGtpMZh4mNU5MP4fLi38BJlV5JN5imMkZnSUXMDH\n",
+                "-----BEGIN CERTIFICATE-----",
+                "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\"",
+                "-----BEGIN RSA PRIVATE KEY-----\n<your key here>\n-----END RSA PRIVATE KEY-----",
+            ],
         ),
         (
             "config/jwt",
@@ -569,21 +669,32 @@ mod tests {
     fn every_rule_finds_its_true_positives_and_none_of_its_false_positives() {
         let patterns: Vec<&Pattern> = SECRETS.iter().collect();
         let scanner = Scanner::new(&patterns, None).unwrap();
+        // A match that the pattern's check (placeholders, bodies) accepts.
+        let finds = |index: usize, text: &str| {
+            let regions = std::cell::OnceCell::new();
+            scanner.scan(text.as_bytes()).iter().any(|m| {
+                let hit = Hit {
+                    evidence: &text[m.start..m.end],
+                    matched: &text[m.whole.clone()],
+                    line: text,
+                    path: "app.py",
+                    kind: crate::audit::files::Kind::Code,
+                    tools: &[],
+                    content: text.as_bytes(),
+                    at: m.whole.start,
+                    evidence_at: m.start,
+                    regions: &regions,
+                };
+                m.pattern == index && SECRETS[index].verify.is_none_or(|verify| verify(&hit))
+            })
+        };
         for (rule, positives, negatives) in CASES {
             let index = SECRETS.iter().position(|p| p.rule == rule).unwrap();
             for text in positives {
-                let found = scanner.scan(text.as_bytes());
-                assert!(
-                    found.iter().any(|m| m.pattern == index),
-                    "{rule} missed {text:?}"
-                );
+                assert!(finds(index, text), "{rule} missed {text:?}");
             }
             for text in negatives {
-                let found = scanner.scan(text.as_bytes());
-                assert!(
-                    !found.iter().any(|m| m.pattern == index),
-                    "{rule} matched {text:?}"
-                );
+                assert!(!finds(index, text), "{rule} matched {text:?}");
             }
         }
         assert_eq!(CASES.len(), SECRETS.len(), "every rule has cases");
@@ -593,9 +704,9 @@ mod tests {
     fn matches_are_located_on_the_secret() {
         let patterns: Vec<&Pattern> = SECRETS.iter().collect();
         let scanner = Scanner::new(&patterns, None).unwrap();
-        let text = b"x = 1\naws = \"AKIAIOSFODNN7EXAMPLE\"\n";
+        let text = b"x = 1\naws = \"AKIAQ3EGV7XJ2MBZR4TN\"\n";
         let found = scanner.scan(text);
         assert_eq!(found.len(), 1);
-        assert_eq!(&text[found[0].start..found[0].end], b"AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(&text[found[0].start..found[0].end], b"AKIAQ3EGV7XJ2MBZR4TN");
     }
 }
