@@ -78,8 +78,9 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         tools: app.manifest.tool_names(),
     };
     // `--probe-only` reads no file but the Procfile, for the suppressions on its lines.
+    let git = crate::git::tracked(request.root);
     let walked = if request.static_checks {
-        walk::walk(request.root, &options)
+        walk::walk(request.root, &options, git.as_ref().map(|g| &g.files))
     } else {
         let procfile = std::fs::read_to_string(request.root.join("Procfile")).unwrap_or_default();
         walk::Walked {
@@ -87,7 +88,6 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
             ..walk::Walked::default()
         }
     };
-    let git = crate::git::tracked(request.root);
     let project = Project {
         root: request.root,
         app: &app,

@@ -573,6 +573,42 @@ fn env_files_are_findings_only_when_git_tracks_them() {
         .args(&["audit", "--fail-on", "note"])
         .run()
         .code(0);
+    // Issue 16: a file git tracks is read even when an ignore rule names it (force-added).
+    let forced = app().file(".gitignore", ".env\n").git_add_all();
+    let status = std::process::Command::new("git")
+        .args(["add", "-f", ".env"])
+        .current_dir(forced.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", forced.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = forced.args(&["audit", "--json"]).run().code(1);
+    assert!(
+        located(&out.json()).contains(&("config/tracked-env-file".to_owned(), ".env:1".to_owned())),
+        "{}",
+        out.stdout
+    );
+    // Settings only: a warning that names the key, not an error.
+    let settings = Test::new()
+        .procfile("web: node server.js $PORT\n")
+        .env_file(".env", "TIMES=10\nENERGY=20 GeV\n")
+        .git_add_all()
+        .args(&["audit", "--json"])
+        .run()
+        .code(0);
+    let report = settings.json();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "config/tracked-env-file")
+        .unwrap();
+    assert_eq!(finding["severity"], "warning");
+    assert!(
+        finding["message"].as_str().unwrap().contains("`TIMES`"),
+        "{finding}"
+    );
 }
 
 #[test]

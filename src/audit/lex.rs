@@ -10,8 +10,10 @@ use std::ops::Range;
 pub enum Class {
     Code,
     Comment,
-    /// A string literal (heredocs and docstrings included).
+    /// A string literal.
     Str,
+    /// A heredoc or a docstring: prose and examples more often than data.
+    Doc,
     /// A literal the language runs as a shell command: Ruby's `` `…` ``, `%x(…)`, `` <<~`EOS` ``.
     Command,
     /// Template text outside the template's code tags (`.erb`).
@@ -161,7 +163,7 @@ fn ruby(text: &[u8], from: usize, to: usize) -> Vec<(Range<usize>, Class)> {
             let mut body = i + 1;
             for (id, indented, command) in pending.drain(..) {
                 let end = heredoc_end(text, body, &id, indented).min(to);
-                let class = if command { Class::Command } else { Class::Str };
+                let class = if command { Class::Command } else { Class::Doc };
                 spans.push((body..end, class));
                 body = end + 1;
             }
@@ -301,7 +303,7 @@ fn python(text: &[u8]) -> Vec<(Range<usize>, Class)> {
                     let limit = line_end(text, i);
                     literal_end(&text[..limit], i + 1, q, q)
                 };
-                spans.push((i..end, Class::Str));
+                spans.push((i..end, if triple { Class::Doc } else { Class::Str }));
                 i = end;
             }
             _ => i += 1,
@@ -382,12 +384,12 @@ mod tests {
         assert_eq!(class("a.rb", rb, "ffmpeg"), Class::Command);
         assert_eq!(class("a.rb", rb, "`ls`"), Class::Str);
         let heredoc = "desc <<~MD\n  Use `curl` to fetch it.\n  MD\n`whoami`\nsh = <<-`CMD`\n  rsync -a x y\n  CMD\n";
-        assert_eq!(class("a.rb", heredoc, "curl"), Class::Str);
+        assert_eq!(class("a.rb", heredoc, "curl"), Class::Doc);
         assert_eq!(class("a.rb", heredoc, "whoami"), Class::Command);
         assert_eq!(class("a.rb", heredoc, "rsync"), Class::Command);
         let two = "f(<<~A, <<~B)\n  `one`\nA\n  `two`\nB\n`three`\n";
-        assert_eq!(class("a.rb", two, "one"), Class::Str);
-        assert_eq!(class("a.rb", two, "two"), Class::Str);
+        assert_eq!(class("a.rb", two, "one"), Class::Doc);
+        assert_eq!(class("a.rb", two, "two"), Class::Doc);
         assert_eq!(class("a.rb", two, "three"), Class::Command);
         let block = "=begin\n`rm -rf`\n=end\n`date`\n";
         assert_eq!(class("a.rb", block, "rm -rf"), Class::Comment);
@@ -412,7 +414,7 @@ mod tests {
     #[test]
     fn python_docstrings_and_comments() {
         let py = "\"\"\"Example:\n    subprocess.run(['ffmpeg'])\n\"\"\"\nsubprocess.run(['convert'])\n# os.system('curl')\nx = 'it''s'\n";
-        assert_eq!(class("a.py", py, "subprocess.run(['ffmpeg"), Class::Str);
+        assert_eq!(class("a.py", py, "subprocess.run(['ffmpeg"), Class::Doc);
         assert_eq!(class("a.py", py, "subprocess.run(['convert"), Class::Code);
         assert_eq!(class("a.py", py, "os.system"), Class::Comment);
     }

@@ -283,6 +283,25 @@ mod tests {
                 "secret = \"aaaaaaaaaaaa\"",
                 "\"PasswordLastUsed\": \"2016-09-08T21:47:36Z\"",
                 "\"ServiceSpecificCredentials\": \"arn:aws:iam::aws:policy/IAMSelfManage\"",
+                "\"\"\"Response:\n    {\"token\": \"q8Zx-3vLp0wNm7Rt\"}\n\"\"\"",
+            ],
+        ),
+        (
+            "config/generic-secret",
+            "config/routes.rb",
+            &["  SECRET_TOKEN = \"q8Zx-3vLp0wNm7Rt\""],
+            &[
+                "  post \"/users/:user_id/webhooks/:agent_id/:secret\" => \"web_requests#handle_request\"",
+                "  get \"/hooks/:token\" => \"hooks#show\"",
+                "  description <<~MD\n    \"unique_token\": \"xy_fej9Llg4\",\n  MD\n",
+            ],
+        ),
+        (
+            "config/credentialed-url",
+            "app/models/agent.rb",
+            &["URI = 'mqtt://kcqlmkgx:sVNoccqwvXxE@m10.cloudmqtt.com:13858'"],
+            &[
+                "description <<~MD\n  'uri' => 'mqtt://kcqlmkgx:sVNoccqwvXxE@m10.cloudmqtt.com:13858',\nMD\n",
             ],
         ),
         (

@@ -100,7 +100,13 @@ fn readable(name: &str, size: u64, options: &Options) -> bool {
 }
 
 /// Walks the app under `root`, reading every text file once.
-pub fn walk(root: &Path, options: &Options) -> Walked {
+/// Every file of the app the audit reads: what the walk finds (git's ignore rules applied),
+/// and every file git tracks even though an ignore rule names it (a force-added `.env`).
+pub fn walk<S: std::hash::BuildHasher>(
+    root: &Path,
+    options: &Options,
+    tracked: Option<&std::collections::HashSet<String, S>>,
+) -> Walked {
     let scanners = Scanners::new(&rules::PATTERNS);
     let shared = Mutex::new(Walked::default());
     let walker = crate::build::source::app_walker(root, &SKIPPED_DIRS);
@@ -139,6 +145,33 @@ pub fn walk(root: &Path, options: &Options) -> Walked {
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     result.files.sort();
+    if let Some(tracked) = tracked {
+        let mut missed: Vec<&String> = tracked
+            .iter()
+            .filter(|path| result.files.binary_search(path).is_err())
+            .filter(|path| {
+                !path
+                    .split('/')
+                    .any(|part| SKIPPED_DIRS.contains(&part) || part == ".git")
+            })
+            .collect();
+        missed.sort();
+        for path in missed {
+            let full = root.join(path);
+            let size = std::fs::symlink_metadata(&full)
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len());
+            let Some(size) = size else { continue };
+            if readable(files::name(path), size, options) {
+                if let Some(content) = read_text(&full) {
+                    scan_file(path, &content, &scanners, options, &mut result);
+                }
+            }
+            result.files.push(path.clone());
+        }
+        result.files.sort();
+    }
     result
         .facts
         .sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
@@ -346,7 +379,7 @@ mod tests {
         fs::write(d.join(".gitignore"), "ignored.txt\n").unwrap();
         fs::write(d.join("Cargo.lock"), "AKIAQ3EGV7XJ2MBZR4TN\n").unwrap();
         fs::write(d.join("image.bin"), b"\0\0AKIAQ3EGV7XJ2MBZR4TN").unwrap();
-        let walked = walk(d, &Options::default());
+        let walked = walk::<std::hash::RandomState>(d, &Options::default(), None);
         let summary: Vec<(&str, usize, usize, &str, &str)> = walked
             .findings
             .iter()

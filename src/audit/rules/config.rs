@@ -91,7 +91,7 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Error,
         precision: Precision::VeryHigh,
         summary: "A `.env` file with values is committed",
-        explanation: "Env files hold one deploy's config, secrets included; committed, they are config in the code. Commit `.env.example` (keys with placeholder values) instead.",
+        explanation: "Env files hold one deploy's config, secrets included; committed, they are config in the code. Commit `.env.example` (keys with placeholder values) instead. An error when a value looks like a secret (the finding names its key); a warning when the file holds settings only, as Heroku's samples commit for `heroku local`.",
         fix: "`git rm --cached FILE`, add it to .gitignore, commit a `.env.example` listing the keys, and revoke any real secret it held.",
     },
     Rule {
@@ -145,7 +145,20 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
     // Short hex strings (16 digits: a 64-bit hash) are ids; hex API keys are longer.
     let short_hex = value.len() < 20 && value.chars().all(|c| c.is_ascii_hexdigit());
     let random = entropy_ok(value);
-    !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
+    // `"/users/:id/hooks/:secret" => "web_requests#handle"`: a route's path parameter named
+    // `secret`, and its `controller#action`.
+    let route = name.contains('/')
+        || value.split_once('#').is_some_and(|(controller, action)| {
+            [controller, action].iter().all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '/')
+            })
+        });
+    !route
+        && !in_docs(hit)
+        && !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
         && !super::is_placeholder(value)
         && !identifier
         && !code_like
@@ -171,9 +184,51 @@ fn entropy_ok(value: &str) -> bool {
     value.chars().count() >= 8 && entropy >= 2.5 || value.chars().count() >= 16 && entropy >= 3.0
 }
 
+/// Whether an env file's `KEY=value` looks like a secret: a credential-named key with a
+/// value that is not a placeholder, or a value that reads as random (a token, a password).
+fn secret_like(key: &str, value: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let named = [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "access_key",
+        "auth",
+        "credential",
+        "private_key",
+    ]
+    .iter()
+    .any(|word| key.contains(word));
+    let credentialed_url = value.contains("://")
+        && value.split_once("://").is_some_and(|(_, rest)| {
+            rest.split('/').next().is_some_and(|authority| {
+                authority
+                    .rsplit_once('@')
+                    .and_then(|(user, _)| user.split_once(':'))
+                    .is_some_and(|(_, password)| {
+                        !super::is_placeholder(password) && password.len() >= 3
+                    })
+            })
+        });
+    let literal = !super::is_placeholder(value) && !value.contains("://");
+    let random = value.len() >= 8 && entropy_ok(value) && !value.contains(' ');
+    credentialed_url || literal && (named || random)
+}
+
+/// Whether a match sits in a heredoc or a docstring: the sample requests and responses of
+/// documentation, not the app's config (a provider-format token there is still reported).
+fn in_docs(hit: &Hit<'_>) -> bool {
+    hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Doc
+}
+
 fn credentialed_url(hit: &Hit<'_>) -> bool {
     let password = hit.evidence;
-    !super::is_placeholder(password)
+    !in_docs(hit)
+        && !super::is_placeholder(password)
         && !password.eq_ignore_ascii_case("pass")
         && !password.eq_ignore_ascii_case("pwd")
         && !password.contains('$')
@@ -237,22 +292,48 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
         if kind != Kind::EnvFile || !project.tracked.is_some_and(|t| t.contains(path.as_str())) {
             continue;
         }
-        let with_value = parsed.entries.iter().find(|entry| match &entry.value {
-            Value::Inherit => false,
-            Value::Template(template) => {
-                !template.evaluate(&|_| None).unwrap_or_default().is_empty()
-            }
-        });
-        if let Some(entry) = with_value {
+        let valued: Vec<(&crate::app::env_file::Entry, String)> = parsed
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.value {
+                Value::Inherit => None,
+                Value::Template(template) => {
+                    Some((entry, template.evaluate(&|_| None).unwrap_or_default()))
+                }
+            })
+            .filter(|(_, value)| !value.is_empty())
+            .collect();
+        // An error when a value looks like a secret (naming its key, never the value); a
+        // warning when the file only holds settings (`TIMES=10`, as Heroku's samples commit
+        // on purpose for `heroku local`).
+        let secret = valued
+            .iter()
+            .find(|(entry, value)| secret_like(&entry.key, value));
+        if let Some((entry, _)) = secret.or(valued.first()) {
             let (line, column) = parsed.source.line_col(entry.key_offset);
-            out.push(Finding::new(
+            let name = files::name(path);
+            let mut finding = Finding::new(
                 super::rule("config/tracked-env-file"),
                 path,
                 (line, column),
-                format!("{} is committed with values", files::name(path)),
-                files::name(path),
+                if secret.is_some() {
+                    format!(
+                        "{name} is committed with a secret-like value in `{}`",
+                        entry.key
+                    )
+                } else {
+                    format!(
+                        "{name} is committed with values (none looks like a secret; first: `{}`)",
+                        entry.key
+                    )
+                },
+                name,
                 false,
-            ));
+            );
+            if secret.is_none() {
+                finding.severity = crate::audit::finding::Severity::Warning;
+            }
+            out.push(finding);
         }
     }
 }
