@@ -779,3 +779,29 @@ fn files_over_max_file_size_are_not_read() {
         .code(2)
         .stderr_has("is not a size");
 }
+
+/// Issue 16: servers that bind `$PORT` themselves, and server config that reads it, are not
+/// "web ignores PORT"; a fixed port still is.
+#[test]
+fn servers_and_server_config_that_read_port_are_not_findings() {
+    let ignores_port = |test: Test| {
+        let out = test.args(&["audit", "--json"]).run();
+        out.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "port-binding/web-ignores-port")
+    };
+    let python = || Test::new().file("app.py", "app = Flask(__name__)\n");
+    assert!(!ignores_port(python().procfile("web: gunicorn app:app\n")));
+    assert!(!ignores_port(
+        python().procfile("web: uwsgi uwsgi.ini\n").file(
+            "uwsgi.ini",
+            "[uwsgi]\nhttp-socket = :$(PORT)\nmodule = app:app\n"
+        )
+    ));
+    assert!(ignores_port(
+        python().procfile("web: gunicorn -b 0.0.0.0:8000 app:app\n")
+    ));
+    assert!(ignores_port(python().procfile("web: uwsgi uwsgi.ini\n")));
+}

@@ -23,8 +23,8 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Error,
         precision: Precision::Medium,
         summary: "The web process does not listen on `$PORT`",
-        explanation: "The app is self-contained and exports HTTP by binding to the port the platform gives it in `$PORT`: dozen, Heroku and every Procfile runner assign one per instance, so two web instances never collide. A web command that binds a fixed port, and code that never reads PORT, fails that contract (Heroku's R10 boot timeout).",
-        fix: "Pass `$PORT` in the command (`gunicorn -b 0.0.0.0:$PORT app:app`) or read it in the code (`process.env.PORT`).",
+        explanation: "The app is self-contained and exports HTTP by binding to the port the platform gives it in `$PORT`: dozen, Heroku and every Procfile runner assign one per instance, so two web instances never collide. A web command that binds a fixed port, and code (or server config: uWSGI's `$(PORT)`) that never reads PORT, fails that contract (Heroku's R10 boot timeout).",
+        fix: "Pass `$PORT` in the command (`uvicorn app:app --host 0.0.0.0 --port $PORT`) or read it in the code (`process.env.PORT`). Servers that bind $PORT themselves when it is set — gunicorn, Heroku's PHP boot scripts, `rails server`, `next start` — need nothing; remove a fixed `-b`/`-p` from their command.",
     },
     Rule {
         id: "port-binding/hardcoded-port",
@@ -47,7 +47,7 @@ const MESSAGE: &str = "listens on a literal port: read PORT from the environment
 pub const PATTERNS: &[Pattern] = &[
     Pattern::new(
         "fact/reads-port",
-        r#"process\.env\.PORT\b|process\.env\[["']PORT["']\]|environ(?:\.get)?[\[(]\s*["']PORT["']|getenv\(\s*["']PORT["']|Getenv\("PORT"\)|env::var\(\s*"PORT"|ENV(?:\.fetch)?[\[(]\s*["']PORT["']|\$\{?PORT\b|env\(\s*["']PORT["']"#,
+        r#"process\.env\.PORT\b|process\.env\[["']PORT["']\]|environ(?:\.get)?[\[(]\s*["']PORT["']|getenv\(\s*["']PORT["']|Getenv\("PORT"\)|env::var\(\s*"PORT"|ENV(?:\.fetch)?[\[(]\s*["']PORT["']|\$\{?PORT\b|\$\(PORT\)|env\(\s*["']PORT["']"#,
         "",
         Kinds::of(&[Kind::Code, Kind::Config]),
     ),
@@ -114,11 +114,35 @@ fn literal_port_flag(command: &str) -> Option<String> {
     None
 }
 
+/// Servers that bind `$PORT` themselves when it is set: gunicorn (its default bind is
+/// `0.0.0.0:$PORT`), Heroku's PHP boot scripts, `rails server`, `next start`.
+fn binds_port_itself(command: &str) -> Option<&'static str> {
+    const WRAPPERS: [&str; 7] = ["bundle", "exec", "poetry", "pipenv", "run", "npx", "uv"];
+    for words in simple_commands(command) {
+        let mut words = words
+            .into_iter()
+            .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+            .skip_while(|w| WRAPPERS.contains(w));
+        let program = words.next().map(|p| p.rsplit('/').next().unwrap_or(p));
+        let next = words.next();
+        let server = match (program, next) {
+            (Some("gunicorn"), _) => "gunicorn",
+            (Some("heroku-php-apache2"), _) => "heroku-php-apache2",
+            (Some("heroku-php-nginx"), _) => "heroku-php-nginx",
+            (Some("rails"), Some("server" | "s")) => "rails server",
+            (Some("next"), Some("start")) => "next start",
+            _ => continue,
+        };
+        return Some(server);
+    }
+    None
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     let Some(web) = project.processes().find(|p| p.name == "web") else {
         return;
     };
-    let mentions_port = web.command.contains("PORT");
+    let mentions_port = web.command.contains("PORT") || binds_port_itself(&web.command).is_some();
     let (evidence, message) = if let Some(flag) = literal_port_flag(&web.command) {
         (
             flag.clone(),
@@ -158,5 +182,27 @@ mod tests {
         );
         assert_eq!(literal_port_flag("gunicorn -b 0.0.0.0:$PORT app"), None);
         assert_eq!(literal_port_flag("node server.js -p $PORT"), None);
+    }
+
+    #[test]
+    fn servers_that_bind_port_themselves() {
+        for command in [
+            "gunicorn app:app",
+            "bundle exec rails server",
+            "heroku-php-apache2 web/",
+            "vendor/bin/heroku-php-nginx -C nginx.conf public/",
+            "cd src && gunicorn --workers 3 wsgi",
+            "NODE_ENV=production npx next start",
+        ] {
+            assert!(binds_port_itself(command).is_some(), "{command}");
+        }
+        for command in [
+            "uvicorn app:app",
+            "python app.py",
+            "rails console",
+            "next dev",
+        ] {
+            assert_eq!(binds_port_itself(command), None, "{command}");
+        }
     }
 }
