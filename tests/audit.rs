@@ -805,3 +805,34 @@ fn servers_and_server_config_that_read_port_are_not_findings() {
     ));
     assert!(ignores_port(python().procfile("web: uwsgi uwsgi.ini\n")));
 }
+
+/// Issue 16: Rails commits the development and test sections of `secrets.yml` on purpose;
+/// only a literal in another section is a finding.
+#[test]
+fn rails_development_and_test_secrets_are_not_findings() {
+    let rules = |secrets: &str| -> Vec<(String, String)> {
+        let out = Test::new()
+            .procfile("web: bundle exec puma -p $PORT\n")
+            .file("config/secrets.yml", secrets)
+            .args(&["audit", "--json"])
+            .run();
+        located(&out.json()).into_iter().collect()
+    };
+    let dev_and_test = "development:\n  secret_key_base: 86bc88971370072b5c3fb0122870b37ce0750d2c883f0890165dc45a43bad83b\n\ntest:\n  secret_key_base: 189f8e836260fb93a522a78e6a157b34178bd09d65174da1e64a964f9c4010a7\n\nproduction:\n  secret_key_base: <%= ENV[\"SECRET_KEY_BASE\"] %>\n";
+    assert!(
+        !rules(dev_and_test)
+            .iter()
+            .any(|(rule, _)| rule.starts_with("config/")),
+        "{:?}",
+        rules(dev_and_test)
+    );
+    let production = "production:\n  secret_key_base: 86bc88971370072b5c3fb0122870b37ce0750d2c883f0890165dc45a43bad83b\n";
+    assert!(
+        rules(production).contains(&(
+            "config/framework-password".to_owned(),
+            "config/secrets.yml:2".to_owned()
+        )),
+        "{:?}",
+        rules(production)
+    );
+}

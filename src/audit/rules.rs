@@ -223,6 +223,39 @@ pub fn reads_env(line: &str) -> bool {
     .any(|marker| line.contains(marker))
 }
 
+/// Files that describe the developer's and CI's setup, not the app's: CI workflows, dev
+/// containers, Compose files. Their throwaway local services are not the app's config.
+pub fn dev_tooling(path: &str) -> bool {
+    let name = files::name(path);
+    [
+        ".github/",
+        ".circleci/",
+        ".gitlab",
+        ".buildkite/",
+        ".devcontainer/",
+    ]
+    .iter()
+    .any(|dir| path.starts_with(dir) || path.contains(&format!("/{dir}")))
+        || name.starts_with("docker-compose")
+        || name.starts_with("compose.")
+}
+
+/// Whether a literal is the fallback of an environment lookup: on the line itself, or as the
+/// `default` argument of a call spread over lines that reads the environment
+/// (`dj_database_url.config(\n    env=...,\n    default="postgres://…")`).
+pub fn env_fallback(hit: &super::scan::Hit<'_>) -> bool {
+    if reads_env(hit.line) {
+        return true;
+    }
+    let line = hit.line.trim_start();
+    if !(line.starts_with("default") || line.starts_with("fallback")) {
+        return false;
+    }
+    let before = &hit.content[..hit.at.min(hit.content.len())];
+    let text = String::from_utf8_lossy(&before[before.len().saturating_sub(400)..]);
+    text.lines().rev().skip(1).take(4).any(reads_env)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +327,54 @@ mod tests {
                 "  post \"/users/:user_id/webhooks/:agent_id/:secret\" => \"web_requests#handle_request\"",
                 "  get \"/hooks/:token\" => \"hooks#show\"",
                 "  description <<~MD\n    \"unique_token\": \"xy_fej9Llg4\",\n  MD\n",
+            ],
+        ),
+        (
+            "config/credentialed-url",
+            "config/database.yml",
+            &["production:\n  url: postgres://shop:Hk2Lp9Qr4T@db.internal/shop\n"],
+            &[
+                "#   DATABASE_URL=\"postgres://myuser:mypass@localhost/somedatabase\"",
+                "  url: <%= ENV['DATABASE_URL'] %>",
+            ],
+        ),
+        (
+            "config/credentialed-url",
+            ".github/workflows/tests.yml",
+            &[],
+            &["      DATABASE_URL: \"postgres://saleor:saleor@postgres:5432/saleor\""],
+        ),
+        (
+            "config/credentialed-url",
+            "shop/settings.py",
+            &["DATABASE_URL = \"postgres://shop:Hk2Lp9Qr4T@db.internal/shop\""],
+            &[
+                "DATABASES = {\n    \"default\": dj_database_url.config(\n        env=dj_database_url.DEFAULT_ENV,\n        default=\"postgres://saleor:saleor@localhost:5432/saleor\",\n    ),\n}",
+            ],
+        ),
+        (
+            "backing-services/hardcoded-address",
+            "shop/settings.py",
+            &["REDIS = \"redis://localhost:6379/0\""],
+            &[
+                "CACHE = cache_url.config(\n    env=\"REDIS_URL\",\n    default=\"redis://localhost:6379/0\",\n)",
+            ],
+        ),
+        (
+            "config/generic-secret",
+            "config/secrets.yml",
+            &["production:\n  api_token: 86bc88971370072b5c3fb0122870b37ce0750d2c\n"],
+            &[
+                "development:\n  api_token: 86bc88971370072b5c3fb0122870b37ce0750d2c\n",
+                "test:\n  api_token: 189f8e836260fb93a522a78e6a157b34178bd09d\n",
+            ],
+        ),
+        (
+            "config/private-key",
+            "shop/tests/conftest.py",
+            &[],
+            &[
+                "KEY = \"\"\"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAr7Zq8Lm3Xr7Tn2Vb9Wc4YdKp6Hs1Jf5Gu0EaQ2wR8Xk9mQ2vT7\n\"\"\"",
             ],
         ),
         (

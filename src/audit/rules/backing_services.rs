@@ -1,6 +1,6 @@
 //! Factor IV, Backing services: treat them as attached resources, addressed by config.
 
-use crate::audit::files::{self, Kinds};
+use crate::audit::files::Kinds;
 use crate::audit::finding::{Factor, Severity};
 use crate::audit::rule::{Precision, Rule};
 use crate::audit::scan::{Hit, Pattern};
@@ -18,13 +18,7 @@ pub const RULES: &[Rule] = &[Rule {
 /// Not in CI workflows or Compose files (they describe the local and CI setup), and not when
 /// the line reads the environment (the literal is its fallback).
 fn hardcoded_address(hit: &Hit<'_>) -> bool {
-    let name = files::name(hit.path);
-    let compose = name.starts_with("docker-compose") || name.starts_with("compose.");
-    let ci = hit.path.starts_with(".github/")
-        || hit.path.starts_with(".circleci/")
-        || hit.path.starts_with(".gitlab")
-        || hit.path.starts_with(".buildkite/");
-    !compose && !ci && !super::reads_env(hit.line)
+    !super::dev_tooling(hit.path) && !super::env_fallback(hit)
 }
 
 pub const PATTERNS: &[Pattern] = &[Pattern::new(

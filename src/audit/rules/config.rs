@@ -156,7 +156,13 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
                         .all(|c| c.is_ascii_lowercase() || c == '_' || c == '/')
             })
         });
+    let yaml = files::has_suffix(hit.path, ".yml") || files::has_suffix(hit.path, ".yaml");
+    let development = yaml
+        && !production_section(&String::from_utf8_lossy(
+            &hit.content[..hit.at.min(hit.content.len())],
+        ));
     !route
+        && !development
         && !in_docs(hit)
         && !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
         && !super::is_placeholder(value)
@@ -215,7 +221,8 @@ fn secret_like(key: &str, value: &str) -> bool {
             })
         });
     let literal = !super::is_placeholder(value) && !value.contains("://");
-    let random = value.len() >= 8 && entropy_ok(value) && !value.contains(' ');
+    // Unnamed, only what reads as generated: long and varied (a word like `development` is not).
+    let random = value.len() >= 20 && super::entropy(value) >= 3.5 && !value.contains(' ');
     credentialed_url || literal && (named || random)
 }
 
@@ -227,7 +234,11 @@ fn in_docs(hit: &Hit<'_>) -> bool {
 
 fn credentialed_url(hit: &Hit<'_>) -> bool {
     let password = hit.evidence;
+    let commented = hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Comment;
     !in_docs(hit)
+        && !commented
+        && !super::dev_tooling(hit.path)
+        && !super::env_fallback(hit)
         && !super::is_placeholder(password)
         && !password.eq_ignore_ascii_case("pass")
         && !password.eq_ignore_ascii_case("pwd")
@@ -289,7 +300,10 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
             ));
         }
         // Outside a repository nothing is committed: the rule is about git.
-        if kind != Kind::EnvFile || !project.tracked.is_some_and(|t| t.contains(path.as_str())) {
+        if kind != Kind::EnvFile
+            || !project.tracked.is_some_and(|t| t.contains(path.as_str()))
+            || super::dev_tooling(path)
+        {
             continue;
         }
         let valued: Vec<(&crate::app::env_file::Entry, String)> = parsed
@@ -438,6 +452,9 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
         if super::is_placeholder(text) || text.contains("ENV") || super::reads_env(text) {
             continue;
         }
+        if name == "Rails" && !production_section(&file.text[..value.start()]) {
+            continue;
+        }
         out.push(Finding::new(
             super::rule("config/framework-password"),
             file.path,
@@ -447,6 +464,23 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
             true,
         ));
     }
+}
+
+/// Whether the Rails YAML text before a value leaves it in a section other than the
+/// development and test ones (`development:` and `test:` keys are generated and committed on
+/// purpose; production's come from the environment).
+fn production_section(before: &str) -> bool {
+    let section = before
+        .lines()
+        .rev()
+        .find(|line| {
+            line.chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace() && c != '#')
+                && line.trim_end().ends_with(':')
+        })
+        .map(|line| line.trim_end().trim_end_matches(':'));
+    !matches!(section, Some("development" | "test"))
 }
 
 /// A provider-format token whose body is a stand-in is not a finding: a run of one character
@@ -484,6 +518,11 @@ fn real_token(hit: &Hit<'_>) -> bool {
 /// A private key block with a body: base64 after the `BEGIN` line (in a file, or a JSON
 /// string with `\n` escapes), not `...` or a template's stand-in.
 fn private_key_body(hit: &Hit<'_>) -> bool {
+    // A key a test signs with is generated for it (saleor's OpenID tests); tokens in tests
+    // are still reported: those can be real.
+    if files::is_test_path(hit.path) {
+        return false;
+    }
     let after = &hit.content[(hit.at + hit.matched.len()).min(hit.content.len())..];
     let after = &after[..after.len().min(400)];
     let text = String::from_utf8_lossy(after).replace("\\n", "\n");
