@@ -139,6 +139,7 @@ def main():
         with open(os.path.join(app, "dozen.toml"), "w") as f:
             f.write(MANIFEST)
         run = Run(app)
+        stop = run.stop
         run.wait(lambda l: "web.1 ready" in l, 1, 0)
 
         socket_time = socket_round_trip(app)
@@ -174,8 +175,10 @@ def main():
         refused, all_refused, attempts = rolling_restart(app, run)
         print(f"restart of web=3 under a steady stream of connections: {attempts} connections, "
               f"{refused} refused by the instance being restarted, {all_refused} moments with all three refusing   (target: 0)")
-        run.stop()
     finally:
+        # A failed step (sys.exit included) must not leave the formation running.
+        if "stop" in locals():
+            stop()
         shutil.rmtree(app, ignore_errors=True)
 
 
