@@ -10,7 +10,12 @@ use dozen::audit::scan::Scanners;
 use dozen::audit::walk::{Options, Walked, scan_file};
 use libfuzzer_sys::fuzz_target;
 
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 17] = [
+    "lib/tasks/deploy.rake",
+    "app/views/help.md.erb",
+    "src/main.rs",
+    "tests/conftest.py",
+    "config/secrets.yml",
     "Dockerfile",
     "requirements.txt",
     "pom.xml",

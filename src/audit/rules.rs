@@ -340,6 +340,19 @@ mod tests {
         ),
         (
             "config/credentialed-url",
+            "app/db.py",
+            &[
+                "conn = psycopg2.connect(\"host=db.internal dbname=shop user=shop password=Hk2Lp9Qr4T\")",
+                "CS = \"Server=sql.internal;Database=shop;User Id=sa;Password=Hk2Lp9Qr4T;\"",
+            ],
+            &[
+                "conn = psycopg2.connect(\"host=db dbname=shop user=shop password=${DB_PASSWORD}\")",
+                "conn = psycopg2.connect(\"host=db password=changeme\")",
+                "# host=db password=Hk2Lp9Qr4T",
+            ],
+        ),
+        (
+            "config/credentialed-url",
             ".github/workflows/tests.yml",
             &[],
             &["      DATABASE_URL: \"postgres://saleor:saleor@postgres:5432/saleor\""],

@@ -254,6 +254,16 @@ pub const PATTERNS: &[Pattern] = &[
     )
     .secret()
     .verify(credentialed_url),
+    // libpq's and ADO.NET's keyword form: `host=db.internal user=shop password=…`,
+    // `Server=…;Password=…`.
+    Pattern::new(
+        "config/credentialed-url",
+        r#"(?i)\b(?:host|server|data source)\s*=\s*[^;'"\s]+[^'"\n]{0,200}?\b(?:password|pwd)\s*=\s*([^;'"\s]{3,128})"#,
+        "connection string with a password in it",
+        Kinds::of(&[Kind::Code, Kind::Config, Kind::EnvFile, Kind::Other]),
+    )
+    .secret()
+    .verify(credentialed_url),
     Pattern::new(
         "config/generic-secret",
         r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_]{0,10}["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
@@ -368,7 +378,11 @@ pub fn is_secret_name(name: &str) -> bool {
     ];
     const NOT: [&str; 6] = ["_FILE", "_PATH", "_URL", "_NAME", "_ENDPOINT", "PUBLIC"];
     let upper = name.to_ascii_uppercase();
-    MARKERS.iter().any(|m| upper.contains(m)) && !NOT.iter().any(|n| upper.contains(n))
+    // Short forms count as whole words only (`DB_PASS`, `MYSQL_PWD`; not `PASSENGER_HOME`).
+    let short = upper
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| matches!(word, "PASS" | "PWD" | "PW" | "PASSPHRASE"));
+    (short || MARKERS.iter().any(|m| upper.contains(m))) && !NOT.iter().any(|n| upper.contains(n))
 }
 
 /// Secret-named `ENV`/`ARG` keys.
@@ -818,6 +832,29 @@ mod tests {
             }
         }
         assert_eq!(CASES.len(), SECRETS.len(), "every rule has cases");
+    }
+
+    #[test]
+    fn secret_names_short_forms_are_whole_words() {
+        for name in [
+            "DB_PASS",
+            "MYSQL_PWD",
+            "SMTP_PW",
+            "GPG_PASSPHRASE",
+            "API_TOKEN",
+            "db-password",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in [
+            "PASSENGER_HOME",
+            "COMPASS",
+            "PWDX",
+            "DB_PASSWORD_FILE",
+            "PUBLIC_TOKEN",
+        ] {
+            assert!(!is_secret_name(name), "{name}");
+        }
     }
 
     #[test]
