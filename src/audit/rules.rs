@@ -586,6 +586,36 @@ mod tests {
             ],
         ),
         (
+            "processes/local-state-file",
+            "config/environments/production.rb",
+            &["  config.active_storage.service = :local"],
+            &["  config.active_storage.service = :amazon"],
+        ),
+        (
+            "processes/local-state-file",
+            "config/environments/development.rb",
+            &[],
+            &["  config.active_storage.service = :local"],
+        ),
+        (
+            "logs/file-sink",
+            "config/puma.rb",
+            &["stdout_redirect \"log/puma.log\", \"log/puma_err.log\", true"],
+            &["stdout_redirect \"/dev/stdout\", \"/dev/stderr\""],
+        ),
+        (
+            "logs/file-sink",
+            "config/nginx/sites-enabled/app",
+            &["server {\n  access_log /var/log/nginx/app.log;\n}"],
+            &["server {\n  access_log /dev/stdout;\n}"],
+        ),
+        (
+            "config/generic-secret",
+            "config/newrelic.yml",
+            &["production:\n  license_key: 8c1f0a7e55b24b8e9d0f3a1b2c3d4e5f6a7b8c9d\n"],
+            &["production:\n  license_key: <%= ENV[\"NEW_RELIC_LICENSE_KEY\"] %>\n"],
+        ),
+        (
             "processes/local-session-store",
             "config/environments/test.rb",
             &[],

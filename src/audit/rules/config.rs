@@ -266,7 +266,7 @@ pub const PATTERNS: &[Pattern] = &[
     .verify(credentialed_url),
     Pattern::new(
         "config/generic-secret",
-        r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_]{0,10}["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
+        r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
         "a credential-named variable holds a literal that looks like a secret",
         Kinds::of(&[Kind::Code, Kind::Config, Kind::Other]),
     )
@@ -274,7 +274,7 @@ pub const PATTERNS: &[Pattern] = &[
     .verify(generic_secret),
     Pattern::new(
         "config/generic-secret",
-        r#"(?im)^[ \t]*[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[a-z0-9_]{0,10}[ \t]*[:=][ \t]*([^"'\s#,;]{8,200})[ \t]*$"#,
+        r#"(?im)^[ \t]*[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}[ \t]*[:=][ \t]*([^"'\s#,;]{8,200})[ \t]*$"#,
         "a credential-named key holds a literal that looks like a secret",
         Kinds::of(&[Kind::Config]),
     )

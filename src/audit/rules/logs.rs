@@ -86,10 +86,27 @@ pub const PATTERNS: &[Pattern] = &[
         SINK,
         r"(?m)^\s*(?:access_log|error_log)\s+([^\s;]+)",
         MESSAGE,
-        Kinds::of(&[Kind::Config]),
+        Kinds::of(&[Kind::Config, Kind::Other]),
+    )
+    .verify(nginx_sink),
+    // Puma's `stdout_redirect "log/puma.log", …` in config/puma.rb.
+    Pattern::new(
+        SINK,
+        r#"\bstdout_redirect\s*\(?\s*["']([^"']+)["']"#,
+        MESSAGE,
+        Kinds::CODE,
     )
     .verify(not_a_stream),
 ];
+
+/// nginx's `access_log`/`error_log` to a file, in its config whatever the file is called
+/// (`nginx.conf`, `config/nginx.conf.erb`, `sites-enabled/app`).
+fn nginx_sink(hit: &Hit<'_>) -> bool {
+    let nginx = hit.kind == Kind::Config
+        || hit.path.contains("nginx")
+        || memchr::memmem::find(hit.content, b"server {").is_some();
+    nginx && not_a_stream(hit)
+}
 
 const LOG_FLAGS: [&str; 4] = [
     "--logfile",

@@ -44,6 +44,14 @@ pub const PATTERNS: &[Pattern] = &[
         Kinds::SHIPPED,
     )
     .verify(production_config),
+    // Active Storage on the local disk, outside development and test.
+    Pattern::new(
+        "processes/local-state-file",
+        r"\bconfig\.active_storage\.service\s*=\s*(:local)\b",
+        "uploads kept on the local disk (Active Storage's :local service)",
+        Kinds::SHIPPED,
+    )
+    .verify(production_config),
     Pattern::new(
         "processes/local-state-file",
         r#"sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
