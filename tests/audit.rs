@@ -836,3 +836,47 @@ fn rails_development_and_test_secrets_are_not_findings() {
         rules(production)
     );
 }
+
+/// Issue 16: migrations in a boot script or Docker entrypoint that a long-running process
+/// starts with are work at start, reported at the script's line.
+#[test]
+fn migrations_in_boot_scripts_and_entrypoints_are_found() {
+    let work_at_start = |test: Test| -> Vec<(String, String)> {
+        let out = test.args(&["audit", "--json"]).run();
+        located(&out.json())
+            .into_iter()
+            .filter(|(rule, _)| rule == "admin-processes/work-at-start")
+            .collect()
+    };
+    let boot = "#!/bin/sh\nset -e\n# rake db:migrate used to run here\nbundle exec rake db:migrate\nexec bundle exec puma -p $PORT\n";
+    assert_eq!(
+        work_at_start(
+            Test::new()
+                .procfile("web: bin/boot\n")
+                .file("bin/boot", boot)
+        ),
+        [(
+            "admin-processes/work-at-start".to_owned(),
+            "bin/boot:4".to_owned()
+        )]
+    );
+    let entrypoint = "#!/bin/sh\npython manage.py migrate --noinput\nexec \"$@\"\n";
+    assert_eq!(
+        work_at_start(
+            Test::new()
+                .procfile("web: gunicorn app:app\n")
+                .file("Dockerfile", "FROM python:3.12\nCOPY docker-entrypoint.sh /app/\nENTRYPOINT [\"/app/docker-entrypoint.sh\"]\nCMD [\"gunicorn\", \"app:app\"]\n")
+                .file("docker-entrypoint.sh", entrypoint)
+        ),
+        [("admin-processes/work-at-start".to_owned(), "docker-entrypoint.sh:2".to_owned())]
+    );
+    // The release phase is where migrations belong.
+    assert!(
+        work_at_start(
+            Test::new()
+                .procfile("web: gunicorn app:app\nrelease: bin/migrate\n")
+                .file("bin/migrate", "python manage.py migrate\n")
+        )
+        .is_empty()
+    );
+}

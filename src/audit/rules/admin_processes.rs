@@ -53,7 +53,96 @@ pub fn migration(command: &str) -> Option<String> {
     })
 }
 
+/// The script a command runs, if it runs one of the app's files: `bin/boot`,
+/// `./docker-entrypoint.sh`, `sh scripts/start.sh`, `bash -e bin/web`.
+fn script_of(words: &[&str]) -> Option<String> {
+    let mut words = words
+        .iter()
+        .map(|w| w.trim_matches(|c| matches!(c, '"' | '\'' | '[' | ']' | ',')))
+        .filter(|w| !w.is_empty())
+        .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+    let mut first = words.next()?;
+    if matches!(first, "sh" | "bash" | "/bin/sh" | "/bin/bash" | "exec") {
+        first = words.find(|w| !w.starts_with('-'))?;
+    }
+    let looks_like_a_script = first.contains('/')
+        || crate::audit::files::has_suffix(first, ".sh")
+        || crate::audit::files::has_suffix(first, ".bash");
+    looks_like_a_script.then(|| first.trim_start_matches("./").to_owned())
+}
+
+/// The app's file a script path names: the path itself, else the one file with its name (a
+/// Dockerfile names the script where it copied it, `/app/docker-entrypoint.sh`).
+fn find_script<'p>(project: &'p Project<'_>, script: &str) -> Option<&'p String> {
+    let trimmed = script.trim_start_matches('/');
+    if let Some(exact) = project.files.iter().find(|f| f.as_str() == trimmed) {
+        return Some(exact);
+    }
+    let name = script.rsplit('/').next().unwrap_or(script);
+    let mut same = project
+        .files
+        .iter()
+        .filter(|f| f.rsplit('/').next() == Some(name) && !crate::audit::files::is_test_path(f));
+    let one = same.next()?;
+    same.next().is_none().then_some(one)
+}
+
+/// A migration in a script a long-running process starts with: the script's line.
+fn migration_in_script(project: &Project<'_>, script: &str) -> Option<(String, usize, String)> {
+    let path = find_script(project, script)?;
+    let text = project.read(path)?;
+    text.lines().enumerate().find_map(|(i, line)| {
+        let code = line.trim_start();
+        if code.starts_with('#') {
+            return None;
+        }
+        migration(code).map(|found| (path.clone(), i + 1, found))
+    })
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    // Boot scripts and Docker entrypoints a long-running process starts with.
+    let mut starts: Vec<(String, String)> = Vec::new();
+    for process in project.processes() {
+        for words in simple_commands(&process.command) {
+            if let Some(script) = script_of(&words) {
+                starts.push((format!("`{}`", process.name), script));
+            }
+        }
+    }
+    for path in project
+        .files
+        .iter()
+        .filter(|f| crate::audit::files::is_dockerfile(crate::audit::files::name(f)))
+    {
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        for instruction in crate::audit::dockerfile::parse(&text) {
+            if matches!(instruction.keyword.as_str(), "ENTRYPOINT" | "CMD") {
+                let words: Vec<&str> = instruction.args.split_whitespace().collect();
+                if let Some(script) = script_of(&words) {
+                    starts.push((format!("{path}'s {}", instruction.keyword), script));
+                }
+            }
+        }
+    }
+    starts.sort();
+    starts.dedup_by(|a, b| a.1 == b.1);
+    for (starter, script) in starts {
+        if let Some((path, line, found)) = migration_in_script(project, &script) {
+            out.push(Finding::new(
+                super::rule("admin-processes/work-at-start"),
+                &path,
+                (line, 1),
+                format!(
+                    "{starter} starts with {script}, which runs `{found}` each time: make it a release phase or a task"
+                ),
+                &found,
+                false,
+            ));
+        }
+    }
     for process in project.processes() {
         if let Some(found) = migration(&process.command) {
             out.push(Finding::new(
@@ -84,5 +173,24 @@ mod tests {
         assert!(migration("python manage.py migrate --noinput; gunicorn app").is_some());
         assert!(migration("gunicorn app:app").is_none());
         assert!(migration("node migrate-users-report.js").is_none());
+    }
+
+    #[test]
+    fn scripts_a_command_starts() {
+        assert_eq!(script_of(&["bin/boot"]).as_deref(), Some("bin/boot"));
+        assert_eq!(
+            script_of(&["[\"./docker-entrypoint.sh\",", "\"web\"]"]).as_deref(),
+            Some("docker-entrypoint.sh")
+        );
+        assert_eq!(
+            script_of(&["bash", "-e", "scripts/start"]).as_deref(),
+            Some("scripts/start")
+        );
+        assert_eq!(
+            script_of(&["PORT=1", "sh", "run.sh"]).as_deref(),
+            Some("run.sh")
+        );
+        assert_eq!(script_of(&["gunicorn", "app:app"]), None);
+        assert_eq!(script_of(&["bundle", "exec", "puma"]), None);
     }
 }
