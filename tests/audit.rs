@@ -880,3 +880,40 @@ fn migrations_in_boot_scripts_and_entrypoints_are_found() {
         .is_empty()
     );
 }
+
+/// Issue 16: `npm start` whose package.json script builds before serving builds at every start.
+#[test]
+fn npm_start_scripts_that_build_are_found() {
+    let build_in_web = |package: &str| -> Vec<(String, String)> {
+        let out = Test::new()
+            .procfile("web: npm start\n")
+            .file("package.json", package)
+            .file("package-lock.json", "{}\n")
+            .file("server.js", "app.listen(process.env.PORT)\n")
+            .args(&["audit", "--json"])
+            .run();
+        located(&out.json())
+            .into_iter()
+            .filter(|(rule, _)| rule == "build-release-run/build-in-web")
+            .collect()
+    };
+    assert_eq!(
+        build_in_web(
+            "{\n  \"scripts\": {\n    \"start\": \"npm run build && node server.js\"\n  }\n}\n"
+        ),
+        [(
+            "build-release-run/build-in-web".to_owned(),
+            "package.json:3".to_owned()
+        )]
+    );
+    assert_eq!(
+        build_in_web(
+            "{\n  \"scripts\": {\n    \"prestart\": \"tsc\",\n    \"start\": \"node dist/server.js\"\n  }\n}\n"
+        ),
+        [(
+            "build-release-run/build-in-web".to_owned(),
+            "package.json:3".to_owned()
+        )]
+    );
+    assert!(build_in_web("{\n  \"scripts\": {\n    \"build\": \"tsc\",\n    \"start\": \"node dist/server.js\"\n  }\n}\n").is_empty());
+}

@@ -93,8 +93,71 @@ pub fn build_step(command: &str) -> Option<String> {
     })
 }
 
+/// `npm start` (and yarn's, pnpm's, bun's) runs package.json's `prestart` then `start`
+/// scripts: a build there happens at every start as surely as in the Procfile.
+fn npm_start_build(project: &Project<'_>, command: &str, out: &mut Vec<Finding>, process: &str) {
+    let starts = simple_commands(command).into_iter().any(|words| {
+        let joined = unwrap_program(&words).join(" ");
+        [
+            "npm start",
+            "npm run start",
+            "yarn start",
+            "yarn run start",
+            "pnpm start",
+            "pnpm run start",
+            "bun run start",
+            "bun start",
+        ]
+        .iter()
+        .any(|s| joined == *s || joined.starts_with(&format!("{s} ")))
+    });
+    if !starts {
+        return;
+    }
+    let Some(text) = project.read("package.json") else {
+        return;
+    };
+    let Ok(package) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return;
+    };
+    for script in ["prestart", "start"] {
+        let Some(body) = package["scripts"][script].as_str() else {
+            continue;
+        };
+        // The server is the start script's last command; everything in prestart runs before it.
+        let step = if script == "prestart" {
+            simple_commands(body).into_iter().find_map(|words| {
+                let joined = unwrap_program(&words).join(" ");
+                BUILDS
+                    .iter()
+                    .any(|b| joined == *b || joined.starts_with(&format!("{b} ")))
+                    .then(|| words.join(" "))
+            })
+        } else {
+            build_step(body)
+        };
+        let Some(step) = step else { continue };
+        let key = format!("\"{script}\"");
+        let line = text
+            .lines()
+            .position(|l| l.contains(&key))
+            .map_or(1, |i| i + 1);
+        out.push(Finding::new(
+            super::rule("build-release-run/build-in-web"),
+            "package.json",
+            (line, 1),
+            format!(
+                "`{process}` runs `npm start`, whose `{script}` script builds or installs when it starts (`{step}`): that is the build stage's work"
+            ),
+            &step,
+            false,
+        ));
+    }
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     for process in project.processes() {
+        npm_start_build(project, &process.command, out, &process.name);
         let found = build_step(&process.command)
             .map(|step| (step, "builds or installs"))
             .or_else(|| {
