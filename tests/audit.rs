@@ -917,3 +917,29 @@ fn npm_start_scripts_that_build_are_found() {
     );
     assert!(build_in_web("{\n  \"scripts\": {\n    \"build\": \"tsc\",\n    \"start\": \"node dist/server.js\"\n  }\n}\n").is_empty());
 }
+
+/// Issue 16: requirements pulled in with `-r` from a `requirements/` directory are read too.
+#[test]
+fn requirements_behind_includes_are_checked() {
+    let out = Test::new()
+        .procfile("web: gunicorn app:app\n")
+        .file("app.py", "import flask\n")
+        .file(
+            "requirements.txt",
+            "-r requirements/base.txt\ngunicorn==23.0.0\n",
+        )
+        .file("requirements/base.txt", "flask==3.1.0\nrequests>=2\n")
+        .args(&["audit", "--json"])
+        .run();
+    let found: Vec<(String, String)> = located(&out.json())
+        .into_iter()
+        .filter(|(rule, _)| rule == "dependencies/unpinned-requirement")
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "dependencies/unpinned-requirement".to_owned(),
+            "requirements/base.txt:2".to_owned()
+        )]
+    );
+}

@@ -70,13 +70,22 @@ pub static PATTERNS: LazyLock<Vec<&'static Pattern>> = LazyLock::new(|| {
     .collect()
 });
 
+/// A pip requirements file: `requirements*.txt`, or any `.txt` in a `requirements/` directory
+/// (`requirements/base.txt`, which `requirements.txt` pulls in with `-r`).
+pub fn is_requirements(path: &str, name: &str) -> bool {
+    files::has_suffix(name, ".txt")
+        && (name.starts_with("requirements")
+            || path.starts_with("requirements/")
+            || path.contains("/requirements/"))
+}
+
 /// Whether the file rules below want this file's whole text (decided cheaply: most files
 /// are never turned into text).
 pub fn reads_whole_file(path: &str, kind: Kind, content: &[u8]) -> bool {
     let name = files::name(path);
     files::is_dockerfile(name)
         || name == "pom.xml"
-        || name.starts_with("requirements") && files::has_suffix(name, ".txt")
+        || is_requirements(path, name)
         || config::is_framework_config(path, name)
         || kind == Kind::Code && memchr::memmem::find(content, b"express-session").is_some()
 }
@@ -90,7 +99,7 @@ pub fn check_file(file: &File<'_>, out: &mut Vec<Finding>) {
         disposability::dockerfile(file.path, &instructions, out);
     } else if file.name == "pom.xml" {
         dependencies::pom(file, out);
-    } else if file.name.starts_with("requirements") && files::has_suffix(file.name, ".txt") {
+    } else if is_requirements(file.path, file.name) {
         dependencies::requirements(file, out);
     } else {
         config::framework_passwords(file, out);
