@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every fuzz target for SECONDS (default 600) in turn, each input at most 64 KiB, a
-# 10 s timeout per input and a 2 GiB memory limit; stops at the first target that finds a
-# crash, a timeout or an out-of-memory. Needs `cargo install cargo-fuzz` and nightly.
+# 10 s timeout per input and a 2 GiB memory limit, and prints the end of each run (its
+# final statistics, or the crash, timeout or out-of-memory it found, whose input lands in
+# fuzz/artifacts/TARGET/). Needs `cargo install cargo-fuzz` and nightly.
 #
 #   fuzz/run-all.sh          # 10 minutes per target
 #   fuzz/run-all.sh 60       # a minute per target
