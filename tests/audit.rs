@@ -943,3 +943,33 @@ fn requirements_behind_includes_are_checked() {
         )]
     );
 }
+
+/// Issue 16: detect-secrets' and gitleaks' inline allowlists are honoured for secret findings
+/// (factor III) on their line, so a team can switch without rewriting its code; they say
+/// nothing about other rules and are not reported when they match nothing.
+#[test]
+fn detect_secrets_and_gitleaks_allowlists_are_honoured() {
+    let key = "AKIAQ3EGV7XJ2MBZR4TN";
+    let code = format!(
+        "a = '{key}'  # pragma: allowlist secret\n# pragma: allowlist nextline secret\nb = '{key}'\nc = '{key}'  // gitleaks:allow\nd = '{key}'\napp.run(port=5000)  # pragma: allowlist secret\nx = 1  # pragma: allowlist secret\n"
+    );
+    let out = Test::new()
+        .procfile("web: python app.py\n")
+        .file("app.py", code)
+        .args(&["audit", "--json"])
+        .run();
+    let found: Vec<(String, String)> = located(&out.json())
+        .into_iter()
+        .filter(|(_, location)| location.starts_with("app.py"))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("config/aws-access-key".to_owned(), "app.py:5".to_owned()),
+            (
+                "port-binding/hardcoded-port".to_owned(),
+                "app.py:6".to_owned()
+            ),
+        ]
+    );
+}

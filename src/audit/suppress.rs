@@ -13,6 +13,23 @@ use super::rules;
 /// What an inline suppression starts with.
 pub const MARKER: &[u8] = b"dozen: ignore[";
 
+/// Other tools' inline allowlists dozen honours for its secret findings (factor III), so a
+/// team can switch without rewriting its code: detect-secrets' `pragma: allowlist secret`
+/// (this line) and `pragma: allowlist nextline secret`, and gitleaks' `gitleaks:allow`.
+pub const FOREIGN_MARKERS: [&str; 3] = [
+    "pragma: allowlist secret",
+    "pragma: allowlist nextline secret",
+    "gitleaks:allow",
+];
+
+/// Whether a file holds any inline suppression, dozen's or another tool's.
+pub fn has_marker(content: &[u8]) -> bool {
+    memchr::memmem::find(content, MARKER).is_some()
+        || FOREIGN_MARKERS
+            .iter()
+            .any(|m| memchr::memmem::find(content, m.as_bytes()).is_some())
+}
+
 /// One inline `dozen: ignore[RULE, RULE] reason` comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inline {
@@ -21,6 +38,15 @@ pub struct Inline {
     pub column: usize,
     pub rules: Vec<String>,
     pub has_reason: bool,
+    /// Another tool's allowlist (no rules named): it covers factor III findings on its own
+    /// line, or on the next one (`nextline`).
+    pub foreign: Option<Reach>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    ThisLine,
+    NextLine,
 }
 
 /// The inline suppressions in a file's text.
@@ -28,6 +54,23 @@ pub fn read_inline(path: &str, text: &str) -> Vec<Inline> {
     let marker = std::str::from_utf8(MARKER).expect("ASCII");
     let mut found = Vec::new();
     for (index, line) in text.lines().enumerate() {
+        for (marker, reach) in [
+            (FOREIGN_MARKERS[1], Reach::NextLine),
+            (FOREIGN_MARKERS[0], Reach::ThisLine),
+            (FOREIGN_MARKERS[2], Reach::ThisLine),
+        ] {
+            if let Some(at) = line.find(marker) {
+                found.push(Inline {
+                    path: path.to_owned(),
+                    line: index + 1,
+                    column: line[..at].chars().count() + 1,
+                    rules: Vec::new(),
+                    has_reason: true,
+                    foreign: Some(reach),
+                });
+                break;
+            }
+        }
         let mut rest = line;
         while let Some(at) = rest.find(marker) {
             let after = &rest[at + marker.len()..];
@@ -50,6 +93,7 @@ pub fn read_inline(path: &str, text: &str) -> Vec<Inline> {
                     .filter(|r| !r.is_empty())
                     .collect(),
                 has_reason: !reason.is_empty(),
+                foreign: None,
             });
             rest = &after[close..];
         }
@@ -174,8 +218,19 @@ pub fn apply(
     for finding in findings {
         let by_inline = inline.iter().position(|s| {
             s.path == finding.path
-                && (s.line == finding.line || s.line + 1 == finding.line)
-                && s.rules.iter().any(|r| r == finding.rule)
+                && match s.foreign {
+                    None => {
+                        (s.line == finding.line || s.line + 1 == finding.line)
+                            && s.rules.iter().any(|r| r == finding.rule)
+                    }
+                    Some(reach) => {
+                        let line = match reach {
+                            Reach::ThisLine => s.line,
+                            Reach::NextLine => s.line + 1,
+                        };
+                        line == finding.line && finding.factor == super::finding::Factor::III
+                    }
+                }
         });
         if let Some(index) = by_inline {
             used[index] = true;
@@ -186,7 +241,8 @@ pub fn apply(
             kept.push(finding);
         }
     }
-    for (suppression, used) in inline.iter().zip(used) {
+    // Another tool's allowlists are not reported as unused: most were written for that tool.
+    for (suppression, used) in inline.iter().zip(used).filter(|(s, _)| s.foreign.is_none()) {
         let position = (suppression.line, suppression.column);
         let named = suppression.rules.join(", ");
         let note = if !used {

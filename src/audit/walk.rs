@@ -250,7 +250,7 @@ pub fn scan_file(
 ) {
     let kind = files::kind(path);
     let matches = scanners.for_kind(kind).scan(content);
-    let has_suppression = memchr::memmem::find(content, super::suppress::MARKER).is_some();
+    let has_suppression = super::suppress::has_marker(content);
     let wants_text = rules::reads_whole_file(path, kind, content);
     if matches.is_empty() && !has_suppression && !wants_text {
         return;
