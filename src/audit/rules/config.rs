@@ -54,7 +54,10 @@ pub const RULES: &[Rule] = &[
         "An AWS secret access key assigned to an AWS-named variable",
     ),
     provider("config/github-token", "A GitHub token"),
-    provider("config/gitlab-token", "A GitLab personal access token"),
+    provider(
+        "config/gitlab-token",
+        "A GitLab token: personal, routable, runner, deploy, trigger, CI job, feed, OAuth, SCIM, agent, mail or feature-flag",
+    ),
     provider(
         "config/slack-token",
         "A Slack token or incoming webhook URL",
@@ -581,15 +584,15 @@ pub const SECRETS: [Pattern; 13] = [
     .verify(real_token),
     Pattern::new(
         "config/gitlab-token",
-        r"\b(glpat-[A-Za-z0-9_-]{20})\b",
-        "GitLab personal access token in source",
+        r"\b((?:glpat-[A-Za-z0-9_-]{27,300}\.[0-9a-z]{2}[0-9a-z]{7}|glpat-[A-Za-z0-9_-]{20}|GR1348941[A-Za-z0-9_-]{20}|gl(?:rt|dt|ft|soat|ffct)-[A-Za-z0-9_-]{20}|glptt-[0-9a-f]{40}|glcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20}|gloas-[0-9a-zA-Z_-]{64}|glagent-[0-9a-zA-Z_-]{50}|glimt-[0-9a-zA-Z_-]{25}))",
+        "GitLab token in source",
         Kinds::ALL,
     )
     .secret()
     .verify(real_token),
     Pattern::new(
         "config/slack-token",
-        r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]{20,})",
+        r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|xoxe\.xox[bp]-\d-[A-Z0-9]{163,166}|xoxe-\d-[A-Z0-9]{146}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56})",
         "Slack token or webhook in source",
         Kinds::ALL,
     )
@@ -597,7 +600,7 @@ pub const SECRETS: [Pattern; 13] = [
     .verify(real_token),
     Pattern::new(
         "config/stripe-key",
-        r"\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,99})\b",
+        r"\b((?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,99})",
         "Stripe secret key in source",
         Kinds::ALL,
     )
@@ -709,7 +712,21 @@ mod tests {
         ),
         (
             "config/gitlab-token",
-            &["glpat-82Wzj5OSqplLapHp6hgP"],
+            &[
+                "glpat-u8jzPde0IgxLd6GncfBA",
+                "glpat-iEl2hpChYgCfrL1spNxnyVmihA-2O7.01.3xtplpf",
+                "GR1348941KtHF4vUCsMehGAkWvj7F",
+                "glrt-Ac9QeWJKY40uvSwMFLZD",
+                "gldt-e1f8rESQedUStPKR0Cs-",
+                "glptt-cb0eb53f16947ccf25ec84d8dbc74254770f5890",
+                "glcbt-jAI_xNKu8iS2G8NPRVdD53X8",
+                "glft-3RZJzzzzgEOzdmenCkhv",
+                "glsoat-MdgaKjIg8xNbe3nNyjOq",
+                "glagent-9wMxEhh2FDEEtfjgVvVqE1SkHbn88HxjSI6bWHtP3fS2qHx6kw",
+                "glimt-XoIIXGvOoNZYW2mZp0zVZomHF",
+                "glffct-wUbbYrEqmSM9wCZ7Uw9x",
+                "gloas-fogoEmvnEN5N1aE6PwZPf1Qh6yYTWmE4lBYOvfZ8UzDzV8fUkkibjL5DZPjN0MEQ",
+            ],
             &[
                 "glpat-short",
                 "glpat-ABCDEFGHIJ0123456789",
@@ -719,8 +736,12 @@ mod tests {
         (
             "config/slack-token",
             &[
-                "xoxb-246606777400-bTmBQq79GygZnhAOgshDBj1z",
-                "https://hooks.slack.com/services/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",
+                "xoxb-528820018263-03nbqnsGpWLuqIA1id6Vw5DQ",
+                "https://hooks.slack.com/services/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",
+                "xapp-1-A29BE2U66MR-7887838483726-3cea27d26934b484e73cf575dcad6ba2b0aee0ca923732881584d8c4fa2815d2",
+                "xoxe-1-RBFQFOEQH3AV90RIC7PHKQDLMTT7NS26LRWBQCAB69M64P2G158Z6TNOVMIZWDIAEQ1KDFY6SPSC3LKR2AQXV9UPCTNWLAVYF4R6MP6AFQFJZCZBTTOF7JYU5JSJC616I76BOFBCIXGY29DB8P",
+                "https://hooks.slack.com/workflows/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",
+                "hooks.slack.com/triggers/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",
             ],
             &[
                 "xoxz-123456789012",
@@ -733,7 +754,9 @@ mod tests {
             "config/stripe-key",
             &[
                 "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
-                "rk_test_WOQgUQudDfZFUWdGvIkgTxzs",
+                "rk_test_zy3Lex7BWr2drgd1QsO7jprB",
+                "sk_prod_GumXxY9B4bZWOz648JJnUfd7",
+                "rk_prod_UACNWiP3sF",
             ],
             &[
                 "sk_live_short",
