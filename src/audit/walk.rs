@@ -277,7 +277,10 @@ pub fn scan_file(
         let whole = String::from_utf8_lossy(&content[m.whole.clone()]);
         // What a commented-out line would do is not what the app does; a secret in a comment
         // is still in the repository, so secret rules read comments too.
+        // (Facts are not checked: they are cheap signals, and an import is on every line
+        // of some files, which would lex each of them.)
         if !pattern.secret
+            && !pattern.rule.starts_with("fact/")
             && regions
                 .get_or_init(|| super::lex::Regions::of(path, content))
                 .class_at(m.whole.start)

@@ -248,6 +248,23 @@ fn credentialed_url(hit: &Hit<'_>) -> bool {
         && !password.contains('$')
 }
 
+/// `password=` inside a keyword-form connection string: a `host=`, `server=` or `data
+/// source=` earlier on the line (checked here, not in the pattern: a pattern spanning the
+/// line multiplies the scanner's states).
+fn connection_string(hit: &Hit<'_>) -> bool {
+    let line = hit.line.to_ascii_lowercase();
+    let before = line
+        .find(&hit.matched.to_ascii_lowercase())
+        .map_or(line.as_str(), |at| &line[..at]);
+    let keyed = ["host", "server", "data source"].iter().any(|key| {
+        before.match_indices(key).any(|(at, _)| {
+            let preceded = at == 0 || !before.as_bytes()[at - 1].is_ascii_alphanumeric();
+            preceded && before[at + key.len()..].trim_start().starts_with('=')
+        })
+    });
+    keyed && credentialed_url(hit)
+}
+
 pub const PATTERNS: &[Pattern] = &[
     Pattern::new(
         "config/credentialed-url",
@@ -261,12 +278,12 @@ pub const PATTERNS: &[Pattern] = &[
     // `Server=…;Password=…`.
     Pattern::new(
         "config/credentialed-url",
-        r#"(?i)\b(?:host|server|data source)\s*=\s*[^;'"\s]+[^'"\n]{0,200}?\b(?:password|pwd)\s*=\s*([^;'"\s]{3,128})"#,
+        r#"(?i)\b(?:password|pwd)\s*=\s*([^;'"\s]{3,128})"#,
         "connection string with a password in it",
         Kinds::of(&[Kind::Code, Kind::Config, Kind::EnvFile, Kind::Other]),
     )
     .secret()
-    .verify(credentialed_url),
+    .verify(connection_string),
     Pattern::new(
         "config/generic-secret",
         r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
@@ -584,7 +601,7 @@ pub const SECRETS: [Pattern; 13] = [
     .verify(real_token),
     Pattern::new(
         "config/gitlab-token",
-        r"\b((?:glpat-[A-Za-z0-9_-]{27,300}\.[0-9a-z]{2}[0-9a-z]{7}|glpat-[A-Za-z0-9_-]{20}|GR1348941[A-Za-z0-9_-]{20}|gl(?:rt|dt|ft|soat|ffct)-[A-Za-z0-9_-]{20}|glptt-[0-9a-f]{40}|glcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20}|gloas-[0-9a-zA-Z_-]{64}|glagent-[0-9a-zA-Z_-]{50}|glimt-[0-9a-zA-Z_-]{25}))",
+        r"\b((?:glpat-[A-Za-z0-9_-]{27,}\.[0-9a-z]{9}|glpat-[A-Za-z0-9_-]{20}|GR1348941[A-Za-z0-9_-]{20}|gl(?:rt|dt|ft|soat|ffct)-[A-Za-z0-9_-]{20}|glptt-[0-9a-f]{40}|glcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20}|gloas-[0-9a-zA-Z_-]{20,}|glagent-[0-9a-zA-Z_-]{20,}|glimt-[0-9a-zA-Z_-]{25}))",
         "GitLab token in source",
         Kinds::ALL,
     )
@@ -592,7 +609,7 @@ pub const SECRETS: [Pattern; 13] = [
     .verify(real_token),
     Pattern::new(
         "config/slack-token",
-        r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|xoxe\.xox[bp]-\d-[A-Z0-9]{163,166}|xoxe-\d-[A-Z0-9]{146}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56})",
+        r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|xoxe\.xox[bp]-\d-[A-Z0-9]{20,}|xoxe-\d-[A-Z0-9]{20,}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,})",
         "Slack token or webhook in source",
         Kinds::ALL,
     )
