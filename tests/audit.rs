@@ -973,3 +973,44 @@ fn detect_secrets_and_gitleaks_allowlists_are_honoured() {
         ]
     );
 }
+
+/// Issue 16: example env files of different environments that document different keys.
+#[test]
+fn example_env_files_of_environments_that_disagree_are_found() {
+    let out = Test::new()
+        .procfile("web: node server.js\n")
+        .file("server.js", "app.listen(process.env.PORT)\n")
+        .env_file(".env.example", "DATABASE_URL=\nREDIS_URL=\n")
+        .env_file(".env.production.example", "DATABASE_URL=\nSENTRY_DSN=\n")
+        .args(&["audit", "--json"])
+        .run();
+    let found: Vec<(String, String)> = located(&out.json())
+        .into_iter()
+        .filter(|(rule, _)| rule == "dev-prod-parity/env-key-sets-differ")
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "dev-prod-parity/env-key-sets-differ".to_owned(),
+                ".env.example:2".to_owned()
+            ),
+            (
+                "dev-prod-parity/env-key-sets-differ".to_owned(),
+                ".env.production.example:2".to_owned()
+            ),
+        ]
+    );
+    let report = out.json();
+    let message = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["evidence"] == "REDIS_URL")
+        .unwrap()["message"]
+        .clone();
+    assert_eq!(
+        message,
+        "REDIS_URL is in development's example env file but not in production's"
+    );
+}

@@ -97,7 +97,83 @@ fn environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definiti
     result
 }
 
+/// The example env files of each environment (`.env.example` is development's,
+/// `.env.production.example` production's), in the app's root, with the keys each defines.
+fn example_environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definition>)> {
+    let mut result: Vec<(String, BTreeMap<String, Definition>)> = Vec::new();
+    for path in project.files.iter().filter(|p| !p.contains('/')) {
+        let name = crate::audit::files::name(path);
+        if crate::audit::files::env_file_kind(name) != Some(crate::audit::files::Kind::EnvExample) {
+            continue;
+        }
+        // `.env.example` → development; `.env.production.example` → production.
+        let parts: Vec<&str> = name.trim_start_matches('.').split('.').collect();
+        let environment = match parts.as_slice() {
+            ["env", _] => "development".to_owned(),
+            ["env", environment, _] => (*environment).to_owned(),
+            _ => continue,
+        };
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        let (file, _) =
+            crate::app::env_file::EnvFile::parse(crate::source::Source::new(path.as_str(), &text));
+        let mut keys = BTreeMap::new();
+        for entry in &file.entries {
+            let (line, column) = file.source.line_col(entry.key_offset);
+            keys.insert(
+                entry.key.clone(),
+                Definition {
+                    path: path.clone(),
+                    line,
+                    column,
+                    kind: None,
+                },
+            );
+        }
+        if !result.iter().any(|(e, _)| *e == environment) {
+            result.push((environment, keys));
+        }
+    }
+    result.sort_by(|a, b| a.0.cmp(&b.0));
+    result
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    // The examples document what each environment needs; when they disagree, so will the
+    // environments made from them (the env files themselves are usually not committed).
+    let examples = example_environments(project);
+    if examples.len() >= 2 {
+        let mut keys: Vec<&String> = examples.iter().flat_map(|(_, k)| k.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let missing: Vec<&str> = examples
+                .iter()
+                .filter(|(_, k)| !k.contains_key(key))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let Some((name, at)) = examples
+                .iter()
+                .find_map(|(name, k)| k.get(key).map(|d| (name, d)))
+            else {
+                continue;
+            };
+            if !missing.is_empty() {
+                out.push(Finding::new(
+                    super::rule("dev-prod-parity/env-key-sets-differ"),
+                    &at.path,
+                    (at.line, at.column),
+                    format!(
+                        "{key} is in {name}'s example env file but not in {}'s",
+                        missing.join("'s, ")
+                    ),
+                    key,
+                    false,
+                ));
+            }
+        }
+    }
     let environments = environments(project);
     if environments.len() < 2 {
         return;
