@@ -1014,3 +1014,25 @@ fn example_env_files_of_environments_that_disagree_are_found() {
         "REDIS_URL is in development's example env file but not in production's"
     );
 }
+
+/// Issue 16: a server that compiles the app as it starts (`go run`) is the run stage building.
+#[test]
+fn compiling_at_start_is_found() {
+    let out = Test::new()
+        .procfile("web: go run ./cmd/web\n")
+        .file("go.mod", "module shop\n\ngo 1.22\n")
+        .file(
+            "cmd/web/main.go",
+            "package main\nfunc main() { http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil) }\n",
+        )
+        .args(&["audit", "--json"])
+        .run();
+    assert!(
+        located(&out.json()).contains(&(
+            "build-release-run/build-in-web".to_owned(),
+            "Procfile:1".to_owned()
+        )),
+        "{}",
+        out.stdout
+    );
+}

@@ -155,9 +155,47 @@ fn npm_start_build(project: &Project<'_>, command: &str, out: &mut Vec<Finding>,
     }
 }
 
+/// Servers that compile the app as they start it: the run stage building code.
+const COMPILE_AND_RUN: [&str; 9] = [
+    "go run",
+    "cargo run",
+    "ts-node",
+    "mvn spring-boot:run",
+    "gradle bootRun",
+    "./gradlew bootRun",
+    "./mvnw spring-boot:run",
+    "dotnet run",
+    "tsx",
+];
+
+/// The command that compiles and runs the app at every start, if the process's server is one.
+pub fn compile_at_start(command: &str) -> Option<String> {
+    let commands = simple_commands(command);
+    let server = commands.last()?;
+    let joined = unwrap_program(server).join(" ");
+    COMPILE_AND_RUN
+        .iter()
+        .any(|c| joined == *c || joined.starts_with(&format!("{c} ")))
+        .then(|| server.join(" "))
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     for process in project.processes() {
         npm_start_build(project, &process.command, out, &process.name);
+        if let Some(run) = compile_at_start(&process.command) {
+            out.push(Finding::new(
+                super::rule("build-release-run/build-in-web"),
+                project.procfile_path,
+                project.procfile_position(process.line, &run),
+                format!(
+                    "`{}` compiles the app each time it starts (`{run}`): build it in `[build] steps` and run the result",
+                    process.name
+                ),
+                &run,
+                false,
+            ));
+            continue;
+        }
         let found = build_step(&process.command)
             .map(|step| (step, "builds or installs"))
             .or_else(|| {
@@ -186,6 +224,27 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compiling_servers() {
+        for command in [
+            "go run main.go",
+            "cargo run --release",
+            "npx ts-node src/server.ts",
+            "./mvnw spring-boot:run",
+            "cd api && go run .",
+        ] {
+            assert!(compile_at_start(command).is_some(), "{command}");
+        }
+        for command in [
+            "./bin/server",
+            "node dist/server.js",
+            "go version && ./app",
+            "java -jar app.jar",
+        ] {
+            assert!(compile_at_start(command).is_none(), "{command}");
+        }
+    }
 
     #[test]
     fn build_steps_before_the_server() {
