@@ -221,3 +221,26 @@ fn probe_only_reads_no_source_but_honours_procfile_suppressions() {
     assert_eq!(report["suppressed"]["inline"], 1);
     assert!(running("41.1").is_empty());
 }
+
+/// Issue 16: a type whose command does not exist cannot start: a warning naming the command,
+/// not a note about missing services.
+#[test]
+fn a_missing_command_is_a_warning_naming_it() {
+    let out = Test::new()
+        .procfile("web: no-such-server-xyz --port $PORT\n")
+        .args(&["audit", "--probe-only", "--json"])
+        .run();
+    let report = out.json();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "disposability/probe-could-not-start")
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert_eq!(finding["severity"], "warning");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("no-such-server-xyz") && message.contains("exit 127"),
+        "{message}"
+    );
+}

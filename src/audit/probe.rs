@@ -414,6 +414,21 @@ fn exited_during_boot(
     }
     let tail = drained_tail(output, std::time::Duration::from_secs(1));
     let last = tail.lines().last().unwrap_or("(no output)").to_owned();
+    // 127 and 126: the shell found no such command, or could not run it. That is not a
+    // service missing where the probe runs but the app's own command: a warning, naming it
+    // (the shell's line does: `sh: 1: gunicorn: not found`).
+    if matches!(status.code(), Some(126 | 127)) {
+        let mut finding = at.finding(
+            "disposability/probe-could-not-start",
+            format!(
+                "`{name}` cannot start: its command is missing or not executable ({}): {last}",
+                describe(status)
+            ),
+            &last,
+        );
+        finding.severity = crate::audit::finding::Severity::Warning;
+        return finding;
+    }
     at.finding(
         "disposability/probe-could-not-start",
         format!("`{name}` ended during boot ({}): {last}", describe(status)),
