@@ -244,3 +244,55 @@ fn a_missing_command_is_a_warning_naming_it() {
         "{message}"
     );
 }
+
+/// Issue 16: the probe runs the app as `dozen run --dev` would, with the dependency
+/// directories git ignores (`node_modules`) present.
+#[test]
+fn ignored_dependency_directories_are_there_for_the_probe() {
+    let out = Test::new()
+        .procfile(
+            "web: . node_modules/env.sh && exec python3 -m http.server $PORT --bind 127.0.0.1\n",
+        )
+        .file(".gitignore", "node_modules/\n")
+        .file("node_modules/env.sh", "GREETING=hello\n")
+        .args(&["audit", "--probe-only", "--json"])
+        .run();
+    let report = out.json();
+    let web = &report["probe"][0];
+    assert_eq!(web["started"], true, "{}", out.stdout);
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "disposability/probe-could-not-start"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Issue 16: a release's build outputs are the app, whatever its `.gitignore` says: the probe
+/// of a release copies its whole tree.
+#[test]
+fn a_release_probe_keeps_build_outputs_git_ignores() {
+    let test = Test::new()
+        .procfile("web: sh dist/run.sh\n")
+        .file(".gitignore", "dist/\n")
+        .manifest("[build]\nsteps = [\"mkdir -p dist && echo 'exec python3 -m http.server $PORT --bind 127.0.0.1' > dist/run.sh\"]\n");
+    let dir = test.path().to_path_buf();
+    let release = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(release.0, Some(0), "{}{}", release.1, release.2);
+    let probed = crate::harness::dozen_in(
+        &dir,
+        &[
+            "audit",
+            "--probe-only",
+            "--release",
+            "--boot-timeout",
+            "5s",
+            "--json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&probed.1).unwrap();
+    assert_eq!(report["probe"][0]["started"], true, "{}", probed.1);
+}

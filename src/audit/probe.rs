@@ -31,7 +31,22 @@ pub struct Options {
     pub grace: Duration,
     /// Start each type once per config key, with the key removed.
     pub strip_config: bool,
+    /// The root is a release's build tree: copy all of it (its build outputs are the app,
+    /// whatever its `.gitignore` says).
+    pub whole_tree: bool,
 }
+
+/// Dependency directories an app runs with that git ignores: linked into the probe's copy
+/// (not copied; the copy's snapshot does not follow links) so the app starts as `dozen run
+/// --dev` would start it.
+const DEPENDENCY_DIRS: [&str; 6] = [
+    "node_modules",
+    ".venv",
+    "venv",
+    "vendor/bundle",
+    ".bundle",
+    "vendor",
+];
 
 /// What one type did under the probe (the JSON report's `probe` objects).
 #[derive(Debug, Clone, Serialize)]
@@ -66,7 +81,7 @@ pub fn probe(
 ) -> std::io::Result<(Vec<TypeProbe>, Vec<Finding>)> {
     reaper::become_subreaper()?;
     let copy = TempDir::new()?;
-    copy_app(root, copy.path())?;
+    copy_app(root, copy.path(), options.whole_tree)?;
     let mut probes = Vec::new();
     let mut findings = Vec::new();
     for process in types {
@@ -161,11 +176,29 @@ impl Anchor<'_> {
     }
 }
 
-/// The app's files (what `dozen build` would take) copied into `to`.
-fn copy_app(root: &Path, to: &Path) -> std::io::Result<()> {
-    let files = crate::build::source::walk_with_env_files(root).map_err(std::io::Error::other)?;
+/// The app's files (what `dozen build` would take, or a release's whole tree) copied into
+/// `to`, its ignored dependency directories linked.
+fn copy_app(root: &Path, to: &Path, whole_tree: bool) -> std::io::Result<()> {
+    let files = if whole_tree {
+        crate::build::source::walk_everything(root)
+    } else {
+        crate::build::source::walk_with_env_files(root)
+    }
+    .map_err(std::io::Error::other)?;
     crate::build::source::copy_files(&files, root, to)
-        .map_err(|(path, e)| std::io::Error::new(e.kind(), format!("cannot copy {path}: {e}")))
+        .map_err(|(path, e)| std::io::Error::new(e.kind(), format!("cannot copy {path}: {e}")))?;
+    for dir in DEPENDENCY_DIRS {
+        let (from, into) = (root.join(dir), to.join(dir));
+        if from.is_dir() && std::fs::symlink_metadata(&into).is_err() {
+            // Absolute: a relative root (`.`) would make the link point at itself.
+            let from = std::fs::canonicalize(&from)?;
+            if let Some(parent) = into.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::os::unix::fs::symlink(&from, &into)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every regular file under `dir`: relative path → (size, mtime in ns).

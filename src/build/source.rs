@@ -83,7 +83,21 @@ pub fn walk(dir: &Path, env_files: &[String]) -> Result<Vec<SourceFile>, SourceE
 /// Lists the app's files as [`walk`] does, env files included (the audit probe runs a copy
 /// of the app as `run --dev` would, config files and all).
 pub fn walk_with_env_files(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
-    let builder = app_walker(dir, &[]);
+    collect(dir, &app_walker(dir, &[]))
+}
+
+/// Every file under `dir` but `.git` and `.dozen`, ignore files not applied (a release's build
+/// tree, whose outputs its `.gitignore` names).
+pub fn walk_everything(dir: &Path) -> Result<Vec<SourceFile>, SourceError> {
+    let mut builder = ignore::WalkBuilder::new(dir);
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .filter_entry(|entry| !matches!(entry.file_name().to_str(), Some(".git" | ".dozen")));
+    collect(dir, &builder)
+}
+
+fn collect(dir: &Path, builder: &ignore::WalkBuilder) -> Result<Vec<SourceFile>, SourceError> {
     let (tx, rx) = std::sync::mpsc::channel();
     builder.build_parallel().run(|| {
         let tx = tx.clone();

@@ -64,6 +64,7 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
                 boot_timeout: args.boot_timeout,
                 grace: args.grace,
                 strip_config: args.probe_config_strip,
+                whole_tree: released.is_some(),
             },
             env: &env,
             keys: &keys,
