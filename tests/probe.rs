@@ -296,3 +296,20 @@ fn a_release_probe_keeps_build_outputs_git_ignores() {
     let report: serde_json::Value = serde_json::from_str(&probed.1).unwrap();
     assert_eq!(report["probe"][0]["started"], true, "{}", probed.1);
 }
+
+/// Issue 16: the probe lets a booting app settle before it stops it — a preforking server
+/// binds in its master, then starts its workers — so the stop it measures is the app's.
+#[test]
+fn the_probe_lets_a_preforking_app_settle_before_stopping_it() {
+    let out = Test::new()
+        .procfile("web: python3 -m http.server $PORT --bind 127.0.0.1 & sleep 0.4; touch worker.up; wait\n")
+        .args(&["audit", "--probe-only", "--json"])
+        .run();
+    let report = out.json();
+    let files = report["probe"][0]["files"].to_string();
+    assert!(
+        files.contains("worker.up"),
+        "stopped before its worker started: {}",
+        out.stdout
+    );
+}

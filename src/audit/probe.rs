@@ -399,6 +399,30 @@ enum Boot {
     TimedOut,
 }
 
+/// How long the set of processes must stay the same before a booted app counts as settled.
+const QUIET: Duration = Duration::from_millis(500);
+/// The longest the probe waits for that.
+const SETTLE_AT_MOST: Duration = Duration::from_secs(10);
+
+/// Waits, once the app is up, until it stops starting processes: a preforking server
+/// (gunicorn, puma, unicorn) binds in its master and then boots its workers, and a SIGTERM
+/// in the middle of that measures a slow stop `dozen run` never sees.
+fn settle(left: Duration) {
+    let limit = Instant::now() + left.min(SETTLE_AT_MOST);
+    let mut last = ours().len();
+    let mut quiet_since = Instant::now();
+    while Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = ours().len();
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        } else if quiet_since.elapsed() >= QUIET {
+            return;
+        }
+    }
+}
+
 fn boot(
     child: &mut Child,
     port: u16,
@@ -412,7 +436,9 @@ fn boot(
         }
         let elapsed = start.elapsed();
         if needs_port && accepts(port) || !needs_port && elapsed >= SETTLE {
-            return Ok(Boot::Up(elapsed));
+            let up = start.elapsed();
+            settle(timeout.saturating_sub(up));
+            return Ok(Boot::Up(up));
         }
         if elapsed >= timeout {
             return Ok(Boot::TimedOut);
