@@ -167,13 +167,23 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
 /// manifest; errors in the manifest stop the audit, which it configures.
 type Loaded = (App, Vec<Diagnostic>, Vec<Diagnostic>);
 
+/// Warnings for `[audit] ignore` entries that name no rule of this dozen.
+pub fn unknown_ignored_rules(app: &App) -> Vec<Diagnostic> {
+    let Some(source) = &app.manifest_source else {
+        return Vec::new();
+    };
+    let ids: Vec<&str> = rules::all().map(|r| r.id).collect();
+    app.manifest.unknown_audit_rules(source, &ids)
+}
+
 fn load_app(root: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     let locator = Locator {
         app: Some(root.to_path_buf()),
         procfile: None,
         env_files: None,
     };
-    let (app, problems) = App::load(&locator);
+    let (app, mut problems) = App::load(&locator);
+    problems.extend(unknown_ignored_rules(&app));
     let procfile_display = app.procfile_display.clone();
     let (procfile_problems, other): (Vec<Diagnostic>, Vec<Diagnostic>) =
         problems.into_iter().partition(|d| {

@@ -239,6 +239,7 @@ pub(crate) struct Inspection {
 impl Inspection {
     pub fn new(context: &Context, environment: &str) -> Self {
         let (app, mut diagnostics) = App::load(&context.locator);
+        diagnostics.extend(crate::audit::unknown_ignored_rules(&app));
         let (resolved, found) = app.resolve(environment, &context.inherited);
         diagnostics.extend(found);
         // Other environments' files must parse too, though their values are not resolved

@@ -174,10 +174,8 @@ impl Manifest {
         self.validate_processes(&mut error);
         for entry in &self.audit.ignore {
             let location = located(source, entry.span());
-            match check_audit_ignore(entry.get_ref()) {
-                Ok(None) => {}
-                Ok(Some(warning)) => problems.push(Diagnostic::warning(location, warning)),
-                Err(problem) => problems.push(Diagnostic::error(location, problem)),
+            if let Err(problem) = check_audit_ignore(entry.get_ref()) {
+                problems.push(Diagnostic::error(location, problem));
             }
         }
         if let Some(procfile) = procfile {
@@ -530,14 +528,14 @@ fn toml_diagnostic(source: &Source, error: &toml::de::Error) -> Diagnostic {
     Diagnostic::error(location, message)
 }
 
-/// An `[audit] ignore` entry: `rule` or `rule:path/glob`, globs allowed in both. A rule id
-/// dozen does not know is a warning (it ignores nothing; a newer dozen may know it).
-fn check_audit_ignore(entry: &str) -> Result<Option<String>, String> {
+/// An `[audit] ignore` entry's shape: `rule` or `rule:path/glob`, globs allowed in both.
+/// Whether the rule exists is the audit's to say ([`Manifest::unknown_audit_rules`]): the
+/// app model knows nothing of the layers above it.
+fn check_audit_ignore(entry: &str) -> Result<(), String> {
     let (rule, path) = match entry.split_once(':') {
         Some((rule, path)) => (rule, Some(path)),
         None => (entry, None),
     };
-    let is_glob = rule.contains(['*', '?', '[', '{']);
     if rule.is_empty() || path.is_some_and(str::is_empty) {
         return Err(format!(
             "invalid audit ignore `{entry}`: write `rule-id` or `rule-id:path/glob`"
@@ -548,14 +546,29 @@ fn check_audit_ignore(entry: &str) -> Result<Option<String>, String> {
             return Err(format!("invalid audit ignore `{entry}`: {problem}"));
         }
     }
-    if !is_glob && crate::audit::rules::get(rule).is_none() {
-        let ids: Vec<&str> = crate::audit::rules::all().map(|r| r.id).collect();
-        return Ok(Some(match did_you_mean(rule, ids.iter().copied()) {
-            Some(near) => format!("no audit rule `{rule}`; did you mean `{near}`?"),
-            None => format!("no audit rule `{rule}` (`dozen audit rules` lists them)"),
-        }));
+    Ok(())
+}
+
+impl Manifest {
+    /// `[audit] ignore` entries naming a rule id that is not among `known` (a glob is not
+    /// checked): warnings, since such an entry ignores nothing and a newer dozen may know it.
+    pub fn unknown_audit_rules(&self, source: &Source, known: &[&str]) -> Vec<Diagnostic> {
+        let mut warnings = Vec::new();
+        for entry in &self.audit.ignore {
+            let text = entry.get_ref();
+            let rule = text.split_once(':').map_or(text.as_str(), |(rule, _)| rule);
+            let is_glob = rule.contains(['*', '?', '[', '{']);
+            if rule.is_empty() || is_glob || known.contains(&rule) {
+                continue;
+            }
+            let message = match did_you_mean(rule, known.iter().copied()) {
+                Some(near) => format!("no audit rule `{rule}`; did you mean `{near}`?"),
+                None => format!("no audit rule `{rule}` (`dozen audit rules` lists them)"),
+            };
+            warnings.push(Diagnostic::warning(located(source, entry.span()), message));
+        }
+        warnings
     }
-    Ok(None)
 }
 
 #[cfg(test)]
@@ -639,12 +652,18 @@ ignore = ["rule-id", "rule-id:path/glob"]
             &source,
             Some(&Procfile::parse(&Source::new("Procfile", "web: a\nworker: b")).0),
         );
-        assert!(found.iter().all(|d| !d.is_error()), "{found:?}");
+        assert!(found.is_empty(), "{found:?}");
+        // Whether they name rules is for the audit to say, given its rule ids.
+        let unknown: Vec<String> = manifest
+            .unknown_audit_rules(&source, &["config/jwt", "rule-id-2"])
+            .iter()
+            .map(Diagnostic::headline)
+            .collect();
         assert_eq!(
-            problems(FULL, "web: a\nworker: b"),
+            unknown,
             [
-                "dozen.toml:38:11: no audit rule `rule-id` (`dozen audit rules` lists them)",
-                "dozen.toml:38:22: no audit rule `rule-id` (`dozen audit rules` lists them)"
+                "dozen.toml:38:11: no audit rule `rule-id`; did you mean `rule-id-2`?",
+                "dozen.toml:38:22: no audit rule `rule-id`; did you mean `rule-id-2`?"
             ]
         );
         assert_eq!(
@@ -652,10 +671,7 @@ ignore = ["rule-id", "rule-id:path/glob"]
                 "[audit]\nignore = [\"config/jwt\", \"logs/*:src/**\", \"config/jtw\", \"x:\"]\n",
                 "web: a"
             ),
-            [
-                "dozen.toml:2:42: no audit rule `config/jtw`; did you mean `config/jwt`?",
-                "dozen.toml:2:56: invalid audit ignore `x:`: write `rule-id` or `rule-id:path/glob`"
-            ]
+            ["dozen.toml:2:56: invalid audit ignore `x:`: write `rule-id` or `rule-id:path/glob`"]
         );
     }
 
