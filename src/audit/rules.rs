@@ -227,6 +227,12 @@ pub fn reads_env(line: &str) -> bool {
         "env(",
         "config(",
         "Env.",
+        // A secrets or settings store read with a default (`SECRETS.get("url", "redis://…")`).
+        "SECRETS.get(",
+        "secrets.get(",
+        "CONFIG.get(",
+        "config.get(",
+        "settings.get(",
     ]
     .iter()
     .any(|marker| line.contains(marker))
@@ -380,6 +386,7 @@ mod tests {
             &["REDIS = \"redis://localhost:6379/0\""],
             &[
                 "CACHE = cache_url.config(\n    env=\"REDIS_URL\",\n    default=\"redis://localhost:6379/0\",\n)",
+                "    \"LOCATION\": SECRETS.get(\"cache_default_url\", \"redis://localhost:6379\"),",
             ],
         ),
         (
