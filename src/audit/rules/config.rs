@@ -196,22 +196,8 @@ fn entropy_ok(value: &str) -> bool {
 /// Whether an env file's `KEY=value` looks like a secret: a credential-named key with a
 /// value that is not a placeholder, or a value that reads as random (a token, a password).
 fn secret_like(key: &str, value: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    let named = [
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "access_key",
-        "auth",
-        "credential",
-        "private_key",
-    ]
-    .iter()
-    .any(|word| key.contains(word));
+    // The same names the Dockerfile rule calls secret (`DB_PASSWORD`, `API_TOKEN`, `DB_PASS`).
+    let named = is_secret_name(key);
     let credentialed_url = value.contains("://")
         && value.split_once("://").is_some_and(|(_, rest)| {
             rest.split('/').next().is_some_and(|authority| {
