@@ -91,19 +91,34 @@ impl Check {
         })
     }
 
-    /// Runs a connection or request probe once against an instance on `port`. A command
-    /// check is a process like any other: the supervisor starts it under the nursery.
-    pub fn probe(&self, port: u16) -> Result<(), String> {
+    /// The connection or request this check makes from dozen itself; `None` for a command
+    /// check, which is a process like any other (the supervisor starts it under the nursery).
+    pub fn request(&self) -> Option<Request> {
         match &self.probe {
-            Probe::Http { path } => http(port, path, self.timeout),
-            Probe::Tcp => {
-                TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), self.timeout)
+            Probe::Http { path } => Some(Request::Http { path: path.clone() }),
+            Probe::Tcp => Some(Request::Tcp),
+            Probe::Command { .. } => None,
+        }
+    }
+}
+
+/// A check dozen makes itself against an instance's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Http { path: String },
+    Tcp,
+}
+
+impl Request {
+    /// Makes it once against an instance on `port`.
+    pub fn run(&self, port: u16, timeout: Duration) -> Result<(), String> {
+        match self {
+            Self::Http { path } => http(port, path, timeout),
+            Self::Tcp => {
+                TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), timeout)
                     .map(drop)
                     .map_err(|e| format!("connect to port {port}: {e}"))
             }
-            Probe::Command { command } => Err(format!(
-                "`{command}` is a command check: the supervisor runs it"
-            )),
         }
     }
 }
@@ -203,8 +218,11 @@ mod tests {
         let probe = check(Probe::Http {
             path: "/healthz".into(),
         });
-        assert_eq!(probe.probe(port), Ok(()));
-        assert_eq!(probe.probe(port), Err("GET /healthz: status 503".into()));
+        assert_eq!(probe.request().unwrap().run(port, probe.timeout), Ok(()));
+        assert_eq!(
+            probe.request().unwrap().run(port, probe.timeout),
+            Err("GET /healthz: status 503".into())
+        );
         server.join().unwrap();
     }
 
@@ -212,8 +230,15 @@ mod tests {
     fn tcp() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        assert!(check(Probe::Tcp).probe(port).is_ok());
+        assert!(Request::Tcp.run(port, DEFAULT_TIMEOUT).is_ok());
         drop(listener);
-        assert!(check(Probe::Tcp).probe(port).is_err());
+        assert!(Request::Tcp.run(port, DEFAULT_TIMEOUT).is_err());
+        assert_eq!(
+            check(Probe::Command {
+                command: "true".into()
+            })
+            .request(),
+            None
+        );
     }
 }

@@ -15,7 +15,7 @@ use signal_hook::consts::SIGINT;
 use super::backoff::{Backoff, Decision};
 use super::control::{self, InstanceStatus, Op, Response};
 use super::exit;
-use super::health::{Check, Probe};
+use super::health::{Check, Probe, Request};
 use crate::app::formation::{Formation, ScaleChange};
 use crate::app::manifest::Restart;
 use crate::app::ports::instance_port;
@@ -119,8 +119,9 @@ pub enum Action {
     /// [`Input::Health`]. (A command check is a [`Action::Spawn`].)
     Probe {
         id: u64,
-        check: Check,
+        request: Request,
         port: u16,
+        timeout: Duration,
     },
     SaveFormation(indexmap::IndexMap<String, u32>),
     /// The activity log gets a move's outcome.
@@ -975,7 +976,14 @@ impl Machine {
             return;
         };
         let s = &self.slots[slot];
-        if let Probe::Command { command } = &check.probe {
+        if let Some(request) = check.request() {
+            self.actions.push(Action::Probe {
+                id: s.id,
+                request,
+                port: s.port,
+                timeout: check.timeout,
+            });
+        } else if let Probe::Command { command } = &check.probe {
             let id = self.next_id;
             self.next_id += 1;
             self.actions.push(Action::Spawn(Start {
@@ -997,12 +1005,6 @@ impl Machine {
                 timeout: check.timeout,
                 deadline: self.now + check.timeout,
                 killed: false,
-            });
-        } else {
-            self.actions.push(Action::Probe {
-                id: s.id,
-                check,
-                port: s.port,
             });
         }
         self.slots[slot].probing = true;

@@ -268,12 +268,17 @@ impl Driver<'_, '_> {
                 self.pump.send(PumpCommand::Release { id, text });
                 None
             }
-            Action::Probe { id, check, port } => {
+            Action::Probe {
+                id,
+                request,
+                port,
+                timeout,
+            } => {
                 let tx = self.tx.clone();
                 std::thread::Builder::new()
                     .name("dozen-health".into())
                     .spawn(move || {
-                        let result = check.probe(port);
+                        let result = request.run(port, timeout);
                         let _ = tx.send(Event::Health { id, result });
                     })
                     .err()
