@@ -525,7 +525,8 @@ fn real_token(hit: &Hit<'_>) -> bool {
     // `abcdefgh`, `12345678`: typed, not generated.
     let sequential = token.as_bytes().windows(8).any(|w| {
         w.windows(2).all(|p| {
-            p[1] == p[0] + 1 && p[0].is_ascii_alphanumeric() && p[1].is_ascii_alphanumeric()
+            // Alphanumeric first: `+ 1` on a byte of 255 would overflow.
+            p[0].is_ascii_alphanumeric() && p[1].is_ascii_alphanumeric() && p[1] == p[0] + 1
         })
     });
     !(longest >= 6
