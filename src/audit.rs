@@ -26,7 +26,7 @@ use std::path::Path;
 use crate::app::{App, Locator};
 use crate::diagnostic::Diagnostic;
 use finding::{Factor, Finding};
-use project::Project;
+use project::{Procfiled, Project};
 use report::Report;
 use suppress::{Baseline, ManifestIgnore, Suppressed};
 
@@ -88,6 +88,12 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
             ..walk::Walked::default()
         }
     };
+    let mut procfiles = vec![Procfiled {
+        path: "Procfile".to_owned(),
+        procfile: app.procfile.clone().unwrap_or_default(),
+        problems: procfile_problems,
+    }];
+    procfiles.extend(Procfiled::alternatives(request.root, &walked.files));
     let project = Project {
         root: request.root,
         app: &app,
@@ -95,12 +101,13 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         files: &walked.files,
         tracked: git.as_ref().map(|g| &g.files),
         facts: &walked.facts,
+        procfiles: &procfiles,
     };
     let mut findings = Vec::new();
     let mut checked = Vec::new();
     if request.static_checks {
         findings.extend(walked.findings);
-        project_rules(&project, &procfile_problems, &mut findings);
+        project_rules(&project, &mut findings);
         checked = checked_factors(&project);
     }
     let mut probes = Vec::new();
@@ -129,7 +136,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
     }
     if !request.static_checks {
         // Without the static checks, a Procfile the probe could not read is still reported.
-        rules::concurrency::procfile_problems(&project, &procfile_problems, &mut findings);
+        rules::concurrency::procfile_problems(&project, &mut findings);
         checked.push(Factor::VIII);
         checked.sort();
         checked.dedup();
@@ -260,19 +267,10 @@ fn drop_generic_duplicates(findings: &mut Vec<Finding>) {
     findings.retain(|f| f.rule != GENERIC || !precise.contains(&(f.path.clone(), f.line)));
 }
 
-fn project_rules(project: &Project<'_>, procfile_problems: &[Diagnostic], out: &mut Vec<Finding>) {
-    rules::codebase::check(project, out);
-    rules::dependencies::check(project, out);
-    rules::dependencies::missing_manifests(project, out);
-    rules::config::env_files(project, out);
-    rules::build_release_run::check(project, out);
-    rules::processes::check(project, out);
-    rules::port_binding::check(project, out);
-    rules::concurrency::check(project, procfile_problems, out);
-    rules::disposability::check(project, out);
-    rules::dev_prod_parity::check(project, out);
-    rules::logs::check(project, out);
-    rules::admin_processes::check(project, out);
+fn project_rules(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for module in rules::MODULES {
+        (module.check)(project, out);
+    }
 }
 
 /// The factors some rule had something to look at; the others are `skip` on the scorecard.
@@ -285,7 +283,7 @@ fn checked_factors(project: &Project<'_>) -> Vec<Factor> {
         .iter()
         .any(|p| files::is_dockerfile(files::name(p)));
     let types = project.processes().count() > 0;
-    let web = project.processes().any(|p| p.name == "web");
+    let web = project.processes().any(|(_, p)| p.name == "web");
     let environments = project
         .app
         .environments()

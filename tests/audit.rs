@@ -1036,3 +1036,38 @@ fn compiling_at_start_is_found() {
         out.stdout
     );
 }
+
+/// Issue 16: alternative Procfiles (`Procfile.dev`, `Procfile.CF`) are run with `-f` by
+/// dozen, foreman and `heroku local`: their types are read like the Procfile's, and the
+/// findings point into them.
+#[test]
+fn alternative_procfiles_are_audited() {
+    let out = Test::new()
+        .procfile("web: bundle exec puma -p $PORT\n")
+        .file(
+            "Procfile.CF",
+            "web: bundle exec rake db:migrate && bundle exec puma -p 3000\n",
+        )
+        .file(
+            "Procfile.dev",
+            "web: bundle exec puma -p $PORT\nworker: sidekiq -d\n",
+        )
+        .file("Procfile.broken", "web bundle exec puma\n")
+        .file("docs/Procfile.example", "web: rails server -p 3000\n")
+        .args(&["audit", "--json"])
+        .run();
+    let found: Vec<(String, String)> = located(&out.json())
+        .into_iter()
+        .filter(|(_, at)| at.starts_with("Procfile") || at.starts_with("docs/"))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("admin-processes/work-at-start", "Procfile.CF:1"),
+            ("concurrency/daemonizing-command", "Procfile.dev:2"),
+            ("concurrency/invalid-procfile", "Procfile.broken:1"),
+            ("port-binding/web-ignores-port", "Procfile.CF:1"),
+        ]
+        .map(|(rule, at)| (rule.to_owned(), at.to_owned()))
+    );
+}

@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn fingerprints_ignore_position_and_secrets_are_masked() {
-        let rule = crate::audit::rules::rule("config/aws-access-key");
+        let rule = &crate::audit::rules::config::AWS_ACCESS_KEY;
         let at = |path: &str, position| {
             Finding::new(
                 rule,

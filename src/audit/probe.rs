@@ -13,6 +13,7 @@ use rustix::process::{Pid, Signal};
 use serde::Serialize;
 
 use super::finding::Finding;
+use super::rule::Rule;
 use super::rules;
 use crate::app::procfile::ProcessType;
 use crate::supervisor::reaper;
@@ -164,9 +165,9 @@ struct Anchor<'a> {
 }
 
 impl Anchor<'_> {
-    fn finding(&self, rule: &str, message: String, evidence: &str) -> Finding {
+    fn finding(&self, rule: &'static Rule, message: String, evidence: &str) -> Finding {
         Finding::new(
-            rules::rule(rule),
+            rule,
             self.procfile,
             (self.line, 1),
             message,
@@ -462,7 +463,7 @@ fn exited_during_boot(
         probe.started = true;
         probe.bound = listening_ports(&left);
         return at.finding(
-            "concurrency/probe-daemonized",
+            &rules::concurrency::PROBE_DAEMONIZED,
             format!(
                 "`{name}` exited at once and left {} process{} running: it daemonized",
                 left.len(),
@@ -478,7 +479,7 @@ fn exited_during_boot(
     // (the shell's line does: `sh: 1: gunicorn: not found`).
     if matches!(status.code(), Some(126 | 127)) {
         let mut finding = at.finding(
-            "disposability/probe-could-not-start",
+            &rules::disposability::PROBE_COULD_NOT_START,
             format!(
                 "`{name}` cannot start: its command is missing or not executable ({}): {last}",
                 describe(status)
@@ -489,7 +490,7 @@ fn exited_during_boot(
         return finding;
     }
     at.finding(
-        "disposability/probe-could-not-start",
+        &rules::disposability::PROBE_COULD_NOT_START,
         format!("`{name}` ended during boot ({}): {last}", describe(status)),
         &last,
     )
@@ -561,7 +562,7 @@ fn probe_type(
             probe.bound = listening_ports(&ours());
             if let Some(pid) = escaped(pgid) {
                 findings.push(at.finding(
-                    "concurrency/probe-daemonized",
+                    &rules::concurrency::PROBE_DAEMONIZED,
                     format!(
                         "`{name}` left its process group: pid {} runs in a session of its own (setsid)",
                         pid.as_raw_nonzero()
@@ -571,7 +572,7 @@ fn probe_type(
             }
             if after >= SLOW_START {
                 findings.push(at.finding(
-                    "disposability/probe-slow-start",
+                    &rules::disposability::PROBE_SLOW_START,
                     format!("`{name}` took {:.1}s to be ready", after.as_secs_f64()),
                     "",
                 ));
@@ -583,7 +584,7 @@ fn probe_type(
                     probe.exit = Some(describe(status));
                 }
                 None => findings.push(at.finding(
-                    "disposability/probe-slow-stop",
+                    &rules::disposability::PROBE_SLOW_STOP,
                     format!(
                         "`{name}` was still running {}s after SIGTERM",
                         options.grace.as_secs_f64()
@@ -612,7 +613,11 @@ fn probe_type(
                     bound.join(", ")
                 )
             };
-            findings.push(at.finding("port-binding/probe-no-bind", message, &port.to_string()));
+            findings.push(at.finding(
+                &rules::port_binding::PROBE_NO_BIND,
+                message,
+                &port.to_string(),
+            ));
         }
     }
     end_all(pgid);
@@ -639,7 +644,7 @@ fn file_findings(probe: &TypeProbe, at: &Anchor<'_>) -> Vec<Finding> {
     });
     for file in logs {
         findings.push(at.finding(
-            "logs/probe-log-file",
+            &rules::logs::PROBE_LOG_FILE,
             format!(
                 "`{name}` wrote its log to {file}{}",
                 if probe.output_bytes == 0 {
@@ -653,7 +658,7 @@ fn file_findings(probe: &TypeProbe, at: &Anchor<'_>) -> Vec<Finding> {
     }
     for file in state {
         findings.push(at.finding(
-            "processes/probe-writes-app-dir",
+            &rules::processes::PROBE_WRITES_APP_DIR,
             format!("`{name}` wrote {file} into its own directory"),
             file,
         ));
@@ -678,7 +683,7 @@ fn fail_fast(
         if let Some(status) = child.try_wait()? {
             if status.success() && ours().is_empty() {
                 break Some(at.finding(
-                    "config/probe-no-fail-fast",
+                    &rules::config::PROBE_NO_FAIL_FAST,
                     format!(
                         "`{}` exited 0 without {key}, as if nothing were missing",
                         process.name
@@ -690,7 +695,7 @@ fn fail_fast(
             let named = drained_tail(&output, std::time::Duration::from_secs(1)).contains(key);
             break (!named).then(|| {
                 at.finding(
-                    "config/probe-unnamed-key",
+                    &rules::config::PROBE_UNNAMED_KEY,
                     format!(
                         "`{}` failed without {key} ({}) but its output does not name it",
                         process.name,
@@ -702,7 +707,7 @@ fn fail_fast(
         }
         if start.elapsed() >= limit {
             break Some(at.finding(
-                "config/probe-no-fail-fast",
+                &rules::config::PROBE_NO_FAIL_FAST,
                 format!(
                     "`{}` kept running {}s without {key} instead of failing fast",
                     process.name,

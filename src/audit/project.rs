@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::app::App;
-use crate::app::procfile::Procfile;
+use crate::app::procfile::{ProcessType, Procfile};
 
 use super::files::Kind;
 
@@ -41,6 +41,37 @@ pub struct Project<'a> {
     pub tracked: Option<&'a HashSet<String>>,
     /// What the content scan established about the code.
     pub facts: &'a [super::walk::Fact],
+    /// `Procfile` first, then the alternatives at the app's root (`Procfile.dev`, …) that
+    /// `dozen run -f`, foreman and Heroku's `heroku local -f` run.
+    pub procfiles: &'a [Procfiled],
+}
+
+/// A Procfile the rules read, with what parsing it found wrong.
+pub struct Procfiled {
+    /// Relative to the app.
+    pub path: String,
+    pub procfile: Procfile,
+    pub problems: Vec<crate::diagnostic::Diagnostic>,
+}
+
+impl Procfiled {
+    /// The alternative Procfiles among the app's files: `Procfile.*` at its root.
+    pub fn alternatives(root: &Path, files: &[String]) -> Vec<Self> {
+        files
+            .iter()
+            .filter(|path| path.starts_with("Procfile.") && !path.contains('/'))
+            .filter_map(|path| {
+                let bytes = std::fs::read(root.join(path)).ok()?;
+                let source = crate::source::Source::from_bytes(path.clone(), &bytes).ok()?;
+                let (procfile, problems) = Procfile::parse(&source);
+                Some(Self {
+                    path: path.clone(),
+                    procfile,
+                    problems,
+                })
+            })
+            .collect()
+    }
 }
 
 impl Project<'_> {
@@ -60,7 +91,7 @@ impl Project<'_> {
     }
 
     /// The facts of one kind, in path order.
-    pub fn facts(&self, name: &str) -> impl Iterator<Item = &super::walk::Fact> {
+    pub fn facts(&self, name: super::scan::Fact) -> impl Iterator<Item = &super::walk::Fact> {
         self.facts.iter().filter(move |f| f.name == name)
     }
 
@@ -68,9 +99,9 @@ impl Project<'_> {
         self.app.procfile.as_ref()
     }
 
-    /// Where `needle` is on a line of the Procfile (the line's start when it is not there).
-    pub fn procfile_position(&self, line: usize, needle: &str) -> (usize, usize) {
-        let text = self.read(self.procfile_path).unwrap_or_default();
+    /// Where `needle` is on a line of a Procfile (the line's start when it is not there).
+    pub fn procfile_position(&self, path: &str, line: usize, needle: &str) -> (usize, usize) {
+        let text = self.read(path).unwrap_or_default();
         let column = text
             .lines()
             .nth(line.saturating_sub(1))
@@ -84,8 +115,17 @@ impl Project<'_> {
         (line, column + 1)
     }
 
-    /// The process types of the formation with the Procfile line of each.
-    pub fn processes(&self) -> impl Iterator<Item = &crate::app::procfile::ProcessType> {
-        self.procfile().into_iter().flat_map(|p| p.types.iter())
+    /// The process types of every Procfile, each with the path of its Procfile.
+    pub fn processes(&self) -> impl Iterator<Item = (&str, &ProcessType)> {
+        self.procfiles
+            .iter()
+            .flat_map(|p| p.procfile.types.iter().map(|t| (p.path.as_str(), t)))
+    }
+
+    /// The `release:` entries of every Procfile, each with the path of its Procfile.
+    pub fn releases(&self) -> impl Iterator<Item = (&str, &ProcessType)> {
+        self.procfiles
+            .iter()
+            .filter_map(|p| p.procfile.release.as_ref().map(|t| (p.path.as_str(), t)))
     }
 }

@@ -86,7 +86,7 @@ mod tests {
 
     fn finding(rule: &'static str) -> Finding {
         Finding::new(
-            crate::audit::rules::rule(rule),
+            crate::audit::rules::get(rule).expect("a rule"),
             "a.py",
             (1, 1),
             "m".into(),

@@ -40,3 +40,12 @@ pub struct Rule {
     /// What to do about it.
     pub fix: &'static str,
 }
+
+/// Rules are one each: the same id is the same rule.
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Rule {}

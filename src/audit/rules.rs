@@ -19,28 +19,37 @@ use std::sync::LazyLock;
 use super::dockerfile;
 use super::files::{self, Kind};
 use super::finding::Finding;
-use super::project::File;
+use super::project::{File, Project};
 use super::rule::Rule;
 use super::scan::Pattern;
 
+/// A factor's part of the audit: its rules, the content patterns that report them (or
+/// establish facts for the project checks), and the check that reads the whole project.
+pub struct Module {
+    pub rules: &'static [&'static Rule],
+    pub patterns: &'static [&'static [Pattern]],
+    pub check: fn(&Project<'_>, &mut Vec<Finding>),
+}
+
+/// The factors' modules, in factor order.
+pub static MODULES: [&Module; 12] = [
+    &codebase::MODULE,
+    &dependencies::MODULE,
+    &config::MODULE,
+    &backing_services::MODULE,
+    &build_release_run::MODULE,
+    &processes::MODULE,
+    &port_binding::MODULE,
+    &concurrency::MODULE,
+    &disposability::MODULE,
+    &dev_prod_parity::MODULE,
+    &logs::MODULE,
+    &admin_processes::MODULE,
+];
+
 /// Every rule, factor by factor.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    [
-        codebase::RULES,
-        dependencies::RULES,
-        config::RULES,
-        backing_services::RULES,
-        build_release_run::RULES,
-        processes::RULES,
-        port_binding::RULES,
-        concurrency::RULES,
-        disposability::RULES,
-        dev_prod_parity::RULES,
-        logs::RULES,
-        admin_processes::RULES,
-    ]
-    .into_iter()
-    .flatten()
+    MODULES.iter().flat_map(|module| module.rules).copied()
 }
 
 /// The rule with this id.
@@ -48,26 +57,12 @@ pub fn get(id: &str) -> Option<&'static Rule> {
     all().find(|rule| rule.id == id)
 }
 
-/// The rule with this id, which the code names: a typo is a bug the tests catch.
-pub fn rule(id: &str) -> &'static Rule {
-    get(id).unwrap_or_else(|| panic!("no rule `{id}`"))
-}
-
 /// Every content pattern, factor by factor.
 pub static PATTERNS: LazyLock<Vec<&'static Pattern>> = LazyLock::new(|| {
-    [
-        dependencies::PATTERNS,
-        config::SECRETS.as_slice(),
-        config::PATTERNS,
-        backing_services::PATTERNS,
-        build_release_run::PATTERNS,
-        processes::PATTERNS,
-        port_binding::PATTERNS,
-        logs::PATTERNS,
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    MODULES
+        .iter()
+        .flat_map(|module| module.patterns.iter().copied().flatten())
+        .collect()
 });
 
 /// A pip requirements file: `requirements*.txt`, or any `.txt` in a `requirements/` directory
@@ -295,9 +290,9 @@ mod tests {
         }
         for pattern in PATTERNS.iter() {
             assert!(
-                pattern.rule.starts_with("fact/") || get(pattern.rule).is_some(),
-                "pattern of unknown rule {}",
-                pattern.rule
+                pattern.rule().is_none_or(|rule| all().any(|r| r == rule)),
+                "pattern of a rule no factor lists: {:?}",
+                pattern.rule()
             );
         }
         for factor in crate::audit::finding::Factor::ALL {
@@ -616,8 +611,15 @@ mod tests {
         (
             "logs/file-sink",
             "config/puma.rb",
-            &["stdout_redirect \"log/puma.log\", \"log/puma_err.log\", true"],
-            &["stdout_redirect \"/dev/stdout\", \"/dev/stderr\""],
+            &[
+                "stdout_redirect \"log/puma.log\", \"log/puma_err.log\", true",
+                "  stdout_redirect File.join(app_dir, \"log/stdout.log\"), File.join(app_dir, \"log/stderr.log\"), true",
+                "stdout_redirect(Rails.root.join(\"log\", \"puma.log\"))",
+            ],
+            &[
+                "stdout_redirect \"/dev/stdout\", \"/dev/stderr\"",
+                "# stdout_redirect File.join(app_dir, \"log/stdout.log\")",
+            ],
         ),
         (
             "logs/file-sink",
@@ -689,14 +691,14 @@ mod tests {
             .iter()
             .filter(|c| !c.2.is_empty())
             .map(|c| c.0)
-            .chain(config::SECRETS.iter().map(|p| p.rule))
+            .chain(
+                config::SECRETS
+                    .iter()
+                    .filter_map(|p| p.rule().map(|r| r.id)),
+            )
             .collect();
-        for pattern in PATTERNS.iter().filter(|p| !p.rule.starts_with("fact/")) {
-            assert!(
-                covered.contains(pattern.rule),
-                "{} has no cases",
-                pattern.rule
-            );
+        for rule in PATTERNS.iter().filter_map(|p| p.rule()) {
+            assert!(covered.contains(rule.id), "{} has no cases", rule.id);
         }
     }
 

@@ -10,6 +10,7 @@ use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 const DFA_SIZE: usize = 32 << 20;
 
 use super::files::{Kind, Kinds};
+use super::rule::Rule;
 
 /// What a pattern's verifier sees of a match.
 pub struct Hit<'a> {
@@ -41,10 +42,30 @@ impl Hit<'_> {
     }
 }
 
+/// What a pattern's matches are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reports {
+    /// Findings of this rule.
+    Rule(&'static Rule),
+    /// A fact the project rules read, never a finding by itself.
+    Fact(Fact),
+}
+
+/// A fact the content scan establishes for the project rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fact {
+    /// A third-party import, by language.
+    ImportPython,
+    ImportNode,
+    ImportGo,
+    ImportJava,
+    /// The code reads `PORT` from the environment.
+    ReadsPort,
+}
+
 /// A content rule's pattern.
 pub struct Pattern {
-    /// The rule it reports, or a fact (`fact/…`) the project rules read.
-    pub rule: &'static str,
+    pub reports: Reports,
     pub regex: &'static str,
     pub message: &'static str,
     pub kinds: Kinds,
@@ -57,18 +78,40 @@ pub struct Pattern {
 impl Pattern {
     /// A pattern reporting `rule` in `kinds`, evidence shown as is, every match a finding.
     pub const fn new(
-        rule: &'static str,
+        rule: &'static Rule,
+        regex: &'static str,
+        message: &'static str,
+        kinds: Kinds,
+    ) -> Self {
+        Self::reporting(Reports::Rule(rule), regex, message, kinds)
+    }
+
+    /// A pattern establishing `fact` in `kinds`.
+    pub const fn fact(fact: Fact, regex: &'static str, kinds: Kinds) -> Self {
+        Self::reporting(Reports::Fact(fact), regex, "", kinds)
+    }
+
+    const fn reporting(
+        reports: Reports,
         regex: &'static str,
         message: &'static str,
         kinds: Kinds,
     ) -> Self {
         Self {
-            rule,
+            reports,
             regex,
             message,
             kinds,
             secret: false,
             verify: None,
+        }
+    }
+
+    /// The rule it reports, if it is not a fact.
+    pub fn rule(&self) -> Option<&'static Rule> {
+        match self.reports {
+            Reports::Rule(rule) => Some(rule),
+            Reports::Fact(_) => None,
         }
     }
 

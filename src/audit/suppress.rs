@@ -260,10 +260,10 @@ pub fn apply(
                     unknown.join(", ")
                 )
             };
-            Some((rules::rule("codebase/unused-suppression"), message))
+            Some((&crate::audit::rules::codebase::UNUSED_SUPPRESSION, message))
         } else if !suppression.has_reason {
             Some((
-                rules::rule("codebase/suppression-without-reason"),
+                &crate::audit::rules::codebase::SUPPRESSION_WITHOUT_REASON,
                 format!("`dozen: ignore[{named}]` gives no reason"),
             ))
         } else {
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn manifest_ignores_by_rule_and_path_glob() {
-        let rule = rules::rule("config/jwt");
+        let rule = &crate::audit::rules::config::JWT;
         let at = |path: &str| Finding::new(rule, path, (1, 1), String::new(), "x", true);
         let ignore =
             ManifestIgnore::new(&["config/jwt:tests/**".to_owned(), "logs/*".to_owned()]).unwrap();
@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn baselines_are_sorted_and_positionless() {
-        let rule = rules::rule("config/jwt");
+        let rule = &crate::audit::rules::config::JWT;
         let a = Finding::new(rule, "b.py", (9, 1), String::new(), "secret-one", true);
         let b = Finding::new(rule, "a.py", (3, 1), String::new(), "secret-two", true);
         let baseline = Baseline::of(&[a.clone(), b.clone(), a.clone()]);

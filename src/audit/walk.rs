@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use super::files;
 use super::finding::Finding;
 use super::project::File;
-use super::rules;
-use super::scan::{Hit, Match, Pattern, Scanners};
+use super::rules::{self, config};
+use super::scan::{Hit, Match, Pattern, Reports, Scanners};
 use super::suppress::Inline;
 
 /// Directories that hold other people's code or build output (`.git` and `.dozen` are never
@@ -61,8 +61,7 @@ impl Default for Options {
 /// third-party Python module…
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {
-    /// The pattern's `fact/…` name.
-    pub name: &'static str,
+    pub name: super::scan::Fact,
     pub value: String,
     pub path: String,
     pub line: usize,
@@ -232,10 +231,9 @@ fn provider_spans(matches: &[Match], patterns: &[&Pattern]) -> Vec<(usize, usize
         .filter(|m| {
             let pattern = patterns[m.pattern];
             pattern.secret
-                && !matches!(
-                    pattern.rule,
-                    "config/generic-secret" | "config/credentialed-url"
-                )
+                && pattern.rule().is_some_and(|rule| {
+                    *rule != config::GENERIC_SECRET && *rule != config::CREDENTIALED_URL
+                })
         })
         .map(|m| (m.start, m.end))
         .collect()
@@ -262,7 +260,7 @@ pub fn scan_file(
     let regions = std::cell::OnceCell::new();
     for m in matches {
         let pattern = patterns[m.pattern];
-        if pattern.rule == "config/generic-secret"
+        if pattern.rule() == Some(&config::GENERIC_SECRET)
             && provider_spans
                 .iter()
                 .any(|&(s, e)| s < m.end && m.start < e)
@@ -280,7 +278,7 @@ pub fn scan_file(
         // (Facts are not checked: they are cheap signals, and an import is on every line
         // of some files, which would lex each of them.)
         if !pattern.secret
-            && !pattern.rule.starts_with("fact/")
+            && pattern.rule().is_some()
             && regions
                 .get_or_init(|| super::lex::Regions::of(path, content))
                 .class_at(m.whole.start)
@@ -309,23 +307,26 @@ pub fn scan_file(
             .chars()
             .count()
             + 1;
-        if pattern.rule.starts_with("fact/") {
-            let seen = out.facts[facts_before..]
-                .iter()
-                .any(|f| f.name == pattern.rule && f.value == evidence);
-            if !seen {
-                out.facts.push(Fact {
-                    name: pattern.rule,
-                    value: evidence.into_owned(),
-                    path: path.to_owned(),
-                    line,
-                    column,
-                });
+        let rule = match pattern.reports {
+            Reports::Rule(rule) => rule,
+            Reports::Fact(fact) => {
+                let seen = out.facts[facts_before..]
+                    .iter()
+                    .any(|f| f.name == fact && f.value == evidence);
+                if !seen {
+                    out.facts.push(Fact {
+                        name: fact,
+                        value: evidence.into_owned(),
+                        path: path.to_owned(),
+                        line,
+                        column,
+                    });
+                }
+                continue;
             }
-            continue;
-        }
+        };
         out.findings.push(Finding::new(
-            rules::rule(pattern.rule),
+            rule,
             path,
             (line, column),
             pattern.message.to_owned(),

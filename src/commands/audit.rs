@@ -211,7 +211,7 @@ fn rule_json(rule: &Rule) -> serde_json::Value {
         // The content patterns (Rust regex syntax, as ripgrep's) that report this rule.
         "patterns": rules::PATTERNS
             .iter()
-            .filter(|p| p.rule == rule.id)
+            .filter(|p| p.rule() == Some(rule))
             .map(|p| p.regex)
             .collect::<Vec<_>>(),
     })

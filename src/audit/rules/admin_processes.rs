@@ -3,9 +3,17 @@
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 use crate::audit::shell::simple_commands;
 
-pub const RULES: &[Rule] = &[Rule {
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[&WORK_AT_START],
+    patterns: &[],
+    check,
+};
+
+pub static WORK_AT_START: Rule = Rule {
     id: "admin-processes/work-at-start",
     factor: Factor::XII,
     severity: Severity::Warning,
@@ -13,7 +21,7 @@ pub const RULES: &[Rule] = &[Rule {
     summary: "A long-running process runs migrations or seeding when it starts",
     explanation: "Admin work runs as a one-off process against a release, not as part of starting the formation: every instance would run it on every start and restart, concurrently with its siblings, and a failure takes the process type down with it.",
     fix: "Move it to the Procfile's `release:` entry (run once per release before it goes live) or to a `[tasks]` entry run with `dozen exec`.",
-}];
+};
 
 /// Commands that migrate or seed a database.
 const MIGRATIONS: [&str; 23] = [
@@ -103,7 +111,7 @@ fn migration_in_script(project: &Project<'_>, script: &str) -> Option<(String, u
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     // Boot scripts and Docker entrypoints a long-running process starts with.
     let mut starts: Vec<(String, String)> = Vec::new();
-    for process in project.processes() {
+    for (_, process) in project.processes() {
         for words in simple_commands(&process.command) {
             if let Some(script) = script_of(&words) {
                 starts.push((format!("`{}`", process.name), script));
@@ -132,7 +140,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     for (starter, script) in starts {
         if let Some((path, line, found)) = migration_in_script(project, &script) {
             out.push(Finding::new(
-                super::rule("admin-processes/work-at-start"),
+                &WORK_AT_START,
                 &path,
                 (line, 1),
                 format!(
@@ -143,12 +151,12 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             ));
         }
     }
-    for process in project.processes() {
+    for (procfile, process) in project.processes() {
         if let Some(found) = migration(&process.command) {
             out.push(Finding::new(
-                super::rule("admin-processes/work-at-start"),
-                project.procfile_path,
-                project.procfile_position(process.line, &found),
+                &WORK_AT_START,
+                procfile,
+                project.procfile_position(procfile, process.line, &found),
                 format!(
                     "`{}` runs `{found}` each time it starts: make it a release phase or a task",
                     process.name

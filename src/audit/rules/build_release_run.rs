@@ -4,32 +4,39 @@ use crate::audit::files::Kinds;
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 use crate::audit::scan::Pattern;
 use crate::audit::shell::{simple_commands, unwrap_program};
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "build-release-run/build-in-web",
-        factor: Factor::V,
-        severity: Severity::Error,
-        precision: Precision::High,
-        summary: "A process builds, installs dependencies or migrates before it serves",
-        explanation: "The run stage only runs a release; it never changes code or installs anything. A process that builds or installs when it starts is slow to boot (Heroku kills web processes that do not bind within 60 s), can fail on a network blip, runs code that no build ever checked, and repeats the work on every instance and restart. Migrations belong to the release phase.",
-        fix: "Put builds and installs in `[build] steps` (they run once, in `dozen build`), migrations in the Procfile's `release:` entry, and leave the process with only its server command.",
-    },
-    Rule {
-        id: "build-release-run/build-time-public-config",
-        factor: Factor::V,
-        severity: Severity::Note,
-        precision: Precision::Medium,
-        summary: "Frontend config inlined into the build (`NEXT_PUBLIC_*`, `REACT_APP_*`, `VITE_*`)",
-        explanation: "Bundlers replace these variables with their values at build time, so the build holds one environment's config: promoting it to another environment keeps the old values. It is usually intended; this note marks where it happens.",
-        fix: "Keep only values that are the same in every environment in these variables, or serve runtime config from the backend.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[&BUILD_IN_WEB, &BUILD_TIME_PUBLIC_CONFIG],
+    patterns: &[PATTERNS],
+    check,
+};
 
-pub const PATTERNS: &[Pattern] = &[Pattern::new(
-    "build-release-run/build-time-public-config",
+pub static BUILD_IN_WEB: Rule = Rule {
+    id: "build-release-run/build-in-web",
+    factor: Factor::V,
+    severity: Severity::Error,
+    precision: Precision::High,
+    summary: "A process builds, installs dependencies or migrates before it serves",
+    explanation: "The run stage only runs a release; it never changes code or installs anything. A process that builds or installs when it starts is slow to boot (Heroku kills web processes that do not bind within 60 s), can fail on a network blip, runs code that no build ever checked, and repeats the work on every instance and restart. Migrations belong to the release phase.",
+    fix: "Put builds and installs in `[build] steps` (they run once, in `dozen build`), migrations in the Procfile's `release:` entry, and leave the process with only its server command.",
+};
+
+pub static BUILD_TIME_PUBLIC_CONFIG: Rule = Rule {
+    id: "build-release-run/build-time-public-config",
+    factor: Factor::V,
+    severity: Severity::Note,
+    precision: Precision::Medium,
+    summary: "Frontend config inlined into the build (`NEXT_PUBLIC_*`, `REACT_APP_*`, `VITE_*`)",
+    explanation: "Bundlers replace these variables with their values at build time, so the build holds one environment's config: promoting it to another environment keeps the old values. It is usually intended; this note marks where it happens.",
+    fix: "Keep only values that are the same in every environment in these variables, or serve runtime config from the backend.",
+};
+
+pub static PATTERNS: &[Pattern] = &[Pattern::new(
+    &BUILD_TIME_PUBLIC_CONFIG,
     r"\b(?:process\.env\.|import\.meta\.env\.)((?:NEXT_PUBLIC|REACT_APP|VITE|NUXT_PUBLIC|GATSBY)_[A-Z0-9_]+)",
     "frontend config inlined at build time: the build holds this environment's value",
     Kinds::CODE,
@@ -143,7 +150,7 @@ fn npm_start_build(project: &Project<'_>, command: &str, out: &mut Vec<Finding>,
             .position(|l| l.contains(&key))
             .map_or(1, |i| i + 1);
         out.push(Finding::new(
-            super::rule("build-release-run/build-in-web"),
+            &BUILD_IN_WEB,
             "package.json",
             (line, 1),
             format!(
@@ -180,13 +187,13 @@ pub fn compile_at_start(command: &str) -> Option<String> {
 }
 
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
-    for process in project.processes() {
+    for (procfile, process) in project.processes() {
         npm_start_build(project, &process.command, out, &process.name);
         if let Some(run) = compile_at_start(&process.command) {
             out.push(Finding::new(
-                super::rule("build-release-run/build-in-web"),
-                project.procfile_path,
-                project.procfile_position(process.line, &run),
+                &BUILD_IN_WEB,
+                procfile,
+                project.procfile_position(procfile, process.line, &run),
                 format!(
                     "`{}` compiles the app each time it starts (`{run}`): build it in `[build] steps` and run the result",
                     process.name
@@ -196,23 +203,16 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             ));
             continue;
         }
-        let found = build_step(&process.command)
-            .map(|step| (step, "builds or installs"))
-            .or_else(|| {
-                super::admin_processes::migration(&process.command).map(|m| (m, "migrates"))
-            });
-        let Some((step, what)) = found else {
+        // Migrations at start are `admin-processes/work-at-start`'s: one finding per problem.
+        let Some(step) = build_step(&process.command) else {
             continue;
         };
-        if process.name != "web" && what == "migrates" {
-            continue;
-        }
         out.push(Finding::new(
-            super::rule("build-release-run/build-in-web"),
-            project.procfile_path,
-            project.procfile_position(process.line, &step),
+            &BUILD_IN_WEB,
+            procfile,
+            project.procfile_position(procfile, process.line, &step),
             format!(
-                "`{}` {what} when it starts (`{step}`): that is the build or release stage's work",
+                "`{}` builds or installs when it starts (`{step}`): that is the build or release stage's work",
                 process.name
             ),
             &step,

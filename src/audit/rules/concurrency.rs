@@ -3,38 +3,45 @@
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 use crate::audit::shell::{simple_commands, unwrap_program};
-use crate::diagnostic::Diagnostic;
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "concurrency/probe-daemonized",
-        factor: Factor::VIII,
-        severity: Severity::Error,
-        precision: Precision::VeryHigh,
-        summary: "Probe: the process daemonized (exited leaving processes behind, or left its process group)",
-        explanation: "`dozen audit --probe` watched the type start: its command exited 0 at once while processes it started kept running, or one of them moved to a session of its own. The process manager then believes the type has stopped while its work runs out of reach of signals, restarts and logs.",
-        fix: "Run the server in the foreground (drop --daemon, -d, nohup, `&`, setsid).",
-    },
-    Rule {
-        id: "concurrency/invalid-procfile",
-        factor: Factor::VIII,
-        severity: Severity::Error,
-        precision: Precision::VeryHigh,
-        summary: "No Procfile, or a Procfile with errors",
-        explanation: "The process formation is declared in the Procfile: each type of work is a process type, scaled by running more of it. Without one there is nothing to run or scale; a line that does not parse is silently dropped by foreman and honcho, so a process type goes missing without anyone noticing.",
-        fix: "Write a Procfile (`web: command`), or run `dozen init`; fix each located problem (`dozen check` shows them too).",
-    },
-    Rule {
-        id: "concurrency/daemonizing-command",
-        factor: Factor::VIII,
-        severity: Severity::Error,
-        precision: Precision::High,
-        summary: "A process daemonizes, backgrounds itself or writes a pid file",
-        explanation: "Twelve-factor processes never daemonize or write pid files: they stay in the foreground and rely on the process manager to supervise, restart and stop them. A daemonized process looks exited to its manager, which restarts it or stops the formation, while the real server keeps running out of reach of signals and logs.",
-        fix: "Run the server in the foreground: drop `--daemon`/`-d`/`nohup`/`&`, use `pm2-runtime` instead of `pm2 start`, and `nginx -g 'daemon off;'`.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[&PROBE_DAEMONIZED, &INVALID_PROCFILE, &DAEMONIZING_COMMAND],
+    patterns: &[],
+    check,
+};
+
+pub static PROBE_DAEMONIZED: Rule = Rule {
+    id: "concurrency/probe-daemonized",
+    factor: Factor::VIII,
+    severity: Severity::Error,
+    precision: Precision::VeryHigh,
+    summary: "Probe: the process daemonized (exited leaving processes behind, or left its process group)",
+    explanation: "`dozen audit --probe` watched the type start: its command exited 0 at once while processes it started kept running, or one of them moved to a session of its own. The process manager then believes the type has stopped while its work runs out of reach of signals, restarts and logs.",
+    fix: "Run the server in the foreground (drop --daemon, -d, nohup, `&`, setsid).",
+};
+
+pub static INVALID_PROCFILE: Rule = Rule {
+    id: "concurrency/invalid-procfile",
+    factor: Factor::VIII,
+    severity: Severity::Error,
+    precision: Precision::VeryHigh,
+    summary: "No Procfile, or a Procfile with errors",
+    explanation: "The process formation is declared in the Procfile: each type of work is a process type, scaled by running more of it. Without one there is nothing to run or scale; a line that does not parse is silently dropped by foreman and honcho, so a process type goes missing without anyone noticing.",
+    fix: "Write a Procfile (`web: command`), or run `dozen init`; fix each located problem (`dozen check` shows them too).",
+};
+
+pub static DAEMONIZING_COMMAND: Rule = Rule {
+    id: "concurrency/daemonizing-command",
+    factor: Factor::VIII,
+    severity: Severity::Error,
+    precision: Precision::High,
+    summary: "A process daemonizes, backgrounds itself or writes a pid file",
+    explanation: "Twelve-factor processes never daemonize or write pid files: they stay in the foreground and rely on the process manager to supervise, restart and stop them. A daemonized process looks exited to its manager, which restarts it or stops the formation, while the real server keeps running out of reach of signals and logs.",
+    fix: "Run the server in the foreground: drop `--daemon`/`-d`/`nohup`/`&`, use `pm2-runtime` instead of `pm2 start`, and `nginx -g 'daemon off;'`.",
+};
 
 /// Programs whose `-d`/`-D` means "daemonize".
 const DASH_D: [&str; 12] = [
@@ -117,25 +124,25 @@ pub fn daemonizes(
     None
 }
 
-pub fn check(project: &Project<'_>, diagnostics: &[Diagnostic], out: &mut Vec<Finding>) {
-    procfile_problems(project, diagnostics, out);
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    procfile_problems(project, out);
     daemonizing(project, out);
 }
 
 /// No Procfile, or its problems, located as `dozen check` reports them.
-pub fn procfile_problems(
-    project: &Project<'_>,
-    diagnostics: &[Diagnostic],
-    out: &mut Vec<Finding>,
-) {
-    for diagnostic in diagnostics {
+pub fn procfile_problems(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for (procfile, diagnostic) in project
+        .procfiles
+        .iter()
+        .flat_map(|p| p.problems.iter().map(move |d| (p.path.as_str(), d)))
+    {
         let (line, column) = diagnostic
             .location
             .as_ref()
             .map_or((1, 1), |l| (l.line, l.column));
         out.push(Finding::new(
-            super::rule("concurrency/invalid-procfile"),
-            project.procfile_path,
+            &INVALID_PROCFILE,
+            procfile,
             (line, column),
             diagnostic.message.clone(),
             diagnostic
@@ -163,15 +170,12 @@ fn daemonizing(project: &Project<'_>, out: &mut Vec<Finding>) {
                 .contains("daemon off")
         })
     };
-    for process in project
-        .processes()
-        .chain(project.procfile().and_then(|p| p.release.as_ref()))
-    {
+    for (procfile, process) in project.processes().chain(project.releases()) {
         if let Some(how) = daemonizes(&process.command, daemon_off) {
             out.push(Finding::new(
-                super::rule("concurrency/daemonizing-command"),
-                project.procfile_path,
-                project.procfile_position(process.line, &how),
+                &DAEMONIZING_COMMAND,
+                procfile,
+                project.procfile_position(procfile, process.line, &how),
                 format!(
                     "`{}` leaves the foreground (`{how}`): the manager loses it",
                     process.name

@@ -10,6 +10,7 @@ use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 use crate::source::Source;
 
@@ -29,102 +30,149 @@ const fn provider(id: &'static str, summary: &'static str) -> Rule {
     }
 }
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "config/probe-unnamed-key",
-        factor: Factor::III,
-        severity: Severity::Note,
-        precision: Precision::Medium,
-        summary: "Probe: the process failed without a config key but did not say which",
-        explanation: "With `--probe-config-strip`, the type exited non-zero when a key was removed — good — but its output never named the key, so whoever deploys it must guess what is missing.",
-        fix: "Name the missing key in the error: `DATABASE_URL is not set`.",
-    },
-    Rule {
-        id: "config/probe-no-fail-fast",
-        factor: Factor::III,
-        severity: Severity::Warning,
-        precision: Precision::Medium,
-        summary: "Probe: the process ran without a config key instead of failing fast",
-        explanation: "With `--probe-config-strip`, the type was started once per config key with that key removed. It kept running (or exited 0), so a deploy that forgets the key would run misconfigured instead of failing at once with a clear message.",
-        fix: "Read required config at start-up and exit non-zero naming the missing key.",
-    },
-    provider("config/aws-access-key", "An AWS access key id"),
-    provider(
-        "config/aws-secret-key",
-        "An AWS secret access key assigned to an AWS-named variable",
-    ),
-    provider("config/github-token", "A GitHub token"),
-    provider(
-        "config/gitlab-token",
-        "A GitLab token: personal, routable, runner, deploy, trigger, CI job, feed, OAuth, SCIM, agent, mail or feature-flag",
-    ),
-    provider(
-        "config/slack-token",
-        "A Slack token or incoming webhook URL",
-    ),
-    provider("config/stripe-key", "A Stripe secret or restricted key"),
-    provider("config/sendgrid-key", "A SendGrid API key"),
-    provider("config/google-api-key", "A Google API key"),
-    provider("config/npm-token", "An npm access token"),
-    provider("config/pypi-token", "A PyPI API token"),
-    provider("config/openai-key", "An OpenAI API key"),
-    provider("config/private-key", "A private key block"),
-    provider("config/jwt", "A JSON Web Token"),
-    Rule {
-        id: "config/credentialed-url",
-        factor: Factor::III,
-        severity: Severity::Error,
-        precision: Precision::High,
-        summary: "A URL with a password in it (`scheme://user:password@host`)",
-        explanation: WHY_SECRET,
-        fix: "Put the whole URL in the environment (`DATABASE_URL`) and read it from there; revoke the password if it was ever real.",
-    },
-    Rule {
-        id: "config/generic-secret",
-        factor: Factor::III,
-        severity: Severity::Warning,
-        precision: Precision::Low,
-        summary: "A password, secret, token or API key assigned a literal that looks random",
-        explanation: "A variable named like a credential holds a literal with enough entropy to be one. Placeholders (`changeme`, `<your-key>`, `${VAR}`) and env lookups are not reported. This rule is a heuristic, so a warning: suppress a false positive inline with a reason.",
-        fix: "Read the value from the environment instead, and revoke it if it was real.",
-    },
-    Rule {
-        id: "config/tracked-env-file",
-        factor: Factor::III,
-        severity: Severity::Error,
-        precision: Precision::VeryHigh,
-        summary: "A `.env` file with values is committed",
-        explanation: "Env files hold one deploy's config, secrets included; committed, they are config in the code. Commit `.env.example` (keys with placeholder values) instead. An error when a value looks like a secret (the finding names its key); a warning when the file holds settings only, as Heroku's samples commit for `heroku local`.",
-        fix: "`git rm --cached FILE`, add it to .gitignore, commit a `.env.example` listing the keys, and revoke any real secret it held.",
-    },
-    Rule {
-        id: "config/dockerfile-secret",
-        factor: Factor::III,
-        severity: Severity::Error,
-        precision: Precision::Medium,
-        summary: "A secret-named ENV or ARG in a Dockerfile",
-        explanation: "ENV values are baked into the image for anyone who can pull it, and ARG values are kept in its history: an image is a build, and a build must not contain config. Only the key's name is checked, never RUN text.",
-        fix: "Pass secrets at run time through the environment, or at build time with `RUN --mount=type=secret`.",
-    },
-    Rule {
-        id: "config/framework-password",
-        factor: Factor::III,
-        severity: Severity::Error,
-        precision: Precision::High,
-        summary: "A literal password in framework config (Spring, Rails, Django)",
-        explanation: "Framework config files are code: they ship in every build to every environment. A password written there is the same in development and production and is readable by everyone with the code.",
-        fix: "Reference the environment: Spring `${DB_PASSWORD}`, Rails `<%= ENV[\"DB_PASSWORD\"] %>`, Django `os.environ[\"DB_PASSWORD\"]` (or one `DATABASE_URL`).",
-    },
-    Rule {
-        id: "config/invalid-env-file",
-        factor: Factor::III,
-        severity: Severity::Error,
-        precision: Precision::VeryHigh,
-        summary: "An env file dozen cannot read",
-        explanation: "An env file that does not parse gives a process config nobody wrote: other tools silently drop the lines they cannot read. The line and column say where.",
-        fix: "Fix the line (`dozen check` shows the same problem with the source line).",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[
+        &PROBE_UNNAMED_KEY,
+        &PROBE_NO_FAIL_FAST,
+        &AWS_ACCESS_KEY,
+        &AWS_SECRET_KEY,
+        &GITHUB_TOKEN,
+        &GITLAB_TOKEN,
+        &SLACK_TOKEN,
+        &STRIPE_KEY,
+        &SENDGRID_KEY,
+        &GOOGLE_API_KEY,
+        &NPM_TOKEN,
+        &PYPI_TOKEN,
+        &OPENAI_KEY,
+        &PRIVATE_KEY,
+        &JWT,
+        &CREDENTIALED_URL,
+        &GENERIC_SECRET,
+        &TRACKED_ENV_FILE,
+        &DOCKERFILE_SECRET,
+        &FRAMEWORK_PASSWORD,
+        &INVALID_ENV_FILE,
+    ],
+    patterns: &[&SECRETS, PATTERNS],
+    check: env_files,
+};
+
+pub static PROBE_UNNAMED_KEY: Rule = Rule {
+    id: "config/probe-unnamed-key",
+    factor: Factor::III,
+    severity: Severity::Note,
+    precision: Precision::Medium,
+    summary: "Probe: the process failed without a config key but did not say which",
+    explanation: "With `--probe-config-strip`, the type exited non-zero when a key was removed — good — but its output never named the key, so whoever deploys it must guess what is missing.",
+    fix: "Name the missing key in the error: `DATABASE_URL is not set`.",
+};
+
+pub static PROBE_NO_FAIL_FAST: Rule = Rule {
+    id: "config/probe-no-fail-fast",
+    factor: Factor::III,
+    severity: Severity::Warning,
+    precision: Precision::Medium,
+    summary: "Probe: the process ran without a config key instead of failing fast",
+    explanation: "With `--probe-config-strip`, the type was started once per config key with that key removed. It kept running (or exited 0), so a deploy that forgets the key would run misconfigured instead of failing at once with a clear message.",
+    fix: "Read required config at start-up and exit non-zero naming the missing key.",
+};
+
+pub static AWS_ACCESS_KEY: Rule = provider("config/aws-access-key", "An AWS access key id");
+
+pub static AWS_SECRET_KEY: Rule = provider(
+    "config/aws-secret-key",
+    "An AWS secret access key assigned to an AWS-named variable",
+);
+
+pub static GITHUB_TOKEN: Rule = provider("config/github-token", "A GitHub token");
+
+pub static GITLAB_TOKEN: Rule = provider(
+    "config/gitlab-token",
+    "A GitLab token: personal, routable, runner, deploy, trigger, CI job, feed, OAuth, SCIM, agent, mail or feature-flag",
+);
+
+pub static SLACK_TOKEN: Rule = provider(
+    "config/slack-token",
+    "A Slack token or incoming webhook URL",
+);
+
+pub static STRIPE_KEY: Rule = provider("config/stripe-key", "A Stripe secret or restricted key");
+
+pub static SENDGRID_KEY: Rule = provider("config/sendgrid-key", "A SendGrid API key");
+
+pub static GOOGLE_API_KEY: Rule = provider("config/google-api-key", "A Google API key");
+
+pub static NPM_TOKEN: Rule = provider("config/npm-token", "An npm access token");
+
+pub static PYPI_TOKEN: Rule = provider("config/pypi-token", "A PyPI API token");
+
+pub static OPENAI_KEY: Rule = provider("config/openai-key", "An OpenAI API key");
+
+pub static PRIVATE_KEY: Rule = provider("config/private-key", "A private key block");
+
+pub static JWT: Rule = provider("config/jwt", "A JSON Web Token");
+
+pub static CREDENTIALED_URL: Rule = Rule {
+    id: "config/credentialed-url",
+    factor: Factor::III,
+    severity: Severity::Error,
+    precision: Precision::High,
+    summary: "A URL with a password in it (`scheme://user:password@host`)",
+    explanation: WHY_SECRET,
+    fix: "Put the whole URL in the environment (`DATABASE_URL`) and read it from there; revoke the password if it was ever real.",
+};
+
+pub static GENERIC_SECRET: Rule = Rule {
+    id: "config/generic-secret",
+    factor: Factor::III,
+    severity: Severity::Warning,
+    precision: Precision::Low,
+    summary: "A password, secret, token or API key assigned a literal that looks random",
+    explanation: "A variable named like a credential holds a literal with enough entropy to be one. Placeholders (`changeme`, `<your-key>`, `${VAR}`) and env lookups are not reported. This rule is a heuristic, so a warning: suppress a false positive inline with a reason.",
+    fix: "Read the value from the environment instead, and revoke it if it was real.",
+};
+
+pub static TRACKED_ENV_FILE: Rule = Rule {
+    id: "config/tracked-env-file",
+    factor: Factor::III,
+    severity: Severity::Error,
+    precision: Precision::VeryHigh,
+    summary: "A `.env` file with values is committed",
+    explanation: "Env files hold one deploy's config, secrets included; committed, they are config in the code. Commit `.env.example` (keys with placeholder values) instead. An error when a value looks like a secret (the finding names its key); a warning when the file holds settings only, as Heroku's samples commit for `heroku local`.",
+    fix: "`git rm --cached FILE`, add it to .gitignore, commit a `.env.example` listing the keys, and revoke any real secret it held.",
+};
+
+pub static DOCKERFILE_SECRET: Rule = Rule {
+    id: "config/dockerfile-secret",
+    factor: Factor::III,
+    severity: Severity::Error,
+    precision: Precision::Medium,
+    summary: "A secret-named ENV or ARG in a Dockerfile",
+    explanation: "ENV values are baked into the image for anyone who can pull it, and ARG values are kept in its history: an image is a build, and a build must not contain config. Only the key's name is checked, never RUN text.",
+    fix: "Pass secrets at run time through the environment, or at build time with `RUN --mount=type=secret`.",
+};
+
+pub static FRAMEWORK_PASSWORD: Rule = Rule {
+    id: "config/framework-password",
+    factor: Factor::III,
+    severity: Severity::Error,
+    precision: Precision::High,
+    summary: "A literal password in framework config (Spring, Rails, Django)",
+    explanation: "Framework config files are code: they ship in every build to every environment. A password written there is the same in development and production and is readable by everyone with the code.",
+    fix: "Reference the environment: Spring `${DB_PASSWORD}`, Rails `<%= ENV[\"DB_PASSWORD\"] %>`, Django `os.environ[\"DB_PASSWORD\"]` (or one `DATABASE_URL`).",
+};
+
+pub static INVALID_ENV_FILE: Rule = Rule {
+    id: "config/invalid-env-file",
+    factor: Factor::III,
+    severity: Severity::Error,
+    precision: Precision::VeryHigh,
+    summary: "An env file dozen cannot read",
+    explanation: "An env file that does not parse gives a process config nobody wrote: other tools silently drop the lines they cannot read. The line and column say where.",
+    fix: "Fix the line (`dozen check` shows the same problem with the source line).",
+};
 
 /// Whether a generic `name = "value"` match is a secret: a credential-like name (not a
 /// public key, a URL or a file path to one), and a literal that is not a placeholder, not an
@@ -251,9 +299,9 @@ fn connection_string(hit: &Hit<'_>) -> bool {
     keyed && credentialed_url(hit)
 }
 
-pub const PATTERNS: &[Pattern] = &[
+pub static PATTERNS: &[Pattern] = &[
     Pattern::new(
-        "config/credentialed-url",
+        &CREDENTIALED_URL,
         r#"\b[a-zA-Z][a-zA-Z0-9+.-]{1,19}://[^\s:@/'"<>]{1,64}:([^\s:@/'"<>]{3,128})@[A-Za-z0-9.\[_-]"#,
         "URL with a password in it",
         Kinds::of(&[Kind::Code, Kind::Test, Kind::Config, Kind::EnvFile, Kind::Other]),
@@ -263,7 +311,7 @@ pub const PATTERNS: &[Pattern] = &[
     // libpq's and ADO.NET's keyword form: `host=db.internal user=shop password=…`,
     // `Server=…;Password=…`.
     Pattern::new(
-        "config/credentialed-url",
+        &CREDENTIALED_URL,
         r#"(?i)\b(?:password|pwd)\s*=\s*([^;'"\s]{3,128})"#,
         "connection string with a password in it",
         Kinds::of(&[Kind::Code, Kind::Config, Kind::EnvFile, Kind::Other]),
@@ -271,7 +319,7 @@ pub const PATTERNS: &[Pattern] = &[
     .secret()
     .verify(connection_string),
     Pattern::new(
-        "config/generic-secret",
+        &GENERIC_SECRET,
         r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
         "a credential-named variable holds a literal that looks like a secret",
         Kinds::of(&[Kind::Code, Kind::Config, Kind::Other]),
@@ -279,7 +327,7 @@ pub const PATTERNS: &[Pattern] = &[
     .secret()
     .verify(generic_secret),
     Pattern::new(
-        "config/generic-secret",
+        &GENERIC_SECRET,
         r#"(?im)^[ \t]*[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}[ \t]*[:=][ \t]*([^"'\s#,;]{8,200})[ \t]*$"#,
         "a credential-named key holds a literal that looks like a secret",
         Kinds::of(&[Kind::Config]),
@@ -307,7 +355,7 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
                 ((l.line, l.column), l.source_line.as_str())
             });
             out.push(Finding::new(
-                super::rule("config/invalid-env-file"),
+                &INVALID_ENV_FILE,
                 path,
                 position,
                 problem.message.clone(),
@@ -343,7 +391,7 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
             let (line, column) = parsed.source.line_col(entry.key_offset);
             let name = files::name(path);
             let mut finding = Finding::new(
-                super::rule("config/tracked-env-file"),
+                &TRACKED_ENV_FILE,
                 path,
                 (line, column),
                 if secret.is_some() {
@@ -408,7 +456,7 @@ pub fn dockerfile_secrets(path: &str, instructions: &[Instruction], out: &mut Ve
                 format!("ARG {key} keeps a secret in the image history")
             };
             out.push(Finding::new(
-                super::rule("config/dockerfile-secret"),
+                &DOCKERFILE_SECRET,
                 path,
                 (instruction.line, column),
                 message,
@@ -476,7 +524,7 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(Finding::new(
-            super::rule("config/framework-password"),
+            &FRAMEWORK_PASSWORD,
             file.path,
             file.position(value.start()),
             format!("literal password in {name} config"),
@@ -561,9 +609,9 @@ fn private_key_body(hit: &Hit<'_>) -> bool {
 }
 
 /// Provider-format secrets: high precision, so errors.
-pub const SECRETS: [Pattern; 13] = [
+pub static SECRETS: [Pattern; 13] = [
     Pattern::new(
-        "config/aws-access-key",
+        &AWS_ACCESS_KEY,
         r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
         "AWS access key id in source",
         Kinds::ALL,
@@ -571,7 +619,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/aws-secret-key",
+        &AWS_SECRET_KEY,
         r#"(?i)\baws_?secret_?(?:access_?)?key\b["']?\s*(?:=|:|:=|=>)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         "AWS secret access key in source",
         Kinds::ALL,
@@ -579,7 +627,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/github-token",
+        &GITHUB_TOKEN,
         r"\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
         "GitHub token in source",
         Kinds::ALL,
@@ -587,7 +635,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/gitlab-token",
+        &GITLAB_TOKEN,
         r"\b((?:glpat-[A-Za-z0-9_-]{27,}\.[0-9a-z]{9}|glpat-[A-Za-z0-9_-]{20}|GR1348941[A-Za-z0-9_-]{20}|gl(?:rt|dt|ft|soat|ffct)-[A-Za-z0-9_-]{20}|glptt-[0-9a-f]{40}|glcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20}|gloas-[0-9a-zA-Z_-]{20,}|glagent-[0-9a-zA-Z_-]{20,}|glimt-[0-9a-zA-Z_-]{25}))",
         "GitLab token in source",
         Kinds::ALL,
@@ -595,7 +643,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/slack-token",
+        &SLACK_TOKEN,
         r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|xoxe\.xox[bp]-\d-[A-Z0-9]{20,}|xoxe-\d-[A-Z0-9]{20,}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,})",
         "Slack token or webhook in source",
         Kinds::ALL,
@@ -603,7 +651,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/stripe-key",
+        &STRIPE_KEY,
         r"\b((?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,99})",
         "Stripe secret key in source",
         Kinds::ALL,
@@ -611,7 +659,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/sendgrid-key",
+        &SENDGRID_KEY,
         r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})\b",
         "SendGrid API key in source",
         Kinds::ALL,
@@ -619,7 +667,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/google-api-key",
+        &GOOGLE_API_KEY,
         r"\b(AIza[0-9A-Za-z_-]{35})\b",
         "Google API key in source",
         Kinds::ALL,
@@ -627,7 +675,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/npm-token",
+        &NPM_TOKEN,
         r"\b(npm_[A-Za-z0-9]{36})\b",
         "npm access token in source",
         Kinds::ALL,
@@ -635,7 +683,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/pypi-token",
+        &PYPI_TOKEN,
         r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
         "PyPI API token in source",
         Kinds::ALL,
@@ -643,7 +691,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/openai-key",
+        &OPENAI_KEY,
         r"\b(sk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})",
         "OpenAI API key in source",
         Kinds::ALL,
@@ -651,7 +699,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(real_token),
     Pattern::new(
-        "config/private-key",
+        &PRIVATE_KEY,
         r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----",
         "private key block in source",
         Kinds::ALL,
@@ -659,7 +707,7 @@ pub const SECRETS: [Pattern; 13] = [
     .secret()
     .verify(private_key_body),
     Pattern::new(
-        "config/jwt",
+        &JWT,
         r"\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})",
         "JSON Web Token in source",
         Kinds::ALL,
@@ -850,7 +898,10 @@ mod tests {
             })
         };
         for (rule, positives, negatives) in CASES {
-            let index = SECRETS.iter().position(|p| p.rule == rule).unwrap();
+            let index = SECRETS
+                .iter()
+                .position(|p| p.rule().map(|r| r.id) == Some(rule))
+                .unwrap();
             for text in positives {
                 assert!(finds(index, text), "{rule} missed {text:?}");
             }

@@ -5,73 +5,93 @@ use crate::audit::files::{self, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Precision, Rule};
-use crate::audit::scan::{Hit, Pattern};
+use crate::audit::rules::Module;
+use crate::audit::scan::{Fact, Hit, Pattern};
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "dependencies/missing-manifest",
-        factor: Factor::II,
-        severity: Severity::Error,
-        precision: Precision::High,
-        summary: "Code imports third-party packages that no dependency manifest declares",
-        explanation: "A twelve-factor app declares all dependencies, completely and exactly, via a dependency declaration manifest. Code that imports a package no manifest names works only where someone installed it by hand, and a build on a fresh machine fails or, worse, picks up whatever version the system has.",
-        fix: "Declare the dependencies: requirements.txt or pyproject.toml (Python), package.json (Node), go.mod (Go), Cargo.toml (Rust), pom.xml or build.gradle (Java).",
-    },
-    Rule {
-        id: "dependencies/missing-lockfile",
-        factor: Factor::II,
-        severity: Severity::Error,
-        precision: Precision::High,
-        summary: "A dependency manifest without its lockfile",
-        explanation: "A twelve-factor app declares all dependencies, completely and exactly. A manifest without a lockfile gives version ranges: two builds of the same commit can install different code, so a release is not reproducible and a rollback may not restore what ran.",
-        fix: "Generate the lockfile (`cargo generate-lockfile`, `npm install`, `poetry lock`, `uv lock`, `bundle lock`, `go mod tidy`, `composer update --lock`) and commit it.",
-    },
-    Rule {
-        id: "dependencies/unpinned-requirement",
-        factor: Factor::II,
-        severity: Severity::Error,
-        precision: Precision::High,
-        summary: "A requirements file entry not pinned with `==`",
-        explanation: "requirements.txt is pip's only lockfile. An entry without an exact `==` version installs whatever is newest on the day of the build, so the same commit builds different apps over time.",
-        fix: "Pin every entry (`pip freeze`, or compile requirements.in with pip-tools or `uv pip compile`).",
-    },
-    Rule {
-        id: "dependencies/untracked-lockfile",
-        factor: Factor::II,
-        severity: Severity::Warning,
-        precision: Precision::High,
-        summary: "The lockfile exists but is not committed",
-        explanation: "A lockfile only pins what builds install when it is part of the codebase; an ignored or uncommitted one pins nothing on any other machine.",
-        fix: "Remove the lockfile from .gitignore and commit it.",
-    },
-    Rule {
-        id: "dependencies/maven-unpinned",
-        factor: Factor::II,
-        severity: Severity::Warning,
-        precision: Precision::High,
-        summary: "A Maven version range or -SNAPSHOT dependency",
-        explanation: "Maven has no lockfile: a version range or a SNAPSHOT resolves to whatever the repository holds at build time, so the same commit builds different apps.",
-        fix: "Use exact release versions for every dependency, plugin and parent.",
-    },
-    Rule {
-        id: "dependencies/unpinned-base-image",
-        factor: Factor::II,
-        severity: Severity::Warning,
-        precision: Precision::High,
-        summary: "A Dockerfile base image without a tag, or tagged latest",
-        explanation: "The base image is a dependency like any other. Without a tag (or with `latest`) each build takes whatever the registry serves that day.",
-        fix: "Name a version tag (`python:3.12-slim`), or better a digest (`python@sha256:…`).",
-    },
-    Rule {
-        id: "dependencies/undeclared-tool",
-        factor: Factor::II,
-        severity: Severity::Warning,
-        precision: Precision::Medium,
-        summary: "Code shells out to a system tool that `[requires] tools` does not declare",
-        explanation: "A twelve-factor app never relies on the implicit existence of system-wide tools: shelling out to ImageMagick or curl works on the laptop that has them and fails in production on the machine that does not.",
-        fix: "Declare the tool in dozen.toml (`[requires] tools = [\"convert\"]`, checked on PATH by `dozen check`), or use a library instead.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[
+        &MISSING_MANIFEST,
+        &MISSING_LOCKFILE,
+        &UNPINNED_REQUIREMENT,
+        &UNTRACKED_LOCKFILE,
+        &MAVEN_UNPINNED,
+        &UNPINNED_BASE_IMAGE,
+        &UNDECLARED_TOOL,
+    ],
+    patterns: &[PATTERNS],
+    check,
+};
+
+pub static MISSING_MANIFEST: Rule = Rule {
+    id: "dependencies/missing-manifest",
+    factor: Factor::II,
+    severity: Severity::Error,
+    precision: Precision::High,
+    summary: "Code imports third-party packages that no dependency manifest declares",
+    explanation: "A twelve-factor app declares all dependencies, completely and exactly, via a dependency declaration manifest. Code that imports a package no manifest names works only where someone installed it by hand, and a build on a fresh machine fails or, worse, picks up whatever version the system has.",
+    fix: "Declare the dependencies: requirements.txt or pyproject.toml (Python), package.json (Node), go.mod (Go), Cargo.toml (Rust), pom.xml or build.gradle (Java).",
+};
+
+pub static MISSING_LOCKFILE: Rule = Rule {
+    id: "dependencies/missing-lockfile",
+    factor: Factor::II,
+    severity: Severity::Error,
+    precision: Precision::High,
+    summary: "A dependency manifest without its lockfile",
+    explanation: "A twelve-factor app declares all dependencies, completely and exactly. A manifest without a lockfile gives version ranges: two builds of the same commit can install different code, so a release is not reproducible and a rollback may not restore what ran.",
+    fix: "Generate the lockfile (`cargo generate-lockfile`, `npm install`, `poetry lock`, `uv lock`, `bundle lock`, `go mod tidy`, `composer update --lock`) and commit it.",
+};
+
+pub static UNPINNED_REQUIREMENT: Rule = Rule {
+    id: "dependencies/unpinned-requirement",
+    factor: Factor::II,
+    severity: Severity::Error,
+    precision: Precision::High,
+    summary: "A requirements file entry not pinned with `==`",
+    explanation: "requirements.txt is pip's only lockfile. An entry without an exact `==` version installs whatever is newest on the day of the build, so the same commit builds different apps over time.",
+    fix: "Pin every entry (`pip freeze`, or compile requirements.in with pip-tools or `uv pip compile`).",
+};
+
+pub static UNTRACKED_LOCKFILE: Rule = Rule {
+    id: "dependencies/untracked-lockfile",
+    factor: Factor::II,
+    severity: Severity::Warning,
+    precision: Precision::High,
+    summary: "The lockfile exists but is not committed",
+    explanation: "A lockfile only pins what builds install when it is part of the codebase; an ignored or uncommitted one pins nothing on any other machine.",
+    fix: "Remove the lockfile from .gitignore and commit it.",
+};
+
+pub static MAVEN_UNPINNED: Rule = Rule {
+    id: "dependencies/maven-unpinned",
+    factor: Factor::II,
+    severity: Severity::Warning,
+    precision: Precision::High,
+    summary: "A Maven version range or -SNAPSHOT dependency",
+    explanation: "Maven has no lockfile: a version range or a SNAPSHOT resolves to whatever the repository holds at build time, so the same commit builds different apps.",
+    fix: "Use exact release versions for every dependency, plugin and parent.",
+};
+
+pub static UNPINNED_BASE_IMAGE: Rule = Rule {
+    id: "dependencies/unpinned-base-image",
+    factor: Factor::II,
+    severity: Severity::Warning,
+    precision: Precision::High,
+    summary: "A Dockerfile base image without a tag, or tagged latest",
+    explanation: "The base image is a dependency like any other. Without a tag (or with `latest`) each build takes whatever the registry serves that day.",
+    fix: "Name a version tag (`python:3.12-slim`), or better a digest (`python@sha256:…`).",
+};
+
+pub static UNDECLARED_TOOL: Rule = Rule {
+    id: "dependencies/undeclared-tool",
+    factor: Factor::II,
+    severity: Severity::Warning,
+    precision: Precision::Medium,
+    summary: "Code shells out to a system tool that `[requires] tools` does not declare",
+    explanation: "A twelve-factor app never relies on the implicit existence of system-wide tools: shelling out to ImageMagick or curl works on the laptop that has them and fails in production on the machine that does not.",
+    fix: "Declare the tool in dozen.toml (`[requires] tools = [\"convert\"]`, checked on PATH by `dozen check`), or use a library instead.",
+};
 
 /// Programs every POSIX system has, and the shell's own commands (`cd` in `cd x && git
 /// pull` is not a tool).
@@ -132,7 +152,6 @@ fn undeclared_tool(hit: &Hit<'_>) -> bool {
         && !hit.tools.iter().any(|declared| declared == tool)
 }
 
-const TOOL: &str = "dependencies/undeclared-tool";
 const TOOL_MESSAGE: &str = "shells out to a system tool that [requires] tools does not declare";
 
 /// Python's standard library (`sys.stdlib_module_names`, 3.11, public names).
@@ -172,80 +191,76 @@ fn third_party_java(hit: &Hit<'_>) -> bool {
         && !["java", "javax", "jdk", "sun", "kotlin"].contains(&top)
 }
 
-pub const PATTERNS: &[Pattern] = &[
-    Pattern::new(
-        "fact/import-python",
+pub static PATTERNS: &[Pattern] = &[
+    Pattern::fact(
+        Fact::ImportPython,
         r"(?m)^[ \t]*(?:from[ \t]+([A-Za-z_][A-Za-z0-9_]*)[A-Za-z0-9_.]*[ \t]+import\b|import[ \t]+([A-Za-z_][A-Za-z0-9_]*))",
-        "",
         Kinds::CODE,
     )
     .verify(third_party_python),
-    Pattern::new(
-        "fact/import-node",
+    Pattern::fact(
+        Fact::ImportNode,
         r#"(?m)(?:\brequire\(\s*|^[ \t]*import\s+(?:[^'";]+?\s+from\s+)?|^[ \t]*export\s+[^'";]+?\s+from\s+)["']((?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_][A-Za-z0-9_.:-]*)"#,
-        "",
         Kinds::CODE,
     )
     .verify(third_party_node),
-    Pattern::new(
-        "fact/import-go",
+    Pattern::fact(
+        Fact::ImportGo,
         r#"(?m)^[ \t]*(?:import[ \t]+)?(?:[A-Za-z_.][A-Za-z0-9_]*[ \t]+)?"([a-z0-9-]+(?:\.[a-z0-9-]+)+/[^"\s]+)"[ \t]*$"#,
-        "",
         Kinds::CODE,
     )
     .verify(go_file),
-    Pattern::new(
-        "fact/import-java",
+    Pattern::fact(
+        Fact::ImportJava,
         r"(?m)^import[ \t]+(?:static[ \t]+)?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)\.[A-Z*]",
-        "",
         Kinds::CODE,
     )
     .verify(third_party_java),
 
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r#"subprocess\.(?:run|call|check_call|check_output|Popen)\(\s*\[?\s*[rbf]?["']([A-Za-z0-9_.+-]+)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
     .verify(undeclared_tool),
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r#"\b(?:os\.system|os\.popen|system)\(\s*[rbf]?["']([A-Za-z0-9_.+-]+)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
     .verify(undeclared_tool),
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r#"exec\.Command(?:Context)?\((?:[A-Za-z_][A-Za-z0-9_]*,\s*)?"([A-Za-z0-9_.+-]+)""#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
     .verify(undeclared_tool),
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r#"Command::new\(\s*"([A-Za-z0-9_.+-]+)"\s*\)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
     .verify(undeclared_tool),
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r#"\b(?:execSync|execFileSync|execFile|spawnSync|spawn|child_process\.exec)\(\s*["'`]([A-Za-z0-9_.+-]+)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
     .verify(undeclared_tool),
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r#"(?:Runtime\.getRuntime\(\)\.exec|new\s+ProcessBuilder)\(\s*(?:new\s+String\[\]\s*\{\s*|List\.of\(\s*|Arrays\.asList\(\s*)?"([A-Za-z0-9_.+-]+)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
     .verify(undeclared_tool),
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r"(?:^|[=(\s])`([A-Za-z][A-Za-z0-9_.+-]*)[\s`]",
         TOOL_MESSAGE,
         Kinds::CODE,
@@ -253,14 +268,14 @@ pub const PATTERNS: &[Pattern] = &[
     .verify(undeclared_tool),
     // Ruby's other command literals: `%x(…)` and a backtick heredoc's first command.
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r"%x[(\[{<|!]\s*([A-Za-z][A-Za-z0-9_.+-]*)",
         TOOL_MESSAGE,
         Kinds::CODE,
     )
     .verify(undeclared_tool),
     Pattern::new(
-        TOOL,
+        &UNDECLARED_TOOL,
         r"<<[~-]?`[A-Za-z_][A-Za-z0-9_]*`[^\n]*\n\s*([A-Za-z][A-Za-z0-9_.+-]*)",
         TOOL_MESSAGE,
         Kinds::CODE,
@@ -346,9 +361,9 @@ fn pyproject_has_dependencies(text: &str) -> bool {
 }
 
 /// Per language: the fact of a third-party import, the language, and its manifests.
-const LANGUAGES: [(&str, &str, &[&str]); 4] = [
+const LANGUAGES: [(Fact, &str, &[&str]); 4] = [
     (
-        "fact/import-python",
+        Fact::ImportPython,
         "Python",
         &[
             "requirements.txt",
@@ -359,32 +374,32 @@ const LANGUAGES: [(&str, &str, &[&str]); 4] = [
             "environment.yml",
         ],
     ),
-    ("fact/import-node", "Node", &["package.json"]),
-    ("fact/import-go", "Go", &["go.mod"]),
+    (Fact::ImportNode, "Node", &["package.json"]),
+    (Fact::ImportGo, "Go", &["go.mod"]),
     (
-        "fact/import-java",
+        Fact::ImportJava,
         "Java",
         &["pom.xml", "build.gradle", "build.gradle.kts", "build.xml"],
     ),
 ];
 
 /// Whether a Python module or Java package is the app's own: a file or directory of that name.
-fn is_local(project: &Project<'_>, fact: &str, module: &str) -> bool {
+fn is_local(project: &Project<'_>, fact: Fact, module: &str) -> bool {
     let as_dir = module.replace('.', "/");
     project.files.iter().any(|path| {
         let in_dir =
             path.starts_with(&format!("{as_dir}/")) || path.contains(&format!("/{as_dir}/"));
-        in_dir || fact == "fact/import-python" && files::name(path) == format!("{module}.py")
+        in_dir || fact == Fact::ImportPython && files::name(path) == format!("{module}.py")
     })
 }
 
 /// Code importing third-party packages with no manifest for its language anywhere in the app.
-pub fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
+fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
     for (fact, language, manifests) in LANGUAGES {
         let declared = project.files.iter().any(|path| {
             let name = files::name(path);
             manifests.contains(&name)
-                || fact == "fact/import-python"
+                || fact == Fact::ImportPython
                     && name.starts_with("requirements")
                     && files::has_suffix(name, ".txt")
         });
@@ -398,7 +413,7 @@ pub fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         out.push(Finding::new(
-            super::rule("dependencies/missing-manifest"),
+            &MISSING_MANIFEST,
             &import.path,
             (import.line, import.column),
             format!(
@@ -415,6 +430,7 @@ pub fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
 /// Manifests without a lockfile in their directory or one above it (workspaces keep one at
 /// the root), and lockfiles that are not committed.
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    missing_manifests(project, out);
     for path in project.files {
         let name = files::name(path);
         let Some((_, locks, declares)) = ECOSYSTEMS.iter().find(|(m, _, _)| *m == name) else {
@@ -441,7 +457,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(Finding::new(
-            super::rule("dependencies/missing-lockfile"),
+            &MISSING_LOCKFILE,
             path,
             (1, 1),
             format!("{name} has no lockfile ({})", locks.join(", ")),
@@ -453,7 +469,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
 
 fn untracked(lock: &str) -> Finding {
     Finding::new(
-        super::rule("dependencies/untracked-lockfile"),
+        &UNTRACKED_LOCKFILE,
         lock,
         (1, 1),
         "the lockfile is not committed".to_owned(),
@@ -508,7 +524,7 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
             .unwrap_or(spec.len());
         let indent = line.len() - line.trim_start().len();
         out.push(Finding::new(
-            super::rule("dependencies/unpinned-requirement"),
+            &UNPINNED_REQUIREMENT,
             file.path,
             file.position(start + indent),
             format!("`{}` is not pinned with ==", &spec[..name_len]),
@@ -549,7 +565,7 @@ pub fn pom(file: &File<'_>, out: &mut Vec<Finding>) {
         let inside = depth > 0 || BLOCKS.iter().any(|b| line.contains(&format!("</{b}>")));
         if unpinned && inside {
             out.push(Finding::new(
-                super::rule("dependencies/maven-unpinned"),
+                &MAVEN_UNPINNED,
                 file.path,
                 file.position(start + value_start),
                 format!("version `{value}` is not a fixed release"),
@@ -590,7 +606,7 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
         };
         let column = instruction.column + instruction.args.find(image).unwrap_or(0);
         out.push(Finding::new(
-            super::rule("dependencies/unpinned-base-image"),
+            &UNPINNED_BASE_IMAGE,
             path,
             (instruction.line, column),
             message.to_owned(),

@@ -6,27 +6,34 @@ use crate::app::env_file::Value;
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "dev-prod-parity/env-key-sets-differ",
-        factor: Factor::X,
-        severity: Severity::Warning,
-        precision: Precision::High,
-        summary: "Environments define different sets of config keys",
-        explanation: "Development and production run the same code with different config values, not different config. A key set in one environment and missing in another is code paths that only one of them exercises, and the classic way a deploy fails on a variable nobody set.",
-        fix: "Define the key in every environment's env files (an empty or local value in development), or remove it where it is unused.",
-    },
-    Rule {
-        id: "dev-prod-parity/backing-service-kinds-differ",
-        factor: Factor::X,
-        severity: Severity::Warning,
-        precision: Precision::High,
-        summary: "One config key points to different kinds of backing service across environments",
-        explanation: "Using SQLite in development and PostgreSQL in production (or an in-memory cache against Memcached) means the code is tested against a service it never runs on in production: adapters paper over the differences until a query, a lock or a type behaves differently.",
-        fix: "Run the same kind of service in development (a local container is cheap) and point the key at it.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[&ENV_KEY_SETS_DIFFER, &BACKING_SERVICE_KINDS_DIFFER],
+    patterns: &[],
+    check,
+};
+
+pub static ENV_KEY_SETS_DIFFER: Rule = Rule {
+    id: "dev-prod-parity/env-key-sets-differ",
+    factor: Factor::X,
+    severity: Severity::Warning,
+    precision: Precision::High,
+    summary: "Environments define different sets of config keys",
+    explanation: "Development and production run the same code with different config values, not different config. A key set in one environment and missing in another is code paths that only one of them exercises, and the classic way a deploy fails on a variable nobody set.",
+    fix: "Define the key in every environment's env files (an empty or local value in development), or remove it where it is unused.",
+};
+
+pub static BACKING_SERVICE_KINDS_DIFFER: Rule = Rule {
+    id: "dev-prod-parity/backing-service-kinds-differ",
+    factor: Factor::X,
+    severity: Severity::Warning,
+    precision: Precision::High,
+    summary: "One config key points to different kinds of backing service across environments",
+    explanation: "Using SQLite in development and PostgreSQL in production (or an in-memory cache against Memcached) means the code is tested against a service it never runs on in production: adapters paper over the differences until a query, a lock or a type behaves differently.",
+    fix: "Run the same kind of service in development (a local container is cheap) and point the key at it.",
+};
 
 /// Where a key is defined: app-relative path, line, column; and the service kind of its value.
 struct Definition {
@@ -161,7 +168,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             };
             if !missing.is_empty() {
                 out.push(Finding::new(
-                    super::rule("dev-prod-parity/env-key-sets-differ"),
+                    &ENV_KEY_SETS_DIFFER,
                     &at.path,
                     (at.line, at.column),
                     format!(
@@ -194,7 +201,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         if !missing.is_empty() {
             let (name, at) = defined[0];
             out.push(Finding::new(
-                super::rule("dev-prod-parity/env-key-sets-differ"),
+                &ENV_KEY_SETS_DIFFER,
                 &at.path,
                 (at.line, at.column),
                 format!("{key} is set in {name} but not in {}", missing.join(", ")),
@@ -221,7 +228,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                 .find(|(_, d)| d.kind.is_some() && d.kind != reference)
                 .unwrap_or(&defined[0]);
             out.push(Finding::new(
-                super::rule("dev-prod-parity/backing-service-kinds-differ"),
+                &BACKING_SERVICE_KINDS_DIFFER,
                 &at.path,
                 (at.line, at.column),
                 format!("{key} is {}", described.join(", ")),

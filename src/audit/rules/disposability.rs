@@ -4,55 +4,71 @@ use crate::audit::dockerfile::Instruction;
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 use crate::audit::shell::simple_commands;
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "disposability/probe-slow-stop",
-        factor: Factor::IX,
-        severity: Severity::Error,
-        precision: Precision::VeryHigh,
-        summary: "Probe: the process did not stop within the grace period after SIGTERM",
-        explanation: "`dozen audit --probe` sent SIGTERM to the type's process group, as platforms do on deploys, restarts and scale-downs, and it was still running when the grace period (30 s by default, Heroku's) ran out. It would be SIGKILLed in the middle of its work.",
-        fix: "Handle SIGTERM: stop accepting work, finish or hand back what is in flight, exit. Make sure a shell wrapper passes the signal on (exec the last command).",
-    },
-    Rule {
-        id: "disposability/probe-slow-start",
-        factor: Factor::IX,
-        severity: Severity::Note,
-        precision: Precision::VeryHigh,
-        summary: "Probe: the process took more than 10 s to be ready",
-        explanation: "Processes should start fast, so that releases roll and instances scale quickly and a crashed process is replaced before users notice.",
-        fix: "Move work out of start-up (builds, migrations, cache warming) into the build or release phase.",
-    },
-    Rule {
-        id: "disposability/probe-could-not-start",
-        factor: Factor::IX,
-        severity: Severity::Note,
-        precision: Precision::Medium,
-        summary: "Probe: the process ended during boot, so the other probes could not run",
-        explanation: "The type exited with an error while starting, most often because a backing service its config names is not running where the probe runs. That is not a violation in itself; the probes of this type did not run.",
-        fix: "Run the probe with the environment's services reachable (`--env` with the right config), or fix the start-up error in the message.",
-    },
-    Rule {
-        id: "disposability/shell-form-cmd",
-        factor: Factor::IX,
-        severity: Severity::Warning,
-        precision: Precision::High,
-        summary: "A Dockerfile CMD or ENTRYPOINT in shell form",
-        explanation: "Processes shut down gracefully when they receive SIGTERM. In shell form (`CMD npm start`) the container's first process is `/bin/sh -c`, which does not pass SIGTERM on to the app: the app is killed after the timeout instead of finishing its requests (hadolint DL3025, BuildKit JSONArgsRecommended).",
-        fix: "Use the exec form: `CMD [\"npm\", \"start\"]` (or `exec` the last command of a shell script).",
-    },
-    Rule {
-        id: "disposability/shell-wrapped-command",
-        factor: Factor::IX,
-        severity: Severity::Note,
-        precision: Precision::Medium,
-        summary: "A Procfile command that keeps a shell as the process's parent",
-        explanation: "`sh -c 'a && b'` keeps the shell running as the parent of `b`; signals reach the shell's process group, but the shell itself can delay or change the exit status the manager sees.",
-        fix: "Write the commands directly in the Procfile (dozen runs them with a shell already), or end with `exec b`.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[
+        &PROBE_SLOW_STOP,
+        &PROBE_SLOW_START,
+        &PROBE_COULD_NOT_START,
+        &SHELL_FORM_CMD,
+        &SHELL_WRAPPED_COMMAND,
+    ],
+    patterns: &[],
+    check,
+};
+
+pub static PROBE_SLOW_STOP: Rule = Rule {
+    id: "disposability/probe-slow-stop",
+    factor: Factor::IX,
+    severity: Severity::Error,
+    precision: Precision::VeryHigh,
+    summary: "Probe: the process did not stop within the grace period after SIGTERM",
+    explanation: "`dozen audit --probe` sent SIGTERM to the type's process group, as platforms do on deploys, restarts and scale-downs, and it was still running when the grace period (30 s by default, Heroku's) ran out. It would be SIGKILLed in the middle of its work.",
+    fix: "Handle SIGTERM: stop accepting work, finish or hand back what is in flight, exit. Make sure a shell wrapper passes the signal on (exec the last command).",
+};
+
+pub static PROBE_SLOW_START: Rule = Rule {
+    id: "disposability/probe-slow-start",
+    factor: Factor::IX,
+    severity: Severity::Note,
+    precision: Precision::VeryHigh,
+    summary: "Probe: the process took more than 10 s to be ready",
+    explanation: "Processes should start fast, so that releases roll and instances scale quickly and a crashed process is replaced before users notice.",
+    fix: "Move work out of start-up (builds, migrations, cache warming) into the build or release phase.",
+};
+
+pub static PROBE_COULD_NOT_START: Rule = Rule {
+    id: "disposability/probe-could-not-start",
+    factor: Factor::IX,
+    severity: Severity::Note,
+    precision: Precision::Medium,
+    summary: "Probe: the process ended during boot, so the other probes could not run",
+    explanation: "The type exited with an error while starting, most often because a backing service its config names is not running where the probe runs. That is not a violation in itself; the probes of this type did not run.",
+    fix: "Run the probe with the environment's services reachable (`--env` with the right config), or fix the start-up error in the message.",
+};
+
+pub static SHELL_FORM_CMD: Rule = Rule {
+    id: "disposability/shell-form-cmd",
+    factor: Factor::IX,
+    severity: Severity::Warning,
+    precision: Precision::High,
+    summary: "A Dockerfile CMD or ENTRYPOINT in shell form",
+    explanation: "Processes shut down gracefully when they receive SIGTERM. In shell form (`CMD npm start`) the container's first process is `/bin/sh -c`, which does not pass SIGTERM on to the app: the app is killed after the timeout instead of finishing its requests (hadolint DL3025, BuildKit JSONArgsRecommended).",
+    fix: "Use the exec form: `CMD [\"npm\", \"start\"]` (or `exec` the last command of a shell script).",
+};
+
+pub static SHELL_WRAPPED_COMMAND: Rule = Rule {
+    id: "disposability/shell-wrapped-command",
+    factor: Factor::IX,
+    severity: Severity::Note,
+    precision: Precision::Medium,
+    summary: "A Procfile command that keeps a shell as the process's parent",
+    explanation: "`sh -c 'a && b'` keeps the shell running as the parent of `b`; signals reach the shell's process group, but the shell itself can delay or change the exit status the manager sees.",
+    fix: "Write the commands directly in the Procfile (dozen runs them with a shell already), or end with `exec b`.",
+};
 
 pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
     for instruction in instructions {
@@ -63,7 +79,7 @@ pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Findin
             continue;
         }
         out.push(Finding::new(
-            super::rule("disposability/shell-form-cmd"),
+            &SHELL_FORM_CMD,
             path,
             (instruction.line, instruction.column),
             format!(
@@ -77,16 +93,16 @@ pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Findin
 }
 
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
-    for process in project.processes() {
+    for (procfile, process) in project.processes() {
         let wrapped = simple_commands(&process.command).into_iter().find(|words| {
             matches!(words.as_slice(), [sh, "-c", ..] if ["sh", "bash", "/bin/sh", "/bin/bash", "zsh"].contains(sh))
         });
         if wrapped.is_some() && !process.command.contains("exec ") {
             let shell = wrapped.map(|w| w[..2].join(" ")).unwrap_or_default();
             out.push(Finding::new(
-                super::rule("disposability/shell-wrapped-command"),
-                project.procfile_path,
-                project.procfile_position(process.line, &shell),
+                &SHELL_WRAPPED_COMMAND,
+                procfile,
+                project.procfile_position(procfile, process.line, &shell),
                 format!(
                     "`{}` runs under `{shell}`, which stays its parent",
                     process.name

@@ -4,38 +4,46 @@ use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 use crate::audit::shell::simple_commands;
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "logs/probe-log-file",
-        factor: Factor::XI,
-        severity: Severity::Warning,
-        precision: Precision::VeryHigh,
-        summary: "Probe: the process wrote a log file",
-        explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or grew a log file instead of (or besides) writing its event stream to stdout.",
-        fix: "Log to stdout/stderr and let the process manager route the stream.",
-    },
-    Rule {
-        id: "logs/file-sink",
-        factor: Factor::XI,
-        severity: Severity::Warning,
-        precision: Precision::Medium,
-        summary: "Logs written to a file instead of stdout",
-        explanation: "A twelve-factor app never concerns itself with routing or storage of its output stream: it writes its event stream, unbuffered, to stdout, and the environment collects it. Log files fill disks, vanish with the machine, and are invisible to `dozen run`, `heroku logs` and every log router.",
-        fix: "Log to stdout/stderr (`StreamHandler`, `ConsoleAppender`, `transports.Console`, `--log-file -`, `access_log /dev/stdout`) and let the process manager route it.",
-    },
-    Rule {
-        id: "logs/tracked-log-file",
-        factor: Factor::XI,
-        severity: Severity::Warning,
-        precision: Precision::VeryHigh,
-        summary: "A log file is committed",
-        explanation: "A committed log file is output mistaken for code: it is a sign the app writes logs into its own directory.",
-        fix: "`git rm --cached` it, add `*.log` to .gitignore, and log to stdout.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[&PROBE_LOG_FILE, &FILE_SINK, &TRACKED_LOG_FILE],
+    patterns: &[PATTERNS],
+    check,
+};
+
+pub static PROBE_LOG_FILE: Rule = Rule {
+    id: "logs/probe-log-file",
+    factor: Factor::XI,
+    severity: Severity::Warning,
+    precision: Precision::VeryHigh,
+    summary: "Probe: the process wrote a log file",
+    explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or grew a log file instead of (or besides) writing its event stream to stdout.",
+    fix: "Log to stdout/stderr and let the process manager route the stream.",
+};
+
+pub static FILE_SINK: Rule = Rule {
+    id: "logs/file-sink",
+    factor: Factor::XI,
+    severity: Severity::Warning,
+    precision: Precision::Medium,
+    summary: "Logs written to a file instead of stdout",
+    explanation: "A twelve-factor app never concerns itself with routing or storage of its output stream: it writes its event stream, unbuffered, to stdout, and the environment collects it. Log files fill disks, vanish with the machine, and are invisible to `dozen run`, `heroku logs` and every log router.",
+    fix: "Log to stdout/stderr (`StreamHandler`, `ConsoleAppender`, `transports.Console`, `--log-file -`, `access_log /dev/stdout`) and let the process manager route it.",
+};
+
+pub static TRACKED_LOG_FILE: Rule = Rule {
+    id: "logs/tracked-log-file",
+    factor: Factor::XI,
+    severity: Severity::Warning,
+    precision: Precision::VeryHigh,
+    summary: "A log file is committed",
+    explanation: "A committed log file is output mistaken for code: it is a sign the app writes logs into its own directory.",
+    fix: "`git rm --cached` it, add `*.log` to .gitignore, and log to stdout.",
+};
 
 /// Not when the target is a standard stream.
 fn not_a_stream(hit: &Hit<'_>) -> bool {
@@ -51,48 +59,48 @@ fn not_a_stream(hit: &Hit<'_>) -> bool {
             || target.starts_with('$'))
 }
 
-const SINK: &str = "logs/file-sink";
 const MESSAGE: &str = "logs go to a file, not stdout";
 
-pub const PATTERNS: &[Pattern] = &[
+pub static PATTERNS: &[Pattern] = &[
     Pattern::new(
-        SINK,
+        &FILE_SINK,
         r"\blogging\.(?:handlers\.)?\w*FileHandler\(|\b(?:Rotating|TimedRotating|Watched)FileHandler\(|\blogging\.basicConfig\([^)\n]*\bfilename\s*=|winston\.transports\.File\b|\bnew\s+transports\.File\b|\b(?:Rolling)?FileAppender\b|\bLogger\.new\(\s*['\x22][^'\x22]+['\x22]|\bfs\.createWriteStream\(\s*['\x22][^'\x22]*\.log['\x22]|\bos\.OpenFile\(\s*\x22[^\x22]*\.log\x22",
         MESSAGE,
         Kinds::SHIPPED,
     ),
     Pattern::new(
-        SINK,
+        &FILE_SINK,
         r"(?m)^\s*logging\.file\.(?:name|path)\s*[=:]\s*(\S+)",
         MESSAGE,
         Kinds::of(&[Kind::Config]),
     )
     .verify(not_a_stream),
     Pattern::new(
-        SINK,
+        &FILE_SINK,
         r"--(?:access-|error-)?log-?file[= ]+([^\s'\x22]+)",
         MESSAGE,
         Kinds::SHIPPED,
     )
     .verify(not_a_stream),
     Pattern::new(
-        SINK,
+        &FILE_SINK,
         r#"\b(?:accesslog|errorlog)\s*=\s*["']([^"']+)["']"#,
         MESSAGE,
         Kinds::CODE,
     )
     .verify(not_a_stream),
     Pattern::new(
-        SINK,
+        &FILE_SINK,
         r"(?m)^\s*(?:access_log|error_log)\s+([^\s;]+)",
         MESSAGE,
         Kinds::of(&[Kind::Config, Kind::Other]),
     )
     .verify(nginx_sink),
-    // Puma's `stdout_redirect "log/puma.log", …` in config/puma.rb.
+    // Puma's `stdout_redirect "log/puma.log", …` in config/puma.rb, the path written out or
+    // joined (`stdout_redirect File.join(app_dir, "log/stdout.log"), …`).
     Pattern::new(
-        SINK,
-        r#"\bstdout_redirect\s*\(?\s*["']([^"']+)["']"#,
+        &FILE_SINK,
+        r#"\bstdout_redirect\s*\(?\s*(?:(?:File\.join|File\.expand_path|Rails\.root\.join)\s*\([^"'()]*)?["']([^"']+)["']"#,
         MESSAGE,
         Kinds::CODE,
     )
@@ -149,13 +157,13 @@ pub fn command_sink(command: &str) -> Option<String> {
 }
 
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
-    for process in project.processes() {
+    for (procfile, process) in project.processes() {
         if let Some(sink) = command_sink(&process.command) {
             let first = sink.split(' ').next().unwrap_or(&sink).to_owned();
             out.push(Finding::new(
-                super::rule("logs/file-sink"),
-                project.procfile_path,
-                project.procfile_position(process.line, &first),
+                &FILE_SINK,
+                procfile,
+                project.procfile_position(procfile, process.line, &first),
                 format!("`{}` writes its output to a file (`{sink}`)", process.name),
                 &sink,
                 false,
@@ -167,7 +175,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             && project.tracked.is_some_and(|t| t.contains(path))
         {
             out.push(Finding::new(
-                super::rule("logs/tracked-log-file"),
+                &TRACKED_LOG_FILE,
                 path,
                 (1, 1),
                 "a log file is committed".to_owned(),

@@ -1,86 +1,93 @@
 //! Factor VII, Port binding: export services via port binding, on `$PORT`.
 
+use crate::app::procfile::ProcessType;
 use crate::audit::files::{Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Precision, Rule};
-use crate::audit::scan::{Hit, Pattern};
+use crate::audit::rules::Module;
+use crate::audit::scan::{Fact, Hit, Pattern};
 use crate::audit::shell::simple_commands;
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "port-binding/probe-no-bind",
-        factor: Factor::VII,
-        severity: Severity::Error,
-        precision: Precision::VeryHigh,
-        summary: "Probe: the web process did not accept connections on $PORT within the boot timeout",
-        explanation: "`dozen audit --probe` started the type with PORT set and connected to it until the boot timeout (60 s by default, Heroku's R10). It never answered there; when it listened on another port, the message names it. On any platform that routes to $PORT, this release would fail to boot.",
-        fix: "Bind 0.0.0.0:$PORT (or read PORT in the code), and make the server start within the timeout.",
-    },
-    Rule {
-        id: "port-binding/web-ignores-port",
-        factor: Factor::VII,
-        severity: Severity::Error,
-        precision: Precision::Medium,
-        summary: "The web process does not listen on `$PORT`",
-        explanation: "The app is self-contained and exports HTTP by binding to the port the platform gives it in `$PORT`: dozen, Heroku and every Procfile runner assign one per instance, so two web instances never collide. A web command that binds a fixed port, and code (or server config: uWSGI's `$(PORT)`) that never reads PORT, fails that contract (Heroku's R10 boot timeout).",
-        fix: "Pass `$PORT` in the command (`uvicorn app:app --host 0.0.0.0 --port $PORT`) or read it in the code (`process.env.PORT`). Servers that bind $PORT themselves when it is set — gunicorn, Heroku's PHP boot scripts, `rails server`, `next start` — need nothing; remove a fixed `-b`/`-p` from their command.",
-    },
-    Rule {
-        id: "port-binding/hardcoded-port",
-        factor: Factor::VII,
-        severity: Severity::Warning,
-        precision: Precision::Medium,
-        summary: "A server listens on a literal port with no `PORT` fallback",
-        explanation: "A literal port in the code binds the same port in every instance and environment: a second instance cannot start, and the platform cannot route to it.",
-        fix: "Read the port from the environment with the literal as the local default: `app.listen(process.env.PORT || 3000)`.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[&PROBE_NO_BIND, &WEB_IGNORES_PORT, &HARDCODED_PORT],
+    patterns: &[PATTERNS],
+    check,
+};
+
+pub static PROBE_NO_BIND: Rule = Rule {
+    id: "port-binding/probe-no-bind",
+    factor: Factor::VII,
+    severity: Severity::Error,
+    precision: Precision::VeryHigh,
+    summary: "Probe: the web process did not accept connections on $PORT within the boot timeout",
+    explanation: "`dozen audit --probe` started the type with PORT set and connected to it until the boot timeout (60 s by default, Heroku's R10). It never answered there; when it listened on another port, the message names it. On any platform that routes to $PORT, this release would fail to boot.",
+    fix: "Bind 0.0.0.0:$PORT (or read PORT in the code), and make the server start within the timeout.",
+};
+
+pub static WEB_IGNORES_PORT: Rule = Rule {
+    id: "port-binding/web-ignores-port",
+    factor: Factor::VII,
+    severity: Severity::Error,
+    precision: Precision::Medium,
+    summary: "The web process does not listen on `$PORT`",
+    explanation: "The app is self-contained and exports HTTP by binding to the port the platform gives it in `$PORT`: dozen, Heroku and every Procfile runner assign one per instance, so two web instances never collide. A web command that binds a fixed port, and code (or server config: uWSGI's `$(PORT)`) that never reads PORT, fails that contract (Heroku's R10 boot timeout).",
+    fix: "Pass `$PORT` in the command (`uvicorn app:app --host 0.0.0.0 --port $PORT`) or read it in the code (`process.env.PORT`). Servers that bind $PORT themselves when it is set — gunicorn, Heroku's PHP boot scripts, `rails server`, `next start` — need nothing; remove a fixed `-b`/`-p` from their command.",
+};
+
+pub static HARDCODED_PORT: Rule = Rule {
+    id: "port-binding/hardcoded-port",
+    factor: Factor::VII,
+    severity: Severity::Warning,
+    precision: Precision::Medium,
+    summary: "A server listens on a literal port with no `PORT` fallback",
+    explanation: "A literal port in the code binds the same port in every instance and environment: a second instance cannot start, and the platform cannot route to it.",
+    fix: "Read the port from the environment with the literal as the local default: `app.listen(process.env.PORT || 3000)`.",
+};
 
 fn no_env(hit: &Hit<'_>) -> bool {
     !super::reads_env(hit.line) && !hit.line.contains("PORT")
 }
 
-const HARDCODED: &str = "port-binding/hardcoded-port";
 const MESSAGE: &str = "listens on a literal port: read PORT from the environment";
 
-pub const PATTERNS: &[Pattern] = &[
-    Pattern::new(
-        "fact/reads-port",
+pub static PATTERNS: &[Pattern] = &[
+    Pattern::fact(
+        Fact::ReadsPort,
         r#"process\.env\.PORT\b|process\.env\[["']PORT["']\]|environ(?:\.get)?[\[(]\s*["']PORT["']|getenv\(\s*["']PORT["']|Getenv\("PORT"\)|env::var\(\s*"PORT"|ENV(?:\.fetch)?[\[(]\s*["']PORT["']|\$\{?PORT\b|\$\(PORT\)|env\(\s*["']PORT["']"#,
-        "",
         Kinds::of(&[Kind::Code, Kind::Config]),
     ),
     Pattern::new(
-        HARDCODED,
+        &HARDCODED_PORT,
         r"\.listen\(\s*(\d{2,5})\s*[,)]",
         MESSAGE,
         Kinds::CODE,
     )
     .verify(no_env),
     Pattern::new(
-        HARDCODED,
+        &HARDCODED_PORT,
         r#"ListenAndServe(?:TLS)?\(\s*"[^"]*:(\d{2,5})""#,
         MESSAGE,
         Kinds::CODE,
     )
     .verify(no_env),
     Pattern::new(
-        HARDCODED,
+        &HARDCODED_PORT,
         r"\.run\([^)\n]*\bport\s*=\s*(\d{2,5})",
         MESSAGE,
         Kinds::CODE,
     )
     .verify(no_env),
     Pattern::new(
-        HARDCODED,
+        &HARDCODED_PORT,
         r#"TcpListener::bind\(\s*"[^"]*:(\d{2,5})""#,
         MESSAGE,
         Kinds::CODE,
     )
     .verify(no_env),
     Pattern::new(
-        HARDCODED,
+        &HARDCODED_PORT,
         r"(?m)^\s*server\.port\s*[=:]\s*(\d{2,5})\s*$",
         MESSAGE,
         Kinds::of(&[Kind::Config]),
@@ -139,16 +146,19 @@ fn binds_port_itself(command: &str) -> Option<&'static str> {
 }
 
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
-    let Some(web) = project.processes().find(|p| p.name == "web") else {
-        return;
-    };
+    for (procfile, web) in project.processes().filter(|(_, p)| p.name == "web") {
+        web_uses_port(project, procfile, web, out);
+    }
+}
+
+fn web_uses_port(project: &Project<'_>, procfile: &str, web: &ProcessType, out: &mut Vec<Finding>) {
     let mentions_port = web.command.contains("PORT") || binds_port_itself(&web.command).is_some();
     let (evidence, message) = if let Some(flag) = literal_port_flag(&web.command) {
         (
             flag.clone(),
             format!("web binds a fixed port (`{flag}`), not $PORT"),
         )
-    } else if !mentions_port && project.facts("fact/reads-port").next().is_none() {
+    } else if !mentions_port && project.facts(Fact::ReadsPort).next().is_none() {
         (
             web.command.clone(),
             "web never uses $PORT: neither its command nor the code reads PORT".to_owned(),
@@ -157,9 +167,9 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         return;
     };
     out.push(Finding::new(
-        super::rule("port-binding/web-ignores-port"),
-        project.procfile_path,
-        project.procfile_position(web.line, &evidence),
+        &WEB_IGNORES_PORT,
+        procfile,
+        project.procfile_position(procfile, web.line, &evidence),
         message,
         &evidence,
         false,

@@ -4,41 +4,53 @@ use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Precision, Rule};
+use crate::audit::rules::Module;
 use crate::audit::scan::Pattern;
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: "processes/probe-writes-app-dir",
-        factor: Factor::VI,
-        severity: Severity::Warning,
-        precision: Precision::High,
-        summary: "Probe: the process wrote files into its own directory",
-        explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or changed files there (pid files, SQLite databases, uploads, caches). On a platform that state is lost with the instance and invisible to the others; a release's build tree may even be read-only.",
-        fix: "Keep state in a backing service; use the temporary directory for scratch files.",
-    },
-    Rule {
-        id: "processes/local-session-store",
-        factor: Factor::VI,
-        severity: Severity::Warning,
-        precision: Precision::Medium,
-        summary: "Sessions kept in process memory or on local disk",
-        explanation: "Processes are stateless and share nothing: the next request may reach another process, and a process can be restarted at any time. Sessions in memory or in local files are lost on restart and invisible to the other instances, which is why they push teams to sticky sessions, a violation of their own.",
-        fix: "Keep sessions in a backing service (Redis, Memcached, the database) or in signed cookies.",
-    },
-    Rule {
-        id: "processes/local-state-file",
-        factor: Factor::VI,
-        severity: Severity::Warning,
-        precision: Precision::Medium,
-        summary: "State kept in files in the app directory (SQLite databases, uploads, pid files)",
-        explanation: "The filesystem of a process is a scratch space for a single transaction: anything written there is gone when the process or its machine is replaced, and other instances never see it. Data that must persist lives in a stateful backing service.",
-        fix: "Use a database service for data and object storage for uploads; do not commit database or pid files.",
-    },
-];
+/// The factor's rules, patterns and project check.
+pub static MODULE: Module = Module {
+    rules: &[
+        &PROBE_WRITES_APP_DIR,
+        &LOCAL_SESSION_STORE,
+        &LOCAL_STATE_FILE,
+    ],
+    patterns: &[PATTERNS],
+    check,
+};
 
-pub const PATTERNS: &[Pattern] = &[
+pub static PROBE_WRITES_APP_DIR: Rule = Rule {
+    id: "processes/probe-writes-app-dir",
+    factor: Factor::VI,
+    severity: Severity::Warning,
+    precision: Precision::High,
+    summary: "Probe: the process wrote files into its own directory",
+    explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or changed files there (pid files, SQLite databases, uploads, caches). On a platform that state is lost with the instance and invisible to the others; a release's build tree may even be read-only.",
+    fix: "Keep state in a backing service; use the temporary directory for scratch files.",
+};
+
+pub static LOCAL_SESSION_STORE: Rule = Rule {
+    id: "processes/local-session-store",
+    factor: Factor::VI,
+    severity: Severity::Warning,
+    precision: Precision::Medium,
+    summary: "Sessions kept in process memory or on local disk",
+    explanation: "Processes are stateless and share nothing: the next request may reach another process, and a process can be restarted at any time. Sessions in memory or in local files are lost on restart and invisible to the other instances, which is why they push teams to sticky sessions, a violation of their own.",
+    fix: "Keep sessions in a backing service (Redis, Memcached, the database) or in signed cookies.",
+};
+
+pub static LOCAL_STATE_FILE: Rule = Rule {
+    id: "processes/local-state-file",
+    factor: Factor::VI,
+    severity: Severity::Warning,
+    precision: Precision::Medium,
+    summary: "State kept in files in the app directory (SQLite databases, uploads, pid files)",
+    explanation: "The filesystem of a process is a scratch space for a single transaction: anything written there is gone when the process or its machine is replaced, and other instances never see it. Data that must persist lives in a stateful backing service.",
+    fix: "Use a database service for data and object storage for uploads; do not commit database or pid files.",
+};
+
+pub static PATTERNS: &[Pattern] = &[
     Pattern::new(
-        "processes/local-session-store",
+        &LOCAL_SESSION_STORE,
         r#"\bnew\s+(?:session\.)?MemoryStore\b|SESSION_TYPE["']?\]?\s*[=:]\s*["']filesystem["']|SESSION_ENGINE\s*=\s*["']django\.contrib\.sessions\.backends\.file["']|session_store\s*[=:(]?\s*:(?:file_store|memory_store|cache_store)"#,
         "sessions kept in process memory or on local disk",
         Kinds::SHIPPED,
@@ -46,14 +58,14 @@ pub const PATTERNS: &[Pattern] = &[
     .verify(production_config),
     // Active Storage on the local disk, outside development and test.
     Pattern::new(
-        "processes/local-state-file",
+        &LOCAL_STATE_FILE,
         r"\bconfig\.active_storage\.service\s*=\s*(:local)\b",
         "uploads kept on the local disk (Active Storage's :local service)",
         Kinds::SHIPPED,
     )
     .verify(production_config),
     Pattern::new(
-        "processes/local-state-file",
+        &LOCAL_STATE_FILE,
         r#"sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
         "state written to a file in the app directory",
         Kinds::SHIPPED,
@@ -94,7 +106,7 @@ pub fn express_session(file: &File<'_>, out: &mut Vec<Finding>) {
         return;
     }
     out.push(Finding::new(
-        super::rule("processes/local-session-store"),
+        &LOCAL_SESSION_STORE,
         file.path,
         file.position(call),
         "express-session without a store keeps sessions in process memory".to_owned(),
@@ -119,7 +131,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         // The walk saw it, so it is not ignored: committed, or on its way to being.
         let committed = project.tracked.is_some_and(|t| t.contains(path.as_str()));
         out.push(Finding::new(
-            super::rule("processes/local-state-file"),
+            &LOCAL_STATE_FILE,
             path,
             (1, 1),
             if committed {
