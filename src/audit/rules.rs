@@ -32,10 +32,11 @@ pub struct Module {
 }
 
 /// The factors' modules, in factor order.
-pub static MODULES: [&Module; 12] = [
+pub static MODULES: [&Module; 13] = [
     &codebase::MODULE,
     &dependencies::MODULE,
     &config::MODULE,
+    &config::providers::MODULE,
     &backing_services::MODULE,
     &build_release_run::MODULE,
     &processes::MODULE,
@@ -696,6 +697,7 @@ mod tests {
                     .iter()
                     .filter_map(|p| p.rule().map(|r| r.id)),
             )
+            .chain(config::providers::tests::CASES.iter().map(|c| c.0))
             .collect();
         for rule in PATTERNS.iter().filter_map(|p| p.rule()) {
             assert!(covered.contains(rule.id), "{} has no cases", rule.id);

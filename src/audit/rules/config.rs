@@ -1,5 +1,7 @@
 //! Factor III, Config: config lives in the environment, never in the code.
 
+pub mod providers;
+
 use std::sync::LazyLock;
 
 use regex::Regex;
