@@ -1071,3 +1071,50 @@ fn alternative_procfiles_are_audited() {
         .map(|(rule, at)| (rule.to_owned(), at.to_owned()))
     );
 }
+
+/// Issue 16, found on lobsters, miniflux and node-express-boilerplate: a committed log in a
+/// test directory is a fixture, Rails' importmap declares the JavaScript imports, a server
+/// whose code names `"PORT"` in an options table reads it, and an expired JWT opens nothing.
+#[test]
+fn fixtures_importmaps_port_tables_and_expired_tokens_are_not_findings() {
+    let rules = |test: Test| -> Vec<(String, String)> {
+        let out = test.git_add_all().args(&["audit", "--json"]).run();
+        located(&out.json())
+            .into_iter()
+            .filter(|(rule, _)| rule != "concurrency/invalid-procfile")
+            .collect()
+    };
+    let app = || {
+        Test::new().procfile("web: ./server\n").file(
+            "main.go",
+            "package main\n\nimport \"os\"\n\nfunc main() { _ = os.Getenv(\"PORT\") }\n",
+        )
+    };
+    assert_eq!(
+        rules(
+            app()
+                .file("spec/fixtures/search.action.log", "GET /search 200\n")
+                .file("log/production.log", "GET / 200\n")
+        ),
+        [(
+            "logs/tracked-log-file".to_owned(),
+            "log/production.log:1".to_owned()
+        )]
+    );
+    assert_eq!(
+        rules(
+            app()
+                .file("config/importmap.rb", "pin \"application\"\n")
+                .file("app/javascript/user.js", "import \"application\"\n")
+        ),
+        []
+    );
+    let table = "package config\n\nvar defaults = map[string]string{\n\t\"PORT\": \"\",\n}\n";
+    let server = Test::new()
+        .procfile("web: miniflux.app\n")
+        .file("go.mod", "module miniflux.app/v2\n")
+        .file("go.sum", "");
+    assert_eq!(rules(server.file("internal/config/options.go", table)), []);
+    let doc = "/**\n * example:\n *   refreshToken: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZWJhYzUzNDk1NGI1NDEzOTgwNmMxMTIiLCJpYXQiOjE1ODkyOTg0ODQsImV4cCI6MTU4OTMwMDI4NH0.m1U63blB0MLej_WfB7yC2FTMnCziif9X8yzwDEfJXAg\n */\n";
+    assert_eq!(rules(app().file("src/routes/auth.route.js", doc)), []);
+}

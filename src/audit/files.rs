@@ -116,6 +116,23 @@ pub fn env_file_kind(name: &str) -> Option<Kind> {
 }
 
 /// Whether a path is under a test directory or named as a test, whatever its kind.
+/// A translation catalog (`locale/de_DE.json`, `config/locales/fr.yml`, `*.po`): its values
+/// are the UI's text in other languages, its keys name what the text is about (`api_key`).
+pub fn is_translation_catalog(path: &str) -> bool {
+    const DIRS: [&str; 7] = [
+        "locale",
+        "locales",
+        "i18n",
+        "l10n",
+        "lang",
+        "translations",
+        "messages",
+    ];
+    has_suffix(path, ".po")
+        || has_suffix(path, ".pot")
+        || path.split('/').rev().skip(1).any(|dir| DIRS.contains(&dir))
+}
+
 pub fn is_test_path(path: &str) -> bool {
     is_test(path, name(path))
 }

@@ -234,8 +234,8 @@ pub fn reads_env(line: &str) -> bool {
     .any(|marker| line.contains(marker))
 }
 
-/// Files that describe the developer's and CI's setup, not the app's: CI workflows, dev
-/// containers, Compose files. Their throwaway local services are not the app's config.
+/// Files that describe the developer's and CI's setup, not the app's: CI workflows and
+/// pipelines, dev containers, Compose files. Their throwaway local services are not the app's config.
 pub fn dev_tooling(path: &str) -> bool {
     let name = files::name(path);
     [
@@ -249,6 +249,18 @@ pub fn dev_tooling(path: &str) -> bool {
     .any(|dir| path.starts_with(dir) || path.contains(&format!("/{dir}")))
         || name.starts_with("docker-compose")
         || name.starts_with("compose.")
+        || [
+            ".travis.yml",
+            "appveyor.yml",
+            ".appveyor.yml",
+            ".drone.yml",
+            ".woodpecker.yml",
+            "bitbucket-pipelines.yml",
+            "azure-pipelines.yml",
+            ".gitlab-ci.yml",
+            "Jenkinsfile",
+        ]
+        .contains(&name)
 }
 
 /// Whether a literal is the fallback of an environment lookup: on the line itself, or as the
@@ -375,6 +387,55 @@ mod tests {
             &[
                 "DATABASES = {\n    \"default\": dj_database_url.config(\n        env=dj_database_url.DEFAULT_ENV,\n        default=\"postgres://saleor:saleor@localhost:5432/saleor\",\n    ),\n}",
             ],
+        ),
+        (
+            "logs/file-sink",
+            "config/environments/production.rb",
+            &[
+                "  config.logger = Logger.new(\"log/production.log\")",
+                // lobsters: stdout and a file.
+                "    ActiveSupport::Logger.new(Rails.root.join(\"log/rails.log\"))",
+            ],
+            &[
+                "    ActiveSupport::Logger.new($stdout),",
+                "  config.logger = Logger.new(\"/dev/stdout\")",
+            ],
+        ),
+        (
+            "config/credentialed-url",
+            "Makefile",
+            &["DEPLOY_DB := postgres://deploy:Hk2Lp9Qr4T@db.internal/shop"],
+            // A password that is the user name is the image's default (miniflux's Makefile).
+            &["DB_URL := postgres://postgres:postgres@localhost/miniflux_test?sslmode=disable"],
+        ),
+        (
+            "config/generic-secret",
+            "internal/locale/translations/de_DE.json",
+            &[],
+            // Translation catalogs: UI text under keys that name credentials (miniflux).
+            &["    \"form.integration.espial_api_key\": \"Espial-API-Schlüssel\","],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            "bin/create-app.js",
+            &["    await execSync('yarnpkg install', { stdio: 'ignore' });"],
+            // Asking for the version is asking whether it is there (node-express-boilerplate).
+            &["    await execSync('yarnpkg --version', { stdio: 'ignore' });"],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            ".github/workflows/scripts/commit-checker.py",
+            &[],
+            // CI's scripts run on CI's machines (miniflux).
+            &[
+                "    result = subprocess.run([\"git\", \"log\", \"--format=%s\"], capture_output=True)",
+            ],
+        ),
+        (
+            "backing-services/hardcoded-address",
+            ".travis.yml",
+            &[],
+            &["    - MONGODB_URL=mongodb://localhost:27017/node-boilerplate"],
         ),
         (
             "backing-services/hardcoded-address",

@@ -217,6 +217,7 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
     !route
         && !development
         && !in_docs(hit)
+        && !files::is_translation_catalog(hit.path)
         && !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
         && !super::is_placeholder(value)
         && !identifier
@@ -273,6 +274,16 @@ fn in_docs(hit: &Hit<'_>) -> bool {
 
 fn credentialed_url(hit: &Hit<'_>) -> bool {
     let password = hit.evidence;
+    // `postgres://postgres:postgres@…`, `amqp://guest:guest@…`: the image's default, not a
+    // secret anyone chose.
+    let user = hit.matched[..hit.evidence_at.saturating_sub(hit.at)]
+        .trim_end_matches(':')
+        .rsplit("//")
+        .next()
+        .unwrap_or_default();
+    if user == password {
+        return false;
+    }
     let commented = hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Comment;
     !in_docs(hit)
         && !commented
@@ -610,6 +621,48 @@ fn private_key_body(hit: &Hit<'_>) -> bool {
     base64 >= 40 && !super::is_placeholder(&body)
 }
 
+/// A JSON Web Token that still grants something: not a stand-in, and not expired. A token
+/// whose `exp` has passed (an API doc's example response, a test's fixture) opens nothing.
+fn live_jwt(hit: &Hit<'_>) -> bool {
+    let expired = hit
+        .evidence
+        .split('.')
+        .nth(1)
+        .and_then(base64url)
+        .and_then(|payload| serde_json::from_slice::<serde_json::Value>(&payload).ok())
+        .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_f64))
+        .is_some_and(|exp| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            exp < now
+        });
+    real_token(hit) && !expired
+}
+
+/// Decodes unpadded base64url (RFC 4648 §5), as JWT segments are written.
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut bits, mut count) = (0_u32, 0);
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push(u8::try_from((bits >> count) & 0xff).unwrap_or_default());
+        }
+    }
+    Some(out)
+}
+
 /// Provider-format secrets: high precision, so errors.
 pub static SECRETS: [Pattern; 13] = [
     Pattern::new(
@@ -715,7 +768,7 @@ pub static SECRETS: [Pattern; 13] = [
         Kinds::ALL,
     )
     .secret()
-    .verify(real_token),
+    .verify(live_jwt),
 ];
 
 #[cfg(test)]
@@ -871,8 +924,15 @@ mod tests {
             "config/jwt",
             &[
                 "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                // Expires in 2100.
+                "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZjFjMmE5ZSIsImV4cCI6NDEwMjQ0NDgwMH0.Qm3vT8xR2pL9wK4nZ7yB1cF6hJ0sD5gA8eU3iO2tY4M",
             ],
-            &["eyJ.eyJ.x", "ey.ey.ey"],
+            &[
+                "eyJ.eyJ.x",
+                "ey.ey.ey",
+                // Expired in 2020 (an API doc's example response).
+                "refreshToken: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZWJhYzUzNDk1NGI1NDEzOTgwNmMxMTIiLCJpYXQiOjE1ODkyOTg0ODQsImV4cCI6MTU4OTMwMDI4NH0.m1U63blB0MLej_WfB7yC2FTMnCziif9X8yzwDEfJXAg",
+            ],
         ),
     ];
 

@@ -142,7 +142,17 @@ fn undeclared_tool(hit: &Hit<'_>) -> bool {
         || ["process::Command", "process::{"]
             .iter()
             .any(|m| memchr::memmem::find(hit.content, m.as_bytes()).is_some());
+    // `yarnpkg --version` asks whether the tool is there (the code has a way without it).
+    let after = &hit.line[hit.line.find(tool).map_or(0, |i| i + tool.len())..];
+    let presence_check = ["--version", "-v", "-V", "version"].iter().any(|flag| {
+        after
+            .trim_start()
+            .strip_prefix(flag)
+            .is_some_and(|rest| rest.starts_with(|c: char| "'\"`) ,".contains(c)))
+    });
     tool.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !presence_check
+        && !super::dev_tooling(hit.path)
         && !comment
         && rust_process
         && !(shell_only && !backtick_language && !hit.line.contains("os.system"))
@@ -374,7 +384,8 @@ const LANGUAGES: [(Fact, &str, &[&str]); 4] = [
             "environment.yml",
         ],
     ),
-    (Fact::ImportNode, "Node", &["package.json"]),
+    // Rails' importmap pins the JavaScript packages instead of a package.json.
+    (Fact::ImportNode, "Node", &["package.json", "importmap.rb"]),
     (Fact::ImportGo, "Go", &["go.mod"]),
     (
         Fact::ImportJava,
@@ -602,6 +613,11 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
         let message = match tag {
             None => "base image without a tag: each build takes whatever is newest",
             Some("latest") => "base image tagged latest: each build takes whatever is newest",
+            // `node:alpine`, `python:slim`, `golang:trixie`: a variant, no version (a version
+            // in the name counts: `distroless/base-debian13:nonroot`).
+            Some(_) if !last.contains(|c: char| c.is_ascii_digit()) => {
+                "base image tagged with a variant but no version: each build takes whatever is newest"
+            }
             Some(_) => continue,
         };
         let column = instruction.column + instruction.args.find(image).unwrap_or(0);
@@ -674,7 +690,7 @@ mod tests {
     fn base_images_need_a_tag() {
         let mut out = Vec::new();
         let parsed = dockerfile::parse(
-            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\n",
+            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\n",
         );
         base_images("Dockerfile", &parsed, &mut out);
         let got: Vec<(usize, usize, &str)> = out
@@ -686,7 +702,8 @@ mod tests {
             [
                 (1, 6, "node"),
                 (3, 6, "python:latest"),
-                (6, 6, "registry:5000/img")
+                (6, 6, "registry:5000/img"),
+                (9, 6, "node:alpine")
             ]
         );
     }

@@ -64,10 +64,19 @@ const MESSAGE: &str = "logs go to a file, not stdout";
 pub static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &FILE_SINK,
-        r"\blogging\.(?:handlers\.)?\w*FileHandler\(|\b(?:Rotating|TimedRotating|Watched)FileHandler\(|\blogging\.basicConfig\([^)\n]*\bfilename\s*=|winston\.transports\.File\b|\bnew\s+transports\.File\b|\b(?:Rolling)?FileAppender\b|\bLogger\.new\(\s*['\x22][^'\x22]+['\x22]|\bfs\.createWriteStream\(\s*['\x22][^'\x22]*\.log['\x22]|\bos\.OpenFile\(\s*\x22[^\x22]*\.log\x22",
+        r"\blogging\.(?:handlers\.)?\w*FileHandler\(|\b(?:Rotating|TimedRotating|Watched)FileHandler\(|\blogging\.basicConfig\([^)\n]*\bfilename\s*=|winston\.transports\.File\b|\bnew\s+transports\.File\b|\b(?:Rolling)?FileAppender\b|\bfs\.createWriteStream\(\s*['\x22][^'\x22]*\.log['\x22]|\bos\.OpenFile\(\s*\x22[^\x22]*\.log\x22",
         MESSAGE,
         Kinds::SHIPPED,
     ),
+    // Ruby's `Logger.new("log/app.log")`, the path written out or joined
+    // (`ActiveSupport::Logger.new(Rails.root.join("log/rails.log"))`).
+    Pattern::new(
+        &FILE_SINK,
+        r#"\bLogger\.new\(\s*(?:(?:Rails\.root\.join|File\.join|File\.expand_path)\s*\([^"'()]*)?["']([^"']+)["']"#,
+        MESSAGE,
+        Kinds::SHIPPED,
+    )
+    .verify(not_a_stream),
     Pattern::new(
         &FILE_SINK,
         r"(?m)^\s*logging\.file\.(?:name|path)\s*[=:]\s*(\S+)",
@@ -171,7 +180,9 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         }
     }
     for path in project.files {
+        // A log in a test directory is a fixture (a log parser's input), not the app's output.
         if files::has_suffix(files::name(path), ".log")
+            && !files::is_test_path(path)
             && project.tracked.is_some_and(|t| t.contains(path))
         {
             out.push(Finding::new(

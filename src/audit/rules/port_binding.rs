@@ -58,6 +58,10 @@ pub static PATTERNS: &[Pattern] = &[
         r#"process\.env\.PORT\b|process\.env\[["']PORT["']\]|environ(?:\.get)?[\[(]\s*["']PORT["']|getenv\(\s*["']PORT["']|Getenv\("PORT"\)|env::var\(\s*"PORT"|ENV(?:\.fetch)?[\[(]\s*["']PORT["']|\$\{?PORT\b|\$\(PORT\)|env\(\s*["']PORT["']"#,
         Kinds::of(&[Kind::Code, Kind::Config]),
     ),
+    // Go code that names the variable in a string reads it from `os.Environ()` some other
+    // way: an options table (miniflux's `"PORT": {…}`), a `case "PORT":`. (Not in other
+    // languages: Django's `DATABASES` has a `"PORT"` that is the database's.)
+    Pattern::fact(Fact::ReadsPort, r#""PORT""#, Kinds::CODE).verify(go_code),
     Pattern::new(
         &HARDCODED_PORT,
         r"\.listen\(\s*(\d{2,5})\s*[,)]",
@@ -174,6 +178,10 @@ fn web_uses_port(project: &Project<'_>, procfile: &str, web: &ProcessType, out: 
         &evidence,
         false,
     ));
+}
+
+fn go_code(hit: &Hit<'_>) -> bool {
+    crate::audit::files::has_suffix(hit.path, ".go")
 }
 
 #[cfg(test)]
