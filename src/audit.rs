@@ -76,6 +76,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
     let options = walk::Options {
         max_file_size: request.max_file_size,
         tools: app.manifest.tool_names(),
+        root: request.root.to_path_buf(),
     };
     // `--probe-only` reads no file but the Procfile, for the suppressions on its lines.
     let git = crate::git::tracked(request.root);

@@ -1118,3 +1118,35 @@ fn fixtures_importmaps_port_tables_and_expired_tokens_are_not_findings() {
     let doc = "/**\n * example:\n *   refreshToken: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZWJhYzUzNDk1NGI1NDEzOTgwNmMxMTIiLCJpYXQiOjE1ODkyOTg0ODQsImV4cCI6MTU4OTMwMDI4NH0.m1U63blB0MLej_WfB7yC2FTMnCziif9X8yzwDEfJXAg\n */\n";
     assert_eq!(rules(app().file("src/routes/auth.route.js", doc)), []);
 }
+
+/// Issue 16, found on linkding: a Django settings package's `base.py` holds development
+/// defaults that `prod.py` assigns again; a literal nothing reassigns is still a finding.
+#[test]
+fn django_settings_reassigned_for_production_are_not_findings() {
+    let key = "SECRET_KEY = \"kgq$h3@!!vbb6*nzfz(dbze=*)zsroqa8gvc0#1gx$3cd8z99^\"\n";
+    let passwords = |test: Test| -> Vec<(String, String)> {
+        let out = test
+            .procfile("web: gunicorn app.wsgi\n")
+            .file("requirements.txt", "django==5.0\n")
+            .args(&["audit", "--json"])
+            .run();
+        located(&out.json())
+            .into_iter()
+            .filter(|(rule, _)| rule == "config/framework-password")
+            .collect()
+    };
+    assert_eq!(
+        passwords(Test::new().file("app/settings/base.py", key)),
+        [(
+            "config/framework-password".to_owned(),
+            "app/settings/base.py:1".to_owned()
+        )]
+    );
+    assert_eq!(
+        passwords(Test::new().file("app/settings/base.py", key).file(
+            "app/settings/prod.py",
+            "from .base import *\n\nSECRET_KEY = os.environ[\"SECRET_KEY\"]\n"
+        )),
+        []
+    );
+}

@@ -133,13 +133,29 @@ pub fn is_translation_catalog(path: &str) -> bool {
         || path.split('/').rev().skip(1).any(|dir| DIRS.contains(&dir))
 }
 
+/// A documentation site generator's config (`VitePress`, `VuePress`, `Docusaurus`): it is shipped
+/// to every reader's browser, so the keys in it are public by design (Algolia `DocSearch`'s
+/// search-only key).
+pub fn is_docs_site_config(path: &str) -> bool {
+    [".vitepress/", ".vuepress/"]
+        .iter()
+        .any(|dir| path.starts_with(dir) || path.contains(&format!("/{dir}")))
+        || name(path).starts_with("docusaurus.config.")
+}
+
 pub fn is_test_path(path: &str) -> bool {
     is_test(path, name(path))
 }
 
 fn is_test(path: &str, name: &str) -> bool {
     let mut dirs = path.split('/').rev().skip(1);
-    if dirs.any(|dir| TEST_DIRS.contains(&dir)) {
+    // `tests/`, and `test-environments/`, `test_helpers/`: named for the tests.
+    if dirs.any(|dir| {
+        TEST_DIRS.contains(&dir)
+            || ["test-", "test_", "tests-", "tests_"]
+                .iter()
+                .any(|prefix| dir.starts_with(prefix))
+    }) {
         return true;
     }
     let stem = name.split('.').next().unwrap_or(name);

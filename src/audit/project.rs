@@ -16,6 +16,18 @@ pub struct File<'a> {
     pub name: &'a str,
     pub kind: Kind,
     pub text: &'a str,
+    /// The app's directory (empty in unit tests: no neighbours to read).
+    pub root: &'a Path,
+}
+
+impl File<'_> {
+    /// The text of another file of the app, by its path relative to the app.
+    pub fn neighbour(&self, path: &str) -> Option<String> {
+        if self.root.as_os_str().is_empty() {
+            return None;
+        }
+        std::fs::read_to_string(self.root.join(path)).ok()
+    }
 }
 
 impl File<'_> {

@@ -81,6 +81,7 @@ pub fn reads_whole_file(path: &str, kind: Kind, content: &[u8]) -> bool {
     let name = files::name(path);
     files::is_dockerfile(name)
         || name == "pom.xml"
+        || logs::is_laravel_logging(path)
         || is_requirements(path, name)
         || config::is_framework_config(path, name)
         || kind == Kind::Code && memchr::memmem::find(content, b"express-session").is_some()
@@ -97,6 +98,8 @@ pub fn check_file(file: &File<'_>, out: &mut Vec<Finding>) {
         dependencies::pom(file, out);
     } else if is_requirements(file.path, file.name) {
         dependencies::requirements(file, out);
+    } else if logs::is_laravel_logging(file.path) {
+        logs::laravel_default_channel(file, out);
     } else {
         config::framework_passwords(file, out);
         processes::express_session(file, out);
@@ -399,6 +402,22 @@ mod tests {
             &[
                 "    ActiveSupport::Logger.new($stdout),",
                 "  config.logger = Logger.new(\"/dev/stdout\")",
+            ],
+        ),
+        (
+            "config/generic-secret",
+            "docs/.vitepress/config.mts",
+            &[],
+            // Algolia DocSearch's search-only key ships to every reader (koel's docs).
+            &["        apiKey: 'e9d7b5be73f29af4030535a726ec7196',"],
+        ),
+        (
+            "config/private-key",
+            "scripts/test-environments/authelia/configuration.yml",
+            &[],
+            // A key generated for a test environment (linkding).
+            &[
+                "        key: |\n          -----BEGIN PRIVATE KEY-----\n          MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCuS2pK2VzqW+Sn\n          hBATps7vo2AdZCtF3p+FOJ4WEwQoiJarS0pAJxKn4BT9PHP1gY8XCs45Qys586xQ\n",
             ],
         ),
         (

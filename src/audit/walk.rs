@@ -46,6 +46,8 @@ pub struct Options {
     pub max_file_size: u64,
     /// `[requires] tools`.
     pub tools: Vec<String>,
+    /// The app's directory, for file rules that read a file's neighbours.
+    pub root: std::path::PathBuf,
 }
 
 impl Default for Options {
@@ -53,6 +55,7 @@ impl Default for Options {
         Self {
             max_file_size: 1024 * 1024,
             tools: Vec::new(),
+            root: std::path::PathBuf::new(),
         }
     }
 }
@@ -335,20 +338,40 @@ pub fn scan_file(
         ));
     }
     if has_suppression || wants_text {
-        let text = String::from_utf8_lossy(content);
-        if has_suppression {
-            out.suppressions
-                .extend(super::suppress::read_inline(path, &text));
-        }
-        if wants_text {
-            let file = File {
-                path,
-                name: files::name(path),
-                kind,
-                text: &text,
-            };
-            rules::check_file(&file, &mut out.findings);
-        }
+        whole_file(
+            path,
+            content,
+            kind,
+            (has_suppression, wants_text),
+            options,
+            out,
+        );
+    }
+}
+
+/// The readers of a whole file's text: inline suppressions and the file rules.
+fn whole_file(
+    path: &str,
+    content: &[u8],
+    kind: files::Kind,
+    (suppressions, rules): (bool, bool),
+    options: &Options,
+    out: &mut Walked,
+) {
+    let text = String::from_utf8_lossy(content);
+    if suppressions {
+        out.suppressions
+            .extend(super::suppress::read_inline(path, &text));
+    }
+    if rules {
+        let file = File {
+            path,
+            name: files::name(path),
+            kind,
+            text: &text,
+            root: &options.root,
+        };
+        rules::check_file(&file, &mut out.findings);
     }
 }
 

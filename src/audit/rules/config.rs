@@ -218,6 +218,7 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
         && !development
         && !in_docs(hit)
         && !files::is_translation_catalog(hit.path)
+        && !files::is_docs_site_config(hit.path)
         && !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
         && !super::is_placeholder(value)
         && !identifier
@@ -536,6 +537,9 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
         if name == "Rails" && !production_section(&file.text[..value.start()]) {
             continue;
         }
+        if name == "Django" && assigned_for_production(file, &captures[0]) {
+            continue;
+        }
         out.push(Finding::new(
             &FRAMEWORK_PASSWORD,
             file.path,
@@ -545,6 +549,37 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
             true,
         ));
     }
+}
+
+/// Whether a Django settings package assigns this setting again for production: a literal
+/// in `settings/base.py` that `settings/prod.py` (or `production.py`) sets from the
+/// environment or a file is the development default (linkding's `SECRET_KEY`).
+fn assigned_for_production(file: &File<'_>, assignment: &str) -> bool {
+    let Some(setting) = assignment
+        .split(['=', ':'])
+        .next()
+        .map(|s| s.trim().trim_matches(['"', '\'']))
+    else {
+        return false;
+    };
+    let Some(dir) = file.path.rsplit_once('/').map(|(dir, _)| dir) else {
+        return false;
+    };
+    if !dir.ends_with("settings") || file.name.starts_with("prod") {
+        return false;
+    }
+    ["prod.py", "production.py", "settings_prod.py"]
+        .iter()
+        .filter_map(|name| file.neighbour(&format!("{dir}/{name}")))
+        .any(|production| {
+            production.lines().any(|line| {
+                let line = line.trim_start().trim_start_matches(['"', '\'']);
+                line.strip_prefix(setting).is_some_and(|rest| {
+                    let rest = rest.trim_start_matches(['"', '\'']).trim_start();
+                    rest.starts_with(':') || rest.starts_with('=') && !rest.starts_with("==")
+                })
+            })
+        })
 }
 
 /// Whether the Rails YAML text before a value leaves it in a section other than the

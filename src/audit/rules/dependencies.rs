@@ -614,8 +614,13 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
             None => "base image without a tag: each build takes whatever is newest",
             Some("latest") => "base image tagged latest: each build takes whatever is newest",
             // `node:alpine`, `python:slim`, `golang:trixie`: a variant, no version (a version
-            // in the name counts: `distroless/base-debian13:nonroot`).
-            Some(_) if !last.contains(|c: char| c.is_ascii_digit()) => {
+            // in the name counts: `distroless/base-debian13:nonroot`; so does a
+            // distribution's codename, its version: `debian:bookworm-slim`, `ubuntu:noble`).
+            Some(_)
+                if !last.contains(|c: char| c.is_ascii_digit())
+                    && !["debian", "ubuntu"]
+                        .contains(&last.split(':').next().unwrap_or_default()) =>
+            {
                 "base image tagged with a variant but no version: each build takes whatever is newest"
             }
             Some(_) => continue,
@@ -644,6 +649,7 @@ mod tests {
             name: files::name(path),
             kind: Kind::Config,
             text,
+            root: std::path::Path::new(""),
         }
     }
 
@@ -690,7 +696,7 @@ mod tests {
     fn base_images_need_a_tag() {
         let mut out = Vec::new();
         let parsed = dockerfile::parse(
-            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\n",
+            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\nFROM debian:bookworm-slim\nFROM golang:trixie\n",
         );
         base_images("Dockerfile", &parsed, &mut out);
         let got: Vec<(usize, usize, &str)> = out
@@ -703,7 +709,8 @@ mod tests {
                 (1, 6, "node"),
                 (3, 6, "python:latest"),
                 (6, 6, "registry:5000/img"),
-                (9, 6, "node:alpine")
+                (9, 6, "node:alpine"),
+                (13, 6, "golang:trixie")
             ]
         );
     }

@@ -1,8 +1,12 @@
 //! Factor XI, Logs: treat logs as event streams, written unbuffered to stdout.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::Project;
+use crate::audit::project::{File, Project};
 use crate::audit::rule::{Precision, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
@@ -197,6 +201,106 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Laravel's logging config (`config/logging.php`).
+pub fn is_laravel_logging(path: &str) -> bool {
+    path == "config/logging.php" || path.ends_with("/config/logging.php")
+}
+
+/// Laravel's default log channel, followed through a `stack` to the channels it writes to:
+/// `single` and `daily` write `storage/logs/laravel.log`, which is where a new Laravel app
+/// logs unless `LOG_CHANNEL` says otherwise.
+pub fn laravel_default_channel(file: &File<'_>, out: &mut Vec<Finding>) {
+    static DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"['"]default['"]\s*=>\s*(?:env\(\s*['"]LOG_CHANNEL['"]\s*,\s*)?['"]([\w-]+)['"]"#,
+        )
+        .expect("valid")
+    });
+    let Some(default) = DEFAULT.captures(file.text) else {
+        return;
+    };
+    let channel = &default[1];
+    let mut seen = Vec::new();
+    let mut queue = vec![channel.to_owned()];
+    let mut writes_file = None;
+    while let Some(name) = queue.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        let Some(block) = channel_block(file.text, &name) else {
+            continue;
+        };
+        match driver(block).as_deref() {
+            Some("stack") => queue.extend(stack_channels(block)),
+            Some(driver @ ("single" | "daily")) => {
+                writes_file = Some(format!("{name} ({driver})"));
+                break;
+            }
+            _ => {}
+        }
+    }
+    if let Some(sink) = writes_file {
+        let at = default.get(1).map_or(0, |m| m.start());
+        out.push(Finding::new(
+            &FILE_SINK,
+            file.path,
+            file.position(at),
+            format!(
+                "the default log channel `{channel}` writes to a file through `{sink}`: set LOG_CHANNEL=stderr"
+            ),
+            &sink,
+            false,
+        ));
+    }
+}
+
+/// The text of a channel's `'name' => [ … ]` entry, to its closing bracket.
+fn channel_block<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    let start = [format!("'{name}' => ["), format!("\"{name}\" => [")]
+        .iter()
+        .filter_map(|key| text.find(key.as_str()).map(|at| at + key.len()))
+        .min()?;
+    let mut depth = 1;
+    for (offset, byte) in text[start..].bytes().enumerate() {
+        match byte {
+            b'[' => depth += 1,
+            b']' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return Some(&text[start..start + offset]);
+        }
+    }
+    None
+}
+
+fn driver(block: &str) -> Option<String> {
+    static DRIVER: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"['"]driver['"]\s*=>\s*['"](\w+)['"]"#).expect("valid"));
+    DRIVER.captures(block).map(|c| c[1].to_owned())
+}
+
+/// A stack's channels: a list (`['single']`) or a default of `LOG_STACK`
+/// (`explode(',', env('LOG_STACK', 'single'))`).
+fn stack_channels(block: &str) -> Vec<String> {
+    static LIST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"['"]channels['"]\s*=>\s*(?:\[([^\]]*)\]|explode\(\s*['"],['"]\s*,\s*(?:\(string\)\s*)?env\(\s*['"]\w+['"]\s*,\s*['"]([^'"]*)['"])"#)
+            .expect("valid")
+    });
+    let Some(captures) = LIST.captures(block) else {
+        return Vec::new();
+    };
+    let list = captures
+        .get(1)
+        .or_else(|| captures.get(2))
+        .map_or("", |m| m.as_str());
+    list.split(',')
+        .map(|c| c.trim().trim_matches(['\'', '"']).to_owned())
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +320,44 @@ mod tests {
         ] {
             assert_eq!(command_sink(command).is_some(), found, "{command}");
         }
+    }
+
+    /// Laravel 11's `config/logging.php`, shortened; `{default}` and `{stack}` vary.
+    fn laravel(default: &str, stack: &str) -> String {
+        format!(
+            "<?php\n\nreturn [\n\n    'default' => {default},\n\n    'channels' => [\n\n        'stack' => [\n            'driver' => 'stack',\n            'channels' => {stack},\n            'ignore_exceptions' => false,\n        ],\n\n        'single' => [\n            'driver' => 'single',\n            'path' => storage_path('logs/laravel.log'),\n        ],\n\n        'daily' => [\n            'driver' => 'daily',\n            'path' => storage_path('logs/laravel.log'),\n        ],\n\n        'stderr' => [\n            'driver' => 'monolog',\n            'handler' => StreamHandler::class,\n            'with' => ['stream' => 'php://stderr'],\n        ],\n    ],\n];\n"
+        )
+    }
+
+    #[test]
+    fn laravel_default_channels_that_write_files() {
+        let found = |default: &str, stack: &str| {
+            let text = laravel(default, stack);
+            let file = File {
+                path: "config/logging.php",
+                name: "logging.php",
+                kind: Kind::Code,
+                text: &text,
+                root: std::path::Path::new(""),
+            };
+            let mut out = Vec::new();
+            laravel_default_channel(&file, &mut out);
+            out.iter()
+                .map(|f| (f.line, f.evidence.clone()))
+                .collect::<Vec<_>>()
+        };
+        // A new Laravel app (laravel/laravel) and koel: stack → single.
+        let stack_env = "explode(',', (string) env('LOG_STACK', 'single'))";
+        assert_eq!(
+            found("env('LOG_CHANNEL', 'stack')", stack_env),
+            [(5, "single (single)".to_owned())]
+        );
+        assert_eq!(
+            found("env('LOG_CHANNEL', 'stack')", "['daily']"),
+            [(5, "daily (daily)".to_owned())]
+        );
+        assert!(found("env('LOG_CHANNEL', 'stderr')", stack_env).is_empty());
+        assert!(found("env('LOG_CHANNEL', 'stack')", "['stderr']").is_empty());
+        assert!(found("'stderr'", "['single']").is_empty());
     }
 }
