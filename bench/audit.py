@@ -13,10 +13,10 @@ Scenarios:
                   page cache warm. dozen runs the whole audit (every rule of every factor);
                   ripgrep runs only dozen's factor III secret patterns (read from
                   `dozen audit rules --json`, same regex syntax) with --hidden, so it reads the
-                  same files. Target: dozen at most 2x ripgrep's time. Median of --runs.
+                  same files. Target: dozen at most 1.5x ripgrep's time. Median of --runs.
   real code       (with --real DIR, default ~/.cargo/registry/src when it exists) an existing
                   tree of other people's code, UTF-8 docs included: dozen's audit against the
-                  same ripgrep command.
+                  same ripgrep command (the same target).
   small tree      the first 2,000 files of the same generator (~20 MB): dozen's full audit
                   against `detect-secrets scan --all-files`. Target: at least 50x faster.
   precision       factor III secret findings of dozen and detect-secrets on the audit
@@ -93,20 +93,21 @@ CODE = {
 }
 EXTENSIONS = list(CODE)
 
-# Planted secrets (the format of each provider, values made up).
+# Planted secrets (the format of each provider, values made up but random-looking: dozen
+# does not report typed stand-ins such as `xoxb-…-abcdefghijkl` or a key block without a body).
 SECRETS = [
     'AWS_KEY = "AKIAQ3EGV7XJ2MBZR4TN"',
     "token = 'ghp_Zq8Xw2Vb7Nm4Lk1Jh6Gf3Ds9Ap0Oi5Uy2Tr8'",
     'stripe = "sk_live_51HxYzAbCdEfGhIjKlMnOpQr"',
     'gitlab = "glpat-Ab3Cd5Ef7Gh9Ij1Kl3Mn"',
-    "DB = 'postgres://app:Pa55w0rdG0@db.internal:5432/app'",
+    'DB = "postgres://app:Pa55w0rdG0@db.internal:5432/app"',
     'npm = "npm_Zq8Xw2Vb7Nm4Lk1Jh6Gf3Ds9Ap0Oi5Uy2Tr9"',
-    "-----BEGIN RSA PRIVATE KEY-----",
+    "key = '''-----BEGIN RSA PRIVATE KEY-----\nmtexpDSA3lxl7kettuA1fToZ0HpXyT4V3cSykBX0hB0RfZScs1EPvZhWfZ5esavy\nL0dgpaqOkM5s2K0ksfMHM4OjHWN9cpoQZI5LBIb8\n-----END RSA PRIVATE KEY-----'''",
     'google = "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe"',
     'sendgrid = "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"',
-    'slack = "xoxb-123456789012-abcdefghijkl"',
+    'slack = "xoxb-528820018263-03nbqnsGpWLuqIA1id6Vw5DQ"',
     'api_key = "9f8e7d6c5b4a3f2e1d0cb7a1"',
-    'openai = "sk-proj-abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst"',
+    'openai = "sk-proj-2IQ0OUV86rGbNNZZGnELT3BlbkFJEwiTDVT6lgmbf7xUsP0P"',
 ]
 
 
@@ -244,7 +245,7 @@ def main():
             rg = ["rg", "--hidden", "--no-messages", "-n"] + [a for p in patterns for a in ("-e", p)] + [large]
             rg_large = timed(rg, work, args.runs)
             print(f"  ripgrep ({len(patterns)} secret patterns)       {rg_large * 1000:8.0f} ms")
-            print(f"  dozen / ripgrep                   {dozen_large / rg_large:8.2f}x   (target: at most 2x)")
+            print(f"  dozen / ripgrep                   {dozen_large / rg_large:8.2f}x   (target: at most 1.5x)")
 
         if args.real and shutil.which("rg"):
             count, total = tree_size(args.real)
@@ -253,7 +254,7 @@ def main():
             rg_real = timed(["rg", "--hidden", "--no-messages", "-n"] + [a for p in patterns for a in ("-e", p)] + [args.real], work, args.runs)
             print(f"  dozen audit (all rules)           {dozen_real * 1000:8.0f} ms")
             print(f"  ripgrep ({len(patterns)} secret patterns)       {rg_real * 1000:8.0f} ms")
-            print(f"  dozen / ripgrep                   {dozen_real / rg_real:8.2f}x   (target: at most 2x)")
+            print(f"  dozen / ripgrep                   {dozen_real / rg_real:8.2f}x   (target: at most 1.5x)")
 
         small = os.path.join(work, "small")
         generate(small, args.small, args.size)

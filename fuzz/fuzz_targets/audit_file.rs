@@ -10,7 +10,7 @@ use dozen::audit::scan::Scanners;
 use dozen::audit::walk::{Options, Walked, scan_file};
 use libfuzzer_sys::fuzz_target;
 
-const NAMES: [&str; 17] = [
+const NAMES: [&str; 19] = [
     "lib/tasks/deploy.rake",
     "app/views/help.md.erb",
     "src/main.rs",
@@ -28,6 +28,8 @@ const NAMES: [&str; 17] = [
     ".env",
     "nginx.conf",
     "README.md",
+    "config/logging.php",
+    "app/settings/base.py",
 ];
 
 static SCANNERS: LazyLock<Scanners<'static>> = LazyLock::new(|| Scanners::new(&PATTERNS));
