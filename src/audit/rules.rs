@@ -82,6 +82,8 @@ pub fn reads_whole_file(path: &str, kind: Kind, content: &[u8]) -> bool {
     files::is_dockerfile(name)
         || name == "pom.xml"
         || logs::is_laravel_logging(path)
+        || matches!(kind, Kind::Code | Kind::Config)
+            && dev_prod_parity::may_switch_databases(content)
         || is_requirements(path, name)
         || config::is_framework_config(path, name)
         || kind == Kind::Code && memchr::memmem::find(content, b"express-session").is_some()
@@ -89,6 +91,11 @@ pub fn reads_whole_file(path: &str, kind: Kind, content: &[u8]) -> bool {
 
 /// The rules that read one whole file: Dockerfiles, requirements, POMs, framework config.
 pub fn check_file(file: &File<'_>, out: &mut Vec<Finding>) {
+    if matches!(file.kind, Kind::Code | Kind::Config)
+        && dev_prod_parity::may_switch_databases(file.text.as_bytes())
+    {
+        dev_prod_parity::database_switch(file, out);
+    }
     if files::is_dockerfile(file.name) {
         let instructions = dockerfile::parse(file.text);
         dependencies::base_images(file.path, &instructions, out);

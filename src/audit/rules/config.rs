@@ -277,7 +277,13 @@ fn credentialed_url(hit: &Hit<'_>) -> bool {
     let password = hit.evidence;
     // `postgres://postgres:postgres@…`, `amqp://guest:guest@…`: the image's default, not a
     // secret anyone chose.
-    let user = hit.matched[..hit.evidence_at.saturating_sub(hit.at)]
+    // From the file's bytes: `matched` is lossy text, whose offsets are not the file's.
+    let before = hit
+        .content
+        .get(hit.at..hit.evidence_at)
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let user = before
         .trim_end_matches(':')
         .rsplit("//")
         .next()
@@ -1007,6 +1013,30 @@ mod tests {
             }
         }
         assert_eq!(CASES.len(), SECRETS.len(), "every rule has cases");
+    }
+
+    /// Found by the `audit_file` fuzz target: a user name with bytes that are not UTF-8 before
+    /// the password (the verifier sliced lossy text at the file's byte offsets).
+    #[test]
+    fn a_url_whose_user_is_not_utf8_is_read_without_panic() {
+        use crate::audit::scan::Scanners;
+        use crate::audit::walk::{Options, Walked, scan_file};
+        let scanners = Scanners::new(&crate::audit::rules::PATTERNS);
+        let mut walked = Walked::default();
+        let content = b"db = \"postgres://u\xff:Hk2Lp9Qr4T@db.internal/app\"\n";
+        scan_file(
+            "app.py",
+            content,
+            &scanners,
+            &Options::default(),
+            &mut walked,
+        );
+        assert!(
+            walked
+                .findings
+                .iter()
+                .any(|f| f.rule == "config/credentialed-url")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::app::env_file::Value;
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::Project;
+use crate::audit::project::{File, Project};
 use crate::audit::rule::{Precision, Rule};
 use crate::audit::rules::Module;
 
@@ -239,9 +239,160 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Where code or framework config chooses `SQLite`, and where it chooses a database server.
+const SQLITE: [&str; 3] = ["backends.sqlite3", "adapter: sqlite3", "sqlite:"];
+const SERVER_DATABASES: [&str; 9] = [
+    "backends.postgresql",
+    "backends.mysql",
+    "adapter: postgresql",
+    "adapter: mysql2",
+    "adapter: trilogy",
+    "postgres://",
+    "postgresql://",
+    "mysql://",
+    "dj_database_url",
+];
+/// Words of a condition that tells environments apart (not a database choice).
+const ENVIRONMENT_WORDS: [&str; 8] = [
+    "debug",
+    "production",
+    "development",
+    "heroku",
+    "_env",
+    "environment",
+    "testing",
+    "is_local",
+];
+
+/// Whether a file may switch databases by environment (decided on the bytes: cheap).
+pub fn may_switch_databases(content: &[u8]) -> bool {
+    memchr::memmem::find(content, b"sqlite").is_some()
+}
+
+/// `SQLite` in development and a database server in production, switched in one file:
+/// `database.yml`'s `development:` and `production:` sections, or settings code whose branch
+/// on the environment (`if IS_HEROKU_APP:`, `if DEBUG:`) picks the database. A choice of
+/// engine by config (`if DB_ENGINE == "postgres"`) is a deployment's choice, not a
+/// difference between environments; tests and their settings are left alone.
+pub fn database_switch(file: &File<'_>, out: &mut Vec<Finding>) {
+    if crate::audit::files::is_test_path(file.path)
+        || file.name.contains("test")
+        || crate::audit::rules::dev_tooling(file.path)
+        || crate::audit::files::is_dockerfile(file.name)
+    {
+        return;
+    }
+    let lines: Vec<&str> = file.text.lines().collect();
+    let is_code = |line: &&str| {
+        let trimmed = line.trim_start();
+        !["#", "//", "--", "*", "/*"]
+            .iter()
+            .any(|c| trimmed.starts_with(c))
+    };
+    let find = |markers: &[&'static str]| -> Option<(usize, usize, &'static str)> {
+        lines.iter().enumerate().find_map(|(i, line)| {
+            let found = is_code(line).then(|| markers.iter().find(|m| line.contains(**m)))??;
+            Some((i, line.find(found).unwrap_or(0), *found))
+        })
+    };
+    let (Some((line, column, _)), Some((server_line, _, server))) =
+        (find(&SQLITE), find(&SERVER_DATABASES))
+    else {
+        return;
+    };
+    let yaml = crate::audit::files::has_suffix(file.name, ".yml")
+        || crate::audit::files::has_suffix(file.name, ".yaml");
+    // The condition each choice sits under: the nearest less-indented `if`/`elif`/`unless`
+    // above it, through an `else` to its `if`.
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let by_environment = |at: usize| {
+        let mut level = indent(lines[at]);
+        for line in lines[..at]
+            .iter()
+            .rev()
+            .filter(|l| is_code(l) && !l.trim().is_empty())
+        {
+            if indent(line) >= level {
+                continue;
+            }
+            level = indent(line);
+            let lower = line.trim_start().to_ascii_lowercase();
+            if lower.starts_with("else") || lower.starts_with("} else") {
+                // Its `if` is at the same indentation.
+                level += 1;
+                continue;
+            }
+            if ["if ", "elif ", "unless ", "} else if "]
+                .iter()
+                .any(|k| lower.starts_with(k))
+            {
+                return ENVIRONMENT_WORDS.iter().any(|w| lower.contains(w));
+            }
+        }
+        false
+    };
+    if line == server_line || !(yaml || by_environment(line) || by_environment(server_line)) {
+        return;
+    }
+    let text = lines[line];
+    out.push(Finding::new(
+        &BACKING_SERVICE_KINDS_DIFFER,
+        file.path,
+        (line + 1, text[..column].chars().count() + 1),
+        format!(
+            "SQLite here, `{server}` on line {}: development and production run different databases",
+            server_line + 1
+        ),
+        text.trim(),
+        false,
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn switches(path: &str, text: &str) -> Vec<usize> {
+        let file = File {
+            path,
+            name: crate::audit::files::name(path),
+            kind: crate::audit::files::Kind::Code,
+            text,
+            root: std::path::Path::new(""),
+        };
+        let mut out = Vec::new();
+        database_switch(&file, &mut out);
+        out.iter().map(|f| f.line).collect()
+    }
+
+    #[test]
+    fn sqlite_in_development_and_a_server_in_production_is_found() {
+        // Heroku's python-getting-started.
+        let heroku = "import dj_database_url\n\nif IS_HEROKU_APP:\n    DATABASES = {\n        \"default\": dj_database_url.config(\n            env=\"DATABASE_URL\",\n        ),\n    }\nelse:\n    # locally, sqlite\n    DATABASES = {\n        \"default\": {\n            \"ENGINE\": \"django.db.backends.sqlite3\",\n        }\n    }\n";
+        assert_eq!(switches("app/settings.py", heroku), [13]);
+        let debug = "if DEBUG:\n    DB = \"sqlite:///dev.db\"\nelse:\n    DB = \"postgres://db.internal/app\"\n";
+        assert_eq!(switches("settings.py", debug), [2]);
+        let rails = "development:\n  adapter: sqlite3\n  database: db/dev.sqlite3\nproduction:\n  adapter: postgresql\n  url: <%= ENV['DATABASE_URL'] %>\n";
+        assert_eq!(switches("config/database.yml", rails), [2]);
+        // A deployment's choice of engine (linkding), a fallback, tests, comments: not found.
+        let choice = "LD_DB_ENGINE = os.getenv(\"LD_DB_ENGINE\", \"sqlite\")\nif LD_DB_ENGINE == \"postgres\":\n    default = {\"ENGINE\": \"django.db.backends.postgresql\"}\nelse:\n    default = {\"ENGINE\": \"django.db.backends.sqlite3\"}\n";
+        assert!(switches("bookmarks/settings/base.py", choice).is_empty());
+        assert!(
+            switches(
+                "settings.py",
+                "DB = os.environ.get(\"DATABASE_URL\", \"sqlite:///db\")\n"
+            )
+            .is_empty()
+        );
+        assert!(switches("app/settings_test.py", debug).is_empty());
+        assert!(
+            switches(
+                "settings.py",
+                "# if DEBUG: sqlite:///x\n# else: postgres://y\n"
+            )
+            .is_empty()
+        );
+    }
 
     #[test]
     fn service_kinds() {
