@@ -7,9 +7,11 @@ Each app of bench/audit-real/apps.tsv must be checked out at its pinned commit i
 (`git clone https://github.com/REPO DIR/NAME && git -C DIR/NAME checkout COMMIT`); the apps'
 code is not part of dozen. bench/audit-real/labels.tsv holds a verdict for every finding
 dozen reported there (`true` or `false`, with the reason, judged by reading the line) and
-the findings dozen should report and does not (`miss`). The script audits each app and
-prints precision per rule and overall, every finding no label covers (judge it, then add
-it), and the misses.
+the violations found by reading the apps that dozen must report (`miss`: a miss dozen has
+since learned to find keeps its row beside its `true` one, so the misses stay measured). The
+script audits each app and prints precision per rule and overall, every finding no label
+covers (judge it, then add it), and the misses still missed; it exits 1 when either list is
+not empty.
 """
 
 import argparse
@@ -81,7 +83,7 @@ def main():
     print(f"\nlabelled misses: {len(misses)}, still missed: {len(missed)}")
     for app, rule, location, reason in missed:
         print(f"  {app}\t{rule}\t{location}\t{reason}")
-    return 1 if unjudged else 0
+    return 1 if unjudged or missed else 0
 
 
 if __name__ == "__main__":
