@@ -1388,7 +1388,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__run)
-            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --router --no-router --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1424,6 +1424,10 @@ _dozen() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --router)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --app)
@@ -1504,7 +1508,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__start)
-            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --router --no-router --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1540,6 +1544,10 @@ _dozen() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --router)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --app)

@@ -609,6 +609,15 @@ pub struct RunArgs {
     /// `text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)
     #[arg(long, value_enum, default_value_t, value_name = "FORMAT")]
     pub log_format: crate::supervisor::output::format::LogFormat,
+
+    /// Put dozen's HTTP router in front of `web`, on ADDR (a port, or HOST:PORT) [default:
+    /// 127.0.0.1 and the base port]; instances then take ports from the base port + 1
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, value_parser = crate::app::ports::RouterAddr::parse)]
+    pub router: Option<Option<crate::app::ports::RouterAddr>>,
+
+    /// No router, even when dozen.toml's `[router] enabled` asks for one
+    #[arg(long, conflicts_with = "router")]
+    pub no_router: bool,
 }
 
 #[derive(Debug, clap::Args)]

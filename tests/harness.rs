@@ -284,7 +284,23 @@ pub fn unpad(line: &str) -> String {
     }
 }
 
+/// A run a failing test leaves behind is killed, so that it never outlives the tests (and
+/// its processes, under its nursery, go with it).
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Running {
+    /// The app's directory, for another run (this one must be over).
+    pub fn into_dir(mut self) -> tempfile::TempDir {
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
     /// Waits until a line containing `needle` has appeared (or finds it among those already
     /// seen); panics with the output after `secs`.
     #[track_caller]
@@ -357,7 +373,7 @@ impl Running {
                         String::from_utf8_lossy(&bytes).trim_end_matches('\n'),
                     ));
                 }
-                return (status.code(), self.seen);
+                return (status.code(), std::mem::take(&mut self.seen));
             }
             if std::time::Instant::now() > deadline {
                 let _ = self.child.kill();

@@ -21,6 +21,7 @@ mod probe;
 mod procfile;
 mod recipes;
 mod release;
+mod router;
 mod run;
 mod sample;
 mod scale;

@@ -270,7 +270,7 @@ fn the_socket_is_private_and_a_killed_runs_socket_is_replaced() {
     );
     // A new run replaces it and answers.
     let second = base_port();
-    let dir = running.dir;
+    let dir = running.into_dir();
     let mut again = run(Test::in_dir(dir), second);
     again.wait_for("web.1 | up", 10);
     let status = wait_ps(&again, |s| s["instances"].as_array().unwrap().len() == 1);

@@ -39,6 +39,8 @@ pub struct Manifest {
     pub tasks: IndexMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     pub audit: AuditSection,
+    #[serde(default)]
+    pub router: RouterSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +125,27 @@ pub struct Health {
     pub retries: Option<u32>,
 }
 
+/// `[router]`: dozen's HTTP router in front of `web` (docs/router.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// `dozen run` starts the router without `--router`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// `8080` (on loopback) or `HOST:PORT` [default: 127.0.0.1 and the base port].
+    pub listen: Option<Spanned<String>>,
+    /// Connecting to an instance.
+    pub connect_timeout: Option<Duration>,
+    /// From the request sent to the response's head (504 after it).
+    pub timeout: Option<Duration>,
+    /// How long a request waits for a ready instance (503 after it).
+    pub queue_timeout: Option<Duration>,
+    /// Reading a request's headers (slowloris).
+    pub header_timeout: Option<Duration>,
+    /// Client connections at once.
+    pub max_connections: Option<Spanned<u32>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSection {
@@ -170,6 +193,7 @@ impl Manifest {
             problems.push(Diagnostic::error(located(source, span), message));
         };
         self.validate_sections(&mut error);
+        self.validate_router(&mut error);
         self.validate_names(&mut error);
         self.validate_processes(&mut error);
         for entry in &self.audit.ignore {
@@ -247,6 +271,20 @@ impl Manifest {
                     ),
                 );
             }
+        }
+    }
+
+    /// `[router]`.
+    fn validate_router(&self, error: &mut dyn FnMut(Range<usize>, String)) {
+        if let Some(listen) = &self.router.listen
+            && let Err(problem) = super::ports::RouterAddr::parse(listen.get_ref())
+        {
+            error(listen.span(), format!("invalid router address: {problem}"));
+        }
+        if let Some(max) = &self.router.max_connections
+            && *max.get_ref() == 0
+        {
+            error(max.span(), "max_connections must be at least 1".into());
         }
     }
 

@@ -39,6 +39,35 @@ pub fn port_taken(port: u16) -> Option<std::io::Error> {
         .find_map(|host| std::net::TcpListener::bind((host, port)).err())
 }
 
+/// Where the router listens: `8080` (on loopback) or `HOST:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouterAddr {
+    Port(u16),
+    Socket(std::net::SocketAddr),
+}
+
+impl RouterAddr {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Ok(port) = text.parse::<u16>() {
+            return Ok(Self::Port(port));
+        }
+        text.parse::<std::net::SocketAddr>()
+            .map(Self::Socket)
+            .map_err(|_| {
+                format!("`{text}` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)")
+            })
+    }
+
+    /// The address, given the port the router takes when none is named.
+    pub fn resolve(address: Option<Self>, base_port: u16) -> std::net::SocketAddr {
+        match address {
+            Some(Self::Socket(address)) => address,
+            Some(Self::Port(port)) => std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            None => std::net::SocketAddr::from(([127, 0, 0, 1], base_port)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -322,11 +322,14 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         return Err(Error::failed(response.error.unwrap_or_default()));
     }
     if args.json {
-        let value = json!({
+        let mut value = json!({
             "running": true,
             "formation": response.formation,
             "instances": response.instances,
         });
+        if let Some(router) = &response.router {
+            value["router"] = json!(router);
+        }
         print(&format!(
             "{}\n",
             serde_json::to_string_pretty(&value).expect("serializable")
@@ -371,8 +374,40 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     if rows.is_empty() {
         out.push_str("(the formation is empty)\n");
     }
+    if let Some(router) = &response.router {
+        router_lines(&mut out, router);
+    }
     print(&out)?;
     Ok(exit_code::SUCCESS)
+}
+
+/// The router under the instances: where it listens, what it answered itself, and each
+/// instance as it sees it.
+fn router_lines(out: &mut String, router: &crate::router::Status) {
+    let _ = writeln!(
+        out,
+        "\nrouter  http://{}  {} requests  502: {}  503: {}  504: {}",
+        router.listen, router.requests, router.bad_gateway, router.unavailable, router.timeout
+    );
+    let ms = |us: Option<u64>| {
+        us.map_or_else(
+            || "-".to_owned(),
+            |us| format!("{}.{}ms", us / 1000, us % 1000 / 100),
+        )
+    };
+    for instance in &router.instances {
+        let _ = writeln!(
+            out,
+            "  {}  {}  {} in flight  {} requests  {} errors  p50 {}  p99 {}",
+            instance.name,
+            instance.state,
+            instance.in_flight,
+            instance.requests,
+            instance.errors,
+            ms(instance.p50_us),
+            ms(instance.p99_us)
+        );
+    }
 }
 
 /// `45s`, `3m07s`, `2h05m`.

@@ -7,7 +7,7 @@ use super::released::Released;
 use super::{Context, Inspection};
 use crate::app::environment::{dev_process_env, release_process_env};
 use crate::app::formation::Formation;
-use crate::app::ports::{base_port, port_taken};
+use crate::app::ports::{RouterAddr, base_port, port_taken};
 use crate::app::signal::Signal;
 use crate::cli::RunArgs;
 use crate::error::Error;
@@ -18,6 +18,9 @@ use crate::ui::Paint;
 
 /// foreman's, honcho's and overmind's default.
 const DEFAULT_KILL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The type the router fronts: Heroku's, the only one it routes to.
+const ROUTED_TYPE: &str = "web";
 
 pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
     if args.dev {
@@ -150,7 +153,10 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     )
     .map_err(Error::usage)?;
     let base = base_port(args.port, config, &context.inherited).map_err(Error::usage)?;
-    let instances = formation.instances(procfile, base).map_err(Error::usage)?;
+    let (router, instance_base) = plan_router(args, app, procfile, base)?;
+    let instances = formation
+        .instances(procfile, instance_base)
+        .map_err(Error::usage)?;
     if instances.is_empty() {
         return Err(Error::usage("the formation is empty: nothing to run")
             .hint("give counts with -m web=1, or name types: dozen run --dev web"));
@@ -199,15 +205,81 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         format: args.log_format,
         timestamps: !args.no_timestamps,
         color: Paint::for_stream(context.color, &std::io::stdout()).enabled(),
-        base_port: base,
+        base_port: instance_base,
         store,
         control: Some(control),
         follow: follow.then(|| {
             Box::new(move |version| release_spec(context, version, timeout))
                 as runner::LoadRelease<'_>
         }),
+        router,
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
+}
+
+/// The router `--router` or `[router]` asks for, its listener bound, and the base port of the
+/// instances: with the router on the base port, instances keep foreman's rule one port up.
+fn plan_router(
+    args: &RunArgs,
+    app: &crate::app::App,
+    procfile: &crate::app::procfile::Procfile,
+    base: u16,
+) -> Result<(Option<runner::RouterPlan>, u16), Error> {
+    let section = &app.manifest.router;
+    let configured = section
+        .listen
+        .as_ref()
+        .and_then(|l| RouterAddr::parse(l.get_ref()).ok());
+    let router_addr = match args.router {
+        _ if args.no_router => None,
+        Some(address) => Some(RouterAddr::resolve(address.or(configured), base)),
+        None => section
+            .enabled
+            .then(|| RouterAddr::resolve(configured, base)),
+    };
+    let instance_base = if router_addr.is_some() {
+        base.checked_add(1)
+            .ok_or_else(|| Error::usage("no port above the base port for the instances"))?
+    } else {
+        base
+    };
+    let router = match router_addr {
+        Some(address) => {
+            if !procfile.types.iter().any(|t| t.name == ROUTED_TYPE) {
+                return Err(Error::usage(format!(
+                    "the router fronts `{ROUTED_TYPE}`, and the Procfile has no `{ROUTED_TYPE}` type"
+                )));
+            }
+            let listener = std::net::TcpListener::bind(address).map_err(|e| {
+                Error::failed(format!("the router cannot listen on {address} ({e})"))
+                    .hint("stop what listens there, or give another address: --router=8080")
+            })?;
+            Some(runner::RouterPlan {
+                type_name: ROUTED_TYPE.to_owned(),
+                listener,
+                limits: router_limits(section),
+            })
+        }
+        None => None,
+    };
+
+    Ok((router, instance_base))
+}
+
+/// `[router]`'s limits over the router's defaults.
+fn router_limits(section: &crate::app::manifest::RouterSection) -> crate::router::Limits {
+    let defaults = crate::router::Limits::default();
+    crate::router::Limits {
+        connect: section.connect_timeout.map_or(defaults.connect, |d| d.0),
+        first_byte: section.timeout.map_or(defaults.first_byte, |d| d.0),
+        queue: section.queue_timeout.map_or(defaults.queue, |d| d.0),
+        header_read: section.header_timeout.map_or(defaults.header_read, |d| d.0),
+        max_connections: section
+            .max_connections
+            .as_ref()
+            .map_or(defaults.max_connections, |m| *m.get_ref() as usize),
+        max_header_bytes: defaults.max_header_bytes,
+    }
 }
 
 /// Each Procfile type's settings from the manifest, with dozen's defaults (`-t` wins over

@@ -123,6 +123,9 @@ pub struct Response {
     /// The latest restart or move (none yet: absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roll: Option<RollStatus>,
+    /// The router, when the run has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<crate::router::Status>,
 }
 
 impl Response {
@@ -136,6 +139,7 @@ impl Response {
             formation: indexmap::IndexMap::new(),
             instances: Vec::new(),
             roll: None,
+            router: None,
         }
     }
 }

@@ -94,6 +94,10 @@ pub enum Input {
     Signal(i32),
     StdoutClosed,
     NurseryGone,
+    /// The router has nothing in flight to draining instance `id` (docs/router.md).
+    Drained {
+        id: u64,
+    },
 }
 
 /// What the driver is to do.
@@ -132,6 +136,11 @@ pub enum Action {
     },
     /// The nursery is gone: end every descendant directly.
     EndDescendants,
+    /// Take process `id` out of the router's rotation, and answer [`Input::Drained`] once
+    /// its requests are done.
+    Drain {
+        id: u64,
+    },
 }
 
 /// A process to start: `sh -c command` in `cwd` with exactly `env`.
@@ -173,9 +182,12 @@ enum State {
     Waiting,
     Running,
     Backoff(Instant),
+    /// Stopping: out of the router's rotation while `draining` (the stop signal waits until
+    /// its requests are done or the deadline), then signalled, then killed at the deadline.
     Stopping {
         deadline: Instant,
         killed: bool,
+        draining: bool,
     },
     /// Stopped by `dozen stop`: kept stopped until scaled or restarted.
     Held,
@@ -338,6 +350,8 @@ pub struct Machine {
     stopping: bool,
     interrupts: u32,
     exit_code: i32,
+    /// The type the router sends requests to, when the run has one.
+    routed: Option<String>,
     /// The time of the input being handled.
     now: Instant,
     actions: Vec<Action>,
@@ -373,6 +387,7 @@ impl Machine {
             stopping: false,
             interrupts: 0,
             exit_code: 0,
+            routed: None,
             now,
             actions: Vec::new(),
         }
@@ -410,6 +425,7 @@ impl Machine {
                 State::Stopping {
                     deadline,
                     killed: false,
+                    ..
                 } => Some(deadline),
                 State::Running if !s.probing => s.next_probe,
                 _ => None,
@@ -458,6 +474,16 @@ impl Machine {
             }
             Input::Exited { id, code, signal } => self.on_exit(id, code, signal),
             Input::Health { id, result } => self.on_health(id, result),
+            Input::Drained { id } => {
+                if let Some(slot) = self.slot_of(id)
+                    && matches!(
+                        self.slots[slot].state,
+                        State::Stopping { draining: true, .. }
+                    )
+                {
+                    self.send_stop(slot);
+                }
+            }
         }
         self.forget_removed();
     }
@@ -474,9 +500,16 @@ impl Machine {
         for slot in 0..self.slots.len() {
             match self.slots[slot].state {
                 State::Backoff(until) if until <= now && !self.stopping => self.spawn(slot),
+                // Requests still in flight at the drain deadline: stop it anyway.
+                State::Stopping {
+                    deadline,
+                    draining: true,
+                    ..
+                } if deadline <= now => self.send_stop(slot),
                 State::Stopping {
                     deadline,
                     killed: false,
+                    draining: false,
                 } if deadline <= now => {
                     let s = &self.slots[slot];
                     let text = format!(
@@ -490,6 +523,7 @@ impl Machine {
                     self.slots[slot].state = State::Stopping {
                         deadline,
                         killed: true,
+                        draining: false,
                     };
                 }
                 State::Running
@@ -958,12 +992,14 @@ impl Machine {
             if let State::Stopping {
                 deadline,
                 killed: false,
+                ..
             } = self.slots[slot].state
             {
                 self.kill(self.slots[slot].id);
                 self.slots[slot].state = State::Stopping {
                     deadline,
                     killed: true,
+                    draining: false,
                 };
             }
         }
@@ -1291,8 +1327,57 @@ impl Machine {
         }
     }
 
-    /// Sends an instance its stop signal; SIGKILL follows at its kill timeout.
+    /// Stops an instance: a routed one leaves the router's rotation first and is signalled
+    /// once its requests are done (or at its kill timeout); others are signalled at once.
     fn signal_stop(&mut self, slot: usize) {
+        if self.routed_slot(slot) {
+            let (id, timeout) = (self.slots[slot].id, self.settings(slot).kill_timeout);
+            self.actions.push(Action::Drain { id });
+            let now = self.now;
+            let s = &mut self.slots[slot];
+            s.next_probe = None;
+            s.state = State::Stopping {
+                deadline: now
+                    .checked_add(timeout)
+                    .unwrap_or_else(|| now + crate::app::duration::Duration::MAX),
+                killed: false,
+                draining: true,
+            };
+            return;
+        }
+        self.send_stop(slot);
+    }
+
+    /// Whether the router sends this instance requests now: a ready, running instance of
+    /// the routed type.
+    fn routed_slot(&self, slot: usize) -> bool {
+        let s = &self.slots[slot];
+        self.routed
+            .as_deref()
+            .is_some_and(|routed| self.type_name(s) == routed)
+            && s.state == State::Running
+            && s.readiness == Readiness::Ready
+    }
+
+    /// What the router may send requests to, in instance order.
+    pub fn routes(&self) -> Vec<crate::router::Route> {
+        (0..self.slots.len())
+            .filter(|&slot| self.routed_slot(slot))
+            .map(|slot| crate::router::Route {
+                id: self.slots[slot].id,
+                name: self.slots[slot].name.clone(),
+                port: self.slots[slot].port,
+            })
+            .collect()
+    }
+
+    /// Puts a router in front of `type_name`: its instances drain before they stop.
+    pub fn route(&mut self, type_name: &str) {
+        self.routed = Some(type_name.to_owned());
+    }
+
+    /// Sends an instance its stop signal; SIGKILL follows at its kill timeout.
+    fn send_stop(&mut self, slot: usize) {
         let (id, signal, timeout) = (
             self.slots[slot].id,
             self.settings(slot).stop_signal,
@@ -1308,6 +1393,7 @@ impl Machine {
                 .checked_add(timeout)
                 .unwrap_or_else(|| now + crate::app::duration::Duration::MAX),
             killed: false,
+            draining: false,
         };
     }
 
@@ -1563,6 +1649,7 @@ impl Machine {
                     State::Running if check && s.readiness == Readiness::Ready => "ready",
                     State::Running => "running",
                     State::Backoff(_) => "backing off",
+                    State::Stopping { draining: true, .. } => "draining",
                     State::Stopping { .. } => "stopping",
                     State::Held => "stopped",
                     State::Done if s.exit_code == Some(0) => "exited",
@@ -1602,6 +1689,7 @@ impl Machine {
             formation: self.formation().counts,
             instances,
             roll: self.last_roll.as_ref().map(Roll::status),
+            router: None,
         }
     }
 
@@ -1868,6 +1956,7 @@ mod tests {
                         release, outcome, ..
                     } => format!("log move {release} {outcome}"),
                     Action::EndDescendants => "end descendants".to_owned(),
+                    Action::Drain { id } => format!("drain {}", self.names[&id]),
                 };
                 self.lines.push(line);
             }

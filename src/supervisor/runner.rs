@@ -5,7 +5,7 @@
 
 use std::os::fd::AsFd as _;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -40,6 +40,15 @@ pub struct Plan<'a> {
     /// Loads release N when it becomes current, for a run that follows the current release
     /// (not `--dev`, not `--release vN`).
     pub follow: Option<LoadRelease<'a>>,
+    /// The router in front of a type, its listener bound by the caller.
+    pub router: Option<RouterPlan>,
+}
+
+/// What the run's router serves: the type it fronts, where, with which limits.
+pub struct RouterPlan {
+    pub type_name: String,
+    pub listener: std::net::TcpListener,
+    pub limits: crate::router::Limits,
 }
 
 enum Event {
@@ -54,6 +63,10 @@ enum Event {
     /// A request, where to answer, and the moment after which it must not be applied (its
     /// client has been told it was not).
     Control(control::Request, mpsc::Sender<Response>, Instant),
+    /// The router has nothing in flight to a draining instance.
+    Drained(u64),
+    /// One of the router's own lines.
+    RouterSay(String),
 }
 
 /// Runs the formation until it stops; returns dozen's exit code.
@@ -122,6 +135,11 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         Box::new(|port| crate::app::ports::port_taken(port).map(|e| e.to_string())),
         Instant::now(),
     );
+    let router = plan
+        .router
+        .take()
+        .map(|router| start_router(router, &mut machine, &tx, &pump))
+        .transpose()?;
     let mut driver = Driver {
         formatter,
         nursery: &nursery,
@@ -129,6 +147,8 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         tx,
         store: plan.store,
         follow: plan.follow,
+        router: router.as_ref(),
+        routes: Vec::new(),
     };
     machine.start(Instant::now());
     driver.carry_out(&mut machine);
@@ -152,6 +172,33 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     nursery.finish();
     reaper::end_descendants(Duration::from_secs(1));
     Ok(code)
+}
+
+/// Starts the router in front of its type, its lines and drains fed back into the loop.
+fn start_router(
+    plan: RouterPlan,
+    machine: &mut Machine,
+    tx: &mpsc::Sender<Event>,
+    pump: &pump::Handle,
+) -> std::io::Result<crate::router::Router> {
+    machine.route(&plan.type_name);
+    let tx = Mutex::new(tx.clone());
+    let say = Box::new(move |line: String| {
+        let _ = tx
+            .lock()
+            .expect("router say lock")
+            .send(Event::RouterSay(line));
+    });
+    let router = crate::router::Router::start(plan.listener, plan.limits, say)?;
+    pump.system(
+        format!(
+            "router listening on http://{} for {}",
+            router.listen(),
+            plan.type_name
+        ),
+        None,
+    );
+    Ok(router)
 }
 
 /// SIGINT, SIGTERM and SIGHUP become events of the loop, on a thread of their own.
@@ -198,6 +245,9 @@ struct Driver<'a, 'f> {
     tx: mpsc::Sender<Event>,
     store: PathBuf,
     follow: Option<LoadRelease<'f>>,
+    router: Option<&'a crate::router::Router>,
+    /// What the router was last told is in rotation.
+    routes: Vec<crate::router::Route>,
 }
 
 impl Driver<'_, '_> {
@@ -218,6 +268,11 @@ impl Driver<'_, '_> {
                 id, code, signal, ..
             }) => Input::Exited { id, code, signal },
             Event::Health { id, result } => Input::Health { id, result },
+            Event::Drained(id) => Input::Drained { id },
+            Event::RouterSay(line) => {
+                self.pump.system(format!("router {line}"), None);
+                return;
+            }
             Event::Control(request, reply, deadline) => {
                 // Past its deadline its client was told it was not applied: keep that true.
                 let response = if now > deadline {
@@ -230,6 +285,10 @@ impl Driver<'_, '_> {
                     machine.control(request, now, load)
                 };
                 self.carry_out(machine);
+                let response = Response {
+                    router: self.router.map(crate::router::Router::status),
+                    ..response
+                };
                 let _ = reply.send(response);
                 return;
             }
@@ -243,6 +302,7 @@ impl Driver<'_, '_> {
         loop {
             let actions = machine.take_actions();
             if actions.is_empty() {
+                self.update_routes(machine);
                 return;
             }
             for action in actions {
@@ -253,8 +313,31 @@ impl Driver<'_, '_> {
         }
     }
 
+    /// Tells the router what is in rotation, when that changed.
+    fn update_routes(&mut self, machine: &Machine) {
+        let Some(router) = self.router else { return };
+        let now_routed = machine.routes();
+        if now_routed != self.routes {
+            router.set_routes(&now_routed);
+            self.routes = now_routed;
+        }
+    }
+
     fn act(&mut self, action: Action) -> Option<Input> {
         match action {
+            Action::Drain { id } => {
+                let Some(router) = self.router else {
+                    return Some(Input::Drained { id });
+                };
+                let tx = Mutex::new(self.tx.clone());
+                router.drain(
+                    id,
+                    Box::new(move || {
+                        let _ = tx.lock().expect("drain lock").send(Event::Drained(id));
+                    }),
+                );
+                None
+            }
             Action::Spawn(start) => self.spawn(start),
             Action::Signal { id, signal } => {
                 let _ = self.nursery.send(&Request::Signal { id, signal }, &[]);

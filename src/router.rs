@@ -1,0 +1,155 @@
+//! dozen's own HTTP router: one address in front of the routed process type (`web`), requests
+//! only to ready instances, draining before an instance stops (docs/router.md).
+//!
+//! It runs on a tokio runtime of its own (two worker threads) beside the supervisor's
+//! thread, which tells it what is in rotation ([`Router::set_routes`]) and what is to drain
+//! ([`Router::drain`]); everything else — the proxying, the pool of connections per instance,
+//! the retries, the limits — happens on the runtime.
+
+pub mod headers;
+pub mod proxy;
+pub mod table;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+pub use proxy::Limits;
+pub use table::{OnDrained, Route};
+
+/// The router's default port: foreman's base port, where a `web` would otherwise listen.
+pub const DEFAULT_PORT: u16 = 5000;
+
+/// A running router; dropping it stops it.
+pub struct Router {
+    shared: Arc<proxy::Shared>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Router {
+    /// Starts serving on a bound listener (bound early, so that a taken address is an error
+    /// before anything starts); `say` gets the router's own lines (the errors it answered),
+    /// from its threads.
+    pub fn start(
+        listener: std::net::TcpListener,
+        limits: Limits,
+        say: Box<dyn Fn(String) + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let listen = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("dozen-router")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let shared = Arc::new(proxy::Shared {
+            table: table::Table::default(),
+            limits,
+            listen,
+            counters: proxy::Counters::default(),
+            say,
+        });
+        runtime.spawn(proxy::serve(listener, Arc::clone(&shared)));
+        Ok(Self {
+            shared,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Where it listens.
+    pub fn listen(&self) -> SocketAddr {
+        self.shared.listen
+    }
+
+    /// Exactly these instances are in rotation now.
+    pub fn set_routes(&self, routes: &[Route]) {
+        self.shared.table.set_routes(routes);
+    }
+
+    /// Takes an instance out of rotation; `on_drained` runs once its requests are done.
+    pub fn drain(&self, id: u64, on_drained: OnDrained) {
+        self.shared.table.drain(id, on_drained);
+    }
+
+    /// What `dozen ps` shows of the router.
+    pub fn status(&self) -> Status {
+        let counters = &self.shared.counters;
+        Status {
+            listen: self.shared.listen.to_string(),
+            requests: counters.requests.load(Ordering::Relaxed),
+            bad_gateway: counters.bad_gateway.load(Ordering::Relaxed),
+            unavailable: counters.unavailable.load(Ordering::Relaxed),
+            timeout: counters.timeout.load(Ordering::Relaxed),
+            refused: counters.refused.load(Ordering::Relaxed),
+            instances: self
+                .shared
+                .table
+                .backends()
+                .iter()
+                .map(|b| InstanceStatus {
+                    name: b.route.name.clone(),
+                    port: b.route.port,
+                    state: if b.is_draining() {
+                        "draining"
+                    } else if b.is_refusing() {
+                        "refusing"
+                    } else if self.shared.table.in_rotation(b.route.id) {
+                        "in rotation"
+                    } else {
+                        "out"
+                    }
+                    .to_owned(),
+                    in_flight: b.in_flight(),
+                    requests: b.requests.load(Ordering::Relaxed),
+                    errors: b.errors.load(Ordering::Relaxed),
+                    p50_us: b.latency.percentile(50.0).map(micros),
+                    p99_us: b.latency.percentile(99.0).map(micros),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_millis(200));
+        }
+    }
+}
+
+/// The router in `dozen ps --json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Status {
+    pub listen: String,
+    pub requests: u64,
+    pub bad_gateway: u64,
+    pub unavailable: u64,
+    pub timeout: u64,
+    pub refused: u64,
+    pub instances: Vec<InstanceStatus>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub port: u16,
+    /// `in rotation`, `refusing` (probed until it accepts), `draining`, `out`.
+    pub state: String,
+    pub in_flight: usize,
+    pub requests: u64,
+    pub errors: u64,
+    /// Service time percentiles (request sent to response head), in microseconds, to
+    /// within a quarter.
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+}

@@ -1,0 +1,218 @@
+//! What the router changes in the headers that pass through it: hop-by-hop headers stay on
+//! their hop (RFC 9110 §7.6.1), and the app learns who asked and when, as Heroku's router
+//! tells it (`X-Forwarded-*`, `X-Request-Id`, `X-Request-Start`, `Via`).
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hyper::HeaderMap;
+use hyper::header::{self, HeaderName, HeaderValue};
+
+/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1, and the legacy
+/// ones proxies still see).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+];
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Removes the hop-by-hop headers and those the `Connection` header names. An upgrade keeps
+/// `Connection: upgrade` and its `Upgrade`: they are the request to switch protocols, which
+/// the router passes on.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    let upgrade_value = upgrade
+        .then(|| headers.get(header::UPGRADE).cloned())
+        .flatten();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if let Some(value) = upgrade_value {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, value);
+    }
+}
+
+/// Whether a request (or a `101` response) asks to switch protocols.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// The client's request id when it is one Heroku's router would keep (20 to 200 characters of
+/// letters, digits, `+ / = - _ .`), else a new one.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(&X_REQUEST_ID)
+        .filter(|v| {
+            let bytes = v.as_bytes();
+            (20..=200).contains(&bytes.len())
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=-_.".contains(b))
+        })
+        .cloned()
+        .unwrap_or_else(new_request_id)
+}
+
+/// A random version-4 UUID, from the OS's randomness.
+fn new_request_id() -> HeaderValue {
+    let mut bytes = [0_u8; 16];
+    if getrandom(&mut bytes).is_err() {
+        // Unique enough without randomness: the time and a counter.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().fold(String::new(), |mut hex, b| {
+        let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
+        hex
+    });
+    let text = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    HeaderValue::from_str(&text).expect("hex and dashes")
+}
+
+fn getrandom(bytes: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read as _;
+    std::fs::File::open("/dev/urandom")?.read_exact(bytes)
+}
+
+/// What the app is told about the request: who sent it, to which host and port, over what,
+/// when the router received it (milliseconds since the epoch, as Heroku's `X-Request-Start`),
+/// and its id.
+pub fn add_forwarded(
+    headers: &mut HeaderMap,
+    client: SocketAddr,
+    listen_port: u16,
+    request_id: &HeaderValue,
+    received: SystemTime,
+) {
+    let client_ip = client.ip().to_string();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(earlier) => format!("{earlier}, {client_ip}"),
+        None => client_ip,
+    };
+    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+        headers.insert("x-forwarded-for", value);
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if let Some(host) = headers.get(header::HOST).cloned() {
+        headers.insert("x-forwarded-host", host);
+    }
+    headers.insert("x-forwarded-port", HeaderValue::from(listen_port));
+    let millis = received
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    if let Ok(value) = HeaderValue::from_str(&millis.to_string()) {
+        headers.insert("x-request-start", value);
+    }
+    headers.insert(X_REQUEST_ID, request_id.clone());
+    headers.append(header::VIA, HeaderValue::from_static("1.1 dozen"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_go() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("x-secret-hop", HeaderValue::from_static("1"));
+        headers.insert("te", HeaderValue::from_static("trailers"));
+        headers.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut headers, false);
+        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-kept"]);
+    }
+
+    #[test]
+    fn an_upgrade_keeps_its_upgrade_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        assert!(is_upgrade(&headers));
+        strip_hop_by_hop(&mut headers, true);
+        assert_eq!(headers[header::CONNECTION], "upgrade");
+        assert_eq!(headers[header::UPGRADE], "websocket");
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_well_formed_else_generated() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            X_REQUEST_ID,
+            HeaderValue::from_static("abcdefghij0123456789-_"),
+        );
+        assert_eq!(request_id(&headers), "abcdefghij0123456789-_");
+        for bad in [
+            "short",
+            "has spaces in it, twenty plus",
+            "semi;colon;twenty;chars;x",
+        ] {
+            headers.insert(X_REQUEST_ID, HeaderValue::from_str(bad).unwrap());
+            let id = request_id(&headers);
+            assert_ne!(id, bad);
+            assert_eq!(id.len(), 36);
+        }
+        assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn the_app_learns_who_asked_and_when() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("localhost:5000"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        let id = HeaderValue::from_static("0123456789abcdefghij");
+        let at = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
+        add_forwarded(
+            &mut headers,
+            "127.0.0.1:40000".parse().unwrap(),
+            5000,
+            &id,
+            at,
+        );
+        assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+        assert_eq!(headers["x-forwarded-proto"], "http");
+        assert_eq!(headers["x-forwarded-host"], "localhost:5000");
+        assert_eq!(headers["x-forwarded-port"], "5000");
+        assert_eq!(headers["x-request-start"], "1700000000123");
+        assert_eq!(headers["x-request-id"], "0123456789abcdefghij");
+        assert_eq!(headers["via"], "1.1 dozen");
+    }
+}

@@ -1,0 +1,471 @@
+//! The proxy: hyper's HTTP/1.1 server on the client side, hyper's client connections (kept
+//! alive, pooled per instance) on the instance side, and the rules between them: which
+//! instance, when to retry (only a request no byte of which reached an app), what the app is
+//! told, and the errors a real edge gives.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use super::headers;
+use super::table::{Backend, InFlight, Table};
+
+pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
+
+/// The router's limits and timeouts (`[router]` in dozen.toml, docs/router.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Connecting to an instance (on loopback a refusal is immediate).
+    pub connect: Duration,
+    /// From the request sent to the response's head (Heroku's 30 s, error H12).
+    pub first_byte: Duration,
+    /// How long a request waits for a ready instance before a 503.
+    pub queue: Duration,
+    /// Reading a request's headers (slowloris).
+    pub header_read: Duration,
+    /// Client connections at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Bytes of a request's head.
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            first_byte: Duration::from_secs(30),
+            queue: Duration::from_secs(10),
+            header_read: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_header_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Requests the router answered itself, by cause.
+#[derive(Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    /// 502: the instance failed the request.
+    pub bad_gateway: AtomicU64,
+    /// 503: no instance was ready.
+    pub unavailable: AtomicU64,
+    /// 504: no response head in time.
+    pub timeout: AtomicU64,
+    /// 400/405: not a request for this app (absolute-form to another host, CONNECT).
+    pub refused: AtomicU64,
+}
+
+/// What every connection's tasks share.
+pub struct Shared {
+    pub table: Table,
+    pub limits: Limits,
+    pub listen: SocketAddr,
+    pub counters: Counters,
+    /// The router's own lines (errors it answered), for the formation's stream.
+    pub say: Box<dyn Fn(String) + Send + Sync>,
+}
+
+/// Accepts client connections until the runtime shuts down.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
+    loop {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, client)) = listener.accept().await else {
+            // Out of descriptors and the like: wait, do not spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let limits = shared.limits.clone();
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(handle(request, client, &shared).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read)
+                .max_buf_size(limits.max_header_bytes.max(8192))
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+            drop(permit);
+        });
+    }
+}
+
+/// Why sending to an instance did not give a response.
+enum SendError {
+    /// Nothing reached the app: the request comes back, to go elsewhere. `refused` when the
+    /// instance refused the connection (it leaves the rotation until it accepts again).
+    NotSent {
+        request: Box<Request<Incoming>>,
+        refused: bool,
+    },
+    /// The request (or part of it) was sent: never retried.
+    Failed(String),
+    TimedOut,
+}
+
+async fn handle(
+    mut request: Request<Incoming>,
+    client: SocketAddr,
+    shared: &Shared,
+) -> Response<ProxyBody> {
+    let received = SystemTime::now();
+    let started = Instant::now();
+    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let id = headers::request_id(request.headers());
+    if let Some(refusal) = refuse_foreign(&request, shared) {
+        shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+        return error(refusal.0, refusal.1, &id);
+    }
+    let upgrade = headers::is_upgrade(request.headers());
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+    headers::strip_hop_by_hop(request.headers_mut(), upgrade);
+    headers::add_forwarded(
+        request.headers_mut(),
+        client,
+        shared.listen.port(),
+        &id,
+        received,
+    );
+    let origin_form = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    *request.uri_mut() = origin_form
+        .parse::<Uri>()
+        .unwrap_or_else(|_| Uri::from_static("/"));
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+
+    let mut tried = Vec::new();
+    let deadline = started + shared.limits.queue;
+    loop {
+        let Some(backend) = next_backend(shared, &tried, deadline).await else {
+            shared.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+            (shared.say)(format!(
+                "at=error code=no-instance status=503 method={method} path=\"{path}\" request_id={} desc=\"no instance of the routed type is ready\"",
+                id.to_str().unwrap_or_default()
+            ));
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no instance is ready to serve this request\n",
+                &id,
+            );
+        };
+        let in_flight = backend.begin();
+        let sent_at = Instant::now();
+        match send(&backend, request, upgrade, shared).await {
+            Ok(response) => {
+                backend.latency.record(sent_at.elapsed());
+                if response.status().is_server_error() {
+                    backend.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                return pass_back(response, client_upgrade, in_flight, id);
+            }
+            Err(SendError::NotSent {
+                request: returned,
+                refused,
+            }) => {
+                if refused && backend.refuse() {
+                    tokio::spawn(probe_back(Arc::clone(&backend), shared.limits.connect));
+                }
+                tried.push(backend.route.id);
+                request = *returned;
+            }
+            Err(SendError::TimedOut) => {
+                backend.errors.fetch_add(1, Ordering::Relaxed);
+                shared.counters.timeout.fetch_add(1, Ordering::Relaxed);
+                (shared.say)(format!(
+                    "at=error code=timeout status=504 method={method} path=\"{path}\" instance={} request_id={} desc=\"no response within {}s\"",
+                    backend.route.name,
+                    id.to_str().unwrap_or_default(),
+                    shared.limits.first_byte.as_secs()
+                ));
+                return error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the app did not answer in time\n",
+                    &id,
+                );
+            }
+            Err(SendError::Failed(cause)) => {
+                backend.errors.fetch_add(1, Ordering::Relaxed);
+                shared.counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
+                (shared.say)(format!(
+                    "at=error code=instance-failed status=502 method={method} path=\"{path}\" instance={} request_id={} desc=\"{cause}\"",
+                    backend.route.name,
+                    id.to_str().unwrap_or_default(),
+                ));
+                return error(
+                    StatusCode::BAD_GATEWAY,
+                    "the app failed this request\n",
+                    &id,
+                );
+            }
+        }
+    }
+}
+
+/// The instance's response on its way to the client: streamed, hop-by-hop headers off, the
+/// request id on; a `101` to an upgrade turns both connections into one tunnel.
+fn pass_back(
+    mut response: Response<Incoming>,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    in_flight: InFlight,
+    id: HeaderValue,
+) -> Response<ProxyBody> {
+    if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
+        (client_upgrade, response.status())
+    {
+        let upstream_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(tunnel(client_upgrade, upstream_upgrade, in_flight));
+        let (parts, _) = response.into_parts();
+        let mut response = Response::from_parts(parts, empty());
+        response.headers_mut().insert(headers::X_REQUEST_ID, id);
+        return response;
+    }
+    headers::strip_hop_by_hop(response.headers_mut(), false);
+    response.headers_mut().insert(headers::X_REQUEST_ID, id);
+    response.map(|body| {
+        Counted {
+            inner: body,
+            _in_flight: in_flight,
+        }
+        .boxed_unsync()
+    })
+}
+
+/// A request for another host is refused: the router is never an open proxy.
+fn refuse_foreign(
+    request: &Request<Incoming>,
+    shared: &Shared,
+) -> Option<(StatusCode, &'static str)> {
+    if request.method() == Method::CONNECT {
+        return Some((
+            StatusCode::METHOD_NOT_ALLOWED,
+            "CONNECT is not served: this is not a proxy\n",
+        ));
+    }
+    let authority = request.uri().authority()?;
+    let port = authority.port_u16().unwrap_or(80);
+    let host = authority.host().trim_matches(['[', ']']);
+    let ours = port == shared.listen.port()
+        && (matches!(host, "localhost" | "127.0.0.1" | "::1")
+            || host == shared.listen.ip().to_string());
+    (!ours).then_some((
+        StatusCode::BAD_REQUEST,
+        "requests for other hosts are not served: this is not a proxy\n",
+    ))
+}
+
+/// The instance for the next attempt: one in rotation not yet tried, waiting (until the
+/// deadline) for one to become ready when none is.
+async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Option<Arc<Backend>> {
+    loop {
+        let changed = shared.table.changed.notified();
+        if let Some(backend) = shared.table.pick(tried) {
+            return Some(backend);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        // Woken by a change of the rotation, or every 50 ms (refusing instances come back
+        // by a probe, which does not notify).
+        let wait = (deadline - now).min(Duration::from_millis(50));
+        let _ = tokio::time::timeout(wait, changed).await;
+        if shared.table.has_candidates() {
+            // Something may have come back that was tried before: try it again.
+            if shared.table.pick(tried).is_none() {
+                return shared.table.pick(&[]);
+            }
+        }
+    }
+}
+
+async fn send(
+    backend: &Arc<Backend>,
+    request: Request<Incoming>,
+    upgrade: bool,
+    shared: &Shared,
+) -> Result<Response<Incoming>, SendError> {
+    let pooled = (!upgrade).then(|| checkout(backend)).flatten();
+    let mut sender = match pooled {
+        Some(sender) => sender,
+        None => match connect(backend, upgrade, shared.limits.connect).await {
+            Ok(sender) => sender,
+            Err(refused) => {
+                return Err(SendError::NotSent {
+                    request: Box::new(request),
+                    refused,
+                });
+            }
+        },
+    };
+    let response = match tokio::time::timeout(
+        shared.limits.first_byte,
+        sender.try_send_request(request),
+    )
+    .await
+    {
+        Err(_) => return Err(SendError::TimedOut),
+        Ok(Err(mut failed)) => {
+            let cause = failed.error().to_string();
+            return match failed.take_message() {
+                // A pooled connection that closed before the request went out.
+                Some(request) => Err(SendError::NotSent {
+                    request: Box::new(request),
+                    refused: false,
+                }),
+                None => Err(SendError::Failed(cause)),
+            };
+        }
+        Ok(Ok(response)) => response,
+    };
+    if !upgrade {
+        let backend = Arc::clone(backend);
+        tokio::spawn(async move {
+            // Back to the pool once the response has been read, unless the instance is going.
+            if sender.ready().await.is_ok() && !backend.is_draining() {
+                backend.pool.lock().expect("pool lock").push(sender);
+            }
+        });
+    }
+    Ok(response)
+}
+
+/// An idle connection to the instance that can take a request now.
+fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest<Incoming>> {
+    let mut pool = backend.pool.lock().expect("pool lock");
+    while let Some(sender) = pool.pop() {
+        if sender.is_ready() {
+            return Some(sender);
+        }
+    }
+    None
+}
+
+/// A new connection to the instance; `Err(true)` when it refused (or did not answer in time),
+/// `Err(false)` when the connection failed otherwise. Either way nothing was sent.
+async fn connect(
+    backend: &Backend,
+    upgrade: bool,
+    timeout: Duration,
+) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, bool> {
+    let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
+    let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await else {
+        return Err(true);
+    };
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = hyper::client::conn::http1::Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| false)?;
+    if upgrade {
+        tokio::spawn(connection.with_upgrades());
+    } else {
+        tokio::spawn(connection);
+    }
+    Ok(sender)
+}
+
+/// Tries an instance that refused a connection until it accepts one, then puts it back.
+async fn probe_back(backend: Arc<Backend>, timeout: Duration) {
+    let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if backend.is_draining() || Arc::strong_count(&backend) == 1 {
+            return;
+        }
+        if let Ok(Ok(_)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+            backend.accept_again();
+            return;
+        }
+    }
+}
+
+/// Copies bytes both ways between an upgraded client connection and an upgraded instance
+/// connection, until either side closes; counted in flight meanwhile.
+async fn tunnel(
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+    in_flight: InFlight,
+) {
+    let (client, upstream) = (client.await, upstream.await);
+    if let (Ok(client), Ok(upstream)) = (client, upstream) {
+        let mut client = TokioIo::new(client);
+        let mut upstream = TokioIo::new(upstream);
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    }
+    drop(in_flight);
+}
+
+/// A response body passed through as it arrives; the request stays in flight until it ends.
+struct Counted {
+    inner: Incoming,
+    _in_flight: InFlight,
+}
+
+impl Body for Counted {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn empty() -> ProxyBody {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// One of the router's own responses: a status, a line of text, the request's id.
+fn error(status: StatusCode, text: &'static str, id: &HeaderValue) -> Response<ProxyBody> {
+    let mut response = Response::new(
+        http_body_util::Full::new(Bytes::from_static(text.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(headers::X_REQUEST_ID, id.clone());
+    response
+}

@@ -1,0 +1,350 @@
+//! Which instances get requests: the rotation the supervisor sets (ready instances of the
+//! routed type), the instances draining out of it, and what the router measured of each.
+//! The supervisor's thread writes it; the router's tasks read it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use tokio::sync::Notify;
+
+/// An instance the supervisor puts in rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The supervisor's id of the instance's current process.
+    pub id: u64,
+    /// `web.1`.
+    pub name: String,
+    pub port: u16,
+}
+
+/// Called once, when a draining instance has nothing in flight.
+pub type OnDrained = Box<dyn FnOnce() + Send>;
+
+/// One instance, as the router knows it.
+pub struct Backend {
+    pub route: Route,
+    /// Requests sent to it whose response has not ended.
+    in_flight: AtomicUsize,
+    pub requests: AtomicU64,
+    /// Its responses with a 5xx status, and requests it failed (reset, timeout).
+    pub errors: AtomicU64,
+    /// It refused a connection: out of rotation until a probe connects again.
+    refused: AtomicBool,
+    /// Out of rotation for good: it is being stopped.
+    draining: AtomicBool,
+    on_drained: Mutex<Option<OnDrained>>,
+    /// Idle keep-alive connections to it.
+    pub(super) pool: Mutex<Vec<SendRequest<Incoming>>>,
+    /// Service times (request sent to response head), for percentiles.
+    pub latency: Histogram,
+}
+
+impl Backend {
+    fn new(route: Route) -> Self {
+        Self {
+            route,
+            in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            refused: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            on_drained: Mutex::new(None),
+            pool: Mutex::new(Vec::new()),
+            latency: Histogram::default(),
+        }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub fn is_refusing(&self) -> bool {
+        self.refused.load(Ordering::Acquire)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Marks it refusing; returns whether it was not already (the caller starts the probe).
+    pub fn refuse(&self) -> bool {
+        !self.refused.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn accept_again(&self) {
+        self.refused.store(false, Ordering::Release);
+    }
+
+    /// A request begins: counted until the guard is dropped.
+    pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        InFlight {
+            backend: Arc::clone(self),
+        }
+    }
+
+    /// Out of rotation for good; `on_drained` runs once nothing is in flight (at once if
+    /// nothing is). Its idle connections are closed: nothing will use them again.
+    fn drain(&self, on_drained: OnDrained) {
+        self.draining.store(true, Ordering::Release);
+        self.pool.lock().expect("pool lock").clear();
+        *self.on_drained.lock().expect("drain lock") = Some(on_drained);
+        self.check_drained();
+    }
+
+    fn check_drained(&self) {
+        if self.is_draining() && self.in_flight() == 0 {
+            let callback = self.on_drained.lock().expect("drain lock").take();
+            if let Some(callback) = callback {
+                callback();
+            }
+        }
+    }
+}
+
+/// Holds a request's place in its backend's in-flight count.
+pub struct InFlight {
+    backend: Arc<Backend>,
+}
+
+impl InFlight {
+    pub fn backend(&self) -> &Arc<Backend> {
+        &self.backend
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.backend.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.backend.check_drained();
+    }
+}
+
+/// The rotation and every backend still known (draining ones until they are forgotten).
+#[derive(Default)]
+pub struct Table {
+    rotation: RwLock<Vec<Arc<Backend>>>,
+    known: Mutex<HashMap<u64, Arc<Backend>>>,
+    /// Woken whenever the rotation changes (requests waiting for a ready instance).
+    pub changed: Notify,
+    next: AtomicUsize,
+}
+
+impl Table {
+    /// The supervisor's view: exactly these instances are in rotation. Instances that left
+    /// it without draining (they crashed, were given up) are forgotten.
+    pub fn set_routes(&self, routes: &[Route]) {
+        let mut known = self.known.lock().expect("table lock");
+        let rotation: Vec<Arc<Backend>> = routes
+            .iter()
+            .map(|route| {
+                Arc::clone(
+                    known
+                        .entry(route.id)
+                        .or_insert_with(|| Arc::new(Backend::new(route.clone()))),
+                )
+            })
+            .collect();
+        known.retain(|id, backend| {
+            routes.iter().any(|r| r.id == *id) || backend.is_draining() && backend.in_flight() > 0
+        });
+        *self.rotation.write().expect("table lock") = rotation;
+        drop(known);
+        self.changed.notify_waiters();
+    }
+
+    /// Takes an instance out of rotation for good and calls `on_drained` once its requests
+    /// are done (at once when it has none, or when the router does not know it).
+    pub fn drain(&self, id: u64, on_drained: OnDrained) {
+        self.rotation
+            .write()
+            .expect("table lock")
+            .retain(|b| b.route.id != id);
+        let backend = self.known.lock().expect("table lock").get(&id).cloned();
+        match backend {
+            Some(backend) => backend.drain(on_drained),
+            None => on_drained(),
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// The instance a request goes to: of those in rotation and accepting connections (and
+    /// not in `tried`), the one with the fewest requests in flight; ties go round-robin.
+    pub fn pick(&self, tried: &[u64]) -> Option<Arc<Backend>> {
+        let rotation = self.rotation.read().expect("table lock");
+        let count = rotation.len();
+        if count == 0 {
+            return None;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
+        (0..count)
+            .map(|i| &rotation[(start + i) % count])
+            .filter(|b| !b.is_refusing() && !b.is_draining() && !tried.contains(&b.route.id))
+            .min_by_key(|b| b.in_flight())
+            .cloned()
+    }
+
+    /// Whether some instance in rotation could take a request now.
+    pub fn has_candidates(&self) -> bool {
+        self.rotation
+            .read()
+            .expect("table lock")
+            .iter()
+            .any(|b| !b.is_refusing() && !b.is_draining())
+    }
+
+    /// Every backend still known, in rotation or draining, by name.
+    pub fn backends(&self) -> Vec<Arc<Backend>> {
+        let mut all: Vec<Arc<Backend>> = self
+            .known
+            .lock()
+            .expect("table lock")
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.route.name.cmp(&b.route.name));
+        all
+    }
+
+    pub fn in_rotation(&self, id: u64) -> bool {
+        self.rotation
+            .read()
+            .expect("table lock")
+            .iter()
+            .any(|b| b.route.id == id && !b.is_refusing())
+    }
+}
+
+/// Service times in buckets that grow by a quarter: percentiles to within 25%, in 128
+/// counters, with no lock.
+pub struct Histogram {
+    buckets: [AtomicU64; 128],
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// The upper bound of bucket `i`, in microseconds: 10 µs × 1.25^i.
+fn bucket_limit(i: usize) -> f64 {
+    10.0 * 1.25_f64.powi(i32::try_from(i).unwrap_or(i32::MAX))
+}
+
+impl Histogram {
+    pub fn record(&self, elapsed: Duration) {
+        let micros = elapsed.as_secs_f64() * 1e6;
+        let i = (0..self.buckets.len())
+            .find(|&i| micros <= bucket_limit(i))
+            .unwrap_or(self.buckets.len() - 1);
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The `p`th percentile (0–100), as the upper bound of its bucket; `None` when empty.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, count) in counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return Some(Duration::from_secs_f64(bucket_limit(i) / 1e6));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(id: u64, port: u16) -> Route {
+        Route {
+            id,
+            name: format!("web.{id}"),
+            port,
+        }
+    }
+
+    #[test]
+    fn picks_the_least_busy_and_skips_refusing_draining_and_tried() {
+        let table = Table::default();
+        table.set_routes(&[route(1, 5001), route(2, 5002), route(3, 5003)]);
+        let first = table.pick(&[]).unwrap();
+        let _busy = first.begin();
+        let second = table.pick(&[]).unwrap();
+        assert_ne!(second.route.id, first.route.id, "the idle ones first");
+        let third = table.pick(&[first.route.id, second.route.id]).unwrap();
+        third.refuse();
+        assert!(table.pick(&[first.route.id, second.route.id]).is_none());
+        third.accept_again();
+        assert_eq!(
+            table
+                .pick(&[first.route.id, second.route.id])
+                .unwrap()
+                .route
+                .id,
+            third.route.id
+        );
+    }
+
+    #[test]
+    fn draining_waits_for_in_flight_requests() {
+        let table = Table::default();
+        table.set_routes(&[route(1, 5001), route(2, 5002)]);
+        let backend = table.pick(&[2]).unwrap();
+        let request = backend.begin();
+        let drained = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&drained);
+        table.drain(1, Box::new(move || flag.store(true, Ordering::SeqCst)));
+        assert!(!drained.load(Ordering::SeqCst), "a request is in flight");
+        for _ in 0..10 {
+            assert_eq!(table.pick(&[]).unwrap().route.id, 2, "out of rotation");
+        }
+        // The supervisor's next view no longer lists it; it stays known until drained.
+        table.set_routes(&[route(2, 5002)]);
+        assert_eq!(table.backends().len(), 2);
+        drop(request);
+        assert!(drained.load(Ordering::SeqCst));
+        // Drained and idle: an unknown or idle instance drains at once.
+        let again = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&again);
+        table.drain(9, Box::new(move || flag.store(true, Ordering::SeqCst)));
+        assert!(again.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn percentiles_are_within_a_bucket() {
+        let histogram = Histogram::default();
+        for ms in 1..=100 {
+            histogram.record(Duration::from_millis(ms));
+        }
+        let p50 = histogram.percentile(50.0).unwrap().as_secs_f64() * 1e3;
+        let p99 = histogram.percentile(99.0).unwrap().as_secs_f64() * 1e3;
+        assert!((50.0..=62.5).contains(&p50), "{p50}");
+        assert!((99.0..=124.0).contains(&p99), "{p99}");
+        assert!(Histogram::default().percentile(50.0).is_none());
+    }
+}

@@ -1,0 +1,472 @@
+//! `dozen run --router`: one address in front of `web`, requests only to ready instances,
+//! draining before an instance stops, the errors and limits of an edge. The app is a small
+//! Python HTTP/1.1 server; the client is a plain socket, so every byte is the test's.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{Running, Test};
+
+/// Each test its own block of ports (router on the base, instances above it), apart from
+/// the scale (12000+) and run (21000+) tests.
+fn base_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(16000);
+    NEXT.fetch_add(400, Ordering::SeqCst)
+}
+
+/// The app: answers with its port and the headers it saw; `/slow?s=N` takes N seconds;
+/// `Upgrade: echo` switches to echoing bytes; waits `START_DELAY` seconds before listening.
+const APP: &str = r#"
+import http.server, json, os, socketserver, sys, time
+time.sleep(float(os.environ.get("START_DELAY", "0")))
+class App(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.headers.get("Upgrade") == "echo":
+            self.send_response(101)
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Upgrade", "echo")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(4096)
+                if not data:
+                    return
+                self.connection.sendall(data)
+        if self.path.startswith("/slow"):
+            time.sleep(float(self.path.split("=")[1]))
+        body = json.dumps({"port": os.environ["PORT"], "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+Server(("127.0.0.1", int(os.environ["PORT"])), App).serve_forever()
+"#;
+
+fn app() -> Test {
+    Test::new()
+        .file("app.py", APP)
+        .procfile("web: exec python3 -u app.py\n")
+}
+
+fn run(test: Test, port: u16, web: u32) -> Running {
+    let port = port.to_string();
+    let formation = format!("web={web}");
+    test.args(&[
+        "run",
+        "--dev",
+        "--no-timestamps",
+        "--router",
+        "-p",
+        &port,
+        "-m",
+        &formation,
+    ])
+    .spawn()
+}
+
+/// A response: status, headers (lower-case names), body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// A keep-alive HTTP/1.1 client connection to the router.
+struct Client {
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(port: u16) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        Ok(Self {
+            reader: BufReader::new(stream),
+        })
+    }
+
+    fn send(&mut self, raw: &str) -> std::io::Result<Reply> {
+        self.reader.get_mut().write_all(raw.as_bytes())?;
+        self.read_reply()
+    }
+
+    fn get(&mut self, path: &str) -> std::io::Result<Reply> {
+        self.send(&format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+    }
+
+    fn read_reply(&mut self) -> std::io::Result<Reply> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("closed before a response"));
+        }
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line)?;
+            let trimmed = line.trim_end();
+            if trimmed.is_empty() {
+                break;
+            }
+            let (name, value) = trimmed.split_once(':').unwrap_or((trimmed, ""));
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let mut reply = Reply {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if let Some(length) = reply.header("content-length") {
+            let mut body = vec![0; length.parse().unwrap_or(0)];
+            self.reader.read_exact(&mut body)?;
+            reply.body = body;
+        }
+        Ok(reply)
+    }
+}
+
+/// GET `path` on a new connection, retrying the connect while the router starts.
+fn get(port: u16, path: &str) -> Reply {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Client::connect(port) {
+            Ok(mut client) => return client.get(path).unwrap(),
+            Err(error) => {
+                assert!(Instant::now() < deadline, "router never listened: {error}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// Stops the run as Ctrl-C does; returns its lines.
+fn stop(running: Running) -> Vec<String> {
+    running.signal(rustix::process::Signal::INT);
+    let (code, lines) = running.finish(15);
+    assert_eq!(code, Some(130), "{lines:#?}");
+    lines
+}
+
+fn ps(running: &Running) -> Value {
+    let (code, stdout, stderr) = running.dozen(&["ps", "--json"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Keep-alive clients requesting without pause until stopped: (successes, failures).
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failures: Arc<Mutex<Vec<String>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(port: u16, clients: usize, path: &'static str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let failures = Arc::new(Mutex::new(Vec::new()));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, ok, failures) = (stop.clone(), ok.clone(), failures.clone());
+                std::thread::spawn(move || {
+                    let mut client = None;
+                    while !stop.load(Ordering::SeqCst) {
+                        if client.is_none() {
+                            client = Client::connect(port).ok();
+                        }
+                        let Some(connection) = client.as_mut() else {
+                            failures.lock().unwrap().push("connect refused".into());
+                            continue;
+                        };
+                        match connection.get(path) {
+                            Ok(reply) if reply.status == 200 => {
+                                ok.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Ok(reply) => {
+                                failures.lock().unwrap().push(format!(
+                                    "status {}: {}",
+                                    reply.status,
+                                    String::from_utf8_lossy(&reply.body)
+                                ));
+                            }
+                            Err(error) => {
+                                failures.lock().unwrap().push(error.to_string());
+                                client = None;
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            ok,
+            failures,
+            threads,
+        }
+    }
+
+    fn finish(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+        let failures = self.failures.lock().unwrap().clone();
+        (self.ok.load(Ordering::SeqCst), failures)
+    }
+
+    fn served(&self) -> usize {
+        self.ok.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn requests_wait_for_a_ready_instance_and_carry_forwarding_headers() {
+    let port = base_port();
+    let mut running = run(app().env("START_DELAY", "1"), port, 2);
+    running.wait_for("router listening on http://127.0.0.1:", 10);
+    // No instance listens yet: the request is held, not refused, until one is ready.
+    let started = Instant::now();
+    let reply = get(port, "/first");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    let seen = reply.json();
+    let instance_port: u16 = seen["port"].as_str().unwrap().parse().unwrap();
+    assert!([port + 1, port + 2].contains(&instance_port), "{seen}");
+    let headers = &seen["headers"];
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+    assert_eq!(headers["x-forwarded-port"], port.to_string());
+    assert_eq!(headers["x-forwarded-host"], "localhost");
+    assert_eq!(headers["via"], "1.1 dozen");
+    assert!(
+        headers["x-request-start"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
+    // The id the app saw is the one the client gets back.
+    assert_eq!(
+        reply.header("x-request-id"),
+        headers["x-request-id"].as_str()
+    );
+    // A well-formed id of the client's is kept.
+    let mut client = Client::connect(port).unwrap();
+    let reply = client
+        .send("GET / HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: abcdefghij0123456789\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n\r\n")
+        .unwrap();
+    assert_eq!(reply.header("x-request-id"), Some("abcdefghij0123456789"));
+    assert!(reply.json()["headers"].get("x-hop").is_none(), "hop-by-hop");
+    // Both instances get requests once both are ready.
+    let mut ports = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        ports.insert(client.get("/").unwrap().json()["port"].to_string());
+    }
+    assert_eq!(ports.len(), 2, "{ports:?}");
+    let status = ps(&running);
+    assert_eq!(status["router"]["listen"], format!("127.0.0.1:{port}"));
+    assert_eq!(status["router"]["instances"].as_array().unwrap().len(), 2);
+    assert_eq!(status["router"]["instances"][0]["state"], "in rotation");
+    stop(running);
+}
+
+/// Issue 17's first target: a rolling restart and a scale-down under continuous load lose no
+/// request, including slow ones in flight on the instances that stop.
+#[test]
+fn a_rolling_restart_and_a_scale_down_lose_no_request() {
+    let port = base_port();
+    let running = run(app(), port, 3);
+    assert_eq!(get(port, "/").status, 200);
+    let load = Load::start(port, 6, "/");
+    let slow = Load::start(port, 2, "/slow?s=0.4");
+    std::thread::sleep(Duration::from_millis(300));
+    let before = load.served();
+    let (code, stdout, stderr) = running.dozen(&["restart", "web", "--wait"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let during_restart = load.served() - before;
+    let (code, stdout, stderr) = running.dozen(&["scale", "web=1", "--wait"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    std::thread::sleep(Duration::from_millis(300));
+    let (served, failures) = load.finish();
+    let (slow_served, slow_failures) = slow.finish();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:?}",
+        failures.len()
+    );
+    assert!(
+        slow_failures.is_empty(),
+        "{} slow failed: {slow_failures:?}",
+        slow_failures.len()
+    );
+    assert!(during_restart > 0 && served > during_restart, "{served}");
+    assert!(slow_served > 0);
+    let status = ps(&running);
+    assert_eq!(status["router"]["bad_gateway"], 0);
+    assert_eq!(status["router"]["unavailable"], 0);
+    stop(running);
+}
+
+#[test]
+fn with_no_instance_ready_the_router_answers_503_after_its_queue_timeout() {
+    let port = base_port();
+    let running = run(
+        app().manifest("[router]\nqueue_timeout = \"300ms\"\n"),
+        port,
+        1,
+    );
+    assert_eq!(get(port, "/").status, 200);
+    let (code, stdout, stderr) = running.dozen(&["stop", "web", "--wait"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let started = Instant::now();
+    let reply = get(port, "/");
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(reply.header("x-request-id").is_some());
+    assert!(String::from_utf8_lossy(&reply.body).contains("no instance is ready"));
+    assert_eq!(ps(&running)["router"]["unavailable"], 1);
+    let lines = stop(running);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("router at=error code=no-instance status=503")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn the_router_is_not_an_open_proxy() {
+    let port = base_port();
+    let running = run(app(), port, 1);
+    assert_eq!(get(port, "/").status, 200);
+    let mut client = Client::connect(port).unwrap();
+    let reply = client
+        .send("GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        .unwrap();
+    assert_eq!(reply.status, 400);
+    let mut client = Client::connect(port).unwrap();
+    let reply = client
+        .send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+        .unwrap();
+    assert_eq!(reply.status, 405);
+    // Its own address in absolute form is fine.
+    let mut client = Client::connect(port).unwrap();
+    let reply = client
+        .send(&format!(
+            "GET http://127.0.0.1:{port}/x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+        ))
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    stop(running);
+}
+
+#[test]
+fn an_upgrade_becomes_a_tunnel_to_the_instance() {
+    let port = base_port();
+    let running = run(app(), port, 1);
+    assert_eq!(get(port, "/").status, 200);
+    let mut client = Client::connect(port).unwrap();
+    let reply = client
+        .send("GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .unwrap();
+    assert_eq!(reply.status, 101, "{reply:?}");
+    assert_eq!(reply.header("upgrade"), Some("echo"));
+    for message in ["ping\n", "and pong\n"] {
+        client
+            .reader
+            .get_mut()
+            .write_all(message.as_bytes())
+            .unwrap();
+        let mut echoed = vec![0; message.len()];
+        client.reader.read_exact(&mut echoed).unwrap();
+        assert_eq!(echoed, message.as_bytes());
+    }
+    stop(running);
+}
+
+#[test]
+fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
+    let port = base_port();
+    let running = run(
+        app().manifest("[router]\nheader_timeout = \"500ms\"\n"),
+        port,
+        1,
+    );
+    assert_eq!(get(port, "/").status, 200);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: loc").unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
+    assert!(
+        rest.is_empty() || String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    stop(running);
+}
+
+#[test]
+fn router_settings_are_checked_and_a_taken_address_is_an_error() {
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\nlisten = \"not an address\"\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("invalid router address");
+    let port = base_port();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let port = port.to_string();
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .args(&["run", "--dev", "--router", "-p", &port])
+        .run()
+        .code(1)
+        .stderr_has("the router cannot listen on 127.0.0.1:");
+    Test::new()
+        .procfile("worker: exec sleep 60\n")
+        .args(&["run", "--dev", "--router"])
+        .run()
+        .code(2)
+        .stderr_has("the Procfile has no `web` type");
+}
