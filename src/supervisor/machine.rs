@@ -2267,6 +2267,55 @@ mod tests {
         assert_eq!(world.machine.exit_code(), 3);
     }
 
+    /// With a router in front of `web`: only ready web instances are in rotation, and a
+    /// stopping one is drained (out of rotation, no signal) until the router says its
+    /// requests are done, or its kill timeout passes.
+    #[test]
+    fn a_routed_instance_is_drained_before_it_is_signalled() {
+        let mut world = World::new(spec("v1", vec![web(), worker(Restart::No)]), &[2, 1]);
+        world.machine.route("web");
+        world.up("web.1");
+        world.started("web.2");
+        world.started("worker.1");
+        let names = |w: &World| -> Vec<String> {
+            w.machine.routes().iter().map(|r| r.name.clone()).collect()
+        };
+        assert_eq!(names(&world), ["web.1"], "web.2 is not ready yet");
+        world.up("web.2");
+        assert_eq!(names(&world), ["web.1", "web.2"]);
+        world.log();
+        world.control(Op::Stop {
+            target: Some("web.1".into()),
+        });
+        let log = world.log();
+        assert!(has(&log, "drain web.1"), "{log:?}");
+        assert_eq!(count(&log, "signal web.1"), 0, "{log:?}");
+        assert_eq!(names(&world), ["web.2"]);
+        assert_eq!(world.ps().instances[0].state, "draining");
+        let id = world.id("web.1");
+        world.input(Input::Drained { id });
+        assert_eq!(world.log(), [format!("signal web.1 {TERM}")]);
+        // A second drained report changes nothing; nor does one for a non-routed worker.
+        world.input(Input::Drained { id });
+        assert!(world.log().is_empty());
+        world.exited("web.1", None, Some(TERM));
+        world.log();
+        // A drain the router never finishes ends at the kill timeout: signalled then.
+        world.control(Op::Stop {
+            target: Some("web.2".into()),
+        });
+        assert!(has(&world.log(), "drain web.2"));
+        world.advance(Duration::from_secs(4));
+        assert_eq!(count(&world.log(), "signal web.2"), 0);
+        world.advance(Duration::from_secs(2));
+        assert_eq!(world.log(), [format!("signal web.2 {TERM}")]);
+        // Not routed: signalled at once.
+        world.control(Op::Stop {
+            target: Some("worker.1".into()),
+        });
+        assert!(has(&world.log(), &format!("signal worker.1 {TERM}")));
+    }
+
     #[test]
     fn every_instance_is_signalled_once_however_often_it_is_asked_to_stop() {
         let mut world = World::new(spec("v1", vec![web(), worker(Restart::No)]), &[1, 1]);
