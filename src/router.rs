@@ -1,8 +1,8 @@
 //! dozen's own HTTP router: one address in front of the routed process type (`web`), requests
 //! only to ready instances, draining before an instance stops (docs/router.md).
 //!
-//! It runs on a tokio runtime of its own (two worker threads) beside the supervisor's
-//! thread, which tells it what is in rotation ([`Router::set_routes`]) and what is to drain
+//! It runs on threads of its own (one per core, each a single-threaded tokio runtime) beside
+//! the supervisor's thread, which tells it what is in rotation ([`Router::set_routes`]) and what is to drain
 //! ([`Router::drain`]); everything else — the proxying, the pool of connections per instance,
 //! the retries, the limits — happens on the runtime.
 
@@ -24,7 +24,15 @@ pub const DEFAULT_PORT: u16 = 5000;
 /// A running router; dropping it stops it.
 pub struct Router {
     shared: Arc<proxy::Shared>,
-    runtime: Option<tokio::runtime::Runtime>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// The router's threads: one per core (at most 8), each with a runtime of its own that
+/// accepts on the shared listener and keeps its connections, client and instance side, on
+/// that thread (no wake-up crosses threads on a request's way).
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
 }
 
 impl Router {
@@ -38,26 +46,43 @@ impl Router {
     ) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
         let listen = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("dozen-router")
-            .enable_all()
-            .build()?;
-        let listener = {
-            let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(listener)?
-        };
+        let workers = workers();
         let shared = Arc::new(proxy::Shared {
-            table: table::Table::default(),
+            table: table::Table::new(workers),
+            permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections)),
             limits,
             listen,
             counters: proxy::Counters::default(),
             say,
         });
-        runtime.spawn(proxy::serve(listener, Arc::clone(&shared)));
+        let (shutdown, watch) = tokio::sync::watch::channel(false);
+        let mut listeners = (1..workers)
+            .map(|_| listener.try_clone())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        listeners.push(listener);
+        let mut threads = Vec::new();
+        for (worker, listener) in listeners.into_iter().enumerate() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let listener = {
+                let _entered = runtime.enter();
+                tokio::net::TcpListener::from_std(listener)?
+            };
+            let (shared, watch) = (Arc::clone(&shared), watch.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("dozen-router-{worker}"))
+                    .spawn(move || {
+                        proxy::set_worker(worker);
+                        runtime.block_on(proxy::serve(listener, shared, watch));
+                    })?,
+            );
+        }
         Ok(Self {
             shared,
-            runtime: Some(runtime),
+            shutdown,
+            threads,
         })
     }
 
@@ -120,9 +145,11 @@ fn micros(duration: Duration) -> u64 {
 }
 
 impl Drop for Router {
+    /// Stops accepting; each thread's runtime, and what runs on it, ends with its thread.
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(Duration::from_millis(200));
+        let _ = self.shutdown.send(true);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }

@@ -76,16 +76,29 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         .unwrap_or_else(new_request_id)
 }
 
-/// A random version-4 UUID, from the OS's randomness.
+/// A random version-4 UUID: xoshiro-style bits from a generator per thread, seeded once from
+/// the OS (request ids need to be unique, not secret).
 fn new_request_id() -> HeaderValue {
-    let mut bytes = [0_u8; 16];
-    if getrandom(&mut bytes).is_err() {
-        // Unique enough without randomness: the time and a counter.
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = nanos.to_le_bytes();
+    thread_local! {
+        static STATE: std::cell::Cell<(u64, u64)> = std::cell::Cell::new(seed());
     }
+    let (high, low) = STATE.with(|state| {
+        let (mut s0, mut s1) = state.get();
+        let mut next = || {
+            // xorshift128+
+            let (mut x, y) = (s0, s1);
+            s0 = y;
+            x ^= x << 23;
+            s1 = x ^ y ^ (x >> 17) ^ (y >> 26);
+            s1.wrapping_add(y)
+        };
+        let pair = (next(), next());
+        state.set((s0, s1));
+        pair
+    });
+    let mut bytes = [0_u8; 16];
+    bytes[..8].copy_from_slice(&high.to_le_bytes());
+    bytes[8..].copy_from_slice(&low.to_le_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().fold(String::new(), |mut hex, b| {
@@ -103,9 +116,23 @@ fn new_request_id() -> HeaderValue {
     HeaderValue::from_str(&text).expect("hex and dashes")
 }
 
-fn getrandom(bytes: &mut [u8]) -> std::io::Result<()> {
+/// A seed from the OS's randomness, else from the time and the thread (never zero).
+fn seed() -> (u64, u64) {
     use std::io::Read as _;
-    std::fs::File::open("/dev/urandom")?.read_exact(bytes)
+    let mut bytes = [0_u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = nanos.to_le_bytes();
+        bytes[0] ^= 0x5a;
+    }
+    let (a, b) = bytes.split_at(8);
+    (
+        u64::from_le_bytes(a.try_into().expect("8 bytes")) | 1,
+        u64::from_le_bytes(b.try_into().expect("8 bytes")),
+    )
 }
 
 /// What the app is told about the request: who sent it, to which host and port, over what,

@@ -76,18 +76,40 @@ pub struct Shared {
     pub limits: Limits,
     pub listen: SocketAddr,
     pub counters: Counters,
+    /// Client connections at once, over every router thread.
+    pub permits: Arc<Semaphore>,
     /// The router's own lines (errors it answered), for the formation's stream.
     pub say: Box<dyn Fn(String) + Send + Sync>,
 }
 
-/// Accepts client connections until the runtime shuts down.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
+thread_local! {
+    /// Which router thread this is (its pools of instance connections).
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as router thread `worker`.
+pub fn set_worker(worker: usize) {
+    WORKER.set(worker);
+}
+
+/// Accepts client connections, on this thread's runtime, until `shutdown` says so; every
+/// connection and its instance connections stay on this thread.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            return;
+        let permit = tokio::select! {
+            permit = Arc::clone(&shared.permits).acquire_owned() => permit,
+            _ = shutdown.changed() => return,
         };
-        let Ok((stream, client)) = listener.accept().await else {
+        let Ok(permit) = permit else { return };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return,
+        };
+        let Ok((stream, client)) = accepted else {
             // Out of descriptors and the like: wait, do not spin.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
@@ -149,13 +171,16 @@ async fn handle(
         &id,
         received,
     );
-    let origin_form = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-    *request.uri_mut() = origin_form
-        .parse::<Uri>()
-        .unwrap_or_else(|_| Uri::from_static("/"));
+    if request.uri().authority().is_some() {
+        // Absolute-form to the router's own address: the instance gets origin-form.
+        let origin_form = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        *request.uri_mut() = origin_form
+            .parse::<Uri>()
+            .unwrap_or_else(|_| Uri::from_static("/"));
+    }
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
 
@@ -348,7 +373,11 @@ async fn send(
         tokio::spawn(async move {
             // Back to the pool once the response has been read, unless the instance is going.
             if sender.ready().await.is_ok() && !backend.is_draining() {
-                backend.pool.lock().expect("pool lock").push(sender);
+                backend
+                    .pool(WORKER.get())
+                    .lock()
+                    .expect("pool lock")
+                    .push(sender);
             }
         });
     }
@@ -357,7 +386,7 @@ async fn send(
 
 /// An idle connection to the instance that can take a request now.
 fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest<Incoming>> {
-    let mut pool = backend.pool.lock().expect("pool lock");
+    let mut pool = backend.pool(WORKER.get()).lock().expect("pool lock");
     while let Some(sender) = pool.pop() {
         if sender.is_ready() {
             return Some(sender);

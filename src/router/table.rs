@@ -37,14 +37,15 @@ pub struct Backend {
     /// Out of rotation for good: it is being stopped.
     draining: AtomicBool,
     on_drained: Mutex<Option<OnDrained>>,
-    /// Idle keep-alive connections to it.
-    pub(super) pool: Mutex<Vec<SendRequest<Incoming>>>,
+    /// Idle keep-alive connections to it, one pool per router thread: a connection is
+    /// driven by the thread that made it, and used only there.
+    pools: Vec<Mutex<Vec<SendRequest<Incoming>>>>,
     /// Service times (request sent to response head), for percentiles.
     pub latency: Histogram,
 }
 
 impl Backend {
-    fn new(route: Route) -> Self {
+    fn new(route: Route, workers: usize) -> Self {
         Self {
             route,
             in_flight: AtomicUsize::new(0),
@@ -53,7 +54,9 @@ impl Backend {
             refused: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             on_drained: Mutex::new(None),
-            pool: Mutex::new(Vec::new()),
+            pools: (0..workers.max(1))
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
             latency: Histogram::default(),
         }
     }
@@ -79,6 +82,11 @@ impl Backend {
         self.refused.store(false, Ordering::Release);
     }
 
+    /// Router thread `worker`'s idle connections to it.
+    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<Incoming>>> {
+        &self.pools[worker % self.pools.len()]
+    }
+
     /// A request begins: counted until the guard is dropped.
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -92,7 +100,9 @@ impl Backend {
     /// nothing is). Its idle connections are closed: nothing will use them again.
     fn drain(&self, on_drained: OnDrained) {
         self.draining.store(true, Ordering::Release);
-        self.pool.lock().expect("pool lock").clear();
+        for pool in &self.pools {
+            pool.lock().expect("pool lock").clear();
+        }
         *self.on_drained.lock().expect("drain lock") = Some(on_drained);
         self.check_drained();
     }
@@ -128,6 +138,8 @@ impl Drop for InFlight {
 /// The rotation and every backend still known (draining ones until they are forgotten).
 #[derive(Default)]
 pub struct Table {
+    /// The router's threads (each backend has a pool per thread).
+    workers: usize,
     rotation: RwLock<Vec<Arc<Backend>>>,
     known: Mutex<HashMap<u64, Arc<Backend>>>,
     /// Woken whenever the rotation changes (requests waiting for a ready instance).
@@ -136,6 +148,13 @@ pub struct Table {
 }
 
 impl Table {
+    pub fn new(workers: usize) -> Self {
+        Self {
+            workers,
+            ..Self::default()
+        }
+    }
+
     /// The supervisor's view: exactly these instances are in rotation. Instances that left
     /// it without draining (they crashed, were given up) are forgotten.
     pub fn set_routes(&self, routes: &[Route]) {
@@ -146,7 +165,7 @@ impl Table {
                 Arc::clone(
                     known
                         .entry(route.id)
-                        .or_insert_with(|| Arc::new(Backend::new(route.clone()))),
+                        .or_insert_with(|| Arc::new(Backend::new(route.clone(), self.workers))),
                 )
             })
             .collect();
@@ -242,9 +261,18 @@ fn bucket_limit(i: usize) -> f64 {
 impl Histogram {
     pub fn record(&self, elapsed: Duration) {
         let micros = elapsed.as_secs_f64() * 1e6;
-        let i = (0..self.buckets.len())
-            .find(|&i| micros <= bucket_limit(i))
-            .unwrap_or(self.buckets.len() - 1);
+        // The first bucket whose limit is at least `micros`: ⌈log₁.₂₅(micros / 10)⌉.
+        let exact = (micros / 10.0).ln() / 1.25_f64.ln();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let mut i = if exact.is_finite() && exact > 0.0 {
+            (exact.ceil() as usize).min(self.buckets.len() - 1)
+        } else {
+            0
+        };
+        // Rounding at a bucket's edge: settle on the exact one.
+        while i > 0 && micros <= bucket_limit(i - 1) {
+            i -= 1;
+        }
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
     }
 
