@@ -342,11 +342,11 @@ fn a_rolling_restart_and_a_scale_down_lose_no_request() {
 fn with_no_instance_ready_the_router_answers_503_after_its_queue_timeout() {
     let port = base_port();
     let running = run(
-        app().manifest("[router]\nqueue_timeout = \"300ms\"\n"),
+        app().manifest("[router]\nqueue_timeout = \"300ms\"\nlog = \"requests\"\n"),
         port,
         1,
     );
-    assert_eq!(get(port, "/").status, 200);
+    assert_eq!(get(port, "/?token=not-logged").status, 200);
     let (code, stdout, stderr) = running.dozen(&["stop", "web", "--wait"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let started = Instant::now();
@@ -358,9 +358,15 @@ fn with_no_instance_ready_the_router_answers_503_after_its_queue_timeout() {
     assert_eq!(ps(&running)["router"]["unavailable"], 1);
     let lines = stop(running);
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("router at=error code=no-instance status=503")),
+        lines.iter().any(|l| l
+            .starts_with("router | at=error code=no-instance status=503 method=GET path=\"/\"")),
+        "{lines:#?}"
+    );
+    // `log = "requests"`: the request served before is a line too, without its query.
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("router | at=info method=GET path=\"/\" status=200 bytes=")
+            && l.contains(" instance=web.1 request_id=")),
         "{lines:#?}"
     );
 }

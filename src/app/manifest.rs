@@ -144,6 +144,16 @@ pub struct RouterSection {
     pub header_timeout: Option<Duration>,
     /// Client connections at once.
     pub max_connections: Option<Spanned<u32>>,
+    /// `requests` (a line per request) or `errors` (only the router's errors) [default:
+    /// `requests`, `errors` with `--dev`, where the app's own server logs each request].
+    pub log: Option<RouterLog>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouterLog {
+    Requests,
+    Errors,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -257,7 +257,7 @@ fn plan_router(
             Some(runner::RouterPlan {
                 type_name: ROUTED_TYPE.to_owned(),
                 listener,
-                limits: router_limits(section),
+                limits: router_limits(section, args.dev),
             })
         }
         None => None,
@@ -267,7 +267,10 @@ fn plan_router(
 }
 
 /// `[router]`'s limits over the router's defaults.
-fn router_limits(section: &crate::app::manifest::RouterSection) -> crate::router::Limits {
+fn router_limits(
+    section: &crate::app::manifest::RouterSection,
+    dev: bool,
+) -> crate::router::Limits {
     let defaults = crate::router::Limits::default();
     crate::router::Limits {
         connect: section.connect_timeout.map_or(defaults.connect, |d| d.0),
@@ -279,6 +282,9 @@ fn router_limits(section: &crate::app::manifest::RouterSection) -> crate::router
             .as_ref()
             .map_or(defaults.max_connections, |m| *m.get_ref() as usize),
         max_header_bytes: defaults.max_header_bytes,
+        log_requests: section
+            .log
+            .map_or(!dev, |log| log == crate::app::manifest::RouterLog::Requests),
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// Bytes of a request's head.
     pub max_header_bytes: usize,
+    /// A line per request in the formation's stream (errors are always told).
+    pub log_requests: bool,
 }
 
 impl Default for Limits {
@@ -52,9 +54,13 @@ impl Default for Limits {
             header_read: Duration::from_secs(10),
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
+            log_requests: true,
         }
     }
 }
+
+/// Idle connections kept per instance and router thread.
+const MAX_IDLE_PER_THREAD: usize = 32;
 
 /// Requests the router answered itself, by cause.
 #[derive(Default)]
@@ -151,63 +157,58 @@ enum SendError {
 async fn handle(
     mut request: Request<Incoming>,
     client: SocketAddr,
-    shared: &Shared,
+    shared: &Arc<Shared>,
 ) -> Response<ProxyBody> {
     let received = SystemTime::now();
-    let started = Instant::now();
     shared.counters.requests.fetch_add(1, Ordering::Relaxed);
-    let id = headers::request_id(request.headers());
-    if let Some(refusal) = refuse_foreign(&request, shared) {
+    let meta = Meta {
+        id: headers::request_id(request.headers()),
+        method: request.method().clone(),
+        path: request.uri().path().to_owned(),
+        started: Instant::now(),
+        client,
+    };
+    if let Some((status, text)) = refuse_foreign(&request, shared) {
         shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-        return error(refusal.0, refusal.1, &id);
+        return error(status, text, &meta.id);
     }
     let upgrade = headers::is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
-    headers::strip_hop_by_hop(request.headers_mut(), upgrade);
-    headers::add_forwarded(
-        request.headers_mut(),
-        client,
-        shared.listen.port(),
-        &id,
-        received,
-    );
-    if request.uri().authority().is_some() {
-        // Absolute-form to the router's own address: the instance gets origin-form.
-        let origin_form = request
-            .uri()
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        *request.uri_mut() = origin_form
-            .parse::<Uri>()
-            .unwrap_or_else(|_| Uri::from_static("/"));
-    }
-    let path = request.uri().path().to_owned();
-    let method = request.method().clone();
-
+    prepare(&mut request, upgrade, shared.listen.port(), &meta, received);
     let mut tried = Vec::new();
-    let deadline = started + shared.limits.queue;
+    let deadline = meta.started + shared.limits.queue;
     loop {
         let Some(backend) = next_backend(shared, &tried, deadline).await else {
             shared.counters.unavailable.fetch_add(1, Ordering::Relaxed);
-            (shared.say)(format!(
-                "at=error code=no-instance status=503 method={method} path=\"{path}\" request_id={} desc=\"no instance of the routed type is ready\"",
-                id.to_str().unwrap_or_default()
-            ));
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no instance is ready to serve this request\n",
-                &id,
+            meta.tell(
+                shared,
+                "no-instance",
+                503,
+                None,
+                "no instance of the routed type is ready",
             );
+            let text = "no instance is ready to serve this request\n";
+            return error(StatusCode::SERVICE_UNAVAILABLE, text, &meta.id);
         };
         let in_flight = backend.begin();
         let sent_at = Instant::now();
         match send(&backend, request, upgrade, shared).await {
-            Ok(response) => {
-                backend.latency.record(sent_at.elapsed());
+            Ok((response, connect)) => {
+                let service = sent_at.elapsed();
+                backend.latency.record(service);
                 if response.status().is_server_error() {
                     backend.errors.fetch_add(1, Ordering::Relaxed);
                 }
-                return pass_back(response, client_upgrade, in_flight, id);
+                let access = shared.limits.log_requests.then(|| Access {
+                    shared: Arc::clone(shared),
+                    status: response.status().as_u16(),
+                    connect,
+                    service,
+                    instance: backend.route.name.clone(),
+                    bytes: 0,
+                    meta: meta.clone(),
+                });
+                return pass_back(response, client_upgrade, in_flight, meta.id, access);
             }
             Err(SendError::NotSent {
                 request: returned,
@@ -222,33 +223,82 @@ async fn handle(
             Err(SendError::TimedOut) => {
                 backend.errors.fetch_add(1, Ordering::Relaxed);
                 shared.counters.timeout.fetch_add(1, Ordering::Relaxed);
-                (shared.say)(format!(
-                    "at=error code=timeout status=504 method={method} path=\"{path}\" instance={} request_id={} desc=\"no response within {}s\"",
-                    backend.route.name,
-                    id.to_str().unwrap_or_default(),
-                    shared.limits.first_byte.as_secs()
-                ));
-                return error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "the app did not answer in time\n",
-                    &id,
-                );
+                let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
+                meta.tell(shared, "timeout", 504, Some(&backend), &desc);
+                let text = "the app did not answer in time\n";
+                return error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id);
             }
             Err(SendError::Failed(cause)) => {
                 backend.errors.fetch_add(1, Ordering::Relaxed);
                 shared.counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
-                (shared.say)(format!(
-                    "at=error code=instance-failed status=502 method={method} path=\"{path}\" instance={} request_id={} desc=\"{cause}\"",
-                    backend.route.name,
-                    id.to_str().unwrap_or_default(),
-                ));
+                meta.tell(shared, "instance-failed", 502, Some(&backend), &cause);
                 return error(
                     StatusCode::BAD_GATEWAY,
                     "the app failed this request\n",
-                    &id,
+                    &meta.id,
                 );
             }
         }
+    }
+}
+
+/// What the router's lines say of every request.
+#[derive(Clone)]
+struct Meta {
+    id: HeaderValue,
+    method: Method,
+    /// Without its query string (tokens travel there).
+    path: String,
+    started: Instant,
+    client: SocketAddr,
+}
+
+impl Meta {
+    /// One of the router's error lines, as Heroku's router writes them.
+    fn tell(
+        &self,
+        shared: &Shared,
+        code: &str,
+        status: u16,
+        instance: Option<&Backend>,
+        desc: &str,
+    ) {
+        let instance = instance.map_or_else(String::new, |b| format!(" instance={}", b.route.name));
+        (shared.say)(format!(
+            "at=error code={code} status={status} method={} path=\"{}\"{instance} request_id={} desc=\"{desc}\"",
+            self.method,
+            self.path,
+            self.id.to_str().unwrap_or_default()
+        ));
+    }
+}
+
+/// The request as the instance gets it: its hop's headers off, the forwarding headers on,
+/// its target in origin-form.
+fn prepare(
+    request: &mut Request<Incoming>,
+    upgrade: bool,
+    listen_port: u16,
+    meta: &Meta,
+    received: SystemTime,
+) {
+    headers::strip_hop_by_hop(request.headers_mut(), upgrade);
+    headers::add_forwarded(
+        request.headers_mut(),
+        meta.client,
+        listen_port,
+        &meta.id,
+        received,
+    );
+    if request.uri().authority().is_some() {
+        // Absolute-form to the router's own address: the instance gets origin-form.
+        let origin_form = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        *request.uri_mut() = origin_form
+            .parse::<Uri>()
+            .unwrap_or_else(|_| Uri::from_static("/"));
     }
 }
 
@@ -259,6 +309,7 @@ fn pass_back(
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     in_flight: InFlight,
     id: HeaderValue,
+    access: Option<Access>,
 ) -> Response<ProxyBody> {
     if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
         (client_upgrade, response.status())
@@ -276,6 +327,7 @@ fn pass_back(
         Counted {
             inner: body,
             _in_flight: in_flight,
+            access,
         }
         .boxed_unsync()
     })
@@ -334,7 +386,8 @@ async fn send(
     request: Request<Incoming>,
     upgrade: bool,
     shared: &Shared,
-) -> Result<Response<Incoming>, SendError> {
+) -> Result<(Response<Incoming>, Duration), SendError> {
+    let connecting = Instant::now();
     let pooled = (!upgrade).then(|| checkout(backend)).flatten();
     let mut sender = match pooled {
         Some(sender) => sender,
@@ -348,6 +401,7 @@ async fn send(
             }
         },
     };
+    let connect = connecting.elapsed();
     let response = match tokio::time::timeout(
         shared.limits.first_byte,
         sender.try_send_request(request),
@@ -373,15 +427,16 @@ async fn send(
         tokio::spawn(async move {
             // Back to the pool once the response has been read, unless the instance is going.
             if sender.ready().await.is_ok() && !backend.is_draining() {
-                backend
-                    .pool(WORKER.get())
-                    .lock()
-                    .expect("pool lock")
-                    .push(sender);
+                let mut pool = backend.pool(WORKER.get()).lock().expect("pool lock");
+                // Past the cap the connection closes: a burst does not leave a thousand
+                // idle connections (and their buffers) behind.
+                if pool.len() < MAX_IDLE_PER_THREAD {
+                    pool.push(sender);
+                }
             }
         });
     }
-    Ok(response)
+    Ok((response, connect))
 }
 
 /// An idle connection to the instance that can take a request now.
@@ -450,10 +505,43 @@ async fn tunnel(
     drop(in_flight);
 }
 
-/// A response body passed through as it arrives; the request stays in flight until it ends.
+/// A response body passed through as it arrives; the request stays in flight until it ends,
+/// and its line is told then (or when the client goes first).
 struct Counted {
     inner: Incoming,
     _in_flight: InFlight,
+    access: Option<Access>,
+}
+
+/// What the router's line says of a request, as Heroku's router puts it.
+struct Access {
+    shared: Arc<Shared>,
+    meta: Meta,
+    status: u16,
+    connect: Duration,
+    service: Duration,
+    instance: String,
+    bytes: u64,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if let Some(a) = self.access.take() {
+            (a.shared.say)(format!(
+                "at=info method={} path=\"{}\" status={} bytes={} connect={}ms service={}ms total={}ms instance={} request_id={} fwd=\"{}\"",
+                a.meta.method,
+                a.meta.path,
+                a.status,
+                a.bytes,
+                a.connect.as_millis(),
+                a.service.as_millis(),
+                a.meta.started.elapsed().as_millis(),
+                a.instance,
+                a.meta.id.to_str().unwrap_or_default(),
+                a.meta.client.ip()
+            ));
+        }
+    }
 }
 
 impl Body for Counted {
@@ -464,7 +552,13 @@ impl Body for Counted {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let (Poll::Ready(Some(Ok(frame))), Some(access)) = (&polled, self.access.as_mut())
+            && let Some(data) = frame.data_ref()
+        {
+            access.bytes += data.len() as u64;
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -65,8 +65,6 @@ enum Event {
     Control(control::Request, mpsc::Sender<Response>, Instant),
     /// The router has nothing in flight to a draining instance.
     Drained(u64),
-    /// One of the router's own lines.
-    RouterSay(String),
 }
 
 /// Runs the formation until it stops; returns dozen's exit code.
@@ -87,13 +85,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
                 });
             })?
     };
-    let width = plan
-        .instances
-        .iter()
-        .map(|i| format!("{}.{}", plan.spec.types[i.type_index].name, i.index).len())
-        .max()
-        .unwrap_or(0);
-    let formatter = Formatter::new(plan.format, plan.timestamps, plan.color, width);
+    let formatter = Formatter::new(plan.format, plan.timestamps, plan.color, label_width(&plan));
     let (pump, pump_thread) = pump::start(formatter.clone(), queue)?;
 
     let nursery = Nursery::start()?;
@@ -138,7 +130,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     let router = plan
         .router
         .take()
-        .map(|router| start_router(router, &mut machine, &tx, &pump))
+        .map(|router| start_router(router, &mut machine, &pump))
         .transpose()?;
     let mut driver = Driver {
         formatter,
@@ -174,20 +166,35 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     Ok(code)
 }
 
+/// The widest name a line will carry: an instance's, or the router's.
+fn label_width(plan: &Plan<'_>) -> usize {
+    let router = if plan.router.is_some() {
+        super::output::format::ROUTER_NAME.len()
+    } else {
+        0
+    };
+    plan.instances
+        .iter()
+        .map(|i| format!("{}.{}", plan.spec.types[i.type_index].name, i.index).len())
+        .max()
+        .unwrap_or(0)
+        .max(router)
+}
+
 /// Starts the router in front of its type, its lines and drains fed back into the loop.
 fn start_router(
     plan: RouterPlan,
     machine: &mut Machine,
-    tx: &mpsc::Sender<Event>,
     pump: &pump::Handle,
 ) -> std::io::Result<crate::router::Router> {
     machine.route(&plan.type_name);
-    let tx = Mutex::new(tx.clone());
-    let say = Box::new(move |line: String| {
-        let _ = tx
+    // The router's lines go to the pump from the router's threads, never through the loop.
+    let lines = Mutex::new(pump.try_clone()?);
+    let say = Box::new(move |text: String| {
+        lines
             .lock()
-            .expect("router say lock")
-            .send(Event::RouterSay(line));
+            .expect("router lines lock")
+            .send(PumpCommand::Router { text });
     });
     let router = crate::router::Router::start(plan.listener, plan.limits, say)?;
     pump.system(
@@ -269,10 +276,6 @@ impl Driver<'_, '_> {
             }) => Input::Exited { id, code, signal },
             Event::Health { id, result } => Input::Health { id, result },
             Event::Drained(id) => Input::Drained { id },
-            Event::RouterSay(line) => {
-                self.pump.system(format!("router {line}"), None);
-                return;
-            }
             Event::Control(request, reply, deadline) => {
                 // Past its deadline its client was told it was not applied: keep that true.
                 let response = if now > deadline {

@@ -19,6 +19,8 @@ pub enum Stream {
     Stderr,
     /// dozen's own lines: started, exited, restarting, ready.
     System,
+    /// The router's lines: one per request, and the errors it answered.
+    Router,
 }
 
 impl Stream {
@@ -27,12 +29,15 @@ impl Stream {
             Self::Stdout => "stdout",
             Self::Stderr => "stderr",
             Self::System => "system",
+            Self::Router => "router",
         }
     }
 }
 
 /// The name dozen's own lines carry.
 pub const SYSTEM_NAME: &str = "dozen";
+/// The name the router's lines carry.
+pub const ROUTER_NAME: &str = "router";
 
 /// foreman's palette: one colour per process type, in Procfile order.
 const COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
@@ -74,6 +79,10 @@ impl Formatter {
 
     pub fn system_label(&self) -> Label {
         self.make_label(SYSTEM_NAME, self.color.then_some("1"))
+    }
+
+    pub fn router_label(&self) -> Label {
+        self.make_label(ROUTER_NAME, self.color.then_some("1;34"))
     }
 
     fn make_label(&self, name: &str, color: Option<&str>) -> Label {

@@ -37,6 +37,8 @@ pub enum Command {
     Release { id: u64, text: String },
     /// One of dozen's own lines, after everything instance `after` has printed so far.
     System { text: String, after: Option<u64> },
+    /// One of the router's lines.
+    Router { text: String },
     /// Read what is left, flush partial lines, close the queue and end the thread.
     Finish,
 }
@@ -48,6 +50,14 @@ pub struct Handle {
 }
 
 impl Handle {
+    /// Another handle to the same pump (for the router's threads).
+    pub fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(Self {
+            tx: self.tx.clone(),
+            wake: self.wake.try_clone()?,
+        })
+    }
+
     pub fn send(&self, command: Command) {
         if self.tx.send(command).is_ok() {
             // A full wake pipe already means "wake up".
@@ -266,6 +276,7 @@ impl Pump {
                         source.held = false;
                     }
                 }
+                Command::Router { text } => self.router_line(&text),
                 Command::System { text, after } => {
                     if let Some(s) =
                         after.and_then(|id| self.sources.iter().position(|s| s.id == id))
@@ -285,6 +296,23 @@ impl Pump {
             }
         }
         false
+    }
+
+    /// One of the router's lines.
+    fn router_line(&mut self, text: &str) {
+        let label = self.formatter.router_label();
+        let line = Line {
+            bytes: text.as_bytes(),
+            continued: false,
+        };
+        emit(
+            &mut self.formatter,
+            &mut self.batch,
+            &label,
+            Stream::Router,
+            line,
+            false,
+        );
     }
 
     /// One of dozen's own lines.
