@@ -46,6 +46,26 @@ class App(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    def do_POST(self):
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            size = 0
+            while True:
+                length = int(self.rfile.readline().strip(), 16)
+                if length == 0:
+                    self.rfile.readline()
+                    break
+                size += len(self.rfile.read(length))
+                self.rfile.readline()
+        else:
+            size = len(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for part in (b"first %d\n" % size, b"second\n"):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.flush()
+            time.sleep(float(self.path.split("=")[1]) if "=" in self.path else 0)
+        self.wfile.write(b"0\r\n\r\n")
     def log_message(self, *args):
         pass
 class Server(http.server.ThreadingHTTPServer):
@@ -475,4 +495,71 @@ fn router_settings_are_checked_and_a_taken_address_is_an_error() {
         .run()
         .code(2)
         .stderr_has("the Procfile has no `web` type");
+}
+
+/// Bodies stream both ways: a chunked request reaches the app whole, a chunked response
+/// reaches the client part by part as the app writes it (nothing is buffered whole), and a
+/// client that asks `Expect: 100-continue` is told to go on.
+#[test]
+fn chunked_bodies_stream_both_ways_and_expect_continue_is_answered() {
+    let port = base_port();
+    let running = run(app(), port, 1);
+    assert_eq!(get(port, "/").status, 200);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"POST /echo?wait=1 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    // The first part arrives while the app still sleeps before the second.
+    while !String::from_utf8_lossy(&seen).contains("first 11") {
+        let n = stream.read(&mut buffer).unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    let first_at = started.elapsed();
+    assert!(first_at < Duration::from_millis(900), "{first_at:?}");
+    let text = String::from_utf8_lossy(&seen).to_string();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{text}"
+    );
+    while !String::from_utf8_lossy(&seen).contains("second") {
+        let n = stream.read(&mut buffer).unwrap();
+        assert!(n > 0);
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // Expect: 100-continue: the client waits for the go-ahead before its body.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 100"), "{line:?}");
+    reader.read_line(&mut line).unwrap();
+    reader.get_mut().write_all(b"ping").unwrap();
+    let mut rest = String::new();
+    while !rest.contains("second") {
+        let mut chunk = String::new();
+        if reader.read_line(&mut chunk).unwrap() == 0 {
+            break;
+        }
+        rest.push_str(&chunk);
+    }
+    assert!(rest.starts_with("HTTP/1.1 200"), "{rest}");
+    assert!(rest.contains("first 4"), "{rest}");
+    stop(running);
 }
