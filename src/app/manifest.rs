@@ -147,6 +147,15 @@ pub struct RouterSection {
     /// `requests` (a line per request) or `errors` (only the router's errors) [default:
     /// `requests`, `errors` with `--dev`, where the app's own server logs each request].
     pub log: Option<RouterLog>,
+    /// `least-outstanding` (default) or `round-robin`.
+    pub balance: Option<Balance>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    LeastOutstanding,
+    RoundRobin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -285,6 +285,7 @@ fn router_limits(
         log_requests: section
             .log
             .map_or(!dev, |log| log == crate::app::manifest::RouterLog::Requests),
+        round_robin: section.balance == Some(crate::app::manifest::Balance::RoundRobin),
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// A line per request in the formation's stream (errors are always told).
     pub log_requests: bool,
+    /// Round-robin instead of least outstanding requests.
+    pub round_robin: bool,
 }
 
 impl Default for Limits {
@@ -55,6 +57,7 @@ impl Default for Limits {
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
             log_requests: true,
+            round_robin: false,
         }
     }
 }
@@ -361,7 +364,7 @@ fn refuse_foreign(
 async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Option<Arc<Backend>> {
     loop {
         let changed = shared.table.changed.notified();
-        if let Some(backend) = shared.table.pick(tried) {
+        if let Some(backend) = shared.table.pick(tried, shared.limits.round_robin) {
             return Some(backend);
         }
         let now = Instant::now();
@@ -374,8 +377,12 @@ async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Opti
         let _ = tokio::time::timeout(wait, changed).await;
         if shared.table.has_candidates() {
             // Something may have come back that was tried before: try it again.
-            if shared.table.pick(tried).is_none() {
-                return shared.table.pick(&[]);
+            if shared
+                .table
+                .pick(tried, shared.limits.round_robin)
+                .is_none()
+            {
+                return shared.table.pick(&[], shared.limits.round_robin);
             }
         }
     }

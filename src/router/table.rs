@@ -193,19 +193,23 @@ impl Table {
     }
 
     /// The instance a request goes to: of those in rotation and accepting connections (and
-    /// not in `tried`), the one with the fewest requests in flight; ties go round-robin.
-    pub fn pick(&self, tried: &[u64]) -> Option<Arc<Backend>> {
+    /// not in `tried`), the one with the fewest requests in flight, ties going round-robin;
+    /// or, `round_robin`, the next one in turn.
+    pub fn pick(&self, tried: &[u64], round_robin: bool) -> Option<Arc<Backend>> {
         let rotation = self.rotation.read().expect("table lock");
         let count = rotation.len();
         if count == 0 {
             return None;
         }
         let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
-        (0..count)
+        let mut eligible = (0..count)
             .map(|i| &rotation[(start + i) % count])
-            .filter(|b| !b.is_refusing() && !b.is_draining() && !tried.contains(&b.route.id))
-            .min_by_key(|b| b.in_flight())
-            .cloned()
+            .filter(|b| !b.is_refusing() && !b.is_draining() && !tried.contains(&b.route.id));
+        if round_robin {
+            eligible.next().cloned()
+        } else {
+            eligible.min_by_key(|b| b.in_flight()).cloned()
+        }
     }
 
     /// Whether some instance in rotation could take a request now.
@@ -320,17 +324,23 @@ mod tests {
     fn picks_the_least_busy_and_skips_refusing_draining_and_tried() {
         let table = Table::default();
         table.set_routes(&[route(1, 5001), route(2, 5002), route(3, 5003)]);
-        let first = table.pick(&[]).unwrap();
+        let first = table.pick(&[], false).unwrap();
         let _busy = first.begin();
-        let second = table.pick(&[]).unwrap();
+        let second = table.pick(&[], false).unwrap();
         assert_ne!(second.route.id, first.route.id, "the idle ones first");
-        let third = table.pick(&[first.route.id, second.route.id]).unwrap();
+        let third = table
+            .pick(&[first.route.id, second.route.id], false)
+            .unwrap();
         third.refuse();
-        assert!(table.pick(&[first.route.id, second.route.id]).is_none());
+        assert!(
+            table
+                .pick(&[first.route.id, second.route.id], false)
+                .is_none()
+        );
         third.accept_again();
         assert_eq!(
             table
-                .pick(&[first.route.id, second.route.id])
+                .pick(&[first.route.id, second.route.id], false)
                 .unwrap()
                 .route
                 .id,
@@ -339,17 +349,38 @@ mod tests {
     }
 
     #[test]
+    fn round_robin_takes_turns_whatever_is_in_flight() {
+        let table = Table::default();
+        table.set_routes(&[route(1, 5001), route(2, 5002)]);
+        let first = table.pick(&[], true).unwrap();
+        let _busy: Vec<InFlight> = (0..5).map(|_| first.begin()).collect();
+        let second = table.pick(&[], true).unwrap();
+        assert_ne!(second.route.id, first.route.id);
+        assert_eq!(
+            table.pick(&[], true).unwrap().route.id,
+            first.route.id,
+            "its turn again"
+        );
+        // Least outstanding would not have sent it there.
+        assert_eq!(table.pick(&[], false).unwrap().route.id, second.route.id);
+    }
+
+    #[test]
     fn draining_waits_for_in_flight_requests() {
         let table = Table::default();
         table.set_routes(&[route(1, 5001), route(2, 5002)]);
-        let backend = table.pick(&[2]).unwrap();
+        let backend = table.pick(&[2], false).unwrap();
         let request = backend.begin();
         let drained = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&drained);
         table.drain(1, Box::new(move || flag.store(true, Ordering::SeqCst)));
         assert!(!drained.load(Ordering::SeqCst), "a request is in flight");
         for _ in 0..10 {
-            assert_eq!(table.pick(&[]).unwrap().route.id, 2, "out of rotation");
+            assert_eq!(
+                table.pick(&[], false).unwrap().route.id,
+                2,
+                "out of rotation"
+            );
         }
         // The supervisor's next view no longer lists it; it stays known until drained.
         table.set_routes(&[route(2, 5002)]);
