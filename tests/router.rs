@@ -563,3 +563,54 @@ fn chunked_bodies_stream_both_ways_and_expect_continue_is_answered() {
     assert!(rest.contains("first 4"), "{rest}");
     stop(running);
 }
+
+/// A new release moves the formation instance by instance behind the router: each old
+/// instance drains before it stops, each new one gets requests once ready; nothing fails.
+#[test]
+fn a_release_move_loses_no_request() {
+    let port = base_port();
+    let test = app();
+    let dir = test.path().to_path_buf();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let port_text = port.to_string();
+    let running = test
+        .args(&[
+            "run",
+            "--no-timestamps",
+            "--router",
+            "-p",
+            &port_text,
+            "-m",
+            "web=2",
+        ])
+        .spawn();
+    assert_eq!(get(port, "/").status, 200);
+    let load = Load::start(port, 4, "/");
+    let slow = Load::start(port, 2, "/slow?s=0.3");
+    std::thread::sleep(Duration::from_millis(300));
+    let before = load.served();
+    std::fs::write(dir.join("notes.txt"), "v2").unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("to v2, one at a time"), "{stderr}");
+    let during = load.served() - before;
+    let (_, failures) = load.finish();
+    let (slow_served, slow_failures) = slow.finish();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:?}",
+        failures.len()
+    );
+    assert!(slow_failures.is_empty(), "{slow_failures:?}");
+    assert!(during > 0 && slow_served > 0);
+    let status = ps(&running);
+    let releases: Vec<&str> = status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["release"].as_str().unwrap())
+        .collect();
+    assert_eq!(releases, ["v2", "v2"]);
+    stop(running);
+}
