@@ -156,6 +156,9 @@ def main():
     os.makedirs(app)
     with open(os.path.join(app, "backend.conf"), "w") as f:
         f.write(BACKEND.replace("{dir}", work).replace("{{", "{").replace("}}", "}").replace("{port}", "PORT_HERE"))
+    with open(os.path.join(app, "dozen.toml"), "w") as f:
+        # As a production app has it: a crashed instance comes back.
+        f.write('[processes.web]\nrestart = "on-failure"\n')
     with open(os.path.join(app, "Procfile"), "w") as f:
         f.write("web: sed \"s/PORT_HERE/$PORT/g\" backend.conf > conf-$PORT && exec nginx -c \"$PWD/conf-$PORT\"\n")
     base = args.port
@@ -205,16 +208,27 @@ def main():
                 proxy.wait()
         # Zero failed requests through changes of the formation, under wrk's load.
         changes = []
+        def kill_one():
+            import json
+            status = json.loads(subprocess.run([DOZEN, "ps", "--json"], cwd=app, capture_output=True,
+                                               text=True, check=True).stdout)
+            os.kill(status["instances"][0]["pid"], signal.SIGKILL)
+            time.sleep(2)
+
         for name, commands in [
             ("dozen restart web (web=3)", [["restart", "web", "--wait"]]),
             ("scale web=4, then web=1", [["scale", "web=4", "--wait"], ["scale", "web=1", "--wait"]]),
+            ("kill -9 of web.1 (web=3)", [kill_one]),
         ]:
             load = subprocess.Popen(
                 ["wrk", "-t2", f"-c{args.connections}", "-d6s", f"http://127.0.0.1:{base}/"],
                 stdout=subprocess.PIPE, text=True)
             time.sleep(1)
             for command in commands:
-                subprocess.run([DOZEN, *command], cwd=app, check=True, capture_output=True)
+                if callable(command):
+                    command()
+                else:
+                    subprocess.run([DOZEN, *command], cwd=app, check=True, capture_output=True)
             out, _ = load.communicate()
             requests = int(re.search(r"(\d+) requests in", out).group(1))
             failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))

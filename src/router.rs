@@ -111,6 +111,7 @@ impl Router {
             unavailable: counters.unavailable.load(Ordering::Relaxed),
             timeout: counters.timeout.load(Ordering::Relaxed),
             refused: counters.refused.load(Ordering::Relaxed),
+            retried: counters.retried.load(Ordering::Relaxed),
             instances: self
                 .shared
                 .table
@@ -163,6 +164,8 @@ pub struct Status {
     pub unavailable: u64,
     pub timeout: u64,
     pub refused: u64,
+    /// Idempotent requests sent to another instance after theirs failed them.
+    pub retried: u64,
     pub instances: Vec<InstanceStatus>,
 }
 

@@ -40,6 +40,8 @@ class App(http.server.BaseHTTPRequestHandler):
                 self.connection.sendall(data)
         if self.path.startswith("/slow"):
             time.sleep(float(self.path.split("=")[1]))
+        if self.path == "/die-on-" + os.environ["PORT"]:
+            os._exit(1)
         body = json.dumps({"port": os.environ["PORT"], "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -47,6 +49,8 @@ class App(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
     def do_POST(self):
+        if self.path == "/die-on-" + os.environ["PORT"]:
+            os._exit(1)
         if self.headers.get("Transfer-Encoding") == "chunked":
             size = 0
             while True:
@@ -612,5 +616,52 @@ fn a_release_move_loses_no_request() {
         .map(|i| i["release"].as_str().unwrap())
         .collect();
     assert_eq!(releases, ["v2", "v2"]);
+    stop(running);
+}
+
+/// An instance that dies in the middle of a request: a GET (nothing it asks can happen twice)
+/// is sent to another instance and answered; a POST is not sent again, and gets a 502.
+#[test]
+fn a_get_whose_instance_dies_is_sent_again_and_a_post_is_not() {
+    let port = base_port();
+    let running = run(
+        app().manifest("[processes.web]\nrestart = \"on-failure\"\n"),
+        port,
+        2,
+    );
+    assert_eq!(get(port, "/").status, 200);
+    // Whichever instance gets it first dies; the other answers.
+    let mut client = Client::connect(port).unwrap();
+    let first = format!("/die-on-{}", port + 1);
+    let mut answered = 0;
+    for _ in 0..2 {
+        let reply = client.get(&first).unwrap();
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.json()["port"], (port + 2).to_string());
+        answered += 1;
+    }
+    assert_eq!(answered, 2);
+    // A POST is never sent twice.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let second = format!("/die-on-{}", port + 2);
+    let reply = loop {
+        let mut client = Client::connect(port).unwrap();
+        let reply = client
+            .send(&format!(
+                "POST {second} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\nhi"
+            ))
+            .unwrap();
+        // It went to the instance that survives it (web.1, back by now): try again.
+        if reply.status != 200 || Instant::now() > deadline {
+            break reply;
+        }
+    };
+    assert_eq!(reply.status, 502, "{reply:?}");
+    let status = ps(&running);
+    assert!(
+        status["router"]["retried"].as_u64().unwrap() >= 1,
+        "{status:#}"
+    );
+    assert_eq!(status["router"]["bad_gateway"], 1);
     stop(running);
 }

@@ -386,8 +386,13 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
 fn router_lines(out: &mut String, router: &crate::router::Status) {
     let _ = writeln!(
         out,
-        "\nrouter  http://{}  {} requests  502: {}  503: {}  504: {}",
-        router.listen, router.requests, router.bad_gateway, router.unavailable, router.timeout
+        "\nrouter  http://{}  {} requests  502: {}  503: {}  504: {}  retried: {}",
+        router.listen,
+        router.requests,
+        router.bad_gateway,
+        router.unavailable,
+        router.timeout,
+        router.retried
     );
     let ms = |us: Option<u64>| {
         us.map_or_else(

@@ -77,6 +77,8 @@ pub struct Counters {
     pub timeout: AtomicU64,
     /// 400/405: not a request for this app (absolute-form to another host, CONNECT).
     pub refused: AtomicU64,
+    /// Idempotent requests sent again after their instance failed them.
+    pub retried: AtomicU64,
 }
 
 /// What every connection's tasks share.
@@ -149,7 +151,7 @@ enum SendError {
     /// Nothing reached the app: the request comes back, to go elsewhere. `refused` when the
     /// instance refused the connection (it leaves the rotation until it accepts again).
     NotSent {
-        request: Box<Request<Incoming>>,
+        request: Box<Request<ProxyBody>>,
         refused: bool,
     },
     /// The request (or part of it) was sent: never retried.
@@ -178,6 +180,17 @@ async fn handle(
     let upgrade = headers::is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     prepare(&mut request, upgrade, shared.listen.port(), &meta, received);
+    // An idempotent request without a body can be sent again if its instance fails it before
+    // any of the response came back (a `kill -9` mid-request), as nginx retries one.
+    let mut replay = (!upgrade && replayable(&request)).then(|| {
+        let mut copy = Request::new(());
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = request.headers().clone();
+        copy
+    });
+    let mut request = request.map(http_body_util::BodyExt::boxed_unsync);
     let mut tried = Vec::new();
     let deadline = meta.started + shared.limits.queue;
     loop {
@@ -231,6 +244,13 @@ async fn handle(
                 let text = "the app did not answer in time\n";
                 return error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id);
             }
+            Err(SendError::Failed(cause)) if replay.is_some() => {
+                backend.errors.fetch_add(1, Ordering::Relaxed);
+                shared.counters.retried.fetch_add(1, Ordering::Relaxed);
+                meta.tell(shared, "retried", 0, Some(&backend), &cause);
+                tried.push(backend.route.id);
+                request = replay.take().expect("checked").map(|()| empty());
+            }
             Err(SendError::Failed(cause)) => {
                 backend.errors.fetch_add(1, Ordering::Relaxed);
                 shared.counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
@@ -267,13 +287,30 @@ impl Meta {
         desc: &str,
     ) {
         let instance = instance.map_or_else(String::new, |b| format!(" instance={}", b.route.name));
+        // A status of 0: not an answer, a warning (a request sent again).
+        let (level, status) = match status {
+            0 => ("warning", String::new()),
+            status => ("error", format!(" status={status}")),
+        };
         (shared.say)(format!(
-            "at=error code={code} status={status} method={} path=\"{}\"{instance} request_id={} desc=\"{desc}\"",
+            "at={level} code={code}{status} method={} path=\"{}\"{instance} request_id={} desc=\"{desc}\"",
             self.method,
             self.path,
             self.id.to_str().unwrap_or_default()
         ));
     }
+}
+
+/// GET, HEAD or OPTIONS without a body: sending it again cannot do anything twice.
+fn replayable(request: &Request<Incoming>) -> bool {
+    let headers = request.headers();
+    matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) && !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length.as_bytes() == b"0")
 }
 
 /// The request as the instance gets it: its hop's headers off, the forwarding headers on,
@@ -390,7 +427,7 @@ async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Opti
 
 async fn send(
     backend: &Arc<Backend>,
-    request: Request<Incoming>,
+    request: Request<ProxyBody>,
     upgrade: bool,
     shared: &Shared,
 ) -> Result<(Response<Incoming>, Duration), SendError> {
@@ -447,7 +484,7 @@ async fn send(
 }
 
 /// An idle connection to the instance that can take a request now.
-fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest<Incoming>> {
+fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest<ProxyBody>> {
     let mut pool = backend.pool(WORKER.get()).lock().expect("pool lock");
     while let Some(sender) = pool.pop() {
         if sender.is_ready() {
@@ -463,7 +500,7 @@ async fn connect(
     backend: &Backend,
     upgrade: bool,
     timeout: Duration,
-) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, bool> {
+) -> Result<hyper::client::conn::http1::SendRequest<ProxyBody>, bool> {
     let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
     let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await else {
         return Err(true);

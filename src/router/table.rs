@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use tokio::sync::Notify;
 
@@ -39,7 +38,7 @@ pub struct Backend {
     on_drained: Mutex<Option<OnDrained>>,
     /// Idle keep-alive connections to it, one pool per router thread: a connection is
     /// driven by the thread that made it, and used only there.
-    pools: Vec<Mutex<Vec<SendRequest<Incoming>>>>,
+    pools: Vec<Mutex<Vec<SendRequest<super::proxy::ProxyBody>>>>,
     /// Service times (request sent to response head), for percentiles.
     pub latency: Histogram,
 }
@@ -83,7 +82,7 @@ impl Backend {
     }
 
     /// Router thread `worker`'s idle connections to it.
-    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<Incoming>>> {
+    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<super::proxy::ProxyBody>>> {
         &self.pools[worker % self.pools.len()]
     }
 
