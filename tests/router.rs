@@ -608,14 +608,22 @@ fn a_release_move_loses_no_request() {
     );
     assert!(slow_failures.is_empty(), "{slow_failures:?}");
     assert!(during > 0 && slow_served > 0);
-    let status = ps(&running);
-    let releases: Vec<&str> = status["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["release"].as_str().unwrap())
-        .collect();
-    assert_eq!(releases, ["v2", "v2"]);
+    // The move's extra instance may still be on its way out when `release` returns.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = ps(&running);
+        let releases: Vec<String> = status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["release"].as_str().unwrap().to_owned())
+            .collect();
+        if releases == ["v2", "v2"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     stop(running);
 }
 
