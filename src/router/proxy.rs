@@ -26,6 +26,42 @@ use super::table::{Backend, InFlight, Table};
 
 pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
+/// What goes to an instance: the client's body as it arrives, or nothing (a request sent
+/// again, which had none).
+pub enum Upstream {
+    Client(Incoming),
+    Empty,
+}
+
+impl Body for Upstream {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            Self::Client(body) => Pin::new(body).poll_frame(cx),
+            Self::Empty => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Client(body) => body.is_end_stream(),
+            Self::Empty => true,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Client(body) => body.size_hint(),
+            Self::Empty => SizeHint::with_exact(0),
+        }
+    }
+}
+
 /// The router's limits and timeouts (`[router]` in dozen.toml, docs/router.md).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -151,7 +187,7 @@ enum SendError {
     /// Nothing reached the app: the request comes back, to go elsewhere. `refused` when the
     /// instance refused the connection (it leaves the rotation until it accepts again).
     NotSent {
-        request: Box<Request<ProxyBody>>,
+        request: Box<Request<Upstream>>,
         refused: bool,
     },
     /// The request (or part of it) was sent: never retried.
@@ -190,7 +226,7 @@ async fn handle(
         *copy.headers_mut() = request.headers().clone();
         copy
     });
-    let mut request = request.map(http_body_util::BodyExt::boxed_unsync);
+    let mut request = request.map(Upstream::Client);
     let mut tried = Vec::new();
     let deadline = meta.started + shared.limits.queue;
     loop {
@@ -249,7 +285,7 @@ async fn handle(
                 shared.counters.retried.fetch_add(1, Ordering::Relaxed);
                 meta.tell(shared, "retried", 0, Some(&backend), &cause);
                 tried.push(backend.route.id);
-                request = replay.take().expect("checked").map(|()| empty());
+                request = replay.take().expect("checked").map(|()| Upstream::Empty);
             }
             Err(SendError::Failed(cause)) => {
                 backend.errors.fetch_add(1, Ordering::Relaxed);
@@ -427,7 +463,7 @@ async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Opti
 
 async fn send(
     backend: &Arc<Backend>,
-    request: Request<ProxyBody>,
+    request: Request<Upstream>,
     upgrade: bool,
     shared: &Shared,
 ) -> Result<(Response<Incoming>, Duration), SendError> {
@@ -484,7 +520,7 @@ async fn send(
 }
 
 /// An idle connection to the instance that can take a request now.
-fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest<ProxyBody>> {
+fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest<Upstream>> {
     let mut pool = backend.pool(WORKER.get()).lock().expect("pool lock");
     while let Some(sender) = pool.pop() {
         if sender.is_ready() {
@@ -500,7 +536,7 @@ async fn connect(
     backend: &Backend,
     upgrade: bool,
     timeout: Duration,
-) -> Result<hyper::client::conn::http1::SendRequest<ProxyBody>, bool> {
+) -> Result<hyper::client::conn::http1::SendRequest<Upstream>, bool> {
     let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
     let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await else {
         return Err(true);

@@ -38,7 +38,7 @@ pub struct Backend {
     on_drained: Mutex<Option<OnDrained>>,
     /// Idle keep-alive connections to it, one pool per router thread: a connection is
     /// driven by the thread that made it, and used only there.
-    pools: Vec<Mutex<Vec<SendRequest<super::proxy::ProxyBody>>>>,
+    pools: Vec<Mutex<Vec<SendRequest<super::proxy::Upstream>>>>,
     /// Service times (request sent to response head), for percentiles.
     pub latency: Histogram,
 }
@@ -82,7 +82,7 @@ impl Backend {
     }
 
     /// Router thread `worker`'s idle connections to it.
-    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<super::proxy::ProxyBody>>> {
+    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<super::proxy::Upstream>>> {
         &self.pools[worker % self.pools.len()]
     }
 
