@@ -224,3 +224,29 @@ impl<'p> Scanners<'p> {
         })
     }
 }
+
+/// A test of `patterns`: whether pattern `index` finds a text (a line of `app.py`), its check
+/// (placeholders, token bodies) included. The scanner is built once.
+#[cfg(test)]
+pub fn finder(patterns: &'static [Pattern]) -> impl Fn(usize, &str) -> bool {
+    let all: Vec<&'static Pattern> = patterns.iter().collect();
+    let scanner = Scanner::new(&all, None).expect("the patterns compile");
+    move |index, text| {
+        let regions = std::cell::OnceCell::new();
+        scanner.scan(text.as_bytes()).iter().any(|m| {
+            let hit = Hit {
+                evidence: &text[m.start..m.end],
+                matched: &text[m.whole.clone()],
+                line: text,
+                path: "app.py",
+                kind: Kind::Code,
+                tools: &[],
+                content: text.as_bytes(),
+                at: m.whole.start,
+                evidence_at: m.start,
+                regions: &regions,
+            };
+            m.pattern == index && patterns[index].verify.is_none_or(|verify| verify(&hit))
+        })
+    }
+}

@@ -1331,21 +1331,20 @@ impl Machine {
     /// once its requests are done (or at its kill timeout); others are signalled at once.
     fn signal_stop(&mut self, slot: usize) {
         if self.routed_slot(slot) {
-            let (id, timeout) = (self.slots[slot].id, self.settings(slot).kill_timeout);
+            let id = self.slots[slot].id;
             self.actions.push(Action::Drain { id });
-            let now = self.now;
-            let s = &mut self.slots[slot];
-            s.next_probe = None;
-            s.state = State::Stopping {
-                deadline: now
-                    .checked_add(timeout)
-                    .unwrap_or_else(|| now + crate::app::duration::Duration::MAX),
-                killed: false,
-                draining: true,
-            };
+            self.stopping(slot, true);
             return;
         }
         self.send_stop(slot);
+    }
+
+    /// The moment `timeout` from now. Timeouts are bounded (a day), but a deadline must never
+    /// overflow.
+    fn after(&self, timeout: Duration) -> Instant {
+        self.now
+            .checked_add(timeout)
+            .unwrap_or_else(|| self.now + crate::app::duration::Duration::MAX)
     }
 
     /// Whether the router sends this instance requests now: a ready, running instance of
@@ -1378,22 +1377,21 @@ impl Machine {
 
     /// Sends an instance its stop signal; SIGKILL follows at its kill timeout.
     fn send_stop(&mut self, slot: usize) {
-        let (id, signal, timeout) = (
-            self.slots[slot].id,
-            self.settings(slot).stop_signal,
-            self.settings(slot).kill_timeout,
-        );
+        let (id, signal) = (self.slots[slot].id, self.settings(slot).stop_signal);
         self.actions.push(Action::Signal { id, signal });
-        let now = self.now;
+        self.stopping(slot, false);
+    }
+
+    /// The instance is stopping: draining (its signal still to come), or signalled; either
+    /// way until its kill timeout from now.
+    fn stopping(&mut self, slot: usize, draining: bool) {
+        let deadline = self.after(self.settings(slot).kill_timeout);
         let s = &mut self.slots[slot];
         s.next_probe = None;
         s.state = State::Stopping {
-            // Timeouts are bounded (a day), but a deadline must never overflow.
-            deadline: now
-                .checked_add(timeout)
-                .unwrap_or_else(|| now + crate::app::duration::Duration::MAX),
+            deadline,
             killed: false,
-            draining: false,
+            draining,
         };
     }
 

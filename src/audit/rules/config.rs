@@ -979,27 +979,8 @@ mod tests {
 
     #[test]
     fn every_rule_finds_its_true_positives_and_none_of_its_false_positives() {
-        let patterns: Vec<&Pattern> = SECRETS.iter().collect();
-        let scanner = Scanner::new(&patterns, None).unwrap();
         // A match that the pattern's check (placeholders, bodies) accepts.
-        let finds = |index: usize, text: &str| {
-            let regions = std::cell::OnceCell::new();
-            scanner.scan(text.as_bytes()).iter().any(|m| {
-                let hit = Hit {
-                    evidence: &text[m.start..m.end],
-                    matched: &text[m.whole.clone()],
-                    line: text,
-                    path: "app.py",
-                    kind: crate::audit::files::Kind::Code,
-                    tools: &[],
-                    content: text.as_bytes(),
-                    at: m.whole.start,
-                    evidence_at: m.start,
-                    regions: &regions,
-                };
-                m.pattern == index && SECRETS[index].verify.is_none_or(|verify| verify(&hit))
-            })
-        };
+        let finds = crate::audit::scan::finder(&SECRETS);
         for (rule, positives, negatives) in CASES {
             let index = SECRETS
                 .iter()

@@ -301,23 +301,17 @@ impl Pump {
     /// One of the router's lines.
     fn router_line(&mut self, text: &str) {
         let label = self.formatter.router_label();
-        let line = Line {
-            bytes: text.as_bytes(),
-            continued: false,
-        };
-        emit(
-            &mut self.formatter,
-            &mut self.batch,
-            &label,
-            Stream::Router,
-            line,
-            false,
-        );
+        self.own_line(&label, Stream::Router, text);
     }
 
     /// One of dozen's own lines.
     fn system_line(&mut self, text: &str) {
         let label = self.formatter.system_label();
+        self.own_line(&label, Stream::System, text);
+    }
+
+    /// A whole line of dozen's (not of a process).
+    fn own_line(&mut self, label: &Label, stream: Stream, text: &str) {
         let line = Line {
             bytes: text.as_bytes(),
             continued: false,
@@ -325,8 +319,8 @@ impl Pump {
         emit(
             &mut self.formatter,
             &mut self.batch,
-            &label,
-            Stream::System,
+            label,
+            stream,
             line,
             false,
         );

@@ -525,26 +525,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_provider_finds_its_true_positives_and_none_of_its_false_positives() {
-        let patterns: Vec<&Pattern> = PATTERNS.iter().collect();
-        let scanner = Scanner::new(&patterns, None).unwrap();
-        let finds = |index: usize, text: &str| {
-            let regions = std::cell::OnceCell::new();
-            scanner.scan(text.as_bytes()).iter().any(|m| {
-                let hit = Hit {
-                    evidence: &text[m.start..m.end],
-                    matched: &text[m.whole.clone()],
-                    line: text,
-                    path: "app.py",
-                    kind: crate::audit::files::Kind::Code,
-                    tools: &[],
-                    content: text.as_bytes(),
-                    at: m.whole.start,
-                    evidence_at: m.start,
-                    regions: &regions,
-                };
-                m.pattern == index && PATTERNS[index].verify.is_none_or(|verify| verify(&hit))
-            })
-        };
+        let finds = crate::audit::scan::finder(PATTERNS);
         let (mut positives, mut found, mut negatives, mut matched) = (0, 0, 0, 0);
         for (rule, tps, fps) in CASES {
             let index = PATTERNS
