@@ -299,7 +299,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand run" -s p -l port -d 'Base p
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s t -l timeout -d 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -l log-format -d '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)' -r -f -a "text\t''
 json\t''"
-complete -c dozen -n "__fish_dozen_using_subcommand run" -l router -d 'Put dozen\'s HTTP router in front of `web`, on ADDR (a port, or HOST:PORT) [default: 127.0.0.1 and the base port]; instances then take ports from the base port + 1' -r
+complete -c dozen -n "__fish_dozen_using_subcommand run" -l router -d 'Put dozen\'s HTTP router in front of `web`, on ADDR (a port, or HOST:PORT) [default: 127.0.0.1 and the base port]; instances then take ports from the base port + 1. Process types go before it: `dozen run web --router`' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand run" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
@@ -319,7 +319,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand start" -s p -l port -d 'Base
 complete -c dozen -n "__fish_dozen_using_subcommand start" -s t -l timeout -d 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand start" -l log-format -d '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)' -r -f -a "text\t''
 json\t''"
-complete -c dozen -n "__fish_dozen_using_subcommand start" -l router -d 'Put dozen\'s HTTP router in front of `web`, on ADDR (a port, or HOST:PORT) [default: 127.0.0.1 and the base port]; instances then take ports from the base port + 1' -r
+complete -c dozen -n "__fish_dozen_using_subcommand start" -l router -d 'Put dozen\'s HTTP router in front of `web`, on ADDR (a port, or HOST:PORT) [default: 127.0.0.1 and the base port]; instances then take ports from the base port + 1. Process types go before it: `dozen run web --router`' -r
 complete -c dozen -n "__fish_dozen_using_subcommand start" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand start" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand start" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

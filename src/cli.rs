@@ -611,13 +611,20 @@ pub struct RunArgs {
     pub log_format: crate::supervisor::output::format::LogFormat,
 
     /// Put dozen's HTTP router in front of `web`, on ADDR (a port, or HOST:PORT) [default:
-    /// 127.0.0.1 and the base port]; instances then take ports from the base port + 1
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, value_parser = crate::app::ports::RouterAddr::parse)]
+    /// 127.0.0.1 and the base port]; instances then take ports from the base port + 1.
+    /// Process types go before it: `dozen run web --router`
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, value_parser = router_addr)]
     pub router: Option<Option<crate::app::ports::RouterAddr>>,
 
     /// No router, even when dozen.toml's `[router] enabled` asks for one
     #[arg(long, conflicts_with = "router")]
     pub no_router: bool,
+}
+
+/// `--router`'s address; a type named after it (`--router web`) gets told where types go.
+fn router_addr(text: &str) -> Result<crate::app::ports::RouterAddr, String> {
+    crate::app::ports::RouterAddr::parse(text)
+        .map_err(|problem| format!("{problem}; process types go before --router"))
 }
 
 #[derive(Debug, clap::Args)]

@@ -83,18 +83,27 @@ fn app() -> Test {
         .procfile("web: exec python3 -u app.py\n")
 }
 
+/// The app behind a compound command (no `exec`): the shell stays, the server is its child,
+/// and the stop signal must reach both.
+fn compound_app() -> Test {
+    Test::new()
+        .file("app.py", APP)
+        .procfile("web: cd . && python3 -u app.py\n")
+}
+
 fn run(test: Test, port: u16, web: u32) -> Running {
-    let port = port.to_string();
+    let (base, listen) = (port.to_string(), format!("127.0.0.1:{port}"));
     let formation = format!("web={web}");
     test.args(&[
         "run",
         "--dev",
         "--no-timestamps",
-        "--router",
         "-p",
-        &port,
+        &base,
         "-m",
         &formation,
+        "--router",
+        &listen,
     ])
     .spawn()
 }
@@ -330,7 +339,7 @@ fn requests_wait_for_a_ready_instance_and_carry_forwarding_headers() {
 #[test]
 fn a_rolling_restart_and_a_scale_down_lose_no_request() {
     let port = base_port();
-    let running = run(app(), port, 3);
+    let running = run(compound_app(), port, 3);
     assert_eq!(get(port, "/").status, 200);
     let load = Load::start(port, 6, "/");
     let slow = Load::start(port, 2, "/slow?s=0.4");

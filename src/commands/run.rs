@@ -252,7 +252,7 @@ fn plan_router(
             }
             let listener = std::net::TcpListener::bind(address).map_err(|e| {
                 Error::failed(format!("the router cannot listen on {address} ({e})"))
-                    .hint("stop what listens there, or give another address: --router=8080")
+                    .hint("stop what listens there, or give another address: --router 8080")
             })?;
             Some(runner::RouterPlan {
                 type_name: ROUTED_TYPE.to_owned(),
