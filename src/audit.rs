@@ -26,7 +26,7 @@ use std::path::Path;
 use crate::app::{App, Locator};
 use crate::diagnostic::Diagnostic;
 use finding::{Factor, Finding};
-use project::{Procfiled, Project};
+use project::{ProcfileAt, Project};
 use report::Report;
 use suppress::{Baseline, ManifestIgnore, Suppressed};
 
@@ -89,12 +89,12 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
             ..walk::Walked::default()
         }
     };
-    let mut procfiles = vec![Procfiled {
+    let mut procfiles = vec![ProcfileAt {
         path: "Procfile".to_owned(),
         procfile: app.procfile.clone().unwrap_or_default(),
         problems: procfile_problems,
     }];
-    procfiles.extend(Procfiled::alternatives(request.root, &walked.files));
+    procfiles.extend(ProcfileAt::alternatives(request.root, &walked.files));
     let project = Project {
         root: request.root,
         app: &app,

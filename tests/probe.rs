@@ -177,17 +177,7 @@ fn release_probes_the_current_release_not_the_working_tree() {
     assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
     // The working tree moves on to a web that never binds.
     std::fs::write(dir.join("Procfile"), "web: exec sleep 41.3\n").unwrap();
-    let released = crate::harness::dozen_in(
-        &dir,
-        &[
-            "audit",
-            "--probe-only",
-            "--release",
-            "--boot-timeout",
-            "5s",
-            "--json",
-        ],
-    );
+    let released = probe_release(&dir);
     assert_eq!(released.0, Some(0), "{}{}", released.1, released.2);
     let report: serde_json::Value = serde_json::from_str(&released.1).unwrap();
     assert_eq!(report["probe"][0]["started"], true);
@@ -285,17 +275,7 @@ fn a_release_probe_keeps_build_outputs_git_ignores() {
     let dir = test.path().to_path_buf();
     let release = crate::harness::dozen_in(&dir, &["release"]);
     assert_eq!(release.0, Some(0), "{}{}", release.1, release.2);
-    let probed = crate::harness::dozen_in(
-        &dir,
-        &[
-            "audit",
-            "--probe-only",
-            "--release",
-            "--boot-timeout",
-            "5s",
-            "--json",
-        ],
-    );
+    let probed = probe_release(&dir);
     let report: serde_json::Value = serde_json::from_str(&probed.1).unwrap();
     assert_eq!(report["probe"][0]["started"], true, "{}", probed.1);
 }
@@ -315,4 +295,19 @@ fn the_probe_lets_a_preforking_app_settle_before_stopping_it() {
         "stopped before its worker started: {}",
         out.stdout
     );
+}
+
+/// `dozen audit --probe-only --release` on the app's current release, as JSON.
+fn probe_release(dir: &std::path::Path) -> (Option<i32>, String, String) {
+    crate::harness::dozen_in(
+        dir,
+        &[
+            "audit",
+            "--probe-only",
+            "--release",
+            "--boot-timeout",
+            "5s",
+            "--json",
+        ],
+    )
 }

@@ -508,6 +508,13 @@ fn router_settings_are_checked_and_a_taken_address_is_an_error() {
         .run()
         .code(2)
         .stderr_has("the Procfile has no `web` type");
+    // DESIGN's form, `--router ADDR`; a type after it is told where types go.
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .args(&["run", "--dev", "--router", "web"])
+        .run()
+        .code(2)
+        .stderr_has("process types go before --router");
 }
 
 /// Bodies stream both ways: a chunked request reaches the app whole, a chunked response

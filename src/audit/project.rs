@@ -55,18 +55,18 @@ pub struct Project<'a> {
     pub facts: &'a [super::walk::Fact],
     /// `Procfile` first, then the alternatives at the app's root (`Procfile.dev`, …) that
     /// `dozen run -f`, foreman and Heroku's `heroku local -f` run.
-    pub procfiles: &'a [Procfiled],
+    pub procfiles: &'a [ProcfileAt],
 }
 
 /// A Procfile the rules read, with what parsing it found wrong.
-pub struct Procfiled {
+pub struct ProcfileAt {
     /// Relative to the app.
     pub path: String,
     pub procfile: Procfile,
     pub problems: Vec<crate::diagnostic::Diagnostic>,
 }
 
-impl Procfiled {
+impl ProcfileAt {
     /// The alternative Procfiles among the app's files: `Procfile.*` at its root.
     pub fn alternatives(root: &Path, files: &[String]) -> Vec<Self> {
         files
