@@ -9,6 +9,7 @@
 pub mod headers;
 pub mod proxy;
 pub mod table;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ impl Router {
             permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections)),
             limits,
             listen,
-            counters: proxy::Counters::default(),
+            counters: (0..workers).map(|_| proxy::Counters::default()).collect(),
             say,
         });
         let (shutdown, watch) = tokio::sync::watch::channel(false);
@@ -74,7 +75,7 @@ impl Router {
                 std::thread::Builder::new()
                     .name(format!("dozen-router-{worker}"))
                     .spawn(move || {
-                        proxy::set_worker(worker);
+                        table::set_worker(worker);
                         runtime.block_on(proxy::serve(listener, shared, watch));
                     })?,
             );
@@ -103,15 +104,15 @@ impl Router {
 
     /// What `dozen ps` shows of the router.
     pub fn status(&self) -> Status {
-        let counters = &self.shared.counters;
+        let shared = &self.shared;
         Status {
             listen: self.shared.listen.to_string(),
-            requests: counters.requests.load(Ordering::Relaxed),
-            bad_gateway: counters.bad_gateway.load(Ordering::Relaxed),
-            unavailable: counters.unavailable.load(Ordering::Relaxed),
-            timeout: counters.timeout.load(Ordering::Relaxed),
-            refused: counters.refused.load(Ordering::Relaxed),
-            retried: counters.retried.load(Ordering::Relaxed),
+            requests: shared.total(|c| &c.requests),
+            bad_gateway: shared.total(|c| &c.bad_gateway),
+            unavailable: shared.total(|c| &c.unavailable),
+            timeout: shared.total(|c| &c.timeout),
+            refused: shared.total(|c| &c.refused),
+            retried: shared.total(|c| &c.retried),
             instances: self
                 .shared
                 .table

@@ -484,6 +484,97 @@ fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
     stop(running);
 }
 
+/// A kept-alive connection with no request is closed after `idle_timeout`; one that keeps
+/// asking within it stays open; a request that takes longer than it, and a tunnel that is
+/// quiet longer than it, are not on its clock.
+#[test]
+fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
+    let port = base_port();
+    let running = run(
+        app().manifest("[router]\nidle_timeout = \"800ms\"\nheader_timeout = \"5s\"\n"),
+        port,
+        1,
+    );
+    assert_eq!(get(port, "/").status, 200);
+    let mut steady = Client::connect(port).unwrap();
+    for _ in 0..4 {
+        assert_eq!(steady.get("/").unwrap().status, 200);
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let reply = steady.get("/slow?s=1.5").unwrap();
+    assert_eq!(reply.status, 200, "a request longer than the idle timeout");
+    let mut tunnel = Client::connect(port).unwrap();
+    let reply = tunnel
+        .send("GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .unwrap();
+    assert_eq!(reply.status, 101, "{reply:?}");
+    // Now the steady connection idles; the tunnel is quiet as long.
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let read = steady.reader.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(read.is_ok() && rest.is_empty(), "{read:?} {rest:?}");
+    assert!(
+        waited >= Duration::from_millis(600) && waited < Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    tunnel.reader.get_mut().write_all(b"still here\n").unwrap();
+    let mut echoed = vec![0; 11];
+    tunnel.reader.read_exact(&mut echoed).unwrap();
+    assert_eq!(echoed, b"still here\n");
+    stop(running);
+}
+
+/// `[router] type` names the type the router fronts; a type the Procfile lacks is an error
+/// at its place in dozen.toml.
+#[test]
+fn the_router_fronts_the_type_its_section_names() {
+    let port = base_port();
+    let test = Test::new()
+        .file("app.py", APP)
+        .procfile("api: exec python3 -u app.py\nclock: exec sleep 60\n")
+        .manifest("[router]\ntype = \"api\"\n");
+    let (base, listen) = (port.to_string(), format!("127.0.0.1:{port}"));
+    let running = test
+        .args(&[
+            "run",
+            "--dev",
+            "--no-timestamps",
+            "-p",
+            &base,
+            "-m",
+            "api=2,clock=1",
+            "--router",
+            &listen,
+        ])
+        .spawn();
+    let ports: std::collections::BTreeSet<String> = (0..20)
+        .map(|_| get(port, "/").json()["port"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        [port + 1, port + 2].iter().map(u16::to_string).collect();
+    assert_eq!(ports, expected);
+    let status = ps(&running);
+    let names: Vec<&str> = status["router"]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api.1", "api.2"]);
+    stop(running);
+    Test::new()
+        .procfile("api: exec sleep 60\n")
+        .manifest("[router]\ntype = \"apj\"\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("dozen.toml:2:8")
+        .stderr_has("[router] type `apj` is not a process type in the Procfile")
+        .stderr_has("did you mean `api`?");
+}
+
 #[test]
 fn router_settings_are_checked_and_a_taken_address_is_an_error() {
     Test::new()

@@ -134,14 +134,19 @@ pub struct RouterSection {
     pub enabled: bool,
     /// `8080` (on loopback) or `HOST:PORT` [default: 127.0.0.1 and the base port].
     pub listen: Option<Spanned<String>>,
+    /// The process type it fronts [default: `web`].
+    #[serde(rename = "type")]
+    pub routed: Option<Spanned<String>>,
     /// Connecting to an instance.
     pub connect_timeout: Option<Duration>,
     /// From the request sent to the response's head (504 after it).
     pub timeout: Option<Duration>,
     /// How long a request waits for a ready instance (503 after it).
     pub queue_timeout: Option<Duration>,
-    /// Reading a request's headers (slowloris).
+    /// Reading a request's head, from its first byte (slowloris).
     pub header_timeout: Option<Duration>,
+    /// A kept-alive client connection with no request in progress.
+    pub idle_timeout: Option<Duration>,
     /// Client connections at once.
     pub max_connections: Option<Spanned<u32>>,
     /// `requests` (a line per request) or `errors` (only the router's errors) [default:
@@ -413,6 +418,9 @@ impl Manifest {
             for after in &settings.after {
                 unknown_type(after, "`after` entry");
             }
+        }
+        if let Some(routed) = &self.router.routed {
+            unknown_type(routed, "[router] type");
         }
         if let Some(cycle) = self.start_order_cycle() {
             let name = self

@@ -20,7 +20,8 @@ use crate::ui::Paint;
 const DEFAULT_KILL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The type the router fronts: Heroku's, the only one it routes to.
-const ROUTED_TYPE: &str = "web";
+/// The process type the router fronts unless `[router] type` names another.
+const DEFAULT_ROUTED_TYPE: &str = "web";
 
 pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
     if args.dev {
@@ -245,17 +246,22 @@ fn plan_router(
     };
     let router = match router_addr {
         Some(address) => {
-            if !procfile.types.iter().any(|t| t.name == ROUTED_TYPE) {
+            let routed = section
+                .routed
+                .as_ref()
+                .map_or(DEFAULT_ROUTED_TYPE, |t| t.get_ref().as_str());
+            if !procfile.types.iter().any(|t| t.name == routed) {
                 return Err(Error::usage(format!(
-                    "the router fronts `{ROUTED_TYPE}`, and the Procfile has no `{ROUTED_TYPE}` type"
-                )));
+                    "the router fronts `{routed}`, and the Procfile has no `{routed}` type"
+                ))
+                .hint("name the type it fronts in dozen.toml: [router] type = \"NAME\""));
             }
             let listener = std::net::TcpListener::bind(address).map_err(|e| {
                 Error::failed(format!("the router cannot listen on {address} ({e})"))
                     .hint("stop what listens there, or give another address: --router 8080")
             })?;
             Some(runner::RouterPlan {
-                type_name: ROUTED_TYPE.to_owned(),
+                type_name: routed.to_owned(),
                 listener,
                 limits: router_limits(section, args.dev),
             })
@@ -277,6 +283,7 @@ fn router_limits(
         first_byte: section.timeout.map_or(defaults.first_byte, |d| d.0),
         queue: section.queue_timeout.map_or(defaults.queue, |d| d.0),
         header_read: section.header_timeout.map_or(defaults.header_read, |d| d.0),
+        idle: section.idle_timeout.map_or(defaults.idle, |d| d.0),
         max_connections: section
             .max_connections
             .as_ref()

@@ -9,38 +9,48 @@ use hyper::HeaderMap;
 use hyper::header::{self, HeaderName, HeaderValue};
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1, and the legacy
-/// ones proxies still see).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
+/// ones proxies still see). Names made at compile time: looking one up hashes no string.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
 ];
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_REQUEST_START: HeaderName = HeaderName::from_static("x-request-start");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
 /// Removes the hop-by-hop headers and those the `Connection` header names. An upgrade keeps
 /// `Connection: upgrade` and its `Upgrade`: they are the request to switch protocols, which
 /// the router passes on.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
     let upgrade_value = upgrade
         .then(|| headers.get(header::UPGRADE).cloned())
         .flatten();
-    for name in named {
-        headers.remove(name);
+    if let header::Entry::Occupied(connection) = headers.entry(header::CONNECTION) {
+        let named: Vec<HeaderName> = connection
+            .remove_entry_mult()
+            .1
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .flat_map(|v| {
+                v.split(',')
+                    .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     if let Some(value) = upgrade_value {
@@ -79,6 +89,7 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
 /// A random version-4 UUID: xoshiro-style bits from a generator per thread, seeded once from
 /// the OS (request ids need to be unique, not secret).
 fn new_request_id() -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     thread_local! {
         static STATE: std::cell::Cell<(u64, u64)> = std::cell::Cell::new(seed());
     }
@@ -101,19 +112,17 @@ fn new_request_id() -> HeaderValue {
     bytes[8..].copy_from_slice(&low.to_le_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().fold(String::new(), |mut hex, b| {
-        let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
-        hex
-    });
-    let text = format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    );
-    HeaderValue::from_str(&text).expect("hex and dashes")
+    let mut text = [b'-'; 36];
+    let mut at = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1; // the dash stays
+        }
+        text[at] = HEX[usize::from(byte >> 4)];
+        text[at + 1] = HEX[usize::from(byte & 0x0f)];
+        at += 2;
+    }
+    HeaderValue::from_bytes(&text).expect("hex and dashes")
 }
 
 /// A seed from the OS's randomness, else from the time and the thread (never zero).
@@ -135,35 +144,37 @@ fn seed() -> (u64, u64) {
     )
 }
 
+/// A client's address as `X-Forwarded-For` gives it (made once per connection).
+pub fn client_ip(client: SocketAddr) -> HeaderValue {
+    HeaderValue::try_from(client.ip().to_string()).expect("an IP address is a header value")
+}
+
 /// What the app is told about the request: who sent it, to which host and port, over what,
 /// when the router received it (milliseconds since the epoch, as Heroku's `X-Request-Start`),
 /// and its id.
 pub fn add_forwarded(
     headers: &mut HeaderMap,
-    client: SocketAddr,
+    client_ip: &HeaderValue,
     listen_port: u16,
     request_id: &HeaderValue,
     received: SystemTime,
 ) {
-    let client_ip = client.ip().to_string();
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(earlier) => format!("{earlier}, {client_ip}"),
-        None => client_ip,
+    let forwarded_for = match headers.get(X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
+        Some(earlier) => HeaderValue::from_bytes(&[earlier, b", ", client_ip.as_bytes()].concat()),
+        None => Ok(client_ip.clone()),
     };
-    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert("x-forwarded-for", value);
+    if let Ok(value) = forwarded_for {
+        headers.insert(X_FORWARDED_FOR, value);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = headers.get(header::HOST).cloned() {
-        headers.insert("x-forwarded-host", host);
+        headers.insert(X_FORWARDED_HOST, host);
     }
-    headers.insert("x-forwarded-port", HeaderValue::from(listen_port));
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(listen_port));
     let millis = received
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    if let Ok(value) = HeaderValue::from_str(&millis.to_string()) {
-        headers.insert("x-request-start", value);
-    }
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    headers.insert(X_REQUEST_START, HeaderValue::from(millis));
     headers.insert(X_REQUEST_ID, request_id.clone());
     headers.append(header::VIA, HeaderValue::from_static("1.1 dozen"));
 }
@@ -218,6 +229,22 @@ mod tests {
             assert_eq!(id.len(), 36);
         }
         assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+        // A version-4 UUID: 8-4-4-4-12 lowercase hex, version 4, variant 10xx.
+        let id = request_id(&HeaderMap::new());
+        let groups: Vec<&str> = id.to_str().unwrap().split('-').collect();
+        let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        assert_eq!(lengths, [8, 4, 4, 4, 12], "{id:?}");
+        assert!(
+            groups
+                .concat()
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert!(groups[2].starts_with('4'), "{id:?}");
+        assert!(
+            matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "{id:?}"
+        );
     }
 
     #[test]
@@ -229,7 +256,7 @@ mod tests {
         let at = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
         add_forwarded(
             &mut headers,
-            "127.0.0.1:40000".parse().unwrap(),
+            &client_ip("127.0.0.1:40000".parse().unwrap()),
             5000,
             &id,
             at,

@@ -17,12 +17,13 @@ use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::headers;
-use super::table::{Backend, InFlight, Table};
+use super::table::{self, Backend, InFlight, Table};
+use super::watch::{Activity, InProgress, Watched};
 
 pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
@@ -71,8 +72,10 @@ pub struct Limits {
     pub first_byte: Duration,
     /// How long a request waits for a ready instance before a 503.
     pub queue: Duration,
-    /// Reading a request's headers (slowloris).
+    /// Reading a request's head, from its first byte (slowloris).
     pub header_read: Duration,
+    /// A kept-alive client connection with no request, before it is closed.
+    pub idle: Duration,
     /// Client connections at once; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// Bytes of a request's head.
@@ -90,6 +93,7 @@ impl Default for Limits {
             first_byte: Duration::from_secs(30),
             queue: Duration::from_secs(10),
             header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
             log_requests: true,
@@ -101,8 +105,10 @@ impl Default for Limits {
 /// Idle connections kept per instance and router thread.
 const MAX_IDLE_PER_THREAD: usize = 32;
 
-/// Requests the router answered itself, by cause.
+/// Requests the router answered itself, by cause: one set per router thread, on a cache
+/// line of its own (no two threads count on the same memory), summed for `dozen ps`.
 #[derive(Default)]
+#[repr(align(128))]
 pub struct Counters {
     pub requests: AtomicU64,
     /// 502: the instance failed the request.
@@ -122,21 +128,12 @@ pub struct Shared {
     pub table: Table,
     pub limits: Limits,
     pub listen: SocketAddr,
-    pub counters: Counters,
+    /// One per router thread ([`Shared::counters`]).
+    pub counters: Vec<Counters>,
     /// Client connections at once, over every router thread.
     pub permits: Arc<Semaphore>,
     /// The router's own lines (errors it answered), for the formation's stream.
     pub say: Box<dyn Fn(String) + Send + Sync>,
-}
-
-thread_local! {
-    /// Which router thread this is (its pools of instance connections).
-    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Marks the current thread as router thread `worker`.
-pub fn set_worker(worker: usize) {
-    WORKER.set(worker);
 }
 
 /// Accepts client connections, on this thread's runtime, until `shutdown` says so; every
@@ -156,29 +153,65 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => return,
         };
-        let Ok((stream, client)) = accepted else {
+        let Ok((stream, peer)) = accepted else {
             // Out of descriptors and the like: wait, do not spin.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let limits = shared.limits.clone();
+        let client = headers::client_ip(peer);
+        let activity = Arc::new(Activity::default());
+        let stream = Watched::new(
+            stream,
+            Arc::clone(&activity),
+            shared.limits.idle,
+            shared.limits.header_read,
+        );
+        let max_buf_size = shared.limits.max_header_bytes.max(8192);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handle(request, client, &shared).await) }
+                let client = client.clone();
+                let activity = Arc::clone(&activity);
+                let in_progress = activity.begin();
+                async move {
+                    let response = handle(request, client, &shared).await;
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        activity.upgraded();
+                    }
+                    Ok::<_, Infallible>(response.map(|body| Guarded {
+                        body,
+                        _in_progress: in_progress,
+                    }))
+                }
             });
+            // The header and idle clocks are `Watched`'s, not hyper's (which has one timer
+            // for both).
             let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read)
-                .max_buf_size(limits.max_header_bytes.max(8192))
+                .header_read_timeout(None)
+                .max_buf_size(max_buf_size)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
                 .await;
             drop(permit);
         });
+    }
+}
+
+impl Shared {
+    /// This router thread's counters.
+    fn counters(&self) -> &Counters {
+        &self.counters[table::worker() % self.counters.len()]
+    }
+
+    /// Every thread's counter `which`, summed.
+    pub fn total(&self, which: impl Fn(&Counters) -> &AtomicU64) -> u64 {
+        self.counters
+            .iter()
+            .map(|c| which(c).load(Ordering::Relaxed))
+            .sum()
     }
 }
 
@@ -197,11 +230,11 @@ enum SendError {
 
 async fn handle(
     mut request: Request<Incoming>,
-    client: SocketAddr,
+    client: HeaderValue,
     shared: &Arc<Shared>,
 ) -> Response<ProxyBody> {
     let received = SystemTime::now();
-    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    shared.counters().requests.fetch_add(1, Ordering::Relaxed);
     let meta = Meta {
         id: headers::request_id(request.headers()),
         method: request.method().clone(),
@@ -210,43 +243,34 @@ async fn handle(
         client,
     };
     if let Some((status, text)) = refuse_foreign(&request, shared) {
-        shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+        shared.counters().refused.fetch_add(1, Ordering::Relaxed);
         return error(status, text, &meta.id);
     }
     let upgrade = headers::is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
-    prepare(&mut request, upgrade, shared.listen.port(), &meta, received);
     // An idempotent request without a body can be sent again if its instance fails it before
-    // any of the response came back (a `kill -9` mid-request), as nginx retries one.
-    let mut replay = (!upgrade && replayable(&request)).then(|| {
-        let mut copy = Request::new(());
-        *copy.method_mut() = request.method().clone();
-        *copy.uri_mut() = request.uri().clone();
-        *copy.version_mut() = request.version();
-        *copy.headers_mut() = request.headers().clone();
-        copy
-    });
+    // any of the response came back (a `kill -9` mid-request), as nginx retries one. The
+    // copy is of the client's head (fewer headers than the prepared one), prepared if used.
+    let mut replay = (!upgrade).then(|| replay_copy(&request)).flatten();
+    prepare(&mut request, upgrade, shared.listen.port(), &meta, received);
     let mut request = request.map(Upstream::Client);
     let mut tried = Vec::new();
     let deadline = meta.started + shared.limits.queue;
     loop {
         let Some(backend) = next_backend(shared, &tried, deadline).await else {
-            shared.counters.unavailable.fetch_add(1, Ordering::Relaxed);
-            meta.tell(
-                shared,
-                "no-instance",
-                503,
-                None,
-                "no instance of the routed type is ready",
-            );
-            let text = "no instance is ready to serve this request\n";
-            return error(StatusCode::SERVICE_UNAVAILABLE, text, &meta.id);
+            return unavailable(shared, &meta);
         };
         let in_flight = backend.begin();
-        let sent_at = Instant::now();
+        // The first attempt counts from the request's arrival (picking took well under a
+        // microsecond; one clock read fewer per request), a retry from its own start.
+        let sent_at = if tried.is_empty() {
+            meta.started
+        } else {
+            Instant::now()
+        };
         match send(&backend, request, upgrade, shared).await {
-            Ok((response, connect)) => {
-                let service = sent_at.elapsed();
+            Ok((response, connect, sender)) => {
+                let service = sent_at.elapsed().saturating_sub(connect);
                 backend.latency.record(service);
                 if response.status().is_server_error() {
                     backend.errors.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +284,7 @@ async fn handle(
                     bytes: 0,
                     meta: meta.clone(),
                 });
-                return pass_back(response, client_upgrade, in_flight, meta.id, access);
+                return pass_back(response, client_upgrade, in_flight, sender, meta.id, access);
             }
             Err(SendError::NotSent {
                 request: returned,
@@ -274,7 +298,7 @@ async fn handle(
             }
             Err(SendError::TimedOut) => {
                 backend.errors.fetch_add(1, Ordering::Relaxed);
-                shared.counters.timeout.fetch_add(1, Ordering::Relaxed);
+                shared.counters().timeout.fetch_add(1, Ordering::Relaxed);
                 let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
                 meta.tell(shared, "timeout", 504, Some(&backend), &desc);
                 let text = "the app did not answer in time\n";
@@ -282,14 +306,19 @@ async fn handle(
             }
             Err(SendError::Failed(cause)) if replay.is_some() => {
                 backend.errors.fetch_add(1, Ordering::Relaxed);
-                shared.counters.retried.fetch_add(1, Ordering::Relaxed);
+                shared.counters().retried.fetch_add(1, Ordering::Relaxed);
                 meta.tell(shared, "retried", 0, Some(&backend), &cause);
                 tried.push(backend.route.id);
-                request = replay.take().expect("checked").map(|()| Upstream::Empty);
+                let mut again = replay.take().expect("checked");
+                prepare(&mut again, false, shared.listen.port(), &meta, received);
+                request = again.map(|()| Upstream::Empty);
             }
             Err(SendError::Failed(cause)) => {
                 backend.errors.fetch_add(1, Ordering::Relaxed);
-                shared.counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters()
+                    .bad_gateway
+                    .fetch_add(1, Ordering::Relaxed);
                 meta.tell(shared, "instance-failed", 502, Some(&backend), &cause);
                 return error(
                     StatusCode::BAD_GATEWAY,
@@ -301,6 +330,18 @@ async fn handle(
     }
 }
 
+/// No instance became ready in time: a 503.
+fn unavailable(shared: &Shared, meta: &Meta) -> Response<ProxyBody> {
+    shared
+        .counters()
+        .unavailable
+        .fetch_add(1, Ordering::Relaxed);
+    let desc = "no instance of the routed type is ready";
+    meta.tell(shared, "no-instance", 503, None, desc);
+    let text = "no instance is ready to serve this request\n";
+    error(StatusCode::SERVICE_UNAVAILABLE, text, &meta.id)
+}
+
 /// What the router's lines say of every request.
 #[derive(Clone)]
 struct Meta {
@@ -309,7 +350,8 @@ struct Meta {
     /// Without its query string (tokens travel there).
     path: String,
     started: Instant,
-    client: SocketAddr,
+    /// The client's IP address.
+    client: HeaderValue,
 }
 
 impl Meta {
@@ -337,22 +379,31 @@ impl Meta {
     }
 }
 
-/// GET, HEAD or OPTIONS without a body: sending it again cannot do anything twice.
-fn replayable(request: &Request<Incoming>) -> bool {
+/// A copy of the head of a GET, HEAD or OPTIONS without a body, to send again: it cannot do
+/// anything twice.
+fn replay_copy(request: &Request<Incoming>) -> Option<Request<()>> {
     let headers = request.headers();
-    matches!(
+    let replayable = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     ) && !headers.contains_key(header::TRANSFER_ENCODING)
         && headers
             .get(header::CONTENT_LENGTH)
-            .is_none_or(|length| length.as_bytes() == b"0")
+            .is_none_or(|length| length.as_bytes() == b"0");
+    replayable.then(|| {
+        let mut copy = Request::new(());
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = headers.clone();
+        copy
+    })
 }
 
 /// The request as the instance gets it: its hop's headers off, the forwarding headers on,
 /// its target in origin-form.
-fn prepare(
-    request: &mut Request<Incoming>,
+fn prepare<B>(
+    request: &mut Request<B>,
     upgrade: bool,
     listen_port: u16,
     meta: &Meta,
@@ -361,7 +412,7 @@ fn prepare(
     headers::strip_hop_by_hop(request.headers_mut(), upgrade);
     headers::add_forwarded(
         request.headers_mut(),
-        meta.client,
+        &meta.client,
         listen_port,
         &meta.id,
         received,
@@ -384,6 +435,7 @@ fn pass_back(
     mut response: Response<Incoming>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     in_flight: InFlight,
+    sender: Option<Sender>,
     id: HeaderValue,
     access: Option<Access>,
 ) -> Response<ProxyBody> {
@@ -402,7 +454,8 @@ fn pass_back(
     response.map(|body| {
         Counted {
             inner: body,
-            _in_flight: in_flight,
+            in_flight,
+            sender,
             access,
         }
         .boxed_unsync()
@@ -461,16 +514,20 @@ async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Opti
     }
 }
 
+/// A connection to an instance, as a request is sent on it.
+type Sender = hyper::client::conn::http1::SendRequest<Upstream>;
+
+/// Sends a request on a pooled or new connection: its response head, the time connecting
+/// took (zero on a pooled connection), and the connection to give back.
 async fn send(
     backend: &Arc<Backend>,
     request: Request<Upstream>,
     upgrade: bool,
     shared: &Shared,
-) -> Result<(Response<Incoming>, Duration), SendError> {
-    let connecting = Instant::now();
+) -> Result<(Response<Incoming>, Duration, Option<Sender>), SendError> {
     let pooled = (!upgrade).then(|| checkout(backend)).flatten();
-    let mut sender = match pooled {
-        Some(sender) => sender,
+    let (mut sender, connect) = match pooled {
+        Some(sender) => (sender, Duration::ZERO),
         None => match connect(backend, upgrade, shared.limits.connect).await {
             Ok(sender) => sender,
             Err(refused) => {
@@ -481,7 +538,6 @@ async fn send(
             }
         },
     };
-    let connect = connecting.elapsed();
     let response = match tokio::time::timeout(
         shared.limits.first_byte,
         sender.try_send_request(request),
@@ -502,26 +558,41 @@ async fn send(
         }
         Ok(Ok(response)) => response,
     };
-    if !upgrade {
+    // An upgraded connection is the tunnel's; any other goes back to the pool when the
+    // response has been passed on.
+    Ok((response, connect, (!upgrade).then_some(sender)))
+}
+
+/// A connection whose response has been read goes back to its instance's pool (this
+/// thread's), unless the instance is going. Usually it is ready at once (its response's last
+/// bytes were read on this thread before the client was given them); else a task waits.
+fn give_back(backend: &Arc<Backend>, mut sender: Sender) {
+    fn pool(backend: &Backend, sender: Sender) {
+        if backend.is_draining() {
+            return;
+        }
+        let mut pool = backend.pool(table::worker()).lock().expect("pool lock");
+        // Past the cap the connection closes: a burst does not leave a thousand idle
+        // connections (and their buffers) behind.
+        if pool.len() < MAX_IDLE_PER_THREAD {
+            pool.push(sender);
+        }
+    }
+    if sender.is_ready() {
+        pool(backend, sender);
+    } else if !sender.is_closed() {
         let backend = Arc::clone(backend);
         tokio::spawn(async move {
-            // Back to the pool once the response has been read, unless the instance is going.
-            if sender.ready().await.is_ok() && !backend.is_draining() {
-                let mut pool = backend.pool(WORKER.get()).lock().expect("pool lock");
-                // Past the cap the connection closes: a burst does not leave a thousand
-                // idle connections (and their buffers) behind.
-                if pool.len() < MAX_IDLE_PER_THREAD {
-                    pool.push(sender);
-                }
+            if sender.ready().await.is_ok() {
+                pool(&backend, sender);
             }
         });
     }
-    Ok((response, connect))
 }
 
 /// An idle connection to the instance that can take a request now.
-fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest<Upstream>> {
-    let mut pool = backend.pool(WORKER.get()).lock().expect("pool lock");
+fn checkout(backend: &Backend) -> Option<Sender> {
+    let mut pool = backend.pool(table::worker()).lock().expect("pool lock");
     while let Some(sender) = pool.pop() {
         if sender.is_ready() {
             return Some(sender);
@@ -530,13 +601,15 @@ fn checkout(backend: &Backend) -> Option<hyper::client::conn::http1::SendRequest
     None
 }
 
-/// A new connection to the instance; `Err(true)` when it refused (or did not answer in time),
-/// `Err(false)` when the connection failed otherwise. Either way nothing was sent.
+/// A new connection to the instance, and the time it took; `Err(true)` when it refused (or
+/// did not answer in time), `Err(false)` when the connection failed otherwise. Either way
+/// nothing was sent.
 async fn connect(
     backend: &Backend,
     upgrade: bool,
     timeout: Duration,
-) -> Result<hyper::client::conn::http1::SendRequest<Upstream>, bool> {
+) -> Result<(Sender, Duration), bool> {
+    let connecting = Instant::now();
     let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
     let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await else {
         return Err(true);
@@ -551,7 +624,7 @@ async fn connect(
     } else {
         tokio::spawn(connection);
     }
-    Ok(sender)
+    Ok((sender, connecting.elapsed()))
 }
 
 /// Tries an instance that refused a connection until it accepts one, then puts it back.
@@ -589,7 +662,9 @@ async fn tunnel(
 /// and its line is told then (or when the client goes first).
 struct Counted {
     inner: Incoming,
-    _in_flight: InFlight,
+    in_flight: InFlight,
+    /// The connection the response came on, given back when the body has been read.
+    sender: Option<Sender>,
     access: Option<Access>,
 }
 
@@ -606,6 +681,9 @@ struct Access {
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            give_back(self.in_flight.backend(), sender);
+        }
         if let Some(a) = self.access.take() {
             (a.shared.say)(format!(
                 "at=info method={} path=\"{}\" status={} bytes={} connect={}ms service={}ms total={}ms instance={} request_id={} fwd=\"{}\"",
@@ -618,7 +696,7 @@ impl Drop for Counted {
                 a.meta.started.elapsed().as_millis(),
                 a.instance,
                 a.meta.id.to_str().unwrap_or_default(),
-                a.meta.client.ip()
+                a.meta.client.to_str().unwrap_or_default()
             ));
         }
     }
@@ -647,6 +725,33 @@ impl Body for Counted {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A response body that holds its request's place on the connection (off the idle and
+/// header clocks) until hyper is done with it.
+struct Guarded {
+    body: ProxyBody,
+    _in_progress: InProgress,
+}
+
+impl Body for Guarded {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

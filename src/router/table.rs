@@ -38,7 +38,7 @@ pub struct Backend {
     on_drained: Mutex<Option<OnDrained>>,
     /// Idle keep-alive connections to it, one pool per router thread: a connection is
     /// driven by the thread that made it, and used only there.
-    pools: Vec<Mutex<Vec<SendRequest<super::proxy::Upstream>>>>,
+    pools: Vec<Pool>,
     /// Service times (request sent to response head), for percentiles.
     pub latency: Histogram,
 }
@@ -53,9 +53,7 @@ impl Backend {
             refused: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             on_drained: Mutex::new(None),
-            pools: (0..workers.max(1))
-                .map(|_| Mutex::new(Vec::new()))
-                .collect(),
+            pools: (0..workers.max(1)).map(|_| Pool::default()).collect(),
             latency: Histogram::default(),
         }
     }
@@ -83,7 +81,7 @@ impl Backend {
 
     /// Router thread `worker`'s idle connections to it.
     pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<super::proxy::Upstream>>> {
-        &self.pools[worker % self.pools.len()]
+        &self.pools[worker % self.pools.len()].0
     }
 
     /// A request begins: counted until the guard is dropped.
@@ -100,7 +98,7 @@ impl Backend {
     fn drain(&self, on_drained: OnDrained) {
         self.draining.store(true, Ordering::Release);
         for pool in &self.pools {
-            pool.lock().expect("pool lock").clear();
+            pool.0.lock().expect("pool lock").clear();
         }
         *self.on_drained.lock().expect("drain lock") = Some(on_drained);
         self.check_drained();
@@ -115,6 +113,11 @@ impl Backend {
         }
     }
 }
+
+/// One router thread's idle connections to an instance, on a cache line of its own.
+#[derive(Default)]
+#[repr(align(128))]
+struct Pool(Mutex<Vec<SendRequest<super::proxy::Upstream>>>);
 
 /// Holds a request's place in its backend's in-flight count.
 pub struct InFlight {
@@ -134,23 +137,66 @@ impl Drop for InFlight {
     }
 }
 
-/// The rotation and every backend still known (draining ones until they are forgotten).
+thread_local! {
+    /// Which router thread this is (its pools of instance connections, its view of the
+    /// rotation).
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as router thread `worker`.
+pub fn set_worker(worker: usize) {
+    WORKER.set(worker);
+}
+
+/// The current router thread.
+pub fn worker() -> usize {
+    WORKER.get()
+}
+
+/// One router thread's copy of the rotation, on a cache line of its own: picking an instance
+/// touches no memory another router thread writes (only the supervisor's rare changes).
 #[derive(Default)]
+#[repr(align(128))]
+struct View {
+    rotation: RwLock<Vec<Arc<Backend>>>,
+    /// Where the next pick starts looking (ties and round-robin take turns).
+    next: AtomicUsize,
+}
+
+/// The rotation and every backend still known (draining ones until they are forgotten).
 pub struct Table {
     /// The router's threads (each backend has a pool per thread).
     workers: usize,
     rotation: RwLock<Vec<Arc<Backend>>>,
+    /// The rotation as each router thread reads it (a copy of `rotation`).
+    views: Vec<View>,
     known: Mutex<HashMap<u64, Arc<Backend>>>,
     /// Woken whenever the rotation changes (requests waiting for a ready instance).
     pub changed: Notify,
-    next: AtomicUsize,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Self::new(1)
+    }
 }
 
 impl Table {
     pub fn new(workers: usize) -> Self {
+        let workers = workers.max(1);
         Self {
             workers,
-            ..Self::default()
+            rotation: RwLock::default(),
+            views: (0..workers).map(|_| View::default()).collect(),
+            known: Mutex::default(),
+            changed: Notify::new(),
+        }
+    }
+
+    /// `rotation` changed: every thread's view gets a copy.
+    fn publish(&self, rotation: &[Arc<Backend>]) {
+        for view in &self.views {
+            *view.rotation.write().expect("table lock") = rotation.to_vec();
         }
     }
 
@@ -171,7 +217,10 @@ impl Table {
         known.retain(|id, backend| {
             routes.iter().any(|r| r.id == *id) || backend.is_draining() && backend.in_flight() > 0
         });
-        *self.rotation.write().expect("table lock") = rotation;
+        let mut current = self.rotation.write().expect("table lock");
+        *current = rotation;
+        self.publish(&current);
+        drop(current);
         drop(known);
         self.changed.notify_waiters();
     }
@@ -179,10 +228,10 @@ impl Table {
     /// Takes an instance out of rotation for good and calls `on_drained` once its requests
     /// are done (at once when it has none, or when the router does not know it).
     pub fn drain(&self, id: u64, on_drained: OnDrained) {
-        self.rotation
-            .write()
-            .expect("table lock")
-            .retain(|b| b.route.id != id);
+        let mut current = self.rotation.write().expect("table lock");
+        current.retain(|b| b.route.id != id);
+        self.publish(&current);
+        drop(current);
         let backend = self.known.lock().expect("table lock").get(&id).cloned();
         match backend {
             Some(backend) => backend.drain(on_drained),
@@ -195,12 +244,13 @@ impl Table {
     /// not in `tried`), the one with the fewest requests in flight, ties going round-robin;
     /// or, `round_robin`, the next one in turn.
     pub fn pick(&self, tried: &[u64], round_robin: bool) -> Option<Arc<Backend>> {
-        let rotation = self.rotation.read().expect("table lock");
+        let view = &self.views[worker() % self.views.len()];
+        let rotation = view.rotation.read().expect("table lock");
         let count = rotation.len();
         if count == 0 {
             return None;
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
+        let start = view.next.fetch_add(1, Ordering::Relaxed) % count;
         let mut eligible = (0..count)
             .map(|i| &rotation[(start + i) % count])
             .filter(|b| !b.is_refusing() && !b.is_draining() && !tried.contains(&b.route.id));
