@@ -2,8 +2,12 @@
 """dozen's router beside nginx, HAProxy and Caddy as reverse proxies to the same backends,
 with the same load generator (wrk), in one run; prints requests/s, p50 and p99 and ratios.
 
-    python3 bench/router.py                      # 3 backends, 64 connections, 10 s each
-    python3 bench/router.py --duration 5 --connections 64 --backends 3
+    python3 bench/router.py                      # 3 backends, 64 connections, 3 rounds of 10 s
+    python3 bench/router.py --duration 5 --connections 64 --backends 3 --rounds 1
+
+Each round measures every proxy once, in turn; the table gives each one's median over the
+rounds (a shared 2-core machine drifts by 10-20% between runs, and interleaving spreads the
+drift over all of them alike).
 
 Peers (install them first; the script installs nothing and says what is missing):
     apt-get install nginx-light haproxy caddy wrk
@@ -139,11 +143,21 @@ def wrk(port, connections, duration):
     return rps, latency(50), latency(99), errors.group(0) if errors else ""
 
 
+def median_run(runs):
+    """The run with the median throughput, and the median p50 and p99 of all of them."""
+    by_rps = sorted(runs, key=lambda r: r[0])
+    middle = by_rps[len(by_rps) // 2]
+    p50 = sorted(r[1] for r in runs)[len(runs) // 2]
+    p99 = sorted(r[2] for r in runs)[len(runs) // 2]
+    return middle[0], p50, p99, middle[3]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--backends", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=23000)
     args = parser.parse_args()
     missing = [tool for tool in ("nginx", "haproxy", "caddy", "wrk") if not shutil.which(tool)]
@@ -160,7 +174,11 @@ def main():
         # As a production app has it: a crashed instance comes back.
         f.write('[processes.web]\nrestart = "on-failure"\n')
     with open(os.path.join(app, "Procfile"), "w") as f:
-        f.write("web: sed \"s/PORT_HERE/$PORT/g\" backend.conf > conf-$PORT && exec nginx -c \"$PWD/conf-$PORT\"\n")
+        # The instance runs in the release's build tree; its nginx.conf goes to the work dir.
+        f.write(f"web: sed \"s/PORT_HERE/$PORT/g\" backend.conf > {work}/conf-$PORT && exec nginx -c {work}/conf-$PORT\n")
+    # A release first: the formation follows the current release, so a release move can be
+    # measured under load.
+    subprocess.run([DOZEN, "release"], cwd=app, check=True, capture_output=True)
     base = args.port
     run = subprocess.Popen(
         [DOZEN, "run", "--dev", "--router", "-p", str(base), "-m", f"web={args.backends}"],
@@ -173,10 +191,7 @@ def main():
         # Added latency, unloaded: one connection, one request at a time.
         quiet_direct = wrk(ports[0], 1, max(2, args.duration // 2))
         quiet_router = wrk(base, 1, max(2, args.duration // 2))
-        results = {}
-        results["direct (one instance)"] = wrk(ports[0], args.connections, args.duration)
-        results["dozen router"] = wrk(base, args.connections, args.duration)
-        peers = []
+        peers = [("dozen router", None, base)]
         if shutil.which("nginx"):
             conf = os.path.join(work, "nginx.conf")
             with open(conf, "w") as f:
@@ -194,18 +209,25 @@ def main():
             with open(conf, "w") as f:
                 f.write(CADDY.format(port=base + 102, servers=" ".join(f"127.0.0.1:{p}" for p in ports)))
             peers.append(("Caddy", ["caddy", "run", "--config", conf, "--adapter", "caddyfile"], base + 102))
-        for name, command, port in peers:
-            proxy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True, env={**os.environ, "HOME": work})
-            try:
-                if not wait_port(port):
-                    print(f"{name} did not start", file=sys.stderr)
+        samples = {"direct (one instance)": []}
+        for _ in range(args.rounds):
+            samples["direct (one instance)"].append(wrk(ports[0], args.connections, args.duration))
+            for name, command, port in peers:
+                if command is None:
+                    samples.setdefault(name, []).append(wrk(port, args.connections, args.duration))
                     continue
-                time.sleep(0.3)
-                results[name] = wrk(port, args.connections, args.duration)
-            finally:
-                os.killpg(proxy.pid, signal.SIGTERM)
-                proxy.wait()
+                proxy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         start_new_session=True, env={**os.environ, "HOME": work})
+                try:
+                    if not wait_port(port):
+                        print(f"{name} did not start", file=sys.stderr)
+                        continue
+                    time.sleep(0.3)
+                    samples.setdefault(name, []).append(wrk(port, args.connections, args.duration))
+                finally:
+                    os.killpg(proxy.pid, signal.SIGTERM)
+                    proxy.wait()
+        results = {name: median_run(runs) for name, runs in samples.items()}
         # Zero failed requests through changes of the formation, under wrk's load.
         changes = []
         def kill_one():
@@ -215,8 +237,13 @@ def main():
             os.kill(status["instances"][0]["pid"], signal.SIGKILL)
             time.sleep(2)
 
+        def new_release():
+            with open(os.path.join(app, "notes.txt"), "w") as f:
+                f.write(str(time.time()))
+
         for name, commands in [
             ("dozen restart web (web=3)", [["restart", "web", "--wait"]]),
+            ("release move (web=3)", [new_release, ["release"]]),
             ("scale web=4, then web=1", [["scale", "web=4", "--wait"], ["scale", "web=1", "--wait"]]),
             ("kill -9 of web.1 (web=3)", [kill_one]),
         ]:
@@ -240,7 +267,8 @@ def main():
         run.wait()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"{args.connections} keep-alive connections, {args.duration} s each, {args.backends} backends, wrk -t2")
+    print(f"{args.connections} keep-alive connections, {args.duration} s each, {args.backends} backends, wrk -t2, "
+          f"median of {args.rounds} interleaved rounds")
     print(f"{'':24}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}")
     for name, (rps, p50, p99, errors) in results.items():
         print(f"{name:24}{rps:>12,.0f}{p50:>9.2f}{p99:>9.2f}  {errors}")
