@@ -11,6 +11,7 @@ drift over all of them alike).
 
 Peers (install them first; the script installs nothing and says what is missing):
     apt-get install nginx-light haproxy caddy wrk
+    cargo install oha      # optional: latency at a fixed rate (open-loop), beside wrk's
 
 The backends are `dozen run --router` instances of a `web` type whose command is an nginx
 that answers `200 ok` itself (one worker each), so the backend is never the bottleneck; the
@@ -143,6 +144,24 @@ def wrk(port, connections, duration):
     return rps, latency(50), latency(99), errors.group(0) if errors else ""
 
 
+def oha(port, connections, duration, rate):
+    """p50 and p99 (ms) at a fixed request rate, corrected for coordinated omission."""
+    out = subprocess.run(
+        ["oha", "-z", f"{duration}s", "-c", str(connections), "-q", str(rate), "--latency-correction",
+         "--no-tui", "--output-format", "json", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True).stdout
+    import json
+    data = json.loads(out)
+    failed = sum(n for code, n in data.get("statusCodeDistribution", {}).items() if not code.startswith("2"))
+    # Requests still in flight when oha's time is up are "aborted due to deadline": not failures.
+    failed += sum(n for error, n in data.get("errorDistribution", {}).items()
+                  if error != "aborted due to deadline")
+    if failed:
+        print(f"oha on {port}: {failed} failed: {data.get('errorDistribution')}", file=sys.stderr)
+    percentiles = data["latencyPercentiles"]
+    return percentiles["p50"] * 1000, percentiles["p99"] * 1000
+
+
 def median_run(runs):
     """The run with the median throughput, and the median p50 and p99 of all of them."""
     by_rps = sorted(runs, key=lambda r: r[0])
@@ -209,25 +228,47 @@ def main():
             with open(conf, "w") as f:
                 f.write(CADDY.format(port=base + 102, servers=" ".join(f"127.0.0.1:{p}" for p in ports)))
             peers.append(("Caddy", ["caddy", "run", "--config", conf, "--adapter", "caddyfile"], base + 102))
+        def measure(name, command, port, tool):
+            if command is None:
+                return tool(port)
+            proxy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True, env={**os.environ, "HOME": work})
+            try:
+                if not wait_port(port):
+                    print(f"{name} did not start", file=sys.stderr)
+                    return None
+                time.sleep(0.3)
+                return tool(port)
+            finally:
+                os.killpg(proxy.pid, signal.SIGTERM)
+                proxy.wait()
+
         samples = {"direct (one instance)": []}
         for _ in range(args.rounds):
             samples["direct (one instance)"].append(wrk(ports[0], args.connections, args.duration))
             for name, command, port in peers:
-                if command is None:
-                    samples.setdefault(name, []).append(wrk(port, args.connections, args.duration))
-                    continue
-                proxy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         start_new_session=True, env={**os.environ, "HOME": work})
-                try:
-                    if not wait_port(port):
-                        print(f"{name} did not start", file=sys.stderr)
-                        continue
-                    time.sleep(0.3)
-                    samples.setdefault(name, []).append(wrk(port, args.connections, args.duration))
-                finally:
-                    os.killpg(proxy.pid, signal.SIGTERM)
-                    proxy.wait()
+                run_ = measure(name, command, port, lambda p: wrk(p, args.connections, args.duration))
+                if run_:
+                    samples.setdefault(name, []).append(run_)
         results = {name: median_run(runs) for name, runs in samples.items()}
+        # Latency at a fixed rate every proxy can sustain (half the best peer's throughput),
+        # open-loop with oha's latency correction: at saturation, wrk's p99 is the length of
+        # the run queue on a shared machine more than the proxy's own delay.
+        fixed = {}
+        if shutil.which("oha"):
+            best = max(v[0] for k, v in results.items() if k not in ("direct (one instance)",))
+            rate = int(best * 0.5) // 1000 * 1000
+            for _ in range(args.rounds):
+                for name, command, port in peers:
+                    if name == "Caddy" and results.get("Caddy", (0,))[0] < rate:
+                        continue  # it cannot sustain the rate: its latency would be its queue
+                    run_ = measure(name, command, port,
+                                   lambda p: oha(p, args.connections, args.duration, rate))
+                    if run_:
+                        fixed.setdefault(name, []).append(run_)
+            fixed = {name: (rate, sorted(r[0] for r in runs)[len(runs) // 2],
+                            sorted(r[1] for r in runs)[len(runs) // 2])
+                     for name, runs in fixed.items()}
         # Zero failed requests through changes of the formation, under wrk's load.
         changes = []
         def kill_one():
@@ -279,6 +320,15 @@ def main():
         ours = results["dozen router"]
         print(f"dozen / best peer throughput   {ours[0] / best_rps:.2f}x   (target: at least 0.9x)")
         print(f"dozen / best peer p99          {ours[2] / best_p99:.2f}x   (target: at most 1.25x)")
+    if fixed:
+        rate = next(iter(fixed.values()))[0]
+        print(f"at a fixed {rate:,} requests/s (oha, {args.connections} connections, latency-corrected):")
+        for name, (_, p50, p99) in fixed.items():
+            print(f"    {name:20}p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+        peers_fixed = [v[2] for k, v in fixed.items() if k != "dozen router"]
+        if "dozen router" in fixed and peers_fixed:
+            print(f"dozen / best peer p99 at that rate {fixed['dozen router'][2] / min(peers_fixed):.2f}x"
+                  "   (target: at most 1.25x)")
     print(f"one connection, one request at a time: direct p50 {quiet_direct[1]:.3f} ms, "
           f"through dozen's router {quiet_router[1]:.3f} ms")
     print(f"p50 added by the router         {quiet_router[1] - quiet_direct[1]:.3f} ms (target: at most 0.3 ms)")
