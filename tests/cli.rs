@@ -168,15 +168,16 @@ fn a_missing_app_directory_is_a_usage_error() {
 
 #[test]
 fn start_is_foremans_verb_for_run_dev() {
+    let port = crate::harness::port_block().to_string();
     let output = Test::new()
         .procfile("web: echo \"from the working tree on $PORT\"\n")
-        .args(&["start", "--no-timestamps", "-p", "17990"])
+        .args(&["start", "--no-timestamps", "-p", &port])
         .run()
         .success();
     assert!(
         output
             .stdout
-            .contains("web.1 | from the working tree on 17990"),
+            .contains(&format!("web.1 | from the working tree on {port}")),
         "{}",
         output.stdout
     );

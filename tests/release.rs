@@ -355,8 +355,9 @@ fn exec_and_run_use_the_release_not_the_working_tree() {
             && l.contains("\"exit_code\":0")),
         "{history}"
     );
+    let port = crate::harness::port_block().to_string();
     let mut child = std::process::Command::new(BIN)
-        .args(["run", "-p", "17100", "--no-timestamps"])
+        .args(["run", "-p", &port, "--no-timestamps"])
         .current_dir(&dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -524,8 +525,9 @@ fn gc_refuses_while_a_release_runs() {
     assert!(dozen(&dir, &["release"], &[]).status.success());
     std::fs::write(dir.join("changed.txt"), "x").unwrap();
     assert!(dozen(&dir, &["release"], &[]).status.success());
+    let port = crate::harness::port_block().to_string();
     let mut running = Command::new(BIN)
-        .args(["run", "--release", "v1", "-p", "17300", "--no-timestamps"])
+        .args(["run", "--release", "v1", "-p", &port, "--no-timestamps"])
         .current_dir(&dir)
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,11 +12,9 @@ use serde_json::Value;
 
 use crate::harness::{Running, Test};
 
-/// Each test its own block of ports (router on the base, instances above it), apart from
-/// the scale (12000+) and run (21000+) tests.
+/// Each test its own block of ports (router on the base, instances above it).
 fn base_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(16000);
-    NEXT.fetch_add(400, Ordering::SeqCst)
+    crate::harness::port_block()
 }
 
 /// The app: answers with its port and the headers it saw; `/slow?s=N` takes N seconds;
@@ -146,6 +144,25 @@ impl Client {
     fn send(&mut self, raw: &str) -> std::io::Result<Reply> {
         self.reader.get_mut().write_all(raw.as_bytes())?;
         self.read_reply()
+    }
+
+    /// A connection upgraded (`Upgrade: echo`) to a tunnel to the app's echo.
+    fn tunnel(port: u16) -> Self {
+        let mut client = Self::connect(port).unwrap();
+        let reply = client
+            .send("GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+            .unwrap();
+        assert_eq!(reply.status, 101, "{reply:?}");
+        assert_eq!(reply.header("upgrade"), Some("echo"));
+        client
+    }
+
+    /// Through a tunnel: `message` comes back as it went.
+    fn echo(&mut self, message: &str) {
+        self.reader.get_mut().write_all(message.as_bytes()).unwrap();
+        let mut echoed = vec![0; message.len()];
+        self.reader.read_exact(&mut echoed).unwrap();
+        assert_eq!(echoed, message.as_bytes());
     }
 
     fn get(&mut self, path: &str) -> std::io::Result<Reply> {
@@ -435,21 +452,9 @@ fn an_upgrade_becomes_a_tunnel_to_the_instance() {
     let port = base_port();
     let running = run(app(), port, 1);
     assert_eq!(get(port, "/").status, 200);
-    let mut client = Client::connect(port).unwrap();
-    let reply = client
-        .send("GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-        .unwrap();
-    assert_eq!(reply.status, 101, "{reply:?}");
-    assert_eq!(reply.header("upgrade"), Some("echo"));
+    let mut client = Client::tunnel(port);
     for message in ["ping\n", "and pong\n"] {
-        client
-            .reader
-            .get_mut()
-            .write_all(message.as_bytes())
-            .unwrap();
-        let mut echoed = vec![0; message.len()];
-        client.reader.read_exact(&mut echoed).unwrap();
-        assert_eq!(echoed, message.as_bytes());
+        client.echo(message);
     }
     stop(running);
 }
@@ -503,11 +508,22 @@ fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
     }
     let reply = steady.get("/slow?s=1.5").unwrap();
     assert_eq!(reply.status, 200, "a request longer than the idle timeout");
-    let mut tunnel = Client::connect(port).unwrap();
-    let reply = tunnel
-        .send("GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+    // A response whose head came at once and whose body takes longer than the idle timeout.
+    let reply = steady
+        .send("POST /stream?s=0.6 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
         .unwrap();
-    assert_eq!(reply.status, 101, "{reply:?}");
+    assert_eq!(reply.status, 200);
+    let mut body = Vec::new();
+    while !body.ends_with(b"0\r\n\r\n") {
+        let mut byte = [0];
+        steady.reader.read_exact(&mut byte).unwrap();
+        body.push(byte[0]);
+    }
+    assert!(
+        String::from_utf8_lossy(&body).contains("second"),
+        "{body:?}"
+    );
+    let mut tunnel = Client::tunnel(port);
     // Now the steady connection idles; the tunnel is quiet as long.
     let started = Instant::now();
     let mut rest = Vec::new();
@@ -519,10 +535,7 @@ fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
         "closed after {waited:?}"
     );
     std::thread::sleep(Duration::from_millis(500));
-    tunnel.reader.get_mut().write_all(b"still here\n").unwrap();
-    let mut echoed = vec![0; 11];
-    tunnel.reader.read_exact(&mut echoed).unwrap();
-    assert_eq!(echoed, b"still here\n");
+    tunnel.echo("still here\n");
     stop(running);
 }
 

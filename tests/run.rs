@@ -1,7 +1,6 @@
 //! `dozen run --dev`: the formation, its output, signals, exits, restarts, readiness, and
 //! nothing left behind.
 
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
@@ -10,8 +9,7 @@ use crate::harness::Test;
 
 /// Each test its own block of ports, so tests can run in parallel.
 fn base_port() -> String {
-    static NEXT: AtomicU16 = AtomicU16::new(21000);
-    NEXT.fetch_add(400, Ordering::SeqCst).to_string()
+    crate::harness::port_block().to_string()
 }
 
 fn run(test: Test, extra: &[&str]) -> crate::harness::Running {

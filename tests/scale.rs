@@ -2,7 +2,6 @@
 //! socket, live changes with their indexes and ports, the stored formation.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
@@ -10,11 +9,9 @@ use serde_json::Value;
 
 use crate::harness::{Running, Test, dozen_in};
 
-/// Each test its own block of ports, below the ephemeral range (32768 and up, where outgoing
-/// connections take theirs) and below the run tests (21000 and up).
+/// Each test its own block of ports.
 fn base_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(12000);
-    NEXT.fetch_add(400, Ordering::SeqCst)
+    crate::harness::port_block()
 }
 
 const PROCFILE: &str =

@@ -729,7 +729,8 @@ impl Body for Counted {
 }
 
 /// A response body that holds its request's place on the connection (off the idle and
-/// header clocks) until hyper is done with it.
+/// header clocks) until hyper is done with it. (Not `map_frame`: that hides the body's size,
+/// and hyper would then send the router's own responses chunked.)
 struct Guarded {
     body: ProxyBody,
     _in_progress: InProgress,
