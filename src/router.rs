@@ -102,6 +102,19 @@ impl Router {
         self.shared.table.drain(id, on_drained);
     }
 
+    /// Requests in flight now (to every instance, draining ones included), and requests
+    /// received since the router started: what the autoscalers measure.
+    pub fn load(&self) -> (usize, u64) {
+        let in_flight = self
+            .shared
+            .table
+            .backends()
+            .iter()
+            .map(|b| b.in_flight())
+            .sum();
+        (in_flight, self.shared.total(|c| &c.requests))
+    }
+
     /// What `dozen ps` shows of the router.
     pub fn status(&self) -> Status {
         let shared = &self.shared;

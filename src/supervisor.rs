@@ -1,5 +1,6 @@
 //! Running processes: one-offs now, the formation with the supervisor (docs/supervisor.md).
 
+pub mod autoscale;
 pub mod backoff;
 pub mod control;
 pub mod exit;

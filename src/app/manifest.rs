@@ -102,6 +102,57 @@ pub struct ProcessSettings {
     /// or stay silent when not on a terminal). Its stdout and stderr then merge.
     #[serde(default)]
     pub tty: bool,
+    /// Instances by the load the router measures (docs/deploy.md).
+    pub autoscale: Option<Spanned<Autoscale>>,
+}
+
+/// `autoscale = { min = 1, max = 8, target = 10, metric = "in-flight" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+    /// The metric's value per instance to keep.
+    pub target: f64,
+    #[serde(default)]
+    pub metric: AutoscaleMetric,
+    /// A scale-down waits until no recommendation of this window asked for more [default: 5m].
+    pub scale_down_window: Option<Duration>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoscaleMetric {
+    /// Requests in progress per instance.
+    #[default]
+    InFlight,
+    /// Requests per second per instance.
+    Rps,
+}
+
+impl Autoscale {
+    /// What the types alone do not check.
+    fn check(&self) -> Result<(), String> {
+        if self.min == 0 {
+            return Err("autoscale min must be at least 1".into());
+        }
+        if self.max < self.min {
+            return Err(format!(
+                "autoscale max ({}) is below its min ({})",
+                self.max, self.min
+            ));
+        }
+        if self.max > MAX_INSTANCES {
+            return Err(format!(
+                "autoscale max ({}): at most {MAX_INSTANCES} per type",
+                self.max
+            ));
+        }
+        if !(self.target.is_finite() && self.target > 0.0) {
+            return Err("autoscale target must be a number above 0".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -377,6 +428,21 @@ impl Manifest {
             if let Some(health) = &settings.health {
                 if let Err(message) = health.get_ref().check() {
                     error(health.span(), message);
+                }
+            }
+            if let Some(autoscale) = &settings.autoscale {
+                if let Err(message) = autoscale.get_ref().check() {
+                    error(autoscale.span(), message);
+                }
+                let routed = self.router.routed.as_ref().map_or("web", |t| t.get_ref());
+                if name.get_ref() != routed {
+                    error(
+                        autoscale.span(),
+                        format!(
+                            "autoscale measures requests at the router, which fronts `{routed}`, not `{}`",
+                            name.get_ref()
+                        ),
+                    );
                 }
             }
             if settings.after.iter().any(|a| a.get_ref() == name.get_ref()) {
@@ -744,7 +810,7 @@ ignore = ["rule-id", "rule-id:path/glob"]
     fn unknown_keys_are_located_with_a_suggestion() {
         assert_eq!(
             parse("[processes.web]\nrestat = \"always\"\n").unwrap_err(),
-            "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`"
+            "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`, `autoscale`"
         );
         assert!(
             parse("[bild]\nsteps = []\n")

@@ -330,6 +330,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         if let Some(router) = &response.router {
             value["router"] = json!(router);
         }
+        if !response.autoscale.is_empty() {
+            value["autoscale"] = json!(response.autoscale);
+        }
         print(&format!(
             "{}\n",
             serde_json::to_string_pretty(&value).expect("serializable")
@@ -376,6 +379,16 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     }
     if let Some(router) = &response.router {
         router_lines(&mut out, router);
+    }
+    for a in &response.autoscale {
+        let measured = a
+            .measured
+            .map_or_else(|| "not measured yet".to_owned(), |m| format!("now {m:.1}"));
+        let _ = writeln!(
+            out,
+            "\nautoscale {}: {}–{} instances, {} per instance target {} ({measured}); down after {}s of less",
+            a.type_name, a.min, a.max, a.metric, a.target, a.scale_down_window_s
+        );
     }
     print(&out)?;
     Ok(exit_code::SUCCESS)

@@ -155,6 +155,17 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     .map_err(Error::usage)?;
     let base = base_port(args.port, config, &context.inherited).map_err(Error::usage)?;
     let (router, instance_base) = plan_router(args, app, procfile, base)?;
+    let autoscale = autoscale_policies(app, router.as_ref())?;
+    let mut formation = formation;
+    for (type_name, policy) in &autoscale {
+        // A type the formation runs starts within its autoscale range; one it leaves at 0
+        // (`dozen run worker`) stays off.
+        if let Some(count) = formation.counts.get_mut(type_name)
+            && *count > 0
+        {
+            *count = (*count).clamp(policy.min, policy.max);
+        }
+    }
     let instances = formation
         .instances(procfile, instance_base)
         .map_err(Error::usage)?;
@@ -214,6 +225,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
                 as runner::LoadRelease<'_>
         }),
         router,
+        autoscale,
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
 }
@@ -272,6 +284,48 @@ fn plan_router(
     Ok((router, instance_base))
 }
 
+/// Each `[processes.TYPE] autoscale`, as the runner's autoscalers take it. They measure at
+/// the router, so a run without one cannot have them.
+fn autoscale_policies(
+    app: &crate::app::App,
+    router: Option<&runner::RouterPlan>,
+) -> Result<Vec<(String, crate::supervisor::autoscale::Policy)>, Error> {
+    use crate::app::manifest::AutoscaleMetric;
+    use crate::supervisor::autoscale::{Metric, Policy};
+    let mut policies = Vec::new();
+    for (name, settings) in &app.manifest.processes {
+        let Some(spec) = settings.autoscale.as_ref().map(toml::Spanned::get_ref) else {
+            continue;
+        };
+        if router.is_none_or(|r| r.type_name != *name.get_ref()) {
+            return Err(Error::usage(format!(
+                "{} is autoscaled by the load the router measures, and this run has no router in front of it",
+                name.get_ref()
+            ))
+            .hint("run with --router, or set [router] enabled = true in dozen.toml"));
+        }
+        policies.push((
+            name.get_ref().clone(),
+            Policy {
+                min: spec.min,
+                max: spec.max,
+                target: spec.target,
+                metric: match spec.metric {
+                    AutoscaleMetric::InFlight => Metric::InFlight,
+                    AutoscaleMetric::Rps => Metric::Rps,
+                },
+                scale_down_window: spec
+                    .scale_down_window
+                    .map_or(DEFAULT_SCALE_DOWN_WINDOW, |d| d.0),
+            },
+        ));
+    }
+    Ok(policies)
+}
+
+/// As Kubernetes' `HorizontalPodAutoscaler`: five minutes without a reason to stay up.
+const DEFAULT_SCALE_DOWN_WINDOW: Duration = Duration::from_secs(300);
+
 /// `[router]`'s limits over the router's defaults.
 fn router_limits(
     section: &crate::app::manifest::RouterSection,
@@ -303,6 +357,14 @@ fn type_settings(
     procfile: &crate::app::procfile::Procfile,
     timeout: Option<Duration>,
 ) -> Vec<TypeSettings> {
+    // The routed type (`web` unless `[router] type` names another) without a check is ready
+    // once it accepts connections on its port.
+    let routed = app
+        .manifest
+        .router
+        .routed
+        .as_ref()
+        .map_or(DEFAULT_ROUTED_TYPE, |t| t.get_ref().as_str());
     procfile
         .types
         .iter()
@@ -332,12 +394,12 @@ fn type_settings(
                 after: settings
                     .map(|s| s.after.iter().map(|a| a.get_ref().clone()).collect())
                     .unwrap_or_default(),
-                // A web without a check is ready once it accepts connections on its port
-                // (issue 13): "started" is not "serving", and restarts and moves wait for it.
+                // The routed type without a check is ready once it accepts connections on its
+                // port (issue 13): "started" is not "serving", and restarts and moves wait for it.
                 health: settings
                     .and_then(|s| s.health.as_ref())
                     .and_then(|h| Check::from_manifest(h.get_ref()))
-                    .or_else(|| (t.name == "web").then(Check::implicit_port)),
+                    .or_else(|| (t.name == routed).then(Check::implicit_port)),
                 tty: settings.is_some_and(|s| s.tty),
             }
         })

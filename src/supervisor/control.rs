@@ -102,7 +102,7 @@ impl RollStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
     pub v: u32,
     pub ok: bool,
@@ -126,6 +126,25 @@ pub struct Response {
     /// The router, when the run has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router: Option<crate::router::Status>,
+    /// Each autoscaled type's policy and what it last measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autoscale: Vec<AutoscaleStatus>,
+}
+
+/// An autoscaled type in `dozen ps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoscaleStatus {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub min: u32,
+    pub max: u32,
+    /// `in-flight` or `rps`.
+    pub metric: String,
+    pub target: f64,
+    /// The metric's last value per instance (none before the first second).
+    pub measured: Option<f64>,
+    /// How long a scale-down waits for the load to stay low, in seconds.
+    pub scale_down_window_s: u64,
 }
 
 impl Response {
@@ -140,6 +159,7 @@ impl Response {
             instances: Vec::new(),
             roll: None,
             router: None,
+            autoscale: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use signal_hook::consts::SIGINT;
 
+use super::autoscale::{Autoscaler, Metric, Policy};
 use super::backoff::{Backoff, Decision};
 use super::control::{self, InstanceStatus, Op, Response};
 use super::exit;
@@ -71,7 +72,7 @@ pub type LoadRelease<'a> = Box<dyn FnMut(u32) -> Result<Spec, String> + 'a>;
 pub type PortTaken = Box<dyn Fn(u16) -> Option<String>>;
 
 /// What happened, as the driver tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Spawned {
         id: u64,
@@ -97,6 +98,11 @@ pub enum Input {
     /// The router has nothing in flight to draining instance `id` (docs/router.md).
     Drained {
         id: u64,
+    },
+    /// An autoscaled type's metric, per instance, over the last second (docs/deploy.md).
+    Measured {
+        type_name: String,
+        value: f64,
     },
 }
 
@@ -128,6 +134,15 @@ pub enum Action {
         timeout: Duration,
     },
     SaveFormation(indexmap::IndexMap<String, u32>),
+    /// The activity log gets an autoscaling decision.
+    LogAutoscale {
+        type_name: String,
+        from: u32,
+        to: u32,
+        metric: &'static str,
+        measured: f64,
+        target: f64,
+    },
     /// The activity log gets a move's outcome.
     LogMove {
         release: String,
@@ -352,6 +367,8 @@ pub struct Machine {
     exit_code: i32,
     /// The type the router sends requests to, when the run has one.
     routed: Option<String>,
+    /// Types scaled by their load, each with its autoscaler.
+    autoscalers: Vec<(String, Autoscaler)>,
     /// The time of the input being handled.
     now: Instant,
     actions: Vec<Action>,
@@ -388,6 +405,7 @@ impl Machine {
             interrupts: 0,
             exit_code: 0,
             routed: None,
+            autoscalers: Vec::new(),
             now,
             actions: Vec::new(),
         }
@@ -484,8 +502,82 @@ impl Machine {
                     self.send_stop(slot);
                 }
             }
+            Input::Measured { type_name, value } => self.on_measured(&type_name, value),
         }
         self.forget_removed();
+    }
+
+    /// Scales `type_name` by its load (docs/deploy.md): the formation's count of it is
+    /// [`Autoscaler::decide`]'s to change, except while a restart or a move runs.
+    pub fn autoscale(&mut self, type_name: &str, policy: Policy) {
+        self.autoscalers
+            .push((type_name.to_owned(), Autoscaler::new(policy)));
+    }
+
+    /// The autoscaled types and what each is measured by.
+    pub fn autoscaled(&self) -> Vec<(String, Metric)> {
+        self.autoscalers
+            .iter()
+            .map(|(t, a)| (t.clone(), a.policy.metric))
+            .collect()
+    }
+
+    /// How many instances of `type_name` the formation has.
+    pub fn count(&self, type_name: &str) -> u32 {
+        self.formation().counts.get(type_name).copied().unwrap_or(0)
+    }
+
+    fn on_measured(&mut self, type_name: &str, value: f64) {
+        if self.stopping {
+            return;
+        }
+        let current = self.count(type_name);
+        let busy = self.moving.is_some() || self.rolling.is_some() || !self.roll.is_empty();
+        let now = self.now;
+        let Some((_, autoscaler)) = self.autoscalers.iter_mut().find(|(t, _)| t == type_name)
+        else {
+            return;
+        };
+        let Some(decision) = autoscaler.decide(now, current, value) else {
+            return;
+        };
+        if busy {
+            // A restart or a move holds the formation's shape; the next measurement after it
+            // decides again.
+            return;
+        }
+        let (metric, target) = (autoscaler.policy.metric.name(), autoscaler.policy.target);
+        let change = ScaleChange {
+            type_name: type_name.to_owned(),
+            op: crate::app::formation::ScaleOp::Set,
+            count: decision.to,
+        };
+        let cause = format!(
+            "{metric} {:.1} per instance, target {target}",
+            decision.measured
+        );
+        match self.scale(&[change]) {
+            Ok(()) => {
+                self.say(format!(
+                    "autoscale: {type_name} {} → {} ({cause})",
+                    decision.from, decision.to
+                ));
+                self.actions.push(Action::LogAutoscale {
+                    type_name: type_name.to_owned(),
+                    from: decision.from,
+                    to: decision.to,
+                    metric,
+                    measured: decision.measured,
+                    target,
+                });
+            }
+            Err(ScaleError::Usage(error) | ScaleError::Refused(error)) => {
+                self.say(format!(
+                    "autoscale: {type_name} {} → {} not applied ({cause}): {error}",
+                    decision.from, decision.to
+                ));
+            }
+        }
     }
 
     /// Backoffs that are over, kill timeouts that passed, checks that are due.
@@ -1688,6 +1780,19 @@ impl Machine {
             instances,
             roll: self.last_roll.as_ref().map(Roll::status),
             router: None,
+            autoscale: self
+                .autoscalers
+                .iter()
+                .map(|(type_name, a)| control::AutoscaleStatus {
+                    type_name: type_name.clone(),
+                    min: a.policy.min,
+                    max: a.policy.max,
+                    metric: a.policy.metric.name().to_owned(),
+                    target: a.policy.target,
+                    measured: a.last_measured,
+                    scale_down_window_s: a.policy.scale_down_window.as_secs(),
+                })
+                .collect(),
         }
     }
 
@@ -1700,6 +1805,16 @@ impl Machine {
         let names: Vec<&str> = self.types().iter().map(|t| t.name.as_str()).collect();
         let current = self.formation();
         let next = current.scaled(&names, changes).map_err(ScaleError::Usage)?;
+        for (type_name, autoscaler) in &self.autoscalers {
+            let (min, max) = (autoscaler.policy.min, autoscaler.policy.max);
+            let count = next.counts.get(type_name).copied().unwrap_or(0);
+            let was = current.counts.get(type_name).copied().unwrap_or(0);
+            if count != was && count != 0 && !(min..=max).contains(&count) {
+                return Err(ScaleError::Refused(format!(
+                    "{type_name} is autoscaled between {min} and {max}: scale it within that range (0 stops it), or change its autoscale in dozen.toml"
+                )));
+            }
+        }
         // Everything that could refuse the change is checked before anything starts or stops.
         let mut added = Vec::new();
         for (type_index, t) in self.types().iter().enumerate() {
@@ -1953,6 +2068,12 @@ mod tests {
                     Action::LogMove {
                         release, outcome, ..
                     } => format!("log move {release} {outcome}"),
+                    Action::LogAutoscale {
+                        type_name,
+                        from,
+                        to,
+                        ..
+                    } => format!("log autoscale {type_name} {from} {to}"),
                     Action::EndDescendants => "end descendants".to_owned(),
                     Action::Drain { id } => format!("drain {}", self.names[&id]),
                 };

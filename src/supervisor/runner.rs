@@ -42,6 +42,8 @@ pub struct Plan<'a> {
     pub follow: Option<LoadRelease<'a>>,
     /// The router in front of a type, its listener bound by the caller.
     pub router: Option<RouterPlan>,
+    /// Types scaled by the load the router measures.
+    pub autoscale: Vec<(String, super::autoscale::Policy)>,
 }
 
 /// What the run's router serves: the type it fronts, where, with which limits.
@@ -132,6 +134,9 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         .take()
         .map(|router| start_router(router, &mut machine, &pump))
         .transpose()?;
+    for (type_name, policy) in std::mem::take(&mut plan.autoscale) {
+        machine.autoscale(&type_name, policy);
+    }
     let mut driver = Driver {
         formatter,
         nursery: &nursery,
@@ -142,20 +147,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         router: router.as_ref(),
         routes: Vec::new(),
     };
-    machine.start(Instant::now());
-    driver.carry_out(&mut machine);
-    while !machine.finished() {
-        let timeout = machine.next_timer().map_or(Duration::from_secs(3600), |t| {
-            t.saturating_duration_since(Instant::now())
-        });
-        match rx.recv_timeout(timeout) {
-            Ok(event) => driver.on_event(&mut machine, event),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        machine.on_timers(Instant::now());
-        driver.carry_out(&mut machine);
-    }
+    drive(&mut machine, &mut driver, &rx, router.as_ref());
     let code = machine.exit_code();
     signal_handle.close();
     pump.send(PumpCommand::Finish);
@@ -164,6 +156,120 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     nursery.finish();
     reaper::end_descendants(Duration::from_secs(1));
     Ok(code)
+}
+
+/// Starts the formation and feeds the machine what happens (events, timers, the router's
+/// load for the autoscalers) until it has finished.
+fn drive(
+    machine: &mut Machine,
+    driver: &mut Driver<'_, '_>,
+    rx: &mpsc::Receiver<Event>,
+    router: Option<&crate::router::Router>,
+) {
+    let mut sampler = Sampler::new(Instant::now());
+    machine.start(Instant::now());
+    driver.carry_out(machine);
+    let measuring = router.is_some() && !machine.autoscaled().is_empty();
+    while !machine.finished() {
+        let next = machine
+            .next_timer()
+            .into_iter()
+            .chain(measuring.then_some(sampler.next))
+            .min();
+        let timeout = next.map_or(Duration::from_secs(3600), |t| {
+            t.saturating_duration_since(Instant::now())
+        });
+        match rx.recv_timeout(timeout) {
+            Ok(event) => driver.on_event(machine, event),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let now = Instant::now();
+        if let (true, Some(router)) = (measuring, router)
+            && now >= sampler.next
+        {
+            for input in sampler.sample(now, router, machine) {
+                machine.handle(input, now);
+            }
+        }
+        machine.on_timers(now);
+        driver.carry_out(machine);
+    }
+}
+
+/// The router's load, sampled for the autoscalers (docs/deploy.md): requests in flight every
+/// 100 ms, averaged over each second, and the requests of that second.
+struct Sampler {
+    next: Instant,
+    in_flight: usize,
+    samples: u32,
+    since: Instant,
+    requests: Option<u64>,
+}
+
+/// How often the router's requests in flight are sampled; ten samples make a measurement.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+const SAMPLES: u32 = 10;
+
+impl Sampler {
+    fn new(now: Instant) -> Self {
+        Self {
+            next: now + SAMPLE_EVERY,
+            in_flight: 0,
+            samples: 0,
+            since: now,
+            requests: None,
+        }
+    }
+
+    /// Takes a sample; each tenth, a measurement per autoscaled type.
+    fn sample(
+        &mut self,
+        now: Instant,
+        router: &crate::router::Router,
+        machine: &Machine,
+    ) -> Vec<Input> {
+        self.next = now + SAMPLE_EVERY;
+        let (in_flight, requests) = router.load();
+        self.in_flight += in_flight;
+        self.samples += 1;
+        if self.requests.is_none() {
+            // The first sample starts the first measurement's count of requests.
+            self.requests = Some(requests);
+            self.since = now;
+        }
+        let first = self.requests.unwrap_or(requests);
+        if self.samples < SAMPLES {
+            return Vec::new();
+        }
+        let seconds = now.duration_since(self.since).as_secs_f64().max(0.001);
+        #[allow(clippy::cast_precision_loss)]
+        let (average_in_flight, rps) = (
+            self.in_flight as f64 / f64::from(self.samples),
+            requests.saturating_sub(first) as f64 / seconds,
+        );
+        *self = Self {
+            requests: Some(requests),
+            ..Self::new(now)
+        };
+        machine
+            .autoscaled()
+            .into_iter()
+            .filter_map(|(type_name, metric)| {
+                let count = machine.count(&type_name);
+                (count > 0).then(|| {
+                    let total = match metric {
+                        super::autoscale::Metric::InFlight => average_in_flight,
+                        super::autoscale::Metric::Rps => rps,
+                    };
+                    Input::Measured {
+                        type_name,
+                        value: total / f64::from(count),
+                    }
+                })
+            })
+            .collect()
+    }
 }
 
 /// The widest name a line will carry: an instance's, or the router's.
@@ -389,6 +495,28 @@ impl Driver<'_, '_> {
                     &self.store,
                     "move",
                     serde_json::json!({ "release": release, "outcome": outcome, "failed": failed }),
+                );
+                None
+            }
+            Action::LogAutoscale {
+                type_name,
+                from,
+                to,
+                metric,
+                measured,
+                target,
+            } => {
+                let _ = crate::store::history::append(
+                    &self.store,
+                    "autoscale",
+                    serde_json::json!({
+                        "type": type_name,
+                        "from": from,
+                        "to": to,
+                        "metric": metric,
+                        "measured": (measured * 10.0).round() / 10.0,
+                        "target": target,
+                    }),
                 );
                 None
             }
