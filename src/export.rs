@@ -48,6 +48,8 @@ pub struct ExportType {
     pub stop_signal: &'static str,
     pub kill_timeout: Duration,
     pub health: Option<Health>,
+    /// `[processes.TYPE] autoscale` (Kubernetes: a `HorizontalPodAutoscaler`).
+    pub autoscale: Option<crate::app::manifest::Autoscale>,
 }
 
 impl Source {

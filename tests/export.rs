@@ -34,6 +34,27 @@ fn verify(out: &std::path::Path, units: &[&str]) {
     );
 }
 
+/// Kubernetes' own schemas, strictly (unknown fields rejected).
+fn kubernetes_validate(files: &[std::path::PathBuf]) {
+    match Command::new("kubernetes-validate")
+        .arg("--strict")
+        .arg("--quiet")
+        .args(files)
+        .output()
+    {
+        Ok(output) => assert!(
+            output.status.success(),
+            "kubernetes-validate: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(_) => assert!(
+            !required(),
+            "kubernetes-validate is missing (pip install kubernetes-validate)"
+        ),
+    }
+}
+
 /// The file's text with the run's directories replaced by placeholders (for golden files).
 fn normalized(text: &str, app: &std::path::Path, out: &std::path::Path) -> String {
     let app = std::fs::canonicalize(app).unwrap();
@@ -261,25 +282,8 @@ fn the_sample_app_as_kubernetes_manifests() {
             );
         }
     }
-    // Kubernetes' own schemas, strictly (unknown fields rejected).
     let files: Vec<std::path::PathBuf> = names.iter().map(|n| out.join(n)).collect();
-    match Command::new("kubernetes-validate")
-        .arg("--strict")
-        .arg("--quiet")
-        .args(&files)
-        .output()
-    {
-        Ok(output) => assert!(
-            output.status.success(),
-            "kubernetes-validate: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-        Err(_) => assert!(
-            !required(),
-            "kubernetes-validate is missing (pip install kubernetes-validate)"
-        ),
-    }
+    kubernetes_validate(&files);
     let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     dozen_in(&app, &args);
     let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
@@ -297,6 +301,44 @@ fn the_sample_app_as_kubernetes_manifests() {
         deployment.contains("image: \"sample:latest\""),
         "{deployment}"
     );
+}
+
+/// `autoscale` becomes an `autoscaling/v2` `HorizontalPodAutoscaler` on the type's Deployment
+/// (which then leaves its replicas to it), valid by Kubernetes' own schemas.
+#[test]
+fn an_autoscaled_type_becomes_a_horizontal_pod_autoscaler() {
+    let test = Test::new()
+        .procfile("web: exec python3 -m http.server $PORT\nworker: exec sleep 60\n")
+        .manifest(
+            "[app]\nname = \"shop\"\n[processes.web]\nautoscale = { min = 2, max = 9, target = 2.5, metric = \"rps\", scale_down_window = \"2m\" }\n",
+        );
+    let app = test.path().to_path_buf();
+    let (code, stdout, stderr) = dozen_in(&app, &["export", "kubernetes", "--out", "k8s"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let names = written(&stdout);
+    assert!(names.contains(&"shop-web.hpa.yaml".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("worker.hpa")), "{names:?}");
+    let out = app.join("k8s");
+    let read = |name: &str| -> serde_norway::Value {
+        serde_norway::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
+    };
+    let hpa = read("shop-web.hpa.yaml");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], "shop-web");
+    assert_eq!(hpa["spec"]["minReplicas"], 2);
+    assert_eq!(hpa["spec"]["maxReplicas"], 9);
+    let metric = &hpa["spec"]["metrics"][0]["pods"];
+    assert_eq!(metric["metric"]["name"], "http_requests_per_second");
+    assert_eq!(metric["target"]["averageValue"], "2500m");
+    assert_eq!(
+        hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"],
+        120
+    );
+    let web = read("shop-web.deployment.yaml");
+    assert!(web["spec"].get("replicas").is_none(), "{web:?}");
+    assert_eq!(read("shop-worker.deployment.yaml")["spec"]["replicas"], 1);
+    let files: Vec<std::path::PathBuf> = names.iter().map(|n| out.join(n)).collect();
+    kubernetes_validate(&files);
 }
 
 #[test]

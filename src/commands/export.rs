@@ -315,6 +315,9 @@ fn source_of(
                 health: settings
                     .and_then(|s| s.health.as_ref())
                     .map(|h| h.get_ref().clone()),
+                autoscale: settings
+                    .and_then(|s| s.autoscale.as_ref())
+                    .map(|a| a.get_ref().clone()),
             }
         })
         .collect();

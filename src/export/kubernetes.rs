@@ -1,12 +1,13 @@
 //! Kubernetes manifests: a Deployment per process type (replicas from the formation), a
-//! Secret with the config, probes from the health checks, a Service for `web`, and the
-//! release phase as a Job. One object per file.
+//! Secret with the config, probes from the health checks, a Service for `web`, a
+//! `HorizontalPodAutoscaler` per autoscaled type, and the release phase as a Job. One object
+//! per file.
 
 use serde_json::{Map, Value, json};
 
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
-use crate::app::manifest::Health;
+use crate::app::manifest::{Autoscale, AutoscaleMetric, Health};
 use crate::app::procfile::shell_command;
 
 /// A Kubernetes object name: lowercase letters, digits and `-` (app and type names may hold
@@ -128,7 +129,7 @@ impl Objects<'_> {
             "app.kubernetes.io/name": self.app,
             "app.kubernetes.io/component": component,
         });
-        json!({
+        let mut deployment = json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": self.metadata(&name, &component),
@@ -142,6 +143,53 @@ impl Objects<'_> {
                         "containers": [Value::Object(container)],
                     },
                 },
+            },
+        });
+        if kind.autoscale.is_some() {
+            // Its `HorizontalPodAutoscaler` owns the count: a `replicas` here would reset it at
+            // every `kubectl apply` (as Kubernetes' documentation warns).
+            deployment["spec"]
+                .as_object_mut()
+                .expect("an object")
+                .remove("replicas");
+        }
+        deployment
+    }
+
+    /// An `autoscaling/v2` `HorizontalPodAutoscaler` for an autoscaled type. dozen measures at
+    /// its router; in Kubernetes the same per-pod metric comes from a custom metrics adapter
+    /// (e.g. prometheus-adapter over the ingress controller's or the app's request metrics),
+    /// named in an annotation: there is no built-in source of requests per pod.
+    fn autoscaler(&self, kind: &ExportType, autoscale: &Autoscale) -> Value {
+        let component = object_name(&kind.name);
+        let name = format!("{}-{component}", self.app);
+        let metric = match autoscale.metric {
+            AutoscaleMetric::InFlight => "http_requests_in_flight",
+            AutoscaleMetric::Rps => "http_requests_per_second",
+        };
+        let window = autoscale
+            .scale_down_window
+            .map_or(300, |d| seconds(d.0).min(3600));
+        let mut metadata = self.metadata(&name, &component);
+        metadata["annotations"]["dozen.dev/metric-source"] = json!(format!(
+            "a custom metrics adapter serving the Pods metric {metric} (dozen measured it at its router)"
+        ));
+        json!({
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata,
+            "spec": {
+                "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": name },
+                "minReplicas": autoscale.min,
+                "maxReplicas": autoscale.max,
+                "metrics": [{
+                    "type": "Pods",
+                    "pods": {
+                        "metric": { "name": metric },
+                        "target": { "type": "AverageValue", "averageValue": quantity(autoscale.target) },
+                    },
+                }],
+                "behavior": { "scaleDown": { "stabilizationWindowSeconds": window } },
             },
         })
     }
@@ -215,6 +263,18 @@ fn probes(health: &Health, port: u32) -> (Value, Value) {
     (readiness, Value::Object(probe))
 }
 
+/// A number as a Kubernetes quantity: `10`, or in thousandths (`2500m`) when it has a
+/// fraction.
+fn quantity(value: f64) -> String {
+    #[allow(clippy::cast_possible_truncation)]
+    let thousandths = (value * 1000.0).round() as i64;
+    if thousandths % 1000 == 0 {
+        (thousandths / 1000).to_string()
+    } else {
+        format!("{thousandths}m")
+    }
+}
+
 /// The manifests for `source`, running `image`.
 pub fn export(source: &Source, image: &str) -> Files {
     let objects = Objects {
@@ -243,6 +303,13 @@ pub fn export(source: &Source, image: &str) -> Files {
                 false,
             );
         }
+        if let Some(autoscale) = &kind.autoscale {
+            add(
+                format!("{app}-{component}.hpa.yaml"),
+                &objects.autoscaler(kind, autoscale),
+                false,
+            );
+        }
     }
     if let Some(command) = &source.release_command {
         add(
@@ -257,6 +324,13 @@ pub fn export(source: &Source, image: &str) -> Files {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_are_whole_or_in_thousandths() {
+        assert_eq!(quantity(10.0), "10");
+        assert_eq!(quantity(2.5), "2500m");
+        assert_eq!(quantity(0.125), "125m");
+    }
 
     #[test]
     fn names() {
