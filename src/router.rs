@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub use proxy::Limits;
-pub use table::{OnDrained, Route};
+pub use table::{OnDrained, Route, Side};
 
 /// The router's default port: foreman's base port, where a `web` would otherwise listen.
 pub const DEFAULT_PORT: u16 = 5000;

@@ -347,6 +347,7 @@ fn router_limits(
             .log
             .map_or(!dev, |log| log == crate::app::manifest::RouterLog::Requests),
         round_robin: section.balance == Some(crate::app::manifest::Balance::RoundRobin),
+        sticky: crate::router::headers::Sticky::Off,
     }
 }
 

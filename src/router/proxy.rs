@@ -21,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::headers;
+use super::headers::{self, Choice};
 use super::table::{self, Backend, InFlight, Table};
 use super::watch::{Activity, InProgress, Watched};
 
@@ -84,6 +84,8 @@ pub struct Limits {
     pub log_requests: bool,
     /// Round-robin instead of least outstanding requests.
     pub round_robin: bool,
+    /// How a client stays on one side of a deploy (docs/deploy.md).
+    pub sticky: headers::Sticky,
 }
 
 impl Default for Limits {
@@ -98,6 +100,7 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             log_requests: true,
             round_robin: false,
+            sticky: headers::Sticky::Off,
         }
     }
 }
@@ -246,6 +249,14 @@ async fn handle(
         shared.counters().refused.fetch_add(1, Ordering::Relaxed);
         return error(status, text, &meta.id);
     }
+    let table = &shared.table;
+    let choice = headers::choose_side(
+        request.headers(),
+        table.weight(),
+        table.two_sides(),
+        &shared.limits.sticky,
+        headers::random,
+    );
     let upgrade = headers::is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     // An idempotent request without a body can be sent again if its instance fails it before
@@ -257,7 +268,7 @@ async fn handle(
     let mut tried = Vec::new();
     let deadline = meta.started + shared.limits.queue;
     loop {
-        let Some(backend) = next_backend(shared, &tried, deadline).await else {
+        let Some(backend) = next_backend(shared, &tried, deadline, choice).await else {
             return unavailable(shared, &meta);
         };
         let in_flight = backend.begin();
@@ -271,10 +282,7 @@ async fn handle(
         match send(&backend, request, upgrade, shared).await {
             Ok((response, connect, sender)) => {
                 let service = sent_at.elapsed().saturating_sub(connect);
-                backend.latency.record(service);
-                if response.status().is_server_error() {
-                    backend.errors.fetch_add(1, Ordering::Relaxed);
-                }
+                answered_by(shared, &backend, response.status(), service);
                 let access = shared.limits.log_requests.then(|| Access {
                     shared: Arc::clone(shared),
                     status: response.status().as_u16(),
@@ -284,7 +292,13 @@ async fn handle(
                     bytes: 0,
                     meta: meta.clone(),
                 });
-                return pass_back(response, client_upgrade, in_flight, sender, meta.id, access);
+                let mut response =
+                    pass_back(response, client_upgrade, in_flight, sender, meta.id, access);
+                if choice.set_cookie {
+                    let cookie = headers::side_cookie(backend.route.side);
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+                return response;
             }
             Err(SendError::NotSent {
                 request: returned,
@@ -297,7 +311,7 @@ async fn handle(
                 request = *returned;
             }
             Err(SendError::TimedOut) => {
-                backend.errors.fetch_add(1, Ordering::Relaxed);
+                failed_by(shared, &backend);
                 shared.counters().timeout.fetch_add(1, Ordering::Relaxed);
                 let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
                 meta.tell(shared, "timeout", 504, Some(&backend), &desc);
@@ -305,7 +319,7 @@ async fn handle(
                 return error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id);
             }
             Err(SendError::Failed(cause)) if replay.is_some() => {
-                backend.errors.fetch_add(1, Ordering::Relaxed);
+                failed_by(shared, &backend);
                 shared.counters().retried.fetch_add(1, Ordering::Relaxed);
                 meta.tell(shared, "retried", 0, Some(&backend), &cause);
                 tried.push(backend.route.id);
@@ -314,20 +328,32 @@ async fn handle(
                 request = again.map(|()| Upstream::Empty);
             }
             Err(SendError::Failed(cause)) => {
-                backend.errors.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .counters()
-                    .bad_gateway
-                    .fetch_add(1, Ordering::Relaxed);
+                failed_by(shared, &backend);
+                let counters = shared.counters();
+                counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
                 meta.tell(shared, "instance-failed", 502, Some(&backend), &cause);
-                return error(
-                    StatusCode::BAD_GATEWAY,
-                    "the app failed this request\n",
-                    &meta.id,
-                );
+                let text = "the app failed this request\n";
+                return error(StatusCode::BAD_GATEWAY, text, &meta.id);
             }
         }
     }
+}
+
+/// An instance answered a request: its service time and status, counted for it and its side.
+fn answered_by(shared: &Shared, backend: &Backend, status: StatusCode, service: Duration) {
+    backend.latency.record(service);
+    if status.is_server_error() {
+        backend.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    let side = shared.table.stats(backend.route.side);
+    side.answered(status.as_u16(), service);
+}
+
+/// An instance failed a request (no response, or none in time): counted against it and its
+/// side.
+fn failed_by(shared: &Shared, backend: &Backend) {
+    backend.errors.fetch_add(1, Ordering::Relaxed);
+    shared.table.stats(backend.route.side).failed();
 }
 
 /// No instance became ready in time: a 503.
@@ -487,10 +513,32 @@ fn refuse_foreign(
 
 /// The instance for the next attempt: one in rotation not yet tried, waiting (until the
 /// deadline) for one to become ready when none is.
-async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Option<Arc<Backend>> {
+async fn next_backend(
+    shared: &Shared,
+    tried: &[u64],
+    deadline: Instant,
+    choice: Choice,
+) -> Option<Arc<Backend>> {
+    // The chosen side, else (unless the request asked for its side) the other one: a
+    // canary with no instance ready leaves its share to the stable side, not to a 503.
+    let pick = |tried: &[u64]| {
+        let round_robin = shared.limits.round_robin;
+        shared
+            .table
+            .pick(tried, round_robin, Some(choice.side))
+            .or_else(|| {
+                (!choice.strict)
+                    .then(|| {
+                        shared
+                            .table
+                            .pick(tried, round_robin, Some(choice.side.other()))
+                    })
+                    .flatten()
+            })
+    };
     loop {
         let changed = shared.table.changed.notified();
-        if let Some(backend) = shared.table.pick(tried, shared.limits.round_robin) {
+        if let Some(backend) = pick(tried) {
             return Some(backend);
         }
         let now = Instant::now();
@@ -503,12 +551,8 @@ async fn next_backend(shared: &Shared, tried: &[u64], deadline: Instant) -> Opti
         let _ = tokio::time::timeout(wait, changed).await;
         if shared.table.has_candidates() {
             // Something may have come back that was tried before: try it again.
-            if shared
-                .table
-                .pick(tried, shared.limits.round_robin)
-                .is_none()
-            {
-                return shared.table.pick(&[], shared.limits.round_robin);
+            if pick(tried).is_none() {
+                return pick(&[]);
             }
         }
     }

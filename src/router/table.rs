@@ -3,7 +3,7 @@
 //! The supervisor's thread writes it; the router's tasks read it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -18,6 +18,117 @@ pub struct Route {
     /// `web.1`.
     pub name: String,
     pub port: u16,
+    /// Which side of a deploy it is on (docs/deploy.md): the formation's instances are the
+    /// stable side; a blue-green or canary deploy starts a candidate side beside them.
+    pub side: Side,
+}
+
+/// The two sides of a deploy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Side {
+    #[default]
+    Stable,
+    Candidate,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Stable => "stable",
+            Self::Candidate => "candidate",
+        }
+    }
+
+    #[must_use]
+    pub fn other(self) -> Self {
+        match self {
+            Self::Stable => Self::Candidate,
+            Self::Candidate => Self::Stable,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Stable => 0,
+            Self::Candidate => 1,
+        }
+    }
+}
+
+/// What the router measured of one side: what a canary's analysis compares.
+#[derive(Default)]
+pub struct SideStats {
+    pub requests: AtomicU64,
+    /// 5xx responses, and requests the side failed (connection failures, timeouts).
+    pub errors: AtomicU64,
+    /// Service times of its answered requests.
+    pub latency: Histogram,
+}
+
+impl SideStats {
+    /// A request answered by the side: its status and service time.
+    pub fn answered(&self, status: u16, service: Duration) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status >= 500 {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency.record(service);
+    }
+
+    /// A request the side failed without answering.
+    pub fn failed(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts now, to subtract from a later snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            latency: self.latency.counts(),
+        }
+    }
+}
+
+/// A side's counts at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub requests: u64,
+    pub errors: u64,
+    pub latency: Vec<u64>,
+}
+
+impl Snapshot {
+    /// What happened between `earlier` and this one.
+    #[must_use]
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            requests: self.requests.saturating_sub(earlier.requests),
+            errors: self.errors.saturating_sub(earlier.errors),
+            latency: self
+                .latency
+                .iter()
+                .zip(earlier.latency.iter().chain(std::iter::repeat(&0)))
+                .map(|(now, then)| now.saturating_sub(*then))
+                .collect(),
+        }
+    }
+
+    /// Errors per request (0 without requests).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.requests as f64
+        }
+    }
+
+    /// The `p`th percentile of the service times, to within a quarter.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        percentile_of(&self.latency, p)
+    }
 }
 
 /// Called once, when a draining instance has nothing in flight.
@@ -173,6 +284,12 @@ pub struct Table {
     known: Mutex<HashMap<u64, Arc<Backend>>>,
     /// Woken whenever the rotation changes (requests waiting for a ready instance).
     pub changed: Notify,
+    /// The candidate side's share of requests, in basis points (10,000 = all).
+    weight: AtomicU32,
+    /// Whether the rotation has a candidate side now (a deploy runs).
+    two_sides: AtomicBool,
+    /// Each side's measurements.
+    stats: [SideStats; 2],
 }
 
 impl Default for Table {
@@ -190,7 +307,41 @@ impl Table {
             views: (0..workers).map(|_| View::default()).collect(),
             known: Mutex::default(),
             changed: Notify::new(),
+            weight: AtomicU32::new(0),
+            two_sides: AtomicBool::new(false),
+            stats: [SideStats::default(), SideStats::default()],
         }
+    }
+
+    /// The candidate side's share of requests from now on, in basis points (at most 10,000).
+    pub fn set_weight(&self, basis_points: u32) {
+        self.weight
+            .store(basis_points.min(10_000), Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    pub fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Acquire)
+    }
+
+    /// Whether a deploy's candidate side is in the rotation.
+    pub fn two_sides(&self) -> bool {
+        self.two_sides.load(Ordering::Acquire)
+    }
+
+    /// What the router measured of a side.
+    pub fn stats(&self, side: Side) -> &SideStats {
+        &self.stats[side.index()]
+    }
+
+    /// Whether a side has an instance that could take a request now.
+    pub fn has_side(&self, side: Side) -> bool {
+        let view = &self.views[worker() % self.views.len()];
+        view.rotation
+            .read()
+            .expect("table lock")
+            .iter()
+            .any(|b| b.route.side == side && !b.is_refusing() && !b.is_draining())
     }
 
     /// `rotation` changed: every thread's view gets a copy.
@@ -220,6 +371,10 @@ impl Table {
         let mut current = self.rotation.write().expect("table lock");
         *current = rotation;
         self.publish(&current);
+        self.two_sides.store(
+            current.iter().any(|b| b.route.side == Side::Candidate),
+            Ordering::Release,
+        );
         drop(current);
         drop(known);
         self.changed.notify_waiters();
@@ -241,9 +396,14 @@ impl Table {
     }
 
     /// The instance a request goes to: of those in rotation and accepting connections (and
-    /// not in `tried`), the one with the fewest requests in flight, ties going round-robin;
-    /// or, `round_robin`, the next one in turn.
-    pub fn pick(&self, tried: &[u64], round_robin: bool) -> Option<Arc<Backend>> {
+    /// not in `tried`, and on `side` when one is given), the one with the fewest requests in
+    /// flight, ties going round-robin; or, `round_robin`, the next one in turn.
+    pub fn pick(
+        &self,
+        tried: &[u64],
+        round_robin: bool,
+        side: Option<Side>,
+    ) -> Option<Arc<Backend>> {
         let view = &self.views[worker() % self.views.len()];
         let rotation = view.rotation.read().expect("table lock");
         let count = rotation.len();
@@ -253,7 +413,12 @@ impl Table {
         let start = view.next.fetch_add(1, Ordering::Relaxed) % count;
         let mut eligible = (0..count)
             .map(|i| &rotation[(start + i) % count])
-            .filter(|b| !b.is_refusing() && !b.is_draining() && !tried.contains(&b.route.id));
+            .filter(|b| {
+                !b.is_refusing()
+                    && !b.is_draining()
+                    && !tried.contains(&b.route.id)
+                    && side.is_none_or(|side| b.route.side == side)
+            });
         if round_robin {
             eligible.next().cloned()
         } else {
@@ -329,32 +494,41 @@ impl Histogram {
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The `p`th percentile (0–100), as the upper bound of its bucket; `None` when empty.
-    pub fn percentile(&self, p: f64) -> Option<Duration> {
-        let counts: Vec<u64> = self
-            .buckets
+    /// Each bucket's count now.
+    pub fn counts(&self) -> Vec<u64> {
+        self.buckets
             .iter()
             .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        let total: u64 = counts.iter().sum();
-        if total == 0 {
-            return None;
-        }
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, count) in counts.iter().enumerate() {
-            seen += count;
-            if seen >= rank {
-                return Some(Duration::from_secs_f64(bucket_limit(i) / 1e6));
-            }
-        }
-        None
+            .collect()
     }
+
+    /// The `p`th percentile (0–100), as the upper bound of its bucket; `None` when empty.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        percentile_of(&self.counts(), p)
+    }
+}
+
+/// The `p`th percentile (0–100) of bucket counts, as the upper bound of its bucket; `None`
+/// when they are all 0.
+fn percentile_of(counts: &[u64], p: f64) -> Option<Duration> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, count) in counts.iter().enumerate() {
+        seen += count;
+        if seen >= rank {
+            return Some(Duration::from_secs_f64(bucket_limit(i) / 1e6));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -366,6 +540,7 @@ mod tests {
             id,
             name: format!("web.{id}"),
             port,
+            side: Side::Stable,
         }
     }
 
@@ -373,23 +548,23 @@ mod tests {
     fn picks_the_least_busy_and_skips_refusing_draining_and_tried() {
         let table = Table::default();
         table.set_routes(&[route(1, 5001), route(2, 5002), route(3, 5003)]);
-        let first = table.pick(&[], false).unwrap();
+        let first = table.pick(&[], false, None).unwrap();
         let _busy = first.begin();
-        let second = table.pick(&[], false).unwrap();
+        let second = table.pick(&[], false, None).unwrap();
         assert_ne!(second.route.id, first.route.id, "the idle ones first");
         let third = table
-            .pick(&[first.route.id, second.route.id], false)
+            .pick(&[first.route.id, second.route.id], false, None)
             .unwrap();
         third.refuse();
         assert!(
             table
-                .pick(&[first.route.id, second.route.id], false)
+                .pick(&[first.route.id, second.route.id], false, None)
                 .is_none()
         );
         third.accept_again();
         assert_eq!(
             table
-                .pick(&[first.route.id, second.route.id], false)
+                .pick(&[first.route.id, second.route.id], false, None)
                 .unwrap()
                 .route
                 .id,
@@ -401,24 +576,27 @@ mod tests {
     fn round_robin_takes_turns_whatever_is_in_flight() {
         let table = Table::default();
         table.set_routes(&[route(1, 5001), route(2, 5002)]);
-        let first = table.pick(&[], true).unwrap();
+        let first = table.pick(&[], true, None).unwrap();
         let _busy: Vec<InFlight> = (0..5).map(|_| first.begin()).collect();
-        let second = table.pick(&[], true).unwrap();
+        let second = table.pick(&[], true, None).unwrap();
         assert_ne!(second.route.id, first.route.id);
         assert_eq!(
-            table.pick(&[], true).unwrap().route.id,
+            table.pick(&[], true, None).unwrap().route.id,
             first.route.id,
             "its turn again"
         );
         // Least outstanding would not have sent it there.
-        assert_eq!(table.pick(&[], false).unwrap().route.id, second.route.id);
+        assert_eq!(
+            table.pick(&[], false, None).unwrap().route.id,
+            second.route.id
+        );
     }
 
     #[test]
     fn draining_waits_for_in_flight_requests() {
         let table = Table::default();
         table.set_routes(&[route(1, 5001), route(2, 5002)]);
-        let backend = table.pick(&[2], false).unwrap();
+        let backend = table.pick(&[2], false, None).unwrap();
         let request = backend.begin();
         let drained = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&drained);
@@ -426,7 +604,7 @@ mod tests {
         assert!(!drained.load(Ordering::SeqCst), "a request is in flight");
         for _ in 0..10 {
             assert_eq!(
-                table.pick(&[], false).unwrap().route.id,
+                table.pick(&[], false, None).unwrap().route.id,
                 2,
                 "out of rotation"
             );
@@ -441,6 +619,39 @@ mod tests {
         let flag = Arc::clone(&again);
         table.drain(9, Box::new(move || flag.store(true, Ordering::SeqCst)));
         assert!(again.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn sides_are_picked_apart_and_measured_apart() {
+        let table = Table::default();
+        let candidate = Route {
+            side: Side::Candidate,
+            ..route(2, 5052)
+        };
+        table.set_routes(&[route(1, 5001)]);
+        assert!(!table.two_sides());
+        table.set_routes(&[route(1, 5001), candidate]);
+        assert!(table.two_sides());
+        let pick = |side| table.pick(&[], false, Some(side)).unwrap().route.id;
+        assert_eq!((pick(Side::Stable), pick(Side::Candidate)), (1, 2));
+        table.set_weight(20_000);
+        assert_eq!(table.weight(), 10_000, "at most all of it");
+        let before = table.stats(Side::Candidate).snapshot();
+        for status in [200, 200, 500, 200] {
+            table
+                .stats(Side::Candidate)
+                .answered(status, Duration::from_millis(20));
+        }
+        table.stats(Side::Candidate).failed();
+        let step = table.stats(Side::Candidate).snapshot().since(&before);
+        assert_eq!((step.requests, step.errors), (5, 2));
+        assert!((step.error_rate() - 0.4).abs() < 1e-9);
+        let p99 = step.percentile(99.0).unwrap();
+        assert!(
+            p99 >= Duration::from_millis(20) && p99 <= Duration::from_millis(25),
+            "{p99:?}"
+        );
+        assert_eq!(table.stats(Side::Stable).snapshot().requests, 0);
     }
 
     #[test]

@@ -1458,6 +1458,7 @@ impl Machine {
                 id: self.slots[slot].id,
                 name: self.slots[slot].name.clone(),
                 port: self.slots[slot].port,
+                side: crate::router::Side::Stable,
             })
             .collect()
     }
