@@ -7,6 +7,7 @@ pub mod exit;
 pub mod guard;
 pub mod health;
 pub mod machine;
+pub mod meter;
 pub mod nursery;
 pub mod oneoff;
 pub mod output;

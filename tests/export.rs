@@ -310,14 +310,17 @@ fn an_autoscaled_type_becomes_a_horizontal_pod_autoscaler() {
     let test = Test::new()
         .procfile("web: exec python3 -m http.server $PORT\nworker: exec sleep 60\n")
         .manifest(
-            "[app]\nname = \"shop\"\n[processes.web]\nautoscale = { min = 2, max = 9, target = 2.5, metric = \"rps\", scale_down_window = \"2m\" }\n",
+            "[app]\nname = \"shop\"\n[processes.web]\nautoscale = { min = 2, max = 9, target = 2.5, metric = \"rps\", scale_down_window = \"2m\" }\n[processes.worker]\nautoscale = { min = 1, max = 3, target = 10, metric = \"command\", command = \"redis-cli llen jobs\" }\n",
         );
     let app = test.path().to_path_buf();
     let (code, stdout, stderr) = dozen_in(&app, &["export", "kubernetes", "--out", "k8s"]);
     assert_eq!(code, Some(0), "{stderr}");
     let names = written(&stdout);
     assert!(names.contains(&"shop-web.hpa.yaml".to_owned()), "{names:?}");
-    assert!(!names.iter().any(|n| n.contains("worker.hpa")), "{names:?}");
+    assert!(
+        names.contains(&"shop-worker.hpa.yaml".to_owned()),
+        "{names:?}"
+    );
     let out = app.join("k8s");
     let read = |name: &str| -> serde_norway::Value {
         serde_norway::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
@@ -336,7 +339,21 @@ fn an_autoscaled_type_becomes_a_horizontal_pod_autoscaler() {
     );
     let web = read("shop-web.deployment.yaml");
     assert!(web["spec"].get("replicas").is_none(), "{web:?}");
-    assert_eq!(read("shop-worker.deployment.yaml")["spec"]["replicas"], 1);
+    // A queue's length is an External metric, per pod as dozen divides it.
+    let worker = read("shop-worker.hpa.yaml");
+    let external = &worker["spec"]["metrics"][0];
+    assert_eq!(external["type"], "External");
+    assert_eq!(
+        external["external"]["metric"]["name"],
+        "shop_worker_autoscale"
+    );
+    assert_eq!(external["external"]["target"]["averageValue"], "10");
+    assert!(
+        worker["metadata"]["annotations"]["dozen.dev/metric-source"]
+            .as_str()
+            .unwrap()
+            .contains("redis-cli llen jobs")
+    );
     let files: Vec<std::path::PathBuf> = names.iter().map(|n| out.join(n)).collect();
     kubernetes_validate(&files);
 }

@@ -212,14 +212,14 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A block of 400 ports no other test has: the formation's base port (instances of the
-/// first type above it, the next type's 100 up, and so on). One allocator for every module,
+/// A block of 200 ports no other test has: the formation's base port (instances of the
+/// first type above it, the second type's 100 up; no test runs a third). One allocator for every module,
 /// between the secrets tests' small blocks (8400 up, of 7) and the ephemeral range (32768
 /// up, where outgoing connections take theirs): modules counting on their own once
 /// overlapped, and two runs on one port failed at random.
 pub fn port_block() -> u16 {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(10_000);
-    let base = NEXT.fetch_add(400, std::sync::atomic::Ordering::SeqCst);
+    let base = NEXT.fetch_add(200, std::sync::atomic::Ordering::SeqCst);
     assert!(base < 32_000, "out of test port blocks");
     base
 }

@@ -615,6 +615,64 @@ fn autoscaling_follows_the_load_within_min_and_max() {
     assert_eq!(decisions.last().unwrap()["to"], 1);
 }
 
+/// A type the router does not front scales by a number a command prints (a queue's
+/// length), per instance; a command that fails is told once and changes nothing.
+#[test]
+fn a_worker_scales_by_what_its_metric_command_prints() {
+    let test = Test::new()
+        .procfile("worker: exec sleep 60\n")
+        .file("queue.txt", "0\n")
+        .manifest(
+            "[processes.worker]\nautoscale = { min = 1, max = 4, target = 3, metric = \"command\", command = \"cat queue.txt\", interval = \"200ms\", scale_down_window = \"1s\" }\n",
+        );
+    let dir = test.path().to_path_buf();
+    let port = base_port().to_string();
+    let running = test
+        .args(&["run", "--dev", "--no-timestamps", "-p", &port])
+        .spawn();
+    let wait_for = |count: u64| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (code, stdout, _) = running.dozen(&["ps", "--json"]);
+            if code == Some(0) {
+                let status: Value = serde_json::from_str(&stdout).unwrap();
+                if status["formation"]["worker"] == count {
+                    return status;
+                }
+                assert!(Instant::now() < deadline, "never {count}: {status:#}");
+            }
+            assert!(Instant::now() < deadline, "no run");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(1);
+    std::fs::write(dir.join("queue.txt"), "12\n").unwrap();
+    let status = wait_for(4);
+    assert_eq!(status["autoscale"][0]["metric"], "command");
+    std::fs::write(dir.join("queue.txt"), "not a number\n").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        wait_for(4)["formation"]["worker"],
+        4,
+        "no number, no change"
+    );
+    std::fs::write(dir.join("queue.txt"), "0\n").unwrap();
+    wait_for(1);
+    let lines = stop(running);
+    let told: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("not measured: its command failed"))
+        .collect();
+    assert_eq!(told.len(), 1, "{lines:#?}");
+    assert!(told[0].contains("does not start with a number"), "{told:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("autoscale: worker 1 → 2 (command 12.0 per instance, target 3)")),
+        "{lines:#?}"
+    );
+}
+
 /// Autoscale settings are checked where they are written; a scale by hand outside the range
 /// is refused; an autoscaled type needs the router.
 #[test]
@@ -631,6 +689,16 @@ fn autoscale_settings_are_checked() {
         .stderr_has("autoscale max (2) is below its min (3)")
         .stderr_has("dozen.toml:4:13")
         .stderr_has("autoscale measures requests at the router, which fronts `web`, not `worker`");
+    Test::new()
+        .procfile("web: exec sleep 60\nworker: exec sleep 60\n")
+        .manifest(
+            "[processes.web]\nautoscale = { min = 1, max = 2, target = 1, command = \"true\" }\n[processes.worker]\nautoscale = { min = 1, max = 2, target = 5, metric = \"command\" }\n",
+        )
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("autoscale command is for metric = \"command\"")
+        .stderr_has("autoscale metric \"command\" needs a command");
     Test::new()
         .procfile("web: exec sleep 60\n")
         .manifest("[processes.web]\nautoscale = { min = 1, max = 2, target = 5 }\n")

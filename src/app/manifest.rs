@@ -118,6 +118,11 @@ pub struct Autoscale {
     pub metric: AutoscaleMetric,
     /// A scale-down waits until no recommendation of this window asked for more [default: 5m].
     pub scale_down_window: Option<Duration>,
+    /// `metric = "command"`: prints the number to keep at `target` per instance (a queue's
+    /// length), run with `sh -c` in the app's environment.
+    pub command: Option<String>,
+    /// `metric = "command"`: how often it runs [default: 5s].
+    pub interval: Option<Duration>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -128,6 +133,8 @@ pub enum AutoscaleMetric {
     InFlight,
     /// Requests per second per instance.
     Rps,
+    /// The number `command` prints, per instance.
+    Command,
 }
 
 impl Autoscale {
@@ -150,6 +157,26 @@ impl Autoscale {
         }
         if !(self.target.is_finite() && self.target > 0.0) {
             return Err("autoscale target must be a number above 0".into());
+        }
+        match (self.metric, &self.command) {
+            (AutoscaleMetric::Command, None) => {
+                return Err(
+                    "autoscale metric \"command\" needs a command that prints the number".into(),
+                );
+            }
+            (AutoscaleMetric::Command, Some(command)) if command.trim().is_empty() => {
+                return Err("autoscale command is empty".into());
+            }
+            (AutoscaleMetric::InFlight | AutoscaleMetric::Rps, Some(_)) => {
+                return Err("autoscale command is for metric = \"command\"; the router measures in-flight and rps".into());
+            }
+            _ => {}
+        }
+        if self.interval.is_some() && self.metric != AutoscaleMetric::Command {
+            return Err(
+                "autoscale interval is for metric = \"command\"; the router measures every second"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -435,7 +462,8 @@ impl Manifest {
                     error(autoscale.span(), message);
                 }
                 let routed = self.router.routed.as_ref().map_or("web", |t| t.get_ref());
-                if name.get_ref() != routed {
+                let at_router = autoscale.get_ref().metric != AutoscaleMetric::Command;
+                if at_router && name.get_ref() != routed {
                     error(
                         autoscale.span(),
                         format!(

@@ -297,7 +297,8 @@ fn autoscale_policies(
         let Some(spec) = settings.autoscale.as_ref().map(toml::Spanned::get_ref) else {
             continue;
         };
-        if router.is_none_or(|r| r.type_name != *name.get_ref()) {
+        let at_router = spec.metric != AutoscaleMetric::Command;
+        if at_router && router.is_none_or(|r| r.type_name != *name.get_ref()) {
             return Err(Error::usage(format!(
                 "{} is autoscaled by the load the router measures, and this run has no router in front of it",
                 name.get_ref()
@@ -313,15 +314,25 @@ fn autoscale_policies(
                 metric: match spec.metric {
                     AutoscaleMetric::InFlight => Metric::InFlight,
                     AutoscaleMetric::Rps => Metric::Rps,
+                    AutoscaleMetric::Command => Metric::Command,
                 },
                 scale_down_window: spec
                     .scale_down_window
                     .map_or(DEFAULT_SCALE_DOWN_WINDOW, |d| d.0),
+                command: spec.command.clone(),
+                interval: if at_router {
+                    Duration::from_secs(1)
+                } else {
+                    spec.interval.map_or(DEFAULT_COMMAND_INTERVAL, |d| d.0)
+                },
             },
         ));
     }
     Ok(policies)
 }
+
+/// How often a `command` metric runs unless `interval` says.
+const DEFAULT_COMMAND_INTERVAL: Duration = Duration::from_secs(5);
 
 /// As Kubernetes' `HorizontalPodAutoscaler`: five minutes without a reason to stay up.
 const DEFAULT_SCALE_DOWN_WINDOW: Duration = Duration::from_secs(300);

@@ -163,17 +163,39 @@ impl Objects<'_> {
     fn autoscaler(&self, kind: &ExportType, autoscale: &Autoscale) -> Value {
         let component = object_name(&kind.name);
         let name = format!("{}-{component}", self.app);
-        let metric = match autoscale.metric {
-            AutoscaleMetric::InFlight => "http_requests_in_flight",
-            AutoscaleMetric::Rps => "http_requests_per_second",
+        let target = json!({ "type": "AverageValue", "averageValue": quantity(autoscale.target) });
+        let (metric, source) = match autoscale.metric {
+            AutoscaleMetric::InFlight | AutoscaleMetric::Rps => {
+                let metric = if autoscale.metric == AutoscaleMetric::InFlight {
+                    "http_requests_in_flight"
+                } else {
+                    "http_requests_per_second"
+                };
+                (
+                    json!({ "type": "Pods", "pods": { "metric": { "name": metric }, "target": target } }),
+                    format!(
+                        "a custom metrics adapter serving the Pods metric {metric} (dozen measured it at its router)"
+                    ),
+                )
+            }
+            AutoscaleMetric::Command => {
+                // A queue's length is no pod's: an External metric, per pod as in dozen.
+                let metric =
+                    format!("{}_{}_autoscale", object_name(&self.app), component).replace('-', "_");
+                (
+                    json!({ "type": "External", "external": { "metric": { "name": metric }, "target": target } }),
+                    format!(
+                        "an external metrics adapter (KEDA, prometheus-adapter) serving {metric} as what `{}` prints (dozen ran the command)",
+                        autoscale.command.as_deref().unwrap_or_default()
+                    ),
+                )
+            }
         };
         let window = autoscale
             .scale_down_window
             .map_or(300, |d| seconds(d.0).min(3600));
         let mut metadata = self.metadata(&name, &component);
-        metadata["annotations"]["dozen.dev/metric-source"] = json!(format!(
-            "a custom metrics adapter serving the Pods metric {metric} (dozen measured it at its router)"
-        ));
+        metadata["annotations"]["dozen.dev/metric-source"] = json!(source);
         json!({
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
@@ -182,13 +204,7 @@ impl Objects<'_> {
                 "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": name },
                 "minReplicas": autoscale.min,
                 "maxReplicas": autoscale.max,
-                "metrics": [{
-                    "type": "Pods",
-                    "pods": {
-                        "metric": { "name": metric },
-                        "target": { "type": "AverageValue", "averageValue": quantity(autoscale.target) },
-                    },
-                }],
+                "metrics": [metric],
                 "behavior": { "scaleDown": { "stabilizationWindowSeconds": window } },
             },
         })

@@ -14,6 +14,9 @@ pub enum Metric {
     InFlight,
     /// Requests per second at the router, per instance.
     Rps,
+    /// A number a command prints (a queue's length), per instance: for types the router
+    /// does not front.
+    Command,
 }
 
 impl Metric {
@@ -21,6 +24,7 @@ impl Metric {
         match self {
             Self::InFlight => "in-flight",
             Self::Rps => "rps",
+            Self::Command => "command",
         }
     }
 }
@@ -35,6 +39,10 @@ pub struct Policy {
     pub metric: Metric,
     /// How far back a scale-down looks for a higher recommendation (HPA: 5 minutes).
     pub scale_down_window: Duration,
+    /// The `command` metric's command (`sh -c`, in the app's environment).
+    pub command: Option<String>,
+    /// How often the metric is measured: each second at the router; the command's own.
+    pub interval: Duration,
 }
 
 /// Within this fraction of the target, nothing changes (HPA's default tolerance).
@@ -55,6 +63,8 @@ pub struct Autoscaler {
     recommendations: VecDeque<(Instant, u32)>,
     /// The last measurement, for `dozen ps`.
     pub last_measured: Option<f64>,
+    /// Why the last measurement failed (a metric command's error), told once.
+    pub last_error: Option<String>,
 }
 
 impl Autoscaler {
@@ -63,6 +73,7 @@ impl Autoscaler {
             policy,
             recommendations: VecDeque::new(),
             last_measured: None,
+            last_error: None,
         }
     }
 
@@ -79,6 +90,7 @@ impl Autoscaler {
             return None;
         }
         self.last_measured = Some(measured);
+        self.last_error = None;
         let policy = &self.policy;
         if current == 0 {
             // Scaled to 0 by hand: stopped, not idle. A scale back up resumes it.
@@ -138,6 +150,8 @@ mod tests {
             target,
             metric: Metric::InFlight,
             scale_down_window: Duration::from_secs(300),
+            command: None,
+            interval: Duration::from_secs(1),
         }
     }
 

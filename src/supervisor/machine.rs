@@ -104,6 +104,11 @@ pub enum Input {
         type_name: String,
         value: f64,
     },
+    /// An autoscaled type's metric command gave no number.
+    Unmeasured {
+        type_name: String,
+        error: String,
+    },
 }
 
 /// What the driver is to do.
@@ -503,6 +508,20 @@ impl Machine {
                 }
             }
             Input::Measured { type_name, value } => self.on_measured(&type_name, value),
+            Input::Unmeasured { type_name, error } => {
+                let Some((_, autoscaler)) =
+                    self.autoscalers.iter_mut().find(|(t, _)| *t == type_name)
+                else {
+                    return;
+                };
+                // Told once, not at every interval, until it measures again.
+                if autoscaler.last_error.as_ref() != Some(&error) {
+                    autoscaler.last_error = Some(error.clone());
+                    self.say(format!(
+                        "autoscale: {type_name} not measured: its command failed: {error}"
+                    ));
+                }
+            }
         }
         self.forget_removed();
     }
@@ -520,6 +539,27 @@ impl Machine {
             .iter()
             .map(|(t, a)| (t.clone(), a.policy.metric))
             .collect()
+    }
+
+    /// The autoscaled types measured by a command: the type, the command, how often.
+    pub fn metric_commands(&self) -> Vec<(String, String, Duration)> {
+        self.autoscalers
+            .iter()
+            .filter_map(|(t, a)| {
+                let command = a.policy.command.clone()?;
+                (a.policy.metric == Metric::Command)
+                    .then(|| (t.clone(), command, a.policy.interval))
+            })
+            .collect()
+    }
+
+    /// The environment and directory a metric command runs in: the current release's (its
+    /// config included, as the app's processes have it), with no instance's `PORT` or `PS`.
+    pub fn app_environment(&self) -> (Vec<(String, String)>, PathBuf) {
+        let spec = &self.specs[self.current];
+        let mut env = spec.env.clone();
+        env.retain(|(k, _)| !matches!(k.as_str(), "PORT" | "PS" | "DOZEN_PROCESS"));
+        (env, spec.cwd.clone())
     }
 
     /// How many instances of `type_name` the formation has.

@@ -67,6 +67,11 @@ enum Event {
     Control(control::Request, mpsc::Sender<Response>, Instant),
     /// The router has nothing in flight to a draining instance.
     Drained(u64),
+    /// A metric command's reading, for an autoscaled type.
+    Metered {
+        type_name: String,
+        reading: super::meter::Reading,
+    },
 }
 
 /// Runs the formation until it stops; returns dozen's exit code.
@@ -169,12 +174,27 @@ fn drive(
     let mut sampler = Sampler::new(Instant::now());
     machine.start(Instant::now());
     driver.carry_out(machine);
-    let measuring = router.is_some() && !machine.autoscaled().is_empty();
+    let measuring = router.is_some()
+        && machine
+            .autoscaled()
+            .iter()
+            .any(|(_, m)| *m != super::autoscale::Metric::Command);
+    let mut meters: Vec<Meter> = machine
+        .metric_commands()
+        .into_iter()
+        .map(|(type_name, command, interval)| Meter {
+            type_name,
+            command,
+            interval,
+            next: Instant::now() + interval,
+        })
+        .collect();
     while !machine.finished() {
         let next = machine
             .next_timer()
             .into_iter()
             .chain(measuring.then_some(sampler.next))
+            .chain(meters.iter().map(|m| m.next))
             .min();
         let timeout = next.map_or(Duration::from_secs(3600), |t| {
             t.saturating_duration_since(Instant::now())
@@ -192,8 +212,36 @@ fn drive(
                 machine.handle(input, now);
             }
         }
+        for meter in meters.iter_mut().filter(|m| now >= m.next) {
+            meter.start(machine, &driver.tx, now);
+        }
         machine.on_timers(now);
         driver.carry_out(machine);
+    }
+}
+
+/// An autoscaled type's metric command, run every `interval` on a thread of its own; the
+/// runs do not pile up (each is given `interval` to finish).
+struct Meter {
+    type_name: String,
+    command: String,
+    interval: Duration,
+    next: Instant,
+}
+
+impl Meter {
+    fn start(&mut self, machine: &Machine, tx: &mpsc::Sender<Event>, now: Instant) {
+        self.next = now + self.interval;
+        let (env, cwd) = machine.app_environment();
+        let (type_name, command, timeout) =
+            (self.type_name.clone(), self.command.clone(), self.interval);
+        let tx = tx.clone();
+        let _ = std::thread::Builder::new()
+            .name("dozen-meter".into())
+            .spawn(move || {
+                let reading = super::meter::measure(&command, &env, &cwd, timeout);
+                let _ = tx.send(Event::Metered { type_name, reading });
+            });
     }
 }
 
@@ -257,15 +305,14 @@ impl Sampler {
             .into_iter()
             .filter_map(|(type_name, metric)| {
                 let count = machine.count(&type_name);
-                (count > 0).then(|| {
-                    let total = match metric {
-                        super::autoscale::Metric::InFlight => average_in_flight,
-                        super::autoscale::Metric::Rps => rps,
-                    };
-                    Input::Measured {
-                        type_name,
-                        value: total / f64::from(count),
-                    }
+                let total = match metric {
+                    super::autoscale::Metric::InFlight => average_in_flight,
+                    super::autoscale::Metric::Rps => rps,
+                    super::autoscale::Metric::Command => return None,
+                };
+                (count > 0).then(|| Input::Measured {
+                    type_name,
+                    value: total / f64::from(count),
                 })
             })
             .collect()
@@ -382,6 +429,19 @@ impl Driver<'_, '_> {
             }) => Input::Exited { id, code, signal },
             Event::Health { id, result } => Input::Health { id, result },
             Event::Drained(id) => Input::Drained { id },
+            Event::Metered { type_name, reading } => match reading {
+                Ok(total) => {
+                    let count = machine.count(&type_name);
+                    if count == 0 {
+                        return;
+                    }
+                    Input::Measured {
+                        type_name,
+                        value: total / f64::from(count),
+                    }
+                }
+                Err(error) => Input::Unmeasured { type_name, error },
+            },
             Event::Control(request, reply, deadline) => {
                 // Past its deadline its client was told it was not applied: keep that true.
                 let response = if now > deadline {
