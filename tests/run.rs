@@ -498,23 +498,34 @@ fn a_taken_port_is_an_error_before_anything_starts() {
 fn one_run_per_app() {
     let test = Test::new().procfile("web: echo up; exec sleep 30\n");
     let dir = test.path().to_path_buf();
-    let mut first = run(test, &[]);
-    first.wait_for("web.1 | up", 10);
     let port = base_port();
-    let second = std::process::Command::new(crate::harness::BIN)
-        .args(["run", "--dev", "-p", &port])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert_eq!(second.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "another `dozen run` (pid {}) is already running this app",
-            first.child.id()
-        )),
-        "{stderr}"
-    );
+    let mut first = test
+        .args(&["run", "--dev", "--no-timestamps", "-p", &port])
+        .spawn();
+    first.wait_for("web.1 | up", 10);
+    // On other ports, and on the same ones (the first run's own, router included): the run
+    // that holds the app is what a second one is told about, not a port in use.
+    let other = base_port();
+    for args in [
+        &["run", "--dev", "-p", &other][..],
+        &["run", "--dev", "-p", &port],
+        &["run", "--dev", "-p", &port, "--router"],
+    ] {
+        let second = std::process::Command::new(crate::harness::BIN)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        assert_eq!(second.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "another `dozen run` (pid {}) is already running this app",
+                first.child.id()
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
     first.signal(Signal::INT);
     let _ = first.finish(10);
 }
