@@ -274,6 +274,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('--build', '--build', [CompletionResultType]::ParameterName, 'Release this stored build (an id or a unique prefix) instead of building')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A note recorded with the release')
             [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'A note recorded with the release')
+            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'How a running formation moves onto the release: `rolling`, instance by instance; or `blue-green`, a whole new side of the routed type switched to at once when ready (needs the router) [default: `[deploy] strategy`, else rolling]')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')

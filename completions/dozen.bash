@@ -1166,7 +1166,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__release)
-            opts="-m -f -e -q -v -h --build --message --json --no-wait --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -f -e -q -v -h --build --message --json --no-wait --strategy --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1182,6 +1182,10 @@ _dozen() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -W "rolling blue-green" -- "${cur}"))
                     return 0
                     ;;
                 --app)

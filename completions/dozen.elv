@@ -259,6 +259,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --build 'Release this stored build (an id or a unique prefix) instead of building'
             cand -m 'A note recorded with the release'
             cand --message 'A note recorded with the release'
+            cand --strategy 'How a running formation moves onto the release: `rolling`, instance by instance; or `blue-green`, a whole new side of the routed type switched to at once when ready (needs the router) [default: `[deploy] strategy`, else rolling]'
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'
             cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'

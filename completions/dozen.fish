@@ -210,6 +210,8 @@ complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subco
 complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l build -d 'Release this stored build (an id or a unique prefix) instead of building' -r
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s m -l message -d 'A note recorded with the release' -r
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l strategy -d 'How a running formation moves onto the release: `rolling`, instance by instance; or `blue-green`, a whole new side of the routed type switched to at once when ready (needs the router) [default: `[deploy] strategy`, else rolling]' -r -f -a "rolling\t''
+blue-green\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

@@ -522,6 +522,19 @@ pub struct ReleaseArgs {
     /// release` waits, and exits 1 and aborts the release when the move fails)
     #[arg(long)]
     pub no_wait: bool,
+
+    /// How a running formation moves onto the release: `rolling`, instance by instance; or
+    /// `blue-green`, a whole new side of the routed type switched to at once when ready (needs
+    /// the router) [default: `[deploy] strategy`, else rolling]
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<Strategy>,
+}
+
+/// `dozen release --strategy` (docs/deploy.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strategy {
+    Rolling,
+    BlueGreen,
 }
 
 #[derive(Debug, clap::Args)]

@@ -97,6 +97,11 @@ impl Router {
         self.shared.table.set_routes(routes);
     }
 
+    /// The candidate side's share of requests from now on, in basis points.
+    pub fn set_weight(&self, basis_points: u32) {
+        self.shared.table.set_weight(basis_points);
+    }
+
     /// Takes an instance out of rotation; `on_drained` runs once its requests are done.
     pub fn drain(&self, id: u64, on_drained: OnDrained) {
         self.shared.table.drain(id, on_drained);

@@ -40,7 +40,8 @@ class App(http.server.BaseHTTPRequestHandler):
             time.sleep(float(self.path.split("=")[1]))
         if self.path == "/die-on-" + os.environ["PORT"]:
             os._exit(1)
-        body = json.dumps({"port": os.environ["PORT"], "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        version = open("version.txt").read().strip() if os.path.exists("version.txt") else ""
+        body = json.dumps({"port": os.environ["PORT"], "version": version, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -929,6 +930,99 @@ fn a_release_move_loses_no_request() {
         assert!(Instant::now() < deadline, "{status:#}");
         std::thread::sleep(Duration::from_millis(50));
     }
+    stop(running);
+}
+
+/// `dozen release` blue-green under load: the new side starts beside the old one on the
+/// other half of web's ports, takes every request at once when all of it is ready (a tester
+/// reaches it before with `X-Dozen-Side`), nothing fails; the old side stays for
+/// `[deploy] keep_old`, then stops.
+#[test]
+fn a_blue_green_release_switches_at_once_and_loses_no_request() {
+    let port = base_port();
+    let test = app()
+        .file("version.txt", "one")
+        .manifest("[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"3s\"\n");
+    let dir = test.path().to_path_buf();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let port_text = port.to_string();
+    let running = test
+        .args(&[
+            "run",
+            "--no-timestamps",
+            "--router",
+            "-p",
+            &port_text,
+            "-m",
+            "web=2",
+        ])
+        .spawn();
+    assert_eq!(get(port, "/").json()["version"], "one");
+    let load = Load::start(port, 4, "/");
+    std::fs::write(dir.join("version.txt"), "two").unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("moving web to v2 blue-green"), "{stderr}");
+    // Switched: every request now reaches v2, on the other half of web's ports.
+    for _ in 0..10 {
+        let reply = get(port, "/").json();
+        assert_eq!(reply["version"], "two", "{reply}");
+        let instance_port: u16 = reply["port"].as_str().unwrap().parse().unwrap();
+        assert!(instance_port >= port + 51, "{reply}");
+    }
+    // The old side is kept, idle, and still reachable by asking for it.
+    let status = ps(&running);
+    let sides: Vec<(&str, &str)> = status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["release"].as_str().unwrap(),
+                i["side"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(sides.len(), 4, "{status:#}");
+    assert!(
+        sides.contains(&("v1", "stable")) && sides.contains(&("v2", "candidate")),
+        "{sides:?}"
+    );
+    let mut tester = Client::connect(port).unwrap();
+    let reply = tester
+        .send("GET / HTTP/1.1\r\nHost: localhost\r\nX-Dozen-Side: stable\r\n\r\n")
+        .unwrap();
+    assert_eq!(reply.json()["version"], "one");
+    assert!(
+        reply.json()["headers"].get("x-dozen-side").is_none(),
+        "not passed to the app"
+    );
+    // After the window: v2 alone, the formation's own.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = ps(&running);
+        let instances = status["instances"].as_array().unwrap();
+        if instances.len() == 2
+            && instances
+                .iter()
+                .all(|i| i["release"] == "v2" && i.get("side").is_none())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (served, failures) = load.finish();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:?}",
+        failures.len()
+    );
+    assert!(served > 0);
+    let (code, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("\"v2\""), "{stdout}");
     stop(running);
 }
 

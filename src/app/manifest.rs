@@ -41,6 +41,25 @@ pub struct Manifest {
     pub audit: AuditSection,
     #[serde(default)]
     pub router: RouterSection,
+    #[serde(default)]
+    pub deploy: DeploySection,
+}
+
+/// `[deploy]`: how a running formation moves onto a new release (docs/deploy.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySection {
+    /// `rolling` (default) or `blue-green`.
+    pub strategy: Option<DeployStrategy>,
+    /// Blue-green: how long the old side stays, idle, after the switch [default: 5m].
+    pub keep_old: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployStrategy {
+    Rolling,
+    BlueGreen,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::store::history;
 use crate::store::releases::{Ledger, Release, Status};
+use crate::supervisor::control::Strategy;
 
 pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let environment = context.environment();
@@ -46,6 +47,18 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let release = ledger
         .create(&build, environment, &config, args.message.clone(), None)
         .map_err(|e| Error::failed(e.to_string()))?;
+    let deploy = &inspection.app.manifest.deploy;
+    let strategy = match args.strategy {
+        Some(crate::cli::Strategy::Rolling) => Strategy::Rolling,
+        Some(crate::cli::Strategy::BlueGreen) => Strategy::BlueGreen,
+        None => match deploy.strategy {
+            Some(crate::app::manifest::DeployStrategy::BlueGreen) => Strategy::BlueGreen,
+            Some(crate::app::manifest::DeployStrategy::Rolling) | None => Strategy::Rolling,
+        },
+    };
+    let keep_old_ms = deploy
+        .keep_old
+        .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX));
     publish(
         context,
         &store,
@@ -53,8 +66,21 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         &release,
         &config,
         args.json,
-        !args.no_wait,
+        Delivery {
+            wait: !args.no_wait,
+            strategy,
+            keep_old_ms,
+        },
     )
+}
+
+/// How a running formation is to move onto a release, and whether to wait for it.
+#[derive(Clone, Copy)]
+pub(super) struct Delivery {
+    pub wait: bool,
+    pub strategy: Strategy,
+    /// Blue-green's window for the old side.
+    pub keep_old_ms: Option<u64>,
 }
 
 /// Runs a new release's release phase, records the outcome, makes it current on success,
@@ -67,7 +93,7 @@ pub(super) fn publish(
     release: &Release,
     config: &BTreeMap<String, String>,
     json_output: bool,
-    wait: bool,
+    delivery: Delivery,
 ) -> Result<i32, Error> {
     let version = release.version;
     let mut outcome = release_phase(context, store, release, config)?;
@@ -81,7 +107,7 @@ pub(super) fn publish(
     }
     let mut moved = Moved::NoRun;
     if outcome == Status::Succeeded {
-        moved = tell_the_run(context, store, version, wait)?;
+        moved = tell_the_run(context, store, version, &delivery)?;
         if let Moved::Failed(reason) = &moved {
             // The formation went back to the release it ran: so does the ledger, so that
             // `releases`, `ps` and this exit status agree.
@@ -333,7 +359,11 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
         &release,
         &config,
         args.json,
-        !args.no_wait,
+        Delivery {
+            wait: !args.no_wait,
+            strategy: Strategy::Rolling,
+            keep_old_ms: None,
+        },
     )
 }
 
@@ -355,12 +385,16 @@ fn tell_the_run(
     context: &Context,
     store: &std::path::Path,
     version: u32,
-    wait: bool,
+    delivery: &Delivery,
 ) -> Result<Moved, Error> {
     use crate::supervisor::control::{self, ClientError, Op, Request};
     let request = Request {
         v: control::VERSION,
-        op: Op::Move { release: version },
+        op: Op::Move {
+            release: version,
+            strategy: delivery.strategy,
+            keep_old_ms: delivery.keep_old_ms,
+        },
     };
     match control::request(store, &request) {
         Ok(response) if response.ok => {
@@ -376,7 +410,7 @@ fn tell_the_run(
             let Some(seq) = seq else {
                 return Ok(Moved::NoRun);
             };
-            if !wait {
+            if !delivery.wait {
                 return Ok(Moved::Started);
             }
             Ok(match super::control::roll_outcome(store, seq)? {

@@ -55,7 +55,24 @@ pub enum Op {
     /// Release N became current: a run following the current release moves to it.
     Move {
         release: u32,
+        /// How (docs/deploy.md); a client that does not say gets a rolling move.
+        #[serde(default)]
+        strategy: Strategy,
+        /// Blue-green: how long the old side stays, idle, after the switch (milliseconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_old_ms: Option<u64>,
     },
+}
+
+/// How a running formation moves to a new release (docs/deploy.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Instance by instance, each old one drained before it stops.
+    #[default]
+    Rolling,
+    /// A whole second side of the routed type, switched to at once when all of it is ready.
+    BlueGreen,
 }
 
 /// One instance as `dozen ps` shows it.
@@ -75,6 +92,10 @@ pub struct InstanceStatus {
     pub health: String,
     /// `vN`, or `dev` for `dozen run --dev`.
     pub release: String,
+    /// During a blue-green deploy: `stable` (the side that served) or `candidate` (the new
+    /// release's side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
 }
 
 /// The latest restart or release move of the run, for clients that wait for it to end.

@@ -23,6 +23,28 @@ use crate::app::ports::instance_port;
 
 /// Readiness is probed this often until it passes, then at the check's interval.
 pub const READINESS_POLL: Duration = Duration::from_millis(100);
+/// Blue-green: how long the old side stays, idle, after the switch (docs/deploy.md).
+pub const DEFAULT_KEEP_OLD: Duration = Duration::from_secs(300);
+/// Blue-green's two sides share a type's block of 100 ports, half each.
+const HALF: u16 = 50;
+
+/// A blue-green deploy of the routed type (docs/deploy.md).
+struct Deploy {
+    type_name: String,
+    /// The spec the stable side runs (the release moved from).
+    old: usize,
+    phase: DeployPhase,
+    keep: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeployPhase {
+    /// The candidate side is starting, weight 0 (only `X-Dozen-Side: candidate` reaches it).
+    Starting,
+    /// All requests go to the candidate side; the old side stays, idle, until then.
+    Switched { until: Instant },
+}
+
 /// How long an instance may take to pass its first check when no `grace` is set.
 const DEFAULT_READINESS_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -139,6 +161,8 @@ pub enum Action {
         timeout: Duration,
     },
     SaveFormation(indexmap::IndexMap<String, u32>),
+    /// The router's candidate side gets this share of requests, in basis points.
+    SetWeight(u32),
     /// The activity log gets an autoscaling decision.
     LogAutoscale {
         type_name: String,
@@ -264,6 +288,9 @@ struct Slot {
     /// An extra instance that holds the type's capacity while a roll replaces the others;
     /// not part of the formation.
     surge: bool,
+    /// On a blue-green deploy's candidate side (docs/deploy.md): not part of the formation
+    /// until the deploy is promoted.
+    candidate: bool,
     pid: Option<u32>,
     restarts: u32,
     /// How the last process ended (dozen's exit-code convention).
@@ -374,6 +401,8 @@ pub struct Machine {
     routed: Option<String>,
     /// Types scaled by their load, each with its autoscaler.
     autoscalers: Vec<(String, Autoscaler)>,
+    /// A blue-green deploy under way.
+    deploy: Option<Deploy>,
     /// The time of the input being handled.
     now: Instant,
     actions: Vec<Action>,
@@ -411,6 +440,7 @@ impl Machine {
             exit_code: 0,
             routed: None,
             autoscalers: Vec::new(),
+            deploy: None,
             now,
             actions: Vec::new(),
         }
@@ -454,6 +484,10 @@ impl Machine {
                 _ => None,
             })
             .chain(self.checks.iter().filter(|c| !c.killed).map(|c| c.deadline))
+            .chain(self.deploy.as_ref().and_then(|d| match d.phase {
+                DeployPhase::Switched { until } => Some(until),
+                DeployPhase::Starting => None,
+            }))
             .min()
     }
 
@@ -572,7 +606,7 @@ impl Machine {
             return;
         }
         let current = self.count(type_name);
-        let busy = self.moving.is_some() || self.rolling.is_some() || !self.roll.is_empty();
+        let busy = self.busy().is_some();
         let now = self.now;
         let Some((_, autoscaler)) = self.autoscalers.iter_mut().find(|(t, _)| t == type_name)
         else {
@@ -691,7 +725,19 @@ impl Machine {
             },
             Op::Restart { target } => self.targeted(target.as_deref(), Self::restart),
             Op::Stop { target } => self.targeted(target.as_deref(), Self::stop),
-            Op::Move { release } => self.move_to(release, load),
+            Op::Move {
+                release,
+                strategy: control::Strategy::Rolling,
+                ..
+            } => self.move_to(release, load),
+            Op::Move {
+                release,
+                strategy: control::Strategy::BlueGreen,
+                keep_old_ms,
+            } => {
+                let keep = keep_old_ms.map_or(DEFAULT_KEEP_OLD, Duration::from_millis);
+                self.blue_green(release, load, keep)
+            }
         };
         self.forget_removed();
         response
@@ -866,6 +912,7 @@ impl Machine {
 
     /// Scaled-away instances leave the formation once their process is gone; a roll moves on.
     fn forget_removed(&mut self) {
+        self.advance_deploy();
         self.advance_roll();
         self.slots
             .retain(|s| !(s.removed() && s.state == State::Done));
@@ -1178,6 +1225,269 @@ impl Machine {
         self.slots[slot].probing = true;
     }
 
+    /// Why a restart, a move or a scale must wait, when one must.
+    fn busy(&self) -> Option<String> {
+        if let Some(deploy) = &self.deploy {
+            return Some(match deploy.phase {
+                DeployPhase::Starting => format!(
+                    "a blue-green deploy is starting {}'s new side; try again when it is done",
+                    deploy.type_name
+                ),
+                DeployPhase::Switched { until } => format!(
+                    "a blue-green deploy keeps {}'s old side for {} more; try again then",
+                    deploy.type_name,
+                    human(until.saturating_duration_since(self.now))
+                ),
+            });
+        }
+        (self.moving.is_some() || self.rolling.is_some() || !self.roll.is_empty())
+            .then(|| "a restart or a move is in progress; try again when it is done".to_owned())
+    }
+
+    /// Moves the routed type to release `version` blue-green (docs/deploy.md): a whole
+    /// candidate side of it on the other half of its ports, weight 0 until every instance is
+    /// ready, then all requests at once; the old side stays, idle, for `keep`, then drains
+    /// and stops. The other types move one at a time after the switch, as in a rolling move.
+    fn blue_green(
+        &mut self,
+        version: u32,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+        keep: Duration,
+    ) -> Response {
+        if self.stopping {
+            return Response::error("the formation is stopping");
+        }
+        if let Some(busy) = self.busy() {
+            return Response::error(busy);
+        }
+        let Some(routed) = self.routed.clone() else {
+            return Response::error(
+                "blue-green switches the router from one side to the other, and this run has no router: run with --router, or release without --strategy",
+            );
+        };
+        let Some(load) = load else {
+            return Response {
+                message: Some(
+                    "the running formation does not follow the current release (it was started with --dev or --release)"
+                        .to_owned(),
+                ),
+                ..self.status()
+            };
+        };
+        let spec = match load(version) {
+            Ok(spec) => spec,
+            Err(error) => return Response::error(format!("cannot load v{version}: {error}")),
+        };
+        let Some(type_index) = spec.types.iter().position(|t| t.name == routed) else {
+            return Response::error(format!(
+                "v{version} has no `{routed}` type to switch to; release it with the rolling strategy"
+            ));
+        };
+        let blue: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                let s = &self.slots[i];
+                self.type_name(s) == routed && !s.removed() && !s.surge
+            })
+            .collect();
+        if blue.is_empty() {
+            return Response::error(format!(
+                "no instance of `{routed}` runs: there is no side to switch from"
+            ));
+        }
+        // Each index has two ports, one per side: the other half of the type's block.
+        let mut green = Vec::new();
+        for &i in &blue {
+            let s = &self.slots[i];
+            if s.index > u32::from(HALF) {
+                return Response::error(format!(
+                    "blue-green gives each side half of {routed}'s 100 ports: at most {HALF} instances ({} runs)",
+                    s.name
+                ));
+            }
+            let offset = s.port.wrapping_sub(self.base_port) % 100;
+            let port = if offset < HALF {
+                s.port + HALF
+            } else {
+                s.port - HALF
+            };
+            if let Some(error) = (self.port_taken)(port) {
+                return Response::error(format!(
+                    "port {port} for the new side's {} is already in use ({error})",
+                    s.name
+                ));
+            }
+            green.push((s.index, port));
+        }
+        let release = spec.release.clone();
+        let (old, new) = (self.current, self.specs.len());
+        self.specs.push(spec);
+        self.current = new;
+        self.moving = Some(old);
+        self.begin_roll(RollKind::Move, Some(release.clone()));
+        self.deploy = Some(Deploy {
+            type_name: routed.clone(),
+            old,
+            phase: DeployPhase::Starting,
+            keep,
+        });
+        self.say(format!(
+            "{release} is current: starting a new side of {routed} ({} instance{}) beside the running one; requests switch to it once all of it is ready",
+            green.len(),
+            if green.len() == 1 { "" } else { "s" }
+        ));
+        for (index, port) in green {
+            let mut slot = new_slot(&self.specs[new], new, type_index, index, port, self.now);
+            slot.candidate = true;
+            self.slots.push(slot);
+            let at = self.slots.len() - 1;
+            self.spawn(at);
+        }
+        Response {
+            message: Some(format!(
+                "the running formation is moving {routed} to {release} blue-green"
+            )),
+            ..self.status()
+        }
+    }
+
+    /// Moves a blue-green deploy on: switches once the candidate side is ready, aborts when
+    /// one of it cannot be, and ends the old side when its window has passed.
+    fn advance_deploy(&mut self) {
+        let Some(deploy) = &self.deploy else { return };
+        match deploy.phase {
+            DeployPhase::Starting => {
+                let candidates: Vec<usize> = (0..self.slots.len())
+                    .filter(|&i| self.slots[i].candidate && !self.slots[i].removed())
+                    .collect();
+                let failed = candidates.iter().copied().find(|&i| {
+                    let s = &self.slots[i];
+                    matches!(s.state, State::Backoff(_) | State::Done | State::Held)
+                        || s.readiness == Readiness::GaveUp
+                });
+                if let Some(slot) = failed {
+                    self.abort_deploy(slot);
+                } else if candidates.iter().all(|&i| {
+                    let s = &self.slots[i];
+                    s.state == State::Running && s.readiness == Readiness::Ready
+                }) {
+                    self.switch();
+                }
+            }
+            DeployPhase::Switched { until } if self.now >= until => self.end_old_side(),
+            DeployPhase::Switched { .. } => {}
+        }
+    }
+
+    /// Every request to the candidate side, at once; the other types move next.
+    fn switch(&mut self) {
+        let Some(deploy) = &mut self.deploy else {
+            return;
+        };
+        let until = self.now + deploy.keep;
+        deploy.phase = DeployPhase::Switched { until };
+        let (type_name, keep) = (deploy.type_name.clone(), deploy.keep);
+        let (from, to) = (
+            self.specs[deploy.old].release.clone(),
+            self.specs[self.current].release.clone(),
+        );
+        self.actions.push(Action::SetWeight(10_000));
+        self.say(format!(
+            "{type_name} switched to {to}; {from}'s side stays, idle, for {} (until then a release waits)",
+            human(keep)
+        ));
+        // The other types move one at a time, as in a rolling move; types the new release
+        // lacks stop. The move is done when they have moved (at once when there are none).
+        let new = self.current;
+        let mut rest = Vec::new();
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                let s = &self.slots[i];
+                !s.removed() && !s.surge && self.type_name(s) != type_name
+            })
+            .collect();
+        order.sort_by_key(|&i| {
+            (
+                self.type_order(self.type_name(&self.slots[i])),
+                self.slots[i].index,
+            )
+        });
+        for slot in order {
+            let name = self.type_name(&self.slots[slot]).to_owned();
+            if self.types().iter().any(|t| t.name == name) {
+                self.slots[slot].next_spec = Some(new);
+                rest.push(self.slots[slot].name.clone());
+            } else {
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+        self.add_new_types();
+        self.queue_roll(&rest);
+    }
+
+    /// The old side's window has passed: it drains and stops, and the candidate side is the
+    /// formation.
+    fn end_old_side(&mut self) {
+        let Some(deploy) = self.deploy.take() else {
+            return;
+        };
+        let mut stopped = 0;
+        for slot in 0..self.slots.len() {
+            let s = &self.slots[slot];
+            if self.type_name(s) == deploy.type_name && !s.candidate && !s.removed() && !s.surge {
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+                stopped += 1;
+            }
+        }
+        for slot in &mut self.slots {
+            slot.candidate = false;
+        }
+        self.actions.push(Action::SetWeight(0));
+        if self.moving.is_none() {
+            self.specs[deploy.old].keep = None;
+        }
+        let from = self.specs[deploy.old].release.clone();
+        self.say(format!(
+            "{from}'s side of {} stops ({stopped} instance{})",
+            deploy.type_name,
+            if stopped == 1 { "" } else { "s" }
+        ));
+    }
+
+    /// A candidate could not start or become ready: its side stops, and the formation stays
+    /// as it was, on the release it ran.
+    fn abort_deploy(&mut self, failed: usize) {
+        let Some(deploy) = self.deploy.take() else {
+            return;
+        };
+        let name = self.slots[failed].name.clone();
+        let (from, to) = (
+            self.specs[deploy.old].release.clone(),
+            self.specs[self.current].release.clone(),
+        );
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].candidate && !self.slots[slot].removed() {
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+            self.slots[slot].next_spec = None;
+        }
+        self.current = deploy.old;
+        self.moving = None;
+        self.actions.push(Action::SetWeight(0));
+        self.say(format!(
+            "{name} did not become ready on {to}: the blue-green deploy stopped; {} stays on {from}",
+            deploy.type_name
+        ));
+        self.actions.push(Action::LogMove {
+            release: to,
+            outcome: "stopped",
+            failed: Some(name.clone()),
+        });
+        self.set_roll(RollState::Failed, Some(&name));
+    }
+
     /// Moves the formation to release `version`: instance by instance, each replacement ready
     /// before the next instance stops, as a rolling restart; a replacement that does not come
     /// back ends the move and is started again on the release it left.
@@ -1189,10 +1499,8 @@ impl Machine {
         if self.stopping {
             return Response::error("the formation is stopping");
         }
-        if self.moving.is_some() || self.rolling.is_some() || !self.roll.is_empty() {
-            return Response::error(
-                "a restart or a move is in progress; try again when it is done",
-            );
+        if let Some(busy) = self.busy() {
+            return Response::error(busy);
         }
         let Some(load) = load else {
             return Response {
@@ -1289,6 +1597,12 @@ impl Machine {
     ) -> Response {
         if self.stopping {
             return Response::error("the formation is stopping");
+        }
+        // Both sides' instances have the same names until a deploy ends.
+        if self.deploy.is_some()
+            && let Some(busy) = self.busy()
+        {
+            return Response::error(busy);
         }
         match self.targets(target) {
             Ok(names) => {
@@ -1498,7 +1812,11 @@ impl Machine {
                 id: self.slots[slot].id,
                 name: self.slots[slot].name.clone(),
                 port: self.slots[slot].port,
-                side: crate::router::Side::Stable,
+                side: if self.slots[slot].candidate {
+                    crate::router::Side::Candidate
+                } else {
+                    crate::router::Side::Stable
+                },
             })
             .collect()
     }
@@ -1589,6 +1907,14 @@ impl Machine {
     /// Moves a roll on: waits for the instance being replaced to be ready again, then stops
     /// the next one. A replacement that crashes or fails its checks ends the roll.
     fn advance_roll(&mut self) {
+        if self
+            .deploy
+            .as_ref()
+            .is_some_and(|d| d.phase == DeployPhase::Starting)
+        {
+            // A blue-green deploy's other types wait for its switch.
+            return;
+        }
         loop {
             if let Some(name) = self.rolling.clone() {
                 let Some(slot) = self
@@ -1701,7 +2027,10 @@ impl Machine {
                 outcome: "moved",
                 failed: None,
             });
-            self.specs[old].keep = None;
+            if self.deploy.is_none() {
+                // (A blue-green deploy's old side still runs from it until its window ends.)
+                self.specs[old].keep = None;
+            }
             self.set_roll(RollState::Done, None);
         } else if self.rolling_back {
             self.rolling_back = false;
@@ -1755,7 +2084,9 @@ impl Machine {
                 let live = self
                     .slots
                     .iter()
-                    .filter(|s| self.type_name(s) == t.name && !s.removed() && !s.surge)
+                    .filter(|s| {
+                        self.type_name(s) == t.name && !s.removed() && !s.surge && !s.candidate
+                    })
                     .count();
                 (t.name.clone(), u32::try_from(live).unwrap_or(u32::MAX))
             })
@@ -1808,6 +2139,10 @@ impl Machine {
                     restarts: s.restarts,
                     health: health.to_owned(),
                     release: self.specs[s.spec].release.clone(),
+                    side: self
+                        .deploy
+                        .as_ref()
+                        .map(|_| if s.candidate { "candidate" } else { "stable" }.to_owned()),
                 }
             })
             .collect();
@@ -1842,6 +2177,11 @@ impl Machine {
         use ScaleError::Refused;
         if self.stopping {
             return Err(Refused("the formation is stopping".to_owned()));
+        }
+        if self.deploy.is_some()
+            && let Some(busy) = self.busy()
+        {
+            return Err(Refused(busy));
         }
         let names: Vec<&str> = self.types().iter().map(|t| t.name.as_str()).collect();
         let current = self.formation();
@@ -1973,6 +2313,7 @@ fn new_slot(
         probing: false,
         after_exit: AfterExit::Policy,
         surge: false,
+        candidate: false,
         pid: None,
         restarts: 0,
         exit_code: None,
@@ -2116,6 +2457,7 @@ mod tests {
                         ..
                     } => format!("log autoscale {type_name} {from} {to}"),
                     Action::EndDescendants => "end descendants".to_owned(),
+                    Action::SetWeight(basis_points) => format!("weight {basis_points}"),
                     Action::Drain { id } => format!("drain {}", self.names[&id]),
                 };
                 self.lines.push(line);
@@ -2198,6 +2540,189 @@ mod tests {
         }
     }
 
+    fn rolling(release: u32) -> Op {
+        Op::Move {
+            release,
+            strategy: control::Strategy::Rolling,
+            keep_old_ms: None,
+        }
+    }
+
+    fn blue_green(release: u32, keep_ms: u64) -> Op {
+        Op::Move {
+            release,
+            strategy: control::Strategy::BlueGreen,
+            keep_old_ms: Some(keep_ms),
+        }
+    }
+
+    /// A blue-green move: the new side starts on the other half of web's ports with no
+    /// requests; once all of it is ready every request switches at once and the other types
+    /// move one at a time; the old side stays, idle, for its window (restarts and scales
+    /// wait), then drains and stops, and the new side is the formation.
+    fn switched() -> (World, (u64, u64)) {
+        let mut world = World::new(spec("v1", vec![web(), worker(Restart::No)]), &[2, 1]);
+        world.machine.route("web");
+        world.up("web.1");
+        world.up("web.2");
+        world.started("worker.1");
+        let old = (world.id("web.1"), world.id("web.2"));
+        world.releases.insert(2, vec![web(), worker(Restart::No)]);
+        let response = world.control(blue_green(2, 60_000));
+        assert!(response.ok, "{response:?}");
+        let log = world.log();
+        assert!(
+            has(&log, "spawn web.1 v2") && has(&log, "spawn web.2 v2"),
+            "{log:?}"
+        );
+        assert!(
+            !log.iter()
+                .any(|l| l.starts_with("signal") || l.starts_with("weight")),
+            "{log:?}"
+        );
+        let ports: Vec<String> = world
+            .starts
+            .iter()
+            .rev()
+            .take(2)
+            .map(|s| s.env.iter().find(|(k, _)| k == "PORT").unwrap().1.clone())
+            .collect();
+        assert_eq!(ports, ["5051", "5050"], "the other half of web's ports");
+        // Ready, weight 0: routed as the candidate side (reached by X-Dozen-Side only).
+        world.up("web.1");
+        let routes = world.machine.routes();
+        assert_eq!(routes.len(), 3);
+        assert_eq!(
+            routes
+                .iter()
+                .filter(|r| r.side == crate::router::Side::Candidate)
+                .count(),
+            1
+        );
+        assert!(!world.log().iter().any(|l| l.starts_with("weight")));
+        world.up("web.2");
+        let log = world.log();
+        assert!(has(&log, "weight 10000"), "{log:?}");
+        // The other types move after, as a rolling move does (an extra instance first).
+        assert!(has(&log, "spawn worker.2 v2"), "{log:?}");
+        let refused = world.control(Op::Restart {
+            target: Some("web".into()),
+        });
+        assert!(refused.error.unwrap().contains("keeps web's old side"));
+        world.started("worker.2");
+        assert!(has(&world.log(), "signal worker.1 15"));
+        world.exited("worker.1", Some(0), None);
+        world.started("worker.1");
+        world.exited("worker.2", Some(0), None);
+        let log = world.log();
+        assert!(has(&log, "log move v2 moved"), "{log:?}");
+        assert_eq!(world.roll().state, "done");
+        let ps = world.ps();
+        assert_eq!(ps.formation["web"], 2);
+        let sides: Vec<(String, Option<String>)> = ps
+            .instances
+            .iter()
+            .filter(|i| i.type_name == "web")
+            .map(|i| (i.release.clone(), i.side.clone()))
+            .collect();
+        assert_eq!(sides.len(), 4, "{sides:?}");
+        (world, old)
+    }
+
+    #[test]
+    fn a_blue_green_move_switches_once_the_new_side_is_ready() {
+        let (mut world, _) = switched();
+        let refused = world.control(Op::Scale {
+            changes: vec![ScaleChange {
+                type_name: "web".into(),
+                op: ScaleOp::Set,
+                count: 3,
+            }],
+        });
+        assert!(refused.error.unwrap().contains("keeps web's old side"));
+    }
+
+    /// After its window the old side drains and stops, and the new side is the formation.
+    #[test]
+    fn after_a_blue_green_window_the_old_side_stops() {
+        let (mut world, old) = switched();
+        // The window ends: the old side drains (it is routed), the new one is the formation.
+        world.advance(Duration::from_secs(61));
+        let log = world.log();
+        assert!(has(&log, "weight 0"), "{log:?}");
+        assert!(
+            log.iter().filter(|l| l.starts_with("drain web.")).count() == 2,
+            "{log:?}"
+        );
+        world.input(Input::Drained { id: old.0 });
+        world.input(Input::Drained { id: old.1 });
+        world.input(Input::Exited {
+            id: old.0,
+            code: Some(0),
+            signal: None,
+        });
+        world.input(Input::Exited {
+            id: old.1,
+            code: Some(0),
+            signal: None,
+        });
+        let ps = world.ps();
+        assert!(
+            ps.instances
+                .iter()
+                .all(|i| i.release == "v2" && i.side.is_none()),
+            "{ps:?}"
+        );
+        assert_eq!(ps.formation["web"], 2);
+        assert!(
+            world
+                .machine
+                .routes()
+                .iter()
+                .all(|r| r.side == crate::router::Side::Stable)
+        );
+        assert!(
+            world
+                .control(Op::Restart {
+                    target: Some("web".into())
+                })
+                .ok
+        );
+    }
+
+    /// A new side that cannot become ready stops; the old side never stopped serving.
+    #[test]
+    fn a_blue_green_move_whose_new_side_fails_leaves_the_old_one_serving() {
+        let mut world = World::new(spec("v1", vec![web()]), &[2]);
+        world.machine.route("web");
+        world.up("web.1");
+        world.up("web.2");
+        world.releases.insert(2, vec![web()]);
+        assert!(world.control(blue_green(2, 60_000)).ok);
+        world.up("web.1");
+        world.started("web.2");
+        world.exited("web.2", Some(1), None);
+        let log = world.log();
+        assert!(has(&log, "log move v2 stopped"), "{log:?}");
+        assert!(!log.iter().any(|l| l == "weight 10000"), "{log:?}");
+        assert!(
+            has(&log, "drain web.1") || has(&log, "signal web.1 15"),
+            "{log:?}"
+        );
+        assert_eq!(world.roll().state, "failed");
+        let ps = world.ps();
+        let serving: Vec<&str> = ps
+            .instances
+            .iter()
+            .filter(|i| i.state == "ready")
+            .map(|i| i.release.as_str())
+            .collect();
+        assert_eq!(serving, ["v1", "v1"], "{ps:?}");
+        // Nothing is in progress any more.
+        world.releases.insert(3, vec![web()]);
+        assert!(world.control(rolling(3)).ok);
+    }
+
     fn has(log: &[String], line: &str) -> bool {
         log.iter().any(|l| l == line)
     }
@@ -2270,7 +2795,7 @@ mod tests {
         world.up("web.1");
         world.up("web.2");
         world.releases.insert(2, vec![web()]);
-        let response = world.control(Op::Move { release: 2 });
+        let response = world.control(rolling(2));
         assert!(response.ok, "{response:?}");
         assert!(has(&world.log(), "spawn web.3 v2"));
         world.up("web.3");

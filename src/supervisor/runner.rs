@@ -558,6 +558,12 @@ impl Driver<'_, '_> {
                 );
                 None
             }
+            Action::SetWeight(basis_points) => {
+                if let Some(router) = self.router {
+                    router.set_weight(basis_points);
+                }
+                None
+            }
             Action::LogAutoscale {
                 type_name,
                 from,
