@@ -1026,6 +1026,69 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
     stop(running);
 }
 
+/// `dozen rollback` in a blue-green window switches back at once: the old side's instances
+/// (same pids) serve again, nothing starts, no request fails, the new side stops.
+#[test]
+fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
+    let port = base_port();
+    let test = app()
+        .file("version.txt", "one")
+        .manifest("[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"60s\"\n");
+    let dir = test.path().to_path_buf();
+    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
+    let port_text = port.to_string();
+    let running = test
+        .args(&[
+            "run",
+            "--no-timestamps",
+            "--router",
+            "-p",
+            &port_text,
+            "-m",
+            "web=2",
+        ])
+        .spawn();
+    assert_eq!(get(port, "/").json()["version"], "one");
+    let pids = |status: &Value, release: &str| -> Vec<u64> {
+        let mut pids: Vec<u64> = status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["release"] == release && i["state"] == "ready")
+            .map(|i| i["pid"].as_u64().unwrap())
+            .collect();
+        pids.sort_unstable();
+        pids
+    };
+    let first = pids(&ps(&running), "v1");
+    std::fs::write(dir.join("version.txt"), "two").unwrap();
+    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
+    assert_eq!(get(port, "/").json()["version"], "two");
+    let load = Load::start(port, 4, "/");
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["rollback"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("switched web back to v3: nothing started"),
+        "{stderr}"
+    );
+    for _ in 0..10 {
+        assert_eq!(get(port, "/").json()["version"], "one");
+    }
+    assert_eq!(pids(&ps(&running), "v3"), first, "the same processes");
+    let (_, failures) = load.finish();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:?}",
+        failures.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ps(&running)["instances"].as_array().unwrap().len() != 2 {
+        assert!(Instant::now() < deadline, "the new side never stopped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop(running);
+}
+
 /// An instance that dies in the middle of a request: a GET (nothing it asks can happen twice)
 /// is sent to another instance and answered; a POST is not sent again, and gets a 502.
 #[test]

@@ -1455,6 +1455,82 @@ impl Machine {
         ));
     }
 
+    /// During a blue-green window, a release of exactly what the old side runs (`dozen
+    /// rollback`: the same build tree, config and commands) switches back to it at once,
+    /// starting nothing; the new side drains and stops. Any other release waits.
+    fn switch_back(&mut self, spec: Spec) -> Response {
+        let Some(deploy) = &self.deploy else {
+            return Response::error("no blue-green deploy to switch back");
+        };
+        let old = &self.specs[deploy.old];
+        let same = |a: &Spec, b: &Spec| {
+            let env = |s: &Spec| {
+                s.env
+                    .iter()
+                    .filter(|(k, _)| k != "DOZEN_RELEASE")
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            a.cwd == b.cwd
+                && env(a) == env(b)
+                && a.types
+                    .iter()
+                    .map(|t| (&t.name, &t.command))
+                    .eq(b.types.iter().map(|t| (&t.name, &t.command)))
+        };
+        if !same(&spec, old) {
+            return Response::error(self.busy().unwrap_or_default());
+        }
+        let deploy = self.deploy.take().expect("checked");
+        let release = spec.release.clone();
+        let (switched, back) = (self.current, self.specs.len());
+        let from = self.specs[switched].release.clone();
+        self.specs.push(spec);
+        self.current = back;
+        self.begin_roll(RollKind::Move, Some(release.clone()));
+        self.actions.push(Action::SetWeight(0));
+        let mut others = Vec::new();
+        for slot in 0..self.slots.len() {
+            let s = &self.slots[slot];
+            if s.candidate {
+                self.slots[slot].candidate = false;
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            } else if s.spec == deploy.old {
+                // The same build and config: its instances go on, as the release they are.
+                self.slots[slot].spec = back;
+            } else if s.spec == switched && !s.removed() {
+                // The other types had moved on after the switch: they move back.
+                others.push(s.name.clone());
+                self.slots[slot].next_spec = Some(back);
+            }
+        }
+        self.specs[deploy.old].keep = None;
+        self.say(format!(
+            "{} switched back to {release} (what {from} replaced, kept idle until now); {from}'s side stops",
+            deploy.type_name
+        ));
+        if others.is_empty() {
+            self.actions.push(Action::LogMove {
+                release: release.clone(),
+                outcome: "moved",
+                failed: None,
+            });
+            self.set_roll(RollState::Done, None);
+        } else {
+            self.moving = Some(switched);
+            self.queue_roll(&others);
+            self.advance_roll();
+        }
+        Response {
+            message: Some(format!(
+                "the running formation switched {} back to {release}: nothing started",
+                deploy.type_name
+            )),
+            ..self.status()
+        }
+    }
+
     /// A candidate could not start or become ready: its side stops, and the formation stays
     /// as it was, on the release it ran.
     fn abort_deploy(&mut self, failed: usize) {
@@ -1499,7 +1575,11 @@ impl Machine {
         if self.stopping {
             return Response::error("the formation is stopping");
         }
-        if let Some(busy) = self.busy() {
+        let switched = self
+            .deploy
+            .as_ref()
+            .is_some_and(|d| matches!(d.phase, DeployPhase::Switched { .. }));
+        if let Some(busy) = self.busy().filter(|_| !switched) {
             return Response::error(busy);
         }
         let Some(load) = load else {
@@ -1515,6 +1595,9 @@ impl Machine {
             Ok(spec) => spec,
             Err(error) => return Response::error(format!("cannot load v{version}: {error}")),
         };
+        if switched {
+            return self.switch_back(spec);
+        }
         let release = spec.release.clone();
         let (old, new) = (self.current, self.specs.len());
         self.specs.push(spec);
@@ -2393,6 +2476,8 @@ mod tests {
         releases: HashMap<u32, Vec<TypeSettings>>,
         /// Each instance's latest check command.
         checks: HashMap<String, u64>,
+        /// Release N is a rollback: the build tree of this earlier release.
+        rollbacks: HashMap<u32, String>,
     }
 
     impl World {
@@ -2421,6 +2506,7 @@ mod tests {
                 names: HashMap::new(),
                 releases: HashMap::new(),
                 checks: HashMap::new(),
+                rollbacks: HashMap::new(),
             };
             world.collect();
             world
@@ -2506,9 +2592,14 @@ mod tests {
 
         fn control(&mut self, op: Op) -> Response {
             let mut releases = std::mem::take(&mut self.releases);
+            let rollbacks = self.rollbacks.clone();
             let mut load = |version: u32| -> Result<Spec, String> {
                 let types = releases.remove(&version).ok_or("no such release")?;
-                Ok(spec(&format!("v{version}"), types))
+                let mut spec = spec(&format!("v{version}"), types);
+                if let Some(of) = rollbacks.get(&version) {
+                    spec.cwd = PathBuf::from(format!("/srv/{of}"));
+                }
+                Ok(spec)
             };
             let response = self.machine.control(
                 control::Request {
@@ -2688,6 +2779,42 @@ mod tests {
                 })
                 .ok
         );
+    }
+
+    /// In its window, a rollback to exactly what the old side runs switches back at once,
+    /// starting nothing of the routed type; its new side stops, the other types move back.
+    /// Any other release waits for the window.
+    #[test]
+    fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
+        let (mut world, old) = switched();
+        world.releases.insert(3, vec![web(), worker(Restart::No)]);
+        let refused = world.control(rolling(3));
+        assert!(refused.error.unwrap().contains("keeps web's old side"));
+        world.releases.insert(4, vec![web(), worker(Restart::No)]);
+        world.rollbacks.insert(4, "v1".into());
+        let response = world.control(rolling(4));
+        assert!(response.ok, "{response:?}");
+        let log = world.log();
+        assert!(has(&log, "weight 0"), "{log:?}");
+        assert!(!log.iter().any(|l| l.starts_with("spawn web")), "{log:?}");
+        assert_eq!(
+            log.iter().filter(|l| l.starts_with("drain web.")).count(),
+            2,
+            "the new side drains: {log:?}"
+        );
+        assert!(
+            has(&log, "spawn worker.2 v1"),
+            "the worker moves back: {log:?}"
+        );
+        let ps = world.ps();
+        let web: Vec<(&str, Option<u32>)> = ps
+            .instances
+            .iter()
+            .filter(|i| i.type_name == "web" && i.state == "ready")
+            .map(|i| (i.release.as_str(), i.pid))
+            .collect();
+        let pids = [old.0, old.1].map(|id| u32::try_from(1000 + id).ok());
+        assert_eq!(web, [("v4", pids[0]), ("v4", pids[1])], "{ps:?}");
     }
 
     /// A new side that cannot become ready stops; the old side never stopped serving.
