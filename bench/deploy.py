@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
 """Deploying behind dozen's router, measured (docs/deploy.md).
 
-    python3 bench/deploy.py                  # autoscale: a load step from 1 to 8 instances' worth
+    python3 bench/deploy.py                  # blue-green switch and switch-back; autoscale
     python3 bench/deploy.py --clients 32 --target 4 --window 5
+
+Blue-green: `web=3` of a small threaded Python server that answers with its version, behind
+`dozen run --router`; four keep-alive clients request without pause (Python threads,
+recording when each answer came and from which version) while `dozen release --strategy
+blue-green` starts the new side and switches, then while `dozen rollback` switches back
+inside the window. Reported: requests and failures, and each switch's latency: from the
+moment dozen said the last new instance was ready (its line, read as it is written) to the
+first answer from the new version; and from dozen's "switched back" line to the first answer
+from the old version.
 
 Autoscale: a `web` of a small threaded Python server whose `/work` takes 50 ms, autoscaled
 by requests in flight (`target` per instance, 1 to 16 instances, a short scale-down window),
@@ -48,6 +57,122 @@ Server(("127.0.0.1", int(os.environ["PORT"])), App).serve_forever()
 """
 
 
+VERSIONED = """
+import http.server, os, socket
+VERSION = open("version.txt").read().strip()
+class App(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = VERSION.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def setup(self):
+        super().setup()
+        # Headers and body are two writes: without this, Nagle and delayed ACKs hold each
+        # answer ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def log_message(self, *args):
+        pass
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+Server(("127.0.0.1", int(os.environ["PORT"])), App).serve_forever()
+"""
+
+
+def blue_green(port):
+    """Switch and switch-back latencies and failures, under load."""
+    import http.client
+    import threading
+    work = tempfile.mkdtemp(prefix="dozen-bluegreen-bench-")
+    with open(os.path.join(work, "app.py"), "w") as f:
+        f.write(VERSIONED)
+    with open(os.path.join(work, "version.txt"), "w") as f:
+        f.write("one")
+    with open(os.path.join(work, "Procfile"), "w") as f:
+        f.write("web: exec python3 app.py\n")
+    with open(os.path.join(work, "dozen.toml"), "w") as f:
+        f.write('[deploy]\nstrategy = "blue-green"\nkeep_old = "60s"\n')
+    subprocess.run([DOZEN, "release"], cwd=work, check=True, capture_output=True)
+    # JSON lines carry dozen's own millisecond timestamps (a pipe's lines reach a reader in
+    # batches, so the time they are read is not the time they were said).
+    run = subprocess.Popen([DOZEN, "run", "--log-format", "json", "--router", "-p", str(port), "-m", "web=3"],
+                           cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           start_new_session=True)
+    lines = []
+
+    def read():
+        from datetime import datetime
+        for line in run.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            at = datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
+            lines.append((at, event["line"]))
+
+    threading.Thread(target=read, daemon=True).start()
+    answers, failures, stop = [], [], threading.Event()
+
+    def client():
+        conn = None
+        while not stop.is_set():
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/")
+                response = conn.getresponse()
+                body = response.read().decode()
+                if response.status != 200:
+                    failures.append(f"status {response.status}")
+                else:
+                    answers.append((time.time(), body))
+            except Exception as error:  # noqa: BLE001 - every failure counts
+                failures.append(repr(error))
+                conn = None
+
+    try:
+        deadline = time.time() + 15
+        while not any("router listening" in l for _, l in lines) or not ps(work) or \
+                in_rotation(ps(work)) < 3:
+            if time.time() > deadline:
+                sys.exit("the formation did not come up")
+            time.sleep(0.05)
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for c in clients:
+            c.start()
+        time.sleep(1)
+        with open(os.path.join(work, "version.txt"), "w") as f:
+            f.write("two")
+        subprocess.run([DOZEN, "release"], cwd=work, check=True, capture_output=True)
+        time.sleep(1)
+        subprocess.run([DOZEN, "rollback"], cwd=work, check=True, capture_output=True)
+        time.sleep(1)
+        stop.set()
+        for c in clients:
+            c.join()
+    finally:
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    ready = [t for t, l in lines if " ready in " in l and "v2" not in l]
+    switched = next(t for t, l in lines if "switched to v2" in l)
+    # The last new instance's "ready" line comes just before the switch line.
+    last_ready = max(t for t in ready if t <= switched) if ready else switched
+    first_two = next(t for t, body in answers if body == "two" and t >= last_ready - 1)
+    back = next(t for t, l in lines if "switched back" in l)
+    first_one_again = next(t for t, body in answers if body == "one" and t > first_two and t >= back - 1)
+    return {
+        "requests": len(answers),
+        "failed": len(failures),
+        "switch_ms": (first_two - last_ready) * 1000,
+        "switch_back_ms": (first_one_again - back) * 1000,
+        "failures": failures[:3],
+    }
+
+
 def ps(app):
     out = subprocess.run([DOZEN, "ps", "--json"], cwd=app, capture_output=True, text=True)
     return json.loads(out.stdout) if out.returncode == 0 else None
@@ -67,6 +192,13 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("missing wrk: apt-get install wrk")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    bg = blue_green(args.port + 500)
+    print(f"blue-green, web=3, 4 keep-alive clients: {bg['requests']:,} requests, {bg['failed']} failed (target: 0)")
+    print(f"  switch: last new instance ready -> first answer from v2   {bg['switch_ms']:.1f} ms (target: under 10 ms)")
+    print(f"  switch back (dozen rollback in the window) -> first answer from v1 again   "
+          f"{bg['switch_back_ms']:.1f} ms (target: under 10 ms)")
+    if bg["failures"]:
+        print(f"  failures: {bg['failures']}")
     work = tempfile.mkdtemp(prefix="dozen-deploy-bench-")
     with open(os.path.join(work, "app.py"), "w") as f:
         f.write(APP)
