@@ -50,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Run the formation of the working tree: foreman''s and honcho''s `start`, the same as `dozen run --dev`')
             [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Change the formation of the running `dozen run` live, and store it for the next run')
             [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health')
+            [CompletionResult]::new('canary', 'canary', [CompletionResultType]::ParameterValue, 'A canary release of the running `dozen run`: its live comparison, or promote or abort it')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart instances of the running `dozen run`, one at a time')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop instances of the running `dozen run` gracefully, until scaled or restarted')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)')
@@ -274,7 +275,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('--build', '--build', [CompletionResultType]::ParameterName, 'Release this stored build (an id or a unique prefix) instead of building')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A note recorded with the release')
             [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'A note recorded with the release')
-            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'How a running formation moves onto the release: `rolling`, instance by instance; or `blue-green`, a whole new side of the routed type switched to at once when ready (needs the router) [default: `[deploy] strategy`, else rolling]')
+            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'How a running formation moves onto the release: `rolling`, instance by instance; `blue-green`, a whole new side of the routed type switched to at once when ready; or `canary`, a few new instances given a growing share while the router compares them with the rest (both need the router) [default: `[deploy] strategy`, else rolling]')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
@@ -488,6 +489,23 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'dozen;canary' {
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('--procfile', '--procfile', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the comparison as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'dozen;restart' {

@@ -28,6 +28,9 @@ _dozen() {
             dozen,build)
                 cmd="dozen__subcmd__build"
                 ;;
+            dozen,canary)
+                cmd="dozen__subcmd__canary"
+                ;;
             dozen,check)
                 cmd="dozen__subcmd__check"
                 ;;
@@ -116,7 +119,7 @@ _dozen() {
 
     case "${cmd}" in
         dozen)
-            opts="-f -e -q -v -h -V --app --env --procfile --env-file --quiet --verbose --color --help --version check config audit build release rollback releases gc history exec run start scale ps restart stop export init __generate __guard"
+            opts="-f -e -q -v -h -V --app --env --procfile --env-file --quiet --verbose --color --help --version check config audit build release rollback releases gc history exec run start scale ps canary restart stop export init __generate __guard"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,6 +447,48 @@ _dozen() {
         dozen__subcmd__build__subcmd__verify)
             opts="-f -e -q -v -h --json --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --procfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dozen__subcmd__canary)
+            opts="-f -e -q -v -h --json --app --env --procfile --env-file --quiet --verbose --color --help status promote abort"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1185,7 +1230,7 @@ _dozen() {
                     return 0
                     ;;
                 --strategy)
-                    COMPREPLY=($(compgen -W "rolling blue-green" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "rolling blue-green canary" -- "${cur}"))
                     return 0
                     ;;
                 --app)

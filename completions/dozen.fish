@@ -49,6 +49,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the proces
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "start" -d 'Run the formation of the working tree: foreman\'s and honcho\'s `start`, the same as `dozen run --dev`'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "scale" -d 'Change the formation of the running `dozen run` live, and store it for the next run'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "ps" -d 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "canary" -d 'A canary release of the running `dozen run`: its live comparison, or promote or abort it'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "restart" -d 'Restart instances of the running `dozen run`, one at a time'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "stop" -d 'Stop instances of the running `dozen run` gracefully, until scaled or restarted'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "export" -d 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)'
@@ -210,8 +211,9 @@ complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subco
 complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l build -d 'Release this stored build (an id or a unique prefix) instead of building' -r
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s m -l message -d 'A note recorded with the release' -r
-complete -c dozen -n "__fish_dozen_using_subcommand release" -l strategy -d 'How a running formation moves onto the release: `rolling`, instance by instance; or `blue-green`, a whole new side of the routed type switched to at once when ready (needs the router) [default: `[deploy] strategy`, else rolling]' -r -f -a "rolling\t''
-blue-green\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l strategy -d 'How a running formation moves onto the release: `rolling`, instance by instance; `blue-green`, a whole new side of the routed type switched to at once when ready; or `canary`, a few new instances given a growing share while the router compares them with the rest (both need the router) [default: `[deploy] strategy`, else rolling]' -r -f -a "rolling\t''
+blue-green\t''
+canary\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
@@ -358,6 +360,17 @@ complete -c dozen -n "__fish_dozen_using_subcommand ps" -l json -d 'Print the fo
 complete -c dozen -n "__fish_dozen_using_subcommand ps" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand ps" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -l json -d 'Print the comparison as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand canary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

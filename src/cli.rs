@@ -160,6 +160,12 @@ pub enum Command {
     )]
     Ps(PsArgs),
 
+    /// A canary release of the running `dozen run`: its live comparison, or promote or abort it
+    #[command(
+        after_help = "A canary release (`dozen release --strategy canary`) gives a few instances of the new release a growing share of requests, step by step, while the router compares them with the stable side: error rate and p99 service time, against `[deploy]`'s thresholds. A breach aborts it on its own; passing every step promotes it. `status` (the default) shows the current step's comparison; `promote` skips the remaining steps; `abort` sends every request back to the stable side and stops the canary (the release is recorded aborted).\n\nExit status: 0, or 1 when no canary release is running.\n\nExamples:\n  dozen canary\n  dozen canary --json | jq .canary.error_rate\n  dozen canary abort"
+    )]
+    Canary(CanaryArgs),
+
     /// Restart instances of the running `dozen run`, one at a time
     #[command(
         after_help = "Without an argument every instance; with a type (`web`) its instances; with an instance (`web.2`) that one. One at a time: an instance gets its stop signal, starts again on the same port, and the next one is only stopped once it is ready again (its health check passed, or it started when it has none) — with two or more instances of a type, some always serve. A replacement that crashes or fails its check stops the roll. Stopped instances (`dozen stop`) start again.\n\nExit status: 0 when the restart began (with --wait: when every instance is back and ready), 1 when no `dozen run` is running this app (with --wait: or a replacement did not become ready), 2 for an unknown type or instance.\n\nExamples:\n  dozen restart\n  dozen restart web\n  dozen restart worker.2"
@@ -468,6 +474,26 @@ pub enum ExportTarget {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CanaryArgs {
+    #[arg(value_enum, default_value = "status")]
+    pub action: CanaryVerb,
+
+    /// Print the comparison as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CanaryVerb {
+    /// The current step's comparison of the two sides
+    Status,
+    /// Skip the remaining steps: the canary's side grows and takes every request
+    Promote,
+    /// Every request back to the stable side; the canary stops
+    Abort,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct PsArgs {
     /// Print the formation and instances as JSON
     #[arg(long)]
@@ -523,9 +549,10 @@ pub struct ReleaseArgs {
     #[arg(long)]
     pub no_wait: bool,
 
-    /// How a running formation moves onto the release: `rolling`, instance by instance; or
-    /// `blue-green`, a whole new side of the routed type switched to at once when ready (needs
-    /// the router) [default: `[deploy] strategy`, else rolling]
+    /// How a running formation moves onto the release: `rolling`, instance by instance;
+    /// `blue-green`, a whole new side of the routed type switched to at once when ready; or
+    /// `canary`, a few new instances given a growing share while the router compares them
+    /// with the rest (both need the router) [default: `[deploy] strategy`, else rolling]
     #[arg(long, value_name = "STRATEGY")]
     pub strategy: Option<Strategy>,
 }
@@ -535,6 +562,7 @@ pub struct ReleaseArgs {
 pub enum Strategy {
     Rolling,
     BlueGreen,
+    Canary,
 }
 
 #[derive(Debug, clap::Args)]

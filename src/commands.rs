@@ -196,6 +196,7 @@ pub(crate) fn run(args: Args) -> i32 {
         }
         Command::Scale(scale) => control::scale(&context, &scale),
         Command::Ps(ps) => control::ps(&context, &ps),
+        Command::Canary(canary) => control::canary(&context, &canary),
         Command::Restart(target) => control::restart(&context, &target),
         Command::Stop(target) => control::stop(&context, &target),
     });

@@ -102,6 +102,15 @@ impl Router {
         self.shared.table.set_weight(basis_points);
     }
 
+    /// What the router counted of each side (stable, candidate), for a canary's analysis.
+    pub fn side_snapshots(&self) -> (table::Snapshot, table::Snapshot) {
+        let table = &self.shared.table;
+        (
+            table.stats(Side::Stable).snapshot(),
+            table.stats(Side::Candidate).snapshot(),
+        )
+    }
+
     /// Takes an instance out of rotation; `on_drained` runs once its requests are done.
     pub fn drain(&self, id: u64, on_drained: OnDrained) {
         self.shared.table.drain(id, on_drained);

@@ -20,10 +20,16 @@ fn base_port() -> u16 {
 /// The app: answers with its port and the headers it saw; `/slow?s=N` takes N seconds;
 /// `Upgrade: echo` switches to echoing bytes; waits `START_DELAY` seconds before listening.
 const APP: &str = r#"
-import http.server, json, os, socketserver, sys, time
+import http.server, itertools, json, os, socket, socketserver, sys, time
 time.sleep(float(os.environ.get("START_DELAY", "0")))
+FAILS = itertools.count()
 class App(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    def setup(self):
+        super().setup()
+        # Headers and body are two writes: without this, Nagle and delayed ACKs hold each
+        # answer ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     def do_GET(self):
         if self.headers.get("Upgrade") == "echo":
             self.send_response(101)
@@ -41,6 +47,11 @@ class App(http.server.BaseHTTPRequestHandler):
         if self.path == "/die-on-" + os.environ["PORT"]:
             os._exit(1)
         version = open("version.txt").read().strip() if os.path.exists("version.txt") else ""
+        if version == "failing" and next(FAILS) % 20 == 0:
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = json.dumps({"port": os.environ["PORT"], "version": version, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -1085,6 +1096,158 @@ fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
     while ps(&running)["instances"].as_array().unwrap().len() != 2 {
         assert!(Instant::now() < deadline, "the new side never stopped");
         std::thread::sleep(Duration::from_millis(100));
+    }
+    stop(running);
+}
+
+/// A released app behind the router (`web=3`), following releases, with `[deploy]` as given.
+fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
+    let port = base_port();
+    let test = app()
+        .file("version.txt", "one")
+        .manifest(&format!("[deploy]\nstrategy = \"canary\"\n{deploy}"));
+    let dir = test.path().to_path_buf();
+    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
+    let port_text = port.to_string();
+    let running = test
+        .args(&[
+            "run",
+            "--no-timestamps",
+            "--router",
+            "-p",
+            &port_text,
+            "-m",
+            "web=3",
+        ])
+        .spawn();
+    assert_eq!(get(port, "/").json()["version"], "one");
+    (dir, port, running)
+}
+
+/// `dozen release` of `version` in the background (it waits for the canary's end).
+fn release_in_background(
+    dir: &std::path::Path,
+    version: &str,
+) -> std::thread::JoinHandle<(Option<i32>, String)> {
+    std::fs::write(dir.join("version.txt"), version).unwrap();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+        (code, stderr)
+    })
+}
+
+/// Waits until `dozen canary --json` says the canary is being analysed.
+fn analysing(running: &Running) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (code, stdout, _) = running.dozen(&["canary", "--json"]);
+        if code == Some(0) {
+            let status: Value = serde_json::from_str(&stdout).unwrap();
+            if status["canary"]["state"] == "analysing" {
+                return status;
+            }
+        }
+        assert!(Instant::now() < deadline, "never analysing: {stdout}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// At 10%, the canary gets 10% ± 2% of 2,000 requests; `X-Dozen-Side: candidate` always
+/// reaches it; the stickiness cookie keeps a client on its side; `dozen canary abort` sends
+/// everything back and the waiting `dozen release` exits 1 with the release aborted.
+#[test]
+fn a_canary_gets_its_share_and_is_aborted_by_hand() {
+    let (dir, port, running) =
+        canary_app("steps = [10]\ninterval = \"10m\"\nsticky = \"cookie\"\n");
+    let release = release_in_background(&dir, "two");
+    let status = analysing(&running);
+    assert_eq!(status["canary"]["weight_percent"], 10.0);
+    let mut client = Client::connect(port).unwrap();
+    let mut canary = 0;
+    let mut cookies = std::collections::BTreeSet::new();
+    for _ in 0..2_000 {
+        let reply = client.get("/").unwrap();
+        assert_eq!(reply.status, 200);
+        if reply.json()["version"] == "two" {
+            canary += 1;
+        }
+        if let Some(cookie) = reply.header("set-cookie") {
+            cookies.insert(cookie.split(';').next().unwrap().to_owned());
+        }
+    }
+    assert!(
+        (160..=240).contains(&canary),
+        "{canary} of 2000 on the canary"
+    );
+    assert_eq!(
+        cookies.len(),
+        2,
+        "each side's cookie was given: {cookies:?}"
+    );
+    let tester = client
+        .send("GET / HTTP/1.1\r\nHost: localhost\r\nX-Dozen-Side: candidate\r\n\r\n")
+        .unwrap();
+    assert_eq!(tester.json()["version"], "two");
+    // A client with the canary's cookie stays there.
+    for _ in 0..20 {
+        let reply = client
+            .send("GET / HTTP/1.1\r\nHost: localhost\r\nCookie: dozen-side=candidate\r\n\r\n")
+            .unwrap();
+        assert_eq!(reply.json()["version"], "two");
+        assert!(reply.header("set-cookie").is_none());
+    }
+    let (code, stdout, _) = running.dozen(&["canary"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("step 1 of 1 (10% of requests)"), "{stdout}");
+    let (code, _, stderr) = running.dozen(&["canary", "abort"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = release.join().unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("aborted by hand"), "{stderr}");
+    for _ in 0..50 {
+        assert_eq!(client.get("/").unwrap().json()["version"], "one");
+    }
+    let (_, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
+    let releases: Value = serde_json::from_str(&stdout).unwrap();
+    let v2 = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["version"] == "v2")
+        .unwrap();
+    assert!(v2.to_string().contains("aborted"), "{v2}");
+    let (code, _, stderr) = running.dozen(&["canary"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no canary release is running"), "{stderr}");
+    stop(running);
+}
+
+/// A canary failing 5% of its requests is aborted by its own analysis; every request after
+/// the abort is served by the stable side. A healthy one passes its steps and is promoted.
+#[test]
+fn a_failing_canary_is_aborted_and_a_healthy_one_promoted() {
+    let (dir, port, running) = canary_app("steps = [50]\ninterval = \"3s\"\nmin_requests = 20\n");
+    let load = Load::start(port, 4, "/");
+    let release = release_in_background(&dir, "failing");
+    let (code, stderr) = release.join().unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("canary error rate"), "{stderr}");
+    let (_, failures) = load.finish();
+    assert!(!failures.is_empty(), "the canary did fail some");
+    let load = Load::start(port, 4, "/");
+    std::thread::sleep(Duration::from_millis(500));
+    let (served, failures) = load.finish();
+    assert!(failures.is_empty() && served > 0, "{failures:?}");
+    // Healthy: passes its step and is promoted; all of web runs v3.
+    let load = Load::start(port, 4, "/");
+    let release = release_in_background(&dir, "three");
+    let (code, stderr) = release.join().unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, failures) = load.finish();
+    assert!(failures.is_empty(), "{failures:?}");
+    for _ in 0..20 {
+        assert_eq!(get(port, "/").json()["version"], "three");
     }
     stop(running);
 }

@@ -53,6 +53,25 @@ pub struct DeploySection {
     pub strategy: Option<DeployStrategy>,
     /// Blue-green: how long the old side stays, idle, after the switch [default: 5m].
     pub keep_old: Option<Duration>,
+    /// Canary: its share at each step, in percent [default: [10, 25, 50]].
+    pub steps: Option<Spanned<Vec<u32>>>,
+    /// Canary: how long each step lasts [default: 30s].
+    pub interval: Option<Duration>,
+    /// Canary: its instances before promotion [default: 1].
+    pub canary_instances: Option<Spanned<u32>>,
+    /// Canary: the highest error rate it may have, in percent [default: 1].
+    pub max_error_rate: Option<Spanned<f64>>,
+    /// Canary: how far above the stable side's error rate, in percentage points [default: 0.5].
+    pub max_error_rate_increase: Option<Spanned<f64>>,
+    /// Canary: the highest p99 service time it may have [default: none].
+    pub max_p99: Option<Duration>,
+    /// Canary: how many times the stable side's p99 [default: 1.5].
+    pub max_p99_ratio: Option<Spanned<f64>>,
+    /// Canary: requests it must serve in a step to be judged [default: 20].
+    pub min_requests: Option<u64>,
+    /// Keeps a client on one side while a deploy has two: `cookie`, or `header:NAME` (the
+    /// header's value hashed against the weight) [default: each request by weight].
+    pub sticky: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -60,6 +79,101 @@ pub struct DeploySection {
 pub enum DeployStrategy {
     Rolling,
     BlueGreen,
+    Canary,
+}
+
+impl DeploySection {
+    /// The canary plan this section gives, over the defaults.
+    pub fn canary_plan(&self) -> crate::supervisor::control::CanaryPlan {
+        let defaults = crate::supervisor::control::CanaryPlan::default();
+        crate::supervisor::control::CanaryPlan {
+            steps: self
+                .steps
+                .as_ref()
+                .map_or(defaults.steps, |s| s.get_ref().clone()),
+            interval_ms: self.interval.map_or(defaults.interval_ms, |d| {
+                u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX)
+            }),
+            instances: self
+                .canary_instances
+                .as_ref()
+                .map_or(defaults.instances, |n| *n.get_ref()),
+            max_error_rate: self
+                .max_error_rate
+                .as_ref()
+                .map_or(defaults.max_error_rate, |r| *r.get_ref()),
+            max_error_rate_increase: self
+                .max_error_rate_increase
+                .as_ref()
+                .map_or(defaults.max_error_rate_increase, |r| *r.get_ref()),
+            max_p99_ms: self
+                .max_p99
+                .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX)),
+            max_p99_ratio: self
+                .max_p99_ratio
+                .as_ref()
+                .map_or(defaults.max_p99_ratio, |r| *r.get_ref()),
+            min_requests: self.min_requests.unwrap_or(defaults.min_requests),
+        }
+    }
+
+    /// `sticky` as the router takes it.
+    pub fn sticky(&self) -> Result<crate::router::headers::Sticky, String> {
+        use crate::router::headers::Sticky;
+        let Some(sticky) = &self.sticky else {
+            return Ok(Sticky::Off);
+        };
+        let text = sticky.get_ref();
+        if text == "cookie" {
+            return Ok(Sticky::Cookie);
+        }
+        text.strip_prefix("header:")
+            .and_then(|name| hyper::header::HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .map(Sticky::Header)
+            .ok_or_else(|| format!("invalid sticky `{text}`: write \"cookie\" or \"header:NAME\""))
+    }
+
+    /// What the types alone do not check.
+    fn validate(&self, error: &mut dyn FnMut(Range<usize>, String)) {
+        if let Some(steps) = &self.steps {
+            let list = steps.get_ref();
+            let rising = list.windows(2).all(|w| w[0] < w[1]);
+            if list.is_empty() || !rising || list.iter().any(|&p| p == 0 || p > 100) {
+                error(
+                    steps.span(),
+                    "canary steps are percentages that rise, each from 1 to 100: steps = [10, 25, 50]"
+                        .into(),
+                );
+            }
+        }
+        if let Some(n) = &self.canary_instances
+            && *n.get_ref() == 0
+        {
+            error(n.span(), "canary_instances must be at least 1".into());
+        }
+        for rate in [&self.max_error_rate, &self.max_error_rate_increase]
+            .into_iter()
+            .flatten()
+        {
+            let value = *rate.get_ref();
+            if !(0.0..=100.0).contains(&value) {
+                error(
+                    rate.span(),
+                    "an error rate is a percentage, 0 to 100".into(),
+                );
+            }
+        }
+        if let Some(ratio) = &self.max_p99_ratio
+            && !(ratio.get_ref().is_finite() && *ratio.get_ref() >= 1.0)
+        {
+            error(ratio.span(), "max_p99_ratio must be at least 1".into());
+        }
+        if let Some(sticky) = &self.sticky
+            && let Err(problem) = self.sticky()
+        {
+            error(sticky.span(), problem);
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -315,6 +429,7 @@ impl Manifest {
         };
         self.validate_sections(&mut error);
         self.validate_router(&mut error);
+        self.deploy.validate(&mut error);
         self.validate_names(&mut error);
         self.validate_processes(&mut error);
         for entry in &self.audit.ignore {

@@ -261,9 +261,10 @@ pub(super) fn roll_outcome(store: &std::path::Path, seq: u64) -> Result<RollEnd,
                 return Ok(if roll.state == "done" {
                     RollEnd::Done
                 } else {
-                    RollEnd::Failed(match roll.failed {
-                        Some(name) => format!("{name} did not become ready"),
-                        None => "an instance did not come back".to_owned(),
+                    RollEnd::Failed(match (roll.reason, roll.failed) {
+                        (Some(reason), _) => reason,
+                        (None, Some(name)) => format!("{name} did not become ready"),
+                        (None, None) => "an instance did not come back".to_owned(),
                     })
                 });
             }
@@ -300,6 +301,89 @@ fn targeted(
         }
     }
     Ok((store, response))
+}
+
+/// `dozen canary [status|promote|abort]`.
+pub(super) fn canary(context: &Context, args: &crate::cli::CanaryArgs) -> Result<i32, Error> {
+    use crate::cli::CanaryVerb;
+    use crate::supervisor::control::CanaryAction;
+    let (_, store) = store_of(context)?;
+    let action = match args.action {
+        CanaryVerb::Status => CanaryAction::Status,
+        CanaryVerb::Promote => CanaryAction::Promote,
+        CanaryVerb::Abort => CanaryAction::Abort,
+    };
+    let Some(response) = ask(&store, Op::Canary { action })? else {
+        return Err(Error::failed("no `dozen run` is running this app")
+            .hint("start it with `dozen run`, then release with --strategy canary"));
+    };
+    if !response.ok {
+        return Err(Error::failed(response.error.unwrap_or_default()));
+    }
+    if args.action != CanaryVerb::Status {
+        let _ = history::append(
+            &store,
+            "canary",
+            json!({ "action": format!("{:?}", args.action).to_lowercase() }),
+        );
+        if let (false, Some(message)) = (context.quiet, &response.message) {
+            eprintln!("{message}");
+        }
+    }
+    let Some(status) = &response.canary else {
+        if args.json {
+            print("{\"canary\": null}\n")?;
+        }
+        return Ok(exit_code::SUCCESS);
+    };
+    if args.json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json!({ "canary": status })).expect("serializable")
+        ))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    let plan = &status.plan;
+    let p99 = |r: &crate::supervisor::control::SideReport| {
+        r.p99_ms
+            .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms"))
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "canary {}: {}, step {} of {} ({}% of requests), {:.0}s left in the step",
+        status.release,
+        status.state,
+        status.step,
+        status.steps.len(),
+        status.weight_percent,
+        std::time::Duration::from_millis(status.step_left_ms).as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "{:<8}{:>10}{:>8}{:>12}{:>12}",
+        "SIDE", "REQUESTS", "ERRORS", "ERROR RATE", "P99"
+    );
+    for (name, side) in [("stable", &status.stable), ("canary", &status.canary)] {
+        let _ = writeln!(
+            out,
+            "{name:<8}{:>10}{:>8}{:>11.2}%{:>12}",
+            side.requests,
+            side.errors,
+            side.error_rate,
+            p99(side)
+        );
+    }
+    let absolute = plan
+        .max_p99_ms
+        .map_or_else(String::new, |ms| format!(", at most {ms} ms"));
+    let _ = writeln!(
+        out,
+        "aborts when the canary's error rate is over {}% or {} points over stable's, or its p99 over {}x stable's{absolute}; judged after {} requests",
+        plan.max_error_rate, plan.max_error_rate_increase, plan.max_p99_ratio, plan.min_requests
+    );
+    print(&out)?;
+    Ok(exit_code::SUCCESS)
 }
 
 pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {

@@ -51,11 +51,14 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let strategy = match args.strategy {
         Some(crate::cli::Strategy::Rolling) => Strategy::Rolling,
         Some(crate::cli::Strategy::BlueGreen) => Strategy::BlueGreen,
+        Some(crate::cli::Strategy::Canary) => Strategy::Canary,
         None => match deploy.strategy {
             Some(crate::app::manifest::DeployStrategy::BlueGreen) => Strategy::BlueGreen,
+            Some(crate::app::manifest::DeployStrategy::Canary) => Strategy::Canary,
             Some(crate::app::manifest::DeployStrategy::Rolling) | None => Strategy::Rolling,
         },
     };
+    let canary = (strategy == Strategy::Canary).then(|| deploy.canary_plan());
     let keep_old_ms = deploy
         .keep_old
         .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX));
@@ -66,21 +69,23 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         &release,
         &config,
         args.json,
-        Delivery {
+        &Delivery {
             wait: !args.no_wait,
             strategy,
             keep_old_ms,
+            canary,
         },
     )
 }
 
 /// How a running formation is to move onto a release, and whether to wait for it.
-#[derive(Clone, Copy)]
 pub(super) struct Delivery {
     pub wait: bool,
     pub strategy: Strategy,
     /// Blue-green's window for the old side.
     pub keep_old_ms: Option<u64>,
+    /// A canary's steps and thresholds.
+    pub canary: Option<crate::supervisor::control::CanaryPlan>,
 }
 
 /// Runs a new release's release phase, records the outcome, makes it current on success,
@@ -93,7 +98,7 @@ pub(super) fn publish(
     release: &Release,
     config: &BTreeMap<String, String>,
     json_output: bool,
-    delivery: Delivery,
+    delivery: &Delivery,
 ) -> Result<i32, Error> {
     let version = release.version;
     let mut outcome = release_phase(context, store, release, config)?;
@@ -107,7 +112,7 @@ pub(super) fn publish(
     }
     let mut moved = Moved::NoRun;
     if outcome == Status::Succeeded {
-        moved = tell_the_run(context, store, version, &delivery)?;
+        moved = tell_the_run(context, store, version, delivery)?;
         if let Moved::Failed(reason) = &moved {
             // The formation went back to the release it ran: so does the ledger, so that
             // `releases`, `ps` and this exit status agree.
@@ -359,10 +364,11 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
         &release,
         &config,
         args.json,
-        Delivery {
+        &Delivery {
             wait: !args.no_wait,
             strategy: Strategy::Rolling,
             keep_old_ms: None,
+            canary: None,
         },
     )
 }
@@ -394,6 +400,7 @@ fn tell_the_run(
             release: version,
             strategy: delivery.strategy,
             keep_old_ms: delivery.keep_old_ms,
+            canary: delivery.canary.clone(),
         },
     };
     match control::request(store, &request) {

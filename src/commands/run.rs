@@ -275,7 +275,7 @@ fn plan_router(
             Some(runner::RouterPlan {
                 type_name: routed.to_owned(),
                 listener,
-                limits: router_limits(section, args.dev),
+                limits: router_limits(&app.manifest, args.dev),
             })
         }
         None => None,
@@ -338,10 +338,8 @@ const DEFAULT_COMMAND_INTERVAL: Duration = Duration::from_secs(5);
 const DEFAULT_SCALE_DOWN_WINDOW: Duration = Duration::from_secs(300);
 
 /// `[router]`'s limits over the router's defaults.
-fn router_limits(
-    section: &crate::app::manifest::RouterSection,
-    dev: bool,
-) -> crate::router::Limits {
+fn router_limits(manifest: &crate::app::manifest::Manifest, dev: bool) -> crate::router::Limits {
+    let section = &manifest.router;
     let defaults = crate::router::Limits::default();
     crate::router::Limits {
         connect: section.connect_timeout.map_or(defaults.connect, |d| d.0),
@@ -358,7 +356,8 @@ fn router_limits(
             .log
             .map_or(!dev, |log| log == crate::app::manifest::RouterLog::Requests),
         round_robin: section.balance == Some(crate::app::manifest::Balance::RoundRobin),
-        sticky: crate::router::headers::Sticky::Off,
+        // Checked with the manifest (an invalid one never gets here).
+        sticky: manifest.deploy.sticky().unwrap_or_default(),
     }
 }
 

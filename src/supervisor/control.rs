@@ -31,14 +31,14 @@ const MAX_CONNECTIONS: usize = 256;
 /// A request line is small; a client sending more is refused.
 const MAX_REQUEST: usize = 64 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     pub v: u32,
     #[serde(flatten)]
     pub op: Op,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Op {
     Ps,
@@ -61,7 +61,83 @@ pub enum Op {
         /// Blue-green: how long the old side stays, idle, after the switch (milliseconds).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         keep_old_ms: Option<u64>,
+        /// Canary: its steps and thresholds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        canary: Option<CanaryPlan>,
     },
+    /// `dozen canary status|promote|abort`.
+    Canary {
+        action: CanaryAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CanaryAction {
+    Status,
+    Promote,
+    Abort,
+}
+
+/// A canary's steps and what its analysis allows (`[deploy]`, docs/deploy.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryPlan {
+    /// The canary's share at each step, in percent.
+    pub steps: Vec<u32>,
+    pub interval_ms: u64,
+    /// Canary instances before promotion.
+    pub instances: u32,
+    /// Percent of requests.
+    pub max_error_rate: f64,
+    /// Percentage points above the stable side's rate.
+    pub max_error_rate_increase: f64,
+    pub max_p99_ms: Option<u64>,
+    /// Times the stable side's p99.
+    pub max_p99_ratio: f64,
+    /// Requests the canary must serve in a step for it to be judged.
+    pub min_requests: u64,
+}
+
+impl Default for CanaryPlan {
+    fn default() -> Self {
+        Self {
+            steps: vec![10, 25, 50],
+            interval_ms: 30_000,
+            instances: 1,
+            max_error_rate: 1.0,
+            max_error_rate_increase: 0.5,
+            max_p99_ms: None,
+            max_p99_ratio: 1.5,
+            min_requests: 20,
+        }
+    }
+}
+
+/// A canary's live comparison (`dozen canary`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryStatus {
+    pub release: String,
+    /// `starting`, `analysing`, `promoting`.
+    pub state: String,
+    /// 1-based; 0 while starting.
+    pub step: usize,
+    pub steps: Vec<u32>,
+    pub weight_percent: f64,
+    /// Time left in the step.
+    pub step_left_ms: u64,
+    pub stable: SideReport,
+    pub canary: SideReport,
+    pub plan: CanaryPlan,
+}
+
+/// What the router measured of one side in the current step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SideReport {
+    pub requests: u64,
+    pub errors: u64,
+    /// Percent.
+    pub error_rate: f64,
+    pub p99_ms: Option<f64>,
 }
 
 /// How a running formation moves to a new release (docs/deploy.md).
@@ -73,6 +149,9 @@ pub enum Strategy {
     Rolling,
     /// A whole second side of the routed type, switched to at once when all of it is ready.
     BlueGreen,
+    /// A few instances of the new release get a growing share, compared with the stable
+    /// side at each step; promoted when every step passes, aborted at a breach.
+    Canary,
 }
 
 /// One instance as `dozen ps` shows it.
@@ -114,6 +193,9 @@ pub struct RollStatus {
     /// The instance that did not come back, when it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// Why it failed, when that was not an instance (a canary's analysis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl RollStatus {
@@ -150,6 +232,9 @@ pub struct Response {
     /// Each autoscaled type's policy and what it last measured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub autoscale: Vec<AutoscaleStatus>,
+    /// A canary release under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryStatus>,
 }
 
 /// An autoscaled type in `dozen ps`.
@@ -181,6 +266,7 @@ impl Response {
             roll: None,
             router: None,
             autoscale: Vec::new(),
+            canary: None,
         }
     }
 }

@@ -35,14 +35,71 @@ struct Deploy {
     old: usize,
     phase: DeployPhase,
     keep: Duration,
+    /// A canary release: its plan and where its analysis is.
+    canary: Option<Canary>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DeployPhase {
     /// The candidate side is starting, weight 0 (only `X-Dozen-Side: candidate` reaches it).
     Starting,
+    /// A canary's steps: its share grows while the router's measurements say it may.
+    Analysing,
+    /// A canary passed (or was promoted by hand): its side grows to the formation's size,
+    /// and is switched to once all of it is ready.
+    Promoting,
     /// All requests go to the candidate side; the old side stays, idle, until then.
     Switched { until: Instant },
+}
+
+/// A canary's analysis (docs/deploy.md).
+struct Canary {
+    plan: control::CanaryPlan,
+    /// 0-based index into the plan's steps.
+    step: usize,
+    step_started: Instant,
+    /// The sides' counts when the step began (none yet: the next measurement is it).
+    baseline: Option<(Snapshot, Snapshot)>,
+    /// The latest counts, for `dozen canary`.
+    latest: Option<(Snapshot, Snapshot)>,
+    /// Steps held for want of traffic.
+    held: u32,
+    next_check: Instant,
+}
+
+/// A canary's analysis runs this many times per interval: a breach aborts within a tenth.
+const CHECKS_PER_INTERVAL: u32 = 10;
+/// A step without enough traffic to judge is held this many times, then the canary aborts.
+const MAX_HELD: u32 = 3;
+
+use crate::router::table::Snapshot;
+
+/// The other port of an instance's index: the other half of its type's block of 100.
+fn other_half(port: u16, base_port: u16) -> u16 {
+    if port.wrapping_sub(base_port) % 100 < HALF {
+        port + HALF
+    } else {
+        port - HALF
+    }
+}
+
+/// A canary's p99 above what its plan allows (absolute, or relative to the stable side's
+/// when that side served enough to have one), as a reason to abort.
+fn p99_breach(plan: &control::CanaryPlan, stable: &Snapshot, canary: &Snapshot) -> Option<String> {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let canary_p99 = ms(canary.percentile(99.0)?);
+    let stable_p99 = (stable.requests >= plan.min_requests)
+        .then(|| stable.percentile(99.0))
+        .flatten()
+        .map(ms);
+    #[allow(clippy::cast_precision_loss)]
+    let absolute = plan.max_p99_ms.map(|m| m as f64);
+    let relative = stable_p99.map(|s| s * plan.max_p99_ratio);
+    let limit = absolute.into_iter().chain(relative).reduce(f64::min)?;
+    (canary_p99 > limit).then(|| {
+        let stable = stable_p99.map_or_else(String::new, |s| format!(" (stable {s:.1} ms)"));
+        format!("canary p99 {canary_p99:.1} ms > {limit:.1} ms{stable}")
+    })
 }
 
 /// How long an instance may take to pass its first check when no `grace` is set.
@@ -125,6 +182,11 @@ pub enum Input {
     Measured {
         type_name: String,
         value: f64,
+    },
+    /// What the router measured of each side, for a canary's analysis.
+    SideStats {
+        stable: Snapshot,
+        candidate: Snapshot,
     },
     /// An autoscaled type's metric command gave no number.
     Unmeasured {
@@ -340,6 +402,8 @@ struct Roll {
     release: Option<String>,
     state: RollState,
     failed: Option<String>,
+    /// Why it failed, when that was not an instance.
+    reason: Option<String>,
 }
 
 impl Roll {
@@ -360,6 +424,7 @@ impl Roll {
             }
             .to_owned(),
             failed: self.failed.clone(),
+            reason: self.reason.clone(),
         }
     }
 }
@@ -486,7 +551,8 @@ impl Machine {
             .chain(self.checks.iter().filter(|c| !c.killed).map(|c| c.deadline))
             .chain(self.deploy.as_ref().and_then(|d| match d.phase {
                 DeployPhase::Switched { until } => Some(until),
-                DeployPhase::Starting => None,
+                DeployPhase::Analysing => d.canary.as_ref().map(|c| c.next_check),
+                DeployPhase::Starting | DeployPhase::Promoting => None,
             }))
             .min()
     }
@@ -542,6 +608,7 @@ impl Machine {
                 }
             }
             Input::Measured { type_name, value } => self.on_measured(&type_name, value),
+            Input::SideStats { stable, candidate } => self.on_side_stats(stable, candidate),
             Input::Unmeasured { type_name, error } => {
                 let Some((_, autoscaler)) =
                     self.autoscalers.iter_mut().find(|(t, _)| *t == type_name)
@@ -734,10 +801,23 @@ impl Machine {
                 release,
                 strategy: control::Strategy::BlueGreen,
                 keep_old_ms,
+                ..
             } => {
                 let keep = keep_old_ms.map_or(DEFAULT_KEEP_OLD, Duration::from_millis);
-                self.blue_green(release, load, keep)
+                self.blue_green(release, load, keep, None)
             }
+            Op::Move {
+                release,
+                strategy: control::Strategy::Canary,
+                canary,
+                ..
+            } => self.blue_green(
+                release,
+                load,
+                Duration::ZERO,
+                Some(canary.unwrap_or_default()),
+            ),
+            Op::Canary { action } => self.canary_control(action),
         };
         self.forget_removed();
         response
@@ -1228,9 +1308,18 @@ impl Machine {
     /// Why a restart, a move or a scale must wait, when one must.
     fn busy(&self) -> Option<String> {
         if let Some(deploy) = &self.deploy {
+            let what = if deploy.canary.is_some() {
+                "a canary release"
+            } else {
+                "a blue-green deploy"
+            };
             return Some(match deploy.phase {
-                DeployPhase::Starting => format!(
-                    "a blue-green deploy is starting {}'s new side; try again when it is done",
+                DeployPhase::Starting | DeployPhase::Promoting => format!(
+                    "{what} is starting {}'s new side; try again when it is done",
+                    deploy.type_name
+                ),
+                DeployPhase::Analysing => format!(
+                    "{what} of {} is being analysed; try again when it is promoted or aborted (`dozen canary`)",
                     deploy.type_name
                 ),
                 DeployPhase::Switched { until } => format!(
@@ -1253,6 +1342,7 @@ impl Machine {
         version: u32,
         load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
         keep: Duration,
+        canary: Option<control::CanaryPlan>,
     ) -> Response {
         if self.stopping {
             return Response::error("the formation is stopping");
@@ -1283,40 +1373,15 @@ impl Machine {
                 "v{version} has no `{routed}` type to switch to; release it with the rolling strategy"
             ));
         };
-        let blue: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| {
-                let s = &self.slots[i];
-                self.type_name(s) == routed && !s.removed() && !s.surge
-            })
-            .collect();
-        if blue.is_empty() {
-            return Response::error(format!(
-                "no instance of `{routed}` runs: there is no side to switch from"
-            ));
-        }
-        // Each index has two ports, one per side: the other half of the type's block.
-        let mut green = Vec::new();
-        for &i in &blue {
-            let s = &self.slots[i];
-            if s.index > u32::from(HALF) {
-                return Response::error(format!(
-                    "blue-green gives each side half of {routed}'s 100 ports: at most {HALF} instances ({} runs)",
-                    s.name
-                ));
-            }
-            let offset = s.port.wrapping_sub(self.base_port) % 100;
-            let port = if offset < HALF {
-                s.port + HALF
-            } else {
-                s.port - HALF
-            };
-            if let Some(error) = (self.port_taken)(port) {
-                return Response::error(format!(
-                    "port {port} for the new side's {} is already in use ({error})",
-                    s.name
-                ));
-            }
-            green.push((s.index, port));
+        let mut green = match self.new_side(&routed) {
+            Ok(green) => green,
+            Err(error) => return Response::error(error),
+        };
+        let is_canary = canary.is_some();
+        if let Some(plan) = &canary {
+            // A canary starts with its own few instances; the rest come at promotion.
+            green.sort_unstable();
+            green.truncate(usize::try_from(plan.instances.max(1)).unwrap_or(usize::MAX));
         }
         let release = spec.release.clone();
         let (old, new) = (self.current, self.specs.len());
@@ -1329,12 +1394,26 @@ impl Machine {
             old,
             phase: DeployPhase::Starting,
             keep,
+            canary: canary.map(|plan| Canary {
+                plan,
+                step: 0,
+                step_started: self.now,
+                baseline: None,
+                latest: None,
+                held: 0,
+                next_check: self.now,
+            }),
         });
-        self.say(format!(
-            "{release} is current: starting a new side of {routed} ({} instance{}) beside the running one; requests switch to it once all of it is ready",
-            green.len(),
-            if green.len() == 1 { "" } else { "s" }
-        ));
+        let (n, plural) = (green.len(), if green.len() == 1 { "" } else { "s" });
+        self.say(if is_canary {
+            format!(
+                "{release} is current: starting {n} canary instance{plural} of {routed} beside the running ones; they get a share of requests, step by step, while the router compares them"
+            )
+        } else {
+            format!(
+                "{release} is current: starting a new side of {routed} ({n} instance{plural}) beside the running one; requests switch to it once all of it is ready"
+            )
+        });
         for (index, port) in green {
             let mut slot = new_slot(&self.specs[new], new, type_index, index, port, self.now);
             slot.candidate = true;
@@ -1342,20 +1421,56 @@ impl Machine {
             let at = self.slots.len() - 1;
             self.spawn(at);
         }
+        let how = if is_canary { "by canary" } else { "blue-green" };
         Response {
             message: Some(format!(
-                "the running formation is moving {routed} to {release} blue-green"
+                "the running formation is moving {routed} to {release} {how}"
             )),
             ..self.status()
         }
     }
 
+    /// Where a new side of `routed` starts: each instance's index, on the other half of the
+    /// type's ports (each index has two ports, one per side).
+    fn new_side(&self, routed: &str) -> Result<Vec<(u32, u16)>, String> {
+        let blue: Vec<&Slot> = self
+            .slots
+            .iter()
+            .filter(|s| self.type_name(s) == routed && !s.removed() && !s.surge)
+            .collect();
+        if blue.is_empty() {
+            return Err(format!(
+                "no instance of `{routed}` runs: there is no side to switch from"
+            ));
+        }
+        let mut green = Vec::new();
+        for s in blue {
+            if s.index > u32::from(HALF) {
+                return Err(format!(
+                    "blue-green gives each side half of {routed}'s 100 ports: at most {HALF} instances ({} runs)",
+                    s.name
+                ));
+            }
+            let port = other_half(s.port, self.base_port);
+            if let Some(error) = (self.port_taken)(port) {
+                return Err(format!(
+                    "port {port} for the new side's {} is already in use ({error})",
+                    s.name
+                ));
+            }
+            green.push((s.index, port));
+        }
+        Ok(green)
+    }
+
     /// Moves a blue-green deploy on: switches once the candidate side is ready, aborts when
     /// one of it cannot be, and ends the old side when its window has passed.
     fn advance_deploy(&mut self) {
-        let Some(deploy) = &self.deploy else { return };
+        let Some(deploy) = &self.deploy else {
+            return;
+        };
         match deploy.phase {
-            DeployPhase::Starting => {
+            DeployPhase::Starting | DeployPhase::Promoting => {
                 let candidates: Vec<usize> = (0..self.slots.len())
                     .filter(|&i| self.slots[i].candidate && !self.slots[i].removed())
                     .collect();
@@ -1364,18 +1479,275 @@ impl Machine {
                     matches!(s.state, State::Backoff(_) | State::Done | State::Held)
                         || s.readiness == Readiness::GaveUp
                 });
-                if let Some(slot) = failed {
-                    self.abort_deploy(slot);
-                } else if candidates.iter().all(|&i| {
+                let ready = candidates.iter().all(|&i| {
                     let s = &self.slots[i];
                     s.state == State::Running && s.readiness == Readiness::Ready
-                }) {
+                });
+                let canary_starting =
+                    deploy.phase == DeployPhase::Starting && deploy.canary.is_some();
+                if let Some(slot) = failed {
+                    let name = self.slots[slot].name.clone();
+                    let to = self.specs[self.current].release.clone();
+                    self.abort_deploy(&format!("{name} did not become ready on {to}"), Some(&name));
+                } else if ready && canary_starting {
+                    self.begin_step(0);
+                } else if ready {
                     self.switch();
                 }
             }
             DeployPhase::Switched { until } if self.now >= until => self.end_old_side(),
-            DeployPhase::Switched { .. } => {}
+            DeployPhase::Analysing | DeployPhase::Switched { .. } => {}
         }
+    }
+
+    /// A canary's step `step` begins: its weight, a fresh baseline at the next measurement.
+    fn begin_step(&mut self, step: usize) {
+        let now = self.now;
+        let Some(canary) = self.deploy.as_mut().and_then(|d| {
+            d.phase = DeployPhase::Analysing;
+            d.canary.as_mut()
+        }) else {
+            return;
+        };
+        canary.step = step;
+        canary.step_started = now;
+        canary.baseline = None;
+        canary.next_check = now;
+        let percent = canary.plan.steps[step].min(100);
+        let (n, of) = (step + 1, canary.plan.steps.len());
+        let interval = Duration::from_millis(canary.plan.interval_ms);
+        self.actions.push(Action::SetWeight(percent * 100));
+        self.say(format!(
+            "canary step {n} of {of}: {percent}% of requests for {}, compared with the stable side",
+            human(interval)
+        ));
+    }
+
+    /// Whether a canary's analysis wants the router's measurements now.
+    pub fn wants_side_stats(&self, now: Instant) -> bool {
+        self.deploy.as_ref().is_some_and(|d| {
+            d.phase == DeployPhase::Analysing
+                && d.canary.as_ref().is_some_and(|c| now >= c.next_check)
+        })
+    }
+
+    /// The router's counts of each side: the canary's analysis (docs/deploy.md). A breach of
+    /// the error rate aborts at once (once the canary served `min_requests` in the step); at
+    /// the step's end the p99 is compared too, and a step that passes moves to the next.
+    fn on_side_stats(&mut self, stable: Snapshot, candidate: Snapshot) {
+        let now = self.now;
+        let Some(canary) = self
+            .deploy
+            .as_mut()
+            .filter(|d| d.phase == DeployPhase::Analysing)
+            .and_then(|d| d.canary.as_mut())
+        else {
+            return;
+        };
+        let interval = Duration::from_millis(canary.plan.interval_ms.max(1));
+        canary.next_check = now + interval / CHECKS_PER_INTERVAL;
+        canary.latest = Some((stable.clone(), candidate.clone()));
+        let Some((base_stable, base_candidate)) = &canary.baseline else {
+            canary.baseline = Some((stable, candidate));
+            return;
+        };
+        let (s, c) = (stable.since(base_stable), candidate.since(base_candidate));
+        let plan = &canary.plan;
+        let percent = plan.steps[canary.step].min(100);
+        let at_step = format!("at step {} ({percent}%)", canary.step + 1);
+        let enough = c.requests >= plan.min_requests;
+        let (c_rate, s_rate) = (c.error_rate() * 100.0, s.error_rate() * 100.0);
+        let rate_limit = plan
+            .max_error_rate
+            .min(s_rate + plan.max_error_rate_increase);
+        if enough && c_rate > rate_limit {
+            let reason = format!(
+                "canary error rate {c_rate:.1}% > {rate_limit:.1}% (stable {s_rate:.1}%; {} of {} requests failed) {at_step}",
+                c.errors, c.requests
+            );
+            self.abort_deploy(&reason, None);
+            return;
+        }
+        if now < canary.step_started + interval {
+            return;
+        }
+        if !enough {
+            canary.held += 1;
+            let held = canary.held;
+            let min = plan.min_requests;
+            if held > MAX_HELD {
+                let reason = format!(
+                    "not enough traffic to judge the canary: {} requests in {} {at_step}, {min} needed",
+                    c.requests,
+                    human(interval)
+                );
+                self.abort_deploy(&reason, None);
+            } else {
+                canary.step_started = now;
+                canary.baseline = None;
+                let requests = c.requests;
+                self.say(format!(
+                    "canary {at_step}: {requests} requests, {min} needed to judge it; the step is held ({held} of {MAX_HELD})"
+                ));
+            }
+            return;
+        }
+        if let Some(reason) = p99_breach(plan, &s, &c) {
+            self.abort_deploy(&format!("{reason} {at_step}"), None);
+            return;
+        }
+        let next = canary.step + 1;
+        let last = next >= canary.plan.steps.len();
+        self.say(format!(
+            "canary {at_step} passed: {} requests, error rate {c_rate:.1}% (stable {s_rate:.1}%)",
+            c.requests
+        ));
+        if last {
+            self.promote();
+        } else {
+            self.begin_step(next);
+        }
+    }
+
+    /// The canary is promoted: its side grows to the formation's size, and takes every
+    /// request once all of it is ready; the old side then stops (every step compared them).
+    fn promote(&mut self) {
+        let Some(deploy) = &mut self.deploy else {
+            return;
+        };
+        deploy.phase = DeployPhase::Promoting;
+        let type_name = deploy.type_name.clone();
+        let new = self.current;
+        let have: Vec<u32> = self
+            .slots
+            .iter()
+            .filter(|s| s.candidate && !s.removed())
+            .map(|s| s.index)
+            .collect();
+        let missing: Vec<(u32, u16)> = self
+            .slots
+            .iter()
+            .filter(|s| {
+                self.type_name(s) == type_name
+                    && !s.candidate
+                    && !s.removed()
+                    && !s.surge
+                    && !have.contains(&s.index)
+            })
+            .map(|s| (s.index, other_half(s.port, self.base_port)))
+            .collect();
+        let Some(type_index) = self.specs[new]
+            .types
+            .iter()
+            .position(|t| t.name == type_name)
+        else {
+            return;
+        };
+        self.say(format!(
+            "canary promoted: starting {} more instance{} of {type_name} on {}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            self.specs[new].release
+        ));
+        for (index, port) in missing {
+            let mut slot = new_slot(&self.specs[new], new, type_index, index, port, self.now);
+            slot.candidate = true;
+            self.slots.push(slot);
+            let at = self.slots.len() - 1;
+            self.spawn(at);
+        }
+        self.advance_deploy();
+    }
+
+    /// `dozen canary status|promote|abort`.
+    fn canary_control(&mut self, action: control::CanaryAction) -> Response {
+        let phase = self
+            .deploy
+            .as_ref()
+            .filter(|d| d.canary.is_some())
+            .map(|d| d.phase);
+        let Some(phase) = phase else {
+            return Response::error("no canary release is running");
+        };
+        match action {
+            control::CanaryAction::Status => {}
+            control::CanaryAction::Promote if phase == DeployPhase::Analysing => {
+                self.say("canary promoted by hand: the remaining steps are skipped");
+                self.promote();
+            }
+            control::CanaryAction::Promote => {
+                return Response::error(
+                    "the canary is not being analysed (it is still starting, or already promoted)",
+                );
+            }
+            control::CanaryAction::Abort => self.abort_deploy("aborted by hand", None),
+        }
+        Response {
+            message: Some(
+                match action {
+                    control::CanaryAction::Status => "",
+                    control::CanaryAction::Promote => "the canary is promoted",
+                    control::CanaryAction::Abort => "the canary is aborted",
+                }
+                .to_owned(),
+            )
+            .filter(|m| !m.is_empty()),
+            ..self.status()
+        }
+    }
+
+    /// `dozen canary`'s view of the analysis.
+    fn canary_status(&self) -> Option<control::CanaryStatus> {
+        let deploy = self.deploy.as_ref()?;
+        let canary = deploy.canary.as_ref()?;
+        let report = |now: Option<&Snapshot>, base: Option<&Snapshot>| {
+            let (Some(now), Some(base)) = (now, base) else {
+                return control::SideReport::default();
+            };
+            let step = now.since(base);
+            control::SideReport {
+                requests: step.requests,
+                errors: step.errors,
+                error_rate: step.error_rate() * 100.0,
+                p99_ms: step.percentile(99.0).map(|d| d.as_secs_f64() * 1000.0),
+            }
+        };
+        let (latest, base) = (canary.latest.as_ref(), canary.baseline.as_ref());
+        let interval = Duration::from_millis(canary.plan.interval_ms);
+        let analysing = deploy.phase == DeployPhase::Analysing;
+        Some(control::CanaryStatus {
+            release: self.specs[self.current].release.clone(),
+            state: match deploy.phase {
+                DeployPhase::Starting => "starting",
+                DeployPhase::Analysing => "analysing",
+                DeployPhase::Promoting | DeployPhase::Switched { .. } => "promoting",
+            }
+            .to_owned(),
+            step: if deploy.phase == DeployPhase::Starting {
+                0
+            } else {
+                canary.step + 1
+            },
+            steps: canary.plan.steps.clone(),
+            weight_percent: match deploy.phase {
+                DeployPhase::Analysing => f64::from(canary.plan.steps[canary.step].min(100)),
+                DeployPhase::Starting => 0.0,
+                DeployPhase::Promoting | DeployPhase::Switched { .. } => 100.0,
+            },
+            step_left_ms: if analysing {
+                u64::try_from(
+                    (canary.step_started + interval)
+                        .saturating_duration_since(self.now)
+                        .as_millis(),
+                )
+                .unwrap_or(u64::MAX)
+            } else {
+                0
+            },
+            stable: report(latest.map(|l| &l.0), base.map(|b| &b.0)),
+            canary: report(latest.map(|l| &l.1), base.map(|b| &b.1)),
+            plan: canary.plan.clone(),
+        })
     }
 
     /// Every request to the candidate side, at once; the other types move next.
@@ -1391,10 +1763,14 @@ impl Machine {
             self.specs[self.current].release.clone(),
         );
         self.actions.push(Action::SetWeight(10_000));
-        self.say(format!(
-            "{type_name} switched to {to}; {from}'s side stays, idle, for {} (until then a release waits)",
-            human(keep)
-        ));
+        if keep.is_zero() {
+            self.say(format!("{type_name} switched to {to}"));
+        } else {
+            self.say(format!(
+                "{type_name} switched to {to}; {from}'s side stays, idle, for {} (until then a release waits)",
+                human(keep)
+            ));
+        }
         // The other types move one at a time, as in a rolling move; types the new release
         // lacks stop. The move is done when they have moved (at once when there are none).
         let new = self.current;
@@ -1423,6 +1799,10 @@ impl Machine {
         }
         self.add_new_types();
         self.queue_roll(&rest);
+        if keep.is_zero() {
+            // A canary: every step compared the two sides; nothing to keep.
+            self.end_old_side();
+        }
     }
 
     /// The old side's window has passed: it drains and stops, and the candidate side is the
@@ -1533,11 +1913,10 @@ impl Machine {
 
     /// A candidate could not start or become ready: its side stops, and the formation stays
     /// as it was, on the release it ran.
-    fn abort_deploy(&mut self, failed: usize) {
+    fn abort_deploy(&mut self, reason: &str, failed: Option<&str>) {
         let Some(deploy) = self.deploy.take() else {
             return;
         };
-        let name = self.slots[failed].name.clone();
         let (from, to) = (
             self.specs[deploy.old].release.clone(),
             self.specs[self.current].release.clone(),
@@ -1552,16 +1931,26 @@ impl Machine {
         self.current = deploy.old;
         self.moving = None;
         self.actions.push(Action::SetWeight(0));
+        let what = if deploy.canary.is_some() {
+            "the canary release"
+        } else {
+            "the blue-green deploy"
+        };
         self.say(format!(
-            "{name} did not become ready on {to}: the blue-green deploy stopped; {} stays on {from}",
+            "{reason}: {what} is aborted; every request goes to {from}, where {} stays",
             deploy.type_name
         ));
         self.actions.push(Action::LogMove {
             release: to,
             outcome: "stopped",
-            failed: Some(name.clone()),
+            failed: failed.map(str::to_owned),
         });
-        self.set_roll(RollState::Failed, Some(&name));
+        self.set_roll(RollState::Failed, failed);
+        if failed.is_none()
+            && let Some(roll) = &mut self.last_roll
+        {
+            roll.reason = Some(reason.to_owned());
+        }
     }
 
     /// Moves the formation to release `version`: instance by instance, each replacement ready
@@ -1993,9 +2382,9 @@ impl Machine {
         if self
             .deploy
             .as_ref()
-            .is_some_and(|d| d.phase == DeployPhase::Starting)
+            .is_some_and(|d| !matches!(d.phase, DeployPhase::Switched { .. }))
         {
-            // A blue-green deploy's other types wait for its switch.
+            // A deploy's other types wait for its switch (and its move is not done before).
             return;
         }
         loop {
@@ -2141,6 +2530,7 @@ impl Machine {
             release,
             state: RollState::Running,
             failed: None,
+            reason: None,
         });
     }
 
@@ -2252,6 +2642,7 @@ impl Machine {
                     scale_down_window_s: a.policy.scale_down_window.as_secs(),
                 })
                 .collect(),
+            canary: self.canary_status(),
         }
     }
 
@@ -2636,6 +3027,7 @@ mod tests {
             release,
             strategy: control::Strategy::Rolling,
             keep_old_ms: None,
+            canary: None,
         }
     }
 
@@ -2644,7 +3036,182 @@ mod tests {
             release,
             strategy: control::Strategy::BlueGreen,
             keep_old_ms: Some(keep_ms),
+            canary: None,
         }
+    }
+
+    fn canary(release: u32) -> Op {
+        Op::Move {
+            release,
+            strategy: control::Strategy::Canary,
+            keep_old_ms: None,
+            canary: Some(control::CanaryPlan {
+                steps: vec![10, 50],
+                interval_ms: 1_000,
+                instances: 1,
+                min_requests: 10,
+                ..control::CanaryPlan::default()
+            }),
+        }
+    }
+
+    /// Router counts: `requests`, `errors`, every request taking `ms`.
+    fn counts(requests: u64, errors: u64, ms: u64) -> Snapshot {
+        let histogram = crate::router::table::Histogram::default();
+        for _ in 0..requests {
+            histogram.record(Duration::from_millis(ms));
+        }
+        Snapshot {
+            requests,
+            errors,
+            latency: histogram.counts(),
+        }
+    }
+
+    /// A web=3 formation whose canary (web.1 on v2) is ready and at its first step (10%).
+    fn canary_at_first_step() -> World {
+        let mut world = World::new(spec("v1", vec![web()]), &[3]);
+        world.machine.route("web");
+        for name in ["web.1", "web.2", "web.3"] {
+            world.up(name);
+        }
+        world.log();
+        world.releases.insert(2, vec![web()]);
+        assert!(world.control(canary(2)).ok);
+        let log = world.log();
+        assert_eq!(count(&log, "spawn web."), 1, "one canary instance: {log:?}");
+        world.up("web.1");
+        assert!(has(&world.log(), "weight 1000"));
+        assert!(world.machine.wants_side_stats(world.now));
+        // The step's baseline.
+        world.input(Input::SideStats {
+            stable: counts(100, 0, 5),
+            candidate: counts(0, 0, 5),
+        });
+        world
+    }
+
+    /// Every step passes: the canary side grows to the formation's size, takes every request,
+    /// and the old side stops at once.
+    #[test]
+    fn a_canary_that_passes_every_step_is_promoted() {
+        let mut world = canary_at_first_step();
+        world.advance(Duration::from_secs(1));
+        world.input(Input::SideStats {
+            stable: counts(280, 1, 5),
+            candidate: counts(20, 0, 6),
+        });
+        let log = world.log();
+        assert!(has(&log, "weight 5000"), "{log:?}");
+        assert_eq!(world.roll().state, "running", "not done before the switch");
+        world.input(Input::SideStats {
+            stable: counts(280, 1, 5),
+            candidate: counts(20, 0, 6),
+        });
+        world.advance(Duration::from_secs(1));
+        world.input(Input::SideStats {
+            stable: counts(400, 1, 5),
+            candidate: counts(140, 0, 6),
+        });
+        let log = world.log();
+        assert!(
+            has(&log, "spawn web.2 v2") && has(&log, "spawn web.3 v2"),
+            "{log:?}"
+        );
+        assert!(
+            !has(&log, "weight 10000"),
+            "not before all of it is ready: {log:?}"
+        );
+        world.up("web.2");
+        world.up("web.3");
+        let log = world.log();
+        assert!(has(&log, "weight 10000"), "{log:?}");
+        assert_eq!(
+            count(&log, "drain web."),
+            3,
+            "the old side stops at once: {log:?}"
+        );
+        assert!(has(&log, "log move v2 moved"), "{log:?}");
+        assert_eq!(world.roll().state, "done");
+    }
+
+    /// A canary failing 10% of its requests is aborted before its step ends: every request
+    /// goes back to the stable side, the canary stops, the move is recorded failed with why.
+    #[test]
+    fn a_canary_over_its_error_rate_is_aborted_at_once() {
+        let mut world = canary_at_first_step();
+        world.advance(Duration::from_millis(100));
+        world.input(Input::SideStats {
+            stable: counts(190, 0, 5),
+            candidate: counts(20, 2, 5),
+        });
+        let log = world.log();
+        assert!(has(&log, "weight 0"), "{log:?}");
+        assert!(has(&log, "log move v2 stopped"), "{log:?}");
+        assert!(
+            has(&log, "drain web.1") || has(&log, "signal web.1 15"),
+            "{log:?}"
+        );
+        let roll = world.roll();
+        assert_eq!(roll.state, "failed");
+        assert!(
+            roll.reason
+                .unwrap()
+                .contains("canary error rate 10.0% > 0.5%")
+        );
+        assert!(world.ps().canary.is_none());
+    }
+
+    /// A canary much slower than the stable side is aborted at its step's end.
+    #[test]
+    fn a_canary_slower_than_its_p99_ratio_is_aborted() {
+        let mut world = canary_at_first_step();
+        world.advance(Duration::from_secs(1));
+        world.input(Input::SideStats {
+            stable: counts(280, 0, 10),
+            candidate: counts(20, 0, 80),
+        });
+        let roll = world.roll();
+        assert_eq!(roll.state, "failed");
+        assert!(
+            roll.reason.unwrap().contains("canary p99"),
+            "{:?}",
+            world.log()
+        );
+    }
+
+    /// `dozen canary promote` skips the steps; `dozen canary abort` ends it; with none running
+    /// both are errors.
+    #[test]
+    fn a_canary_is_promoted_or_aborted_by_hand() {
+        let mut world = canary_at_first_step();
+        let status = world.control(Op::Canary {
+            action: control::CanaryAction::Status,
+        });
+        let canary = status.canary.unwrap();
+        assert_eq!((canary.state.as_str(), canary.step), ("analysing", 1));
+        assert!((canary.weight_percent - 10.0).abs() < f64::EPSILON);
+        assert!(
+            world
+                .control(Op::Canary {
+                    action: control::CanaryAction::Promote,
+                })
+                .ok
+        );
+        assert!(has(&world.log(), "spawn web.2 v2"));
+        let mut world = canary_at_first_step();
+        assert!(
+            world
+                .control(Op::Canary {
+                    action: control::CanaryAction::Abort,
+                })
+                .ok
+        );
+        assert_eq!(world.roll().reason.as_deref(), Some("aborted by hand"));
+        let none = world.control(Op::Canary {
+            action: control::CanaryAction::Status,
+        });
+        assert!(none.error.unwrap().contains("no canary"));
     }
 
     /// A blue-green move: the new side starts on the other half of web's ports with no

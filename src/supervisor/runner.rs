@@ -212,6 +212,12 @@ fn drive(
                 machine.handle(input, now);
             }
         }
+        if let Some(router) = router
+            && machine.wants_side_stats(now)
+        {
+            let (stable, candidate) = router.side_snapshots();
+            machine.handle(Input::SideStats { stable, candidate }, now);
+        }
         for meter in meters.iter_mut().filter(|m| now >= m.next) {
             meter.start(machine, &driver.tx, now);
         }
