@@ -58,13 +58,15 @@ Server(("127.0.0.1", int(os.environ["PORT"])), App).serve_forever()
 
 
 VERSIONED = """
-import http.server, os, socket
+import http.server, itertools, os, socket
 VERSION = open("version.txt").read().strip()
+FAILS = itertools.count()
 class App(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
         body = VERSION.encode()
-        self.send_response(200)
+        # "failing": one answer in twenty is a 500.
+        self.send_response(500 if VERSION == "failing" and next(FAILS) % 20 == 0 else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -173,6 +175,86 @@ def blue_green(port):
     }
 
 
+def canary_abort(port, interval):
+    """From the canary's first failed request to every request on stable, and what failed
+    after the abort, under load."""
+    import http.client
+    import threading
+    from datetime import datetime
+    work = tempfile.mkdtemp(prefix="dozen-canary-bench-")
+    with open(os.path.join(work, "app.py"), "w") as f:
+        f.write(VERSIONED)
+    with open(os.path.join(work, "version.txt"), "w") as f:
+        f.write("one")
+    with open(os.path.join(work, "Procfile"), "w") as f:
+        f.write("web: exec python3 app.py\n")
+    with open(os.path.join(work, "dozen.toml"), "w") as f:
+        f.write(f'[deploy]\nstrategy = "canary"\nsteps = [10, 50]\ninterval = "{interval}s"\nmin_requests = 20\n')
+    subprocess.run([DOZEN, "release"], cwd=work, check=True, capture_output=True)
+    run = subprocess.Popen([DOZEN, "run", "--log-format", "json", "--router", "-p", str(port), "-m", "web=3"],
+                           cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           start_new_session=True)
+    lines = []
+
+    def read():
+        for line in run.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            lines.append((datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp(), event["line"]))
+
+    threading.Thread(target=read, daemon=True).start()
+    answers, errors, stop = [], [], threading.Event()
+
+    def client():
+        conn = None
+        while not stop.is_set():
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/")
+                response = conn.getresponse()
+                answers.append((time.time(), response.status, response.read().decode()))
+            except Exception as error:  # noqa: BLE001 - every failure counts
+                errors.append((time.time(), repr(error)))
+                conn = None
+
+    try:
+        deadline = time.time() + 15
+        while not ps(work) or in_rotation(ps(work)) < 3:
+            if time.time() > deadline:
+                sys.exit("the formation did not come up")
+            time.sleep(0.05)
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for c in clients:
+            c.start()
+        time.sleep(0.5)
+        with open(os.path.join(work, "version.txt"), "w") as f:
+            f.write("failing")
+        release = subprocess.run([DOZEN, "release"], cwd=work, capture_output=True, text=True)
+        time.sleep(1)
+        stop.set()
+        for c in clients:
+            c.join()
+    finally:
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    first_failure = next(t for t, status, _ in answers if status == 500)
+    aborted = next(t for t, l in lines if "canary release is aborted" in l)
+    last_canary = max(t for t, _, body in answers if body == "failing")
+    after = [a for a in answers if a[0] > last_canary]
+    return {
+        "release_exit": release.returncode,
+        "reason": next((l for _, l in lines if "canary release is aborted" in l), ""),
+        "first_failure_to_abort_ms": (aborted - first_failure) * 1000,
+        "first_failure_to_last_canary_ms": (last_canary - first_failure) * 1000,
+        "after": len(after),
+        "failed_after": sum(1 for _, status, _ in after if status != 200) + sum(1 for t, _ in errors if t > last_canary),
+    }
+
+
 def ps(app):
     out = subprocess.run([DOZEN, "ps", "--json"], cwd=app, capture_output=True, text=True)
     return json.loads(out.stdout) if out.returncode == 0 else None
@@ -199,6 +281,14 @@ def main():
           f"{bg['switch_back_ms']:.1f} ms (target: under 10 ms)")
     if bg["failures"]:
         print(f"  failures: {bg['failures']}")
+    interval = 2
+    ca = canary_abort(args.port + 600, interval)
+    print(f"canary failing 1 request in 20, steps [10, 50], interval {interval} s, web=3, 4 keep-alive clients:")
+    print(f"  dozen release exited {ca['release_exit']}; {ca['reason']}")
+    print(f"  first failed request -> abort said {ca['first_failure_to_abort_ms']:.0f} ms; "
+          f"-> last answer from the canary {ca['first_failure_to_last_canary_ms']:.0f} ms "
+          f"(target: within the interval + 100 ms = {interval * 1000 + 100} ms)")
+    print(f"  after it: {ca['after']:,} requests, {ca['failed_after']} failed (target: 0)")
     work = tempfile.mkdtemp(prefix="dozen-deploy-bench-")
     with open(os.path.join(work, "app.py"), "w") as f:
         f.write(APP)

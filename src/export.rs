@@ -33,6 +33,8 @@ pub struct Source {
     pub config: BTreeMap<String, String>,
     /// `PORT` of the first web instance: `base + 100 × type index + instance − 1`.
     pub base_port: u16,
+    /// `[deploy] strategy`, when it is one of dozen's own (blue-green, canary).
+    pub strategy: Option<&'static str>,
 }
 
 pub struct ExportType {

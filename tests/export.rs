@@ -310,11 +310,15 @@ fn an_autoscaled_type_becomes_a_horizontal_pod_autoscaler() {
     let test = Test::new()
         .procfile("web: exec python3 -m http.server $PORT\nworker: exec sleep 60\n")
         .manifest(
-            "[app]\nname = \"shop\"\n[processes.web]\nautoscale = { min = 2, max = 9, target = 2.5, metric = \"rps\", scale_down_window = \"2m\" }\n[processes.worker]\nautoscale = { min = 1, max = 3, target = 10, metric = \"command\", command = \"redis-cli llen jobs\" }\n",
+            "[app]\nname = \"shop\"\n[deploy]\nstrategy = \"canary\"\n[processes.web]\nautoscale = { min = 2, max = 9, target = 2.5, metric = \"rps\", scale_down_window = \"2m\" }\n[processes.worker]\nautoscale = { min = 1, max = 3, target = 10, metric = \"command\", command = \"redis-cli llen jobs\" }\n",
         );
     let app = test.path().to_path_buf();
     let (code, stdout, stderr) = dozen_in(&app, &["export", "kubernetes", "--out", "k8s"]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("strategy = \"canary\" is dozen's own and is not exported; in kubernetes use Argo Rollouts or Flagger"),
+        "{stderr}"
+    );
     let names = written(&stdout);
     assert!(names.contains(&"shop-web.hpa.yaml".to_owned()), "{names:?}");
     assert!(

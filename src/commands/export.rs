@@ -99,6 +99,24 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             format!("run: docker compose -f {}/compose.yaml up", out.display()),
         ),
     };
+    if let (Some(strategy), false) = (source.strategy, context.quiet) {
+        // dozen's router does its deploys; each engine has its own ways.
+        let instead = match engine {
+            "kubernetes" => {
+                "Argo Rollouts or Flagger (analysis from your metrics), or a second Deployment and Service selector switch for blue-green"
+            }
+            "compose" => {
+                "a proxy service with weighted upstreams (Traefik, nginx) in front of two web services"
+            }
+            _ => {
+                "a reverse proxy with weighted upstreams (nginx, HAProxy) in front of two sets of units"
+            }
+        };
+        eprintln!(
+            "{}: [deploy] strategy = \"{strategy}\" is dozen's own and is not exported; in {engine} use {instead}",
+            context.paint_err().warning("note")
+        );
+    }
     let removed = write(&out, &source.app, engine, &files)?;
     if !context.quiet {
         for name in removed {
@@ -330,5 +348,10 @@ fn source_of(
         release_command: procfile.release.as_ref().map(|r| r.command.clone()),
         config,
         base_port,
+        strategy: match app.manifest.deploy.strategy {
+            Some(crate::app::manifest::DeployStrategy::BlueGreen) => Some("blue-green"),
+            Some(crate::app::manifest::DeployStrategy::Canary) => Some("canary"),
+            Some(crate::app::manifest::DeployStrategy::Rolling) | None => None,
+        },
     })
 }
