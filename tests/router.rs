@@ -244,6 +244,30 @@ fn ps(running: &Running) -> Value {
     serde_json::from_str(&stdout).unwrap()
 }
 
+/// Waits until `count` instances are in the router's rotation (a formation's instances start
+/// in their own time: on a loaded machine a test must not sample before they are ready).
+fn in_rotation(running: &Running, count: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (code, stdout, _) = running.dozen(&["ps", "--json"]);
+        if code == Some(0) {
+            let status: Value = serde_json::from_str(&stdout).unwrap();
+            let ready = status["router"]["instances"].as_array().map_or(0, |i| {
+                i.iter().filter(|i| i["state"] == "in rotation").count()
+            });
+            if ready == count {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never {count} in rotation: {status:#}"
+            );
+        }
+        assert!(Instant::now() < deadline, "no run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Keep-alive clients requesting without pause until stopped: (successes, failures).
 struct Load {
     stop: Arc<AtomicBool>,
@@ -408,6 +432,7 @@ fn with_no_instance_ready_the_router_answers_503_after_its_queue_timeout() {
         port,
         1,
     );
+    in_rotation(&running, 1);
     assert_eq!(get(port, "/?token=not-logged").status, 200);
     let (code, stdout, stderr) = running.dozen(&["stop", "web", "--wait"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
@@ -759,6 +784,7 @@ fn the_router_fronts_the_type_its_section_names() {
             &listen,
         ])
         .spawn();
+    in_rotation(&running, 2);
     let ports: std::collections::BTreeSet<String> = (0..20)
         .map(|_| get(port, "/").json()["port"].as_str().unwrap().to_owned())
         .collect();
@@ -1037,6 +1063,53 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
     stop(running);
 }
 
+/// Blue-green's smoke test runs against the new side through the router before the switch:
+/// one that fails keeps every request on the old side and aborts the release; one that
+/// passes lets the switch happen.
+#[test]
+fn a_blue_green_smoke_test_gates_the_switch() {
+    let port = base_port();
+    let smoke = "import os, sys, urllib.request as u\nwant = open('want.txt').read().strip()\nr = u.Request('http://' + os.environ['ROUTER'] + '/', headers={'X-Dozen-Side': 'candidate'})\nbody = u.urlopen(r).read().decode()\nprint('saw', body[:60])\nsys.exit(0 if want in body else 1)\n";
+    let test = app()
+        .file("version.txt", "one")
+        .file("smoke.py", smoke)
+        .file("want.txt", "\"version\": \"three\"")
+        .manifest(
+            "[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"1s\"\nsmoke = \"python3 smoke.py\"\nsmoke_timeout = \"10s\"\n",
+        );
+    let dir = test.path().to_path_buf();
+    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
+    let port_text = port.to_string();
+    let running = test
+        .args(&[
+            "run",
+            "--no-timestamps",
+            "--router",
+            "-p",
+            &port_text,
+            "-m",
+            "web=2",
+        ])
+        .spawn();
+    assert_eq!(get(port, "/").json()["version"], "one");
+    let load = Load::start(port, 2, "/");
+    std::fs::write(dir.join("version.txt"), "two").unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the smoke test failed: it exited with 1: saw"),
+        "{stderr}"
+    );
+    assert_eq!(get(port, "/").json()["version"], "one");
+    std::fs::write(dir.join("version.txt"), "three").unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(get(port, "/").json()["version"], "three");
+    let (_, failures) = load.finish();
+    assert!(failures.is_empty(), "{failures:?}");
+    stop(running);
+}
+
 /// `dozen rollback` in a blue-green window switches back at once: the old side's instances
 /// (same pids) serve again, nothing starts, no request fails, the new side stops.
 #[test]
@@ -1060,6 +1133,7 @@ fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
         ])
         .spawn();
     assert_eq!(get(port, "/").json()["version"], "one");
+    let status = in_rotation(&running, 2);
     let pids = |status: &Value, release: &str| -> Vec<u64> {
         let mut pids: Vec<u64> = status["instances"]
             .as_array()
@@ -1071,7 +1145,8 @@ fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
         pids.sort_unstable();
         pids
     };
-    let first = pids(&ps(&running), "v1");
+    let first = pids(&status, "v1");
+    assert_eq!(first.len(), 2, "{status:#}");
     std::fs::write(dir.join("version.txt"), "two").unwrap();
     assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
     assert_eq!(get(port, "/").json()["version"], "two");

@@ -53,6 +53,11 @@ pub struct DeploySection {
     pub strategy: Option<DeployStrategy>,
     /// Blue-green: how long the old side stays, idle, after the switch [default: 5m].
     pub keep_old: Option<Duration>,
+    /// Blue-green: a command run (`sh -c`, the new release's environment, `ROUTER` the
+    /// router's address) against the new side before the switch; exit 0 passes.
+    pub smoke: Option<Spanned<String>>,
+    /// Blue-green: how long the smoke test may take [default: 30s].
+    pub smoke_timeout: Option<Duration>,
     /// Canary: its share at each step, in percent [default: [10, 25, 50]].
     pub steps: Option<Spanned<Vec<u32>>>,
     /// Canary: how long each step lasts [default: 30s].
@@ -117,6 +122,18 @@ impl DeploySection {
         }
     }
 
+    /// The smoke test this section gives.
+    pub fn smoke(&self) -> Option<crate::supervisor::control::Smoke> {
+        self.smoke
+            .as_ref()
+            .map(|command| crate::supervisor::control::Smoke {
+                command: command.get_ref().clone(),
+                timeout_ms: self.smoke_timeout.map_or(30_000, |d| {
+                    u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX)
+                }),
+            })
+    }
+
     /// `sticky` as the router takes it.
     pub fn sticky(&self) -> Result<crate::router::headers::Sticky, String> {
         use crate::router::headers::Sticky;
@@ -145,6 +162,11 @@ impl DeploySection {
                         .into(),
                 );
             }
+        }
+        if let Some(smoke) = &self.smoke
+            && smoke.get_ref().trim().is_empty()
+        {
+            error(smoke.span(), "empty smoke command".into());
         }
         if let Some(n) = &self.canary_instances
             && *n.get_ref() == 0

@@ -59,6 +59,9 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         },
     };
     let canary = (strategy == Strategy::Canary).then(|| deploy.canary_plan());
+    let smoke = (strategy == Strategy::BlueGreen)
+        .then(|| deploy.smoke())
+        .flatten();
     let keep_old_ms = deploy
         .keep_old
         .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX));
@@ -74,6 +77,7 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
             strategy,
             keep_old_ms,
             canary,
+            smoke,
         },
     )
 }
@@ -86,6 +90,8 @@ pub(super) struct Delivery {
     pub keep_old_ms: Option<u64>,
     /// A canary's steps and thresholds.
     pub canary: Option<crate::supervisor::control::CanaryPlan>,
+    /// Blue-green's smoke test.
+    pub smoke: Option<crate::supervisor::control::Smoke>,
 }
 
 /// Runs a new release's release phase, records the outcome, makes it current on success,
@@ -369,6 +375,7 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
             strategy: Strategy::Rolling,
             keep_old_ms: None,
             canary: None,
+            smoke: None,
         },
     )
 }
@@ -401,6 +408,7 @@ fn tell_the_run(
             strategy: delivery.strategy,
             keep_old_ms: delivery.keep_old_ms,
             canary: delivery.canary.clone(),
+            smoke: delivery.smoke.clone(),
         },
     };
     match control::request(store, &request) {

@@ -64,6 +64,9 @@ pub enum Op {
         /// Canary: its steps and thresholds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         canary: Option<CanaryPlan>,
+        /// Blue-green: a command run against the new side before the switch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        smoke: Option<Smoke>,
     },
     /// `dozen canary status|promote|abort`.
     Canary {
@@ -77,6 +80,14 @@ pub enum CanaryAction {
     Status,
     Promote,
     Abort,
+}
+
+/// Blue-green's smoke test (`[deploy] smoke`): run with `sh -c` in the new release's
+/// environment and `ROUTER` (the router's address) before the switch; exit 0 passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Smoke {
+    pub command: String,
+    pub timeout_ms: u64,
 }
 
 /// A canary's steps and what its analysis allows (`[deploy]`, docs/deploy.md).

@@ -37,12 +37,16 @@ struct Deploy {
     keep: Duration,
     /// A canary release: its plan and where its analysis is.
     canary: Option<Canary>,
+    /// Blue-green's smoke test, run before the switch.
+    smoke: Option<control::Smoke>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DeployPhase {
     /// The candidate side is starting, weight 0 (only `X-Dozen-Side: candidate` reaches it).
     Starting,
+    /// Blue-green: the candidate side is ready; its smoke test runs.
+    Smoke,
     /// A canary's steps: its share grows while the router's measurements say it may.
     Analysing,
     /// A canary passed (or was promoted by hand): its side grows to the formation's size,
@@ -183,6 +187,10 @@ pub enum Input {
         type_name: String,
         value: f64,
     },
+    /// A blue-green deploy's smoke test ended: passed, or why not.
+    Smoked {
+        result: Result<(), String>,
+    },
     /// What the router measured of each side, for a canary's analysis.
     SideStats {
         stable: Snapshot,
@@ -225,14 +233,18 @@ pub enum Action {
     SaveFormation(indexmap::IndexMap<String, u32>),
     /// The router's candidate side gets this share of requests, in basis points.
     SetWeight(u32),
-    /// The activity log gets an autoscaling decision.
-    LogAutoscale {
-        type_name: String,
-        from: u32,
-        to: u32,
-        metric: &'static str,
-        measured: f64,
-        target: f64,
+    /// Run a blue-green deploy's smoke test (`ROUTER` is the driver's to add); answered by
+    /// [`Input::Smoked`].
+    Smoke {
+        command: String,
+        env: Vec<(String, String)>,
+        cwd: PathBuf,
+        timeout: Duration,
+    },
+    /// The activity log gets an event (`autoscale`, …) with its details.
+    Log {
+        what: &'static str,
+        details: serde_json::Value,
     },
     /// The activity log gets a move's outcome.
     LogMove {
@@ -552,7 +564,7 @@ impl Machine {
             .chain(self.deploy.as_ref().and_then(|d| match d.phase {
                 DeployPhase::Switched { until } => Some(until),
                 DeployPhase::Analysing => d.canary.as_ref().map(|c| c.next_check),
-                DeployPhase::Starting | DeployPhase::Promoting => None,
+                DeployPhase::Starting | DeployPhase::Promoting | DeployPhase::Smoke => None,
             }))
             .min()
     }
@@ -609,6 +621,23 @@ impl Machine {
             }
             Input::Measured { type_name, value } => self.on_measured(&type_name, value),
             Input::SideStats { stable, candidate } => self.on_side_stats(stable, candidate),
+            Input::Smoked { result } => {
+                if self
+                    .deploy
+                    .as_ref()
+                    .is_some_and(|d| d.phase == DeployPhase::Smoke)
+                {
+                    match result {
+                        Ok(()) => {
+                            self.say("the smoke test passed");
+                            self.switch();
+                        }
+                        Err(why) => {
+                            self.abort_deploy(&format!("the smoke test failed: {why}"), None);
+                        }
+                    }
+                }
+            }
             Input::Unmeasured { type_name, error } => {
                 let Some((_, autoscaler)) =
                     self.autoscalers.iter_mut().find(|(t, _)| *t == type_name)
@@ -703,13 +732,16 @@ impl Machine {
                     "autoscale: {type_name} {} → {} ({cause})",
                     decision.from, decision.to
                 ));
-                self.actions.push(Action::LogAutoscale {
-                    type_name: type_name.to_owned(),
-                    from: decision.from,
-                    to: decision.to,
-                    metric,
-                    measured: decision.measured,
-                    target,
+                self.actions.push(Action::Log {
+                    what: "autoscale",
+                    details: serde_json::json!({
+                        "type": type_name,
+                        "from": decision.from,
+                        "to": decision.to,
+                        "metric": metric,
+                        "measured": (decision.measured * 10.0).round() / 10.0,
+                        "target": target,
+                    }),
                 });
             }
             Err(ScaleError::Usage(error) | ScaleError::Refused(error)) => {
@@ -801,10 +833,15 @@ impl Machine {
                 release,
                 strategy: control::Strategy::BlueGreen,
                 keep_old_ms,
+                smoke,
                 ..
             } => {
                 let keep = keep_old_ms.map_or(DEFAULT_KEEP_OLD, Duration::from_millis);
-                self.blue_green(release, load, keep, None)
+                let response = self.blue_green(release, load, keep, None);
+                if let Some(deploy) = &mut self.deploy {
+                    deploy.smoke = smoke;
+                }
+                response
             }
             Op::Move {
                 release,
@@ -1314,7 +1351,7 @@ impl Machine {
                 "a blue-green deploy"
             };
             return Some(match deploy.phase {
-                DeployPhase::Starting | DeployPhase::Promoting => format!(
+                DeployPhase::Starting | DeployPhase::Promoting | DeployPhase::Smoke => format!(
                     "{what} is starting {}'s new side; try again when it is done",
                     deploy.type_name
                 ),
@@ -1394,6 +1431,7 @@ impl Machine {
             old,
             phase: DeployPhase::Starting,
             keep,
+            smoke: None,
             canary: canary.map(|plan| Canary {
                 plan,
                 step: 0,
@@ -1470,7 +1508,7 @@ impl Machine {
             return;
         };
         match deploy.phase {
-            DeployPhase::Starting | DeployPhase::Promoting => {
+            DeployPhase::Starting | DeployPhase::Promoting | DeployPhase::Smoke => {
                 let candidates: Vec<usize> = (0..self.slots.len())
                     .filter(|&i| self.slots[i].candidate && !self.slots[i].removed())
                     .collect();
@@ -1491,7 +1529,9 @@ impl Machine {
                     self.abort_deploy(&format!("{name} did not become ready on {to}"), Some(&name));
                 } else if ready && canary_starting {
                     self.begin_step(0);
-                } else if ready {
+                } else if ready && deploy.phase == DeployPhase::Starting && deploy.smoke.is_some() {
+                    self.start_smoke();
+                } else if ready && deploy.phase != DeployPhase::Smoke {
                     self.switch();
                 }
             }
@@ -1718,7 +1758,7 @@ impl Machine {
         Some(control::CanaryStatus {
             release: self.specs[self.current].release.clone(),
             state: match deploy.phase {
-                DeployPhase::Starting => "starting",
+                DeployPhase::Starting | DeployPhase::Smoke => "starting",
                 DeployPhase::Analysing => "analysing",
                 DeployPhase::Promoting | DeployPhase::Switched { .. } => "promoting",
             }
@@ -1731,7 +1771,7 @@ impl Machine {
             steps: canary.plan.steps.clone(),
             weight_percent: match deploy.phase {
                 DeployPhase::Analysing => f64::from(canary.plan.steps[canary.step].min(100)),
-                DeployPhase::Starting => 0.0,
+                DeployPhase::Starting | DeployPhase::Smoke => 0.0,
                 DeployPhase::Promoting | DeployPhase::Switched { .. } => 100.0,
             },
             step_left_ms: if analysing {
@@ -1748,6 +1788,32 @@ impl Machine {
             canary: report(latest.map(|l| &l.1), base.map(|b| &b.1)),
             plan: canary.plan.clone(),
         })
+    }
+
+    /// The new side is ready: its smoke test runs, against it through the router
+    /// (`X-Dozen-Side: candidate`), before anything switches.
+    fn start_smoke(&mut self) {
+        let Some(deploy) = &mut self.deploy else {
+            return;
+        };
+        let Some(smoke) = deploy.smoke.clone() else {
+            return;
+        };
+        deploy.phase = DeployPhase::Smoke;
+        let spec = &self.specs[self.current];
+        let mut env = spec.env.clone();
+        env.retain(|(k, _)| !matches!(k.as_str(), "PORT" | "PS" | "DOZEN_PROCESS"));
+        let cwd = spec.cwd.clone();
+        self.say(format!(
+            "the new side is ready: running the smoke test `{}`",
+            smoke.command
+        ));
+        self.actions.push(Action::Smoke {
+            command: smoke.command,
+            env,
+            cwd,
+            timeout: Duration::from_millis(smoke.timeout_ms),
+        });
     }
 
     /// Every request to the candidate side, at once; the other types move next.
@@ -2927,14 +2993,10 @@ mod tests {
                     Action::LogMove {
                         release, outcome, ..
                     } => format!("log move {release} {outcome}"),
-                    Action::LogAutoscale {
-                        type_name,
-                        from,
-                        to,
-                        ..
-                    } => format!("log autoscale {type_name} {from} {to}"),
+                    Action::Log { what, details } => format!("log {what} {details}"),
                     Action::EndDescendants => "end descendants".to_owned(),
                     Action::SetWeight(basis_points) => format!("weight {basis_points}"),
+                    Action::Smoke { command, .. } => format!("smoke {command}"),
                     Action::Drain { id } => format!("drain {}", self.names[&id]),
                 };
                 self.lines.push(line);
@@ -3028,6 +3090,7 @@ mod tests {
             strategy: control::Strategy::Rolling,
             keep_old_ms: None,
             canary: None,
+            smoke: None,
         }
     }
 
@@ -3037,6 +3100,7 @@ mod tests {
             strategy: control::Strategy::BlueGreen,
             keep_old_ms: Some(keep_ms),
             canary: None,
+            smoke: None,
         }
     }
 
@@ -3052,6 +3116,7 @@ mod tests {
                 min_requests: 10,
                 ..control::CanaryPlan::default()
             }),
+            smoke: None,
         }
     }
 

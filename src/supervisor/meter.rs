@@ -59,6 +59,71 @@ pub fn measure(command: &str, env: &[(String, String)], cwd: &Path, timeout: Dur
     parse(&out)
 }
 
+/// Runs a smoke test: `Ok` when it exits 0 within `timeout`, else why not (its exit, and the
+/// last line it wrote, which is the test's own report).
+pub fn smoke(
+    command: &str,
+    env: &[(String, String)],
+    cwd: &Path,
+    timeout: Duration,
+) -> Result<(), String> {
+    use std::os::unix::process::CommandExt as _;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec 2>&1; {command}"))
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run `sh`: {e}"))?;
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        if let Some(stdout) = stdout.as_mut() {
+            let _ = stdout.by_ref().take(64 * 1024).read_to_string(&mut out);
+        }
+        out
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) | Err(_) => {
+                if let Some(pid) =
+                    rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or_default())
+                {
+                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+                }
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    let last = out
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default();
+    match status {
+        None => Err(format!(
+            "it did not finish within {}s{last}",
+            timeout.as_secs_f64()
+        )),
+        Some(status) if status.success() => Ok(()),
+        Some(status) => Err(match status.code() {
+            Some(code) => format!("it exited with {code}{last}"),
+            None => format!("it was killed by a signal{last}"),
+        }),
+    }
+}
+
 /// The number a command printed: its first word.
 pub fn parse(out: &str) -> Reading {
     let word = out.split_whitespace().next().unwrap_or_default();

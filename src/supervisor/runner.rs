@@ -67,6 +67,8 @@ enum Event {
     Control(control::Request, mpsc::Sender<Response>, Instant),
     /// The router has nothing in flight to a draining instance.
     Drained(u64),
+    /// A blue-green smoke test ended.
+    Smoked(Result<(), String>),
     /// A metric command's reading, for an autoscaled type.
     Metered {
         type_name: String,
@@ -435,6 +437,7 @@ impl Driver<'_, '_> {
             }) => Input::Exited { id, code, signal },
             Event::Health { id, result } => Input::Health { id, result },
             Event::Drained(id) => Input::Drained { id },
+            Event::Smoked(result) => Input::Smoked { result },
             Event::Metered { type_name, reading } => match reading {
                 Ok(total) => {
                     let count = machine.count(&type_name);
@@ -564,32 +567,23 @@ impl Driver<'_, '_> {
                 );
                 None
             }
+            Action::Smoke {
+                command,
+                env,
+                cwd,
+                timeout,
+            } => {
+                self.smoke(command, env, cwd, timeout);
+                None
+            }
             Action::SetWeight(basis_points) => {
                 if let Some(router) = self.router {
                     router.set_weight(basis_points);
                 }
                 None
             }
-            Action::LogAutoscale {
-                type_name,
-                from,
-                to,
-                metric,
-                measured,
-                target,
-            } => {
-                let _ = crate::store::history::append(
-                    &self.store,
-                    "autoscale",
-                    serde_json::json!({
-                        "type": type_name,
-                        "from": from,
-                        "to": to,
-                        "metric": metric,
-                        "measured": (measured * 10.0).round() / 10.0,
-                        "target": target,
-                    }),
-                );
+            Action::Log { what, details } => {
+                let _ = crate::store::history::append(&self.store, what, details);
                 None
             }
             Action::EndDescendants => {
@@ -597,6 +591,27 @@ impl Driver<'_, '_> {
                 None
             }
         }
+    }
+
+    /// Runs a blue-green smoke test on a thread of its own, with the router's address as
+    /// `ROUTER`; its end comes back as an event.
+    fn smoke(
+        &self,
+        command: String,
+        mut env: Vec<(String, String)>,
+        cwd: PathBuf,
+        timeout: Duration,
+    ) {
+        if let Some(router) = self.router {
+            env.push(("ROUTER".to_owned(), router.listen().to_string()));
+        }
+        let tx = self.tx.clone();
+        let _ = std::thread::Builder::new()
+            .name("dozen-smoke".into())
+            .spawn(move || {
+                let result = super::meter::smoke(&command, &env, &cwd, timeout);
+                let _ = tx.send(Event::Smoked(result));
+            });
     }
 
     /// Starts a process through the nursery, its output held by the pump until it has started.
