@@ -1195,6 +1195,7 @@ fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
             "web=3",
         ])
         .spawn();
+    in_rotation(&running, 3);
     assert_eq!(get(port, "/").json()["version"], "one");
     (dir, port, running)
 }
