@@ -610,6 +610,13 @@ fn autoscaling_follows_the_load_within_min_and_max() {
     let load = Load::start(port, 8, "/slow?s=0.2");
     let status = wait_for(3, Duration::from_secs(15));
     assert_eq!(status["autoscale"][0]["type"], "web");
+    assert!(
+        status["autoscale"][0]["last_decision"]
+            .as_str()
+            .unwrap()
+            .contains("(in-flight"),
+        "{status:#}"
+    );
     assert_eq!(status["autoscale"][0]["max"], 3);
     assert!(status["autoscale"][0]["measured"].as_f64().unwrap() > 0.0);
     // Held at its max under the same load.
@@ -1229,7 +1236,7 @@ fn analysing(running: &Running) -> Value {
     }
 }
 
-/// At 10%, the canary gets 10% ± 2% of 2,000 requests; `X-Dozen-Side: candidate` always
+/// At 10%, the canary gets 10% ± 2% of 10,000 requests; `X-Dozen-Side: candidate` always
 /// reaches it; the stickiness cookie keeps a client on its side; `dozen canary abort` sends
 /// everything back and the waiting `dozen release` exits 1 with the release aborted.
 #[test]
@@ -1242,7 +1249,7 @@ fn a_canary_gets_its_share_and_is_aborted_by_hand() {
     let mut client = Client::connect(port).unwrap();
     let mut canary = 0;
     let mut cookies = std::collections::BTreeSet::new();
-    for _ in 0..2_000 {
+    for _ in 0..10_000 {
         let reply = client.get("/").unwrap();
         assert_eq!(reply.status, 200);
         if reply.json()["version"] == "two" {
@@ -1253,8 +1260,8 @@ fn a_canary_gets_its_share_and_is_aborted_by_hand() {
         }
     }
     assert!(
-        (160..=240).contains(&canary),
-        "{canary} of 2000 on the canary"
+        (800..=1_200).contains(&canary),
+        "{canary} of 10,000 on the canary"
     );
     assert_eq!(
         cookies.len(),
@@ -1303,7 +1310,8 @@ fn a_canary_gets_its_share_and_is_aborted_by_hand() {
 /// the abort is served by the stable side. A healthy one passes its steps and is promoted.
 #[test]
 fn a_failing_canary_is_aborted_and_a_healthy_one_promoted() {
-    let (dir, port, running) = canary_app("steps = [50]\ninterval = \"3s\"\nmin_requests = 20\n");
+    let (dir, port, running) =
+        canary_app("steps = [20, 50]\ninterval = \"1500ms\"\nmin_requests = 20\n");
     let load = Load::start(port, 4, "/");
     let release = release_in_background(&dir, "failing");
     let (code, stderr) = release.join().unwrap();

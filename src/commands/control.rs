@@ -473,6 +473,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
             "\nautoscale {}: {}–{} instances, {} per instance target {} ({measured}); down after {}s of less",
             a.type_name, a.min, a.max, a.metric, a.target, a.scale_down_window_s
         );
+        if let Some(decision) = &a.last_decision {
+            let _ = writeln!(out, "  last change: {decision}");
+        }
     }
     print(&out)?;
     Ok(exit_code::SUCCESS)

@@ -65,6 +65,8 @@ pub struct Autoscaler {
     pub last_measured: Option<f64>,
     /// Why the last measurement failed (a metric command's error), told once.
     pub last_error: Option<String>,
+    /// The last change made, as said in the stream (`web 1 → 2 (in-flight 8.0 …)`).
+    pub last_decision: Option<String>,
 }
 
 impl Autoscaler {
@@ -74,6 +76,7 @@ impl Autoscaler {
             recommendations: VecDeque::new(),
             last_measured: None,
             last_error: None,
+            last_decision: None,
         }
     }
 

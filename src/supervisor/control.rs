@@ -262,6 +262,9 @@ pub struct AutoscaleStatus {
     pub measured: Option<f64>,
     /// How long a scale-down waits for the load to stay low, in seconds.
     pub scale_down_window_s: u64,
+    /// The last change it made and the measurement behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decision: Option<String>,
 }
 
 impl Response {

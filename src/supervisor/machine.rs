@@ -728,10 +728,13 @@ impl Machine {
         );
         match self.scale(&[change]) {
             Ok(()) => {
-                self.say(format!(
-                    "autoscale: {type_name} {} → {} ({cause})",
-                    decision.from, decision.to
-                ));
+                let said = format!("{type_name} {} → {} ({cause})", decision.from, decision.to);
+                if let Some((_, autoscaler)) =
+                    self.autoscalers.iter_mut().find(|(t, _)| t == type_name)
+                {
+                    autoscaler.last_decision = Some(said.clone());
+                }
+                self.say(format!("autoscale: {said}"));
                 self.actions.push(Action::Log {
                     what: "autoscale",
                     details: serde_json::json!({
@@ -2706,6 +2709,7 @@ impl Machine {
                     target: a.policy.target,
                     measured: a.last_measured,
                     scale_down_window_s: a.policy.scale_down_window.as_secs(),
+                    last_decision: a.last_decision.clone(),
                 })
                 .collect(),
             canary: self.canary_status(),
