@@ -924,21 +924,7 @@ fn chunked_bodies_stream_both_ways_and_expect_continue_is_answered() {
 fn a_release_move_loses_no_request() {
     let port = base_port();
     let test = app();
-    let dir = test.path().to_path_buf();
-    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let port_text = port.to_string();
-    let running = test
-        .args(&[
-            "run",
-            "--no-timestamps",
-            "--router",
-            "-p",
-            &port_text,
-            "-m",
-            "web=2",
-        ])
-        .spawn();
+    let (dir, running) = released(test, port, 2);
     assert_eq!(get(port, "/").status, 200);
     let load = Load::start(port, 4, "/");
     let slow = Load::start(port, 2, "/slow?s=0.3");
@@ -987,21 +973,7 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
     let test = app()
         .file("version.txt", "one")
         .manifest("[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"3s\"\n");
-    let dir = test.path().to_path_buf();
-    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let port_text = port.to_string();
-    let running = test
-        .args(&[
-            "run",
-            "--no-timestamps",
-            "--router",
-            "-p",
-            &port_text,
-            "-m",
-            "web=2",
-        ])
-        .spawn();
+    let (dir, running) = released(test, port, 2);
     assert_eq!(get(port, "/").json()["version"], "one");
     let load = Load::start(port, 4, "/");
     std::fs::write(dir.join("version.txt"), "two").unwrap();
@@ -1084,20 +1056,7 @@ fn a_blue_green_smoke_test_gates_the_switch() {
         .manifest(
             "[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"1s\"\nsmoke = \"python3 smoke.py\"\nsmoke_timeout = \"10s\"\n",
         );
-    let dir = test.path().to_path_buf();
-    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
-    let port_text = port.to_string();
-    let running = test
-        .args(&[
-            "run",
-            "--no-timestamps",
-            "--router",
-            "-p",
-            &port_text,
-            "-m",
-            "web=2",
-        ])
-        .spawn();
+    let (dir, running) = released(test, port, 2);
     assert_eq!(get(port, "/").json()["version"], "one");
     let load = Load::start(port, 2, "/");
     std::fs::write(dir.join("version.txt"), "two").unwrap();
@@ -1125,20 +1084,7 @@ fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
     let test = app()
         .file("version.txt", "one")
         .manifest("[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"60s\"\n");
-    let dir = test.path().to_path_buf();
-    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
-    let port_text = port.to_string();
-    let running = test
-        .args(&[
-            "run",
-            "--no-timestamps",
-            "--router",
-            "-p",
-            &port_text,
-            "-m",
-            "web=2",
-        ])
-        .spawn();
+    let (dir, running) = released(test, port, 2);
     assert_eq!(get(port, "/").json()["version"], "one");
     let status = in_rotation(&running, 2);
     let pids = |status: &Value, release: &str| -> Vec<u64> {
@@ -1182,15 +1128,13 @@ fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
     stop(running);
 }
 
-/// A released app behind the router (`web=3`), following releases, with `[deploy]` as given.
-fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
-    let port = base_port();
-    let test = app()
-        .file("version.txt", "one")
-        .manifest(&format!("[deploy]\nstrategy = \"canary\"\n{deploy}"));
+/// `test` released (v1) and run behind the router on `port` with `web` instances, following
+/// releases; returns once all of them are in rotation.
+fn released(test: Test, port: u16, web: usize) -> (std::path::PathBuf, Running) {
     let dir = test.path().to_path_buf();
-    assert_eq!(crate::harness::dozen_in(&dir, &["release"]).0, Some(0));
-    let port_text = port.to_string();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (port_text, formation) = (port.to_string(), format!("web={web}"));
     let running = test
         .args(&[
             "run",
@@ -1199,10 +1143,20 @@ fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
             "-p",
             &port_text,
             "-m",
-            "web=3",
+            &formation,
         ])
         .spawn();
-    in_rotation(&running, 3);
+    in_rotation(&running, web);
+    (dir, running)
+}
+
+/// A released app behind the router (`web=3`), following releases, with `[deploy]` as given.
+fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
+    let port = base_port();
+    let test = app()
+        .file("version.txt", "one")
+        .manifest(&format!("[deploy]\nstrategy = \"canary\"\n{deploy}"));
+    let (dir, running) = released(test, port, 3);
     assert_eq!(get(port, "/").json()["version"], "one");
     (dir, port, running)
 }

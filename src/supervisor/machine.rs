@@ -1842,30 +1842,7 @@ impl Machine {
         }
         // The other types move one at a time, as in a rolling move; types the new release
         // lacks stop. The move is done when they have moved (at once when there are none).
-        let new = self.current;
-        let mut rest = Vec::new();
-        let mut order: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| {
-                let s = &self.slots[i];
-                !s.removed() && !s.surge && self.type_name(s) != type_name
-            })
-            .collect();
-        order.sort_by_key(|&i| {
-            (
-                self.type_order(self.type_name(&self.slots[i])),
-                self.slots[i].index,
-            )
-        });
-        for slot in order {
-            let name = self.type_name(&self.slots[slot]).to_owned();
-            if self.types().iter().any(|t| t.name == name) {
-                self.slots[slot].next_spec = Some(new);
-                rest.push(self.slots[slot].name.clone());
-            } else {
-                self.slots[slot].after_exit = AfterExit::Leave;
-                self.retire(slot);
-            }
-        }
+        let rest = self.mark_for_move(|s, name| !s.surge && name != type_name);
         self.add_new_types();
         self.queue_roll(&rest);
         if keep.is_zero() {
@@ -2064,27 +2041,7 @@ impl Machine {
         self.say(format!(
             "{release} is current: moving the formation to it, one instance at a time"
         ));
-        let mut names = Vec::new();
-        let mut order: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| !self.slots[i].removed())
-            .collect();
-        order.sort_by_key(|&i| {
-            (
-                self.type_order(self.type_name(&self.slots[i])),
-                self.slots[i].index,
-            )
-        });
-        for slot in order {
-            let type_name = self.type_name(&self.slots[slot]).to_owned();
-            if self.types().iter().any(|t| t.name == type_name) {
-                self.slots[slot].next_spec = Some(new);
-                names.push(self.slots[slot].name.clone());
-            } else {
-                // The new release has no such type any more.
-                self.slots[slot].after_exit = AfterExit::Leave;
-                self.retire(slot);
-            }
-        }
+        let names = self.mark_for_move(|_, _| true);
         self.add_new_types();
         self.begin_roll(RollKind::Move, Some(release.clone()));
         self.queue_roll(&names);
@@ -2096,6 +2053,38 @@ impl Machine {
             )),
             ..self.status()
         }
+    }
+
+    /// Marks the live instances `which` picks (by slot and type name) to move to the current
+    /// spec, in type and index order, and returns their names; instances of types the current
+    /// spec no longer has stop.
+    fn mark_for_move(&mut self, which: impl Fn(&Slot, &str) -> bool) -> Vec<String> {
+        let new = self.current;
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                let s = &self.slots[i];
+                !s.removed() && which(s, self.type_name(s))
+            })
+            .collect();
+        order.sort_by_key(|&i| {
+            (
+                self.type_order(self.type_name(&self.slots[i])),
+                self.slots[i].index,
+            )
+        });
+        let mut names = Vec::new();
+        for slot in order {
+            let type_name = self.type_name(&self.slots[slot]).to_owned();
+            if self.types().iter().any(|t| t.name == type_name) {
+                self.slots[slot].next_spec = Some(new);
+                names.push(self.slots[slot].name.clone());
+            } else {
+                // The new release has no such type any more.
+                self.slots[slot].after_exit = AfterExit::Leave;
+                self.retire(slot);
+            }
+        }
+        names
     }
 
     /// Types the current spec has and the formation does not: started with the count a fresh

@@ -11,66 +11,23 @@ use std::time::{Duration, Instant};
 /// What a measurement gives: the number, or why there is none.
 pub type Reading = Result<f64, String>;
 
-/// Runs `command` and reads its number; gives up (and ends its process group) after
-/// `timeout`.
-pub fn measure(command: &str, env: &[(String, String)], cwd: &Path, timeout: Duration) -> Reading {
-    use std::os::unix::process::CommandExt as _;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot run `sh`: {e}"))?;
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) | Err(_) => {
-                if let Some(pid) =
-                    rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or_default())
-                {
-                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-                }
-                let _ = child.wait();
-                return Err(format!(
-                    "it did not finish within {}s",
-                    timeout.as_secs_f64()
-                ));
-            }
-        }
-    };
-    let mut out = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        let _ = stdout.by_ref().take(4096).read_to_string(&mut out);
-    }
-    if !status.success() {
-        return Err(match status.code() {
-            Some(code) => format!("it exited with {code}"),
-            None => "it was killed by a signal".to_owned(),
-        });
-    }
-    parse(&out)
-}
-
-/// Runs a smoke test: `Ok` when it exits 0 within `timeout`, else why not (its exit, and the
-/// last line it wrote, which is the test's own report).
-pub fn smoke(
+/// `sh -c command` with exactly `env`, in `cwd`, its stdout piped (stderr joined to it when
+/// `with_stderr`), in a process group of its own (so a timeout ends all of it).
+fn spawn(
     command: &str,
     env: &[(String, String)],
     cwd: &Path,
-    timeout: Duration,
-) -> Result<(), String> {
+    with_stderr: bool,
+) -> Result<std::process::Child, String> {
     use std::os::unix::process::CommandExt as _;
-    let mut child = Command::new("sh")
+    let script = if with_stderr {
+        format!("exec 2>&1; {command}")
+    } else {
+        command.to_owned()
+    };
+    Command::new("sh")
         .arg("-c")
-        .arg(format!("exec 2>&1; {command}"))
+        .arg(script)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(cwd)
@@ -79,12 +36,21 @@ pub fn smoke(
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot run `sh`: {e}"))?;
+        .map_err(|e| format!("cannot run `sh`: {e}"))
+}
+
+/// Its output (up to `limit` bytes, read as it comes so a full pipe never stalls it) and how
+/// it ended: `None` when it ran past `timeout` and its process group was killed.
+fn finish(
+    mut child: std::process::Child,
+    timeout: Duration,
+    limit: u64,
+) -> (String, Option<std::process::ExitStatus>) {
     let mut stdout = child.stdout.take();
     let reader = std::thread::spawn(move || {
         let mut out = String::new();
         if let Some(stdout) = stdout.as_mut() {
-            let _ = stdout.by_ref().take(64 * 1024).read_to_string(&mut out);
+            let _ = stdout.by_ref().take(limit).read_to_string(&mut out);
         }
         out
     });
@@ -104,24 +70,50 @@ pub fn smoke(
             }
         }
     };
-    let out = reader.join().unwrap_or_default();
+    (reader.join().unwrap_or_default(), status)
+}
+
+/// How a command that did not succeed ended, with `detail` after it.
+fn ended(status: Option<std::process::ExitStatus>, timeout: Duration, detail: &str) -> String {
+    match status.map(|s| s.code()) {
+        None => format!(
+            "it did not finish within {}s{detail}",
+            timeout.as_secs_f64()
+        ),
+        Some(Some(code)) => format!("it exited with {code}{detail}"),
+        Some(None) => format!("it was killed by a signal{detail}"),
+    }
+}
+
+/// Runs `command` and reads its number; gives up (and ends its process group) after
+/// `timeout`.
+pub fn measure(command: &str, env: &[(String, String)], cwd: &Path, timeout: Duration) -> Reading {
+    let (out, status) = finish(spawn(command, env, cwd, false)?, timeout, 4096);
+    match status {
+        Some(status) if status.success() => parse(&out),
+        status => Err(ended(status, timeout, "")),
+    }
+}
+
+/// Runs a smoke test: `Ok` when it exits 0 within `timeout`, else why not (its exit, and the
+/// last line it wrote, which is the test's own report).
+pub fn smoke(
+    command: &str,
+    env: &[(String, String)],
+    cwd: &Path,
+    timeout: Duration,
+) -> Result<(), String> {
+    let (out, status) = finish(spawn(command, env, cwd, true)?, timeout, 64 * 1024);
+    if status.is_some_and(|s| s.success()) {
+        return Ok(());
+    }
     let last = out
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .map(|l| format!(": {}", l.trim()))
         .unwrap_or_default();
-    match status {
-        None => Err(format!(
-            "it did not finish within {}s{last}",
-            timeout.as_secs_f64()
-        )),
-        Some(status) if status.success() => Ok(()),
-        Some(status) => Err(match status.code() {
-            Some(code) => format!("it exited with {code}{last}"),
-            None => format!("it was killed by a signal{last}"),
-        }),
-    }
+    Err(ended(status, timeout, &last))
 }
 
 /// The number a command printed: its first word.
@@ -166,5 +158,32 @@ mod tests {
         let slow = measure("sleep 5; echo 1", &env, &cwd, Duration::from_millis(200));
         assert!(slow.unwrap_err().contains("did not finish"));
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_smoke_test_passes_on_0_and_fails_with_its_last_line() {
+        let env = vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())];
+        let cwd = std::env::temp_dir();
+        let second = Duration::from_secs(1);
+        assert_eq!(smoke("echo fine", &env, &cwd, second), Ok(()));
+        assert_eq!(
+            smoke(
+                "echo checking; echo 'no v2 here' >&2; exit 4",
+                &env,
+                &cwd,
+                second
+            ),
+            Err("it exited with 4: no v2 here".to_owned())
+        );
+        let slow = smoke(
+            "echo waiting; sleep 5",
+            &env,
+            &cwd,
+            Duration::from_millis(200),
+        );
+        assert_eq!(
+            slow,
+            Err("it did not finish within 0.2s: waiting".to_owned())
+        );
     }
 }
