@@ -84,90 +84,101 @@ Server(("127.0.0.1", int(os.environ["PORT"])), App).serve_forever()
 """
 
 
-def blue_green(port):
-    """Switch and switch-back latencies and failures, under load."""
-    import http.client
-    import threading
-    work = tempfile.mkdtemp(prefix="dozen-bluegreen-bench-")
-    with open(os.path.join(work, "app.py"), "w") as f:
-        f.write(VERSIONED)
-    with open(os.path.join(work, "version.txt"), "w") as f:
-        f.write("one")
-    with open(os.path.join(work, "Procfile"), "w") as f:
-        f.write("web: exec python3 app.py\n")
-    with open(os.path.join(work, "dozen.toml"), "w") as f:
-        f.write('[deploy]\nstrategy = "blue-green"\nkeep_old = "60s"\n')
-    subprocess.run([DOZEN, "release"], cwd=work, check=True, capture_output=True)
-    # JSON lines carry dozen's own millisecond timestamps (a pipe's lines reach a reader in
-    # batches, so the time they are read is not the time they were said).
-    run = subprocess.Popen([DOZEN, "run", "--log-format", "json", "--router", "-p", str(port), "-m", "web=3"],
-                           cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           start_new_session=True)
-    lines = []
+class Formation:
+    """A versioned app (`version` in version.txt, `deploy` as its [deploy]) released and run
+    behind dozen's router (`web=3`), its lines read with dozen's own millisecond timestamps
+    (`--log-format json`: a pipe's lines reach a reader in batches, so the time they are read
+    is not the time they were said), and `clients` keep-alive clients requesting without
+    pause, each answer recorded as (time, status, body), each error as (time, error)."""
 
-    def read():
+    def __init__(self, port, prefix, deploy):
+        import threading
+        self.port, self.lines, self.answers, self.errors = port, [], [], []
+        self.stop = threading.Event()
+        self.work = tempfile.mkdtemp(prefix=prefix)
+        for name, text in [("app.py", VERSIONED), ("version.txt", "one"),
+                           ("Procfile", "web: exec python3 app.py\n"), ("dozen.toml", deploy)]:
+            with open(os.path.join(self.work, name), "w") as f:
+                f.write(text)
+        subprocess.run([DOZEN, "release"], cwd=self.work, check=True, capture_output=True)
+        self.run = subprocess.Popen(
+            [DOZEN, "run", "--log-format", "json", "--router", "-p", str(port), "-m", "web=3"],
+            cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.time() + 15
+        while not ps(self.work) or in_rotation(ps(self.work)) < 3:
+            if time.time() > deadline:
+                sys.exit("the formation did not come up")
+            time.sleep(0.05)
+        self.clients = [threading.Thread(target=self._client) for _ in range(4)]
+        for c in self.clients:
+            c.start()
+
+    def _read(self):
         from datetime import datetime
-        for line in run.stdout:
+        for line in self.run.stdout:
             try:
                 event = json.loads(line)
             except ValueError:
                 continue
             at = datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
-            lines.append((at, event["line"]))
+            self.lines.append((at, event["line"]))
 
-    threading.Thread(target=read, daemon=True).start()
-    answers, failures, stop = [], [], threading.Event()
-
-    def client():
+    def _client(self):
+        import http.client
         conn = None
-        while not stop.is_set():
+        while not self.stop.is_set():
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
                 conn.request("GET", "/")
                 response = conn.getresponse()
-                body = response.read().decode()
-                if response.status != 200:
-                    failures.append(f"status {response.status}")
-                else:
-                    answers.append((time.time(), body))
+                self.answers.append((time.time(), response.status, response.read().decode()))
             except Exception as error:  # noqa: BLE001 - every failure counts
-                failures.append(repr(error))
+                self.errors.append((time.time(), repr(error)))
                 conn = None
 
-    try:
-        deadline = time.time() + 15
-        while not any("router listening" in l for _, l in lines) or not ps(work) or \
-                in_rotation(ps(work)) < 3:
-            if time.time() > deadline:
-                sys.exit("the formation did not come up")
-            time.sleep(0.05)
-        clients = [threading.Thread(target=client) for _ in range(4)]
-        for c in clients:
-            c.start()
-        time.sleep(1)
-        with open(os.path.join(work, "version.txt"), "w") as f:
-            f.write("two")
-        subprocess.run([DOZEN, "release"], cwd=work, check=True, capture_output=True)
-        time.sleep(1)
-        subprocess.run([DOZEN, "rollback"], cwd=work, check=True, capture_output=True)
-        time.sleep(1)
-        stop.set()
-        for c in clients:
+    def release(self, version, *command):
+        with open(os.path.join(self.work, "version.txt"), "w") as f:
+            f.write(version)
+        return subprocess.run([DOZEN, *(command or ["release"])], cwd=self.work,
+                              capture_output=True, text=True)
+
+    def said(self, text):
+        return next(t for t, l in self.lines if text in l)
+
+    def end(self):
+        self.stop.set()
+        for c in self.clients:
             c.join()
+        os.killpg(self.run.pid, signal.SIGINT)
+        self.run.wait()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def blue_green(port):
+    """Switch and switch-back latencies and failures, under load."""
+    f = Formation(port, "dozen-bluegreen-bench-", '[deploy]\nstrategy = "blue-green"\nkeep_old = "60s"\n')
+    try:
+        time.sleep(1)
+        f.release("two")
+        time.sleep(1)
+        f.release("two", "rollback")
+        time.sleep(1)
     finally:
-        os.killpg(run.pid, signal.SIGINT)
-        run.wait()
-        shutil.rmtree(work, ignore_errors=True)
-    ready = [t for t, l in lines if " ready in " in l and "v2" not in l]
-    switched = next(t for t, l in lines if "switched to v2" in l)
+        f.end()
+    switched = f.said("switched to v2")
     # The last new instance's "ready" line comes just before the switch line.
-    last_ready = max(t for t in ready if t <= switched) if ready else switched
-    first_two = next(t for t, body in answers if body == "two" and t >= last_ready - 1)
-    back = next(t for t, l in lines if "switched back" in l)
-    first_one_again = next(t for t, body in answers if body == "one" and t > first_two and t >= back - 1)
+    ready = [t for t, l in f.lines if " ready in " in l and t <= switched]
+    last_ready = max(ready) if ready else switched
+    first_two = next(t for t, _, body in f.answers if body == "two" and t >= last_ready - 1)
+    back = f.said("switched back")
+    first_one_again = next(t for t, _, body in f.answers
+                           if body == "one" and t > first_two and t >= back - 1)
+    failures = [a for a in f.answers if a[1] != 200] + f.errors
     return {
-        "requests": len(answers),
+        "requests": len(f.answers),
         "failed": len(failures),
         "switch_ms": (first_two - last_ready) * 1000,
         "switch_back_ms": (first_one_again - back) * 1000,
@@ -178,80 +189,26 @@ def blue_green(port):
 def canary_abort(port, interval):
     """From the canary's first failed request to every request on stable, and what failed
     after the abort, under load."""
-    import http.client
-    import threading
-    from datetime import datetime
-    work = tempfile.mkdtemp(prefix="dozen-canary-bench-")
-    with open(os.path.join(work, "app.py"), "w") as f:
-        f.write(VERSIONED)
-    with open(os.path.join(work, "version.txt"), "w") as f:
-        f.write("one")
-    with open(os.path.join(work, "Procfile"), "w") as f:
-        f.write("web: exec python3 app.py\n")
-    with open(os.path.join(work, "dozen.toml"), "w") as f:
-        f.write(f'[deploy]\nstrategy = "canary"\nsteps = [10, 50]\ninterval = "{interval}s"\nmin_requests = 20\n')
-    subprocess.run([DOZEN, "release"], cwd=work, check=True, capture_output=True)
-    run = subprocess.Popen([DOZEN, "run", "--log-format", "json", "--router", "-p", str(port), "-m", "web=3"],
-                           cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           start_new_session=True)
-    lines = []
-
-    def read():
-        for line in run.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            lines.append((datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp(), event["line"]))
-
-    threading.Thread(target=read, daemon=True).start()
-    answers, errors, stop = [], [], threading.Event()
-
-    def client():
-        conn = None
-        while not stop.is_set():
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("GET", "/")
-                response = conn.getresponse()
-                answers.append((time.time(), response.status, response.read().decode()))
-            except Exception as error:  # noqa: BLE001 - every failure counts
-                errors.append((time.time(), repr(error)))
-                conn = None
-
+    f = Formation(port, "dozen-canary-bench-",
+                  f'[deploy]\nstrategy = "canary"\nsteps = [10, 50]\ninterval = "{interval}s"\nmin_requests = 20\n')
     try:
-        deadline = time.time() + 15
-        while not ps(work) or in_rotation(ps(work)) < 3:
-            if time.time() > deadline:
-                sys.exit("the formation did not come up")
-            time.sleep(0.05)
-        clients = [threading.Thread(target=client) for _ in range(4)]
-        for c in clients:
-            c.start()
         time.sleep(0.5)
-        with open(os.path.join(work, "version.txt"), "w") as f:
-            f.write("failing")
-        release = subprocess.run([DOZEN, "release"], cwd=work, capture_output=True, text=True)
+        release = f.release("failing")
         time.sleep(1)
-        stop.set()
-        for c in clients:
-            c.join()
     finally:
-        os.killpg(run.pid, signal.SIGINT)
-        run.wait()
-        shutil.rmtree(work, ignore_errors=True)
-    first_failure = next(t for t, status, _ in answers if status == 500)
-    aborted = next(t for t, l in lines if "canary release is aborted" in l)
-    last_canary = max(t for t, _, body in answers if body == "failing")
-    after = [a for a in answers if a[0] > last_canary]
+        f.end()
+    first_failure = next(t for t, status, _ in f.answers if status == 500)
+    aborted = f.said("canary release is aborted")
+    last_canary = max(t for t, _, body in f.answers if body == "failing")
+    after = [a for a in f.answers if a[0] > last_canary]
     return {
         "release_exit": release.returncode,
-        "reason": next((l for _, l in lines if "canary release is aborted" in l), ""),
+        "reason": next((l for _, l in f.lines if "canary release is aborted" in l), ""),
         "first_failure_to_abort_ms": (aborted - first_failure) * 1000,
         "first_failure_to_last_canary_ms": (last_canary - first_failure) * 1000,
         "after": len(after),
-        "failed_after": sum(1 for _, status, _ in after if status != 200) + sum(1 for t, _ in errors if t > last_canary),
+        "failed_after": sum(1 for _, status, _ in after if status != 200)
+        + sum(1 for t, _ in f.errors if t > last_canary),
     }
 
 
