@@ -285,6 +285,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (`NO_COLOR` turns `auto` off)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the release as JSON')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Do not wait for a running formation to move onto the release (by default `dozen release` waits, and exits 1 and aborts the release when the move fails)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for a running formation''s move, deploy or canary to end, promoted or aborted (the default; as `dozen restart --wait` and `dozen scale --wait` say it)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail')

@@ -1211,7 +1211,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__release)
-            opts="-m -f -e -q -v -h --build --message --json --no-wait --strategy --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -f -e -q -v -h --build --message --json --no-wait --wait --strategy --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -270,6 +270,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
             cand --json 'Print the release as JSON'
             cand --no-wait 'Do not wait for a running formation to move onto the release (by default `dozen release` waits, and exits 1 and aborts the release when the move fails)'
+            cand --wait 'Wait for a running formation''s move, deploy or canary to end, promoted or aborted (the default; as `dozen restart --wait` and `dozen scale --wait` say it)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
             cand -v 'Print more detail'

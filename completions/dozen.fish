@@ -223,6 +223,7 @@ always\t''
 never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l json -d 'Print the release as JSON'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l no-wait -d 'Do not wait for a running formation to move onto the release (by default `dozen release` waits, and exits 1 and aborts the release when the move fails)'
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l wait -d 'Wait for a running formation\'s move, deploy or canary to end, promoted or aborted (the default; as `dozen restart --wait` and `dozen scale --wait` say it)'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s h -l help -d 'Print help'

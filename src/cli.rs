@@ -549,6 +549,11 @@ pub struct ReleaseArgs {
     #[arg(long)]
     pub no_wait: bool,
 
+    /// Wait for a running formation's move, deploy or canary to end, promoted or aborted
+    /// (the default; as `dozen restart --wait` and `dozen scale --wait` say it)
+    #[arg(long, conflicts_with = "no_wait")]
+    pub wait: bool,
+
     /// How a running formation moves onto the release: `rolling`, instance by instance;
     /// `blue-green`, a whole new side of the routed type switched to at once when ready; or
     /// `canary`, a few new instances given a growing share while the router compares them

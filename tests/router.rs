@@ -977,7 +977,8 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
     assert_eq!(get(port, "/").json()["version"], "one");
     let load = Load::start(port, 4, "/");
     std::fs::write(dir.join("version.txt"), "two").unwrap();
-    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    let (code, _, stderr) =
+        crate::harness::dozen_in(&dir, &["release", "--strategy", "blue-green"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("moving web to v2 blue-green"), "{stderr}");
     // Switched: every request now reaches v2, on the other half of web's ports.
@@ -1169,7 +1170,7 @@ fn release_in_background(
     std::fs::write(dir.join("version.txt"), version).unwrap();
     let dir = dir.to_path_buf();
     std::thread::spawn(move || {
-        let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+        let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release", "--wait"]);
         (code, stderr)
     })
 }
