@@ -147,6 +147,7 @@ impl Router {
                 .iter()
                 .map(|b| InstanceStatus {
                     name: b.route.name.clone(),
+                    side: (b.route.side == Side::Candidate).then(|| "candidate".to_owned()),
                     port: b.route.port,
                     state: if b.is_draining() {
                         "draining"
@@ -200,6 +201,9 @@ pub struct Status {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct InstanceStatus {
     pub name: String,
+    /// `candidate` for a deploy's new side (its instances have the stable side's names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
     pub port: u16,
     /// `in rotation`, `refusing` (probed until it accepts), `draining`, `out`.
     pub state: String,

@@ -1006,6 +1006,16 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
         sides.contains(&("v1", "stable")) && sides.contains(&("v2", "candidate")),
         "{sides:?}"
     );
+    let candidates = status["router"]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["side"] == "candidate")
+        .count();
+    assert_eq!(
+        candidates, 2,
+        "the router tells the sides apart: {status:#}"
+    );
     let mut tester = Client::connect(port).unwrap();
     let reply = tester
         .send("GET / HTTP/1.1\r\nHost: localhost\r\nX-Dozen-Side: stable\r\n\r\n")

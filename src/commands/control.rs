@@ -501,10 +501,14 @@ fn router_lines(out: &mut String, router: &crate::router::Status) {
         )
     };
     for instance in &router.instances {
+        let name = match &instance.side {
+            Some(side) => format!("{} ({side})", instance.name),
+            None => instance.name.clone(),
+        };
         let _ = writeln!(
             out,
             "  {}  {}  {} in flight  {} requests  {} errors  p50 {}  p99 {}",
-            instance.name,
+            name,
             instance.state,
             instance.in_flight,
             instance.requests,
