@@ -78,6 +78,14 @@ const MAX_HELD: u32 = 3;
 
 use crate::router::table::Snapshot;
 
+/// `at + by`, or as far as an `Instant` goes (a duration from a control client is not
+/// bounded as dozen.toml's are).
+fn later(at: Instant, by: Duration) -> Instant {
+    at.checked_add(by)
+        .or_else(|| at.checked_add(crate::app::duration::Duration::MAX))
+        .unwrap_or(at)
+}
+
 /// The other port of an instance's index: the other half of its type's block of 100.
 fn other_half(port: u16, base_port: u16) -> u16 {
     if port.wrapping_sub(base_port) % 100 < HALF {
@@ -1390,6 +1398,10 @@ impl Machine {
         if let Some(busy) = self.busy() {
             return Response::error(busy);
         }
+        if canary.as_ref().is_some_and(|plan| plan.steps.is_empty()) {
+            // (A client of the control socket could send one; dozen.toml cannot.)
+            return Response::error("a canary needs at least one step");
+        }
         let Some(routed) = self.routed.clone() else {
             return Response::error(
                 "blue-green switches the router from one side to the other, and this run has no router: run with --router, or release without --strategy",
@@ -1588,7 +1600,7 @@ impl Machine {
             return;
         };
         let interval = Duration::from_millis(canary.plan.interval_ms.max(1));
-        canary.next_check = now + interval / CHECKS_PER_INTERVAL;
+        canary.next_check = later(now, interval / CHECKS_PER_INTERVAL);
         canary.latest = Some((stable.clone(), candidate.clone()));
         let Some((base_stable, base_candidate)) = &canary.baseline else {
             canary.baseline = Some((stable, candidate));
@@ -1611,7 +1623,7 @@ impl Machine {
             self.abort_deploy(&reason, None);
             return;
         }
-        if now < canary.step_started + interval {
+        if now < later(canary.step_started, interval) {
             return;
         }
         if !enough {
@@ -1779,7 +1791,7 @@ impl Machine {
             },
             step_left_ms: if analysing {
                 u64::try_from(
-                    (canary.step_started + interval)
+                    later(canary.step_started, interval)
                         .saturating_duration_since(self.now)
                         .as_millis(),
                 )
@@ -1824,7 +1836,7 @@ impl Machine {
         let Some(deploy) = &mut self.deploy else {
             return;
         };
-        let until = self.now + deploy.keep;
+        let until = later(self.now, deploy.keep);
         deploy.phase = DeployPhase::Switched { until };
         let (type_name, keep) = (deploy.type_name.clone(), deploy.keep);
         let (from, to) = (
@@ -3236,6 +3248,42 @@ mod tests {
             "{:?}",
             world.log()
         );
+    }
+
+    /// Durations from a control client are not bounded as dozen.toml's are: a window of
+    /// `u64::MAX` milliseconds is a long wait, not an overflow.
+    #[test]
+    fn an_endless_window_does_not_overflow() {
+        let mut world = World::new(spec("v1", vec![web()]), &[1]);
+        world.machine.route("web");
+        world.up("web.1");
+        world.releases.insert(2, vec![web()]);
+        assert!(world.control(blue_green(2, u64::MAX)).ok);
+        world.up("web.1");
+        assert!(has(&world.log(), "weight 10000"));
+        world.advance(Duration::from_secs(3_600));
+        assert!(world.machine.next_timer().is_some());
+    }
+
+    /// A canary plan with no step is refused, not a panic (the control socket takes any
+    /// client's request).
+    #[test]
+    fn a_canary_without_steps_is_refused() {
+        let mut world = World::new(spec("v1", vec![web()]), &[1]);
+        world.machine.route("web");
+        world.up("web.1");
+        world.releases.insert(2, vec![web()]);
+        let response = world.control(Op::Move {
+            release: 2,
+            strategy: control::Strategy::Canary,
+            keep_old_ms: None,
+            canary: Some(control::CanaryPlan {
+                steps: Vec::new(),
+                ..control::CanaryPlan::default()
+            }),
+            smoke: None,
+        });
+        assert!(response.error.unwrap().contains("at least one step"));
     }
 
     /// `dozen canary promote` skips the steps; `dozen canary abort` ends it; with none running

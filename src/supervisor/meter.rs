@@ -54,7 +54,11 @@ fn finish(
         }
         out
     });
-    let deadline = Instant::now() + timeout;
+    let now = Instant::now();
+    // (A timeout from a control client is not bounded as dozen.toml's are.)
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or(now + Duration::from_secs(86_400));
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
