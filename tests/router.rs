@@ -717,6 +717,31 @@ fn a_worker_scales_by_what_its_metric_command_prints() {
     );
 }
 
+/// `[deploy]` settings are checked where they are written.
+#[test]
+fn deploy_settings_are_checked() {
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(
+            "[deploy]\nstrategy = \"canary\"\nsteps = [50, 25]\nsticky = \"header:\"\nmax_error_rate = 120.0\ncanary_instances = 0\n",
+        )
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("dozen.toml:3:9")
+        .stderr_has("canary steps are percentages that rise")
+        .stderr_has("dozen.toml:4:10")
+        .stderr_has("invalid sticky `header:`")
+        .stderr_has("an error rate is a percentage")
+        .stderr_has("canary_instances must be at least 1");
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[deploy]\nstrategy = \"canary\"\nsticky = \"header:X-User-Id\"\n")
+        .args(&["check"])
+        .run()
+        .success();
+}
+
 /// Autoscale settings are checked where they are written; a scale by hand outside the range
 /// is refused; an autoscaled type needs the router.
 #[test]

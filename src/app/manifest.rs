@@ -79,6 +79,14 @@ pub struct DeploySection {
     pub sticky: Option<Spanned<String>>,
 }
 
+/// `[deploy] sticky`: how a client stays on one side of a deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sticky {
+    Cookie,
+    /// A header's name, lower-case.
+    Header(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeployStrategy {
@@ -88,65 +96,25 @@ pub enum DeployStrategy {
 }
 
 impl DeploySection {
-    /// The canary plan this section gives, over the defaults.
-    pub fn canary_plan(&self) -> crate::supervisor::control::CanaryPlan {
-        let defaults = crate::supervisor::control::CanaryPlan::default();
-        crate::supervisor::control::CanaryPlan {
-            steps: self
-                .steps
-                .as_ref()
-                .map_or(defaults.steps, |s| s.get_ref().clone()),
-            interval_ms: self.interval.map_or(defaults.interval_ms, |d| {
-                u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX)
-            }),
-            instances: self
-                .canary_instances
-                .as_ref()
-                .map_or(defaults.instances, |n| *n.get_ref()),
-            max_error_rate: self
-                .max_error_rate
-                .as_ref()
-                .map_or(defaults.max_error_rate, |r| *r.get_ref()),
-            max_error_rate_increase: self
-                .max_error_rate_increase
-                .as_ref()
-                .map_or(defaults.max_error_rate_increase, |r| *r.get_ref()),
-            max_p99_ms: self
-                .max_p99
-                .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX)),
-            max_p99_ratio: self
-                .max_p99_ratio
-                .as_ref()
-                .map_or(defaults.max_p99_ratio, |r| *r.get_ref()),
-            min_requests: self.min_requests.unwrap_or(defaults.min_requests),
-        }
-    }
-
-    /// The smoke test this section gives.
-    pub fn smoke(&self) -> Option<crate::supervisor::control::Smoke> {
-        self.smoke
-            .as_ref()
-            .map(|command| crate::supervisor::control::Smoke {
-                command: command.get_ref().clone(),
-                timeout_ms: self.smoke_timeout.map_or(30_000, |d| {
-                    u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX)
-                }),
-            })
-    }
-
-    /// `sticky` as the router takes it.
-    pub fn sticky(&self) -> Result<crate::router::headers::Sticky, String> {
-        use crate::router::headers::Sticky;
+    /// `sticky`, read: `cookie`, or `header:NAME` with a header name's characters (RFC
+    /// 9110 tokens).
+    pub fn sticky(&self) -> Result<Option<Sticky>, String> {
         let Some(sticky) = &self.sticky else {
-            return Ok(Sticky::Off);
+            return Ok(None);
         };
         let text = sticky.get_ref();
         if text == "cookie" {
-            return Ok(Sticky::Cookie);
+            return Ok(Some(Sticky::Cookie));
         }
         text.strip_prefix("header:")
-            .and_then(|name| hyper::header::HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .map(Sticky::Header)
+            .map(str::trim)
+            .filter(|name| {
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            })
+            .map(|name| Some(Sticky::Header(name.to_ascii_lowercase())))
             .ok_or_else(|| format!("invalid sticky `{text}`: write \"cookie\" or \"header:NAME\""))
     }
 

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::store::history;
 use crate::store::releases::{Ledger, Release, Status};
-use crate::supervisor::control::Strategy;
+use crate::supervisor::control::{CanaryPlan, Smoke, Strategy};
 
 pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let environment = context.environment();
@@ -58,9 +58,9 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
             Some(crate::app::manifest::DeployStrategy::Rolling) | None => Strategy::Rolling,
         },
     };
-    let canary = (strategy == Strategy::Canary).then(|| deploy.canary_plan());
+    let canary = (strategy == Strategy::Canary).then(|| canary_plan(deploy));
     let smoke = (strategy == Strategy::BlueGreen)
-        .then(|| deploy.smoke())
+        .then(|| smoke(deploy))
         .flatten();
     let keep_old_ms = deploy
         .keep_old
@@ -82,6 +82,48 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     )
 }
 
+/// `[deploy]`'s canary plan, over the defaults.
+fn canary_plan(deploy: &crate::app::manifest::DeploySection) -> CanaryPlan {
+    let defaults = CanaryPlan::default();
+    let millis =
+        |d: crate::app::duration::Duration| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX);
+    CanaryPlan {
+        steps: deploy
+            .steps
+            .as_ref()
+            .map_or(defaults.steps, |s| s.get_ref().clone()),
+        interval_ms: deploy.interval.map_or(defaults.interval_ms, millis),
+        instances: deploy
+            .canary_instances
+            .as_ref()
+            .map_or(defaults.instances, |n| *n.get_ref()),
+        max_error_rate: deploy
+            .max_error_rate
+            .as_ref()
+            .map_or(defaults.max_error_rate, |r| *r.get_ref()),
+        max_error_rate_increase: deploy
+            .max_error_rate_increase
+            .as_ref()
+            .map_or(defaults.max_error_rate_increase, |r| *r.get_ref()),
+        max_p99_ms: deploy.max_p99.map(millis),
+        max_p99_ratio: deploy
+            .max_p99_ratio
+            .as_ref()
+            .map_or(defaults.max_p99_ratio, |r| *r.get_ref()),
+        min_requests: deploy.min_requests.unwrap_or(defaults.min_requests),
+    }
+}
+
+/// `[deploy]`'s smoke test, with its timeout (30 s unless it says).
+fn smoke(deploy: &crate::app::manifest::DeploySection) -> Option<Smoke> {
+    deploy.smoke.as_ref().map(|command| Smoke {
+        command: command.get_ref().clone(),
+        timeout_ms: deploy.smoke_timeout.map_or(30_000, |d| {
+            u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX)
+        }),
+    })
+}
+
 /// How a running formation is to move onto a release, and whether to wait for it.
 pub(super) struct Delivery {
     pub wait: bool,
@@ -89,9 +131,9 @@ pub(super) struct Delivery {
     /// Blue-green's window for the old side.
     pub keep_old_ms: Option<u64>,
     /// A canary's steps and thresholds.
-    pub canary: Option<crate::supervisor::control::CanaryPlan>,
+    pub canary: Option<CanaryPlan>,
     /// Blue-green's smoke test.
-    pub smoke: Option<crate::supervisor::control::Smoke>,
+    pub smoke: Option<Smoke>,
 }
 
 /// Runs a new release's release phase, records the outcome, makes it current on success,

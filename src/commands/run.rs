@@ -356,8 +356,19 @@ fn router_limits(manifest: &crate::app::manifest::Manifest, dev: bool) -> crate:
             .log
             .map_or(!dev, |log| log == crate::app::manifest::RouterLog::Requests),
         round_robin: section.balance == Some(crate::app::manifest::Balance::RoundRobin),
-        // Checked with the manifest (an invalid one never gets here).
-        sticky: manifest.deploy.sticky().unwrap_or_default(),
+        sticky: router_sticky(&manifest.deploy),
+    }
+}
+
+/// `[deploy] sticky` as the router takes it (an invalid one was refused with the manifest).
+fn router_sticky(deploy: &crate::app::manifest::DeploySection) -> crate::router::headers::Sticky {
+    use crate::app::manifest::Sticky;
+    use crate::router::headers::Sticky as Router;
+    match deploy.sticky() {
+        Ok(Some(Sticky::Cookie)) => Router::Cookie,
+        Ok(Some(Sticky::Header(name))) => hyper::header::HeaderName::from_bytes(name.as_bytes())
+            .map_or(Router::Off, Router::Header),
+        Ok(None) | Err(_) => Router::Off,
     }
 }
 

@@ -334,16 +334,6 @@ impl Table {
         &self.stats[side.index()]
     }
 
-    /// Whether a side has an instance that could take a request now.
-    pub fn has_side(&self, side: Side) -> bool {
-        let view = &self.views[worker() % self.views.len()];
-        view.rotation
-            .read()
-            .expect("table lock")
-            .iter()
-            .any(|b| b.route.side == side && !b.is_refusing() && !b.is_draining())
-    }
-
     /// `rotation` changed: every thread's view gets a copy.
     fn publish(&self, rotation: &[Arc<Backend>]) {
         for view in &self.views {
