@@ -8,6 +8,7 @@
 
 pub mod headers;
 pub mod proxy;
+pub mod sides;
 pub mod table;
 pub mod watch;
 

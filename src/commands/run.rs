@@ -361,9 +361,9 @@ fn router_limits(manifest: &crate::app::manifest::Manifest, dev: bool) -> crate:
 }
 
 /// `[deploy] sticky` as the router takes it (an invalid one was refused with the manifest).
-fn router_sticky(deploy: &crate::app::manifest::DeploySection) -> crate::router::headers::Sticky {
+fn router_sticky(deploy: &crate::app::manifest::DeploySection) -> crate::router::sides::Sticky {
     use crate::app::manifest::Sticky;
-    use crate::router::headers::Sticky as Router;
+    use crate::router::sides::Sticky as Router;
     match deploy.sticky() {
         Ok(Some(Sticky::Cookie)) => Router::Cookie,
         Ok(Some(Sticky::Header(name))) => hyper::header::HeaderName::from_bytes(name.as_bytes())

@@ -21,7 +21,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::headers::{self, Choice};
+use super::headers;
+use super::sides::{self, Choice};
 use super::table::{self, Backend, InFlight, Table};
 use super::watch::{Activity, InProgress, Watched};
 
@@ -85,7 +86,7 @@ pub struct Limits {
     /// Round-robin instead of least outstanding requests.
     pub round_robin: bool,
     /// How a client stays on one side of a deploy (docs/deploy.md).
-    pub sticky: headers::Sticky,
+    pub sticky: sides::Sticky,
 }
 
 impl Default for Limits {
@@ -100,7 +101,7 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             log_requests: true,
             round_robin: false,
-            sticky: headers::Sticky::Off,
+            sticky: sides::Sticky::Off,
         }
     }
 }
@@ -250,7 +251,7 @@ async fn handle(
         return error(status, text, &meta.id);
     }
     let table = &shared.table;
-    let choice = headers::choose_side(
+    let choice = sides::choose_side(
         request.headers(),
         table.weight(),
         table.two_sides(),
@@ -295,7 +296,7 @@ async fn handle(
                 let mut response =
                     pass_back(response, client_upgrade, in_flight, sender, meta.id, access);
                 if choice.set_cookie {
-                    let cookie = headers::side_cookie(backend.route.side);
+                    let cookie = sides::side_cookie(backend.route.side);
                     response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
                 return response;
