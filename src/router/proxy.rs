@@ -346,15 +346,21 @@ fn answered_by(shared: &Shared, backend: &Backend, status: StatusCode, service: 
     if status.is_server_error() {
         backend.errors.fetch_add(1, Ordering::Relaxed);
     }
-    let side = shared.table.stats(backend.route.side);
-    side.answered(status.as_u16(), service);
+    // Each side's counts are a canary's analysis: kept only while a deploy has two sides
+    // (a histogram more per request otherwise, for nothing).
+    if shared.table.two_sides() {
+        let side = shared.table.stats(backend.route.side);
+        side.answered(status.as_u16(), service);
+    }
 }
 
 /// An instance failed a request (no response, or none in time): counted against it and its
 /// side.
 fn failed_by(shared: &Shared, backend: &Backend) {
     backend.errors.fetch_add(1, Ordering::Relaxed);
-    shared.table.stats(backend.route.side).failed();
+    if shared.table.two_sides() {
+        shared.table.stats(backend.route.side).failed();
+    }
 }
 
 /// No instance became ready in time: a 503.
