@@ -1353,6 +1353,26 @@ impl Machine {
         self.slots[slot].probing = true;
     }
 
+    /// Release `version`'s spec, for a move to it; the response to give when there is none
+    /// (the run does not follow releases, or the release cannot be loaded).
+    fn load_release(
+        &self,
+        version: u32,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+    ) -> Result<Spec, Box<Response>> {
+        let Some(load) = load else {
+            return Err(Box::new(Response {
+                message: Some(
+                    "the running formation does not follow the current release (it was started with --dev or --release)"
+                        .to_owned(),
+                ),
+                ..self.status()
+            }));
+        };
+        load(version)
+            .map_err(|error| Box::new(Response::error(format!("cannot load v{version}: {error}"))))
+    }
+
     /// Why a restart, a move or a scale must wait, when one must.
     fn busy(&self) -> Option<String> {
         if let Some(deploy) = &self.deploy {
@@ -1407,18 +1427,9 @@ impl Machine {
                 "blue-green switches the router from one side to the other, and this run has no router: run with --router, or release without --strategy",
             );
         };
-        let Some(load) = load else {
-            return Response {
-                message: Some(
-                    "the running formation does not follow the current release (it was started with --dev or --release)"
-                        .to_owned(),
-                ),
-                ..self.status()
-            };
-        };
-        let spec = match load(version) {
+        let spec = match self.load_release(version, load) {
             Ok(spec) => spec,
-            Err(error) => return Response::error(format!("cannot load v{version}: {error}")),
+            Err(response) => return *response,
         };
         let Some(type_index) = spec.types.iter().position(|t| t.name == routed) else {
             return Response::error(format!(
@@ -2029,18 +2040,9 @@ impl Machine {
         if let Some(busy) = self.busy().filter(|_| !switched) {
             return Response::error(busy);
         }
-        let Some(load) = load else {
-            return Response {
-                message: Some(
-                    "the running formation does not follow the current release (it was started with --dev or --release)"
-                        .to_owned(),
-                ),
-                ..self.status()
-            };
-        };
-        let spec = match load(version) {
+        let spec = match self.load_release(version, load) {
             Ok(spec) => spec,
-            Err(error) => return Response::error(format!("cannot load v{version}: {error}")),
+            Err(response) => return *response,
         };
         if switched {
             return self.switch_back(spec);
