@@ -1189,7 +1189,9 @@ fn released(test: Test, port: u16, web: usize) -> (std::path::PathBuf, Running) 
 /// A released app behind the router (`web=3`), following releases, with `[deploy]` as given.
 fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
     let port = base_port();
-    let test = app()
+    // A compound command (the shell stays, the server is its child): a canary and the side
+    // it replaces must stop whole.
+    let test = compound_app()
         .file("version.txt", "one")
         .manifest(&format!("[deploy]\nstrategy = \"canary\"\n{deploy}"));
     let (dir, running) = released(test, port, 3);

@@ -3234,6 +3234,43 @@ mod tests {
         assert!(world.ps().canary.is_none());
     }
 
+    /// A step without enough canary requests to judge is held (and said), three times at
+    /// most; then the canary is aborted for want of traffic.
+    #[test]
+    fn a_canary_without_enough_traffic_is_held_then_aborted() {
+        let mut world = canary_at_first_step();
+        let (mut stable, mut canary) = (100, 0);
+        for held in 1..=4 {
+            world.advance(Duration::from_secs(1));
+            stable += 50;
+            canary += 2;
+            world.input(Input::SideStats {
+                stable: counts(stable, 0, 5),
+                candidate: counts(canary, 0, 5),
+            });
+            if held <= 3 {
+                let log = world.log();
+                assert!(
+                    log.iter()
+                        .any(|l| l.contains(&format!("step is held ({held} of 3)"))),
+                    "{log:?}"
+                );
+                // The held step starts again: its baseline is the next measurement.
+                world.input(Input::SideStats {
+                    stable: counts(stable, 0, 5),
+                    candidate: counts(canary, 0, 5),
+                });
+            }
+        }
+        let roll = world.roll();
+        assert_eq!(roll.state, "failed");
+        assert!(
+            roll.reason.unwrap().contains("not enough traffic"),
+            "{:?}",
+            world.log()
+        );
+    }
+
     /// A canary much slower than the stable side is aborted at its step's end.
     #[test]
     fn a_canary_slower_than_its_p99_ratio_is_aborted() {
