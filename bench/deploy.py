@@ -37,33 +37,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOZEN = os.path.join(ROOT, "target", "release", "dozen")
 
-APP = """
-import http.server, os, time
-class App(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        if self.path.startswith("/work"):
-            time.sleep(0.05)
-        self.send_response(200)
-        self.send_header("Content-Length", "3")
-        self.end_headers()
-        self.wfile.write(b"ok\\n")
-    def log_message(self, *args):
-        pass
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-Server(("127.0.0.1", int(os.environ["PORT"])), App).serve_forever()
-"""
-
-
+# The app every measurement runs: answers with its version (version.txt); `/work` takes 50 ms.
 VERSIONED = """
-import http.server, itertools, os, socket
+import http.server, itertools, os, socket, time
 VERSION = open("version.txt").read().strip()
 FAILS = itertools.count()
 class App(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
+        if self.path.startswith("/work"):
+            time.sleep(0.05)
         body = VERSION.encode()
         # "failing": one answer in twenty is a 500.
         self.send_response(500 if VERSION == "failing" and next(FAILS) % 20 == 0 else 200)
@@ -248,7 +231,9 @@ def main():
     print(f"  after it: {ca['after']:,} requests, {ca['failed_after']} failed (target: 0)")
     work = tempfile.mkdtemp(prefix="dozen-deploy-bench-")
     with open(os.path.join(work, "app.py"), "w") as f:
-        f.write(APP)
+        f.write(VERSIONED)
+    with open(os.path.join(work, "version.txt"), "w") as f:
+        f.write("one")
     with open(os.path.join(work, "Procfile"), "w") as f:
         f.write("web: exec python3 app.py\n")
     with open(os.path.join(work, "dozen.toml"), "w") as f:
