@@ -1099,13 +1099,41 @@ fn a_blue_green_smoke_test_gates_the_switch() {
     let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains("the smoke test failed: it exited with 1: saw"),
+        stderr.contains("the smoke test failed: it exited with code 1: saw"),
         "{stderr}"
     );
     assert_eq!(get(port, "/").json()["version"], "one");
     std::fs::write(dir.join("version.txt"), "three").unwrap();
     let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(get(port, "/").json()["version"], "three");
+    // A smoke test that hangs is killed at its timeout (and all of it: it runs as a one-off
+    // under a nursery), and the deploy aborts.
+    std::fs::write(
+        dir.join("dozen.toml"),
+        "[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"1s\"\nsmoke = \"echo waiting; sleep 30\"\nsmoke_timeout = \"1s\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("version.txt"), "four").unwrap();
+    // (Once the last deploy's window has passed.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ps(&running)["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i.get("side").is_some())
+    {
+        assert!(Instant::now() < deadline, "the window never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the smoke test failed: it did not finish within 1s: waiting"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
     assert_eq!(get(port, "/").json()["version"], "three");
     let (_, failures) = load.finish();
     assert!(failures.is_empty(), "{failures:?}");

@@ -24,6 +24,8 @@ pub struct Finished {
     pub signal: Option<i32>,
     /// Processes the command left running when it ended (ended by dozen since).
     pub left: usize,
+    /// It ran past its time limit and was killed ([`run_for`]).
+    pub timed_out: bool,
 }
 
 impl Finished {
@@ -67,6 +69,17 @@ pub fn run(
     cwd: &std::path::Path,
     on_line: &mut dyn FnMut(&str),
 ) -> std::io::Result<Finished> {
+    run_for(argv, env, cwd, None, on_line)
+}
+
+/// [`run`], and past `limit` the command's process group is killed (`timed_out` says so).
+pub fn run_for(
+    argv: &[String],
+    env: &[(String, String)],
+    cwd: &std::path::Path,
+    limit: Option<Duration>,
+    on_line: &mut dyn FnMut(&str),
+) -> std::io::Result<Finished> {
     let nursery = Nursery::start()?;
     let (reader, writer) = std::io::pipe()?;
     nursery.send(
@@ -105,8 +118,29 @@ pub fn run(
         }
         let _ = tx.send(Message::NurseryGone);
     });
+    let deadline = limit.and_then(|limit| std::time::Instant::now().checked_add(limit));
+    let mut timed_out = false;
     let finished = loop {
-        match rx.recv() {
+        let message = match deadline.filter(|_| !timed_out) {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match rx.recv_timeout(left) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        timed_out = true;
+                        let kill = Request::Signal {
+                            id: 1,
+                            signal: rustix::process::Signal::KILL.as_raw(),
+                        };
+                        let _ = nursery.send(&kill, &[]);
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => Err(mpsc::RecvError),
+                    Ok(message) => Ok(message),
+                }
+            }
+            None => rx.recv(),
+        };
+        match message {
             Ok(Message::Line(line)) => on_line(&line),
             Ok(Message::Event(nursery::Event::SpawnFailed { error, .. })) => {
                 nursery.finish();
@@ -122,6 +156,7 @@ pub fn run(
                     exit: code,
                     signal,
                     left: others,
+                    timed_out,
                 };
             }
             Ok(Message::Event(nursery::Event::Spawned { .. })) => {}
