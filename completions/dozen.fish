@@ -50,6 +50,8 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "start" -d 'Run the form
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "scale" -d 'Change the formation of the running `dozen run` live, and store it for the next run'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "ps" -d 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "canary" -d 'A canary release of the running `dozen run`: its live comparison, or promote or abort it'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "logs" -d 'The running formation\'s stream from any terminal: the last lines, then (-t) every new one'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "drains" -d 'Ship the stream off the machine: list, add and remove log drains (syslog, HTTPS)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "restart" -d 'Restart instances of the running `dozen run`, one at a time'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "stop" -d 'Stop instances of the running `dozen run` gracefully, until scaled or restarted'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "export" -d 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)'
@@ -372,6 +374,70 @@ complete -c dozen -n "__fish_dozen_using_subcommand canary" -l json -d 'Print th
 complete -c dozen -n "__fish_dozen_using_subcommand canary" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand canary" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand canary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s n -l num -d 'How many of the last buffered lines to print' -r
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s p -l ps -l dyno -d 'Only the lines of a type (web) or of an instance (web.1)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s s -l source -d 'Only the app\'s lines, the router\'s, or dozen\'s own' -r -f -a "app\t''
+router\t''
+dozen\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s t -l tail -l follow -d 'Keep printing new lines until interrupted or the run ends (Heroku\'s -t; -f is --procfile)'
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -l json -d 'One JSON object per line (`ts`, `process`, `stream`, `line`), as --log-format json'
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -l json -d 'Print the drains as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -f -a "list" -d 'The drains: stored ones and dozen.toml\'s, redacted, with their ids (the default)'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -f -a "add" -d 'Add a drain (`-` reads the URL from stdin, out of the shell\'s history)'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and not __fish_seen_subcommand_from list add remove" -f -a "remove" -d 'Remove a stored drain by its id (or a prefix of it) or its URL'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -l json -d 'Print the drains as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -l json -d 'Print the drains as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -l json -d 'Print the drains as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

@@ -166,6 +166,18 @@ pub enum Command {
     )]
     Canary(CanaryArgs),
 
+    /// The running formation's stream from any terminal: the last lines, then (-t) every new one
+    #[command(
+        after_help = "Reads the ring buffer of the running `dozen run` (the last [logs] buffer_lines lines, 10000 by default, held in memory only) through its control socket: the last -n lines, then with -t (--tail, --follow) every new one until you interrupt it or the run ends. Lines look like the run's own (or --json: one object per line, as --log-format json prints). A reader that falls behind never slows the apps: it is told how many lines it missed.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen logs\n  dozen logs -t --ps web\n  dozen logs -n 1000 --ps worker.2\n  dozen logs --tail --source router\n  dozen logs -t --json | jq -r .line"
+    )]
+    Logs(LogsArgs),
+
+    /// Ship the stream off the machine: list, add and remove log drains (syslog, HTTPS)
+    #[command(
+        after_help = "A drain gets every line of the running formation: syslog+tls://HOST:PORT, syslog+tcp://HOST:PORT (RFC 5424, octet-counted), syslog+udp://HOST:PORT, or https://… and http://… (batches of at most 500 lines or 1 MiB, at least every second, in Heroku's application/logplex-1 framing, or NDJSON with #format=ndjson). A drain URL may hold credentials: it is stored like config (.dozen/drains.json, mode 0600) and only ever shown redacted, by its id. A running `dozen run` starts and stops drains at once. Drains in dozen.toml's [logs] drains are listed too (`${NAME}` there takes a part from the config).\n\nA slow or unreachable drain drops its oldest lines (counted, in `dozen ps` and in the stream as Heroku's L10 error); it never slows the apps.\n\nExamples:\n  dozen drains\n  dozen drains add syslog+tls://logs.example.com:6514\n  echo \"https://user:$TOKEN@logs.example.com/in\" | dozen drains add -\n  dozen drains remove 3fa9c2d01b7e\n  dozen drains --json"
+    )]
+    Drains(DrainsArgs),
+
     /// Restart instances of the running `dozen run`, one at a time
     #[command(
         after_help = "Without an argument every instance; with a type (`web`) its instances; with an instance (`web.2`) that one. One at a time: an instance gets its stop signal, starts again on the same port, and the next one is only stopped once it is ready again (its health check passed, or it started when it has none) — with two or more instances of a type, some always serve. A replacement that crashes or fails its check stops the roll. Stopped instances (`dozen stop`) start again.\n\nExit status: 0 when the restart began (with --wait: when every instance is back and ready), 1 when no `dozen run` is running this app (with --wait: or a replacement did not become ready), 2 for an unknown type or instance.\n\nExamples:\n  dozen restart\n  dozen restart web\n  dozen restart worker.2"
@@ -491,6 +503,60 @@ pub enum CanaryVerb {
     Promote,
     /// Every request back to the stable side; the canary stops
     Abort,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// How many of the last buffered lines to print
+    #[arg(short = 'n', long = "num", value_name = "N", default_value_t = 100)]
+    pub num: usize,
+
+    /// Keep printing new lines until interrupted or the run ends (Heroku's -t; -f is --procfile)
+    #[arg(short = 't', long = "tail", visible_alias = "follow")]
+    pub follow: bool,
+
+    /// Only the lines of a type (web) or of an instance (web.1)
+    #[arg(
+        short = 'p',
+        long = "ps",
+        visible_alias = "dyno",
+        value_name = "TYPE|INSTANCE"
+    )]
+    pub ps: Option<String>,
+
+    /// Only the app's lines, the router's, or dozen's own
+    #[arg(short = 's', long, value_enum)]
+    pub source: Option<crate::logs::Source>,
+
+    /// One JSON object per line (`ts`, `process`, `stream`, `line`), as --log-format json
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DrainsArgs {
+    #[command(subcommand)]
+    pub action: Option<DrainsAction>,
+
+    /// Print the drains as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrainsAction {
+    /// The drains: stored ones and dozen.toml's, redacted, with their ids (the default)
+    List,
+    /// Add a drain (`-` reads the URL from stdin, out of the shell's history)
+    Add {
+        /// syslog+tls://HOST:PORT, syslog+tcp://…, syslog+udp://…, https://…, http://…
+        url: String,
+    },
+    /// Remove a stored drain by its id (or a prefix of it) or its URL
+    Remove {
+        /// The id `dozen drains` shows, or the URL
+        drain: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -10,6 +10,7 @@ mod export;
 mod gc;
 mod generate;
 mod init;
+mod logs;
 mod release;
 mod released;
 mod releases;
@@ -197,6 +198,8 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Scale(scale) => control::scale(&context, &scale),
         Command::Ps(ps) => control::ps(&context, &ps),
         Command::Canary(canary) => control::canary(&context, &canary),
+        Command::Logs(logs) => logs::logs(&context, &logs),
+        Command::Drains(drains) => logs::drains(&context, &drains),
         Command::Restart(target) => control::restart(&context, &target),
         Command::Stop(target) => control::stop(&context, &target),
     });

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::app::App;
 
 pub mod builds;
+pub mod drains;
 pub mod formation;
 pub mod history;
 pub mod objects;

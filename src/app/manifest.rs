@@ -43,6 +43,59 @@ pub struct Manifest {
     pub router: RouterSection,
     #[serde(default)]
     pub deploy: DeploySection,
+    #[serde(default)]
+    pub logs: LogsSection,
+}
+
+/// `[logs]`: the formation's stream beyond the terminal (docs/logs.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSection {
+    /// Lines the ring buffer of `dozen logs` keeps [default: 10000; 0 keeps none].
+    pub buffer_lines: Option<Spanned<u32>>,
+    /// Bytes it keeps at most [default: 8388608, 8 MiB].
+    pub buffer_bytes: Option<Spanned<u64>>,
+    /// Lines each drain may hold before it drops its oldest [default: 10000].
+    pub drain_queue: Option<Spanned<u32>>,
+    /// How long the drains get at the end of a run to send what they hold [default: 2s].
+    pub flush_timeout: Option<Duration>,
+    /// Drain URLs; `${NAME}` takes a part from the app's config (a token stays out of git).
+    #[serde(default)]
+    pub drains: Vec<Spanned<String>>,
+}
+
+/// The most lines or bytes `[logs]` may ask the ring buffer to hold.
+pub const MAX_BUFFER_LINES: u32 = 1_000_000;
+pub const MAX_BUFFER_BYTES: u64 = 1 << 30;
+
+impl LogsSection {
+    /// A drain URL with its `${NAME}` parts taken from `lookup`; the name of a missing one is
+    /// the error.
+    pub fn interpolate(
+        text: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| "`${` without its closing `}`".to_owned())?;
+            let name = &after[..end];
+            if !super::env_file::is_valid_key(name) {
+                return Err(format!("`${{{name}}}` is not a config variable's name"));
+            }
+            out.push_str(
+                &lookup(name)
+                    .ok_or_else(|| format!("the config has no `{name}` for a drain URL"))?,
+            );
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
 }
 
 /// `[deploy]`: how a running formation moves onto a new release (docs/deploy.md).
@@ -419,6 +472,7 @@ impl Manifest {
         };
         self.validate_sections(&mut error);
         self.validate_router(&mut error);
+        self.validate_logs(&mut error);
         self.deploy.validate(&mut error);
         self.validate_names(&mut error);
         self.validate_processes(&mut error);
@@ -496,6 +550,42 @@ impl Manifest {
                         "invalid inherit pattern `{text}`: use a variable name, `*` as a wildcard"
                     ),
                 );
+            }
+        }
+    }
+
+    /// `[logs]`: sizes in range, drain URLs that parse (their `${NAME}` parts stand in).
+    fn validate_logs(&self, error: &mut dyn FnMut(Range<usize>, String)) {
+        let logs = &self.logs;
+        if let Some(lines) = &logs.buffer_lines
+            && *lines.get_ref() > MAX_BUFFER_LINES
+        {
+            error(
+                lines.span(),
+                format!("buffer_lines is at most {MAX_BUFFER_LINES}"),
+            );
+        }
+        if let Some(bytes) = &logs.buffer_bytes
+            && *bytes.get_ref() > MAX_BUFFER_BYTES
+        {
+            error(
+                bytes.span(),
+                format!("buffer_bytes is at most {MAX_BUFFER_BYTES} (1 GiB)"),
+            );
+        }
+        if let Some(queue) = &logs.drain_queue
+            && !(1..=MAX_BUFFER_LINES).contains(queue.get_ref())
+        {
+            error(
+                queue.span(),
+                format!("drain_queue is from 1 to {MAX_BUFFER_LINES} lines"),
+            );
+        }
+        for drain in &logs.drains {
+            let checked = LogsSection::interpolate(drain.get_ref(), &|_| Some("x".into()))
+                .and_then(|url| crate::logs::url::DrainUrl::parse(&url));
+            if let Err(problem) = checked {
+                error(drain.span(), format!("invalid drain: {problem}"));
             }
         }
     }

@@ -15,13 +15,13 @@ use crate::exit_code;
 use crate::store::history;
 use crate::supervisor::control::{self, ClientError, Op, Request, Response};
 
-fn store_of(context: &Context) -> Result<(App, std::path::PathBuf), Error> {
+pub(super) fn store_of(context: &Context) -> Result<(App, std::path::PathBuf), Error> {
     let (app, _) = App::load(&context.locator);
     let store = super::open_store(&app)?;
     Ok((app, store))
 }
 
-fn ask(store: &std::path::Path, op: Op) -> Result<Option<Response>, Error> {
+pub(super) fn ask(store: &std::path::Path, op: Op) -> Result<Option<Response>, Error> {
     match control::request(
         store,
         &Request {
@@ -386,6 +386,27 @@ pub(super) fn canary(context: &Context, args: &crate::cli::CanaryArgs) -> Result
     Ok(exit_code::SUCCESS)
 }
 
+/// A line per drain in `dozen ps`.
+fn drain_lines(out: &mut String, logs: Option<&crate::supervisor::control::LogsStatus>) {
+    for drain in logs.iter().flat_map(|l| &l.drains) {
+        let _ = writeln!(
+            out,
+            "drain {} {}: {}, {} sent, {} dropped, {} queued{}",
+            drain.id,
+            drain.url,
+            drain.state,
+            drain.sent,
+            drain.dropped,
+            drain.queued,
+            drain
+                .last_error
+                .as_ref()
+                .map(|e| format!(" (last error: {e})"))
+                .unwrap_or_default()
+        );
+    }
+}
+
 pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     let (_, store) = store_of(context)?;
     let Some(response) = ask(&store, Op::Ps)? else {
@@ -416,6 +437,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         }
         if !response.autoscale.is_empty() {
             value["autoscale"] = json!(response.autoscale);
+        }
+        if let Some(logs) = &response.logs {
+            value["logs"] = json!(logs);
         }
         print(&format!(
             "{}\n",
@@ -464,6 +488,7 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     if let Some(router) = &response.router {
         router_lines(&mut out, router);
     }
+    drain_lines(&mut out, response.logs.as_ref());
     for a in &response.autoscale {
         let measured = a
             .measured

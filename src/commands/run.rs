@@ -186,6 +186,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         }
     }
 
+    let logs = logs_plan(app, &store, &env)?;
     let _lock = RunLock::acquire(&store.join("run.lock"))?;
     // Under the lock: a socket left by a killed run is replaced.
     let control = crate::supervisor::control::Server::bind(&store)
@@ -226,6 +227,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         }),
         router,
         autoscale,
+        logs,
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
 }
@@ -462,4 +464,67 @@ impl RunLock {
         let _ = write!(file, "{}", std::process::id());
         Ok(Self { _file: file })
     }
+}
+
+/// `[logs]` and the stored drains (docs/logs.md). A drain's `${NAME}` parts come from the
+/// config the processes get.
+fn logs_plan(
+    app: &crate::app::App,
+    store: &std::path::Path,
+    env: &[(String, String)],
+) -> Result<runner::LogsPlan<'static>, Error> {
+    use crate::logs::url::DrainUrl;
+    let section = &app.manifest.logs;
+    let lookup = |name: &str| {
+        env.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let configured = section
+        .drains
+        .iter()
+        .map(|drain| {
+            crate::app::manifest::LogsSection::interpolate(drain.get_ref(), &lookup)
+                .and_then(|url| DrainUrl::parse(&url))
+                .map_err(|problem| Error::usage(format!("[logs] drains: {problem}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let all = {
+        let store = store.to_owned();
+        move || -> Result<Vec<DrainUrl>, String> {
+            let mut urls = configured.clone();
+            for url in crate::store::drains::load(&store)? {
+                if !urls.iter().any(|u| u.id() == url.id()) {
+                    urls.push(url);
+                }
+            }
+            Ok(urls)
+        }
+    };
+    let drains = all().map_err(Error::failed)?;
+    let defaults = crate::logs::drain::Settings::default();
+    let limits = crate::logs::hub::Limits::default();
+    Ok(runner::LogsPlan {
+        limits: crate::logs::hub::Limits {
+            lines: section
+                .buffer_lines
+                .as_ref()
+                .map_or(limits.lines, |n| *n.get_ref() as usize),
+            bytes: section.buffer_bytes.as_ref().map_or(limits.bytes, |n| {
+                usize::try_from(*n.get_ref()).unwrap_or(usize::MAX)
+            }),
+        },
+        settings: crate::logs::drain::Settings {
+            queue: section
+                .drain_queue
+                .as_ref()
+                .map_or(defaults.queue, |n| *n.get_ref() as usize),
+            flush_timeout: section
+                .flush_timeout
+                .map_or(defaults.flush_timeout, |d| d.0),
+            hostname: app.name.clone(),
+        },
+        drains,
+        reload: Some(Box::new(all)),
+    })
 }

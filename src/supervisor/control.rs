@@ -42,6 +42,21 @@ pub struct Request {
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Op {
     Ps,
+    /// `dozen logs`: the last `n` lines, then (with `follow`) every new one; answered as a
+    /// stream (`logs::follow`), not one reply.
+    Logs {
+        #[serde(default)]
+        n: usize,
+        #[serde(default)]
+        follow: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ps: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<crate::logs::Source>,
+    },
+    /// `dozen drains add|remove` changed the stored drains: the run starts and stops drains to
+    /// match.
+    Drains,
     Scale {
         changes: Vec<ScaleChange>,
     },
@@ -246,6 +261,20 @@ pub struct Response {
     /// A canary release under way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanaryStatus>,
+    /// Where the stream goes besides the terminal: the ring buffer and each drain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<LogsStatus>,
+}
+
+/// The stream's readers in `dozen ps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogsStatus {
+    /// Lines and bytes in the ring buffer.
+    pub buffered_lines: usize,
+    pub buffered_bytes: usize,
+    /// `dozen logs -f` readers.
+    pub followers: usize,
+    pub drains: Vec<crate::logs::drain::Status>,
 }
 
 /// An autoscaled type in `dozen ps`.
@@ -281,6 +310,7 @@ impl Response {
             router: None,
             autoscale: Vec::new(),
             canary: None,
+            logs: None,
         }
     }
 }
@@ -374,6 +404,7 @@ impl Server {
     /// `handle` (the runner, through its event channel) and its reply written back.
     pub fn serve(
         self,
+        logs: std::sync::Arc<crate::logs::hub::Hub>,
         handle: impl Fn(Request) -> Response + Send + Sync + 'static,
     ) -> std::io::Result<ServerGuard> {
         let listener = self.listener.try_clone()?;
@@ -384,7 +415,7 @@ impl Server {
             .spawn(move || {
                 for stream in listener.incoming() {
                     let Ok(stream) = stream else { continue };
-                    accept(stream, &handle, &active);
+                    accept(stream, &handle, &logs, &active);
                 }
             })?;
         Ok(ServerGuard { path: self.path })
@@ -394,6 +425,7 @@ impl Server {
 fn accept<H: Fn(Request) -> Response + Send + Sync + 'static>(
     stream: UnixStream,
     handle: &std::sync::Arc<H>,
+    logs: &std::sync::Arc<crate::logs::hub::Hub>,
     active: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) {
     use std::sync::atomic::Ordering;
@@ -408,12 +440,12 @@ fn accept<H: Fn(Request) -> Response + Send + Sync + 'static>(
         );
         return;
     }
-    let (handle, done) = (handle.clone(), active.clone());
+    let (handle, logs, done) = (handle.clone(), logs.clone(), active.clone());
     let spawned = std::thread::Builder::new()
         .name("dozen-control-conn".into())
         .stack_size(128 * 1024)
         .spawn(move || {
-            let _ = answer(&stream, &*handle);
+            let _ = answer(&stream, &*handle, &logs);
             done.fetch_sub(1, Ordering::SeqCst);
         });
     if spawned.is_err() {
@@ -488,13 +520,32 @@ fn read_request(stream: &UnixStream) -> Result<Vec<u8>, String> {
 }
 
 /// Answers one connection: every request gets exactly one reply line, a malformed one too.
-fn answer(stream: &UnixStream, handle: &impl Fn(Request) -> Response) -> std::io::Result<()> {
+/// A logs request is answered as a stream instead (`logs::follow`).
+fn answer(
+    stream: &UnixStream,
+    handle: &impl Fn(Request) -> Response,
+    logs: &crate::logs::hub::Hub,
+) -> std::io::Result<()> {
     let own = rustix::process::getuid().as_raw();
     let peer = rustix::net::sockopt::socket_peercred(stream)?;
     stream.set_write_timeout(Some(READ_DEADLINE))?;
     let response = if peer_allowed(peer.uid.as_raw(), own) {
-        match read_request(stream) {
-            Ok(line) => parse_request(&line).map_or_else(Response::error, handle),
+        match read_request(stream).map(|line| parse_request(&line)) {
+            Ok(Ok(Request {
+                op:
+                    Op::Logs {
+                        n,
+                        follow,
+                        ps,
+                        source,
+                    },
+                ..
+            })) => {
+                let filter = crate::logs::Filter { ps, source };
+                crate::logs::follow::serve(stream, logs, n, &filter, follow);
+                return Ok(());
+            }
+            Ok(request) => request.map_or_else(Response::error, handle),
             Err(problem) => Response::error(format!("bad request: {problem}")),
         }
     } else {
@@ -539,8 +590,8 @@ impl std::fmt::Display for ClientError {
     }
 }
 
-/// Sends one request to the run using `store` and reads its reply.
-pub fn request(store: &Path, request: &Request) -> Result<Response, ClientError> {
+/// Connects to the run using `store`.
+pub fn connect(store: &Path) -> Result<UnixStream, ClientError> {
     let recorded = std::fs::read(run_dir(store).join("control.path"))
         .ok()
         .map(|bytes| PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()));
@@ -548,8 +599,8 @@ pub fn request(store: &Path, request: &Request) -> Result<Response, ClientError>
         Some(path) => path,
         None => socket_path(store).map_err(ClientError::Io)?,
     };
-    let stream = match UnixStream::connect(&path) {
-        Ok(stream) => stream,
+    match UnixStream::connect(&path) {
+        Ok(stream) => Ok(stream),
         // No file: never started here; refused: a killed run's leftover.
         Err(e)
             if matches!(
@@ -557,10 +608,15 @@ pub fn request(store: &Path, request: &Request) -> Result<Response, ClientError>
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
             ) =>
         {
-            return Err(ClientError::NotRunning);
+            Err(ClientError::NotRunning)
         }
-        Err(e) => return Err(ClientError::Io(e)),
-    };
+        Err(e) => Err(ClientError::Io(e)),
+    }
+}
+
+/// Sends one request to the run using `store` and reads its reply.
+pub fn request(store: &Path, request: &Request) -> Result<Response, ClientError> {
+    let stream = connect(store)?;
     let io = ClientError::Io;
     stream.set_read_timeout(Some(CLIENT_TIMEOUT)).map_err(io)?;
     let mut text = serde_json::to_string(request).expect("serializable");
@@ -637,8 +693,11 @@ mod tests {
         assert_eq!(mode, 0o600);
         let dir_mode = std::fs::metadata(store.join("run")).unwrap().mode() & 0o777;
         assert_eq!(dir_mode, 0o700);
+        let hub = std::sync::Arc::new(crate::logs::hub::Hub::new(
+            crate::logs::hub::Limits::default(),
+        ));
         let guard = server
-            .serve(|request| {
+            .serve(hub.clone(), |request| {
                 let mut reply = Response::error(format!("{:?}", request.op));
                 reply.ok = true;
                 reply
@@ -673,7 +732,7 @@ mod tests {
         assert!(!fallback.starts_with(&long));
         let guard = Server::bind(&long)
             .unwrap()
-            .serve(|_| {
+            .serve(hub, |_| {
                 let mut reply = Response::error("");
                 reply.ok = true;
                 reply

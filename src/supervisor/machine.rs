@@ -866,6 +866,10 @@ impl Machine {
                 Some(canary.unwrap_or_default()),
             ),
             Op::Canary { action } => self.canary_control(action),
+            // The control socket's thread streams logs; the runner applies drains.
+            Op::Logs { .. } | Op::Drains => {
+                Response::error("this request is not for the formation")
+            }
         };
         self.forget_removed();
         response
@@ -2701,6 +2705,7 @@ impl Machine {
             instances,
             roll: self.last_roll.as_ref().map(Roll::status),
             router: None,
+            logs: None,
             autoscale: self
                 .autoscalers
                 .iter()

@@ -19,6 +19,9 @@ use super::output::pump::{self, Command as PumpCommand};
 use super::output::queue::Queue;
 use super::reaper;
 use crate::app::procfile;
+use crate::logs::drain::Tell;
+use crate::logs::hub::Hub;
+use std::sync::Arc;
 
 /// How much formatted output may wait for a slow stdout before the children are slowed.
 const QUEUE_BYTES: usize = 4 * 1024 * 1024;
@@ -44,7 +47,23 @@ pub struct Plan<'a> {
     pub router: Option<RouterPlan>,
     /// Types scaled by the load the router measures.
     pub autoscale: Vec<(String, super::autoscale::Policy)>,
+    /// The ring buffer of `dozen logs` and the drains.
+    pub logs: LogsPlan<'a>,
 }
+
+/// Where the stream goes besides stdout (docs/logs.md).
+#[derive(Default)]
+pub struct LogsPlan<'a> {
+    pub limits: crate::logs::hub::Limits,
+    pub settings: crate::logs::drain::Settings,
+    pub drains: Vec<crate::logs::url::DrainUrl>,
+    /// Reads the drains again when `dozen drains add|remove` changed them.
+    pub reload: Option<ReloadDrains<'a>>,
+}
+
+/// Reads a run's drains again.
+pub type ReloadDrains<'a> =
+    Box<dyn FnMut() -> Result<Vec<crate::logs::url::DrainUrl>, String> + 'a>;
 
 /// What the run's router serves: the type it fronts, where, with which limits.
 pub struct RouterPlan {
@@ -95,7 +114,14 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
             })?
     };
     let formatter = Formatter::new(plan.format, plan.timestamps, plan.color, label_width(&plan));
-    let (pump, pump_thread) = pump::start(formatter.clone(), queue)?;
+    let hub = Arc::new(Hub::new(plan.logs.limits));
+    let types = plan.spec.types.iter().map(|t| t.name.clone()).collect();
+    hub.set_layout(label_width(&plan), types);
+    let (pump, pump_thread) = pump::start(formatter.clone(), queue, hub.clone())?;
+    let tell = tell_through(&pump)?;
+    let mut drains = Vec::new();
+    let logs = std::mem::take(&mut plan.logs);
+    crate::logs::drain::reconcile(&hub, &mut drains, &logs.drains, &logs.settings, &tell)?;
 
     let nursery = Nursery::start()?;
     {
@@ -115,7 +141,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     let _control = plan
         .control
         .take()
-        .map(|server| serve_control(server, tx.clone()))
+        .map(|server| serve_control(server, hub.clone(), tx.clone()))
         .transpose()?;
 
     let spec = std::mem::replace(
@@ -153,16 +179,36 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         follow: plan.follow,
         router: router.as_ref(),
         routes: Vec::new(),
+        hub: &hub,
+        logs,
+        drains,
+        tell,
     };
     drive(&mut machine, &mut driver, &rx, router.as_ref());
     let code = machine.exit_code();
     signal_handle.close();
     pump.send(PumpCommand::Finish);
     let _ = pump_thread.join();
+    hub.close_followers();
+    crate::logs::drain::finish(
+        std::mem::take(&mut driver.drains),
+        driver.logs.settings.flush_timeout,
+    );
     let _ = writer.join();
     nursery.finish();
     reaper::end_descendants(Duration::from_secs(1));
     Ok(code)
+}
+
+/// How a drain says a line in the stream: through the pump while it runs, then on stderr
+/// (the drains' last words come after the stream has ended).
+fn tell_through(pump: &pump::Handle) -> std::io::Result<Tell> {
+    let pump = pump.try_clone()?;
+    Ok(Arc::new(move |text: String| {
+        if let Err(text) = pump.try_system(text) {
+            eprintln!("{} | {text}", super::output::format::SYSTEM_NAME);
+        }
+    }))
 }
 
 /// Starts the formation and feeds the machine what happens (events, timers, the router's
@@ -389,9 +435,10 @@ fn forward_signals(tx: mpsc::Sender<Event>) -> std::io::Result<signal_hook::iter
 /// when the returned guard is dropped, at the end of the run.
 fn serve_control(
     server: control::Server,
+    hub: Arc<Hub>,
     tx: mpsc::Sender<Event>,
 ) -> std::io::Result<control::ServerGuard> {
-    server.serve(move |request| {
+    server.serve(hub, move |request| {
         let (reply, answer) = mpsc::channel();
         let deadline = Instant::now() + control::REQUEST_DEADLINE;
         if tx.send(Event::Control(request, reply, deadline)).is_err() {
@@ -416,9 +463,56 @@ struct Driver<'a, 'f> {
     router: Option<&'a crate::router::Router>,
     /// What the router was last told is in rotation.
     routes: Vec<crate::router::Route>,
+    hub: &'a Hub,
+    logs: LogsPlan<'f>,
+    drains: Vec<crate::logs::drain::Running>,
+    tell: Tell,
 }
 
 impl Driver<'_, '_> {
+    /// `dozen drains add|remove` changed the stored drains: start and stop drains to match.
+    fn reload_drains(&mut self, machine: &mut Machine) -> Response {
+        let Some(reload) = self.logs.reload.as_mut() else {
+            return Response::error("this run does not read stored drains");
+        };
+        let urls = match reload() {
+            Ok(urls) => urls,
+            Err(problem) => return Response::error(problem),
+        };
+        match crate::logs::drain::reconcile(
+            self.hub,
+            &mut self.drains,
+            &urls,
+            &self.logs.settings,
+            &self.tell,
+        ) {
+            Ok(stopped) => {
+                let count = self.hub.drains().len();
+                let text = format!(
+                    "drains changed: {count} now{}",
+                    if stopped > 0 {
+                        format!(" ({stopped} stopped)")
+                    } else {
+                        String::new()
+                    }
+                );
+                self.pump.system(text.clone(), None);
+                Response {
+                    message: Some(text),
+                    ..machine.control(
+                        control::Request {
+                            v: control::VERSION,
+                            op: control::Op::Ps,
+                        },
+                        Instant::now(),
+                        None,
+                    )
+                }
+            }
+            Err(e) => Response::error(format!("cannot start a drain: {e}")),
+        }
+    }
+
     fn on_event(&mut self, machine: &mut Machine, event: Event) {
         let now = Instant::now();
         let input = match event {
@@ -455,6 +549,8 @@ impl Driver<'_, '_> {
                 // Past its deadline its client was told it was not applied: keep that true.
                 let response = if now > deadline {
                     Response::error("not applied: the run was too busy to take it in time")
+                } else if request.op == control::Op::Drains {
+                    self.reload_drains(machine)
                 } else {
                     let load = self
                         .follow
@@ -463,8 +559,15 @@ impl Driver<'_, '_> {
                     machine.control(request, now, load)
                 };
                 self.carry_out(machine);
+                let (buffered_lines, buffered_bytes) = self.hub.buffered();
                 let response = Response {
                     router: self.router.map(crate::router::Router::status),
+                    logs: Some(control::LogsStatus {
+                        buffered_lines,
+                        buffered_bytes,
+                        followers: self.hub.followers(),
+                        drains: self.hub.drains().iter().map(|d| d.status()).collect(),
+                    }),
                     ..response
                 };
                 let _ = reply.send(response);

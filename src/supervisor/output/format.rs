@@ -1,7 +1,5 @@
 //! How output lines look: `HH:MM:SS web.1  | line` (text) or one JSON object per line.
 
-use std::io::Write as _;
-
 use super::lines::Line;
 
 /// `--log-format`.
@@ -24,7 +22,13 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn name(self) -> &'static str {
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Stdout, Self::Stderr, Self::System, Self::Router]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
         match self {
             Self::Stdout => "stdout",
             Self::Stderr => "stderr",
@@ -54,7 +58,7 @@ pub struct Formatter {
 /// Who a line belongs to: its name and its precomputed text prefix.
 #[derive(Debug, Clone)]
 pub struct Label {
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     prefix: Vec<u8>,
     prefix_end: Vec<u8>,
 }
@@ -92,7 +96,7 @@ impl Formatter {
             None => (String::new(), format!("{padded} ")),
         };
         Label {
-            name: name.to_owned(),
+            name: std::sync::Arc::from(name),
             prefix: prefix.into_bytes(),
             prefix_end: prefix_end.into_bytes(),
         }
@@ -111,27 +115,30 @@ impl Formatter {
                 out.extend_from_slice(line.bytes);
                 out.push(b'\n');
             }
-            LogFormat::Json => {
-                let text = String::from_utf8_lossy(line.bytes);
-                let _ = write!(
-                    out,
-                    "{{\"ts\":\"{}\",\"process\":",
-                    self.clock.utc_rfc3339()
-                );
-                let _ = serde_json::to_writer(&mut *out, &label.name);
-                let _ = write!(out, ",\"stream\":\"{}\",\"line\":", stream.name());
-                let _ = serde_json::to_writer(&mut *out, &text);
-                if line.continued {
-                    out.extend_from_slice(b",\"continued\":true");
-                }
-                out.extend_from_slice(b"}\n");
-            }
+            LogFormat::Json => crate::logs::write_json(
+                out,
+                &self.clock.now,
+                &label.name,
+                stream,
+                line.bytes,
+                line.continued,
+            ),
         }
     }
 
     /// Reads the clock once for a batch of lines (timestamps are to the second in text).
     pub fn tick(&mut self) {
         self.clock.tick();
+    }
+
+    /// The time the last [`Formatter::tick`] read.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now
+    }
+
+    /// Formats the next lines as written at `ts` (for lines read back, as `dozen logs` does).
+    pub fn at(&mut self, ts: jiff::Timestamp) {
+        self.clock.set(ts);
     }
 }
 
@@ -157,7 +164,11 @@ impl Clock {
     }
 
     fn tick(&mut self) {
-        self.now = jiff::Timestamp::now();
+        self.set(jiff::Timestamp::now());
+    }
+
+    fn set(&mut self, now: jiff::Timestamp) {
+        self.now = now;
         let second = self.now.as_second();
         if second != self.second {
             self.second = second;
@@ -174,10 +185,6 @@ impl Clock {
 
     fn local_hms(&self) -> &[u8] {
         &self.hms
-    }
-
-    fn utc_rfc3339(&self) -> String {
-        self.now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
     }
 }
 

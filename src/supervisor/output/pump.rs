@@ -2,7 +2,7 @@
 //! formats them and hands whole batches to the writer's queue.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,8 @@ use rustix::io::Errno;
 use super::format::{Formatter, Label, Stream};
 use super::lines::{Line, LineBuffer};
 use super::queue::Queue;
+use crate::logs::Event;
+use crate::logs::hub::Hub;
 
 /// A partial line is shown once its stream has been quiet this long.
 pub const PARTIAL_LINE_IDLE: Duration = Duration::from_millis(50);
@@ -65,6 +67,18 @@ impl Handle {
         }
     }
 
+    /// One of dozen's lines; the text back when the pump has ended.
+    pub fn try_system(&self, text: String) -> Result<(), String> {
+        match self.tx.send(Command::System { text, after: None }) {
+            Ok(()) => {
+                let _ = rustix::io::write(&self.wake, &[1]);
+                Ok(())
+            }
+            Err(mpsc::SendError(Command::System { text, .. })) => Err(text),
+            Err(_) => Err(String::new()),
+        }
+    }
+
     pub fn system(&self, text: impl Into<String>, after: Option<u64>) {
         self.send(Command::System {
             text: text.into(),
@@ -88,7 +102,11 @@ struct Source {
     strip_cr: bool,
 }
 
-pub fn start(formatter: Formatter, queue: Queue) -> std::io::Result<(Handle, JoinHandle<()>)> {
+pub fn start(
+    formatter: Formatter,
+    queue: Queue,
+    hub: Arc<Hub>,
+) -> std::io::Result<(Handle, JoinHandle<()>)> {
     let (wake_read, wake_write) = rustix::pipe::pipe_with(
         rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
     )?;
@@ -99,10 +117,11 @@ pub fn start(formatter: Formatter, queue: Queue) -> std::io::Result<(Handle, Joi
             Pump {
                 formatter,
                 queue,
+                hub,
                 rx,
                 wake: wake_read,
                 sources: Vec::new(),
-                batch: Vec::new(),
+                batch: Batch::default(),
                 buf: vec![0; READ_SIZE],
             }
             .run();
@@ -119,11 +138,20 @@ pub fn start(formatter: Formatter, queue: Queue) -> std::io::Result<(Handle, Joi
 struct Pump {
     formatter: Formatter,
     queue: Queue,
+    /// Where every line also goes as an event: `dozen logs` and the drains.
+    hub: Arc<Hub>,
     rx: mpsc::Receiver<Command>,
     wake: OwnedFd,
     sources: Vec<Source>,
-    batch: Vec<u8>,
+    batch: Batch,
     buf: Vec<u8>,
+}
+
+/// Lines cut since the last hand-over: formatted for stdout, and as events for the hub.
+#[derive(Default)]
+struct Batch {
+    text: Vec<u8>,
+    events: Vec<Arc<Event>>,
 }
 
 impl Pump {
@@ -217,8 +245,9 @@ impl Pump {
                     return;
                 }
             }
-            if batch.len() >= BATCH_SIZE {
-                self.queue.push(std::mem::take(batch));
+            if batch.text.len() >= BATCH_SIZE {
+                self.queue.push(std::mem::take(&mut batch.text));
+                self.hub.publish(&std::mem::take(&mut batch.events));
             }
         }
     }
@@ -349,9 +378,10 @@ impl Pump {
     }
 
     fn hand_over(&mut self) {
-        if !self.batch.is_empty() {
-            self.queue.push(std::mem::take(&mut self.batch));
+        if !self.batch.text.is_empty() {
+            self.queue.push(std::mem::take(&mut self.batch.text));
         }
+        self.hub.publish(&std::mem::take(&mut self.batch.events));
     }
 }
 
@@ -370,7 +400,7 @@ fn pipe(fd: OwnedFd, stream: Stream) -> Pipe {
 
 fn emit(
     formatter: &mut Formatter,
-    batch: &mut Vec<u8>,
+    batch: &mut Batch,
     label: &Label,
     stream: Stream,
     line: Line<'_>,
@@ -384,7 +414,14 @@ fn emit(
     } else {
         line
     };
-    formatter.line(batch, label, stream, line);
+    formatter.line(&mut batch.text, label, stream, line);
+    batch.events.push(Arc::new(Event {
+        ts: formatter.now(),
+        process: label.name.clone(),
+        stream,
+        line: Box::from(line.bytes),
+        continued: line.continued,
+    }));
 }
 
 #[cfg(test)]
@@ -404,7 +441,12 @@ mod tests {
                 out
             })
         };
-        let (handle, thread) = start(formatter, queue).unwrap();
+        let (handle, thread) = start(
+            formatter,
+            queue,
+            Arc::new(Hub::new(crate::logs::hub::Limits::default())),
+        )
+        .unwrap();
         (handle, thread, writer)
     }
 

@@ -1,0 +1,936 @@
+//! Drains: each ships the stream to one collector from a thread of its own, fed by a bounded
+//! queue that drops its oldest line (counted, and said as Logplex's L10 does) when the
+//! collector is slow or down. Publishing into the queue never waits, so an app's writes never
+//! do either.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs as _, UdpSocket};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::url::{DrainUrl, Format, Kind};
+use super::{Event, syslog};
+
+/// How a run's drains behave (`[logs]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lines a drain may hold before it drops its oldest (`drain_queue`).
+    pub queue: usize,
+    /// How long the drains get, at the end of the run, to send what they hold.
+    pub flush_timeout: Duration,
+    /// HOSTNAME in syslog headers: the app's name.
+    pub hostname: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            queue: 10_000,
+            flush_timeout: Duration::from_secs(2),
+            hostname: "dozen".into(),
+        }
+    }
+}
+
+/// An HTTP batch: at most this many lines…
+pub const HTTP_BATCH_LINES: usize = 500;
+/// …or this many bytes of body…
+pub const HTTP_BATCH_BYTES: usize = 1024 * 1024;
+/// …sent at the latest this long after its first line was queued.
+pub const HTTP_FLUSH: Duration = Duration::from_secs(1);
+/// Lines written to a syslog stream at once.
+const STREAM_BATCH: usize = 4096;
+/// The largest datagram sent (a syslog+udp message is cut to it).
+pub const UDP_MAX: usize = 8192;
+/// Connecting, and a write or a reply that makes no progress, give up after these.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Reconnection backoff: from this, doubling…
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// …up to this.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// A drain in `dozen ps --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub id: String,
+    /// Redacted.
+    pub url: String,
+    /// `connecting`, `connected`, `retrying` or `stopped`.
+    pub state: String,
+    /// Lines delivered (written to a syslog connection; acknowledged by an HTTP 2xx).
+    pub sent: u64,
+    /// Lines dropped: the queue was full, the collector refused them, or the run ended first.
+    pub dropped: u64,
+    /// Lines waiting.
+    pub queued: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Says a line in the formation's stream (dozen's own).
+pub type Tell = Arc<dyn Fn(String) + Send + Sync>;
+
+pub struct Drain {
+    url: DrainUrl,
+    id: String,
+    capacity: usize,
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    stats: Mutex<Stats>,
+    /// The open connection's socket, to cut a write blocked at the end of the run.
+    socket: Mutex<Option<TcpStream>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Arc<Event>>,
+    /// Dropped since last said, and since when.
+    unreported: u64,
+    since: Option<jiff::Timestamp>,
+    stopping: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Stats {
+    state: &'static str,
+    sent: u64,
+    dropped: u64,
+    last_error: Option<String>,
+}
+
+impl Drain {
+    pub fn new(url: DrainUrl, capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            id: url.id(),
+            url,
+            capacity: capacity.max(1),
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            stats: Mutex::new(Stats {
+                state: "connecting",
+                ..Stats::default()
+            }),
+            socket: Mutex::new(None),
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn url(&self) -> &DrainUrl {
+        &self.url
+    }
+
+    /// Queues lines, dropping the oldest beyond the capacity. Never waits on the collector.
+    pub fn push(&self, events: &[Arc<Event>]) {
+        let mut queue = self.queue.lock().expect("drain lock");
+        if queue.stopping.is_some() {
+            return;
+        }
+        let mut dropped = 0;
+        for event in events {
+            if queue.events.len() >= self.capacity {
+                queue.events.pop_front();
+                dropped += 1;
+            }
+            queue.events.push_back(event.clone());
+        }
+        if dropped > 0 {
+            queue.unreported += dropped;
+            queue.since.get_or_insert_with(jiff::Timestamp::now);
+            self.stats.lock().expect("drain stats").dropped += dropped;
+        }
+        drop(queue);
+        self.ready.notify_one();
+    }
+
+    pub fn status(&self) -> Status {
+        let queued = self.queue.lock().expect("drain lock").events.len();
+        let stats = self.stats.lock().expect("drain stats");
+        Status {
+            id: self.id.clone(),
+            url: self.url.redacted(),
+            state: stats.state.to_owned(),
+            sent: stats.sent,
+            dropped: stats.dropped,
+            queued,
+            last_error: stats.last_error.clone(),
+        }
+    }
+
+    /// Starts the drain's thread.
+    pub fn start(
+        self: &Arc<Self>,
+        settings: &Settings,
+        tell: Tell,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let (drain, hostname) = (self.clone(), settings.hostname.clone());
+        std::thread::Builder::new()
+            .name(format!("dozen-drain-{}", self.id))
+            .spawn(move || Worker::new(drain, hostname, tell).run())
+    }
+
+    /// Asks the thread to send what it holds and end by `deadline`.
+    pub fn stop(&self, deadline: Instant) {
+        let mut queue = self.queue.lock().expect("drain lock");
+        queue.stopping = Some(queue.stopping.map_or(deadline, |d| d.min(deadline)));
+        drop(queue);
+        self.ready.notify_all();
+    }
+
+    /// Cuts a write or read blocked on the collector (past the deadline).
+    pub fn abort(&self) {
+        if let Some(socket) = self.socket.lock().expect("drain socket").as_ref() {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn set_state(&self, new: &'static str, error: Option<String>) {
+        let mut counts = self.stats.lock().expect("drain stats");
+        counts.state = new;
+        if error.is_some() {
+            counts.last_error = error;
+        }
+    }
+
+    /// Waits for lines; returns at most `max` lines (and `max_bytes` of them), after waiting
+    /// up to `linger` for that many; `None` once stopping with nothing left. An L10 line
+    /// comes first when lines were dropped since the last batch.
+    fn take(&self, max: usize, max_bytes: usize, linger: Duration) -> Option<Vec<Arc<Event>>> {
+        let mut queue = self.queue.lock().expect("drain lock");
+        while queue.events.is_empty() && queue.unreported == 0 {
+            if queue.stopping.is_some() {
+                return None;
+            }
+            queue = self.ready.wait(queue).expect("drain lock");
+        }
+        let until = Instant::now() + linger;
+        while queue.events.len() < max && queue.stopping.is_none() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            queue = self.ready.wait_timeout(queue, left).expect("drain lock").0;
+        }
+        let mut batch = Vec::new();
+        if queue.unreported > 0 {
+            let since = queue.since.take().unwrap_or_else(jiff::Timestamp::now);
+            batch.push(Arc::new(Event::system(format!(
+                "Error L10 (output buffer overflow): {} messages dropped since {}",
+                std::mem::take(&mut queue.unreported),
+                since.strftime("%Y-%m-%dT%H:%M:%SZ")
+            ))));
+        }
+        let mut bytes = 0;
+        while batch.len() < max {
+            let Some(next) = queue.events.front() else {
+                break;
+            };
+            bytes += next.weight();
+            if bytes > max_bytes && !batch.is_empty() {
+                break;
+            }
+            batch.push(queue.events.pop_front().expect("front"));
+        }
+        Some(batch)
+    }
+
+    /// Sleeps for a backoff, waking early when the run ends. Returns whether the deadline passed.
+    fn pause(&self, wait: Duration) -> bool {
+        let queue = self.queue.lock().expect("drain lock");
+        let (queue, _) = self
+            .ready
+            .wait_timeout_while(queue, wait, |q| q.stopping.is_none())
+            .expect("drain lock");
+        queue.stopping.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.queue
+            .lock()
+            .expect("drain lock")
+            .stopping
+            .is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// At the end: what is left is counted as dropped. Returns how many.
+    fn give_up(&self, pending: usize) -> u64 {
+        let mut queue = self.queue.lock().expect("drain lock");
+        let left = (queue.events.len() + pending) as u64;
+        queue.events.clear();
+        queue.unreported = 0;
+        let mut counts = self.stats.lock().expect("drain stats");
+        counts.dropped += left;
+        counts.state = "stopped";
+        left
+    }
+}
+
+/// A failed send: whether trying again could help.
+struct Failure {
+    message: String,
+    permanent: bool,
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Self {
+            message: e.to_string(),
+            permanent: false,
+        }
+    }
+}
+
+struct Worker {
+    drain: Arc<Drain>,
+    hostname: String,
+    tell: Tell,
+    connection: Option<Connection>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    buffer: Vec<u8>,
+    scratch: Vec<u8>,
+    backoff: Duration,
+    frames: u64,
+}
+
+enum Connection {
+    Stream(Wire),
+    Datagram(UdpSocket),
+}
+
+/// A TCP connection, in the clear or in TLS.
+enum Wire {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Worker {
+    fn new(drain: Arc<Drain>, hostname: String, tell: Tell) -> Self {
+        Self {
+            drain,
+            hostname,
+            tell,
+            connection: None,
+            tls: None,
+            buffer: Vec::new(),
+            scratch: Vec::new(),
+            backoff: BACKOFF_MIN,
+            frames: 0,
+        }
+    }
+
+    fn http(&self) -> bool {
+        matches!(self.drain.url.kind, Kind::Https | Kind::Http)
+    }
+
+    fn run(mut self) {
+        let mut pending: Vec<Arc<Event>> = Vec::new();
+        loop {
+            if pending.is_empty() {
+                let taken = if self.http() {
+                    self.drain
+                        .take(HTTP_BATCH_LINES, HTTP_BATCH_BYTES, HTTP_FLUSH)
+                } else {
+                    self.drain.take(STREAM_BATCH, usize::MAX, Duration::ZERO)
+                };
+                match taken {
+                    Some(batch) => pending = batch,
+                    None => break,
+                }
+                if let Some(first) = pending.first()
+                    && first.process.as_ref() == crate::supervisor::output::format::SYSTEM_NAME
+                    && first.line.starts_with(b"Error L10")
+                {
+                    (self.tell)(format!(
+                        "drain {} is behind: {}",
+                        self.drain.id,
+                        String::from_utf8_lossy(&first.line)
+                    ));
+                }
+            }
+            if self.drain.past_deadline() {
+                break;
+            }
+            match self.send(&pending) {
+                Ok(()) => {
+                    self.drain.stats.lock().expect("drain stats").sent += pending.len() as u64;
+                    pending.clear();
+                    self.backoff = BACKOFF_MIN;
+                }
+                Err(failure) => {
+                    self.close();
+                    self.drain
+                        .set_state("retrying", Some(failure.message.clone()));
+                    if failure.permanent {
+                        self.drain.stats.lock().expect("drain stats").dropped +=
+                            pending.len() as u64;
+                        pending.clear();
+                    }
+                    let wait = jittered(self.backoff);
+                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                    if self.drain.pause(wait) {
+                        break;
+                    }
+                }
+            }
+        }
+        let left = self.drain.give_up(pending.len());
+        if left > 0 {
+            (self.tell)(format!(
+                "drain {}: {left} lines not delivered before the end ({})",
+                self.drain.id,
+                self.drain
+                    .stats
+                    .lock()
+                    .expect("drain stats")
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "out of time".into())
+            ));
+        }
+        self.close();
+    }
+
+    fn close(&mut self) {
+        self.connection = None;
+        *self.drain.socket.lock().expect("drain socket") = None;
+    }
+
+    fn send(&mut self, batch: &[Arc<Event>]) -> Result<(), Failure> {
+        if self.connection.is_none() {
+            self.drain.set_state("connecting", None);
+            self.connection = Some(self.connect()?);
+            self.drain.set_state("connected", None);
+        }
+        let url = self.drain.url.clone();
+        match url.kind {
+            Kind::SyslogUdp => {
+                let Some(Connection::Datagram(socket)) = &self.connection else {
+                    unreachable!("a UDP drain has a socket")
+                };
+                for event in batch {
+                    self.buffer.clear();
+                    syslog::message(&mut self.buffer, event, &self.hostname, UDP_MAX);
+                    match socket.send(&self.buffer) {
+                        // Nobody listening (ICMP): the datagram is gone, as UDP's always may be.
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                        other => {
+                            other?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Kind::SyslogTcp | Kind::SyslogTls => {
+                self.buffer.clear();
+                for event in batch {
+                    syslog::frame(&mut self.buffer, &mut self.scratch, event, &self.hostname);
+                }
+                let Some(Connection::Stream(wire)) = &mut self.connection else {
+                    unreachable!("a stream drain has a stream")
+                };
+                wire.write_all(&self.buffer)?;
+                wire.flush()?;
+                Ok(())
+            }
+            Kind::Https | Kind::Http => self.post(&url, batch),
+        }
+    }
+
+    fn connect(&mut self) -> Result<Connection, Failure> {
+        let url = &self.drain.url;
+        let addresses: Vec<_> = (url.host.as_str(), url.port)
+            .to_socket_addrs()
+            .map_err(|e| Failure {
+                message: format!("cannot resolve {}: {e}", url.host),
+                permanent: false,
+            })?
+            .collect();
+        if url.kind == Kind::SyslogUdp {
+            let address = addresses.first().ok_or_else(|| Failure {
+                message: format!("{} has no address", url.host),
+                permanent: false,
+            })?;
+            let local: std::net::SocketAddr = if address.is_ipv4() {
+                ([0, 0, 0, 0], 0).into()
+            } else {
+                (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+            };
+            let socket = UdpSocket::bind(local)?;
+            socket.connect(address)?;
+            return Ok(Connection::Datagram(socket));
+        }
+        let mut last = None;
+        let mut stream = None;
+        for address in &addresses {
+            match TcpStream::connect_timeout(address, CONNECT_TIMEOUT) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let stream = stream.ok_or_else(|| Failure {
+            message: last.map_or_else(
+                || format!("{} has no address", url.host),
+                |e| format!("cannot connect to {}:{}: {e}", url.host, url.port),
+            ),
+            permanent: false,
+        })?;
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(IO_TIMEOUT))?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        *self.drain.socket.lock().expect("drain socket") = Some(stream.try_clone()?);
+        if !matches!(url.kind, Kind::SyslogTls | Kind::Https) {
+            return Ok(Connection::Stream(Wire::Plain(stream)));
+        }
+        let config = if let Some(config) = &self.tls {
+            config.clone()
+        } else {
+            let config = tls_config().map_err(|message| Failure {
+                message,
+                permanent: false,
+            })?;
+            self.tls = Some(config.clone());
+            config
+        };
+        let name =
+            rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(|e| Failure {
+                message: format!("{}: {e}", url.host),
+                permanent: false,
+            })?;
+        let connection = rustls::ClientConnection::new(config, name)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let mut tls = rustls::StreamOwned::new(connection, stream);
+        // The handshake now, so a certificate problem is said as one.
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(|e| Failure {
+                message: format!("TLS with {}:{}: {e}", url.host, url.port),
+                permanent: false,
+            })?;
+        }
+        Ok(Connection::Stream(Wire::Tls(Box::new(tls))))
+    }
+
+    /// One HTTP POST of a batch; the collector's 2xx is the delivery.
+    fn post(&mut self, url: &DrainUrl, batch: &[Arc<Event>]) -> Result<(), Failure> {
+        let mut body = Vec::new();
+        let content_type = match url.format {
+            Format::Logplex => {
+                for event in batch {
+                    syslog::frame(&mut body, &mut self.scratch, event, &self.hostname);
+                }
+                "application/logplex-1"
+            }
+            Format::Ndjson => {
+                for event in batch {
+                    event.write_json(&mut body);
+                }
+                "application/x-ndjson"
+            }
+        };
+        self.frames += 1;
+        let host = if url.host.contains(':') {
+            format!("[{}]", url.host)
+        } else {
+            url.host.clone()
+        };
+        let default_port = if url.kind == Kind::Https { 443 } else { 80 };
+        let host = if url.port == default_port {
+            host
+        } else {
+            format!("{host}:{}", url.port)
+        };
+        self.buffer.clear();
+        let _ = write!(
+            self.buffer,
+            "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: dozen/{}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nLogplex-Msg-Count: {}\r\nLogplex-Frame-Id: {}-{}\r\nLogplex-Drain-Token: d.{}\r\n",
+            url.target,
+            env!("CARGO_PKG_VERSION"),
+            body.len(),
+            batch.len(),
+            self.drain.id,
+            self.frames,
+            self.drain.id,
+        );
+        if let Some(userinfo) = &url.userinfo {
+            let _ = write!(
+                self.buffer,
+                "Authorization: Basic {}\r\n",
+                base64(&percent_decode(userinfo))
+            );
+        }
+        self.buffer.extend_from_slice(b"\r\n");
+        self.buffer.extend_from_slice(&body);
+        let Some(Connection::Stream(wire)) = &mut self.connection else {
+            unreachable!("an HTTP drain has a stream")
+        };
+        wire.write_all(&self.buffer)?;
+        wire.flush()?;
+        let (status, keep) = read_response(wire)?;
+        if !keep {
+            self.close();
+        }
+        match status {
+            200..=299 => Ok(()),
+            408 | 429 | 500..=599 => Err(Failure {
+                message: format!("the collector answered HTTP {status}"),
+                permanent: false,
+            }),
+            _ => Err(Failure {
+                message: format!("the collector refused a batch: HTTP {status}"),
+                permanent: true,
+            }),
+        }
+    }
+}
+
+/// Reads one response and skips its body; returns the status and whether the connection may
+/// carry the next request.
+fn read_response(wire: &mut Wire) -> Result<(u16, bool), Failure> {
+    let mut buffer = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let (status, keep, length, chunked, head) = loop {
+        let n = wire.read(&mut chunk)?;
+        if n == 0 {
+            return Err(Failure {
+                message: "the collector closed the connection without an answer".into(),
+                permanent: false,
+            });
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buffer) {
+            Ok(httparse::Status::Complete(head)) => {
+                let status = response.code.unwrap_or(0);
+                let header = |name: &str| {
+                    response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
+                };
+                let close = header("connection").is_some_and(|v| v.contains("close"))
+                    || response.version == Some(0);
+                let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+                let length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+                break (status, !close, length, chunked, head);
+            }
+            Ok(httparse::Status::Partial) if buffer.len() < 64 * 1024 => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(Failure {
+                    message: "the collector's answer has a head over 64 KiB".into(),
+                    permanent: false,
+                });
+            }
+            Err(e) => {
+                return Err(Failure {
+                    message: format!("the collector's answer is not HTTP: {e}"),
+                    permanent: false,
+                });
+            }
+        }
+    };
+    let rest = buffer.split_off(head);
+    let mut body = BodyReader { rest, wire };
+    if chunked {
+        skip_chunked(&mut body)?;
+        Ok((status, keep))
+    } else if let Some(length) = length {
+        body.skip(length)?;
+        Ok((status, keep))
+    } else if status == 204 || status == 304 || (100..200).contains(&status) {
+        Ok((status, keep))
+    } else {
+        // Delimited by the end of the connection: read it out, then reconnect next time.
+        while body.read_some()?.is_some() {}
+        Ok((status, false))
+    }
+}
+
+struct BodyReader<'a> {
+    rest: Vec<u8>,
+    wire: &'a mut Wire,
+}
+
+impl BodyReader<'_> {
+    /// The next bytes, `None` at the end of the connection.
+    fn read_some(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if !self.rest.is_empty() {
+            return Ok(Some(std::mem::take(&mut self.rest)));
+        }
+        let mut chunk = vec![0u8; 8192];
+        let n = self.wire.read(&mut chunk)?;
+        chunk.truncate(n);
+        Ok((n > 0).then_some(chunk))
+    }
+
+    fn skip(&mut self, mut n: u64) -> std::io::Result<()> {
+        while n > 0 {
+            let mut bytes = self
+                .read_some()?
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+            let take = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
+            n -= take as u64;
+            self.rest = bytes.split_off(take);
+        }
+        Ok(())
+    }
+
+    fn line(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut line = Vec::new();
+        loop {
+            let mut bytes = self
+                .read_some()?
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+            if let Some(end) = memchr::memchr(b'\n', &bytes) {
+                self.rest = bytes.split_off(end + 1);
+                line.extend_from_slice(&bytes);
+                return Ok(line);
+            }
+            line.extend_from_slice(&bytes);
+            if line.len() > 64 * 1024 {
+                return Err(std::io::Error::other("a chunk line over 64 KiB"));
+            }
+        }
+    }
+}
+
+fn skip_chunked(body: &mut BodyReader<'_>) -> std::io::Result<()> {
+    loop {
+        let line = body.line()?;
+        let text = String::from_utf8_lossy(&line);
+        let size = text.split(';').next().unwrap_or("").trim();
+        let size = u64::from_str_radix(size, 16)
+            .map_err(|_| std::io::Error::other(format!("bad chunk size `{size}`")))?;
+        if size == 0 {
+            // Trailers, up to the empty line.
+            while !body.line()?.trim_ascii().is_empty() {}
+            return Ok(());
+        }
+        body.skip(size + 2)?;
+    }
+}
+
+/// The platform's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), with rustls.
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err(format!(
+            "no trusted root certificates found{}",
+            found
+                .errors
+                .first()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A backoff with "equal jitter": between half of it and all of it.
+fn jittered(wait: Duration) -> Duration {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    let fraction = (hasher.finish() % 1000) as u32;
+    wait / 2 + wait / 2 * fraction / 1000
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = bytes.get(i + 1..i + 3)
+            && let Ok(value) = u8::from_str_radix(&String::from_utf8_lossy(hex), 16)
+        {
+            out.push(value);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> shift) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A drain and its thread.
+pub type Running = (Arc<Drain>, std::thread::JoinHandle<()>);
+
+/// Makes the hub's drains those of `urls`: new ones start, gone ones are stopped (they get
+/// the flush timeout to send what they hold). Returns the drains stopped.
+pub fn reconcile(
+    hub: &super::hub::Hub,
+    running: &mut Vec<Running>,
+    urls: &[DrainUrl],
+    settings: &Settings,
+    tell: &Tell,
+) -> std::io::Result<usize> {
+    let mut stopped = 0;
+    for drain in hub.drains() {
+        if !urls.iter().any(|u| u.id() == drain.id()) {
+            hub.remove_drain(drain.id());
+            drain.stop(Instant::now() + settings.flush_timeout);
+            stopped += 1;
+        }
+    }
+    for url in urls {
+        if hub.drains().iter().any(|d| d.id() == url.id()) {
+            continue;
+        }
+        let drain = Drain::new(url.clone(), settings.queue);
+        running.push((drain.clone(), drain.start(settings, tell.clone())?));
+        hub.add_drain(drain);
+    }
+    running.retain(|(_, thread)| !thread.is_finished());
+    Ok(stopped)
+}
+
+/// The end of a run: every drain sends what it holds until the flush deadline, then what is
+/// left is counted as dropped.
+pub fn finish(running: Vec<Running>, flush_timeout: Duration) {
+    let deadline = Instant::now() + flush_timeout;
+    for (drain, _) in &running {
+        drain.stop(deadline);
+    }
+    for (drain, thread) in running {
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if !thread.is_finished() {
+            drain.abort();
+        }
+        let _ = thread.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Stream;
+    use super::*;
+
+    fn events(n: usize) -> Vec<Arc<Event>> {
+        (0..n)
+            .map(|i| {
+                Arc::new(Event {
+                    ts: jiff::Timestamp::UNIX_EPOCH,
+                    process: Arc::from("web.1"),
+                    stream: Stream::Stdout,
+                    line: format!("{i:05}").into_bytes().into_boxed_slice(),
+                    continued: false,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_and_says_so_first() {
+        let drain = Drain::new(DrainUrl::parse("syslog+tcp://127.0.0.1:9").unwrap(), 10);
+        drain.push(&events(25));
+        assert_eq!(drain.status().dropped, 15);
+        assert_eq!(drain.status().queued, 10);
+        let batch = drain.take(100, usize::MAX, Duration::ZERO).unwrap();
+        assert_eq!(batch.len(), 11);
+        let l10 = String::from_utf8_lossy(&batch[0].line).into_owned();
+        assert!(
+            l10.starts_with("Error L10 (output buffer overflow): 15 messages dropped since "),
+            "{l10}"
+        );
+        assert_eq!(&*batch[1].line, b"00015");
+        assert_eq!(&*batch[10].line, b"00024");
+        drain.stop(Instant::now());
+        assert!(drain.take(100, usize::MAX, Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn batches_are_bounded_by_lines_and_bytes() {
+        let drain = Drain::new(DrainUrl::parse("http://127.0.0.1:9").unwrap(), 10_000);
+        drain.push(&events(1200));
+        assert_eq!(
+            drain.take(500, usize::MAX, Duration::ZERO).unwrap().len(),
+            500
+        );
+        let one = events(1)[0].weight();
+        assert_eq!(drain.take(500, one * 3, Duration::ZERO).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn basic_credentials() {
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(percent_decode("us%40er:p%3Ass"), b"us@er:p:ss");
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_whole() {
+        for _ in 0..100 {
+            let wait = jittered(Duration::from_secs(2));
+            assert!(wait >= Duration::from_secs(1) && wait <= Duration::from_secs(2));
+        }
+    }
+}
