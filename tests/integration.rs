@@ -14,6 +14,7 @@ mod exec;
 mod export;
 mod generate;
 mod init;
+mod logs;
 mod manifest;
 mod oneoff;
 mod oracle;

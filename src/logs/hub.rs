@@ -25,8 +25,10 @@ impl Default for Limits {
     }
 }
 
-/// Lines a follower may be behind before the newest are dropped for it.
-pub const FOLLOWER_QUEUE: usize = 4096;
+/// Lines a follower may be behind before the newest are dropped for it…
+pub const FOLLOWER_QUEUE: usize = 10_000;
+/// …and bytes (as [`Event::weight`] counts them).
+pub const FOLLOWER_BYTES: usize = 8 * 1024 * 1024;
 
 pub struct Hub {
     inner: Mutex<Inner>,
@@ -53,6 +55,7 @@ pub struct Follower {
 #[derive(Default)]
 struct FollowState {
     events: VecDeque<Arc<Event>>,
+    bytes: usize,
     /// Lines dropped since the reader was last told.
     missed: u64,
     closed: bool,
@@ -89,6 +92,7 @@ impl Follower {
             };
         }
         let missed = std::mem::take(&mut state.missed);
+        state.bytes = 0;
         Next::Lines {
             missed,
             events: state.events.drain(..).collect(),
@@ -128,7 +132,10 @@ impl Hub {
             let mut state = follower.state.lock().expect("follower lock");
             let before = state.events.len() as u64 + state.missed;
             for event in events.iter().filter(|e| follower.filter.matches(e)) {
-                if state.events.len() < FOLLOWER_QUEUE {
+                if state.events.len() < FOLLOWER_QUEUE
+                    && state.bytes + event.weight() <= FOLLOWER_BYTES
+                {
+                    state.bytes += event.weight();
                     state.events.push_back(event.clone());
                 } else {
                     state.missed += 1;

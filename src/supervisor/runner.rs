@@ -185,6 +185,9 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         tell,
     };
     drive(&mut machine, &mut driver, &rx, router.as_ref());
+    // Requests from now on are told at once that the run is ending (the drains may still
+    // take their flush timeout).
+    drop(rx);
     let code = machine.exit_code();
     signal_handle.close();
     pump.send(PumpCommand::Finish);
@@ -446,9 +449,13 @@ fn serve_control(
         }
         // The run either applies the request before its deadline and answers, or refuses it
         // unapplied; the margin covers the time a begun request takes.
-        answer
-            .recv_timeout(control::REQUEST_DEADLINE + control::APPLY_MARGIN)
-            .unwrap_or_else(|_| Response::error("the run did not answer in time"))
+        match answer.recv_timeout(control::REQUEST_DEADLINE + control::APPLY_MARGIN) {
+            Ok(response) => response,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Response::error("the run is ending"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                Response::error("the run did not answer in time")
+            }
+        }
     })
 }
 
