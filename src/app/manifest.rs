@@ -55,7 +55,7 @@ pub struct LogsSection {
     pub buffer_lines: Option<Spanned<u32>>,
     /// Bytes it keeps at most [default: 8388608, 8 MiB].
     pub buffer_bytes: Option<Spanned<u64>>,
-    /// Lines each drain may hold before it drops its oldest [default: 10000].
+    /// Lines each drain may hold before it drops its oldest [default: 50000; at most 32 MiB].
     pub drain_queue: Option<Spanned<u32>>,
     /// How long the drains get at the end of a run to send what they hold [default: 2s].
     pub flush_timeout: Option<Duration>,

@@ -25,10 +25,14 @@ pub struct Settings {
     pub hostname: String,
 }
 
+/// However many lines a drain's queue may hold, it holds at most this many bytes (as
+/// [`Event::weight`] counts them): a few huge lines cannot take the memory.
+pub const QUEUE_BYTES: usize = 32 * 1024 * 1024;
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            queue: 10_000,
+            queue: 50_000,
             flush_timeout: Duration::from_secs(2),
             hostname: "dozen".into(),
         }
@@ -88,6 +92,7 @@ pub struct Drain {
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Arc<Event>>,
+    bytes: usize,
     /// Dropped since last said, and since when.
     unreported: u64,
     since: Option<jiff::Timestamp>,
@@ -134,11 +139,15 @@ impl Drain {
         }
         let mut dropped = 0;
         for event in events {
-            if queue.events.len() >= self.capacity {
-                queue.events.pop_front();
+            queue.bytes += event.weight();
+            queue.events.push_back(event.clone());
+            while queue.events.len() > self.capacity
+                || (queue.bytes > QUEUE_BYTES && queue.events.len() > 1)
+            {
+                let gone = queue.events.pop_front().expect("not empty");
+                queue.bytes -= gone.weight();
                 dropped += 1;
             }
-            queue.events.push_back(event.clone());
         }
         if dropped > 0 {
             queue.unreported += dropped;
@@ -235,7 +244,9 @@ impl Drain {
             if bytes > max_bytes && !batch.is_empty() {
                 break;
             }
-            batch.push(queue.events.pop_front().expect("front"));
+            let next = queue.events.pop_front().expect("front");
+            queue.bytes -= next.weight();
+            batch.push(next);
         }
         Some(batch)
     }
@@ -263,6 +274,7 @@ impl Drain {
         let mut queue = self.queue.lock().expect("drain lock");
         let left = (queue.events.len() + pending) as u64;
         queue.events.clear();
+        queue.bytes = 0;
         queue.unreported = 0;
         let mut counts = self.stats.lock().expect("drain stats");
         counts.dropped += left;
@@ -294,6 +306,7 @@ struct Worker {
     tls: Option<Arc<rustls::ClientConfig>>,
     buffer: Vec<u8>,
     scratch: Vec<u8>,
+    stamps: syslog::Stamps,
     backoff: Duration,
     frames: u64,
 }
@@ -344,6 +357,7 @@ impl Worker {
             tls: None,
             buffer: Vec::new(),
             scratch: Vec::new(),
+            stamps: syslog::Stamps::default(),
             backoff: BACKOFF_MIN,
             frames: 0,
         }
@@ -440,7 +454,13 @@ impl Worker {
                 };
                 for event in batch {
                     self.buffer.clear();
-                    syslog::message(&mut self.buffer, event, &self.hostname, UDP_MAX);
+                    syslog::message(
+                        &mut self.buffer,
+                        &mut self.stamps,
+                        event,
+                        &self.hostname,
+                        UDP_MAX,
+                    );
                     match socket.send(&self.buffer) {
                         // Nobody listening (ICMP): the datagram is gone, as UDP's always may be.
                         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
@@ -454,7 +474,13 @@ impl Worker {
             Kind::SyslogTcp | Kind::SyslogTls => {
                 self.buffer.clear();
                 for event in batch {
-                    syslog::frame(&mut self.buffer, &mut self.scratch, event, &self.hostname);
+                    syslog::frame(
+                        &mut self.buffer,
+                        &mut self.scratch,
+                        &mut self.stamps,
+                        event,
+                        &self.hostname,
+                    );
                 }
                 let Some(Connection::Stream(wire)) = &mut self.connection else {
                     unreachable!("a stream drain has a stream")
@@ -549,7 +575,13 @@ impl Worker {
         let content_type = match url.format {
             Format::Logplex => {
                 for event in batch {
-                    syslog::frame(&mut body, &mut self.scratch, event, &self.hostname);
+                    syslog::frame(
+                        &mut body,
+                        &mut self.scratch,
+                        &mut self.stamps,
+                        event,
+                        &self.hostname,
+                    );
                 }
                 "application/logplex-1"
             }

@@ -24,13 +24,31 @@ fn field(out: &mut Vec<u8>, text: &str, max: usize) {
     }
 }
 
+/// The last timestamp formatted: lines come in batches read at one moment, so most lines
+/// reuse it.
+#[derive(Debug, Default)]
+pub struct Stamps {
+    last: Option<jiff::Timestamp>,
+    text: String,
+}
+
+impl Stamps {
+    /// RFC 3339 in UTC with microseconds.
+    fn get(&mut self, ts: jiff::Timestamp) -> &str {
+        if self.last != Some(ts) {
+            self.last = Some(ts);
+            self.text = ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        }
+        &self.text
+    }
+}
+
 /// Appends one message: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID - - MSG`, with HOSTNAME
 /// the app's name, APP-NAME `app`, `router` or `dozen` and PROCID the process (`web.1`).
 /// `max` bounds the whole message (a datagram's size): the line is cut to fit.
-pub fn message(out: &mut Vec<u8>, event: &Event, hostname: &str, max: usize) {
+pub fn message(out: &mut Vec<u8>, stamps: &mut Stamps, event: &Event, hostname: &str, max: usize) {
     let start = out.len();
-    let ts = event.ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ");
-    let _ = write!(out, "<{}>1 {ts} ", pri(event.stream));
+    let _ = write!(out, "<{}>1 {} ", pri(event.stream), stamps.get(event.ts));
     field(out, hostname, 255);
     out.push(b' ');
     field(out, event.source().name(), 48);
@@ -42,9 +60,15 @@ pub fn message(out: &mut Vec<u8>, event: &Event, hostname: &str, max: usize) {
 }
 
 /// Appends one octet-counted frame (`LEN SP MSG`).
-pub fn frame(out: &mut Vec<u8>, scratch: &mut Vec<u8>, event: &Event, hostname: &str) {
+pub fn frame(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    stamps: &mut Stamps,
+    event: &Event,
+    hostname: &str,
+) {
     scratch.clear();
-    message(scratch, event, hostname, usize::MAX);
+    message(scratch, stamps, event, hostname, usize::MAX);
     let _ = write!(out, "{} ", scratch.len());
     out.extend_from_slice(scratch);
 }
@@ -103,8 +127,8 @@ mod tests {
         let mut out = Vec::new();
         let mut scratch = Vec::new();
         let e = event("web.1", Stream::Stdout, "café".as_bytes());
-        frame(&mut out, &mut scratch, &e, "app");
-        frame(&mut out, &mut scratch, &e, "app");
+        frame(&mut out, &mut scratch, &mut Stamps::default(), &e, "app");
+        frame(&mut out, &mut scratch, &mut Stamps::default(), &e, "app");
         let text = String::from_utf8(out).unwrap();
         let (len, rest) = text.split_once(' ').unwrap();
         let len: usize = len.parse().unwrap();

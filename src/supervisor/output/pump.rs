@@ -23,6 +23,9 @@ const READ_SIZE: usize = 64 * 1024;
 const READS_PER_ROUND: usize = 16;
 /// A batch is handed to the writer once it is this big, even mid-round.
 const BATCH_SIZE: usize = 1024 * 1024;
+/// Lines are published to the hub (followers, drains) at least this often, even mid-round:
+/// a drain's queue takes a loud round in several steps, its thread sending meanwhile.
+const PUBLISH_EVERY: usize = 4096;
 
 pub enum Command {
     /// Start reading an instance's output; a `held` one is not read until [`Command::Release`].
@@ -247,6 +250,8 @@ impl Pump {
             }
             if batch.text.len() >= BATCH_SIZE {
                 self.queue.push(std::mem::take(&mut batch.text));
+            }
+            if batch.events.len() >= PUBLISH_EVERY {
                 self.hub.publish(&std::mem::take(&mut batch.events));
             }
         }
