@@ -35,6 +35,9 @@ pub struct Source {
     pub base_port: u16,
     /// `[deploy] strategy`, when it is one of dozen's own (blue-green, canary).
     pub strategy: Option<&'static str>,
+    /// `[logs] drains` as dozen.toml writes them (`${NAME}` parts unresolved): the engines ship
+    /// logs their own ways, which the files' comments name.
+    pub drains: Vec<String>,
 }
 
 pub struct ExportType {
@@ -63,6 +66,55 @@ impl Source {
             self.origin,
             self.app
         )
+    }
+
+    /// Comment lines on where the logs go in `engine` instead of dozen's drains (none when the
+    /// app has no drain). Drain URLs appear redacted.
+    pub fn logs_note(&self, comment: &str, engine: &str) -> String {
+        if self.drains.is_empty() {
+            return String::new();
+        }
+        let drains: Vec<String> = self
+            .drains
+            .iter()
+            .map(|d| crate::logs::url::redact_text(d))
+            .collect();
+        let how = match engine {
+            "systemd" => {
+                "each instance's output goes to the journal (journalctl -u UNIT); forward it with rsyslog (imjournal to omfwd) or systemd-journal-upload"
+            }
+            "kubernetes" => {
+                "the kubelet keeps each container's output (kubectl logs); ship it with a node logging agent such as Fluent Bit or Vector (a DaemonSet)"
+            }
+            _ => {
+                "a logging driver ships each container's output (syslog for a syslog drain, set below when dozen.toml names one plainly; fluentd or gelf for others)"
+            }
+        };
+        format!(
+            "{comment} Logs: [logs] drains ({}) are dozen's own; here {how}.\n",
+            drains.join(", ")
+        )
+    }
+
+    /// The first syslog drain as Docker's syslog logging driver takes it (`tcp+tls://HOST:PORT`),
+    /// when dozen.toml writes it out (no `${NAME}` part to resolve).
+    pub fn syslog_address(&self) -> Option<String> {
+        self.drains.iter().find_map(|text| {
+            let url = crate::logs::url::DrainUrl::parse(text).ok()?;
+            let scheme = match url.kind {
+                crate::logs::url::Kind::SyslogTls => "tcp+tls",
+                crate::logs::url::Kind::SyslogTcp => "tcp",
+                crate::logs::url::Kind::SyslogUdp => "udp",
+                _ => return None,
+            };
+            (!text.contains("${")).then(|| {
+                if url.host.contains(':') {
+                    format!("{scheme}://[{}]:{}", url.host, url.port)
+                } else {
+                    format!("{scheme}://{}:{}", url.host, url.port)
+                }
+            })
+        })
     }
 
     /// Whether a file's text starts with the header an export of `app` writes: what a

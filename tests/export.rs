@@ -623,3 +623,73 @@ fn types_whose_engine_names_collide_are_refused() {
         "systemd unit names are case-sensitive: {stderr}"
     );
 }
+
+/// Issue 19: an app's drains are dozen's own; each engine's files say how its logs are shipped
+/// instead (redacted), and Compose gets Docker's syslog driver for a plain syslog drain.
+#[test]
+fn exported_files_say_how_each_engine_ships_the_logs() {
+    let test = Test::new()
+        .procfile("web: exec python3 -m http.server $PORT\nworker: exec sleep 60\n")
+        .manifest(
+            "[app]\nname = \"shop\"\n[logs]\ndrains = [\"syslog+tls://logs.example.com:6514\", \"https://user:${LOG_TOKEN}@in.example.com/bulk/t0ken\"]\n",
+        );
+    let app = test.path().to_path_buf();
+    let note = "Logs: [logs] drains (syslog+tls://logs.example.com:6514, https://***@in.example.com/***) are dozen's own; here ";
+    let (code, _, stderr) = dozen_in(&app, &["export", "systemd", "--out", "units"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("[logs] drains are dozen's own and are not exported; in systemd logs go through journald forwarding"), "{stderr}");
+    let unit = std::fs::read_to_string(app.join("units/shop-web@.service")).unwrap();
+    assert!(
+        unit.lines().nth(1).unwrap().starts_with(&format!(
+            "# {note}each instance's output goes to the journal"
+        )),
+        "{unit}"
+    );
+    verify(
+        &app.join("units"),
+        &["shop-web@5000.service", "shop-worker@5100.service"],
+    );
+
+    let (code, stdout, stderr) = dozen_in(&app, &["export", "kubernetes", "--out", "k8s"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let deployment = std::fs::read_to_string(app.join("k8s/shop-web.deployment.yaml")).unwrap();
+    assert!(
+        deployment.contains(&format!(
+            "# {note}the kubelet keeps each container's output"
+        )),
+        "{deployment}"
+    );
+    assert!(!deployment.contains("t0ken"));
+    let names = written(&stdout);
+    kubernetes_validate(
+        &names
+            .iter()
+            .map(|n| app.join("k8s").join(n))
+            .collect::<Vec<_>>(),
+    );
+
+    let (code, _, stderr) = dozen_in(
+        &app,
+        &["export", "compose", "--out", "compose", "--image", "shop:1"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let yaml = std::fs::read_to_string(app.join("compose/compose.yaml")).unwrap();
+    assert!(
+        yaml.contains(&format!("# {note}a logging driver ships")),
+        "{yaml}"
+    );
+    let compose: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    let logging = &compose["services"]["worker"]["logging"];
+    assert_eq!(logging["driver"], "syslog");
+    assert_eq!(
+        logging["options"]["syslog-address"],
+        "tcp+tls://logs.example.com:6514"
+    );
+    assert_eq!(logging["options"]["syslog-format"], "rfc5424micro");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    assert!(validator.is_valid(&compose));
+}

@@ -117,6 +117,17 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             context.paint_err().warning("note")
         );
     }
+    if !source.drains.is_empty() && !context.quiet {
+        let instead = match engine {
+            "kubernetes" => "a node logging agent (Fluent Bit, Vector)",
+            "compose" => "a logging driver (syslog is set for a plain syslog drain)",
+            _ => "journald forwarding (rsyslog's imjournal, systemd-journal-upload)",
+        };
+        eprintln!(
+            "{}: [logs] drains are dozen's own and are not exported; in {engine} logs go through {instead} (the files say so)",
+            context.paint_err().warning("note")
+        );
+    }
     let removed = write(&out, &source.app, engine, &files)?;
     if !context.quiet {
         for name in removed {
@@ -348,6 +359,13 @@ fn source_of(
         release_command: procfile.release.as_ref().map(|r| r.command.clone()),
         config,
         base_port,
+        drains: app
+            .manifest
+            .logs
+            .drains
+            .iter()
+            .map(|d| d.get_ref().clone())
+            .collect(),
         strategy: match app.manifest.deploy.strategy {
             Some(crate::app::manifest::DeployStrategy::BlueGreen) => Some("blue-green"),
             Some(crate::app::manifest::DeployStrategy::Canary) => Some("canary"),

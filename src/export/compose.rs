@@ -142,6 +142,19 @@ fn service(
         );
     }
     service.insert("labels".into(), labels(source, &kind.name));
+    if let Some(address) = source.syslog_address() {
+        service.insert(
+            "logging".into(),
+            json!({
+                "driver": "syslog",
+                "options": {
+                    "syslog-address": address,
+                    "syslog-format": "rfc5424micro",
+                    "tag": kind.name,
+                },
+            }),
+        );
+    }
     Value::Object(service)
 }
 
@@ -181,7 +194,12 @@ pub fn export(source: &Source, image: &str, host: Option<u16>) -> Files {
     files.insert(
         "compose.yaml".into(),
         File {
-            contents: format!("{}{}", source.header("#"), to_yaml(&compose)),
+            contents: format!(
+                "{}{}{}",
+                source.header("#"),
+                source.logs_note("#", "compose"),
+                to_yaml(&compose)
+            ),
             secret: false,
         },
     );

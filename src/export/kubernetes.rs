@@ -300,7 +300,12 @@ pub fn export(source: &Source, image: &str) -> Files {
     };
     let mut files = Files::new();
     let mut add = |name: String, value: &Value, secret: bool| {
-        let contents = format!("{}{}", source.header("#"), to_yaml(value));
+        let note = if value["kind"] == "Deployment" {
+            source.logs_note("#", "kubernetes")
+        } else {
+            String::new()
+        };
+        let contents = format!("{}{note}{}", source.header("#"), to_yaml(value));
         files.insert(name, File { contents, secret });
     };
     let app = &objects.app;

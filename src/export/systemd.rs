@@ -103,6 +103,7 @@ impl Units<'_> {
     fn process(&self, kind: &ExportType) -> String {
         let app = &self.source.app;
         let mut unit = self.source.header("#");
+        unit.push_str(&self.source.logs_note("#", "systemd"));
         let _ = write!(
             unit,
             "# One unit per instance, named by its port: {app}-{kind_name}@{port}.service.\n[Unit]\nDescription={app} {kind_name} (port %i)\nPartOf={app}.target\n",

@@ -93,6 +93,7 @@ mod tests {
         let mut out = Vec::new();
         message(
             &mut out,
+            &mut Stamps::default(),
             &event("web.1", Stream::Stdout, b"hello world"),
             "my app",
             usize::MAX,
@@ -104,6 +105,7 @@ mod tests {
         let mut out = Vec::new();
         message(
             &mut out,
+            &mut Stamps::default(),
             &event("web.2", Stream::Stderr, b"oops"),
             "",
             usize::MAX,
@@ -115,6 +117,7 @@ mod tests {
         let mut out = Vec::new();
         message(
             &mut out,
+            &mut Stamps::default(),
             &event("router", Stream::Router, b"at=info"),
             "a",
             usize::MAX,
@@ -138,6 +141,7 @@ mod tests {
         let mut out = Vec::new();
         message(
             &mut out,
+            &mut Stamps::default(),
             &event("web.1", Stream::Stdout, &[b'x'; 10_000]),
             "app",
             8192,
