@@ -66,18 +66,29 @@ fn all_written(ps: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| written(ps, i)).collect()
 }
 
+/// `dozen run --dev` of a formation, ports from `base`.
+trait RunAt {
+    fn run_at(self, base: u16, formation: &str) -> Running;
+}
+
+impl RunAt for Test {
+    fn run_at(self, base: u16, formation: &str) -> Running {
+        let port = base.to_string();
+        self.args(&[
+            "run",
+            "--dev",
+            "--no-timestamps",
+            "-p",
+            &port,
+            "-m",
+            formation,
+        ])
+        .spawn()
+    }
+}
+
 fn start(test: Test, formation: &str) -> Running {
-    let port = crate::harness::port_block().to_string();
-    test.args(&[
-        "run",
-        "--dev",
-        "--no-timestamps",
-        "-p",
-        &port,
-        "-m",
-        formation,
-    ])
-    .spawn()
+    test.run_at(crate::harness::port_block(), formation)
 }
 
 fn stop(running: Running) -> Vec<String> {
@@ -590,18 +601,7 @@ fn syslog_drains_over_tcp_and_udp_deliver_every_line_as_written() {
         "[app]\nname = \"shop\"\n\n[logs]\ndrains = [\"syslog+tcp://127.0.0.1:{collector_port}\"]\n"
     );
     let test = app().env("LINES", "2000").manifest(&manifest);
-    let port = base.to_string();
-    let mut running = test
-        .args(&[
-            "run",
-            "--dev",
-            "--no-timestamps",
-            "-p",
-            &port,
-            "-m",
-            "web=2,worker=1",
-        ])
-        .spawn();
+    let mut running = test.run_at(base, "web=2,worker=1");
     running.wait_for_nth("| done", 3, 30);
     let received = rsyslog.wait_for_app_lines(6003, 30);
     let per = by_instance(&received);
@@ -637,17 +637,7 @@ fn syslog_drains_over_tcp_and_udp_deliver_every_line_as_written() {
     );
     let before = rsyslog.received().len();
     let test = app().env("LINES", "100").manifest(&manifest);
-    let mut running = test
-        .args(&[
-            "run",
-            "--dev",
-            "--no-timestamps",
-            "-p",
-            &port,
-            "-m",
-            "web=1",
-        ])
-        .spawn();
+    let mut running = test.run_at(base, "web=1");
     running.wait_for("web.1 | done", 30);
     let deadline = Instant::now() + Duration::from_secs(20);
     let udp = loop {
@@ -766,22 +756,12 @@ fn a_tls_drain_checks_the_collector_s_certificate_and_delivers_every_line() {
     let manifest = format!(
         "[logs]\ndrains = [\"syslog+tls://localhost:{collector_port}\"]\nflush_timeout = \"500ms\"\n"
     );
-    let port = base.to_string();
 
     // The test CA is not among the platform's roots: nothing is sent, and ps says why.
     let mut running = app()
         .env("LINES", "10")
         .manifest(&manifest)
-        .args(&[
-            "run",
-            "--dev",
-            "--no-timestamps",
-            "-p",
-            &port,
-            "-m",
-            "web=1",
-        ])
-        .spawn();
+        .run_at(base, "web=1");
     running.wait_for("web.1 | done", 30);
     let deadline = Instant::now() + Duration::from_secs(10);
     let drain = loop {
@@ -807,16 +787,7 @@ fn a_tls_drain_checks_the_collector_s_certificate_and_delivers_every_line() {
         .env("LINES", "1000")
         .env("SSL_CERT_FILE", ca.ca.to_str().unwrap())
         .manifest(&manifest)
-        .args(&[
-            "run",
-            "--dev",
-            "--no-timestamps",
-            "-p",
-            &port,
-            "-m",
-            "web=2",
-        ])
-        .spawn();
+        .run_at(base, "web=2");
     running.wait_for_nth("| done", 2, 30);
     let received = rsyslog.wait_for_app_lines(2002, 30);
     let per = by_instance(&received);
@@ -843,18 +814,7 @@ fn a_stopped_collector_costs_lines_counted_exactly_and_never_blocks_the_app() {
         .procfile("web: cd . && python3 -u wait.py\n")
         .env("LINES", &lines.to_string())
         .manifest(&manifest);
-    let port = base.to_string();
-    let mut running = test
-        .args(&[
-            "run",
-            "--dev",
-            "--no-timestamps",
-            "-p",
-            &port,
-            "-m",
-            "web=1",
-        ])
-        .spawn();
+    let mut running = test.run_at(base, "web=1");
     running.wait_for("web.1 started", 30);
     let deadline = Instant::now() + Duration::from_secs(10);
     while ps_json(&running)["logs"]["drains"][0]["state"] != "connected" {
@@ -1079,20 +1039,10 @@ fn https_style_drains_post_logplex_and_ndjson_batches() {
     let ndjson = format!("http://127.0.0.1:{}/ndjson#format=ndjson", base + 150);
     let manifest =
         format!("[app]\nname = \"shop\"\n\n[logs]\ndrains = [\"{logplex}\", \"{ndjson}\"]\n");
-    let port = base.to_string();
     let mut running = app()
         .env("LINES", "1200")
         .manifest(&manifest)
-        .args(&[
-            "run",
-            "--dev",
-            "--no-timestamps",
-            "-p",
-            &port,
-            "-m",
-            "web=2",
-        ])
-        .spawn();
+        .run_at(base, "web=2");
     running.wait_for_nth("| done", 2, 30);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut requests;
@@ -1168,20 +1118,10 @@ fn a_collector_that_refuses_a_batch_costs_it_counted_and_said() {
         "[logs]\ndrains = [\"http://127.0.0.1:{}/in\"]\n",
         base + 150
     );
-    let port = base.to_string();
     let mut running = app()
         .env("LINES", "10")
         .manifest(&manifest)
-        .args(&[
-            "run",
-            "--dev",
-            "--no-timestamps",
-            "-p",
-            &port,
-            "-m",
-            "web=1",
-        ])
-        .spawn();
+        .run_at(base, "web=1");
     running.wait_for("web.1 | done", 30);
     receiver.wait_for("done", 10);
     // A collector that refuses (4xx): the batch is dropped, counted, and said.
