@@ -28,13 +28,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(shown.ends_with(&format!(":{}{tail}{fragment}", url.port)), "{shown}");
         let id = url.id();
         assert!(id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()));
-        let event = Event {
-            ts: jiff::Timestamp::UNIX_EPOCH,
-            process: Arc::from(url.host.as_str()),
-            stream: Stream::Stderr,
-            line: Box::from(data),
-            continued: false,
-        };
+        let event = Event::new(
+            jiff::Timestamp::UNIX_EPOCH,
+            &Arc::from(url.host.as_str()),
+            Stream::Stderr,
+            data,
+        );
         let mut out = Vec::new();
         syslog::message(&mut out, &mut syslog::Stamps::default(), &event, &url.host, 8192);
         assert!(out.len() <= 8192);

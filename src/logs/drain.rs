@@ -91,7 +91,7 @@ pub struct Drain {
 
 #[derive(Default)]
 struct Queue {
-    events: VecDeque<Arc<Event>>,
+    events: VecDeque<Event>,
     bytes: usize,
     /// Dropped since last said, and since when.
     unreported: u64,
@@ -132,7 +132,7 @@ impl Drain {
     }
 
     /// Queues lines, dropping the oldest beyond the capacity. Never waits on the collector.
-    pub fn push(&self, events: &[Arc<Event>]) {
+    pub fn push(&self, events: impl IntoIterator<Item = Event>) {
         let mut queue = self.queue.lock().expect("drain lock");
         if queue.stopping.is_some() {
             return;
@@ -140,7 +140,7 @@ impl Drain {
         let mut dropped = 0;
         for event in events {
             queue.bytes += event.weight();
-            queue.events.push_back(event.clone());
+            queue.events.push_back(event);
             while queue.events.len() > self.capacity
                 || (queue.bytes > QUEUE_BYTES && queue.events.len() > 1)
             {
@@ -210,7 +210,7 @@ impl Drain {
     /// Waits for lines; returns at most `max` lines (and `max_bytes` of them), after waiting
     /// up to `linger` for that many; `None` once stopping with nothing left. An L10 line
     /// comes first when lines were dropped since the last batch.
-    fn take(&self, max: usize, max_bytes: usize, linger: Duration) -> Option<Vec<Arc<Event>>> {
+    fn take(&self, max: usize, max_bytes: usize, linger: Duration) -> Option<Vec<Event>> {
         let mut queue = self.queue.lock().expect("drain lock");
         while queue.events.is_empty() && queue.unreported == 0 {
             if queue.stopping.is_some() {
@@ -229,11 +229,11 @@ impl Drain {
         let mut batch = Vec::new();
         if queue.unreported > 0 {
             let since = queue.since.take().unwrap_or_else(jiff::Timestamp::now);
-            batch.push(Arc::new(Event::system(format!(
+            batch.push(Event::system(&format!(
                 "Error L10 (output buffer overflow): {} messages dropped since {}",
                 std::mem::take(&mut queue.unreported),
                 since.strftime("%Y-%m-%dT%H:%M:%SZ")
-            ))));
+            )));
         }
         let mut bytes = 0;
         while batch.len() < max {
@@ -368,7 +368,7 @@ impl Worker {
     }
 
     fn run(mut self) {
-        let mut pending: Vec<Arc<Event>> = Vec::new();
+        let mut pending: Vec<Event> = Vec::new();
         loop {
             if pending.is_empty() {
                 let taken = if self.http() {
@@ -382,13 +382,13 @@ impl Worker {
                     None => break,
                 }
                 if let Some(first) = pending.first()
-                    && first.process.as_ref() == crate::supervisor::output::format::SYSTEM_NAME
-                    && first.line.starts_with(b"Error L10")
+                    && first.process() == crate::supervisor::output::format::SYSTEM_NAME
+                    && first.line().starts_with(b"Error L10")
                 {
                     (self.tell)(format!(
                         "drain {} is behind: {}",
                         self.drain.id,
-                        String::from_utf8_lossy(&first.line)
+                        String::from_utf8_lossy(first.line())
                     ));
                 }
             }
@@ -440,7 +440,7 @@ impl Worker {
         *self.drain.socket.lock().expect("drain socket") = None;
     }
 
-    fn send(&mut self, batch: &[Arc<Event>]) -> Result<(), Failure> {
+    fn send(&mut self, batch: &[Event]) -> Result<(), Failure> {
         if self.connection.is_none() {
             self.drain.set_state("connecting", None);
             self.connection = Some(self.connect()?);
@@ -570,7 +570,7 @@ impl Worker {
     }
 
     /// One HTTP POST of a batch; the collector's 2xx is the delivery.
-    fn post(&mut self, url: &DrainUrl, batch: &[Arc<Event>]) -> Result<(), Failure> {
+    fn post(&mut self, url: &DrainUrl, batch: &[Event]) -> Result<(), Failure> {
         let mut body = Vec::new();
         let content_type = match url.format {
             Format::Logplex => {
@@ -905,16 +905,15 @@ mod tests {
     use super::super::Stream;
     use super::*;
 
-    fn events(n: usize) -> Vec<Arc<Event>> {
+    fn events(n: usize) -> Vec<Event> {
         (0..n)
             .map(|i| {
-                Arc::new(Event {
-                    ts: jiff::Timestamp::UNIX_EPOCH,
-                    process: Arc::from("web.1"),
-                    stream: Stream::Stdout,
-                    line: format!("{i:05}").into_bytes().into_boxed_slice(),
-                    continued: false,
-                })
+                Event::new(
+                    jiff::Timestamp::UNIX_EPOCH,
+                    &Arc::from("web.1"),
+                    Stream::Stdout,
+                    format!("{i:05}").as_bytes(),
+                )
             })
             .collect()
     }
@@ -922,18 +921,18 @@ mod tests {
     #[test]
     fn a_full_queue_drops_its_oldest_and_says_so_first() {
         let drain = Drain::new(DrainUrl::parse("syslog+tcp://127.0.0.1:9").unwrap(), 10);
-        drain.push(&events(25));
+        drain.push(events(25));
         assert_eq!(drain.status().dropped, 15);
         assert_eq!(drain.status().queued, 10);
         let batch = drain.take(100, usize::MAX, Duration::ZERO).unwrap();
         assert_eq!(batch.len(), 11);
-        let l10 = String::from_utf8_lossy(&batch[0].line).into_owned();
+        let l10 = String::from_utf8_lossy(batch[0].line()).into_owned();
         assert!(
             l10.starts_with("Error L10 (output buffer overflow): 15 messages dropped since "),
             "{l10}"
         );
-        assert_eq!(&*batch[1].line, b"00015");
-        assert_eq!(&*batch[10].line, b"00024");
+        assert_eq!(batch[1].line(), b"00015");
+        assert_eq!(batch[10].line(), b"00024");
         drain.stop(Instant::now());
         assert!(drain.take(100, usize::MAX, Duration::ZERO).is_none());
     }
@@ -941,7 +940,7 @@ mod tests {
     #[test]
     fn batches_are_bounded_by_lines_and_bytes() {
         let drain = Drain::new(DrainUrl::parse("http://127.0.0.1:9").unwrap(), 10_000);
-        drain.push(&events(1200));
+        drain.push(events(1200));
         assert_eq!(
             drain.take(500, usize::MAX, Duration::ZERO).unwrap().len(),
             500

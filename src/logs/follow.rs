@@ -69,7 +69,7 @@ pub fn serve(stream: &UnixStream, hub: &Hub, n: usize, filter: &Filter, follow: 
             }
             Next::Lines { missed, events } => {
                 if missed > 0 {
-                    Event::system(format!("{missed} lines missed (this reader was too slow)"))
+                    Event::system(&format!("{missed} lines missed (this reader was too slow)"))
                         .write_json(&mut out);
                 }
                 for event in &events {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::drain;
-use super::{Event, Filter};
+use super::{Chunk, Event, Filter};
 
 /// The ring buffer's bounds (`[logs] buffer_lines`, `buffer_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,11 @@ pub struct Hub {
 }
 
 struct Inner {
-    ring: VecDeque<Arc<Event>>,
+    /// The last published chunks, oldest first; the first `skip` lines of the front one are
+    /// no longer in the buffer.
+    ring: VecDeque<Arc<Chunk>>,
+    skip: usize,
+    ring_lines: usize,
     ring_bytes: usize,
     followers: Vec<Arc<Follower>>,
     drains: Vec<Arc<drain::Drain>>,
@@ -54,7 +58,7 @@ pub struct Follower {
 
 #[derive(Default)]
 struct FollowState {
-    events: VecDeque<Arc<Event>>,
+    events: VecDeque<Event>,
     bytes: usize,
     /// Lines dropped since the reader was last told.
     missed: u64,
@@ -64,10 +68,7 @@ struct FollowState {
 /// What a follower gets when it wakes.
 pub enum Next {
     /// Lines to write, after telling the reader how many it missed first (when not 0).
-    Lines {
-        missed: u64,
-        events: Vec<Arc<Event>>,
-    },
+    Lines { missed: u64, events: Vec<Event> },
     /// Nothing within the wait.
     Idle,
     /// The run has ended and every line was handed over.
@@ -105,6 +106,8 @@ impl Hub {
         Self {
             inner: Mutex::new(Inner {
                 ring: VecDeque::new(),
+                skip: 0,
+                ring_lines: 0,
                 ring_bytes: 0,
                 followers: Vec::new(),
                 drains: Vec::new(),
@@ -122,16 +125,22 @@ impl Hub {
         self.layout.lock().expect("hub layout").clone()
     }
 
-    /// Hands a batch of lines to every reader, in order.
-    pub fn publish(&self, events: &[Arc<Event>]) {
-        if events.is_empty() {
+    /// Hands a batch of lines to every reader, in order (the ring buffer keeps the chunk:
+    /// nothing per line unless someone follows or drains).
+    pub fn publish(&self, chunk: Chunk) {
+        if chunk.is_empty() {
             return;
         }
+        let chunk = Arc::new(chunk);
+        let count = chunk.len();
         let mut inner = self.inner.lock().expect("hub lock");
         for follower in &inner.followers {
             let mut state = follower.state.lock().expect("follower lock");
             let before = state.events.len() as u64 + state.missed;
-            for event in events.iter().filter(|e| follower.filter.matches(e)) {
+            for event in (0..count)
+                .map(|i| chunk.event(i))
+                .filter(|e| follower.filter.matches(e))
+            {
                 if state.events.len() < FOLLOWER_QUEUE
                     && state.bytes + event.weight() <= FOLLOWER_BYTES
                 {
@@ -146,20 +155,32 @@ impl Hub {
             }
         }
         for drain in &inner.drains {
-            drain.push(events);
+            drain.push((0..count).map(|i| chunk.event(i)));
         }
         if self.limits.lines == 0 {
             return;
         }
-        for event in events {
-            inner.ring_bytes += event.weight();
-            inner.ring.push_back(event.clone());
-        }
-        while inner.ring.len() > self.limits.lines
-            || (inner.ring_bytes > self.limits.bytes && !inner.ring.is_empty())
+        inner.ring_bytes += (0..count).map(|i| chunk.weight(i)).sum::<usize>();
+        inner.ring_lines += count;
+        inner.ring.push_back(chunk);
+        while inner.ring_lines > self.limits.lines
+            || (inner.ring_bytes > self.limits.bytes && inner.ring_lines > 0)
         {
-            let gone = inner.ring.pop_front().expect("not empty");
-            inner.ring_bytes -= gone.weight();
+            let Inner {
+                ring,
+                skip,
+                ring_lines,
+                ring_bytes,
+                ..
+            } = &mut *inner;
+            let front = ring.front().expect("lines are held");
+            *ring_bytes -= front.weight(*skip);
+            *ring_lines -= 1;
+            *skip += 1;
+            if *skip == front.len() {
+                ring.pop_front();
+                *skip = 0;
+            }
         }
     }
 
@@ -171,15 +192,20 @@ impl Hub {
         n: usize,
         filter: &Filter,
         follow: bool,
-    ) -> (Vec<Arc<Event>>, Option<Arc<Follower>>) {
+    ) -> (Vec<Event>, Option<Arc<Follower>>) {
         let mut inner = self.inner.lock().expect("hub lock");
-        let mut last: Vec<Arc<Event>> = inner
+        let skip = inner.skip;
+        let mut last: Vec<Event> = inner
             .ring
             .iter()
+            .enumerate()
             .rev()
+            .flat_map(|(at, chunk)| {
+                let first = if at == 0 { skip } else { 0 };
+                (first..chunk.len()).rev().map(|i| chunk.event(i))
+            })
             .filter(|e| filter.matches(e))
             .take(n)
-            .cloned()
             .collect();
         last.reverse();
         let follower = follow.then(|| {
@@ -210,7 +236,7 @@ impl Hub {
     /// Lines and bytes buffered.
     pub fn buffered(&self) -> (usize, usize) {
         let inner = self.inner.lock().expect("hub lock");
-        (inner.ring.len(), inner.ring_bytes)
+        (inner.ring_lines, inner.ring_bytes)
     }
 
     pub fn add_drain(&self, drain: Arc<drain::Drain>) {
@@ -243,27 +269,28 @@ mod tests {
     use super::super::Stream;
     use super::*;
 
-    fn events(process: &str, range: std::ops::Range<usize>, size: usize) -> Vec<Arc<Event>> {
-        range
-            .map(|i| {
-                let mut line = format!("{i}").into_bytes();
-                line.resize(size.max(line.len()), b'.');
-                Arc::new(Event {
-                    ts: jiff::Timestamp::UNIX_EPOCH,
-                    process: Arc::from(process),
-                    stream: Stream::Stdout,
-                    line: line.into_boxed_slice(),
-                    continued: false,
-                })
-            })
-            .collect()
+    fn events(process: &str, range: std::ops::Range<usize>, size: usize) -> Chunk {
+        let process: Arc<str> = Arc::from(process);
+        let mut chunk = Chunk::default();
+        for i in range {
+            let mut line = format!("{i}").into_bytes();
+            line.resize(size.max(line.len()), b'.');
+            chunk.push(
+                jiff::Timestamp::UNIX_EPOCH,
+                &process,
+                Stream::Stdout,
+                &line,
+                false,
+            );
+        }
+        chunk
     }
 
-    fn texts(events: &[Arc<Event>]) -> Vec<String> {
+    fn texts(events: &[Event]) -> Vec<String> {
         events
             .iter()
             .map(|e| {
-                String::from_utf8_lossy(&e.line)
+                String::from_utf8_lossy(e.line())
                     .trim_end_matches('.')
                     .to_owned()
             })
@@ -276,7 +303,7 @@ mod tests {
             lines: 100,
             bytes: usize::MAX,
         });
-        hub.publish(&events("web.1", 0..250, 0));
+        hub.publish(events("web.1", 0..250, 0));
         let (last, _) = hub.read(1000, &Filter::default(), false);
         assert_eq!(
             texts(&last),
@@ -289,18 +316,53 @@ mod tests {
             lines: 100,
             bytes: 10 * (1000 + "web.1".len() + 64),
         });
-        hub.publish(&events("web.1", 0..50, 1000));
+        hub.publish(events("web.1", 0..50, 1000));
         assert_eq!(hub.buffered().0, 10);
         let (last, _) = hub.read(100, &Filter::default(), false);
         assert_eq!(texts(&last)[0], "40");
     }
 
     #[test]
+    fn across_chunks_the_ring_keeps_exactly_the_last_lines() {
+        let hub = Hub::new(Limits {
+            lines: 25,
+            bytes: usize::MAX,
+        });
+        for start in (0..100).step_by(7) {
+            hub.publish(events("web.1", start..(start + 7).min(100), 0));
+            let held = (start + 7).min(100).min(25);
+            assert_eq!(hub.buffered().0, held);
+            let (last, _) = hub.read(1000, &Filter::default(), false);
+            assert_eq!(last.len(), held);
+            assert_eq!(
+                texts(&last).last().unwrap(),
+                &((start + 7).min(100) - 1).to_string()
+            );
+        }
+        let (last, _) = hub.read(1000, &Filter::default(), false);
+        assert_eq!(
+            texts(&last),
+            (75..100).map(|i| i.to_string()).collect::<Vec<_>>()
+        );
+        // Bytes: each line weighs its bytes, its process and 64.
+        let hub = Hub::new(Limits {
+            lines: 1000,
+            bytes: 3 * (100 + "web.1".len() + 64),
+        });
+        for start in (0..10).step_by(4) {
+            hub.publish(events("web.1", start..(start + 4).min(10), 100));
+        }
+        let (last, _) = hub.read(1000, &Filter::default(), false);
+        assert_eq!(texts(&last), ["7", "8", "9"]);
+        assert_eq!(hub.buffered(), (3, 3 * (100 + 5 + 64)));
+    }
+
+    #[test]
     fn a_filtered_read_takes_the_last_matching_lines() {
         let hub = Hub::new(Limits::default());
-        hub.publish(&events("web.1", 0..5, 0));
-        hub.publish(&events("worker.1", 5..10, 0));
-        hub.publish(&events("web.2", 10..12, 0));
+        hub.publish(events("web.1", 0..5, 0));
+        hub.publish(events("worker.1", 5..10, 0));
+        hub.publish(events("web.2", 10..12, 0));
         let filter = Filter {
             ps: Some("web".into()),
             source: None,
@@ -314,7 +376,7 @@ mod tests {
         let hub = Hub::new(Limits::default());
         let (_, follower) = hub.read(0, &Filter::default(), true);
         let follower = follower.unwrap();
-        hub.publish(&events("web.1", 0..FOLLOWER_QUEUE + 123, 0));
+        hub.publish(events("web.1", 0..FOLLOWER_QUEUE + 123, 0));
         let Next::Lines {
             missed,
             events: got,
@@ -325,7 +387,7 @@ mod tests {
         assert_eq!(missed, 123);
         assert_eq!(got.len(), FOLLOWER_QUEUE);
         assert!(matches!(follower.next(Duration::ZERO), Next::Idle));
-        hub.publish(&events("web.1", 0..1, 0));
+        hub.publish(events("web.1", 0..1, 0));
         hub.close_followers();
         assert!(matches!(
             follower.next(Duration::ZERO),
@@ -338,7 +400,7 @@ mod tests {
     #[test]
     fn no_ring_keeps_nothing() {
         let hub = Hub::new(Limits { lines: 0, bytes: 0 });
-        hub.publish(&events("web.1", 0..5, 0));
+        hub.publish(events("web.1", 0..5, 0));
         assert_eq!(hub.buffered(), (0, 0));
     }
 }

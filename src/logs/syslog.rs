@@ -48,15 +48,21 @@ impl Stamps {
 /// `max` bounds the whole message (a datagram's size): the line is cut to fit.
 pub fn message(out: &mut Vec<u8>, stamps: &mut Stamps, event: &Event, hostname: &str, max: usize) {
     let start = out.len();
-    let _ = write!(out, "<{}>1 {} ", pri(event.stream), stamps.get(event.ts));
+    let _ = write!(
+        out,
+        "<{}>1 {} ",
+        pri(event.stream()),
+        stamps.get(event.ts())
+    );
     field(out, hostname, 255);
     out.push(b' ');
     field(out, event.source().name(), 48);
     out.push(b' ');
-    field(out, &event.process, 128);
+    field(out, event.process(), 128);
     out.extend_from_slice(b" - - ");
     let room = max.saturating_sub(out.len() - start);
-    out.extend_from_slice(&event.line[..event.line.len().min(room)]);
+    let line = event.line();
+    out.extend_from_slice(&line[..line.len().min(room)]);
 }
 
 /// Appends one octet-counted frame (`LEN SP MSG`).
@@ -79,13 +85,12 @@ mod tests {
     use std::sync::Arc;
 
     fn event(process: &str, stream: Stream, line: &[u8]) -> Event {
-        Event {
-            ts: "2026-12-01T05:30:00.123456789Z".parse().unwrap(),
-            process: Arc::from(process),
+        Event::new(
+            "2026-12-01T05:30:00.123456789Z".parse().unwrap(),
+            &Arc::from(process),
             stream,
-            line: Box::from(line),
-            continued: false,
-        }
+            line,
+        )
     }
 
     #[test]

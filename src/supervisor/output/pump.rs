@@ -12,7 +12,7 @@ use rustix::io::Errno;
 use super::format::{Formatter, Label, Stream};
 use super::lines::{Line, LineBuffer};
 use super::queue::Queue;
-use crate::logs::Event;
+use crate::logs::Chunk;
 use crate::logs::hub::Hub;
 
 /// A partial line is shown once its stream has been quiet this long.
@@ -150,11 +150,11 @@ struct Pump {
     buf: Vec<u8>,
 }
 
-/// Lines cut since the last hand-over: formatted for stdout, and as events for the hub.
+/// Lines cut since the last hand-over: formatted for stdout, and as a chunk for the hub.
 #[derive(Default)]
 struct Batch {
     text: Vec<u8>,
-    events: Vec<Arc<Event>>,
+    lines: Chunk,
 }
 
 impl Pump {
@@ -251,8 +251,8 @@ impl Pump {
             if batch.text.len() >= BATCH_SIZE {
                 self.queue.push(std::mem::take(&mut batch.text));
             }
-            if batch.events.len() >= PUBLISH_EVERY {
-                self.hub.publish(&std::mem::take(&mut batch.events));
+            if batch.lines.len() >= PUBLISH_EVERY || batch.lines.bytes() >= BATCH_SIZE {
+                self.hub.publish(batch.lines.take());
             }
         }
     }
@@ -386,7 +386,9 @@ impl Pump {
         if !self.batch.text.is_empty() {
             self.queue.push(std::mem::take(&mut self.batch.text));
         }
-        self.hub.publish(&std::mem::take(&mut self.batch.events));
+        if !self.batch.lines.is_empty() {
+            self.hub.publish(self.batch.lines.take());
+        }
     }
 }
 
@@ -420,13 +422,13 @@ fn emit(
         line
     };
     formatter.line(&mut batch.text, label, stream, line);
-    batch.events.push(Arc::new(Event {
-        ts: formatter.now(),
-        process: label.name.clone(),
+    batch.lines.push(
+        formatter.now(),
+        &label.name,
         stream,
-        line: Box::from(line.bytes),
-        continued: line.continued,
-    }));
+        line.bytes,
+        line.continued,
+    );
 }
 
 #[cfg(test)]
