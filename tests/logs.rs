@@ -891,7 +891,7 @@ fn a_stopped_collector_costs_lines_counted_exactly_and_never_blocks_the_app() {
 // HTTP drains, against a small receiver that records every request.
 
 const RECEIVER: &str = r#"
-import http.server, json, os, sys
+import http.server, json, os, ssl, sys
 port, out = int(sys.argv[1]), sys.argv[2]
 class Receiver(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -906,7 +906,13 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"ok")
     def log_message(self, *args):
         pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+if len(sys.argv) > 3:
+    # HTTPS with the test's certificate: argv[3] and argv[4] are its chain and key.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
 "#;
 
 struct Receiver {
@@ -916,14 +922,22 @@ struct Receiver {
 
 impl Receiver {
     fn start(port: u16) -> Self {
+        Self::start_with(port, None)
+    }
+
+    /// Over TLS with `ca`'s server certificate when given.
+    fn start_with(port: u16, ca: Option<&TestCa>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("receiver.py"), RECEIVER).unwrap();
-        let child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .arg(dir.path().join("receiver.py"))
             .arg(port.to_string())
-            .arg(dir.path().join("requests.jsonl"))
-            .spawn()
-            .unwrap();
+            .arg(dir.path().join("requests.jsonl"));
+        if let Some(ca) = ca {
+            command.arg(&ca.cert).arg(&ca.key);
+        }
+        let child = command.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "the receiver did not listen");
@@ -1149,6 +1163,32 @@ fn a_collector_that_refuses_a_batch_costs_it_counted_and_said() {
         assert!(Instant::now() < deadline, "{drains}");
         std::thread::sleep(Duration::from_millis(300));
     }
+    stop(running);
+}
+
+#[test]
+fn an_https_drain_delivers_to_a_collector_whose_certificate_it_trusts() {
+    let base = crate::harness::port_block();
+    let ca = TestCa::make();
+    let receiver = Receiver::start_with(base + 150, Some(&ca));
+    let manifest = format!(
+        "[logs]\ndrains = [\"https://localhost:{}/ndjson#format=ndjson\"]\n",
+        base + 150
+    );
+    let mut running = app()
+        .env("LINES", "700")
+        .env("SSL_CERT_FILE", ca.ca.to_str().unwrap())
+        .manifest(&manifest)
+        .run_at(base, "web=1");
+    running.wait_for("web.1 | done", 30);
+    let requests = receiver.wait_for("\"done\"", 20);
+    let (_, json) = http_lines(&requests);
+    let mut expected = all_written("web.1", 700);
+    expected.push("done".into());
+    assert_lines(&json["web.1"], &expected, "https");
+    // 700 lines at once: two batches at least (500 at most each).
+    assert!(requests.len() >= 2, "{} requests", requests.len());
+    assert_eq!(ps_json(&running)["logs"]["drains"][0]["state"], "connected");
     stop(running);
 }
 
