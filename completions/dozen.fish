@@ -50,7 +50,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "start" -d 'Run the form
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "scale" -d 'Change the formation of the running `dozen run` live, and store it for the next run'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "ps" -d 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "canary" -d 'A canary release of the running `dozen run`: its live comparison, or promote or abort it'
-complete -c dozen -n "__fish_dozen_needs_command" -f -a "logs" -d 'The running formation\'s stream from any terminal: the last lines, then (-t) every new one'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "logs" -d 'The running formation\'s stream from any terminal: the last lines, then (-f) every new one'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "drains" -d 'Ship the stream off the machine: list, add and remove log drains (syslog, HTTPS)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "restart" -d 'Restart instances of the running `dozen run`, one at a time'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "stop" -d 'Stop instances of the running `dozen run` gracefully, until scaled or restarted'
@@ -386,7 +386,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand logs" -s e -l env-file -d 'E
 complete -c dozen -n "__fish_dozen_using_subcommand logs" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c dozen -n "__fish_dozen_using_subcommand logs" -s t -l tail -l follow -d 'Keep printing new lines until interrupted or the run ends (Heroku\'s -t; -f is --procfile)'
+complete -c dozen -n "__fish_dozen_using_subcommand logs" -s t -l tail -l follow -d 'Keep printing new lines until interrupted or the run ends (also -f, as tail -f)'
 complete -c dozen -n "__fish_dozen_using_subcommand logs" -l json -d 'One JSON object per line (`ts`, `process`, `stream`, `line`), as --log-format json'
 complete -c dozen -n "__fish_dozen_using_subcommand logs" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand logs" -s v -l verbose -d 'Print more detail'

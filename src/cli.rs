@@ -71,6 +71,42 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
+/// `dozen logs -f` follows, as `tail -f`, `docker logs -f` and `kubectl logs -f` do: after the
+/// `logs` subcommand, `-f` is `--tail` (everywhere else it is `--procfile`, as in foreman,
+/// which `logs` has no use for). Global flags before the subcommand keep their meaning.
+pub fn follow_flag(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const TAKES_VALUE: [&str; 6] = ["-f", "--procfile", "-e", "--env-file", "--app", "--env"];
+    let mut value_next = false;
+    let mut logs_at = None;
+    for (i, arg) in args.iter().enumerate().skip(1) {
+        let Some(text) = arg.to_str() else {
+            return args;
+        };
+        if value_next {
+            value_next = false;
+        } else if text == "--" {
+            return args;
+        } else if TAKES_VALUE.contains(&text) || text == "--color" {
+            value_next = true;
+        } else if !text.starts_with('-') {
+            if text == "logs" {
+                logs_at = Some(i);
+            }
+            break;
+        }
+    }
+    let Some(at) = logs_at else { return args };
+    for arg in &mut args[at + 1..] {
+        if arg == "--" {
+            break;
+        }
+        if arg == "-f" {
+            *arg = "--tail".into();
+        }
+    }
+    args
+}
+
 fn environment_name(name: &str) -> Result<String, String> {
     if crate::app::manifest::is_valid_name(name) {
         Ok(name.to_owned())
@@ -166,9 +202,9 @@ pub enum Command {
     )]
     Canary(CanaryArgs),
 
-    /// The running formation's stream from any terminal: the last lines, then (-t) every new one
+    /// The running formation's stream from any terminal: the last lines, then (-f) every new one
     #[command(
-        after_help = "Reads the ring buffer of the running `dozen run` (the last [logs] buffer_lines lines, 10000 by default, held in memory only) through its control socket: the last -n lines, then with -t (--tail, --follow) every new one until you interrupt it or the run ends. Lines look like the run's own (or --json: one object per line, as --log-format json prints). A reader that falls behind never slows the apps: it is told how many lines it missed.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen logs\n  dozen logs -t --ps web\n  dozen logs -n 1000 --ps worker.2\n  dozen logs --tail --source router\n  dozen logs -t --json | jq -r .line"
+        after_help = "Reads the ring buffer of the running `dozen run` (the last [logs] buffer_lines lines, 10000 by default, held in memory only) through its control socket: the last -n lines, then with -f (-t, --tail, --follow) every new one until you interrupt it or the run ends. Lines look like the run's own (or --json: one object per line, as --log-format json prints). A reader that falls behind never slows the apps: it is told how many lines it missed.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen logs\n  dozen logs -f --ps web\n  dozen logs -n 1000 --ps worker.2\n  dozen logs --tail --source router\n  dozen logs -t --json | jq -r .line"
     )]
     Logs(LogsArgs),
 
@@ -511,7 +547,7 @@ pub struct LogsArgs {
     #[arg(short = 'n', long = "num", value_name = "N", default_value_t = 100)]
     pub num: usize,
 
-    /// Keep printing new lines until interrupted or the run ends (Heroku's -t; -f is --procfile)
+    /// Keep printing new lines until interrupted or the run ends (also -f, as tail -f)
     #[arg(short = 't', long = "tail", visible_alias = "follow")]
     pub follow: bool,
 
@@ -772,6 +808,43 @@ pub struct GenerateArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn follow(args: &[&str]) -> Vec<String> {
+        follow_flag(args.iter().map(std::ffi::OsString::from).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn after_logs_dash_f_follows_and_elsewhere_it_names_the_procfile() {
+        assert_eq!(
+            follow(&["dozen", "logs", "-f", "--ps", "web"]),
+            ["dozen", "logs", "--tail", "--ps", "web"]
+        );
+        assert_eq!(
+            follow(&["dozen", "-f", "Procfile.dev", "logs", "-n", "5", "-f"]),
+            ["dozen", "-f", "Procfile.dev", "logs", "-n", "5", "--tail"]
+        );
+        // A value that happens to be `logs` is not the subcommand.
+        assert_eq!(
+            follow(&["dozen", "--env", "logs", "run", "-f", "P"]),
+            ["dozen", "--env", "logs", "run", "-f", "P"]
+        );
+        assert_eq!(
+            follow(&["dozen", "run", "-f", "P"]),
+            ["dozen", "run", "-f", "P"]
+        );
+        assert_eq!(
+            follow(&["dozen", "logs", "--", "-f"]),
+            ["dozen", "logs", "--", "-f"]
+        );
+        let parsed = Args::try_parse_from(follow(&["dozen", "logs", "-f"])).unwrap();
+        assert!(matches!(
+            parsed.command,
+            Command::Logs(LogsArgs { follow: true, .. })
+        ));
+    }
 
     #[test]
     fn versions_build_ids_and_timeouts_are_parsed_at_the_edge() {

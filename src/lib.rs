@@ -50,7 +50,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     {
         return supervisor::nursery::serve();
     }
-    let args = match cli::Args::try_parse_from(args) {
+    let args = match cli::Args::try_parse_from(cli::follow_flag(args)) {
         Ok(args) => args,
         Err(error) => {
             let _ = error.print();

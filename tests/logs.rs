@@ -294,7 +294,7 @@ fn several_followers_with_filters_each_get_every_new_line() {
     let mut running = start(test, "web=2,worker=1");
     running.wait_for_nth("started (pid", 3, 20);
     let dir = running.dir.path().to_owned();
-    let all = Follower::start(&dir, &["-t", "-n", "0", "--json"]);
+    let all = Follower::start(&dir, &["-f", "-n", "0", "--json"]);
     let web2 = Follower::start(&dir, &["--tail", "-n", "0", "--ps", "web.2"]);
     let workers = Follower::start(&dir, &["--follow", "-n", "0", "--ps", "worker", "--json"]);
     let deadline = Instant::now() + Duration::from_secs(10);
