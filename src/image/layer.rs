@@ -55,38 +55,26 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// One entry of the tree, by its path inside the layer.
-struct Entry {
-    name: String,
-    source: PathBuf,
-    kind: Kind,
-    mode: u32,
+pub struct Entry {
+    /// Relative to the image root; a directory's ends with `/`.
+    pub name: String,
+    /// Where it is read from.
+    pub source: PathBuf,
+    pub kind: Kind,
+    pub mode: u32,
 }
 
-enum Kind {
+pub enum Kind {
     Dir,
+    /// Its size.
     File(u64),
+    /// Its target, as written.
     Symlink(String),
 }
 
 /// Writes `tree` as a gzip-compressed layer to `out`; returns its digests and sizes.
 pub fn write(tree: &Path, settings: &Settings, out: impl Write) -> Result<Layer, Error> {
-    let mut entries = Vec::new();
-    let prefix = settings.prefix.trim_matches('/');
-    // The prefix's own directories (`srv/`, `srv/app/`), then the tree under it.
-    let mut parent = String::new();
-    for part in prefix.split('/').filter(|p| !p.is_empty()) {
-        parent.push_str(part);
-        parent.push('/');
-        entries.push(Entry {
-            name: parent.clone(),
-            source: tree.to_owned(),
-            kind: Kind::Dir,
-            mode: 0o755,
-        });
-    }
-    collect(tree, tree, &parent, &mut entries)?;
-    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-
+    let entries = entries(tree, &settings.prefix)?;
     let compressed = Hashing::new(out);
     let encoder = flate2::GzBuilder::new()
         .mtime(0)
@@ -112,6 +100,28 @@ pub fn write(tree: &Path, settings: &Settings, out: impl Write) -> Result<Layer,
         size,
         input_bytes,
     })
+}
+
+/// The layer's entries for `tree` under `prefix`, in the order they are written: the
+/// prefix's own directories (`srv/`, `srv/app/`), then the tree, by path bytes.
+pub fn entries(tree: &Path, prefix: &str) -> Result<Vec<Entry>, Error> {
+    let mut entries = Vec::new();
+    let prefix = prefix.trim_matches('/');
+    // The prefix's own directories (`srv/`, `srv/app/`), then the tree under it.
+    let mut parent = String::new();
+    for part in prefix.split('/').filter(|p| !p.is_empty()) {
+        parent.push_str(part);
+        parent.push('/');
+        entries.push(Entry {
+            name: parent.clone(),
+            source: tree.to_owned(),
+            kind: Kind::Dir,
+            mode: 0o755,
+        });
+    }
+    collect(tree, tree, &parent, &mut entries)?;
+    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(entries)
 }
 
 /// The entries under `dir` (relative to `root`), named under `prefix`.
