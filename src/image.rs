@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod layer;
+pub mod oci;
 
 /// `sha256:` and the digest in lower-case hex: how OCI names content.
 pub fn sha256_name(digest: &[u8]) -> String {
