@@ -286,6 +286,7 @@ pub fn write_layout(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn canonical_json_sorts_keys_at_every_depth() {
@@ -426,34 +427,19 @@ mod tests {
         found
     }
 
-    #[test]
-    fn an_image_from_scratch_is_read_by_skopeo_and_unpacked_by_umoci() {
-        let (Some(skopeo), Some(umoci)) = (tool("skopeo"), tool("umoci")) else {
-            return;
-        };
-        let Some(busybox) = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-        else {
-            assert!(
-                std::env::var("DOZEN_ORACLES").as_deref() != Ok("require"),
-                "busybox-static is missing"
-            );
-            return;
-        };
-        use std::os::unix::fs::PermissionsExt as _;
-        let work = tempfile::tempdir().unwrap();
-        let root = work.path().join("root");
+    /// An image of `busybox` (`/bin/sh` its link) and an app layer (`/app/web`), in an
+    /// image layout under `work`: the layout and its manifest.
+    fn busybox_image(work: &Path, busybox: &Path) -> (PathBuf, Descriptor) {
+        let root = work.join("root");
         std::fs::create_dir_all(root.join("bin")).unwrap();
-        std::fs::copy(&busybox, root.join("bin/busybox")).unwrap();
+        std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
         std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
-        let app = work.path().join("app");
+        let app = work.join("app");
         std::fs::create_dir_all(&app).unwrap();
         std::fs::write(app.join("web"), "#!/bin/sh\necho hello\n").unwrap();
         std::fs::set_permissions(app.join("web"), std::fs::Permissions::from_mode(0o755)).unwrap();
 
-        let blobs = Blobs::new(work.path().join("store"));
+        let blobs = Blobs::new(work.join("store"));
         let mut layers = Vec::new();
         let mut diff_ids = Vec::new();
         for (tree, prefix) in [(&root, ""), (&app, "app")] {
@@ -501,11 +487,32 @@ mod tests {
                 &canonical(&manifest(&config, &layers, &annotations)),
             )
             .unwrap();
-        let layout = work.path().join("layout");
+        let layout = work.join("layout");
         let mut all: Vec<String> = layers.iter().map(|l| l.digest.clone()).collect();
         all.push(config.digest.clone());
         write_layout(&layout, &blobs, &manifest_desc, &all, "v1").unwrap();
 
+        (layout, manifest_desc)
+    }
+
+    #[test]
+    fn an_image_from_scratch_is_read_by_skopeo_and_unpacked_by_umoci() {
+        let (Some(skopeo), Some(umoci)) = (tool("skopeo"), tool("umoci")) else {
+            return;
+        };
+        let Some(busybox) = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+        else {
+            assert!(
+                std::env::var("DOZEN_ORACLES").as_deref() != Ok("require"),
+                "busybox-static is missing"
+            );
+            return;
+        };
+        let work = tempfile::tempdir().unwrap();
+        let (layout, manifest_desc) = busybox_image(work.path(), &busybox);
         let image = format!("oci:{}:v1", layout.display());
         let out = std::process::Command::new(&skopeo)
             .args(["inspect", &image])
