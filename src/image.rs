@@ -1,6 +1,7 @@
 //! OCI images of releases, without a daemon (docs/image.md, issue 20). Built in parts; the
 //! `dozen image` command comes when every part of the issue works.
 
+pub mod base;
 pub mod check;
 pub mod layer;
 pub mod oci;

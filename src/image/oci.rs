@@ -284,7 +284,7 @@ pub fn write_layout(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;
 
@@ -411,7 +411,7 @@ mod tests {
 
     /// A tool the test checks with, or `None` (then the test says so and stops) unless CI
     /// requires it.
-    fn tool(name: &str) -> Option<PathBuf> {
+    pub(crate) fn tool(name: &str) -> Option<PathBuf> {
         let found = std::env::var_os("PATH").and_then(|paths| {
             std::env::split_paths(&paths)
                 .map(|d| d.join(name))
@@ -429,7 +429,22 @@ mod tests {
 
     /// An image of `busybox` (`/bin/sh` its link) and an app layer (`/app/web`), in an
     /// image layout under `work`: the layout and its manifest.
-    fn busybox_image(work: &Path, busybox: &Path) -> (PathBuf, Descriptor) {
+    /// A static busybox, or `None` (then the test stops) unless CI requires it.
+    pub(crate) fn busybox() -> Option<PathBuf> {
+        let found = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists());
+        if found.is_none() {
+            assert!(
+                std::env::var("DOZEN_ORACLES").as_deref() != Ok("require"),
+                "busybox-static is missing"
+            );
+        }
+        found
+    }
+
+    pub(crate) fn busybox_image(work: &Path, busybox: &Path) -> (PathBuf, Descriptor) {
         let root = work.join("root");
         std::fs::create_dir_all(root.join("bin")).unwrap();
         std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
@@ -500,15 +515,7 @@ mod tests {
         let (Some(skopeo), Some(umoci)) = (tool("skopeo"), tool("umoci")) else {
             return;
         };
-        let Some(busybox) = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-        else {
-            assert!(
-                std::env::var("DOZEN_ORACLES").as_deref() != Ok("require"),
-                "busybox-static is missing"
-            );
+        let Some(busybox) = busybox() else {
             return;
         };
         let work = tempfile::tempdir().unwrap();
