@@ -16,6 +16,7 @@ pub mod exit_code;
 pub mod export;
 mod fsutil;
 pub mod git;
+pub mod http;
 pub mod image;
 pub mod logs;
 pub mod router;

@@ -4,7 +4,7 @@
 //! do either.
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs as _, UdpSocket};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -312,39 +312,8 @@ struct Worker {
 }
 
 enum Connection {
-    Stream(Wire),
+    Stream(crate::http::Wire),
     Datagram(UdpSocket),
-}
-
-/// A TCP connection, in the clear or in TLS.
-enum Wire {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
-}
-
-impl Read for Wire {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Plain(s) => s.read(buf),
-            Self::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Wire {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Plain(s) => s.write(buf),
-            Self::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Plain(s) => s.flush(),
-            Self::Tls(s) => s.flush(),
-        }
-    }
 }
 
 impl Worker {
@@ -495,14 +464,14 @@ impl Worker {
 
     fn connect(&mut self) -> Result<Connection, Failure> {
         let url = &self.drain.url;
-        let addresses: Vec<_> = (url.host.as_str(), url.port)
-            .to_socket_addrs()
-            .map_err(|e| Failure {
-                message: format!("cannot resolve {}: {e}", url.host),
-                permanent: false,
-            })?
-            .collect();
         if url.kind == Kind::SyslogUdp {
+            let addresses: Vec<_> = (url.host.as_str(), url.port)
+                .to_socket_addrs()
+                .map_err(|e| Failure {
+                    message: format!("cannot resolve {}: {e}", url.host),
+                    permanent: false,
+                })?
+                .collect();
             let address = addresses.first().ok_or_else(|| Failure {
                 message: format!("{} has no address", url.host),
                 permanent: false,
@@ -516,57 +485,26 @@ impl Worker {
             socket.connect(address)?;
             return Ok(Connection::Datagram(socket));
         }
-        let mut last = None;
-        let mut stream = None;
-        for address in &addresses {
-            match TcpStream::connect_timeout(address, CONNECT_TIMEOUT) {
-                Ok(s) => {
-                    stream = Some(s);
-                    break;
-                }
-                Err(e) => last = Some(e),
+        let tls = if matches!(url.kind, Kind::SyslogTls | Kind::Https) {
+            if self.tls.is_none() {
+                self.tls = Some(crate::http::tls_config().map_err(|message| Failure {
+                    message,
+                    permanent: false,
+                })?);
             }
-        }
-        let stream = stream.ok_or_else(|| Failure {
-            message: last.map_or_else(
-                || format!("{} has no address", url.host),
-                |e| format!("cannot connect to {}:{}: {e}", url.host, url.port),
-            ),
-            permanent: false,
-        })?;
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        *self.drain.socket.lock().expect("drain socket") = Some(stream.try_clone()?);
-        if !matches!(url.kind, Kind::SyslogTls | Kind::Https) {
-            return Ok(Connection::Stream(Wire::Plain(stream)));
-        }
-        let config = if let Some(config) = &self.tls {
-            config.clone()
+            self.tls.as_ref()
         } else {
-            let config = tls_config().map_err(|message| Failure {
-                message,
-                permanent: false,
-            })?;
-            self.tls = Some(config.clone());
-            config
+            None
         };
-        let name =
-            rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(|e| Failure {
-                message: format!("{}: {e}", url.host),
-                permanent: false,
-            })?;
-        let connection = rustls::ClientConnection::new(config, name)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let mut tls = rustls::StreamOwned::new(connection, stream);
-        // The handshake now, so a certificate problem is said as one.
-        while tls.conn.is_handshaking() {
-            tls.conn.complete_io(&mut tls.sock).map_err(|e| Failure {
-                message: format!("TLS with {}:{}: {e}", url.host, url.port),
-                permanent: false,
-            })?;
-        }
-        Ok(Connection::Stream(Wire::Tls(Box::new(tls))))
+        let (wire, socket) =
+            crate::http::connect(&url.host, url.port, tls, CONNECT_TIMEOUT, IO_TIMEOUT).map_err(
+                |message| Failure {
+                    message,
+                    permanent: false,
+                },
+            )?;
+        *self.drain.socket.lock().expect("drain socket") = Some(socket);
+        Ok(Connection::Stream(wire))
     }
 
     /// One HTTP POST of a batch; the collector's 2xx is the delivery.
@@ -620,7 +558,7 @@ impl Worker {
             let _ = write!(
                 self.buffer,
                 "Authorization: Basic {}\r\n",
-                base64(&percent_decode(userinfo))
+                crate::http::base64(&crate::http::percent_decode(userinfo))
             );
         }
         self.buffer.extend_from_slice(b"\r\n");
@@ -630,8 +568,15 @@ impl Worker {
         };
         wire.write_all(&self.buffer)?;
         wire.flush()?;
-        let (status, keep) = read_response(wire)?;
-        if !keep {
+        let head =
+            crate::http::read_response(wire, "POST", &mut std::io::sink()).map_err(|message| {
+                Failure {
+                    message: format!("the collector: {message}"),
+                    permanent: false,
+                }
+            })?;
+        let status = head.status;
+        if !head.keep_alive {
             self.close();
         }
         match status {
@@ -648,159 +593,6 @@ impl Worker {
     }
 }
 
-/// Reads one response and skips its body; returns the status and whether the connection may
-/// carry the next request.
-fn read_response(wire: &mut Wire) -> Result<(u16, bool), Failure> {
-    let mut buffer = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 4096];
-    let (status, keep, length, chunked, head) = loop {
-        let n = wire.read(&mut chunk)?;
-        if n == 0 {
-            return Err(Failure {
-                message: "the collector closed the connection without an answer".into(),
-                permanent: false,
-            });
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut headers);
-        match response.parse(&buffer) {
-            Ok(httparse::Status::Complete(head)) => {
-                let status = response.code.unwrap_or(0);
-                let header = |name: &str| {
-                    response
-                        .headers
-                        .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case(name))
-                        .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
-                };
-                let close = header("connection").is_some_and(|v| v.contains("close"))
-                    || response.version == Some(0);
-                let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
-                let length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
-                break (status, !close, length, chunked, head);
-            }
-            Ok(httparse::Status::Partial) if buffer.len() < 64 * 1024 => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(Failure {
-                    message: "the collector's answer has a head over 64 KiB".into(),
-                    permanent: false,
-                });
-            }
-            Err(e) => {
-                return Err(Failure {
-                    message: format!("the collector's answer is not HTTP: {e}"),
-                    permanent: false,
-                });
-            }
-        }
-    };
-    let rest = buffer.split_off(head);
-    let mut body = BodyReader { rest, wire };
-    if chunked {
-        skip_chunked(&mut body)?;
-        Ok((status, keep))
-    } else if let Some(length) = length {
-        body.skip(length)?;
-        Ok((status, keep))
-    } else if status == 204 || status == 304 || (100..200).contains(&status) {
-        Ok((status, keep))
-    } else {
-        // Delimited by the end of the connection: read it out, then reconnect next time.
-        while body.read_some()?.is_some() {}
-        Ok((status, false))
-    }
-}
-
-struct BodyReader<'a> {
-    rest: Vec<u8>,
-    wire: &'a mut Wire,
-}
-
-impl BodyReader<'_> {
-    /// The next bytes, `None` at the end of the connection.
-    fn read_some(&mut self) -> std::io::Result<Option<Vec<u8>>> {
-        if !self.rest.is_empty() {
-            return Ok(Some(std::mem::take(&mut self.rest)));
-        }
-        let mut chunk = vec![0u8; 8192];
-        let n = self.wire.read(&mut chunk)?;
-        chunk.truncate(n);
-        Ok((n > 0).then_some(chunk))
-    }
-
-    fn skip(&mut self, mut n: u64) -> std::io::Result<()> {
-        while n > 0 {
-            let mut bytes = self
-                .read_some()?
-                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
-            let take = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
-            n -= take as u64;
-            self.rest = bytes.split_off(take);
-        }
-        Ok(())
-    }
-
-    fn line(&mut self) -> std::io::Result<Vec<u8>> {
-        let mut line = Vec::new();
-        loop {
-            let mut bytes = self
-                .read_some()?
-                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
-            if let Some(end) = memchr::memchr(b'\n', &bytes) {
-                self.rest = bytes.split_off(end + 1);
-                line.extend_from_slice(&bytes);
-                return Ok(line);
-            }
-            line.extend_from_slice(&bytes);
-            if line.len() > 64 * 1024 {
-                return Err(std::io::Error::other("a chunk line over 64 KiB"));
-            }
-        }
-    }
-}
-
-fn skip_chunked(body: &mut BodyReader<'_>) -> std::io::Result<()> {
-    loop {
-        let line = body.line()?;
-        let text = String::from_utf8_lossy(&line);
-        let size = text.split(';').next().unwrap_or("").trim();
-        let size = u64::from_str_radix(size, 16)
-            .map_err(|_| std::io::Error::other(format!("bad chunk size `{size}`")))?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            while !body.line()?.trim_ascii().is_empty() {}
-            return Ok(());
-        }
-        body.skip(size + 2)?;
-    }
-}
-
-/// The platform's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), with rustls.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    let found = rustls_native_certs::load_native_certs();
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        return Err(format!(
-            "no trusted root certificates found{}",
-            found
-                .errors
-                .first()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        ));
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 /// A backoff with "equal jitter": between half of it and all of it.
 fn jittered(wait: Duration) -> Duration {
     use std::hash::{BuildHasher as _, Hasher as _};
@@ -808,46 +600,6 @@ fn jittered(wait: Duration) -> Duration {
     hasher.write_u128(Instant::now().elapsed().as_nanos());
     let fraction = (hasher.finish() % 1000) as u32;
     wait / 2 + wait / 2 * fraction / 1000
-}
-
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = bytes.get(i + 1..i + 3)
-            && let Ok(value) = u8::from_str_radix(&String::from_utf8_lossy(hex), 16)
-        {
-            out.push(value);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
-}
-
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> shift) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A drain and its thread.
@@ -947,14 +699,6 @@ mod tests {
         );
         let one = events(1)[0].weight();
         assert_eq!(drain.take(500, one * 3, Duration::ZERO).unwrap().len(), 3);
-    }
-
-    #[test]
-    fn basic_credentials() {
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(percent_decode("us%40er:p%3Ass"), b"us@er:p:ss");
     }
 
     #[test]

@@ -1,0 +1,390 @@
+//! A small blocking HTTP/1.1 client over TCP or TLS (rustls with the platform's roots): what
+//! drains post batches with and what `dozen image` talks to registries with. Responses are
+//! parsed by `httparse`; bodies by length, chunked, or to the end of the connection, written
+//! to whatever the caller gives.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs as _};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A TCP connection, in the clear or in TLS.
+pub enum Wire {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Connects to `host:port` (every address it resolves to, in turn), in TLS with `tls`; the
+/// socket's clone comes back too, to cut a blocked read or write from another thread.
+pub fn connect(
+    host: &str,
+    port: u16,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+) -> Result<(Wire, TcpStream), String> {
+    let addresses: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    let mut last = None;
+    let mut stream = None;
+    for address in &addresses {
+        match TcpStream::connect_timeout(address, connect_timeout) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let stream = stream.ok_or_else(|| {
+        last.map_or_else(
+            || format!("{host} has no address"),
+            |e| format!("cannot connect to {host}:{port}: {e}"),
+        )
+    })?;
+    let setup = |e: std::io::Error| format!("{host}:{port}: {e}");
+    stream.set_nodelay(true).map_err(setup)?;
+    stream.set_write_timeout(Some(io_timeout)).map_err(setup)?;
+    stream.set_read_timeout(Some(io_timeout)).map_err(setup)?;
+    let clone = stream.try_clone().map_err(setup)?;
+    let Some(config) = tls else {
+        return Ok((Wire::Plain(stream), clone));
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| format!("{host}: {e}"))?;
+    let connection =
+        rustls::ClientConnection::new(config.clone(), name).map_err(|e| e.to_string())?;
+    let mut tls = rustls::StreamOwned::new(connection, stream);
+    // The handshake now, so a certificate problem is said as one.
+    while tls.conn.is_handshaking() {
+        tls.conn
+            .complete_io(&mut tls.sock)
+            .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
+    }
+    Ok((Wire::Tls(Box::new(tls)), clone))
+}
+
+/// The platform's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), with rustls.
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err(format!(
+            "no trusted root certificates found{}",
+            found
+                .errors
+                .first()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A response's head.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub status: u16,
+    /// Whether the connection may carry the next request.
+    pub keep_alive: bool,
+    /// Names lower-case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The most bytes a response's head may take.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// Reads one response (to a request of method `method`), its body written to `body`.
+pub fn read_response(wire: &mut Wire, method: &str, body: &mut dyn Write) -> Result<Head, String> {
+    let mut buffer = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let (head, length, chunked, at) = loop {
+        let n = wire.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the connection closed without an answer".into());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 96];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buffer) {
+            Ok(httparse::Status::Complete(at)) => {
+                let headers: Vec<(String, String)> = response
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).trim().to_owned(),
+                        )
+                    })
+                    .collect();
+                let head = Head {
+                    status: response.code.unwrap_or(0),
+                    keep_alive: response.version != Some(0),
+                    headers,
+                };
+                let close = head
+                    .header("connection")
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("close"));
+                let chunked = head
+                    .header("transfer-encoding")
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+                let length = head
+                    .header("content-length")
+                    .and_then(|v| v.parse::<u64>().ok());
+                break (
+                    Head {
+                        keep_alive: head.keep_alive && !close,
+                        ..head
+                    },
+                    length,
+                    chunked,
+                    at,
+                );
+            }
+            Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => return Err("an answer's head over 64 KiB".into()),
+            Err(e) => return Err(format!("an answer that is not HTTP: {e}")),
+        }
+    };
+    let rest = buffer.split_off(at);
+    let mut reader = BodyReader { rest, wire };
+    let io = |e: std::io::Error| format!("reading an answer's body: {e}");
+    let bodiless = method == "HEAD"
+        || head.status == 204
+        || head.status == 304
+        || (100..200).contains(&head.status);
+    if bodiless {
+        Ok(head)
+    } else if chunked {
+        reader.copy_chunked(body).map_err(io)?;
+        Ok(head)
+    } else if let Some(length) = length {
+        reader.copy(length, body).map_err(io)?;
+        Ok(head)
+    } else {
+        // Delimited by the end of the connection: read it out; the next request reconnects.
+        while let Some(bytes) = reader.read_some().map_err(io)? {
+            body.write_all(&bytes).map_err(io)?;
+        }
+        Ok(Head {
+            keep_alive: false,
+            ..head
+        })
+    }
+}
+
+struct BodyReader<'a> {
+    rest: Vec<u8>,
+    wire: &'a mut Wire,
+}
+
+impl BodyReader<'_> {
+    /// The next bytes, `None` at the end of the connection.
+    fn read_some(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if !self.rest.is_empty() {
+            return Ok(Some(std::mem::take(&mut self.rest)));
+        }
+        let mut chunk = vec![0u8; 64 * 1024];
+        let n = self.wire.read(&mut chunk)?;
+        chunk.truncate(n);
+        Ok((n > 0).then_some(chunk))
+    }
+
+    fn copy(&mut self, mut n: u64, out: &mut dyn Write) -> std::io::Result<()> {
+        while n > 0 {
+            let mut bytes = self
+                .read_some()?
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+            let take = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
+            n -= take as u64;
+            self.rest = bytes.split_off(take);
+            out.write_all(&bytes)?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut line = Vec::new();
+        loop {
+            let mut bytes = self
+                .read_some()?
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+            if let Some(end) = memchr::memchr(b'\n', &bytes) {
+                self.rest = bytes.split_off(end + 1);
+                line.extend_from_slice(&bytes);
+                return Ok(line);
+            }
+            line.extend_from_slice(&bytes);
+            if line.len() > 64 * 1024 {
+                return Err(std::io::Error::other("a chunk line over 64 KiB"));
+            }
+        }
+    }
+
+    fn copy_chunked(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        loop {
+            let line = self.line()?;
+            let text = String::from_utf8_lossy(&line);
+            let size = text.split(';').next().unwrap_or("").trim();
+            let size = u64::from_str_radix(size, 16)
+                .map_err(|_| std::io::Error::other(format!("bad chunk size `{size}`")))?;
+            if size == 0 {
+                // Trailers, up to the empty line.
+                while !self.line()?.trim_ascii().is_empty() {}
+                return Ok(());
+            }
+            self.copy(size, out)?;
+            self.copy(2, &mut std::io::sink())?;
+        }
+    }
+}
+
+/// `%XX` sequences decoded (a URL's user information).
+pub fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = bytes.get(i + 1..i + 3)
+            && let Ok(value) = u8::from_str_radix(&String::from_utf8_lossy(hex), 16)
+        {
+            out.push(value);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Standard base64 with padding (Basic credentials).
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> shift) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials() {
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(percent_decode("us%40er:p%3Ass"), b"us@er:p:ss");
+    }
+
+    /// A server that answers each connection with `answers` in turn, as raw bytes.
+    fn serve(answers: Vec<&'static [u8]>) -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            for answer in answers {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).unwrap();
+                stream.write_all(answer).unwrap();
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn bodies_by_length_chunks_and_the_end_of_the_connection() {
+        let port = serve(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello",
+            b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\n\r\nto the end",
+        ]);
+        let timeout = Duration::from_secs(5);
+        let (mut wire, _) = connect("127.0.0.1", port, None, timeout, timeout).unwrap();
+        let mut body = Vec::new();
+        wire.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let head = read_response(&mut wire, "GET", &mut body).unwrap();
+        assert_eq!(
+            (head.status, head.keep_alive, body.as_slice()),
+            (200, true, &b"hello"[..])
+        );
+        assert_eq!(head.header("X-A"), Some("b"));
+        body.clear();
+        wire.write_all(b"POST / HTTP/1.1\r\n\r\n").unwrap();
+        let head = read_response(&mut wire, "POST", &mut body).unwrap();
+        assert_eq!((head.status, body.as_slice()), (201, &b"abcde"[..]));
+        // A HEAD's answer has a length and no body.
+        body.clear();
+        wire.write_all(b"HEAD / HTTP/1.1\r\n\r\n").unwrap();
+        let head = read_response(&mut wire, "HEAD", &mut body).unwrap();
+        assert_eq!((head.status, body.len()), (200, 0));
+        wire.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let head = read_response(&mut wire, "GET", &mut body).unwrap();
+        assert_eq!(
+            (head.keep_alive, body.as_slice()),
+            (false, &b"to the end"[..])
+        );
+    }
+}
