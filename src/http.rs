@@ -140,6 +140,55 @@ const MAX_HEAD: usize = 64 * 1024;
 
 /// Reads one response (to a request of method `method`), its body written to `body`.
 pub fn read_response(wire: &mut Wire, method: &str, body: &mut dyn Write) -> Result<Head, String> {
+    let (head, pending) = read_head(wire, method)?;
+    pending.copy_to(wire, head, body)
+}
+
+/// What is left of a response after its head: how its body is delimited.
+pub struct Pending {
+    rest: Vec<u8>,
+    length: Option<u64>,
+    chunked: bool,
+    bodiless: bool,
+}
+
+impl Pending {
+    /// Reads the body into `body`; the head comes back (its `keep_alive` false when the
+    /// body ran to the end of the connection).
+    pub fn copy_to(
+        self,
+        wire: &mut Wire,
+        head: Head,
+        body: &mut dyn Write,
+    ) -> Result<Head, String> {
+        let mut reader = BodyReader {
+            rest: self.rest,
+            wire,
+        };
+        let io = |e: std::io::Error| format!("reading an answer's body: {e}");
+        if self.bodiless {
+            Ok(head)
+        } else if self.chunked {
+            reader.copy_chunked(body).map_err(io)?;
+            Ok(head)
+        } else if let Some(length) = self.length {
+            reader.copy(length, body).map_err(io)?;
+            Ok(head)
+        } else {
+            // Delimited by the end of the connection: read it out; the next request reconnects.
+            while let Some(bytes) = reader.read_some().map_err(io)? {
+                body.write_all(&bytes).map_err(io)?;
+            }
+            Ok(Head {
+                keep_alive: false,
+                ..head
+            })
+        }
+    }
+}
+
+/// Reads a response's head; its body is left for [`Pending::copy_to`].
+pub fn read_head(wire: &mut Wire, method: &str) -> Result<(Head, Pending), String> {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let (head, length, chunked, at) = loop {
@@ -192,30 +241,19 @@ pub fn read_response(wire: &mut Wire, method: &str, body: &mut dyn Write) -> Res
         }
     };
     let rest = buffer.split_off(at);
-    let mut reader = BodyReader { rest, wire };
-    let io = |e: std::io::Error| format!("reading an answer's body: {e}");
     let bodiless = method == "HEAD"
         || head.status == 204
         || head.status == 304
         || (100..200).contains(&head.status);
-    if bodiless {
-        Ok(head)
-    } else if chunked {
-        reader.copy_chunked(body).map_err(io)?;
-        Ok(head)
-    } else if let Some(length) = length {
-        reader.copy(length, body).map_err(io)?;
-        Ok(head)
-    } else {
-        // Delimited by the end of the connection: read it out; the next request reconnects.
-        while let Some(bytes) = reader.read_some().map_err(io)? {
-            body.write_all(&bytes).map_err(io)?;
-        }
-        Ok(Head {
-            keep_alive: false,
-            ..head
-        })
-    }
+    Ok((
+        head,
+        Pending {
+            rest,
+            length,
+            chunked,
+            bodiless,
+        },
+    ))
 }
 
 struct BodyReader<'a> {

@@ -5,6 +5,7 @@ pub mod base;
 pub mod check;
 pub mod layer;
 pub mod oci;
+pub mod registry;
 
 /// `sha256:` and the digest in lower-case hex: how OCI names content.
 pub fn sha256_name(digest: &[u8]) -> String {

@@ -1,0 +1,796 @@
+//! The OCI distribution API, as `dozen image` needs it: pulling a base's manifest and blobs
+//! and pushing an image (blob existence checks, cross-repository mounts, uploads, the
+//! manifest last), with Docker's token authentication (docs/image.md).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use super::oci::{self, Blobs, Descriptor};
+use crate::http::{self, Head, Wire};
+
+/// `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`, as Docker reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// `docker.io`, `ghcr.io`, `localhost:5000`.
+    pub registry: String,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl Reference {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not an image reference (REGISTRY/REPOSITORY:TAG)");
+        let (rest, digest) = match text.split_once('@') {
+            Some((rest, digest)) => (rest, Some(digest.to_owned())),
+            None => (text, None),
+        };
+        let (registry, path) = match rest.split_once('/') {
+            Some((first, path))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_owned(), path)
+            }
+            _ => ("docker.io".to_owned(), rest),
+        };
+        let (repository, tag) = match path.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo.to_owned(), Some(tag.to_owned())),
+            _ => (path.to_owned(), None),
+        };
+        let repository = if registry == "docker.io" && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
+        let valid_repo = !repository.is_empty()
+            && repository.split('/').all(|part| {
+                !part.is_empty()
+                    && part.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
+            });
+        let valid_tag = tag.as_deref().is_none_or(|t| {
+            !t.is_empty()
+                && t.len() <= 128
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+        let valid_digest = digest
+            .as_deref()
+            .is_none_or(|d| Blobs::new("/").path(d).is_some());
+        if !(valid_repo && valid_tag && valid_digest) {
+            return Err(bad());
+        }
+        Ok(Self {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// The tag or digest a manifest is asked for by (`latest` when neither is given).
+    pub fn manifest_reference(&self) -> &str {
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or("latest")
+    }
+
+    /// Where the API is: Docker Hub's is not at its name.
+    fn endpoint(&self) -> (bool, String, u16) {
+        let host = if self.registry == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            self.registry.as_str()
+        };
+        let (name, port) = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+                (name.to_owned(), port.parse().ok())
+            }
+            _ => (host.to_owned(), None),
+        };
+        // A registry on this machine speaks plain HTTP, as Docker lets a local one.
+        let local = matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1");
+        let https = !local;
+        (https, name, port.unwrap_or(if https { 443 } else { 80 }))
+    }
+}
+
+/// Credentials for a registry, from Docker's `config.json` (`$DOCKER_CONFIG`, else
+/// `~/.docker`): `auths.<registry>.auth`, base64 of `user:password`.
+pub fn docker_credentials(registry: &str) -> Option<String> {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")))?;
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+    let auths = config["auths"].as_object()?;
+    let keys = if registry == "docker.io" {
+        vec![
+            "https://index.docker.io/v1/".to_owned(),
+            "docker.io".to_owned(),
+            "index.docker.io".to_owned(),
+        ]
+    } else {
+        vec![registry.to_owned(), format!("https://{registry}")]
+    };
+    keys.iter()
+        .find_map(|k| auths.get(k)?["auth"].as_str().map(str::to_owned))
+}
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// A session with one registry.
+pub struct Registry {
+    reference: Reference,
+    https: bool,
+    host: String,
+    port: u16,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    connection: Option<Wire>,
+    /// `Bearer …` or `Basic …`, once a challenge asked for it.
+    authorization: Option<String>,
+    credentials: Option<String>,
+    /// Bytes of request bodies sent (blobs and manifests).
+    pub sent: u64,
+    /// The body of the last answer that was not a success (the registry's error).
+    last_error: String,
+}
+
+/// A request's body.
+enum Body<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    File(&'a Path, u64),
+}
+
+impl Registry {
+    pub fn new(reference: &Reference) -> Result<Self, String> {
+        let (https, host, port) = reference.endpoint();
+        let tls = if https {
+            Some(http::tls_config()?)
+        } else {
+            None
+        };
+        Ok(Self {
+            reference: reference.clone(),
+            https,
+            host,
+            port,
+            tls,
+            connection: None,
+            authorization: None,
+            credentials: docker_credentials(&reference.registry),
+            sent: 0,
+            last_error: String::new(),
+        })
+    }
+
+    fn send_once(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, String)],
+        body: &Body<'_>,
+        sink: &mut dyn std::io::Write,
+    ) -> Result<Head, String> {
+        if self.connection.is_none() {
+            let tls = if self.https { self.tls.as_ref() } else { None };
+            let (wire, _) = http::connect(&self.host, self.port, tls, TIMEOUT, TIMEOUT)?;
+            self.connection = Some(wire);
+        }
+        let wire = self.connection.as_mut().expect("connected");
+        let length = match body {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File(_, size) => *size,
+        };
+        let host = if self.port == if self.https { 443 } else { 80 } {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        };
+        let mut head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: dozen/{}\r\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        if let Some(auth) = &self.authorization {
+            let _ = write!(head, "Authorization: {auth}\r\n");
+        }
+        for (name, value) in headers {
+            let _ = write!(head, "{name}: {value}\r\n");
+        }
+        if method != "GET" && method != "HEAD" {
+            let _ = write!(head, "Content-Length: {length}\r\n");
+        }
+        head.push_str("\r\n");
+        let io = |e: std::io::Error| format!("{host}: {e}");
+        wire.write_all(head.as_bytes()).map_err(io)?;
+        match body {
+            Body::Empty => {}
+            Body::Bytes(bytes) => wire.write_all(bytes).map_err(io)?,
+            Body::File(path, _) => {
+                let mut file = std::fs::File::open(path).map_err(io)?;
+                std::io::copy(&mut file, wire).map_err(io)?;
+            }
+        }
+        wire.flush().map_err(io)?;
+        self.sent += length;
+        // A success's body goes where the caller wants it; another's is its error, kept here.
+        let result = http::read_head(wire, method).and_then(|(head, pending)| {
+            if (200..300).contains(&head.status) {
+                pending.copy_to(wire, head, sink)
+            } else {
+                let mut error = Vec::new();
+                let head = pending.copy_to(wire, head, &mut error)?;
+                self.last_error = String::from_utf8_lossy(&error).chars().take(500).collect();
+                Ok(head)
+            }
+        });
+        match &result {
+            Ok(head) if head.keep_alive => {}
+            _ => self.connection = None,
+        }
+        result
+    }
+
+    /// A request, answering an authentication challenge once.
+    fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, String)],
+        body: &Body<'_>,
+        sink: &mut dyn std::io::Write,
+    ) -> Result<Head, String> {
+        let head = self.send_once(method, target, headers, body, sink)?;
+        if head.status != 401 {
+            return Ok(head);
+        }
+        let challenge = head
+            .header("www-authenticate")
+            .ok_or_else(|| {
+                format!(
+                    "{} answered 401 without a challenge",
+                    self.reference.registry
+                )
+            })?
+            .to_owned();
+        self.authorize(&challenge)?;
+        self.send_once(method, target, headers, body, sink)
+    }
+
+    /// Answers a `WWW-Authenticate` challenge: Bearer (a token from the realm, with the
+    /// credentials if any) or Basic (the credentials).
+    fn authorize(&mut self, challenge: &str) -> Result<(), String> {
+        let (scheme, params) = challenge.split_once(' ').unwrap_or((challenge, ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            let credentials = self.credentials.clone().ok_or_else(|| {
+                format!(
+                    "{} needs credentials (docker login, or DOCKER_CONFIG)",
+                    self.reference.registry
+                )
+            })?;
+            self.authorization = Some(format!("Basic {credentials}"));
+            return Ok(());
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(format!("unsupported authentication `{scheme}`"));
+        }
+        let param = |name: &str| {
+            params.split(',').find_map(|p| {
+                let (key, value) = p.trim().split_once('=')?;
+                key.eq_ignore_ascii_case(name)
+                    .then(|| value.trim_matches('"').to_owned())
+            })
+        };
+        let realm = param("realm").ok_or("a Bearer challenge without a realm")?;
+        let mut query = Vec::new();
+        if let Some(service) = param("service") {
+            query.push(format!("service={}", encode(&service)));
+        }
+        if let Some(scope) = param("scope") {
+            query.push(format!("scope={}", encode(&scope)));
+        }
+        let url = if query.is_empty() {
+            realm
+        } else {
+            format!(
+                "{realm}{}{}",
+                if realm.contains('?') { '&' } else { '?' },
+                query.join("&")
+            )
+        };
+        let token = fetch_token(&url, self.credentials.as_deref())?;
+        self.authorization = Some(format!("Bearer {token}"));
+        Ok(())
+    }
+
+    /// A manifest or index: its bytes and media type, checked against the digest asked for.
+    pub fn manifest(&mut self, reference: &str) -> Result<(Vec<u8>, String), String> {
+        let target = format!("/v2/{}/manifests/{reference}", self.reference.repository);
+        let mut body = Vec::new();
+        let head = self.send(
+            "GET",
+            &target,
+            &[("Accept", ACCEPT.to_owned())],
+            &Body::Empty,
+            &mut body,
+        )?;
+        if head.status != 200 {
+            return Err(self.failed(
+                &format!("{}:{reference}", self.reference.repository),
+                head.status,
+            ));
+        }
+        if reference.starts_with("sha256:") && oci::digest_of(&body) != reference {
+            return Err(format!(
+                "the manifest {reference} does not match its digest"
+            ));
+        }
+        let media_type = head
+            .header("content-type")
+            .map(|t| t.split(';').next().unwrap_or("").trim().to_owned())
+            .unwrap_or_default();
+        Ok((body, media_type))
+    }
+
+    /// Downloads a blob into `store`, checked against its digest (following a redirect to
+    /// where the registry keeps it).
+    pub fn pull_blob(&mut self, descriptor: &Descriptor, store: &Blobs) -> Result<(), String> {
+        let path = store
+            .path(&descriptor.digest)
+            .ok_or_else(|| format!("unsupported digest {}", descriptor.digest))?;
+        if path.exists() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(path.parent().expect("under sha256/"))
+            .map_err(|e| e.to_string())?;
+        let temp = path.with_extension("partial");
+        let file = std::fs::File::create(&temp).map_err(|e| e.to_string())?;
+        let mut hashing = HashingFile {
+            file,
+            hash: Sha256::new(),
+            size: 0,
+        };
+        let target = format!(
+            "/v2/{}/blobs/{}",
+            self.reference.repository, descriptor.digest
+        );
+        let head = self.send("GET", &target, &[], &Body::Empty, &mut hashing)?;
+        let head = if matches!(head.status, 301 | 302 | 303 | 307 | 308) {
+            let location = head
+                .header("location")
+                .ok_or("a redirect without a location")?;
+            hashing.restart().map_err(|e| e.to_string())?;
+            fetch_url(location, &mut hashing)?
+        } else {
+            head
+        };
+        if head.status != 200 {
+            let _ = std::fs::remove_file(&temp);
+            return Err(self.failed(&format!("blob {}", descriptor.digest), head.status));
+        }
+        let digest = super::sha256_name(&hashing.hash.finalize());
+        if digest != descriptor.digest || hashing.size != descriptor.size {
+            let _ = std::fs::remove_file(&temp);
+            return Err(format!("blob {} arrived as {digest}", descriptor.digest));
+        }
+        std::fs::rename(&temp, &path).map_err(|e| e.to_string())
+    }
+
+    /// Whether the repository has a blob.
+    fn has_blob(&mut self, digest: &str) -> Result<bool, String> {
+        let target = format!("/v2/{}/blobs/{digest}", self.reference.repository);
+        let head = self.send("HEAD", &target, &[], &Body::Empty, &mut std::io::sink())?;
+        Ok(head.status == 200)
+    }
+
+    /// Puts a blob of `store` in the repository: nothing when it has it, a mount from
+    /// `mount_from` (a repository of the same registry) when the registry allows, else an
+    /// upload. Returns what it did.
+    pub fn push_blob(
+        &mut self,
+        descriptor: &Descriptor,
+        store: &Blobs,
+        mount_from: Option<&str>,
+    ) -> Result<&'static str, String> {
+        if self.has_blob(&descriptor.digest)? {
+            return Ok("present");
+        }
+        let repository = self.reference.repository.clone();
+        let mut target = format!("/v2/{repository}/blobs/uploads/");
+        if let Some(from) = mount_from {
+            let _ = write!(target, "?mount={}&from={}", descriptor.digest, encode(from));
+        }
+        let head = self.send(
+            "POST",
+            &target,
+            &[],
+            &Body::Bytes(&[]),
+            &mut std::io::sink(),
+        )?;
+        if head.status == 201 {
+            return Ok("mounted");
+        }
+        if head.status != 202 {
+            return Err(self.failed(&format!("starting an upload to {repository}"), head.status));
+        }
+        let location = head
+            .header("location")
+            .ok_or("an upload without a location")?;
+        let path = store
+            .path(&descriptor.digest)
+            .ok_or_else(|| format!("unsupported digest {}", descriptor.digest))?;
+        let location = self.relative(location)?;
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let target = format!("{location}{separator}digest={}", encode(&descriptor.digest));
+        let head = self.send(
+            "PUT",
+            &target,
+            &[("Content-Type", "application/octet-stream".to_owned())],
+            &Body::File(&path, descriptor.size),
+            &mut std::io::sink(),
+        )?;
+        if head.status != 201 {
+            return Err(self.failed(&format!("uploading {}", descriptor.digest), head.status));
+        }
+        Ok("uploaded")
+    }
+
+    /// Puts a manifest under a tag (after its blobs).
+    pub fn push_manifest(
+        &mut self,
+        tag: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        let target = format!("/v2/{}/manifests/{tag}", self.reference.repository);
+        let head = self.send(
+            "PUT",
+            &target,
+            &[("Content-Type", media_type.to_owned())],
+            &Body::Bytes(bytes),
+            &mut std::io::sink(),
+        )?;
+        if head.status != 201 {
+            return Err(self.failed("the manifest", head.status));
+        }
+        Ok(())
+    }
+
+    /// What went wrong, with the registry's own words when it gave some.
+    fn failed(&self, what: &str, status: u16) -> String {
+        let said = self.last_error.trim();
+        if said.is_empty() {
+            format!("{}: {what}: HTTP {status}", self.reference.registry)
+        } else {
+            format!("{}: {what}: HTTP {status}: {said}", self.reference.registry)
+        }
+    }
+
+    /// A location the registry gave, as a path on it (an absolute URL must be the same
+    /// registry's).
+    fn relative(&self, location: &str) -> Result<String, String> {
+        if location.starts_with('/') {
+            return Ok(location.to_owned());
+        }
+        let (_, rest) = location
+            .split_once("://")
+            .ok_or_else(|| format!("an upload location `{location}` that is not a URL"))?;
+        let split = rest.find('/').unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        let same = authority == self.host || authority == format!("{}:{}", self.host, self.port);
+        if !same {
+            return Err(format!(
+                "the registry sent the upload to another host, {authority}"
+            ));
+        }
+        Ok(if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path.to_owned()
+        })
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A GET of an absolute URL (a token realm, a blob's redirect), its body to `sink`.
+fn fetch_url(url: &str, sink: &mut dyn std::io::Write) -> Result<Head, String> {
+    fetch_url_with(url, None, sink)
+}
+
+fn fetch_url_with(
+    url: &str,
+    authorization: Option<&str>,
+    sink: &mut dyn std::io::Write,
+) -> Result<Head, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("`{url}` is not a URL"))?;
+    let https = match scheme {
+        "https" => true,
+        "http" => false,
+        other => return Err(format!("unsupported scheme `{other}`")),
+    };
+    let split = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
+            (h, p.parse().map_err(|_| "a bad port")?)
+        }
+        _ => (authority, if https { 443 } else { 80 }),
+    };
+    let tls = if https {
+        Some(http::tls_config()?)
+    } else {
+        None
+    };
+    let (mut wire, _) = http::connect(host, port, tls.as_ref(), TIMEOUT, TIMEOUT)?;
+    let path = if path.is_empty() { "/" } else { path };
+    let mut head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: dozen/{}\r\nConnection: close\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(auth) = authorization {
+        let _ = write!(head, "Authorization: {auth}\r\n");
+    }
+    head.push_str("\r\n");
+    wire.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    http::read_response(&mut wire, "GET", sink)
+}
+
+/// A token from a Bearer realm (`token` or `access_token` in its JSON answer).
+fn fetch_token(url: &str, credentials: Option<&str>) -> Result<String, String> {
+    let mut body = Vec::new();
+    let authorization = credentials.map(|c| format!("Basic {c}"));
+    let head = fetch_url_with(url, authorization.as_deref(), &mut body)?;
+    if head.status != 200 {
+        return Err(format!("the token service answered HTTP {}", head.status));
+    }
+    let answer: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("the token service: {e}"))?;
+    answer["token"]
+        .as_str()
+        .or_else(|| answer["access_token"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| "the token service gave no token".to_owned())
+}
+
+/// A file being written whose bytes are hashed.
+struct HashingFile {
+    file: std::fs::File,
+    hash: Sha256,
+    size: u64,
+}
+
+impl HashingFile {
+    /// Starts over (a redirect's body replaces what came before).
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.file.set_len(0)?;
+        std::io::Seek::rewind(&mut self.file)?;
+        self.hash = Sha256::new();
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl std::io::Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_as_docker_reads_them() {
+        let r = Reference::parse("debian:12-slim").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("docker.io", "library/debian", Some("12-slim"))
+        );
+        assert_eq!(r.endpoint(), (true, "registry-1.docker.io".into(), 443));
+        let r = Reference::parse("localhost:5000/team/app:v3").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("localhost:5000", "team/app", Some("v3"))
+        );
+        assert_eq!(r.endpoint(), (false, "localhost".into(), 5000));
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let r = Reference::parse(&format!("ghcr.io/org/app@{digest}")).unwrap();
+        assert_eq!(r.manifest_reference(), digest);
+        assert_eq!(
+            Reference::parse("ghcr.io/org/app")
+                .unwrap()
+                .manifest_reference(),
+            "latest"
+        );
+        for bad in [
+            "",
+            "UPPER/case",
+            "app:",
+            "app:bad tag",
+            "a//b",
+            "app@sha256:xyz",
+        ] {
+            assert!(Reference::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Debian's `docker-registry` (the distribution registry) on a port of its own.
+    struct LocalRegistry {
+        child: std::process::Child,
+        port: u16,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Drop for LocalRegistry {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn local_registry() -> Option<LocalRegistry> {
+        let binary = oci::tests::tool("docker-registry")?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(binary)
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(LocalRegistry {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+
+    #[test]
+    fn an_image_is_pushed_pulled_back_byte_for_byte_and_its_base_mounted_not_sent() {
+        let (Some(registry), Some(skopeo), Some(busybox)) = (
+            local_registry(),
+            oci::tests::tool("skopeo"),
+            oci::tests::busybox(),
+        ) else {
+            return;
+        };
+        let work = tempfile::tempdir().unwrap();
+        let (layout, manifest) = oci::tests::busybox_image(work.path(), &busybox);
+        let store = Blobs::new(work.path().join("store"));
+        let body: serde_json::Value =
+            serde_json::from_slice(&store.read(&manifest).unwrap()).unwrap();
+        let config: Descriptor = serde_json::from_value(body["config"].clone()).unwrap();
+        let layers: Vec<Descriptor> = serde_json::from_value(body["layers"].clone()).unwrap();
+
+        let push = |repository: &str, mount_from: Option<&str>| {
+            let reference =
+                Reference::parse(&format!("127.0.0.1:{}/{repository}:v1", registry.port)).unwrap();
+            let mut session = Registry::new(&reference).unwrap();
+            let mut done = Vec::new();
+            for blob in layers.iter().chain(std::iter::once(&config)) {
+                done.push(session.push_blob(blob, &store, mount_from).unwrap());
+            }
+            let bytes = store.read(&manifest).unwrap();
+            session.push_manifest("v1", oci::MANIFEST, &bytes).unwrap();
+            (done, session.sent)
+        };
+        let (done, sent) = push("team/app", None);
+        assert_eq!(done, ["uploaded", "uploaded", "uploaded"]);
+        let blob_bytes: u64 = layers.iter().map(|l| l.size).sum::<u64>() + config.size;
+        assert_eq!(sent, blob_bytes + manifest.size);
+        // Again: everything is there already; only the manifest goes.
+        let (done, sent) = push("team/app", None);
+        assert_eq!(done, ["present", "present", "present"]);
+        assert_eq!(sent, manifest.size);
+        // Another repository: the layers are mounted from the first, not sent.
+        let (done, sent) = push("team/other", Some("team/app"));
+        assert_eq!(done, ["mounted", "mounted", "mounted"]);
+        assert_eq!(sent, manifest.size);
+
+        // skopeo sees the same image, and copies it back byte for byte.
+        let image = format!("docker://127.0.0.1:{}/team/app:v1", registry.port);
+        let out = std::process::Command::new(&skopeo)
+            .args(["inspect", "--tls-verify=false", &image])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let inspected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(inspected["Digest"], manifest.digest.as_str());
+        let back = work.path().join("back");
+        let out = std::process::Command::new(&skopeo)
+            .args([
+                "copy",
+                "--src-tls-verify=false",
+                &image,
+                &format!("oci:{}:v1", back.display()),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for blob in layers.iter().chain([&config, &manifest]) {
+            let path = |root: &Path| root.join("blobs/sha256").join(&blob.digest[7..]);
+            assert_eq!(
+                std::fs::read(path(&back)).unwrap(),
+                std::fs::read(path(&layout)).unwrap()
+            );
+        }
+
+        // Pulled by dozen into a fresh store: the same bytes.
+        let reference =
+            Reference::parse(&format!("127.0.0.1:{}/team/other:v1", registry.port)).unwrap();
+        let mut session = Registry::new(&reference).unwrap();
+        let (bytes, media_type) = session.manifest("v1").unwrap();
+        assert_eq!(oci::digest_of(&bytes), manifest.digest);
+        assert_eq!(media_type, oci::MANIFEST);
+        let fresh = Blobs::new(work.path().join("fresh"));
+        for blob in layers.iter().chain(std::iter::once(&config)) {
+            session.pull_blob(blob, &fresh).unwrap();
+            assert!(fresh.read(blob).is_ok());
+        }
+        let missing = session.manifest("v2").unwrap_err();
+        assert!(missing.contains("team/other:v2: HTTP 404"), "{missing}");
+    }
+}
