@@ -20,6 +20,8 @@ pub enum Source {
     OciArchive(PathBuf, Option<String>),
     /// `docker-archive:FILE`.
     DockerArchive(PathBuf),
+    /// `REGISTRY/REPOSITORY:TAG` or `…@sha256:…`, pulled.
+    Registry(super::registry::Reference),
 }
 
 impl Source {
@@ -43,9 +45,12 @@ impl Source {
         if let Some(rest) = text.strip_prefix("docker-archive:") {
             return Ok(Self::DockerArchive(PathBuf::from(rest)));
         }
-        Err(format!(
-            "unknown base `{text}`: give oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE"
-        ))
+        let rest = text.strip_prefix("docker://").unwrap_or(text);
+        super::registry::Reference::parse(rest).map(Self::Registry).map_err(|_| {
+            format!(
+                "unknown base `{text}`: give an image reference (debian:12-slim, ghcr.io/org/base:1), oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE"
+            )
+        })
     }
 }
 
@@ -77,7 +82,34 @@ pub fn load(source: &Source, platform: &Platform, store: &Blobs) -> Result<Base,
             from_layout(unpacked.path(), tag.as_deref(), platform, store)
         }
         Source::DockerArchive(file) => from_docker_archive(file, platform, store),
+        Source::Registry(reference) => from_registry(reference, platform, store),
     }
+}
+
+/// Pulls a base: its manifest (through an index to the platform's), config and layers,
+/// each checked against its digest, into `store`.
+fn from_registry(
+    reference: &super::registry::Reference,
+    platform: &Platform,
+    store: &Blobs,
+) -> Result<Base, String> {
+    let mut session = super::registry::Registry::new(reference)?;
+    let (mut bytes, mut media_type) = session.manifest(reference.manifest_reference())?;
+    if is_index(&media_type) {
+        let index: Value = serde_json::from_slice(&bytes).map_err(|e| format!("the index: {e}"))?;
+        let picked = pick_platform(&index, platform)?;
+        (bytes, media_type) = session.manifest(&picked.digest)?;
+    }
+    let manifest = store.put(&media_type, &bytes).map_err(|e| e.to_string())?;
+    let body: Value = serde_json::from_slice(&bytes).map_err(|e| format!("the manifest: {e}"))?;
+    let mut blobs = vec![descriptor(&body["config"])?];
+    for layer in body["layers"].as_array().cloned().unwrap_or_default() {
+        blobs.push(descriptor(&layer)?);
+    }
+    for blob in &blobs {
+        session.pull_blob(blob, store)?;
+    }
+    resolve_manifest(store, &manifest, store)
 }
 
 fn store_parent(store: &Blobs) -> PathBuf {
@@ -385,7 +417,11 @@ mod tests {
             Source::parse("docker-archive:b.tar").unwrap(),
             Source::DockerArchive("b.tar".into())
         );
-        assert!(Source::parse("debian:12").is_err());
+        assert_eq!(
+            Source::parse("debian:12").unwrap(),
+            Source::Registry(super::super::registry::Reference::parse("debian:12").unwrap())
+        );
+        assert!(Source::parse("Not A Reference").is_err());
     }
 
     #[test]

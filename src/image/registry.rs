@@ -792,5 +792,22 @@ mod tests {
         }
         let missing = session.manifest("v2").unwrap_err();
         assert!(missing.contains("team/other:v2: HTTP 404"), "{missing}");
+
+        // As a base: the same layers, in a store of its own.
+        let amd64 = oci::Platform {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            variant: None,
+        };
+        let base_store = Blobs::new(work.path().join("base"));
+        let base = super::super::base::load(
+            &super::super::base::Source::parse(&format!("127.0.0.1:{}/team/app:v1", registry.port))
+                .unwrap(),
+            &amd64,
+            &base_store,
+        )
+        .unwrap();
+        assert_eq!(base.manifest.as_deref(), Some(manifest.digest.as_str()));
+        assert_eq!(base.layers, layers);
     }
 }
