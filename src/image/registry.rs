@@ -153,6 +153,14 @@ enum Body<'a> {
 
 impl Registry {
     pub fn new(reference: &Reference) -> Result<Self, String> {
+        Self::with_credentials(reference, docker_credentials(&reference.registry))
+    }
+
+    /// A session with these credentials (base64 `user:password`) instead of Docker's.
+    pub fn with_credentials(
+        reference: &Reference,
+        credentials: Option<String>,
+    ) -> Result<Self, String> {
         let (https, host, port) = reference.endpoint();
         let tls = if https {
             Some(http::tls_config()?)
@@ -167,7 +175,7 @@ impl Registry {
             tls,
             connection: None,
             authorization: None,
-            credentials: docker_credentials(&reference.registry),
+            credentials,
             sent: 0,
             last_error: String::new(),
         })
@@ -809,5 +817,90 @@ mod tests {
         .unwrap();
         assert_eq!(base.manifest.as_deref(), Some(manifest.digest.as_str()));
         assert_eq!(base.layers, layers);
+    }
+
+    /// A registry that wants a Bearer token from its realm, which wants Basic credentials:
+    /// Docker Hub's and GHCR's scheme, played by a small Python server.
+    const TOKEN_REGISTRY: &str = r#"
+import http.server, json, sys
+port = int(sys.argv[1])
+log = open(sys.argv[2], "a")
+MANIFEST = b'{"schemaVersion":2}'
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        log.write("%s %s %s\n" % (self.path, self.headers.get("Authorization"), self.headers.get("Accept", "")[:30])); log.flush()
+        if self.path.startswith("/token"):
+            if self.headers.get("Authorization") != "Basic dXNlcjpwdw==":
+                return self.reply(401)
+            return self.reply(200, json.dumps({"access_token": "t0k"}).encode())
+        if self.headers.get("Authorization") != "Bearer t0k":
+            realm = "http://127.0.0.1:%d/token" % port
+            return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [("WWW-Authenticate", 'Bearer realm="%s",service="reg",scope="repository:team/app:pull"' % realm)])
+        return self.reply(200, MANIFEST, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+"#;
+
+    #[test]
+    fn a_bearer_challenge_is_answered_with_a_token_from_its_realm() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("registry.py"), TOKEN_REGISTRY).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.path().join("requests.log");
+        let mut child = std::process::Command::new("python3")
+            .arg(dir.path().join("registry.py"))
+            .arg(port.to_string())
+            .arg(&log)
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let reference = Reference::parse(&format!("127.0.0.1:{port}/team/app:v1")).unwrap();
+        let mut session =
+            Registry::with_credentials(&reference, Some(http::base64(b"user:pw"))).unwrap();
+        let (bytes, media_type) = session.manifest("v1").unwrap();
+        assert_eq!(
+            (bytes.as_slice(), media_type.as_str()),
+            (&b"{\"schemaVersion\":2}"[..], oci::MANIFEST)
+        );
+        let requests = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = requests.lines().collect();
+        assert!(
+            lines[0].starts_with("/v2/team/app/manifests/v1 None application/vnd.oci.image"),
+            "{requests}"
+        );
+        assert_eq!(
+            lines[1],
+            "/token?service=reg&scope=repository%3Ateam%2Fapp%3Apull Basic dXNlcjpwdw== "
+        );
+        assert!(
+            lines[2].starts_with("/v2/team/app/manifests/v1 Bearer t0k "),
+            "{requests}"
+        );
+        // Wrong credentials: the token service's refusal is said.
+        let mut session =
+            Registry::with_credentials(&reference, Some(http::base64(b"user:no"))).unwrap();
+        assert_eq!(
+            session.manifest("v1").unwrap_err(),
+            "the token service answered HTTP 401"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
