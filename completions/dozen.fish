@@ -55,6 +55,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "drains" -d 'Ship the st
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "restart" -d 'Restart instances of the running `dozen run`, one at a time'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "stop" -d 'Stop instances of the running `dozen run` gracefully, until scaled or restarted'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "export" -d 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "image" -d 'Build an OCI image of a release, without Docker: the base\'s layers and the build tree'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "init" -d 'Write a starting dozen.toml and Procfile for the app in this directory'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__generate" -d 'Write shell completions and man pages (for packagers and dozen\'s own tests)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "__guard" -d 'The parent of a `dozen exec` command (internal)'
@@ -514,6 +515,23 @@ never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand export; and __fish_seen_subcommand_from compose" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l release -d 'This release instead of the current one' -r
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l base -d 'The base image, over [image] base: REF, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE' -r
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l platform -d 'The platform of a multi-platform base' -r
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l out -d 'Write an OCI image layout to this directory' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l archive -d 'Write an oci-archive tarball' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l push -d 'Push to this reference (REGISTRY/REPOSITORY[:TAG]; the tag defaults to the release)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand image" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand image" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand image" -l json -d 'Print what was made as JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand image" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand image" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand image" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand init" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand init" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

@@ -232,6 +232,12 @@ pub enum Command {
     )]
     Export(ExportArgs),
 
+    /// Build an OCI image of a release, without Docker: the base's layers and the build tree
+    #[command(
+        after_help = "Lays the release's build tree (the current release, or --release vN) at [image] workdir (/app) over the base's layers ([image] base or --base: an image reference pulled from its registry, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE; none: the app layer alone), with the build's environment ([build] env and PORT) — never the release's config — and the web command as Cmd. Reproducible: the same release and base give the same digest; an unchanged release reuses its layer. Before anything is written, every executable's interpreter (#! line, ELF loader) and every symlink of the build tree must resolve inside the image; otherwise the files and what they point at are listed and the exit status is 1.\n\nOutputs (one or more): --out DIR (an OCI image layout), --archive FILE (oci-archive), --push REF (the registry's blobs checked first, the base's mounted where the registry allows, the manifest last; credentials from Docker's config.json). Prints the manifest digest.\n\nExamples:\n  dozen image --out image\n  dozen image --base debian:12-slim --push registry.example.com/shop:v7\n  dozen image --release v3 --archive shop-v3.tar --json"
+    )]
+    Image(ImageArgs),
+
     /// Write a starting dozen.toml and Procfile for the app in this directory
     #[command(
         after_help = "Detects the ecosystem (Cargo.toml, package.json, requirements.txt or pyproject.toml, go.mod, Gemfile, pom.xml) and writes a commented dozen.toml with build steps, and a Procfile with a web process that binds $PORT. Never overwrites a file.\n\nExamples:\n  dozen init\n  dozen --app ../api init"
@@ -539,6 +545,37 @@ pub enum CanaryVerb {
     Promote,
     /// Every request back to the stable side; the canary stops
     Abort,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImageArgs {
+    /// This release instead of the current one
+    #[arg(long, value_name = "vN")]
+    pub release: Option<Version>,
+
+    /// The base image, over [image] base: REF, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE
+    #[arg(long, value_name = "BASE")]
+    pub base: Option<String>,
+
+    /// The platform of a multi-platform base
+    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// Write an OCI image layout to this directory
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Write an oci-archive tarball
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
+
+    /// Push to this reference (REGISTRY/REPOSITORY[:TAG]; the tag defaults to the release)
+    #[arg(long, value_name = "REF")]
+    pub push: Option<String>,
+
+    /// Print what was made as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

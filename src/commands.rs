@@ -9,6 +9,7 @@ mod exec;
 mod export;
 mod gc;
 mod generate;
+mod image;
 mod init;
 mod logs;
 mod release;
@@ -199,6 +200,7 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Ps(ps) => control::ps(&context, &ps),
         Command::Canary(canary) => control::canary(&context, &canary),
         Command::Logs(logs) => logs::logs(&context, &logs),
+        Command::Image(image) => image::run(&context, &image),
         Command::Drains(drains) => logs::drains(&context, &drains),
         Command::Restart(target) => control::restart(&context, &target),
         Command::Stop(target) => control::stop(&context, &target),

@@ -4,6 +4,7 @@
 pub mod base;
 pub mod check;
 pub mod layer;
+pub mod make;
 pub mod oci;
 pub mod registry;
 

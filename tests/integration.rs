@@ -13,6 +13,7 @@ mod dotenv;
 mod exec;
 mod export;
 mod generate;
+mod image;
 mod init;
 mod logs;
 mod manifest;

@@ -45,6 +45,21 @@ pub struct Manifest {
     pub deploy: DeploySection,
     #[serde(default)]
     pub logs: LogsSection,
+    #[serde(default)]
+    pub image: ImageSection,
+}
+
+/// `[image]`: how `dozen image` lays a release into an OCI image (docs/image.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSection {
+    /// The base: `debian:12-slim`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
+    /// `docker-archive:FILE` [default: none, the app layer alone].
+    pub base: Option<Spanned<String>>,
+    /// Where the build tree goes in the image [default: /app].
+    pub workdir: Option<Spanned<String>>,
+    /// The user the processes run as: `NAME`, `UID` or `UID:GID` [default: the base's].
+    pub user: Option<Spanned<String>>,
 }
 
 /// `[logs]`: the formation's stream beyond the terminal (docs/logs.md).
@@ -473,6 +488,7 @@ impl Manifest {
         self.validate_sections(&mut error);
         self.validate_router(&mut error);
         self.validate_logs(&mut error);
+        self.validate_image(&mut error);
         self.deploy.validate(&mut error);
         self.validate_names(&mut error);
         self.validate_processes(&mut error);
@@ -549,6 +565,48 @@ impl Manifest {
                     format!(
                         "invalid inherit pattern `{text}`: use a variable name, `*` as a wildcard"
                     ),
+                );
+            }
+        }
+    }
+
+    /// `[image]`: a base that parses, an absolute workdir, a user as a runtime takes it.
+    fn validate_image(&self, error: &mut dyn FnMut(Range<usize>, String)) {
+        let image = &self.image;
+        if let Some(base) = &image.base
+            && let Err(problem) = crate::image::base::Source::parse(base.get_ref())
+        {
+            error(base.span(), problem);
+        }
+        if let Some(workdir) = &image.workdir {
+            let text = workdir.get_ref();
+            let valid = text.starts_with('/')
+                && text.len() > 1
+                && text
+                    .split('/')
+                    .all(|p| p != ".." && p != "." && !p.contains(char::is_whitespace));
+            if !valid {
+                error(
+                    workdir.span(),
+                    format!(
+                        "invalid workdir `{text}`: an absolute path other than `/`, without `.` or `..`"
+                    ),
+                );
+            }
+        }
+        if let Some(user) = &image.user {
+            let text = user.get_ref();
+            let valid = !text.is_empty()
+                && text.split(':').count() <= 2
+                && text.split(':').all(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+                });
+            if !valid {
+                error(
+                    user.span(),
+                    format!("invalid user `{text}`: write NAME, UID or UID:GID"),
                 );
             }
         }

@@ -112,11 +112,14 @@ fn from_registry(
     resolve_manifest(store, &manifest, store)
 }
 
+/// The blob store's directory (created): archives are unpacked beside the blobs they add.
 fn store_parent(store: &Blobs) -> PathBuf {
-    store
+    let dir = store
         .path(&format!("sha256:{}", "0".repeat(64)))
         .and_then(|p| p.parent()?.parent().map(Path::to_owned))
-        .unwrap_or_else(std::env::temp_dir)
+        .unwrap_or_else(std::env::temp_dir);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
 }
 
 /// Extracts a tarball of regular files and directories (an archive's layout) into `dir`.

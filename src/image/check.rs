@@ -31,7 +31,16 @@ impl Tree {
     /// Adds a layer's entry, as applying a layer does: `.wh.NAME` removes `NAME` (and what is
     /// under it), `.wh..wh..opq` empties its directory of what lower layers put there.
     pub fn apply(&mut self, path: &str, node: Node) {
-        let path = path.trim_matches('/');
+        // `./bin/sh`, `bin//sh/`: the same path (tar's `-C DIR .` names entries `./…`).
+        let normal: Vec<&str> = path
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        let normal = normal.join("/");
+        let path = normal.as_str();
+        if path.is_empty() {
+            return;
+        }
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         if name == ".wh..wh..opq" {
             self.remove_under(dir);
@@ -342,6 +351,16 @@ mod tests {
         assert_eq!(tree.resolve("", "/usr/local/bin/python3"), None);
         assert_eq!(tree.resolve("", "/usr/bin/env/x"), None);
         assert_eq!(tree.resolve("", "/etc/loop"), None);
+    }
+
+    #[test]
+    fn entries_named_from_the_current_directory_are_the_same_paths() {
+        let mut tree = Tree::default();
+        tree.apply("./", Node::Dir);
+        tree.apply("./bin/", Node::Dir);
+        tree.apply("./bin/busybox", Node::File);
+        tree.apply("./bin/sh", Node::Symlink("busybox".into()));
+        assert_eq!(tree.resolve("", "/bin/sh").as_deref(), Some("bin/busybox"));
     }
 
     #[test]

@@ -72,6 +72,20 @@ pub enum Kind {
     Symlink(String),
 }
 
+/// Writes `tree` as an uncompressed tar (an `oci-archive`), reproducibly as a layer is.
+pub fn write_plain(tree: &Path, settings: &Settings, out: impl Write) -> Result<u64, Error> {
+    let entries = entries(tree, &settings.prefix)?;
+    let mut tar = Hashing::new(out);
+    for entry in &entries {
+        write_entry(&mut tar, entry, settings)?;
+    }
+    let end = io(Path::new("(archive)"));
+    tar.write_all(&[0; 1024]).map_err(end)?;
+    let (mut out, _, size) = tar.finish();
+    out.flush().map_err(io(Path::new("(archive)")))?;
+    Ok(size)
+}
+
 /// Writes `tree` as a gzip-compressed layer to `out`; returns its digests and sizes.
 pub fn write(tree: &Path, settings: &Settings, out: impl Write) -> Result<Layer, Error> {
     let entries = entries(tree, &settings.prefix)?;

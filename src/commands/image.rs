@@ -1,0 +1,231 @@
+//! `dozen image`: an OCI image of a release, without Docker (docs/image.md).
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::released::Released;
+use super::{Context, print};
+use crate::cli::ImageArgs;
+use crate::error::Error;
+use crate::exit_code;
+use crate::image::make::{Request, make};
+use crate::image::oci::Platform;
+use crate::image::registry::Reference;
+
+pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
+    if args.out.is_none() && args.archive.is_none() && args.push.is_none() {
+        return Err(Error::usage(
+            "say where the image goes: --out DIR, --archive FILE or --push REF",
+        ));
+    }
+    let platform = parse_platform(&args.platform).map_err(Error::usage)?;
+    let push = args
+        .push
+        .as_deref()
+        .map(Reference::parse)
+        .transpose()
+        .map_err(Error::usage)?;
+    let released = Released::load(context, args.release.map(|v| v.0))?;
+    let build = crate::build::builder::read_record(&crate::build::builder::record_path(
+        &released.store,
+        &build_of(&released)?,
+    ))
+    .map_err(|e| Error::failed(e.to_string()))?;
+    let (request, base) = request(&released, args, platform, &build)?;
+    let made = make(&request).map_err(|problem| {
+        if problem.contains("outside the image") {
+            Error::failed(problem).hint("build where the image will hold the tree ([image] workdir), or make the build relocatable (README: \"Portable builds\")")
+        } else {
+            Error::failed(problem)
+        }
+    })?;
+    let reference = format!("v{}", released.version);
+    if let Some(out) = &args.out {
+        made.write_layout(out, &reference).map_err(Error::failed)?;
+    }
+    if let Some(archive) = &args.archive {
+        made.write_archive(archive, &reference)
+            .map_err(Error::failed)?;
+    }
+    let mut sent = None;
+    if let Some(push) = &push {
+        sent = Some(made.push(push, &reference).map_err(Error::failed)?);
+    }
+    let record = json!({
+        "release": reference,
+        "digest": made.manifest.digest,
+        "size": made.manifest.size,
+        "base": base,
+        "layers": made.layers.iter().map(|l| json!({ "digest": l.digest, "size": l.size })).collect::<Vec<_>>(),
+        "app_layer_reused": made.reused,
+        "pushed": push.as_ref().map(|p| format!("{}/{}:{}", p.registry, p.repository, p.tag.as_deref().unwrap_or(&reference))),
+        "bytes_pushed": sent,
+    });
+    let images = released.store.join("images");
+    let _ = std::fs::create_dir_all(&images);
+    let _ = crate::fsutil::write_atomic(
+        &images.join(format!("v{}.json", released.version)),
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&record).expect("serializable")
+        )
+        .as_bytes(),
+        0o644,
+    );
+    if args.json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&record).expect("serializable")
+        ))?;
+    } else {
+        print(&format!("{}\n", made.manifest.digest))?;
+        if !context.quiet {
+            eprintln!(
+                "v{}: {} layers{}, app layer {}",
+                released.version,
+                made.layers.len(),
+                base.as_ref()
+                    .map(|b| format!(" (base {b})"))
+                    .unwrap_or_default(),
+                if made.reused { "reused" } else { "written" }
+            );
+        }
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+/// What to make, from the release, `[image]` and the flags: the request and the base's name.
+fn request<'a>(
+    released: &'a Released,
+    args: &ImageArgs,
+    platform: Platform,
+    build: &'a crate::build::builder::Record,
+) -> Result<(Request<'a>, Option<String>), Error> {
+    let manifest = &released.app.manifest;
+    let section = &manifest.image;
+    let base = args
+        .base
+        .clone()
+        .or_else(|| section.base.as_ref().map(|b| b.get_ref().clone()));
+    if let Some(base) = &base {
+        crate::image::base::Source::parse(base).map_err(Error::usage)?;
+    }
+    let procfile = released
+        .app
+        .procfile
+        .as_ref()
+        .ok_or_else(|| Error::usage("the release has no Procfile"))?;
+    let web = procfile
+        .types
+        .iter()
+        .find(|t| t.name == "web")
+        .or_else(|| procfile.types.first())
+        .ok_or_else(|| Error::usage("the release's Procfile has no process type"))?;
+    let created = created(released, build);
+    let mut annotations = BTreeMap::from([
+        (
+            "dozen.dev/release".to_owned(),
+            format!("v{}", released.version),
+        ),
+        ("dozen.dev/build".to_owned(), build.id.clone()),
+        (
+            "org.opencontainers.image.created".to_owned(),
+            created.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
+    ]);
+    if let Some(git) = &build.git {
+        annotations.insert(
+            "org.opencontainers.image.revision".into(),
+            git.commit.clone(),
+        );
+        if let Some(source) = remote_url(app_dir(released)) {
+            annotations.insert("org.opencontainers.image.source".into(), source);
+        }
+    }
+    let request = Request {
+        store: &released.store,
+        version: released.version,
+        build: &build.id,
+        tree: &released.tree,
+        command: web.command.clone(),
+        env: build.env.clone(),
+        base: base.clone(),
+        workdir: section
+            .workdir
+            .as_ref()
+            .map_or_else(|| "/app".to_owned(), |w| w.get_ref().clone()),
+        user: section.user.as_ref().map(|u| u.get_ref().clone()),
+        platform,
+        created,
+        annotations,
+    };
+    Ok((request, base))
+}
+
+fn build_of(released: &Released) -> Result<String, Error> {
+    let ledger = crate::store::releases::Ledger::open(&released.store)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    Ok(ledger
+        .read(released.version)
+        .map_err(|e| Error::failed(e.to_string()))?
+        .build)
+}
+
+/// When the image says it was made: the build's commit time (reproducible), else its creation.
+fn created(released: &Released, build: &crate::build::builder::Record) -> jiff::Timestamp {
+    let from_commit = build.git.as_ref().filter(|g| !g.dirty).and_then(|git| {
+        let out = std::process::Command::new("git")
+            .args(["show", "-s", "--format=%ct", &git.commit])
+            .current_dir(app_dir(released))
+            .output()
+            .ok()?;
+        let seconds: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+        jiff::Timestamp::from_second(seconds).ok()
+    });
+    from_commit
+        .or_else(|| build.created.parse().ok())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// The app's own directory (the release's tree is a copy in the store).
+fn app_dir(released: &Released) -> &std::path::Path {
+    released.store.parent().unwrap_or(std::path::Path::new("."))
+}
+
+/// `origin`'s URL without credentials, for `org.opencontainers.image.source`.
+fn remote_url(dir: &std::path::Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["remote", "get-url", "origin"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || url.is_empty() {
+        return None;
+    }
+    Some(match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest
+                .split_once('@')
+                .filter(|(user, _)| !user.contains('/'))
+                .map_or(rest, |(_, host)| host);
+            format!("{scheme}://{rest}")
+        }
+        None => url,
+    })
+}
+
+fn parse_platform(text: &str) -> Result<Platform, String> {
+    let mut parts = text.split('/');
+    let (Some(os), Some(arch)) = (parts.next(), parts.next()) else {
+        return Err(format!(
+            "invalid platform `{text}`: write OS/ARCH, e.g. linux/amd64"
+        ));
+    };
+    Ok(Platform {
+        os: os.to_owned(),
+        architecture: arch.to_owned(),
+        variant: parts.next().map(str::to_owned),
+    })
+}

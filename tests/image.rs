@@ -1,0 +1,471 @@
+//! `dozen image`: an OCI image of a release without Docker, checked with Debian's skopeo and
+//! umoci, run under chroot, pushed to Debian's docker-registry (docs/image.md).
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{Test, dozen_in};
+
+fn required() -> bool {
+    std::env::var("DOZEN_ORACLES").is_ok_and(|v| v == "require")
+}
+
+/// A tool on PATH, or `None` (the test stops, saying so) unless CI requires it.
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+    });
+    if found.is_none() {
+        assert!(
+            !required(),
+            "{name} is missing (apt-get install skopeo umoci busybox-static docker-registry)"
+        );
+        eprintln!("{name} not found: skipping");
+    }
+    found
+}
+
+/// A `docker save`-style base made from a static busybox: `/bin/busybox`, `/bin/sh` and
+/// `/bin/httpd` as its links, `PATH=/bin`.
+fn busybox_base(dir: &Path) -> Option<PathBuf> {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let Some(busybox) = busybox else {
+        assert!(!required(), "busybox-static is missing");
+        return None;
+    };
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    for link in ["sh", "httpd", "env"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(link)).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let status = Command::new(args[0])
+            .args(&args[1..])
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{args:?}");
+    };
+    run(&[
+        "tar",
+        "--sort=name",
+        "--numeric-owner",
+        "--owner=0",
+        "--group=0",
+        "-C",
+        "root",
+        "-cf",
+        "layer.tar",
+        ".",
+    ]);
+    let layer = std::fs::read(dir.join("layer.tar")).unwrap();
+    let digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&layer)
+            .iter()
+            .fold(String::new(), |mut out, b| {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{b:02x}");
+                out
+            })
+    };
+    std::fs::write(
+        dir.join("config.json"),
+        format!(r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["sha256:{digest}"]}},"config":{{"Env":["PATH=/bin"]}}}}"#),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("manifest.json"),
+        r#"[{"Config":"config.json","RepoTags":["base:1"],"Layers":["layer.tar"]}]"#,
+    )
+    .unwrap();
+    run(&[
+        "tar",
+        "-cf",
+        "base.tar",
+        "manifest.json",
+        "config.json",
+        "layer.tar",
+    ]);
+    Some(dir.join("base.tar"))
+}
+
+/// An app serving `public/` with busybox's httpd, a secret in its config, released.
+fn released_app(base: &Path) -> Test {
+    let test = Test::new()
+        .procfile("web: httpd -f -p $PORT -h public\nworker: sleep 1000\n")
+        .file("public/index.html", "hello from the image\n")
+        .file("bin/tool", "#!/bin/sh\necho tool\n")
+        .manifest(&format!(
+            "[build]\nenv = {{ GREETING = \"hi\" }}\n[image]\nbase = \"docker-archive:{}\"\n",
+            base.display()
+        ))
+        .env_file(".env", "SECRET_TOKEN=sup3rs3cr3t-value\n")
+        .git_add_all();
+    std::fs::set_permissions(
+        test.path().join("bin/tool"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    commit(test.path());
+    let (code, _, stderr) = dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    test
+}
+
+/// Commits what `git_add_all` staged (and the mode changes since), at a fixed time.
+fn commit(dir: &Path) {
+    for args in [
+        &["add", "-A"][..],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "app",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .env("GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-02T03:04:05Z")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+}
+
+/// Every byte the image holds, its layers decompressed.
+fn all_bytes(layout: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut all)
+                .unwrap();
+        } else {
+            all.extend_from_slice(&bytes);
+        }
+    }
+    all.extend(std::fs::read(layout.join("index.json")).unwrap());
+    all
+}
+
+/// Runs the web command in `rootfs` under chroot and asks it for `/index.html`.
+fn serve(rootfs: &Path) -> String {
+    let port = crate::harness::port_block() + 7;
+    let mut server = Command::new("chroot")
+        .arg(rootfs)
+        .args([
+            "/bin/sh",
+            "-c",
+            &format!("cd /app && PORT={port} exec httpd -f -p {port} -h public"),
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            stream
+                .write_all(b"GET /index.html HTTP/1.0\r\n\r\n")
+                .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the image's web command never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    answer
+}
+
+#[test]
+fn an_image_of_a_release_is_read_by_skopeo_unpacked_by_umoci_and_serves_http() {
+    let work = tempfile::tempdir().unwrap();
+    let (Some(skopeo), Some(umoci), Some(base)) =
+        (tool("skopeo"), tool("umoci"), busybox_base(work.path()))
+    else {
+        return;
+    };
+    let test = released_app(&base);
+    let app = test.path();
+    let out = work.path().join("image");
+    let archive = work.path().join("image.tar");
+    let (code, stdout, stderr) = dozen_in(
+        app,
+        &[
+            "image",
+            "--out",
+            out.to_str().unwrap(),
+            "--archive",
+            archive.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let made: Value = serde_json::from_str(&stdout).unwrap();
+    let digest = made["digest"].as_str().unwrap().to_owned();
+    assert_eq!(made["layers"].as_array().unwrap().len(), 2);
+
+    for image in [
+        format!("oci:{}:v1", out.display()),
+        format!("oci-archive:{}:v1", archive.display()),
+    ] {
+        let inspected = Command::new(&skopeo)
+            .args(["inspect", &image])
+            .output()
+            .unwrap();
+        assert!(
+            inspected.status.success(),
+            "{}",
+            String::from_utf8_lossy(&inspected.stderr)
+        );
+        let inspected: Value = serde_json::from_slice(&inspected.stdout).unwrap();
+        assert_eq!(inspected["Digest"], digest.as_str());
+        assert_eq!(
+            inspected["Env"],
+            serde_json::json!(["PATH=/bin", "GREETING=hi", "PORT=5000"])
+        );
+    }
+    let raw = Command::new(&skopeo)
+        .args(["inspect", "--raw", &format!("oci:{}:v1", out.display())])
+        .output()
+        .unwrap();
+    let manifest: Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(manifest["annotations"]["dozen.dev/release"], "v1");
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.base.name"],
+        format!("docker-archive:{}", base.display())
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.revision"]
+            .as_str()
+            .map(str::len),
+        Some(40)
+    );
+
+    // No config value anywhere in the image.
+    let bytes = all_bytes(&out);
+    assert!(
+        !bytes
+            .windows(18)
+            .any(|w| w == b"sup3rs3cr3t-value\n" || w.starts_with(b"SECRET_TOKEN")),
+        "a config value in the image"
+    );
+
+    let bundle = work.path().join("bundle");
+    let unpacked = Command::new(&umoci)
+        .args(["unpack", "--rootless", "--image"])
+        .arg(format!("{}:v1", out.display()))
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        unpacked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unpacked.stderr)
+    );
+    let runtime: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        runtime["process"]["args"],
+        serde_json::json!(["/bin/sh", "-c", "httpd -f -p $PORT -h public"])
+    );
+    assert_eq!(runtime["process"]["cwd"], "/app");
+    assert!(bundle.join("rootfs/app/public/index.html").exists());
+    assert!(!bundle.join("rootfs/app/.env").exists());
+
+    // The root file system runs the web command (chroot needs root).
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("not root: the image is not run under chroot");
+        return;
+    }
+    let answer = serve(&bundle.join("rootfs"));
+    assert!(
+        answer.starts_with("HTTP/1.") && answer.ends_with("hello from the image\n"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn the_same_release_gives_the_same_digest_and_reuses_its_layer() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(base) = busybox_base(work.path()) else {
+        return;
+    };
+    let test = released_app(&base);
+    let image = |app: &Path, out: &str| {
+        let (code, stdout, stderr) = dozen_in(
+            app,
+            &[
+                "image",
+                "--out",
+                &work.path().join(out).display().to_string(),
+                "--json",
+            ],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    let first = image(test.path(), "a");
+    let again = image(test.path(), "b");
+    assert_eq!(first["app_layer_reused"], false);
+    assert_eq!(again["app_layer_reused"], true);
+    assert_eq!(first["digest"], again["digest"]);
+    // Another checkout of the same commit, released in a store of its own: the same digest.
+    let clone = tempfile::tempdir().unwrap();
+    let status = Command::new("git")
+        .args(["clone", "-q"])
+        .arg(test.path())
+        .arg(clone.path().join("app"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(clone.path().join("app/.env"), "SECRET_TOKEN=another\n").unwrap();
+    let (code, _, stderr) = dozen_in(&clone.path().join("app"), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let other = image(&clone.path().join("app"), "c");
+    assert_eq!(other["app_layer_reused"], false);
+    assert_eq!(other["digest"], first["digest"]);
+}
+
+#[test]
+fn a_build_pointing_at_host_paths_is_refused_with_the_files_listed() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(base) = busybox_base(work.path()) else {
+        return;
+    };
+    let test = Test::new()
+        .procfile("web: .venv/bin/python app.py\n")
+        .file(".venv/bin/pip", "#!/home/ci/app/.venv/bin/python\n")
+        .manifest(&format!(
+            "[image]\nbase = \"docker-archive:{}\"\n",
+            base.display()
+        ))
+        .git_add_all();
+    std::fs::set_permissions(
+        test.path().join(".venv/bin/pip"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "/usr/local/bin/python3.12",
+        test.path().join(".venv/bin/python"),
+    )
+    .unwrap();
+    let (code, _, stderr) = dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = work.path().join("image");
+    let (code, stdout, stderr) = dozen_in(test.path(), &["image", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("2 files in the app layer point outside the image:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("app/.venv/bin/pip #!/home/ci/app/.venv/bin/python (not in the image)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("app/.venv/bin/python -> /usr/local/bin/python3.12 (not in the image)"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
+    // Nowhere to put it: a usage error.
+    let (code, _, stderr) = dozen_in(test.path(), &["image"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+#[test]
+fn an_image_pushed_to_a_registry_copies_back_byte_for_byte() {
+    let work = tempfile::tempdir().unwrap();
+    let (Some(registry), Some(skopeo), Some(base)) = (
+        tool("docker-registry"),
+        tool("skopeo"),
+        busybox_base(work.path()),
+    ) else {
+        return;
+    };
+    let port = crate::harness::port_block() + 9;
+    let config = work.path().join("registry.yml");
+    std::fs::write(&config, format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", work.path().join("data").display())).unwrap();
+    let mut server = Command::new(registry)
+        .arg("serve")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let test = released_app(&base);
+    let out = work.path().join("image");
+    let reference = format!("127.0.0.1:{port}/shop/web");
+    let (code, stdout, stderr) = dozen_in(
+        test.path(),
+        &[
+            "image",
+            "--out",
+            out.to_str().unwrap(),
+            "--push",
+            &reference,
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let made: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(made["pushed"], format!("{reference}:v1"));
+    let back = work.path().join("back");
+    let copied = Command::new(&skopeo)
+        .args([
+            "copy",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            &format!("docker://{reference}:v1"),
+            &format!("oci:{}:v1", back.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    for entry in std::fs::read_dir(out.join("blobs/sha256")).unwrap() {
+        let entry = entry.unwrap();
+        assert_eq!(
+            std::fs::read(entry.path()).unwrap(),
+            std::fs::read(back.join("blobs/sha256").join(entry.file_name())).unwrap()
+        );
+    }
+    // Pushed again: the registry has every blob; only the manifest is sent.
+    let (code, stdout, stderr) = dozen_in(test.path(), &["image", "--push", &reference, "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let again: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(again["bytes_pushed"], made["size"]);
+    let _ = server.kill();
+    let _ = server.wait();
+}
