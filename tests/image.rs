@@ -327,6 +327,18 @@ fn the_same_release_gives_the_same_digest_and_reuses_its_layer() {
         assert_eq!(code, Some(0), "{stderr}");
         serde_json::from_str::<Value>(&stdout).unwrap()
     };
+    // An `origin` (`org.opencontainers.image.source` names it), as a clone will have.
+    let status = Command::new("git")
+        .args([
+            "remote",
+            "add",
+            "origin",
+            "https://git.example.com/team/shop.git",
+        ])
+        .current_dir(test.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
     let first = image(test.path(), "a");
     let again = image(test.path(), "b");
     assert_eq!(first["app_layer_reused"], false);
@@ -342,6 +354,19 @@ fn the_same_release_gives_the_same_digest_and_reuses_its_layer() {
         .unwrap();
     assert!(status.success());
     std::fs::write(clone.path().join("app/.env"), "SECRET_TOKEN=another\n").unwrap();
+    let status = Command::new("git")
+        .args([
+            "remote",
+            "set-url",
+            "origin",
+            "https://git.example.com/team/shop.git",
+        ])
+        .current_dir(clone.path().join("app"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A second later: nothing of the image may depend on when it is built.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let (code, _, stderr) = dozen_in(&clone.path().join("app"), &["release"]);
     assert_eq!(code, Some(0), "{stderr}");
     let other = image(&clone.path().join("app"), "c");
@@ -461,6 +486,25 @@ fn an_image_pushed_to_a_registry_copies_back_byte_for_byte() {
             std::fs::read(back.join("blobs/sha256").join(entry.file_name())).unwrap()
         );
     }
+    // The release shows its image, and the exports name it by digest.
+    let (_, shown, _) = dozen_in(test.path(), &["releases", "show", "v1"]);
+    let digest = made["digest"].as_str().unwrap();
+    assert!(
+        shown.contains(&format!("image   {digest} (pushed to {reference}:v1)")),
+        "{shown}"
+    );
+    let (code, _, stderr) = dozen_in(test.path(), &["export", "kubernetes", "--out", "k8s"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let web = std::fs::read_dir(test.path().join("k8s"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-web.deployment.yaml"))
+        .unwrap();
+    let deployment = std::fs::read_to_string(web).unwrap();
+    assert!(
+        deployment.contains(&format!("image: \"{reference}@{digest}\"")),
+        "{deployment}"
+    );
     // Pushed again: the registry has every blob; only the manifest is sent.
     let (code, stdout, stderr) = dozen_in(test.path(), &["image", "--push", &reference, "--json"]);
     assert_eq!(code, Some(0), "{stderr}");

@@ -35,7 +35,11 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
     if image.is_some_and(|i| i.trim().is_empty()) {
         return Err(Error::usage("--image cannot be empty"));
     }
-    let (source, _hold) = resolve(context, release.map(|v| v.0))?;
+    let (source, hold) = resolve(context, release.map(|v| v.0))?;
+    // The image `dozen image --push` made of this release, by digest.
+    let pushed = hold
+        .as_ref()
+        .and_then(|r| super::image::pushed(&r.store, r.version));
     let engine = match &args.target {
         ExportTarget::Systemd { .. } => "systemd",
         ExportTarget::Kubernetes { .. } => "kubernetes",
@@ -68,6 +72,12 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
     let image = |what: &str| {
         image.map_or_else(
             || {
+                if let Some(pushed) = &pushed {
+                    if !context.quiet {
+                        eprintln!("the {what} run the image `dozen image` pushed: {pushed}");
+                    }
+                    return pushed.clone();
+                }
                 let image = default_image(&source);
                 eprintln!(
                     "{}: no --image: the {what} run {image}; build and push it (the release's build tree), or pass --image",

@@ -163,6 +163,25 @@ fn request<'a>(
     Ok((request, base))
 }
 
+/// What `dozen image` last made of release `version` (`.dozen/images/vN.json`).
+pub(super) fn recorded(store: &std::path::Path, version: u32) -> Option<serde_json::Value> {
+    let path = store.join("images").join(format!("v{version}.json"));
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// `REGISTRY/REPOSITORY@DIGEST` of release `version`'s pushed image, as `dozen image`
+/// recorded it.
+pub(super) fn pushed(store: &std::path::Path, version: u32) -> Option<String> {
+    let record = recorded(store, version)?;
+    let pushed = record["pushed"].as_str()?;
+    let digest = record["digest"].as_str()?;
+    let reference = Reference::parse(pushed).ok()?;
+    Some(format!(
+        "{}/{}@{digest}",
+        reference.registry, reference.repository
+    ))
+}
+
 fn build_of(released: &Released) -> Result<String, Error> {
     let ledger = crate::store::releases::Ledger::open(&released.store)
         .map_err(|e| Error::failed(e.to_string()))?;
@@ -172,9 +191,12 @@ fn build_of(released: &Released) -> Result<String, Error> {
         .build)
 }
 
-/// When the image says it was made: the build's commit time (reproducible), else its creation.
+/// When the image says it was made: the build's commit time (reproducible), else (no git)
+/// the build's creation.
 fn created(released: &Released, build: &crate::build::builder::Record) -> jiff::Timestamp {
-    let from_commit = build.git.as_ref().filter(|g| !g.dirty).and_then(|git| {
+    // A dirty tree's build is named by its content (the build id), so its commit's time is
+    // as reproducible a time as the clean tree's.
+    let from_commit = build.git.as_ref().and_then(|git| {
         let out = std::process::Command::new("git")
             .args(["show", "-s", "--format=%ct", &git.commit])
             .current_dir(app_dir(released))
@@ -190,7 +212,11 @@ fn created(released: &Released, build: &crate::build::builder::Record) -> jiff::
 
 /// The app's own directory (the release's tree is a copy in the store).
 fn app_dir(released: &Released) -> &std::path::Path {
-    released.store.parent().unwrap_or(std::path::Path::new("."))
+    released
+        .store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
 }
 
 /// `origin`'s URL without credentials, for `org.opencontainers.image.source`.

@@ -127,6 +127,7 @@ fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Resul
         }
     };
     let (added, removed, changed) = diff(previous.as_ref().map(|(_, c)| c), &config);
+    let image = super::image::recorded(ledger.store(), version);
     if json_output {
         let keys: serde_json::Map<String, Value> = config
             .iter()
@@ -146,6 +147,7 @@ fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Resul
             "config_digest": release.config_digest, "created": release.created, "who": release.who,
             "status": status_name(&status), "message": release.message, "config": keys,
             "diff": { "against": previous.as_ref().map(|(v, _)| format!("v{v}")), "added": added, "removed": removed, "changed": changed },
+            "image": image.as_ref().map(|i| json!({ "digest": i["digest"], "pushed": i["pushed"], "base": i["base"] })),
         });
         print(&format!(
             "{}\n",
@@ -164,6 +166,17 @@ fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Resul
         config.len(),
         release.environment
     );
+    if let Some(image) = &image {
+        let _ = writeln!(
+            out,
+            "image   {}{}",
+            image["digest"].as_str().unwrap_or("?"),
+            image["pushed"]
+                .as_str()
+                .map(|p| format!(" (pushed to {p})"))
+                .unwrap_or_default()
+        );
+    }
     let width = config.keys().map(String::len).max().unwrap_or(0);
     for (key, value) in &config {
         let _ = writeln!(out, "  {key:<width$}  {}", shown(value));

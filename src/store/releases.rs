@@ -95,6 +95,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// The store the ledger is in.
+    pub fn store(&self) -> &Path {
+        &self.store
+    }
+
     pub fn open(store: &Path) -> Result<Self, LedgerError> {
         let dir = store.join("releases");
         super::create_dir(&dir).map_err(io(&dir))?;
