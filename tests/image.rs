@@ -155,7 +155,7 @@ fn all_bytes(layout: &Path) -> Vec<u8> {
     for entry in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         if bytes.starts_with(&[0x1f, 0x8b]) {
-            flate2::read::GzDecoder::new(&bytes[..])
+            flate2::read::MultiGzDecoder::new(&bytes[..])
                 .read_to_end(&mut all)
                 .unwrap();
         } else {

@@ -351,7 +351,10 @@ pub fn tree(base: &Base, store: &Blobs) -> Result<Tree, String> {
             .ok_or_else(|| format!("unsupported digest {}", layer.digest))?;
         let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let reader: Box<dyn std::io::Read> = if layer.media_type == oci::LAYER_GZIP {
-            Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+            // Every member: a gzip stream may be several (pigz's, dozen's own layers).
+            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+                file,
+            )))
         } else {
             Box::new(std::io::BufReader::new(file))
         };

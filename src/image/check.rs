@@ -76,14 +76,14 @@ impl Tree {
     /// Where `path` leads (absolute from the root, or relative to `dir`), links followed;
     /// `None` when it leads nowhere in the image (missing, through a non-directory, or a loop).
     pub fn resolve(&self, dir: &str, path: &str) -> Option<String> {
-        let mut stack: Vec<String> = if path.starts_with('/') {
-            Vec::new()
+        // A relative path is the directory's path and it, walked from the root (so the
+        // directory's own `.`, `..` and links count as any path's).
+        let path = if path.starts_with('/') {
+            path.to_owned()
         } else {
-            dir.split('/')
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect()
+            format!("{dir}/{path}")
         };
+        let mut stack: Vec<String> = Vec::new();
         let mut rest: Vec<String> = path
             .split('/')
             .filter(|p| !p.is_empty())
@@ -361,6 +361,17 @@ mod tests {
         tree.apply("./bin/busybox", Node::File);
         tree.apply("./bin/sh", Node::Symlink("busybox".into()));
         assert_eq!(tree.resolve("", "/bin/sh").as_deref(), Some("bin/busybox"));
+    }
+
+    #[test]
+    fn a_directory_given_as_dot_or_through_a_link_is_walked_as_any_path() {
+        let tree = base();
+        assert_eq!(tree.resolve(".", "").as_deref(), Some(""));
+        assert_eq!(
+            tree.resolve("./usr/./bin", "env").as_deref(),
+            Some("usr/bin/env")
+        );
+        assert_eq!(tree.resolve("bin", "env").as_deref(), Some("usr/bin/env"));
     }
 
     #[test]

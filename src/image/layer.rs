@@ -90,10 +90,7 @@ pub fn write_plain(tree: &Path, settings: &Settings, out: impl Write) -> Result<
 pub fn write(tree: &Path, settings: &Settings, out: impl Write) -> Result<Layer, Error> {
     let entries = entries(tree, &settings.prefix)?;
     let compressed = Hashing::new(out);
-    let encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(compressed, flate2::Compression::new(LEVEL));
+    let encoder = Members::new(compressed);
     let mut tar = Hashing::new(encoder);
     let mut input_bytes = 0;
     for entry in &entries {
@@ -324,6 +321,95 @@ fn pad(tar: &mut impl Write, size: u64) -> std::io::Result<()> {
     tar.write_all(&[0u8; 512][..usize::try_from(rest).unwrap_or(0)])
 }
 
+/// The tar is compressed in slices of this many bytes, each a gzip member of its own (their
+/// concatenation is one gzip stream to every reader: RFC 1952's members), so that the cores
+/// compress in parallel while the output stays a function of the input alone.
+const SLICE: usize = 1024 * 1024;
+
+/// A gzip writer that compresses [`SLICE`]s on every core, writing the members in order.
+struct Members<W: Write> {
+    inner: W,
+    pending: Vec<Vec<u8>>,
+    current: Vec<u8>,
+    threads: usize,
+}
+
+impl<W: Write> Members<W> {
+    fn new(inner: W) -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self {
+            inner,
+            pending: Vec::new(),
+            current: Vec::with_capacity(SLICE),
+            threads,
+        }
+    }
+
+    /// Compresses the pending slices (in parallel) and writes their members in order.
+    fn compress(&mut self) -> std::io::Result<()> {
+        let slices = std::mem::take(&mut self.pending);
+        let per_thread = slices.len().div_ceil(self.threads.max(1)).max(1);
+        let members: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = slices
+                .chunks(per_thread)
+                .map(|group| {
+                    scope.spawn(move || group.iter().map(|s| member(s)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a compressing thread panicked"))
+                .collect()
+        });
+        for member in members {
+            self.inner.write_all(&member?)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<W> {
+        if !self.current.is_empty() || self.pending.is_empty() {
+            let last = std::mem::take(&mut self.current);
+            self.pending.push(last);
+        }
+        self.compress()?;
+        Ok(self.inner)
+    }
+}
+
+/// One slice as a gzip member: fixed header (no name, mtime 0, OS 255), level [`LEVEL`].
+fn member(slice: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(
+            Vec::with_capacity(slice.len() / 2 + 64),
+            flate2::Compression::new(LEVEL),
+        );
+    encoder.write_all(slice)?;
+    encoder.finish()
+}
+
+impl<W: Write> Write for Members<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = SLICE - self.current.len();
+        let n = buf.len().min(room);
+        self.current.extend_from_slice(&buf[..n]);
+        if self.current.len() == SLICE {
+            let full = std::mem::replace(&mut self.current, Vec::with_capacity(SLICE));
+            self.pending.push(full);
+            if self.pending.len() >= self.threads * 4 {
+                self.compress()?;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A writer that hashes and counts what goes through it.
 struct Hashing<W> {
     inner: W,
@@ -430,7 +516,7 @@ mod tests {
         let sha = |b: &[u8]| super::super::sha256_name(&Sha256::digest(b));
         assert_eq!(layer.digest, sha(&first));
         let mut tar = Vec::new();
-        flate2::read::GzDecoder::new(&first[..])
+        flate2::read::MultiGzDecoder::new(&first[..])
             .read_to_end(&mut tar)
             .unwrap();
         assert_eq!(layer.diff_id, sha(&tar));
@@ -453,6 +539,40 @@ mod tests {
         let start = list.lines().find(|l| l.ends_with("app/bin/start")).unwrap();
         assert!(start.starts_with("-rwxr-xr-x 0/0"), "{start}");
         assert!(start.contains("2023-11-14 22:13:20"), "{start}");
+    }
+
+    #[test]
+    fn a_layer_over_many_slices_is_one_gzip_stream_to_readers() {
+        let tree = tempfile::tempdir().unwrap();
+        // 3.5 MiB that does not compress to nothing.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let big: Vec<u8> = (0..3_670_016)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                b'a' + (state % 16) as u8
+            })
+            .collect();
+        std::fs::write(tree.path().join("big"), &big).unwrap();
+        let mut bytes = Vec::new();
+        let layer = write(tree.path(), &settings(), &mut bytes).unwrap();
+        assert!(layer.size < big.len() as u64);
+        let out = tempfile::tempdir().unwrap();
+        std::fs::write(out.path().join("layer.tar.gz"), &bytes).unwrap();
+        let status = std::process::Command::new("tar")
+            .args(["-xzf", "layer.tar.gz"])
+            .current_dir(out.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(std::fs::read(out.path().join("app/big")).unwrap(), big);
+        // Four members at least, each with dozen's fixed header.
+        let members = bytes
+            .windows(4)
+            .filter(|w| *w == [0x1f, 0x8b, 8, 0])
+            .count();
+        assert!(members >= 4, "{members}");
     }
 
     #[test]
