@@ -513,3 +513,51 @@ fn an_image_pushed_to_a_registry_copies_back_byte_for_byte() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn gc_keeps_the_images_of_kept_releases_only() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(base) = busybox_base(work.path()) else {
+        return;
+    };
+    let test = released_app(&base);
+    let app = test.path();
+    let image = |release: &str| {
+        let (code, stdout, stderr) = dozen_in(
+            app,
+            &[
+                "image",
+                "--release",
+                release,
+                "--out",
+                &work.path().join(release).display().to_string(),
+                "--json",
+            ],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    let first = image("v1");
+    std::fs::write(app.join("public/index.html"), "changed\n").unwrap();
+    commit(app);
+    let (code, _, stderr) = dozen_in(app, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let second = image("v2");
+    let blob = |value: &Value| {
+        let digest = value["layers"].as_array().unwrap().last().unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.join(".dozen/images/blobs/sha256").join(&digest[7..])
+    };
+    assert!(blob(&first).exists() && blob(&second).exists());
+    let (code, _, stderr) = dozen_in(app, &["gc", "--keep", "1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!blob(&first).exists(), "v1's app layer stays after gc");
+    assert!(!app.join(".dozen/images/v1.json").exists());
+    assert!(blob(&second).exists());
+    // v2's image is whole: the base's layer kept, and its own layer still reused.
+    let again = image("v2");
+    assert_eq!(again["app_layer_reused"], true);
+    assert_eq!(again["digest"], second["digest"]);
+}

@@ -29,18 +29,15 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
     let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;
     let keep_count = usize::try_from(args.keep).unwrap_or(usize::MAX);
-    let mut keep: HashSet<String> = releases
+    let kept: Vec<&crate::store::releases::Release> = releases
         .iter()
         .rev()
         .take(keep_count)
-        .map(|(r, _)| r.build.clone())
+        .chain(releases.iter().filter(|(r, _)| Some(r.version) == current))
+        .map(|(r, _)| r)
         .collect();
-    keep.extend(
-        releases
-            .iter()
-            .filter(|(r, _)| Some(r.version) == current)
-            .map(|(r, _)| r.build.clone()),
-    );
+    let keep: HashSet<String> = kept.iter().map(|r| r.build.clone()).collect();
+    let kept_versions: HashSet<u32> = kept.iter().map(|r| r.version).collect();
 
     let builds_dir = store.join("builds");
     let all: BTreeSet<String> = std::fs::read_dir(&builds_dir)
@@ -76,6 +73,8 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     // Nothing else can be running (the exclusive lock): every partial build is debris.
     crate::store::clear_debris(&store);
     let (removed_objects, freed) = remove_unreferenced_objects(&store, &keep)?;
+    let (removed_blobs, freed_blobs) = remove_unused_images(&store, &kept_versions)?;
+    let (removed_objects, freed) = (removed_objects + removed_blobs, freed + freed_blobs);
     let _ = std::fs::remove_dir_all(store.join("tmp"));
     let _ = crate::store::create_dir(&store.join("tmp"));
     let _ = crate::store::history::append(
@@ -93,6 +92,89 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     }
     print("")?;
     Ok(exit_code::SUCCESS)
+}
+
+/// Removes the images of releases not kept (`dozen image`'s records, layer cache entries and
+/// blobs no kept image uses; records first, blobs last, so a crash leaves only unreferenced
+/// blobs); returns how many blobs and their size.
+fn remove_unused_images(store: &Path, kept: &HashSet<u32>) -> Result<(usize, u64), Error> {
+    let images = store.join("images");
+    if !images.is_dir() {
+        return Ok((0, 0));
+    }
+    let mut used: HashSet<String> = HashSet::new();
+    for entry in std::fs::read_dir(&images).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(version) = name
+            .strip_prefix('v')
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !kept.contains(&version) {
+            let _ = std::fs::remove_file(entry.path());
+            continue;
+        }
+        let Ok(record) = std::fs::read(entry.path())
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
+            })
+        else {
+            continue;
+        };
+        used.extend(
+            ["digest", "config"]
+                .iter()
+                .filter_map(|k| record[k].as_str().map(str::to_owned)),
+        );
+        for layer in record["layers"].as_array().into_iter().flatten() {
+            used.extend(layer["digest"].as_str().map(str::to_owned));
+        }
+    }
+    for entry in std::fs::read_dir(images.join("layers"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let cached = std::fs::read(entry.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        let in_use = cached
+            .as_ref()
+            .and_then(|c| c["digest"].as_str())
+            .is_some_and(|d| used.contains(d));
+        if !in_use {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let blobs = images.join("blobs");
+    let (mut removed, mut freed) = (0, 0);
+    for entry in std::fs::read_dir(blobs.join("sha256"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = format!("sha256:{}", entry.file_name().to_string_lossy());
+        if !used.contains(&name) {
+            freed += entry.metadata().map_or(0, |m| m.len());
+            std::fs::remove_file(entry.path())
+                .map_err(|e| Error::io(format!("cannot remove {}", entry.path().display()), e))?;
+            removed += 1;
+        }
+    }
+    // An interrupted base's unpacking.
+    for entry in std::fs::read_dir(&blobs).into_iter().flatten().flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".dozen-base-")
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok((removed, freed))
 }
 
 /// Removes every object no kept build's tree lists; returns how many and their size.

@@ -56,6 +56,7 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
         "release": reference,
         "digest": made.manifest.digest,
         "size": made.manifest.size,
+        "config": made.config.digest,
         "base": base,
         "layers": made.layers.iter().map(|l| json!({ "digest": l.digest, "size": l.size })).collect::<Vec<_>>(),
         "app_layer_reused": made.reused,
