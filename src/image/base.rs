@@ -261,20 +261,25 @@ fn resolve_manifest(blobs: &Blobs, manifest: &Descriptor, store: &Blobs) -> Resu
         }
         layers.push(layer);
     }
-    let platform = Platform {
-        architecture: config["architecture"]
-            .as_str()
-            .unwrap_or("amd64")
-            .to_owned(),
-        os: config["os"].as_str().unwrap_or("linux").to_owned(),
-        variant: config["variant"].as_str().map(str::to_owned),
-    };
+    let platform = platform_of(&config);
     Ok(Base {
         config,
         layers,
         platform,
         manifest: Some(manifest.digest.clone()),
     })
+}
+
+/// The platform an image config says it is for.
+fn platform_of(config: &Value) -> Platform {
+    Platform {
+        architecture: config["architecture"]
+            .as_str()
+            .unwrap_or("amd64")
+            .to_owned(),
+        os: config["os"].as_str().unwrap_or("linux").to_owned(),
+        variant: config["variant"].as_str().map(str::to_owned),
+    }
 }
 
 /// `docker save`'s tarball: `manifest.json` names the config and each layer's tar.
@@ -316,14 +321,7 @@ fn from_docker_archive(file: &Path, platform: &Platform, store: &Blobs) -> Resul
         };
         layers.push(store.put(media_type, &bytes).map_err(|e| e.to_string())?);
     }
-    let found = Platform {
-        architecture: config["architecture"]
-            .as_str()
-            .unwrap_or("amd64")
-            .to_owned(),
-        os: config["os"].as_str().unwrap_or("linux").to_owned(),
-        variant: config["variant"].as_str().map(str::to_owned),
-    };
+    let found = platform_of(&config);
     if found.os != platform.os || found.architecture != platform.architecture {
         return Err(format!(
             "{} is an image for {}/{}, not {}/{}",

@@ -7,7 +7,7 @@ use std::io::{Read as _, Write};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
+use super::Hashing;
 
 /// How the tree is laid into the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -410,42 +410,6 @@ impl<W: Write> Write for Members<W> {
     }
 }
 
-/// A writer that hashes and counts what goes through it.
-struct Hashing<W> {
-    inner: W,
-    hash: Sha256,
-    count: u64,
-}
-
-impl<W: Write> Hashing<W> {
-    fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hash: Sha256::new(),
-            count: 0,
-        }
-    }
-
-    /// The inner writer, `sha256:…` of what was written, and its length.
-    fn finish(self) -> (W, String, u64) {
-        let digest = super::sha256_name(&self.hash.finalize());
-        (self.inner, digest, self.count)
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,7 +477,10 @@ mod tests {
         assert_eq!(layer, again);
         assert_eq!(first, second);
         assert_eq!(layer.size, first.len() as u64);
-        let sha = |b: &[u8]| super::super::sha256_name(&Sha256::digest(b));
+        let sha = |b: &[u8]| {
+            use sha2::Digest as _;
+            super::super::sha256_name(&sha2::Sha256::digest(b))
+        };
         assert_eq!(layer.digest, sha(&first));
         let mut tar = Vec::new();
         flate2::read::MultiGzDecoder::new(&first[..])

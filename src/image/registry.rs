@@ -8,8 +8,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
-
 use super::oci::{self, Blobs, Descriptor};
 use crate::http::{self, Head, Wire};
 
@@ -363,11 +361,7 @@ impl Registry {
             .map_err(|e| e.to_string())?;
         let temp = path.with_extension("partial");
         let file = std::fs::File::create(&temp).map_err(|e| e.to_string())?;
-        let mut hashing = HashingFile {
-            file,
-            hash: Sha256::new(),
-            size: 0,
-        };
+        let mut hashing = super::Hashing::new(file);
         let target = format!(
             "/v2/{}/blobs/{}",
             self.reference.repository, descriptor.digest
@@ -377,7 +371,11 @@ impl Registry {
             let location = head
                 .header("location")
                 .ok_or("a redirect without a location")?;
-            hashing.restart().map_err(|e| e.to_string())?;
+            // The redirect's body is the blob: start the file over.
+            let (file, _, _) = hashing.finish();
+            file.set_len(0).map_err(|e| e.to_string())?;
+            hashing = super::Hashing::new(file);
+            std::io::Seek::rewind(hashing.get_mut()).map_err(|e| e.to_string())?;
             fetch_url(location, &mut hashing)?
         } else {
             head
@@ -386,8 +384,8 @@ impl Registry {
             let _ = std::fs::remove_file(&temp);
             return Err(self.failed(&format!("blob {}", descriptor.digest), head.status));
         }
-        let digest = super::sha256_name(&hashing.hash.finalize());
-        if digest != descriptor.digest || hashing.size != descriptor.size {
+        let (_, digest, size) = hashing.finish();
+        if digest != descriptor.digest || size != descriptor.size {
             let _ = std::fs::remove_file(&temp);
             return Err(format!("blob {} arrived as {digest}", descriptor.digest));
         }
@@ -583,37 +581,6 @@ fn fetch_token(url: &str, credentials: Option<&str>) -> Result<String, String> {
         .or_else(|| answer["access_token"].as_str())
         .map(str::to_owned)
         .ok_or_else(|| "the token service gave no token".to_owned())
-}
-
-/// A file being written whose bytes are hashed.
-struct HashingFile {
-    file: std::fs::File,
-    hash: Sha256,
-    size: u64,
-}
-
-impl HashingFile {
-    /// Starts over (a redirect's body replaces what came before).
-    fn restart(&mut self) -> std::io::Result<()> {
-        self.file.set_len(0)?;
-        std::io::Seek::rewind(&mut self.file)?;
-        self.hash = Sha256::new();
-        self.size = 0;
-        Ok(())
-    }
-}
-
-impl std::io::Write for HashingFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
 }
 
 #[cfg(test)]
