@@ -372,6 +372,14 @@ fn the_same_release_gives_the_same_digest_and_reuses_its_layer() {
     let other = image(&clone.path().join("app"), "c");
     assert_eq!(other["app_layer_reused"], false);
     assert_eq!(other["digest"], first["digest"]);
+    // A directory of other files is never replaced by a layout: not the app's own.
+    let (code, _, stderr) = dozen_in(test.path(), &["image", "--out", "."]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("holds other files and is not an image layout"),
+        "{stderr}"
+    );
+    assert!(test.path().join("Procfile").exists() && test.path().join(".dozen").exists());
 }
 
 #[test]

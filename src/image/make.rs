@@ -240,6 +240,30 @@ fn descriptor(digest: String, size: u64) -> Descriptor {
     }
 }
 
+/// Whether `--out DIR` may be (re)written: missing, empty, or an image layout (a previous
+/// `dozen image`'s); never a directory of other files (`--out .` must not replace the app).
+fn replaceable(dir: &Path) -> Result<(), String> {
+    let shown = dir.display();
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{shown}: {e}")),
+        Ok(meta) if !meta.is_dir() => Err(format!("{shown} exists and is not a directory")),
+        Ok(_) => {
+            let empty = std::fs::read_dir(dir)
+                .map_err(|e| format!("{shown}: {e}"))?
+                .next()
+                .is_none();
+            if empty || dir.join("oci-layout").is_file() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{shown} holds other files and is not an image layout: not replacing it (give a new or empty directory)"
+                ))
+            }
+        }
+    }
+}
+
 impl Made {
     fn all_blobs(&self) -> Vec<String> {
         self.layers
@@ -251,6 +275,7 @@ impl Made {
 
     /// An OCI image layout at `dir`, replacing what was there.
     pub fn write_layout(&self, dir: &Path, reference: &str) -> Result<(), String> {
+        replaceable(dir)?;
         let parent = dir
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
