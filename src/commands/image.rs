@@ -64,16 +64,24 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
         "bytes_pushed": sent,
     });
     let images = released.store.join("images");
-    let _ = std::fs::create_dir_all(&images);
-    let _ = crate::fsutil::write_atomic(
-        &images.join(format!("v{}.json", released.version)),
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&record).expect("serializable")
-        )
-        .as_bytes(),
-        0o644,
+    // The record is what `releases show` and the exports read: a failure to keep it is said.
+    let text = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&record).expect("serializable")
     );
+    let kept = std::fs::create_dir_all(&images).and_then(|()| {
+        crate::fsutil::write_atomic(
+            &images.join(format!("v{}.json", released.version)),
+            text.as_bytes(),
+            0o644,
+        )
+    });
+    if let Err(e) = kept {
+        eprintln!(
+            "{}: the image was made, but its record was not kept ({e}): `dozen releases show` and the exports will not know it",
+            context.paint_err().warning("warning")
+        );
+    }
     if args.json {
         print(&format!(
             "{}\n",

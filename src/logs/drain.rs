@@ -127,10 +127,6 @@ impl Drain {
         &self.id
     }
 
-    pub fn url(&self) -> &DrainUrl {
-        &self.url
-    }
-
     /// Queues lines, dropping the oldest beyond the capacity. Never waits on the collector.
     pub fn push(&self, events: impl IntoIterator<Item = Event>) {
         let mut queue = self.queue.lock().expect("drain lock");

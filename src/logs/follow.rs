@@ -244,17 +244,3 @@ pub fn request(
         .map_err(crate::supervisor::control::ClientError::Io)?;
     Ok(stream)
 }
-
-/// A hello that refuses, for a request the run cannot serve.
-pub fn refuse(stream: &UnixStream, error: String) {
-    let hello = Hello {
-        v: crate::supervisor::control::VERSION,
-        ok: false,
-        error: Some(error),
-        width: 0,
-        types: Vec::new(),
-    };
-    let mut text = serde_json::to_vec(&hello).expect("serializable");
-    text.push(b'\n');
-    let _ = (&*stream).write_all(&text);
-}
