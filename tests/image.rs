@@ -102,7 +102,7 @@ fn busybox_base(dir: &Path) -> Option<PathBuf> {
 /// An app serving `public/` with busybox's httpd, a secret in its config, released.
 fn released_app(base: &Path) -> Test {
     let test = Test::new()
-        .procfile("web: httpd -f -p $PORT -h public\nworker: sleep 1000\n")
+        .procfile("web: cd public && httpd -f -p $PORT -h .\nworker: sleep 1000\n")
         .file("public/index.html", "hello from the image\n")
         .file("bin/tool", "#!/bin/sh\necho tool\n")
         .manifest(&format!(
@@ -166,16 +166,44 @@ fn all_bytes(layout: &Path) -> Vec<u8> {
     all
 }
 
-/// Runs the web command in `rootfs` under chroot and asks it for `/index.html`.
-fn serve(rootfs: &Path) -> String {
+/// Runs the image's own process (its `config.json` from umoci: arguments, working directory,
+/// environment, `PORT` set) in the bundle's root file system under chroot, and asks it for
+/// `/index.html`.
+fn serve(bundle: &Path) -> String {
+    use std::os::unix::process::CommandExt as _;
+    let runtime: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    let process = &runtime["process"];
+    let args: Vec<&str> = process["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let env = process["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str()?.split_once('='));
     let port = crate::harness::port_block() + 7;
-    let mut server = Command::new("chroot")
-        .arg(rootfs)
+    let chroot = ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("chroot");
+    let mut server = Command::new(chroot)
+        .arg(bundle.join("rootfs"))
         .args([
             "/bin/sh",
             "-c",
-            &format!("cd /app && PORT={port} exec httpd -f -p {port} -h public"),
+            "cd \"$1\" && shift && exec \"$@\"",
+            "sh",
+            process["cwd"].as_str().unwrap(),
         ])
+        .args(&args)
+        .env_clear()
+        .envs(env)
+        .env("PORT", port.to_string())
+        .process_group(0)
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -194,7 +222,9 @@ fn serve(rootfs: &Path) -> String {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    let _ = server.kill();
+    // The whole group: the web command may be a child of its shell.
+    let group = rustix::process::Pid::from_child(&server);
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
     let _ = server.wait();
     answer
 }
@@ -289,7 +319,7 @@ fn an_image_of_a_release_is_read_by_skopeo_unpacked_by_umoci_and_serves_http() {
         serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
     assert_eq!(
         runtime["process"]["args"],
-        serde_json::json!(["/bin/sh", "-c", "httpd -f -p $PORT -h public"])
+        serde_json::json!(["/bin/sh", "-c", "cd public && httpd -f -p $PORT -h ."])
     );
     assert_eq!(runtime["process"]["cwd"], "/app");
     assert!(bundle.join("rootfs/app/public/index.html").exists());
@@ -300,7 +330,7 @@ fn an_image_of_a_release_is_read_by_skopeo_unpacked_by_umoci_and_serves_http() {
         eprintln!("not root: the image is not run under chroot");
         return;
     }
-    let answer = serve(&bundle.join("rootfs"));
+    let answer = serve(&bundle);
     assert!(
         answer.starts_with("HTTP/1.") && answer.ends_with("hello from the image\n"),
         "{answer}"
