@@ -1296,3 +1296,44 @@ fn logs_settings_are_checked_where_they_are_written() {
         .code(2)
         .stderr_has("the config has no `LOG_TOKEN` for a drain URL");
 }
+
+#[test]
+fn a_drain_whose_collector_is_not_there_yet_retries_and_delivers_when_it_comes() {
+    let base = crate::harness::port_block();
+    let manifest = format!(
+        "[logs]\ndrains = [\"http://127.0.0.1:{}/ndjson#format=ndjson\"]\n",
+        base + 150
+    );
+    let mut running = app()
+        .env("LINES", "50")
+        .manifest(&manifest)
+        .run_at(base, "web=1");
+    running.wait_for("web.1 | done", 30);
+    // Nothing listens: the drain says why and keeps the lines.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let drain = loop {
+        let drain = ps_json(&running)["logs"]["drains"][0].clone();
+        if drain["state"] == "retrying" || Instant::now() > deadline {
+            break drain;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(drain["state"], "retrying", "{drain}");
+    assert!(
+        drain["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect"),
+        "{drain}"
+    );
+    assert_eq!(drain["dropped"], 0);
+    // The collector comes: within the backoff, every line arrives once.
+    let receiver = Receiver::start(base + 150);
+    let requests = receiver.wait_for("\"done\"", 40);
+    let (_, json) = http_lines(&requests);
+    let mut expected = all_written("web.1", 50);
+    expected.push("done".into());
+    assert_lines(&json["web.1"], &expected, "after the reconnection");
+    assert_eq!(ps_json(&running)["logs"]["drains"][0]["state"], "connected");
+    stop(running);
+}
