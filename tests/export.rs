@@ -6,11 +6,6 @@ use std::process::Command;
 
 use crate::harness::{Test, dozen_in, repo};
 
-/// Whether validators are required (CI) or may be missing (a developer's machine).
-fn required() -> bool {
-    std::env::var("DOZEN_ORACLES").is_ok_and(|v| v == "require")
-}
-
 /// `systemd-analyze verify` of the units (template instances named as the target wants them);
 /// any complaint fails.
 fn verify(out: &std::path::Path, units: &[&str]) {
@@ -21,7 +16,7 @@ fn verify(out: &std::path::Path, units: &[&str]) {
         .output()
     else {
         assert!(
-            !required(),
+            !crate::harness::oracles_required(),
             "systemd-analyze is missing (apt-get install systemd)"
         );
         eprintln!("systemd-analyze not found: skipping the check");
@@ -49,7 +44,7 @@ fn kubernetes_validate(files: &[std::path::PathBuf]) {
             String::from_utf8_lossy(&output.stderr)
         ),
         Err(_) => assert!(
-            !required(),
+            !crate::harness::oracles_required(),
             "kubernetes-validate is missing (pip install kubernetes-validate)"
         ),
     }

@@ -487,3 +487,23 @@ pub fn dozen_as_user(dir: &Path, args: &[&str]) -> (Option<i32>, String, String)
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Whether the tools the tests check with are required (`.ci/run` sets `DOZEN_ORACLES=require`
+/// and installs them) or may be missing (a developer's machine: the test says so and stops).
+pub fn oracles_required() -> bool {
+    std::env::var("DOZEN_ORACLES").is_ok_and(|v| v == "require")
+}
+
+/// Waits until something listens on `port` of loopback (a collector, a registry); panics
+/// naming `what` after 10 s.
+#[track_caller]
+pub fn wait_for_port(port: u16, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

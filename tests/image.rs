@@ -9,10 +9,6 @@ use serde_json::Value;
 
 use crate::harness::{Test, dozen_in};
 
-fn required() -> bool {
-    std::env::var("DOZEN_ORACLES").is_ok_and(|v| v == "require")
-}
-
 /// A tool on PATH, or `None` (the test stops, saying so) unless CI requires it.
 fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -22,7 +18,7 @@ fn tool(name: &str) -> Option<PathBuf> {
     });
     if found.is_none() {
         assert!(
-            !required(),
+            !crate::harness::oracles_required(),
             "{name} is missing (apt-get install skopeo umoci busybox-static docker-registry)"
         );
         eprintln!("{name} not found: skipping");
@@ -38,7 +34,10 @@ fn busybox_base(dir: &Path) -> Option<PathBuf> {
         .map(PathBuf::from)
         .find(|p| p.exists());
     let Some(busybox) = busybox else {
-        assert!(!required(), "busybox-static is missing");
+        assert!(
+            !crate::harness::oracles_required(),
+            "busybox-static is missing"
+        );
         return None;
     };
     let root = dir.join("root");
@@ -479,11 +478,7 @@ fn an_image_pushed_to_a_registry_copies_back_byte_for_byte() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    crate::harness::wait_for_port(port, "docker-registry");
     let test = released_app(&base);
     let out = work.path().join("image");
     let reference = format!("127.0.0.1:{port}/shop/web");

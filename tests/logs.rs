@@ -461,11 +461,6 @@ fn a_reader_that_does_not_read_never_slows_the_apps_and_is_told_what_it_missed()
 // ---------------------------------------------------------------------------------------
 // Drains, with rsyslog from Debian as the collector.
 
-/// Whether a missing collector fails the test (`.ci/run` installs them) or skips it.
-fn required() -> bool {
-    std::env::var("DOZEN_ORACLES").is_ok_and(|v| v == "require")
-}
-
 fn rsyslogd() -> Option<PathBuf> {
     let found = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
         .into_iter()
@@ -473,7 +468,7 @@ fn rsyslogd() -> Option<PathBuf> {
         .find(|p| p.exists());
     if found.is_none() {
         assert!(
-            !required(),
+            !crate::harness::oracles_required(),
             "rsyslogd is missing (apt-get install rsyslog rsyslog-gnutls)"
         );
         eprintln!("rsyslogd not found: skipping");
@@ -525,14 +520,7 @@ impl Rsyslog {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", tcp)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "rsyslogd did not listen on {tcp}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::harness::wait_for_port(tcp, "rsyslogd");
         Some(Self { child, dir })
     }
 
@@ -938,11 +926,7 @@ impl Receiver {
             command.arg(&ca.cert).arg(&ca.key);
         }
         let child = command.spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the receiver did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::harness::wait_for_port(port, "the receiver");
         Self { child, dir }
     }
 
