@@ -453,6 +453,22 @@ fn a_build_pointing_at_host_paths_is_refused_with_the_files_listed() {
         "{stderr}"
     );
     assert!(!out.exists(), "nothing written");
+    // Without a base, nothing can run the command: said, nothing written.
+    std::fs::write(test.path().join("dozen.toml"), "").unwrap();
+    std::fs::remove_file(test.path().join(".venv/bin/python")).unwrap();
+    std::fs::remove_file(test.path().join(".venv/bin/pip")).unwrap();
+    commit(test.path());
+    let (code, _, stderr) = dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = dozen_in(test.path(), &["image", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the image has no /bin/sh for its command (`/bin/sh -c .venv/bin/python app.py`)"
+        ),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
     // Nowhere to put it: a usage error.
     let (code, _, stderr) = dozen_in(test.path(), &["image"]);
     assert_eq!(code, Some(2), "{stderr}");

@@ -54,7 +54,7 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct ImageSection {
     /// The base: `debian:12-slim`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
-    /// `docker-archive:FILE` [default: none, the app layer alone].
+    /// `docker-archive:FILE`; it must have `/bin/sh`, which runs the command.
     pub base: Option<Spanned<String>>,
     /// Where the build tree goes in the image [default: /app].
     pub workdir: Option<Spanned<String>>,

@@ -35,7 +35,7 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
     let (request, base) = request(&released, args, platform, &build)?;
     let made = make(&request).map_err(|problem| {
         if problem.contains("outside the image") {
-            Error::failed(problem).hint("build where the image will hold the tree ([image] workdir), or make the build relocatable (README: \"Portable builds\")")
+            Error::failed(problem).hint("a base that has what they name, or a build made where the image holds it ([image] workdir; README: \"Portable builds\")")
         } else {
             Error::failed(problem)
         }

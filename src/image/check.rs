@@ -132,7 +132,7 @@ impl Tree {
         Some(stack.join("/"))
     }
 
-    fn is_file(&self, path: &str) -> bool {
+    pub fn is_file(&self, path: &str) -> bool {
         self.nodes.get(path) == Some(&Node::File)
     }
 }

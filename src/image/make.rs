@@ -54,6 +54,9 @@ struct Cached {
     size: u64,
 }
 
+/// What runs the command: Procfile commands are shell command lines.
+const SHELL: &str = "/bin/sh";
+
 /// A change here changes every layer: cached layers of another format are not reused.
 const LAYER_FORMAT: &str = "dozen-layer-1";
 
@@ -101,6 +104,16 @@ pub fn make(request: &Request<'_>) -> Result<Made, String> {
         return Err(message);
     }
     drop(entries);
+    // The command runs through the image's shell.
+    let has_shell = base_tree
+        .resolve("", SHELL)
+        .is_some_and(|p| base_tree.is_file(&p));
+    if !has_shell {
+        return Err(format!(
+            "the image has no {SHELL} for its command (`{SHELL} -c {}`): the base must have a shell",
+            request.command
+        ));
+    }
 
     let (app_layer, diff_id, reused) = app_layer(request, &settings, &blobs, &images)?;
     let mut layers: Vec<Descriptor> = base
@@ -120,7 +133,7 @@ pub fn make(request: &Request<'_>) -> Result<Made, String> {
     let run = RunConfig {
         env,
         working_dir: request.workdir.clone(),
-        cmd: vec!["/bin/sh".into(), "-c".into(), request.command.clone()],
+        cmd: vec![SHELL.into(), "-c".into(), request.command.clone()],
         user: request.user.clone(),
         exposed_port: port,
         labels: BTreeMap::new(),
