@@ -81,39 +81,7 @@ pub fn make(request: &Request<'_>) -> Result<Made, String> {
         mtime: u64::try_from(request.created.as_second()).unwrap_or(0),
     };
 
-    // The interpreters and links of the app layer, against the base's files.
-    let entries = layer::entries(request.tree, &settings.prefix).map_err(|e| e.to_string())?;
-    let base_tree = match &base {
-        Some((_, base)) => base::tree(base, &blobs)?,
-        None => super::check::Tree::default(),
-    };
-    let problems = super::check::check(&base_tree, &entries).map_err(|e| e.to_string())?;
-    if !problems.is_empty() {
-        let mut message = format!(
-            "{} in the app layer {} outside the image:",
-            plural(problems.len(), "file"),
-            if problems.len() == 1 {
-                "points"
-            } else {
-                "point"
-            }
-        );
-        for problem in &problems {
-            let _ = write!(message, "\n  {problem}");
-        }
-        return Err(message);
-    }
-    drop(entries);
-    // The command runs through the image's shell.
-    let has_shell = base_tree
-        .resolve("", SHELL)
-        .is_some_and(|p| base_tree.is_file(&p));
-    if !has_shell {
-        return Err(format!(
-            "the image has no {SHELL} for its command (`{SHELL} -c {}`): the base must have a shell",
-            request.command
-        ));
-    }
+    runnable(request, &settings, base.as_ref().map(|(_, b)| b), &blobs)?;
 
     let (app_layer, diff_id, reused) = app_layer(request, &settings, &blobs, &images)?;
     let mut layers: Vec<Descriptor> = base
@@ -168,6 +136,50 @@ pub fn make(request: &Request<'_>) -> Result<Made, String> {
         base,
         blobs,
     })
+}
+
+/// The checks before anything is written: the app layer's interpreters and links resolve
+/// against the base's files, and the base has the shell that runs the command.
+fn runnable(
+    request: &Request<'_>,
+    settings: &layer::Settings,
+    base: Option<&Base>,
+    blobs: &Blobs,
+) -> Result<(), String> {
+    // The interpreters and links of the app layer, against the base's files.
+    let entries = layer::entries(request.tree, &settings.prefix).map_err(|e| e.to_string())?;
+    let base_tree = match base {
+        Some(base) => base::tree(base, blobs)?,
+        None => super::check::Tree::default(),
+    };
+    let problems = super::check::check(&base_tree, &entries).map_err(|e| e.to_string())?;
+    if !problems.is_empty() {
+        let mut message = format!(
+            "{} in the app layer {} outside the image:",
+            plural(problems.len(), "file"),
+            if problems.len() == 1 {
+                "points"
+            } else {
+                "point"
+            }
+        );
+        for problem in &problems {
+            let _ = write!(message, "\n  {problem}");
+        }
+        return Err(message);
+    }
+    drop(entries);
+    // The command runs through the image's shell.
+    let has_shell = base_tree
+        .resolve("", SHELL)
+        .is_some_and(|p| base_tree.is_file(&p));
+    if !has_shell {
+        return Err(format!(
+            "the image has no {SHELL} for its command (`{SHELL} -c {}`): the base must have a shell",
+            request.command
+        ));
+    }
+    Ok(())
 }
 
 fn plural(n: usize, word: &str) -> String {
