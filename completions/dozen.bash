@@ -267,7 +267,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__audit)
-            opts="-f -e -q -v -h --format --json --fail-on --baseline --write-baseline --probe --probe-only --boot-timeout --grace --release --probe-config-strip --max-file-size --app --env --procfile --env-file --quiet --verbose --color --help rules explain"
+            opts="-f -e -q -v -h --format --json --model --strict --fail-on --baseline --write-baseline --probe --probe-only --boot-timeout --grace --release --probe-config-strip --max-file-size --app --env --procfile --env-file --quiet --verbose --color --help rules explain"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

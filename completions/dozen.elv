@@ -180,6 +180,8 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
             cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
             cand --json 'Shorthand for --format json'
+            cand --model 'Print the deployment model the rules reason from instead of auditing: the processes production runs and what declares them, the config files it reads, each file''s role (every file with -v; --json for all of it)'
+            cand --strict 'Every finding at its rule''s most severe (`dozen audit rules --json`: `ceiling`), not at the severity the rule''s measured first-sight precision has earned: for teams that gate on every rule and triage what it finds'
             cand --probe 'Also run each process type of a copy of the app, one at a time, and check what it does: binds $PORT, stops on SIGTERM, stays in the foreground, writes no files (docs/probe.md)'
             cand --probe-only 'Only the probe, without the static checks'
             cand --release 'With the probe: run the current release (its build tree, Procfile and config snapshot) instead of the working tree'

@@ -157,6 +157,8 @@ complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_s
 always\t''
 never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l json -d 'Shorthand for --format json'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l model -d 'Print the deployment model the rules reason from instead of auditing: the processes production runs and what declares them, the config files it reads, each file\'s role (every file with -v; --json for all of it)'
+complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l strict -d 'Every finding at its rule\'s most severe (`dozen audit rules --json`: `ceiling`), not at the severity the rule\'s measured first-sight precision has earned: for teams that gate on every rule and triage what it finds'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe -d 'Also run each process type of a copy of the app, one at a time, and check what it does: binds $PORT, stops on SIGTERM, stays in the foreground, writes no files (docs/probe.md)'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l probe-only -d 'Only the probe, without the static checks'
 complete -c dozen -n "__fish_dozen_using_subcommand audit; and not __fish_seen_subcommand_from rules explain" -l release -d 'With the probe: run the current release (its build tree, Procfile and config snapshot) instead of the working tree'

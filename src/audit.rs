@@ -11,6 +11,8 @@ pub mod finding;
 pub mod format;
 pub mod lex;
 pub mod mask;
+pub mod measured;
+pub mod model;
 pub mod probe;
 pub mod project;
 pub mod report;
@@ -20,6 +22,7 @@ pub mod scan;
 pub mod shell;
 pub mod suppress;
 pub mod walk;
+pub mod yaml;
 
 use std::path::Path;
 
@@ -42,6 +45,9 @@ pub struct Request<'a> {
     pub static_checks: bool,
     /// `--probe`: run the app's types too.
     pub probe: Option<ProbeRequest<'a>>,
+    /// `--strict`: every finding at its rule's most severe, whatever the rule's measured
+    /// precision has earned.
+    pub strict: bool,
 }
 
 /// What the probe runs the types with.
@@ -80,21 +86,16 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
     };
     // `--probe-only` reads no file but the Procfile, for the suppressions on its lines.
     let git = crate::git::tracked(request.root);
-    let walked = if request.static_checks {
-        walk::walk(request.root, &options, git.as_ref().map(|g| &g.files))
-    } else {
-        let procfile = std::fs::read_to_string(request.root.join("Procfile")).unwrap_or_default();
-        walk::Walked {
-            suppressions: suppress::read_inline("Procfile", &procfile),
-            ..walk::Walked::default()
-        }
-    };
+    let walked = read_app(request, &options, git.as_ref().map(|g| &g.files));
     let mut procfiles = vec![ProcfileAt {
         path: "Procfile".to_owned(),
         procfile: app.procfile.clone().unwrap_or_default(),
         problems: procfile_problems,
     }];
     procfiles.extend(ProcfileAt::alternatives(request.root, &walked.files));
+    let model = request
+        .static_checks
+        .then(|| model::Model::build(request.root, &walked.files, &procfiles));
     let project = Project {
         root: request.root,
         app: &app,
@@ -103,6 +104,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         tracked: git.as_ref().map(|g| &g.files),
         facts: &walked.facts,
         procfiles: &procfiles,
+        model: model.as_ref(),
     };
     let mut findings = Vec::new();
     let mut checked = Vec::new();
@@ -139,12 +141,15 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         // Without the static checks, a Procfile the probe could not read is still reported.
         rules::concurrency::procfile_problems(&project, &mut findings);
         checked.push(Factor::VIII);
-        checked.sort();
+        checked.sort_unstable();
         checked.dedup();
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
     drop_generic_duplicates(&mut findings);
+    if let Some(model) = &model {
+        keep_deployment_findings(request.root, model, &mut findings);
+    }
     let (unbaselined, mut suppressed) =
         suppress::apply(findings, &walked.suppressions, &manifest_ignore);
     let kept: Vec<Finding> = unbaselined
@@ -158,7 +163,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         .collect();
     let report = Report {
         app: request.shown.clone(),
-        findings: kept,
+        findings: by_cause(kept, request.strict),
         checked,
         probes,
     };
@@ -169,6 +174,26 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         repo_prefix: git.map(|g| g.prefix).unwrap_or_default(),
         warnings,
     })
+}
+
+/// The deployment model of the app at `root`, as the audit builds it (`dozen audit --model`).
+pub fn model_of(root: &Path) -> Result<model::Model, Vec<Diagnostic>> {
+    let (app, procfile_problems, _) = load_app(root)?;
+    let options = walk::Options {
+        max_file_size: 0,
+        tools: Vec::new(),
+        root: root.to_path_buf(),
+    };
+    let git = crate::git::tracked(root);
+    // A walk that reads nothing (every file is over the size limit): the list of files.
+    let walked = walk::walk(root, &options, git.as_ref().map(|g| &g.files));
+    let mut procfiles = vec![ProcfileAt {
+        path: "Procfile".to_owned(),
+        procfile: app.procfile.clone().unwrap_or_default(),
+        problems: procfile_problems,
+    }];
+    procfiles.extend(ProcfileAt::alternatives(root, &walked.files));
+    Ok(model::Model::build(root, &walked.files, &procfiles))
 }
 
 /// The app, the problems of its Procfile (findings, not errors), and warnings about its
@@ -254,6 +279,66 @@ fn run_probe(
             format!("the probe could not run: {error}"),
         )]
     })
+}
+
+/// The walk of the app; under `--probe-only`, which reads no file but the Procfile, only the
+/// suppressions on its lines.
+fn read_app(
+    request: &Request<'_>,
+    options: &walk::Options,
+    tracked: Option<&std::collections::HashSet<String>>,
+) -> walk::Walked {
+    if request.static_checks {
+        return walk::walk(request.root, options, tracked);
+    }
+    let procfile = std::fs::read_to_string(request.root.join("Procfile")).unwrap_or_default();
+    walk::Walked {
+        suppressions: suppress::read_inline("Procfile", &procfile),
+        ..walk::Walked::default()
+    }
+}
+
+/// One finding per cause, each at the severity its rule's measured precision earns (at its
+/// rule's most severe with `--strict`).
+fn by_cause(findings: Vec<Finding>, strict: bool) -> Vec<Finding> {
+    let mut grouped = finding::group_by_cause(findings);
+    if !strict {
+        for finding in &mut grouped {
+            if let Some(rule) = rules::get(finding.rule) {
+                finding.severity = finding.severity.min(measured::earned(rule));
+            }
+        }
+    }
+    grouped
+}
+
+/// The findings about the deployment: each rule applies to files of the roles it names (a
+/// secret in a test fixture, an address in a CI workflow are not the deployment's), and the
+/// rules about production skip development-only branches of production code
+/// (`if __name__ == "__main__":`, `if Rails.env.development?`).
+fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Vec<Finding>) {
+    use model::roles::Role;
+    let mut branches: std::collections::HashMap<String, Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
+    findings.retain(|f| {
+        let Some(rule) = rules::get(f.rule) else {
+            return true;
+        };
+        if !rule.roles.contains(model.role(&f.path)) {
+            return false;
+        }
+        if rule.roles.contains(Role::Development) || files::kind(&f.path) != files::Kind::Code {
+            return true;
+        }
+        let ranges = branches.entry(f.path.clone()).or_insert_with(|| {
+            std::fs::read_to_string(root.join(&f.path))
+                .map(|text| model::frameworks::development_branches(&f.path, &text))
+                .unwrap_or_default()
+        });
+        !ranges
+            .iter()
+            .any(|&(start, end)| (start..=end).contains(&f.line))
+    });
 }
 
 /// A generic secret on a line where a precise config rule already reports one is the same

@@ -128,7 +128,7 @@ pub enum Command {
 
     /// Check the app against the twelve factors: located, masked, suppressible findings
     #[command(
-        after_help = "Prints a twelve-row scorecard (pass, warn, fail or skip per factor), then the findings by factor. Secrets are masked in every format.\n\nExit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage or configuration errors; the same for every --format.\n\nSuppress a finding with a comment on its line or the line above (`# dozen: ignore[RULE] reason`), with `[audit] ignore = [\"RULE\", \"RULE:path/glob\"]` in dozen.toml, or with a baseline of accepted findings (`--write-baseline FILE` once, then `--baseline FILE`).\n\nExamples:\n  dozen audit\n  dozen audit services/api --format sarif > audit.sarif\n  dozen audit --fail-on warning --format github\n  dozen audit --write-baseline .dozen-baseline.json\n  dozen audit --baseline .dozen-baseline.json\n  dozen audit rules\n  dozen audit explain config/aws-access-key"
+        after_help = "Prints a twelve-row scorecard (pass, warn, fail or skip per factor), then the findings by factor. Secrets are masked in every format.\n\nExit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage or configuration errors; the same for every --format.\n\nSuppress a finding with a comment on its line or the line above (`# dozen: ignore[RULE] reason`), with `[audit] ignore = [\"RULE\", \"RULE:path/glob\"]` in dozen.toml, or with a baseline of accepted findings (`--write-baseline FILE` once, then `--baseline FILE`).\n\nExamples:\n  dozen audit\n  dozen audit services/api --format sarif > audit.sarif\n  dozen audit --fail-on warning --format github\n  dozen audit --write-baseline .dozen-baseline.json\n  dozen audit --baseline .dozen-baseline.json\n  dozen audit rules\n  dozen audit --model\n  dozen audit explain config/aws-access-key"
     )]
     Audit(AuditArgs),
 
@@ -274,6 +274,18 @@ pub struct AuditArgs {
     /// Shorthand for --format json
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// Print the deployment model the rules reason from instead of auditing: the processes
+    /// production runs and what declares them, the config files it reads, each file's role
+    /// (every file with -v; --json for all of it)
+    #[arg(long, conflicts_with_all = ["probe", "probe_only", "write_baseline", "baseline", "format"])]
+    pub model: bool,
+
+    /// Every finding at its rule's most severe (`dozen audit rules --json`: `ceiling`), not at
+    /// the severity the rule's measured first-sight precision has earned: for teams that gate
+    /// on every rule and triage what it finds
+    #[arg(long)]
+    pub strict: bool,
 
     /// The least severe finding that makes the exit status 1
     #[arg(long, value_enum, default_value_t, value_name = "SEVERITY")]

@@ -45,7 +45,7 @@ fn every_planted_violation_is_found_and_nothing_else() {
         let out = Test::new()
             .fixture(&format!("audit/{ecosystem}/bad"))
             .git_add_all()
-            .args(&["audit", "--json"])
+            .args(&["audit", "--strict", "--json"])
             .run()
             .code(1);
         let found = located(&out.json());
@@ -65,7 +65,7 @@ fn clean_twins_have_no_warning_or_error() {
         let out = Test::new()
             .fixture(&format!("audit/{ecosystem}/clean"))
             .git_add_all()
-            .args(&["audit", "--json", "--fail-on", "warning"])
+            .args(&["audit", "--strict", "--json", "--fail-on", "warning"])
             .run();
         assert_eq!(out.code, Some(0), "{ecosystem}: {}", out.stdout);
         let report = out.json();
@@ -79,7 +79,7 @@ fn the_json_report_has_the_designed_shape() {
     let out = Test::new()
         .fixture("audit/python/bad")
         .git_add_all()
-        .args(&["audit", "--format", "json"])
+        .args(&["audit", "--strict", "--format", "json"])
         .run()
         .code(1);
     let report = out.json();
@@ -131,7 +131,7 @@ fn the_text_report_is_a_scorecard_then_findings_by_factor() {
     let out = Test::new()
         .fixture("audit/go/bad")
         .git_add_all()
-        .args(&["audit"])
+        .args(&["audit", "--strict"])
         .run()
         .code(1);
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -168,7 +168,14 @@ fn exit_codes_follow_fail_on_and_are_the_same_for_every_format() {
     for format in ["text", "json", "sarif", "junit", "github"] {
         for (fail_on, expected) in [("error", 1), ("warning", 1), ("note", 1), ("never", 0)] {
             one_of_each()
-                .args(&["audit", "--format", format, "--fail-on", fail_on])
+                .args(&[
+                    "audit",
+                    "--strict",
+                    "--format",
+                    format,
+                    "--fail-on",
+                    fail_on,
+                ])
                 .run()
                 .code(expected);
         }
@@ -180,20 +187,27 @@ fn exit_codes_follow_fail_on_and_are_the_same_for_every_format() {
                 .file("Dockerfile", "FROM node:20\nCMD node server.js\n")
         };
         warning_only()
-            .args(&["audit", "--format", format])
+            .args(&["audit", "--strict", "--format", format])
             .run()
             .code(0);
         warning_only()
-            .args(&["audit", "--format", format, "--fail-on", "warning"])
+            .args(&[
+                "audit",
+                "--strict",
+                "--format",
+                format,
+                "--fail-on",
+                "warning",
+            ])
             .run()
             .code(1);
     }
     one_of_each()
-        .args(&["audit", "--fail-on", "sometimes"])
+        .args(&["audit", "--strict", "--fail-on", "sometimes"])
         .run()
         .code(2);
     Test::new()
-        .args(&["audit", "no-such-dir"])
+        .args(&["audit", "--strict", "no-such-dir"])
         .run()
         .code(2)
         .stderr_has("no-such-dir");
@@ -219,7 +233,10 @@ fn secrets_are_masked_in_every_format() {
             .file(".env", format!("BROKEN LINE {}\n", SECRETS[0]))
     };
     for format in ["text", "json", "sarif", "junit", "github"] {
-        let out = app().args(&["audit", "--format", format]).run().code(1);
+        let out = app()
+            .args(&["audit", "--strict", "--format", format])
+            .run()
+            .code(1);
         for secret in SECRETS {
             assert!(
                 !out.stdout.contains(secret) && !out.stderr.contains(secret),
@@ -228,12 +245,20 @@ fn secrets_are_masked_in_every_format() {
             assert!(!out.stdout.contains(&secret[4..]), "{format}");
         }
     }
-    let report = app().args(&["audit", "--json"]).run().json();
+    let report = app().args(&["audit", "--strict", "--json"]).run().json();
     let evidence: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["path"] == "config.py")
+        // One finding per cause: the key in `.env` and `config.py` is one finding whose
+        // locations name both.
+        .filter(|f| {
+            f["locations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["path"] == "config.py")
+        })
         .map(|f| f["evidence"].as_str().unwrap())
         .collect();
     assert_eq!(evidence, ["AKIA…(20)", "ghp_…(40)", "hunt…(11)"]);
@@ -246,7 +271,7 @@ fn sarif_validates_against_the_schema_with_repo_relative_uris() {
         .file("services/api/app.py", "KEY = 'AKIAQ3EGV7XJ2MBZR4TN'\n")
         .git_add_all();
     let out = test
-        .args(&["audit", "services/api", "--format", "sarif"])
+        .args(&["audit", "--strict", "services/api", "--format", "sarif"])
         .run()
         .code(1);
     let sarif = out.json();
@@ -308,7 +333,7 @@ fn json_and_sarif_snapshots() {
         let out = Test::new()
             .fixture("audit/node/bad")
             .git_add_all()
-            .args(&["audit", "--format", format])
+            .args(&["audit", "--strict", "--format", format])
             .run()
             .code(1);
         snapshot(&format!("audit-node-bad.{format}"), &out.stdout);
@@ -318,7 +343,7 @@ fn json_and_sarif_snapshots() {
 #[test]
 fn github_annotations_and_junit() {
     let out = one_of_each()
-        .args(&["audit", "--format", "github"])
+        .args(&["audit", "--strict", "--format", "github"])
         .run()
         .code(1);
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -336,11 +361,14 @@ fn github_annotations_and_junit() {
         lines.iter().any(|l| l.starts_with("::notice ")),
         "{lines:#?}"
     );
-    let json = one_of_each().args(&["audit", "--json"]).run().json();
+    let json = one_of_each()
+        .args(&["audit", "--strict", "--json"])
+        .run()
+        .json();
     let findings = json["findings"].as_array().unwrap().len();
     assert_eq!(lines.len(), findings);
     let junit = one_of_each()
-        .args(&["audit", "--format", "junit"])
+        .args(&["audit", "--strict", "--format", "junit"])
         .run()
         .code(1)
         .stdout;
@@ -367,7 +395,7 @@ fn inline_suppressions_need_a_rule_and_report_when_unused() {
              const d = 'AKIAQ3EGV7XJ2MBZR4TQ'; // dozen: ignore[config/aws-access-key]\n\
              // dozen: ignore[config/no-such-rule] typo\n",
         )
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run()
         .code(1);
     let report = out.json();
@@ -407,14 +435,17 @@ fn inline_suppressions_need_a_rule_and_report_when_unused() {
 fn manifest_ignores_rules_everywhere_or_under_a_path() {
     let out = Test::new()
         .procfile("web: node server.js $PORT\n")
-        .manifest("[audit]\nignore = [\"config/aws-access-key:tests/**\", \"logs/*\"]\n")
+        .manifest("[audit]\nignore = [\"config/aws-access-key:lib/**\", \"logs/*\"]\n")
         .file("server.js", "const a = 'AKIAQ3EGV7XJ2MBZR4TN';\n")
-        .file("tests/fixture.js", "const a = 'AKIAQ3EGV7XJ2MBZR4TN';\n")
+        .file(
+            "lib/vendor_client.js",
+            "const a = 'AKIAQ3EGV7XJ2MBZR4TN';\n",
+        )
         .file(
             "logger.js",
             "new winston.transports.File({ filename: 'x.log' });\n",
         )
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run()
         .code(1);
     let report = out.json();
@@ -427,14 +458,14 @@ fn manifest_ignores_rules_everywhere_or_under_a_path() {
     Test::new()
         .procfile("web: x $PORT\n")
         .manifest("[audit]\nignore = [\"config/aws-acces-key\"]\n")
-        .args(&["audit"])
+        .args(&["audit", "--strict"])
         .run()
         .code(0)
         .stderr_has("dozen.toml:2:11: no audit rule `config/aws-acces-key`; did you mean `config/aws-access-key`?");
     Test::new()
         .procfile("web: x $PORT\n")
         .manifest("[audit]\nignore = [\"config/[\"]\n")
-        .args(&["audit"])
+        .args(&["audit", "--strict"])
         .run()
         .code(2)
         .stderr_has("dozen.toml:2:");
@@ -452,7 +483,7 @@ fn baselines_accept_findings_without_line_numbers_and_do_not_churn() {
     };
     let original = "const a = 'AKIAQ3EGV7XJ2MBZR4TN';\napp.listen(3000);\n";
     app(original)
-        .args(&["audit", "--write-baseline", baseline_arg])
+        .args(&["audit", "--strict", "--write-baseline", baseline_arg])
         .run()
         .code(0)
         .stderr_has("wrote 3 findings");
@@ -460,7 +491,7 @@ fn baselines_accept_findings_without_line_numbers_and_do_not_churn() {
     assert!(!written.contains("\"line\"") && !written.contains("Q3EGV7XJ2MBZR4TN"));
     let rewritten = {
         app(original)
-            .args(&["audit", "--write-baseline", baseline_arg])
+            .args(&["audit", "--strict", "--write-baseline", baseline_arg])
             .run()
             .code(0);
         std::fs::read_to_string(&baseline).unwrap()
@@ -472,7 +503,7 @@ fn baselines_accept_findings_without_line_numbers_and_do_not_churn() {
     // The findings moved down three lines: still accepted.
     let moved = format!("\n\n\n{original}");
     let out = app(&moved)
-        .args(&["audit", "--json", "--baseline", baseline_arg])
+        .args(&["audit", "--strict", "--json", "--baseline", baseline_arg])
         .run()
         .code(0);
     let report = out.json();
@@ -480,7 +511,7 @@ fn baselines_accept_findings_without_line_numbers_and_do_not_churn() {
     assert_eq!(report["suppressed"]["baseline"], 3);
     // A new secret is not in the baseline.
     let out = app(&format!("{moved}const b = 'AKIAQ3EGV7XJ2MBZR4TZ';\n"))
-        .args(&["audit", "--json", "--baseline", baseline_arg])
+        .args(&["audit", "--strict", "--json", "--baseline", baseline_arg])
         .run()
         .code(1);
     assert_eq!(out.json()["findings"][0]["line"], 6);
@@ -490,7 +521,7 @@ fn baselines_accept_findings_without_line_numbers_and_do_not_churn() {
     )
     .unwrap();
     app(original)
-        .args(&["audit", "--baseline", baseline_arg])
+        .args(&["audit", "--strict", "--baseline", baseline_arg])
         .run()
         .code(2)
         .stderr_has("baseline.json:3:");
@@ -553,7 +584,7 @@ fn env_files_are_findings_only_when_git_tracks_them() {
             .env_file(".env.example", "TOKEN=\n")
     };
     // Outside a repository nothing is committed: a note says the git rules did not run.
-    let out = app().args(&["audit", "--json"]).run().code(0);
+    let out = app().args(&["audit", "--strict", "--json"]).run().code(0);
     let rules: Vec<String> = out.json()["findings"]
         .as_array()
         .unwrap()
@@ -562,7 +593,11 @@ fn env_files_are_findings_only_when_git_tracks_them() {
         .collect();
     assert_eq!(rules, ["codebase/not-a-repository"]);
     // Committed, it is an error at its first value; an ignored one is fine.
-    let out = app().git_add_all().args(&["audit", "--json"]).run().code(1);
+    let out = app()
+        .git_add_all()
+        .args(&["audit", "--strict", "--json"])
+        .run()
+        .code(1);
     assert_eq!(
         located(&out.json()).into_iter().collect::<Vec<_>>(),
         [("config/tracked-env-file".to_owned(), ".env:1".to_owned())]
@@ -570,7 +605,7 @@ fn env_files_are_findings_only_when_git_tracks_them() {
     app()
         .file(".gitignore", ".env\n")
         .git_add_all()
-        .args(&["audit", "--fail-on", "note"])
+        .args(&["audit", "--strict", "--fail-on", "note"])
         .run()
         .code(0);
     // Issue 16: a file git tracks is read even when an ignore rule names it (force-added).
@@ -583,7 +618,7 @@ fn env_files_are_findings_only_when_git_tracks_them() {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = forced.args(&["audit", "--json"]).run().code(1);
+    let out = forced.args(&["audit", "--strict", "--json"]).run().code(1);
     assert!(
         located(&out.json()).contains(&("config/tracked-env-file".to_owned(), ".env:1".to_owned())),
         "{}",
@@ -594,7 +629,7 @@ fn env_files_are_findings_only_when_git_tracks_them() {
         .procfile("web: node server.js $PORT\n")
         .env_file(".env", "TIMES=10\nENERGY=20 GeV\n")
         .git_add_all()
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run()
         .code(0);
     let report = settings.json();
@@ -615,7 +650,7 @@ fn env_files_are_findings_only_when_git_tracks_them() {
 fn an_invalid_procfile_is_a_finding_and_an_invalid_manifest_an_error() {
     let out = Test::new()
         .procfile("web: node server.js $PORT\nthis is not a process\n")
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run()
         .code(1);
     let report = out.json();
@@ -630,14 +665,14 @@ fn an_invalid_procfile_is_a_finding_and_an_invalid_manifest_an_error() {
         (Some("Procfile"), Some(2))
     );
     Test::new()
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run()
         .code(1)
         .stdout_has("no Procfile found");
     Test::new()
         .procfile("web: x $PORT\n")
         .manifest("[proceses.web]\n")
-        .args(&["audit"])
+        .args(&["audit", "--strict"])
         .run()
         .code(2)
         .stderr_has("dozen.toml:1:");
@@ -646,7 +681,11 @@ fn an_invalid_procfile_is_a_finding_and_an_invalid_manifest_an_error() {
 #[test]
 fn third_party_imports_need_a_manifest() {
     let rules_of = |test: Test| -> Vec<(String, String)> {
-        let report = test.git_add_all().args(&["audit", "--json"]).run().json();
+        let report = test
+            .git_add_all()
+            .args(&["audit", "--strict", "--json"])
+            .run()
+            .json();
         located(&report)
             .into_iter()
             .filter(|(rule, _)| rule == "dependencies/missing-manifest")
@@ -725,7 +764,13 @@ fn database_and_pid_files_in_the_app_directory_unless_ignored() {
             .file("tmp/pids/web.pid", "42\n")
             .file("tests/fixtures/sample.db", "x")
     };
-    let found = located(&app().git_add_all().args(&["audit", "--json"]).run().json());
+    let found = located(
+        &app()
+            .git_add_all()
+            .args(&["audit", "--strict", "--json"])
+            .run()
+            .json(),
+    );
     assert_eq!(
         found.into_iter().collect::<Vec<_>>(),
         [
@@ -742,7 +787,7 @@ fn database_and_pid_files_in_the_app_directory_unless_ignored() {
     let ignored = app()
         .file(".gitignore", "*.sqlite3\n/tmp/\n")
         .git_add_all()
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run()
         .json();
     assert!(located(&ignored).is_empty(), "{ignored}");
@@ -768,13 +813,13 @@ fn files_over_max_file_size_are_not_read() {
             .map(|f| f["rule"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert!(found(&["audit", "--json"]).contains(&"config/aws-access-key".to_owned()));
+    assert!(found(&["audit", "--strict", "--json"]).contains(&"config/aws-access-key".to_owned()));
     assert!(
-        !found(&["audit", "--json", "--max-file-size", "1K"])
+        !found(&["audit", "--strict", "--json", "--max-file-size", "1K"])
             .contains(&"config/aws-access-key".to_owned())
     );
     app()
-        .args(&["audit", "--max-file-size", "1Q"])
+        .args(&["audit", "--strict", "--max-file-size", "1Q"])
         .run()
         .code(2)
         .stderr_has("is not a size");
@@ -785,7 +830,7 @@ fn files_over_max_file_size_are_not_read() {
 #[test]
 fn servers_and_server_config_that_read_port_are_not_findings() {
     let ignores_port = |test: Test| {
-        let out = test.args(&["audit", "--json"]).run();
+        let out = test.args(&["audit", "--strict", "--json"]).run();
         out.json()["findings"]
             .as_array()
             .unwrap()
@@ -814,7 +859,7 @@ fn rails_development_and_test_secrets_are_not_findings() {
         let out = Test::new()
             .procfile("web: bundle exec puma -p $PORT\n")
             .file("config/secrets.yml", secrets)
-            .args(&["audit", "--json"])
+            .args(&["audit", "--strict", "--json"])
             .run();
         located(&out.json()).into_iter().collect()
     };
@@ -842,7 +887,7 @@ fn rails_development_and_test_secrets_are_not_findings() {
 #[test]
 fn migrations_in_boot_scripts_and_entrypoints_are_found() {
     let work_at_start = |test: Test| -> Vec<(String, String)> {
-        let out = test.args(&["audit", "--json"]).run();
+        let out = test.args(&["audit", "--strict", "--json"]).run();
         located(&out.json())
             .into_iter()
             .filter(|(rule, _)| rule == "admin-processes/work-at-start")
@@ -890,7 +935,7 @@ fn npm_start_scripts_that_build_are_found() {
             .file("package.json", package)
             .file("package-lock.json", "{}\n")
             .file("server.js", "app.listen(process.env.PORT)\n")
-            .args(&["audit", "--json"])
+            .args(&["audit", "--strict", "--json"])
             .run();
         located(&out.json())
             .into_iter()
@@ -929,7 +974,7 @@ fn requirements_behind_includes_are_checked() {
             "-r requirements/base.txt\ngunicorn==23.0.0\n",
         )
         .file("requirements/base.txt", "flask==3.1.0\nrequests>=2\n")
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run();
     let found: Vec<(String, String)> = located(&out.json())
         .into_iter()
@@ -956,7 +1001,7 @@ fn detect_secrets_and_gitleaks_allowlists_are_honoured() {
     let out = Test::new()
         .procfile("web: python app.py\n")
         .file("app.py", code)
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run();
     let found: Vec<(String, String)> = located(&out.json())
         .into_iter()
@@ -974,44 +1019,64 @@ fn detect_secrets_and_gitleaks_allowlists_are_honoured() {
     );
 }
 
-/// Issue 16: example env files of different environments that document different keys.
+/// Issue 27: example env files are documentation, not environments. A reference file that
+/// lists every option beside a minimal `.env.example`, an overlay that holds fewer keys on
+/// purpose, a test environment and a REUSE licence sidecar are not compared (they gave 75
+/// false findings on apps never seen); the environments' own env files still are, one finding
+/// per pair of environments with a location per key.
 #[test]
-fn example_env_files_of_environments_that_disagree_are_found() {
+fn example_env_files_are_not_environments_and_differences_are_one_cause() {
     let out = Test::new()
         .procfile("web: node server.js\n")
         .file("server.js", "app.listen(process.env.PORT)\n")
         .env_file(".env.example", "DATABASE_URL=\nREDIS_URL=\n")
-        .env_file(".env.production.example", "DATABASE_URL=\nSENTRY_DSN=\n")
-        .args(&["audit", "--json"])
+        .env_file(
+            ".env.production.example",
+            "DATABASE_URL=\nSENTRY_DSN=\nA=\nB=\n",
+        )
+        .env_file(".env.test", "DATABASE_URL=x\n")
+        .env_file(".env.license", "SPDX-License-Identifier: MIT\n")
+        .args(&["audit", "--strict", "--json"])
         .run();
-    let found: Vec<(String, String)> = located(&out.json())
-        .into_iter()
-        .filter(|(rule, _)| rule == "dev-prod-parity/env-key-sets-differ")
-        .collect();
-    assert_eq!(
-        found,
-        [
-            (
-                "dev-prod-parity/env-key-sets-differ".to_owned(),
-                ".env.example:2".to_owned()
-            ),
-            (
-                "dev-prod-parity/env-key-sets-differ".to_owned(),
-                ".env.production.example:2".to_owned()
-            ),
-        ]
-    );
-    let report = out.json();
-    let message = report["findings"]
+    let parity: Vec<Value> = out.json()["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["evidence"] == "REDIS_URL")
-        .unwrap()["message"]
-        .clone();
+        .filter(|f| f["factor"] == "X" || f["rule"] == "config/invalid-env-file")
+        .cloned()
+        .collect();
+    assert!(parity.is_empty(), "{parity:?}");
+    let out = Test::new()
+        .procfile("web: node server.js\n")
+        .file("server.js", "app.listen(process.env.PORT)\n")
+        .env_file(".env", "DATABASE_URL=postgres://db/dev\n")
+        .env_file(
+            ".env.production",
+            "DATABASE_URL=postgres://db/prod\nSENTRY_DSN=x\nSMTP_HOST=y\nSMTP_PORT=1\n",
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    let report = out.json();
+    let differ: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "dev-prod-parity/env-key-sets-differ")
+        .collect();
+    assert_eq!(differ.len(), 1, "{differ:?}");
+    let locations: Vec<String> = differ[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{}:{}", l["path"].as_str().unwrap(), l["line"]))
+        .collect();
     assert_eq!(
-        message,
-        "REDIS_URL is in development's example env file but not in production's"
+        locations,
+        [
+            ".env.production:2",
+            ".env.production:3",
+            ".env.production:4"
+        ]
     );
 }
 
@@ -1025,7 +1090,7 @@ fn compiling_at_start_is_found() {
             "cmd/web/main.go",
             "package main\nfunc main() { http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil) }\n",
         )
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run();
     assert!(
         located(&out.json()).contains(&(
@@ -1054,7 +1119,7 @@ fn alternative_procfiles_are_audited() {
         )
         .file("Procfile.broken", "web bundle exec puma\n")
         .file("docs/Procfile.example", "web: rails server -p 3000\n")
-        .args(&["audit", "--json"])
+        .args(&["audit", "--strict", "--json"])
         .run();
     let found: Vec<(String, String)> = located(&out.json())
         .into_iter()
@@ -1062,9 +1127,10 @@ fn alternative_procfiles_are_audited() {
         .collect();
     assert_eq!(
         found,
+        // Issue 27: `Procfile.dev` is development's (its `sidekiq -d` is not how production
+        // runs), so it is not a deployment finding; `Procfile.CF` deploys.
         [
             ("admin-processes/work-at-start", "Procfile.CF:1"),
-            ("concurrency/daemonizing-command", "Procfile.dev:2"),
             ("concurrency/invalid-procfile", "Procfile.broken:1"),
             ("port-binding/web-ignores-port", "Procfile.CF:1"),
         ]
@@ -1078,7 +1144,10 @@ fn alternative_procfiles_are_audited() {
 #[test]
 fn fixtures_importmaps_port_tables_and_expired_tokens_are_not_findings() {
     let rules = |test: Test| -> Vec<(String, String)> {
-        let out = test.git_add_all().args(&["audit", "--json"]).run();
+        let out = test
+            .git_add_all()
+            .args(&["audit", "--strict", "--json"])
+            .run();
         located(&out.json())
             .into_iter()
             .filter(|(rule, _)| rule != "concurrency/invalid-procfile")
@@ -1128,7 +1197,7 @@ fn django_settings_reassigned_for_production_are_not_findings() {
         let out = test
             .procfile("web: gunicorn app.wsgi\n")
             .file("requirements.txt", "django==5.0\n")
-            .args(&["audit", "--json"])
+            .args(&["audit", "--strict", "--json"])
             .run();
         located(&out.json())
             .into_iter()
@@ -1148,5 +1217,329 @@ fn django_settings_reassigned_for_production_are_not_findings() {
             "from .base import *\n\nSECRET_KEY = os.environ[\"SECRET_KEY\"]\n"
         )),
         []
+    );
+}
+
+/// Issue 27: the deployment model, printed. Processes from a Dockerfile, Compose and a start
+/// script (the start script only when nothing else declares the web process), backing
+/// services, production config by convention, and each file's role with why.
+#[test]
+fn the_model_shows_processes_config_and_roles() {
+    let test = Test::new()
+        .file(
+            "Dockerfile",
+            "FROM python:3.12-slim AS build\nRUN pip wheel .\nFROM python:3.12-slim\nENTRYPOINT [\"/app/bin/entrypoint\"]\nCMD [\"gunicorn\", \"shop.wsgi\"]\n",
+        )
+        .file("bin/entrypoint", "#!/bin/sh\nexec \"$@\"\n")
+        .file("bin/release-notes", "#!/bin/sh\ngit log\n")
+        .file(
+            "docker-compose.yml",
+            "services:\n  web:\n    build: .\n  worker:\n    build: .\n    command: celery -A shop worker\n  db:\n    image: postgres:16\n",
+        )
+        .file("manage.py", "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")\n")
+        .file("shop/settings.py", "DEBUG = False\n")
+        .file("shop/tests/test_views.py", "def test(): pass\n")
+        .file("docs/deploy.md", "# Deploying\n")
+        .file(".github/workflows/ci.yml", "on: push\n")
+        .file("requirements.txt", "django==5.1\n");
+    let out = test.args(&["audit", "--model", "--json"]).run().success();
+    let model = out.json();
+    let processes: Vec<(String, String, String)> = model["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["command"].as_str().unwrap().to_owned(),
+                p["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        processes.contains(&(
+            "container".into(),
+            "/app/bin/entrypoint gunicorn shop.wsgi".into(),
+            "production".into()
+        )),
+        "{processes:?}"
+    );
+    assert!(processes.contains(&(
+        "worker".into(),
+        "celery -A shop worker".into(),
+        "production".into()
+    )));
+    assert_eq!(model["services"][0]["image"], "postgres:16");
+    assert_eq!(model["production_config"][0]["path"], "shop/settings.py");
+    let role = |path: &str| {
+        model["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("{path}"))["role"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for (path, expected) in [
+        ("shop/settings.py", "production"),
+        ("bin/entrypoint", "production"),
+        ("bin/release-notes", "build"),
+        ("shop/tests/test_views.py", "test"),
+        ("docs/deploy.md", "example"),
+        (".github/workflows/ci.yml", "build"),
+        ("requirements.txt", "production"),
+    ] {
+        assert_eq!(role(path), expected, "{path}");
+    }
+    Test::new()
+        .file(
+            "Dockerfile",
+            "FROM node:20\nCMD [\"node\", \"server.js\"]\n",
+        )
+        .args(&["audit", "--model"])
+        .run()
+        .success()
+        .stdout_has("production  container        node server.js  Dockerfile:2 Dockerfile CMD")
+        .stdout_has("files by role");
+}
+
+/// Issue 27: an app whose processes a Dockerfile, Compose, manifests or a start script
+/// declare has no "no Procfile" finding; an app that declares none has one.
+#[test]
+fn no_procfile_is_a_finding_only_when_nothing_declares_the_processes() {
+    let report = Test::new()
+        .file(
+            "Dockerfile",
+            "FROM node:20.11\nCMD [\"node\", \"server.js\"]\n",
+        )
+        .file("server.js", "app.listen(process.env.PORT)\n")
+        .args(&["audit", "--strict", "--json"])
+        .run()
+        .json();
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "concurrency/invalid-procfile"),
+        "{report:#}"
+    );
+    let report = Test::new()
+        .file("server.js", "app.listen(process.env.PORT)\n")
+        .args(&["audit", "--strict", "--json"])
+        .run()
+        .json();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "concurrency/invalid-procfile")
+    );
+}
+
+/// Issue 27: findings are about the deployment. A provider token in a test, an example or
+/// documentation is a stand-in; a port in `if __name__ == "__main__":` or a development
+/// branch is the developer's; a command-prefix assignment is not a tool; a console script
+/// of a declared package is declared. The same in production code is still found.
+#[test]
+fn tests_examples_and_development_branches_are_not_the_deployment() {
+    let token = "ghp_Zq8Xw2Vb7Nm4Lk1Jh6Gf3Ds9Ap0Oi5Uy2Tr8";
+    let out = Test::new()
+        .procfile("web: gunicorn app:app\n")
+        .file("requirements.txt", "flask==3.0.0\nBabel==2.14.0\n")
+        .file("tests/test_api.py", format!("TOKEN = \"{token}\"\n"))
+        .file("docs/api.md", format!("    curl -H 'Authorization: {token}'\n"))
+        .file("examples/client.py", format!("TOKEN = \"{token}\"\n"))
+        .file(
+            "app.py",
+            "import os, subprocess\nPORT = os.environ[\"PORT\"]\nsubprocess.run([\"pybabel\", \"compile\"])\n\nif __name__ == \"__main__\":\n    app.run(debug=True, port=4000)\n",
+        )
+        .file(
+            "lib/tasks.rb",
+            "def migrate\n  `RAILS_ENV=production bundle exec rake db:migrate`\nend\n",
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    let report = out.json();
+    let found = located(&report);
+    assert!(
+        !found.iter().any(|(rule, at)| rule == "config/github-token"
+            || rule == "port-binding/hardcoded-port"
+            || rule == "dependencies/undeclared-tool"
+            || at.starts_with("tests/")
+            || at.starts_with("docs/")
+            || at.starts_with("examples/")),
+        "{found:?}"
+    );
+    let out = Test::new()
+        .procfile("web: gunicorn app:app\n")
+        .file(
+            "app.py",
+            format!("TOKEN = \"{token}\"\napp.run(port=4000)\n"),
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    let found = located(&out.json());
+    assert!(found.contains(&("config/github-token".to_owned(), "app.py:1".to_owned())));
+    assert!(found.contains(&(
+        "port-binding/hardcoded-port".to_owned(),
+        "app.py:2".to_owned()
+    )));
+}
+
+/// Issue 27: one finding per cause. The same secret in three files is one finding with three
+/// locations in JSON (`locations`), SARIF (`relatedLocations`) and text (`also`); `--fail-on`
+/// counts it once; a baseline still lists each place (so a new place is new).
+#[test]
+fn one_finding_per_cause_with_every_location() {
+    let app = || {
+        Test::new()
+            .procfile("web: node server.js $PORT\n")
+            .file("a.js", "const k = 'AKIAQ3EGV7XJ2MBZR4TN';\n")
+            .file("b.js", "const k = 'AKIAQ3EGV7XJ2MBZR4TN';\n")
+            .file("c/d.js", "\nconst k = 'AKIAQ3EGV7XJ2MBZR4TN';\n")
+    };
+    let report = app()
+        .args(&["audit", "--strict", "--json"])
+        .run()
+        .code(1)
+        .json();
+    let keys: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "config/aws-access-key")
+        .collect();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(report["summary"]["error"], 1);
+    let locations: Vec<String> = keys[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{}:{}", l["path"].as_str().unwrap(), l["line"]))
+        .collect();
+    assert_eq!(locations, ["a.js:1", "b.js:1", "c/d.js:2"]);
+    let sarif = app()
+        .args(&["audit", "--strict", "--format", "sarif"])
+        .run()
+        .json();
+    let result = &sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "config/aws-access-key")
+        .unwrap()
+        .clone();
+    assert_eq!(result["relatedLocations"].as_array().unwrap().len(), 2);
+    app()
+        .args(&["audit", "--strict"])
+        .run()
+        .code(1)
+        .stdout_has("also b.js:1:")
+        .stdout_has("also c/d.js:2:");
+}
+
+/// Issue 27: severity is earned. Without `--strict`, a finding has the severity its rule's
+/// measured first-sight precision earns (what `dozen audit rules` lists), never more than the
+/// rule's ceiling; `--strict` gives the ceiling.
+#[test]
+fn default_severity_follows_measured_precision_and_strict_gives_the_ceiling() {
+    let rules = Test::new().args(&["audit", "rules", "--json"]).run().json();
+    let rule = |id: &str| {
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let key = rule("config/aws-access-key");
+    assert_eq!(key["ceiling"], "error");
+    assert_eq!(key["measured"]["as"], "config/provider-token");
+    let app = || {
+        Test::new()
+            .procfile("web: node server.js $PORT\n")
+            .file("server.js", "const k = 'AKIAQ3EGV7XJ2MBZR4TN';\n")
+    };
+    let report = app().args(&["audit", "--json"]).run().json();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "config/aws-access-key")
+        .unwrap()
+        .clone();
+    assert_eq!(finding["severity"], key["severity"]);
+    let strict = app()
+        .args(&["audit", "--strict", "--json"])
+        .run()
+        .code(1)
+        .json();
+    assert_eq!(strict["summary"]["error"], 1);
+    Test::new()
+        .args(&["audit", "explain", "config/aws-access-key"])
+        .run()
+        .success()
+        .stdout_has("First-sight precision:")
+        .stdout_has("measured as config/provider-token");
+}
+
+/// Issue 27, round 1's misses: what a production process runs is read as the deployment. A
+/// start script the Dockerfile names that backgrounds the server, a secret whose environment
+/// lookup falls back to a literal, migrations called from the app's own start and from
+/// uWSGI's hooks, packages an image installs by name, a dictConfig file handler; and a
+/// Compose file that mounts the source tree is development's, so its throwaway database
+/// password is not a finding.
+#[test]
+fn what_production_runs_is_the_deployment() {
+    let out = Test::new()
+        .file(
+            "Dockerfile",
+            "FROM python:3.12-slim\nRUN pip install --no-cache-dir -r requirements.txt && pip install gunicorn\nCOPY . /app\nCMD [\"/app/scripts/start.sh\"]\n",
+        )
+        .file("requirements.txt", "flask==3.0.0\n")
+        .file(
+            "scripts/start.sh",
+            "#!/bin/sh\nnohup gunicorn app:app --bind 0.0.0.0:$PORT &\nwhile true; do sleep 60; done\n",
+        )
+        .file("scripts/changelog.sh", "#!/bin/sh\nnohup git log &\n")
+        .file(
+            "app.py",
+            "import os\nSECRET = os.environ.get(\"SECRET_KEY\", \"not-so-secret\")\ndef create_app():\n    command.upgrade(config, \"head\")\n",
+        )
+        .file("uwsgi.ini", "[uwsgi]\nhook-pre-app = exec:./manage.py migrate\n")
+        .file(
+            "logging.json",
+            "{\"handlers\": {\"file\": {\"class\": \"logging.handlers.RotatingFileHandler\"}}}\n",
+        )
+        .file(
+            "docker-compose.yml",
+            "services:\n  web:\n    build: .\n    volumes:\n      - .:/app\n    environment:\n      SECRET_KEY: ${SECRET_KEY:-devsecret123}\n",
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    let found = located(&out.json());
+    for expected in [
+        ("concurrency/daemonizing-command", "scripts/start.sh:2"),
+        ("config/secret-fallback", "app.py:2"),
+        ("admin-processes/work-at-start", "app.py:4"),
+        ("admin-processes/work-at-start", "uwsgi.ini:2"),
+        ("dependencies/unpinned-image-install", "Dockerfile:2"),
+        ("logs/file-sink", "logging.json:1"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {found:?}"
+        );
+    }
+    assert!(
+        !found
+            .iter()
+            .any(|(_, at)| at.starts_with("scripts/changelog") || at.starts_with("docker-compose")),
+        "{found:?}"
     );
 }

@@ -22,7 +22,7 @@ fn running(marker: &str) -> Vec<String> {
 fn a_well_behaved_app_passes_every_probe() {
     let out = Test::new()
         .fixture("probe/good")
-        .args(&["audit", "--probe-only", "--json"])
+        .args(&["audit", "--strict", "--probe-only", "--json"])
         .run()
         .code(0);
     let report = out.json();
@@ -56,6 +56,7 @@ fn each_violation_is_caught_at_its_procfile_line_and_nothing_survives() {
     let out = test
         .args(&[
             "audit",
+            "--strict",
             "--probe-only",
             "--boot-timeout",
             "3s",
@@ -117,6 +118,7 @@ fn with_config_strip_a_type_must_fail_fast_without_each_key() {
         .env_file(".env", "API_KEY=k-123\n")
         .args(&[
             "audit",
+            "--strict",
             "--probe-only",
             "--probe-config-strip",
             "--boot-timeout",
@@ -149,7 +151,7 @@ fn with_config_strip_a_type_must_fail_fast_without_each_key() {
     assert!(running("41.9").is_empty());
     Test::new()
         .procfile("web: x\n")
-        .args(&["audit", "--probe-config-strip"])
+        .args(&["audit", "--strict", "--probe-config-strip"])
         .run()
         .code(2)
         .stderr_has("work with --probe or --probe-only");
@@ -160,7 +162,7 @@ fn probe_adds_to_the_static_audit() {
     let out = Test::new()
         .procfile("web: exec python3 -m http.server $PORT --bind 127.0.0.1\n")
         .file("app.py", "KEY = 'AKIAQ3EGV7XJ2MBZR4TN'\n")
-        .args(&["audit", "--probe"])
+        .args(&["audit", "--strict", "--probe"])
         .run()
         .code(1);
     out.stdout_has("Probe\n")
@@ -183,11 +185,18 @@ fn release_probes_the_current_release_not_the_working_tree() {
     assert_eq!(report["probe"][0]["started"], true);
     let working = crate::harness::dozen_in(
         &dir,
-        &["audit", "--probe-only", "--boot-timeout", "1s", "--json"],
+        &[
+            "audit",
+            "--strict",
+            "--probe-only",
+            "--boot-timeout",
+            "1s",
+            "--json",
+        ],
     );
     assert_eq!(working.0, Some(1), "{}", working.1);
     assert!(working.1.contains("port-binding/probe-no-bind"));
-    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["audit", "--release"]);
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["audit", "--strict", "--release"]);
     assert_eq!(code, Some(2));
     assert!(
         stderr.contains("work with --probe or --probe-only"),
@@ -203,7 +212,7 @@ fn probe_only_reads_no_source_but_honours_procfile_suppressions() {
             "# dozen: ignore[concurrency/probe-daemonized] a legacy forking server, being replaced\nold: sleep 41.1 &\n",
         )
         .file("app.py", "KEY = 'AKIAQ3EGV7XJ2MBZR4TN'\n")
-        .args(&["audit", "--probe-only", "--json"])
+        .args(&["audit", "--strict", "--probe-only", "--json"])
         .run()
         .code(0);
     let report = out.json();
@@ -218,7 +227,7 @@ fn probe_only_reads_no_source_but_honours_procfile_suppressions() {
 fn a_missing_command_is_a_warning_naming_it() {
     let out = Test::new()
         .procfile("web: no-such-server-xyz --port $PORT\n")
-        .args(&["audit", "--probe-only", "--json"])
+        .args(&["audit", "--strict", "--probe-only", "--json"])
         .run();
     let report = out.json();
     let finding = report["findings"]
@@ -248,7 +257,7 @@ fn ignored_dependency_directories_are_there_for_the_probe() {
         )
         .file(".gitignore", "node_modules/\n")
         .file("node_modules/env.sh", "GREETING=hello\n")
-        .args(&["audit", "--probe-only", "--json"])
+        .args(&["audit", "--strict", "--probe-only", "--json"])
         .run();
     let report = out.json();
     let web = &report["probe"][0];
@@ -286,7 +295,7 @@ fn a_release_probe_keeps_build_outputs_git_ignores() {
 fn the_probe_lets_a_preforking_app_settle_before_stopping_it() {
     let out = Test::new()
         .procfile("web: python3 -m http.server $PORT --bind 127.0.0.1 & sleep 0.4; touch worker.up; wait\n")
-        .args(&["audit", "--probe-only", "--json"])
+        .args(&["audit", "--strict", "--probe-only", "--json"])
         .run();
     let report = out.json();
     let files = report["probe"][0]["files"].to_string();
@@ -303,6 +312,7 @@ fn probe_release(dir: &std::path::Path) -> (Option<i32>, String, String) {
         dir,
         &[
             "audit",
+            "--strict",
             "--probe-only",
             "--release",
             "--boot-timeout",

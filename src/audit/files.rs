@@ -92,6 +92,12 @@ pub fn has_suffix(name: &str, suffix: &str) -> bool {
         && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
+/// Whether `name`'s extension is one of `extensions` (no dot), ignoring ASCII case.
+pub fn has_extension(name: &str, extensions: &[&str]) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, e)| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
 /// The file's name: the last `/`-separated part.
 pub fn name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)

@@ -97,6 +97,14 @@ pub enum Severity {
     Error,
 }
 
+/// Another place where a finding's cause shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: &'static str,
@@ -111,6 +119,13 @@ pub struct Finding {
     /// What baselines match on: rule, path and the unmasked evidence, hashed — no position.
     #[serde(skip)]
     pub fingerprint: String,
+    /// What makes two findings one cause: the rule and the unmasked evidence, hashed — no
+    /// path (the same secret, the same parent POM in N modules is one thing to fix).
+    #[serde(skip)]
+    pub cause: String,
+    /// The other places the same cause shows, after this one (empty until findings are
+    /// grouped by cause).
+    pub also: Vec<Location>,
 }
 
 impl Finding {
@@ -129,9 +144,16 @@ impl Finding {
             hash.update(part.as_bytes());
             hash.update(b"\0");
         }
+        let mut cause = blake3::Hasher::new();
+        for part in [rule.id, raw_evidence] {
+            cause.update(part.as_bytes());
+            cause.update(b"\0");
+        }
         Self {
             rule: rule.id,
             factor: rule.factor,
+            // The rule's ceiling; the audit lowers it to what the rule's measured precision
+            // earns unless `--strict` ([`super::measured`]).
             severity: rule.severity,
             path: path.to_owned(),
             line,
@@ -143,13 +165,62 @@ impl Finding {
                 raw_evidence.to_owned()
             },
             fingerprint: hash.finalize().to_hex()[..32].to_owned(),
+            cause: cause.finalize().to_hex()[..32].to_owned(),
+            also: Vec::new(),
         }
+    }
+
+    /// Sets what makes this finding one cause with others (by default its rule and evidence):
+    /// a rule whose evidence differs by place names the cause itself (the pair of env files
+    /// whose keys differ).
+    #[must_use]
+    pub fn with_cause(mut self, cause: &str) -> Self {
+        let mut hash = blake3::Hasher::new();
+        hash.update(self.rule.as_bytes());
+        hash.update(b"\0");
+        hash.update(cause.as_bytes());
+        hash.finalize().to_hex()[..32].clone_into(&mut self.cause);
+        self
+    }
+
+    /// Every place of this finding: its own, then the others of its cause.
+    pub fn locations(&self) -> impl Iterator<Item = Location> + '_ {
+        std::iter::once(Location {
+            path: self.path.clone(),
+            line: self.line,
+            column: self.column,
+        })
+        .chain(self.also.iter().cloned())
     }
 
     /// The order findings are reported in, whatever order the walk found them.
     pub fn sort_key(&self) -> (&str, usize, usize, &str) {
         (&self.path, self.line, self.column, self.rule)
     }
+}
+
+/// One finding per cause: findings of one rule with the same cause become the first of them
+/// (in report order) with the others as its `also` locations; the most severe of them sets
+/// the group's severity. `findings` must be sorted.
+pub fn group_by_cause(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut index: std::collections::HashMap<(&'static str, String), usize> =
+        std::collections::HashMap::new();
+    for finding in findings {
+        if let Some(&at) = index.get(&(finding.rule, finding.cause.clone())) {
+            let first = &mut out[at];
+            first.severity = first.severity.max(finding.severity);
+            first.also.push(Location {
+                path: finding.path,
+                line: finding.line,
+                column: finding.column,
+            });
+        } else {
+            index.insert((finding.rule, finding.cause.clone()), out.len());
+            out.push(finding);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -173,7 +244,9 @@ mod tests {
         assert_eq!(a.fingerprint, at("a.py", (90, 1)).fingerprint);
         assert_ne!(a.fingerprint, at("b.py", (3, 7)).fingerprint);
         assert!(!a.evidence.contains("IOSFODNN7EXAMPLE"));
-        assert_eq!((a.factor, a.severity), (Factor::III, Severity::Error));
+        assert_eq!(a.factor, Factor::III);
+        assert!(a.severity <= Severity::Error);
+        assert_eq!(a.cause, at("b.py", (3, 7)).cause);
         assert_eq!(Factor::ALL.len(), 12);
         assert_eq!(Factor::IX.slug(), "disposability");
     }

@@ -106,6 +106,7 @@ pub fn text(report: &Report, suppressed: Suppressed, paint: Paint) -> String {
                 let _ = write!(out, " {}", paint.dim(&format!("({})", finding.evidence)));
             }
             out.push('\n');
+            also_lines(finding, paint, &mut out);
         }
     }
     let mut totals = format!(
@@ -164,6 +165,25 @@ fn probe_lines(report: &Report, paint: Paint, out: &mut String) {
     }
 }
 
+/// The other places of a finding's cause, under it: five at most, then how many more.
+fn also_lines(finding: &Finding, paint: Paint, out: &mut String) {
+    const SHOWN: usize = 5;
+    for l in finding.also.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "      {}",
+            paint.dim(&format!("also {}:{}:{}", l.path, l.line, l.column))
+        );
+    }
+    if finding.also.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "      {}",
+            paint.dim(&format!("and {} more places", finding.also.len() - SHOWN))
+        );
+    }
+}
+
 /// DESIGN §8's JSON, plus what was suppressed.
 pub fn json(report: &Report, suppressed: Suppressed) -> String {
     let mut value = report.to_json();
@@ -192,12 +212,30 @@ fn rule_descriptor(rule: &Rule) -> Value {
             "markdown": format!("**Factor {} — {}.** {}\n\n**Fix:** {}", rule.factor.roman(), rule.factor.name(), rule.explanation, rule.fix),
         },
         "helpUri": format!("https://12factor.net/{}", factor_page(rule.factor)),
-        "defaultConfiguration": { "level": sarif_level(rule.severity) },
-        "properties": {
-            "tags": ["twelve-factor", format!("factor-{}", rule.factor.roman()), rule.factor.slug()],
-            "precision": rule.precision.as_str(),
-        },
+        "defaultConfiguration": { "level": sarif_level(rule.default_severity()) },
+        "properties": properties(rule),
     })
+}
+
+/// A rule's SARIF properties: its tags and, once measured, its first-sight precision in
+/// SARIF's words (`very-high` at 0.95, `high` at 0.80, `medium` at 0.50, else `low`) with the
+/// counts it rests on.
+fn properties(rule: &Rule) -> Value {
+    let measured = crate::audit::measured::of(rule);
+    let mut value = json!({
+        "tags": ["twelve-factor", format!("factor-{}", rule.factor.roman()), rule.factor.slug()],
+        "measured-true-positives": measured.true_positives,
+        "measured-false-positives": measured.false_positives,
+    });
+    if let Some(p) = measured.precision() {
+        value["precision"] = json!(match p {
+            p if p >= 0.95 => "very-high",
+            p if p >= 0.80 => "high",
+            p if p >= 0.50 => "medium",
+            _ => "low",
+        });
+    }
+    value
 }
 
 /// The page of 12factor.net that explains a factor.
@@ -243,6 +281,15 @@ pub fn sarif(report: &Report, prefix: &str) -> String {
                         "region": { "startLine": finding.line, "startColumn": finding.column },
                     }
                 }],
+                // The other places of the same cause: one result, N locations.
+                "relatedLocations": finding.also.iter().enumerate().map(|(i, l)| json!({
+                    "id": i + 1,
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": format!("{prefix}{}", l.path) },
+                        "region": { "startLine": l.line, "startColumn": l.column },
+                    },
+                    "message": { "text": "the same cause" },
+                })).collect::<Vec<_>>(),
                 "properties": { "factor": finding.factor.roman(), "fingerprint": finding.fingerprint },
             })
         })

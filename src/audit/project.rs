@@ -56,6 +56,8 @@ pub struct Project<'a> {
     /// `Procfile` first, then the alternatives at the app's root (`Procfile.dev`, …) that
     /// `dozen run -f`, foreman and Heroku's `heroku local -f` run.
     pub procfiles: &'a [ProcfileAt],
+    /// The deployment model (`None` under `--probe-only`, which reads no file).
+    pub model: Option<&'a super::model::Model>,
 }
 
 /// A Procfile the rules read, with what parsing it found wrong.

@@ -74,6 +74,8 @@ impl Report {
                 "rule": f.rule, "factor": f.factor.roman(), "severity": f.severity,
                 "path": f.path, "line": f.line, "column": f.column,
                 "message": f.message, "evidence": f.evidence, "fingerprint": f.fingerprint,
+                // Every place of the cause, this one first (one finding per cause).
+                "locations": f.locations().collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "summary": { "error": self.count(Severity::Error), "warning": self.count(Severity::Warning), "note": self.count(Severity::Note) },
         })
@@ -85,14 +87,11 @@ mod tests {
     use super::*;
 
     fn finding(rule: &'static str) -> Finding {
-        Finding::new(
-            crate::audit::rules::get(rule).expect("a rule"),
-            "a.py",
-            (1, 1),
-            "m".into(),
-            "evidence-value",
-            false,
-        )
+        let rule = crate::audit::rules::get(rule).expect("a rule");
+        let mut finding = Finding::new(rule, "a.py", (1, 1), "m".into(), "evidence-value", false);
+        // The rule's ceiling, whatever its measured precision earns today.
+        finding.severity = rule.severity;
+        finding
     }
 
     #[test]

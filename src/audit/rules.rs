@@ -99,6 +99,7 @@ pub fn check_file(file: &File<'_>, out: &mut Vec<Finding>) {
     if files::is_dockerfile(file.name) {
         let instructions = dockerfile::parse(file.text);
         dependencies::base_images(file.path, &instructions, out);
+        dependencies::image_installs(file.path, &instructions, out);
         config::dockerfile_secrets(file.path, &instructions, out);
         disposability::dockerfile(file.path, &instructions, out);
     } else if file.name == "pom.xml" {
@@ -350,6 +351,9 @@ mod tests {
                 "\"PasswordLastUsed\": \"2016-09-08T21:47:36Z\"",
                 "\"ServiceSpecificCredentials\": \"arn:aws:iam::aws:policy/IAMSelfManage\"",
                 "\"\"\"Response:\n    {\"token\": \"q8Zx-3vLp0wNm7Rt\"}\n\"\"\"",
+                "APP_AUTH_TOKEN_PREFIX = \"app_auth_token:\"",
+                "secret_key = \"K8S_RUNTIME_\"",
+                "password_rule = \"validation.password.min\"",
             ],
         ),
         (
@@ -447,6 +451,13 @@ mod tests {
             &["    await execSync('yarnpkg install', { stdio: 'ignore' });"],
             // Asking for the version is asking whether it is there (node-express-boilerplate).
             &["    await execSync('yarnpkg --version', { stdio: 'ignore' });"],
+        ),
+        (
+            "dependencies/undeclared-tool",
+            "lib/tasks/deploy.rb",
+            &[],
+            // A command-prefix assignment is not the program.
+            &["  `RAILS_ENV=production bundle exec rake assets:precompile`"],
         ),
         (
             "dependencies/undeclared-tool",
@@ -739,6 +750,87 @@ mod tests {
                 "conn = sqlite3.connect(\":memory:\")",
                 "engine = create_engine(\"sqlite:////var/data/app.db\")",
             ],
+        ),
+        (
+            "config/secret-fallback",
+            "src/auth.ts",
+            &[
+                "const secret = process.env.JWT_SECRET || 'superSecret';",
+                "secret: process.env[\"SESSION_SECRET\"] ?? \"x9f8e7d6\",",
+            ],
+            &[
+                "const secret = process.env.JWT_SECRET || '';",
+                "const url = process.env.TOKEN_URL || 'https://auth.example.com/token';",
+                "// process.env.JWT_SECRET || 'superSecret'",
+            ],
+        ),
+        (
+            "config/secret-fallback",
+            "shop/settings.py",
+            &[
+                "SECRET_KEY = os.environ.get(\"SECRET_KEY\", \"django-insecure-3f9a\")",
+                "TOKEN = env.str('API_TOKEN', default='t0k3n')",
+            ],
+            &[
+                "SECRET_KEY = os.environ.get(\"SECRET_KEY\")",
+                "SECRET_KEY = os.environ.get(\"SECRET_KEY\", None)",
+                "PASSWORD_FILE = os.getenv(\"DB_PASSWORD_FILE\", \"/run/secrets/db\")",
+                "RESET = os.environ.get(\"THROTTLE_PASS_RESET_PATTERN\", \"10/hour\")",
+            ],
+        ),
+        (
+            "config/secret-fallback",
+            "config/app.php",
+            &["    'key' => env('APP_KEY', 'base64:Zm9vYmFyYmF6'),"],
+            &[
+                "    'key' => env('APP_KEY'),",
+                "    'password' => env('DB_PASSWORD', ''),",
+            ],
+        ),
+        (
+            "config/secret-fallback",
+            "docker-compose.yml",
+            &["      SECRET_KEY_BASE: ${SECRET_KEY_BASE:-0123456789abcdef}"],
+            &[
+                "      SECRET_KEY_BASE: ${SECRET_KEY_BASE:?set it}",
+                "      DB: ${DB_PASSWORD:-$FALLBACK}",
+            ],
+        ),
+        (
+            "admin-processes/work-at-start",
+            "internal/db/db.go",
+            &["\tif err := db.AutoMigrate(&User{}, &Gist{}); err != nil {"],
+            &["\t// db.AutoMigrate(&User{})"],
+        ),
+        (
+            "admin-processes/work-at-start",
+            "cmd/migrate/main.go",
+            &[],
+            &["\tif err := db.AutoMigrate(&User{}); err != nil {"],
+        ),
+        (
+            "admin-processes/work-at-start",
+            "docker/uwsgi.ini",
+            &["hook-pre-app = exec:./manage.py migrate"],
+            &["hook-pre-app = exec:./manage.py compilemessages"],
+        ),
+        (
+            "logs/file-sink",
+            "app/core/logconf.prod.json",
+            &["      \"class\": \"logging.handlers.RotatingFileHandler\","],
+            &["      \"class\": \"logging.StreamHandler\","],
+        ),
+        (
+            "processes/local-session-store",
+            "config/session.php",
+            &["    'driver' => env('SESSION_DRIVER', 'file'),"],
+            &["    'driver' => env('SESSION_DRIVER', 'redis'),"],
+        ),
+        (
+            "processes/local-session-store",
+            "internal/web/store.go",
+            &["\tstore := sessions.NewFilesystemStore(path, key)"],
+            &["\tstore := sessions.NewCookieStore(key)"],
         ),
         (
             "build-release-run/build-time-public-config",

@@ -43,6 +43,9 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
             Error::usage(format!("cannot use the baseline: {message}"))
                 .hint("write one with `dozen audit --write-baseline FILE`")
         })?;
+    if args.model {
+        return model(context, &root, &shown, args.json);
+    }
     let probing = args.probe || args.probe_only;
     if (args.probe_config_strip || args.release) && !probing {
         return Err(Error::usage(
@@ -59,6 +62,7 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
         max_file_size: args.max_file_size,
         baseline: baseline.as_ref(),
         static_checks: !args.probe_only,
+        strict: args.strict,
         probe: probing.then(|| engine::ProbeRequest {
             options: crate::audit::probe::Options {
                 boot_timeout: args.boot_timeout,
@@ -97,6 +101,20 @@ fn audit(context: &Context, args: &AuditArgs) -> Result<i32, Error> {
     } else {
         exit_code::SUCCESS
     })
+}
+
+/// `dozen audit --model`: the deployment model, as text or JSON.
+fn model(context: &Context, root: &Path, shown: &str, as_json: bool) -> Result<i32, Error> {
+    let model = engine::model_of(root).map_err(Error::InvalidApp)?;
+    let text = if as_json {
+        let mut text = serde_json::to_string_pretty(&model.to_json(shown)).expect("serializable");
+        text.push('\n');
+        text
+    } else {
+        model.text(shown, context.verbose > 0, context.paint_out())
+    };
+    print(&text)?;
+    Ok(exit_code::SUCCESS)
 }
 
 /// Set in the audit that runs under `dozen __guard`.
@@ -191,7 +209,7 @@ fn write_baseline(
 }
 
 fn severity(rule: &Rule) -> &'static str {
-    match rule.severity {
+    match rule.default_severity() {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Note => "note",
@@ -204,7 +222,10 @@ fn rule_json(rule: &Rule) -> serde_json::Value {
         "factor": rule.factor.roman(),
         "factor_name": rule.factor.name(),
         "severity": severity(rule),
-        "precision": rule.precision.as_str(),
+        // The most severe it can be; its measured precision decides how much of it it gets.
+        "ceiling": rule.severity,
+        "roles": rule.roles,
+        "measured": measured_json(rule),
         "summary": rule.summary,
         "explanation": rule.explanation,
         "fix": rule.fix,
@@ -215,6 +236,25 @@ fn rule_json(rule: &Rule) -> serde_json::Value {
             .map(|p| p.regex)
             .collect::<Vec<_>>(),
     })
+}
+
+fn measured_json(rule: &Rule) -> serde_json::Value {
+    let measured = crate::audit::measured::of(rule);
+    json!({
+        "as": crate::audit::measured::key(rule),
+        "true_positives": measured.true_positives,
+        "false_positives": measured.false_positives,
+        "precision": measured.precision(),
+    })
+}
+
+/// `0.92 (23/25)`, or `unmeasured`.
+fn measured_text(rule: &Rule) -> String {
+    let measured = crate::audit::measured::of(rule);
+    match measured.precision() {
+        Some(p) => format!("{p:.2} ({}/{})", measured.true_positives, measured.sample()),
+        None => "unmeasured".to_owned(),
+    }
 }
 
 fn list(as_json: bool) -> Result<i32, Error> {
@@ -231,10 +271,11 @@ fn list(as_json: bool) -> Result<i32, Error> {
     for rule in rules::all() {
         let _ = writeln!(
             out,
-            "{:<width$}  {:<4}  {:<7}  {}",
+            "{:<width$}  {:<4}  {:<7}  {:<12}  {}",
             rule.id,
             rule.factor.roman(),
             severity(rule),
+            measured_text(rule),
             rule.summary
         );
     }
@@ -260,11 +301,22 @@ fn explain(id: &str, as_json: bool) -> Result<i32, Error> {
         return Ok(exit_code::SUCCESS);
     }
     print(&format!(
-        "{id}\n\nFactor {} — {}. Default severity: {}. Precision: {}.\n\n{}\n\n{}\n\nFix: {}\n",
+        "{id}\n\nFactor {} — {}. Default severity: {} (at most {}). First-sight precision: {}{}. Applies to {} files.\n\n{}\n\n{}\n\nFix: {}\n",
         rule.factor.roman(),
         rule.factor.name(),
         severity(rule),
-        rule.precision.as_str(),
+        match rule.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        },
+        measured_text(rule),
+        if crate::audit::measured::key(rule) == rule.id {
+            String::new()
+        } else {
+            format!(", measured as {}", crate::audit::measured::key(rule))
+        },
+        rule.roles.names().join(", "),
         rule.summary,
         rule.explanation,
         rule.fix

@@ -1,23 +1,58 @@
 //! Factor XII, Admin processes: run admin tasks as one-off processes.
 
+use crate::audit::files::{Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
+use crate::audit::scan::{Hit, Pattern};
 use crate::audit::shell::simple_commands;
 
 /// The factor's rules, patterns and project check.
 pub static MODULE: Module = Module {
     rules: &[&WORK_AT_START],
-    patterns: &[],
+    patterns: &[PATTERNS],
     check,
 };
+
+/// Migrations run from the app's own start: the ORM's or migration library's call in code
+/// (a migration command of the app's own, under a path that says so, is the admin process
+/// done right), and a uWSGI hook that runs one before the app loads.
+static PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        &WORK_AT_START,
+        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|knex\.migrate\.latest\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\))"#,
+        "the app migrates its database as it starts: every instance, on every start",
+        Kinds::CODE,
+    )
+    .verify(migrates_in_app_code),
+    Pattern::new(
+        &WORK_AT_START,
+        r"(?m)^\s*(?:hook-pre-app|exec-pre-app|hook-asap|exec-asap|exec-as-root|hook-master-start)\s*=\s*(?:exec:)?\s*(.*\bmigrate\b.*)$",
+        "the server migrates the database before each start of the app",
+        Kinds::of(&[Kind::Config, Kind::Other]),
+    ),
+];
+
+/// A migration call in code that runs with the app: not in a migration command, a
+/// management command or a task of its own, and not in a comment.
+fn migrates_in_app_code(hit: &Hit<'_>) -> bool {
+    let lower = hit.path.to_ascii_lowercase();
+    let own_command = lower.split('/').any(|part| {
+        part.contains("migrat")
+            || part == "management"
+            || part == "commands"
+            || part == "tasks"
+            || part == "seeds"
+    });
+    !own_command && hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Code
+}
 
 pub static WORK_AT_START: Rule = Rule {
     id: "admin-processes/work-at-start",
     factor: Factor::XII,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A long-running process runs migrations or seeding when it starts",
     explanation: "Admin work runs as a one-off process against a release, not as part of starting the formation: every instance would run it on every start and restart, concurrently with its siblings, and a failure takes the process type down with it.",
     fix: "Move it to the Procfile's `release:` entry (run once per release before it goes live) or to a `[tasks]` entry run with `dozen exec`.",

@@ -2,7 +2,7 @@
 
 use crate::audit::files::Kinds;
 use crate::audit::finding::{Factor, Severity};
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 
@@ -17,7 +17,7 @@ pub static HARDCODED_ADDRESS: Rule = Rule {
     id: "backing-services/hardcoded-address",
     factor: Factor::IV,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "A backing service (database, cache, queue) addressed by a literal local address",
     explanation: "The code makes no distinction between local and third-party services: each is a resource attached through a URL in the config. A literal `localhost:5432` in code or framework config only works where that service happens to run locally, and swapping the database means a code change and a new build.",
     fix: "Read the address from the environment (`DATABASE_URL`, `REDIS_URL`) and keep the local default in `.env`, not in the code.",

@@ -3,7 +3,7 @@
 use crate::audit::files::Kinds;
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::Pattern;
 use crate::audit::shell::{simple_commands, unwrap_program};
@@ -19,7 +19,7 @@ pub static BUILD_IN_WEB: Rule = Rule {
     id: "build-release-run/build-in-web",
     factor: Factor::V,
     severity: Severity::Error,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A process builds, installs dependencies or migrates before it serves",
     explanation: "The run stage only runs a release; it never changes code or installs anything. A process that builds or installs when it starts is slow to boot (Heroku kills web processes that do not bind within 60 s), can fail on a network blip, runs code that no build ever checked, and repeats the work on every instance and restart. Migrations belong to the release phase.",
     fix: "Put builds and installs in `[build] steps` (they run once, in `dozen build`), migrations in the Procfile's `release:` entry, and leave the process with only its server command.",
@@ -29,7 +29,7 @@ pub static BUILD_TIME_PUBLIC_CONFIG: Rule = Rule {
     id: "build-release-run/build-time-public-config",
     factor: Factor::V,
     severity: Severity::Note,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "Frontend config inlined into the build (`NEXT_PUBLIC_*`, `REACT_APP_*`, `VITE_*`)",
     explanation: "Bundlers replace these variables with their values at build time, so the build holds one environment's config: promoting it to another environment keeps the old values. It is usually intended; this note marks where it happens.",
     fix: "Keep only values that are the same in every environment in these variables, or serve runtime config from the backend.",

@@ -2,7 +2,7 @@
 
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
 
 /// The factor's rules, patterns and project check.
@@ -21,7 +21,7 @@ pub static NOT_A_REPOSITORY: Rule = Rule {
     id: "codebase/not-a-repository",
     factor: Factor::I,
     severity: Severity::Note,
-    precision: Precision::VeryHigh,
+    roles: Roles::REPOSITORY,
     summary: "The app is not in a git repository",
     explanation: "A twelve-factor app is always tracked in a version control system; a release is a build of one commit. Outside a repository there is no commit to name a release by, and the rules about what is committed (env files, lockfiles, logs, databases) cannot run.",
     fix: "Run `git init` and commit the app.",
@@ -31,7 +31,7 @@ pub static SEVERAL_APPS: Rule = Rule {
     id: "codebase/several-apps",
     factor: Factor::I,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "More than one app (Procfile or dozen.toml) in one codebase",
     explanation: "There is a one-to-one correlation between the codebase and the app: several apps sharing one codebase is a distributed system whose components should each be an app, and code they share belongs in libraries.",
     fix: "Split the apps into their own repositories, or audit each one with `dozen audit DIR` and suppress this rule with a reason if the repository is a deliberate monorepo.",
@@ -41,7 +41,7 @@ pub static UNUSED_SUPPRESSION: Rule = Rule {
     id: "codebase/unused-suppression",
     factor: Factor::I,
     severity: Severity::Note,
-    precision: Precision::VeryHigh,
+    roles: Roles::REPOSITORY,
     summary: "An inline `dozen: ignore[RULE]` that suppressed nothing",
     explanation: "Suppressions outlive the findings they were written for. One that matches nothing hides whatever appears on that line next, without anyone deciding so.",
     fix: "Delete the comment, or correct the rule id it names.",
@@ -51,7 +51,7 @@ pub static SUPPRESSION_WITHOUT_REASON: Rule = Rule {
     id: "codebase/suppression-without-reason",
     factor: Factor::I,
     severity: Severity::Note,
-    precision: Precision::VeryHigh,
+    roles: Roles::REPOSITORY,
     summary: "An inline `dozen: ignore[RULE]` without a reason",
     explanation: "A suppression is a decision; the reason is what lets the next reader check it still holds. The suppression still applies.",
     fix: "Write why after the bracket: `# dozen: ignore[config/jwt] test token, expired`.",

@@ -2,7 +2,7 @@
 
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::shell::{simple_commands, unwrap_program};
 
@@ -17,7 +17,7 @@ pub static PROBE_DAEMONIZED: Rule = Rule {
     id: "concurrency/probe-daemonized",
     factor: Factor::VIII,
     severity: Severity::Error,
-    precision: Precision::VeryHigh,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process daemonized (exited leaving processes behind, or left its process group)",
     explanation: "`dozen audit --probe` watched the type start: its command exited 0 at once while processes it started kept running, or one of them moved to a session of its own. The process manager then believes the type has stopped while its work runs out of reach of signals, restarts and logs.",
     fix: "Run the server in the foreground (drop --daemon, -d, nohup, `&`, setsid).",
@@ -27,7 +27,7 @@ pub static INVALID_PROCFILE: Rule = Rule {
     id: "concurrency/invalid-procfile",
     factor: Factor::VIII,
     severity: Severity::Error,
-    precision: Precision::VeryHigh,
+    roles: Roles::of(&[Role::Production, Role::Development]),
     summary: "No Procfile, or a Procfile with errors",
     explanation: "The process formation is declared in the Procfile: each type of work is a process type, scaled by running more of it. Without one there is nothing to run or scale; a line that does not parse is silently dropped by foreman and honcho, so a process type goes missing without anyone noticing.",
     fix: "Write a Procfile (`web: command`), or run `dozen init`; fix each located problem (`dozen check` shows them too).",
@@ -37,7 +37,7 @@ pub static DAEMONIZING_COMMAND: Rule = Rule {
     id: "concurrency/daemonizing-command",
     factor: Factor::VIII,
     severity: Severity::Error,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A process daemonizes, backgrounds itself or writes a pid file",
     explanation: "Twelve-factor processes never daemonize or write pid files: they stay in the foreground and rely on the process manager to supervise, restart and stop them. A daemonized process looks exited to its manager, which restarts it or stops the formation, while the real server keeps running out of reach of signals and logs.",
     fix: "Run the server in the foreground: drop `--daemon`/`-d`/`nohup`/`&`, use `pm2-runtime` instead of `pm2 start`, and `nginx -g 'daemon off;'`.",
@@ -136,6 +136,16 @@ pub fn procfile_problems(project: &Project<'_>, out: &mut Vec<Finding>) {
         .iter()
         .flat_map(|p| p.problems.iter().map(move |d| (p.path.as_str(), d)))
     {
+        // Processes declared another way (a Dockerfile's CMD, Compose services, manifests, a
+        // start script) are the formation; a missing Procfile is then no finding: `--model`
+        // shows where they come from.
+        if diagnostic.message == crate::app::MISSING_PROCFILE
+            && project
+                .model
+                .is_some_and(super::super::model::Model::declares_processes)
+        {
+            continue;
+        }
         let (line, column) = diagnostic
             .location
             .as_ref()
@@ -170,6 +180,62 @@ fn daemonizing(project: &Project<'_>, out: &mut Vec<Finding>) {
                 .contains("daemon off")
         })
     };
+    // The scripts production processes run (`ENTRYPOINT ["/app/bin/start.sh"]`): a line that
+    // leaves the foreground there leaves it for the process too. A script that starts jobs
+    // and `wait`s for them stays in the foreground.
+    if let Some(model) = project.model {
+        for file in model
+            .files
+            .iter()
+            .filter(|f| f.why == "run by a production process")
+        {
+            let Some(text) = project.read(&file.path) else {
+                continue;
+            };
+            let shell = crate::audit::files::has_suffix(&file.path, ".sh")
+                || text.starts_with("#!/bin/sh")
+                || text.starts_with("#!/bin/bash")
+                || text.starts_with("#!/usr/bin/env bash")
+                || text.starts_with("#!/usr/bin/env sh");
+            let waits = text
+                .lines()
+                .any(|l| l.trim() == "wait" || l.trim_start().starts_with("wait "));
+            if !shell {
+                continue;
+            }
+            // A helper daemonized before the script `exec`s its program (`epmd -daemon`, then
+            // `exec elixir …`) leaves the process itself in the foreground.
+            let last_exec = text
+                .lines()
+                .collect::<Vec<_>>()
+                .iter()
+                .rposition(|l| l.trim_start().starts_with("exec "))
+                .unwrap_or(0);
+            for (index, line) in text.lines().enumerate().skip_while(|(i, _)| *i < last_exec) {
+                let code = line.trim_start();
+                if code.starts_with('#') || code.is_empty() {
+                    continue;
+                }
+                let Some(how) = daemonizes(code, daemon_off) else {
+                    continue;
+                };
+                if how == "&" && waits {
+                    continue;
+                }
+                let column = line
+                    .find(how.split(' ').next().unwrap_or(&how))
+                    .map_or(1, |i| line[..i].chars().count() + 1);
+                out.push(Finding::new(
+                    &DAEMONIZING_COMMAND,
+                    &file.path,
+                    (index + 1, column),
+                    format!("a production start script leaves the foreground (`{how}`): the manager loses it"),
+                    &how,
+                    false,
+                ));
+            }
+        }
+    }
     for (procfile, process) in project.processes().chain(project.releases()) {
         if let Some(how) = daemonizes(&process.command, daemon_off) {
             out.push(Finding::new(

@@ -11,7 +11,7 @@ use crate::audit::dockerfile::{self, Instruction};
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 use crate::source::Source;
@@ -19,13 +19,15 @@ use crate::source::Source;
 const WHY_SECRET: &str = "Config that varies between deploys, credentials above all, belongs in the environment, never in the code: the litmus test is whether the codebase could be made open source at any moment without compromising any credentials. A secret in a commit is in every clone and every fork, and stays in the history after it is deleted.";
 const FIX_SECRET: &str = "Revoke the credential with its provider now (it is compromised), move the value into the environment (`dozen config set KEY=value`, read with an env lookup), and remove it from the file.";
 
-/// A provider-format secret rule: precise patterns, so errors.
+/// A provider-format secret rule: precise patterns, so errors at most. Read where real
+/// credentials live: production, the tooling that builds and deploys it, and the development
+/// setup (a token in a test fixture or an example is a stand-in).
 const fn provider(id: &'static str, summary: &'static str) -> Rule {
     Rule {
         id,
         factor: Factor::III,
         severity: Severity::Error,
-        precision: Precision::High,
+        roles: Roles::CREDENTIALS,
         summary,
         explanation: WHY_SECRET,
         fix: FIX_SECRET,
@@ -56,6 +58,7 @@ pub static MODULE: Module = Module {
         &DOCKERFILE_SECRET,
         &FRAMEWORK_PASSWORD,
         &INVALID_ENV_FILE,
+        &SECRET_FALLBACK,
     ],
     patterns: &[&SECRETS, PATTERNS],
     check: env_files,
@@ -65,7 +68,7 @@ pub static PROBE_UNNAMED_KEY: Rule = Rule {
     id: "config/probe-unnamed-key",
     factor: Factor::III,
     severity: Severity::Note,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process failed without a config key but did not say which",
     explanation: "With `--probe-config-strip`, the type exited non-zero when a key was removed — good — but its output never named the key, so whoever deploys it must guess what is missing.",
     fix: "Name the missing key in the error: `DATABASE_URL is not set`.",
@@ -75,7 +78,7 @@ pub static PROBE_NO_FAIL_FAST: Rule = Rule {
     id: "config/probe-no-fail-fast",
     factor: Factor::III,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process ran without a config key instead of failing fast",
     explanation: "With `--probe-config-strip`, the type was started once per config key with that key removed. It kept running (or exited 0), so a deploy that forgets the key would run misconfigured instead of failing at once with a clear message.",
     fix: "Read required config at start-up and exit non-zero naming the missing key.",
@@ -116,11 +119,21 @@ pub static PRIVATE_KEY: Rule = provider("config/private-key", "A private key blo
 
 pub static JWT: Rule = provider("config/jwt", "A JSON Web Token");
 
+pub static SECRET_FALLBACK: Rule = Rule {
+    id: "config/secret-fallback",
+    factor: Factor::III,
+    severity: Severity::Error,
+    roles: Roles::PRODUCTION,
+    summary: "A secret read from the environment falls back to a literal in the code",
+    explanation: "`process.env.JWT_SECRET || 'superSecret'`, `env('APP_KEY', 'base64:…')`, `${SECRET_KEY_BASE:-…}`: when the deploy forgets the variable, the app does not stop; it runs with a secret that is in every clone of the repository, and signs sessions or tokens anyone can forge. Config belongs in the environment, and a process missing a required secret should fail at start.",
+    fix: "Read the secret without a default and stop with a message naming it when it is unset (`process.env.JWT_SECRET ?? fail('JWT_SECRET is not set')`, `ENV.fetch(\"SECRET_KEY_BASE\")`, `env('APP_KEY')` with a check at boot, `${SECRET_KEY_BASE:?set it}`); keep development defaults in development's env file.",
+};
+
 pub static CREDENTIALED_URL: Rule = Rule {
     id: "config/credentialed-url",
     factor: Factor::III,
     severity: Severity::Error,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A URL with a password in it (`scheme://user:password@host`)",
     explanation: WHY_SECRET,
     fix: "Put the whole URL in the environment (`DATABASE_URL`) and read it from there; revoke the password if it was ever real.",
@@ -130,7 +143,7 @@ pub static GENERIC_SECRET: Rule = Rule {
     id: "config/generic-secret",
     factor: Factor::III,
     severity: Severity::Warning,
-    precision: Precision::Low,
+    roles: Roles::PRODUCTION,
     summary: "A password, secret, token or API key assigned a literal that looks random",
     explanation: "A variable named like a credential holds a literal with enough entropy to be one. Placeholders (`changeme`, `<your-key>`, `${VAR}`) and env lookups are not reported. This rule is a heuristic, so a warning: suppress a false positive inline with a reason.",
     fix: "Read the value from the environment instead, and revoke it if it was real.",
@@ -140,7 +153,7 @@ pub static TRACKED_ENV_FILE: Rule = Rule {
     id: "config/tracked-env-file",
     factor: Factor::III,
     severity: Severity::Error,
-    precision: Precision::VeryHigh,
+    roles: Roles::of(&[Role::Production, Role::Development]),
     summary: "A `.env` file with values is committed",
     explanation: "Env files hold one deploy's config, secrets included; committed, they are config in the code. Commit `.env.example` (keys with placeholder values) instead. An error when a value looks like a secret (the finding names its key); a warning when the file holds settings only, as Heroku's samples commit for `heroku local`.",
     fix: "`git rm --cached FILE`, add it to .gitignore, commit a `.env.example` listing the keys, and revoke any real secret it held.",
@@ -150,7 +163,7 @@ pub static DOCKERFILE_SECRET: Rule = Rule {
     id: "config/dockerfile-secret",
     factor: Factor::III,
     severity: Severity::Error,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "A secret-named ENV or ARG in a Dockerfile",
     explanation: "ENV values are baked into the image for anyone who can pull it, and ARG values are kept in its history: an image is a build, and a build must not contain config. Only the key's name is checked, never RUN text.",
     fix: "Pass secrets at run time through the environment, or at build time with `RUN --mount=type=secret`.",
@@ -160,7 +173,7 @@ pub static FRAMEWORK_PASSWORD: Rule = Rule {
     id: "config/framework-password",
     factor: Factor::III,
     severity: Severity::Error,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A literal password in framework config (Spring, Rails, Django)",
     explanation: "Framework config files are code: they ship in every build to every environment. A password written there is the same in development and production and is readable by everyone with the code.",
     fix: "Reference the environment: Spring `${DB_PASSWORD}`, Rails `<%= ENV[\"DB_PASSWORD\"] %>`, Django `os.environ[\"DB_PASSWORD\"]` (or one `DATABASE_URL`).",
@@ -170,7 +183,7 @@ pub static INVALID_ENV_FILE: Rule = Rule {
     id: "config/invalid-env-file",
     factor: Factor::III,
     severity: Severity::Error,
-    precision: Precision::VeryHigh,
+    roles: Roles::of(&[Role::Production, Role::Development, Role::Test]),
     summary: "An env file dozen cannot read",
     explanation: "An env file that does not parse gives a process config nobody wrote: other tools silently drop the lines they cannot read. The line and column say where.",
     fix: "Fix the line (`dozen check` shows the same problem with the source line).",
@@ -180,16 +193,17 @@ pub static INVALID_ENV_FILE: Rule = Rule {
 /// public key, a URL or a file path to one), and a literal that is not a placeholder, not an
 /// identifier, and random enough.
 fn generic_secret(hit: &Hit<'_>) -> bool {
-    const NOT_SECRET_NAMES: [&str; 14] = [
+    const NOT_SECRET_NAMES: [&str; 17] = [
         "public", "_url", "_uri", "endpoint", "_path", "_file", "_name", "_field", "_length",
-        "_type", "_header", "_env", "_id", "csrf",
+        "_type", "_header", "_env", "_id", "csrf", "prefix", "suffix", "_param",
     ];
     let value = hit.evidence;
     let name = hit.matched[..hit.matched.find(value).unwrap_or(0)].to_ascii_lowercase();
     let name = name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
     let identifier = value
         .chars()
-        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-' || c == '.');
+        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-' || c == '.')
+        || is_identifier_words(value);
     // An expression, a colour, a format string: code, not a credential.
     let code_like = value.starts_with('#')
         || value.starts_with("arn:")
@@ -230,6 +244,27 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
         && !super::reads_env(hit.line)
 }
 
+/// A name made of words (`app_auth_token:`, `K8S_RUNTIME_`, `validation.password.min`): every
+/// part between separators is letters of one case, or a short token (`k8s`, `v2`, `s3`). A
+/// generated secret has long parts that mix cases and digits.
+fn is_identifier_words(value: &str) -> bool {
+    let parts: Vec<&str> = value
+        .split(['_', '-', '.', ':', '/'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let separated = parts.len() > 1 || value.ends_with(['_', ':', '.', '-']);
+    separated
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c))
+        && parts.iter().all(|part| {
+            let letters = part.chars().all(|c| c.is_ascii_alphabetic());
+            let one_case = part.chars().all(|c| !c.is_ascii_lowercase())
+                || part.chars().skip(1).all(|c| !c.is_ascii_uppercase());
+            (letters && one_case) || part.len() <= 4
+        })
+}
+
 /// `2016-09-08T21:47:36Z` and other ISO 8601 dates.
 fn is_timestamp(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -265,6 +300,44 @@ fn secret_like(key: &str, value: &str) -> bool {
     // Unnamed, only what reads as generated: long and varied (a word like `development` is not).
     let random = value.len() >= 20 && super::entropy(value) >= 3.5 && !value.contains(' ');
     credentialed_url || literal && (named || random)
+}
+
+/// A secret-named variable: `JWT_SECRET`, `APP_KEY`, `SECRET_KEY_BASE`, `DB_PASSWORD`,
+/// `API_TOKEN` (`_URL`, `_NAME`… names are not secrets: [`secret_fallback`]).
+macro_rules! secret_variable {
+    () => {
+        r"[A-Za-z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|APP_KEY|PRIVATE_KEY|SIGNING_KEY|ENCRYPTION_KEY|MASTER_KEY|JWT_KEY)[A-Za-z0-9_]*"
+    };
+}
+
+/// A fallback literal that stands for a real value (not empty, not a null, not another
+/// variable, not a name of one).
+fn secret_fallback(hit: &Hit<'_>) -> bool {
+    let value = hit.evidence.trim();
+    let name = hit.matched.to_ascii_uppercase();
+    let not_secret_name = [
+        "_URL", "_URI", "_PATH", "_FILE", "_NAME", "_HEADER", "_TTL", "_EXPIR", "_LENGTH",
+        "_PREFIX", "_FIELD", "_ENABLED", "_TYPE",
+    ]
+    .iter()
+    .any(|n| name.contains(n));
+    !value.is_empty()
+        && !not_secret_name
+        && ![
+            "none",
+            "null",
+            "nil",
+            "undefined",
+            "false",
+            "true",
+            "''",
+            "\"\"",
+        ]
+        .contains(&value.to_ascii_lowercase().as_str())
+        && !value.starts_with('$')
+        && !value.contains("${")
+        && hit.class_at(hit.evidence_at) != crate::audit::lex::Class::Comment
+        && !in_docs(hit)
 }
 
 /// Whether a match sits in a heredoc or a docstring: the sample requests and responses of
@@ -320,6 +393,33 @@ fn connection_string(hit: &Hit<'_>) -> bool {
 }
 
 pub static PATTERNS: &[Pattern] = &[
+    Pattern::new(
+        &SECRET_FALLBACK,
+        // JavaScript and TypeScript: `process.env.X || 'lit'`, `process.env.X ?? "lit"`.
+        concat!(r#"process\.env(?:\.|\[["'])"#, secret_variable!(), r#"(?:["']\])?\s*(?:\|\||\?\?)\s*["'`]([^"'`\n]{1,200})["'`]"#),
+        "a secret's environment lookup falls back to a literal",
+        Kinds::CODE,
+    )
+    .secret()
+    .verify(secret_fallback),
+    Pattern::new(
+        &SECRET_FALLBACK,
+        // Python, PHP, Ruby, Elixir: a lookup function with the default as its next argument.
+        concat!(r#"(?:os\.environ\.get|os\.getenv|environ\.get|env(?:\.str)?|config|getenv|ENV\.fetch|System\.get_env)\(\s*["']"#, secret_variable!(), r#"["']\s*,\s*(?:default\s*=\s*)?["']([^"'\n]{1,200})["']|ENV\[["']"#, secret_variable!(), r#"["']\]\s*\|\|\s*["']([^"'\n]{1,200})["']|System\.get_env\(\s*""#, secret_variable!(), r#""\s*\)\s*\|\|\s*"([^"\n]{1,200})""#),
+        "a secret's environment lookup falls back to a literal",
+        Kinds::CODE,
+    )
+    .secret()
+    .verify(secret_fallback),
+    Pattern::new(
+        &SECRET_FALLBACK,
+        // Shell and Compose: `${SECRET_KEY_BASE:-literal}`.
+        concat!(r"\$\{", secret_variable!(), r":?-([^}\s]{1,200})\}"),
+        "a secret's variable expands to a literal default",
+        Kinds::ALL,
+    )
+    .secret()
+    .verify(secret_fallback),
     Pattern::new(
         &CREDENTIALED_URL,
         r#"\b[a-zA-Z][a-zA-Z0-9+.-]{1,19}://[^\s:@/'"<>]{1,64}:([^\s:@/'"<>]{3,128})@[A-Za-z0-9.\[_-]"#,
@@ -429,7 +529,9 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
                 false,
             );
             if secret.is_none() {
-                finding.severity = crate::audit::finding::Severity::Warning;
+                finding.severity = finding
+                    .severity
+                    .min(crate::audit::finding::Severity::Warning);
             }
             out.push(finding);
         }
@@ -811,6 +913,12 @@ pub static SECRETS: [Pattern; 13] = [
     .secret()
     .verify(live_jwt),
 ];
+
+/// Whether a rule is one of the provider-format secret rules (they share one mechanism, so
+/// their measured precision is pooled: [`crate::audit::measured`]).
+pub fn is_provider(rule: &Rule) -> bool {
+    rule.fix == FIX_SECRET
+}
 
 #[cfg(test)]
 mod tests {

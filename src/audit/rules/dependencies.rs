@@ -4,7 +4,7 @@ use crate::audit::dockerfile::Instruction;
 use crate::audit::files::{self, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Fact, Hit, Pattern};
 
@@ -17,6 +17,7 @@ pub static MODULE: Module = Module {
         &UNTRACKED_LOCKFILE,
         &MAVEN_UNPINNED,
         &UNPINNED_BASE_IMAGE,
+        &UNPINNED_IMAGE_INSTALL,
         &UNDECLARED_TOOL,
     ],
     patterns: &[PATTERNS],
@@ -27,7 +28,7 @@ pub static MISSING_MANIFEST: Rule = Rule {
     id: "dependencies/missing-manifest",
     factor: Factor::II,
     severity: Severity::Error,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "Code imports third-party packages that no dependency manifest declares",
     explanation: "A twelve-factor app declares all dependencies, completely and exactly, via a dependency declaration manifest. Code that imports a package no manifest names works only where someone installed it by hand, and a build on a fresh machine fails or, worse, picks up whatever version the system has.",
     fix: "Declare the dependencies: requirements.txt or pyproject.toml (Python), package.json (Node), go.mod (Go), Cargo.toml (Rust), pom.xml or build.gradle (Java).",
@@ -37,7 +38,7 @@ pub static MISSING_LOCKFILE: Rule = Rule {
     id: "dependencies/missing-lockfile",
     factor: Factor::II,
     severity: Severity::Error,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A dependency manifest without its lockfile",
     explanation: "A twelve-factor app declares all dependencies, completely and exactly. A manifest without a lockfile gives version ranges: two builds of the same commit can install different code, so a release is not reproducible and a rollback may not restore what ran.",
     fix: "Generate the lockfile (`cargo generate-lockfile`, `npm install`, `poetry lock`, `uv lock`, `bundle lock`, `go mod tidy`, `composer update --lock`) and commit it.",
@@ -47,7 +48,7 @@ pub static UNPINNED_REQUIREMENT: Rule = Rule {
     id: "dependencies/unpinned-requirement",
     factor: Factor::II,
     severity: Severity::Error,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A requirements file entry not pinned with `==`",
     explanation: "requirements.txt is pip's only lockfile. An entry without an exact `==` version installs whatever is newest on the day of the build, so the same commit builds different apps over time.",
     fix: "Pin every entry (`pip freeze`, or compile requirements.in with pip-tools or `uv pip compile`).",
@@ -57,7 +58,7 @@ pub static UNTRACKED_LOCKFILE: Rule = Rule {
     id: "dependencies/untracked-lockfile",
     factor: Factor::II,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "The lockfile exists but is not committed",
     explanation: "A lockfile only pins what builds install when it is part of the codebase; an ignored or uncommitted one pins nothing on any other machine.",
     fix: "Remove the lockfile from .gitignore and commit it.",
@@ -67,7 +68,7 @@ pub static MAVEN_UNPINNED: Rule = Rule {
     id: "dependencies/maven-unpinned",
     factor: Factor::II,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A Maven version range or -SNAPSHOT dependency",
     explanation: "Maven has no lockfile: a version range or a SNAPSHOT resolves to whatever the repository holds at build time, so the same commit builds different apps.",
     fix: "Use exact release versions for every dependency, plugin and parent.",
@@ -77,17 +78,27 @@ pub static UNPINNED_BASE_IMAGE: Rule = Rule {
     id: "dependencies/unpinned-base-image",
     factor: Factor::II,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A Dockerfile base image without a tag, or tagged latest",
     explanation: "The base image is a dependency like any other. Without a tag (or with `latest`) each build takes whatever the registry serves that day.",
     fix: "Name a version tag (`python:3.12-slim`), or better a digest (`python@sha256:…`).",
+};
+
+pub static UNPINNED_IMAGE_INSTALL: Rule = Rule {
+    id: "dependencies/unpinned-image-install",
+    factor: Factor::II,
+    severity: Severity::Warning,
+    roles: Roles::PRODUCTION,
+    summary: "A Dockerfile installs language packages by name without a version",
+    explanation: "`RUN pip install gunicorn`, `npm install -g pm2`, `gem install bundler`: a package installed by name alone is whatever the registry serves the day the image is built, beside a lockfile that pins everything else. Two builds of one commit run different code.",
+    fix: "Pin it (`pip install gunicorn==23.0.0`, `npm install -g pm2@5.4.2`, `gem install bundler -v 2.5.6`), or better, add it to the app's manifest and lockfile and install from those.",
 };
 
 pub static UNDECLARED_TOOL: Rule = Rule {
     id: "dependencies/undeclared-tool",
     factor: Factor::II,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "Code shells out to a system tool that `[requires] tools` does not declare",
     explanation: "A twelve-factor app never relies on the implicit existence of system-wide tools: shelling out to ImageMagick or curl works on the laptop that has them and fails in production on the machine that does not.",
     fix: "Declare the tool in dozen.toml (`[requires] tools = [\"convert\"]`, checked on PATH by `dozen check`), or use a library instead.",
@@ -119,6 +130,14 @@ fn undeclared_tool(hit: &Hit<'_>) -> bool {
         return false;
     }
     let tool = hit.evidence;
+    // `RAILS_ENV=production bundle exec rake`: an assignment before the command, not a tool.
+    let assignment = hit
+        .content
+        .get(hit.evidence_at + tool.len())
+        .is_some_and(|&c| c == b'=');
+    if assignment {
+        return false;
+    }
     let runtime: &[&str] = match hit.path.rsplit_once('.').map_or("", |(_, e)| e) {
         "py" => &["python", "python3", "pip", "pip3"],
         "js" | "mjs" | "cjs" | "ts" | "mts" => &["node", "npm", "npx"],
@@ -160,6 +179,63 @@ fn undeclared_tool(hit: &Hit<'_>) -> bool {
         && !BASE_TOOLS.contains(&tool)
         && !runtime.contains(&tool)
         && !hit.tools.iter().any(|declared| declared == tool)
+}
+
+/// The packages the app's dependency manifests at its root declare, lower-cased: their
+/// console scripts are installed with them (`pybabel` with Babel, `celery` with celery,
+/// a package.json dependency's bin).
+fn provided_tools(project: &Project<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in project.files.iter().filter(|p| !p.contains('/')) {
+        let name = files::name(path);
+        let Some(text) = (if super::is_requirements(path, name)
+            || ["package.json", "Gemfile", "pyproject.toml", "Pipfile"].contains(&name)
+        {
+            project.read(path)
+        } else {
+            None
+        }) else {
+            continue;
+        };
+        if name == "package.json" {
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+                for key in ["dependencies", "devDependencies"] {
+                    if let Some(deps) = value[key].as_object() {
+                        out.extend(deps.keys().map(|k| k.to_ascii_lowercase()));
+                    }
+                }
+            }
+            continue;
+        }
+        for line in text.lines() {
+            let line = line.trim();
+            let word = if let Some(rest) = line.strip_prefix("gem ") {
+                rest.trim()
+                    .trim_matches(|c| c == '\'' || c == '"')
+                    .split(['\'', '"'])
+                    .next()
+            } else {
+                line.split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+                    .next()
+            };
+            if let Some(word) = word.filter(|w| w.len() > 1) {
+                out.push(word.to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
+/// Whether a tool is the console script of a package: the same name, or the name with the
+/// ecosystem's prefix (`pybabel` is Babel's, `django-admin` Django's).
+fn tool_is_package(tool: &str, package: &str) -> bool {
+    let tool = tool.to_ascii_lowercase();
+    let package = package.replace('_', "-");
+    tool == package
+        || tool.strip_prefix("py") == Some(package.as_str())
+        || tool
+            .split_once('-')
+            .is_some_and(|(head, _)| head == package && head.len() > 2)
 }
 
 const TOOL_MESSAGE: &str = "shells out to a system tool that [requires] tools does not declare";
@@ -442,6 +518,13 @@ fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
 /// the root), and lockfiles that are not committed.
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     missing_manifests(project, out);
+    let provided = provided_tools(project);
+    let image_tools: &[String] = project.model.map_or(&[], |m| &m.image_tools);
+    out.retain(|f| {
+        f.rule != UNDECLARED_TOOL.id
+            || !(provided.iter().any(|p| tool_is_package(&f.evidence, p))
+                || image_tools.contains(&f.evidence))
+    });
     for path in project.files {
         let name = files::name(path);
         let Some((_, locks, declares)) = ECOSYSTEMS.iter().find(|(m, _, _)| *m == name) else {
@@ -548,41 +631,207 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
 /// `pom.xml`: version ranges and SNAPSHOTs in dependencies, plugins, parents and extensions
 /// (the project's own version may be a SNAPSHOT).
 pub fn pom(file: &File<'_>, out: &mut Vec<Finding>) {
-    const BLOCKS: [&str; 4] = ["dependency", "plugin", "parent", "extension"];
-    let mut depth = 0_usize;
+    const BLOCKS: [&str; 5] = [
+        "dependency",
+        "plugin",
+        "parent",
+        "extension",
+        "configuration",
+    ];
+    // The open blocks, innermost last. A `<version>` inside a plugin's `<configuration>` is
+    // the plugin's business (maven-enforcer's `[3.6,)` is a rule, not a dependency).
+    let mut open: Vec<&str> = Vec::new();
     let mut offset = 0;
+    // The versions this build makes itself: the project's and its in-repository parent's
+    // (a sibling module at the build's own SNAPSHOT is built with it, not fetched).
+    let mut own_versions: Vec<String> = Vec::new();
+    let parent_in_repo = file.path.contains('/')
+        && file
+            .neighbour(&format!(
+                "{}pom.xml",
+                parent_dir(file.path.rsplit_once('/').map_or("", |(d, _)| d))
+            ))
+            .is_some();
+    let mut pending: Vec<(usize, String, bool)> = Vec::new();
     for line in file.text.split_inclusive('\n') {
         let start = offset;
         offset += line.len();
+        let version_at = line.find("<version>");
+        let value = version_at.map(|open_at| {
+            line[open_at + "<version>".len()..]
+                .split("</version>")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        });
+        // Blocks opened on this line before the version count (`<parent><version>…`).
         for block in BLOCKS {
-            depth += line.matches(&format!("<{block}>")).count();
-            depth = depth.saturating_sub(line.matches(&format!("</{block}>")).count());
+            if line.contains(&format!("<{block}>")) {
+                open.push(block);
+            }
         }
-        let Some(open) = line.find("<version>") else {
-            continue;
-        };
-        let value_start = open + "<version>".len();
-        let value = line[value_start..]
-            .split("</version>")
-            .next()
-            .unwrap_or_default()
-            .trim();
+        if let (Some(at), Some(value)) = (version_at, value) {
+            let innermost = open.last().copied();
+            let closes_here = BLOCKS
+                .iter()
+                .find(|b| line.contains(&format!("</{b}>")))
+                .copied();
+            let block = innermost.or(closes_here);
+            match block {
+                None => own_versions.push(value),
+                Some("configuration") => {}
+                Some("parent") => {
+                    if parent_in_repo {
+                        own_versions.push(value.clone());
+                    } else {
+                        pending.push((start + at + "<version>".len(), value, true));
+                    }
+                }
+                Some(_) => pending.push((start + at + "<version>".len(), value, false)),
+            }
+        }
+        for block in BLOCKS {
+            if line.contains(&format!("</{block}>")) {
+                if let Some(i) = open.iter().rposition(|b| *b == block) {
+                    open.remove(i);
+                }
+            }
+        }
+    }
+    for (at, value, _) in pending {
         let unpinned = value.starts_with('[')
             || value.starts_with('(')
             || value.ends_with("-SNAPSHOT")
             || value == "LATEST"
             || value == "RELEASE";
-        // The closing tag of the block may be on this line already.
-        let inside = depth > 0 || BLOCKS.iter().any(|b| line.contains(&format!("</{b}>")));
-        if unpinned && inside {
+        if unpinned && !own_versions.contains(&value) {
             out.push(Finding::new(
                 &MAVEN_UNPINNED,
                 file.path,
-                file.position(start + value_start),
+                file.position(at),
                 format!("version `{value}` is not a fixed release"),
-                value,
+                &value,
                 false,
             ));
+        }
+    }
+}
+
+/// `a/b/` for `a/b/c`, the empty string for `a`: where a module's parent POM is by Maven's
+/// default.
+fn parent_dir(dir: &str) -> String {
+    match dir.rsplit_once('/') {
+        Some((parent, _)) => format!("{parent}/"),
+        None => String::new(),
+    }
+}
+
+/// Installers' options that take a value (`--index-url URL`, `-t DIR`, `--prefix DIR`).
+const OPTIONS_WITH_VALUES: [&str; 17] = [
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "-w",
+    "--wheel-dir",
+    "-f",
+    "--find-links",
+    "--platform",
+    "--python-version",
+    "--only-binary",
+    "--no-binary",
+    "--cache-dir",
+    "--trusted-host",
+];
+
+/// Whether an installer's argument names a package from its registry (not a path, a URL, an
+/// archive, a variable, or the installer itself being upgraded).
+fn by_name(name: &str) -> bool {
+    let base = name.split('[').next().unwrap_or(name).to_ascii_lowercase();
+    !(name.is_empty()
+        || name.starts_with('.')
+        || name.starts_with('/')
+        || name.starts_with('$')
+        || name.contains("://")
+        || files::has_extension(name, &["whl", "zip", "tgz", "gz"])
+        || (name.contains('/') && !name.starts_with('@'))
+        || ["pip", "setuptools", "wheel", "npm", "bundler"].contains(&base.as_str()))
+}
+
+/// `RUN` lines that install Python, Node or Ruby packages by name without a version.
+pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
+    for instruction in instructions.iter().filter(|i| i.keyword == "RUN") {
+        for words in crate::audit::shell::simple_commands(&instruction.args) {
+            let words: Vec<&str> = words.iter().copied().filter(|w| *w != "sudo").collect();
+            let (args, pinned): (&[&str], fn(&str) -> bool) = match words.as_slice() {
+                ["pip" | "pip3", "install" | "wheel", rest @ ..]
+                | [
+                    "python" | "python3",
+                    "-m",
+                    "pip",
+                    "install" | "wheel",
+                    rest @ ..,
+                ]
+                | ["uv", "pip", "install", rest @ ..] => (rest, |w| {
+                    w.contains("==") || w.contains('@') || w.contains("===")
+                }),
+                ["npm", "install" | "i", rest @ ..]
+                    if rest.contains(&"-g") || rest.contains(&"--global") =>
+                {
+                    (rest, |w| w.trim_start_matches('@').contains('@'))
+                }
+                ["gem", "install", rest @ ..]
+                    if !rest
+                        .iter()
+                        .any(|w| *w == "-v" || w.starts_with("--version")) =>
+                {
+                    (rest, |w| w.contains(':'))
+                }
+                _ => continue,
+            };
+            // From a requirements file, a constraints file or the app itself: pinned there.
+            if args.iter().any(|w| {
+                [
+                    "-r",
+                    "--requirement",
+                    "-c",
+                    "--constraint",
+                    "-e",
+                    "--editable",
+                ]
+                .iter()
+                .any(|f| w == f || w.starts_with(&format!("{f}=")))
+            }) {
+                continue;
+            }
+            let mut skip_next = false;
+            for word in args {
+                if skip_next {
+                    skip_next = false;
+                    continue;
+                }
+                if word.starts_with('-') {
+                    skip_next = OPTIONS_WITH_VALUES.contains(word);
+                    continue;
+                }
+                let name = word.trim_matches(|c| c == '"' || c == '\'');
+                if !by_name(name) || pinned(name) {
+                    continue;
+                }
+                let column = instruction.column + instruction.args.find(word).unwrap_or(0);
+                out.push(Finding::new(
+                    &UNPINNED_IMAGE_INSTALL,
+                    path,
+                    (instruction.line, column),
+                    format!("`{name}` is installed by name without a version: each build takes whatever is newest"),
+                    name,
+                    false,
+                ));
+            }
         }
     }
 }
@@ -684,12 +933,32 @@ mod tests {
         pom(
             &file(
                 "pom.xml",
-                "<project>\n<version>1.0-SNAPSHOT</version>\n<dependencies>\n<dependency>\n<artifactId>a</artifactId>\n<version>[1.0,2.0)</version>\n</dependency>\n<dependency><artifactId>b</artifactId><version>2.1-SNAPSHOT</version></dependency>\n<dependency>\n<version>3.2.1</version>\n</dependency>\n</dependencies>\n</project>\n",
+                "<project>\n<version>1.0-SNAPSHOT</version>\n<dependencies>\n<dependency>\n<artifactId>a</artifactId>\n<version>[1.0,2.0)</version>\n</dependency>\n<dependency><artifactId>b</artifactId><version>2.1-SNAPSHOT</version></dependency>\n<dependency>\n<version>3.2.1</version>\n</dependency>\n<dependency><artifactId>sibling</artifactId><version>1.0-SNAPSHOT</version></dependency>\n</dependencies>\n<plugin>\n<artifactId>maven-enforcer-plugin</artifactId>\n<version>3.5.0</version>\n<configuration>\n<rules><requireMavenVersion>\n<version>[3.6,)</version>\n</requireMavenVersion></rules>\n</configuration>\n</plugin>\n</project>\n",
             ),
             &mut out,
         );
         let got: Vec<(usize, &str)> = out.iter().map(|f| (f.line, f.evidence.as_str())).collect();
+        // Not the enforcer's rule (line 19), not a sibling module at the build's own version.
         assert_eq!(got, [(6, "[1.0,2.0)"), (8, "2.1-SNAPSHOT")]);
+    }
+
+    #[test]
+    fn image_installs_need_a_version() {
+        let mut out = Vec::new();
+        let parsed = dockerfile::parse(
+            "FROM python:3.12\nRUN pip install --no-cache-dir -r requirements.txt\nRUN pip wheel --wheel-dir /wheels apprise uwsgi==2.0.28 \"psycopg[c]\" && pip install --upgrade pip\nRUN npm install -g pm2@5.4.2 && npm install -g nodemon && npm install\nRUN gem install bundler -v 2.5.6 && gem install foreman\nRUN pip install .\n",
+        );
+        image_installs("Dockerfile", &parsed, &mut out);
+        let got: Vec<(usize, &str)> = out.iter().map(|f| (f.line, f.evidence.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (3, "apprise"),
+                (3, "psycopg[c]"),
+                (4, "nodemon"),
+                (5, "foreman")
+            ]
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::app::env_file::Value;
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
 
 /// The factor's rules, patterns and project check.
@@ -19,7 +19,7 @@ pub static ENV_KEY_SETS_DIFFER: Rule = Rule {
     id: "dev-prod-parity/env-key-sets-differ",
     factor: Factor::X,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::of(&[Role::Production, Role::Development]),
     summary: "Environments define different sets of config keys",
     explanation: "Development and production run the same code with different config values, not different config. A key set in one environment and missing in another is code paths that only one of them exercises, and the classic way a deploy fails on a variable nobody set.",
     fix: "Define the key in every environment's env files (an empty or local value in development), or remove it where it is unused.",
@@ -29,7 +29,7 @@ pub static BACKING_SERVICE_KINDS_DIFFER: Rule = Rule {
     id: "dev-prod-parity/backing-service-kinds-differ",
     factor: Factor::X,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::of(&[Role::Production, Role::Development]),
     summary: "One config key points to different kinds of backing service across environments",
     explanation: "Using SQLite in development and PostgreSQL in production (or an in-memory cache against Memcached) means the code is tested against a service it never runs on in production: adapters paper over the differences until a query, a lock or a type behaves differently.",
     fix: "Run the same kind of service in development (a local container is cheap) and point the key at it.",
@@ -64,6 +64,10 @@ fn environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definiti
     let mut seen_stacks = Vec::new();
     let mut result = Vec::new();
     for name in project.app.environments() {
+        // A test environment holds what the tests need, fewer keys on purpose.
+        if ["test", "testing", "ci", "e2e"].contains(&name.as_str()) {
+            continue;
+        }
         let stack = project.app.env_stack(&name);
         if stack.is_empty() {
             continue;
@@ -104,83 +108,7 @@ fn environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definiti
     result
 }
 
-/// The example env files of each environment (`.env.example` is development's,
-/// `.env.production.example` production's), in the app's root, with the keys each defines.
-fn example_environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definition>)> {
-    let mut result: Vec<(String, BTreeMap<String, Definition>)> = Vec::new();
-    for path in project.files.iter().filter(|p| !p.contains('/')) {
-        let name = crate::audit::files::name(path);
-        if crate::audit::files::env_file_kind(name) != Some(crate::audit::files::Kind::EnvExample) {
-            continue;
-        }
-        // `.env.example` → development; `.env.production.example` → production.
-        let parts: Vec<&str> = name.trim_start_matches('.').split('.').collect();
-        let environment = match parts.as_slice() {
-            ["env", _] => "development".to_owned(),
-            ["env", environment, _] => (*environment).to_owned(),
-            _ => continue,
-        };
-        let Some(text) = project.read(path) else {
-            continue;
-        };
-        let (file, _) =
-            crate::app::env_file::EnvFile::parse(crate::source::Source::new(path.as_str(), &text));
-        let mut keys = BTreeMap::new();
-        for entry in &file.entries {
-            let (line, column) = file.source.line_col(entry.key_offset);
-            keys.insert(
-                entry.key.clone(),
-                Definition {
-                    path: path.clone(),
-                    line,
-                    column,
-                    kind: None,
-                },
-            );
-        }
-        if !result.iter().any(|(e, _)| *e == environment) {
-            result.push((environment, keys));
-        }
-    }
-    result.sort_by(|a, b| a.0.cmp(&b.0));
-    result
-}
-
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
-    // The examples document what each environment needs; when they disagree, so will the
-    // environments made from them (the env files themselves are usually not committed).
-    let examples = example_environments(project);
-    if examples.len() >= 2 {
-        let mut keys: Vec<&String> = examples.iter().flat_map(|(_, k)| k.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let missing: Vec<&str> = examples
-                .iter()
-                .filter(|(_, k)| !k.contains_key(key))
-                .map(|(name, _)| name.as_str())
-                .collect();
-            let Some((name, at)) = examples
-                .iter()
-                .find_map(|(name, k)| k.get(key).map(|d| (name, d)))
-            else {
-                continue;
-            };
-            if !missing.is_empty() {
-                out.push(Finding::new(
-                    &ENV_KEY_SETS_DIFFER,
-                    &at.path,
-                    (at.line, at.column),
-                    format!(
-                        "{key} is in {name}'s example env file but not in {}'s",
-                        missing.join("'s, ")
-                    ),
-                    key,
-                    false,
-                ));
-            }
-        }
-    }
     let environments = environments(project);
     if environments.len() < 2 {
         return;
@@ -199,15 +127,20 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             .filter_map(|(name, keys)| keys.get(key).map(|d| (name.as_str(), d)))
             .collect();
         if !missing.is_empty() {
+            // One cause per pair of environments: N keys set in one and not the other are
+            // one finding with N locations.
             let (name, at) = defined[0];
-            out.push(Finding::new(
-                &ENV_KEY_SETS_DIFFER,
-                &at.path,
-                (at.line, at.column),
-                format!("{key} is set in {name} but not in {}", missing.join(", ")),
-                key,
-                false,
-            ));
+            out.push(
+                Finding::new(
+                    &ENV_KEY_SETS_DIFFER,
+                    &at.path,
+                    (at.line, at.column),
+                    format!("{key} is set in {name} but not in {}", missing.join(", ")),
+                    key,
+                    false,
+                )
+                .with_cause(&format!("{name}\0{}", missing.join("\0"))),
+            );
         }
         let mut kinds: Vec<&str> = defined.iter().filter_map(|(_, d)| d.kind).collect();
         kinds.sort_unstable();

@@ -3,7 +3,7 @@
 use crate::audit::dockerfile::Instruction;
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::shell::simple_commands;
 
@@ -24,7 +24,7 @@ pub static PROBE_SLOW_STOP: Rule = Rule {
     id: "disposability/probe-slow-stop",
     factor: Factor::IX,
     severity: Severity::Error,
-    precision: Precision::VeryHigh,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process did not stop within the grace period after SIGTERM",
     explanation: "`dozen audit --probe` sent SIGTERM to the type's process group, as platforms do on deploys, restarts and scale-downs, and it was still running when the grace period (30 s by default, Heroku's) ran out. It would be SIGKILLed in the middle of its work.",
     fix: "Handle SIGTERM: stop accepting work, finish or hand back what is in flight, exit. Make sure a shell wrapper passes the signal on (exec the last command).",
@@ -34,7 +34,7 @@ pub static PROBE_SLOW_START: Rule = Rule {
     id: "disposability/probe-slow-start",
     factor: Factor::IX,
     severity: Severity::Note,
-    precision: Precision::VeryHigh,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process took more than 10 s to be ready",
     explanation: "Processes should start fast, so that releases roll and instances scale quickly and a crashed process is replaced before users notice.",
     fix: "Move work out of start-up (builds, migrations, cache warming) into the build or release phase.",
@@ -44,7 +44,7 @@ pub static PROBE_COULD_NOT_START: Rule = Rule {
     id: "disposability/probe-could-not-start",
     factor: Factor::IX,
     severity: Severity::Note,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process ended during boot, so the other probes could not run",
     explanation: "The type exited with an error while starting, most often because a backing service its config names is not running where the probe runs. That is not a violation in itself; the probes of this type did not run.",
     fix: "Run the probe with the environment's services reachable (`--env` with the right config), or fix the start-up error in the message.",
@@ -54,7 +54,7 @@ pub static SHELL_FORM_CMD: Rule = Rule {
     id: "disposability/shell-form-cmd",
     factor: Factor::IX,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "A Dockerfile CMD or ENTRYPOINT in shell form",
     explanation: "Processes shut down gracefully when they receive SIGTERM. In shell form (`CMD npm start`) the container's first process is `/bin/sh -c`, which does not pass SIGTERM on to the app: the app is killed after the timeout instead of finishing its requests (hadolint DL3025, BuildKit JSONArgsRecommended).",
     fix: "Use the exec form: `CMD [\"npm\", \"start\"]` (or `exec` the last command of a shell script).",
@@ -64,7 +64,7 @@ pub static SHELL_WRAPPED_COMMAND: Rule = Rule {
     id: "disposability/shell-wrapped-command",
     factor: Factor::IX,
     severity: Severity::Note,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "A Procfile command that keeps a shell as the process's parent",
     explanation: "`sh -c 'a && b'` keeps the shell running as the parent of `b`; signals reach the shell's process group, but the shell itself can delay or change the exit status the manager sees.",
     fix: "Write the commands directly in the Procfile (dozen runs them with a shell already), or end with `exec b`.",

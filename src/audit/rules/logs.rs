@@ -7,7 +7,7 @@ use regex::Regex;
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 use crate::audit::shell::simple_commands;
@@ -23,7 +23,7 @@ pub static PROBE_LOG_FILE: Rule = Rule {
     id: "logs/probe-log-file",
     factor: Factor::XI,
     severity: Severity::Warning,
-    precision: Precision::VeryHigh,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process wrote a log file",
     explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or grew a log file instead of (or besides) writing its event stream to stdout.",
     fix: "Log to stdout/stderr and let the process manager route the stream.",
@@ -33,7 +33,7 @@ pub static FILE_SINK: Rule = Rule {
     id: "logs/file-sink",
     factor: Factor::XI,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "Logs written to a file instead of stdout",
     explanation: "A twelve-factor app never concerns itself with routing or storage of its output stream: it writes its event stream, unbuffered, to stdout, and the environment collects it. Log files fill disks, vanish with the machine, and are invisible to `dozen run`, `heroku logs` and every log router.",
     fix: "Log to stdout/stderr (`StreamHandler`, `ConsoleAppender`, `transports.Console`, `--log-file -`, `access_log /dev/stdout`) and let the process manager route it.",
@@ -43,7 +43,7 @@ pub static TRACKED_LOG_FILE: Rule = Rule {
     id: "logs/tracked-log-file",
     factor: Factor::XI,
     severity: Severity::Warning,
-    precision: Precision::VeryHigh,
+    roles: Roles::of(&[Role::Production, Role::Development, Role::Build]),
     summary: "A log file is committed",
     explanation: "A committed log file is output mistaken for code: it is a sign the app writes logs into its own directory.",
     fix: "`git rm --cached` it, add `*.log` to .gitignore, and log to stdout.",
@@ -71,6 +71,14 @@ pub static PATTERNS: &[Pattern] = &[
         r"\blogging\.(?:handlers\.)?\w*FileHandler\(|\b(?:Rotating|TimedRotating|Watched)FileHandler\(|\blogging\.basicConfig\([^)\n]*\bfilename\s*=|winston\.transports\.File\b|\bnew\s+transports\.File\b|\b(?:Rolling)?FileAppender\b|\bfs\.createWriteStream\(\s*['\x22][^'\x22]*\.log['\x22]|\bos\.OpenFile\(\s*\x22[^\x22]*\.log\x22",
         MESSAGE,
         Kinds::SHIPPED,
+    ),
+    // Python's logging config as data (dictConfig JSON or YAML, fileConfig INI): a handler
+    // whose class writes a file.
+    Pattern::new(
+        &FILE_SINK,
+        r#"(?m)["']?class["']?\s*[:=]\s*["']?(logging\.(?:handlers\.)?\w*FileHandler)\b"#,
+        MESSAGE,
+        Kinds::of(&[Kind::Config, Kind::Other]),
     ),
     // Ruby's `Logger.new("log/app.log")`, the path written out or joined
     // (`ActiveSupport::Logger.new(Rails.root.join("log/rails.log"))`).

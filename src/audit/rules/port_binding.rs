@@ -4,7 +4,7 @@ use crate::app::procfile::ProcessType;
 use crate::audit::files::{Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Fact, Hit, Pattern};
 use crate::audit::shell::simple_commands;
@@ -20,7 +20,7 @@ pub static PROBE_NO_BIND: Rule = Rule {
     id: "port-binding/probe-no-bind",
     factor: Factor::VII,
     severity: Severity::Error,
-    precision: Precision::VeryHigh,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the web process did not accept connections on $PORT within the boot timeout",
     explanation: "`dozen audit --probe` started the type with PORT set and connected to it until the boot timeout (60 s by default, Heroku's R10). It never answered there; when it listened on another port, the message names it. On any platform that routes to $PORT, this release would fail to boot.",
     fix: "Bind 0.0.0.0:$PORT (or read PORT in the code), and make the server start within the timeout.",
@@ -30,7 +30,7 @@ pub static WEB_IGNORES_PORT: Rule = Rule {
     id: "port-binding/web-ignores-port",
     factor: Factor::VII,
     severity: Severity::Error,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "The web process does not listen on `$PORT`",
     explanation: "The app is self-contained and exports HTTP by binding to the port the platform gives it in `$PORT`: dozen, Heroku and every Procfile runner assign one per instance, so two web instances never collide. A web command that binds a fixed port, and code (or server config: uWSGI's `$(PORT)`) that never reads PORT, fails that contract (Heroku's R10 boot timeout).",
     fix: "Pass `$PORT` in the command (`uvicorn app:app --host 0.0.0.0 --port $PORT`) or read it in the code (`process.env.PORT`). Servers that bind $PORT themselves when it is set — gunicorn, Heroku's PHP boot scripts, `rails server`, `next start` — need nothing; remove a fixed `-b`/`-p` from their command.",
@@ -40,7 +40,7 @@ pub static HARDCODED_PORT: Rule = Rule {
     id: "port-binding/hardcoded-port",
     factor: Factor::VII,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "A server listens on a literal port with no `PORT` fallback",
     explanation: "A literal port in the code binds the same port in every instance and environment: a second instance cannot start, and the platform cannot route to it.",
     fix: "Read the port from the environment with the literal as the local default: `app.listen(process.env.PORT || 3000)`.",
@@ -153,6 +153,43 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     for (procfile, web) in project.processes().filter(|(_, p)| p.name == "web") {
         web_uses_port(project, procfile, web, out);
     }
+    // Spring Boot's `server.port` is a default the environment overrides (`SERVER_PORT`, by
+    // relaxed binding, or `-Dserver.port=$PORT`): where the deployment sets it, the literal
+    // is not what the process binds.
+    if project
+        .model
+        .is_some_and(|m| deployment_sets_server_port(project, m))
+    {
+        out.retain(|f| {
+            !(f.rule == HARDCODED_PORT.id && f.message == MESSAGE && is_spring_config(&f.path))
+        });
+    }
+}
+
+fn is_spring_config(path: &str) -> bool {
+    let name = crate::audit::files::name(path);
+    crate::audit::files::has_extension(name, &["properties", "yml", "yaml"])
+}
+
+/// Whether a production declaration, or a file a production process runs, sets Spring's
+/// port from the environment.
+fn deployment_sets_server_port(project: &Project<'_>, model: &crate::audit::model::Model) -> bool {
+    let sets = |text: &str| {
+        text.contains("SERVER_PORT")
+            || text.contains("server.port=$")
+            || text.contains("server.port=${")
+    };
+    model.production_processes().any(|p| sets(&p.command))
+        || model
+            .files
+            .iter()
+            .filter(|f| f.role == crate::audit::model::roles::Role::Production)
+            .filter(|f| {
+                crate::audit::files::is_dockerfile(crate::audit::files::name(&f.path))
+                    || f.why == "run by a production process"
+            })
+            .filter_map(|f| project.read(&f.path))
+            .any(|text| sets(&text))
 }
 
 fn web_uses_port(project: &Project<'_>, procfile: &str, web: &ProcessType, out: &mut Vec<Finding>) {

@@ -3,7 +3,7 @@
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
-use crate::audit::rule::{Precision, Rule};
+use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::Pattern;
 
@@ -22,7 +22,7 @@ pub static PROBE_WRITES_APP_DIR: Rule = Rule {
     id: "processes/probe-writes-app-dir",
     factor: Factor::VI,
     severity: Severity::Warning,
-    precision: Precision::High,
+    roles: Roles::PRODUCTION,
     summary: "Probe: the process wrote files into its own directory",
     explanation: "`dozen audit --probe` compared the app's copy before and after running the type: it created or changed files there (pid files, SQLite databases, uploads, caches). On a platform that state is lost with the instance and invisible to the others; a release's build tree may even be read-only.",
     fix: "Keep state in a backing service; use the temporary directory for scratch files.",
@@ -32,7 +32,7 @@ pub static LOCAL_SESSION_STORE: Rule = Rule {
     id: "processes/local-session-store",
     factor: Factor::VI,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::PRODUCTION,
     summary: "Sessions kept in process memory or on local disk",
     explanation: "Processes are stateless and share nothing: the next request may reach another process, and a process can be restarted at any time. Sessions in memory or in local files are lost on restart and invisible to the other instances, which is why they push teams to sticky sessions, a violation of their own.",
     fix: "Keep sessions in a backing service (Redis, Memcached, the database) or in signed cookies.",
@@ -42,7 +42,7 @@ pub static LOCAL_STATE_FILE: Rule = Rule {
     id: "processes/local-state-file",
     factor: Factor::VI,
     severity: Severity::Warning,
-    precision: Precision::Medium,
+    roles: Roles::of(&[Role::Production, Role::Development]),
     summary: "State kept in files in the app directory (SQLite databases, uploads, pid files)",
     explanation: "The filesystem of a process is a scratch space for a single transaction: anything written there is gone when the process or its machine is replaced, and other instances never see it. Data that must persist lives in a stateful backing service.",
     fix: "Use a database service for data and object storage for uploads; do not commit database or pid files.",
@@ -51,7 +51,7 @@ pub static LOCAL_STATE_FILE: Rule = Rule {
 pub static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &LOCAL_SESSION_STORE,
-        r#"\bnew\s+(?:session\.)?MemoryStore\b|SESSION_TYPE["']?\]?\s*[=:]\s*["']filesystem["']|SESSION_ENGINE\s*=\s*["']django\.contrib\.sessions\.backends\.file["']|session_store\s*[=:(]?\s*:(?:file_store|memory_store|cache_store)"#,
+        r#"\bnew\s+(?:session\.)?MemoryStore\b|SESSION_TYPE["']?\]?\s*[=:]\s*["']filesystem["']|SESSION_ENGINE\s*=\s*["']django\.contrib\.sessions\.backends\.file["']|session_store\s*[=:(]?\s*:(?:file_store|memory_store|cache_store)|\bsessions\.NewFilesystemStore\(|['"]driver['"]\s*=>\s*env\(\s*['"]SESSION_DRIVER['"]\s*,\s*['"]file['"]"#,
         "sessions kept in process memory or on local disk",
         Kinds::SHIPPED,
     )

@@ -1,0 +1,411 @@
+//! The deployment model the audit reasons from, built before any rule runs: which processes
+//! run in production and with which commands (from every declaration an app can have), which
+//! config files production reads, and each file's role. `dozen audit --model` prints it, so a
+//! user can see why a file counts (docs/audit.md, "The model").
+
+pub mod declarations;
+pub mod frameworks;
+pub mod roles;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use declarations::{Declared, Process, Service, Stage};
+use frameworks::ConfigFile;
+use roles::Role;
+
+use super::project::ProcfileAt;
+
+/// Files larger than this are not read for declarations (no deployment file is near it).
+const MAX_DECLARATION_SIZE: u64 = 1024 * 1024;
+
+/// One file and its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRole {
+    pub path: String,
+    pub role: Role,
+    pub why: &'static str,
+}
+
+/// A declared process, and whether it is production's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredProcess {
+    pub process: Process,
+    /// The role of the file that declares it.
+    pub role: Role,
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    /// Every file the walk saw, sorted by path.
+    pub files: Vec<FileRole>,
+    pub processes: Vec<DeclaredProcess>,
+    /// Backing services deployment files attach (Compose services from images).
+    pub services: Vec<(Service, Role)>,
+    /// The config files production reads, by convention.
+    pub config: Vec<ConfigFile>,
+    /// Programs the production image installs (`apt-get install git`): declared by it.
+    pub image_tools: Vec<String>,
+}
+
+/// Every declaration of the app's processes: its Procfiles, then the files that may declare
+/// them (not vendored code or examples).
+fn read_declarations(
+    root: &Path,
+    files_with_roles: &[FileRole],
+    procfiles: &[ProcfileAt],
+    files: &[String],
+) -> Declared {
+    let mut declared = Declared::default();
+    for procfile in procfiles {
+        if !files.contains(&procfile.path) {
+            continue;
+        }
+        for (entry, stage) in procfile
+            .procfile
+            .types
+            .iter()
+            .map(|t| (t, Stage::Run))
+            .chain(
+                procfile
+                    .procfile
+                    .release
+                    .iter()
+                    .map(|t| (t, Stage::Release)),
+            )
+        {
+            declared.processes.push(Process {
+                name: entry.name.clone(),
+                command: entry.command.clone(),
+                stage,
+                declared_by: "Procfile",
+                path: procfile.path.clone(),
+                line: entry.line,
+            });
+        }
+    }
+    for file in files_with_roles {
+        if matches!(file.role, Role::Vendored | Role::Example)
+            || !declarations::may_declare(&file.path)
+        {
+            continue;
+        }
+        let full = root.join(&file.path);
+        let small = std::fs::metadata(&full).is_ok_and(|m| m.len() <= MAX_DECLARATION_SIZE);
+        if let Some(text) = small.then(|| std::fs::read_to_string(&full).ok()).flatten() {
+            declarations::read(&file.path, &text, &mut declared);
+        }
+    }
+    declared
+}
+
+/// A config file by its name (`config.yml`, `app.ini`, `nginx.conf`, `logback.xml`).
+fn is_config_name(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [
+        ".yml",
+        ".yaml",
+        ".json",
+        ".toml",
+        ".ini",
+        ".conf",
+        ".cfg",
+        ".properties",
+        ".xml",
+        ".env",
+    ]
+    .iter()
+    .any(|e| lower.ends_with(e))
+}
+
+/// A file a production process's command names (`release: python3 release.py`,
+/// `ENTRYPOINT ["/app/bin/docker-entrypoint"]`) is production's whatever its name says.
+fn promote_run_files(files: &mut [FileRole], processes: &[Process]) {
+    for process in processes {
+        let declaring_role = files
+            .binary_search_by(|f| f.path.as_str().cmp(&process.path))
+            .map_or_else(|_| roles::of_path(&process.path).0, |i| files[i].role);
+        if declaring_role != Role::Production {
+            continue;
+        }
+        for word in process.command.split_whitespace() {
+            let word = word
+                .trim_matches(|c| "\"'`;&|()".contains(c))
+                .trim_start_matches("./");
+            if word.is_empty() || word.starts_with('-') {
+                continue;
+            }
+            // The app's own path (`/app/bin/x` in an image is `bin/x` here): the longest
+            // suffix that is a file of the app, or a file whose path ends with it
+            // (`/svc/scripts/start.sh` copied from `svc/src/main/scripts/start.sh`).
+            let mut candidate = word.trim_start_matches('/');
+            loop {
+                let exact = files
+                    .binary_search_by(|f| f.path.as_str().cmp(candidate))
+                    .ok();
+                let tail = format!("/{candidate}");
+                let found: Vec<usize> = match exact {
+                    Some(i) => vec![i],
+                    None if candidate.contains('/') => files
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| f.path.ends_with(&tail))
+                        .map(|(i, _)| i)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                if !found.is_empty() {
+                    for i in found {
+                        if files[i].role != Role::Vendored {
+                            files[i].role = Role::Production;
+                            files[i].why = "run by a production process";
+                        }
+                    }
+                    break;
+                }
+                match candidate.split_once('/') {
+                    Some((_, rest)) if !rest.is_empty() => candidate = rest,
+                    _ => break,
+                }
+            }
+        }
+    }
+}
+
+impl Model {
+    /// The model of the app at `root`, whose files the walk found (sorted) and whose
+    /// Procfiles are read.
+    pub fn build(root: &Path, files: &[String], procfiles: &[ProcfileAt]) -> Self {
+        let files_with_roles: Vec<FileRole> = files
+            .iter()
+            .map(|path| {
+                let (role, why) = roles::of_path(path);
+                FileRole {
+                    path: path.clone(),
+                    role,
+                    why,
+                }
+            })
+            .collect();
+        let declared = read_declarations(root, &files_with_roles, procfiles, files);
+        let mut files_with_roles = files_with_roles;
+        for (path, why) in &declared.development {
+            if let Ok(i) = files_with_roles.binary_search_by(|f| f.path.as_str().cmp(path)) {
+                if files_with_roles[i].role == Role::Production {
+                    files_with_roles[i].role = Role::Development;
+                    files_with_roles[i].why = why;
+                }
+            }
+        }
+        promote_run_files(&mut files_with_roles, &declared.processes);
+        let role_of = |path: &str| {
+            files_with_roles
+                .binary_search_by(|f| f.path.as_str().cmp(path))
+                .map_or_else(|_| roles::of_path(path).0, |i| files_with_roles[i].role)
+        };
+        let mut processes: Vec<DeclaredProcess> = declared
+            .processes
+            .into_iter()
+            .map(|process| DeclaredProcess {
+                role: role_of(&process.path),
+                process,
+            })
+            .collect();
+        // `npm start` is the web process only where nothing else declares how production
+        // runs (Node buildpacks run it without a Procfile; an image runs its CMD).
+        let declared_elsewhere = processes.iter().any(|p| {
+            p.role == Role::Production
+                && p.process.stage == Stage::Run
+                && p.process.declared_by != "package.json script"
+        });
+        if declared_elsewhere {
+            processes.retain(|p| {
+                !(p.process.declared_by == "package.json script" && p.process.stage == Stage::Run)
+            });
+        }
+        let production_dockerfile = |path: &str| role_of(path) == Role::Production;
+        let image_tools: Vec<String> = declared
+            .installed
+            .iter()
+            .filter(|(dockerfile, _)| production_dockerfile(dockerfile))
+            .map(|(_, tool)| tool.clone())
+            .collect();
+        let copied_config: Vec<ConfigFile> = declared
+            .copied
+            .iter()
+            .filter(|(dockerfile, source)| {
+                production_dockerfile(dockerfile)
+                    && is_config_name(source)
+                    && files_with_roles
+                        .binary_search_by(|f| f.path.as_str().cmp(source.as_str()))
+                        .is_ok()
+            })
+            .map(|(_, source)| ConfigFile {
+                path: source.clone(),
+                why: "copied into the production image",
+            })
+            .collect();
+        let services = declared
+            .services
+            .into_iter()
+            .map(|s| {
+                let role = role_of(&s.path);
+                (s, role)
+            })
+            .collect();
+        let read = |path: &str| {
+            let full = root.join(path);
+            std::fs::metadata(&full)
+                .is_ok_and(|m| m.len() <= MAX_DECLARATION_SIZE)
+                .then(|| std::fs::read_to_string(full).ok())
+                .flatten()
+        };
+        let mut config = frameworks::production_config(files, &read);
+        for copied in copied_config {
+            if !config.iter().any(|c| c.path == copied.path) {
+                config.push(copied);
+            }
+        }
+        Self {
+            files: files_with_roles,
+            processes,
+            services,
+            config,
+            image_tools,
+        }
+    }
+
+    /// The role of a file of the app (by its path alone when the walk did not see it).
+    pub fn role(&self, path: &str) -> Role {
+        self.files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .map_or_else(|_| roles::of_path(path).0, |i| self.files[i].role)
+    }
+
+    /// The processes production runs (and its release and build commands).
+    pub fn production_processes(&self) -> impl Iterator<Item = &Process> {
+        self.processes
+            .iter()
+            .filter(|p| p.role == Role::Production)
+            .map(|p| &p.process)
+    }
+
+    /// Whether the app declares production processes some other way than a Procfile.
+    pub fn declares_processes(&self) -> bool {
+        self.production_processes().any(|p| p.stage == Stage::Run)
+    }
+
+    pub fn to_json(&self, app: &str) -> Value {
+        json!({
+            "schema": 1,
+            "app": app,
+            "processes": self.processes.iter().map(|p| json!({
+                "name": p.process.name,
+                "command": p.process.command,
+                "stage": p.process.stage,
+                "declared_by": p.process.declared_by,
+                "path": p.process.path,
+                "line": p.process.line,
+                "role": p.role,
+            })).collect::<Vec<_>>(),
+            "services": self.services.iter().map(|(s, role)| json!({
+                "name": s.name, "image": s.image, "path": s.path, "line": s.line, "role": role,
+            })).collect::<Vec<_>>(),
+            "production_config": self.config,
+            "files": self.files.iter().map(|f| json!({
+                "path": f.path, "role": f.role, "why": f.why,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The model as text: processes by role, services, production config, then the files
+    /// of each role by directory (every file with `verbose`).
+    pub fn text(&self, app: &str, verbose: bool, paint: crate::ui::Paint) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.bold(&format!("dozen audit --model: {app}"))
+        );
+        let _ = writeln!(out, "\n{}", paint.bold("processes"));
+        if self.processes.is_empty() {
+            let _ = writeln!(
+                out,
+                "  none declared (no Procfile, Dockerfile CMD, Compose service, manifest or start script)"
+            );
+        }
+        for role in Role::ALL {
+            for p in self.processes.iter().filter(|p| p.role == role) {
+                let stage = match p.process.stage {
+                    Stage::Run => "",
+                    Stage::Release => " (release)",
+                    Stage::Build => " (build)",
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<11} {:<16} {}{}  {}",
+                    role.as_str(),
+                    p.process.name,
+                    p.process.command,
+                    stage,
+                    paint.dim(&format!(
+                        "{}:{} {}",
+                        p.process.path, p.process.line, p.process.declared_by
+                    ))
+                );
+            }
+        }
+        if !self.services.is_empty() {
+            let _ = writeln!(out, "\n{}", paint.bold("backing services"));
+            for (s, role) in &self.services {
+                let _ = writeln!(
+                    out,
+                    "  {:<11} {:<16} {}  {}",
+                    role.as_str(),
+                    s.name,
+                    s.image,
+                    paint.dim(&format!("{}:{}", s.path, s.line))
+                );
+            }
+        }
+        let _ = writeln!(out, "\n{}", paint.bold("production config"));
+        if self.config.is_empty() {
+            let _ = writeln!(out, "  none by a framework's convention");
+        }
+        for c in &self.config {
+            let _ = writeln!(out, "  {}  {}", c.path, paint.dim(c.why));
+        }
+        let _ = writeln!(out, "\n{}", paint.bold("files by role"));
+        for role in Role::ALL {
+            let of_role: Vec<&FileRole> = self.files.iter().filter(|f| f.role == role).collect();
+            if of_role.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "  {} ({})", role.as_str(), of_role.len());
+            if verbose {
+                for f in of_role {
+                    let _ = writeln!(out, "    {}  {}", f.path, paint.dim(f.why));
+                }
+                continue;
+            }
+            // By top directory (and the why), so a user sees where a role comes from.
+            let mut groups: Vec<(String, &'static str, usize)> = Vec::new();
+            for f in of_role {
+                let top = match f.path.split_once('/') {
+                    Some((dir, _)) => format!("{dir}/"),
+                    None => f.path.clone(),
+                };
+                match groups.iter_mut().find(|(t, w, _)| *t == top && *w == f.why) {
+                    Some(group) => group.2 += 1,
+                    None => groups.push((top, f.why, 1)),
+                }
+            }
+            for (top, why, count) in groups {
+                let _ = writeln!(out, "    {top:<40} {count:>5}  {}", paint.dim(why));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,628 @@
+//! The processes an app declares, from every place an app can declare them: Procfiles,
+//! Dockerfiles, Compose files, Kubernetes manifests, `app.json`, `heroku.yml`, `fly.toml`,
+//! `render.yaml` and `package.json`'s scripts.
+
+use serde::Serialize;
+
+use crate::audit::dockerfile;
+use crate::audit::files;
+use crate::audit::yaml::{self, Node};
+
+/// When a declared command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// A long-running process of the formation.
+    Run,
+    /// Once per release, before it serves (Heroku's release phase, a pre-deploy command).
+    Release,
+    /// While the build or the deploy's install runs (`heroku-postbuild`, a build command).
+    Build,
+}
+
+/// A command the app declares, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Process {
+    /// The process type, service or container name (`web`, `worker`, `release`).
+    pub name: String,
+    pub command: String,
+    pub stage: Stage,
+    /// What declares it: `Procfile`, `Dockerfile CMD`, `Compose service`, …
+    pub declared_by: &'static str,
+    pub path: String,
+    pub line: usize,
+}
+
+/// A backing service a deployment file attaches (a Compose service from an image).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub image: String,
+    pub path: String,
+    pub line: usize,
+}
+
+/// What the declarations found.
+#[derive(Debug, Default)]
+pub struct Declared {
+    pub processes: Vec<Process>,
+    pub services: Vec<Service>,
+    /// Compose files that mount the app's source into a built service (`.:/app`) or run a
+    /// reloading server: a developer's setup, whatever the file is called.
+    pub development: Vec<(String, &'static str)>,
+    /// Files a Dockerfile copies into its image (`COPY config.yml /config.yml`), by the
+    /// Dockerfile's path: config the image runs with.
+    pub copied: Vec<(String, String)>,
+    /// Programs a Dockerfile installs into its last stage (`apt-get install git`, `apk add
+    /// ffmpeg`, a binary copied to a `bin` directory), by the Dockerfile's path.
+    pub installed: Vec<(String, String)>,
+}
+
+fn process(
+    name: &str,
+    command: &str,
+    stage: Stage,
+    declared_by: &'static str,
+    path: &str,
+    line: usize,
+) -> Process {
+    Process {
+        name: name.to_owned(),
+        command: command.trim().to_owned(),
+        stage,
+        declared_by,
+        path: path.to_owned(),
+        line,
+    }
+}
+
+/// Whether a file may declare processes, by its name (read only then).
+pub fn may_declare(path: &str) -> bool {
+    let name = files::name(path);
+    let lower = name.to_ascii_lowercase();
+    files::is_dockerfile(name)
+        || is_compose(&lower)
+        || lower == "app.json"
+        || lower == "heroku.yml"
+        || lower == "fly.toml"
+        || lower == "render.yaml"
+        || lower == "package.json"
+        || (files::has_extension(&lower, &["yaml", "yml"]) && !path.contains(".github/"))
+}
+
+fn is_compose(lower: &str) -> bool {
+    (lower.starts_with("docker-compose") || lower.starts_with("compose"))
+        && files::has_extension(lower, &["yaml", "yml"])
+}
+
+/// Reads the declarations of one file into `out`.
+pub fn read(path: &str, text: &str, out: &mut Declared) {
+    let name = files::name(path);
+    let lower = name.to_ascii_lowercase();
+    if files::is_dockerfile(name) {
+        dockerfile_command(path, text, out);
+    } else if lower == "app.json" {
+        app_json(path, text, out);
+    } else if lower == "package.json" {
+        package_json(path, text, out);
+    } else if lower == "fly.toml" {
+        fly_toml(path, text, out);
+    } else if files::has_extension(&lower, &["yaml", "yml"]) {
+        // Cheap look before parsing: most YAML files declare nothing.
+        let wanted = is_compose(&lower)
+            || lower == "heroku.yml"
+            || lower == "render.yaml"
+            || (text.contains("kind:") && text.contains("containers:"));
+        if !wanted {
+            return;
+        }
+        let Some(documents) = yaml::parse(text) else {
+            return;
+        };
+        for document in &documents {
+            if is_compose(&lower) {
+                compose(path, document, out);
+            } else if lower == "heroku.yml" {
+                heroku_yml(path, document, out);
+            } else if lower == "render.yaml" {
+                render_yaml(path, document, out);
+            } else {
+                kubernetes(path, document, out);
+            }
+        }
+    }
+}
+
+/// The command a Dockerfile's last stage starts: `ENTRYPOINT` then `CMD` (exec form joined).
+fn dockerfile_command(path: &str, text: &str, out: &mut Declared) {
+    let instructions = dockerfile::parse(text);
+    let last_stage = instructions
+        .iter()
+        .rposition(|i| i.keyword == "FROM")
+        .unwrap_or(0);
+    let stage = &instructions[last_stage.min(instructions.len())..];
+    image_contents(path, stage, out);
+    let find = |keyword: &str| stage.iter().rev().find(|i| i.keyword == keyword);
+    let (entrypoint, cmd) = (find("ENTRYPOINT"), find("CMD"));
+    let Some(at) = cmd.or(entrypoint) else {
+        return;
+    };
+    let command: Vec<String> = [entrypoint, cmd]
+        .into_iter()
+        .flatten()
+        .map(|i| exec_form(&i.args))
+        .collect();
+    let name = files::name(path);
+    let type_name = name
+        .strip_prefix("Dockerfile.")
+        .or_else(|| name.strip_suffix(".Dockerfile"))
+        .or_else(|| name.strip_suffix(".dockerfile"))
+        .unwrap_or("container");
+    out.processes.push(process(
+        type_name,
+        &command.join(" "),
+        Stage::Run,
+        if cmd.is_some() {
+            "Dockerfile CMD"
+        } else {
+            "Dockerfile ENTRYPOINT"
+        },
+        path,
+        at.line,
+    ));
+}
+
+/// What the last stage copies from the build context and what it installs.
+fn image_contents(path: &str, stage: &[dockerfile::Instruction], out: &mut Declared) {
+    const INSTALLERS: [&[&str]; 6] = [
+        &["apt-get", "install"],
+        &["apt", "install"],
+        &["apk", "add"],
+        &["yum", "install"],
+        &["dnf", "install"],
+        &["microdnf", "install"],
+    ];
+    for instruction in stage {
+        match instruction.keyword.as_str() {
+            "COPY" | "ADD" => {
+                let words: Vec<String> =
+                    match serde_json::from_str::<Vec<String>>(&instruction.args) {
+                        Ok(words) => words,
+                        Err(_) => instruction
+                            .args
+                            .split_whitespace()
+                            .map(str::to_owned)
+                            .collect(),
+                    };
+                let from_stage = words.iter().any(|w| w.starts_with("--from"));
+                let plain: Vec<&String> = words.iter().filter(|w| !w.starts_with("--")).collect();
+                let Some((destination, sources)) = plain.split_last() else {
+                    continue;
+                };
+                for source in sources {
+                    if from_stage {
+                        // A program copied into a bin directory is installed.
+                        if destination.contains("bin") || source.contains("/bin/") {
+                            let name = files::name(source.trim_end_matches('/'));
+                            let name = if destination.ends_with('/')
+                                || destination.contains("bin") && !destination.contains('.')
+                            {
+                                name
+                            } else {
+                                files::name(destination)
+                            };
+                            out.installed.push((path.to_owned(), name.to_owned()));
+                        }
+                    } else {
+                        out.copied
+                            .push((path.to_owned(), source.trim_start_matches("./").to_owned()));
+                    }
+                }
+            }
+            "RUN" => {
+                for command in crate::audit::shell::simple_commands(&instruction.args) {
+                    let words: Vec<&str> =
+                        command.iter().copied().filter(|w| *w != "sudo").collect();
+                    let Some(installer) = INSTALLERS.iter().find(|i| words.starts_with(i)) else {
+                        continue;
+                    };
+                    for word in &words[installer.len()..] {
+                        if word.starts_with('-') || word.contains('$') || word.contains('\\') {
+                            continue;
+                        }
+                        // `git=1:2.39*` and `git~=2.39` name git.
+                        let name = word.split(['=', '~', '>', '<']).next().unwrap_or(word);
+                        if !name.is_empty() {
+                            out.installed.push((path.to_owned(), name.to_owned()));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `["gunicorn", "app:app"]` as `gunicorn app:app`; shell form as written.
+fn exec_form(args: &str) -> String {
+    match serde_json::from_str::<Vec<String>>(args.trim()) {
+        Ok(words) => words.join(" "),
+        Err(_) => args.trim().to_owned(),
+    }
+}
+
+/// Whether a built Compose service is a developer's: it mounts the source tree over the
+/// image (`.:/app`, `./src:/app/src`, `..:/code`) or runs a reloading development server.
+fn development_service(service: &Node) -> Option<&'static str> {
+    service.get("build")?;
+    let mounts_source = service
+        .get("volumes")
+        .map_or(&[][..], Node::items)
+        .iter()
+        .any(|v| {
+            let source = v
+                .as_str()
+                .map(|s| s.split(':').next().unwrap_or(""))
+                .or_else(|| v.get("source").and_then(Node::as_str))
+                .unwrap_or("");
+            let source = source.trim_end_matches('/');
+            source == "."
+                || source == ".."
+                || source.starts_with("../")
+                || [
+                    "./src",
+                    "./app",
+                    "./lib",
+                    "./client",
+                    "./server",
+                    "./frontend",
+                    "./backend",
+                ]
+                .iter()
+                .any(|dir| source == *dir || source.starts_with(&format!("{dir}/")))
+        });
+    if mounts_source {
+        return Some(
+            "a Compose file that mounts the source tree into its services: a development setup",
+        );
+    }
+    let command = service
+        .get("command")
+        .and_then(Node::command)
+        .unwrap_or_default();
+    [
+        "--reload",
+        "runserver",
+        "dev_server",
+        "npm run dev",
+        "yarn dev",
+        "nodemon",
+        "--watch",
+    ]
+    .iter()
+    .any(|w| command.contains(w))
+    .then_some("a Compose file that runs development servers")
+}
+
+fn compose(path: &str, document: &Node, out: &mut Declared) {
+    let Some(services) = document.get("services") else {
+        return;
+    };
+    if let Some(why) = services
+        .entries()
+        .iter()
+        .find_map(|(_, s)| development_service(s))
+    {
+        out.development.push((path.to_owned(), why));
+    }
+    for (name, service) in services.entries() {
+        let command = service
+            .get("command")
+            .and_then(Node::command)
+            .or_else(|| service.get("entrypoint").and_then(Node::command));
+        let image = service.get("image").and_then(Node::as_str).unwrap_or("");
+        let built = service.get("build").is_some();
+        match command {
+            Some(command) => out.processes.push(process(
+                name,
+                &command,
+                Stage::Run,
+                "Compose service",
+                path,
+                service.get("command").map_or(service.line, |c| c.line),
+            )),
+            None if built => out.processes.push(process(
+                name,
+                "(the image's command)",
+                Stage::Run,
+                "Compose service",
+                path,
+                service.line,
+            )),
+            None if !image.is_empty() => out.services.push(Service {
+                name: name.clone(),
+                image: image.to_owned(),
+                path: path.to_owned(),
+                line: service.line,
+            }),
+            None => {}
+        }
+    }
+}
+
+fn kubernetes(path: &str, document: &Node, out: &mut Declared) {
+    let kind = document.get("kind").and_then(Node::as_str).unwrap_or("");
+    let stage = match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Pod" | "ReplicaSet" => Stage::Run,
+        "Job" | "CronJob" => Stage::Release,
+        _ => return,
+    };
+    let mut spec = document.get("spec");
+    // A CronJob's pods are under jobTemplate, a Deployment's under template.
+    for key in ["jobTemplate", "spec", "template", "spec"] {
+        if let Some(inner) = spec.and_then(|s| s.get(key)) {
+            spec = Some(inner);
+        }
+    }
+    let Some(spec) = spec else { return };
+    for container in spec.get("containers").map_or(&[][..], Node::items) {
+        let name = container.get("name").and_then(Node::as_str).unwrap_or(kind);
+        let command: Vec<String> = ["command", "args"]
+            .iter()
+            .filter_map(|k| container.get(k).and_then(Node::command))
+            .collect();
+        let command = if command.is_empty() {
+            "(the image's command)".to_owned()
+        } else {
+            command.join(" ")
+        };
+        out.processes.push(process(
+            name,
+            &command,
+            stage,
+            "Kubernetes manifest",
+            path,
+            container.line,
+        ));
+    }
+}
+
+fn heroku_yml(path: &str, document: &Node, out: &mut Declared) {
+    for (name, entry) in document.get("run").map_or(&[][..], Node::entries) {
+        let command = entry
+            .command()
+            .or_else(|| entry.get("command").and_then(Node::command));
+        if let Some(command) = command {
+            out.processes.push(process(
+                name,
+                &command,
+                Stage::Run,
+                "heroku.yml",
+                path,
+                entry.line,
+            ));
+        }
+    }
+    if let Some(release) = document.get("release") {
+        if let Some(command) = release.get("command").and_then(Node::command) {
+            out.processes.push(process(
+                "release",
+                &command,
+                Stage::Release,
+                "heroku.yml",
+                path,
+                release.line,
+            ));
+        }
+    }
+}
+
+fn render_yaml(path: &str, document: &Node, out: &mut Declared) {
+    for service in document.get("services").map_or(&[][..], Node::items) {
+        let name = service
+            .get("name")
+            .and_then(Node::as_str)
+            .unwrap_or("service");
+        for (key, stage) in [
+            ("startCommand", Stage::Run),
+            ("preDeployCommand", Stage::Release),
+            ("buildCommand", Stage::Build),
+        ] {
+            if let Some(command) = service.get(key).and_then(Node::as_str) {
+                out.processes.push(process(
+                    name,
+                    command,
+                    stage,
+                    "render.yaml",
+                    path,
+                    service.get(key).map_or(service.line, |n| n.line),
+                ));
+            }
+        }
+    }
+}
+
+/// The line of the first occurrence of `needle` in `text` (1 when absent).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map_or(1, |at| text[..at].matches('\n').count() + 1)
+}
+
+fn app_json(path: &str, text: &str, out: &mut Declared) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    if let Some(command) = value["scripts"]["postdeploy"].as_str() {
+        out.processes.push(process(
+            "postdeploy",
+            command,
+            Stage::Release,
+            "app.json",
+            path,
+            line_of(text, "\"postdeploy\""),
+        ));
+    }
+}
+
+fn package_json(path: &str, text: &str, out: &mut Declared) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    let scripts = &value["scripts"];
+    // What Node buildpacks and `npm start` run, and the build hooks they run.
+    for (key, name, stage) in [
+        ("start", "web", Stage::Run),
+        ("heroku-postbuild", "heroku-postbuild", Stage::Build),
+        ("postinstall", "postinstall", Stage::Build),
+        ("build", "build", Stage::Build),
+    ] {
+        if let Some(command) = scripts[key].as_str() {
+            out.processes.push(process(
+                name,
+                command,
+                stage,
+                "package.json script",
+                path,
+                line_of(text, &format!("\"{key}\"")),
+            ));
+        }
+    }
+}
+
+fn fly_toml(path: &str, text: &str, out: &mut Declared) {
+    let Ok(value) = text.parse::<toml::Table>() else {
+        return;
+    };
+    if let Some(processes) = value.get("processes").and_then(toml::Value::as_table) {
+        for (name, command) in processes {
+            if let Some(command) = command.as_str() {
+                out.processes.push(process(
+                    name,
+                    command,
+                    Stage::Run,
+                    "fly.toml",
+                    path,
+                    line_of(text, &format!("{name} ")),
+                ));
+            }
+        }
+    }
+    if let Some(command) = value
+        .get("deploy")
+        .and_then(|d| d.get("release_command"))
+        .and_then(toml::Value::as_str)
+    {
+        out.processes.push(process(
+            "release",
+            command,
+            Stage::Release,
+            "fly.toml",
+            path,
+            line_of(text, "release_command"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_one(path: &str, text: &str) -> Declared {
+        let mut out = Declared::default();
+        read(path, text, &mut out);
+        out
+    }
+
+    #[test]
+    fn development_compose_files_and_image_contents() {
+        let d = read_one(
+            "compose.yaml",
+            "services:\n  server:\n    build: .\n    volumes:\n      - .:/app\n  postgres:\n    image: postgres:16\n",
+        );
+        assert_eq!(d.development.len(), 1);
+        let d = read_one(
+            "docker-compose.yml",
+            "services:\n  app:\n    build: .\n    volumes:\n      - ./data:/data\n",
+        );
+        assert!(d.development.is_empty());
+        let d = read_one(
+            "Dockerfile",
+            "FROM golang:1.22 AS build\nRUN apt-get install -y make\nFROM alpine:3.20\nRUN apk add --no-cache git=2.45.2-r0 openssh && rm -rf /var/cache\nCOPY --from=build /src/opengist /app/opengist\nCOPY --from=crfpp /usr/local/bin/crf_test /usr/local/bin/crf_test\nCOPY config.yml /config.yml\nCMD [\"/app/opengist\"]\n",
+        );
+        let installed: Vec<&str> = d.installed.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(installed, ["git", "openssh", "crf_test"]);
+        assert_eq!(
+            d.copied,
+            [("Dockerfile".to_owned(), "config.yml".to_owned())]
+        );
+    }
+
+    #[test]
+    fn processes_from_every_declaration() {
+        let d = read_one(
+            "Dockerfile",
+            "FROM node:20 AS build\nCMD [\"npm\", \"test\"]\nFROM node:20-slim\nENTRYPOINT [\"/entrypoint.sh\"]\nCMD [\"node\", \"server.js\"]\n",
+        );
+        assert_eq!(d.processes[0].command, "/entrypoint.sh node server.js");
+        assert_eq!(
+            (d.processes[0].line, d.processes[0].declared_by),
+            (5, "Dockerfile CMD")
+        );
+
+        let d = read_one(
+            "docker-compose.yml",
+            "services:\n  web:\n    build: .\n    command: gunicorn app:app\n  worker:\n    build: .\n    command: [\"celery\", \"-A\", \"app\", \"worker\"]\n  db:\n    image: postgres:16\n",
+        );
+        let names: Vec<(&str, &str)> = d
+            .processes
+            .iter()
+            .map(|p| (p.name.as_str(), p.command.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("web", "gunicorn app:app"),
+                ("worker", "celery -A app worker")
+            ]
+        );
+        assert_eq!(d.services[0].image, "postgres:16");
+
+        let d = read_one(
+            "k8s/web.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: x\n          args: [\"serve\", \"--port\", \"8080\"]\n",
+        );
+        assert_eq!(d.processes[0].command, "serve --port 8080");
+        assert_eq!(d.processes[0].name, "web");
+
+        let d = read_one(
+            "heroku.yml",
+            "build:\n  docker:\n    web: Dockerfile\nrelease:\n  command:\n    - ./manage.py migrate\nrun:\n  web: gunicorn app:app\n",
+        );
+        assert_eq!(d.processes.len(), 2);
+        assert_eq!(d.processes[1].stage, Stage::Release);
+
+        let d = read_one(
+            "package.json",
+            "{\n  \"scripts\": {\n    \"start\": \"node dist/main.js\",\n    \"heroku-postbuild\": \"npm run build && npx prisma migrate deploy\"\n  }\n}\n",
+        );
+        assert_eq!(d.processes[0].name, "web");
+        assert_eq!(d.processes[1].stage, Stage::Build);
+        assert_eq!(d.processes[1].line, 4);
+
+        let d = read_one(
+            "fly.toml",
+            "[processes]\napp = \"bin/rails server\"\nworker = \"bundle exec sidekiq\"\n[deploy]\nrelease_command = \"bin/rails db:migrate\"\n",
+        );
+        assert_eq!(d.processes.len(), 3);
+        let d = read_one(
+            "render.yaml",
+            "services:\n  - type: web\n    name: api\n    startCommand: uvicorn main:app\n    preDeployCommand: alembic upgrade head\n",
+        );
+        assert_eq!(d.processes.len(), 2);
+        let d = read_one(
+            "app.json",
+            "{\"scripts\": {\"postdeploy\": \"bundle exec rake db:seed\"}}",
+        );
+        assert_eq!(d.processes[0].stage, Stage::Release);
+    }
+}

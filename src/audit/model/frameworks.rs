@@ -1,0 +1,357 @@
+//! What production reads by the frameworks' conventions (Rails environments, Django settings
+//! modules, Spring profiles, Phoenix `config/*.exs`, Laravel `config/`, node-config,
+//! `.env.production`), and the development-only branches inside production code
+//! (`if __name__ == "__main__":`, `if Rails.env.development?`, `if (process.env.NODE_ENV !==
+//! 'production')`).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::audit::files;
+
+/// A config file production reads, and the convention that says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigFile {
+    pub path: String,
+    pub why: &'static str,
+}
+
+/// The settings module a Django app's entry points name
+/// (`os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings.production")`).
+static DJANGO_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']"#).expect("valid regex")
+});
+
+/// The config files production reads, in path order.
+pub fn production_config(
+    files: &[String],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<ConfigFile> {
+    let has = |name: &str| files.iter().any(|f| f == name);
+    let laravel = has("artisan");
+    let django = files.iter().any(|f| files::name(f) == "manage.py");
+    let phoenix = has("mix.exs");
+    let mut django_modules: Vec<String> = files
+        .iter()
+        .filter(|f| matches!(files::name(f), "manage.py" | "wsgi.py" | "asgi.py"))
+        .filter_map(|f| read(f))
+        .filter_map(|text| DJANGO_SETTINGS.captures(&text).map(|c| c[1].to_owned()))
+        .collect();
+    django_modules.sort();
+    django_modules.dedup();
+    let mut out = Vec::new();
+    for path in files {
+        if super::roles::of_path(path).0 != super::roles::Role::Production {
+            continue;
+        }
+        let name = files::name(path);
+        let why = if [
+            "config/environments/production.rb",
+            "config/environments/staging.rb",
+        ]
+        .iter()
+        .any(|p| path.ends_with(p))
+        {
+            Some("Rails' production environment")
+        } else if [
+            "config/database.yml",
+            "config/puma.rb",
+            "config/storage.yml",
+            "config/cable.yml",
+            "config/application.rb",
+        ]
+        .iter()
+        .any(|p| path.ends_with(p))
+        {
+            Some("Rails config every environment reads")
+        } else if phoenix
+            && ["config/config.exs", "config/prod.exs", "config/runtime.exs"]
+                .iter()
+                .any(|p| path.ends_with(p))
+        {
+            Some("Phoenix config the production release reads")
+        } else if laravel && path.starts_with("config/") && files::has_extension(name, &["php"]) {
+            Some("Laravel config")
+        } else if path.contains("src/main/resources/") && spring_production(name) {
+            Some("Spring Boot config of the default or production profile")
+        } else if path.contains("src/main/resources/")
+            && [
+                "logback.xml",
+                "logback-spring.xml",
+                "log4j2.xml",
+                "log4j2-spring.xml",
+            ]
+            .contains(&name)
+        {
+            Some("the logging config the jar carries")
+        } else if django_modules.iter().any(|m| module_path(m, path)) {
+            Some("the Django settings module the entry points name")
+        } else if django
+            && django_modules.is_empty()
+            && files::has_extension(name, &["py"])
+            && (name == "settings.py"
+                || path.contains("settings/")
+                    && [
+                        "production.py",
+                        "prod.py",
+                        "base.py",
+                        "common.py",
+                        "__init__.py",
+                    ]
+                    .contains(&name))
+        {
+            Some("Django settings")
+        } else if path.starts_with("config/")
+            && ["production", "default", "custom-environment-variables"]
+                .iter()
+                .any(|stem| name.split('.').next() == Some(stem))
+            && [".json", ".js", ".yml", ".yaml", ".cjs"]
+                .iter()
+                .any(|e| name.ends_with(e))
+        {
+            Some("node-config's production or default file")
+        } else if [".env.production", ".env.prod"].contains(&name) {
+            Some("the production environment's env file")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            out.push(ConfigFile {
+                path: path.clone(),
+                why,
+            });
+        }
+    }
+    out
+}
+
+/// `application.yml`, `application.properties`, `application-prod.yml`, `bootstrap.yml`.
+fn spring_production(name: &str) -> bool {
+    let Some((stem, extension)) = name.rsplit_once('.') else {
+        return false;
+    };
+    ["yml", "yaml", "properties"].contains(&extension)
+        && (stem == "application"
+            || stem == "bootstrap"
+            || ["application-prod", "application-production"]
+                .iter()
+                .any(|p| stem.starts_with(p)))
+}
+
+/// Whether `path` is the file of Python module `module` (`shop.settings` is
+/// `shop/settings.py` or `shop/settings/__init__.py`, at any depth of the app).
+fn module_path(module: &str, path: &str) -> bool {
+    let relative = module.replace('.', "/");
+    [format!("{relative}.py"), format!("{relative}/__init__.py")]
+        .iter()
+        .any(|p| path == p || path.ends_with(&format!("/{p}")))
+        // A settings package's modules are the module's too (`settings/base.py`).
+        || path.starts_with(&format!("{relative}/")) && files::has_extension(path, &["py"])
+}
+
+/// A condition that holds only in development (`__main__`, `DEBUG`, a development or test
+/// environment), or only in production (its `else` is development's).
+static DEVELOPMENT_CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"^\s*(?:if|unless|elif|else\s+if|\}\s*else\s+if)\b.*(?:"#,
+        r#"__name__\s*==\s*['"]__main__['"]|\bDEBUG\b\s*(?::|\)|==\s*True|$)|settings\.DEBUG\b|"#,
+        r#"Rails\.env\.(?:development|test)\?|Mix\.env\(\)\s*(?:==|in)\s*\[?:(?:dev|test)|"#,
+        r#"NODE_ENV\s*(?:===?\s*['"](?:development|test)['"]|!==?\s*['"]production['"])|"#,
+        r#"(?:isDev|isDevelopment|IS_DEV|DEV_MODE)\b|environment\(\s*['"](?:local|testing)['"]"#,
+        r#")"#
+    ))
+    .expect("valid regex")
+});
+static PRODUCTION_CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"^\s*if\b.*(?:Rails\.env\.production\?|NODE_ENV\s*===?\s*['"]production['"]|"#,
+        r#"Mix\.env\(\)\s*==\s*:prod|environment\(\s*['"]production['"]|\bnot\s+DEBUG\b|!\s*DEBUG\b)"#
+    ))
+    .expect("valid regex")
+});
+
+/// The 1-based line ranges (inclusive) of a file's development-only branches.
+pub fn development_branches(path: &str, text: &str) -> Vec<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let braces = matches!(
+        path.rsplit_once('.').map(|(_, e)| e),
+        Some(
+            "js" | "mjs"
+                | "cjs"
+                | "ts"
+                | "tsx"
+                | "jsx"
+                | "go"
+                | "php"
+                | "java"
+                | "kt"
+                | "rs"
+                | "cs"
+        )
+    );
+    let mut out = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let development = DEVELOPMENT_CONDITION.is_match(line)
+            && !line
+                .trim_start()
+                .starts_with("unless Rails.env.development");
+        let production = PRODUCTION_CONDITION.is_match(line)
+            || line
+                .trim_start()
+                .starts_with("unless Rails.env.development");
+        if !(development || production) {
+            continue;
+        }
+        let end = block_end(&lines, index, braces);
+        if development {
+            out.push((index + 1, end + 1));
+        } else if let Some(else_at) = else_of(&lines, index, end, braces) {
+            let else_end = block_end(&lines, else_at, braces);
+            out.push((else_at + 1, else_end + 1));
+        }
+    }
+    out
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// The last line (0-based) of the block a condition at `start` opens: by braces in C-like
+/// languages, else by indentation (Python) or the `end`/`else` at the condition's indentation
+/// (Ruby, Elixir).
+fn block_end(lines: &[&str], start: usize, braces: bool) -> usize {
+    if braces {
+        let mut depth = 0_i64;
+        let mut opened = false;
+        for (index, line) in lines.iter().enumerate().skip(start) {
+            // `} else {` closes the branch before and opens this one.
+            let line = if index == start {
+                line.trim_start().trim_start_matches('}')
+            } else {
+                line
+            };
+            for c in line.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                if opened && depth <= 0 {
+                    return index;
+                }
+            }
+            if !opened && index > start {
+                // A one-statement body without braces.
+                return index;
+            }
+        }
+        return lines.len().saturating_sub(1);
+    }
+    let base = indent(lines[start]);
+    let mut last = start;
+    for (index, line) in lines.iter().enumerate().skip(start + 1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if indent(line) <= base {
+            let word = line.trim_start();
+            if word.starts_with("end") {
+                return index;
+            }
+            break;
+        }
+        last = index;
+    }
+    last
+}
+
+/// The `else` line (0-based) of the condition at `start` whose block ends at `end`.
+fn else_of(lines: &[&str], start: usize, end: usize, braces: bool) -> Option<usize> {
+    if braces {
+        let line = lines.get(end)?;
+        if line.contains("else") && !line.contains("else if") {
+            return Some(end);
+        }
+        let next = lines.get(end + 1)?.trim_start();
+        return (next.starts_with("else") && !next.starts_with("else if")).then_some(end + 1);
+    }
+    let base = indent(lines[start]);
+    lines
+        .iter()
+        .enumerate()
+        .skip(end + 1)
+        .find(|(_, l)| !l.trim().is_empty())
+        .filter(|(_, l)| indent(l) == base && l.trim_start().starts_with("else"))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_config_by_convention() {
+        let files: Vec<String> = [
+            "artisan",
+            "config/app.php",
+            "config/environments/production.rb",
+            "config/environments/development.rb",
+            "manage.py",
+            "shop/settings/__init__.py",
+            "shop/settings/production.py",
+            "shop/settings/test.py",
+            "src/main/resources/application.yml",
+            "src/main/resources/application-prod.yml",
+            "src/main/resources/application-dev.yml",
+            ".env.production",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let read = |path: &str| {
+            (path == "manage.py").then(|| {
+                "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")".to_owned()
+            })
+        };
+        let found: Vec<&str> = production_config(&files, &read)
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|p| files.iter().find(|f| *f == p).unwrap().as_str())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "config/app.php",
+                "config/environments/production.rb",
+                "shop/settings/__init__.py",
+                "shop/settings/production.py",
+                "src/main/resources/application.yml",
+                "src/main/resources/application-prod.yml",
+                ".env.production",
+            ]
+        );
+    }
+
+    #[test]
+    fn development_branches_in_each_language() {
+        let python = "app = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(debug=True, port=4000)\n\nx = 1\n";
+        assert_eq!(development_branches("app.py", python), [(3, 4)]);
+        let js = "if (process.env.NODE_ENV !== 'production') {\n  app.listen(3000);\n}\napp.listen(process.env.PORT);\n";
+        assert_eq!(development_branches("server.js", js), [(1, 3)]);
+        let js_else = "if (process.env.NODE_ENV === 'production') {\n  a();\n} else {\n  b();\n}\n";
+        assert_eq!(development_branches("server.js", js_else), [(3, 5)]);
+        let ruby = "if Rails.env.development?\n  x = `git rev-parse HEAD`\nend\ny = 2\n";
+        assert_eq!(development_branches("app.rb", ruby), [(1, 3)]);
+        let ruby_else = "if Rails.env.production?\n  a\nelse\n  `git rev-parse HEAD`\nend\n";
+        assert_eq!(development_branches("app.rb", ruby_else), [(3, 5)]);
+        assert!(development_branches("app.py", "if DEBUG_TOOLBAR_ENABLED:\n    x\n").is_empty());
+    }
+}

@@ -1,0 +1,615 @@
+//! Each file's role in the deployment, from where it is and what it is called: production
+//! code or config, development-only, test, documentation or example, build tooling, vendored
+//! or generated. The rules say which roles they apply to (docs/audit.md, "The model").
+
+use serde::Serialize;
+
+use crate::audit::files;
+
+/// What a file is to the deployed app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Code, config or declarations the production processes run or read.
+    Production,
+    /// Used only on a developer's machine: development settings, local overlays, dev
+    /// containers, seeds, `Procfile.dev`.
+    Development,
+    /// Tests, their fixtures, settings and environments, CI's test services.
+    Test,
+    /// Documentation and examples: prose, API docs, `*.example` files, sample apps.
+    Example,
+    /// Build, CI and release tooling: workflows, Makefiles, bundler configs, release scripts.
+    Build,
+    /// Other people's code and generated files: vendored trees, bundles, generated code.
+    Vendored,
+}
+
+impl Role {
+    pub const ALL: [Self; 6] = [
+        Self::Production,
+        Self::Development,
+        Self::Test,
+        Self::Example,
+        Self::Build,
+        Self::Vendored,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Example => "example",
+            Self::Build => "build",
+            Self::Vendored => "vendored",
+        }
+    }
+}
+
+/// A set of roles, for what a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles(u8);
+
+impl Roles {
+    /// What production runs or reads.
+    pub const PRODUCTION: Self = Self::of(&[Role::Production]);
+    /// What is deployed or deploys it: production, and the build and CI tooling that makes
+    /// and ships the release (a live token in a workflow is a leak all the same).
+    pub const SHIPPED: Self = Self::of(&[Role::Production, Role::Build]);
+    /// Where real credentials live: what ships, and the development setup (a developer's
+    /// token in a committed `.env` is as real as production's); never tests, fixtures,
+    /// examples or other people's code, whose tokens are stand-ins.
+    pub const CREDENTIALS: Self = Self::of(&[Role::Production, Role::Build, Role::Development]);
+    /// Everything the repository holds but other people's code.
+    pub const REPOSITORY: Self = Self::of(&[
+        Role::Production,
+        Role::Development,
+        Role::Test,
+        Role::Example,
+        Role::Build,
+    ]);
+
+    pub const fn of(roles: &[Role]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < roles.len() {
+            bits |= 1 << roles[i] as u8;
+            i += 1;
+        }
+        Self(bits)
+    }
+
+    pub fn contains(self, role: Role) -> bool {
+        self.0 & (1 << role as u8) != 0
+    }
+
+    /// The roles, in order, for `dozen audit explain`.
+    pub fn names(self) -> Vec<&'static str> {
+        Role::ALL
+            .iter()
+            .filter(|r| self.contains(**r))
+            .map(|r| r.as_str())
+            .collect()
+    }
+}
+
+/// Directories of other people's code and of generated output.
+const VENDORED_DIRS: [&str; 11] = [
+    "vendor",
+    "vendors",
+    "third_party",
+    "third-party",
+    "thirdparty",
+    "node_modules",
+    "bower_components",
+    "external",
+    "deps",
+    "_build",
+    "dist",
+];
+/// Directories of documentation and examples.
+const EXAMPLE_DIRS: [&str; 11] = [
+    "docs",
+    "doc",
+    "documentation",
+    "examples",
+    "example",
+    "samples",
+    "sample",
+    "demo",
+    "demos",
+    "api-docs",
+    "apidocs",
+];
+/// Directories of tests, their data and their tools.
+const TEST_DIRS: [&str; 22] = [
+    "test",
+    "tests",
+    "spec",
+    "specs",
+    "__tests__",
+    "__mocks__",
+    "testdata",
+    "test_data",
+    "testing",
+    "fixtures",
+    "fixture",
+    "e2e",
+    "cypress",
+    "playwright",
+    "features",
+    "factories",
+    "integration-tests",
+    "integration_tests",
+    "benchmarks",
+    "bench",
+    "loadtest",
+    "mocks",
+];
+/// Directories of build, CI and release tooling.
+const BUILD_DIRS: [&str; 10] = [
+    "build",
+    ".github",
+    ".circleci",
+    ".gitlab",
+    ".buildkite",
+    ".husky",
+    ".ci",
+    "ci",
+    ".teamcity",
+    ".azure-pipelines",
+];
+/// Directories of a developer's machine's setup.
+const DEVELOPMENT_DIRS: [&str; 6] = [
+    ".devcontainer",
+    ".vscode",
+    ".idea",
+    ".gitpod",
+    "seeds",
+    "dev",
+];
+/// Directories of scripts and tools: production's only when a production process names them
+/// (the model promotes those), else the maintainers' (release notes, changelogs, codegen).
+const SCRIPT_DIRS: [&str; 9] = [
+    "bin",
+    "scripts",
+    "script",
+    "tools",
+    "tooling",
+    "hack",
+    "buildtools",
+    "build-tools",
+    "utils-scripts",
+];
+/// Directories of assets a production server serves: their `docs/` are the app's pages.
+const SERVED_DIRS: [&str; 5] = ["templates", "static", "public", "assets", "views"];
+
+/// Words in a file name that mark a development or test variant of a production file
+/// (`docker-compose.dev.yml`, `settings/local.py`, `application-test.yml`, `Dockerfile.dev`).
+const DEVELOPMENT_WORDS: [&str; 6] = [
+    "dev",
+    "development",
+    "local",
+    "debug",
+    "override",
+    "devcontainer",
+];
+const TEST_WORDS: [&str; 8] = [
+    "test", "tests", "testing", "ci", "e2e", "spec", "cypress", "unittest",
+];
+const EXAMPLE_WORDS: [&str; 7] = [
+    "example", "examples", "sample", "template", "dist", "tmpl", "default",
+];
+
+/// The words of a file name: split at `.`, `-`, `_` (`docker-compose.dev.yml` is `docker`,
+/// `compose`, `dev`, `yml`).
+fn name_words(name: &str) -> impl Iterator<Item = String> + '_ {
+    name.split(['.', '-', '_'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+/// Whether a directory part is one of `dirs` or names one with a prefix (`test-environments`,
+/// `tests_integration`).
+fn dir_is(dir: &str, dirs: &[&str]) -> bool {
+    let lower = dir.to_ascii_lowercase();
+    dirs.iter().any(|d| {
+        lower == *d
+            || lower
+                .strip_prefix(d)
+                .is_some_and(|rest| rest.starts_with('-') || rest.starts_with('_'))
+    })
+}
+
+/// The role of the file at `path` (relative to the app, `/`-separated) and why, by its path.
+pub fn of_path(path: &str) -> (Role, &'static str) {
+    let name = files::name(path);
+    let lower = name.to_ascii_lowercase();
+    let dirs: Vec<&str> = path.split('/').rev().skip(1).collect();
+    // REUSE licence sidecars (`.env.license`) and licence texts describe other files.
+    if files::has_suffix(&lower, ".license") || dirs.contains(&"LICENSES") {
+        return (Role::Example, "a licence file");
+    }
+    if [
+        ".min.js",
+        ".min.css",
+        ".map",
+        ".pb.go",
+        "_pb2.py",
+        ".generated.ts",
+        ".g.dart",
+    ]
+    .iter()
+    .any(|end| lower.ends_with(end))
+        || lower.contains(".bundle.")
+    {
+        return (Role::Vendored, "generated or minified");
+    }
+    if let Some(found) = by_directory(&dirs) {
+        return found;
+    }
+    if let Some(kind) = files::env_file_kind(name) {
+        return env_file_role(&lower, kind);
+    }
+    if files::is_test_path(path) || is_test_config(path, &lower) {
+        return (Role::Test, "a test or a test's configuration");
+    }
+    let words: Vec<String> = name_words(name).collect();
+    let stem_words = stem(&words);
+    if (files::kind(path) == files::Kind::Doc && !is_data_text(&lower))
+        || lower.starts_with("readme")
+        || lower.starts_with("changelog")
+        || ["openapi", "swagger", "postman"]
+            .iter()
+            .any(|w| lower.starts_with(w) || lower.contains(&format!(".{w}")))
+        || [".http", ".rest", ".ipynb"]
+            .iter()
+            .any(|e| lower.ends_with(e))
+    {
+        return (Role::Example, "documentation");
+    }
+    if stem_words
+        .iter()
+        .any(|w| EXAMPLE_WORDS.contains(&w.as_str()))
+    {
+        return (Role::Example, "an example or template of a file");
+    }
+    // `requirements-dev.txt`, `requirements/test.txt`: what developers and CI install.
+    if super::super::rules::is_requirements(path, name) {
+        if stem_words
+            .iter()
+            .any(|w| TEST_WORDS.contains(&w.as_str()) || w == "lint" || w == "docs" || w == "doc")
+        {
+            return (Role::Test, "the requirements of tests, linters or docs");
+        }
+        if stem_words
+            .iter()
+            .any(|w| DEVELOPMENT_WORDS.contains(&w.as_str()))
+        {
+            return (Role::Development, "the requirements of development");
+        }
+    }
+    if is_build_tooling(&lower) {
+        return (Role::Build, "CI or build tooling");
+    }
+    if is_development_file(path, &lower) {
+        return (Role::Development, "used only in development");
+    }
+    if stem_words.iter().any(|w| TEST_WORDS.contains(&w.as_str())) && !is_code_stem(&lower) {
+        return (Role::Test, "a test variant of a file");
+    }
+    if stem_words
+        .iter()
+        .any(|w| DEVELOPMENT_WORDS.contains(&w.as_str()))
+        && is_deployment_file(&lower)
+    {
+        return (Role::Development, "a development variant of a file");
+    }
+    (Role::Production, "the app's code or config")
+}
+
+/// A `.txt` that is data or config, not prose: pip requirements and constraints, Heroku's
+/// `runtime.txt`, `robots.txt`, `CMakeLists.txt`.
+fn is_data_text(lower: &str) -> bool {
+    files::has_extension(lower, &["txt"])
+        && ![
+            "readme",
+            "changelog",
+            "changes",
+            "license",
+            "licence",
+            "notice",
+            "authors",
+            "contributing",
+            "history",
+            "copying",
+            "news",
+            "todo",
+            "install",
+        ]
+        .iter()
+        .any(|prose| lower.starts_with(prose))
+}
+
+/// The role its directories give a file (the first that applies, in order: vendored, test,
+/// example, build, development, scripts).
+fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
+    let any = |list: &[&str]| dirs.iter().any(|d| dir_is(d, list));
+    if any(&VENDORED_DIRS) {
+        return Some((Role::Vendored, "in a vendored or build-output directory"));
+    }
+    if any(&TEST_DIRS) {
+        return Some((Role::Test, "in a test directory"));
+    }
+    if any(&EXAMPLE_DIRS) && !dirs.iter().any(|d| SERVED_DIRS.contains(d)) {
+        return Some((Role::Example, "in a documentation or example directory"));
+    }
+    if any(&BUILD_DIRS) {
+        return Some((Role::Build, "CI or build tooling"));
+    }
+    if any(&DEVELOPMENT_DIRS) {
+        return Some((Role::Development, "a development environment's setup"));
+    }
+    dirs.iter()
+        .any(|d| {
+            let lower = d.to_ascii_lowercase();
+            dir_is(&lower, &SCRIPT_DIRS)
+                || lower.ends_with("-buildtools")
+                || lower.ends_with("-tools")
+        })
+        .then_some((Role::Build, "a script no production process names"))
+}
+
+/// The words of a name without its extension (`docker-compose.dev.yml` is `docker`,
+/// `compose`, `dev`; `Dockerfile.dev` keeps all its words).
+fn stem(words: &[String]) -> &[String] {
+    const EXTENSIONS: [&str; 24] = [
+        "yml",
+        "yaml",
+        "json",
+        "toml",
+        "py",
+        "rb",
+        "js",
+        "ts",
+        "mjs",
+        "cjs",
+        "exs",
+        "ex",
+        "php",
+        "properties",
+        "xml",
+        "conf",
+        "ini",
+        "env",
+        "txt",
+        "cfg",
+        "sh",
+        "dockerfile",
+        "go",
+        "java",
+    ];
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() && EXTENSIONS.contains(&last.as_str()) => rest,
+        _ => words,
+    }
+}
+
+/// A code file whose name holds `ci`, `test`… as a word of its own purpose
+/// (`ci_helpers.py` in the app is odd but code), as opposed to a config variant.
+fn is_code_stem(lower: &str) -> bool {
+    let kind = files::kind(lower);
+    kind == files::Kind::Code
+}
+
+/// Files whose development variants are common: Compose files, Dockerfiles, settings.
+fn is_deployment_file(lower: &str) -> bool {
+    lower.starts_with("docker-compose")
+        || lower.starts_with("compose")
+        || lower.starts_with("dockerfile")
+        || lower.ends_with(".dockerfile")
+        || lower.starts_with("procfile")
+        || lower.starts_with("application")
+        || lower.starts_with("settings")
+        || lower.starts_with("config")
+        || [
+            "yml",
+            "yaml",
+            "json",
+            "toml",
+            "properties",
+            "ini",
+            "exs",
+            "py",
+            "rb",
+            "php",
+            "conf",
+        ]
+        .iter()
+        .any(|e| lower.ends_with(&format!(".{e}")))
+}
+
+/// An env file's role: the production environment's file, a development one, a test one,
+/// an example or template (by its name: `.env.example`, `.env.test`, `.env.local`).
+fn env_file_role(lower: &str, kind: files::Kind) -> (Role, &'static str) {
+    if kind == files::Kind::EnvExample {
+        return (Role::Example, "an example env file");
+    }
+    let words: Vec<String> = name_words(lower).collect();
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    if has(&TEST_WORDS) {
+        (Role::Test, "a test environment's env file")
+    } else if has(&["production", "prod", "staging", "live"]) {
+        (Role::Production, "a deployed environment's env file")
+    } else if has(&DEVELOPMENT_WORDS) || lower == ".env" {
+        // `.env` is the developer's own config: foreman, dotenv and dozen read it locally.
+        (Role::Development, "the development environment's env file")
+    } else {
+        (Role::Production, "an environment's env file")
+    }
+}
+
+/// Tests' settings and runners' config, by convention.
+fn is_test_config(path: &str, lower: &str) -> bool {
+    const NAMES: [&str; 14] = [
+        "phpunit.xml",
+        "phpunit.xml.dist",
+        "pytest.ini",
+        "tox.ini",
+        "karma.conf.js",
+        ".rspec",
+        "codecov.yml",
+        ".coveragerc",
+        "behat.yml",
+        "nightwatch.conf.js",
+        "cypress.json",
+        ".mocharc.json",
+        ".mocharc.yml",
+        "jest.setup.js",
+    ];
+    NAMES.contains(&lower)
+        || ["jest.config", "vitest.config", "cypress.config", "playwright.config", "karma.conf"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+        // Rails' and Phoenix's test environment, Django's test settings, Spring's test profile.
+        || path.ends_with("config/environments/test.rb")
+        || path.ends_with("config/test.exs")
+        || (path.contains("settings") && name_words(lower).any(|w| w == "test" || w == "tests"))
+        || lower.starts_with("application-test")
+        || lower.starts_with("application_test")
+}
+
+/// Build and release tooling by name.
+fn is_build_tooling(lower: &str) -> bool {
+    const NAMES: [&str; 23] = [
+        "makefile",
+        "gnumakefile",
+        "justfile",
+        "taskfile.yml",
+        "rakefile",
+        "gruntfile.js",
+        "gulpfile.js",
+        "jenkinsfile",
+        ".travis.yml",
+        "appveyor.yml",
+        ".appveyor.yml",
+        ".drone.yml",
+        ".woodpecker.yml",
+        "bitbucket-pipelines.yml",
+        "azure-pipelines.yml",
+        ".gitlab-ci.yml",
+        "cloudbuild.yaml",
+        "cloudbuild.yml",
+        ".goreleaser.yml",
+        ".goreleaser.yaml",
+        ".pre-commit-config.yaml",
+        "renovate.json",
+        "netlify.toml",
+    ];
+    NAMES.contains(&lower)
+        || [
+            "webpack.", "vite.config", "rollup.config", "babel.config", ".babelrc", "tsconfig",
+            ".eslintrc", "eslint.config", ".prettierrc", "postcss.config", "tailwind.config",
+            "esbuild", "svelte.config", "astro.config", "nx.json", "lerna.json", "turbo.json",
+            ".stylelintrc", "mix.exs", "release.config", ".releaserc", "lefthook",
+        ]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        // Release and packaging scripts (`scripts/release.sh`, `bin/publish`).
+        || name_words(lower).next().is_some_and(|w| {
+            ["release", "publish", "bump", "changeset", "deploy"].contains(&w.as_str())
+                && files::kind(lower) == files::Kind::Code
+        })
+}
+
+/// Development-only files by framework convention.
+fn is_development_file(path: &str, lower: &str) -> bool {
+    path.ends_with("config/environments/development.rb")
+        || path.ends_with("config/dev.exs")
+        || path.ends_with("db/seeds.rb")
+        || path.ends_with("priv/repo/seeds.exs")
+        || lower == "vagrantfile"
+        || lower == "tilt"
+        || lower == "tiltfile"
+        || lower == "skaffold.yaml"
+        || lower == "procfile.dev"
+        || lower == "bin/dev"
+        || path == "bin/dev"
+        || path == "bin/setup"
+        || lower.starts_with("seed")
+        || (path.contains("settings")
+            && name_words(lower).any(|w| ["dev", "development", "local"].contains(&w.as_str())))
+        || lower.starts_with("application-dev")
+        || lower.starts_with("application-local")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_of_paths() {
+        for (path, role) in [
+            ("app.py", Role::Production),
+            ("src/server.ts", Role::Production),
+            ("config/environments/production.rb", Role::Production),
+            ("config/environments/development.rb", Role::Development),
+            ("config/environments/test.rb", Role::Test),
+            ("config/test.exs", Role::Test),
+            ("config/runtime.exs", Role::Production),
+            ("config/prod.exs", Role::Production),
+            ("config/dev.exs", Role::Development),
+            ("myapp/settings/local.py", Role::Development),
+            ("myapp/settings/test.py", Role::Test),
+            ("myapp/settings/production.py", Role::Production),
+            ("src/main/resources/application.yml", Role::Production),
+            ("src/main/resources/application-dev.yml", Role::Development),
+            ("src/test/resources/application.yml", Role::Test),
+            (".env", Role::Development),
+            (".env.production", Role::Production),
+            (".env.test", Role::Test),
+            (".env.local.example", Role::Example),
+            (".env.license", Role::Example),
+            (".env.ci", Role::Test),
+            ("tests/.env", Role::Test),
+            ("spec/models/user_spec.rb", Role::Test),
+            ("cypress/support/commands.js", Role::Test),
+            ("docs/api.md", Role::Example),
+            ("README.md", Role::Example),
+            ("examples/app/main.go", Role::Example),
+            (".github/workflows/ci.yml", Role::Build),
+            ("Makefile", Role::Build),
+            ("scripts/release.sh", Role::Build),
+            ("vendor/lib/x.php", Role::Vendored),
+            ("public/js/app.min.js", Role::Vendored),
+            ("docker-compose.yml", Role::Production),
+            ("docker-compose.dev.yml", Role::Development),
+            ("docker-compose.override.yml", Role::Development),
+            ("docker-compose.test.yml", Role::Test),
+            ("compose.example.yml", Role::Example),
+            ("Dockerfile", Role::Production),
+            ("Dockerfile.dev", Role::Development),
+            (".devcontainer/devcontainer.json", Role::Development),
+            ("db/seeds.rb", Role::Development),
+            ("Procfile", Role::Production),
+            ("Procfile.dev", Role::Development),
+            ("app/ci_status.py", Role::Production),
+            ("bin/get_changes.py", Role::Build),
+            ("scripts/cross-compile.sh", Role::Build),
+            ("dev/scripts/gen.py", Role::Development),
+            ("apollo-buildtools/src/x.java", Role::Build),
+            ("templates/docs/introduction.html", Role::Production),
+            ("netlify.toml", Role::Build),
+            ("requirements.txt", Role::Production),
+            ("requirements/base.txt", Role::Production),
+            ("LICENSE.txt", Role::Example),
+            ("requirements-dev.txt", Role::Development),
+            ("requirements/test.txt", Role::Test),
+            ("requirements/production.txt", Role::Production),
+            ("test-environments/authelia/configuration.yml", Role::Test),
+        ] {
+            assert_eq!(of_path(path).0, role, "{path}");
+        }
+    }
+}
