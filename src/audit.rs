@@ -93,9 +93,14 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         problems: procfile_problems,
     }];
     procfiles.extend(ProcfileAt::alternatives(request.root, &walked.files));
-    let model = request
-        .static_checks
-        .then(|| model::Model::build(request.root, &walked.files, &procfiles));
+    let model = request.static_checks.then(|| {
+        model::Model::build(
+            request.root,
+            &walked.files,
+            &procfiles,
+            Some(&walked.declarations),
+        )
+    });
     let project = Project {
         root: request.root,
         app: &app,
@@ -193,7 +198,7 @@ pub fn model_of(root: &Path) -> Result<model::Model, Vec<Diagnostic>> {
         problems: procfile_problems,
     }];
     procfiles.extend(ProcfileAt::alternatives(root, &walked.files));
-    Ok(model::Model::build(root, &walked.files, &procfiles))
+    Ok(model::Model::build(root, &walked.files, &procfiles, None))
 }
 
 /// The app, the problems of its Procfile (findings, not errors), and warnings about its
@@ -320,11 +325,32 @@ fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Ve
     use model::roles::Role;
     let mut branches: std::collections::HashMap<String, Vec<(usize, usize)>> =
         std::collections::HashMap::new();
-    findings.retain(|f| {
+    findings.retain_mut(|f| {
         let Some(rule) = rules::get(f.rule) else {
             return true;
         };
-        if !rule.roles.contains(model.role(&f.path)) {
+        let file_role = model.role(&f.path);
+        // A provider token where stand-ins live (tests, examples, docs) is its own finding:
+        // not the deployment's secret, but maybe once a real one.
+        if rules::config::is_provider(rule)
+            && rules::config::COMMITTED_TOKEN.roles.contains(file_role)
+        {
+            let committed = &rules::config::COMMITTED_TOKEN;
+            f.message = format!(
+                "{} (in a file of the {} role)",
+                f.message,
+                file_role.as_str()
+            );
+            f.rule = committed.id;
+            f.severity = committed.severity;
+            let mut hash = blake3::Hasher::new();
+            hash.update(f.fingerprint.as_bytes());
+            hash.update(committed.id.as_bytes());
+            hash.finalize().to_hex()[..32].clone_into(&mut f.fingerprint);
+            *f = f.clone().with_cause(&f.cause.clone());
+            return true;
+        }
+        if !rule.roles.contains(file_role) {
             return false;
         }
         if rule.roles.contains(Role::Development) || files::kind(&f.path) != files::Kind::Code {

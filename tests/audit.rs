@@ -580,7 +580,7 @@ fn env_files_are_findings_only_when_git_tracks_them() {
     let app = || {
         Test::new()
             .procfile("web: node server.js $PORT\n")
-            .env_file(".env", "TOKEN=abc\n")
+            .env_file(".env.production", "TOKEN=abc\n")
             .env_file(".env.example", "TOKEN=\n")
     };
     // Outside a repository nothing is committed: a note says the git rules did not run.
@@ -600,18 +600,21 @@ fn env_files_are_findings_only_when_git_tracks_them() {
         .code(1);
     assert_eq!(
         located(&out.json()).into_iter().collect::<Vec<_>>(),
-        [("config/tracked-env-file".to_owned(), ".env:1".to_owned())]
+        [(
+            "config/tracked-env-file".to_owned(),
+            ".env.production:1".to_owned()
+        )]
     );
     app()
-        .file(".gitignore", ".env\n")
+        .file(".gitignore", ".env.production\n")
         .git_add_all()
         .args(&["audit", "--strict", "--fail-on", "note"])
         .run()
         .code(0);
     // Issue 16: a file git tracks is read even when an ignore rule names it (force-added).
-    let forced = app().file(".gitignore", ".env\n").git_add_all();
+    let forced = app().file(".gitignore", ".env.production\n").git_add_all();
     let status = std::process::Command::new("git")
-        .args(["add", "-f", ".env"])
+        .args(["add", "-f", ".env.production"])
         .current_dir(forced.path())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("HOME", forced.path())
@@ -620,14 +623,18 @@ fn env_files_are_findings_only_when_git_tracks_them() {
     assert!(status.success());
     let out = forced.args(&["audit", "--strict", "--json"]).run().code(1);
     assert!(
-        located(&out.json()).contains(&("config/tracked-env-file".to_owned(), ".env:1".to_owned())),
+        located(&out.json()).contains(&(
+            "config/tracked-env-file".to_owned(),
+            ".env.production:1".to_owned()
+        )),
         "{}",
         out.stdout
     );
-    // Settings only: a warning that names the key, not an error.
+    // Settings only: a warning that names the key, not an error (in a deployed
+    // environment's file; a development `.env` of settings is no finding, issue 27).
     let settings = Test::new()
         .procfile("web: node server.js $PORT\n")
-        .env_file(".env", "TIMES=10\nENERGY=20 GeV\n")
+        .env_file(".env.staging", "TIMES=10\nENERGY=20 GeV\n")
         .git_add_all()
         .args(&["audit", "--strict", "--json"])
         .run()
@@ -1369,9 +1376,10 @@ fn tests_examples_and_development_branches_are_not_the_deployment() {
         !found.iter().any(|(rule, at)| rule == "config/github-token"
             || rule == "port-binding/hardcoded-port"
             || rule == "dependencies/undeclared-tool"
-            || at.starts_with("tests/")
-            || at.starts_with("docs/")
-            || at.starts_with("examples/")),
+            || (rule != "config/committed-token"
+                && (at.starts_with("tests/")
+                    || at.starts_with("docs/")
+                    || at.starts_with("examples/")))),
         "{found:?}"
     );
     let out = Test::new()
@@ -1542,4 +1550,77 @@ fn what_production_runs_is_the_deployment() {
             .any(|(_, at)| at.starts_with("scripts/changelog") || at.starts_with("docker-compose")),
         "{found:?}"
     );
+}
+
+/// Issue 27, round 2's false findings and misses, as classes: a Compose file of backing
+/// services only is a developer's; the `.env` a production Compose file reads is production's
+/// (its secrets are findings, a `.env.development` is not); a build stage's `ENV` never
+/// reaches the image; a Dockerfile template is not a Dockerfile; `pip install --group NAME`
+/// names a group; a build hook that migrates is found; a fallback that says it is a stand-in
+/// is not a secret; a name that merely contains a credential word (`PasswordManager`) is not
+/// a credential; a provider token in docs is its own finding, not the deployment's.
+#[test]
+fn compose_env_files_stages_templates_and_build_hooks() {
+    let token = "ghp_Zq8Xw2Vb7Nm4Lk1Jh6Gf3Ds9Ap0Oi5Uy2Tr8";
+    let out = Test::new()
+        .file(
+            "docker-compose.yml",
+            "services:\n  app:\n    image: shop/shop:1.4\n    env_file: .env\n",
+        )
+        .env_file(".env", "DB_PASSWORD=Tr0ub4dor3xyzQ\n")
+        .env_file(".env.development", "DB_PASSWORD=Tr0ub4dor3xyzQ\n")
+        .file(
+            "deploy/docker-compose.dev.yml",
+            "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-Hk2Lp9Qr4Tzz}\n",
+        )
+        .file(
+            "Dockerfile",
+            "FROM ruby:3.3 AS builder\nENV JWT_AUTH_SECRET=unused_yet_required\nRUN pip install --group main --group dev\nFROM ruby:3.3-slim\nCMD [\"bin/rails\", \"server\"]\n",
+        )
+        .file("docker/Dockerfile.j2", "FROM {{ base }}\n")
+        .file(
+            "package.json",
+            "{\n  \"scripts\": {\n    \"start\": \"node server.js\",\n    \"heroku-postbuild\": \"yarn build && yarn sequelize db:migrate\"\n  }\n}\n",
+        )
+        .file(
+            "server.js",
+            "app.listen(process.env.PORT);\nconst token = process.env.API_TOKEN || 'example';\nconst brands = { GooglePasswordManager: 'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4' };\n",
+        )
+        .file("docs/api.md", format!("    Authorization: token {token}\n"))
+        .git_add_all()
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    let found = located(&out.json());
+    for expected in [
+        ("config/tracked-env-file", ".env:1"),
+        ("admin-processes/work-at-start", "package.json:4"),
+        ("config/committed-token", "docs/api.md:1"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {found:?}"
+        );
+    }
+    for (rule, at) in &found {
+        assert!(
+            !(at.starts_with(".env.development")
+                || at.starts_with("deploy/")
+                || at.starts_with("docker/")
+                || rule == "config/dockerfile-secret"
+                || rule == "dependencies/unpinned-image-install"
+                || rule == "config/secret-fallback"
+                || rule == "config/generic-secret"
+                || rule == "config/github-token"),
+            "{rule} at {at} in {found:?}"
+        );
+    }
+    let model = Test::new()
+        .file(
+            "docker-compose.yml",
+            "services:\n  db:\n    image: postgres:16\n  cache:\n    image: redis:7\n",
+        )
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    assert_eq!(model["files"][0]["role"], "development", "{model:#}");
 }

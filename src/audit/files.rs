@@ -206,6 +206,15 @@ pub fn kind(path: &str) -> Kind {
 
 /// `Dockerfile`, `Dockerfile.web`, `web.Dockerfile`, `Containerfile`.
 pub fn is_dockerfile(name: &str) -> bool {
+    // A template of one (`Dockerfile.j2`, `Dockerfile.tmpl`) is filled in before it is one.
+    if has_extension(
+        name,
+        &[
+            "j2", "jinja", "jinja2", "tmpl", "tpl", "template", "erb", "mustache", "hbs", "in",
+        ],
+    ) {
+        return false;
+    }
     name == "Dockerfile"
         || name.starts_with("Dockerfile.")
         || has_suffix(name, ".dockerfile")

@@ -57,6 +57,7 @@ fn read_declarations(
     files_with_roles: &[FileRole],
     procfiles: &[ProcfileAt],
     files: &[String],
+    texts: Option<&[(String, String)]>,
 ) -> Declared {
     let mut declared = Declared::default();
     for procfile in procfiles {
@@ -86,6 +87,19 @@ fn read_declarations(
             });
         }
     }
+    // The walk kept the texts of the files that may declare processes; without a walk's
+    // texts (`--model` lists files without reading them), read them here.
+    if let Some(texts) = texts {
+        for (path, text) in texts {
+            let readable = files_with_roles
+                .binary_search_by(|f| f.path.as_str().cmp(path))
+                .is_ok_and(|i| !matches!(files_with_roles[i].role, Role::Vendored | Role::Example));
+            if readable {
+                declarations::read(path, text, &mut declared);
+            }
+        }
+        return declared;
+    }
     for file in files_with_roles {
         if matches!(file.role, Role::Vendored | Role::Example)
             || !declarations::may_declare(&file.path)
@@ -99,6 +113,22 @@ fn read_declarations(
         }
     }
     declared
+}
+
+/// The env files a production Compose file reads (its `.env`, its `env_file`s) are
+/// production's config, whatever their names say.
+fn promote_compose_env_files(files: &mut [FileRole], env_files: &[(String, String)]) {
+    let find =
+        |files: &[FileRole], path: &str| files.binary_search_by(|f| f.path.as_str().cmp(path)).ok();
+    for (compose, env_file) in env_files {
+        let production = find(files, compose).is_some_and(|i| files[i].role == Role::Production);
+        if let (true, Some(i)) = (production, find(files, env_file)) {
+            if files[i].role == Role::Development {
+                files[i].role = Role::Production;
+                files[i].why = "read by a production Compose file";
+            }
+        }
+    }
 }
 
 /// A config file by its name (`config.yml`, `app.ini`, `nginx.conf`, `logback.xml`).
@@ -177,7 +207,12 @@ fn promote_run_files(files: &mut [FileRole], processes: &[Process]) {
 impl Model {
     /// The model of the app at `root`, whose files the walk found (sorted) and whose
     /// Procfiles are read.
-    pub fn build(root: &Path, files: &[String], procfiles: &[ProcfileAt]) -> Self {
+    pub fn build(
+        root: &Path,
+        files: &[String],
+        procfiles: &[ProcfileAt],
+        texts: Option<&[(String, String)]>,
+    ) -> Self {
         let files_with_roles: Vec<FileRole> = files
             .iter()
             .map(|path| {
@@ -189,7 +224,7 @@ impl Model {
                 }
             })
             .collect();
-        let declared = read_declarations(root, &files_with_roles, procfiles, files);
+        let declared = read_declarations(root, &files_with_roles, procfiles, files, texts);
         let mut files_with_roles = files_with_roles;
         for (path, why) in &declared.development {
             if let Ok(i) = files_with_roles.binary_search_by(|f| f.path.as_str().cmp(path)) {
@@ -200,6 +235,7 @@ impl Model {
             }
         }
         promote_run_files(&mut files_with_roles, &declared.processes);
+        promote_compose_env_files(&mut files_with_roles, &declared.env_files);
         let role_of = |path: &str| {
             files_with_roles
                 .binary_search_by(|f| f.path.as_str().cmp(path))

@@ -137,7 +137,8 @@ pub fn entropy(text: &str) -> f64 {
 }
 
 /// Words that mark a value as a stand-in, not a secret.
-const PLACEHOLDER_WORDS: [&str; 19] = [
+const PLACEHOLDER_WORDS: [&str; 20] = [
+    "changethis",
     "password",
     "passwd",
     "changeme",
@@ -192,7 +193,7 @@ pub fn is_placeholder(value: &str) -> bool {
 /// letters and digits, and at camel-case humps (`myTestKey2` is `my`, `test`, `key`, `2`).
 /// A placeholder is made of placeholder words; a secret that merely contains one
 /// (`Contest2024!x`) is not.
-fn words(value: &str) -> Vec<String> {
+pub fn words(value: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut previous: Option<char> = None;
@@ -217,6 +218,27 @@ fn words(value: &str) -> Vec<String> {
         words.push(word);
     }
     words
+}
+
+/// A value typed along the keyboard or the alphabet (`12345678`, `abcdefgh`, `qwerty123`):
+/// a stand-in, never generated.
+pub fn is_typed_sequence(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    lower.len() >= 4
+        && [
+            "0123456789",
+            "1234567890",
+            "abcdefghijklmnopqrstuvwxyz",
+            "qwertyuiop",
+        ]
+        .iter()
+        .any(|run| {
+            run.contains(lower.trim_end_matches(|c: char| c.is_ascii_digit()))
+                && !lower
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .is_empty()
+                || run.contains(lower.as_str())
+        })
 }
 
 /// Whether a line reads the environment (a literal beside an env lookup is its fallback).
@@ -666,8 +688,13 @@ mod tests {
         (
             "logs/file-sink",
             "nginx.conf",
-            &["    access_log /var/log/nginx/access.log main;"],
-            &["    access_log /dev/stdout;", "    access_log off;"],
+            &["    access_log /var/log/nginx/shop.access.log main;"],
+            // The official image links its default paths to stdout and stderr.
+            &[
+                "    access_log /dev/stdout;",
+                "    access_log off;",
+                "    access_log /var/log/nginx/access.log main;",
+            ],
         ),
         (
             "processes/local-session-store",

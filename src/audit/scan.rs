@@ -73,6 +73,10 @@ pub struct Pattern {
     pub secret: bool,
     /// Whether a match is a finding (placeholders, env lookups and the like are not).
     pub verify: Option<fn(&Hit<'_>) -> bool>,
+    /// Literals one of which every match contains: the pattern then runs outside the set,
+    /// only on files where a keyword occurs (one pass of a literal searcher finds them all),
+    /// as gitleaks' keywords do. Each pattern in the set costs every byte of every file.
+    pub keywords: &'static [&'static str],
 }
 
 impl Pattern {
@@ -104,7 +108,16 @@ impl Pattern {
             kinds,
             secret: false,
             verify: None,
+            keywords: &[],
         }
+    }
+
+    /// Runs the pattern only on files that contain one of `keywords` (case-sensitive), each of
+    /// which every match must contain.
+    #[must_use]
+    pub const fn keywords(mut self, keywords: &'static [&'static str]) -> Self {
+        self.keywords = keywords;
+        self
     }
 
     /// The rule it reports, if it is not a fact.
@@ -144,15 +157,52 @@ pub struct Scanner {
     regexes: Vec<Regex>,
     /// Index in the full pattern list of each pattern here.
     indices: Vec<usize>,
+    /// The keyword-gated patterns: the literal searcher over every keyword, each keyword's
+    /// pattern (local index), and the patterns' regexes.
+    gate: Option<Regex>,
+    gate_keywords: Vec<&'static str>,
+    gate_owner: Vec<usize>,
+    gated: Vec<(usize, Regex)>,
 }
 
 impl Scanner {
     /// Compiles the patterns that apply to `kind` (all of them for `None`); they are constants,
     /// so a bad one is a bug the tests catch.
     pub fn new(patterns: &[&Pattern], kind: Option<Kind>) -> Result<Self, regex::Error> {
+        let applies = |i: &usize| kind.is_none_or(|k| patterns[*i].kinds.contains(k));
         let indices: Vec<usize> = (0..patterns.len())
-            .filter(|&i| kind.is_none_or(|k| patterns[i].kinds.contains(k)))
+            .filter(applies)
+            .filter(|&i| patterns[i].keywords.is_empty())
             .collect();
+        let gated_indices: Vec<usize> = (0..patterns.len())
+            .filter(applies)
+            .filter(|&i| !patterns[i].keywords.is_empty())
+            .collect();
+        let mut gate_keywords = Vec::new();
+        let mut gate_owner = Vec::new();
+        let mut gated = Vec::new();
+        for (local, &i) in gated_indices.iter().enumerate() {
+            for keyword in patterns[i].keywords {
+                gate_keywords.push(*keyword);
+                gate_owner.push(local);
+            }
+            gated.push((
+                i,
+                RegexBuilder::new(patterns[i].regex)
+                    .unicode(false)
+                    .build()?,
+            ));
+        }
+        let gate = if gate_keywords.is_empty() {
+            None
+        } else {
+            let alternation: Vec<String> = gate_keywords.iter().map(|k| regex::escape(k)).collect();
+            Some(
+                RegexBuilder::new(&alternation.join("|"))
+                    .unicode(false)
+                    .build()?,
+            )
+        };
         let sources: Vec<&str> = indices.iter().map(|&i| patterns[i].regex).collect();
         // ASCII classes and word boundaries: the patterns look for ASCII tokens, and a Unicode
         // `\b` makes the lazy DFA give up on the first non-ASCII byte, falling back to the
@@ -167,17 +217,41 @@ impl Scanner {
                 .map(|s| RegexBuilder::new(s).unicode(false).build())
                 .collect::<Result<_, _>>()?,
             indices,
+            gate,
+            gate_keywords,
+            gate_owner,
+            gated,
         })
     }
 
     /// Every match in `content`, in order.
     pub fn scan(&self, content: &[u8]) -> Vec<Match> {
         let mut found = Vec::new();
-        if self.indices.is_empty() {
-            return found;
+        let mut run: Vec<(usize, &Regex)> = Vec::new();
+        if !self.indices.is_empty() {
+            for local in &self.set.matches(content) {
+                run.push((self.indices[local], &self.regexes[local]));
+            }
         }
-        for local in &self.set.matches(content) {
-            for captures in self.regexes[local].captures_iter(content) {
+        if let Some(gate) = &self.gate {
+            let mut seen = vec![false; self.gated.len()];
+            for m in gate.find_iter(content) {
+                // Every keyword found here (one may be a prefix of another).
+                let rest = &content[m.start()..];
+                for (keyword, &owner) in self.gate_keywords.iter().zip(&self.gate_owner) {
+                    if rest.starts_with(keyword.as_bytes()) {
+                        seen[owner] = true;
+                    }
+                }
+            }
+            for (local, (i, regex)) in self.gated.iter().enumerate() {
+                if seen[local] {
+                    run.push((*i, regex));
+                }
+            }
+        }
+        for (pattern, regex) in run {
+            for captures in regex.captures_iter(content) {
                 // The first group that took part in the match, else the whole match.
                 let evidence = captures
                     .iter()
@@ -188,7 +262,7 @@ impl Scanner {
                     .expect("a match has group 0");
                 let whole = captures.get(0).expect("a match has group 0");
                 found.push(Match {
-                    pattern: self.indices[local],
+                    pattern,
                     start: evidence.start(),
                     end: evidence.end(),
                     whole: whole.range(),

@@ -80,6 +80,9 @@ pub struct Walked {
     pub suppressions: Vec<Inline>,
     /// What `fact/…` patterns established (once per fact and value in a file).
     pub facts: Vec<Fact>,
+    /// The text of the files that declare processes (Dockerfiles, Compose files, manifests),
+    /// for the deployment model: read once, here.
+    pub declarations: Vec<(String, String)>,
 }
 
 impl Walked {
@@ -88,6 +91,7 @@ impl Walked {
         self.files.append(&mut other.files);
         self.suppressions.append(&mut other.suppressions);
         self.facts.append(&mut other.facts);
+        self.declarations.append(&mut other.declarations);
     }
 }
 
@@ -250,6 +254,7 @@ pub fn scan_file(
     out: &mut Walked,
 ) {
     let kind = files::kind(path);
+    keep_declaration(path, content, out);
     let matches = scanners.for_kind(kind).scan(content);
     let has_suppression = super::suppress::has_marker(content);
     let wants_text = rules::reads_whole_file(path, kind, content);
@@ -346,6 +351,18 @@ pub fn scan_file(
             options,
             out,
         );
+    }
+}
+
+/// Keeps the text of a file that declares processes, for the deployment model.
+fn keep_declaration(path: &str, content: &[u8], out: &mut Walked) {
+    if super::model::declarations::may_declare(path)
+        && super::model::declarations::wanted(path, content)
+    {
+        out.declarations.push((
+            path.to_owned(),
+            String::from_utf8_lossy(content).into_owned(),
+        ));
     }
 }
 

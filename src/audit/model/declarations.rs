@@ -53,6 +53,9 @@ pub struct Declared {
     /// Files a Dockerfile copies into its image (`COPY config.yml /config.yml`), by the
     /// Dockerfile's path: config the image runs with.
     pub copied: Vec<(String, String)>,
+    /// Env files a Compose file reads, by the Compose file's path: the `.env` beside it (for
+    /// variable substitution) and its services' `env_file` entries.
+    pub env_files: Vec<(String, String)>,
     /// Programs a Dockerfile installs into its last stage (`apt-get install git`, `apk add
     /// ffmpeg`, a binary copied to a `bin` directory), by the Dockerfile's path.
     pub installed: Vec<(String, String)>,
@@ -95,6 +98,21 @@ fn is_compose(lower: &str) -> bool {
         && files::has_extension(lower, &["yaml", "yml"])
 }
 
+/// Whether a file that may declare processes ([`may_declare`]) is worth reading, by a cheap
+/// look at its bytes: most YAML files are not Compose files or manifests.
+pub fn wanted(path: &str, content: &[u8]) -> bool {
+    let lower = files::name(path).to_ascii_lowercase();
+    if !files::has_extension(&lower, &["yaml", "yml"])
+        || is_compose(&lower)
+        || lower == "heroku.yml"
+        || lower == "render.yaml"
+    {
+        return true;
+    }
+    memchr::memmem::find(content, b"kind:").is_some()
+        && memchr::memmem::find(content, b"containers:").is_some()
+}
+
 /// Reads the declarations of one file into `out`.
 pub fn read(path: &str, text: &str, out: &mut Declared) {
     let name = files::name(path);
@@ -104,7 +122,11 @@ pub fn read(path: &str, text: &str, out: &mut Declared) {
     } else if lower == "app.json" {
         app_json(path, text, out);
     } else if lower == "package.json" {
-        package_json(path, text, out);
+        // The app's own scripts: a nested package's (a workspace's tooling, an email
+        // builder) are not how the app runs.
+        if !path.contains('/') {
+            package_json(path, text, out);
+        }
     } else if lower == "fly.toml" {
         fly_toml(path, text, out);
     } else if files::has_extension(&lower, &["yaml", "yml"]) {
@@ -304,6 +326,33 @@ fn development_service(service: &Node) -> Option<&'static str> {
     .then_some("a Compose file that runs development servers")
 }
 
+/// Images of backing services a developer runs beside the app: a Compose file of only these
+/// attaches local infrastructure, it does not deploy the app.
+const BACKING_IMAGES: [&str; 22] = [
+    "postgres",
+    "postgis",
+    "mysql",
+    "mariadb",
+    "mongo",
+    "redis",
+    "valkey",
+    "memcached",
+    "rabbitmq",
+    "elasticsearch",
+    "opensearch",
+    "minio",
+    "mailhog",
+    "maildev",
+    "mailpit",
+    "localstack",
+    "adminer",
+    "pgadmin",
+    "dpage/pgadmin4",
+    "kafka",
+    "zookeeper",
+    "nats",
+];
+
 fn compose(path: &str, document: &Node, out: &mut Declared) {
     let Some(services) = document.get("services") else {
         return;
@@ -314,6 +363,50 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
         .find_map(|(_, s)| development_service(s))
     {
         out.development.push((path.to_owned(), why));
+    }
+    let only_backing = !services.entries().is_empty()
+        && services.entries().iter().all(|(_, s)| {
+            s.get("build").is_none()
+                && s.get("image").and_then(Node::as_str).is_some_and(|image| {
+                    let repository = image.split([':', '@']).next().unwrap_or(image);
+                    let last = repository.rsplit('/').next().unwrap_or(repository);
+                    BACKING_IMAGES.iter().any(|b| {
+                        *b == repository || *b == last || last.starts_with(&format!("{b}-"))
+                    })
+                })
+        });
+    if only_backing {
+        out.development.push((
+            path.to_owned(),
+            "a Compose file of backing services only: local infrastructure for development",
+        ));
+    }
+    let dir = path
+        .rsplit_once('/')
+        .map_or(String::new(), |(d, _)| format!("{d}/"));
+    out.env_files.push((path.to_owned(), format!("{dir}.env")));
+    for (_, service) in services.entries() {
+        let listed: Vec<String> = match service.get("env_file") {
+            Some(node) => match &node.value {
+                crate::audit::yaml::Value::Scalar(s) => vec![s.clone()],
+                _ => node
+                    .items()
+                    .iter()
+                    .filter_map(|i| {
+                        i.as_str()
+                            .map(str::to_owned)
+                            .or_else(|| i.get("path").and_then(Node::as_str).map(str::to_owned))
+                    })
+                    .collect(),
+            },
+            None => Vec::new(),
+        };
+        for file in listed {
+            out.env_files.push((
+                path.to_owned(),
+                format!("{dir}{}", file.trim_start_matches("./")),
+            ));
+        }
     }
     for (name, service) in services.entries() {
         let command = service

@@ -41,82 +41,19 @@ pub fn production_config(
         .collect();
     django_modules.sort();
     django_modules.dedup();
+    let conventions = Conventions {
+        laravel,
+        django,
+        phoenix,
+        django_modules,
+    };
     let mut out = Vec::new();
     for path in files {
         if super::roles::of_path(path).0 != super::roles::Role::Production {
             continue;
         }
         let name = files::name(path);
-        let why = if [
-            "config/environments/production.rb",
-            "config/environments/staging.rb",
-        ]
-        .iter()
-        .any(|p| path.ends_with(p))
-        {
-            Some("Rails' production environment")
-        } else if [
-            "config/database.yml",
-            "config/puma.rb",
-            "config/storage.yml",
-            "config/cable.yml",
-            "config/application.rb",
-        ]
-        .iter()
-        .any(|p| path.ends_with(p))
-        {
-            Some("Rails config every environment reads")
-        } else if phoenix
-            && ["config/config.exs", "config/prod.exs", "config/runtime.exs"]
-                .iter()
-                .any(|p| path.ends_with(p))
-        {
-            Some("Phoenix config the production release reads")
-        } else if laravel && path.starts_with("config/") && files::has_extension(name, &["php"]) {
-            Some("Laravel config")
-        } else if path.contains("src/main/resources/") && spring_production(name) {
-            Some("Spring Boot config of the default or production profile")
-        } else if path.contains("src/main/resources/")
-            && [
-                "logback.xml",
-                "logback-spring.xml",
-                "log4j2.xml",
-                "log4j2-spring.xml",
-            ]
-            .contains(&name)
-        {
-            Some("the logging config the jar carries")
-        } else if django_modules.iter().any(|m| module_path(m, path)) {
-            Some("the Django settings module the entry points name")
-        } else if django
-            && django_modules.is_empty()
-            && files::has_extension(name, &["py"])
-            && (name == "settings.py"
-                || path.contains("settings/")
-                    && [
-                        "production.py",
-                        "prod.py",
-                        "base.py",
-                        "common.py",
-                        "__init__.py",
-                    ]
-                    .contains(&name))
-        {
-            Some("Django settings")
-        } else if path.starts_with("config/")
-            && ["production", "default", "custom-environment-variables"]
-                .iter()
-                .any(|stem| name.split('.').next() == Some(stem))
-            && [".json", ".js", ".yml", ".yaml", ".cjs"]
-                .iter()
-                .any(|e| name.ends_with(e))
-        {
-            Some("node-config's production or default file")
-        } else if [".env.production", ".env.prod"].contains(&name) {
-            Some("the production environment's env file")
-        } else {
-            None
-        };
+        let why = convention(path, name, &conventions);
         if let Some(why) = why {
             out.push(ConfigFile {
                 path: path.clone(),
@@ -125,6 +62,100 @@ pub fn production_config(
         }
     }
     out
+}
+
+/// What the app is built with, for the conventions below.
+struct Conventions {
+    laravel: bool,
+    django: bool,
+    phoenix: bool,
+    django_modules: Vec<String>,
+}
+
+/// Why production reads `path`, by a framework's convention, if it does.
+fn convention(path: &str, name: &str, c: &Conventions) -> Option<&'static str> {
+    if [
+        "config/environments/production.rb",
+        "config/environments/staging.rb",
+    ]
+    .iter()
+    .any(|p| path.ends_with(p))
+    {
+        Some("Rails' production environment")
+    } else if [
+        "config/database.yml",
+        "config/puma.rb",
+        "config/storage.yml",
+        "config/cable.yml",
+        "config/application.rb",
+        "config/secrets.yml",
+    ]
+    .iter()
+    .any(|p| path.ends_with(p))
+    {
+        Some("Rails config every environment reads")
+    } else if c.phoenix
+        && ["config/config.exs", "config/prod.exs", "config/runtime.exs"]
+            .iter()
+            .any(|p| path.ends_with(p))
+    {
+        Some("Phoenix config the production release reads")
+    } else if c.laravel && path.starts_with("config/") && files::has_extension(name, &["php"]) {
+        Some("Laravel config")
+    } else if path.contains("src/main/resources/") && spring_production(name) {
+        Some("Spring Boot config of the default or production profile")
+    } else if path.contains("src/main/resources/")
+        && [
+            "logback.xml",
+            "logback-spring.xml",
+            "log4j2.xml",
+            "log4j2-spring.xml",
+        ]
+        .contains(&name)
+    {
+        Some("the logging config the jar carries")
+    } else if c.django_modules.iter().any(|m| module_path(m, path)) {
+        Some("the Django settings module the entry points name")
+    } else if c.django
+        && c.django_modules.is_empty()
+        && files::has_extension(name, &["py"])
+        && (name == "settings.py"
+            || path.contains("settings/")
+                && [
+                    "production.py",
+                    "prod.py",
+                    "base.py",
+                    "common.py",
+                    "__init__.py",
+                ]
+                .contains(&name))
+    {
+        Some("Django settings")
+    } else if path.starts_with("config/")
+        && ["production", "default", "custom-environment-variables"]
+            .iter()
+            .any(|stem| name.split('.').next() == Some(stem))
+        && [".json", ".js", ".yml", ".yaml", ".cjs"]
+            .iter()
+            .any(|e| name.ends_with(e))
+    {
+        Some("node-config's production or default file")
+    } else if [
+        "gunicorn.conf.py",
+        "gunicorn_config.py",
+        "uwsgi.ini",
+        "uwsgi.yml",
+        "puma.rb",
+        "unicorn.rb",
+    ]
+    .contains(&name)
+    {
+        Some("the application server's config")
+    } else if [".env.production", ".env.prod"].contains(&name) {
+        Some("the production environment's env file")
+    } else {
+        None
+    }
 }
 
 /// `application.yml`, `application.properties`, `application-prod.yml`, `bootstrap.yml`.

@@ -252,7 +252,7 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     if let Some(kind) = files::env_file_kind(name) {
         return env_file_role(&lower, kind);
     }
-    if files::is_test_path(path) || is_test_config(path, &lower) {
+    if files::kind(path) == files::Kind::Test || is_test_config(path, &lower) {
         return (Role::Test, "a test or a test's configuration");
     }
     let words: Vec<String> = name_words(name).collect();
@@ -296,7 +296,10 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     if is_development_file(path, &lower) {
         return (Role::Development, "used only in development");
     }
-    if stem_words.iter().any(|w| TEST_WORDS.contains(&w.as_str())) && !is_code_stem(&lower) {
+    if stem_words.iter().any(|w| TEST_WORDS.contains(&w.as_str()))
+        && !is_code_stem(&lower)
+        && is_deployment_file(&lower)
+    {
         return (Role::Test, "a test variant of a file");
     }
     if stem_words
@@ -342,7 +345,14 @@ fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
     if any(&TEST_DIRS) {
         return Some((Role::Test, "in a test directory"));
     }
-    if any(&EXAMPLE_DIRS) && !dirs.iter().any(|d| SERVED_DIRS.contains(d)) {
+    // Pages and assets a server serves are the app's, even under `docs/`
+    // (`templates/docs/`); a docs site's own `static/` is still documentation.
+    let served_above = |list: &[&str]| {
+        let nearest = dirs.iter().position(|d| dir_is(d, list));
+        let served = dirs.iter().rposition(|d| SERVED_DIRS.contains(d));
+        matches!((nearest, served), (Some(n), Some(s)) if s > n)
+    };
+    if any(&EXAMPLE_DIRS) && !served_above(&EXAMPLE_DIRS) {
         return Some((Role::Example, "in a documentation or example directory"));
     }
     if any(&BUILD_DIRS) {
@@ -350,6 +360,9 @@ fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
     }
     if any(&DEVELOPMENT_DIRS) {
         return Some((Role::Development, "a development environment's setup"));
+    }
+    if dirs.iter().any(|d| SERVED_DIRS.contains(d)) {
+        return None;
     }
     dirs.iter()
         .any(|d| {
@@ -482,7 +495,7 @@ fn is_test_config(path: &str, lower: &str) -> bool {
 
 /// Build and release tooling by name.
 fn is_build_tooling(lower: &str) -> bool {
-    const NAMES: [&str; 23] = [
+    const NAMES: [&str; 35] = [
         "makefile",
         "gnumakefile",
         "justfile",
@@ -506,6 +519,18 @@ fn is_build_tooling(lower: &str) -> bool {
         ".pre-commit-config.yaml",
         "renovate.json",
         "netlify.toml",
+        ".editorconfig",
+        "crowdin.yml",
+        "sonar-project.properties",
+        ".yarnrc.yml",
+        ".nvmrc",
+        ".dockerignore",
+        ".gitattributes",
+        ".gitignore",
+        "biome.json",
+        ".swcrc",
+        "commitlint.config.js",
+        ".markdownlint.json",
     ];
     NAMES.contains(&lower)
         || [
@@ -601,6 +626,10 @@ mod tests {
             ("apollo-buildtools/src/x.java", Role::Build),
             ("templates/docs/introduction.html", Role::Production),
             ("netlify.toml", Role::Build),
+            ("src/static/scripts/admin.js", Role::Production),
+            ("docs/site/static/logo.js", Role::Example),
+            ("templates/email/smtp_test.hbs", Role::Production),
+            (".editorconfig", Role::Build),
             ("requirements.txt", Role::Production),
             ("requirements/base.txt", Role::Production),
             ("LICENSE.txt", Role::Example),

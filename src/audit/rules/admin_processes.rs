@@ -25,13 +25,25 @@ static PATTERNS: &[Pattern] = &[
         "the app migrates its database as it starts: every instance, on every start",
         Kinds::CODE,
     )
-    .verify(migrates_in_app_code),
+    .verify(migrates_in_app_code)
+    .keywords(&[
+        "AutoMigrate",
+        "command.upgrade",
+        "call_command",
+        "Artisan::call",
+        "knex.migrate",
+        "goose.Up",
+        "migrator.up",
+        "umzug.up",
+        "Flyway.configure",
+    ]),
     Pattern::new(
         &WORK_AT_START,
         r"(?m)^\s*(?:hook-pre-app|exec-pre-app|hook-asap|exec-asap|exec-as-root|hook-master-start)\s*=\s*(?:exec:)?\s*(.*\bmigrate\b.*)$",
         "the server migrates the database before each start of the app",
         Kinds::of(&[Kind::Config, Kind::Other]),
-    ),
+    )
+    .keywords(&["migrate"]),
 ];
 
 /// A migration call in code that runs with the app: not in a migration command, a
@@ -144,6 +156,28 @@ fn migration_in_script(project: &Project<'_>, script: &str) -> Option<(String, u
 }
 
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    // A build hook that migrates (`heroku-postbuild`, a render.yaml `buildCommand`): the
+    // build touches the production database before the release exists.
+    if let Some(model) = project.model {
+        for process in model
+            .production_processes()
+            .filter(|p| p.stage == crate::audit::model::declarations::Stage::Build)
+        {
+            if let Some(found) = migration(&process.command) {
+                out.push(Finding::new(
+                    &WORK_AT_START,
+                    &process.path,
+                    (process.line, 1),
+                    format!(
+                        "the build step `{}` runs `{found}`: the build migrates the database before there is a release",
+                        process.name
+                    ),
+                    &found,
+                    false,
+                ));
+            }
+        }
+    }
     // Boot scripts and Docker entrypoints a long-running process starts with.
     let mut starts: Vec<(String, String)> = Vec::new();
     for (_, process) in project.processes() {

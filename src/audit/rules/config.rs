@@ -59,6 +59,7 @@ pub static MODULE: Module = Module {
         &FRAMEWORK_PASSWORD,
         &INVALID_ENV_FILE,
         &SECRET_FALLBACK,
+        &COMMITTED_TOKEN,
     ],
     patterns: &[&SECRETS, PATTERNS],
     check: env_files,
@@ -118,6 +119,16 @@ pub static OPENAI_KEY: Rule = provider("config/openai-key", "An OpenAI API key")
 pub static PRIVATE_KEY: Rule = provider("config/private-key", "A private key block");
 
 pub static JWT: Rule = provider("config/jwt", "A JSON Web Token");
+
+pub static COMMITTED_TOKEN: Rule = Rule {
+    id: "config/committed-token",
+    factor: Factor::III,
+    severity: Severity::Warning,
+    roles: Roles::of(&[Role::Test, Role::Example]),
+    summary: "A provider token with a real-looking body in a test, fixture, example or document",
+    explanation: "Tokens in tests, fixtures and docs are usually stand-ins, so they are not deployment findings; but one whose body looks generated (not a run of one character, not a typed sequence, not a documented example) may have been real once, and a token in a commit is in every clone for good.",
+    fix: "If it was ever a real token, revoke it with its provider. Replace it with an obvious stand-in (`ghp_xxxxxxxx…`) or generate it in the test.",
+};
 
 pub static SECRET_FALLBACK: Rule = Rule {
     id: "config/secret-fallback",
@@ -200,6 +211,11 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
     let value = hit.evidence;
     let name = hit.matched[..hit.matched.find(value).unwrap_or(0)].to_ascii_lowercase();
     let name = name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    // The name must end with its credential word (`GooglePasswordManager` names a password
+    // manager; `api_key_value`, `DB_PASSWORD2` still name credentials).
+    if !names_a_credential(name) {
+        return false;
+    }
     let identifier = value
         .chars()
         .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-' || c == '.')
@@ -244,6 +260,44 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
         && !super::reads_env(hit.line)
 }
 
+/// Whether a variable name ends with a credential word, give or take a qualifier.
+fn names_a_credential(name: &str) -> bool {
+    const WORDS: [&str; 14] = [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "api-key",
+        "accesskey",
+        "access_key",
+        "authkey",
+        "auth_key",
+        "credentials",
+        "credential",
+    ];
+    const QUALIFIERS: [&str; 9] = [
+        "", "s", "_value", "_str", "_string", "_b64", "_base64", "_hex", "_key",
+    ];
+    let name =
+        name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_' || c == '-' || c == '.');
+    let name = name
+        .rsplit(['.', ' ', '"', '\'', '$', '[', '('])
+        .next()
+        .unwrap_or(name);
+    WORDS.iter().any(|word| {
+        name.rfind(word).is_some_and(|at| {
+            let rest = &name[at + word.len()..];
+            QUALIFIERS.contains(&rest)
+        })
+    }) || name.ends_with("license_key")
+        || name.ends_with("licensekey")
+        || name.ends_with("private_key")
+        || name.ends_with("privatekey")
+}
+
 /// A name made of words (`app_auth_token:`, `K8S_RUNTIME_`, `validation.password.min`): every
 /// part between separators is letters of one case, or a short token (`k8s`, `v2`, `s3`). A
 /// generated secret has long parts that mix cases and digits.
@@ -278,6 +332,21 @@ fn is_timestamp(value: &str) -> bool {
 fn entropy_ok(value: &str) -> bool {
     let entropy = super::entropy(value);
     value.chars().count() >= 8 && entropy >= 2.5 || value.chars().count() >= 16 && entropy >= 3.0
+}
+
+/// A value that reads as generated: long, varied, one word (a token, a key).
+fn generated_looking(value: &str) -> bool {
+    let token = |part: &str| {
+        part.len() >= 20
+            && super::entropy(part) >= 3.5
+            && !part.contains(' ')
+            && !super::is_placeholder(part)
+    };
+    // In a URL, a generated path segment (a webhook's token), not its host or a password.
+    match value.split_once("://") {
+        Some((_, rest)) => rest.split('/').skip(1).any(token),
+        None => token(value),
+    }
 }
 
 /// Whether an env file's `KEY=value` looks like a secret: a credential-named key with a
@@ -321,7 +390,29 @@ fn secret_fallback(hit: &Hit<'_>) -> bool {
     ]
     .iter()
     .any(|n| name.contains(n));
+    // A fallback that says it is a stand-in (`example`, `fake-test-api-key`, `12345678`) is
+    // no one's secret; one that reads as a value (`superSecret`, the app's name) is.
+    let words = super::words(value);
+    let stand_in = words.iter().any(|w| {
+        [
+            "example",
+            "fake",
+            "dummy",
+            "test",
+            "sample",
+            "placeholder",
+            "changeme",
+            "changethis",
+            "todo",
+            "xxx",
+            "none",
+            "unused",
+            "unset",
+        ]
+        .contains(&w.as_str())
+    }) || super::is_typed_sequence(value);
     !value.is_empty()
+        && !stand_in
         && !not_secret_name
         && ![
             "none",
@@ -396,16 +487,17 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &SECRET_FALLBACK,
         // JavaScript and TypeScript: `process.env.X || 'lit'`, `process.env.X ?? "lit"`.
-        concat!(r#"process\.env(?:\.|\[["'])"#, secret_variable!(), r#"(?:["']\])?\s*(?:\|\||\?\?)\s*["'`]([^"'`\n]{1,200})["'`]"#),
+        concat!(r#"process\.env(?:\.|\[["'])"#, secret_variable!(), r#"(?:["']\])?\s*(?:\|\||\?\?)\s*["'`]([^"'`\n]+)["'`]"#),
         "a secret's environment lookup falls back to a literal",
         Kinds::CODE,
     )
     .secret()
-    .verify(secret_fallback),
+    .verify(secret_fallback)
+    .keywords(&["process.env"]),
     Pattern::new(
         &SECRET_FALLBACK,
         // Python, PHP, Ruby, Elixir: a lookup function with the default as its next argument.
-        concat!(r#"(?:os\.environ\.get|os\.getenv|environ\.get|env(?:\.str)?|config|getenv|ENV\.fetch|System\.get_env)\(\s*["']"#, secret_variable!(), r#"["']\s*,\s*(?:default\s*=\s*)?["']([^"'\n]{1,200})["']|ENV\[["']"#, secret_variable!(), r#"["']\]\s*\|\|\s*["']([^"'\n]{1,200})["']|System\.get_env\(\s*""#, secret_variable!(), r#""\s*\)\s*\|\|\s*"([^"\n]{1,200})""#),
+        concat!(r#"(?:os\.environ\.get|os\.getenv|environ\.get|env(?:\.str)?|config|getenv|ENV\.fetch|System\.get_env)\(\s*["']"#, secret_variable!(), r#"["']\s*,\s*(?:default\s*=\s*)?["']([^"'\n]+)["']|ENV\[["']"#, secret_variable!(), r#"["']\]\s*\|\|\s*["']([^"'\n]+)["']|System\.get_env\(\s*""#, secret_variable!(), r#""\s*\)\s*\|\|\s*"([^"\n]+)""#),
         "a secret's environment lookup falls back to a literal",
         Kinds::CODE,
     )
@@ -414,7 +506,7 @@ pub static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &SECRET_FALLBACK,
         // Shell and Compose: `${SECRET_KEY_BASE:-literal}`.
-        concat!(r"\$\{", secret_variable!(), r":?-([^}\s]{1,200})\}"),
+        concat!(r"\$\{", secret_variable!(), r":?-([^}\s]+)\}"),
         "a secret's variable expands to a literal default",
         Kinds::ALL,
     )
@@ -507,6 +599,15 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
         let secret = valued
             .iter()
             .find(|(entry, value)| secret_like(&entry.key, value));
+        // A development env file holds local settings and throwaway credentials for the
+        // developer's own services; only a value that reads as generated (a real token, a
+        // production key) is worth a finding there.
+        let development = project
+            .model
+            .is_some_and(|m| m.role(path) == crate::audit::model::roles::Role::Development);
+        if development && !valued.iter().any(|(_, value)| generated_looking(value)) {
+            continue;
+        }
         if let Some((entry, _)) = secret.or(valued.first()) {
             let (line, column) = parsed.source.line_col(entry.key_offset);
             let name = files::name(path);
@@ -563,7 +664,13 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// Secret-named `ENV`/`ARG` keys.
 pub fn dockerfile_secrets(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
-    for instruction in instructions {
+    // Only the last stage's: a build stage's `ENV` and `ARG` never reach the image (and the
+    // `ARG`s before the first `FROM` only name images).
+    let last_stage = instructions
+        .iter()
+        .rposition(|i| i.keyword == "FROM")
+        .unwrap_or(instructions.len());
+    for instruction in &instructions[last_stage.min(instructions.len())..] {
         if instruction.keyword != "ENV" && instruction.keyword != "ARG" {
             continue;
         }

@@ -602,14 +602,26 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
             || entry.is_empty()
             || entry.starts_with('#')
             || entry.starts_with('-')
-            || entry.contains("://")
+            || (entry.contains("://") && !entry.contains("git+"))
             || entry.starts_with('.')
             || entry.starts_with('/')
         {
             continue;
         }
         let spec = entry.split(';').next().unwrap_or(entry);
-        let pinned = spec.contains("==") && !spec.contains('*') || spec.contains(" @ ");
+        // `pkg @ git+https://…@master` follows a branch; `@<commit>` is pinned, as is a
+        // direct URL to an archive.
+        let vcs_pinned = |reference: &str| {
+            let at = reference.split('#').next().unwrap_or(reference);
+            at.rsplit_once('@').is_some_and(|(_, rev)| {
+                rev.len() >= 7 && rev.chars().all(|c| c.is_ascii_hexdigit())
+            })
+        };
+        let pinned = if spec.contains("git+") {
+            vcs_pinned(spec)
+        } else {
+            spec.contains("==") && !spec.contains('*') || spec.contains(" @ ")
+        };
         if pinned {
             continue;
         }
@@ -617,14 +629,18 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
             .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.[]".contains(c)))
             .unwrap_or(spec.len());
         let indent = line.len() - line.trim_start().len();
-        out.push(Finding::new(
-            &UNPINNED_REQUIREMENT,
-            file.path,
-            file.position(start + indent),
-            format!("`{}` is not pinned with ==", &spec[..name_len]),
-            spec.trim(),
-            false,
-        ));
+        out.push(
+            Finding::new(
+                &UNPINNED_REQUIREMENT,
+                file.path,
+                file.position(start + indent),
+                format!("`{}` is not pinned with ==", &spec[..name_len]),
+                spec.trim(),
+                false,
+            )
+            // One cause per file: a requirements file that does not pin is one thing to fix.
+            .with_cause(file.path),
+        );
     }
 }
 
@@ -728,7 +744,10 @@ fn parent_dir(dir: &str) -> String {
 }
 
 /// Installers' options that take a value (`--index-url URL`, `-t DIR`, `--prefix DIR`).
-const OPTIONS_WITH_VALUES: [&str; 17] = [
+const OPTIONS_WITH_VALUES: [&str; 20] = [
+    "--group",
+    "--extra",
+    "--only-group",
     "-i",
     "--index-url",
     "--extra-index-url",

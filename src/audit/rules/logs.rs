@@ -79,7 +79,8 @@ pub static PATTERNS: &[Pattern] = &[
         r#"(?m)["']?class["']?\s*[:=]\s*["']?(logging\.(?:handlers\.)?\w*FileHandler)\b"#,
         MESSAGE,
         Kinds::of(&[Kind::Config, Kind::Other]),
-    ),
+    )
+    .keywords(&["FileHandler"]),
     // Ruby's `Logger.new("log/app.log")`, the path written out or joined
     // (`ActiveSupport::Logger.new(Rails.root.join("log/rails.log"))`).
     Pattern::new(
@@ -134,7 +135,10 @@ fn nginx_sink(hit: &Hit<'_>) -> bool {
     let nginx = hit.kind == Kind::Config
         || hit.path.contains("nginx")
         || memchr::memmem::find(hit.content, b"server {").is_some();
-    nginx && not_a_stream(hit)
+    // The official nginx image links its default logs to the container's stdout and stderr.
+    let image_default =
+        ["/var/log/nginx/access.log", "/var/log/nginx/error.log"].contains(&hit.evidence);
+    nginx && !image_default && not_a_stream(hit)
 }
 
 const LOG_FLAGS: [&str; 4] = [
