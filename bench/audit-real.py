@@ -61,9 +61,12 @@ def main():
         report = json.loads(subprocess.run([DOZEN, "audit", "--json", path], capture_output=True,
                                            text=True).stdout)
         for f in report["findings"]:
+            # One finding per cause: every location of it is found; its verdict is the first
+            # labelled location's (the primary's when it has one).
+            places = [(name, f["rule"], f"{l['path']}:{l['line']}") for l in f.get("locations", [])]
             key = (name, f["rule"], f"{f['path']}:{f['line']}")
-            found.add(key)
-            verdict = labels.get(key)
+            found.update(places or [key])
+            verdict = next((labels[k] for k in [key, *places] if k in labels), None)
             if verdict is None:
                 unjudged.append(key)
             else:

@@ -1624,3 +1624,77 @@ fn compose_env_files_stages_templates_and_build_hooks() {
         .json();
     assert_eq!(model["files"][0]["role"], "development", "{model:#}");
 }
+
+/// Issue 27, rounds 2 and 3: nginx's default log paths are the official image's stdout only
+/// where the deployment runs that image; systemd units declare processes (and an
+/// `ExecStartPre` that migrates runs at every start); a Dockerfile under `scripts/docker/`
+/// still deploys; a translation catalog under `language/` is UI text.
+#[test]
+fn nginx_images_systemd_units_and_catalogs() {
+    let conf = "server {\n  access_log /var/log/nginx/access.log;\n}\n";
+    let with_image = Test::new()
+        .file("nginx/site.conf", conf)
+        .file(
+            "docker-compose.yml",
+            "services:\n  web:\n    image: shop/shop:1.2\n  proxy:\n    image: nginx:1.27\n",
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    assert!(
+        !located(&with_image.json())
+            .iter()
+            .any(|(rule, _)| rule == "logs/file-sink"),
+        "{}",
+        with_image.stdout
+    );
+    let on_a_vm = Test::new()
+        .procfile("web: bin/server\n")
+        .file("deploy/nginx/site", conf)
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    assert!(located(&on_a_vm.json()).contains(&(
+        "logs/file-sink".to_owned(),
+        "deploy/nginx/site:2".to_owned()
+    )));
+    let out = Test::new()
+        .file(
+            "contrib/shop.service",
+            "[Service]\nExecStartPre=/opt/shop/manage.py migrate\nExecStart=/opt/shop/venv/bin/gunicorn shop.wsgi\n",
+        )
+        .file(
+            "scripts/docker/Dockerfile",
+            "FROM node:20.11\nENTRYPOINT [\"/app/scripts/docker/entrypoint.sh\"]\n",
+        )
+        .file(
+            "scripts/docker/entrypoint.sh",
+            "#!/bin/sh\nnohup node server.js &\nsleep infinity\n",
+        )
+        .file(
+            "public/language/de/user.json",
+            "{\"password_hint\": \"Passwort-Hinweis-9f8e7d6c\"}\n",
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    let found = located(&out.json());
+    assert!(
+        found.contains(&(
+            "admin-processes/work-at-start".to_owned(),
+            "contrib/shop.service:2".to_owned()
+        )),
+        "{found:?}"
+    );
+    assert!(found.contains(&(
+        "concurrency/daemonizing-command".to_owned(),
+        "scripts/docker/entrypoint.sh:2".to_owned()
+    )));
+    assert!(
+        !found.iter().any(|(_, at)| at.starts_with("public/")),
+        "{found:?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|(rule, _)| rule == "concurrency/invalid-procfile"),
+        "{found:?}"
+    );
+}

@@ -125,7 +125,9 @@ pub fn env_file_kind(name: &str) -> Option<Kind> {
 /// A translation catalog (`locale/de_DE.json`, `config/locales/fr.yml`, `*.po`): its values
 /// are the UI's text in other languages, its keys name what the text is about (`api_key`).
 pub fn is_translation_catalog(path: &str) -> bool {
-    const DIRS: [&str; 7] = [
+    const DIRS: [&str; 9] = [
+        "language",
+        "languages",
         "locale",
         "locales",
         "i18n",

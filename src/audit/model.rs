@@ -48,6 +48,8 @@ pub struct Model {
     pub config: Vec<ConfigFile>,
     /// Programs the production image installs (`apt-get install git`): declared by it.
     pub image_tools: Vec<String>,
+    /// The images production Dockerfiles' last stages start from.
+    pub base_images: Vec<String>,
 }
 
 /// Every declaration of the app's processes: its Procfiles, then the files that may declare
@@ -113,6 +115,45 @@ fn read_declarations(
         }
     }
     declared
+}
+
+/// What the declarations say about roles: development Compose files, files production
+/// commands run, env files production Compose files read, packages under `docs/`.
+fn refine_roles(files: &mut [FileRole], declared: &Declared) {
+    for (path, why) in &declared.development {
+        if let Ok(i) = files.binary_search_by(|f| f.path.as_str().cmp(path)) {
+            if files[i].role == Role::Production {
+                files[i].role = Role::Development;
+                files[i].why = why;
+            }
+        }
+    }
+    promote_run_files(files, &declared.processes);
+    promote_compose_env_files(files, &declared.env_files);
+    promote_packages(files);
+}
+
+/// A Python package of the app that happens to be called `docs` or `examples` (a Django app
+/// that serves the documentation): a directory of examples or docs with an `__init__.py`
+/// that is not itself in a test or vendored tree holds code the app imports.
+fn promote_packages(files: &mut [FileRole]) {
+    let packages: Vec<String> = files
+        .iter()
+        .filter(|f| f.role == Role::Example && f.path.ends_with("/__init__.py"))
+        .map(|f| f.path.trim_end_matches("__init__.py").to_owned())
+        .collect();
+    if packages.is_empty() {
+        return;
+    }
+    for file in files.iter_mut() {
+        if file.role == Role::Example
+            && crate::audit::files::kind(&file.path) == crate::audit::files::Kind::Code
+            && packages.iter().any(|p| file.path.starts_with(p.as_str()))
+        {
+            file.role = Role::Production;
+            file.why = "a package of the app's code";
+        }
+    }
 }
 
 /// The env files a production Compose file reads (its `.env`, its `env_file`s) are
@@ -226,16 +267,7 @@ impl Model {
             .collect();
         let declared = read_declarations(root, &files_with_roles, procfiles, files, texts);
         let mut files_with_roles = files_with_roles;
-        for (path, why) in &declared.development {
-            if let Ok(i) = files_with_roles.binary_search_by(|f| f.path.as_str().cmp(path)) {
-                if files_with_roles[i].role == Role::Production {
-                    files_with_roles[i].role = Role::Development;
-                    files_with_roles[i].why = why;
-                }
-            }
-        }
-        promote_run_files(&mut files_with_roles, &declared.processes);
-        promote_compose_env_files(&mut files_with_roles, &declared.env_files);
+        refine_roles(&mut files_with_roles, &declared);
         let role_of = |path: &str| {
             files_with_roles
                 .binary_search_by(|f| f.path.as_str().cmp(path))
@@ -262,6 +294,12 @@ impl Model {
             });
         }
         let production_dockerfile = |path: &str| role_of(path) == Role::Production;
+        let base_images: Vec<String> = declared
+            .bases
+            .iter()
+            .filter(|(dockerfile, _)| production_dockerfile(dockerfile))
+            .map(|(_, image)| image.clone())
+            .collect();
         let image_tools: Vec<String> = declared
             .installed
             .iter()
@@ -310,6 +348,7 @@ impl Model {
             services,
             config,
             image_tools,
+            base_images,
         }
     }
 

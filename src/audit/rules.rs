@@ -376,6 +376,7 @@ mod tests {
                 "APP_AUTH_TOKEN_PREFIX = \"app_auth_token:\"",
                 "secret_key = \"K8S_RUNTIME_\"",
                 "password_rule = \"validation.password.min\"",
+                "'password' => 'required|string|min:8',",
             ],
         ),
         (
@@ -688,13 +689,13 @@ mod tests {
         (
             "logs/file-sink",
             "nginx.conf",
-            &["    access_log /var/log/nginx/shop.access.log main;"],
-            // The official image links its default paths to stdout and stderr.
+            // (The official image links its default paths to stdout and stderr: where the
+            // deployment runs it, the project check drops them; tests/audit.rs.)
             &[
-                "    access_log /dev/stdout;",
-                "    access_log off;",
+                "    access_log /var/log/nginx/shop.access.log main;",
                 "    access_log /var/log/nginx/access.log main;",
             ],
+            &["    access_log /dev/stdout;", "    access_log off;"],
         ),
         (
             "processes/local-session-store",
@@ -803,6 +804,8 @@ mod tests {
                 "SECRET_KEY = os.environ.get(\"SECRET_KEY\", None)",
                 "PASSWORD_FILE = os.getenv(\"DB_PASSWORD_FILE\", \"/run/secrets/db\")",
                 "RESET = os.environ.get(\"THROTTLE_PASS_RESET_PATTERN\", \"10/hour\")",
+                "LOCK = os.environ.get(\"RESET_PASSWORD_LOCK_TIME\", \"15 minutes\")",
+                "'passwords' => env('AUTH_PASSWORD_BROKER', 'users'),",
             ],
         ),
         (

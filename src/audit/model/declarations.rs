@@ -56,6 +56,8 @@ pub struct Declared {
     /// Env files a Compose file reads, by the Compose file's path: the `.env` beside it (for
     /// variable substitution) and its services' `env_file` entries.
     pub env_files: Vec<(String, String)>,
+    /// The image each Dockerfile's last stage starts from, by the Dockerfile's path.
+    pub bases: Vec<(String, String)>,
     /// Programs a Dockerfile installs into its last stage (`apt-get install git`, `apk add
     /// ffmpeg`, a binary copied to a `bin` directory), by the Dockerfile's path.
     pub installed: Vec<(String, String)>,
@@ -90,6 +92,7 @@ pub fn may_declare(path: &str) -> bool {
         || lower == "fly.toml"
         || lower == "render.yaml"
         || lower == "package.json"
+        || files::has_extension(&lower, &["service"])
         || (files::has_extension(&lower, &["yaml", "yml"]) && !path.contains(".github/"))
 }
 
@@ -129,6 +132,8 @@ pub fn read(path: &str, text: &str, out: &mut Declared) {
         }
     } else if lower == "fly.toml" {
         fly_toml(path, text, out);
+    } else if files::has_extension(&lower, &["service"]) {
+        systemd_unit(path, text, out);
     } else if files::has_extension(&lower, &["yaml", "yml"]) {
         // Cheap look before parsing: most YAML files declare nothing.
         let wanted = is_compose(&lower)
@@ -163,6 +168,11 @@ fn dockerfile_command(path: &str, text: &str, out: &mut Declared) {
         .rposition(|i| i.keyword == "FROM")
         .unwrap_or(0);
     let stage = &instructions[last_stage.min(instructions.len())..];
+    if let Some(from) = stage.first().filter(|i| i.keyword == "FROM") {
+        if let Some(image) = from.args.split_whitespace().find(|w| !w.starts_with("--")) {
+            out.bases.push((path.to_owned(), image.to_owned()));
+        }
+    }
     image_contents(path, stage, out);
     let find = |keyword: &str| stage.iter().rev().find(|i| i.keyword == keyword);
     let (entrypoint, cmd) = (find("ENTRYPOINT"), find("CMD"));
@@ -582,6 +592,35 @@ fn package_json(path: &str, text: &str, out: &mut Declared) {
     }
 }
 
+/// A systemd unit's `ExecStart` (the process) and `ExecStartPre` (what runs before each
+/// start), prefixes (`-`, `@`, `+`, `!`) dropped.
+fn systemd_unit(path: &str, text: &str, out: &mut Declared) {
+    let name = files::name(path)
+        .trim_end_matches(".service")
+        .trim_end_matches('@');
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        let (declared_by, command) = if let Some(c) = line.strip_prefix("ExecStartPre=") {
+            ("systemd ExecStartPre", c)
+        } else if let Some(c) = line.strip_prefix("ExecStart=") {
+            ("systemd ExecStart", c)
+        } else {
+            continue;
+        };
+        let command = command.trim_start_matches(['-', '@', '+', '!', ':']);
+        if !command.is_empty() {
+            out.processes.push(process(
+                name,
+                command,
+                Stage::Run,
+                declared_by,
+                path,
+                index + 1,
+            ));
+        }
+    }
+}
+
 fn fly_toml(path: &str, text: &str, out: &mut Declared) {
     let Ok(value) = text.parse::<toml::Table>() else {
         return;
@@ -712,6 +751,13 @@ mod tests {
             "services:\n  - type: web\n    name: api\n    startCommand: uvicorn main:app\n    preDeployCommand: alembic upgrade head\n",
         );
         assert_eq!(d.processes.len(), 2);
+        let d = read_one(
+            "contrib/shop@.service",
+            "[Service]\nExecStartPre=/usr/bin/shop --upgrade\nExecStart=/usr/bin/shop --config /etc/shop.toml\n",
+        );
+        assert_eq!(d.processes.len(), 2);
+        assert_eq!(d.processes[1].declared_by, "systemd ExecStart");
+        assert_eq!(d.processes[1].name, "shop");
         let d = read_one(
             "app.json",
             "{\"scripts\": {\"postdeploy\": \"bundle exec rake db:seed\"}}",

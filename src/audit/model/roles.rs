@@ -247,7 +247,14 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
         return (Role::Vendored, "generated or minified");
     }
     if let Some(found) = by_directory(&dirs) {
-        return found;
+        // A Dockerfile, Compose file or unit under `scripts/docker/` still deploys.
+        let deploys = files::is_dockerfile(name)
+            || lower.starts_with("docker-compose")
+            || lower.starts_with("compose.")
+            || files::has_extension(&lower, &["service"]);
+        if !(deploys && found.1 == "a script no production process names") {
+            return found;
+        }
     }
     if let Some(kind) = files::env_file_kind(name) {
         return env_file_role(&lower, kind);
@@ -630,6 +637,8 @@ mod tests {
             ("docs/site/static/logo.js", Role::Example),
             ("templates/email/smtp_test.hbs", Role::Production),
             (".editorconfig", Role::Build),
+            ("scripts/docker/Dockerfile", Role::Production),
+            ("public/language/de/user.json", Role::Production),
             ("requirements.txt", Role::Production),
             ("requirements/base.txt", Role::Production),
             ("LICENSE.txt", Role::Example),

@@ -220,6 +220,27 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             ));
         }
     }
+    // The other declarations' commands: a Compose service's, a unit's `ExecStartPre`, a
+    // manifest's container args.
+    if let Some(model) = project.model {
+        for process in model.production_processes().filter(|p| {
+            p.stage == crate::audit::model::declarations::Stage::Run && p.declared_by != "Procfile"
+        }) {
+            if let Some(found) = migration(&process.command) {
+                out.push(Finding::new(
+                    &WORK_AT_START,
+                    &process.path,
+                    (process.line, 1),
+                    format!(
+                        "`{}` ({}) runs `{found}` each time it starts: make it a release phase or a task",
+                        process.name, process.declared_by
+                    ),
+                    &found,
+                    false,
+                ));
+            }
+        }
+    }
     for (procfile, process) in project.processes() {
         if let Some(found) = migration(&process.command) {
             out.push(Finding::new(

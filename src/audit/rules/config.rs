@@ -302,15 +302,16 @@ fn names_a_credential(name: &str) -> bool {
 /// part between separators is letters of one case, or a short token (`k8s`, `v2`, `s3`). A
 /// generated secret has long parts that mix cases and digits.
 fn is_identifier_words(value: &str) -> bool {
+    // `|` too: a validation rule (`required|string|min:8`) is words.
     let parts: Vec<&str> = value
-        .split(['_', '-', '.', ':', '/'])
+        .split(['_', '-', '.', ':', '/', '|'])
         .filter(|p| !p.is_empty())
         .collect();
     let separated = parts.len() > 1 || value.ends_with(['_', ':', '.', '-']);
     separated
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:/|".contains(c))
         && parts.iter().all(|part| {
             let letters = part.chars().all(|c| c.is_ascii_alphabetic());
             let one_case = part.chars().all(|c| !c.is_ascii_lowercase())
@@ -384,6 +385,12 @@ macro_rules! secret_variable {
 fn secret_fallback(hit: &Hit<'_>) -> bool {
     let value = hit.evidence.trim();
     let name = hit.matched.to_ascii_uppercase();
+    // The variable must be named for a secret at its end: `RESET_PASSWORD_LOCK_TIME`,
+    // `AUTH_PASSWORD_BROKER` and `TOKEN_UPDATE_…_THRESHOLD` are settings about secrets.
+    let variable = fallback_variable(hit.matched);
+    if !variable.is_some_and(|v| ends_with_secret_word(&v)) {
+        return false;
+    }
     let not_secret_name = [
         "_URL", "_URI", "_PATH", "_FILE", "_NAME", "_HEADER", "_TTL", "_EXPIR", "_LENGTH",
         "_PREFIX", "_FIELD", "_ENABLED", "_TYPE",
@@ -429,6 +436,46 @@ fn secret_fallback(hit: &Hit<'_>) -> bool {
         && !value.contains("${")
         && hit.class_at(hit.evidence_at) != crate::audit::lex::Class::Comment
         && !in_docs(hit)
+}
+
+/// The variable a fallback's lookup names: the first secret-shaped identifier of the match.
+fn fallback_variable(matched: &str) -> Option<String> {
+    matched
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|word| {
+            let upper = word.to_ascii_uppercase();
+            ["SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY"]
+                .iter()
+                .any(|w| upper.contains(w))
+        })
+        .map(str::to_ascii_uppercase)
+}
+
+/// `JWT_SECRET`, `DB_PASSWORD`, `API_TOKEN`, `APP_KEY`, `SECRET_KEY_BASE`, `STRIPE_API_KEY2`.
+fn ends_with_secret_word(variable: &str) -> bool {
+    let trimmed = variable.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_');
+    [
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "APP_KEY",
+        "SECRET_KEY",
+        "SECRET_KEY_BASE",
+        "SIGNING_KEY",
+        "ENCRYPTION_KEY",
+        "MASTER_KEY",
+        "PRIVATE_KEY",
+        "JWT_KEY",
+        "ACCESS_KEY",
+        "AUTH_KEY",
+    ]
+    .iter()
+    .any(|word| {
+        trimmed == *word || trimmed.ends_with(&format!("_{word}")) || trimmed.ends_with(word)
+    })
 }
 
 /// Whether a match sits in a heredoc or a docstring: the sample requests and responses of

@@ -129,16 +129,31 @@ pub static PATTERNS: &[Pattern] = &[
     .verify(not_a_stream),
 ];
 
+/// Whether a production Compose service or Dockerfile runs the official nginx image.
+fn runs_official_nginx(model: &crate::audit::model::Model) -> bool {
+    let official = |image: &str| {
+        let repository = image.split([':', '@']).next().unwrap_or(image);
+        [
+            "nginx",
+            "library/nginx",
+            "docker.io/nginx",
+            "docker.io/library/nginx",
+            "nginxinc/nginx-unprivileged",
+        ]
+        .contains(&repository)
+    };
+    model.services.iter().any(|(s, role)| {
+        *role == crate::audit::model::roles::Role::Production && official(&s.image)
+    }) || model.base_images.iter().any(|image| official(image))
+}
+
 /// nginx's `access_log`/`error_log` to a file, in its config whatever the file is called
 /// (`nginx.conf`, `config/nginx.conf.erb`, `sites-enabled/app`).
 fn nginx_sink(hit: &Hit<'_>) -> bool {
     let nginx = hit.kind == Kind::Config
         || hit.path.contains("nginx")
         || memchr::memmem::find(hit.content, b"server {").is_some();
-    // The official nginx image links its default logs to the container's stdout and stderr.
-    let image_default =
-        ["/var/log/nginx/access.log", "/var/log/nginx/error.log"].contains(&hit.evidence);
-    nginx && !image_default && not_a_stream(hit)
+    nginx && not_a_stream(hit)
 }
 
 const LOG_FLAGS: [&str; 4] = [
@@ -182,6 +197,15 @@ pub fn command_sink(command: &str) -> Option<String> {
 }
 
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    // The official nginx image links its default logs to the container's stdout and stderr:
+    // where the deployment runs it, those paths are the stream.
+    if project.model.is_some_and(runs_official_nginx) {
+        out.retain(|f| {
+            !(f.rule == FILE_SINK.id
+                && ["/var/log/nginx/access.log", "/var/log/nginx/error.log"]
+                    .contains(&f.evidence.as_str()))
+        });
+    }
     for (procfile, process) in project.processes() {
         if let Some(sink) = command_sink(&process.command) {
             let first = sink.split(' ').next().unwrap_or(&sink).to_owned();
