@@ -73,10 +73,11 @@ pub struct Pattern {
     pub secret: bool,
     /// Whether a match is a finding (placeholders, env lookups and the like are not).
     pub verify: Option<fn(&Hit<'_>) -> bool>,
-    /// Literals one of which every match contains: the pattern then runs outside the set,
-    /// only on files where a keyword occurs (one pass of a literal searcher finds them all),
-    /// as gitleaks' keywords do. Each pattern in the set costs every byte of every file.
-    pub keywords: &'static [&'static str],
+    /// A cheap regex (literals, usually) that every match also matches: it takes the
+    /// pattern's place in the file's one `RegexSet` pass, and the pattern itself runs only on
+    /// files where it matched — gitleaks' keywords, inside the set. Each full pattern in the
+    /// set costs every byte of every file; a literal alternation costs next to nothing.
+    pub gate: Option<&'static str>,
 }
 
 impl Pattern {
@@ -108,15 +109,15 @@ impl Pattern {
             kinds,
             secret: false,
             verify: None,
-            keywords: &[],
+            gate: None,
         }
     }
 
-    /// Runs the pattern only on files that contain one of `keywords` (case-sensitive), each of
-    /// which every match must contain.
+    /// Runs the pattern only on files where `gate` (a regex every match also matches) finds
+    /// something.
     #[must_use]
-    pub const fn keywords(mut self, keywords: &'static [&'static str]) -> Self {
-        self.keywords = keywords;
+    pub const fn gate(mut self, gate: &'static str) -> Self {
+        self.gate = Some(gate);
         self
     }
 
@@ -157,53 +158,30 @@ pub struct Scanner {
     regexes: Vec<Regex>,
     /// Index in the full pattern list of each pattern here.
     indices: Vec<usize>,
-    /// The keyword-gated patterns: the literal searcher over every keyword, each keyword's
-    /// pattern (local index), and the patterns' regexes.
-    gate: Option<Regex>,
-    gate_keywords: Vec<&'static str>,
-    gate_owner: Vec<usize>,
-    gated: Vec<(usize, Regex)>,
 }
 
 impl Scanner {
     /// Compiles the patterns that apply to `kind` (all of them for `None`); they are constants,
     /// so a bad one is a bug the tests catch.
     pub fn new(patterns: &[&Pattern], kind: Option<Kind>) -> Result<Self, regex::Error> {
-        let applies = |i: &usize| kind.is_none_or(|k| patterns[*i].kinds.contains(k));
         let indices: Vec<usize> = (0..patterns.len())
-            .filter(applies)
-            .filter(|&i| patterns[i].keywords.is_empty())
+            .filter(|&i| kind.is_none_or(|k| patterns[i].kinds.contains(k)))
             .collect();
-        let gated_indices: Vec<usize> = (0..patterns.len())
-            .filter(applies)
-            .filter(|&i| !patterns[i].keywords.is_empty())
+        // In the set, a gated pattern is its gate; the full pattern runs where the gate hit.
+        // Without a gate of its own, a pattern whose every match starts with one of a few
+        // literals (`npm_`, `AKIA`, `-----BEGIN`) is gated on them, as ripgrep prefilters.
+        let sources: Vec<String> = indices
+            .iter()
+            .map(|&i| {
+                patterns[i].gate.map_or_else(
+                    || {
+                        derived_gate(patterns[i].regex)
+                            .unwrap_or_else(|| patterns[i].regex.to_owned())
+                    },
+                    str::to_owned,
+                )
+            })
             .collect();
-        let mut gate_keywords = Vec::new();
-        let mut gate_owner = Vec::new();
-        let mut gated = Vec::new();
-        for (local, &i) in gated_indices.iter().enumerate() {
-            for keyword in patterns[i].keywords {
-                gate_keywords.push(*keyword);
-                gate_owner.push(local);
-            }
-            gated.push((
-                i,
-                RegexBuilder::new(patterns[i].regex)
-                    .unicode(false)
-                    .build()?,
-            ));
-        }
-        let gate = if gate_keywords.is_empty() {
-            None
-        } else {
-            let alternation: Vec<String> = gate_keywords.iter().map(|k| regex::escape(k)).collect();
-            Some(
-                RegexBuilder::new(&alternation.join("|"))
-                    .unicode(false)
-                    .build()?,
-            )
-        };
-        let sources: Vec<&str> = indices.iter().map(|&i| patterns[i].regex).collect();
         // ASCII classes and word boundaries: the patterns look for ASCII tokens, and a Unicode
         // `\b` makes the lazy DFA give up on the first non-ASCII byte, falling back to the
         // PikeVM (measured: 17 s instead of under 1 s on 170 MB of crates with UTF-8 docs).
@@ -212,15 +190,11 @@ impl Scanner {
                 .unicode(false)
                 .dfa_size_limit(DFA_SIZE)
                 .build()?,
-            regexes: sources
+            regexes: indices
                 .iter()
-                .map(|s| RegexBuilder::new(s).unicode(false).build())
+                .map(|&i| RegexBuilder::new(patterns[i].regex).unicode(false).build())
                 .collect::<Result<_, _>>()?,
             indices,
-            gate,
-            gate_keywords,
-            gate_owner,
-            gated,
         })
     }
 
@@ -231,23 +205,6 @@ impl Scanner {
         if !self.indices.is_empty() {
             for local in &self.set.matches(content) {
                 run.push((self.indices[local], &self.regexes[local]));
-            }
-        }
-        if let Some(gate) = &self.gate {
-            let mut seen = vec![false; self.gated.len()];
-            for m in gate.find_iter(content) {
-                // Every keyword found here (one may be a prefix of another).
-                let rest = &content[m.start()..];
-                for (keyword, &owner) in self.gate_keywords.iter().zip(&self.gate_owner) {
-                    if rest.starts_with(keyword.as_bytes()) {
-                        seen[owner] = true;
-                    }
-                }
-            }
-            for (local, (i, regex)) in self.gated.iter().enumerate() {
-                if seen[local] {
-                    run.push((*i, regex));
-                }
             }
         }
         for (pattern, regex) in run {
@@ -272,6 +229,31 @@ impl Scanner {
         found.sort_by_key(|m| (m.start, m.pattern));
         found
     }
+}
+
+/// The literals every match of `regex` starts with, as an alternation, when there are few and
+/// none is short (a short one would make the gate fire everywhere).
+fn derived_gate(regex: &str) -> Option<String> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(regex)
+        .ok()?;
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    let sequence = extractor.extract(&hir);
+    let literals = sequence.literals()?;
+    if literals.is_empty() || literals.len() > 16 || literals.iter().any(|l| l.as_bytes().len() < 3)
+    {
+        return None;
+    }
+    let escaped: Option<Vec<String>> = literals
+        .iter()
+        .map(|l| std::str::from_utf8(l.as_bytes()).ok().map(regex::escape))
+        .collect();
+    Some(escaped?.join("|"))
 }
 
 /// One scanner per kind of file, each compiled the first time a file of that kind is read.

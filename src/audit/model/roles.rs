@@ -213,12 +213,13 @@ fn name_words(name: &str) -> impl Iterator<Item = String> + '_ {
 /// Whether a directory part is one of `dirs` or names one with a prefix (`test-environments`,
 /// `tests_integration`).
 fn dir_is(dir: &str, dirs: &[&str]) -> bool {
-    let lower = dir.to_ascii_lowercase();
+    // Without allocating: this runs for every directory of every file of the app.
+    let bytes = dir.as_bytes();
     dirs.iter().any(|d| {
-        lower == *d
-            || lower
-                .strip_prefix(d)
-                .is_some_and(|rest| rest.starts_with('-') || rest.starts_with('_'))
+        let d = d.as_bytes();
+        bytes.len() >= d.len()
+            && bytes[..d.len()].eq_ignore_ascii_case(d)
+            && (bytes.len() == d.len() || matches!(bytes[d.len()], b'-' | b'_'))
     })
 }
 
@@ -373,10 +374,9 @@ fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
     }
     dirs.iter()
         .any(|d| {
-            let lower = d.to_ascii_lowercase();
-            dir_is(&lower, &SCRIPT_DIRS)
-                || lower.ends_with("-buildtools")
-                || lower.ends_with("-tools")
+            dir_is(d, &SCRIPT_DIRS)
+                || files::has_suffix(d, "-buildtools")
+                || files::has_suffix(d, "-tools")
         })
         .then_some((Role::Build, "a script no production process names"))
 }

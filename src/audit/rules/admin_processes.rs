@@ -26,24 +26,16 @@ static PATTERNS: &[Pattern] = &[
         Kinds::CODE,
     )
     .verify(migrates_in_app_code)
-    .keywords(&[
-        "AutoMigrate",
-        "command.upgrade",
-        "call_command",
-        "Artisan::call",
-        "knex.migrate",
-        "goose.Up",
-        "migrator.up",
-        "umzug.up",
-        "Flyway.configure",
-    ]),
+    .gate(
+        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|knex\.migrate|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure",
+    ),
     Pattern::new(
         &WORK_AT_START,
         r"(?m)^\s*(?:hook-pre-app|exec-pre-app|hook-asap|exec-asap|exec-as-root|hook-master-start)\s*=\s*(?:exec:)?\s*(.*\bmigrate\b.*)$",
         "the server migrates the database before each start of the app",
         Kinds::of(&[Kind::Config, Kind::Other]),
     )
-    .keywords(&["migrate"]),
+    .gate("migrate"),
 ];
 
 /// A migration call in code that runs with the app: not in a migration command, a

@@ -372,6 +372,9 @@ fn secret_like(key: &str, value: &str) -> bool {
     credentialed_url || literal && (named || random)
 }
 
+/// The words every generic secret's name holds, as the cheap gate of its patterns.
+const GENERIC_SECRET_WORDS: &str = r"(?i)passw|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credential";
+
 /// A secret-named variable: `JWT_SECRET`, `APP_KEY`, `SECRET_KEY_BASE`, `DB_PASSWORD`,
 /// `API_TOKEN` (`_URL`, `_NAME`… names are not secrets: [`secret_fallback`]).
 macro_rules! secret_variable {
@@ -540,16 +543,18 @@ pub static PATTERNS: &[Pattern] = &[
     )
     .secret()
     .verify(secret_fallback)
-    .keywords(&["process.env"]),
+    .gate(r"process\.env"),
     Pattern::new(
         &SECRET_FALLBACK,
         // Python, PHP, Ruby, Elixir: a lookup function with the default as its next argument.
+        // (Gated: it runs only where a lookup's name occurs.)
         concat!(r#"(?:os\.environ\.get|os\.getenv|environ\.get|env(?:\.str)?|config|getenv|ENV\.fetch|System\.get_env)\(\s*["']"#, secret_variable!(), r#"["']\s*,\s*(?:default\s*=\s*)?["']([^"'\n]+)["']|ENV\[["']"#, secret_variable!(), r#"["']\]\s*\|\|\s*["']([^"'\n]+)["']|System\.get_env\(\s*""#, secret_variable!(), r#""\s*\)\s*\|\|\s*"([^"\n]+)""#),
         "a secret's environment lookup falls back to a literal",
         Kinds::CODE,
     )
     .secret()
-    .verify(secret_fallback),
+    .verify(secret_fallback)
+    .gate(r"environ|getenv|env\(|env\.str\(|config\(|ENV\.fetch|ENV\[|get_env"),
     Pattern::new(
         &SECRET_FALLBACK,
         // Shell and Compose: `${SECRET_KEY_BASE:-literal}`.
@@ -558,7 +563,8 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::ALL,
     )
     .secret()
-    .verify(secret_fallback),
+    .verify(secret_fallback)
+    .gate(r":-"),
     Pattern::new(
         &CREDENTIALED_URL,
         r#"\b[a-zA-Z][a-zA-Z0-9+.-]{1,19}://[^\s:@/'"<>]{1,64}:([^\s:@/'"<>]{3,128})@[A-Za-z0-9.\[_-]"#,
@@ -584,7 +590,8 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::of(&[Kind::Code, Kind::Config, Kind::Other]),
     )
     .secret()
-    .verify(generic_secret),
+    .verify(generic_secret)
+    .gate(GENERIC_SECRET_WORDS),
     Pattern::new(
         &GENERIC_SECRET,
         r#"(?im)^[ \t]*[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}[ \t]*[:=][ \t]*([^"'\s#,;]{8,200})[ \t]*$"#,
@@ -592,7 +599,8 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::of(&[Kind::Config]),
     )
     .secret()
-    .verify(generic_secret),
+    .verify(generic_secret)
+    .gate(GENERIC_SECRET_WORDS),
 ];
 
 /// Env files that do not parse, and committed env files that hold values (an empty `KEY=`

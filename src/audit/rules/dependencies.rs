@@ -309,42 +309,48 @@ pub static PATTERNS: &[Pattern] = &[
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"subprocess"),
     Pattern::new(
         &UNDECLARED_TOOL,
         r#"\b(?:os\.system|os\.popen|system)\(\s*[rbf]?["']([A-Za-z0-9_.+-]+)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"system\(|popen\("),
     Pattern::new(
         &UNDECLARED_TOOL,
         r#"exec\.Command(?:Context)?\((?:[A-Za-z_][A-Za-z0-9_]*,\s*)?"([A-Za-z0-9_.+-]+)""#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"exec\.Command"),
     Pattern::new(
         &UNDECLARED_TOOL,
         r#"Command::new\(\s*"([A-Za-z0-9_.+-]+)"\s*\)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"Command::new"),
     Pattern::new(
         &UNDECLARED_TOOL,
         r#"\b(?:execSync|execFileSync|execFile|spawnSync|spawn|child_process\.exec)\(\s*["'`]([A-Za-z0-9_.+-]+)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"execSync|execFile|spawn|child_process"),
     Pattern::new(
         &UNDECLARED_TOOL,
         r#"(?:Runtime\.getRuntime\(\)\.exec|new\s+ProcessBuilder)\(\s*(?:new\s+String\[\]\s*\{\s*|List\.of\(\s*|Arrays\.asList\(\s*)?"([A-Za-z0-9_.+-]+)"#,
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"Runtime|ProcessBuilder"),
     Pattern::new(
         &UNDECLARED_TOOL,
         r"(?:^|[=(\s])`([A-Za-z][A-Za-z0-9_.+-]*)[\s`]",
@@ -359,14 +365,16 @@ pub static PATTERNS: &[Pattern] = &[
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"%x"),
     Pattern::new(
         &UNDECLARED_TOOL,
         r"<<[~-]?`[A-Za-z_][A-Za-z0-9_]*`[^\n]*\n\s*([A-Za-z][A-Za-z0-9_.+-]*)",
         TOOL_MESSAGE,
         Kinds::CODE,
     )
-    .verify(undeclared_tool),
+    .verify(undeclared_tool)
+    .gate(r"<<"),
 ];
 
 /// Each manifest, the lockfiles that pin it (any one will do), and whether this manifest

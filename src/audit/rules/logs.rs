@@ -80,7 +80,7 @@ pub static PATTERNS: &[Pattern] = &[
         MESSAGE,
         Kinds::of(&[Kind::Config, Kind::Other]),
     )
-    .keywords(&["FileHandler"]),
+    .gate("FileHandler"),
     // Ruby's `Logger.new("log/app.log")`, the path written out or joined
     // (`ActiveSupport::Logger.new(Rails.root.join("log/rails.log"))`).
     Pattern::new(
