@@ -1494,6 +1494,15 @@ fn default_severity_follows_measured_precision_and_strict_gives_the_ceiling() {
         .success()
         .stdout_has("First-sight precision:")
         .stdout_has("measured as config/provider-token");
+    // A rule named without its factor is found; the list has headers and marks family figures.
+    Test::new()
+        .args(&["audit", "explain", "file-sink"])
+        .run()
+        .code(2)
+        .stderr_has("did you mean `logs/file-sink`?");
+    let listed = Test::new().args(&["audit", "rules"]).run().success();
+    assert!(listed.stdout.starts_with("RULE "), "{}", listed.stdout);
+    listed.stdout_has("family ");
 }
 
 /// Issue 27, round 1's misses: what a production process runs is read as the deployment. A

@@ -117,6 +117,17 @@ fn read_declarations(
     declared
 }
 
+/// The file list says why a production config file counts, as the config list does.
+fn explain_config(files: &mut [FileRole], config: &[ConfigFile]) {
+    for c in config {
+        if let Ok(i) = files.binary_search_by(|f| f.path.as_str().cmp(&c.path)) {
+            if files[i].role == Role::Production {
+                files[i].why = c.why;
+            }
+        }
+    }
+}
+
 /// What the declarations say about roles: development Compose files, files production
 /// commands run, env files production Compose files read, packages under `docs/`.
 fn refine_roles(files: &mut [FileRole], declared: &Declared) {
@@ -342,6 +353,7 @@ impl Model {
                 config.push(copied);
             }
         }
+        explain_config(&mut files_with_roles, &config);
         Self {
             files: files_with_roles,
             processes,

@@ -248,12 +248,21 @@ fn measured_json(rule: &Rule) -> serde_json::Value {
     })
 }
 
-/// `0.92 (23/25)`, or `unmeasured`.
+/// `0.92 (23/25)`, `unmeasured`, and `family` before a figure that is its family's.
 fn measured_text(rule: &Rule) -> String {
     let measured = crate::audit::measured::of(rule);
+    let family = if crate::audit::measured::key(rule) == rule.id {
+        ""
+    } else {
+        "family "
+    };
     match measured.precision() {
-        Some(p) => format!("{p:.2} ({}/{})", measured.true_positives, measured.sample()),
-        None => "unmeasured".to_owned(),
+        Some(p) => format!(
+            "{family}{p:.2} ({}/{})",
+            measured.true_positives,
+            measured.sample()
+        ),
+        None => format!("{family}unmeasured"),
     }
 }
 
@@ -268,10 +277,15 @@ fn list(as_json: bool) -> Result<i32, Error> {
     }
     let width = rules::all().map(|r| r.id.len()).max().unwrap_or(0);
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<width$}  FACTOR  DEFAULT  FIRST-SIGHT          WHAT",
+        "RULE"
+    );
     for rule in rules::all() {
         let _ = writeln!(
             out,
-            "{:<width$}  {:<4}  {:<7}  {:<12}  {}",
+            "{:<width$}  {:<6}  {:<7}  {:<19}  {}",
             rule.id,
             rule.factor.roman(),
             severity(rule),
@@ -287,7 +301,17 @@ fn explain(id: &str, as_json: bool) -> Result<i32, Error> {
     let Some(rule) = rules::get(id) else {
         let ids: Vec<&str> = rules::all().map(|r| r.id).collect();
         let mut error = Error::usage(format!("no rule `{id}`"));
-        error = match crate::diagnostic::did_you_mean(id, ids.iter().copied()) {
+        // `file-sink` is `logs/file-sink`: the name without its factor.
+        let by_name: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|full| full.rsplit('/').next() == Some(id))
+            .collect();
+        let near = match by_name.as_slice() {
+            [one] => Some((*one).to_owned()),
+            _ => crate::diagnostic::did_you_mean(id, ids.iter().copied()).map(str::to_owned),
+        };
+        error = match near {
             Some(near) => error.hint(format!("did you mean `{near}`?")),
             None => error.hint("`dozen audit rules` lists them"),
         };

@@ -189,7 +189,14 @@ fn dockerfile_command(path: &str, text: &str, out: &mut Declared) {
         .strip_prefix("Dockerfile.")
         .or_else(|| name.strip_suffix(".Dockerfile"))
         .or_else(|| name.strip_suffix(".dockerfile"))
-        .unwrap_or("container");
+        // `Dockerfile` at the root is the app's container; `postgres-docker/Dockerfile` is
+        // named by its directory.
+        .unwrap_or_else(|| {
+            path.rsplit('/')
+                .nth(1)
+                .filter(|dir| !["docker", "build", "deploy", ".docker"].contains(dir))
+                .unwrap_or("container")
+        });
     out.processes.push(process(
         type_name,
         &command.join(" "),
@@ -363,10 +370,19 @@ const BACKING_IMAGES: [&str; 22] = [
     "nats",
 ];
 
-fn compose(path: &str, document: &Node, out: &mut Declared) {
-    let Some(services) = document.get("services") else {
-        return;
-    };
+/// Whether an image is a vendor's image of a backing service (`postgres:16`,
+/// `bitnami/redis`, `mariadb:11`).
+fn is_backing_image(image: &str) -> bool {
+    let repository = image.split([':', '@']).next().unwrap_or(image);
+    let last = repository.rsplit('/').next().unwrap_or(repository);
+    BACKING_IMAGES
+        .iter()
+        .any(|b| *b == repository || *b == last || last.starts_with(&format!("{b}-")))
+}
+
+/// Whether a Compose file is a developer's: it mounts the source or runs development
+/// servers, or it holds only backing services.
+fn development_compose(path: &str, services: &Node, out: &mut Declared) {
     if let Some(why) = services
         .entries()
         .iter()
@@ -377,13 +393,9 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
     let only_backing = !services.entries().is_empty()
         && services.entries().iter().all(|(_, s)| {
             s.get("build").is_none()
-                && s.get("image").and_then(Node::as_str).is_some_and(|image| {
-                    let repository = image.split([':', '@']).next().unwrap_or(image);
-                    let last = repository.rsplit('/').next().unwrap_or(repository);
-                    BACKING_IMAGES.iter().any(|b| {
-                        *b == repository || *b == last || last.starts_with(&format!("{b}-"))
-                    })
-                })
+                && s.get("image")
+                    .and_then(Node::as_str)
+                    .is_some_and(is_backing_image)
         });
     if only_backing {
         out.development.push((
@@ -391,6 +403,13 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
             "a Compose file of backing services only: local infrastructure for development",
         ));
     }
+}
+
+fn compose(path: &str, document: &Node, out: &mut Declared) {
+    let Some(services) = document.get("services") else {
+        return;
+    };
+    development_compose(path, services, out);
     let dir = path
         .rsplit_once('/')
         .map_or(String::new(), |(d, _)| format!("{d}/"));
@@ -419,6 +438,26 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
         }
     }
     for (name, service) in services.entries() {
+        // A vendor's image of a backing service is one, whatever command it is given
+        // (`redis-server --appendonly yes`).
+        if service.get("build").is_none()
+            && service
+                .get("image")
+                .and_then(Node::as_str)
+                .is_some_and(is_backing_image)
+        {
+            out.services.push(Service {
+                name: name.clone(),
+                image: service
+                    .get("image")
+                    .and_then(Node::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                path: path.to_owned(),
+                line: service.line,
+            });
+            continue;
+        }
         let command = service
             .get("command")
             .and_then(Node::command)

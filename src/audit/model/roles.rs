@@ -277,11 +277,20 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     {
         return (Role::Example, "documentation");
     }
-    if stem_words
-        .iter()
-        .any(|w| EXAMPLE_WORDS.contains(&w.as_str()))
+    // `config.example.json`, `settings.sample.py`, `app.ini.dist`: the word is a part of its
+    // own, after the name (`0008_work_default_edition.py`, `template.html` are not examples).
+    if lower
+        .split('.')
+        .skip(1)
+        .any(|part| EXAMPLE_WORDS.contains(&part))
     {
         return (Role::Example, "an example or template of a file");
+    }
+    if ["license", "licence", "copying", "notice", "authors"]
+        .iter()
+        .any(|w| lower.starts_with(w))
+    {
+        return (Role::Example, "a licence file");
     }
     // `requirements-dev.txt`, `requirements/test.txt`: what developers and CI install.
     if super::super::rules::is_requirements(path, name) {
@@ -317,7 +326,10 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     {
         return (Role::Development, "a development variant of a file");
     }
-    (Role::Production, "the app's code or config")
+    (
+        Role::Production,
+        "nothing marks it otherwise: the app's code or config",
+    )
 }
 
 /// A `.txt` that is data or config, not prose: pip requirements and constraints, Heroku's
@@ -425,6 +437,8 @@ fn is_code_stem(lower: &str) -> bool {
 
 /// Files whose development variants are common: Compose files, Dockerfiles, settings.
 fn is_deployment_file(lower: &str) -> bool {
+    // By name, and config data files; never code by its extension (a migration named
+    // `0102_remove_connector_local.py` is not a local variant of anything).
     lower.starts_with("docker-compose")
         || lower.starts_with("compose")
         || lower.starts_with("dockerfile")
@@ -433,21 +447,19 @@ fn is_deployment_file(lower: &str) -> bool {
         || lower.starts_with("application")
         || lower.starts_with("settings")
         || lower.starts_with("config")
-        || [
-            "yml",
-            "yaml",
-            "json",
-            "toml",
-            "properties",
-            "ini",
-            "exs",
-            "py",
-            "rb",
-            "php",
-            "conf",
-        ]
-        .iter()
-        .any(|e| lower.ends_with(&format!(".{e}")))
+        || files::has_extension(
+            lower,
+            &[
+                "yml",
+                "yaml",
+                "json",
+                "toml",
+                "properties",
+                "ini",
+                "conf",
+                "exs",
+            ],
+        )
 }
 
 /// An env file's role: the production environment's file, a development one, a test one,
@@ -502,7 +514,7 @@ fn is_test_config(path: &str, lower: &str) -> bool {
 
 /// Build and release tooling by name.
 fn is_build_tooling(lower: &str) -> bool {
-    const NAMES: [&str; 35] = [
+    const NAMES: [&str; 36] = [
         "makefile",
         "gnumakefile",
         "justfile",
@@ -526,6 +538,7 @@ fn is_build_tooling(lower: &str) -> bool {
         ".pre-commit-config.yaml",
         "renovate.json",
         "netlify.toml",
+        ".codecov.yml",
         ".editorconfig",
         "crowdin.yml",
         "sonar-project.properties",
@@ -540,6 +553,8 @@ fn is_build_tooling(lower: &str) -> bool {
         ".markdownlint.json",
     ];
     NAMES.contains(&lower)
+        // `.eslintignore`, `.prettierignore`, `.npmignore`: tooling's lists.
+        || (lower.starts_with('.') && lower.ends_with("ignore"))
         || [
             "webpack.", "vite.config", "rollup.config", "babel.config", ".babelrc", "tsconfig",
             ".eslintrc", "eslint.config", ".prettierrc", "postcss.config", "tailwind.config",
@@ -562,6 +577,7 @@ fn is_development_file(path: &str, lower: &str) -> bool {
         || path.ends_with("db/seeds.rb")
         || path.ends_with("priv/repo/seeds.exs")
         || lower == "vagrantfile"
+        || lower == ".flaskenv"
         || lower == "tilt"
         || lower == "tiltfile"
         || lower == "skaffold.yaml"
@@ -637,6 +653,19 @@ mod tests {
             ("docs/site/static/logo.js", Role::Example),
             ("templates/email/smtp_test.hbs", Role::Production),
             (".editorconfig", Role::Build),
+            (
+                "bookwyrm/migrations/0008_work_default_edition.py",
+                Role::Production,
+            ),
+            (
+                "bookwyrm/migrations/0102_remove_connector_local.py",
+                Role::Production,
+            ),
+            ("bookwyrm/templates/ostatus/template.html", Role::Production),
+            ("config.example.json", Role::Example),
+            ("LICENSE", Role::Example),
+            (".flaskenv", Role::Development),
+            (".eslintignore", Role::Build),
             ("scripts/docker/Dockerfile", Role::Production),
             ("public/language/de/user.json", Role::Production),
             ("requirements.txt", Role::Production),
