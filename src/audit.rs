@@ -33,6 +33,15 @@ use project::{ProcfileAt, Project};
 use report::Report;
 use suppress::{Baseline, ManifestIgnore, Suppressed};
 
+/// The factors the probe checks by running the types.
+const PROBED: [Factor; 5] = [
+    Factor::VI,
+    Factor::VII,
+    Factor::VIII,
+    Factor::IX,
+    Factor::XI,
+];
+
 /// What to audit and how.
 pub struct Request<'a> {
     /// The app directory.
@@ -128,13 +137,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
             let (found, probe_findings) = run_probe(root, target, procfile, probe_request)?;
             probes = found;
             findings.extend(probe_findings);
-            checked.extend([
-                Factor::VI,
-                Factor::VII,
-                Factor::VIII,
-                Factor::IX,
-                Factor::XI,
-            ]);
+            checked.extend(PROBED);
             if probe_request.options.strip_config {
                 checked.push(Factor::III);
             }
@@ -177,7 +180,10 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         unbaselined,
         suppressed,
         repo_prefix: git.map(|g| g.prefix).unwrap_or_default(),
-        warnings,
+        warnings: warnings
+            .into_iter()
+            .chain(unreadable_warnings(&walked.unreadable))
+            .collect(),
     })
 }
 
@@ -284,6 +290,33 @@ fn run_probe(
             format!("the probe could not run: {error}"),
         )]
     })
+}
+
+/// What the walk could not read, as warnings on stderr (the first ten, then how many more):
+/// an audit that skipped files says so instead of passing them as clean.
+fn unreadable_warnings(unreadable: &[String]) -> Vec<Diagnostic> {
+    const SHOWN: usize = 10;
+    let mut sorted: Vec<&String> = unreadable.iter().collect();
+    sorted.sort();
+    let mut out: Vec<Diagnostic> = sorted
+        .iter()
+        .take(SHOWN)
+        .map(|what| {
+            Diagnostic::general(
+                crate::diagnostic::Severity::Warning,
+                None,
+                format!("cannot read {what}: the audit did not check it"),
+            )
+        })
+        .collect();
+    if sorted.len() > SHOWN {
+        out.push(Diagnostic::general(
+            crate::diagnostic::Severity::Warning,
+            None,
+            format!("and {} more that could not be read", sorted.len() - SHOWN),
+        ));
+    }
+    out
 }
 
 /// The walk of the app; under `--probe-only`, which reads no file but the Procfile, only the

@@ -1707,3 +1707,43 @@ fn nginx_images_systemd_units_and_catalogs() {
         "{found:?}"
     );
 }
+
+/// Nothing is lost: a file or directory the user cannot read is named on stderr as not
+/// checked (a secret in it would otherwise pass as clean), and the rest is audited.
+#[test]
+fn unreadable_files_are_said_not_checked() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let test = Test::new()
+        .procfile("web: node server.js $PORT\n")
+        .file("server.js", "const k = 'AKIAQ3EGV7XJ2MBZR4TN';\n")
+        .file("secret.js", "const k = 'AKIAQ3EGV7XJ2MBZR5TN';\n")
+        .file("private/notes.txt", "x\n");
+    crate::harness::give_to_app_user(test.path());
+    std::fs::set_permissions(
+        test.path().join("secret.js"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        test.path().join("private"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        crate::harness::dozen_as_user(test.path(), &["audit", "--strict", "--format", "json", "."]);
+    // Root reads everything: the check needs an account that cannot.
+    if crate::harness::drops_privileges() || !rustix::process::geteuid().is_root() {
+        assert!(stderr.contains("cannot read secret.js"), "{stderr}");
+        assert!(stderr.contains("private"), "{stderr}");
+        assert!(stderr.contains("the audit did not check it"), "{stderr}");
+    }
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("server.js"), "{stdout}");
+    for dir in ["secret.js", "private"] {
+        std::fs::set_permissions(
+            test.path().join(dir),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+}

@@ -80,6 +80,9 @@ pub struct Walked {
     pub suppressions: Vec<Inline>,
     /// What `fact/…` patterns established (once per fact and value in a file).
     pub facts: Vec<Fact>,
+    /// What could not be read (a directory or file the user may not open), each as
+    /// `path: error`: the audit did not check them, and says so.
+    pub unreadable: Vec<String>,
     /// The text of the files that declare processes (Dockerfiles, Compose files, manifests),
     /// for the deployment model: read once, here.
     pub declarations: Vec<(String, String)>,
@@ -92,6 +95,7 @@ impl Walked {
         self.suppressions.append(&mut other.suppressions);
         self.facts.append(&mut other.facts);
         self.declarations.append(&mut other.declarations);
+        self.unreadable.append(&mut other.unreadable);
     }
 }
 
@@ -124,8 +128,12 @@ pub fn walk<S: std::hash::BuildHasher>(
         };
         let scanners = &scanners;
         Box::new(move |entry| {
-            let Ok(entry) = entry else {
-                return ignore::WalkState::Continue;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    local.walked.unreadable.push(error.to_string());
+                    return ignore::WalkState::Continue;
+                }
             };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return ignore::WalkState::Continue;
@@ -139,8 +147,12 @@ pub fn walk<S: std::hash::BuildHasher>(
             let name = files::name(&relative);
             let size = entry.metadata().map_or(0, |m| m.len());
             if readable(name, size, options) {
-                if let Some(content) = read_text(entry.path()) {
-                    scan_file(&relative, &content, scanners, options, &mut local.walked);
+                match read_text(entry.path()) {
+                    Ok(Some(content)) => {
+                        scan_file(&relative, &content, scanners, options, &mut local.walked);
+                    }
+                    Ok(None) => {}
+                    Err(error) => local.walked.unreadable.push(format!("{relative}: {error}")),
                 }
             }
             local.walked.files.push(relative);
@@ -170,8 +182,12 @@ pub fn walk<S: std::hash::BuildHasher>(
                 .map(|m| m.len());
             let Some(size) = size else { continue };
             if readable(files::name(path), size, options) {
-                if let Some(content) = read_text(&full) {
-                    scan_file(path, &content, &scanners, options, &mut result);
+                match read_text(&full) {
+                    Ok(Some(content)) => {
+                        scan_file(path, &content, &scanners, options, &mut result);
+                    }
+                    Ok(None) => {}
+                    Err(error) => result.unreadable.push(format!("{path}: {error}")),
                 }
             }
             result.files.push(path.clone());
@@ -188,25 +204,26 @@ pub fn walk<S: std::hash::BuildHasher>(
 }
 
 /// A file's bytes, unless it is binary (a NUL in its first 8 KiB), which is found before the
-/// rest is read, as ripgrep does.
-fn read_text(path: &Path) -> Option<Vec<u8>> {
+/// rest is read, as ripgrep does. An error is a file the audit could not check.
+fn read_text(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read as _;
-    let mut file = std::fs::File::open(path).ok()?;
+    let mut file = std::fs::File::open(path)?;
     let mut content = vec![0; 8192];
     let mut filled = 0;
     while filled < content.len() {
         match file.read(&mut content[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
-            Err(_) => return None,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
         }
     }
     content.truncate(filled);
     if memchr::memchr(0, &content).is_some() {
-        return None;
+        return Ok(None);
     }
-    file.read_to_end(&mut content).ok()?;
-    Some(content)
+    file.read_to_end(&mut content)?;
+    Ok(Some(content))
 }
 
 struct Local<'a> {
