@@ -16,6 +16,28 @@ pub fn output(dir: &Path, args: &[&str]) -> Option<Vec<u8>> {
     output.status.success().then_some(output.stdout)
 }
 
+/// Why git will not answer in `dir` when it is in a repository it refuses to read (another
+/// user's, "dubious ownership"): git's own first line. `None` when it answers, when `dir` is
+/// simply not in a repository, or when git is missing.
+pub fn refusal(dir: &Path) -> Option<String> {
+    let output = Command::new("git")
+        .args(["rev-parse", "--git-dir"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if output.status.success() {
+        return None;
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let first = stderr.lines().next()?.trim();
+    let first = first.strip_prefix("fatal: ").unwrap_or(first);
+    (!first.starts_with("not a git repository")).then(|| {
+        // Bounded: another program's output.
+        first.chars().take(200).collect()
+    })
+}
+
 /// The repository's view of `dir`: the files it tracks below `dir` (relative to it) and
 /// `dir`'s path within the repository (`""` at its root, else ending in `/`).
 pub struct Tracked {

@@ -1747,3 +1747,37 @@ fn unreadable_files_are_said_not_checked() {
         .unwrap();
     }
 }
+
+/// A repository git refuses to read (another user's: "dubious ownership") is not "no
+/// repository": the note says what git said. Needs two accounts, so it runs when the tests
+/// run as root (as CI does), as the app user on root's repository.
+#[test]
+fn a_repository_git_refuses_is_said_so() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !crate::harness::drops_privileges() {
+        return;
+    }
+    let test = Test::new().procfile("web: x $PORT\n").git_add_all();
+    for entry in walk(test.path()) {
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let (_, stdout, stderr) =
+        crate::harness::dozen_as_user(test.path(), &["audit", "--strict", "."]);
+    assert!(
+        stdout.contains("git would not read the repository")
+            && stdout.contains("dubious ownership"),
+        "{stdout}{stderr}"
+    );
+}
+
+/// Every path under `dir`, itself included.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            out.extend(walk(&entry.unwrap().path()));
+        }
+    }
+    out
+}

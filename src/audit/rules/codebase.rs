@@ -65,12 +65,21 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         } else {
             project.files.first().map_or("Procfile", String::as_str)
         };
+        // A repository git refuses to read (another user's) is not "no repository".
+        let message = match crate::git::refusal(project.root) {
+            Some(why) => format!(
+                "git would not read the repository ({why}): the rules about committed files did not run"
+            ),
+            None => {
+                "the app is not in a git repository: the rules about committed files did not run"
+                    .to_owned()
+            }
+        };
         out.push(Finding::new(
             &NOT_A_REPOSITORY,
             anchor,
             (1, 1),
-            "the app is not in a git repository: the rules about committed files did not run"
-                .to_owned(),
+            message,
             "",
             false,
         ));
