@@ -341,6 +341,8 @@ fn read_app(
 fn by_cause(findings: Vec<Finding>, strict: bool) -> Vec<Finding> {
     let mut grouped = finding::group_by_cause(findings);
     if !strict {
+        // Rules whose first-sight record turned them off report nothing by default.
+        grouped.retain(|f| rules::get(f.rule).is_none_or(|rule| !measured::off(rule)));
         for finding in &mut grouped {
             if let Some(rule) = rules::get(finding.rule) {
                 finding.severity = finding.severity.min(measured::earned(rule));

@@ -212,7 +212,10 @@ fn rule_descriptor(rule: &Rule) -> Value {
             "markdown": format!("**Factor {} — {}.** {}\n\n**Fix:** {}", rule.factor.roman(), rule.factor.name(), rule.explanation, rule.fix),
         },
         "helpUri": format!("https://12factor.net/{}", factor_page(rule.factor)),
-        "defaultConfiguration": { "level": sarif_level(rule.default_severity()) },
+        "defaultConfiguration": {
+            "level": sarif_level(rule.default_severity()),
+            "enabled": !crate::audit::measured::off(rule),
+        },
         "properties": properties(rule),
     })
 }

@@ -16,6 +16,10 @@ pub const ERROR_PRECISION: f64 = 0.95;
 pub const ERROR_SAMPLE: u32 = 10;
 pub const WARNING_PRECISION: f64 = 0.80;
 pub const WARNING_SAMPLE: u32 = 5;
+/// A rule judged wrong this often over this many causes is off unless `--strict`: its
+/// findings cost more attention than they repay.
+pub const OFF_PRECISION: f64 = 0.25;
+pub const OFF_SAMPLE: u32 = 10;
 
 /// The judged findings of the first-sight rounds.
 const JUDGED: &str = include_str!("../../bench/audit-firstsight/judged.tsv");
@@ -38,6 +42,12 @@ impl Measured {
     /// `None` before any finding was judged.
     pub fn precision(self) -> Option<f64> {
         (self.sample() > 0).then(|| f64::from(self.true_positives) / f64::from(self.sample()))
+    }
+
+    /// Whether this record turns the rule off by default.
+    pub fn off(self) -> bool {
+        self.precision()
+            .is_some_and(|p| p < OFF_PRECISION && self.sample() >= OFF_SAMPLE)
     }
 
     /// The severity this record earns.
@@ -91,6 +101,11 @@ pub fn of(rule: &Rule) -> Measured {
     TABLE.get(key(rule)).copied().unwrap_or_default()
 }
 
+/// Whether a rule is off by default (reported only with `--strict`).
+pub fn off(rule: &Rule) -> bool {
+    of(rule).off()
+}
+
 /// The severity a rule's record earns.
 pub fn earned(rule: &Rule) -> Severity {
     of(rule).earned()
@@ -114,6 +129,8 @@ mod tests {
         assert_eq!(m(4, 1).earned(), Severity::Warning);
         assert_eq!(m(4, 0).earned(), Severity::Note);
         assert_eq!(m(3, 2).earned(), Severity::Note);
+        assert!(m(1, 61).off() && m(2, 9).off());
+        assert!(!m(1, 5).off() && !m(3, 7).off() && !m(0, 0).off());
         let table = tally(
             "# header\n1\ta\tconfig/aws-access-key\terror\tx:1\ttrue\tr\n1\ta\tconfig/github-token\terror\tx:2\tfalse\tr\n1\tb\tlogs/file-sink\twarning\ty:3\ttrue\tr\n",
         );

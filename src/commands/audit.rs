@@ -209,6 +209,9 @@ fn write_baseline(
 }
 
 fn severity(rule: &Rule) -> &'static str {
+    if crate::audit::measured::off(rule) {
+        return "off";
+    }
     match rule.default_severity() {
         Severity::Error => "error",
         Severity::Warning => "warning",
