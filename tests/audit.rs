@@ -1042,6 +1042,7 @@ fn example_env_files_are_not_environments_and_differences_are_one_cause() {
             "DATABASE_URL=\nSENTRY_DSN=\nA=\nB=\n",
         )
         .env_file(".env.test", "DATABASE_URL=x\n")
+        .env_file(".env.unit-tests", "DATABASE_URL=x\nFAKE_MAILER=1\n")
         .env_file(".env.license", "SPDX-License-Identifier: MIT\n")
         .args(&["audit", "--strict", "--json"])
         .run();
@@ -1632,6 +1633,17 @@ fn compose_env_files_stages_templates_and_build_hooks() {
         .run()
         .json();
     assert_eq!(model["files"][0]["role"], "development", "{model:#}");
+    // The app's own published image is a process of the app, not a backing service.
+    let model = Test::new()
+        .file(
+            "docker-compose.yml",
+            "services:\n  app:\n    image: shop/shop:1.4\n  db:\n    image: postgres:16\n",
+        )
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    assert_eq!(model["processes"][0]["name"], "app", "{model:#}");
+    assert_eq!(model["services"][0]["name"], "db", "{model:#}");
 }
 
 /// Issue 27, rounds 2 and 3: nginx's default log paths are the official image's stdout only

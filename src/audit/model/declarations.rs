@@ -343,9 +343,15 @@ fn development_service(service: &Node) -> Option<&'static str> {
     .then_some("a Compose file that runs development servers")
 }
 
-/// Images of backing services a developer runs beside the app: a Compose file of only these
-/// attaches local infrastructure, it does not deploy the app.
-const BACKING_IMAGES: [&str; 22] = [
+/// Images of backing services and of the proxies in front of the app: attached resources, not
+/// the app's own code. A Compose file of only these attaches a developer's local
+/// infrastructure; it does not deploy the app.
+const BACKING_IMAGES: [&str; 27] = [
+    "nginx",
+    "traefik",
+    "caddy",
+    "haproxy",
+    "envoyproxy/envoy",
     "postgres",
     "postgis",
     "mysql",
@@ -481,12 +487,21 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
                 path,
                 service.line,
             )),
-            None if !image.is_empty() => out.services.push(Service {
+            // An image that is not a backing service's is the app's own, published image.
+            None if !image.is_empty() && is_backing_image(image) => out.services.push(Service {
                 name: name.clone(),
                 image: image.to_owned(),
                 path: path.to_owned(),
                 line: service.line,
             }),
+            None if !image.is_empty() => out.processes.push(process(
+                name,
+                &format!("(the command of image {image})"),
+                Stage::Run,
+                "Compose service",
+                path,
+                service.line,
+            )),
             None => {}
         }
     }

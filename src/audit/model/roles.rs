@@ -286,10 +286,7 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     {
         return (Role::Example, "an example or template of a file");
     }
-    if ["license", "licence", "copying", "notice", "authors"]
-        .iter()
-        .any(|w| lower.starts_with(w))
-    {
+    if is_licence(path, &lower) {
         return (Role::Example, "a licence file");
     }
     // `requirements-dev.txt`, `requirements/test.txt`: what developers and CI install.
@@ -391,6 +388,15 @@ fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
                 || files::has_suffix(d, "-tools")
         })
         .then_some((Role::Build, "a script no production process names"))
+}
+
+/// `LICENSE`, `COPYING`, `NOTICE`, `AUTHORS.md` (not code: `License.php` is a licensing
+/// feature's model).
+fn is_licence(path: &str, lower: &str) -> bool {
+    ["license", "licence", "copying", "notice", "authors"]
+        .iter()
+        .any(|w| lower.starts_with(w))
+        && files::kind(path) != files::Kind::Code
 }
 
 /// The words of a name without its extension (`docker-compose.dev.yml` is `docker`,
@@ -507,7 +513,10 @@ fn is_test_config(path: &str, lower: &str) -> bool {
         // Rails' and Phoenix's test environment, Django's test settings, Spring's test profile.
         || path.ends_with("config/environments/test.rb")
         || path.ends_with("config/test.exs")
-        || (path.contains("settings") && name_words(lower).any(|w| w == "test" || w == "tests"))
+        || (path.contains("settings")
+            && name_words(lower).any(|w| w == "test" || w == "tests" || w == "ci"))
+        || lower == "tests.py"
+        || lower == "test.py"
         || lower.starts_with("application-test")
         || lower.starts_with("application_test")
 }
@@ -666,6 +675,9 @@ mod tests {
             ("LICENSE", Role::Example),
             (".flaskenv", Role::Development),
             (".eslintignore", Role::Build),
+            ("app/Models/License.php", Role::Production),
+            ("tests.py", Role::Test),
+            ("config/settings/ci.py", Role::Test),
             ("scripts/docker/Dockerfile", Role::Production),
             ("public/language/de/user.json", Role::Production),
             ("requirements.txt", Role::Production),

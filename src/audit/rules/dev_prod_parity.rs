@@ -65,7 +65,13 @@ fn environments(project: &Project<'_>) -> Vec<(String, BTreeMap<String, Definiti
     let mut result = Vec::new();
     for name in project.app.environments() {
         // A test environment holds what the tests need, fewer keys on purpose.
-        if ["test", "testing", "ci", "e2e"].contains(&name.as_str()) {
+        // (`test`, `testing-ci`, `unit-tests`, `dusk`: by any word of its name.)
+        if name.split(['-', '_', '.']).any(|w| {
+            [
+                "test", "tests", "testing", "ci", "e2e", "unit", "dusk", "spec",
+            ]
+            .contains(&w)
+        }) {
             continue;
         }
         let stack = project.app.env_stack(&name);
