@@ -939,8 +939,12 @@ impl Receiver {
     }
 
     fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        // Only whole lines: the receiver may be writing the next one as this reads (a large
+        // batch's line is written in several chunks).
+        let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        whole
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
