@@ -282,18 +282,7 @@ pub fn dev_tooling(path: &str) -> bool {
     .any(|dir| path.starts_with(dir) || path.contains(&format!("/{dir}")))
         || name.starts_with("docker-compose")
         || name.starts_with("compose.")
-        || [
-            ".travis.yml",
-            "appveyor.yml",
-            ".appveyor.yml",
-            ".drone.yml",
-            ".woodpecker.yml",
-            "bitbucket-pipelines.yml",
-            "azure-pipelines.yml",
-            ".gitlab-ci.yml",
-            "Jenkinsfile",
-        ]
-        .contains(&name)
+        || super::model::roles::CI_PIPELINES.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// Whether a literal is the fallback of an environment lookup: on the line itself, or as the

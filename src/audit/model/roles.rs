@@ -521,9 +521,23 @@ fn is_test_config(path: &str, lower: &str) -> bool {
         || lower.starts_with("application_test")
 }
 
+/// CI pipelines by file name, lower-cased (GitHub's, `CircleCI`'s and Buildkite's are
+/// directories).
+pub const CI_PIPELINES: [&str; 9] = [
+    ".travis.yml",
+    "appveyor.yml",
+    ".appveyor.yml",
+    ".drone.yml",
+    ".woodpecker.yml",
+    "bitbucket-pipelines.yml",
+    "azure-pipelines.yml",
+    ".gitlab-ci.yml",
+    "jenkinsfile",
+];
+
 /// Build and release tooling by name.
 fn is_build_tooling(lower: &str) -> bool {
-    const NAMES: [&str; 36] = [
+    const NAMES: [&str; 27] = [
         "makefile",
         "gnumakefile",
         "justfile",
@@ -531,15 +545,6 @@ fn is_build_tooling(lower: &str) -> bool {
         "rakefile",
         "gruntfile.js",
         "gulpfile.js",
-        "jenkinsfile",
-        ".travis.yml",
-        "appveyor.yml",
-        ".appveyor.yml",
-        ".drone.yml",
-        ".woodpecker.yml",
-        "bitbucket-pipelines.yml",
-        "azure-pipelines.yml",
-        ".gitlab-ci.yml",
         "cloudbuild.yaml",
         "cloudbuild.yml",
         ".goreleaser.yml",
@@ -562,6 +567,7 @@ fn is_build_tooling(lower: &str) -> bool {
         ".markdownlint.json",
     ];
     NAMES.contains(&lower)
+        || CI_PIPELINES.contains(&lower)
         // `.eslintignore`, `.prettierignore`, `.npmignore`: tooling's lists.
         || (lower.starts_with('.') && lower.ends_with("ignore"))
         || [
