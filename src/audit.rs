@@ -370,19 +370,10 @@ fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Ve
         if rules::config::is_provider(rule)
             && rules::config::COMMITTED_TOKEN.roles.contains(file_role)
         {
-            let committed = &rules::config::COMMITTED_TOKEN;
-            f.message = format!(
-                "{} (in a file of the {} role)",
-                f.message,
-                file_role.as_str()
+            *f = f.clone().reported_as(
+                &rules::config::COMMITTED_TOKEN,
+                &format!("in a file of the {} role", file_role.as_str()),
             );
-            f.rule = committed.id;
-            f.severity = committed.severity;
-            let mut hash = blake3::Hasher::new();
-            hash.update(f.fingerprint.as_bytes());
-            hash.update(committed.id.as_bytes());
-            hash.finalize().to_hex()[..32].clone_into(&mut f.fingerprint);
-            *f = f.clone().with_cause(&f.cause.clone());
             return true;
         }
         if !rule.roles.contains(file_role) {

@@ -183,6 +183,25 @@ impl Finding {
         self
     }
 
+    /// The same match reported by another rule (a provider token where stand-ins live is
+    /// `config/committed-token`): its factor and ceiling, `why` after the message, and a
+    /// fingerprint and cause of its own.
+    #[must_use]
+    pub fn reported_as(mut self, rule: &'static super::rule::Rule, why: &str) -> Self {
+        let mut hash = blake3::Hasher::new();
+        for part in [self.fingerprint.as_str(), rule.id] {
+            hash.update(part.as_bytes());
+            hash.update(b"\0");
+        }
+        hash.finalize().to_hex()[..32].clone_into(&mut self.fingerprint);
+        let cause = self.cause.clone();
+        self.rule = rule.id;
+        self.factor = rule.factor;
+        self.severity = rule.severity;
+        self.message = format!("{} ({why})", self.message);
+        self.with_cause(&cause)
+    }
+
     /// Every place of this finding: its own, then the others of its cause.
     pub fn locations(&self) -> impl Iterator<Item = Location> + '_ {
         std::iter::once(Location {

@@ -84,6 +84,12 @@ fn process(
 /// Whether a file may declare processes, by its name (read only then).
 pub fn may_declare(path: &str) -> bool {
     let name = files::name(path);
+    // Cheap first: this runs for every file the walk reads.
+    if !(files::is_dockerfile(name)
+        || files::has_extension(name, &["yaml", "yml", "json", "toml", "service"]))
+    {
+        return false;
+    }
     let lower = name.to_ascii_lowercase();
     files::is_dockerfile(name)
         || is_compose(&lower)

@@ -147,29 +147,41 @@ fn migration_in_script(project: &Project<'_>, script: &str) -> Option<(String, u
     })
 }
 
-pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
-    // A build hook that migrates (`heroku-postbuild`, a render.yaml `buildCommand`): the
-    // build touches the production database before the release exists.
-    if let Some(model) = project.model {
-        for process in model
-            .production_processes()
-            .filter(|p| p.stage == crate::audit::model::declarations::Stage::Build)
-        {
-            if let Some(found) = migration(&process.command) {
-                out.push(Finding::new(
-                    &WORK_AT_START,
-                    &process.path,
-                    (process.line, 1),
-                    format!(
-                        "the build step `{}` runs `{found}`: the build migrates the database before there is a release",
-                        process.name
-                    ),
-                    &found,
-                    false,
-                ));
+/// Migrations in the commands the other declarations give production: a build hook
+/// (`heroku-postbuild`, a render.yaml `buildCommand`) touches the database before the release
+/// exists; a Compose service's command, a unit's `ExecStartPre` or a manifest's arguments run
+/// them at every start. (The Procfile's types are read below, at their exact column.)
+fn declared_migrations(project: &Project<'_>, out: &mut Vec<Finding>) {
+    use crate::audit::model::declarations::Stage;
+    let Some(model) = project.model else {
+        return;
+    };
+    for process in model.production_processes() {
+        let message = match process.stage {
+            Stage::Build => "the build migrates the database before there is a release",
+            Stage::Run if process.declared_by != "Procfile" => {
+                "it runs each time it starts: make it a release phase or a task"
             }
+            _ => continue,
+        };
+        if let Some(found) = migration(&process.command) {
+            out.push(Finding::new(
+                &WORK_AT_START,
+                &process.path,
+                (process.line, 1),
+                format!(
+                    "`{}` ({}) runs `{found}`: {message}",
+                    process.name, process.declared_by
+                ),
+                &found,
+                false,
+            ));
         }
     }
+}
+
+pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    declared_migrations(project, out);
     // Boot scripts and Docker entrypoints a long-running process starts with.
     let mut starts: Vec<(String, String)> = Vec::new();
     for (_, process) in project.processes() {
@@ -210,27 +222,6 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                 &found,
                 false,
             ));
-        }
-    }
-    // The other declarations' commands: a Compose service's, a unit's `ExecStartPre`, a
-    // manifest's container args.
-    if let Some(model) = project.model {
-        for process in model.production_processes().filter(|p| {
-            p.stage == crate::audit::model::declarations::Stage::Run && p.declared_by != "Procfile"
-        }) {
-            if let Some(found) = migration(&process.command) {
-                out.push(Finding::new(
-                    &WORK_AT_START,
-                    &process.path,
-                    (process.line, 1),
-                    format!(
-                        "`{}` ({}) runs `{found}` each time it starts: make it a release phase or a task",
-                        process.name, process.declared_by
-                    ),
-                    &found,
-                    false,
-                ));
-            }
         }
     }
     for (procfile, process) in project.processes() {
