@@ -139,18 +139,31 @@ mod tests {
 
     #[test]
     fn finds_a_grandchild() {
+        use std::io::BufRead;
+        // The shell prints its background child's pid once that child exists, so the test
+        // does not race the fork (a fixed wait for "two descendants" failed on a busy CI).
         let mut child = std::process::Command::new("sh")
-            .args(["-c", "sleep 5 & wait"])
+            .args(["-c", "sleep 30 & echo $!; wait"])
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let me = rustix::process::getpid();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while descendants(me).len() < 2 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let found = descendants(me);
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let grandchild: i32 = line.trim().parse().unwrap();
+        let found: Vec<i32> = descendants(rustix::process::getpid())
+            .into_iter()
+            .map(|pid| pid.as_raw_nonzero().get())
+            .collect();
+        let _ = rustix::process::kill_process(Pid::from_raw(grandchild).unwrap(), Signal::KILL);
         let _ = child.kill();
         let _ = child.wait();
-        assert!(found.len() >= 2, "{found:?}");
+        let shell = i32::try_from(child.id()).unwrap();
+        assert!(found.contains(&shell), "{found:?} lacks the child {shell}");
+        assert!(
+            found.contains(&grandchild),
+            "{found:?} lacks the grandchild {grandchild}"
+        );
     }
 }
