@@ -1,5 +1,25 @@
 //! Factor III, Config: config lives in the environment, never in the code.
 
+/// A secret assigned to a name holding one of `keywords`, in any of the ways code and config
+/// assign: `=`, `:`, `:=`, `::=`, `:::=`, `?=`, `.=`, `=>`, `||`, a call's `,`
+/// (`System.setProperty("HEROKU_TOKEN", "…")`), an XML element's `>` with the value on the next
+/// line, YAML, JSON (escaped newlines too), Go raw strings. gitleaks' semi-generic form: the
+/// keyword, up to 20 more characters of the name, quotes, the operator, up to five quotes or
+/// blanks, the secret (the only capture group), and a quote, blank, `;`, `\n` or the end.
+macro_rules! assigned {
+    ($keywords:literal, $secret:literal) => {
+        concat!(
+            r#"(?i:"#,
+            $keywords,
+            r#")(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[`'"\s=]{0,5}("#,
+            $secret,
+            r#")(?:[`'"\s;]|\\[nr]|$)"#
+        )
+    };
+}
+
+#[cfg(test)]
+mod gitleaks;
 pub mod providers;
 
 use std::sync::LazyLock;
@@ -211,6 +231,11 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
     let value = hit.evidence;
     let name = hit.matched[..hit.matched.find(value).unwrap_or(0)].to_ascii_lowercase();
     let name = name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    // `var apiToken string = "…"`: the name is before its type.
+    let name = ["string", "str", "const", "final"]
+        .iter()
+        .find_map(|ty| name.strip_suffix(ty).filter(|n| n.ends_with([' ', '\t'])))
+        .map_or(name, str::trim_end);
     // The name must end with its credential word (`GooglePasswordManager` names a password
     // manager; `api_key_value`, `DB_PASSWORD2` still name credentials).
     if !names_a_credential(name) {
@@ -585,7 +610,10 @@ pub static PATTERNS: &[Pattern] = &[
     .verify(connection_string),
     Pattern::new(
         &GENERIC_SECRET,
-        r#"(?i)[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}["']?\s*(?:=|:=|:|=>)\s*["']([^"'\s]{8,200})["']"#,
+        // The contexts gitleaks tests: `=`, `:=`, `::=`, `:::=`, `?=`, `.=`, `:`, `=>`, a
+        // typed Go or C# declaration, `System.setProperty("NAME", "…")`, a Go raw string, an
+        // XML element's text, a value inside a JSON string ending at an escaped newline.
+        r#"(?i)[a-z0-9_.$-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|license[_-]?key|credentials?)[a-z0-9_]{0,10}(?:["']?(?:[ \t]+(?:string|str|const|final))?\s*(?:=|:{1,3}=|\?=|\.=|:|=>|>)|["']\s*,)\s*(?:["'`]([^"'`\s\\]{8,200})["'`]|([^"'`\s\\<>]{8,200})(?:\\[nr]|\s*</))"#,
         "a credential-named variable holds a literal that looks like a secret",
         Kinds::of(&[Kind::Code, Kind::Config, Kind::Other]),
     )
@@ -895,12 +923,54 @@ fn real_token(hit: &Hit<'_>) -> bool {
             p[0].is_ascii_alphanumeric() && p[1].is_ascii_alphanumeric() && p[1] == p[0] + 1
         })
     });
+    // `GR1348941` + `123123123123…`: a short pattern repeated over half the token or more is
+    // typed. (A stretch inside a long token is not: base64 of any repeated text has one.)
+    let alphanumeric: Vec<u8> = token.bytes().filter(u8::is_ascii_alphanumeric).collect();
+    let periodic = (2..=4).any(|period| {
+        let mut stretch = 0;
+        let mut longest = 0;
+        for i in period..alphanumeric.len() {
+            stretch = if alphanumeric[i] == alphanumeric[i - period] {
+                stretch + 1
+            } else {
+                0
+            };
+            longest = longest.max(stretch + period);
+        }
+        longest >= 12 && longest * 2 >= alphanumeric.len()
+    });
     !(longest >= 6
         || distinct <= 6
         || sequential
+        || periodic
         || lower.contains("example")
-        || lower.contains("xxxx"))
+        || lower.contains("xxxx")
+        || PUBLISHED_SAMPLES.contains(&token))
 }
+
+/// Keys providers publish in their SDKs' samples and READMEs: everywhere an app copied a
+/// sample from, and they open nothing (gitleaks allows the same ones).
+const PUBLISHED_SAMPLES: &[&str] = &[
+    // Firebase's Android SDK.
+    "AIzaSyabcdefghijklmnopqrstuvwxyz1234567",
+    "AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
+    "AIzaSyCkEhVjf3pduRDt6d1yKOMitrUEke8agEM",
+    "AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU",
+    "AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
+    "AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
+    "AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
+    "AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
+    "AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
+    "AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
+    "AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
+    "AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
+    "AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
+    "AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
+    "AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE",
+    "AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY",
+    // Mailchimp's iOS SDK README.
+    "3012a5754bbd716926f99c028f7ea428-us18",
+];
 
 /// A private key block with a body: base64 after the `BEGIN` line (in a file, or a JSON
 /// string with `\n` escapes), not `...` or a template's stand-in.
@@ -1004,7 +1074,13 @@ pub static SECRETS: [Pattern; 13] = [
     .verify(real_token),
     Pattern::new(
         &SLACK_TOKEN,
-        r"\b(xox[baprs]-[A-Za-z0-9-]{10,72}|xoxe\.xox[bp]-\d-[A-Z0-9]{20,}|xoxe-\d-[A-Z0-9]{20,}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,})",
+        concat!(
+            r"\b(xoxe\.xox[bp]-\d-[A-Za-z0-9]{163,166}|xoxe-\d-[A-Za-z0-9]{146}",
+            r"|xoxb-[0-9]{10,13}-[0-9]{10,13}[A-Za-z0-9-]*|xoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}",
+            r"|xox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,34}|xox[ar]-(?:\d-)?[0-9A-Za-z]{8,48}",
+            r"|xox[os]-\d+-\d+-\d+-[a-fA-F\d]+|xapp-\d-[A-Za-z0-9]+-\d+-[A-Za-z0-9]+",
+            r"|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,})"
+        ),
         "Slack token or webhook in source",
         Kinds::ALL,
     )
@@ -1020,7 +1096,8 @@ pub static SECRETS: [Pattern; 13] = [
     .verify(real_token),
     Pattern::new(
         &SENDGRID_KEY,
-        r"\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})\b",
+        // The documented form is `SG.` 22 `.` 43; gitleaks' examples are any 66 of the set.
+        r"\b(SG\.[A-Za-z0-9=_.-]{66})(?:[^A-Za-z0-9=_.-]|$)",
         "SendGrid API key in source",
         Kinds::ALL,
     )
@@ -1028,7 +1105,7 @@ pub static SECRETS: [Pattern; 13] = [
     .verify(real_token),
     Pattern::new(
         &GOOGLE_API_KEY,
-        r"\b(AIza[0-9A-Za-z_-]{35})\b",
+        r"\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)",
         "Google API key in source",
         Kinds::ALL,
     )

@@ -11,6 +11,24 @@ use crate::audit::scan::{Hit, Pattern};
 
 use super::{provider, real_token};
 
+/// A generated token of lower-case letters and digits has both (a word or a number has not).
+fn letters_and_digits(hit: &Hit<'_>) -> bool {
+    let body = hit.evidence;
+    real_token(hit)
+        && body.bytes().any(|b| b.is_ascii_digit())
+        && body.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// Vault's legacy `s.` tokens are 24 letters and digits of both cases; a word after `s.` in
+/// code (`s.AcceptanceTimeoutSeconds`) has no digit.
+fn hashicorp_token(hit: &Hit<'_>) -> bool {
+    if hit.evidence.starts_with("s.") {
+        random_mixed(hit)
+    } else {
+        real_token(hit)
+    }
+}
+
 /// A generated token of letters has both cases.
 fn mixed_case(hit: &Hit<'_>) -> bool {
     let body = hit.evidence;
@@ -30,7 +48,7 @@ fn random_mixed(hit: &Hit<'_>) -> bool {
 }
 
 macro_rules! providers {
-    ($($name:ident $id:literal $summary:literal $what:literal $regex:expr, $verify:path;)*) => {
+    ($($name:ident $id:literal $summary:literal $what:literal $regex:expr, $verify:path $(, gate $gate:literal)?;)*) => {
         $(pub static $name: Rule = provider(concat!("config/", $id), $summary);)*
 
         /// These providers' rules and patterns (factor III; no project check).
@@ -40,18 +58,22 @@ macro_rules! providers {
             check: |_, _| {},
         };
 
-        static PATTERNS: &[Pattern] = &[$(
+        pub(super) static PATTERNS: &[Pattern] = &[$(
             Pattern::new(&$name, $regex, concat!($what, " in source"), Kinds::ALL)
                 .secret()
-                .verify($verify),
+                .verify($verify)
+                $(.gate($gate))?,
         )*];
     };
 }
 
 providers! {
-    ARTIFACTORY_TOKEN "artifactory-token" "A JFrog Artifactory API key or reference token" "Artifactory token"
-        r"\b(AKCp[A-Za-z0-9]{69}|cmVmd[A-Za-z0-9]{59})\b",
-        real_token;
+    ARTIFACTORY_TOKEN "artifactory-token" "A JFrog Artifactory API key or reference token, or a JFrog identity token or API key assigned to a JFrog-named variable" "JFrog token"
+        concat!(
+            r"\b(AKCp[A-Za-z0-9]{69}|cmVmd[A-Za-z0-9]{59})\b|",
+            assigned!("jfrog|artifactory|bintray|xray", r"[A-Za-z0-9]{73}|[A-Za-z0-9]{64}")
+        ),
+        letters_and_digits, gate "AKCp|cmVmd|(?i)jfrog|artifactory|bintray|xray";
     AZURE_KEY "azure-key" "An Azure storage account key or Entra ID (Azure AD) client secret" "Azure key"
         r#"(AccountKey=[A-Za-z0-9+/]{86}==)|(?:^|[\\'"`\s>=:(,)])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:$|[\\'"`\s<),])"#,
         real_token;
@@ -86,8 +108,11 @@ providers! {
         r"\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
         real_token;
     HEROKU_KEY "heroku-key" "A Heroku API key" "Heroku API key"
-        r#"\b(HRKU-AA[0-9A-Za-z_-]{58})(?:[^0-9A-Za-z_-]|$)|(?i)\bheroku[\w.-]{0,20}?(?:api_?key|key|token|secret|password)\b["']?\s*(?:=|:|:=|=>)\s*["']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
-        real_token;
+        concat!(
+            r"\b(HRKU-AA[0-9A-Za-z_-]{58})(?:[^0-9A-Za-z_-]|$)|",
+            assigned!("heroku", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+        ),
+        real_token, gate "HRKU-AA|(?i)heroku";
     HUGGINGFACE_TOKEN "huggingface-token" "A Hugging Face access or organisation token" "Hugging Face token"
         r"\b((?:hf_|api_org_)[A-Za-z]{34})\b",
         mixed_case;
@@ -100,9 +125,12 @@ providers! {
     PULUMI_TOKEN "pulumi-token" "A Pulumi access token" "Pulumi access token"
         r"\b(pul-[a-f0-9]{40})\b",
         real_token;
-    SENTRY_TOKEN "sentry-token" "A Sentry user or organisation auth token" "Sentry token"
-        r"\b(sntryu_[a-f0-9]{64}|sntrys_eyJpYXQiO[A-Za-z0-9+/]{10,200}(?:LCJyZWdpb25fdXJs|InJlZ2lvbl91cmwi|cmVnaW9uX3VybCI6)[A-Za-z0-9+/]{10,200}={0,2}_[A-Za-z0-9+/]{43})(?:[^A-Za-z0-9+/]|$)",
-        real_token;
+    SENTRY_TOKEN "sentry-token" "A Sentry user or organisation auth token, or a legacy token assigned to a Sentry-named variable" "Sentry token"
+        concat!(
+            r"\b(sntryu_[a-f0-9]{64}|sntrys_eyJpYXQiO[A-Za-z0-9+/]{10,200}(?:LCJyZWdpb25fdXJs|InJlZ2lvbl91cmwi|cmVnaW9uX3VybCI6)[A-Za-z0-9+/]{10,200}={0,2}_[A-Za-z0-9+/]{43})(?:[^A-Za-z0-9+/]|$)|",
+            assigned!("sentry", r"[a-fA-F0-9]{64}")
+        ),
+        letters_and_digits, gate "(?i)sentry|sntry";
     GRAFANA_TOKEN "grafana-token" "A Grafana API key, Grafana Cloud token or service account token" "Grafana token"
         r"\b(glc_[A-Za-z0-9+/]{32,400}={0,3}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{70,400}={0,3})",
         real_token;
@@ -121,9 +149,12 @@ providers! {
     DATABRICKS_TOKEN "databricks-token" "A Databricks access token" "Databricks token"
         r"\b(dapi[a-f0-9]{32}(?:-[0-9])?)\b",
         real_token;
-    ATLASSIAN_TOKEN "atlassian-token" "An Atlassian (Jira, Confluence) API token" "Atlassian API token"
-        r"\b(ATATT3[A-Za-z0-9_=-]{186})(?:[^A-Za-z0-9_=-]|$)",
-        real_token;
+    ATLASSIAN_TOKEN "atlassian-token" "An Atlassian (Jira, Confluence) API token, or a legacy one assigned to an Atlassian-, Jira- or Confluence-named variable" "Atlassian API token"
+        concat!(
+            r"\b(ATATT3[A-Za-z0-9_=-]{186})(?:[^A-Za-z0-9_=-]|$)|",
+            assigned!("atlassian|confluence|jira", r"[A-Za-z0-9]{20}[A-Fa-f0-9]{4}")
+        ),
+        letters_and_digits, gate "ATATT3|(?i)atlassian|confluence|jira";
     BREVO_KEY "brevo-key" "A Brevo (Sendinblue) API or SMTP key" "Brevo key"
         r"\b(x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16})\b",
         real_token;
@@ -131,8 +162,8 @@ providers! {
         r"\b(LTAI[A-Za-z0-9]{12,20})\b",
         random_mixed;
     HASHICORP_TOKEN "hashicorp-token" "A Terraform Cloud/Enterprise API token or HashiCorp Vault token" "HashiCorp token"
-        r"\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}|hvs\.[A-Za-z0-9_-]{90,120}|hvb\.[A-Za-z0-9_-]{138,300})(?:[^A-Za-z0-9_=-]|$)",
-        real_token;
+        r"\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}|hvs\.[A-Za-z0-9_-]{90,120}|hvb\.[A-Za-z0-9_-]{138,300}|s\.[A-Za-z0-9]{24})(?:[^A-Za-z0-9_=.-]|$)",
+        hashicorp_token;
     ONEPASSWORD_TOKEN "onepassword-token" "A 1Password service account token" "1Password service account token"
         r"\b(ops_eyJ[A-Za-z0-9+/]{250,}={0,3})",
         real_token;
