@@ -96,7 +96,8 @@ pub static PATTERNS: &[Pattern] = &[
         MESSAGE,
         Kinds::of(&[Kind::Config]),
     )
-    .verify(not_a_stream),
+    .verify(not_a_stream)
+    .gate(r"logging\.file"),
     Pattern::new(
         &FILE_SINK,
         r"--(?:access-|error-)?log-?file[= ]+([^\s'\x22]+)",
@@ -117,7 +118,8 @@ pub static PATTERNS: &[Pattern] = &[
         MESSAGE,
         Kinds::of(&[Kind::Config, Kind::Other]),
     )
-    .verify(nginx_sink),
+    .verify(nginx_sink)
+    .gate(r"access_log|error_log"),
     // Puma's `stdout_redirect "log/puma.log", …` in config/puma.rb, the path written out or
     // joined (`stdout_redirect File.join(app_dir, "log/stdout.log"), …`).
     Pattern::new(

@@ -95,7 +95,8 @@ pub static PATTERNS: &[Pattern] = &[
         r"(?m)^\s*server\.port\s*[=:]\s*(\d{2,5})\s*$",
         MESSAGE,
         Kinds::of(&[Kind::Config]),
-    ),
+    )
+    .gate(r"server\.port"),
 ];
 
 /// A literal port the command binds (`-p 8000`, `--port=8000`, `-b 0.0.0.0:8000`).

@@ -76,7 +76,7 @@ providers! {
         letters_and_digits, gate "AKCp|cmVmd|(?i)jfrog|artifactory|bintray|xray";
     AZURE_KEY "azure-key" "An Azure storage account key or Entra ID (Azure AD) client secret" "Azure key"
         r#"(AccountKey=[A-Za-z0-9+/]{86}==)|(?:^|[\\'"`\s>=:(,)])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:$|[\\'"`\s<),])"#,
-        real_token;
+        real_token, gate "AccountKey=|Q~";
     DISCORD_TOKEN "discord-token" "A Discord bot token" "Discord bot token"
         r"\b([MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_.-]|$)",
         random_mixed;
