@@ -163,7 +163,7 @@ def tree_size(directory):
 
 
 def dozen_secret_lines(directory):
-    out = subprocess.run([DOZEN, "audit", directory, "--json", "--fail-on", "never"], capture_output=True, text=True, check=True)
+    out = subprocess.run([DOZEN, "audit", "--strict", directory, "--json", "--fail-on", "never"], capture_output=True, text=True, check=True)
     return {
         (f["path"], f["line"])
         for f in json.loads(out.stdout)["findings"]
@@ -236,10 +236,10 @@ def main():
         count, total = tree_size(large)
         print(f"large tree: {count:,} files, {total / 1e9:.2f} GB, {planted} planted secrets (generated in {time.perf_counter() - started:.0f} s)")
         patterns = secret_patterns()
-        found = json.loads(subprocess.run([DOZEN, "audit", large, "--json"], capture_output=True, text=True).stdout)
+        found = json.loads(subprocess.run([DOZEN, "audit", "--strict", large, "--json"], capture_output=True, text=True).stdout)
         secrets_found = sum(1 for f in found["findings"] if f["factor"] == "III")
         print(f"dozen found {secrets_found} of the {planted} planted secrets")
-        dozen_large = timed([DOZEN, "audit", large, "--format", "json"], work, args.runs)
+        dozen_large = timed([DOZEN, "audit", "--strict", large, "--format", "json"], work, args.runs)
         print(f"  dozen audit (all rules)           {dozen_large * 1000:8.0f} ms")
         if shutil.which("rg"):
             rg = ["rg", "--hidden", "--no-messages", "-n"] + [a for p in patterns for a in ("-e", p)] + [large]
@@ -250,7 +250,7 @@ def main():
         if args.real and shutil.which("rg"):
             count, total = tree_size(args.real)
             print(f"real code: {args.real}, {count:,} files, {total / 1e6:.0f} MB")
-            dozen_real = timed([DOZEN, "audit", args.real, "--format", "json"], work, args.runs)
+            dozen_real = timed([DOZEN, "audit", "--strict", args.real, "--format", "json"], work, args.runs)
             rg_real = timed(["rg", "--hidden", "--no-messages", "-n"] + [a for p in patterns for a in ("-e", p)] + [args.real], work, args.runs)
             print(f"  dozen audit (all rules)           {dozen_real * 1000:8.0f} ms")
             print(f"  ripgrep ({len(patterns)} secret patterns)       {rg_real * 1000:8.0f} ms")
@@ -260,7 +260,7 @@ def main():
         generate(small, args.small, args.size)
         count, total = tree_size(small)
         print(f"small tree: {count:,} files, {total / 1e6:.0f} MB")
-        dozen_small = timed([DOZEN, "audit", small, "--format", "json"], work, args.runs)
+        dozen_small = timed([DOZEN, "audit", "--strict", small, "--format", "json"], work, args.runs)
         print(f"  dozen audit                       {dozen_small * 1000:8.1f} ms")
         if shutil.which("detect-secrets"):
             ds = timed(["detect-secrets", "scan", "--all-files", "."], small, 1)
