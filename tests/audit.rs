@@ -1793,3 +1793,77 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Round 5: migrations an app runs as it starts from where the earlier rounds did not look —
+/// a framework's default (Spring Boot runs Liquibase and Flyway when they are on the
+/// classpath), a migration library's call in code, and an entrypoint a Dockerfile copied to
+/// another path.
+#[test]
+fn migrations_at_start_by_framework_default_library_call_and_copied_entrypoint() {
+    let work_at_start = |test: Test| -> Vec<String> {
+        let out = test.args(&["audit", "--strict", "--json"]).run();
+        located(&out.json())
+            .into_iter()
+            .filter(|(rule, _)| rule == "admin-processes/work-at-start")
+            .map(|(_, at)| at)
+            .collect()
+    };
+    let pom = |liquibase: &str| {
+        format!(
+            "<project>\n  <dependencies>\n    <dependency>\n      <groupId>org.springframework.boot</groupId>\n      <artifactId>spring-boot-starter-web</artifactId>\n    </dependency>\n{liquibase}  </dependencies>\n  <build>\n    <plugins>\n      <plugin>\n        <artifactId>liquibase-maven-plugin</artifactId>\n        <dependencies>\n          <dependency>\n            <artifactId>liquibase-core</artifactId>\n          </dependency>\n        </dependencies>\n      </plugin>\n    </plugins>\n  </build>\n</project>\n"
+        )
+    };
+    let dependency = "    <dependency>\n      <groupId>org.liquibase</groupId>\n      <artifactId>liquibase-core</artifactId>\n    </dependency>\n";
+    let spring = |pom: String, prod: &str| {
+        Test::new()
+            .procfile("web: java -jar target/app.jar\n")
+            .file("pom.xml", &pom)
+            .file(
+                "src/main/resources/application.yml",
+                "server:\n  port: ${PORT:8080}\n",
+            )
+            .file("src/main/resources/application-prod.yml", prod)
+            .file("src/main/java/app/App.java", "package app;\nclass App {}\n")
+    };
+    assert_eq!(
+        work_at_start(spring(
+            pom(dependency),
+            "spring:\n  datasource:\n    url: ${DATABASE_URL}\n"
+        )),
+        ["pom.xml:9"]
+    );
+    // Turned off in production's profile: the migrations run elsewhere.
+    assert!(
+        work_at_start(spring(
+            pom(dependency),
+            "spring:\n  liquibase:\n    enabled: false\n"
+        ))
+        .is_empty()
+    );
+    // Only the Maven plugin's own dependency: migrations are a build-tool command.
+    assert!(work_at_start(spring(pom(""), "spring: {}\n")).is_empty());
+
+    let rust = |path: &str| {
+        Test::new()
+            .procfile("web: ./target/release/app\n")
+            .file("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\n")
+            .file("Cargo.lock", "version = 3\n")
+            .file(
+                path,
+                "pub fn pool() {\n    let mut conn = connect();\n    conn.run_pending_migrations(MIGRATIONS).unwrap();\n}\n",
+            )
+    };
+    assert_eq!(work_at_start(rust("src/db.rs")), ["src/db.rs:3"]);
+    // A migration command of the app's own is the admin process done right.
+    assert!(work_at_start(rust("src/bin/migrate.rs")).is_empty());
+
+    let entrypoint = "#!/bin/sh\nrun_as_www() { su www -c \"$*\"; }\ncase \"$MODE\" in\nweb)\n  run_as_www php artisan migrate --force\n  ;;\nesac\nexec \"$@\"\n";
+    assert_eq!(
+        work_at_start(
+            Test::new()
+                .file("Dockerfile", "FROM php:8.3\nCOPY docker/scripts/entrypoint.sh /usr/local/bin/entrypoint.sh\nENTRYPOINT [\"/usr/local/bin/entrypoint.sh\"]\nCMD [\"php\", \"artisan\", \"octane:start\"]\n")
+                .file("docker/scripts/entrypoint.sh", entrypoint)
+        ),
+        ["docker/scripts/entrypoint.sh:5"]
+    );
+}

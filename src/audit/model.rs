@@ -139,7 +139,7 @@ fn refine_roles(files: &mut [FileRole], declared: &Declared) {
             }
         }
     }
-    promote_run_files(files, &declared.processes);
+    promote_run_files(files, &declared.processes, &declared.placed);
     promote_compose_env_files(files, &declared.env_files);
     promote_packages(files);
 }
@@ -204,7 +204,7 @@ fn is_config_name(path: &str) -> bool {
 
 /// A file a production process's command names (`release: python3 release.py`,
 /// `ENTRYPOINT ["/app/bin/docker-entrypoint"]`) is production's whatever its name says.
-fn promote_run_files(files: &mut [FileRole], processes: &[Process]) {
+fn promote_run_files(files: &mut [FileRole], processes: &[Process], placed: &[(String, String)]) {
     for process in processes {
         let declaring_role = files
             .binary_search_by(|f| f.path.as_str().cmp(&process.path))
@@ -218,6 +218,20 @@ fn promote_run_files(files: &mut [FileRole], processes: &[Process]) {
                 .trim_start_matches("./");
             if word.is_empty() || word.starts_with('-') {
                 continue;
+            }
+            // A file a Dockerfile put where the command runs it from.
+            let copied = placed
+                .iter()
+                .filter(|(at, _)| at == word)
+                .filter_map(|(_, source)| {
+                    files.binary_search_by(|f| f.path.as_str().cmp(source)).ok()
+                })
+                .collect::<Vec<_>>();
+            for i in copied {
+                if files[i].role != Role::Vendored {
+                    files[i].role = Role::Production;
+                    files[i].why = "run by a production process";
+                }
             }
             // The app's own path (`/app/bin/x` in an image is `bin/x` here): the longest
             // suffix that is a file of the app, or a file whose path ends with it

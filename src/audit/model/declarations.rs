@@ -53,6 +53,9 @@ pub struct Declared {
     /// Files a Dockerfile copies into its image (`COPY config.yml /config.yml`), by the
     /// Dockerfile's path: config the image runs with.
     pub copied: Vec<(String, String)>,
+    /// Where a Dockerfile puts a file of the app in its image (`COPY docker/entrypoint.sh
+    /// /usr/local/bin/entrypoint.sh`): (image path, the app's file).
+    pub placed: Vec<(String, String)>,
     /// Env files a Compose file reads, by the Compose file's path: the `.env` beside it (for
     /// variable substitution) and its services' `env_file` entries.
     pub env_files: Vec<(String, String)>,
@@ -259,8 +262,17 @@ fn image_contents(path: &str, stage: &[dockerfile::Instruction], out: &mut Decla
                             out.installed.push((path.to_owned(), name.to_owned()));
                         }
                     } else {
-                        out.copied
-                            .push((path.to_owned(), source.trim_start_matches("./").to_owned()));
+                        let source = source.trim_start_matches("./").to_owned();
+                        let placed = if destination.ends_with('/') || sources.len() > 1 {
+                            format!(
+                                "{destination}{}",
+                                if destination.ends_with('/') { "" } else { "/" }
+                            ) + files::name(source.trim_end_matches('/'))
+                        } else {
+                            (*destination).clone()
+                        };
+                        out.placed.push((placed, source.clone()));
+                        out.copied.push((path.to_owned(), source));
                     }
                 }
             }

@@ -3,7 +3,7 @@
 use crate::audit::files::{Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
-use crate::audit::rule::{Roles, Rule};
+use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 use crate::audit::shell::simple_commands;
@@ -21,13 +21,13 @@ pub static MODULE: Module = Module {
 static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &WORK_AT_START,
-        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|knex\.migrate\.latest\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\))"#,
+        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|knex\.migrate\.latest\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)\s*\.run\(|flyway\.migrate\(\))"#,
         "the app migrates its database as it starts: every instance, on every start",
         Kinds::CODE,
     )
     .verify(migrates_in_app_code)
     .gate(
-        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|knex\.migrate|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure",
+        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|knex\.migrate|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure|run_pending_migrations|migrate!|flyway\.migrate",
     ),
     Pattern::new(
         &WORK_AT_START,
@@ -63,7 +63,7 @@ pub static WORK_AT_START: Rule = Rule {
 };
 
 /// Commands that migrate or seed a database.
-const MIGRATIONS: [&str; 23] = [
+const MIGRATIONS: [&str; 32] = [
     "db:migrate",
     "db:seed",
     "db:setup",
@@ -87,6 +87,15 @@ const MIGRATIONS: [&str; 23] = [
     "liquibase update",
     "goose up",
     "ecto.migrate",
+    "artisan migrate",
+    "doctrine:migrations:migrate",
+    "doctrine:schema:update",
+    "dbmate up",
+    "dbmate migrate",
+    "node-pg-migrate up",
+    "migration:up",
+    "drizzle-kit migrate",
+    "drizzle-kit push",
 ];
 
 /// The migration a shell command runs, if any.
@@ -180,8 +189,134 @@ fn declared_migrations(project: &Project<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Spring Boot runs Liquibase's or Flyway's migrations as it starts whenever the library is
+/// on the classpath (`spring.liquibase.enabled` and `spring.flyway.enabled` default to true):
+/// reported at the dependency of a production build that production's config does not turn
+/// off.
+fn spring_migrations(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let Some(model) = project.model else {
+        return;
+    };
+    let config: Vec<String> = model
+        .config
+        .iter()
+        .filter_map(|c| project.read(&c.path))
+        .chain(model.production_processes().map(|p| p.command.clone()))
+        .collect();
+    for build in project.files.iter().filter(|f| {
+        matches!(
+            crate::audit::files::name(f),
+            "pom.xml" | "build.gradle" | "build.gradle.kts"
+        ) && model.role(f) == Role::Production
+    }) {
+        let Some(text) = project.read(build) else {
+            continue;
+        };
+        if !text.contains("spring-boot") {
+            continue;
+        }
+        for (tool, artifact, key) in [
+            ("Liquibase", "liquibase-core", "liquibase"),
+            ("Flyway", "flyway-core", "flyway"),
+        ] {
+            let Some(line) = runtime_dependency(&text, artifact) else {
+                continue;
+            };
+            if config.iter().any(|c| turned_off(c, key)) {
+                continue;
+            }
+            out.push(Finding::new(
+                &WORK_AT_START,
+                build,
+                (line, 1),
+                format!(
+                    "Spring Boot runs {tool}'s migrations each time an instance starts (`spring.{key}.enabled` is true unless production's config sets it false): run them as a release phase or a task"
+                ),
+                artifact,
+                false,
+            ));
+        }
+    }
+}
+
+/// The line of `artifact` as a dependency the app runs with: not test-scoped, and not a
+/// build plugin's own dependency or a managed version.
+fn runtime_dependency(text: &str, artifact: &str) -> Option<usize> {
+    let gradle = !text.trim_start().starts_with('<');
+    let mut skip_depth = 0_usize;
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if gradle {
+            if trimmed.contains(artifact)
+                && ["implementation", "runtimeOnly", "api", "compile"]
+                    .iter()
+                    .any(|c| trimmed.starts_with(c))
+            {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        for open in ["<plugins>", "<dependencyManagement>", "<pluginManagement>"] {
+            skip_depth += usize::from(trimmed.contains(open));
+        }
+        for close in [
+            "</plugins>",
+            "</dependencyManagement>",
+            "</pluginManagement>",
+        ] {
+            skip_depth = skip_depth.saturating_sub(usize::from(trimmed.contains(close)));
+        }
+        if skip_depth > 0 || !trimmed.contains(&format!("<artifactId>{artifact}</artifactId>")) {
+            continue;
+        }
+        // The rest of its `<dependency>` block: a test scope makes it the tests' only.
+        let test_scoped = lines[i..]
+            .iter()
+            .take_while(|l| !l.contains("</dependency>"))
+            .any(|l| l.contains("<scope>test</scope>"));
+        if !test_scoped {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Whether config text turns Spring's `key` migrations off: `spring.liquibase.enabled=false`,
+/// YAML's `liquibase:` with `enabled: false` under it, `SPRING_LIQUIBASE_ENABLED=false`, or a
+/// profile named for it (`no-liquibase`).
+fn turned_off(text: &str, key: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains(&format!("no-{key}")) {
+        return true;
+    }
+    let flat = regex::Regex::new(&format!(
+        r#"(?:spring\.{key}\.enabled|spring_{key}_enabled)\s*[=:]\s*["']?false"#
+    ))
+    .ok();
+    if flat.is_some_and(|r| r.is_match(&lower)) {
+        return true;
+    }
+    let lines: Vec<&str> = lower.lines().collect();
+    lines.iter().enumerate().any(|(i, line)| {
+        line.trim_start().starts_with(&format!("{key}:"))
+            && lines[i + 1..]
+                .iter()
+                .take(12)
+                .take_while(|l| {
+                    l.trim().is_empty()
+                        || l.len() - l.trim_start().len() > line.len() - line.trim_start().len()
+                })
+                .any(|l| {
+                    let l = l.trim();
+                    l.starts_with("enabled:") && l.trim_start_matches("enabled:").trim() == "false"
+                })
+    })
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     declared_migrations(project, out);
+    spring_migrations(project, out);
     // Boot scripts and Docker entrypoints a long-running process starts with.
     let mut starts: Vec<(String, String)> = Vec::new();
     for (_, process) in project.processes() {
@@ -244,6 +379,35 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spring_migrations_are_off_by_property_yaml_env_or_profile() {
+        assert!(turned_off("spring.liquibase.enabled=false\n", "liquibase"));
+        assert!(turned_off("SPRING_FLYWAY_ENABLED: \"false\"\n", "flyway"));
+        assert!(turned_off(
+            "spring:\n  liquibase:\n    contexts: prod\n    enabled: false\n",
+            "liquibase"
+        ));
+        assert!(turned_off(
+            "java -Dspring.profiles.active=prod,no-liquibase -jar app.jar",
+            "liquibase"
+        ));
+        assert!(!turned_off(
+            "spring:\n  liquibase:\n    contexts: prod\nother:\n  enabled: false\n",
+            "liquibase"
+        ));
+        assert!(!turned_off("spring.flyway.enabled=false\n", "liquibase"));
+    }
+
+    #[test]
+    fn spring_migration_libraries_count_where_the_app_runs_with_them() {
+        let gradle = "dependencies {\n    testImplementation 'org.flywaydb:flyway-core'\n    implementation 'org.flywaydb:flyway-core'\n}\n";
+        assert_eq!(runtime_dependency(gradle, "flyway-core"), Some(3));
+        let test_scoped = "<project>\n<dependency>\n<artifactId>flyway-core</artifactId>\n<scope>test</scope>\n</dependency>\n</project>\n";
+        assert_eq!(runtime_dependency(test_scoped, "flyway-core"), None);
+        let managed = "<project>\n<dependencyManagement>\n<dependency>\n<artifactId>flyway-core</artifactId>\n</dependency>\n</dependencyManagement>\n</project>\n";
+        assert_eq!(runtime_dependency(managed, "flyway-core"), None);
+    }
 
     #[test]
     fn migrations_found_in_compound_commands() {
