@@ -1867,3 +1867,72 @@ fn migrations_at_start_by_framework_default_library_call_and_copied_entrypoint()
         ["docker/scripts/entrypoint.sh:5"]
     );
 }
+
+/// Round 5's model errors, as classes: Compose merge keys (`<<: *base`) carry a service's
+/// image; a Compose file that says it is for development, or whose app runs the framework's
+/// development settings, is development's; a Spring app's `package.json` dev server is not its
+/// web process; the settings module a Dockerfile selects is production's config; build steps
+/// are listed apart from processes.
+#[test]
+fn the_model_reads_merge_keys_development_compose_files_and_deployed_settings() {
+    let model_of = |test: Test| {
+        test.args(&["audit", "--model", "--json"])
+            .run()
+            .success()
+            .json()
+    };
+    let names = |model: &serde_json::Value, role: &str| -> Vec<String> {
+        model["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["role"] == role && p["stage"] == "run")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let merged = model_of(Test::new().file(
+        "docker-compose.yml",
+        "x-app: &app\n  image: ghcr.io/acme/shop:1.4\nservices:\n  web:\n    <<: *app\n  worker:\n    <<: *app\n    environment:\n      MODE: worker\n",
+    ));
+    assert_eq!(names(&merged, "production"), ["web", "worker"]);
+
+    let said = model_of(Test::new().file(
+        "docker-compose.yml",
+        "# This configuration is intended for development purpose, it's **your** responsibility to harden it for production\nservices:\n  app:\n    image: ghcr.io/acme/shop:1.4\n",
+    ));
+    assert_eq!(names(&said, "development"), ["app"]);
+
+    let django = model_of(
+        Test::new()
+            .file("manage.py", "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings.dev\")\n")
+            .file("shop/settings/dev.py", "DEBUG = True\n")
+            .file("shop/settings/production.py", "DEBUG = False\n")
+            .file("Dockerfile", "FROM python:3.12.4\nENV DJANGO_SETTINGS_MODULE=shop.settings.production\nCMD [\"gunicorn\", \"shop.wsgi\"]\n")
+            .file(
+                "docker-compose.yml",
+                "services:\n  app:\n    build: .\n    environment:\n      DJANGO_SETTINGS_MODULE: shop.settings.dev\n",
+            ),
+    );
+    assert_eq!(names(&django, "development"), ["app"]);
+    let config: Vec<&str> = django["production_config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(config, ["shop/settings/production.py"]);
+
+    let spring = Test::new()
+        .file("pom.xml", "<project><artifactId>shop</artifactId></project>\n")
+        .file(
+            "package.json",
+            "{\n  \"scripts\": {\n    \"start\": \"ng serve --hmr\",\n    \"build\": \"ng build\"\n  }\n}\n",
+        );
+    assert!(names(&model_of(spring), "production").is_empty());
+    Test::new()
+        .file("package.json", "{\n  \"scripts\": {\n    \"start\": \"node server.js\",\n    \"build\": \"tsc\"\n  }\n}\n")
+        .args(&["audit", "--model"])
+        .run()
+        .success()
+        .stdout_has("build steps (once per build)\n  production  build            tsc");
+}

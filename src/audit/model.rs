@@ -128,6 +128,76 @@ fn explain_config(files: &mut [FileRole], config: &[ConfigFile]) {
     }
 }
 
+/// `npm start` is the web process only where nothing else declares how production runs (Node
+/// buildpacks run it without a Procfile; an image runs its CMD), where the app is not another
+/// ecosystem's with a frontend Node builds (a Spring, Rails or Django app's `package.json`),
+/// and when `start` is not a development server.
+fn drop_start_scripts_production_does_not_run(
+    processes: &mut Vec<DeclaredProcess>,
+    files: &[String],
+) {
+    let declared_elsewhere = processes.iter().any(|p| {
+        p.role == Role::Production
+            && p.process.stage == Stage::Run
+            && p.process.declared_by != "package.json script"
+    });
+    let other_ecosystem = [
+        "pom.xml",
+        "build.gradle",
+        "build.gradle.kts",
+        "Gemfile",
+        "go.mod",
+        "Cargo.toml",
+        "mix.exs",
+        "composer.json",
+        "manage.py",
+        "requirements.txt",
+        "pyproject.toml",
+    ]
+    .iter()
+    .any(|manifest| files.binary_search_by(|f| f.as_str().cmp(manifest)).is_ok());
+    if declared_elsewhere || other_ecosystem {
+        processes.retain(|p| {
+            !(p.process.declared_by == "package.json script" && p.process.stage == Stage::Run)
+        });
+    }
+    processes.retain(|p| {
+        !(p.process.declared_by == "package.json script"
+            && p.process.stage == Stage::Run
+            && is_development_server(&p.process.command))
+    });
+}
+
+/// A command that runs a development server: reloading, watching, or a bundler's dev mode.
+fn is_development_server(command: &str) -> bool {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let has = |w: &str| words.contains(&w);
+    [
+        "--hmr",
+        "--watch",
+        "--reload",
+        "nodemon",
+        "webpack-dev-server",
+        "ts-node-dev",
+    ]
+    .iter()
+    .any(|w| has(w))
+        || words.windows(2).any(|pair| {
+            [
+                ["ng", "serve"],
+                ["next", "dev"],
+                ["nuxt", "dev"],
+                ["webpack", "serve"],
+                ["react-scripts", "start"],
+                ["vite", "dev"],
+                ["astro", "dev"],
+            ]
+            .iter()
+            .any(|dev| pair == dev)
+        })
+        || words.first() == Some(&"vite") && words.len() == 1
+}
+
 /// What the declarations say about roles: development Compose files, files production
 /// commands run, env files production Compose files read, packages under `docs/`.
 fn refine_roles(files: &mut [FileRole], declared: &Declared) {
@@ -306,18 +376,7 @@ impl Model {
                 process,
             })
             .collect();
-        // `npm start` is the web process only where nothing else declares how production
-        // runs (Node buildpacks run it without a Procfile; an image runs its CMD).
-        let declared_elsewhere = processes.iter().any(|p| {
-            p.role == Role::Production
-                && p.process.stage == Stage::Run
-                && p.process.declared_by != "package.json script"
-        });
-        if declared_elsewhere {
-            processes.retain(|p| {
-                !(p.process.declared_by == "package.json script" && p.process.stage == Stage::Run)
-            });
-        }
+        drop_start_scripts_production_does_not_run(&mut processes, files);
         let production_dockerfile = |path: &str| role_of(path) == Role::Production;
         let base_images: Vec<String> = declared
             .bases
@@ -430,27 +489,39 @@ impl Model {
             "{}",
             paint.bold(&format!("dozen audit --model: {app}"))
         );
-        let _ = writeln!(out, "\n{}", paint.bold("processes"));
-        if self.processes.is_empty() {
-            let _ = writeln!(
-                out,
-                "  none declared (no Procfile, Dockerfile CMD, Compose service, manifest or start script)"
-            );
-        }
-        for role in Role::ALL {
-            for p in self.processes.iter().filter(|p| p.role == role) {
-                let stage = match p.process.stage {
-                    Stage::Run => "",
-                    Stage::Release => " (release)",
-                    Stage::Build => " (build)",
-                };
+        // Processes run; release and build steps run once per release or build, and are
+        // listed apart so that a build script is never read as something production runs.
+        let sections = [
+            ("processes", Stage::Run),
+            ("release steps (once per release)", Stage::Release),
+            ("build steps (once per build)", Stage::Build),
+        ];
+        for (title, stage) in sections {
+            let listed: Vec<&DeclaredProcess> = Role::ALL
+                .iter()
+                .flat_map(|role| {
+                    self.processes
+                        .iter()
+                        .filter(move |p| p.role == *role && p.process.stage == stage)
+                })
+                .collect();
+            if listed.is_empty() && stage != Stage::Run {
+                continue;
+            }
+            let _ = writeln!(out, "\n{}", paint.bold(title));
+            if listed.is_empty() {
                 let _ = writeln!(
                     out,
-                    "  {:<11} {:<16} {}{}  {}",
-                    role.as_str(),
+                    "  none declared (no Procfile, Dockerfile CMD, Compose service, manifest or start script)"
+                );
+            }
+            for p in listed {
+                let _ = writeln!(
+                    out,
+                    "  {:<11} {:<16} {}  {}",
+                    p.role.as_str(),
                     p.process.name,
                     p.process.command,
-                    stage,
                     paint.dim(&format!(
                         "{}:{} {}",
                         p.process.path, p.process.line, p.process.declared_by

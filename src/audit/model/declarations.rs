@@ -155,6 +155,11 @@ pub fn read(path: &str, text: &str, out: &mut Declared) {
         let Some(documents) = yaml::parse(text) else {
             return;
         };
+        if is_compose(&lower) {
+            if let Some(why) = says_development(text) {
+                out.development.push((path.to_owned(), why));
+            }
+        }
         for document in &documents {
             if is_compose(&lower) {
                 compose(path, document, out);
@@ -308,6 +313,46 @@ fn exec_form(args: &str) -> String {
     }
 }
 
+/// Whether a service's environment selects a framework's development environment
+/// (`DJANGO_SETTINGS_MODULE: shop.settings.dev`, `RAILS_ENV=development`, `NODE_ENV:
+/// development`, `SPRING_PROFILES_ACTIVE: dev`).
+fn sets_development_environment(service: &Node) -> bool {
+    let Some(environment) = service.get("environment") else {
+        return false;
+    };
+    let pairs: Vec<(String, String)> = match &environment.value {
+        crate::audit::yaml::Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+            .collect(),
+        _ => environment
+            .items()
+            .iter()
+            .filter_map(Node::as_str)
+            .filter_map(|item| item.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    };
+    pairs.iter().any(|(key, value)| {
+        let value = value.trim_matches(['"', '\'']).to_ascii_lowercase();
+        let last = value.rsplit(['.', ',']).next().unwrap_or(&value);
+        match key.as_str() {
+            "DJANGO_SETTINGS_MODULE" => ["dev", "development", "local"].contains(&last),
+            "RAILS_ENV"
+            | "RACK_ENV"
+            | "NODE_ENV"
+            | "APP_ENV"
+            | "FLASK_ENV"
+            | "MIX_ENV"
+            | "ENVIRONMENT"
+            | "SPRING_PROFILES_ACTIVE" => value
+                .split(',')
+                .any(|v| ["dev", "development", "local"].contains(&v.trim())),
+            _ => false,
+        }
+    })
+}
+
 /// Whether a built Compose service is a developer's: it mounts the source tree over the
 /// image (`.:/app`, `./src:/app/src`, `..:/code`) or runs a reloading development server.
 fn development_service(service: &Node) -> Option<&'static str> {
@@ -342,6 +387,9 @@ fn development_service(service: &Node) -> Option<&'static str> {
         return Some(
             "a Compose file that mounts the source tree into its services: a development setup",
         );
+    }
+    if sets_development_environment(service) {
+        return Some("a Compose file whose app runs in the framework's development environment");
     }
     let command = service
         .get("command")
@@ -402,6 +450,41 @@ fn is_backing_image(image: &str) -> bool {
     BACKING_IMAGES
         .iter()
         .any(|b| *b == repository || *b == last || last.starts_with(&format!("{b}-")))
+}
+
+/// Whether a deployment file's opening comment says it is for development or testing only
+/// (`# This configuration is intended for development purpose`, `# For local development`,
+/// `# Do not use in production`).
+fn says_development(text: &str) -> Option<&'static str> {
+    let opening: String = text
+        .lines()
+        .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        .take(30)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let says = [
+        "for development",
+        "development purpose",
+        "development only",
+        "development environment",
+        "local development",
+        "for local testing",
+        "testing only",
+        "for testing",
+        "not for production",
+        "not meant for production",
+        "not intended for production",
+        "do not use in production",
+        "don't use in production",
+        "do not use this in production",
+        "not suitable for production",
+        "not production ready",
+        "not production-ready",
+    ]
+    .iter()
+    .any(|phrase| opening.contains(phrase));
+    says.then_some("its opening comment says it is for development or testing")
 }
 
 /// Whether a Compose file is a developer's: it mounts the source or runs development

@@ -24,6 +24,13 @@ static DJANGO_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']"#).expect("valid regex")
 });
 
+/// A settings module a deployment file selects: `DJANGO_SETTINGS_MODULE=shop.settings.prod`
+/// (or `: `, or an `ENV` with a space), `--settings=shop.settings.prod`.
+static DEPLOYED_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"DJANGO_SETTINGS_MODULE["']?\s*[=: ]\s*["']?([A-Za-z_][\w.]*)|--settings[= ]([A-Za-z_][\w.]*)"#)
+        .expect("valid regex")
+});
+
 /// The config files production reads, in path order.
 pub fn production_config(
     files: &[String],
@@ -39,6 +46,38 @@ pub fn production_config(
         .filter_map(|f| read(f))
         .filter_map(|text| DJANGO_SETTINGS.captures(&text).map(|c| c[1].to_owned()))
         .collect();
+    // The module production selects where it deploys (`ENV DJANGO_SETTINGS_MODULE=…` in a
+    // Dockerfile, a Procfile's `--settings`, app.json's env): it wins over the entry points'
+    // defaults, which are often development's.
+    django_modules.extend(
+        files
+            .iter()
+            .filter(|f| {
+                let name = files::name(f);
+                let lower = name.to_ascii_lowercase();
+                (files::is_dockerfile(name)
+                    || lower.starts_with("procfile")
+                    || lower.starts_with("docker-compose")
+                    || lower.starts_with("compose.")
+                    || [
+                        "app.json",
+                        "heroku.yml",
+                        "render.yaml",
+                        "fly.toml",
+                        "uwsgi.ini",
+                    ]
+                    .contains(&lower.as_str())
+                    || files::has_extension(&lower, &["service"]))
+                    && super::roles::of_path(f).0 == super::roles::Role::Production
+            })
+            .filter_map(|f| read(f))
+            .flat_map(|text| {
+                DEPLOYED_SETTINGS
+                    .captures_iter(&text)
+                    .filter_map(|c| c.get(1).or_else(|| c.get(2)).map(|m| m.as_str().to_owned()))
+                    .collect::<Vec<_>>()
+            }),
+    );
     django_modules.sort();
     django_modules.dedup();
     let conventions = Conventions {
@@ -115,7 +154,7 @@ fn convention(path: &str, name: &str, c: &Conventions) -> Option<&'static str> {
     {
         Some("the logging config the jar carries")
     } else if c.django_modules.iter().any(|m| module_path(m, path)) {
-        Some("the Django settings module the entry points name")
+        Some("the Django settings module production selects")
     } else if c.django
         && c.django_modules.is_empty()
         && files::has_extension(name, &["py"])

@@ -148,8 +148,12 @@ const TEST_DIRS: [&str; 22] = [
     "mocks",
 ];
 /// Directories of build, CI and release tooling.
-const BUILD_DIRS: [&str; 10] = [
+const BUILD_DIRS: [&str; 14] = [
     "build",
+    ".woodpecker",
+    ".drone",
+    ".forgejo",
+    ".gitea",
     ".github",
     ".circleci",
     ".gitlab",
@@ -187,7 +191,9 @@ const SERVED_DIRS: [&str; 5] = ["templates", "static", "public", "assets", "view
 
 /// Words in a file name that mark a development or test variant of a production file
 /// (`docker-compose.dev.yml`, `settings/local.py`, `application-test.yml`, `Dockerfile.dev`).
-const DEVELOPMENT_WORDS: [&str; 6] = [
+const DEVELOPMENT_WORDS: [&str; 8] = [
+    "gitpod",
+    "vagrant",
     "dev",
     "development",
     "local",
@@ -223,11 +229,28 @@ fn dir_is(dir: &str, dirs: &[&str]) -> bool {
     })
 }
 
+/// The directories of `path` that can say what it is for, nearest first. Below a JVM source
+/// root they are a package's name (`io/github/app/sample`), not what the files are for.
+fn role_dirs(path: &str) -> Vec<&str> {
+    let root = [
+        "src/main/java/",
+        "src/main/kotlin/",
+        "src/main/scala/",
+        "src/main/groovy/",
+    ]
+    .iter()
+    .find_map(|root| path.find(root).map(|at| &path[..at + root.len() - 1]));
+    match root {
+        Some(root) => root.split('/').rev().collect(),
+        None => path.split('/').rev().skip(1).collect(),
+    }
+}
+
 /// The role of the file at `path` (relative to the app, `/`-separated) and why, by its path.
 pub fn of_path(path: &str) -> (Role, &'static str) {
     let name = files::name(path);
     let lower = name.to_ascii_lowercase();
-    let dirs: Vec<&str> = path.split('/').rev().skip(1).collect();
+    let dirs = role_dirs(path);
     // REUSE licence sidecars (`.env.license`) and licence texts describe other files.
     if files::has_suffix(&lower, ".license") || dirs.contains(&"LICENSES") {
         return (Role::Example, "a licence file");
@@ -352,16 +375,10 @@ fn is_data_text(lower: &str) -> bool {
         .any(|prose| lower.starts_with(prose))
 }
 
-/// The role its directories give a file (the first that applies, in order: vendored, test,
-/// example, build, development, scripts).
+/// The role its directories give a file: the directory nearest the app's root that has one
+/// decides (`docs/specs/` is documentation, `tests/docs/` a test's); for one directory the
+/// order is vendored, test, example, build, development; then scripts.
 fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
-    let any = |list: &[&str]| dirs.iter().any(|d| dir_is(d, list));
-    if any(&VENDORED_DIRS) {
-        return Some((Role::Vendored, "in a vendored or build-output directory"));
-    }
-    if any(&TEST_DIRS) {
-        return Some((Role::Test, "in a test directory"));
-    }
     // Pages and assets a server serves are the app's, even under `docs/`
     // (`templates/docs/`); a docs site's own `static/` is still documentation.
     let served_above = |list: &[&str]| {
@@ -369,14 +386,22 @@ fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
         let served = dirs.iter().rposition(|d| SERVED_DIRS.contains(d));
         matches!((nearest, served), (Some(n), Some(s)) if s > n)
     };
-    if any(&EXAMPLE_DIRS) && !served_above(&EXAMPLE_DIRS) {
-        return Some((Role::Example, "in a documentation or example directory"));
-    }
-    if any(&BUILD_DIRS) {
-        return Some((Role::Build, "CI or build tooling"));
-    }
-    if any(&DEVELOPMENT_DIRS) {
-        return Some((Role::Development, "a development environment's setup"));
+    for dir in dirs.iter().rev() {
+        if dir_is(dir, &VENDORED_DIRS) {
+            return Some((Role::Vendored, "in a vendored or build-output directory"));
+        }
+        if dir_is(dir, &TEST_DIRS) {
+            return Some((Role::Test, "in a test directory"));
+        }
+        if dir_is(dir, &EXAMPLE_DIRS) && !served_above(&EXAMPLE_DIRS) {
+            return Some((Role::Example, "in a documentation or example directory"));
+        }
+        if dir_is(dir, &BUILD_DIRS) {
+            return Some((Role::Build, "CI or build tooling"));
+        }
+        if dir_is(dir, &DEVELOPMENT_DIRS) {
+            return Some((Role::Development, "a development environment's setup"));
+        }
     }
     if dirs.iter().any(|d| SERVED_DIRS.contains(d)) {
         return None;
@@ -575,6 +600,14 @@ fn is_build_tooling(lower: &str) -> bool {
             ".eslintrc", "eslint.config", ".prettierrc", "postcss.config", "tailwind.config",
             "esbuild", "svelte.config", "astro.config", "nx.json", "lerna.json", "turbo.json",
             ".stylelintrc", "mix.exs", "release.config", ".releaserc", "lefthook",
+            // Linters' and static analysers' config: what CI checks the code with.
+            "phpstan", "psalm.xml", "rector.php", ".php-cs-fixer", ".php_cs", "phpcs.xml",
+            ".phpstorm.meta", ".rubocop", ".golangci", ".flake8", ".pylintrc", "ruff.toml",
+            ".ruff.toml", "mypy.ini", ".mypy.ini", "pyrightconfig", ".cspell", "cspell.",
+            "checkmake", ".editorconfig-checker", ".lintstagedrc", "lint-staged.config",
+            ".commitlintrc", "codecov.yaml", ".hadolint", ".yamllint", ".shellcheckrc",
+            "clippy.toml", ".clippy.toml", "rustfmt.toml", ".rustfmt.toml", "deny.toml",
+            ".credo.exs", ".formatter.exs", ".sobelow",
         ]
         .iter()
         .any(|p| lower.starts_with(p))
@@ -592,6 +625,7 @@ fn is_development_file(path: &str, lower: &str) -> bool {
         || path.ends_with("db/seeds.rb")
         || path.ends_with("priv/repo/seeds.exs")
         || lower == "vagrantfile"
+        || lower == ".envrc"
         || lower == ".flaskenv"
         || lower == "tilt"
         || lower == "tiltfile"
@@ -642,6 +676,25 @@ mod tests {
             ("README.md", Role::Example),
             ("examples/app/main.go", Role::Example),
             (".github/workflows/ci.yml", Role::Build),
+            // Round 5: package names are not roles; the outermost directory decides; linters'
+            // config, other CI systems' directories, direnv and Gitpod are not production.
+            (
+                "src/main/java/io/github/app/sample/config/Db.java",
+                Role::Production,
+            ),
+            (
+                "src/main/kotlin/com/acme/examples/Tool.kt",
+                Role::Production,
+            ),
+            ("docs/specs/2-how-to/docker-compose.yaml", Role::Example),
+            ("tests/docs/fixture.md", Role::Test),
+            ("phpstan.neon", Role::Build),
+            ("rector.php", Role::Build),
+            (".php-cs-fixer.php", Role::Build),
+            (".golangci.yml", Role::Build),
+            (".woodpecker/test.yaml", Role::Build),
+            (".envrc", Role::Development),
+            ("docker-compose.gitpod.yaml", Role::Development),
             ("Makefile", Role::Build),
             ("scripts/release.sh", Role::Build),
             ("vendor/lib/x.php", Role::Vendored),
