@@ -1936,3 +1936,66 @@ fn the_model_reads_merge_keys_development_compose_files_and_deployed_settings() 
         .success()
         .stdout_has("build steps (once per build)\n  production  build            tsc");
 }
+
+/// Round 5's false findings, as classes: nginx logs a file also sends to stdout reach the
+/// output; an address or a credentialed URL in a UI component is text a browser shows; a
+/// Phoenix app's JavaScript imports its Hex packages; an image whose command the
+/// orchestrator gives needs no Procfile.
+#[test]
+fn streamed_nginx_logs_ui_text_hex_imports_and_images_without_cmd_are_not_findings() {
+    let rules_of = |test: Test| -> Vec<(String, String)> {
+        located(&test.args(&["audit", "--strict", "--json"]).run().json())
+            .into_iter()
+            .collect()
+    };
+    let nginx = |also: &str| {
+        rules_of(Test::new().procfile("web: nginx -g 'daemon off;'\n").file(
+            "nginx.conf",
+            format!("http {{\n    access_log  /var/log/nginx/access.log  main;\n{also}}}\n"),
+        ))
+    };
+    let file_sink = ("logs/file-sink".to_owned(), "nginx.conf:2".to_owned());
+    assert!(nginx("").contains(&file_sink));
+    assert!(!nginx("    access_log  /dev/stdout  main;\n").contains(&file_sink));
+
+    let ui = rules_of(
+        Test::new()
+            .procfile("web: node server.js\n")
+            .file("package.json", "{\"dependencies\": {}}\n")
+            .file("package-lock.json", "{}\n")
+            .file("server.js", "app.listen(process.env.PORT)\n")
+            .file(
+                "src/components/Help.vue",
+                "<template>\n  <input placeholder=\"postgres://localhost:5432/kuma\">\n  <code>mailtos://user:hunter2secret@mail.example.com</code>\n</template>\n",
+            ),
+    );
+    assert!(
+        !ui.iter()
+            .any(|(_, at)| at.starts_with("src/components/Help.vue")),
+        "{ui:?}"
+    );
+
+    let phoenix = rules_of(
+        Test::new()
+            .file(
+                "Dockerfile",
+                "FROM debian:12.5\nCOPY _build/prod/rel/shop ./\n",
+            )
+            .file(
+                "mix.exs",
+                "defp deps do\n  [{:phoenix, \"~> 1.7\"}, {:phoenix_html, \"~> 4.0\"}]\nend\n",
+            )
+            .file("mix.lock", "%{}\n")
+            .file(
+                "assets/js/app.js",
+                "import \"phoenix_html\"\nimport {Socket} from \"phoenix\"\n",
+            ),
+    );
+    assert!(
+        !phoenix
+            .iter()
+            .any(|(rule, _)| rule == "dependencies/missing-manifest"
+                || rule == "concurrency/invalid-procfile"),
+        "{phoenix:?}"
+    );
+}

@@ -269,6 +269,13 @@ pub fn reads_env(line: &str) -> bool {
 
 /// Files that describe the developer's and CI's setup, not the app's: CI workflows and
 /// pipelines, dev containers, Compose files. Their throwaway local services are not the app's config.
+/// A browser's UI component (`.vue`, `.svelte`, `.jsx`, `.tsx`, `.astro`): a browser cannot
+/// reach a database or a broker, so an address or a URL with a password there is text shown to
+/// a user (a placeholder, a help text's example), not how the app attaches anything.
+pub fn ui_component(path: &str) -> bool {
+    files::has_extension(files::name(path), &["vue", "svelte", "jsx", "tsx", "astro"])
+}
+
 pub fn dev_tooling(path: &str) -> bool {
     let name = files::name(path);
     [

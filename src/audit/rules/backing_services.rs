@@ -26,7 +26,7 @@ pub static HARDCODED_ADDRESS: Rule = Rule {
 /// Not in CI workflows or Compose files (they describe the local and CI setup), and not when
 /// the line reads the environment (the literal is its fallback).
 fn hardcoded_address(hit: &Hit<'_>) -> bool {
-    !super::dev_tooling(hit.path) && !super::env_fallback(hit)
+    !super::dev_tooling(hit.path) && !super::ui_component(hit.path) && !super::env_fallback(hit)
 }
 
 pub static PATTERNS: &[Pattern] = &[Pattern::new(

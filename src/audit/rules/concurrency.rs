@@ -139,10 +139,12 @@ pub fn procfile_problems(project: &Project<'_>, out: &mut Vec<Finding>) {
         // Processes declared another way (a Dockerfile's CMD, Compose services, manifests, a
         // start script) are the formation; a missing Procfile is then no finding: `--model`
         // shows where they come from.
+        // Processes declared some other way, or an image production deploys (a Dockerfile
+        // whose command the orchestrator gives, as a Mix release's `bin/app start`).
         if diagnostic.message == crate::app::MISSING_PROCFILE
             && project
                 .model
-                .is_some_and(super::super::model::Model::declares_processes)
+                .is_some_and(|m| m.declares_processes() || !m.base_images.is_empty())
         {
             continue;
         }

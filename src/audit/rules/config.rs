@@ -513,6 +513,9 @@ fn in_docs(hit: &Hit<'_>) -> bool {
 }
 
 fn credentialed_url(hit: &Hit<'_>) -> bool {
+    if super::ui_component(hit.path) {
+        return false;
+    }
     let password = hit.evidence;
     // `postgres://postgres:postgres@…`, `amqp://guest:guest@…`: the image's default, not a
     // secret anyone chose.

@@ -488,6 +488,28 @@ fn is_local(project: &Project<'_>, fact: Fact, module: &str) -> bool {
     })
 }
 
+/// The Hex packages a Mix project depends on (`{:phoenix_html, "~> 4.0"}` in `mix.exs`).
+fn hex_packages(project: &Project<'_>) -> Vec<String> {
+    let Some(text) = project
+        .files
+        .iter()
+        .find(|f| files::name(f) == "mix.exs")
+        .and_then(|f| project.read(f))
+    else {
+        return Vec::new();
+    };
+    text.split("{:")
+        .skip(1)
+        .filter_map(|rest| {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
 /// Code importing third-party packages with no manifest for its language anywhere in the app.
 fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
     for (fact, language, manifests) in LANGUAGES {
@@ -501,10 +523,13 @@ fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
         if declared {
             continue;
         }
-        let Some(import) = project
-            .facts(fact)
-            .find(|f| !is_local(project, fact, &f.value))
-        else {
+        let hex = hex_packages(project);
+        let Some(import) = project.facts(fact).find(|f| {
+            // Phoenix's JavaScript comes with its Hex packages (esbuild resolves
+            // `phoenix_html` from `deps/`): declared by mix.exs.
+            let from_hex = fact == Fact::ImportNode && hex.contains(&f.value);
+            !(is_local(project, fact, &f.value) || from_hex)
+        }) else {
             continue;
         };
         out.push(Finding::new(

@@ -155,7 +155,33 @@ fn nginx_sink(hit: &Hit<'_>) -> bool {
     let nginx = hit.kind == Kind::Config
         || hit.path.contains("nginx")
         || memchr::memmem::find(hit.content, b"server {").is_some();
-    nginx && not_a_stream(hit)
+    nginx && not_a_stream(hit) && !also_streamed(hit)
+}
+
+/// Whether the same config also sends this log to a stream (nginx takes several
+/// `access_log`s and `error_log`s: a file beside `/dev/stdout` or `stderr` is a copy, and the
+/// log still reaches the process's output).
+fn also_streamed(hit: &Hit<'_>) -> bool {
+    let directive = if hit.matched.trim_start().starts_with("error_log") {
+        "error_log"
+    } else {
+        "access_log"
+    };
+    String::from_utf8_lossy(hit.content).lines().any(|line| {
+        let mut words = line.split_whitespace();
+        words.next() == Some(directive)
+            && words.next().is_some_and(|target| {
+                let target = target.trim_end_matches(';');
+                [
+                    "/dev/stdout",
+                    "/dev/stderr",
+                    "stderr",
+                    "/proc/self/fd/1",
+                    "/proc/self/fd/2",
+                ]
+                .contains(&target)
+            })
+    })
 }
 
 const LOG_FLAGS: [&str; 4] = [
