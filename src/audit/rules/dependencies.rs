@@ -911,9 +911,23 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
         }
         let last = image.rsplit('/').next().unwrap_or(image);
         let tag = last.split_once(':').map(|(_, tag)| tag);
+        // A channel (`debian:sid-slim`, `node:lts-alpine`, `alpine:edge`, `rust:nightly`)
+        // moves by design, whatever the name around it.
+        let channel = tag.is_some_and(|tag| {
+            tag.split(['-', '.', '_']).any(|part| {
+                [
+                    "sid", "unstable", "testing", "rolling", "edge", "nightly", "stable", "lts",
+                    "current", "latest",
+                ]
+                .contains(&part)
+            })
+        });
         let message = match tag {
             None => "base image without a tag: each build takes whatever is newest",
             Some("latest") => "base image tagged latest: each build takes whatever is newest",
+            Some(_) if channel => {
+                "base image tagged with a release channel, not a version: each build takes whatever the channel points at"
+            }
             // `node:alpine`, `python:slim`, `golang:trixie`: a variant, no version (a version
             // in the name counts: `distroless/base-debian13:nonroot`; so does a
             // distribution's codename, its version: `debian:bookworm-slim`, `ubuntu:noble`).
@@ -1017,7 +1031,7 @@ mod tests {
     fn base_images_need_a_tag() {
         let mut out = Vec::new();
         let parsed = dockerfile::parse(
-            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\nFROM debian:bookworm-slim\nFROM golang:trixie\n",
+            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\nFROM debian:bookworm-slim\nFROM golang:trixie\nFROM debian:sid-slim\nFROM node:20-alpine\nFROM node:lts-alpine\n",
         );
         base_images("Dockerfile", &parsed, &mut out);
         let got: Vec<(usize, usize, &str)> = out
@@ -1031,7 +1045,9 @@ mod tests {
                 (3, 6, "python:latest"),
                 (6, 6, "registry:5000/img"),
                 (9, 6, "node:alpine"),
-                (13, 6, "golang:trixie")
+                (13, 6, "golang:trixie"),
+                (14, 6, "debian:sid-slim"),
+                (16, 6, "node:lts-alpine")
             ]
         );
     }
