@@ -262,7 +262,18 @@ pub fn development_branches(path: &str, text: &str) -> Vec<(usize, usize)> {
         )
     );
     let mut out = Vec::new();
+    let rust = files::has_extension(path, &["rs"]);
     for (index, line) in lines.iter().enumerate() {
+        // Rust's tests live beside the code: `#[cfg(test)] mod tests { … }` is compiled for
+        // tests only.
+        if rust && line.trim_start().starts_with("#[cfg(test)]") {
+            if let Some(opens) = (index + 1..lines.len().min(index + 4))
+                .find(|&i| lines[i].contains('{') && !lines[i].trim_start().starts_with("#["))
+            {
+                out.push((index + 1, block_end(&lines, opens, true) + 1));
+            }
+            continue;
+        }
         let development = DEVELOPMENT_CONDITION.is_match(line)
             && !line
                 .trim_start()
@@ -423,5 +434,7 @@ mod tests {
         let ruby_else = "if Rails.env.production?\n  a\nelse\n  `git rev-parse HEAD`\nend\n";
         assert_eq!(development_branches("app.rb", ruby_else), [(3, 5)]);
         assert!(development_branches("app.py", "if DEBUG_TOOLBAR_ENABLED:\n    x\n").is_empty());
+        let rust = "fn main() {}\n\n#[cfg(test)]\nmod tests {\n    fn t() {\n        env(\"KEY\");\n    }\n}\nfn after() {}\n";
+        assert_eq!(development_branches("src/config.rs", rust), [(3, 8)]);
     }
 }

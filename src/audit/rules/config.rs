@@ -694,6 +694,14 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
         if development && !valued.iter().any(|(_, value)| generated_looking(value)) {
             continue;
         }
+        // Compose's own settings (`COMPOSE_PROJECT_NAME`, `COMPOSE_FILE`): how the stack is
+        // named and assembled, not the app's config.
+        if valued
+            .iter()
+            .all(|(entry, _)| entry.key.starts_with("COMPOSE_"))
+        {
+            continue;
+        }
         if let Some((entry, _)) = secret.or(valued.first()) {
             let (line, column) = parsed.source.line_col(entry.key_offset);
             let name = files::name(path);

@@ -777,7 +777,23 @@ fn parent_dir(dir: &str) -> String {
 }
 
 /// Installers' options that take a value (`--index-url URL`, `-t DIR`, `--prefix DIR`).
-const OPTIONS_WITH_VALUES: [&str; 20] = [
+const OPTIONS_WITH_VALUES: [&str; 35] = [
+    // uv pip's own.
+    "--index",
+    "--default-index",
+    "--index-strategy",
+    "--python-preference",
+    "--python",
+    "-p",
+    "--python-platform",
+    "--keyring-provider",
+    "--resolution",
+    "--prerelease",
+    "--link-mode",
+    "--exclude-newer",
+    "--config-setting",
+    "-C",
+    "--upgrade-package",
     "--group",
     "--extra",
     "--only-group",
@@ -850,6 +866,7 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                 [
                     "-r",
                     "--requirement",
+                    "--requirements",
                     "-c",
                     "--constraint",
                     "-e",
@@ -1012,17 +1029,18 @@ mod tests {
     fn image_installs_need_a_version() {
         let mut out = Vec::new();
         let parsed = dockerfile::parse(
-            "FROM python:3.12\nRUN pip install --no-cache-dir -r requirements.txt\nRUN pip wheel --wheel-dir /wheels apprise uwsgi==2.0.28 \"psycopg[c]\" && pip install --upgrade pip\nRUN npm install -g pm2@5.4.2 && npm install -g nodemon && npm install\nRUN gem install bundler -v 2.5.6 && gem install foreman\nRUN pip install .\n",
+            "FROM python:3.12\nRUN pip install --no-cache-dir -r requirements.txt\nRUN uv pip install --system --python-preference system --index https://pypi.org/simple --index-strategy unsafe-best-match --requirements requirements.txt\nRUN uv pip install --system --index-strategy unsafe-best-match granian\nRUN pip wheel --wheel-dir /wheels apprise uwsgi==2.0.28 \"psycopg[c]\" && pip install --upgrade pip\nRUN npm install -g pm2@5.4.2 && npm install -g nodemon && npm install\nRUN gem install bundler -v 2.5.6 && gem install foreman\nRUN pip install .\n",
         );
         image_installs("Dockerfile", &parsed, &mut out);
         let got: Vec<(usize, &str)> = out.iter().map(|f| (f.line, f.evidence.as_str())).collect();
         assert_eq!(
             got,
             [
-                (3, "apprise"),
-                (3, "psycopg[c]"),
-                (4, "nodemon"),
-                (5, "foreman")
+                (4, "granian"),
+                (5, "apprise"),
+                (5, "psycopg[c]"),
+                (6, "nodemon"),
+                (7, "foreman")
             ]
         );
     }

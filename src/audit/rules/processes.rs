@@ -59,14 +59,14 @@ pub static PATTERNS: &[Pattern] = &[
     // Active Storage on the local disk, outside development and test.
     Pattern::new(
         &LOCAL_STATE_FILE,
-        r"\bconfig\.active_storage\.service\s*=\s*(:local)\b",
-        "uploads kept on the local disk (Active Storage's :local service)",
+        r#"\bconfig\.active_storage\.service\s*=\s*(?:(:local)\b|ENV\.fetch\(\s*["'][A-Z_]+["']\s*,\s*["'](local)["']\s*\))"#,
+        "uploads kept on the local disk (Active Storage's :local service, or its default)",
         Kinds::SHIPPED,
     )
     .verify(production_config),
     Pattern::new(
         &LOCAL_STATE_FILE,
-        r#"sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
+        r#"jdbc:sqlite:([^/\s'"${][^\s'"]*)|sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
         "state written to a file in the app directory",
         Kinds::SHIPPED,
     ),
