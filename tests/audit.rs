@@ -1994,3 +1994,52 @@ fn streamed_nginx_logs_ui_text_hex_imports_and_images_without_cmd_are_not_findin
         "{phoenix:?}"
     );
 }
+
+/// Round 6's classes: an env file of Compose's own settings is not the app's config; Active
+/// Storage's local default and a `jdbc:sqlite:` file are local state.
+#[test]
+fn compose_settings_active_storage_defaults_and_jdbc_sqlite() {
+    let rules_of = |test: Test| -> Vec<(String, String)> {
+        located(&test.args(&["audit", "--strict", "--json"]).run().json())
+            .into_iter()
+            .collect()
+    };
+    let compose_env = rules_of(
+        Test::new()
+            .procfile("web: node server.js\n")
+            .file("docker/compose/.env", "COMPOSE_PROJECT_NAME=paper\n")
+            // The production Compose file beside it reads it: a production env file.
+            .file(
+                "docker/compose/docker-compose.yml",
+                "services:\n  web:\n    image: ghcr.io/acme/paper:2.1\n",
+            )
+            .git_add_all(),
+    );
+    assert!(
+        !compose_env
+            .iter()
+            .any(|(rule, _)| rule == "config/tracked-env-file"),
+        "{compose_env:?}"
+    );
+    let state = rules_of(
+        Test::new()
+            .procfile("web: bin/rails server\n")
+            .file(
+                "config/environments/production.rb",
+                "Rails.application.configure do\n  config.active_storage.service = ENV.fetch(\"ACTIVE_STORAGE_SERVICE\", \"local\").to_sym\nend\n",
+            )
+            .file(
+                "src/main/resources/application.properties",
+                "spring.datasource.url=jdbc:sqlite:dev.db\n",
+            ),
+    );
+    for at in [
+        "config/environments/production.rb:2",
+        "src/main/resources/application.properties:1",
+    ] {
+        assert!(
+            state.contains(&("processes/local-state-file".to_owned(), at.to_owned())),
+            "{at}: {state:?}"
+        );
+    }
+}
