@@ -2043,3 +2043,84 @@ fn compose_settings_active_storage_defaults_and_jdbc_sqlite() {
         );
     }
 }
+
+/// Round 6's misses, as classes: the app rewriting its own env file, a logging dict's file
+/// handler in settings code, a production Compose file's unpinned images (one cause), and an
+/// s6-overlay image's init scripts that migrate or install at every start.
+#[test]
+fn env_rewrites_settings_file_handlers_deployed_images_and_init_scripts() {
+    let report = Test::new()
+        .file("Dockerfile", "FROM python:3.12.4\nCOPY docker/rootfs /\nENTRYPOINT [\"/init\"]\n")
+        .file(
+            "docker/rootfs/etc/s6-overlay/s6-rc.d/init-migrations/run",
+            "#!/command/with-contenv bash\ncd /app\npython3 manage.py migrate --no-input\n",
+        )
+        .file(
+            "docker/rootfs/etc/s6-overlay/s6-rc.d/init-langs/run",
+            "#!/command/with-contenv bash\nfor pkg in $LANGS; do\n  if ! apt-get --quiet --assume-yes install \"$pkg\"; then exit 1; fi\ndone\n",
+        )
+        .file(
+            "app/settings.py",
+            "LOGGING = {\n    \"handlers\": {\n        \"file\": {\n            \"class\": \"concurrent_log_handler.ConcurrentRotatingFileHandler\",\n        },\n    },\n}\n",
+        )
+        .file(
+            "app/Http/Controllers/SetupController.php",
+            "<?php\n$path = app()->environmentFilePath();\nfile_put_contents($path, $env);\n",
+        )
+        .file(
+            "app/Console/Commands/RotateKey.php",
+            "<?php\n$path = app()->environmentFilePath();\nfile_put_contents($path, $env);\n",
+        )
+        .file(
+            "docker-compose.yml",
+            "services:\n  app:\n    image: ghcr.io/acme/paper:latest\n  tika:\n    image: apache/tika\n  db:\n    image: postgres:16.4\n",
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run()
+        .json();
+    let found = located(&report);
+    for (rule, at) in [
+        (
+            "admin-processes/work-at-start",
+            "docker/rootfs/etc/s6-overlay/s6-rc.d/init-migrations/run:3",
+        ),
+        (
+            "build-release-run/build-in-web",
+            "docker/rootfs/etc/s6-overlay/s6-rc.d/init-langs/run:3",
+        ),
+        ("logs/file-sink", "app/settings.py:4"),
+        (
+            "processes/local-state-file",
+            "app/Http/Controllers/SetupController.php:3",
+        ),
+        (
+            "dependencies/unpinned-deployed-image",
+            "docker-compose.yml:3",
+        ),
+    ] {
+        assert!(
+            found.contains(&(rule.to_owned(), at.to_owned())),
+            "{rule} at {at}: {found:?}"
+        );
+    }
+    // An admin command of the app's own rewrites the env file on purpose.
+    assert!(
+        !found.iter().any(|(_, at)| at.starts_with("app/Console/")),
+        "{found:?}"
+    );
+    // The unpinned images of the deployment are one cause with two places.
+    let deployed: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "dependencies/unpinned-deployed-image")
+        .collect();
+    assert_eq!(deployed.len(), 1, "{deployed:?}");
+    let places: Vec<u64> = deployed[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(places, [3, 5]);
+}

@@ -105,7 +105,7 @@ pub fn may_declare(path: &str) -> bool {
         || (files::has_extension(&lower, &["yaml", "yml"]) && !path.contains(".github/"))
 }
 
-fn is_compose(lower: &str) -> bool {
+pub fn is_compose(lower: &str) -> bool {
     (lower.starts_with("docker-compose") || lower.starts_with("compose"))
         && files::has_extension(lower, &["yaml", "yml"])
 }

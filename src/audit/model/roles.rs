@@ -148,8 +148,15 @@ const TEST_DIRS: [&str; 22] = [
     "mocks",
 ];
 /// Directories of build, CI and release tooling.
-const BUILD_DIRS: [&str; 14] = [
+const BUILD_DIRS: [&str; 20] = [
     "build",
+    // Operating systems' package builds (`debian/` is Debian's packaging directory).
+    "debian",
+    "rpm",
+    "snap",
+    "flatpak",
+    "homebrew",
+    "nfpm",
     ".woodpecker",
     ".drone",
     ".forgejo",

@@ -143,16 +143,97 @@ fn find_script<'p>(project: &'p Project<'_>, script: &str) -> Option<&'p String>
     same.next().is_none().then_some(one)
 }
 
-/// A migration in a script a long-running process starts with: the script's line.
-fn migration_in_script(project: &Project<'_>, script: &str) -> Option<(String, usize, String)> {
-    let path = find_script(project, script)?;
+/// A script production runs as it starts: who starts it, the name it is started by, and the
+/// app's file.
+pub struct StartScript {
+    pub starter: String,
+    pub named: String,
+    pub path: String,
+}
+
+/// The scripts production runs each time it starts: boot scripts a process's command names,
+/// a Dockerfile's `ENTRYPOINT`/`CMD` script (found where the Dockerfile copied it from), and
+/// the service and init scripts of an s6-overlay image tree (`etc/s6-overlay/s6-rc.d/*/run`
+/// and `up`, `etc/cont-init.d/*`, `etc/services.d/*/run`).
+pub fn start_scripts(project: &Project<'_>) -> Vec<StartScript> {
+    let mut starts: Vec<(String, String)> = Vec::new();
+    for (_, process) in project.processes() {
+        for words in simple_commands(&process.command) {
+            if let Some(script) = script_of(&words) {
+                starts.push((format!("`{}`", process.name), script));
+            }
+        }
+    }
+    let production = |path: &str| {
+        project
+            .model
+            .is_none_or(|m| m.role(path) == crate::audit::model::roles::Role::Production)
+    };
+    for path in project.files.iter().filter(|f| {
+        crate::audit::files::is_dockerfile(crate::audit::files::name(f)) && production(f)
+    }) {
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        for instruction in crate::audit::dockerfile::parse(&text) {
+            if matches!(instruction.keyword.as_str(), "ENTRYPOINT" | "CMD") {
+                let words: Vec<&str> = instruction.args.split_whitespace().collect();
+                if let Some(script) = script_of(&words) {
+                    starts.push((format!("{path}'s {}", instruction.keyword), script));
+                }
+            }
+        }
+    }
+    starts.sort();
+    starts.dedup_by(|a, b| a.1 == b.1);
+    let mut out: Vec<StartScript> = starts
+        .into_iter()
+        .filter_map(|(starter, named)| {
+            find_script(project, &named).map(|path| StartScript {
+                starter,
+                named,
+                path: path.clone(),
+            })
+        })
+        .collect();
+    for path in project
+        .files
+        .iter()
+        .filter(|f| is_init_script(f) && production(f))
+    {
+        if out.iter().any(|s| s.path == *path) {
+            continue;
+        }
+        out.push(StartScript {
+            starter: "the image's init system (s6-overlay)".to_owned(),
+            named: path.clone(),
+            path: path.clone(),
+        });
+    }
+    out
+}
+
+/// An s6-overlay service or init script of an image's file tree.
+fn is_init_script(path: &str) -> bool {
+    let name = crate::audit::files::name(path);
+    (path.contains("etc/s6-overlay/s6-rc.d/") && (name == "run" || name == "up"))
+        || path.contains("etc/cont-init.d/")
+        || (path.contains("etc/services.d/") && name == "run")
+}
+
+/// The first line of the app's file at `path`, not a comment, where `find` finds something.
+pub fn first_line_of(
+    project: &Project<'_>,
+    path: &str,
+    find: impl Fn(&str) -> Option<String>,
+) -> Option<(usize, String)> {
     let text = project.read(path)?;
     text.lines().enumerate().find_map(|(i, line)| {
         let code = line.trim_start();
         if code.starts_with('#') {
             return None;
         }
-        migration(code).map(|found| (path.clone(), i + 1, found))
+        find(code).map(|found| (i + 1, found))
     })
 }
 
@@ -317,42 +398,15 @@ fn turned_off(text: &str, key: &str) -> bool {
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     declared_migrations(project, out);
     spring_migrations(project, out);
-    // Boot scripts and Docker entrypoints a long-running process starts with.
-    let mut starts: Vec<(String, String)> = Vec::new();
-    for (_, process) in project.processes() {
-        for words in simple_commands(&process.command) {
-            if let Some(script) = script_of(&words) {
-                starts.push((format!("`{}`", process.name), script));
-            }
-        }
-    }
-    for path in project
-        .files
-        .iter()
-        .filter(|f| crate::audit::files::is_dockerfile(crate::audit::files::name(f)))
-    {
-        let Some(text) = project.read(path) else {
-            continue;
-        };
-        for instruction in crate::audit::dockerfile::parse(&text) {
-            if matches!(instruction.keyword.as_str(), "ENTRYPOINT" | "CMD") {
-                let words: Vec<&str> = instruction.args.split_whitespace().collect();
-                if let Some(script) = script_of(&words) {
-                    starts.push((format!("{path}'s {}", instruction.keyword), script));
-                }
-            }
-        }
-    }
-    starts.sort();
-    starts.dedup_by(|a, b| a.1 == b.1);
-    for (starter, script) in starts {
-        if let Some((path, line, found)) = migration_in_script(project, &script) {
+    for start in start_scripts(project) {
+        if let Some((line, found)) = first_line_of(project, &start.path, migration) {
             out.push(Finding::new(
                 &WORK_AT_START,
-                &path,
+                &start.path,
                 (line, 1),
                 format!(
-                    "{starter} starts with {script}, which runs `{found}` each time: make it a release phase or a task"
+                    "{} starts with {}, which runs `{found}` each time: make it a release phase or a task",
+                    start.starter, start.named
                 ),
                 &found,
                 false,

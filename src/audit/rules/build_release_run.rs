@@ -86,6 +86,30 @@ const BUILDS: [&str; 40] = [
     "dotnet build",
 ];
 
+/// A build or install step anywhere in a line of a start script.
+fn build_command(line: &str) -> Option<String> {
+    simple_commands(line).iter().find_map(|words| {
+        // `if ! apt-get --quiet --assume-yes install "$pkg"`: the command, its options aside.
+        let words: Vec<&str> = words
+            .iter()
+            .copied()
+            .skip_while(|w| ["if", "!", "then", "else", "elif", "do", "while", "until"].contains(w))
+            .collect();
+        let unwrapped = unwrap_program(&words);
+        let joined = unwrapped
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| *i == 0 || !w.starts_with('-'))
+            .map(|(_, w)| *w)
+            .collect::<Vec<_>>()
+            .join(" ");
+        BUILDS
+            .iter()
+            .any(|b| joined == *b || joined.starts_with(&format!("{b} ")))
+            .then(|| words.join(" "))
+    })
+}
+
 /// The build or install step a shell command runs before its last command, if any.
 pub fn build_step(command: &str) -> Option<String> {
     let commands = simple_commands(command);
@@ -187,6 +211,24 @@ pub fn compile_at_start(command: &str) -> Option<String> {
 }
 
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    // Boot scripts, entrypoints and an image's init scripts run at every start too.
+    for start in super::admin_processes::start_scripts(project) {
+        if let Some((line, step)) =
+            super::admin_processes::first_line_of(project, &start.path, build_command)
+        {
+            out.push(Finding::new(
+                &BUILD_IN_WEB,
+                &start.path,
+                (line, 1),
+                format!(
+                    "{} starts with {}, which builds or installs each time (`{step}`): that is the build stage's work",
+                    start.starter, start.named
+                ),
+                &step,
+                false,
+            ));
+        }
+    }
     for (procfile, process) in project.processes() {
         npm_start_build(project, &process.command, out, &process.name);
         if let Some(run) = compile_at_start(&process.command) {

@@ -17,6 +17,7 @@ pub static MODULE: Module = Module {
         &UNTRACKED_LOCKFILE,
         &MAVEN_UNPINNED,
         &UNPINNED_BASE_IMAGE,
+        &UNPINNED_DEPLOYED_IMAGE,
         &UNPINNED_IMAGE_INSTALL,
         &UNDECLARED_TOOL,
     ],
@@ -82,6 +83,16 @@ pub static UNPINNED_BASE_IMAGE: Rule = Rule {
     summary: "A Dockerfile base image without a tag, or tagged latest",
     explanation: "The base image is a dependency like any other. Without a tag (or with `latest`) each build takes whatever the registry serves that day.",
     fix: "Name a version tag (`python:3.12-slim`), or better a digest (`python@sha256:…`).",
+};
+
+pub static UNPINNED_DEPLOYED_IMAGE: Rule = Rule {
+    id: "dependencies/unpinned-deployed-image",
+    factor: Factor::II,
+    severity: Severity::Warning,
+    roles: Roles::PRODUCTION,
+    summary: "A production Compose file runs an image without a tag, or tagged latest",
+    explanation: "The image a deployment runs is a dependency like the base image of a build. Without a tag (or with `latest`, or a channel such as `lts`) every pull can bring a different program, so two hosts of one deploy, or one host before and after a restart, run different code.",
+    fix: "Name a version tag (`postgres:16.4`, `ghcr.io/acme/app:1.8.2`), or better a digest (`@sha256:…`).",
 };
 
 pub static UNPINNED_IMAGE_INSTALL: Rule = Rule {
@@ -549,8 +560,64 @@ fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
 
 /// Manifests without a lockfile in their directory or one above it (workspaces keep one at
 /// the root), and lockfiles that are not committed.
+/// Images production Compose files run that a pull can change: no tag, `latest`, a channel.
+/// (A service built from the app's source has no image to pin; a variable is the deploy's.)
+fn deployed_images(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let Some(model) = project.model else {
+        return;
+    };
+    for path in project.files.iter().filter(|f| {
+        crate::audit::model::declarations::is_compose(&files::name(f).to_ascii_lowercase())
+            && model.role(f) == crate::audit::model::roles::Role::Production
+    }) {
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        let Some(documents) = crate::audit::yaml::parse(&text) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        for document in &documents {
+            let Some(services) = document.get("services") else {
+                continue;
+            };
+            for (_, service) in services.entries() {
+                let Some(node) = service.get("image") else {
+                    continue;
+                };
+                let Some(image) = node.as_str() else {
+                    continue;
+                };
+                if service.get("build").is_some() || image.contains('$') || image.is_empty() {
+                    continue;
+                }
+                let Some(message) = unpinned_image(image) else {
+                    continue;
+                };
+                let column = lines
+                    .get(node.line.saturating_sub(1))
+                    .and_then(|l| l.find(image))
+                    .map_or(1, |c| c + 1);
+                // One cause per app: its deployment pins the images it runs, or not.
+                out.push(
+                    Finding::new(
+                        &UNPINNED_DEPLOYED_IMAGE,
+                        path,
+                        (node.line, column),
+                        format!("image {message}: each pull can bring a different program"),
+                        image,
+                        false,
+                    )
+                    .with_cause("the images production Compose files run"),
+                );
+            }
+        }
+    }
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     missing_manifests(project, out);
+    deployed_images(project, out);
     let provided = provided_tools(project);
     let image_tools: &[String] = project.model.map_or(&[], |m| &m.image_tools);
     out.retain(|f| {
@@ -926,46 +993,55 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
         if image == "scratch" || image.contains('$') || image.contains('@') || earlier_stage {
             continue;
         }
-        let last = image.rsplit('/').next().unwrap_or(image);
-        let tag = last.split_once(':').map(|(_, tag)| tag);
-        // A channel (`debian:sid-slim`, `node:lts-alpine`, `alpine:edge`, `rust:nightly`)
-        // moves by design, whatever the name around it.
-        let channel = tag.is_some_and(|tag| {
-            tag.split(['-', '.', '_']).any(|part| {
-                [
-                    "sid", "unstable", "testing", "rolling", "edge", "nightly", "stable", "lts",
-                    "current", "latest",
-                ]
-                .contains(&part)
-            })
-        });
-        let message = match tag {
-            None => "base image without a tag: each build takes whatever is newest",
-            Some("latest") => "base image tagged latest: each build takes whatever is newest",
-            Some(_) if channel => {
-                "base image tagged with a release channel, not a version: each build takes whatever the channel points at"
-            }
-            // `node:alpine`, `python:slim`, `golang:trixie`: a variant, no version (a version
-            // in the name counts: `distroless/base-debian13:nonroot`; so does a
-            // distribution's codename, its version: `debian:bookworm-slim`, `ubuntu:noble`).
-            Some(_)
-                if !last.contains(|c: char| c.is_ascii_digit())
-                    && !["debian", "ubuntu"]
-                        .contains(&last.split(':').next().unwrap_or_default()) =>
-            {
-                "base image tagged with a variant but no version: each build takes whatever is newest"
-            }
-            Some(_) => continue,
+        let Some(message) = unpinned_image(image) else {
+            continue;
         };
         let column = instruction.column + instruction.args.find(image).unwrap_or(0);
         out.push(Finding::new(
             &UNPINNED_BASE_IMAGE,
             path,
             (instruction.line, column),
-            message.to_owned(),
+            format!("base image {message}: each build takes whatever is newest"),
             image,
             false,
         ));
+    }
+}
+
+/// Why an image reference does not pin what runs: no tag, `latest`, a release channel
+/// (`sid`, `lts`, `edge`), or a variant without a version (`node:alpine`). A digest, a
+/// version (`python:3.12-slim`) or a distribution's codename (`debian:bookworm-slim`) pins.
+fn unpinned_image(image: &str) -> Option<&'static str> {
+    if image.contains('@') {
+        return None;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let tag = last.split_once(':').map(|(_, tag)| tag);
+    // A channel (`debian:sid-slim`, `node:lts-alpine`, `alpine:edge`, `rust:nightly`)
+    // moves by design, whatever the name around it.
+    let channel = tag.is_some_and(|tag| {
+        tag.split(['-', '.', '_']).any(|part| {
+            [
+                "sid", "unstable", "testing", "rolling", "edge", "nightly", "stable", "lts",
+                "current", "latest",
+            ]
+            .contains(&part)
+        })
+    });
+    match tag {
+        None => Some("without a tag"),
+        Some("latest") => Some("tagged latest"),
+        Some(_) if channel => Some("tagged with a release channel, not a version"),
+        // `node:alpine`, `python:slim`, `golang:trixie`: a variant, no version (a version
+        // in the name counts: `distroless/base-debian13:nonroot`; so does a
+        // distribution's codename, its version: `debian:bookworm-slim`, `ubuntu:noble`).
+        Some(_)
+            if !last.contains(|c: char| c.is_ascii_digit())
+                && !["debian", "ubuntu"].contains(&last.split(':').next().unwrap_or_default()) =>
+        {
+            Some("tagged with a variant but no version")
+        }
+        Some(_) => None,
     }
 }
 

@@ -76,9 +76,13 @@ pub static PATTERNS: &[Pattern] = &[
     // whose class writes a file.
     Pattern::new(
         &FILE_SINK,
-        r#"(?m)["']?class["']?\s*[:=]\s*["']?(logging\.(?:handlers\.)?\w*FileHandler)\b"#,
+        // Any handler class whose dotted name ends in `FileHandler`:
+        // `logging.handlers.RotatingFileHandler`,
+        // `concurrent_log_handler.ConcurrentRotatingFileHandler`.
+        r#"(?m)["']?class["']?\s*[:=]\s*["']?([A-Za-z_][\w.]*FileHandler)\b"#,
         MESSAGE,
-        Kinds::of(&[Kind::Config, Kind::Other]),
+        // Django's `LOGGING` is the same dict in settings code.
+        Kinds::of(&[Kind::Code, Kind::Config, Kind::Other]),
     )
     .gate("FileHandler"),
     // Ruby's `Logger.new("log/app.log")`, the path written out or joined

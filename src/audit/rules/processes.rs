@@ -64,6 +64,16 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::SHIPPED,
     )
     .verify(production_config),
+    // The app rewriting its own `.env` as it runs (a setup wizard, a settings page): config
+    // changed on one instance's disk, which the next deploy or a second instance never sees.
+    Pattern::new(
+        &LOCAL_STATE_FILE,
+        r#"\b(file_put_contents)\s*\(|\b(?:writeFileSync|writeFile|appendFileSync|appendFile)\(\s*[^,)\n]*["'`][^"'`\n]*(\.env)["'`]|\b(set_key)\(\s*[^,)\n]*\.env|\bopen\(\s*["'][^"'\n]*(\.env)["']\s*,\s*["'][wa]|\bFile\.write\(\s*["'][^"'\n]*(\.env)["']"#,
+        "the app rewrites its own env file as it runs: config belongs in the environment, and another instance never sees the change",
+        Kinds::CODE,
+    )
+    .verify(writes_env_file)
+    .gate(r"file_put_contents|writeFile|appendFile|set_key|\.env"),
     Pattern::new(
         &LOCAL_STATE_FILE,
         r#"jdbc:sqlite:([^/\s'"${][^\s'"]*)|sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
@@ -71,6 +81,33 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::SHIPPED,
     ),
 ];
+
+/// PHP's `file_put_contents` counts where the file names the env file it writes
+/// (`app()->environmentFile()`, `environmentFilePath()`, `'.env'`); the other forms name it in
+/// the call.
+fn writes_env_file(hit: &crate::audit::scan::Hit<'_>) -> bool {
+    // A command of the app's own (`php artisan key:rotate`) is an admin task run on purpose.
+    let command = hit.path.split('/').any(|part| {
+        let part = part.to_ascii_lowercase();
+        [
+            "commands",
+            "command",
+            "management",
+            "tasks",
+            "console",
+            "cli",
+        ]
+        .contains(&part.as_str())
+    });
+    if command {
+        return false;
+    }
+    if hit.evidence != "file_put_contents" {
+        return true;
+    }
+    let text = String::from_utf8_lossy(hit.content);
+    text.contains("environmentFile") || text.contains("'.env'") || text.contains("\".env\"")
+}
 
 /// Not a test's or a development machine's settings: `config/environments/test.rb` and
 /// `development.rb`, Django's `settings/test.py` and `dev.py`, test paths.
