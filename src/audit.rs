@@ -367,7 +367,10 @@ fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Ve
         let file_role = model.role(&f.path);
         // A provider token where stand-ins live (tests, examples, docs) is its own finding:
         // not the deployment's secret, but maybe once a real one.
+        // A JWT in a test or a document is an example's (they expire, or were signed with
+        // a stand-in secret): not re-reported as a committed token.
         if rules::config::is_provider(rule)
+            && rule.id != rules::config::JWT.id
             && rules::config::COMMITTED_TOKEN.roles.contains(file_role)
         {
             *f = f.clone().reported_as(

@@ -2124,3 +2124,48 @@ fn env_rewrites_settings_file_handlers_deployed_images_and_init_scripts() {
         .collect();
     assert_eq!(places, [3, 5]);
 }
+
+/// Round 7's false findings, as classes: Spring profiles production never activates and an
+/// embedded database's login; placeholders and published demo keys as secret fallbacks; a
+/// logger sent to /dev/null; a Compose file running a test environment; a JWT in a README;
+/// a library crate without a lockfile. And a Spring Boot app's process is its jar.
+#[test]
+fn opt_in_profiles_embedded_logins_placeholders_and_libraries_are_not_findings() {
+    let found = located(
+        &Test::new()
+            .file("pom.xml", "<project>\n  <build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build>\n</project>\n")
+            .file(
+                "src/main/resources/application.yaml",
+                "spring:\n  r2dbc:\n    url: r2dbc:h2:file:///data/db\n    username: admin\n    password: 123456\n",
+            )
+            .file(
+                "src/main/resources/application-mariadb.yaml",
+                "spring:\n  r2dbc:\n    url: r2dbc:pool:mariadb://localhost:3306/halo\n    password: openmariadb\n",
+            )
+            .file(
+                "config/app.php",
+                "<?php\nreturn ['key' => env('STORAGE_S3_SECRET', 'your-secret'), 'fdc' => env('FDC_API_KEY', 'DEMO_KEY')];\n",
+            )
+            .file("config/application.rb", "config.logger = Logger.new(\"/dev/null\")\n")
+            .file(
+                "docker-compose.yml",
+                "services:\n  app:\n    image: mariadb\n    environment:\n      RAILS_ENVIRONMENT: test\n",
+            )
+            .file(
+                "README.md",
+                "curl -H 'Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE2MjIwNTAwMDAsImV4cCI6MTk5MzA0OTk3NCwibmJmIjoxNjIyMDUwMDAwLCJpc3MiOiJzdml4Iiwic3ViIjoib3JnXzIzcExHRURJc1lKQ1RJTm5JTk1nOGc2SzJ3In0.sTqBWYdK5Vs3Ilc39m_7PLTU8Nul4JpNO4nqtDN2OFs'\n",
+            )
+            .file("clients/rust/Cargo.toml", "[package]\nname = \"client\"\nversion = \"1.0.0\"\n\n[dependencies]\nserde = \"1\"\n")
+            .file("clients/rust/src/lib.rs", "pub fn f() {}\n")
+            .args(&["audit", "--strict", "--json"])
+            .run()
+            .json(),
+    );
+    assert!(found.is_empty(), "{found:?}");
+    Test::new()
+        .file("pom.xml", "<project>\n  <build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build>\n</project>\n")
+        .args(&["audit", "--model"])
+        .run()
+        .success()
+        .stdout_has("production  web              java -jar target/*.jar  pom.xml:2 Spring Boot's executable jar (by convention)");
+}

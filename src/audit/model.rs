@@ -168,6 +168,105 @@ fn drop_start_scripts_production_does_not_run(
     });
 }
 
+/// Spring profiles production never activates are a developer's opt-in
+/// (`application-mariadb.yaml` for a local MariaDB): production activates a profile where it
+/// deploys (`SPRING_PROFILES_ACTIVE`, `-Dspring.profiles.active=`) or in the default
+/// `application.yml`; `prod` and `production` are production's by name.
+fn demote_inactive_spring_profiles(files: &mut [FileRole], read: &dyn Fn(&str) -> Option<String>) {
+    static ACTIVE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?i)(?:SPRING_PROFILES_ACTIVE|spring\.profiles\.active|spring\.profiles\.include)["']?\s*[=:]\s*["']?([\w,\- ]+)|profiles:\s*\n\s*active:\s*["']?([\w,\- ]+)"#,
+        )
+        .expect("valid regex")
+    });
+    let profile_of = |path: &str| -> Option<String> {
+        let name = crate::audit::files::name(path);
+        let (stem, extension) = name.rsplit_once('.')?;
+        ["yml", "yaml", "properties"]
+            .contains(&extension)
+            .then_some(())?;
+        stem.strip_prefix("application-")
+            .map(str::to_ascii_lowercase)
+    };
+    if !files.iter().any(|f| profile_of(&f.path).is_some()) {
+        return;
+    }
+    let mut active: Vec<String> = Vec::new();
+    for f in files.iter().filter(|f| f.role == Role::Production) {
+        let name = crate::audit::files::name(&f.path).to_ascii_lowercase();
+        let deploys = crate::audit::files::is_dockerfile(crate::audit::files::name(&f.path))
+            || name.starts_with("procfile")
+            || name.starts_with("docker-compose")
+            || name.starts_with("compose.")
+            || name == "application.yml"
+            || name == "application.yaml"
+            || name == "application.properties"
+            || (f.path.contains("k8s") || f.path.contains("kubernetes") || f.path.contains("helm"))
+            || crate::audit::files::has_extension(&name, &["service"]);
+        if !deploys {
+            continue;
+        }
+        if let Some(text) = read(&f.path) {
+            for captures in ACTIVE.captures_iter(&text) {
+                let list = captures
+                    .get(1)
+                    .or_else(|| captures.get(2))
+                    .map_or("", |m| m.as_str());
+                active.extend(list.split(',').map(|p| p.trim().to_ascii_lowercase()));
+            }
+        }
+    }
+    for f in files.iter_mut() {
+        let Some(profile) = profile_of(&f.path) else {
+            continue;
+        };
+        if f.role == Role::Production
+            && !["prod", "production"].contains(&profile.as_str())
+            && !active.contains(&profile)
+        {
+            f.role = Role::Development;
+            f.why = "a Spring profile production does not activate";
+        }
+    }
+}
+
+/// A Spring Boot app that declares no process runs its executable jar, as Heroku's Java
+/// buildpack and every Spring Boot guide run it: `java -jar` of what the build's plugin
+/// repackages.
+fn spring_boot_jar(files: &[String], read: &dyn Fn(&str) -> Option<String>) -> Option<Process> {
+    for (build, marker, jar) in [
+        ("pom.xml", "spring-boot-maven-plugin", "target/*.jar"),
+        (
+            "build.gradle",
+            "org.springframework.boot",
+            "build/libs/*.jar",
+        ),
+        (
+            "build.gradle.kts",
+            "org.springframework.boot",
+            "build/libs/*.jar",
+        ),
+    ] {
+        if files.binary_search_by(|f| f.as_str().cmp(build)).is_err() {
+            continue;
+        }
+        let Some(text) = read(build) else {
+            continue;
+        };
+        if let Some(index) = text.lines().position(|l| l.contains(marker)) {
+            return Some(Process {
+                name: "web".to_owned(),
+                command: format!("java -jar {jar}"),
+                stage: Stage::Run,
+                declared_by: "Spring Boot's executable jar (by convention)",
+                path: build.to_owned(),
+                line: index + 1,
+            });
+        }
+    }
+    None
+}
+
 /// A command that runs a development server: reloading, watching, or a bundler's dev mode.
 fn is_development_server(command: &str) -> bool {
     let words: Vec<&str> = command.split_whitespace().collect();
@@ -420,6 +519,18 @@ impl Model {
                 .then(|| std::fs::read_to_string(full).ok())
                 .flatten()
         };
+        if !processes
+            .iter()
+            .any(|p| p.role == Role::Production && p.process.stage == Stage::Run)
+        {
+            processes.extend(
+                spring_boot_jar(files, &read).map(|process| DeclaredProcess {
+                    role: Role::Production,
+                    process,
+                }),
+            );
+        }
+        demote_inactive_spring_profiles(&mut files_with_roles, &read);
         let mut config = frameworks::production_config(files, &read);
         for copied in copied_config {
             if !config.iter().any(|c| c.path == copied.path) {

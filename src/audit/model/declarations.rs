@@ -313,6 +313,9 @@ fn exec_form(args: &str) -> String {
     }
 }
 
+/// Framework environments that are not production's.
+const NOT_PRODUCTION: [&str; 6] = ["dev", "development", "local", "test", "testing", "ci"];
+
 /// Whether a service's environment selects a framework's development environment
 /// (`DJANGO_SETTINGS_MODULE: shop.settings.dev`, `RAILS_ENV=development`, `NODE_ENV:
 /// development`, `SPRING_PROFILES_ACTIVE: dev`).
@@ -336,19 +339,18 @@ fn sets_development_environment(service: &Node) -> bool {
     pairs.iter().any(|(key, value)| {
         let value = value.trim_matches(['"', '\'']).to_ascii_lowercase();
         let last = value.rsplit(['.', ',']).next().unwrap_or(&value);
-        match key.as_str() {
-            "DJANGO_SETTINGS_MODULE" => ["dev", "development", "local"].contains(&last),
-            "RAILS_ENV"
-            | "RACK_ENV"
-            | "NODE_ENV"
-            | "APP_ENV"
-            | "FLASK_ENV"
-            | "MIX_ENV"
-            | "ENVIRONMENT"
-            | "SPRING_PROFILES_ACTIVE" => value
-                .split(',')
-                .any(|v| ["dev", "development", "local"].contains(&v.trim())),
-            _ => false,
+        // `RAILS_ENV`, `NODE_ENV`, `APP_ENV`, `MIX_ENV`, `RAILS_ENVIRONMENT`, `ENVIRONMENT`,
+        // `SPRING_PROFILES_ACTIVE`: the environment the framework runs in.
+        let environment_key = key.ends_with("_ENV")
+            || key.ends_with("_ENVIRONMENT")
+            || key == "ENVIRONMENT"
+            || key == "SPRING_PROFILES_ACTIVE";
+        if key == "DJANGO_SETTINGS_MODULE" {
+            NOT_PRODUCTION.contains(&last)
+        } else if environment_key {
+            value.split(',').any(|v| NOT_PRODUCTION.contains(&v.trim()))
+        } else {
+            false
         }
     })
 }
@@ -356,6 +358,11 @@ fn sets_development_environment(service: &Node) -> bool {
 /// Whether a built Compose service is a developer's: it mounts the source tree over the
 /// image (`.:/app`, `./src:/app/src`, `..:/code`) or runs a reloading development server.
 fn development_service(service: &Node) -> Option<&'static str> {
+    if sets_development_environment(service) {
+        return Some(
+            "a Compose file whose app runs in the framework's development or test environment",
+        );
+    }
     service.get("build")?;
     let mounts_source = service
         .get("volumes")
@@ -387,9 +394,6 @@ fn development_service(service: &Node) -> Option<&'static str> {
         return Some(
             "a Compose file that mounts the source tree into its services: a development setup",
         );
-    }
-    if sets_development_environment(service) {
-        return Some("a Compose file whose app runs in the framework's development environment");
     }
     let command = service
         .get("command")

@@ -172,8 +172,14 @@ const BUILD_DIRS: [&str; 20] = [
     ".azure-pipelines",
 ];
 /// Directories of a developer's machine's setup.
-const DEVELOPMENT_DIRS: [&str; 6] = [
+const DEVELOPMENT_DIRS: [&str; 11] = [
     ".devcontainer",
+    // Editors' and coding assistants' settings.
+    ".cursor",
+    ".claude",
+    ".zed",
+    ".fleet",
+    ".config",
     ".vscode",
     ".idea",
     ".gitpod",
@@ -309,10 +315,14 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     }
     // `config.example.json`, `settings.sample.py`, `app.ini.dist`: the word is a part of its
     // own, after the name (`0008_work_default_edition.py`, `template.html` are not examples).
-    if lower
-        .split('.')
+    // A Go template's own extension (`about.tmpl`) is a page of the app, not a template of
+    // another file (`app.ini.tmpl`).
+    let parts: Vec<&str> = lower.split('.').collect();
+    if parts
+        .iter()
+        .enumerate()
         .skip(1)
-        .any(|part| EXAMPLE_WORDS.contains(&part))
+        .any(|(_, part)| EXAMPLE_WORDS.contains(part) && !(*part == "tmpl" && parts.len() == 2))
     {
         return (Role::Example, "an example or template of a file");
     }
@@ -615,6 +625,11 @@ fn is_build_tooling(lower: &str) -> bool {
             ".commitlintrc", "codecov.yaml", ".hadolint", ".yamllint", ".shellcheckrc",
             "clippy.toml", ".clippy.toml", "rustfmt.toml", ".rustfmt.toml", "deny.toml",
             ".credo.exs", ".formatter.exs", ".sobelow",
+            // Test coverage, dependency graphs, type checkers' and docs generators' config,
+            // code owners, build wrappers, Nix.
+            ".nycrc", ".madgerc", ".flowconfig", "jsdoc", ".yamlfmt", "codeowners",
+            ".coderabbit", "gradlew", "mvnw", "flake.nix", "flake.lock", "shell.nix",
+            "devenv.", "mypy-baseline", ".mypy-baseline", "pyrefly",
         ]
         .iter()
         .any(|p| lower.starts_with(p))
@@ -653,6 +668,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn roles_of_paths_rounds_5_and_7() {
+        for (path, role) in [
+            // Round 5: package names are not roles; the outermost directory decides; linters'
+            // config, other CI systems' directories, direnv and Gitpod are not production.
+            (
+                "src/main/java/io/github/app/sample/config/Db.java",
+                Role::Production,
+            ),
+            (
+                "src/main/kotlin/com/acme/examples/Tool.kt",
+                Role::Production,
+            ),
+            ("docs/specs/2-how-to/docker-compose.yaml", Role::Example),
+            ("tests/docs/fixture.md", Role::Test),
+            ("phpstan.neon", Role::Build),
+            ("rector.php", Role::Build),
+            (".php-cs-fixer.php", Role::Build),
+            (".golangci.yml", Role::Build),
+            (".woodpecker/test.yaml", Role::Build),
+            (".envrc", Role::Development),
+            ("docker-compose.gitpod.yaml", Role::Development),
+            ("templates/about.tmpl", Role::Production),
+            ("config/app.ini.tmpl", Role::Example),
+            (".cursor/rules/style.mdc", Role::Development),
+            (".nycrc", Role::Build),
+            ("gradlew", Role::Build),
+        ] {
+            assert_eq!(of_path(path).0, role, "{path}");
+        }
+    }
+
+    #[test]
     fn roles_of_paths() {
         for (path, role) in [
             ("app.py", Role::Production),
@@ -683,25 +730,6 @@ mod tests {
             ("README.md", Role::Example),
             ("examples/app/main.go", Role::Example),
             (".github/workflows/ci.yml", Role::Build),
-            // Round 5: package names are not roles; the outermost directory decides; linters'
-            // config, other CI systems' directories, direnv and Gitpod are not production.
-            (
-                "src/main/java/io/github/app/sample/config/Db.java",
-                Role::Production,
-            ),
-            (
-                "src/main/kotlin/com/acme/examples/Tool.kt",
-                Role::Production,
-            ),
-            ("docs/specs/2-how-to/docker-compose.yaml", Role::Example),
-            ("tests/docs/fixture.md", Role::Test),
-            ("phpstan.neon", Role::Build),
-            ("rector.php", Role::Build),
-            (".php-cs-fixer.php", Role::Build),
-            (".golangci.yml", Role::Build),
-            (".woodpecker/test.yaml", Role::Build),
-            (".envrc", Role::Development),
-            ("docker-compose.gitpod.yaml", Role::Development),
             ("Makefile", Role::Build),
             ("scripts/release.sh", Role::Build),
             ("vendor/lib/x.php", Role::Vendored),

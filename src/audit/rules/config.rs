@@ -443,6 +443,10 @@ fn secret_fallback(hit: &Hit<'_>) -> bool {
             "none",
             "unused",
             "unset",
+            // `your-secret`, `your_api_key`: the reader's to fill in; `DEMO_KEY`: a
+            // provider's published demo key.
+            "your",
+            "demo",
         ]
         .contains(&w.as_str())
     }) || super::is_typed_sequence(value);
@@ -825,6 +829,20 @@ fn framework(path: &str, name: &str) -> Option<(&'static Regex, &'static str)> {
     }
 }
 
+/// Whether the datasource URL nearest before a Spring password is an embedded database's.
+fn embedded_database(before: &str) -> bool {
+    before
+        .lines()
+        .rev()
+        .take(6)
+        .find(|l| l.contains("url"))
+        .is_some_and(|url| {
+            [":h2:", ":hsqldb:", ":derby:"]
+                .iter()
+                .any(|e| url.contains(e))
+        })
+}
+
 pub fn is_framework_config(path: &str, name: &str) -> bool {
     framework(path, name).is_some()
 }
@@ -844,6 +862,11 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         if name == "Rails" && !production_section(&file.text[..value.start()]) {
+            continue;
+        }
+        // An embedded database's login (H2, HSQLDB, Derby in a file or in memory) guards no
+        // server: it is the same public default in every install.
+        if name == "Spring" && embedded_database(&file.text[..value.start()]) {
             continue;
         }
         if name == "Django" && assigned_for_production(file, &captures[0]) {

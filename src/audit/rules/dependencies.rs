@@ -560,6 +560,31 @@ fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
 
 /// Manifests without a lockfile in their directory or one above it (workspaces keep one at
 /// the root), and lockfiles that are not committed.
+/// A package published for others to depend on, whose users' lockfiles pin what it uses (by
+/// Cargo's and Composer's own advice it commits none): a Rust crate with a `src/lib.rs` and
+/// no binary, a Composer package of `"type": "library"`.
+fn is_library(project: &Project<'_>, path: &str, dir: &str) -> bool {
+    match files::name(path) {
+        "Cargo.toml" => {
+            let has = |p: &str| project.has(&format!("{dir}{p}"));
+            let text = project.read(path).unwrap_or_default();
+            has("src/lib.rs")
+                && !has("src/main.rs")
+                && !text.contains("[[bin]]")
+                && !project
+                    .files
+                    .iter()
+                    .any(|f| f.starts_with(&format!("{dir}src/bin/")))
+                && !text.contains("[workspace]")
+        }
+        "composer.json" => project.read(path).is_some_and(|text| {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok_and(|v| v["type"].as_str() == Some("library"))
+        }),
+        _ => false,
+    }
+}
+
 /// Images production Compose files run that a pull can change: no tag, `latest`, a channel.
 /// (A service built from the app's source has no image to pin; a variable is the deploy's.)
 fn deployed_images(project: &Project<'_>, out: &mut Vec<Finding>) {
@@ -648,6 +673,9 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         if !project.read(path).is_none_or(|text| declares(&text)) {
+            continue;
+        }
+        if is_library(project, path, dir) {
             continue;
         }
         out.push(Finding::new(

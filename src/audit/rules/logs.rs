@@ -58,6 +58,8 @@ fn not_a_stream(hit: &Hit<'_>) -> bool {
             || target == "-"
             || target == "off"
             || target.starts_with("/dev/std")
+            // A logger sent to /dev/null is one switched off: it writes no file.
+            || target == "/dev/null"
             || target.eq_ignore_ascii_case("stdout")
             || target.eq_ignore_ascii_case("stderr")
             || target.starts_with('$'))
