@@ -298,17 +298,15 @@ pub fn scan_file(
         let line_text = String::from_utf8_lossy(&content[line_start..line_end.max(line_start)]);
         let evidence = String::from_utf8_lossy(&content[m.start..m.end]);
         let whole = String::from_utf8_lossy(&content[m.whole.clone()]);
-        // What a commented-out line would do is not what the app does; a secret in a comment
-        // is still in the repository, so secret rules read comments too.
-        // (Facts are not checked: they are cheap signals, and an import is on every line
-        // of some files, which would lex each of them.)
-        if !pattern.secret
-            && pattern.rule().is_some()
-            && regions
+        // (Facts are not checked in comments: they are cheap signals, and an import is on
+        // every line of some files, which would lex each of them.)
+        let in_comment = || {
+            regions
                 .get_or_init(|| super::lex::Regions::of(path, content))
                 .class_at(m.whole.start)
                 == super::lex::Class::Comment
-        {
+        };
+        if skipped_in_comment(pattern, &line_text, m.start - line_start, in_comment) {
             continue;
         }
         if let Some(verify) = pattern.verify {
@@ -407,6 +405,34 @@ fn whole_file(
         };
         rules::check_file(&file, &mut out.findings);
     }
+}
+
+/// Whether a match in a comment is passed over. What a commented-out line would do is not
+/// what the app does; a secret in a comment is still in the repository, so secret rules read
+/// comments too, but a comment's example URL carries the tokens the URL is public with (a
+/// signed URL's JWT, an API key in a request's query), and a JWT in a comment is an example's.
+fn skipped_in_comment(
+    pattern: &Pattern,
+    line: &str,
+    at: usize,
+    in_comment: impl Fn() -> bool,
+) -> bool {
+    if pattern.rule().is_none() {
+        return false;
+    }
+    if !pattern.secret {
+        return in_comment();
+    }
+    (in_url(line, at) || pattern.rule().is_some_and(|r| r.id == "config/jwt")) && in_comment()
+}
+
+/// Whether the text at byte `at` of `line` is inside a URL (`https://…` up to it, no blank).
+fn in_url(line: &str, at: usize) -> bool {
+    let before = line.get(..at.min(line.len())).unwrap_or("");
+    let word_start = before
+        .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | '<' | '`'))
+        .map_or(0, |i| i + 1);
+    before[word_start..].contains("://")
 }
 
 #[cfg(test)]

@@ -657,6 +657,7 @@ fn is_development_file(path: &str, lower: &str) -> bool {
         || path == "bin/dev"
         || path == "bin/setup"
         || lower.starts_with("seed")
+        || (path.starts_with("db/") && lower.starts_with("populate"))
         || (path.contains("settings")
             && name_words(lower).any(|w| ["dev", "development", "local"].contains(&w.as_str())))
         || lower.starts_with("application-dev")

@@ -1006,6 +1006,22 @@ const PUBLISHED_SAMPLES: &[&str] = &[
     "3012a5754bbd716926f99c028f7ea428-us18",
 ];
 
+/// An AWS access key id that is not a presigned URL's: S3 puts the key id in every URL it
+/// signs (`X-Amz-Credential=AKIA…/…`, `AWSAccessKeyId=AKIA…`), public by design; the secret
+/// key never leaves.
+fn aws_key_id(hit: &Hit<'_>) -> bool {
+    let before = hit
+        .content
+        .get(hit.evidence_at.saturating_sub(40)..hit.evidence_at)
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    real_token(hit)
+        && !before.ends_with("x-amz-credential=")
+        && !before.ends_with("x-amz-credential%3d")
+        && !before.ends_with("awsaccesskeyid=")
+}
+
 /// A private key block with a body: base64 after the `BEGIN` line (in a file, or a JSON
 /// string with `\n` escapes), not `...` or a template's stand-in.
 fn private_key_body(hit: &Hit<'_>) -> bool {
@@ -1081,7 +1097,7 @@ pub static SECRETS: [Pattern; 13] = [
         Kinds::ALL,
     )
     .secret()
-    .verify(real_token),
+    .verify(aws_key_id),
     Pattern::new(
         &AWS_SECRET_KEY,
         r#"(?i)\baws_?secret_?(?:access_?)?key\b["']?\s*(?:=|:|:=|=>)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
