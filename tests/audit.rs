@@ -671,11 +671,11 @@ fn an_invalid_procfile_is_a_finding_and_an_invalid_manifest_an_error() {
         (finding["path"].as_str(), finding["line"].as_u64()),
         (Some("Procfile"), Some(2))
     );
-    // An empty app: nothing to report (a missing Procfile is `dozen check`'s to say).
     Test::new()
         .args(&["audit", "--strict", "--json"])
         .run()
-        .code(0);
+        .code(1)
+        .stdout_has("no Procfile found");
     Test::new()
         .procfile("web: x $PORT\n")
         .manifest("[proceses.web]\n")
@@ -1313,11 +1313,11 @@ fn the_model_shows_processes_config_and_roles() {
         .stdout_has("files by role");
 }
 
-/// Issue 27: a missing Procfile is no audit finding (judged false on every app of rounds 2-6:
-/// twelve-factor asks for process types, not for a file; `dozen check` still says dozen needs
-/// one to run the app); a Procfile with errors is one.
+/// Issue 27: an app whose processes a Dockerfile, Compose, manifests or its framework's
+/// convention declare has no "no Procfile" finding; an app that declares none has one, and a
+/// Procfile with errors is one.
 #[test]
-fn no_procfile_is_no_finding_and_a_broken_one_is() {
+fn no_procfile_is_a_finding_only_when_nothing_declares_the_processes() {
     let invalid = |test: Test| -> bool {
         test.args(&["audit", "--strict", "--json"]).run().json()["findings"]
             .as_array()
@@ -1333,7 +1333,11 @@ fn no_procfile_is_no_finding_and_a_broken_one_is() {
             )
             .file("server.js", "app.listen(process.env.PORT)\n")
     ));
-    assert!(!invalid(
+    assert!(!invalid(Test::new().file(
+        "pom.xml",
+        "<project><build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build></project>\n"
+    )));
+    assert!(invalid(
         Test::new().file("server.js", "app.listen(process.env.PORT)\n")
     ));
     assert!(invalid(
