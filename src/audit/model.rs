@@ -193,16 +193,15 @@ fn demote_inactive_spring_profiles(files: &mut [FileRole], read: &dyn Fn(&str) -
     }
     let mut active: Vec<String> = Vec::new();
     for f in files.iter().filter(|f| f.role == Role::Production) {
-        let name = crate::audit::files::name(&f.path).to_ascii_lowercase();
-        let deploys = crate::audit::files::is_dockerfile(crate::audit::files::name(&f.path))
-            || name.starts_with("procfile")
-            || name.starts_with("docker-compose")
-            || name.starts_with("compose.")
-            || name == "application.yml"
-            || name == "application.yaml"
-            || name == "application.properties"
-            || (f.path.contains("k8s") || f.path.contains("kubernetes") || f.path.contains("helm"))
-            || crate::audit::files::has_extension(&name, &["service"]);
+        // Where production deploys, and the default profile's own file.
+        let name = crate::audit::files::name(&f.path);
+        let deploys = declarations::sets_environment(&f.path)
+            || [
+                "application.yml",
+                "application.yaml",
+                "application.properties",
+            ]
+            .contains(&name);
         if !deploys {
             continue;
         }

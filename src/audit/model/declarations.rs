@@ -84,6 +84,15 @@ fn process(
     }
 }
 
+/// Whether a file is where a deployment sets the app's environment (`ENV` in a Dockerfile,
+/// Compose's and manifests' `environment`, app.json's `env`, a Procfile's or a unit's
+/// command line, uWSGI's `env`): every file that may declare processes, a Procfile, uWSGI's
+/// ini.
+pub fn sets_environment(path: &str) -> bool {
+    let lower = files::name(path).to_ascii_lowercase();
+    may_declare(path) || lower.starts_with("procfile") || lower == "uwsgi.ini"
+}
+
 /// Whether a file may declare processes, by its name (read only then).
 pub fn may_declare(path: &str) -> bool {
     let name = files::name(path);

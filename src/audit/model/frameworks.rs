@@ -53,21 +53,8 @@ pub fn production_config(
         files
             .iter()
             .filter(|f| {
-                let name = files::name(f);
-                let lower = name.to_ascii_lowercase();
-                (files::is_dockerfile(name)
-                    || lower.starts_with("procfile")
-                    || lower.starts_with("docker-compose")
-                    || lower.starts_with("compose.")
-                    || [
-                        "app.json",
-                        "heroku.yml",
-                        "render.yaml",
-                        "fly.toml",
-                        "uwsgi.ini",
-                    ]
-                    .contains(&lower.as_str())
-                    || files::has_extension(&lower, &["service"]))
+                django
+                    && super::declarations::sets_environment(f)
                     && super::roles::of_path(f).0 == super::roles::Role::Production
             })
             .filter_map(|f| read(f))

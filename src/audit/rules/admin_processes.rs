@@ -367,15 +367,17 @@ fn runtime_dependency(text: &str, artifact: &str) -> Option<usize> {
 /// YAML's `liquibase:` with `enabled: false` under it, `SPRING_LIQUIBASE_ENABLED=false`, or a
 /// profile named for it (`no-liquibase`).
 fn turned_off(text: &str, key: &str) -> bool {
+    static OFF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?:spring\.|spring_)(liquibase|flyway)(?:\.|_)enabled\s*[=:]\s*["']?false"#,
+        )
+        .expect("valid regex")
+    });
     let lower = text.to_ascii_lowercase();
     if lower.contains(&format!("no-{key}")) {
         return true;
     }
-    let flat = regex::Regex::new(&format!(
-        r#"(?:spring\.{key}\.enabled|spring_{key}_enabled)\s*[=:]\s*["']?false"#
-    ))
-    .ok();
-    if flat.is_some_and(|r| r.is_match(&lower)) {
+    if OFF.captures_iter(&lower).any(|c| &c[1] == key) {
         return true;
     }
     let lines: Vec<&str> = lower.lines().collect();

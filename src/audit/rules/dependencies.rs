@@ -523,6 +523,7 @@ fn hex_packages(project: &Project<'_>) -> Vec<String> {
 
 /// Code importing third-party packages with no manifest for its language anywhere in the app.
 fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let hex = hex_packages(project);
     for (fact, language, manifests) in LANGUAGES {
         let declared = project.files.iter().any(|path| {
             let name = files::name(path);
@@ -534,7 +535,6 @@ fn missing_manifests(project: &Project<'_>, out: &mut Vec<Finding>) {
         if declared {
             continue;
         }
-        let hex = hex_packages(project);
         let Some(import) = project.facts(fact).find(|f| {
             // Phoenix's JavaScript comes with its Hex packages (esbuild resolves
             // `phoenix_html` from `deps/`): declared by mix.exs.

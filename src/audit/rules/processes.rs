@@ -105,8 +105,9 @@ fn writes_env_file(hit: &crate::audit::scan::Hit<'_>) -> bool {
     if hit.evidence != "file_put_contents" {
         return true;
     }
-    let text = String::from_utf8_lossy(hit.content);
-    text.contains("environmentFile") || text.contains("'.env'") || text.contains("\".env\"")
+    [&b"environmentFile"[..], b"'.env'", b"\".env\""]
+        .iter()
+        .any(|needle| memchr::memmem::find(hit.content, needle).is_some())
 }
 
 /// Not a test's or a development machine's settings: `config/environments/test.rb` and
