@@ -25,6 +25,20 @@ fn located(report: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The warnings and errors of `audit --strict` on a test app, located.
+fn strict(test: Test) -> BTreeSet<(String, String)> {
+    located(&test.args(&["audit", "--strict", "--json"]).run().json())
+}
+
+/// Where `audit --strict` reports `rule` on a test app (`path:line`, sorted).
+fn places(test: Test, rule: &str) -> Vec<String> {
+    strict(test)
+        .into_iter()
+        .filter(|(r, _)| r == rule)
+        .map(|(_, at)| at)
+        .collect()
+}
+
 /// The fixture's `planted.txt`: what the audit must find, written with the fixture.
 fn planted(ecosystem: &str) -> BTreeSet<(String, String)> {
     let path = repo().join(format!("fixtures/audit/{ecosystem}/bad/planted.txt"));
@@ -1803,14 +1817,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// another path.
 #[test]
 fn migrations_at_start_by_framework_default_library_call_and_copied_entrypoint() {
-    let work_at_start = |test: Test| -> Vec<String> {
-        let out = test.args(&["audit", "--strict", "--json"]).run();
-        located(&out.json())
-            .into_iter()
-            .filter(|(rule, _)| rule == "admin-processes/work-at-start")
-            .map(|(_, at)| at)
-            .collect()
-    };
+    let work_at_start = |test: Test| places(test, "admin-processes/work-at-start");
     let pom = |liquibase: &str| {
         format!(
             "<project>\n  <dependencies>\n    <dependency>\n      <groupId>org.springframework.boot</groupId>\n      <artifactId>spring-boot-starter-web</artifactId>\n    </dependency>\n{liquibase}  </dependencies>\n  <build>\n    <plugins>\n      <plugin>\n        <artifactId>liquibase-maven-plugin</artifactId>\n        <dependencies>\n          <dependency>\n            <artifactId>liquibase-core</artifactId>\n          </dependency>\n        </dependencies>\n      </plugin>\n    </plugins>\n  </build>\n</project>\n"
@@ -1946,11 +1953,7 @@ fn the_model_reads_merge_keys_development_compose_files_and_deployed_settings() 
 /// orchestrator gives needs no Procfile.
 #[test]
 fn streamed_nginx_logs_ui_text_hex_imports_and_images_without_cmd_are_not_findings() {
-    let rules_of = |test: Test| -> Vec<(String, String)> {
-        located(&test.args(&["audit", "--strict", "--json"]).run().json())
-            .into_iter()
-            .collect()
-    };
+    let rules_of = strict;
     let nginx = |also: &str| {
         rules_of(Test::new().procfile("web: nginx -g 'daemon off;'\n").file(
             "nginx.conf",
@@ -2007,11 +2010,7 @@ fn streamed_nginx_logs_ui_text_hex_imports_and_images_without_cmd_are_not_findin
 /// Storage's local default and a `jdbc:sqlite:` file are local state.
 #[test]
 fn compose_settings_active_storage_defaults_and_jdbc_sqlite() {
-    let rules_of = |test: Test| -> Vec<(String, String)> {
-        located(&test.args(&["audit", "--strict", "--json"]).run().json())
-            .into_iter()
-            .collect()
-    };
+    let rules_of = strict;
     let compose_env = rules_of(
         Test::new()
             .procfile("web: node server.js\n")
@@ -2139,8 +2138,8 @@ fn env_rewrites_settings_file_handlers_deployed_images_and_init_scripts() {
 /// a library crate without a lockfile. And a Spring Boot app's process is its jar.
 #[test]
 fn opt_in_profiles_embedded_logins_placeholders_and_libraries_are_not_findings() {
-    let found = located(
-        &Test::new()
+    let found = strict(
+        Test::new()
             .file("pom.xml", "<project>\n  <build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build>\n</project>\n")
             .file(
                 "src/main/resources/application.yaml",
@@ -2165,9 +2164,6 @@ fn opt_in_profiles_embedded_logins_placeholders_and_libraries_are_not_findings()
             )
             .file("clients/rust/Cargo.toml", "[package]\nname = \"client\"\nversion = \"1.0.0\"\n\n[dependencies]\nserde = \"1\"\n")
             .file("clients/rust/src/lib.rs", "pub fn f() {}\n")
-            .args(&["audit", "--strict", "--json"])
-            .run()
-            .json(),
     );
     assert!(found.is_empty(), "{found:?}");
     Test::new()
@@ -2183,17 +2179,14 @@ fn opt_in_profiles_embedded_logins_placeholders_and_libraries_are_not_findings()
 /// still found.
 #[test]
 fn tokens_of_example_urls_and_presigned_urls_are_not_findings() {
-    let found = located(
-        &Test::new()
+    let found = strict(
+        Test::new()
             .procfile("web: bin/rails server\n")
             .file(
                 "app/logical/extractor.rb",
                 "# https://www.googleapis.com/blogger/v3/blogs/byurl?key=AIzaSyDzRrN7ojvPbaxC9uhx0UPfJ7Sq0F51Fo0&url=x\n# https://images.example/a.jpg?token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1cm46YXBwOjdlMGQxODg5ODIyNjQzNzNhNWYwZDQxNWVhMGQyNmUwIiwiaXNzIjoidXJuOmFwcDo3ZTBkMTg4OTgyMjY0MzczYTVmMGQ0MTVlYTBkMjZlMCJ9.mZc6XGZm2Vw7o8i0D7Vb3M1Qd6f2b9J4hF1sV0kX5aY\nURL = \"https://bucket.s3.amazonaws.com/a.png?X-Amz-Credential=AKIAQ4NSBIGPA7T3PXMW/20231115/us-east-1/s3/aws4_request\"\n",
             )
-            .file("app/keys.rb", "KEY = \"AKIAQ4NSBIGPA7T3PXMW\"\n")
-            .args(&["audit", "--strict", "--json"])
-            .run()
-            .json(),
+            .file("app/keys.rb", "KEY = \"AKIAQ4NSBIGPA7T3PXMW\"\n"),
     );
     let secrets: Vec<&(String, String)> = found
         .iter()

@@ -281,28 +281,46 @@ impl<'p> Scanners<'p> {
     }
 }
 
-/// A test of `patterns`: whether pattern `index` finds a text (a line of `app.py`), its check
-/// (placeholders, token bodies) included. The scanner is built once.
+/// A test's scan of `text` as a file at `path` of `kind`: the indices (into `patterns`) of
+/// the patterns that apply to the kind and find something their check (placeholders, token
+/// bodies) accepts.
 #[cfg(test)]
-pub fn finder(patterns: &'static [Pattern]) -> impl Fn(usize, &str) -> bool {
-    let all: Vec<&'static Pattern> = patterns.iter().collect();
-    let scanner = Scanner::new(&all, None).expect("the patterns compile");
-    move |index, text| {
-        let regions = std::cell::OnceCell::new();
-        scanner.scan(text.as_bytes()).iter().any(|m| {
+pub fn verified(
+    scanner: &Scanner,
+    patterns: &[&Pattern],
+    text: &str,
+    path: &str,
+    kind: Kind,
+) -> Vec<usize> {
+    let regions = std::cell::OnceCell::new();
+    scanner
+        .scan(text.as_bytes())
+        .iter()
+        .filter(|m| {
             let hit = Hit {
                 evidence: &text[m.start..m.end],
                 matched: &text[m.whole.clone()],
                 line: text,
-                path: "app.py",
-                kind: Kind::Code,
+                path,
+                kind,
                 tools: &[],
                 content: text.as_bytes(),
                 at: m.whole.start,
                 evidence_at: m.start,
                 regions: &regions,
             };
-            m.pattern == index && patterns[index].verify.is_none_or(|verify| verify(&hit))
+            let pattern = patterns[m.pattern];
+            pattern.kinds.contains(kind) && pattern.verify.is_none_or(|verify| verify(&hit))
         })
-    }
+        .map(|m| m.pattern)
+        .collect()
+}
+
+/// A test of `patterns`: whether pattern `index` finds a text (a line of `app.py`), its check
+/// (placeholders, token bodies) included. The scanner is built once.
+#[cfg(test)]
+pub fn finder(patterns: &'static [Pattern]) -> impl Fn(usize, &str) -> bool {
+    let all: Vec<&'static Pattern> = patterns.iter().collect();
+    let scanner = Scanner::new(&all, None).expect("the patterns compile");
+    move |index, text| verified(&scanner, &all, text, "app.py", Kind::Code).contains(&index)
 }

@@ -668,6 +668,10 @@ fn is_development_file(path: &str, lower: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn assert_role(path: &str, role: Role) {
+        assert_eq!(of_path(path).0, role, "{path}");
+    }
+
     #[test]
     fn roles_of_paths_rounds_5_and_7() {
         for (path, role) in [
@@ -696,7 +700,7 @@ mod tests {
             (".nycrc", Role::Build),
             ("gradlew", Role::Build),
         ] {
-            assert_eq!(of_path(path).0, role, "{path}");
+            assert_role(path, role);
         }
     }
 
@@ -783,7 +787,7 @@ mod tests {
             ("requirements/production.txt", Role::Production),
             ("test-environments/authelia/configuration.yml", Role::Test),
         ] {
-            assert_eq!(of_path(path).0, role, "{path}");
+            assert_role(path, role);
         }
     }
 }

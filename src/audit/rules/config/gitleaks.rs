@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::audit::files::Kind;
-use crate::audit::scan::{Hit, Pattern, Scanner};
+use crate::audit::scan::{Pattern, Scanner};
 
 const CASES: &str = include_str!("../../../../tests/gitleaks/cases.tsv");
 
@@ -224,28 +224,11 @@ fn reported_in(
     path: &str,
     kind: Kind,
 ) -> Vec<&'static str> {
-    let regions = std::cell::OnceCell::new();
-    let mut rules: Vec<&'static str> = scanner
-        .scan(text.as_bytes())
-        .iter()
-        .filter(|m| {
-            let hit = Hit {
-                evidence: &text[m.start..m.end],
-                matched: &text[m.whole.clone()],
-                line: text,
-                path,
-                kind,
-                tools: &[],
-                content: text.as_bytes(),
-                at: m.whole.start,
-                evidence_at: m.start,
-                regions: &regions,
-            };
-            patterns[m.pattern].kinds.contains(kind)
-                && patterns[m.pattern].verify.is_none_or(|verify| verify(&hit))
-        })
-        .filter_map(|m| patterns[m.pattern].rule().map(|r| r.id))
-        .collect();
+    let mut rules: Vec<&'static str> =
+        crate::audit::scan::verified(scanner, patterns, text, path, kind)
+            .into_iter()
+            .filter_map(|i| patterns[i].rule().map(|r| r.id))
+            .collect();
     rules.sort_unstable();
     rules.dedup();
     rules

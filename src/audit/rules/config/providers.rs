@@ -11,12 +11,35 @@ use crate::audit::scan::{Hit, Pattern};
 
 use super::{provider, real_token};
 
+/// Whether a token's body has a byte of each kind `kinds` asks for, and is a real token.
+fn real_with(hit: &Hit<'_>, kinds: &[fn(&u8) -> bool]) -> bool {
+    real_token(hit)
+        && kinds
+            .iter()
+            .all(|kind| hit.evidence.bytes().any(|b| kind(&b)))
+}
+
 /// A generated token of lower-case letters and digits has both (a word or a number has not).
 fn letters_and_digits(hit: &Hit<'_>) -> bool {
-    let body = hit.evidence;
-    real_token(hit)
-        && body.bytes().any(|b| b.is_ascii_digit())
-        && body.bytes().any(|b| b.is_ascii_alphabetic())
+    real_with(hit, &[u8::is_ascii_digit, u8::is_ascii_alphabetic])
+}
+
+/// A generated token of letters has both cases.
+fn mixed_case(hit: &Hit<'_>) -> bool {
+    real_with(hit, &[u8::is_ascii_uppercase, u8::is_ascii_lowercase])
+}
+
+/// A generated token of letters and digits has both cases and a digit; a word-like run that
+/// merely has the shape (`AgencyIdentificationCodeContentType`) has not.
+fn random_mixed(hit: &Hit<'_>) -> bool {
+    real_with(
+        hit,
+        &[
+            u8::is_ascii_digit,
+            u8::is_ascii_uppercase,
+            u8::is_ascii_lowercase,
+        ],
+    )
 }
 
 /// Vault's legacy `s.` tokens are 24 letters and digits of both cases; a word after `s.` in
@@ -27,24 +50,6 @@ fn hashicorp_token(hit: &Hit<'_>) -> bool {
     } else {
         real_token(hit)
     }
-}
-
-/// A generated token of letters has both cases.
-fn mixed_case(hit: &Hit<'_>) -> bool {
-    let body = hit.evidence;
-    real_token(hit)
-        && body.bytes().any(|b| b.is_ascii_uppercase())
-        && body.bytes().any(|b| b.is_ascii_lowercase())
-}
-
-/// A generated token of letters and digits has both cases and a digit; a word-like run that
-/// merely has the shape (`AgencyIdentificationCodeContentType`) has not.
-fn random_mixed(hit: &Hit<'_>) -> bool {
-    let body = hit.evidence;
-    real_token(hit)
-        && body.bytes().any(|b| b.is_ascii_digit())
-        && body.bytes().any(|b| b.is_ascii_uppercase())
-        && body.bytes().any(|b| b.is_ascii_lowercase())
 }
 
 macro_rules! providers {
