@@ -386,7 +386,7 @@ fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Ve
             return true;
         }
         let ranges = branches.entry(f.path.clone()).or_insert_with(|| {
-            std::fs::read_to_string(root.join(&f.path))
+            files::read_bounded(&root.join(&f.path))
                 .map(|text| model::frameworks::development_branches(&f.path, &text))
                 .unwrap_or_default()
         });

@@ -2143,7 +2143,7 @@ fn opt_in_profiles_embedded_logins_placeholders_and_libraries_are_not_findings()
             .file("pom.xml", "<project>\n  <build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build>\n</project>\n")
             .file(
                 "src/main/resources/application.yaml",
-                "spring:\n  r2dbc:\n    url: r2dbc:h2:file:///data/db\n    username: admin\n    password: 123456\n",
+                "spring:\n  r2dbc:\n    url: r2dbc:h2:file:///data/db\n    username: admin\n    password: h4Lo9xQ2vR\n",
             )
             .file(
                 "src/main/resources/application-mariadb.yaml",
@@ -2164,6 +2164,10 @@ fn opt_in_profiles_embedded_logins_placeholders_and_libraries_are_not_findings()
             )
             .file("clients/rust/Cargo.toml", "[package]\nname = \"client\"\nversion = \"1.0.0\"\n\n[dependencies]\nserde = \"1\"\n")
             .file("clients/rust/src/lib.rs", "pub fn f() {}\n")
+            .file(
+                "clients/php/composer.json",
+                "{\"name\": \"acme/client\", \"type\": \"library\", \"require\": {\"guzzlehttp/guzzle\": \"^7\"}}\n",
+            )
     );
     assert!(found.is_empty(), "{found:?}");
     Test::new()

@@ -223,9 +223,36 @@ pub fn is_dockerfile(name: &str) -> bool {
         || name == "Containerfile"
 }
 
+/// The most the audit reads of one file of the app (the walk skips larger files too): an app's
+/// files are someone else's, and a rule must not hold a file of any size in memory.
+pub const MAX_READ: u64 = 1024 * 1024;
+
+/// A file's text, if it is at most [`MAX_READ`] bytes and UTF-8 (read through a bound, so a
+/// file that grows while it is read is cut off, not read whole).
+pub fn read_bounded(path: &std::path::Path) -> Option<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).ok()?;
+    let mut text = String::new();
+    file.take(MAX_READ + 1).read_to_string(&mut text).ok()?;
+    (u64::try_from(text.len()).ok()? <= MAX_READ).then_some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let at_limit = dir.path().join("a");
+        let over = dir.path().join("b");
+        let limit = usize::try_from(MAX_READ).unwrap();
+        std::fs::write(&at_limit, "x".repeat(limit)).unwrap();
+        std::fs::write(&over, "x".repeat(limit + 1)).unwrap();
+        assert_eq!(read_bounded(&at_limit).map(|t| t.len()), Some(limit));
+        assert_eq!(read_bounded(&over), None);
+        assert_eq!(read_bounded(&dir.path().join("missing")), None);
+    }
 
     #[test]
     fn kinds_of_paths() {

@@ -18,9 +18,6 @@ use roles::Role;
 
 use super::project::ProcfileAt;
 
-/// Files larger than this are not read for declarations (no deployment file is near it).
-const MAX_DECLARATION_SIZE: u64 = 1024 * 1024;
-
 /// One file and its role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRole {
@@ -109,8 +106,7 @@ fn read_declarations(
             continue;
         }
         let full = root.join(&file.path);
-        let small = std::fs::metadata(&full).is_ok_and(|m| m.len() <= MAX_DECLARATION_SIZE);
-        if let Some(text) = small.then(|| std::fs::read_to_string(&full).ok()).flatten() {
+        if let Some(text) = crate::audit::files::read_bounded(&full) {
             declarations::read(&file.path, &text, &mut declared);
         }
     }
@@ -511,13 +507,7 @@ impl Model {
                 (s, role)
             })
             .collect();
-        let read = |path: &str| {
-            let full = root.join(path);
-            std::fs::metadata(&full)
-                .is_ok_and(|m| m.len() <= MAX_DECLARATION_SIZE)
-                .then(|| std::fs::read_to_string(full).ok())
-                .flatten()
-        };
+        let read = |path: &str| crate::audit::files::read_bounded(&root.join(path));
         if !processes
             .iter()
             .any(|p| p.role == Role::Production && p.process.stage == Stage::Run)

@@ -100,8 +100,9 @@ impl Project<'_> {
         self.tracked.is_none_or(|tracked| tracked.contains(path))
     }
 
+    /// The text of the app's file at `path`, at most [`files::MAX_READ`] bytes.
     pub fn read(&self, path: &str) -> Option<String> {
-        std::fs::read_to_string(self.root.join(path)).ok()
+        crate::audit::files::read_bounded(&self.root.join(path))
     }
 
     /// The facts of one kind, in path order.

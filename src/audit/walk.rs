@@ -53,7 +53,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            max_file_size: 1024 * 1024,
+            max_file_size: files::MAX_READ,
             tools: Vec::new(),
             root: std::path::PathBuf::new(),
         }

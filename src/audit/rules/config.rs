@@ -228,6 +228,11 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
         "public", "_url", "_uri", "endpoint", "_path", "_file", "_name", "_field", "_length",
         "_type", "_header", "_env", "_id", "csrf", "prefix", "suffix", "_param",
     ];
+    // An embedded database's login guards no server (see `framework_passwords`).
+    let window = &hit.content[hit.at.saturating_sub(600)..hit.at];
+    if embedded_database(&String::from_utf8_lossy(window)) {
+        return false;
+    }
     let value = hit.evidence;
     let name = hit.matched[..hit.matched.find(value).unwrap_or(0)].to_ascii_lowercase();
     let name = name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
