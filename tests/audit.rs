@@ -39,6 +39,20 @@ fn places(test: Test, rule: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where `audit --strict` reports `rule` on a test app, notes included (`path:line`, sorted).
+fn noted(test: Test, rule: &str) -> Vec<String> {
+    let report = test.args(&["audit", "--strict", "--json"]).run().json();
+    let mut at: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| format!("{}:{}", f["path"].as_str().unwrap(), f["line"]))
+        .collect();
+    at.sort();
+    at
+}
+
 /// The fixture's `planted.txt`: what the audit must find, written with the fixture.
 fn planted(ecosystem: &str) -> BTreeSet<(String, String)> {
     let path = repo().join(format!("fixtures/audit/{ecosystem}/bad/planted.txt"));
@@ -2143,7 +2157,7 @@ fn opt_in_profiles_embedded_logins_placeholders_and_libraries_are_not_findings()
             .file("pom.xml", "<project>\n  <build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build>\n</project>\n")
             .file(
                 "src/main/resources/application.yaml",
-                "spring:\n  r2dbc:\n    url: r2dbc:h2:file:///data/db\n    username: admin\n    password: h4Lo9xQ2vR\n",
+                "spring:\n  r2dbc:\n    url: r2dbc:h2:mem:///data\n    username: admin\n    password: h4Lo9xQ2vR\n",
             )
             .file(
                 "src/main/resources/application-mariadb.yaml",
@@ -2203,5 +2217,197 @@ fn tokens_of_example_urls_and_presigned_urls_are_not_findings() {
             "app/keys.rb:1".to_owned()
         )],
         "{found:?}"
+    );
+}
+
+#[test]
+fn uploads_kept_on_the_local_disk_by_default() {
+    let django = |storages: &str| {
+        Test::new()
+            .file("manage.py", "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings.production\")\n")
+            .file("shop/settings/base.py", format!("MEDIA_ROOT = BASE_DIR / \"media\"\n{storages}"))
+            .file("shop/settings/production.py", "from .base import *  # noqa\nDEBUG = False\n")
+            .file("shop/models.py", "from django.db import models\nclass Photo(models.Model):\n    image = models.ImageField(upload_to=\"photos\")\n")
+    };
+    // Object storage only when a variable turns it on is not the default.
+    let opt_in = "if os.getenv(\"S3_BUCKET\"):\n    STORAGES = {\"default\": {\"BACKEND\": \"storages.backends.s3.S3Storage\"}}\n";
+    assert_eq!(
+        places(django(opt_in), "processes/local-state-file"),
+        ["shop/settings/base.py:1"]
+    );
+    let always = "STORAGES = {\n    \"default\": {\n        \"BACKEND\": \"storages.backends.s3.S3Storage\",\n    },\n}\n";
+    assert!(places(django(always), "processes/local-state-file").is_empty());
+
+    let laravel = |default: &str, code: &str| {
+        Test::new()
+            .file("artisan", "#!/usr/bin/env php\n")
+            .file(
+                "config/filesystems.php",
+                format!("<?php\nreturn [\n    'default' => env('FILESYSTEM_DISK', '{default}'),\n    'disks' => [\n        'local' => [\n            'driver'   => 'local',\n            'root' => storage_path('app'),\n        ],\n        's3' => [\n            'driver' => 's3',\n        ],\n    ],\n];\n"),
+            )
+            .file("app/Http/Controllers/Avatar.php", code)
+    };
+    let stores = "<?php\nclass Avatar { public function store($r) { return $r->file('a')->storeAs('avatars', 'x.png'); } }\n";
+    assert_eq!(
+        places(laravel("local", stores), "processes/local-state-file"),
+        ["config/filesystems.php:3"]
+    );
+    assert!(places(laravel("s3", stores), "processes/local-state-file").is_empty());
+    // An app that stores nothing through Laravel's storage has no uploads to lose.
+    let cache =
+        "<?php\nclass Avatar { public function f($cache) { $cache->store($key, $value); } }\n";
+    assert!(places(laravel("local", cache), "processes/local-state-file").is_empty());
+}
+
+#[test]
+fn spring_settings_that_migrate_write_log_files_or_keep_a_local_database() {
+    let app = |name: &str| {
+        Test::new()
+            .file("pom.xml", "<project>\n  <build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build>\n</project>\n")
+            .file(
+                &format!("src/main/resources/{name}"),
+                "spring:\n  sql:\n    init:\n      mode: always\n  jpa:\n    hibernate:\n      ddl-auto: ${DDL_AUTO:update}\n  datasource:\n    url: jdbc:h2:file:./data/app\nlogging:\n  file:\n    name: logs/app.log\n",
+            )
+    };
+    let found = strict(app("application.yml"));
+    let at = |rule: &str| {
+        found
+            .iter()
+            .filter(|(r, _)| r == rule)
+            .map(|(_, at)| at.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at("admin-processes/work-at-start"),
+        [
+            "src/main/resources/application.yml:4",
+            "src/main/resources/application.yml:7"
+        ]
+    );
+    assert_eq!(
+        at("logs/file-sink"),
+        ["src/main/resources/application.yml:12"]
+    );
+    assert_eq!(
+        at("processes/local-state-file"),
+        ["src/main/resources/application.yml:9"]
+    );
+    // A development profile's settings are development's.
+    let dev = strict(app("application-dev.yml"));
+    assert!(
+        !dev.iter().any(|(r, _)| r.starts_with("admin-processes/")
+            || r.starts_with("logs/")
+            || r.starts_with("processes/")),
+        "{dev:?}"
+    );
+}
+
+#[test]
+fn migrations_reached_through_package_scripts_init_wrappers_flags_and_code() {
+    // CMD → pnpm script → npm-run-all → a node script that migrates.
+    let node = Test::new()
+        .file("Dockerfile", "FROM node:22.11.0\nCOPY . /app\nCMD [\"pnpm\", \"start-docker\"]\n")
+        .file("package.json", "{\n  \"scripts\": {\n    \"start-docker\": \"npm-run-all check-db start-server\",\n    \"check-db\": \"node scripts/check-db.js\",\n    \"start-server\": \"node server.js\"\n  }\n}\n")
+        .file("pnpm-lock.yaml", "lockfileVersion: '9.0'\n")
+        .file("scripts/check-db.js", "const { execSync } = require('child_process');\nexecSync('prisma migrate deploy');\n")
+        .file("server.js", "require('http').createServer().listen(process.env.PORT);\n");
+    assert_eq!(
+        places(node, "admin-processes/work-at-start"),
+        ["scripts/check-db.js:2"]
+    );
+    // An init in front of the entrypoint script; `python manage.py` commands in it.
+    let python = Test::new()
+        .file("Dockerfile", "FROM python:3.12.7-slim\nWORKDIR /opt/app\nCOPY . ./\nENTRYPOINT [\"/sbin/tini\", \"--\", \"/opt/app/boot.sh\"]\n")
+        .file("boot.sh", "#!/bin/sh\nset -e\npython manage.py migrate\npython manage.py collectstatic --noinput\nexec gunicorn app.wsgi\n")
+        .file("manage.py", "import django\n")
+        .file("requirements.txt", "django==5.1\n");
+    let found = strict(python);
+    assert!(
+        found.contains(&(
+            "admin-processes/work-at-start".to_owned(),
+            "boot.sh:3".to_owned()
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(
+            "build-release-run/build-in-web".to_owned(),
+            "boot.sh:4".to_owned()
+        )),
+        "{found:?}"
+    );
+    // A server started with a flag that migrates first, from a script beside its Dockerfile.
+    let flag = Test::new()
+        .file("server/Dockerfile", "FROM debian:12.8-slim\nCOPY ./scripts/launch /usr/local/bin/launch\nCMD [\"/usr/local/bin/launch\"]\n")
+        .file("server/scripts/launch", "#!/bin/bash\nargs=(\"--run-migrations\")\nexec server \"${args[@]}\"\n");
+    assert_eq!(
+        places(flag, "admin-processes/work-at-start"),
+        ["server/scripts/launch:2"]
+    );
+    // Go: the store migrates as the server starts, unless only a `--migrate` switch runs it.
+    let go = |body: &str| {
+        Test::new()
+            .file("go.mod", "module example.com/app\n\ngo 1.22\n")
+            .file("go.sum", "")
+            .file(
+                "cmd/server/setup.go",
+                format!("package main\n\nfunc setup() error {{\n{body}\n\treturn nil\n}}\n"),
+            )
+    };
+    assert_eq!(
+        places(
+            go("\tif err := store.Migrate(ctx); err != nil {\n\t\treturn err\n\t}"),
+            "admin-processes/work-at-start"
+        ),
+        ["cmd/server/setup.go:4"]
+    );
+    assert!(
+        places(
+            go("\tif flagMigrate {\n\t\tdatabase.Migrate(db)\n\t}"),
+            "admin-processes/work-at-start"
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn images_that_install_cargo_go_and_node_packages_unpinned() {
+    let found = places(
+        Test::new().file(
+            "Dockerfile",
+            "FROM rust:1.83.0\nRUN cargo install wasm-pack cargo-chef --features x\nRUN cargo install --path ./ --features postgres\nRUN cargo install --locked --path .\nRUN cargo install sqlx-cli --version 0.8.2\nRUN go install github.com/x/tool@latest && go install github.com/y/tool@v1.2.3\nRUN pnpm add chalk semver@7.6.0\nRUN npm install --prefix \"$(npm root -g)/single-file-cli\" simple-cdp@1.8.6\nCMD [\"app\"]\n",
+        ),
+        "dependencies/unpinned-image-install",
+    );
+    assert_eq!(
+        found,
+        [
+            "Dockerfile:2",
+            "Dockerfile:3",
+            "Dockerfile:6",
+            "Dockerfile:7"
+        ]
+    );
+}
+
+#[test]
+fn container_start_scripts_that_keep_the_shell_as_pid_1() {
+    let app = |last: &str| {
+        Test::new()
+            .file("Dockerfile", "FROM node:22.11.0\nCOPY entrypoint.sh /entrypoint.sh\nENTRYPOINT [\"/entrypoint.sh\"]\n")
+            .file("entrypoint.sh", format!("#!/usr/bin/env bash\nset -e\nif [ \"$#\" -gt 0 ]; then\n  exec \"$@\"\nfi\n{last}\n"))
+            .file("package.json", "{\"name\": \"app\"}\n")
+            .file("package-lock.json", "{}\n")
+    };
+    assert_eq!(
+        noted(app("node app.js"), "disposability/shell-wrapped-command"),
+        ["entrypoint.sh:6"]
+    );
+    assert!(
+        noted(
+            app("exec node app.js"),
+            "disposability/shell-wrapped-command"
+        )
+        .is_empty()
     );
 }

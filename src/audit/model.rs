@@ -6,6 +6,7 @@
 pub mod declarations;
 pub mod frameworks;
 pub mod roles;
+pub mod spring;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -47,6 +48,8 @@ pub struct Model {
     pub image_tools: Vec<String>,
     /// The images production Dockerfiles' last stages start from.
     pub base_images: Vec<String>,
+    /// The root package.json's scripts.
+    pub scripts: Vec<declarations::PackageScript>,
 }
 
 /// Every declaration of the app's processes: its Procfiles, then the files that may declare
@@ -303,7 +306,18 @@ fn refine_roles(files: &mut [FileRole], declared: &Declared) {
             }
         }
     }
-    promote_run_files(files, &declared.processes, &declared.placed);
+    // A package script a process runs (`npm start`, `pnpm start-docker`) runs what it names
+    // for that process.
+    let mut processes = declared.processes.clone();
+    for process in &declared.processes {
+        for script in declarations::scripts_run(&declared.package_scripts, &process.command) {
+            processes.push(Process {
+                command: script.body.clone(),
+                ..process.clone()
+            });
+        }
+    }
+    promote_run_files(files, &processes, &declared.placed);
     promote_compose_env_files(files, &declared.env_files);
     promote_packages(files);
 }
@@ -534,6 +548,7 @@ impl Model {
             config,
             image_tools,
             base_images,
+            scripts: declared.package_scripts,
         }
     }
 
@@ -550,6 +565,20 @@ impl Model {
             .iter()
             .filter(|p| p.role == Role::Production)
             .map(|p| &p.process)
+    }
+
+    /// The package.json scripts `command` runs (`npm start`, `pnpm start-docker`), and the
+    /// scripts those run.
+    pub fn package_scripts(&self, command: &str) -> Vec<&declarations::PackageScript> {
+        declarations::scripts_run(&self.scripts, command)
+    }
+
+    /// Spring Boot's config files production reads.
+    pub fn spring_config(&self) -> impl Iterator<Item = &str> {
+        self.config
+            .iter()
+            .filter(|c| c.why == frameworks::SPRING)
+            .map(|c| c.path.as_str())
     }
 
     /// Whether the app declares production processes some other way than a Procfile.

@@ -61,6 +61,9 @@ pub enum Fact {
     ImportJava,
     /// The code reads `PORT` from the environment.
     ReadsPort,
+    /// The code stores files through the framework's storage: Django's `FileField` and
+    /// `ImageField`, Wagtail's images, Laravel's `Storage` facade and uploaded files' `store`.
+    StoresFiles,
 }
 
 /// A content rule's pattern.

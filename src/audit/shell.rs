@@ -41,6 +41,12 @@ pub fn unwrap_program<'a>(mut words: &'a [&'a str]) -> Vec<&'a str> {
     {
         words = rest;
     }
+    // `python manage.py collectstatic` is `manage.py collectstatic`.
+    if let ["python" | "python3", script, ..] = words {
+        if crate::audit::files::has_extension(script, &["py"]) {
+            words = &words[1..];
+        }
+    }
     words
         .iter()
         .map(

@@ -64,6 +64,71 @@ pub struct Declared {
     /// Programs a Dockerfile installs into its last stage (`apt-get install git`, `apk add
     /// ffmpeg`, a binary copied to a `bin` directory), by the Dockerfile's path.
     pub installed: Vec<(String, String)>,
+    /// The root package.json's scripts, in file order.
+    pub package_scripts: Vec<PackageScript>,
+}
+
+/// A script of the app's package.json: its name, its command, and its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageScript {
+    pub name: String,
+    pub body: String,
+    pub line: usize,
+}
+
+/// The scripts of `scripts` that `command` runs, followed a few levels: `npm start`, `npm run
+/// web`, `yarn web`, `pnpm start-docker`, `bun run web`, each script `npm-run-all`, `run-s`
+/// and `run-p` run, and the `pre` scripts npm runs before them.
+pub fn scripts_run<'s>(scripts: &'s [PackageScript], command: &str) -> Vec<&'s PackageScript> {
+    let mut out: Vec<&PackageScript> = Vec::new();
+    let mut queue: Vec<(String, usize)> = vec![(command.to_owned(), 0)];
+    while let Some((command, depth)) = queue.pop() {
+        for words in crate::audit::shell::simple_commands(&command) {
+            for name in scripts_named(&words) {
+                for name in [format!("pre{name}"), name] {
+                    let Some(script) = scripts.iter().find(|s| s.name == name) else {
+                        continue;
+                    };
+                    if out.iter().any(|s| s.name == name) {
+                        continue;
+                    }
+                    if depth < 4 {
+                        queue.push((script.body.clone(), depth + 1));
+                    }
+                    out.push(script);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The script names one simple command runs through a package manager.
+fn scripts_named(words: &[&str]) -> Vec<String> {
+    let words: Vec<&str> = words
+        .iter()
+        .map(|w| w.trim_matches(['"', '\'', '[', ']', ',']))
+        .filter(|w| !w.starts_with('-') && !w.is_empty())
+        .collect();
+    match words.as_slice() {
+        ["npm" | "yarn" | "pnpm" | "bun", "start" | "restart", ..] => vec!["start".to_owned()],
+        [
+            "npm" | "yarn" | "pnpm" | "bun",
+            "run" | "run-script",
+            name,
+            ..,
+        ] => {
+            vec![(*name).to_owned()]
+        }
+        [
+            "npm-run-all" | "run-s" | "run-p" | "npm-run-all2",
+            names @ ..,
+        ] => names.iter().map(|n| (*n).to_owned()).collect(),
+        // `yarn web` and `pnpm web` run a script by its bare name (their own commands have no
+        // script of that name, so nothing is found for them).
+        ["yarn" | "pnpm", name, ..] => vec![(*name).to_owned()],
+        _ => Vec::new(),
+    }
 }
 
 fn process(
@@ -285,6 +350,13 @@ fn image_contents(path: &str, stage: &[dockerfile::Instruction], out: &mut Decla
                         } else {
                             (*destination).clone()
                         };
+                        // The build context is the root or, as often, the Dockerfile's own
+                        // directory: both are recorded, and only a file that exists counts.
+                        if let Some((dir, _)) = path.rsplit_once('/') {
+                            let beside = format!("{dir}/{source}");
+                            out.placed.push((placed.clone(), beside.clone()));
+                            out.copied.push((path.to_owned(), beside));
+                        }
                         out.placed.push((placed, source.clone()));
                         out.copied.push((path.to_owned(), source));
                     }
@@ -740,6 +812,20 @@ fn package_json(path: &str, text: &str, out: &mut Declared) {
         return;
     };
     let scripts = &value["scripts"];
+    if path == "package.json" {
+        if let Some(all) = scripts.as_object() {
+            out.package_scripts = all
+                .iter()
+                .filter_map(|(name, body)| {
+                    Some(PackageScript {
+                        name: name.clone(),
+                        body: body.as_str()?.to_owned(),
+                        line: line_of(text, &format!("\"{name}\"")),
+                    })
+                })
+                .collect();
+        }
+    }
     // What Node buildpacks and `npm start` run, and the build hooks they run.
     for (key, name, stage) in [
         ("start", "web", Stage::Run),

@@ -67,6 +67,31 @@ pub fn production_config(
     );
     django_modules.sort();
     django_modules.dedup();
+    // A settings module is also the modules it star-imports (`from .base import *`,
+    // `from shop.settings.common import *`), followed a few levels.
+    for _ in 0..3 {
+        let mut imported: Vec<String> = django_modules
+            .iter()
+            .flat_map(|module| {
+                files
+                    .iter()
+                    .filter(|f| {
+                        module_path(module, f) && !f.ends_with("__init__.py")
+                            || module_file(module, f)
+                    })
+                    .filter_map(|f| read(f))
+                    .flat_map(|text| star_imports(module, &text))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|m| !django_modules.contains(m))
+            .collect();
+        if imported.is_empty() {
+            break;
+        }
+        imported.sort();
+        imported.dedup();
+        django_modules.extend(imported);
+    }
     let conventions = Conventions {
         laravel,
         django,
@@ -89,6 +114,9 @@ pub fn production_config(
     }
     out
 }
+
+/// Why a Spring Boot config file counts, as [`ConfigFile::why`] says it.
+pub const SPRING: &str = "Spring Boot config of the default or production profile";
 
 /// What the app is built with, for the conventions below.
 struct Conventions {
@@ -126,10 +154,10 @@ fn convention(path: &str, name: &str, c: &Conventions) -> Option<&'static str> {
             .any(|p| path.ends_with(p))
     {
         Some("Phoenix config the production release reads")
-    } else if c.laravel && path.starts_with("config/") && files::has_extension(name, &["php"]) {
+    } else if c.laravel && laravel_config(path) && files::has_extension(name, &["php"]) {
         Some("Laravel config")
     } else if path.contains("src/main/resources/") && spring_production(name) {
-        Some("Spring Boot config of the default or production profile")
+        Some(SPRING)
     } else if path.contains("src/main/resources/")
         && [
             "logback.xml",
@@ -184,6 +212,14 @@ fn convention(path: &str, name: &str, c: &Conventions) -> Option<&'static str> {
     }
 }
 
+/// A file of a Laravel app's config directory: `config/`, or `app/Config/` where the app
+/// moved it (`$app->useConfigPath(…)`).
+pub fn laravel_config(path: &str) -> bool {
+    let parent = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let dir = parent.rsplit('/').next().unwrap_or(parent);
+    matches!(dir, "config" | "Config") && !path.starts_with("vendor/") && !path.contains("/vendor/")
+}
+
 /// `application.yml`, `application.properties`, `application-prod.yml`, `bootstrap.yml`.
 fn spring_production(name: &str) -> bool {
     let Some((stem, extension)) = name.rsplit_once('.') else {
@@ -195,6 +231,40 @@ fn spring_production(name: &str) -> bool {
             || ["application-prod", "application-production"]
                 .iter()
                 .any(|p| stem.starts_with(p)))
+}
+
+/// The modules a Python module star-imports, absolute (`from .base import *` in
+/// `shop.settings.production` is `shop.settings.base`).
+fn star_imports(module: &str, text: &str) -> Vec<String> {
+    static STAR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^from\s+(\.*)([\w.]*)\s+import\s+\*").expect("valid regex")
+    });
+    STAR.captures_iter(text)
+        .filter_map(|c| {
+            let dots = c[1].len();
+            let name = &c[2];
+            if dots == 0 {
+                return Some(name.to_owned());
+            }
+            let mut parts: Vec<&str> = module.split('.').collect();
+            for _ in 0..dots {
+                parts.pop()?;
+            }
+            if !name.is_empty() {
+                parts.push(name);
+            }
+            (!parts.is_empty()).then(|| parts.join("."))
+        })
+        .collect()
+}
+
+/// Whether `path` is exactly the file of `module` (`shop/settings/prod.py`, or a package's
+/// `__init__.py`).
+fn module_file(module: &str, path: &str) -> bool {
+    let relative = module.replace('.', "/");
+    [format!("{relative}.py"), format!("{relative}/__init__.py")]
+        .iter()
+        .any(|p| path == p || path.ends_with(&format!("/{p}")))
 }
 
 /// Whether `path` is the file of Python module `module` (`shop.settings` is

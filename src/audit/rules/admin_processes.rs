@@ -1,6 +1,6 @@
 //! Factor XII, Admin processes: run admin tasks as one-off processes.
 
-use crate::audit::files::{Kind, Kinds};
+use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Role, Roles, Rule};
@@ -21,13 +21,13 @@ pub static MODULE: Module = Module {
 static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &WORK_AT_START,
-        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|knex\.migrate\.latest\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)\s*\.run\(|flyway\.migrate\(\))"#,
+        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|knex\.migrate\.latest\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)\s*\.run\(|flyway\.migrate\(\)|\.Migrate\(|Migrator::up\()"#,
         "the app migrates its database as it starts: every instance, on every start",
         Kinds::CODE,
     )
     .verify(migrates_in_app_code)
     .gate(
-        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|knex\.migrate|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure|run_pending_migrations|migrate!|flyway\.migrate",
+        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|knex\.migrate|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure|run_pending_migrations|migrate!|flyway\.migrate|\.Migrate\(|Migrator::up",
     ),
     Pattern::new(
         &WORK_AT_START,
@@ -49,7 +49,34 @@ fn migrates_in_app_code(hit: &Hit<'_>) -> bool {
             || part == "tasks"
             || part == "seeds"
     });
-    !own_command && hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Code
+    // `store.Migrate(ctx)` is Go's and .NET's way (EF Core's `Database.Migrate()`); in other
+    // languages a method of that name is no convention.
+    let convention = hit.evidence != ".Migrate(" || files::has_extension(hit.path, &["go", "cs"]);
+    convention
+        && !own_command
+        && !behind_a_migrate_switch(hit)
+        && hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Code
+}
+
+/// Whether the call is the body of a branch taken only when asked to migrate (`if
+/// flagMigrate {`, `case "migrate":`, `if args.migrate:`): a one-off command the binary offers,
+/// not its start.
+fn behind_a_migrate_switch(hit: &Hit<'_>) -> bool {
+    let before = &hit.content[..hit.at.min(hit.content.len())];
+    let text = String::from_utf8_lossy(&before[before.len().saturating_sub(400)..]);
+    text.lines()
+        .rev()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('#'))
+        .take(3)
+        .any(|l| {
+            let lower = l.to_ascii_lowercase();
+            let branch = ["if ", "} else if", "elif ", "case ", "when "]
+                .iter()
+                .any(|k| lower.starts_with(k));
+            branch && lower.contains("migrat")
+        })
 }
 
 pub static WORK_AT_START: Rule = Rule {
@@ -98,14 +125,39 @@ const MIGRATIONS: [&str; 32] = [
     "drizzle-kit push",
 ];
 
-/// The migration a shell command runs, if any.
+/// The migration a shell command runs, if any: a migration command, or a server started with
+/// a flag that migrates first (`--run-migrations`, `--migrate`, `--auto-migrate`).
 pub fn migration(command: &str) -> Option<String> {
-    simple_commands(command).into_iter().find_map(|words| {
-        let joined = words.join(" ");
-        MIGRATIONS
+    simple_commands(command)
+        .into_iter()
+        .find_map(|words| {
+            let joined = words.join(" ");
+            MIGRATIONS
+                .iter()
+                .any(|m| joined.contains(m))
+                .then_some(joined)
+        })
+        .or_else(|| migration_flag(command))
+}
+
+/// A flag that has a server migrate as it starts, wherever the command line holds it (an
+/// `args=("--run-migrations")` array is one): not one that turns it off or runs nothing else.
+fn migration_flag(command: &str) -> Option<String> {
+    let words: Vec<&str> = command
+        .split(|c: char| c.is_whitespace() || "\"'()[],;".contains(c))
+        .collect();
+    words.iter().find_map(|word| {
+        let (flag, value) = word.split_once('=').unwrap_or((word, ""));
+        let migrates = flag.starts_with("--")
+            && flag.contains("migrat")
+            && ![
+                "no-", "skip", "disable", "dont", "without", "only", "allow", "dir", "path",
+                "table",
+            ]
             .iter()
-            .any(|m| joined.contains(m))
-            .then_some(joined)
+            .any(|not| flag.contains(not))
+            && !matches!(value, "false" | "0" | "no");
+        migrates.then(|| (*word).to_owned())
     })
 }
 
@@ -118,10 +170,32 @@ fn script_of(words: &[&str]) -> Option<String> {
         .filter(|w| !w.is_empty())
         .skip_while(|w| w.contains('=') && !w.starts_with('-'));
     let mut first = words.next()?;
-    if matches!(first, "sh" | "bash" | "/bin/sh" | "/bin/bash" | "exec") {
-        first = words.find(|w| !w.starts_with('-'))?;
+    let mut interpreted = false;
+    // An init or a privilege drop in front runs the script after it: `tini --`,
+    // `dumb-init`, `gosu app`, `su-exec app`, `s6-setuidgid app`, and the shells.
+    loop {
+        let program = first.rsplit('/').next().unwrap_or(first);
+        match program {
+            "sh" | "bash" | "exec" | "tini" | "dumb-init" | "catatonit" => {
+                first = words.find(|w| !w.starts_with('-'))?;
+            }
+            // An interpreter's first operand is its script: `node scripts/check-db.js`.
+            "node" | "python" | "python3" | "ruby" | "php" | "perl" | "deno" | "tsx"
+            | "ts-node"
+                if !interpreted =>
+            {
+                interpreted = true;
+                first = words.find(|w| !w.starts_with('-'))?;
+            }
+            "gosu" | "su-exec" | "s6-setuidgid" => {
+                words.find(|w| !w.starts_with('-'))?;
+                first = words.find(|w| !w.starts_with('-'))?;
+            }
+            _ => break,
+        }
     }
-    let looks_like_a_script = first.contains('/')
+    let looks_like_a_script = interpreted
+        || first.contains('/')
         || crate::audit::files::has_suffix(first, ".sh")
         || crate::audit::files::has_suffix(first, ".bash");
     looks_like_a_script.then(|| first.trim_start_matches("./").to_owned())
@@ -397,9 +471,123 @@ fn turned_off(text: &str, key: &str) -> bool {
     })
 }
 
+/// Spring Boot settings that change the schema at every start: the SQL init scripts run
+/// `always`, Hibernate's `ddl-auto` updating or creating it.
+fn spring_schema_at_start(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for (path, property) in project.spring_properties() {
+        let value = property.effective().to_ascii_lowercase();
+        let what = match property.key.as_str() {
+            "spring.sql.init.mode" | "spring.datasource.initialization-mode"
+                if value == "always" =>
+            {
+                "runs the SQL init scripts at every start"
+            }
+            "spring.jpa.hibernate.ddl-auto" | "spring.jpa.properties.hibernate.hbm2ddl.auto"
+                if matches!(value.as_str(), "update" | "create" | "create-drop") =>
+            {
+                "has Hibernate change the schema at every start"
+            }
+            _ => continue,
+        };
+        out.push(Finding::new(
+            &WORK_AT_START,
+            &path,
+            (property.line, 1),
+            format!(
+                "`{}: {value}` {what}, from every instance: run migrations as a release phase or a task",
+                property.key
+            ),
+            &property.key,
+            false,
+        ));
+    }
+}
+
+/// Migrations the package.json scripts a start runs (`npm start`, `pnpm start-docker`), or the
+/// scripts those run (`node scripts/check-db.js`), run at every start.
+fn migrations_in_package_scripts(project: &Project<'_>, out: &mut Vec<Finding>) {
+    use crate::audit::model::declarations::Stage;
+    const AT_START: &str = "each time it starts: make it a release phase or a task";
+    const AT_BUILD: &str = "before there is a release: the build must not touch the database";
+    let mut starts: Vec<(String, String, &str)> = project
+        .processes()
+        .map(|(_, p)| (format!("`{}`", p.name), p.command.clone(), AT_START))
+        .collect();
+    if let Some(model) = project.model {
+        starts.extend(
+            model
+                .production_processes()
+                .filter(|p| p.declared_by != "Procfile")
+                .filter_map(|p| {
+                    let when = match p.stage {
+                        Stage::Run => AT_START,
+                        Stage::Build => AT_BUILD,
+                        Stage::Release => return None,
+                    };
+                    Some((
+                        format!("`{}` ({})", p.name, p.declared_by),
+                        p.command.clone(),
+                        when,
+                    ))
+                }),
+        );
+    }
+    for start in start_scripts(project) {
+        if let Some(text) = project.read(&start.path) {
+            starts.extend(
+                text.lines()
+                    .filter(|l| !l.trim_start().starts_with('#'))
+                    .map(|l| (start.named.clone(), l.to_owned(), AT_START)),
+            );
+        }
+    }
+    // A script both a start and the build run is reported as the start's.
+    starts.sort_by_key(|(_, _, when)| *when != AT_START);
+    let mut reported: Vec<(String, usize)> = Vec::new();
+    for (starter, command, when) in starts {
+        for script in project
+            .model
+            .map(|m| m.package_scripts(&command))
+            .unwrap_or_default()
+        {
+            let (path, line, found) = if let Some(found) = migration(&script.body) {
+                ("package.json".to_owned(), script.line, found)
+            } else if let Some((path, line, found)) = simple_commands(&script.body)
+                .iter()
+                .filter_map(|words| script_of(words))
+                .filter_map(|named| find_script(project, &named).cloned())
+                .find_map(|path| {
+                    first_line_of(project, &path, migration).map(|(l, f)| (path, l, f))
+                })
+            {
+                (path, line, found)
+            } else {
+                continue;
+            };
+            if reported.contains(&(path.clone(), line)) {
+                continue;
+            }
+            reported.push((path.clone(), line));
+            out.push(Finding::new(
+                &WORK_AT_START,
+                &path,
+                (line, 1),
+                format!(
+                    "{starter} runs the `{}` script, which runs `{found}` {when}",
+                    script.name
+                ),
+                &found,
+                false,
+            ));
+        }
+    }
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     declared_migrations(project, out);
+    migrations_in_package_scripts(project, out);
     spring_migrations(project, out);
+    spring_schema_at_start(project, out);
     for start in start_scripts(project) {
         if let Some((line, found)) = first_line_of(project, &start.path, migration) {
             out.push(Finding::new(
@@ -474,6 +662,14 @@ mod tests {
         assert!(migration("python manage.py migrate --noinput; gunicorn app").is_some());
         assert!(migration("gunicorn app:app").is_none());
         assert!(migration("node migrate-users-report.js").is_none());
+        assert_eq!(
+            migration("args=(\"--run-migrations\")").as_deref(),
+            Some("--run-migrations")
+        );
+        assert!(migration("svix-server --migrate=true").is_some());
+        assert!(migration("server --no-migrate").is_none());
+        assert!(migration("server --migrate=false").is_none());
+        assert!(migration("server --migrations-dir db").is_none());
     }
 
     #[test]

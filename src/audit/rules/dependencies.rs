@@ -872,7 +872,7 @@ fn parent_dir(dir: &str) -> String {
 }
 
 /// Installers' options that take a value (`--index-url URL`, `-t DIR`, `--prefix DIR`).
-const OPTIONS_WITH_VALUES: [&str; 35] = [
+const OPTIONS_WITH_VALUES: [&str; 45] = [
     // uv pip's own.
     "--index",
     "--default-index",
@@ -909,6 +909,17 @@ const OPTIONS_WITH_VALUES: [&str; 35] = [
     "--no-binary",
     "--cache-dir",
     "--trusted-host",
+    // cargo install's.
+    "--features",
+    "-F",
+    "--bin",
+    "--branch",
+    "--tag",
+    "--rev",
+    "--profile",
+    "-j",
+    "--jobs",
+    "--registry",
 ];
 
 /// Whether an installer's argument names a package from its registry (not a path, a URL, an
@@ -947,6 +958,24 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                 {
                     (rest, |w| w.trim_start_matches('@').contains('@'))
                 }
+                ["npm", "install" | "i", rest @ ..]
+                | ["pnpm" | "yarn" | "bun", "add", rest @ ..] => {
+                    (rest, |w| w.trim_start_matches('@').contains('@'))
+                }
+                ["cargo", "install", rest @ ..] => {
+                    cargo_install(path, instruction, rest, out);
+                    continue;
+                }
+                ["go", "install", rest @ ..] => {
+                    for module in rest.iter().filter(|w| !w.starts_with('-')) {
+                        if module.ends_with("@latest")
+                            || !module.contains('@') && module.contains('.')
+                        {
+                            push_unpinned(path, instruction, module, out);
+                        }
+                    }
+                    continue;
+                }
                 ["gem", "install", rest @ ..]
                     if !rest
                         .iter()
@@ -973,7 +1002,15 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                 continue;
             }
             let mut skip_next = false;
+            // Words inside a command substitution (`"$(npm root -g)/x"`) are not packages.
+            let mut substitution = 0_usize;
             for word in args {
+                let opened = word.matches("$(").count();
+                if substitution > 0 || opened > 0 {
+                    substitution =
+                        (substitution + opened).saturating_sub(word.matches(')').count());
+                    continue;
+                }
                 if skip_next {
                     skip_next = false;
                     continue;
@@ -986,16 +1023,63 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                 if !by_name(name) || pinned(name) {
                     continue;
                 }
-                let column = instruction.column + instruction.args.find(word).unwrap_or(0);
-                out.push(Finding::new(
-                    &UNPINNED_IMAGE_INSTALL,
-                    path,
-                    (instruction.line, column),
-                    format!("`{name}` is installed by name without a version: each build takes whatever is newest"),
-                    name,
-                    false,
-                ));
+                push_unpinned(path, instruction, name, out);
             }
+        }
+    }
+}
+
+fn push_unpinned(path: &str, instruction: &Instruction, name: &str, out: &mut Vec<Finding>) {
+    let column = instruction.column + instruction.args.find(name).unwrap_or(0);
+    out.push(Finding::new(
+        &UNPINNED_IMAGE_INSTALL,
+        path,
+        (instruction.line, column),
+        format!(
+            "`{name}` is installed by name without a version: each build takes whatever is newest"
+        ),
+        name,
+        false,
+    ));
+}
+
+/// `cargo install NAME` without `--version` (or `NAME@VERSION`), and `cargo install --path`
+/// or `--git` without `--locked`, which ignores the lockfile and resolves every dependency
+/// afresh.
+fn cargo_install(path: &str, instruction: &Instruction, args: &[&str], out: &mut Vec<Finding>) {
+    let locked = args.iter().any(|w| matches!(*w, "--locked" | "--frozen"));
+    if let Some(at) = args.iter().position(|w| matches!(*w, "--path" | "--git")) {
+        if !locked {
+            let source = args.get(at + 1).copied().unwrap_or("");
+            let column = instruction.column + instruction.args.find(args[at]).unwrap_or(0);
+            out.push(Finding::new(
+                &UNPINNED_IMAGE_INSTALL,
+                path,
+                (instruction.line, column),
+                format!("`cargo install {} {source}` without `--locked` ignores Cargo.lock: each build resolves the dependencies afresh", args[at]),
+                args[at],
+                false,
+            ));
+        }
+        return;
+    }
+    if args
+        .iter()
+        .any(|w| w.starts_with("--version") || *w == "--vers")
+    {
+        return;
+    }
+    let mut skip_next = false;
+    for word in args {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        if word.starts_with('-') {
+            skip_next = OPTIONS_WITH_VALUES.contains(word);
+            continue;
+        }
+        if by_name(word) && !word.contains('@') {
+            push_unpinned(path, instruction, word, out);
         }
     }
 }

@@ -65,7 +65,7 @@ pub static SHELL_WRAPPED_COMMAND: Rule = Rule {
     factor: Factor::IX,
     severity: Severity::Note,
     roles: Roles::PRODUCTION,
-    summary: "A Procfile command that keeps a shell as the process's parent",
+    summary: "A Procfile command or a container's start script that keeps a shell as the process's parent",
     explanation: "`sh -c 'a && b'` keeps the shell running as the parent of `b`; signals reach the shell's process group, but the shell itself can delay or change the exit status the manager sees.",
     fix: "Write the commands directly in the Procfile (dozen runs them with a shell already), or end with `exec b`.",
 };
@@ -92,7 +92,96 @@ pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Findin
     }
 }
 
+/// The last command a shell script runs at its top level (1-based line and text), when it
+/// runs a program in the foreground without `exec`: the shell stays the parent, and as a
+/// container's PID 1 it does not pass SIGTERM on. Not when the script waits on children it
+/// started (`wait`, which a `trap` can forward signals around), and not inside conditionals
+/// or loops, whose last command the script may never reach.
+pub fn last_command_without_exec(text: &str) -> Option<(usize, String)> {
+    let mut depth = 0_usize;
+    let mut last: Option<(usize, String)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let first = line.split_whitespace().next().unwrap_or("");
+        let opens = matches!(
+            first,
+            "if" | "case" | "for" | "while" | "until" | "function" | "select"
+        ) || line.ends_with('{')
+            || line.ends_with("do")
+            || line.ends_with("then");
+        let closes = matches!(first, "fi" | "esac" | "done" | "}" | "};" | "fi;" | "done;");
+        if closes {
+            depth = depth.saturating_sub(1);
+            last = None;
+            continue;
+        }
+        if opens {
+            // `if …; then …; fi` on one line opens and closes.
+            let one_line = line.ends_with("fi")
+                || line.ends_with("done")
+                || line.ends_with("esac")
+                || line.ends_with('}');
+            if !one_line {
+                depth += 1;
+            }
+            last = None;
+            continue;
+        }
+        if depth == 0 {
+            last = Some((index + 1, line.to_owned()));
+        }
+    }
+    let (line, command) = last?;
+    let words = simple_commands(&command);
+    let program = words.last()?.first().copied()?;
+    let quiet = [
+        "exec", "exit", "wait", "echo", "printf", "set", "trap", "true", ":", "return", "sleep",
+        "cd", "export", "unset", "shift", "source", ".", "test", "[", "[[", "local", "readonly",
+    ];
+    let background = command.trim_end().ends_with('&') && !command.trim_end().ends_with("&&");
+    (!quiet.contains(&program)
+        && !command.starts_with("exec ")
+        && !background
+        && !program.contains('='))
+    .then_some((line, command))
+}
+
+/// A container's start script whose last command runs without `exec`.
+fn start_scripts_without_exec(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for start in super::admin_processes::start_scripts(project) {
+        let container =
+            start.starter.ends_with("'s ENTRYPOINT") || start.starter.ends_with("'s CMD");
+        if !container {
+            continue;
+        }
+        let Some(text) = project.read(&start.path) else {
+            continue;
+        };
+        if !text.starts_with("#!") || !text.lines().next().is_some_and(|l| l.contains("sh")) {
+            continue;
+        }
+        let Some((line, command)) = last_command_without_exec(&text) else {
+            continue;
+        };
+        out.push(Finding::new(
+            &SHELL_WRAPPED_COMMAND,
+            &start.path,
+            (line, 1),
+            format!(
+                "{} starts {}, whose last command `{command}` runs without `exec`: the shell stays PID 1 and does not pass SIGTERM on, so the app never shuts down gracefully",
+                start.starter, start.named
+            ),
+            &command,
+            false,
+        ));
+    }
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    start_scripts_without_exec(project, out);
     for (procfile, process) in project.processes() {
         let wrapped = simple_commands(&process.command).into_iter().find(|words| {
             matches!(words.as_slice(), [sh, "-c", ..] if ["sh", "bash", "/bin/sh", "/bin/bash", "zsh"].contains(sh))
@@ -111,5 +200,36 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                 false,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_scripts_that_end_without_exec() {
+        let script = |body: &str| last_command_without_exec(&format!("#!/bin/sh\nset -e\n{body}"));
+        assert_eq!(
+            script(
+                "if [ -n \"$1\" ]; then\n  exec \"$@\"\nfi\nnpx sequelize db:migrate\nnode app.js\n"
+            ),
+            Some((7, "node app.js".to_owned()))
+        );
+        assert_eq!(
+            script("bundle exec rails db:migrate\nexec bundle exec puma\n"),
+            None
+        );
+        assert_eq!(script("gunicorn app:app &\nwait\n"), None);
+        assert_eq!(
+            script("case \"$1\" in\n  web) gunicorn app ;;\nesac\n"),
+            None
+        );
+        assert_eq!(script("while true; do\n  worker\ndone\n"), None);
+        assert_eq!(script("echo done\n"), None);
+        assert_eq!(
+            script("start() {\n  node app.js\n}\nstart\n"),
+            Some((6, "start".to_owned()))
+        );
     }
 }

@@ -240,6 +240,7 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                     .contains(&f.evidence.as_str()))
         });
     }
+    spring_log_file(project, out);
     for (procfile, process) in project.processes() {
         if let Some(sink) = command_sink(&process.command) {
             let first = sink.split(' ').next().unwrap_or(&sink).to_owned();
@@ -271,9 +272,36 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Spring Boot's `logging.file.name` or `logging.file.path` in production's config: the
+/// app writes (and rotates) its own log file.
+pub fn spring_log_file(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for (path, property) in project.spring_properties() {
+        if !matches!(
+            property.key.as_str(),
+            "logging.file.name" | "logging.file.path" | "logging.file" | "logging.path"
+        ) || property.effective().is_empty()
+        {
+            continue;
+        }
+        out.push(Finding::new(
+            &FILE_SINK,
+            &path,
+            (property.line, 1),
+            format!(
+                "`{}` makes Spring Boot write its logs to a file ({}): leave them on stdout",
+                property.key,
+                property.effective()
+            ),
+            &property.key,
+            false,
+        ));
+    }
+}
+
 /// Laravel's logging config (`config/logging.php`).
 pub fn is_laravel_logging(path: &str) -> bool {
-    path == "config/logging.php" || path.ends_with("/config/logging.php")
+    crate::audit::files::name(path) == "logging.php"
+        && crate::audit::model::frameworks::laravel_config(path)
 }
 
 /// Laravel's default log channel, followed through a `stack` to the channels it writes to:

@@ -5,7 +5,7 @@ use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
-use crate::audit::scan::Pattern;
+use crate::audit::scan::{Fact, Pattern};
 
 /// The factor's rules, patterns and project check.
 pub static MODULE: Module = Module {
@@ -74,6 +74,12 @@ pub static PATTERNS: &[Pattern] = &[
     )
     .verify(writes_env_file)
     .gate(r"file_put_contents|writeFile|appendFile|set_key|\.env"),
+    Pattern::fact(
+        Fact::StoresFiles,
+        r#"\b(?:models\.)?(?:File|Image)Field\(|\bwagtail\.images\b|\bdefault_storage\.save\(|\bStorage::(?:disk|put|putFile|putFileAs|writeStream)\(|->(?:storeAs|storePublicly|storePubliclyAs)\(|->store\(\s*['"]"#,
+        Kinds::CODE,
+    )
+    .gate(r"Field\(|wagtail\.images|default_storage|Storage::|->store"),
     Pattern::new(
         &LOCAL_STATE_FILE,
         r#"jdbc:sqlite:([^/\s'"${][^\s'"]*)|sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
@@ -153,8 +159,158 @@ pub fn express_session(file: &File<'_>, out: &mut Vec<Finding>) {
     ));
 }
 
+/// A Spring Boot datasource of production's config that is an embedded database's file
+/// (`jdbc:h2:file:`, `r2dbc:h2:file:`, `jdbc:hsqldb:file:`, `jdbc:derby:`).
+fn spring_embedded_database(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for (path, property) in project.spring_properties() {
+        if property.key.rsplit('.').next() != Some("url") {
+            continue;
+        }
+        let url = property.effective().to_ascii_lowercase();
+        let file = ["h2:file:", "h2:~", "h2:./", "hsqldb:file:", "jdbc:derby:"]
+            .iter()
+            .any(|form| url.contains(form));
+        if !file {
+            continue;
+        }
+        out.push(Finding::new(
+            &LOCAL_STATE_FILE,
+            &path,
+            (property.line, 1),
+            format!(
+                "`{}` is an embedded database in a local file: the data lives on one instance's disk",
+                property.key
+            ),
+            &property.key,
+            false,
+        ));
+    }
+}
+
+/// Files the app stores (uploads, exports) going to the local disk by default: Django's
+/// default storage, or a Laravel app's default disk, on the local filesystem. Object storage
+/// that only an environment variable turns on is still not the default.
+fn uploads_on_local_disk(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let Some(model) = project.model else {
+        return;
+    };
+    let stores = |extensions: &[&str]| {
+        project
+            .facts(Fact::StoresFiles)
+            .any(|f| !files::is_test_path(&f.path) && files::has_extension(&f.path, extensions))
+    };
+    let django: Vec<(&str, String)> = model
+        .config
+        .iter()
+        .filter(|c| c.why.starts_with("the Django settings") || c.why == "Django settings")
+        .filter_map(|c| project.read(&c.path).map(|text| (c.path.as_str(), text)))
+        .collect();
+    if !django.is_empty()
+        && stores(&["py"])
+        && !django.iter().any(|(_, t)| remote_default_storage(t))
+    {
+        if let Some((path, line)) = django.iter().find_map(|(path, text)| {
+            text.lines()
+                .position(|l| l.starts_with("MEDIA_ROOT") && l.contains('='))
+                .map(|i| (*path, i + 1))
+        }) {
+            out.push(Finding::new(
+                &LOCAL_STATE_FILE,
+                path,
+                (line, 1),
+                "uploaded files go to MEDIA_ROOT on the local disk (Django's default storage): another instance never sees them, and a new one starts without them".to_owned(),
+                "MEDIA_ROOT",
+                false,
+            ));
+        }
+    }
+    if !stores(&["php"]) {
+        return;
+    }
+    for config in model
+        .config
+        .iter()
+        .filter(|c| c.why == "Laravel config" && files::name(&c.path) == "filesystems.php")
+    {
+        let Some(text) = project.read(&config.path) else {
+            continue;
+        };
+        if let Some((line, disk)) = laravel_local_default_disk(&text) {
+            out.push(Finding::new(
+                &LOCAL_STATE_FILE,
+                &config.path,
+                (line, 1),
+                format!("the default disk `{disk}` is the local filesystem: files the app stores stay on one instance's disk"),
+                &disk,
+                false,
+            ));
+        }
+    }
+}
+
+/// Whether Django settings put the default storage somewhere other than the filesystem,
+/// unconditionally (at the top level): `DEFAULT_FILE_STORAGE = "storages…"`, a `STORAGES`
+/// whose `"default"` backend is not `FileSystemStorage`, `STORAGES["default"]["BACKEND"] = …`.
+fn remote_default_storage(text: &str) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    lines.iter().enumerate().any(|(index, line)| {
+        let remote =
+            |value: &str| value.contains("Storage") && !value.contains("FileSystemStorage");
+        if line.starts_with("DEFAULT_FILE_STORAGE")
+            || line.starts_with("STORAGES[") && line.contains("default")
+        {
+            return line.split_once('=').is_some_and(|(_, value)| remote(value));
+        }
+        if !line.starts_with("STORAGES") {
+            return false;
+        }
+        // The block's `"default"` entry, to its first BACKEND.
+        let block = lines[index + 1..]
+            .iter()
+            .take_while(|l| l.is_empty() || l.starts_with([' ', '\t']))
+            .take(40);
+        let mut in_default = false;
+        for entry in block {
+            let trimmed = entry.trim_start();
+            if trimmed.starts_with("\"default\"") || trimmed.starts_with("'default'") {
+                in_default = true;
+            }
+            if in_default && entry.contains("BACKEND") {
+                return remote(entry.split("BACKEND").nth(1).unwrap_or(""));
+            }
+        }
+        false
+    })
+}
+
+/// The line and name of a Laravel filesystems config's default disk when its driver is
+/// `local`: `'default' => env('FILESYSTEM_DISK', 'local')` (or any variable, or a literal).
+fn laravel_local_default_disk(text: &str) -> Option<(usize, String)> {
+    static LOCAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"['"]driver['"]\s*=>\s*['"]local['"]"#).expect("valid regex")
+    });
+    static DEFAULT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?m)^\s*['"]default['"]\s*=>\s*(?:env\(\s*['"]\w+['"]\s*,\s*)?['"]([\w-]+)['"]"#,
+        )
+        .expect("valid regex")
+    });
+    let found = DEFAULT.captures(text)?;
+    let disk = found[1].to_owned();
+    let at = found.get(1)?.start();
+    let start = [format!("'{disk}' => ["), format!("\"{disk}\" => [")]
+        .iter()
+        .find_map(|opening| text.find(opening.as_str()))?;
+    let block = &text[start..];
+    let end = block.find(']').unwrap_or(block.len());
+    let local = LOCAL.is_match(&block[..end]);
+    local.then(|| (text[..at].lines().count().max(1), disk))
+}
+
 /// Pid files and `SQLite` databases in the app directory that git does not ignore.
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    spring_embedded_database(project, out);
+    uploads_on_local_disk(project, out);
     for path in project.files {
         let name = files::name(path);
         let extension = name.rsplit_once('.').map_or("", |(_, e)| e);
