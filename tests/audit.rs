@@ -2411,3 +2411,94 @@ fn container_start_scripts_that_keep_the_shell_as_pid_1() {
         .is_empty()
     );
 }
+
+#[test]
+fn module_names_copies_and_templates_say_what_a_file_is_for() {
+    // An example module named after the project, a test dummy, a fixtures file, a copy kept
+    // aside, an env template: none of them is production's.
+    let found = strict(
+        Test::new()
+            .file(
+                "shop-examples/web/Dockerfile",
+                "FROM node\nCMD node server.js\n",
+            )
+            .file(
+                "shop-integrated-test/Dockerfile",
+                "FROM node\nCMD node server.js\n",
+            )
+            .file(
+                "docker/dummy/webdav/Dockerfile",
+                "FROM node\nCMD node server.js\n",
+            )
+            .file("Dockerfile.old", "FROM node\nCMD node server.js\n")
+            .file(
+                "internal/entity/entity_fixtures.go",
+                "package entity\n\nfunc init() {\n\tdb.Migrate(ctx)\n}\n",
+            )
+            .file(
+                "config/templates/public.env",
+                "SECRET_KEY_BASE=9f8e7d6c5b4a39281706f5e4d3c2b1a0\n",
+            )
+            .file("go.mod", "module example.com/app\n\ngo 1.22\n")
+            .file("go.sum", "")
+            .procfile("worker: ./app\n"),
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn shell_form_commands_by_the_shell_the_image_has() {
+    let app = |from: &str, cmd: &str| {
+        places(
+            Test::new().file("Dockerfile", format!("FROM {from}\nCMD {cmd}\n")),
+            "disposability/shell-form-cmd",
+        )
+    };
+    // BusyBox's sh execs a lone command; Debian's dash stays the parent of it.
+    assert!(app("alpine:3.22", "/bin/meilisearch").is_empty());
+    assert_eq!(
+        app("alpine:3.22", "migrate && /bin/server"),
+        ["Dockerfile:2"]
+    );
+    assert_eq!(app("debian:12.8-slim", "/bin/server"), ["Dockerfile:2"]);
+}
+
+#[test]
+fn placeholders_in_image_env_files_and_supervisord_logs() {
+    let found = strict(
+        Test::new()
+            .file("Dockerfile", "FROM debian:12.8-slim\nENV GOOGLE_API_KEY=no \\\n    DATABASE_PASSWORD=\"\" \\\n    APP_SECRET=s3cr3tvalue9\nCMD [\"/app\"]\n")
+            .file("supervisord.conf", "[program:web]\ncommand=gunicorn app\nstdout_logfile=/var/log/web.log\n\n[program:worker]\ncommand=rq worker\nstdout_logfile=/dev/stdout\n"),
+    );
+    let at = |rule: &str| {
+        found
+            .iter()
+            .filter(|(r, _)| r == rule)
+            .map(|(_, at)| at.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at("config/dockerfile-secret"), ["Dockerfile:2"]);
+    assert_eq!(at("logs/file-sink"), ["supervisord.conf:3"]);
+}
+
+#[test]
+fn django_with_only_sqlite_and_npm_ranges_in_an_image() {
+    let django = |database: &str| {
+        places(
+            Test::new()
+                .file("manage.py", "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"site.settings\")\n")
+                .file("site/settings.py", format!("DATABASES = {{\n    \"default\": {{\n        \"ENGINE\": \"{database}\",\n    }}\n}}\n")),
+            "processes/local-state-file",
+        )
+    };
+    assert_eq!(django("django.db.backends.sqlite3"), ["site/settings.py:3"]);
+    assert!(django("django.db.backends.postgresql").is_empty());
+    let image = places(
+        Test::new().file(
+            "Dockerfile",
+            "FROM node:22.11.0\nRUN npm install --global \"single-file-cli@^1.1.54\" \"x@github:o/x\"\nRUN npm install --global left-pad@1.3.0 \"y@github:o/y#0123abc4\"\nCMD [\"node\", \"app.js\"]\n",
+        ),
+        "dependencies/unpinned-image-install",
+    );
+    assert_eq!(image, ["Dockerfile:2"]);
+}

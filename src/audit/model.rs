@@ -397,12 +397,26 @@ fn promote_run_files(files: &mut [FileRole], processes: &[Process], placed: &[(S
             if word.is_empty() || word.starts_with('-') {
                 continue;
             }
-            // A file a Dockerfile put where the command runs it from.
+            // A file a Dockerfile put where the command runs it from, alone or with its
+            // directory (`/scripts/entrypoint.sh` from `COPY scripts/dist/ /scripts/`).
             let copied = placed
                 .iter()
-                .filter(|(at, _)| at == word)
-                .filter_map(|(_, source)| {
-                    files.binary_search_by(|f| f.path.as_str().cmp(source)).ok()
+                .filter_map(|(at, source)| {
+                    if at == word {
+                        Some(source.clone())
+                    } else if at.ends_with('/') && source.ends_with('/') || source.is_empty() {
+                        let rest = word
+                            .trim_start_matches('/')
+                            .strip_prefix(at.trim_start_matches('/'))?;
+                        Some(format!("{source}{rest}"))
+                    } else {
+                        None
+                    }
+                })
+                .filter_map(|source| {
+                    files
+                        .binary_search_by(|f| f.path.as_str().cmp(&source))
+                        .ok()
                 })
                 .collect::<Vec<_>>();
             for i in copied {

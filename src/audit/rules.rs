@@ -166,6 +166,9 @@ pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     let trimmed = lower.trim_matches(|c: char| "\"'`".contains(c));
     trimmed.is_empty()
+        // A value that says what it is (`MARIADB_PASSWORD=insecure`); a generated key with
+        // the word in it (`django-insecure-4x9!k2…`) is still a key.
+        || trimmed == "insecure"
         || trimmed.starts_with('$')
         || trimmed.starts_with('<')
         || trimmed.starts_with('{')

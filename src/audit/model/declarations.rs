@@ -341,8 +341,16 @@ fn image_contents(path: &str, stage: &[dockerfile::Instruction], out: &mut Decla
                             out.installed.push((path.to_owned(), name.to_owned()));
                         }
                     } else {
-                        let source = source.trim_start_matches("./").to_owned();
-                        let placed = if destination.ends_with('/') || sources.len() > 1 {
+                        let source = source
+                            .trim_start_matches("./")
+                            .trim_start_matches('/')
+                            .to_owned();
+                        // A directory's contents (`COPY scripts/dist/ /scripts/`): each
+                        // file lands under the destination by its path in the directory.
+                        let directory = source.ends_with('/') || source.is_empty();
+                        let placed = if directory {
+                            format!("{}/", destination.trim_end_matches('/'))
+                        } else if destination.ends_with('/') || sources.len() > 1 {
                             format!(
                                 "{destination}{}",
                                 if destination.ends_with('/') { "" } else { "/" }

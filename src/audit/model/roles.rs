@@ -123,7 +123,7 @@ const EXAMPLE_DIRS: [&str; 11] = [
     "apidocs",
 ];
 /// Directories of tests, their data and their tools.
-const TEST_DIRS: [&str; 22] = [
+const TEST_DIRS: [&str; 24] = [
     "test",
     "tests",
     "spec",
@@ -146,6 +146,9 @@ const TEST_DIRS: [&str; 22] = [
     "bench",
     "loadtest",
     "mocks",
+    // Stand-in services a test or development setup runs (`docker/dummy/webdav`).
+    "dummy",
+    "dummies",
 ];
 /// Directories of build, CI and release tooling.
 const BUILD_DIRS: [&str; 20] = [
@@ -172,7 +175,7 @@ const BUILD_DIRS: [&str; 20] = [
     ".azure-pipelines",
 ];
 /// Directories of a developer's machine's setup.
-const DEVELOPMENT_DIRS: [&str; 11] = [
+const DEVELOPMENT_DIRS: [&str; 13] = [
     ".devcontainer",
     // Editors' and coding assistants' settings.
     ".cursor",
@@ -185,6 +188,8 @@ const DEVELOPMENT_DIRS: [&str; 11] = [
     ".gitpod",
     "seeds",
     "dev",
+    "develop",
+    "development",
 ];
 /// Directories of scripts and tools: production's only when a production process names them
 /// (the model promotes those), else the maintainers' (release notes, changelogs, codegen).
@@ -236,11 +241,26 @@ fn dir_is(dir: &str, dirs: &[&str]) -> bool {
     let bytes = dir.as_bytes();
     dirs.iter().any(|d| {
         let d = d.as_bytes();
-        bytes.len() >= d.len()
+        let prefix = bytes.len() >= d.len()
             && bytes[..d.len()].eq_ignore_ascii_case(d)
-            && (bytes.len() == d.len() || matches!(bytes[d.len()], b'-' | b'_'))
+            && (bytes.len() == d.len() || matches!(bytes[d.len()], b'-' | b'_'));
+        // A module named for what it holds after the project's name (`shenyu-examples`,
+        // `app-integrated-test`, `web_e2e`), for the words that say so unambiguously.
+        let suffix = SUFFIX_WORDS
+            .iter()
+            .any(|w| w.as_bytes().eq_ignore_ascii_case(d))
+            && bytes.len() > d.len()
+            && bytes[bytes.len() - d.len()..].eq_ignore_ascii_case(d)
+            && matches!(bytes[bytes.len() - d.len() - 1], b'-' | b'_');
+        prefix || suffix
     })
 }
+
+/// The directory words that also count at the end of a directory's name.
+const SUFFIX_WORDS: [&str; 11] = [
+    "examples", "example", "samples", "sample", "demo", "demos", "test", "tests", "e2e",
+    "fixtures", "mocks",
+];
 
 /// The directories of `path` that can say what it is for, nearest first. Below a JVM source
 /// root they are a package's name (`io/github/app/sample`), not what the files are for.
@@ -268,19 +288,7 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     if files::has_suffix(&lower, ".license") || dirs.contains(&"LICENSES") {
         return (Role::Example, "a licence file");
     }
-    if [
-        ".min.js",
-        ".min.css",
-        ".map",
-        ".pb.go",
-        "_pb2.py",
-        ".generated.ts",
-        ".g.dart",
-    ]
-    .iter()
-    .any(|end| lower.ends_with(end))
-        || lower.contains(".bundle.")
-    {
+    if is_generated(&lower) {
         return (Role::Vendored, "generated or minified");
     }
     if let Some(found) = by_directory(&dirs) {
@@ -293,14 +301,20 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
             return found;
         }
     }
-    if let Some(kind) = files::env_file_kind(name) {
-        return env_file_role(&lower, kind);
+    if let Some(found) = aside_or_template(name, &lower, &dirs) {
+        return found;
     }
     if files::kind(path) == files::Kind::Test || is_test_config(path, &lower) {
         return (Role::Test, "a test or a test's configuration");
     }
     let words: Vec<String> = name_words(name).collect();
     let stem_words = stem(&words);
+    // `entity_fixtures.go`, `fixtures.py`: the data and helpers tests load.
+    if stem_words.iter().any(|w| w == "fixtures" || w == "fixture")
+        && !files::has_extension(&lower, &["json", "yml", "yaml"])
+    {
+        return (Role::Test, "test fixtures");
+    }
     if (files::kind(path) == files::Kind::Doc && !is_data_text(&lower))
         || lower.starts_with("readme")
         || lower.starts_with("changelog")
@@ -367,6 +381,38 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
         Role::Production,
         "nothing marks it otherwise: the app's code or config",
     )
+}
+
+/// Generated or minified by its name (`app.min.js`, `api.pb.go`, `vendor.bundle.js`).
+fn is_generated(lower: &str) -> bool {
+    [
+        ".min.js",
+        ".min.css",
+        ".map",
+        ".pb.go",
+        "_pb2.py",
+        ".generated.ts",
+        ".g.dart",
+    ]
+    .iter()
+    .any(|end| lower.ends_with(end))
+        || lower.contains(".bundle.")
+}
+
+/// A copy kept aside (`Dockerfile.old`, `settings.py.bak`), which nothing runs, and an env
+/// file's role (under `templates/`, what a setup script copies and fills in).
+fn aside_or_template(name: &str, lower: &str, dirs: &[&str]) -> Option<(Role, &'static str)> {
+    if files::has_extension(lower, &["old", "bak", "orig", "backup", "disabled"]) {
+        return Some((Role::Example, "a copy kept aside"));
+    }
+    let kind = files::env_file_kind(name)?;
+    if dirs
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case("templates") || d.eq_ignore_ascii_case("template"))
+    {
+        return Some((Role::Example, "an env file template"));
+    }
+    Some(env_file_role(lower, kind))
 }
 
 /// A `.txt` that is data or config, not prose: pip requirements and constraints, Heroku's

@@ -48,6 +48,8 @@ fn migrates_in_app_code(hit: &Hit<'_>) -> bool {
             || part == "commands"
             || part == "tasks"
             || part == "seeds"
+            // The app's command-line subcommands (`cli/update.py`): run when asked.
+            || part == "cli"
     });
     // `store.Migrate(ctx)` is Go's and .NET's way (EF Core's `Database.Migrate()`); in other
     // languages a method of that name is no convention.

@@ -777,8 +777,21 @@ pub fn dockerfile_secrets(path: &str, instructions: &[Instruction], out: &mut Ve
         if instruction.keyword != "ENV" && instruction.keyword != "ARG" {
             continue;
         }
-        for (key, _) in dockerfile::assignments(instruction) {
+        for (key, value) in dockerfile::assignments(instruction) {
             if !is_secret_name(&key) {
+                continue;
+            }
+            // A value that holds no secret: empty, a switch (`GOOGLE_API_KEY=no` turns a
+            // feature off), a placeholder or a reference. An `ARG` without a default is
+            // given its value at build time, which its history keeps.
+            if value.as_deref().is_some_and(|v| {
+                let v = v.trim_matches(['"', '\'']).to_ascii_lowercase();
+                super::is_placeholder(&v)
+                    || [
+                        "no", "yes", "true", "false", "0", "1", "on", "off", "disabled", "none",
+                    ]
+                    .contains(&v.as_str())
+            }) {
                 continue;
             }
             let column = instruction.column + instruction.args.find(&key).unwrap_or(0);

@@ -939,6 +939,7 @@ fn by_name(name: &str) -> bool {
 /// `RUN` lines that install Python, Node or Ruby packages by name without a version.
 pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
     for instruction in instructions.iter().filter(|i| i.keyword == "RUN") {
+        let mut unpinned: Vec<String> = Vec::new();
         for words in crate::audit::shell::simple_commands(&instruction.args) {
             let words: Vec<&str> = words.iter().copied().filter(|w| *w != "sudo").collect();
             let (args, pinned): (&[&str], fn(&str) -> bool) = match words.as_slice() {
@@ -954,16 +955,9 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                     w.contains("==") || w.contains('@') || w.contains("===")
                 }),
                 ["npm", "install" | "i", rest @ ..]
-                    if rest.contains(&"-g") || rest.contains(&"--global") =>
-                {
-                    (rest, |w| w.trim_start_matches('@').contains('@'))
-                }
-                ["npm", "install" | "i", rest @ ..]
-                | ["pnpm" | "yarn" | "bun", "add", rest @ ..] => {
-                    (rest, |w| w.trim_start_matches('@').contains('@'))
-                }
+                | ["pnpm" | "yarn" | "bun", "add", rest @ ..] => (rest, npm_pinned),
                 ["cargo", "install", rest @ ..] => {
-                    cargo_install(path, instruction, rest, out);
+                    cargo_install(path, instruction, rest, &mut unpinned, out);
                     continue;
                 }
                 ["go", "install", rest @ ..] => {
@@ -971,7 +965,7 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                         if module.ends_with("@latest")
                             || !module.contains('@') && module.contains('.')
                         {
-                            push_unpinned(path, instruction, module, out);
+                            unpinned.push((*module).to_owned());
                         }
                     }
                     continue;
@@ -1020,25 +1014,55 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                     continue;
                 }
                 let name = word.trim_matches(|c| c == '"' || c == '\'');
-                if !by_name(name) || pinned(name) {
+                // A GitHub shorthand (`github:owner/repo`) installs a branch unless it names a
+                // commit.
+                if !(by_name(name) || name.contains("github:")) || pinned(name) {
                     continue;
                 }
-                push_unpinned(path, instruction, name, out);
+                unpinned.push(name.to_owned());
             }
         }
+        push_unpinned(path, instruction, &unpinned, out);
     }
 }
 
-fn push_unpinned(path: &str, instruction: &Instruction, name: &str, out: &mut Vec<Finding>) {
-    let column = instruction.column + instruction.args.find(name).unwrap_or(0);
+/// Whether an npm package spec names one version: `left-pad@1.3.0`, `@scope/x@2.0.0-rc.1`
+/// (not a range, `^1.2`, `~1`, `>=1`, `1.x`, a tag such as `latest`, or a branch of a git
+/// repository; a git reference counts when it names a commit).
+fn npm_pinned(spec: &str) -> bool {
+    if spec.contains("github:") || spec.contains("git+") || spec.contains("://") {
+        return spec.rsplit_once('#').is_some_and(|(_, reference)| {
+            reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit())
+        });
+    }
+    let Some((_, version)) = spec.trim_start_matches('@').split_once('@') else {
+        return false;
+    };
+    version.split(['-', '+']).next().is_some_and(|core| {
+        core.split('.').count() == 3
+            && core
+                .split('.')
+                .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+/// One finding for the packages one `RUN` installs without pinning them.
+fn push_unpinned(path: &str, instruction: &Instruction, names: &[String], out: &mut Vec<Finding>) {
+    let Some(first) = names.first() else {
+        return;
+    };
+    let column = instruction.column + instruction.args.find(first.as_str()).unwrap_or(0);
+    let shown = match names.len() {
+        1 => format!("`{first}` is"),
+        2 => format!("`{first}` and `{}` are", names[1]),
+        n => format!("`{first}` and {} more are", n - 1),
+    };
     out.push(Finding::new(
         &UNPINNED_IMAGE_INSTALL,
         path,
         (instruction.line, column),
-        format!(
-            "`{name}` is installed by name without a version: each build takes whatever is newest"
-        ),
-        name,
+        format!("{shown} installed without one pinned version (a name, a range or a branch): each build takes whatever is newest"),
+        first,
         false,
     ));
 }
@@ -1046,7 +1070,13 @@ fn push_unpinned(path: &str, instruction: &Instruction, name: &str, out: &mut Ve
 /// `cargo install NAME` without `--version` (or `NAME@VERSION`), and `cargo install --path`
 /// or `--git` without `--locked`, which ignores the lockfile and resolves every dependency
 /// afresh.
-fn cargo_install(path: &str, instruction: &Instruction, args: &[&str], out: &mut Vec<Finding>) {
+fn cargo_install(
+    path: &str,
+    instruction: &Instruction,
+    args: &[&str],
+    unpinned: &mut Vec<String>,
+    out: &mut Vec<Finding>,
+) {
     let locked = args.iter().any(|w| matches!(*w, "--locked" | "--frozen"));
     if let Some(at) = args.iter().position(|w| matches!(*w, "--path" | "--git")) {
         if !locked {
@@ -1079,7 +1109,7 @@ fn cargo_install(path: &str, instruction: &Instruction, args: &[&str], out: &mut
             continue;
         }
         if by_name(word) && !word.contains('@') {
-            push_unpinned(path, instruction, word, out);
+            unpinned.push((*word).to_owned());
         }
     }
 }
@@ -1221,12 +1251,13 @@ mod tests {
         );
         image_installs("Dockerfile", &parsed, &mut out);
         let got: Vec<(usize, &str)> = out.iter().map(|f| (f.line, f.evidence.as_str())).collect();
+        assert!(out[1].message.contains("`apprise` and `psycopg[c]` are"));
         assert_eq!(
             got,
+            // One finding a `RUN`, led by its first package (`psycopg[c]` is line 5's too).
             [
                 (4, "granian"),
                 (5, "apprise"),
-                (5, "psycopg[c]"),
                 (6, "nodemon"),
                 (7, "foreman")
             ]

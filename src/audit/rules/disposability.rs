@@ -71,10 +71,22 @@ pub static SHELL_WRAPPED_COMMAND: Rule = Rule {
 };
 
 pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
+    let mut busybox = false;
     for instruction in instructions {
+        if instruction.keyword == "FROM" {
+            let image = instruction
+                .args
+                .split_whitespace()
+                .find(|w| !w.starts_with("--"))
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            busybox = image.contains("alpine") || image.contains("busybox");
+            continue;
+        }
         if !matches!(instruction.keyword.as_str(), "CMD" | "ENTRYPOINT")
             || instruction.args.trim_start().starts_with('[')
             || instruction.args.trim().is_empty()
+            || busybox && execs_itself(&instruction.args)
         {
             continue;
         }
@@ -90,6 +102,18 @@ pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Findin
             false,
         ));
     }
+}
+
+/// Whether busybox's `/bin/sh -c COMMAND` (Alpine's) replaces itself with the program: it
+/// `exec`s a lone simple command, so the signal reaches the program. A list, a pipeline, a
+/// redirection or a substitution keeps the shell as the parent. (Debian's and Ubuntu's
+/// `/bin/sh`, dash 0.5.12, stays the parent even of a lone command: measured.)
+fn execs_itself(command: &str) -> bool {
+    let command = command.trim();
+    command.starts_with("exec ")
+        || !["&&", "||", ";", "|", "&", ">", "<", "$(", "`", "\n"]
+            .iter()
+            .any(|operator| command.contains(operator))
 }
 
 /// The last command a shell script runs at its top level (1-based line and text), when it
@@ -206,6 +230,17 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shells_that_exec_a_lone_command() {
+        assert!(execs_itself("/bin/meilisearch"));
+        assert!(execs_itself("java -jar app.jar --port $PORT"));
+        assert!(execs_itself("exec node app.js && true"));
+        assert!(!execs_itself("npm run migrate && npm start"));
+        assert!(!execs_itself("node app.js | tee log"));
+        assert!(!execs_itself("java -jar app.jar > /var/log/app.log"));
+        assert!(!execs_itself("sh -c \"$(cat cmd)\""));
+    }
 
     #[test]
     fn start_scripts_that_end_without_exec() {

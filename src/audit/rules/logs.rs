@@ -58,6 +58,9 @@ fn not_a_stream(hit: &Hit<'_>) -> bool {
             || target == "-"
             || target == "off"
             || target.starts_with("/dev/std")
+            || target == "/dev/fd/1"
+            || target == "/dev/fd/2"
+            || target.eq_ignore_ascii_case("none")
             // A logger sent to /dev/null is one switched off: it writes no file.
             || target == "/dev/null"
             || target.eq_ignore_ascii_case("stdout")
@@ -126,6 +129,16 @@ pub static PATTERNS: &[Pattern] = &[
     )
     .verify(nginx_sink)
     .gate(r"access_log|error_log"),
+    // supervisord's program output to a file (`stdout_logfile=logs/web.log`, in its config
+    // or in code that writes the config): the programs' streams never reach the container's.
+    Pattern::new(
+        &FILE_SINK,
+        r#"\b(?:stdout|stderr)_logfile["']?\s*[:=]\s*["']?([^\s"',}]+)"#,
+        MESSAGE,
+        Kinds::SHIPPED,
+    )
+    .verify(not_a_stream)
+    .gate("_logfile"),
     // Puma's `stdout_redirect "log/puma.log", …` in config/puma.rb, the path written out or
     // joined (`stdout_redirect File.join(app_dir, "log/stdout.log"), …`).
     Pattern::new(
@@ -281,6 +294,15 @@ pub fn spring_log_file(project: &Project<'_>, out: &mut Vec<Finding>) {
             "logging.file.name" | "logging.file.path" | "logging.file" | "logging.path"
         ) || property.effective().is_empty()
         {
+            continue;
+        }
+        // Written flat (`logging.file.name=…`), the pattern above reports it already.
+        let flat = project.read(&path).is_some_and(|text| {
+            text.lines()
+                .nth(property.line - 1)
+                .is_some_and(|l| l.trim_start().starts_with("logging."))
+        });
+        if flat {
             continue;
         }
         out.push(Finding::new(

@@ -205,6 +205,7 @@ fn uploads_on_local_disk(project: &Project<'_>, out: &mut Vec<Finding>) {
         .filter(|c| c.why.starts_with("the Django settings") || c.why == "Django settings")
         .filter_map(|c| project.read(&c.path).map(|text| (c.path.as_str(), text)))
         .collect();
+    django_sqlite_only(&django, out);
     if !django.is_empty()
         && stores(&["py"])
         && !django.iter().any(|(_, t)| remote_default_storage(t))
@@ -245,6 +246,45 @@ fn uploads_on_local_disk(project: &Project<'_>, out: &mut Vec<Finding>) {
                 false,
             ));
         }
+    }
+}
+
+/// Django settings whose only database engine is `SQLite`: the data is a file on one
+/// instance's disk (not when any settings module can name a server database, or reads a
+/// `DATABASE_URL`).
+fn django_sqlite_only(settings: &[(&str, String)], out: &mut Vec<Finding>) {
+    let server = [
+        "postgresql",
+        "postgis",
+        "mysql",
+        "oracle",
+        "mssql",
+        "database_url",
+        "env.db(",
+        "db_url(",
+    ];
+    if settings.iter().any(|(_, text)| {
+        let lower = text.to_ascii_lowercase();
+        server.iter().any(|s| lower.contains(s))
+    }) {
+        return;
+    }
+    let found = settings.iter().find_map(|(path, text)| {
+        text.lines()
+            .position(|l| {
+                !l.trim_start().starts_with('#') && l.contains("django.db.backends.sqlite3")
+            })
+            .map(|i| (*path, i + 1))
+    });
+    if let Some((path, line)) = found {
+        out.push(Finding::new(
+            &LOCAL_STATE_FILE,
+            path,
+            (line, 1),
+            "the only database is SQLite: the data is a file on one instance's disk, which another instance never sees".to_owned(),
+            "django.db.backends.sqlite3",
+            false,
+        ));
     }
 }
 
