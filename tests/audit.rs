@@ -2368,6 +2368,12 @@ fn migrations_reached_through_package_scripts_init_wrappers_flags_and_code() {
         )
         .is_empty()
     );
+    // The migration command's own function (`func Migrate(…)`) runs when asked.
+    let command = Test::new()
+        .file("go.mod", "module example.com/app\n\ngo 1.22\n")
+        .file("go.sum", "")
+        .file("app.go", "package app\n\n// Migrate runs all necessary database migrations.\nfunc Migrate(apper Apper) error {\n\tconnect()\n\treturn migrations.Migrate(store)\n}\n");
+    assert!(places(command, "admin-processes/work-at-start").is_empty());
 }
 
 #[test]

@@ -65,6 +65,29 @@ fn migrates_in_app_code(hit: &Hit<'_>) -> bool {
 /// not its start.
 fn behind_a_migrate_switch(hit: &Hit<'_>) -> bool {
     let before = &hit.content[..hit.at.min(hit.content.len())];
+    // The function it is in is the migration command itself (`func Migrate(apper Apper)`,
+    // `def migrate_db():`).
+    let function = String::from_utf8_lossy(&before[before.len().saturating_sub(4000)..])
+        .lines()
+        .rev()
+        .map(str::trim_start)
+        .find(|l| {
+            [
+                "func ",
+                "def ",
+                "async def ",
+                "fn ",
+                "pub fn ",
+                "pub async fn ",
+                "async fn ",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .is_some_and(|l| l.to_ascii_lowercase().contains("migrat"));
+    if function {
+        return true;
+    }
     let text = String::from_utf8_lossy(&before[before.len().saturating_sub(400)..]);
     text.lines()
         .rev()

@@ -159,6 +159,15 @@ pub fn last_command_without_exec(text: &str) -> Option<(usize, String)> {
         }
     }
     let (line, command) = last?;
+    // `umask 0 && exec gunicorn …`: the last simple command is exec'd.
+    let tail = ["&&", "||", ";", "|"]
+        .iter()
+        .filter_map(|op| command.rfind(op).map(|at| at + op.len()))
+        .max()
+        .map_or(command.as_str(), |at| &command[at..]);
+    if tail.trim_start().starts_with("exec ") {
+        return None;
+    }
     let words = simple_commands(&command);
     let program = words.last()?.first().copied()?;
     let quiet = [
@@ -256,6 +265,7 @@ mod tests {
             None
         );
         assert_eq!(script("gunicorn app:app &\nwait\n"), None);
+        assert_eq!(script("umask 0 && exec gunicorn app\n"), None);
         assert_eq!(
             script("case \"$1\" in\n  web) gunicorn app ;;\nesac\n"),
             None
