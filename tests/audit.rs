@@ -2508,3 +2508,30 @@ fn django_with_only_sqlite_and_npm_ranges_in_an_image() {
     );
     assert_eq!(image, ["Dockerfile:2"]);
 }
+
+#[test]
+fn model_reads_config_for_and_copies_from_a_module_context() {
+    let model = Test::new()
+        .file("config/application.rb", "module Shop\n  class Application < Rails::Application\n  end\nend\n")
+        .file("config/initializers/services.rb", "Rails.application.config.rabbit = Rails.application.config_for(:rabbitmq)\n")
+        .file("config/rabbitmq.yml", "production:\n  hosts: rabbit\n")
+        .file("config/unused.yml", "production:\n  x: 1\n")
+        .file("modules/admin/docker/Dockerfile", "FROM eclipse-temurin:21.0.5_11-jre\nCOPY docker/logback.xml /opt/app/conf/logback.xml\nCMD [\"java\", \"-jar\", \"/opt/app/app.jar\"]\n")
+        .file("modules/admin/docker/logback.xml", "<configuration/>\n")
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .success()
+        .json();
+    let config: Vec<&str> = model["production_config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert!(config.contains(&"config/rabbitmq.yml"), "{config:?}");
+    assert!(!config.contains(&"config/unused.yml"), "{config:?}");
+    assert!(
+        config.contains(&"modules/admin/docker/logback.xml"),
+        "{config:?}"
+    );
+}

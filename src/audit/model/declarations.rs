@@ -358,12 +358,15 @@ fn image_contents(path: &str, stage: &[dockerfile::Instruction], out: &mut Decla
                         } else {
                             (*destination).clone()
                         };
-                        // The build context is the root or, as often, the Dockerfile's own
-                        // directory: both are recorded, and only a file that exists counts.
-                        if let Some((dir, _)) = path.rsplit_once('/') {
-                            let beside = format!("{dir}/{source}");
+                        // The build context is the root or a directory the Dockerfile is in
+                        // (its own, or a module's above `docker/`): each is recorded, and
+                        // only a file that exists counts.
+                        let mut dir = path;
+                        while let Some((parent, _)) = dir.rsplit_once('/') {
+                            let beside = format!("{parent}/{source}");
                             out.placed.push((placed.clone(), beside.clone()));
                             out.copied.push((path.to_owned(), beside));
+                            dir = parent;
                         }
                         out.placed.push((placed, source.clone()));
                         out.copied.push((path.to_owned(), source));

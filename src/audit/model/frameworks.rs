@@ -112,6 +112,45 @@ pub fn production_config(
             });
         }
     }
+    for path in rails_config_for(files, read) {
+        if !out.iter().any(|c| c.path == path) {
+            out.push(ConfigFile {
+                path,
+                why: "Rails config the app reads with config_for",
+            });
+        }
+    }
+    out
+}
+
+/// The files a Rails app reads with `Rails.application.config_for(:rabbitmq)` (or
+/// `config_for("rabbitmq")`) from its application, environment and initializer code:
+/// `config/rabbitmq.yml`.
+fn rails_config_for(files: &[String], read: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    static CONFIG_FOR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"config_for\(\s*[:"']([A-Za-z0-9_]+)"#).expect("valid regex")
+    });
+    if !files.iter().any(|f| f == "config/application.rb") {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            f.as_str() == "config/application.rb"
+                || f.as_str() == "config/environments/production.rb"
+                || f.starts_with("config/initializers/") && files::has_extension(f, &["rb"])
+        })
+        .filter_map(|f| read(f))
+        .flat_map(|text| {
+            CONFIG_FOR
+                .captures_iter(&text)
+                .map(|c| format!("config/{}.yml", &c[1]))
+                .collect::<Vec<_>>()
+        })
+        .filter(|path| files.iter().any(|f| f == path))
+        .collect();
+    out.sort();
+    out.dedup();
     out
 }
 
