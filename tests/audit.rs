@@ -2535,3 +2535,25 @@ fn model_reads_config_for_and_copies_from_a_module_context() {
         "{config:?}"
     );
 }
+
+#[test]
+fn a_secret_generated_into_a_local_file() {
+    let app = |code: &str| {
+        places(
+            Test::new()
+                .file("app/settings.py", code)
+                .procfile("worker: python -m app\n"),
+            "processes/local-state-file",
+        )
+    };
+    assert_eq!(
+        app(
+            "import os\nif not SECRET_KEY:\n    with open(KEY_FILE, 'x') as f:\n        f.write(get_random_secret_key())\n"
+        ),
+        ["app/settings.py:4"]
+    );
+    // Written to a response, not a file.
+    assert!(
+        app("def token(request):\n    request.wfile.write(secrets.token_hex(16))\n").is_empty()
+    );
+}

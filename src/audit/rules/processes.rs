@@ -80,6 +80,17 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::CODE,
     )
     .gate(r"Field\(|wagtail\.images|default_storage|Storage::|->store"),
+    // A secret the app generates and writes to a file at first start (`with open(key_file,
+    // 'x') as f: f.write(get_random_secret_key())`): each instance makes its own, and a new
+    // one forgets it (signed sessions and tokens stop verifying).
+    Pattern::new(
+        &LOCAL_STATE_FILE,
+        r"(?:\.write|\bwrite_text|\bwriteFileSync|\bwriteFile|\bFile\.write|\bos\.WriteFile|\bfs::write)\([^)\n]*?\b(get_random_secret_key|token_hex|token_urlsafe|token_bytes|randomBytes|SecureRandom\.\w+|rand\.Read)\b",
+        "the app generates a secret and keeps it in a local file: each instance makes its own, and a new one starts without it",
+        Kinds::CODE,
+    )
+    .verify(writes_a_file)
+    .gate("get_random_secret_key|token_hex|token_urlsafe|token_bytes|randomBytes|SecureRandom|rand\\.Read"),
     Pattern::new(
         &LOCAL_STATE_FILE,
         r#"jdbc:sqlite:([^/\s'"${][^\s'"]*)|sqlite3?:///([^/\s'"][^\s'"]*)|sqlite3\.connect\(\s*["']([^"':][^"']*)["']|\bUPLOAD_FOLDER\s*=\s*["']([^"']+)["']|\bmulter\(\s*\{\s*dest\s*:\s*["']([^"']+)["']"#,
@@ -87,6 +98,19 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::SHIPPED,
     ),
 ];
+
+/// A `.write(` is a file's when the file was opened just before (`with open(path, 'x') as
+/// f:`); the other calls name a file themselves. Not a test's.
+fn writes_a_file(hit: &crate::audit::scan::Hit<'_>) -> bool {
+    if files::is_test_path(hit.path) {
+        return false;
+    }
+    if !hit.matched.starts_with(".write") {
+        return true;
+    }
+    let before = &hit.content[hit.at.saturating_sub(300)..hit.at];
+    memchr::memmem::find(before, b"open(").is_some()
+}
 
 /// PHP's `file_put_contents` counts where the file names the env file it writes
 /// (`app()->environmentFile()`, `environmentFilePath()`, `'.env'`); the other forms name it in
