@@ -32,10 +32,25 @@ fn strict(test: Test) -> BTreeSet<(String, String)> {
 
 /// Where `audit --strict` reports `rule` on a test app (`path:line`, sorted).
 fn places(test: Test, rule: &str) -> Vec<String> {
-    strict(test)
-        .into_iter()
+    of_rule(&strict(test), rule)
+}
+
+/// The places of `rule` among located findings (`path:line`, sorted).
+fn of_rule(found: &BTreeSet<(String, String)>, rule: &str) -> Vec<String> {
+    found
+        .iter()
         .filter(|(r, _)| r == rule)
-        .map(|(_, at)| at)
+        .map(|(_, at)| at.clone())
+        .collect()
+}
+
+/// The paths of the production config a `--model --json` report lists.
+fn config_paths(model: &Value) -> Vec<&str> {
+    model["production_config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
         .collect()
 }
 
@@ -1938,12 +1953,7 @@ fn the_model_reads_merge_keys_development_compose_files_and_deployed_settings() 
             ),
     );
     assert_eq!(names(&django, "development"), ["app"]);
-    let config: Vec<&str> = django["production_config"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["path"].as_str().unwrap())
-        .collect();
+    let config = config_paths(&django);
     assert_eq!(config, ["shop/settings/production.py"]);
 
     let spring = Test::new()
@@ -2270,13 +2280,7 @@ fn spring_settings_that_migrate_write_log_files_or_keep_a_local_database() {
             )
     };
     let found = strict(app("application.yml"));
-    let at = |rule: &str| {
-        found
-            .iter()
-            .filter(|(r, _)| r == rule)
-            .map(|(_, at)| at.clone())
-            .collect::<Vec<_>>()
-    };
+    let at = |rule: &str| of_rule(&found, rule);
     assert_eq!(
         at("admin-processes/work-at-start"),
         [
@@ -2476,13 +2480,7 @@ fn placeholders_in_image_env_files_and_supervisord_logs() {
             .file("Dockerfile", "FROM debian:12.8-slim\nENV GOOGLE_API_KEY=no \\\n    DATABASE_PASSWORD=\"\" \\\n    APP_SECRET=s3cr3tvalue9\nCMD [\"/app\"]\n")
             .file("supervisord.conf", "[program:web]\ncommand=gunicorn app\nstdout_logfile=/var/log/web.log\n\n[program:worker]\ncommand=rq worker\nstdout_logfile=/dev/stdout\n"),
     );
-    let at = |rule: &str| {
-        found
-            .iter()
-            .filter(|(r, _)| r == rule)
-            .map(|(_, at)| at.clone())
-            .collect::<Vec<_>>()
-    };
+    let at = |rule: &str| of_rule(&found, rule);
     assert_eq!(at("config/dockerfile-secret"), ["Dockerfile:2"]);
     assert_eq!(at("logs/file-sink"), ["supervisord.conf:3"]);
 }
@@ -2522,12 +2520,7 @@ fn model_reads_config_for_and_copies_from_a_module_context() {
         .run()
         .success()
         .json();
-    let config: Vec<&str> = model["production_config"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["path"].as_str().unwrap())
-        .collect();
+    let config = config_paths(&model);
     assert!(config.contains(&"config/rabbitmq.yml"), "{config:?}");
     assert!(!config.contains(&"config/unused.yml"), "{config:?}");
     assert!(

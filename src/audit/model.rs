@@ -50,6 +50,8 @@ pub struct Model {
     pub base_images: Vec<String>,
     /// The root package.json's scripts.
     pub scripts: Vec<declarations::PackageScript>,
+    /// The properties Spring Boot's production config sets, with the file of each.
+    pub spring: Vec<(String, spring::Property)>,
 }
 
 /// Every declaration of the app's processes: its Procfiles, then the files that may declare
@@ -462,6 +464,25 @@ fn promote_run_files(files: &mut [FileRole], processes: &[Process], placed: &[(S
     }
 }
 
+/// The properties Spring Boot's production config files set, read once for every rule that
+/// asks what Spring Boot is set to.
+fn spring_properties(
+    config: &[ConfigFile],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, spring::Property)> {
+    config
+        .iter()
+        .filter(|c| c.why == frameworks::SPRING)
+        .filter_map(|c| read(&c.path).map(|text| (c.path.as_str(), text)))
+        .flat_map(|(path, text)| {
+            spring::properties(path, &text)
+                .into_iter()
+                .map(|p| (path.to_owned(), p))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 impl Model {
     /// The model of the app at `root`, whose files the walk found (sorted) and whose
     /// Procfiles are read.
@@ -555,6 +576,7 @@ impl Model {
             }
         }
         explain_config(&mut files_with_roles, &config);
+        let spring = spring_properties(&config, &read);
         Self {
             files: files_with_roles,
             processes,
@@ -563,6 +585,7 @@ impl Model {
             image_tools,
             base_images,
             scripts: declared.package_scripts,
+            spring,
         }
     }
 
@@ -585,14 +608,6 @@ impl Model {
     /// scripts those run.
     pub fn package_scripts(&self, command: &str) -> Vec<&declarations::PackageScript> {
         declarations::scripts_run(&self.scripts, command)
-    }
-
-    /// Spring Boot's config files production reads.
-    pub fn spring_config(&self) -> impl Iterator<Item = &str> {
-        self.config
-            .iter()
-            .filter(|c| c.why == frameworks::SPRING)
-            .map(|c| c.path.as_str())
     }
 
     /// Whether the app declares production processes some other way than a Procfile.

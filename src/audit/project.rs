@@ -107,20 +107,8 @@ impl Project<'_> {
 
     /// The facts of one kind, in path order.
     /// The properties of Spring Boot's production config, with the file each is in.
-    pub fn spring_properties(&self) -> Vec<(String, super::model::spring::Property)> {
-        let Some(model) = self.model else {
-            return Vec::new();
-        };
-        model
-            .spring_config()
-            .filter_map(|path| self.read(path).map(|text| (path, text)))
-            .flat_map(|(path, text)| {
-                super::model::spring::properties(path, &text)
-                    .into_iter()
-                    .map(|p| (path.to_owned(), p))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+    pub fn spring_properties(&self) -> &[(String, super::model::spring::Property)] {
+        self.model.map_or(&[], |m| m.spring.as_slice())
     }
 
     pub fn facts(&self, name: super::scan::Fact) -> impl Iterator<Item = &super::walk::Fact> {

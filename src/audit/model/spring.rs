@@ -7,6 +7,9 @@
 pub struct Property {
     /// The dotted name, lower-cased with `_` and `-` kept (`spring.jpa.hibernate.ddl-auto`).
     pub key: String,
+    /// The key as written on its line (`logging.file.name` flat, `name` nested under
+    /// `logging:` and `file:`), lower-cased.
+    pub written: String,
     /// The value as written, quotes removed.
     pub value: String,
     /// 1-based.
@@ -27,7 +30,7 @@ impl Property {
     }
 }
 
-/// Whether `path` is a Spring config file by its name (`.properties`, `.yml`, `.yaml`).
+/// Whether a Spring config file is YAML (`application.yml`), not properties, by its name.
 fn is_yaml(path: &str) -> bool {
     crate::audit::files::has_extension(path, &["yml", "yaml"])
 }
@@ -64,6 +67,7 @@ fn properties_file(text: &str) -> Vec<Property> {
             let key = line[..split].trim();
             (!key.is_empty()).then(|| Property {
                 key: key.to_ascii_lowercase(),
+                written: key.to_ascii_lowercase(),
                 value: unquote(&line[split + 1..]),
                 line: index + 1,
             })
@@ -106,6 +110,7 @@ fn yaml_properties(text: &str) -> Vec<Property> {
         dotted.push(&key);
         out.push(Property {
             key: dotted.join("."),
+            written: key.clone(),
             value: unquote(value),
             line: index + 1,
         });
@@ -146,6 +151,27 @@ mod tests {
                 ),
                 ("server.port".to_owned(), "8080".to_owned(), 15),
             ]
+        );
+    }
+
+    #[test]
+    fn the_key_as_written_on_its_line() {
+        let written = |path: &str, text: &str| -> Vec<String> {
+            properties(path, text)
+                .into_iter()
+                .map(|p| p.written)
+                .collect()
+        };
+        assert_eq!(
+            written(
+                "application.yml",
+                "logging:\n  file.name: a.log\nlogging.file.path: /var/log\n"
+            ),
+            ["file.name", "logging.file.path"]
+        );
+        assert_eq!(
+            written("application.properties", "logging.file.name=a.log\n"),
+            ["logging.file.name"]
         );
     }
 

@@ -516,7 +516,7 @@ fn spring_schema_at_start(project: &Project<'_>, out: &mut Vec<Finding>) {
         };
         out.push(Finding::new(
             &WORK_AT_START,
-            &path,
+            path,
             (property.line, 1),
             format!(
                 "`{}: {value}` {what}, from every instance: run migrations as a release phase or a task",

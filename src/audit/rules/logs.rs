@@ -297,17 +297,12 @@ pub fn spring_log_file(project: &Project<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         // Written flat (`logging.file.name=…`), the pattern above reports it already.
-        let flat = project.read(&path).is_some_and(|text| {
-            text.lines()
-                .nth(property.line - 1)
-                .is_some_and(|l| l.trim_start().starts_with("logging."))
-        });
-        if flat {
+        if property.written.starts_with("logging.") {
             continue;
         }
         out.push(Finding::new(
             &FILE_SINK,
-            &path,
+            path,
             (property.line, 1),
             format!(
                 "`{}` makes Spring Boot write its logs to a file ({}): leave them on stdout",

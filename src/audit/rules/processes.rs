@@ -199,7 +199,7 @@ fn spring_embedded_database(project: &Project<'_>, out: &mut Vec<Finding>) {
         }
         out.push(Finding::new(
             &LOCAL_STATE_FILE,
-            &path,
+            path,
             (property.line, 1),
             format!(
                 "`{}` is an embedded database in a local file: the data lives on one instance's disk",
