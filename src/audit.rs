@@ -370,9 +370,14 @@ fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Ve
         // A JWT in a test or a document is an example's (they expire, or were signed with
         // a stand-in secret): not re-reported as a committed token.
         if rules::config::is_provider(rule)
-            && rule.id != rules::config::JWT.id
             && rules::config::COMMITTED_TOKEN.roles.contains(file_role)
         {
+            // Stand-ins are the rule there: only a token that proves it was issued counts.
+            if rule.id == rules::config::JWT.id
+                || !token_at(root, f).is_some_and(|t| rules::config::live_shaped(&t))
+            {
+                return false;
+            }
             *f = f.clone().reported_as(
                 &rules::config::COMMITTED_TOKEN,
                 &format!("in a file of the {} role", file_role.as_str()),
@@ -394,6 +399,22 @@ fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Ve
             .iter()
             .any(|&(start, end)| (start..=end).contains(&f.line))
     });
+}
+
+/// The token a provider rule's finding points at, read again from its file (findings keep
+/// secrets masked).
+fn token_at(root: &Path, finding: &Finding) -> Option<String> {
+    let text = files::read_bounded(&root.join(&finding.path))?;
+    let line = text.lines().nth(finding.line.checked_sub(1)?)?;
+    let from = line
+        .char_indices()
+        .nth(finding.column.checked_sub(1)?)
+        .map(|(at, _)| at)?;
+    let token: String = line[from..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    Some(token)
 }
 
 /// A generic secret on a line where a precise config rule already reports one is the same

@@ -155,11 +155,40 @@ pub fn is_test_path(path: &str) -> bool {
     is_test(path, name(path))
 }
 
+/// Kinds of test a directory can be named for with the word glued on (`unittests`,
+/// `integration_tests`, `e2e-test`, `SystemTests`).
+const TEST_KINDS: [&str; 11] = [
+    "unit",
+    "integration",
+    "functional",
+    "acceptance",
+    "system",
+    "smoke",
+    "load",
+    "perf",
+    "performance",
+    "regression",
+    "e2e",
+];
+
+/// Whether a directory is named for a kind of test: `unittests`, `unit_tests`,
+/// `IntegrationTest`, `e2e-tests`.
+pub fn is_kind_of_test_dir(dir: &str) -> bool {
+    let lower = dir.to_ascii_lowercase();
+    let stem = lower.strip_suffix('s').unwrap_or(&lower);
+    let Some(kind) = stem.strip_suffix("test") else {
+        return false;
+    };
+    let kind = kind.strip_suffix(['-', '_']).unwrap_or(kind);
+    TEST_KINDS.contains(&kind)
+}
+
 fn is_test(path: &str, name: &str) -> bool {
     let mut dirs = path.split('/').rev().skip(1);
     // `tests/`, and `test-environments/`, `test_helpers/`: named for the tests.
     if dirs.any(|dir| {
         TEST_DIRS.contains(&dir)
+            || is_kind_of_test_dir(dir)
             || ["test-", "test_", "tests-", "tests_"]
                 .iter()
                 .any(|prefix| dir.starts_with(prefix))
@@ -263,6 +292,10 @@ mod tests {
             ("app/models_test.go", Kind::Test),
             ("web/button.spec.tsx", Kind::Test),
             ("spec/models/user_spec.rb", Kind::Test),
+            ("unittests/scans/tool/sample.java", Kind::Test),
+            ("src/IntegrationTests/Setup.cs", Kind::Test),
+            ("latest/main.py", Kind::Code),
+            ("contest/main.py", Kind::Code),
             ("config/database.yml", Kind::Config),
             ("Dockerfile", Kind::Config),
             ("docker/web.Dockerfile", Kind::Config),

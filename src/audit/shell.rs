@@ -59,9 +59,61 @@ pub fn unwrap_program<'a>(mut words: &'a [&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+/// The last command of a shell list at its top level: what follows the last `&&`, `||`,
+/// `;`, `|`, `&` or newline outside quotes, `$(…)`, `(…)` and backquotes. For
+/// `a && exec b $(c && d)` it is `exec b $(c && d)`.
+pub fn last_list_command(command: &str) -> &str {
+    let bytes = command.as_bytes();
+    let (mut single, mut double, mut backquote) = (false, false, false);
+    let mut depth = 0_usize;
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match byte {
+            b'\\' if !single => i += 1,
+            b'\'' if !double && !backquote => single = !single,
+            b'"' if !single => double = !double,
+            b'`' if !single => backquote = !backquote,
+            _ if single || double || backquote => {}
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b'&' | b'|' | b';' | b'\n' if depth == 0 => {
+                // `&&` and `||` are one operator; `;;` ends a case arm.
+                if bytes.get(i + 1) == Some(&byte) {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // A line continued after the operator (`&& \\`) leaves its backslash before the command.
+    command
+        .get(start..)
+        .unwrap_or("")
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '\\')
+        .trim_end()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_list_command_at_the_top_level() {
+        assert_eq!(last_list_command("a && exec b"), "exec b");
+        assert_eq!(
+            last_list_command(
+                "(x || cron) && \\\n . env && \\\n exec apache2 $([ -n \"$A\" ] && echo '-D A')"
+            ),
+            "exec apache2 $([ -n \"$A\" ] && echo '-D A')"
+        );
+        assert_eq!(last_list_command("echo 'a; b'"), "echo 'a; b'");
+        assert_eq!(last_list_command("node app.js | tee log"), "tee log");
+        assert_eq!(last_list_command("worker &"), "");
+    }
 
     #[test]
     fn simple_commands_split_on_operators() {

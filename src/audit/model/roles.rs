@@ -453,7 +453,7 @@ fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
         if dir_is(dir, &VENDORED_DIRS) {
             return Some((Role::Vendored, "in a vendored or build-output directory"));
         }
-        if dir_is(dir, &TEST_DIRS) {
+        if dir_is(dir, &TEST_DIRS) || files::is_kind_of_test_dir(dir) {
             return Some((Role::Test, "in a test directory"));
         }
         if dir_is(dir, &EXAMPLE_DIRS) && !served_above(&EXAMPLE_DIRS) {
@@ -733,6 +733,8 @@ mod tests {
             ),
             ("docs/specs/2-how-to/docker-compose.yaml", Role::Example),
             ("tests/docs/fixture.md", Role::Test),
+            ("unittests/scans/tool/report.log", Role::Test),
+            ("unit_tests/k8s/deployment.yaml", Role::Test),
             ("phpstan.neon", Role::Build),
             ("rector.php", Role::Build),
             (".php-cs-fixer.php", Role::Build),

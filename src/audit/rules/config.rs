@@ -145,8 +145,8 @@ pub static COMMITTED_TOKEN: Rule = Rule {
     factor: Factor::III,
     severity: Severity::Warning,
     roles: Roles::of(&[Role::Test, Role::Example]),
-    summary: "A provider token with a real-looking body in a test, fixture, example or document",
-    explanation: "Tokens in tests, fixtures and docs are usually stand-ins, so they are not deployment findings; but one whose body looks generated (not a run of one character, not a typed sequence, not a documented example) may have been real once, and a token in a commit is in every clone for good.",
+    summary: "A provider token that proves it was issued, in a test, fixture, example or document",
+    explanation: "Tokens in tests, fixtures and docs are stand-ins, so they are not deployment findings; and a generated-looking body is no sign of a real one (randomly generated stand-ins look the same). A token whose format carries a checksum (GitHub's `ghp_`… end in a CRC32 of their body) and whose checksum holds was issued by the provider: it was real, and a token in a commit is in every clone for good.",
     fix: "If it was ever a real token, revoke it with its provider. Replace it with an obvious stand-in (`ghp_xxxxxxxx…`) or generate it in the test.",
 };
 
@@ -758,10 +758,20 @@ pub fn is_secret_name(name: &str) -> bool {
     ];
     const NOT: [&str; 6] = ["_FILE", "_PATH", "_URL", "_NAME", "_ENDPOINT", "PUBLIC"];
     let upper = name.to_ascii_uppercase();
-    // Short forms count as whole words only (`DB_PASS`, `MYSQL_PWD`; not `PASSENGER_HOME`).
-    let short = upper
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| matches!(word, "PASS" | "PWD" | "PW" | "PASSPHRASE"));
+    // Short forms count as whole words only (`DB_PASS`, `MYSQL_PWD`; not `PASSENGER_HOME`),
+    // and `PASS` not after a protocol nginx passes requests to (`UWSGI_PASS`, `PROXY_PASS`
+    // name nginx's `uwsgi_pass`/`proxy_pass` upstream).
+    let words: Vec<&str> = upper.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    let short = words.iter().enumerate().any(|(i, word)| match *word {
+        "PWD" | "PW" | "PASSPHRASE" => true,
+        "PASS" => !i.checked_sub(1).is_some_and(|p| {
+            matches!(
+                words[p],
+                "PROXY" | "UWSGI" | "FASTCGI" | "FCGI" | "GRPC" | "SCGI" | "MEMCACHED"
+            )
+        }),
+        _ => false,
+    });
     (short || MARKERS.iter().any(|m| upper.contains(m))) && !NOT.iter().any(|n| upper.contains(n))
 }
 
@@ -1227,6 +1237,32 @@ pub fn is_provider(rule: &Rule) -> bool {
     rule.fix == FIX_SECRET
 }
 
+/// Whether a token proves it was issued by its provider: GitHub's tokens (`ghp_`, `gho_`,
+/// `ghu_`, `ghs_`, `ghr_`) end in the base62 CRC32 of their 30 random characters. A
+/// stand-in typed or generated for a test almost never carries a valid one (1 in 56.8 G).
+/// Tokens of other formats carry no such proof.
+pub fn live_shaped(token: &str) -> bool {
+    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let Some(body) = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+        .iter()
+        .find_map(|prefix| token.strip_prefix(prefix))
+    else {
+        return false;
+    };
+    let body = body.get(..36).unwrap_or(body);
+    if body.len() != 36 || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let (random, checksum) = body.split_at(30);
+    let mut value = crc32fast::hash(random.as_bytes());
+    let mut encoded = [b'0'; 6];
+    for slot in encoded.iter_mut().rev() {
+        *slot = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    value == 0 && encoded == checksum.as_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1436,6 +1472,29 @@ mod tests {
     }
 
     #[test]
+    fn github_tokens_prove_their_checksum() {
+        // The checksum of GitHub's published token-format example, and stand-ins that
+        // look as generated but carry none.
+        let random = "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123";
+        let mut value = crc32fast::hash(random.as_bytes());
+        let alphabet = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut checksum = [b'0'; 6];
+        for slot in checksum.iter_mut().rev() {
+            *slot = alphabet[(value % 62) as usize];
+            value /= 62;
+        }
+        let checksum = std::str::from_utf8(&checksum).unwrap();
+        assert!(live_shaped(&format!("ghp_{random}{checksum}")));
+        assert!(live_shaped(&format!("ghs_{random}{checksum}")));
+        assert!(!live_shaped(&format!("ghp_{random}000000")));
+        assert!(!live_shaped("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"));
+        assert!(!live_shaped(
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
+        ));
+        assert!(!live_shaped("AKIAQ3EGV7XJ2MBZR4TN"));
+    }
+
+    #[test]
     fn secret_names_short_forms_are_whole_words() {
         for name in [
             "DB_PASS",
@@ -1453,6 +1512,8 @@ mod tests {
             "PWDX",
             "DB_PASSWORD_FILE",
             "PUBLIC_TOKEN",
+            "DD_UWSGI_PASS",
+            "NGINX_PROXY_PASS",
         ] {
             assert!(!is_secret_name(name), "{name}");
         }

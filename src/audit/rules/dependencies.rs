@@ -717,6 +717,7 @@ fn ancestors(dir: &str) -> impl Iterator<Item = &str> {
 
 /// `requirements*.txt`: every entry pinned with `==` (or a direct URL reference).
 pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
+    let mut entries = Vec::new();
     let mut offset = 0;
     let mut continued = false;
     for line in file.text.split_inclusive('\n') {
@@ -750,18 +751,37 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
         } else {
             spec.contains("==") && !spec.contains('*') || spec.contains(" @ ")
         };
-        if pinned {
-            continue;
-        }
         let name_len = spec
             .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.[]".contains(c)))
             .unwrap_or(spec.len());
         let indent = line.len() - line.trim_start().len();
+        entries.push((start + indent, spec, name_len, pinned));
+    }
+    // `bleach[css]` beside `bleach==6.3.0` asks for an extra of the pinned version: pip
+    // resolves both lines to one package.
+    let project = |spec: &str, name_len: usize| {
+        spec[..name_len]
+            .split('[')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .replace(['_', '.'], "-")
+    };
+    let pinned: Vec<String> = entries
+        .iter()
+        .filter(|e| e.3)
+        .map(|e| project(e.1, e.2))
+        .collect();
+    for (at, spec, name_len, is_pinned) in entries {
+        let bare = spec[name_len..].trim().is_empty();
+        if is_pinned || bare && pinned.contains(&project(spec, name_len)) {
+            continue;
+        }
         out.push(
             Finding::new(
                 &UNPINNED_REQUIREMENT,
                 file.path,
-                file.position(start + indent),
+                file.position(at),
                 format!("`{}` is not pinned with ==", &spec[..name_len]),
                 spec.trim(),
                 false,
@@ -1209,7 +1229,7 @@ mod tests {
         requirements(
             &file(
                 "requirements.txt",
-                "# deps\nflask==3.0.0\nrequests>=2\n-r base.txt\n  gunicorn\nnumpy==1.*\npkg @ https://x/y.whl\nhashed==1.0 \\\n    --hash=sha256:abc\ndjango ; python_version > '3'\n",
+                "# deps\nflask==3.0.0\nrequests>=2\n-r base.txt\n  gunicorn\nnumpy==1.*\npkg @ https://x/y.whl\nhashed==1.0 \\\n    --hash=sha256:abc\ndjango ; python_version > '3'\nBleach_x==6.3.0\nbleach-x[css]\nrequests[socks]\n",
             ),
             &mut out,
         );
@@ -1223,7 +1243,8 @@ mod tests {
                 (3, 1, "requests>=2"),
                 (5, 3, "gunicorn"),
                 (6, 1, "numpy==1.*"),
-                (10, 1, "django")
+                (10, 1, "django"),
+                (13, 1, "requests[socks]")
             ]
         );
     }

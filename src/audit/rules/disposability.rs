@@ -5,7 +5,7 @@ use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::Project;
 use crate::audit::rule::{Roles, Rule};
 use crate::audit::rules::Module;
-use crate::audit::shell::simple_commands;
+use crate::audit::shell::{self, simple_commands};
 
 /// The factor's rules, patterns and project check.
 pub static MODULE: Module = Module {
@@ -87,6 +87,8 @@ pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Findin
             || instruction.args.trim_start().starts_with('[')
             || instruction.args.trim().is_empty()
             || busybox && execs_itself(&instruction.args)
+            // `cron && exec apache2 -D FOREGROUND`: the shell replaces itself with the last.
+            || shell::last_list_command(&instruction.args).starts_with("exec ")
         {
             continue;
         }
@@ -124,7 +126,7 @@ fn execs_itself(command: &str) -> bool {
 pub fn last_command_without_exec(text: &str) -> Option<(usize, String)> {
     let mut depth = 0_usize;
     let mut last: Option<(usize, String)> = None;
-    for (index, line) in text.lines().enumerate() {
+    for (index, line) in logical_lines(text) {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -160,12 +162,7 @@ pub fn last_command_without_exec(text: &str) -> Option<(usize, String)> {
     }
     let (line, command) = last?;
     // `umask 0 && exec gunicorn …`: the last simple command is exec'd.
-    let tail = ["&&", "||", ";", "|"]
-        .iter()
-        .filter_map(|op| command.rfind(op).map(|at| at + op.len()))
-        .max()
-        .map_or(command.as_str(), |at| &command[at..]);
-    if tail.trim_start().starts_with("exec ") {
+    if shell::last_list_command(&command).starts_with("exec ") {
         return None;
     }
     let words = simple_commands(&command);
@@ -180,6 +177,28 @@ pub fn last_command_without_exec(text: &str) -> Option<(usize, String)> {
         && !background
         && !program.contains('='))
     .then_some((line, command))
+}
+
+/// A script's lines with `\\`-continued lines joined into one, each with the index of its
+/// first line: `exec uwsgi \\` and the arguments below it are one command.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut lines: Vec<(usize, String)> = Vec::new();
+    let mut continued = false;
+    for (index, line) in text.lines().enumerate() {
+        let (body, goes_on) = match line.trim_end().strip_suffix('\\') {
+            Some(body) => (body, true),
+            None => (line, false),
+        };
+        match lines.last_mut() {
+            Some((_, joined)) if continued => {
+                joined.push(' ');
+                joined.push_str(body.trim());
+            }
+            _ => lines.push((index, body.trim_end().to_owned())),
+        }
+        continued = goes_on;
+    }
+    lines
 }
 
 /// A container's start script whose last command runs without `exec`.
@@ -266,6 +285,14 @@ mod tests {
         );
         assert_eq!(script("gunicorn app:app &\nwait\n"), None);
         assert_eq!(script("umask 0 && exec gunicorn app\n"), None);
+        assert_eq!(
+            script("exec uwsgi \\\n  --http :8081 \\\n  $EXTRA\n  # a note\n"),
+            None
+        );
+        assert_eq!(
+            script("node \\\n  app.js\n"),
+            Some((3, "node app.js".to_owned()))
+        );
         assert_eq!(
             script("case \"$1\" in\n  web) gunicorn app ;;\nesac\n"),
             None

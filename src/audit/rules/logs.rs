@@ -273,14 +273,18 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             && !files::is_test_path(path)
             && project.tracked.is_some_and(|t| t.contains(path))
         {
-            out.push(Finding::new(
-                &TRACKED_LOG_FILE,
-                path,
-                (1, 1),
-                "a log file is committed".to_owned(),
-                files::name(path),
-                false,
-            ));
+            out.push(
+                Finding::new(
+                    &TRACKED_LOG_FILE,
+                    path,
+                    (1, 1),
+                    "a log file is committed".to_owned(),
+                    files::name(path),
+                    false,
+                )
+                // Every committed log is one cause: output mistaken for code.
+                .with_cause("committed log files"),
+            );
         }
     }
 }
