@@ -365,6 +365,20 @@ fn keep_deployment_findings(root: &Path, model: &model::Model, findings: &mut Ve
             return true;
         };
         let file_role = model.role(&f.path);
+        // `NEXT_PUBLIC_TEST_MODE=true next build` in a script: a build variant the script
+        // fixes, the same in every environment, not one environment's config.
+        if rule.id == rules::build_release_run::BUILD_TIME_PUBLIC_CONFIG.id
+            && model.script_variables.contains(&f.evidence)
+        {
+            return false;
+        }
+        // `FROM base` in a Dockerfile another one includes names the includer's stage.
+        if rule.id == rules::dependencies::UNPINNED_BASE_IMAGE.id
+            && !f.evidence.contains([':', '/', '@'])
+            && model.stages.contains(&f.evidence.to_ascii_lowercase())
+        {
+            return false;
+        }
         // A provider token where stand-ins live (tests, examples, docs) is its own finding:
         // not the deployment's secret, but maybe once a real one.
         // A JWT in a test or a document is an example's (they expire, or were signed with

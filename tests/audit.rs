@@ -2608,3 +2608,53 @@ fn kinds_of_test_dirs_exec_tails_upstream_names_and_extras() {
         assert_eq!(noted(test(), rule), Vec::<String>::new(), "{rule}");
     }
 }
+
+/// Dockerfiles joined into one build (`INCLUDE`, a bake file's contexts) name each other's
+/// stages: `FROM base` is the stage another file defines, not an untagged image. What a
+/// build pulls is read through `ARG` defaults and `COPY --from=IMAGE`.
+#[test]
+fn stages_of_joined_dockerfiles_arg_defaults_and_copied_images() {
+    let found = noted(
+        Test::new()
+            .file("docker/base.dockerfile", "FROM ruby:3.4.9-alpine3.24 AS base\n")
+            .file(
+                "docker/build.dockerfile",
+                "FROM base AS build\nRUN bundle install\n",
+            )
+            .file(
+                "docker/app.dockerfile",
+                "# syntax = devthefuture/dockerfile-x\nINCLUDE docker/base.dockerfile\nINCLUDE docker/build.dockerfile\nFROM base AS runtime\nCOPY --from=tonistiigi/xx / /\nCOPY --from=build /app /app\nCMD [\"bin/rails\", \"server\"]\n",
+            )
+            .file(
+                "Dockerfile",
+                "ARG DEBIAN=sid-slim\nFROM golang:1.23 AS builder\nFROM debian:${DEBIAN}\nCMD [\"/app/server\"]\n",
+            )
+            .file("Gemfile", "source 'https://rubygems.org'\n")
+            .file("Gemfile.lock", "GEM\n")
+            .git_add_all(),
+        "dependencies/unpinned-base-image",
+    );
+    assert_eq!(found, ["Dockerfile:3", "docker/app.dockerfile:5"]);
+}
+
+/// A frontend variable a package.json script sets on its build's command line
+/// (`NEXT_PUBLIC_TEST_MODE=true next build`) is a build variant that script fixes; one the
+/// environment sets is one environment's config inlined into the build.
+#[test]
+fn build_variants_set_by_scripts_are_not_environment_config() {
+    let found = noted(
+        Test::new()
+            .file(
+                "frontend/package.json",
+                "{\n  \"scripts\": {\n    \"build\": \"next build\",\n    \"build:test\": \"cross-env NEXT_PUBLIC_TEST_MODE=true next build\"\n  },\n  \"dependencies\": { \"next\": \"15.0.0\" }\n}\n",
+            )
+            .file("frontend/package-lock.json", "{}\n")
+            .file(
+                "frontend/src/modes.js",
+                "export const testMode = process.env.NEXT_PUBLIC_TEST_MODE === 'true';\nexport const api = process.env.NEXT_PUBLIC_API_URL;\n",
+            )
+            .git_add_all(),
+        "build-release-run/build-time-public-config",
+    );
+    assert_eq!(found, ["frontend/src/modes.js:2"]);
+}

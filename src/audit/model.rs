@@ -52,6 +52,10 @@ pub struct Model {
     pub scripts: Vec<declarations::PackageScript>,
     /// The properties Spring Boot's production config sets, with the file of each.
     pub spring: Vec<(String, spring::Property)>,
+    /// Every Dockerfile's stage names, lower-cased (`FROM base` may name another file's).
+    pub stages: Vec<String>,
+    /// Variables package.json scripts set on a command line: build variants.
+    pub script_variables: Vec<String>,
 }
 
 /// Every declaration of the app's processes: its Procfiles, then the files that may declare
@@ -586,6 +590,8 @@ impl Model {
             base_images,
             scripts: declared.package_scripts,
             spring,
+            stages: declared.stages,
+            script_variables: declared.script_variables,
         }
     }
 

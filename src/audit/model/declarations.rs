@@ -66,6 +66,13 @@ pub struct Declared {
     pub installed: Vec<(String, String)>,
     /// The root package.json's scripts, in file order.
     pub package_scripts: Vec<PackageScript>,
+    /// The stage names (`FROM … AS name`) of every Dockerfile, lower-cased: a build that
+    /// joins Dockerfiles (an `INCLUDE`, a bake file's `contexts`, `--build-context`) refers to
+    /// another file's stage by its name.
+    pub stages: Vec<String>,
+    /// Variables some package.json's scripts set on a command line (`NEXT_PUBLIC_MOCK=true
+    /// next build`): the same in every build that script makes, a build variant.
+    pub script_variables: Vec<String>,
 }
 
 /// A script of the app's package.json: its name, its command, and its line.
@@ -208,6 +215,7 @@ pub fn read(path: &str, text: &str, out: &mut Declared) {
     } else if lower == "app.json" {
         app_json(path, text, out);
     } else if lower == "package.json" {
+        script_variables(text, out);
         // The app's own scripts: a nested package's (a workspace's tooling, an email
         // builder) are not how the app runs.
         if !path.contains('/') {
@@ -251,6 +259,18 @@ pub fn read(path: &str, text: &str, out: &mut Declared) {
 /// The command a Dockerfile's last stage starts: `ENTRYPOINT` then `CMD` (exec form joined).
 fn dockerfile_command(path: &str, text: &str, out: &mut Declared) {
     let instructions = dockerfile::parse(text);
+    for from in instructions.iter().filter(|i| i.keyword == "FROM") {
+        let words: Vec<&str> = from
+            .args
+            .split_whitespace()
+            .filter(|w| !w.starts_with("--"))
+            .collect();
+        if let [_, as_word, name, ..] = words.as_slice() {
+            if as_word.eq_ignore_ascii_case("as") {
+                out.stages.push(name.to_ascii_lowercase());
+            }
+        }
+    }
     let last_stage = instructions
         .iter()
         .rposition(|i| i.keyword == "FROM")
@@ -815,6 +835,31 @@ fn app_json(path: &str, text: &str, out: &mut Declared) {
             path,
             line_of(text, "\"postdeploy\""),
         ));
+    }
+}
+
+/// The variables a package.json's scripts assign before a command (`A=1 next build`,
+/// `cross-env A=1 vite build`).
+fn script_variables(text: &str, out: &mut Declared) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    let Some(scripts) = value["scripts"].as_object() else {
+        return;
+    };
+    for body in scripts.values().filter_map(serde_json::Value::as_str) {
+        for word in body.split_whitespace() {
+            let Some((name, _)) = word.split_once('=') else {
+                continue;
+            };
+            let is_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if is_name && !out.script_variables.iter().any(|v| v == name) {
+                out.script_variables.push(name.to_owned());
+            }
+        }
     }
 }
 

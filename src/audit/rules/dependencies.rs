@@ -1137,37 +1137,112 @@ fn cargo_install(
 /// `FROM` lines naming an image without a tag or digest, or `:latest`.
 pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
     let mut stages: Vec<String> = Vec::new();
-    for instruction in instructions.iter().filter(|i| i.keyword == "FROM") {
-        let words: Vec<&str> = instruction
-            .args
-            .split_whitespace()
-            .filter(|w| !w.starts_with("--"))
-            .collect();
-        let Some(image) = words.first().copied() else {
+    // The `ARG`s before the first `FROM` may name the image (`FROM debian:${DEBIAN}`): their
+    // defaults are what a build without `--build-arg` takes.
+    let mut arguments: Vec<(String, String)> = Vec::new();
+    let mut seen_from = false;
+    for instruction in instructions {
+        let image = match instruction.keyword.as_str() {
+            "ARG" if !seen_from => {
+                for (key, value) in crate::audit::dockerfile::assignments(instruction) {
+                    arguments.push((key, value.unwrap_or_default()));
+                }
+                continue;
+            }
+            "FROM" => {
+                seen_from = true;
+                let words: Vec<&str> = instruction
+                    .args
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with("--"))
+                    .collect();
+                let Some(image) = words.first().copied() else {
+                    continue;
+                };
+                if let [_, as_word, name, ..] = words.as_slice() {
+                    if as_word.eq_ignore_ascii_case("as") {
+                        stages.push(name.to_ascii_lowercase());
+                    }
+                }
+                // Not a stage of this file: those are the images of earlier `FROM`s.
+                if stages[..stages.len().saturating_sub(usize::from(words.len() > 2))]
+                    .contains(&image.to_ascii_lowercase())
+                {
+                    continue;
+                }
+                (image, "base image")
+            }
+            // `COPY --from=tonistiigi/xx / /`: an image pulled into the build by reference.
+            "COPY" => {
+                let Some(image) = instruction
+                    .args
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("--from="))
+                else {
+                    continue;
+                };
+                if !image.contains(['/', ':']) || stages.contains(&image.to_ascii_lowercase()) {
+                    continue;
+                }
+                (image, "image copied from")
+            }
+            _ => continue,
+        };
+        let (written, what) = image;
+        let resolved = substitute(written, &arguments);
+        let Some(image) = resolved.as_deref().filter(|i| !i.contains('$')) else {
             continue;
         };
-        let earlier_stage = stages.contains(&image.to_ascii_lowercase());
-        if let [_, as_word, name, ..] = words.as_slice() {
-            if as_word.eq_ignore_ascii_case("as") {
-                stages.push(name.to_ascii_lowercase());
-            }
-        }
-        if image == "scratch" || image.contains('$') || image.contains('@') || earlier_stage {
+        if image == "scratch" || image.contains('@') {
             continue;
         }
         let Some(message) = unpinned_image(image) else {
             continue;
         };
-        let column = instruction.column + instruction.args.find(image).unwrap_or(0);
+        let column = instruction.column + instruction.args.find(written).unwrap_or(0);
+        let resolved_note = if image == written {
+            String::new()
+        } else {
+            format!(" (`{image}` by its `ARG` default)")
+        };
         out.push(Finding::new(
             &UNPINNED_BASE_IMAGE,
             path,
             (instruction.line, column),
-            format!("base image {message}: each build takes whatever is newest"),
-            image,
+            format!("{what} {message}{resolved_note}: each build takes whatever is newest"),
+            written,
             false,
         ));
     }
+}
+
+/// `$NAME` and `${NAME}` replaced by the `ARG` defaults; `None` when one has none.
+fn substitute(image: &str, arguments: &[(String, String)]) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = image;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced.find('}')?;
+            (&braced[..end], &braced[end + 1..])
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        let value = arguments
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim_matches(['"', '\'']))
+            .filter(|value| !value.is_empty())?;
+        out.push_str(value);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Why an image reference does not pin what runs: no tag, `latest`, a release channel
@@ -1289,7 +1364,7 @@ mod tests {
     fn base_images_need_a_tag() {
         let mut out = Vec::new();
         let parsed = dockerfile::parse(
-            "FROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\nFROM debian:bookworm-slim\nFROM golang:trixie\nFROM debian:sid-slim\nFROM node:20-alpine\nFROM node:lts-alpine\n",
+            "ARG DEBIAN=sid-slim\nARG NODE\nFROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\nFROM debian:bookworm-slim\nFROM golang:trixie\nFROM debian:sid-slim\nFROM node:20-alpine\nFROM node:lts-alpine\nFROM debian:${DEBIAN}\nFROM node:$NODE\nCOPY --from=tonistiigi/xx / /\nCOPY --from=build /app /app\nCOPY --from=ghcr.io/x/y:1.2 /b /b\nFROM base AS base\n",
         );
         base_images("Dockerfile", &parsed, &mut out);
         let got: Vec<(usize, usize, &str)> = out
@@ -1299,13 +1374,16 @@ mod tests {
         assert_eq!(
             got,
             [
-                (1, 6, "node"),
-                (3, 6, "python:latest"),
-                (6, 6, "registry:5000/img"),
-                (9, 6, "node:alpine"),
-                (13, 6, "golang:trixie"),
-                (14, 6, "debian:sid-slim"),
-                (16, 6, "node:lts-alpine")
+                (3, 6, "node"),
+                (5, 6, "python:latest"),
+                (8, 6, "registry:5000/img"),
+                (11, 6, "node:alpine"),
+                (15, 6, "golang:trixie"),
+                (16, 6, "debian:sid-slim"),
+                (18, 6, "node:lts-alpine"),
+                (19, 6, "debian:${DEBIAN}"),
+                (21, 13, "tonistiigi/xx"),
+                (24, 6, "base")
             ]
         );
     }
