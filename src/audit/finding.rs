@@ -103,6 +103,10 @@ pub struct Location {
     pub path: String,
     pub line: usize,
     pub column: usize,
+    /// What is wrong here, when it differs from the finding's message (the images of one
+    /// cause: one untagged, one tagged `latest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -126,6 +130,9 @@ pub struct Finding {
     /// The other places the same cause shows, after this one (empty until findings are
     /// grouped by cause).
     pub also: Vec<Location>,
+    /// This place's own message when the group's says what its places share.
+    #[serde(skip)]
+    pub own_message: Option<String>,
 }
 
 impl Finding {
@@ -167,6 +174,7 @@ impl Finding {
             fingerprint: hash.finalize().to_hex()[..32].to_owned(),
             cause: cause.finalize().to_hex()[..32].to_owned(),
             also: Vec::new(),
+            own_message: None,
         }
     }
 
@@ -208,6 +216,7 @@ impl Finding {
             path: self.path.clone(),
             line: self.line,
             column: self.column,
+            message: self.own_message.clone(),
         })
         .chain(self.also.iter().cloned())
     }
@@ -229,10 +238,24 @@ pub fn group_by_cause(findings: Vec<Finding>) -> Vec<Finding> {
         if let Some(&at) = index.get(&(finding.rule, finding.cause.clone())) {
             let first = &mut out[at];
             first.severity = first.severity.max(finding.severity);
+            let own = first.own_message.as_ref().unwrap_or(&first.message);
+            let differs = *own != finding.message;
+            if differs && first.own_message.is_none() {
+                // The places differ in what is wrong: the group says what they share (the
+                // rule), and every place says its own.
+                let summary = crate::audit::rules::get(first.rule)
+                    .map_or_else(|| first.message.clone(), |r| r.summary.to_owned());
+                first.own_message = Some(std::mem::replace(&mut first.message, summary));
+                for place in &mut first.also {
+                    place.message.clone_from(&first.own_message);
+                }
+            }
+            let message = first.own_message.is_some().then_some(finding.message);
             first.also.push(Location {
                 path: finding.path,
                 line: finding.line,
                 column: finding.column,
+                message,
             });
         } else {
             index.insert((finding.rule, finding.cause.clone()), out.len());
@@ -245,6 +268,33 @@ pub fn group_by_cause(findings: Vec<Finding>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_of_places_that_differ_says_what_they_share() {
+        let rule = &crate::audit::rules::dependencies::UNPINNED_DEPLOYED_IMAGE;
+        let image = |path: &str, message: &str| {
+            Finding::new(rule, path, (1, 1), message.into(), "img", false).with_cause("the images")
+        };
+        let grouped = group_by_cause(vec![
+            image("a.yml", "image without a tag"),
+            image("b.yml", "image without a tag"),
+            image("c.yml", "image tagged latest"),
+        ]);
+        assert_eq!(grouped.len(), 1);
+        assert_eq!(grouped[0].message, rule.summary);
+        let messages: Vec<Option<String>> = grouped[0].locations().map(|l| l.message).collect();
+        assert_eq!(
+            messages,
+            [
+                Some("image without a tag".to_owned()),
+                Some("image without a tag".to_owned()),
+                Some("image tagged latest".to_owned())
+            ]
+        );
+        let same = group_by_cause(vec![image("a.yml", "m"), image("b.yml", "m")]);
+        assert_eq!(same[0].message, "m");
+        assert!(same[0].locations().all(|l| l.message.is_none()));
+    }
 
     #[test]
     fn fingerprints_ignore_position_and_secrets_are_masked() {

@@ -168,11 +168,19 @@ fn probe_lines(report: &Report, paint: Paint, out: &mut String) {
 /// The other places of a finding's cause, under it: five at most, then how many more.
 fn also_lines(finding: &Finding, paint: Paint, out: &mut String) {
     const SHOWN: usize = 5;
+    if let Some(own) = &finding.own_message {
+        let _ = writeln!(out, "      {}", paint.dim(&format!("here: {own}")));
+    }
     for l in finding.also.iter().take(SHOWN) {
+        let own = l
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "      {}",
-            paint.dim(&format!("also {}:{}:{}", l.path, l.line, l.column))
+            paint.dim(&format!("also {}:{}:{}{own}", l.path, l.line, l.column))
         );
     }
     if finding.also.len() > SHOWN {
@@ -291,7 +299,7 @@ pub fn sarif(report: &Report, prefix: &str) -> String {
                         "artifactLocation": { "uri": format!("{prefix}{}", l.path) },
                         "region": { "startLine": l.line, "startColumn": l.column },
                     },
-                    "message": { "text": "the same cause" },
+                    "message": { "text": l.message.as_deref().unwrap_or("the same cause") },
                 })).collect::<Vec<_>>(),
                 "properties": { "factor": finding.factor.roman(), "fingerprint": finding.fingerprint },
             })
