@@ -119,6 +119,7 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         facts: &walked.facts,
         procfiles: &procfiles,
         model: model.as_ref(),
+        start_scripts: std::sync::OnceLock::new(),
     };
     let mut findings = Vec::new();
     let mut checked = Vec::new();

@@ -2658,3 +2658,55 @@ fn build_variants_set_by_scripts_are_not_environment_config() {
     );
     assert_eq!(found, ["frontend/src/modes.js:2"]);
 }
+
+/// An image run by s6-overlay: its services' `run` scripts are where a Dockerfile copies
+/// them (`COPY docker/s6/web /etc/s6-overlay/s6-rc.d/web`); a script such a script calls
+/// runs at every start too; a process manager there runs every type in one container; the
+/// shell of a service's `run` is what the stop signal reaches; `cron` forks into the
+/// background unless told not to.
+#[test]
+fn init_system_services_nested_scripts_and_process_managers() {
+    let test = || {
+        Test::new()
+            .file(
+                "Dockerfile",
+                "FROM ruby:3.4.9-alpine3.24\nCOPY . .\nCOPY ./docker/s6/web /etc/s6-overlay/s6-rc.d/web\nCOPY docker/s6/relay/ /etc/s6-overlay/s6-rc.d/relay/\nENTRYPOINT [\"/init\"]\n",
+            )
+            .file(
+                "docker/s6/web/run",
+                "#!/command/with-contenv sh\ncd /usr/src/app\nbin/docker-entrypoint.sh foreman start\n",
+            )
+            .file(
+                "docker/s6/relay/run",
+                "#!/command/with-contenv sh\n/usr/bin/relay -k _\n",
+            )
+            .file(
+                "bin/docker-entrypoint.sh",
+                "#!/bin/sh\nset -e\nbundle exec rails db:prepare\nexec \"$@\"\n",
+            )
+            .file("Procfile", "web: bundle exec puma\nworker: bundle exec sidekiq\n")
+            .file("Gemfile", "source 'https://rubygems.org'\n")
+            .file("Gemfile.lock", "GEM\n")
+            .file(
+                "php/Dockerfile",
+                "FROM php:8.3-apache\nCMD ([ -z \"$CRON_MIN\" ] || cron) && exec apache2 -D FOREGROUND\n",
+            )
+            .git_add_all()
+    };
+    assert_eq!(
+        noted(test(), "admin-processes/work-at-start"),
+        ["bin/docker-entrypoint.sh:3"]
+    );
+    assert_eq!(
+        noted(test(), "concurrency/process-manager-in-container"),
+        ["docker/s6/web/run:3"]
+    );
+    assert_eq!(
+        noted(test(), "disposability/shell-wrapped-command"),
+        ["docker/s6/relay/run:2", "docker/s6/web/run:3"]
+    );
+    assert_eq!(
+        noted(test(), "concurrency/daemonizing-command"),
+        ["php/Dockerfile:2"]
+    );
+}

@@ -56,6 +56,133 @@ pub struct Model {
     pub stages: Vec<String>,
     /// Variables package.json scripts set on a command line: build variants.
     pub script_variables: Vec<String>,
+    /// The app's files an image runs as services or init scripts of its init system: where
+    /// they are in the app (`etc/s6-overlay/s6-rc.d/web/run`) or where a Dockerfile puts
+    /// them (`COPY docker/s6/web /etc/s6-overlay/s6-rc.d/web`). With each, whether it is a
+    /// service's `run` (a long-running process the init system signals) or a one-shot.
+    pub init_scripts: Vec<(String, bool)>,
+}
+
+/// Where an image's init system (s6-overlay, its `services.d` and `cont-init.d`) takes
+/// its scripts from: `Some(true)` for a service's `run`, `Some(false)` for a one-shot.
+pub fn init_script_kind(image_path: &str) -> Option<bool> {
+    let name = crate::audit::files::name(image_path);
+    if (image_path.contains("etc/s6-overlay/s6-rc.d/") || image_path.contains("etc/services.d/"))
+        && name == "run"
+    {
+        Some(true)
+    } else if image_path.contains("etc/s6-overlay/s6-rc.d/") && name == "up"
+        || image_path.contains("etc/cont-init.d/")
+    {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Every file's role by its path alone, before the declarations refine it.
+fn roles_by_path(files: &[String]) -> Vec<FileRole> {
+    files
+        .iter()
+        .map(|path| {
+            let (role, why) = roles::of_path(path);
+            FileRole {
+                path: path.clone(),
+                role,
+                why,
+            }
+        })
+        .collect()
+}
+
+/// An image's init-system scripts are production's, whatever their directory says.
+fn promote_init_scripts(files: &mut [FileRole], init_scripts: &[(String, bool)]) {
+    for (path, _) in init_scripts {
+        if let Ok(i) = files.binary_search_by(|f| f.path.as_str().cmp(path)) {
+            if matches!(files[i].role, Role::Build | Role::Development) {
+                files[i].role = Role::Production;
+                files[i].why = "run by the image's init system";
+            }
+        }
+    }
+}
+
+/// The processes an image's init system runs: each service's `run` script, by the
+/// service's name (its directory), with the command the script ends in.
+fn init_services(root: &Path, init_scripts: &[(String, bool)]) -> Vec<Process> {
+    init_scripts
+        .iter()
+        .filter(|(_, service)| *service)
+        .filter_map(|(path, _)| {
+            let text = crate::audit::files::read_bounded(&root.join(path))?;
+            let (index, line) = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| {
+                    let l = l.trim();
+                    !l.is_empty() && !l.starts_with('#')
+                })
+                .last()?;
+            let name = path.rsplit('/').nth(1).unwrap_or("service");
+            let command = line.trim();
+            Some(Process {
+                name: name.to_owned(),
+                command: command
+                    .strip_prefix("exec ")
+                    .unwrap_or(command)
+                    .trim()
+                    .to_owned(),
+                stage: Stage::Run,
+                declared_by: "s6-overlay service",
+                path: path.clone(),
+                line: index + 1,
+            })
+        })
+        .collect()
+}
+
+/// The app's files that are init-system scripts, by their path or where a Dockerfile
+/// copies them (a directory's files land under the destination by their path in it).
+fn init_scripts(files: &[FileRole], placed: &[(String, String)]) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = files
+        .iter()
+        .filter_map(|f| init_script_kind(&f.path).map(|kind| (f.path.clone(), kind)))
+        .collect();
+    let destinations = placed.iter().filter(|(at, _)| {
+        at == "/"
+            || at.starts_with("/etc")
+            || ["s6-overlay", "services.d", "cont-init.d"]
+                .iter()
+                .any(|d| at.contains(d))
+    });
+    for (at, source) in destinations {
+        let source = source.trim_end_matches('/');
+        for file in files {
+            let rest = if source.is_empty() {
+                Some(file.path.as_str())
+            } else if file.path == source {
+                Some("")
+            } else {
+                file.path
+                    .strip_prefix(source)
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            let Some(rest) = rest else {
+                continue;
+            };
+            let image = if rest.is_empty() {
+                at.clone()
+            } else {
+                format!("{}/{rest}", at.trim_end_matches('/'))
+            };
+            if let Some(kind) = init_script_kind(&image) {
+                if !out.iter().any(|(p, _)| *p == file.path) {
+                    out.push((file.path.clone(), kind));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every declaration of the app's processes: its Procfiles, then the files that may declare
@@ -496,20 +623,15 @@ impl Model {
         procfiles: &[ProcfileAt],
         texts: Option<&[(String, String)]>,
     ) -> Self {
-        let files_with_roles: Vec<FileRole> = files
-            .iter()
-            .map(|path| {
-                let (role, why) = roles::of_path(path);
-                FileRole {
-                    path: path.clone(),
-                    role,
-                    why,
-                }
-            })
-            .collect();
-        let declared = read_declarations(root, &files_with_roles, procfiles, files, texts);
+        let files_with_roles = roles_by_path(files);
+        let mut declared = read_declarations(root, &files_with_roles, procfiles, files, texts);
+        let init_scripts = init_scripts(&files_with_roles, &declared.placed);
+        declared
+            .processes
+            .extend(init_services(root, &init_scripts));
         let mut files_with_roles = files_with_roles;
         refine_roles(&mut files_with_roles, &declared);
+        promote_init_scripts(&mut files_with_roles, &init_scripts);
         let role_of = |path: &str| {
             files_with_roles
                 .binary_search_by(|f| f.path.as_str().cmp(path))
@@ -592,6 +714,7 @@ impl Model {
             spring,
             stages: declared.stages,
             script_variables: declared.script_variables,
+            init_scripts,
         }
     }
 

@@ -58,6 +58,23 @@ pub struct Project<'a> {
     pub procfiles: &'a [ProcfileAt],
     /// The deployment model (`None` under `--probe-only`, which reads no file).
     pub model: Option<&'a super::model::Model>,
+    /// The scripts production runs as it starts, found once for every rule that reads them
+    /// (`rules::admin_processes::start_scripts`).
+    pub start_scripts: std::sync::OnceLock<Vec<StartScript>>,
+}
+
+/// A script production runs each time it starts.
+#[derive(Debug, Clone)]
+pub struct StartScript {
+    /// What runs it, for messages: "`web`", "Dockerfile's ENTRYPOINT".
+    pub starter: String,
+    /// The name it is run by.
+    pub named: String,
+    /// The app's file.
+    pub path: String,
+    /// Whether the shell that runs it is what gets the stop signal: a container's
+    /// `ENTRYPOINT`/`CMD`, an init system's service `run` (not a script one of those calls).
+    pub signalled: bool,
 }
 
 /// A Procfile the rules read, with what parsing it found wrong.

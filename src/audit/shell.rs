@@ -7,9 +7,20 @@
 pub fn simple_commands(command: &str) -> Vec<Vec<&str>> {
     let mut commands = vec![Vec::new()];
     for word in command.split_whitespace() {
-        if ["&&", "||", "|", ";", "&"].contains(&word) {
+        if ["&&", "||", "|", ";", "&", "(", ")", "{", "}"].contains(&word) {
             commands.push(Vec::new());
             continue;
+        }
+        // A subshell's parentheses around its commands: `(x || cron) && y`.
+        let opens = word.starts_with('(');
+        let word = word.trim_start_matches('(');
+        let word = if word.contains("$(") || word.contains('(') {
+            word
+        } else {
+            word.trim_end_matches(')')
+        };
+        if opens {
+            commands.push(Vec::new());
         }
         let last = commands.last_mut().expect("never empty");
         if let Some(stripped) = word.strip_suffix(';') {

@@ -2,7 +2,7 @@
 
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
-use crate::audit::project::Project;
+use crate::audit::project::{Project, StartScript};
 use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
@@ -242,24 +242,24 @@ fn find_script<'p>(project: &'p Project<'_>, script: &str) -> Option<&'p String>
     same.next().is_none().then_some(one)
 }
 
-/// A script production runs as it starts: who starts it, the name it is started by, and the
-/// app's file.
-pub struct StartScript {
-    pub starter: String,
-    pub named: String,
-    pub path: String,
+/// The scripts production runs each time it starts: boot scripts a process's command names,
+/// a Dockerfile's `ENTRYPOINT`/`CMD` script (found where the Dockerfile copied it from), the
+/// service and init scripts of an image's init system (s6-overlay's `s6-rc.d/*/run` and
+/// `up`, `cont-init.d/*`, `services.d/*/run`, where they are or where a Dockerfile copies
+/// them), and the scripts those call at their top level, two calls deep.
+pub fn start_scripts(project: &Project<'_>) -> Vec<StartScript> {
+    project
+        .start_scripts
+        .get_or_init(|| find_start_scripts(project))
+        .clone()
 }
 
-/// The scripts production runs each time it starts: boot scripts a process's command names,
-/// a Dockerfile's `ENTRYPOINT`/`CMD` script (found where the Dockerfile copied it from), and
-/// the service and init scripts of an s6-overlay image tree (`etc/s6-overlay/s6-rc.d/*/run`
-/// and `up`, `etc/cont-init.d/*`, `etc/services.d/*/run`).
-pub fn start_scripts(project: &Project<'_>) -> Vec<StartScript> {
-    let mut starts: Vec<(String, String)> = Vec::new();
+fn find_start_scripts(project: &Project<'_>) -> Vec<StartScript> {
+    let mut starts: Vec<(String, String, bool)> = Vec::new();
     for (_, process) in project.processes() {
         for words in simple_commands(&process.command) {
             if let Some(script) = script_of(&words) {
-                starts.push((format!("`{}`", process.name), script));
+                starts.push((format!("`{}`", process.name), script, false));
             }
         }
     }
@@ -278,7 +278,7 @@ pub fn start_scripts(project: &Project<'_>) -> Vec<StartScript> {
             if matches!(instruction.keyword.as_str(), "ENTRYPOINT" | "CMD") {
                 let words: Vec<&str> = instruction.args.split_whitespace().collect();
                 if let Some(script) = script_of(&words) {
-                    starts.push((format!("{path}'s {}", instruction.keyword), script));
+                    starts.push((format!("{path}'s {}", instruction.keyword), script, true));
                 }
             }
         }
@@ -287,37 +287,66 @@ pub fn start_scripts(project: &Project<'_>) -> Vec<StartScript> {
     starts.dedup_by(|a, b| a.1 == b.1);
     let mut out: Vec<StartScript> = starts
         .into_iter()
-        .filter_map(|(starter, named)| {
+        .filter_map(|(starter, named, signalled)| {
             find_script(project, &named).map(|path| StartScript {
                 starter,
                 named,
                 path: path.clone(),
+                signalled,
             })
         })
         .collect();
-    for path in project
-        .files
-        .iter()
-        .filter(|f| is_init_script(f) && production(f))
-    {
-        if out.iter().any(|s| s.path == *path) {
+    let init_scripts: Vec<(String, bool)> = match project.model {
+        Some(model) => model.init_scripts.clone(),
+        None => project
+            .files
+            .iter()
+            .filter_map(|f| crate::audit::model::init_script_kind(f).map(|kind| (f.clone(), kind)))
+            .collect(),
+    };
+    for (path, service) in init_scripts {
+        if !production(&path) || out.iter().any(|s| s.path == path) {
             continue;
         }
         out.push(StartScript {
             starter: "the image's init system (s6-overlay)".to_owned(),
             named: path.clone(),
-            path: path.clone(),
+            path,
+            signalled: service,
         });
     }
+    // The scripts a start script calls at its top level (`bin/docker-entrypoint.sh foreman
+    // start` in a service's `run`) run at every start too.
+    let mut next = 0;
+    for _depth in 0..2 {
+        let end = out.len();
+        for i in next..end {
+            let Some(text) = project.read(&out[i].path) else {
+                continue;
+            };
+            for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                for words in simple_commands(line) {
+                    let Some(named) = script_of(&words) else {
+                        continue;
+                    };
+                    let Some(path) = find_script(project, &named) else {
+                        continue;
+                    };
+                    if out.iter().any(|s| s.path == *path) {
+                        continue;
+                    }
+                    out.push(StartScript {
+                        starter: format!("{} (through {})", out[i].starter, out[i].named),
+                        named,
+                        path: path.clone(),
+                        signalled: false,
+                    });
+                }
+            }
+        }
+        next = end;
+    }
     out
-}
-
-/// An s6-overlay service or init script of an image's file tree.
-fn is_init_script(path: &str) -> bool {
-    let name = crate::audit::files::name(path);
-    (path.contains("etc/s6-overlay/s6-rc.d/") && (name == "run" || name == "up"))
-        || path.contains("etc/cont-init.d/")
-        || (path.contains("etc/services.d/") && name == "run")
 }
 
 /// The first line of the app's file at `path`, not a comment, where `find` finds something.

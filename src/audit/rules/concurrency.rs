@@ -8,7 +8,12 @@ use crate::audit::shell::{simple_commands, unwrap_program};
 
 /// The factor's rules, patterns and project check.
 pub static MODULE: Module = Module {
-    rules: &[&PROBE_DAEMONIZED, &INVALID_PROCFILE, &DAEMONIZING_COMMAND],
+    rules: &[
+        &PROBE_DAEMONIZED,
+        &INVALID_PROCFILE,
+        &DAEMONIZING_COMMAND,
+        &PROCESS_MANAGER_IN_CONTAINER,
+    ],
     patterns: &[],
     check,
 };
@@ -42,6 +47,92 @@ pub static DAEMONIZING_COMMAND: Rule = Rule {
     explanation: "Twelve-factor processes never daemonize or write pid files: they stay in the foreground and rely on the process manager to supervise, restart and stop them. A daemonized process looks exited to its manager, which restarts it or stops the formation, while the real server keeps running out of reach of signals and logs.",
     fix: "Run the server in the foreground: drop `--daemon`/`-d`/`nohup`/`&`, use `pm2-runtime` instead of `pm2 start`, and `nginx -g 'daemon off;'`.",
 };
+
+pub static PROCESS_MANAGER_IN_CONTAINER: Rule = Rule {
+    id: "concurrency/process-manager-in-container",
+    factor: Factor::VIII,
+    severity: Severity::Warning,
+    roles: Roles::PRODUCTION,
+    summary: "A production container runs a process manager that starts the app's process types together",
+    explanation: "`foreman start`, `honcho start`, `overmind start` or `supervisord` as what a container runs puts every process type (web, workers, a scheduler) into one container: they scale only together, one crashing type takes the others' restarts with it or goes unnoticed, and their logs interleave. The process formation is the platform's to run: one process type a container (or a Compose service, a Kubernetes Deployment each).",
+    fix: "Give each process type its own container or service with its own command (`dozen export compose` and `dozen export kubernetes` write one per type); keep the process manager for development.",
+};
+
+/// Process managers that run several process types in one process tree: (program, the
+/// subcommand that starts them, or none).
+const PROCESS_MANAGERS: [(&str, Option<&str>); 6] = [
+    ("foreman", Some("start")),
+    ("honcho", Some("start")),
+    ("overmind", Some("start")),
+    ("hivemind", None),
+    ("forego", Some("start")),
+    ("supervisord", None),
+];
+
+/// The process manager a command runs, if any (`bundle exec foreman start`), also as the
+/// command an entrypoint script is given to run (`bin/docker-entrypoint.sh foreman start`).
+fn process_manager(command: &str) -> Option<String> {
+    simple_commands(command).into_iter().find_map(|words| {
+        let words = unwrap_program(&words);
+        if words
+            .first()
+            .is_some_and(|w| matches!(*w, "echo" | "printf"))
+        {
+            return None;
+        }
+        words.iter().enumerate().find_map(|(i, word)| {
+            let program = word.rsplit('/').next()?;
+            PROCESS_MANAGERS.iter().find_map(|(name, sub)| {
+                (program == *name && sub.is_none_or(|sub| words.get(i + 1) == Some(&sub)))
+                    .then(|| sub.map_or_else(|| program.to_owned(), |s| format!("{program} {s}")))
+            })
+        })
+    })
+}
+
+/// A production container (its command, or a script it starts) that runs a process
+/// manager.
+fn process_managers(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let Some(model) = project.model else {
+        return;
+    };
+    for process in model
+        .production_processes()
+        .filter(|p| p.declared_by != "Procfile")
+    {
+        if let Some(manager) = process_manager(&process.command) {
+            out.push(Finding::new(
+                &PROCESS_MANAGER_IN_CONTAINER,
+                &process.path,
+                (process.line, 1),
+                format!(
+                    "`{}` ({}) runs `{manager}`: every process type in one container",
+                    process.name, process.declared_by
+                ),
+                &manager,
+                false,
+            ));
+        }
+    }
+    for start in super::admin_processes::start_scripts(project) {
+        let Some((line, manager)) =
+            super::admin_processes::first_line_of(project, &start.path, process_manager)
+        else {
+            continue;
+        };
+        out.push(Finding::new(
+            &PROCESS_MANAGER_IN_CONTAINER,
+            &start.path,
+            (line, 1),
+            format!(
+                "{} starts {}, which runs `{manager}`: every process type in one container",
+                start.starter, start.named
+            ),
+            &manager,
+            false,
+        ));
+    }
+}
 
 /// Programs whose `-d`/`-D` means "daemonize".
 const DASH_D: [&str; 12] = [
@@ -100,6 +191,12 @@ pub fn daemonizes(
                 return Some(words[..3].join(" "));
             }
             ["apachectl", "start", ..] => return Some("apachectl start".to_owned()),
+            // Daemons that fork into the background unless told not to.
+            ["cron" | "crond", rest @ ..]
+                if !rest.iter().any(|w| matches!(*w, "-f" | "-n" | "-F")) =>
+            {
+                return Some(program.to_owned());
+            }
             _ => {}
         }
         for (i, word) in words.iter().enumerate() {
@@ -127,6 +224,7 @@ pub fn daemonizes(
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
     procfile_problems(project, out);
     daemonizing(project, out);
+    process_managers(project, out);
 }
 
 /// No Procfile, or its problems, located as `dozen check` reports them.
@@ -166,7 +264,31 @@ pub fn procfile_problems(project: &Project<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// Procfile commands that leave the foreground.
+/// A container's own command (`CMD cron && exec apache2 …`) that leaves the foreground. An
+/// nginx there is configured by the image, which the audit does not see.
+fn daemonizing_containers(model: &crate::audit::model::Model, out: &mut Vec<Finding>) {
+    for process in model
+        .production_processes()
+        .filter(|p| p.declared_by != "Procfile")
+    {
+        if let Some(how) = daemonizes(&process.command, |_| true) {
+            out.push(Finding::new(
+                &DAEMONIZING_COMMAND,
+                &process.path,
+                (process.line, 1),
+                format!(
+                    "`{}` ({}) leaves the foreground (`{how}`): the manager loses it",
+                    process.name, process.declared_by
+                ),
+                &how,
+                false,
+            ));
+        }
+    }
+}
+
+/// Procfile commands, and the start scripts of production processes, that leave the
+/// foreground.
 fn daemonizing(project: &Project<'_>, out: &mut Vec<Finding>) {
     let daemon_off = |config: Option<&str>| {
         let text = config
@@ -186,15 +308,24 @@ fn daemonizing(project: &Project<'_>, out: &mut Vec<Finding>) {
     // leaves the foreground there leaves it for the process too. A script that starts jobs
     // and `wait`s for them stays in the foreground.
     if let Some(model) = project.model {
-        for file in model
+        let mut scripts: Vec<String> = model
             .files
             .iter()
             .filter(|f| f.why == "run by a production process")
-        {
-            let Some(text) = project.read(&file.path) else {
+            .map(|f| f.path.clone())
+            .collect();
+        for start in super::admin_processes::start_scripts(project) {
+            if !scripts.contains(&start.path) {
+                scripts.push(start.path);
+            }
+        }
+        daemonizing_containers(model, out);
+        for path in &scripts {
+            let file = path;
+            let Some(text) = project.read(file) else {
                 continue;
             };
-            let shell = crate::audit::files::has_suffix(&file.path, ".sh")
+            let shell = crate::audit::files::has_suffix(file, ".sh")
                 || text.starts_with("#!/bin/sh")
                 || text.starts_with("#!/bin/bash")
                 || text.starts_with("#!/usr/bin/env bash")
@@ -229,7 +360,7 @@ fn daemonizing(project: &Project<'_>, out: &mut Vec<Finding>) {
                     .map_or(1, |i| line[..i].chars().count() + 1);
                 out.push(Finding::new(
                     &DAEMONIZING_COMMAND,
-                    &file.path,
+                    file,
                     (index + 1, column),
                     format!("a production start script leaves the foreground (`{how}`): the manager loses it"),
                     &how,
@@ -283,9 +414,33 @@ mod tests {
             ("pm2-runtime app.js", None),
             ("python -m http.server -d public", None),
             ("java -Dserver.port=$PORT -jar app.jar", None),
+            (
+                "([ -z \"$CRON_MIN\" ] || cron) && exec apache2",
+                Some("cron"),
+            ),
+            ("cron -f", None),
+            ("crond -f -l 2 && nginx -g 'daemon off;'", None),
         ] {
             assert_eq!(daemonizes(command, off).as_deref(), expected, "{command}");
         }
         assert_eq!(daemonizes("nginx -c nginx.conf", |_| true), None);
+    }
+
+    #[test]
+    fn process_managers_that_start_every_type() {
+        assert_eq!(
+            process_manager("bin/docker-entrypoint.sh foreman start").as_deref(),
+            Some("foreman start")
+        );
+        assert_eq!(
+            process_manager("bundle exec honcho start -f Procfile").as_deref(),
+            Some("honcho start")
+        );
+        assert_eq!(
+            process_manager("/usr/bin/supervisord -c /etc/supervisord.conf").as_deref(),
+            Some("supervisord")
+        );
+        assert_eq!(process_manager("foreman run rake db:migrate"), None);
+        assert_eq!(process_manager("bundle exec puma"), None);
     }
 }

@@ -201,12 +201,11 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
     lines
 }
 
-/// A container's start script whose last command runs without `exec`.
+/// A start script the stop signal goes to (a container's, an init system's service) whose
+/// last command runs without `exec`.
 fn start_scripts_without_exec(project: &Project<'_>, out: &mut Vec<Finding>) {
     for start in super::admin_processes::start_scripts(project) {
-        let container =
-            start.starter.ends_with("'s ENTRYPOINT") || start.starter.ends_with("'s CMD");
-        if !container {
+        if !start.signalled {
             continue;
         }
         let Some(text) = project.read(&start.path) else {
@@ -223,7 +222,7 @@ fn start_scripts_without_exec(project: &Project<'_>, out: &mut Vec<Finding>) {
             &start.path,
             (line, 1),
             format!(
-                "{} starts {}, whose last command `{command}` runs without `exec`: the shell stays PID 1 and does not pass SIGTERM on, so the app never shuts down gracefully",
+                "{} starts {}, whose last command `{command}` runs without `exec`: the shell stays the parent and does not pass SIGTERM on, so the app never shuts down gracefully",
                 start.starter, start.named
             ),
             &command,
