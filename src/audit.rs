@@ -102,14 +102,9 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
         problems: procfile_problems,
     }];
     procfiles.extend(ProcfileAt::alternatives(request.root, &walked.files));
-    let model = request.static_checks.then(|| {
-        model::Model::build(
-            request.root,
-            &walked.files,
-            &procfiles,
-            Some(&walked.declarations),
-        )
-    });
+    let model = request
+        .static_checks
+        .then(|| build_model(request.root, &walked, &procfiles));
     let project = Project {
         root: request.root,
         app: &app,
@@ -188,6 +183,24 @@ pub fn audit(request: &Request<'_>) -> Result<Audited, Vec<Diagnostic>> {
     })
 }
 
+/// The deployment model from what the walk read: the declarations' texts, and the files of
+/// defaults the code names.
+fn build_model(root: &Path, walked: &walk::Walked, procfiles: &[ProcfileAt]) -> model::Model {
+    let defaults_named: Vec<(String, String)> = walked
+        .facts
+        .iter()
+        .filter(|f| f.name == scan::Fact::NamesDefaultsFile)
+        .map(|f| (f.path.clone(), f.value.clone()))
+        .collect();
+    model::Model::build(
+        root,
+        &walked.files,
+        procfiles,
+        Some(&walked.declarations),
+        Some(&defaults_named),
+    )
+}
+
 /// The deployment model of the app at `root`, as the audit builds it (`dozen audit --model`).
 pub fn model_of(root: &Path) -> Result<model::Model, Vec<Diagnostic>> {
     let (app, procfile_problems, _) = load_app(root)?;
@@ -205,7 +218,13 @@ pub fn model_of(root: &Path) -> Result<model::Model, Vec<Diagnostic>> {
         problems: procfile_problems,
     }];
     procfiles.extend(ProcfileAt::alternatives(root, &walked.files));
-    Ok(model::Model::build(root, &walked.files, &procfiles, None))
+    Ok(model::Model::build(
+        root,
+        &walked.files,
+        &procfiles,
+        None,
+        None,
+    ))
 }
 
 /// The app, the problems of its Procfile (findings, not errors), and warnings about its

@@ -2710,3 +2710,93 @@ fn init_system_services_nested_scripts_and_process_managers() {
         ["php/Dockerfile:2"]
     );
 }
+
+/// Migrations at every start that live in the boot code and the entrypoint: the app's own
+/// migration routine called as it starts (not where it is defined, not a class's method of
+/// that name), knex's `migrate.up()`, and an Elixir release's `eval "…migrate"`.
+#[test]
+fn migration_routines_called_at_boot_and_release_evals() {
+    let found = noted(
+        Test::new()
+            .file(
+                "backend/src/app-init.ts",
+                "import { runMigrations } from './migrate';\n\nexport async function setupApp(app) {\n  await runMigrations(app, logger);\n  await app.listen(process.env.PORT);\n}\n",
+            )
+            .file(
+                "backend/src/migrate.ts",
+                "export async function runMigrations(app, logger) {\n  await knex.migrate.up();\n}\n",
+            )
+            .file(
+                "backend/src/database/service.ts",
+                "export class Db {\n  async runMigrations(): Promise<void> {\n    return;\n  }\n}\n",
+            )
+            .file(
+                "Dockerfile",
+                "FROM elixir:1.17.3-alpine\nCOPY priv/scripts/docker-entrypoint.sh /app/docker-entrypoint.sh\nENTRYPOINT [\"/app/docker-entrypoint.sh\"]\nCMD [\"start\"]\n",
+            )
+            .file(
+                "priv/scripts/docker-entrypoint.sh",
+                "#!/bin/sh\nset -e\n/opt/app/bin/app eval \"App.ReleaseTasks.migrate\"\nexec /opt/app/bin/app \"$@\"\n",
+            )
+            .git_add_all(),
+        "admin-processes/work-at-start",
+    );
+    assert_eq!(
+        found,
+        [
+            "backend/src/app-init.ts:4",
+            "priv/scripts/docker-entrypoint.sh:3"
+        ]
+    );
+}
+
+/// Secret fallbacks where round 10 missed them: Elixir's `get_env/1` imported bare, `||` a
+/// literal; a Compose file whose opening comment sets a condition on production use ("not
+/// intended for production use without first customizing it") is still production's.
+#[test]
+fn bare_get_env_fallbacks_and_conditionally_production_compose_files() {
+    let found = noted(
+        Test::new()
+            .file(
+                "config/runtime.exs",
+                "import Config\nimport System, only: [get_env: 1]\n\nconfig :app, App.Endpoint,\n  secret_key_base: get_env(\"SECRET_KEY_BASE\") || \"UNSAFE_pJhJ9q2qmMXYUCR0HyfufqtHQ+W1rqsr9M5q2aYo6Lo=\"\n",
+            )
+            .file("mix.exs", "defmodule App.MixProject do\nend\n")
+            .file("mix.lock", "%{}\n")
+            .file(
+                "docker-compose.yml",
+                "# Compose is a supported way to deploy this app in production, but this file is\n# not intended for production use without first customizing it.\n---\nservices:\n  web:\n    image: acme/app:2.1.0\n    environment:\n      APP_SECRET_KEY: \"${APP_SECRET_KEY:-hhZCp@D28z!n@NED*yB!ROMt+WzsY*iq}\"\n",
+            )
+            .git_add_all(),
+        "config/secret-fallback",
+    );
+    assert_eq!(found, ["config/runtime.exs:5", "docker-compose.yml:8"]);
+}
+
+/// A file of defaults the app's code loads by name (`config.default.php`) is production
+/// config, not an example; one nothing loads (`config.sample.php`) stays an example.
+#[test]
+fn defaults_files_the_code_loads_are_production() {
+    let model = Test::new()
+        .file(
+            "app/Models/Context.php",
+            "<?php\n$conf = Configuration::init(DATA_PATH . '/config.php', APP_PATH . '/config.default.php');\n",
+        )
+        .file("config.default.php", "<?php\nreturn ['db' => ['host' => 'localhost']];\n")
+        .file("config.sample.php", "<?php\nreturn [];\n")
+        .file("index.php", "<?php\necho 'hi';\n")
+        .git_add_all()
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    let role = |path: &str| {
+        model["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map(|f| f["role"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(role("config.default.php").as_deref(), Some("production"));
+    assert_eq!(role("config.sample.php").as_deref(), Some("example"));
+}

@@ -80,6 +80,71 @@ pub fn init_script_kind(image_path: &str) -> Option<bool> {
     }
 }
 
+/// A quoted file name that says it is a default or a template (`config.default.php`): its
+/// name is the first group. The walk's scan looks for it in the code
+/// (`Fact::NamesDefaultsFile`).
+pub const DEFAULTS_FILE_NAME: &str =
+    r#"["'/]([A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(?:default|dist)\.[A-Za-z0-9]+)["']"#;
+
+/// A file of defaults the app's production code loads by name (`config.default.php`,
+/// `settings.dist.py`) is production config, not an example. `named`: (the file that
+/// names it, the name), as the walk's scan found them; without them, the production code
+/// files are read for the names here.
+fn promote_loaded_defaults(
+    root: &Path,
+    files: &mut [FileRole],
+    named: Option<&[(String, String)]>,
+) {
+    const WHY: &str = "an example or template of a file";
+    let candidates = files
+        .iter()
+        .filter(|f| f.role == Role::Example && f.why == WHY)
+        .count();
+    if candidates == 0 {
+        return;
+    }
+    let production = |files: &[FileRole], path: &str| {
+        files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .is_ok_and(|i| files[i].role == Role::Production)
+    };
+    let loaded: Vec<String> = if let Some(named) = named {
+        named
+            .iter()
+            .filter(|(path, _)| production(files, path))
+            .map(|(_, name)| name.clone())
+            .collect()
+    } else {
+        static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(DEFAULTS_FILE_NAME).expect("valid regex")
+        });
+        files
+            .iter()
+            .filter(|f| {
+                f.role == Role::Production
+                    && crate::audit::files::kind(&f.path) == crate::audit::files::Kind::Code
+            })
+            .filter_map(|f| crate::audit::files::read_bounded(&root.join(&f.path)))
+            .flat_map(|text| {
+                NAME.captures_iter(&text)
+                    .map(|c| c[1].to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    for file in files.iter_mut() {
+        if file.role == Role::Example
+            && file.why == WHY
+            && loaded
+                .iter()
+                .any(|n| n == crate::audit::files::name(&file.path))
+        {
+            file.role = Role::Production;
+            file.why = "a file of defaults the app's code loads";
+        }
+    }
+}
+
 /// Every file's role by its path alone, before the declarations refine it.
 fn roles_by_path(files: &[String]) -> Vec<FileRole> {
     files
@@ -622,14 +687,15 @@ impl Model {
         files: &[String],
         procfiles: &[ProcfileAt],
         texts: Option<&[(String, String)]>,
+        defaults_named: Option<&[(String, String)]>,
     ) -> Self {
-        let files_with_roles = roles_by_path(files);
+        let mut files_with_roles = roles_by_path(files);
+        promote_loaded_defaults(root, &mut files_with_roles, defaults_named);
         let mut declared = read_declarations(root, &files_with_roles, procfiles, files, texts);
         let init_scripts = init_scripts(&files_with_roles, &declared.placed);
         declared
             .processes
             .extend(init_services(root, &init_scripts));
-        let mut files_with_roles = files_with_roles;
         refine_roles(&mut files_with_roles, &declared);
         promote_init_scripts(&mut files_with_roles, &init_scripts);
         let role_of = |path: &str| {
@@ -695,7 +761,12 @@ impl Model {
             );
         }
         demote_inactive_spring_profiles(&mut files_with_roles, &read);
-        let mut config = frameworks::production_config(files, &read);
+        let role_now = |path: &str| {
+            files_with_roles
+                .binary_search_by(|f| f.path.as_str().cmp(path))
+                .map_or_else(|_| roles::of_path(path).0, |i| files_with_roles[i].role)
+        };
+        let mut config = frameworks::production_config(files, &read, &role_now);
         for copied in copied_config {
             if !config.iter().any(|c| c.path == copied.path) {
                 config.push(copied);

@@ -64,6 +64,9 @@ pub enum Fact {
     /// The code stores files through the framework's storage: Django's `FileField` and
     /// `ImageField`, Wagtail's images, Laravel's `Storage` facade and uploaded files' `store`.
     StoresFiles,
+    /// The code names a file it loads whose name says it is a default or a template of
+    /// another (`'/config.default.php'`, `"settings.dist.py"`): the file is not an example.
+    NamesDefaultsFile,
 }
 
 /// A content rule's pattern.

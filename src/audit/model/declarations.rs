@@ -599,7 +599,14 @@ fn says_development(text: &str) -> Option<&'static str> {
         "not production-ready",
     ]
     .iter()
-    .any(|phrase| opening.contains(phrase));
+    .any(|phrase| {
+        // "not intended for production use without first customizing it" is a condition
+        // on production use, not a denial of it.
+        opening.match_indices(phrase).any(|(at, _)| {
+            let after: String = opening[at + phrase.len()..].chars().take(40).collect();
+            !(after.contains("without") || after.contains("unless"))
+        })
+    });
     says.then_some("its opening comment says it is for development or testing")
 }
 
@@ -968,6 +975,16 @@ fn fly_toml(path: &str, text: &str, out: &mut Declared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compose_files_that_deny_production_and_those_that_set_a_condition() {
+        assert!(says_development("# For local development only.\nservices: {}\n").is_some());
+        assert!(says_development("# This file is not intended for production.\n").is_some());
+        assert!(says_development(
+            "# Compose is a supported way to deploy in production, but this file is\n# not intended for production use without first customizing it.\nservices: {}\n"
+        )
+        .is_none());
+    }
 
     fn read_one(path: &str, text: &str) -> Declared {
         let mut out = Declared::default();

@@ -35,6 +35,7 @@ static DEPLOYED_SETTINGS: LazyLock<Regex> = LazyLock::new(|| {
 pub fn production_config(
     files: &[String],
     read: &dyn Fn(&str) -> Option<String>,
+    role: &dyn Fn(&str) -> super::roles::Role,
 ) -> Vec<ConfigFile> {
     let has = |name: &str| files.iter().any(|f| f == name);
     let laravel = has("artisan");
@@ -55,7 +56,7 @@ pub fn production_config(
             .filter(|f| {
                 django
                     && super::declarations::sets_environment(f)
-                    && super::roles::of_path(f).0 == super::roles::Role::Production
+                    && role(f) == super::roles::Role::Production
             })
             .filter_map(|f| read(f))
             .flat_map(|text| {
@@ -100,7 +101,7 @@ pub fn production_config(
     };
     let mut out = Vec::new();
     for path in files {
-        if super::roles::of_path(path).0 != super::roles::Role::Production {
+        if role(path) != super::roles::Role::Production {
             continue;
         }
         let name = files::name(path);
@@ -496,13 +497,14 @@ mod tests {
                 "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"shop.settings\")".to_owned()
             })
         };
-        let found: Vec<&str> = production_config(&files, &read)
-            .iter()
-            .map(|c| c.path.as_str())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|p| files.iter().find(|f| *f == p).unwrap().as_str())
-            .collect();
+        let found: Vec<&str> =
+            production_config(&files, &read, &|p| crate::audit::model::roles::of_path(p).0)
+                .iter()
+                .map(|c| c.path.as_str())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|p| files.iter().find(|f| *f == p).unwrap().as_str())
+                .collect();
         assert_eq!(
             found,
             [

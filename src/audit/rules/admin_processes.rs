@@ -21,14 +21,24 @@ pub static MODULE: Module = Module {
 static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &WORK_AT_START,
-        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|knex\.migrate\.latest\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)\s*\.run\(|flyway\.migrate\(\)|\.Migrate\(|Migrator::up\()"#,
+        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|\.migrate\.(?:latest|up)\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)\s*\.run\(|flyway\.migrate\(\)|\.Migrate\(|Migrator::up\()"#,
         "the app migrates its database as it starts: every instance, on every start",
         Kinds::CODE,
     )
     .verify(migrates_in_app_code)
     .gate(
-        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|knex\.migrate|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure|run_pending_migrations|migrate!|flyway\.migrate|\.Migrate\(|Migrator::up",
+        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|\.migrate\.|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure|run_pending_migrations|migrate!|flyway\.migrate|\.Migrate\(|Migrator::up",
     ),
+    // The app's own migration routine called from its boot code (`await
+    // runMigrations(app)`, TypeORM's `dataSource.runMigrations()`): not its definition.
+    Pattern::new(
+        &WORK_AT_START,
+        r"\b((?:run|apply|perform|execute)_?[Mm]igrations)\s*\(",
+        "the app migrates its database as it starts: every instance, on every start",
+        Kinds::CODE,
+    )
+    .verify(calls_a_migration_routine)
+    .gate("igrations"),
     Pattern::new(
         &WORK_AT_START,
         r"(?m)^\s*(?:hook-pre-app|exec-pre-app|hook-asap|exec-asap|exec-as-root|hook-master-start)\s*=\s*(?:exec:)?\s*(.*\bmigrate\b.*)$",
@@ -44,6 +54,7 @@ fn migrates_in_app_code(hit: &Hit<'_>) -> bool {
     let lower = hit.path.to_ascii_lowercase();
     let own_command = lower.split('/').any(|part| {
         part.contains("migrat")
+            || part == "alembic"
             || part == "management"
             || part == "commands"
             || part == "tasks"
@@ -58,6 +69,33 @@ fn migrates_in_app_code(hit: &Hit<'_>) -> bool {
         && !own_command
         && !behind_a_migrate_switch(hit)
         && hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Code
+}
+
+/// A call of a migration routine (not its definition: `function runMigrations(`,
+/// `async runMigrations(): Promise<void> {`, `def run_migrations(self):`) in code that
+/// runs with the app.
+fn calls_a_migration_routine(hit: &Hit<'_>) -> bool {
+    let line_start = hit.content[..hit.at.min(hit.content.len())]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = hit.content[hit.at.min(hit.content.len())..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(hit.content.len(), |i| hit.at + i);
+    let line = String::from_utf8_lossy(&hit.content[line_start..line_end]);
+    let before = line[..line.find(hit.evidence).unwrap_or(0)].trim();
+    let defines = before.split_whitespace().any(|w| {
+        matches!(
+            w,
+            "function" | "def" | "func" | "fn" | "public" | "private" | "protected" | "static"
+        )
+    }) || before.is_empty() && {
+        // `async runMigrations() {` or `runMigrations(): Promise<void> {` in a class body.
+        let after = line[line.find(hit.evidence).unwrap_or(0)..].trim_end();
+        after.ends_with('{') || after.ends_with(':') || after.contains("):")
+    } || before == "async";
+    !defines && migrates_in_app_code(hit)
 }
 
 /// Whether the call is the body of a branch taken only when asked to migrate (`if
@@ -157,10 +195,15 @@ pub fn migration(command: &str) -> Option<String> {
         .into_iter()
         .find_map(|words| {
             let joined = words.join(" ");
-            MIGRATIONS
-                .iter()
-                .any(|m| joined.contains(m))
-                .then_some(joined)
+            // An Elixir release's `bin/app eval "App.Release.migrate"` (or `rpc`, or a seed).
+            let release_task = words.windows(2).any(|pair| {
+                matches!(pair[0], "eval" | "rpc")
+                    && words[0].contains("bin/")
+                    && ["migrat", "seed"]
+                        .iter()
+                        .any(|task| pair[1].to_ascii_lowercase().contains(task))
+            });
+            (release_task || MIGRATIONS.iter().any(|m| joined.contains(m))).then_some(joined)
         })
         .or_else(|| migration_flag(command))
 }
@@ -724,6 +767,9 @@ mod tests {
         assert!(migration("server --no-migrate").is_none());
         assert!(migration("server --migrate=false").is_none());
         assert!(migration("server --migrations-dir db").is_none());
+        assert!(migration("/opt/app/bin/app eval \"App.ReleaseTasks.migrate\"").is_some());
+        assert!(migration("bin/app eval \"App.Release.seed()\"").is_some());
+        assert!(migration("bin/app eval \"App.Release.check()\"").is_none());
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
-use crate::audit::scan::{Hit, Pattern};
+use crate::audit::scan::{Fact, Hit, Pattern};
 use crate::source::Source;
 
 const WHY_SECRET: &str = "Config that varies between deploys, credentials above all, belongs in the environment, never in the code: the litmus test is whether the codebase could be made open source at any moment without compromising any credentials. A secret in a commit is in every clone and every fork, and stays in the history after it is deleted.";
@@ -571,6 +571,14 @@ fn connection_string(hit: &Hit<'_>) -> bool {
 }
 
 pub static PATTERNS: &[Pattern] = &[
+    // A file of defaults the code loads by name (`load(PATH . '/config.default.php')`,
+    // `include("settings.dist.py")`): read by the model, which gives it production's role.
+    Pattern::fact(
+        Fact::NamesDefaultsFile,
+        crate::audit::model::DEFAULTS_FILE_NAME,
+        Kinds::CODE,
+    )
+    .gate(r"\.default\.|\.dist\."),
     Pattern::new(
         &SECRET_FALLBACK,
         // JavaScript and TypeScript: `process.env.X || 'lit'`, `process.env.X ?? "lit"`.
@@ -583,9 +591,10 @@ pub static PATTERNS: &[Pattern] = &[
     .gate(r"process\.env"),
     Pattern::new(
         &SECRET_FALLBACK,
-        // Python, PHP, Ruby, Elixir: a lookup function with the default as its next argument.
+        // Python, PHP, Ruby, Elixir: a lookup function with the default as its next argument,
+        // or `||` a literal after it (Elixir's `System.get_env/1`, also imported bare).
         // (Gated: it runs only where a lookup's name occurs.)
-        concat!(r#"(?:os\.environ\.get|os\.getenv|environ\.get|env(?:\.str)?|config|getenv|ENV\.fetch|System\.get_env)\(\s*["']"#, secret_variable!(), r#"["']\s*,\s*(?:default\s*=\s*)?["']([^"'\n]+)["']|ENV\[["']"#, secret_variable!(), r#"["']\]\s*\|\|\s*["']([^"'\n]+)["']|System\.get_env\(\s*""#, secret_variable!(), r#""\s*\)\s*\|\|\s*"([^"\n]+)""#),
+        concat!(r#"(?:os\.environ\.get|os\.getenv|environ\.get|env(?:\.str)?|config|getenv|ENV\.fetch|System\.get_env)\(\s*["']"#, secret_variable!(), r#"["']\s*,\s*(?:default\s*=\s*)?["']([^"'\n]+)["']|ENV\[["']"#, secret_variable!(), r#"["']\]\s*\|\|\s*["']([^"'\n]+)["']|\b(?:System\.)?get_env\(\s*""#, secret_variable!(), r#""\s*\)\s*\|\|\s*"([^"\n]+)""#),
         "a secret's environment lookup falls back to a literal",
         Kinds::CODE,
     )
