@@ -2800,3 +2800,46 @@ fn defaults_files_the_code_loads_are_production() {
     assert_eq!(role("config.default.php").as_deref(), Some("production"));
     assert_eq!(role("config.sample.php").as_deref(), Some("example"));
 }
+
+/// Literal credentials in the YAML a Spring app runs with, wherever it is kept: any key
+/// whose last word is a password or secret (`secretKey`, `jwt-secret-key`), Spring Cloud's
+/// `bootstrap.yml`, and a production profile's file a config server serves
+/// (`config/admin/shop-admin-prod.yaml`) — not a development profile's, not a Compose file.
+#[test]
+fn credentials_in_spring_and_config_server_yaml() {
+    let found = noted(
+        Test::new()
+            .file(
+                "shop-admin/src/main/resources/application.yml",
+                "server:\n  port: 8080\nsa-token:\n  token-name: Authorization\n  jwt-secret-key: Kx8vQ2mZ7pLw4rTn\n",
+            )
+            .file(
+                "shop-admin/src/main/resources/bootstrap.yml",
+                "spring:\n  cloud:\n    nacos:\n      config:\n        password: Nq7vZ2xLp4\n",
+            )
+            .file(
+                "config/admin/shop-admin-prod.yaml",
+                "spring:\n  datasource:\n    username: reader\n    password: R3aderPass\nminio:\n  secretKey: minioadmin\n",
+            )
+            .file(
+                "config/admin/shop-admin-dev.yaml",
+                "spring:\n  datasource:\n    password: devpass99\n",
+            )
+            .file(
+                "docker-compose.prod.yml",
+                "services:\n  db:\n    image: mysql:8.4\n    environment:\n      MYSQL_ROOT_PASSWORD: Root123Pass\n",
+            )
+            .file("shop-admin/pom.xml", "<project><artifactId>shop-admin</artifactId></project>\n")
+            .git_add_all(),
+        "config/framework-password",
+    );
+    assert_eq!(
+        found,
+        [
+            "config/admin/shop-admin-prod.yaml:4",
+            "config/admin/shop-admin-prod.yaml:6",
+            "shop-admin/src/main/resources/application.yml:5",
+            "shop-admin/src/main/resources/bootstrap.yml:5"
+        ]
+    );
+}

@@ -838,7 +838,9 @@ static PROPERTIES_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid")
 });
 static YAML_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?im)^[ \t]*(password|secret|secret[_-]key|secret_key_base)[ \t]*:[ \t]*["']?([^"'#\s][^"'#]*?)["']?[ \t]*(?:#.*)?$"#)
+    // The key's last word says it (`password`, `secretKey`, `jwt-secret-key`,
+    // `accessKeySecret`, `secret_key_base`).
+    Regex::new(r#"(?im)^[ \t]*([a-z0-9_-]*?(?:password|secret|secret[_-]?key|secret_key_base))[ \t]*:[ \t]*["']?([^"'#\s][^"'#]*?)["']?[ \t]*(?:#.*)?$"#)
         .expect("valid")
 });
 static DJANGO_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
@@ -857,6 +859,17 @@ fn framework(path: &str, name: &str) -> Option<(&'static Regex, &'static str)> {
         Some((&YAML_PASSWORD, "Spring"))
     } else if lower == "database.yml" || lower == "secrets.yml" {
         Some((&YAML_PASSWORD, "Rails"))
+    } else if (files::has_suffix(&lower, ".yml") || files::has_suffix(&lower, ".yaml"))
+        && !crate::audit::model::declarations::is_compose(&lower)
+        && (lower.starts_with("bootstrap")
+            || lower
+                .rsplit_once('.')
+                .and_then(|(stem, _)| stem.rsplit(['-', '_', '.']).next())
+                .is_some_and(|word| word == "prod" || word == "production"))
+    {
+        // Spring Cloud's `bootstrap.yml`, and a profile's config a config server serves
+        // (`mall-admin-prod.yaml`, `app-production.yml`).
+        Some((&YAML_PASSWORD, "production"))
     } else if files::has_suffix(&lower, ".py")
         && (lower.starts_with("settings") || path.contains("/settings/"))
     {
