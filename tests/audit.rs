@@ -2843,3 +2843,27 @@ fn credentials_in_spring_and_config_server_yaml() {
         ]
     );
 }
+
+/// A Dockerfile whose last stages are development and test variants built on the release
+/// stage: production runs the release stage's `ENTRYPOINT`, not the variants'.
+#[test]
+fn production_stage_before_development_variants() {
+    let model = Test::new()
+        .file(
+            "Dockerfile.django-alpine",
+            "FROM python:3.14.6-alpine3.23 AS base\nFROM base AS build\nRUN pip wheel -r requirements.txt\nFROM base AS release\nCOPY docker/entrypoint-uwsgi.sh /entrypoint-uwsgi.sh\nENTRYPOINT [\"/entrypoint-uwsgi.sh\"]\nFROM release AS development\nCMD [\"/entrypoint-uwsgi-dev.sh\"]\nFROM development AS django-unittests\nCMD [\"/app/run-unittests.sh\"]\n",
+        )
+        .file("docker/entrypoint-uwsgi.sh", "#!/bin/sh\nexec uwsgi --ini uwsgi.ini\n")
+        .file("manage.py", "import os\n")
+        .git_add_all()
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    let commands: Vec<(&str, &str)> = model["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["role"].as_str().unwrap(), p["command"].as_str().unwrap()))
+        .collect();
+    assert_eq!(commands, [("production", "/entrypoint-uwsgi.sh")]);
+}

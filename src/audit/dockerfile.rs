@@ -64,6 +64,88 @@ pub fn parse(text: &str) -> Vec<Instruction> {
     instructions
 }
 
+/// Words in a stage's name that mark a development or test variant built on top of the
+/// production stage (`FROM release AS development`, `FROM app AS django-unittests`).
+const NOT_PRODUCTION_WORDS: [&str; 12] = [
+    "dev",
+    "development",
+    "debug",
+    "local",
+    "test",
+    "tests",
+    "testing",
+    "unittest",
+    "unittests",
+    "ci",
+    "e2e",
+    "devcontainer",
+];
+
+/// The stage an image of this Dockerfile is built from when no `--target` is given, for
+/// production: the last stage, unless the last ones are development or test variants
+/// (named so), then the last stage before them. Its index of `FROM` in `instructions`
+/// (0 without any `FROM`).
+pub fn production_stage(instructions: &[Instruction]) -> usize {
+    let froms: Vec<usize> = instructions
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.keyword == "FROM")
+        .map(|(at, _)| at)
+        .collect();
+    let variant = |at: &usize| {
+        stage_name(&instructions[*at]).is_some_and(|name| {
+            name.split(['-', '_', '.'])
+                .any(|word| NOT_PRODUCTION_WORDS.contains(&word))
+        })
+    };
+    froms
+        .iter()
+        .rev()
+        .find(|at| !variant(at))
+        .or(froms.last())
+        .copied()
+        .unwrap_or(0)
+}
+
+/// A `FROM` instruction's stage name (`FROM base AS build` is `build`), lower-cased.
+pub fn stage_name(from: &Instruction) -> Option<String> {
+    let words: Vec<&str> = from
+        .args
+        .split_whitespace()
+        .filter(|w| !w.starts_with("--"))
+        .collect();
+    match words.as_slice() {
+        [_, as_word, name, ..] if as_word.eq_ignore_ascii_case("as") => {
+            Some(name.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// The instructions of the stage whose `FROM` is at `from`, and of the stages of this file it
+/// is built on, nearest first: where an `ENTRYPOINT` or `CMD` it inherits is.
+pub fn stage_chain(instructions: &[Instruction], from: usize) -> Vec<&[Instruction]> {
+    let mut chain = Vec::new();
+    let mut at = Some(from);
+    while let Some(start) = at.filter(|&s| s < instructions.len() && chain.len() < 16) {
+        let end = instructions[start + 1..]
+            .iter()
+            .position(|i| i.keyword == "FROM")
+            .map_or(instructions.len(), |p| start + 1 + p);
+        chain.push(&instructions[start..end]);
+        let base = instructions[start]
+            .args
+            .split_whitespace()
+            .find(|w| !w.starts_with("--"))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        at = instructions[..start]
+            .iter()
+            .rposition(|i| i.keyword == "FROM" && stage_name(i).as_deref() == Some(base.as_str()));
+    }
+    chain
+}
+
 /// A line without its continuation backslash, and whether it had one.
 fn continued(line: &str) -> (&str, bool) {
     let trimmed = line.trim_end();
@@ -100,6 +182,22 @@ pub fn assignments(instruction: &Instruction) -> Vec<(String, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_production_stage_is_before_development_and_test_variants() {
+        let parsed = parse(
+            "FROM python:3.14 AS base\nFROM base AS build\nFROM base AS release\nENTRYPOINT [\"/entrypoint-uwsgi.sh\"]\nFROM release AS development\nFROM development AS django-unittests\n",
+        );
+        let stage = production_stage(&parsed);
+        assert_eq!(parsed[stage].line, 3);
+        let chain = stage_chain(&parsed, stage);
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[0][1].keyword, "ENTRYPOINT");
+        let plain = parse("FROM node:22 AS build\nFROM nginx:1.27\nCMD [\"nginx\"]\n");
+        assert_eq!(plain[production_stage(&plain)].line, 2);
+        let only_dev = parse("FROM node:22 AS dev\n");
+        assert_eq!(production_stage(&only_dev), 0);
+    }
 
     #[test]
     fn instructions_located_with_continuations() {

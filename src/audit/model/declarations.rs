@@ -271,18 +271,30 @@ fn dockerfile_command(path: &str, text: &str, out: &mut Declared) {
             }
         }
     }
-    let last_stage = instructions
-        .iter()
-        .rposition(|i| i.keyword == "FROM")
-        .unwrap_or(0);
-    let stage = &instructions[last_stage.min(instructions.len())..];
-    if let Some(from) = stage.first().filter(|i| i.keyword == "FROM") {
+    // The production stage (not a development or test variant built on it), and the stages
+    // of this file it is built on: what they copy, install and run is in the image.
+    let chain = if instructions.is_empty() {
+        Vec::new()
+    } else {
+        dockerfile::stage_chain(&instructions, dockerfile::production_stage(&instructions))
+    };
+    if let Some(from) = chain
+        .last()
+        .and_then(|stage| stage.first())
+        .filter(|i| i.keyword == "FROM")
+    {
         if let Some(image) = from.args.split_whitespace().find(|w| !w.starts_with("--")) {
             out.bases.push((path.to_owned(), image.to_owned()));
         }
     }
-    image_contents(path, stage, out);
-    let find = |keyword: &str| stage.iter().rev().find(|i| i.keyword == keyword);
+    for stage in chain.iter().rev() {
+        image_contents(path, stage, out);
+    }
+    let find = |keyword: &str| {
+        chain
+            .iter()
+            .find_map(|stage| stage.iter().rev().find(|i| i.keyword == keyword))
+    };
     let (entrypoint, cmd) = (find("ENTRYPOINT"), find("CMD"));
     let Some(at) = cmd.or(entrypoint) else {
         return;

@@ -786,13 +786,13 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// Secret-named `ENV`/`ARG` keys.
 pub fn dockerfile_secrets(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
-    // Only the last stage's: a build stage's `ENV` and `ARG` never reach the image (and the
-    // `ARG`s before the first `FROM` only name images).
-    let last_stage = instructions
-        .iter()
-        .rposition(|i| i.keyword == "FROM")
-        .unwrap_or(instructions.len());
-    for instruction in &instructions[last_stage.min(instructions.len())..] {
+    // Only the production stage's and those it is built on: a build stage's `ENV` and `ARG`
+    // never reach the image (and the `ARG`s before the first `FROM` only name images).
+    if !instructions.iter().any(|i| i.keyword == "FROM") {
+        return;
+    }
+    let chain = dockerfile::stage_chain(instructions, dockerfile::production_stage(instructions));
+    for instruction in chain.iter().rev().flat_map(|stage| stage.iter()) {
         if instruction.keyword != "ENV" && instruction.keyword != "ARG" {
             continue;
         }
