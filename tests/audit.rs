@@ -2867,3 +2867,37 @@ fn production_stage_before_development_variants() {
         .collect();
     assert_eq!(commands, [("production", "/entrypoint-uwsgi.sh")]);
 }
+
+/// A config file a production process's command names is config production reads; a
+/// Spring Cloud `bootstrap-prod.yml` is the production profile's.
+#[test]
+fn config_named_by_production_commands_and_bootstrap_profiles() {
+    let model = Test::new()
+        .file(
+            "Procfile",
+            "web: bundle exec puma -p $PORT\nperformance_worker: bundle exec sidekiq -C config/workers/performance.yml\n",
+        )
+        .file("config/workers/performance.yml", ":concurrency: 4\n")
+        .file("config/workers/unused.yml", ":concurrency: 1\n")
+        .file("api/src/main/resources/bootstrap-prod.yml", "spring:\n  cloud: {}\n")
+        .file("api/src/main/resources/bootstrap-dev.yml", "spring:\n  cloud: {}\n")
+        .file("Gemfile", "source 'https://rubygems.org'\n")
+        .git_add_all()
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    let config = config_paths(&model);
+    assert!(
+        config.contains(&"config/workers/performance.yml"),
+        "{config:?}"
+    );
+    assert!(
+        config.contains(&"api/src/main/resources/bootstrap-prod.yml"),
+        "{config:?}"
+    );
+    assert!(!config.contains(&"config/workers/unused.yml"), "{config:?}");
+    assert!(
+        !config.contains(&"api/src/main/resources/bootstrap-dev.yml"),
+        "{config:?}"
+    );
+}

@@ -560,6 +560,54 @@ fn promote_compose_env_files(files: &mut [FileRole], env_files: &[(String, Strin
 }
 
 /// A config file by its name (`config.yml`, `app.ini`, `nginx.conf`, `logback.xml`).
+/// The config production reads: the frameworks' conventions (by the files' refined roles),
+/// then `more` (copied into the image, named by a command).
+fn production_config(
+    files: &[String],
+    files_with_roles: &[FileRole],
+    read: &dyn Fn(&str) -> Option<String>,
+    more: impl Iterator<Item = ConfigFile>,
+) -> Vec<ConfigFile> {
+    let role_now = |path: &str| {
+        files_with_roles
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .map_or_else(|_| roles::of_path(path).0, |i| files_with_roles[i].role)
+    };
+    let mut config = frameworks::production_config(files, read, &role_now);
+    for extra in more {
+        if !config.iter().any(|c| c.path == extra.path) {
+            config.push(extra);
+        }
+    }
+    config
+}
+
+/// Config files of the app a production process's command names (`sidekiq -C
+/// config/workers/performance.yml`, `gunicorn -c conf/gunicorn.conf.py`): what that process
+/// runs with.
+fn named_config(files: &[String], processes: &[DeclaredProcess]) -> Vec<ConfigFile> {
+    let mut out: Vec<ConfigFile> = Vec::new();
+    for process in processes.iter().filter(|p| p.role == Role::Production) {
+        for word in process.process.command.split_whitespace() {
+            let word = word
+                .trim_matches(|c| "\"'`;,()[]".contains(c))
+                .split_once('=')
+                .map_or(word, |(_, value)| value)
+                .trim_start_matches("./");
+            if is_config_name(word)
+                && files.binary_search_by(|f| f.as_str().cmp(word)).is_ok()
+                && !out.iter().any(|c| c.path == word)
+            {
+                out.push(ConfigFile {
+                    path: word.to_owned(),
+                    why: "named by a production process's command",
+                });
+            }
+        }
+    }
+    out
+}
+
 fn is_config_name(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     [
@@ -761,17 +809,14 @@ impl Model {
             );
         }
         demote_inactive_spring_profiles(&mut files_with_roles, &read);
-        let role_now = |path: &str| {
-            files_with_roles
-                .binary_search_by(|f| f.path.as_str().cmp(path))
-                .map_or_else(|_| roles::of_path(path).0, |i| files_with_roles[i].role)
-        };
-        let mut config = frameworks::production_config(files, &read, &role_now);
-        for copied in copied_config {
-            if !config.iter().any(|c| c.path == copied.path) {
-                config.push(copied);
-            }
-        }
+        let config = production_config(
+            files,
+            &files_with_roles,
+            &read,
+            copied_config
+                .into_iter()
+                .chain(named_config(files, &processes)),
+        );
         explain_config(&mut files_with_roles, &config);
         let spring = spring_properties(&config, &read);
         Self {

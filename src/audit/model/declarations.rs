@@ -540,7 +540,7 @@ fn development_service(service: &Node) -> Option<&'static str> {
 /// Images of backing services and of the proxies in front of the app: attached resources, not
 /// the app's own code. A Compose file of only these attaches a developer's local
 /// infrastructure; it does not deploy the app.
-const BACKING_IMAGES: [&str; 27] = [
+const BACKING_IMAGES: [&str; 48] = [
     "nginx",
     "traefik",
     "caddy",
@@ -568,6 +568,30 @@ const BACKING_IMAGES: [&str; 27] = [
     "kafka",
     "zookeeper",
     "nats",
+    // Search, logs, metrics and tracing the app ships to.
+    "logstash",
+    "kibana",
+    "fluentd",
+    "fluent-bit",
+    "prometheus",
+    "grafana",
+    "jaeger",
+    "zipkin",
+    "loki",
+    // Config, discovery and secrets servers the app attaches to.
+    "nacos",
+    "consul",
+    "etcd",
+    "vault",
+    // Identity, directory and other stores.
+    "keycloak",
+    "openldap",
+    "clickhouse",
+    "cassandra",
+    "influxdb",
+    "neo4j",
+    "typesense",
+    "mongo-express",
 ];
 
 /// Whether an image is a vendor's image of a backing service (`postgres:16`,
@@ -575,9 +599,13 @@ const BACKING_IMAGES: [&str; 27] = [
 fn is_backing_image(image: &str) -> bool {
     let repository = image.split([':', '@']).next().unwrap_or(image);
     let last = repository.rsplit('/').next().unwrap_or(repository);
-    BACKING_IMAGES
-        .iter()
-        .any(|b| *b == repository || *b == last || last.starts_with(&format!("{b}-")))
+    // `bitnami/redis`, `nacos/nacos-server`, `osixia/openldap`, `rroemhild/test-openldap`.
+    BACKING_IMAGES.iter().any(|b| {
+        *b == repository
+            || *b == last
+            || last.starts_with(&format!("{b}-"))
+            || last.split('-').any(|word| word == *b)
+    })
 }
 
 /// Whether a deployment file's opening comment says it is for development or testing only
@@ -987,6 +1015,27 @@ fn fly_toml(path: &str, text: &str, out: &mut Declared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vendors_images_of_backing_services() {
+        for image in [
+            "postgres:16",
+            "bitnami/redis:7.2",
+            "nacos/nacos-server:v2.3.2",
+            "elastic/logstash:8.15.0",
+            "kibana:8.15.0",
+            "rroemhild/test-openldap",
+        ] {
+            assert!(is_backing_image(image), "{image}");
+        }
+        for image in [
+            "acme/shop:1.4",
+            "rustdesk/rustdesk-server:latest",
+            "ghcr.io/org/api",
+        ] {
+            assert!(!is_backing_image(image), "{image}");
+        }
+    }
 
     #[test]
     fn compose_files_that_deny_production_and_those_that_set_a_condition() {

@@ -268,9 +268,14 @@ fn spring_production(name: &str) -> bool {
     ["yml", "yaml", "properties"].contains(&extension)
         && (stem == "application"
             || stem == "bootstrap"
-            || ["application-prod", "application-production"]
-                .iter()
-                .any(|p| stem.starts_with(p)))
+            || [
+                "application-prod",
+                "application-production",
+                "bootstrap-prod",
+                "bootstrap-production",
+            ]
+            .iter()
+            .any(|p| stem.starts_with(p)))
 }
 
 /// The modules a Python module star-imports, absolute (`from .base import *` in
@@ -487,6 +492,8 @@ mod tests {
             "src/main/resources/application.yml",
             "src/main/resources/application-prod.yml",
             "src/main/resources/application-dev.yml",
+            "src/main/resources/bootstrap-prod.yml",
+            "src/main/resources/bootstrap-dev.yml",
             ".env.production",
         ]
         .iter()
@@ -514,6 +521,7 @@ mod tests {
                 "shop/settings/production.py",
                 "src/main/resources/application.yml",
                 "src/main/resources/application-prod.yml",
+                "src/main/resources/bootstrap-prod.yml",
                 ".env.production",
             ]
         );
