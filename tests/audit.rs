@@ -1721,6 +1721,23 @@ fn nginx_images_systemd_units_and_catalogs() {
         "{}",
         with_image.stdout
     );
+    // The infrastructure Compose file beside the app (backing services only, which the model
+    // calls development's) runs the same image with the same config.
+    let beside = Test::new()
+        .file("docker/nginx.conf", conf)
+        .file(
+            "docker/docker-compose-env.yml",
+            "services:\n  db:\n    image: mysql:5.7\n  nginx:\n    image: nginx:1.22\n    volumes:\n      - ./nginx.conf:/etc/nginx/nginx.conf\n",
+        )
+        .args(&["audit", "--strict", "--json"])
+        .run();
+    assert!(
+        !located(&beside.json())
+            .iter()
+            .any(|(rule, _)| rule == "logs/file-sink"),
+        "{}",
+        beside.stdout
+    );
     let on_a_vm = Test::new()
         .procfile("web: bin/server\n")
         .file("deploy/nginx/site", conf)

@@ -150,7 +150,8 @@ pub static PATTERNS: &[Pattern] = &[
     .verify(not_a_stream),
 ];
 
-/// Whether a production Compose service or Dockerfile runs the official nginx image.
+/// Whether a Compose service or a production Dockerfile runs the official nginx image, whose
+/// `/var/log/nginx/*.log` are links to the container's stdout and stderr.
 fn runs_official_nginx(model: &crate::audit::model::Model) -> bool {
     let official = |image: &str| {
         let repository = image.split([':', '@']).next().unwrap_or(image);
@@ -163,8 +164,14 @@ fn runs_official_nginx(model: &crate::audit::model::Model) -> bool {
         ]
         .contains(&repository)
     };
+    // Production's, or the infrastructure a Compose file of backing services runs beside
+    // the app (the model calls that development's, but its nginx reads the same config).
     model.services.iter().any(|(s, role)| {
-        *role == crate::audit::model::roles::Role::Production && official(&s.image)
+        matches!(
+            role,
+            crate::audit::model::roles::Role::Production
+                | crate::audit::model::roles::Role::Development
+        ) && official(&s.image)
     }) || model.base_images.iter().any(|image| official(image))
 }
 
