@@ -2918,3 +2918,21 @@ fn config_named_by_production_commands_and_bootstrap_profiles() {
         "{config:?}"
     );
 }
+
+/// A stage named through an `ARG` (`FROM ${BASE}-php-ext-base`, with `ARG BASE="fpm"` and a
+/// stage `AS fpm-php-ext-base`) is that stage, not an untagged image.
+#[test]
+fn stages_named_through_arg_defaults() {
+    let found = noted(
+        Test::new()
+            .file(
+                "Dockerfile",
+                "ARG BASE=\"fpm\"\nFROM composer:2.8 AS composer\nFROM php:8.3-fpm-alpine AS fpm-php-ext-base\nFROM php:8.3-apache-bookworm AS apache-php-ext-base\nFROM ${BASE}-php-ext-base AS php-ext-gd\nFROM php:8.3-fpm-alpine AS fpm-base\nFROM ${BASE}-base AS php-base\nCMD [\"php-fpm\"]\n",
+            )
+            .file("composer.json", "{}\n")
+            .file("composer.lock", "{}\n")
+            .git_add_all(),
+        "dependencies/unpinned-base-image",
+    );
+    assert_eq!(found, Vec::<String>::new());
+}

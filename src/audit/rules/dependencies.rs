@@ -1142,6 +1142,8 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
     let mut arguments: Vec<(String, String)> = Vec::new();
     let mut seen_from = false;
     for instruction in instructions {
+        // The stages before this instruction's own (`FROM base AS base` names an image).
+        let mut earlier = stages.len();
         let image = match instruction.keyword.as_str() {
             "ARG" if !seen_from => {
                 for (key, value) in crate::audit::dockerfile::assignments(instruction) {
@@ -1161,14 +1163,11 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
                 };
                 if let [_, as_word, name, ..] = words.as_slice() {
                     if as_word.eq_ignore_ascii_case("as") {
+                        // A stage named through an `ARG` (`AS ${BASE}-base`) by its default.
+                        let name = substitute(name, &arguments).unwrap_or_else(|| (*name).to_owned());
+                        earlier = stages.len();
                         stages.push(name.to_ascii_lowercase());
                     }
-                }
-                // Not a stage of this file: those are the images of earlier `FROM`s.
-                if stages[..stages.len().saturating_sub(usize::from(words.len() > 2))]
-                    .contains(&image.to_ascii_lowercase())
-                {
-                    continue;
                 }
                 (image, "base image")
             }
@@ -1181,7 +1180,7 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
                 else {
                     continue;
                 };
-                if !image.contains(['/', ':']) || stages.contains(&image.to_ascii_lowercase()) {
+                if !image.contains(['/', ':']) {
                     continue;
                 }
                 (image, "image copied from")
@@ -1193,6 +1192,14 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
         let Some(image) = resolved.as_deref().filter(|i| !i.contains('$')) else {
             continue;
         };
+        // An earlier stage of this file, by its name as written or by the `ARG`s' defaults
+        // (`FROM ${BASE}-php-ext-base` is the stage `fpm-php-ext-base`).
+        if [written, image]
+            .iter()
+            .any(|i| stages[..earlier].contains(&i.to_ascii_lowercase()))
+        {
+            continue;
+        }
         if image == "scratch" || image.contains('@') {
             continue;
         }
@@ -1364,7 +1371,7 @@ mod tests {
     fn base_images_need_a_tag() {
         let mut out = Vec::new();
         let parsed = dockerfile::parse(
-            "ARG DEBIAN=sid-slim\nARG NODE\nFROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\nFROM debian:bookworm-slim\nFROM golang:trixie\nFROM debian:sid-slim\nFROM node:20-alpine\nFROM node:lts-alpine\nFROM debian:${DEBIAN}\nFROM node:$NODE\nCOPY --from=tonistiigi/xx / /\nCOPY --from=build /app /app\nCOPY --from=ghcr.io/x/y:1.2 /b /b\nFROM base AS base\n",
+            "ARG DEBIAN=sid-slim\nARG NODE\nARG FLAVOUR=\"fpm\"\nFROM node AS build\nFROM build\nFROM python:latest\nFROM --platform=linux/amd64 python:3.12-slim\nFROM ghcr.io/org/app@sha256:abc\nFROM registry:5000/img\nFROM scratch\nFROM ${BASE}\nFROM node:alpine\nFROM ruby:3.3-alpine\nFROM gcr.io/distroless/base-debian13:nonroot\nFROM debian:bookworm-slim\nFROM golang:trixie\nFROM debian:sid-slim\nFROM node:20-alpine\nFROM node:lts-alpine\nFROM debian:${DEBIAN}\nFROM node:$NODE\nCOPY --from=tonistiigi/xx / /\nCOPY --from=build /app /app\nCOPY --from=ghcr.io/x/y:1.2 /b /b\nFROM base AS base\nFROM php:8.3-fpm-alpine AS fpm-ext\nFROM ${FLAVOUR}-ext AS gd\n",
         );
         base_images("Dockerfile", &parsed, &mut out);
         let got: Vec<(usize, usize, &str)> = out
@@ -1374,16 +1381,16 @@ mod tests {
         assert_eq!(
             got,
             [
-                (3, 6, "node"),
-                (5, 6, "python:latest"),
-                (8, 6, "registry:5000/img"),
-                (11, 6, "node:alpine"),
-                (15, 6, "golang:trixie"),
-                (16, 6, "debian:sid-slim"),
-                (18, 6, "node:lts-alpine"),
-                (19, 6, "debian:${DEBIAN}"),
-                (21, 13, "tonistiigi/xx"),
-                (24, 6, "base")
+                (4, 6, "node"),
+                (6, 6, "python:latest"),
+                (9, 6, "registry:5000/img"),
+                (12, 6, "node:alpine"),
+                (16, 6, "golang:trixie"),
+                (17, 6, "debian:sid-slim"),
+                (19, 6, "node:lts-alpine"),
+                (20, 6, "debian:${DEBIAN}"),
+                (22, 13, "tonistiigi/xx"),
+                (25, 6, "base")
             ]
         );
     }
