@@ -2936,3 +2936,27 @@ fn stages_named_through_arg_defaults() {
     );
     assert_eq!(found, Vec::<String>::new());
 }
+
+/// A log file the image or its entrypoint links to a stream (`ln -sf /dev/stdout PATH`) is
+/// the stream: writing there reaches the container's output. One not linked is a file.
+#[test]
+fn log_files_linked_to_the_streams() {
+    let found = noted(
+        Test::new()
+            .file(
+                "Dockerfile",
+                "FROM debian:bookworm-slim\nRUN apt-get install -y nginx && \\\n    ln -sf /dev/stderr /var/log/nginx/app.error.log\nCOPY entrypoint.sh /entrypoint.sh\nENTRYPOINT [\"/entrypoint.sh\"]\n",
+            )
+            .file(
+                "entrypoint.sh",
+                "#!/bin/sh\nset -e\n# forward request logs to docker log collector\nln -sf /dev/stdout /var/log/nginx/app.access.log\nexec nginx -g 'daemon off;'\n",
+            )
+            .file(
+                "nginx/site.conf",
+                "server {\n  access_log /var/log/nginx/app.access.log;\n  error_log /var/log/nginx/app.error.log;\n  access_log /var/log/nginx/other.log;\n}\n",
+            )
+            .git_add_all(),
+        "logs/file-sink",
+    );
+    assert_eq!(found, ["nginx/site.conf:4"]);
+}

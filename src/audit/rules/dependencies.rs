@@ -1164,7 +1164,8 @@ pub fn base_images(path: &str, instructions: &[Instruction], out: &mut Vec<Findi
                 if let [_, as_word, name, ..] = words.as_slice() {
                     if as_word.eq_ignore_ascii_case("as") {
                         // A stage named through an `ARG` (`AS ${BASE}-base`) by its default.
-                        let name = substitute(name, &arguments).unwrap_or_else(|| (*name).to_owned());
+                        let name =
+                            substitute(name, &arguments).unwrap_or_else(|| (*name).to_owned());
                         earlier = stages.len();
                         stages.push(name.to_ascii_lowercase());
                     }

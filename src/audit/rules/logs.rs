@@ -260,6 +260,12 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                     .contains(&f.evidence.as_str()))
         });
     }
+    // A log file the image or a start script links to a stream (`ln -sf /dev/stdout
+    // /var/log/nginx/access.log`, as the official nginx image does) is the stream.
+    let linked = linked_to_streams(project);
+    if !linked.is_empty() {
+        out.retain(|f| !(f.rule == FILE_SINK.id && linked.contains(&f.evidence)));
+    }
     spring_log_file(project, out);
     for (procfile, process) in project.processes() {
         if let Some(sink) = command_sink(&process.command) {
@@ -294,6 +300,66 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// The paths production's Dockerfiles and start scripts link to the process's stdout or
+/// stderr: `ln -sf /dev/stdout PATH` (also `/dev/stderr`, `/proc/self/fd/1` and `2`).
+fn linked_to_streams(project: &Project<'_>) -> Vec<String> {
+    let mut sources: Vec<String> = project
+        .files
+        .iter()
+        .filter(|f| {
+            files::is_dockerfile(files::name(f))
+                && project
+                    .model
+                    .is_none_or(|m| m.role(f) == crate::audit::rule::Role::Production)
+        })
+        .cloned()
+        .collect();
+    sources.extend(
+        super::admin_processes::start_scripts(project)
+            .into_iter()
+            .map(|s| s.path),
+    );
+    let mut linked = Vec::new();
+    for path in &sources {
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        let joined = text.replace("\\\n", " ");
+        let lines = joined
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with('#'))
+            // A Dockerfile's `RUN ln -sf …`.
+            .map(|l| l.strip_prefix("RUN ").unwrap_or(l));
+        for words in lines.flat_map(crate::audit::shell::simple_commands) {
+            let [program, rest @ ..] = words.as_slice() else {
+                continue;
+            };
+            if program.rsplit('/').next() != Some("ln") {
+                continue;
+            }
+            let operands: Vec<&str> = rest
+                .iter()
+                .copied()
+                .filter(|w| !w.starts_with('-'))
+                .collect();
+            if let [target, link] = operands.as_slice() {
+                let stream = [
+                    "/dev/stdout",
+                    "/dev/stderr",
+                    "/proc/self/fd/1",
+                    "/proc/self/fd/2",
+                ]
+                .contains(target);
+                if stream {
+                    linked.push((*link).to_owned());
+                }
+            }
+        }
+    }
+    linked
 }
 
 /// Spring Boot's `logging.file.name` or `logging.file.path` in production's config: the
