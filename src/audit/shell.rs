@@ -108,9 +108,27 @@ pub fn last_list_command(command: &str) -> &str {
         .trim_end()
 }
 
+/// Whether a command `exec`s its program, after any `NAME=value` assignments before it
+/// (`PHX_SERVER=true exec ./app start`).
+pub fn execs(command: &str) -> bool {
+    command.split_whitespace().find(|word| {
+        !word.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+    }) == Some("exec")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_after_assignments() {
+        assert!(execs("exec gunicorn app"));
+        assert!(execs("PHX_SERVER=true exec ./realtime start"));
+        assert!(!execs("PHX_SERVER=true ./realtime start"));
+        assert!(!execs("gunicorn --exec x"));
+    }
 
     #[test]
     fn last_list_command_at_the_top_level() {

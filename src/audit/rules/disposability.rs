@@ -88,7 +88,7 @@ pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Findin
             || instruction.args.trim().is_empty()
             || busybox && execs_itself(&instruction.args)
             // `cron && exec apache2 -D FOREGROUND`: the shell replaces itself with the last.
-            || shell::last_list_command(&instruction.args).starts_with("exec ")
+            || shell::execs(shell::last_list_command(&instruction.args))
         {
             continue;
         }
@@ -162,7 +162,7 @@ pub fn last_command_without_exec(text: &str) -> Option<(usize, String)> {
     }
     let (line, command) = last?;
     // `umask 0 && exec gunicorn …`: the last simple command is exec'd.
-    if shell::last_list_command(&command).starts_with("exec ") {
+    if shell::execs(shell::last_list_command(&command)) {
         return None;
     }
     let words = simple_commands(&command);
@@ -172,11 +172,8 @@ pub fn last_command_without_exec(text: &str) -> Option<(usize, String)> {
         "cd", "export", "unset", "shift", "source", ".", "test", "[", "[[", "local", "readonly",
     ];
     let background = command.trim_end().ends_with('&') && !command.trim_end().ends_with("&&");
-    (!quiet.contains(&program)
-        && !command.starts_with("exec ")
-        && !background
-        && !program.contains('='))
-    .then_some((line, command))
+    (!quiet.contains(&program) && !shell::execs(&command) && !background && !program.contains('='))
+        .then_some((line, command))
 }
 
 /// A script's lines with `\\`-continued lines joined into one, each with the index of its
@@ -284,6 +281,10 @@ mod tests {
         );
         assert_eq!(script("gunicorn app:app &\nwait\n"), None);
         assert_eq!(script("umask 0 && exec gunicorn app\n"), None);
+        assert_eq!(
+            script("cd -P -- \"$(dirname -- \"$0\")\"\nPHX_SERVER=true exec ./realtime start\n"),
+            None
+        );
         assert_eq!(
             script("exec uwsgi \\\n  --http :8081 \\\n  $EXTRA\n  # a note\n"),
             None
