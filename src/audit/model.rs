@@ -562,7 +562,7 @@ fn promote_compose_env_files(files: &mut [FileRole], env_files: &[(String, Strin
 /// A config file by its name (`config.yml`, `app.ini`, `nginx.conf`, `logback.xml`).
 /// The config production reads: the frameworks' conventions (by the files' refined roles),
 /// then `more` (copied into the image, named by a command).
-fn production_config(
+fn config_production_reads(
     files: &[String],
     files_with_roles: &[FileRole],
     read: &dyn Fn(&str) -> Option<String>,
@@ -809,7 +809,7 @@ impl Model {
             );
         }
         demote_inactive_spring_profiles(&mut files_with_roles, &read);
-        let config = production_config(
+        let config = config_production_reads(
             files,
             &files_with_roles,
             &read,
@@ -847,6 +847,13 @@ impl Model {
             .iter()
             .filter(|p| p.role == Role::Production)
             .map(|p| &p.process)
+    }
+
+    /// The production processes a deployment file declares (a Dockerfile, Compose, a
+    /// manifest, an init system), not a Procfile: the rules read the Procfile's themselves.
+    pub fn deployed_processes(&self) -> impl Iterator<Item = &Process> {
+        self.production_processes()
+            .filter(|p| p.declared_by != "Procfile")
     }
 
     /// The package.json scripts `command` runs (`npm start`, `pnpm start-docker`), and the

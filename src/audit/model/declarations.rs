@@ -259,18 +259,12 @@ pub fn read(path: &str, text: &str, out: &mut Declared) {
 /// The command a Dockerfile's last stage starts: `ENTRYPOINT` then `CMD` (exec form joined).
 fn dockerfile_command(path: &str, text: &str, out: &mut Declared) {
     let instructions = dockerfile::parse(text);
-    for from in instructions.iter().filter(|i| i.keyword == "FROM") {
-        let words: Vec<&str> = from
-            .args
-            .split_whitespace()
-            .filter(|w| !w.starts_with("--"))
-            .collect();
-        if let [_, as_word, name, ..] = words.as_slice() {
-            if as_word.eq_ignore_ascii_case("as") {
-                out.stages.push(name.to_ascii_lowercase());
-            }
-        }
-    }
+    out.stages.extend(
+        instructions
+            .iter()
+            .filter(|i| i.keyword == "FROM")
+            .filter_map(dockerfile::stage_name),
+    );
     // The production stage (not a development or test variant built on it), and the stages
     // of this file it is built on: what they copy, install and run is in the image.
     let chain = if instructions.is_empty() {

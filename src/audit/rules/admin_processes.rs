@@ -611,23 +611,18 @@ fn migrations_in_package_scripts(project: &Project<'_>, out: &mut Vec<Finding>) 
         .map(|(_, p)| (format!("`{}`", p.name), p.command.clone(), AT_START))
         .collect();
     if let Some(model) = project.model {
-        starts.extend(
-            model
-                .production_processes()
-                .filter(|p| p.declared_by != "Procfile")
-                .filter_map(|p| {
-                    let when = match p.stage {
-                        Stage::Run => AT_START,
-                        Stage::Build => AT_BUILD,
-                        Stage::Release => return None,
-                    };
-                    Some((
-                        format!("`{}` ({})", p.name, p.declared_by),
-                        p.command.clone(),
-                        when,
-                    ))
-                }),
-        );
+        starts.extend(model.deployed_processes().filter_map(|p| {
+            let when = match p.stage {
+                Stage::Run => AT_START,
+                Stage::Build => AT_BUILD,
+                Stage::Release => return None,
+            };
+            Some((
+                format!("`{}` ({})", p.name, p.declared_by),
+                p.command.clone(),
+                when,
+            ))
+        }));
     }
     for start in start_scripts(project) {
         if let Some(text) = project.read(&start.path) {

@@ -96,10 +96,7 @@ fn process_managers(project: &Project<'_>, out: &mut Vec<Finding>) {
     let Some(model) = project.model else {
         return;
     };
-    for process in model
-        .production_processes()
-        .filter(|p| p.declared_by != "Procfile")
-    {
+    for process in model.deployed_processes() {
         if let Some(manager) = process_manager(&process.command) {
             out.push(Finding::new(
                 &PROCESS_MANAGER_IN_CONTAINER,
@@ -267,10 +264,7 @@ pub fn procfile_problems(project: &Project<'_>, out: &mut Vec<Finding>) {
 /// A container's own command (`CMD cron && exec apache2 …`) that leaves the foreground. An
 /// nginx there is configured by the image, which the audit does not see.
 fn daemonizing_containers(model: &crate::audit::model::Model, out: &mut Vec<Finding>) {
-    for process in model
-        .production_processes()
-        .filter(|p| p.declared_by != "Procfile")
-    {
+    for process in model.deployed_processes() {
         if let Some(how) = daemonizes(&process.command, |_| true) {
             out.push(Finding::new(
                 &DAEMONIZING_COMMAND,
