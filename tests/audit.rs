@@ -1740,11 +1740,18 @@ fn nginx_images_systemd_units_and_catalogs() {
         "logs/file-sink".to_owned(),
         "deploy/nginx/site:2".to_owned()
     )));
+    // The units under `contrib/` of an app that declares no other deployment are how it runs
+    // (an install guide copies them); beside a Dockerfile they are contributed samples.
+    let unit = "[Service]\nExecStartPre=/opt/shop/manage.py migrate\nExecStart=/opt/shop/venv/bin/gunicorn shop.wsgi\n";
+    assert_eq!(
+        places(
+            Test::new().file("contrib/shop.service", unit),
+            "admin-processes/work-at-start"
+        ),
+        ["contrib/shop.service:2"]
+    );
     let out = Test::new()
-        .file(
-            "contrib/shop.service",
-            "[Service]\nExecStartPre=/opt/shop/manage.py migrate\nExecStart=/opt/shop/venv/bin/gunicorn shop.wsgi\n",
-        )
+        .file("contrib/shop.service", unit)
         .file(
             "scripts/docker/Dockerfile",
             "FROM node:20.11\nENTRYPOINT [\"/app/scripts/docker/entrypoint.sh\"]\n",
@@ -1761,10 +1768,7 @@ fn nginx_images_systemd_units_and_catalogs() {
         .run();
     let found = located(&out.json());
     assert!(
-        found.contains(&(
-            "admin-processes/work-at-start".to_owned(),
-            "contrib/shop.service:2".to_owned()
-        )),
+        !found.iter().any(|(_, at)| at.starts_with("contrib/")),
         "{found:?}"
     );
     assert!(found.contains(&(
@@ -2952,4 +2956,227 @@ fn log_files_linked_to_the_streams() {
         "logs/file-sink",
     );
     assert_eq!(found, ["nginx/site.conf:4"]);
+}
+
+/// Round 11's misses at start, as classes: an entrypoint that runs the app's own migration
+/// program or subcommand (behind `sudo`, or in a script sourced through a variable), a Rust
+/// server whose boot calls its migration helper, a stop signal no process can handle, a
+/// Compose image whose tag defaults to `latest`, a Compose service that installs packages as
+/// it starts, and a package added to the image that no manifest declares.
+#[test]
+fn migrations_and_installs_at_start_and_kill_signals() {
+    let test = Test::new()
+        .file(
+            "Dockerfile",
+            "FROM debian:12.6\nRUN composer --no-ansi require --working-dir=/opt/app laminas/laminas-ldap\nCOPY run.sh /app/run.sh\nSTOPSIGNAL SIGKILL\nENTRYPOINT [\"/app/run.sh\"]\n",
+        )
+        .file(
+            "run.sh",
+            "#!/bin/bash\nset -e\nPRE_START=deploy/prestart.sh\n. $PRE_START\nsudo -E -u nobody /app/bin/migrate\nexec /app/bin/server\n",
+        )
+        .file("deploy/prestart.sh", "#!/bin/sh\necho ready\n./auth migrate\n")
+        .file(
+            "src/application.rs",
+            "pub async fn init_state(pool: &PgPool) -> Result<(), Error> {\n    migrate(pool).await?;\n    Ok(())\n}\n\nasync fn migrate(pool: &PgPool) -> Result<(), Error> {\n    sqlx::migrate!(\"./migrations\")\n        .set_ignore_missing(true)\n        .run(pool)\n        .await?;\n    Ok(())\n}\n",
+        )
+        .file(
+            "src/cli.rs",
+            "fn main() {\n    match args.command {\n        Command::Migrate => run_migrate(&pool),\n    }\n}\n\nfn migrate_command(pool: &PgPool) {\n    sqlx::migrate!().run(pool);\n}\n",
+        )
+        .file(
+            "docker-compose.yml",
+            "services:\n  app:\n    image: acme/app:${APP_VERSION:-latest}\n    stop_signal: SIGKILL\n  sidecar:\n    image: debian:12.6\n    command:\n      - sh\n      - -c\n      - |\n        apt-get install -y curl\n        exec curl -fsS http://app\n",
+        )
+        .git_add_all();
+    let report = test.args(&["audit", "--strict", "--json"]).run().json();
+    let found: BTreeSet<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            let rule = f["rule"].as_str().unwrap().to_owned();
+            f["locations"].as_array().unwrap().iter().map(move |l| {
+                (
+                    rule.clone(),
+                    format!("{}:{}", l["path"].as_str().unwrap(), l["line"]),
+                )
+            })
+        })
+        .collect();
+    for (rule, at) in [
+        ("admin-processes/work-at-start", "run.sh:5"),
+        ("admin-processes/work-at-start", "deploy/prestart.sh:3"),
+        ("admin-processes/work-at-start", "src/application.rs:7"),
+        ("disposability/killed-at-stop", "Dockerfile:4"),
+        ("disposability/killed-at-stop", "docker-compose.yml:4"),
+        (
+            "dependencies/unpinned-deployed-image",
+            "docker-compose.yml:3",
+        ),
+        ("dependencies/unpinned-image-install", "Dockerfile:2"),
+        ("build-release-run/build-in-web", "docker-compose.yml:8"),
+    ] {
+        assert!(
+            found.contains(&(rule.to_owned(), at.to_owned())),
+            "{rule} at {at} not in {found:#?}"
+        );
+    }
+    // A migration function only a command's branch calls is that command.
+    assert!(
+        !found
+            .iter()
+            .any(|(rule, at)| rule == "admin-processes/work-at-start"
+                && at.starts_with("src/cli.rs")),
+        "{found:#?}"
+    );
+}
+
+/// Round 11's misses in logs and process managers: supervisord programs are processes (a
+/// `celery multi start` detaches, `--logfile` writes a file), Sidekiq's `logfile:`, and a
+/// Symfony Monolog handler under the kernel's log directory outside `when@dev`.
+#[test]
+fn supervisord_programs_sidekiq_and_symfony_log_files() {
+    let app = || {
+        Test::new()
+        .file(
+            "deploy/supervisord/celery.conf",
+            "[program:celery]\nstdout_logfile=/dev/stdout\ncommand=/venv/bin/celery multi start w1 --loglevel=INFO --logfile=/app/logs/celery.log\n",
+        )
+        .file(
+            "deploy/supervisord/supervisord.conf",
+            "[supervisord]\nnodaemon=true\nstdout_logfile=AUTO\n",
+        )
+        .file("config/sidekiq.yml", ":concurrency: 5\n:logfile: ./log/sidekiq.log\n")
+        .file("bin/console", "#!/usr/bin/env php\n<?php\n")
+        .file(
+            "config/packages/monolog.yaml",
+            "when@prod:\n    monolog:\n        handlers:\n            file_log:\n                type: stream\n                path: \"%kernel.logs_dir%/%kernel.environment%.log\"\n\nwhen@dev:\n    monolog:\n        handlers:\n            main:\n                type: stream\n                path: \"%kernel.logs_dir%/%kernel.environment%.log\"\n",
+        )
+        .git_add_all()
+    };
+    let model = app().args(&["audit", "--model", "--json"]).run().json();
+    let programs: Vec<&str> = model["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["declared_by"] == "supervisord program")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(programs, ["celery"]);
+    assert!(
+        config_paths(&model).contains(&"config/packages/monolog.yaml"),
+        "{model:#}"
+    );
+    assert_eq!(
+        noted(app(), "concurrency/daemonizing-command"),
+        ["deploy/supervisord/celery.conf:3"]
+    );
+    assert_eq!(
+        noted(app(), "logs/file-sink"),
+        [
+            "config/packages/monolog.yaml:6",
+            "config/sidekiq.yml:2",
+            "deploy/supervisord/celery.conf:3"
+        ]
+    );
+}
+
+/// Round 11's model errors, as classes: config a production Compose service mounts or a
+/// production start script copies into place, Symfony's `config/packages/`, a path
+/// dependency's Mix config and a library module's Spring config (never the app's), an env
+/// file whose header calls it a template, `contrib/`, top-level release tooling, linters'
+/// dotfiles, git hooks, a file only a development process names, and a Fly.io config under
+/// another name.
+#[test]
+fn model_config_and_roles_of_round_11() {
+    let model = Test::new()
+        .file(
+            "docker-compose.yml",
+            "services:\n  proxy:\n    image: nginx:1.27.0\n    volumes:\n      - ./nginx/nginx.conf:/etc/nginx/nginx.conf\n  app:\n    build: .\n",
+        )
+        .file("nginx/nginx.conf", "events {}\n")
+        .file(
+            "Dockerfile",
+            "FROM python:3.12.4\nCOPY . /home/app\nCMD [\"/home/app/deploy/entrypoint.sh\"]\n",
+        )
+        .file(
+            "deploy/entrypoint.sh",
+            "#!/bin/sh\ncp /home/app/deploy/local_settings.py /home/app/cms/local_settings.py\nexec gunicorn cms.wsgi\n",
+        )
+        .file("deploy/local_settings.py", "DEBUG = False\n")
+        .file("mix.exs", "defmodule App.MixProject do\nend\n")
+        .file("config/config.exs", "import Config\n")
+        .file("forum/mix.exs", "defmodule Forum.MixProject do\nend\n")
+        .file("forum/config/config.exs", "import Config\n")
+        .file("api/src/main/java/app/ApiApplication.java", "class ApiApplication {}\n")
+        .file("api/src/main/resources/application.yml", "server:\n  port: 8080\n")
+        .file("core/src/main/java/app/Core.java", "class Core {}\n")
+        .file("core/src/main/resources/application.yml", "x: 1\n")
+        .file(
+            "deploy.env",
+            "# This file is a template for docker compose deployment\n# Copy this file to .env and change the values\nSECRET=changeme\n",
+        )
+        .file("contrib/k8s/deployment.yaml", "kind: Deployment\n")
+        .file("release/goreleaser.yml", "builds: []\n")
+        .file(".haml-lint.yml", "linters: {}\n")
+        .file(".codeclimate.yml", "version: 2\n")
+        .file("git/pre-commit", "#!/bin/sh\ngofmt -l .\n")
+        .file("Procfile.dev", "watch: reflex -c reflex.conf\n")
+        .file("reflex.conf", "-r '\\.go$' -- go run .\n")
+        .file(
+            "deploy/fly/prod.toml",
+            "app = \"acme-prod\"\n\n[deploy]\nrelease_command = \"/app/bin/migrate\"\n\n[http_service]\ninternal_port = 4000\n",
+        )
+        .git_add_all()
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    let config = config_paths(&model);
+    for path in [
+        "nginx/nginx.conf",
+        "deploy/local_settings.py",
+        "config/config.exs",
+        "api/src/main/resources/application.yml",
+    ] {
+        assert!(config.contains(&path), "{path} not in {config:?}");
+    }
+    for path in [
+        "forum/config/config.exs",
+        "core/src/main/resources/application.yml",
+    ] {
+        assert!(!config.contains(&path), "{path} in {config:?}");
+    }
+    let role = |path: &str| {
+        model["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map_or_else(
+                || panic!("{path} not in the model"),
+                |f| f["role"].as_str().unwrap().to_owned(),
+            )
+    };
+    for (path, expected) in [
+        ("deploy.env", "example"),
+        ("contrib/k8s/deployment.yaml", "example"),
+        ("release/goreleaser.yml", "build"),
+        (".haml-lint.yml", "build"),
+        (".codeclimate.yml", "build"),
+        ("git/pre-commit", "development"),
+        ("reflex.conf", "development"),
+    ] {
+        assert_eq!(role(path), expected, "{path}");
+    }
+    let release_steps: Vec<(&str, &str)> = model["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["stage"] == "release")
+        .map(|p| (p["command"].as_str().unwrap(), p["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        release_steps,
+        [("/app/bin/migrate", "deploy/fly/prod.toml")]
+    );
 }

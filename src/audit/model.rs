@@ -160,13 +160,16 @@ fn roles_by_path(files: &[String]) -> Vec<FileRole> {
         .collect()
 }
 
+/// Why an init-system script is production's.
+const INIT_SCRIPT_WHY: &str = "run by the image's init system";
+
 /// An image's init-system scripts are production's, whatever their directory says.
 fn promote_init_scripts(files: &mut [FileRole], init_scripts: &[(String, bool)]) {
     for (path, _) in init_scripts {
         if let Ok(i) = files.binary_search_by(|f| f.path.as_str().cmp(path)) {
             if matches!(files[i].role, Role::Build | Role::Development) {
                 files[i].role = Role::Production;
-                files[i].why = "run by the image's init system";
+                files[i].why = INIT_SCRIPT_WHY;
             }
         }
     }
@@ -708,6 +711,256 @@ fn promote_run_files(files: &mut [FileRole], processes: &[Process], placed: &[(S
     }
 }
 
+/// The roles the declarations settle, after the paths': contributed recipes, what production
+/// and development processes and start scripts run, an image's init scripts, env templates.
+fn settle_roles(
+    files: &mut [FileRole],
+    declared: &Declared,
+    init_scripts: &[(String, bool)],
+    read: &dyn Fn(&str) -> Option<String>,
+) {
+    demote_contrib(files, &declared.processes);
+    refine_roles(files, declared);
+    promote_init_scripts(files, init_scripts);
+    promote_named_by_start_scripts(files, &declared.placed, read);
+    demote_development_run_files(files, &declared.processes);
+    demote_env_templates(files, read);
+}
+
+/// A repository's top-level `contrib/` holds what was contributed around the app (sample
+/// Compose files, Kubernetes manifests, service units): samples when the app declares its
+/// own deployment elsewhere (a Dockerfile, a Procfile), and how it runs when it declares
+/// none (an install guide's units under `contrib/`).
+fn demote_contrib(files: &mut [FileRole], processes: &[Process]) {
+    let in_contrib = |path: &str| {
+        path.split_once('/')
+            .is_some_and(|(top, _)| top.eq_ignore_ascii_case("contrib"))
+    };
+    let role_of = |files: &[FileRole], path: &str| {
+        files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .map_or_else(|_| roles::of_path(path).0, |i| files[i].role)
+    };
+    let declared_elsewhere = processes.iter().any(|p| {
+        p.stage == Stage::Run && !in_contrib(&p.path) && role_of(files, &p.path) == Role::Production
+    });
+    if !declared_elsewhere {
+        return;
+    }
+    for file in files
+        .iter_mut()
+        .filter(|f| in_contrib(&f.path) && f.role == Role::Production)
+    {
+        file.role = Role::Example;
+        file.why = "contributed recipes beside the deployment the app declares (`contrib/`)";
+    }
+}
+
+/// The config files production Compose services bind-mount.
+fn mounted_config(
+    files: &[String],
+    mounted: &[(String, String)],
+    production: &dyn Fn(&str) -> bool,
+) -> Vec<ConfigFile> {
+    mounted
+        .iter()
+        .filter(|(compose, source)| {
+            production(compose)
+                && is_config_name(source)
+                && files.binary_search_by(|f| f.as_str().cmp(source)).is_ok()
+        })
+        .map(|(_, source)| ConfigFile {
+            path: source.clone(),
+            why: "mounted into a production Compose service",
+        })
+        .collect()
+}
+
+/// A file only a development process names (`reflex -c reflex.conf` in `Procfile.dev`), and
+/// that nothing else marks, is development's.
+fn demote_development_run_files(files: &mut [FileRole], processes: &[Process]) {
+    let role_of = |files: &[FileRole], path: &str| {
+        files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .map_or_else(|_| roles::of_path(path).0, |i| files[i].role)
+    };
+    let mut named: Vec<(String, bool)> = Vec::new();
+    for process in processes {
+        let development = role_of(files, &process.path) == Role::Development;
+        for word in process.command.split_whitespace() {
+            let word = word
+                .trim_matches(|c| "\"'`;&|()".contains(c))
+                .split_once('=')
+                .map_or(word, |(_, value)| value)
+                .trim_start_matches("./");
+            if files
+                .binary_search_by(|f| f.path.as_str().cmp(word))
+                .is_ok()
+            {
+                named.push((word.to_owned(), development));
+            }
+        }
+    }
+    for (path, _) in named.iter().filter(|(_, development)| *development) {
+        if named
+            .iter()
+            .any(|(p, development)| p == path && !development)
+        {
+            continue;
+        }
+        if let Ok(i) = files.binary_search_by(|f| f.path.as_str().cmp(path)) {
+            if files[i].role == Role::Production && files[i].why == roles::BY_DEFAULT {
+                files[i].role = Role::Development;
+                files[i].why = "named only by a development process";
+            }
+        }
+    }
+}
+
+/// An env file whose header says it is a template to copy (`# Copy this file to .env and
+/// fill in the values`) is an example, whatever its name.
+fn demote_env_templates(files: &mut [FileRole], read: &dyn Fn(&str) -> Option<String>) {
+    for file in files.iter_mut().filter(|f| {
+        f.role == Role::Production
+            && crate::audit::files::env_file_kind(crate::audit::files::name(&f.path)).is_some()
+    }) {
+        let Some(text) = read(&file.path) else {
+            continue;
+        };
+        let header: String = text
+            .lines()
+            .take(15)
+            .filter(|l| l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase();
+        let template = header.contains("copy")
+            && ["to .env", "template", "example", "fill in", "rename"]
+                .iter()
+                .any(|w| header.contains(w));
+        if template {
+            file.role = Role::Example;
+            file.why = "a template to copy, as its header says";
+        }
+    }
+}
+
+/// The scripts production runs at start (files a production process runs, an image's init
+/// scripts), read as commands.
+fn start_script_commands(
+    files: &[FileRole],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Process> {
+    files
+        .iter()
+        .filter(|f| {
+            f.role == Role::Production
+                && matches!(f.why, "run by a production process" | INIT_SCRIPT_WHY)
+                && crate::audit::files::kind(&f.path) != crate::audit::files::Kind::Config
+        })
+        .filter_map(|f| read(&f.path).map(|text| (f, text)))
+        .flat_map(|(f, text)| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| {
+                    let l = l.trim_start();
+                    !l.is_empty() && !l.starts_with('#')
+                })
+                .map(|(i, l)| Process {
+                    name: "start script".to_owned(),
+                    command: l.trim().to_owned(),
+                    stage: Stage::Run,
+                    declared_by: "start script",
+                    path: f.path.clone(),
+                    line: i + 1,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The files a production start script runs (`/opt/app/bin/console app:install` in an
+/// entrypoint) are production's, as a process's command's are; two calls deep.
+fn promote_named_by_start_scripts(
+    files: &mut [FileRole],
+    placed: &[(String, String)],
+    read: &dyn Fn(&str) -> Option<String>,
+) {
+    for _depth in 0..2 {
+        let commands = start_script_commands(files, read);
+        promote_run_files(files, &commands, placed);
+    }
+}
+
+/// Config a production start script copies into place (`cp deploy/docker/local_settings.py
+/// cms/local_settings.py`, `cp nginx.conf /etc/nginx/`) or names.
+fn start_script_config(
+    files: &[String],
+    roles: &[FileRole],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<ConfigFile> {
+    let mut out: Vec<ConfigFile> = Vec::new();
+    for command in start_script_commands(roles, read) {
+        for words in crate::audit::shell::simple_commands(&command.command) {
+            let copies = matches!(words.first(), Some(&("cp" | "install" | "ln" | "rsync")));
+            let operands: Vec<&str> = words
+                .iter()
+                .skip(1)
+                .copied()
+                .filter(|w| !w.starts_with('-'))
+                .collect();
+            let (sources, _) = operands.split_at(operands.len().saturating_sub(1));
+            for word in words.iter().skip(1) {
+                let copied_source = copies && sources.contains(word);
+                // The app's file, where the image keeps it (`/home/app/deploy/x.py` is
+                // `deploy/x.py`): the longest suffix that is one.
+                let mut candidate = word
+                    .trim_matches(|c| "\"'`;,()[]".contains(c))
+                    .trim_start_matches("./")
+                    .trim_start_matches('/');
+                let path = loop {
+                    if files
+                        .binary_search_by(|f| f.as_str().cmp(candidate))
+                        .is_ok()
+                    {
+                        break Some(candidate);
+                    }
+                    match candidate.split_once('/') {
+                        Some((_, rest)) if !rest.is_empty() => candidate = rest,
+                        _ => break None,
+                    }
+                };
+                let Some(path) = path else {
+                    continue;
+                };
+                let production = roles
+                    .binary_search_by(|f| f.path.as_str().cmp(path))
+                    .is_ok_and(|i| roles[i].role == Role::Production);
+                // Not a lockfile, nor a fixture a seeding step loads: data, not config.
+                let lockfile = crate::audit::files::name(path).contains("lock")
+                    || !copied_source && roles::of_path(path).0 == Role::Test;
+                let kind = crate::audit::files::kind(path);
+                if production
+                    && !lockfile
+                    && (is_config_name(path)
+                        || copied_source && kind != crate::audit::files::Kind::Doc)
+                    && !out.iter().any(|c| c.path == path)
+                {
+                    out.push(ConfigFile {
+                        path: path.to_owned(),
+                        why: if copied_source {
+                            "copied into place by a production start script"
+                        } else {
+                            "named by a production start script"
+                        },
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The properties Spring Boot's production config files set, read once for every rule that
 /// asks what Spring Boot is set to.
 fn spring_properties(
@@ -744,8 +997,8 @@ impl Model {
         declared
             .processes
             .extend(init_services(root, &init_scripts));
-        refine_roles(&mut files_with_roles, &declared);
-        promote_init_scripts(&mut files_with_roles, &init_scripts);
+        let read_text = |path: &str| crate::audit::files::read_bounded(&root.join(path));
+        settle_roles(&mut files_with_roles, &declared, &init_scripts, &read_text);
         let role_of = |path: &str| {
             files_with_roles
                 .binary_search_by(|f| f.path.as_str().cmp(path))
@@ -788,6 +1041,10 @@ impl Model {
                 why: "copied into the production image",
             })
             .collect();
+        // Files production Compose services bind-mount, and files production start scripts
+        // copy into place or name: config those processes run with.
+        let mounted_config = mounted_config(files, &declared.mounted, &production_dockerfile);
+        let script_config = start_script_config(files, &files_with_roles, &read_text);
         let services = declared
             .services
             .into_iter()
@@ -815,6 +1072,8 @@ impl Model {
             &read,
             copied_config
                 .into_iter()
+                .chain(mounted_config)
+                .chain(script_config)
                 .chain(named_config(files, &processes)),
         );
         explain_config(&mut files_with_roles, &config);
@@ -931,7 +1190,7 @@ impl Model {
                     "  {:<11} {:<16} {}  {}",
                     p.role.as_str(),
                     p.process.name,
-                    p.process.command,
+                    one_line(&p.process.command),
                     paint.dim(&format!(
                         "{}:{} {}",
                         p.process.path, p.process.line, p.process.declared_by
@@ -989,5 +1248,23 @@ impl Model {
             }
         }
         out
+    }
+}
+
+/// A command on one line of a listing: a multi-line script's lines joined, its comments
+/// left out, and cut at 100 characters (`--json` has it whole).
+fn one_line(command: &str) -> String {
+    let joined = command
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match joined.char_indices().nth(100) {
+        Some((at, _)) => format!("{}…", &joined[..at]),
+        None => joined,
     }
 }

@@ -118,9 +118,76 @@ pub fn execs(command: &str) -> bool {
     }) == Some("exec")
 }
 
+/// A line that only assigns a plain value to a shell variable (`NAME=value`,
+/// `export NAME="value"`): the name and the value, unquoted. A value that substitutes a
+/// command or another variable is not plain.
+pub fn assignment(line: &str) -> Option<(String, String)> {
+    let line = line.trim();
+    let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+    let (name, value) = line.split_once('=')?;
+    let plain_name = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+        .unwrap_or(value);
+    let plain_value = !value.is_empty()
+        && !value.contains(['$', '`', ' ', '\t', ';', '&', '|', '(', '"', '\''])
+        && !value.is_empty();
+    (plain_name && plain_value).then(|| (name.to_owned(), value.to_owned()))
+}
+
+/// The line with `$NAME` and `${NAME}` replaced by the values `assignment` read before it;
+/// the last assignment of a name wins, and a name never assigned is left as it is.
+pub fn expand(line: &str, variables: &[(String, String)]) -> String {
+    if !line.contains('$') || variables.is_empty() {
+        return line.to_owned();
+    }
+    let mut out = line.to_owned();
+    for (name, value) in variables.iter().rev() {
+        out = out.replace(&format!("${{{name}}}"), value);
+        // `$NAME` only where the name ends: `$APP` is not the start of `$APP_DIR`.
+        let plain = format!("${name}");
+        let mut expanded = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(&plain) {
+            let after = &rest[at + plain.len()..];
+            expanded.push_str(&rest[..at]);
+            if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                expanded.push_str(&plain);
+            } else {
+                expanded.push_str(value);
+            }
+            rest = after;
+        }
+        expanded.push_str(rest);
+        out = expanded;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_a_script_assigns() {
+        let vars = vec![
+            assignment("PRE_START_PATH=deploy/docker/prestart.sh").unwrap(),
+            assignment("export APP=\"/app\"").unwrap(),
+        ];
+        assert_eq!(vars[1], ("APP".to_owned(), "/app".to_owned()));
+        assert_eq!(
+            expand(". $PRE_START_PATH", &vars),
+            ". deploy/docker/prestart.sh"
+        );
+        assert_eq!(expand("${APP}/run $APP_DIR", &vars), "/app/run $APP_DIR");
+        assert!(assignment("X=$(date)").is_none());
+        assert!(assignment("if [ x = y ]; then").is_none());
+        assert!(assignment("A=b c").is_none());
+    }
 
     #[test]
     fn exec_after_assignments() {

@@ -59,6 +59,9 @@ pub struct Declared {
     /// Env files a Compose file reads, by the Compose file's path: the `.env` beside it (for
     /// variable substitution) and its services' `env_file` entries.
     pub env_files: Vec<(String, String)>,
+    /// The app's files a Compose file's services bind-mount (`./nginx/nginx.conf:/etc/nginx/
+    /// nginx.conf`), by the Compose file's path: config those containers run with.
+    pub mounted: Vec<(String, String)>,
     /// The image each Dockerfile's last stage starts from, by the Dockerfile's path.
     pub bases: Vec<(String, String)>,
     /// Programs a Dockerfile installs into its last stage (`apt-get install git`, `apk add
@@ -170,9 +173,15 @@ pub fn may_declare(path: &str) -> bool {
     let name = files::name(path);
     // Cheap first: this runs for every file the walk reads.
     if !(files::is_dockerfile(name)
-        || files::has_extension(name, &["yaml", "yml", "json", "toml", "service"]))
+        || files::has_extension(
+            name,
+            &["yaml", "yml", "json", "toml", "service", "conf", "ini"],
+        ))
     {
         return false;
+    }
+    if files::has_extension(name, &["conf", "ini"]) {
+        return is_supervisor_config(path);
     }
     let lower = name.to_ascii_lowercase();
     files::is_dockerfile(name)
@@ -182,8 +191,33 @@ pub fn may_declare(path: &str) -> bool {
         || lower == "fly.toml"
         || lower == "render.yaml"
         || lower == "package.json"
-        || files::has_extension(&lower, &["service"])
+        || files::has_extension(&lower, &["service", "toml"])
         || (files::has_extension(&lower, &["yaml", "yml"]) && !path.contains(".github/"))
+}
+
+/// Whether a `.conf` or `.ini` file is supervisord's, by its name or its directory's
+/// (`supervisord.conf`, `supervisor/conf.d/web.conf`, `deploy/supervisord/celery.conf`).
+fn is_supervisor_config(path: &str) -> bool {
+    path.to_ascii_lowercase()
+        .rsplit('/')
+        .take(3)
+        .any(|part| part.contains("supervisor"))
+}
+
+/// Whether a TOML file other than `fly.toml` is a Fly.io app's configuration
+/// (`deploy/fly/prod.toml`, `fly.production.toml`): it names the app and how it serves or
+/// releases.
+fn is_fly_config(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim_start().starts_with("app ") || l.trim_start().starts_with("app="))
+        && [
+            "[http_service]",
+            "[[services]]",
+            "release_command",
+            "[processes]",
+        ]
+        .iter()
+        .any(|key| text.contains(key))
 }
 
 pub fn is_compose(lower: &str) -> bool {
@@ -195,6 +229,13 @@ pub fn is_compose(lower: &str) -> bool {
 /// look at its bytes: most YAML files are not Compose files or manifests.
 pub fn wanted(path: &str, content: &[u8]) -> bool {
     let lower = files::name(path).to_ascii_lowercase();
+    if files::has_extension(&lower, &["toml"]) && lower != "fly.toml" {
+        return memchr::memmem::find(content, b"app").is_some()
+            && is_fly_config(&String::from_utf8_lossy(content));
+    }
+    if files::has_extension(&lower, &["conf", "ini"]) {
+        return memchr::memmem::find(content, b"[program:").is_some();
+    }
     if !files::has_extension(&lower, &["yaml", "yml"])
         || is_compose(&lower)
         || lower == "heroku.yml"
@@ -221,8 +262,13 @@ pub fn read(path: &str, text: &str, out: &mut Declared) {
         if !path.contains('/') {
             package_json(path, text, out);
         }
-    } else if lower == "fly.toml" {
+    } else if lower == "fly.toml" || files::has_extension(&lower, &["toml"]) && is_fly_config(text)
+    {
         fly_toml(path, text, out);
+    } else if files::has_extension(&lower, &["conf", "ini"]) {
+        if is_supervisor_config(path) {
+            supervisor_programs(path, text, out);
+        }
     } else if files::has_extension(&lower, &["service"]) {
         systemd_unit(path, text, out);
     } else if files::has_extension(&lower, &["yaml", "yml"]) {
@@ -700,6 +746,7 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
                 format!("{dir}{}", file.trim_start_matches("./")),
             ));
         }
+        compose_mounts(path, &dir, service, out);
     }
     for (name, service) in services.entries() {
         // A vendor's image of a backing service is one, whatever command it is given
@@ -763,6 +810,39 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
             None => {}
         }
     }
+}
+
+/// The app's files a Compose service bind-mounts: paths on the host relative to the Compose
+/// file, not named volumes or absolute host paths.
+fn compose_mounts(path: &str, dir: &str, service: &Node, out: &mut Declared) {
+    let volumes = service.get("volumes").map(Node::items).unwrap_or_default();
+    for volume in volumes {
+        let source = match volume.as_str() {
+            Some(short) => short.split(':').next().unwrap_or(""),
+            None => volume.get("source").and_then(Node::as_str).unwrap_or(""),
+        };
+        if source.starts_with("./") || source.starts_with("../") {
+            if let Some(joined) = join_relative(dir, source) {
+                out.mounted.push((path.to_owned(), joined));
+            }
+        }
+    }
+}
+
+/// `relative` (`./nginx.conf`, `../conf/app.ini`) from the directory `dir` (`deploy/`, or
+/// empty for the app's root), as a path of the app; `None` when it leaves the app.
+fn join_relative(dir: &str, relative: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 fn kubernetes(path: &str, document: &Node, out: &mut Declared) {
@@ -965,6 +1045,38 @@ fn systemd_unit(path: &str, text: &str, out: &mut Declared) {
                 command,
                 Stage::Run,
                 declared_by,
+                path,
+                index + 1,
+            ));
+        }
+    }
+}
+
+/// supervisord's programs: each `[program:NAME]` section's `command=`, a process that runs
+/// where the config is installed (an image's process manager, a VM's).
+fn supervisor_programs(path: &str, text: &str, out: &mut Declared) {
+    let mut program: Option<&str> = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            program = line
+                .strip_prefix("[program:")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .map(str::trim);
+            continue;
+        }
+        let Some(name) = program else {
+            continue;
+        };
+        let Some((key, command)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() == "command" && !command.trim().is_empty() {
+            out.processes.push(process(
+                name,
+                command,
+                Stage::Run,
+                "supervisord program",
                 path,
                 index + 1,
             ));

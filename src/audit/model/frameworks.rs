@@ -93,11 +93,26 @@ pub fn production_config(
         imported.dedup();
         django_modules.extend(imported);
     }
+    // Symfony: `bin/console` and the `config/packages/` every environment loads.
+    let symfony = has("bin/console") && files.iter().any(|f| f.starts_with("config/packages/"));
+    // A Spring Boot build of several modules: the modules with a main application class
+    // (`*Application.java` under `src/main/`); the others are libraries, whose
+    // `application.yml` the app's own shadows on the classpath.
+    let spring_apps: Vec<&str> = files
+        .iter()
+        .filter_map(|f| {
+            let name = files::name(f);
+            let main = name.ends_with("Application.java") || name.ends_with("Application.kt");
+            let at = f.find("src/main/")?;
+            main.then(|| &f[..at])
+        })
+        .collect();
     let conventions = Conventions {
         laravel,
         django,
         phoenix,
         django_modules,
+        spring_apps,
     };
     let mut out = Vec::new();
     for path in files {
@@ -105,7 +120,14 @@ pub fn production_config(
             continue;
         }
         let name = files::name(path);
-        let why = convention(path, name, &conventions);
+        let symfony_config = symfony
+            && (path.starts_with("config/packages/") || path == "config/services.yaml")
+            && files::has_extension(name, &["yaml", "yml", "php", "xml"]);
+        let why = if symfony_config {
+            Some("Symfony config every environment loads")
+        } else {
+            convention(path, name, &conventions)
+        };
         if let Some(why) = why {
             out.push(ConfigFile {
                 path: path.clone(),
@@ -159,15 +181,38 @@ fn rails_config_for(files: &[String], read: &dyn Fn(&str) -> Option<String>) -> 
 pub const SPRING: &str = "Spring Boot config of the default or production profile";
 
 /// What the app is built with, for the conventions below.
-struct Conventions {
+struct Conventions<'f> {
     laravel: bool,
     django: bool,
     phoenix: bool,
     django_modules: Vec<String>,
+    /// The module directories of a Spring Boot build that hold a main application class.
+    spring_apps: Vec<&'f str>,
+}
+
+/// Whether a Phoenix config file is the app's: under the root's `config/` or an umbrella
+/// app's (`apps/web/config/`), not a path dependency's (`forum/config/config.exs`, whose
+/// config Mix never loads into the parent's release).
+fn mix_app_config(path: &str) -> bool {
+    let Some(at) = path.rfind("config/") else {
+        return false;
+    };
+    let above = &path[..at];
+    above.is_empty()
+        || above
+            .strip_prefix("apps/")
+            .is_some_and(|rest| rest.matches('/').count() == 1)
+}
+
+/// Whether a Spring resource belongs to a module that runs: any module when no module
+/// shows a main class, else the modules that do.
+fn spring_module_runs(path: &str, apps: &[&str]) -> bool {
+    let module = path.find("src/main/").map_or("", |at| &path[..at]);
+    apps.is_empty() || apps.contains(&module)
 }
 
 /// Why production reads `path`, by a framework's convention, if it does.
-fn convention(path: &str, name: &str, c: &Conventions) -> Option<&'static str> {
+fn convention(path: &str, name: &str, c: &Conventions<'_>) -> Option<&'static str> {
     if [
         "config/environments/production.rb",
         "config/environments/staging.rb",
@@ -192,11 +237,15 @@ fn convention(path: &str, name: &str, c: &Conventions) -> Option<&'static str> {
         && ["config/config.exs", "config/prod.exs", "config/runtime.exs"]
             .iter()
             .any(|p| path.ends_with(p))
+        && mix_app_config(path)
     {
         Some("Phoenix config the production release reads")
     } else if c.laravel && laravel_config(path) && files::has_extension(name, &["php"]) {
         Some("Laravel config")
-    } else if path.contains("src/main/resources/") && spring_production(name) {
+    } else if path.contains("src/main/resources/")
+        && spring_production(name)
+        && spring_module_runs(path, &c.spring_apps)
+    {
         Some(SPRING)
     } else if path.contains("src/main/resources/")
         && [

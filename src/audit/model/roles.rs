@@ -151,8 +151,10 @@ const TEST_DIRS: [&str; 24] = [
     "dummies",
 ];
 /// Directories of build, CI and release tooling.
-const BUILD_DIRS: [&str; 20] = [
+const BUILD_DIRS: [&str; 21] = [
     "build",
+    // Gitee's and Alibaba Cloud's pipelines.
+    ".workflow",
     // Operating systems' package builds (`debian/` is Debian's packaging directory).
     "debian",
     "rpm",
@@ -175,8 +177,12 @@ const BUILD_DIRS: [&str; 20] = [
     ".azure-pipelines",
 ];
 /// Directories of a developer's machine's setup.
-const DEVELOPMENT_DIRS: [&str; 13] = [
+const DEVELOPMENT_DIRS: [&str; 16] = [
     ".devcontainer",
+    // Git hooks a developer installs.
+    ".githooks",
+    "githooks",
+    "git-hooks",
     // Editors' and coding assistants' settings.
     ".cursor",
     ".claude",
@@ -204,6 +210,10 @@ const SCRIPT_DIRS: [&str; 9] = [
     "build-tools",
     "utils-scripts",
 ];
+/// Top-level directories of release and packaging tooling (goreleaser's config, installers,
+/// snap and image builds) and Rust's `cargo xtask` runner: production's only when a
+/// production process names them. Deeper down (`pkg/release/`) such a name is code.
+const TOP_SCRIPT_DIRS: [&str; 4] = ["release", "releases", "packaging", "xtask"];
 /// Directories of assets a production server serves: their `docs/` are the app's pages.
 const SERVED_DIRS: [&str; 5] = ["templates", "static", "public", "assets", "views"];
 
@@ -377,11 +387,11 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     {
         return (Role::Development, "a development variant of a file");
     }
-    (
-        Role::Production,
-        "nothing marks it otherwise: the app's code or config",
-    )
+    (Role::Production, BY_DEFAULT)
 }
+
+/// Why a file is production's when nothing says otherwise.
+pub const BY_DEFAULT: &str = "nothing marks it otherwise: the app's code or config";
 
 /// Generated or minified by its name (`app.min.js`, `api.pb.go`, `vendor.bundle.js`).
 fn is_generated(lower: &str) -> bool {
@@ -469,13 +479,12 @@ fn by_directory(dirs: &[&str]) -> Option<(Role, &'static str)> {
     if dirs.iter().any(|d| SERVED_DIRS.contains(d)) {
         return None;
     }
-    dirs.iter()
-        .any(|d| {
-            dir_is(d, &SCRIPT_DIRS)
-                || files::has_suffix(d, "-buildtools")
-                || files::has_suffix(d, "-tools")
-        })
-        .then_some((Role::Build, "a script no production process names"))
+    (dirs.iter().any(|d| {
+        dir_is(d, &SCRIPT_DIRS)
+            || files::has_suffix(d, "-buildtools")
+            || files::has_suffix(d, "-tools")
+    }) || dirs.last().is_some_and(|top| dir_is(top, &TOP_SCRIPT_DIRS)))
+    .then_some((Role::Build, "a script no production process names"))
 }
 
 /// `LICENSE`, `COPYING`, `NOTICE`, `AUTHORS.md` (not code: `License.php` is a licensing
@@ -658,6 +667,20 @@ fn is_build_tooling(lower: &str) -> bool {
         || CI_PIPELINES.contains(&lower)
         // `.eslintignore`, `.prettierignore`, `.npmignore`: tooling's lists.
         || (lower.starts_with('.') && lower.ends_with("ignore"))
+        // Linters', code-review services' and version managers' dotfiles
+        // (`.haml-lint.yml`, `.codeclimate.yml`, `.pronto.yml`, `.ruby-version`).
+        || (lower.starts_with('.')
+            && (lower.contains("lint")
+                || [
+                    ".codeclimate", ".pronto", ".hound", ".reek", ".overcommit", ".simplecov",
+                    ".coveralls", ".deepsource", ".mergify", ".sourcery", ".snyk", ".lgtm",
+                    ".gitmodules", ".mailmap", ".tool-versions", ".ruby-version",
+                    ".python-version", ".node-version", ".sdkmanrc", ".browserslistrc",
+                    ".erb-lint", ".brakeman", ".bundler-audit", ".solargraph", ".kodiak",
+                    ".restyled", ".imgbot", ".whitesource",
+                ]
+                .iter()
+                .any(|p| lower.starts_with(p))))
         || [
             "webpack.", "vite.config", "rollup.config", "babel.config", ".babelrc", "tsconfig",
             ".eslintrc", "eslint.config", ".prettierrc", "postcss.config", "tailwind.config",
@@ -708,6 +731,19 @@ fn is_development_file(path: &str, lower: &str) -> bool {
             && name_words(lower).any(|w| ["dev", "development", "local"].contains(&w.as_str())))
         || lower.starts_with("application-dev")
         || lower.starts_with("application-local")
+        // Git's hooks by their names (`git/pre-commit`, `hooks/pre-push`).
+        || files::kind(path) != files::Kind::Code
+            && matches!(
+                lower,
+                "pre-commit"
+                    | "pre-push"
+                    | "commit-msg"
+                    | "prepare-commit-msg"
+                    | "post-checkout"
+                    | "post-merge"
+                    | "pre-rebase"
+                    | "post-commit"
+            )
 }
 
 #[cfg(test)]

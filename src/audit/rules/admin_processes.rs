@@ -21,7 +21,7 @@ pub static MODULE: Module = Module {
 static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &WORK_AT_START,
-        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|\.migrate\.(?:latest|up)\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)\s*\.run\(|flyway\.migrate\(\)|\.Migrate\(|Migrator::up\()"#,
+        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|\.migrate\.(?:latest|up)\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)(?:\s*\.\w+\([^)]*\))*\s*\.run\(|flyway\.migrate\(\)|\.Migrate\(|Migrator::up\()"#,
         "the app migrates its database as it starts: every instance, on every start",
         Kinds::CODE,
     )
@@ -100,32 +100,67 @@ fn calls_a_migration_routine(hit: &Hit<'_>) -> bool {
 
 /// Whether the call is the body of a branch taken only when asked to migrate (`if
 /// flagMigrate {`, `case "migrate":`, `if args.migrate:`): a one-off command the binary offers,
-/// not its start.
+/// not its start. A function named for migrating (`func Migrate(apper Apper)`, `def
+/// migrate_db():`) is the migration command itself, unless the same file calls it outside
+/// such a branch (`migrate(&pool).await?` in the boot routine of a Rust server).
 fn behind_a_migrate_switch(hit: &Hit<'_>) -> bool {
+    const DEFINES: [&str; 7] = [
+        "func ",
+        "def ",
+        "async def ",
+        "fn ",
+        "pub fn ",
+        "pub async fn ",
+        "async fn ",
+    ];
     let before = &hit.content[..hit.at.min(hit.content.len())];
-    // The function it is in is the migration command itself (`func Migrate(apper Apper)`,
-    // `def migrate_db():`).
     let function = String::from_utf8_lossy(&before[before.len().saturating_sub(4000)..])
         .lines()
         .rev()
         .map(str::trim_start)
-        .find(|l| {
-            [
-                "func ",
-                "def ",
-                "async def ",
-                "fn ",
-                "pub fn ",
-                "pub async fn ",
-                "async fn ",
-            ]
-            .iter()
-            .any(|k| l.starts_with(k))
+        .find_map(|l| DEFINES.iter().find_map(|k| l.strip_prefix(k)))
+        .map(|rest| {
+            // `(s *Store) Migrate(` names the method after its receiver.
+            let rest = rest
+                .strip_prefix('(')
+                .and_then(|r| r.split_once(')'))
+                .map_or(rest, |(_, r)| r.trim_start());
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("")
+                .to_owned()
         })
-        .is_some_and(|l| l.to_ascii_lowercase().contains("migrat"));
-    if function {
-        return true;
+        .filter(|name| name.to_ascii_lowercase().contains("migrat"));
+    if let Some(name) = function {
+        let text = String::from_utf8_lossy(hit.content);
+        let call = format!("{name}(");
+        let called = text.match_indices(&call).any(|(at, _)| {
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let before_call = text[line_start..at].trim();
+            let defines = DEFINES.iter().any(|k| before_call.starts_with(k.trim_end()))
+                || before_call.ends_with(')') // `func (s *Store) Migrate(`
+                || text[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                // Another object's method (`migrations.Migrate(store)`), not this one; the
+                // object's own (`self.migrate()`, `this.migrate()`) is.
+                || (before_call.ends_with('.') || before_call.ends_with("::"))
+                    && !["self.", "this.", "Self::"]
+                        .iter()
+                        .any(|own| before_call.ends_with(own));
+            !defines && !in_a_migrate_branch(&text.as_bytes()[..at])
+        });
+        if !called {
+            return true;
+        }
     }
+    in_a_migrate_branch(before)
+}
+
+/// Whether one of the three lines of code before the end of `before` opens a branch that
+/// mentions migrating.
+fn in_a_migrate_branch(before: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&before[before.len().saturating_sub(400)..]);
     text.lines()
         .rev()
@@ -203,9 +238,77 @@ pub fn migration(command: &str) -> Option<String> {
                         .iter()
                         .any(|task| pair[1].to_ascii_lowercase().contains(task))
             });
-            (release_task || MIGRATIONS.iter().any(|m| joined.contains(m))).then_some(joined)
+            (release_task
+                || MIGRATIONS.iter().any(|m| joined.contains(m))
+                || own_migration_command(&words))
+            .then_some(joined)
         })
         .or_else(|| migration_flag(command))
+}
+
+/// The app's own migration command: a program named for it (`/app/bin/migrate`,
+/// `./migrate.sh`, golang-migrate's `migrate -path db up`), or a program's `migrate`
+/// subcommand (`./auth migrate`, `app db upgrade`), behind any privilege drop
+/// (`sudo -E -u nobody /app/bin/migrate`, `gosu app ./server migrate`).
+fn own_migration_command(words: &[&str]) -> bool {
+    const UTILITIES: [&str; 24] = [
+        "cp", "mv", "ln", "rm", "chmod", "chown", "cat", "echo", "printf", "ls", "mkdir", "test",
+        "[", "[[", "cd", "grep", "sed", "awk", "find", "touch", "install", "tar", "curl", "wget",
+    ];
+    let mut rest = words;
+    loop {
+        match rest {
+            ["sudo", tail @ ..] => {
+                rest = tail;
+                while let [flag, tail @ ..] = rest {
+                    if !flag.starts_with('-') {
+                        break;
+                    }
+                    // `-u nobody`, `-g group`: the flags that take a value.
+                    rest = if matches!(*flag, "-u" | "-g" | "-C" | "-D" | "-h") {
+                        tail.get(1..).unwrap_or_default()
+                    } else {
+                        tail
+                    };
+                }
+            }
+            [
+                "gosu" | "su-exec" | "s6-setuidgid" | "chpst" | "setpriv",
+                tail @ ..,
+            ] => {
+                rest = tail
+                    .iter()
+                    .position(|w| !w.starts_with('-'))
+                    .map_or(&[][..], |i| &tail[i + 1..]);
+            }
+            ["tini" | "dumb-init" | "catatonit" | "--", tail @ ..] => rest = tail,
+            _ => break,
+        }
+    }
+    let Some((program, args)) = rest.split_first() else {
+        return false;
+    };
+    let program = program.trim_matches(|c| c == '"' || c == '\'');
+    let name = program.rsplit('/').next().unwrap_or(program);
+    let stem = name.strip_suffix(".sh").unwrap_or(name);
+    if matches!(
+        stem,
+        "migrate" | "migrations" | "run-migrations" | "run_migrations" | "db-migrate"
+    ) {
+        return true;
+    }
+    let own = program.contains('/') || !UTILITIES.contains(&name);
+    let operands: Vec<&str> = args
+        .iter()
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+        .filter(|w| !w.starts_with('-'))
+        .take(2)
+        .collect();
+    own && match operands.as_slice() {
+        ["migrate", ..] => true,
+        ["db", next] => matches!(*next, "migrate" | "upgrade"),
+        _ => false,
+    }
 }
 
 /// A flag that has a server migrate as it starts, wherever the command line holds it (an
@@ -244,7 +347,7 @@ fn script_of(words: &[&str]) -> Option<String> {
     loop {
         let program = first.rsplit('/').next().unwrap_or(first);
         match program {
-            "sh" | "bash" | "exec" | "tini" | "dumb-init" | "catatonit" => {
+            "sh" | "bash" | "exec" | "tini" | "dumb-init" | "catatonit" | "." | "source" => {
                 first = words.find(|w| !w.starts_with('-'))?;
             }
             // An interpreter's first operand is its script: `node scripts/check-db.js`.
@@ -367,8 +470,16 @@ fn find_start_scripts(project: &Project<'_>) -> Vec<StartScript> {
             let Some(text) = project.read(&out[i].path) else {
                 continue;
             };
+            let mut variables: Vec<(String, String)> = Vec::new();
             for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-                for words in simple_commands(line) {
+                // `PRE_START=deploy/prestart.sh` then `. $PRE_START`: the script's own
+                // plain assignments, read in order.
+                if let Some(assignment) = crate::audit::shell::assignment(line) {
+                    variables.push(assignment);
+                    continue;
+                }
+                let line = crate::audit::shell::expand(line, &variables);
+                for words in simple_commands(&line) {
                     let Some(named) = script_of(&words) else {
                         continue;
                     };
@@ -760,6 +871,14 @@ mod tests {
         );
         assert!(migration("svix-server --migrate=true").is_some());
         assert!(migration("server --no-migrate").is_none());
+        // The app's own migration program or subcommand, behind a privilege drop.
+        assert!(migration("sudo -E -u nobody /app/bin/migrate").is_some());
+        assert!(migration("./auth migrate").is_some());
+        assert!(migration("gosu app ./server db upgrade").is_some());
+        assert!(migration("migrate -path db/migrations -database $DB up").is_some());
+        assert!(migration("cp migrate /usr/local/bin").is_none());
+        assert!(migration("echo migrate").is_none());
+        assert!(migration("chmod +x bin/migrate.sh").is_none());
         assert!(migration("server --migrate=false").is_none());
         assert!(migration("server --migrations-dir db").is_none());
         assert!(migration("/opt/app/bin/app eval \"App.ReleaseTasks.migrate\"").is_some());

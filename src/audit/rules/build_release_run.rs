@@ -43,7 +43,7 @@ pub static PATTERNS: &[Pattern] = &[Pattern::new(
 )];
 
 /// Builds and installs, as the words a command starts with (after `bundle exec`, `npx`…).
-const BUILDS: [&str; 40] = [
+const BUILDS: [&str; 42] = [
     "npm run build",
     "npm install",
     "npm i",
@@ -82,6 +82,9 @@ const BUILDS: [&str; 40] = [
     "apt-get install",
     "apk add",
     "manage.py collectstatic",
+    // Symfony's `bin/console` (the `bin/` is unwrapped).
+    "console cache:warmup",
+    "console assets:install",
     "make",
     "dotnet build",
 ];
@@ -95,6 +98,19 @@ fn build_command(line: &str) -> Option<String> {
             .copied()
             .skip_while(|w| ["if", "!", "then", "else", "elif", "do", "while", "until"].contains(w))
             .collect();
+        // `sh -c 'apt-get install …'`: the command the shell runs.
+        let words: Vec<&str> = match words.as_slice() {
+            [shell, flag, rest @ ..]
+                if matches!(*shell, "sh" | "bash" | "/bin/sh" | "/bin/bash")
+                    && flag.starts_with('-')
+                    && flag.ends_with('c') =>
+            {
+                rest.iter()
+                    .map(|w| w.trim_start_matches(['"', '\'']))
+                    .collect()
+            }
+            _ => words,
+        };
         let unwrapped = unwrap_program(&words);
         let joined = unwrapped
             .iter()
@@ -228,6 +244,32 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                 false,
             ));
         }
+    }
+    // A Compose service's or a manifest's command that installs or builds before it runs
+    // (`sh -c 'apt-get install … && exec server'`): at every start of every container.
+    for process in project.model.iter().flat_map(|m| m.deployed_processes()) {
+        if process.stage != crate::audit::model::declarations::Stage::Run {
+            continue;
+        }
+        let Some(step) = process
+            .command
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .find_map(build_command)
+        else {
+            continue;
+        };
+        out.push(Finding::new(
+            &BUILD_IN_WEB,
+            &process.path,
+            (process.line, 1),
+            format!(
+                "`{}` ({}) builds or installs each time it starts (`{step}`): that is the build stage's work",
+                process.name, process.declared_by
+            ),
+            &step,
+            false,
+        ));
     }
     for (procfile, process) in project.processes() {
         npm_start_build(project, &process.command, out, &process.name);

@@ -181,13 +181,24 @@ pub fn daemonizes(
             continue;
         };
         let program = first.rsplit('/').next().unwrap_or(first);
-        match words.as_slice() {
+        // Matched by the program's name, wherever it is installed (`/venv/bin/celery`).
+        let mut named = words.clone();
+        named[0] = program;
+        match named.as_slice() {
             ["nohup", ..] => return Some("nohup".to_owned()),
             ["pm2" | "forever", "start", ..] => return Some(format!("{program} start")),
             ["service", _, "start", ..] | ["systemctl", "start", ..] => {
                 return Some(words[..3].join(" "));
             }
             ["apachectl", "start", ..] => return Some("apachectl start".to_owned()),
+            // Celery's `multi` starts detached workers and exits.
+            ["celery", rest @ ..]
+                if rest
+                    .windows(2)
+                    .any(|w| w[0] == "multi" && matches!(w[1], "start" | "restart")) =>
+            {
+                return Some("celery multi start".to_owned());
+            }
             // Daemons that fork into the background unless told not to.
             ["cron" | "crond", rest @ ..]
                 if !rest.iter().any(|w| matches!(*w, "-f" | "-n" | "-F")) =>
@@ -389,6 +400,15 @@ mod tests {
         let off = |_: Option<&str>| false;
         for (command, expected) in [
             ("gunicorn --daemon app:app", Some("--daemon")),
+            (
+                "celery -A proj multi start w1 -l INFO",
+                Some("celery multi start"),
+            ),
+            ("celery -A proj worker -l INFO", None),
+            (
+                "/venv/bin/celery multi start w1",
+                Some("celery multi start"),
+            ),
             ("redis-server --daemonize yes", Some("--daemonize")),
             ("redis-server daemonize yes", Some("daemonize")),
             ("nohup node server.js", Some("nohup")),

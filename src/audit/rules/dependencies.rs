@@ -587,6 +587,28 @@ fn is_library(project: &Project<'_>, path: &str, dir: &str) -> bool {
 
 /// Images production Compose files run that a pull can change: no tag, `latest`, a channel.
 /// (A service built from the app's source has no image to pin; a variable is the deploy's.)
+/// A Compose value with each `${NAME:-default}` and `${NAME-default}` replaced by its
+/// default; a `${NAME}` without one is left as it is.
+fn interpolate_defaults(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let Some(end) = rest[at..].find('}') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let inner = &rest[at + 2..at + end];
+        match inner.split_once(":-").or_else(|| inner.split_once('-')) {
+            Some((_, default)) if !default.contains('$') => out.push_str(default),
+            _ => out.push_str(&rest[at..=at + end]),
+        }
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn deployed_images(project: &Project<'_>, out: &mut Vec<Finding>) {
     let Some(model) = project.model else {
         return;
@@ -610,18 +632,21 @@ fn deployed_images(project: &Project<'_>, out: &mut Vec<Finding>) {
                 let Some(node) = service.get("image") else {
                     continue;
                 };
-                let Some(image) = node.as_str() else {
+                let Some(written) = node.as_str() else {
                     continue;
                 };
+                // `app:${APP_VERSION:-latest}` runs its default wherever nothing sets it.
+                let image = interpolate_defaults(written);
                 if service.get("build").is_some() || image.contains('$') || image.is_empty() {
                     continue;
                 }
+                let image = image.as_str();
                 let Some(message) = unpinned_image(image) else {
                     continue;
                 };
                 let column = lines
                     .get(node.line.saturating_sub(1))
-                    .and_then(|l| l.find(image))
+                    .and_then(|l| l.find(written))
                     .map_or(1, |c| c + 1);
                 // One cause per app: its deployment pins the images it runs, or not.
                 out.push(
@@ -956,6 +981,25 @@ fn by_name(name: &str) -> bool {
         || ["pip", "setuptools", "wheel", "npm", "bundler"].contains(&base.as_str()))
 }
 
+/// The packages `composer … require …` adds without a constraint (`vendor/package`, not
+/// `vendor/package:^2.0`).
+fn composer_requires(args: &[&str]) -> Vec<String> {
+    let mut operands = args.iter().skip_while(|w| w.starts_with('-'));
+    if operands.next() != Some(&"require") {
+        return Vec::new();
+    }
+    operands
+        .filter(|w| !w.starts_with('-'))
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+        .filter(|w| {
+            w.split_once('/').is_some_and(|(vendor, package)| {
+                !vendor.is_empty() && !package.is_empty() && !w.contains([':', '=', '$'])
+            })
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `RUN` lines that install Python, Node or Ruby packages by name without a version.
 pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
     for instruction in instructions.iter().filter(|i| i.keyword == "RUN") {
@@ -988,6 +1032,12 @@ pub fn image_installs(path: &str, instructions: &[Instruction], out: &mut Vec<Fi
                             unpinned.push((*module).to_owned());
                         }
                     }
+                    continue;
+                }
+                // `composer --no-ansi require --working-dir=/app vendor/package`: a package
+                // the app's composer.json and lock never saw, at whatever resolves.
+                ["composer", rest @ ..] => {
+                    unpinned.extend(composer_requires(rest));
                     continue;
                 }
                 ["gem", "install", rest @ ..]
@@ -1293,6 +1343,17 @@ fn unpinned_image(image: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compose_defaults_interpolated() {
+        assert_eq!(interpolate_defaults("app:${V:-latest}"), "app:latest");
+        assert_eq!(
+            interpolate_defaults("${REG-ghcr.io}/app:${V}"),
+            "ghcr.io/app:${V}"
+        );
+        assert_eq!(interpolate_defaults("app:1.2"), "app:1.2");
+        assert_eq!(interpolate_defaults("app:${V:-"), "app:${V:-");
+    }
     use crate::audit::dockerfile;
     use crate::audit::files::Kind;
 

@@ -15,6 +15,7 @@ pub static MODULE: Module = Module {
         &PROBE_COULD_NOT_START,
         &SHELL_FORM_CMD,
         &SHELL_WRAPPED_COMMAND,
+        &KILLED_AT_STOP,
     ],
     patterns: &[],
     check,
@@ -70,9 +71,37 @@ pub static SHELL_WRAPPED_COMMAND: Rule = Rule {
     fix: "Write the commands directly in the Procfile (dozen runs them with a shell already), or end with `exec b`.",
 };
 
+pub static KILLED_AT_STOP: Rule = Rule {
+    id: "disposability/killed-at-stop",
+    factor: Factor::IX,
+    severity: Severity::Warning,
+    roles: Roles::PRODUCTION,
+    summary: "A container set to stop with SIGKILL, which no process can handle",
+    explanation: "Docker, Compose and Kubernetes stop a container by sending its stop signal and waiting for the grace period. `STOPSIGNAL SIGKILL` (or Compose's `stop_signal: SIGKILL`) kills the process at once: requests in flight fail, jobs stop half-done and nothing is flushed, on every deploy, restart and scale-down.",
+    fix: "Remove it (SIGTERM is the default) and have the process finish its work on SIGTERM; use `STOPSIGNAL SIGQUIT` or `SIGINT` if that is the signal the server drains on.",
+};
+
+/// Whether a stop signal is SIGKILL, in any of the ways Docker accepts it.
+pub fn is_kill_signal(signal: &str) -> bool {
+    let signal = signal.trim().trim_matches(|c| c == '"' || c == '\'');
+    let name = signal.to_ascii_uppercase();
+    matches!(name.as_str(), "SIGKILL" | "KILL" | "9")
+}
+
 pub fn dockerfile(path: &str, instructions: &[Instruction], out: &mut Vec<Finding>) {
     let mut busybox = false;
     for instruction in instructions {
+        if instruction.keyword == "STOPSIGNAL" && is_kill_signal(&instruction.args) {
+            out.push(Finding::new(
+                &KILLED_AT_STOP,
+                path,
+                (instruction.line, instruction.column),
+                "`STOPSIGNAL SIGKILL` kills the process without a chance to shut down".to_owned(),
+                &instruction.args,
+                false,
+            ));
+            continue;
+        }
         if instruction.keyword == "FROM" {
             let image = instruction
                 .args
@@ -228,7 +257,45 @@ fn start_scripts_without_exec(project: &Project<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Production Compose services stopped with SIGKILL.
+fn compose_kill_signals(project: &Project<'_>, out: &mut Vec<Finding>) {
+    let Some(model) = project.model else {
+        return;
+    };
+    for path in project.files.iter().filter(|f| {
+        crate::audit::model::declarations::is_compose(
+            &crate::audit::files::name(f).to_ascii_lowercase(),
+        ) && model.role(f) == crate::audit::model::roles::Role::Production
+    }) {
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        let Some(documents) = crate::audit::yaml::parse(&text) else {
+            continue;
+        };
+        for services in documents.iter().filter_map(|d| d.get("services")) {
+            for (name, service) in services.entries() {
+                let Some(node) = service.get("stop_signal") else {
+                    continue;
+                };
+                let Some(signal) = node.as_str().filter(|s| is_kill_signal(s)) else {
+                    continue;
+                };
+                out.push(Finding::new(
+                    &KILLED_AT_STOP,
+                    path,
+                    (node.line, 1),
+                    format!("service `{name}` stops with `{signal}`: it is killed without a chance to shut down"),
+                    signal,
+                    false,
+                ));
+            }
+        }
+    }
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    compose_kill_signals(project, out);
     start_scripts_without_exec(project, out);
     for (procfile, process) in project.processes() {
         let wrapped = simple_commands(&process.command).into_iter().find(|words| {

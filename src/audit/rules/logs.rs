@@ -68,6 +68,44 @@ fn not_a_stream(hit: &Hit<'_>) -> bool {
             || target.starts_with('$'))
 }
 
+/// Whether a supervisord setting is a program's (`[program:web]`): in its own
+/// `[supervisord]` section a program's option means nothing. Code that writes the config
+/// has no sections to look at.
+fn in_a_program_section(hit: &Hit<'_>) -> bool {
+    let before = String::from_utf8_lossy(&hit.content[..hit.at.min(hit.content.len())]);
+    before
+        .lines()
+        .rev()
+        .map(str::trim_start)
+        .find(|l| l.starts_with('['))
+        .is_none_or(|section| {
+            section.starts_with("[program:")
+                || section.starts_with("[fcgi-program:")
+                || !files::has_extension(hit.path, &["conf", "ini"])
+        })
+}
+
+/// Whether a Symfony config line is for production: not in a `when@dev`/`when@test` block,
+/// nor in `config/packages/dev/` or `test/`.
+fn outside_symfony_development(hit: &Hit<'_>) -> bool {
+    let in_environment_dir = hit
+        .path
+        .split('/')
+        .any(|part| matches!(part, "dev" | "test" | "development"));
+    let before = String::from_utf8_lossy(&hit.content[..hit.at.min(hit.content.len())]);
+    let block = before
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(|c: char| !c.is_whitespace() && c != '#'))
+        .unwrap_or("");
+    let development_block = block.strip_prefix("when@").is_some_and(|env| {
+        !env.trim_end_matches(':')
+            .trim()
+            .eq_ignore_ascii_case("prod")
+    });
+    !in_environment_dir && !development_block
+}
+
 const MESSAGE: &str = "logs go to a file, not stdout";
 
 pub static PATTERNS: &[Pattern] = &[
@@ -137,8 +175,29 @@ pub static PATTERNS: &[Pattern] = &[
         MESSAGE,
         Kinds::SHIPPED,
     )
-    .verify(not_a_stream)
+    .verify(|hit| not_a_stream(hit) && in_a_program_section(hit))
     .gate("_logfile"),
+    // A YAML config's log file (Sidekiq's `:logfile: ./log/sidekiq.log`, any server's
+    // `logfile: /var/log/app.log`).
+    Pattern::new(
+        &FILE_SINK,
+        r#"(?m)^\s*:?logfile:\s*["']?([^\s"']+)"#,
+        MESSAGE,
+        Kinds::of(&[Kind::Config]),
+    )
+    .verify(not_a_stream)
+    .gate("logfile:"),
+    // Symfony's Monolog handler writing under the kernel's log directory
+    // (`path: "%kernel.logs_dir%/%kernel.environment%.log"`), outside a `when@dev` or
+    // `when@test` block and the `dev/` and `test/` package directories.
+    Pattern::new(
+        &FILE_SINK,
+        r#"(?m)^\s*path:\s*["']?(%kernel\.logs_dir%[^\s"']*)"#,
+        MESSAGE,
+        Kinds::of(&[Kind::Config]),
+    )
+    .verify(outside_symfony_development)
+    .gate("kernel.logs_dir"),
     // Puma's `stdout_redirect "log/puma.log", …` in config/puma.rb, the path written out or
     // joined (`stdout_redirect File.join(app_dir, "log/stdout.log"), …`).
     Pattern::new(
