@@ -3180,3 +3180,203 @@ fn model_config_and_roles_of_round_11() {
         [("/app/bin/migrate", "deploy/fly/prod.toml")]
     );
 }
+
+/// Round 12's classes: `NEXT_PUBLIC_*` read only in server code is read at run time; a
+/// Compose file named for production that mounts the checkout (`..:/app`) runs no release,
+/// and its commands' log files count; Rails production without a stdout logger, or
+/// compiling assets live; web and worker under `concurrently` in one container; a Spring
+/// profile the jar's own config activates is production's; Figaro's env-style keys are not
+/// Spring's; a Go startup check's `SchemaMigrate`; literal ports in uWSGI config; Tomcat's
+/// access log; one logging config's two sinks are one cause.
+#[test]
+#[allow(clippy::too_many_lines)] // one app that holds every class, then where each shows
+fn round_12_classes() {
+    let found = noted_all(
+        Test::new()
+            .file("package.json", "{\"dependencies\": {\"next\": \"14.2.3\"}}\n")
+            .file("yarn.lock", "")
+            .file(
+                "apps/web/pages/api/v1/config.ts",
+                "export default function h(req, res) {\n  res.json({ demo: process.env.NEXT_PUBLIC_DEMO });\n}\n",
+            )
+            .file("apps/worker/worker.ts", "const x = process.env.NEXT_PUBLIC_TRIAL_DAYS;\n")
+            .file(
+                "apps/web/components/Banner.tsx",
+                "export const Banner = () => <p>{process.env.NEXT_PUBLIC_BANNER}</p>;\n",
+            )
+            .file(
+                "Dockerfile",
+                "FROM node:20.11\nCMD [\"sh\", \"-c\", \"exec concurrently -k \\\"next start\\\" \\\"tsx worker.ts\\\"\"]\n",
+            )
+            .file(
+                "containers/docker-compose-production.yml",
+                "services:\n  web:\n    build: ..\n    volumes:\n      - ..:/app\n  sidekiq:\n    build: ..\n    command: bundle exec sidekiq -L log/sidekiq.log\n",
+            )
+            .file("config/application.rb", "module App; end\n")
+            .file(
+                "config/environments/production.rb",
+                "Rails.application.configure do\n  config.assets.compile = true\n  config.log_level = :info\n  # config.logger = Logger.new(STDOUT)\nend\n",
+            )
+            .file("config/application.yml", "OAUTH_GITHUB_APP_SECRET: e4979efbe9f9325f7311f2\n")
+            .file("svc/src/main/java/app/SvcApplication.java", "class SvcApplication {}\n")
+            .file(
+                "svc/src/main/resources/application.yml",
+                "spring:\n  profiles:\n    active: dev\n",
+            )
+            .file(
+                "svc/src/main/resources/application-dev.yml",
+                "spring:\n  datasource:\n    password: s3cr3tPa55\n",
+            )
+            .file(
+                "svc/src/main/resources/application.properties",
+                "server.tomcat.accesslog.enabled=true\n",
+            )
+            .file(
+                "internal/storage/provider.go",
+                "package storage\n\nfunc (p *Provider) StartupCheck() error {\n\tif err := p.db.Ping(); err != nil {\n\t\treturn err\n\t}\n\treturn p.SchemaMigrate(ctx, true, SchemaLatest)\n}\n",
+            )
+            .file("deploy/app-uwsgi.ini", "[uwsgi]\nhttp = 127.0.0.1:8080\n")
+            .file(
+                "deploy/supervisor-worker.conf",
+                "[program:worker]\ncommand=app worker\nstdout_logfile=/var/log/app/worker.stdout.log\nstderr_logfile=/var/log/app/worker.stderr.log\n",
+            )
+            .git_add_all(),
+    );
+    for (rule, at) in [
+        (
+            "build-release-run/build-time-public-config",
+            "apps/web/components/Banner.tsx:1",
+        ),
+        ("concurrency/process-manager-in-container", "Dockerfile:2"),
+        (
+            "build-release-run/code-mounted",
+            "containers/docker-compose-production.yml:5",
+        ),
+        (
+            "logs/file-sink",
+            "containers/docker-compose-production.yml:8",
+        ),
+        (
+            "build-release-run/build-in-web",
+            "config/environments/production.rb:2",
+        ),
+        ("logs/file-sink", "config/environments/production.rb:3"),
+        (
+            "config/framework-password",
+            "svc/src/main/resources/application-dev.yml:3",
+        ),
+        (
+            "logs/file-sink",
+            "svc/src/main/resources/application.properties:1",
+        ),
+        (
+            "admin-processes/work-at-start",
+            "internal/storage/provider.go:7",
+        ),
+        ("port-binding/hardcoded-port", "deploy/app-uwsgi.ini:2"),
+        ("logs/file-sink", "deploy/supervisor-worker.conf:3"),
+    ] {
+        assert!(
+            found.contains(&(rule.to_owned(), at.to_owned())),
+            "{rule} at {at} not in {found:#?}"
+        );
+    }
+    for (rule, at) in [
+        (
+            "build-release-run/build-time-public-config",
+            "apps/web/pages/api/v1/config.ts:2",
+        ),
+        (
+            "build-release-run/build-time-public-config",
+            "apps/worker/worker.ts:1",
+        ),
+        ("config/framework-password", "config/application.yml:1"),
+        // The program's second sink is a place of the first's cause, not a finding.
+        ("logs/file-sink", "deploy/supervisor-worker.conf:4"),
+    ] {
+        assert!(
+            !found.contains(&(rule.to_owned(), at.to_owned())),
+            "{rule} at {at} in {found:#?}"
+        );
+    }
+}
+
+/// The main place of every finding of `audit --strict`, notes included: (rule, `path:line`).
+fn noted_all(test: Test) -> BTreeSet<(String, String)> {
+    let report = test.args(&["audit", "--strict", "--json"]).run().json();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                format!("{}:{}", f["path"].as_str().unwrap(), f["line"]),
+            )
+        })
+        .collect()
+}
+
+/// Round 12's model errors, as classes: tools' dotfiles and directories, changelog
+/// fragments, a coverage image, a search engine's image, a Compose file whose comment after
+/// the `---` marker says dev-only, and an example whose path only ends like the file a
+/// production command names.
+#[test]
+fn model_roles_of_round_12() {
+    let model = Test::new()
+        .file(
+            "Dockerfile",
+            "FROM golang:1.22.4\nCMD [\"/app/server\", \"--config\", \"/config/configuration.yml\"]\n",
+        )
+        .file("Dockerfile.coverage", "FROM golang:1.22.4\nCMD [\"/app/server\"]\n")
+        .file(".lefthook.yml", "pre-commit: {}\n")
+        .file(".tx/config", "[main]\nhost = https://www.transifex.com\n")
+        .file(".devtools/release.bat", "echo release\n")
+        .file(".envs/.production/.django", "DJANGO_SECRET_KEY=x\n")
+        .file("changes/5713.feature", "A feature.\n")
+        .file("trivy.yaml", "scan: {}\n")
+        .file("examples/compose/config/configuration.yml", "theme: light\n")
+        .file(
+            "docker-compose.yml",
+            "services:\n  app:\n    build: .\n  search:\n    image: getmeili/meilisearch:v1.8\n",
+        )
+        .file(
+            "scripts/otel/docker-compose.yml",
+            "---\n# An insecure, dev-only configuration. Don't run this in production!\nservices:\n  tempo:\n    image: grafana/tempo:2.4.1\n  app:\n    build: ../..\n",
+        )
+        .git_add_all()
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    let role = |path: &str| {
+        model["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map_or_else(
+                || panic!("{path} not in the model"),
+                |f| f["role"].as_str().unwrap().to_owned(),
+            )
+    };
+    for (path, expected) in [
+        (".lefthook.yml", "build"),
+        (".tx/config", "build"),
+        (".devtools/release.bat", "build"),
+        (".envs/.production/.django", "production"),
+        ("changes/5713.feature", "example"),
+        ("trivy.yaml", "build"),
+        ("Dockerfile.coverage", "test"),
+        ("examples/compose/config/configuration.yml", "example"),
+        ("scripts/otel/docker-compose.yml", "development"),
+    ] {
+        assert_eq!(role(path), expected, "{path}");
+    }
+    let services: Vec<&str> = model["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(services.contains(&"search"), "{services:?}");
+}

@@ -56,6 +56,9 @@ pub struct Model {
     pub stages: Vec<String>,
     /// Variables package.json scripts set on a command line: build variants.
     pub script_variables: Vec<String>,
+    /// Compose services that bind-mount the whole app over their code: (Compose file, line,
+    /// service, the mount).
+    pub code_mounts: Vec<(String, usize, String, String)>,
     /// The app's files an image runs as services or init scripts of its init system: where
     /// they are in the app (`etc/s6-overlay/s6-rc.d/web/run`) or where a Dockerfile puts
     /// them (`COPY docker/s6/web /etc/s6-overlay/s6-rc.d/web`). With each, whether it is a
@@ -372,6 +375,31 @@ fn drop_start_scripts_production_does_not_run(
 /// (`application-mariadb.yaml` for a local MariaDB): production activates a profile where it
 /// deploys (`SPRING_PROFILES_ACTIVE`, `-Dspring.profiles.active=`) or in the default
 /// `application.yml`; `prod` and `production` are production's by name.
+/// The values recorded for the files `production` says are production's (the base images
+/// of production's Dockerfiles, the tools they install).
+fn of_production(by_file: &[(String, String)], production: &dyn Fn(&str) -> bool) -> Vec<String> {
+    by_file
+        .iter()
+        .filter(|(file, _)| production(file))
+        .map(|(_, value)| value.clone())
+        .collect()
+}
+
+/// The Spring profiles' files production activates, as config.
+fn activated_spring_profiles(files: &[FileRole]) -> Vec<ConfigFile> {
+    files
+        .iter()
+        .filter(|f| f.why == SPRING_ACTIVATED)
+        .map(|f| ConfigFile {
+            path: f.path.clone(),
+            why: frameworks::SPRING,
+        })
+        .collect()
+}
+
+/// Why a Spring profile's file that the name calls development's is production's.
+const SPRING_ACTIVATED: &str = "a Spring profile the jar's default config activates";
+
 fn demote_inactive_spring_profiles(files: &mut [FileRole], read: &dyn Fn(&str) -> Option<String>) {
     static ACTIVE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
@@ -391,18 +419,19 @@ fn demote_inactive_spring_profiles(files: &mut [FileRole], read: &dyn Fn(&str) -
     if !files.iter().any(|f| profile_of(&f.path).is_some()) {
         return;
     }
-    let mut active: Vec<String> = Vec::new();
+    // Where production deploys sets the profiles (`SPRING_PROFILES_ACTIVE` in a Dockerfile or
+    // a Compose file), and what the default profile's own file activates.
+    let mut deployed: Vec<String> = Vec::new();
+    let mut by_default: Vec<String> = Vec::new();
     for f in files.iter().filter(|f| f.role == Role::Production) {
-        // Where production deploys, and the default profile's own file.
         let name = crate::audit::files::name(&f.path);
-        let deploys = declarations::sets_environment(&f.path)
-            || [
-                "application.yml",
-                "application.yaml",
-                "application.properties",
-            ]
-            .contains(&name);
-        if !deploys {
+        let default_file = [
+            "application.yml",
+            "application.yaml",
+            "application.properties",
+        ]
+        .contains(&name);
+        if !(default_file || declarations::sets_environment(&f.path)) {
             continue;
         }
         if let Some(text) = read(&f.path) {
@@ -411,10 +440,16 @@ fn demote_inactive_spring_profiles(files: &mut [FileRole], read: &dyn Fn(&str) -
                     .get(1)
                     .or_else(|| captures.get(2))
                     .map_or("", |m| m.as_str());
-                active.extend(list.split(',').map(|p| p.trim().to_ascii_lowercase()));
+                let into = if default_file {
+                    &mut by_default
+                } else {
+                    &mut deployed
+                };
+                into.extend(list.split(',').map(|p| p.trim().to_ascii_lowercase()));
             }
         }
     }
+    let active: Vec<String> = deployed.iter().chain(&by_default).cloned().collect();
     for f in files.iter_mut() {
         let Some(profile) = profile_of(&f.path) else {
             continue;
@@ -425,6 +460,15 @@ fn demote_inactive_spring_profiles(files: &mut [FileRole], read: &dyn Fn(&str) -
         {
             f.role = Role::Development;
             f.why = "a Spring profile production does not activate";
+        } else if f.role == Role::Development
+            && deployed.is_empty()
+            && by_default.contains(&profile)
+            && f.path.contains("src/main/resources/")
+        {
+            // `spring.profiles.active: dev` in the jar's own config, and no deployment that
+            // says otherwise: the deployed jar runs with it.
+            f.role = Role::Production;
+            f.why = SPRING_ACTIVATED;
         }
     }
 }
@@ -685,10 +729,15 @@ fn promote_run_files(files: &mut [FileRole], processes: &[Process], placed: &[(S
                 let tail = format!("/{candidate}");
                 let found: Vec<usize> = match exact {
                     Some(i) => vec![i],
+                    // A file whose path only ends the same way is the one run when nothing
+                    // says it is an example or a test's (`examples/config/app.yml` is not
+                    // `/config/app.yml`).
                     None if candidate.contains('/') => files
                         .iter()
                         .enumerate()
-                        .filter(|(_, f)| f.path.ends_with(&tail))
+                        .filter(|(_, f)| {
+                            f.path.ends_with(&tail) && !matches!(f.role, Role::Example | Role::Test)
+                        })
                         .map(|(i, _)| i)
                         .collect(),
                     None => Vec::new(),
@@ -1014,18 +1063,8 @@ impl Model {
             .collect();
         drop_start_scripts_production_does_not_run(&mut processes, files);
         let production_dockerfile = |path: &str| role_of(path) == Role::Production;
-        let base_images: Vec<String> = declared
-            .bases
-            .iter()
-            .filter(|(dockerfile, _)| production_dockerfile(dockerfile))
-            .map(|(_, image)| image.clone())
-            .collect();
-        let image_tools: Vec<String> = declared
-            .installed
-            .iter()
-            .filter(|(dockerfile, _)| production_dockerfile(dockerfile))
-            .map(|(_, tool)| tool.clone())
-            .collect();
+        let base_images = of_production(&declared.bases, &production_dockerfile);
+        let image_tools = of_production(&declared.installed, &production_dockerfile);
         let copied_config: Vec<ConfigFile> = declared
             .copied
             .iter()
@@ -1066,12 +1105,14 @@ impl Model {
             );
         }
         demote_inactive_spring_profiles(&mut files_with_roles, &read);
+        let activated = activated_spring_profiles(&files_with_roles);
         let config = config_production_reads(
             files,
             &files_with_roles,
             &read,
             copied_config
                 .into_iter()
+                .chain(activated)
                 .chain(mounted_config)
                 .chain(script_config)
                 .chain(named_config(files, &processes)),
@@ -1089,6 +1130,7 @@ impl Model {
             spring,
             stages: declared.stages,
             script_variables: declared.script_variables,
+            code_mounts: declared.code_mounts,
             init_scripts,
         }
     }

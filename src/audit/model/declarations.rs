@@ -62,6 +62,9 @@ pub struct Declared {
     /// The app's files a Compose file's services bind-mount (`./nginx/nginx.conf:/etc/nginx/
     /// nginx.conf`), by the Compose file's path: config those containers run with.
     pub mounted: Vec<(String, String)>,
+    /// Compose services that bind-mount the whole app over their code (`..:/app` from a
+    /// `containers/` directory): (Compose file, line of the volume, service, the mount).
+    pub code_mounts: Vec<(String, usize, String, String)>,
     /// The image each Dockerfile's last stage starts from, by the Dockerfile's path.
     pub bases: Vec<(String, String)>,
     /// Programs a Dockerfile installs into its last stage (`apt-get install git`, `apk add
@@ -580,7 +583,7 @@ fn development_service(service: &Node) -> Option<&'static str> {
 /// Images of backing services and of the proxies in front of the app: attached resources, not
 /// the app's own code. A Compose file of only these attaches a developer's local
 /// infrastructure; it does not deploy the app.
-const BACKING_IMAGES: [&str; 48] = [
+const BACKING_IMAGES: [&str; 53] = [
     "nginx",
     "traefik",
     "caddy",
@@ -631,6 +634,11 @@ const BACKING_IMAGES: [&str; 48] = [
     "influxdb",
     "neo4j",
     "typesense",
+    "meilisearch",
+    "qdrant",
+    "solr",
+    "weaviate",
+    "tempo",
     "mongo-express",
 ];
 
@@ -654,13 +662,20 @@ fn is_backing_image(image: &str) -> bool {
 fn says_development(text: &str) -> Option<&'static str> {
     let opening: String = text
         .lines()
-        .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        // A YAML document's `---` marker may come before the comment.
+        .take_while(|l| l.trim().is_empty() || l.trim() == "---" || l.trim_start().starts_with('#'))
         .take(30)
         .collect::<Vec<_>>()
         .join(" ")
         .to_ascii_lowercase();
     let says = [
         "for development",
+        "dev-only",
+        "dev only",
+        "development-only",
+        "don't run this in production",
+        "do not run this in production",
+        "never run this in production",
         "development purpose",
         "development only",
         "development environment",
@@ -693,6 +708,15 @@ fn says_development(text: &str) -> Option<&'static str> {
 /// Whether a Compose file is a developer's: it mounts the source or runs development
 /// servers, or it holds only backing services.
 fn development_compose(path: &str, services: &Node, out: &mut Declared) {
+    // A file named for production (`docker-compose-production.yml`) is production's, however
+    // it runs its services: a source mount there is a violation, not a developer's setup.
+    let named_production = files::name(path)
+        .to_ascii_lowercase()
+        .split(['.', '-', '_'])
+        .any(|w| matches!(w, "production" | "prod"));
+    if named_production {
+        return;
+    }
     if let Some(why) = services
         .entries()
         .iter()
@@ -748,6 +772,7 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
         }
         compose_mounts(path, &dir, service, out);
     }
+    code_mounts(path, &dir, services, out);
     for (name, service) in services.entries() {
         // A vendor's image of a backing service is one, whatever command it is given
         // (`redis-server --appendonly yes`).
@@ -808,6 +833,29 @@ fn compose(path: &str, document: &Node, out: &mut Declared) {
                 service.line,
             )),
             None => {}
+        }
+    }
+}
+
+/// Services that mount the whole app (`.:/app`, `..:/app` from `containers/`).
+fn code_mounts(path: &str, dir: &str, services: &Node, out: &mut Declared) {
+    for (name, service) in services.entries() {
+        for volume in service.get("volumes").map(Node::items).unwrap_or_default() {
+            let Some(short) = volume.as_str() else {
+                continue;
+            };
+            let source = short.split(':').next().unwrap_or("");
+            let root = source.starts_with('.')
+                && join_relative(dir, source).is_none()
+                && source.split('/').all(|p| matches!(p, "" | "." | ".."));
+            if root && short.contains(':') {
+                out.code_mounts.push((
+                    path.to_owned(),
+                    volume.line,
+                    name.clone(),
+                    short.to_owned(),
+                ));
+            }
         }
     }
 }

@@ -229,8 +229,8 @@ const DEVELOPMENT_WORDS: [&str; 8] = [
     "override",
     "devcontainer",
 ];
-const TEST_WORDS: [&str; 8] = [
-    "test", "tests", "testing", "ci", "e2e", "spec", "cypress", "unittest",
+const TEST_WORDS: [&str; 9] = [
+    "test", "tests", "testing", "ci", "e2e", "spec", "cypress", "unittest", "coverage",
 ];
 const EXAMPLE_WORDS: [&str; 7] = [
     "example", "examples", "sample", "template", "dist", "tmpl", "default",
@@ -374,6 +374,9 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
     if is_development_file(path, &lower) {
         return (Role::Development, "used only in development");
     }
+    if let Some(found) = by_top_level(path) {
+        return found;
+    }
     if stem_words.iter().any(|w| TEST_WORDS.contains(&w.as_str()))
         && !is_code_stem(&lower)
         && is_deployment_file(&lower)
@@ -392,6 +395,47 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
 
 /// Why a file is production's when nothing says otherwise.
 pub const BY_DEFAULT: &str = "nothing marks it otherwise: the app's code or config";
+
+/// What a top-level name says: a dotfile or dot-directory is a tool's (linters, hooks,
+/// scanners, translation sync, editors), except the ones a platform or server reads to deploy
+/// or serve the app; towncrier's fragment directories are the changelog's.
+fn by_top_level(path: &str) -> Option<(Role, &'static str)> {
+    const DEPLOYS: [&str; 16] = [
+        ".profile.d",
+        ".profile",
+        ".htaccess",
+        ".user.ini",
+        ".docker",
+        ".platform",
+        ".platform.app.yaml",
+        ".upsun",
+        ".do",
+        ".ebextensions",
+        ".kamal",
+        ".fly",
+        ".s2i",
+        ".well-known",
+        ".slugignore",
+        ".buildpacks",
+    ];
+    let top = path.split('/').next().unwrap_or(path);
+    let lower = top.to_ascii_lowercase();
+    if lower.starts_with('.')
+        && !DEPLOYS.contains(&lower.as_str())
+        && !lower.starts_with(".dokku")
+        // Env files and their directories (cookiecutter-django's `.envs/.production/`).
+        && !lower.starts_with(".env")
+        && files::env_file_kind(top).is_none()
+    {
+        return Some((Role::Build, "a tool's dotfile or directory"));
+    }
+    (path.contains('/')
+        && matches!(
+            lower.as_str(),
+            "changes" | "changelog.d" | "newsfragments" | "changelog" | "changelogs"
+        ))
+    .then_some((Role::Example, "changelog fragments"))
+}
 
 /// Generated or minified by its name (`app.min.js`, `api.pb.go`, `vendor.bundle.js`).
 fn is_generated(lower: &str) -> bool {
@@ -699,6 +743,9 @@ fn is_build_tooling(lower: &str) -> bool {
             ".nycrc", ".madgerc", ".flowconfig", "jsdoc", ".yamlfmt", "codeowners",
             ".coderabbit", "gradlew", "mvnw", "flake.nix", "flake.lock", "shell.nix",
             "devenv.", "mypy-baseline", ".mypy-baseline", "pyrefly",
+            // Scanners', release bots' and remote builders' config.
+            "trivy", "grype", "syft", "cosign", "typos", "release-please", "depot.json",
+            "renovate.", "dependabot", "citation.cff",
         ]
         .iter()
         .any(|p| lower.starts_with(p))

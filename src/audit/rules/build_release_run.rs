@@ -10,7 +10,7 @@ use crate::audit::shell::{simple_commands, unwrap_program};
 
 /// The factor's rules, patterns and project check.
 pub static MODULE: Module = Module {
-    rules: &[&BUILD_IN_WEB, &BUILD_TIME_PUBLIC_CONFIG],
+    rules: &[&BUILD_IN_WEB, &BUILD_TIME_PUBLIC_CONFIG, &CODE_MOUNTED],
     patterns: &[PATTERNS],
     check,
 };
@@ -35,12 +35,40 @@ pub static BUILD_TIME_PUBLIC_CONFIG: Rule = Rule {
     fix: "Keep only values that are the same in every environment in these variables, or serve runtime config from the backend.",
 };
 
+pub static CODE_MOUNTED: Rule = Rule {
+    id: "build-release-run/code-mounted",
+    factor: Factor::V,
+    severity: Severity::Warning,
+    roles: Roles::PRODUCTION,
+    summary: "A production Compose service runs the host's checkout, mounted over its code",
+    explanation: "A release is a build plus config, immutable and numbered. A production service that bind-mounts the repository (`.:/app`, `..:/app`) runs whatever is on the host's disk: a `git pull` changes the running code without a build or a release, there is nothing to roll back to, and two hosts run different code under the same image.",
+    fix: "Copy the code into the image at build time (`COPY . /app`) and deploy a new image for each release; mount only data directories.",
+};
+
 pub static PATTERNS: &[Pattern] = &[Pattern::new(
     &BUILD_TIME_PUBLIC_CONFIG,
     r"\b(?:process\.env\.|import\.meta\.env\.)((?:NEXT_PUBLIC|REACT_APP|VITE|NUXT_PUBLIC|GATSBY)_[A-Z0-9_]+)",
     "frontend config inlined at build time: the build holds this environment's value",
     Kinds::CODE,
-)];
+)
+.verify(|hit| !server_only(hit.path, hit.content))];
+
+/// Whether a file runs only on the server, where such a variable is read when the process
+/// runs (no browser bundle holds it): API routes (`pages/api/`, `app/**/route.ts`), server and
+/// worker code by its directory or name (`lib/api/`, `server/`, `worker.ts`,
+/// `session.server.ts`), and modules marked `import "server-only"`.
+fn server_only(path: &str, content: &[u8]) -> bool {
+    const SERVER_DIRS: [&str; 7] = [
+        "api", "server", "worker", "workers", "jobs", "cron", "scripts",
+    ];
+    let mut parts = path.split('/').rev();
+    let name = parts.next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    parts.any(|dir| SERVER_DIRS.contains(&dir))
+        || matches!(stem, "route" | "worker" | "server")
+        || name.contains(".server.")
+        || memchr::memmem::find(content, b"server-only").is_some()
+}
 
 /// Builds and installs, as the words a command starts with (after `bundle exec`, `npx`…).
 const BUILDS: [&str; 42] = [
@@ -226,7 +254,48 @@ pub fn compile_at_start(command: &str) -> Option<String> {
         .then(|| server.join(" "))
 }
 
+/// Rails' `config.assets.compile = true` in production: assets compiled by the running
+/// server on first request, not by the build.
+fn rails_live_compilation(project: &Project<'_>, out: &mut Vec<Finding>) {
+    for path in project
+        .files
+        .iter()
+        .filter(|f| f.ends_with("config/environments/production.rb"))
+    {
+        if project
+            .model
+            .is_some_and(|m| m.role(path) != crate::audit::model::roles::Role::Production)
+        {
+            continue;
+        }
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        let Some(line) = text.lines().position(|l| {
+            let l = l.trim();
+            l.starts_with("config.assets.compile")
+                && l.split('#')
+                    .next()
+                    .unwrap_or("")
+                    .trim_end()
+                    .ends_with("true")
+        }) else {
+            continue;
+        };
+        out.push(Finding::new(
+            &BUILD_IN_WEB,
+            path,
+            (line + 1, 1),
+            "`config.assets.compile = true`: the running server compiles assets, not the build"
+                .to_owned(),
+            "config.assets.compile = true",
+            false,
+        ));
+    }
+}
+
 pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
+    rails_live_compilation(project, out);
     // Boot scripts, entrypoints and an image's init scripts run at every start too.
     for start in super::admin_processes::start_scripts(project) {
         if let Some((line, step)) =
@@ -270,6 +339,24 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
             &step,
             false,
         ));
+    }
+    if let Some(model) = project.model {
+        for (path, line, service, mount) in &model.code_mounts {
+            if model.role(path) != crate::audit::model::roles::Role::Production {
+                continue;
+            }
+            out.push(
+                Finding::new(
+                    &CODE_MOUNTED,
+                    path,
+                    (*line, 1),
+                    format!("service `{service}` mounts the app's checkout (`{mount}`): it runs what is on the host's disk, not a release"),
+                    mount,
+                    false,
+                )
+                .with_cause("production services that run the host's checkout"),
+            );
+        }
     }
     for (procfile, process) in project.processes() {
         npm_start_build(project, &process.command, out, &process.name);

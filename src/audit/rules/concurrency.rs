@@ -60,7 +60,10 @@ pub static PROCESS_MANAGER_IN_CONTAINER: Rule = Rule {
 
 /// Process managers that run several process types in one process tree: (program, the
 /// subcommand that starts them, or none).
-const PROCESS_MANAGERS: [(&str, Option<&str>); 6] = [
+const PROCESS_MANAGERS: [(&str, Option<&str>); 8] = [
+    // npm's: `concurrently "next start" "tsx worker.ts"`, npm-run-all's `run-p web worker`.
+    ("concurrently", None),
+    ("run-p", None),
     ("foreman", Some("start")),
     ("honcho", Some("start")),
     ("overmind", Some("start")),
@@ -455,6 +458,13 @@ mod tests {
             Some("supervisord")
         );
         assert_eq!(process_manager("foreman run rake db:migrate"), None);
+        assert_eq!(
+            process_manager(
+                "prisma migrate deploy && exec concurrently -k \"next start\" \"tsx worker.ts\""
+            )
+            .as_deref(),
+            Some("concurrently")
+        );
         assert_eq!(process_manager("bundle exec puma"), None);
     }
 }

@@ -879,6 +879,19 @@ fn framework(path: &str, name: &str) -> Option<(&'static Regex, &'static str)> {
     }
 }
 
+/// Whether a matched `KEY: value` line's key is an environment variable's (upper case,
+/// digits and underscores, at the start of its line).
+fn env_style_key(matched: &str) -> bool {
+    let line = matched.trim_start_matches(['\n', '\r']);
+    let key = line.split([':', '=']).next().unwrap_or("");
+    !key.is_empty()
+        && !key.starts_with(char::is_whitespace)
+        && key.bytes().any(|b| b.is_ascii_uppercase())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Whether the datasource URL nearest before a Spring password is an embedded database's.
 fn embedded_database(before: &str) -> bool {
     before
@@ -917,6 +930,12 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
         // An embedded database's login (H2, HSQLDB, Derby in a file or in memory) guards no
         // server: it is the same public default in every install.
         if name == "Spring" && embedded_database(&file.text[..value.start()]) {
+            continue;
+        }
+        // `OAUTH_GITHUB_APP_SECRET: …` at the top of a `config/application.yml`: Figaro's
+        // file of environment variables for a Rails app (a developer's, by its convention),
+        // not Spring's nested, lower-case properties.
+        if name == "Spring" && env_style_key(&captures[0]) {
             continue;
         }
         if name == "Django" && assigned_for_production(file, &captures[0]) {

@@ -177,6 +177,15 @@ pub static PATTERNS: &[Pattern] = &[
     )
     .verify(|hit| not_a_stream(hit) && in_a_program_section(hit))
     .gate("_logfile"),
+    // Spring Boot's embedded server writing its access log to files
+    // (`server.tomcat.accesslog.enabled=true`, Undertow's and Jetty's alike).
+    Pattern::new(
+        &FILE_SINK,
+        r"(?m)^\s*(server\.(?:tomcat|undertow|jetty)\.accesslog\.enabled)\s*[=:]\s*true\s*$",
+        MESSAGE,
+        Kinds::of(&[Kind::Config]),
+    )
+    .gate("accesslog"),
     // A YAML config's log file (Sidekiq's `:logfile: ./log/sidekiq.log`, any server's
     // `logfile: /var/log/app.log`).
     Pattern::new(
@@ -326,6 +335,27 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
         out.retain(|f| !(f.rule == FILE_SINK.id && linked.contains(&f.evidence)));
     }
     spring_log_file(project, out);
+    rails_production_log(project, out);
+    // A Compose service's, a unit's or a manifest's command that sends its output to a file
+    // (`sidekiq -L log/sidekiq.log`); supervisord's programs are read as config above.
+    for process in project.model.iter().flat_map(|m| m.deployed_processes()) {
+        if process.declared_by == "supervisord program" {
+            continue;
+        }
+        if let Some(sink) = command_sink(&process.command) {
+            out.push(Finding::new(
+                &FILE_SINK,
+                &process.path,
+                (process.line, 1),
+                format!(
+                    "`{}` ({}) writes its output to a file (`{sink}`)",
+                    process.name, process.declared_by
+                ),
+                &sink,
+                false,
+            ));
+        }
+    }
     for (procfile, process) in project.processes() {
         if let Some(sink) = command_sink(&process.command) {
             let first = sink.split(' ').next().unwrap_or(&sink).to_owned();
@@ -357,6 +387,98 @@ pub fn check(project: &Project<'_>, out: &mut Vec<Finding>) {
                 // Every committed log is one cause: output mistaken for code.
                 .with_cause("committed log files"),
             );
+        }
+    }
+    one_cause_per_logging_config(out);
+}
+
+/// Rails logs to `log/production.log` unless production's environment file sends the log
+/// elsewhere: reported when no line of it that runs mentions a stream, a logger of its own
+/// or the environment switch (`RAILS_LOG_TO_STDOUT`).
+fn rails_production_log(project: &Project<'_>, out: &mut Vec<Finding>) {
+    const ELSEWHERE: [&str; 7] = [
+        "stdout",
+        "stderr",
+        "syslog",
+        "config.logger",
+        "log_to",
+        "logstash",
+        "rails_log",
+    ];
+    for path in project
+        .files
+        .iter()
+        .filter(|f| f.ends_with("config/environments/production.rb"))
+    {
+        if project
+            .model
+            .is_some_and(|m| m.role(path) != crate::audit::model::roles::Role::Production)
+        {
+            continue;
+        }
+        let Some(text) = project.read(path) else {
+            continue;
+        };
+        let code: Vec<(usize, String)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim_start().starts_with('#'))
+            .map(|(i, l)| (i + 1, l.to_ascii_lowercase()))
+            .collect();
+        if code
+            .iter()
+            .any(|(_, l)| ELSEWHERE.iter().any(|w| l.contains(w)))
+        {
+            continue;
+        }
+        let line = code
+            .iter()
+            .find(|(_, l)| l.contains("config.log_level"))
+            .map_or(1, |(n, _)| *n);
+        out.push(Finding::new(
+            &FILE_SINK,
+            path,
+            (line, 1),
+            "production logs to log/production.log: nothing here sends Rails' log to stdout"
+                .to_owned(),
+            "log/production.log",
+            false,
+        ));
+    }
+}
+
+/// The representative of `i`'s set in a union-find forest, halving the path on the way.
+fn find(root: &mut [usize], mut i: usize) -> usize {
+    while root[i] != i {
+        root[i] = root[root[i]];
+        i = root[i];
+    }
+    i
+}
+
+/// The file sinks of one logging config are one cause (a program's `stdout_logfile` and
+/// `stderr_logfile`, a logback file's two appenders): one place to fix. So is the same sink
+/// in several configs (one logback file copied into every service). Findings joined either
+/// way share the cause of the first.
+fn one_cause_per_logging_config(out: &mut [Finding]) {
+    let sinks: Vec<usize> = (0..out.len())
+        .filter(|&i| out[i].rule == FILE_SINK.id)
+        .collect();
+    let mut root: Vec<usize> = (0..sinks.len()).collect();
+    for a in 0..sinks.len() {
+        for b in a + 1..sinks.len() {
+            let (x, y) = (&out[sinks[a]], &out[sinks[b]]);
+            if x.path == y.path || x.cause == y.cause {
+                let (ra, rb) = (find(&mut root, a), find(&mut root, b));
+                root[ra.max(rb)] = ra.min(rb);
+            }
+        }
+    }
+    for i in 0..sinks.len() {
+        let first = find(&mut root, i);
+        if first != i {
+            let cause = out[sinks[first]].cause.clone();
+            out[sinks[i]].cause = cause;
         }
     }
 }

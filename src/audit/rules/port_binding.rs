@@ -97,6 +97,19 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::of(&[Kind::Config]),
     )
     .gate(r"server\.port"),
+    // The application server's own config: uWSGI's `http = 127.0.0.1:8080` (or
+    // `http-socket`, `socket`), gunicorn's `bind = "0.0.0.0:8000"`.
+    Pattern::new(
+        &HARDCODED_PORT,
+        r#"(?m)^\s*(?:https?|http-socket|socket|bind)\s*=\s*\[?\s*["']?[\w.\[\]-]*:(\d{2,5})["']?"#,
+        MESSAGE,
+        Kinds::of(&[Kind::Config, Kind::Code, Kind::Other]),
+    )
+    .verify(|hit| {
+        let name = crate::audit::files::name(hit.path).to_ascii_lowercase();
+        name.contains("uwsgi") || name.contains("gunicorn")
+    })
+    .gate(r"(?:http|socket|bind)\s*="),
 ];
 
 /// A literal port the command binds (`-p 8000`, `--port=8000`, `-b 0.0.0.0:8000`).
