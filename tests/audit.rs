@@ -3380,3 +3380,110 @@ fn model_roles_of_round_12() {
         .collect();
     assert!(services.contains(&"search"), "{services:?}");
 }
+
+/// Round 13's classes: scripts an image's entrypoint runs from `entrypoint.d/` at every
+/// start, a Go `MigrateDatabase` call in `main`, a Terraform service's `:latest` image; and
+/// what is not a finding: `Procfile.sh` (a script, not a Procfile), PHP's `error_log =
+/// /proc/self/fd/2`, build metadata in `REACT_APP_BUILD_VERSION`, Spring's `server.port`
+/// (which `SERVER_PORT` overrides), a gunicorn config nothing loads.
+#[test]
+fn round_13_classes() {
+    let found = noted_all(
+        Test::new()
+            .file(
+                "Dockerfile",
+                "FROM php:8.3.8-fpm\nCOPY docker/shared/root/ /\nENTRYPOINT [\"/docker/entrypoint.sh\"]\nCMD [\"php-fpm\"]\n",
+            )
+            .file(
+                "docker/shared/root/docker/entrypoint.sh",
+                "#!/bin/sh\nfor f in /docker/entrypoint.d/*.sh; do . \"$f\"; done\nexec \"$@\"\n",
+            )
+            .file(
+                "docker/shared/root/docker/entrypoint.d/12-migrations.sh",
+                "#!/bin/sh\nphp artisan migrate --force\n",
+            )
+            .file(
+                "docker/shared/root/usr/local/etc/php/php.ini",
+                "log_errors = On\nerror_log = /proc/self/fd/2\n",
+            )
+            .file(
+                "api/server.go",
+                "package main\n\nfunc main() {\n\tdb := setup()\n\tif err := database.MigrateDatabase(db); err != nil {\n\t\tpanic(err)\n\t}\n}\n",
+            )
+            .file(
+                "terraform/main.tf",
+                "resource \"google_cloud_run_service\" \"app\" {\n  template {\n    containers {\n      image = \"docker.io/acme/app:latest\"\n    }\n  }\n}\n",
+            )
+            .file("Procfile", "web: sh Procfile.sh\n")
+            .file("Procfile.sh", "#!/bin/sh\nset -e\nexec gunicorn app.wsgi\n")
+            .file(
+                "ui/src/Version.tsx",
+                "export const V = import.meta.env.REACT_APP_BUILD_VERSION;\nexport const API = import.meta.env.REACT_APP_API_ENDPOINT;\n",
+            )
+            .file("etc/gunicorn.py", "bind = \"0.0.0.0:8000\"\n")
+            .file("cfg/src/main/resources/application.yml", "server:\n  port: 8888\n")
+            .file("cfg/src/main/resources/application.properties", "server.port=8888\n")
+            .git_add_all(),
+    );
+    for (rule, at) in [
+        (
+            "admin-processes/work-at-start",
+            "docker/shared/root/docker/entrypoint.d/12-migrations.sh:2",
+        ),
+        ("admin-processes/work-at-start", "api/server.go:5"),
+        (
+            "dependencies/unpinned-deployed-image",
+            "terraform/main.tf:4",
+        ),
+        (
+            "build-release-run/build-time-public-config",
+            "ui/src/Version.tsx:2",
+        ),
+    ] {
+        assert!(
+            found.contains(&(rule.to_owned(), at.to_owned())),
+            "{rule} at {at} not in {found:#?}"
+        );
+    }
+    let unwanted: Vec<&(String, String)> = found
+        .iter()
+        .filter(|(rule, at)| {
+            at.starts_with("Procfile.sh")
+                || at.contains("php.ini")
+                || at == "ui/src/Version.tsx:1"
+                || rule == "port-binding/hardcoded-port"
+        })
+        .collect();
+    assert!(unwanted.is_empty(), "{unwanted:#?}");
+}
+
+/// Round 13's model errors: DDEV's directory is development's, and a Laravel admin page's
+/// Blade view under `config/` is not config.
+#[test]
+fn model_roles_of_round_13() {
+    let model = Test::new()
+        .file("artisan", "#!/usr/bin/env php\n")
+        .file("config/app.php", "<?php return [];\n")
+        .file(
+            "resources/views/admin/settings/config/index.blade.php",
+            "<div></div>\n",
+        )
+        .file(".ddev/config.yaml", "name: app\n")
+        .git_add_all()
+        .args(&["audit", "--model", "--json"])
+        .run()
+        .json();
+    let config = config_paths(&model);
+    assert!(config.contains(&"config/app.php"), "{config:?}");
+    assert!(
+        !config.contains(&"resources/views/admin/settings/config/index.blade.php"),
+        "{config:?}"
+    );
+    let ddev = model["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == ".ddev/config.yaml")
+        .unwrap();
+    assert_eq!(ddev["role"], "development");
+}

@@ -76,6 +76,10 @@ pub fn init_script_kind(image_path: &str) -> Option<bool> {
         Some(true)
     } else if image_path.contains("etc/s6-overlay/s6-rc.d/") && name == "up"
         || image_path.contains("etc/cont-init.d/")
+        // The scripts an image's entrypoint runs at every start (`/docker-entrypoint.d/`,
+        // as nginx's and serversideup's PHP images do), not a database's one-time init.
+        || (image_path.contains("/entrypoint.d/") || image_path.contains("docker-entrypoint.d/"))
+            && crate::audit::files::has_extension(name, &["sh"])
     {
         Some(false)
     } else {

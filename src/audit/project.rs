@@ -90,7 +90,12 @@ impl ProcfileAt {
     pub fn alternatives(root: &Path, files: &[String]) -> Vec<Self> {
         files
             .iter()
-            .filter(|path| path.starts_with("Procfile.") && !path.contains('/'))
+            // `Procfile.sh` is the script a Procfile runs, not another Procfile.
+            .filter(|path| {
+                path.starts_with("Procfile.")
+                    && !path.contains('/')
+                    && crate::audit::files::kind(path) != crate::audit::files::Kind::Code
+            })
             .filter_map(|path| {
                 let bytes = std::fs::read(root.join(path)).ok()?;
                 let source = crate::source::Source::from_bytes(path.clone(), &bytes).ok()?;

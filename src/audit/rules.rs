@@ -586,6 +586,31 @@ mod tests {
         ),
         (
             "port-binding/hardcoded-port",
+            "deploy/app-uwsgi.ini",
+            &["[uwsgi]\nhttp = 127.0.0.1:8080\n", "socket = :3031\n"],
+            &["http = :$(PORT)\n"],
+        ),
+        (
+            "port-binding/hardcoded-port",
+            "src/main/resources/application.properties",
+            &[],
+            // Spring Boot reads `SERVER_PORT` before any file: the literal is a default.
+            &["server.port=8080\n"],
+        ),
+        (
+            "dependencies/unpinned-deployed-image",
+            "terraform/main.tf",
+            &[
+                "      image = \"docker.io/acme/app:latest\"\n",
+                "  image = \"ghcr.io/acme/app\"\n",
+            ],
+            &[
+                "  image = \"ghcr.io/acme/app:1.4.2\"\n",
+                "  image = \"${var.image}\"\n",
+            ],
+        ),
+        (
+            "port-binding/hardcoded-port",
             "main.go",
             &["http.ListenAndServe(\":8080\", nil)"],
             &["http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil)"],

@@ -306,7 +306,12 @@ fn convention(path: &str, name: &str, c: &Conventions<'_>) -> Option<&'static st
 pub fn laravel_config(path: &str) -> bool {
     let parent = path.rsplit_once('/').map_or("", |(dir, _)| dir);
     let dir = parent.rsplit('/').next().unwrap_or(parent);
-    matches!(dir, "config" | "Config") && !path.starts_with("vendor/") && !path.contains("/vendor/")
+    matches!(dir, "config" | "Config")
+        && !path.starts_with("vendor/")
+        && !path.contains("/vendor/")
+        // A view of the admin's config pages (`resources/views/admin/config/`) is a page.
+        && !path.starts_with("resources/")
+        && !path.ends_with(".blade.php")
 }
 
 /// `application.yml`, `application.properties`, `application-prod.yml`, `bootstrap.yml`.

@@ -177,8 +177,11 @@ const BUILD_DIRS: [&str; 21] = [
     ".azure-pipelines",
 ];
 /// Directories of a developer's machine's setup.
-const DEVELOPMENT_DIRS: [&str; 16] = [
+const DEVELOPMENT_DIRS: [&str; 18] = [
     ".devcontainer",
+    // DDEV's and Lando's local environments.
+    ".ddev",
+    ".lando",
     // Git hooks a developer installs.
     ".githooks",
     "githooks",

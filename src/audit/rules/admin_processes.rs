@@ -21,13 +21,13 @@ pub static MODULE: Module = Module {
 static PATTERNS: &[Pattern] = &[
     Pattern::new(
         &WORK_AT_START,
-        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|\.migrate\.(?:latest|up)\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)(?:\s*\.\w+\([^)]*\))*\s*\.run\(|flyway\.migrate\(\)|\.(?:[A-Z][A-Za-z]*)?Migrate\(|Migrator::up\()"#,
+        r#"\b(AutoMigrate\(|command\.upgrade\(|call_command\(\s*["']migrate["']|Artisan::call\(\s*["']migrate|\.migrate\.(?:latest|up)\(|goose\.Up(?:Context)?\(|migrator\.up\(|umzug\.up\(|Flyway\.configure\(\)|run_pending_migrations\(|migrate!\([^)]*\)(?:\s*\.\w+\([^)]*\))*\s*\.run\(|flyway\.migrate\(\)|\.(?:[A-Z][A-Za-z]*)?Migrate(?:[A-Z][A-Za-z]*)?\(|Migrator::up\()"#,
         "the app migrates its database as it starts: every instance, on every start",
         Kinds::CODE,
     )
     .verify(migrates_in_app_code)
     .gate(
-        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|\.migrate\.|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure|run_pending_migrations|migrate!|flyway\.migrate|Migrate\(|Migrator::up",
+        r"AutoMigrate|command\.upgrade|call_command|Artisan::call|\.migrate\.|goose\.Up|migrator\.up|umzug\.up|Flyway\.configure|run_pending_migrations|migrate!|flyway\.migrate|Migrate|Migrator::up",
     ),
     // The app's own migration routine called from its boot code (`await
     // runMigrations(app)`, TypeORM's `dataSource.runMigrations()`): not its definition.
@@ -65,7 +65,7 @@ fn migrates_in_app_code(hit: &Hit<'_>) -> bool {
     // `store.Migrate(ctx)` is Go's and .NET's way (EF Core's `Database.Migrate()`); in other
     // languages a method of that name is no convention.
     // (`p.SchemaMigrate(ctx, …)`, `store.Migrate(ctx)`: a method named for it.)
-    let method = hit.evidence.starts_with('.') && hit.evidence.ends_with("Migrate(");
+    let method = hit.evidence.starts_with('.') && hit.evidence.contains("Migrate");
     let convention = !method || files::has_extension(hit.path, &["go", "cs"]);
     convention
         && !own_command
@@ -457,7 +457,7 @@ fn find_start_scripts(project: &Project<'_>) -> Vec<StartScript> {
             continue;
         }
         out.push(StartScript {
-            starter: "the image's init system (s6-overlay)".to_owned(),
+            starter: "the image's init system or entrypoint".to_owned(),
             named: path.clone(),
             path,
             signalled: service,

@@ -51,7 +51,34 @@ pub static PATTERNS: &[Pattern] = &[Pattern::new(
     "frontend config inlined at build time: the build holds this environment's value",
     Kinds::CODE,
 )
-.verify(|hit| !server_only(hit.path, hit.content))];
+.verify(|hit| !server_only(hit.path, hit.content) && !describes_the_build(hit.evidence))];
+
+/// A variable that describes the build itself (`REACT_APP_BUILD_VERSION`, `VITE_COMMIT_SHA`,
+/// `NEXT_PUBLIC_BUILD_DATE`): the build is where its value belongs, the same in every
+/// environment the build is promoted to.
+fn describes_the_build(name: &str) -> bool {
+    name.split('_').skip(1).all(|word| {
+        matches!(
+            word,
+            "APP"
+                | "PUBLIC"
+                | "BUILD"
+                | "VERSION"
+                | "COMMIT"
+                | "SHA"
+                | "DATE"
+                | "TIME"
+                | "TIMESTAMP"
+                | "REVISION"
+                | "REV"
+                | "GIT"
+                | "HASH"
+                | "RELEASE"
+                | "TAG"
+                | "NUMBER"
+        )
+    })
+}
 
 /// Whether a file runs only on the server, where such a variable is read when the process
 /// runs (no browser bundle holds it): API routes (`pages/api/`, `app/**/route.ts`), server and

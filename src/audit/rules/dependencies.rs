@@ -289,6 +289,19 @@ fn third_party_java(hit: &Hit<'_>) -> bool {
 }
 
 pub static PATTERNS: &[Pattern] = &[
+    // A Terraform resource's container image (Cloud Run, ECS, Kubernetes providers):
+    // `image = "docker.io/org/app:latest"`.
+    Pattern::new(
+        &UNPINNED_DEPLOYED_IMAGE,
+        r#"(?m)^\s*image\s*=\s*"([^"$\s]+)"\s*$"#,
+        "image without a tag or tagged latest, as Terraform deploys it",
+        Kinds::of(&[files::Kind::Config]),
+    )
+    .verify(|hit| {
+        files::has_extension(hit.path, &["tf", "hcl"])
+            && matches!(unpinned_image(hit.evidence), Some("without a tag" | "tagged latest"))
+    })
+    .gate("image"),
     Pattern::fact(
         Fact::ImportPython,
         r"(?m)^[ \t]*(?:from[ \t]+([A-Za-z_][A-Za-z0-9_]*)[A-Za-z0-9_.]*[ \t]+import\b|import[ \t]+([A-Za-z_][A-Za-z0-9_]*))",

@@ -58,6 +58,8 @@ fn not_a_stream(hit: &Hit<'_>) -> bool {
             || target == "-"
             || target == "off"
             || target.starts_with("/dev/std")
+            || target == "/proc/self/fd/1"
+            || target == "/proc/self/fd/2"
             || target == "/dev/fd/1"
             || target == "/dev/fd/2"
             || target.eq_ignore_ascii_case("none")
@@ -161,7 +163,7 @@ pub static PATTERNS: &[Pattern] = &[
     .verify(not_a_stream),
     Pattern::new(
         &FILE_SINK,
-        r"(?m)^\s*(?:access_log|error_log)\s+([^\s;]+)",
+        r"(?m)^\s*(?:access_log|error_log)(?:\s*=\s*|\s+)([^\s;]+)",
         MESSAGE,
         Kinds::of(&[Kind::Config, Kind::Other]),
     )

@@ -90,13 +90,8 @@ pub static PATTERNS: &[Pattern] = &[
         Kinds::CODE,
     )
     .verify(no_env),
-    Pattern::new(
-        &HARDCODED_PORT,
-        r"(?m)^\s*server\.port\s*[=:]\s*(\d{2,5})\s*$",
-        MESSAGE,
-        Kinds::of(&[Kind::Config]),
-    )
-    .gate(r"server\.port"),
+    // (Spring's `server.port: 8080` is not one: Spring Boot reads `SERVER_PORT` from the
+    // environment before any file, so the literal is a default the platform overrides.)
     // The application server's own config: uWSGI's `http = 127.0.0.1:8080` (or
     // `http-socket`, `socket`), gunicorn's `bind = "0.0.0.0:8000"`.
     Pattern::new(
@@ -107,7 +102,9 @@ pub static PATTERNS: &[Pattern] = &[
     )
     .verify(|hit| {
         let name = crate::audit::files::name(hit.path).to_ascii_lowercase();
-        name.contains("uwsgi") || name.contains("gunicorn")
+        // uWSGI's ini files; gunicorn's config only where gunicorn loads it by itself.
+        name.contains("uwsgi") && crate::audit::files::has_extension(&name, &["ini"])
+            || name == "gunicorn.conf.py"
     })
     .gate(r"(?:http|socket|bind)\s*="),
 ];
