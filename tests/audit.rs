@@ -3487,3 +3487,25 @@ fn model_roles_of_round_13() {
         .unwrap();
     assert_eq!(ddev["role"], "development");
 }
+
+/// Round 14's false warnings, as a class: a Dockerfile whose command runs a development
+/// server (`bin/console --env=dev server:run`, `manage.py runserver`) builds a developer's
+/// image, and its base images are not production's; a production Dockerfile's still are.
+#[test]
+fn development_dockerfiles_by_their_command() {
+    let found = places(
+        Test::new()
+            .file(
+                "docker/php/Dockerfile",
+                "FROM php:fpm\nCMD [\"php\", \"bin/console\", \"--env=dev\", \"server:run\"]\n",
+            )
+            .file(
+                "docker/django/Dockerfile",
+                "FROM python:latest\nCMD [\"python\", \"manage.py\", \"runserver\", \"0.0.0.0:8000\"]\n",
+            )
+            .file("Dockerfile", "FROM node:latest\nCMD [\"node\", \"server.js\"]\n")
+            .git_add_all(),
+        "dependencies/unpinned-base-image",
+    );
+    assert_eq!(found, ["Dockerfile:1"]);
+}

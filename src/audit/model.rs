@@ -375,10 +375,6 @@ fn drop_start_scripts_production_does_not_run(
     });
 }
 
-/// Spring profiles production never activates are a developer's opt-in
-/// (`application-mariadb.yaml` for a local MariaDB): production activates a profile where it
-/// deploys (`SPRING_PROFILES_ACTIVE`, `-Dspring.profiles.active=`) or in the default
-/// `application.yml`; `prod` and `production` are production's by name.
 /// The values recorded for the files `production` says are production's (the base images
 /// of production's Dockerfiles, the tools they install).
 fn of_production(by_file: &[(String, String)], production: &dyn Fn(&str) -> bool) -> Vec<String> {
@@ -404,6 +400,10 @@ fn activated_spring_profiles(files: &[FileRole]) -> Vec<ConfigFile> {
 /// Why a Spring profile's file that the name calls development's is production's.
 const SPRING_ACTIVATED: &str = "a Spring profile the jar's default config activates";
 
+/// Spring profiles production never activates are a developer's opt-in
+/// (`application-mariadb.yaml` for a local MariaDB): production activates a profile where it
+/// deploys (`SPRING_PROFILES_ACTIVE`, `-Dspring.profiles.active=`) or in the default
+/// `application.yml`; `prod` and `production` are production's by name.
 fn demote_inactive_spring_profiles(files: &mut [FileRole], read: &dyn Fn(&str) -> Option<String>) {
     static ACTIVE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
@@ -773,11 +773,39 @@ fn settle_roles(
     read: &dyn Fn(&str) -> Option<String>,
 ) {
     demote_contrib(files, &declared.processes);
+    demote_development_dockerfiles(files, &declared.processes);
     refine_roles(files, declared);
     promote_init_scripts(files, init_scripts);
     promote_named_by_start_scripts(files, &declared.placed, read);
     demote_development_run_files(files, &declared.processes);
     demote_env_templates(files, read);
+}
+
+/// A Dockerfile whose command runs a development server (`manage.py runserver`, `php
+/// bin/console --env=dev server:run`, `nodemon`, `next dev`) builds a developer's image.
+fn demote_development_dockerfiles(files: &mut [FileRole], processes: &[Process]) {
+    for process in processes
+        .iter()
+        .filter(|p| p.declared_by.starts_with("Dockerfile"))
+    {
+        let words: Vec<&str> = process.command.split_whitespace().collect();
+        let development = is_development_server(&process.command)
+            || words.iter().any(|w| {
+                matches!(
+                    *w,
+                    "runserver" | "server:run" | "--env=dev" | "--env=development"
+                ) || w.starts_with("RAILS_ENV=development")
+            });
+        if !development {
+            continue;
+        }
+        if let Ok(i) = files.binary_search_by(|f| f.path.as_str().cmp(&process.path)) {
+            if files[i].role == Role::Production {
+                files[i].role = Role::Development;
+                files[i].why = "its command runs a development server";
+            }
+        }
+    }
 }
 
 /// A repository's top-level `contrib/` holds what was contributed around the app (sample
