@@ -44,6 +44,19 @@ fn of_rule(found: &BTreeSet<(String, String)>, rule: &str) -> Vec<String> {
         .collect()
 }
 
+/// The role a `--model --json` report gives a file (a test fails when the file is missing).
+fn role_in(model: &Value, path: &str) -> String {
+    model["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path)
+        .map_or_else(
+            || panic!("{path} not in the model"),
+            |f| f["role"].as_str().unwrap().to_owned(),
+        )
+}
+
 /// The paths of the production config a `--model --json` report lists.
 fn config_paths(model: &Value) -> Vec<&str> {
     model["production_config"]
@@ -1322,17 +1335,7 @@ fn the_model_shows_processes_config_and_roles() {
     )));
     assert_eq!(model["services"][0]["image"], "postgres:16");
     assert_eq!(model["production_config"][0]["path"], "shop/settings.py");
-    let role = |path: &str| {
-        model["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["path"] == path)
-            .unwrap_or_else(|| panic!("{path}"))["role"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let role = |path: &str| role_in(&model, path);
     for (path, expected) in [
         ("shop/settings.py", "production"),
         ("bin/entrypoint", "production"),
@@ -3146,17 +3149,7 @@ fn model_config_and_roles_of_round_11() {
     ] {
         assert!(!config.contains(&path), "{path} in {config:?}");
     }
-    let role = |path: &str| {
-        model["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["path"] == path)
-            .map_or_else(
-                || panic!("{path} not in the model"),
-                |f| f["role"].as_str().unwrap().to_owned(),
-            )
-    };
+    let role = |path: &str| role_in(&model, path);
     for (path, expected) in [
         ("deploy.env", "example"),
         ("contrib/k8s/deployment.yaml", "example"),
@@ -3348,17 +3341,7 @@ fn model_roles_of_round_12() {
         .args(&["audit", "--model", "--json"])
         .run()
         .json();
-    let role = |path: &str| {
-        model["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["path"] == path)
-            .map_or_else(
-                || panic!("{path} not in the model"),
-                |f| f["role"].as_str().unwrap().to_owned(),
-            )
-    };
+    let role = |path: &str| role_in(&model, path);
     for (path, expected) in [
         (".lefthook.yml", "build"),
         (".tx/config", "build"),
@@ -3479,13 +3462,7 @@ fn model_roles_of_round_13() {
         !config.contains(&"resources/views/admin/settings/config/index.blade.php"),
         "{config:?}"
     );
-    let ddev = model["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"] == ".ddev/config.yaml")
-        .unwrap();
-    assert_eq!(ddev["role"], "development");
+    assert_eq!(role_in(&model, ".ddev/config.yaml"), "development");
 }
 
 /// Round 14's false warnings, as a class: a Dockerfile whose command runs a development

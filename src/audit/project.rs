@@ -122,6 +122,45 @@ impl Project<'_> {
         self.tracked.is_none_or(|tracked| tracked.contains(path))
     }
 
+    /// Whether production runs or reads the file, as the model says (every file, without one).
+    pub fn is_production(&self, path: &str) -> bool {
+        self.model
+            .is_none_or(|m| m.role(path) == super::model::roles::Role::Production)
+    }
+
+    /// The production files whose path ends with `suffix`
+    /// (`config/environments/production.rb`), with their text.
+    pub fn production_texts<'s>(
+        &'s self,
+        suffix: &'s str,
+    ) -> impl Iterator<Item = (&'s String, String)> + 's {
+        self.files
+            .iter()
+            .filter(move |f| f.ends_with(suffix) && self.is_production(f))
+            .filter_map(|f| self.read(f).map(|text| (f, text)))
+    }
+
+    /// The Compose files the model says production runs, with their text and documents
+    /// (none without a model).
+    pub fn production_compose_files(
+        &self,
+    ) -> impl Iterator<Item = (&String, String, Vec<super::yaml::Node>)> + '_ {
+        self.files
+            .iter()
+            .filter(move |f| {
+                self.model.is_some()
+                    && super::model::declarations::is_compose(
+                        &super::files::name(f).to_ascii_lowercase(),
+                    )
+                    && self.is_production(f)
+            })
+            .filter_map(|f| {
+                let text = self.read(f)?;
+                let documents = super::yaml::parse(&text)?;
+                Some((f, text, documents))
+            })
+    }
+
     /// The text of the app's file at `path`, at most [`files::MAX_READ`] bytes.
     pub fn read(&self, path: &str) -> Option<String> {
         crate::audit::files::read_bounded(&self.root.join(path))

@@ -411,11 +411,7 @@ fn find_start_scripts(project: &Project<'_>) -> Vec<StartScript> {
             }
         }
     }
-    let production = |path: &str| {
-        project
-            .model
-            .is_none_or(|m| m.role(path) == crate::audit::model::roles::Role::Production)
-    };
+    let production = |path: &str| project.is_production(path);
     for path in project.files.iter().filter(|f| {
         crate::audit::files::is_dockerfile(crate::audit::files::name(f)) && production(f)
     }) {

@@ -284,20 +284,7 @@ pub fn compile_at_start(command: &str) -> Option<String> {
 /// Rails' `config.assets.compile = true` in production: assets compiled by the running
 /// server on first request, not by the build.
 fn rails_live_compilation(project: &Project<'_>, out: &mut Vec<Finding>) {
-    for path in project
-        .files
-        .iter()
-        .filter(|f| f.ends_with("config/environments/production.rb"))
-    {
-        if project
-            .model
-            .is_some_and(|m| m.role(path) != crate::audit::model::roles::Role::Production)
-        {
-            continue;
-        }
-        let Some(text) = project.read(path) else {
-            continue;
-        };
+    for (path, text) in project.production_texts("config/environments/production.rb") {
         let Some(line) = text.lines().position(|l| {
             let l = l.trim();
             l.starts_with("config.assets.compile")

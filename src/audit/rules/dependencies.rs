@@ -623,19 +623,7 @@ fn interpolate_defaults(value: &str) -> String {
 }
 
 fn deployed_images(project: &Project<'_>, out: &mut Vec<Finding>) {
-    let Some(model) = project.model else {
-        return;
-    };
-    for path in project.files.iter().filter(|f| {
-        crate::audit::model::declarations::is_compose(&files::name(f).to_ascii_lowercase())
-            && model.role(f) == crate::audit::model::roles::Role::Production
-    }) {
-        let Some(text) = project.read(path) else {
-            continue;
-        };
-        let Some(documents) = crate::audit::yaml::parse(&text) else {
-            continue;
-        };
+    for (path, text, documents) in project.production_compose_files() {
         let lines: Vec<&str> = text.lines().collect();
         for document in &documents {
             let Some(services) = document.get("services") else {

@@ -259,20 +259,7 @@ fn start_scripts_without_exec(project: &Project<'_>, out: &mut Vec<Finding>) {
 
 /// Production Compose services stopped with SIGKILL.
 fn compose_kill_signals(project: &Project<'_>, out: &mut Vec<Finding>) {
-    let Some(model) = project.model else {
-        return;
-    };
-    for path in project.files.iter().filter(|f| {
-        crate::audit::model::declarations::is_compose(
-            &crate::audit::files::name(f).to_ascii_lowercase(),
-        ) && model.role(f) == crate::audit::model::roles::Role::Production
-    }) {
-        let Some(text) = project.read(path) else {
-            continue;
-        };
-        let Some(documents) = crate::audit::yaml::parse(&text) else {
-            continue;
-        };
+    for (path, _, documents) in project.production_compose_files() {
         for services in documents.iter().filter_map(|d| d.get("services")) {
             for (name, service) in services.entries() {
                 let Some(node) = service.get("stop_signal") else {

@@ -407,20 +407,7 @@ fn rails_production_log(project: &Project<'_>, out: &mut Vec<Finding>) {
         "logstash",
         "rails_log",
     ];
-    for path in project
-        .files
-        .iter()
-        .filter(|f| f.ends_with("config/environments/production.rb"))
-    {
-        if project
-            .model
-            .is_some_and(|m| m.role(path) != crate::audit::model::roles::Role::Production)
-        {
-            continue;
-        }
-        let Some(text) = project.read(path) else {
-            continue;
-        };
+    for (path, text) in project.production_texts("config/environments/production.rb") {
         let code: Vec<(usize, String)> = text
             .lines()
             .enumerate()
@@ -491,12 +478,7 @@ fn linked_to_streams(project: &Project<'_>) -> Vec<String> {
     let mut sources: Vec<String> = project
         .files
         .iter()
-        .filter(|f| {
-            files::is_dockerfile(files::name(f))
-                && project
-                    .model
-                    .is_none_or(|m| m.role(f) == crate::audit::rule::Role::Production)
-        })
+        .filter(|f| files::is_dockerfile(files::name(f)) && project.is_production(f))
         .cloned()
         .collect();
     sources.extend(
