@@ -3486,3 +3486,92 @@ fn development_dockerfiles_by_their_command() {
     );
     assert_eq!(found, ["Dockerfile:1"]);
 }
+
+/// Round 15's classes: a Compose project named for development, Gradle's `buildSrc`, a
+/// requirements file of documentation tools, parallel build steps, Spring modules whose main
+/// class is `*Main`, `spring.jpa.generate-ddl`, values that only repeat their key, and a
+/// command-line subcommand that migrates when asked.
+#[test]
+fn round_15_classes() {
+    let test = || {
+        Test::new()
+            .file(
+                "docker-compose.yaml",
+                "name: shop-dev\nservices:\n  app:\n    image: acme/shop\n",
+            )
+            .file(
+                "buildSrc/src/main/groovy/WaitForDb.java",
+                "class W { String password = \"s3cr3tPassw0rdX\"; }\n",
+            )
+            .file("requirements.txt", "mkdocs-material\nmkdocs-minify-plugin\n")
+            .file(
+                "package.json",
+                "{\"name\": \"shop\", \"scripts\": {\"build\": \"run-p build:client build:server\", \"start\": \"node index.js\"}}\n",
+            )
+            .file("package-lock.json", "{}\n")
+            .file("index.js", "require('./server');\n")
+            .file("orders/build.gradle", "apply plugin: 'org.springframework.boot'\n")
+            .file(
+                "orders/src/main/java/shop/OrderServiceMain.java",
+                "@SpringBootApplication\npublic class OrderServiceMain {}\n",
+            )
+            .file(
+                "orders/src/main/resources/application.properties",
+                "spring.jpa.generate-ddl=true\naws.secret.access.key=access_key\n",
+            )
+            .file(
+                "common/src/main/resources/application.properties",
+                "spring.jpa.generate-ddl=true\n",
+            )
+            .file(
+                "server/command-line/storage.ts",
+                "const program = new Command(\"storage\");\nprogram\n\t.command(\"migrate\")\n\t.description(\"Migrate storage\")\n\t.action(function (user) {\n\t\ttry {\n\t\t\trunMigrations(user);\n\t\t} catch (e) {}\n\t});\n",
+            )
+            .file(
+                "server/storage.ts",
+                "export function enable() {\n\trunMigrations();\n}\n",
+            )
+            .git_add_all()
+    };
+    let found = noted_all(test());
+    for (rule, at) in [
+        (
+            "admin-processes/work-at-start",
+            "orders/src/main/resources/application.properties:1",
+        ),
+        ("admin-processes/work-at-start", "server/storage.ts:2"),
+    ] {
+        assert!(
+            found.contains(&(rule.to_owned(), at.to_owned())),
+            "{rule} at {at} not in {found:#?}"
+        );
+    }
+    let unwanted: Vec<&(String, String)> = found
+        .iter()
+        .filter(|(rule, at)| {
+            at.starts_with("docker-compose.yaml")
+                || at.starts_with("buildSrc/")
+                || at.starts_with("requirements.txt")
+                || at.starts_with("package.json")
+                || at.starts_with("common/")
+                || at.starts_with("server/command-line/")
+                || rule.starts_with("config/")
+        })
+        .collect();
+    assert!(unwanted.is_empty(), "{unwanted:#?}");
+    let model = test().args(&["audit", "--model", "--json"]).run().json();
+    assert_eq!(role_in(&model, "docker-compose.yaml"), "development");
+    assert_eq!(
+        role_in(&model, "buildSrc/src/main/groovy/WaitForDb.java"),
+        "build"
+    );
+    let config = config_paths(&model);
+    assert!(
+        config.contains(&"orders/src/main/resources/application.properties"),
+        "{config:?}"
+    );
+    assert!(
+        !config.contains(&"common/src/main/resources/application.properties"),
+        "{config:?}"
+    );
+}

@@ -192,6 +192,14 @@ pub fn is_placeholder(value: &str) -> bool {
         })
 }
 
+/// Whether a value only repeats its key's words (`aws.secret.access.key=access_key`,
+/// `DB_PASSWORD=password`): it names the setting, as a stand-in does, and no one generated it.
+pub fn names_its_key(key: &str, value: &str) -> bool {
+    let key = words(key);
+    let value = words(value);
+    !value.is_empty() && value.iter().all(|w| key.contains(w))
+}
+
 /// The words of a value, lower-cased: split at anything not a letter or digit, between
 /// letters and digits, and at camel-case humps (`myTestKey2` is `my`, `test`, `key`, `2`).
 /// A placeholder is made of placeholder words; a secret that merely contains one
@@ -935,6 +943,16 @@ mod tests {
         for rule in PATTERNS.iter().filter_map(|p| p.rule()) {
             assert!(covered.contains(rule.id), "{} has no cases", rule.id);
         }
+    }
+
+    #[test]
+    fn values_that_repeat_their_key() {
+        assert!(names_its_key("aws.secret.access.key=", "access_key"));
+        assert!(names_its_key("AWS_SECRET_ACCESS_KEY", "access_key"));
+        assert!(names_its_key("DB_PASSWORD", "password"));
+        assert!(!names_its_key("DB_PASSWORD", "ftgo_password"));
+        assert!(!names_its_key("SECRET_KEY", "x7Hq9secret"));
+        assert!(!names_its_key("SECRET_KEY", ""));
     }
 
     #[test]

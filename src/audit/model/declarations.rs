@@ -707,7 +707,17 @@ fn says_development(text: &str) -> Option<&'static str> {
 
 /// Whether a Compose file is a developer's: it mounts the source or runs development
 /// servers, or it holds only backing services.
-fn development_compose(path: &str, services: &Node, out: &mut Declared) {
+fn development_compose(path: &str, document: &Node, services: &Node, out: &mut Declared) {
+    if document
+        .get("name")
+        .and_then(Node::as_str)
+        .is_some_and(names_a_development_stack)
+    {
+        out.development.push((
+            path.to_owned(),
+            "its Compose project name says it is a development or test stack",
+        ));
+    }
     // A file named for production (`docker-compose-production.yml`) is production's, however
     // it runs its services: a source mount there is a violation, not a developer's setup.
     let named_production = files::name(path)
@@ -739,11 +749,21 @@ fn development_compose(path: &str, services: &Node, out: &mut Declared) {
     }
 }
 
+/// Whether a Compose project name (`name: shop-dev`) names a developer's or a test stack.
+fn names_a_development_stack(name: &str) -> bool {
+    name.to_ascii_lowercase().split(['.', '-', '_']).any(|w| {
+        matches!(
+            w,
+            "dev" | "development" | "local" | "test" | "testing" | "e2e"
+        )
+    })
+}
+
 fn compose(path: &str, document: &Node, out: &mut Declared) {
     let Some(services) = document.get("services") else {
         return;
     };
-    development_compose(path, services, out);
+    development_compose(path, document, services, out);
     let dir = path
         .rsplit_once('/')
         .map_or(String::new(), |(d, _)| format!("{d}/"));
@@ -1217,6 +1237,17 @@ mod tests {
         let d = read_one(
             "docker-compose.yml",
             "services:\n  app:\n    build: .\n    volumes:\n      - ./data:/data\n",
+        );
+        assert!(d.development.is_empty());
+        // The project's own name says what the stack is for.
+        let d = read_one(
+            "docker-compose.yaml",
+            "name: shop-dev\nservices:\n  app:\n    image: acme/shop:1.4\n",
+        );
+        assert_eq!(d.development.len(), 1);
+        let d = read_one(
+            "docker-compose.yaml",
+            "name: devops-shop\nservices:\n  app:\n    image: acme/shop:1.4\n",
         );
         assert!(d.development.is_empty());
         let d = read_one(

@@ -95,18 +95,7 @@ pub fn production_config(
     }
     // Symfony: `bin/console` and the `config/packages/` every environment loads.
     let symfony = has("bin/console") && files.iter().any(|f| f.starts_with("config/packages/"));
-    // A Spring Boot build of several modules: the modules with a main application class
-    // (`*Application.java` under `src/main/`); the others are libraries, whose
-    // `application.yml` the app's own shadows on the classpath.
-    let spring_apps: Vec<&str> = files
-        .iter()
-        .filter_map(|f| {
-            let name = files::name(f);
-            let main = name.ends_with("Application.java") || name.ends_with("Application.kt");
-            let at = f.find("src/main/")?;
-            main.then(|| &f[..at])
-        })
-        .collect();
+    let spring_apps = spring_apps(files);
     let conventions = Conventions {
         laravel,
         django,
@@ -202,6 +191,27 @@ fn mix_app_config(path: &str) -> bool {
         || above
             .strip_prefix("apps/")
             .is_some_and(|rest| rest.matches('/').count() == 1)
+}
+
+/// The module directories of a Spring Boot build with a main application class.
+fn spring_apps(files: &[String]) -> Vec<&str> {
+    // A Spring Boot build of several modules: the modules with a main application class
+    // (`*Application.java`, `OrderServiceMain.java` under `src/main/`); the others are
+    // libraries, whose `application.yml` the app's own shadows on the classpath.
+    files
+        .iter()
+        .filter_map(|f| {
+            let name = files::name(f);
+            let main = ["Application", "Main"].iter().any(|class| {
+                ["java", "kt"].iter().any(|ext| {
+                    name.strip_suffix(ext)
+                        .is_some_and(|s| s.ends_with(&format!("{class}.")))
+                })
+            });
+            let at = f.find("src/main/")?;
+            main.then(|| &f[..at])
+        })
+        .collect()
 }
 
 /// Whether a Spring resource belongs to a module that runs: any module when no module

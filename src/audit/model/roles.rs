@@ -214,9 +214,10 @@ const SCRIPT_DIRS: [&str; 9] = [
     "utils-scripts",
 ];
 /// Top-level directories of release and packaging tooling (goreleaser's config, installers,
-/// snap and image builds) and Rust's `cargo xtask` runner: production's only when a
-/// production process names them. Deeper down (`pkg/release/`) such a name is code.
-const TOP_SCRIPT_DIRS: [&str; 4] = ["release", "releases", "packaging", "xtask"];
+/// snap and image builds), Rust's `cargo xtask` runner and Gradle's `buildSrc` (the build's
+/// own plugins): production's only when a production process names them. Deeper down
+/// (`pkg/release/`) such a name is code.
+const TOP_SCRIPT_DIRS: [&str; 5] = ["release", "releases", "packaging", "xtask", "buildSrc"];
 /// Directories of assets a production server serves: their `docs/` are the app's pages.
 const SERVED_DIRS: [&str; 5] = ["templates", "static", "public", "assets", "views"];
 

@@ -161,9 +161,20 @@ fn behind_a_migrate_switch(hit: &Hit<'_>) -> bool {
 }
 
 /// Whether one of the three lines of code before the end of `before` opens a branch that
-/// mentions migrating.
+/// mentions migrating, or the nearest command-line subcommand declared above it is one that
+/// migrates (commander's `.command("migrate")`, clap's `Command::new("migrate")`, click's
+/// `@cli.command("migrate")`): its action runs when asked, not at start.
 fn in_a_migrate_branch(before: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(&before[before.len().saturating_sub(400)..]);
+    let text = String::from_utf8_lossy(&before[before.len().saturating_sub(1200)..]);
+    let subcommand = text
+        .lines()
+        .rev()
+        .skip(1)
+        .take(12)
+        .find(|l| l.contains("command(") || l.contains("Command::new("));
+    if subcommand.is_some_and(|l| l.to_ascii_lowercase().contains("migrat")) {
+        return true;
+    }
     text.lines()
         .rev()
         .skip(1)
@@ -692,6 +703,10 @@ fn spring_schema_at_start(project: &Project<'_>, out: &mut Vec<Finding>) {
                 if matches!(value.as_str(), "update" | "create" | "create-drop") =>
             {
                 "has Hibernate change the schema at every start"
+            }
+            // Spring's vendor-neutral switch: `true` makes Hibernate's default `update`.
+            "spring.jpa.generate-ddl" if value == "true" => {
+                "has the JPA provider change the schema at every start"
             }
             _ => continue,
         };

@@ -1,6 +1,7 @@
 //! Factor VIII, Concurrency: scale out via the process model.
 
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::model::declarations::Stage;
 use crate::audit::project::Project;
 use crate::audit::rule::{Role, Roles, Rule};
 use crate::audit::rules::Module;
@@ -99,7 +100,9 @@ fn process_managers(project: &Project<'_>, out: &mut Vec<Finding>) {
     let Some(model) = project.model else {
         return;
     };
-    for process in model.deployed_processes() {
+    // A build step that runs steps in parallel (`run-p build:client build:server`) is not a
+    // container's process tree.
+    for process in model.deployed_processes().filter(|p| p.stage == Stage::Run) {
         if let Some(manager) = process_manager(&process.command) {
             out.push(Finding::new(
                 &PROCESS_MANAGER_IN_CONTAINER,

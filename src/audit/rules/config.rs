@@ -421,7 +421,7 @@ fn secret_fallback(hit: &Hit<'_>) -> bool {
     // The variable must be named for a secret at its end: `RESET_PASSWORD_LOCK_TIME`,
     // `AUTH_PASSWORD_BROKER` and `TOKEN_UPDATE_…_THRESHOLD` are settings about secrets.
     let variable = fallback_variable(hit.matched);
-    if !variable.is_some_and(|v| ends_with_secret_word(&v)) {
+    if !variable.as_ref().is_some_and(|v| ends_with_secret_word(v)) {
         return false;
     }
     let not_secret_name = [
@@ -454,7 +454,10 @@ fn secret_fallback(hit: &Hit<'_>) -> bool {
             "demo",
         ]
         .contains(&w.as_str())
-    }) || super::is_typed_sequence(value);
+    }) || super::is_typed_sequence(value)
+        || variable
+            .as_deref()
+            .is_some_and(|v| super::names_its_key(v, value));
     !value.is_empty()
         && !stand_in
         && !not_secret_name
@@ -921,7 +924,12 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
     for captures in pattern.captures_iter(file.text) {
         let value = captures.get(captures.len() - 1).expect("a value group");
         let text = value.as_str();
-        if super::is_placeholder(text) || text.contains("ENV") || super::reads_env(text) {
+        let key = &file.text[captures.get(0).map_or(0, |m| m.start())..value.start()];
+        if super::is_placeholder(text)
+            || text.contains("ENV")
+            || super::reads_env(text)
+            || super::names_its_key(key, text)
+        {
             continue;
         }
         if name == "Rails" && !production_section(&file.text[..value.start()]) {

@@ -798,6 +798,15 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
         .filter(|e| e.3)
         .map(|e| project(e.1, e.2))
         .collect();
+    // A requirements file of documentation tools only (MkDocs, Sphinx and their themes) builds
+    // the docs site, not what production runs.
+    if !entries.is_empty()
+        && entries
+            .iter()
+            .all(|e| is_documentation_tool(&project(e.1, e.2)))
+    {
+        return;
+    }
     for (at, spec, name_len, is_pinned) in entries {
         let bare = spec[name_len..].trim().is_empty();
         if is_pinned || bare && pinned.contains(&project(spec, name_len)) {
@@ -816,6 +825,23 @@ pub fn requirements(file: &File<'_>, out: &mut Vec<Finding>) {
             .with_cause(file.path),
         );
     }
+}
+
+/// A Python package that builds documentation (`mkdocs-material`, `sphinx-rtd-theme`, `furo`).
+fn is_documentation_tool(project: &str) -> bool {
+    project.starts_with("mkdocs")
+        || project.starts_with("sphinx")
+        || matches!(
+            project,
+            "furo"
+                | "myst-parser"
+                | "pymdown-extensions"
+                | "mike"
+                | "docutils"
+                | "recommonmark"
+                | "pydata-sphinx-theme"
+                | "breathe"
+        )
 }
 
 /// `pom.xml`: version ranges and SNAPSHOTs in dependencies, plugins, parents and extensions
@@ -1392,6 +1418,16 @@ mod tests {
                 (13, 1, "requests[socks]")
             ]
         );
+        // The docs site's tools are not the app's dependencies; one app package among them is.
+        let mut out = Vec::new();
+        let docs = "mkdocs-material\nmkdocs-minify-plugin>=0.7\nSphinx\n";
+        requirements(&file("requirements.txt", docs), &mut out);
+        assert!(out.is_empty());
+        requirements(
+            &file("requirements.txt", &format!("{docs}flask\n")),
+            &mut out,
+        );
+        assert_eq!(out.len(), 4);
     }
 
     #[test]
