@@ -35,6 +35,8 @@ pub struct Source {
     pub base_port: u16,
     /// `[deploy] strategy`, when it is one of dozen's own (blue-green, canary).
     pub strategy: Option<&'static str>,
+    /// Whether the tree has `.profile.d/*.sh` scripts, which every command sources first.
+    pub profile_d: bool,
     /// `[logs] drains` as dozen.toml writes them (`${NAME}` parts unresolved): the engines ship
     /// logs their own ways, which the files' comments name.
     pub drains: Vec<String>,
@@ -58,6 +60,12 @@ pub struct ExportType {
 }
 
 impl Source {
+    /// The `/bin/sh -c` script that starts `command` as `dozen run` does (`.profile.d`
+    /// sourced, then `exec`).
+    pub fn start(&self, command: &str) -> String {
+        crate::app::profile_d::start_script(command, self.profile_d)
+    }
+
     /// The first line of every generated file.
     pub fn header(&self, comment: &str) -> String {
         format!(

@@ -688,3 +688,47 @@ fn exported_files_say_how_each_engine_ships_the_logs() {
     let validator = jsonschema::draft7::new(&schema).unwrap();
     assert!(validator.is_valid(&compose));
 }
+
+/// Issue 28: every engine starts a command as `dozen run` does — the tree's `.profile.d/*.sh`
+/// sourced, then the command `exec`'d — the release phase included.
+#[test]
+fn every_engine_sources_the_profile_d_scripts_first() {
+    let test = Test::new()
+        .procfile("web: serve-it --port $PORT\nrelease: echo migrated\n")
+        .manifest("[app]\nname = \"shop\"\n\n[build]\nsteps = [\"mkdir -p .profile.d && echo 'PATH=\\\"$PWD/tools:$PATH\\\"' > .profile.d/tools.sh\"]\n");
+    let app = test.path().to_path_buf();
+    assert_eq!(dozen_in(&app, &["release"]).0, Some(0));
+    let prelude = "for dozen_profile in ./.profile.d/*.sh; do";
+    for (engine, files) in [
+        ("systemd", vec!["shop-web@.service", "shop-release.service"]),
+        ("compose", vec!["compose.yaml"]),
+        (
+            "kubernetes",
+            vec!["shop-web.deployment.yaml", "shop-release.job.yaml"],
+        ),
+    ] {
+        let out = app.join(format!("out-{engine}"));
+        let (code, _, stderr) = dozen_in(&app, &["export", engine, "--out", out.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{stderr}");
+        for file in files {
+            let text = std::fs::read_to_string(out.join(file))
+                .unwrap_or_else(|e| panic!("{engine} {file}: {e}"));
+            assert!(text.contains(prelude), "{engine} {file}:\n{text}");
+            assert!(
+                text.contains("exec serve-it --port") || text.contains("exec echo migrated"),
+                "{engine} {file}:\n{text}"
+            );
+        }
+    }
+    // Without `.profile.d` scripts the command is as before: `exec` and the command alone.
+    let plain = Test::new().procfile("web: serve-it\n");
+    let app = plain.path().to_path_buf();
+    let (code, _, stderr) = dozen_in(&app, &["export", "systemd", "--out", "out"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let unit = std::fs::read_to_string(app.join("out").join(format!(
+        "{}-web@.service",
+        app.file_name().unwrap().to_string_lossy()
+    )))
+    .unwrap_or_default();
+    assert!(!unit.contains("profile.d"), "{unit}");
+}

@@ -464,7 +464,7 @@ fn a_build_pointing_at_host_paths_is_refused_with_the_files_listed() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(
-            "the image has no /bin/sh for its command (`/bin/sh -c .venv/bin/python app.py`)"
+            "the image has no /bin/sh for its command (`/bin/sh -c exec .venv/bin/python app.py`)"
         ),
         "{stderr}"
     );

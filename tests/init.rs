@@ -6,7 +6,10 @@ use crate::harness::Test;
 fn writes_a_manifest_and_procfile_for_a_python_app() {
     let output = Test::new()
         .file("requirements.txt", "flask\ngunicorn\n")
-        .file("app.py", "")
+        .file(
+            "app.py",
+            "from flask import Flask\n\napp = Flask(__name__)\n",
+        )
         .args(&["init"])
         .run()
         .success()
@@ -15,12 +18,12 @@ fn writes_a_manifest_and_procfile_for_a_python_app() {
         .stdout_has("wrote dozen.toml");
     assert_eq!(
         output.read("Procfile"),
-        "web: gunicorn app:app --bind 0.0.0.0:$PORT\n"
+        "web: python3 -m gunicorn 'app:app' --bind 0.0.0.0:$PORT\n"
     );
     let manifest = output.read("dozen.toml");
     assert!(
         manifest.contains(
-            "steps = [\"python3 -m venv .venv\", \".venv/bin/pip install -r requirements.txt\", "
+            "steps = [\"python3 -m pip install --disable-pip-version-check --no-input --target .python-packages -r requirements.txt\", "
         ),
         "{manifest}"
     );
@@ -53,7 +56,7 @@ fn node_app_uses_its_lockfile_and_scripts() {
     assert!(
         output
             .read("dozen.toml")
-            .contains("steps = [\"npm ci\", \"npm run build\"]")
+            .contains("steps = [\"npm ci\", \"npm run build\", ")
     );
 }
 
@@ -77,18 +80,68 @@ fn never_overwrites() {
         .stderr_has("error: Procfile and dozen.toml already exist; nothing written");
 }
 
+/// With nothing to go on, no guess: no catch-all server (one that serves the directory, its
+/// `.env` included, to the network), a commented Procfile, and `check` says what is missing.
 #[test]
-fn an_empty_directory_gets_a_generic_start_that_checks() {
+fn an_empty_directory_gets_no_guess_and_check_says_what_is_missing() {
     let output = Test::new()
         .args(&["init"])
         .run()
         .success()
         .stdout_has("no known ecosystem detected");
-    assert!(output.read("Procfile").contains("$PORT"));
+    let procfile = output.read("Procfile");
+    assert!(procfile.lines().all(|l| l.starts_with('#')), "{procfile}");
+    assert!(!procfile.contains("http.server"), "{procfile}");
     let check = std::process::Command::new(crate::harness::BIN)
         .arg("check")
         .current_dir(output.dir.path())
         .output()
         .unwrap();
-    assert_eq!(check.status.code(), Some(0));
+    assert_eq!(check.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        said.contains("the Procfile defines no process types"),
+        "{said}"
+    );
+    assert!(!said.contains("http.server"), "{said}");
+}
+
+/// An app one directory down is named, and nothing is written where it is not.
+#[test]
+fn an_app_one_directory_down_is_named_not_guessed() {
+    let output = Test::new()
+        .file("backend/requirements.txt", "flask\n")
+        .file("backend/app.py", "app = Flask(__name__)\n")
+        .file("README.md", "# the project\n")
+        .args(&["init"])
+        .run()
+        .code(1)
+        .stderr_has("found Python (requirements.txt) in backend/; nothing written")
+        .stderr_has("dozen init --app backend");
+    assert!(!output.dir.path().join("Procfile").exists());
+    assert!(!output.dir.path().join("dozen.toml").exists());
+}
+
+/// A Python app whose `package.json` holds only linters is a Python app; an entry point that
+/// does not exist is never named.
+#[test]
+fn python_with_a_linters_package_json_is_python() {
+    let output = Test::new()
+        .file(
+            "package.json",
+            r#"{"devDependencies":{"prettier":"3.3.3"}}"#,
+        )
+        .file("requirements.txt", "fastapi\nuvicorn\n")
+        .file(
+            "api/main.py",
+            "from fastapi import FastAPI\napp = FastAPI()\n",
+        )
+        .args(&["init"])
+        .run()
+        .success()
+        .stdout_has("detected Python (requirements.txt)")
+        .stdout_has("note: found no app object");
+    let procfile = output.read("Procfile");
+    assert!(procfile.lines().all(|l| l.starts_with('#')), "{procfile}");
+    assert!(output.read("dozen.toml").contains("Also found: Node.js"));
 }

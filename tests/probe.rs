@@ -321,3 +321,27 @@ fn probe_release(dir: &std::path::Path) -> (Option<i32>, String, String) {
         ],
     )
 }
+
+/// Issue 28: the probe starts a release as `dozen run` does, `.profile.d` sourced first: a
+/// program the build put on PATH that way starts.
+#[test]
+fn a_release_probe_sources_the_profile_d_scripts() {
+    let test = Test::new()
+        .procfile("web: serve-dozen-probe\n")
+        .manifest("[build]\nsteps = [\"mkdir -p tools .profile.d && printf '#!/bin/sh\\\\nexec python3 -m http.server $PORT --bind 127.0.0.1\\\\n' > tools/serve-dozen-probe && chmod +x tools/serve-dozen-probe && echo 'PATH=\\\"$PWD/tools:$PATH\\\"' > .profile.d/tools.sh\"]\n");
+    let dir = test.path().to_path_buf();
+    let release = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(release.0, Some(0), "{}{}", release.1, release.2);
+    let probed = probe_release(&dir);
+    let report: serde_json::Value = serde_json::from_str(&probed.1).unwrap();
+    assert_eq!(report["probe"][0]["started"], true, "{}", probed.1);
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "disposability/probe-could-not-start"),
+        "{}",
+        probed.1
+    );
+}

@@ -76,7 +76,7 @@ impl Procfile {
                     source.location(0, 1),
                     "the Procfile defines no process types",
                 )
-                .note("add a line like `web: python3 -m http.server $PORT`"),
+                .note("add a line like `web: gunicorn app:app --bind 0.0.0.0:$PORT`: a process type named web, whose command listens on $PORT"),
             );
         }
         (procfile, problems)

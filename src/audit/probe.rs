@@ -291,7 +291,10 @@ fn spawn(
     let name = format!("{}.1", process.name);
     let mut child = Command::new("/bin/sh")
         .arg("-c")
-        .arg(crate::app::procfile::shell_command(&process.command))
+        .arg(crate::app::profile_d::start_script(
+            &process.command,
+            crate::app::profile_d::has_scripts(dir),
+        ))
         .current_dir(dir)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))

@@ -361,6 +361,7 @@ fn source_of(
         })
         .collect();
     Ok(Source {
+        profile_d: crate::app::profile_d::has_scripts(&workdir),
         app: app.name.clone(),
         origin,
         release,

@@ -157,7 +157,11 @@ fn request<'a>(
         version: released.version,
         build: &build.id,
         tree: &released.tree,
-        command: web.command.clone(),
+        // Started as `dozen run` starts it: `.profile.d` sourced, then `exec`.
+        command: crate::app::profile_d::start_script(
+            &web.command,
+            crate::app::profile_d::has_scripts(&released.tree),
+        ),
         env: build.env.clone(),
         base: base.clone(),
         workdir: section

@@ -13,7 +13,13 @@ struct Plan {
     steps: Vec<String>,
     cache: Vec<&'static str>,
     tools: Vec<&'static str>,
-    web: String,
+    /// `None` when nothing in the app says how it starts: the Procfile then says so.
+    web: Option<String>,
+    /// What the user must know or do (`add gunicorn to requirements.txt`).
+    notes: Vec<String>,
+    /// How much the files say the app is of this ecosystem: a `package.json` of linters
+    /// (1) does not outvote a `requirements.txt` (2).
+    weight: u8,
 }
 
 pub(super) fn run(context: &Context) -> Result<i32, Error> {
@@ -21,6 +27,29 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
     let exists = |name: &str| dir.join(name).is_file();
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
     let plans = detect(&exists, &read);
+    if plans.is_empty() {
+        // An app one directory down (`project/`, `backend/`): named, not guessed at.
+        let below = detect_below(&dir.working_dir());
+        if !below.is_empty() {
+            let found: Vec<String> = below
+                .iter()
+                .map(|(sub, ecosystem)| format!("{ecosystem} in {sub}/"))
+                .collect();
+            return Err(Error::failed(format!(
+                "no app at the top of {}: found {}; nothing written",
+                if dir.shown() == "." {
+                    "this directory".to_owned()
+                } else {
+                    dir.shown()
+                },
+                found.join(" and ")
+            ))
+            .hint(format!(
+                "dozen's app directory is where the app's files are: run `dozen init --app {}` (or cd there first)",
+                below[0].0
+            )));
+        }
+    }
     let name = crate::app::App::load(&context.locator).0.name;
 
     let mut written = Vec::new();
@@ -35,11 +64,11 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
         .procfile
         .as_ref()
         .map_or_else(|| dir.display("Procfile"), |p| p.display().to_string());
-    let web = plans.first().map_or_else(
-        || "python3 -m http.server $PORT".to_owned(),
-        |p| p.web.clone(),
-    );
-    let procfile = format!("web: {web}\n");
+    let procfile = match plans.first().and_then(|p| p.web.as_ref()) {
+        Some(web) => format!("web: {web}\n"),
+        // No guess that would serve the directory (and its `.env`) to the network.
+        None => "# One line per process type: NAME: COMMAND. web must listen on $PORT.\n# web: <the command that starts your web server>\n".to_owned(),
+    };
     let created = write_new(&procfile_path, procfile.as_bytes(), 0o644)
         .map_err(|e| Error::io(format!("cannot write {procfile_display}"), e))?;
     if created {
@@ -70,37 +99,82 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
         .hint("dozen init never overwrites a file; run `dozen check` to validate them"));
     }
     if !context.quiet {
-        let mut out = String::new();
-        match plans.first() {
-            Some(plan) => {
-                let _ = writeln!(out, "detected {}", plan.ecosystem);
-            }
-            None => {
-                let _ = writeln!(out, "no known ecosystem detected; wrote a generic start");
-            }
-        }
-        for file in &written {
-            let _ = writeln!(out, "wrote {file}");
-        }
-        for file in &kept {
-            let _ = writeln!(out, "kept {file} (exists)");
-        }
-        let _ = writeln!(out, "next: review them, then run `dozen check`");
-        print(&out)?;
+        print(&summary(&plans, &written, &kept))?;
     }
     Ok(exit_code::SUCCESS)
+}
+
+/// What `init` tells the user: what it found, what it wrote, what it could not know.
+fn summary(plans: &[Plan], written: &[String], kept: &[String]) -> String {
+    let mut out = String::new();
+    match plans.first() {
+        Some(plan) => {
+            let _ = writeln!(out, "detected {}", plan.ecosystem);
+            for note in &plan.notes {
+                let _ = writeln!(out, "note: {note}");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "no known ecosystem detected (no Cargo.toml, package.json, requirements.txt, pyproject.toml, go.mod, Gemfile or pom.xml): the Procfile's web line is left for you to write"
+            );
+        }
+    }
+    for file in written {
+        let _ = writeln!(out, "wrote {file}");
+    }
+    for file in kept {
+        let _ = writeln!(out, "kept {file} (exists)");
+    }
+    let _ = writeln!(out, "next: review them, then run `dozen check`");
+    out
+}
+
+/// The ecosystems found one directory down (`backend/`, `project/`), by directory name.
+fn detect_below(dir: &std::path::Path) -> Vec<(String, &'static str)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut subdirs: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            !n.starts_with('.')
+                && !["node_modules", "vendor", "venv", "target", "dist", "build"]
+                    .contains(&n.as_str())
+        })
+        .collect();
+    subdirs.sort();
+    subdirs
+        .into_iter()
+        .filter_map(|sub| {
+            let base = dir.join(&sub);
+            let exists = |name: &str| base.join(name).is_file();
+            let read = |name: &str| std::fs::read_to_string(base.join(name)).unwrap_or_default();
+            let plans = detect(&exists, &read);
+            plans
+                .first()
+                .filter(|p| p.weight > 1)
+                .map(|p| (sub.clone(), p.ecosystem))
+        })
+        .collect()
 }
 
 /// Files of the directory being initialised.
 type Exists<'a> = &'a dyn Fn(&str) -> bool;
 type Read<'a> = &'a dyn Fn(&str) -> String;
 
-/// Every ecosystem found, most specific first.
+/// Every ecosystem found, the one the files say most about first (most specific first among
+/// equals).
 fn detect(exists: Exists, read: Read) -> Vec<Plan> {
-    [rust, node, python, go, ruby, java]
+    let mut plans: Vec<Plan> = [rust, node, python, go, ruby, java]
         .into_iter()
         .filter_map(|plan| plan(exists, read))
-        .collect()
+        .collect();
+    plans.sort_by_key(|p| std::cmp::Reverse(p.weight));
+    plans
 }
 
 fn rust(exists: Exists, read: Read) -> Option<Plan> {
@@ -126,7 +200,9 @@ fn rust(exists: Exists, read: Read) -> Option<Plan> {
         ],
         cache: vec!["target"],
         tools: vec!["cargo"],
-        web: format!("./bin/{name}"),
+        web: Some(format!("./bin/{name}")),
+        notes: Vec::new(),
+        weight: 2,
     })
 }
 
@@ -146,56 +222,204 @@ fn node(exists: Exists, read: Read) -> Option<Plan> {
     } else {
         ("npm install", "npm")
     };
-    let mut steps = vec![install.to_owned()];
+    // `node_modules/.bin` first on every process's PATH: its links are relative, so the
+    // tree's own tools run wherever the tree is.
+    let mut steps = vec![
+        install.to_owned(),
+        r#"mkdir -p .profile.d && echo 'PATH="$PWD/node_modules/.bin:$PATH"' > .profile.d/node.sh"#
+            .to_owned(),
+    ];
     if script("build") {
-        steps.push(format!("{tool} run build"));
+        steps.insert(1, format!("{tool} run build"));
     }
+    let main = package
+        .get("main")
+        .and_then(serde_json::Value::as_str)
+        .map(|m| m.trim_start_matches("./").to_owned())
+        .filter(|m| exists(m));
+    let mut notes = Vec::new();
     let web = if script("start") {
-        format!("{tool} start")
+        Some(format!("{tool} start"))
+    } else if let Some(file) = main.or_else(|| {
+        ["server.js", "index.js", "app.js"]
+            .into_iter()
+            .find(|f| exists(f))
+            .map(str::to_owned)
+    }) {
+        Some(format!("node {file}"))
     } else {
-        "node index.js".to_owned()
+        notes.push(
+            "package.json has no start script, and no main, server.js, index.js or app.js exists: write web's command in the Procfile".to_owned(),
+        );
+        None
     };
+    // Dependencies or a way to start say it is a Node app; devDependencies alone (linters,
+    // formatters) say only that its developers use Node's tools.
+    let runs = package
+        .get("dependencies")
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|d| !d.is_empty())
+        || web.is_some();
     Some(Plan {
         ecosystem: "Node.js (package.json)",
         steps,
         cache: vec!["node_modules/.cache"],
         tools: vec!["node", tool],
         web,
+        notes,
+        weight: if runs { 2 } else { 1 },
     })
+}
+
+/// Where a Python build installs its packages (`pip install --target`): a directory of the
+/// build tree, found through `PYTHONPATH` that `.profile.d/python.sh` sets relative to where
+/// the tree is, so the build runs from any path (an export's copy, an image's `/app`).
+pub const PYTHON_PACKAGES: &str = ".python-packages";
+
+/// The Python module and the name in it of an app object made by `constructor` (`Flask(`,
+/// `FastAPI(`): `app:app`, `wsgi:application`, `app:create_app()` for a factory.
+fn python_app(exists: Exists, read: Read, constructor: &str) -> Option<String> {
+    const FILES: [&str; 7] = [
+        "app.py",
+        "wsgi.py",
+        "main.py",
+        "server.py",
+        "application.py",
+        "app/__init__.py",
+        "app/main.py",
+    ];
+    FILES.iter().filter(|f| exists(f)).find_map(|file| {
+        let text = read(file);
+        if !text.contains(constructor) {
+            return None;
+        }
+        let module = file
+            .trim_end_matches(".py")
+            .trim_end_matches("/__init__")
+            .replace('/', ".");
+        // `app = Flask(__name__)`: the assigned name; else a factory (`def create_app():`).
+        let assigned = text.lines().find_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            let name = name.trim();
+            (value.trim_start().starts_with(constructor)
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .then(|| name.to_owned())
+        });
+        let object = assigned.or_else(|| {
+            text.contains("def create_app(")
+                .then(|| "create_app()".to_owned())
+        })?;
+        Some(format!("{module}:{object}"))
+    })
+}
+
+/// The settings package a Django `manage.py` names (`mysite` of `mysite.settings`), when its
+/// `wsgi.py` is there.
+fn django_project(exists: Exists, read: Read) -> Option<String> {
+    let manage = read("manage.py");
+    let at = manage.find("DJANGO_SETTINGS_MODULE")?;
+    let rest = &manage[at..];
+    let quoted = rest.split(['"', '\'']).nth(2)?;
+    let package = quoted.strip_suffix(".settings").unwrap_or(quoted);
+    let package = package.rsplit_once(".settings").map_or(package, |(p, _)| p);
+    exists(&format!("{}/wsgi.py", package.replace('.', "/"))).then(|| package.to_owned())
 }
 
 fn python(exists: Exists, read: Read) -> Option<Plan> {
     let file = ["requirements.txt", "pyproject.toml"]
         .into_iter()
         .find(|f| exists(f))?;
-    let gunicorn = read(file).to_ascii_lowercase().contains("gunicorn");
-    // The virtualenv is made where the build lives, so its scripts work in the release;
-    // `.profile.d/python.sh` puts its `bin` first on every process's PATH (Heroku's way).
-    let web = match (exists("manage.py"), gunicorn) {
-        (true, true) => "gunicorn config.wsgi --bind 0.0.0.0:$PORT",
-        (true, false) => "python manage.py runserver 0.0.0.0:$PORT",
-        (false, true) => "gunicorn app:app --bind 0.0.0.0:$PORT",
-        (false, false) => "python app.py",
+    let requirements = read(file).to_ascii_lowercase();
+    let lists = |package: &str| {
+        requirements.lines().any(|l| {
+            let l = l.trim().trim_start_matches(['"', '\'']);
+            l.strip_prefix(package).is_some_and(|rest| {
+                rest.is_empty()
+                    || rest
+                        .starts_with(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            })
+        })
     };
-    let (ecosystem, install) = if file == "requirements.txt" {
-        (
-            "Python (requirements.txt)",
-            ".venv/bin/pip install -r requirements.txt",
-        )
+    let mut notes = Vec::new();
+    let web = if exists("manage.py") {
+        match (django_project(exists, read), lists("gunicorn")) {
+            (Some(project), true) => Some(format!(
+                "python3 -m gunicorn {project}.wsgi --bind 0.0.0.0:$PORT"
+            )),
+            (_, false) => {
+                notes.push(format!(
+                    "web runs Django's development server: add gunicorn to {file} for production"
+                ));
+                Some("python3 manage.py runserver 0.0.0.0:$PORT".to_owned())
+            }
+            (None, true) => {
+                notes.push(
+                    "manage.py names no settings package with a wsgi.py: write web's gunicorn command in the Procfile".to_owned(),
+                );
+                None
+            }
+        }
+    } else if let Some(app) = python_app(exists, read, "FastAPI(") {
+        if !lists("uvicorn") {
+            notes.push(format!("add uvicorn to {file}: web runs it"));
+        }
+        Some(format!(
+            "python3 -m uvicorn {app} --host 0.0.0.0 --port $PORT"
+        ))
+    } else if let Some(app) = python_app(exists, read, "Flask(") {
+        if lists("gunicorn") {
+            Some(format!("python3 -m gunicorn '{app}' --bind 0.0.0.0:$PORT"))
+        } else {
+            notes.push(format!(
+                "web runs Flask's development server: add gunicorn to {file} for production"
+            ));
+            Some(format!(
+                "python3 -m flask --app '{app}' run --host 0.0.0.0 --port $PORT"
+            ))
+        }
+    } else if let Some(main) = ["app.py", "main.py", "server.py"]
+        .into_iter()
+        .find(|f| exists(f))
+    {
+        Some(format!("python3 {main}"))
     } else {
-        ("Python (pyproject.toml)", ".venv/bin/pip install .")
+        notes.push(
+            "found no app object (Flask, FastAPI, Django) nor app.py, main.py or server.py: write web's command in the Procfile".to_owned(),
+        );
+        None
+    };
+    let install = if file == "requirements.txt" {
+        "-r requirements.txt"
+    } else {
+        "."
     };
     Some(Plan {
-        ecosystem,
+        ecosystem: if file == "requirements.txt" {
+            "Python (requirements.txt)"
+        } else {
+            "Python (pyproject.toml)"
+        },
+        // Installed into the tree with `--target` (no virtualenv: its scripts and
+        // `pyvenv.cfg` name the path it was made at), console scripts re-pointed at
+        // `python3` on PATH, and `.profile.d/python.sh` setting PYTHONPATH and PATH from
+        // wherever the tree is: the build runs at another path, in an export, in an image.
         steps: vec![
-            "python3 -m venv .venv".to_owned(),
-            install.to_owned(),
-            r#"mkdir -p .profile.d && echo 'PATH="$PWD/.venv/bin:$PATH"' > .profile.d/python.sh"#
-                .to_owned(),
+            format!(
+                "python3 -m pip install --disable-pip-version-check --no-input --target {PYTHON_PACKAGES} {install}"
+            ),
+            format!(
+                r"if [ -d {PYTHON_PACKAGES}/bin ]; then sed -i '1s|^#!.*python[0-9.]*$|#!/usr/bin/env python3|' {PYTHON_PACKAGES}/bin/*; fi"
+            ),
+            format!(
+                r#"mkdir -p .profile.d && printf '%s\n' 'export PYTHONPATH="$PWD/{PYTHON_PACKAGES}${{PYTHONPATH:+:$PYTHONPATH}}"' 'PATH="$PWD/{PYTHON_PACKAGES}/bin:$PATH"' > .profile.d/python.sh"#
+            ),
         ],
         cache: vec![],
         tools: vec!["python3"],
-        web: web.to_owned(),
+        web,
+        notes,
+        weight: 2,
     })
 }
 
@@ -205,23 +429,42 @@ fn go(exists: Exists, _: Read) -> Option<Plan> {
         steps: vec!["go build -o bin/app .".to_owned()],
         cache: vec![],
         tools: vec!["go"],
-        web: "./bin/app".to_owned(),
+        web: Some("./bin/app".to_owned()),
+        notes: Vec::new(),
+        weight: 2,
     })
 }
 
 fn ruby(exists: Exists, _: Read) -> Option<Plan> {
+    if !exists("Gemfile") {
+        return None;
+    }
     let rails = exists("bin/rails") || exists("config/application.rb");
-    exists("Gemfile").then(|| Plan {
+    // Gems installed into the tree (`vendor/bundle`, a path relative to the Gemfile that
+    // `.bundle/config` keeps), found by `bundle exec` wherever the tree is.
+    let (mode, notes) = if exists("Gemfile.lock") {
+        ("bundle config set --local deployment true", Vec::new())
+    } else {
+        (
+            "bundle config set --local path vendor/bundle",
+            vec!["commit a Gemfile.lock: without one each build resolves the gems anew".to_owned()],
+        )
+    };
+    Some(Plan {
         ecosystem: "Ruby (Gemfile)",
-        steps: vec!["bundle install".to_owned()],
+        steps: vec![mode.to_owned(), "bundle install".to_owned()],
         cache: vec![],
         tools: vec!["ruby", "bundle"],
-        web: if rails {
-            "bundle exec rails server -b 0.0.0.0 -p $PORT"
-        } else {
-            "bundle exec rackup -o 0.0.0.0 -p $PORT"
-        }
-        .to_owned(),
+        web: Some(
+            if rails {
+                "bundle exec rails server -b 0.0.0.0 -p $PORT"
+            } else {
+                "bundle exec rackup -o 0.0.0.0 -p $PORT"
+            }
+            .to_owned(),
+        ),
+        notes,
+        weight: 2,
     })
 }
 
@@ -231,7 +474,9 @@ fn java(exists: Exists, _: Read) -> Option<Plan> {
         steps: vec!["mvn -B package -DskipTests".to_owned()],
         cache: vec![],
         tools: vec!["java", "mvn"],
-        web: "java -Dserver.port=$PORT -jar target/*.jar".to_owned(),
+        web: Some("java -Dserver.port=$PORT -jar target/*.jar".to_owned()),
+        notes: Vec::new(),
+        weight: 2,
     })
 }
 
@@ -324,30 +569,117 @@ mod tests {
                 "mkdir -p bin && cp target/release/svc bin/"
             ]
         );
-        assert_eq!(rust[0].web, "./bin/svc");
+        assert_eq!(rust[0].web.as_deref(), Some("./bin/svc"));
         let node = plans(&[
             ("package.json", r#"{"scripts":{"build":"x","start":"y"}}"#),
             ("yarn.lock", ""),
         ]);
         assert_eq!(
             node[0].steps,
-            ["yarn install --frozen-lockfile", "yarn run build"]
+            [
+                "yarn install --frozen-lockfile",
+                "yarn run build",
+                r#"mkdir -p .profile.d && echo 'PATH="$PWD/node_modules/.bin:$PATH"' > .profile.d/node.sh"#
+            ]
         );
-        assert_eq!(node[0].web, "yarn start");
+        assert_eq!(node[0].web.as_deref(), Some("yarn start"));
         let django = plans(&[
-            ("requirements.txt", "Django\ngunicorn\n"),
-            ("manage.py", ""),
+            ("requirements.txt", "Django==5.0\ngunicorn==22.0\n"),
+            (
+                "manage.py",
+                "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"mysite.settings\")\n",
+            ),
+            ("mysite/wsgi.py", ""),
         ]);
-        assert_eq!(django[0].web, "gunicorn config.wsgi --bind 0.0.0.0:$PORT");
+        assert_eq!(
+            django[0].web.as_deref(),
+            Some("python3 -m gunicorn mysite.wsgi --bind 0.0.0.0:$PORT")
+        );
+        assert!(django[0].steps[0].contains("--target .python-packages -r requirements.txt"));
         assert!(django[0].steps[2].contains(".profile.d/python.sh"));
         assert!(plans(&[("go.mod", "")])[0].steps[0].starts_with("go build"));
         assert!(
             plans(&[("Gemfile", ""), ("bin/rails", "")])[0]
                 .web
-                .contains("-p $PORT")
+                .as_deref()
+                .is_some_and(|w| w.contains("-p $PORT"))
         );
-        assert!(plans(&[("pom.xml", "")])[0].web.contains("$PORT"));
+        assert!(
+            plans(&[("pom.xml", "")])[0]
+                .web
+                .as_deref()
+                .is_some_and(|w| w.contains("$PORT"))
+        );
         assert!(plans(&[]).is_empty());
+    }
+
+    #[test]
+    fn python_entry_points_are_found_or_left_unguessed() {
+        let flask = plans(&[
+            ("requirements.txt", "flask\ngunicorn>=22\n"),
+            (
+                "wsgi.py",
+                "from flask import Flask\napplication = Flask(__name__)\n",
+            ),
+        ]);
+        assert_eq!(
+            flask[0].web.as_deref(),
+            Some("python3 -m gunicorn 'wsgi:application' --bind 0.0.0.0:$PORT")
+        );
+        let factory = plans(&[
+            ("requirements.txt", "flask\n"),
+            (
+                "app/__init__.py",
+                "from flask import Flask\ndef create_app():\n    return Flask(__name__)\n",
+            ),
+        ]);
+        assert_eq!(
+            factory[0].web.as_deref(),
+            Some("python3 -m flask --app 'app:create_app()' run --host 0.0.0.0 --port $PORT")
+        );
+        assert!(factory[0].notes[0].contains("add gunicorn"));
+        let fastapi = plans(&[
+            ("requirements.txt", "fastapi\nuvicorn[standard]\n"),
+            ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+        ]);
+        assert_eq!(
+            fastapi[0].web.as_deref(),
+            Some("python3 -m uvicorn main:app --host 0.0.0.0 --port $PORT")
+        );
+        assert!(fastapi[0].notes.is_empty());
+        // No entry point that exists: no command, said.
+        let none = plans(&[("requirements.txt", "fastapi\n"), ("api/routes.py", "")]);
+        assert_eq!(none[0].web, None);
+        assert!(none[0].notes[0].contains("write web's command"));
+        // `gunicorn-extras` is not gunicorn.
+        let other = plans(&[
+            ("requirements.txt", "gunicorn-extras\n"),
+            ("app.py", "app = Flask(__name__)\n"),
+        ]);
+        assert!(
+            other[0]
+                .web
+                .as_deref()
+                .is_some_and(|w| w.contains("flask --app"))
+        );
+    }
+
+    #[test]
+    fn a_package_json_of_linters_does_not_outvote_requirements() {
+        let found = plans(&[
+            ("package.json", r#"{"devDependencies":{"prettier":"3"}}"#),
+            ("requirements.txt", "flask\n"),
+            ("app.py", "app = Flask(__name__)\n"),
+        ]);
+        assert_eq!(found[0].ecosystem, "Python (requirements.txt)");
+        assert_eq!(found[1].ecosystem, "Node.js (package.json)");
+        // A Node app with dependencies stays first (most specific first among equals).
+        let found = plans(&[
+            ("package.json", r#"{"dependencies":{"express":"4"}}"#),
+            ("index.js", ""),
+            ("requirements.txt", "flask\n"),
+        ]);
+        assert_eq!(found[0].ecosystem, "Node.js (package.json)");
     }
 
     #[test]

@@ -9,7 +9,6 @@ use serde_json::{Map, Value, json};
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
 use crate::app::manifest::Health;
-use crate::app::procfile::shell_command;
 
 /// Compose interpolates `$VAR` in the file itself: a literal `$` is written `$$`.
 fn literal(text: &str) -> String {
@@ -118,7 +117,7 @@ fn service(
     service.insert("image".into(), json!(image));
     service.insert(
         "command".into(),
-        json!(["/bin/sh", "-c", literal(&shell_command(&kind.command))]),
+        json!(["/bin/sh", "-c", literal(&source.start(&kind.command))]),
     );
     service.insert("env_file".into(), json!([env_file]));
     service.insert("environment".into(), environment(source, Some(port)));
@@ -168,7 +167,7 @@ pub fn export(source: &Source, image: &str, host: Option<u16>) -> Files {
             "release".into(),
             json!({
                 "image": image,
-                "command": ["/bin/sh", "-c", literal(&shell_command(command))],
+                "command": ["/bin/sh", "-c", literal(&source.start(command))],
                 "env_file": [env_file],
                 "environment": environment(source, None),
                 "restart": "no",

@@ -8,7 +8,6 @@ use serde_json::{Map, Value, json};
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
 use crate::app::manifest::{Autoscale, AutoscaleMetric, Health};
-use crate::app::procfile::shell_command;
 
 /// A Kubernetes object name: lowercase letters, digits and `-` (app and type names may hold
 /// `_` and capitals, which Kubernetes refuses).
@@ -75,7 +74,7 @@ impl Objects<'_> {
         container.insert("image".into(), json!(self.image));
         container.insert(
             "command".into(),
-            json!(["/bin/sh", "-c", shell_command(command)]),
+            json!(["/bin/sh", "-c", self.source.start(command)]),
         );
         container.insert(
             "envFrom".into(),

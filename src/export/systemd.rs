@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{ExportType, File, Files, Source, seconds};
-use crate::app::procfile::shell_command;
 
 /// systemd's quoting for one `ExecStart=` argument: double quotes, C escapes, and `$`/`%`
 /// doubled so systemd leaves them to the shell.
@@ -94,7 +93,7 @@ impl Units<'_> {
         let _ = writeln!(
             unit,
             "ExecStart=/bin/sh -c {}",
-            quote(&shell_command(command))
+            quote(&self.source.start(command))
         );
         unit
     }
@@ -123,7 +122,7 @@ impl Units<'_> {
         let _ = writeln!(
             unit,
             "ExecStart=/bin/sh -c {}",
-            quote(&shell_command(&kind.command))
+            quote(&self.source.start(&kind.command))
         );
         let restart = kind.restart_policy();
         let _ = write!(
