@@ -105,7 +105,7 @@ fn released_app(base: &Path) -> Test {
         .file("public/index.html", "hello from the image\n")
         .file("bin/tool", "#!/bin/sh\necho tool\n")
         .manifest(&format!(
-            "[build]\nenv = {{ GREETING = \"hi\" }}\n[image]\nbase = \"docker-archive:{}\"\n",
+            "[app]\nname = \"shop\"\n[build]\nenv = {{ GREETING = \"hi\" }}\n[image]\nbase = \"docker-archive:{}\"\n",
             base.display()
         ))
         .env_file(".env", "SECRET_TOKEN=sup3rs3cr3t-value\n")
@@ -258,7 +258,8 @@ fn an_image_of_a_release_is_read_by_skopeo_unpacked_by_umoci_and_serves_http() {
 
     for image in [
         format!("oci:{}:v1", out.display()),
-        format!("oci-archive:{}:v1", archive.display()),
+        // The archive is named as the exports name the image: APP:vN.
+        format!("oci-archive:{}:shop:v1", archive.display()),
     ] {
         let inspected = Command::new(&skopeo)
             .args(["inspect", &image])

@@ -45,8 +45,13 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
         made.write_layout(out, &reference).map_err(Error::failed)?;
     }
     if let Some(archive) = &args.archive {
-        made.write_archive(archive, &reference)
-            .map_err(Error::failed)?;
+        // Named as the exports name it (`APP:vN`), so `podman load` / `docker load` give the
+        // image the exported Compose file and manifests run, with no retagging.
+        let named = format!(
+            "{}:{reference}",
+            crate::export::kubernetes::object_name(&released.app.name)
+        );
+        made.write_archive(archive, &named).map_err(Error::failed)?;
     }
     let mut sent = None;
     if let Some(push) = &push {
