@@ -278,3 +278,70 @@ fn cache_directories_come_back_and_are_never_part_of_the_build() {
         "the cache directory came back for the second build"
     );
 }
+
+/// The tree a build copies, every file under it.
+fn tree_files(app: &std::path::Path) -> Vec<String> {
+    let trees = app.join(".dozen/trees");
+    let tree = std::fs::read_dir(&trees)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a build tree");
+    let mut files = Vec::new();
+    let mut stack = vec![tree.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path.strip_prefix(&tree).unwrap().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Issue 28: the build is git's view of the app — the repository's own `.gitignore` applies
+/// when the app is a subdirectory of it, and so does `.git/info/exclude`.
+#[test]
+fn a_subdirectory_app_builds_what_git_sees() {
+    let test = Test::new()
+        .file(".gitignore", "*.secret\nbuildjunk/\n")
+        .file("sub/Procfile", "web: sleep 100\n")
+        .file("sub/keep.txt", "kept\n")
+        .file("sub/api.secret", "s3cr3t\n")
+        .file("sub/buildjunk/out.o", "junk\n")
+        .file("sub/local-only.txt", "mine\n")
+        .git_add_all();
+    std::fs::write(test.path().join(".git/info/exclude"), "local-only.txt\n").unwrap();
+    let app = test.path().join("sub");
+    let (code, _, stderr) = crate::harness::dozen_in(&app, &["build"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(tree_files(&app), ["Procfile", "keep.txt"]);
+}
+
+/// Issue 28: a virtualenv in the app directory (made by the developer, untracked) is never
+/// copied into a build — its scripts name this machine's paths — and the build says so.
+#[test]
+fn a_developers_virtualenv_is_left_out_and_said() {
+    let test = Test::new()
+        .file("Procfile", "web: sleep 100\n")
+        .file("app.py", "print('hi')\n")
+        .file(
+            ".venv/pyvenv.cfg",
+            "home = /usr/bin\ninclude-system-site-packages = false\n",
+        )
+        .file(".venv/bin/pip", "#!/home/dev/project/.venv/bin/python\n")
+        .file("env2/pyvenv.cfg", "home = /usr/bin\n")
+        .file("env2/lib/site.py", "x\n");
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["build"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: left out .venv/, env2/: a virtualenv made on this machine"),
+        "{stderr}"
+    );
+    assert_eq!(tree_files(test.path()), ["Procfile", "app.py"]);
+}

@@ -119,14 +119,22 @@ pub fn read_record(path: &Path) -> Result<Record, BuildError> {
 }
 
 /// Builds, or finds the build of these exact inputs. `log` receives each line of the steps'
-/// output as it comes. The caller holds the shared store lock.
-pub fn build(plan: &Plan, log: &mut dyn FnMut(&str)) -> Result<Outcome, BuildError> {
+/// output as it comes; `left_out`, the app's directories the build did not copy because they
+/// are this machine's (virtualenvs). The caller holds the shared store lock.
+pub fn build(
+    plan: &Plan,
+    log: &mut dyn FnMut(&str),
+    left_out: &mut dyn FnMut(&[String]),
+) -> Result<Outcome, BuildError> {
     let started = Instant::now();
     for dir in ["builds", "trees", "tmp", "cache"] {
         let path = plan.store.join(dir);
         crate::store::create_dir(&path).map_err(io(format!("cannot create {}", path.display())))?;
     }
-    let files = source::walk(&plan.app_dir, &plan.env_files)?;
+    let (files, machines) = source::walk_noting(&plan.app_dir, &plan.env_files)?;
+    if !machines.is_empty() {
+        left_out(&machines);
+    }
     let index_path = plan.store.join("index");
     let mut index = Index::load(&index_path);
     let hashes = index.hashes(&plan.app_dir, &files).map_err(|e| {

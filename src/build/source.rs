@@ -34,25 +34,76 @@ pub enum SourceError {
 /// Never part of a build, whatever the ignore files say.
 const NEVER: [&str; 2] = [".git", ".dozen"];
 
-/// The walk over an app's own files that builds and the audit share: `.gitignore` and
-/// `.dozenignore` honoured (without needing a git repository), dotfiles seen, links not
-/// followed, never `.git` or `.dozen`, nor any directory named in `skip_dirs`.
+/// The walk over an app's own files that builds and the audit share — git's view of them:
+/// every `.gitignore` from the repository's root down (the app may be a subdirectory of
+/// it), `.git/info/exclude` and `core.excludesFile`, plus `.dozenignore`; `.gitignore`
+/// honoured without a git repository too. Dotfiles seen, links not followed, never `.git`
+/// or `.dozen`, nor any directory named in `skip_dirs`, nor a virtualenv (a directory with
+/// `pyvenv.cfg`: made on this machine, its scripts name this machine's paths).
 pub fn app_walker(root: &Path, skip_dirs: &'static [&'static str]) -> ignore::WalkBuilder {
+    app_walker_noting(root, skip_dirs, LeftOut::default())
+}
+
+/// Directories a walk left out because they are a machine's, not the app's (virtualenvs).
+#[derive(Debug, Clone, Default)]
+pub struct LeftOut(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl LeftOut {
+    /// The directories, relative to the walk's root, sorted.
+    pub fn take(&self, root: &Path) -> Vec<String> {
+        let mut dirs: Vec<String> = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_iter()
+        .map(|d| {
+            Path::new(&d)
+                .strip_prefix(root)
+                .map_or(d.clone(), |p| p.display().to_string())
+        })
+        .collect();
+        dirs.sort();
+        dirs
+    }
+}
+
+/// [`app_walker`], noting in `left_out` the virtualenvs it leaves out.
+pub fn app_walker_noting(
+    root: &Path,
+    skip_dirs: &'static [&'static str],
+    left_out: LeftOut,
+) -> ignore::WalkBuilder {
     let mut builder = ignore::WalkBuilder::new(root);
     builder
         .hidden(false)
-        .parents(false)
-        .git_global(false)
+        .parents(true)
+        .git_global(true)
+        .git_exclude(true)
         .require_git(false)
         .follow_links(false)
         .add_custom_ignore_filename(".dozenignore")
         .filter_entry(move |entry| {
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            !(is_dir
-                && NEVER
-                    .iter()
-                    .chain(skip_dirs)
-                    .any(|n| entry.file_name() == *n))
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            if NEVER
+                .iter()
+                .chain(skip_dirs)
+                .any(|n| entry.file_name() == *n)
+            {
+                return false;
+            }
+            let virtualenv = entry.depth() > 0 && entry.path().join("pyvenv.cfg").is_file();
+            if virtualenv {
+                left_out
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(entry.path().display().to_string());
+            }
+            !virtualenv
         });
     builder
 }
@@ -72,12 +123,21 @@ pub fn is_env_file(name: &str) -> bool {
 /// Lists the source files of the app in `dir`, sorted by path: never env files (by name, at
 /// any depth, or any path in `env_files`, app-relative), which are runtime config.
 pub fn walk(dir: &Path, env_files: &[String]) -> Result<Vec<SourceFile>, SourceError> {
-    let mut files = walk_with_env_files(dir)?;
+    walk_noting(dir, env_files).map(|(files, _)| files)
+}
+
+/// [`walk`], and the virtualenvs it left out (app-relative).
+pub fn walk_noting(
+    dir: &Path,
+    env_files: &[String],
+) -> Result<(Vec<SourceFile>, Vec<String>), SourceError> {
+    let left_out = LeftOut::default();
+    let mut files = collect(dir, &app_walker_noting(dir, &[], left_out.clone()))?;
     files.retain(|file| {
         let name = file.path.rsplit('/').next().unwrap_or_default();
         !is_env_file(name) && !env_files.contains(&file.path)
     });
-    Ok(files)
+    Ok((files, left_out.take(dir)))
 }
 
 /// Lists the app's files as [`walk`] does, env files included (the audit probe runs a copy

@@ -84,7 +84,19 @@ pub(super) fn build_app(
     let _lock =
         crate::store::lock_shared(store).map_err(|e| Error::io("cannot lock the store", e))?;
     let mut progress = Progress::new(context, plan.steps.len());
-    let outcome = builder::build(&plan, &mut |line| progress.line(line));
+    let paint = context.paint_err();
+    let outcome = builder::build(&plan, &mut |line| progress.line(line), &mut |dirs| {
+        if !context.quiet {
+            eprintln!(
+                "{}: left out {}: a virtualenv made on this machine (its scripts name this machine's paths); the build's steps make the release's own",
+                paint.bold("note"),
+                dirs.iter()
+                    .map(|d| format!("{d}/"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    });
     progress.finish();
     let (record, built) = match outcome {
         Ok(Outcome::Cached(record, repair)) => {
