@@ -711,12 +711,12 @@ fn every_engine_sources_the_profile_d_scripts_first() {
         let (code, _, stderr) = dozen_in(&app, &["export", engine, "--out", out.to_str().unwrap()]);
         assert_eq!(code, Some(0), "{stderr}");
         for file in files {
-            let text = std::fs::read_to_string(out.join(file))
+            let written = std::fs::read_to_string(out.join(file))
                 .unwrap_or_else(|e| panic!("{engine} {file}: {e}"));
-            assert!(text.contains(prelude), "{engine} {file}:\n{text}");
+            assert!(written.contains(prelude), "{engine} {file}:\n{written}");
             assert!(
-                text.contains("exec serve-it --port") || text.contains("exec echo migrated"),
-                "{engine} {file}:\n{text}"
+                written.contains("exec serve-it --port") || written.contains("exec echo migrated"),
+                "{engine} {file}:\n{written}"
             );
         }
     }
