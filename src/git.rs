@@ -16,6 +16,26 @@ pub fn output(dir: &Path, args: &[&str]) -> Option<Vec<u8>> {
     output.status.success().then_some(output.stdout)
 }
 
+/// Whether git, in a repository holding `dir`, would track `path` (a path of `dir`): `None`
+/// outside a repository (or when git cannot answer), else whether no ignore rule covers it.
+pub fn would_track(dir: &Path, path: &str) -> Option<bool> {
+    output(dir, &["rev-parse", "--is-inside-work-tree"])?;
+    // `check-ignore` exits 0 when ignored, 1 when not, 128 on an error.
+    let status = Command::new("git")
+        .args(["check-ignore", "-q", "--no-index", "--", path])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    match status.code() {
+        Some(0) => Some(false),
+        Some(1) => Some(true),
+        _ => None,
+    }
+}
+
 /// Why git will not answer in `dir` when it is in a repository it refuses to read (another
 /// user's, "dubious ownership"): git's own first line. `None` when it answers, when `dir` is
 /// simply not in a repository, or when git is missing.

@@ -287,3 +287,51 @@ fn secrets_never_reach_check_output() {
         .success()
         .stdout_lacks(SECRET);
 }
+
+/// Issue 28: `config set` that creates an env file git would track adds it to `.gitignore`
+/// and says so; an env file git already ignores, or outside a repository, is left alone.
+#[test]
+fn a_new_env_file_is_kept_out_of_git() {
+    let test = Test::new()
+        .procfile("web: sleep 100\n")
+        .file(".gitignore", "target/")
+        .git_add_all();
+    let (code, _, stderr) =
+        crate::harness::dozen_in(test.path(), &["config", "set", "API_TOKEN=s3cr3t-value"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("added /.env to .gitignore: git would have tracked .env"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(test.path().join(".gitignore")).unwrap(),
+        "target/\n/.env\n"
+    );
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(test.path())
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&status.stdout).contains(".env"),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    // Already ignored: nothing added.
+    let test = Test::new()
+        .procfile("web: sleep 100\n")
+        .file(".gitignore", ".env*\n")
+        .git_add_all();
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["config", "set", "A=1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains(".gitignore"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(test.path().join(".gitignore")).unwrap(),
+        ".env*\n"
+    );
+    // Not a repository: nothing to keep out of.
+    let test = Test::new().procfile("web: sleep 100\n");
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["config", "set", "A=1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!test.path().join(".gitignore").exists());
+}

@@ -146,7 +146,7 @@ fn set(context: &Context, assignments: &[String]) -> Result<i32, Error> {
         pairs.push((key, value));
     }
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let (mut file, path, _) = load_file_to_edit(context, &inspection)?;
+    let (mut file, path, existed) = load_file_to_edit(context, &inspection)?;
     for (key, value) in &pairs {
         file.set(key, value);
     }
@@ -155,7 +155,46 @@ fn set(context: &Context, assignments: &[String]) -> Result<i32, Error> {
         let keys: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
         eprintln!("set {} in {}", keys.join(", "), file.source.path);
     }
+    if !existed {
+        keep_out_of_git(context, &path, &file.source.path)?;
+    }
     Ok(exit_code::SUCCESS)
+}
+
+/// A new env file that git would track gets a line in the `.gitignore` beside it: the next
+/// `git add .` must not commit the secrets `config set` just wrote.
+fn keep_out_of_git(context: &Context, path: &std::path::Path, shown: &str) -> Result<(), Error> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(());
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let name = name.to_string_lossy();
+    if crate::git::would_track(dir, &name) != Some(true) {
+        return Ok(());
+    }
+    let ignore = dir.join(".gitignore");
+    let mut text = match std::fs::read_to_string(&ignore) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(format!("cannot read {}", ignore.display()), e)),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("/{name}\n"));
+    crate::fsutil::write_atomic(&ignore, text.as_bytes(), 0o644)
+        .map_err(|e| Error::io(format!("cannot write {}", ignore.display()), e))?;
+    if !context.quiet {
+        let beside = shown.strip_suffix(name.as_ref()).unwrap_or_default();
+        eprintln!(
+            "added /{name} to {beside}.gitignore: git would have tracked {shown}, which holds secrets"
+        );
+    }
+    Ok(())
 }
 
 fn unset(context: &Context, keys: &[String]) -> Result<i32, Error> {
