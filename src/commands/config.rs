@@ -185,7 +185,9 @@ fn keep_out_of_git(context: &Context, path: &std::path::Path, shown: &str) -> Re
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&format!("/{name}\n"));
+    text.push('/');
+    text.push_str(&name);
+    text.push('\n');
     crate::fsutil::write_atomic(&ignore, text.as_bytes(), 0o644)
         .map_err(|e| Error::io(format!("cannot write {}", ignore.display()), e))?;
     if !context.quiet {
