@@ -3,6 +3,7 @@
 
 pub mod builder;
 pub mod index;
+pub mod portable;
 pub mod source;
 
 use std::path::Path;

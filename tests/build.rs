@@ -345,3 +345,61 @@ fn a_developers_virtualenv_is_left_out_and_said() {
     );
     assert_eq!(tree_files(test.path()), ["Procfile", "app.py"]);
 }
+
+/// Issue 28: a build whose files name the path it was built at (a virtualenv made by a
+/// step) is said to run only here, once, and `export` and `image` refuse it with the list.
+#[test]
+fn a_build_that_names_its_own_path_runs_only_here() {
+    let test = Test::new()
+        .procfile("web: ./tools/serve\n")
+        .manifest("[build]\nsteps = [\"mkdir -p tools && printf '#!%s/tools/sh\\\\n' \\\"$PWD\\\" > tools/serve && chmod +x tools/serve\"]\n");
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("runs only here: 1 of its files name the path it was built at"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tools/serve: #!"), "{stderr}");
+    // Said once: a release of the same build does not repeat it.
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("runs only here"), "{stderr}");
+    for args in [
+        &["export", "systemd", "--out", "units"][..],
+        &["export", "compose", "--out", "compose"],
+        &["image", "--out", "image"],
+    ] {
+        let (code, _, stderr) = crate::harness::dozen_in(test.path(), args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("v2 runs only here"), "{args:?}: {stderr}");
+        assert!(stderr.contains("tools/serve: #!"), "{args:?}: {stderr}");
+        assert!(!test.path().join(args[args.len() - 1]).exists(), "{args:?}");
+    }
+}
+
+/// Issue 28: a build whose files name the app's working tree (a tool installed into the app
+/// directory, copied in) fails: the release would run the developer's files.
+#[test]
+fn a_build_that_runs_the_working_tree_fails() {
+    let test = Test::new().procfile("web: ./bin/serve\n");
+    let script = format!(
+        "#!{}/env/bin/python3\nprint('hi')\n",
+        test.path().canonicalize().unwrap().display()
+    );
+    std::fs::create_dir_all(test.path().join("bin")).unwrap();
+    std::fs::write(test.path().join("bin/serve"), script).unwrap();
+    std::fs::set_permissions(
+        test.path().join("bin/serve"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["build"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the build would run the app's working tree"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bin/serve: #!"), "{stderr}");
+    assert_eq!(count(test.path(), ".dozen/builds"), 0, "nothing stored");
+    assert_eq!(count(test.path(), ".dozen/trees"), 0, "nothing stored");
+}

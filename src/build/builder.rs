@@ -52,6 +52,10 @@ pub struct Record {
     pub size: u64,
     pub files: usize,
     pub duration_ms: u64,
+    /// Files of the tree that name the absolute path it was built at (`path: what`): the
+    /// build runs only there, and `export` and `image` refuse it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs_only_here: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +101,15 @@ pub enum BuildError {
     Tree(#[from] tree::TreeError),
     #[error("{path}: {message}")]
     Damaged { path: String, message: String },
+    #[error(
+        "the build runs the app's working tree, not its own files: {} of its files name {}",
+        references.len(),
+        app_dir
+    )]
+    WorkingTree {
+        app_dir: String,
+        references: Vec<String>,
+    },
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
@@ -169,6 +182,7 @@ pub fn build(
         log(line);
     };
     let result = run_steps(plan, &root, &files, &mut tee).and_then(|steps| {
+        let runs_only_here = portability(plan, &root)?;
         store(
             plan,
             &root,
@@ -184,6 +198,7 @@ pub fn build(
                 size: 0,
                 files: 0,
                 duration_ms: 0,
+                runs_only_here,
             },
             started,
         )
@@ -192,6 +207,22 @@ pub fn build(
         let _ = clear_partial(&plan.store, &id);
     }
     result.map(Outcome::Built)
+}
+
+/// What of the built tree names its own path (the build runs only there); an error when it
+/// names the app's working tree.
+fn portability(plan: &Plan, root: &Path) -> Result<Vec<String>, BuildError> {
+    let canonical = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (root, app_dir) = (canonical(root), canonical(&plan.app_dir));
+    let files = source::walk_everything(&root)?;
+    let found = super::portable::scan(&root, &app_dir, &files);
+    if !found.working_tree.is_empty() {
+        return Err(BuildError::WorkingTree {
+            app_dir: app_dir.display().to_string(),
+            references: found.working_tree,
+        });
+    }
+    Ok(found.own)
 }
 
 /// The stored build of `id`, checked intact (and put back if a process changed it).

@@ -109,7 +109,10 @@ pub(super) fn build_app(
             }
             (record, false)
         }
-        Ok(Outcome::Built(record)) => (record, true),
+        Ok(Outcome::Built(record)) => {
+            say_runs_only_here(context, &record);
+            (record, true)
+        }
         Err(error) => {
             let _ = history::append(
                 store,
@@ -181,8 +184,31 @@ fn report_failure(error: BuildError, shown: bool) -> Error {
                 "build step {number} `{command}` failed: {status}; nothing was stored"
             ))
         }
+        BuildError::WorkingTree {
+            app_dir,
+            references,
+        } => Error::failed(format!(
+            "the build would run the app's working tree ({app_dir}), not its own files; nothing was stored:\n{}",
+            crate::build::portable::listed(&references)
+        ))
+        .hint("a tool installed into the app directory (a virtualenv, `pip install --prefix .`) was copied in; leave it out (.dozenignore) and let the build's steps install (README: \"Portable builds\")"),
         other => Error::failed(other.to_string()),
     }
+}
+
+/// Once, when a build is made that names its own absolute path.
+fn say_runs_only_here(context: &Context, record: &Record) {
+    if record.runs_only_here.is_empty() || context.quiet {
+        return;
+    }
+    eprintln!(
+        "{}: build {} runs only here: {} of its files name the path it was built at, so `dozen export` and `dozen image` refuse it:\n{}\n{}: make the build relocatable (README: \"Portable builds\"; `dozen init` writes such steps)",
+        context.paint_err().warning("warning"),
+        crate::ui::short_id(&record.id),
+        record.runs_only_here.len(),
+        crate::build::portable::listed(&record.runs_only_here),
+        context.paint_err().bold("hint")
+    );
 }
 
 /// `--require-clean`: refuse a work tree with uncommitted changes.

@@ -272,6 +272,7 @@ fn resolve(context: &Context, release: Option<u32>) -> Result<(Source, Option<Re
     let use_release = release.is_some() || context.environment.is_none() && has_release(context);
     if use_release {
         let released = Released::load(context, release)?;
+        released.refuse_if_runs_only_here("export")?;
         let version = format!("v{}", released.version);
         let workdir =
             std::fs::canonicalize(&released.tree).unwrap_or_else(|_| released.tree.clone());

@@ -27,11 +27,8 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
         .transpose()
         .map_err(Error::usage)?;
     let released = Released::load(context, args.release.map(|v| v.0))?;
-    let build = crate::build::builder::read_record(&crate::build::builder::record_path(
-        &released.store,
-        &build_of(&released)?,
-    ))
-    .map_err(|e| Error::failed(e.to_string()))?;
+    released.refuse_if_runs_only_here("image")?;
+    let build = released.build()?;
     let (request, base) = request(&released, args, platform, &build)?;
     let made = make(&request).map_err(|problem| {
         if problem.contains("outside the image") {
@@ -198,15 +195,6 @@ pub(super) fn pushed(store: &std::path::Path, version: u32) -> Option<String> {
         "{}/{}@{digest}",
         reference.registry, reference.repository
     ))
-}
-
-fn build_of(released: &Released) -> Result<String, Error> {
-    let ledger = crate::store::releases::Ledger::open(&released.store)
-        .map_err(|e| Error::failed(e.to_string()))?;
-    Ok(ledger
-        .read(released.version)
-        .map_err(|e| Error::failed(e.to_string()))?
-        .build)
 }
 
 /// When the image says it was made: the build's commit time (reproducible), else (no git)

@@ -82,6 +82,33 @@ impl Released {
         })
     }
 
+    /// The record of the release's build.
+    pub fn build(&self) -> Result<crate::build::builder::Record, Error> {
+        let ledger = Ledger::open(&self.store).map_err(|e| Error::failed(e.to_string()))?;
+        let id = ledger
+            .read(self.version)
+            .map_err(|e| Error::failed(e.to_string()))?
+            .build;
+        crate::build::builder::read_record(&crate::build::builder::record_path(&self.store, &id))
+            .map_err(|e| Error::failed(e.to_string()))
+    }
+
+    /// Refuses (`what`: `export` or `image`) a release whose build names the absolute path it
+    /// was built at: it runs only on this machine, at that path.
+    pub fn refuse_if_runs_only_here(&self, what: &str) -> Result<(), Error> {
+        let build = self.build()?;
+        if build.runs_only_here.is_empty() {
+            return Ok(());
+        }
+        Err(Error::failed(format!(
+            "v{} runs only here: {} files of its build name the path it was built at, so `dozen {what}` would make something that cannot start elsewhere:\n{}",
+            self.version,
+            build.runs_only_here.len(),
+            crate::build::portable::listed(&build.runs_only_here)
+        ))
+        .hint("make the build relocatable — install into the tree with relative paths (`pip install --target`, `npm ci`, a static binary; `dozen init` writes such steps) — then `dozen release` (README: \"Portable builds\")"))
+    }
+
     /// The snapshot as a resolved config (for the port rule).
     pub fn as_config(&self) -> Config {
         let file = format!("v{}", self.version);
