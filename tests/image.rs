@@ -611,3 +611,69 @@ fn gc_keeps_the_images_of_kept_releases_only() {
     assert_eq!(again["app_layer_reused"], true);
     assert_eq!(again["digest"], second["digest"]);
 }
+
+/// Issue 28: `[image]` is how a release is packaged, not part of it — adding it to an app that
+/// already has a release keeps the build id, and `dozen image` of that release uses it.
+#[test]
+fn image_settings_added_later_keep_the_build_and_apply() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(base) = busybox_base(work.path()) else {
+        return;
+    };
+    let test = Test::new()
+        .procfile("web: httpd -f -p $PORT\n")
+        .manifest("[app]\nname = \"shop\"\n# how it is built\n");
+    let app = test.path();
+    let (code, stdout, stderr) = dozen_in(app, &["build", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let first: Value = serde_json::from_str(&stdout).unwrap();
+    let (code, _, stderr) = dozen_in(app, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // No base anywhere yet: said.
+    let out = work.path().join("image");
+    let (code, _, stderr) = dozen_in(app, &["image", "--out", out.to_str().unwrap()]);
+    assert_ne!(code, Some(0), "{stderr}");
+    std::fs::write(
+        app.join("dozen.toml"),
+        format!(
+            "[app]\nname = \"shop\"\n# how it is built\n\n[image]\nbase = \"docker-archive:{}\"\nworkdir = \"/srv/shop\"\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = dozen_in(app, &["build", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let second: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(first["id"], second["id"], "[image] changed the build id");
+    let (code, stdout, stderr) = dozen_in(
+        app,
+        &[
+            "image",
+            "--release",
+            "v1",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let made: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(made["layers"].as_array().unwrap().len(), 2, "{made}");
+    let config = std::fs::read_dir(out.join("blobs/sha256"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .find(|t| t.contains("\"WorkingDir\""))
+        .expect("the image config");
+    assert!(config.contains("\"WorkingDir\":\"/srv/shop\""), "{config}");
+    // Another change to dozen.toml is a new build.
+    std::fs::write(
+        app.join("dozen.toml"),
+        "[app]\nname = \"shop\"\n# how it is built, said better\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = dozen_in(app, &["build", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let third: Value = serde_json::from_str(&stdout).unwrap();
+    assert_ne!(first["id"], third["id"]);
+}

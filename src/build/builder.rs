@@ -156,6 +156,7 @@ pub fn build(
             plan.app_dir.display()
         ))(e)
     })?;
+    let hashes = without_image_settings(&plan.app_dir, &files, hashes);
     let source_tree = tree_hash(&files, &hashes);
     let tools: Vec<(String, String)> = plan
         .tools
@@ -207,6 +208,47 @@ pub fn build(
         let _ = clear_partial(&plan.store, &id);
     }
     result.map(Outcome::Built)
+}
+
+/// The hashes with `dozen.toml`'s replaced by one of its content without `[image]`: how a
+/// release is packaged is not what it is, so adding or changing `[image]` keeps the build (and
+/// `dozen image` reads `[image]` from the app's current `dozen.toml`).
+fn without_image_settings(
+    app_dir: &Path,
+    files: &[source::SourceFile],
+    mut hashes: Vec<Option<String>>,
+) -> Vec<Option<String>> {
+    let Some(at) = files
+        .iter()
+        .position(|f| f.path == crate::app::manifest::FILE_NAME)
+    else {
+        return hashes;
+    };
+    let Ok(text) = fs::read_to_string(app_dir.join(crate::app::manifest::FILE_NAME)) else {
+        return hashes;
+    };
+    if text.parse::<toml::Table>().is_err() {
+        return hashes;
+    }
+    // The text without the table, so the hash still follows every other change of the file
+    // (comments included): the lines from `[image]` to the next table dropped, and the
+    // blank lines that end the file.
+    let mut kept = String::new();
+    let mut inside = false;
+    for line in text.split_inclusive('\n') {
+        let header = line.trim_start();
+        if header.starts_with('[') {
+            inside = header.starts_with("[image]") || header.starts_with("[image.");
+        }
+        if !inside {
+            kept.push_str(line);
+        }
+    }
+    hashes[at] = Some(format!(
+        "manifest:{}",
+        blake3::hash(kept.trim_end().as_bytes()).to_hex()
+    ));
+    hashes
 }
 
 /// What of the built tree names its own path (the build runs only there); an error when it

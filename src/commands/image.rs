@@ -29,7 +29,16 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
     let released = Released::load(context, args.release.map(|v| v.0))?;
     released.refuse_if_runs_only_here("image")?;
     let build = released.build()?;
-    let (request, base) = request(&released, args, platform, &build)?;
+    // `[image]` is how a release is packaged, not part of it (it does not change the build
+    // id): the app's current `dozen.toml` says it, else the release's.
+    let (working, _) = crate::app::App::load(&context.locator);
+    let current = &working.manifest.image;
+    let section = if current.base.is_some() || current.workdir.is_some() || current.user.is_some() {
+        current
+    } else {
+        &released.app.manifest.image
+    };
+    let (request, base) = request(&released, section, args, platform, &build)?;
     let made = make(&request).map_err(|problem| {
         if problem.contains("outside the image") {
             Error::failed(problem).hint("a base that has what they name, or a build made where the image holds it ([image] workdir; README: \"Portable builds\")")
@@ -109,12 +118,11 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
 /// What to make, from the release, `[image]` and the flags: the request and the base's name.
 fn request<'a>(
     released: &'a Released,
+    section: &crate::app::manifest::ImageSection,
     args: &ImageArgs,
     platform: Platform,
     build: &'a crate::build::builder::Record,
 ) -> Result<(Request<'a>, Option<String>), Error> {
-    let manifest = &released.app.manifest;
-    let section = &manifest.image;
     let base = args
         .base
         .clone()
