@@ -43,7 +43,7 @@ fn busybox_base(dir: &Path) -> Option<PathBuf> {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
-    for link in ["sh", "httpd", "env"] {
+    for link in ["sh", "httpd", "env", "sleep"] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(link)).unwrap();
     }
     let run = |args: &[&str]| {
@@ -676,4 +676,45 @@ fn image_settings_added_later_keep_the_build_and_apply() {
     assert_eq!(code, Some(0), "{stderr}");
     let third: Value = serde_json::from_str(&stdout).unwrap();
     assert_ne!(first["id"], third["id"]);
+}
+
+/// Issue 28: every process type's program must be in the image — on its PATH after what
+/// `.profile.d` adds, or a path in the tree — as its interpreters must: a Node app on a base
+/// without node is refused before anything is written.
+#[test]
+fn a_program_the_base_lacks_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(base) = busybox_base(work.path()) else {
+        return;
+    };
+    let manifest = format!(
+        "[app]\nname = \"shop\"\n[build]\nsteps = [\"mkdir -p tools .profile.d && printf '#!/bin/sh\\\\nexec httpd -f -p $PORT\\\\n' > tools/serve && chmod +x tools/serve && echo 'PATH=\\\"$PWD/tools:$PATH\\\"' > .profile.d/tools.sh\"]\n[image]\nbase = \"docker-archive:{}\"\n",
+        base.display()
+    );
+    let test = Test::new()
+        .procfile("web: serve\nworker: PORT=1 node worker.js\n")
+        .manifest(&manifest);
+    let app = test.path();
+    let (code, _, stderr) = dozen_in(app, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = work.path().join("image");
+    let (code, _, stderr) = dozen_in(app, &["image", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "not in the image: worker runs `node` (its PATH, .profile.d's additions included: /app/tools:/bin)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("web runs"),
+        "serve is on PATH from .profile.d: {stderr}"
+    );
+    assert!(!out.exists());
+    // Without the worker, the image is made: `serve` resolves through `.profile.d`.
+    std::fs::write(app.join("Procfile"), "web: serve\n").unwrap();
+    let (code, _, stderr) = dozen_in(app, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = dozen_in(app, &["image", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -167,6 +167,11 @@ fn request<'a>(
         version: released.version,
         build: &build.id,
         tree: &released.tree,
+        programs: procfile
+            .types
+            .iter()
+            .map(|t| (t.name.clone(), t.command.clone()))
+            .collect(),
         // Started as `dozen run` starts it: `.profile.d` sourced, then `exec`.
         command: crate::app::profile_d::start_script(
             &web.command,

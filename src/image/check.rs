@@ -156,15 +156,7 @@ impl std::fmt::Display for Problem {
 /// Checks the app layer's `entries` against `base` (the base's layers applied); returns what
 /// does not resolve, in the entries' order.
 pub fn check(base: &Tree, entries: &[Entry]) -> std::io::Result<Vec<Problem>> {
-    let mut image = base.clone();
-    for entry in entries {
-        let node = match &entry.kind {
-            Kind::Dir => Node::Dir,
-            Kind::File(_) => Node::File,
-            Kind::Symlink(target) => Node::Symlink(target.clone()),
-        };
-        image.apply(&entry.name, node);
-    }
+    let image = with_app(base, entries);
     let mut problems = Vec::new();
     for entry in entries {
         let path = entry.name.trim_end_matches('/');
@@ -194,6 +186,102 @@ pub fn check(base: &Tree, entries: &[Entry]) -> std::io::Result<Vec<Problem>> {
         }
     }
     Ok(problems)
+}
+
+/// The image as a container sees it: `base` with the app layer's `entries` applied.
+pub fn with_app(base: &Tree, entries: &[Entry]) -> Tree {
+    let mut image = base.clone();
+    for entry in entries {
+        let node = match &entry.kind {
+            Kind::Dir => Node::Dir,
+            Kind::File(_) => Node::File,
+            Kind::Symlink(target) => Node::Symlink(target.clone()),
+        };
+        image.apply(&entry.name, node);
+    }
+    image
+}
+
+/// Shell words that are not programs to find on `PATH`.
+const BUILTINS: [&str; 29] = [
+    "cd", ".", "source", "export", "set", "unset", "echo", "printf", "test", "[", "true", "false",
+    "exit", "trap", "ulimit", "umask", "wait", "eval", "if", "then", "else", "fi", "for", "while",
+    "do", "done", "case", "esac", "read",
+];
+
+/// The programs a Procfile command line runs: the first word of each simple command that is
+/// not a builtin, an assignment (`PORT=1 node x`) or something only the shell knows (`$CMD`).
+pub fn programs(command: &str) -> Vec<String> {
+    command
+        .split(['\n', ';', '|', '&', '(', ')', '{', '}'])
+        .filter_map(|segment| {
+            for word in segment
+                .split_ascii_whitespace()
+                .map(|w| w.trim_matches(['"', '\'']))
+            {
+                let assignment = word
+                    .split_once('=')
+                    .is_some_and(|(name, _)| !name.is_empty() && !name.contains('/'));
+                if assignment || word == "exec" {
+                    continue;
+                }
+                if BUILTINS.contains(&word) || word.contains('$') || word.contains('`') {
+                    return None;
+                }
+                return Some(word.to_owned());
+            }
+            None
+        })
+        .collect()
+}
+
+/// `PATH` after a `.profile.d` script's plain assignments (`PATH="$PWD/bin:$PATH"`,
+/// `export PATH=…`), `$PWD` being `workdir`; an assignment naming any other variable is not
+/// followed.
+pub fn profile_path(script: &str, workdir: &str, path: &str) -> String {
+    let mut path = path.to_owned();
+    for line in script.lines() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some(value) = line.strip_prefix("PATH=") else {
+            continue;
+        };
+        let value = value.trim().trim_matches(['"', '\'']);
+        let value = value
+            .replace("${PWD}", workdir)
+            .replace("$PWD", workdir)
+            .replace("${PATH}", &path)
+            .replace("$PATH", &path);
+        if !value.contains('$') {
+            path = value;
+        }
+    }
+    path
+}
+
+/// Whether `program` (a name looked up on `path`, or a path from `workdir`) is a file of
+/// `image`.
+pub fn resolves(image: &Tree, program: &str, path: &str, workdir: &str) -> bool {
+    let found = |candidate: &str| {
+        image
+            .resolve("", candidate)
+            .is_some_and(|p| image.is_file(&p))
+    };
+    if program.contains('/') {
+        let absolute = if program.starts_with('/') {
+            program.to_owned()
+        } else {
+            format!(
+                "{}/{}",
+                workdir.trim_end_matches('/'),
+                program.trim_start_matches("./")
+            )
+        };
+        return found(&absolute);
+    }
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .any(|dir| found(&format!("{}/{program}", dir.trim_end_matches('/'))))
 }
 
 /// The interpreter an executable names, and how it names it (`#!` or `ELF interpreter `).
@@ -308,6 +396,58 @@ pub fn elf_interpreter(file: &std::fs::File, head: &[u8]) -> std::io::Result<Opt
         return Ok(Some(String::from_utf8_lossy(&path[..end]).into_owned()));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod program_tests {
+    use super::*;
+
+    #[test]
+    fn the_programs_of_a_command_line() {
+        assert_eq!(programs("exec gunicorn app:app"), ["gunicorn"]);
+        assert_eq!(programs("cd public && PORT=1 httpd -f -p $PORT"), ["httpd"]);
+        assert_eq!(
+            programs("python3 manage.py migrate; exec ./bin/web"),
+            ["python3", "./bin/web"]
+        );
+        assert!(programs("$SERVER --port 1").is_empty());
+        assert!(programs("while true; do echo tick; sleep 1; done").contains(&"sleep".to_owned()));
+    }
+
+    #[test]
+    fn profile_scripts_extend_path() {
+        let script = "# venv\nexport PYTHONPATH=\"$PWD/x\"\nPATH=\"$PWD/.python-packages/bin:$PATH\"\nPATH=\"$HOME/bin:$PATH\"\n";
+        assert_eq!(
+            profile_path(script, "/app", "/usr/bin:/bin"),
+            "/app/.python-packages/bin:/usr/bin:/bin"
+        );
+    }
+
+    #[test]
+    fn programs_resolve_on_path_or_from_the_workdir() {
+        let mut image = Tree::default();
+        for dir in [
+            "usr",
+            "usr/bin",
+            "usr/local",
+            "usr/local/bin",
+            "app",
+            "app/bin",
+        ] {
+            image.apply(dir, Node::Dir);
+        }
+        image.apply("usr/bin/node", Node::File);
+        image.apply("app/bin/web", Node::File);
+        image.apply(
+            "usr/local/bin/python3",
+            Node::Symlink("../../bin/node".into()),
+        );
+        assert!(resolves(&image, "node", "/usr/local/bin:/usr/bin", "/app"));
+        assert!(resolves(&image, "python3", "/usr/local/bin", "/app"));
+        assert!(resolves(&image, "./bin/web", "/usr/bin", "/app"));
+        assert!(!resolves(&image, "ruby", "/usr/local/bin:/usr/bin", "/app"));
+        assert!(!resolves(&image, "bin/other", "/usr/bin", "/app"));
+    }
 }
 
 #[cfg(test)]

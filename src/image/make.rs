@@ -23,6 +23,8 @@ pub struct Request<'a> {
     pub tree: &'a Path,
     /// `Cmd`'s command (`sh -c`).
     pub command: String,
+    /// Every process type's command, by type name: their programs must be in the image.
+    pub programs: Vec<(String, String)>,
     /// The build's non-secret environment (`[build] env`).
     pub env: Vec<(String, String)>,
     pub base: Option<String>,
@@ -168,6 +170,7 @@ fn runnable(
         }
         return Err(message);
     }
+    let image = super::check::with_app(&base_tree, &entries);
     drop(entries);
     // The command runs through the image's shell.
     let has_shell = base_tree
@@ -179,7 +182,59 @@ fn runnable(
             request.command
         ));
     }
+    // And every process type's programs are on its PATH, after `.profile.d`.
+    let path = image_path(request, base);
+    let missing: Vec<String> = request
+        .programs
+        .iter()
+        .flat_map(|(name, command)| {
+            super::check::programs(command)
+                .into_iter()
+                .filter(|p| !super::check::resolves(&image, p, &path, &request.workdir))
+                .map(move |p| format!("{name} runs `{p}`"))
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "not in the image: {} (its PATH, .profile.d's additions included: {path}); use a base that has {}",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        ));
+    }
     Ok(())
+}
+
+/// The `PATH` a process of the image starts with: the build's, else the base's, else the
+/// runtimes' default; then what the tree's `.profile.d` scripts add.
+fn image_path(request: &Request<'_>, base: Option<&Base>) -> String {
+    const DEFAULT: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    let from_base = base.and_then(|b| {
+        b.config["config"]["Env"]
+            .as_array()?
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .find_map(|e| e.strip_prefix("PATH=").map(str::to_owned))
+    });
+    let mut path = request
+        .env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or(from_base)
+        .unwrap_or_else(|| DEFAULT.to_owned());
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(request.tree.join(".profile.d"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scripts.sort();
+    for script in scripts {
+        let text = std::fs::read_to_string(&script).unwrap_or_default();
+        path = super::check::profile_path(&text, &request.workdir, &path);
+    }
+    path
 }
 
 fn plural(n: usize, word: &str) -> String {
