@@ -2,6 +2,7 @@
 //! as an ordinary account (`nobody` when the tests run as root), with commands in parallel,
 //! with two apps, with processes that write into their own code, and after kills.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -557,5 +558,62 @@ fn the_history_and_the_current_release_agree_after_a_lost_write() {
     assert_eq!(
         std::fs::read_to_string(store.join("current")).unwrap(),
         "v2\n"
+    );
+}
+
+/// Issue 28: a command that is not a start of the formation — `exec`, `export` — never
+/// removes or puts back files in a tree a running formation uses: what its processes made
+/// there stays until the last user out checks the tree.
+#[test]
+fn read_only_commands_leave_a_running_formations_files_alone() {
+    let place = place(
+        "shop",
+        &[(
+            "Procfile",
+            "web: echo made > made-by-web.txt && exec sleep 100\n",
+        )],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    let mut run = as_app_user(app)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let trees = app.join(".dozen/trees");
+    let made = std::fs::read_dir(&trees)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("made-by-web.txt"))
+        .next()
+        .unwrap();
+    wait_for_file(&made);
+    let (_, stderr) = ok(app, &["exec", "--", "true"]);
+    assert!(
+        !stderr.contains("removed what a process had created"),
+        "{stderr}"
+    );
+    let (_, stderr) = ok(app, &["export", "systemd", "--out", "units"]);
+    assert!(
+        !stderr.contains("removed what a process had created"),
+        "{stderr}"
+    );
+    assert!(
+        made.exists(),
+        "exec or export removed a running process's file"
+    );
+    let _ = rustix::process::kill_process_group(
+        rustix::process::Pid::from_child(&run),
+        rustix::process::Signal::TERM,
+    );
+    run.wait().unwrap();
+    // The formation is gone: the next start finds the tree as it was built.
+    let (_, stderr) = ok(app, &["exec", "--", "true"]);
+    let _ = stderr;
+    assert!(
+        !made.exists(),
+        "the last user out or the next start clears it"
     );
 }

@@ -51,17 +51,26 @@ pub struct Use {
 }
 
 /// Starts using build `id`'s tree: if it is marked clean, the mark is taken (one `unlink`);
-/// otherwise — processes of another command are running from it, or the last user died
-/// without checking it — it is checked against its seal now.
+/// otherwise, when no other command uses it (the last user died without checking it), it is
+/// checked against its seal now. While another command's processes run from the tree it is
+/// left as it is — whatever they made there is theirs until the last user out checks it —
+/// so an `exec`, an `export` or a second `run` never changes a running formation's files.
 pub fn begin_use(store: &Path, id: &str, report: fn(String)) -> Result<(Use, Repair), TreeError> {
     let file = use_lock_file(store, id).map_err(locked(store))?;
     // Waits while a last user checks the tree as it ends.
     rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)
         .map_err(|e| locked(store)(e.into()))?;
-    let repair = match fs::remove_file(clean_file(store, id)) {
-        Ok(()) => Repair::default(),
-        Err(_) => ensure_intact(store, id)?,
+    // Alone when the shared lock converts to an exclusive one (a failed conversion drops the
+    // lock: it is taken again, shared, below).
+    let alone =
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok();
+    let repair = if !alone || fs::remove_file(clean_file(store, id)).is_ok() {
+        Repair::default()
+    } else {
+        ensure_intact(store, id)?
     };
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)
+        .map_err(|e| locked(store)(e.into()))?;
     Ok((
         Use {
             file,
@@ -104,6 +113,10 @@ pub fn verified(store: &Path, id: &str) -> Result<Repair, TreeError> {
     let file = use_lock_file(store, id).map_err(locked(store))?;
     let alone =
         rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok();
+    // Processes run from it: their files are theirs until the last user out checks it.
+    if !alone {
+        return Ok(Repair::default());
+    }
     let repair = ensure_intact(store, id)?;
     if alone {
         fs::write(clean_file(store, id), b"").map_err(|source| TreeError::Io {
