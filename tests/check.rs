@@ -125,3 +125,20 @@ fn app_flag_and_dozen_app_variable() {
         .code(1)
         .stderr_has("error: svc/Procfile:1:4:");
 }
+
+/// Issue 28: `check` warns when a process type's command names a script of the app that does
+/// not exist (`python app.py` with no `app.py`), located at the Procfile's word.
+#[test]
+fn a_script_the_procfile_names_that_does_not_exist_is_a_warning() {
+    Test::new()
+        .procfile(
+            "web: python3 app.py --port $PORT\nclock: python3 clock.py\nworker: ./bin/worker\n",
+        )
+        .file("clock.py", "")
+        .args(&["check"])
+        .run()
+        .code(0)
+        .stderr_has("warning: Procfile:1:14: `web` runs `app.py`, which is not a file of the app")
+        .stderr_lacks("clock.py")
+        .stderr_lacks("bin/worker");
+}

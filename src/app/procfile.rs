@@ -222,6 +222,57 @@ fn parse_line(line: &str) -> Result<Option<(&str, &str)>, LineProblem> {
     Ok(Some((name, command)))
 }
 
+/// Extensions of the scripts a command names that the app itself holds (a build's outputs —
+/// `bin/app`, `target/*.jar` — are not checked: they exist only after the build).
+const SCRIPTS: [&str; 10] = [
+    "py", "js", "mjs", "cjs", "ts", "rb", "php", "sh", "pl", "ru",
+];
+
+/// A warning for each script a process type's command names (`python app.py`, `node
+/// server.js`) that is not a file of the app directory `dir`: `init` or a typo can name one
+/// that does not exist, and the process would fail only when started.
+pub fn missing_files(
+    procfile: &Procfile,
+    source: &Source,
+    dir: &std::path::Path,
+) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for kind in procfile.types.iter().chain(&procfile.release) {
+        let line_text = source.line_text(kind.line);
+        let line_start: usize = source
+            .text
+            .split_inclusive('\n')
+            .take(kind.line - 1)
+            .map(str::len)
+            .sum();
+        for word in kind.command.split_ascii_whitespace() {
+            let word = word.trim_matches(['"', '\'', ';', '&', '|', '(', ')']);
+            let script = std::path::Path::new(word)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| SCRIPTS.contains(&e));
+            let plain = !word.starts_with(['-', '/', '~'])
+                && !word.contains(['$', '*', '?', '=', ':', '{', '['])
+                && !word.contains("://");
+            if !script || !plain || dir.join(word).exists() {
+                continue;
+            }
+            let offset = line_start + line_text.find(word).unwrap_or(0);
+            found.push(
+                Diagnostic::warning(
+                    source.location(offset, word.chars().count()),
+                    format!(
+                        "`{}` runs `{word}`, which is not a file of the app",
+                        kind.name
+                    ),
+                )
+                .note("a typo, or a file a build step makes; `dozen run` would fail to start it"),
+            );
+        }
+    }
+    found
+}
+
 /// `/bin/sh -c` argument: `exec` a simple command so the app replaces the shell (signals then
 /// reach it directly); compound commands run as written.
 pub fn shell_command(command: &str) -> String {

@@ -56,7 +56,9 @@ impl<'a> From<&'a crate::app::procfile::ProcessType> for TypeJson<'a> {
 }
 
 pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
-    let inspection = Inspection::new(context, context.environment());
+    let mut inspection = Inspection::new(context, context.environment());
+    let missing = missing_scripts(context, &inspection);
+    inspection.diagnostics.extend(missing);
     let report = Report::new(&inspection);
     let valid = report.valid;
     if args.json {
@@ -73,6 +75,24 @@ pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
     } else {
         exit_code::FAILURE
     })
+}
+
+/// `check` only: the scripts the Procfile's commands name that are not files of the app.
+fn missing_scripts(context: &Context, inspection: &Inspection) -> Vec<Diagnostic> {
+    let Some(procfile) = &inspection.app.procfile else {
+        return Vec::new();
+    };
+    let dir = inspection.app.dir.working_dir();
+    let path = context
+        .locator
+        .procfile
+        .clone()
+        .unwrap_or_else(|| inspection.app.dir.join("Procfile"));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    let source = crate::source::Source::new(&inspection.app.procfile_display, text);
+    crate::app::procfile::missing_files(procfile, &source, &dir)
 }
 
 impl<'a> Report<'a> {
