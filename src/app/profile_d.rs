@@ -4,12 +4,20 @@
 
 use std::path::Path;
 
-/// What sources the scripts, in the working directory.
-const SOURCE: &str = "for dozen_profile in ./.profile.d/*.sh; do if [ -r \"$dozen_profile\" ]; then . \"$dozen_profile\"; fi; done; unset dozen_profile; ";
+/// What sources the scripts, in the working directory (a macro, so both scripts below are
+/// one literal each).
+macro_rules! source_scripts {
+    () => {
+        "for dozen_profile in ./.profile.d/*.sh; do if [ -r \"$dozen_profile\" ]; then . \"$dozen_profile\"; fi; done; unset dozen_profile; "
+    };
+}
+
+/// What sources the scripts before a Procfile command (see [`start_script`]).
+const SOURCE: &str = source_scripts!();
 
 /// What sources the scripts and then runs the process's own argv (`"$@"`), in the same
 /// process (`exec`): signals still reach the app.
-const PRELUDE: &str = "for dozen_profile in ./.profile.d/*.sh; do if [ -r \"$dozen_profile\" ]; then . \"$dozen_profile\"; fi; done; unset dozen_profile; exec \"$@\"";
+const PRELUDE: &str = concat!(source_scripts!(), "exec \"$@\"");
 
 /// The `/bin/sh -c` script that starts a Procfile command as a dyno does: the tree's
 /// `.profile.d/*.sh` sourced first when `sources_profile` (the tree has any), then the command,

@@ -104,8 +104,8 @@ impl Drop for Use {
 }
 
 /// Build `id`'s tree as sealed, checked unless it is marked clean, for a command that runs
-/// nothing from it (a no-op build, choosing a build for a release). Marks it clean when no
-/// process runs from it.
+/// nothing from it (a no-op build, choosing a build for a release): when no process runs from
+/// it, checked (and put back) and marked clean; while processes run from it, left as it is.
 pub fn verified(store: &Path, id: &str) -> Result<Repair, TreeError> {
     if clean_file(store, id).is_file() {
         return Ok(Repair::default());
@@ -118,12 +118,10 @@ pub fn verified(store: &Path, id: &str) -> Result<Repair, TreeError> {
         return Ok(Repair::default());
     }
     let repair = ensure_intact(store, id)?;
-    if alone {
-        fs::write(clean_file(store, id), b"").map_err(|source| TreeError::Io {
-            path: clean_file(store, id).display().to_string(),
-            source,
-        })?;
-    }
+    fs::write(clean_file(store, id), b"").map_err(|source| TreeError::Io {
+        path: clean_file(store, id).display().to_string(),
+        source,
+    })?;
     Ok(repair)
 }
 
