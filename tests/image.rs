@@ -522,6 +522,9 @@ fn an_image_pushed_to_a_registry_copies_back_byte_for_byte() {
             &format!("docker://{reference}:v1"),
             &format!("oci:{}:v1", back.display()),
         ])
+        // No credentials: skopeo would otherwise read the default auth file, which a podman
+        // run as root leaves unreadable to another user (`/run/containers/UID/auth.json`).
+        .env("REGISTRY_AUTH_FILE", work.path().join("auth.json"))
         .output()
         .unwrap();
     assert!(
