@@ -12,7 +12,7 @@ pub mod ports;
 pub mod procfile;
 pub mod profile_d;
 pub mod signal;
-mod tools;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 

@@ -52,12 +52,35 @@ fn node_app_uses_its_lockfile_and_scripts() {
         .args(&["init"])
         .run()
         .success();
-    assert_eq!(output.read("Procfile"), "web: npm start\n");
+    // The start script itself: the process dozen signals is node, and npm need not be
+    // where the release runs.
+    assert_eq!(output.read("Procfile"), "web: node dist/index.js\n");
     assert!(
         output
             .read("dozen.toml")
             .contains("steps = [\"npm ci\", \"npm run build\", ")
     );
+}
+
+/// Issue 28: a recipe whose tool is not installed says so when it is written, not at the
+/// first build.
+#[test]
+fn a_recipe_tool_missing_here_is_said() {
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/bin/sh", bin.path().join("sh")).unwrap();
+    std::os::unix::fs::symlink("/bin/sh", bin.path().join("node")).unwrap();
+    Test::new()
+        .file(
+            "package.json",
+            r#"{"name":"x","dependencies":{"express":"5"},"scripts":{"start":"npm run serve"}}"#,
+        )
+        .file("pnpm-lock.yaml", "lockfileVersion: '9.0'\n")
+        .env("PATH", &bin.path().display().to_string())
+        .args(&["init"])
+        .run()
+        .success()
+        .stdout_has("note: `pnpm` is not on PATH: the build runs it; install it (`corepack enable` installs it with Node) before `dozen build`")
+        .stdout_lacks("`node` is not on PATH");
 }
 
 #[test]

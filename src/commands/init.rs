@@ -26,7 +26,7 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
     let dir = context.locator.app_dir();
     let exists = |name: &str| dir.join(name).is_file();
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-    let plans = detect(&exists, &read);
+    let mut plans = detect(&exists, &read);
     if plans.is_empty() {
         // An app one directory down (`project/`, `backend/`): named, not guessed at.
         let below = detect_below(&dir.working_dir());
@@ -48,6 +48,22 @@ pub(super) fn run(context: &Context) -> Result<i32, Error> {
                 "dozen's app directory is where the app's files are: run `dozen init --app {}` (or cd there first)",
                 below[0].0
             )));
+        }
+    }
+    if let Some(plan) = plans.first_mut() {
+        // The recipe runs its tools where the build is made: one missing here fails the
+        // first build, so it is said now.
+        for tool in &plan.tools {
+            if crate::app::tools::which(tool).is_none() {
+                let install = if matches!(*tool, "yarn" | "pnpm") {
+                    " (`corepack enable` installs it with Node)"
+                } else {
+                    ""
+                };
+                plan.notes.push(format!(
+                    "`{tool}` is not on PATH: the build runs it; install it{install} before `dozen build`"
+                ));
+            }
         }
     }
     let name = crate::app::App::load(&context.locator).0.name;
@@ -212,7 +228,8 @@ fn node(exists: Exists, read: Read) -> Option<Plan> {
     }
     let package: serde_json::Value =
         serde_json::from_str(&read("package.json")).unwrap_or_default();
-    let script = |name: &str| package.get("scripts").and_then(|s| s.get(name)).is_some();
+    let scripts = package.get("scripts");
+    let script = |name: &str| scripts.and_then(|s| s.get(name)).is_some();
     let (install, tool) = if exists("pnpm-lock.yaml") {
         ("pnpm install --frozen-lockfile", "pnpm")
     } else if exists("yarn.lock") {
@@ -238,8 +255,15 @@ fn node(exists: Exists, read: Read) -> Option<Plan> {
         .map(|m| m.trim_start_matches("./").to_owned())
         .filter(|m| exists(m));
     let mut notes = Vec::new();
-    let web = if script("start") {
-        Some(format!("{tool} start"))
+    let web = if let Some(start) = scripts
+        .and_then(|s| s.get("start"))
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(start_command(
+            start,
+            tool,
+            script("prestart") || script("poststart"),
+        ))
     } else if let Some(file) = main.or_else(|| {
         ["server.js", "index.js", "app.js"]
             .into_iter()
@@ -269,6 +293,23 @@ fn node(exists: Exists, read: Read) -> Option<Plan> {
         notes,
         weight: if runs { 2 } else { 1 },
     })
+}
+
+/// web's command for a package.json `start` script: the script itself when it runs the app
+/// directly (`node server.js`, `next start`, found through `node_modules/.bin` that
+/// `.profile.d/node.sh` puts on PATH), so the process dozen signals is the app and the
+/// package manager need not be where the release runs; `npm start` (or yarn's, pnpm's) when
+/// the script goes through a package manager or has pre/post hooks that must run with it.
+fn start_command(script: &str, tool: &str, hooks: bool) -> String {
+    const MANAGERS: [&str; 5] = ["npm", "npx", "yarn", "pnpm", "corepack"];
+    let through_manager = script
+        .split(|c: char| c.is_whitespace() || matches!(c, '&' | '|' | ';' | '(' | ')'))
+        .any(|word| MANAGERS.contains(&word));
+    if hooks || through_manager || script.trim().is_empty() {
+        format!("{tool} start")
+    } else {
+        script.trim().to_owned()
+    }
 }
 
 /// Where a Python build installs its packages (`pip install --target`): a directory of the
@@ -326,6 +367,24 @@ fn django_project(exists: Exists, read: Read) -> Option<String> {
     exists(&format!("{}/wsgi.py", package.replace('.', "/"))).then(|| package.to_owned())
 }
 
+/// Whether the settings of the Django project `package` set `STATIC_ROOT`
+/// (`package/settings.py`, or a `settings/` package's `__init__`, `base`, `production`).
+fn collects_static(read: Read, package: &str) -> bool {
+    let dir = package.replace('.', "/");
+    [
+        "settings.py",
+        "settings/__init__.py",
+        "settings/base.py",
+        "settings/production.py",
+    ]
+    .iter()
+    .any(|file| {
+        read(&format!("{dir}/{file}"))
+            .lines()
+            .any(|line| line.trim_start().starts_with("STATIC_ROOT"))
+    })
+}
+
 fn python(exists: Exists, read: Read) -> Option<Plan> {
     let file = ["requirements.txt", "pyproject.toml"]
         .into_iter()
@@ -342,8 +401,13 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
         })
     };
     let mut notes = Vec::new();
+    let django = if exists("manage.py") {
+        django_project(exists, read)
+    } else {
+        None
+    };
     let web = if exists("manage.py") {
-        match (django_project(exists, read), lists("gunicorn")) {
+        match (django.clone(), lists("gunicorn")) {
             (Some(project), true) => Some(format!(
                 "python3 -m gunicorn {project}.wsgi --bind 0.0.0.0:$PORT"
             )),
@@ -394,6 +458,28 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
     } else {
         "."
     };
+    let mut steps = vec![
+        format!(
+            "python3 -m pip install --disable-pip-version-check --no-input --target {PYTHON_PACKAGES} {install}"
+        ),
+        format!(
+            r"if [ -d {PYTHON_PACKAGES}/bin ]; then sed -i '1s|^#!.*python[0-9.]*$|#!/usr/bin/env python3|' {PYTHON_PACKAGES}/bin/*; fi"
+        ),
+        format!(
+            r#"mkdir -p .profile.d && printf '%s\n' 'export PYTHONPATH="$PWD/{PYTHON_PACKAGES}${{PYTHONPATH:+:$PYTHONPATH}}"' 'PATH="$PWD/{PYTHON_PACKAGES}/bin:$PATH"' > .profile.d/python.sh"#
+        ),
+    ];
+    // A Django project that collects its static files (STATIC_ROOT) serves them from what
+    // `collectstatic` wrote — with a manifest storage, every page that names one fails
+    // without it — so the build collects them, as Heroku's Python buildpack does.
+    if let Some(project) = django.filter(|p| collects_static(read, p)) {
+        steps.push(
+            ". ./.profile.d/python.sh && python3 manage.py collectstatic --noinput".to_owned(),
+        );
+        notes.push(format!(
+            "the build runs `manage.py collectstatic` ({project} sets STATIC_ROOT) with the build env only: if the settings need config to load, give it in [build] env"
+        ));
+    }
     Some(Plan {
         ecosystem: if file == "requirements.txt" {
             "Python (requirements.txt)"
@@ -404,17 +490,7 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
         // `pyvenv.cfg` name the path it was made at), console scripts re-pointed at
         // `python3` on PATH, and `.profile.d/python.sh` setting PYTHONPATH and PATH from
         // wherever the tree is: the build runs at another path, in an export, in an image.
-        steps: vec![
-            format!(
-                "python3 -m pip install --disable-pip-version-check --no-input --target {PYTHON_PACKAGES} {install}"
-            ),
-            format!(
-                r"if [ -d {PYTHON_PACKAGES}/bin ]; then sed -i '1s|^#!.*python[0-9.]*$|#!/usr/bin/env python3|' {PYTHON_PACKAGES}/bin/*; fi"
-            ),
-            format!(
-                r#"mkdir -p .profile.d && printf '%s\n' 'export PYTHONPATH="$PWD/{PYTHON_PACKAGES}${{PYTHONPATH:+:$PYTHONPATH}}"' 'PATH="$PWD/{PYTHON_PACKAGES}/bin:$PATH"' > .profile.d/python.sh"#
-            ),
-        ],
+        steps,
         cache: vec![],
         tools: vec!["python3"],
         web,
@@ -582,7 +658,7 @@ mod tests {
                 r#"mkdir -p .profile.d && echo 'PATH="$PWD/node_modules/.bin:$PATH"' > .profile.d/node.sh"#
             ]
         );
-        assert_eq!(node[0].web.as_deref(), Some("yarn start"));
+        assert_eq!(node[0].web.as_deref(), Some("y"));
         let django = plans(&[
             ("requirements.txt", "Django==5.0\ngunicorn==22.0\n"),
             (
@@ -597,6 +673,28 @@ mod tests {
         );
         assert!(django[0].steps[0].contains("--target .python-packages -r requirements.txt"));
         assert!(django[0].steps[2].contains(".profile.d/python.sh"));
+        assert_eq!(
+            django[0].steps.len(),
+            3,
+            "no STATIC_ROOT, nothing to collect"
+        );
+        let collecting = plans(&[
+            ("requirements.txt", "Django==5.0\ngunicorn==22.0\n"),
+            (
+                "manage.py",
+                "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site.settings')\n",
+            ),
+            ("site/wsgi.py", ""),
+            (
+                "site/settings.py",
+                "STATIC_URL = 'static/'\nSTATIC_ROOT = BASE_DIR / 'staticfiles'\n",
+            ),
+        ]);
+        assert_eq!(
+            collecting[0].steps.last().map(String::as_str),
+            Some(". ./.profile.d/python.sh && python3 manage.py collectstatic --noinput")
+        );
+        assert!(collecting[0].notes[0].contains("collectstatic"));
         assert!(plans(&[("go.mod", "")])[0].steps[0].starts_with("go build"));
         assert!(
             plans(&[("Gemfile", ""), ("bin/rails", "")])[0]
@@ -611,6 +709,30 @@ mod tests {
                 .is_some_and(|w| w.contains("$PORT"))
         );
         assert!(plans(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_start_script_is_the_command_unless_a_package_manager_must_run_it() {
+        let web = |scripts: &str| {
+            plans(&[("package.json", &format!(r#"{{"scripts":{scripts}}}"#))])[0]
+                .web
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(web(r#"{"start":"node app.js"}"#), "node app.js");
+        assert_eq!(
+            web(r#"{"start":"  next start -p $PORT "}"#),
+            "next start -p $PORT"
+        );
+        assert_eq!(
+            web(r#"{"start":"npm run build && node dist/server.js"}"#),
+            "npm start"
+        );
+        assert_eq!(
+            web(r#"{"start":"node a.js","prestart":"tsc"}"#),
+            "npm start"
+        );
+        assert_eq!(web(r#"{"start":""}"#), "npm start");
     }
 
     #[test]
