@@ -403,3 +403,64 @@ fn a_build_that_runs_the_working_tree_fails() {
     assert_eq!(count(test.path(), ".dozen/builds"), 0, "nothing stored");
     assert_eq!(count(test.path(), ".dozen/trees"), 0, "nothing stored");
 }
+
+/// Issue 28: Python bytecode a build step compiles stays valid wherever the tree is copied
+/// (an export's copy, the probe's, an image layer: its files get other times), so a start
+/// does not rewrite `__pycache__` — with `SOURCE_DATE_EPOCH`, which every build step sees
+/// unless `[build] env` sets another.
+#[test]
+fn compiled_python_stays_valid_in_a_copy_of_the_tree() {
+    let test = Test::new()
+        .procfile("web: sleep 100\n")
+        .file("lib/m.py", "VALUE = 1\n")
+        .manifest("[build]\nsteps = [\"python3 -m compileall -q lib\", \"echo $SOURCE_DATE_EPOCH > epoch\"]\n");
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let trees = test.path().join(".dozen/trees");
+    let tree = std::fs::read_dir(&trees)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        std::fs::read_to_string(tree.join("epoch")).unwrap(),
+        "315532800\n"
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("app");
+    // A copy a second later: every file gets a new time, as in an export's copy.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(
+        Command::new("cp")
+            .arg("-r")
+            .arg(&tree)
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cache = copy.join("lib/__pycache__");
+    let pyc = std::fs::read_dir(&cache)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let before = std::fs::read(&pyc).unwrap();
+    let import = Command::new("python3")
+        .args([
+            "-c",
+            "import sys; sys.path.insert(0, 'lib'); import m; assert m.VALUE == 1",
+        ])
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .current_dir(&copy)
+        .status()
+        .unwrap();
+    assert!(import.success());
+    assert_eq!(
+        std::fs::read(&pyc).unwrap(),
+        before,
+        "importing the module rewrote its bytecode"
+    );
+}

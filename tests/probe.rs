@@ -345,3 +345,23 @@ fn a_release_probe_sources_the_profile_d_scripts() {
         probed.1
     );
 }
+
+/// Issue 28: Python's bytecode cache, which the interpreter writes beside what it imports,
+/// is not state a process keeps in its directory; a file the app writes is, and is named.
+#[test]
+fn the_probe_names_what_an_app_writes_but_not_its_bytecode_cache() {
+    let serve = "import os, socket, sys\nsys.path.insert(0, 'lib')\nimport m\nopen('state.db', 'w').write('x')\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('0.0.0.0', int(os.environ['PORT'])))\ns.listen()\nwhile True:\n    c, _ = s.accept()\n    c.recv(4096)\n    c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 0\\r\\n\\r\\n')\n    c.close()\n";
+    let out = Test::new()
+        .procfile("web: exec python3 serve.py\n")
+        .file("serve.py", serve)
+        .file("lib/m.py", "VALUE = 1\n")
+        .env("PYTHONDONTWRITEBYTECODE", "")
+        .args(&["audit", "--probe-only", "--json"])
+        .run();
+    let report = out.json();
+    assert_eq!(
+        report["probe"][0]["files"],
+        serde_json::json!(["state.db"]),
+        "{report:#}"
+    );
+}

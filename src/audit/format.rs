@@ -159,7 +159,14 @@ fn probe_lines(report: &Report, paint: Paint, out: &mut String) {
         }
         let _ = write!(line, "; port {}", probe.port);
         if !probe.files.is_empty() {
-            let _ = write!(line, "; wrote {}", probe.files.join(", "));
+            let _ = write!(
+                line,
+                "; wrote {}",
+                probe.files[..probe.files.len().min(5)].join(", ")
+            );
+            if probe.files.len() > 5 {
+                let _ = write!(line, " and {} more", probe.files.len() - 5);
+            }
         }
         let _ = writeln!(out, "{line}");
     }

@@ -630,7 +630,7 @@ fn probe_type(
     probe.output_bytes = output.lock().map_or(0, |o| o.bytes);
     let after = snapshot(dir);
     for (path, stamp) in &after {
-        if before.get(path) != Some(stamp) {
+        if before.get(path) != Some(stamp) && !crate::store::builds::is_python_cache(path) {
             probe.files.push(path.clone());
         }
     }

@@ -22,6 +22,9 @@ use crate::store::tree::{self, Tree};
 const ID_FORMAT: &str = "dozen-build 1";
 /// Names of the inherited environment a build step sees besides the build env.
 const PASS_THROUGH: [&str; 5] = ["PATH", "HOME", "LANG", "TERM", "TMPDIR"];
+/// `SOURCE_DATE_EPOCH` for build steps unless `[build] env` sets it: 1980-01-01, the
+/// earliest time a zip (a wheel, a jar) can hold.
+pub const SOURCE_DATE_EPOCH: &str = "315532800";
 /// Lines of a failed step's output shown with the error.
 const TAIL_LINES: usize = 20;
 
@@ -357,6 +360,13 @@ fn run_steps(
         .filter(|(k, _)| PASS_THROUGH.contains(&k.as_str()))
         .cloned()
         .collect();
+    // The reproducible-builds convention: tools that stamp times use this one. Python's
+    // compiler then writes hash-checked bytecode, still valid when the tree's files carry
+    // other times (a tree made from the store, a copy, an image layer), so a start never
+    // rewrites `__pycache__`. `[build] env` may set another.
+    if !plan.env.iter().any(|(k, _)| k == "SOURCE_DATE_EPOCH") {
+        env.push(("SOURCE_DATE_EPOCH".to_owned(), SOURCE_DATE_EPOCH.to_owned()));
+    }
     env.extend(plan.env.iter().cloned());
     let mut records = Vec::new();
     for (number, step) in plan.steps.iter().enumerate() {

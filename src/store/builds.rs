@@ -189,6 +189,12 @@ pub struct Repair {
     pub remade: bool,
 }
 
+/// Whether an app-relative path is in (or is) a Python bytecode cache: the interpreter
+/// writes one beside the code it imports; it is neither the app's state nor its build.
+pub fn is_python_cache(path: &str) -> bool {
+    path.split('/').any(|component| component == "__pycache__")
+}
+
 impl Repair {
     /// Whether there is anything to tell the user: the build's own files had changed, or a
     /// process had left files beside them (state that belongs in a backing service: a
@@ -201,7 +207,7 @@ impl Repair {
         self.extra
             .iter()
             .map(String::as_str)
-            .filter(|p| p.rsplit('/').next().is_none_or(|n| n != "__pycache__"))
+            .filter(|p| !is_python_cache(p))
     }
 
     /// One line for the user, naming at most a few paths.
