@@ -367,22 +367,39 @@ fn django_project(exists: Exists, read: Read) -> Option<String> {
     exists(&format!("{}/wsgi.py", package.replace('.', "/"))).then(|| package.to_owned())
 }
 
-/// Whether the settings of the Django project `package` set `STATIC_ROOT`
-/// (`package/settings.py`, or a `settings/` package's `__init__`, `base`, `production`).
-fn collects_static(read: Read, package: &str) -> bool {
+/// Where the settings of the Django project `package` set `STATIC_ROOT` (`package/settings.py`,
+/// or a `settings/` package's `__init__`, `base`, `production`): `Always` at the top level,
+/// `Conditionally` only inside a block (`if not DEBUG:`), which the build cannot know holds.
+fn static_root(read: Read, package: &str) -> StaticRoot {
     let dir = package.replace('.', "/");
-    [
+    let mut found = StaticRoot::Unset;
+    for file in [
         "settings.py",
         "settings/__init__.py",
         "settings/base.py",
         "settings/production.py",
-    ]
-    .iter()
-    .any(|file| {
-        read(&format!("{dir}/{file}"))
-            .lines()
-            .any(|line| line.trim_start().starts_with("STATIC_ROOT"))
-    })
+    ] {
+        for line in read(&format!("{dir}/{file}")).lines() {
+            let name = line.trim_start();
+            let assigns = name
+                .strip_prefix("STATIC_ROOT")
+                .is_some_and(|rest| rest.trim_start().starts_with(['=', ':']));
+            if assigns {
+                if name.len() == line.len() {
+                    return StaticRoot::Always;
+                }
+                found = StaticRoot::Conditionally;
+            }
+        }
+    }
+    found
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StaticRoot {
+    Unset,
+    Conditionally,
+    Always,
 }
 
 fn python(exists: Exists, read: Read) -> Option<Plan> {
@@ -472,13 +489,20 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
     // A Django project that collects its static files (STATIC_ROOT) serves them from what
     // `collectstatic` wrote — with a manifest storage, every page that names one fails
     // without it — so the build collects them, as Heroku's Python buildpack does.
-    if let Some(project) = django.filter(|p| collects_static(read, p)) {
-        steps.push(
-            ". ./.profile.d/python.sh && python3 manage.py collectstatic --noinput".to_owned(),
-        );
-        notes.push(format!(
-            "the build runs `manage.py collectstatic` ({project} sets STATIC_ROOT) with the build env only: if the settings need config to load, give it in [build] env"
-        ));
+    let collect = ". ./.profile.d/python.sh && python3 manage.py collectstatic --noinput";
+    if let Some(project) = django {
+        match static_root(read, &project) {
+            StaticRoot::Always => {
+                steps.push(collect.to_owned());
+                notes.push(format!(
+                    "the build runs `manage.py collectstatic` ({project} sets STATIC_ROOT) with the build env only: if the settings need config to load, give it in [build] env"
+                ));
+            }
+            StaticRoot::Conditionally => notes.push(format!(
+                "{project} sets STATIC_ROOT only under a condition: if releases need collected static files, add `{collect}` to [build] steps and what the condition reads to [build] env"
+            )),
+            StaticRoot::Unset => {}
+        }
     }
     Some(Plan {
         ecosystem: if file == "requirements.txt" {
@@ -695,6 +719,20 @@ mod tests {
             Some(". ./.profile.d/python.sh && python3 manage.py collectstatic --noinput")
         );
         assert!(collecting[0].notes[0].contains("collectstatic"));
+        let conditional = plans(&[
+            ("requirements.txt", "Django==5.0\ngunicorn==22.0\n"),
+            (
+                "manage.py",
+                "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site.settings')\n",
+            ),
+            ("site/wsgi.py", ""),
+            (
+                "site/settings.py",
+                "if not DEBUG:\n    STATIC_ROOT = 'staticfiles'\nSTATIC_ROOTS = 1\n",
+            ),
+        ]);
+        assert_eq!(conditional[0].steps.len(), 3);
+        assert!(conditional[0].notes[0].contains("only under a condition"));
         assert!(plans(&[("go.mod", "")])[0].steps[0].starts_with("go build"));
         assert!(
             plans(&[("Gemfile", ""), ("bin/rails", "")])[0]
