@@ -25,12 +25,15 @@ fn dozen(dir: &Path, args: &[&str]) -> Command {
 /// Whether a toolchain is installed; in CI (`CI` set) a missing one fails the test instead of
 /// skipping it, so these tests cannot pass by not running.
 fn has(tool: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    // `go` answers `version`, the others `--version`.
+    let found = ["--version", "version"].iter().any(|flag| {
+        Command::new(tool)
+            .arg(flag)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
     assert!(
         found || std::env::var_os("CI").is_none(),
         "{tool} is missing, and CI must run every recipe"
@@ -365,4 +368,30 @@ fn rust_with_cargo_the_binary_outlives_the_target_cache() {
     );
     let (body, copy) = export_and_start_elsewhere(&made);
     assert_eq!(body, format!("rust {copy}"));
+}
+
+/// Go, with the Procfile a Heroku app has (`web: hello`, the binary's name alone): the
+/// recipe names the binary as `go install` does and puts `bin/` on PATH, as Heroku does.
+#[test]
+fn go_with_a_heroku_procfile() {
+    if !has("go") {
+        eprintln!("skipped: no go");
+        return;
+    }
+    let main = "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n\t\"os\"\n)\n\nfunc main() {\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) {\n\t\tdir, _ := os.Getwd()\n\t\tfmt.Fprintf(w, \"go %s\", dir)\n\t})\n\tpanic(http.ListenAndServe(\"127.0.0.1:\"+os.Getenv(\"PORT\"), nil))\n}\n";
+    let made = init_release_run(
+        &[
+            ("go.mod", "module example.com/acme/hello\n\ngo 1.19\n"),
+            ("main.go", main),
+            ("Procfile", "web: hello\n"),
+        ],
+        "detected Go (go.mod)",
+    );
+    assert!(
+        made.body.starts_with(&format!("go {}", made.trees)),
+        "{}",
+        made.body
+    );
+    let (body, copy) = export_and_start_elsewhere(&made);
+    assert_eq!(body, format!("go {copy}"));
 }

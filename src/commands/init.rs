@@ -523,14 +523,56 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
     })
 }
 
-fn go(exists: Exists, _: Read) -> Option<Plan> {
-    exists("go.mod").then(|| Plan {
+/// Go: binaries in `bin/`, named as `go install` names them (the last element of the
+/// package path that is not a major version), with `bin/` on every process's PATH as
+/// Heroku's Go buildpack does, so a Procfile written for Heroku (`web: go-getting-started`)
+/// runs unchanged. `-trimpath` keeps the build's directory out of the binaries.
+fn go(exists: Exists, read: Read) -> Option<Plan> {
+    if !exists("go.mod") {
+        return None;
+    }
+    let module = read("go.mod")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("module "))
+        .map(|m| m.trim().trim_matches('"').to_owned())
+        .unwrap_or_default();
+    let name = module
+        .rsplit('/')
+        .find(|part| {
+            !(part.len() > 1
+                && part.starts_with('v')
+                && part[1..].bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or("app")
+        .to_owned();
+    let path = r#"mkdir -p .profile.d && echo 'PATH="$PWD/bin:$PATH"' > .profile.d/go.sh"#;
+    let root_main = read("main.go").lines().any(|l| l.trim() == "package main");
+    let (steps, web, notes) = if root_main {
+        (
+            vec![
+                format!("go build -trimpath -o bin/{name} ."),
+                path.to_owned(),
+            ],
+            Some(format!("./bin/{name}")),
+            Vec::new(),
+        )
+    } else {
+        (
+            vec!["go build -trimpath -o bin/ ./...".to_owned(), path.to_owned()],
+            None,
+            vec![
+                "no main package at the module's root (main.go): the build puts every command in bin/, named by its directory; write web's in the Procfile".to_owned(),
+            ],
+        )
+    };
+    Some(Plan {
         ecosystem: "Go (go.mod)",
-        steps: vec!["go build -o bin/app .".to_owned()],
+        steps,
         cache: vec![],
         tools: vec!["go"],
-        web: Some("./bin/app".to_owned()),
-        notes: Vec::new(),
+        web,
+        notes,
         weight: 2,
     })
 }
@@ -733,7 +775,16 @@ mod tests {
         ]);
         assert_eq!(conditional[0].steps.len(), 3);
         assert!(conditional[0].notes[0].contains("only under a condition"));
-        assert!(plans(&[("go.mod", "")])[0].steps[0].starts_with("go build"));
+        let go = plans(&[
+            ("go.mod", "module github.com/acme/shop/v2\n\ngo 1.20\n"),
+            ("main.go", "// the shop\npackage main\n"),
+        ]);
+        assert_eq!(go[0].steps[0], "go build -trimpath -o bin/shop .");
+        assert!(go[0].steps[1].contains(".profile.d/go.sh"));
+        assert_eq!(go[0].web.as_deref(), Some("./bin/shop"));
+        let commands = plans(&[("go.mod", "module example.com/tools\n")]);
+        assert_eq!(commands[0].steps[0], "go build -trimpath -o bin/ ./...");
+        assert_eq!(commands[0].web, None);
         assert!(
             plans(&[("Gemfile", ""), ("bin/rails", "")])[0]
                 .web
