@@ -409,8 +409,29 @@ pub(crate) mod tests {
         assert!(blobs.path("sha256:../../etc").is_none());
     }
 
-    /// A tool the test checks with, or `None` (then the test says so and stops) unless CI
-    /// requires it.
+    /// A check needs `tool`, which is missing: the test fails saying how to install it, unless
+    /// the run opted out (`DOZEN_SKIP_MISSING=1`, the skip then written to
+    /// `DOZEN_SKIPPED_FILE` for `.ci/test`'s summary) — as the integration tests' harness does.
+    fn missing(tool: &str, install: &str) {
+        assert!(
+            std::env::var("DOZEN_SKIP_MISSING").is_ok_and(|v| v == "1"),
+            "{tool} is missing: {install} (`.ci/test` installs every tool the tests use; `DOZEN_SKIP_MISSING=1 .ci/test` skips what needs one and counts it)"
+        );
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
+        if let Some(file) = std::env::var_os("DOZEN_SKIPPED_FILE") {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .unwrap();
+            file.write_all(format!("{test}: no {tool}\n").as_bytes())
+                .unwrap();
+        }
+        eprintln!("{tool} is missing: {test} skipped it (DOZEN_SKIP_MISSING=1)");
+    }
+
+    /// A tool the test checks with, or `None` after [`missing`] let the test stop.
     pub(crate) fn tool(name: &str) -> Option<PathBuf> {
         let found = std::env::var_os("PATH").and_then(|paths| {
             std::env::split_paths(&paths)
@@ -418,28 +439,21 @@ pub(crate) mod tests {
                 .find(|p| p.exists())
         });
         if found.is_none() {
-            assert!(
-                std::env::var("DOZEN_ORACLES").as_deref() != Ok("require"),
-                "{name} is missing (apt-get install skopeo umoci busybox-static)"
-            );
-            eprintln!("{name} not found: skipping");
+            missing(name, "apt-get install skopeo umoci busybox-static");
         }
         found
     }
 
     /// An image of `busybox` (`/bin/sh` its link) and an app layer (`/app/web`), in an
     /// image layout under `work`: the layout and its manifest.
-    /// A static busybox, or `None` (then the test stops) unless CI requires it.
+    /// A static busybox, or `None` after [`missing`] let the test stop.
     pub(crate) fn busybox() -> Option<PathBuf> {
         let found = ["/bin/busybox", "/usr/bin/busybox"]
             .into_iter()
             .map(PathBuf::from)
             .find(|p| p.exists());
         if found.is_none() {
-            assert!(
-                std::env::var("DOZEN_ORACLES").as_deref() != Ok("require"),
-                "busybox-static is missing"
-            );
+            missing("busybox", "apt-get install busybox-static");
         }
         found
     }
