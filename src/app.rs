@@ -8,6 +8,7 @@ pub mod environment;
 pub mod formation;
 pub mod interpolation;
 pub mod manifest;
+pub mod name;
 pub mod ports;
 pub mod procfile;
 pub mod profile_d;

@@ -108,7 +108,7 @@ pub fn follow_flag(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString>
 }
 
 fn environment_name(name: &str) -> Result<String, String> {
-    if crate::app::manifest::is_valid_name(name) {
+    if crate::app::name::is_valid_name(name) {
         Ok(name.to_owned())
     } else {
         Err("an environment name has letters, digits, `_` and `-` only".to_owned())

@@ -123,7 +123,10 @@ impl Diagnostic {
                 out,
                 "{gutter} {} {indent}{}",
                 paint.dim("|"),
-                paint.caret(&carets, self.severity)
+                match self.severity {
+                    Severity::Error => paint.error(&carets),
+                    Severity::Warning => paint.warning(&carets),
+                }
             );
         }
         for note in &self.notes {

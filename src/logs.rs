@@ -6,15 +6,15 @@
 pub mod drain;
 pub mod follow;
 pub mod hub;
+pub mod line;
 pub mod syslog;
 pub mod url;
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::supervisor::output::format::Stream;
+pub use line::{Stream, write_json};
 
 /// The lines the pump cut in one batch: their bytes one after another, and for each line its
 /// end, time, process and stream. Published whole (one allocation per batch, none per line);
@@ -184,7 +184,7 @@ impl Event {
     pub fn system(text: &str) -> Self {
         Self::new(
             jiff::Timestamp::now(),
-            &Arc::from(crate::supervisor::output::format::SYSTEM_NAME),
+            &Arc::from(line::SYSTEM_NAME),
             Stream::System,
             text.as_bytes(),
         )
@@ -201,29 +201,6 @@ impl Event {
             self.continued(),
         );
     }
-}
-
-/// One JSON line: the shape of `--log-format json`, of `dozen logs --json` and of NDJSON drains.
-pub fn write_json(
-    out: &mut Vec<u8>,
-    ts: &jiff::Timestamp,
-    process: &str,
-    stream: Stream,
-    line: &[u8],
-    continued: bool,
-) {
-    let _ = write!(
-        out,
-        "{{\"ts\":\"{}\",\"process\":",
-        ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-    );
-    let _ = serde_json::to_writer(&mut *out, process);
-    let _ = write!(out, ",\"stream\":\"{}\",\"line\":", stream.name());
-    let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(line));
-    if continued {
-        out.extend_from_slice(b",\"continued\":true");
-    }
-    out.extend_from_slice(b"}\n");
 }
 
 /// Which lines a reader wants: `--ps web` (a type), `--ps web.1` (an instance), `--source`.

@@ -6,6 +6,7 @@
 //! ([`Router::drain`]); everything else — the proxying, the pool of connections per instance,
 //! the retries, the limits — happens on the runtime.
 
+pub mod body;
 pub mod headers;
 pub mod proxy;
 pub mod sides;

@@ -72,7 +72,7 @@ pub fn inherited_from_process() -> Inherited {
 
 /// Whether `name` can be an environment read from a `.env.NAME` file.
 pub fn is_environment_suffix(name: &str) -> bool {
-    super::manifest::is_valid_name(name) && !NOT_ENVIRONMENTS.contains(&name)
+    super::name::is_valid_name(name) && !NOT_ENVIRONMENTS.contains(&name)
 }
 
 /// The environment of a process run from the working tree (`--dev`): the inherited

@@ -2,7 +2,8 @@
 
 use indexmap::IndexMap;
 
-use super::manifest::{MAX_INSTANCES, Manifest, is_valid_name};
+use super::manifest::{MAX_INSTANCES, Manifest};
+use super::name::is_valid_name;
 use super::procfile::Procfile;
 use crate::diagnostic::did_you_mean;
 

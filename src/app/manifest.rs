@@ -465,14 +465,6 @@ pub fn inside_the_app(path: &str) -> bool {
     true
 }
 
-/// `[A-Za-z0-9_-]+`: the names of process types, tasks and environments.
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 impl Manifest {
     /// Parses the TOML and its types; the first such error stops it (as in every TOML tool).
     pub fn parse(source: &Source) -> Result<Self, Diagnostic> {
@@ -665,7 +657,7 @@ impl Manifest {
     /// `[environments]`, `[tasks]`, `[audit]`.
     fn validate_names(&self, error: &mut dyn FnMut(Range<usize>, String)) {
         for (name, spec) in &self.environments {
-            if !is_valid_name(name.get_ref()) {
+            if !super::name::is_valid_name(name.get_ref()) {
                 error(
                     name.span(),
                     format!(
@@ -691,7 +683,7 @@ impl Manifest {
             }
         }
         for (name, command) in &self.tasks {
-            if !is_valid_name(name.get_ref()) {
+            if !super::name::is_valid_name(name.get_ref()) {
                 error(
                     name.span(),
                     format!(

@@ -264,7 +264,7 @@ fn diff(
     exit_code_flag: bool,
 ) -> Result<i32, Error> {
     for name in [first, second] {
-        if !crate::app::manifest::is_valid_name(name) {
+        if !crate::app::name::is_valid_name(name) {
             return Err(Error::usage(format!("invalid environment name `{name}`")));
         }
     }

@@ -44,7 +44,7 @@ pub(super) fn logs(context: &Context, args: &LogsArgs) -> Result<i32, Error> {
 /// `web`, `web.1`, `router`, `dozen`: a name of the stream's processes.
 fn valid_ps(ps: &str) -> bool {
     let (name, index) = ps.split_once('.').unwrap_or((ps, "1"));
-    crate::app::manifest::is_valid_name(name)
+    crate::app::name::is_valid_name(name)
         && !index.is_empty()
         && index.bytes().all(|b| b.is_ascii_digit())
 }

@@ -403,6 +403,45 @@ pub fn annotations(base: &Base, name: &str) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
 
+    /// An image pushed to a registry (Debian's `docker-registry`) loads as a base: the same
+    /// manifest and layers, in a store of the base's own.
+    #[test]
+    fn an_image_in_a_registry_loads_as_a_base() {
+        let (Some(registry), Some(busybox)) = (
+            super::super::registry::tests::local_registry(),
+            oci::tests::busybox(),
+        ) else {
+            return;
+        };
+        let work = tempfile::tempdir().unwrap();
+        let (_, manifest) = oci::tests::busybox_image(work.path(), &busybox);
+        let store = Blobs::new(work.path().join("store"));
+        let body: serde_json::Value =
+            serde_json::from_slice(&store.read(&manifest).unwrap()).unwrap();
+        let config: Descriptor = serde_json::from_value(body["config"].clone()).unwrap();
+        let layers: Vec<Descriptor> = serde_json::from_value(body["layers"].clone()).unwrap();
+        let name = format!("127.0.0.1:{}/team/app:v1", registry.port);
+        let mut session = super::super::registry::Registry::new(
+            &super::super::registry::Reference::parse(&name).unwrap(),
+        )
+        .unwrap();
+        for blob in layers.iter().chain(std::iter::once(&config)) {
+            session.push_blob(blob, &store, None).unwrap();
+        }
+        session
+            .push_manifest("v1", oci::MANIFEST, &store.read(&manifest).unwrap())
+            .unwrap();
+        let amd64 = Platform {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            variant: None,
+        };
+        let base_store = Blobs::new(work.path().join("base"));
+        let base = load(&Source::parse(&name).unwrap(), &amd64, &base_store).unwrap();
+        assert_eq!(base.manifest.as_deref(), Some(manifest.digest.as_str()));
+        assert_eq!(base.layers, layers);
+    }
+
     #[test]
     fn sources() {
         assert_eq!(

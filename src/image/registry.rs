@@ -584,7 +584,7 @@ fn fetch_token(url: &str, credentials: Option<&str>) -> Result<String, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -623,9 +623,9 @@ mod tests {
     }
 
     /// Debian's `docker-registry` (the distribution registry) on a port of its own.
-    struct LocalRegistry {
+    pub(crate) struct LocalRegistry {
         child: std::process::Child,
-        port: u16,
+        pub(crate) port: u16,
         _dir: tempfile::TempDir,
     }
 
@@ -636,7 +636,7 @@ mod tests {
         }
     }
 
-    fn local_registry() -> Option<LocalRegistry> {
+    pub(crate) fn local_registry() -> Option<LocalRegistry> {
         let binary = oci::tests::tool("docker-registry")?;
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -767,23 +767,6 @@ mod tests {
         }
         let missing = session.manifest("v2").unwrap_err();
         assert!(missing.contains("team/other:v2: HTTP 404"), "{missing}");
-
-        // As a base: the same layers, in a store of its own.
-        let amd64 = oci::Platform {
-            architecture: "amd64".into(),
-            os: "linux".into(),
-            variant: None,
-        };
-        let base_store = Blobs::new(work.path().join("base"));
-        let base = super::super::base::load(
-            &super::super::base::Source::parse(&format!("127.0.0.1:{}/team/app:v1", registry.port))
-                .unwrap(),
-            &amd64,
-            &base_store,
-        )
-        .unwrap();
-        assert_eq!(base.manifest.as_deref(), Some(manifest.digest.as_str()));
-        assert_eq!(base.layers, layers);
     }
 
     /// A registry that wants a Bearer token from its realm, which wants Basic credentials:

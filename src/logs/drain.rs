@@ -601,35 +601,6 @@ fn jittered(wait: Duration) -> Duration {
 /// A drain and its thread.
 pub type Running = (Arc<Drain>, std::thread::JoinHandle<()>);
 
-/// Makes the hub's drains those of `urls`: new ones start, gone ones are stopped (they get
-/// the flush timeout to send what they hold). Returns the drains stopped.
-pub fn reconcile(
-    hub: &super::hub::Hub,
-    running: &mut Vec<Running>,
-    urls: &[DrainUrl],
-    settings: &Settings,
-    tell: &Tell,
-) -> std::io::Result<usize> {
-    let mut stopped = 0;
-    for drain in hub.drains() {
-        if !urls.iter().any(|u| u.id() == drain.id()) {
-            hub.remove_drain(drain.id());
-            drain.stop(Instant::now() + settings.flush_timeout);
-            stopped += 1;
-        }
-    }
-    for url in urls {
-        if hub.drains().iter().any(|d| d.id() == url.id()) {
-            continue;
-        }
-        let drain = Drain::new(url.clone(), settings.queue);
-        running.push((drain.clone(), drain.start(settings, tell.clone())?));
-        hub.add_drain(drain);
-    }
-    running.retain(|(_, thread)| !thread.is_finished());
-    Ok(stopped)
-}
-
 /// The end of a run: every drain sends what it holds until the flush deadline, then what is
 /// left is counted as dropped.
 pub fn finish(running: Vec<Running>, flush_timeout: Duration) {

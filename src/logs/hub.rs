@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::drain;
 use super::{Chunk, Event, Filter};
@@ -262,6 +262,35 @@ impl Hub {
             follower.ready.notify_all();
         }
     }
+}
+
+/// Makes the hub's drains those of `urls`: new ones start, gone ones are stopped (they get
+/// the flush timeout to send what they hold). Returns the drains stopped.
+pub fn reconcile_drains(
+    hub: &Hub,
+    running: &mut Vec<drain::Running>,
+    urls: &[super::url::DrainUrl],
+    settings: &drain::Settings,
+    tell: &drain::Tell,
+) -> std::io::Result<usize> {
+    let mut stopped = 0;
+    for drain in hub.drains() {
+        if !urls.iter().any(|u| u.id() == drain.id()) {
+            hub.remove_drain(drain.id());
+            drain.stop(Instant::now() + settings.flush_timeout);
+            stopped += 1;
+        }
+    }
+    for url in urls {
+        if hub.drains().iter().any(|d| d.id() == url.id()) {
+            continue;
+        }
+        let drain = drain::Drain::new(url.clone(), settings.queue);
+        running.push((drain.clone(), drain.start(settings, tell.clone())?));
+        hub.add_drain(drain);
+    }
+    running.retain(|(_, thread)| !thread.is_finished());
+    Ok(stopped)
 }
 
 #[cfg(test)]

@@ -28,41 +28,7 @@ use super::watch::{Activity, InProgress, Watched};
 
 pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
-/// What goes to an instance: the client's body as it arrives, or nothing (a request sent
-/// again, which had none).
-pub enum Upstream {
-    Client(Incoming),
-    Empty,
-}
-
-impl Body for Upstream {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut() {
-            Self::Client(body) => Pin::new(body).poll_frame(cx),
-            Self::Empty => Poll::Ready(None),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            Self::Client(body) => body.is_end_stream(),
-            Self::Empty => true,
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            Self::Client(body) => body.size_hint(),
-            Self::Empty => SizeHint::with_exact(0),
-        }
-    }
-}
+pub use super::body::Upstream;
 
 /// The router's limits and timeouts (`[router]` in dozen.toml, docs/router.md).
 #[derive(Debug, Clone)]

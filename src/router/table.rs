@@ -191,7 +191,7 @@ impl Backend {
     }
 
     /// Router thread `worker`'s idle connections to it.
-    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<super::proxy::Upstream>>> {
+    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<super::body::Upstream>>> {
         &self.pools[worker % self.pools.len()].0
     }
 
@@ -228,7 +228,7 @@ impl Backend {
 /// One router thread's idle connections to an instance, on a cache line of its own.
 #[derive(Default)]
 #[repr(align(128))]
-struct Pool(Mutex<Vec<SendRequest<super::proxy::Upstream>>>);
+struct Pool(Mutex<Vec<SendRequest<super::body::Upstream>>>);
 
 /// Holds a request's place in its backend's in-flight count.
 pub struct InFlight {

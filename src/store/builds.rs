@@ -29,7 +29,7 @@ fn clean_file(store: &Path, id: &str) -> PathBuf {
 }
 
 fn use_lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
-    super::open_lock(store, &format!("build-{id}.use"))
+    super::locks::open_lock(store, &format!("build-{id}.use"))
 }
 
 fn locked(store: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
@@ -141,7 +141,7 @@ pub struct BuildLock {
 }
 
 fn lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
-    super::open_lock(store, &format!("build-{id}.lock"))
+    super::locks::open_lock(store, &format!("build-{id}.lock"))
 }
 
 /// Waits for the build's lock.
@@ -320,7 +320,7 @@ fn remake(store: &Path, id: &str, tree: &Tree, objects: &Objects) -> Result<(), 
     if fs::symlink_metadata(&root).is_ok() {
         tree::remove_materialized(&root).map_err(io(&root))?;
     }
-    super::create_dir(&store.join("trees")).map_err(io(&root))?;
+    super::locks::create_dir(&store.join("trees")).map_err(io(&root))?;
     fs::rename(&fresh, &root).map_err(io(&root))?;
     seal(store, id, tree)
 }

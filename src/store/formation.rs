@@ -45,7 +45,7 @@ pub fn load(store: &Path) -> Result<Option<IndexMap<String, u32>>, String> {
         )));
     }
     for (name, count) in &stored.counts {
-        if !crate::app::manifest::is_valid_name(name) {
+        if !crate::app::name::is_valid_name(name) {
             return Err(damaged(format!("`{name}` cannot be a process type")));
         }
         if *count > crate::app::manifest::MAX_INSTANCES {

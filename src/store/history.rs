@@ -80,49 +80,6 @@ pub fn read(store: &Path) -> Result<Vec<Value>, String> {
     Ok(events)
 }
 
-/// Appends the outcome event of every release that has a final status and no event yet:
-/// the history agrees with the ledger even when an append was lost to a crash or a full
-/// disk. `own` is the release the caller just finished (its event is not "recovered"). The
-/// caller holds the release lock, so two commands never append the same event.
-pub fn reconcile(
-    store: &Path,
-    releases: &[(super::releases::Release, super::releases::Status)],
-    own: Option<u32>,
-) -> Result<(), String> {
-    use super::releases::Status;
-    let recorded: std::collections::HashSet<String> = read(store)?
-        .iter()
-        .filter(|e| matches!(e["what"].as_str(), Some("release" | "rollback")))
-        .filter_map(|e| e["version"].as_str().map(str::to_owned))
-        .collect();
-    for (release, status) in releases {
-        let version = format!("v{}", release.version);
-        let outcome = match status {
-            Status::Succeeded => "succeeded",
-            Status::Failed { .. } => "failed",
-            Status::Interrupted => "interrupted",
-            Status::Aborted { .. } => "aborted",
-            Status::Pending => continue,
-        };
-        if recorded.contains(&version) {
-            continue;
-        }
-        let mut event = json!({ "version": version, "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "outcome": outcome });
-        if let Status::Failed { exit_code } = status {
-            event["exit_code"] = json!(exit_code);
-        }
-        if let Some(of) = release.rollback_of {
-            event["rollback_of"] = json!(format!("v{of}"));
-        }
-        if own != Some(release.version) {
-            event["recovered"] = json!(true);
-        }
-        append(store, &release.trigger, event)
-            .map_err(|e| format!("cannot append to {}: {e}", store.join(FILE).display()))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

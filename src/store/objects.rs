@@ -77,8 +77,8 @@ impl Objects {
             dir: store.join("objects"),
             tmp: store.join("tmp"),
         };
-        super::create_dir(&objects.dir)?;
-        super::create_dir(&objects.tmp)?;
+        super::locks::create_dir(&objects.dir)?;
+        super::locks::create_dir(&objects.tmp)?;
         Ok(objects)
     }
 
@@ -100,7 +100,7 @@ impl Objects {
         if target.is_file() {
             return Ok(id);
         }
-        super::create_dir(target.parent().expect("objects have a parent directory"))?;
+        super::locks::create_dir(target.parent().expect("objects have a parent directory"))?;
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let staged = self.tmp.join(format!("object-{n}-{}", std::process::id()));
         let result = (|| {

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::fsutil::write_atomic;
@@ -295,6 +296,52 @@ impl Ledger {
         }
         Ok(current)
     }
+}
+
+/// Appends the outcome event of every release that has a final status and no event yet:
+/// the history agrees with the ledger even when an append was lost to a crash or a full
+/// disk. `own` is the release the caller just finished (its event is not "recovered"). The
+/// caller holds the release lock, so two commands never append the same event.
+pub fn reconcile(
+    store: &Path,
+    releases: &[(Release, Status)],
+    own: Option<u32>,
+) -> Result<(), String> {
+    let recorded: std::collections::HashSet<String> = super::history::read(store)?
+        .iter()
+        .filter(|e| matches!(e["what"].as_str(), Some("release" | "rollback")))
+        .filter_map(|e| e["version"].as_str().map(str::to_owned))
+        .collect();
+    for (release, status) in releases {
+        let version = format!("v{}", release.version);
+        let outcome = match status {
+            Status::Succeeded => "succeeded",
+            Status::Failed { .. } => "failed",
+            Status::Interrupted => "interrupted",
+            Status::Aborted { .. } => "aborted",
+            Status::Pending => continue,
+        };
+        if recorded.contains(&version) {
+            continue;
+        }
+        let mut event = json!({ "version": version, "build": release.build, "environment": release.environment, "config_digest": release.config_digest, "outcome": outcome });
+        if let Status::Failed { exit_code } = status {
+            event["exit_code"] = json!(exit_code);
+        }
+        if let Some(of) = release.rollback_of {
+            event["rollback_of"] = json!(format!("v{of}"));
+        }
+        if own != Some(release.version) {
+            event["recovered"] = json!(true);
+        }
+        super::history::append(store, &release.trigger, event).map_err(|e| {
+            format!(
+                "cannot append to {}: {e}",
+                store.join(super::history::FILE).display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

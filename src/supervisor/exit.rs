@@ -36,6 +36,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn signals_are_named_by_their_common_name_or_number() {
+        assert_eq!(signal_name(signal_hook::consts::SIGSEGV), "SIGSEGV");
+        assert_eq!(signal_name(64), "signal 64");
+    }
+
+    #[test]
     fn codes_and_signals() {
         assert_eq!(code(ExitStatus::from_raw(3 << 8)), 3);
         assert_eq!(code(ExitStatus::from_raw(15)), 143);

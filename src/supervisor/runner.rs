@@ -121,7 +121,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     let tell = tell_through(&pump)?;
     let mut drains = Vec::new();
     let logs = std::mem::take(&mut plan.logs);
-    crate::logs::drain::reconcile(&hub, &mut drains, &logs.drains, &logs.settings, &tell)?;
+    crate::logs::hub::reconcile_drains(&hub, &mut drains, &logs.drains, &logs.settings, &tell)?;
 
     let nursery = Nursery::start()?;
     {
@@ -486,7 +486,7 @@ impl Driver<'_, '_> {
             Ok(urls) => urls,
             Err(problem) => return Response::error(problem),
         };
-        match crate::logs::drain::reconcile(
+        match crate::logs::hub::reconcile_drains(
             self.hub,
             &mut self.drains,
             &urls,

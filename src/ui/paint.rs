@@ -1,7 +1,5 @@
 use std::io::IsTerminal;
 
-use crate::diagnostic::Severity;
-
 /// `--color auto|always|never`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -67,12 +65,5 @@ impl Paint {
 
     pub fn good(self, text: &str) -> String {
         self.style("32", text)
-    }
-
-    pub fn caret(self, text: &str, severity: Severity) -> String {
-        match severity {
-            Severity::Error => self.error(text),
-            Severity::Warning => self.warning(text),
-        }
     }
 }

@@ -10,38 +10,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Which stream a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-    /// dozen's own lines: started, exited, restarting, ready.
-    System,
-    /// The router's lines: one per request, and the errors it answered.
-    Router,
-}
-
-impl Stream {
-    pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Stdout, Self::Stderr, Self::System, Self::Router]
-            .into_iter()
-            .find(|s| s.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Stdout => "stdout",
-            Self::Stderr => "stderr",
-            Self::System => "system",
-            Self::Router => "router",
-        }
-    }
-}
-
-/// The name dozen's own lines carry.
-pub const SYSTEM_NAME: &str = "dozen";
-/// The name the router's lines carry.
-pub const ROUTER_NAME: &str = "router";
+pub use crate::logs::line::{ROUTER_NAME, SYSTEM_NAME, Stream};
 
 /// foreman's palette: one colour per process type, in Procfile order.
 const COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
@@ -115,7 +84,7 @@ impl Formatter {
                 out.extend_from_slice(line.bytes);
                 out.push(b'\n');
             }
-            LogFormat::Json => crate::logs::write_json(
+            LogFormat::Json => crate::logs::line::write_json(
                 out,
                 &self.clock.now,
                 &label.name,
