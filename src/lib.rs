@@ -10,6 +10,7 @@ pub mod audit;
 pub mod build;
 pub mod cli;
 mod commands;
+pub mod control;
 pub mod diagnostic;
 pub mod error;
 pub mod exit_code;

@@ -2,7 +2,6 @@
 
 pub mod autoscale;
 pub mod backoff;
-pub mod control;
 pub mod exit;
 pub mod guard;
 pub mod health;
@@ -14,3 +13,4 @@ pub mod output;
 pub mod pty;
 pub mod reaper;
 pub mod runner;
+pub mod server;

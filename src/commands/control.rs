@@ -10,10 +10,10 @@ use super::{Context, Inspection, print};
 use crate::app::App;
 use crate::app::formation::{Formation, ScaleChange};
 use crate::cli::{PsArgs, ScaleArgs, TargetArgs};
+use crate::control::{self, ClientError, Op, Request, Response};
 use crate::error::Error;
 use crate::exit_code;
 use crate::store::history;
-use crate::supervisor::control::{self, ClientError, Op, Request, Response};
 
 pub(super) fn store_of(context: &Context) -> Result<(App, std::path::PathBuf), Error> {
     let (app, _) = App::load(&context.locator);
@@ -306,7 +306,7 @@ fn targeted(
 /// `dozen canary [status|promote|abort]`.
 pub(super) fn canary(context: &Context, args: &crate::cli::CanaryArgs) -> Result<i32, Error> {
     use crate::cli::CanaryVerb;
-    use crate::supervisor::control::CanaryAction;
+    use crate::control::CanaryAction;
     let (_, store) = store_of(context)?;
     let action = match args.action {
         CanaryVerb::Status => CanaryAction::Status,
@@ -344,7 +344,7 @@ pub(super) fn canary(context: &Context, args: &crate::cli::CanaryArgs) -> Result
         return Ok(exit_code::SUCCESS);
     }
     let plan = &status.plan;
-    let p99 = |r: &crate::supervisor::control::SideReport| {
+    let p99 = |r: &crate::control::SideReport| {
         r.p99_ms
             .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms"))
     };
@@ -387,7 +387,7 @@ pub(super) fn canary(context: &Context, args: &crate::cli::CanaryArgs) -> Result
 }
 
 /// A line per drain in `dozen ps`.
-fn drain_lines(out: &mut String, logs: Option<&crate::supervisor::control::LogsStatus>) {
+fn drain_lines(out: &mut String, logs: Option<&crate::control::LogsStatus>) {
     for drain in logs.iter().flat_map(|l| &l.drains) {
         let _ = writeln!(
             out,

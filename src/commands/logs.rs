@@ -7,10 +7,10 @@ use serde_json::json;
 use super::control::{ask, store_of};
 use super::{Context, print};
 use crate::cli::{DrainsAction, DrainsArgs, LogsArgs};
+use crate::control::{ClientError, Op};
 use crate::error::Error;
 use crate::exit_code;
 use crate::logs::url::DrainUrl;
-use crate::supervisor::control::{ClientError, Op};
 
 pub(super) fn logs(context: &Context, args: &LogsArgs) -> Result<i32, Error> {
     let (_, store) = store_of(context)?;

@@ -10,11 +10,11 @@ use super::{Context, Inspection, print};
 use crate::app::environment::release_process_env;
 use crate::app::{App, Locator};
 use crate::cli::ReleaseArgs;
+use crate::control::{CanaryPlan, Smoke, Strategy};
 use crate::error::Error;
 use crate::exit_code;
 use crate::store::history;
 use crate::store::releases::{Ledger, Release, Status};
-use crate::supervisor::control::{CanaryPlan, Smoke, Strategy};
 
 pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let environment = context.environment();
@@ -442,7 +442,7 @@ fn tell_the_run(
     version: u32,
     delivery: &Delivery,
 ) -> Result<Moved, Error> {
-    use crate::supervisor::control::{self, ClientError, Op, Request};
+    use crate::control::{self, ClientError, Op, Request};
     let request = Request {
         v: control::VERSION,
         op: Op::Move {

@@ -189,7 +189,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     let logs = logs_plan(app, &store, &env)?;
     let _lock = RunLock::acquire(&store.join("run.lock"))?;
     // Under the lock: a socket left by a killed run is replaced.
-    let control = crate::supervisor::control::Server::bind(&store)
+    let control = crate::supervisor::server::Server::bind(&store)
         .map_err(|e| Error::io("cannot create the control socket", e))?;
 
     let types = type_settings(app, procfile, timeout);

@@ -36,7 +36,7 @@ pub fn serve(stream: &UnixStream, hub: &Hub, n: usize, filter: &Filter, follow: 
     let _ = stream.set_write_timeout(None);
     let (width, types) = hub.layout();
     let hello = Hello {
-        v: crate::supervisor::control::VERSION,
+        v: crate::control::VERSION,
         ok: true,
         error: None,
         width,
@@ -226,11 +226,11 @@ pub fn request(
     n: usize,
     filter: &Filter,
     follow: bool,
-) -> Result<UnixStream, crate::supervisor::control::ClientError> {
-    let stream = crate::supervisor::control::connect(store)?;
-    let request = crate::supervisor::control::Request {
-        v: crate::supervisor::control::VERSION,
-        op: crate::supervisor::control::Op::Logs {
+) -> Result<UnixStream, crate::control::ClientError> {
+    let stream = crate::control::connect(store)?;
+    let request = crate::control::Request {
+        v: crate::control::VERSION,
+        op: crate::control::Op::Logs {
             n,
             follow,
             ps: filter.ps.clone(),
@@ -241,6 +241,6 @@ pub fn request(
     text.push(b'\n');
     (&stream)
         .write_all(&text)
-        .map_err(crate::supervisor::control::ClientError::Io)?;
+        .map_err(crate::control::ClientError::Io)?;
     Ok(stream)
 }

@@ -14,12 +14,12 @@ use signal_hook::consts::SIGINT;
 
 use super::autoscale::{Autoscaler, Metric, Policy};
 use super::backoff::{Backoff, Decision};
-use super::control::{self, InstanceStatus, Op, Response};
 use super::exit;
 use super::health::{Check, Probe, Request};
 use crate::app::formation::{Formation, ScaleChange};
 use crate::app::manifest::Restart;
 use crate::app::ports::instance_port;
+use crate::control::{self, InstanceStatus, Op, Response};
 
 /// Readiness is probed this often until it passes, then at the check's interval.
 pub const READINESS_POLL: Duration = Duration::from_millis(100);

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use super::control::{self, Response};
 use super::machine::{Action, Input, Machine, Start};
 pub use super::machine::{LoadRelease, PlannedInstance, Spec, TypeSettings};
 use super::nursery::{self, Nursery, Request};
@@ -19,6 +18,7 @@ use super::output::pump::{self, Command as PumpCommand};
 use super::output::queue::Queue;
 use super::reaper;
 use crate::app::procfile;
+use crate::control::{self, Response};
 use crate::logs::drain::Tell;
 use crate::logs::hub::Hub;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub struct Plan<'a> {
     /// The app's store: the scaled formation is written there.
     pub store: PathBuf,
     /// The control socket, bound (under the run lock) by the caller.
-    pub control: Option<control::Server>,
+    pub control: Option<super::server::Server>,
     /// Loads release N when it becomes current, for a run that follows the current release
     /// (not `--dev`, not `--release vN`).
     pub follow: Option<LoadRelease<'a>>,
@@ -437,10 +437,10 @@ fn forward_signals(tx: mpsc::Sender<Event>) -> std::io::Result<signal_hook::iter
 /// Requests from `dozen scale`/`dozen ps` become events of the loop; the socket file goes
 /// when the returned guard is dropped, at the end of the run.
 fn serve_control(
-    server: control::Server,
+    server: super::server::Server,
     hub: Arc<Hub>,
     tx: mpsc::Sender<Event>,
-) -> std::io::Result<control::ServerGuard> {
+) -> std::io::Result<super::server::ServerGuard> {
     server.serve(hub, move |request| {
         let (reply, answer) = mpsc::channel();
         let deadline = Instant::now() + control::REQUEST_DEADLINE;
