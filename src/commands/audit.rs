@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{Context, print};
+use super::context::{Context, print};
 use crate::audit::finding::Severity;
 use crate::audit::format::{self, Format};
 use crate::audit::rule::Rule;
@@ -175,7 +175,8 @@ fn probe_environment(
     if !probing {
         return Ok((None, Vec::new(), Vec::new()));
     }
-    let inspection = super::Inspection::valid_config(&probe_context, context.environment())?;
+    let inspection =
+        super::context::Inspection::valid_config(&probe_context, context.environment())?;
     let config = &inspection.environment.config;
     Ok((
         None,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Context, Inspection, print};
+use super::context::{Context, Inspection, print};
 use crate::build::builder::{self, BuildError, Outcome, Plan, Record};
 use crate::cli::{BuildAction, BuildArgs};
 use crate::error::Error;
@@ -24,7 +24,7 @@ pub(super) fn run(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
 
 fn build(context: &Context, args: &BuildArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid(context, context.environment())?;
-    let store = super::open_store(&inspection.app)?;
+    let store = super::context::open_store(&inspection.app)?;
     if args.require_clean {
         require_clean(&inspection.app.dir.working_dir())?;
     }
@@ -235,7 +235,7 @@ fn require_clean(dir: &std::path::Path) -> Result<(), Error> {
 
 fn verify(context: &Context, args: &BuildArgs, id: Option<&str>) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store = super::open_store(&inspection.app)?;
+    let store = super::context::open_store(&inspection.app)?;
     // As `release --build`: naming a build that is not there is a usage error (exit 2).
     let id = crate::build::find(&store, id).map_err(Error::usage)?;
     let problems = crate::build::verify(&store, &id).map_err(|e| Error::failed(e.to_string()))?;

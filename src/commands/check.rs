@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Context, Inspection, print};
+use super::context::{Context, Inspection, print};
 use crate::cli::CheckArgs;
 use crate::diagnostic::{Diagnostic, DiagnosticJson};
 use crate::error::Error;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 
-use super::{Context, Inspection, print};
+use super::context::{Context, Inspection, print};
 use crate::app::env_edit::render_assignment;
 use crate::app::env_file::{EnvFile, is_valid_key};
 use crate::app::environment::Config;

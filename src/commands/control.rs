@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use indexmap::IndexMap;
 use serde_json::json;
 
-use super::{Context, Inspection, print};
+use super::context::{Context, Inspection, print};
 use crate::app::App;
 use crate::app::formation::{Formation, ScaleChange};
 use crate::cli::{PsArgs, ScaleArgs, TargetArgs};
@@ -17,7 +17,7 @@ use crate::store::history;
 
 pub(super) fn store_of(context: &Context) -> Result<(App, std::path::PathBuf), Error> {
     let (app, _) = App::load(&context.locator);
-    let store = super::open_store(&app)?;
+    let store = super::context::open_store(&app)?;
     Ok((app, store))
 }
 

@@ -5,8 +5,8 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
 
+use super::context::{Context, Inspection};
 use super::released::Released;
-use super::{Context, Inspection};
 use crate::app::environment::{dev_process_env, release_process_env};
 use crate::app::ports::base_port;
 use crate::cli::ExecArgs;

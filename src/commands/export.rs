@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::context::{Context, Inspection, print};
 use super::released::Released;
-use super::{Context, Inspection, print};
 use crate::app::App;
 use crate::app::formation::Formation;
 use crate::app::signal::Signal;
@@ -288,7 +288,7 @@ fn resolve(context: &Context, release: Option<u32>) -> Result<(Source, Option<Re
     }
     let inspection = Inspection::valid(context, context.environment())?;
     let app = &inspection.app;
-    let store = super::open_store(app)?;
+    let store = super::context::open_store(app)?;
     let config = inspection.environment.config.values();
     let workdir = std::fs::canonicalize(app.dir.working_dir())
         .map_err(|e| Error::io("cannot resolve the app directory", e))?;

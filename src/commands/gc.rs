@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{Context, Inspection, print};
+use super::context::{Context, Inspection, print};
 use crate::cli::GcArgs;
 use crate::error::Error;
 use crate::exit_code;
@@ -15,7 +15,7 @@ use crate::store::tree::{Kind, Tree, remove_materialized};
 
 pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store = super::open_store(&inspection.app)?;
+    let store = super::context::open_store(&inspection.app)?;
     let Some(_lock) = crate::store::try_lock_exclusive(&store)
         .map_err(|e| Error::io("cannot lock the store", e))?
     else {

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::context::{Context, print};
 use super::released::Released;
-use super::{Context, print};
 use crate::cli::ImageArgs;
 use crate::error::Error;
 use crate::exit_code;

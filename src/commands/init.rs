@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Context, print};
+use super::context::{Context, print};
 use crate::error::Error;
 use crate::exit_code;
 use crate::fsutil::write_new;

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::context::{Context, print};
 use super::control::{ask, store_of};
-use super::{Context, print};
 use crate::cli::{DrainsAction, DrainsArgs, LogsArgs};
 use crate::control::{ClientError, Op};
 use crate::error::Error;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{Context, Inspection, print};
+use super::context::{Context, Inspection, print};
 use crate::app::environment::release_process_env;
 use crate::app::{App, Locator};
 use crate::cli::ReleaseArgs;
@@ -19,7 +19,7 @@ use crate::store::releases::{Ledger, Release, Status};
 pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let environment = context.environment();
     let inspection = Inspection::valid(context, environment)?;
-    let store = super::open_store(&inspection.app)?;
+    let store = super::context::open_store(&inspection.app)?;
     // One shared lock from before the build until the release is recorded: `gc` (exclusive)
     // can never remove the build between the two (docs/store.md).
     let _lock =
@@ -28,7 +28,7 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         Some(prefix) => {
             let prefix = prefix.0.as_str();
             let id = crate::build::find(&store, Some(prefix)).map_err(Error::usage)?;
-            super::intact_build(context, &store, &id, &format!("build `{prefix}`"))?;
+            super::context::intact_build(context, &store, &id, &format!("build `{prefix}`"))?;
             id
         }
         None => {
@@ -242,7 +242,7 @@ fn release_phase(
     release: &Release,
     config: &BTreeMap<String, String>,
 ) -> Result<Status, Error> {
-    let tree = super::intact_build(
+    let tree = super::context::intact_build(
         context,
         store,
         &release.build,
@@ -261,7 +261,7 @@ fn release_phase(
     else {
         return Ok(Status::Succeeded);
     };
-    let (tree, _in_use) = super::use_build(
+    let (tree, _in_use) = super::context::use_build(
         context,
         store,
         &release.build,
@@ -351,7 +351,7 @@ fn keep_log(store: &std::path::Path, version: u32, log: &[String]) {
 /// `dozen rollback [vN]`: a new release with vN's build and config.
 pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store = super::open_store(&inspection.app)?;
+    let store = super::context::open_store(&inspection.app)?;
     let _lock =
         crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
@@ -380,7 +380,7 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
                     .hint("name one: dozen rollback v2")
             })?
     };
-    super::intact_build(
+    super::context::intact_build(
         context,
         &store,
         &target.build,

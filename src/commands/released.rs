@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::Context;
+use super::context::Context;
 use crate::app::environment::{Config, Var};
 use crate::app::{App, Locator};
 use crate::error::Error;
@@ -26,7 +26,7 @@ impl Released {
     /// The current release, or `--release vN`. No release yet: exit 2 with a hint.
     pub fn load(context: &Context, requested: Option<u32>) -> Result<Self, Error> {
         let (working, _) = App::load(&context.locator);
-        let store = super::open_store(&working)?;
+        let store = super::context::open_store(&working)?;
         let lock =
             crate::store::lock_shared(&store).map_err(|e| Error::io("cannot lock the store", e))?;
         let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
@@ -52,7 +52,7 @@ impl Released {
             )));
         }
         let (tree, in_use) =
-            super::use_build(context, &store, &release.build, &format!("v{version}"))?;
+            super::context::use_build(context, &store, &release.build, &format!("v{version}"))?;
         let (mut app, problems) = App::load(&Locator {
             app: Some(tree.clone()),
             procfile: None,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::{Context, Inspection, print};
+use super::context::{Context, Inspection, print};
 use crate::cli::{HistoryArgs, ReleasesAction, ReleasesArgs};
 use crate::error::Error;
 use crate::exit_code;
@@ -14,7 +14,7 @@ use crate::store::releases::{Ledger, Release, Status};
 
 fn ledger(context: &Context) -> Result<(std::path::PathBuf, Ledger), Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
-    let store = super::open_store(&inspection.app)?;
+    let store = super::context::open_store(&inspection.app)?;
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
     Ok((store, ledger))
 }

@@ -3,8 +3,8 @@
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::Duration;
 
+use super::context::{Context, Inspection};
 use super::released::Released;
-use super::{Context, Inspection};
 use crate::app::environment::{dev_process_env, release_process_env};
 use crate::app::formation::Formation;
 use crate::app::ports::{RouterAddr, base_port, port_taken};
@@ -28,7 +28,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
         let inspection = Inspection::valid(context, context.environment())?;
         let app = &inspection.app;
         let config = &inspection.environment.config;
-        let store = super::open_store(app)?;
+        let store = super::context::open_store(app)?;
         let env = dev_process_env(&context.inherited, config, &[]);
         let cwd = app.dir.working_dir();
         return start(
