@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Import cycles between the crate's source files: prints each, exits 1 when there is one.
 
-    python3 .ci/cycles.py src [--graph]
+    python3 .ci/cycles.py src [--graph] [--why]
 
 A file depends on another when its code names an item of that file's module: a `use` of it,
 or a path through `crate::`, `super::`, `self::`, a child module, or a module a `use` brought
-in. Declaring a child (`mod x;`) is not a use of it. Test modules count: a cycle through
-tests is a cycle. Comments, strings and character literals are left out.
+in. Declaring a child (`mod x;`) is not a use of it. `#[cfg(test)]` modules are left out (a
+test may use what sits above the code it tests), as are comments, strings and characters.
 """
 
 import os
@@ -60,6 +60,23 @@ def strip(text):
         else:
             out.append(c)
             i += 1
+    return "".join(out)
+
+
+def without_tests(code):
+    """The code without its `#[cfg(test)]` modules: a test may use what sits above the code
+    it tests; the build of the crate never does."""
+    out, at = [], 0
+    for m in re.finditer(r"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+" + IDENT + r"\s*\{", code):
+        if m.start() < at:
+            continue
+        depth, i = 1, m.end()
+        while i < len(code) and depth:
+            depth += {"{": 1, "}": -1}.get(code[i], 0)
+            i += 1
+        out.append(code[at:m.start()])
+        at = i
+    out.append(code[at:])
     return "".join(out)
 
 
@@ -136,8 +153,9 @@ def main():
     mods = modules(root)
     file_mod = {f: m for m, f in mods.items()}
     deps = {f: set() for f in file_mod}
+    why = {}
     for path, here in file_mod.items():
-        code = strip(open(path, encoding="utf-8").read())
+        code = without_tests(strip(open(path, encoding="utf-8").read()))
         # Where `super::` and child paths start from: a file `a/b.rs` is module a::b; its
         # children are a::b::x (in a/b/x.rs), its parent a.
         children = set(re.findall(r"\bmod\s+(" + IDENT + r")\s*;", code))
@@ -177,6 +195,7 @@ def main():
                 continue
             if mods[target] != path:
                 deps[path].add(mods[target])
+                why.setdefault((path, mods[target]), set()).add("::".join(segments))
             # `use crate::app;`, `use super::{self, manifest}`: the name is that module.
             leaf = segments[-1]
             name = alias or (segments[-2] if leaf == "self" and len(segments) > 1 else leaf)
@@ -190,6 +209,7 @@ def main():
             target = resolve(segments, m.start())
             if target is not None and mods[target] != path:
                 deps[path].add(mods[target])
+                why.setdefault((path, mods[target]), set()).add("::".join(segments))
 
     # Tarjan's strongly connected components.
     index, low, stack, on, sccs = {}, {}, [], set(), []
@@ -230,6 +250,9 @@ def main():
         for f in component:
             inside = sorted(d for d in deps[f] if d in members)
             print(f"  {f} -> {', '.join(inside)}")
+            if "--why" in sys.argv:
+                for d in inside:
+                    print(f"      {d}: {', '.join(sorted(why[(f, d)])[:8])}")
     if sccs:
         print(f"{len(sccs)} import cycles between files")
         sys.exit(1)

@@ -5,6 +5,7 @@
 //! [`walk`]), then the project rules read the app model and what the walk found
 //! ([`project`]), then suppressions apply ([`suppress`]) and the result is a [`Report`].
 
+pub mod clues;
 pub mod dockerfile;
 pub mod files;
 pub mod finding;
@@ -13,7 +14,9 @@ pub mod lex;
 pub mod mask;
 pub mod measured;
 pub mod model;
+pub mod module;
 pub mod probe;
+pub mod procfiles;
 pub mod project;
 pub mod report;
 pub mod rule;
@@ -29,7 +32,8 @@ use std::path::Path;
 use crate::app::{App, Locator};
 use crate::diagnostic::Diagnostic;
 use finding::{Factor, Finding};
-use project::{ProcfileAt, Project};
+use procfiles::ProcfileAt;
+use project::Project;
 use report::Report;
 use suppress::{Baseline, ManifestIgnore, Suppressed};
 
@@ -359,7 +363,7 @@ fn read_app(
 /// One finding per cause, each at the severity its rule's measured precision earns (at its
 /// rule's most severe with `--strict`).
 fn by_cause(findings: Vec<Finding>, strict: bool) -> Vec<Finding> {
-    let mut grouped = finding::group_by_cause(findings);
+    let mut grouped = finding::group_by_cause(findings, |id| rules::get(id).map(|r| r.summary));
     if !strict {
         // Rules whose first-sight record turned them off report nothing by default.
         grouped.retain(|f| rules::get(f.rule).is_none_or(|rule| !measured::off(rule)));

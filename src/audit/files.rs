@@ -266,6 +266,15 @@ pub fn read_bounded(path: &std::path::Path) -> Option<String> {
     (u64::try_from(text.len()).ok()? <= MAX_READ).then_some(text)
 }
 
+/// A pip requirements file: `requirements*.txt`, or any `.txt` in a `requirements/` directory
+/// (`requirements/base.txt`, which `requirements.txt` pulls in with `-r`).
+pub fn is_requirements(path: &str, name: &str) -> bool {
+    has_suffix(name, ".txt")
+        && (name.starts_with("requirements")
+            || path.starts_with("requirements/")
+            || path.contains("/requirements/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

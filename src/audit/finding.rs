@@ -2,100 +2,7 @@
 
 use serde::Serialize;
 
-/// The twelve factors, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Factor {
-    I,
-    II,
-    III,
-    IV,
-    V,
-    VI,
-    VII,
-    VIII,
-    IX,
-    X,
-    XI,
-    XII,
-}
-
-impl Factor {
-    pub const ALL: [Self; 12] = [
-        Self::I,
-        Self::II,
-        Self::III,
-        Self::IV,
-        Self::V,
-        Self::VI,
-        Self::VII,
-        Self::VIII,
-        Self::IX,
-        Self::X,
-        Self::XI,
-        Self::XII,
-    ];
-
-    /// The factor's name, as 12factor.net titles it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::I => "Codebase",
-            Self::II => "Dependencies",
-            Self::III => "Config",
-            Self::IV => "Backing services",
-            Self::V => "Build, release, run",
-            Self::VI => "Processes",
-            Self::VII => "Port binding",
-            Self::VIII => "Concurrency",
-            Self::IX => "Disposability",
-            Self::X => "Dev/prod parity",
-            Self::XI => "Logs",
-            Self::XII => "Admin processes",
-        }
-    }
-
-    /// The prefix of its rules' ids.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Self::I => "codebase",
-            Self::II => "dependencies",
-            Self::III => "config",
-            Self::IV => "backing-services",
-            Self::V => "build-release-run",
-            Self::VI => "processes",
-            Self::VII => "port-binding",
-            Self::VIII => "concurrency",
-            Self::IX => "disposability",
-            Self::X => "dev-prod-parity",
-            Self::XI => "logs",
-            Self::XII => "admin-processes",
-        }
-    }
-
-    pub fn roman(self) -> &'static str {
-        match self {
-            Self::I => "I",
-            Self::II => "II",
-            Self::III => "III",
-            Self::IV => "IV",
-            Self::V => "V",
-            Self::VI => "VI",
-            Self::VII => "VII",
-            Self::VIII => "VIII",
-            Self::IX => "IX",
-            Self::X => "X",
-            Self::XI => "XI",
-            Self::XII => "XII",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Note,
-    Warning,
-    Error,
-}
+pub use super::rule::{Factor, Severity};
 
 /// Another place where a finding's cause shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -230,7 +137,11 @@ impl Finding {
 /// One finding per cause: findings of one rule with the same cause become the first of them
 /// (in report order) with the others as its `also` locations; the most severe of them sets
 /// the group's severity. `findings` must be sorted.
-pub fn group_by_cause(findings: Vec<Finding>) -> Vec<Finding> {
+/// `summary` gives a rule's one-line summary by its id.
+pub fn group_by_cause(
+    findings: Vec<Finding>,
+    summary: impl Fn(&'static str) -> Option<&'static str>,
+) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
     let mut index: std::collections::HashMap<(&'static str, String), usize> =
         std::collections::HashMap::new();
@@ -243,8 +154,8 @@ pub fn group_by_cause(findings: Vec<Finding>) -> Vec<Finding> {
             if differs && first.own_message.is_none() {
                 // The places differ in what is wrong: the group says what they share (the
                 // rule), and every place says its own.
-                let summary = crate::audit::rules::get(first.rule)
-                    .map_or_else(|| first.message.clone(), |r| r.summary.to_owned());
+                let summary =
+                    summary(first.rule).map_or_else(|| first.message.clone(), str::to_owned);
                 first.own_message = Some(std::mem::replace(&mut first.message, summary));
                 for place in &mut first.also {
                     place.message.clone_from(&first.own_message);
@@ -275,11 +186,14 @@ mod tests {
         let image = |path: &str, message: &str| {
             Finding::new(rule, path, (1, 1), message.into(), "img", false).with_cause("the images")
         };
-        let grouped = group_by_cause(vec![
-            image("a.yml", "image without a tag"),
-            image("b.yml", "image without a tag"),
-            image("c.yml", "image tagged latest"),
-        ]);
+        let grouped = group_by_cause(
+            vec![
+                image("a.yml", "image without a tag"),
+                image("b.yml", "image without a tag"),
+                image("c.yml", "image tagged latest"),
+            ],
+            |_| Some(rule.summary),
+        );
         assert_eq!(grouped.len(), 1);
         assert_eq!(grouped[0].message, rule.summary);
         let messages: Vec<Option<String>> = grouped[0].locations().map(|l| l.message).collect();
@@ -291,7 +205,9 @@ mod tests {
                 Some("image tagged latest".to_owned())
             ]
         );
-        let same = group_by_cause(vec![image("a.yml", "m"), image("b.yml", "m")]);
+        let same = group_by_cause(vec![image("a.yml", "m"), image("b.yml", "m")], |_| {
+            Some(rule.summary)
+        });
         assert_eq!(same[0].message, "m");
         assert!(same[0].locations().all(|l| l.message.is_none()));
     }

@@ -228,7 +228,7 @@ fn rule_descriptor(rule: &Rule) -> Value {
         },
         "helpUri": format!("https://12factor.net/{}", factor_page(rule.factor)),
         "defaultConfiguration": {
-            "level": sarif_level(rule.default_severity()),
+            "level": sarif_level(crate::audit::measured::default_severity(rule)),
             "enabled": !crate::audit::measured::off(rule),
         },
         "properties": properties(rule),

@@ -111,6 +111,12 @@ pub fn earned(rule: &Rule) -> Severity {
     of(rule).earned()
 }
 
+/// The severity a rule's findings have unless something says otherwise: its ceiling, lowered
+/// to what its measured first-sight precision earns.
+pub fn default_severity(rule: &Rule) -> Severity {
+    rule.severity.min(earned(rule))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 mod build;
 pub mod declarations;
 pub mod frameworks;
+pub mod parts;
 pub mod roles;
 pub mod spring;
 
@@ -18,7 +19,7 @@ use declarations::{Process, Service, Stage};
 use frameworks::ConfigFile;
 use roles::Role;
 
-use super::project::ProcfileAt;
+use super::procfiles::ProcfileAt;
 use build::{
     activated_spring_profiles, config_production_reads, demote_inactive_spring_profiles,
     drop_start_scripts_production_does_not_run, explain_config, init_scripts, init_services,
@@ -26,22 +27,7 @@ use build::{
     read_declarations, role_in, roles_by_path, settle_roles, spring_boot_jar, spring_properties,
     start_script_config,
 };
-
-/// One file and its role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileRole {
-    pub path: String,
-    pub role: Role,
-    pub why: &'static str,
-}
-
-/// A declared process, and whether it is production's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeclaredProcess {
-    pub process: Process,
-    /// The role of the file that declares it.
-    pub role: Role,
-}
+pub use parts::{DEFAULTS_FILE_NAME, DeclaredProcess, FileRole, init_script_kind};
 
 #[derive(Debug, Default)]
 pub struct Model {
@@ -73,33 +59,6 @@ pub struct Model {
     /// service's `run` (a long-running process the init system signals) or a one-shot.
     pub init_scripts: Vec<(String, bool)>,
 }
-
-/// Where an image's init system (s6-overlay, its `services.d` and `cont-init.d`) takes
-/// its scripts from: `Some(true)` for a service's `run`, `Some(false)` for a one-shot.
-pub fn init_script_kind(image_path: &str) -> Option<bool> {
-    let name = crate::audit::files::name(image_path);
-    if (image_path.contains("etc/s6-overlay/s6-rc.d/") || image_path.contains("etc/services.d/"))
-        && name == "run"
-    {
-        Some(true)
-    } else if image_path.contains("etc/s6-overlay/s6-rc.d/") && name == "up"
-        || image_path.contains("etc/cont-init.d/")
-        // The scripts an image's entrypoint runs at every start (`/docker-entrypoint.d/`,
-        // as nginx's and serversideup's PHP images do), not a database's one-time init.
-        || (image_path.contains("/entrypoint.d/") || image_path.contains("docker-entrypoint.d/"))
-            && crate::audit::files::has_extension(name, &["sh"])
-    {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// A quoted file name that says it is a default or a template (`config.default.php`): its
-/// name is the first group. The walk's scan looks for it in the code
-/// (`Fact::NamesDefaultsFile`).
-pub const DEFAULTS_FILE_NAME: &str =
-    r#"["'/]([A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(?:default|dist)\.[A-Za-z0-9]+)["']"#;
 
 impl Model {
     /// The model of the app at `root`, whose files the walk found (sorted) and whose

@@ -52,10 +52,10 @@ pub struct Project<'a> {
     /// `None` outside a git repository.
     pub tracked: Option<&'a HashSet<String>>,
     /// What the content scan established about the code.
-    pub facts: &'a [super::walk::Fact],
+    pub facts: &'a [Fact],
     /// `Procfile` first, then the alternatives at the app's root (`Procfile.dev`, …) that
     /// `dozen run -f`, foreman and Heroku's `heroku local -f` run.
-    pub procfiles: &'a [ProcfileAt],
+    pub procfiles: &'a [crate::audit::procfiles::ProcfileAt],
     /// The deployment model (`None` under `--probe-only`, which reads no file).
     pub model: Option<&'a super::model::Model>,
     /// The scripts production runs as it starts, found once for every rule that reads them
@@ -77,37 +77,15 @@ pub struct StartScript {
     pub signalled: bool,
 }
 
-/// A Procfile the rules read, with what parsing it found wrong.
-pub struct ProcfileAt {
-    /// Relative to the app.
+/// Something the code does that a project rule needs to know: it reads `PORT`, it imports a
+/// third-party Python module…
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    pub name: super::scan::Fact,
+    pub value: String,
     pub path: String,
-    pub procfile: Procfile,
-    pub problems: Vec<crate::diagnostic::Diagnostic>,
-}
-
-impl ProcfileAt {
-    /// The alternative Procfiles among the app's files: `Procfile.*` at its root.
-    pub fn alternatives(root: &Path, files: &[String]) -> Vec<Self> {
-        files
-            .iter()
-            // `Procfile.sh` is the script a Procfile runs, not another Procfile.
-            .filter(|path| {
-                path.starts_with("Procfile.")
-                    && !path.contains('/')
-                    && crate::audit::files::kind(path) != crate::audit::files::Kind::Code
-            })
-            .filter_map(|path| {
-                let bytes = std::fs::read(root.join(path)).ok()?;
-                let source = crate::source::Source::from_bytes(path.clone(), &bytes).ok()?;
-                let (procfile, problems) = Procfile::parse(&source);
-                Some(Self {
-                    path: path.clone(),
-                    procfile,
-                    problems,
-                })
-            })
-            .collect()
-    }
+    pub line: usize,
+    pub column: usize,
 }
 
 impl Project<'_> {
@@ -172,7 +150,7 @@ impl Project<'_> {
         self.model.map_or(&[], |m| m.spring.as_slice())
     }
 
-    pub fn facts(&self, name: super::scan::Fact) -> impl Iterator<Item = &super::walk::Fact> {
+    pub fn facts(&self, name: super::scan::Fact) -> impl Iterator<Item = &Fact> {
         self.facts.iter().filter(move |f| f.name == name)
     }
 

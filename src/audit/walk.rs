@@ -60,16 +60,7 @@ impl Default for Options {
     }
 }
 
-/// Something the code does that a project rule needs to know: it reads `PORT`, it imports a
-/// third-party Python module…
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fact {
-    pub name: super::scan::Fact,
-    pub value: String,
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-}
+pub use super::project::Fact;
 
 /// What the walk found.
 #[derive(Default)]

@@ -213,7 +213,7 @@ fn severity(rule: &Rule) -> &'static str {
     if crate::audit::measured::off(rule) {
         return "off";
     }
-    match rule.default_severity() {
+    match crate::audit::measured::default_severity(rule) {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Note => "note",

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use super::declarations::{self, Declared, Process, Stage};
 use super::frameworks::{self, ConfigFile};
+use super::parts::{DEFAULTS_FILE_NAME, DeclaredProcess, FileRole, init_script_kind};
 use super::roles::{self, Role};
-use super::{DEFAULTS_FILE_NAME, DeclaredProcess, FileRole, init_script_kind, spring};
-use crate::audit::project::ProcfileAt;
+use super::spring;
+use crate::audit::procfiles::ProcfileAt;
 
 /// A file of defaults the app's production code loads by name (`config.default.php`,
 /// `settings.dist.py`) is production config, not an example. `named`: (the file that

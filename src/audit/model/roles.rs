@@ -358,7 +358,7 @@ pub fn of_path(path: &str) -> (Role, &'static str) {
         return (Role::Example, "a licence file");
     }
     // `requirements-dev.txt`, `requirements/test.txt`: what developers and CI install.
-    if super::super::rules::is_requirements(path, name) {
+    if crate::audit::files::is_requirements(path, name) {
         if stem_words
             .iter()
             .any(|w| TEST_WORDS.contains(&w.as_str()) || w == "lint" || w == "docs" || w == "doc")

@@ -2,9 +2,9 @@
 
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::{Project, StartScript};
 use crate::audit::rule::{Role, Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 use crate::audit::shell::simple_commands;
 

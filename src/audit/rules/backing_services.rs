@@ -2,8 +2,8 @@
 
 use crate::audit::files::Kinds;
 use crate::audit::finding::{Factor, Severity};
+use crate::audit::module::Module;
 use crate::audit::rule::{Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 
 /// The factor's rules, patterns and project check.
@@ -26,7 +26,9 @@ pub static HARDCODED_ADDRESS: Rule = Rule {
 /// Not in CI workflows or Compose files (they describe the local and CI setup), and not when
 /// the line reads the environment (the literal is its fallback).
 fn hardcoded_address(hit: &Hit<'_>) -> bool {
-    !super::dev_tooling(hit.path) && !super::ui_component(hit.path) && !super::env_fallback(hit)
+    !crate::audit::clues::dev_tooling(hit.path)
+        && !crate::audit::clues::ui_component(hit.path)
+        && !crate::audit::clues::env_fallback(hit)
 }
 
 pub static PATTERNS: &[Pattern] = &[Pattern::new(

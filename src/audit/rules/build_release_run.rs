@@ -2,9 +2,9 @@
 
 use crate::audit::files::Kinds;
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::Project;
 use crate::audit::rule::{Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::scan::Pattern;
 use crate::audit::shell::{simple_commands, unwrap_program};
 

@@ -1,9 +1,9 @@
 //! Factor I, Codebase: one codebase tracked in revision control, many deploys.
 
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::Project;
 use crate::audit::rule::{Roles, Rule};
-use crate::audit::rules::Module;
 
 /// The factor's rules, patterns and project check.
 pub static MODULE: Module = Module {

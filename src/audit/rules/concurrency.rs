@@ -2,9 +2,9 @@
 
 use crate::audit::finding::{Factor, Finding, Severity};
 use crate::audit::model::declarations::Stage;
+use crate::audit::module::Module;
 use crate::audit::project::Project;
 use crate::audit::rule::{Role, Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::shell::{simple_commands, unwrap_program};
 
 /// The factor's rules, patterns and project check.

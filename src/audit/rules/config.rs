@@ -30,9 +30,9 @@ use crate::app::env_file::{EnvFile, Value};
 use crate::audit::dockerfile::{self, Instruction};
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Role, Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::scan::{Fact, Hit, Pattern};
 use crate::source::Source;
 
@@ -280,14 +280,14 @@ fn generic_secret(hit: &Hit<'_>) -> bool {
         && !files::is_translation_catalog(hit.path)
         && !files::is_docs_site_config(hit.path)
         && !NOT_SECRET_NAMES.iter().any(|n| name.contains(n))
-        && !super::is_placeholder(value)
+        && !crate::audit::clues::is_placeholder(value)
         && !identifier
         && !code_like
         && !short_hex
         && !value.contains("://")
         && !value.starts_with('/')
         && random
-        && !super::reads_env(hit.line)
+        && !crate::audit::clues::reads_env(hit.line)
 }
 
 /// Whether a variable name ends with a credential word, give or take a qualifier.
@@ -361,7 +361,7 @@ fn is_timestamp(value: &str) -> bool {
 }
 
 fn entropy_ok(value: &str) -> bool {
-    let entropy = super::entropy(value);
+    let entropy = crate::audit::clues::entropy(value);
     value.chars().count() >= 8 && entropy >= 2.5 || value.chars().count() >= 16 && entropy >= 3.0
 }
 
@@ -369,9 +369,9 @@ fn entropy_ok(value: &str) -> bool {
 fn generated_looking(value: &str) -> bool {
     let token = |part: &str| {
         part.len() >= 20
-            && super::entropy(part) >= 3.5
+            && crate::audit::clues::entropy(part) >= 3.5
             && !part.contains(' ')
-            && !super::is_placeholder(part)
+            && !crate::audit::clues::is_placeholder(part)
     };
     // In a URL, a generated path segment (a webhook's token), not its host or a password.
     match value.split_once("://") {
@@ -392,13 +392,14 @@ fn secret_like(key: &str, value: &str) -> bool {
                     .rsplit_once('@')
                     .and_then(|(user, _)| user.split_once(':'))
                     .is_some_and(|(_, password)| {
-                        !super::is_placeholder(password) && password.len() >= 3
+                        !crate::audit::clues::is_placeholder(password) && password.len() >= 3
                     })
             })
         });
-    let literal = !super::is_placeholder(value) && !value.contains("://");
+    let literal = !crate::audit::clues::is_placeholder(value) && !value.contains("://");
     // Unnamed, only what reads as generated: long and varied (a word like `development` is not).
-    let random = value.len() >= 20 && super::entropy(value) >= 3.5 && !value.contains(' ');
+    let random =
+        value.len() >= 20 && crate::audit::clues::entropy(value) >= 3.5 && !value.contains(' ');
     credentialed_url || literal && (named || random)
 }
 
@@ -432,7 +433,7 @@ fn secret_fallback(hit: &Hit<'_>) -> bool {
     .any(|n| name.contains(n));
     // A fallback that says it is a stand-in (`example`, `fake-test-api-key`, `12345678`) is
     // no one's secret; one that reads as a value (`superSecret`, the app's name) is.
-    let words = super::words(value);
+    let words = crate::audit::clues::words(value);
     let stand_in = words.iter().any(|w| {
         [
             "example",
@@ -454,10 +455,10 @@ fn secret_fallback(hit: &Hit<'_>) -> bool {
             "demo",
         ]
         .contains(&w.as_str())
-    }) || super::is_typed_sequence(value)
+    }) || crate::audit::clues::is_typed_sequence(value)
         || variable
             .as_deref()
-            .is_some_and(|v| super::names_its_key(v, value));
+            .is_some_and(|v| crate::audit::clues::names_its_key(v, value));
     !value.is_empty()
         && !stand_in
         && !not_secret_name
@@ -525,7 +526,7 @@ fn in_docs(hit: &Hit<'_>) -> bool {
 }
 
 fn credentialed_url(hit: &Hit<'_>) -> bool {
-    if super::ui_component(hit.path) {
+    if crate::audit::clues::ui_component(hit.path) {
         return false;
     }
     let password = hit.evidence;
@@ -548,9 +549,9 @@ fn credentialed_url(hit: &Hit<'_>) -> bool {
     let commented = hit.class_at(hit.evidence_at) == crate::audit::lex::Class::Comment;
     !in_docs(hit)
         && !commented
-        && !super::dev_tooling(hit.path)
-        && !super::env_fallback(hit)
-        && !super::is_placeholder(password)
+        && !crate::audit::clues::dev_tooling(hit.path)
+        && !crate::audit::clues::env_fallback(hit)
+        && !crate::audit::clues::is_placeholder(password)
         && !password.eq_ignore_ascii_case("pass")
         && !password.eq_ignore_ascii_case("pwd")
         && !password.contains('$')
@@ -685,7 +686,7 @@ pub fn env_files(project: &Project<'_>, out: &mut Vec<Finding>) {
         // Outside a repository nothing is committed: the rule is about git.
         if kind != Kind::EnvFile
             || !project.tracked.is_some_and(|t| t.contains(path.as_str()))
-            || super::dev_tooling(path)
+            || crate::audit::clues::dev_tooling(path)
         {
             continue;
         }
@@ -808,7 +809,7 @@ pub fn dockerfile_secrets(path: &str, instructions: &[Instruction], out: &mut Ve
             // given its value at build time, which its history keeps.
             if value.as_deref().is_some_and(|v| {
                 let v = v.trim_matches(['"', '\'']).to_ascii_lowercase();
-                super::is_placeholder(&v)
+                crate::audit::clues::is_placeholder(&v)
                     || [
                         "no", "yes", "true", "false", "0", "1", "on", "off", "disabled", "none",
                     ]
@@ -925,10 +926,10 @@ pub fn framework_passwords(file: &File<'_>, out: &mut Vec<Finding>) {
         let value = captures.get(captures.len() - 1).expect("a value group");
         let text = value.as_str();
         let key = &file.text[captures.get(0).map_or(0, |m| m.start())..value.start()];
-        if super::is_placeholder(text)
+        if crate::audit::clues::is_placeholder(text)
             || text.contains("ENV")
-            || super::reads_env(text)
-            || super::names_its_key(key, text)
+            || crate::audit::clues::reads_env(text)
+            || crate::audit::clues::names_its_key(key, text)
         {
             continue;
         }
@@ -1120,7 +1121,7 @@ fn private_key_body(hit: &Hit<'_>) -> bool {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
         .count();
-    base64 >= 40 && !super::is_placeholder(&body)
+    base64 >= 40 && !crate::audit::clues::is_placeholder(&body)
 }
 
 /// A JSON Web Token that still grants something: not a stand-in, and not expired. A token

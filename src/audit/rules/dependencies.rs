@@ -3,9 +3,9 @@
 use crate::audit::dockerfile::Instruction;
 use crate::audit::files::{self, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::scan::{Fact, Hit, Pattern};
 
 /// The factor's rules, patterns and project check.
@@ -182,7 +182,7 @@ fn undeclared_tool(hit: &Hit<'_>) -> bool {
     });
     tool.starts_with(|c: char| c.is_ascii_alphabetic())
         && !presence_check
-        && !super::dev_tooling(hit.path)
+        && !crate::audit::clues::dev_tooling(hit.path)
         && !comment
         && rust_process
         && !(shell_only && !backtick_language && !hit.line.contains("os.system"))
@@ -199,7 +199,7 @@ fn provided_tools(project: &Project<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for path in project.files.iter().filter(|p| !p.contains('/')) {
         let name = files::name(path);
-        let Some(text) = (if super::is_requirements(path, name)
+        let Some(text) = (if crate::audit::files::is_requirements(path, name)
             || ["package.json", "Gemfile", "pyproject.toml", "Pipfile"].contains(&name)
         {
             project.read(path)

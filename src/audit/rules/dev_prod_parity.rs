@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use crate::app::env_file::Value;
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Role, Roles, Rule};
-use crate::audit::rules::Module;
 
 /// The factor's rules, patterns and project check.
 pub static MODULE: Module = Module {
@@ -216,7 +216,7 @@ pub fn may_switch_databases(content: &[u8]) -> bool {
 pub fn database_switch(file: &File<'_>, out: &mut Vec<Finding>) {
     if crate::audit::files::is_test_path(file.path)
         || file.name.contains("test")
-        || crate::audit::rules::dev_tooling(file.path)
+        || crate::audit::clues::dev_tooling(file.path)
         || crate::audit::files::is_dockerfile(file.name)
     {
         return;

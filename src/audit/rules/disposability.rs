@@ -2,9 +2,9 @@
 
 use crate::audit::dockerfile::Instruction;
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::Project;
 use crate::audit::rule::{Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::shell::{self, simple_commands};
 
 /// The factor's rules, patterns and project check.

@@ -3,9 +3,9 @@
 use crate::app::procfile::ProcessType;
 use crate::audit::files::{Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::Project;
 use crate::audit::rule::{Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::scan::{Fact, Hit, Pattern};
 use crate::audit::shell::simple_commands;
 
@@ -47,7 +47,7 @@ pub static HARDCODED_PORT: Rule = Rule {
 };
 
 fn no_env(hit: &Hit<'_>) -> bool {
-    !super::reads_env(hit.line) && !hit.line.contains("PORT")
+    !crate::audit::clues::reads_env(hit.line) && !hit.line.contains("PORT")
 }
 
 const MESSAGE: &str = "listens on a literal port: read PORT from the environment";

@@ -2,9 +2,9 @@
 
 use crate::audit::files::{self, Kind, Kinds};
 use crate::audit::finding::{Factor, Finding, Severity};
+use crate::audit::module::Module;
 use crate::audit::project::{File, Project};
 use crate::audit::rule::{Role, Roles, Rule};
-use crate::audit::rules::Module;
 use crate::audit::scan::{Fact, Pattern};
 
 /// The factor's rules, patterns and project check.

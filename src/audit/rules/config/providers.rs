@@ -5,8 +5,8 @@
 //! character, a handful of distinct ones or a documented example is a stand-in.
 
 use crate::audit::files::Kinds;
+use crate::audit::module::Module;
 use crate::audit::rule::Rule;
-use crate::audit::rules::Module;
 use crate::audit::scan::{Hit, Pattern};
 
 use super::{provider, real_token};
