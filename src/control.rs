@@ -137,8 +137,7 @@ impl Default for CanaryPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CanaryStatus {
     pub release: String,
-    /// `starting`, `analysing`, `promoting`.
-    pub state: String,
+    pub state: CanaryState,
     /// 1-based; 0 while starting.
     pub step: usize,
     pub steps: Vec<u32>,
@@ -174,6 +173,105 @@ pub enum Strategy {
     Canary,
 }
 
+/// The words of the protocol's states, as enums on both sides of the socket: the JSON is the
+/// words (`"backing off"`), and the text output prints them as they are.
+macro_rules! wire_words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $word)] $variant,)+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+wire_words! {
+    /// What an instance is doing.
+    InstanceState {
+        Waiting = "waiting",
+        /// Started, not yet ready (its health check has not passed).
+        Starting = "starting",
+        /// Running and passing its health check.
+        Ready = "ready",
+        /// Running, with no health check.
+        Running = "running",
+        BackingOff = "backing off",
+        /// Out of rotation, finishing its requests before it stops.
+        Draining = "draining",
+        Stopping = "stopping",
+        /// Stopped by hand (`dozen stop`).
+        Stopped = "stopped",
+        /// Exited 0 and not restarted.
+        Exited = "exited",
+        Crashed = "crashed",
+    }
+}
+
+wire_words! {
+    /// An instance's health check.
+    Health {
+        None = "none",
+        Pending = "pending",
+        Passing = "passing",
+        Failing = "failing",
+        /// The instance never listened on its port.
+        NotListening = "not listening",
+    }
+}
+
+wire_words! {
+    /// A blue-green or canary deploy's side an instance is on.
+    Side {
+        /// The side that served before the deploy.
+        Stable = "stable",
+        /// The new release's side.
+        Candidate = "candidate",
+    }
+}
+
+wire_words! {
+    /// What a roll is.
+    RollKind {
+        Restart = "restart",
+        /// A move to another release.
+        Move = "move",
+    }
+}
+
+wire_words! {
+    /// Where a roll is.
+    RollState {
+        Running = "running",
+        /// A move whose replacement failed: its moved instances go back.
+        RollingBack = "rolling back",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
+wire_words! {
+    /// Where a canary is.
+    CanaryState {
+        Starting = "starting",
+        Analysing = "analysing",
+        Promoting = "promoting",
+    }
+}
+
 /// One instance as `dozen ps` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceStatus {
@@ -181,20 +279,18 @@ pub struct InstanceStatus {
     #[serde(rename = "type")]
     pub type_name: String,
     pub index: u32,
-    /// `waiting`, `starting`, `ready`, `backing off`, `stopping`, `crashed`.
-    pub state: String,
+    pub state: InstanceState,
     pub pid: Option<u32>,
     pub port: u16,
     pub uptime_ms: Option<u64>,
     pub restarts: u32,
-    /// `none`, `pending`, `passing`, `failing`.
-    pub health: String,
+    pub health: Health,
     /// `vN`, or `dev` for `dozen run --dev`.
     pub release: String,
     /// During a blue-green deploy: `stable` (the side that served) or `candidate` (the new
     /// release's side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub side: Option<String>,
+    pub side: Option<Side>,
 }
 
 /// The latest restart or release move of the run, for clients that wait for it to end.
@@ -202,14 +298,11 @@ pub struct InstanceStatus {
 pub struct RollStatus {
     /// Counts up with every restart or move the run begins.
     pub seq: u64,
-    /// `restart` or `move`.
-    pub kind: String,
+    pub kind: RollKind,
     /// The release a move goes to (`vN`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
-    /// `running`, `rolling back` (a move whose replacement failed, its moved instances going
-    /// back), `done`, or `failed`.
-    pub state: String,
+    pub state: RollState,
     /// The instance that did not come back, when it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
@@ -221,7 +314,7 @@ pub struct RollStatus {
 impl RollStatus {
     /// Whether it has ended, one way or the other.
     pub fn ended(&self) -> bool {
-        matches!(self.state.as_str(), "done" | "failed")
+        matches!(self.state, RollState::Done | RollState::Failed)
     }
 }
 

@@ -138,8 +138,13 @@ impl Head {
 /// The most bytes a response's head may take.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// Reads one response (to a request of method `method`), its body written to `body`.
-pub fn read_response(wire: &mut Wire, method: &str, body: &mut dyn Write) -> Result<Head, String> {
+/// Reads one response (to a request of method `method`) from the connection (or any
+/// reader), its body written to `body`.
+pub fn read_response(
+    wire: &mut dyn Read,
+    method: &str,
+    body: &mut dyn Write,
+) -> Result<Head, String> {
     let (head, pending) = read_head(wire, method)?;
     pending.copy_to(wire, head, body)
 }
@@ -157,7 +162,7 @@ impl Pending {
     /// body ran to the end of the connection).
     pub fn copy_to(
         self,
-        wire: &mut Wire,
+        wire: &mut dyn Read,
         head: Head,
         body: &mut dyn Write,
     ) -> Result<Head, String> {
@@ -188,7 +193,7 @@ impl Pending {
 }
 
 /// Reads a response's head; its body is left for [`Pending::copy_to`].
-pub fn read_head(wire: &mut Wire, method: &str) -> Result<(Head, Pending), String> {
+pub fn read_head(wire: &mut dyn Read, method: &str) -> Result<(Head, Pending), String> {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let (head, length, chunked, at) = loop {
@@ -258,7 +263,7 @@ pub fn read_head(wire: &mut Wire, method: &str) -> Result<(Head, Pending), Strin
 
 struct BodyReader<'a> {
     rest: Vec<u8>,
-    wire: &'a mut Wire,
+    wire: &'a mut dyn Read,
 }
 
 impl BodyReader<'_> {

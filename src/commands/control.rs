@@ -140,7 +140,10 @@ pub(super) fn restart(context: &Context, args: &TargetArgs) -> Result<i32, Error
     if !args.wait {
         return Ok(exit_code::SUCCESS);
     }
-    match response.roll.filter(|r| r.kind == "restart") {
+    match response
+        .roll
+        .filter(|r| r.kind == control::RollKind::Restart)
+    {
         Some(roll) => wait_for_roll(context, &store, roll.seq),
         // Nothing to restart (every target was already in a roll): nothing to wait for.
         None => Ok(exit_code::SUCCESS),
@@ -166,8 +169,11 @@ pub(super) fn stop(context: &Context, args: &TargetArgs) -> Result<i32, Error> {
         let busy = status.instances.iter().any(|i| {
             targeted(&i.name)
                 && matches!(
-                    i.state.as_str(),
-                    "stopping" | "ready" | "running" | "starting"
+                    i.state,
+                    control::InstanceState::Stopping
+                        | control::InstanceState::Ready
+                        | control::InstanceState::Running
+                        | control::InstanceState::Starting
                 )
         });
         (!busy).then_some(Ok(()))
@@ -207,17 +213,22 @@ fn wait_until(
 /// A scale has settled when no instance is starting, waiting or stopping; one that crashed
 /// or is backing off fails it.
 fn settled(status: &Response) -> Option<Result<(), String>> {
-    if let Some(bad) = status
-        .instances
-        .iter()
-        .find(|i| matches!(i.state.as_str(), "crashed" | "backing off"))
-    {
+    if let Some(bad) = status.instances.iter().find(|i| {
+        matches!(
+            i.state,
+            control::InstanceState::Crashed | control::InstanceState::BackingOff
+        )
+    }) {
         return Some(Err(format!("{} is {}", bad.name, bad.state)));
     }
-    let moving = status
-        .instances
-        .iter()
-        .any(|i| matches!(i.state.as_str(), "starting" | "waiting" | "stopping"));
+    let moving = status.instances.iter().any(|i| {
+        matches!(
+            i.state,
+            control::InstanceState::Starting
+                | control::InstanceState::Waiting
+                | control::InstanceState::Stopping
+        )
+    });
     (!moving).then_some(Ok(()))
 }
 
@@ -258,7 +269,7 @@ pub(super) fn roll_outcome(store: &std::path::Path, seq: u64) -> Result<RollEnd,
         };
         match status.roll.filter(|r| r.seq == seq) {
             Some(roll) if roll.ended() => {
-                return Ok(if roll.state == "done" {
+                return Ok(if roll.state == control::RollState::Done {
                     RollEnd::Done
                 } else {
                     RollEnd::Failed(match (roll.reason, roll.failed) {
@@ -453,12 +464,12 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         .map(|i| {
             [
                 i.name.clone(),
-                i.state.clone(),
+                i.state.to_string(),
                 i.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
                 i.port.to_string(),
                 i.uptime_ms.map_or_else(|| "-".to_owned(), uptime),
                 i.restarts.to_string(),
-                i.health.clone(),
+                i.health.to_string(),
                 i.release.clone(),
             ]
         })

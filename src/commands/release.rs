@@ -461,7 +461,8 @@ fn tell_the_run(
             let seq = response
                 .roll
                 .filter(|r| {
-                    r.kind == "move" && r.release.as_deref() == Some(&format!("v{version}"))
+                    r.kind == control::RollKind::Move
+                        && r.release.as_deref() == Some(&format!("v{version}"))
                 })
                 .map(|r| r.seq);
             let Some(seq) = seq else {

@@ -19,7 +19,7 @@ use super::health::{Check, Probe, Request};
 use crate::app::formation::{Formation, ScaleChange};
 use crate::app::manifest::Restart;
 use crate::app::ports::instance_port;
-use crate::control::{self, InstanceStatus, Op, Response};
+use crate::control::{self, Health, InstanceState, InstanceStatus, Op, Response, Side};
 
 /// Readiness is probed this often until it passes, then at the check's interval.
 pub const READINESS_POLL: Duration = Duration::from_millis(100);
@@ -411,20 +411,7 @@ enum Step {
     EndSurge(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RollKind {
-    Restart,
-    Move,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RollState {
-    Running,
-    /// A move whose replacement failed: its moved instances go back.
-    RollingBack,
-    Done,
-    Failed,
-}
+use crate::control::{RollKind, RollState};
 
 /// The latest restart or move, for `dozen ps` and clients that wait for its end.
 struct Roll {
@@ -441,19 +428,9 @@ impl Roll {
     fn status(&self) -> control::RollStatus {
         control::RollStatus {
             seq: self.seq,
-            kind: match self.kind {
-                RollKind::Restart => "restart",
-                RollKind::Move => "move",
-            }
-            .to_owned(),
+            kind: self.kind,
             release: self.release.clone(),
-            state: match self.state {
-                RollState::Running => "running",
-                RollState::RollingBack => "rolling back",
-                RollState::Done => "done",
-                RollState::Failed => "failed",
-            }
-            .to_owned(),
+            state: self.state,
             failed: self.failed.clone(),
             reason: self.reason.clone(),
         }
@@ -1799,11 +1776,12 @@ impl Machine {
         Some(control::CanaryStatus {
             release: self.specs[self.current].release.clone(),
             state: match deploy.phase {
-                DeployPhase::Starting | DeployPhase::Smoke => "starting",
-                DeployPhase::Analysing => "analysing",
-                DeployPhase::Promoting | DeployPhase::Switched { .. } => "promoting",
-            }
-            .to_owned(),
+                DeployPhase::Starting | DeployPhase::Smoke => control::CanaryState::Starting,
+                DeployPhase::Analysing => control::CanaryState::Analysing,
+                DeployPhase::Promoting | DeployPhase::Switched { .. } => {
+                    control::CanaryState::Promoting
+                }
+            },
             step: if deploy.phase == DeployPhase::Starting {
                 0
             } else {
@@ -2662,34 +2640,36 @@ impl Machine {
             .map(|s| {
                 let check = self.specs[s.spec].types[s.type_index].health.is_some();
                 let state = match s.state {
-                    State::Waiting => "waiting",
+                    State::Waiting => InstanceState::Waiting,
                     State::Running
                         if s.pid.is_none() || (check && s.readiness == Readiness::Pending) =>
                     {
-                        "starting"
+                        InstanceState::Starting
                     }
-                    State::Running if check && s.readiness == Readiness::Ready => "ready",
-                    State::Running => "running",
-                    State::Backoff(_) => "backing off",
-                    State::Stopping { draining: true, .. } => "draining",
-                    State::Stopping { .. } => "stopping",
-                    State::Held => "stopped",
-                    State::Done if s.exit_code == Some(0) => "exited",
-                    State::Done => "crashed",
+                    State::Running if check && s.readiness == Readiness::Ready => {
+                        InstanceState::Ready
+                    }
+                    State::Running => InstanceState::Running,
+                    State::Backoff(_) => InstanceState::BackingOff,
+                    State::Stopping { draining: true, .. } => InstanceState::Draining,
+                    State::Stopping { .. } => InstanceState::Stopping,
+                    State::Held => InstanceState::Stopped,
+                    State::Done if s.exit_code == Some(0) => InstanceState::Exited,
+                    State::Done => InstanceState::Crashed,
                 };
                 let health = match (check, s.readiness, s.failures) {
-                    (_, Readiness::GaveUp, _) => "not listening",
-                    (false, _, _) => "none",
-                    (true, Readiness::Pending, _) => "pending",
-                    (true, Readiness::Ready, 0) => "passing",
-                    (true, Readiness::Ready, _) => "failing",
+                    (_, Readiness::GaveUp, _) => Health::NotListening,
+                    (false, _, _) => Health::None,
+                    (true, Readiness::Pending, _) => Health::Pending,
+                    (true, Readiness::Ready, 0) => Health::Passing,
+                    (true, Readiness::Ready, _) => Health::Failing,
                 };
                 let alive = matches!(s.state, State::Running | State::Stopping { .. });
                 InstanceStatus {
                     name: s.name.clone(),
                     type_name: self.type_name(s).to_owned(),
                     index: s.index,
-                    state: state.to_owned(),
+                    state,
                     pid: s.pid,
                     port: s.port,
                     uptime_ms: alive.then(|| {
@@ -2697,12 +2677,15 @@ impl Machine {
                         u64::try_from(uptime.as_millis()).unwrap_or(u64::MAX)
                     }),
                     restarts: s.restarts,
-                    health: health.to_owned(),
+                    health,
                     release: self.specs[s.spec].release.clone(),
-                    side: self
-                        .deploy
-                        .as_ref()
-                        .map(|_| if s.candidate { "candidate" } else { "stable" }.to_owned()),
+                    side: self.deploy.as_ref().map(|_| {
+                        if s.candidate {
+                            Side::Candidate
+                        } else {
+                            Side::Stable
+                        }
+                    }),
                 }
             })
             .collect();
@@ -3104,7 +3087,7 @@ mod tests {
             self.ps()
                 .instances
                 .iter()
-                .filter(|i| i.type_name == type_name && i.state == "ready")
+                .filter(|i| i.type_name == type_name && i.state == InstanceState::Ready)
                 .count()
         }
 
@@ -3197,7 +3180,11 @@ mod tests {
         });
         let log = world.log();
         assert!(has(&log, "weight 5000"), "{log:?}");
-        assert_eq!(world.roll().state, "running", "not done before the switch");
+        assert_eq!(
+            world.roll().state,
+            RollState::Running,
+            "not done before the switch"
+        );
         world.input(Input::SideStats {
             stable: counts(280, 1, 5),
             candidate: counts(20, 0, 6),
@@ -3226,7 +3213,7 @@ mod tests {
             "the old side stops at once: {log:?}"
         );
         assert!(has(&log, "log move v2 moved"), "{log:?}");
-        assert_eq!(world.roll().state, "done");
+        assert_eq!(world.roll().state, RollState::Done);
     }
 
     /// A canary failing 10% of its requests is aborted before its step ends: every request
@@ -3247,7 +3234,7 @@ mod tests {
             "{log:?}"
         );
         let roll = world.roll();
-        assert_eq!(roll.state, "failed");
+        assert_eq!(roll.state, RollState::Failed);
         assert!(
             roll.reason
                 .unwrap()
@@ -3285,7 +3272,7 @@ mod tests {
             }
         }
         let roll = world.roll();
-        assert_eq!(roll.state, "failed");
+        assert_eq!(roll.state, RollState::Failed);
         assert!(
             roll.reason.unwrap().contains("not enough traffic"),
             "{:?}",
@@ -3303,7 +3290,7 @@ mod tests {
             candidate: counts(20, 0, 80),
         });
         let roll = world.roll();
-        assert_eq!(roll.state, "failed");
+        assert_eq!(roll.state, RollState::Failed);
         assert!(
             roll.reason.unwrap().contains("canary p99"),
             "{:?}",
@@ -3441,14 +3428,14 @@ mod tests {
         world.exited("worker.2", Some(0), None);
         let log = world.log();
         assert!(has(&log, "log move v2 moved"), "{log:?}");
-        assert_eq!(world.roll().state, "done");
+        assert_eq!(world.roll().state, RollState::Done);
         let ps = world.ps();
         assert_eq!(ps.formation["web"], 2);
-        let sides: Vec<(String, Option<String>)> = ps
+        let sides: Vec<(String, Option<Side>)> = ps
             .instances
             .iter()
             .filter(|i| i.type_name == "web")
-            .map(|i| (i.release.clone(), i.side.clone()))
+            .map(|i| (i.release.clone(), i.side))
             .collect();
         assert_eq!(sides.len(), 4, "{sides:?}");
         (world, old)
@@ -3544,7 +3531,7 @@ mod tests {
         let web: Vec<(&str, Option<u32>)> = ps
             .instances
             .iter()
-            .filter(|i| i.type_name == "web" && i.state == "ready")
+            .filter(|i| i.type_name == "web" && i.state == InstanceState::Ready)
             .map(|i| (i.release.as_str(), i.pid))
             .collect();
         let pids = [old.0, old.1].map(|id| u32::try_from(1000 + id).ok());
@@ -3570,12 +3557,12 @@ mod tests {
             has(&log, "drain web.1") || has(&log, "signal web.1 15"),
             "{log:?}"
         );
-        assert_eq!(world.roll().state, "failed");
+        assert_eq!(world.roll().state, RollState::Failed);
         let ps = world.ps();
         let serving: Vec<&str> = ps
             .instances
             .iter()
-            .filter(|i| i.state == "ready")
+            .filter(|i| i.state == InstanceState::Ready)
             .map(|i| i.release.as_str())
             .collect();
         assert_eq!(serving, ["v1", "v1"], "{ps:?}");
@@ -3646,8 +3633,8 @@ mod tests {
         let ps = world.ps();
         assert_eq!(ps.formation["web"], 2);
         assert_eq!(ps.instances.len(), 2);
-        assert!(ps.instances.iter().all(|i| i.state == "ready"));
-        assert_eq!(ps.roll.unwrap().state, "done");
+        assert!(ps.instances.iter().all(|i| i.state == InstanceState::Ready));
+        assert_eq!(ps.roll.unwrap().state, RollState::Done);
     }
 
     #[test]
@@ -3674,7 +3661,7 @@ mod tests {
             !log.iter().any(|l| l.starts_with("signal web.1")),
             "{log:?}"
         );
-        assert_eq!(world.roll().state, "rolling back");
+        assert_eq!(world.roll().state, RollState::RollingBack);
         // web.1 goes back only once web.2 serves again on v1.
         world.up("web.2");
         let log = world.log();
@@ -3755,7 +3742,7 @@ mod tests {
         let ps = world.ps();
         assert_eq!(ps.formation["web"], 1);
         assert_eq!(ps.instances.len(), 1);
-        assert_eq!(ps.roll.unwrap().state, "done");
+        assert_eq!(ps.roll.unwrap().state, RollState::Done);
     }
 
     #[test]
@@ -3837,7 +3824,7 @@ mod tests {
         assert!(has(&log, "drain web.1"), "{log:?}");
         assert_eq!(count(&log, "signal web.1"), 0, "{log:?}");
         assert_eq!(names(&world), ["web.2"]);
-        assert_eq!(world.ps().instances[0].state, "draining");
+        assert_eq!(world.ps().instances[0].state, InstanceState::Draining);
         let id = world.id("web.1");
         world.input(Input::Drained { id });
         assert_eq!(world.log(), [format!("signal web.1 {TERM}")]);
@@ -3905,7 +3892,7 @@ mod tests {
         world.advance(Duration::from_millis(4900));
         let log = world.log();
         assert_eq!(count(&log, "signal"), 1, "{log:?}");
-        assert_eq!(world.ps().instances[0].state, "stopping");
+        assert_eq!(world.ps().instances[0].state, InstanceState::Stopping);
         world.exited("worker.1", None, Some(TERM));
         assert_eq!(world.log(), ["say worker.1 stopped"]);
         assert!(world.machine.finished());
@@ -3996,7 +3983,7 @@ mod tests {
             result: Err("late".into()),
         });
         assert!(world.log().is_empty());
-        assert_eq!(world.ps().instances[0].state, "running");
+        assert_eq!(world.ps().instances[0].state, InstanceState::Running);
     }
 
     #[test]
@@ -4030,7 +4017,7 @@ mod tests {
             signal: None,
         });
         assert!(world.log()[0].starts_with("say web.1 ready in"));
-        assert_eq!(world.ps().instances[0].state, "ready");
+        assert_eq!(world.ps().instances[0].state, InstanceState::Ready);
 
         // The next one hangs: SIGKILL at its timeout, and that counts as a failure.
         world.advance(Duration::from_secs(1));
@@ -4045,7 +4032,7 @@ mod tests {
             signal: Some(KILL),
         });
         let ps = world.ps();
-        assert_eq!(ps.instances[0].health, "failing");
+        assert_eq!(ps.instances[0].health, Health::Failing);
         world.advance(Duration::from_secs(1));
         let check = world.checks["web.1"];
         world.input(Input::Exited {

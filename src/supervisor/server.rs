@@ -218,7 +218,7 @@ fn answer(
 }
 
 /// A request line as a request, or what is wrong with it.
-fn parse_request(line: &[u8]) -> Result<Request, String> {
+pub fn parse_request(line: &[u8]) -> Result<Request, String> {
     let text = std::str::from_utf8(line).map_err(|e| format!("bad request: not UTF-8 ({e})"))?;
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("bad request: {e}"))?;
