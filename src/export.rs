@@ -3,6 +3,7 @@
 //! README, "dozen export"). Each exporter is a pure function from a [`Source`] to files, so
 //! the output is deterministic: same input, same bytes.
 
+pub mod access;
 pub mod compose;
 pub mod kubernetes;
 pub mod systemd;

@@ -728,3 +728,43 @@ fn every_engine_sources_the_profile_d_scripts_first() {
     .unwrap_or_default();
     assert!(!unit.contains("profile.d"), "{unit}");
 }
+
+/// A `User=` that cannot enter the tree the units run from (the store is 0700, its
+/// maker's) would fail at the first start: the export says so and writes nothing.
+#[test]
+fn units_for_an_account_that_cannot_reach_the_tree_are_refused() {
+    assert!(
+        std::fs::read_to_string("/etc/passwd")
+            .unwrap()
+            .lines()
+            .any(|l| l.starts_with("daemon:")),
+        "the test needs the `daemon` account every Debian has"
+    );
+    let test = Test::new().procfile("web: sleep 100\n");
+    let (code, _, stderr) = dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = dozen_in(
+        test.path(),
+        &["export", "systemd", "--out", "units", "--user", "daemon"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("User=daemon cannot reach the tree the units run from"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sudo -u daemon dozen release"), "{stderr}");
+    assert!(!test.path().join("units").exists());
+    // An account this machine does not have: the units are for another machine.
+    let (code, _, stderr) = dozen_in(
+        test.path(),
+        &[
+            "export",
+            "systemd",
+            "--out",
+            "units",
+            "--user",
+            "no-such-account",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+}

@@ -36,6 +36,20 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
         return Err(Error::usage("--image cannot be empty"));
     }
     let (source, hold) = resolve(context, release.map(|v| v.0))?;
+    if let ExportTarget::Systemd {
+        user: Some(user), ..
+    } = &args.target
+        && let Some((dir, mode)) = crate::export::access::first_closed(user, &source.workdir)
+    {
+        // The units would fail at their first start (systemd cannot chdir).
+        return Err(Error::failed(format!(
+            "User={user} cannot reach the tree the units run from: {} is mode {mode:o} and not {user}'s; nothing written",
+            dir.display()
+        ))
+        .hint(format!(
+            "make the release as {user} (`sudo -u {user} dozen release`), so the store and its trees are theirs; or export without --user"
+        )));
+    }
     // The image `dozen image --push` made of this release, by digest.
     let pushed = hold
         .as_ref()
@@ -80,7 +94,7 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
                 }
                 let image = default_image(&source);
                 eprintln!(
-                    "{}: no --image: the {what} run {image}; build and push it (the release's build tree), or pass --image",
+                    "{}: no --image: the {what} run {image}, the name `dozen image --archive FILE` gives the release's image (`podman load`/`docker load -i FILE`); or push it (`dozen image --push REF`) and pass --image",
                     context.paint_err().warning("note")
                 );
                 image

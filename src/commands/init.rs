@@ -429,8 +429,9 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
                 "python3 -m gunicorn {project}.wsgi --bind 0.0.0.0:$PORT"
             )),
             (_, false) => {
+                let project = django.as_deref().unwrap_or("PROJECT");
                 notes.push(format!(
-                    "web runs Django's development server: add gunicorn to {file} for production"
+                    "web runs Django's development server: for production add gunicorn to {file} and make web `python3 -m gunicorn {project}.wsgi --bind 0.0.0.0:$PORT` (init never rewrites the Procfile)"
                 ));
                 Some("python3 manage.py runserver 0.0.0.0:$PORT".to_owned())
             }
@@ -453,7 +454,7 @@ fn python(exists: Exists, read: Read) -> Option<Plan> {
             Some(format!("python3 -m gunicorn '{app}' --bind 0.0.0.0:$PORT"))
         } else {
             notes.push(format!(
-                "web runs Flask's development server: add gunicorn to {file} for production"
+                "web runs Flask's development server: for production add gunicorn to {file} and make web `python3 -m gunicorn '{app}' --bind 0.0.0.0:$PORT` (init never rewrites the Procfile)"
             ));
             Some(format!(
                 "python3 -m flask --app '{app}' run --host 0.0.0.0 --port $PORT"

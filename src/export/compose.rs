@@ -129,6 +129,11 @@ fn service(
     if let Some(health) = &kind.health {
         service.insert("healthcheck".into(), healthcheck(health));
     }
+    // The command would be the container's process 1, for which the kernel ignores a
+    // signal the process has no handler for: an app that never set one (Flask's development
+    // server, a plain Express app) would sit out the grace period at every stop. An init
+    // as process 1 (tini, catatonit) passes the stop signal on, as dozen does.
+    service.insert("init".into(), json!(true));
     service.insert("stop_signal".into(), json!(kind.stop_signal));
     service.insert(
         "stop_grace_period".into(),

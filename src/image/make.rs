@@ -207,7 +207,6 @@ fn runnable(
 /// The `PATH` a process of the image starts with: the build's, else the base's, else the
 /// runtimes' default; then what the tree's `.profile.d` scripts add.
 fn image_path(request: &Request<'_>, base: Option<&Base>) -> String {
-    const DEFAULT: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     let from_base = base.and_then(|b| {
         b.config["config"]["Env"]
             .as_array()?
@@ -221,7 +220,7 @@ fn image_path(request: &Request<'_>, base: Option<&Base>) -> String {
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())
         .or(from_base)
-        .unwrap_or_else(|| DEFAULT.to_owned());
+        .unwrap_or_else(|| super::oci::DEFAULT_PATH.to_owned());
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(request.tree.join(".profile.d"))
         .into_iter()
         .flatten()

@@ -142,9 +142,13 @@ pub struct RunConfig {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The `PATH` of an image whose base sets none: Docker's and podman's default.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// The image config: the base's (its `config`, `rootfs` and `history` kept), with the app
 /// layer's `diff_id` appended and `config` changed as `run` says. `Env` keeps the base's
-/// variables, a name given again replaced in place.
+/// variables, a name given again replaced in place, and [`DEFAULT_PATH`] when nothing sets
+/// `PATH`.
 pub fn image_config(
     base: Option<&Value>,
     platform: &Platform,
@@ -192,6 +196,11 @@ pub fn image_config(
             Some(existing) => *existing = line,
             None => env.push(line),
         }
+    }
+    // The PATH the image's programs were checked against, written down when the base sets
+    // none: runtimes differ in what they give a process otherwise.
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
     }
     inner.insert("Env".into(), Value::from(env));
     inner.insert("WorkingDir".into(), Value::from(run.working_dir.clone()));
@@ -547,7 +556,10 @@ pub(crate) mod tests {
         let inspected: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(inspected["Digest"], manifest_desc.digest.as_str());
         assert_eq!(inspected["Layers"].as_array().unwrap().len(), 2);
-        assert_eq!(inspected["Env"], serde_json::json!(["PORT=5000"]));
+        assert_eq!(
+            inspected["Env"],
+            serde_json::json!([format!("PATH={DEFAULT_PATH}"), "PORT=5000"])
+        );
 
         let bundle = work.path().join("bundle");
         let out = std::process::Command::new(&umoci)
