@@ -1,0 +1,153 @@
+//! Which type the router fronts, its settings, and chunked bodies both ways.
+
+use super::*;
+
+/// `[router] type` names the type the router fronts; a type the Procfile lacks is an error
+/// at its place in dozen.toml.
+#[test]
+fn the_router_fronts_the_type_its_section_names() {
+    let port = base_port();
+    let test = Test::new()
+        .file("app.py", APP)
+        .procfile("api: exec python3 -u app.py\nclock: exec sleep 60\n")
+        .manifest("[router]\ntype = \"api\"\n");
+    let (base, listen) = (port.to_string(), format!("127.0.0.1:{port}"));
+    let running = test
+        .args(&[
+            "run",
+            "--dev",
+            "--no-timestamps",
+            "-p",
+            &base,
+            "-m",
+            "api=2,clock=1",
+            "--router",
+            &listen,
+        ])
+        .spawn();
+    in_rotation(&running, 2);
+    let ports: std::collections::BTreeSet<String> = (0..20)
+        .map(|_| get(port, "/").json()["port"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        [port + 1, port + 2].iter().map(u16::to_string).collect();
+    assert_eq!(ports, expected);
+    let status = ps(&running);
+    let names: Vec<&str> = status["router"]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api.1", "api.2"]);
+    stop(running);
+    Test::new()
+        .procfile("api: exec sleep 60\n")
+        .manifest("[router]\ntype = \"apj\"\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("dozen.toml:2:8")
+        .stderr_has("[router] type `apj` is not a process type in the Procfile")
+        .stderr_has("did you mean `api`?");
+}
+
+#[test]
+fn router_settings_are_checked_and_a_taken_address_is_an_error() {
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\nlisten = \"not an address\"\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("invalid router address");
+    let port = base_port();
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let port = port.to_string();
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .args(&["run", "--dev", "--router", "-p", &port])
+        .run()
+        .code(1)
+        .stderr_has("the router cannot listen on 127.0.0.1:");
+    Test::new()
+        .procfile("worker: exec sleep 60\n")
+        .args(&["run", "--dev", "--router"])
+        .run()
+        .code(2)
+        .stderr_has("the Procfile has no `web` type");
+    // DESIGN's form, `--router ADDR`; a type after it is told where types go.
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .args(&["run", "--dev", "--router", "web"])
+        .run()
+        .code(2)
+        .stderr_has("process types go before --router");
+}
+
+/// Bodies stream both ways: a chunked request reaches the app whole, a chunked response
+/// reaches the client part by part as the app writes it (nothing is buffered whole), and a
+/// client that asks `Expect: 100-continue` is told to go on.
+#[test]
+fn chunked_bodies_stream_both_ways_and_expect_continue_is_answered() {
+    let port = base_port();
+    let running = run(app(), port, 1);
+    assert_eq!(get(port, "/").status, 200);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"POST /echo?wait=1 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    // The first part arrives while the app still sleeps before the second.
+    while !String::from_utf8_lossy(&seen).contains("first 11") {
+        let n = stream.read(&mut buffer).unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    let first_at = started.elapsed();
+    assert!(first_at < Duration::from_millis(900), "{first_at:?}");
+    let text = String::from_utf8_lossy(&seen).to_string();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{text}"
+    );
+    while !String::from_utf8_lossy(&seen).contains("second") {
+        let n = stream.read(&mut buffer).unwrap();
+        assert!(n > 0);
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // Expect: 100-continue: the client waits for the go-ahead before its body.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 100"), "{line:?}");
+    reader.read_line(&mut line).unwrap();
+    reader.get_mut().write_all(b"ping").unwrap();
+    let mut rest = String::new();
+    while !rest.contains("second") {
+        let mut chunk = String::new();
+        if reader.read_line(&mut chunk).unwrap() == 0 {
+            break;
+        }
+        rest.push_str(&chunk);
+    }
+    assert!(rest.starts_with("HTTP/1.1 200"), "{rest}");
+    assert!(rest.contains("first 4"), "{rest}");
+    stop(running);
+}
