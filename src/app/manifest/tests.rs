@@ -1,0 +1,198 @@
+use super::*;
+use crate::app::procfile::Procfile;
+
+fn parse(text: &str) -> Result<Manifest, String> {
+    Manifest::parse(&Source::new(FILE_NAME, text)).map_err(|d| {
+        let mut s = d.headline();
+        for note in d.notes {
+            s.push_str(" | ");
+            s.push_str(&note);
+        }
+        s
+    })
+}
+
+fn problems(text: &str, procfile: &str) -> Vec<String> {
+    let source = Source::new(FILE_NAME, text);
+    let manifest = Manifest::parse(&source).unwrap();
+    let (procfile, _) = Procfile::parse(&Source::new("Procfile", procfile));
+    manifest
+        .validate(&source, Some(&procfile))
+        .iter()
+        .map(Diagnostic::headline)
+        .collect()
+}
+
+const FULL: &str = r#"
+[app]
+name = "comics"
+
+[build]
+steps = ["npm ci", "npm run build"]
+cache = ["node_modules/.cache"]
+env = { NODE_ENV = "production" }
+
+[requires]
+tools = ["node", "python3"]
+
+[env]
+inherit = ["AWS_*", "VAULT_TOKEN"]
+
+[environments.production]
+files = [".env", ".env.production"]
+
+[formation]
+web = 2
+worker = 1
+
+[processes.web]
+restart = "on-failure"
+may_exit = false
+stop_signal = "SIGTERM"
+kill_timeout = "10s"
+after = ["worker"]
+health = { http = "/healthz", interval = "2s", timeout = "1s", grace = "5s", retries = 3 }
+
+[processes.worker]
+health = { command = "true" }
+
+[tasks]
+migrate = "python manage.py migrate"
+
+[audit]
+ignore = ["rule-id", "rule-id:path/glob"]
+"#;
+
+#[test]
+fn every_documented_key_parses() {
+    let manifest = parse(FULL).unwrap();
+    assert_eq!(manifest.app.name.as_ref().unwrap().get_ref(), "comics");
+    let web = manifest.process("web").unwrap();
+    assert_eq!(web.restart, Some(Restart::OnFailure));
+    assert_eq!(web.kill_timeout.unwrap().0.as_secs(), 10);
+    assert_eq!(web.stop_signal, Some(Signal::TERM));
+    assert_eq!(manifest.environment_files("production").unwrap().len(), 2);
+    // The documented example names placeholder rules: warnings, nothing else.
+    let source = Source::new(FILE_NAME, FULL);
+    let found = parse(FULL).unwrap().validate(
+        &source,
+        Some(&Procfile::parse(&Source::new("Procfile", "web: a\nworker: b")).0),
+    );
+    assert!(found.is_empty(), "{found:?}");
+    // Whether they name rules is for the audit to say, given its rule ids.
+    let unknown: Vec<String> = manifest
+        .unknown_audit_rules(&source, &["config/jwt", "rule-id-2"])
+        .iter()
+        .map(Diagnostic::headline)
+        .collect();
+    assert_eq!(
+        unknown,
+        [
+            "dozen.toml:38:11: no audit rule `rule-id`; did you mean `rule-id-2`?",
+            "dozen.toml:38:22: no audit rule `rule-id`; did you mean `rule-id-2`?"
+        ]
+    );
+    assert_eq!(
+        problems(
+            "[audit]\nignore = [\"config/jwt\", \"logs/*:src/**\", \"config/jtw\", \"x:\"]\n",
+            "web: a"
+        ),
+        ["dozen.toml:2:56: invalid audit ignore `x:`: write `rule-id` or `rule-id:path/glob`"]
+    );
+}
+
+#[test]
+fn unknown_keys_are_located_with_a_suggestion() {
+    assert_eq!(
+        parse("[processes.web]\nrestat = \"always\"\n").unwrap_err(),
+        "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`, `autoscale`"
+    );
+    assert!(
+        parse("[bild]\nsteps = []\n")
+            .unwrap_err()
+            .starts_with("dozen.toml:1:2: unknown key `bild` | did you mean `build`?")
+    );
+    assert!(
+        parse("[processes.web]\nrestart = \"sometimes\"\n")
+            .unwrap_err()
+            .starts_with("dozen.toml:2:11: unknown value `sometimes`")
+    );
+}
+
+#[test]
+fn typed_values_are_located() {
+    assert!(
+        parse("[processes.web]\nkill_timeout = \"10x\"\n")
+            .unwrap_err()
+            .starts_with("dozen.toml:2:16: invalid duration `10x`")
+    );
+    assert!(
+        parse("[processes.web]\nstop_signal = \"SIGFOO\"\n")
+            .unwrap_err()
+            .starts_with("dozen.toml:2:15: unknown signal `SIGFOO`")
+    );
+    assert!(
+        parse("[formation]\nweb = -1\n")
+            .unwrap_err()
+            .starts_with("dozen.toml:2:7:")
+    );
+    assert!(parse("[app\n").unwrap_err().starts_with("dozen.toml:1:"));
+}
+
+#[test]
+fn references_to_the_procfile_are_checked() {
+    let manifest = "[formation]\nwrker = 1\n[processes.web]\nafter = [\"db\"]\n";
+    assert_eq!(
+        problems(manifest, "web: a\nworker: b"),
+        [
+            "dozen.toml:2:1: formation entry `wrker` is not a process type in the Procfile",
+            "dozen.toml:4:10: `after` entry `db` is not a process type in the Procfile",
+        ]
+    );
+}
+
+#[test]
+fn semantic_checks() {
+    let cases = [
+        (
+            "[formation]\nweb = 101\n",
+            "dozen.toml:2:7: 101 instances of `web`: at most 100 per type",
+        ),
+        (
+            "[processes.web]\nhealth = { interval = \"1s\" }\n",
+            "dozen.toml:2:10: a health check needs exactly one of `http`, `tcp` or `command`",
+        ),
+        (
+            "[processes.web]\nhealth = { http = \"healthz\" }\n",
+            "dozen.toml:2:10: health check path `healthz` must start with `/`",
+        ),
+        (
+            "[build]\ncache = [\"../x\"]\n",
+            "dozen.toml:2:10: build cache `../x` must be a path inside the app",
+        ),
+        (
+            "[tasks]\n\"a b\" = \"x\"\n",
+            "dozen.toml:2:1: invalid task name `a b`: use letters, digits, `_` and `-`",
+        ),
+        (
+            "[env]\ninherit = [\"A B\"]\n",
+            "dozen.toml:2:12: invalid inherit pattern `A B`: use a variable name, `*` as a wildcard",
+        ),
+    ];
+    for (manifest, expected) in cases {
+        assert_eq!(
+            problems(manifest, "web: a\nworker: b"),
+            [expected],
+            "{manifest}"
+        );
+    }
+}
+
+#[test]
+fn start_order_cycles_are_found() {
+    let manifest = "[processes.web]\nafter = [\"worker\"]\n[processes.worker]\nafter = [\"web\"]\n";
+    assert_eq!(
+        problems(manifest, "web: a\nworker: b"),
+        ["dozen.toml:1:12: `after` makes a cycle: web → worker → web"]
+    );
+}
