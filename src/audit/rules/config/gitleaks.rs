@@ -150,7 +150,7 @@ fn jwt_left_out(text: &str) -> Option<&'static str> {
     for token in shape.find_iter(text) {
         let parts: Vec<&str> = token.as_str().split('.').collect();
         let json = |part: &str| {
-            super::base64url(part)
+            super::tokens::base64url(part)
                 .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         };
         let (Some(header), Some(payload)) = (json(parts[0]), json(parts[1])) else {

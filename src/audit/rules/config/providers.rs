@@ -9,7 +9,7 @@ use crate::audit::module::Module;
 use crate::audit::rule::Rule;
 use crate::audit::scan::{Hit, Pattern};
 
-use super::{provider, real_token};
+use super::tokens::{provider, real_token};
 
 /// Whether a token's body has a byte of each kind `kinds` asks for, and is a real token.
 fn real_with(hit: &Hit<'_>, kinds: &[fn(&u8) -> bool]) -> bool {
