@@ -1,5 +1,7 @@
-//! Every `.env` rule of DESIGN §7, through `dozen config --json --reveal` (what the parser
-//! made of a file) and `dozen check` (its errors and warnings).
+//! Every `.env` rule of DESIGN §7: what the parser and the interpolation make of a file, read
+//! in-process as `dozen config --json --reveal` reads it (one process per case would be
+//! hundreds; the differential test in `oracle.rs` runs the binary on every shared case), and
+//! `dozen check`'s errors and warnings through the binary.
 
 use std::fmt::Write as _;
 
@@ -7,16 +9,44 @@ use serde_json::{Value, json};
 
 use crate::harness::Test;
 
-/// The JSON object `config --json --reveal` prints for this `.env` and inherited environment.
+/// The JSON object `config --json --reveal` prints for this `.env` and inherited environment
+/// (the tests' `PATH` and the pairs given, as the harness gives the binary), made in-process
+/// with the library the command uses.
+#[track_caller]
 fn resolve(env_file: &str, inherited: &[(&str, &str)]) -> Value {
-    let mut test = Test::new()
-        .procfile("web: x\n")
-        .env_file(".env", env_file)
-        .args(&["config", "--json", "--reveal"]);
-    for (key, value) in inherited {
-        test = test.env(key, value);
+    use dozen::app::env_file::EnvFile;
+    use dozen::app::environment::{Config, Inherited};
+    // As a file is read: bytes, a UTF-8 BOM left out.
+    let source =
+        dozen::source::Source::from_bytes(".env".to_owned(), env_file.as_bytes()).expect("UTF-8");
+    let (file, problems) = EnvFile::parse(source);
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(dozen::diagnostic::Diagnostic::headline)
+        .collect();
+    assert!(errors.is_empty(), "{env_file:?}: {errors:?}");
+    let mut environment: Inherited = Inherited::new();
+    if let Ok(path) = std::env::var("PATH") {
+        environment.insert("PATH".to_owned(), path);
     }
-    test.run().success().json()
+    for (key, value) in inherited {
+        environment.insert((*key).to_owned(), (*value).to_owned());
+    }
+    let (config, problems) = Config::resolve(&[file], &environment);
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(dozen::diagnostic::Diagnostic::headline)
+        .collect();
+    assert!(errors.is_empty(), "{env_file:?}: {errors:?}");
+    Value::Object(
+        config
+            .vars
+            .iter()
+            .map(|(key, var)| (key.clone(), json!(var.value)))
+            .collect(),
+    )
 }
 
 #[track_caller]
