@@ -10,6 +10,7 @@ pub mod meter;
 pub mod nursery;
 pub mod oneoff;
 pub mod output;
+pub mod probes;
 pub mod pty;
 pub mod reaper;
 pub mod runner;

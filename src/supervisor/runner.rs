@@ -170,10 +170,12 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     for (type_name, policy) in std::mem::take(&mut plan.autoscale) {
         machine.autoscale(&type_name, policy);
     }
+    let probes = start_probes(&tx)?;
     let mut driver = Driver {
         formatter,
         nursery: &nursery,
         pump: &pump,
+        probes: &probes,
         tx,
         store: plan.store,
         follow: plan.follow,
@@ -459,11 +461,21 @@ fn serve_control(
     })
 }
 
+/// The health checks' workers, whose results come back as events.
+fn start_probes(tx: &mpsc::Sender<Event>) -> std::io::Result<super::probes::Probes> {
+    let tx = tx.clone();
+    super::probes::Probes::start(Box::new(move |id, result| {
+        let _ = tx.send(Event::Health { id, result });
+    }))
+}
+
 /// What carries the machine's actions out.
 struct Driver<'a, 'f> {
     formatter: Formatter,
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
+    /// The health checks' workers.
+    probes: &'a super::probes::Probes,
     tx: mpsc::Sender<Event>,
     store: PathBuf,
     follow: Option<LoadRelease<'f>>,
@@ -645,18 +657,8 @@ impl Driver<'_, '_> {
                 port,
                 timeout,
             } => {
-                let tx = self.tx.clone();
-                std::thread::Builder::new()
-                    .name("dozen-health".into())
-                    .spawn(move || {
-                        let result = request.run(port, timeout);
-                        let _ = tx.send(Event::Health { id, result });
-                    })
-                    .err()
-                    .map(|error| Input::Health {
-                        id,
-                        result: Err(format!("cannot run the check: {error}")),
-                    })
+                self.probes.probe(id, request, port, timeout);
+                None
             }
             Action::SaveFormation(counts) => {
                 if let Err(error) = crate::store::formation::save(&self.store, &counts) {
