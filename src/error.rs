@@ -68,6 +68,17 @@ impl Error {
         }
     }
 
+    /// Writing to stdout failed: a closed pipe ends the command quietly; anything else is
+    /// said as what it is. (No blanket conversion from `io::Error`: every other I/O error
+    /// says what was being done.)
+    pub fn stdout(error: std::io::Error) -> Self {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            Self::BrokenPipe
+        } else {
+            Self::io("cannot write to stdout", error)
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Usage { .. } | Self::InvalidApp(_) => exit_code::USAGE,
@@ -77,13 +88,4 @@ impl Error {
     }
 }
 
-/// Writing to stdout: a closed pipe ends the command quietly.
-impl From<std::io::Error> for Error {
-    fn from(error: std::io::Error) -> Self {
-        if error.kind() == std::io::ErrorKind::BrokenPipe {
-            Self::BrokenPipe
-        } else {
-            Self::io("cannot write to stdout", error)
-        }
-    }
-}
+

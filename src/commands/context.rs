@@ -125,9 +125,8 @@ impl Context {
 /// Prints to stdout; a closed pipe becomes [`Error::BrokenPipe`].
 pub(crate) fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    out.write_all(text.as_bytes()).map_err(Error::stdout)?;
+    out.flush().map_err(Error::stdout)
 }
 
 /// The app and one environment, read and checked together: what `check` prints and what
