@@ -280,8 +280,8 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --quiet 'Print only errors'
             cand -v 'Print more detail'
             cand --verbose 'Print more detail'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'dozen;rollback'= {
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'

@@ -216,9 +216,9 @@ complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subco
 complete -c dozen -n "__fish_dozen_using_subcommand build; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l build -d 'Release this stored build (an id or a unique prefix) instead of building' -r
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s m -l message -d 'A note recorded with the release' -r
-complete -c dozen -n "__fish_dozen_using_subcommand release" -l strategy -d 'How a running formation moves onto the release: `rolling`, instance by instance; `blue-green`, a whole new side of the routed type switched to at once when ready; or `canary`, a few new instances given a growing share while the router compares them with the rest (both need the router) [default: `[deploy] strategy`, else rolling]' -r -f -a "rolling\t''
-blue-green\t''
-canary\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand release" -l strategy -d 'How a running formation moves onto the release: `rolling`, instance by instance; `blue-green`, a whole new side of the routed type switched to at once when ready; or `canary`, a few new instances given a growing share while the router compares them with the rest (both need the router) [default: `[deploy] strategy`, else rolling]' -r -f -a "rolling\t'Instance by instance, each old one drained before it stops'
+blue-green\t'A whole second side of the routed type, switched to at once when all of it is ready'
+canary\t'A few instances of the new release get a growing share, compared with the stable side at each step; promoted when every step passes, aborted at a breach'"
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
@@ -231,7 +231,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand release" -l no-wait -d 'Do n
 complete -c dozen -n "__fish_dozen_using_subcommand release" -l wait -d 'Wait for a running formation\'s move, deploy or canary to end, promoted or aborted (the default; as `dozen restart --wait` and `dozen scale --wait` say it)'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand release" -s v -l verbose -d 'Print more detail'
-complete -c dozen -n "__fish_dozen_using_subcommand release" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

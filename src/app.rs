@@ -13,6 +13,7 @@ pub mod ports;
 pub mod procfile;
 pub mod profile_d;
 pub mod signal;
+pub mod strategy;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

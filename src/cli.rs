@@ -710,15 +710,7 @@ pub struct ReleaseArgs {
     /// `canary`, a few new instances given a growing share while the router compares them
     /// with the rest (both need the router) [default: `[deploy] strategy`, else rolling]
     #[arg(long, value_name = "STRATEGY")]
-    pub strategy: Option<Strategy>,
-}
-
-/// `dozen release --strategy` (docs/deploy.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Strategy {
-    Rolling,
-    BlueGreen,
-    Canary,
+    pub strategy: Option<crate::app::strategy::Strategy>,
 }
 
 #[derive(Debug, clap::Args)]

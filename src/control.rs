@@ -159,19 +159,7 @@ pub struct SideReport {
     pub p99_ms: Option<f64>,
 }
 
-/// How a running formation moves to a new release (docs/deploy.md).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// Instance by instance, each old one drained before it stops.
-    #[default]
-    Rolling,
-    /// A whole second side of the routed type, switched to at once when all of it is ready.
-    BlueGreen,
-    /// A few instances of the new release get a growing share, compared with the stable
-    /// side at each step; promoted when every step passes, aborted at a breach.
-    Canary,
-}
+pub use crate::app::strategy::Strategy;
 
 /// The words of the protocol's states, as enums on both sides of the socket: the JSON is the
 /// words (`"backing off"`), and the text output prints them as they are.

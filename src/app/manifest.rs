@@ -119,7 +119,7 @@ impl LogsSection {
 #[serde(deny_unknown_fields)]
 pub struct DeploySection {
     /// `rolling` (default) or `blue-green`.
-    pub strategy: Option<DeployStrategy>,
+    pub strategy: Option<super::strategy::Strategy>,
     /// Blue-green: how long the old side stays, idle, after the switch [default: 5m].
     pub keep_old: Option<Duration>,
     /// Blue-green: a command run (`sh -c`, the new release's environment, `ROUTER` the
@@ -154,14 +154,6 @@ pub enum Sticky {
     Cookie,
     /// A header's name, lower-case.
     Header(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeployStrategy {
-    Rolling,
-    BlueGreen,
-    Canary,
 }
 
 impl DeploySection {

@@ -393,9 +393,11 @@ fn source_of(
             .map(|d| d.get_ref().clone())
             .collect(),
         strategy: match app.manifest.deploy.strategy {
-            Some(crate::app::manifest::DeployStrategy::BlueGreen) => Some("blue-green"),
-            Some(crate::app::manifest::DeployStrategy::Canary) => Some("canary"),
-            Some(crate::app::manifest::DeployStrategy::Rolling) | None => None,
+            Some(
+                strategy @ (crate::app::strategy::Strategy::BlueGreen
+                | crate::app::strategy::Strategy::Canary),
+            ) => Some(strategy.as_str()),
+            Some(crate::app::strategy::Strategy::Rolling) | None => None,
         },
     })
 }

@@ -48,16 +48,7 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         .create(&build, environment, &config, args.message.clone(), None)
         .map_err(|e| Error::failed(e.to_string()))?;
     let deploy = &inspection.app.manifest.deploy;
-    let strategy = match args.strategy {
-        Some(crate::cli::Strategy::Rolling) => Strategy::Rolling,
-        Some(crate::cli::Strategy::BlueGreen) => Strategy::BlueGreen,
-        Some(crate::cli::Strategy::Canary) => Strategy::Canary,
-        None => match deploy.strategy {
-            Some(crate::app::manifest::DeployStrategy::BlueGreen) => Strategy::BlueGreen,
-            Some(crate::app::manifest::DeployStrategy::Canary) => Strategy::Canary,
-            Some(crate::app::manifest::DeployStrategy::Rolling) | None => Strategy::Rolling,
-        },
-    };
+    let strategy = args.strategy.or(deploy.strategy).unwrap_or_default();
     let canary = (strategy == Strategy::Canary).then(|| canary_plan(deploy));
     let smoke = (strategy == Strategy::BlueGreen)
         .then(|| smoke(deploy))
