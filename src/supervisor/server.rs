@@ -70,15 +70,24 @@ impl Server {
         let listener = self.listener.try_clone()?;
         let handle = std::sync::Arc::new(handle);
         let active = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        std::thread::Builder::new()
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
             .name("dozen-control".into())
             .spawn(move || {
                 for stream in listener.incoming() {
+                    if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
                     let Ok(stream) = stream else { continue };
                     accept(stream, &handle, &logs, &active);
                 }
             })?;
-        Ok(ServerGuard { path: self.path })
+        Ok(ServerGuard {
+            path: self.path,
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -113,13 +122,24 @@ fn accept<H: Fn(Request) -> Response + Send + Sync + 'static>(
     }
 }
 
-/// Removes the socket file when the run ends.
+/// The server while it runs. Dropping it ends the accept loop (connections being answered
+/// finish on their own threads) and removes the socket file.
 pub struct ServerGuard {
     path: PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for ServerGuard {
     fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // A connection of its own wakes the loop blocked in accept, which then sees the flag.
+        let woke = UnixStream::connect(&self.path).is_ok();
+        if let Some(thread) = self.thread.take()
+            && woke
+        {
+            let _ = thread.join();
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -295,8 +315,27 @@ mod tests {
             let reply: Response = serde_json::from_str(&reply).unwrap();
             assert!(!reply.ok && reply.error.unwrap().contains(error), "{line}");
         }
+        let accepting = || {
+            std::fs::read_dir("/proc/self/task")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|task| {
+                    std::fs::read_to_string(task.path().join("comm"))
+                        .is_ok_and(|name| name.trim() == "dozen-control")
+                })
+                .count()
+        };
+        let before = accepting();
+        assert!(before >= 1);
         drop(guard);
         assert!(!path.exists());
+        // The accept loop has ended with it (no other test here runs a server at once).
+        assert_eq!(
+            accepting(),
+            before - 1,
+            "the accept loop outlived its server"
+        );
 
         let long = dir.path().join("x".repeat(120));
         std::fs::create_dir(&long).unwrap();
