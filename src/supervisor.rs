@@ -15,3 +15,17 @@ pub mod pty;
 pub mod reaper;
 pub mod runner;
 pub mod server;
+
+/// The threads of this process named `name` (tests: a pool or loop that should have a fixed
+/// number of threads, or none once it ends).
+#[cfg(test)]
+pub(crate) fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|n| n.trim() == name)
+        })
+        .count()
+}

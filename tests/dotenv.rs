@@ -9,6 +9,16 @@ use serde_json::{Value, json};
 
 use crate::harness::Test;
 
+#[track_caller]
+fn no_errors(env_file: &str, problems: &[dozen::diagnostic::Diagnostic]) {
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(dozen::diagnostic::Diagnostic::headline)
+        .collect();
+    assert!(errors.is_empty(), "{env_file:?}: {errors:?}");
+}
+
 /// The JSON object `config --json --reveal` prints for this `.env` and inherited environment
 /// (the tests' `PATH` and the pairs given, as the harness gives the binary), made in-process
 /// with the library the command uses.
@@ -20,12 +30,7 @@ fn resolve(env_file: &str, inherited: &[(&str, &str)]) -> Value {
     let source =
         dozen::source::Source::from_bytes(".env".to_owned(), env_file.as_bytes()).expect("UTF-8");
     let (file, problems) = EnvFile::parse(source);
-    let errors: Vec<String> = problems
-        .iter()
-        .filter(|p| p.is_error())
-        .map(dozen::diagnostic::Diagnostic::headline)
-        .collect();
-    assert!(errors.is_empty(), "{env_file:?}: {errors:?}");
+    no_errors(env_file, &problems);
     let mut environment: Inherited = Inherited::new();
     if let Ok(path) = std::env::var("PATH") {
         environment.insert("PATH".to_owned(), path);
@@ -34,12 +39,7 @@ fn resolve(env_file: &str, inherited: &[(&str, &str)]) -> Value {
         environment.insert((*key).to_owned(), (*value).to_owned());
     }
     let (config, problems) = Config::resolve(&[file], &environment);
-    let errors: Vec<String> = problems
-        .iter()
-        .filter(|p| p.is_error())
-        .map(dozen::diagnostic::Diagnostic::headline)
-        .collect();
-    assert!(errors.is_empty(), "{env_file:?}: {errors:?}");
+    no_errors(env_file, &problems);
     Value::Object(
         config
             .vars

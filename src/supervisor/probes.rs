@@ -94,18 +94,7 @@ mod tests {
             let _ = tx.lock().unwrap().send((id, result.is_ok()));
         }))
         .unwrap();
-        // The process's threads that run checks (no other test starts any).
-        let threads = || {
-            std::fs::read_dir("/proc/self/task")
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|task| {
-                    std::fs::read_to_string(task.path().join("comm"))
-                        .is_ok_and(|name| name.trim() == "dozen-health")
-                })
-                .count()
-        };
+        let threads = || crate::supervisor::threads_named("dozen-health");
         // A thread takes its name as it starts.
         let named = std::time::Instant::now() + Duration::from_secs(5);
         while threads() < WORKERS && std::time::Instant::now() < named {

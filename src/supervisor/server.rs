@@ -315,17 +315,7 @@ mod tests {
             let reply: Response = serde_json::from_str(&reply).unwrap();
             assert!(!reply.ok && reply.error.unwrap().contains(error), "{line}");
         }
-        let accepting = || {
-            std::fs::read_dir("/proc/self/task")
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|task| {
-                    std::fs::read_to_string(task.path().join("comm"))
-                        .is_ok_and(|name| name.trim() == "dozen-control")
-                })
-                .count()
-        };
+        let accepting = || crate::supervisor::threads_named("dozen-control");
         let before = accepting();
         assert!(before >= 1);
         drop(guard);
