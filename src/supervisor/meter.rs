@@ -1,5 +1,5 @@
-//! Commands the runner runs beside the formation, each on a thread of its own so it never
-//! waits for them, as one-offs under a nursery (docs/deploy.md): the `command` autoscale
+//! Commands the runner runs beside the formation, on the checks' workers (`probes`) so it
+//! never waits for them, as one-offs under a nursery (docs/deploy.md): the `command` autoscale
 //! metric (`redis-cli llen jobs`, every `interval`; the first word on its stdout is the
 //! number, anything else an error the runner tells once), and blue-green's smoke test.
 

@@ -1,78 +1,199 @@
-//! The health checks' workers: a fixed set of threads that run the checks the machine asks
-//! for, so probing an instance every 100 ms while it starts costs no thread per probe.
+//! The checks' workers: fixed sets of threads that run what the runner measures beside the
+//! formation — health checks (every 100 ms per instance while it starts), the `command`
+//! autoscale metric and blue-green's smoke test — so none of it costs a thread per check.
 //!
-//! Each instance has at most one check in flight (the machine asks for the next one when the
-//! last has answered), so the queue holds at most one job per instance; it is bounded all
-//! the same, and a check that finds it full is answered at once as failed.
+//! Two lanes, so a slow command never holds back a health check: health checks are short
+//! (each has its timeout) and many; commands run as long as their timeout allows and are
+//! few (one metric per autoscaled type, one smoke test per deploy). Each queue is bounded; a
+//! check that finds its lane's queue full is answered at once as failed, never dropped.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use super::health::Request;
+use super::meter::Reading;
 
-/// Threads that run checks. Enough that a few checks hanging until their timeout do not hold
-/// back the others.
+/// Threads that run health checks. Enough that a few checks hanging until their timeout do
+/// not hold back the others.
 pub const WORKERS: usize = 8;
-/// Checks waiting for a worker, at most.
+/// Health checks waiting for a worker, at most. Each instance has at most one check in
+/// flight (the machine asks for the next one when the last has answered).
 pub const QUEUE: usize = 1024;
+/// Threads that run commands (metrics, smoke tests).
+pub const COMMAND_WORKERS: usize = 4;
+/// Commands waiting for a worker, at most.
+pub const COMMAND_QUEUE: usize = 64;
 
-struct Job {
-    id: u64,
-    request: Request,
-    port: u16,
-    timeout: Duration,
+/// Something to check, and what the answer is about.
+pub enum Check {
+    /// Instance `id`'s health check.
+    Health {
+        id: u64,
+        request: Request,
+        port: u16,
+        timeout: Duration,
+    },
+    /// A `command` autoscale metric of `type_name`.
+    Measure { type_name: String, command: Command },
+    /// A blue-green smoke test.
+    Smoke(Command),
 }
 
-/// A check's result, as the workers hand it back: the instance's id and the outcome.
-pub type Answer = Box<dyn Fn(u64, Result<(), String>) + Send + Sync>;
+/// A shell command run as a one-off beside the formation, killed past its timeout.
+pub struct Command {
+    pub script: String,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub timeout: Duration,
+}
+
+/// A check's result, as the workers hand it back.
+#[derive(Debug)]
+pub enum Outcome {
+    Health { id: u64, result: Result<(), String> },
+    Measured { type_name: String, reading: Reading },
+    Smoked(Result<(), String>),
+}
+
+impl Check {
+    fn run(self) -> Outcome {
+        match self {
+            Self::Health {
+                id,
+                request,
+                port,
+                timeout,
+            } => Outcome::Health {
+                id,
+                result: request.run(port, timeout),
+            },
+            Self::Measure { type_name, command } => Outcome::Measured {
+                type_name,
+                reading: super::meter::measure(
+                    &command.script,
+                    &command.env,
+                    &command.cwd,
+                    command.timeout,
+                ),
+            },
+            Self::Smoke(command) => Outcome::Smoked(super::meter::smoke(
+                &command.script,
+                &command.env,
+                &command.cwd,
+                command.timeout,
+            )),
+        }
+    }
+
+    /// The answer when the check was not run.
+    fn refused(self, why: String) -> Outcome {
+        match self {
+            Self::Health { id, .. } => Outcome::Health {
+                id,
+                result: Err(why),
+            },
+            Self::Measure { type_name, .. } => Outcome::Measured {
+                type_name,
+                reading: Err(why),
+            },
+            Self::Smoke(_) => Outcome::Smoked(Err(why)),
+        }
+    }
+
+    fn is_command(&self) -> bool {
+        !matches!(self, Self::Health { .. })
+    }
+}
+
+/// How the workers hand results back.
+pub type Answer = Box<dyn Fn(Outcome) + Send + Sync>;
 
 /// The workers; dropping this ends them once the checks they run have answered.
 pub struct Probes {
-    jobs: mpsc::SyncSender<Job>,
+    health: Lane<Check>,
+    commands: Lane<Check>,
     answer: Arc<Answer>,
 }
 
 impl Probes {
     pub fn start(answer: Answer) -> std::io::Result<Self> {
-        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
-        let queue = Arc::new(Mutex::new(queue));
         let answer = Arc::new(answer);
-        for _ in 0..WORKERS {
-            let (queue, answer) = (queue.clone(), answer.clone());
+        let run = |answer: &Arc<Answer>| {
+            let answer = answer.clone();
+            move |check: Check| answer(check.run())
+        };
+        Ok(Self {
+            health: Lane::start("dozen-health", WORKERS, QUEUE, run(&answer))?,
+            commands: Lane::start(
+                "dozen-command",
+                COMMAND_WORKERS,
+                COMMAND_QUEUE,
+                run(&answer),
+            )?,
+            answer,
+        })
+    }
+
+    /// Queues a check; its result comes back through the answer, exactly once.
+    pub fn check(&self, check: Check) {
+        let (lane, what) = if check.is_command() {
+            (&self.commands, "commands")
+        } else {
+            (&self.health, "checks")
+        };
+        if let Err(check) = lane.offer(check) {
+            (self.answer)(check.refused(format!(
+                "{} {what} are waiting already; not run",
+                lane.queue
+            )));
+        }
+    }
+}
+
+/// A fixed set of threads taking jobs from one bounded queue; dropping it ends them once
+/// the jobs they run are done.
+pub struct Lane<T> {
+    jobs: mpsc::SyncSender<T>,
+    queue: usize,
+}
+
+impl<T: Send + 'static> Lane<T> {
+    /// Starts `workers` threads named `name` that each run `run` on one job at a time.
+    pub fn start(
+        name: &str,
+        workers: usize,
+        queue: usize,
+        run: impl Fn(T) + Send + Sync + 'static,
+    ) -> std::io::Result<Self> {
+        let (jobs, waiting) = mpsc::sync_channel::<T>(queue);
+        let waiting = Arc::new(Mutex::new(waiting));
+        let run = Arc::new(run);
+        for _ in 0..workers {
+            let (waiting, run) = (waiting.clone(), run.clone());
             std::thread::Builder::new()
-                .name("dozen-health".into())
+                .name(name.into())
                 .stack_size(256 * 1024)
                 .spawn(move || {
                     loop {
                         // The lock is held only to take a job, never while running one.
-                        let job = match queue.lock() {
-                            Ok(queue) => queue.recv(),
+                        let job = match waiting.lock() {
+                            Ok(waiting) => waiting.recv(),
                             Err(_) => return,
                         };
                         let Ok(job) = job else { return };
-                        answer(job.id, job.request.run(job.port, job.timeout));
+                        run(job);
                     }
                 })?;
         }
-        Ok(Self { jobs, answer })
+        Ok(Self { jobs, queue })
     }
 
-    /// Queues a check of instance `id`; its result comes back through the answer.
-    pub fn probe(&self, id: u64, request: Request, port: u16, timeout: Duration) {
-        let job = Job {
-            id,
-            request,
-            port,
-            timeout,
-        };
-        if let Err(mpsc::TrySendError::Full(job) | mpsc::TrySendError::Disconnected(job)) =
-            self.jobs.try_send(job)
-        {
-            (self.answer)(
-                job.id,
-                Err(format!("{QUEUE} checks are waiting already; not checked")),
-            );
-        }
+    /// Queues a job, or gives it back when the queue is full.
+    pub fn offer(&self, job: T) -> Result<(), T> {
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(job) | mpsc::TrySendError::Disconnected(job) => job,
+        })
     }
 }
 
@@ -80,8 +201,14 @@ impl Probes {
 mod tests {
     use super::*;
 
+    /// The tests count the workers' threads by name: one at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
     #[test]
     fn many_checks_run_on_the_fixed_workers_and_each_answers_once() {
+        let _one = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let open = listener.local_addr().unwrap().port();
         let closed = {
@@ -90,7 +217,10 @@ mod tests {
         };
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
-        let probes = Probes::start(Box::new(move |id, result| {
+        let probes = Probes::start(Box::new(move |outcome| {
+            let Outcome::Health { id, result } = outcome else {
+                panic!("{outcome:?}")
+            };
             let _ = tx.lock().unwrap().send((id, result.is_ok()));
         }))
         .unwrap();
@@ -103,7 +233,12 @@ mod tests {
         assert_eq!(threads(), WORKERS);
         for id in 0..200 {
             let port = if id % 2 == 0 { open } else { closed };
-            probes.probe(id, Request::Tcp, port, Duration::from_secs(1));
+            probes.check(Check::Health {
+                id,
+                request: Request::Tcp,
+                port,
+                timeout: Duration::from_secs(1),
+            });
         }
         let mut answers: Vec<(u64, bool)> = (0..200)
             .map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap())
@@ -116,5 +251,50 @@ mod tests {
         assert!(rx.try_recv().is_err(), "a check answered twice");
         assert_eq!(threads(), WORKERS, "threads were started per check");
         drop(listener);
+    }
+
+    #[test]
+    fn a_lane_runs_its_jobs_on_fixed_threads_and_gives_back_what_does_not_fit() {
+        let _one = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (started, taken) = mpsc::channel();
+        let (release, hold) = mpsc::channel::<()>();
+        let (hold, started) = (Mutex::new(hold), Mutex::new(started));
+        let (done, finished) = mpsc::channel();
+        let done = Mutex::new(done);
+        let lane = Lane::start("dozen-lane-test", 2, 3, move |job: u32| {
+            let _ = started.lock().unwrap().send(job);
+            let _ = hold.lock().unwrap().recv();
+            let _ = done.lock().unwrap().send(job);
+        })
+        .unwrap();
+        // Two workers hold a job each; three more wait; the sixth is given back at once.
+        for job in 0..2 {
+            lane.offer(job).unwrap();
+        }
+        let mut running: Vec<u32> = (0..2)
+            .map(|_| taken.recv_timeout(Duration::from_secs(5)).unwrap())
+            .collect();
+        running.sort_unstable();
+        assert_eq!(running, [0, 1]);
+        for job in 2..5 {
+            lane.offer(job).unwrap();
+        }
+        assert_eq!(lane.offer(5), Err(5));
+        assert_eq!(crate::supervisor::threads_named("dozen-lane-test"), 2);
+        for _ in 0..5 {
+            release.send(()).unwrap();
+        }
+        let mut ran: Vec<u32> = (0..5)
+            .map(|_| finished.recv_timeout(Duration::from_secs(5)).unwrap())
+            .collect();
+        ran.sort_unstable();
+        assert_eq!(ran, [0, 1, 2, 3, 4]);
+        assert!(finished.recv_timeout(Duration::from_millis(100)).is_err());
+        // Room again once the queue has drained.
+        assert_eq!(lane.offer(6), Ok(()));
+        release.send(()).unwrap();
+        assert_eq!(finished.recv_timeout(Duration::from_secs(5)).unwrap(), 6);
     }
 }

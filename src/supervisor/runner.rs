@@ -3,6 +3,7 @@
 //! the pump, runs health checks, answers the control socket and writes the store — and feeds
 //! back what happened. See docs/supervisor.md.
 
+use super::probes::{Check, Outcome, Probes};
 use std::os::fd::AsFd as _;
 use std::path::PathBuf;
 use std::sync::{Mutex, mpsc};
@@ -272,14 +273,14 @@ fn drive(
             machine.handle(Input::SideStats { stable, candidate }, now);
         }
         for meter in meters.iter_mut().filter(|m| now >= m.next) {
-            meter.start(machine, &driver.tx, now);
+            meter.start(machine, driver.probes, now);
         }
         machine.on_timers(now);
         driver.carry_out(machine);
     }
 }
 
-/// An autoscaled type's metric command, run every `interval` on a thread of its own; the
+/// An autoscaled type's metric command, run every `interval` by the checks' workers; the
 /// runs do not pile up (each is given `interval` to finish).
 struct Meter {
     type_name: String,
@@ -289,18 +290,18 @@ struct Meter {
 }
 
 impl Meter {
-    fn start(&mut self, machine: &Machine, tx: &mpsc::Sender<Event>, now: Instant) {
+    fn start(&mut self, machine: &Machine, probes: &Probes, now: Instant) {
         self.next = now + self.interval;
         let (env, cwd) = machine.app_environment();
-        let (type_name, command, timeout) =
-            (self.type_name.clone(), self.command.clone(), self.interval);
-        let tx = tx.clone();
-        let _ = std::thread::Builder::new()
-            .name("dozen-meter".into())
-            .spawn(move || {
-                let reading = super::meter::measure(&command, &env, &cwd, timeout);
-                let _ = tx.send(Event::Metered { type_name, reading });
-            });
+        probes.check(Check::Measure {
+            type_name: self.type_name.clone(),
+            command: super::probes::Command {
+                script: self.command.clone(),
+                env,
+                cwd,
+                timeout: self.interval,
+            },
+        });
     }
 }
 
@@ -461,11 +462,15 @@ fn serve_control(
     })
 }
 
-/// The health checks' workers, whose results come back as events.
-fn start_probes(tx: &mpsc::Sender<Event>) -> std::io::Result<super::probes::Probes> {
+/// The checks' workers (health, metrics, smoke tests), whose results come back as events.
+fn start_probes(tx: &mpsc::Sender<Event>) -> std::io::Result<Probes> {
     let tx = tx.clone();
-    super::probes::Probes::start(Box::new(move |id, result| {
-        let _ = tx.send(Event::Health { id, result });
+    Probes::start(Box::new(move |outcome| {
+        let _ = tx.send(match outcome {
+            Outcome::Health { id, result } => Event::Health { id, result },
+            Outcome::Measured { type_name, reading } => Event::Metered { type_name, reading },
+            Outcome::Smoked(result) => Event::Smoked(result),
+        });
     }))
 }
 
@@ -475,7 +480,7 @@ struct Driver<'a, 'f> {
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
     /// The health checks' workers.
-    probes: &'a super::probes::Probes,
+    probes: &'a Probes,
     tx: mpsc::Sender<Event>,
     store: PathBuf,
     follow: Option<LoadRelease<'f>>,
@@ -657,7 +662,12 @@ impl Driver<'_, '_> {
                 port,
                 timeout,
             } => {
-                self.probes.probe(id, request, port, timeout);
+                self.probes.check(Check::Health {
+                    id,
+                    request,
+                    port,
+                    timeout,
+                });
                 None
             }
             Action::SaveFormation(counts) => {
@@ -705,7 +715,7 @@ impl Driver<'_, '_> {
         }
     }
 
-    /// Runs a blue-green smoke test on a thread of its own, with the router's address as
+    /// Has the checks' workers run a blue-green smoke test, with the router's address as
     /// `ROUTER`; its end comes back as an event.
     fn smoke(
         &self,
@@ -717,13 +727,12 @@ impl Driver<'_, '_> {
         if let Some(router) = self.router {
             env.push(("ROUTER".to_owned(), router.listen().to_string()));
         }
-        let tx = self.tx.clone();
-        let _ = std::thread::Builder::new()
-            .name("dozen-smoke".into())
-            .spawn(move || {
-                let result = super::meter::smoke(&command, &env, &cwd, timeout);
-                let _ = tx.send(Event::Smoked(result));
-            });
+        self.probes.check(Check::Smoke(super::probes::Command {
+            script: command,
+            env,
+            cwd,
+            timeout,
+        }));
     }
 
     /// Starts a process through the nursery, its output held by the pump until it has started.
