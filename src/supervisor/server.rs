@@ -1,22 +1,38 @@
 //! The run's side of the control socket: binds it (mode 0600), lets only the same user or
 //! root talk to it, reads one request line per connection within a deadline and a size, and
 //! hands it to the runner — or, for `dozen logs`, streams the formation's lines.
+//!
+//! Bounded at every step, and nothing can block it: one thread accepts connections and reads
+//! their request lines together (`poll`), each within its deadline; a fixed set of workers
+//! answers requests; `dozen logs` readers, which stay as long as they like, have threads of
+//! their own up to a limit, apart from the workers, so no number of readers keeps a request
+//! from being answered.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
+use std::os::fd::AsFd as _;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
+use super::probes::Lane;
 use crate::control::{Op, Request, Response, VERSION, run_dir, socket_path};
 
 /// How long a connection may take to send its request line: an idle or slow client is cut
-/// off at this point, and never delays another (each connection has a thread of its own).
+/// off at this point, and never delays another (all are read at once).
 const READ_DEADLINE: Duration = Duration::from_secs(2);
-/// Connections served at once; more are refused with an error line at once.
+/// Connections reading their request line at once; one more is refused with an error line.
 const MAX_CONNECTIONS: usize = 256;
 /// A request line is small; a client sending more is refused.
 const MAX_REQUEST: usize = 64 * 1024;
+/// Threads that answer requests (each waits for the run's answer, at most its deadline).
+const WORKERS: usize = 4;
+/// Requests read and waiting for a worker, at most; one more is refused with an error line.
+const WAITING: usize = 64;
+/// `dozen logs` readers at once; one more is refused with an error line.
+const MAX_READERS: usize = 256;
 
 /// The socket a running `dozen run` listens on. Dropping it removes the socket file.
 pub struct Server {
@@ -58,29 +74,42 @@ impl Server {
         &self.path
     }
 
-    /// Serves connections: an accept loop on a thread of its own, and a short-lived thread
-    /// per connection (at most [`MAX_CONNECTIONS`] at once; more are refused with an error
-    /// line), so an idle or slow client never delays another. Each request is handed to
-    /// `handle` (the runner, through its event channel) and its reply written back.
+    /// Serves connections until the returned guard is dropped: each request is handed to
+    /// `handle` (the runner, through its event channel) by one of the workers and its reply
+    /// written back; a logs request is streamed from `logs`.
     pub fn serve(
         self,
-        logs: std::sync::Arc<crate::logs::hub::Hub>,
+        logs: Arc<crate::logs::hub::Hub>,
         handle: impl Fn(Request) -> Response + Send + Sync + 'static,
     ) -> std::io::Result<ServerGuard> {
         let listener = self.listener.try_clone()?;
-        let handle = std::sync::Arc::new(handle);
-        let active = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        listener.set_nonblocking(true)?;
+        let workers = Lane::start(
+            "dozen-ctl-work",
+            WORKERS,
+            WAITING,
+            move |(stream, request): (UnixStream, Request)| {
+                let _ = reply(&stream, &handle(request));
+            },
+        )?;
+        let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
+        let readers = Arc::new(AtomicUsize::new(0));
         let thread = std::thread::Builder::new()
             .name("dozen-control".into())
             .spawn(move || {
-                for stream in listener.incoming() {
-                    if stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                        return;
+                let mut accept = Accept {
+                    listener,
+                    reading: Vec::new(),
+                    workers,
+                    logs,
+                    readers,
+                };
+                while !stopping.load(Ordering::SeqCst) {
+                    if accept.turn().is_err() {
+                        // poll itself failed (out of memory): not a reason to spin.
+                        std::thread::sleep(Duration::from_millis(50));
                     }
-                    let Ok(stream) = stream else { continue };
-                    accept(stream, &handle, &logs, &active);
                 }
             })?;
         Ok(ServerGuard {
@@ -91,49 +120,223 @@ impl Server {
     }
 }
 
-fn accept<H: Fn(Request) -> Response + Send + Sync + 'static>(
+/// A connection reading its request line.
+struct Reading {
     stream: UnixStream,
-    handle: &std::sync::Arc<H>,
-    logs: &std::sync::Arc<crate::logs::hub::Hub>,
-    active: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
-) {
-    use std::sync::atomic::Ordering;
-    if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-        active.fetch_sub(1, Ordering::SeqCst);
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-        let _ = reply(
-            &stream,
-            &Response::error(format!(
-                "too many connections to the control socket ({MAX_CONNECTIONS} at once); try again"
-            )),
-        );
-        return;
-    }
-    let (handle, logs, done) = (handle.clone(), logs.clone(), active.clone());
-    let spawned = std::thread::Builder::new()
-        .name("dozen-control-conn".into())
-        .stack_size(128 * 1024)
-        .spawn(move || {
-            let _ = answer(&stream, &*handle, &logs);
-            done.fetch_sub(1, Ordering::SeqCst);
-        });
-    if spawned.is_err() {
-        active.fetch_sub(1, Ordering::SeqCst);
+    line: Vec<u8>,
+    deadline: Instant,
+}
+
+/// What reading a connection came to.
+enum Read {
+    More,
+    Line,
+    Failed(String),
+    Gone,
+}
+
+impl Reading {
+    fn read(&mut self) -> Read {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match (&self.stream).read(&mut buffer) {
+                // The end: what came is the request (a cut-short one is answered as bad).
+                Ok(0) => return Read::Line,
+                Ok(n) => {
+                    self.line.extend_from_slice(&buffer[..n]);
+                    if let Some(end) = self.line.iter().position(|b| *b == b'\n') {
+                        self.line.truncate(end);
+                        return Read::Line;
+                    }
+                    if self.line.len() > MAX_REQUEST {
+                        return Read::Failed(format!(
+                            "a request line is at most {MAX_REQUEST} bytes"
+                        ));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Read::More,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Read::Gone,
+            }
+        }
     }
 }
 
-/// The server while it runs. Dropping it ends the accept loop (connections being answered
-/// finish on their own threads) and removes the socket file.
+/// The accepting thread's state: the listener, the connections reading their request, and
+/// where complete requests go.
+struct Accept {
+    listener: UnixListener,
+    reading: Vec<Reading>,
+    workers: Lane<(UnixStream, Request)>,
+    logs: Arc<crate::logs::hub::Hub>,
+    readers: Arc<AtomicUsize>,
+}
+
+impl Accept {
+    /// Waits for a new connection, a request's bytes or a deadline, and deals with them.
+    fn turn(&mut self) -> std::io::Result<()> {
+        let now = Instant::now();
+        let timeout = self
+            .reading
+            .iter()
+            .map(|r| r.deadline.saturating_duration_since(now))
+            .min()
+            .map(|left| rustix::event::Timespec {
+                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(left.subsec_nanos()),
+            });
+        let ready: Vec<bool> = {
+            let mut fds: Vec<rustix::event::PollFd<'_>> = std::iter::once(self.listener.as_fd())
+                .chain(self.reading.iter().map(|r| r.stream.as_fd()))
+                .map(|fd| rustix::event::PollFd::from_borrowed_fd(fd, rustix::event::PollFlags::IN))
+                .collect();
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+            fds.iter().map(|fd| !fd.revents().is_empty()).collect()
+        };
+        // Connections first in, first read; the finished ones leave the list.
+        let now = Instant::now();
+        let mut kept = Vec::with_capacity(self.reading.len());
+        for (mut reading, ready) in std::mem::take(&mut self.reading)
+            .into_iter()
+            .zip(&ready[1..])
+        {
+            let read = if *ready { reading.read() } else { Read::More };
+            match read {
+                Read::More if now >= reading.deadline => refuse(
+                    &reading.stream,
+                    &format!(
+                        "bad request: no request line within {}s",
+                        READ_DEADLINE.as_secs()
+                    ),
+                ),
+                Read::More => kept.push(reading),
+                Read::Line => self.dispatch(reading),
+                Read::Failed(problem) => {
+                    refuse(&reading.stream, &format!("bad request: {problem}"));
+                }
+                Read::Gone => {}
+            }
+        }
+        self.reading = kept;
+        if ready[0] {
+            self.accept_all();
+        }
+        Ok(())
+    }
+
+    /// Takes every connection waiting on the listener.
+    fn accept_all(&mut self) {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // WouldBlock: none left; anything else (out of descriptors): the next turn.
+                Err(_) => return,
+            };
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let own = rustix::process::getuid().as_raw();
+            let Ok(peer) = rustix::net::sockopt::socket_peercred(&stream) else {
+                continue;
+            };
+            if !peer_allowed(peer.uid.as_raw(), own) {
+                refuse(
+                    &stream,
+                    &format!(
+                        "uid {} may not control this run (it belongs to uid {own})",
+                        peer.uid.as_raw()
+                    ),
+                );
+            } else if self.reading.len() >= MAX_CONNECTIONS {
+                refuse(
+                    &stream,
+                    &format!(
+                        "too many connections to the control socket ({MAX_CONNECTIONS} at once); try again"
+                    ),
+                );
+            } else {
+                self.reading.push(Reading {
+                    stream,
+                    line: Vec::new(),
+                    deadline: Instant::now() + READ_DEADLINE,
+                });
+            }
+        }
+    }
+
+    /// A complete request line: to a worker, to a reader of its own, or answered at once.
+    fn dispatch(&self, reading: Reading) {
+        let Reading { stream, line, .. } = reading;
+        let request = match parse_request(&line) {
+            Ok(request) => request,
+            Err(problem) => return refuse(&stream, &problem),
+        };
+        if stream.set_nonblocking(false).is_err()
+            || stream.set_write_timeout(Some(READ_DEADLINE)).is_err()
+        {
+            return;
+        }
+        if let Op::Logs {
+            n,
+            follow,
+            ps,
+            source,
+        } = request.op
+        {
+            if self.readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
+                self.readers.fetch_sub(1, Ordering::SeqCst);
+                return refuse(
+                    &stream,
+                    &format!("too many `dozen logs` readers ({MAX_READERS} at once); try again"),
+                );
+            }
+            let (logs, readers) = (self.logs.clone(), self.readers.clone());
+            let filter = crate::logs::Filter { ps, source };
+            let spawned = std::thread::Builder::new()
+                .name("dozen-logs-conn".into())
+                .stack_size(128 * 1024)
+                .spawn(move || {
+                    crate::logs::follow::serve(&stream, &logs, n, &filter, follow);
+                    readers.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                self.readers.fetch_sub(1, Ordering::SeqCst);
+            }
+            return;
+        }
+        if let Err((stream, _)) = self.workers.offer((stream, request)) {
+            refuse(
+                &stream,
+                &format!("too many requests waiting ({WAITING}); try again"),
+            );
+        }
+    }
+}
+
+/// Answers a connection with an error line at once, without waiting for a slow reader: the
+/// line fits the socket's buffer of a fresh connection.
+fn refuse(stream: &UnixStream, error: &str) {
+    let _ = stream.set_nonblocking(true);
+    let _ = reply(stream, &Response::error(error));
+}
+
+/// The server while it runs. Dropping it ends the accepting thread (requests being answered
+/// finish on the workers, which then end) and removes the socket file.
 pub struct ServerGuard {
     path: PathBuf,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for ServerGuard {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        // A connection of its own wakes the loop blocked in accept, which then sees the flag.
+        self.stop.store(true, Ordering::SeqCst);
+        // A connection of its own wakes the thread waiting in poll, which then sees the flag.
         let woke = UnixStream::connect(&self.path).is_ok();
         if let Some(thread) = self.thread.take()
             && woke
@@ -154,87 +357,6 @@ fn reply(stream: &UnixStream, response: &Response) -> std::io::Result<()> {
     text.push('\n');
     let mut writer = stream;
     writer.write_all(text.as_bytes())
-}
-
-/// Reads one request line within [`READ_DEADLINE`] (the whole line, not each read) and at
-/// most [`MAX_REQUEST`] bytes.
-fn read_request(stream: &UnixStream) -> Result<Vec<u8>, String> {
-    let deadline = std::time::Instant::now() + READ_DEADLINE;
-    let mut line = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return Err(format!(
-                "no request line within {}s",
-                READ_DEADLINE.as_secs()
-            ));
-        }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| e.to_string())?;
-        let n = match std::io::Read::read(&mut &*stream, &mut buffer) {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e.to_string()),
-        };
-        if n == 0 {
-            return Ok(line);
-        }
-        line.extend_from_slice(&buffer[..n]);
-        if let Some(end) = line.iter().position(|b| *b == b'\n') {
-            line.truncate(end);
-            return Ok(line);
-        }
-        if line.len() > MAX_REQUEST {
-            return Err(format!("a request line is at most {MAX_REQUEST} bytes"));
-        }
-    }
-}
-
-/// Answers one connection: every request gets exactly one reply line, a malformed one too.
-/// A logs request is answered as a stream instead (`logs::follow`).
-fn answer(
-    stream: &UnixStream,
-    handle: &impl Fn(Request) -> Response,
-    logs: &crate::logs::hub::Hub,
-) -> std::io::Result<()> {
-    let own = rustix::process::getuid().as_raw();
-    let peer = rustix::net::sockopt::socket_peercred(stream)?;
-    stream.set_write_timeout(Some(READ_DEADLINE))?;
-    let response = if peer_allowed(peer.uid.as_raw(), own) {
-        match read_request(stream).map(|line| parse_request(&line)) {
-            Ok(Ok(Request {
-                op:
-                    Op::Logs {
-                        n,
-                        follow,
-                        ps,
-                        source,
-                    },
-                ..
-            })) => {
-                let filter = crate::logs::Filter { ps, source };
-                crate::logs::follow::serve(stream, logs, n, &filter, follow);
-                return Ok(());
-            }
-            Ok(request) => request.map_or_else(Response::error, handle),
-            Err(problem) => Response::error(format!("bad request: {problem}")),
-        }
-    } else {
-        Response::error(format!(
-            "uid {} may not control this run (it belongs to uid {own})",
-            peer.uid.as_raw()
-        ))
-    };
-    reply(stream, &response)
 }
 
 /// A request line as a request, or what is wrong with it.
@@ -268,8 +390,14 @@ mod tests {
         assert!(!peer_allowed(1001, 1000));
     }
 
+    /// The tests count the server's threads by name: one server at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn serves_and_cleans_up_and_long_paths_fall_back() {
+        let _one = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         std::fs::create_dir(&store).unwrap();
@@ -346,5 +474,75 @@ mod tests {
             request(&long, &Request { v: 1, op: Op::Ps }),
             Err(ClientError::NotRunning)
         ));
+    }
+
+    #[test]
+    fn log_readers_never_hold_back_a_request_and_their_number_is_bounded() {
+        let _one = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        std::fs::create_dir(&store).unwrap();
+        let hub = std::sync::Arc::new(crate::logs::hub::Hub::new(
+            crate::logs::hub::Limits::default(),
+        ));
+        let guard = Server::bind(&store)
+            .unwrap()
+            .serve(hub.clone(), |_| {
+                let mut reply = Response::error("");
+                reply.ok = true;
+                reply
+            })
+            .unwrap();
+        let path = socket_path(&store).unwrap();
+        let follow = |stream: &mut UnixStream| {
+            let line = serde_json::to_string(&Request {
+                v: 1,
+                op: Op::Logs {
+                    n: 0,
+                    follow: true,
+                    ps: None,
+                    source: None,
+                },
+            })
+            .unwrap();
+            stream.write_all(format!("{line}\n").as_bytes()).unwrap();
+            let mut hello = String::new();
+            BufReader::new(&*stream).read_line(&mut hello).unwrap();
+            hello
+        };
+        // As many readers as allowed, each following the stream…
+        let readers: Vec<UnixStream> = (0..MAX_READERS)
+            .map(|_| {
+                let mut stream = UnixStream::connect(&path).unwrap();
+                let hello = follow(&mut stream);
+                assert!(hello.contains("\"ok\":true"), "{hello}");
+                stream
+            })
+            .collect();
+        // …one more is told why it is refused…
+        let mut more = UnixStream::connect(&path).unwrap();
+        let refused = follow(&mut more);
+        assert!(
+            refused.contains("too many `dozen logs` readers"),
+            "{refused}"
+        );
+        // …and a request is answered at once all the same.
+        let started = std::time::Instant::now();
+        assert!(request(&store, &Request { v: 1, op: Op::Ps }).unwrap().ok);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        drop(readers);
+        hub.close_followers();
+        let workers = || crate::supervisor::threads_named("dozen-ctl-work");
+        assert!(workers() >= WORKERS);
+        drop(guard);
+        // The workers end with the server (their queue is closed once the accepting thread
+        // has ended).
+        let ended = std::time::Instant::now() + Duration::from_secs(5);
+        while workers() > 0 && std::time::Instant::now() < ended {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(workers(), 0, "the workers outlived their server");
     }
 }
