@@ -84,6 +84,8 @@ pub struct Drain {
     capacity: usize,
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// Told when the drain's thread has ended (`Queue::ended`).
+    ended: Condvar,
     stats: Mutex<Stats>,
     /// The open connection's socket, to cut a write blocked at the end of the run.
     socket: Mutex<Option<TcpStream>>,
@@ -97,6 +99,8 @@ struct Queue {
     unreported: u64,
     since: Option<jiff::Timestamp>,
     stopping: Option<Instant>,
+    /// The drain's thread has ended.
+    ended: bool,
 }
 
 #[derive(Default)]
@@ -115,6 +119,7 @@ impl Drain {
             capacity: capacity.max(1),
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
+            ended: Condvar::new(),
             stats: Mutex::new(Stats {
                 state: "connecting",
                 ..Stats::default()
@@ -177,7 +182,37 @@ impl Drain {
         let (drain, hostname) = (self.clone(), settings.hostname.clone());
         std::thread::Builder::new()
             .name(format!("dozen-drain-{}", self.id))
-            .spawn(move || Worker::new(drain, hostname, tell).run())
+            .spawn(move || {
+                /// Says the thread has ended however it ends.
+                struct Ended(Arc<Drain>);
+                impl Drop for Ended {
+                    fn drop(&mut self) {
+                        let mut queue = self
+                            .0
+                            .queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        queue.ended = true;
+                        drop(queue);
+                        self.0.ended.notify_all();
+                    }
+                }
+                let _ended = Ended(drain.clone());
+                Worker::new(drain, hostname, tell).run();
+            })
+    }
+
+    /// Waits until the drain's thread has ended, or `deadline`; whether it has ended.
+    pub fn wait_ended(&self, deadline: Instant) -> bool {
+        let mut queue = self.queue.lock().expect("drain lock");
+        while !queue.ended {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            queue = self.ended.wait_timeout(queue, left).expect("drain lock").0;
+        }
+        true
     }
 
     /// Asks the thread to send what it holds and end by `deadline`.
@@ -609,10 +644,7 @@ pub fn finish(running: Vec<Running>, flush_timeout: Duration) {
         drain.stop(deadline);
     }
     for (drain, thread) in running {
-        while !thread.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if !thread.is_finished() {
+        if !drain.wait_ended(deadline) {
             drain.abort();
         }
         let _ = thread.join();
