@@ -318,7 +318,8 @@ struct CommandCheck {
 enum State {
     /// Waiting for the types in `after` to be ready.
     Waiting,
-    Running,
+    /// Its process runs; health checks (if it has them) on the schedule `Checking` keeps.
+    Running(Checking),
     Backoff(Instant),
     /// Stopping: out of the router's rotation while `draining` (the stop signal waits until
     /// its requests are done or the deadline), then signalled, then killed at the deadline.
@@ -330,6 +331,18 @@ enum State {
     /// Stopped by `dozen stop`: kept stopped until scaled or restarted.
     Held,
     Done,
+}
+
+/// A running process's health-check schedule: only a running process has one, so a stopping
+/// or exited instance can have no check pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Checking {
+    /// The wait before the last passing check of a ready instance (the back-off's state).
+    every: Option<Duration>,
+    /// When the next check is due.
+    next: Option<Instant>,
+    /// A check is in flight (its answer is awaited before the next).
+    in_flight: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,10 +386,6 @@ struct Slot {
     backoff: Backoff,
     readiness: Readiness,
     failures: u32,
-    /// The wait before the last passing check of a ready instance (the back-off's state).
-    probe_every: Option<Duration>,
-    next_probe: Option<Instant>,
-    probing: bool,
     /// What happens when the current process is gone.
     after_exit: AfterExit,
     /// An extra instance that holds the type's capacity while a roll replaces the others;
@@ -554,7 +563,7 @@ impl Machine {
                     killed: false,
                     ..
                 } => Some(deadline),
-                State::Running if !s.probing => s.next_probe,
+                State::Running(probe) if !probe.in_flight => probe.next,
                 _ => None,
             })
             .chain(self.checks.iter().filter(|c| !c.killed).map(|c| c.deadline))
@@ -705,9 +714,8 @@ impl Machine {
                         draining: false,
                     };
                 }
-                State::Running
-                    if !self.slots[slot].probing
-                        && self.slots[slot].next_probe.is_some_and(|t| t <= now) =>
+                State::Running(probe)
+                    if !probe.in_flight && probe.next.is_some_and(|t| t <= now) =>
                 {
                     self.probe(slot);
                 }
@@ -846,9 +854,6 @@ fn new_slot(
         backoff: spec.types[type_index].backoff,
         readiness: Readiness::Pending,
         failures: 0,
-        probe_every: None,
-        next_probe: None,
-        probing: false,
         after_exit: AfterExit::Policy,
         surge: false,
         candidate: false,

@@ -203,7 +203,7 @@ impl Machine {
                 });
                 let ready = candidates.iter().all(|&i| {
                     let s = &self.slots[i];
-                    s.state == State::Running && s.readiness == Readiness::Ready
+                    matches!(s.state, State::Running(_)) && s.readiness == Readiness::Ready
                 });
                 let canary_starting =
                     deploy.phase == DeployPhase::Starting && deploy.canary.is_some();

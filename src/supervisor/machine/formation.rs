@@ -35,15 +35,15 @@ impl Machine {
                 let check = self.specs[s.spec].types[s.type_index].health.is_some();
                 let state = match s.state {
                     State::Waiting => InstanceState::Waiting,
-                    State::Running
+                    State::Running(_)
                         if s.pid.is_none() || (check && s.readiness == Readiness::Pending) =>
                     {
                         InstanceState::Starting
                     }
-                    State::Running if check && s.readiness == Readiness::Ready => {
+                    State::Running(_) if check && s.readiness == Readiness::Ready => {
                         InstanceState::Ready
                     }
-                    State::Running => InstanceState::Running,
+                    State::Running(_) => InstanceState::Running,
                     State::Backoff(_) => InstanceState::BackingOff,
                     State::Stopping { draining: true, .. } => InstanceState::Draining,
                     State::Stopping { .. } => InstanceState::Stopping,
@@ -58,7 +58,7 @@ impl Machine {
                     (true, Readiness::Ready, 0) => Health::Passing,
                     (true, Readiness::Ready, _) => Health::Failing,
                 };
-                let alive = matches!(s.state, State::Running | State::Stopping { .. });
+                let alive = matches!(s.state, State::Running(_) | State::Stopping { .. });
                 InstanceStatus {
                     name: s.name.clone(),
                     type_name: self.type_name(s).to_owned(),
@@ -217,7 +217,7 @@ impl Machine {
     /// Stops a scaled-away instance gracefully (its stop signal, then SIGKILL at its timeout).
     pub(super) fn retire(&mut self, slot: usize) {
         match self.slots[slot].state {
-            State::Running => self.signal_stop(slot),
+            State::Running(_) => self.signal_stop(slot),
             State::Waiting | State::Backoff(_) | State::Held => {
                 self.slots[slot].state = State::Done;
             }

@@ -8,8 +8,8 @@ use crate::supervisor::health::Probe;
 use signal_hook::consts::SIGINT;
 
 use super::{
-    Action, AfterExit, CHECK_LEFTOVER_GRACE, CommandCheck, DEFAULT_READINESS_TIMEOUT, Input,
-    Machine, READINESS_POLL, Readiness, Start, State, human, seconds,
+    Action, AfterExit, CHECK_LEFTOVER_GRACE, Checking, CommandCheck, DEFAULT_READINESS_TIMEOUT,
+    Input, Machine, READINESS_POLL, Readiness, Start, State, human, seconds,
 };
 
 impl Machine {
@@ -66,14 +66,14 @@ impl Machine {
         }
         s.id = id;
         s.pid = None;
-        s.state = State::Running;
+        s.state = State::Running(Checking {
+            next: checked.then_some(now + READINESS_POLL),
+            ..Checking::default()
+        });
         s.started = now;
         s.readiness = Readiness::Pending;
         s.failures = 0;
-        s.probing = false;
         s.after_exit = AfterExit::Policy;
-        s.probe_every = None;
-        s.next_probe = checked.then_some(now + READINESS_POLL);
     }
 
     /// What an instance's processes (and its check commands) see: the release's environment
@@ -264,7 +264,7 @@ impl Machine {
 
     pub(super) fn on_health(&mut self, id: u64, result: Result<(), String>) {
         let Some(slot) = self.slot_of(id) else { return };
-        if self.slots[slot].state != State::Running || self.stopping {
+        if !matches!(self.slots[slot].state, State::Running(_)) || self.stopping {
             return;
         }
         let Some(check) = self.settings(slot).health.clone() else {
@@ -273,26 +273,29 @@ impl Machine {
         let now = self.now;
         let replacing = self.replacing(slot);
         let s = &mut self.slots[slot];
-        s.probing = false;
+        let State::Running(probe) = &mut s.state else {
+            return;
+        };
+        probe.in_flight = false;
         let elapsed = now.saturating_duration_since(s.started);
         match result {
             Ok(()) => {
                 s.failures = 0;
-                let every = if s.ready() {
-                    check.next_interval(s.probe_every)
-                } else {
+                let every = if s.readiness == Readiness::Pending {
                     check.interval
+                } else {
+                    check.next_interval(probe.every)
                 };
-                s.probe_every = Some(every);
-                s.next_probe = (!check.readiness_only).then_some(now + every);
-                if !s.ready() {
+                probe.every = Some(every);
+                probe.next = (!check.readiness_only).then_some(now + every);
+                if s.readiness == Readiness::Pending {
                     s.readiness = Readiness::Ready;
                     let text = format!("{} ready in {}", s.name, seconds(elapsed));
                     self.say(text);
                     self.start_ready_slots();
                 }
             }
-            Err(error) if !s.ready() => {
+            Err(error) if s.readiness == Readiness::Pending => {
                 let limit = if check.grace.is_zero() {
                     DEFAULT_READINESS_TIMEOUT
                 } else {
@@ -301,7 +304,7 @@ impl Machine {
                 if elapsed >= limit && check.readiness_only && !replacing {
                     // A web that never binds its port at start: said, and no longer waited
                     // for; a replacement in a restart or a move that never does fails it.
-                    s.next_probe = None;
+                    probe.next = None;
                     s.readiness = Readiness::GaveUp;
                     let text = format!(
                         "{} has not accepted connections on port {} within {}: it cannot serve requests ({error})",
@@ -319,13 +322,13 @@ impl Machine {
                     );
                     self.unhealthy(slot, &text);
                 } else {
-                    s.next_probe = Some(now + READINESS_POLL);
+                    probe.next = Some(now + READINESS_POLL);
                 }
             }
             Err(error) => {
                 s.failures += 1;
-                s.probe_every = None;
-                s.next_probe = Some(now + check.interval);
+                probe.every = None;
+                probe.next = Some(now + check.interval);
                 if s.failures >= check.retries {
                     let text = format!(
                         "{} failed its health check {} times: {error}",
@@ -382,7 +385,7 @@ impl Machine {
         for slot in 0..self.slots.len() {
             match self.slots[slot].state {
                 // Signalled once: one already stopping keeps its deadline.
-                State::Running => self.signal_stop(slot),
+                State::Running(_) => self.signal_stop(slot),
                 State::Waiting | State::Backoff(_) | State::Held => {
                     self.slots[slot].state = State::Done;
                 }
@@ -447,6 +450,8 @@ impl Machine {
                 killed: false,
             });
         }
-        self.slots[slot].probing = true;
+        if let State::Running(probe) = &mut self.slots[slot].state {
+            probe.in_flight = true;
+        }
     }
 }

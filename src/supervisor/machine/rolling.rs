@@ -229,7 +229,7 @@ impl Machine {
                 continue;
             };
             match self.slots[slot].state {
-                State::Running => {
+                State::Running(_) => {
                     self.signal_stop(slot);
                     self.slots[slot].after_exit = AfterExit::Hold;
                 }
@@ -332,7 +332,7 @@ impl Machine {
         self.routed
             .as_deref()
             .is_some_and(|routed| self.type_name(s) == routed)
-            && s.state == State::Running
+            && matches!(s.state, State::Running(_))
             && s.readiness == Readiness::Ready
     }
 
@@ -370,7 +370,6 @@ impl Machine {
     pub(super) fn stopping(&mut self, slot: usize, draining: bool) {
         let deadline = self.after(self.settings(slot).kill_timeout);
         let s = &mut self.slots[slot];
-        s.next_probe = None;
         s.state = State::Stopping {
             deadline,
             killed: false,
@@ -460,10 +459,10 @@ impl Machine {
                 let s = &self.slots[slot];
                 let has_check = self.specs[s.spec].types[s.type_index].health.is_some();
                 match s.state {
-                    State::Running if s.ready() || (!has_check && s.pid.is_some()) => {
+                    State::Running(_) if s.ready() || (!has_check && s.pid.is_some()) => {
                         self.rolling = None;
                     }
-                    State::Running | State::Stopping { .. } | State::Waiting => return,
+                    State::Running(_) | State::Stopping { .. } | State::Waiting => return,
                     State::Held => self.rolling = None,
                     State::Backoff(_) | State::Done => {
                         self.roll_failed(slot, &name);
@@ -495,7 +494,7 @@ impl Machine {
                 continue;
             };
             match self.slots[slot].state {
-                State::Running => {
+                State::Running(_) => {
                     let what = match self.slots[slot].next_spec {
                         Some(next) => format!("moving {name} to {}", self.specs[next].release),
                         None => format!("restarting {name}"),
