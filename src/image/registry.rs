@@ -161,7 +161,7 @@ impl Registry {
     ) -> Result<Self, String> {
         let (https, host, port) = reference.endpoint();
         let tls = if https {
-            Some(http::tls_config()?)
+            Some(http::tls_config().map_err(|e| e.to_string())?)
         } else {
             None
         };
@@ -189,7 +189,8 @@ impl Registry {
     ) -> Result<Head, String> {
         if self.connection.is_none() {
             let tls = if self.https { self.tls.as_ref() } else { None };
-            let (wire, _) = http::connect(&self.host, self.port, tls, TIMEOUT, TIMEOUT)?;
+            let (wire, _) = http::connect(&self.host, self.port, tls, TIMEOUT, TIMEOUT)
+                .map_err(|e| e.to_string())?;
             self.connection = Some(wire);
         }
         let wire = self.connection.as_mut().expect("connected");
@@ -244,7 +245,7 @@ impl Registry {
             Ok(head) if head.keep_alive => {}
             _ => self.connection = None,
         }
-        result
+        result.map_err(|e| e.to_string())
     }
 
     /// A request, answering an authentication challenge once.
@@ -548,11 +549,12 @@ fn fetch_url_with(
         _ => (authority, if https { 443 } else { 80 }),
     };
     let tls = if https {
-        Some(http::tls_config()?)
+        Some(http::tls_config().map_err(|e| e.to_string())?)
     } else {
         None
     };
-    let (mut wire, _) = http::connect(host, port, tls.as_ref(), TIMEOUT, TIMEOUT)?;
+    let (mut wire, _) =
+        http::connect(host, port, tls.as_ref(), TIMEOUT, TIMEOUT).map_err(|e| e.to_string())?;
     let path = if path.is_empty() { "/" } else { path };
     let mut head = format!(
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: dozen/{}\r\nConnection: close\r\n",
@@ -563,7 +565,7 @@ fn fetch_url_with(
     }
     head.push_str("\r\n");
     wire.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
-    http::read_response(&mut wire, "GET", sink)
+    http::read_response(&mut wire, "GET", sink).map_err(|e| e.to_string())
 }
 
 /// A token from a Bearer realm (`token` or `access_token` in its JSON answer).
