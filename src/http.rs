@@ -8,6 +8,81 @@ use std::net::{TcpStream, ToSocketAddrs as _};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Why a request could not be made or its answer read: the connection (name, address,
+/// socket, TLS) or the answer itself. What the answer's status means is the caller's.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The host's name did not resolve.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host's name resolved to no address.
+    #[error("{host} has no address")]
+    NoAddress { host: String },
+    /// No address of the host took the connection: the last one's error.
+    #[error("cannot connect to {host}:{port}: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connected socket could not be set up (its timeouts, `TCP_NODELAY`, its clone).
+    #[error("{host}:{port}: {source}")]
+    Socket {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host's name cannot be a TLS server name.
+    #[error("{host}: {source}")]
+    ServerName {
+        host: String,
+        #[source]
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    /// rustls refused the configuration or the connection before the handshake.
+    #[error("{0}")]
+    Tls(#[from] rustls::Error),
+    /// The TLS handshake failed (a certificate the roots do not vouch for, most often).
+    #[error("TLS with {host}:{port}: {source}")]
+    Handshake {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The platform has no root certificate dozen could load; the first loading error, if
+    /// there was one.
+    #[error(
+        "no trusted root certificates found{}",
+        .first.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+    )]
+    NoRoots {
+        #[source]
+        first: Option<rustls_native_certs::Error>,
+    },
+    /// Reading an answer's head from the connection failed.
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    /// The peer closed the connection before it answered.
+    #[error("the connection closed without an answer")]
+    NoAnswer,
+    /// The answer's head did not end within [`MAX_HEAD`] bytes.
+    #[error("an answer's head over 64 KiB")]
+    HeadTooLarge,
+    /// The answer is not an HTTP/1.x response.
+    #[error("an answer that is not HTTP: {0}")]
+    NotHttp(#[source] httparse::Error),
+    /// Reading the answer's body failed (or it was malformed: a bad chunk).
+    #[error("reading an answer's body: {0}")]
+    ReadBody(#[source] std::io::Error),
+}
+
 /// A TCP connection, in the clear or in TLS.
 pub enum Wire {
     Plain(TcpStream),
@@ -47,10 +122,13 @@ pub fn connect(
     tls: Option<&Arc<rustls::ClientConfig>>,
     connect_timeout: Duration,
     io_timeout: Duration,
-) -> Result<(Wire, TcpStream), String> {
+) -> Result<(Wire, TcpStream), Error> {
     let addresses: Vec<_> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .map_err(|source| Error::Resolve {
+            host: host.to_owned(),
+            source,
+        })?
         .collect();
     let mut last = None;
     let mut stream = None;
@@ -65,11 +143,21 @@ pub fn connect(
     }
     let stream = stream.ok_or_else(|| {
         last.map_or_else(
-            || format!("{host} has no address"),
-            |e| format!("cannot connect to {host}:{port}: {e}"),
+            || Error::NoAddress {
+                host: host.to_owned(),
+            },
+            |source| Error::Connect {
+                host: host.to_owned(),
+                port,
+                source,
+            },
         )
     })?;
-    let setup = |e: std::io::Error| format!("{host}:{port}: {e}");
+    let setup = |source| Error::Socket {
+        host: host.to_owned(),
+        port,
+        source,
+    };
     stream.set_nodelay(true).map_err(setup)?;
     stream.set_write_timeout(Some(io_timeout)).map_err(setup)?;
     stream.set_read_timeout(Some(io_timeout)).map_err(setup)?;
@@ -77,40 +165,41 @@ pub fn connect(
     let Some(config) = tls else {
         return Ok((Wire::Plain(stream), clone));
     };
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|e| format!("{host}: {e}"))?;
-    let connection =
-        rustls::ClientConnection::new(config.clone(), name).map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|source| {
+        Error::ServerName {
+            host: host.to_owned(),
+            source,
+        }
+    })?;
+    let connection = rustls::ClientConnection::new(config.clone(), name)?;
     let mut tls = rustls::StreamOwned::new(connection, stream);
     // The handshake now, so a certificate problem is said as one.
     while tls.conn.is_handshaking() {
         tls.conn
             .complete_io(&mut tls.sock)
-            .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
+            .map_err(|source| Error::Handshake {
+                host: host.to_owned(),
+                port,
+                source,
+            })?;
     }
     Ok((Wire::Tls(Box::new(tls)), clone))
 }
 
 /// The platform's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), with rustls.
-pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
     let found = rustls_native_certs::load_native_certs();
     let mut roots = rustls::RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(found.certs);
     if added == 0 {
-        return Err(format!(
-            "no trusted root certificates found{}",
-            found
-                .errors
-                .first()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        ));
+        return Err(Error::NoRoots {
+            first: found.errors.into_iter().next(),
+        });
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
+    .with_safe_default_protocol_versions()?
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(Arc::new(config))
@@ -144,7 +233,7 @@ pub fn read_response(
     wire: &mut dyn Read,
     method: &str,
     body: &mut dyn Write,
-) -> Result<Head, String> {
+) -> Result<Head, Error> {
     let (head, pending) = read_head(wire, method)?;
     pending.copy_to(wire, head, body)
 }
@@ -165,12 +254,12 @@ impl Pending {
         wire: &mut dyn Read,
         head: Head,
         body: &mut dyn Write,
-    ) -> Result<Head, String> {
+    ) -> Result<Head, Error> {
         let mut reader = BodyReader {
             rest: self.rest,
             wire,
         };
-        let io = |e: std::io::Error| format!("reading an answer's body: {e}");
+        let io = Error::ReadBody;
         if self.bodiless {
             Ok(head)
         } else if self.chunked {
@@ -193,13 +282,13 @@ impl Pending {
 }
 
 /// Reads a response's head; its body is left for [`Pending::copy_to`].
-pub fn read_head(wire: &mut dyn Read, method: &str) -> Result<(Head, Pending), String> {
+pub fn read_head(wire: &mut dyn Read, method: &str) -> Result<(Head, Pending), Error> {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let (head, length, chunked, at) = loop {
-        let n = wire.read(&mut chunk).map_err(|e| e.to_string())?;
+        let n = wire.read(&mut chunk).map_err(Error::Read)?;
         if n == 0 {
-            return Err("the connection closed without an answer".into());
+            return Err(Error::NoAnswer);
         }
         buffer.extend_from_slice(&chunk[..n]);
         let mut headers = [httparse::EMPTY_HEADER; 96];
@@ -241,8 +330,8 @@ pub fn read_head(wire: &mut dyn Read, method: &str) -> Result<(Head, Pending), S
                 );
             }
             Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => {}
-            Ok(httparse::Status::Partial) => return Err("an answer's head over 64 KiB".into()),
-            Err(e) => return Err(format!("an answer that is not HTTP: {e}")),
+            Ok(httparse::Status::Partial) => return Err(Error::HeadTooLarge),
+            Err(e) => return Err(Error::NotHttp(e)),
         }
     };
     let rest = buffer.split_off(at);
@@ -394,6 +483,30 @@ mod tests {
             }
         });
         port
+    }
+
+    /// The errors say what the strings they replaced said.
+    #[test]
+    fn broken_answers_are_said_as_before() {
+        let said = |answer: &[u8]| {
+            let mut wire = answer;
+            read_response(&mut wire, "GET", &mut Vec::new())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(said(b""), "the connection closed without an answer");
+        assert!(
+            said(b"SMTP ready\r\n\r\n").starts_with("an answer that is not HTTP: "),
+            "{}",
+            said(b"SMTP ready\r\n\r\n")
+        );
+        assert_eq!(
+            said(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"),
+            "reading an answer's body: unexpected end of file"
+        );
+        let mut endless = b"HTTP/1.1 200 OK\r\n".to_vec();
+        endless.resize(70 * 1024, b'x');
+        assert_eq!(said(&endless), "an answer's head over 64 KiB");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod base;
 pub mod check;
+pub mod error;
 pub mod layer;
 pub mod make;
 pub mod oci;

@@ -9,6 +9,7 @@ use super::released::Released;
 use crate::cli::ImageArgs;
 use crate::error::Error;
 use crate::exit_code;
+use crate::image::error::Error as ImageError;
 use crate::image::make::{Request, make};
 use crate::image::oci::Platform;
 use crate::image::registry::Reference;
@@ -19,13 +20,13 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
             "say where the image goes: --out DIR, --archive FILE or --push REF",
         ));
     }
-    let platform = parse_platform(&args.platform).map_err(Error::usage)?;
+    let platform = parse_platform(&args.platform)?;
     let push = args
         .push
         .as_deref()
         .map(Reference::parse)
         .transpose()
-        .map_err(Error::usage)?;
+        .map_err(|e| Error::usage(e.to_string()))?;
     let released = Released::load(context, args.release.map(|v| v.0))?;
     released.refuse_if_runs_only_here("image")?;
     let build = released.build()?;
@@ -39,16 +40,10 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
         &released.app.manifest.image
     };
     let (request, base) = request(&released, section, args, platform, &build)?;
-    let made = make(&request).map_err(|problem| {
-        if problem.contains("outside the image") {
-            Error::failed(problem).hint("a base that has what they name, or a build made where the image holds it ([image] workdir; README: \"Portable builds\")")
-        } else {
-            Error::failed(problem)
-        }
-    })?;
+    let made = make(&request).map_err(|e| failed(&e))?;
     let reference = format!("v{}", released.version);
     if let Some(out) = &args.out {
-        made.write_layout(out, &reference).map_err(Error::failed)?;
+        made.write_layout(out, &reference).map_err(|e| failed(&e))?;
     }
     if let Some(archive) = &args.archive {
         // Named as the exports name it (`APP:vN`), so `podman load` / `docker load` give the
@@ -57,11 +52,12 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
             "{}:{reference}",
             crate::export::kubernetes::object_name(&released.app.name)
         );
-        made.write_archive(archive, &named).map_err(Error::failed)?;
+        made.write_archive(archive, &named)
+            .map_err(|e| failed(&e))?;
     }
     let mut sent = None;
     if let Some(push) = &push {
-        sent = Some(made.push(push, &reference).map_err(Error::failed)?);
+        sent = Some(made.push(push, &reference).map_err(|e| failed(&e))?);
     }
     let record = json!({
         "release": reference,
@@ -115,6 +111,19 @@ pub(super) fn run(context: &Context, args: &ImageArgs) -> Result<i32, Error> {
     Ok(exit_code::SUCCESS)
 }
 
+/// An image that could not be made, written or pushed: a failure (exit 1), with a hint
+/// where one helps.
+fn failed(error: &ImageError) -> Error {
+    let hint = matches!(error, ImageError::OutsideImage(_)).then_some(
+        "a base that has what they name, or a build made where the image holds it ([image] workdir; README: \"Portable builds\")",
+    );
+    let failed = Error::failed(error.to_string());
+    match hint {
+        Some(hint) => failed.hint(hint),
+        None => failed,
+    }
+}
+
 /// What to make, from the release, `[image]` and the flags: the request and the base's name.
 fn request<'a>(
     released: &'a Released,
@@ -128,7 +137,7 @@ fn request<'a>(
         .clone()
         .or_else(|| section.base.as_ref().map(|b| b.get_ref().clone()));
     if let Some(base) = &base {
-        crate::image::base::Source::parse(base).map_err(Error::usage)?;
+        crate::image::base::Source::parse(base).map_err(|e| Error::usage(e.to_string()))?;
     }
     let procfile = released
         .app
@@ -261,16 +270,46 @@ fn remote_url(dir: &std::path::Path) -> Option<String> {
     })
 }
 
-fn parse_platform(text: &str) -> Result<Platform, String> {
+/// `--platform OS/ARCH[/VARIANT]`; anything else is a usage error.
+fn parse_platform(text: &str) -> Result<Platform, Error> {
     let mut parts = text.split('/');
     let (Some(os), Some(arch)) = (parts.next(), parts.next()) else {
-        return Err(format!(
+        return Err(Error::usage(format!(
             "invalid platform `{text}`: write OS/ARCH, e.g. linux/amd64"
-        ));
+        )));
     };
     Ok(Platform {
         os: os.to_owned(),
         architecture: arch.to_owned(),
         variant: parts.next().map(str::to_owned),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Image errors are failures; files pointing outside the image get the hint, and the
+    /// user's own bad input stays a usage error.
+    #[test]
+    fn image_errors_at_the_command_edge() {
+        let outside = failed(&ImageError::OutsideImage(vec![]));
+        assert_eq!(outside.exit_code(), exit_code::FAILURE);
+        assert!(
+            matches!(&outside, Error::Failed { hint: Some(h), .. } if h.contains("Portable builds"))
+        );
+        let refused = failed(&ImageError::TokenRefused(401));
+        assert!(matches!(&refused, Error::Failed { hint: None, .. }));
+        assert_eq!(refused.to_string(), "the token service answered HTTP 401");
+        let platform = parse_platform("linux").unwrap_err();
+        assert_eq!(platform.exit_code(), exit_code::USAGE);
+        assert_eq!(
+            platform.to_string(),
+            "invalid platform `linux`: write OS/ARCH, e.g. linux/amd64"
+        );
+        assert_eq!(
+            parse_platform("linux/arm64/v8").unwrap().variant.as_deref(),
+            Some("v8")
+        );
+    }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::check::{Node, Tree};
+use super::error::Error;
 use super::oci::{self, Blobs, Descriptor, Platform};
 
 /// Where a base comes from.
@@ -25,7 +26,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Error> {
         let split = |rest: &str| -> (PathBuf, Option<String>) {
             match rest.rsplit_once(':') {
                 Some((path, tag)) if !tag.is_empty() && !tag.contains('/') => {
@@ -46,11 +47,9 @@ impl Source {
             return Ok(Self::DockerArchive(PathBuf::from(rest)));
         }
         let rest = text.strip_prefix("docker://").unwrap_or(text);
-        super::registry::Reference::parse(rest).map(Self::Registry).map_err(|_| {
-            format!(
-                "unknown base `{text}`: give an image reference (debian:12-slim, ghcr.io/org/base:1), oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE"
-            )
-        })
+        super::registry::Reference::parse(rest)
+            .map(Self::Registry)
+            .map_err(|_| Error::UnknownBase(text.to_owned()))
     }
 }
 
@@ -70,14 +69,14 @@ const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gz
 const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
 
 /// Loads `source` for `platform`, its blobs put into `store`.
-pub fn load(source: &Source, platform: &Platform, store: &Blobs) -> Result<Base, String> {
+pub fn load(source: &Source, platform: &Platform, store: &Blobs) -> Result<Base, Error> {
     match source {
         Source::Layout(dir, tag) => from_layout(dir, tag.as_deref(), platform, store),
         Source::OciArchive(file, tag) => {
             let unpacked = tempfile::Builder::new()
                 .prefix(".dozen-base-")
                 .tempdir_in(store_parent(store))
-                .map_err(|e| e.to_string())?;
+                .map_err(Error::Io)?;
             unpack(file, unpacked.path())?;
             from_layout(unpacked.path(), tag.as_deref(), platform, store)
         }
@@ -92,16 +91,16 @@ fn from_registry(
     reference: &super::registry::Reference,
     platform: &Platform,
     store: &Blobs,
-) -> Result<Base, String> {
+) -> Result<Base, Error> {
     let mut session = super::registry::Registry::new(reference)?;
     let (mut bytes, mut media_type) = session.manifest(reference.manifest_reference())?;
     if is_index(&media_type) {
-        let index: Value = serde_json::from_slice(&bytes).map_err(|e| format!("the index: {e}"))?;
+        let index: Value = serde_json::from_slice(&bytes).map_err(Error::malformed("the index"))?;
         let picked = pick_platform(&index, platform)?;
         (bytes, media_type) = session.manifest(&picked.digest)?;
     }
-    let manifest = store.put(&media_type, &bytes).map_err(|e| e.to_string())?;
-    let body: Value = serde_json::from_slice(&bytes).map_err(|e| format!("the manifest: {e}"))?;
+    let manifest = store.put(&media_type, &bytes).map_err(Error::Io)?;
+    let body: Value = serde_json::from_slice(&bytes).map_err(Error::malformed("the manifest"))?;
     let mut blobs = vec![descriptor(&body["config"])?];
     for layer in body["layers"].as_array().cloned().unwrap_or_default() {
         blobs.push(descriptor(&layer)?);
@@ -123,29 +122,29 @@ fn store_parent(store: &Blobs) -> PathBuf {
 }
 
 /// Extracts a tarball of regular files and directories (an archive's layout) into `dir`.
-fn unpack(file: &Path, dir: &Path) -> Result<(), String> {
-    let shown = file.display();
-    let reader = std::fs::File::open(file).map_err(|e| format!("{shown}: {e}"))?;
+fn unpack(file: &Path, dir: &Path) -> Result<(), Error> {
+    let io = Error::io_at(file.display());
+    let reader = std::fs::File::open(file).map_err(&io)?;
     let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries().map_err(|e| format!("{shown}: {e}"))? {
-        let mut entry = entry.map_err(|e| format!("{shown}: {e}"))?;
+    for entry in archive.entries().map_err(&io)? {
+        let mut entry = entry.map_err(&io)?;
         let kind = entry.header().entry_type();
         if !(kind.is_file() || kind.is_dir()) {
             continue;
         }
         // `unpack_in` refuses paths that climb out of `dir`.
-        entry.unpack_in(dir).map_err(|e| format!("{shown}: {e}"))?;
+        entry.unpack_in(dir).map_err(&io)?;
     }
     Ok(())
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+fn read_json(path: &Path) -> Result<Value, Error> {
+    let bytes = std::fs::read(path).map_err(Error::io_at(path.display()))?;
+    serde_json::from_slice(&bytes).map_err(Error::malformed(path.display()))
 }
 
-fn descriptor(value: &Value) -> Result<Descriptor, String> {
-    serde_json::from_value(value.clone()).map_err(|e| format!("a bad descriptor: {e}"))
+fn descriptor(value: &Value) -> Result<Descriptor, Error> {
+    serde_json::from_value(value.clone()).map_err(Error::malformed("a bad descriptor"))
 }
 
 fn from_layout(
@@ -153,12 +152,12 @@ fn from_layout(
     tag: Option<&str>,
     platform: &Platform,
     store: &Blobs,
-) -> Result<Base, String> {
+) -> Result<Base, Error> {
     let index = read_json(&dir.join("index.json"))?;
     let blobs = Blobs::new(dir.join("blobs"));
     let manifests = index["manifests"]
         .as_array()
-        .ok_or_else(|| format!("{}: no manifests", dir.join("index.json").display()))?;
+        .ok_or_else(|| Error::NoManifests(dir.join("index.json")))?;
     let named = |m: &&Value| m["annotations"]["org.opencontainers.image.ref.name"].as_str() == tag;
     let chosen: Vec<&Value> = match tag {
         Some(_) => manifests.iter().filter(named).collect(),
@@ -167,11 +166,10 @@ fn from_layout(
     let top = match chosen.as_slice() {
         [one] => descriptor(one)?,
         [] => {
-            return Err(format!(
-                "{} has no image tagged `{}`",
-                dir.display(),
-                tag.unwrap_or("")
-            ));
+            return Err(Error::NoSuchTag {
+                dir: dir.to_owned(),
+                tag: tag.unwrap_or("").to_owned(),
+            });
         }
         _ => {
             // Several: an index of platforms, as a layout of a multi-arch image may be.
@@ -182,7 +180,7 @@ fn from_layout(
     };
     let top = if is_index(&top.media_type) {
         let index: Value = serde_json::from_slice(&checked(&blobs, &top)?)
-            .map_err(|e| format!("the index {}: {e}", top.digest))?;
+            .map_err(Error::malformed(format!("the index {}", top.digest)))?;
         pick_platform(&index, platform)?
     } else {
         top
@@ -194,14 +192,14 @@ fn is_index(media_type: &str) -> bool {
     media_type == oci::INDEX || media_type == DOCKER_LIST
 }
 
-fn checked(blobs: &Blobs, descriptor: &Descriptor) -> Result<Vec<u8>, String> {
+fn checked(blobs: &Blobs, descriptor: &Descriptor) -> Result<Vec<u8>, Error> {
     blobs
         .read(descriptor)
-        .map_err(|e| format!("blob {}: {e}", descriptor.digest))
+        .map_err(Error::io_at(format!("blob {}", descriptor.digest)))
 }
 
 /// The manifest of `platform` in an index; what it offers when it has none.
-fn pick_platform(index: &Value, platform: &Platform) -> Result<Descriptor, String> {
+fn pick_platform(index: &Value, platform: &Platform) -> Result<Descriptor, Error> {
     let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
     let mut offered = Vec::new();
     for manifest in &manifests {
@@ -219,45 +217,42 @@ fn pick_platform(index: &Value, platform: &Platform) -> Result<Descriptor, Strin
             return descriptor(manifest);
         }
     }
-    Err(format!(
-        "the base has no image for {}/{} (it has {})",
-        platform.os,
-        platform.architecture,
-        offered.join(", ")
-    ))
+    Err(Error::NoPlatform {
+        platform: platform.clone(),
+        offered,
+    })
 }
 
 /// A manifest's config and layers, copied into `store`.
-fn resolve_manifest(blobs: &Blobs, manifest: &Descriptor, store: &Blobs) -> Result<Base, String> {
+fn resolve_manifest(blobs: &Blobs, manifest: &Descriptor, store: &Blobs) -> Result<Base, Error> {
     if manifest.media_type != oci::MANIFEST && manifest.media_type != DOCKER_MANIFEST {
-        return Err(format!(
-            "the base's manifest has media type {}, not an image manifest",
-            manifest.media_type
-        ));
+        return Err(Error::NotAManifest(manifest.media_type.clone()));
     }
-    let body: Value = serde_json::from_slice(&checked(blobs, manifest)?)
-        .map_err(|e| format!("the manifest {}: {e}", manifest.digest))?;
+    let body: Value = serde_json::from_slice(&checked(blobs, manifest)?).map_err(
+        Error::malformed(format!("the manifest {}", manifest.digest)),
+    )?;
     let config_desc = descriptor(&body["config"])?;
     let config_bytes = checked(blobs, &config_desc)?;
-    let config: Value = serde_json::from_slice(&config_bytes)
-        .map_err(|e| format!("the config {}: {e}", config_desc.digest))?;
+    let config: Value = serde_json::from_slice(&config_bytes).map_err(Error::malformed(
+        format!("the config {}", config_desc.digest),
+    ))?;
     let mut layers = Vec::new();
     for layer in body["layers"].as_array().cloned().unwrap_or_default() {
         let mut layer = descriptor(&layer)?;
         checked(blobs, &layer)?;
         store
             .take_from(blobs, &layer.digest)
-            .map_err(|e| format!("blob {}: {e}", layer.digest))?;
+            .map_err(Error::io_at(format!("blob {}", layer.digest)))?;
         layer.media_type = match layer.media_type.as_str() {
             DOCKER_LAYER_GZIP => oci::LAYER_GZIP.to_owned(),
             DOCKER_LAYER_TAR => oci::LAYER_TAR.to_owned(),
             other => other.to_owned(),
         };
         if layer.media_type != oci::LAYER_GZIP && layer.media_type != oci::LAYER_TAR {
-            return Err(format!(
-                "the base's layer {} is {}: dozen reads gzip and plain tar layers",
-                layer.digest, layer.media_type
-            ));
+            return Err(Error::UnsupportedLayer {
+                digest: layer.digest,
+                media_type: layer.media_type,
+            });
         }
         layers.push(layer);
     }
@@ -283,54 +278,50 @@ fn platform_of(config: &Value) -> Platform {
 }
 
 /// `docker save`'s tarball: `manifest.json` names the config and each layer's tar.
-fn from_docker_archive(file: &Path, platform: &Platform, store: &Blobs) -> Result<Base, String> {
+fn from_docker_archive(file: &Path, platform: &Platform, store: &Blobs) -> Result<Base, Error> {
     let unpacked = tempfile::Builder::new()
         .prefix(".dozen-base-")
         .tempdir_in(store_parent(store))
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::Io)?;
     unpack(file, unpacked.path())?;
     let dir = unpacked.path();
     let manifest = read_json(&dir.join("manifest.json"))?;
     let image = match manifest.as_array().map(Vec::as_slice) {
         Some([one]) => one.clone(),
         Some(many) if !many.is_empty() => {
-            return Err(format!(
-                "{} holds {} images: save one",
-                file.display(),
-                many.len()
-            ));
+            return Err(Error::SeveralImages {
+                file: file.to_owned(),
+                count: many.len(),
+            });
         }
-        _ => return Err(format!("{}: no image in manifest.json", file.display())),
+        _ => return Err(Error::NoImage(file.to_owned())),
     };
-    let inside = |name: &Value| -> Result<PathBuf, String> {
-        let name = name.as_str().ok_or("manifest.json names no file")?;
+    let inside = |name: &Value| -> Result<PathBuf, Error> {
+        let name = name.as_str().ok_or(Error::NoFileNamed)?;
         if name.split('/').any(|p| p == "..") || name.starts_with('/') {
-            return Err(format!("manifest.json names `{name}` outside the archive"));
+            return Err(Error::NamedOutside(name.to_owned()));
         }
         Ok(dir.join(name))
     };
-    let config_bytes = std::fs::read(inside(&image["Config"])?).map_err(|e| e.to_string())?;
-    let config: Value = serde_json::from_slice(&config_bytes).map_err(|e| e.to_string())?;
+    let config_bytes = std::fs::read(inside(&image["Config"])?).map_err(Error::Io)?;
+    let config: Value = serde_json::from_slice(&config_bytes).map_err(Error::ArchiveConfig)?;
     let mut layers = Vec::new();
     for layer in image["Layers"].as_array().cloned().unwrap_or_default() {
-        let bytes = std::fs::read(inside(&layer)?).map_err(|e| e.to_string())?;
+        let bytes = std::fs::read(inside(&layer)?).map_err(Error::Io)?;
         let media_type = if bytes.starts_with(&[0x1f, 0x8b]) {
             oci::LAYER_GZIP
         } else {
             oci::LAYER_TAR
         };
-        layers.push(store.put(media_type, &bytes).map_err(|e| e.to_string())?);
+        layers.push(store.put(media_type, &bytes).map_err(Error::Io)?);
     }
     let found = platform_of(&config);
     if found.os != platform.os || found.architecture != platform.architecture {
-        return Err(format!(
-            "{} is an image for {}/{}, not {}/{}",
-            file.display(),
-            found.os,
-            found.architecture,
-            platform.os,
-            platform.architecture
-        ));
+        return Err(Error::WrongPlatform {
+            file: file.to_owned(),
+            found,
+            wanted: platform.clone(),
+        });
     }
     Ok(Base {
         config,
@@ -341,13 +332,13 @@ fn from_docker_archive(file: &Path, platform: &Platform, store: &Blobs) -> Resul
 }
 
 /// The base's file system: its layers applied in order (for the interpreter check).
-pub fn tree(base: &Base, store: &Blobs) -> Result<Tree, String> {
+pub fn tree(base: &Base, store: &Blobs) -> Result<Tree, Error> {
     let mut tree = Tree::default();
     for layer in &base.layers {
         let path = store
             .path(&layer.digest)
-            .ok_or_else(|| format!("unsupported digest {}", layer.digest))?;
-        let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            .ok_or_else(|| Error::UnsupportedDigest(layer.digest.clone()))?;
+        let file = std::fs::File::open(&path).map_err(Error::io_at(path.display()))?;
         let reader: Box<dyn std::io::Read> = if layer.media_type == oci::LAYER_GZIP {
             // Every member: a gzip stream may be several (pigz's, dozen's own layers).
             Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
@@ -357,16 +348,11 @@ pub fn tree(base: &Base, store: &Blobs) -> Result<Tree, String> {
             Box::new(std::io::BufReader::new(file))
         };
         let mut archive = tar::Archive::new(reader);
-        let entries = archive
-            .entries()
-            .map_err(|e| format!("layer {}: {e}", layer.digest))?;
+        let io = Error::io_at(format!("layer {}", layer.digest));
+        let entries = archive.entries().map_err(&io)?;
         for entry in entries {
-            let entry = entry.map_err(|e| format!("layer {}: {e}", layer.digest))?;
-            let name = entry
-                .path()
-                .map_err(|e| format!("layer {}: {e}", layer.digest))?
-                .to_string_lossy()
-                .into_owned();
+            let entry = entry.map_err(&io)?;
+            let name = entry.path().map_err(&io)?.to_string_lossy().into_owned();
             let node = match entry.header().entry_type() {
                 tar::EntryType::Directory => Node::Dir,
                 tar::EntryType::Symlink => Node::Symlink(
@@ -464,7 +450,10 @@ mod tests {
             Source::parse("debian:12").unwrap(),
             Source::Registry(super::super::registry::Reference::parse("debian:12").unwrap())
         );
-        assert!(Source::parse("Not A Reference").is_err());
+        assert_eq!(
+            Source::parse("Not A Reference").unwrap_err().to_string(),
+            "unknown base `Not A Reference`: give an image reference (debian:12-slim, ghcr.io/org/base:1), oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE"
+        );
     }
 
     #[test]
@@ -491,7 +480,7 @@ mod tests {
             variant: None,
         };
         assert_eq!(
-            pick_platform(&index, &s390x).unwrap_err(),
+            pick_platform(&index, &s390x).unwrap_err().to_string(),
             "the base has no image for linux/s390x (it has linux/arm64, linux/amd64)"
         );
     }
@@ -569,11 +558,13 @@ mod tests {
         assert!(
             load(&Source::DockerArchive(docker), &arm, &store)
                 .unwrap_err()
+                .to_string()
                 .contains("an image for linux/amd64, not linux/arm64")
         );
         assert!(
             load(&Source::Layout(layout, Some("v2".into())), &amd64, &store)
                 .unwrap_err()
+                .to_string()
                 .contains("no image tagged `v2`")
         );
 

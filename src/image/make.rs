@@ -3,12 +3,12 @@
 //! (docs/image.md).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::base::{self, Base, Source};
+use super::error::Error;
 use super::layer;
 use super::oci::{self, Blobs, Descriptor, Platform, RunConfig};
 use super::registry::{Reference, Registry};
@@ -62,7 +62,7 @@ const SHELL: &str = "/bin/sh";
 /// A change here changes every layer: cached layers of another format are not reused.
 const LAYER_FORMAT: &str = "dozen-layer-1";
 
-pub fn make(request: &Request<'_>) -> Result<Made, String> {
+pub fn make(request: &Request<'_>) -> Result<Made, Error> {
     let images = request.store.join("images");
     let blobs = Blobs::new(images.join("blobs"));
     let base = match &request.base {
@@ -121,7 +121,7 @@ pub fn make(request: &Request<'_>) -> Result<Made, String> {
     );
     let config = blobs
         .put(oci::CONFIG, &oci::canonical(&config))
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::Io)?;
     let mut annotations = request.annotations.clone();
     if let Some((name, b)) = &base {
         annotations.extend(base::annotations(b, name));
@@ -129,7 +129,7 @@ pub fn make(request: &Request<'_>) -> Result<Made, String> {
     let manifest = oci::manifest(&config, &layers, &annotations);
     let manifest = blobs
         .put(oci::MANIFEST, &oci::canonical(&manifest))
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::Io)?;
     Ok(Made {
         manifest,
         config,
@@ -147,28 +147,16 @@ fn runnable(
     settings: &layer::Settings,
     base: Option<&Base>,
     blobs: &Blobs,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     // The interpreters and links of the app layer, against the base's files.
-    let entries = layer::entries(request.tree, &settings.prefix).map_err(|e| e.to_string())?;
+    let entries = layer::entries(request.tree, &settings.prefix)?;
     let base_tree = match base {
         Some(base) => base::tree(base, blobs)?,
         None => super::check::Tree::default(),
     };
-    let problems = super::check::check(&base_tree, &entries).map_err(|e| e.to_string())?;
+    let problems = super::check::check(&base_tree, &entries).map_err(Error::Io)?;
     if !problems.is_empty() {
-        let mut message = format!(
-            "{} in the app layer {} outside the image:",
-            plural(problems.len(), "file"),
-            if problems.len() == 1 {
-                "points"
-            } else {
-                "point"
-            }
-        );
-        for problem in &problems {
-            let _ = write!(message, "\n  {problem}");
-        }
-        return Err(message);
+        return Err(Error::OutsideImage(problems));
     }
     let image = super::check::with_app(&base_tree, &entries);
     drop(entries);
@@ -177,10 +165,10 @@ fn runnable(
         .resolve("", SHELL)
         .is_some_and(|p| base_tree.is_file(&p));
     if !has_shell {
-        return Err(format!(
-            "the image has no {SHELL} for its command (`{SHELL} -c {}`): the base must have a shell",
-            request.command
-        ));
+        return Err(Error::NoShell {
+            shell: SHELL,
+            command: request.command.clone(),
+        });
     }
     // And every process type's programs are on its PATH, after `.profile.d`.
     let path = image_path(request, base);
@@ -195,11 +183,7 @@ fn runnable(
         })
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "not in the image: {} (its PATH, .profile.d's additions included: {path}); use a base that has {}",
-            missing.join(", "),
-            if missing.len() == 1 { "it" } else { "them" }
-        ));
+        return Err(Error::NotInImage { missing, path });
     }
     Ok(())
 }
@@ -241,14 +225,6 @@ fn image_path(request: &Request<'_>, base: Option<&Base>) -> String {
     path
 }
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
 /// `UID[:GID]` as numbers for the layer's entries; a name (resolved by the runtime in the
 /// image's `/etc/passwd`) leaves them root's.
 fn numeric_owner(user: Option<&str>) -> (u32, u32) {
@@ -267,7 +243,7 @@ fn app_layer(
     settings: &layer::Settings,
     blobs: &Blobs,
     images: &Path,
-) -> Result<(Descriptor, String, bool), String> {
+) -> Result<(Descriptor, String, bool), Error> {
     let key = blake3::hash(
         format!(
             "{LAYER_FORMAT}\n{}\n{}\n{}:{}\n{}",
@@ -284,29 +260,30 @@ fn app_layer(
         let descriptor = descriptor(cached.digest, cached.size);
         return Ok((descriptor, cached.diff_id, true));
     }
-    std::fs::create_dir_all(images.join("blobs/sha256")).map_err(|e| e.to_string())?;
-    let temp =
-        tempfile::NamedTempFile::new_in(images.join("blobs/sha256")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(images.join("blobs/sha256")).map_err(Error::Io)?;
+    let temp = tempfile::NamedTempFile::new_in(images.join("blobs/sha256")).map_err(Error::Io)?;
     let written = layer::write(
         request.tree,
         settings,
         std::io::BufWriter::with_capacity(1 << 20, temp.as_file()),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let path = blobs.path(&written.digest).expect("a sha256 digest");
-    temp.persist(&path).map_err(|e| e.to_string())?;
+    temp.persist(&path).map_err(|e| Error::Persist {
+        path: None,
+        source: e.error,
+    })?;
     let cached = Cached {
         digest: written.digest.clone(),
         diff_id: written.diff_id.clone(),
         size: written.size,
     };
-    std::fs::create_dir_all(images.join("layers")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(images.join("layers")).map_err(Error::Io)?;
     crate::fsutil::write_atomic(
         &record,
         &serde_json::to_vec(&cached).expect("serializable"),
         0o644,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(Error::Io)?;
     Ok((
         descriptor(written.digest, written.size),
         written.diff_id,
@@ -326,23 +303,18 @@ fn descriptor(digest: String, size: u64) -> Descriptor {
 
 /// Whether `--out DIR` may be (re)written: missing, empty, or an image layout (a previous
 /// `dozen image`'s); never a directory of other files (`--out .` must not replace the app).
-fn replaceable(dir: &Path) -> Result<(), String> {
-    let shown = dir.display();
+fn replaceable(dir: &Path) -> Result<(), Error> {
+    let io = Error::io_at(dir.display());
     match std::fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("{shown}: {e}")),
-        Ok(meta) if !meta.is_dir() => Err(format!("{shown} exists and is not a directory")),
+        Err(e) => Err(io(e)),
+        Ok(meta) if !meta.is_dir() => Err(Error::NotADirectory(dir.to_owned())),
         Ok(_) => {
-            let empty = std::fs::read_dir(dir)
-                .map_err(|e| format!("{shown}: {e}"))?
-                .next()
-                .is_none();
+            let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
             if empty || dir.join("oci-layout").is_file() {
                 Ok(())
             } else {
-                Err(format!(
-                    "{shown} holds other files and is not an image layout: not replacing it (give a new or empty directory)"
-                ))
+                Err(Error::NotReplacing(dir.to_owned()))
             }
         }
     }
@@ -358,17 +330,17 @@ impl Made {
     }
 
     /// An OCI image layout at `dir`, replacing what was there.
-    pub fn write_layout(&self, dir: &Path, reference: &str) -> Result<(), String> {
+    pub fn write_layout(&self, dir: &Path, reference: &str) -> Result<(), Error> {
         replaceable(dir)?;
         let parent = dir
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(Error::io_at(parent.display()))?;
         let temp = tempfile::Builder::new()
             .prefix(".dozen-image-")
             .tempdir_in(parent)
-            .map_err(|e| format!("{}: {e}", parent.display()))?;
+            .map_err(Error::io_at(parent.display()))?;
         oci::write_layout(
             temp.path(),
             &self.blobs,
@@ -376,17 +348,17 @@ impl Made {
             &self.all_blobs(),
             reference,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::Io)?;
         if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::remove_dir_all(dir).map_err(Error::io_at(dir.display()))?;
         }
         let kept = temp.keep();
-        std::fs::rename(&kept, dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::rename(&kept, dir).map_err(Error::io_at(dir.display()))?;
         Ok(())
     }
 
     /// An `oci-archive`: the layout as one tar, reproducible as a layer is.
-    pub fn write_archive(&self, file: &Path, reference: &str) -> Result<(), String> {
+    pub fn write_archive(&self, file: &Path, reference: &str) -> Result<(), Error> {
         let parent = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -394,7 +366,7 @@ impl Made {
         let layout = tempfile::Builder::new()
             .prefix(".dozen-image-")
             .tempdir_in(parent)
-            .map_err(|e| format!("{}: {e}", parent.display()))?;
+            .map_err(Error::io_at(parent.display()))?;
         let dir: PathBuf = layout.path().join("layout");
         oci::write_layout(
             &dir,
@@ -403,25 +375,26 @@ impl Made {
             &self.all_blobs(),
             reference,
         )
-        .map_err(|e| e.to_string())?;
-        let out = tempfile::NamedTempFile::new_in(parent).map_err(|e| e.to_string())?;
+        .map_err(Error::Io)?;
+        let out = tempfile::NamedTempFile::new_in(parent).map_err(Error::Io)?;
         let settings = layer::Settings {
             prefix: String::new(),
             uid: 0,
             gid: 0,
             mtime: 0,
         };
-        layer::write_plain(&dir, &settings, std::io::BufWriter::new(out.as_file()))
-            .map_err(|e| e.to_string())?;
-        out.persist(file)
-            .map_err(|e| format!("{}: {e}", file.display()))?;
+        layer::write_plain(&dir, &settings, std::io::BufWriter::new(out.as_file()))?;
+        out.persist(file).map_err(|e| Error::Persist {
+            path: Some(file.to_owned()),
+            source: e.error,
+        })?;
         Ok(())
     }
 
     /// Pushes to `reference` (its tag, else `fallback_tag`): the blobs the registry lacks,
     /// the base's mounted from its repository when it is on the same registry, the manifest
     /// last. Returns the bytes sent.
-    pub fn push(&self, reference: &Reference, fallback_tag: &str) -> Result<u64, String> {
+    pub fn push(&self, reference: &Reference, fallback_tag: &str) -> Result<u64, Error> {
         let mut session = Registry::new(reference)?;
         let mount_from = self.base.as_ref().and_then(|(name, _)| {
             let base = Reference::parse(name.strip_prefix("docker://").unwrap_or(name)).ok()?;
@@ -437,7 +410,7 @@ impl Made {
             session.push_blob(layer, &self.blobs, from)?;
         }
         session.push_blob(&self.config, &self.blobs, None)?;
-        let bytes = self.blobs.read(&self.manifest).map_err(|e| e.to_string())?;
+        let bytes = self.blobs.read(&self.manifest).map_err(Error::Io)?;
         let tag = reference.tag.as_deref().unwrap_or(fallback_tag);
         session.push_manifest(tag, oci::MANIFEST, &bytes)?;
         Ok(session.sent)

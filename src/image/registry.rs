@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::error::Error;
 use super::oci::{self, Blobs, Descriptor};
 use crate::http::{self, Head, Wire};
 
@@ -22,8 +23,7 @@ pub struct Reference {
 }
 
 impl Reference {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("`{text}` is not an image reference (REGISTRY/REPOSITORY:TAG)");
+    pub fn parse(text: &str) -> Result<Self, Error> {
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => (rest, Some(digest.to_owned())),
             None => (text, None),
@@ -62,7 +62,7 @@ impl Reference {
             .as_deref()
             .is_none_or(|d| Blobs::new("/").path(d).is_some());
         if !(valid_repo && valid_tag && valid_digest) {
-            return Err(bad());
+            return Err(Error::InvalidReference(text.to_owned()));
         }
         Ok(Self {
             registry,
@@ -150,7 +150,7 @@ enum Body<'a> {
 }
 
 impl Registry {
-    pub fn new(reference: &Reference) -> Result<Self, String> {
+    pub fn new(reference: &Reference) -> Result<Self, Error> {
         Self::with_credentials(reference, docker_credentials(&reference.registry))
     }
 
@@ -158,7 +158,7 @@ impl Registry {
     pub fn with_credentials(
         reference: &Reference,
         credentials: Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Error> {
         let (https, host, port) = reference.endpoint();
         let tls = if https {
             Some(http::tls_config()?)
@@ -186,7 +186,7 @@ impl Registry {
         headers: &[(&str, String)],
         body: &Body<'_>,
         sink: &mut dyn std::io::Write,
-    ) -> Result<Head, String> {
+    ) -> Result<Head, Error> {
         if self.connection.is_none() {
             let tls = if self.https { self.tls.as_ref() } else { None };
             let (wire, _) = http::connect(&self.host, self.port, tls, TIMEOUT, TIMEOUT)?;
@@ -217,17 +217,17 @@ impl Registry {
             let _ = write!(head, "Content-Length: {length}\r\n");
         }
         head.push_str("\r\n");
-        let io = |e: std::io::Error| format!("{host}: {e}");
-        wire.write_all(head.as_bytes()).map_err(io)?;
+        let io = Error::io_at(&host);
+        wire.write_all(head.as_bytes()).map_err(&io)?;
         match body {
             Body::Empty => {}
-            Body::Bytes(bytes) => wire.write_all(bytes).map_err(io)?,
+            Body::Bytes(bytes) => wire.write_all(bytes).map_err(&io)?,
             Body::File(path, _) => {
-                let mut file = std::fs::File::open(path).map_err(io)?;
-                std::io::copy(&mut file, wire).map_err(io)?;
+                let mut file = std::fs::File::open(path).map_err(&io)?;
+                std::io::copy(&mut file, wire).map_err(&io)?;
             }
         }
-        wire.flush().map_err(io)?;
+        wire.flush().map_err(&io)?;
         self.sent += length;
         // A success's body goes where the caller wants it; another's is its error, kept here.
         let result = http::read_head(wire, method).and_then(|(head, pending)| {
@@ -244,7 +244,7 @@ impl Registry {
             Ok(head) if head.keep_alive => {}
             _ => self.connection = None,
         }
-        result
+        Ok(result?)
     }
 
     /// A request, answering an authentication challenge once.
@@ -255,18 +255,15 @@ impl Registry {
         headers: &[(&str, String)],
         body: &Body<'_>,
         sink: &mut dyn std::io::Write,
-    ) -> Result<Head, String> {
+    ) -> Result<Head, Error> {
         let head = self.send_once(method, target, headers, body, sink)?;
         if head.status != 401 {
             return Ok(head);
         }
         let challenge = head
             .header("www-authenticate")
-            .ok_or_else(|| {
-                format!(
-                    "{} answered 401 without a challenge",
-                    self.reference.registry
-                )
+            .ok_or_else(|| Error::NoChallenge {
+                registry: self.reference.registry.clone(),
             })?
             .to_owned();
         self.authorize(&challenge)?;
@@ -275,20 +272,20 @@ impl Registry {
 
     /// Answers a `WWW-Authenticate` challenge: Bearer (a token from the realm, with the
     /// credentials if any) or Basic (the credentials).
-    fn authorize(&mut self, challenge: &str) -> Result<(), String> {
+    fn authorize(&mut self, challenge: &str) -> Result<(), Error> {
         let (scheme, params) = challenge.split_once(' ').unwrap_or((challenge, ""));
         if scheme.eq_ignore_ascii_case("basic") {
-            let credentials = self.credentials.clone().ok_or_else(|| {
-                format!(
-                    "{} needs credentials (docker login, or DOCKER_CONFIG)",
-                    self.reference.registry
-                )
-            })?;
+            let credentials = self
+                .credentials
+                .clone()
+                .ok_or_else(|| Error::NeedsCredentials {
+                    registry: self.reference.registry.clone(),
+                })?;
             self.authorization = Some(format!("Basic {credentials}"));
             return Ok(());
         }
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(format!("unsupported authentication `{scheme}`"));
+            return Err(Error::UnsupportedAuthentication(scheme.to_owned()));
         }
         let param = |name: &str| {
             params.split(',').find_map(|p| {
@@ -297,7 +294,7 @@ impl Registry {
                     .then(|| value.trim_matches('"').to_owned())
             })
         };
-        let realm = param("realm").ok_or("a Bearer challenge without a realm")?;
+        let realm = param("realm").ok_or(Error::NoRealm)?;
         let mut query = Vec::new();
         if let Some(service) = param("service") {
             query.push(format!("service={}", encode(&service)));
@@ -320,7 +317,7 @@ impl Registry {
     }
 
     /// A manifest or index: its bytes and media type, checked against the digest asked for.
-    pub fn manifest(&mut self, reference: &str) -> Result<(Vec<u8>, String), String> {
+    pub fn manifest(&mut self, reference: &str) -> Result<(Vec<u8>, String), Error> {
         let target = format!("/v2/{}/manifests/{reference}", self.reference.repository);
         let mut body = Vec::new();
         let head = self.send(
@@ -337,9 +334,7 @@ impl Registry {
             ));
         }
         if reference.starts_with("sha256:") && oci::digest_of(&body) != reference {
-            return Err(format!(
-                "the manifest {reference} does not match its digest"
-            ));
+            return Err(Error::ManifestMismatch(reference.to_owned()));
         }
         let media_type = head
             .header("content-type")
@@ -350,17 +345,16 @@ impl Registry {
 
     /// Downloads a blob into `store`, checked against its digest (following a redirect to
     /// where the registry keeps it).
-    pub fn pull_blob(&mut self, descriptor: &Descriptor, store: &Blobs) -> Result<(), String> {
+    pub fn pull_blob(&mut self, descriptor: &Descriptor, store: &Blobs) -> Result<(), Error> {
         let path = store
             .path(&descriptor.digest)
-            .ok_or_else(|| format!("unsupported digest {}", descriptor.digest))?;
+            .ok_or_else(|| Error::UnsupportedDigest(descriptor.digest.clone()))?;
         if path.exists() {
             return Ok(());
         }
-        std::fs::create_dir_all(path.parent().expect("under sha256/"))
-            .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(path.parent().expect("under sha256/")).map_err(Error::Io)?;
         let temp = path.with_extension("partial");
-        let file = std::fs::File::create(&temp).map_err(|e| e.to_string())?;
+        let file = std::fs::File::create(&temp).map_err(Error::Io)?;
         let mut hashing = super::Hashing::new(file);
         let target = format!(
             "/v2/{}/blobs/{}",
@@ -370,12 +364,12 @@ impl Registry {
         let head = if matches!(head.status, 301 | 302 | 303 | 307 | 308) {
             let location = head
                 .header("location")
-                .ok_or("a redirect without a location")?;
+                .ok_or(Error::NoLocation("a redirect"))?;
             // The redirect's body is the blob: start the file over.
             let (file, _, _) = hashing.finish();
-            file.set_len(0).map_err(|e| e.to_string())?;
+            file.set_len(0).map_err(Error::Io)?;
             hashing = super::Hashing::new(file);
-            std::io::Seek::rewind(hashing.get_mut()).map_err(|e| e.to_string())?;
+            std::io::Seek::rewind(hashing.get_mut()).map_err(Error::Io)?;
             fetch_url(location, &mut hashing)?
         } else {
             head
@@ -387,13 +381,16 @@ impl Registry {
         let (_, digest, size) = hashing.finish();
         if digest != descriptor.digest || size != descriptor.size {
             let _ = std::fs::remove_file(&temp);
-            return Err(format!("blob {} arrived as {digest}", descriptor.digest));
+            return Err(Error::BlobMismatch {
+                expected: descriptor.digest.clone(),
+                arrived: digest,
+            });
         }
-        std::fs::rename(&temp, &path).map_err(|e| e.to_string())
+        std::fs::rename(&temp, &path).map_err(Error::Io)
     }
 
     /// Whether the repository has a blob.
-    fn has_blob(&mut self, digest: &str) -> Result<bool, String> {
+    fn has_blob(&mut self, digest: &str) -> Result<bool, Error> {
         let target = format!("/v2/{}/blobs/{digest}", self.reference.repository);
         let head = self.send("HEAD", &target, &[], &Body::Empty, &mut std::io::sink())?;
         Ok(head.status == 200)
@@ -407,7 +404,7 @@ impl Registry {
         descriptor: &Descriptor,
         store: &Blobs,
         mount_from: Option<&str>,
-    ) -> Result<&'static str, String> {
+    ) -> Result<&'static str, Error> {
         if self.has_blob(&descriptor.digest)? {
             return Ok("present");
         }
@@ -431,10 +428,10 @@ impl Registry {
         }
         let location = head
             .header("location")
-            .ok_or("an upload without a location")?;
+            .ok_or(Error::NoLocation("an upload"))?;
         let path = store
             .path(&descriptor.digest)
-            .ok_or_else(|| format!("unsupported digest {}", descriptor.digest))?;
+            .ok_or_else(|| Error::UnsupportedDigest(descriptor.digest.clone()))?;
         let location = self.relative(location)?;
         let separator = if location.contains('?') { '&' } else { '?' };
         let target = format!("{location}{separator}digest={}", encode(&descriptor.digest));
@@ -457,7 +454,7 @@ impl Registry {
         tag: &str,
         media_type: &str,
         bytes: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let target = format!("/v2/{}/manifests/{tag}", self.reference.repository);
         let head = self.send(
             "PUT",
@@ -473,31 +470,29 @@ impl Registry {
     }
 
     /// What went wrong, with the registry's own words when it gave some.
-    fn failed(&self, what: &str, status: u16) -> String {
-        let said = self.last_error.trim();
-        if said.is_empty() {
-            format!("{}: {what}: HTTP {status}", self.reference.registry)
-        } else {
-            format!("{}: {what}: HTTP {status}: {said}", self.reference.registry)
+    fn failed(&self, what: &str, status: u16) -> Error {
+        Error::Refused {
+            registry: self.reference.registry.clone(),
+            what: what.to_owned(),
+            status,
+            said: self.last_error.trim().to_owned(),
         }
     }
 
     /// A location the registry gave, as a path on it (an absolute URL must be the same
     /// registry's).
-    fn relative(&self, location: &str) -> Result<String, String> {
+    fn relative(&self, location: &str) -> Result<String, Error> {
         if location.starts_with('/') {
             return Ok(location.to_owned());
         }
         let (_, rest) = location
             .split_once("://")
-            .ok_or_else(|| format!("an upload location `{location}` that is not a URL"))?;
+            .ok_or_else(|| Error::UploadNotUrl(location.to_owned()))?;
         let split = rest.find('/').unwrap_or(rest.len());
         let (authority, path) = rest.split_at(split);
         let same = authority == self.host || authority == format!("{}:{}", self.host, self.port);
         if !same {
-            return Err(format!(
-                "the registry sent the upload to another host, {authority}"
-            ));
+            return Err(Error::OtherHost(authority.to_owned()));
         }
         Ok(if path.is_empty() {
             "/".to_owned()
@@ -522,7 +517,7 @@ fn encode(value: &str) -> String {
 }
 
 /// A GET of an absolute URL (a token realm, a blob's redirect), its body to `sink`.
-fn fetch_url(url: &str, sink: &mut dyn std::io::Write) -> Result<Head, String> {
+fn fetch_url(url: &str, sink: &mut dyn std::io::Write) -> Result<Head, Error> {
     fetch_url_with(url, None, sink)
 }
 
@@ -530,20 +525,20 @@ fn fetch_url_with(
     url: &str,
     authorization: Option<&str>,
     sink: &mut dyn std::io::Write,
-) -> Result<Head, String> {
+) -> Result<Head, Error> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| format!("`{url}` is not a URL"))?;
+        .ok_or_else(|| Error::NotUrl(url.to_owned()))?;
     let https = match scheme {
         "https" => true,
         "http" => false,
-        other => return Err(format!("unsupported scheme `{other}`")),
+        other => return Err(Error::UnsupportedScheme(other.to_owned())),
     };
     let split = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
-            (h, p.parse().map_err(|_| "a bad port")?)
+            (h, p.parse().map_err(|_| Error::BadPort)?)
         }
         _ => (authority, if https { 443 } else { 80 }),
     };
@@ -562,25 +557,25 @@ fn fetch_url_with(
         let _ = write!(head, "Authorization: {auth}\r\n");
     }
     head.push_str("\r\n");
-    wire.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
-    http::read_response(&mut wire, "GET", sink)
+    wire.write_all(head.as_bytes()).map_err(Error::Io)?;
+    Ok(http::read_response(&mut wire, "GET", sink)?)
 }
 
 /// A token from a Bearer realm (`token` or `access_token` in its JSON answer).
-fn fetch_token(url: &str, credentials: Option<&str>) -> Result<String, String> {
+fn fetch_token(url: &str, credentials: Option<&str>) -> Result<String, Error> {
     let mut body = Vec::new();
     let authorization = credentials.map(|c| format!("Basic {c}"));
     let head = fetch_url_with(url, authorization.as_deref(), &mut body)?;
     if head.status != 200 {
-        return Err(format!("the token service answered HTTP {}", head.status));
+        return Err(Error::TokenRefused(head.status));
     }
     let answer: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("the token service: {e}"))?;
+        serde_json::from_slice(&body).map_err(Error::malformed("the token service"))?;
     answer["token"]
         .as_str()
         .or_else(|| answer["access_token"].as_str())
         .map(str::to_owned)
-        .ok_or_else(|| "the token service gave no token".to_owned())
+        .ok_or(Error::NoToken)
 }
 
 #[cfg(test)]
@@ -620,6 +615,10 @@ pub(crate) mod tests {
         ] {
             assert!(Reference::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            Reference::parse("UPPER/case").unwrap_err().to_string(),
+            "`UPPER/case` is not an image reference (REGISTRY/REPOSITORY:TAG)"
+        );
     }
 
     /// Debian's `docker-registry` (the distribution registry) on a port of its own.
@@ -766,7 +765,14 @@ pub(crate) mod tests {
             assert!(fresh.read(blob).is_ok());
         }
         let missing = session.manifest("v2").unwrap_err();
-        assert!(missing.contains("team/other:v2: HTTP 404"), "{missing}");
+        assert!(
+            matches!(missing, Error::Refused { status: 404, .. }),
+            "{missing}"
+        );
+        assert!(
+            missing.to_string().contains("team/other:v2: HTTP 404"),
+            "{missing}"
+        );
     }
 
     /// A registry that wants a Bearer token from its realm, which wants Basic credentials:
@@ -847,7 +853,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
         let mut session =
             Registry::with_credentials(&reference, Some(http::base64(b"user:no"))).unwrap();
         assert_eq!(
-            session.manifest("v1").unwrap_err(),
+            session.manifest("v1").unwrap_err().to_string(),
             "the token service answered HTTP 401"
         );
         let _ = child.kill();

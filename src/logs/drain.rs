@@ -518,8 +518,8 @@ impl Worker {
         }
         let tls = if matches!(url.kind, Kind::SyslogTls | Kind::Https) {
             if self.tls.is_none() {
-                self.tls = Some(crate::http::tls_config().map_err(|message| Failure {
-                    message,
+                self.tls = Some(crate::http::tls_config().map_err(|e| Failure {
+                    message: e.to_string(),
                     permanent: false,
                 })?);
             }
@@ -529,8 +529,8 @@ impl Worker {
         };
         let (wire, socket) =
             crate::http::connect(&url.host, url.port, tls, CONNECT_TIMEOUT, IO_TIMEOUT).map_err(
-                |message| Failure {
-                    message,
+                |e| Failure {
+                    message: e.to_string(),
                     permanent: false,
                 },
             )?;
@@ -599,13 +599,12 @@ impl Worker {
         };
         wire.write_all(&self.buffer)?;
         wire.flush()?;
-        let head =
-            crate::http::read_response(wire, "POST", &mut std::io::sink()).map_err(|message| {
-                Failure {
-                    message: format!("the collector: {message}"),
-                    permanent: false,
-                }
-            })?;
+        let head = crate::http::read_response(wire, "POST", &mut std::io::sink()).map_err(|e| {
+            Failure {
+                message: format!("the collector: {e}"),
+                permanent: false,
+            }
+        })?;
         let status = head.status;
         if !head.keep_alive {
             self.close();

@@ -116,7 +116,7 @@ impl Manifest {
         if let Some(base) = &image.base
             && let Err(problem) = crate::image::base::Source::parse(base.get_ref())
         {
-            error(base.span(), problem);
+            error(base.span(), problem.to_string());
         }
         if let Some(workdir) = &image.workdir {
             let text = workdir.get_ref();
