@@ -189,7 +189,7 @@ fn wait_until(
     context: &Context,
     store: &std::path::Path,
     what: &str,
-    done: impl Fn(&Response) -> Option<Result<(), String>>,
+    done: impl Fn(&Response) -> Option<Result<(), Unsettled>>,
 ) -> Result<i32, Error> {
     loop {
         let Some(status) = ask(store, Op::Ps)? else {
@@ -210,16 +210,27 @@ fn wait_until(
     }
 }
 
+/// An instance that failed what was waited for: it crashed or is backing off.
+#[derive(Debug, thiserror::Error)]
+#[error("{name} is {state}")]
+pub(super) struct Unsettled {
+    name: String,
+    state: control::InstanceState,
+}
+
 /// A scale has settled when no instance is starting, waiting or stopping; one that crashed
 /// or is backing off fails it.
-fn settled(status: &Response) -> Option<Result<(), String>> {
+fn settled(status: &Response) -> Option<Result<(), Unsettled>> {
     if let Some(bad) = status.instances.iter().find(|i| {
         matches!(
             i.state,
             control::InstanceState::Crashed | control::InstanceState::BackingOff
         )
     }) {
-        return Some(Err(format!("{} is {}", bad.name, bad.state)));
+        return Some(Err(Unsettled {
+            name: bad.name.clone(),
+            state: bad.state,
+        }));
     }
     let moving = status.instances.iter().any(|i| {
         matches!(

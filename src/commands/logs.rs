@@ -37,7 +37,7 @@ pub(super) fn logs(context: &Context, args: &LogsArgs) -> Result<i32, Error> {
         json: args.json,
         color: !args.json && context.paint_out().enabled(),
     };
-    crate::logs::follow::print_answer(stream, &output).map_err(Error::failed)?;
+    crate::logs::follow::print_answer(stream, &output).map_err(|e| Error::failed(e.to_string()))?;
     Ok(exit_code::SUCCESS)
 }
 

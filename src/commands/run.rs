@@ -84,21 +84,18 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
 
 /// What instances of release `version` run: loaded when it becomes current while `dozen run`
 /// follows the current release. The spec keeps the release's store lock.
-fn release_spec(
-    context: &Context,
-    version: u32,
-    timeout: Option<Duration>,
-) -> Result<Spec, String> {
-    let released = Released::load(context, Some(version)).map_err(|e| e.to_string())?;
+fn release_spec(context: &Context, version: u32, timeout: Option<Duration>) -> Result<Spec, Error> {
+    let released = Released::load(context, Some(version))?;
     let procfile = released
         .app
         .procfile
         .as_ref()
-        .ok_or_else(|| format!("v{version} has no Procfile"))?;
+        .ok_or_else(|| Error::failed(format!("v{version} has no Procfile")))?;
     let types = type_settings(&released.app, procfile, timeout);
-    let stored = crate::store::formation::load(&released.store)?;
-    let counts =
-        Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])?.counts;
+    let stored = crate::store::formation::load(&released.store).map_err(Error::failed)?;
+    let counts = Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])
+        .map_err(Error::failed)?
+        .counts;
     let env = release_process_env(
         &context.inherited,
         &released.config,
@@ -491,9 +488,9 @@ fn logs_plan(
         .collect::<Result<Vec<_>, _>>()?;
     let all = {
         let store = store.to_owned();
-        move || -> Result<Vec<DrainUrl>, String> {
+        move || -> Result<Vec<DrainUrl>, Error> {
             let mut urls = configured.clone();
-            for url in crate::store::drains::load(&store)? {
+            for url in crate::store::drains::load(&store).map_err(Error::failed)? {
                 if !urls.iter().any(|u| u.id() == url.id()) {
                     urls.push(url);
                 }
@@ -501,7 +498,7 @@ fn logs_plan(
             Ok(urls)
         }
     };
-    let drains = all().map_err(Error::failed)?;
+    let drains = all()?;
     let defaults = crate::logs::drain::Settings::default();
     let limits = crate::logs::hub::Limits::default();
     Ok(runner::LogsPlan {

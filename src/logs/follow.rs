@@ -110,25 +110,40 @@ pub struct Output {
     pub color: bool,
 }
 
+/// Why `dozen logs` could not print the run's stream.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// Reading from the control socket failed.
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    #[error("the run closed the connection without an answer")]
+    NoAnswer,
+    /// The first line is not the stream's hello.
+    #[error("bad answer `{line}`: {source}")]
+    BadHello {
+        line: String,
+        source: serde_json::Error,
+    },
+    /// The run refused the request, saying why.
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// Reads an answer to the end, printing each line. Returns the hello, or the run's error.
-pub fn print_answer(stream: UnixStream, output: &Output) -> Result<(), String> {
+pub fn print_answer(stream: UnixStream, output: &Output) -> Result<(), AnswerError> {
     let mut reader = BufReader::with_capacity(256 * 1024, stream);
     let mut line = Vec::new();
-    if reader
-        .read_until(b'\n', &mut line)
-        .map_err(|e| e.to_string())?
-        == 0
-    {
-        return Err("the run closed the connection without an answer".into());
+    if reader.read_until(b'\n', &mut line)? == 0 {
+        return Err(AnswerError::NoAnswer);
     }
-    let hello: Hello = serde_json::from_slice(&line).map_err(|e| {
-        format!(
-            "bad answer `{}`: {e}",
-            String::from_utf8_lossy(&line).trim()
-        )
+    let hello: Hello = serde_json::from_slice(&line).map_err(|source| AnswerError::BadHello {
+        line: String::from_utf8_lossy(&line).trim().to_owned(),
+        source,
     })?;
     if !hello.ok {
-        return Err(hello.error.unwrap_or_else(|| "the run refused".into()));
+        return Err(AnswerError::Refused(
+            hello.error.unwrap_or_else(|| "the run refused".into()),
+        ));
     }
     let mut formatter = crate::supervisor::output::format::Formatter::new(
         crate::supervisor::output::format::LogFormat::Text,
@@ -141,7 +156,7 @@ pub fn print_answer(stream: UnixStream, output: &Output) -> Result<(), String> {
     let mut out = stdout.lock();
     let mut text = Vec::new();
     loop {
-        let buffered = reader.fill_buf().map_err(|e| e.to_string())?;
+        let buffered = reader.fill_buf()?;
         if buffered.is_empty() {
             return Ok(());
         }
@@ -149,9 +164,7 @@ pub fn print_answer(stream: UnixStream, output: &Output) -> Result<(), String> {
         let Some(end) = memchr::memrchr(b'\n', buffered).map(|end| end + 1) else {
             // Less than a line has arrived: wait for the rest of it.
             line.clear();
-            reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| e.to_string())?;
+            reader.read_until(b'\n', &mut line)?;
             if output.json {
                 let _ = out.write_all(&line);
             } else {

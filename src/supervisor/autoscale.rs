@@ -64,7 +64,7 @@ pub struct Autoscaler {
     /// The last measurement, for `dozen ps`.
     pub last_measured: Option<f64>,
     /// Why the last measurement failed (a metric command's error), told once.
-    pub last_error: Option<String>,
+    pub last_error: Option<super::meter::Failed>,
     /// The last change made, as said in the stream (`web 1 → 2 (in-flight 8.0 …)`).
     pub last_decision: Option<String>,
 }

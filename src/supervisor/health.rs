@@ -109,36 +109,83 @@ pub enum Request {
     Tcp,
 }
 
+/// Why a health check did not pass. (Clone and comparable, as the machine's inputs are: an
+/// I/O error is kept as its text.)
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failed {
+    /// Nothing accepted a TCP connection on the port.
+    #[error("connect to port {port}: {error}")]
+    Connect { port: u16, error: String },
+    /// An HTTP check could not connect.
+    #[error("GET {path}: connect to port {port}: {error}")]
+    HttpConnect {
+        path: String,
+        port: u16,
+        error: String,
+    },
+    /// The connection could not be set up (timeouts).
+    #[error("{0}")]
+    Socket(String),
+    /// The request could not be sent.
+    #[error("GET {path}: {error}")]
+    Send { path: String, error: String },
+    /// What came back is not an HTTP response.
+    #[error("GET {path}: not an HTTP response")]
+    NotHttp { path: String },
+    /// The instance answered with a status outside 200–399.
+    #[error("GET {path}: status {status}")]
+    Status { path: String, status: u16 },
+    /// A check command could not be started.
+    #[error("`{command}` could not start: {error}")]
+    CommandNotStarted { command: String, error: String },
+    /// A check command ran past its timeout (and was killed).
+    #[error("`{command}` took longer than {took}")]
+    CommandTooSlow { command: String, took: String },
+    /// A check command exited other than 0 (`exited with code 1`, `was killed by SIGSEGV`).
+    #[error("`{command}` {status}")]
+    CommandFailed { command: String, status: String },
+    /// The checks' workers had too many checks waiting to take this one.
+    #[error("{0}")]
+    NotRun(String),
+}
+
 impl Request {
     /// Makes it once against an instance on `port`.
-    pub fn run(&self, port: u16, timeout: Duration) -> Result<(), String> {
+    pub fn run(&self, port: u16, timeout: Duration) -> Result<(), Failed> {
         match self {
             Self::Http { path } => http(port, path, timeout),
             Self::Tcp => {
                 TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), timeout)
                     .map(drop)
-                    .map_err(|e| format!("connect to port {port}: {e}"))
+                    .map_err(|e| Failed::Connect {
+                        port,
+                        error: e.to_string(),
+                    })
             }
         }
     }
 }
 
-fn http(port: u16, path: &str, timeout: Duration) -> Result<(), String> {
+fn http(port: u16, path: &str, timeout: Duration) -> Result<(), Failed> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&address, timeout)
-        .map_err(|e| format!("GET {path}: connect to port {port}: {e}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+    let mut stream =
+        TcpStream::connect_timeout(&address, timeout).map_err(|e| Failed::HttpConnect {
+            path: path.to_owned(),
+            port,
+            error: e.to_string(),
+        })?;
+    let socket = |e: std::io::Error| Failed::Socket(e.to_string());
+    stream.set_read_timeout(Some(timeout)).map_err(socket)?;
+    stream.set_write_timeout(Some(timeout)).map_err(socket)?;
     let request = format!(
         "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: dozen\r\nConnection: close\r\n\r\n"
     );
     stream
         .write_all(request.as_bytes())
-        .map_err(|e| format!("GET {path}: {e}"))?;
+        .map_err(|e| Failed::Send {
+            path: path.to_owned(),
+            error: e.to_string(),
+        })?;
     // Read the whole (small) response: hanging up early makes servers log a reset.
     let mut response = Vec::new();
     let _ = (&mut stream).take(64 * 1024).read_to_end(&mut response);
@@ -149,11 +196,16 @@ fn http(port: u16, path: &str, timeout: Duration) -> Result<(), String> {
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("GET {path}: not an HTTP response"))?;
+        .ok_or_else(|| Failed::NotHttp {
+            path: path.to_owned(),
+        })?;
     if (200..400).contains(&status) {
         Ok(())
     } else {
-        Err(format!("GET {path}: status {status}"))
+        Err(Failed::Status {
+            path: path.to_owned(),
+            status,
+        })
     }
 }
 
@@ -221,7 +273,18 @@ mod tests {
         assert_eq!(probe.request().unwrap().run(port, probe.timeout), Ok(()));
         assert_eq!(
             probe.request().unwrap().run(port, probe.timeout),
-            Err("GET /healthz: status 503".into())
+            Err(Failed::Status {
+                path: "/healthz".into(),
+                status: 503
+            })
+        );
+        assert_eq!(
+            Failed::Status {
+                path: "/healthz".into(),
+                status: 503
+            }
+            .to_string(),
+            "GET /healthz: status 503"
         );
         server.join().unwrap();
     }

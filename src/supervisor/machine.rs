@@ -169,7 +169,7 @@ pub struct PlannedInstance {
 }
 
 /// Loads what release N runs (its types, environment and build tree).
-pub type LoadRelease<'a> = Box<dyn FnMut(u32) -> Result<Spec, String> + 'a>;
+pub type LoadRelease<'a> = Box<dyn FnMut(u32) -> Result<Spec, crate::error::Error> + 'a>;
 
 /// Whether a port is taken, and by what: asked before an instance is added live.
 pub type PortTaken = Box<dyn Fn(u16) -> Option<String>>;
@@ -193,7 +193,7 @@ pub enum Input {
     },
     Health {
         id: u64,
-        result: Result<(), String>,
+        result: Result<(), super::health::Failed>,
     },
     Signal(i32),
     StdoutClosed,
@@ -209,7 +209,7 @@ pub enum Input {
     },
     /// A blue-green deploy's smoke test ended: passed, or why not.
     Smoked {
-        result: Result<(), String>,
+        result: Result<(), super::meter::Failed>,
     },
     /// What the router measured of each side, for a canary's analysis.
     SideStats {
@@ -219,7 +219,7 @@ pub enum Input {
     /// An autoscaled type's metric command gave no number.
     Unmeasured {
         type_name: String,
-        error: String,
+        error: super::meter::Failed,
     },
 }
 
@@ -445,6 +445,32 @@ impl Roll {
             reason: self.reason.clone(),
         }
     }
+}
+
+/// Why a `restart`/`stop` target, or a blue-green deploy's new side, cannot be had.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("`{0}` has no instances (scale it up first)")]
+    NoInstances(String),
+    /// `hint` is empty or `; did you mean …?`.
+    #[error("`{target}` is neither a process type nor a running instance{hint}")]
+    UnknownTarget { target: String, hint: String },
+    #[error("no instance of `{0}` runs: there is no side to switch from")]
+    NoSide(String),
+    #[error(
+        "blue-green gives each side half of {routed}'s 100 ports: at most {half} instances ({name} runs)"
+    )]
+    SideTooBig {
+        routed: String,
+        half: u16,
+        name: String,
+    },
+    #[error("port {port} for the new side's {name} is already in use ({error})")]
+    PortTaken {
+        port: u16,
+        name: String,
+        error: String,
+    },
 }
 
 /// Why a scale was not applied.
@@ -731,7 +757,7 @@ impl Machine {
         &mut self,
         request: control::Request,
         now: Instant,
-        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, crate::error::Error>>,
     ) -> Response {
         self.now = now;
         let response = match request.op {

@@ -7,7 +7,35 @@ use std::path::Path;
 use std::time::Duration;
 
 /// What a measurement gives: the number, or why there is none.
-pub type Reading = Result<f64, String>;
+pub type Reading = Result<f64, Failed>;
+
+/// Why a command run beside the formation gave no number, or failed its smoke test.
+/// (Comparable and cloneable, as the machine's inputs are: an I/O error is kept as text.)
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failed {
+    /// `sh` could not be started.
+    #[error("cannot run it: {0}")]
+    CannotRun(String),
+    /// It ran past its timeout and was killed.
+    #[error("it did not finish within {}s", .0.as_secs_f64())]
+    TimedOut(Duration),
+    /// It exited other than 0 (`exited with code 1`, `was killed by SIGSEGV`).
+    #[error("it {0}")]
+    Exited(String),
+    /// A metric command wrote nothing on stdout.
+    #[error("it printed nothing")]
+    PrintedNothing,
+    /// A metric command's first word is not a number ≥ 0. (Its output is not echoed: it is
+    /// the app's, and may hold what should not be shown.)
+    #[error("its output does not start with a number")]
+    NotANumber,
+    /// A smoke test failed, with the last line it wrote (its own report).
+    #[error("{why}: {last}")]
+    Said { why: Box<Failed>, last: String },
+    /// The checks' workers had too many commands waiting to take this one.
+    #[error("{0}")]
+    NotRun(String),
+}
 
 /// `sh -c script` as a one-off (under a nursery, so nothing of it outlives dozen, even a
 /// `kill -9`), killed past `timeout`: its lines (at most `keep` of the last), and how it
@@ -18,7 +46,7 @@ fn run(
     cwd: &Path,
     timeout: Duration,
     keep: usize,
-) -> (Vec<String>, Result<(), String>) {
+) -> (Vec<String>, Result<(), Failed>) {
     let argv = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
     let mut lines = std::collections::VecDeque::new();
     let finished = super::oneoff::run_for(&argv, env, cwd, Some(timeout), &mut |line| {
@@ -29,13 +57,10 @@ fn run(
     });
     let lines: Vec<String> = lines.into();
     let outcome = match finished {
-        Err(error) => Err(format!("cannot run it: {error}")),
-        Ok(f) if f.timed_out => Err(format!(
-            "it did not finish within {}s",
-            timeout.as_secs_f64()
-        )),
+        Err(error) => Err(Failed::CannotRun(error.to_string())),
+        Ok(f) if f.timed_out => Err(Failed::TimedOut(timeout)),
         Ok(f) if f.code() == 0 => Ok(()),
-        Ok(f) => Err(format!("it {}", f.describe())),
+        Ok(f) => Err(Failed::Exited(f.describe())),
     };
     (lines, outcome)
 }
@@ -61,11 +86,14 @@ pub fn smoke(
     env: &[(String, String)],
     cwd: &Path,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     let (lines, outcome) = run(command, env, cwd, timeout, 16);
     outcome.map_err(
         |why| match lines.iter().rev().find(|l| !l.trim().is_empty()) {
-            Some(last) => format!("{why}: {}", last.trim()),
+            Some(last) => Failed::Said {
+                why: Box::new(why),
+                last: last.trim().to_owned(),
+            },
             None => why,
         },
     )
@@ -76,9 +104,8 @@ pub fn parse(out: &str) -> Reading {
     let word = out.split_whitespace().next().unwrap_or_default();
     match word.parse::<f64>() {
         Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
-        _ if word.is_empty() => Err("it printed nothing".to_owned()),
-        // Not echoed: a command's output is the app's, and may hold what should not be shown.
-        _ => Err("its output does not start with a number".to_owned()),
+        _ if word.is_empty() => Err(Failed::PrintedNothing),
+        _ => Err(Failed::NotANumber),
     }
 }
 
@@ -90,8 +117,16 @@ mod tests {
     fn the_first_word_is_the_number() {
         assert_eq!(parse("12\n"), Ok(12.0));
         assert_eq!(parse("  3.5 jobs waiting\n"), Ok(3.5));
-        assert!(parse("").is_err());
-        assert!(parse("jobs: 12").is_err());
+        assert_eq!(parse(""), Err(Failed::PrintedNothing));
+        assert_eq!(parse("jobs: 12"), Err(Failed::NotANumber));
+        assert_eq!(
+            Failed::Said {
+                why: Box::new(Failed::TimedOut(Duration::from_millis(1500))),
+                last: "GET / 502".into()
+            }
+            .to_string(),
+            "it did not finish within 1.5s: GET / 502"
+        );
         assert!(parse("-1").is_err());
         assert!(parse("NaN").is_err());
     }

@@ -51,9 +51,15 @@ pub struct Command {
 /// A check's result, as the workers hand it back.
 #[derive(Debug)]
 pub enum Outcome {
-    Health { id: u64, result: Result<(), String> },
-    Measured { type_name: String, reading: Reading },
-    Smoked(Result<(), String>),
+    Health {
+        id: u64,
+        result: Result<(), super::health::Failed>,
+    },
+    Measured {
+        type_name: String,
+        reading: Reading,
+    },
+    Smoked(Result<(), super::meter::Failed>),
 }
 
 impl Check {
@@ -91,13 +97,13 @@ impl Check {
         match self {
             Self::Health { id, .. } => Outcome::Health {
                 id,
-                result: Err(why),
+                result: Err(super::health::Failed::NotRun(why)),
             },
             Self::Measure { type_name, .. } => Outcome::Measured {
                 type_name,
-                reading: Err(why),
+                reading: Err(super::meter::Failed::NotRun(why)),
             },
-            Self::Smoke(_) => Outcome::Smoked(Err(why)),
+            Self::Smoke(_) => Outcome::Smoked(Err(super::meter::Failed::NotRun(why))),
         }
     }
 

@@ -64,7 +64,7 @@ pub struct LogsPlan<'a> {
 
 /// Reads a run's drains again.
 pub type ReloadDrains<'a> =
-    Box<dyn FnMut() -> Result<Vec<crate::logs::url::DrainUrl>, String> + 'a>;
+    Box<dyn FnMut() -> Result<Vec<crate::logs::url::DrainUrl>, crate::error::Error> + 'a>;
 
 /// What the run's router serves: the type it fronts, where, with which limits.
 pub struct RouterPlan {
@@ -80,7 +80,7 @@ enum Event {
     StdoutClosed,
     Health {
         id: u64,
-        result: Result<(), String>,
+        result: Result<(), super::health::Failed>,
     },
     /// A request, where to answer, and the moment after which it must not be applied (its
     /// client has been told it was not).
@@ -88,7 +88,7 @@ enum Event {
     /// The router has nothing in flight to a draining instance.
     Drained(u64),
     /// A blue-green smoke test ended.
-    Smoked(Result<(), String>),
+    Smoked(Result<(), super::meter::Failed>),
     /// A metric command's reading, for an autoscaled type.
     Metered {
         type_name: String,
@@ -211,7 +211,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
 fn tell_through(pump: &pump::Handle) -> std::io::Result<Tell> {
     let pump = pump.try_clone()?;
     Ok(Arc::new(move |text: String| {
-        if let Err(text) = pump.try_system(text) {
+        if let Err(pump::Ended(text)) = pump.try_system(text) {
             eprintln!("{} | {text}", super::output::format::SYSTEM_NAME);
         }
     }))
@@ -501,7 +501,7 @@ impl Driver<'_, '_> {
         };
         let urls = match reload() {
             Ok(urls) => urls,
-            Err(problem) => return Response::error(problem),
+            Err(problem) => return Response::error(problem.to_string()),
         };
         match crate::logs::hub::reconcile_drains(
             self.hub,
@@ -576,10 +576,9 @@ impl Driver<'_, '_> {
                 } else if request.op == control::Op::Drains {
                     self.reload_drains(machine)
                 } else {
-                    let load = self
-                        .follow
-                        .as_mut()
-                        .map(|f| f.as_mut() as &mut dyn FnMut(u32) -> Result<Spec, String>);
+                    let load = self.follow.as_mut().map(|f| {
+                        f.as_mut() as &mut dyn FnMut(u32) -> Result<Spec, crate::error::Error>
+                    });
                     machine.control(request, now, load)
                 };
                 self.carry_out(machine);

@@ -131,7 +131,7 @@ struct Reading {
 enum Read {
     More,
     Line,
-    Failed(String),
+    Failed(BadRequest),
     Gone,
 }
 
@@ -149,9 +149,7 @@ impl Reading {
                         return Read::Line;
                     }
                     if self.line.len() > MAX_REQUEST {
-                        return Read::Failed(format!(
-                            "a request line is at most {MAX_REQUEST} bytes"
-                        ));
+                        return Read::Failed(BadRequest::TooLong);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Read::More,
@@ -206,18 +204,12 @@ impl Accept {
         {
             let read = if *ready { reading.read() } else { Read::More };
             match read {
-                Read::More if now >= reading.deadline => refuse(
-                    &reading.stream,
-                    &format!(
-                        "bad request: no request line within {}s",
-                        READ_DEADLINE.as_secs()
-                    ),
-                ),
+                Read::More if now >= reading.deadline => {
+                    refuse(&reading.stream, &BadRequest::TooSlow.to_string());
+                }
                 Read::More => kept.push(reading),
                 Read::Line => self.dispatch(reading),
-                Read::Failed(problem) => {
-                    refuse(&reading.stream, &format!("bad request: {problem}"));
-                }
+                Read::Failed(problem) => refuse(&reading.stream, &problem.to_string()),
                 Read::Gone => {}
             }
         }
@@ -274,7 +266,7 @@ impl Accept {
         let Reading { stream, line, .. } = reading;
         let request = match parse_request(&line) {
             Ok(request) => request,
-            Err(problem) => return refuse(&stream, &problem),
+            Err(problem) => return refuse(&stream, &problem.to_string()),
         };
         if stream.set_nonblocking(false).is_err()
             || stream.set_write_timeout(Some(READ_DEADLINE)).is_err()
@@ -360,19 +352,36 @@ fn reply(stream: &UnixStream, response: &Response) -> std::io::Result<()> {
 }
 
 /// A request line as a request, or what is wrong with it.
-pub fn parse_request(line: &[u8]) -> Result<Request, String> {
-    let text = std::str::from_utf8(line).map_err(|e| format!("bad request: not UTF-8 ({e})"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("bad request: {e}"))?;
+pub fn parse_request(line: &[u8]) -> Result<Request, BadRequest> {
+    let text = std::str::from_utf8(line).map_err(BadRequest::NotUtf8)?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(BadRequest::NotJson)?;
     if value.get("v").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
-        return Err(format!(
-            "unsupported protocol version {}",
+        return Err(BadRequest::Version(
             value
                 .get("v")
-                .map_or_else(|| "(none)".to_owned(), ToString::to_string)
+                .map_or_else(|| "(none)".to_owned(), ToString::to_string),
         ));
     }
-    serde_json::from_value::<Request>(value).map_err(|e| format!("bad request: {e}"))
+    serde_json::from_value::<Request>(value).map_err(BadRequest::Shape)
+}
+
+/// Why a connection's request is not answered as asked: said in its error reply.
+#[derive(Debug, thiserror::Error)]
+pub enum BadRequest {
+    #[error("bad request: not UTF-8 ({0})")]
+    NotUtf8(std::str::Utf8Error),
+    #[error("bad request: {0}")]
+    NotJson(serde_json::Error),
+    /// Another protocol version (`(none)` when the line has no `v`).
+    #[error("unsupported protocol version {0}")]
+    Version(String),
+    /// JSON of the right version, but not a request dozen knows.
+    #[error("bad request: {0}")]
+    Shape(serde_json::Error),
+    #[error("bad request: a request line is at most {MAX_REQUEST} bytes")]
+    TooLong,
+    #[error("bad request: no request line within {}s", READ_DEADLINE.as_secs())]
+    TooSlow,
 }
 
 #[cfg(test)]

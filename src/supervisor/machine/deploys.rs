@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     Action, AfterExit, CHECKS_PER_INTERVAL, Canary, Deploy, DeployPhase, HALF, MAX_HELD, Machine,
-    Readiness, Slot, Spec, State, human, later, new_slot, other_half, p99_breach,
+    Readiness, Refusal, Slot, Spec, State, human, later, new_slot, other_half, p99_breach,
 };
 
 impl Machine {
@@ -16,7 +16,7 @@ impl Machine {
     pub(super) fn load_release(
         &self,
         version: u32,
-        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, crate::error::Error>>,
     ) -> Result<Spec, Box<Response>> {
         let Some(load) = load else {
             return Err(Box::new(Response {
@@ -66,7 +66,7 @@ impl Machine {
     pub(super) fn blue_green(
         &mut self,
         version: u32,
-        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, crate::error::Error>>,
         keep: Duration,
         canary: Option<control::CanaryPlan>,
     ) -> Response {
@@ -96,7 +96,7 @@ impl Machine {
         };
         let mut green = match self.new_side(&routed) {
             Ok(green) => green,
-            Err(error) => return Response::error(error),
+            Err(error) => return Response::error(error.to_string()),
         };
         let is_canary = canary.is_some();
         if let Some(plan) = &canary {
@@ -154,31 +154,31 @@ impl Machine {
 
     /// Where a new side of `routed` starts: each instance's index, on the other half of the
     /// type's ports (each index has two ports, one per side).
-    pub(super) fn new_side(&self, routed: &str) -> Result<Vec<(u32, u16)>, String> {
+    pub(super) fn new_side(&self, routed: &str) -> Result<Vec<(u32, u16)>, Refusal> {
         let blue: Vec<&Slot> = self
             .slots
             .iter()
             .filter(|s| self.type_name(s) == routed && !s.removed() && !s.surge)
             .collect();
         if blue.is_empty() {
-            return Err(format!(
-                "no instance of `{routed}` runs: there is no side to switch from"
-            ));
+            return Err(Refusal::NoSide(routed.to_owned()));
         }
         let mut green = Vec::new();
         for s in blue {
             if s.index > u32::from(HALF) {
-                return Err(format!(
-                    "blue-green gives each side half of {routed}'s 100 ports: at most {HALF} instances ({} runs)",
-                    s.name
-                ));
+                return Err(Refusal::SideTooBig {
+                    routed: routed.to_owned(),
+                    half: HALF,
+                    name: s.name.clone(),
+                });
             }
             let port = other_half(s.port, self.base_port);
             if let Some(error) = (self.port_taken)(port) {
-                return Err(format!(
-                    "port {port} for the new side's {} is already in use ({error})",
-                    s.name
-                ));
+                return Err(Refusal::PortTaken {
+                    port,
+                    name: s.name.clone(),
+                    error,
+                });
             }
             green.push((s.index, port));
         }

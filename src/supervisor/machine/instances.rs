@@ -4,7 +4,7 @@
 use crate::app::manifest::Restart;
 use crate::supervisor::backoff::Decision;
 use crate::supervisor::exit;
-use crate::supervisor::health::Probe;
+use crate::supervisor::health::{Failed, Probe};
 use signal_hook::consts::SIGINT;
 
 use super::{
@@ -102,26 +102,24 @@ impl Machine {
             return false;
         };
         let result = match input {
-            Input::SpawnFailed { error, .. } => Err(format!(
-                "`{}` could not start: {error}",
-                self.checks[at].command
-            )),
+            Input::SpawnFailed { error, .. } => Err(Failed::CommandNotStarted {
+                command: self.checks[at].command.clone(),
+                error: error.clone(),
+            }),
             Input::Exited { code, signal, .. } => {
                 let c = &self.checks[at];
                 if c.killed {
-                    Err(format!(
-                        "`{}` took longer than {}",
-                        c.command,
-                        human(c.timeout)
-                    ))
+                    Err(Failed::CommandTooSlow {
+                        command: c.command.clone(),
+                        took: human(c.timeout),
+                    })
                 } else if *code == Some(0) {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "`{}` {}",
-                        c.command,
-                        exit::describe_of(*code, *signal)
-                    ))
+                    Err(Failed::CommandFailed {
+                        command: c.command.clone(),
+                        status: exit::describe_of(*code, *signal),
+                    })
                 }
             }
             _ => return true,
@@ -262,7 +260,7 @@ impl Machine {
         }
     }
 
-    pub(super) fn on_health(&mut self, id: u64, result: Result<(), String>) {
+    pub(super) fn on_health(&mut self, id: u64, result: Result<(), Failed>) {
         let Some(slot) = self.slot_of(id) else { return };
         if !matches!(self.slots[slot].state, State::Running(_)) || self.stopping {
             return;

@@ -6,7 +6,8 @@ use crate::control::{Response, RollKind, RollState};
 use std::time::{Duration, Instant};
 
 use super::{
-    Action, AfterExit, DeployPhase, Machine, Readiness, Roll, Slot, Spec, State, Step, new_slot,
+    Action, AfterExit, DeployPhase, Machine, Readiness, Refusal, Roll, Slot, Spec, State, Step,
+    new_slot,
 };
 
 impl Machine {
@@ -16,7 +17,7 @@ impl Machine {
     pub(super) fn move_to(
         &mut self,
         version: u32,
-        load: Option<&mut dyn FnMut(u32) -> Result<Spec, String>>,
+        load: Option<&mut dyn FnMut(u32) -> Result<Spec, crate::error::Error>>,
     ) -> Response {
         if self.stopping {
             return Response::error("the formation is stopping");
@@ -146,14 +147,14 @@ impl Machine {
             }
             Err(error) => Response {
                 usage: true,
-                ..Response::error(error)
+                ..Response::error(error.to_string())
             },
         }
     }
 
     /// The instances a `restart`/`stop` argument names, in Procfile and index order: every
     /// one (`None`), a type's (`web`), or one (`web.2`).
-    pub(super) fn targets(&self, target: Option<&str>) -> Result<Vec<String>, String> {
+    pub(super) fn targets(&self, target: Option<&str>) -> Result<Vec<String>, Refusal> {
         let order = |s: &Slot| self.type_order(self.type_name(s));
         let mut live: Vec<&Slot> = self
             .slots
@@ -173,7 +174,7 @@ impl Machine {
         if self.types().iter().any(|t| t.name == target) {
             let found = names(&|s| self.type_name(s) == target);
             if found.is_empty() {
-                return Err(format!("`{target}` has no instances (scale it up first)"));
+                return Err(Refusal::NoInstances(target.to_owned()));
             }
             return Ok(found);
         }
@@ -189,9 +190,10 @@ impl Machine {
         let hint = crate::diagnostic::did_you_mean(target, candidates.iter().copied())
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
-        Err(format!(
-            "`{target}` is neither a process type nor a running instance{hint}"
-        ))
+        Err(Refusal::UnknownTarget {
+            target: target.to_owned(),
+            hint,
+        })
     }
 
     /// Whether `name` is queued for (or in) the current roll.

@@ -180,8 +180,10 @@ impl World {
     fn control(&mut self, op: Op) -> Response {
         let mut releases = std::mem::take(&mut self.releases);
         let rollbacks = self.rollbacks.clone();
-        let mut load = |version: u32| -> Result<Spec, String> {
-            let types = releases.remove(&version).ok_or("no such release")?;
+        let mut load = |version: u32| -> Result<Spec, crate::error::Error> {
+            let types = releases
+                .remove(&version)
+                .ok_or_else(|| crate::error::Error::failed("no such release"))?;
             let mut spec = spec(&format!("v{version}"), types);
             if let Some(of) = rollbacks.get(&version) {
                 spec.cwd = PathBuf::from(format!("/srv/{of}"));

@@ -49,6 +49,11 @@ pub enum Command {
 }
 
 /// How the supervisor talks to the pump.
+/// The pump has ended: the line it was given, back to be said another way.
+#[derive(Debug, thiserror::Error)]
+#[error("the output has ended")]
+pub struct Ended(pub String);
+
 pub struct Handle {
     tx: mpsc::Sender<Command>,
     wake: OwnedFd,
@@ -71,14 +76,14 @@ impl Handle {
     }
 
     /// One of dozen's lines; the text back when the pump has ended.
-    pub fn try_system(&self, text: String) -> Result<(), String> {
+    pub fn try_system(&self, text: String) -> Result<(), Ended> {
         match self.tx.send(Command::System { text, after: None }) {
             Ok(()) => {
                 let _ = rustix::io::write(&self.wake, &[1]);
                 Ok(())
             }
-            Err(mpsc::SendError(Command::System { text, .. })) => Err(text),
-            Err(_) => Err(String::new()),
+            Err(mpsc::SendError(Command::System { text, .. })) => Err(Ended(text)),
+            Err(_) => Err(Ended(String::new())),
         }
     }
 

@@ -347,7 +347,10 @@ fn a_web_that_never_listens_is_given_up_at_start_but_fails_a_restart() {
     world.advance(Duration::from_secs(61));
     world.input(Input::Health {
         id: web,
-        result: Err("connection refused".into()),
+        result: Err(crate::supervisor::health::Failed::Connect {
+            port: 5000,
+            error: "connection refused".into(),
+        }),
     });
     let log = world.log();
     assert!(
@@ -372,7 +375,10 @@ fn a_web_that_never_listens_is_given_up_at_start_but_fails_a_restart() {
     let surge = world.id("web.2");
     world.input(Input::Health {
         id: surge,
-        result: Err("connection refused".into()),
+        result: Err(crate::supervisor::health::Failed::Connect {
+            port: 5000,
+            error: "connection refused".into(),
+        }),
     });
     world.exited("web.2", None, Some(TERM));
     let roll = world.roll();
@@ -403,7 +409,7 @@ fn events_of_a_process_that_was_replaced_change_nothing() {
     });
     world.input(Input::Health {
         id: old,
-        result: Err("late".into()),
+        result: Err(crate::supervisor::health::Failed::Socket("late".into())),
     });
     assert!(world.log().is_empty());
     assert_eq!(world.ps().instances[0].state, InstanceState::Running);
