@@ -382,11 +382,15 @@ pub fn kill_timeout(text: &str) -> Result<std::time::Duration, String> {
         }
         return Ok(timeout);
     }
-    crate::app::duration::Duration::parse(text).map(|d| d.0)
+    crate::app::duration::Duration::parse(text)
+        .map(|d| d.0)
+        .map_err(|e| e.to_string())
 }
 
 fn duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::app::duration::Duration::parse(text).map(|d| d.0)
+    crate::app::duration::Duration::parse(text)
+        .map(|d| d.0)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -153,7 +153,8 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         &args.types,
     )
     .map_err(Error::usage)?;
-    let base = base_port(args.port, config, &context.inherited).map_err(Error::usage)?;
+    let base = base_port(args.port, config, &context.inherited)
+        .map_err(|e| Error::usage(e.to_string()))?;
     let (router, instance_base) = plan_router(args, app, procfile, base)?;
     let autoscale = autoscale_policies(app, router.as_ref())?;
     let mut formation = formation;
