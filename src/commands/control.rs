@@ -98,9 +98,11 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         stored.as_ref(),
         &[],
     )
-    .map_err(Error::usage)?;
+    .map_err(|e| Error::usage(e.to_string()))?;
     let names: Vec<&str> = procfile.names().collect();
-    let next = current.scaled(&names, changes).map_err(Error::usage)?;
+    let next = current
+        .scaled(&names, changes)
+        .map_err(|e| Error::usage(e.to_string()))?;
     if !changes.is_empty() {
         crate::store::formation::save(&store, &next.counts)
             .map_err(|e| Error::io("cannot store the formation", e))?;

@@ -341,7 +341,7 @@ fn source_of(
         .ok_or_else(|| Error::usage("no Procfile"))?;
     let stored = crate::store::formation::load(store).map_err(Error::failed)?;
     let formation = Formation::resolve(procfile, &app.manifest, None, stored.as_ref(), &[])
-        .map_err(Error::usage)?;
+        .map_err(|e| Error::usage(e.to_string()))?;
     let base_port = config
         .get("PORT")
         .and_then(|p| p.trim().parse::<u16>().ok())

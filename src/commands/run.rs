@@ -97,8 +97,9 @@ fn release_spec(
         .ok_or_else(|| format!("v{version} has no Procfile"))?;
     let types = type_settings(&released.app, procfile, timeout);
     let stored = crate::store::formation::load(&released.store)?;
-    let counts =
-        Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])?.counts;
+    let counts = Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])
+        .map_err(|e| e.to_string())?
+        .counts;
     let env = release_process_env(
         &context.inherited,
         &released.config,
@@ -152,7 +153,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         stored.as_ref(),
         &args.types,
     )
-    .map_err(Error::usage)?;
+    .map_err(|e| Error::usage(e.to_string()))?;
     let base = base_port(args.port, config, &context.inherited)
         .map_err(|e| Error::usage(e.to_string()))?;
     let (router, instance_base) = plan_router(args, app, procfile, base)?;
@@ -169,7 +170,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     }
     let instances = formation
         .instances(procfile, instance_base)
-        .map_err(Error::usage)?;
+        .map_err(|e| Error::usage(e.to_string()))?;
     if instances.is_empty() {
         return Err(Error::usage("the formation is empty: nothing to run")
             .hint("give counts with -m web=1, or name types: dozen run --dev web"));
