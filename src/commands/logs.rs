@@ -64,7 +64,7 @@ pub(super) fn drains(context: &Context, args: &DrainsArgs) -> Result<i32, Error>
                 url.clone()
             };
             let url = DrainUrl::parse(&text).map_err(|problem| {
-                Error::usage(problem)
+                Error::usage(problem.to_string())
                     .hint("e.g. dozen drains add syslog+tls://logs.example.com:6514 (or https://…)")
             })?;
             crate::store::drains::update(&store, |drains| {

@@ -487,7 +487,7 @@ fn logs_plan(
         .iter()
         .map(|drain| {
             crate::app::manifest::LogsSection::interpolate(drain.get_ref(), &lookup)
-                .and_then(|url| DrainUrl::parse(&url))
+                .and_then(|url| DrainUrl::parse(&url).map_err(|e| e.to_string()))
                 .map_err(|problem| Error::usage(format!("[logs] drains: {problem}")))
         })
         .collect::<Result<Vec<_>, _>>()?;

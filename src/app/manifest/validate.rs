@@ -181,7 +181,7 @@ impl Manifest {
         }
         for drain in &logs.drains {
             let checked = LogsSection::interpolate(drain.get_ref(), &|_| Some("x".into()))
-                .and_then(|url| crate::logs::url::DrainUrl::parse(&url));
+                .and_then(|url| crate::logs::url::DrainUrl::parse(&url).map_err(|e| e.to_string()));
             if let Err(problem) = checked {
                 error(drain.span(), format!("invalid drain: {problem}"));
             }
