@@ -486,8 +486,7 @@ fn logs_plan(
         .drains
         .iter()
         .map(|drain| {
-            crate::app::manifest::LogsSection::interpolate(drain.get_ref(), &lookup)
-                .and_then(|url| DrainUrl::parse(&url).map_err(|e| e.to_string()))
+            crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &lookup)
                 .map_err(|problem| Error::usage(format!("[logs] drains: {problem}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
