@@ -27,7 +27,8 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let build = match &args.build {
         Some(prefix) => {
             let prefix = prefix.0.as_str();
-            let id = crate::build::find(&store, Some(prefix)).map_err(Error::usage)?;
+            let id = crate::build::find(&store, Some(prefix))
+                .map_err(|e| Error::usage(e.to_string()))?;
             super::context::intact_build(context, &store, &id, &format!("build `{prefix}`"))?;
             id
         }
