@@ -90,7 +90,7 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         .procfile
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
-    let stored = crate::store::formation::load(&store).map_err(Error::failed)?;
+    let stored = crate::store::formation::load(&store).map_err(|e| Error::failed(e.to_string()))?;
     let current = Formation::resolve(
         procfile,
         &inspection.app.manifest,

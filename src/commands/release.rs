@@ -325,7 +325,7 @@ pub(super) fn sync_history(
 ) -> Result<(), String> {
     let _lock = ledger.lock().map_err(|e| e.to_string())?;
     let releases = ledger.list().map_err(|e| e.to_string())?;
-    crate::store::releases::reconcile(store, &releases, own)
+    crate::store::releases::reconcile(store, &releases, own).map_err(|e| e.to_string())
 }
 
 /// The release phase's output, kept as `releases/vN.log` (best effort: the outcome is what

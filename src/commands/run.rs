@@ -96,7 +96,7 @@ fn release_spec(
         .as_ref()
         .ok_or_else(|| format!("v{version} has no Procfile"))?;
     let types = type_settings(&released.app, procfile, timeout);
-    let stored = crate::store::formation::load(&released.store)?;
+    let stored = crate::store::formation::load(&released.store).map_err(|e| e.to_string())?;
     let counts = Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])
         .map_err(|e| e.to_string())?
         .counts;
@@ -145,7 +145,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .ok_or_else(|| Error::usage("no Procfile"))?;
 
     let flag = args.formation.clone();
-    let stored = crate::store::formation::load(&store).map_err(Error::failed)?;
+    let stored = crate::store::formation::load(&store).map_err(|e| Error::failed(e.to_string()))?;
     let formation = Formation::resolve(
         procfile,
         &app.manifest,
@@ -494,7 +494,7 @@ fn logs_plan(
         let store = store.to_owned();
         move || -> Result<Vec<DrainUrl>, String> {
             let mut urls = configured.clone();
-            for url in crate::store::drains::load(&store)? {
+            for url in crate::store::drains::load(&store).map_err(|e| e.to_string())? {
                 if !urls.iter().any(|u| u.id() == url.id()) {
                     urls.push(url);
                 }

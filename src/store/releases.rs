@@ -306,7 +306,7 @@ pub fn reconcile(
     store: &Path,
     releases: &[(Release, Status)],
     own: Option<u32>,
-) -> Result<(), String> {
+) -> Result<(), super::StoreError> {
     let recorded: std::collections::HashSet<String> = super::history::read(store)?
         .iter()
         .filter(|e| matches!(e["what"].as_str(), Some("release" | "rollback")))
@@ -334,11 +334,11 @@ pub fn reconcile(
         if own != Some(release.version) {
             event["recovered"] = json!(true);
         }
-        super::history::append(store, &release.trigger, event).map_err(|e| {
-            format!(
-                "cannot append to {}: {e}",
-                store.join(super::history::FILE).display()
-            )
+        super::history::append(store, &release.trigger, event).map_err(|source| {
+            super::StoreError::Append {
+                path: store.join(super::history::FILE),
+                source,
+            }
         })?;
     }
     Ok(())
