@@ -98,8 +98,10 @@ pub enum DrainVarError {
 /// Why a drain of `[logs] drains` cannot be used: its `${NAME}` parts, or the URL they make.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DrainError {
+    /// A `${NAME}` part cannot be filled in.
     #[error(transparent)]
     Var(#[from] DrainVarError),
+    /// The URL, filled in, is not a drain's.
     #[error(transparent)]
     Url(#[from] UrlError),
 }
