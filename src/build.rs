@@ -11,8 +11,22 @@ use std::path::Path;
 use crate::store::objects::{ObjectId, Objects};
 use crate::store::tree::{Kind, Tree};
 
+/// Why no one stored build is the one asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FindError {
+    /// The latest was asked for, and there is none.
+    #[error("no build yet: run `dozen build`")]
+    NoBuild,
+    /// No build's id starts with the prefix.
+    #[error("no build `{0}`")]
+    Unknown(String),
+    /// Several builds' ids start with the prefix.
+    #[error("`{prefix}` names {count} builds; give more of the id")]
+    Ambiguous { prefix: String, count: usize },
+}
+
 /// The full id of a stored build: `prefix` must name exactly one; no prefix means the latest.
-pub fn find(store: &Path, prefix: Option<&str>) -> Result<String, String> {
+pub fn find(store: &Path, prefix: Option<&str>) -> Result<String, FindError> {
     let mut ids: Vec<(String, std::time::SystemTime)> = std::fs::read_dir(store.join("builds"))
         .map(|entries| {
             entries
@@ -27,10 +41,7 @@ pub fn find(store: &Path, prefix: Option<&str>) -> Result<String, String> {
         .unwrap_or_default();
     ids.sort_by_key(|(_, time)| *time);
     match prefix {
-        None => ids
-            .pop()
-            .map(|(id, _)| id)
-            .ok_or_else(|| "no build yet: run `dozen build`".to_owned()),
+        None => ids.pop().map(|(id, _)| id).ok_or(FindError::NoBuild),
         Some(prefix) => {
             let matching: Vec<String> = ids
                 .into_iter()
@@ -39,11 +50,11 @@ pub fn find(store: &Path, prefix: Option<&str>) -> Result<String, String> {
                 .collect();
             match matching.as_slice() {
                 [one] => Ok(one.clone()),
-                [] => Err(format!("no build `{prefix}`")),
-                _ => Err(format!(
-                    "`{prefix}` names {} builds; give more of the id",
-                    matching.len()
-                )),
+                [] => Err(FindError::Unknown(prefix.to_owned())),
+                _ => Err(FindError::Ambiguous {
+                    prefix: prefix.to_owned(),
+                    count: matching.len(),
+                }),
             }
         }
     }
@@ -102,4 +113,26 @@ pub fn verify(store: &Path, id: &str) -> Result<Vec<String>, crate::store::tree:
     }
     problems.sort();
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_names_one_build() {
+        let store = tempfile::tempdir().unwrap();
+        let error = |prefix| find(store.path(), prefix).unwrap_err().to_string();
+        assert_eq!(error(None), "no build yet: run `dozen build`");
+        std::fs::create_dir(store.path().join("builds")).unwrap();
+        for id in ["ab12", "ab34"] {
+            std::fs::write(store.path().join("builds").join(format!("{id}.json")), "{}").unwrap();
+        }
+        assert_eq!(find(store.path(), Some("ab1")), Ok("ab12".to_owned()));
+        assert_eq!(error(Some("cd")), "no build `cd`");
+        assert_eq!(
+            error(Some("ab")),
+            "`ab` names 2 builds; give more of the id"
+        );
+    }
 }

@@ -107,11 +107,44 @@ pub fn follow_flag(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString>
     args
 }
 
-fn environment_name(name: &str) -> Result<String, String> {
+/// What is wrong with a value on the command line; clap prints it after the value and the
+/// option it was given to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    /// `--env` with a name no environment can have.
+    #[error("an environment name has letters, digits, `_` and `-` only")]
+    EnvironmentName,
+    /// `v0`: releases count from 1.
+    #[error("releases count from v1")]
+    VersionZero,
+    /// Not `vN` or `N`.
+    #[error("`{0}` is not a release version: write it like v3")]
+    NotAVersion(String),
+    /// Not up to 64 lower-case hex digits.
+    #[error(
+        "`{shown}` is not a build id: a build id is up to 64 lower-case hex digits (a unique prefix will do)",
+        shown = crate::diagnostic::escape_invisible(.0)
+    )]
+    NotABuildId(String),
+    /// `-t SECONDS` beyond [`crate::app::duration::Duration::MAX`].
+    #[error("{0} seconds is longer than a day, the longest kill timeout dozen takes")]
+    KillTimeoutTooLong(u64),
+    /// A duration as `dozen.toml` writes them, which is not one.
+    #[error(transparent)]
+    Duration(#[from] crate::app::duration::DurationError),
+    /// Not bytes, or a number with K, M or G.
+    #[error("`{0}` is not a size: write bytes, or a number with K, M or G")]
+    NotASize(String),
+    /// `--router` with neither a port nor `HOST:PORT` (often a process type put after it).
+    #[error("{0}; process types go before --router")]
+    RouterAddr(#[source] crate::app::ports::NotAnAddress),
+}
+
+fn environment_name(name: &str) -> Result<String, ArgError> {
     if crate::app::name::is_valid_name(name) {
         Ok(name.to_owned())
     } else {
-        Err("an environment name has letters, digits, `_` and `-` only".to_owned())
+        Err(ArgError::EnvironmentName)
     }
 }
 
@@ -337,15 +370,13 @@ pub struct AuditArgs {
 pub struct Version(pub u32);
 
 impl std::str::FromStr for Version {
-    type Err = String;
+    type Err = ArgError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, ArgError> {
         match text.strip_prefix('v').unwrap_or(text).parse::<u32>() {
-            Ok(0) => Err("releases count from v1".to_owned()),
+            Ok(0) => Err(ArgError::VersionZero),
             Ok(n) => Ok(Self(n)),
-            Err(_) => Err(format!(
-                "`{text}` is not a release version: write it like v3"
-            )),
+            Err(_) => Err(ArgError::NotAVersion(text.to_owned())),
         }
     }
 }
@@ -355,41 +386,36 @@ impl std::str::FromStr for Version {
 pub struct BuildId(pub String);
 
 impl std::str::FromStr for BuildId {
-    type Err = String;
+    type Err = ArgError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, ArgError> {
         let hex = text
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if text.is_empty() || text.len() > 64 || !hex {
-            return Err(format!(
-                "`{}` is not a build id: a build id is up to 64 lower-case hex digits (a unique prefix will do)",
-                crate::diagnostic::escape_invisible(text)
-            ));
+            return Err(ArgError::NotABuildId(text.to_owned()));
         }
         Ok(Self(text.to_owned()))
     }
 }
 
 /// `-t 10` (seconds, as foreman takes it) or `-t 10s` / `-t 500ms`, at most a day.
-pub fn kill_timeout(text: &str) -> Result<std::time::Duration, String> {
+pub fn kill_timeout(text: &str) -> Result<std::time::Duration, ArgError> {
     if let Ok(seconds) = text.parse::<u64>() {
         let timeout = std::time::Duration::from_secs(seconds);
         if timeout > crate::app::duration::Duration::MAX {
-            return Err(format!(
-                "{seconds} seconds is longer than a day, the longest kill timeout dozen takes"
-            ));
+            return Err(ArgError::KillTimeoutTooLong(seconds));
         }
         return Ok(timeout);
     }
-    crate::app::duration::Duration::parse(text).map(|d| d.0)
+    duration(text)
 }
 
-fn duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::app::duration::Duration::parse(text).map(|d| d.0)
+fn duration(text: &str) -> Result<std::time::Duration, ArgError> {
+    Ok(crate::app::duration::Duration::parse(text)?.0)
 }
 
-fn parse_size(text: &str) -> Result<u64, String> {
+fn parse_size(text: &str) -> Result<u64, ArgError> {
     let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => text.split_at(i),
         None => (text, ""),
@@ -403,17 +429,13 @@ fn parse_size(text: &str) -> Result<u64, String> {
         "K" => 1 << 10,
         "M" => 1 << 20,
         "G" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "`{text}` is not a size: write bytes, or a number with K, M or G"
-            ));
-        }
+        _ => return Err(ArgError::NotASize(text.to_owned())),
     };
     digits
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| format!("`{text}` is not a size: write bytes, or a number with K, M or G"))
+        .ok_or_else(|| ArgError::NotASize(text.to_owned()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -811,9 +833,8 @@ pub struct RunArgs {
 }
 
 /// `--router`'s address; a type named after it (`--router web`) gets told where types go.
-fn router_addr(text: &str) -> Result<crate::app::ports::RouterAddr, String> {
-    crate::app::ports::RouterAddr::parse(text)
-        .map_err(|problem| format!("{problem}; process types go before --router"))
+fn router_addr(text: &str) -> Result<crate::app::ports::RouterAddr, ArgError> {
+    crate::app::ports::RouterAddr::parse(text).map_err(ArgError::RouterAddr)
 }
 
 #[derive(Debug, clap::Args)]
@@ -903,7 +924,39 @@ mod tests {
             kill_timeout("500ms"),
             Ok(std::time::Duration::from_millis(500))
         );
-        assert!(kill_timeout("soon").is_err());
-        assert!(kill_timeout("18446744073709551615").is_err());
+        assert_eq!(
+            kill_timeout("soon").unwrap_err().to_string(),
+            "invalid duration `soon`: write a number and a unit, like `500ms`, `10s`, `2m` or `1h`"
+        );
+        assert_eq!(
+            kill_timeout("18446744073709551615")
+                .unwrap_err()
+                .to_string(),
+            "18446744073709551615 seconds is longer than a day, the longest kill timeout dozen takes"
+        );
+        assert_eq!(
+            "v0".parse::<Version>().unwrap_err().to_string(),
+            "releases count from v1"
+        );
+        assert_eq!(
+            "v3.1".parse::<Version>().unwrap_err().to_string(),
+            "`v3.1` is not a release version: write it like v3"
+        );
+        assert_eq!(
+            "a\u{200b}b".parse::<BuildId>().unwrap_err().to_string(),
+            format!(
+                "`{}` is not a build id: a build id is up to 64 lower-case hex digits (a unique prefix will do)",
+                crate::diagnostic::escape_invisible("a\u{200b}b")
+            )
+        );
+        assert_eq!(parse_size("2K"), Ok(2048));
+        assert_eq!(
+            parse_size("2T").unwrap_err().to_string(),
+            "`2T` is not a size: write bytes, or a number with K, M or G"
+        );
+        assert_eq!(
+            router_addr("web").unwrap_err().to_string(),
+            "`web` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080); process types go before --router"
+        );
     }
 }

@@ -8,6 +8,7 @@ use crate::app::App;
 
 pub mod builds;
 pub mod drains;
+mod error;
 pub mod formation;
 pub mod history;
 pub mod locks;
@@ -16,6 +17,7 @@ pub mod releases;
 pub mod seal;
 pub mod tree;
 
+pub use error::{FormationDamage, StoreError};
 pub use locks::{StoreLock, create_dir, lock_shared, open_lock, try_lock_exclusive};
 
 /// Where the store of an app is (`.dozen/`, or `$DOZEN_HOME/<app>`), whether it exists or not.

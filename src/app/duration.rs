@@ -6,17 +6,24 @@ use std::time::Duration as StdDuration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Duration(pub StdDuration);
 
+/// Why a text is not a duration dozen takes; each holds the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not numbers with units, or a number no duration can hold.
+    #[error("invalid duration `{0}`: write a number and a unit, like `500ms`, `10s`, `2m` or `1h`")]
+    Invalid(String),
+    /// Longer than [`Duration::MAX`].
+    #[error("`{0}` is longer than a day, the longest duration dozen takes")]
+    TooLong(String),
+}
+
 impl Duration {
     /// The longest duration dozen takes (a day): a kill timeout, a health interval or a restart
     /// delay beyond it is a typo, and deadlines computed from it must not overflow.
     pub const MAX: StdDuration = StdDuration::from_secs(86_400);
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || {
-            format!(
-                "invalid duration `{text}`: write a number and a unit, like `500ms`, `10s`, `2m` or `1h`"
-            )
-        };
+    pub fn parse(text: &str) -> Result<Self, DurationError> {
+        let invalid = || DurationError::Invalid(text.to_owned());
         let mut rest = text.trim();
         if rest.is_empty() {
             return Err(invalid());
@@ -43,9 +50,7 @@ impl Duration {
             total = total.checked_add(part).ok_or_else(invalid)?;
         }
         if total > Self::MAX {
-            return Err(format!(
-                "`{text}` is longer than a day, the longest duration dozen takes"
-            ));
+            return Err(DurationError::TooLong(text.to_owned()));
         }
         Ok(Self(total))
     }
@@ -88,5 +93,17 @@ mod tests {
             assert!(Duration::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Duration::parse("2m").unwrap().to_string(), "120s");
+        assert_eq!(
+            Duration::parse("10x").unwrap_err().to_string(),
+            "invalid duration `10x`: write a number and a unit, like `500ms`, `10s`, `2m` or `1h`"
+        );
+        assert_eq!(
+            Duration::parse("25h"),
+            Err(DurationError::TooLong("25h".into()))
+        );
+        assert_eq!(
+            DurationError::TooLong("25h".into()).to_string(),
+            "`25h` is longer than a day, the longest duration dozen takes"
+        );
     }
 }

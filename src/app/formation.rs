@@ -30,6 +30,88 @@ impl Instance {
     }
 }
 
+/// What is wrong with an item of a `-m/--formation` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormationFlagError {
+    /// An item without `=`.
+    #[error("`{item}` is not TYPE=COUNT")]
+    NotTypeCount { item: String },
+    /// A count that is not a whole number from 0.
+    #[error("`{count}` in `{item}` is not a count")]
+    NotACount { count: String, item: String },
+    /// More than [`MAX_INSTANCES`] of one type.
+    #[error("{count} instances in `{item}`: at most {max} per type", max = MAX_INSTANCES)]
+    TooMany { count: u32, item: String },
+    /// A name no process type can have.
+    #[error("`{name}` in `{item}` is not a process type name")]
+    NotAName { name: String, item: String },
+}
+
+/// What is wrong with an argument of `dozen scale`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScaleChangeError {
+    /// No `=`, `+` or `-` after a type name.
+    #[error("`{0}` is not TYPE=N, TYPE+N or TYPE-N")]
+    NotAChange(String),
+    /// What follows the operator is not a count.
+    #[error("`{arg}`: `{digits}` is not a count")]
+    NotACount { arg: String, digits: String },
+    /// What precedes the operator is not a process type's name.
+    #[error("`{arg}`: `{name}` is not a process type name")]
+    NotAName { arg: String, name: String },
+}
+
+/// Why a formation cannot be resolved, scaled or given ports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormationError {
+    /// `-m` or `dozen run TYPE` names a type the Procfile does not have.
+    #[error(
+        "`{name}` is not a process type in the Procfile{hint}",
+        hint = did_you_mean_hint(.suggestion.as_deref())
+    )]
+    UnknownType {
+        name: String,
+        /// The Procfile's type closest to it, if one is close.
+        suggestion: Option<String>,
+    },
+    /// A `dozen scale` change names a type the Procfile does not have.
+    #[error(
+        "`{change}`: `{name}` is not a process type in the Procfile{hint}",
+        name = .change.type_name,
+        hint = did_you_mean_hint(.suggestion.as_deref())
+    )]
+    UnknownScaledType {
+        change: ScaleChange,
+        /// The Procfile's type closest to it, if one is close.
+        suggestion: Option<String>,
+    },
+    /// A change would take a type below 0 or above [`MAX_INSTANCES`].
+    #[error(
+        "`{change}` would make {name} {count} instances: between 0 and {max}",
+        name = .change.type_name,
+        max = MAX_INSTANCES
+    )]
+    OutOfRange {
+        change: ScaleChange,
+        /// The count it would make.
+        count: i64,
+    },
+    /// An instance's port (foreman's rule) would be above 65535.
+    #[error("{instance} would need port {port}, above 65535; lower the base port")]
+    PortTooHigh {
+        /// `web.3`.
+        instance: String,
+        port: usize,
+    },
+}
+
+/// `; did you mean `web`?`, or nothing.
+fn did_you_mean_hint(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
 /// A `-m/--formation` value: `web=2,worker=1`, with `all=N` for every type not listed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FormationFlag {
@@ -38,27 +120,34 @@ pub struct FormationFlag {
 }
 
 impl FormationFlag {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, FormationFlagError> {
         let mut flag = Self::default();
         for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let Some((name, count)) = item.split_once('=') else {
-                return Err(format!("`{item}` is not TYPE=COUNT"));
+                return Err(FormationFlagError::NotTypeCount {
+                    item: item.to_owned(),
+                });
             };
             let (name, count) = (name.trim(), count.trim());
-            let count: u32 = count
-                .parse()
-                .map_err(|_| format!("`{count}` in `{item}` is not a count"))?;
+            let count: u32 = count.parse().map_err(|_| FormationFlagError::NotACount {
+                count: count.to_owned(),
+                item: item.to_owned(),
+            })?;
             if count > MAX_INSTANCES {
-                return Err(format!(
-                    "{count} instances in `{item}`: at most {MAX_INSTANCES} per type"
-                ));
+                return Err(FormationFlagError::TooMany {
+                    count,
+                    item: item.to_owned(),
+                });
             }
             if name == "all" {
                 flag.all = Some(count);
             } else if is_valid_name(name) {
                 flag.counts.push((name.to_owned(), count));
             } else {
-                return Err(format!("`{name}` in `{item}` is not a process type name"));
+                return Err(FormationFlagError::NotAName {
+                    name: name.to_owned(),
+                    item: item.to_owned(),
+                });
             }
         }
         Ok(flag)
@@ -85,11 +174,11 @@ pub enum ScaleOp {
 }
 
 impl ScaleChange {
-    pub fn parse(arg: &str) -> Result<Self, String> {
+    pub fn parse(arg: &str) -> Result<Self, ScaleChangeError> {
         let at = arg
             .find(['=', '+', '-'])
             .filter(|&i| i > 0)
-            .ok_or_else(|| format!("`{arg}` is not TYPE=N, TYPE+N or TYPE-N"))?;
+            .ok_or_else(|| ScaleChangeError::NotAChange(arg.to_owned()))?;
         // A type name may contain `-`: the operator is the last `=`/`+`/`-` before the digits
         // (found by characters, never by a byte inside one).
         let digits_start = arg.len() - arg.chars().rev().take_while(char::is_ascii_digit).count();
@@ -104,14 +193,18 @@ impl ScaleChange {
             Some('=') => ScaleOp::Set,
             Some('+') => ScaleOp::Add,
             Some('-') => ScaleOp::Remove,
-            _ => return Err(format!("`{arg}` is not TYPE=N, TYPE+N or TYPE-N")),
+            _ => return Err(ScaleChangeError::NotAChange(arg.to_owned())),
         };
         let digits = chars.as_str();
-        let count: u32 = digits
-            .parse()
-            .map_err(|_| format!("`{arg}`: `{digits}` is not a count"))?;
+        let count: u32 = digits.parse().map_err(|_| ScaleChangeError::NotACount {
+            arg: arg.to_owned(),
+            digits: digits.to_owned(),
+        })?;
         if !is_valid_name(name) {
-            return Err(format!("`{arg}`: `{name}` is not a process type name"));
+            return Err(ScaleChangeError::NotAName {
+                arg: arg.to_owned(),
+                name: name.to_owned(),
+            });
         }
         Ok(Self {
             type_name: name.to_owned(),
@@ -135,17 +228,15 @@ impl std::fmt::Display for ScaleChange {
 impl Formation {
     /// The formation after `changes`, all or nothing: every type must be one of `types` (the
     /// Procfile's, in order) and every result between 0 and [`MAX_INSTANCES`].
-    pub fn scaled(&self, types: &[&str], changes: &[ScaleChange]) -> Result<Self, String> {
+    pub fn scaled(&self, types: &[&str], changes: &[ScaleChange]) -> Result<Self, FormationError> {
         let mut counts = self.counts.clone();
         for change in changes {
             if !types.contains(&change.type_name.as_str()) {
-                let hint = did_you_mean(&change.type_name, types.iter().copied())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "`{change}`: `{}` is not a process type in the Procfile{hint}",
-                    change.type_name
-                ));
+                return Err(FormationError::UnknownScaledType {
+                    change: change.clone(),
+                    suggestion: did_you_mean(&change.type_name, types.iter().copied())
+                        .map(str::to_owned),
+                });
             }
             let current = counts.get(&change.type_name).copied().unwrap_or(0);
             let next = match change.op {
@@ -153,18 +244,17 @@ impl Formation {
                 ScaleOp::Add => current.checked_add(change.count),
                 ScaleOp::Remove => current.checked_sub(change.count),
             };
-            let next = next.filter(|n| *n <= MAX_INSTANCES).ok_or_else(|| {
-                format!(
-                    "`{change}` would make {} {} instances: between 0 and {MAX_INSTANCES}",
-                    change.type_name,
-                    i64::from(current)
-                        + match change.op {
-                            ScaleOp::Set => i64::from(change.count) - i64::from(current),
-                            ScaleOp::Add => i64::from(change.count),
-                            ScaleOp::Remove => -i64::from(change.count),
-                        }
-                )
-            })?;
+            let next =
+                next.filter(|n| *n <= MAX_INSTANCES)
+                    .ok_or_else(|| FormationError::OutOfRange {
+                        change: change.clone(),
+                        count: i64::from(current)
+                            + match change.op {
+                                ScaleOp::Set => i64::from(change.count) - i64::from(current),
+                                ScaleOp::Add => i64::from(change.count),
+                                ScaleOp::Remove => -i64::from(change.count),
+                            },
+                    })?;
             counts.insert(change.type_name.clone(), next);
         }
         // Procfile order, every type present.
@@ -197,17 +287,15 @@ impl Formation {
         flag: Option<&FormationFlag>,
         stored: Option<&IndexMap<String, u32>>,
         only: &[String],
-    ) -> Result<Self, String> {
-        let known = |name: &str| -> Result<(), String> {
+    ) -> Result<Self, FormationError> {
+        let known = |name: &str| -> Result<(), FormationError> {
             if procfile.get(name).is_some() {
                 return Ok(());
             }
-            let hint = did_you_mean(name, procfile.names())
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            Err(format!(
-                "`{name}` is not a process type in the Procfile{hint}"
-            ))
+            Err(FormationError::UnknownType {
+                name: name.to_owned(),
+                suggestion: did_you_mean(name, procfile.names()).map(str::to_owned),
+            })
         };
         let mut counts: IndexMap<String, u32> = IndexMap::new();
         for t in &procfile.types {
@@ -252,17 +340,21 @@ impl Formation {
 
     /// Every instance, in Procfile order: `PORT = base + 100 × type index + (instance − 1)`,
     /// where the type index counts every Procfile type, running or not (foreman's rule).
-    pub fn instances(&self, procfile: &Procfile, base_port: u16) -> Result<Vec<Instance>, String> {
+    pub fn instances(
+        &self,
+        procfile: &Procfile,
+        base_port: u16,
+    ) -> Result<Vec<Instance>, FormationError> {
         let mut instances = Vec::new();
         for (type_index, t) in procfile.types.iter().enumerate() {
             let count = self.counts.get(&t.name).copied().unwrap_or(0);
             for index in 1..=count {
                 let port =
                     super::ports::instance_port(base_port, type_index, index).map_err(|port| {
-                        format!(
-                            "{}.{index} would need port {port}, above 65535; lower the base port",
-                            t.name
-                        )
+                        FormationError::PortTooHigh {
+                            instance: format!("{}.{index}", t.name),
+                            port,
+                        }
                     })?;
                 instances.push(Instance {
                     type_name: t.name.clone(),
@@ -334,30 +426,17 @@ mod tests {
                 counts: vec![("web".into(), 2), ("worker".into(), 1)]
             }
         );
-        assert!(
-            FormationFlag::parse("web")
-                .unwrap_err()
-                .contains("not TYPE=COUNT")
+        let error = |text| FormationFlag::parse(text).unwrap_err().to_string();
+        assert_eq!(error("web"), "`web` is not TYPE=COUNT");
+        assert_eq!(error("web=-1"), "`-1` in `web=-1` is not a count");
+        assert_eq!(error("web=x"), "`x` in `web=x` is not a count");
+        assert_eq!(
+            error("web=101"),
+            "101 instances in `web=101`: at most 100 per type"
         );
-        assert!(
-            FormationFlag::parse("web=-1")
-                .unwrap_err()
-                .contains("not a count")
-        );
-        assert!(
-            FormationFlag::parse("web=x")
-                .unwrap_err()
-                .contains("not a count")
-        );
-        assert!(
-            FormationFlag::parse("web=101")
-                .unwrap_err()
-                .contains("at most 100")
-        );
-        assert!(
-            FormationFlag::parse("w.b=1")
-                .unwrap_err()
-                .contains("not a process type name")
+        assert_eq!(
+            error("w.b=1"),
+            "`w.b` in `w.b=1` is not a process type name"
         );
     }
 
@@ -395,12 +474,17 @@ mod tests {
         let flag = FormationFlag::parse("wbe=1").unwrap();
         assert_eq!(
             Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), None, &[])
-                .unwrap_err(),
+                .unwrap_err()
+                .to_string(),
             "`wbe` is not a process type in the Procfile; did you mean `web`?"
         );
         let flag = FormationFlag::parse("release=1").unwrap();
-        assert!(
-            Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), None, &[]).is_err()
+        assert_eq!(
+            Formation::resolve(&procfile(), &Manifest::default(), Some(&flag), None, &[]),
+            Err(FormationError::UnknownType {
+                name: "release".into(),
+                suggestion: None
+            })
         );
     }
 
@@ -435,6 +519,18 @@ mod tests {
             ("low-prio", ScaleOp::Remove, 2)
         );
         assert_eq!(parse("low-prio=2").unwrap().type_name, "low-prio");
+        assert_eq!(
+            parse("web").unwrap_err().to_string(),
+            "`web` is not TYPE=N, TYPE+N or TYPE-N"
+        );
+        assert_eq!(
+            parse("web=x").unwrap_err().to_string(),
+            "`web=x`: `x` is not a count"
+        );
+        assert_eq!(
+            parse("w.b=1").unwrap_err().to_string(),
+            "`w.b=1`: `w.b` is not a process type name"
+        );
         for bad in [
             "web",
             "=3",
@@ -462,13 +558,17 @@ mod tests {
         assert_eq!(counts(&scaled), [("web", 3), ("worker", 3), ("clock", 0)]);
         assert_eq!(scaled.describe(), "web=3 worker=3 clock=0");
         assert_eq!(
-            f.scaled(&names, &[parse("clock-2").unwrap()]).unwrap_err(),
+            f.scaled(&names, &[parse("clock-2").unwrap()])
+                .unwrap_err()
+                .to_string(),
             "`clock-2` would make clock -1 instances: between 0 and 100"
         );
         assert!(f.scaled(&names, &[parse("web=101").unwrap()]).is_err());
         assert!(f.scaled(&names, &[parse("web+100").unwrap()]).is_err());
         assert_eq!(
-            f.scaled(&names, &[parse("wbe=1").unwrap()]).unwrap_err(),
+            f.scaled(&names, &[parse("wbe=1").unwrap()])
+                .unwrap_err()
+                .to_string(),
             "`wbe=1`: `wbe` is not a process type in the Procfile; did you mean `web`?"
         );
         assert!(f.scaled(&names, &[parse("release=1").unwrap()]).is_err());
@@ -517,10 +617,9 @@ mod tests {
                 ("clock.2".into(), 5201)
             ]
         );
-        assert!(
-            f.instances(&procfile(), 65500)
-                .unwrap_err()
-                .contains("above 65535")
+        assert_eq!(
+            f.instances(&procfile(), 65500).unwrap_err().to_string(),
+            "clock.1 would need port 65700, above 65535; lower the base port"
         );
     }
 }

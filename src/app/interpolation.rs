@@ -351,7 +351,7 @@ mod tests {
     fn nesting_is_bounded_with_a_located_error() {
         let nested = |n: usize| format!("{}x{}", "${V:-".repeat(n), "}".repeat(n));
         assert_eq!(eval(&nested(MAX_NESTING), &[]).unwrap(), "x");
-        let error = eval(&nested(MAX_NESTING + 1), &[]).unwrap_err();
+        let error = failure(&nested(MAX_NESTING + 1), &[]);
         assert_eq!(
             error,
             format!(
@@ -363,23 +363,42 @@ mod tests {
         assert!(eval(&nested(19_000), &[]).is_err());
     }
 
-    fn eval(text: &str, vars: &[(&str, &str)]) -> Result<String, String> {
+    /// Why [`eval`] failed: the template's syntax, or its evaluation.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Failure {
+        Syntax(SyntaxError),
+        Eval(EvalError),
+    }
+
+    /// `syntax@OFFSET: message`, `required@OFFSET: NAME message`, `too long@OFFSET`.
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Self::Syntax(e) => write!(f, "syntax@{}: {}", e.offset, e.message),
+                Self::Eval(EvalError::Required {
+                    offset,
+                    name,
+                    message,
+                }) => write!(f, "required@{offset}: {name} {message}"),
+                Self::Eval(EvalError::TooLong { offset }) => write!(f, "too long@{offset}"),
+            }
+        }
+    }
+
+    fn eval(text: &str, vars: &[(&str, &str)]) -> Result<String, Failure> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let template = Template::parse(&chars(text))
-            .map_err(|e| format!("syntax@{}: {}", e.offset, e.message))?;
+        let template = Template::parse(&chars(text)).map_err(Failure::Syntax)?;
         template
             .evaluate(&|name| vars.get(name).cloned())
-            .map_err(|e| match e {
-                EvalError::Required {
-                    offset,
-                    name,
-                    message,
-                } => format!("required@{offset}: {name} {message}"),
-                EvalError::TooLong { offset } => format!("too long@{offset}"),
-            })
+            .map_err(Failure::Eval)
+    }
+
+    /// How `text` fails, in one line.
+    fn failure(text: &str, vars: &[(&str, &str)]) -> String {
+        eval(text, vars).expect_err(text).to_string()
     }
 
     #[test]
@@ -416,32 +435,31 @@ mod tests {
     #[test]
     fn required_and_syntax_errors() {
         assert_eq!(
-            eval("x${U:?must be set}", &[]),
-            Err("required@1: U must be set".into())
+            failure("x${U:?must be set}", &[]),
+            "required@1: U must be set"
         );
-        assert_eq!(eval("${E:?}", &[("E", "")]), Err("required@0: E ".into()));
-        assert_eq!(eval("${U?no}", &[]), Err("required@0: U no".into()));
+        assert_eq!(failure("${E:?}", &[("E", "")]), "required@0: E ");
         assert_eq!(
-            eval("ab${A", &[]),
-            Err("syntax@2: unterminated `${`: expected `}`".into())
-        );
-        assert_eq!(
-            eval("${", &[]),
-            Err("syntax@0: unterminated `${`: expected `}`".into())
-        );
-        assert!(
-            eval("${1A}", &[])
-                .unwrap_err()
-                .starts_with("syntax@2: expected a variable name")
-        );
-        assert!(
-            eval("${A!}", &[])
-                .unwrap_err()
-                .starts_with("syntax@3: unexpected `!`")
+            eval("${U?no}", &[]),
+            Err(Failure::Eval(EvalError::Required {
+                offset: 0,
+                name: "U".into(),
+                message: "no".into()
+            }))
         );
         assert_eq!(
-            eval("${A:-x", &[]),
-            Err("syntax@0: unterminated `${`: expected `}`".into())
+            failure("ab${A", &[]),
+            "syntax@2: unterminated `${`: expected `}`"
+        );
+        assert_eq!(
+            failure("${", &[]),
+            "syntax@0: unterminated `${`: expected `}`"
+        );
+        assert!(failure("${1A}", &[]).starts_with("syntax@2: expected a variable name"));
+        assert!(failure("${A!}", &[]).starts_with("syntax@3: unexpected `!`"));
+        assert_eq!(
+            failure("${A:-x", &[]),
+            "syntax@0: unterminated `${`: expected `}`"
         );
     }
 

@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::duration::Duration;
 use super::signal::Signal;
+use crate::logs::url::{DrainUrl, UrlError};
 
 mod validate;
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -80,6 +81,31 @@ pub struct LogsSection {
     pub drains: Vec<Spanned<String>>,
 }
 
+/// What is wrong with a `${NAME}` part of a drain URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrainVarError {
+    /// `${` with no `}` after it.
+    #[error("`${{` without its closing `}}`")]
+    Unclosed,
+    /// `${…}` around something that cannot be a variable's name.
+    #[error("`${{{0}}}` is not a config variable's name")]
+    NotAName(String),
+    /// A name the config does not define.
+    #[error("the config has no `{0}` for a drain URL")]
+    Missing(String),
+}
+
+/// Why a drain of `[logs] drains` cannot be used: its `${NAME}` parts, or the URL they make.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrainError {
+    /// A `${NAME}` part cannot be filled in.
+    #[error(transparent)]
+    Var(#[from] DrainVarError),
+    /// The URL, filled in, is not a drain's.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+}
+
 /// The most lines or bytes `[logs]` may ask the ring buffer to hold.
 pub const MAX_BUFFER_LINES: u32 = 1_000_000;
 pub const MAX_BUFFER_BYTES: u64 = 1 << 30;
@@ -90,27 +116,30 @@ impl LogsSection {
     pub fn interpolate(
         text: &str,
         lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<String, String> {
+    ) -> Result<String, DrainVarError> {
         let mut out = String::new();
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| "`${` without its closing `}`".to_owned())?;
+            let end = after.find('}').ok_or(DrainVarError::Unclosed)?;
             let name = &after[..end];
             if !super::env_file::is_valid_key(name) {
-                return Err(format!("`${{{name}}}` is not a config variable's name"));
+                return Err(DrainVarError::NotAName(name.to_owned()));
             }
-            out.push_str(
-                &lookup(name)
-                    .ok_or_else(|| format!("the config has no `{name}` for a drain URL"))?,
-            );
+            out.push_str(&lookup(name).ok_or_else(|| DrainVarError::Missing(name.to_owned()))?);
             rest = &after[end + 1..];
         }
         out.push_str(rest);
         Ok(out)
+    }
+
+    /// A drain as written in `[logs] drains`, its `${NAME}` parts taken from `lookup`, parsed.
+    pub fn drain_url(
+        text: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<DrainUrl, DrainError> {
+        Ok(DrainUrl::parse(&Self::interpolate(text, lookup)?)?)
     }
 }
 
@@ -148,6 +177,11 @@ pub struct DeploySection {
     pub sticky: Option<Spanned<String>>,
 }
 
+/// A `[deploy] sticky` that is neither `cookie` nor `header:NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid sticky `{0}`: write \"cookie\" or \"header:NAME\"")]
+pub struct InvalidSticky(pub String);
+
 /// `[deploy] sticky`: how a client stays on one side of a deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sticky {
@@ -159,7 +193,7 @@ pub enum Sticky {
 impl DeploySection {
     /// `sticky`, read: `cookie`, or `header:NAME` with a header name's characters (RFC
     /// 9110 tokens).
-    pub fn sticky(&self) -> Result<Option<Sticky>, String> {
+    pub fn sticky(&self) -> Result<Option<Sticky>, InvalidSticky> {
         let Some(sticky) = &self.sticky else {
             return Ok(None);
         };
@@ -176,7 +210,7 @@ impl DeploySection {
                         .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
             })
             .map(|name| Some(Sticky::Header(name.to_ascii_lowercase())))
-            .ok_or_else(|| format!("invalid sticky `{text}`: write \"cookie\" or \"header:NAME\""))
+            .ok_or_else(|| InvalidSticky(text.clone()))
     }
 
     /// What the types alone do not check.
@@ -222,7 +256,7 @@ impl DeploySection {
         if let Some(sticky) = &self.sticky
             && let Err(problem) = self.sticky()
         {
-            error(sticky.span(), problem);
+            error(sticky.span(), problem.to_string());
         }
     }
 }
@@ -321,46 +355,65 @@ pub enum AutoscaleMetric {
     Command,
 }
 
+/// What is wrong with an `autoscale` table beyond its types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AutoscaleError {
+    /// `min = 0`.
+    #[error("autoscale min must be at least 1")]
+    MinZero,
+    /// `max` below `min`.
+    #[error("autoscale max ({max}) is below its min ({min})")]
+    MaxBelowMin { max: u32, min: u32 },
+    /// `max` above [`MAX_INSTANCES`].
+    #[error("autoscale max ({0}): at most {max} per type", max = MAX_INSTANCES)]
+    MaxTooHigh(u32),
+    /// `target` not a number above 0.
+    #[error("autoscale target must be a number above 0")]
+    TargetNotPositive,
+    /// `metric = "command"` without a `command`.
+    #[error("autoscale metric \"command\" needs a command that prints the number")]
+    NoCommand,
+    /// A blank `command`.
+    #[error("autoscale command is empty")]
+    EmptyCommand,
+    /// A `command` for a metric the router measures.
+    #[error("autoscale command is for metric = \"command\"; the router measures in-flight and rps")]
+    CommandForRouterMetric,
+    /// An `interval` for a metric the router measures.
+    #[error("autoscale interval is for metric = \"command\"; the router measures every second")]
+    IntervalForRouterMetric,
+}
+
 impl Autoscale {
     /// What the types alone do not check.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), AutoscaleError> {
         if self.min == 0 {
-            return Err("autoscale min must be at least 1".into());
+            return Err(AutoscaleError::MinZero);
         }
         if self.max < self.min {
-            return Err(format!(
-                "autoscale max ({}) is below its min ({})",
-                self.max, self.min
-            ));
+            return Err(AutoscaleError::MaxBelowMin {
+                max: self.max,
+                min: self.min,
+            });
         }
         if self.max > MAX_INSTANCES {
-            return Err(format!(
-                "autoscale max ({}): at most {MAX_INSTANCES} per type",
-                self.max
-            ));
+            return Err(AutoscaleError::MaxTooHigh(self.max));
         }
         if !(self.target.is_finite() && self.target > 0.0) {
-            return Err("autoscale target must be a number above 0".into());
+            return Err(AutoscaleError::TargetNotPositive);
         }
         match (self.metric, &self.command) {
-            (AutoscaleMetric::Command, None) => {
-                return Err(
-                    "autoscale metric \"command\" needs a command that prints the number".into(),
-                );
-            }
+            (AutoscaleMetric::Command, None) => return Err(AutoscaleError::NoCommand),
             (AutoscaleMetric::Command, Some(command)) if command.trim().is_empty() => {
-                return Err("autoscale command is empty".into());
+                return Err(AutoscaleError::EmptyCommand);
             }
             (AutoscaleMetric::InFlight | AutoscaleMetric::Rps, Some(_)) => {
-                return Err("autoscale command is for metric = \"command\"; the router measures in-flight and rps".into());
+                return Err(AutoscaleError::CommandForRouterMetric);
             }
             _ => {}
         }
         if self.interval.is_some() && self.metric != AutoscaleMetric::Command {
-            return Err(
-                "autoscale interval is for metric = \"command\"; the router measures every second"
-                    .into(),
-            );
+            return Err(AutoscaleError::IntervalForRouterMetric);
         }
         Ok(())
     }
@@ -458,29 +511,47 @@ pub fn inside_the_app(path: &str) -> bool {
     true
 }
 
+/// What is wrong with a `health` table beyond its types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HealthError {
+    /// None or several of `http`, `tcp` and `command`.
+    #[error("a health check needs exactly one of `http`, `tcp` or `command`")]
+    NotOneProbe,
+    /// An `http` path without its leading `/`.
+    #[error("health check path `{0}` must start with `/`")]
+    RelativePath(String),
+    /// `tcp = false`.
+    #[error("`tcp = false` is not a health check; remove `health` or use `tcp = true`")]
+    TcpFalse,
+    /// A blank `command`.
+    #[error("health check command is empty")]
+    EmptyCommand,
+    /// `retries = 0`.
+    #[error("health check `retries` must be at least 1")]
+    NoRetries,
+}
+
 impl Health {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), HealthError> {
         let probes = usize::from(self.http.is_some())
             + usize::from(self.tcp.is_some())
             + usize::from(self.command.is_some());
         if probes != 1 {
-            return Err("a health check needs exactly one of `http`, `tcp` or `command`".into());
+            return Err(HealthError::NotOneProbe);
         }
         if let Some(path) = &self.http {
             if !path.starts_with('/') {
-                return Err(format!("health check path `{path}` must start with `/`"));
+                return Err(HealthError::RelativePath(path.clone()));
             }
         }
         if self.tcp == Some(false) {
-            return Err(
-                "`tcp = false` is not a health check; remove `health` or use `tcp = true`".into(),
-            );
+            return Err(HealthError::TcpFalse);
         }
         if self.command.as_ref().is_some_and(|c| c.trim().is_empty()) {
-            return Err("health check command is empty".into());
+            return Err(HealthError::EmptyCommand);
         }
         if self.retries == Some(0) {
-            return Err("health check `retries` must be at least 1".into());
+            return Err(HealthError::NoRetries);
         }
         Ok(())
     }
@@ -532,22 +603,37 @@ fn toml_diagnostic(source: &Source, error: &toml::de::Error) -> Diagnostic {
     Diagnostic::error(location, message)
 }
 
+/// What is wrong with the shape of an `[audit] ignore` entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditIgnoreError {
+    /// An empty rule, or an empty path after `:`.
+    #[error("invalid audit ignore `{0}`: write `rule-id` or `rule-id:path/glob`")]
+    Shape(String),
+    /// A rule or path that is not a glob.
+    #[error("invalid audit ignore `{entry}`: {source}")]
+    Glob {
+        entry: String,
+        source: globset::Error,
+    },
+}
+
 /// An `[audit] ignore` entry's shape: `rule` or `rule:path/glob`, globs allowed in both.
 /// Whether the rule exists is the audit's to say ([`Manifest::unknown_audit_rules`]): the
 /// app model knows nothing of the layers above it.
-fn check_audit_ignore(entry: &str) -> Result<(), String> {
+fn check_audit_ignore(entry: &str) -> Result<(), AuditIgnoreError> {
     let (rule, path) = match entry.split_once(':') {
         Some((rule, path)) => (rule, Some(path)),
         None => (entry, None),
     };
     if rule.is_empty() || path.is_some_and(str::is_empty) {
-        return Err(format!(
-            "invalid audit ignore `{entry}`: write `rule-id` or `rule-id:path/glob`"
-        ));
+        return Err(AuditIgnoreError::Shape(entry.to_owned()));
     }
     for glob in std::iter::once(rule).chain(path) {
-        if let Err(problem) = globset::Glob::new(glob) {
-            return Err(format!("invalid audit ignore `{entry}`: {problem}"));
+        if let Err(source) = globset::Glob::new(glob) {
+            return Err(AuditIgnoreError::Glob {
+                entry: entry.to_owned(),
+                source,
+            });
         }
     }
     Ok(())

@@ -5,12 +5,31 @@ use super::environment::{Config, Inherited};
 
 pub const DEFAULT_BASE: u16 = 5000;
 
+/// A `PORT` value that is not a port number (1 to 65535).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("PORT `{value}` (from {origin}) is not a port number")]
+pub struct NotAPort {
+    /// The value as written.
+    pub value: String,
+    /// Where it was set: `FILE:LINE` of an env file, or `the environment`.
+    pub origin: String,
+}
+
+/// A `--router` or `[router] listen` value that is neither a port nor `HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)")]
+pub struct NotAnAddress(pub String);
+
 /// The base port, or why a `PORT` value cannot be one.
-pub fn base_port(flag: Option<u16>, config: &Config, inherited: &Inherited) -> Result<u16, String> {
+pub fn base_port(
+    flag: Option<u16>,
+    config: &Config,
+    inherited: &Inherited,
+) -> Result<u16, NotAPort> {
     if let Some(port) = flag {
         return Ok(port);
     }
-    let (value, source) = match (config.vars.get("PORT"), inherited.get("PORT")) {
+    let (value, origin) = match (config.vars.get("PORT"), inherited.get("PORT")) {
         (Some(var), _) => (var.value.as_str(), format!("{}:{}", var.file, var.line)),
         (None, Some(value)) => (value.as_str(), "the environment".to_owned()),
         (None, None) => return Ok(DEFAULT_BASE),
@@ -20,7 +39,10 @@ pub fn base_port(flag: Option<u16>, config: &Config, inherited: &Inherited) -> R
         .parse::<u16>()
         .ok()
         .filter(|port| *port > 0)
-        .ok_or_else(|| format!("PORT `{value}` (from {source}) is not a port number"))
+        .ok_or_else(|| NotAPort {
+            value: value.to_owned(),
+            origin,
+        })
 }
 
 /// The port of instance `index` (1-based) of the type at `type_index` in the Procfile:
@@ -47,15 +69,13 @@ pub enum RouterAddr {
 }
 
 impl RouterAddr {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, NotAnAddress> {
         if let Ok(port) = text.parse::<u16>() {
             return Ok(Self::Port(port));
         }
         text.parse::<std::net::SocketAddr>()
             .map(Self::Socket)
-            .map_err(|_| {
-                format!("`{text}` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)")
-            })
+            .map_err(|_| NotAnAddress(text.to_owned()))
     }
 
     /// The address, given the port the router takes when none is named.
@@ -105,9 +125,36 @@ mod tests {
         assert_eq!(base_port(None, &config(Some("4300")), &inherited), Ok(4300));
         assert_eq!(base_port(None, &config(None), &inherited), Ok(7000));
         assert_eq!(base_port(None, &config(None), &Inherited::new()), Ok(5000));
+        let error = base_port(None, &config(Some("http")), &inherited).unwrap_err();
         assert_eq!(
-            base_port(None, &config(Some("http")), &inherited),
-            Err("PORT `http` (from .env:2) is not a port number".into())
+            error,
+            NotAPort {
+                value: "http".into(),
+                origin: ".env:2".into()
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "PORT `http` (from .env:2) is not a port number"
+        );
+        assert_eq!(
+            base_port(None, &config(None), &[("PORT".into(), " 0".into())].into())
+                .unwrap_err()
+                .to_string(),
+            "PORT ` 0` (from the environment) is not a port number"
+        );
+    }
+
+    #[test]
+    fn router_addresses() {
+        assert_eq!(RouterAddr::parse("8080"), Ok(RouterAddr::Port(8080)));
+        assert_eq!(
+            RouterAddr::parse("[::1]:8080"),
+            Ok(RouterAddr::Socket("[::1]:8080".parse().unwrap()))
+        );
+        assert_eq!(
+            RouterAddr::parse("localhost").unwrap_err().to_string(),
+            "`localhost` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)"
         );
     }
 }

@@ -31,6 +31,23 @@ pub fn name_of(number: i32) -> Option<&'static str> {
         .map(|(name, _, _)| *name)
 }
 
+/// A name that is not one of the signals a process may be asked to stop with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown signal `{0}`; expected one of {names}", names = stoppable_names())]
+pub struct UnknownSignal(pub String);
+
+fn stoppable() -> impl Iterator<Item = &'static (&'static str, i32, bool)> {
+    TABLE.iter().filter(|(_, _, stop)| *stop)
+}
+
+/// `SIGTERM, SIGINT, …`: the signals [`Signal::parse`] takes.
+fn stoppable_names() -> String {
+    stoppable()
+        .map(|(name, _, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A stop signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Signal {
@@ -45,27 +62,20 @@ impl Signal {
     };
 
     /// Accepts `SIGTERM`, `TERM` and `term`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnknownSignal> {
         let upper = text.to_ascii_uppercase();
         let full = if upper.starts_with("SIG") {
             upper
         } else {
             format!("SIG{upper}")
         };
-        let stoppable = || TABLE.iter().filter(|(_, _, stop)| *stop);
         stoppable()
             .find(|(name, _, _)| *name == full)
             .map(|(name, number, _)| Self {
                 name,
                 number: *number,
             })
-            .ok_or_else(|| {
-                let names: Vec<&str> = stoppable().map(|(name, _, _)| *name).collect();
-                format!(
-                    "unknown signal `{text}`; expected one of {}",
-                    names.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownSignal(text.to_owned()))
     }
 
     pub fn name(self) -> &'static str {
@@ -93,7 +103,10 @@ mod tests {
     fn names() {
         assert_eq!(Signal::parse("TERM").unwrap().name(), "SIGTERM");
         assert_eq!(Signal::parse("sigint").unwrap().name(), "SIGINT");
-        assert!(Signal::parse("SIGFOO").is_err());
+        assert_eq!(
+            Signal::parse("SIGFOO").unwrap_err().to_string(),
+            "unknown signal `SIGFOO`; expected one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGKILL, SIGUSR1, SIGUSR2, SIGWINCH, SIGABRT, SIGALRM"
+        );
         for (name, number, stop) in TABLE {
             assert_eq!(name_of(number), Some(name));
             assert_eq!(Signal::parse(name).is_ok(), stop, "{name}");

@@ -101,6 +101,35 @@ pub fn read_inline(path: &str, text: &str) -> Vec<Inline> {
     found
 }
 
+/// An `[audit] ignore` rule or path that does not compile as a glob.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{pattern}`: {source}")]
+pub struct IgnoreGlobError {
+    /// The rule or the path of the entry, as written.
+    pub pattern: String,
+    pub source: globset::Error,
+}
+
+/// Why a baseline file cannot be used; each names the file as `shown`.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The file could not be read.
+    #[error("{shown}: {source}")]
+    Read {
+        shown: String,
+        source: std::io::Error,
+    },
+    /// Not a baseline's JSON; located at its line and column.
+    #[error("{shown}:{line}:{column}: {source}", line = .source.line(), column = .source.column())]
+    Parse {
+        shown: String,
+        source: serde_json::Error,
+    },
+    /// A schema this dozen does not read.
+    #[error("{shown}: baseline schema {schema} is not supported (this dozen writes schema 1)")]
+    Schema { shown: String, schema: u32 },
+}
+
 /// `[audit] ignore` entries: `rule` or `rule:path/glob`, globs allowed in both parts.
 pub struct ManifestIgnore {
     entries: Vec<(GlobMatcher, Option<GlobMatcher>)>,
@@ -109,11 +138,14 @@ pub struct ManifestIgnore {
 impl ManifestIgnore {
     /// Compiles the entries (the manifest's validation has checked their shape); an entry
     /// whose glob does not compile is returned as the error.
-    pub fn new(entries: &[String]) -> Result<Self, String> {
+    pub fn new(entries: &[String]) -> Result<Self, IgnoreGlobError> {
         let compile = |pattern: &str| {
             Glob::new(pattern)
                 .map(|g| g.compile_matcher())
-                .map_err(|e| format!("`{pattern}`: {e}"))
+                .map_err(|source| IgnoreGlobError {
+                    pattern: pattern.to_owned(),
+                    source,
+                })
         };
         let mut compiled = Vec::new();
         for entry in entries {
@@ -176,15 +208,21 @@ impl Baseline {
     }
 
     /// Reads a baseline; a problem names the file, line and column.
-    pub fn read(path: &Path, shown: &str) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
-        let baseline: Self = serde_json::from_str(&text)
-            .map_err(|e| format!("{shown}:{}:{}: {e}", e.line(), e.column()))?;
+    pub fn read(path: &Path, shown: &str) -> Result<Self, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+            shown: shown.to_owned(),
+            source,
+        })?;
+        let baseline: Self =
+            serde_json::from_str(&text).map_err(|source| BaselineError::Parse {
+                shown: shown.to_owned(),
+                source,
+            })?;
         if baseline.schema != 1 {
-            return Err(format!(
-                "{shown}: baseline schema {} is not supported (this dozen writes schema 1)",
-                baseline.schema
-            ));
+            return Err(BaselineError::Schema {
+                shown: shown.to_owned(),
+                schema: baseline.schema,
+            });
         }
         Ok(baseline)
     }
@@ -314,7 +352,12 @@ mod tests {
         assert!(!ignore.matches(&at("src/a.py")));
         let everywhere = ManifestIgnore::new(&["config/*".to_owned()]).unwrap();
         assert!(everywhere.matches(&at("src/a.py")));
-        assert!(ManifestIgnore::new(&["config/[".to_owned()]).is_err());
+        let error = ManifestIgnore::new(&["config/[".to_owned()]).err().unwrap();
+        assert_eq!(error.pattern, "config/[");
+        assert_eq!(
+            error.to_string(),
+            format!("`config/[`: {}", Glob::new("config/[").unwrap_err())
+        );
     }
 
     #[test]
@@ -332,5 +375,28 @@ mod tests {
         let (kept, suppressed) = apply(vec![moved], &[], &ManifestIgnore::new(&[]).unwrap());
         assert_eq!(kept.len(), 1);
         assert_eq!(suppressed, Suppressed::default());
+    }
+
+    #[test]
+    fn a_baseline_that_cannot_be_used_is_named_and_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baseline.json");
+        let error = |text: Option<&str>| {
+            if let Some(text) = text {
+                std::fs::write(&path, text).unwrap();
+            }
+            Baseline::read(&path, "b.json").unwrap_err().to_string()
+        };
+        assert!(error(None).starts_with("b.json: No such file or directory"));
+        assert_eq!(
+            error(Some("{\n  \"schema\": 1,\n  \"findings\": x")),
+            "b.json:3:15: expected value at line 3 column 15"
+        );
+        assert_eq!(
+            error(Some(r#"{"schema": 2, "findings": []}"#)),
+            "b.json: baseline schema 2 is not supported (this dozen writes schema 1)"
+        );
+        std::fs::write(&path, Baseline::of(&[]).to_json()).unwrap();
+        assert!(Baseline::read(&path, "b.json").is_ok());
     }
 }

@@ -237,7 +237,7 @@ fn verify(context: &Context, args: &BuildArgs, id: Option<&str>) -> Result<i32, 
     let inspection = Inspection::valid_config(context, context.environment())?;
     let store = super::context::open_store(&inspection.app)?;
     // As `release --build`: naming a build that is not there is a usage error (exit 2).
-    let id = crate::build::find(&store, id).map_err(Error::usage)?;
+    let id = crate::build::find(&store, id).map_err(|e| Error::usage(e.to_string()))?;
     let problems = crate::build::verify(&store, &id).map_err(|e| Error::failed(e.to_string()))?;
     if args.json {
         print(&format!(

@@ -90,7 +90,7 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         .procfile
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
-    let stored = crate::store::formation::load(&store).map_err(Error::failed)?;
+    let stored = crate::store::formation::load(&store).map_err(|e| Error::failed(e.to_string()))?;
     let current = Formation::resolve(
         procfile,
         &inspection.app.manifest,
@@ -98,9 +98,11 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         stored.as_ref(),
         &[],
     )
-    .map_err(Error::usage)?;
+    .map_err(|e| Error::usage(e.to_string()))?;
     let names: Vec<&str> = procfile.names().collect();
-    let next = current.scaled(&names, changes).map_err(Error::usage)?;
+    let next = current
+        .scaled(&names, changes)
+        .map_err(|e| Error::usage(e.to_string()))?;
     if !changes.is_empty() {
         crate::store::formation::save(&store, &next.counts)
             .map_err(|e| Error::io("cannot store the formation", e))?;

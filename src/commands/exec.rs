@@ -19,7 +19,8 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
         let app = &inspection.app;
         let config = &inspection.environment.config;
         let command_line = command_line(app, args)?;
-        let port = base_port(None, config, &context.inherited).map_err(Error::usage)?;
+        let port =
+            base_port(None, config, &context.inherited).map_err(|e| Error::usage(e.to_string()))?;
         let env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
         let cwd = app.dir.working_dir();
         let store = crate::store::open(app).ok();
@@ -34,7 +35,8 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
     }
     let released = Released::load(context, args.release.map(|v| v.0))?;
     let command_line = command_line(&released.app, args)?;
-    let port = base_port(None, &released.as_config(), &context.inherited).map_err(Error::usage)?;
+    let port = base_port(None, &released.as_config(), &context.inherited)
+        .map_err(|e| Error::usage(e.to_string()))?;
     let version = format!("v{}", released.version);
     let env = release_process_env(
         &context.inherited,

@@ -339,9 +339,9 @@ fn source_of(
         .procfile
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
-    let stored = crate::store::formation::load(store).map_err(Error::failed)?;
+    let stored = crate::store::formation::load(store).map_err(|e| Error::failed(e.to_string()))?;
     let formation = Formation::resolve(procfile, &app.manifest, None, stored.as_ref(), &[])
-        .map_err(Error::usage)?;
+        .map_err(|e| Error::usage(e.to_string()))?;
     let base_port = config
         .get("PORT")
         .and_then(|p| p.trim().parse::<u16>().ok())

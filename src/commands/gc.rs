@@ -25,7 +25,7 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
         .hint("run gc when they are done: it would remove builds they may need"));
     };
     let ledger = Ledger::open(&store).map_err(|e| Error::failed(e.to_string()))?;
-    super::release::sync_history(&store, &ledger, None).map_err(Error::failed)?;
+    super::release::sync_history(&store, &ledger, None)?;
     let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
     let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;
     let keep_count = usize::try_from(args.keep).unwrap_or(usize::MAX);

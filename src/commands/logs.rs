@@ -64,7 +64,7 @@ pub(super) fn drains(context: &Context, args: &DrainsArgs) -> Result<i32, Error>
                 url.clone()
             };
             let url = DrainUrl::parse(&text).map_err(|problem| {
-                Error::usage(problem)
+                Error::usage(problem.to_string())
                     .hint("e.g. dozen drains add syslog+tls://logs.example.com:6514 (or https://…)")
             })?;
             crate::store::drains::update(&store, |drains| {
@@ -74,6 +74,7 @@ pub(super) fn drains(context: &Context, args: &DrainsArgs) -> Result<i32, Error>
                 drains.push(url.clone());
                 Ok(())
             })
+            .map_err(|e| Error::failed(e.to_string()))?
             .map_err(Error::failed)?;
             changed(context, &store, "added", &url, args.json)
         }
@@ -98,6 +99,8 @@ pub(super) fn drains(context: &Context, args: &DrainsArgs) -> Result<i32, Error>
                     )),
                 }
             })
+            .map_err(|e| e.to_string())
+            .and_then(|removed| removed)
             .map_err(|problem| {
                 Error::usage(problem).hint("`dozen drains` lists them with their ids")
             })?;
@@ -151,7 +154,7 @@ fn changed(
 }
 
 fn list(app: &crate::app::App, store: &std::path::Path, json: bool) -> Result<i32, Error> {
-    let stored = crate::store::drains::load(store).map_err(Error::failed)?;
+    let stored = crate::store::drains::load(store).map_err(|e| Error::failed(e.to_string()))?;
     let mut rows: Vec<(String, String, &str)> = stored
         .iter()
         .map(|d| (d.id(), d.redacted(), "stored"))

@@ -27,7 +27,8 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let build = match &args.build {
         Some(prefix) => {
             let prefix = prefix.0.as_str();
-            let id = crate::build::find(&store, Some(prefix)).map_err(Error::usage)?;
+            let id = crate::build::find(&store, Some(prefix))
+                .map_err(|e| Error::usage(e.to_string()))?;
             super::context::intact_build(context, &store, &id, &format!("build `{prefix}`"))?;
             id
         }
@@ -321,10 +322,11 @@ pub(super) fn sync_history(
     store: &std::path::Path,
     ledger: &Ledger,
     own: Option<u32>,
-) -> Result<(), String> {
-    let _lock = ledger.lock().map_err(|e| e.to_string())?;
-    let releases = ledger.list().map_err(|e| e.to_string())?;
-    crate::store::releases::reconcile(store, &releases, own)
+) -> Result<(), Error> {
+    let failed = |e: &dyn std::fmt::Display| Error::failed(e.to_string());
+    let _lock = ledger.lock().map_err(|e| failed(&e))?;
+    let releases = ledger.list().map_err(|e| failed(&e))?;
+    crate::store::releases::reconcile(store, &releases, own).map_err(|e| failed(&e))
 }
 
 /// The release phase's output, kept as `releases/vN.log` (best effort: the outcome is what

@@ -289,8 +289,8 @@ fn event_details(event: &Value) -> String {
 
 pub(super) fn history(context: &Context, args: &HistoryArgs) -> Result<i32, Error> {
     let (store, ledger) = ledger(context)?;
-    super::release::sync_history(&store, &ledger, None).map_err(Error::failed)?;
-    let events = crate::store::history::read(&store).map_err(Error::failed)?;
+    super::release::sync_history(&store, &ledger, None)?;
+    let events = crate::store::history::read(&store).map_err(|e| Error::failed(e.to_string()))?;
     if args.json {
         print(&format!(
             "{}\n",

@@ -92,9 +92,10 @@ fn release_spec(context: &Context, version: u32, timeout: Option<Duration>) -> R
         .as_ref()
         .ok_or_else(|| Error::failed(format!("v{version} has no Procfile")))?;
     let types = type_settings(&released.app, procfile, timeout);
-    let stored = crate::store::formation::load(&released.store).map_err(Error::failed)?;
+    let stored =
+        crate::store::formation::load(&released.store).map_err(|e| Error::failed(e.to_string()))?;
     let counts = Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])
-        .map_err(Error::failed)?
+        .map_err(|e| Error::failed(e.to_string()))?
         .counts;
     let env = release_process_env(
         &context.inherited,
@@ -141,7 +142,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .ok_or_else(|| Error::usage("no Procfile"))?;
 
     let flag = args.formation.clone();
-    let stored = crate::store::formation::load(&store).map_err(Error::failed)?;
+    let stored = crate::store::formation::load(&store).map_err(|e| Error::failed(e.to_string()))?;
     let formation = Formation::resolve(
         procfile,
         &app.manifest,
@@ -149,8 +150,9 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         stored.as_ref(),
         &args.types,
     )
-    .map_err(Error::usage)?;
-    let base = base_port(args.port, config, &context.inherited).map_err(Error::usage)?;
+    .map_err(|e| Error::usage(e.to_string()))?;
+    let base = base_port(args.port, config, &context.inherited)
+        .map_err(|e| Error::usage(e.to_string()))?;
     let (router, instance_base) = plan_router(args, app, procfile, base)?;
     let autoscale = autoscale_policies(app, router.as_ref())?;
     let mut formation = formation;
@@ -165,7 +167,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     }
     let instances = formation
         .instances(procfile, instance_base)
-        .map_err(Error::usage)?;
+        .map_err(|e| Error::usage(e.to_string()))?;
     if instances.is_empty() {
         return Err(Error::usage("the formation is empty: nothing to run")
             .hint("give counts with -m web=1, or name types: dozen run --dev web"));
@@ -481,8 +483,7 @@ fn logs_plan(
         .drains
         .iter()
         .map(|drain| {
-            crate::app::manifest::LogsSection::interpolate(drain.get_ref(), &lookup)
-                .and_then(|url| DrainUrl::parse(&url))
+            crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &lookup)
                 .map_err(|problem| Error::usage(format!("[logs] drains: {problem}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -490,7 +491,9 @@ fn logs_plan(
         let store = store.to_owned();
         move || -> Result<Vec<DrainUrl>, Error> {
             let mut urls = configured.clone();
-            for url in crate::store::drains::load(&store).map_err(Error::failed)? {
+            for url in
+                crate::store::drains::load(&store).map_err(|e| Error::failed(e.to_string()))?
+            {
                 if !urls.iter().any(|u| u.id() == url.id()) {
                     urls.push(url);
                 }

@@ -24,6 +24,52 @@ pub enum Format {
     Ndjson,
 }
 
+/// What is wrong with a drain URL. Never holds more of the URL than its scheme, host, port
+/// or `#` option: the rest may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// No `scheme://`.
+    #[error(
+        "a drain is a URL such as syslog+tls://logs.example.com:6514 or https://logs.example.com/ingest"
+    )]
+    NotAUrl,
+    /// A scheme dozen cannot send to.
+    #[error(
+        "unsupported drain scheme `{0}`: use syslog+tls, syslog+tcp, syslog+udp, https or http"
+    )]
+    UnsupportedScheme(String),
+    /// A `#` fragment other than the format.
+    #[error("unknown drain option `#{0}`: the one option is #format=ndjson (or #format=logplex)")]
+    UnknownOption(String),
+    /// `#format=ndjson` on a syslog drain.
+    #[error("#format=ndjson is for https:// and http:// drains")]
+    NdjsonNotHttp,
+    /// `user:password@` in a syslog URL.
+    #[error("credentials in a syslog drain URL go nowhere: syslog has no login")]
+    SyslogCredentials,
+    /// A syslog URL without `:PORT`.
+    #[error("a syslog drain needs a port: {scheme}://{host}:PORT")]
+    SyslogWithoutPort { scheme: String, host: String },
+    /// A syslog URL with a path or a query.
+    #[error("a syslog drain URL has no path")]
+    SyslogPath,
+    /// Spaces or control characters in the path or query.
+    #[error("a drain URL may not hold spaces or control characters")]
+    ControlCharacters,
+    /// `[` without its `]`.
+    #[error("an IPv6 address in a URL ends with `]`")]
+    UnclosedIpv6,
+    /// Something other than `:PORT` after `[…]`.
+    #[error("expected `:PORT` after `]`")]
+    AfterIpv6,
+    /// An empty host, or one with characters no host name or address has.
+    #[error("invalid host `{0}` in a drain URL")]
+    InvalidHost(String),
+    /// A port that is not a number from 1 to 65535.
+    #[error("invalid port `{0}` in a drain URL")]
+    InvalidPort(String),
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct DrainUrl {
     pub kind: Kind,
@@ -45,35 +91,25 @@ impl std::fmt::Debug for DrainUrl {
 }
 
 impl DrainUrl {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UrlError> {
         let text = text.trim();
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| "a drain is a URL such as syslog+tls://logs.example.com:6514 or https://logs.example.com/ingest".to_owned())?;
+        let (scheme, rest) = text.split_once("://").ok_or(UrlError::NotAUrl)?;
         let kind = match scheme.to_ascii_lowercase().as_str() {
             "syslog+tls" => Kind::SyslogTls,
             "syslog+tcp" | "syslog" => Kind::SyslogTcp,
             "syslog+udp" => Kind::SyslogUdp,
             "https" => Kind::Https,
             "http" => Kind::Http,
-            other => {
-                return Err(format!(
-                    "unsupported drain scheme `{other}`: use syslog+tls, syslog+tcp, syslog+udp, https or http"
-                ));
-            }
+            other => return Err(UrlError::UnsupportedScheme(other.to_owned())),
         };
         let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
         let format = match fragment {
             "" | "format=logplex" => Format::Logplex,
             "format=ndjson" => Format::Ndjson,
-            other => {
-                return Err(format!(
-                    "unknown drain option `#{other}`: the one option is #format=ndjson (or #format=logplex)"
-                ));
-            }
+            other => return Err(UrlError::UnknownOption(other.to_owned())),
         };
         if format == Format::Ndjson && !matches!(kind, Kind::Https | Kind::Http) {
-            return Err("#format=ndjson is for https:// and http:// drains".into());
+            return Err(UrlError::NdjsonNotHttp);
         }
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, target) = rest.split_at(split);
@@ -82,7 +118,7 @@ impl DrainUrl {
             None => (None, authority),
         };
         if userinfo.is_some() && !matches!(kind, Kind::Https | Kind::Http) {
-            return Err("credentials in a syslog drain URL go nowhere: syslog has no login".into());
+            return Err(UrlError::SyslogCredentials);
         }
         let (host, port) = split_host_port(hostport)?;
         let port = match (port, kind) {
@@ -90,13 +126,14 @@ impl DrainUrl {
             (None, Kind::Https) => 443,
             (None, Kind::Http) => 80,
             (None, _) => {
-                return Err(format!(
-                    "a syslog drain needs a port: {scheme}://{host}:PORT"
-                ));
+                return Err(UrlError::SyslogWithoutPort {
+                    scheme: scheme.to_owned(),
+                    host,
+                });
             }
         };
         if !matches!(kind, Kind::Https | Kind::Http) && !matches!(target, "" | "/") {
-            return Err("a syslog drain URL has no path".into());
+            return Err(UrlError::SyslogPath);
         }
         let target = if target.is_empty() {
             "/".to_owned()
@@ -106,7 +143,7 @@ impl DrainUrl {
             target.to_owned()
         };
         if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err("a drain URL may not hold spaces or control characters".into());
+            return Err(UrlError::ControlCharacters);
         }
         Ok(Self {
             kind,
@@ -187,17 +224,12 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
-fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
+fn split_host_port(text: &str) -> Result<(String, Option<u16>), UrlError> {
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| "an IPv6 address in a URL ends with `]`".to_owned())?;
+        let (host, after) = rest.split_once(']').ok_or(UrlError::UnclosedIpv6)?;
         match after {
             "" => (host, None),
-            p => (
-                host,
-                Some(p.strip_prefix(':').ok_or("expected `:PORT` after `]`")?),
-            ),
+            p => (host, Some(p.strip_prefix(':').ok_or(UrlError::AfterIpv6)?)),
         }
     } else {
         match text.rsplit_once(':') {
@@ -210,14 +242,14 @@ fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
     {
-        return Err(format!("invalid host `{host}` in a drain URL"));
+        return Err(UrlError::InvalidHost(host.to_owned()));
     }
     let port = port
         .map(|p| {
             p.parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
-                .ok_or_else(|| format!("invalid port `{p}` in a drain URL"))
+                .ok_or_else(|| UrlError::InvalidPort(p.to_owned()))
         })
         .transpose()?;
     Ok((host.to_ascii_lowercase(), port))
@@ -251,6 +283,44 @@ mod tests {
         ] {
             assert!(DrainUrl::parse(bad).is_err(), "{bad}");
         }
+        let error = |text| DrainUrl::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            error("syslog+tcp://Host"),
+            "a syslog drain needs a port: syslog+tcp://host:PORT"
+        );
+        assert_eq!(
+            error("syslog+tcp://host:0"),
+            "invalid port `0` in a drain URL"
+        );
+        assert_eq!(
+            error("syslog+tcp://ho st:514"),
+            "invalid host `ho st` in a drain URL"
+        );
+        assert_eq!(
+            error("syslog+tcp://[::1:514"),
+            "an IPv6 address in a URL ends with `]`"
+        );
+        assert_eq!(error("syslog+tcp://[::1]514"), "expected `:PORT` after `]`");
+        assert_eq!(
+            error("ftp://host"),
+            "unsupported drain scheme `ftp`: use syslog+tls, syslog+tcp, syslog+udp, https or http"
+        );
+        assert_eq!(
+            error("host:514"),
+            "a drain is a URL such as syslog+tls://logs.example.com:6514 or https://logs.example.com/ingest"
+        );
+        assert_eq!(
+            error("syslog+tcp://host:514#format=ndjson"),
+            "#format=ndjson is for https:// and http:// drains"
+        );
+        assert_eq!(
+            DrainUrl::parse("syslog+tcp://user:pw@host:514"),
+            Err(UrlError::SyslogCredentials)
+        );
+        assert_eq!(
+            DrainUrl::parse("syslog+tcp://host:514/path"),
+            Err(UrlError::SyslogPath)
+        );
     }
 
     #[test]
@@ -268,8 +338,16 @@ mod tests {
         assert_eq!(url.format, Format::Ndjson);
         assert_eq!(url.target, "/?token=x");
         assert_eq!(url.redacted(), "http://127.0.0.1:8080/***#format=ndjson");
-        assert!(DrainUrl::parse("http://h/#format=xml").is_err());
-        assert!(DrainUrl::parse("http://h/a b").is_err());
+        assert_eq!(
+            DrainUrl::parse("http://h/#format=xml")
+                .unwrap_err()
+                .to_string(),
+            "unknown drain option `#format=xml`: the one option is #format=ndjson (or #format=logplex)"
+        );
+        assert_eq!(
+            DrainUrl::parse("http://h/a b"),
+            Err(UrlError::ControlCharacters)
+        );
     }
 
     #[test]

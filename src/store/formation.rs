@@ -5,6 +5,8 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use super::error::{FormationDamage, StoreError};
+
 const FILE: &str = "formation.json";
 
 #[derive(Serialize, Deserialize)]
@@ -18,41 +20,31 @@ struct Stored {
 /// damage (not JSON, another schema, a count outside 0–100, a name that cannot be a process
 /// type) is an error naming the file. Types the Procfile no longer has are the caller's to
 /// ignore: the Procfile decides what runs.
-pub fn load(store: &Path) -> Result<Option<IndexMap<String, u32>>, String> {
+pub fn load(store: &Path) -> Result<Option<IndexMap<String, u32>>, StoreError> {
     let path = store.join(FILE);
-    let damaged = |what: String| {
-        format!(
-            "{}: {what}; fix it, or remove it and `dozen scale` again",
-            path.display()
-        )
-    };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => return Err(StoreError::Read { path, source }),
     };
-    let stored: Stored = serde_json::from_str(&text).map_err(|e| {
-        damaged(format!(
-            "not a stored formation (line {}, column {}: {e})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let damaged = |damage| StoreError::Formation {
+        path: path.clone(),
+        damage,
+    };
+    let stored: Stored = serde_json::from_str(&text)
+        .map_err(|source| damaged(FormationDamage::NotJson { source }))?;
     if stored.schema != 1 {
-        return Err(damaged(format!(
-            "schema {} (this dozen reads schema 1)",
-            stored.schema
-        )));
+        return Err(damaged(FormationDamage::Schema(stored.schema)));
     }
     for (name, count) in &stored.counts {
         if !crate::app::name::is_valid_name(name) {
-            return Err(damaged(format!("`{name}` cannot be a process type")));
+            return Err(damaged(FormationDamage::NotAName(name.clone())));
         }
         if *count > crate::app::manifest::MAX_INSTANCES {
-            return Err(damaged(format!(
-                "{count} instances of {name}: at most {} per type",
-                crate::app::manifest::MAX_INSTANCES
-            )));
+            return Err(damaged(FormationDamage::TooMany {
+                name: name.clone(),
+                count: *count,
+            }));
         }
     }
     Ok(Some(stored.counts))
@@ -76,12 +68,12 @@ mod tests {
     #[test]
     fn round_trip_and_damage_is_refused_not_trusted() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(load(dir.path()), Ok(None));
+        assert_eq!(load(dir.path()).unwrap(), None);
         let counts: IndexMap<String, u32> = [("web".to_owned(), 3), ("worker".to_owned(), 0)]
             .into_iter()
             .collect();
         save(dir.path(), &counts).unwrap();
-        assert_eq!(load(dir.path()), Ok(Some(counts)));
+        assert_eq!(load(dir.path()).unwrap(), Some(counts));
         for (damage, says) in [
             ("{not json", "not a stored formation (line 1, column 2"),
             (r#"{"counts":{"web":1000}}"#, "missing field `schema`"),
@@ -104,11 +96,19 @@ mod tests {
             ),
         ] {
             std::fs::write(dir.path().join(FILE), damage).unwrap();
-            let error = load(dir.path()).unwrap_err();
+            let error = load(dir.path()).unwrap_err().to_string();
             assert!(
                 error.contains("formation.json") && error.contains(says),
                 "{damage}: {error}"
             );
         }
+        std::fs::write(dir.path().join(FILE), r#"{"schema":3,"counts":{}}"#).unwrap();
+        assert_eq!(
+            load(dir.path()).unwrap_err().to_string(),
+            format!(
+                "{}: schema 3 (this dozen reads schema 1); fix it, or remove it and `dozen scale` again",
+                dir.path().join(FILE).display()
+            )
+        );
     }
 }

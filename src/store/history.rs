@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::error::StoreError;
+
 pub const FILE: &str = "history.jsonl";
 
 /// Who is acting: `$USER`, else the numeric uid.
@@ -49,12 +51,12 @@ pub fn append(store: &Path, what: &str, details: Value) -> std::io::Result<()> {
 
 /// Every event, oldest first. A line cut short by a crash is skipped (the last one, or one a
 /// later append started after); any other malformed line is an error naming file and line.
-pub fn read(store: &Path) -> Result<Vec<Value>, String> {
+pub fn read(store: &Path) -> Result<Vec<Value>, StoreError> {
     let path = store.join(FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => return Err(StoreError::Read { path, source }),
     };
     let lines: Vec<&str> = text.split('\n').collect();
     let mut events = Vec::new();
@@ -67,13 +69,13 @@ pub fn read(store: &Path) -> Result<Vec<Value>, String> {
             // Cut short: the final line without its newline, or an unterminated object that
             // the next append moved past.
             Err(e) if e.is_eof() => {}
-            Ok(_) => return Err(format!("{}:{}: not an event object", path.display(), i + 1)),
-            Err(e) => {
-                return Err(format!(
-                    "{}:{}: not a valid event ({e})",
-                    path.display(),
-                    i + 1
-                ));
+            Ok(_) => return Err(StoreError::NotAnEvent { path, line: i + 1 }),
+            Err(source) => {
+                return Err(StoreError::InvalidEvent {
+                    path,
+                    line: i + 1,
+                    source,
+                });
             }
         }
     }
@@ -100,10 +102,17 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[1]["what"], "gc");
         std::fs::write(&path, "{\"what\":1}\nnot json\n").unwrap();
-        assert!(
-            read(dir.path())
-                .unwrap_err()
-                .contains(":2: not a valid event")
+        assert_eq!(
+            read(dir.path()).unwrap_err().to_string(),
+            format!(
+                "{}:2: not a valid event (expected ident at line 1 column 2)",
+                path.display()
+            )
+        );
+        std::fs::write(&path, "[1]\n").unwrap();
+        assert_eq!(
+            read(dir.path()).unwrap_err().to_string(),
+            format!("{}:1: not an event object", path.display())
         );
     }
 

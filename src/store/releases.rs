@@ -68,8 +68,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
     }
 }
 
+/// A release's config snapshot (`vN.env`): each key's value.
+pub type Snapshot = BTreeMap<String, String>;
+
 /// The digest of a config snapshot: equal configs, equal digests, whatever the key order.
-pub fn config_digest(config: &BTreeMap<String, String>) -> String {
+pub fn config_digest(config: &Snapshot) -> String {
     let mut hash = Sha256::new();
     for (key, value) in config {
         hash.update(key.as_bytes());
@@ -181,7 +184,8 @@ impl Ledger {
             .collect()
     }
 
-    pub fn config(&self, version: u32) -> Result<BTreeMap<String, String>, LedgerError> {
+    /// The config snapshot of release `version`.
+    pub fn config(&self, version: u32) -> Result<Snapshot, LedgerError> {
         let path = self.path(version, "env");
         let bytes = fs::read(&path).map_err(io(&path))?;
         serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
@@ -196,7 +200,7 @@ impl Ledger {
         &self,
         build: &str,
         environment: &str,
-        config: &BTreeMap<String, String>,
+        config: &Snapshot,
         message: Option<String>,
         rollback_of: Option<u32>,
     ) -> Result<Release, LedgerError> {
@@ -306,7 +310,7 @@ pub fn reconcile(
     store: &Path,
     releases: &[(Release, Status)],
     own: Option<u32>,
-) -> Result<(), String> {
+) -> Result<(), super::StoreError> {
     let recorded: std::collections::HashSet<String> = super::history::read(store)?
         .iter()
         .filter(|e| matches!(e["what"].as_str(), Some("release" | "rollback")))
@@ -334,11 +338,11 @@ pub fn reconcile(
         if own != Some(release.version) {
             event["recovered"] = json!(true);
         }
-        super::history::append(store, &release.trigger, event).map_err(|e| {
-            format!(
-                "cannot append to {}: {e}",
-                store.join(super::history::FILE).display()
-            )
+        super::history::append(store, &release.trigger, event).map_err(|source| {
+            super::StoreError::Append {
+                path: store.join(super::history::FILE),
+                source,
+            }
         })?;
     }
     Ok(())

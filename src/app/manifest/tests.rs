@@ -1,15 +1,19 @@
 use super::*;
 use crate::app::procfile::Procfile;
 
-fn parse(text: &str) -> Result<Manifest, String> {
-    Manifest::parse(&Source::new(FILE_NAME, text)).map_err(|d| {
-        let mut s = d.headline();
-        for note in d.notes {
-            s.push_str(" | ");
-            s.push_str(&note);
-        }
-        s
-    })
+fn parse(text: &str) -> Result<Manifest, Diagnostic> {
+    Manifest::parse(&Source::new(FILE_NAME, text))
+}
+
+/// The diagnostic `text` does not parse with, on one line: its headline, then its notes.
+fn parse_error(text: &str) -> String {
+    let diagnostic = parse(text).expect_err(text);
+    let mut s = diagnostic.headline();
+    for note in diagnostic.notes {
+        s.push_str(" | ");
+        s.push_str(&note);
+    }
+    s
 }
 
 fn problems(text: &str, procfile: &str) -> Vec<String> {
@@ -104,17 +108,15 @@ fn every_documented_key_parses() {
 #[test]
 fn unknown_keys_are_located_with_a_suggestion() {
     assert_eq!(
-        parse("[processes.web]\nrestat = \"always\"\n").unwrap_err(),
+        parse_error("[processes.web]\nrestat = \"always\"\n"),
         "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`, `autoscale`"
     );
     assert!(
-        parse("[bild]\nsteps = []\n")
-            .unwrap_err()
+        parse_error("[bild]\nsteps = []\n")
             .starts_with("dozen.toml:1:2: unknown key `bild` | did you mean `build`?")
     );
     assert!(
-        parse("[processes.web]\nrestart = \"sometimes\"\n")
-            .unwrap_err()
+        parse_error("[processes.web]\nrestart = \"sometimes\"\n")
             .starts_with("dozen.toml:2:11: unknown value `sometimes`")
     );
 }
@@ -122,21 +124,15 @@ fn unknown_keys_are_located_with_a_suggestion() {
 #[test]
 fn typed_values_are_located() {
     assert!(
-        parse("[processes.web]\nkill_timeout = \"10x\"\n")
-            .unwrap_err()
+        parse_error("[processes.web]\nkill_timeout = \"10x\"\n")
             .starts_with("dozen.toml:2:16: invalid duration `10x`")
     );
     assert!(
-        parse("[processes.web]\nstop_signal = \"SIGFOO\"\n")
-            .unwrap_err()
+        parse_error("[processes.web]\nstop_signal = \"SIGFOO\"\n")
             .starts_with("dozen.toml:2:15: unknown signal `SIGFOO`")
     );
-    assert!(
-        parse("[formation]\nweb = -1\n")
-            .unwrap_err()
-            .starts_with("dozen.toml:2:7:")
-    );
-    assert!(parse("[app\n").unwrap_err().starts_with("dozen.toml:1:"));
+    assert!(parse_error("[formation]\nweb = -1\n").starts_with("dozen.toml:2:7:"));
+    assert!(parse_error("[app\n").starts_with("dozen.toml:1:"));
 }
 
 #[test]
@@ -194,5 +190,106 @@ fn start_order_cycles_are_found() {
     assert_eq!(
         problems(manifest, "web: a\nworker: b"),
         ["dozen.toml:1:12: `after` makes a cycle: web → worker → web"]
+    );
+}
+
+#[test]
+fn checks_beyond_the_types_keep_their_words() {
+    let web = |table: &str| format!("[processes.web]\n{table}\n");
+    let cases = [
+        (
+            web("autoscale = { min = 0, max = 2, target = 1 }"),
+            "autoscale min must be at least 1",
+        ),
+        (
+            web("autoscale = { min = 3, max = 2, target = 1 }"),
+            "autoscale max (2) is below its min (3)",
+        ),
+        (
+            web("autoscale = { min = 1, max = 101, target = 1 }"),
+            "autoscale max (101): at most 100 per type",
+        ),
+        (
+            web("autoscale = { min = 1, max = 2, target = 0 }"),
+            "autoscale target must be a number above 0",
+        ),
+        (
+            web("autoscale = { min = 1, max = 2, target = 1, metric = \"command\" }"),
+            "autoscale metric \"command\" needs a command that prints the number",
+        ),
+        (
+            web(
+                "autoscale = { min = 1, max = 2, target = 1, metric = \"command\", command = \" \" }",
+            ),
+            "autoscale command is empty",
+        ),
+        (
+            web("autoscale = { min = 1, max = 2, target = 1, command = \"x\" }"),
+            "autoscale command is for metric = \"command\"; the router measures in-flight and rps",
+        ),
+        (
+            web("autoscale = { min = 1, max = 2, target = 1, interval = \"5s\" }"),
+            "autoscale interval is for metric = \"command\"; the router measures every second",
+        ),
+        (
+            web("health = { tcp = false }"),
+            "`tcp = false` is not a health check; remove `health` or use `tcp = true`",
+        ),
+        (
+            web("health = { command = \" \" }"),
+            "health check command is empty",
+        ),
+        (
+            web("health = { tcp = true, retries = 0 }"),
+            "health check `retries` must be at least 1",
+        ),
+        (
+            "[deploy]\nsticky = \"ip\"\n".to_owned(),
+            "invalid sticky `ip`: write \"cookie\" or \"header:NAME\"",
+        ),
+        (
+            "[logs]\ndrains = [\"https://${TOKEN@h\"]\n".to_owned(),
+            "invalid drain: `${` without its closing `}`",
+        ),
+        (
+            "[logs]\ndrains = [\"https://${1A}@h\"]\n".to_owned(),
+            "invalid drain: `${1A}` is not a config variable's name",
+        ),
+        (
+            "[logs]\ndrains = [\"syslog://${HOST}\"]\n".to_owned(),
+            "invalid drain: a syslog drain needs a port: syslog://x:PORT",
+        ),
+        (
+            "[router]\nlisten = \"nowhere\"\n".to_owned(),
+            "invalid router address: `nowhere` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)",
+        ),
+    ];
+    for (text, expected) in cases {
+        let found = problems(&text, "web: a\n");
+        assert!(
+            matches!(found.as_slice(), [one] if one.ends_with(&format!(": {expected}"))),
+            "{text}: {found:?}"
+        );
+    }
+    let bad_glob = problems("[audit]\nignore = [\"config/[\"]\n", "web: a\n");
+    assert!(
+        matches!(bad_glob.as_slice(), [one] if one.starts_with("dozen.toml:2:11: invalid audit ignore `config/[`: ")),
+        "{bad_glob:?}"
+    );
+}
+
+#[test]
+fn drain_urls_take_their_parts_from_the_config() {
+    let config = |name: &str| (name == "TOKEN").then(|| "t0k".to_owned());
+    let url = LogsSection::drain_url("https://${TOKEN}@logs.example.com/", &config).unwrap();
+    assert_eq!(url.userinfo.as_deref(), Some("t0k"));
+    let missing = LogsSection::drain_url("https://${KEY}@logs.example.com/", &config);
+    assert_eq!(
+        missing,
+        Err(DrainError::Var(DrainVarError::Missing("KEY".into())))
+    );
+    assert_eq!(
+        missing.unwrap_err().to_string(),
+        "the config has no `KEY` for a drain URL"
     );
 }

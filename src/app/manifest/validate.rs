@@ -35,7 +35,7 @@ impl Manifest {
         for entry in &self.audit.ignore {
             let location = located(source, entry.span());
             if let Err(problem) = check_audit_ignore(entry.get_ref()) {
-                problems.push(Diagnostic::error(location, problem));
+                problems.push(Diagnostic::error(location, problem.to_string()));
             }
         }
         if let Some(procfile) = procfile {
@@ -180,9 +180,7 @@ impl Manifest {
             );
         }
         for drain in &logs.drains {
-            let checked = LogsSection::interpolate(drain.get_ref(), &|_| Some("x".into()))
-                .and_then(|url| crate::logs::url::DrainUrl::parse(&url));
-            if let Err(problem) = checked {
+            if let Err(problem) = LogsSection::drain_url(drain.get_ref(), &|_| Some("x".into())) {
                 error(drain.span(), format!("invalid drain: {problem}"));
             }
         }
@@ -265,13 +263,13 @@ impl Manifest {
         }
         for (name, settings) in &self.processes {
             if let Some(health) = &settings.health {
-                if let Err(message) = health.get_ref().check() {
-                    error(health.span(), message);
+                if let Err(problem) = health.get_ref().check() {
+                    error(health.span(), problem.to_string());
                 }
             }
             if let Some(autoscale) = &settings.autoscale {
-                if let Err(message) = autoscale.get_ref().check() {
-                    error(autoscale.span(), message);
+                if let Err(problem) = autoscale.get_ref().check() {
+                    error(autoscale.span(), problem.to_string());
                 }
                 let routed = self.router.routed.as_ref().map_or("web", |t| t.get_ref());
                 let at_router = autoscale.get_ref().metric != AutoscaleMetric::Command;

@@ -125,7 +125,9 @@ impl Machine {
         }
         let names: Vec<&str> = self.types().iter().map(|t| t.name.as_str()).collect();
         let current = self.formation();
-        let next = current.scaled(&names, changes).map_err(ScaleError::Usage)?;
+        let next = current
+            .scaled(&names, changes)
+            .map_err(|e| ScaleError::Usage(e.to_string()))?;
         for (type_name, autoscaler) in &self.autoscalers {
             let (min, max) = (autoscaler.policy.min, autoscaler.policy.max);
             let count = next.counts.get(type_name).copied().unwrap_or(0);
