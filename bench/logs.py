@@ -40,7 +40,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOZEN = os.path.join(ROOT, "target", "release", "dozen")
+# DOZEN_BIN: another dozen to measure (bench/before-after.sh compares two builds).
+DOZEN = os.environ.get("DOZEN_BIN") or os.path.join(ROOT, "target", "release", "dozen")
 
 # Writes LINES lines (this instance's share), RATE lines/s (0: at once) in 10 ms slices.
 WRITER = r"""

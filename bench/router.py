@@ -33,7 +33,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOZEN = os.path.join(ROOT, "target", "release", "dozen")
+# DOZEN_BIN: another dozen to measure (bench/before-after.sh compares two builds).
+DOZEN = os.environ.get("DOZEN_BIN") or os.path.join(ROOT, "target", "release", "dozen")
 
 BACKEND = """daemon off;
 worker_processes 1;

@@ -34,7 +34,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOZEN = os.path.join(ROOT, "target", "release", "dozen")
+# DOZEN_BIN: another dozen to measure (bench/before-after.sh compares two builds).
+DOZEN = os.environ.get("DOZEN_BIN") or os.path.join(ROOT, "target", "release", "dozen")
 NF = os.path.join(ROOT, "bench", ".peers", "node_modules", ".bin", "nf")
 ULTRAMAN = os.path.join(ROOT, "bench", ".peers", "ultraman", "bin", "ultraman")
 
@@ -348,6 +349,8 @@ def fmt(value, unit=""):
 
 def main():
     found, missing = tools()
+    if "--dozen-only" in sys.argv:
+        found, missing = {"dozen": found["dozen"]}, []
     if missing:
         print("bench/run.py needs these installed first:", file=sys.stderr)
         for line in missing:
