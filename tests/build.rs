@@ -429,7 +429,8 @@ fn compiled_python_stays_valid_in_a_copy_of_the_tree() {
     );
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("app");
-    // A copy a second later: every file gets a new time, as in an export's copy.
+    // A copy a second later: every file gets a new time, as in an export's copy. (A fixed time
+    // on purpose: the times must differ by a whole second, what a .pyc records of its source.)
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert!(
         Command::new("cp")

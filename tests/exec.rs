@@ -143,21 +143,16 @@ fn the_terminal_is_the_users() {
     assert!(stdout.contains("on-a-terminal"), "{stdout}");
 }
 
+/// Waits (at most 3 s) until process `pid` is gone or a zombie; whether it is.
 fn gone(pid: i32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
+    crate::harness::within(Duration::from_secs(3), || {
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if state.is_empty()
+        state.is_empty()
             || state
                 .rsplit(')')
                 .next()
                 .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+    })
 }
 
 #[test]

@@ -522,12 +522,76 @@ pub fn skipping_missing() -> bool {
 /// naming `what` after 10 s.
 #[track_caller]
 pub fn wait_for_port(port: u16, what: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what} did not listen on {port}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    eventually(
+        &format!("{what} to listen on {port}"),
+        std::time::Duration::from_secs(10),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+}
+
+/// How soon the waits below look again at what they wait for, at the least.
+const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Polls `probe` until it gives `Ok`, for at most `timeout`; else the last `Err`. The one
+/// place a test sleeps while it waits for something: tests wait on the event they need (with
+/// the helpers below), never a fixed time hoping it has happened.
+///
+/// It looks again after [`POLL`], or after as long as the last look took when that was
+/// longer: a costly probe (a `dozen ps`, a collector's whole file) takes at most half the
+/// time of a core, not all of it from the run it watches.
+fn poll<T>(
+    timeout: std::time::Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let looked = std::time::Instant::now();
+        let seen = match probe() {
+            Ok(value) => return Ok(value),
+            Err(seen) => seen,
+        };
+        let took = looked.elapsed();
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(seen);
+        }
+        std::thread::sleep(POLL.max(took).min(left));
     }
+}
+
+/// Waits for an event: polls `probe` until it gives `Ok` (that value is returned), for at
+/// most `timeout`. Then panics saying `what` did not happen (phrased to follow "waiting for":
+/// "web.1 to be ready"), with the last `Err` the probe gave: what it saw instead.
+#[track_caller]
+pub fn eventually_ok<T>(
+    what: &str,
+    timeout: std::time::Duration,
+    probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    match poll(timeout, probe) {
+        Ok(value) => value,
+        Err(seen) => panic!("timed out after {timeout:?} waiting for {what}; last seen: {seen}"),
+    }
+}
+
+/// [`eventually_ok`] for a condition with nothing to show but whether it holds.
+#[track_caller]
+pub fn eventually(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    assert!(
+        within(timeout, &mut condition),
+        "timed out after {timeout:?} waiting for {what}"
+    );
+}
+
+/// Whether `condition` comes to hold within `timeout` (polled as [`eventually_ok`] does), for
+/// a caller that says itself what did not happen, or that asserts something else then.
+pub fn within(timeout: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
+    poll(timeout, || {
+        if condition() {
+            Ok(())
+        } else {
+            Err(String::new())
+        }
+    })
+    .is_ok()
 }

@@ -201,22 +201,16 @@ fn serve(bundle: &Path) -> String {
         .process_group(0)
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let answer = loop {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            stream
-                .write_all(b"GET /index.html HTTP/1.0\r\n\r\n")
-                .unwrap();
-            let mut answer = String::new();
-            stream.read_to_string(&mut answer).unwrap();
-            break answer;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the image's web command never listened"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let mut stream = crate::harness::eventually_ok(
+        "the image's web command to listen",
+        std::time::Duration::from_secs(10),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string()),
+    );
+    stream
+        .write_all(b"GET /index.html HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
     // The whole group: the web command may be a child of its shell.
     let group = rustix::process::Pid::from_child(&server);
     let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
@@ -391,7 +385,8 @@ fn the_same_release_gives_the_same_digest_and_reuses_its_layer() {
         .status()
         .unwrap();
     assert!(status.success());
-    // A second later: nothing of the image may depend on when it is built.
+    // A second later: nothing of the image may depend on when it is built. (A fixed time on
+    // purpose: the clock must pass a whole second, the resolution of times in an archive.)
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let (code, _, stderr) = dozen_in(&clone.path().join("app"), &["release"]);
     assert_eq!(code, Some(0), "{stderr}");

@@ -297,11 +297,11 @@ fn several_followers_with_filters_each_get_every_new_line() {
     let all = Follower::start(&dir, &["-f", "-n", "0", "--json"]);
     let web2 = Follower::start(&dir, &["--tail", "-n", "0", "--ps", "web.2"]);
     let workers = Follower::start(&dir, &["--follow", "-n", "0", "--ps", "worker", "--json"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ps_followers(&running) < 3 {
-        assert!(Instant::now() < deadline, "the followers never connected");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::harness::eventually(
+        "the three followers to connect",
+        Duration::from_secs(10),
+        || ps_followers(&running) >= 3,
+    );
     std::fs::write(dir.join("go"), "").unwrap();
 
     let web2_lines = web2.until("| done", 30);
@@ -355,15 +355,15 @@ fn several_followers_with_filters_each_get_every_new_line() {
     // When the run ends, every follower ends with it.
     stop(running);
     for mut follower in [all, web2, workers] {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(status) = follower.child.try_wait().unwrap() {
-                assert!(status.success());
-                break;
-            }
-            assert!(Instant::now() < deadline, "a follower outlived the run");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let status = crate::harness::eventually_ok(
+            "the follower to end with the run",
+            Duration::from_secs(5),
+            || {
+                let status = follower.child.try_wait().unwrap();
+                status.ok_or_else(|| "still running".to_owned())
+            },
+        );
+        assert!(status.success());
     }
 }
 
@@ -397,11 +397,9 @@ fn a_reader_that_does_not_read_never_slows_the_apps_and_is_told_what_it_missed()
     stuck
         .write_all(b"{\"v\":1,\"op\":\"logs\",\"n\":0,\"follow\":true}\n")
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ps_followers(&running) < 1 {
-        assert!(Instant::now() < deadline, "the follower never connected");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::harness::eventually("the follower to connect", Duration::from_secs(10), || {
+        ps_followers(&running) >= 1
+    });
     std::fs::write(dir.join("go"), "").unwrap();
     // Every line reaches the run's stdout while the reader reads nothing.
     running.wait_for("web.1 | done", 60);

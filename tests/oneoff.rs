@@ -35,14 +35,7 @@ fn running(marker: &str) -> Vec<String> {
 
 /// Waits until nothing with `marker` runs (at most `secs`).
 fn gone(marker: &str, secs: u64) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if running(marker).is_empty() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+    crate::harness::within(Duration::from_secs(secs), || running(marker).is_empty())
 }
 
 #[test]
@@ -101,11 +94,11 @@ fn kill_9_leaves_nothing(dir: &std::path::Path, args: &[&str], marker: &str) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while running(marker).is_empty() {
-        assert!(Instant::now() < deadline, "{marker} never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::harness::eventually(
+        &format!("{marker} to start"),
+        Duration::from_secs(20),
+        || !running(marker).is_empty(),
+    );
     dozen.kill().unwrap();
     dozen.wait().unwrap();
     assert!(

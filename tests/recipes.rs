@@ -6,7 +6,7 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::BIN;
 
@@ -53,19 +53,21 @@ fn free_port() -> u16 {
 
 /// GET / on the port until it answers (at most `secs`): the response body.
 fn get(port: u16, secs: u64) -> Option<String> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let _ = stream.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
-            let mut response = String::new();
-            if stream.read_to_string(&mut response).is_ok() && response.starts_with("HTTP/") {
-                return response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
-            }
+    let mut body = None;
+    crate::harness::within(Duration::from_secs(secs), || {
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = stream.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        let mut response = String::new();
+        if stream.read_to_string(&mut response).is_ok() && response.starts_with("HTTP/") {
+            body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+            return true;
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
+        false
+    });
+    body
 }
 
 /// An app made by a test: its directory lives as long as this does.
@@ -125,13 +127,13 @@ fn init_release_run_with(
         rustix::process::Signal::TERM,
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while run.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = run.kill();
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    // Past 20 s it is killed: this test is about what the app served, not about the stop.
+    if !crate::harness::within(Duration::from_secs(20), || {
+        run.try_wait().unwrap().is_some()
+    }) {
+        let _ = run.kill();
     }
+    run.wait().unwrap();
     let mut log = String::new();
     run.stdout.take().unwrap().read_to_string(&mut log).unwrap();
     let tree = std::fs::canonicalize(app.join(".dozen/trees")).unwrap();

@@ -447,6 +447,7 @@ fn sigkill_at_any_moment_leaves_a_readable_store() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        // A fixed time, another each round: the point is a SIGKILL at spread-out moments.
         std::thread::sleep(std::time::Duration::from_millis(3 + round * 7));
         let _ = child.kill();
         let _ = child.wait();

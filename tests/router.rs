@@ -217,17 +217,13 @@ impl Client {
 }
 
 /// GET `path` on a new connection, retrying the connect while the router starts.
+#[track_caller]
 fn get(port: u16, path: &str) -> Reply {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match Client::connect(port) {
-            Ok(mut client) => return client.get(path).unwrap(),
-            Err(error) => {
-                assert!(Instant::now() < deadline, "router never listened: {error}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
+    let mut client =
+        crate::harness::eventually_ok("the router to listen", Duration::from_secs(10), || {
+            Client::connect(port).map_err(|e| e.to_string())
+        });
+    client.get(path).unwrap()
 }
 
 /// Stops the run as Ctrl-C does; returns its lines.
@@ -246,26 +242,27 @@ fn ps(running: &Running) -> Value {
 
 /// Waits until `count` instances are in the router's rotation (a formation's instances start
 /// in their own time: on a loaded machine a test must not sample before they are ready).
+#[track_caller]
 fn in_rotation(running: &Running, count: usize) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (code, stdout, _) = running.dozen(&["ps", "--json"]);
-        if code == Some(0) {
+    crate::harness::eventually_ok(
+        &format!("{count} instances in rotation"),
+        Duration::from_secs(15),
+        || {
+            let (code, stdout, stderr) = running.dozen(&["ps", "--json"]);
+            if code != Some(0) {
+                return Err(format!("no run: {stderr}"));
+            }
             let status: Value = serde_json::from_str(&stdout).unwrap();
             let ready = status["router"]["instances"].as_array().map_or(0, |i| {
                 i.iter().filter(|i| i["state"] == "in rotation").count()
             });
             if ready == count {
-                return status;
+                Ok(status)
+            } else {
+                Err(format!("{status:#}"))
             }
-            assert!(
-                Instant::now() < deadline,
-                "never {count} in rotation: {status:#}"
-            );
-        }
-        assert!(Instant::now() < deadline, "no run");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        },
+    )
 }
 
 /// Keep-alive clients requesting without pause until stopped: (successes, failures).
@@ -333,6 +330,25 @@ impl Load {
 
     fn served(&self) -> usize {
         self.ok.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` more requests have been answered from now: the load flows.
+    #[track_caller]
+    fn wait_served(&self, count: usize) {
+        let from = self.served();
+        crate::harness::eventually_ok(
+            &format!("{count} more requests to be answered"),
+            Duration::from_secs(20),
+            || {
+                let served = self.served() - from;
+                if served >= count {
+                    Ok(())
+                } else {
+                    let failures = self.failures.lock().unwrap();
+                    Err(format!("{served} answered; failures: {failures:?}"))
+                }
+            },
+        );
     }
 }
 

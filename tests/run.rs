@@ -171,16 +171,23 @@ fn nothing_survives_sigkill_of_dozen() {
     let mut running = run(Test::new().procfile(procfile), &[]);
     running.wait_for("a.1 | started", 10);
     running.wait_for("b.1 | started", 10);
-    std::thread::sleep(Duration::from_millis(100));
-    let pids: Vec<i32> = ["bg.pid", "daemon.pid", "a.pid", "b.pid"]
-        .iter()
-        .map(|f| running.read(f).trim().parse().unwrap())
-        .collect();
+    // `setsid` may fork: daemon.pid can come after "started".
+    let pids: Vec<i32> = crate::harness::eventually_ok(
+        "every pid file to be written",
+        Duration::from_secs(10),
+        || {
+            ["bg.pid", "daemon.pid", "a.pid", "b.pid"]
+                .iter()
+                .map(|f| {
+                    let text = running.read(f);
+                    text.trim().parse().map_err(|_| format!("{f}: {text:?}"))
+                })
+                .collect()
+        },
+    );
     running.signal(Signal::KILL);
     let killed = Instant::now();
-    while pids.iter().any(|p| !gone(*p)) && killed.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::harness::within(Duration::from_secs(3), || pids.iter().all(|p| gone(*p)));
     let survivors: Vec<i32> = pids.iter().copied().filter(|p| !gone(*p)).collect();
     assert!(
         survivors.is_empty(),
@@ -202,20 +209,19 @@ fn a_health_check_command_does_not_survive_sigkill_of_dozen() {
     );
     let mut running = run(test, &[]);
     running.wait_for("web.1 started", 10);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let pid: i32 = loop {
-        if let Ok(pid) = running.read("check.pid").trim().parse() {
-            break pid;
-        }
-        assert!(Instant::now() < deadline, "the check never ran");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pid: i32 =
+        crate::harness::eventually_ok("the check to run", Duration::from_secs(10), || {
+            let written = running.read("check.pid");
+            written
+                .trim()
+                .parse()
+                .map_err(|_| format!("check.pid: {written:?}"))
+        });
     running.signal(Signal::KILL);
-    let killed = Instant::now();
-    while !gone(pid) && killed.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(gone(pid), "the check command survived SIGKILL of dozen");
+    assert!(
+        crate::harness::within(Duration::from_secs(5), || gone(pid)),
+        "the check command survived SIGKILL of dozen"
+    );
     let _ = running.finish(5);
 }
 
@@ -290,6 +296,8 @@ fn may_exit_types_finish_without_stopping_the_others() {
         .manifest("[processes.setup]\nmay_exit = true\n");
     let mut running = run(test, &[]);
     running.wait_for("setup.1 exited with code 0", 10);
+    // A fixed time on purpose: nothing must happen in it (no stop for setup's exit), and a
+    // run that does nothing gives no event to wait for.
     std::thread::sleep(Duration::from_millis(300));
     running.signal(Signal::INT);
     let (code, lines) = running.finish(10);
@@ -423,13 +431,39 @@ fn a_partial_line_is_shown_without_waiting_for_its_newline() {
 
 #[test]
 fn a_reader_that_pauses_loses_nothing() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    // Not `spawn`: its thread reads all the time; here nothing reads dozen's stdout at first.
     let test = Test::new().procfile("count: seq 1 200000\n");
-    let mut running = run(test, &[]);
+    let port = base_port();
+    let mut child = Command::new(crate::harness::BIN)
+        .args(["run", "--dev", "--no-timestamps", "-p", &port])
+        .current_dir(test.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A fixed time on purpose, the pause itself: seq writes 1.3 MB, far more than the pipe
+    // holds, so dozen finds it full for most of it.
     std::thread::sleep(Duration::from_secs(2));
-    let last = running.wait_for("count.1 | 200000", 30);
-    assert!(last.ends_with("| 200000"));
-    let (code, lines) = running.finish(10);
-    assert_eq!(code, Some(0));
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map(|l| crate::harness::unpad(&l.unwrap()))
+            .collect::<Vec<String>>()
+    });
+    let exited = crate::harness::within(Duration::from_secs(30), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+    }
+    let code = child.wait().unwrap().code();
+    let lines = reader.join().unwrap();
+    assert!(exited, "dozen did not exit within 30 s: {:?}", lines.last());
+    assert_eq!(code, Some(0), "{:?}", lines.last());
     let numbers: Vec<u32> = lines
         .iter()
         .filter_map(|l| l.strip_prefix("count.1 | "))
@@ -462,17 +496,16 @@ fn a_closed_stdout_ends_the_run_cleanly() {
     let mut some = [0u8; 4096];
     stdout.read_exact(&mut some).unwrap();
     drop(stdout);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "dozen kept running after its stdout closed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = crate::harness::eventually_ok(
+        "dozen to exit after its stdout closed",
+        Duration::from_secs(10),
+        || {
+            child
+                .try_wait()
+                .unwrap()
+                .ok_or_else(|| "still running".to_owned())
+        },
+    );
     assert_eq!(status.code(), Some(0));
     let pid: i32 = std::fs::read_to_string(test.path().join("yes.pid"))
         .unwrap()
@@ -576,19 +609,27 @@ fn tty_types_get_a_terminal_and_plain_lines() {
 
 #[test]
 fn an_unhealthy_instance_is_restarted_when_its_policy_allows() {
-    // The first run turns sick after becoming ready; the restarted one stays healthy.
+    // The first run turns sick after becoming ready; the restarted one stays healthy. Each
+    // check adds a line to `checks`, for the test to count them.
     let procfile = "web: if [ -f ran-once ]; then rm -f sick; else touch ran-once; (sleep 0.5; touch sick) & fi; echo up; exec sleep 30\n";
-    let manifest = "[processes.web]\nrestart = \"on-failure\"\nrestart_delay = \"50ms\"\nhealth = { command = \"test ! -f sick\", interval = \"100ms\", retries = 2 }\n";
+    let manifest = "[processes.web]\nrestart = \"on-failure\"\nrestart_delay = \"50ms\"\nhealth = { command = \"echo >> checks; test ! -f sick\", interval = \"100ms\", retries = 2 }\n";
     let mut running = run(Test::new().procfile(procfile).manifest(manifest), &[]);
     running.wait_for("web.1 ready in", 10);
     running.wait_for(
-        "web.1 failed its health check 2 times: `test ! -f sick` exited with code 1; restarting it",
+        "web.1 failed its health check 2 times: `echo >> checks; test ! -f sick` exited with code 1; restarting it",
         10,
     );
     running.wait_for("web.1 restarting in 50ms (restart 1 of 5)", 10);
     let second_ready = running.seen.len();
-    running.wait_for("web.1 started", 10);
-    std::thread::sleep(Duration::from_millis(800));
+    running.wait_for_nth("web.1 ready in", 2, 10);
+    // Healthy through five more checks: more than the two failures a restart would take.
+    let checks = || running.read("checks").lines().count();
+    let ready_at = checks();
+    crate::harness::eventually(
+        "five health checks of the restarted web.1",
+        Duration::from_secs(10),
+        || checks() >= ready_at + 5,
+    );
     running.signal(Signal::INT);
     let (code, lines) = running.finish(10);
     assert_eq!(code, Some(130), "{lines:?}");

@@ -44,20 +44,23 @@ fn names_and_ports(status: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Polls `dozen ps` until `done` holds (at most 10 s); a run still starting (no socket yet)
-/// is polled again.
+/// Polls `dozen ps` until `done` holds (at most 10 s; the caller's line says what it waited
+/// for); a run still starting (no socket yet) is polled again.
 #[track_caller]
 fn wait_ps(running: &Running, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (code, stdout, _) = running.dozen(&["ps", "--json"]);
-        let status: Value = serde_json::from_str(&stdout).unwrap();
-        if code == Some(0) && done(&status) {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "ps never got there: {status:#}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::harness::eventually_ok(
+        "`dozen ps --json` to show it",
+        Duration::from_secs(10),
+        || {
+            let (code, stdout, _) = running.dozen(&["ps", "--json"]);
+            let status: Value = serde_json::from_str(&stdout).unwrap();
+            if code == Some(0) && done(&status) {
+                Ok(status)
+            } else {
+                Err(format!("{status:#}"))
+            }
+        },
+    )
 }
 
 #[test]
@@ -297,15 +300,36 @@ fn raw_request(running: &Running, bytes: &[u8]) -> String {
     line
 }
 
+/// How many files `dozen run` has open (its sockets among them).
+fn open_files(running: &Running) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", running.child.id()))
+        .unwrap()
+        .count()
+}
+
 #[test]
 fn idle_and_malformed_clients_never_block_the_control_socket() {
     let port = base_port();
     let mut running = run(Test::new().procfile("web: echo up; exec sleep 60\n"), port);
     running.wait_for("web.1 | up", 10);
     wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 1);
-    // 100 connections that never send anything: `ps` still answers at once.
+    // 100 connections that never send anything: `ps` still answers at once. Once the run
+    // has taken them in (each an open file of dozen's; one fewer if the connection of the
+    // `ps` above was still closing when counted).
+    let before = open_files(&running);
     let idle: Vec<_> = (0..100).map(|_| connect(&running)).collect();
-    std::thread::sleep(Duration::from_millis(100));
+    crate::harness::eventually_ok(
+        "the run to accept the 100 idle connections",
+        Duration::from_secs(10),
+        || {
+            let now = open_files(&running);
+            if now + 1 >= before + 100 {
+                Ok(())
+            } else {
+                Err(format!("{now} open files, {before} before"))
+            }
+        },
+    );
     let started = Instant::now();
     let (code, stdout, stderr) = running.dozen(&["ps", "--json"]);
     let took = started.elapsed();
@@ -423,8 +447,7 @@ fn a_rolling_restart_keeps_web_serving_and_replaces_every_instance() {
         "{stderr}"
     );
     // Poll while it rolls: at every moment some instance is ready and answers.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    crate::harness::eventually_ok("the roll to finish", Duration::from_secs(20), || {
         let status = ps(&running);
         let ready: Vec<u64> = status["instances"]
             .as_array()
@@ -446,14 +469,11 @@ fn a_rolling_restart_keeps_web_serving_and_replaces_every_instance() {
         );
         let now = pids(&status);
         if now.iter().zip(&old).all(|(n, o)| n != o && *n != 0) && ready.len() == 3 {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{status:#}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the roll did not finish: {status:#}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
     running.wait_for("rolling restart done (3 instances)", 10);
     // Ports stay put; the extra instance that held the capacity is gone.
     let status = wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 3);
@@ -575,22 +595,18 @@ fn a_new_current_release_moves_the_formation_and_a_failing_one_does_not() {
         stderr.contains("moving web.1, web.2, worker.1 to v2, one at a time"),
         "{stderr}"
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    crate::harness::eventually_ok("the move to v2 to finish", Duration::from_secs(20), || {
         assert!(
             serving(port) || serving(port + 1),
             "no web answered during the move"
         );
         let status = ps(&running);
         if all_on("v2")(&status) {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{status:#}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the move did not finish: {status:#}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
     running.wait_for("the formation runs v2 (3 instances moved)", 10);
 
     // v3's web cannot start: the extra web (web.3, started first on v3) fails, and nothing on

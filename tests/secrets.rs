@@ -5,7 +5,7 @@
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proptest::prelude::*;
 
@@ -129,26 +129,32 @@ fn run_and_ps(dir: &std::path::Path, inherited: &[(String, String)], released: b
         .stderr(file)
         .spawn()
         .unwrap();
+    // A run that cannot start (an error shape) exits; one that can is looked at with `ps`
+    // once its worker runs.
     let mut seen = String::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
+    let settled = crate::harness::within(Duration::from_secs(20), || {
         if run.try_wait().unwrap().is_some() {
-            break;
+            return true;
         }
         let ps = output(dir, inherited, &["ps", "--json"]);
         if ps.contains("\"running\"") {
             seen.push_str(&ps);
             seen.push_str(&output(dir, inherited, &["ps"]));
-            break;
+            return true;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        false
+    });
     let _ = rustix::process::kill_process(
         rustix::process::Pid::from_child(&run),
         rustix::process::Signal::TERM,
     );
     run.wait().unwrap();
-    seen + &std::fs::read_to_string(&log).unwrap()
+    let printed = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        settled,
+        "dozen run neither ran its worker nor exited within 20 s:\n{printed}"
+    );
+    seen + &printed
 }
 
 fn no_output_holds_the_marker(marker: &str, shapes: &[Shape]) {

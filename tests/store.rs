@@ -5,7 +5,7 @@
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::{as_app_user, dozen_as_user, give_to_app_user};
 
@@ -207,16 +207,13 @@ fn exports_of_a_release_are_named_after_the_app_not_the_build() {
 }
 
 /// Waits for `file` to appear (a test hook's signal).
+#[track_caller]
 fn wait_for_file(file: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !file.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            file.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    crate::harness::eventually(
+        &format!("{} to appear", file.display()),
+        Duration::from_secs(30),
+        || file.exists(),
+    );
 }
 
 #[test]

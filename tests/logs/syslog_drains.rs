@@ -75,20 +75,21 @@ impl Rsyslog {
     }
 
     /// Waits until `count` messages of the app (APP-NAME `app`) have arrived.
+    #[track_caller]
     fn wait_for_app_lines(&self, count: usize, secs: u64) -> Vec<(String, String, String, String)> {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let received = self.received();
-            let app = received.iter().filter(|r| r.1 == "app").count();
-            if app >= count {
-                return received;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{app} of {count} lines arrived within {secs}s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::harness::eventually_ok(
+            &format!("{count} lines of the app to arrive"),
+            Duration::from_secs(secs),
+            || {
+                let received = self.received();
+                let app = received.iter().filter(|r| r.1 == "app").count();
+                if app >= count {
+                    Ok(received)
+                } else {
+                    Err(format!("{app} arrived"))
+                }
+            },
+        )
     }
 
     fn signal(&self, signal: rustix::process::Signal) {
@@ -164,14 +165,19 @@ fn syslog_drains_over_tcp_and_udp_deliver_every_line_as_written() {
     let test = app().env("LINES", "100").manifest(&manifest);
     let mut running = test.run_at(base, "web=1");
     running.wait_for("web.1 | done", 30);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let udp = loop {
-        let received = rsyslog.received().split_off(before);
-        if received.iter().filter(|r| r.1 == "app").count() >= 101 || Instant::now() > deadline {
-            break received;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let udp = crate::harness::eventually_ok(
+        "101 lines of the app over UDP",
+        Duration::from_secs(20),
+        || {
+            let received = rsyslog.received().split_off(before);
+            let app = received.iter().filter(|r| r.1 == "app").count();
+            if app >= 101 {
+                Ok(received)
+            } else {
+                Err(format!("{app} arrived"))
+            }
+        },
+    );
     assert_lines(
         &by_instance(&udp)["web.1"],
         &all_written("web.1", 100),
@@ -201,14 +207,18 @@ fn a_tls_drain_checks_the_collector_s_certificate_and_delivers_every_line() {
         .manifest(&manifest)
         .run_at(base, "web=1");
     running.wait_for("web.1 | done", 30);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let drain = loop {
-        let drain = ps_json(&running)["logs"]["drains"][0].clone();
-        if drain["last_error"].is_string() || Instant::now() > deadline {
-            break drain;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let drain = crate::harness::eventually_ok(
+        "the drain to say why it sends nothing",
+        Duration::from_secs(10),
+        || {
+            let drain = ps_json(&running)["logs"]["drains"][0].clone();
+            if drain["last_error"].is_string() {
+                Ok(drain)
+            } else {
+                Err(drain.to_string())
+            }
+        },
+    );
     assert!(
         drain["last_error"]
             .as_str()
@@ -254,11 +264,9 @@ fn a_stopped_collector_costs_lines_counted_exactly_and_never_blocks_the_app() {
         .manifest(&manifest);
     let mut running = test.run_at(base, "web=1");
     running.wait_for("web.1 started", 30);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ps_json(&running)["logs"]["drains"][0]["state"] != "connected" {
-        assert!(Instant::now() < deadline, "the drain never connected");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::harness::eventually("the drain to connect", Duration::from_secs(10), || {
+        ps_json(&running)["logs"]["drains"][0]["state"] == "connected"
+    });
     // The collector stops (a hung rsyslogd: connected, reading nothing) for 10 s.
     rsyslog.signal(rustix::process::Signal::STOP);
     let stopped = Instant::now();
@@ -269,29 +277,33 @@ fn a_stopped_collector_costs_lines_counted_exactly_and_never_blocks_the_app() {
         wrote_in < Duration::from_secs(10),
         "the app took {wrote_in:?} to write while the collector was stopped"
     );
+    // A fixed time on purpose: the collector stays hung for its 10 s, however soon the app
+    // is done.
     std::thread::sleep(Duration::from_secs(10).saturating_sub(stopped.elapsed()));
     rsyslog.signal(rustix::process::Signal::CONT);
 
     // Every line of the stream is either received or counted as dropped: the app's, and
     // dozen's own (each is a line of the run's stdout; L10 lines are made for the drain).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (received, dropped) = loop {
-        let drain = ps_json(&running)["logs"]["drains"][0].clone();
-        let received = rsyslog.received();
-        let app_lines = received
-            .iter()
-            .filter(|r| r.1 == "app" && r.3 != "done")
-            .count();
-        let dropped = usize::try_from(drain["dropped"].as_u64().unwrap()).unwrap();
-        if drain["queued"] == 0 && app_lines + dropped >= lines {
-            break (received, dropped);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{app_lines} received + {dropped} dropped < {lines}: {drain}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (received, dropped) = crate::harness::eventually_ok(
+        "every line to be received or counted as dropped",
+        Duration::from_secs(60),
+        || {
+            let drain = ps_json(&running)["logs"]["drains"][0].clone();
+            let received = rsyslog.received();
+            let app_lines = received
+                .iter()
+                .filter(|r| r.1 == "app" && r.3 != "done")
+                .count();
+            let dropped = usize::try_from(drain["dropped"].as_u64().unwrap()).unwrap();
+            if drain["queued"] == 0 && app_lines + dropped >= lines {
+                Ok((received, dropped))
+            } else {
+                Err(format!(
+                    "{app_lines} received + {dropped} dropped < {lines}: {drain}"
+                ))
+            }
+        },
+    );
     while running.poll_line(Duration::from_millis(300)).is_some() {}
     let streamed = running.seen.len();
     let delivered = received

@@ -12,7 +12,7 @@ fn a_release_move_loses_no_request() {
     assert_eq!(get(port, "/").status, 200);
     let load = Load::start(port, 4, "/");
     let slow = Load::start(port, 2, "/slow?s=0.3");
-    std::thread::sleep(Duration::from_millis(300));
+    load.wait_served(20);
     let before = load.served();
     std::fs::write(dir.join("notes.txt"), "v2").unwrap();
     let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
@@ -29,8 +29,7 @@ fn a_release_move_loses_no_request() {
     assert!(slow_failures.is_empty(), "{slow_failures:?}");
     assert!(during > 0 && slow_served > 0);
     // The move's extra instance may still be on its way out when `release` returns.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    crate::harness::eventually_ok("two instances, both on v2", Duration::from_secs(10), || {
         let status = ps(&running);
         let releases: Vec<String> = status["instances"]
             .as_array()
@@ -39,11 +38,11 @@ fn a_release_move_loses_no_request() {
             .map(|i| i["release"].as_str().unwrap().to_owned())
             .collect();
         if releases == ["v2", "v2"] {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{status:#}"))
         }
-        assert!(Instant::now() < deadline, "{status:#}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
     stop(running);
 }
 
@@ -110,8 +109,7 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
         "not passed to the app"
     );
     // After the window: v2 alone, the formation's own.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    crate::harness::eventually_ok("v2 alone after the window", Duration::from_secs(15), || {
         let status = ps(&running);
         let instances = status["instances"].as_array().unwrap();
         if instances.len() == 2
@@ -119,11 +117,11 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
                 .iter()
                 .all(|i| i["release"] == "v2" && i.get("side").is_none())
         {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{status:#}"))
         }
-        assert!(Instant::now() < deadline, "{status:#}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    });
     let (served, failures) = load.finish();
     assert!(
         failures.is_empty(),
@@ -175,16 +173,17 @@ fn a_blue_green_smoke_test_gates_the_switch() {
     .unwrap();
     std::fs::write(dir.join("version.txt"), "four").unwrap();
     // (Once the last deploy's window has passed.)
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ps(&running)["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|i| i.get("side").is_some())
-    {
-        assert!(Instant::now() < deadline, "the window never ended");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::harness::eventually(
+        "the last deploy's window to end",
+        Duration::from_secs(10),
+        || {
+            !ps(&running)["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i.get("side").is_some())
+        },
+    );
     let started = Instant::now();
     let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
     assert_eq!(code, Some(1), "{stderr}");
@@ -243,11 +242,9 @@ fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
         "{} failed: {failures:?}",
         failures.len()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ps(&running)["instances"].as_array().unwrap().len() != 2 {
-        assert!(Instant::now() < deadline, "the new side never stopped");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    crate::harness::eventually("the new side to stop", Duration::from_secs(10), || {
+        ps(&running)["instances"].as_array().unwrap().len() == 2
+    });
     stop(running);
 }
 
@@ -300,19 +297,18 @@ fn release_in_background(
 }
 
 /// Waits until `dozen canary --json` says the canary is being analysed.
+#[track_caller]
 fn analysing(running: &Running) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (code, stdout, _) = running.dozen(&["canary", "--json"]);
+    crate::harness::eventually_ok("the canary to be analysed", Duration::from_secs(15), || {
+        let (code, stdout, stderr) = running.dozen(&["canary", "--json"]);
         if code == Some(0) {
             let status: Value = serde_json::from_str(&stdout).unwrap();
             if status["canary"]["state"] == "analysing" {
-                return status;
+                return Ok(status);
             }
         }
-        assert!(Instant::now() < deadline, "never analysing: {stdout}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        Err(format!("{stdout}{stderr}"))
+    })
 }
 
 /// At 10%, the canary gets 10% ± 2% of 10,000 requests; `X-Dozen-Side: candidate` always
@@ -399,7 +395,7 @@ fn a_failing_canary_is_aborted_and_a_healthy_one_promoted() {
     let (_, failures) = load.finish();
     assert!(!failures.is_empty(), "the canary did fail some");
     let load = Load::start(port, 4, "/");
-    std::thread::sleep(Duration::from_millis(500));
+    load.wait_served(100);
     let (served, failures) = load.finish();
     assert!(failures.is_empty() && served > 0, "{failures:?}");
     // Healthy: passes its step and is promoted; all of web runs v3.
@@ -430,17 +426,16 @@ fn a_get_whose_instance_dies_is_sent_again_and_a_post_is_not() {
     // web.2. Asked until one went to web.1 first (the router picks; web.1 comes back after
     // its restart delay).
     let first = format!("/die-on-{}", port + 1);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let reply = get(port, &first);
-        assert_eq!(reply.status, 200, "{reply:?}");
-        assert_eq!(reply.json()["port"], (port + 2).to_string());
-        if ps(&running)["router"]["retried"].as_u64().unwrap() >= 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never sent to web.1");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    crate::harness::eventually(
+        "a GET to go to web.1 first",
+        Duration::from_secs(15),
+        || {
+            let reply = get(port, &first);
+            assert_eq!(reply.status, 200, "{reply:?}");
+            assert_eq!(reply.json()["port"], (port + 2).to_string());
+            ps(&running)["router"]["retried"].as_u64().unwrap() >= 1
+        },
+    );
     // A POST is never sent twice.
     let deadline = Instant::now() + Duration::from_secs(10);
     let second = format!("/die-on-{}", port + 2);

@@ -44,12 +44,14 @@ fn requests_wait_for_a_ready_instance_and_carry_forwarding_headers() {
     // Both instances get requests once both are ready (the second may become ready a
     // moment after the first: requests until both answered, within a bound).
     let mut ports = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ports.len() < 2 && Instant::now() < deadline {
+    crate::harness::eventually_ok("both instances to answer", Duration::from_secs(10), || {
         ports.insert(client.get("/").unwrap().json()["port"].to_string());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(ports.len(), 2, "{ports:?}");
+        if ports.len() == 2 {
+            Ok(())
+        } else {
+            Err(format!("{ports:?}"))
+        }
+    });
     let status = ps(&running);
     assert_eq!(status["router"]["listen"], format!("127.0.0.1:{port}"));
     assert_eq!(status["router"]["instances"].as_array().unwrap().len(), 2);
@@ -66,14 +68,17 @@ fn a_rolling_restart_and_a_scale_down_lose_no_request() {
     assert_eq!(get(port, "/").status, 200);
     let load = Load::start(port, 6, "/");
     let slow = Load::start(port, 2, "/slow?s=0.4");
-    std::thread::sleep(Duration::from_millis(300));
+    load.wait_served(20);
     let before = load.served();
     let (code, stdout, stderr) = running.dozen(&["restart", "web", "--wait"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let during_restart = load.served() - before;
     let (code, stdout, stderr) = running.dozen(&["scale", "web=1", "--wait"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    std::thread::sleep(Duration::from_millis(300));
+    // And on after it, through the one instance left: every client asks again (many times
+    // over), the slow ones too.
+    load.wait_served(100);
+    slow.wait_served(2);
     let (served, failures) = load.finish();
     let (slow_served, slow_failures) = slow.finish();
     assert!(
@@ -211,6 +216,7 @@ fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
     let mut steady = Client::connect(port).unwrap();
     for _ in 0..4 {
         assert_eq!(steady.get("/").unwrap().status, 200);
+        // A fixed time on purpose: asking every 400 ms, within the 800 ms idle timeout.
         std::thread::sleep(Duration::from_millis(400));
     }
     let reply = steady.get("/slow?s=1.5").unwrap();
@@ -241,6 +247,7 @@ fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
         waited >= Duration::from_millis(600) && waited < Duration::from_secs(5),
         "closed after {waited:?}"
     );
+    // A fixed time on purpose: the tunnel stays quiet past the idle timeout (over 1.3 s).
     std::thread::sleep(Duration::from_millis(500));
     tunnel.echo("still here\n");
     stop(running);
