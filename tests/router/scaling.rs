@@ -130,12 +130,14 @@ fn a_worker_scales_by_what_its_metric_command_prints() {
     std::fs::write(dir.join("queue.txt"), "0\n").unwrap();
     wait_for(1);
     let lines = stop(running);
+    // The same failure is told once. (On a loaded machine `cat` may also overrun its 200 ms
+    // once: another failure, told on its own.)
     let told: Vec<&String> = lines
         .iter()
         .filter(|l| l.contains("not measured: its command failed"))
+        .filter(|l| l.contains("does not start with a number"))
         .collect();
     assert_eq!(told.len(), 1, "{lines:#?}");
-    assert!(told[0].contains("does not start with a number"), "{told:?}");
     assert!(
         lines
             .iter()
