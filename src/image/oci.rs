@@ -418,27 +418,10 @@ pub(crate) mod tests {
         assert!(blobs.path("sha256:../../etc").is_none());
     }
 
-    /// A check needs `tool`, which is missing: the test fails saying how to install it, unless
-    /// the run opted out (`DOZEN_SKIP_MISSING=1`, the skip then written to
-    /// `DOZEN_SKIPPED_FILE` for `.ci/test`'s summary) — as the integration tests' harness does.
-    fn missing(tool: &str, install: &str) {
-        assert!(
-            std::env::var("DOZEN_SKIP_MISSING").is_ok_and(|v| v == "1"),
-            "{tool} is missing: {install} (`.ci/test` installs every tool the tests use; `DOZEN_SKIP_MISSING=1 .ci/test` skips what needs one and counts it)"
-        );
-        let test = std::thread::current().name().unwrap_or("a test").to_owned();
-        if let Some(file) = std::env::var_os("DOZEN_SKIPPED_FILE") {
-            use std::io::Write as _;
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(file)
-                .unwrap();
-            file.write_all(format!("{test}: no {tool}\n").as_bytes())
-                .unwrap();
-        }
-        eprintln!("{tool} is missing: {test} skipped it (DOZEN_SKIP_MISSING=1)");
+    mod missing_tool {
+        include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/missing.rs"));
     }
+    use missing_tool::missing;
 
     /// A tool the test checks with, or `None` after [`missing`] let the test stop.
     pub(crate) fn tool(name: &str) -> Option<PathBuf> {
