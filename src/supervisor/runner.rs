@@ -897,3 +897,6 @@ impl Outputs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
