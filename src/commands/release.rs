@@ -47,15 +47,6 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let release = ledger
         .create(&build, environment, &config, args.message.clone(), None)
         .map_err(|e| Error::failed(e.to_string()))?;
-    let deploy = &inspection.app.manifest.deploy;
-    let strategy = args.strategy.or(deploy.strategy).unwrap_or_default();
-    let canary = (strategy == Strategy::Canary).then(|| canary_plan(deploy));
-    let smoke = (strategy == Strategy::BlueGreen)
-        .then(|| smoke(deploy))
-        .flatten();
-    let keep_old_ms = deploy
-        .keep_old
-        .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX));
     publish(
         context,
         &store,
@@ -63,14 +54,37 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         &release,
         &config,
         args.json,
-        &Delivery {
-            wait: !args.no_wait,
-            strategy,
-            keep_old_ms,
-            canary,
-            smoke,
-        },
+        &delivery(
+            args.strategy,
+            !args.no_wait,
+            &inspection.app.manifest.deploy,
+        ),
     )
+}
+
+/// How the running formation is to move onto a new release: `--strategy`, else `[deploy]
+/// strategy`, else rolling; a canary's plan only for a canary, the smoke test only for
+/// blue-green.
+fn delivery(
+    strategy: Option<Strategy>,
+    wait: bool,
+    deploy: &crate::app::manifest::DeploySection,
+) -> Delivery {
+    let strategy = strategy.or(deploy.strategy).unwrap_or_default();
+    let canary = (strategy == Strategy::Canary).then(|| canary_plan(deploy));
+    let smoke = (strategy == Strategy::BlueGreen)
+        .then(|| smoke(deploy))
+        .flatten();
+    let keep_old_ms = deploy
+        .keep_old
+        .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX));
+    Delivery {
+        wait,
+        strategy,
+        keep_old_ms,
+        canary,
+        smoke,
+    }
 }
 
 /// `[deploy]`'s canary plan, over the defaults.
