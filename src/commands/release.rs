@@ -48,15 +48,6 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
     let release = ledger
         .create(&build, environment, &config, args.message.clone(), None)
         .map_err(|e| Error::failed(e.to_string()))?;
-    let deploy = &inspection.app.manifest.deploy;
-    let strategy = args.strategy.or(deploy.strategy).unwrap_or_default();
-    let canary = (strategy == Strategy::Canary).then(|| canary_plan(deploy));
-    let smoke = (strategy == Strategy::BlueGreen)
-        .then(|| smoke(deploy))
-        .flatten();
-    let keep_old_ms = deploy
-        .keep_old
-        .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX));
     publish(
         context,
         &store,
@@ -64,14 +55,37 @@ pub(super) fn run(context: &Context, args: &ReleaseArgs) -> Result<i32, Error> {
         &release,
         &config,
         args.json,
-        &Delivery {
-            wait: !args.no_wait,
-            strategy,
-            keep_old_ms,
-            canary,
-            smoke,
-        },
+        &delivery(
+            args.strategy,
+            !args.no_wait,
+            &inspection.app.manifest.deploy,
+        ),
     )
+}
+
+/// How the running formation is to move onto a new release: `--strategy`, else `[deploy]
+/// strategy`, else rolling; a canary's plan only for a canary, the smoke test only for
+/// blue-green.
+fn delivery(
+    strategy: Option<Strategy>,
+    wait: bool,
+    deploy: &crate::app::manifest::DeploySection,
+) -> Delivery {
+    let strategy = strategy.or(deploy.strategy).unwrap_or_default();
+    let canary = (strategy == Strategy::Canary).then(|| canary_plan(deploy));
+    let smoke = (strategy == Strategy::BlueGreen)
+        .then(|| smoke(deploy))
+        .flatten();
+    let keep_old_ms = deploy
+        .keep_old
+        .map(|d| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX));
+    Delivery {
+        wait,
+        strategy,
+        keep_old_ms,
+        canary,
+        smoke,
+    }
 }
 
 /// `[deploy]`'s canary plan, over the defaults.
@@ -416,6 +430,7 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
 }
 
 /// What a running formation did about a new current release.
+#[derive(Debug, PartialEq, Eq)]
 enum Moved {
     /// No `dozen run` is running, or it does not follow the current release.
     NoRun,
@@ -486,5 +501,372 @@ fn tell_the_run(
             eprintln!("{}: {error}", context.paint_err().warning("warning"));
             Ok(Moved::NoRun)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::manifest::DeploySection;
+    use crate::control::{Op, Response, RollKind, RollState, RollStatus};
+    use std::io::{BufRead as _, Write as _};
+    use std::sync::{Arc, Mutex};
+
+    fn deploy(text: &str) -> DeploySection {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_strategy_flag_wins_over_the_manifest_and_rolling_is_the_default() {
+        assert_eq!(
+            delivery(None, true, &deploy("")).strategy,
+            Strategy::Rolling
+        );
+        let blue_green = deploy(r#"strategy = "blue-green""#);
+        assert_eq!(
+            delivery(None, true, &blue_green).strategy,
+            Strategy::BlueGreen
+        );
+        assert_eq!(
+            delivery(Some(Strategy::Canary), true, &blue_green).strategy,
+            Strategy::Canary
+        );
+        assert!(delivery(None, true, &blue_green).wait);
+        assert!(!delivery(None, false, &blue_green).wait);
+    }
+
+    #[test]
+    fn a_canary_plan_goes_only_with_a_canary_and_a_smoke_test_only_with_blue_green() {
+        let section = deploy(
+            r#"
+            keep_old = "2m"
+            smoke = "curl -f $ROUTER/health"
+            steps = [5, 50]
+            "#,
+        );
+        let rolling = delivery(Some(Strategy::Rolling), true, &section);
+        assert_eq!((rolling.canary, rolling.smoke), (None, None));
+        let blue_green = delivery(Some(Strategy::BlueGreen), true, &section);
+        assert_eq!(blue_green.canary, None);
+        assert_eq!(
+            blue_green.smoke,
+            Some(Smoke {
+                command: "curl -f $ROUTER/health".into(),
+                timeout_ms: 30_000
+            })
+        );
+        assert_eq!(blue_green.keep_old_ms, Some(120_000));
+        let canary = delivery(Some(Strategy::Canary), true, &section);
+        assert_eq!(canary.smoke, None);
+        assert_eq!(canary.canary.map(|c| c.steps), Some(vec![5, 50]));
+    }
+
+    #[test]
+    fn a_canary_plan_is_the_manifests_settings_over_the_defaults() {
+        assert_eq!(canary_plan(&deploy("")), CanaryPlan::default());
+        let plan = canary_plan(&deploy(
+            r#"
+            steps = [20]
+            interval = "10s"
+            canary_instances = 2
+            max_error_rate = 2.5
+            max_p99 = "800ms"
+            min_requests = 5
+            "#,
+        ));
+        assert_eq!(
+            plan,
+            CanaryPlan {
+                steps: vec![20],
+                interval_ms: 10_000,
+                instances: 2,
+                max_error_rate: 2.5,
+                max_p99_ms: Some(800),
+                min_requests: 5,
+                ..CanaryPlan::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_smoke_test_has_30_seconds_unless_the_manifest_says() {
+        assert_eq!(smoke(&deploy("")), None);
+        assert_eq!(
+            smoke(&deploy(r#"smoke = "./smoke""#)).map(|s| s.timeout_ms),
+            Some(30_000)
+        );
+        assert_eq!(
+            smoke(&deploy("smoke = \"./smoke\"\nsmoke_timeout = \"2m\"")).map(|s| s.timeout_ms),
+            Some(120_000)
+        );
+    }
+
+    /// A `dozen run` of the tests': the control socket of a store of their own, each request
+    /// answered as `answer` says (and `true`: the run ends after this answer, its socket
+    /// gone); what it was asked.
+    struct Run {
+        store: tempfile::TempDir,
+        asked: Arc<Mutex<Vec<Op>>>,
+    }
+
+    impl Run {
+        fn start(mut answer: impl FnMut(&Op) -> (Response, bool) + Send + 'static) -> Self {
+            let store = tempfile::tempdir().unwrap();
+            let path = crate::control::socket_path(store.path()).unwrap();
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            let asked = Arc::new(Mutex::new(Vec::new()));
+            let log = Arc::clone(&asked);
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let mut stream = stream.unwrap();
+                    let mut line = String::new();
+                    std::io::BufReader::new(&stream)
+                        .read_line(&mut line)
+                        .unwrap();
+                    let request: crate::control::Request = serde_json::from_str(&line).unwrap();
+                    log.lock().unwrap().push(request.op.clone());
+                    let (response, ends) = answer(&request.op);
+                    let mut text = serde_json::to_string(&response).unwrap();
+                    text.push('\n');
+                    stream.write_all(text.as_bytes()).unwrap();
+                    if ends {
+                        let _ = std::fs::remove_file(&path);
+                        return;
+                    }
+                }
+            });
+            Self { store, asked }
+        }
+
+        /// The run is told release v7 is current, waiting for its move or not.
+        fn tell(&self, wait: bool) -> Moved {
+            let delivery = delivery(None, wait, &deploy(""));
+            tell_the_run(&context(), self.store.path(), 7, &delivery).unwrap()
+        }
+
+        fn asked(&self) -> Vec<Op> {
+            self.asked.lock().unwrap().clone()
+        }
+
+        /// How many times it was asked how the move goes.
+        fn polled(&self) -> usize {
+            self.asked().iter().filter(|op| **op == Op::Ps).count()
+        }
+    }
+
+    fn context() -> Context {
+        Context {
+            locator: crate::app::Locator {
+                app: None,
+                procfile: None,
+                env_files: None,
+            },
+            environment: None,
+            quiet: true,
+            verbose: 0,
+            color: crate::ui::ColorChoice::Never,
+            inherited: crate::app::environment::Inherited::new(),
+        }
+    }
+
+    fn ok(roll: Option<RollStatus>) -> Response {
+        Response {
+            ok: true,
+            error: None,
+            roll,
+            ..Response::error("")
+        }
+    }
+
+    fn roll(seq: u64, kind: RollKind, release: &str, state: RollState) -> RollStatus {
+        RollStatus {
+            seq,
+            kind,
+            release: Some(release.to_owned()),
+            state,
+            failed: None,
+            reason: None,
+        }
+    }
+
+    /// A run that begins roll 4, the move to v7, and goes through `states` as it is asked;
+    /// it ends after the last when `then_ends`.
+    fn moving(states: Vec<RollStatus>, then_ends: bool) -> Run {
+        let mut states = states.into_iter().peekable();
+        Run::start(move |op| {
+            if let Op::Move { .. } = op {
+                return (
+                    ok(Some(roll(4, RollKind::Move, "v7", RollState::Running))),
+                    false,
+                );
+            }
+            let state = states.next().expect("asked no more than it answers");
+            (ok(Some(state)), then_ends && states.peek().is_none())
+        })
+    }
+
+    fn state(state: RollState, failed: Option<&str>, reason: Option<&str>) -> RollStatus {
+        RollStatus {
+            failed: failed.map(str::to_owned),
+            reason: reason.map(str::to_owned),
+            ..roll(4, RollKind::Move, "v7", state)
+        }
+    }
+
+    #[test]
+    fn without_a_run_there_is_nothing_to_move() {
+        let store = tempfile::tempdir().unwrap();
+        let delivery = delivery(None, true, &deploy(""));
+        assert_eq!(
+            tell_the_run(&context(), store.path(), 7, &delivery).unwrap(),
+            Moved::NoRun
+        );
+    }
+
+    #[test]
+    fn the_run_is_asked_to_move_to_the_release_as_delivered() {
+        let run = Run::start(|_| (ok(None), false));
+        let section = deploy(
+            r#"
+            strategy = "blue-green"
+            keep_old = "1m"
+            smoke = "./smoke"
+            "#,
+        );
+        tell_the_run(
+            &context(),
+            run.store.path(),
+            7,
+            &delivery(None, true, &section),
+        )
+        .unwrap();
+        assert_eq!(
+            run.asked(),
+            [Op::Move {
+                release: 7,
+                strategy: Strategy::BlueGreen,
+                keep_old_ms: Some(60_000),
+                canary: None,
+                smoke: Some(Smoke {
+                    command: "./smoke".into(),
+                    timeout_ms: 30_000
+                }),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_run_that_refuses_the_move_stays_where_it_is_and_the_release_stays_current() {
+        // Whatever else its reply carries: a refusal is not a move to wait for.
+        let refusal = Response {
+            roll: Some(roll(4, RollKind::Move, "v7", RollState::Running)),
+            ..Response::error("a restart is under way")
+        };
+        let run = Run::start(move |op| match op {
+            Op::Move { .. } => (refusal.clone(), false),
+            _ => (
+                ok(Some(roll(4, RollKind::Move, "v7", RollState::Done))),
+                false,
+            ),
+        });
+        assert_eq!(run.tell(true), Moved::NoRun);
+        assert_eq!(run.polled(), 0);
+    }
+
+    #[test]
+    fn a_reply_whose_roll_is_not_this_move_is_not_waited_for() {
+        // A run that does not follow the current release (`--release vN`, `--dev`) answers
+        // with the roll it last had, or none.
+        for other in [
+            None,
+            Some(roll(3, RollKind::Restart, "v6", RollState::Running)),
+            Some(roll(3, RollKind::Move, "v6", RollState::Running)),
+        ] {
+            let run = Run::start(move |op| match op {
+                Op::Move { .. } => (ok(other.clone()), false),
+                // Were it waited for, it would be done.
+                _ => (
+                    ok(Some(roll(3, RollKind::Move, "v6", RollState::Done))),
+                    false,
+                ),
+            });
+            assert_eq!(run.tell(true), Moved::NoRun);
+            assert_eq!(run.polled(), 0);
+        }
+    }
+
+    #[test]
+    fn a_move_not_waited_for_has_started() {
+        let run = moving(Vec::new(), false);
+        assert_eq!(run.tell(false), Moved::Started);
+        assert_eq!(run.polled(), 0);
+    }
+
+    #[test]
+    fn a_move_waited_for_is_done_when_its_roll_ends_done() {
+        let run = moving(
+            vec![
+                state(RollState::Running, None, None),
+                state(RollState::Done, None, None),
+            ],
+            false,
+        );
+        assert_eq!(run.tell(true), Moved::Done);
+        assert_eq!(run.polled(), 2, "asked until it ended");
+    }
+
+    #[test]
+    fn a_move_that_failed_says_why_which_aborts_the_release() {
+        let run = moving(
+            vec![
+                state(RollState::RollingBack, Some("web.2"), None),
+                state(RollState::Failed, Some("web.2"), None),
+            ],
+            false,
+        );
+        assert_eq!(
+            run.tell(true),
+            Moved::Failed("web.2 did not become ready".into())
+        );
+        assert_eq!(
+            run.polled(),
+            2,
+            "rolling back is not the end yet: the formation is back on the release it ran"
+        );
+        let run = moving(
+            vec![state(
+                RollState::Failed,
+                Some("web.1"),
+                Some("canary error rate 5.0% > 1.0%"),
+            )],
+            false,
+        );
+        assert_eq!(
+            run.tell(true),
+            Moved::Failed("canary error rate 5.0% > 1.0%".into())
+        );
+        let run = moving(vec![state(RollState::Failed, None, None)], false);
+        assert_eq!(
+            run.tell(true),
+            Moved::Failed("an instance did not come back".into())
+        );
+    }
+
+    #[test]
+    fn a_move_the_run_gave_up_on_or_did_not_finish_leaves_the_release_current() {
+        // Another roll began: this one's outcome is not known.
+        let run = moving(
+            vec![RollStatus {
+                seq: 5,
+                ..state(RollState::Running, None, None)
+            }],
+            false,
+        );
+        assert_eq!(run.tell(true), Moved::NoRun);
+        // The run ended before the move did.
+        let run = moving(vec![state(RollState::Running, None, None)], true);
+        assert_eq!(run.tell(true), Moved::NoRun);
+        assert_eq!(run.polled(), 1);
     }
 }

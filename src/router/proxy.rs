@@ -380,7 +380,7 @@ impl Meta {
 
 /// A copy of the head of a GET, HEAD or OPTIONS without a body, to send again: it cannot do
 /// anything twice.
-fn replay_copy(request: &Request<Incoming>) -> Option<Request<()>> {
+fn replay_copy<B>(request: &Request<B>) -> Option<Request<()>> {
     let headers = request.headers();
     let replayable = matches!(
         *request.method(),
@@ -462,10 +462,7 @@ fn pass_back(
 }
 
 /// A request for another host is refused: the router is never an open proxy.
-fn refuse_foreign(
-    request: &Request<Incoming>,
-    shared: &Shared,
-) -> Option<(StatusCode, &'static str)> {
+fn refuse_foreign<B>(request: &Request<B>, shared: &Shared) -> Option<(StatusCode, &'static str)> {
     if request.method() == Method::CONNECT {
         return Some((
             StatusCode::METHOD_NOT_ALLOWED,
@@ -795,3 +792,6 @@ fn error(status: StatusCode, text: &'static str, id: &HeaderValue) -> Response<P
     headers.insert(headers::X_REQUEST_ID, id.clone());
     response
 }
+
+#[cfg(test)]
+mod tests;

@@ -515,3 +515,6 @@ impl Serving {
         reaper::end_descendants(Duration::ZERO);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -96,6 +96,43 @@ enum Event {
     },
 }
 
+/// What the machine is told of an event; `None` for a control request (answered apart) and
+/// for a metric of a type that has no instance left to divide it by.
+fn input_of(event: Event, machine: &Machine) -> Option<Input> {
+    Some(match event {
+        Event::Signal(signal) => Input::Signal(signal),
+        Event::StdoutClosed => Input::StdoutClosed,
+        Event::NurseryGone => Input::NurseryGone,
+        Event::Nursery(nursery::Event::Spawned { id, pid }) => Input::Spawned {
+            id,
+            pid: u32::try_from(pid).unwrap_or_default(),
+        },
+        Event::Nursery(nursery::Event::SpawnFailed { id, error }) => {
+            Input::SpawnFailed { id, error }
+        }
+        Event::Nursery(nursery::Event::Exited {
+            id, code, signal, ..
+        }) => Input::Exited { id, code, signal },
+        Event::Health { id, result } => Input::Health { id, result },
+        Event::Drained(id) => Input::Drained { id },
+        Event::Smoked(result) => Input::Smoked { result },
+        Event::Metered { type_name, reading } => match reading {
+            Ok(total) => {
+                let count = machine.count(&type_name);
+                if count == 0 {
+                    return None;
+                }
+                Input::Measured {
+                    type_name,
+                    value: total / f64::from(count),
+                }
+            }
+            Err(error) => Input::Unmeasured { type_name, error },
+        },
+        Event::Control(..) => return None,
+    })
+}
+
 /// Runs the formation until it stops; returns dozen's exit code.
 pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     reaper::become_subreaper()?;
@@ -228,21 +265,8 @@ fn drive(
     let mut sampler = Sampler::new(Instant::now());
     machine.start(Instant::now());
     driver.carry_out(machine);
-    let measuring = router.is_some()
-        && machine
-            .autoscaled()
-            .iter()
-            .any(|(_, m)| *m != super::autoscale::Metric::Command);
-    let mut meters: Vec<Meter> = machine
-        .metric_commands()
-        .into_iter()
-        .map(|(type_name, command, interval)| Meter {
-            type_name,
-            command,
-            interval,
-            next: Instant::now() + interval,
-        })
-        .collect();
+    let measuring = samples_the_router(machine, router.is_some());
+    let mut meters = Meter::all(machine, Instant::now());
     while !machine.finished() {
         let next = machine
             .next_timer()
@@ -280,6 +304,16 @@ fn drive(
     }
 }
 
+/// Whether the loop samples the router's load: only for a type autoscaled by what the router
+/// measures (a `command` metric is measured by its meter).
+fn samples_the_router(machine: &Machine, has_router: bool) -> bool {
+    has_router
+        && machine
+            .autoscaled()
+            .iter()
+            .any(|(_, m)| *m != super::autoscale::Metric::Command)
+}
+
 /// An autoscaled type's metric command, run every `interval` by the checks' workers; the
 /// runs do not pile up (each is given `interval` to finish).
 struct Meter {
@@ -290,10 +324,29 @@ struct Meter {
 }
 
 impl Meter {
+    /// A meter per type measured by a command, each first due one interval after `now`.
+    fn all(machine: &Machine, now: Instant) -> Vec<Self> {
+        machine
+            .metric_commands()
+            .into_iter()
+            .map(|(type_name, command, interval)| Self {
+                type_name,
+                command,
+                interval,
+                next: now + interval,
+            })
+            .collect()
+    }
+
     fn start(&mut self, machine: &Machine, probes: &Probes, now: Instant) {
+        probes.check(self.due(machine, now));
+    }
+
+    /// The run that is due at `now`, the next one scheduled an interval later.
+    fn due(&mut self, machine: &Machine, now: Instant) -> Check {
         self.next = now + self.interval;
         let (env, cwd) = machine.app_environment();
-        probes.check(Check::Measure {
+        Check::Measure {
             type_name: self.type_name.clone(),
             command: super::probes::Command {
                 script: self.command.clone(),
@@ -301,7 +354,7 @@ impl Meter {
                 cwd,
                 timeout: self.interval,
             },
-        });
+        }
     }
 }
 
@@ -337,8 +390,15 @@ impl Sampler {
         router: &crate::router::Router,
         machine: &Machine,
     ) -> Vec<Input> {
+        self.record(now, router.load())
+            .map(|load| measurements(machine, load))
+            .unwrap_or_default()
+    }
+
+    /// Adds a sample of the router's load (requests in flight now, requests since it
+    /// started); each tenth, what the samples measured.
+    fn record(&mut self, now: Instant, (in_flight, requests): (usize, u64)) -> Option<Load> {
         self.next = now + SAMPLE_EVERY;
-        let (in_flight, requests) = router.load();
         self.in_flight += in_flight;
         self.samples += 1;
         if self.requests.is_none() {
@@ -348,7 +408,7 @@ impl Sampler {
         }
         let first = self.requests.unwrap_or(requests);
         if self.samples < SAMPLES {
-            return Vec::new();
+            return None;
         }
         let seconds = now.duration_since(self.since).as_secs_f64().max(0.001);
         #[allow(clippy::cast_precision_loss)]
@@ -360,23 +420,41 @@ impl Sampler {
             requests: Some(requests),
             ..Self::new(now)
         };
-        machine
-            .autoscaled()
-            .into_iter()
-            .filter_map(|(type_name, metric)| {
-                let count = machine.count(&type_name);
-                let total = match metric {
-                    super::autoscale::Metric::InFlight => average_in_flight,
-                    super::autoscale::Metric::Rps => rps,
-                    super::autoscale::Metric::Command => return None,
-                };
-                (count > 0).then(|| Input::Measured {
-                    type_name,
-                    value: total / f64::from(count),
-                })
-            })
-            .collect()
+        Some(Load {
+            in_flight: average_in_flight,
+            rps,
+        })
     }
+}
+
+/// The router's load over a measurement's samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Load {
+    /// Requests in flight, on average.
+    in_flight: f64,
+    /// Requests received per second.
+    rps: f64,
+}
+
+/// What `load` is per instance, for each type autoscaled by it (a type with no instance has
+/// no measurement).
+fn measurements(machine: &Machine, load: Load) -> Vec<Input> {
+    machine
+        .autoscaled()
+        .into_iter()
+        .filter_map(|(type_name, metric)| {
+            let count = machine.count(&type_name);
+            let total = match metric {
+                super::autoscale::Metric::InFlight => load.in_flight,
+                super::autoscale::Metric::Rps => load.rps,
+                super::autoscale::Metric::Command => return None,
+            };
+            (count > 0).then(|| Input::Measured {
+                type_name,
+                value: total / f64::from(count),
+            })
+        })
+        .collect()
 }
 
 /// The widest name a line will carry: an instance's, or the router's.
@@ -540,35 +618,6 @@ impl Driver<'_, '_> {
     fn on_event(&mut self, machine: &mut Machine, event: Event) {
         let now = Instant::now();
         let input = match event {
-            Event::Signal(signal) => Input::Signal(signal),
-            Event::StdoutClosed => Input::StdoutClosed,
-            Event::NurseryGone => Input::NurseryGone,
-            Event::Nursery(nursery::Event::Spawned { id, pid }) => Input::Spawned {
-                id,
-                pid: u32::try_from(pid).unwrap_or_default(),
-            },
-            Event::Nursery(nursery::Event::SpawnFailed { id, error }) => {
-                Input::SpawnFailed { id, error }
-            }
-            Event::Nursery(nursery::Event::Exited {
-                id, code, signal, ..
-            }) => Input::Exited { id, code, signal },
-            Event::Health { id, result } => Input::Health { id, result },
-            Event::Drained(id) => Input::Drained { id },
-            Event::Smoked(result) => Input::Smoked { result },
-            Event::Metered { type_name, reading } => match reading {
-                Ok(total) => {
-                    let count = machine.count(&type_name);
-                    if count == 0 {
-                        return;
-                    }
-                    Input::Measured {
-                        type_name,
-                        value: total / f64::from(count),
-                    }
-                }
-                Err(error) => Input::Unmeasured { type_name, error },
-            },
             Event::Control(request, reply, deadline) => {
                 // Past its deadline its client was told it was not applied: keep that true.
                 let response = if now > deadline {
@@ -596,6 +645,10 @@ impl Driver<'_, '_> {
                 let _ = reply.send(response);
                 return;
             }
+            event => match input_of(event, machine) {
+                Some(input) => input,
+                None => return,
+            },
         };
         machine.handle(input, now);
         self.carry_out(machine);
@@ -843,3 +896,6 @@ impl Outputs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
