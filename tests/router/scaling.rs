@@ -93,7 +93,7 @@ fn a_worker_scales_by_what_its_metric_command_prints() {
         .procfile("worker: exec sleep 60\n")
         .file("queue.txt", "0\n")
         .manifest(
-            "[processes.worker]\nautoscale = { min = 1, max = 4, target = 3, metric = \"command\", command = \"cat queue.txt\", interval = \"200ms\", scale_down_window = \"1s\" }\n",
+            "[processes.worker]\nautoscale = { min = 1, max = 4, target = 3, metric = \"command\", command = \"cat queue.txt\", interval = \"500ms\", scale_down_window = \"1s\" }\n",
         );
     let dir = test.path().to_path_buf();
     let port = base_port().to_string();
@@ -119,9 +119,9 @@ fn a_worker_scales_by_what_its_metric_command_prints() {
     let status = wait_for(4);
     assert_eq!(status["autoscale"][0]["metric"], "command");
     std::fs::write(dir.join("queue.txt"), "not a number\n").unwrap();
-    // A fixed time on purpose: five measurements (200ms apart) of a failing command, in
+    // A fixed time on purpose: four measurements (500ms apart) of a failing command, in
     // which nothing must change and the failure be told only once — no event to wait for.
-    std::thread::sleep(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         wait_for(4)["formation"]["worker"],
         4,
@@ -130,8 +130,8 @@ fn a_worker_scales_by_what_its_metric_command_prints() {
     std::fs::write(dir.join("queue.txt"), "0\n").unwrap();
     wait_for(1);
     let lines = stop(running);
-    // The same failure is told once. (On a loaded machine `cat` may also overrun its 200 ms
-    // once: another failure, told on its own.)
+    // The same failure is told once. (On a loaded machine `cat` may also overrun its 500 ms
+    // timeout: another failure, told on its own.)
     let told: Vec<&String> = lines
         .iter()
         .filter(|l| l.contains("not measured: its command failed"))
