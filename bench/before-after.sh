@@ -29,9 +29,16 @@ for round in 1 2; do
   for bin in $order; do
     label=after; [ "$bin" = "$a" ] && label=before
     echo "--- round $round: $label" >&2
-    DOZEN_BIN="$bin" python3 bench/run.py --dozen-only > "$out/run.$label.$round" 2>/dev/null
-    DOZEN_BIN="$bin" python3 bench/router.py --duration 5 --rounds 1 > "$out/router.$label.$round" 2>/dev/null
-    DOZEN_BIN="$bin" python3 bench/logs.py --lines 1000000 --rounds 1 > "$out/logs.$label.$round" 2>/dev/null
+    for bench in run router logs; do
+      case "$bench" in
+        run) args=(--dozen-only) ;;
+        router) args=(--duration 5 --rounds 1) ;;
+        logs) args=(--lines 1000000 --rounds 1) ;;
+      esac
+      file="$out/$bench.$label.$round"
+      DOZEN_BIN="$bin" python3 "bench/$bench.py" "${args[@]}" > "$file" 2> "$file.err" \
+        || echo "(bench/$bench.py failed, exit $?: $(tail -n 3 "$file.err"))" >> "$file"
+    done
   done
 done
 for bench in run router logs; do

@@ -197,7 +197,8 @@ class Run:
         self.seen = []
         self.proc = subprocess.Popen(
             [DOZEN, "run", "--dev", "--no-timestamps", "-p", str(free_port()), "-m", formation],
-            cwd=d, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            cwd=d, env={**os.environ, **env}, stdout=subprocess.PIPE,
+            stderr=open(os.path.join(d, "dozen.stderr"), "ab"))
         self.started = time.monotonic()
         self.done_at = None
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -225,7 +226,9 @@ class Run:
         deadline = time.monotonic() + secs
         while self.app_lines < n:
             if time.monotonic() > deadline:
-                raise SystemExit(f"only {self.app_lines} of {n} lines reached stdout")
+                said = open(os.path.join(self.d, "dozen.stderr"), errors="replace").read()[-2000:]
+                raise SystemExit(f"only {self.app_lines} of {n} lines reached stdout; dozen's "
+                                 f"exit: {self.proc.poll()}; its stderr ends:\n{said}")
             time.sleep(0.005)
         return time.monotonic()
 
