@@ -239,11 +239,17 @@ fn the_loops_other_events_become_the_machines_inputs_and_a_control_request_none(
     assert_eq!(
         input(Event::Health {
             id: 1,
-            result: Err("refused".into())
+            result: Err(crate::supervisor::health::Failed::Connect {
+                port: 5000,
+                error: "refused".into()
+            })
         }),
         Some(Input::Health {
             id: 1,
-            result: Err("refused".into())
+            result: Err(crate::supervisor::health::Failed::Connect {
+                port: 5000,
+                error: "refused".into()
+            })
         })
     );
     assert_eq!(input(Event::Drained(1)), Some(Input::Drained { id: 1 }));
@@ -288,10 +294,13 @@ fn a_metric_commands_reading_is_divided_among_the_types_instances() {
         "no instance to divide it among"
     );
     assert_eq!(
-        input("worker", Err("it printed nothing".into())),
+        input(
+            "worker",
+            Err(crate::supervisor::meter::Failed::PrintedNothing)
+        ),
         Some(Input::Unmeasured {
             type_name: "worker".into(),
-            error: "it printed nothing".into()
+            error: crate::supervisor::meter::Failed::PrintedNothing
         }),
         "a failed reading is told, not dropped"
     );
