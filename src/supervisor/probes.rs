@@ -123,22 +123,22 @@ pub struct Probes {
 }
 
 impl Probes {
-    pub fn start(answer: Answer) -> std::io::Result<Self> {
+    pub fn new(answer: Answer) -> Self {
         let answer = Arc::new(answer);
         let run = |answer: &Arc<Answer>| {
             let answer = answer.clone();
             move |check: Check| answer(check.run())
         };
-        Ok(Self {
-            health: Lane::start("dozen-health", WORKERS, QUEUE, run(&answer))?,
-            commands: Lane::start(
+        Self {
+            health: Lane::new("dozen-health", WORKERS, QUEUE, run(&answer)),
+            commands: Lane::new(
                 "dozen-command",
                 COMMAND_WORKERS,
                 COMMAND_QUEUE,
                 run(&answer),
-            )?,
+            ),
             answer,
-        })
+        }
     }
 
     /// Queues a check; its result comes back through the answer, exactly once.
@@ -157,49 +157,73 @@ impl Probes {
     }
 }
 
-/// A fixed set of threads taking jobs from one bounded queue; dropping it ends them once
-/// the jobs they run are done.
+/// A fixed set of threads taking jobs from one bounded queue, started with the first job (a
+/// run whose instances have no checks, no metric command and no smoke test, or that is never
+/// asked anything, starts none); dropping it ends them once the jobs they run are done.
 pub struct Lane<T> {
     jobs: mpsc::SyncSender<T>,
+    waiting: Arc<Mutex<mpsc::Receiver<T>>>,
+    run: Arc<dyn Fn(T) + Send + Sync>,
+    name: String,
+    workers: usize,
     queue: usize,
+    /// How many threads started (set with the first job).
+    started: std::sync::OnceLock<usize>,
 }
 
 impl<T: Send + 'static> Lane<T> {
-    /// Starts `workers` threads named `name` that each run `run` on one job at a time.
-    pub fn start(
+    /// A lane of `workers` threads named `name` that each run `run` on one job at a time,
+    /// with at most `queue` jobs waiting.
+    pub fn new(
         name: &str,
         workers: usize,
         queue: usize,
         run: impl Fn(T) + Send + Sync + 'static,
-    ) -> std::io::Result<Self> {
+    ) -> Self {
         let (jobs, waiting) = mpsc::sync_channel::<T>(queue);
-        let waiting = Arc::new(Mutex::new(waiting));
-        let run = Arc::new(run);
-        for _ in 0..workers {
-            let (waiting, run) = (waiting.clone(), run.clone());
-            std::thread::Builder::new()
-                .name(name.into())
-                .stack_size(256 * 1024)
-                .spawn(move || {
-                    loop {
-                        // The lock is held only to take a job, never while running one.
-                        let job = match waiting.lock() {
-                            Ok(waiting) => waiting.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(job) = job else { return };
-                        run(job);
-                    }
-                })?;
+        Self {
+            jobs,
+            waiting: Arc::new(Mutex::new(waiting)),
+            run: Arc::new(run),
+            name: name.to_owned(),
+            workers,
+            queue,
+            started: std::sync::OnceLock::new(),
         }
-        Ok(Self { jobs, queue })
     }
 
-    /// Queues a job, or gives it back when the queue is full.
+    /// Queues a job, or gives it back when the queue is full (or no thread could start).
     pub fn offer(&self, job: T) -> Result<(), T> {
+        if *self.started.get_or_init(|| self.start()) == 0 {
+            return Err(job);
+        }
         self.jobs.try_send(job).map_err(|e| match e {
             mpsc::TrySendError::Full(job) | mpsc::TrySendError::Disconnected(job) => job,
         })
+    }
+
+    /// Starts the threads; how many started.
+    fn start(&self) -> usize {
+        (0..self.workers)
+            .filter(|_| {
+                let (waiting, run) = (self.waiting.clone(), self.run.clone());
+                std::thread::Builder::new()
+                    .name(self.name.clone())
+                    .stack_size(256 * 1024)
+                    .spawn(move || {
+                        loop {
+                            // The lock is held only to take a job, never while running one.
+                            let job = match waiting.lock() {
+                                Ok(waiting) => waiting.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok(job) = job else { return };
+                            run(job);
+                        }
+                    })
+                    .is_ok()
+            })
+            .count()
     }
 }
 
@@ -223,20 +247,14 @@ mod tests {
         };
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
-        let probes = Probes::start(Box::new(move |outcome| {
+        let probes = Probes::new(Box::new(move |outcome| {
             let Outcome::Health { id, result } = outcome else {
                 panic!("{outcome:?}")
             };
             let _ = tx.lock().unwrap().send((id, result.is_ok()));
-        }))
-        .unwrap();
+        }));
         let threads = || crate::supervisor::threads_named("dozen-health");
-        // A thread takes its name as it starts.
-        let named = std::time::Instant::now() + Duration::from_secs(5);
-        while threads() < WORKERS && std::time::Instant::now() < named {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(threads(), WORKERS);
+        assert_eq!(threads(), 0, "no check, no thread");
         for id in 0..200 {
             let port = if id % 2 == 0 { open } else { closed };
             probes.check(Check::Health {
@@ -255,6 +273,11 @@ mod tests {
             assert_eq!(ok, id % 2 == 0, "check {id}");
         }
         assert!(rx.try_recv().is_err(), "a check answered twice");
+        assert_eq!(
+            crate::supervisor::threads_named("dozen-command"),
+            0,
+            "no command, no command thread"
+        );
         assert_eq!(threads(), WORKERS, "threads were started per check");
         drop(listener);
     }
@@ -269,12 +292,11 @@ mod tests {
         let (hold, started) = (Mutex::new(hold), Mutex::new(started));
         let (done, finished) = mpsc::channel();
         let done = Mutex::new(done);
-        let lane = Lane::start("dozen-lane-test", 2, 3, move |job: u32| {
+        let lane = Lane::new("dozen-lane-test", 2, 3, move |job: u32| {
             let _ = started.lock().unwrap().send(job);
             let _ = hold.lock().unwrap().recv();
             let _ = done.lock().unwrap().send(job);
-        })
-        .unwrap();
+        });
         // Two workers hold a job each; three more wait; the sixth is given back at once.
         for job in 0..2 {
             lane.offer(job).unwrap();

@@ -208,7 +208,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     for (type_name, policy) in std::mem::take(&mut plan.autoscale) {
         machine.autoscale(&type_name, policy);
     }
-    let probes = start_probes(&tx)?;
+    let probes = start_probes(&tx);
     let mut driver = Driver {
         formatter,
         nursery: &nursery,
@@ -541,9 +541,9 @@ fn serve_control(
 }
 
 /// The checks' workers (health, metrics, smoke tests), whose results come back as events.
-fn start_probes(tx: &mpsc::Sender<Event>) -> std::io::Result<Probes> {
+fn start_probes(tx: &mpsc::Sender<Event>) -> Probes {
     let tx = tx.clone();
-    Probes::start(Box::new(move |outcome| {
+    Probes::new(Box::new(move |outcome| {
         let _ = tx.send(match outcome {
             Outcome::Health { id, result } => Event::Health { id, result },
             Outcome::Measured { type_name, reading } => Event::Metered { type_name, reading },

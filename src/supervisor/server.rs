@@ -84,14 +84,14 @@ impl Server {
     ) -> std::io::Result<ServerGuard> {
         let listener = self.listener.try_clone()?;
         listener.set_nonblocking(true)?;
-        let workers = Lane::start(
+        let workers = Lane::new(
             "dozen-ctl-work",
             WORKERS,
             WAITING,
             move |(stream, request): (UnixStream, Request)| {
                 let _ = reply(&stream, &handle(request));
             },
-        )?;
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let readers = Arc::new(AtomicUsize::new(0));
