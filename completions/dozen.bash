@@ -1717,7 +1717,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__rollback)
-            opts="-f -e -q -v -h --json --no-wait --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --json --no-wait --wait --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -293,6 +293,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
             cand --json 'Print the new release as JSON'
             cand --no-wait 'Do not wait for a running formation to move onto the new release'
+            cand --wait 'Wait for a running formation to move onto the new release (the default, as for `dozen release --wait`)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
             cand -v 'Print more detail'

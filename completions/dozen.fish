@@ -241,6 +241,7 @@ always\t''
 never\t''"
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l json -d 'Print the new release as JSON'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l no-wait -d 'Do not wait for a running formation to move onto the new release'
+complete -c dozen -n "__fish_dozen_using_subcommand rollback" -l wait -d 'Wait for a running formation to move onto the new release (the default, as for `dozen release --wait`)'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand rollback" -s h -l help -d 'Print help'

@@ -771,6 +771,11 @@ pub struct RollbackArgs {
     /// Do not wait for a running formation to move onto the new release
     #[arg(long)]
     pub no_wait: bool,
+
+    /// Wait for a running formation to move onto the new release (the default, as for
+    /// `dozen release --wait`)
+    #[arg(long, conflicts_with = "no_wait")]
+    pub wait: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -256,6 +256,30 @@ fn releases_list_show_and_history() {
     );
 }
 
+/// `--wait` is spelled the same on `release` and `rollback` (issue 30, finding 11): both wait
+/// by default, both take it, neither takes it with `--no-wait`.
+#[test]
+fn rollback_takes_wait_as_release_does() {
+    let test = app("true");
+    let dir = test.path().to_path_buf();
+    for _ in 0..2 {
+        assert!(dozen(&dir, &["release", "--wait"], &[]).status.success());
+    }
+    let rollback = dozen(&dir, &["rollback", "--wait"], &[]);
+    let stderr = String::from_utf8_lossy(&rollback.stderr);
+    assert_eq!(rollback.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&rollback.stdout), "v3\n");
+    for command in ["release", "rollback"] {
+        let both = dozen(&dir, &[command, "--wait", "--no-wait"], &[]);
+        assert_eq!(both.status.code(), Some(2), "{command}");
+        assert!(
+            String::from_utf8_lossy(&both.stderr).contains("cannot be used with"),
+            "{command}: {}",
+            String::from_utf8_lossy(&both.stderr)
+        );
+    }
+}
+
 #[test]
 fn rollback_makes_a_new_release_from_an_older_one() {
     let test = app("test -f fail-now && exit 9 || true");
