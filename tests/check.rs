@@ -142,3 +142,23 @@ fn a_script_the_procfile_names_that_does_not_exist_is_a_warning() {
         .stderr_lacks("clock.py")
         .stderr_lacks("bin/worker");
 }
+
+/// `[router] listen` without `enabled = true` runs no router: said where it is written, not
+/// silently valid (issue 30, finding 11).
+#[test]
+fn a_router_address_with_the_router_off_is_a_warning() {
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\nlisten = \"8080\"\n")
+        .args(&["check"])
+        .run()
+        .code(0)
+        .stderr_has("warning: dozen.toml:2:10: [router] listen is set, but the router is off");
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\nenabled = true\nlisten = \"8080\"\n")
+        .args(&["check"])
+        .run()
+        .code(0)
+        .stderr_lacks("router is off");
+}

@@ -338,6 +338,14 @@ impl Manifest {
                 format!("`after` makes a cycle: {}", cycle.join(" → ")),
             ));
         }
+        if let Some(listen) = &self.router.listen
+            && !self.router.enabled
+        {
+            problems.push(Diagnostic::warning(
+                located(source, listen.span()),
+                "[router] listen is set, but the router is off: `dozen run` starts it with `enabled = true` here, or with `--router`".to_owned(),
+            ));
+        }
         for (name, _) in &self.tasks {
             if procfile.get(name.get_ref()).is_some() {
                 problems.push(Diagnostic::warning(
