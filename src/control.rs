@@ -319,6 +319,10 @@ pub struct Response {
     /// What the run did, for the client to print (`restarting web.1, web.2, one at a time`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A scale was applied, but the formation could not be stored (why): the next run starts
+    /// with the counts stored before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_stored: Option<String>,
     /// The formation after the request, in Procfile order.
     #[serde(default)]
     pub formation: indexmap::IndexMap<String, u32>,
@@ -379,6 +383,7 @@ impl Response {
             error: Some(message.into()),
             usage: false,
             message: None,
+            not_stored: None,
             formation: indexmap::IndexMap::new(),
             instances: Vec::new(),
             roll: None,

@@ -719,3 +719,34 @@ fn wait_reports_how_a_restart_a_stop_and_a_scale_ended() {
     running.signal(Signal::INT);
     running.finish(10);
 }
+
+/// A scale the run applies but cannot store (a full disk; here the file's place is taken)
+/// fails, saying so: the next run would start with the old counts (issue 30, finding 12).
+#[test]
+fn a_scale_the_run_cannot_store_fails_and_says_why() {
+    let port = base_port();
+    let mut running = run(Test::new().procfile(PROCFILE), port);
+    running.wait_for("worker.1 on", 10);
+    wait_ps(&running, |s| s["instances"].as_array().unwrap().len() == 2);
+    // Where formation.json goes, a directory that a rename cannot replace.
+    let blocked = running.dir.path().join(".dozen/formation.json");
+    let _ = std::fs::remove_file(&blocked);
+    std::fs::create_dir_all(blocked.join("taken")).unwrap();
+    let (code, stdout, stderr) = running.dozen(&["scale", "web=2"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("the running formation changed, but it could not be stored"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("web=2"),
+        "what runs is still printed: {stdout}"
+    );
+    // Stored again once it can be.
+    std::fs::remove_dir_all(&blocked).unwrap();
+    let (code, stdout, stderr) = running.dozen(&["scale", "web=3"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(blocked.is_file());
+    running.signal(Signal::INT);
+    running.finish(10);
+}

@@ -78,6 +78,11 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         } else {
             format!("{}\n", formation.describe())
         })?;
+        if let Some(why) = response.not_stored {
+            return Err(Error::failed(format!(
+                "the running formation changed, but it could not be stored ({why}): the next `dozen run` starts with the counts stored before"
+            )));
+        }
         if args.wait && !changes.is_empty() {
             return wait_until(context, &store, "the scale", settled);
         }

@@ -131,6 +131,7 @@ const DEFAULT_READINESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What instances run: one release's (or the working tree's) process types, environment and
 /// directory.
+#[derive(Default)]
 pub struct Spec {
     /// `vN`, or `dev` for the working tree (what `dozen ps` shows).
     pub release: String,

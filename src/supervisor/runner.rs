@@ -182,19 +182,8 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         .map(|server| serve_control(server, hub.clone(), tx.clone()))
         .transpose()?;
 
-    let spec = std::mem::replace(
-        &mut plan.spec,
-        Spec {
-            release: String::new(),
-            types: Vec::new(),
-            env: Vec::new(),
-            cwd: PathBuf::new(),
-            keep: None,
-            counts: indexmap::IndexMap::new(),
-        },
-    );
     let mut machine = Machine::new(
-        spec,
+        std::mem::take(&mut plan.spec),
         &plan.instances,
         plan.base_port,
         Box::new(|port| crate::app::ports::port_taken(port).map(|e| e.to_string())),
@@ -223,6 +212,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         logs,
         drains,
         tell,
+        not_stored: None,
     };
     drive(&mut machine, &mut driver, &rx, router.as_ref());
     // Requests from now on are told at once that the run is ending (the drains may still
@@ -569,6 +559,8 @@ struct Driver<'a, 'f> {
     logs: LogsPlan<'f>,
     drains: Vec<crate::logs::drain::Running>,
     tell: Tell,
+    /// Why the last change of the formation could not be stored, if it could not.
+    not_stored: Option<String>,
 }
 
 impl Driver<'_, '_> {
@@ -630,6 +622,7 @@ impl Driver<'_, '_> {
                     });
                     machine.control(request, now, load)
                 };
+                self.not_stored = None;
                 self.carry_out(machine);
                 let (buffered_lines, buffered_bytes) = self.hub.buffered();
                 let response = Response {
@@ -640,6 +633,7 @@ impl Driver<'_, '_> {
                         followers: self.hub.followers(),
                         drains: self.hub.drains().iter().map(|d| d.status()).collect(),
                     }),
+                    not_stored: self.not_stored.take(),
                     ..response
                 };
                 let _ = reply.send(response);
@@ -723,7 +717,10 @@ impl Driver<'_, '_> {
                 None
             }
             Action::SaveFormation(counts) => {
-                if let Err(error) = crate::store::formation::save(&self.store, &counts) {
+                self.not_stored = crate::store::formation::save(&self.store, &counts)
+                    .err()
+                    .map(|error| error.to_string());
+                if let Some(error) = &self.not_stored {
                     self.pump
                         .system(format!("cannot store the formation: {error}"), None);
                 }

@@ -89,6 +89,7 @@ impl Machine {
             error: None,
             usage: false,
             message: None,
+            not_stored: None,
             formation: self.formation().counts,
             instances,
             roll: self.last_roll.as_ref().map(Roll::status),
