@@ -338,8 +338,10 @@ impl Manifest {
                 format!("`after` makes a cycle: {}", cycle.join(" → ")),
             ));
         }
+        // (An address that is wrong is said as wrong, and only that.)
         if let Some(listen) = &self.router.listen
             && !self.router.enabled
+            && crate::app::ports::RouterAddr::parse(listen.get_ref()).is_ok()
         {
             problems.push(Diagnostic::warning(
                 located(source, listen.span()),
