@@ -486,7 +486,12 @@ pub fn request(store: &Path, request: &Request) -> Result<Response, ClientError>
     stream.set_read_timeout(Some(CLIENT_TIMEOUT)).map_err(io)?;
     let mut text = serde_json::to_string(request).expect("serializable");
     text.push('\n');
-    (&stream).write_all(text.as_bytes()).map_err(io)?;
+    // A server that refuses at once (`too many connections`) answers and closes without
+    // reading: the refusal is still there to read, and it is the answer.
+    match (&stream).write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(io(e)),
+        _ => {}
+    }
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line).map_err(io)?;
     serde_json::from_str(&line).map_err(|e| {
@@ -531,5 +536,39 @@ mod tests {
             error,
             r#"{"v":1,"ok":false,"error":"nope","formation":{},"instances":[]}"#
         );
+    }
+
+    #[test]
+    fn a_refusal_sent_before_the_request_was_read_is_the_answer() {
+        // A server that answers at once and closes without reading (`too many connections`):
+        // a request larger than the socket's buffer cannot be written whole, and the client
+        // still reads the refusal instead of failing on the broken pipe.
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path();
+        std::fs::create_dir(store.join("run")).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(socket_path(store).unwrap()).unwrap();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = serde_json::to_string(&Response::error("too many connections")).unwrap();
+            line.push('\n');
+            (&stream).write_all(line.as_bytes()).unwrap();
+        });
+        let changes = (0..20_000)
+            .map(|i| ScaleChange {
+                type_name: format!("type{i}"),
+                op: ScaleOp::Set,
+                count: 1,
+            })
+            .collect();
+        let reply = request(
+            store,
+            &Request {
+                v: VERSION,
+                op: Op::Scale { changes },
+            },
+        )
+        .unwrap();
+        assert_eq!(reply.error.as_deref(), Some("too many connections"));
+        server.join().unwrap();
     }
 }
