@@ -167,9 +167,9 @@ pub(super) fn publish(
     let mut moved = Moved::NoRun;
     if outcome == Status::Succeeded {
         moved = tell_the_run(context, store, version, delivery)?;
-        if let Moved::Failed(reason) = &moved {
-            // The formation went back to the release it ran: so does the ledger, so that
-            // `releases`, `ps` and this exit status agree.
+        if let Moved::Failed(reason) | Moved::Refused(reason) = &moved {
+            // The formation runs the release it ran: so does the ledger, so that `releases`,
+            // `ps` and this exit status agree.
             ledger
                 .abort(version, reason)
                 .map_err(|e| Error::failed(e.to_string()))?;
@@ -229,8 +229,15 @@ pub(super) fn publish(
             Ok(exit_code::FAILURE)
         }
         Status::Aborted { reason } => {
+            let what = if matches!(moved, Moved::Refused(_)) {
+                format!("the running formation did not take v{version} ({reason})")
+            } else {
+                format!(
+                    "the running formation could not move to v{version} ({reason}) and went back"
+                )
+            };
             eprintln!(
-                "{}: the running formation could not move to v{version} ({reason}) and went back; v{version} is aborted, {}",
+                "{}: {what}; v{version} is aborted, {}",
                 context.paint_err().error("error"),
                 current()
             );
@@ -440,6 +447,9 @@ enum Moved {
     Done,
     /// A replacement did not become ready; the formation went back.
     Failed(String),
+    /// The run refused the move (a deploy in progress, blue-green's window) or could not be
+    /// reached: it runs what it ran, so the release is not current (issue 30).
+    Refused(String),
 }
 
 /// A `dozen run` following the current release moves to the new one; say what it does, and
@@ -488,19 +498,11 @@ fn tell_the_run(
                 }
             })
         }
-        Ok(response) => {
-            eprintln!(
-                "{}: the running formation stays where it is: {}",
-                context.paint_err().warning("warning"),
-                response.error.unwrap_or_default()
-            );
-            Ok(Moved::NoRun)
-        }
+        Ok(response) => Ok(Moved::Refused(response.error.unwrap_or_default())),
         Err(ClientError::NotRunning) => Ok(Moved::NoRun),
-        Err(error) => {
-            eprintln!("{}: {error}", context.paint_err().warning("warning"));
-            Ok(Moved::NoRun)
-        }
+        Err(error) => Ok(Moved::Refused(format!(
+            "the run could not be reached: {error}"
+        ))),
     }
 }
 
@@ -757,7 +759,7 @@ mod tests {
     }
 
     #[test]
-    fn a_run_that_refuses_the_move_stays_where_it_is_and_the_release_stays_current() {
+    fn a_run_that_refuses_the_move_stays_where_it_is_and_the_release_is_refused() {
         // Whatever else its reply carries: a refusal is not a move to wait for.
         let refusal = Response {
             roll: Some(roll(4, RollKind::Move, "v7", RollState::Running)),
@@ -770,7 +772,10 @@ mod tests {
                 false,
             ),
         });
-        assert_eq!(run.tell(true), Moved::NoRun);
+        assert_eq!(
+            run.tell(true),
+            Moved::Refused("a restart is under way".into())
+        );
         assert_eq!(run.polled(), 0);
     }
 

@@ -135,6 +135,43 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
     stop(running);
 }
 
+/// A release inside blue-green's `keep_old` window is refused by the run: it is aborted and
+/// says so (exit 1), and the release that serves stays current — never recorded current
+/// while it does not run (issue 30, finding 1).
+#[test]
+fn a_release_inside_the_blue_green_window_is_aborted_not_current() {
+    let port = base_port();
+    let test = app()
+        .file("version.txt", "one")
+        .manifest("[deploy]\nstrategy = \"blue-green\"\nkeep_old = \"60s\"\n");
+    let (dir, running) = released(test, port, 1);
+    std::fs::write(dir.join("version.txt"), "two").unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    std::fs::write(dir.join("version.txt"), "three").unwrap();
+    let (code, stdout, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("the running formation did not take v3")
+            && stderr.contains("keeps web's old side")
+            && stderr.contains("v3 is aborted, v2 stays current"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
+    assert_eq!(code, Some(0));
+    let releases: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let current: Vec<&serde_json::Value> = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["current"] == true)
+        .map(|r| &r["version"])
+        .collect();
+    assert_eq!(current, ["v2"], "{releases:#}");
+    assert_eq!(get(port, "/").json()["version"], "two");
+    stop(running);
+}
+
 /// Blue-green's smoke test runs against the new side through the router before the switch:
 /// one that fails keeps every request on the old side and aborts the release; one that
 /// passes lets the switch happen.
