@@ -131,8 +131,9 @@ impl Machine {
         if self.stopping {
             return Response::error("the formation is stopping");
         }
-        // Both sides' instances have the same names until a deploy ends.
-        if self.deploy.is_some()
+        // Both sides' instances have the same names until a deploy ends; and a move's outcome
+        // is what a waiting `dozen release` reads: a restart must not take its place.
+        if (self.deploy.is_some() || self.moving.is_some())
             && let Some(busy) = self.busy()
         {
             return Response::error(busy);

@@ -112,6 +112,44 @@ fn a_move_whose_replacement_crashes_goes_back_and_every_view_agrees() {
     assert!(!world.machine.finished());
 }
 
+/// A restart or a stop during a release's move is refused: the move's outcome, which the
+/// waiting `dozen release` reads, is never replaced by another roll (issue 30, finding 5).
+#[test]
+fn a_restart_during_a_move_is_refused_and_the_move_ends_as_itself() {
+    let mut world = World::new(spec("v1", vec![web()]), &[2]);
+    world.up("web.1");
+    world.up("web.2");
+    world.releases.insert(2, vec![web()]);
+    assert!(world.control(rolling(2)).ok);
+    let seq = world.roll().seq;
+    for op in [
+        Op::Restart { target: None },
+        Op::Stop {
+            target: Some("web.1".into()),
+        },
+    ] {
+        let refused = world.control(op);
+        assert!(!refused.ok, "{refused:?}");
+        assert!(
+            refused.error.unwrap().contains("a move is in progress"),
+            "said why"
+        );
+    }
+    world.up("web.3");
+    world.exited("web.1", Some(0), None);
+    world.up("web.1");
+    world.exited("web.2", Some(0), None);
+    world.up("web.2");
+    if world.ids.contains_key("web.3") {
+        world.exited("web.3", Some(0), None);
+    }
+    let roll = world.ps().roll.unwrap();
+    assert_eq!(
+        (roll.seq, roll.kind, roll.state),
+        (seq, RollKind::Move, RollState::Done)
+    );
+}
+
 #[test]
 fn scaling_during_a_roll_applies_and_the_roll_skips_what_left() {
     let mut world = World::new(spec("v1", vec![web()]), &[3]);
