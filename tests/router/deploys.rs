@@ -418,6 +418,42 @@ fn a_canary_gets_its_share_and_is_aborted_by_hand() {
     stop(running);
 }
 
+/// `dozen rollback` during a canary is the canary's abort (issue 30, finding 3): the
+/// waiting canary release exits 1, aborted "rolled back"; the rollback is current and what
+/// serves; no request reaches the canary after it.
+#[test]
+fn a_rollback_during_a_canary_aborts_it() {
+    let (dir, port, running) = canary_app("steps = [50]\ninterval = \"10m\"\n");
+    let release = release_in_background(&dir, "two");
+    analysing(&running);
+    let (code, stdout, stderr) = crate::harness::dozen_in(&dir, &["rollback"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(stdout, "v3\n");
+    let (code, stderr) = release.join().unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rolled back to v3") && stderr.contains("v2 is aborted, v3 stays current"),
+        "{stderr}"
+    );
+    for _ in 0..50 {
+        assert_eq!(get(port, "/").json()["version"], "one");
+    }
+    let (_, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
+    let releases: Value = serde_json::from_str(&stdout).unwrap();
+    let current: Vec<&Value> = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["current"] == true)
+        .map(|r| &r["version"])
+        .collect();
+    assert_eq!(current, ["v3"], "{releases:#}");
+    let (code, _, stderr) = running.dozen(&["canary"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no canary release is running"), "{stderr}");
+    stop(running);
+}
+
 /// A canary failing 5% of its requests is aborted by its own analysis; every request after
 /// the abort is served by the stable side. A healthy one passes its steps and is promoted.
 #[test]

@@ -570,23 +570,7 @@ impl Machine {
         let Some(deploy) = &self.deploy else {
             return Response::error("no blue-green deploy to switch back");
         };
-        let old = &self.specs[deploy.old];
-        let same = |a: &Spec, b: &Spec| {
-            let env = |s: &Spec| {
-                s.env
-                    .iter()
-                    .filter(|(k, _)| k != "DOZEN_RELEASE")
-                    .cloned()
-                    .collect::<Vec<_>>()
-            };
-            a.cwd == b.cwd
-                && env(a) == env(b)
-                && a.types
-                    .iter()
-                    .map(|t| (&t.name, &t.command))
-                    .eq(b.types.iter().map(|t| (&t.name, &t.command)))
-        };
-        if !same(&spec, old) {
+        if !same_build(&spec, &self.specs[deploy.old]) {
             return Response::error(self.busy().unwrap_or_default());
         }
         let deploy = self.deploy.take().expect("checked");
@@ -639,6 +623,36 @@ impl Machine {
         }
     }
 
+    /// `dozen rollback` to the release a deploy started from, before its switch: the deploy is
+    /// aborted as `dozen canary abort` aborts it (its waiting `dozen release` reads why), and
+    /// the stable side, which runs that build and config already, goes on as the rollback's
+    /// release; nothing starts. Any other release waits for the deploy.
+    pub(super) fn roll_back_deploy(&mut self, spec: Spec) -> Response {
+        let Some(deploy) = &self.deploy else {
+            return Response::error("no deploy to roll back");
+        };
+        let old = deploy.old;
+        if !same_build(&spec, &self.specs[old]) {
+            return Response::error(self.busy().unwrap_or_default());
+        }
+        let release = spec.release.clone();
+        self.abort_deploy(&format!("rolled back to {release}"), None);
+        let back = self.specs.len();
+        self.specs.push(spec);
+        self.current = back;
+        for slot in &mut self.slots {
+            if slot.spec == old {
+                slot.spec = back;
+            }
+        }
+        Response {
+            message: Some(format!(
+                "the deploy is aborted; the running formation goes on as {release}"
+            )),
+            ..self.status()
+        }
+    }
+
     /// A candidate could not start or become ready: its side stops, and the formation stays
     /// as it was, on the release it ran.
     pub(super) fn abort_deploy(&mut self, reason: &str, failed: Option<&str>) {
@@ -680,4 +694,22 @@ impl Machine {
             roll.reason = Some(reason.to_owned());
         }
     }
+}
+
+/// Whether two specs run the same build with the same config (a rollback's release and the
+/// one it copies): the same tree, environment (but its release name) and commands.
+fn same_build(a: &Spec, b: &Spec) -> bool {
+    let env = |s: &Spec| {
+        s.env
+            .iter()
+            .filter(|(k, _)| k != "DOZEN_RELEASE")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    a.cwd == b.cwd
+        && env(a) == env(b)
+        && a.types
+            .iter()
+            .map(|t| (&t.name, &t.command))
+            .eq(b.types.iter().map(|t| (&t.name, &t.command)))
 }

@@ -26,7 +26,10 @@ impl Machine {
             .deploy
             .as_ref()
             .is_some_and(|d| matches!(d.phase, DeployPhase::Switched { .. }));
-        if let Some(busy) = self.busy().filter(|_| !switched) {
+        // A deploy under way takes a rollback to the release it started from (the switch-back,
+        // or its abort); anything else waits.
+        let deploying = self.deploy.is_some();
+        if let Some(busy) = self.busy().filter(|_| !deploying) {
             return Response::error(busy);
         }
         let spec = match self.load_release(version, load) {
@@ -35,6 +38,9 @@ impl Machine {
         };
         if switched {
             return self.switch_back(spec);
+        }
+        if deploying {
+            return self.roll_back_deploy(spec);
         }
         let release = spec.release.clone();
         let (old, new) = (self.current, self.specs.len());

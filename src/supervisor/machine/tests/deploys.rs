@@ -225,6 +225,42 @@ fn a_canary_is_promoted_or_aborted_by_hand() {
     assert!(none.error.unwrap().contains("no canary"));
 }
 
+/// `dozen rollback` during a canary is the canary's abort (issue 30, finding 3): weight 0,
+/// the canary stops, its roll ends failed "rolled back" for its waiting release, and the
+/// stable side goes on as the rollback's release. Any other release waits.
+#[test]
+fn a_rollback_during_a_canary_aborts_it_and_the_stable_side_goes_on() {
+    let mut world = canary_at_first_step();
+    let seq = world.roll().seq;
+    world.releases.insert(3, vec![web()]);
+    let refused = world.control(rolling(3));
+    assert!(
+        refused.error.unwrap().contains("being analysed"),
+        "not a rollback: it waits"
+    );
+    world.releases.insert(4, vec![web()]);
+    world.rollbacks.insert(4, "v1".into());
+    let response = world.control(rolling(4));
+    assert!(response.ok, "{response:?}");
+    let log = world.log();
+    assert!(has(&log, "weight 0"), "{log:?}");
+    assert!(!log.iter().any(|l| l.starts_with("spawn web")), "{log:?}");
+    let roll = world.roll();
+    assert_eq!(
+        (roll.seq, roll.state, roll.reason.as_deref()),
+        (seq, RollState::Failed, Some("rolled back to v4"))
+    );
+    let ps = world.ps();
+    assert!(ps.canary.is_none(), "{ps:?}");
+    let stable: Vec<&str> = ps
+        .instances
+        .iter()
+        .filter(|i| i.state == InstanceState::Ready)
+        .map(|i| i.release.as_str())
+        .collect();
+    assert_eq!(stable, ["v4", "v4", "v4"], "{ps:?}");
+}
+
 /// A blue-green move: the new side starts on the other half of web's ports with no
 /// requests; once all of it is ready every request switches at once and the other types
 /// move one at a time; the old side stays, idle, for its window (restarts and scales
