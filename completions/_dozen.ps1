@@ -356,7 +356,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             break
         }
         'dozen;gc' {
-            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'How many of the latest releases keep their builds')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'How many of the latest succeeded releases keep their builds')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'The app''s directory [default: the Procfile''s directory with -f, else the current one]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment whose env files apply [default: development]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]')

@@ -337,7 +337,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand --help 'Print help'
         }
         &'dozen;gc'= {
-            cand --keep 'How many of the latest releases keep their builds'
+            cand --keep 'How many of the latest succeeded releases keep their builds'
             cand --app 'The app''s directory [default: the Procfile''s directory with -f, else the current one]'
             cand --env 'The environment whose env files apply [default: development]'
             cand -f 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]'

@@ -270,7 +270,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_su
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand releases; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
-complete -c dozen -n "__fish_dozen_using_subcommand gc" -l keep -d 'How many of the latest releases keep their builds' -r
+complete -c dozen -n "__fish_dozen_using_subcommand gc" -l keep -d 'How many of the latest succeeded releases keep their builds' -r
 complete -c dozen -n "__fish_dozen_using_subcommand gc" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand gc" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand gc" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

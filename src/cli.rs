@@ -191,7 +191,7 @@ pub enum Command {
 
     /// Remove builds that no recent release uses, and the files only they held
     #[command(
-        after_help = "Keeps the builds of the last N releases and of the current one; removes every other build and every stored file no kept build uses.\n\nExamples:\n  dozen gc\n  dozen gc --keep 10"
+        after_help = "Keeps the builds of the last N succeeded releases, of the current one and of the one `dozen rollback` goes back to (interrupted, failed and aborted releases can never run, and keep nothing); removes every other build and every stored file no kept build uses.\n\nExamples:\n  dozen gc\n  dozen gc --keep 10"
     )]
     Gc(GcArgs),
 
@@ -780,7 +780,7 @@ pub struct RollbackArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct GcArgs {
-    /// How many of the latest releases keep their builds
+    /// How many of the latest succeeded releases keep their builds
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub keep: u32,
 }

@@ -433,8 +433,9 @@ fn gc_keeps_the_builds_recent_releases_need() {
         "{}",
         String::from_utf8_lossy(&gc.stderr)
     );
-    assert!(String::from_utf8_lossy(&gc.stderr).contains("removed 2 build(s)"));
-    assert_eq!(builds(&dir), 1);
+    // The latest, and always the one `dozen rollback` goes back to (v2).
+    assert!(String::from_utf8_lossy(&gc.stderr).contains("removed 1 build(s)"));
+    assert_eq!(builds(&dir), 2);
     let current_build = serde_json::from_slice::<serde_json::Value>(
         &std::fs::read(dir.join(".dozen/releases/v3.json")).unwrap(),
     )
@@ -453,6 +454,32 @@ fn gc_keeps_the_builds_recent_releases_need() {
     let rollback = dozen(&dir, &["rollback", "v1"], &[]);
     assert_eq!(rollback.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&rollback.stderr).contains("is no longer stored"));
+}
+
+/// `gc --keep N` counts succeeded releases only, and always keeps the rollback target:
+/// failed deploys in a row and a `gc` still leave `dozen rollback` a build to go back to
+/// (issue 30, finding 9).
+#[test]
+fn gc_counts_succeeded_releases_and_keeps_the_rollback_target() {
+    let test = app("test -f fail-now && exit 9 || true");
+    let dir = test.path().to_path_buf();
+    for version in 1..=5 {
+        std::fs::write(dir.join("version.txt"), format!("{version}")).unwrap();
+        if version == 4 {
+            std::fs::write(dir.join("fail-now"), "").unwrap();
+        }
+        let code = dozen(&dir, &["release"], &[]).status.code();
+        assert_eq!(code, Some(i32::from(version >= 4)), "v{version}");
+    }
+    let gc = dozen(&dir, &["gc", "--keep", "1"], &[]);
+    let stderr = String::from_utf8_lossy(&gc.stderr).into_owned();
+    assert!(gc.status.success(), "{stderr}");
+    // v3 (current) and v2 (the rollback target) stay; v1 and the failed v4, v5 go.
+    assert!(stderr.contains("removed 3 build(s)"), "{stderr}");
+    let rollback = dozen(&dir, &["rollback"], &[]);
+    let stderr = String::from_utf8_lossy(&rollback.stderr).into_owned();
+    assert_eq!(rollback.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("rolling back to v2"), "{stderr}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use super::context::{Context, Inspection, print};
 use crate::cli::GcArgs;
 use crate::error::Error;
 use crate::exit_code;
-use crate::store::releases::Ledger;
+use crate::store::releases::{Ledger, Release, Status};
 use crate::store::tree::{Kind, Tree, remove_materialized};
 
 pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
@@ -28,14 +28,7 @@ pub(super) fn run(context: &Context, args: &GcArgs) -> Result<i32, Error> {
     super::release::sync_history(&store, &ledger, None)?;
     let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
     let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;
-    let keep_count = usize::try_from(args.keep).unwrap_or(usize::MAX);
-    let kept: Vec<&crate::store::releases::Release> = releases
-        .iter()
-        .rev()
-        .take(keep_count)
-        .chain(releases.iter().filter(|(r, _)| Some(r.version) == current))
-        .map(|(r, _)| r)
-        .collect();
+    let kept = kept_releases(&releases, current, args.keep);
     let keep: HashSet<String> = kept.iter().map(|r| r.build.clone()).collect();
     let kept_versions: HashSet<u32> = kept.iter().map(|r| r.version).collect();
 
@@ -217,4 +210,28 @@ fn remove_unreferenced_objects(
         }
     }
     Ok((removed, freed))
+}
+
+/// The releases whose builds stay: the latest `keep` that succeeded (an interrupted, failed or
+/// aborted release can never run, so it keeps nothing), the current one, and always the one
+/// `dozen rollback` goes back to — the succeeded release before the current one.
+fn kept_releases(releases: &[(Release, Status)], current: Option<u32>, keep: u32) -> Vec<&Release> {
+    let succeeded = || {
+        releases
+            .iter()
+            .rev()
+            .filter(|(_, status)| *status == Status::Succeeded)
+            .map(|(r, _)| r)
+    };
+    let rollback_target = current.and_then(|c| succeeded().find(|r| r.version < c));
+    succeeded()
+        .take(usize::try_from(keep).unwrap_or(usize::MAX))
+        .chain(
+            releases
+                .iter()
+                .map(|(r, _)| r)
+                .filter(|r| Some(r.version) == current),
+        )
+        .chain(rollback_target)
+        .collect()
 }
