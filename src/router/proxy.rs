@@ -130,6 +130,9 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let client = headers::client_ip(peer);
+        // `X-Dozen-Side` steers a request only from this machine (smoke tests, a tester on
+        // the host): from anywhere else anyone could veto or dilute a canary.
+        let local = peer.ip().to_canonical().is_loopback();
         let activity = Arc::new(Activity::default());
         let stream = Watched::new(
             stream,
@@ -146,7 +149,7 @@ pub async fn serve(
                 let activity = Arc::clone(&activity);
                 let in_progress = activity.begin();
                 async move {
-                    let response = handle(request, client, &shared).await;
+                    let response = handle(request, client, local, &shared).await;
                     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                         activity.upgraded();
                     }
@@ -201,6 +204,7 @@ enum SendError {
 async fn handle(
     mut request: Request<Incoming>,
     client: HeaderValue,
+    local: bool,
     shared: &Arc<Shared>,
 ) -> Response<ProxyBody> {
     let received = SystemTime::now();
@@ -219,6 +223,7 @@ async fn handle(
     let table = &shared.table;
     let choice = sides::choose_side(
         request.headers(),
+        local,
         table.weight(),
         table.two_sides(),
         &shared.limits.sticky,
@@ -249,7 +254,7 @@ async fn handle(
         match send(&backend, request, upgrade, shared).await {
             Ok((response, connect, sender)) => {
                 let service = sent_at.elapsed().saturating_sub(connect);
-                answered_by(shared, &backend, response.status(), service);
+                answered_by(shared, &backend, response.status(), service, !choice.strict);
                 let access = shared.limits.log_requests.then(|| Access {
                     shared: Arc::clone(shared),
                     status: response.status().as_u16(),
@@ -278,7 +283,7 @@ async fn handle(
                 request = *returned;
             }
             Err(SendError::TimedOut) => {
-                failed_by(shared, &backend);
+                failed_by(shared, &backend, !choice.strict);
                 shared.counters().timeout.fetch_add(1, Ordering::Relaxed);
                 let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
                 meta.tell(shared, "timeout", 504, Some(&backend), &desc);
@@ -286,7 +291,7 @@ async fn handle(
                 return error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id);
             }
             Err(SendError::Failed(cause)) if replay.is_some() => {
-                failed_by(shared, &backend);
+                failed_by(shared, &backend, !choice.strict);
                 shared.counters().retried.fetch_add(1, Ordering::Relaxed);
                 meta.tell(shared, "retried", 0, Some(&backend), &cause);
                 tried.push(backend.route.id);
@@ -295,7 +300,7 @@ async fn handle(
                 request = again.map(|()| Upstream::Empty);
             }
             Err(SendError::Failed(cause)) => {
-                failed_by(shared, &backend);
+                failed_by(shared, &backend, !choice.strict);
                 let counters = shared.counters();
                 counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
                 meta.tell(shared, "instance-failed", 502, Some(&backend), &cause);
@@ -306,25 +311,32 @@ async fn handle(
     }
 }
 
-/// An instance answered a request: its service time and status, counted for it and its side.
-fn answered_by(shared: &Shared, backend: &Backend, status: StatusCode, service: Duration) {
+/// An instance answered a request: its service time and status, counted for it and — unless a
+/// tester steered it (`X-Dozen-Side`), which says nothing of the users' traffic — its side.
+fn answered_by(
+    shared: &Shared,
+    backend: &Backend,
+    status: StatusCode,
+    service: Duration,
+    by_weight: bool,
+) {
     backend.latency.record(service);
     if status.is_server_error() {
         backend.errors.fetch_add(1, Ordering::Relaxed);
     }
     // Each side's counts are a canary's analysis: kept only while a deploy has two sides
     // (a histogram more per request otherwise, for nothing).
-    if shared.table.two_sides() {
+    if by_weight && shared.table.two_sides() {
         let side = shared.table.stats(backend.route.side);
         side.answered(status.as_u16(), service);
     }
 }
 
-/// An instance failed a request (no response, or none in time): counted against it and its
-/// side.
-fn failed_by(shared: &Shared, backend: &Backend) {
+/// An instance failed a request (no response, or none in time): counted against it and —
+/// unless a tester steered it — its side.
+fn failed_by(shared: &Shared, backend: &Backend, by_weight: bool) {
     backend.errors.fetch_add(1, Ordering::Relaxed);
-    if shared.table.two_sides() {
+    if by_weight && shared.table.two_sides() {
         shared.table.stats(backend.route.side).failed();
     }
 }

@@ -36,10 +36,12 @@ pub struct Choice {
     pub set_cookie: bool,
 }
 
-/// Chooses a request's side, given the candidate's weight in basis points, whether a deploy
-/// has two sides now, and a random number (for a request that nothing makes sticky).
+/// Chooses a request's side, given whether its client is on this machine (only such a
+/// client's `X-Dozen-Side` is honoured), the candidate's weight in basis points, whether a
+/// deploy has two sides now, and a random number (for a request nothing makes sticky).
 pub fn choose_side(
     headers: &HeaderMap,
+    local: bool,
     weight: u32,
     two_sides: bool,
     sticky: &Sticky,
@@ -51,7 +53,11 @@ pub fn choose_side(
         strict,
         set_cookie,
     };
-    match headers.get(X_DOZEN_SIDE).map(HeaderValue::as_bytes) {
+    match headers
+        .get(X_DOZEN_SIDE)
+        .filter(|_| local)
+        .map(HeaderValue::as_bytes)
+    {
         Some(b"candidate") => return choice(Side::Candidate, true, false),
         Some(b"stable") => return choice(Side::Stable, true, false),
         _ => {}
@@ -121,36 +127,39 @@ mod tests {
     fn sides_are_chosen_by_weight_header_or_cookie() {
         let none = HeaderMap::new();
         // One side: everything stable, no cookie.
-        let c = choose_side(&none, 5_000, false, &Sticky::Cookie, || 0);
+        let c = choose_side(&none, true, 5_000, false, &Sticky::Cookie, || 0);
         assert_eq!((c.side, c.set_cookie), (Side::Stable, false));
         // By weight: 10% of draws spread evenly over 2^32 reach the candidate.
         let share = (0..10_000_u64)
             .filter(|i| {
                 let draw = (2 * i + 1) * (1 << 32) / 20_000; // the middle of the i-th ten-thousandth
-                choose_side(&none, 1_000, true, &Sticky::Off, || draw).side == Side::Candidate
+                choose_side(&none, true, 1_000, true, &Sticky::Off, || draw).side == Side::Candidate
             })
             .count();
         assert_eq!(share, 1_000);
         assert_eq!(
-            choose_side(&none, 0, true, &Sticky::Off, || 0).side,
+            choose_side(&none, true, 0, true, &Sticky::Off, || 0).side,
             Side::Stable
         );
-        let all = choose_side(&none, 10_000, true, &Sticky::Off, || u64::MAX);
+        let all = choose_side(&none, true, 10_000, true, &Sticky::Off, || u64::MAX);
         assert_eq!(all.side, Side::Candidate);
         // The header wins, strictly.
         let mut asked = HeaderMap::new();
         asked.insert(X_DOZEN_SIDE, HeaderValue::from_static("candidate"));
-        let c = choose_side(&asked, 0, false, &Sticky::Off, || 0);
+        let c = choose_side(&asked, true, 0, false, &Sticky::Off, || 0);
         assert_eq!((c.side, c.strict), (Side::Candidate, true));
+        // Only from this machine: a remote client's header is a request like any other.
+        let remote = choose_side(&asked, false, 0, true, &Sticky::Off, || 0);
+        assert_eq!((remote.side, remote.strict), (Side::Stable, false));
         // A cookie keeps its side; without one, the response sets it.
         let mut cookie = HeaderMap::new();
         cookie.insert(
             header::COOKIE,
             HeaderValue::from_static("a=1; dozen-side=candidate"),
         );
-        let c = choose_side(&cookie, 0, true, &Sticky::Cookie, || 0);
+        let c = choose_side(&cookie, true, 0, true, &Sticky::Cookie, || 0);
         assert_eq!((c.side, c.set_cookie), (Side::Candidate, false));
-        assert!(choose_side(&none, 5_000, true, &Sticky::Cookie, || 0).set_cookie);
+        assert!(choose_side(&none, true, 5_000, true, &Sticky::Cookie, || 0).set_cookie);
         // A header's value keeps its side as the weight grows, and only moves to the candidate.
         let name = HeaderName::from_static("x-user-id");
         let sticky = Sticky::Header(name.clone());
@@ -159,10 +168,10 @@ mod tests {
             h.insert(name.clone(), HeaderValue::from(user));
             let mut seen_candidate = false;
             for weight in [0, 1_000, 2_500, 5_000, 10_000] {
-                let side = choose_side(&h, weight, true, &sticky, || 0).side;
+                let side = choose_side(&h, true, weight, true, &sticky, || 0).side;
                 assert!(!(seen_candidate && side == Side::Stable), "user {user}");
                 seen_candidate |= side == Side::Candidate;
-                let again = choose_side(&h, weight, true, &sticky, || u64::MAX).side;
+                let again = choose_side(&h, true, weight, true, &sticky, || u64::MAX).side;
                 assert_eq!(side, again, "the same user, the same side");
             }
             assert!(seen_candidate);

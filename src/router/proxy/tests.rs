@@ -554,3 +554,42 @@ fn a_draining_instance_gets_no_new_request_and_finishes_the_one_it_has() {
     // Its connection is not kept for a next request: closed once the response is done.
     assert!(eventually(|| holding.closed.load(Ordering::SeqCst) == 1));
 }
+
+/// Requests a tester steers with `X-Dozen-Side` never count in a canary's analysis (issue 30,
+/// finding 10): only the users' traffic, sent by weight, does.
+#[test]
+fn a_request_a_tester_steers_never_counts_in_the_analysis() {
+    let (stable, candidate) = (App::start(Does::Answer("one")), App::start(Does::Drop));
+    let routed = Routed::start(Limits::default(), &[]);
+    routed.router.set_routes(&[
+        Route {
+            id: 1,
+            name: "web.1".into(),
+            port: stable.port,
+            side: Side::Stable,
+        },
+        Route {
+            id: 2,
+            name: "web.1".into(),
+            port: candidate.port,
+            side: Side::Candidate,
+        },
+    ]);
+    routed.router.set_weight(0);
+    for _ in 0..5 {
+        let (status, _) = routed.ask(
+            "GET /broken HTTP/1.1\r\nhost: app\r\nx-dozen-side: candidate\r\nconnection: close\r\n\r\n",
+        );
+        assert_eq!(status, 502, "the tester reached the failing candidate");
+    }
+    for _ in 0..5 {
+        assert_eq!(routed.get("/").0, 200);
+    }
+    let (stable_counts, candidate_counts) = routed.router.side_snapshots();
+    assert_eq!(
+        (candidate_counts.requests, candidate_counts.errors),
+        (0, 0),
+        "steered requests are not the canary's"
+    );
+    assert_eq!(stable_counts.requests, 5, "the users' requests are counted");
+}
