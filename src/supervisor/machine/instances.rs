@@ -139,6 +139,28 @@ impl Machine {
         self.advance_roll();
         self.slots
             .retain(|s| !(s.removed() && s.state == State::Done));
+        self.let_go_of_unused_specs();
+    }
+
+    /// A release no instance runs or moves to, and that a move or deploy may not go back to,
+    /// is let go: its store lock and build-use guard (what `keep` holds) and its config. Its
+    /// entry stays (indexes into `specs` stay valid), empty.
+    fn let_go_of_unused_specs(&mut self) {
+        let deploy_old = self.deploy.as_ref().map(|d| d.old);
+        for index in 0..self.specs.len() {
+            let used = index == self.current
+                || Some(index) == self.moving
+                || Some(index) == deploy_old
+                || self
+                    .slots
+                    .iter()
+                    .any(|s| s.spec == index || s.next_spec == Some(index));
+            let spec = &mut self.specs[index];
+            if !used && (spec.keep.is_some() || !spec.env.is_empty()) {
+                spec.keep = None;
+                spec.env = Vec::new();
+            }
+        }
     }
 
     pub(super) fn on_signal(&mut self, signal: i32) {

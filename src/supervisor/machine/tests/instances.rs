@@ -150,6 +150,38 @@ fn a_restart_during_a_move_is_refused_and_the_move_ends_as_itself() {
     );
 }
 
+/// A release the formation has moved off is let go — its store lock and build guard (what
+/// `keep` holds) and its config — once no instance runs it (issue 30, finding 6); not before.
+#[test]
+fn a_release_moved_off_is_let_go_once_no_instance_runs_it() {
+    struct Held(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Held {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut v1 = spec("v1", vec![web()]);
+    v1.keep = Some(Box::new(Held(dropped.clone())));
+    let mut world = World::new(v1, &[2]);
+    world.up("web.1");
+    world.up("web.2");
+    world.releases.insert(2, vec![web()]);
+    assert!(world.control(rolling(2)).ok);
+    world.up("web.3");
+    world.exited("web.1", Some(0), None);
+    world.up("web.1");
+    let held = || !dropped.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(held(), "web.2 still runs v1");
+    world.exited("web.2", Some(0), None);
+    world.up("web.2");
+    if world.ids.contains_key("web.3") {
+        world.exited("web.3", Some(0), None);
+    }
+    assert_eq!(world.roll().state, RollState::Done);
+    assert!(!held(), "no instance runs v1: let go");
+}
+
 #[test]
 fn scaling_during_a_roll_applies_and_the_roll_skips_what_left() {
     let mut world = World::new(spec("v1", vec![web()]), &[3]);
