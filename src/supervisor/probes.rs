@@ -278,6 +278,11 @@ mod tests {
             0,
             "no command, no command thread"
         );
+        // (A thread takes its name as it first runs.)
+        let named = std::time::Instant::now() + Duration::from_secs(5);
+        while threads() < WORKERS && std::time::Instant::now() < named {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(threads(), WORKERS, "threads were started per check");
         drop(listener);
     }

@@ -544,7 +544,7 @@ mod tests {
         drop(readers);
         hub.close_followers();
         let workers = || crate::supervisor::threads_named("dozen-ctl-work");
-        assert!(workers() >= WORKERS);
+        assert!(workers() >= 1, "a request was answered by a worker");
         drop(guard);
         // The workers end with the server (their queue is closed once the accepting thread
         // has ended).
