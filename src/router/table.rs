@@ -282,6 +282,9 @@ pub struct Table {
     /// The rotation as each router thread reads it (a copy of `rotation`).
     views: Vec<View>,
     known: Mutex<HashMap<u64, Arc<Backend>>>,
+    /// The ids the supervisor listed last (`set_routes`): a known backend not among them is a
+    /// draining leftover, forgotten once its last request is done.
+    listed: Mutex<std::collections::HashSet<u64>>,
     /// Woken whenever the rotation changes (requests waiting for a ready instance).
     pub changed: Notify,
     /// The candidate side's share of requests, in basis points (10,000 = all).
@@ -306,6 +309,7 @@ impl Table {
             rotation: RwLock::default(),
             views: (0..workers).map(|_| View::default()).collect(),
             known: Mutex::default(),
+            listed: Mutex::default(),
             changed: Notify::new(),
             weight: AtomicU32::new(0),
             two_sides: AtomicBool::new(false),
@@ -358,6 +362,7 @@ impl Table {
         known.retain(|id, backend| {
             routes.iter().any(|r| r.id == *id) || backend.is_draining() && backend.in_flight() > 0
         });
+        *self.listed.lock().expect("table lock") = routes.iter().map(|r| r.id).collect();
         let mut current = self.rotation.write().expect("table lock");
         *current = rotation;
         self.publish(&current);
@@ -425,15 +430,17 @@ impl Table {
             .any(|b| !b.is_refusing() && !b.is_draining())
     }
 
-    /// Every backend still known, in rotation or draining, by name.
+    /// Every backend still known, in rotation or draining, by name. A draining leftover whose
+    /// last request is done is forgotten here (no ghost in `dozen ps` until the next change).
     pub fn backends(&self) -> Vec<Arc<Backend>> {
-        let mut all: Vec<Arc<Backend>> = self
-            .known
-            .lock()
-            .expect("table lock")
-            .values()
-            .cloned()
-            .collect();
+        let mut known = self.known.lock().expect("table lock");
+        let listed = self.listed.lock().expect("table lock");
+        known.retain(|id, backend| {
+            listed.contains(id) || backend.is_draining() && backend.in_flight() > 0
+        });
+        drop(listed);
+        let mut all: Vec<Arc<Backend>> = known.values().cloned().collect();
+        drop(known);
         all.sort_by(|a, b| a.route.name.cmp(&b.route.name));
         all
     }
@@ -599,11 +606,13 @@ mod tests {
                 "out of rotation"
             );
         }
-        // The supervisor's next view no longer lists it; it stays known until drained.
+        // The supervisor's next view no longer lists it; it stays known until drained…
         table.set_routes(&[route(2, 5002)]);
         assert_eq!(table.backends().len(), 2);
         drop(request);
         assert!(drained.load(Ordering::SeqCst));
+        // …and is forgotten then, with no other change to the routes (issue 30, finding 8).
+        assert_eq!(table.backends().len(), 1, "no drained ghost");
         // Drained and idle: an unknown or idle instance drains at once.
         let again = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&again);
