@@ -219,7 +219,7 @@ pub enum Command {
 
     /// Change the formation of the running `dozen run` live, and store it for the next run
     #[command(
-        after_help = "Heroku's syntax: TYPE=N sets a count, TYPE+N and TYPE-N change it; several changes apply together or not at all. New instances get the next index and port and start at once; removed ones are the highest-numbered and stop gracefully. The formation is stored, so the next `dozen run` starts with it; with no `dozen run` running, it is only stored. Without arguments: prints the formation.\n\nExit status: 0 applied (or stored; with --wait, once every instance is up), 1 refused by the run (a port taken, an instance still stopping, a move in progress; with --wait, an instance crashed or the run ended) or applied but not stored (the next run would start with the old counts), 2 a bad argument.\n\nExamples:\n  dozen scale web=3 worker+1\n  dozen scale clock=0\n  dozen scale"
+        after_help = "Heroku's syntax: TYPE=N sets a count, TYPE+N and TYPE-N change it; several changes apply together or not at all. New instances get the next index and port and start at once; removed ones are the highest-numbered and stop gracefully. The formation is stored, so the next `dozen run` starts with it; with no `dozen run` running, it is only stored. Without arguments: prints the formation.\n\nExit status: 0 applied (or stored; with --wait, once every instance is up), 1 refused by the run (a port taken, an instance still stopping; with --wait, an instance crashed or the run ended) or applied but not stored (the next run would start with the old counts), 2 a bad argument.\n\nExamples:\n  dozen scale web=3 worker+1\n  dozen scale clock=0\n  dozen scale"
     )]
     Scale(ScaleArgs),
 
