@@ -582,11 +582,14 @@ fn gc_keeps_the_images_of_kept_releases_only() {
         serde_json::from_str::<Value>(&stdout).unwrap()
     };
     let first = image("v1");
-    std::fs::write(app.join("public/index.html"), "changed\n").unwrap();
-    commit(app);
-    let (code, _, stderr) = dozen_in(app, &["release"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let second = image("v2");
+    // Two more releases: `gc --keep 1` keeps v3 and v2 (the rollback target), not v1.
+    for text in ["changed\n", "changed again\n"] {
+        std::fs::write(app.join("public/index.html"), text).unwrap();
+        commit(app);
+        let (code, _, stderr) = dozen_in(app, &["release"]);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let second = image("v3");
     let blob = |value: &Value| {
         let digest = value["layers"].as_array().unwrap().last().unwrap()["digest"]
             .as_str()
@@ -600,8 +603,8 @@ fn gc_keeps_the_images_of_kept_releases_only() {
     assert!(!blob(&first).exists(), "v1's app layer stays after gc");
     assert!(!app.join(".dozen/images/v1.json").exists());
     assert!(blob(&second).exists());
-    // v2's image is whole: the base's layer kept, and its own layer still reused.
-    let again = image("v2");
+    // v3's image is whole: the base's layer kept, and its own layer still reused.
+    let again = image("v3");
     assert_eq!(again["app_layer_reused"], true);
     assert_eq!(again["digest"], second["digest"]);
 }
