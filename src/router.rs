@@ -134,7 +134,9 @@ impl Router {
     /// What `dozen ps` shows of the router.
     pub fn status(&self) -> Status {
         let shared = &self.shared;
+        let two_sides = shared.table.two_sides();
         Status {
+            candidate_share: two_sides.then(|| shared.table.weight()),
             listen: self.shared.listen.to_string(),
             requests: shared.total(|c| &c.requests),
             bad_gateway: shared.total(|c| &c.bad_gateway),
@@ -149,7 +151,11 @@ impl Router {
                 .iter()
                 .map(|b| InstanceStatus {
                     name: b.route.name.clone(),
-                    side: (b.route.side == Side::Candidate).then(|| "candidate".to_owned()),
+                    side: match b.route.side {
+                        Side::Candidate => Some("candidate".to_owned()),
+                        // Named too while a deploy has two sides: two rows share each name.
+                        Side::Stable => two_sides.then(|| "stable".to_owned()),
+                    },
                     port: b.route.port,
                     state: if b.is_draining() {
                         "draining"
@@ -197,13 +203,18 @@ pub struct Status {
     pub refused: u64,
     /// Idempotent requests sent to another instance after theirs failed them.
     pub retried: u64,
+    /// While a deploy has two sides: the candidate side's share of requests, in basis points
+    /// (10,000 once a blue-green deploy has switched; the stable side is then idle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_share: Option<u32>,
     pub instances: Vec<InstanceStatus>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct InstanceStatus {
     pub name: String,
-    /// `candidate` for a deploy's new side (its instances have the stable side's names).
+    /// While a deploy has two sides, `candidate` for its new side and `stable` for the other
+    /// (their instances have the same names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub side: Option<String>,
     pub port: u16,

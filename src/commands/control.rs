@@ -476,44 +476,8 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         ))?;
         return Ok(exit_code::SUCCESS);
     }
-    let rows: Vec<[String; 8]> = response
-        .instances
-        .iter()
-        .map(|i| {
-            [
-                i.name.clone(),
-                i.state.to_string(),
-                i.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
-                i.port.to_string(),
-                i.uptime_ms.map_or_else(|| "-".to_owned(), uptime),
-                i.restarts.to_string(),
-                i.health.to_string(),
-                i.release.clone(),
-            ]
-        })
-        .collect();
-    let header = [
-        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "RELEASE",
-    ]
-    .map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
-    if rows.is_empty() {
-        out.push_str("(the formation is empty)\n");
-    }
+    instance_table(&mut out, &response.instances);
     if let Some(router) = &response.router {
         router_lines(&mut out, router);
     }
@@ -535,6 +499,57 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     Ok(exit_code::SUCCESS)
 }
 
+/// The instances as a table, a row each (a SIDE column while a deploy has two sides).
+fn instance_table(out: &mut String, instances: &[control::InstanceStatus]) {
+    let mut header = [
+        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "RELEASE", "SIDE",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // While a deploy has two sides (two rows share each name), which side each row is on.
+    let sided = instances.iter().any(|i| i.side.is_some());
+    if !sided {
+        header.pop();
+    }
+    let rows: Vec<Vec<String>> = instances
+        .iter()
+        .map(|i| {
+            [
+                i.name.clone(),
+                i.state.to_string(),
+                i.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                i.port.to_string(),
+                i.uptime_ms.map_or_else(|| "-".to_owned(), uptime),
+                i.restarts.to_string(),
+                i.health.to_string(),
+                i.release.clone(),
+                i.side
+                    .map_or_else(|| "-".to_owned(), |side| side.to_string()),
+            ]
+            .into_iter()
+            .take(header.len())
+            .collect::<Vec<String>>()
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    if rows.is_empty() {
+        out.push_str("(the formation is empty)\n");
+    }
+}
+
 /// The router under the instances: where it listens, what it answered itself, and each
 /// instance as it sees it.
 fn router_lines(out: &mut String, router: &crate::router::Status) {
@@ -548,6 +563,14 @@ fn router_lines(out: &mut String, router: &crate::router::Status) {
         router.timeout,
         router.retried
     );
+    if let Some(share) = router.candidate_share {
+        let candidate = f64::from(share) / 100.0;
+        let _ = writeln!(
+            out,
+            "  sides: candidate {candidate:.1}% of requests, stable {:.1}%",
+            100.0 - candidate
+        );
+    }
     let ms = |us: Option<u64>| {
         us.map_or_else(
             || "-".to_owned(),

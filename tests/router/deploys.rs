@@ -99,6 +99,25 @@ fn a_blue_green_release_switches_at_once_and_loses_no_request() {
         candidates, 2,
         "the router tells the sides apart: {status:#}"
     );
+    // The text says which row is which side and which side serves (issue 30, finding 8).
+    let (code, table, _) = running.dozen(&["ps"]);
+    assert_eq!(code, Some(0));
+    assert!(table.lines().next().unwrap().ends_with("SIDE"), "{table}");
+    assert_eq!(
+        table
+            .lines()
+            .filter(
+                |l| l.starts_with("web.1 ") && (l.ends_with("stable") || l.ends_with("candidate"))
+            )
+            .count(),
+        2,
+        "{table}"
+    );
+    assert!(
+        table.contains("sides: candidate 100.0% of requests, stable 0.0%"),
+        "{table}"
+    );
+    assert!(table.contains("web.1 (stable)"), "{table}");
     let mut tester = Client::connect(port).unwrap();
     let reply = tester
         .send("GET / HTTP/1.1\r\nHost: localhost\r\nX-Dozen-Side: stable\r\n\r\n")
