@@ -176,17 +176,7 @@ fn a_release_inside_the_blue_green_window_is_aborted_not_current() {
             && stderr.contains("v3 is aborted, v2 stays current"),
         "{stderr}"
     );
-    let (code, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
-    assert_eq!(code, Some(0));
-    let releases: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let current: Vec<&serde_json::Value> = releases
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["current"] == true)
-        .map(|r| &r["version"])
-        .collect();
-    assert_eq!(current, ["v2"], "{releases:#}");
+    assert_eq!(current_releases(&dir), ["v2"]);
     assert_eq!(get(port, "/").json()["version"], "two");
     stop(running);
 }
@@ -457,16 +447,7 @@ fn a_rollback_during_a_canary_aborts_it() {
     for _ in 0..50 {
         assert_eq!(get(port, "/").json()["version"], "one");
     }
-    let (_, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
-    let releases: Value = serde_json::from_str(&stdout).unwrap();
-    let current: Vec<&Value> = releases
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["current"] == true)
-        .map(|r| &r["version"])
-        .collect();
-    assert_eq!(current, ["v3"], "{releases:#}");
+    assert_eq!(current_releases(&dir), ["v3"]);
     let (code, _, stderr) = running.dozen(&["canary"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("no canary release is running"), "{stderr}");
@@ -546,4 +527,18 @@ fn a_get_whose_instance_dies_is_sent_again_and_a_post_is_not() {
     assert_eq!(reply.status, 502, "{reply:?}");
     assert_eq!(ps(&running)["router"]["bad_gateway"], 1);
     stop(running);
+}
+
+/// The releases `dozen releases --json` marks current (one, when the ledger is consistent).
+fn current_releases(dir: &std::path::Path) -> Vec<String> {
+    let (code, stdout, stderr) = crate::harness::dozen_in(dir, &["releases", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let releases: Value = serde_json::from_str(&stdout).unwrap();
+    releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["current"] == true)
+        .map(|r| r["version"].as_str().unwrap().to_owned())
+        .collect()
 }
