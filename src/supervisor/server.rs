@@ -127,8 +127,8 @@ struct Reading {
     deadline: Instant,
 }
 
-/// What reading a connection came to.
-enum Read {
+/// How far reading a connection's request line has come.
+enum Progress {
     More,
     Line,
     Failed(BadRequest),
@@ -136,25 +136,25 @@ enum Read {
 }
 
 impl Reading {
-    fn read(&mut self) -> Read {
+    fn read(&mut self) -> Progress {
         let mut buffer = [0u8; 4096];
         loop {
             match (&self.stream).read(&mut buffer) {
                 // The end: what came is the request (a cut-short one is answered as bad).
-                Ok(0) => return Read::Line,
+                Ok(0) => return Progress::Line,
                 Ok(n) => {
                     self.line.extend_from_slice(&buffer[..n]);
                     if let Some(end) = self.line.iter().position(|b| *b == b'\n') {
                         self.line.truncate(end);
-                        return Read::Line;
+                        return Progress::Line;
                     }
                     if self.line.len() > MAX_REQUEST {
-                        return Read::Failed(BadRequest::TooLong);
+                        return Progress::Failed(BadRequest::TooLong);
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Read::More,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Progress::More,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Read::Gone,
+                Err(_) => return Progress::Gone,
             }
         }
     }
@@ -202,15 +202,19 @@ impl Accept {
             .into_iter()
             .zip(&ready[1..])
         {
-            let read = if *ready { reading.read() } else { Read::More };
+            let read = if *ready {
+                reading.read()
+            } else {
+                Progress::More
+            };
             match read {
-                Read::More if now >= reading.deadline => {
+                Progress::More if now >= reading.deadline => {
                     refuse(&reading.stream, &BadRequest::TooSlow.to_string());
                 }
-                Read::More => kept.push(reading),
-                Read::Line => self.dispatch(reading),
-                Read::Failed(problem) => refuse(&reading.stream, &problem.to_string()),
-                Read::Gone => {}
+                Progress::More => kept.push(reading),
+                Progress::Line => self.dispatch(reading),
+                Progress::Failed(problem) => refuse(&reading.stream, &problem.to_string()),
+                Progress::Gone => {}
             }
         }
         self.reading = kept;
