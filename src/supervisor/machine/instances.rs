@@ -146,6 +146,10 @@ impl Machine {
     /// is let go: its store lock and build-use guard (what `keep` holds) and its config. Its
     /// entry stays (indexes into `specs` stay valid), empty.
     fn let_go_of_unused_specs(&mut self) {
+        // (Runs after every input: a run that never moved has one spec and nothing to do.)
+        if self.specs.len() == 1 {
+            return;
+        }
         let deploy_old = self.deploy.as_ref().map(|d| d.old);
         for index in 0..self.specs.len() {
             let used = index == self.current
