@@ -6,6 +6,7 @@ mod check;
 mod config;
 mod context;
 mod control;
+mod deploys;
 mod exec;
 mod export;
 mod gc;

@@ -297,6 +297,9 @@ pub struct RollStatus {
     /// Why it failed, when that was not an instance (a canary's analysis).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A move's deploy record in the store (`deploys/dN.json`), which outlives the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<u64>,
 }
 
 impl RollStatus {

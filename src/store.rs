@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::app::App;
 
+pub mod alive;
 pub mod builds;
+pub mod deploys;
 pub mod drains;
 mod error;
 pub mod formation;

@@ -354,5 +354,6 @@ impl Load {
 
 mod deploys;
 mod edge;
+mod ledger;
 mod proxying;
 mod scaling;

@@ -188,7 +188,7 @@ pub(super) fn stop(context: &Context, args: &TargetArgs) -> Result<i32, Error> {
 }
 
 /// How often a waiting client looks at `dozen ps`.
-const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+pub(super) const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Polls the run until `done` gives an outcome: `Ok` (exit 0) or `Err(why)` (exit 1). A run
 /// that ends meanwhile is a failure of what was waited for.
@@ -438,17 +438,25 @@ fn drain_lines(out: &mut String, logs: Option<&crate::control::LogsStatus>) {
 
 pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     let (_, store) = store_of(context)?;
-    let Some(response) = ask(&store, Op::Ps)? else {
+    let response = ask(&store, Op::Ps)?;
+    // The latest deploy, settled (a run that died mid-deploy leaves one to report).
+    let records = super::deploys::settled(&store)?;
+    let deploy = records.last();
+    let Some(response) = response else {
         if args.json {
+            let mut value = json!({ "running": false, "formation": {}, "instances": [] });
+            if let Some(record) = deploy {
+                value["deploy"] = super::deploys::value(record, false);
+            }
             print(&format!(
                 "{}\n",
-                serde_json::to_string_pretty(
-                    &json!({ "running": false, "formation": {}, "instances": [] })
-                )
-                .expect("serializable")
+                serde_json::to_string_pretty(&value).expect("serializable")
             ))?;
         } else {
             eprintln!("no `dozen run` is running this app");
+            if let Some(record) = deploy {
+                eprintln!("last {}", super::deploys::line(record));
+            }
         }
         return Ok(exit_code::FAILURE);
     };
@@ -470,6 +478,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         if let Some(logs) = &response.logs {
             value["logs"] = json!(logs);
         }
+        if let Some(record) = deploy {
+            value["deploy"] = super::deploys::value(record, false);
+        }
         print(&format!(
             "{}\n",
             serde_json::to_string_pretty(&value).expect("serializable")
@@ -482,6 +493,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         router_lines(&mut out, router);
     }
     drain_lines(&mut out, response.logs.as_ref());
+    if let Some(record) = deploy {
+        let _ = writeln!(out, "\nlast {}", super::deploys::line(record));
+    }
     for a in &response.autoscale {
         let measured = a
             .measured

@@ -167,20 +167,8 @@ pub(super) fn publish(
     let mut moved = Moved::NoRun;
     if outcome == Status::Succeeded {
         moved = tell_the_run(context, store, version, delivery)?;
-        if let Moved::Failed(reason) | Moved::Refused(reason) = &moved {
-            // The formation runs the release it ran: so does the ledger, so that `releases`,
-            // `ps` and this exit status agree.
-            ledger
-                .abort(version, reason)
-                .map_err(|e| Error::failed(e.to_string()))?;
-            let _ = history::append(
-                store,
-                &release.trigger,
-                json!({ "version": format!("v{version}"), "outcome": "aborted", "reason": reason }),
-            );
-            outcome = Status::Aborted {
-                reason: reason.clone(),
-            };
+        if let Some(aborted) = settle_move(store, ledger, release, &moved)? {
+            outcome = aborted;
         }
     }
     let status = match &outcome {
@@ -207,9 +195,11 @@ pub(super) fn publish(
         Status::Succeeded => {
             if !context.quiet {
                 let running = match moved {
-                    Moved::Done => "; the running formation runs it",
-                    Moved::Started => "; the running formation is moving to it",
-                    _ => "",
+                    Moved::Done(id) => format!("; the running formation runs it (deploy d{id})"),
+                    Moved::Started(id) => format!(
+                        "; the running formation is moving to it (deploy d{id}: `dozen releases show v{version}` follows it)"
+                    ),
+                    _ => String::new(),
                 };
                 eprintln!(
                     "v{version} is current: build {}, {} config keys ({}){running}",
@@ -229,12 +219,21 @@ pub(super) fn publish(
             Ok(exit_code::FAILURE)
         }
         Status::Aborted { reason } => {
-            let what = if matches!(moved, Moved::Refused(_)) {
-                format!("the running formation did not take v{version} ({reason})")
-            } else {
-                format!(
+            let what = match &moved {
+                Moved::Refused(_) => {
+                    format!("the running formation did not take v{version} ({reason})")
+                }
+                Moved::Failed(record)
+                    if record.outcome == crate::store::deploys::Outcome::Interrupted =>
+                {
+                    format!(
+                        "deploy d{} of v{version} was interrupted: the run ended before it did",
+                        record.id
+                    )
+                }
+                _ => format!(
                     "the running formation could not move to v{version} ({reason}) and went back"
-                )
+                ),
             };
             eprintln!(
                 "{}: {what}; v{version} is aborted, {}",
@@ -245,6 +244,43 @@ pub(super) fn publish(
         }
         Status::Pending | Status::Interrupted => Ok(exit_code::FAILURE),
     }
+}
+
+/// The formation runs the release it ran: so does the ledger, so that `releases`, `ps` and
+/// the exit status agree. A failed deploy's run has aborted the release already (settling it
+/// again changes nothing); a refused move is aborted here. The status it ends with, if not
+/// succeeded.
+fn settle_move(
+    store: &std::path::Path,
+    ledger: &Ledger,
+    release: &Release,
+    moved: &Moved,
+) -> Result<Option<Status>, Error> {
+    let version = release.version;
+    Ok(match moved {
+        Moved::Failed(record) => {
+            ledger
+                .settle_deploy(record)
+                .map_err(|e| Error::failed(e.to_string()))?;
+            Some(Status::Aborted {
+                reason: record.failure().unwrap_or_default(),
+            })
+        }
+        Moved::Refused(reason) => {
+            ledger
+                .abort(version, reason)
+                .map_err(|e| Error::failed(e.to_string()))?;
+            let _ = history::append(
+                store,
+                &release.trigger,
+                json!({ "version": format!("v{version}"), "outcome": "aborted", "reason": reason }),
+            );
+            Some(Status::Aborted {
+                reason: reason.clone(),
+            })
+        }
+        Moved::NoRun | Moved::Started(_) | Moved::Done(_) => None,
+    })
 }
 
 /// Runs the `release` entry of the build's own Procfile, in the build, with the release's
@@ -441,12 +477,13 @@ pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Re
 enum Moved {
     /// No `dozen run` is running, or it does not follow the current release.
     NoRun,
-    /// It began moving (not waited for).
-    Started,
-    /// It moved, every instance ready on the release.
-    Done,
-    /// A replacement did not become ready; the formation went back.
-    Failed(String),
+    /// It began moving: deploy `dN` (not waited for).
+    Started(u64),
+    /// It moved, every instance ready on the release: deploy `dN`.
+    Done(u64),
+    /// The deploy failed (the formation went back) or was interrupted (the run ended first):
+    /// its record says why.
+    Failed(crate::store::deploys::Record),
     /// The run refused the move (a deploy in progress, blue-green's window) or could not be
     /// reached: it runs what it ran, so the release is not current (issue 30).
     Refused(String),
@@ -476,26 +513,29 @@ fn tell_the_run(
             if let (false, Some(message)) = (context.quiet, &response.message) {
                 eprintln!("{message}");
             }
-            let seq = response
+            let deploy = response
                 .roll
                 .filter(|r| {
                     r.kind == control::RollKind::Move
                         && r.release.as_deref() == Some(&format!("v{version}"))
                 })
-                .map(|r| r.seq);
-            let Some(seq) = seq else {
+                .and_then(|r| r.deploy);
+            let Some(id) = deploy else {
                 return Ok(Moved::NoRun);
             };
             if !delivery.wait {
-                return Ok(Moved::Started);
+                return Ok(Moved::Started(id));
             }
-            Ok(match super::control::roll_outcome(store, seq)? {
-                super::control::RollEnd::Done => Moved::Done,
-                super::control::RollEnd::Failed(why) => Moved::Failed(why),
-                super::control::RollEnd::Gone(why) => {
-                    eprintln!("{}: {why}", context.paint_err().warning("warning"));
-                    Moved::NoRun
-                }
+            let record = crate::store::deploys::wait(store, id, super::control::WAIT_POLL)
+                .map_err(|e| Error::failed(e.to_string()))?
+                .ok_or_else(|| {
+                    Error::failed(format!(
+                        "the run took v{version} as deploy d{id} but stored no record of it"
+                    ))
+                })?;
+            Ok(match record.failure() {
+                None => Moved::Done(id),
+                Some(_) => Moved::Failed(record),
             })
         }
         Ok(response) => Ok(Moved::Refused(response.error.unwrap_or_default())),
@@ -511,6 +551,8 @@ mod tests {
     use super::*;
     use crate::app::manifest::DeploySection;
     use crate::control::{Op, Response, RollKind, RollState, RollStatus};
+    use crate::store::alive::Owner;
+    use crate::store::deploys::{Outcome, Record};
     use std::io::{BufRead as _, Write as _};
     use std::sync::{Arc, Mutex};
 
@@ -689,31 +731,37 @@ mod tests {
             state,
             failed: None,
             reason: None,
+            deploy: None,
         }
     }
 
-    /// A run that begins roll 4, the move to v7, and goes through `states` as it is asked;
-    /// it ends after the last when `then_ends`.
-    fn moving(states: Vec<RollStatus>, then_ends: bool) -> Run {
-        let mut states = states.into_iter().peekable();
-        Run::start(move |op| {
+    /// A run that takes the move to v7 as deploy d4, whose record then goes through
+    /// `outcomes`, one every 20 ms; `run` is the process the record names as its run.
+    fn moving(outcomes: Vec<Outcome>, run: Owner) -> Run {
+        let store_of_run = Arc::new(Mutex::new(None::<std::path::PathBuf>));
+        let seen = Arc::clone(&store_of_run);
+        let fake = Run::start(move |op| {
             if let Op::Move { .. } = op {
-                return (
-                    ok(Some(roll(4, RollKind::Move, "v7", RollState::Running))),
-                    false,
-                );
+                let store = seen.lock().unwrap().clone().unwrap();
+                let mut record = Record::begin(4, "v7".into(), "v6".into(), "rolling");
+                record.run = run.clone();
+                crate::store::deploys::write(&store, &record).unwrap();
+                let outcomes = outcomes.clone();
+                std::thread::spawn(move || {
+                    for outcome in outcomes {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        record.outcome = outcome;
+                        crate::store::deploys::write(&store, &record).unwrap();
+                    }
+                });
+                let mut roll = roll(4, RollKind::Move, "v7", RollState::Running);
+                roll.deploy = Some(4);
+                return (ok(Some(roll)), false);
             }
-            let state = states.next().expect("asked no more than it answers");
-            (ok(Some(state)), then_ends && states.peek().is_none())
-        })
-    }
-
-    fn state(state: RollState, failed: Option<&str>, reason: Option<&str>) -> RollStatus {
-        RollStatus {
-            failed: failed.map(str::to_owned),
-            reason: reason.map(str::to_owned),
-            ..roll(4, RollKind::Move, "v7", state)
-        }
+            (ok(None), false)
+        });
+        *store_of_run.lock().unwrap() = Some(fake.store.path().to_path_buf());
+        fake
     }
 
     #[test]
@@ -803,75 +851,50 @@ mod tests {
 
     #[test]
     fn a_move_not_waited_for_has_started() {
-        let run = moving(Vec::new(), false);
-        assert_eq!(run.tell(false), Moved::Started);
+        let run = moving(Vec::new(), Owner::this_process());
+        assert_eq!(run.tell(false), Moved::Started(4));
         assert_eq!(run.polled(), 0);
     }
 
     #[test]
-    fn a_move_waited_for_is_done_when_its_roll_ends_done() {
+    fn a_move_waited_for_is_done_when_its_record_ends_done() {
         let run = moving(
-            vec![
-                state(RollState::Running, None, None),
-                state(RollState::Done, None, None),
-            ],
-            false,
+            vec![Outcome::InProgress, Outcome::Done],
+            Owner::this_process(),
         );
-        assert_eq!(run.tell(true), Moved::Done);
-        assert_eq!(run.polled(), 2, "asked until it ended");
+        assert_eq!(run.tell(true), Moved::Done(4));
+        assert_eq!(run.polled(), 0, "the record is read, not the run");
     }
 
     #[test]
     fn a_move_that_failed_says_why_which_aborts_the_release() {
+        let reason = "web.2 did not become ready on v7";
         let run = moving(
-            vec![
-                state(RollState::RollingBack, Some("web.2"), None),
-                state(RollState::Failed, Some("web.2"), None),
-            ],
-            false,
+            vec![Outcome::Failed {
+                reason: reason.into(),
+            }],
+            Owner::this_process(),
         );
-        assert_eq!(
-            run.tell(true),
-            Moved::Failed("web.2 did not become ready".into())
-        );
-        assert_eq!(
-            run.polled(),
-            2,
-            "rolling back is not the end yet: the formation is back on the release it ran"
-        );
-        let run = moving(
-            vec![state(
-                RollState::Failed,
-                Some("web.1"),
-                Some("canary error rate 5.0% > 1.0%"),
-            )],
-            false,
-        );
-        assert_eq!(
-            run.tell(true),
-            Moved::Failed("canary error rate 5.0% > 1.0%".into())
-        );
-        let run = moving(vec![state(RollState::Failed, None, None)], false);
-        assert_eq!(
-            run.tell(true),
-            Moved::Failed("an instance did not come back".into())
-        );
+        let Moved::Failed(record) = run.tell(true) else {
+            panic!("not failed")
+        };
+        assert_eq!((record.id, record.failure()), (4, Some(reason.to_owned())));
     }
 
     #[test]
-    fn a_move_the_run_gave_up_on_or_did_not_finish_leaves_the_release_current() {
-        // Another roll began: this one's outcome is not known.
-        let run = moving(
-            vec![RollStatus {
-                seq: 5,
-                ..state(RollState::Running, None, None)
-            }],
-            false,
-        );
-        assert_eq!(run.tell(true), Moved::NoRun);
-        // The run ended before the move did.
-        let run = moving(vec![state(RollState::Running, None, None)], true);
-        assert_eq!(run.tell(true), Moved::NoRun);
-        assert_eq!(run.polled(), 1);
+    fn a_move_whose_run_ended_first_is_interrupted_and_says_so_in_its_record() {
+        let gone = Owner {
+            pid: u32::MAX - 1,
+            start: Some(1),
+        };
+        let run = moving(Vec::new(), gone);
+        let Moved::Failed(record) = run.tell(true) else {
+            panic!("not failed")
+        };
+        assert_eq!(record.outcome, Outcome::Interrupted);
+        let stored = crate::store::deploys::read(run.store.path(), 4)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.outcome, Outcome::Interrupted);
     }
 }

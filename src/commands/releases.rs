@@ -33,7 +33,9 @@ pub(super) fn run(context: &Context, args: &ReleasesArgs) -> Result<i32, Error> 
     let (store, ledger) = ledger(context)?;
     match &args.action {
         None => list(&store, &ledger, args.json),
-        Some(ReleasesAction::Show { version }) => show(&ledger, version.0, args.json, args.reveal),
+        Some(ReleasesAction::Show { version }) => {
+            show(&store, &ledger, version.0, args.json, args.reveal)
+        }
     }
 }
 
@@ -51,6 +53,8 @@ fn commit_of(store: &std::path::Path, build: &str) -> Option<String> {
 }
 
 fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i32, Error> {
+    let records = super::deploys::settled(store)?;
+    let deploys = super::deploys::by_release(&records);
     let releases = ledger.list().map_err(|e| Error::failed(e.to_string()))?;
     let current = ledger.current().map_err(|e| Error::failed(e.to_string()))?;
     if json_output {
@@ -63,6 +67,7 @@ fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i
                     "environment": r.environment, "config_digest": r.config_digest, "created": r.created, "who": r.who,
                     "status": status_name(s), "message": r.message, "trigger": r.trigger,
                     "rollback_of": r.rollback_of.map(|v| format!("v{v}")), "current": current == Some(r.version),
+                    "deploy": deploys.get(&r.version).map(|d| super::deploys::value(d, false)),
                 })
             })
             .collect();
@@ -100,6 +105,9 @@ fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i
             crate::ui::short_id(&release.config_digest),
             change
         );
+        if let Some(record) = deploys.get(&release.version) {
+            let _ = writeln!(out, "         {}", super::deploys::line(record));
+        }
     }
     if out.is_empty() {
         eprintln!("no releases yet: run `dozen release`");
@@ -108,7 +116,18 @@ fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i
     Ok(exit_code::SUCCESS)
 }
 
-fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Result<i32, Error> {
+fn show(
+    store: &std::path::Path,
+    ledger: &Ledger,
+    version: u32,
+    json_output: bool,
+    reveal: bool,
+) -> Result<i32, Error> {
+    let records = super::deploys::settled(store)?;
+    let deploys: Vec<&crate::store::deploys::Record> = records
+        .iter()
+        .filter(|r| r.version() == Some(version))
+        .collect();
     let release = ledger
         .read(version)
         .map_err(|e| Error::failed(e.to_string()))?;
@@ -148,6 +167,7 @@ fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Resul
             "status": status_name(&status), "message": release.message, "config": keys,
             "diff": { "against": previous.as_ref().map(|(v, _)| format!("v{v}")), "added": added, "removed": removed, "changed": changed },
             "image": image.as_ref().map(|i| json!({ "digest": i["digest"], "pushed": i["pushed"], "base": i["base"] })),
+            "deploys": deploys.iter().map(|d| super::deploys::value(d, true)).collect::<Vec<_>>(),
         });
         print(&format!(
             "{}\n",
@@ -199,6 +219,7 @@ fn show(ledger: &Ledger, version: u32, json_output: bool, reveal: bool) -> Resul
         }
         None => {}
     }
+    super::deploys::history(&mut out, &deploys);
     print(&out)?;
     Ok(exit_code::SUCCESS)
 }

@@ -59,6 +59,17 @@ pub enum StoreError {
         number: usize,
         source: UrlError,
     },
+    /// A deploy record that is not JSON of its shape.
+    #[error(
+        "{}:{}:{}: not a deploy record: {source}; the store file was damaged or edited by hand",
+        .path.display(),
+        .source.line(),
+        .source.column()
+    )]
+    DeployRecord {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     /// A history line that is JSON but not an object.
     #[error("{}:{line}: not an event object", .path.display())]
     NotAnEvent { path: PathBuf, line: usize },

@@ -59,6 +59,8 @@ pub enum LedgerError {
     Damaged { path: String, message: String },
     #[error("no release v{0}")]
     Unknown(u32),
+    #[error(transparent)]
+    Deploys(#[from] super::StoreError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
@@ -81,16 +83,6 @@ pub fn config_digest(config: &Snapshot) -> String {
         hash.update(b"\n");
     }
     crate::secret::sha256_hex(hash.finalize().as_slice())
-}
-
-/// When a process started (clock ticks since boot), to tell it from a later one with its pid.
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 1..]
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()
 }
 
 pub struct Ledger {
@@ -160,8 +152,8 @@ impl Ledger {
                 message: e.to_string(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let alive =
-                    start_time(release.pid).is_some_and(|start| Some(start) == release.pid_start);
+                let alive = super::alive::start_time(release.pid)
+                    .is_some_and(|start| Some(start) == release.pid_start);
                 Ok(if alive {
                     Status::Pending
                 } else {
@@ -224,7 +216,7 @@ impl Ledger {
             .to_owned(),
             rollback_of,
             pid,
-            pid_start: start_time(pid),
+            pid_start: super::alive::start_time(pid),
         };
         let env_path = self.path(version, "env");
         let snapshot = serde_json::to_vec(config).map_err(|e| io(&env_path)(e.into()))?;
@@ -267,7 +259,40 @@ impl Ledger {
         };
         let bytes = serde_json::to_vec(&outcome).map_err(|e| io(&path)(e.into()))?;
         write_atomic(&path, &bytes, 0o600).map_err(io(&path))?;
-        let _ = self.current();
+        let _ = self.newest_succeeded();
+        Ok(())
+    }
+
+    /// A deploy that failed, or whose run died before it ended, leaves its release aborted:
+    /// the formation did not (or no longer) serve it, so it is not current (issue 30).
+    pub fn settle_deploy(&self, record: &super::deploys::Record) -> Result<(), LedgerError> {
+        let (Some(reason), Some(version)) = (record.failure(), record.version()) else {
+            return Ok(());
+        };
+        let release = match self.read(version) {
+            Ok(release) => release,
+            Err(LedgerError::Unknown(_)) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        // Under the release lock: the run and the `dozen release` waiting for it may both
+        // settle the same deploy, and the history gets its event once.
+        let _lock = self.lock()?;
+        if self.status(&release)? == Status::Succeeded {
+            self.abort(version, &reason)?;
+            let _ = super::history::append(
+                &self.store,
+                &release.trigger,
+                json!({ "version": format!("v{version}"), "outcome": "aborted", "reason": reason, "deploy": format!("d{}", record.id) }),
+            );
+        }
+        Ok(())
+    }
+
+    /// Settles every deploy whose run is gone (docs/store.md).
+    fn settle_deploys(&self) -> Result<(), LedgerError> {
+        for record in super::deploys::settle(&self.store)? {
+            self.settle_deploy(&record)?;
+        }
         Ok(())
     }
 
@@ -283,6 +308,12 @@ impl Ledger {
     /// when it succeeded and rollbacks are new releases, so this is exact; it cannot disagree
     /// with the statuses, whatever a crash interrupted. The `current` file is brought in line.
     pub fn current(&self) -> Result<Option<u32>, LedgerError> {
+        self.settle_deploys()?;
+        self.newest_succeeded()
+    }
+
+    /// The newest succeeded release, with the `current` file brought in line.
+    fn newest_succeeded(&self) -> Result<Option<u32>, LedgerError> {
         let mut current = None;
         for version in self.versions()?.into_iter().rev() {
             let release = self.read(version)?;

@@ -267,6 +267,8 @@ pub enum Action {
         what: &'static str,
         details: serde_json::Value,
     },
+    /// A move's record changed: the store gets it, and a failed move's release is aborted.
+    Record(Record),
     /// The activity log gets a move's outcome.
     LogMove {
         release: String,
@@ -423,6 +425,7 @@ enum Step {
 }
 
 use crate::control::{RollKind, RollState};
+use crate::store::deploys::{Outcome, Record};
 
 /// The latest restart or move, for `dozen ps` and clients that wait for its end.
 struct Roll {
@@ -433,11 +436,14 @@ struct Roll {
     failed: Option<String>,
     /// Why it failed, when that was not an instance.
     reason: Option<String>,
+    /// A move's deploy record (`deploys/dN.json`).
+    deploy: Option<u64>,
 }
 
 impl Roll {
     fn status(&self) -> control::RollStatus {
         control::RollStatus {
+            deploy: self.deploy,
             seq: self.seq,
             kind: self.kind,
             release: self.release.clone(),
@@ -513,6 +519,12 @@ pub struct Machine {
     autoscalers: Vec<(String, Autoscaler)>,
     /// A blue-green deploy under way.
     deploy: Option<Deploy>,
+    /// The record of the move under way, written to the store as it changes.
+    record: Option<Record>,
+    /// The record changed since the last [`Machine::take_actions`].
+    record_changed: bool,
+    /// The id the next move's record takes.
+    next_record: u64,
     /// The time of the input being handled.
     now: Instant,
     actions: Vec<Action>,
@@ -551,13 +563,29 @@ impl Machine {
             routed: None,
             autoscalers: Vec::new(),
             deploy: None,
+            record: None,
+            record_changed: false,
+            next_record: 1,
             now,
             actions: Vec::new(),
         }
     }
 
+    /// Moves' records are numbered on from `id` (the store's next free one).
+    pub fn number_deploys_from(&mut self, id: u64) {
+        self.next_record = id;
+    }
+
     /// What is to be done, in order, since the last call.
     pub fn take_actions(&mut self) -> Vec<Action> {
+        if std::mem::take(&mut self.record_changed)
+            && let Some(record) = &self.record
+        {
+            self.actions.push(Action::Record(record.clone()));
+            if record.outcome != Outcome::InProgress {
+                self.record = None;
+            }
+        }
         std::mem::take(&mut self.actions)
     }
 
@@ -814,10 +842,12 @@ impl Machine {
     }
 
     fn say(&mut self, text: impl Into<String>) {
-        self.actions.push(Action::Say {
-            text: text.into(),
-            after: None,
-        });
+        let text = text.into();
+        if let Some(record) = &mut self.record {
+            record.step(&text);
+            self.record_changed = true;
+        }
+        self.actions.push(Action::Say { text, after: None });
     }
 
     fn kill(&mut self, id: u64) {

@@ -189,6 +189,9 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         Box::new(|port| crate::app::ports::port_taken(port).map(|e| e.to_string())),
         Instant::now(),
     );
+    machine.number_deploys_from(
+        crate::store::deploys::next_id(&plan.store).map_err(std::io::Error::other)?,
+    );
     let router = plan
         .router
         .take()
@@ -726,6 +729,10 @@ impl Driver<'_, '_> {
                 }
                 None
             }
+            Action::Record(record) => {
+                self.record(&record);
+                None
+            }
             Action::LogMove {
                 release,
                 outcome,
@@ -766,6 +773,26 @@ impl Driver<'_, '_> {
 
     /// Has the checks' workers run a blue-green smoke test, with the router's address as
     /// `ROUTER`; its end comes back as an event.
+    /// A move's record goes to the store; a failed move's release is aborted in the ledger
+    /// here, by the run, so the ledger says what serves whether or not the `dozen release`
+    /// that asked for the move is still there to read it.
+    fn record(&self, record: &crate::store::deploys::Record) {
+        if let Err(error) = crate::store::deploys::write(&self.store, record) {
+            self.pump
+                .system(format!("cannot store deploy d{}: {error}", record.id), None);
+        }
+        if record.failure().is_some() {
+            let settled = crate::store::releases::Ledger::open(&self.store)
+                .and_then(|ledger| ledger.settle_deploy(record));
+            if let Err(error) = settled {
+                self.pump.system(
+                    format!("cannot record that {} is aborted: {error}", record.release),
+                    None,
+                );
+            }
+        }
+    }
+
     fn smoke(
         &self,
         command: String,

@@ -296,7 +296,7 @@ fn a_rollback_in_the_blue_green_window_switches_back_at_once() {
 
 /// `test` released (v1) and run behind the router on `port` with `web` instances, following
 /// releases; returns once all of them are in rotation.
-fn released(test: Test, port: u16, web: usize) -> (std::path::PathBuf, Running) {
+pub(super) fn released(test: Test, port: u16, web: usize) -> (std::path::PathBuf, Running) {
     let dir = test.path().to_path_buf();
     let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -317,7 +317,7 @@ fn released(test: Test, port: u16, web: usize) -> (std::path::PathBuf, Running) 
 }
 
 /// A released app behind the router (`web=3`), following releases, with `[deploy]` as given.
-fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
+pub(super) fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
     let port = base_port();
     // A compound command (the shell stays, the server is its child): a canary and the side
     // it replaces must stop whole.
@@ -330,7 +330,7 @@ fn canary_app(deploy: &str) -> (std::path::PathBuf, u16, Running) {
 }
 
 /// `dozen release` of `version` in the background (it waits for the canary's end).
-fn release_in_background(
+pub(super) fn release_in_background(
     dir: &std::path::Path,
     version: &str,
 ) -> std::thread::JoinHandle<(Option<i32>, String)> {
@@ -344,7 +344,7 @@ fn release_in_background(
 
 /// Waits until `dozen canary --json` says the canary is being analysed.
 #[track_caller]
-fn analysing(running: &Running) -> Value {
+pub(super) fn analysing(running: &Running) -> Value {
     crate::harness::eventually_ok("the canary to be analysed", Duration::from_secs(15), || {
         let (code, stdout, stderr) = running.dozen(&["canary", "--json"]);
         if code == Some(0) {
@@ -530,7 +530,7 @@ fn a_get_whose_instance_dies_is_sent_again_and_a_post_is_not() {
 }
 
 /// The releases `dozen releases --json` marks current (one, when the ledger is consistent).
-fn current_releases(dir: &std::path::Path) -> Vec<String> {
+pub(super) fn current_releases(dir: &std::path::Path) -> Vec<String> {
     let (code, stdout, stderr) = crate::harness::dozen_in(dir, &["releases", "--json"]);
     assert_eq!(code, Some(0), "{stderr}");
     let releases: Value = serde_json::from_str(&stdout).unwrap();

@@ -1,7 +1,7 @@
 //! Blue-green and canary deploys of the routed type: the new side, its steps and smoke test,
 //! the switch, the old side's end, aborts and switches back.
 
-use crate::control::{self, Response, RollKind, RollState};
+use crate::control::{self, Response, RollState};
 use crate::router::table::Snapshot;
 use std::time::{Duration, Instant};
 
@@ -109,7 +109,9 @@ impl Machine {
         self.specs.push(spec);
         self.current = new;
         self.moving = Some(old);
-        self.begin_roll(RollKind::Move, Some(release.clone()));
+        let from = self.specs[old].release.clone();
+        let kind = if is_canary { "canary" } else { "blue-green" };
+        self.begin_deploy(kind, from, release.clone());
         self.deploy = Some(Deploy {
             type_name: routed.clone(),
             old,
@@ -579,7 +581,7 @@ impl Machine {
         let from = self.specs[switched].release.clone();
         self.specs.push(spec);
         self.current = back;
-        self.begin_roll(RollKind::Move, Some(release.clone()));
+        self.begin_deploy("switch-back", from.clone(), release.clone());
         self.actions.push(Action::SetWeight(0));
         let mut others = Vec::new();
         for slot in 0..self.slots.len() {
@@ -636,6 +638,7 @@ impl Machine {
             return Response::error(self.busy().unwrap_or_default());
         }
         let release = spec.release.clone();
+        let from = self.specs[self.current].release.clone();
         self.abort_deploy(&format!("rolled back to {release}"), None);
         let back = self.specs.len();
         self.specs.push(spec);
@@ -645,6 +648,12 @@ impl Machine {
                 slot.spec = back;
             }
         }
+        // The rollback's own record: done as it begins, nothing having to start.
+        self.begin_deploy("rollback", from, release.clone());
+        self.say(format!(
+            "{release} goes on as the stable side the aborted deploy started from"
+        ));
+        self.set_roll(RollState::Done, None);
         Response {
             message: Some(format!(
                 "the deploy is aborted; the running formation goes on as {release}"
@@ -687,12 +696,12 @@ impl Machine {
             outcome: "stopped",
             failed: failed.map(str::to_owned),
         });
-        self.set_roll(RollState::Failed, failed);
         if failed.is_none()
             && let Some(roll) = &mut self.last_roll
         {
             roll.reason = Some(reason.to_owned());
         }
+        self.set_roll(RollState::Failed, failed);
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::app::ports::instance_port;
 use crate::control::{Response, RollKind, RollState};
+use crate::store::deploys::{Outcome, Record};
 use std::time::{Duration, Instant};
 
 use super::{
@@ -52,7 +53,8 @@ impl Machine {
         ));
         let names = self.mark_for_move(|_, _| true);
         self.add_new_types();
-        self.begin_roll(RollKind::Move, Some(release.clone()));
+        let from = self.specs[old].release.clone();
+        self.begin_deploy("rolling", from, release.clone());
         self.queue_roll(&names);
         self.advance_roll();
         Response {
@@ -599,20 +601,63 @@ impl Machine {
             state: RollState::Running,
             failed: None,
             reason: None,
+            deploy: None,
         });
     }
 
-    /// Records how the latest roll ended (or that it is rolling back). A roll that already
-    /// failed stays failed: the queue running empty afterwards is not "done".
-    pub(super) fn set_roll(&mut self, state: RollState, failed: Option<&str>) {
+    /// A move onto `release` begins (`kind`: `rolling`, `blue-green`, `canary`, `switch-back`,
+    /// `rollback`) from what the formation runs now: its roll, and its record in the store.
+    pub(super) fn begin_deploy(&mut self, kind: &str, from: String, release: String) {
+        if let Some(mut open) = self.record.take() {
+            // (Every move waits for the one before; should one not have ended, its record
+            // still does.)
+            open.end(Outcome::Failed {
+                reason: format!("{release} began before it ended"),
+            });
+            self.actions.push(Action::Record(open));
+        }
+        self.begin_roll(RollKind::Move, Some(release.clone()));
+        let id = self.next_record;
+        self.next_record += 1;
+        self.record = Some(Record::begin(id, release, from, kind));
+        self.record_changed = true;
         if let Some(roll) = &mut self.last_roll {
-            if state == RollState::Done && roll.state != RollState::Running {
-                return;
-            }
-            roll.state = state;
-            if let Some(failed) = failed {
-                roll.failed = Some(failed.to_owned());
-            }
+            roll.deploy = Some(id);
+        }
+    }
+
+    /// Records how the latest roll ended (or that it is rolling back). A roll that already
+    /// failed stays failed: the queue running empty afterwards is not "done". A move's record
+    /// ends with it.
+    pub(super) fn set_roll(&mut self, state: RollState, failed: Option<&str>) {
+        let Some(roll) = &mut self.last_roll else {
+            return;
+        };
+        if state == RollState::Done && roll.state != RollState::Running {
+            return;
+        }
+        roll.state = state;
+        if let Some(failed) = failed {
+            roll.failed = Some(failed.to_owned());
+        }
+        let outcome = match state {
+            RollState::Done => Outcome::Done,
+            RollState::Failed => Outcome::Failed {
+                reason: roll.reason.clone().unwrap_or_else(|| {
+                    let release = roll.release.clone().unwrap_or_default();
+                    match &roll.failed {
+                        Some(name) => format!("{name} did not become ready on {release}"),
+                        None => format!("the move to {release} did not finish"),
+                    }
+                }),
+            },
+            RollState::Running | RollState::RollingBack => return,
+        };
+        if roll.deploy.is_some()
+            && let Some(record) = &mut self.record
+        {
+            record.end(outcome);
+            self.record_changed = true;
         }
     }
 }

@@ -69,6 +69,8 @@ struct World {
     checks: HashMap<String, u64>,
     /// Release N is a rollback: the build tree of this earlier release.
     rollbacks: HashMap<u32, String>,
+    /// Every deploy record the machine wrote, in order.
+    records: Vec<crate::store::deploys::Record>,
 }
 
 impl World {
@@ -98,6 +100,7 @@ impl World {
             releases: HashMap::new(),
             checks: HashMap::new(),
             rollbacks: HashMap::new(),
+            records: Vec::new(),
         };
         world.collect();
         world
@@ -132,6 +135,10 @@ impl World {
                 Action::SetWeight(basis_points) => format!("weight {basis_points}"),
                 Action::Smoke { command, .. } => format!("smoke {command}"),
                 Action::Drain { id } => format!("drain {}", self.names[&id]),
+                Action::Record(record) => {
+                    self.records.push(record);
+                    continue;
+                }
             };
             self.lines.push(line);
         }

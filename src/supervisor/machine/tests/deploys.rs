@@ -245,10 +245,25 @@ fn a_rollback_during_a_canary_aborts_it_and_the_stable_side_goes_on() {
     let log = world.log();
     assert!(has(&log, "weight 0"), "{log:?}");
     assert!(!log.iter().any(|l| l.starts_with("spawn web")), "{log:?}");
+    // The canary's deploy record ends failed, for its waiting release; the rollback has a
+    // record of its own, done as it began, which its `dozen rollback` waits on.
     let roll = world.roll();
     assert_eq!(
-        (roll.seq, roll.state, roll.reason.as_deref()),
-        (seq, RollState::Failed, Some("rolled back to v4"))
+        (roll.seq, roll.state, roll.deploy),
+        (seq + 1, RollState::Done, Some(2))
+    );
+    let ended: Vec<(u64, &str, &str, Option<String>)> = world
+        .records
+        .iter()
+        .filter(|r| r.outcome != crate::store::deploys::Outcome::InProgress)
+        .map(|r| (r.id, r.kind.as_str(), r.release.as_str(), r.failure()))
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            (1, "canary", "v2", Some("rolled back to v4".to_owned())),
+            (2, "rollback", "v4", None)
+        ]
     );
     let ps = world.ps();
     assert!(ps.canary.is_none(), "{ps:?}");
