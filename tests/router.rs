@@ -47,6 +47,8 @@ class App(http.server.BaseHTTPRequestHandler):
         if self.path == "/die-on-" + os.environ["PORT"]:
             os._exit(1)
         version = open("version.txt").read().strip() if os.path.exists("version.txt") else ""
+        if version == "hanging":
+            time.sleep(3600)
         if version == "failing" and next(FAILS) % 20 == 0:
             self.send_response(500)
             self.send_header("Content-Length", "0")

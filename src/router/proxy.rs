@@ -251,7 +251,7 @@ async fn handle(
         } else {
             Instant::now()
         };
-        match send(&backend, request, upgrade, shared).await {
+        match send_counted(&backend, request, upgrade, shared, !choice.strict).await {
             Ok((response, connect, sender)) => {
                 let service = sent_at.elapsed().saturating_sub(connect);
                 answered_by(shared, &backend, response.status(), service, !choice.strict);
@@ -545,6 +545,22 @@ type Sender = hyper::client::conn::http1::SendRequest<Upstream>;
 
 /// Sends a request on a pooled or new connection: its response head, the time connecting
 /// took (zero on a pooled connection), and the connection to give back.
+/// [`send`], the request listed as waiting on its side until its answer comes (or does
+/// not): what a canary's analysis sees of a side that hangs. Users' traffic only
+/// (`by_weight`), as in [`answered_by`].
+async fn send_counted(
+    backend: &Arc<Backend>,
+    request: Request<Upstream>,
+    upgrade: bool,
+    shared: &Shared,
+    by_weight: bool,
+) -> Result<(Response<Incoming>, Duration, Option<Sender>), SendError> {
+    let table = &shared.table;
+    let _waiting =
+        (by_weight && table.two_sides()).then(|| table.stats(backend.route.side).waiting());
+    send(backend, request, upgrade, shared).await
+}
+
 async fn send(
     backend: &Arc<Backend>,
     request: Request<Upstream>,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1::SendRequest;
 use tokio::sync::Notify;
@@ -63,9 +63,45 @@ pub struct SideStats {
     pub errors: AtomicU64,
     /// Service times of its answered requests.
     pub latency: Histogram,
+    /// Requests sent to it whose response head has not come back: when each was sent. A
+    /// hung side answers nothing, so only these show it (issue 30, finding 7).
+    waiting: Mutex<HashMap<u64, Instant>>,
+    next_waiting: AtomicU64,
+    /// When it last answered (or failed) a request.
+    last_answer: Mutex<Option<Instant>>,
+}
+
+/// How many waiting requests a snapshot lists (the oldest are what matter; a side with more
+/// is failing anyway).
+const MAX_WAITING_LISTED: usize = 4096;
+
+/// A request a side has not answered yet: listed until dropped.
+pub struct Waiting<'a> {
+    stats: &'a SideStats,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.stats
+            .waiting
+            .lock()
+            .expect("waiting lock")
+            .remove(&self.id);
+    }
 }
 
 impl SideStats {
+    /// A request is sent to the side: waiting until the guard is dropped.
+    pub fn waiting(&self) -> Waiting<'_> {
+        let id = self.next_waiting.fetch_add(1, Ordering::Relaxed);
+        self.waiting
+            .lock()
+            .expect("waiting lock")
+            .insert(id, Instant::now());
+        Waiting { stats: self, id }
+    }
+
     /// A request answered by the side: its status and service time.
     pub fn answered(&self, status: u16, service: Duration) {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -73,34 +109,57 @@ impl SideStats {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
         self.latency.record(service);
+        *self.last_answer.lock().expect("answer lock") = Some(Instant::now());
     }
 
     /// A request the side failed without answering.
     pub fn failed(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.errors.fetch_add(1, Ordering::Relaxed);
+        *self.last_answer.lock().expect("answer lock") = Some(Instant::now());
     }
 
     /// The counts now, to subtract from a later snapshot.
     pub fn snapshot(&self) -> Snapshot {
+        let now = Instant::now();
+        let mut waiting: Vec<Duration> = self
+            .waiting
+            .lock()
+            .expect("waiting lock")
+            .values()
+            .map(|sent| now.saturating_duration_since(*sent))
+            .collect();
+        waiting.sort_unstable_by(|a, b| b.cmp(a));
+        waiting.truncate(MAX_WAITING_LISTED);
         Snapshot {
             requests: self.requests.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             latency: self.latency.counts(),
+            waiting,
+            since_answer: self
+                .last_answer
+                .lock()
+                .expect("answer lock")
+                .map(|at| now.saturating_duration_since(at)),
         }
     }
 }
 
 /// A side's counts at a moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub requests: u64,
     pub errors: u64,
     pub latency: Vec<u64>,
+    /// How long each request still waiting for its answer has waited, longest first.
+    pub waiting: Vec<Duration>,
+    /// How long ago the side last answered a request (none yet: `None`).
+    pub since_answer: Option<Duration>,
 }
 
 impl Snapshot {
-    /// What happened between `earlier` and this one.
+    /// What happened between `earlier` and this one (what waits, and the last answer, are
+    /// as of this one).
     #[must_use]
     pub fn since(&self, earlier: &Self) -> Self {
         Self {
@@ -112,7 +171,14 @@ impl Snapshot {
                 .zip(earlier.latency.iter().chain(std::iter::repeat(&0)))
                 .map(|(now, then)| now.saturating_sub(*then))
                 .collect(),
+            waiting: self.waiting.clone(),
+            since_answer: self.since_answer,
         }
+    }
+
+    /// Requests waiting longer than `hang` for their answer.
+    pub fn stuck(&self, hang: Duration) -> u64 {
+        self.waiting.iter().filter(|w| **w > hang).count() as u64
     }
 
     /// Errors per request (0 without requests).

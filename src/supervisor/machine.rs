@@ -72,8 +72,10 @@ struct Canary {
     next_check: Instant,
 }
 
-/// A canary's analysis runs this many times per interval: a breach aborts within a tenth.
-const CHECKS_PER_INTERVAL: u32 = 10;
+/// A canary's analysis runs this many times per interval, and a request waiting longer than
+/// this share of an interval for its answer counts as failed: a hung canary is judged within
+/// a tenth of an interval of its first unanswered request (docs/deploy.md).
+const CHECKS_PER_INTERVAL: u32 = 20;
 /// A step without enough traffic to judge is held this many times, then the canary aborts.
 const MAX_HELD: u32 = 3;
 

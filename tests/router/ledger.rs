@@ -3,6 +3,7 @@
 //! that asked for it is still there, and a run that dies mid-deploy is found out.
 
 use super::deploys::{analysing, canary_app, release_in_background, released};
+use super::stop as stop_run;
 use super::*;
 use rustix::process::Signal;
 
@@ -113,4 +114,210 @@ fn a_run_killed_mid_canary_leaves_a_record_every_command_reconciles() {
         assert_eq!(get(port, "/").json()["version"], "one");
     }
     stop(again);
+}
+
+/// A canary that hangs (issue 30, finding 7): its requests never come back, so it answers
+/// nothing to count. It is judged failing within a tenth of an interval of being analysed —
+/// not held for want of traffic for four intervals — and every later request is the stable
+/// side's.
+#[test]
+fn a_hung_canary_is_judged_within_a_tenth_of_an_interval() {
+    let (dir, port, running) = canary_app("steps = [50]\ninterval = \"10s\"\nmin_requests = 20\n");
+    let stop = Arc::new(AtomicBool::new(false));
+    // Users keep coming; those the canary takes wait (the test does not wait for them).
+    for _ in 0..4 {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                if let Ok(mut client) = Client::connect(port) {
+                    let _ = client
+                        .reader
+                        .get_mut()
+                        .set_read_timeout(Some(Duration::from_secs(60)));
+                    let _ = client.get("/");
+                }
+            }
+        });
+    }
+    let release = release_in_background(&dir, "hanging");
+    analysing(&running);
+    let analysed = Instant::now();
+    let (code, stderr) = release.join().unwrap();
+    let judged = analysed.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the canary is not answering"), "{stderr}");
+    assert!(
+        judged < Duration::from_secs(2),
+        "judged {judged:?} after the analysis began (interval 10 s)"
+    );
+    for _ in 0..20 {
+        assert_eq!(get(port, "/").json()["version"], "one");
+    }
+    assert_eq!(super::deploys::current_releases(&dir), ["v1"]);
+    stop_run(running);
+}
+
+/// A small generator of the test's choices: the same seed, the same interleaving.
+struct Choices(u64);
+
+impl Choices {
+    fn below(&mut self, n: u64) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// What one command of an interleaving did: its words, exit code, stdout and stderr.
+type Outcome = (Vec<String>, Option<i32>, String, String);
+
+/// The release model through the binary (issue 30): random interleavings of releases (each
+/// strategy, some not waited for), rollbacks, restarts and scales, two at a time against one
+/// run under load, then the invariants once it settles — the ledger's current release is
+/// what every instance serves, every deploy ended, and every command's exit code agrees
+/// with the ledger. `DOZEN_MODEL_SEEDS=1,2,3…` runs other interleavings (README); a failure
+/// names its seed.
+#[test]
+fn random_interleavings_of_commands_leave_the_ledger_saying_what_serves() {
+    let seeds: Vec<u64> = std::env::var("DOZEN_MODEL_SEEDS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![7, 11]);
+    for seed in seeds {
+        interleaving(seed);
+    }
+}
+
+fn interleaving(seed: u64) {
+    let mut choices = Choices(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let port = base_port();
+    let test = compound_app().file("version.txt", "one").manifest(
+        "[deploy]\nkeep_old = \"1s\"\nsteps = [50]\ninterval = \"1s\"\nmin_requests = 5\n",
+    );
+    let (dir, running) = released(test, port, 2);
+    let load = Load::start(port, 2, "/");
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for round in 0..4 {
+        let mut pair = Vec::new();
+        for _ in 0..2 {
+            let words: Vec<String> = match choices.below(6) {
+                0..=2 => {
+                    let strategy = ["rolling", "blue-green", "canary"][choices.below(3) as usize];
+                    let mut words = vec![
+                        "release".to_owned(),
+                        "--strategy".to_owned(),
+                        strategy.to_owned(),
+                    ];
+                    if choices.below(4) == 0 {
+                        words.push("--no-wait".to_owned());
+                    }
+                    words
+                }
+                3 => vec!["rollback".to_owned()],
+                4 => vec!["restart".to_owned()],
+                _ => vec!["scale".to_owned(), format!("web={}", 1 + choices.below(3))],
+            };
+            pair.push(words);
+        }
+        std::fs::write(dir.join("version.txt"), format!("r{round}")).unwrap();
+        // The second of a pair comes at once, or as the first is under way.
+        let delays = [0, choices.below(1_500)];
+        let threads: Vec<_> = pair
+            .into_iter()
+            .zip(delays)
+            .map(|(words, delay)| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(delay));
+                    let args: Vec<&str> = words.iter().map(String::as_str).collect();
+                    let (code, stdout, stderr) = crate::harness::dozen_in(&dir, &args);
+                    (words, code, stdout, stderr)
+                })
+            })
+            .collect();
+        for thread in threads {
+            outcomes.push(thread.join().unwrap());
+        }
+    }
+    // Settle: no deploy in progress, every instance on one release.
+    let settled = crate::harness::eventually_ok(
+        &format!("seed {seed}: the run to settle"),
+        Duration::from_secs(60),
+        || {
+            let status = ps(&running);
+            let in_progress = status["deploy"]["state"] == "in_progress";
+            let releases: std::collections::BTreeSet<String> = status["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| matches!(i["state"].as_str(), Some("ready" | "running")))
+                .map(|i| i["release"].as_str().unwrap().to_owned())
+                .collect();
+            let moving = status["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| !matches!(i["state"].as_str(), Some("ready" | "running")));
+            if in_progress || moving || releases.len() != 1 {
+                Err(format!("{status:#}"))
+            } else {
+                Ok(releases.into_iter().next().unwrap())
+            }
+        },
+    );
+    let current = super::deploys::current_releases(&dir);
+    assert_eq!(
+        current,
+        [settled.clone()],
+        "seed {seed}: the ledger's current release is not what serves; commands: {outcomes:?}"
+    );
+    let (_, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
+    let releases: Value = serde_json::from_str(&stdout).unwrap();
+    let status_of = |version: &str| -> (String, Value) {
+        let release = releases
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["version"] == version)
+            .unwrap_or_else(|| panic!("seed {seed}: no {version}"));
+        (
+            release["status"].as_str().unwrap().to_owned(),
+            release["deploy"].clone(),
+        )
+    };
+    for release in releases.as_array().unwrap() {
+        assert_ne!(
+            release["deploy"]["state"], "in_progress",
+            "seed {seed}: a deploy never ended: {release:#}"
+        );
+    }
+    for (words, code, stdout, _) in &outcomes {
+        let waited = matches!(words[0].as_str(), "release" | "rollback")
+            && !words.iter().any(|w| w == "--no-wait");
+        let Some(version) = stdout.lines().next().filter(|v| v.starts_with('v')) else {
+            continue;
+        };
+        let (status, deploy) = status_of(version);
+        if waited && *code == Some(0) {
+            assert_eq!(
+                status,
+                "succeeded",
+                "seed {seed}: `{}` exited 0 but {version} is {status} ({deploy})",
+                words.join(" ")
+            );
+        }
+        if *code == Some(1) {
+            assert!(
+                status == "aborted" || status.starts_with("failed"),
+                "seed {seed}: `{}` exited 1 but {version} is {status} ({deploy})",
+                words.join(" ")
+            );
+        }
+    }
+    eprintln!("seed {seed}: settled on {settled}; {outcomes:?}");
+    let _ = load.finish();
+    stop_run(running);
 }

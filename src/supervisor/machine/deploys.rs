@@ -33,6 +33,19 @@ impl Machine {
 
     /// Why a restart, a move or a scale must wait, when one must.
     pub(super) fn busy(&self) -> Option<String> {
+        let what = self.busy_with()?;
+        // A deploy under way is named by its record, with what ends it.
+        Some(match &self.record {
+            Some(record) => format!(
+                "deploy d{} ({}, {} → {}) is in progress: {what}; `dozen rollback` ends it",
+                record.id, record.kind, record.from, record.release
+            ),
+            None => what,
+        })
+    }
+
+    /// Whether a deploy (or a restart) is under way: `busy`'s words without the record.
+    fn busy_with(&self) -> Option<String> {
         if let Some(deploy) = &self.deploy {
             let what = if deploy.canary.is_some() {
                 "a canary release"
@@ -55,8 +68,18 @@ impl Machine {
                 ),
             });
         }
-        (self.moving.is_some() || self.rolling.is_some() || !self.roll.is_empty())
-            .then(|| "a restart or a move is in progress; try again when it is done".to_owned())
+        (self.moving.is_some()
+            || self.rolling_back
+            || self.record.is_some()
+            || self.rolling.is_some()
+            || !self.roll.is_empty())
+        .then(|| "a restart or a move is in progress; try again when it is done".to_owned())
+    }
+
+    /// A deploy is under way: its record is open (a move, a failed move's way back, a
+    /// blue-green or canary deploy). Restarts, stops and scales wait for it (issue 30).
+    pub(super) fn deploying(&self) -> bool {
+        self.deploy.is_some() || self.record.is_some() || self.moving.is_some() || self.rolling_back
     }
 
     /// Moves the routed type to release `version` blue-green (docs/deploy.md): a whole
@@ -102,7 +125,8 @@ impl Machine {
         if let Some(plan) = &canary {
             // A canary starts with its own few instances; the rest come at promotion.
             green.sort_unstable();
-            green.truncate(usize::try_from(plan.instances.max(1)).unwrap_or(usize::MAX));
+            let size = canary_size(plan, 0, green.len());
+            green.truncate(size);
         }
         let release = spec.release.clone();
         let (old, new) = (self.current, self.specs.len());
@@ -214,7 +238,8 @@ impl Machine {
                     let to = self.specs[self.current].release.clone();
                     self.abort_deploy(&format!("{name} did not become ready on {to}"), Some(&name));
                 } else if ready && canary_starting {
-                    self.begin_step(0);
+                    let step = deploy.canary.as_ref().map_or(0, |c| c.step);
+                    self.begin_step(step);
                 } else if ready && deploy.phase == DeployPhase::Starting && deploy.smoke.is_some() {
                     self.start_smoke();
                 } else if ready && deploy.phase != DeployPhase::Smoke {
@@ -277,10 +302,30 @@ impl Machine {
             canary.baseline = Some((stable, candidate));
             return;
         };
-        let (s, c) = (stable.since(base_stable), candidate.since(base_candidate));
+        let (mut s, mut c) = (stable.since(base_stable), candidate.since(base_candidate));
         let plan = &canary.plan;
         let percent = plan.steps[canary.step].min(100);
         let at_step = format!("at step {} ({percent}%)", canary.step + 1);
+        // A request waiting past a check's share of the interval (or past the p99 the stable
+        // side's allows, when that is longer) is a failed one, on either side; a canary whose
+        // waiting requests are its alone, and which has answered nothing since the oldest
+        // was sent, is hung.
+        let hang = hang_after(plan, &s, interval);
+        let (s_stuck, c_stuck) = (s.stuck(hang), c.stuck(hang));
+        let oldest = c.waiting.first().copied().unwrap_or_default();
+        if c_stuck > 0 && s_stuck == 0 && c.since_answer.is_none_or(|d| d >= oldest) {
+            let reason = format!(
+                "the canary is not answering: {c_stuck} request{} waiting longer than {}, none answered meanwhile, {at_step}",
+                if c_stuck == 1 { "" } else { "s" },
+                human(hang)
+            );
+            self.abort_deploy(&reason, None);
+            return;
+        }
+        s.requests += s_stuck;
+        s.errors += s_stuck;
+        c.requests += c_stuck;
+        c.errors += c_stuck;
         let enough = c.requests >= plan.min_requests;
         let (c_rate, s_rate) = (c.error_rate() * 100.0, s.error_rate() * 100.0);
         let rate_limit = plan
@@ -331,8 +376,50 @@ impl Machine {
         if last {
             self.promote();
         } else {
-            self.begin_step(next);
+            self.grow_canary(next);
         }
+    }
+
+    /// Step `step` is next: the canary side first grows to its size for that step's share
+    /// (each canary instance carries about what a stable one does, so their service times
+    /// compare like with like), and the step begins once the new instances are ready.
+    pub(super) fn grow_canary(&mut self, step: usize) {
+        let Some(deploy) = &mut self.deploy else {
+            return;
+        };
+        let Some(canary) = deploy.canary.as_mut() else {
+            return;
+        };
+        canary.step = step;
+        let (plan, type_name) = (canary.plan.clone(), deploy.type_name.clone());
+        let stable = self
+            .slots
+            .iter()
+            .filter(|s| self.type_name(s) == type_name && !s.candidate && !s.removed() && !s.surge)
+            .count();
+        let have = self
+            .slots
+            .iter()
+            .filter(|s| s.candidate && !s.removed())
+            .count();
+        let want = canary_size(&plan, step, stable);
+        if want <= have {
+            self.begin_step(step);
+            return;
+        }
+        if let Some(deploy) = &mut self.deploy {
+            deploy.phase = DeployPhase::Starting;
+        }
+        let percent = plan.steps[step].min(100);
+        let more = want - have;
+        self.say(format!(
+            "canary step {} of {} sends {percent}% of requests: starting {more} more canary instance{} first ({want} for {stable} stable)",
+            step + 1,
+            plan.steps.len(),
+            if more == 1 { "" } else { "s" }
+        ));
+        self.start_candidates(Some(more));
+        self.advance_deploy();
     }
 
     /// The canary is promoted: its side grows to the formation's size, and takes every
@@ -344,13 +431,27 @@ impl Machine {
         deploy.phase = DeployPhase::Promoting;
         let type_name = deploy.type_name.clone();
         let new = self.current;
+        let missing = self.candidates_missing(&type_name);
+        self.say(format!(
+            "canary promoted: starting {} more instance{} of {type_name} on {}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            self.specs[new].release
+        ));
+        self.start_candidates(None);
+        self.advance_deploy();
+    }
+
+    /// Where the canary side has no instance yet: each index of the stable side's it lacks,
+    /// with its port on the other half.
+    fn candidates_missing(&self, type_name: &str) -> Vec<(u32, u16)> {
         let have: Vec<u32> = self
             .slots
             .iter()
             .filter(|s| s.candidate && !s.removed())
             .map(|s| s.index)
             .collect();
-        let missing: Vec<(u32, u16)> = self
+        let mut missing: Vec<(u32, u16)> = self
             .slots
             .iter()
             .filter(|s| {
@@ -361,7 +462,20 @@ impl Machine {
                     && !have.contains(&s.index)
             })
             .map(|s| (s.index, other_half(s.port, self.base_port)))
-            .collect();
+            .collect::<Vec<_>>();
+        missing.sort_unstable();
+        missing
+    }
+
+    /// Starts canary instances where the side has none yet, in index order: `limit` of them,
+    /// or every one (a promotion).
+    fn start_candidates(&mut self, limit: Option<usize>) {
+        let Some(type_name) = self.deploy.as_ref().map(|d| d.type_name.clone()) else {
+            return;
+        };
+        let new = self.current;
+        let mut missing = self.candidates_missing(&type_name);
+        missing.truncate(limit.unwrap_or(usize::MAX));
         let Some(type_index) = self.specs[new]
             .types
             .iter()
@@ -369,12 +483,6 @@ impl Machine {
         else {
             return;
         };
-        self.say(format!(
-            "canary promoted: starting {} more instance{} of {type_name} on {}",
-            missing.len(),
-            if missing.len() == 1 { "" } else { "s" },
-            self.specs[new].release
-        ));
         for (index, port) in missing {
             let mut slot = new_slot(&self.specs[new], new, type_index, index, port, self.now);
             slot.candidate = true;
@@ -382,7 +490,6 @@ impl Machine {
             let at = self.slots.len() - 1;
             self.spawn(at);
         }
-        self.advance_deploy();
     }
 
     /// `dozen canary status|promote|abort`.
@@ -583,16 +690,20 @@ impl Machine {
         self.current = back;
         self.begin_deploy("switch-back", from.clone(), release.clone());
         self.actions.push(Action::SetWeight(0));
+        // The other types' move onto the switched release stops where it is: what has not
+        // moved stays, what has moves back (found by the model test of issue 30).
+        self.roll.clear();
         let mut others = Vec::new();
         for slot in 0..self.slots.len() {
             let s = &self.slots[slot];
-            if s.candidate {
+            if s.candidate || (s.surge && s.spec == switched) {
                 self.slots[slot].candidate = false;
                 self.slots[slot].after_exit = AfterExit::Leave;
                 self.retire(slot);
             } else if s.spec == deploy.old {
                 // The same build and config: its instances go on, as the release they are.
                 self.slots[slot].spec = back;
+                self.slots[slot].next_spec = None;
             } else if s.spec == switched && !s.removed() {
                 // The other types had moved on after the switch: they move back.
                 others.push(s.name.clone());
@@ -703,6 +814,32 @@ impl Machine {
         }
         self.set_roll(RollState::Failed, failed);
     }
+}
+
+/// How long a request may wait for its answer before a canary's analysis counts it failed:
+/// a check's share of the interval, or the p99 limit the stable side's p99 sets when that is
+/// longer (a slow app's slow requests are not a hang).
+fn hang_after(plan: &control::CanaryPlan, stable: &Snapshot, interval: Duration) -> Duration {
+    let share = interval / CHECKS_PER_INTERVAL;
+    let by_p99 = (stable.requests >= plan.min_requests)
+        .then(|| stable.percentile(99.0))
+        .flatten()
+        .map(|p99| {
+            Duration::from_secs_f64(
+                super::relative_p99_limit(p99.as_secs_f64() * 1000.0, plan.max_p99_ratio) / 1000.0,
+            )
+        });
+    by_p99.map_or(share, |limit| limit.max(share))
+}
+
+/// How many canary instances step `step` runs beside `stable` stable ones: the plan's
+/// `instances` at least, and enough that each carries about a stable instance's share of
+/// requests (⌈stable × percent / 100⌉), never more than the stable side has.
+fn canary_size(plan: &control::CanaryPlan, step: usize, stable: usize) -> usize {
+    let percent = plan.steps.get(step).copied().unwrap_or(100).min(100) as usize;
+    let by_load = (stable * percent).div_ceil(100);
+    let floor = usize::try_from(plan.instances.max(1)).unwrap_or(usize::MAX);
+    by_load.max(floor).min(stable.max(1))
 }
 
 /// Whether two specs run the same build with the same config (a rollback's release and the

@@ -119,7 +119,7 @@ impl Machine {
         if self.stopping {
             return Err(Refused("the formation is stopping".to_owned()));
         }
-        if self.deploy.is_some()
+        if self.deploying()
             && let Some(busy) = self.busy()
         {
             return Err(Refused(busy));

@@ -141,7 +141,7 @@ impl Machine {
         }
         // Both sides' instances have the same names until a deploy ends; and a move's outcome
         // is what a waiting `dozen release` reads: a restart must not take its place.
-        if (self.deploy.is_some() || self.moving.is_some())
+        if self.deploying()
             && let Some(busy) = self.busy()
         {
             return Response::error(busy);
@@ -528,6 +528,17 @@ impl Machine {
 
     /// The instance a roll waited for did not come back: the roll ends, and a move goes back.
     pub(super) fn roll_failed(&mut self, slot: usize, name: &str) {
+        if self.rolling_back && self.moving.is_none() {
+            // A failed move's way back goes on without it: it restarts on the release it left
+            // by its own policy, and no other instance stays on the aborted release (found by
+            // the model test of issue 30).
+            self.rolling = None;
+            self.say(format!(
+                "{name} did not come back on the release it left either; it restarts there by its policy while the others go back"
+            ));
+            self.advance_roll();
+            return;
+        }
         let left = self
             .roll
             .iter()
@@ -539,12 +550,6 @@ impl Machine {
         self.end_surge(None);
         if let Some(old) = self.moving.take() {
             self.abandon_move(slot, old);
-        } else if self.rolling_back {
-            self.rolling_back = false;
-            self.say(format!(
-                "{name} did not come back on the release it left either"
-            ));
-            self.set_roll(RollState::Failed, None);
         } else {
             self.say(format!(
                 "{name} did not come back; the rolling restart stopped ({left} not restarted)"

@@ -273,6 +273,8 @@ fn counts(requests: u64, errors: u64, ms: u64) -> Snapshot {
         requests,
         errors,
         latency: histogram.counts(),
+        waiting: Vec::new(),
+        since_answer: Some(Duration::ZERO),
     }
 }
 
@@ -286,3 +288,4 @@ fn count(log: &[String], prefix: &str) -> usize {
 
 mod deploys;
 mod instances;
+mod model;
