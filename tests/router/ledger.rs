@@ -182,10 +182,10 @@ type Outcome = (Vec<String>, Option<i32>, String, String);
 /// names its seed.
 #[test]
 fn random_interleavings_of_commands_leave_the_ledger_saying_what_serves() {
-    let seeds: Vec<u64> = std::env::var("DOZEN_MODEL_SEEDS")
-        .ok()
-        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![7, 11]);
+    let seeds: Vec<u64> = std::env::var("DOZEN_MODEL_SEEDS").ok().map_or_else(
+        || vec![7, 11],
+        |s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+    );
     for seed in seeds {
         interleaving(seed);
     }
@@ -203,23 +203,7 @@ fn interleaving(seed: u64) {
     for round in 0..4 {
         let mut pair = Vec::new();
         for _ in 0..2 {
-            let words: Vec<String> = match choices.below(6) {
-                0..=2 => {
-                    let strategy = ["rolling", "blue-green", "canary"][choices.below(3) as usize];
-                    let mut words = vec![
-                        "release".to_owned(),
-                        "--strategy".to_owned(),
-                        strategy.to_owned(),
-                    ];
-                    if choices.below(4) == 0 {
-                        words.push("--no-wait".to_owned());
-                    }
-                    words
-                }
-                3 => vec!["rollback".to_owned()],
-                4 => vec!["restart".to_owned()],
-                _ => vec!["scale".to_owned(), format!("web={}", 1 + choices.below(3))],
-            };
+            let words = random_command(&mut choices);
             pair.push(words);
         }
         std::fs::write(dir.join("version.txt"), format!("r{round}")).unwrap();
@@ -242,36 +226,11 @@ fn interleaving(seed: u64) {
             outcomes.push(thread.join().unwrap());
         }
     }
-    // Settle: no deploy in progress, every instance on one release.
-    let settled = crate::harness::eventually_ok(
-        &format!("seed {seed}: the run to settle"),
-        Duration::from_secs(60),
-        || {
-            let status = ps(&running);
-            let in_progress = status["deploy"]["state"] == "in_progress";
-            let releases: std::collections::BTreeSet<String> = status["instances"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|i| matches!(i["state"].as_str(), Some("ready" | "running")))
-                .map(|i| i["release"].as_str().unwrap().to_owned())
-                .collect();
-            let moving = status["instances"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|i| !matches!(i["state"].as_str(), Some("ready" | "running")));
-            if in_progress || moving || releases.len() != 1 {
-                Err(format!("{status:#}"))
-            } else {
-                Ok(releases.into_iter().next().unwrap())
-            }
-        },
-    );
+    let settled = settled_release(&running, seed);
     let current = super::deploys::current_releases(&dir);
     assert_eq!(
         current,
-        [settled.clone()],
+        std::slice::from_ref(&settled),
         "seed {seed}: the ledger's current release is not what serves; commands: {outcomes:?}"
     );
     let (_, stdout, _) = crate::harness::dozen_in(&dir, &["releases", "--json"]);
@@ -320,4 +279,56 @@ fn interleaving(seed: u64) {
     eprintln!("seed {seed}: settled on {settled}; {outcomes:?}");
     let _ = load.finish();
     stop_run(running);
+}
+
+/// One command of an interleaving, chosen: a release (each strategy, one in four not waited
+/// for), a rollback, a restart or a scale.
+fn random_command(choices: &mut Choices) -> Vec<String> {
+    match choices.below(6) {
+        0..=2 => {
+            let strategy =
+                ["rolling", "blue-green", "canary"][usize::try_from(choices.below(3)).unwrap()];
+            let mut words = vec![
+                "release".to_owned(),
+                "--strategy".to_owned(),
+                strategy.to_owned(),
+            ];
+            if choices.below(4) == 0 {
+                words.push("--no-wait".to_owned());
+            }
+            words
+        }
+        3 => vec!["rollback".to_owned()],
+        4 => vec!["restart".to_owned()],
+        _ => vec!["scale".to_owned(), format!("web={}", 1 + choices.below(3))],
+    }
+}
+
+/// Once no deploy is in progress and every instance is at rest on one release: that release.
+fn settled_release(running: &Running, seed: u64) -> String {
+    crate::harness::eventually_ok(
+        &format!("seed {seed}: the run to settle"),
+        Duration::from_secs(60),
+        || {
+            let status = ps(running);
+            let in_progress = status["deploy"]["state"] == "in_progress";
+            let releases: std::collections::BTreeSet<String> = status["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| matches!(i["state"].as_str(), Some("ready" | "running")))
+                .map(|i| i["release"].as_str().unwrap().to_owned())
+                .collect();
+            let moving = status["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| !matches!(i["state"].as_str(), Some("ready" | "running")));
+            if in_progress || moving || releases.len() != 1 {
+                Err(format!("{status:#}"))
+            } else {
+                Ok(releases.into_iter().next().unwrap())
+            }
+        },
+    )
 }
