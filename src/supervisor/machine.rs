@@ -429,6 +429,37 @@ enum Step {
 use crate::control::{RollKind, RollState};
 use crate::store::deploys::{Outcome, Record};
 
+/// Where the formation is going: nowhere, onto the current release from another (a move, or
+/// a blue-green or canary deploy's), or back from a move that failed. One at a time: a move
+/// cannot also be going back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moving {
+    Still,
+    /// Onto the current spec from spec `from`.
+    Forward {
+        from: usize,
+    },
+    /// A failed move's moved instances go back to the release it left (the current one).
+    Back,
+}
+
+impl Moving {
+    /// The spec a move forward comes from.
+    fn from(self) -> Option<usize> {
+        match self {
+            Self::Forward { from } => Some(from),
+            Self::Still | Self::Back => None,
+        }
+    }
+
+    /// Takes the move forward's origin, leaving the formation still.
+    fn take_forward(&mut self) -> Option<usize> {
+        let from = self.from()?;
+        *self = Self::Still;
+        Some(from)
+    }
+}
+
 /// The latest restart or move, for `dozen ps` and clients that wait for its end.
 struct Roll {
     seq: u64,
@@ -504,13 +535,11 @@ pub struct Machine {
     rolling: Option<String>,
     /// How many instances the current roll has replaced.
     rolled: usize,
-    /// While the formation moves to a new release: the spec it is moving from.
-    moving: Option<usize>,
+    /// Whether the formation is moving to a new release, or back from a failed move.
+    moving: Moving,
     last_roll: Option<Roll>,
     /// Health-check commands running now.
     checks: Vec<CommandCheck>,
-    /// While a failed move's moved instances go back to the release it left.
-    rolling_back: bool,
     next_id: u64,
     stopping: bool,
     interrupts: u32,
@@ -554,10 +583,9 @@ impl Machine {
             roll: VecDeque::new(),
             rolling: None,
             rolled: 0,
-            moving: None,
+            moving: Moving::Still,
             last_roll: None,
             checks: Vec::new(),
-            rolling_back: false,
             next_id: 1,
             stopping: false,
             interrupts: 0,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     Action, AfterExit, CHECKS_PER_INTERVAL, Canary, Deploy, DeployPhase, HALF, MAX_HELD, Machine,
-    Readiness, Refusal, Slot, Spec, State, human, later, new_slot, other_half, p99_breach,
+    Moving, Readiness, Refusal, Slot, Spec, State, human, later, new_slot, other_half, p99_breach,
 };
 
 impl Machine {
@@ -68,8 +68,7 @@ impl Machine {
                 ),
             });
         }
-        (self.moving.is_some()
-            || self.rolling_back
+        (self.moving != Moving::Still
             || self.record.is_some()
             || self.rolling.is_some()
             || !self.roll.is_empty())
@@ -79,7 +78,7 @@ impl Machine {
     /// A deploy is under way: its record is open (a move, a failed move's way back, a
     /// blue-green or canary deploy). Restarts, stops and scales wait for it (issue 30).
     pub(super) fn deploying(&self) -> bool {
-        self.deploy.is_some() || self.record.is_some() || self.moving.is_some() || self.rolling_back
+        self.deploy.is_some() || self.record.is_some() || self.moving != Moving::Still
     }
 
     /// Moves the routed type to release `version` blue-green (docs/deploy.md): a whole
@@ -132,7 +131,7 @@ impl Machine {
         let (old, new) = (self.current, self.specs.len());
         self.specs.push(spec);
         self.current = new;
-        self.moving = Some(old);
+        self.moving = Moving::Forward { from: old };
         let from = self.specs[old].release.clone();
         let kind = if is_canary { "canary" } else { "blue-green" };
         self.begin_deploy(kind, from, release.clone());
@@ -661,7 +660,7 @@ impl Machine {
             slot.candidate = false;
         }
         self.actions.push(Action::SetWeight(0));
-        if self.moving.is_none() {
+        if self.moving.from().is_none() {
             self.specs[deploy.old].keep = None;
         }
         let from = self.specs[deploy.old].release.clone();
@@ -723,7 +722,7 @@ impl Machine {
             });
             self.set_roll(RollState::Done, None);
         } else {
-            self.moving = Some(switched);
+            self.moving = Moving::Forward { from: switched };
             self.queue_roll(&others);
             self.advance_roll();
         }
@@ -791,7 +790,7 @@ impl Machine {
             self.slots[slot].next_spec = None;
         }
         self.current = deploy.old;
-        self.moving = None;
+        self.moving = Moving::Still;
         self.actions.push(Action::SetWeight(0));
         let what = if deploy.canary.is_some() {
             "the canary release"

@@ -153,7 +153,7 @@ impl Machine {
         let deploy_old = self.deploy.as_ref().map(|d| d.old);
         for index in 0..self.specs.len() {
             let used = index == self.current
-                || Some(index) == self.moving
+                || Some(index) == self.moving.from()
                 || Some(index) == deploy_old
                 || self
                     .slots
@@ -203,7 +203,8 @@ impl Machine {
             });
         }
         let was_ready = self.slots[slot].ready();
-        let replacing = self.moving.is_some() && self.rolling.as_deref() == Some(name.as_str());
+        let replacing =
+            self.moving.from().is_some() && self.rolling.as_deref() == Some(name.as_str());
         let stopping = self.stopping;
         let s = &mut self.slots[slot];
         s.readiness = Readiness::Pending;
@@ -268,7 +269,8 @@ impl Machine {
     /// so that its line says so once.
     pub(super) fn exit_stops_formation(&self, slot: usize, exit_code: i32) -> bool {
         let s = &self.slots[slot];
-        let replacing = self.moving.is_some() && self.rolling.as_deref() == Some(s.name.as_str());
+        let replacing =
+            self.moving.from().is_some() && self.rolling.as_deref() == Some(s.name.as_str());
         if self.stopping || s.removed() || s.surge || replacing {
             return false;
         }
@@ -372,7 +374,8 @@ impl Machine {
 
     /// An instance failed its checks: restart it when its policy allows, else stop.
     pub(super) fn unhealthy(&mut self, slot: usize, text: &str) {
-        let moving = self.moving.is_some() && self.rolling.as_ref() == Some(&self.slots[slot].name);
+        let moving =
+            self.moving.from().is_some() && self.rolling.as_ref() == Some(&self.slots[slot].name);
         if moving || self.slots[slot].surge {
             // A replacement on a new release: stopped, and the move stops (`on_exit`).
             self.say(text);

@@ -7,8 +7,8 @@ use crate::store::deploys::{Outcome, Record};
 use std::time::{Duration, Instant};
 
 use super::{
-    Action, AfterExit, DeployPhase, Machine, Readiness, Refusal, Roll, Slot, Spec, State, Step,
-    new_slot,
+    Action, AfterExit, DeployPhase, Machine, Moving, Readiness, Refusal, Roll, Slot, Spec, State,
+    Step, new_slot,
 };
 
 impl Machine {
@@ -47,7 +47,7 @@ impl Machine {
         let (old, new) = (self.current, self.specs.len());
         self.specs.push(spec);
         self.current = new;
-        self.moving = Some(old);
+        self.moving = Moving::Forward { from: old };
         self.say(format!(
             "{release} is current: moving the formation to it, one instance at a time"
         ));
@@ -312,7 +312,7 @@ impl Machine {
         if back.is_empty() && self.rolling.is_none() {
             self.set_roll(RollState::Failed, None);
         } else {
-            self.rolling_back = true;
+            self.moving = Moving::Back;
         }
     }
 
@@ -528,7 +528,7 @@ impl Machine {
 
     /// The instance a roll waited for did not come back: the roll ends, and a move goes back.
     pub(super) fn roll_failed(&mut self, slot: usize, name: &str) {
-        if self.rolling_back && self.moving.is_none() {
+        if self.moving == Moving::Back {
             // A failed move's way back goes on without it: it restarts on the release it left
             // by its own policy, and no other instance stays on the aborted release (found by
             // the model test of issue 30).
@@ -548,7 +548,7 @@ impl Machine {
         self.rolling = None;
         self.rolled = 0;
         self.end_surge(None);
-        if let Some(old) = self.moving.take() {
+        if let Some(old) = self.moving.take_forward() {
             self.abandon_move(slot, old);
         } else {
             self.say(format!(
@@ -564,7 +564,7 @@ impl Machine {
         self.end_surge(None);
         let n = std::mem::take(&mut self.rolled);
         let plural = if n == 1 { "" } else { "s" };
-        if let Some(old) = self.moving.take() {
+        if let Some(old) = self.moving.take_forward() {
             let release = self.specs[self.current].release.clone();
             self.say(format!(
                 "the formation runs {release} ({n} instance{plural} moved)"
@@ -579,8 +579,8 @@ impl Machine {
                 self.specs[old].keep = None;
             }
             self.set_roll(RollState::Done, None);
-        } else if self.rolling_back {
-            self.rolling_back = false;
+        } else if self.moving == Moving::Back {
+            self.moving = Moving::Still;
             let release = self.specs[self.current].release.clone();
             let moved = if n > 0 {
                 format!(" ({n} instance{plural} moved back)")
