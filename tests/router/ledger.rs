@@ -332,3 +332,136 @@ fn settled_release(running: &Running, seed: u64) -> String {
         },
     )
 }
+
+/// What `dozen release` said and what then serves agree, however full the control socket is
+/// (issue 30, finding 4): 250 `dozen logs -f` followers have their own budget and never keep
+/// a release from moving the run; with every connection taken by idle clients, the release
+/// is either refused — aborted, exit 1, the old release serving — or, if it got a slot, done
+/// and serving. Never exit 0 with the old release serving.
+#[test]
+fn a_full_control_socket_never_makes_a_release_say_what_does_not_serve() {
+    use std::os::unix::net::UnixStream;
+    let port = base_port();
+    let (dir, running) = released(app().file("version.txt", "one"), port, 1);
+    let socket = dir.join(".dozen/run/control.sock");
+    let followers: Vec<UnixStream> = (0..250)
+        .map(|_| {
+            let mut stream = UnixStream::connect(&socket).unwrap();
+            stream
+                .write_all(b"{\"v\":1,\"op\":\"logs\",\"follow\":true}\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    crate::harness::eventually("250 followers", Duration::from_secs(10), || {
+        ps(&running)["logs"]["followers"].as_u64() >= Some(250)
+    });
+    std::fs::write(dir.join("version.txt"), "two").unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(get(port, "/").json()["version"], "two");
+    drop(followers);
+    // Idle clients hold every connection (each for 2 s; a thread keeps the socket full).
+    let stop = Arc::new(AtomicBool::new(false));
+    let filler = {
+        let (stop, socket) = (Arc::clone(&stop), socket.clone());
+        std::thread::spawn(move || {
+            let mut idle = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                // Those the run closed (at their deadline, or refused) are replaced.
+                idle.retain(|stream: &UnixStream| {
+                    let mut byte = [0u8; 1];
+                    stream.set_nonblocking(true).unwrap();
+                    let mut reader = stream;
+                    matches!(reader.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+                });
+                while idle.len() < 300 {
+                    match UnixStream::connect(&socket) {
+                        Ok(stream) => idle.push(stream),
+                        Err(_) => break,
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(dir.join("version.txt"), "three").unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    stop.store(true, Ordering::SeqCst);
+    filler.join().unwrap();
+    let serving = get(port, "/").json()["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let current = super::deploys::current_releases(&dir);
+    eprintln!("the release with the socket full exited {code:?}: {stderr}");
+    match code {
+        Some(0) => assert_eq!(
+            (serving.as_str(), current),
+            ("three", vec!["v3".to_owned()])
+        ),
+        Some(1) => {
+            assert!(
+                stderr.contains("v3 is aborted, v2 stays current"),
+                "{stderr}"
+            );
+            assert_eq!((serving.as_str(), current), ("two", vec!["v2".to_owned()]));
+        }
+        other => panic!("exit {other:?}: {stderr}"),
+    }
+    stop_run(running);
+}
+
+/// While a blue-green deploy's new side is still starting (issue 30, finding 2): a second
+/// `dozen release` is refused — recorded aborted, exit 1 — and `dozen rollback` ends the
+/// deploy (its waiting release exits 1, "rolled back"), nothing started; afterwards the
+/// ledger's current release is the rollback, and it is what serves.
+#[test]
+fn while_a_new_side_starts_a_release_is_refused_and_a_rollback_ends_the_deploy() {
+    let port = base_port();
+    let test = app()
+        .file("version.txt", "one")
+        .manifest("[deploy]\nstrategy = \"blue-green\"\n");
+    let (dir, running) = released(test, port, 2);
+    // The next release's instances take 3 s to listen.
+    std::fs::write(dir.join(".env"), "START_DELAY=3\n").unwrap();
+    let release = release_in_background(&dir, "two");
+    crate::harness::eventually(
+        "the new side to be starting",
+        Duration::from_secs(10),
+        || {
+            ps(&running)["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["side"] == "candidate")
+        },
+    );
+    std::fs::write(dir.join("version.txt"), "three").unwrap();
+    let (code, stdout, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("deploy d1 (blue-green, v1 → v2) is in progress")
+            && stderr.contains("v3 is aborted"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = crate::harness::dozen_in(&dir, &["rollback", "v1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "v4\n");
+    let (code, stderr) = release.join().unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("rolled back to v4"), "{stderr}");
+    assert_eq!(super::deploys::current_releases(&dir), ["v4"]);
+    for _ in 0..20 {
+        assert_eq!(get(port, "/").json()["version"], "one");
+    }
+    crate::harness::eventually("only v4 instances", Duration::from_secs(10), || {
+        ps(&running)["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["release"] == "v4")
+    });
+    stop_run(running);
+}
