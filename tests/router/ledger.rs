@@ -144,6 +144,7 @@ fn a_hung_canary_is_judged_within_a_tenth_of_an_interval() {
     let analysed = Instant::now();
     let (code, stderr) = release.join().unwrap();
     let judged = analysed.elapsed();
+    eprintln!("the hung canary was judged {judged:?} after its analysis began");
     stop.store(true, Ordering::SeqCst);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("the canary is not answering"), "{stderr}");
