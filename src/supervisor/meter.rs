@@ -38,45 +38,42 @@ pub enum Failed {
 }
 
 /// `sh -c script` as a one-off (under a nursery, so nothing of it outlives dozen, even a
-/// `kill -9`), killed past `timeout`: its lines (at most `keep` of the last), and how it
-/// ended — `Err` with why when it did not exit 0.
+/// `kill -9`), killed past `timeout`, each line of its output given to `on_line` (lines are
+/// at most [`super::oneoff::MAX_LINE`] long): how it ended — `Err` with why when it did not
+/// exit 0.
 fn run(
     script: &str,
     env: &[(String, String)],
     cwd: &Path,
     timeout: Duration,
-    keep: usize,
-) -> (Vec<String>, Result<(), Failed>) {
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(), Failed> {
     let argv = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
-    let mut lines = std::collections::VecDeque::new();
-    let finished = super::oneoff::run_for(&argv, env, cwd, Some(timeout), &mut |line| {
-        if lines.len() == keep {
-            lines.pop_front();
-        }
-        lines.push_back(line.to_owned());
-    });
-    let lines: Vec<String> = lines.into();
-    let outcome = match finished {
+    match super::oneoff::run_for(&argv, env, cwd, Some(timeout), on_line) {
         Err(error) => Err(Failed::CannotRun(error.to_string())),
         Ok(f) if f.timed_out => Err(Failed::TimedOut(timeout)),
         Ok(f) if f.code() == 0 => Ok(()),
         Ok(f) => Err(Failed::Exited(f.describe())),
-    };
-    (lines, outcome)
+    }
 }
 
-/// Runs `command` and reads its number from its first line on stdout (its stderr is not
-/// read: a warning there must not be taken for the number); gives up after `timeout`.
+/// Runs `command` and reads its number from its first line on stdout that has one word at
+/// least — only that line is kept, whatever else it prints (its stderr is not read: a
+/// warning there must not be taken for the number); gives up after `timeout`.
 pub fn measure(command: &str, env: &[(String, String)], cwd: &Path, timeout: Duration) -> Reading {
-    let (lines, outcome) = run(
+    let mut first: Option<String> = None;
+    run(
         &format!("exec 2>/dev/null; {command}"),
         env,
         cwd,
         timeout,
-        64,
-    );
-    outcome?;
-    parse(&lines.join("\n"))
+        &mut |line| {
+            if first.is_none() && !line.trim().is_empty() {
+                first = Some(line.to_owned());
+            }
+        },
+    )?;
+    parse(first.as_deref().unwrap_or_default())
 }
 
 /// Runs a smoke test: `Ok` when it exits 0 within `timeout`, else why not (its exit, and the
@@ -87,17 +84,23 @@ pub fn smoke(
     cwd: &Path,
     timeout: Duration,
 ) -> Result<(), Failed> {
-    let (lines, outcome) = run(command, env, cwd, timeout, 16);
-    outcome.map_err(
-        |why| match lines.iter().rev().find(|l| !l.trim().is_empty()) {
-            Some(last) => Failed::Said {
-                why: Box::new(why),
-                last: last.trim().to_owned(),
-            },
-            None => why,
+    let mut last: Option<String> = None;
+    run(command, env, cwd, timeout, &mut |line| {
+        if !line.trim().is_empty() {
+            last = Some(line.trim().chars().take(SMOKE_REPORT).collect());
+        }
+    })
+    .map_err(|why| match last {
+        Some(last) => Failed::Said {
+            why: Box::new(why),
+            last,
         },
-    )
+        None => why,
+    })
 }
+
+/// How much of a smoke test's last line is kept as its report, in characters.
+const SMOKE_REPORT: usize = 1024;
 
 /// The number a command printed: its first word.
 pub fn parse(out: &str) -> Reading {

@@ -5,7 +5,6 @@
 //! command ends, and said so; and whatever happens to dozen, `kill -9` included, the nursery
 //! ends every process of the command.
 
-use std::io::BufRead as _;
 use std::os::fd::AsFd as _;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -14,6 +13,14 @@ use super::nursery::{self, Nursery, Request};
 
 /// How long what a one-off left running gets between SIGTERM and SIGKILL.
 const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
+
+/// The longest line a one-off's output is given as: a longer one comes in pieces of this
+/// size (the rest of it as the next lines), so no output, newline or not, is held whole.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Lines read ahead of the caller: past this the reader waits, and so does the command on
+/// its full pipe (backpressure, not memory).
+const READ_AHEAD: usize = 256;
 
 /// How a one-off ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,19 +101,13 @@ pub fn run_for(
         &[writer.as_fd()],
     )?;
     drop(writer);
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
     let lines = {
         let tx = tx.clone();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(reader).split(b'\n') {
-                let Ok(line) = line else { break };
-                let text = String::from_utf8_lossy(&line)
-                    .trim_end_matches('\r')
-                    .to_owned();
-                if tx.send(Message::Line(text)).is_err() {
-                    break;
-                }
-            }
+            read_lines(std::io::BufReader::new(reader), &mut |text| {
+                tx.send(Message::Line(text)).is_ok()
+            });
         })
     };
     let mut events = nursery.events()?;
@@ -169,6 +170,15 @@ pub fn run_for(
     // ended; daemons that left the group get it now, then SIGKILL after the grace), then the
     // pipe closes and the last lines arrive.
     nursery.finish();
+    // The reader may be waiting for room in the channel: keep taking lines until it is done.
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(Message::Line(line)) => on_line(&line),
+            Err(mpsc::RecvTimeoutError::Timeout) if lines.is_finished() => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
     let _ = lines.join();
     while let Ok(message) = rx.try_recv() {
         if let Message::Line(line) = message {
@@ -178,5 +188,77 @@ pub fn run_for(
     Ok(finished)
 }
 
+/// Reads `input` as lines (`\n`-separated, a `\r` before it dropped, invalid UTF-8
+/// replaced), each given to `emit` as it ends — or in [`MAX_LINE`] pieces when it goes on
+/// longer — until the input ends or `emit` says stop.
+fn read_lines(mut input: impl std::io::BufRead, emit: &mut dyn FnMut(String) -> bool) {
+    let mut line: Vec<u8> = Vec::new();
+    let text = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .trim_end_matches('\r')
+            .to_owned()
+    };
+    while let Ok(buffer) = input.fill_buf() {
+        if buffer.is_empty() {
+            if !line.is_empty() {
+                emit(text(&line));
+            }
+            return;
+        }
+        let room = MAX_LINE - line.len();
+        let (taken, ended) = if let Some(at) = buffer.iter().take(room).position(|b| *b == b'\n') {
+            line.extend_from_slice(&buffer[..at]);
+            (at + 1, true)
+        } else {
+            let taken = buffer.len().min(room);
+            line.extend_from_slice(&buffer[..taken]);
+            (taken, line.len() == MAX_LINE)
+        };
+        input.consume(taken);
+        if ended && !emit(text(&std::mem::take(&mut line))) {
+            return;
+        }
+    }
+}
+
 // The nursery is `dozen __nursery`, so one-offs are tested through the binary:
 // tests/oneoff.rs.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(input: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        read_lines(std::io::BufReader::with_capacity(7, input), &mut |line| {
+            lines.push(line);
+            true
+        });
+        lines
+    }
+
+    #[test]
+    fn lines_end_at_newlines_and_a_long_one_comes_in_pieces() {
+        assert_eq!(lines_of(b"a\r\nbc\n\nlast"), ["a", "bc", "", "last"]);
+        assert_eq!(lines_of(b""), Vec::<String>::new());
+        let long = vec![b'x'; MAX_LINE * 2 + 5];
+        let mut input = long.clone();
+        input.extend_from_slice(b"\nnext\n");
+        let pieces = lines_of(&input);
+        assert_eq!(
+            pieces.iter().map(String::len).collect::<Vec<_>>(),
+            [MAX_LINE, MAX_LINE, 5, 4]
+        );
+        assert_eq!(lines_of(&[0xff, b'\n']), ["\u{fffd}"]);
+    }
+
+    #[test]
+    fn reading_stops_when_told() {
+        let mut seen = 0;
+        read_lines(std::io::BufReader::new(&b"1\n2\n3\n"[..]), &mut |_| {
+            seen += 1;
+            seen < 2
+        });
+        assert_eq!(seen, 2);
+    }
+}

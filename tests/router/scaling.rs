@@ -221,3 +221,44 @@ fn autoscale_settings_are_checked() {
     );
     stop(running);
 }
+
+/// dozen's peak memory (`VmHWM`), in MiB.
+fn peak_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kib / 1024
+}
+
+/// A metric command that prints without end costs dozen a line, not its output (issue 31,
+/// finding 5): a 100 MB line that starts with a number, then 100 MB of NULs with no newline
+/// at all — dozen reads the first one's number, the second is "not a number", and its peak
+/// memory stays under 64 MiB (before: 5.9 GiB for `head -c 3000000000 /dev/zero`).
+#[test]
+fn a_metric_command_that_prints_without_end_costs_one_line() {
+    let test = Test::new()
+        .procfile("worker: exec sleep 60\n")
+        .file("how.txt", "digits\n")
+        .file(
+            "metric.sh",
+            "if grep -q digits how.txt; then printf '3 '; head -c 100000000 /dev/zero | tr '\\0' ' '; else head -c 100000000 /dev/zero; fi\n",
+        )
+        .manifest(
+            "[processes.worker]\nautoscale = { min = 1, max = 4, target = 1, metric = \"command\", command = \"sh metric.sh\", interval = \"5s\", scale_down_window = \"1s\" }\n",
+        );
+    let dir = test.path().to_path_buf();
+    let port = base_port().to_string();
+    let mut running = test
+        .args(&["run", "--dev", "--no-timestamps", "-p", &port])
+        .spawn();
+    running.wait_for("autoscale: worker 1 → ", 60);
+    std::fs::write(dir.join("how.txt"), "zeros\n").unwrap();
+    running.wait_for("does not start with a number", 60);
+    let peak = peak_mib(running.child.id());
+    eprintln!("peak {peak} MiB");
+    assert!(peak < 64, "dozen's peak memory was {peak} MiB");
+    stop(running);
+}
