@@ -151,7 +151,7 @@ impl Router {
                 .iter()
                 .map(|b| InstanceStatus {
                     name: b.route.name.clone(),
-                    side: match b.route.side {
+                    side: match b.side() {
                         Side::Candidate => Some("candidate".to_owned()),
                         // Named too while a deploy has two sides: two rows share each name.
                         Side::Stable => two_sides.then(|| "stable".to_owned()),

@@ -99,7 +99,13 @@ fn list(store: &std::path::Path, ledger: &Ledger, json_output: bool) -> Result<i
                 .unwrap_or(&release.created)
                 .replace('T', " "),
             release.environment,
-            status_name(status),
+            // A release whose deploy is under way is current, but does not serve yet.
+            match deploys.get(&release.version) {
+                Some(d) if d.outcome == crate::store::deploys::Outcome::InProgress => {
+                    "deploying".to_owned()
+                }
+                _ => status_name(status),
+            },
             crate::ui::short_id(&release.build),
             commit_of(store, &release.build).unwrap_or_else(|| "-".into()),
             crate::ui::short_id(&release.config_digest),

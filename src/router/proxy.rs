@@ -267,7 +267,7 @@ async fn handle(
                 let mut response =
                     pass_back(response, client_upgrade, in_flight, sender, meta.id, access);
                 if choice.set_cookie {
-                    let cookie = sides::side_cookie(backend.route.side);
+                    let cookie = sides::side_cookie(backend.side());
                     response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
                 return response;
@@ -327,7 +327,7 @@ fn answered_by(
     // Each side's counts are a canary's analysis: kept only while a deploy has two sides
     // (a histogram more per request otherwise, for nothing).
     if by_weight && shared.table.two_sides() {
-        let side = shared.table.stats(backend.route.side);
+        let side = shared.table.stats(backend.side());
         side.answered(status.as_u16(), service);
     }
 }
@@ -337,7 +337,7 @@ fn answered_by(
 fn failed_by(shared: &Shared, backend: &Backend, by_weight: bool) {
     backend.errors.fetch_add(1, Ordering::Relaxed);
     if by_weight && shared.table.two_sides() {
-        shared.table.stats(backend.route.side).failed();
+        shared.table.stats(backend.side()).failed();
     }
 }
 
@@ -556,8 +556,7 @@ async fn send_counted(
     by_weight: bool,
 ) -> Result<(Response<Incoming>, Duration, Option<Sender>), SendError> {
     let table = &shared.table;
-    let _waiting =
-        (by_weight && table.two_sides()).then(|| table.stats(backend.route.side).waiting());
+    let _waiting = (by_weight && table.two_sides()).then(|| table.stats(backend.side()).waiting());
     send(backend, request, upgrade, shared).await
 }
 

@@ -218,11 +218,15 @@ pub struct Backend {
     pools: Vec<Pool>,
     /// Service times (request sent to response head), for percentiles.
     pub latency: Histogram,
+    /// On a deploy's candidate side now: the supervisor moves an instance from one side to
+    /// the other (a promoted canary is the formation) without it leaving the rotation.
+    candidate: AtomicBool,
 }
 
 impl Backend {
     fn new(route: Route, workers: usize) -> Self {
         Self {
+            candidate: AtomicBool::new(route.side == Side::Candidate),
             route,
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
@@ -237,6 +241,15 @@ impl Backend {
 
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// The side it is on now (the route it was added with says where it began).
+    pub fn side(&self) -> Side {
+        if self.candidate.load(Ordering::Acquire) {
+            Side::Candidate
+        } else {
+            Side::Stable
+        }
     }
 
     pub fn is_refusing(&self) -> bool {
@@ -418,11 +431,15 @@ impl Table {
         let rotation: Vec<Arc<Backend>> = routes
             .iter()
             .map(|route| {
-                Arc::clone(
-                    known
-                        .entry(route.id)
-                        .or_insert_with(|| Arc::new(Backend::new(route.clone(), self.workers))),
-                )
+                let backend = known
+                    .entry(route.id)
+                    .or_insert_with(|| Arc::new(Backend::new(route.clone(), self.workers)));
+                // An instance can change sides in place (a promotion, a blue-green deploy's
+                // end): found by the new user's trial of issue 30.
+                backend
+                    .candidate
+                    .store(route.side == Side::Candidate, Ordering::Release);
+                Arc::clone(backend)
             })
             .collect();
         known.retain(|id, backend| {
@@ -433,7 +450,7 @@ impl Table {
         *current = rotation;
         self.publish(&current);
         self.two_sides.store(
-            current.iter().any(|b| b.route.side == Side::Candidate),
+            current.iter().any(|b| b.side() == Side::Candidate),
             Ordering::Release,
         );
         drop(current);
@@ -478,7 +495,7 @@ impl Table {
                 !b.is_refusing()
                     && !b.is_draining()
                     && !tried.contains(&b.route.id)
-                    && side.is_none_or(|side| b.route.side == side)
+                    && side.is_none_or(|side| b.side() == side)
             });
         if round_robin {
             eligible.next().cloned()
@@ -633,6 +650,35 @@ mod tests {
                 .id,
             third.route.id
         );
+    }
+
+    /// A promoted canary's instances stay in rotation and become the stable side, in place:
+    /// the side an instance was added with must not stick (found by a new user's trial, issue
+    /// 30: after a promotion, the stable side's requests all went to the one instance started
+    /// at promotion).
+    #[test]
+    fn an_instance_changes_sides_in_place() {
+        let table = Table::default();
+        let candidate = |id, port| Route {
+            side: Side::Candidate,
+            ..route(id, port)
+        };
+        table.set_routes(&[route(1, 5001), candidate(2, 5051)]);
+        assert!(table.two_sides());
+        assert_eq!(
+            table.pick(&[], false, Some(Side::Stable)).unwrap().route.id,
+            1
+        );
+        table.set_routes(&[route(2, 5051), route(3, 5052)]);
+        assert!(!table.two_sides());
+        let stable: std::collections::BTreeSet<u64> = (0..4)
+            .map(|_| {
+                let picked = table.pick(&[], true, Some(Side::Stable)).unwrap();
+                assert_eq!(picked.side(), Side::Stable);
+                picked.route.id
+            })
+            .collect();
+        assert_eq!(stable, [2, 3].into());
     }
 
     #[test]

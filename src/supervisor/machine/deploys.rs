@@ -37,8 +37,8 @@ impl Machine {
         // A deploy under way is named by its record, with what ends it.
         Some(match &self.record {
             Some(record) => format!(
-                "deploy d{} ({}, {} → {}) is in progress: {what}; `dozen rollback` ends it",
-                record.id, record.kind, record.from, record.release
+                "deploy d{} ({}, {} → {}) is in progress: {what}; or end it (`dozen rollback` goes back to {})",
+                record.id, record.kind, record.from, record.release, record.from
             ),
             None => what,
         })
@@ -62,7 +62,7 @@ impl Machine {
                     deploy.type_name
                 ),
                 DeployPhase::Switched { until } => format!(
-                    "a blue-green deploy keeps {}'s old side for {} more; try again then",
+                    "a blue-green deploy keeps {}'s old side for {} more; try again then (`dozen rollback` switches back to it at once)",
                     deploy.type_name,
                     human(until.saturating_duration_since(self.now))
                 ),
@@ -626,7 +626,7 @@ impl Machine {
             self.say(format!("{type_name} switched to {to}"));
         } else {
             self.say(format!(
-                "{type_name} switched to {to}; {from}'s side stays, idle, for {} (until then a release waits)",
+                "{type_name} switched to {to}; {from}'s side stays, idle, for {} (until then another release is refused; `dozen rollback` switches back)",
                 human(keep)
             ));
         }

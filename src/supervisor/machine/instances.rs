@@ -220,6 +220,17 @@ impl Machine {
             s.state = State::Done;
             return;
         }
+        // Nor does a deploy's candidate before its switch: the deploy is aborted instead,
+        // unless the policy restarts it (a candidate in backoff aborts a starting deploy
+        // too). Found by a new user's trial of issue 30: a `web` that exits took the running
+        // formation down with it.
+        if self.trial_candidate(slot) && !self.policy_restarts(slot, exit_code) {
+            self.slots[slot].state = State::Done;
+            let release = self.specs[self.slots[slot].spec].release.clone();
+            self.abort_deploy(&format!("{name} {status} on {release}"), Some(&name));
+            return;
+        }
+        let s = &mut self.slots[slot];
         match s.after_exit {
             AfterExit::Hold => {
                 s.state = State::Held;
@@ -271,7 +282,7 @@ impl Machine {
         let s = &self.slots[slot];
         let replacing =
             self.moving.from().is_some() && self.rolling.as_deref() == Some(s.name.as_str());
-        if self.stopping || s.removed() || s.surge || replacing {
+        if self.stopping || s.removed() || s.surge || replacing || self.trial_candidate(slot) {
             return false;
         }
         s.after_exit == AfterExit::Policy
@@ -366,6 +377,17 @@ impl Machine {
         }
     }
 
+    /// Whether an instance is on the candidate side of a deploy not yet switched to it (a
+    /// blue-green side starting, a canary being analysed): on trial, so what befalls it ends
+    /// the deploy, never the formation.
+    pub(super) fn trial_candidate(&self, slot: usize) -> bool {
+        self.slots[slot].candidate
+            && self
+                .deploy
+                .as_ref()
+                .is_some_and(|d| !matches!(d.phase, super::DeployPhase::Switched { .. }))
+    }
+
     /// Whether an instance is a restart's or a move's replacement, or a roll's extra one:
     /// one that must become ready for the roll to go on.
     pub(super) fn replacing(&self, slot: usize) -> bool {
@@ -383,6 +405,12 @@ impl Machine {
             return;
         }
         if self.settings(slot).restart == Restart::No {
+            if self.trial_candidate(slot) {
+                self.say(text);
+                let name = self.slots[slot].name.clone();
+                self.abort_deploy(text, Some(&name));
+                return;
+            }
             self.stop_all(text, 1);
             return;
         }
@@ -409,6 +437,14 @@ impl Machine {
             text: format!("{reason}; stopping all processes"),
             after,
         });
+        // A deploy under way ends with the formation: failed, so its release is aborted and
+        // the next run starts the release that served.
+        if let Some(record) = &mut self.record {
+            record.end(crate::store::deploys::Outcome::Failed {
+                reason: format!("the formation stopped before the deploy ended ({reason})"),
+            });
+            self.record_changed = true;
+        }
         for slot in 0..self.slots.len() {
             match self.slots[slot].state {
                 // Signalled once: one already stopping keeps its deadline.

@@ -93,13 +93,27 @@ struct Model {
     disturbed: bool,
     /// What the machine said and was answered, for a failure's report.
     told: Vec<String>,
+    web_restarts: bool,
+}
+
+/// `web`, restarted on failure or not at all.
+fn web_with(restarts: bool) -> TypeSettings {
+    TypeSettings {
+        restart: if restarts {
+            Restart::OnFailure
+        } else {
+            Restart::No
+        },
+        ..web()
+    }
 }
 
 const KEEP_OLD_MS: u64 = 2_000;
 
 impl Model {
-    fn new() -> Self {
-        let types = || vec![web(), worker(Restart::OnFailure)];
+    /// `web`'s restart policy: on failure, or none (foreman's: an exit stops the formation).
+    fn new(web_restarts: bool) -> Self {
+        let types = || vec![web_with(web_restarts), worker(Restart::OnFailure)];
         let mut first = spec("v1", types());
         first.counts = [("web".to_owned(), 3), ("worker".to_owned(), 1)]
             .into_iter()
@@ -132,6 +146,7 @@ impl Model {
             started: HashSet::new(),
             disturbed: false,
             told: Vec::new(),
+            web_restarts,
         };
         model.collect();
         model
@@ -242,6 +257,7 @@ impl Model {
     }
 
     fn control(&mut self, op: Op) -> Response {
+        let web_restarts = self.web_restarts;
         let builds: HashMap<u32, String> = self
             .ledger
             .iter()
@@ -253,7 +269,7 @@ impl Model {
                 .ok_or_else(|| crate::error::Error::failed("no such release"))?;
             let mut spec = spec(
                 &format!("v{version}"),
-                vec![web(), worker(Restart::OnFailure)],
+                vec![web_with(web_restarts), worker(Restart::OnFailure)],
             );
             spec.cwd = PathBuf::from(format!("/srv/{build}"));
             Ok(spec)
@@ -500,8 +516,8 @@ impl Model {
     }
 }
 
-fn run(steps: &[Step]) -> Result<(), String> {
-    let mut model = Model::new();
+fn run(steps: &[Step], web_restarts: bool) -> Result<(), String> {
+    let mut model = Model::new(web_restarts);
     run_on(&mut model, steps).map_err(|violation| {
         let told = model.told.len().saturating_sub(80);
         format!(
@@ -530,7 +546,16 @@ fn run_on(model: &mut Model, steps: &[Step]) -> Result<(), String> {
             "capacity fell below the formation minus one: {first}"
         ));
     }
+    // Nothing but a crash or a stop may end the formation: never a deploy.
+    if !model.disturbed && model.machine.finished() {
+        return Err("the formation ended, and nothing but deploys happened".to_owned());
+    }
     model.settle()?;
+    if !model.disturbed && model.machine.finished() {
+        return Err(
+            "the formation ended as it settled, and nothing but deploys happened".to_owned(),
+        );
+    }
     model.check_settled()
 }
 
@@ -543,9 +568,10 @@ proptest! {
 
     #[test]
     fn whatever_the_interleaving_the_ledger_says_what_serves(
-        steps in prop::collection::vec(step(), 1..60)
+        steps in prop::collection::vec(step(), 1..60),
+        web_restarts in prop::bool::weighted(0.7),
     ) {
-        if let Err(violation) = run(&steps) {
+        if let Err(violation) = run(&steps, web_restarts) {
             prop_assert!(false, "{}", violation);
         }
     }
@@ -553,7 +579,11 @@ proptest! {
 
 /// Sequences the property test found, kept as they were shrunk.
 fn regression(steps: &[Step]) {
-    let mut model = Model::new();
+    regression_with(steps, true);
+}
+
+fn regression_with(steps: &[Step], web_restarts: bool) {
+    let mut model = Model::new(web_restarts);
     let result = model.settle().and_then(|()| run_on(&mut model, steps));
     if let Err(violation) = result {
         panic!("{violation}\n{}", model.told.join("\n"));
@@ -653,4 +683,55 @@ fn the_way_back_from_a_failed_move_goes_on_when_one_instance_fails_it() {
         Deliver(80),
         Deliver(0),
     ]);
+}
+
+/// A blue-green or canary candidate that exits, under a policy that does not restart it
+/// (foreman's), stopped the whole running formation: it aborts its deploy instead (found by
+/// a new user's trial; kept as the model test's sequence).
+#[test]
+fn a_candidate_that_exits_aborts_its_deploy_not_the_formation() {
+    use self::Step::*;
+    for strategy in [1, 2] {
+        regression_with(
+            &[
+                Release {
+                    strategy,
+                    bad: true,
+                },
+                Deliver(0),
+                Deliver(0),
+                Deliver(0),
+                Deliver(0),
+            ],
+            false,
+        );
+    }
+}
+
+/// An exit that stops the formation during a move: the stop of the instance being replaced
+/// was taken for a failed replacement, which started it again, and the run never ended; the
+/// deploy now ends failed with the formation.
+#[test]
+fn a_formation_stopping_mid_move_ends_and_so_does_its_deploy() {
+    use self::Step::*;
+    let mut model = Model::new(false);
+    let result = model.settle().and_then(|()| {
+        run_on(
+            &mut model,
+            &[
+                Release {
+                    strategy: 0,
+                    bad: false,
+                },
+                Crash(4),
+            ],
+        )
+    });
+    assert!(result.is_ok(), "{result:?}\n{}", model.told.join("\n"));
+    assert!(model.machine.finished());
+    let reason = model.records[&1].failure().unwrap();
+    assert!(
+        reason.contains("the formation stopped before the deploy ended"),
+        "{reason}"
+    );
 }
