@@ -478,9 +478,24 @@ fn a_failing_canary_is_aborted_and_a_healthy_one_promoted() {
     assert_eq!(code, Some(0), "{stderr}");
     let (_, failures) = load.finish();
     assert!(failures.is_empty(), "{failures:?}");
-    for _ in 0..20 {
-        assert_eq!(get(port, "/").json()["version"], "three");
+    // Every instance of the promoted side takes requests (a new user found two of three in
+    // the router's candidate side, with no share, after a promotion: issue 30).
+    let mut ports = std::collections::BTreeSet::new();
+    for _ in 0..60 {
+        let reply = get(port, "/").json();
+        assert_eq!(reply["version"], "three");
+        ports.insert(reply["port"].as_str().unwrap().to_owned());
     }
+    assert_eq!(ports.len(), 3, "requests reached only {ports:?}");
+    let status = ps(&running);
+    assert!(
+        status["router"]["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["side"].is_null()),
+        "{status:#}"
+    );
     stop(running);
 }
 
