@@ -13,6 +13,7 @@ pub mod drains;
 mod error;
 pub mod formation;
 pub mod history;
+pub mod kept;
 pub mod locks;
 pub mod objects;
 pub mod releases;

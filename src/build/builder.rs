@@ -4,7 +4,6 @@
 //! exists whole or not at all (docs/store.md).
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -15,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::index::{Index, tree_hash};
 use super::source;
 use crate::store::builds;
+use crate::store::kept::KeptLog;
 use crate::store::objects::Objects;
 use crate::store::tree::{self, Tree};
 
@@ -180,9 +180,11 @@ pub fn build(
     }
     let root = builds::tree_dir(&plan.store, &id);
     clear_partial(&plan.store, &id)?;
-    let mut kept = Vec::new();
+    // The steps' output goes to the build log as it comes, never held whole.
+    let log_path = plan.store.join("builds").join(format!("{id}.log"));
+    let mut kept = KeptLog::create(&log_path).map_err(io("cannot write the build log"))?;
     let mut tee = |line: &str| {
-        kept.push(line.to_owned());
+        kept.line(line);
         log(line);
     };
     let result = run_steps(plan, &root, &files, &mut tee).and_then(|steps| {
@@ -190,7 +192,7 @@ pub fn build(
         store(
             plan,
             &root,
-            &kept,
+            kept,
             Record {
                 id: id.clone(),
                 created: jiff::Timestamp::now().to_string(),
@@ -288,7 +290,7 @@ fn clear_partial(store: &Path, id: &str) -> Result<(), BuildError> {
         tree::remove_materialized(&root)
             .map_err(io(format!("cannot remove {}", root.display())))?;
     }
-    for extension in ["tree", "seal", "clean", "log"] {
+    for extension in ["tree", "seal", "clean", "log", "log.partial"] {
         let _ = fs::remove_file(store.join("builds").join(format!("{id}.{extension}")));
     }
     Ok(())
@@ -421,22 +423,29 @@ fn run_step(
     env: &[(String, String)],
     log: &mut dyn FnMut(&str),
 ) -> std::io::Result<(i32, Vec<String>)> {
-    let mut lines = Vec::new();
+    // Its last lines only, for a failure to show (the log has the rest).
+    let mut lines = std::collections::VecDeque::new();
+    let mut keep = |line: &str| {
+        if lines.len() == TAIL_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line.to_owned());
+    };
     let finished = crate::supervisor::oneoff::run(
         &["/bin/sh".to_owned(), "-c".to_owned(), step.to_owned()],
         env,
         dir,
         &mut |line| {
             log(line);
-            lines.push(line.to_owned());
+            keep(line);
         },
     )?;
     if let Some(note) = finished.leftovers("the step") {
         let note = format!("dozen: {note}");
         log(&note);
-        lines.push(note);
+        keep(&note);
     }
-    Ok((finished.code(), lines))
+    Ok((finished.code(), lines.into()))
 }
 
 /// Stores the finished tree: new contents into the objects, the tree's list, its seal, the
@@ -444,7 +453,7 @@ fn run_step(
 fn store(
     plan: &Plan,
     root: &Path,
-    log: &[String],
+    log: KeptLog,
     mut record: Record,
     started: Instant,
 ) -> Result<Record, BuildError> {
@@ -460,7 +469,7 @@ fn store(
     tree.write(&builds::tree_file(&plan.store, id))?;
     builds::seal(&plan.store, id, &tree)?;
     builds::mark_clean(&plan.store, id).map_err(io("cannot mark the build clean"))?;
-    write_log(&plan.store, id, log).map_err(io("cannot write the build log"))?;
+    log.finish().map_err(io("cannot write the build log"))?;
     if let Ok(pause) = std::env::var("DOZEN_TEST_PAUSE_BEFORE_RECORD") {
         test_pause(&pause);
     }
@@ -547,15 +556,6 @@ fn git_info(dir: &Path) -> Option<Git> {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The build log, kept beside the record.
-fn write_log(store: &Path, id: &str, lines: &[String]) -> std::io::Result<()> {
-    let mut out = Vec::new();
-    for line in lines {
-        writeln!(out, "{line}")?;
-    }
-    crate::fsutil::write_atomic(&store.join("builds").join(format!("{id}.log")), &out, 0o600)
 }
 
 // Builds run their steps under the nursery (`dozen __nursery`), which a unit-test binary is

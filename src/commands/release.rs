@@ -338,26 +338,45 @@ fn release_phase(
         vec!["/bin/sh".to_owned(), "-c".to_owned(), command.clone()],
     );
     let env: Vec<(String, String)> = env.into_iter().collect();
-    let mut log = Vec::new();
+    // Kept as it comes, never held whole (best effort: the outcome is what matters, and the
+    // output was shown).
+    let mut log = crate::store::kept::KeptLog::create(
+        &store
+            .join("releases")
+            .join(format!("v{}.log", release.version)),
+    )
+    .ok();
+    let mut quiet_tail = std::collections::VecDeque::new();
     let finished = crate::supervisor::oneoff::run(&argv, &env, &tree, &mut |text| {
-        if !context.quiet {
+        if context.quiet {
+            if quiet_tail.len() == QUIET_TAIL {
+                quiet_tail.pop_front();
+            }
+            quiet_tail.push_back(text.to_owned());
+        } else {
             eprintln!("  | {text}");
         }
-        log.push(text.to_owned());
+        if let Some(log) = &mut log {
+            log.line(text);
+        }
     })
     .map_err(|e| Error::io("cannot run the release phase", e))?;
     let succeeded = finished.code() == 0;
-    // Quiet or not, a failure shows what the release phase said.
+    // Quiet or not, a failure shows what the release phase said (its last lines).
     if context.quiet && !succeeded {
-        for line in &log {
+        for line in &quiet_tail {
             eprintln!("  | {line}");
         }
     }
     if let Some(note) = finished.leftovers("the release phase") {
         eprintln!("{}: {note}", context.paint_err().warning("warning"));
-        log.push(format!("dozen: {note}"));
+        if let Some(log) = &mut log {
+            log.line(&format!("dozen: {note}"));
+        }
     }
-    keep_log(store, release.version, &log);
+    if let Some(log) = log {
+        let _ = log.finish();
+    }
     if !context.quiet {
         eprintln!(
             "release phase {} in {:.1}s",
@@ -386,17 +405,8 @@ pub(super) fn sync_history(
     crate::store::releases::reconcile(store, &releases, own).map_err(|e| failed(&e))
 }
 
-/// The release phase's output, kept as `releases/vN.log` (best effort: the outcome is what
-/// matters, and it was already shown).
-fn keep_log(store: &std::path::Path, version: u32, log: &[String]) {
-    let mut text = log.join("\n");
-    text.push('\n');
-    let _ = crate::fsutil::write_atomic(
-        &store.join("releases").join(format!("v{version}.log")),
-        text.as_bytes(),
-        0o600,
-    );
-}
+/// How many of a failed release phase's last lines `--quiet` shows.
+const QUIET_TAIL: usize = 200;
 
 /// `dozen rollback [vN]`: a new release with vN's build and config.
 pub(super) fn rollback(context: &Context, args: &crate::cli::RollbackArgs) -> Result<i32, Error> {
