@@ -306,7 +306,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand exec" -s v -l verbose -d 'Pr
 complete -c dozen -n "__fish_dozen_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand run" -l release -d 'Run this release instead of the current one' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s m -l formation -d 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)' -r
-complete -c dozen -n "__fish_dozen_using_subcommand run" -s p -l port -d 'Base port [default: PORT from the env files, else the environment\'s, else 5000]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand run" -s p -l port -d 'Base port, 1–65535 [default: PORT from the env files, else the environment\'s, else 5000]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s t -l timeout -d 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand run" -l log-format -d '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)' -r -f -a "text\t''
 json\t''"
@@ -326,7 +326,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand run" -s v -l verbose -d 'Pri
 complete -c dozen -n "__fish_dozen_using_subcommand run" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand start" -l release -d 'Run this release instead of the current one' -r
 complete -c dozen -n "__fish_dozen_using_subcommand start" -s m -l formation -d 'Instances per type, as foreman takes it: web=2,worker=1 (all=N for the rest)' -r
-complete -c dozen -n "__fish_dozen_using_subcommand start" -s p -l port -d 'Base port [default: PORT from the env files, else the environment\'s, else 5000]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand start" -s p -l port -d 'Base port, 1–65535 [default: PORT from the env files, else the environment\'s, else 5000]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand start" -s t -l timeout -d 'Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand start" -l log-format -d '`text` (`HH:MM:SS web.1 | line`) or `json` (one object per line)' -r -f -a "text\t''
 json\t''"

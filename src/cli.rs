@@ -556,7 +556,7 @@ pub enum ExportTarget {
         release: Option<Version>,
         /// The host port web's first instance is published on; the others take the next ones
         /// [default: web's port by dozen's rule: PORT, else 5000]
-        #[arg(long, value_name = "PORT")]
+        #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
         host_port: Option<u16>,
     },
 }
@@ -810,8 +810,8 @@ pub struct RunArgs {
     #[arg(short = 'm', long, value_name = "TYPE=N,...", value_parser = FormationFlag::parse)]
     pub formation: Option<FormationFlag>,
 
-    /// Base port [default: PORT from the env files, else the environment's, else 5000]
-    #[arg(short, long)]
+    /// Base port, 1–65535 [default: PORT from the env files, else the environment's, else 5000]
+    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
     /// Time each process gets to stop before SIGKILL (seconds, or 500ms, 10s) [default: 5s]
@@ -961,7 +961,7 @@ mod tests {
         );
         assert_eq!(
             router_addr("web").unwrap_err().to_string(),
-            "`web` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080); process types go before --router"
+            "`web` is neither a port (1–65535) nor HOST:PORT (127.0.0.1:8080, [::1]:8080); process types go before --router"
         );
     }
 }

@@ -246,3 +246,21 @@ fn clear_messages_for_a_file_as_app_no_build_and_a_damaged_release_record() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("build ab "), "{stdout}");
 }
+
+/// Port 0 is no port an instance or a client could be given (issue 31, finding 22): `-p 0`,
+/// `--host-port 0` and `--router 0` are usage errors, said before anything starts.
+#[test]
+fn port_zero_is_refused_where_a_port_is_given() {
+    for args in [
+        &["run", "--dev", "-p", "0"][..],
+        &["run", "--dev", "--router", "0"],
+        &["export", "compose", "--out", "out", "--host-port", "0"],
+    ] {
+        Test::new()
+            .procfile("web: exec sleep 30\n")
+            .args(args)
+            .run()
+            .code(2)
+            .stderr_has("invalid value '0'");
+    }
+}

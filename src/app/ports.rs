@@ -17,7 +17,7 @@ pub struct NotAPort {
 
 /// A `--router` or `[router] listen` value that is neither a port nor `HOST:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)")]
+#[error("`{0}` is neither a port (1–65535) nor HOST:PORT (127.0.0.1:8080, [::1]:8080)")]
 pub struct NotAnAddress(pub String);
 
 /// The base port, or why a `PORT` value cannot be one.
@@ -70,12 +70,17 @@ pub enum RouterAddr {
 
 impl RouterAddr {
     pub fn parse(text: &str) -> Result<Self, NotAnAddress> {
+        // Port 0 is no address a client could be given (the system would pick one).
         if let Ok(port) = text.parse::<u16>() {
-            return Ok(Self::Port(port));
+            return (port > 0)
+                .then_some(Self::Port(port))
+                .ok_or_else(|| NotAnAddress(text.to_owned()));
         }
         text.parse::<std::net::SocketAddr>()
+            .ok()
+            .filter(|a| a.port() > 0)
             .map(Self::Socket)
-            .map_err(|_| NotAnAddress(text.to_owned()))
+            .ok_or_else(|| NotAnAddress(text.to_owned()))
     }
 
     /// The address, given the port the router takes when none is named.
@@ -154,7 +159,10 @@ mod tests {
         );
         assert_eq!(
             RouterAddr::parse("localhost").unwrap_err().to_string(),
-            "`localhost` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)"
+            "`localhost` is neither a port (1–65535) nor HOST:PORT (127.0.0.1:8080, [::1]:8080)"
         );
+        // Port 0 is no address (issue 31, finding 22).
+        assert!(RouterAddr::parse("0").is_err());
+        assert!(RouterAddr::parse("127.0.0.1:0").is_err());
     }
 }

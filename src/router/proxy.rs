@@ -382,12 +382,37 @@ impl Meta {
             status => ("error", format!(" status={status}")),
         };
         (shared.say)(format!(
-            "at={level} code={code}{status} method={} path=\"{}\"{instance} request_id={} desc=\"{desc}\"",
+            "at={level} code={code}{status} method={} path=\"{}\"{instance} request_id={} desc=\"{}\"",
             self.method,
-            self.path,
-            self.id.to_str().unwrap_or_default()
+            logfmt(&self.path),
+            self.id.to_str().unwrap_or_default(),
+            logfmt(desc)
         ));
     }
+}
+
+/// A value for a quoted logfmt field: `"` and `\` escaped, control characters as `\n`,
+/// `\t` or `\u{…}` — a client's path cannot end its field and write fields of its own
+/// (issue 31, finding 19).
+fn logfmt(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value
+        .chars()
+        .any(|c| c == '"' || c == '\\' || c.is_control())
+    {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A copy of the head of a GET, HEAD or OPTIONS without a body, to send again: it cannot do
@@ -729,7 +754,7 @@ impl Drop for Counted {
             (a.shared.say)(format!(
                 "at=info method={} path=\"{}\" status={} bytes={} connect={}ms service={}ms total={}ms instance={} request_id={} fwd=\"{}\"",
                 a.meta.method,
-                a.meta.path,
+                logfmt(&a.meta.path),
                 a.status,
                 a.bytes,
                 a.connect.as_millis(),
@@ -737,7 +762,7 @@ impl Drop for Counted {
                 a.meta.started.elapsed().as_millis(),
                 a.instance,
                 a.meta.id.to_str().unwrap_or_default(),
-                a.meta.client.to_str().unwrap_or_default()
+                logfmt(a.meta.client.to_str().unwrap_or_default())
             ));
         }
     }

@@ -261,7 +261,7 @@ fn checks_beyond_the_types_keep_their_words() {
         ),
         (
             "[router]\nlisten = \"nowhere\"\n".to_owned(),
-            "invalid router address: `nowhere` is neither a port nor HOST:PORT (127.0.0.1:8080, [::1]:8080)",
+            "invalid router address: `nowhere` is neither a port (1–65535) nor HOST:PORT (127.0.0.1:8080, [::1]:8080)",
         ),
     ];
     for (text, expected) in cases {

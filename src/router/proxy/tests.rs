@@ -593,3 +593,15 @@ fn a_request_a_tester_steers_never_counts_in_the_analysis() {
     );
     assert_eq!(stable_counts.requests, 5, "the users' requests are counted");
 }
+
+/// A client's path cannot end its logfmt field and add fields of its own (issue 31,
+/// finding 19): quotes, backslashes and control characters are escaped.
+#[test]
+fn router_line_fields_are_escaped() {
+    assert_eq!(logfmt("/plain/path?x=1"), "/plain/path?x=1");
+    assert_eq!(
+        logfmt("/a\" status=200 fake=\"1"),
+        "/a\\\" status=200 fake=\\\"1"
+    );
+    assert_eq!(logfmt("a\\b\nc\u{1b}[2J"), "a\\\\b\\nc\\u{1b}[2J");
+}
