@@ -2,7 +2,7 @@
 //! `dozen scale`, `dozen ps` and the deploy commands speak, and the client. The server, in
 //! the run, is `supervisor::server`. See docs/control.md.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -496,14 +496,18 @@ pub fn request(store: &Path, request: &Request) -> Result<Response, ClientError>
         _ => {}
     }
     let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line).map_err(io)?;
+    BufReader::new((&stream).take(MAX_REPLY))
+        .read_line(&mut line)
+        .map_err(io)?;
     serde_json::from_str(&line).map_err(|e| {
-        ClientError::Io(std::io::Error::other(format!(
-            "bad reply `{}`: {e}",
-            line.trim()
-        )))
+        let shown: String = line.trim().chars().take(200).collect();
+        ClientError::Io(std::io::Error::other(format!("bad reply `{shown}`: {e}")))
     })
 }
+
+/// The longest reply line a client reads (a run's `ps` of 100 types × 100 instances is a
+/// few MiB); a longer one is cut, and so not a reply.
+const MAX_REPLY: u64 = 16 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -714,3 +714,27 @@ fn output_of_any_size_costs_a_bounded_amount_of_memory_and_disk() {
         .unwrap();
     assert!(std::fs::metadata(&build_log).unwrap().len() <= 16 * 1024 * 1024 + 200);
 }
+
+/// One damaged line in the history — garbage, or a crash inside a multi-byte character — is
+/// skipped and said, and `dozen history` shows the rest (issue 31, finding 26; before, it
+/// failed for good).
+#[test]
+fn a_damaged_history_line_is_skipped_and_said() {
+    let test = app("true");
+    let dir = test.path().to_path_buf();
+    assert!(dozen(&dir, &["release"], &[]).status.success());
+    let history = dir.join(".dozen/history.jsonl");
+    let mut lines = std::fs::read(&history).unwrap();
+    lines.extend_from_slice(b"\xff\xfe garbage\n{\"what\":\"caf\xc3");
+    std::fs::write(&history, &lines).unwrap();
+    assert!(dozen(&dir, &["release"], &[]).status.success());
+    let output = dozen(&dir, &["history"], &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("history.jsonl:") && stderr.contains("not UTF-8; skipped"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("v1") && stdout.contains("v2"), "{stdout}");
+}

@@ -317,7 +317,11 @@ fn event_details(event: &Value) -> String {
 pub(super) fn history(context: &Context, args: &HistoryArgs) -> Result<i32, Error> {
     let (store, ledger) = ledger(context)?;
     super::release::sync_history(&store, &ledger, None)?;
-    let events = crate::store::history::read(&store).map_err(|e| Error::failed(e.to_string()))?;
+    let crate::store::history::History { events, damaged } =
+        crate::store::history::read_all(&store).map_err(|e| Error::failed(e.to_string()))?;
+    for damage in &damaged {
+        eprintln!("{}: {damage}", context.paint_err().warning("warning"));
+    }
     if args.json {
         print(&format!(
             "{}\n",

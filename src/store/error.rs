@@ -70,16 +70,6 @@ pub enum StoreError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    /// A history line that is JSON but not an object.
-    #[error("{}:{line}: not an event object", .path.display())]
-    NotAnEvent { path: PathBuf, line: usize },
-    /// A history line that is not JSON, and not one a crash cut short.
-    #[error("{}:{line}: not a valid event ({source})", .path.display())]
-    InvalidEvent {
-        path: PathBuf,
-        line: usize,
-        source: serde_json::Error,
-    },
 }
 
 /// What is wrong with what the stored formation holds.

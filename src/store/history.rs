@@ -49,37 +49,73 @@ pub fn append(store: &Path, what: &str, details: Value) -> std::io::Result<()> {
     file.sync_data()
 }
 
-/// Every event, oldest first. A line cut short by a crash is skipped (the last one, or one a
-/// later append started after); any other malformed line is an error naming file and line.
+/// Every event, oldest first; damaged lines are skipped (see [`read_all`]).
 pub fn read(store: &Path) -> Result<Vec<Value>, StoreError> {
+    Ok(read_all(store)?.events)
+}
+
+/// The history as read: its events, and what was skipped.
+#[derive(Debug, Default)]
+pub struct History {
+    pub events: Vec<Value>,
+    /// Lines that are not events (`FILE:LINE: why`), skipped. A line cut short by a crash
+    /// (the last one, or one a later append started after) is not among them: it is not
+    /// damage, only an event that never was.
+    pub damaged: Vec<String>,
+}
+
+/// Every event, oldest first, read line by line: a line that is not an event — not UTF-8
+/// (a crash inside a multi-byte character), not JSON, not an object — is skipped and said,
+/// never an error that hides the rest (issue 31, finding 26).
+pub fn read_all(store: &Path) -> Result<History, StoreError> {
+    use std::io::BufRead as _;
     let path = store.join(FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(History::default()),
         Err(source) => return Err(StoreError::Read { path, source }),
     };
-    let lines: Vec<&str> = text.split('\n').collect();
-    let mut events = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if line.is_empty() {
+    let mut history = History::default();
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| StoreError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if text.is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(line) {
-            Ok(event) if event.is_object() => events.push(event),
-            // Cut short: the final line without its newline, or an unterminated object that
-            // the next append moved past.
-            Err(e) if e.is_eof() => {}
-            Ok(_) => return Err(StoreError::NotAnEvent { path, line: i + 1 }),
-            Err(source) => {
-                return Err(StoreError::InvalidEvent {
-                    path,
-                    line: i + 1,
-                    source,
-                });
-            }
-        }
+        let damage = match std::str::from_utf8(text) {
+            // Torn inside a character: cut short, as a crash cuts.
+            Err(e) if e.error_len().is_none() => continue,
+            Err(_) => "not UTF-8".to_owned(),
+            Ok(text) => match serde_json::from_str::<Value>(text) {
+                Ok(event) if event.is_object() => {
+                    history.events.push(event);
+                    continue;
+                }
+                // Cut short: the final line without its newline, or an unterminated object
+                // that the next append moved past.
+                Err(e) if e.is_eof() => continue,
+                Ok(_) => "not an event object".to_owned(),
+                Err(e) => format!("not a valid event ({e})"),
+            },
+        };
+        history
+            .damaged
+            .push(format!("{}:{number}: {damage}; skipped", path.display()));
     }
-    Ok(events)
+    Ok(history)
 }
 
 #[cfg(test)]
@@ -101,19 +137,37 @@ mod tests {
         let events = read(dir.path()).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1]["what"], "gc");
-        std::fs::write(&path, "{\"what\":1}\nnot json\n").unwrap();
+    }
+
+    /// A damaged line is skipped and said, and the events around it are read (issue 31,
+    /// finding 26): before, a line torn inside a multi-byte character made `dozen history`
+    /// fail for good, and one garbage line hid the whole history.
+    #[test]
+    fn damaged_lines_are_skipped_and_said_and_the_rest_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let mut text = b"{\"what\":\"a\"}\nnot json\n[1]\n\xff\xfe\n{\"what\":\"b\"}\n".to_vec();
+        // A crash inside `é` (0xC3 0xA9), then an append that started clean.
+        text.extend_from_slice(b"{\"what\":\"caf\xc3\n{\"what\":\"c\"}\n");
+        std::fs::write(&path, &text).unwrap();
+        let history = read_all(dir.path()).unwrap();
+        let whats: Vec<&str> = history
+            .events
+            .iter()
+            .map(|e| e["what"].as_str().unwrap())
+            .collect();
+        assert_eq!(whats, ["a", "b", "c"]);
+        let p = path.display();
         assert_eq!(
-            read(dir.path()).unwrap_err().to_string(),
-            format!(
-                "{}:2: not a valid event (expected ident at line 1 column 2)",
-                path.display()
-            )
+            history.damaged,
+            [
+                format!("{p}:2: not a valid event (expected ident at line 1 column 2); skipped"),
+                format!("{p}:3: not an event object; skipped"),
+                format!("{p}:4: not UTF-8; skipped"),
+            ]
         );
-        std::fs::write(&path, "[1]\n").unwrap();
-        assert_eq!(
-            read(dir.path()).unwrap_err().to_string(),
-            format!("{}:1: not an event object", path.display())
-        );
+        append(dir.path(), "gc", json!({})).unwrap();
+        assert_eq!(read(dir.path()).unwrap().len(), 4);
     }
 
     #[test]
