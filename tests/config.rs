@@ -335,3 +335,61 @@ fn a_new_env_file_is_kept_out_of_git() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!test.path().join(".gitignore").exists());
 }
+
+/// Twelve `config set` at once on one env file keep all twelve keys, and a `set` racing an
+/// `unset` loses neither (issue 31, finding 14: before, 2–4 keys survived).
+#[test]
+fn concurrent_sets_and_unsets_lose_no_change() {
+    let test = app();
+    let dir = test.path().to_path_buf();
+    let threads: Vec<_> = (0..12)
+        .map(|i| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let (code, _, stderr) =
+                    crate::harness::dozen_in(&dir, &["config", "set", &format!("K{i}=v{i}")]);
+                assert_eq!(code, Some(0), "{stderr}");
+            })
+        })
+        .chain(std::iter::once({
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let (code, _, stderr) =
+                    crate::harness::dozen_in(&dir, &["config", "unset", "PORT"]);
+                assert_eq!(code, Some(0), "{stderr}");
+            })
+        }))
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let env = std::fs::read_to_string(dir.join(".env")).unwrap();
+    for i in 0..12 {
+        assert!(env.contains(&format!("K{i}=v{i}\n")), "K{i} lost:\n{env}");
+    }
+    assert!(!env.contains("PORT="), "the unset was lost:\n{env}");
+    assert!(env.contains(&format!("PASSWORD={SECRET}")));
+}
+
+/// `config set` on an env file that is a symlink writes the file it names; the link stays
+/// (issue 31, finding 25).
+#[test]
+fn set_writes_through_a_symlinked_env_file() {
+    let test = Test::new()
+        .procfile("web: x\n")
+        .file("shared/app.env", "A=1\n");
+    let dir = test.path().to_path_buf();
+    std::os::unix::fs::symlink("shared/app.env", dir.join(".env")).unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["config", "set", "B=2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        std::fs::symlink_metadata(dir.join(".env"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("shared/app.env")).unwrap(),
+        "A=1\nB=2\n"
+    );
+}

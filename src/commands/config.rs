@@ -122,9 +122,38 @@ fn load_file_to_edit(
     Ok((file, target.path, exists))
 }
 
+/// Writes the env file: through a symlink to the file it names (the link stays a link:
+/// issue 31, finding 25).
 fn save(file: &EnvFile, path: &std::path::Path) -> Result<(), Error> {
-    write_atomic(path, file.source.text.as_bytes(), 0o600)
+    write_atomic(&through_links(path), file.source.text.as_bytes(), 0o600)
         .map_err(|error| Error::io(format!("cannot write {}", file.source.path), error))
+}
+
+/// The file a path names once every symlink on the way is followed (at most 40, as the
+/// kernel follows), existing or not.
+fn through_links(path: &std::path::Path) -> std::path::PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    path
+}
+
+/// `config set` and `unset` read, change and write the env file under the store's config
+/// lock: two at once never lose each other's change (issue 31, finding 14).
+fn edit_lock(inspection: &Inspection) -> Result<std::fs::File, Error> {
+    let store = super::context::open_store(&inspection.app)?;
+    let lock = crate::store::open_lock(&store, "config.lock")
+        .map_err(|e| Error::io("cannot lock the env files", e))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io("cannot lock the env files", e.into()))?;
+    Ok(lock)
 }
 
 fn set(context: &Context, assignments: &[String]) -> Result<i32, Error> {
@@ -146,6 +175,7 @@ fn set(context: &Context, assignments: &[String]) -> Result<i32, Error> {
         pairs.push((key, value));
     }
     let inspection = Inspection::valid_config(context, context.environment())?;
+    let _lock = edit_lock(&inspection)?;
     let (mut file, path, existed) = load_file_to_edit(context, &inspection)?;
     for (key, value) in &pairs {
         file.set(key, value);
@@ -201,6 +231,7 @@ fn keep_out_of_git(context: &Context, path: &std::path::Path, shown: &str) -> Re
 
 fn unset(context: &Context, keys: &[String]) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
+    let _lock = edit_lock(&inspection)?;
     let (mut file, path, exists) = load_file_to_edit(context, &inspection)?;
     let mut removed = Vec::new();
     let mut absent = Vec::new();
