@@ -274,9 +274,18 @@ impl App {
                 })
                 .collect();
         }
+        // A default env file that is there as anything but a directory (`.env` is a common
+        // name for a virtualenv) is read: a FIFO, a device or a dangling link is an error
+        // `read` names, never silently no config (issue 31, finding 24).
         [".env".to_owned(), format!(".env.{environment}")]
             .into_iter()
-            .filter(|name| self.dir.join(name).is_file())
+            .filter(|name| {
+                let path = self.dir.join(name);
+                match std::fs::metadata(&path) {
+                    Ok(metadata) => !metadata.is_dir(),
+                    Err(_) => std::fs::symlink_metadata(&path).is_ok(),
+                }
+            })
             .map(|name| EnvFileRef {
                 path: self.dir.join(&name),
                 display: self.dir.display(&name),

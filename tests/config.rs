@@ -393,3 +393,33 @@ fn set_writes_through_a_symlinked_env_file() {
         "A=1\nB=2\n"
     );
 }
+
+/// A `.env` that is a FIFO, a device or a dangling link is an error naming it, never a
+/// silent "no config" (issue 31, finding 24); a `.env` directory (a virtualenv) is still
+/// not an env file.
+#[test]
+fn a_special_file_behind_env_is_an_error_and_a_directory_is_no_env_file() {
+    for (make, says) in [
+        (
+            "ln -s /dev/zero .env",
+            "not a regular file (a FIFO, a socket or a device)",
+        ),
+        ("mkfifo .env", "not a regular file"),
+        (
+            "ln -s nowhere .env",
+            "a symbolic link to a file that does not exist",
+        ),
+    ] {
+        let test = Test::new().procfile("web: x\n");
+        let made = std::process::Command::new("sh")
+            .args(["-c", make])
+            .current_dir(test.path())
+            .status()
+            .unwrap();
+        assert!(made.success());
+        test.args(&["config"]).run().code(2).stderr_has(says);
+    }
+    let test = Test::new().procfile("web: x\n");
+    std::fs::create_dir(test.path().join(".env")).unwrap();
+    test.args(&["config"]).run().success();
+}
