@@ -440,8 +440,8 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     let (_, store) = store_of(context)?;
     let response = ask(&store, Op::Ps)?;
     // The latest deploy, settled (a run that died mid-deploy leaves one to report).
-    let records = super::deploys::settled(&store)?;
-    let deploy = records.last();
+    let latest = super::deploys::latest(&store)?;
+    let deploy = latest.as_ref();
     let Some(response) = response else {
         if args.json {
             let mut value = json!({ "running": false, "formation": {}, "instances": [] });

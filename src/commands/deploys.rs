@@ -24,6 +24,18 @@ pub(super) fn settled(store: &Path) -> Result<Vec<Record>, Error> {
     deploys::list(store).map_err(|e| failed(&e))
 }
 
+/// The newest deploy, settled (`ps`: one record read, not all of them).
+pub(super) fn latest(store: &Path) -> Result<Option<Record>, Error> {
+    let failed = |e: &dyn std::fmt::Display| Error::failed(e.to_string());
+    if deploys::latest(store).map_err(|e| failed(&e))?.is_none() {
+        return Ok(None);
+    }
+    Ledger::open(store)
+        .and_then(|ledger| ledger.current())
+        .map_err(|e| failed(&e))?;
+    deploys::latest(store).map_err(|e| failed(&e))
+}
+
 /// The latest record of each release, by version.
 pub(super) fn by_release(records: &[Record]) -> BTreeMap<u32, &Record> {
     deploys::latest_by_release(records)

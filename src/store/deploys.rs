@@ -208,19 +208,29 @@ pub fn next_id(store: &Path) -> Result<u64, StoreError> {
     Ok(ids(store)?.last().map_or(1, |last| last + 1))
 }
 
-/// Marks every record in progress whose run is gone as interrupted, and returns them: their
-/// releases never served as a whole formation (the caller aborts them in the ledger).
+/// Marks the newest record interrupted when it is in progress and its run is gone, and
+/// returns it: its release never served as a whole formation (the caller aborts it in the
+/// ledger). Only the newest can be in progress: a run makes one deploy at a time, and every
+/// run settles its store when it starts — so settling reads one record, not all of them.
 pub fn settle(store: &Path) -> Result<Vec<Record>, StoreError> {
-    let mut interrupted = Vec::new();
-    for mut record in list(store)? {
-        if record.outcome == Outcome::InProgress && !record.run.alive() {
-            record.end(Outcome::Interrupted);
-            record.step("the run that made the deploy ended before it did");
-            write(store, &record)?;
-            interrupted.push(record);
-        }
+    let Some(mut record) = latest(store)? else {
+        return Ok(Vec::new());
+    };
+    if record.outcome != Outcome::InProgress || record.run.alive() {
+        return Ok(Vec::new());
     }
-    Ok(interrupted)
+    record.end(Outcome::Interrupted);
+    record.step("the run that made the deploy ended before it did");
+    write(store, &record)?;
+    Ok(vec![record])
+}
+
+/// The newest record, if any.
+pub fn latest(store: &Path) -> Result<Option<Record>, StoreError> {
+    match ids(store)?.last() {
+        Some(&id) => read(store, id),
+        None => Ok(None),
+    }
 }
 
 /// Waits for deploy `id` to end and returns its final record: ended by its run, or found
