@@ -81,6 +81,99 @@ pub enum Error {
     /// Reading the answer's body failed (or it was malformed: a bad chunk).
     #[error("reading an answer's body: {0}")]
     ReadBody(#[source] std::io::Error),
+    /// The answer's body is longer than the caller takes: its limit, in bytes.
+    #[error("an answer's body over {}", binary_size(*.limit))]
+    BodyTooLarge { limit: u64 },
+    /// The answer did not end in the time the caller gave it.
+    #[error("no whole answer within {} s", .after.as_secs())]
+    TooSlow { after: Duration },
+}
+
+impl Error {
+    /// A body or head error, said as [`Error::BodyTooLarge`] or [`Error::TooSlow`] when one
+    /// of their bounds cut it.
+    fn reading(wrap: fn(std::io::Error) -> Self) -> impl Fn(std::io::Error) -> Self {
+        move |e| match e.get_ref().and_then(|inner| inner.downcast_ref::<Cut>()) {
+            Some(Cut::Limit(limit)) => Self::BodyTooLarge { limit: *limit },
+            Some(Cut::Deadline(after)) => Self::TooSlow { after: *after },
+            None => wrap(e),
+        }
+    }
+}
+
+/// `4 MiB`, `64 KiB`, `100 bytes`: a limit as people write it.
+fn binary_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Why [`Capped`] or [`Deadline`] cut a read short (carried inside an `io::Error`).
+#[derive(Debug, thiserror::Error)]
+enum Cut {
+    #[error("over {0} bytes")]
+    Limit(u64),
+    #[error("over {0:?}")]
+    Deadline(Duration),
+}
+
+/// A writer that takes at most `limit` bytes: the first `limit` are written, then it fails
+/// (said by [`read_response`] as [`Error::BodyTooLarge`]).
+struct Capped<'a> {
+    inner: &'a mut dyn Write,
+    left: u64,
+    limit: u64,
+}
+
+impl Write for Capped<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 && !buf.is_empty() {
+            return Err(std::io::Error::other(Cut::Limit(self.limit)));
+        }
+        let take = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.write(&buf[..take])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A reader that fails once its time is up: with the socket's timeout on each read, a peer
+/// that sends a byte now and then is still cut at `deadline` (plus one read's timeout).
+pub struct Deadline<'a> {
+    inner: &'a mut dyn Read,
+    start: std::time::Instant,
+    after: Duration,
+}
+
+impl<'a> Deadline<'a> {
+    pub fn new(inner: &'a mut dyn Read, after: Duration) -> Self {
+        Self {
+            inner,
+            start: std::time::Instant::now(),
+            after,
+        }
+    }
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.start.elapsed() > self.after {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                Cut::Deadline(self.after),
+            ));
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// A TCP connection, in the clear or in TLS.
@@ -228,14 +321,16 @@ impl Head {
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Reads one response (to a request of method `method`) from the connection (or any
-/// reader), its body written to `body`.
+/// reader), its body written to `body`: at most `limit` bytes of it, else
+/// [`Error::BodyTooLarge`] (after the first `limit` are written).
 pub fn read_response(
     wire: &mut dyn Read,
     method: &str,
     body: &mut dyn Write,
+    limit: u64,
 ) -> Result<Head, Error> {
     let (head, pending) = read_head(wire, method)?;
-    pending.copy_to(wire, head, body)
+    pending.copy_to(wire, head, body, limit)
 }
 
 /// What is left of a response after its head: how its body is delimited.
@@ -247,31 +342,52 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Reads the body into `body`; the head comes back (its `keep_alive` false when the
-    /// body ran to the end of the connection).
+    /// The body's length, when its head says it.
+    pub fn length(&self) -> Option<u64> {
+        if self.bodiless {
+            Some(0)
+        } else if self.chunked {
+            None
+        } else {
+            self.length
+        }
+    }
+
+    /// Reads the body into `body`, at most `limit` bytes of it (a longer one is
+    /// [`Error::BodyTooLarge`], said before reading when its length is); the head comes back
+    /// (its `keep_alive` false when the body ran to the end of the connection).
     pub fn copy_to(
         self,
         wire: &mut dyn Read,
         head: Head,
         body: &mut dyn Write,
+        limit: u64,
     ) -> Result<Head, Error> {
+        if self.length().is_some_and(|length| length > limit) {
+            return Err(Error::BodyTooLarge { limit });
+        }
         let mut reader = BodyReader {
             rest: self.rest,
             wire,
         };
-        let io = Error::ReadBody;
+        let body = &mut Capped {
+            inner: body,
+            left: limit,
+            limit,
+        };
+        let io = Error::reading(Error::ReadBody);
         if self.bodiless {
             Ok(head)
         } else if self.chunked {
-            reader.copy_chunked(body).map_err(io)?;
+            reader.copy_chunked(body).map_err(&io)?;
             Ok(head)
         } else if let Some(length) = self.length {
-            reader.copy(length, body).map_err(io)?;
+            reader.copy(length, body).map_err(&io)?;
             Ok(head)
         } else {
             // Delimited by the end of the connection: read it out; the next request reconnects.
-            while let Some(bytes) = reader.read_some().map_err(io)? {
-                body.write_all(&bytes).map_err(io)?;
+            while let Some(bytes) = reader.read_some().map_err(&io)? {
+                body.write_all(&bytes).map_err(&io)?;
             }
             Ok(Head {
                 keep_alive: false,
@@ -286,7 +402,7 @@ pub fn read_head(wire: &mut dyn Read, method: &str) -> Result<(Head, Pending), E
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let (head, length, chunked, at) = loop {
-        let n = wire.read(&mut chunk).map_err(Error::Read)?;
+        let n = wire.read(&mut chunk).map_err(Error::reading(Error::Read))?;
         if n == 0 {
             return Err(Error::NoAnswer);
         }
@@ -490,7 +606,7 @@ mod tests {
     fn broken_answers_are_said_as_before() {
         let said = |answer: &[u8]| {
             let mut wire = answer;
-            read_response(&mut wire, "GET", &mut Vec::new())
+            read_response(&mut wire, "GET", &mut Vec::new(), u64::MAX)
                 .unwrap_err()
                 .to_string()
         };
@@ -521,7 +637,7 @@ mod tests {
         let (mut wire, _) = connect("127.0.0.1", port, None, timeout, timeout).unwrap();
         let mut body = Vec::new();
         wire.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
-        let head = read_response(&mut wire, "GET", &mut body).unwrap();
+        let head = read_response(&mut wire, "GET", &mut body, u64::MAX).unwrap();
         assert_eq!(
             (head.status, head.keep_alive, body.as_slice()),
             (200, true, &b"hello"[..])
@@ -529,15 +645,15 @@ mod tests {
         assert_eq!(head.header("X-A"), Some("b"));
         body.clear();
         wire.write_all(b"POST / HTTP/1.1\r\n\r\n").unwrap();
-        let head = read_response(&mut wire, "POST", &mut body).unwrap();
+        let head = read_response(&mut wire, "POST", &mut body, u64::MAX).unwrap();
         assert_eq!((head.status, body.as_slice()), (201, &b"abcde"[..]));
         // A HEAD's answer has a length and no body.
         body.clear();
         wire.write_all(b"HEAD / HTTP/1.1\r\n\r\n").unwrap();
-        let head = read_response(&mut wire, "HEAD", &mut body).unwrap();
+        let head = read_response(&mut wire, "HEAD", &mut body, u64::MAX).unwrap();
         assert_eq!((head.status, body.len()), (200, 0));
         wire.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-        let head = read_response(&mut wire, "GET", &mut body).unwrap();
+        let head = read_response(&mut wire, "GET", &mut body, u64::MAX).unwrap();
         assert_eq!(
             (head.keep_alive, body.as_slice()),
             (false, &b"to the end"[..])

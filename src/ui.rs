@@ -1,6 +1,7 @@
 //! Terminal presentation: when to colour, and how.
 
 mod paint;
+pub mod terminal;
 
 pub use paint::{ColorChoice, Paint};
 

@@ -108,6 +108,20 @@ pub enum Error {
     /// A manifest asked for by digest whose bytes have another.
     #[error("the manifest {0} does not match its digest")]
     ManifestMismatch(String),
+    /// A blob whose body was longer than its descriptor says (it is not kept).
+    #[error("blob {digest} is longer than its descriptor's {size} bytes")]
+    BlobTooLong { digest: String, size: u64 },
+    /// A token service dozen did not send the registry's credentials to refused a token
+    /// without them: the registry, the realm, why they were withheld, its status.
+    #[error(
+        "{registry}: the token service {realm} answered HTTP {status}; the credentials for {registry} were not sent to it: {why}"
+    )]
+    CredentialsWithheld {
+        registry: String,
+        realm: String,
+        why: &'static str,
+        status: u16,
+    },
     /// A blob whose bytes (or size) are not the descriptor's: the digest expected, the
     /// digest that arrived.
     #[error("blob {expected} arrived as {arrived}")]
@@ -201,6 +215,9 @@ pub enum Error {
         "{0} holds other files and is not an image layout: not replacing it (give a new or empty directory)"
     )]
     NotReplacing(PathBuf),
+    /// `--archive` names a file that is not an OCI archive: it is not replaced.
+    #[error("{0} exists and is not an OCI archive: not replacing it (give a new file name)")]
+    NotReplacingArchive(PathBuf),
 }
 
 impl Error {

@@ -6,7 +6,16 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+
+mod budget;
+mod credentials;
+mod realm;
+
+use budget::{Budget, ERROR_BODY, MANIFEST, SMALL, TIMEOUT, blob_budget};
+#[cfg(test)]
+use credentials::credentials_in;
+pub use credentials::docker_credentials;
+use realm::{Url, fetch_token, fetch_url, withhold_from};
 
 use super::error::Error;
 use super::oci::{self, Blobs, Descriptor};
@@ -100,29 +109,6 @@ impl Reference {
     }
 }
 
-/// Credentials for a registry, from Docker's `config.json` (`$DOCKER_CONFIG`, else
-/// `~/.docker`): `auths.<registry>.auth`, base64 of `user:password`.
-pub fn docker_credentials(registry: &str) -> Option<String> {
-    let dir = std::env::var_os("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")))?;
-    let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
-    let auths = config["auths"].as_object()?;
-    let keys = if registry == "docker.io" {
-        vec![
-            "https://index.docker.io/v1/".to_owned(),
-            "docker.io".to_owned(),
-            "index.docker.io".to_owned(),
-        ]
-    } else {
-        vec![registry.to_owned(), format!("https://{registry}")]
-    };
-    keys.iter()
-        .find_map(|k| auths.get(k)?["auth"].as_str().map(str::to_owned))
-}
-
-const TIMEOUT: Duration = Duration::from_secs(30);
 const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// A session with one registry.
@@ -186,6 +172,7 @@ impl Registry {
         headers: &[(&str, String)],
         body: &Body<'_>,
         sink: &mut dyn std::io::Write,
+        budget: Budget,
     ) -> Result<Head, Error> {
         if self.connection.is_none() {
             let tls = if self.https { self.tls.as_ref() } else { None };
@@ -229,16 +216,25 @@ impl Registry {
         }
         wire.flush().map_err(&io)?;
         self.sent += length;
-        // A success's body goes where the caller wants it; another's is its error, kept here.
+        // A success's body goes where the caller wants it, within its budget; another's is
+        // its error, its start kept here.
+        let wire = &mut http::Deadline::new(wire, budget.time);
         let result = http::read_head(wire, method).and_then(|(head, pending)| {
             if (200..300).contains(&head.status) {
-                pending.copy_to(wire, head, sink)
-            } else {
-                let mut error = Vec::new();
-                let head = pending.copy_to(wire, head, &mut error)?;
-                self.last_error = String::from_utf8_lossy(&error).chars().take(500).collect();
-                Ok(head)
+                return pending.copy_to(wire, head, sink, budget.bytes);
             }
+            let mut error = Vec::new();
+            let head = match pending.copy_to(wire, head.clone(), &mut error, ERROR_BODY) {
+                Ok(head) => head,
+                Err(http::Error::BodyTooLarge { .. }) => Head {
+                    keep_alive: false,
+                    ..head
+                },
+                Err(e) => return Err(e),
+            };
+            let words: String = String::from_utf8_lossy(&error).chars().take(500).collect();
+            self.last_error = crate::ui::terminal::printable(&words).into_owned();
+            Ok(head)
         });
         match &result {
             Ok(head) if head.keep_alive => {}
@@ -255,8 +251,9 @@ impl Registry {
         headers: &[(&str, String)],
         body: &Body<'_>,
         sink: &mut dyn std::io::Write,
+        budget: Budget,
     ) -> Result<Head, Error> {
-        let head = self.send_once(method, target, headers, body, sink)?;
+        let head = self.send_once(method, target, headers, body, sink, budget)?;
         if head.status != 401 {
             return Ok(head);
         }
@@ -267,7 +264,7 @@ impl Registry {
             })?
             .to_owned();
         self.authorize(&challenge)?;
-        self.send_once(method, target, headers, body, sink)
+        self.send_once(method, target, headers, body, sink, budget)
     }
 
     /// Answers a `WWW-Authenticate` challenge: Bearer (a token from the realm, with the
@@ -295,6 +292,7 @@ impl Registry {
             })
         };
         let realm = param("realm").ok_or(Error::NoRealm)?;
+        Url::parse(&realm)?;
         let mut query = Vec::new();
         if let Some(service) = param("service") {
             query.push(format!("service={}", encode(&service)));
@@ -303,7 +301,7 @@ impl Registry {
             query.push(format!("scope={}", encode(&scope)));
         }
         let url = if query.is_empty() {
-            realm
+            realm.clone()
         } else {
             format!(
                 "{realm}{}{}",
@@ -311,7 +309,24 @@ impl Registry {
                 query.join("&")
             )
         };
-        let token = fetch_token(&url, self.credentials.as_deref())?;
+        let withheld = self
+            .credentials
+            .as_ref()
+            .and_then(|_| withhold_from(&self.host, self.https, &Url::parse(&url).ok()?));
+        let credentials = if withheld.is_some() {
+            None
+        } else {
+            self.credentials.as_deref()
+        };
+        let token = fetch_token(&url, credentials).map_err(|e| match (e, withheld) {
+            (Error::TokenRefused(status), Some(why)) => Error::CredentialsWithheld {
+                registry: self.reference.registry.clone(),
+                realm: realm.clone(),
+                why,
+                status,
+            },
+            (e, _) => e,
+        })?;
         self.authorization = Some(format!("Bearer {token}"));
         Ok(())
     }
@@ -326,6 +341,7 @@ impl Registry {
             &[("Accept", ACCEPT.to_owned())],
             &Body::Empty,
             &mut body,
+            MANIFEST,
         )?;
         if head.status != 200 {
             return Err(self.failed(
@@ -344,55 +360,74 @@ impl Registry {
     }
 
     /// Downloads a blob into `store`, checked against its digest (following a redirect to
-    /// where the registry keeps it).
+    /// where the registry keeps it). No more than its descriptor's size is read, and nothing
+    /// is left behind when it fails.
     pub fn pull_blob(&mut self, descriptor: &Descriptor, store: &Blobs) -> Result<(), Error> {
         let path = store
             .path(&descriptor.digest)
             .ok_or_else(|| Error::UnsupportedDigest(descriptor.digest.clone()))?;
-        if path.exists() {
+        if store.has_own(&descriptor.digest) {
             return Ok(());
         }
-        std::fs::create_dir_all(path.parent().expect("under sha256/")).map_err(Error::Io)?;
-        let temp = path.with_extension("partial");
-        let file = std::fs::File::create(&temp).map_err(Error::Io)?;
-        let mut hashing = super::Hashing::new(file);
+        let dir = path.parent().expect("under sha256/");
+        std::fs::create_dir_all(dir).map_err(Error::Io)?;
+        // Removed when dropped: on every error below.
+        let temp = tempfile::Builder::new()
+            .prefix(".partial-")
+            .tempfile_in(dir)
+            .map_err(Error::Io)?;
+        let mut hashing = super::Hashing::new(temp);
         let target = format!(
             "/v2/{}/blobs/{}",
             self.reference.repository, descriptor.digest
         );
-        let head = self.send("GET", &target, &[], &Body::Empty, &mut hashing)?;
+        let budget = blob_budget(descriptor.size);
+        let too_long = |e| blob_too_long(e, descriptor);
+        let head = self
+            .send("GET", &target, &[], &Body::Empty, &mut hashing, budget)
+            .map_err(too_long)?;
         let head = if matches!(head.status, 301 | 302 | 303 | 307 | 308) {
             let location = head
                 .header("location")
-                .ok_or(Error::NoLocation("a redirect"))?;
+                .ok_or(Error::NoLocation("a redirect"))?
+                .to_owned();
             // The redirect's body is the blob: start the file over.
-            let (file, _, _) = hashing.finish();
-            file.set_len(0).map_err(Error::Io)?;
-            hashing = super::Hashing::new(file);
+            let (temp, _, _) = hashing.finish();
+            temp.as_file().set_len(0).map_err(Error::Io)?;
+            hashing = super::Hashing::new(temp);
             std::io::Seek::rewind(hashing.get_mut()).map_err(Error::Io)?;
-            fetch_url(location, &mut hashing)?
+            fetch_url(&location, &mut hashing, budget).map_err(too_long)?
         } else {
             head
         };
         if head.status != 200 {
-            let _ = std::fs::remove_file(&temp);
             return Err(self.failed(&format!("blob {}", descriptor.digest), head.status));
         }
-        let (_, digest, size) = hashing.finish();
+        let (temp, digest, size) = hashing.finish();
         if digest != descriptor.digest || size != descriptor.size {
-            let _ = std::fs::remove_file(&temp);
             return Err(Error::BlobMismatch {
                 expected: descriptor.digest.clone(),
                 arrived: digest,
             });
         }
-        std::fs::rename(&temp, &path).map_err(Error::Io)
+        temp.persist(&path).map_err(|e| Error::Persist {
+            path: None,
+            source: e.error,
+        })?;
+        Ok(())
     }
 
     /// Whether the repository has a blob.
     fn has_blob(&mut self, digest: &str) -> Result<bool, Error> {
         let target = format!("/v2/{}/blobs/{digest}", self.reference.repository);
-        let head = self.send("HEAD", &target, &[], &Body::Empty, &mut std::io::sink())?;
+        let head = self.send(
+            "HEAD",
+            &target,
+            &[],
+            &Body::Empty,
+            &mut std::io::sink(),
+            SMALL,
+        )?;
         Ok(head.status == 200)
     }
 
@@ -419,6 +454,7 @@ impl Registry {
             &[],
             &Body::Bytes(&[]),
             &mut std::io::sink(),
+            SMALL,
         )?;
         if head.status == 201 {
             return Ok("mounted");
@@ -441,6 +477,7 @@ impl Registry {
             &[("Content-Type", "application/octet-stream".to_owned())],
             &Body::File(&path, descriptor.size),
             &mut std::io::sink(),
+            SMALL,
         )?;
         if head.status != 201 {
             return Err(self.failed(&format!("uploading {}", descriptor.digest), head.status));
@@ -462,6 +499,7 @@ impl Registry {
             &[("Content-Type", media_type.to_owned())],
             &Body::Bytes(bytes),
             &mut std::io::sink(),
+            SMALL,
         )?;
         if head.status != 201 {
             return Err(self.failed("the manifest", head.status));
@@ -516,71 +554,24 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-/// A GET of an absolute URL (a token realm, a blob's redirect), its body to `sink`.
-fn fetch_url(url: &str, sink: &mut dyn std::io::Write) -> Result<Head, Error> {
-    fetch_url_with(url, None, sink)
+/// A blob's body longer than its size, said as the blob's.
+fn blob_too_long(error: Error, descriptor: &Descriptor) -> Error {
+    match error {
+        Error::Http(http::Error::BodyTooLarge { .. }) => Error::BlobTooLong {
+            digest: descriptor.digest.clone(),
+            size: descriptor.size,
+        },
+        other => other,
+    }
 }
 
-fn fetch_url_with(
-    url: &str,
-    authorization: Option<&str>,
-    sink: &mut dyn std::io::Write,
-) -> Result<Head, Error> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| Error::NotUrl(url.to_owned()))?;
-    let https = match scheme {
-        "https" => true,
-        "http" => false,
-        other => return Err(Error::UnsupportedScheme(other.to_owned())),
-    };
-    let split = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(split);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
-            (h, p.parse().map_err(|_| Error::BadPort)?)
-        }
-        _ => (authority, if https { 443 } else { 80 }),
-    };
-    let tls = if https {
-        Some(http::tls_config()?)
-    } else {
-        None
-    };
-    let (mut wire, _) = http::connect(host, port, tls.as_ref(), TIMEOUT, TIMEOUT)?;
-    let path = if path.is_empty() { "/" } else { path };
-    let mut head = format!(
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: dozen/{}\r\nConnection: close\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    if let Some(auth) = authorization {
-        let _ = write!(head, "Authorization: {auth}\r\n");
-    }
-    head.push_str("\r\n");
-    wire.write_all(head.as_bytes()).map_err(Error::Io)?;
-    Ok(http::read_response(&mut wire, "GET", sink)?)
-}
-
-/// A token from a Bearer realm (`token` or `access_token` in its JSON answer).
-fn fetch_token(url: &str, credentials: Option<&str>) -> Result<String, Error> {
-    let mut body = Vec::new();
-    let authorization = credentials.map(|c| format!("Basic {c}"));
-    let head = fetch_url_with(url, authorization.as_deref(), &mut body)?;
-    if head.status != 200 {
-        return Err(Error::TokenRefused(head.status));
-    }
-    let answer: serde_json::Value =
-        serde_json::from_slice(&body).map_err(Error::malformed("the token service"))?;
-    answer["token"]
-        .as_str()
-        .or_else(|| answer["access_token"].as_str())
-        .map(str::to_owned)
-        .ok_or(Error::NoToken)
-}
+#[cfg(test)]
+mod hostile;
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn references_as_docker_reads_them() {

@@ -52,6 +52,11 @@ pub const UDP_MAX: usize = 8192;
 /// Connecting, and a write or a reply that makes no progress, give up after these.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most a collector's answer may take, from the batch sent to its body's end.
+const ANSWER_TIME: Duration = Duration::from_secs(30);
+/// The most of a collector's answer's body read (it is thrown away): a longer one fails the
+/// batch, which is sent again on a new connection.
+const ANSWER_BODY: u64 = 64 * 1024;
 /// Reconnection backoff: from this, doubling…
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// …up to this.
@@ -599,12 +604,24 @@ impl Worker {
         };
         wire.write_all(&self.buffer)?;
         wire.flush()?;
-        let head = crate::http::read_response(wire, "POST", &mut std::io::sink()).map_err(|e| {
-            Failure {
-                message: format!("the collector: {e}"),
-                permanent: false,
+        // The answer's body is not read (a collector says nothing in it dozen needs), and
+        // what a collector may cost is bounded: its body, and its time.
+        let answer = crate::http::read_response(
+            &mut crate::http::Deadline::new(wire, ANSWER_TIME),
+            "POST",
+            &mut std::io::sink(),
+            ANSWER_BODY,
+        );
+        let head = match answer {
+            Ok(head) => head,
+            Err(e) => {
+                self.close();
+                return Err(Failure {
+                    message: format!("the collector: {e}"),
+                    permanent: false,
+                });
             }
-        })?;
+        };
         let status = head.status;
         if !head.keep_alive {
             self.close();
