@@ -715,3 +715,77 @@ fn a_program_the_base_lacks_is_refused() {
     let (code, _, stderr) = dozen_in(app, &["image", "--out", out.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// `--out` onto a layout adds the image to it under its release's name, as skopeo and umoci
+/// add to a layout: the images already there stay, the base being read from it included;
+/// `--archive` replaces an OCI archive and refuses any other file (issue 31, finding 9).
+#[test]
+fn an_image_is_added_to_a_layout_and_an_archive_never_replaces_another_file() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(base) = busybox_base(work.path()) else {
+        return;
+    };
+    let test = Test::new()
+        .procfile("web: sleep 100\n")
+        .manifest(&format!(
+            "[image]\nbase = \"docker-archive:{}\"\n",
+            base.display()
+        ))
+        .git_add_all();
+    let (code, _, stderr) = dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let layout = work.path().join("layout");
+    let out = layout.to_str().unwrap();
+    let (code, _, stderr) = dozen_in(test.path(), &["image", "--out", out]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // v2, on the base image v1 of the same layout, written into it.
+    std::fs::write(test.path().join("Procfile"), "web: sleep 200\n").unwrap();
+    commit(test.path());
+    let (code, _, stderr) = dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let on_v1 = format!("oci:{out}:v1");
+    let (code, _, stderr) = dozen_in(test.path(), &["image", "--base", &on_v1, "--out", out]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let names: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["v1", "v2"]);
+    // The base is still readable, and v2 again replaces only v2.
+    let (code, _, stderr) = dozen_in(test.path(), &["image", "--base", &on_v1, "--out", out]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
+
+    // An archive over a file that is not one: refused, the file as it was.
+    let notes = work.path().join("notes.txt");
+    std::fs::write(&notes, "my notes\n").unwrap();
+    let (code, _, stderr) = dozen_in(
+        test.path(),
+        &["image", "--archive", notes.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("exists and is not an OCI archive: not replacing it"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes\n");
+    // Over an OCI archive: replaced.
+    let archive = work.path().join("image.tar");
+    for _ in 0..2 {
+        let (code, _, stderr) = dozen_in(
+            test.path(),
+            &["image", "--archive", archive.to_str().unwrap()],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+}

@@ -239,9 +239,8 @@ fn resolve_manifest(blobs: &Blobs, manifest: &Descriptor, store: &Blobs) -> Resu
     let mut layers = Vec::new();
     for layer in body["layers"].as_array().cloned().unwrap_or_default() {
         let mut layer = descriptor(&layer)?;
-        checked(blobs, &layer)?;
         store
-            .take_from(blobs, &layer.digest)
+            .import(blobs, &layer)
             .map_err(Error::io_at(format!("blob {}", layer.digest)))?;
         layer.media_type = match layer.media_type.as_str() {
             DOCKER_LAYER_GZIP => oci::LAYER_GZIP.to_owned(),
@@ -303,17 +302,30 @@ fn from_docker_archive(file: &Path, platform: &Platform, store: &Blobs) -> Resul
         }
         Ok(dir.join(name))
     };
-    let config_bytes = std::fs::read(inside(&image["Config"])?).map_err(Error::Io)?;
+    let mut config_bytes = Vec::new();
+    std::fs::File::open(inside(&image["Config"])?)
+        .and_then(|f| {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, oci::MAX_DOCUMENT),
+                &mut config_bytes,
+            )
+        })
+        .map_err(Error::Io)?;
     let config: Value = serde_json::from_slice(&config_bytes).map_err(Error::ArchiveConfig)?;
     let mut layers = Vec::new();
     for layer in image["Layers"].as_array().cloned().unwrap_or_default() {
-        let bytes = std::fs::read(inside(&layer)?).map_err(Error::Io)?;
-        let media_type = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let path = inside(&layer)?;
+        let mut magic = [0u8; 2];
+        let gzip = std::fs::File::open(&path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok()
+            && magic == [0x1f, 0x8b];
+        let media_type = if gzip {
             oci::LAYER_GZIP
         } else {
             oci::LAYER_TAR
         };
-        layers.push(store.put(media_type, &bytes).map_err(Error::Io)?);
+        layers.push(store.put_file(media_type, &path).map_err(Error::Io)?);
     }
     let found = platform_of(&config);
     if found.os != platform.os || found.architecture != platform.architecture {

@@ -4,7 +4,7 @@
 //! classic failure: a virtualenv or `node_modules/.bin` built on the host, pointing at host
 //! paths (docs/image.md).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
@@ -18,10 +18,12 @@ pub enum Node {
     Symlink(String),
 }
 
-/// The image's file system as paths (relative to the root, no leading or trailing `/`).
+/// The image's file system as paths (relative to the root, no leading or trailing `/`),
+/// in order: what is under a directory is one range, so removing it costs what it removes
+/// and a layer of n entries applies in O(n log n).
 #[derive(Debug, Default, Clone)]
 pub struct Tree {
-    nodes: HashMap<String, Node>,
+    nodes: BTreeMap<String, Node>,
 }
 
 /// Links followed in one resolution before it is called a loop (Linux's `MAXSYMLINKS`).
@@ -69,8 +71,19 @@ impl Tree {
         } else {
             format!("{dir}/")
         };
-        self.nodes
-            .retain(|p, _| !p.starts_with(&prefix) || p == dir);
+        let under: Vec<String> = self
+            .nodes
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .map(|(p, _)| p)
+            .take_while(|p| p.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for path in under {
+            self.nodes.remove(&path);
+        }
     }
 
     /// Where `path` leads (absolute from the root, or relative to `dir`), links followed;
@@ -524,6 +537,35 @@ mod tests {
         assert!(tree.resolve("", "/usr/bin").is_some());
         tree.apply("usr", Node::File);
         assert_eq!(tree.resolve("", "/usr/bin"), None);
+    }
+
+    /// A layer of many files applies in about linear time: each entry's replacement of what
+    /// was under it looks at a range, not at every path (it took 35 s for 150,000 files).
+    #[test]
+    fn a_tree_of_many_files_is_built_in_linear_time() {
+        let started = std::time::Instant::now();
+        let mut tree = Tree::default();
+        for d in 0..400 {
+            tree.apply(&format!("d{d}/"), Node::Dir);
+            for f in 0..500 {
+                tree.apply(&format!("./d{d}/f{f}"), Node::File);
+            }
+        }
+        // An opaque directory and a whiteout remove what is under them, and only that.
+        tree.apply("d7/.wh..wh..opq", Node::File);
+        tree.apply("d8/.wh.f3", Node::File);
+        tree.apply("d9", Node::File);
+        assert!(
+            tree.is_file("d6/f499") && !tree.is_file("d7/f0") && tree.resolve("", "d7").is_some()
+        );
+        assert!(!tree.is_file("d8/f3") && tree.is_file("d8/f4"));
+        assert!(tree.is_file("d9") && !tree.is_file("d9/f1"));
+        assert!(tree.is_file("d10/f1") && tree.is_file("d99/f0"));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "200,000 entries took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -198,6 +198,8 @@ const LEVEL: u32 = 1;
 const USTAR_NAME: usize = 100;
 /// The largest size a ustar header's 11 octal digits hold.
 const USTAR_SIZE: u64 = 0o77_777_777_777;
+/// The largest uid or gid a ustar header's 7 octal digits hold (2,097,151).
+const USTAR_ID: u32 = 0o7_777_777;
 
 fn write_entry(tar: &mut impl Write, entry: &Entry, settings: &Settings) -> Result<(), Error> {
     let (typeflag, size, link) = match &entry.kind {
@@ -214,6 +216,12 @@ fn write_entry(tar: &mut impl Write, entry: &Entry, settings: &Settings) -> Resu
     }
     if size > USTAR_SIZE {
         pax_record(&mut pax, "size", size.to_string().as_bytes());
+    }
+    if settings.uid > USTAR_ID {
+        pax_record(&mut pax, "uid", settings.uid.to_string().as_bytes());
+    }
+    if settings.gid > USTAR_ID {
+        pax_record(&mut pax, "gid", settings.gid.to_string().as_bytes());
     }
     let failed = io(&entry.source);
     if !pax.is_empty() {
@@ -273,8 +281,11 @@ fn header(
     };
     put(&mut block, 0, 100, name.as_bytes());
     octal(&mut block, 100, 8, u64::from(mode));
-    octal(&mut block, 108, 8, u64::from(settings.uid));
-    octal(&mut block, 116, 8, u64::from(settings.gid));
+    // An id over ustar's is in the PAX header; here the field is zero, as GNU tar and Go's
+    // archive/tar write it.
+    let id = |id: u32| if id > USTAR_ID { 0 } else { u64::from(id) };
+    octal(&mut block, 108, 8, id(settings.uid));
+    octal(&mut block, 116, 8, id(settings.gid));
     octal(
         &mut block,
         124,
@@ -506,6 +517,77 @@ mod tests {
         let start = list.lines().find(|l| l.ends_with("app/bin/start")).unwrap();
         assert!(start.starts_with("-rwxr-xr-x 0/0"), "{start}");
         assert!(start.contains("2023-11-14 22:13:20"), "{start}");
+    }
+
+    /// The bytes of a layer are its digest, and every image's digest follows from it: a change
+    /// of the tar writer, the compressor or its level changes every image dozen makes. This
+    /// pins them; a change that means to move them updates these digests in the same commit.
+    #[test]
+    fn a_layers_digests_are_pinned() {
+        let tree = tree();
+        // Modes as a umask of 022 leaves them, whatever this machine's umask is.
+        for entry in walk(tree.path()) {
+            let meta = std::fs::symlink_metadata(&entry).unwrap();
+            let mode = if meta.is_dir() || entry.ends_with("bin/start") {
+                0o755
+            } else if meta.is_file() {
+                0o644
+            } else {
+                continue;
+            };
+            std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let layer = write(tree.path(), &settings(), std::io::sink()).unwrap();
+        assert_eq!(
+            (layer.digest.as_str(), layer.diff_id.as_str()),
+            (GOLDEN_DIGEST, GOLDEN_DIFF_ID),
+            "the layer's bytes changed"
+        );
+    }
+
+    const GOLDEN_DIGEST: &str =
+        "sha256:0f84ea85fcd90725357b0a11490aee1efd3750ee4fa5fbd4c6022b520b8df0ef";
+    const GOLDEN_DIFF_ID: &str =
+        "sha256:047e0b9abb800b222517139c990f57023949d53661416c5132363c50cbe1788d";
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = vec![dir.to_owned()];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ids_over_ustars_go_in_a_pax_header() {
+        let tree = tempfile::tempdir().unwrap();
+        std::fs::write(tree.path().join("f"), "x").unwrap();
+        let big = Settings {
+            uid: 3_000_000,
+            gid: 2_097_152,
+            ..settings()
+        };
+        let mut bytes = Vec::new();
+        write(tree.path(), &big, &mut bytes).unwrap();
+        let list = listing(&bytes);
+        let file = list.lines().find(|l| l.ends_with("app/f")).unwrap();
+        assert!(file.contains(" 3000000/2097152 "), "{list}");
+        // Within ustar's: no PAX header, as before.
+        let small = Settings {
+            uid: 2_097_151,
+            gid: 1000,
+            ..settings()
+        };
+        let mut bytes = Vec::new();
+        write(tree.path(), &small, &mut bytes).unwrap();
+        let list = listing(&bytes);
+        assert!(list.contains(" 2097151/1000 "), "{list}");
+        assert!(!list.contains("PaxHeader"), "{list}");
     }
 
     #[test]

@@ -320,6 +320,32 @@ fn replaceable(dir: &Path) -> Result<(), Error> {
     }
 }
 
+/// Whether `--archive FILE` may be written: missing, or an OCI archive (one dozen wrote, or
+/// another tool), which is replaced whole; never another file.
+fn is_oci_archive(file: &Path) -> Result<bool, Error> {
+    let io = Error::io_at(file.display());
+    let opened = match std::fs::File::open(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(io(e)),
+        Ok(opened) => opened,
+    };
+    if !opened.metadata().map_err(&io)?.is_file() {
+        return Ok(false);
+    }
+    // An `oci-layout` entry at its top, looked for by the entries' headers (the contents
+    // between them skipped by seeking).
+    let mut archive = tar::Archive::new(opened);
+    let Ok(entries) = archive.entries_with_seek() else {
+        return Ok(false);
+    };
+    Ok(entries.take(1_000_000).any(|entry| {
+        entry.is_ok_and(|e| {
+            e.path()
+                .is_ok_and(|p| p.as_os_str() == "oci-layout" || p.as_os_str() == "./oci-layout")
+        })
+    }))
+}
+
 impl Made {
     fn all_blobs(&self) -> Vec<String> {
         self.layers
@@ -329,36 +355,26 @@ impl Made {
             .collect()
     }
 
-    /// An OCI image layout at `dir`, replacing what was there.
+    /// An OCI image layout at `dir`: a new one, or the image added to the layout there
+    /// under `reference` (what else it holds is kept).
     pub fn write_layout(&self, dir: &Path, reference: &str) -> Result<(), Error> {
         replaceable(dir)?;
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(Error::io_at(parent.display()))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".dozen-image-")
-            .tempdir_in(parent)
-            .map_err(Error::io_at(parent.display()))?;
+        std::fs::create_dir_all(dir).map_err(Error::io_at(dir.display()))?;
         oci::write_layout(
-            temp.path(),
+            dir,
             &self.blobs,
             &self.manifest,
             &self.all_blobs(),
             reference,
         )
-        .map_err(Error::Io)?;
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(Error::io_at(dir.display()))?;
-        }
-        let kept = temp.keep();
-        std::fs::rename(&kept, dir).map_err(Error::io_at(dir.display()))?;
-        Ok(())
+        .map_err(Error::io_at(dir.display()))
     }
 
     /// An `oci-archive`: the layout as one tar, reproducible as a layer is.
     pub fn write_archive(&self, file: &Path, reference: &str) -> Result<(), Error> {
+        if !is_oci_archive(file)? {
+            return Err(Error::NotReplacingArchive(file.to_owned()));
+        }
         let parent = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -3,6 +3,7 @@
 //! same image always has the same digest (docs/image.md).
 
 use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -95,23 +96,100 @@ impl Blobs {
         })
     }
 
-    /// A blob's bytes, checked against its digest.
+    /// A small blob's bytes (a manifest, an index, a config: at most [`MAX_DOCUMENT`]),
+    /// checked against its digest.
     pub fn read(&self, descriptor: &Descriptor) -> std::io::Result<Vec<u8>> {
-        let path = self.path(&descriptor.digest).ok_or_else(|| {
-            std::io::Error::other(format!("unsupported digest {}", descriptor.digest))
-        })?;
-        let bytes = std::fs::read(&path)?;
-        if digest_of(&bytes) != descriptor.digest || bytes.len() as u64 != descriptor.size {
+        let path = self.checked_path(descriptor)?;
+        if descriptor.size > MAX_DOCUMENT {
             return Err(std::io::Error::other(format!(
-                "{} does not match its digest",
-                path.display()
+                "{} is {} bytes: a manifest, an index or a config is at most {MAX_DOCUMENT}",
+                descriptor.digest, descriptor.size
             )));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)?
+            .take(MAX_DOCUMENT + 1)
+            .read_to_end(&mut bytes)?;
+        if digest_of(&bytes) != descriptor.digest || bytes.len() as u64 != descriptor.size {
+            return Err(mismatch(&path));
         }
         Ok(bytes)
     }
 
-    /// Puts a blob of another store here: a hard link when both are on one file system, else
-    /// a copy.
+    fn checked_path(&self, descriptor: &Descriptor) -> std::io::Result<PathBuf> {
+        self.path(&descriptor.digest).ok_or_else(|| {
+            std::io::Error::other(format!("unsupported digest {}", descriptor.digest))
+        })
+    }
+
+    /// Whether this store has the blob in a file of this user's: one it wrote (or copied)
+    /// itself, after checking it. A file of another owner (a hard link from someone else's
+    /// layout, as dozen once made) is not trusted.
+    pub fn has_own(&self, digest: &str) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        self.path(digest)
+            .and_then(|p| std::fs::symlink_metadata(p).ok())
+            .is_some_and(|m| m.is_file() && m.uid() == rustix::process::geteuid().as_raw())
+    }
+
+    /// Copies a blob of another store here, checked against its digest while it is copied
+    /// (never linked: the other store's owner could change the file after the check). A
+    /// blob this store already has as its own is kept.
+    pub fn import(&self, other: &Self, descriptor: &Descriptor) -> std::io::Result<()> {
+        let from = other.checked_path(descriptor)?;
+        let to = self.checked_path(descriptor)?;
+        if self.has_own(&descriptor.digest) {
+            return Ok(());
+        }
+        let dir = to.parent().expect("under sha256/");
+        std::fs::create_dir_all(dir)?;
+        let temp = tempfile::Builder::new()
+            .prefix(".partial-")
+            .tempfile_in(dir)?;
+        let mut hashing = super::Hashing::new(std::io::BufWriter::new(temp));
+        let source = std::fs::File::open(&from)?;
+        // One more byte than it should have, to see a longer file as one.
+        std::io::copy(&mut source.take(descriptor.size + 1), &mut hashing)?;
+        let (writer, digest, size) = hashing.finish();
+        if digest != descriptor.digest || size != descriptor.size {
+            return Err(mismatch(&from));
+        }
+        let temp = writer
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        temp.persist(&to).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Stores a file under its digest, hashed while it is copied (a layer of any size in
+    /// constant memory).
+    pub fn put_file(&self, media_type: &str, file: &Path) -> std::io::Result<Descriptor> {
+        std::fs::create_dir_all(self.dir.join("sha256"))?;
+        let temp = tempfile::Builder::new()
+            .prefix(".partial-")
+            .tempfile_in(self.dir.join("sha256"))?;
+        let mut hashing = super::Hashing::new(std::io::BufWriter::new(temp));
+        std::io::copy(&mut std::fs::File::open(file)?, &mut hashing)?;
+        hashing.flush()?;
+        let (writer, digest, size) = hashing.finish();
+        let temp = writer
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        let path = self.path(&digest).expect("a sha256 digest");
+        if !self.has_own(&digest) {
+            temp.persist(&path).map_err(|e| e.error)?;
+        }
+        Ok(Descriptor {
+            media_type: media_type.to_owned(),
+            digest,
+            size,
+            annotations: BTreeMap::new(),
+            platform: None,
+        })
+    }
+
+    /// Puts a blob of another store of this user's here: a hard link when both are on one
+    /// file system, else a copy.
     pub fn take_from(&self, other: &Self, digest: &str) -> std::io::Result<()> {
         let (Some(from), Some(to)) = (other.path(digest), self.path(digest)) else {
             return Err(std::io::Error::other(format!(
@@ -129,6 +207,14 @@ impl Blobs {
         }
         Ok(())
     }
+}
+
+/// The most bytes a manifest, an index or a config may have (containerd's limit for
+/// manifests, and then some for configs with long histories).
+pub const MAX_DOCUMENT: u64 = 4 << 20;
+
+fn mismatch(path: &Path) -> std::io::Error {
+    std::io::Error::other(format!("{} does not match its digest", path.display()))
 }
 
 /// What the image config says about running it.
@@ -262,7 +348,10 @@ pub fn manifest(
 }
 
 /// Writes an OCI image layout at `dir` naming `manifest` (`ref` in
-/// `org.opencontainers.image.ref.name`), its blobs taken from `from`.
+/// `org.opencontainers.image.ref.name`), its blobs taken from `from`. A layout already there
+/// keeps what it has, as skopeo and umoci add to one: the blobs are added, and the index
+/// gains the manifest, replacing only an entry of the same name; the index is written last,
+/// in one step, so an interrupted write leaves the layout as it was (and some blobs more).
 pub fn write_layout(
     dir: &Path,
     from: &Blobs,
@@ -275,14 +364,16 @@ pub fn write_layout(
         target.take_from(from, digest)?;
     }
     let mut named = manifest.clone();
-    named.annotations.insert(
-        "org.opencontainers.image.ref.name".into(),
-        reference.to_owned(),
-    );
+    named
+        .annotations
+        .insert(REF_NAME.into(), reference.to_owned());
+    let mut manifests = existing_manifests(&dir.join("index.json"))?;
+    manifests.retain(|m| m["annotations"][REF_NAME].as_str() != Some(reference));
+    manifests.push(serde_json::to_value(&named).map_err(std::io::Error::other)?);
     let index = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": INDEX,
-        "manifests": [named],
+        "manifests": manifests,
     });
     crate::fsutil::write_atomic(
         &dir.join("oci-layout"),
@@ -290,6 +381,31 @@ pub fn write_layout(
         0o644,
     )?;
     crate::fsutil::write_atomic(&dir.join("index.json"), &canonical(&index), 0o644)
+}
+
+/// The annotation an image layout names its images by.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// The manifests an existing layout's index lists (none when it has no index); an index
+/// that is not one is an error, not something to write over.
+fn existing_manifests(index: &Path) -> std::io::Result<Vec<Value>> {
+    let mut bytes = Vec::new();
+    match std::fs::File::open(index) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+        Ok(file) => file.take(MAX_DOCUMENT).read_to_end(&mut bytes)?,
+    };
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        std::io::Error::other(format!("{}: not an image index: {e}", index.display()))
+    })?;
+    match value.get("manifests") {
+        Some(Value::Array(manifests)) => Ok(manifests.clone()),
+        None => Ok(Vec::new()),
+        Some(_) => Err(std::io::Error::other(format!(
+            "{}: not an image index: `manifests` is not a list",
+            index.display()
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +488,48 @@ pub(crate) mod tests {
             serde_json::json!(["sha256:bb"])
         );
         assert_eq!(config["architecture"], "amd64");
+    }
+
+    /// A blob taken from someone else's layout is a copy checked on the way: changing the
+    /// layout's file afterwards changes nothing in the store, a longer or changed file is
+    /// refused, and a blob in the store that is not the user's own is replaced.
+    #[test]
+    fn blobs_from_another_store_are_copied_checked_and_never_shared() {
+        use std::os::unix::fs::MetadataExt as _;
+        let theirs_dir = tempfile::tempdir().unwrap();
+        let ours_dir = tempfile::tempdir().unwrap();
+        let (theirs, ours) = (Blobs::new(theirs_dir.path()), Blobs::new(ours_dir.path()));
+        let layer = theirs.put(LAYER_GZIP, b"a verified layer").unwrap();
+        ours.import(&theirs, &layer).unwrap();
+        let (from, to) = (
+            theirs.path(&layer.digest).unwrap(),
+            ours.path(&layer.digest).unwrap(),
+        );
+        assert_ne!(
+            std::fs::metadata(&from).unwrap().ino(),
+            std::fs::metadata(&to).unwrap().ino()
+        );
+        std::fs::write(&from, b"a poisoned layer").unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"a verified layer");
+        // A poisoned or longer file is refused, and nothing is left of it.
+        std::fs::remove_file(&to).unwrap();
+        let error = ours.import(&theirs, &layer).unwrap_err().to_string();
+        assert!(error.ends_with("does not match its digest"), "{error}");
+        std::fs::write(&from, b"a verified layer and more").unwrap();
+        assert!(ours.import(&theirs, &layer).is_err());
+        assert!(!to.exists());
+        let left = std::fs::read_dir(to.parent().unwrap()).unwrap().count();
+        assert_eq!(left, 0, "a temporary file was left");
+        // A blob in the store of another owner (as an old hard link was) is not trusted.
+        std::fs::write(&from, b"a verified layer").unwrap();
+        std::fs::write(&to, b"planted").unwrap();
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&to, Some(65534), Some(65534)).unwrap();
+            assert!(!ours.has_own(&layer.digest));
+            ours.import(&theirs, &layer).unwrap();
+            assert_eq!(std::fs::read(&to).unwrap(), b"a verified layer");
+            assert!(ours.has_own(&layer.digest));
+        }
     }
 
     #[test]
