@@ -19,6 +19,7 @@ pub mod objects;
 pub mod releases;
 pub mod seal;
 pub mod tree;
+pub mod trust;
 
 pub use error::{FormationDamage, StoreError};
 pub use locks::{StoreLock, create_dir, lock_shared, open_lock, try_lock_exclusive};
@@ -35,6 +36,8 @@ pub fn path_of(app: &App) -> PathBuf {
 pub fn open(app: &App) -> std::io::Result<PathBuf> {
     let dir = path_of(app);
     let shared_home = std::env::var_os("DOZEN_HOME").is_some_and(|v| !v.is_empty());
+    // Before anything is written: never into another account's store.
+    trust::check(&dir).map_err(std::io::Error::other)?;
     if !shared_home {
         exclude_from_git(&app.dir.join("."));
     }

@@ -614,3 +614,69 @@ fn read_only_commands_leave_a_running_formations_files_alone() {
         "the last user out or the next start clears it"
     );
 }
+
+/// A store is this account's alone (issue 31, findings 8 and 13): one every account can write
+/// to is refused, so another user cannot plant a release's config; and when the tests run as
+/// root, root's `dozen release` in the user's app (a careless `sudo`) is refused before it
+/// writes anything, and a file another account left in the store is named with the fix.
+#[test]
+fn a_store_another_account_owns_or_can_write_is_refused_up_front() {
+    let place = place("owned", &[("Procfile", "web: cat Procfile\n")]);
+    let app = &place.app;
+    assert_eq!(ok(app, &["release"]).0, "v1\n");
+    let store = app.join(".dozen");
+    let releases_dir = store.join("releases");
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(&releases_dir, mode(0o777)).unwrap();
+    let (code, _, stderr) = dozen_as_user(app, &["exec", "--", "env"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(".dozen/releases can be written by other accounts (mode 777)"),
+        "{stderr}"
+    );
+    std::fs::set_permissions(&releases_dir, mode(0o700)).unwrap();
+    ok(app, &["releases"]);
+    if !crate::harness::drops_privileges() {
+        return;
+    }
+    // Root in the user's app: refused, and nothing of the store changed.
+    let listing = |dir: &Path| {
+        let mut names: Vec<String> = walk(dir).iter().map(|p| p.display().to_string()).collect();
+        names.sort();
+        names
+    };
+    let before = listing(&store);
+    let (code, _, stderr) = crate::harness::dozen_in(app, &["release"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            ".dozen belongs to nobody (uid 65534), not to root (uid 0): run dozen as the store's owner"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(listing(&store), before);
+    // A file root left there (as an older dozen under sudo did): named, with the fix.
+    let planted = releases_dir.join("v1.status");
+    std::os::unix::fs::lchown(&planted, Some(0), Some(0)).unwrap();
+    let (code, _, stderr) = dozen_as_user(app, &["releases"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            ".dozen/releases/v1.status belongs to root (uid 0), not to nobody (uid 65534): another account wrote into this store; give it back with `chown -R` to its owner"
+        ),
+        "{stderr}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_owned()];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
