@@ -680,3 +680,59 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Values are shown as digests keyed by the store's secret (issue 31, finding 11): not a
+/// SHA-256 anyone can look up, yet equal in one store; and a release's snapshot changed after
+/// the release is refused before anything runs with it (finding 8).
+#[test]
+fn value_digests_are_keyed_and_a_changed_snapshot_never_runs() {
+    let place = place(
+        "keyed",
+        &[
+            ("Procfile", "web: cat Procfile\n"),
+            (".env", "DB_PASSWORD=hunter2\nPIN=1234\n"),
+        ],
+    );
+    let app = &place.app;
+    let (shown, _) = ok(app, &["config"]);
+    // sha256("hunter2") and sha256("1234") start so.
+    assert!(
+        !shown.contains("f52fbd32b2b3") && !shown.contains("03ac674216f3"),
+        "{shown}"
+    );
+    let digest_of = |text: &str, key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(digest_of(&shown, "DB_PASSWORD").len(), 12);
+    assert_eq!(ok(app, &["release"]).0, "v1\n");
+    let (show, _) = ok(app, &["releases", "show", "v1"]);
+    assert!(
+        show.contains(&digest_of(&shown, "DB_PASSWORD")),
+        "the same value, the same digest in one store:\n{shown}\n{show}"
+    );
+    let key = app.join(".dozen/digest.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+
+    let snapshot = app.join(".dozen/releases/v1.env");
+    let planted = std::fs::read_to_string(&snapshot)
+        .unwrap()
+        .replace("hunter2", "planted");
+    std::fs::write(&snapshot, planted).unwrap();
+    let (code, stdout, stderr) = dozen_as_user(app, &["exec", "--", "env"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("planted"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "v1.env is not the config release v1 was made with (its digest differs): it was changed after the release; make a new release"
+        ),
+        "{stderr}"
+    );
+}

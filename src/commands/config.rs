@@ -14,7 +14,7 @@ use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::exit_code;
 use crate::fsutil::write_atomic;
-use crate::secret::{REDACTED, digest};
+use crate::secret::REDACTED;
 use crate::source::Source;
 
 pub(super) fn run(context: &Context, args: &ConfigArgs) -> Result<i32, Error> {
@@ -40,6 +40,8 @@ fn to_json(value: &Value) -> Result<String, Error> {
 fn list(context: &Context, args: &ConfigArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
     let vars = &inspection.environment.config.vars;
+    let digests = super::context::value_digests(&inspection.app)?;
+    let digest = |value: &str| digests.digest(value);
     if args.json {
         let object: serde_json::Map<String, Value> = vars
             .iter()
@@ -301,6 +303,8 @@ fn diff(
     }
     let a = Inspection::valid_config(context, first)?;
     let b = Inspection::valid_config(context, second)?;
+    let digests = super::context::value_digests(&a.app)?;
+    let digest = |value: &str| digests.digest(value);
     let (ca, cb) = (&a.environment.config, &b.environment.config);
     let c = compare(ca, cb);
     let shown = |config: &Config, key: &str| {

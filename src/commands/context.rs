@@ -14,6 +14,18 @@ pub(crate) fn open_store(app: &App) -> Result<std::path::PathBuf, Error> {
     crate::store::open(app).map_err(|e| Error::failed(format!("cannot open the store: {e}")))
 }
 
+/// The store's keyed digests of values (`crate::secret::Digests`): what a value not revealed is
+/// shown as.
+pub(crate) fn value_digests(app: &App) -> Result<crate::secret::Digests, Error> {
+    digests_of(&open_store(app)?)
+}
+
+/// The keyed digests of the store at `store`.
+pub(crate) fn digests_of(store: &std::path::Path) -> Result<crate::secret::Digests, Error> {
+    crate::secret::Digests::of_store(store)
+        .map_err(|e| Error::failed(format!("cannot read the store's digest key: {e}")))
+}
+
 /// The tree of a stored build, as it was sealed (checked unless known clean, put back if a
 /// process changed it), for a command that runs nothing from it. A build that is not stored
 /// whole is an error.

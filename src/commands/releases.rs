@@ -9,7 +9,7 @@ use super::context::{Context, Inspection, print};
 use crate::cli::{HistoryArgs, ReleasesAction, ReleasesArgs};
 use crate::error::Error;
 use crate::exit_code;
-use crate::secret::{REDACTED, digest};
+use crate::secret::REDACTED;
 use crate::store::releases::{Ledger, Release, Status};
 
 fn ledger(context: &Context) -> Result<(std::path::PathBuf, Ledger), Error> {
@@ -144,11 +144,12 @@ fn show(
         .config(version)
         .map_err(|e| Error::failed(e.to_string()))?;
     let previous = previous(ledger, &release).map_err(|e| Error::failed(e.to_string()))?;
+    let digests = super::context::digests_of(ledger.store())?;
     let shown = |value: &str| {
         if reveal {
             value.to_owned()
         } else {
-            format!("{REDACTED} {}", digest(value))
+            format!("{REDACTED} {}", digests.digest(value))
         }
     };
     let (added, removed, changed) = diff(previous.as_ref().map(|(_, c)| c), &config);
@@ -162,7 +163,7 @@ fn show(
                     if reveal {
                         json!(v)
                     } else {
-                        json!({ "digest": digest(v) })
+                        json!({ "digest": digests.digest(v) })
                     },
                 )
             })

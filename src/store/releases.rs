@@ -16,8 +16,11 @@ pub struct Release {
     pub version: u32,
     pub build: String,
     pub environment: String,
-    /// SHA-256 of the sorted `KEY=value` lines of the snapshot.
+    /// The digest of the sorted `KEY=value` lines of the snapshot: keyed by the store's
+    /// digest key (BLAKE3) when `keyed`, else (releases made before issue 31) SHA-256.
     pub config_digest: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keyed: bool,
     pub keys: Vec<String>,
     pub created: String,
     pub who: String,
@@ -57,6 +60,11 @@ pub enum LedgerError {
     },
     #[error("{path}: {message}; the store file was damaged or edited by hand")]
     Damaged { path: String, message: String },
+    /// A release's config snapshot that is not the one its record names.
+    #[error(
+        "{path} is not the config release v{version} was made with (its digest differs): it was changed after the release; make a new release"
+    )]
+    Changed { path: String, version: u32 },
     #[error("no release v{0}")]
     Unknown(u32),
     #[error(transparent)]
@@ -73,7 +81,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
 /// A release's config snapshot (`vN.env`): each key's value.
 pub type Snapshot = BTreeMap<String, String>;
 
-/// The digest of a config snapshot: equal configs, equal digests, whatever the key order.
+/// The digest of a config snapshot as releases made before issue 31 recorded it (SHA-256):
+/// equal configs, equal digests, whatever the key order.
 pub fn config_digest(config: &Snapshot) -> String {
     let mut hash = Sha256::new();
     for (key, value) in config {
@@ -83,6 +92,19 @@ pub fn config_digest(config: &Snapshot) -> String {
         hash.update(b"\n");
     }
     crate::secret::sha256_hex(hash.finalize().as_slice())
+}
+
+/// The digest of a config snapshot, keyed by the store's digest key: equal configs in one
+/// store, equal digests; nothing a table or a guess of a short value finds.
+pub fn keyed_config_digest(digests: &crate::secret::Digests, config: &Snapshot) -> String {
+    let mut lines = Vec::new();
+    for (key, value) in config {
+        lines.extend_from_slice(key.as_bytes());
+        lines.push(b'=');
+        lines.extend_from_slice(value.as_bytes());
+        lines.push(b'\n');
+    }
+    digests.full(&lines)
 }
 
 pub struct Ledger {
@@ -177,13 +199,32 @@ impl Ledger {
     }
 
     /// The config snapshot of release `version`.
+    /// A release's config snapshot, checked against the digest its record holds.
     pub fn config(&self, version: u32) -> Result<Snapshot, LedgerError> {
         let path = self.path(version, "env");
         let bytes = fs::read(&path).map_err(io(&path))?;
-        serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        let snapshot: Snapshot =
+            serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        let release = self.read(version)?;
+        let digest = if release.keyed {
+            keyed_config_digest(&self.digests()?, &snapshot)
+        } else {
+            config_digest(&snapshot)
+        };
+        if digest != release.config_digest {
+            return Err(LedgerError::Changed {
+                path: path.display().to_string(),
+                version,
+            });
+        }
+        Ok(snapshot)
+    }
+
+    fn digests(&self) -> Result<crate::secret::Digests, LedgerError> {
+        crate::secret::Digests::of_store(&self.store).map_err(io(&self.store))
     }
 
     /// Creates the next release (pending): numbering happens under an exclusive lock, so
@@ -203,7 +244,8 @@ impl Ledger {
             version,
             build: build.to_owned(),
             environment: environment.to_owned(),
-            config_digest: config_digest(config),
+            config_digest: keyed_config_digest(&self.digests()?, config),
+            keyed: true,
             keys: config.keys().cloned().collect(),
             created: jiff::Timestamp::now().to_string(),
             who: super::history::who(),
