@@ -730,3 +730,53 @@ fn a_compound_command_restarts_on_its_port_and_scales_down_without_leftovers() {
     );
     assert!(gone(replacement));
 }
+
+/// On a terminal an app's output keeps its colours, and its other control sequences (a
+/// window title, a screen clear, a carriage return over the prefix) are shown, not acted on;
+/// piped, the bytes pass whole (issue 31, finding 21). A build step's output the same.
+#[test]
+fn on_a_terminal_an_apps_escape_sequences_are_shown_not_acted_on() {
+    let hostile = r"printf '\033]0;PWNED\007\033[2J\rover \033[31mred\033[0m\n'";
+    let test = Test::new()
+        .procfile(&format!("web: {hostile}; exit 3\n"))
+        .manifest(&format!(
+            "[build]\nsteps = [\"{}\"]\n",
+            hostile.replace('\\', "\\\\")
+        ))
+        .git_add_all();
+    // `script` gives dozen a terminal, and copies what dozen wrote to it.
+    let under_terminal = |args: &str| {
+        let output = std::process::Command::new("script")
+            .args([
+                "-qefc",
+                &format!("{} {args}", crate::harness::BIN),
+                "/dev/null",
+            ])
+            .current_dir(test.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let shown = "␛]0;PWNED␇␛[2J␍over \x1b[31mred\x1b[0m";
+    let ran = under_terminal("run --dev");
+    assert!(ran.contains(&format!("web.1 | {shown}")), "{ran:?}");
+    assert!(
+        !ran.contains("\x1b]0;") && !ran.contains("\x1b[2J"),
+        "{ran:?}"
+    );
+    // A build step's line in the spinner (`-v` prints it whole too).
+    let built = under_terminal("build -v");
+    assert!(built.contains(shown), "{built:?}");
+    assert!(
+        built.contains("␛]0;PWNED␇␛[2J␍over ␛[31mred␛[0m"),
+        "{built:?}"
+    );
+    assert!(!built.contains("\x1b]0;"), "{built:?}");
+    // Piped: as the app wrote it.
+    let (_, stdout, _) = crate::harness::dozen_in(test.path(), &["run", "--dev"]);
+    assert!(
+        stdout.contains("web.1 | \x1b]0;PWNED\x07\x1b[2J\rover \x1b[31mred\x1b[0m"),
+        "{stdout:?}"
+    );
+}

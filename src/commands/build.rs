@@ -177,7 +177,7 @@ fn report_failure(error: BuildError, shown: bool) -> Error {
         } => {
             if !shown {
                 for line in &tail {
-                    eprintln!("  | {line}");
+                    eprintln!("  | {}", crate::ui::terminal::on_stderr(line));
                 }
             }
             Error::failed(format!(
@@ -296,9 +296,11 @@ impl Progress {
         match &self.spinner {
             Some(bar) => {
                 if self.verbose {
-                    bar.println(line);
+                    bar.println(crate::ui::terminal::on_stderr(line));
                 }
-                bar.set_message(line.chars().take(100).collect::<String>());
+                bar.set_message(crate::ui::terminal::pictured(
+                    &line.chars().take(100).collect::<String>(),
+                ));
             }
             None if !self.quiet => eprintln!("  | {line}"),
             None => {}

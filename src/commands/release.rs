@@ -354,7 +354,7 @@ fn release_phase(
             }
             quiet_tail.push_back(text.to_owned());
         } else {
-            eprintln!("  | {text}");
+            eprintln!("  | {}", crate::ui::terminal::on_stderr(text));
         }
         if let Some(log) = &mut log {
             log.line(text);
@@ -365,7 +365,7 @@ fn release_phase(
     // Quiet or not, a failure shows what the release phase said (its last lines).
     if context.quiet && !succeeded {
         for line in &quiet_tail {
-            eprintln!("  | {line}");
+            eprintln!("  | {}", crate::ui::terminal::on_stderr(line));
         }
     }
     if let Some(note) = finished.leftovers("the release phase") {

@@ -150,7 +150,8 @@ pub fn print_answer(stream: UnixStream, output: &Output) -> Result<(), AnswerErr
         true,
         output.color,
         hello.width,
-    );
+    )
+    .for_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut labels = std::collections::HashMap::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

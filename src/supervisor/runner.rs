@@ -151,7 +151,8 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
                 });
             })?
     };
-    let formatter = Formatter::new(plan.format, plan.timestamps, plan.color, label_width(&plan));
+    let formatter = Formatter::new(plan.format, plan.timestamps, plan.color, label_width(&plan))
+        .for_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let hub = Arc::new(Hub::new(plan.logs.limits));
     let types = plan.spec.types.iter().map(|t| t.name.clone()).collect();
     hub.set_layout(label_width(&plan), types);

@@ -72,6 +72,33 @@ pub fn neutralise(line: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// An app's line as one line of dozen's own (a spinner's message): every control character,
+/// colours' too, shown as its picture.
+pub fn pictured(line: &str) -> String {
+    line.chars()
+        .map(|c| match u32::from(c) {
+            n @ 0..0x20 if c != '\t' => char::from_u32(0x2400 + n).unwrap_or('?'),
+            0x7f => '␡',
+            0x80..0xa0 => '?',
+            _ => c,
+        })
+        .collect()
+}
+
+/// An app's line (a build step's, a release phase's) for dozen's stderr: neutralised when
+/// stderr is a terminal, as it is.
+pub fn on_stderr(line: &str) -> Cow<'_, str> {
+    static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*TERMINAL.get_or_init(|| std::io::IsTerminal::is_terminal(&std::io::stderr())) {
+        return Cow::Borrowed(line);
+    }
+    match neutralise(line.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(line),
+        // Only ASCII controls were replaced by pictures: still UTF-8.
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
 /// The length of the SGR sequence at the start of `bytes` (`ESC [`, parameters of digits,
 /// `;` and `:`, then `m`), if one is.
 fn sgr_end(bytes: &[u8]) -> Option<usize> {
@@ -111,6 +138,11 @@ mod tests {
         assert_eq!(shown("© Â".as_bytes()), "© Â");
         // Not UTF-8: passed on as it is.
         assert_eq!(neutralise(b"\xff\xfe").as_ref(), b"\xff\xfe");
+    }
+
+    #[test]
+    fn pictured_lines_act_on_nothing() {
+        assert_eq!(pictured("a\x1b[31mb\rc\u{9b}\x7f\td"), "a␛[31mb␍c?␡\td");
     }
 
     #[test]

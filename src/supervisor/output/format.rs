@@ -20,6 +20,9 @@ pub struct Formatter {
     format: LogFormat,
     timestamps: bool,
     color: bool,
+    /// Whether text lines go to a terminal: an app's control sequences but colours are then
+    /// shown, not acted on (`crate::ui::terminal::neutralise`).
+    terminal: bool,
     width: usize,
     clock: Clock,
 }
@@ -39,9 +42,17 @@ impl Formatter {
             format,
             timestamps,
             color,
+            terminal: false,
             width: width.max(SYSTEM_NAME.len()),
             clock: Clock::new(),
         }
+    }
+
+    /// Text lines for a terminal: see [`Formatter::terminal`](Self).
+    #[must_use]
+    pub fn for_terminal(mut self, terminal: bool) -> Self {
+        self.terminal = terminal;
+        self
     }
 
     /// The label of an instance of the type at `type_index` in the Procfile.
@@ -81,7 +92,11 @@ impl Formatter {
                     out.push(b' ');
                 }
                 out.extend_from_slice(&label.prefix_end);
-                out.extend_from_slice(line.bytes);
+                if self.terminal {
+                    out.extend_from_slice(&crate::ui::terminal::neutralise(line.bytes));
+                } else {
+                    out.extend_from_slice(line.bytes);
+                }
                 out.push(b'\n');
             }
             LogFormat::Json => crate::logs::line::write_json(
@@ -188,6 +203,22 @@ mod tests {
             render(&mut f, &system, Stream::System, b"web.1 started"),
             b"dozen    | web.1 started\n"
         );
+    }
+
+    /// On a terminal an app's line keeps its colours and cannot retitle the window, clear
+    /// the screen or write over the prefix; piped, it is passed on whole (issue 31, finding 21).
+    #[test]
+    fn on_a_terminal_only_colours_act() {
+        let line = b"\x1b]0;PWNED\x07\x1b[2J\rover \x1b[31mred\x1b[0m";
+        let mut f = Formatter::new(LogFormat::Text, false, false, 5).for_terminal(true);
+        let label = f.label("web.1", 0);
+        assert_eq!(
+            String::from_utf8(render(&mut f, &label, Stream::Stdout, line)).unwrap(),
+            "web.1 | ␛]0;PWNED␇␛[2J␍over \x1b[31mred\x1b[0m\n"
+        );
+        let mut piped = Formatter::new(LogFormat::Text, false, false, 5);
+        let out = render(&mut piped, &label, Stream::Stdout, line);
+        assert_eq!(&out[8..out.len() - 1], line);
     }
 
     #[test]
