@@ -162,3 +162,30 @@ fn a_router_address_with_the_router_off_is_a_warning() {
         .code(0)
         .stderr_lacks("router is off");
 }
+
+/// A drain whose `${NAME}` parts make a URL `run` refuses is refused by `check` too, and no
+/// value that filled it is printed by either (issue 31, finding 23).
+#[test]
+fn drains_are_checked_with_the_config_and_never_print_a_value() {
+    let app = || {
+        Test::new()
+            .procfile("web: sleep 1\n")
+            .env_file(".env", "LOG_HOST=ttok leakme123\n")
+            .manifest("[logs]\ndrains = [\"syslog+tls://${LOG_HOST}:6514\"]\n")
+    };
+    app()
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("invalid drain with the `development` config: invalid host `${LOG_HOST}` in a drain URL")
+        .stderr_has("dozen.toml:2:")
+        .stderr_lacks("leakme")
+        .stdout_lacks("leakme");
+    app()
+        .args(&["run", "--dev"])
+        .run()
+        .code(2)
+        .stderr_has("[logs] drains: invalid host `${LOG_HOST}` in a drain URL")
+        .stderr_lacks("leakme")
+        .stdout_lacks("leakme");
+}

@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::duration::Duration;
 use super::signal::Signal;
-use crate::logs::url::{DrainUrl, UrlError};
+use crate::logs::url::DrainUrl;
 
 mod validate;
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -101,9 +101,9 @@ pub enum DrainError {
     /// A `${NAME}` part cannot be filled in.
     #[error(transparent)]
     Var(#[from] DrainVarError),
-    /// The URL, filled in, is not a drain's.
-    #[error(transparent)]
-    Url(#[from] UrlError),
+    /// The URL, filled in, is not a drain's (said with `${NAME}` for every value).
+    #[error("{0}")]
+    Url(String),
 }
 
 /// The most lines or bytes `[logs]` may ask the ring buffer to hold.
@@ -117,7 +117,16 @@ impl LogsSection {
         text: &str,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<String, DrainVarError> {
+        Self::interpolate_named(text, lookup).map(|(out, _)| out)
+    }
+
+    /// [`LogsSection::interpolate`], and each `NAME` with the value it took.
+    fn interpolate_named(
+        text: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(String, Vec<(String, String)>), DrainVarError> {
         let mut out = String::new();
+        let mut named = Vec::new();
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
@@ -127,19 +136,33 @@ impl LogsSection {
             if !super::env_file::is_valid_key(name) {
                 return Err(DrainVarError::NotAName(name.to_owned()));
             }
-            out.push_str(&lookup(name).ok_or_else(|| DrainVarError::Missing(name.to_owned()))?);
+            let value = lookup(name).ok_or_else(|| DrainVarError::Missing(name.to_owned()))?;
+            out.push_str(&value);
+            named.push((name.to_owned(), value));
             rest = &after[end + 1..];
         }
         out.push_str(rest);
-        Ok(out)
+        Ok((out, named))
     }
 
     /// A drain as written in `[logs] drains`, its `${NAME}` parts taken from `lookup`, parsed.
+    /// No value it was filled with is ever printed: not in its error, not in the URL shown.
     pub fn drain_url(
         text: &str,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DrainUrl, DrainError> {
-        Ok(DrainUrl::parse(&Self::interpolate(text, lookup)?)?)
+        let (filled, named) = Self::interpolate_named(text, lookup)?;
+        match DrainUrl::parse(&filled) {
+            Ok(url) => Ok(url.with_values_named(named)),
+            Err(problem) => {
+                let mut named = named;
+                named.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
+                Err(DrainError::Url(crate::logs::url::scrub(
+                    &problem.to_string(),
+                    &named,
+                )))
+            }
+        }
     }
 }
 

@@ -59,6 +59,8 @@ pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
     let mut inspection = Inspection::new(context, context.environment());
     let missing = missing_scripts(context, &inspection);
     inspection.diagnostics.extend(missing);
+    let drains = drain_problems(&inspection);
+    inspection.diagnostics.extend(drains);
     let report = Report::new(&inspection);
     let valid = report.valid;
     if args.json {
@@ -75,6 +77,38 @@ pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
     } else {
         exit_code::FAILURE
     })
+}
+
+/// `check` only: the drains of `[logs]` filled with the environment's config, as `dozen run`
+/// fills them, so a URL `run` would refuse is refused here too (never printing a value).
+fn drain_problems(inspection: &Inspection) -> Vec<Diagnostic> {
+    let config = &inspection.environment.config.vars;
+    let lookup = |name: &str| config.get(name).map(|var| var.value.clone());
+    let Some(source) = &inspection.app.manifest_source else {
+        return Vec::new();
+    };
+    inspection
+        .app
+        .manifest
+        .logs
+        .drains
+        .iter()
+        .filter_map(|drain| {
+            // What is wrong whatever the values is said by the manifest's own check.
+            let placeholder = |_: &str| Some("x".to_owned());
+            crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &placeholder).ok()?;
+            let problem =
+                crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &lookup).err()?;
+            let span = drain.span();
+            Some(Diagnostic::error(
+                source.location(span.start, span.len()),
+                format!(
+                    "invalid drain with the `{}` config: {problem}",
+                    inspection.environment.name
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// `check` only: the scripts the Procfile's commands name that are not files of the app.

@@ -408,8 +408,8 @@ impl Worker {
                 }
                 Err(failure) => {
                     self.close();
-                    self.drain
-                        .set_state("retrying", Some(failure.message.clone()));
+                    let said = self.drain.url.scrub(&failure.message);
+                    self.drain.set_state("retrying", Some(said));
                     if failure.permanent {
                         self.drain.stats.lock().expect("drain stats").dropped +=
                             pending.len() as u64;

@@ -70,6 +70,17 @@ pub enum UrlError {
     InvalidPort(String),
 }
 
+/// `text` with each value of `named` (longest first) shown as its `${NAME}`.
+pub fn scrub(text: &str, named: &[(String, String)]) -> String {
+    let mut out = text.to_owned();
+    for (name, value) in named {
+        if !value.is_empty() {
+            out = out.replace(value.as_str(), &format!("${{{name}}}"));
+        }
+    }
+    out
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct DrainUrl {
     pub kind: Kind,
@@ -82,6 +93,9 @@ pub struct DrainUrl {
     pub format: Format,
     /// The URL as given: never printed.
     full: String,
+    /// The config values its `${NAME}` parts were filled with, longest first: wherever one
+    /// would be printed (an error, the redacted URL), its `${NAME}` is instead.
+    named: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for DrainUrl {
@@ -153,7 +167,22 @@ impl DrainUrl {
             userinfo,
             format,
             full: text.to_owned(),
+            named: Vec::new(),
         })
+    }
+
+    /// The URL, told which config values it was filled with (`NAME`, value).
+    #[must_use]
+    pub fn with_values_named(mut self, mut named: Vec<(String, String)>) -> Self {
+        named.retain(|(_, value)| !value.is_empty());
+        named.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
+        self.named = named;
+        self
+    }
+
+    /// `text` with every config value this URL was filled with shown as its `${NAME}`.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub(text, &self.named)
     }
 
     /// The URL with what may be secret replaced by `***`: credentials, the path and the query
@@ -175,7 +204,7 @@ impl DrainUrl {
         if self.format == Format::Ndjson {
             out.push_str("#format=ndjson");
         }
-        out
+        self.scrub(&out)
     }
 
     /// The first 12 hex digits of the URL's SHA-256: its name in lists and in `Logplex-Drain-Token`.

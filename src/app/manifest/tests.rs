@@ -257,7 +257,7 @@ fn checks_beyond_the_types_keep_their_words() {
         ),
         (
             "[logs]\ndrains = [\"syslog://${HOST}\"]\n".to_owned(),
-            "invalid drain: a syslog drain needs a port: syslog://x:PORT",
+            "invalid drain: a syslog drain needs a port: syslog://${HOST}:PORT",
         ),
         (
             "[router]\nlisten = \"nowhere\"\n".to_owned(),
@@ -291,5 +291,19 @@ fn drain_urls_take_their_parts_from_the_config() {
     assert_eq!(
         missing.unwrap_err().to_string(),
         "the config has no `KEY` for a drain URL"
+    );
+}
+
+/// A config value in a drain's host is never printed: not in the URL shown, not in what goes
+/// wrong sending to it (issue 31, finding 23).
+#[test]
+fn a_drains_config_values_are_never_shown() {
+    let config = |name: &str| (name == "LOG_HOST").then(|| "ttok-leakme123.example".to_owned());
+    let url = LogsSection::drain_url("syslog+tls://${LOG_HOST}:6514", &config).unwrap();
+    assert_eq!(url.host, "ttok-leakme123.example");
+    assert_eq!(url.redacted(), "syslog+tls://${LOG_HOST}:6514");
+    assert_eq!(
+        url.scrub("cannot resolve ttok-leakme123.example: no such host"),
+        "cannot resolve ${LOG_HOST}: no such host"
     );
 }
