@@ -485,6 +485,12 @@ fn pass_back(
         response.headers_mut().insert(headers::X_REQUEST_ID, id);
         return response;
     }
+    // With both lengths the chunks frame the body (hyper read it so), and an intermediary
+    // forwarding such a message must drop the `Content-Length` first (RFC 9112 §6.3): hyper
+    // would frame the client's copy by it, cutting the body short as if complete.
+    if response.headers().contains_key(header::TRANSFER_ENCODING) {
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
     headers::strip_hop_by_hop(response.headers_mut(), false);
     response.headers_mut().insert(headers::X_REQUEST_ID, id);
     response.map(|body| {

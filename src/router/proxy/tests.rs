@@ -142,6 +142,8 @@ enum Does {
         has: mpsc::Sender<()>,
         go: Arc<Mutex<mpsc::Receiver<()>>>,
     },
+    /// Answers these bytes as they are, whatever was asked (a broken or hostile app).
+    Raw(&'static str),
 }
 
 /// An instance on a port of its own: the requests it read (head and body), and how many of
@@ -218,6 +220,12 @@ fn serve(stream: std::net::TcpStream, does: &Does, got: &Mutex<Vec<String>>, clo
         got.lock().unwrap().push(text);
         let name = match does {
             Does::Answer(name) => name,
+            Does::Raw(answer) => {
+                if writer.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
             Does::Drop => return,
             Does::Hang => {
                 std::thread::sleep(Duration::from_secs(3600));
@@ -605,3 +613,5 @@ fn router_line_fields_are_escaped() {
     );
     assert_eq!(logfmt("a\\b\nc\u{1b}[2J"), "a\\\\b\\nc\\u{1b}[2J");
 }
+
+mod edges;

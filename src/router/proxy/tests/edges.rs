@@ -1,0 +1,49 @@
+//! The protocol's edges through a real router (issue 31, findings 15–18 and 20): what a
+//! client or an app sends that HTTP says a proxy must refuse, rewrite or not pass on.
+
+use super::*;
+
+/// A raw request on a connection of its own: the whole answer (head and body) as it came.
+fn answer(router: std::net::SocketAddr, request: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(router).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A chunked body's data.
+fn dechunk(mut body: &str) -> String {
+    let mut data = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        data.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    data
+}
+
+/// A response with both `Content-Length` and `Transfer-Encoding` is framed by its chunks
+/// (RFC 9112 §6.3): forwarded without the `Content-Length`, whose 3 bytes would have cut the
+/// body short and passed it as complete (issue 31, finding 18).
+#[test]
+fn a_response_with_both_lengths_goes_on_by_its_chunks_without_the_content_length() {
+    let app = App::start(Does::Raw(
+        "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    ));
+    let routed = Routed::start(Limits::default(), &[&app]);
+    let answer = answer(
+        routed.router.listen(),
+        "GET / HTTP/1.1\r\nhost: app\r\nconnection: close\r\n\r\n",
+    );
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{answer}");
+    assert!(!head.contains("content-length"), "{answer}");
+    assert!(head.contains("transfer-encoding: chunked"), "{answer}");
+    assert_eq!(dechunk(body), "hello world", "{answer}");
+}
