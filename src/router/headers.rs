@@ -5,8 +5,9 @@
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyper::HeaderMap;
 use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::http::uri::Authority;
+use hyper::{HeaderMap, Version};
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1, and the legacy
 /// ones proxies still see). Names made at compile time: looking one up hashes no string.
@@ -57,6 +58,34 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, value);
     }
+}
+
+/// Why a request's `Host` makes it a bad request (RFC 9112 §3.2): more than one (the app
+/// would pick one of hosts the router never checked), none in an HTTP/1.1 request, or one
+/// that is not `host[:port]`. An empty one is what a target without an authority has.
+pub fn bad_host(version: Version, headers: &HeaderMap) -> Option<&'static str> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => Some("a request has one Host header, not several\n"),
+        (None, _) if version == Version::HTTP_11 => {
+            Some("an HTTP/1.1 request needs a Host header\n")
+        }
+        (Some(host), None)
+            if !host.is_empty()
+                && (host.as_bytes().contains(&b'@')
+                    || Authority::try_from(host.as_bytes()).is_err()) =>
+        {
+            Some("the Host header is not a host[:port]\n")
+        }
+        _ => None,
+    }
+}
+
+/// The `Host` an absolute-form target names (RFC 9112 §3.2.2): its authority without any
+/// userinfo.
+pub fn host_of(authority: &Authority) -> Option<HeaderValue> {
+    let host = authority.as_str().rsplit('@').next()?;
+    HeaderValue::from_str(host).ok()
 }
 
 /// Whether a request (or a `101` response) asks to switch protocols.

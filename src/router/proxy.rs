@@ -87,7 +87,8 @@ pub struct Counters {
     pub unavailable: AtomicU64,
     /// 504: no response head in time.
     pub timeout: AtomicU64,
-    /// 400/405: not a request for this app (absolute-form to another host, CONNECT).
+    /// 400/405: not a request for this app (a bad `Host`, absolute-form to another host,
+    /// CONNECT).
     pub refused: AtomicU64,
     /// Idempotent requests sent again after their instance failed them.
     pub retried: AtomicU64,
@@ -216,7 +217,7 @@ async fn handle(
         started: Instant::now(),
         client,
     };
-    if let Some((status, text)) = refuse_foreign(&request, shared) {
+    if let Some((status, text)) = refuse(&request, shared) {
         shared.counters().refused.fetch_add(1, Ordering::Relaxed);
         return error(status, text, &meta.id);
     }
@@ -445,16 +446,12 @@ fn prepare<B>(
     meta: &Meta,
     received: SystemTime,
 ) {
-    headers::strip_hop_by_hop(request.headers_mut(), upgrade);
-    headers::add_forwarded(
-        request.headers_mut(),
-        &meta.client,
-        listen_port,
-        &meta.id,
-        received,
-    );
-    if request.uri().authority().is_some() {
-        // Absolute-form to the router's own address: the instance gets origin-form.
+    if let Some(authority) = request.uri().authority() {
+        // Absolute-form to the router's own address: its authority is the host, whatever
+        // `Host` said (RFC 9112 §3.2.2), and the instance gets origin-form.
+        if let Some(host) = headers::host_of(authority) {
+            request.headers_mut().insert(header::HOST, host);
+        }
         let origin_form = request
             .uri()
             .path_and_query()
@@ -463,6 +460,14 @@ fn prepare<B>(
             .parse::<Uri>()
             .unwrap_or_else(|_| Uri::from_static("/"));
     }
+    headers::strip_hop_by_hop(request.headers_mut(), upgrade);
+    headers::add_forwarded(
+        request.headers_mut(),
+        &meta.client,
+        listen_port,
+        &meta.id,
+        received,
+    );
 }
 
 /// The instance's response on its way to the client: streamed, hop-by-hop headers off, the
@@ -504,8 +509,12 @@ fn pass_back(
     })
 }
 
-/// A request for another host is refused: the router is never an open proxy.
-fn refuse_foreign<B>(request: &Request<B>, shared: &Shared) -> Option<(StatusCode, &'static str)> {
+/// A request with a bad `Host` is refused (400), as is one for another host: the router is
+/// never an open proxy.
+fn refuse<B>(request: &Request<B>, shared: &Shared) -> Option<(StatusCode, &'static str)> {
+    if let Some(text) = headers::bad_host(request.version(), request.headers()) {
+        return Some((StatusCode::BAD_REQUEST, text));
+    }
     if request.method() == Method::CONNECT {
         return Some((
             StatusCode::METHOD_NOT_ALLOWED,

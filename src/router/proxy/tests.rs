@@ -71,7 +71,7 @@ fn only_a_get_head_or_options_without_a_body_is_kept_to_send_again() {
 fn requests_for_other_hosts_and_connect_are_refused() {
     let local = shared("127.0.0.1:5000");
     let refused = |method, uri: &str| {
-        refuse_foreign(&head(method, uri, &[]), &local).map(|(status, _)| status)
+        refuse(&head(method, uri, &[("host", "app")]), &local).map(|(status, _)| status)
     };
     assert_eq!(
         refused(Method::CONNECT, "example.com:443"),
@@ -99,7 +99,8 @@ fn requests_for_other_hosts_and_connect_are_refused() {
     }
     // The address it listens on is its own, whatever it is.
     let public = shared("192.0.2.7:8080");
-    assert!(refuse_foreign(&head(Method::GET, "http://192.0.2.7:8080/", &[]), &public).is_none());
+    let ours = head(Method::GET, "http://192.0.2.7:8080/", &[("host", "app")]);
+    assert!(refuse(&ours, &public).is_none());
 }
 
 #[test]

@@ -47,3 +47,60 @@ fn a_response_with_both_lengths_goes_on_by_its_chunks_without_the_content_length
     assert!(head.contains("transfer-encoding: chunked"), "{answer}");
     assert_eq!(dechunk(body), "hello world", "{answer}");
 }
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without `Host`, or any with two, is a 400 — the app
+/// would otherwise pick one of two hosts the router never checked (issue 31, finding 15).
+#[test]
+fn a_request_with_two_hosts_or_an_http_1_1_one_with_none_is_a_400() {
+    let app = App::start(Does::Answer("web.1"));
+    let routed = Routed::start(Limits::default(), &[&app]);
+    let statuses: Vec<u16> = [
+        "host: app\r\nhost: evil.example\r\n",
+        "",
+        "host: a b\r\n",
+        "host: user@app\r\n",
+    ]
+    .iter()
+    .map(|hosts| {
+        let request = format!("GET / HTTP/1.1\r\n{hosts}connection: close\r\n\r\n");
+        routed.ask(&request).0
+    })
+    .collect();
+    assert_eq!(statuses, [400, 400, 400, 400]);
+    assert!(app.got().is_empty(), "{:?}", app.got());
+    assert_eq!(routed.router.status().refused, 4);
+    // HTTP/1.0 had no Host; an empty one is what a target without an authority has.
+    assert_eq!(routed.ask("GET / HTTP/1.0\r\n\r\n").0, 200);
+    assert_eq!(
+        routed
+            .ask("GET / HTTP/1.1\r\nhost:\r\nconnection: close\r\n\r\n")
+            .0,
+        200
+    );
+}
+
+/// An absolute-form request's `Host` is its target's authority (RFC 9112 §3.2.2): a proxy
+/// replaces a disagreeing one, so the app and `X-Forwarded-Host` see the host that was
+/// checked (issue 31, finding 15).
+#[test]
+fn an_absolute_form_request_gets_its_targets_authority_as_host() {
+    let app = App::start(Does::Answer("web.1"));
+    let routed = Routed::start(Limits::default(), &[&app]);
+    let listen = routed.router.listen();
+    let (status, _) = routed.ask(&format!(
+        "GET http://{listen}/x HTTP/1.1\r\nhost: b.example\r\nconnection: close\r\n\r\n"
+    ));
+    assert_eq!(status, 200);
+    let got = app.got();
+    assert_eq!(line(&got[0]), "GET /x HTTP/1.1");
+    let hosts: Vec<&str> = got[0]
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("host:"))
+        .collect();
+    assert_eq!(hosts.len(), 1, "{got:?}");
+    assert_eq!(header(&got[0], "host"), Some(listen.to_string().as_str()));
+    assert_eq!(
+        header(&got[0], "x-forwarded-host"),
+        Some(listen.to_string().as_str())
+    );
+}
