@@ -104,3 +104,31 @@ fn an_absolute_form_request_gets_its_targets_authority_as_host() {
         Some(listen.to_string().as_str())
     );
 }
+
+/// A client's `X-Forwarded-For` lines are one list (RFC 9110 §5.3), the client's address
+/// after them; its `Forwarded` is replaced by the router's own, as `X-Forwarded-Proto` and
+/// `-Host` are: no client is a trusted proxy (issue 31, finding 16).
+#[test]
+fn forwarding_lines_are_combined_and_a_clients_forwarded_is_replaced() {
+    let app = App::start(Does::Answer("web.1"));
+    let routed = Routed::start(Limits::default(), &[&app]);
+    let (status, _) = routed.ask(
+        "GET / HTTP/1.1\r\nhost: app:5000\r\nx-forwarded-for: 203.0.113.1\r\nx-forwarded-for: 198.51.100.2, 192.0.2.3\r\nforwarded: for=203.0.113.1;proto=https;host=bank.example\r\nconnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+    let got = &app.got()[0];
+    let named = |name: &str| {
+        got.lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+            .map(|l| l.split_once(':').unwrap().1.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        named("x-forwarded-for"),
+        ["203.0.113.1, 198.51.100.2, 192.0.2.3, 127.0.0.1"]
+    );
+    assert_eq!(
+        named("forwarded"),
+        ["for=127.0.0.1;proto=http;host=\"app:5000\""]
+    );
+}
