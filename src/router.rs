@@ -11,6 +11,7 @@ pub mod headers;
 pub mod proxy;
 pub mod sides;
 pub mod table;
+pub mod upgrade;
 pub mod watch;
 
 use std::net::SocketAddr;

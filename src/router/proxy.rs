@@ -24,6 +24,7 @@ use tokio::sync::Semaphore;
 use super::headers;
 use super::sides::{self, Choice};
 use super::table::{self, Backend, InFlight, Table};
+use super::upgrade;
 use super::watch::{Activity, InProgress, Watched};
 
 pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -230,7 +231,9 @@ async fn handle(
         &shared.limits.sticky,
         headers::random,
     );
-    let upgrade = headers::is_upgrade(request.headers());
+    // What the client asks to switch to (h2c never): a `101` must answer it.
+    let offer = upgrade::offer(request.headers_mut());
+    let upgrade = offer.is_some();
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     // An idempotent request without a body can be sent again if its instance fails it before
     // any of the response came back (a `kill -9` mid-request), as nginx retries one. The
@@ -253,6 +256,11 @@ async fn handle(
             Instant::now()
         };
         match send_counted(&backend, request, upgrade, shared, !choice.strict).await {
+            Ok((response, ..)) if upgrade::unasked(offer.as_ref(), &response) => {
+                // Its connection goes with the response: it speaks something else now.
+                let cause = "switched protocols (101) to what the client did not ask for";
+                return bad_gateway(shared, &backend, &meta, !choice.strict, cause);
+            }
             Ok((response, connect, sender)) => {
                 let service = sent_at.elapsed().saturating_sub(connect);
                 answered_by(shared, &backend, response.status(), service, !choice.strict);
@@ -284,12 +292,7 @@ async fn handle(
                 request = *returned;
             }
             Err(SendError::TimedOut) => {
-                failed_by(shared, &backend, !choice.strict);
-                shared.counters().timeout.fetch_add(1, Ordering::Relaxed);
-                let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
-                meta.tell(shared, "timeout", 504, Some(&backend), &desc);
-                let text = "the app did not answer in time\n";
-                return error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id);
+                return timed_out(shared, &backend, &meta, !choice.strict);
             }
             Err(SendError::Failed(cause)) if replay.is_some() => {
                 failed_by(shared, &backend, !choice.strict);
@@ -301,12 +304,7 @@ async fn handle(
                 request = again.map(|()| Upstream::Empty);
             }
             Err(SendError::Failed(cause)) => {
-                failed_by(shared, &backend, !choice.strict);
-                let counters = shared.counters();
-                counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
-                meta.tell(shared, "instance-failed", 502, Some(&backend), &cause);
-                let text = "the app failed this request\n";
-                return error(StatusCode::BAD_GATEWAY, text, &meta.id);
+                return bad_gateway(shared, &backend, &meta, !choice.strict, &cause);
             }
         }
     }
@@ -340,6 +338,40 @@ fn failed_by(shared: &Shared, backend: &Backend, by_weight: bool) {
     if by_weight && shared.table.two_sides() {
         shared.table.stats(backend.side()).failed();
     }
+}
+
+/// The instance failed the request (no response, or one the router must not pass on): a
+/// 502, counted against it.
+fn bad_gateway(
+    shared: &Shared,
+    backend: &Backend,
+    meta: &Meta,
+    by_weight: bool,
+    cause: &str,
+) -> Response<ProxyBody> {
+    failed_by(shared, backend, by_weight);
+    shared
+        .counters()
+        .bad_gateway
+        .fetch_add(1, Ordering::Relaxed);
+    meta.tell(shared, "instance-failed", 502, Some(backend), cause);
+    let text = "the app failed this request\n";
+    error(StatusCode::BAD_GATEWAY, text, &meta.id)
+}
+
+/// No response head from the instance in time: a 504, counted against it.
+fn timed_out(
+    shared: &Shared,
+    backend: &Backend,
+    meta: &Meta,
+    by_weight: bool,
+) -> Response<ProxyBody> {
+    failed_by(shared, backend, by_weight);
+    shared.counters().timeout.fetch_add(1, Ordering::Relaxed);
+    let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
+    meta.tell(shared, "timeout", 504, Some(backend), &desc);
+    let text = "the app did not answer in time\n";
+    error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id)
 }
 
 /// No instance became ready in time: a 503.

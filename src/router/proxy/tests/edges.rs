@@ -132,3 +132,82 @@ fn forwarding_lines_are_combined_and_a_clients_forwarded_is_replaced() {
         ["for=127.0.0.1;proto=http;host=\"app:5000\""]
     );
 }
+
+/// A raw request on a connection of its own: the answer's head only (a tunnel stays open).
+fn answer_head(router: std::net::SocketAddr, request: &str) -> String {
+    let stream = std::net::TcpStream::connect(router).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    (&stream).write_all(request.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        if reader.read_line(&mut head).unwrap() == 0 {
+            break;
+        }
+    }
+    head
+}
+
+const SWITCH_TO_ECHO: &str =
+    "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n";
+
+/// A `101` is tunnelled only when it answers the client's `Upgrade` with a protocol the
+/// client offered (RFC 9110 §7.8); one the client never asked for, or to another protocol,
+/// is a 502 — else the client's connection would carry whatever the app then says, past
+/// every rule of the router (issue 31, finding 17).
+#[test]
+fn a_101_is_tunnelled_only_to_a_protocol_the_client_offered() {
+    let app = App::start(Does::Raw(SWITCH_TO_ECHO));
+    let routed = Routed::start(Limits::default(), &[&app]);
+    let listen = routed.router.listen();
+    let upgrade = |to: &str| {
+        format!("GET /ws HTTP/1.1\r\nhost: app\r\nconnection: upgrade\r\nupgrade: {to}\r\n\r\n")
+    };
+    let statuses: Vec<String> = [
+        "GET / HTTP/1.1\r\nhost: app\r\n\r\n".to_owned(),
+        upgrade("websocket"),
+        upgrade("websocket, Echo"),
+    ]
+    .iter()
+    .map(|request| {
+        answer_head(listen, request)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    })
+    .collect();
+    assert_eq!(
+        statuses,
+        [
+            "HTTP/1.1 502 Bad Gateway",
+            "HTTP/1.1 502 Bad Gateway",
+            "HTTP/1.1 101 Switching Protocols"
+        ]
+    );
+    assert_eq!(routed.router.status().bad_gateway, 2);
+    assert!(routed.said("instance-failed"));
+}
+
+/// An `Upgrade: h2c` is not passed on (the router speaks HTTP/1.1 to the app, and an h2c
+/// tunnel would carry every later request past its rules): the request goes to the app as
+/// plain HTTP/1.1, without the ask or its `HTTP2-Settings` (issue 31, finding 17).
+#[test]
+fn an_h2c_upgrade_goes_to_the_app_as_a_plain_request() {
+    let app = App::start(Does::Answer("web.1"));
+    let routed = Routed::start(Limits::default(), &[&app]);
+    let (status, body) = routed.ask(
+        "GET / HTTP/1.1\r\nhost: app\r\nconnection: Upgrade, HTTP2-Settings, close\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+    );
+    assert_eq!((status, body.as_str()), (200, "web.1"));
+    let got = &app.got()[0];
+    for name in ["upgrade", "http2-settings", "connection"] {
+        assert_eq!(header(got, name), None, "{name}: {got}");
+    }
+    // Beside another protocol, only h2c is taken out of the offer.
+    let (status, _) = routed.ask(
+        "GET / HTTP/1.1\r\nhost: app\r\nconnection: upgrade, close\r\nupgrade: h2c, websocket\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(header(&app.got()[1], "upgrade"), Some("websocket"));
+}
