@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod headers;
+pub mod pool;
 pub mod proxy;
 pub mod sides;
 pub mod table;

@@ -18,10 +18,11 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::headers;
+use super::pool::{self, Sender};
 use super::sides::{self, Choice};
 use super::table::{self, Backend, InFlight, Table};
 use super::upgrade;
@@ -72,9 +73,6 @@ impl Default for Limits {
         }
     }
 }
-
-/// Idle connections kept per instance and router thread.
-const MAX_IDLE_PER_THREAD: usize = 32;
 
 /// Requests the router answered itself, by cause: one set per router thread, on a cache
 /// line of its own (no two threads count on the same memory), summed for `dozen ps`.
@@ -286,7 +284,10 @@ async fn handle(
                 refused,
             }) => {
                 if refused && backend.refuse() {
-                    tokio::spawn(probe_back(Arc::clone(&backend), shared.limits.connect));
+                    tokio::spawn(pool::probe_back(
+                        Arc::clone(&backend),
+                        shared.limits.connect,
+                    ));
                 }
                 tried.push(backend.route.id);
                 request = *returned;
@@ -516,7 +517,7 @@ fn pass_back(
         (client_upgrade, response.status())
     {
         let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(tunnel(client_upgrade, upstream_upgrade, in_flight));
+        tokio::spawn(upgrade::tunnel(client_upgrade, upstream_upgrade, in_flight));
         let (parts, _) = response.into_parts();
         let mut response = Response::from_parts(parts, empty());
         response.headers_mut().insert(headers::X_REQUEST_ID, id);
@@ -612,9 +613,6 @@ async fn next_backend(
     }
 }
 
-/// A connection to an instance, as a request is sent on it.
-type Sender = hyper::client::conn::http1::SendRequest<Upstream>;
-
 /// Sends a request on a pooled or new connection: its response head, the time connecting
 /// took (zero on a pooled connection), and the connection to give back.
 /// [`send`], the request listed as waiting on its side until its answer comes (or does
@@ -638,10 +636,10 @@ async fn send(
     upgrade: bool,
     shared: &Shared,
 ) -> Result<(Response<Incoming>, Duration, Option<Sender>), SendError> {
-    let pooled = (!upgrade).then(|| checkout(backend)).flatten();
+    let pooled = (!upgrade).then(|| pool::checkout(backend)).flatten();
     let (mut sender, connect) = match pooled {
         Some(sender) => (sender, Duration::ZERO),
-        None => match connect(backend, upgrade, shared.limits.connect).await {
+        None => match pool::connect(backend, upgrade, shared.limits.connect).await {
             Ok(sender) => sender,
             Err(refused) => {
                 return Err(SendError::NotSent {
@@ -676,101 +674,6 @@ async fn send(
     Ok((response, connect, (!upgrade).then_some(sender)))
 }
 
-/// A connection whose response has been read goes back to its instance's pool (this
-/// thread's), unless the instance is going. Usually it is ready at once (its response's last
-/// bytes were read on this thread before the client was given them); else a task waits.
-fn give_back(backend: &Arc<Backend>, mut sender: Sender) {
-    fn pool(backend: &Backend, sender: Sender) {
-        if backend.is_draining() {
-            return;
-        }
-        let mut pool = backend.pool(table::worker()).lock().expect("pool lock");
-        // Past the cap the connection closes: a burst does not leave a thousand idle
-        // connections (and their buffers) behind.
-        if pool.len() < MAX_IDLE_PER_THREAD {
-            pool.push(sender);
-        }
-    }
-    if sender.is_ready() {
-        pool(backend, sender);
-    } else if !sender.is_closed() {
-        let backend = Arc::clone(backend);
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                pool(&backend, sender);
-            }
-        });
-    }
-}
-
-/// An idle connection to the instance that can take a request now.
-fn checkout(backend: &Backend) -> Option<Sender> {
-    let mut pool = backend.pool(table::worker()).lock().expect("pool lock");
-    while let Some(sender) = pool.pop() {
-        if sender.is_ready() {
-            return Some(sender);
-        }
-    }
-    None
-}
-
-/// A new connection to the instance, and the time it took; `Err(true)` when it refused (or
-/// did not answer in time), `Err(false)` when the connection failed otherwise. Either way
-/// nothing was sent.
-async fn connect(
-    backend: &Backend,
-    upgrade: bool,
-    timeout: Duration,
-) -> Result<(Sender, Duration), bool> {
-    let connecting = Instant::now();
-    let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
-    let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await else {
-        return Err(true);
-    };
-    let _ = stream.set_nodelay(true);
-    let (sender, connection) = hyper::client::conn::http1::Builder::new()
-        .handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| false)?;
-    if upgrade {
-        tokio::spawn(connection.with_upgrades());
-    } else {
-        tokio::spawn(connection);
-    }
-    Ok((sender, connecting.elapsed()))
-}
-
-/// Tries an instance that refused a connection until it accepts one, then puts it back.
-async fn probe_back(backend: Arc<Backend>, timeout: Duration) {
-    let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if backend.is_draining() || Arc::strong_count(&backend) == 1 {
-            return;
-        }
-        if let Ok(Ok(_)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await {
-            backend.accept_again();
-            return;
-        }
-    }
-}
-
-/// Copies bytes both ways between an upgraded client connection and an upgraded instance
-/// connection, until either side closes; counted in flight meanwhile.
-async fn tunnel(
-    client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
-    in_flight: InFlight,
-) {
-    let (client, upstream) = (client.await, upstream.await);
-    if let (Ok(client), Ok(upstream)) = (client, upstream) {
-        let mut client = TokioIo::new(client);
-        let mut upstream = TokioIo::new(upstream);
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-    }
-    drop(in_flight);
-}
-
 /// A response body passed through as it arrives; the request stays in flight until it ends,
 /// and its line is told then (or when the client goes first).
 struct Counted {
@@ -795,7 +698,7 @@ struct Access {
 impl Drop for Counted {
     fn drop(&mut self) {
         if let Some(sender) = self.sender.take() {
-            give_back(self.in_flight.backend(), sender);
+            pool::give_back(self.in_flight.backend(), sender);
         }
         if let Some(a) = self.access.take() {
             (a.shared.say)(format!(

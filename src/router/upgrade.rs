@@ -6,7 +6,10 @@
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Response, StatusCode};
 
+use hyper_util::rt::TokioIo;
+
 use super::headers;
+use super::table::InFlight;
 
 /// The protocol the router never passes on: it speaks HTTP/1.1 to instances, and an h2c
 /// connection would carry every later request past its rules.
@@ -62,6 +65,22 @@ fn split(value: &HeaderValue) -> impl Iterator<Item = &str> {
         .split(',')
         .map(str::trim)
         .filter(|protocol| !protocol.is_empty())
+}
+
+/// Copies bytes both ways between an upgraded client connection and an upgraded instance
+/// connection, until either side closes; counted in flight meanwhile.
+pub async fn tunnel(
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+    in_flight: InFlight,
+) {
+    let (client, upstream) = (client.await, upstream.await);
+    if let (Ok(client), Ok(upstream)) = (client, upstream) {
+        let mut client = TokioIo::new(client);
+        let mut upstream = TokioIo::new(upstream);
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    }
+    drop(in_flight);
 }
 
 #[cfg(test)]
