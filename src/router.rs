@@ -7,6 +7,7 @@
 //! the retries, the limits — happens on the runtime.
 
 pub mod body;
+pub mod descriptors;
 pub mod headers;
 pub mod pool;
 pub mod proxy;

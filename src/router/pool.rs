@@ -10,6 +10,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::body::Upstream;
+use super::descriptors::Exhausted;
 use super::table::{self, Backend};
 
 /// Idle connections kept per instance and router thread.
@@ -56,24 +57,41 @@ pub fn checkout(backend: &Backend) -> Option<Sender> {
     None
 }
 
-/// A new connection to the instance, and the time it took; `Err(true)` when it refused (or
-/// did not answer in time), `Err(false)` when the connection failed otherwise. Either way
-/// nothing was sent.
+/// Why no new connection to an instance was made; either way nothing was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// It refused the connection, or did not take it in time: out of rotation until it
+    /// accepts again.
+    #[error("the instance refused the connection")]
+    Refused,
+    /// The router had no descriptor for the socket: its own shortage, not the instance's.
+    #[error(transparent)]
+    Exhausted(#[from] Exhausted),
+    /// Connected, but the connection failed before a request could go on it.
+    #[error("the connection to the instance failed: {0}")]
+    Failed(#[source] hyper::Error),
+}
+
+/// A new connection to the instance, and the time it took.
 pub async fn connect(
     backend: &Backend,
     upgrade: bool,
     timeout: Duration,
-) -> Result<(Sender, Duration), bool> {
+) -> Result<(Sender, Duration), ConnectError> {
     let connecting = Instant::now();
     let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
-    let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await else {
-        return Err(true);
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            return Err(Exhausted::of(&error).map_or(ConnectError::Refused, From::from));
+        }
+        Err(_) => return Err(ConnectError::Refused),
     };
     let _ = stream.set_nodelay(true);
     let (sender, connection) = hyper::client::conn::http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await
-        .map_err(|_| false)?;
+        .map_err(ConnectError::Failed)?;
     if upgrade {
         tokio::spawn(connection.with_upgrades());
     } else {

@@ -21,8 +21,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::descriptors::Exhausted;
 use super::headers;
-use super::pool::{self, Sender};
+use super::pool::{self, ConnectError, Sender};
 use super::sides::{self, Choice};
 use super::table::{self, Backend, InFlight, Table};
 use super::upgrade;
@@ -113,6 +114,8 @@ pub async fn serve(
     shared: Arc<Shared>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    // When this thread last said it could not accept for want of descriptors.
+    let mut told = None;
     loop {
         let permit = tokio::select! {
             permit = Arc::clone(&shared.permits).acquire_owned() => permit,
@@ -123,10 +126,16 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => return,
         };
-        let Ok((stream, peer)) = accepted else {
-            // Out of descriptors and the like: wait, do not spin.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                if let Some(exhausted) = Exhausted::of(&error) {
+                    told = tell_exhausted(&shared, told, exhausted);
+                }
+                // Out of descriptors and the like: wait, do not spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let client = headers::client_ip(peer);
@@ -173,6 +182,18 @@ pub async fn serve(
     }
 }
 
+/// Accepting failed for want of descriptors: said at most every 10 s per router thread (it
+/// is tried again every 50 ms); the connections wait in the kernel's backlog meanwhile.
+fn tell_exhausted(shared: &Shared, told: Option<Instant>, exhausted: Exhausted) -> Option<Instant> {
+    if told.is_some_and(|at| at.elapsed() < Duration::from_secs(10)) {
+        return told;
+    }
+    (shared.say)(format!(
+        "at=error code=too-many-open-files desc=\"cannot accept a connection: {exhausted}; connections wait in the backlog\""
+    ));
+    Some(Instant::now())
+}
+
 impl Shared {
     /// This router thread's counters.
     fn counters(&self) -> &Counters {
@@ -199,6 +220,9 @@ enum SendError {
     /// The request (or part of it) was sent: never retried.
     Failed(String),
     TimedOut,
+    /// The router had no descriptor for a connection: nothing was sent, and nothing would be
+    /// sent elsewhere either.
+    Exhausted(Exhausted),
 }
 
 async fn handle(
@@ -292,6 +316,9 @@ async fn handle(
                 tried.push(backend.route.id);
                 request = *returned;
             }
+            Err(SendError::Exhausted(exhausted)) => {
+                return out_of_descriptors(shared, &backend, &meta, exhausted);
+            }
             Err(SendError::TimedOut) => {
                 return timed_out(shared, &backend, &meta, !choice.strict);
             }
@@ -373,6 +400,24 @@ fn timed_out(
     meta.tell(shared, "timeout", 504, Some(backend), &desc);
     let text = "the app did not answer in time\n";
     error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id)
+}
+
+/// The router had no descriptor for a connection to the instance: a 503 at once, told as
+/// that. The instance refused nothing and stays in rotation.
+fn out_of_descriptors(
+    shared: &Shared,
+    backend: &Backend,
+    meta: &Meta,
+    exhausted: Exhausted,
+) -> Response<ProxyBody> {
+    shared
+        .counters()
+        .unavailable
+        .fetch_add(1, Ordering::Relaxed);
+    let desc = format!("the router could not connect to the instance: {exhausted}");
+    meta.tell(shared, "too-many-open-files", 503, Some(backend), &desc);
+    let text = "the router has too many open files to serve this request now\n";
+    error(StatusCode::SERVICE_UNAVAILABLE, text, &meta.id)
 }
 
 /// No instance became ready in time: a 503.
@@ -641,10 +686,13 @@ async fn send(
         Some(sender) => (sender, Duration::ZERO),
         None => match pool::connect(backend, upgrade, shared.limits.connect).await {
             Ok(sender) => sender,
-            Err(refused) => {
+            Err(ConnectError::Exhausted(exhausted)) => {
+                return Err(SendError::Exhausted(exhausted));
+            }
+            Err(error) => {
                 return Err(SendError::NotSent {
                     request: Box::new(request),
-                    refused,
+                    refused: matches!(error, ConnectError::Refused),
                 });
             }
         },

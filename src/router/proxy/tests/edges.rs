@@ -211,3 +211,106 @@ fn an_h2c_upgrade_goes_to_the_app_as_a_plain_request() {
     assert_eq!(status, 200);
     assert_eq!(header(&app.got()[1], "upgrade"), Some("websocket"));
 }
+
+/// Set in the child process [`out_of_descriptors_the_router_says_so_and_blames_no_instance`]
+/// runs itself in.
+const OUT_OF_DESCRIPTORS: &str = "DOZEN_TEST_OUT_OF_DESCRIPTORS";
+
+/// Out of file descriptors (EMFILE), the router says so — accepting, and connecting to an
+/// instance, where it answers a 503 at once — and takes no instance out of rotation: the
+/// instance refused nothing (issue 31, finding 20). It said "no instance of the routed type
+/// is ready" and showed the instance as refusing. Run in a child process: the limit is the
+/// process's, and lowering it here would fail the tests beside this one.
+#[test]
+fn out_of_descriptors_the_router_says_so_and_blames_no_instance() {
+    if std::env::var_os(OUT_OF_DESCRIPTORS).is_some() {
+        return out_of_descriptors_here();
+    }
+    let name = format!(
+        "{}::out_of_descriptors_the_router_says_so_and_blames_no_instance",
+        module_path!().split_once("::").unwrap().1
+    );
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+        .env(OUT_OF_DESCRIPTORS, "1")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed"), "{stdout}{stderr}");
+}
+
+/// The test itself, in a process whose descriptors it may use up.
+fn out_of_descriptors_here() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    // The instance listens but accepts nothing yet: a thread blocked in `accept` would hold
+    // a descriptor the kernel reserves for it, and take the one the test frees.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = App {
+        port: listener.local_addr().unwrap().port(),
+        got: Arc::default(),
+        closed: Arc::default(),
+    };
+    let limits = Limits {
+        queue: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let routed = Routed::start(limits, &[&app]);
+    let listen = routed.router.listen();
+    let hard = getrlimit(Resource::Nofile).maximum;
+    let low = Rlimit {
+        current: Some(256),
+        maximum: hard,
+    };
+    setrlimit(Resource::Nofile, low).unwrap();
+    let mut held = Vec::new();
+    loop {
+        let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
+        match rustix::fs::open("/dev/null", flags, rustix::fs::Mode::empty()) {
+            Ok(fd) => held.push(fd),
+            Err(rustix::io::Errno::MFILE) => break,
+            Err(error) => panic!("{error}"),
+        }
+    }
+    let said = |what: &str| {
+        let said = routed.said.lock().unwrap();
+        said.iter().find(|l| l.contains(what)).cloned()
+    };
+    // One descriptor free: the client's socket takes it, and the router cannot accept.
+    held.pop();
+    let mut client = std::net::TcpStream::connect(listen).unwrap();
+    client.set_read_timeout(Some(PATIENCE)).unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nhost: app\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    assert!(
+        eventually(|| said("code=too-many-open-files desc=").is_some()),
+        "{:?}",
+        routed.said.lock().unwrap()
+    );
+    let line = said("code=too-many-open-files desc=").unwrap();
+    assert!(line.contains("accept"), "{line}");
+    // One more: the router accepts, and cannot connect to the instance.
+    held.pop();
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too many open files"), "{answer}");
+    let line = said("code=too-many-open-files status=503").expect("a line for the 503");
+    assert!(line.contains("EMFILE"), "{line}");
+    assert_eq!(routed.instance("web.1").state, "in rotation");
+    assert!(!routed.said("no-instance"));
+    // Descriptors free again: requests are served.
+    drop(held);
+    let got = Arc::clone(&app.got);
+    std::thread::spawn(move || {
+        let closed = AtomicUsize::default();
+        for stream in listener.incoming().flatten() {
+            serve(stream, &Does::Answer("web.1"), &got, &closed);
+        }
+    });
+    assert_eq!(routed.get("/"), (200, "web.1".to_owned()));
+}
