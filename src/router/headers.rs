@@ -229,7 +229,7 @@ fn forwarded_for(
         return Ok(client_ip.clone());
     }
     chain.extend_from_slice(client_ip.as_bytes());
-    HeaderValue::from_bytes(&chain)
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(chain))
 }
 
 /// `Forwarded` (RFC 7239) as the router sees the request, replacing the client's: its `proto`
@@ -266,7 +266,7 @@ fn forwarded(
             value.push(b'"');
         }
     }
-    HeaderValue::from_bytes(&value)
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
 }
 
 /// A character of a token (RFC 9110 §5.6.2).
