@@ -7,10 +7,13 @@
 //! the retries, the limits — happens on the runtime.
 
 pub mod body;
+pub mod descriptors;
 pub mod headers;
+pub mod pool;
 pub mod proxy;
 pub mod sides;
 pub mod table;
+pub mod upgrade;
 pub mod watch;
 
 use std::net::SocketAddr;

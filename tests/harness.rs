@@ -11,6 +11,8 @@ pub struct Test {
     dir: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Soft and hard limits on open files to run dozen with (`ulimit -n`).
+    open_files: Option<(u64, u64)>,
 }
 
 impl Test {
@@ -19,6 +21,7 @@ impl Test {
             dir: tempfile::tempdir().unwrap(),
             args: Vec::new(),
             env: Vec::new(),
+            open_files: None,
         }
     }
 
@@ -28,6 +31,7 @@ impl Test {
             dir,
             args: Vec::new(),
             env: Vec::new(),
+            open_files: None,
         }
     }
 
@@ -87,8 +91,27 @@ impl Test {
         self
     }
 
-    pub fn run(self) -> Output {
-        let mut command = Command::new(BIN);
+    /// Runs dozen with these soft and hard limits on open files, set by `sh`'s `ulimit`.
+    pub fn open_files(mut self, soft: u64, hard: u64) -> Self {
+        self.open_files = Some((soft, hard));
+        self
+    }
+
+    /// dozen with the test's arguments, directory and environment.
+    fn command(&self) -> Command {
+        let mut command = match self.open_files {
+            Some((soft, hard)) => {
+                let mut command = Command::new("/bin/sh");
+                command
+                    .arg("-c")
+                    .arg(format!(
+                        "ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" \"$@\""
+                    ))
+                    .arg(BIN);
+                command
+            }
+            None => Command::new(BIN),
+        };
         command
             .args(&self.args)
             .current_dir(self.dir.path())
@@ -97,7 +120,11 @@ impl Test {
         for (key, value) in &self.env {
             command.env(key, value);
         }
-        let output = command.output().unwrap();
+        command
+    }
+
+    pub fn run(self) -> Output {
+        let output = self.command().output().unwrap();
         Output {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -255,17 +282,11 @@ pub struct Running {
 impl Test {
     /// Starts dozen with stdout piped and read on a thread.
     pub fn spawn(self) -> Running {
-        let mut command = Command::new(BIN);
-        command
-            .args(&self.args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdout(std::process::Stdio::piped());
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().unwrap();
+        let mut child = self
+            .command()
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -1,12 +1,14 @@
 //! What the router changes in the headers that pass through it: hop-by-hop headers stay on
 //! their hop (RFC 9110 §7.6.1), and the app learns who asked and when, as Heroku's router
-//! tells it (`X-Forwarded-*`, `X-Request-Id`, `X-Request-Start`, `Via`).
+//! tells it (`X-Forwarded-*`, `X-Request-Id`, `X-Request-Start`, `Via`), and as RFC 7239's
+//! `Forwarded` does.
 
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyper::HeaderMap;
 use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::http::uri::Authority;
+use hyper::{HeaderMap, Version};
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1, and the legacy
 /// ones proxies still see). Names made at compile time: looking one up hashes no string.
@@ -57,6 +59,34 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, value);
     }
+}
+
+/// Why a request's `Host` makes it a bad request (RFC 9112 §3.2): more than one (the app
+/// would pick one of hosts the router never checked), none in an HTTP/1.1 request, or one
+/// that is not `host[:port]`. An empty one is what a target without an authority has.
+pub fn bad_host(version: Version, headers: &HeaderMap) -> Option<&'static str> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => Some("a request has one Host header, not several\n"),
+        (None, _) if version == Version::HTTP_11 => {
+            Some("an HTTP/1.1 request needs a Host header\n")
+        }
+        (Some(host), None)
+            if !host.is_empty()
+                && (host.as_bytes().contains(&b'@')
+                    || Authority::try_from(host.as_bytes()).is_err()) =>
+        {
+            Some("the Host header is not a host[:port]\n")
+        }
+        _ => None,
+    }
+}
+
+/// The `Host` an absolute-form target names (RFC 9112 §3.2.2): its authority without any
+/// userinfo.
+pub fn host_of(authority: &Authority) -> Option<HeaderValue> {
+    let host = authority.as_str().rsplit('@').next()?;
+    HeaderValue::from_str(host).ok()
 }
 
 /// Whether a request (or a `101` response) asks to switch protocols.
@@ -159,16 +189,16 @@ pub fn add_forwarded(
     request_id: &HeaderValue,
     received: SystemTime,
 ) {
-    let forwarded_for = match headers.get(X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
-        Some(earlier) => HeaderValue::from_bytes(&[earlier, b", ", client_ip.as_bytes()].concat()),
-        None => Ok(client_ip.clone()),
-    };
-    if let Ok(value) = forwarded_for {
+    if let Ok(value) = forwarded_for(headers, client_ip) {
         headers.insert(X_FORWARDED_FOR, value);
     }
     headers.remove(super::sides::X_DOZEN_SIDE);
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    if let Some(host) = headers.get(header::HOST).cloned() {
+    let host = headers.get(header::HOST).cloned();
+    if let Ok(value) = forwarded(client_ip, host.as_ref()) {
+        headers.insert(header::FORWARDED, value);
+    }
+    if let Some(host) = host {
         headers.insert(X_FORWARDED_HOST, host);
     }
     headers.insert(X_FORWARDED_PORT, HeaderValue::from(listen_port));
@@ -178,6 +208,70 @@ pub fn add_forwarded(
     headers.insert(X_REQUEST_START, HeaderValue::from(millis));
     headers.insert(X_REQUEST_ID, request_id.clone());
     headers.append(header::VIA, HeaderValue::from_static("1.1 dozen"));
+}
+
+/// `X-Forwarded-For`: the client's lines as one list (RFC 9110 §5.3: lines of a list field
+/// are one comma-joined value, in order), then the client's address. Kept, as Heroku's router
+/// keeps them: the app reads the chain from the right, where the router's entry is.
+fn forwarded_for(
+    headers: &HeaderMap,
+    client_ip: &HeaderValue,
+) -> Result<HeaderValue, header::InvalidHeaderValue> {
+    let mut chain = Vec::new();
+    for earlier in headers.get_all(X_FORWARDED_FOR) {
+        let earlier = earlier.as_bytes().trim_ascii();
+        if !earlier.is_empty() {
+            chain.extend_from_slice(earlier);
+            chain.extend_from_slice(b", ");
+        }
+    }
+    if chain.is_empty() {
+        return Ok(client_ip.clone());
+    }
+    chain.extend_from_slice(client_ip.as_bytes());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(chain))
+}
+
+/// `Forwarded` (RFC 7239) as the router sees the request, replacing the client's: its `proto`
+/// and `host` would contradict `X-Forwarded-Proto` and `-Host`, which are replaced too — no
+/// client is a trusted proxy. An IPv6 `for` is quoted in brackets, a `host` that is not a
+/// token quoted (§6, §4).
+fn forwarded(
+    client_ip: &HeaderValue,
+    host: Option<&HeaderValue>,
+) -> Result<HeaderValue, header::InvalidHeaderValue> {
+    let ip = client_ip.as_bytes();
+    let mut value = Vec::with_capacity(64);
+    if ip.contains(&b':') {
+        value.extend_from_slice(b"for=\"[");
+        value.extend_from_slice(ip);
+        value.extend_from_slice(b"]\"");
+    } else {
+        value.extend_from_slice(b"for=");
+        value.extend_from_slice(ip);
+    }
+    value.extend_from_slice(b";proto=http");
+    if let Some(host) = host.map(HeaderValue::as_bytes).filter(|h| !h.is_empty()) {
+        value.extend_from_slice(b";host=");
+        if host.iter().all(|&b| is_tchar(b)) {
+            value.extend_from_slice(host);
+        } else {
+            value.push(b'"');
+            for &b in host {
+                if matches!(b, b'"' | b'\\') {
+                    value.push(b'\\');
+                }
+                value.push(b);
+            }
+            value.push(b'"');
+        }
+    }
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
+}
+
+/// A character of a token (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]
@@ -253,6 +347,11 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("localhost:5000"));
         headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("198.51.100.7"));
+        headers.insert(
+            "forwarded",
+            HeaderValue::from_static("for=203.0.113.9;proto=https"),
+        );
         let id = HeaderValue::from_static("0123456789abcdefghij");
         let at = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
         add_forwarded(
@@ -262,12 +361,47 @@ mod tests {
             &id,
             at,
         );
-        assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+        assert_eq!(
+            headers["x-forwarded-for"],
+            "203.0.113.9, 198.51.100.7, 127.0.0.1"
+        );
         assert_eq!(headers["x-forwarded-proto"], "http");
         assert_eq!(headers["x-forwarded-host"], "localhost:5000");
         assert_eq!(headers["x-forwarded-port"], "5000");
         assert_eq!(headers["x-request-start"], "1700000000123");
         assert_eq!(headers["x-request-id"], "0123456789abcdefghij");
         assert_eq!(headers["via"], "1.1 dozen");
+        assert_eq!(
+            headers["forwarded"],
+            "for=127.0.0.1;proto=http;host=\"localhost:5000\""
+        );
+    }
+
+    /// RFC 7239 §6: an IPv6 node is quoted in brackets, a host that is a token is not quoted;
+    /// a request without `Host` (HTTP/1.0) has no `host`.
+    #[test]
+    fn forwarded_quotes_what_is_not_a_token() {
+        let forwarded = |client: &str, host: Option<&'static str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(host) = host {
+                headers.insert(header::HOST, HeaderValue::from_static(host));
+            }
+            headers.insert(header::FORWARDED, HeaderValue::from_static("for=evil"));
+            headers.append(header::FORWARDED, HeaderValue::from_static("proto=https"));
+            let id = HeaderValue::from_static("0123456789abcdefghij");
+            let ip = client_ip(client.parse().unwrap());
+            add_forwarded(&mut headers, &ip, 5000, &id, SystemTime::now());
+            let all: Vec<_> = headers.get_all(header::FORWARDED).iter().cloned().collect();
+            assert_eq!(all.len(), 1, "{all:?}");
+            all[0].to_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            forwarded("[2001:db8::17]:4711", Some("app.example")),
+            "for=\"[2001:db8::17]\";proto=http;host=app.example"
+        );
+        assert_eq!(
+            forwarded("192.0.2.1:4711", None),
+            "for=192.0.2.1;proto=http"
+        );
     }
 }

@@ -18,12 +18,15 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::descriptors::Exhausted;
 use super::headers;
+use super::pool::{self, ConnectError, Sender};
 use super::sides::{self, Choice};
 use super::table::{self, Backend, InFlight, Table};
+use super::upgrade;
 use super::watch::{Activity, InProgress, Watched};
 
 pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -72,9 +75,6 @@ impl Default for Limits {
     }
 }
 
-/// Idle connections kept per instance and router thread.
-const MAX_IDLE_PER_THREAD: usize = 32;
-
 /// Requests the router answered itself, by cause: one set per router thread, on a cache
 /// line of its own (no two threads count on the same memory), summed for `dozen ps`.
 #[derive(Default)]
@@ -87,7 +87,8 @@ pub struct Counters {
     pub unavailable: AtomicU64,
     /// 504: no response head in time.
     pub timeout: AtomicU64,
-    /// 400/405: not a request for this app (absolute-form to another host, CONNECT).
+    /// 400/405: not a request for this app (a bad `Host`, absolute-form to another host,
+    /// CONNECT).
     pub refused: AtomicU64,
     /// Idempotent requests sent again after their instance failed them.
     pub retried: AtomicU64,
@@ -113,6 +114,8 @@ pub async fn serve(
     shared: Arc<Shared>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    // When this thread last said it could not accept for want of descriptors.
+    let mut told = None;
     loop {
         let permit = tokio::select! {
             permit = Arc::clone(&shared.permits).acquire_owned() => permit,
@@ -123,10 +126,16 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => return,
         };
-        let Ok((stream, peer)) = accepted else {
-            // Out of descriptors and the like: wait, do not spin.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                if let Some(exhausted) = Exhausted::of(&error) {
+                    told = tell_exhausted(&shared, told, exhausted);
+                }
+                // Out of descriptors and the like: wait, do not spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let client = headers::client_ip(peer);
@@ -173,6 +182,18 @@ pub async fn serve(
     }
 }
 
+/// Accepting failed for want of descriptors: said at most every 10 s per router thread (it
+/// is tried again every 50 ms); the connections wait in the kernel's backlog meanwhile.
+fn tell_exhausted(shared: &Shared, told: Option<Instant>, exhausted: Exhausted) -> Option<Instant> {
+    if told.is_some_and(|at| at.elapsed() < Duration::from_secs(10)) {
+        return told;
+    }
+    (shared.say)(format!(
+        "at=error code=too-many-open-files desc=\"cannot accept a connection: {exhausted}; connections wait in the backlog\""
+    ));
+    Some(Instant::now())
+}
+
 impl Shared {
     /// This router thread's counters.
     fn counters(&self) -> &Counters {
@@ -199,6 +220,9 @@ enum SendError {
     /// The request (or part of it) was sent: never retried.
     Failed(String),
     TimedOut,
+    /// The router had no descriptor for a connection: nothing was sent, and nothing would be
+    /// sent elsewhere either.
+    Exhausted(Exhausted),
 }
 
 async fn handle(
@@ -216,7 +240,7 @@ async fn handle(
         started: Instant::now(),
         client,
     };
-    if let Some((status, text)) = refuse_foreign(&request, shared) {
+    if let Some((status, text)) = refuse(&request, shared) {
         shared.counters().refused.fetch_add(1, Ordering::Relaxed);
         return error(status, text, &meta.id);
     }
@@ -229,7 +253,9 @@ async fn handle(
         &shared.limits.sticky,
         headers::random,
     );
-    let upgrade = headers::is_upgrade(request.headers());
+    // What the client asks to switch to (h2c never): a `101` must answer it.
+    let offer = upgrade::offer(request.headers_mut());
+    let upgrade = offer.is_some();
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     // An idempotent request without a body can be sent again if its instance fails it before
     // any of the response came back (a `kill -9` mid-request), as nginx retries one. The
@@ -252,6 +278,11 @@ async fn handle(
             Instant::now()
         };
         match send_counted(&backend, request, upgrade, shared, !choice.strict).await {
+            Ok((response, ..)) if upgrade::unasked(offer.as_ref(), &response) => {
+                // Its connection goes with the response: it speaks something else now.
+                let cause = "switched protocols (101) to what the client did not ask for";
+                return bad_gateway(shared, &backend, &meta, !choice.strict, cause);
+            }
             Ok((response, connect, sender)) => {
                 let service = sent_at.elapsed().saturating_sub(connect);
                 answered_by(shared, &backend, response.status(), service, !choice.strict);
@@ -277,18 +308,19 @@ async fn handle(
                 refused,
             }) => {
                 if refused && backend.refuse() {
-                    tokio::spawn(probe_back(Arc::clone(&backend), shared.limits.connect));
+                    tokio::spawn(pool::probe_back(
+                        Arc::clone(&backend),
+                        shared.limits.connect,
+                    ));
                 }
                 tried.push(backend.route.id);
                 request = *returned;
             }
+            Err(SendError::Exhausted(exhausted)) => {
+                return out_of_descriptors(shared, &backend, &meta, exhausted);
+            }
             Err(SendError::TimedOut) => {
-                failed_by(shared, &backend, !choice.strict);
-                shared.counters().timeout.fetch_add(1, Ordering::Relaxed);
-                let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
-                meta.tell(shared, "timeout", 504, Some(&backend), &desc);
-                let text = "the app did not answer in time\n";
-                return error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id);
+                return timed_out(shared, &backend, &meta, !choice.strict);
             }
             Err(SendError::Failed(cause)) if replay.is_some() => {
                 failed_by(shared, &backend, !choice.strict);
@@ -300,12 +332,7 @@ async fn handle(
                 request = again.map(|()| Upstream::Empty);
             }
             Err(SendError::Failed(cause)) => {
-                failed_by(shared, &backend, !choice.strict);
-                let counters = shared.counters();
-                counters.bad_gateway.fetch_add(1, Ordering::Relaxed);
-                meta.tell(shared, "instance-failed", 502, Some(&backend), &cause);
-                let text = "the app failed this request\n";
-                return error(StatusCode::BAD_GATEWAY, text, &meta.id);
+                return bad_gateway(shared, &backend, &meta, !choice.strict, &cause);
             }
         }
     }
@@ -339,6 +366,58 @@ fn failed_by(shared: &Shared, backend: &Backend, by_weight: bool) {
     if by_weight && shared.table.two_sides() {
         shared.table.stats(backend.side()).failed();
     }
+}
+
+/// The instance failed the request (no response, or one the router must not pass on): a
+/// 502, counted against it.
+fn bad_gateway(
+    shared: &Shared,
+    backend: &Backend,
+    meta: &Meta,
+    by_weight: bool,
+    cause: &str,
+) -> Response<ProxyBody> {
+    failed_by(shared, backend, by_weight);
+    shared
+        .counters()
+        .bad_gateway
+        .fetch_add(1, Ordering::Relaxed);
+    meta.tell(shared, "instance-failed", 502, Some(backend), cause);
+    let text = "the app failed this request\n";
+    error(StatusCode::BAD_GATEWAY, text, &meta.id)
+}
+
+/// No response head from the instance in time: a 504, counted against it.
+fn timed_out(
+    shared: &Shared,
+    backend: &Backend,
+    meta: &Meta,
+    by_weight: bool,
+) -> Response<ProxyBody> {
+    failed_by(shared, backend, by_weight);
+    shared.counters().timeout.fetch_add(1, Ordering::Relaxed);
+    let desc = format!("no response within {}s", shared.limits.first_byte.as_secs());
+    meta.tell(shared, "timeout", 504, Some(backend), &desc);
+    let text = "the app did not answer in time\n";
+    error(StatusCode::GATEWAY_TIMEOUT, text, &meta.id)
+}
+
+/// The router had no descriptor for a connection to the instance: a 503 at once, told as
+/// that. The instance refused nothing and stays in rotation.
+fn out_of_descriptors(
+    shared: &Shared,
+    backend: &Backend,
+    meta: &Meta,
+    exhausted: Exhausted,
+) -> Response<ProxyBody> {
+    shared
+        .counters()
+        .unavailable
+        .fetch_add(1, Ordering::Relaxed);
+    let desc = format!("the router could not connect to the instance: {exhausted}");
+    meta.tell(shared, "too-many-open-files", 503, Some(backend), &desc);
+    let text = "the router has too many open files to serve this request now\n";
+    error(StatusCode::SERVICE_UNAVAILABLE, text, &meta.id)
 }
 
 /// No instance became ready in time: a 503.
@@ -445,16 +524,12 @@ fn prepare<B>(
     meta: &Meta,
     received: SystemTime,
 ) {
-    headers::strip_hop_by_hop(request.headers_mut(), upgrade);
-    headers::add_forwarded(
-        request.headers_mut(),
-        &meta.client,
-        listen_port,
-        &meta.id,
-        received,
-    );
-    if request.uri().authority().is_some() {
-        // Absolute-form to the router's own address: the instance gets origin-form.
+    if let Some(authority) = request.uri().authority() {
+        // Absolute-form to the router's own address: its authority is the host, whatever
+        // `Host` said (RFC 9112 §3.2.2), and the instance gets origin-form.
+        if let Some(host) = headers::host_of(authority) {
+            request.headers_mut().insert(header::HOST, host);
+        }
         let origin_form = request
             .uri()
             .path_and_query()
@@ -463,6 +538,14 @@ fn prepare<B>(
             .parse::<Uri>()
             .unwrap_or_else(|_| Uri::from_static("/"));
     }
+    headers::strip_hop_by_hop(request.headers_mut(), upgrade);
+    headers::add_forwarded(
+        request.headers_mut(),
+        &meta.client,
+        listen_port,
+        &meta.id,
+        received,
+    );
 }
 
 /// The instance's response on its way to the client: streamed, hop-by-hop headers off, the
@@ -479,11 +562,17 @@ fn pass_back(
         (client_upgrade, response.status())
     {
         let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(tunnel(client_upgrade, upstream_upgrade, in_flight));
+        tokio::spawn(upgrade::tunnel(client_upgrade, upstream_upgrade, in_flight));
         let (parts, _) = response.into_parts();
         let mut response = Response::from_parts(parts, empty());
         response.headers_mut().insert(headers::X_REQUEST_ID, id);
         return response;
+    }
+    // With both lengths the chunks frame the body (hyper read it so), and an intermediary
+    // forwarding such a message must drop the `Content-Length` first (RFC 9112 §6.3): hyper
+    // would frame the client's copy by it, cutting the body short as if complete.
+    if response.headers().contains_key(header::TRANSFER_ENCODING) {
+        response.headers_mut().remove(header::CONTENT_LENGTH);
     }
     headers::strip_hop_by_hop(response.headers_mut(), false);
     response.headers_mut().insert(headers::X_REQUEST_ID, id);
@@ -498,8 +587,12 @@ fn pass_back(
     })
 }
 
-/// A request for another host is refused: the router is never an open proxy.
-fn refuse_foreign<B>(request: &Request<B>, shared: &Shared) -> Option<(StatusCode, &'static str)> {
+/// A request with a bad `Host` is refused (400), as is one for another host: the router is
+/// never an open proxy.
+fn refuse<B>(request: &Request<B>, shared: &Shared) -> Option<(StatusCode, &'static str)> {
+    if let Some(text) = headers::bad_host(request.version(), request.headers()) {
+        return Some((StatusCode::BAD_REQUEST, text));
+    }
     if request.method() == Method::CONNECT {
         return Some((
             StatusCode::METHOD_NOT_ALLOWED,
@@ -565,9 +658,6 @@ async fn next_backend(
     }
 }
 
-/// A connection to an instance, as a request is sent on it.
-type Sender = hyper::client::conn::http1::SendRequest<Upstream>;
-
 /// Sends a request on a pooled or new connection: its response head, the time connecting
 /// took (zero on a pooled connection), and the connection to give back.
 /// [`send`], the request listed as waiting on its side until its answer comes (or does
@@ -591,15 +681,18 @@ async fn send(
     upgrade: bool,
     shared: &Shared,
 ) -> Result<(Response<Incoming>, Duration, Option<Sender>), SendError> {
-    let pooled = (!upgrade).then(|| checkout(backend)).flatten();
+    let pooled = (!upgrade).then(|| pool::checkout(backend)).flatten();
     let (mut sender, connect) = match pooled {
         Some(sender) => (sender, Duration::ZERO),
-        None => match connect(backend, upgrade, shared.limits.connect).await {
+        None => match pool::connect(backend, upgrade, shared.limits.connect).await {
             Ok(sender) => sender,
-            Err(refused) => {
+            Err(ConnectError::Exhausted(exhausted)) => {
+                return Err(SendError::Exhausted(exhausted));
+            }
+            Err(error) => {
                 return Err(SendError::NotSent {
                     request: Box::new(request),
-                    refused,
+                    refused: matches!(error, ConnectError::Refused),
                 });
             }
         },
@@ -629,101 +722,6 @@ async fn send(
     Ok((response, connect, (!upgrade).then_some(sender)))
 }
 
-/// A connection whose response has been read goes back to its instance's pool (this
-/// thread's), unless the instance is going. Usually it is ready at once (its response's last
-/// bytes were read on this thread before the client was given them); else a task waits.
-fn give_back(backend: &Arc<Backend>, mut sender: Sender) {
-    fn pool(backend: &Backend, sender: Sender) {
-        if backend.is_draining() {
-            return;
-        }
-        let mut pool = backend.pool(table::worker()).lock().expect("pool lock");
-        // Past the cap the connection closes: a burst does not leave a thousand idle
-        // connections (and their buffers) behind.
-        if pool.len() < MAX_IDLE_PER_THREAD {
-            pool.push(sender);
-        }
-    }
-    if sender.is_ready() {
-        pool(backend, sender);
-    } else if !sender.is_closed() {
-        let backend = Arc::clone(backend);
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                pool(&backend, sender);
-            }
-        });
-    }
-}
-
-/// An idle connection to the instance that can take a request now.
-fn checkout(backend: &Backend) -> Option<Sender> {
-    let mut pool = backend.pool(table::worker()).lock().expect("pool lock");
-    while let Some(sender) = pool.pop() {
-        if sender.is_ready() {
-            return Some(sender);
-        }
-    }
-    None
-}
-
-/// A new connection to the instance, and the time it took; `Err(true)` when it refused (or
-/// did not answer in time), `Err(false)` when the connection failed otherwise. Either way
-/// nothing was sent.
-async fn connect(
-    backend: &Backend,
-    upgrade: bool,
-    timeout: Duration,
-) -> Result<(Sender, Duration), bool> {
-    let connecting = Instant::now();
-    let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
-    let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await else {
-        return Err(true);
-    };
-    let _ = stream.set_nodelay(true);
-    let (sender, connection) = hyper::client::conn::http1::Builder::new()
-        .handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| false)?;
-    if upgrade {
-        tokio::spawn(connection.with_upgrades());
-    } else {
-        tokio::spawn(connection);
-    }
-    Ok((sender, connecting.elapsed()))
-}
-
-/// Tries an instance that refused a connection until it accepts one, then puts it back.
-async fn probe_back(backend: Arc<Backend>, timeout: Duration) {
-    let address = SocketAddr::from(([127, 0, 0, 1], backend.route.port));
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if backend.is_draining() || Arc::strong_count(&backend) == 1 {
-            return;
-        }
-        if let Ok(Ok(_)) = tokio::time::timeout(timeout, TcpStream::connect(address)).await {
-            backend.accept_again();
-            return;
-        }
-    }
-}
-
-/// Copies bytes both ways between an upgraded client connection and an upgraded instance
-/// connection, until either side closes; counted in flight meanwhile.
-async fn tunnel(
-    client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
-    in_flight: InFlight,
-) {
-    let (client, upstream) = (client.await, upstream.await);
-    if let (Ok(client), Ok(upstream)) = (client, upstream) {
-        let mut client = TokioIo::new(client);
-        let mut upstream = TokioIo::new(upstream);
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-    }
-    drop(in_flight);
-}
-
 /// A response body passed through as it arrives; the request stays in flight until it ends,
 /// and its line is told then (or when the client goes first).
 struct Counted {
@@ -748,7 +746,7 @@ struct Access {
 impl Drop for Counted {
     fn drop(&mut self) {
         if let Some(sender) = self.sender.take() {
-            give_back(self.in_flight.backend(), sender);
+            pool::give_back(self.in_flight.backend(), sender);
         }
         if let Some(a) = self.access.take() {
             (a.shared.say)(format!(

@@ -481,7 +481,11 @@ fn start_router(
             .expect("router lines lock")
             .send(PumpCommand::Router { text });
     });
-    let router = crate::router::Router::start(plan.listener, plan.limits, say)?;
+    // After the nursery started (the instances keep the limit dozen was started with).
+    let mut limits = plan.limits;
+    let fit = crate::router::descriptors::fit(limits.max_connections);
+    limits.max_connections = fit.max_connections;
+    let router = crate::router::Router::start(plan.listener, limits, say)?;
     pump.system(
         format!(
             "router listening on http://{} for {}",
@@ -490,6 +494,9 @@ fn start_router(
         ),
         None,
     );
+    if let Some(warning) = fit.warning() {
+        pump.system(warning, None);
+    }
     Ok(router)
 }
 

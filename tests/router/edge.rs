@@ -151,3 +151,41 @@ fn chunked_bodies_stream_both_ways_and_expect_continue_is_answered() {
     assert!(rest.contains("first 4"), "{rest}");
     stop(running);
 }
+
+/// `max_connections` is reconciled with the open-files limit at start (issue 31, finding 20):
+/// a short soft limit is raised to the hard one, and what the hard one cannot hold (each
+/// connection takes two descriptors, 256 are kept for the rest) is lowered and said once.
+/// The instances keep the limit dozen was started with.
+#[test]
+fn max_connections_is_reconciled_with_the_open_files_limit() {
+    let port = base_port();
+    let test = Test::new()
+        .file("app.py", APP)
+        .procfile("web: python3 -c 'import resource; print(\"nofile\", *resource.getrlimit(resource.RLIMIT_NOFILE))' && exec python3 -u app.py\n")
+        .manifest("[router]\nmax_connections = 1000\n")
+        .open_files(300, 1000);
+    let mut running = run(test, port, 1);
+    let lowered = running.wait_for("max_connections lowered", 10);
+    assert!(
+        lowered.contains("lowered from 1000 to 372: the open-files limit (RLIMIT_NOFILE) is 1000 (hard limit 1000)"),
+        "{lowered}"
+    );
+    running.wait_for("web.1 | nofile 300 1000", 10);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", running.child.id())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        open_files.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["1000", "1000"],
+        "raised to the hard limit: {open_files}"
+    );
+    assert_eq!(get(port, "/").status, 200);
+    let lines = stop(running);
+    let said = lines
+        .iter()
+        .filter(|l| l.contains("max_connections"))
+        .count();
+    assert_eq!(said, 1, "{lines:#?}");
+}

@@ -71,7 +71,7 @@ fn only_a_get_head_or_options_without_a_body_is_kept_to_send_again() {
 fn requests_for_other_hosts_and_connect_are_refused() {
     let local = shared("127.0.0.1:5000");
     let refused = |method, uri: &str| {
-        refuse_foreign(&head(method, uri, &[]), &local).map(|(status, _)| status)
+        refuse(&head(method, uri, &[("host", "app")]), &local).map(|(status, _)| status)
     };
     assert_eq!(
         refused(Method::CONNECT, "example.com:443"),
@@ -99,7 +99,8 @@ fn requests_for_other_hosts_and_connect_are_refused() {
     }
     // The address it listens on is its own, whatever it is.
     let public = shared("192.0.2.7:8080");
-    assert!(refuse_foreign(&head(Method::GET, "http://192.0.2.7:8080/", &[]), &public).is_none());
+    let ours = head(Method::GET, "http://192.0.2.7:8080/", &[("host", "app")]);
+    assert!(refuse(&ours, &public).is_none());
 }
 
 #[test]
@@ -142,6 +143,8 @@ enum Does {
         has: mpsc::Sender<()>,
         go: Arc<Mutex<mpsc::Receiver<()>>>,
     },
+    /// Answers these bytes as they are, whatever was asked (a broken or hostile app).
+    Raw(&'static str),
 }
 
 /// An instance on a port of its own: the requests it read (head and body), and how many of
@@ -218,6 +221,12 @@ fn serve(stream: std::net::TcpStream, does: &Does, got: &Mutex<Vec<String>>, clo
         got.lock().unwrap().push(text);
         let name = match does {
             Does::Answer(name) => name,
+            Does::Raw(answer) => {
+                if writer.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
             Does::Drop => return,
             Does::Hang => {
                 std::thread::sleep(Duration::from_secs(3600));
@@ -605,3 +614,5 @@ fn router_line_fields_are_escaped() {
     );
     assert_eq!(logfmt("a\\b\nc\u{1b}[2J"), "a\\\\b\\nc\\u{1b}[2J");
 }
+
+mod edges;
