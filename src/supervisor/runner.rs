@@ -494,7 +494,10 @@ fn start_router(
         ),
         None,
     );
-    if let Some(warning) = fit.warning() {
+    // The default is fitted to the machine quietly; a limit the app asked for is said when
+    // it cannot be kept.
+    let asked_for = fit.lowered_from != Some(crate::router::Limits::default().max_connections);
+    if let Some(warning) = fit.warning().filter(|_| asked_for) {
         pump.system(warning, None);
     }
     Ok(router)
