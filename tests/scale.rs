@@ -758,3 +758,30 @@ fn a_scale_the_run_cannot_store_fails_and_says_why() {
     running.signal(Signal::INT);
     running.finish(10);
 }
+
+/// Ten `dozen scale web+1` at once with no run: each is a read-modify-write of the stored
+/// formation under its lock, so all ten count, as the history's ten events say (issue 31,
+/// finding 14; it ended at web=2).
+#[test]
+fn concurrent_scales_without_a_run_lose_nothing() {
+    let test = Test::new().procfile(PROCFILE);
+    let dir = test.path().to_path_buf();
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            std::process::Command::new(crate::harness::BIN)
+                .args(["scale", "web+1"])
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let (code, stdout, stderr) = dozen_in(&dir, &["scale", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["formation"]["web"], 11, "{json}");
+}

@@ -95,6 +95,9 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         .procfile
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
+    // Held until the new counts are stored and logged.
+    let _lock = crate::store::formation::edit_lock(&store)
+        .map_err(|e| Error::io("cannot lock the stored formation", e))?;
     let stored = crate::store::formation::load(&store).map_err(|e| Error::failed(e.to_string()))?;
     let current = Formation::resolve(
         procfile,

@@ -50,6 +50,14 @@ pub fn load(store: &Path) -> Result<Option<IndexMap<String, u32>>, StoreError> {
     Ok(Some(stored.counts))
 }
 
+/// `locks/formation.lock`, held exclusively: a read-modify-write of the stored formation
+/// (`dozen scale` with no run) under it never loses another's change (issue 31, finding 14).
+pub fn edit_lock(store: &Path) -> std::io::Result<std::fs::File> {
+    let lock = super::open_lock(store, "formation.lock")?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(lock)
+}
+
 /// Stores the counts (atomically: a crash leaves the old file or the new one).
 pub fn save(store: &Path, counts: &IndexMap<String, u32>) -> std::io::Result<()> {
     let stored = Stored {
