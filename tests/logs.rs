@@ -553,3 +553,53 @@ impl TestCa {
 }
 
 mod syslog_drains;
+
+/// A `-p` of a type the run does not run is refused at once, with what it runs, instead of
+/// following nothing forever (issue 31, finding 28).
+#[test]
+fn logs_of_a_type_the_run_lacks_are_refused_at_once() {
+    let mut running = start(app().env("LINES", "3"), "web=1,worker=1");
+    running.wait_for_nth("| done", 2, 20);
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = logs(&running, &["-f", "-p", "nosuchtype"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("this run has no process type `nosuchtype`: it runs web, worker"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let (code, _, stderr) = logs(&running, &["-p", "wbe.1"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("(did you mean `web`?)"), "{stderr}");
+    // A type it runs, an instance it may have after a scale, and the router's and dozen's
+    // own lines are followed as before.
+    for ps in ["worker", "web.7", "dozen", "router"] {
+        let (code, _, stderr) = logs(&running, &["-n", "1", "-p", ps]);
+        assert_eq!(code, Some(0), "{ps}: {stderr}");
+    }
+    stop(running);
+}
+
+/// A type a deploy adds can be followed: the run's types follow its moves.
+#[test]
+fn a_type_a_release_adds_can_be_followed() {
+    let test = Test::new().procfile("clock: echo clock up; exec sleep 60\n");
+    let dir = test.path().to_path_buf();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let port = crate::harness::port_block().to_string();
+    let mut running = test.args(&["run", "--no-timestamps", "-p", &port]).spawn();
+    running.wait_for("clock.1 | clock up", 10);
+    std::fs::write(
+        dir.join("Procfile"),
+        "clock: echo clock up; exec sleep 60\nextra: echo extra up; exec sleep 60\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release", "--wait"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    running.wait_for("extra.1 | extra up", 20);
+    let (code, stdout, stderr) = logs(&running, &["-n", "5", "-p", "extra"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("extra up"), "{stdout}");
+    stop(running);
+}

@@ -559,6 +559,14 @@ fn one_run_per_app() {
             "{args:?}: {stderr}"
         );
     }
+    // A release's run says which release it runs only once it holds the app (issue 31,
+    // finding 28): a second one says nothing else.
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["release"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = crate::harness::dozen_in(&dir, &["run", "-p", &other]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is already running this app"), "{stderr}");
+    assert!(!stderr.contains("running v1"), "{stderr}");
     first.signal(Signal::INT);
     let _ = first.finish(10);
 }

@@ -42,6 +42,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
                 store,
                 release: "dev".to_owned(),
                 follow: false,
+                announce: None,
             },
         );
     }
@@ -53,19 +54,17 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
         &[("DOZEN_RELEASE", format!("v{}", released.version))],
     );
     let config = released.as_config();
-    if !context.quiet {
-        eprintln!(
-            "running v{} (build {})",
-            released.version,
-            released
-                .tree
-                .file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-                .get(..12)
-                .unwrap_or("")
-        );
-    }
+    let announce = format!(
+        "running v{} (build {})",
+        released.version,
+        released
+            .tree
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+            .get(..12)
+            .unwrap_or("")
+    );
     start(
         context,
         args,
@@ -78,6 +77,7 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
             release: format!("v{}", released.version),
             // `dozen run` follows the current release; `--release vN` stays on vN.
             follow: args.release.is_none(),
+            announce: Some(announce),
         },
     )
 }
@@ -124,6 +124,8 @@ struct Source<'a> {
     release: String,
     /// Move to each release that becomes current.
     follow: bool,
+    /// What to say once this run holds the app's run lock (`running v3 (build …)`).
+    announce: Option<String>,
 }
 
 fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, Error> {
@@ -135,11 +137,17 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         store,
         release,
         follow,
+        announce,
     } = source;
     let procfile = app
         .procfile
         .as_ref()
         .ok_or_else(|| Error::usage("no Procfile"))?;
+    // First: a second run is told so, not that its ports are taken, and says nothing else.
+    let _lock = RunLock::acquire(&store.join("run.lock"))?;
+    if let Some(announce) = announce.filter(|_| !context.quiet) {
+        eprintln!("{announce}");
+    }
 
     let flag = args.formation.clone();
     let stored = crate::store::formation::load(&store).map_err(|e| Error::failed(e.to_string()))?;
@@ -186,7 +194,6 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     }
 
     let logs = logs_plan(app, &store, &env)?;
-    let _lock = RunLock::acquire(&store.join("run.lock"))?;
     // Under the lock: a socket left by a killed run is replaced.
     let control = crate::supervisor::server::Server::bind(&store)
         .map_err(|e| Error::io("cannot create the control socket", e))?;

@@ -35,6 +35,19 @@ const IDLE_CHECK: Duration = Duration::from_millis(500);
 pub fn serve(stream: &UnixStream, hub: &Hub, n: usize, filter: &Filter, follow: bool) {
     let _ = stream.set_write_timeout(None);
     let (width, types) = hub.layout();
+    if let Some(problem) = unknown_type(filter, &types) {
+        let refusal = Hello {
+            v: crate::control::VERSION,
+            ok: false,
+            error: Some(problem),
+            width,
+            types,
+        };
+        let mut out = serde_json::to_vec(&refusal).expect("serializable");
+        out.push(b'\n');
+        let _ = (&*stream).write_all(&out);
+        return;
+    }
     let hello = Hello {
         v: crate::control::VERSION,
         ok: true,
@@ -93,6 +106,25 @@ fn gone(stream: &UnixStream) -> bool {
         tv_nsec: 0,
     };
     matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
+}
+
+/// Why a `-p` filter can match nothing in this run: a type it does not run (an instance of a
+/// type it runs may come with a scale, so `web.7` is followed).
+fn unknown_type(filter: &Filter, types: &[String]) -> Option<String> {
+    use crate::logs::line::{ROUTER_NAME, SYSTEM_NAME};
+    let ps = filter.ps.as_deref()?;
+    let type_name = ps.split_once('.').map_or(ps, |(t, _)| t);
+    if type_name == ROUTER_NAME || type_name == SYSTEM_NAME || types.iter().any(|t| t == type_name)
+    {
+        return None;
+    }
+    let guess = crate::diagnostic::did_you_mean(type_name, types.iter().map(String::as_str))
+        .map(|g| format!(" (did you mean `{g}`?)"))
+        .unwrap_or_default();
+    Some(format!(
+        "this run has no process type `{type_name}`{guess}: it runs {}",
+        types.join(", ")
+    ))
 }
 
 /// An event as read back.

@@ -905,6 +905,22 @@ impl Machine {
             .unwrap_or(usize::MAX)
     }
 
+    /// The types the formation runs, the current release's first (in its Procfile order),
+    /// then any another release's instances still have; and the longest instance name. What
+    /// `dozen logs` is told, so a type a deploy added can be followed.
+    pub fn layout(&self) -> (usize, Vec<String>) {
+        let mut names: Vec<String> = self.types().iter().map(|t| t.name.clone()).collect();
+        let mut width = 0;
+        for slot in &self.slots {
+            let name = self.type_name(slot);
+            width = width.max(name.len() + 1 + slot.index.to_string().len());
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+        (width, names)
+    }
+
     /// The process type of a slot, by name (type indexes differ between releases).
     fn type_name<'s>(&'s self, slot: &'s Slot) -> &'s str {
         &self.specs[slot.spec].types[slot.type_index].name

@@ -668,6 +668,7 @@ impl Driver<'_, '_> {
             let actions = machine.take_actions();
             if actions.is_empty() {
                 self.update_routes(machine);
+                self.update_layout(machine);
                 return;
             }
             for action in actions {
@@ -675,6 +676,16 @@ impl Driver<'_, '_> {
                     machine.handle(input, Instant::now());
                 }
             }
+        }
+    }
+
+    /// Tells the log hub the formation's types and name width, when they changed (a deploy
+    /// can add types, a scale longer names).
+    fn update_layout(&mut self, machine: &Machine) {
+        let (width, types) = machine.layout();
+        let (known_width, known_types) = self.hub.layout();
+        if width > known_width || types != known_types {
+            self.hub.set_layout(width.max(known_width), types);
         }
     }
 
