@@ -3,6 +3,8 @@
 //! parsed by `httparse`; bodies by length, chunked, or to the end of the connection, written
 //! to whatever the caller gives.
 
+pub mod proxy;
+
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::sync::Arc;
@@ -81,6 +83,17 @@ pub enum Error {
     /// Reading the answer's body failed (or it was malformed: a bad chunk).
     #[error("reading an answer's body: {0}")]
     ReadBody(#[source] std::io::Error),
+    /// A proxy variable that cannot be used.
+    #[error(transparent)]
+    BadProxy(#[from] proxy::BadProxy),
+    /// The proxy refused to open a tunnel: the proxy's address and variable, its status.
+    #[error("the proxy {host}:{port} ({from}) answered CONNECT with HTTP {status}")]
+    ProxyRefused {
+        host: String,
+        port: u16,
+        from: &'static str,
+        status: u16,
+    },
     /// The answer's body is longer than the caller takes: its limit, in bytes.
     #[error("an answer's body over {}", binary_size(*.limit))]
     BodyTooLarge { limit: u64 },
@@ -207,6 +220,67 @@ impl Write for Wire {
     }
 }
 
+/// Connects to `host:port` for HTTP, as [`connect`] does, through the proxy the environment
+/// names for it if any (`proxy`): a `CONNECT` tunnel, TLS inside it.
+pub fn connect_http(
+    host: &str,
+    port: u16,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+) -> Result<(Wire, TcpStream), Error> {
+    let proxy = proxy::from_env(host, tls.is_some())?;
+    connect_via(proxy, host, port, tls, connect_timeout, io_timeout)
+}
+
+/// [`connect_http`] through `proxy` (direct when `None`).
+pub fn connect_via(
+    proxy: Option<proxy::Proxy>,
+    host: &str,
+    port: u16,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+) -> Result<(Wire, TcpStream), Error> {
+    let Some(proxy) = proxy else {
+        return connect(host, port, tls, connect_timeout, io_timeout);
+    };
+    let (wire, clone) = connect(&proxy.host, proxy.port, None, connect_timeout, io_timeout)?;
+    let Wire::Plain(mut stream) = wire else {
+        unreachable!("a proxy is spoken to in the clear")
+    };
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(credentials) = &proxy.credentials {
+        request.push_str("Proxy-Authorization: Basic ");
+        request.push_str(&base64(credentials));
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).map_err(Error::Read)?;
+    let (head, _) = read_head(
+        &mut Deadline::new(&mut stream, connect_timeout + io_timeout),
+        "CONNECT",
+    )?;
+    if !(200..300).contains(&head.status) {
+        return Err(Error::ProxyRefused {
+            host: proxy.host,
+            port: proxy.port,
+            from: proxy.from,
+            status: head.status,
+        });
+    }
+    let wire = match tls {
+        None => Wire::Plain(stream),
+        Some(config) => tls_over(stream, host, port, config)?,
+    };
+    Ok((wire, clone))
+}
+
 /// Connects to `host:port` (every address it resolves to, in turn), in TLS with `tls`; the
 /// socket's clone comes back too, to cut a blocked read or write from another thread.
 pub fn connect(
@@ -258,6 +332,16 @@ pub fn connect(
     let Some(config) = tls else {
         return Ok((Wire::Plain(stream), clone));
     };
+    Ok((tls_over(stream, host, port, config)?, clone))
+}
+
+/// TLS with `host` over a connected stream, its handshake done.
+fn tls_over(
+    stream: TcpStream,
+    host: &str,
+    port: u16,
+    config: &Arc<rustls::ClientConfig>,
+) -> Result<Wire, Error> {
     let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|source| {
         Error::ServerName {
             host: host.to_owned(),
@@ -276,7 +360,7 @@ pub fn connect(
                 source,
             })?;
     }
-    Ok((Wire::Tls(Box::new(tls)), clone))
+    Ok(Wire::Tls(Box::new(tls)))
 }
 
 /// The platform's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured), with rustls.
@@ -623,6 +707,102 @@ mod tests {
         let mut endless = b"HTTP/1.1 200 OK\r\n".to_vec();
         endless.resize(70 * 1024, b'x');
         assert_eq!(said(&endless), "an answer's head over 64 KiB");
+    }
+
+    /// A proxy that tunnels to this machine whatever name it is asked for, and tells which
+    /// `CONNECT` lines it got (with their `Proxy-Authorization`), or refuses with `refuse`.
+    fn proxy(refuse: Option<u16>) -> (u16, std::sync::mpsc::Receiver<String>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut client, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                client.read_exact(&mut byte).unwrap();
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8(head).unwrap();
+            tx.send(head.clone()).unwrap();
+            if let Some(status) = refuse {
+                let _ = write!(client, "HTTP/1.1 {status} No\r\nContent-Length: 0\r\n\r\n");
+                return;
+            }
+            let target: u16 = head
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .rsplit_once(':')
+                .unwrap()
+                .1
+                .parse()
+                .unwrap();
+            let mut upstream = TcpStream::connect(("127.0.0.1", target)).unwrap();
+            client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut c2, &mut u2));
+            let _ = std::io::copy(&mut upstream, &mut client);
+        });
+        (port, rx)
+    }
+
+    #[test]
+    fn requests_go_through_a_connect_tunnel_with_the_proxys_credentials() {
+        let origin = serve(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+        let (proxy_port, heads) = proxy(None);
+        let through = proxy::parse(
+            "HTTPS_PROXY",
+            &format!("http://u%40x:pw@127.0.0.1:{proxy_port}"),
+        )
+        .unwrap();
+        let timeout = Duration::from_secs(5);
+        // A name only the proxy resolves: dozen never looks it up.
+        let (mut wire, _) = connect_via(
+            Some(through),
+            "origin.invalid",
+            origin,
+            None,
+            timeout,
+            timeout,
+        )
+        .unwrap();
+        wire.write_all(b"GET / HTTP/1.1\r\nHost: origin.invalid\r\n\r\n")
+            .unwrap();
+        let mut body = Vec::new();
+        let head = read_response(&mut wire, "GET", &mut body, 100).unwrap();
+        assert_eq!((head.status, body.as_slice()), (200, &b"ok"[..]));
+        let connect = heads.recv().unwrap();
+        assert!(
+            connect.starts_with(&format!("CONNECT origin.invalid:{origin} HTTP/1.1\r\n")),
+            "{connect}"
+        );
+        assert!(
+            connect.contains(&format!(
+                "Proxy-Authorization: Basic {}\r\n",
+                base64(b"u@x:pw")
+            )),
+            "{connect}"
+        );
+        // A refusal is said with the proxy's variable, never its credentials.
+        let (proxy_port, _heads) = proxy(Some(407));
+        let through = proxy::parse(
+            "HTTPS_PROXY",
+            &format!("http://u:secret@127.0.0.1:{proxy_port}"),
+        )
+        .unwrap();
+        let error = connect_via(Some(through), "origin.invalid", 443, None, timeout, timeout)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            format!(
+                "the proxy 127.0.0.1:{proxy_port} (HTTPS_PROXY) answered CONNECT with HTTP 407"
+            )
+        );
     }
 
     #[test]

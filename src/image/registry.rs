@@ -176,7 +176,7 @@ impl Registry {
     ) -> Result<Head, Error> {
         if self.connection.is_none() {
             let tls = if self.https { self.tls.as_ref() } else { None };
-            let (wire, _) = http::connect(&self.host, self.port, tls, TIMEOUT, TIMEOUT)?;
+            let (wire, _) = http::connect_http(&self.host, self.port, tls, TIMEOUT, TIMEOUT)?;
             self.connection = Some(wire);
         }
         let wire = self.connection.as_mut().expect("connected");

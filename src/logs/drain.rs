@@ -532,13 +532,18 @@ impl Worker {
         } else {
             None
         };
-        let (wire, socket) =
-            crate::http::connect(&url.host, url.port, tls, CONNECT_TIMEOUT, IO_TIMEOUT).map_err(
-                |e| Failure {
-                    message: e.to_string(),
-                    permanent: false,
-                },
-            )?;
+        // HTTP drains go through the environment's proxy, as curl's requests would; syslog
+        // is no HTTP and goes direct.
+        let connect = if matches!(url.kind, Kind::Https | Kind::Http) {
+            crate::http::connect_http
+        } else {
+            crate::http::connect
+        };
+        let (wire, socket) = connect(&url.host, url.port, tls, CONNECT_TIMEOUT, IO_TIMEOUT)
+            .map_err(|e| Failure {
+                message: e.to_string(),
+                permanent: false,
+            })?;
         *self.drain.socket.lock().expect("drain socket") = Some(socket);
         Ok(Connection::Stream(wire))
     }

@@ -455,3 +455,68 @@ fn a_drain_whose_collector_is_not_there_yet_retries_and_delivers_when_it_comes()
     assert_eq!(ps_json(&running)["logs"]["drains"][0]["state"], "connected");
     stop(running);
 }
+
+/// A proxy that opens `CONNECT` tunnels to this machine whatever name it is asked for, and
+/// keeps the targets it was asked for.
+fn connect_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read_exact(&mut byte).is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let target = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                seen.lock().unwrap().push(target.clone());
+                let port: u16 = target.rsplit_once(':').unwrap().1.parse().unwrap();
+                let Ok(mut upstream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                    return;
+                };
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut c2, &mut u2));
+                let _ = std::io::copy(&mut upstream, &mut client);
+            });
+        }
+    });
+    (port, asked)
+}
+
+/// An HTTP drain goes through the proxy `http_proxy` names, in a `CONNECT` tunnel: a name
+/// only the proxy can resolve reaches the collector.
+#[test]
+fn an_http_drain_goes_through_the_environments_proxy() {
+    let base = crate::harness::port_block();
+    let receiver = Receiver::start(base + 150);
+    let (proxy, asked) = connect_proxy();
+    let manifest = format!(
+        "[logs]\ndrains = [\"http://collector.invalid:{}/ndjson#format=ndjson\"]\n",
+        base + 150
+    );
+    let mut running = app()
+        .env("LINES", "20")
+        .env("http_proxy", &format!("http://127.0.0.1:{proxy}"))
+        .manifest(&manifest)
+        .run_at(base, "web=1");
+    running.wait_for("web.1 | done", 30);
+    receiver.wait_for("\"done\"", 20);
+    assert_eq!(
+        asked.lock().unwrap().first().map(String::as_str),
+        Some(format!("collector.invalid:{}", base + 150).as_str())
+    );
+    stop(running);
+}

@@ -66,7 +66,7 @@ fn fetch_url_with(
     } else {
         None
     };
-    let (mut wire, _) = http::connect(url.host, url.port, tls.as_ref(), TIMEOUT, TIMEOUT)?;
+    let (mut wire, _) = http::connect_http(url.host, url.port, tls.as_ref(), TIMEOUT, TIMEOUT)?;
     let path = match url.path {
         "" => "/".to_owned(),
         p if p.starts_with('?') => format!("/{p}"),
