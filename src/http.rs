@@ -437,6 +437,31 @@ impl Pending {
         }
     }
 
+    /// Reads the start of the body into `body`: at most `limit` bytes, the rest left unread
+    /// (the head comes back with `keep_alive` false then: the connection cannot carry
+    /// another request). For an error's words, where the start is all that is wanted.
+    pub fn copy_start(
+        mut self,
+        wire: &mut dyn Read,
+        head: Head,
+        body: &mut dyn Write,
+        limit: u64,
+    ) -> Result<Head, Error> {
+        let cut = self.length().is_some_and(|length| length > limit);
+        if cut {
+            self.length = Some(limit);
+        }
+        let closed = Head {
+            keep_alive: false,
+            ..head.clone()
+        };
+        match self.copy_to(wire, head, body, limit) {
+            Ok(_) if cut => Ok(closed),
+            Err(Error::BodyTooLarge { .. }) => Ok(closed),
+            other => other,
+        }
+    }
+
     /// Reads the body into `body`, at most `limit` bytes of it (a longer one is
     /// [`Error::BodyTooLarge`], said before reading when its length is); the head comes back
     /// (its `keep_alive` false when the body ran to the end of the connection).

@@ -108,6 +108,14 @@ pub enum Error {
     /// A manifest asked for by digest whose bytes have another.
     #[error("the manifest {0} does not match its digest")]
     ManifestMismatch(String),
+    /// An answer that crossed a bound (its size, its time): the registry, what was asked.
+    #[error("{registry}: {what}: {source}")]
+    Answer {
+        registry: String,
+        what: String,
+        #[source]
+        source: http::Error,
+    },
     /// A blob whose body was longer than its descriptor says (it is not kept).
     #[error("blob {digest} is longer than its descriptor's {size} bytes")]
     BlobTooLong { digest: String, size: u64 },

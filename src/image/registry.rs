@@ -224,14 +224,7 @@ impl Registry {
                 return pending.copy_to(wire, head, sink, budget.bytes);
             }
             let mut error = Vec::new();
-            let head = match pending.copy_to(wire, head.clone(), &mut error, ERROR_BODY) {
-                Ok(head) => head,
-                Err(http::Error::BodyTooLarge { .. }) => Head {
-                    keep_alive: false,
-                    ..head
-                },
-                Err(e) => return Err(e),
-            };
+            let head = pending.copy_start(wire, head, &mut error, ERROR_BODY)?;
             let words: String = String::from_utf8_lossy(&error).chars().take(500).collect();
             self.last_error = crate::ui::terminal::printable(&words).into_owned();
             Ok(head)
@@ -318,15 +311,17 @@ impl Registry {
         } else {
             self.credentials.as_deref()
         };
-        let token = fetch_token(&url, credentials).map_err(|e| match (e, withheld) {
-            (Error::TokenRefused(status), Some(why)) => Error::CredentialsWithheld {
-                registry: self.reference.registry.clone(),
-                realm: realm.clone(),
-                why,
-                status,
-            },
-            (e, _) => e,
-        })?;
+        let token = fetch_token(&url, credentials)
+            .map_err(|e| self.crossed(e, &format!("the token service {realm}")))
+            .map_err(|e| match (e, withheld) {
+                (Error::TokenRefused(status), Some(why)) => Error::CredentialsWithheld {
+                    registry: self.reference.registry.clone(),
+                    realm: realm.clone(),
+                    why,
+                    status,
+                },
+                (e, _) => e,
+            })?;
         self.authorization = Some(format!("Bearer {token}"));
         Ok(())
     }
@@ -335,14 +330,21 @@ impl Registry {
     pub fn manifest(&mut self, reference: &str) -> Result<(Vec<u8>, String), Error> {
         let target = format!("/v2/{}/manifests/{reference}", self.reference.repository);
         let mut body = Vec::new();
-        let head = self.send(
-            "GET",
-            &target,
-            &[("Accept", ACCEPT.to_owned())],
-            &Body::Empty,
-            &mut body,
-            MANIFEST,
-        )?;
+        let head = self
+            .send(
+                "GET",
+                &target,
+                &[("Accept", ACCEPT.to_owned())],
+                &Body::Empty,
+                &mut body,
+                MANIFEST,
+            )
+            .map_err(|e| {
+                self.crossed(
+                    e,
+                    &format!("the manifest {}:{reference}", self.reference.repository),
+                )
+            })?;
         if head.status != 200 {
             return Err(self.failed(
                 &format!("{}:{reference}", self.reference.repository),
@@ -505,6 +507,20 @@ impl Registry {
             return Err(self.failed("the manifest", head.status));
         }
         Ok(())
+    }
+
+    /// An answer's bound crossed, said with what was asked.
+    fn crossed(&self, error: Error, what: &str) -> Error {
+        match error {
+            Error::Http(
+                source @ (http::Error::BodyTooLarge { .. } | http::Error::TooSlow { .. }),
+            ) => Error::Answer {
+                registry: self.reference.registry.clone(),
+                what: what.to_owned(),
+                source,
+            },
+            other => other,
+        }
     }
 
     /// What went wrong, with the registry's own words when it gave some.

@@ -56,14 +56,20 @@ fn an_endless_manifest_is_cut_at_its_limit() {
     });
     let start = Instant::now();
     let error = session(port, None).manifest("v1").unwrap_err();
-    assert_eq!(error.to_string(), "an answer's body over 4 MiB");
+    assert_eq!(
+        error.to_string(),
+        format!("127.0.0.1:{port}: the manifest team/app:v1: an answer's body over 4 MiB")
+    );
     assert!(start.elapsed() < Duration::from_secs(10));
     // Said before reading, when the length says it.
     let port = serve(|_, _, stream| {
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\n");
     });
     let error = session(port, None).manifest("v1").unwrap_err();
-    assert_eq!(error.to_string(), "an answer's body over 4 MiB");
+    assert_eq!(
+        error.to_string(),
+        format!("127.0.0.1:{port}: the manifest team/app:v1: an answer's body over 4 MiB")
+    );
 }
 
 #[test]
@@ -81,7 +87,12 @@ fn an_endless_token_is_cut_at_its_limit() {
         }
     });
     let error = session(port, Some(b"user:pw")).manifest("v1").unwrap_err();
-    assert_eq!(error.to_string(), "an answer's body over 1 MiB");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "127.0.0.1:{port}: the token service http://127.0.0.1:{port}/token: an answer's body over 1 MiB"
+        )
+    );
 }
 
 #[test]
@@ -159,6 +170,25 @@ fn a_registrys_error_reaches_the_terminal_inert_and_short() {
         error.contains(": HTTP 404: \\u{1b}]0;PWNED-TITLE\\u{7}\\u{1b}[2Jgonexxx"),
         "{error:?}"
     );
+}
+
+/// An error's words are its body's start, however long it says it is.
+#[test]
+fn a_long_errors_start_is_said() {
+    let port = serve(|_, _, stream| {
+        let _ = stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 100000\r\n\r\n{\"errors\":\"no such tag\"}",
+        );
+        endless(stream);
+    });
+    let error = session(port, None).manifest("v1").unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!(
+            "127.0.0.1:{port}: team/app:v1: HTTP 404: {{\"errors\":\"no such tag\"}}xxx"
+        )),
+        "{error}"
+    );
+    assert!(error.len() < 700, "{error}");
 }
 
 #[test]
