@@ -736,3 +736,62 @@ fn value_digests_are_keyed_and_a_changed_snapshot_never_runs() {
         "{stderr}"
     );
 }
+
+/// Removes a build's tree as a hand (or a disk clean-up) would.
+fn remove_tree(app: &Path, id: &str) {
+    let tree = app.join(".dozen/trees").join(id);
+    std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&tree)
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&tree).unwrap();
+}
+
+/// The build of the only stored tree.
+fn only_build(app: &Path) -> String {
+    let mut ids: Vec<String> = std::fs::read_dir(app.join(".dozen/trees"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids.pop().unwrap()
+}
+
+/// A build's tree removed (by hand, by a disk clean-up) is remade from the objects by the
+/// command that needs it, and that command runs from it (issue 31, finding 12): the first
+/// `exec` or `run` after the removal used to fail `no Procfile found`, trusting the clean mark
+/// of a tree that was no longer there.
+#[test]
+fn a_removed_tree_is_remade_for_the_command_that_needs_it() {
+    let place = place(
+        "shop",
+        &[
+            ("Procfile", "web: cat lib/message.txt\n"),
+            ("lib/message.txt", "one\n"),
+        ],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    let id = only_build(app);
+    remove_tree(app, &id);
+    let (stdout, stderr) = ok(app, &["exec", "--", "cat", "lib/message.txt"]);
+    assert_eq!(stdout, "one\n");
+    assert!(stderr.contains("was remade from the store"), "{stderr}");
+    remove_tree(app, &id);
+    let (code, stdout, stderr) = dozen_as_user(app, &["run", "--no-timestamps"]);
+    assert!(stdout.contains("| one"), "{code:?}\n{stdout}\n{stderr}");
+    // Replaced by another directory: not the tree that was sealed either.
+    remove_tree(app, &id);
+    let tree = app.join(".dozen/trees").join(&id);
+    std::fs::create_dir(&tree).unwrap();
+    give_to_app_user(&tree);
+    assert_eq!(
+        ok(app, &["exec", "--", "cat", "lib/message.txt"]).0,
+        "one\n"
+    );
+    // Nor does a no-op build trust the mark of a removed tree.
+    remove_tree(app, &id);
+    ok(app, &["build"]);
+    assert!(tree.join("Procfile").is_file(), "the no-op build remade it");
+}

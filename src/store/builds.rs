@@ -28,6 +28,18 @@ fn clean_file(store: &Path, id: &str) -> PathBuf {
     store.join("builds").join(format!("{id}.clean"))
 }
 
+/// Takes the clean mark (one `unlink`): whether there was one.
+fn take_clean_mark(store: &Path, id: &str) -> bool {
+    fs::remove_file(clean_file(store, id)).is_ok()
+}
+
+/// Whether the tree a clean mark vouches for is still there: the mark is a file beside the
+/// tree, so a tree removed since (by hand, by a disk clean-up) or replaced by another
+/// directory leaves it behind; such a tree is checked, and remade, like an unmarked one.
+fn mark_holds(store: &Path, id: &str) -> bool {
+    Seal::root_holds(&seal_file(store, id), &tree_dir(store, id))
+}
+
 fn use_lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
     super::locks::open_lock(store, &format!("build-{id}.use"))
 }
@@ -50,8 +62,8 @@ pub struct Use {
     report: fn(String),
 }
 
-/// Starts using build `id`'s tree: if it is marked clean, the mark is taken (one `unlink`);
-/// otherwise, when no other command uses it (the last user died without checking it), it is
+/// Starts using build `id`'s tree: if it is marked clean, the mark is taken (one `unlink`) and
+/// trusted while the tree's root is the directory sealed (one `lstat`); otherwise, when no other command uses it (the last user died without checking it), it is
 /// checked against its seal now. While another command's processes run from the tree it is
 /// left as it is — whatever they made there is theirs until the last user out checks it —
 /// so an `exec`, an `export` or a second `run` never changes a running formation's files.
@@ -64,7 +76,7 @@ pub fn begin_use(store: &Path, id: &str, report: fn(String)) -> Result<(Use, Rep
     // lock: it is taken again, shared, below).
     let alone =
         rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok();
-    let repair = if !alone || fs::remove_file(clean_file(store, id)).is_ok() {
+    let repair = if !alone || (take_clean_mark(store, id) && mark_holds(store, id)) {
         Repair::default()
     } else {
         ensure_intact(store, id)?
@@ -107,7 +119,7 @@ impl Drop for Use {
 /// nothing from it (a no-op build, choosing a build for a release): when no process runs from
 /// it, checked (and put back) and marked clean; while processes run from it, left as it is.
 pub fn verified(store: &Path, id: &str) -> Result<Repair, TreeError> {
-    if clean_file(store, id).is_file() {
+    if clean_file(store, id).is_file() && mark_holds(store, id) {
         return Ok(Repair::default());
     }
     let file = use_lock_file(store, id).map_err(locked(store))?;
@@ -328,6 +340,47 @@ fn remake(store: &Path, id: &str, tree: &Tree, objects: &Objects) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    /// A store holding build [`ID`] of `files`, sealed and marked clean as a build leaves it.
+    fn stored_build(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let store = tempfile::tempdir().unwrap();
+        let root = tree_dir(store.path(), ID);
+        for (path, text) in files {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let objects = Objects::open(store.path()).unwrap();
+        let tree = Tree::ingest(&root, &objects).unwrap();
+        fs::create_dir_all(store.path().join("builds")).unwrap();
+        tree.write(&tree_file(store.path(), ID)).unwrap();
+        seal(store.path(), ID, &tree).unwrap();
+        mark_clean(store.path(), ID).unwrap();
+        fs::write(record_path(store.path(), ID), b"{}").unwrap();
+        store
+    }
+
+    #[test]
+    fn a_tree_removed_after_its_clean_mark_is_remade_for_the_command_that_uses_it() {
+        let store = stored_build(&[("Procfile", "web: true\n"), ("lib/a.sh", "echo a\n")]);
+        let root = tree_dir(store.path(), ID);
+        tree::remove_materialized(&root).unwrap();
+        let (in_use, repair) = begin_use(store.path(), ID, |_| {}).unwrap();
+        assert!(repair.remade, "{repair:?}");
+        assert_eq!(fs::read(root.join("Procfile")).unwrap(), b"web: true\n");
+        assert_eq!(fs::read(root.join("lib/a.sh")).unwrap(), b"echo a\n");
+        drop(in_use);
+        // A command that runs nothing from it does not trust the mark either.
+        tree::remove_materialized(&root).unwrap();
+        assert!(clean_file(store.path(), ID).is_file());
+        assert!(verified(store.path(), ID).unwrap().remade);
+        assert!(root.join("Procfile").is_file());
+        // A mark of the tree that is there is trusted: nothing is checked.
+        let (_in_use, repair) = begin_use(store.path(), ID, |_| {}).unwrap();
+        assert_eq!(repair, Repair::default());
+    }
 
     #[test]
     fn what_is_said_after_a_repair() {
