@@ -875,6 +875,17 @@ fn a_damaged_object_is_never_installed_and_the_build_is_made_again() {
         ok(app, &["exec", "--release", "v1", "--", "sh", "app.sh"]).0,
         "original\n"
     );
+    // Found by a build, the damage is said and the build is made again at once.
+    corrupt(&stored, "echo PWNED\n");
+    remove_tree(app, &id);
+    let (stdout, stderr) = ok(app, &["build"]);
+    assert_eq!(stdout.trim(), id);
+    assert!(
+        stderr.contains("cannot be made from the store")
+            && stderr.contains("built again from the app's source"),
+        "{stderr}"
+    );
+    assert_eq!(ok(app, &["exec", "--", "sh", "app.sh"]).0, "original\n");
 }
 
 /// The same when a process changed its file and the object it is put back from is damaged:
