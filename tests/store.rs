@@ -736,3 +736,195 @@ fn value_digests_are_keyed_and_a_changed_snapshot_never_runs() {
         "{stderr}"
     );
 }
+
+/// Removes a build's tree as a hand (or a disk clean-up) would.
+fn remove_tree(app: &Path, id: &str) {
+    let tree = app.join(".dozen/trees").join(id);
+    std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&tree)
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&tree).unwrap();
+}
+
+/// The build of the only stored tree.
+fn only_build(app: &Path) -> String {
+    let mut ids: Vec<String> = std::fs::read_dir(app.join(".dozen/trees"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids.pop().unwrap()
+}
+
+/// A build's tree removed (by hand, by a disk clean-up) is remade from the objects by the
+/// command that needs it, and that command runs from it (issue 31, finding 12): the first
+/// `exec` or `run` after the removal used to fail `no Procfile found`, trusting the clean mark
+/// of a tree that was no longer there.
+#[test]
+fn a_removed_tree_is_remade_for_the_command_that_needs_it() {
+    let place = place(
+        "shop",
+        &[
+            ("Procfile", "web: cat lib/message.txt\n"),
+            ("lib/message.txt", "one\n"),
+        ],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    let id = only_build(app);
+    remove_tree(app, &id);
+    let (stdout, stderr) = ok(app, &["exec", "--", "cat", "lib/message.txt"]);
+    assert_eq!(stdout, "one\n");
+    assert!(stderr.contains("was remade from the store"), "{stderr}");
+    remove_tree(app, &id);
+    let (code, stdout, stderr) = dozen_as_user(app, &["run", "--no-timestamps"]);
+    assert!(stdout.contains("| one"), "{code:?}\n{stdout}\n{stderr}");
+    // Replaced by another directory: not the tree that was sealed either.
+    remove_tree(app, &id);
+    let tree = app.join(".dozen/trees").join(&id);
+    std::fs::create_dir(&tree).unwrap();
+    give_to_app_user(&tree);
+    assert_eq!(
+        ok(app, &["exec", "--", "cat", "lib/message.txt"]).0,
+        "one\n"
+    );
+    // Nor does a no-op build trust the mark of a removed tree.
+    remove_tree(app, &id);
+    ok(app, &["build"]);
+    assert!(tree.join("Procfile").is_file(), "the no-op build remade it");
+}
+
+/// The object a build's file is stored as, and its path in the store.
+fn object_of(app: &Path, id: &str, file: &str) -> (String, PathBuf) {
+    let listing =
+        std::fs::read_to_string(app.join(".dozen/builds").join(format!("{id}.tree"))).unwrap();
+    let object = listing
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|entry| entry["p"] == file)
+        .unwrap()["o"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = app
+        .join(".dozen/objects")
+        .join(&object[..2])
+        .join(&object[2..]);
+    (object, path)
+}
+
+/// Changes a stored object's content as damage or another hand would (its name stays).
+fn corrupt(object: &Path, text: &str) {
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(object, mode(0o644)).unwrap();
+    std::fs::write(object, text).unwrap();
+    std::fs::set_permissions(object, mode(0o444)).unwrap();
+}
+
+/// An object whose content is not its digest is never installed in a tree nor run (issue 31,
+/// finding 12): the command that would remake the tree fails naming the build, the file and
+/// the object, leaves nothing half-made, and `dozen release` builds it again.
+#[test]
+fn a_damaged_object_is_never_installed_and_the_build_is_made_again() {
+    let place = place(
+        "shop",
+        &[
+            ("Procfile", "web: sh app.sh\n"),
+            ("app.sh", "echo original\n"),
+        ],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    let id = only_build(app);
+    let (object, stored) = object_of(app, &id, "app.sh");
+    corrupt(&stored, "echo PWNED\n");
+    remove_tree(app, &id);
+    let (code, stdout, stderr) = dozen_as_user(app, &["exec", "--", "sh", "app.sh"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("PWNED"), "{stdout}");
+    let said = format!(
+        "build {} cannot be made from the store: its file `app.sh`: .dozen/objects/{}/{} does not match its digest",
+        &id[..12],
+        &object[..2],
+        &object[2..]
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(
+        stderr.contains("nothing of the build was installed or run"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`dozen build`"), "{stderr}");
+    // Nothing half-made is left for a later command to trust.
+    assert!(!app.join(".dozen/trees").join(&id).exists());
+    assert!(!stored.exists(), "the damaged object is removed");
+    let debris: Vec<_> = std::fs::read_dir(app.join(".dozen/tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(debris.is_empty(), "{debris:?}");
+    let (code, stdout, stderr) = dozen_as_user(app, &["exec", "--", "sh", "app.sh"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("is no longer stored"), "{stderr}");
+    // Built again from the source, the same inputs give the same build, whole.
+    assert_eq!(ok(app, &["release"]).0, "v2\n");
+    assert_eq!(only_build(app), id);
+    assert_eq!(ok(app, &["exec", "--", "sh", "app.sh"]).0, "original\n");
+    assert_eq!(
+        ok(app, &["exec", "--release", "v1", "--", "sh", "app.sh"]).0,
+        "original\n"
+    );
+    // Found by a build, the damage is said and the build is made again at once.
+    corrupt(&stored, "echo PWNED\n");
+    remove_tree(app, &id);
+    let (stdout, stderr) = ok(app, &["build"]);
+    assert_eq!(stdout.trim(), id);
+    assert!(
+        stderr.contains("cannot be made from the store")
+            && stderr.contains("built again from the app's source"),
+        "{stderr}"
+    );
+    assert_eq!(ok(app, &["exec", "--", "sh", "app.sh"]).0, "original\n");
+}
+
+/// The same when a process changed its file and the object it is put back from is damaged:
+/// the last user out does not put the damaged content back (issue 31, finding 12).
+#[test]
+fn a_damaged_object_is_never_put_back_into_a_changed_tree() {
+    let place = place(
+        "shop",
+        &[
+            ("Procfile", "web: sh app.sh\n"),
+            ("app.sh", "echo original\n"),
+        ],
+    );
+    let app = &place.app;
+    ok(app, &["release"]);
+    let id = only_build(app);
+    corrupt(&object_of(app, &id, "app.sh").1, "echo PWNED\n");
+    let (code, _, stderr) = dozen_as_user(
+        app,
+        &[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "chmod u+w app.sh && echo 'echo changed' > app.sh",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "build {} cannot be made from the store: its file `app.sh`",
+            &id[..12]
+        )),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = dozen_as_user(app, &["exec", "--", "sh", "app.sh"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("PWNED") && !stdout.contains("changed"),
+        "{stdout}"
+    );
+}

@@ -82,6 +82,9 @@ pub enum Outcome {
     /// Inputs unchanged: the stored build (and what had to be put back in its tree).
     Cached(Record, builds::Repair),
     Built(Record),
+    /// Built again: the stored build of these inputs was lost (its tree could not be made
+    /// from the store, a stored file damaged or gone: the [`tree::TreeError::Lost`] said).
+    Rebuilt(Record, tree::TreeError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,9 +172,13 @@ pub fn build(
     let id = build_id(&source_tree, plan, &tools);
     let _ = index.save(&index_path);
 
-    if let Some(cached) = stored(plan, &id)? {
-        return Ok(cached);
-    }
+    let lost = match stored(plan, &id) {
+        Ok(Some(cached)) => return Ok(cached),
+        Ok(None) => None,
+        // No longer stored: built again below, from the source.
+        Err(BuildError::Tree(lost @ tree::TreeError::Lost { .. })) => Some(lost),
+        Err(error) => return Err(error),
+    };
     // One builder per id: a concurrent build of the same inputs waits here, then finds the
     // record and uses it.
     let _lock = builds::lock(&plan.store, &id).map_err(io(format!("cannot lock build {id}")))?;
@@ -212,7 +219,10 @@ pub fn build(
     if result.is_err() {
         let _ = clear_partial(&plan.store, &id);
     }
-    result.map(Outcome::Built)
+    result.map(|record| match lost {
+        Some(lost) => Outcome::Rebuilt(record, lost),
+        None => Outcome::Built(record),
+    })
 }
 
 /// The hashes with `dozen.toml`'s replaced by one of its content without `[image]`: how a

@@ -113,6 +113,14 @@ pub(super) fn build_app(
             say_runs_only_here(context, &record);
             (record, true)
         }
+        Ok(Outcome::Rebuilt(record, lost)) => {
+            eprintln!(
+                "{}: {lost}: built again from the app's source",
+                context.paint_err().warning("warning")
+            );
+            say_runs_only_here(context, &record);
+            (record, true)
+        }
         Err(error) => {
             let _ = history::append(
                 store,

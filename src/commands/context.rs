@@ -36,8 +36,7 @@ pub(crate) fn intact_build(
     what: &str,
 ) -> Result<std::path::PathBuf, Error> {
     stored_build(store, id, what)?;
-    let repair =
-        crate::store::builds::verified(store, id).map_err(|e| Error::failed(e.to_string()))?;
+    let repair = crate::store::builds::verified(store, id).map_err(|e| tree_error(&e))?;
     warn_repaired(context, &repair, id);
     Ok(crate::store::builds::tree_dir(store, id))
 }
@@ -54,9 +53,20 @@ pub(crate) fn use_build(
     let (guard, repair) = crate::store::builds::begin_use(store, id, |text| {
         eprintln!("warning: {text}");
     })
-    .map_err(|e| Error::failed(e.to_string()))?;
+    .map_err(|e| tree_error(&e))?;
     warn_repaired(context, &repair, id);
     Ok((crate::store::builds::tree_dir(store, id), guard))
+}
+
+/// A build's tree that could not be made as sealed; a lost build (a stored file damaged or
+/// gone) with the fix.
+fn tree_error(error: &crate::store::tree::TreeError) -> Error {
+    let failed = Error::failed(error.to_string());
+    if matches!(error, crate::store::tree::TreeError::Lost { .. }) {
+        failed.hint("rebuild it from the app's source with `dozen build`, or build and release it with `dozen release`")
+    } else {
+        failed
+    }
 }
 
 fn stored_build(store: &std::path::Path, id: &str, what: &str) -> Result<(), Error> {

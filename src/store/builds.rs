@@ -1,6 +1,7 @@
 //! Stored builds on disk: where their files are, the per-build lock, and keeping a build's tree
 //! as it was made — checked against its seal before anything runs from it, and put back from
-//! the objects when a process changed it (docs/store.md, "Immutable in fact").
+//! the objects (each checked against its digest) when a process changed it or it was removed
+//! (docs/store.md, "Immutable in fact").
 
 use std::collections::HashSet;
 use std::fs;
@@ -28,6 +29,18 @@ fn clean_file(store: &Path, id: &str) -> PathBuf {
     store.join("builds").join(format!("{id}.clean"))
 }
 
+/// Takes the clean mark (one `unlink`): whether there was one.
+fn take_clean_mark(store: &Path, id: &str) -> bool {
+    fs::remove_file(clean_file(store, id)).is_ok()
+}
+
+/// Whether the tree a clean mark vouches for is still there: the mark is a file beside the
+/// tree, so a tree removed since (by hand, by a disk clean-up) or replaced by another
+/// directory leaves it behind; such a tree is checked, and remade, like an unmarked one.
+fn mark_holds(store: &Path, id: &str) -> bool {
+    Seal::root_holds(&seal_file(store, id), &tree_dir(store, id))
+}
+
 fn use_lock_file(store: &Path, id: &str) -> std::io::Result<fs::File> {
     super::locks::open_lock(store, &format!("build-{id}.use"))
 }
@@ -50,8 +63,8 @@ pub struct Use {
     report: fn(String),
 }
 
-/// Starts using build `id`'s tree: if it is marked clean, the mark is taken (one `unlink`);
-/// otherwise, when no other command uses it (the last user died without checking it), it is
+/// Starts using build `id`'s tree: if it is marked clean, the mark is taken (one `unlink`) and
+/// trusted while the tree's root is the directory sealed (one `lstat`); otherwise, when no other command uses it (the last user died without checking it), it is
 /// checked against its seal now. While another command's processes run from the tree it is
 /// left as it is — whatever they made there is theirs until the last user out checks it —
 /// so an `exec`, an `export` or a second `run` never changes a running formation's files.
@@ -64,7 +77,7 @@ pub fn begin_use(store: &Path, id: &str, report: fn(String)) -> Result<(Use, Rep
     // lock: it is taken again, shared, below).
     let alone =
         rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok();
-    let repair = if !alone || fs::remove_file(clean_file(store, id)).is_ok() {
+    let repair = if !alone || (take_clean_mark(store, id) && mark_holds(store, id)) {
         Repair::default()
     } else {
         ensure_intact(store, id)?
@@ -94,11 +107,17 @@ impl Drop for Use {
         {
             return;
         }
-        if let Ok(repair) = ensure_intact(&self.store, &self.id) {
-            if !repair.is_empty() {
-                (self.report)(repair.describe(&self.id));
+        match ensure_intact(&self.store, &self.id) {
+            Ok(repair) => {
+                if !repair.is_empty() {
+                    (self.report)(repair.describe(&self.id));
+                }
+                let _ = fs::write(clean_file(&self.store, &self.id), b"");
             }
-            let _ = fs::write(clean_file(&self.store, &self.id), b"");
+            // What it ran changed a file whose stored object is damaged: said now, not only
+            // by the next start, which finds the build no longer stored.
+            Err(lost @ TreeError::Lost { .. }) => (self.report)(lost.to_string()),
+            Err(_) => {}
         }
     }
 }
@@ -107,7 +126,7 @@ impl Drop for Use {
 /// nothing from it (a no-op build, choosing a build for a release): when no process runs from
 /// it, checked (and put back) and marked clean; while processes run from it, left as it is.
 pub fn verified(store: &Path, id: &str) -> Result<Repair, TreeError> {
-    if clean_file(store, id).is_file() {
+    if clean_file(store, id).is_file() && mark_holds(store, id) {
         return Ok(Repair::default());
     }
     let file = use_lock_file(store, id).map_err(locked(store))?;
@@ -244,7 +263,9 @@ impl Repair {
 }
 
 /// Makes sure build `id`'s tree is exactly the build: one `lstat` per entry against its seal
-/// and, when anything differs, a repair from the objects under the build's lock.
+/// and, when anything differs, a repair from the objects under the build's lock, each object
+/// checked against its digest. One damaged or gone makes the build lost
+/// ([`TreeError::Lost`]): nothing of it is installed, and it is no longer stored.
 pub fn ensure_intact(store: &Path, id: &str) -> Result<Repair, TreeError> {
     let tree = Tree::read(&tree_file(store, id))?;
     let root = tree_dir(store, id);
@@ -265,13 +286,25 @@ pub fn ensure_intact(store: &Path, id: &str) -> Result<Repair, TreeError> {
         source,
     })?;
     let sealed = seal_file(store, id).is_file() && root.is_dir();
-    if !sealed {
-        remake(store, id, &tree, &objects)?;
-        return Ok(Repair {
+    let made = if sealed {
+        put_back(store, id, &tree, &objects, changed)
+    } else {
+        remake(store, id, &tree, &objects).map(|()| Repair {
             remade: true,
             ..Repair::default()
-        });
-    }
+        })
+    };
+    made.map_err(|error| lose(store, id, error))
+}
+
+/// Puts back, from the objects, the entries of a sealed tree that differ from its seal.
+fn put_back(
+    store: &Path,
+    id: &str,
+    tree: &Tree,
+    objects: &Objects,
+    changed: Vec<String>,
+) -> Result<Repair, TreeError> {
     let suspect: HashSet<String> = changed
         .into_iter()
         .filter(|path| {
@@ -280,13 +313,38 @@ pub fn ensure_intact(store: &Path, id: &str) -> Result<Repair, TreeError> {
                 .any(|e| e.path == *path && matches!(e.kind, Kind::File { .. }))
         })
         .collect();
-    let (paths, extra) = tree.repair(&objects, &root, &suspect)?;
-    seal(store, id, &tree)?;
+    let (paths, extra) = tree.repair(objects, &tree_dir(store, id), &suspect)?;
+    seal(store, id, tree)?;
     Ok(Repair {
         paths,
         extra,
         remade: false,
     })
+}
+
+/// A tree that could not be made because a stored file it lists is damaged or gone: the build
+/// is lost, and is no longer stored — its record first (so no command trusts or runs it, and
+/// `dozen build` makes it again from the source), then its tree, changed or half put back,
+/// and its files. Any other error is returned as it is. The caller holds the build's lock.
+fn lose(store: &Path, id: &str, error: TreeError) -> TreeError {
+    match error {
+        TreeError::Object { path, source } if source.is_lost() => {
+            let _ = fs::remove_file(record_path(store, id));
+            let root = tree_dir(store, id);
+            if fs::symlink_metadata(&root).is_ok() {
+                let _ = tree::remove_materialized(&root);
+            }
+            for extension in ["tree", "seal", "clean", "log"] {
+                let _ = fs::remove_file(store.join("builds").join(format!("{id}.{extension}")));
+            }
+            TreeError::Lost {
+                build: id[..id.len().min(12)].to_owned(),
+                path,
+                source,
+            }
+        }
+        other => other,
+    }
 }
 
 /// The entries that differ from the seal (`[""]` when there is no seal or no tree).
@@ -316,7 +374,11 @@ fn remake(store: &Path, id: &str, tree: &Tree, objects: &Objects) -> Result<(), 
     if fresh.exists() {
         tree::remove_materialized(&fresh).map_err(io(&fresh))?;
     }
-    tree.materialize(objects, &fresh)?;
+    // Nothing half-made is left behind (nor anything made from a damaged object).
+    if let Err(error) = tree.materialize(objects, &fresh) {
+        let _ = tree::remove_materialized(&fresh);
+        return Err(error);
+    }
     if fs::symlink_metadata(&root).is_ok() {
         tree::remove_materialized(&root).map_err(io(&root))?;
     }
@@ -328,6 +390,114 @@ fn remake(store: &Path, id: &str, tree: &Tree, objects: &Objects) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    /// A store holding build [`ID`] of `files`, sealed and marked clean as a build leaves it.
+    fn stored_build(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let store = tempfile::tempdir().unwrap();
+        let root = tree_dir(store.path(), ID);
+        for (path, text) in files {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let objects = Objects::open(store.path()).unwrap();
+        let tree = Tree::ingest(&root, &objects).unwrap();
+        fs::create_dir_all(store.path().join("builds")).unwrap();
+        tree.write(&tree_file(store.path(), ID)).unwrap();
+        seal(store.path(), ID, &tree).unwrap();
+        mark_clean(store.path(), ID).unwrap();
+        fs::write(record_path(store.path(), ID), b"{}").unwrap();
+        store
+    }
+
+    #[test]
+    fn a_tree_removed_after_its_clean_mark_is_remade_for_the_command_that_uses_it() {
+        let store = stored_build(&[("Procfile", "web: true\n"), ("lib/a.sh", "echo a\n")]);
+        let root = tree_dir(store.path(), ID);
+        tree::remove_materialized(&root).unwrap();
+        let (in_use, repair) = begin_use(store.path(), ID, |_| {}).unwrap();
+        assert!(repair.remade, "{repair:?}");
+        assert_eq!(fs::read(root.join("Procfile")).unwrap(), b"web: true\n");
+        assert_eq!(fs::read(root.join("lib/a.sh")).unwrap(), b"echo a\n");
+        drop(in_use);
+        // A command that runs nothing from it does not trust the mark either.
+        tree::remove_materialized(&root).unwrap();
+        assert!(clean_file(store.path(), ID).is_file());
+        assert!(verified(store.path(), ID).unwrap().remade);
+        assert!(root.join("Procfile").is_file());
+        // A mark of the tree that is there is trusted: nothing is checked.
+        let (_in_use, repair) = begin_use(store.path(), ID, |_| {}).unwrap();
+        assert_eq!(repair, Repair::default());
+    }
+
+    /// Changes an object's content in place, as damage or another hand would.
+    fn damage(store: &Path, file: &str) -> PathBuf {
+        let tree = Tree::read(&tree_file(store, ID)).unwrap();
+        let Some(Kind::File { object, .. }) = tree
+            .entries
+            .iter()
+            .find(|e| e.path == file)
+            .map(|e| e.kind.clone())
+        else {
+            panic!("{file} is not a file of the build");
+        };
+        let path = Objects::open(store)
+            .unwrap()
+            .path(&super::super::objects::ObjectId::parse(&object).unwrap());
+        let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+        fs::set_permissions(&path, mode(0o644)).unwrap();
+        fs::write(&path, b"echo damaged\n").unwrap();
+        fs::set_permissions(&path, mode(0o444)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_damaged_object_is_never_installed_and_loses_its_build_whole() {
+        let store = stored_build(&[("Procfile", "web: true\n"), ("lib/a.sh", "echo a\n")]);
+        let object = damage(store.path(), "lib/a.sh");
+        let root = tree_dir(store.path(), ID);
+        tree::remove_materialized(&root).unwrap();
+        let error = ensure_intact(store.path(), ID).unwrap_err();
+        assert!(matches!(error, TreeError::Lost { .. }), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "build 0123456789ab cannot be made from the store: its file `lib/a.sh`: {} does not match its digest (changed or damaged in the store, so removed from it); nothing of the build was installed or run, and it is no longer stored",
+                object.display()
+            )
+        );
+        assert!(!object.exists());
+        assert!(!root.exists(), "nothing half-made");
+        assert_eq!(fs::read_dir(store.path().join("tmp")).unwrap().count(), 0);
+        assert!(!exists(store.path(), ID), "no longer stored");
+        assert!(!record_path(store.path(), ID).exists());
+        assert!(!seal_file(store.path(), ID).exists());
+    }
+
+    #[test]
+    fn a_damaged_object_is_never_put_back_into_a_changed_tree() {
+        static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let store = stored_build(&[("Procfile", "web: true\n"), ("lib/a.sh", "echo a\n")]);
+        damage(store.path(), "lib/a.sh");
+        let (in_use, _) =
+            begin_use(store.path(), ID, |text| SAID.lock().unwrap().push(text)).unwrap();
+        // A process of this command changes its file.
+        let changed = tree_dir(store.path(), ID).join("lib/a.sh");
+        let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+        fs::set_permissions(&changed, mode(0o644)).unwrap();
+        fs::write(&changed, b"echo changed\n").unwrap();
+        // The last user out finds the change, and cannot put it back.
+        drop(in_use);
+        let said = SAID.lock().unwrap().join("\n");
+        assert!(
+            said.contains("build 0123456789ab cannot be made from the store: its file `lib/a.sh`"),
+            "{said}"
+        );
+        assert!(!tree_dir(store.path(), ID).exists());
+        assert!(!exists(store.path(), ID));
+    }
 
     #[test]
     fn what_is_said_after_a_repair() {

@@ -1,9 +1,10 @@
 //! Content-addressed file storage: each distinct (content, executable bit) is stored once,
-//! read-only, under `objects/ab/cdef…`, and builds are hard links to it (docs/store.md).
+//! read-only, under `objects/ab/cdef…`; builds' trees hold copies of it, checked against its
+//! digest as they are made (docs/store.md).
 
 use std::fs::{self, File};
-use std::io::Read as _;
-use std::os::unix::fs::PermissionsExt as _;
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 /// An object's name: the BLAKE3 hash of its content, `x`-suffixed when executable.
@@ -39,6 +40,60 @@ impl std::fmt::Display for ObjectId {
 pub struct Objects {
     dir: PathBuf,
     tmp: PathBuf,
+}
+
+/// An object that cannot be copied out as its id says.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// Its content is not the content its name is the digest of: changed or damaged after it
+    /// was stored. It is removed, so the next build of that content stores it again.
+    #[error(
+        "{} does not match its digest (changed or damaged in the store, so removed from it)",
+        path.display()
+    )]
+    Damaged { path: PathBuf },
+    #[error("{} is missing from the store", path.display())]
+    Missing { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl ObjectError {
+    /// Whether the object is lost for good (damaged or gone), not merely unreadable now.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, Self::Damaged { .. } | Self::Missing { .. })
+    }
+}
+
+/// The mode an object is stored, and copied out, with: read-only, executable as its id says.
+fn mode_of(id: &ObjectId) -> u32 {
+    if id.executable() { 0o555 } else { 0o444 }
+}
+
+/// Copies the object at `path` to `dest`, returning the BLAKE3 hash of what it copied; an
+/// error names the file it concerns.
+fn copy_hashing(
+    (from, path): (&mut File, &Path),
+    (to, dest): (&mut File, &Path),
+) -> Result<blake3::Hash, ObjectError> {
+    let at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ObjectError::Io { path, source }
+    };
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0; 256 * 1024];
+    loop {
+        let n = from.read(&mut buf).map_err(at(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        to.write_all(&buf[..n]).map_err(at(dest))?;
+    }
+    Ok(hasher.finalize())
 }
 
 /// Hashes a file's content with BLAKE3, streaming.
@@ -105,10 +160,7 @@ impl Objects {
         let staged = self.tmp.join(format!("object-{n}-{}", std::process::id()));
         let result = (|| {
             fs::copy(file, &staged)?;
-            fs::set_permissions(
-                &staged,
-                fs::Permissions::from_mode(if id.executable() { 0o555 } else { 0o444 }),
-            )?;
+            fs::set_permissions(&staged, fs::Permissions::from_mode(mode_of(&id)))?;
             File::open(&staged)?.sync_all()?;
             // rename is atomic: the object is whole or absent, and a concurrent ingest of the
             // same content replaces it with identical bytes.
@@ -120,9 +172,46 @@ impl Objects {
         result.map(|()| id)
     }
 
-    /// Copies an object to `dest` (which must not exist), with the object's mode.
-    pub fn copy_out(&self, id: &ObjectId, dest: &Path) -> std::io::Result<()> {
-        fs::copy(self.path(id), dest).map(drop)
+    /// Copies an object to `dest` (which must not exist), with the mode its id says, hashing
+    /// what it copies: an object whose content does not match its id is never installed —
+    /// `dest` is removed — and is removed from the store (nothing can use it: the next build
+    /// of the content it should have stores that again).
+    pub fn copy_out(&self, id: &ObjectId, dest: &Path) -> Result<(), ObjectError> {
+        let path = self.path(id);
+        let mut from = File::open(&path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ObjectError::Missing { path: path.clone() }
+            } else {
+                ObjectError::Io {
+                    path: path.clone(),
+                    source,
+                }
+            }
+        })?;
+        let at_dest = |source| ObjectError::Io {
+            path: dest.to_path_buf(),
+            source,
+        };
+        let mut to = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dest)
+            .map_err(at_dest)?;
+        let error = match copy_hashing((&mut from, &path), (&mut to, dest)) {
+            Ok(hash) if id_for(&hash, id.executable()) == *id => {
+                return fs::set_permissions(dest, fs::Permissions::from_mode(mode_of(id)))
+                    .map_err(at_dest);
+            }
+            Ok(_) => {
+                let _ = fs::remove_file(&path);
+                ObjectError::Damaged { path }
+            }
+            Err(error) => error,
+        };
+        drop(to);
+        let _ = fs::remove_file(dest);
+        Err(error)
     }
 }
 
@@ -191,5 +280,46 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         fs::write(&path, b"tampered").unwrap();
         assert_ne!(id_of(&objects.path(&id)).unwrap(), id);
+    }
+
+    #[test]
+    fn only_what_matches_its_digest_is_copied_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let objects = Objects::open(dir.path()).unwrap();
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let script = b"#!/bin/sh\necho good\n";
+        let id = ingest_bytes(&objects, script, true).unwrap();
+        let good = dir.path().join("good");
+        objects.copy_out(&id, &good).unwrap();
+        assert_eq!(fs::read(&good).unwrap(), script);
+        assert_eq!(mode(&good), 0o555);
+        // The mode is the id's, whatever was done to the stored file's.
+        let plain = ingest_bytes(&objects, b"text", false).unwrap();
+        fs::set_permissions(objects.path(&plain), fs::Permissions::from_mode(0o755)).unwrap();
+        objects.copy_out(&plain, &dir.path().join("plain")).unwrap();
+        assert_eq!(mode(&dir.path().join("plain")), 0o444);
+
+        let path = objects.path(&id);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(&path, b"#!/bin/sh\necho evil\n").unwrap();
+        let dest = dir.path().join("dest");
+        let error = objects.copy_out(&id, &dest).unwrap_err();
+        assert!(matches!(error, ObjectError::Damaged { .. }), "{error}");
+        assert!(error.is_lost());
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{} does not match its digest", path.display())),
+            "{error}"
+        );
+        assert!(!dest.exists(), "never installed");
+        assert!(!path.exists(), "removed from the store");
+        let error = objects.copy_out(&id, &dest).unwrap_err();
+        assert!(matches!(error, ObjectError::Missing { .. }), "{error}");
+        assert!(!dest.exists());
+        // A file already at `dest` is neither replaced nor removed.
+        let error = objects.copy_out(&plain, &good).unwrap_err();
+        assert!(!error.is_lost(), "{error}");
+        assert_eq!(fs::read(&good).unwrap(), script);
     }
 }

@@ -103,29 +103,52 @@ impl Seal {
     /// Reads a seal; damage is named with its line.
     pub fn read(path: &Path) -> Result<Self, TreeError> {
         let text = fs::read_to_string(path).map_err(io(path))?;
-        let mut stamps = Vec::new();
-        for (number, line) in text.lines().enumerate() {
-            let damaged = || TreeError::Damaged {
-                path: path.display().to_string(),
-                line: number + 1,
-                message: "expected `inode size mode mtime_ns ctime_ns`".into(),
-            };
-            let mut fields = line.split(' ');
-            let mut next = || fields.next().ok_or_else(damaged);
-            let stamp = Stamp {
-                inode: next()?.parse().map_err(|_| damaged())?,
-                size: next()?.parse().map_err(|_| damaged())?,
-                mode: u32::from_str_radix(next()?, 8).map_err(|_| damaged())?,
-                mtime_ns: next()?.parse().map_err(|_| damaged())?,
-                ctime_ns: next()?.parse().map_err(|_| damaged())?,
-            };
-            if fields.next().is_some() {
-                return Err(damaged());
-            }
-            stamps.push(stamp);
-        }
+        let stamps = text
+            .lines()
+            .enumerate()
+            .map(|(number, line)| parse_stamp(path, number + 1, line))
+            .collect::<Result<_, _>>()?;
         Ok(Self { stamps })
     }
+
+    /// Whether the tree at `root` is still the directory sealed in `path` (its first stamp):
+    /// what a clean mark vouches for. A tree removed, or replaced by another directory, since
+    /// the mark was written is not (reads the seal's first line, and one `lstat`).
+    pub fn root_holds(path: &Path, root: &Path) -> bool {
+        let Ok(file) = fs::File::open(path) else {
+            return false;
+        };
+        let mut first = String::new();
+        if std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut first).is_err() {
+            return false;
+        }
+        let Ok(sealed) = parse_stamp(path, 1, first.trim_end_matches('\n')) else {
+            return false;
+        };
+        fs::symlink_metadata(root).is_ok_and(|now| Stamp::of(&now) == sealed)
+    }
+}
+
+/// One line of a seal: `inode size mode mtime_ns ctime_ns`.
+fn parse_stamp(path: &Path, line: usize, text: &str) -> Result<Stamp, TreeError> {
+    let damaged = || TreeError::Damaged {
+        path: path.display().to_string(),
+        line,
+        message: "expected `inode size mode mtime_ns ctime_ns`".into(),
+    };
+    let mut fields = text.split(' ');
+    let mut next = || fields.next().ok_or_else(damaged);
+    let stamp = Stamp {
+        inode: next()?.parse().map_err(|_| damaged())?,
+        size: next()?.parse().map_err(|_| damaged())?,
+        mode: u32::from_str_radix(next()?, 8).map_err(|_| damaged())?,
+        mtime_ns: next()?.parse().map_err(|_| damaged())?,
+        ctime_ns: next()?.parse().map_err(|_| damaged())?,
+    };
+    if fields.next().is_some() {
+        return Err(damaged());
+    }
+    Ok(stamp)
 }
 
 #[cfg(test)]
@@ -196,5 +219,31 @@ mod tests {
                 .to_string()
                 .contains("seal:1:")
         );
+    }
+
+    #[test]
+    fn the_root_holds_only_while_it_is_the_sealed_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        fs::create_dir(&root).unwrap();
+        fs::write(root.join("Procfile"), b"web: true\n").unwrap();
+        let tree = tree_of(&[(
+            "Procfile",
+            Kind::File {
+                object: "0".repeat(64),
+                size: 10,
+            },
+        )]);
+        let stored = dir.path().join("seal");
+        assert!(!Seal::root_holds(&stored, &root), "no seal, nothing holds");
+        Seal::take(&root, &tree).unwrap().write(&stored).unwrap();
+        assert!(Seal::root_holds(&stored, &root));
+        // Made while the sealed one exists, so it cannot reuse its inode.
+        let other = dir.path().join("other");
+        fs::create_dir(&other).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+        assert!(!Seal::root_holds(&stored, &root), "removed");
+        fs::rename(&other, &root).unwrap();
+        assert!(!Seal::root_holds(&stored, &root), "another directory");
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::objects::{ObjectId, Objects};
+use super::objects::{ObjectError, ObjectId, Objects};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -60,6 +60,20 @@ pub enum TreeError {
     },
     #[error("{0}: file names must be UTF-8 to be stored")]
     NotUtf8(String),
+    /// A file of the tree could not be made from its stored object.
+    #[error("`{path}`: {source}")]
+    Object { path: String, source: ObjectError },
+    /// A build whose tree cannot be made from the store, because a stored file it lists is
+    /// damaged or gone: nothing of it was installed, and it is no longer stored.
+    #[error(
+        "build {build} cannot be made from the store: its file `{path}`: {source}; nothing of the build was installed or run, and it is no longer stored"
+    )]
+    Lost {
+        /// The build's short id.
+        build: String,
+        path: String,
+        source: ObjectError,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
@@ -185,7 +199,8 @@ impl Tree {
     }
 
     /// Recreates the tree under `dest` (which must not exist): directories, symlinks, and a
-    /// copy of each stored object. Directories stay writable: [`seal`] them once they are
+    /// copy of each stored object, checked against its digest (a damaged one is an error, and
+    /// is not installed). Directories stay writable: [`seal`] them once they are
     /// where they will live (moving a read-only directory to another parent is refused to
     /// anyone but root).
     pub fn materialize(&self, objects: &Objects, dest: &Path) -> Result<(), TreeError> {
@@ -211,7 +226,12 @@ fn restore(objects: &Objects, root: &Path, entry: &Entry) -> Result<(), TreeErro
                 line: 0,
                 message: "bad object id".into(),
             })?;
-            objects.copy_out(&id, &target).map_err(io(&target))
+            objects
+                .copy_out(&id, &target)
+                .map_err(|source| TreeError::Object {
+                    path: entry.path.clone(),
+                    source,
+                })
         }
     }
 }
