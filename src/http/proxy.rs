@@ -62,7 +62,7 @@ pub fn parse(var: &'static str, value: &str) -> Result<Proxy, BadProxy> {
     };
     let authority = rest.split('/').next().unwrap_or("");
     let (credentials, hostport) = match authority.rsplit_once('@') {
-        Some((user, hostport)) => (Some(super::percent_decode(user)), hostport),
+        Some((user, hostport)) => (Some(super::encoding::percent_decode(user)), hostport),
         None => (None, authority),
     };
     let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
