@@ -236,7 +236,7 @@ async fn handle(
     let meta = Meta {
         id: headers::request_id(request.headers()),
         method: request.method().clone(),
-        path: request.uri().path().to_owned(),
+        path: shown_target(request.uri()),
         started: Instant::now(),
         client,
     };
@@ -437,7 +437,8 @@ fn unavailable(shared: &Shared, meta: &Meta) -> Response<ProxyBody> {
 struct Meta {
     id: HeaderValue,
     method: Method,
-    /// Without its query string (tokens travel there).
+    /// With its query string, the values of keys that look secret masked
+    /// ([`shown_target`]).
     path: String,
     started: Instant,
     /// The client's IP address.
@@ -468,6 +469,40 @@ impl Meta {
             logfmt(desc)
         ));
     }
+}
+
+/// Keys of a query whose values a router line masks: any key holding one of these
+/// (`access_token`, `api_key`, `X-Amz-Signature`, `client_secret`, `password`).
+const SECRET_KEYS: [&str; 5] = ["token", "key", "password", "secret", "signature"];
+
+/// A request's path and query as a router line shows it (Heroku's router logs the query):
+/// the value of a key that looks secret is `***`.
+fn shown_target(uri: &hyper::Uri) -> String {
+    let path = uri.path();
+    let Some(query) = uri.query() else {
+        return path.to_owned();
+    };
+    let mut out = String::with_capacity(path.len() + 1 + query.len());
+    out.push_str(path);
+    out.push('?');
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if looks_secret(key) => {
+                out.push_str(key);
+                out.push_str("=***");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    out
+}
+
+fn looks_secret(key: &str) -> bool {
+    let key = String::from_utf8_lossy(&crate::http::percent_decode(key)).to_ascii_lowercase();
+    SECRET_KEYS.iter().any(|secret| key.contains(secret))
 }
 
 /// A value for a quoted logfmt field: `"` and `\` escaped, control characters as `\n`,

@@ -603,6 +603,24 @@ fn a_request_a_tester_steers_never_counts_in_the_analysis() {
     assert_eq!(stable_counts.requests, 5, "the users' requests are counted");
 }
 
+/// Router lines carry the query, as Heroku's router logs it, with the values of keys that
+/// look secret masked (issue 32).
+#[test]
+fn a_lines_query_is_kept_and_its_secret_values_masked() {
+    let shown = |uri: &str| shown_target(&uri.parse().unwrap());
+    assert_eq!(shown("/orders"), "/orders");
+    assert_eq!(shown("/orders?page=2&sort=asc"), "/orders?page=2&sort=asc");
+    assert_eq!(
+        shown(
+            "/cb?code=7&access_token=abc&API_KEY=k&x=1&client_secret=s&X-Amz-Signature=f&pass%77ord=p"
+        ),
+        "/cb?code=7&access_token=***&API_KEY=***&x=1&client_secret=***&X-Amz-Signature=***&pass%77ord=***"
+    );
+    // A key with no value, an empty pair, a value with `=` in it.
+    assert_eq!(shown("/a?token&&b=c=d&key=x=y"), "/a?token&&b=c=d&key=***");
+    assert_eq!(shown("/a?"), "/a?");
+}
+
 /// A client's path cannot end its logfmt field and add fields of its own (issue 31,
 /// finding 19): quotes, backslashes and control characters are escaped.
 #[test]
