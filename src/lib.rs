@@ -8,6 +8,7 @@
 pub mod app;
 pub mod audit;
 pub mod build;
+pub mod cidr;
 pub mod cli;
 mod commands;
 pub mod control;

@@ -188,9 +188,10 @@ fn logs_reads_the_last_lines_with_filters_text_and_json() {
     assert_eq!(keys, ["ts", "process", "stream", "line"]);
     assert!(events[0]["ts"].as_str().unwrap().ends_with('Z'));
 
-    // What nobody wrote: nothing, exit 0; a name that cannot be a process: a usage error.
-    let (code, stdout, _) = logs(&running, &["--ps", "clock"]);
-    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+    // A type the run does not run: refused (issue 31, finding 28); a name that cannot be a
+    // process: a usage error.
+    let (code, stdout, stderr) = logs(&running, &["--ps", "clock"]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
     let (code, _, stderr) = logs(&running, &["--ps", "web.x"]);
     assert_eq!(code, Some(2), "{stderr}");
     stop(running);

@@ -106,6 +106,11 @@ pub enum DrainError {
     Url(String),
 }
 
+/// What stands in for a `${NAME}` whose value is not known when a drain is checked: a host
+/// label, a user and a path segment alike, and no word an error says (an error shows
+/// `${NAME}` in its place).
+pub const DRAIN_PLACEHOLDER: &str = "dozen-placeholder";
+
 /// The most lines or bytes `[logs]` may ask the ring buffer to hold.
 pub const MAX_BUFFER_LINES: u32 = 1_000_000;
 pub const MAX_BUFFER_BYTES: u64 = 1 << 30;
@@ -492,6 +497,10 @@ pub struct RouterSection {
     pub log: Option<RouterLog>,
     /// `least-outstanding` (default) or `round-robin`.
     pub balance: Option<Balance>,
+    /// Proxies in front of the router whose forwarding headers are kept (`10.0.0.0/8`,
+    /// `127.0.0.1`): their `X-Forwarded-Proto`, `-Host`, `-Port` and `Forwarded`.
+    #[serde(default)]
+    pub trusted_proxies: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

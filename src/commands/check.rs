@@ -80,10 +80,20 @@ pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
 }
 
 /// `check` only: the drains of `[logs]` filled with the environment's config, as `dozen run`
-/// fills them, so a URL `run` would refuse is refused here too (never printing a value).
+/// fills them, so a URL `run` would refuse for a value is refused here too (never printing
+/// a value).
 fn drain_problems(inspection: &Inspection) -> Vec<Diagnostic> {
+    use crate::app::manifest::DRAIN_PLACEHOLDER;
+    // A `${NAME}` this config lacks may come from the environment `dozen run` inherits, or
+    // a release's: only the values the config has are filled in.
     let config = &inspection.environment.config.vars;
-    let lookup = |name: &str| config.get(name).map(|var| var.value.clone());
+    let lookup = |name: &str| {
+        Some(
+            config
+                .get(name)
+                .map_or_else(|| DRAIN_PLACEHOLDER.to_owned(), |var| var.value.clone()),
+        )
+    };
     let Some(source) = &inspection.app.manifest_source else {
         return Vec::new();
     };
@@ -95,7 +105,7 @@ fn drain_problems(inspection: &Inspection) -> Vec<Diagnostic> {
         .iter()
         .filter_map(|drain| {
             // What is wrong whatever the values is said by the manifest's own check.
-            let placeholder = |_: &str| Some("x".to_owned());
+            let placeholder = |_: &str| Some(DRAIN_PLACEHOLDER.to_owned());
             crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &placeholder).ok()?;
             let problem =
                 crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &lookup).err()?;

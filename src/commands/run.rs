@@ -365,6 +365,12 @@ fn router_limits(manifest: &crate::app::manifest::Manifest, dev: bool) -> crate:
             .map_or(!dev, |log| log == crate::app::manifest::RouterLog::Requests),
         round_robin: section.balance == Some(crate::app::manifest::Balance::RoundRobin),
         sticky: router_sticky(&manifest.deploy),
+        // Each was checked with the manifest.
+        trusted_proxies: section
+            .trusted_proxies
+            .iter()
+            .filter_map(|proxy| crate::cidr::Cidr::parse(proxy.get_ref()).ok())
+            .collect(),
     }
 }
 

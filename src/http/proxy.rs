@@ -121,29 +121,14 @@ pub fn bypassed(host: &str, no_proxy: &str) -> bool {
         if entry == "*" {
             return true;
         }
-        if let Some((net, bits)) = entry.split_once('/') {
-            return ip.is_some_and(|ip| in_range(ip, net, bits));
+        if let Some(ip) = ip
+            && let Ok(range) = crate::cidr::Cidr::parse(&entry)
+        {
+            return range.contains(ip);
         }
         let name = entry.trim_start_matches("*.").trim_start_matches('.');
         host == name || host.ends_with(&format!(".{name}"))
     })
-}
-
-/// Whether `ip` is in `net/bits`.
-fn in_range(ip: IpAddr, net: &str, bits: &str) -> bool {
-    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
-        return false;
-    };
-    let (ip, net, width) = match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(a.to_bits()), u128::from(b.to_bits()), 32),
-        (IpAddr::V6(a), IpAddr::V6(b)) => (a.to_bits(), b.to_bits(), 128),
-        _ => return false,
-    };
-    if bits > width {
-        return false;
-    }
-    let shift = width - bits;
-    bits == 0 || (ip >> shift) == (net >> shift)
 }
 
 #[cfg(test)]

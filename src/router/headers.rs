@@ -182,32 +182,70 @@ pub fn client_ip(client: SocketAddr) -> HeaderValue {
 /// What the app is told about the request: who sent it, to which host and port, over what,
 /// when the router received it (milliseconds since the epoch, as Heroku's `X-Request-Start`),
 /// and its id.
+///
+/// From a trusted proxy (`[router] trusted_proxies`) what it said of the request it passed on
+/// is kept: its `X-Forwarded-Proto`, `-Host` and `-Port` stay (the router's own fill in what
+/// it left out), and the router's `Forwarded` element follows its. From anyone else those are
+/// replaced: a client cannot claim `https` or another host.
 pub fn add_forwarded(
     headers: &mut HeaderMap,
     client_ip: &HeaderValue,
     listen_port: u16,
     request_id: &HeaderValue,
     received: SystemTime,
+    trusted: bool,
 ) {
     if let Ok(value) = forwarded_for(headers, client_ip) {
         headers.insert(X_FORWARDED_FOR, value);
     }
     headers.remove(super::sides::X_DOZEN_SIDE);
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     let host = headers.get(header::HOST).cloned();
-    if let Ok(value) = forwarded(client_ip, host.as_ref()) {
+    let ours = forwarded(client_ip, host.as_ref());
+    let forwarded = if trusted {
+        ours.and_then(|ours| joined(headers, &header::FORWARDED, &ours))
+    } else {
+        ours
+    };
+    if let Ok(value) = forwarded {
         headers.insert(header::FORWARDED, value);
     }
+    let set = |headers: &mut HeaderMap, name: HeaderName, value: HeaderValue| {
+        if !(trusted && headers.contains_key(&name)) {
+            headers.insert(name, value);
+        }
+    };
+    set(headers, X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = host {
-        headers.insert(X_FORWARDED_HOST, host);
+        set(headers, X_FORWARDED_HOST, host);
     }
-    headers.insert(X_FORWARDED_PORT, HeaderValue::from(listen_port));
+    set(headers, X_FORWARDED_PORT, HeaderValue::from(listen_port));
     let millis = received
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     headers.insert(X_REQUEST_START, HeaderValue::from(millis));
     headers.insert(X_REQUEST_ID, request_id.clone());
     headers.append(header::VIA, HeaderValue::from_static("1.1 dozen"));
+}
+
+/// A list field's lines as one value (RFC 9110 §5.3), then `last`.
+fn joined(
+    headers: &HeaderMap,
+    name: &HeaderName,
+    last: &HeaderValue,
+) -> Result<HeaderValue, header::InvalidHeaderValue> {
+    let mut items = Vec::new();
+    for earlier in headers.get_all(name) {
+        let earlier = earlier.as_bytes().trim_ascii();
+        if !earlier.is_empty() {
+            items.extend_from_slice(earlier);
+            items.extend_from_slice(b", ");
+        }
+    }
+    if items.is_empty() {
+        return Ok(last.clone());
+    }
+    items.extend_from_slice(last.as_bytes());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(items))
 }
 
 /// `X-Forwarded-For`: the client's lines as one list (RFC 9110 §5.3: lines of a list field
@@ -217,19 +255,7 @@ fn forwarded_for(
     headers: &HeaderMap,
     client_ip: &HeaderValue,
 ) -> Result<HeaderValue, header::InvalidHeaderValue> {
-    let mut chain = Vec::new();
-    for earlier in headers.get_all(X_FORWARDED_FOR) {
-        let earlier = earlier.as_bytes().trim_ascii();
-        if !earlier.is_empty() {
-            chain.extend_from_slice(earlier);
-            chain.extend_from_slice(b", ");
-        }
-    }
-    if chain.is_empty() {
-        return Ok(client_ip.clone());
-    }
-    chain.extend_from_slice(client_ip.as_bytes());
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(chain))
+    joined(headers, &X_FORWARDED_FOR, client_ip)
 }
 
 /// `Forwarded` (RFC 7239) as the router sees the request, replacing the client's: its `proto`
@@ -342,6 +368,46 @@ mod tests {
         );
     }
 
+    /// From a trusted proxy its forwarding headers are kept and the router's follow; from
+    /// anyone else the same headers are replaced (issue 32).
+    #[test]
+    fn a_trusted_proxys_forwarding_headers_are_kept() {
+        let sent = || {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static("shop.example.com"));
+            headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+            headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+            headers.insert("x-forwarded-port", HeaderValue::from_static("443"));
+            headers.insert(
+                "forwarded",
+                HeaderValue::from_static("for=203.0.113.9;proto=https;host=shop.example.com"),
+            );
+            headers
+        };
+        let id = HeaderValue::from_static("0123456789abcdefghij");
+        let proxy = client_ip("10.0.0.2:40000".parse().unwrap());
+        let mut trusted = sent();
+        add_forwarded(&mut trusted, &proxy, 5000, &id, SystemTime::now(), true);
+        assert_eq!(trusted["x-forwarded-for"], "203.0.113.9, 10.0.0.2");
+        assert_eq!(trusted["x-forwarded-proto"], "https");
+        assert_eq!(trusted["x-forwarded-port"], "443");
+        // What the proxy left out, the router says.
+        assert_eq!(trusted["x-forwarded-host"], "shop.example.com");
+        assert_eq!(
+            trusted["forwarded"],
+            "for=203.0.113.9;proto=https;host=shop.example.com, for=10.0.0.2;proto=http;host=shop.example.com"
+        );
+        let mut untrusted = sent();
+        add_forwarded(&mut untrusted, &proxy, 5000, &id, SystemTime::now(), false);
+        assert_eq!(untrusted["x-forwarded-for"], "203.0.113.9, 10.0.0.2");
+        assert_eq!(untrusted["x-forwarded-proto"], "http");
+        assert_eq!(untrusted["x-forwarded-port"], "5000");
+        assert_eq!(
+            untrusted["forwarded"],
+            "for=10.0.0.2;proto=http;host=shop.example.com"
+        );
+    }
+
     #[test]
     fn the_app_learns_who_asked_and_when() {
         let mut headers = HeaderMap::new();
@@ -360,6 +426,7 @@ mod tests {
             5000,
             &id,
             at,
+            false,
         );
         assert_eq!(
             headers["x-forwarded-for"],
@@ -390,7 +457,7 @@ mod tests {
             headers.append(header::FORWARDED, HeaderValue::from_static("proto=https"));
             let id = HeaderValue::from_static("0123456789abcdefghij");
             let ip = client_ip(client.parse().unwrap());
-            add_forwarded(&mut headers, &ip, 5000, &id, SystemTime::now());
+            add_forwarded(&mut headers, &ip, 5000, &id, SystemTime::now(), false);
             let all: Vec<_> = headers.get_all(header::FORWARDED).iter().cloned().collect();
             assert_eq!(all.len(), 1, "{all:?}");
             all[0].to_str().unwrap().to_owned()

@@ -56,6 +56,8 @@ pub struct Limits {
     pub round_robin: bool,
     /// How a client stays on one side of a deploy (docs/deploy.md).
     pub sticky: sides::Sticky,
+    /// Peers whose forwarding headers are kept (`[router] trusted_proxies`).
+    pub trusted_proxies: Vec<crate::cidr::Cidr>,
 }
 
 impl Default for Limits {
@@ -71,6 +73,7 @@ impl Default for Limits {
             log_requests: true,
             round_robin: false,
             sticky: sides::Sticky::Off,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -142,6 +145,11 @@ pub async fn serve(
         // `X-Dozen-Side` steers a request only from this machine (smoke tests, a tester on
         // the host): from anywhere else anyone could veto or dilute a canary.
         let local = peer.ip().to_canonical().is_loopback();
+        let trusted = shared
+            .limits
+            .trusted_proxies
+            .iter()
+            .any(|range| range.contains(peer.ip()));
         let activity = Arc::new(Activity::default());
         let stream = Watched::new(
             stream,
@@ -158,7 +166,12 @@ pub async fn serve(
                 let activity = Arc::clone(&activity);
                 let in_progress = activity.begin();
                 async move {
-                    let response = handle(request, client, local, &shared).await;
+                    let peer = Peer {
+                        client,
+                        local,
+                        trusted,
+                    };
+                    let response = handle(request, peer, &shared).await;
                     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                         activity.upgraded();
                     }
@@ -225,21 +238,24 @@ enum SendError {
     Exhausted(Exhausted),
 }
 
+/// Who a connection is from, as a request's handling needs it.
+struct Peer {
+    /// Its address, as `X-Forwarded-For` gives it.
+    client: HeaderValue,
+    /// On this machine: `X-Dozen-Side` steers its requests.
+    local: bool,
+    /// A trusted proxy: its forwarding headers are kept.
+    trusted: bool,
+}
+
 async fn handle(
     mut request: Request<Incoming>,
-    client: HeaderValue,
-    local: bool,
+    peer: Peer,
     shared: &Arc<Shared>,
 ) -> Response<ProxyBody> {
     let received = SystemTime::now();
     shared.counters().requests.fetch_add(1, Ordering::Relaxed);
-    let meta = Meta {
-        id: headers::request_id(request.headers()),
-        method: request.method().clone(),
-        path: shown_target(request.uri()),
-        started: Instant::now(),
-        client,
-    };
+    let meta = Meta::of(&request, &peer);
     if let Some((status, text)) = refuse(&request, shared) {
         shared.counters().refused.fetch_add(1, Ordering::Relaxed);
         return error(status, text, &meta.id);
@@ -247,7 +263,7 @@ async fn handle(
     let table = &shared.table;
     let choice = sides::choose_side(
         request.headers(),
-        local,
+        peer.local,
         table.weight(),
         table.two_sides(),
         &shared.limits.sticky,
@@ -443,9 +459,23 @@ struct Meta {
     started: Instant,
     /// The client's IP address.
     client: HeaderValue,
+    /// Whether the client is a trusted proxy.
+    trusted: bool,
 }
 
 impl Meta {
+    /// What a line will say of `request`, received now from `peer`.
+    fn of<B>(request: &Request<B>, peer: &Peer) -> Self {
+        Self {
+            id: headers::request_id(request.headers()),
+            method: request.method().clone(),
+            path: shown_target(request.uri()),
+            started: Instant::now(),
+            client: peer.client.clone(),
+            trusted: peer.trusted,
+        }
+    }
+
     /// One of the router's error lines, as Heroku's router writes them.
     fn tell(
         &self,
@@ -580,6 +610,7 @@ fn prepare<B>(
         listen_port,
         &meta.id,
         received,
+        meta.trusted,
     );
 }
 

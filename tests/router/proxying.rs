@@ -124,11 +124,16 @@ fn with_no_instance_ready_the_router_answers_503_after_its_queue_timeout() {
             .starts_with("router | at=error code=no-instance status=503 method=GET path=\"/\"")),
         "{lines:#?}"
     );
-    // `log = "requests"`: the request served before is a line too, without its query.
+    // `log = "requests"`: the request served before is a line too, its query's secret
+    // value masked.
     assert!(
         lines.iter().any(|l| l
-            .starts_with("router | at=info method=GET path=\"/\" status=200 bytes=")
+            .starts_with("router | at=info method=GET path=\"/?token=***\" status=200 bytes=")
             && l.contains(" instance=web.1 request_id=")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("not-logged")),
         "{lines:#?}"
     );
 }
@@ -251,4 +256,46 @@ fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
     std::thread::sleep(Duration::from_millis(500));
     tunnel.echo("still here\n");
     stop(running);
+}
+
+/// Behind a trusted proxy (one that terminated TLS, say) the app hears what the proxy said:
+/// `X-Forwarded-Proto: https` and its `Forwarded` are kept; from a peer not trusted they are
+/// the router's own. Router lines carry the query, secret values masked (issue 32).
+#[test]
+fn a_trusted_proxys_forwarding_headers_reach_the_app_and_lines_carry_the_query() {
+    let sent = "GET /cb?page=2&access_token=hunter2 HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: 443\r\nForwarded: for=203.0.113.9;proto=https\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n";
+    for (trusted, proto, port_seen) in [("127.0.0.1", "https", "443"), ("10.0.0.0/8", "http", "")] {
+        let port = base_port();
+        let manifest = format!("[router]\ntrusted_proxies = [\"{trusted}\"]\nlog = \"requests\"\n");
+        let mut running = run(app().manifest(&manifest), port, 1);
+        in_rotation(&running, 1);
+        let reply = Client::connect(port).unwrap().send(sent).unwrap();
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let headers = &reply.json()["headers"];
+        assert_eq!(headers["x-forwarded-proto"], proto, "{trusted}: {headers}");
+        assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+        let port_seen = if port_seen.is_empty() {
+            port.to_string()
+        } else {
+            port_seen.to_owned()
+        };
+        assert_eq!(headers["x-forwarded-port"], port_seen, "{trusted}");
+        let forwarded = headers["forwarded"].as_str().unwrap();
+        assert_eq!(
+            forwarded.starts_with("for=203.0.113.9;proto=https, "),
+            proto == "https",
+            "{trusted}: {forwarded}"
+        );
+        assert!(
+            forwarded.ends_with("for=127.0.0.1;proto=http;host=localhost"),
+            "{forwarded}"
+        );
+        let line = running.wait_for("router | at=info method=GET", 10);
+        assert!(
+            line.contains("path=\"/cb?page=2&access_token=***\""),
+            "{line}"
+        );
+        assert!(!line.contains("hunter2"), "{line}");
+        stop(running);
+    }
 }

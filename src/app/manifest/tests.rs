@@ -260,6 +260,10 @@ fn checks_beyond_the_types_keep_their_words() {
             "invalid drain: a syslog drain needs a port: syslog://${HOST}:PORT",
         ),
         (
+            "[router]\ntrusted_proxies = [\"10.0.0.0/33\"]\n".to_owned(),
+            "invalid trusted proxy: `10.0.0.0/33`: an IPv4 range has at most 32 bits",
+        ),
+        (
             "[router]\nlisten = \"nowhere\"\n".to_owned(),
             "invalid router address: `nowhere` is neither a port (1–65535) nor HOST:PORT (127.0.0.1:8080, [::1]:8080)",
         ),

@@ -180,7 +180,9 @@ impl Manifest {
             );
         }
         for drain in &logs.drains {
-            if let Err(problem) = LogsSection::drain_url(drain.get_ref(), &|_| Some("x".into())) {
+            if let Err(problem) =
+                LogsSection::drain_url(drain.get_ref(), &|_| Some(super::DRAIN_PLACEHOLDER.into()))
+            {
                 error(drain.span(), format!("invalid drain: {problem}"));
             }
         }
@@ -197,6 +199,11 @@ impl Manifest {
             && *max.get_ref() == 0
         {
             error(max.span(), "max_connections must be at least 1".into());
+        }
+        for proxy in &self.router.trusted_proxies {
+            if let Err(problem) = crate::cidr::Cidr::parse(proxy.get_ref()) {
+                error(proxy.span(), format!("invalid trusted proxy: {problem}"));
+            }
         }
     }
 

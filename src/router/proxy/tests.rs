@@ -111,6 +111,7 @@ fn the_app_gets_its_target_in_origin_form_without_the_hops_headers() {
         path: "/a".into(),
         started: Instant::now(),
         client: HeaderValue::from_static("192.0.2.1"),
+        trusted: false,
     };
     let mut request = head(
         Method::GET,
