@@ -753,19 +753,23 @@ fn on_a_terminal_an_apps_escape_sequences_are_shown_not_acted_on() {
         ))
         .git_add_all();
     // `script` gives dozen a terminal, and copies what dozen wrote to it.
-    let under_terminal = |args: &str| {
-        let output = std::process::Command::new("script")
+    let under = |term: Option<&str>, args: &str| {
+        let mut script = std::process::Command::new("script");
+        script
             .args([
                 "-qefc",
                 &format!("{} {args}", crate::harness::BIN),
                 "/dev/null",
             ])
             .current_dir(test.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
+            .env("NO_COLOR", "1");
+        match term {
+            Some(term) => script.env("TERM", term),
+            None => script.env_remove("TERM"),
+        };
+        String::from_utf8_lossy(&script.output().unwrap().stdout).into_owned()
     };
+    let under_terminal = |args: &str| under(Some("xterm"), args);
     let shown = "␛]0;PWNED␇␛[2J␍over \x1b[31mred\x1b[0m";
     let ran = under_terminal("run --dev");
     assert!(ran.contains(&format!("web.1 | {shown}")), "{ran:?}");
@@ -780,6 +784,11 @@ fn on_a_terminal_an_apps_escape_sequences_are_shown_not_acted_on() {
         built.contains("␛]0;PWNED␇␛[2J␍over ␛[31mred␛[0m"),
         "{built:?}"
     );
+    // A terminal that does not say what it is gets no spinner (it would draw nothing, and
+    // the steps' lines were lost): the lines, shown as on any terminal.
+    std::fs::write(test.path().join("changed.txt"), "so the steps run again").unwrap();
+    let plain = under(None, "build");
+    assert!(plain.contains(&format!("  | {shown}")), "{plain:?}");
     assert!(!built.contains("\x1b]0;"), "{built:?}");
     // Piped: as the app wrote it.
     let (_, stdout, _) = crate::harness::dozen_in(test.path(), &["run", "--dev"]);

@@ -283,7 +283,11 @@ struct Progress {
 
 impl Progress {
     fn new(context: &Context, steps: usize) -> Self {
-        let terminal = std::io::stderr().is_terminal() && !context.quiet;
+        // Where indicatif draws: a terminal that says what it is (without `TERM`, or with
+        // `TERM=dumb`, it draws nothing, and the steps' lines would be lost).
+        let term = std::env::var("TERM").unwrap_or_default();
+        let terminal =
+            std::io::stderr().is_terminal() && !term.is_empty() && term != "dumb" && !context.quiet;
         let spinner = terminal.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(100));
@@ -310,7 +314,7 @@ impl Progress {
                     &line.chars().take(100).collect::<String>(),
                 ));
             }
-            None if !self.quiet => eprintln!("  | {line}"),
+            None if !self.quiet => eprintln!("  | {}", crate::ui::terminal::on_stderr(line)),
             None => {}
         }
     }
@@ -324,7 +328,11 @@ impl Progress {
     /// Whether every line of the steps' output was printed as it came (no spinner hid it,
     /// `-q` did not silence it): then a failure does not print its tail again.
     fn showed_every_line(&self, context: &Context) -> bool {
-        let terminal = std::io::stderr().is_terminal() && !context.quiet;
+        // Where indicatif draws: a terminal that says what it is (without `TERM`, or with
+        // `TERM=dumb`, it draws nothing, and the steps' lines would be lost).
+        let term = std::env::var("TERM").unwrap_or_default();
+        let terminal =
+            std::io::stderr().is_terminal() && !term.is_empty() && term != "dumb" && !context.quiet;
         if terminal { self.verbose } else { !self.quiet }
     }
 }

@@ -40,8 +40,18 @@ fn to_json(value: &Value) -> Result<String, Error> {
 fn list(context: &Context, args: &ConfigArgs) -> Result<i32, Error> {
     let inspection = Inspection::valid_config(context, context.environment())?;
     let vars = &inspection.environment.config.vars;
-    let digests = super::context::value_digests(&inspection.app)?;
-    let digest = |value: &str| digests.digest(value);
+    // The store's key only when values are shown as digests: `--reveal` needs no store.
+    let digests = if args.reveal {
+        None
+    } else {
+        Some(super::context::value_digests(&inspection.app)?)
+    };
+    let digest = |value: &str| {
+        digests
+            .as_ref()
+            .map(|d| d.digest(value))
+            .unwrap_or_default()
+    };
     if args.json {
         let object: serde_json::Map<String, Value> = vars
             .iter()
@@ -303,8 +313,17 @@ fn diff(
     }
     let a = Inspection::valid_config(context, first)?;
     let b = Inspection::valid_config(context, second)?;
-    let digests = super::context::value_digests(&a.app)?;
-    let digest = |value: &str| digests.digest(value);
+    let digests = if args.reveal {
+        None
+    } else {
+        Some(super::context::value_digests(&a.app)?)
+    };
+    let digest = |value: &str| {
+        digests
+            .as_ref()
+            .map(|d| d.digest(value))
+            .unwrap_or_default()
+    };
     let (ca, cb) = (&a.environment.config, &b.environment.config);
     let c = compare(ca, cb);
     let shown = |config: &Config, key: &str| {
