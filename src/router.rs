@@ -135,6 +135,17 @@ impl Router {
     }
 
     /// What `dozen ps` shows of the router.
+    /// Every router thread's latency histogram, summed.
+    pub fn latency(&self) -> LatencyHistogram {
+        latency_of(&self.shared)
+    }
+
+    /// [`Router::latency`], for another thread (the metrics listener's).
+    pub fn latency_reader(&self) -> impl Fn() -> LatencyHistogram + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        move || latency_of(&shared)
+    }
+
     pub fn status(&self) -> Status {
         let shared = &self.shared;
         let two_sides = shared.table.two_sides();
@@ -173,6 +184,13 @@ impl Router {
                     in_flight: b.in_flight(),
                     requests: b.requests.load(Ordering::Relaxed),
                     errors: b.errors.load(Ordering::Relaxed),
+                    responses: b
+                        .responses
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (format!("{}xx", i + 1), n.load(Ordering::Relaxed)))
+                        .filter(|(_, n)| *n > 0)
+                        .collect(),
                     p50_us: b.latency.percentile(50.0).map(micros),
                     p99_us: b.latency.percentile(99.0).map(micros),
                 })
@@ -192,6 +210,38 @@ impl Drop for Router {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+    }
+}
+
+/// Every router thread's latency histogram, summed.
+fn latency_of(shared: &proxy::Shared) -> LatencyHistogram {
+    let counts = (0..=proxy::LATENCY_BOUNDS.len())
+        .map(|i| shared.total(|c| &c.latency[i]))
+        .collect::<Vec<_>>();
+    LatencyHistogram {
+        count: counts.iter().sum(),
+        sum_micros: shared.total(|c| &c.latency_sum_micros),
+        counts,
+    }
+}
+
+/// The router's latency histogram: requests an instance answered, from their arrival to
+/// their response's end.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LatencyHistogram {
+    /// One count per bucket of [`proxy::LATENCY_BOUNDS`], then the count above the last.
+    pub counts: Vec<u64>,
+    pub count: u64,
+    pub sum_micros: u64,
+}
+
+impl LatencyHistogram {
+    /// Each bucket's upper bound, as Prometheus writes it, and its own count (not cumulative).
+    pub fn buckets(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        proxy::LATENCY_BOUNDS
+            .iter()
+            .zip(&self.counts)
+            .map(|(bound, n)| (format!("{bound}"), *n))
     }
 }
 
@@ -226,6 +276,9 @@ pub struct InstanceStatus {
     pub in_flight: usize,
     pub requests: u64,
     pub errors: u64,
+    /// Its responses by status class (`2xx`: 1042), the classes it gave.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub responses: std::collections::BTreeMap<String, u64>,
     /// Service time percentiles (request sent to response head), in microseconds, to
     /// within a quarter.
     pub p50_us: Option<u64>,

@@ -7,6 +7,7 @@ pub mod guard;
 pub mod health;
 pub mod machine;
 pub mod meter;
+pub mod metrics;
 pub mod nursery;
 pub mod oneoff;
 pub mod output;

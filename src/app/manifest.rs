@@ -497,6 +497,9 @@ pub struct RouterSection {
     pub log: Option<RouterLog>,
     /// `least-outstanding` (default) or `round-robin`.
     pub balance: Option<Balance>,
+    /// Where the metrics are served in the Prometheus text format (`9102` on loopback, or
+    /// `HOST:PORT`) [default: off].
+    pub metrics: Option<Spanned<String>>,
     /// Proxies in front of the router whose forwarding headers are kept (`10.0.0.0/8`,
     /// `127.0.0.1`): their `X-Forwarded-Proto`, `-Host`, `-Port` and `Forwarded`.
     #[serde(default)]

@@ -284,12 +284,31 @@ fn plan_router(
                 type_name: routed.to_owned(),
                 listener,
                 limits: router_limits(&app.manifest, args.dev),
+                metrics: metrics_listener(section)?,
             })
         }
         None => None,
     };
 
     Ok((router, instance_base))
+}
+
+/// `[router] metrics`, bound (checked with the manifest).
+fn metrics_listener(
+    section: &crate::app::manifest::RouterSection,
+) -> Result<Option<std::net::TcpListener>, Error> {
+    let Some(address) = section
+        .metrics
+        .as_ref()
+        .and_then(|m| RouterAddr::parse(m.get_ref()).ok())
+    else {
+        return Ok(None);
+    };
+    let address = RouterAddr::resolve(Some(address), 0);
+    std::net::TcpListener::bind(address).map(Some).map_err(|e| {
+        Error::failed(format!("the metrics cannot be served on {address} ({e})"))
+            .hint("stop what listens there, or give another address: [router] metrics = \"9103\"")
+    })
 }
 
 /// Each `[processes.TYPE] autoscale`, as the runner's autoscalers take it. They measure at

@@ -95,6 +95,31 @@ pub struct Counters {
     pub refused: AtomicU64,
     /// Idempotent requests sent again after their instance failed them.
     pub retried: AtomicU64,
+    /// Requests an instance answered, by the time from their arrival to their response's
+    /// end: one count per bucket of [`LATENCY_BOUNDS`] and one over the last.
+    pub latency: [AtomicU64; LATENCY_BOUNDS.len() + 1],
+    pub latency_sum_micros: AtomicU64,
+}
+
+/// The latency histogram's upper bounds, in seconds: Prometheus' default buckets.
+pub const LATENCY_BOUNDS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+impl Counters {
+    /// A request an instance answered, `took` from its arrival to its response's end.
+    pub fn answered_in(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let bucket = LATENCY_BOUNDS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(LATENCY_BOUNDS.len());
+        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 /// What every connection's tasks share.
@@ -302,17 +327,19 @@ async fn handle(
             Ok((response, connect, sender)) => {
                 let service = sent_at.elapsed().saturating_sub(connect);
                 answered_by(shared, &backend, response.status(), service, !choice.strict);
-                let access = shared.limits.log_requests.then(|| Access {
+                // Its latency is counted, and its line told, when the response ends.
+                let id = meta.id.clone();
+                let access = Some(Access {
                     shared: Arc::clone(shared),
                     status: response.status().as_u16(),
                     connect,
                     service,
                     instance: backend.route.name.clone(),
                     bytes: 0,
-                    meta: meta.clone(),
+                    meta,
                 });
                 let mut response =
-                    pass_back(response, client_upgrade, in_flight, sender, meta.id, access);
+                    pass_back(response, client_upgrade, in_flight, sender, id, access);
                 if choice.set_cookie {
                     let cookie = sides::side_cookie(backend.side());
                     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -364,6 +391,12 @@ fn answered_by(
     by_weight: bool,
 ) {
     backend.latency.record(service);
+    if let Some(class) = backend
+        .responses
+        .get(usize::from(status.as_u16() / 100).wrapping_sub(1))
+    {
+        class.fetch_add(1, Ordering::Relaxed);
+    }
     if status.is_server_error() {
         backend.errors.fetch_add(1, Ordering::Relaxed);
     }
@@ -814,7 +847,9 @@ impl Drop for Counted {
         if let Some(sender) = self.sender.take() {
             pool::give_back(self.in_flight.backend(), sender);
         }
-        if let Some(a) = self.access.take() {
+        let Some(a) = self.access.take() else { return };
+        a.shared.counters().answered_in(a.meta.started.elapsed());
+        if a.shared.limits.log_requests {
             (a.shared.say)(format!(
                 "at=info method={} path=\"{}\" status={} bytes={} connect={}ms service={}ms total={}ms instance={} request_id={} fwd=\"{}\"",
                 a.meta.method,

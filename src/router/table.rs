@@ -208,6 +208,8 @@ pub struct Backend {
     pub requests: AtomicU64,
     /// Its responses with a 5xx status, and requests it failed (reset, timeout).
     pub errors: AtomicU64,
+    /// Its responses by status class: 1xx to 5xx.
+    pub responses: [AtomicU64; 5],
     /// It refused a connection: out of rotation until a probe connects again.
     refused: AtomicBool,
     /// Out of rotation for good: it is being stopped.
@@ -231,6 +233,7 @@ impl Backend {
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            responses: Default::default(),
             refused: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             on_drained: Mutex::new(None),

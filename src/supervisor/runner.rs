@@ -71,6 +71,8 @@ pub struct RouterPlan {
     pub type_name: String,
     pub listener: std::net::TcpListener,
     pub limits: crate::router::Limits,
+    /// `[router] metrics`: the Prometheus exposition's listener, bound.
+    pub metrics: Option<std::net::TcpListener>,
 }
 
 enum Event {
@@ -193,11 +195,16 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     machine.number_deploys_from(
         crate::store::deploys::next_id(&plan.store).map_err(std::io::Error::other)?,
     );
+    let metrics_listener = plan.router.as_mut().and_then(|r| r.metrics.take());
     let router = plan
         .router
         .take()
         .map(|router| start_router(router, &mut machine, &pump))
         .transpose()?;
+    let _metrics = match (metrics_listener, &router) {
+        (Some(listener), Some(router)) => Some(serve_metrics(listener, router, &tx, &pump)?),
+        _ => None,
+    };
     for (type_name, policy) in std::mem::take(&mut plan.autoscale) {
         machine.autoscale(&type_name, policy);
     }
@@ -542,6 +549,38 @@ fn serve_control(
             }
         }
     })
+}
+
+/// `[router] metrics`: each scrape asks the loop for what `dozen ps` shows, as the control
+/// socket does, and the router for its latencies.
+fn serve_metrics(
+    listener: std::net::TcpListener,
+    router: &crate::router::Router,
+    tx: &mpsc::Sender<Event>,
+    pump: &pump::Handle,
+) -> std::io::Result<super::metrics::Serving> {
+    let address = listener.local_addr()?;
+    let latency = router.latency_reader();
+    let tx = Mutex::new(tx.clone());
+    let ask: super::metrics::Ask = Box::new(move || {
+        let (reply, answer) = mpsc::channel();
+        let deadline = Instant::now() + control::REQUEST_DEADLINE;
+        let request = control::Request {
+            v: control::VERSION,
+            op: control::Op::Ps,
+        };
+        tx.lock()
+            .expect("metrics sender")
+            .send(Event::Control(request, reply, deadline))
+            .ok()?;
+        let status = answer
+            .recv_timeout(control::REQUEST_DEADLINE + control::APPLY_MARGIN)
+            .ok()?;
+        status.ok.then(|| (status, Some(latency())))
+    });
+    let serving = super::metrics::serve(listener, ask)?;
+    pump.system(format!("metrics on http://{address}/metrics"), None);
+    Ok(serving)
 }
 
 /// The checks' workers (health, metrics, smoke tests), whose results come back as events.

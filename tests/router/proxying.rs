@@ -299,3 +299,120 @@ fn a_trusted_proxys_forwarding_headers_reach_the_app_and_lines_carry_the_query()
         stop(running);
     }
 }
+
+/// The samples of an exposition, as Prometheus' own Python parser reads it: its family's
+/// type, its name, its labels and its value (integral ones as integers). `None` when the
+/// parser is not installed (said as a missing tool).
+fn parsed_metrics(exposition: &[u8]) -> Option<Vec<(String, String, Value, Value)>> {
+    let parser = "import json, sys\nfrom prometheus_client.parser import text_string_to_metric_families\nout = []\nfor family in text_string_to_metric_families(sys.stdin.read()):\n    for s in family.samples:\n        v = int(s.value) if s.value == int(s.value) else s.value\n        out.append([family.type, s.name, s.labels, v])\nprint(json.dumps(out))\n";
+    let parsed = std::process::Command::new("python3")
+        .args(["-c", parser])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(exposition)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&parsed.stderr);
+    if stderr.contains("No module named 'prometheus_client'") {
+        crate::harness::missing(
+            "prometheus_client",
+            "python3 -m pip install prometheus_client==0.21.1",
+        );
+        return None;
+    }
+    assert!(
+        parsed.status.success(),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(exposition)
+    );
+    Some(serde_json::from_slice(&parsed.stdout).unwrap())
+}
+
+/// `[router] metrics`: the exposition parses with Prometheus' own Python parser, and its
+/// counts are the requests sent (issue 32).
+#[test]
+fn the_metrics_are_prometheus_text_and_count_what_was_sent() {
+    let port = base_port();
+    let metrics = port + 50;
+    let manifest = format!("[router]\nmetrics = \"{metrics}\"\n");
+    let mut running = run(app().manifest(&manifest), port, 1);
+    running.wait_for(
+        &format!("metrics on http://127.0.0.1:{metrics}/metrics"),
+        10,
+    );
+    in_rotation(&running, 1);
+    let mut client = Client::connect(port).unwrap();
+    for i in 0..10 {
+        assert_eq!(client.get(&format!("/n/{i}")).unwrap().status, 200);
+    }
+    // One the router refuses: two hosts.
+    let refused = Client::connect(port)
+        .unwrap()
+        .send("GET / HTTP/1.1\r\nHost: localhost\r\nHost: other\r\n\r\n")
+        .unwrap();
+    assert_eq!(refused.status, 400);
+    let reply = Client::connect(metrics).unwrap().get("/metrics").unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let Some(samples) = parsed_metrics(&reply.body) else {
+        stop(running);
+        return;
+    };
+    let value = |name: &str, labels: &[(&str, &str)]| -> i64 {
+        samples
+            .iter()
+            .filter(|(_, n, l, _)| {
+                n == name && labels.iter().all(|(k, v)| l[*k].as_str() == Some(*v))
+            })
+            .filter_map(|(.., v)| v.as_i64())
+            .sum()
+    };
+    assert_eq!(value("dozen_router_requests_total", &[]), 11);
+    let served = [("instance", "web.1"), ("code", "2xx")];
+    assert_eq!(value("dozen_router_responses_total", &served), 10);
+    let refusals = [("code", "400"), ("cause", "refused")];
+    assert_eq!(value("dozen_router_errors_total", &refusals), 1);
+    assert_eq!(
+        value("dozen_router_request_duration_seconds_count", &[]),
+        10
+    );
+    let all = [("le", "+Inf")];
+    assert_eq!(
+        value("dozen_router_request_duration_seconds_bucket", &all),
+        10
+    );
+    let in_rotation = [("instance", "web.1"), ("state", "in rotation")];
+    assert_eq!(value("dozen_router_instance_state", &in_rotation), 1);
+    assert_eq!(
+        value("dozen_instances", &[("type", "web"), ("state", "ready")]),
+        1
+    );
+    let sum = samples
+        .iter()
+        .find(|(_, n, ..)| n == "dozen_router_request_duration_seconds_sum")
+        .and_then(|(.., v)| v.as_f64());
+    assert!(sum.is_some_and(|s| s > 0.0), "{sum:?}");
+    let counters: Vec<&str> = samples
+        .iter()
+        .filter(|(kind, ..)| kind == "counter")
+        .map(|(_, name, ..)| name.as_str())
+        .collect();
+    assert!(
+        counters.iter().all(|n| n.ends_with("_total")),
+        "{counters:?}"
+    );
+    // Anything but GET /metrics: said so.
+    assert_eq!(
+        Client::connect(metrics).unwrap().get("/").unwrap().status,
+        404
+    );
+    stop(running);
+}

@@ -200,6 +200,14 @@ impl Manifest {
         {
             error(max.span(), "max_connections must be at least 1".into());
         }
+        if let Some(metrics) = &self.router.metrics
+            && let Err(problem) = crate::app::ports::RouterAddr::parse(metrics.get_ref())
+        {
+            error(
+                metrics.span(),
+                format!("invalid metrics address: {problem}"),
+            );
+        }
         for proxy in &self.router.trusted_proxies {
             if let Err(problem) = crate::cidr::Cidr::parse(proxy.get_ref()) {
                 error(proxy.span(), format!("invalid trusted proxy: {problem}"));

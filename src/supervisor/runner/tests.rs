@@ -324,6 +324,7 @@ fn the_label_width_is_the_longest_instance_name_or_the_routers() {
                 type_name: types[0].to_owned(),
                 listener: std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
                 limits: crate::router::Limits::default(),
+                metrics: None,
             }),
             autoscale: Vec::new(),
             logs: LogsPlan::default(),
