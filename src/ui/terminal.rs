@@ -31,8 +31,9 @@ fn is_control(c: char) -> bool {
     c != '\t' && c.is_control()
 }
 
-/// An app's line for a terminal: SGR sequences kept, every other control character shown
-/// as a picture (the sequence after it then prints as plain text). Bytes that are not
+/// An app's line for a terminal: SGR sequences kept (and reset at the line's end), every
+/// other control character shown as a picture (the sequence after it then prints as plain
+/// text). Bytes that are not
 /// UTF-8 pass unchanged but for the C1 range's lead (`0xC2 0x80`–`0x9F` is a C1 control).
 pub fn neutralise(line: &[u8]) -> Cow<'_, [u8]> {
     if !line
@@ -42,12 +43,14 @@ pub fn neutralise(line: &[u8]) -> Cow<'_, [u8]> {
         return Cow::Borrowed(line);
     }
     let mut out = Vec::with_capacity(line.len() + 16);
+    let mut styled = false;
     let mut i = 0;
     while i < line.len() {
         let b = line[i];
         if b == 0x1b {
             if let Some(end) = sgr_end(&line[i..]) {
                 out.extend_from_slice(&line[i..i + end]);
+                styled = true;
                 i += end;
                 continue;
             }
@@ -68,6 +71,11 @@ pub fn neutralise(line: &[u8]) -> Cow<'_, [u8]> {
             out.push(b);
         }
         i += 1;
+    }
+    // A style the app never turned off ends with its line: it would colour, blink or hide
+    // the next line's prefix, other processes' lines, and the shell after dozen.
+    if styled {
+        out.extend_from_slice(b"\x1b[0m");
     }
     Cow::Owned(out)
 }
@@ -123,7 +131,12 @@ mod tests {
         assert_eq!(shown(b"plain\ttext"), "plain\ttext");
         assert_eq!(
             shown(b"\x1b[1;31mred\x1b[0m \x1b[38:5:208mx\x1b[m"),
-            "\x1b[1;31mred\x1b[0m \x1b[38:5:208mx\x1b[m"
+            "\x1b[1;31mred\x1b[0m \x1b[38:5:208mx\x1b[m\x1b[0m"
+        );
+        // A style left on (hidden text, here) ends with the line.
+        assert_eq!(
+            shown(b"start \x1b[41;8mLEAK"),
+            "start \x1b[41;8mLEAK\x1b[0m"
         );
         // A window title, a screen clear, a cursor move, a carriage return, a bell.
         assert_eq!(shown(b"\x1b]0;PWNED\x07"), "␛]0;PWNED␇");

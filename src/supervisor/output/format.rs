@@ -214,7 +214,7 @@ mod tests {
         let label = f.label("web.1", 0);
         assert_eq!(
             String::from_utf8(render(&mut f, &label, Stream::Stdout, line)).unwrap(),
-            "web.1 | ␛]0;PWNED␇␛[2J␍over \x1b[31mred\x1b[0m\n"
+            "web.1 | ␛]0;PWNED␇␛[2J␍over \x1b[31mred\x1b[0m\x1b[0m\n"
         );
         let mut piped = Formatter::new(LogFormat::Text, false, false, 5);
         let out = render(&mut piped, &label, Stream::Stdout, line);
