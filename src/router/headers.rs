@@ -199,6 +199,9 @@ pub fn add_forwarded(
         headers.insert(X_FORWARDED_FOR, value);
     }
     headers.remove(super::sides::X_DOZEN_SIDE);
+    if !trusted {
+        remove_lookalikes(headers);
+    }
     let host = headers.get(header::HOST).cloned();
     let ours = forwarded(client_ip, host.as_ref());
     let forwarded = if trusted {
@@ -225,6 +228,48 @@ pub fn add_forwarded(
     headers.insert(X_REQUEST_START, HeaderValue::from(millis));
     headers.insert(X_REQUEST_ID, request_id.clone());
     headers.append(header::VIA, HeaderValue::from_static("1.1 dozen"));
+}
+
+/// Headers other frameworks read as what a proxy said of the request — Rack reads
+/// `X-Forwarded-Ssl: on` before `X-Forwarded-Proto`, others `X-Forwarded-Scheme`,
+/// `Front-End-Https`, `X-Url-Scheme`, `X-Real-Ip` — and the forwarding headers spelt with
+/// `_` (a CGI-style server maps `X-Forwarded_Proto` to `HTTP_X_FORWARDED_PROTO` too). From a
+/// peer that is not a trusted proxy they go: no client can say it came over HTTPS, or from
+/// elsewhere, through a header the router does not set.
+const LOOKALIKES: [&str; 6] = [
+    "x-forwarded-ssl",
+    "x-forwarded-scheme",
+    "front-end-https",
+    "x-url-scheme",
+    "x-real-ip",
+    "x-client-ip",
+];
+
+/// The forwarding headers, as their `_` spellings normalise to.
+const FORWARDING: [&str; 5] = [
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "forwarded",
+];
+
+fn remove_lookalikes(headers: &mut HeaderMap) {
+    let gone: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let name = name.as_str();
+            LOOKALIKES.contains(&name)
+                || (name.contains('_') && {
+                    let normal = name.replace('_', "-");
+                    FORWARDING.contains(&normal.as_str()) || LOOKALIKES.contains(&normal.as_str())
+                })
+        })
+        .cloned()
+        .collect();
+    for name in gone {
+        headers.remove(name);
+    }
 }
 
 /// A list field's lines as one value (RFC 9110 §5.3), then `last`.
@@ -398,7 +443,44 @@ mod tests {
             "for=203.0.113.9;proto=https;host=shop.example.com, for=10.0.0.2;proto=http;host=shop.example.com"
         );
         let mut untrusted = sent();
+        for (name, value) in [
+            ("x-forwarded-ssl", "on"),
+            ("x-forwarded-scheme", "https"),
+            ("front-end-https", "on"),
+            ("x-url-scheme", "https"),
+            ("x-real-ip", "1.2.3.4"),
+            ("x-forwarded_proto", "https"),
+            ("x_forwarded_for", "1.2.3.4"),
+            ("x-custom_header", "kept"),
+        ] {
+            untrusted.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_static(value),
+            );
+        }
+        let mut also_trusted = untrusted.clone();
+        add_forwarded(
+            &mut also_trusted,
+            &proxy,
+            5000,
+            &id,
+            SystemTime::now(),
+            true,
+        );
+        assert_eq!(also_trusted["x-forwarded-ssl"], "on");
         add_forwarded(&mut untrusted, &proxy, 5000, &id, SystemTime::now(), false);
+        for gone in [
+            "x-forwarded-ssl",
+            "x-forwarded-scheme",
+            "front-end-https",
+            "x-url-scheme",
+            "x-real-ip",
+            "x-forwarded_proto",
+            "x_forwarded_for",
+        ] {
+            assert!(untrusted.get(gone).is_none(), "{gone}");
+        }
+        assert_eq!(untrusted["x-custom_header"], "kept");
         assert_eq!(untrusted["x-forwarded-for"], "203.0.113.9, 10.0.0.2");
         assert_eq!(untrusted["x-forwarded-proto"], "http");
         assert_eq!(untrusted["x-forwarded-port"], "5000");

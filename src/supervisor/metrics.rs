@@ -77,7 +77,7 @@ fn instances(out: &mut String, status: &Response) {
         out,
         "dozen_process_restarts_total",
         "counter",
-        "Restarts of the instances a process type has now (after a crash, a failed health check, or by hand).",
+        "Restarts of the instances a process type has now, after a crash or a failed health check (not `dozen restart`).",
     );
     let mut restarts: Vec<(&str, u64)> = Vec::new();
     for instance in &status.instances {
@@ -141,10 +141,10 @@ fn router_metrics(out: &mut String, router: &crate::router::Status) {
         "Requests the router answered itself, by status and cause.",
     );
     for (code, cause, n) in [
-        (502, "instance_failed", router.bad_gateway),
-        (503, "no_instance_ready", router.unavailable),
-        (504, "timeout", router.timeout),
-        (400, "refused", router.refused),
+        ("502", "instance_failed", router.bad_gateway),
+        ("503", "no_instance_ready", router.unavailable),
+        ("504", "timeout", router.timeout),
+        ("4xx", "refused", router.refused),
     ] {
         let _ = writeln!(
             out,

@@ -378,7 +378,7 @@ fn the_metrics_are_prometheus_text_and_count_what_was_sent() {
     assert_eq!(value("dozen_router_requests_total", &[]), 11);
     let served = [("instance", "web.1"), ("code", "2xx")];
     assert_eq!(value("dozen_router_responses_total", &served), 10);
-    let refusals = [("code", "400"), ("cause", "refused")];
+    let refusals = [("code", "4xx"), ("cause", "refused")];
     assert_eq!(value("dozen_router_errors_total", &refusals), 1);
     assert_eq!(
         value("dozen_router_request_duration_seconds_count", &[]),
