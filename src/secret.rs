@@ -15,7 +15,7 @@ pub struct Digests {
 }
 
 /// The key's file in the store.
-const KEY_FILE: &str = "digest.key";
+pub const KEY_FILE: &str = "digest.key";
 
 impl Digests {
     /// The store's key, made on first use.

@@ -735,6 +735,17 @@ fn value_digests_are_keyed_and_a_changed_snapshot_never_runs() {
         ),
         "{stderr}"
     );
+    // A new release is shown whole, though the one before it cannot be compared with.
+    assert_eq!(ok(app, &["release"]).0, "v2\n");
+    ok(app, &["releases", "show", "v2"]);
+    // A lost key is said as that, not as a changed config.
+    std::fs::remove_file(&key).unwrap();
+    let (code, _, stderr) = dozen_as_user(app, &["exec", "--", "true"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("v2's config cannot be checked: the store's digest key"),
+        "{stderr}"
+    );
 }
 
 /// Removes a build's tree as a hand (or a disk clean-up) would.

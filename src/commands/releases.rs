@@ -243,7 +243,17 @@ fn previous(
         return Ok(None);
     }
     let version = release.version - 1;
-    Ok(Some((version, ledger.config(version)?)))
+    // A previous release whose snapshot cannot be trusted is no reason not to show this
+    // one: there is then no comparison (its own commands say what is wrong with it).
+    match ledger.config(version) {
+        Ok(config) => Ok(Some((version, config))),
+        Err(
+            crate::store::releases::LedgerError::Changed { .. }
+            | crate::store::releases::LedgerError::KeyChanged { .. }
+            | crate::store::releases::LedgerError::Damaged { .. },
+        ) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 /// Keys added, removed and changed.

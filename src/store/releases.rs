@@ -60,6 +60,12 @@ pub enum LedgerError {
     },
     #[error("{path}: {message}; the store file was damaged or edited by hand")]
     Damaged { path: String, message: String },
+    /// A keyed release whose digest cannot be checked: the store's digest key is younger
+    /// than the release (it was lost or replaced since).
+    #[error(
+        "v{version}'s config cannot be checked: the store's digest key ({key}) was made after v{version}, so it was lost or replaced; put the old key back, or make a new release (`dozen release`)"
+    )]
+    KeyChanged { version: u32, key: String },
     /// A release's config snapshot that is not the one its record names.
     #[error(
         "{path} is not the config release v{version} was made with (its digest differs): it was changed after the release; make a new release"
@@ -215,12 +221,32 @@ impl Ledger {
             config_digest(&snapshot)
         };
         if digest != release.config_digest {
+            if release.keyed && self.key_made_after(&release) {
+                return Err(LedgerError::KeyChanged {
+                    version,
+                    key: self
+                        .store
+                        .join(crate::secret::KEY_FILE)
+                        .display()
+                        .to_string(),
+                });
+            }
             return Err(LedgerError::Changed {
                 path: path.display().to_string(),
                 version,
             });
         }
         Ok(snapshot)
+    }
+
+    /// Whether the store's digest key was written after `release` was made.
+    fn key_made_after(&self, release: &Release) -> bool {
+        let made = std::fs::metadata(self.store.join(crate::secret::KEY_FILE))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| jiff::Timestamp::try_from(t).ok());
+        let created = release.created.parse::<jiff::Timestamp>().ok();
+        matches!((made, created), (Some(made), Some(created)) if made > created)
     }
 
     fn digests(&self) -> Result<crate::secret::Digests, LedgerError> {
