@@ -604,3 +604,32 @@ fn a_type_a_release_adds_can_be_followed() {
     assert!(stdout.contains("extra up"), "{stdout}");
     stop(running);
 }
+
+/// A drain's id is keyed by the store's digest key: it cannot be checked against a guess of
+/// its URL, or of a token in it (a new user found the plain SHA-256 of the URL there).
+#[test]
+fn a_drains_id_gives_nothing_of_its_url_away() {
+    use sha2::Digest as _;
+    let test = Test::new().procfile("web: sleep 1\n");
+    let url = "https://user:tok123@logs.invalid/in";
+    let (code, stdout, stderr) = crate::harness::dozen_in(test.path(), &["drains", "add", url]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let id = stdout.split_whitespace().nth(2).unwrap().to_owned();
+    let plain: String =
+        sha2::Sha256::digest(url.as_bytes())
+            .iter()
+            .take(6)
+            .fold(String::new(), |mut out, b| {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{b:02x}");
+                out
+            });
+    assert_eq!(id.len(), 12, "{stdout}");
+    assert_ne!(id, plain);
+    assert!(!stdout.contains("tok123"), "{stdout}");
+    // The same id again, and it removes the drain.
+    let (_, listed, _) = crate::harness::dozen_in(test.path(), &["drains"]);
+    assert!(listed.contains(&id), "{listed}");
+    let (code, _, stderr) = crate::harness::dozen_in(test.path(), &["drains", "remove", &id]);
+    assert_eq!(code, Some(0), "{stderr}");
+}

@@ -63,10 +63,14 @@ pub(super) fn drains(context: &Context, args: &DrainsArgs) -> Result<i32, Error>
             } else {
                 url.clone()
             };
-            let url = DrainUrl::parse(&text).map_err(|problem| {
-                Error::usage(problem.to_string())
-                    .hint("e.g. dozen drains add syslog+tls://logs.example.com:6514 (or https://…)")
-            })?;
+            let digests = super::context::digests_of(&store)?;
+            let url = DrainUrl::parse(&text)
+                .map_err(|problem| {
+                    Error::usage(problem.to_string()).hint(
+                        "e.g. dozen drains add syslog+tls://logs.example.com:6514 (or https://…)",
+                    )
+                })?
+                .with_id(&digests);
             crate::store::drains::update(&store, |drains| {
                 if drains.iter().any(|d| d.id() == url.id()) {
                     return Err(format!("already a drain: {} {}", url.id(), url.redacted()));
@@ -79,8 +83,11 @@ pub(super) fn drains(context: &Context, args: &DrainsArgs) -> Result<i32, Error>
             changed(context, &store, "added", &url, args.json)
         }
         Some(DrainsAction::Remove { drain }) => {
+            let digests = super::context::digests_of(&store)?;
             let removed = crate::store::drains::update(&store, |drains| {
-                let by_url = DrainUrl::parse(drain).ok().map(|u| u.id());
+                let by_url = DrainUrl::parse(drain)
+                    .ok()
+                    .map(|u| u.with_id(&digests).id());
                 let matching: Vec<usize> = drains
                     .iter()
                     .enumerate()

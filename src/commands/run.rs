@@ -511,11 +511,13 @@ fn logs_plan(
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
     };
+    let digests = super::context::digests_of(store)?;
     let configured = section
         .drains
         .iter()
         .map(|drain| {
             crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &lookup)
+                .map(|url| url.with_id(&digests))
                 .map_err(|problem| Error::usage(format!("[logs] drains: {problem}")))
         })
         .collect::<Result<Vec<_>, _>>()?;

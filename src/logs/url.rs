@@ -81,7 +81,8 @@ pub fn scrub(text: &str, named: &[(String, String)]) -> String {
     out
 }
 
-#[derive(Clone, PartialEq, Eq)]
+/// Two drain URLs are equal when their text is (the same drain, whatever its id was keyed by).
+#[derive(Clone)]
 pub struct DrainUrl {
     pub kind: Kind,
     pub host: String,
@@ -96,7 +97,17 @@ pub struct DrainUrl {
     /// The config values its `${NAME}` parts were filled with, longest first: wherever one
     /// would be printed (an error, the redacted URL), its `${NAME}` is instead.
     named: Vec<(String, String)>,
+    /// Its id keyed by the store's digest key ([`DrainUrl::with_id`]).
+    keyed_id: Option<String>,
 }
+
+impl PartialEq for DrainUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.full == other.full
+    }
+}
+
+impl Eq for DrainUrl {}
 
 impl std::fmt::Debug for DrainUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -168,6 +179,7 @@ impl DrainUrl {
             format,
             full: text.to_owned(),
             named: Vec::new(),
+            keyed_id: None,
         })
     }
 
@@ -208,7 +220,19 @@ impl DrainUrl {
     }
 
     /// The first 12 hex digits of the URL's SHA-256: its name in lists and in `Logplex-Drain-Token`.
+    /// The URL with its id keyed by the store's digest key: an id a drain is shown and
+    /// removed by, which cannot be checked against a guess of the URL (or of a token in
+    /// it) without the key. Every drain of a store is given it.
+    #[must_use]
+    pub fn with_id(mut self, digests: &crate::secret::Digests) -> Self {
+        self.keyed_id = Some(digests.digest(&self.full));
+        self
+    }
+
     pub fn id(&self) -> String {
+        if let Some(id) = &self.keyed_id {
+            return id.clone();
+        }
         let digest = sha2::Sha256::digest(self.full.as_bytes());
         digest.iter().take(6).fold(String::new(), |mut out, b| {
             let _ = write!(out, "{b:02x}");

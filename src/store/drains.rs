@@ -29,15 +29,21 @@ pub fn load(store: &Path) -> Result<Vec<DrainUrl>, StoreError> {
         Ok(file) => file,
         Err(source) => return Err(StoreError::DrainsFile { path, source }),
     };
+    let digests = crate::secret::Digests::of_store(store).map_err(|source| StoreError::Read {
+        path: store.join(crate::secret::KEY_FILE),
+        source,
+    })?;
     file.drains
         .iter()
         .enumerate()
         .map(|(i, url)| {
-            DrainUrl::parse(url).map_err(|source| StoreError::Drain {
-                path: path.clone(),
-                number: i + 1,
-                source,
-            })
+            DrainUrl::parse(url)
+                .map(|url| url.with_id(&digests))
+                .map_err(|source| StoreError::Drain {
+                    path: path.clone(),
+                    number: i + 1,
+                    source,
+                })
         })
         .collect()
 }
