@@ -111,6 +111,19 @@ pub enum DrainError {
 /// `${NAME}` in its place).
 pub const DRAIN_PLACEHOLDER: &str = "dozen-placeholder";
 
+/// A drain's shape whatever its `${NAME}` parts turn out to be: its URL filled with
+/// placeholders — a word, then a number (a `${NAME}` may be a port) — parses with one of
+/// them; else the error of the first.
+pub fn drain_shape(text: &str) -> Result<(), DrainError> {
+    let word = LogsSection::drain_url(text, &|_| Some(DRAIN_PLACEHOLDER.to_owned()));
+    match word {
+        Ok(_) => Ok(()),
+        Err(problem) => LogsSection::drain_url(text, &|_| Some("1".to_owned()))
+            .map(|_| ())
+            .map_err(|_| problem),
+    }
+}
+
 /// The most lines or bytes `[logs]` may ask the ring buffer to hold.
 pub const MAX_BUFFER_LINES: u32 = 1_000_000;
 pub const MAX_BUFFER_BYTES: u64 = 1 << 30;

@@ -105,8 +105,7 @@ fn drain_problems(inspection: &Inspection) -> Vec<Diagnostic> {
         .iter()
         .filter_map(|drain| {
             // What is wrong whatever the values is said by the manifest's own check.
-            let placeholder = |_: &str| Some(DRAIN_PLACEHOLDER.to_owned());
-            crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &placeholder).ok()?;
+            crate::app::manifest::drain_shape(drain.get_ref()).ok()?;
             let problem =
                 crate::app::manifest::LogsSection::drain_url(drain.get_ref(), &lookup).err()?;
             let span = drain.span();

@@ -298,6 +298,24 @@ fn drain_urls_take_their_parts_from_the_config() {
     );
 }
 
+/// A port may come from the config too: a drain's shape is checked with a number there.
+#[test]
+fn a_drains_port_may_come_from_the_config() {
+    assert_eq!(
+        drain_shape("syslog+tls://logs.example.com:${LOG_PORT}"),
+        Ok(())
+    );
+    assert_eq!(drain_shape("syslog+tls://${LOG_HOST}:${LOG_PORT}"), Ok(()));
+    assert_eq!(
+        drain_shape("https://${USER}:${TOKEN}@logs.example.com/in"),
+        Ok(())
+    );
+    assert_eq!(
+        drain_shape("syslog://${HOST}").unwrap_err().to_string(),
+        "a syslog drain needs a port: syslog://${HOST}:PORT"
+    );
+}
+
 /// A config value in a drain's host is never printed: not in the URL shown, not in what goes
 /// wrong sending to it (issue 31, finding 23).
 #[test]

@@ -6,8 +6,8 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::{
-    AutoscaleMetric, LogsSection, MAX_BUFFER_BYTES, MAX_BUFFER_LINES, MAX_INSTANCES, Manifest,
-    ProcessSettings, check_audit_ignore, inside_the_app, located, toml_diagnostic,
+    AutoscaleMetric, MAX_BUFFER_BYTES, MAX_BUFFER_LINES, MAX_INSTANCES, Manifest, ProcessSettings,
+    check_audit_ignore, inside_the_app, located, toml_diagnostic,
 };
 use crate::app::procfile::Procfile;
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -180,9 +180,7 @@ impl Manifest {
             );
         }
         for drain in &logs.drains {
-            if let Err(problem) =
-                LogsSection::drain_url(drain.get_ref(), &|_| Some(super::DRAIN_PLACEHOLDER.into()))
-            {
+            if let Err(problem) = super::drain_shape(drain.get_ref()) {
                 error(drain.span(), format!("invalid drain: {problem}"));
             }
         }
