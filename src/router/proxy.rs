@@ -329,17 +329,20 @@ async fn handle(
                 answered_by(shared, &backend, response.status(), service, !choice.strict);
                 // Its latency is counted, and its line told, when the response ends.
                 let id = meta.id.clone();
-                let access = Some(Access {
+                let ending = Ending {
                     shared: Arc::clone(shared),
-                    status: response.status().as_u16(),
-                    connect,
-                    service,
-                    instance: backend.route.name.clone(),
-                    bytes: 0,
-                    meta,
-                });
+                    started: meta.started,
+                    line: shared.limits.log_requests.then(|| Access {
+                        status: response.status().as_u16(),
+                        connect,
+                        service,
+                        instance: backend.route.name.clone(),
+                        bytes: 0,
+                        meta,
+                    }),
+                };
                 let mut response =
-                    pass_back(response, client_upgrade, in_flight, sender, id, access);
+                    pass_back(response, client_upgrade, in_flight, sender, id, ending);
                 if choice.set_cookie {
                     let cookie = sides::side_cookie(backend.side());
                     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -655,7 +658,7 @@ fn pass_back(
     in_flight: InFlight,
     sender: Option<Sender>,
     id: HeaderValue,
-    access: Option<Access>,
+    ending: Ending,
 ) -> Response<ProxyBody> {
     if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
         (client_upgrade, response.status())
@@ -680,7 +683,7 @@ fn pass_back(
             inner: body,
             in_flight,
             sender,
-            access,
+            ending,
         }
         .boxed_unsync()
     })
@@ -828,12 +831,19 @@ struct Counted {
     in_flight: InFlight,
     /// The connection the response came on, given back when the body has been read.
     sender: Option<Sender>,
-    access: Option<Access>,
+    ending: Ending,
+}
+
+/// What is told when a response ends: its latency, always; its line, when lines are on.
+struct Ending {
+    shared: Arc<Shared>,
+    /// When the request arrived.
+    started: Instant,
+    line: Option<Access>,
 }
 
 /// What the router's line says of a request, as Heroku's router puts it.
 struct Access {
-    shared: Arc<Shared>,
     meta: Meta,
     status: u16,
     connect: Duration,
@@ -847,10 +857,10 @@ impl Drop for Counted {
         if let Some(sender) = self.sender.take() {
             pool::give_back(self.in_flight.backend(), sender);
         }
-        let Some(a) = self.access.take() else { return };
-        a.shared.counters().answered_in(a.meta.started.elapsed());
-        if a.shared.limits.log_requests {
-            (a.shared.say)(format!(
+        let shared = &self.ending.shared;
+        shared.counters().answered_in(self.ending.started.elapsed());
+        if let Some(a) = self.ending.line.take() {
+            (shared.say)(format!(
                 "at=info method={} path=\"{}\" status={} bytes={} connect={}ms service={}ms total={}ms instance={} request_id={} fwd=\"{}\"",
                 a.meta.method,
                 logfmt(&a.meta.path),
@@ -876,7 +886,7 @@ impl Body for Counted {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let (Poll::Ready(Some(Ok(frame))), Some(access)) = (&polled, self.access.as_mut())
+        if let (Poll::Ready(Some(Ok(frame))), Some(access)) = (&polled, self.ending.line.as_mut())
             && let Some(data) = frame.data_ref()
         {
             access.bytes += data.len() as u64;
