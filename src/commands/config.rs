@@ -37,21 +37,26 @@ fn to_json(value: &Value) -> Result<String, Error> {
     Ok(text)
 }
 
-fn list(context: &Context, args: &ConfigArgs) -> Result<i32, Error> {
-    let inspection = Inspection::valid_config(context, context.environment())?;
-    let vars = &inspection.environment.config.vars;
-    // The store's key only when values are shown as digests: `--reveal` needs no store.
-    let digests = if args.reveal {
+/// What a value not revealed is shown as: its digest keyed by the store's key, read only
+/// then (`--reveal` needs no store).
+fn digester(app: &crate::app::App, reveal: bool) -> Result<impl Fn(&str) -> String, Error> {
+    let digests = if reveal {
         None
     } else {
-        Some(super::context::value_digests(&inspection.app)?)
+        Some(super::context::value_digests(app)?)
     };
-    let digest = |value: &str| {
+    Ok(move |value: &str| {
         digests
             .as_ref()
             .map(|d| d.digest(value))
             .unwrap_or_default()
-    };
+    })
+}
+
+fn list(context: &Context, args: &ConfigArgs) -> Result<i32, Error> {
+    let inspection = Inspection::valid_config(context, context.environment())?;
+    let vars = &inspection.environment.config.vars;
+    let digest = digester(&inspection.app, args.reveal)?;
     if args.json {
         let object: serde_json::Map<String, Value> = vars
             .iter()
@@ -313,17 +318,7 @@ fn diff(
     }
     let a = Inspection::valid_config(context, first)?;
     let b = Inspection::valid_config(context, second)?;
-    let digests = if args.reveal {
-        None
-    } else {
-        Some(super::context::value_digests(&a.app)?)
-    };
-    let digest = |value: &str| {
-        digests
-            .as_ref()
-            .map(|d| d.digest(value))
-            .unwrap_or_default()
-    };
+    let digest = digester(&a.app, args.reveal)?;
     let (ca, cb) = (&a.environment.config, &b.environment.config);
     let c = compare(ca, cb);
     let shown = |config: &Config, key: &str| {
