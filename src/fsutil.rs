@@ -57,3 +57,16 @@ pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<boo
         Err(error) => Err(error),
     }
 }
+
+/// Every path under `dir`, itself included, links not followed: for tests that look at what
+/// a command left.
+#[cfg(test)]
+pub(crate) fn every_path(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_owned()];
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            out.extend(every_path(&entry.unwrap().path()));
+        }
+    }
+    out
+}

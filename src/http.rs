@@ -264,7 +264,13 @@ pub fn connect_via(
         request.push_str("\r\n");
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).map_err(Error::Read)?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|source| Error::Socket {
+            host: proxy.host.clone(),
+            port: proxy.port,
+            source,
+        })?;
     let (head, _) = read_head(
         &mut Deadline::new(&mut stream, connect_timeout + io_timeout),
         "CONNECT",

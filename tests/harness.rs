@@ -590,3 +590,14 @@ pub fn within(timeout: std::time::Duration, mut condition: impl FnMut() -> bool)
     })
     .is_ok()
 }
+
+/// Every path under `dir`, itself included, links not followed.
+pub fn every_path(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            out.extend(every_path(&entry.unwrap().path()));
+        }
+    }
+    out
+}

@@ -641,7 +641,10 @@ fn a_store_another_account_owns_or_can_write_is_refused_up_front() {
     }
     // Root in the user's app: refused, and nothing of the store changed.
     let listing = |dir: &Path| {
-        let mut names: Vec<String> = walk(dir).iter().map(|p| p.display().to_string()).collect();
+        let mut names: Vec<String> = crate::harness::every_path(dir)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         names.sort();
         names
     };
@@ -666,19 +669,6 @@ fn a_store_another_account_owns_or_can_write_is_refused_up_front() {
         ),
         "{stderr}"
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![dir.to_owned()];
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if std::fs::symlink_metadata(&path).unwrap().is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// Values are shown as digests keyed by the store's secret (issue 31, finding 11): not a

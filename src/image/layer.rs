@@ -526,7 +526,7 @@ mod tests {
     fn a_layers_digests_are_pinned() {
         let tree = tree();
         // Modes as a umask of 022 leaves them, whatever this machine's umask is.
-        for entry in walk(tree.path()) {
+        for entry in crate::fsutil::every_path(tree.path()) {
             let meta = std::fs::symlink_metadata(&entry).unwrap();
             let mode = if meta.is_dir() || entry.ends_with("bin/start") {
                 0o755
@@ -549,19 +549,6 @@ mod tests {
         "sha256:0f84ea85fcd90725357b0a11490aee1efd3750ee4fa5fbd4c6022b520b8df0ef";
     const GOLDEN_DIFF_ID: &str =
         "sha256:047e0b9abb800b222517139c990f57023949d53661416c5132363c50cbe1788d";
-
-    fn walk(dir: &Path) -> Vec<PathBuf> {
-        let mut out = vec![dir.to_owned()];
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if std::fs::symlink_metadata(&path).unwrap().is_dir() {
-                out.extend(walk(&path));
-            } else {
-                out.push(path);
-            }
-        }
-        out
-    }
 
     #[test]
     fn ids_over_ustars_go_in_a_pax_header() {

@@ -399,7 +399,7 @@ fn a_repository_git_refuses_is_said_so() {
         return;
     }
     let test = Test::new().procfile("web: x $PORT\n").git_add_all();
-    for entry in walk(test.path()) {
+    for entry in crate::harness::every_path(test.path()) {
         let mode = if entry.is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
     }
@@ -410,15 +410,4 @@ fn a_repository_git_refuses_is_said_so() {
             && stdout.contains("dubious ownership"),
         "{stdout}{stderr}"
     );
-}
-
-/// Every path under `dir`, itself included.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![dir.to_path_buf()];
-    if dir.is_dir() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            out.extend(walk(&entry.unwrap().path()));
-        }
-    }
-    out
 }

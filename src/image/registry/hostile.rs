@@ -135,22 +135,12 @@ fn a_blob_longer_than_its_size_is_refused_and_leaves_nothing() {
                 blob.digest
             )
         );
-        let left: Vec<_> = walk(store_dir.path());
+        let left: Vec<_> = crate::fsutil::every_path(store_dir.path())
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect();
         assert!(left.is_empty(), "left behind: {left:?}");
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
