@@ -797,6 +797,40 @@ mod tests {
         );
     }
 
+    /// A peer that sends a byte now and then is cut at the deadline, said as that; a body
+    /// longer than its limit is cut at the limit, its start kept.
+    #[test]
+    fn answers_are_cut_at_their_deadline_and_their_limit() {
+        struct Drip;
+        impl Read for Drip {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::thread::sleep(Duration::from_millis(20));
+                buf[0] = b'x';
+                Ok(1)
+            }
+        }
+        let mut head = &b"HTTP/1.1 200 OK\r\n\r\n"[..];
+        let mut wire = (&mut head).chain(Drip);
+        let after = Duration::from_secs(1);
+        let started = std::time::Instant::now();
+        let error = read_response(
+            &mut Deadline::new(&mut wire, after),
+            "GET",
+            &mut Vec::new(),
+            u64::MAX,
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "no whole answer within 1 s");
+        assert!(matches!(error, Error::TooSlow { .. }));
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let mut endless = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+        endless.resize(10_000, b'y');
+        let mut body = Vec::new();
+        let error = read_response(&mut &endless[..], "GET", &mut body, 100).unwrap_err();
+        assert_eq!(error.to_string(), "an answer's body over 100 bytes");
+        assert_eq!(body, vec![b'y'; 100]);
+    }
+
     #[test]
     fn bodies_by_length_chunks_and_the_end_of_the_connection() {
         let port = serve(vec![
