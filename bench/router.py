@@ -19,6 +19,12 @@ other proxies are pointed at the same instance ports. Every proxy keeps connecti
 backends alive (nginx `keepalive`, HAProxy `http-reuse always`, Caddy's default) and uses
 least-outstanding-requests balancing where it has it. "direct" is wrk against one instance,
 for the latency the router adds.
+
+Then the same over TLS (one ECDSA P-256 certificate made with openssl for all four, TLS 1.3:
+nginx `ssl_protocols TLSv1.3`, HAProxy `ssl-min-ver TLSv1.3`, Caddy `protocols tls1.3`;
+wrk negotiates 1.3 with each), latency at fixed request rates of 50 % and 80 % of nginx's
+maximum (oha, open-loop, corrected for coordinated omission), and 0 failed requests through
+changes of the formation. The targets printed are issue 32's.
 """
 
 import argparse
@@ -116,6 +122,28 @@ http://127.0.0.1:{port} {{
 """
 
 
+NGINX_TLS = NGINX.replace("""        listen 127.0.0.1:{port};""", """        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.3;""").replace("{dir}/nginx-proxy.pid", "{dir}/nginx-tls.pid")
+
+HAPROXY_TLS = HAPROXY.replace("    bind 127.0.0.1:{port}", "    bind 127.0.0.1:{port} ssl crt {pem} ssl-min-ver TLSv1.3")
+
+CADDY_TLS = """{{
+    admin off
+    auto_https off
+}}
+https://127.0.0.1:{port} {{
+    tls {cert} {key} {{
+        protocols tls1.3
+    }}
+    reverse_proxy {servers} {{
+        lb_policy least_conn
+    }}
+}}
+"""
+
+
 def free(port):
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
@@ -130,9 +158,9 @@ def wait_port(port, timeout=10):
     return False
 
 
-def wrk(port, connections, duration):
+def wrk(port, connections, duration, scheme="http"):
     out = subprocess.run(
-        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", f"http://127.0.0.1:{port}/"],
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", f"{scheme}://127.0.0.1:{port}/"],
         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
@@ -142,7 +170,37 @@ def wrk(port, connections, duration):
         value, unit = float(m.group(1)), m.group(2)
         return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
-    return rps, latency(50), latency(99), errors.group(0) if errors else ""
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return rps, latency(50), latency(99), errors.group(0) if errors else "", requests
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(session):
+    """User + system CPU time so far of every process of a session (a proxy and its workers),
+    or of the one process `session` when it is dozen (its instances are not the router)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state (field 3): the session is field 6, utime and stime 14 and 15.
+        if int(entry) == session or (session < 0 and int(fields[3]) == -session):
+            total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def with_cpu(tool, session):
+    """Runs `tool` and adds the CPU time per request (µs) the measured process(es) spent."""
+    before = cpu_seconds(session)
+    result = tool()
+    spent = cpu_seconds(session) - before
+    return (*result, spent * 1e6 / max(result[4], 1))
 
 
 def oha(port, connections, duration, rate):
@@ -164,12 +222,14 @@ def oha(port, connections, duration, rate):
 
 
 def median_run(runs):
-    """The run with the median throughput, and the median p50 and p99 of all of them."""
+    """The run with the median throughput, and the median p50, p99 and CPU per request of
+    all of them."""
     by_rps = sorted(runs, key=lambda r: r[0])
     middle = by_rps[len(by_rps) // 2]
     p50 = sorted(r[1] for r in runs)[len(runs) // 2]
     p99 = sorted(r[2] for r in runs)[len(runs) // 2]
-    return middle[0], p50, p99, middle[3]
+    cpu = sorted(r[5] for r in runs)[len(runs) // 2] if len(middle) > 5 else None
+    return middle[0], p50, p99, middle[3], cpu
 
 
 def main():
@@ -190,22 +250,31 @@ def main():
     os.makedirs(app)
     with open(os.path.join(app, "backend.conf"), "w") as f:
         f.write(BACKEND.replace("{dir}", work).replace("{{", "{").replace("}}", "}").replace("{port}", "PORT_HERE"))
+    # One certificate for every proxy's TLS.
+    cert, key, pem = (os.path.join(work, n) for n in ("cert.pem", "key.pem", "both.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    with open(pem, "w") as f:
+        f.write(open(cert).read() + open(key).read())
+    base = args.port
     with open(os.path.join(app, "dozen.toml"), "w") as f:
-        # As a production app has it: a crashed instance comes back.
-        f.write('[processes.web]\nrestart = "on-failure"\n')
+        # As a production app has it: a crashed instance comes back. The router serves
+        # HTTPS on base + 200 and plain HTTP on the base port (the same proxy behind both).
+        f.write('[processes.web]\nrestart = "on-failure"\n'
+                f'[router]\ntls = {{ cert = "{cert}", key = "{key}" }}\nhttp_listen = "{base}"\n')
     with open(os.path.join(app, "Procfile"), "w") as f:
         # The instance runs in the release's build tree; its nginx.conf goes to the work dir.
         f.write(f"web: sed \"s/PORT_HERE/$PORT/g\" backend.conf > {work}/conf-$PORT && exec nginx -c {work}/conf-$PORT\n")
     # A release first: the formation follows the current release, so a release move can be
     # measured under load.
     subprocess.run([DOZEN, "release"], cwd=app, check=True, capture_output=True)
-    base = args.port
     run = subprocess.Popen(
-        [DOZEN, "run", "--dev", "--router", "-p", str(base), "-m", f"web={args.backends}"],
+        [DOZEN, "run", "--dev", "--router", f"127.0.0.1:{base + 200}", "-p", str(base), "-m", f"web={args.backends}"],
         cwd=app, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     ports = [base + 1 + i for i in range(args.backends)]
     try:
-        if not all(wait_port(p) for p in ports + [base]):
+        if not all(wait_port(p) for p in ports + [base, base + 200]):
             sys.exit("the formation did not come up")
         time.sleep(0.5)
         # Added latency, unloaded: one connection, one request at a time.
@@ -229,9 +298,30 @@ def main():
             with open(conf, "w") as f:
                 f.write(CADDY.format(port=base + 102, servers=" ".join(f"127.0.0.1:{p}" for p in ports)))
             peers.append(("Caddy", ["caddy", "run", "--config", conf, "--adapter", "caddyfile"], base + 102))
-        def measure(name, command, port, tool):
+        tls_peers = [("dozen router", None, base + 200)]
+        if shutil.which("nginx"):
+            conf = os.path.join(work, "nginx-tls.conf")
+            with open(conf, "w") as f:
+                f.write(NGINX_TLS.format(dir=work, port=base + 110, cert=cert, key=key,
+                                         servers="\n        ".join(f"server 127.0.0.1:{p};" for p in ports)))
+            tls_peers.append(("nginx", ["nginx", "-c", conf], base + 110))
+        if shutil.which("haproxy"):
+            conf = os.path.join(work, "haproxy-tls.cfg")
+            with open(conf, "w") as f:
+                f.write(HAPROXY_TLS.format(port=base + 111, pem=pem,
+                                           servers="\n".join(f"    server web{i} 127.0.0.1:{p}" for i, p in enumerate(ports))))
+            tls_peers.append(("HAProxy", ["haproxy", "-f", conf], base + 111))
+        if shutil.which("caddy"):
+            conf = os.path.join(work, "Caddyfile-tls")
+            with open(conf, "w") as f:
+                f.write(CADDY_TLS.format(port=base + 112, cert=cert, key=key,
+                                         servers=" ".join(f"127.0.0.1:{p}" for p in ports)))
+            tls_peers.append(("Caddy", ["caddy", "run", "--config", conf, "--adapter", "caddyfile"], base + 112))
+
+        def measure(name, command, port, tool, cpu=False):
             if command is None:
-                return tool(port)
+                # The dozen process alone: its router threads (and its supervisor's).
+                return with_cpu(lambda: tool(port), run.pid) if cpu else tool(port)
             proxy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True, env={**os.environ, "HOME": work})
             try:
@@ -239,7 +329,8 @@ def main():
                     print(f"{name} did not start", file=sys.stderr)
                     return None
                 time.sleep(0.3)
-                return tool(port)
+                # Every process of the proxy's session: nginx's workers with their master.
+                return with_cpu(lambda: tool(port), -proxy.pid) if cpu else tool(port)
             finally:
                 os.killpg(proxy.pid, signal.SIGTERM)
                 proxy.wait()
@@ -248,28 +339,38 @@ def main():
         for _ in range(args.rounds):
             samples["direct (one instance)"].append(wrk(ports[0], args.connections, args.duration))
             for name, command, port in peers:
-                run_ = measure(name, command, port, lambda p: wrk(p, args.connections, args.duration))
+                run_ = measure(name, command, port, lambda p: wrk(p, args.connections, args.duration),
+                               cpu=True)
                 if run_:
                     samples.setdefault(name, []).append(run_)
         results = {name: median_run(runs) for name, runs in samples.items()}
-        # Latency at a fixed rate every proxy can sustain (half the best peer's throughput),
-        # open-loop with oha's latency correction: at saturation, wrk's p99 is the length of
-        # the run queue on a shared machine more than the proxy's own delay.
+        tls_samples = {}
+        for _ in range(args.rounds):
+            for name, command, port in tls_peers:
+                run_ = measure(name, command, port,
+                               lambda p: wrk(p, args.connections, args.duration, "https"), cpu=True)
+                if run_:
+                    tls_samples.setdefault(name, []).append(run_)
+        tls_results = {name: median_run(runs) for name, runs in tls_samples.items()}
+        # Latency at fixed rates of 50 % and 80 % of nginx's maximum, open-loop with oha's
+        # latency correction: at saturation, wrk's p99 is the length of the run queue on a
+        # shared machine more than the proxy's own delay.
         fixed = {}
-        if shutil.which("oha"):
-            best = max(v[0] for k, v in results.items() if k not in ("direct (one instance)",))
-            rate = int(best * 0.5) // 1000 * 1000
-            for _ in range(args.rounds):
-                for name, command, port in peers:
-                    if name == "Caddy" and results.get("Caddy", (0,))[0] < rate:
-                        continue  # it cannot sustain the rate: its latency would be its queue
-                    run_ = measure(name, command, port,
-                                   lambda p: oha(p, args.connections, args.duration, rate))
-                    if run_:
-                        fixed.setdefault(name, []).append(run_)
-            fixed = {name: (rate, sorted(r[0] for r in runs)[len(runs) // 2],
-                            sorted(r[1] for r in runs)[len(runs) // 2])
-                     for name, runs in fixed.items()}
+        if shutil.which("oha") and "nginx" in results:
+            for share in (0.5, 0.8):
+                rate = int(results["nginx"][0] * share) // 100 * 100
+                runs = {}
+                for _ in range(args.rounds):
+                    for name, command, port in peers:
+                        if results.get(name, (0,))[0] < rate:
+                            continue  # it cannot sustain the rate: its latency would be its queue
+                        run_ = measure(name, command, port,
+                                       lambda p: oha(p, args.connections, args.duration, rate))
+                        if run_:
+                            runs.setdefault(name, []).append(run_)
+                fixed[(share, rate)] = {
+                    name: (sorted(r[0] for r in got)[len(got) // 2], sorted(r[1] for r in got)[len(got) // 2])
+                    for name, got in runs.items()}
         # Zero failed requests through changes of the formation, under wrk's load.
         changes = []
         def kill_one():
@@ -311,25 +412,37 @@ def main():
 
     print(f"{args.connections} keep-alive connections, {args.duration} s each, {args.backends} backends, wrk -t2, "
           f"median of {args.rounds} interleaved rounds")
-    print(f"{'':24}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}")
-    for name, (rps, p50, p99, errors) in results.items():
-        print(f"{name:24}{rps:>12,.0f}{p50:>9.2f}{p99:>9.2f}  {errors}")
-    peers = {k: v for k, v in results.items() if k not in ("dozen router", "direct (one instance)")}
-    if peers:
-        best_rps = max(v[0] for v in peers.values())
-        best_p99 = min(v[2] for v in peers.values())
-        ours = results["dozen router"]
-        print(f"dozen / best peer throughput   {ours[0] / best_rps:.2f}x   (target: at least 0.9x)")
-        print(f"dozen / best peer p99          {ours[2] / best_p99:.2f}x   (target: at most 1.25x)")
-    if fixed:
-        rate = next(iter(fixed.values()))[0]
-        print(f"at a fixed {rate:,} requests/s (oha, {args.connections} connections, latency-corrected):")
-        for name, (_, p50, p99) in fixed.items():
+    print(f"{'':24}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'CPU µs/req':>12}")
+    for name, (rps, p50, p99, errors, cpu) in results.items():
+        cpu = f"{cpu:>12.1f}" if cpu is not None else f"{'':>12}"
+        print(f"{name:24}{rps:>12,.0f}{p50:>9.2f}{p99:>9.2f}{cpu}  {errors}")
+    ours = results.get("dozen router")
+    nginx = results.get("nginx")
+    if ours and nginx:
+        print(f"dozen / nginx throughput       {ours[0] / nginx[0]:.2f}x   (target: at least 1.25x)")
+        if ours[4] and nginx[4]:
+            print(f"dozen / nginx CPU per request  {ours[4] / nginx[4]:.2f}x   "
+                  "(user + system of the proxy's processes; target: at most 1.0x)")
+    peers_ = {k: v for k, v in results.items() if k not in ("dozen router", "direct (one instance)")}
+    if ours and peers_:
+        best = max(peers_.items(), key=lambda kv: kv[1][0])
+        print(f"dozen / best peer ({best[0]}) throughput {ours[0] / best[1][0]:.2f}x")
+    if tls_results:
+        print(f"over TLS 1.3 (same certificate, ECDSA P-256), {args.connections} keep-alive connections:")
+        for name, (rps, p50, p99, errors, cpu) in tls_results.items():
+            cpu = f"{cpu:>12.1f}" if cpu is not None else f"{'':>12}"
+            print(f"{name:24}{rps:>12,.0f}{p50:>9.2f}{p99:>9.2f}{cpu}  {errors}")
+        if "dozen router" in tls_results and "nginx" in tls_results:
+            print(f"dozen / nginx throughput over TLS {tls_results['dozen router'][0] / tls_results['nginx'][0]:.2f}x"
+                  "   (target: at least 1.0x)")
+    for (share, rate), by_name in fixed.items():
+        print(f"at a fixed {rate:,} requests/s ({share:.0%} of nginx's maximum; oha, "
+              f"{args.connections} connections, latency-corrected):")
+        for name, (p50, p99) in by_name.items():
             print(f"    {name:20}p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
-        peers_fixed = [v[2] for k, v in fixed.items() if k != "dozen router"]
-        if "dozen router" in fixed and peers_fixed:
-            print(f"dozen / best peer p99 at that rate {fixed['dozen router'][2] / min(peers_fixed):.2f}x"
-                  "   (target: at most 1.25x)")
+        if "dozen router" in by_name and "nginx" in by_name:
+            print(f"dozen / nginx p99 at {share:.0%}       {by_name['dozen router'][1] / by_name['nginx'][1]:.2f}x"
+                  "   (target: at most 1.0x)")
     print(f"one connection, one request at a time: direct p50 {quiet_direct[1]:.3f} ms, "
           f"through dozen's router {quiet_router[1]:.3f} ms")
     print(f"p50 added by the router         {quiet_router[1] - quiet_direct[1]:.3f} ms (target: at most 0.3 ms)")

@@ -1759,7 +1759,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__run)
-            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --router --no-router --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --router --no-router --tls --watch --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1879,7 +1879,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__start)
-            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --router --no-router --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-m -p -t -f -e -q -v -h --dev --release --formation --port --timeout --no-timestamps --log-format --router --no-router --tls --watch --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

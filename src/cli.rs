@@ -793,6 +793,7 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // command-line switches
 pub struct RunArgs {
     /// Run the working tree with the env files applied, not a release
     #[arg(long, conflicts_with = "release")]
@@ -835,6 +836,16 @@ pub struct RunArgs {
     /// No router, even when dozen.toml's `[router] enabled` asks for one
     #[arg(long, conflicts_with = "router")]
     pub no_router: bool,
+
+    /// Serve HTTPS (and HTTP/2) at the router with a certificate for localhost from your own
+    /// development CA, made once under ~/.local/share/dozen/ca; starts the router if off
+    #[arg(long, conflicts_with = "no_router")]
+    pub tls: bool,
+
+    /// Restart the types whose files change (rolling behind the router); bursts debounced,
+    /// .gitignore, .dozenignore and editors' swap files ignored. With --dev only
+    #[arg(long, requires = "dev")]
+    pub watch: bool,
 }
 
 /// `--router`'s address; a type named after it (`--router web`) gets told where types go.

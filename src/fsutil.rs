@@ -3,7 +3,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces `path` with `contents` atomically (temporary file, fsync, rename). An existing
 /// file keeps its permissions; a new one gets `new_mode`.
@@ -69,4 +69,57 @@ pub(crate) fn every_path(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Why a small file someone else may have written was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A directory, a FIFO (which would block the reader), a device.
+    #[error("{} is not a file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{} is not a file of yours", path.display())]
+    NotYours { path: PathBuf },
+    #[error("{} is longer than {} KiB", path.display(), max / 1024)]
+    TooLong { path: PathBuf, max: u64 },
+    #[error("{} is not text (UTF-8)", path.display())]
+    NotText { path: PathBuf },
+}
+
+/// A regular file read whole as text, at most `max` bytes of it — and, with `owner`, only
+/// if that user owns it.
+pub fn read_bounded(path: &Path, max: u64, owner: Option<u32>) -> Result<String, ReadError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let io = |source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile {
+            path: path.to_owned(),
+        });
+    }
+    if owner.is_some_and(|uid| metadata.uid() != uid) {
+        return Err(ReadError::NotYours {
+            path: path.to_owned(),
+        });
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadError::TooLong {
+            path: path.to_owned(),
+            max,
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| ReadError::NotText {
+        path: path.to_owned(),
+    })
 }

@@ -26,6 +26,8 @@ pub mod secret;
 pub mod source;
 pub mod store;
 pub mod supervisor;
+#[cfg(test)]
+mod testing;
 pub mod ui;
 
 use std::ffi::OsString;

@@ -8,12 +8,17 @@
 
 pub mod body;
 pub mod descriptors;
+pub mod devca;
 pub mod headers;
+pub mod line;
 pub mod pool;
 pub mod proxy;
+pub mod serve;
 pub mod sides;
 pub mod table;
+pub mod tls;
 pub mod upgrade;
+pub mod upstream;
 pub mod watch;
 
 use std::net::SocketAddr;
@@ -22,6 +27,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub use proxy::Limits;
+pub use serve::Door;
 pub use table::{OnDrained, Route, Side};
 
 /// The router's default port: foreman's base port, where a `web` would otherwise listen.
@@ -32,6 +38,30 @@ pub struct Router {
     shared: Arc<proxy::Shared>,
     shutdown: tokio::sync::watch::Sender<bool>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    tls: Option<Arc<tls::Tls>>,
+}
+
+/// Where the router listens and what it speaks there.
+pub struct Front {
+    /// The router's address: HTTPS with `tls`, else plain HTTP.
+    pub listener: std::net::TcpListener,
+    pub tls: Option<Arc<tls::Tls>>,
+    /// A plain-HTTP listener beside the HTTPS one, and whether it redirects to HTTPS.
+    pub http: Option<(std::net::TcpListener, bool)>,
+    /// `Strict-Transport-Security` on HTTPS responses.
+    pub hsts: Option<hyper::header::HeaderValue>,
+}
+
+impl Front {
+    /// Plain HTTP on one listener.
+    pub fn plain(listener: std::net::TcpListener) -> Self {
+        Self {
+            listener,
+            tls: None,
+            http: None,
+            hsts: None,
+        }
+    }
 }
 
 /// The router's threads: one per core (at most 8), each with a runtime of its own that
@@ -42,16 +72,16 @@ fn workers() -> usize {
 }
 
 impl Router {
-    /// Starts serving on a bound listener (bound early, so that a taken address is an error
-    /// before anything starts); `say` gets the router's own lines (the errors it answered),
-    /// from its threads.
+    /// Starts serving on bound listeners (bound early, so that a taken address is an error
+    /// before anything starts): the router's address (the first, HTTPS when `front.tls`) and
+    /// any plain-HTTP one beside it; `say` gets the router's own lines (the errors it
+    /// answered), from its threads.
     pub fn start(
-        listener: std::net::TcpListener,
+        front: Front,
         limits: Limits,
         say: Box<dyn Fn(String) + Send + Sync>,
     ) -> std::io::Result<Self> {
-        listener.set_nonblocking(true)?;
-        let listen = listener.local_addr()?;
+        let listen = front.listener.local_addr()?;
         let workers = workers();
         let shared = Arc::new(proxy::Shared {
             table: table::Table::new(workers),
@@ -60,20 +90,47 @@ impl Router {
             listen,
             counters: (0..workers).map(|_| proxy::Counters::default()).collect(),
             say,
+            hsts: front.hsts,
         });
+        let mut doors = vec![(
+            front.listener,
+            front.tls.clone().map_or(Door::Plain, Door::Tls),
+        )];
+        if let Some((listener, redirect)) = front.http {
+            doors.push((
+                listener,
+                if redirect {
+                    Door::Redirect
+                } else {
+                    Door::Plain
+                },
+            ));
+        }
+        for (listener, _) in &doors {
+            listener.set_nonblocking(true)?;
+        }
         let (shutdown, watch) = tokio::sync::watch::channel(false);
-        let mut listeners = (1..workers)
-            .map(|_| listener.try_clone())
-            .collect::<std::io::Result<Vec<_>>>()?;
-        listeners.push(listener);
+        let mut per_worker = Vec::new();
+        for _ in 1..workers {
+            per_worker.push(
+                doors
+                    .iter()
+                    .map(|(l, door)| Ok((l.try_clone()?, door.clone())))
+                    .collect::<std::io::Result<Vec<_>>>()?,
+            );
+        }
+        per_worker.push(doors);
         let mut threads = Vec::new();
-        for (worker, listener) in listeners.into_iter().enumerate() {
+        for (worker, doors) in per_worker.into_iter().enumerate() {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             let listener = {
                 let _entered = runtime.enter();
-                tokio::net::TcpListener::from_std(listener)?
+                doors
+                    .into_iter()
+                    .map(|(l, door)| Ok((tokio::net::TcpListener::from_std(l)?, door)))
+                    .collect::<std::io::Result<Vec<_>>>()?
             };
             let (shared, watch) = (Arc::clone(&shared), watch.clone());
             threads.push(
@@ -81,7 +138,7 @@ impl Router {
                     .name(format!("dozen-router-{worker}"))
                     .spawn(move || {
                         table::set_worker(worker);
-                        runtime.block_on(proxy::serve(listener, shared, watch));
+                        runtime.block_on(serve::serve(listener, shared, watch));
                     })?,
             );
         }
@@ -89,7 +146,13 @@ impl Router {
             shared,
             shutdown,
             threads,
+            tls: front.tls,
         })
+    }
+
+    /// The router's TLS, when it serves HTTPS.
+    pub fn tls(&self) -> Option<&Arc<tls::Tls>> {
+        self.tls.as_ref()
     }
 
     /// Where it listens.
@@ -152,12 +215,15 @@ impl Router {
         Status {
             candidate_share: two_sides.then(|| shared.table.weight()),
             listen: self.shared.listen.to_string(),
+            https: self.tls.is_some(),
             requests: shared.total(|c| &c.requests),
             bad_gateway: shared.total(|c| &c.bad_gateway),
             unavailable: shared.total(|c| &c.unavailable),
             timeout: shared.total(|c| &c.timeout),
             refused: shared.total(|c| &c.refused),
             retried: shared.total(|c| &c.retried),
+            connections: shared.total(|c| &c.open),
+            idle_connections: shared.total(|c| &c.resting),
             instances: self
                 .shared
                 .table
@@ -182,17 +248,17 @@ impl Router {
                     }
                     .to_owned(),
                     in_flight: b.in_flight(),
-                    requests: b.requests.load(Ordering::Relaxed),
+                    requests: b.requests(),
                     errors: b.errors.load(Ordering::Relaxed),
                     responses: b
-                        .responses
+                        .responses()
                         .iter()
                         .enumerate()
-                        .map(|(i, n)| (format!("{}xx", i + 1), n.load(Ordering::Relaxed)))
+                        .map(|(i, n)| (format!("{}xx", i + 1), *n))
                         .filter(|(_, n)| *n > 0)
                         .collect(),
-                    p50_us: b.latency.percentile(50.0).map(micros),
-                    p99_us: b.latency.percentile(99.0).map(micros),
+                    p50_us: b.latency_percentile(50.0).map(micros),
+                    p99_us: b.latency_percentile(99.0).map(micros),
                 })
                 .collect(),
         }
@@ -249,6 +315,9 @@ impl LatencyHistogram {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Status {
     pub listen: String,
+    /// It serves HTTPS at `listen`.
+    #[serde(default)]
+    pub https: bool,
     pub requests: u64,
     pub bad_gateway: u64,
     pub unavailable: u64,
@@ -256,6 +325,13 @@ pub struct Status {
     pub refused: u64,
     /// Idempotent requests sent to another instance after theirs failed them.
     pub retried: u64,
+    /// Client connections open now.
+    #[serde(default)]
+    pub connections: u64,
+    /// Of them, those waiting for their client's next request holding no buffers (nginx's
+    /// `Waiting`).
+    #[serde(default)]
+    pub idle_connections: u64,
     /// While a deploy has two sides: the candidate side's share of requests, in basis points
     /// (10,000 once a blue-green deploy has switched; the stable side is then idle).
     #[serde(default, skip_serializing_if = "Option::is_none")]

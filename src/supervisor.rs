@@ -3,6 +3,7 @@
 pub mod autoscale;
 pub mod backoff;
 pub mod exit;
+pub mod front;
 pub mod guard;
 pub mod health;
 pub mod machine;
@@ -16,6 +17,7 @@ pub mod pty;
 pub mod reaper;
 pub mod runner;
 pub mod server;
+pub mod watch;
 
 /// The threads of this process named `name` (tests: a pool or loop that should have a fixed
 /// number of threads, or none once it ends).

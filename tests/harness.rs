@@ -13,6 +13,9 @@ pub struct Test {
     env: Vec<(String, String)>,
     /// Soft and hard limits on open files to run dozen with (`ulimit -n`).
     open_files: Option<(u64, u64)>,
+    /// Started as a service manager starts it: in a session of its own, with no controlling
+    /// terminal (`setsid`), whatever terminal the tests run in.
+    detached: bool,
 }
 
 impl Test {
@@ -22,6 +25,7 @@ impl Test {
             args: Vec::new(),
             env: Vec::new(),
             open_files: None,
+            detached: false,
         }
     }
 
@@ -32,6 +36,7 @@ impl Test {
             args: Vec::new(),
             env: Vec::new(),
             open_files: None,
+            detached: false,
         }
     }
 
@@ -91,6 +96,12 @@ impl Test {
         self
     }
 
+    /// Runs dozen in a session of its own, with no controlling terminal (`setsid`).
+    pub fn detached(mut self) -> Self {
+        self.detached = true;
+        self
+    }
+
     /// Runs dozen with these soft and hard limits on open files, set by `sh`'s `ulimit`.
     pub fn open_files(mut self, soft: u64, hard: u64) -> Self {
         self.open_files = Some((soft, hard));
@@ -108,6 +119,13 @@ impl Test {
                         "ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" \"$@\""
                     ))
                     .arg(BIN);
+                command
+            }
+            None if self.detached => {
+                // Not a process group leader, so `setsid` runs dozen in its own process (the
+                // pid the test signals).
+                let mut command = Command::new("setsid");
+                command.arg(BIN);
                 command
             }
             None => Command::new(BIN),

@@ -29,3 +29,4 @@ mod sample;
 mod scale;
 mod secrets;
 mod store;
+mod watch;

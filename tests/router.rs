@@ -63,6 +63,15 @@ class App(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         if self.path == "/die-on-" + os.environ["PORT"]:
             os._exit(1)
+        if self.path == "/forbidden":
+            # Answered before the body is read, and closed with it unread (as Django's CSRF
+            # check answers an upload).
+            self.send_response(403)
+            self.send_header("Content-Length", "9")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"forbidden")
+            return
         if self.headers.get("Transfer-Encoding") == "chunked":
             size = 0
             while True:
@@ -359,3 +368,5 @@ mod edge;
 mod ledger;
 mod proxying;
 mod scaling;
+mod tls;
+mod watch;

@@ -363,6 +363,37 @@ pub struct ProcessSettings {
     pub tty: bool,
     /// Instances by the load the router measures (docs/deploy.md).
     pub autoscale: Option<Spanned<Autoscale>>,
+    /// `dozen run --dev --watch`: the paths whose changes restart the type (globs relative to
+    /// the app directory, a directory for all under it), or `false` for none [default: the
+    /// app directory].
+    pub watch: Option<Spanned<Watch>>,
+}
+
+/// `watch = false` or `watch = ["app/**/*.py", "templates/"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    On(bool),
+    Paths(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Watch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Watch;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("false, or a list of paths such as [\"app/**/*.py\", \"templates/\"]")
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<Watch, E> {
+                Ok(Watch::On(on))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Watch, A::Error> {
+                let seq = serde::de::value::SeqAccessDeserializer::new(seq);
+                Vec::deserialize(seq).map(Watch::Paths)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `autoscale = { min = 1, max = 8, target = 10, metric = "in-flight" }`.
@@ -501,8 +532,10 @@ pub struct RouterSection {
     pub queue_timeout: Option<Duration>,
     /// Reading a request's head, from its first byte (slowloris).
     pub header_timeout: Option<Duration>,
-    /// A kept-alive client connection with no request in progress.
-    pub idle_timeout: Option<Duration>,
+    /// A kept-alive client connection with no request in progress (`idle_timeout` is the
+    /// name it had first).
+    #[serde(alias = "idle_timeout")]
+    pub keepalive_timeout: Option<Duration>,
     /// Client connections at once.
     pub max_connections: Option<Spanned<u32>>,
     /// `requests` (a line per request) or `errors` (only the router's errors) [default:
@@ -517,6 +550,109 @@ pub struct RouterSection {
     /// `127.0.0.1`): their `X-Forwarded-Proto`, `-Host`, `-Port` and `Forwarded`.
     #[serde(default)]
     pub trusted_proxies: Vec<Spanned<String>>,
+    /// HTTPS at `listen`: `{ cert, key }` (PEM files, relative to the app), or a list of them
+    /// chosen by the name a client asks (SNI).
+    pub tls: Option<Spanned<TlsFiles>>,
+    /// A plain-HTTP listener beside the HTTPS one (`80`, or `HOST:PORT`).
+    pub http_listen: Option<Spanned<String>>,
+    /// Its answers are redirects to HTTPS (308) rather than the app ([`Self::redirects`]).
+    pub http_redirect: Option<Spanned<bool>>,
+    /// `Strict-Transport-Security` on HTTPS responses: `true` (one year) or the header's value.
+    pub hsts: Option<Spanned<Hsts>>,
+}
+
+impl RouterSection {
+    /// Whether the plain-HTTP listener redirects to HTTPS (`http_redirect = true`).
+    pub fn redirects(&self) -> bool {
+        self.http_redirect.as_ref().is_some_and(|r| *r.get_ref())
+    }
+}
+
+/// `[router] tls`: one certificate, or several.
+#[derive(Debug, Clone)]
+pub enum TlsFiles {
+    One(TlsPair),
+    Several(Vec<TlsPair>),
+}
+
+impl TlsFiles {
+    pub fn pairs(&self) -> &[TlsPair] {
+        match self {
+            Self::One(pair) => std::slice::from_ref(pair),
+            Self::Several(pairs) => pairs,
+        }
+    }
+}
+
+/// A certificate chain and its key (PEM files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPair {
+    pub cert: String,
+    pub key: String,
+}
+
+/// `[router] hsts`.
+#[derive(Debug, Clone)]
+pub enum Hsts {
+    On(bool),
+    Value(String),
+}
+
+// By hand rather than `untagged`: a table's own errors (`missing field \`key\``) reach the
+// user, not "did not match any variant".
+impl<'de> Deserialize<'de> for TlsFiles {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TlsFiles;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("{ cert = \"…\", key = \"…\" } or a list of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<TlsFiles, A::Error> {
+                TlsPair::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(TlsFiles::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<TlsFiles, A::Error> {
+                Vec::<TlsPair>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(TlsFiles::Several)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hsts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Hsts;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false, or a Strict-Transport-Security value (\"max-age=…\")")
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<Hsts, E> {
+                Ok(Hsts::On(on))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Hsts, E> {
+                Ok(Hsts::Value(value.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Hsts {
+    /// One year, as the HSTS preload list asks at least.
+    pub const DEFAULT: &str = "max-age=31536000";
+
+    /// The header's value, if on.
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            Self::On(true) => Some(Self::DEFAULT),
+            Self::On(false) => None,
+            Self::Value(value) => Some(value),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -61,6 +61,8 @@ pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
     inspection.diagnostics.extend(missing);
     let drains = drain_problems(&inspection);
     inspection.diagnostics.extend(drains);
+    let certificates = certificate_problems(&inspection);
+    inspection.diagnostics.extend(certificates);
     let report = Report::new(&inspection);
     let valid = report.valid;
     if args.json {
@@ -118,6 +120,34 @@ fn drain_problems(inspection: &Inspection) -> Vec<Diagnostic> {
             ))
         })
         .collect()
+}
+
+/// `check` only: `[router] tls`'s certificates and keys read and checked as `dozen run` reads
+/// them (as `nginx -t` and `caddy validate` do), said at the `tls` key.
+fn certificate_problems(inspection: &Inspection) -> Vec<Diagnostic> {
+    let app = &inspection.app;
+    let (Some(source), Some(setting)) = (&app.manifest_source, &app.manifest.router.tls) else {
+        return Vec::new();
+    };
+    let span = setting.span();
+    let at = source.location(span.start, span.len());
+    let pairs = setting
+        .get_ref()
+        .pairs()
+        .iter()
+        .map(|p| crate::router::tls::Pair {
+            cert: app.dir.path.join(&p.cert),
+            key: app.dir.path.join(&p.key),
+        })
+        .collect();
+    match crate::router::tls::Tls::from_files(pairs) {
+        Ok(tls) => tls
+            .warnings(jiff::Timestamp::now())
+            .into_iter()
+            .map(|w| Diagnostic::warning(at.clone(), format!("[router] tls: {w}")))
+            .collect(),
+        Err(problem) => vec![Diagnostic::error(at, format!("[router] tls: {problem}"))],
+    }
 }
 
 /// `check` only: the scripts the Procfile's commands name that are not files of the app.

@@ -572,13 +572,16 @@ fn instance_table(out: &mut String, instances: &[control::InstanceStatus]) {
 fn router_lines(out: &mut String, router: &crate::router::Status) {
     let _ = writeln!(
         out,
-        "\nrouter  http://{}  {} requests  502: {}  503: {}  504: {}  retried: {}",
+        "\nrouter  {}://{}  {} requests  502: {}  503: {}  504: {}  retried: {}  connections: {} ({} idle)",
+        if router.https { "https" } else { "http" },
         router.listen,
         router.requests,
         router.bad_gateway,
         router.unavailable,
         router.timeout,
-        router.retried
+        router.retried,
+        router.connections,
+        router.idle_connections
     );
     if let Some(share) = router.candidate_share {
         let candidate = f64::from(share) / 100.0;

@@ -182,16 +182,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     }
     let timeout = args.timeout;
 
-    for instance in &instances {
-        if let Some(error) = port_taken(instance.port) {
-            return Err(Error::failed(format!(
-                "port {} for {} is already in use ({error})",
-                instance.port,
-                instance.name()
-            ))
-            .hint("stop what listens there, or choose another base port with --port"));
-        }
-    }
+    instance_ports_free(router.as_ref(), &instances)?;
 
     let logs = logs_plan(app, &store, &env)?;
     // Under the lock: a socket left by a killed run is replaced.
@@ -199,6 +190,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .map_err(|e| Error::io("cannot create the control socket", e))?;
 
     let types = type_settings(app, procfile, timeout);
+    let watch = args.watch.then(|| watch_plan(app, procfile, &cwd, &store));
     let planned = instances
         .iter()
         .map(|i| PlannedInstance {
@@ -234,8 +226,85 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         router,
         autoscale,
         logs,
+        watch,
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
+}
+
+/// `--watch`: the app directory, watched for every type but those with `watch = false` (a
+/// type's `watch` paths were checked with the manifest).
+fn watch_plan(
+    app: &crate::app::App,
+    procfile: &crate::app::procfile::Procfile,
+    cwd: &std::path::Path,
+    store: &std::path::Path,
+) -> crate::supervisor::watch::WatchPlan {
+    use crate::supervisor::watch::{Paths, paths};
+    let types = procfile
+        .types
+        .iter()
+        .filter_map(|t| {
+            let watch = app.manifest.process(&t.name).and_then(|s| s.watch.as_ref());
+            let watched = watch.map_or(Ok(Some(Paths::All)), |w| paths(w.get_ref()));
+            Some((t.name.clone(), watched.ok().flatten()?))
+        })
+        .collect();
+    crate::supervisor::watch::WatchPlan {
+        root: cwd.to_owned(),
+        store: store.to_owned(),
+        types,
+    }
+}
+
+/// Every instance's port free: not one of dozen's own listeners, nor taken by another program.
+fn instance_ports_free(
+    router: Option<&runner::RouterPlan>,
+    instances: &[crate::app::formation::Instance],
+) -> Result<(), Error> {
+    if let Some(plan) = router {
+        own_port_clash(plan, instances)?;
+    }
+    for instance in instances {
+        if let Some(error) = port_taken(instance.port) {
+            return Err(Error::failed(format!(
+                "port {} for {} is already in use ({error})",
+                instance.port,
+                instance.name()
+            ))
+            .hint("stop what listens there, or choose another base port with --port"));
+        }
+    }
+    Ok(())
+}
+
+/// An instance whose port is one of dozen's own listeners (the router's plain-HTTP or metrics
+/// address): said as that, not as a port some other program holds.
+fn own_port_clash(
+    plan: &runner::RouterPlan,
+    instances: &[crate::app::formation::Instance],
+) -> Result<(), Error> {
+    let own = [
+        ("the router's address", Some(&plan.front.listener)),
+        (
+            "[router] http_listen",
+            plan.front.http.as_ref().map(|(l, _)| l),
+        ),
+        ("[router] metrics", plan.metrics.as_ref()),
+    ];
+    for (what, listener) in own {
+        let Some(address) = listener.and_then(|l| l.local_addr().ok()) else {
+            continue;
+        };
+        if let Some(instance) = instances.iter().find(|i| i.port == address.port()) {
+            return Err(Error::usage(format!(
+                "port {} for {} is {what} ({address})",
+                instance.port,
+                instance.name()
+            ))
+            .hint("instances take the ports from the base port up (foreman's rule): give dozen's own listener a port outside them, or another base port with --port"));
+        }
+    }
+    Ok(())
 }
 
 /// The router `--router` or `[router]` asks for, its listener bound, and the base port of the
@@ -254,9 +323,7 @@ fn plan_router(
     let router_addr = match args.router {
         _ if args.no_router => None,
         Some(address) => Some(RouterAddr::resolve(address.or(configured), base)),
-        None => section
-            .enabled
-            .then(|| RouterAddr::resolve(configured, base)),
+        None => (section.enabled || args.tls).then(|| RouterAddr::resolve(configured, base)),
     };
     let instance_base = if router_addr.is_some() {
         base.checked_add(1)
@@ -277,12 +344,48 @@ fn plan_router(
                 .hint("name the type it fronts in dozen.toml: [router] type = \"NAME\""));
             }
             let listener = std::net::TcpListener::bind(address).map_err(|e| {
-                Error::failed(format!("the router cannot listen on {address} ({e})"))
-                    .hint("stop what listens there, or give another address: --router 8080")
+                cannot_listen(
+                    address,
+                    &e,
+                    "give another address: --router 8080, or [router] listen",
+                )
             })?;
+            let (tls, notes) = router_tls(args, app, address)?;
+            let http = match &section.http_listen {
+                Some(http) => {
+                    let address = RouterAddr::parse(http.get_ref())
+                        .map(|a| RouterAddr::resolve(Some(a), 0))
+                        .map_err(|e| Error::usage(format!("[router] http_listen: {e}")))?;
+                    if address == listener.local_addr().unwrap_or(address) {
+                        return Err(Error::usage(format!(
+                            "[router] http_listen is the router's own address ({address})"
+                        ))
+                        .hint("give the plain-HTTP listener a port of its own: http_listen = \"8080\""));
+                    }
+                    let listener = std::net::TcpListener::bind(address).map_err(|e| {
+                        cannot_listen(address, &e, "give another [router] http_listen")
+                    })?;
+                    Some((listener, section.redirects()))
+                }
+                None => None,
+            };
+            // Not for the development certificate: a browser would pin localhost to HTTPS for
+            // every app on it.
+            let hsts = section
+                .hsts
+                .as_ref()
+                .filter(|_| !args.tls)
+                .and_then(|h| h.get_ref().value().map(str::to_owned))
+                .and_then(|v| hyper::header::HeaderValue::try_from(v).ok());
             Some(runner::RouterPlan {
                 type_name: routed.to_owned(),
-                listener,
+                front: crate::router::Front {
+                    listener,
+                    tls,
+                    http,
+                    hsts,
+                },
+                notes,
                 limits: router_limits(&app.manifest, args.dev),
                 metrics: metrics_listener(section)?,
             })
@@ -291,6 +394,103 @@ fn plan_router(
     };
 
     Ok((router, instance_base))
+}
+
+/// Why the router cannot listen at `address`, with the fix that fits the cause: a port under
+/// 1024 needs a privilege, a taken one its owner stopped.
+fn cannot_listen(address: std::net::SocketAddr, error: &std::io::Error, other: &str) -> Error {
+    let message = format!("the router cannot listen on {address} ({error})");
+    match error.kind() {
+        std::io::ErrorKind::PermissionDenied if address.port() < 1024 => Error::failed(message).hint(format!(
+            "ports under 1024 need root or the CAP_NET_BIND_SERVICE capability (setcap cap_net_bind_service=+ep on dozen, AmbientCapabilities= in a systemd unit); or {other}"
+        )),
+        std::io::ErrorKind::AddrInUse => {
+            Error::failed(message).hint(format!("stop what listens there, or {other}"))
+        }
+        _ => Error::failed(message).hint(other.to_owned()),
+    }
+}
+
+/// The router's TLS: `--tls` (the development CA's certificate), else `[router] tls` (the
+/// files, read and checked now); and what to say of it as it starts.
+fn router_tls(
+    args: &RunArgs,
+    app: &crate::app::App,
+    address: std::net::SocketAddr,
+) -> Result<(Option<std::sync::Arc<crate::router::tls::Tls>>, Vec<String>), Error> {
+    use crate::router::devca::{self, DevCa};
+    use crate::router::tls::{Pair, Tls};
+    if args.tls {
+        let home = devca::home().map_err(|e| Error::failed(e.to_string()))?;
+        let ca = DevCa::open_or_create(&home).map_err(|e| Error::failed(format!("--tls: {e}")))?;
+        let root = ca.cert_path();
+        let shown = root.display();
+        let mut notes = Vec::new();
+        if ca.created {
+            notes.push(format!(
+                "made your development CA: {shown} (its key stays beside it, readable by you only)"
+            ));
+            notes.extend([
+                format!("trust it once — curl: --cacert {shown}; Python: SSL_CERT_FILE={shown} (requests: REQUESTS_CA_BUNDLE); Node: NODE_EXTRA_CA_CERTS={shown}"),
+                format!("the system: sudo cp {shown} /usr/local/share/ca-certificates/dozen-dev.crt && sudo update-ca-certificates (Debian, Ubuntu); sudo trust anchor {shown} (Fedora, Arch); sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {shown} (macOS)"),
+                format!("Firefox and Chrome on Linux keep their own store: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n dozen-dev -i {shown} (and Firefox's profile, or its settings' Certificates)"),
+            ]);
+        } else {
+            notes.push(format!(
+                "certificate for localhost from your development CA ({shown})"
+            ));
+        }
+        if app.manifest.router.tls.is_some() {
+            notes.push(
+                "--tls: the development CA's certificate is served, not [router] tls's".to_owned(),
+            );
+        }
+        if app.manifest.router.hsts.is_some() {
+            notes.push("--tls: [router] hsts is not sent with the development certificate (a browser would keep localhost on HTTPS for every app on it)".to_owned());
+        }
+        // On every address (0.0.0.0): the machine's name too, for other devices on the network.
+        let names: Vec<String> = if address.ip().is_unspecified() {
+            let host = rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned();
+            notes.push(format!(
+                "the certificate names localhost, 127.0.0.1, ::1 and {host}"
+            ));
+            vec![host]
+        } else {
+            Vec::new()
+        };
+        let ips = [address.ip()];
+        let tls = Tls::issued(
+            Box::new(move || ca.issue(&ips, &names)),
+            devca::LEAF_LIFETIME / 2,
+        )
+        .map_err(|e| Error::failed(format!("--tls: {e}")))?;
+        return Ok((Some(std::sync::Arc::new(tls)), notes));
+    }
+    let Some(files) = &app.manifest.router.tls else {
+        return Ok((None, Vec::new()));
+    };
+    let pairs = files
+        .get_ref()
+        .pairs()
+        .iter()
+        .map(|p| Pair {
+            cert: app.dir.path.join(&p.cert),
+            key: app.dir.path.join(&p.key),
+        })
+        .collect();
+    let tls = Tls::from_files(pairs).map_err(|e| {
+        Error::usage(format!("[router] tls: {e}"))
+            .hint("the certificate file holds the chain (leaf first), the key file its private key, both PEM")
+    })?;
+    let warnings = tls.warnings(jiff::Timestamp::now());
+    let notes = warnings
+        .into_iter()
+        .map(|w| format!("warning: {w}"))
+        .collect();
+    Ok((Some(std::sync::Arc::new(tls)), notes))
 }
 
 /// `[router] metrics`, bound (checked with the manifest).
@@ -373,7 +573,9 @@ fn router_limits(manifest: &crate::app::manifest::Manifest, dev: bool) -> crate:
         first_byte: section.timeout.map_or(defaults.first_byte, |d| d.0),
         queue: section.queue_timeout.map_or(defaults.queue, |d| d.0),
         header_read: section.header_timeout.map_or(defaults.header_read, |d| d.0),
-        idle: section.idle_timeout.map_or(defaults.idle, |d| d.0),
+        keepalive: section
+            .keepalive_timeout
+            .map_or(defaults.keepalive, |d| d.0),
         max_connections: section
             .max_connections
             .as_ref()
@@ -561,4 +763,37 @@ fn logs_plan(
         drains,
         reload: Some(Box::new(all)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint(error: &Error) -> &str {
+        match error {
+            Error::Failed {
+                hint: Some(hint), ..
+            } => hint,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The router's address refused: a port under 1024 is a privilege to get, a taken port
+    /// is its owner to stop — each said as its fix.
+    #[test]
+    fn a_listen_error_is_told_with_the_fix_for_its_cause() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let low = cannot_listen("0.0.0.0:443".parse().unwrap(), &denied, "use -p");
+        assert!(
+            low.to_string()
+                .starts_with("the router cannot listen on 0.0.0.0:443")
+        );
+        assert!(hint(&low).contains("CAP_NET_BIND_SERVICE"), "{low:?}");
+        assert!(hint(&low).ends_with("or use -p"));
+        let high = cannot_listen("0.0.0.0:8443".parse().unwrap(), &denied, "use -p");
+        assert_eq!(hint(&high), "use -p");
+        let taken = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let busy = cannot_listen("127.0.0.1:80".parse().unwrap(), &taken, "use -p");
+        assert_eq!(hint(&busy), "stop what listens there, or use -p");
+    }
 }

@@ -34,10 +34,31 @@ const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port")
 /// `Connection: upgrade` and its `Upgrade`: they are the request to switch protocols, which
 /// the router passes on.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    // One look over the names (comparing a standard name is comparing a number) says which
+    // of the eight are there: most messages have none, and only those there are removed
+    // (each removal hashes its name).
+    let mut present = 0_u8;
+    let mut close_header = false;
+    for name in headers.keys() {
+        match HOP_BY_HOP.iter().position(|hop| hop == name) {
+            Some(i) => present |= 1 << i,
+            None => close_header |= name.as_str() == "close",
+        }
+    }
+    if present == 0 {
+        return;
+    }
     let upgrade_value = upgrade
         .then(|| headers.get(header::UPGRADE).cloned())
         .flatten();
-    if let header::Entry::Occupied(connection) = headers.entry(header::CONNECTION) {
+    // `Connection` (bit 0) usually names only hop-by-hop headers (`keep-alive`, `upgrade`)
+    // or `close`: nothing more to remove than the eight, and no name to make.
+    let names_more = present & 1 != 0
+        && !headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .all(|value| names_only_hop_by_hop(value, close_header));
+    if names_more && let header::Entry::Occupied(connection) = headers.entry(header::CONNECTION) {
         let named: Vec<HeaderName> = connection
             .remove_entry_mult()
             .1
@@ -52,13 +73,30 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
             headers.remove(name);
         }
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(name);
+        }
     }
     if let Some(value) = upgrade_value {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, value);
     }
+}
+
+/// Whether a `Connection` value names nothing but hop-by-hop headers (removed anyway), and
+/// `close` when no header has that name: removing what it names would remove nothing more.
+/// A value that is not text names nothing (it is not read for names).
+fn names_only_hop_by_hop(value: &HeaderValue, close_header: bool) -> bool {
+    value.to_str().map_or(true, |value| {
+        value.split(',').map(str::trim).all(|token| {
+            token.is_empty()
+                || (!close_header && token.eq_ignore_ascii_case("close"))
+                || HOP_BY_HOP
+                    .iter()
+                    .any(|hop| hop.as_str().eq_ignore_ascii_case(token))
+        })
+    })
 }
 
 /// Why a request's `Host` makes it a bad request (RFC 9112 §3.2): more than one (the app
@@ -179,6 +217,18 @@ pub fn client_ip(client: SocketAddr) -> HeaderValue {
     HeaderValue::try_from(client.ip().to_string()).expect("an IP address is a header value")
 }
 
+/// Who sent a request, and how, as the forwarding headers tell it.
+pub struct Client<'a> {
+    /// Its address, as `X-Forwarded-For` gives it.
+    pub ip: &'a HeaderValue,
+    /// The router's port it came to.
+    pub port: u16,
+    /// Over TLS the router terminated.
+    pub https: bool,
+    /// A trusted proxy: its forwarding headers are kept.
+    pub trusted: bool,
+}
+
 /// What the app is told about the request: who sent it, to which host and port, over what,
 /// when the router received it (milliseconds since the epoch, as Heroku's `X-Request-Start`),
 /// and its id.
@@ -189,12 +239,13 @@ pub fn client_ip(client: SocketAddr) -> HeaderValue {
 /// replaced: a client cannot claim `https` or another host.
 pub fn add_forwarded(
     headers: &mut HeaderMap,
-    client_ip: &HeaderValue,
-    listen_port: u16,
+    client: &Client<'_>,
     request_id: &HeaderValue,
     received: SystemTime,
-    trusted: bool,
 ) {
+    let (client_ip, listen_port, trusted) = (client.ip, client.port, client.trusted);
+    // The eight below in one growth of the map, not one per power of two passed.
+    headers.reserve(8);
     if let Ok(value) = forwarded_for(headers, client_ip) {
         headers.insert(X_FORWARDED_FOR, value);
     }
@@ -203,7 +254,7 @@ pub fn add_forwarded(
         remove_lookalikes(headers);
     }
     let host = headers.get(header::HOST).cloned();
-    let ours = forwarded(client_ip, host.as_ref());
+    let ours = LAST.with_borrow_mut(|last| last.forwarded(client_ip, host.as_ref(), client.https));
     let forwarded = if trusted {
         ours.and_then(|ours| joined(headers, &header::FORWARDED, &ours))
     } else {
@@ -217,17 +268,75 @@ pub fn add_forwarded(
             headers.insert(name, value);
         }
     };
-    set(headers, X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    let proto = if client.https { "https" } else { "http" };
+    set(headers, X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     if let Some(host) = host {
         set(headers, X_FORWARDED_HOST, host);
     }
-    set(headers, X_FORWARDED_PORT, HeaderValue::from(listen_port));
     let millis = received
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    headers.insert(X_REQUEST_START, HeaderValue::from(millis));
+    let (port, start) = LAST.with_borrow_mut(|last| (last.port(listen_port), last.millis(millis)));
+    set(headers, X_FORWARDED_PORT, port);
+    headers.insert(X_REQUEST_START, start);
     headers.insert(X_REQUEST_ID, request_id.clone());
     headers.append(header::VIA, HeaderValue::from_static("1.1 dozen"));
+}
+
+thread_local! {
+    /// What this router thread last told an app that most requests repeat.
+    static LAST: std::cell::RefCell<Last> = std::cell::RefCell::default();
+}
+
+/// Values made for one request and given again to the next that has the same: the port
+/// (every request), the millisecond received (ten or more requests share one under load),
+/// the client's `Forwarded` element (a kept-alive connection's requests share it). Each was
+/// an allocation, and `Forwarded` a scan of its bytes, per request.
+#[derive(Default)]
+struct Last {
+    port: Option<(u16, HeaderValue)>,
+    millis: Option<(u64, HeaderValue)>,
+    /// The client's address, `Host` and whether it came over TLS, and the element made of
+    /// them.
+    forwarded: Option<(HeaderValue, Option<HeaderValue>, bool, HeaderValue)>,
+}
+
+impl Last {
+    fn port(&mut self, port: u16) -> HeaderValue {
+        match &self.port {
+            Some((last, value)) if *last == port => value.clone(),
+            _ => self.port.insert((port, HeaderValue::from(port))).1.clone(),
+        }
+    }
+
+    fn millis(&mut self, millis: u64) -> HeaderValue {
+        match &self.millis {
+            Some((last, value)) if *last == millis => value.clone(),
+            _ => self
+                .millis
+                .insert((millis, HeaderValue::from(millis)))
+                .1
+                .clone(),
+        }
+    }
+
+    fn forwarded(
+        &mut self,
+        client_ip: &HeaderValue,
+        host: Option<&HeaderValue>,
+        https: bool,
+    ) -> Result<HeaderValue, header::InvalidHeaderValue> {
+        if let Some((ip, last_host, last_https, value)) = &self.forwarded
+            && ip.as_bytes() == client_ip.as_bytes()
+            && last_host.as_ref().map(HeaderValue::as_bytes) == host.map(HeaderValue::as_bytes)
+            && *last_https == https
+        {
+            return Ok(value.clone());
+        }
+        let value = forwarded(client_ip, host, https)?;
+        self.forwarded = Some((client_ip.clone(), host.cloned(), https, value.clone()));
+        Ok(value)
+    }
 }
 
 /// Headers other frameworks read as what a proxy said of the request — Rack reads
@@ -310,6 +419,7 @@ fn forwarded_for(
 fn forwarded(
     client_ip: &HeaderValue,
     host: Option<&HeaderValue>,
+    https: bool,
 ) -> Result<HeaderValue, header::InvalidHeaderValue> {
     let ip = client_ip.as_bytes();
     let mut value = Vec::with_capacity(64);
@@ -321,7 +431,11 @@ fn forwarded(
         value.extend_from_slice(b"for=");
         value.extend_from_slice(ip);
     }
-    value.extend_from_slice(b";proto=http");
+    value.extend_from_slice(if https {
+        b";proto=https"
+    } else {
+        b";proto=http"
+    });
     if let Some(host) = host.map(HeaderValue::as_bytes).filter(|h| !h.is_empty()) {
         value.extend_from_slice(b";host=");
         if host.iter().all(|&b| is_tchar(b)) {
@@ -345,9 +459,57 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
+/// Whether a (trusted) proxy says the client's request came over HTTPS: `X-Forwarded-Proto:
+/// https`, or `Forwarded: proto=https`, the nearest proxy's word (the last value).
+pub fn forwarded_https(headers: &HeaderMap) -> bool {
+    let last = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .map(str::trim)
+    };
+    if let Some(proto) = last("x-forwarded-proto") {
+        return proto.eq_ignore_ascii_case("https");
+    }
+    last("forwarded").is_some_and(|element| {
+        element.split(';').any(|pair| {
+            pair.trim().split_once('=').is_some_and(|(k, v)| {
+                k.eq_ignore_ascii_case("proto") && v.trim_matches('"').eq_ignore_ascii_case("https")
+            })
+        })
+    })
+}
+
+/// The host a (trusted) proxy says the client asked for: `X-Forwarded-Host`'s first value,
+/// when it is a valid authority.
+pub fn forwarded_host(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("x-forwarded-host")?.to_str().ok()?;
+    let host = value.split(',').next()?.trim();
+    let authority = host.parse::<hyper::http::uri::Authority>().ok()?;
+    (!authority.host().is_empty()).then(|| authority.as_str().to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forwarding headers for a request to port 5000 over plain HTTP, received now.
+    fn forward(headers: &mut HeaderMap, ip: &HeaderValue, id: &HeaderValue, trusted: bool) {
+        add_forwarded(
+            headers,
+            &Client {
+                ip,
+                port: 5000,
+                https: false,
+                trusted,
+            },
+            id,
+            SystemTime::now(),
+        );
+    }
 
     #[test]
     fn hop_by_hop_headers_and_those_connection_names_go() {
@@ -363,6 +525,34 @@ mod tests {
         strip_hop_by_hop(&mut headers, false);
         let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["x-kept"]);
+    }
+
+    #[test]
+    fn a_connection_naming_only_hops_takes_the_short_way_to_the_same_end() {
+        // `keep-alive` alone (an instance's usual response): only the hops go.
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("Keep-Alive"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut headers, false);
+        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-kept"]);
+        // `close` names a header only when there is one of that name; a second value names
+        // more.
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        headers.insert("close", HeaderValue::from_static("1"));
+        headers.append(header::CONNECTION, HeaderValue::from_static("x-hop"));
+        headers.insert("x-hop", HeaderValue::from_static("1"));
+        headers.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut headers, false);
+        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-kept"]);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        headers.insert("close", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut headers, false);
+        assert!(headers.is_empty());
     }
 
     #[test]
@@ -432,7 +622,7 @@ mod tests {
         let id = HeaderValue::from_static("0123456789abcdefghij");
         let proxy = client_ip("10.0.0.2:40000".parse().unwrap());
         let mut trusted = sent();
-        add_forwarded(&mut trusted, &proxy, 5000, &id, SystemTime::now(), true);
+        forward(&mut trusted, &proxy, &id, true);
         assert_eq!(trusted["x-forwarded-for"], "203.0.113.9, 10.0.0.2");
         assert_eq!(trusted["x-forwarded-proto"], "https");
         assert_eq!(trusted["x-forwarded-port"], "443");
@@ -459,16 +649,9 @@ mod tests {
             );
         }
         let mut also_trusted = untrusted.clone();
-        add_forwarded(
-            &mut also_trusted,
-            &proxy,
-            5000,
-            &id,
-            SystemTime::now(),
-            true,
-        );
+        forward(&mut also_trusted, &proxy, &id, true);
         assert_eq!(also_trusted["x-forwarded-ssl"], "on");
-        add_forwarded(&mut untrusted, &proxy, 5000, &id, SystemTime::now(), false);
+        forward(&mut untrusted, &proxy, &id, false);
         for gone in [
             "x-forwarded-ssl",
             "x-forwarded-scheme",
@@ -504,11 +687,14 @@ mod tests {
         let at = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
         add_forwarded(
             &mut headers,
-            &client_ip("127.0.0.1:40000".parse().unwrap()),
-            5000,
+            &Client {
+                ip: &client_ip("127.0.0.1:40000".parse().unwrap()),
+                port: 5000,
+                https: false,
+                trusted: false,
+            },
             &id,
             at,
-            false,
         );
         assert_eq!(
             headers["x-forwarded-for"],
@@ -539,7 +725,7 @@ mod tests {
             headers.append(header::FORWARDED, HeaderValue::from_static("proto=https"));
             let id = HeaderValue::from_static("0123456789abcdefghij");
             let ip = client_ip(client.parse().unwrap());
-            add_forwarded(&mut headers, &ip, 5000, &id, SystemTime::now(), false);
+            forward(&mut headers, &ip, &id, false);
             let all: Vec<_> = headers.get_all(header::FORWARDED).iter().cloned().collect();
             assert_eq!(all.len(), 1, "{all:?}");
             all[0].to_str().unwrap().to_owned()
@@ -552,5 +738,61 @@ mod tests {
             forwarded("192.0.2.1:4711", None),
             "for=192.0.2.1;proto=http"
         );
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> hyper::HeaderMap {
+        let mut map = hyper::HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    /// What a trusted proxy says of the scheme: the nearest proxy's word (the last value),
+    /// `X-Forwarded-Proto` before `Forwarded`.
+    #[test]
+    fn the_nearest_proxys_word_on_the_scheme_is_taken() {
+        let https = |pairs: &[(&str, &str)]| forwarded_https(&headers(pairs));
+        assert!(https(&[("x-forwarded-proto", "https")]));
+        assert!(https(&[("x-forwarded-proto", "HTTPS")]));
+        assert!(!https(&[("x-forwarded-proto", "http")]));
+        assert!(https(&[("x-forwarded-proto", "http, https")]));
+        assert!(!https(&[
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-proto", "http")
+        ]));
+        assert!(https(&[(
+            "forwarded",
+            "for=192.0.2.1;proto=https;host=a.test"
+        )]));
+        assert!(https(&[("forwarded", "for=192.0.2.1;Proto=\"https\"")]));
+        assert!(!https(&[(
+            "forwarded",
+            "proto=https, for=192.0.2.1;proto=http"
+        )]));
+        assert!(!https(&[
+            ("x-forwarded-proto", "http"),
+            ("forwarded", "proto=https")
+        ]));
+        assert!(!https(&[]));
+    }
+
+    #[test]
+    fn a_forwarded_host_is_taken_only_when_it_is_an_authority() {
+        let host = |value: &str| forwarded_host(&headers(&[("x-forwarded-host", value)]));
+        assert_eq!(
+            host("shop.example.com").as_deref(),
+            Some("shop.example.com")
+        );
+        assert_eq!(
+            host("shop.example.com:8443, inner").as_deref(),
+            Some("shop.example.com:8443")
+        );
+        assert_eq!(host("a b"), None);
+        assert_eq!(host("/path"), None);
+        assert_eq!(forwarded_host(&headers(&[])), None);
     }
 }

@@ -6,25 +6,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::body::Upstream;
 use super::descriptors::Exhausted;
 use super::table::{self, Backend};
+pub use super::upstream::Sender;
 
 /// Idle connections kept per instance and router thread.
 pub const MAX_IDLE_PER_THREAD: usize = 32;
-
-/// A connection to an instance, as a request is sent on it.
-pub type Sender = hyper::client::conn::http1::SendRequest<Upstream>;
 
 /// A connection whose response has been read goes back to its instance's pool (this
 /// thread's), unless the instance is going. Usually it is ready at once (its response's last
 /// bytes were read on this thread before the client was given them); else a task waits.
 pub fn give_back(backend: &Arc<Backend>, mut sender: Sender) {
     fn pool(backend: &Backend, sender: Sender) {
-        if backend.is_draining() {
+        if backend.is_draining() || sender.is_cut() {
             return;
         }
         let mut pool = backend.pool(table::worker()).lock().expect("pool lock");
@@ -36,7 +32,7 @@ pub fn give_back(backend: &Arc<Backend>, mut sender: Sender) {
     }
     if sender.is_ready() {
         pool(backend, sender);
-    } else if !sender.is_closed() {
+    } else if !sender.is_closed() && !sender.is_cut() {
         let backend = Arc::clone(backend);
         tokio::spawn(async move {
             if sender.ready().await.is_ok() {
@@ -88,8 +84,7 @@ pub async fn connect(
         Err(_) => return Err(ConnectError::Refused),
     };
     let _ = stream.set_nodelay(true);
-    let (sender, connection) = hyper::client::conn::http1::Builder::new()
-        .handshake(TokioIo::new(stream))
+    let (sender, connection) = Sender::handshake(stream)
         .await
         .map_err(ConnectError::Failed)?;
     if upgrade {

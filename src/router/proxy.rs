@@ -3,7 +3,6 @@
 //! instance, when to retry (only a request no byte of which reached an app), what the app is
 //! told, and the errors a real edge gives.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,24 +11,31 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::BodyExt as _;
-use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::descriptors::Exhausted;
 use super::headers;
+use super::line::{self, logfmt};
 use super::pool::{self, ConnectError, Sender};
 use super::sides::{self, Choice};
 use super::table::{self, Backend, InFlight, Table};
 use super::upgrade;
-use super::watch::{Activity, InProgress, Watched};
 
-pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
+/// What the router answers a client with: an instance's body as it arrives, or one of the
+/// router's own. Not a boxed `dyn Body`: that was an allocation, and a call through a
+/// pointer for each frame, on every response.
+pub struct ProxyBody(Answer);
+
+// The large variant is nearly every response's: boxing it would be the allocation saved.
+#[allow(clippy::large_enum_variant)]
+enum Answer {
+    Passed(Counted),
+    Own(Option<Bytes>),
+    Empty,
+}
 
 pub use super::body::Upstream;
 
@@ -44,8 +50,9 @@ pub struct Limits {
     pub queue: Duration,
     /// Reading a request's head, from its first byte (slowloris).
     pub header_read: Duration,
-    /// A kept-alive client connection with no request, before it is closed.
-    pub idle: Duration,
+    /// A kept-alive client connection with no request, before it is closed
+    /// (`keepalive_timeout`).
+    pub keepalive: Duration,
     /// Client connections at once; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// Bytes of a request's head.
@@ -67,7 +74,8 @@ impl Default for Limits {
             first_byte: Duration::from_secs(30),
             queue: Duration::from_secs(10),
             header_read: Duration::from_secs(10),
-            idle: Duration::from_secs(60),
+            // nginx's `keepalive_timeout` (docs/router.md says why).
+            keepalive: Duration::from_secs(75),
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
             log_requests: true,
@@ -95,6 +103,10 @@ pub struct Counters {
     pub refused: AtomicU64,
     /// Idempotent requests sent again after their instance failed them.
     pub retried: AtomicU64,
+    /// Client connections at rest now: waiting for a request, holding no buffers.
+    pub resting: AtomicU64,
+    /// Client connections open now.
+    pub open: AtomicU64,
     /// Requests an instance answered, by the time from their arrival to their response's
     /// end: one count per bucket of [`LATENCY_BOUNDS`] and one over the last.
     pub latency: [AtomicU64; LATENCY_BOUNDS.len() + 1],
@@ -133,108 +145,13 @@ pub struct Shared {
     pub permits: Arc<Semaphore>,
     /// The router's own lines (errors it answered), for the formation's stream.
     pub say: Box<dyn Fn(String) + Send + Sync>,
-}
-
-/// Accepts client connections, on this thread's runtime, until `shutdown` says so; every
-/// connection and its instance connections stay on this thread.
-pub async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    // When this thread last said it could not accept for want of descriptors.
-    let mut told = None;
-    loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&shared.permits).acquire_owned() => permit,
-            _ = shutdown.changed() => return,
-        };
-        let Ok(permit) = permit else { return };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => return,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                if let Some(exhausted) = Exhausted::of(&error) {
-                    told = tell_exhausted(&shared, told, exhausted);
-                }
-                // Out of descriptors and the like: wait, do not spin.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let client = headers::client_ip(peer);
-        // `X-Dozen-Side` steers a request only from this machine (smoke tests, a tester on
-        // the host): from anywhere else anyone could veto or dilute a canary.
-        let local = peer.ip().to_canonical().is_loopback();
-        let trusted = shared
-            .limits
-            .trusted_proxies
-            .iter()
-            .any(|range| range.contains(peer.ip()));
-        let activity = Arc::new(Activity::default());
-        let stream = Watched::new(
-            stream,
-            Arc::clone(&activity),
-            shared.limits.idle,
-            shared.limits.header_read,
-        );
-        let max_buf_size = shared.limits.max_header_bytes.max(8192);
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                let client = client.clone();
-                let activity = Arc::clone(&activity);
-                let in_progress = activity.begin();
-                async move {
-                    let peer = Peer {
-                        client,
-                        local,
-                        trusted,
-                    };
-                    let response = handle(request, peer, &shared).await;
-                    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-                        activity.upgraded();
-                    }
-                    Ok::<_, Infallible>(response.map(|body| Guarded {
-                        body,
-                        _in_progress: in_progress,
-                    }))
-                }
-            });
-            // The header and idle clocks are `Watched`'s, not hyper's (which has one timer
-            // for both).
-            let _ = hyper::server::conn::http1::Builder::new()
-                .header_read_timeout(None)
-                .max_buf_size(max_buf_size)
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
-            drop(permit);
-        });
-    }
-}
-
-/// Accepting failed for want of descriptors: said at most every 10 s per router thread (it
-/// is tried again every 50 ms); the connections wait in the kernel's backlog meanwhile.
-fn tell_exhausted(shared: &Shared, told: Option<Instant>, exhausted: Exhausted) -> Option<Instant> {
-    if told.is_some_and(|at| at.elapsed() < Duration::from_secs(10)) {
-        return told;
-    }
-    (shared.say)(format!(
-        "at=error code=too-many-open-files desc=\"cannot accept a connection: {exhausted}; connections wait in the backlog\""
-    ));
-    Some(Instant::now())
+    /// `Strict-Transport-Security` on responses over TLS (`[router] hsts`).
+    pub hsts: Option<HeaderValue>,
 }
 
 impl Shared {
     /// This router thread's counters.
-    fn counters(&self) -> &Counters {
+    pub(crate) fn counters(&self) -> &Counters {
         &self.counters[table::worker() % self.counters.len()]
     }
 
@@ -244,6 +161,58 @@ impl Shared {
             .iter()
             .map(|c| which(c).load(Ordering::Relaxed))
             .sum()
+    }
+}
+
+/// What a connection speaks, as its router lines say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    H1,
+    H1Tls,
+    H2Tls,
+}
+
+impl Protocol {
+    pub(crate) fn tls(self) -> bool {
+        self != Self::H1
+    }
+
+    /// `protocol=` in a router line.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::H1 => "h1",
+            Self::H1Tls => "h1+tls",
+            Self::H2Tls => "h2+tls",
+        }
+    }
+}
+
+/// Who a connection is from, as a request's handling needs it.
+#[derive(Clone)]
+pub(crate) struct Peer {
+    /// Its address, as `X-Forwarded-For` gives it.
+    pub(crate) client: HeaderValue,
+    /// On this machine: `X-Dozen-Side` steers its requests.
+    pub(crate) local: bool,
+    /// A trusted proxy: its forwarding headers are kept.
+    pub(crate) trusted: bool,
+    pub(crate) protocol: Protocol,
+}
+
+impl Peer {
+    pub(crate) fn of(address: SocketAddr, shared: &Shared, protocol: Protocol) -> Self {
+        Self {
+            client: headers::client_ip(address),
+            // `X-Dozen-Side` steers a request only from this machine (smoke tests, a tester
+            // on the host): from anywhere else anyone could veto or dilute a canary.
+            local: address.ip().to_canonical().is_loopback(),
+            trusted: shared
+                .limits
+                .trusted_proxies
+                .iter()
+                .any(|range| range.contains(address.ip())),
+            protocol,
+        }
     }
 }
 
@@ -263,27 +232,17 @@ enum SendError {
     Exhausted(Exhausted),
 }
 
-/// Who a connection is from, as a request's handling needs it.
-struct Peer {
-    /// Its address, as `X-Forwarded-For` gives it.
-    client: HeaderValue,
-    /// On this machine: `X-Dozen-Side` steers its requests.
-    local: bool,
-    /// A trusted proxy: its forwarding headers are kept.
-    trusted: bool,
-}
-
-async fn handle(
-    mut request: Request<Incoming>,
+pub(crate) async fn handle(
+    request: Request<Incoming>,
     peer: Peer,
     shared: &Arc<Shared>,
 ) -> Response<ProxyBody> {
-    let received = SystemTime::now();
+    let (received, mut request) = (SystemTime::now(), request.map(Upstream::client));
     shared.counters().requests.fetch_add(1, Ordering::Relaxed);
     let meta = Meta::of(&request, &peer);
-    if let Some((status, text)) = refuse(&request, shared) {
+    if let Some(response) = turned_away(&request, shared, &meta) {
         shared.counters().refused.fetch_add(1, Ordering::Relaxed);
-        return error(status, text, &meta.id);
+        return response;
     }
     let table = &shared.table;
     let choice = sides::choose_side(
@@ -303,7 +262,6 @@ async fn handle(
     // copy is of the client's head (fewer headers than the prepared one), prepared if used.
     let mut replay = (!upgrade).then(|| replay_copy(&request)).flatten();
     prepare(&mut request, upgrade, shared.listen.port(), &meta, received);
-    let mut request = request.map(Upstream::Client);
     let mut tried = Vec::new();
     let deadline = meta.started + shared.limits.queue;
     loop {
@@ -393,13 +351,7 @@ fn answered_by(
     service: Duration,
     by_weight: bool,
 ) {
-    backend.latency.record(service);
-    if let Some(class) = backend
-        .responses
-        .get(usize::from(status.as_u16() / 100).wrapping_sub(1))
-    {
-        class.fetch_add(1, Ordering::Relaxed);
-    }
+    backend.answered(status.as_u16(), service);
     if status.is_server_error() {
         backend.errors.fetch_add(1, Ordering::Relaxed);
     }
@@ -486,7 +438,7 @@ fn unavailable(shared: &Shared, meta: &Meta) -> Response<ProxyBody> {
 
 /// What the router's lines say of every request.
 #[derive(Clone)]
-struct Meta {
+pub(crate) struct Meta {
     id: HeaderValue,
     method: Method,
     /// With its query string, the values of keys that look secret masked
@@ -497,19 +449,45 @@ struct Meta {
     client: HeaderValue,
     /// Whether the client is a trusted proxy.
     trusted: bool,
+    protocol: Protocol,
+    /// The host it asked for ([`line::host`]).
+    host: Option<HeaderValue>,
 }
 
 impl Meta {
     /// What a line will say of `request`, received now from `peer`.
-    fn of<B>(request: &Request<B>, peer: &Peer) -> Self {
+    pub(crate) fn of<B>(request: &Request<B>, peer: &Peer) -> Self {
         Self {
             id: headers::request_id(request.headers()),
             method: request.method().clone(),
-            path: shown_target(request.uri()),
+            path: line::shown_target(request.uri()),
             started: Instant::now(),
             client: peer.client.clone(),
             trusted: peer.trusted,
+            protocol: peer.protocol,
+            host: line::host(request),
         }
+    }
+
+    /// ` host=…` for a line, or nothing when the request named none.
+    fn host(&self) -> String {
+        self.host.as_ref().map_or_else(String::new, |host| {
+            format!(" host=\"{}\"", line::logfmt_value(host))
+        })
+    }
+
+    /// The line of a request the plain-HTTP listener answered with a redirect to HTTPS (or,
+    /// without a `Host`, a 400), as a served request's line.
+    pub(crate) fn tell_redirect(&self, shared: &Shared, status: u16) {
+        (shared.say)(format!(
+            "at=info method={} path=\"{}\"{} status={status} bytes=0 request_id={} fwd=\"{}\" protocol={} desc=\"redirected to HTTPS\"",
+            self.method,
+            logfmt(&self.path),
+            self.host(),
+            self.id.to_str().unwrap_or_default(),
+            logfmt(self.client.to_str().unwrap_or_default()),
+            self.protocol.label()
+        ));
     }
 
     /// One of the router's error lines, as Heroku's router writes them.
@@ -528,71 +506,15 @@ impl Meta {
             status => ("error", format!(" status={status}")),
         };
         (shared.say)(format!(
-            "at={level} code={code}{status} method={} path=\"{}\"{instance} request_id={} desc=\"{}\"",
+            "at={level} code={code}{status} method={} path=\"{}\"{}{instance} request_id={} desc=\"{}\" protocol={}",
             self.method,
             logfmt(&self.path),
+            self.host(),
             self.id.to_str().unwrap_or_default(),
-            logfmt(desc)
+            logfmt(desc),
+            self.protocol.label()
         ));
     }
-}
-
-/// Keys of a query whose values a router line masks: any key holding one of these
-/// (`access_token`, `api_key`, `X-Amz-Signature`, `client_secret`, `password`).
-const SECRET_KEYS: [&str; 5] = ["token", "key", "password", "secret", "signature"];
-
-/// A request's path and query as a router line shows it (Heroku's router logs the query):
-/// the value of a key that looks secret is `***`.
-fn shown_target(uri: &hyper::Uri) -> String {
-    let path = uri.path();
-    let Some(query) = uri.query() else {
-        return path.to_owned();
-    };
-    let mut out = String::with_capacity(path.len() + 1 + query.len());
-    out.push_str(path);
-    out.push('?');
-    for (i, pair) in query.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        match pair.split_once('=') {
-            Some((key, _)) if looks_secret(key) => {
-                out.push_str(key);
-                out.push_str("=***");
-            }
-            _ => out.push_str(pair),
-        }
-    }
-    out
-}
-
-fn looks_secret(key: &str) -> bool {
-    let key = String::from_utf8_lossy(&crate::http::percent_decode(key)).to_ascii_lowercase();
-    SECRET_KEYS.iter().any(|secret| key.contains(secret))
-}
-
-/// A value for a quoted logfmt field: `"` and `\` escaped, control characters as `\n`,
-/// `\t` or `\u{…}` — a client's path cannot end its field and write fields of its own
-/// (issue 31, finding 19).
-fn logfmt(value: &str) -> std::borrow::Cow<'_, str> {
-    if !value
-        .chars()
-        .any(|c| c == '"' || c == '\\' || c.is_control())
-    {
-        return std::borrow::Cow::Borrowed(value);
-    }
-    let mut out = String::with_capacity(value.len() + 8);
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// A copy of the head of a GET, HEAD or OPTIONS without a body, to send again: it cannot do
@@ -639,14 +561,19 @@ fn prepare<B>(
             .parse::<Uri>()
             .unwrap_or_else(|_| Uri::from_static("/"));
     }
+    // An HTTP/2 request goes on as HTTP/1.1 (its `:authority` is its `Host`, set above).
+    *request.version_mut() = hyper::Version::HTTP_11;
     headers::strip_hop_by_hop(request.headers_mut(), upgrade);
     headers::add_forwarded(
         request.headers_mut(),
-        &meta.client,
-        listen_port,
+        &headers::Client {
+            ip: &meta.client,
+            port: listen_port,
+            https: meta.protocol.tls(),
+            trusted: meta.trusted,
+        },
         &meta.id,
         received,
-        meta.trusted,
     );
 }
 
@@ -679,14 +606,76 @@ fn pass_back(
     headers::strip_hop_by_hop(response.headers_mut(), false);
     response.headers_mut().insert(headers::X_REQUEST_ID, id);
     response.map(|body| {
-        Counted {
+        ProxyBody(Answer::Passed(Counted {
             inner: body,
             in_flight,
             sender,
             ending,
-        }
-        .boxed_unsync()
+        }))
     })
+}
+
+/// The router's own answer to a request that is not the app's to get: not for this host, or
+/// a gRPC call.
+fn turned_away<B>(
+    request: &Request<B>,
+    shared: &Shared,
+    meta: &Meta,
+) -> Option<Response<ProxyBody>> {
+    if let Some((status, text)) = refuse(request, shared) {
+        // A line as every request has, where requests are lines (scanners send these).
+        if shared.limits.log_requests {
+            meta.tell(shared, "refused", status.as_u16(), None, text.trim_end());
+        }
+        return Some(error(status, text, &meta.id));
+    }
+    if is_grpc(request) {
+        meta.tell(shared, "grpc-unsupported", 200, None, GRPC_MESSAGE);
+        return Some(grpc_unimplemented(&meta.id));
+    }
+    None
+}
+
+/// What a gRPC client is told (docs/router.md, HTTP/2).
+const GRPC_MESSAGE: &str = "dozen's router speaks HTTP/1.1 to instances and does not pass gRPC through; serve gRPC on a port of its own";
+
+/// A gRPC call (HTTP/2, `application/grpc…`): it needs HTTP/2 to the instance, which the
+/// router does not speak.
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request.version() == hyper::Version::HTTP_2
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// gRPC's own way to say a call is not served: a trailers-only response with
+/// `grpc-status: 12` (UNIMPLEMENTED), which every gRPC client shows as that status and its
+/// message — rather than an HTTP error it would report as a broken connection.
+fn grpc_unimplemented(id: &HeaderValue) -> Response<ProxyBody> {
+    let mut response = Response::new(empty());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert("grpc-status", HeaderValue::from_static("12"));
+    // Percent-encoded as gRPC asks: the message has spaces, a comma, a semicolon, a quote.
+    let message: String = GRPC_MESSAGE
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(value) = HeaderValue::try_from(message) {
+        headers.insert("grpc-message", value);
+    }
+    headers.insert(headers::X_REQUEST_ID, id.clone());
+    response
 }
 
 /// A request with a bad `Host` is refused (400), as is one for another host: the router is
@@ -700,6 +689,11 @@ fn refuse<B>(request: &Request<B>, shared: &Shared) -> Option<(StatusCode, &'sta
             StatusCode::METHOD_NOT_ALLOWED,
             "CONNECT is not served: this is not a proxy\n",
         ));
+    }
+    // In HTTP/2 every request has its authority (`:authority`, RFC 9113 §8.3.1): that is
+    // its `Host`, not an absolute-form target to check.
+    if request.version() == hyper::Version::HTTP_2 {
+        return None;
     }
     let authority = request.uri().authority()?;
     let port = authority.port_u16().unwrap_or(80);
@@ -861,9 +855,10 @@ impl Drop for Counted {
         shared.counters().answered_in(self.ending.started.elapsed());
         if let Some(a) = self.ending.line.take() {
             (shared.say)(format!(
-                "at=info method={} path=\"{}\" status={} bytes={} connect={}ms service={}ms total={}ms instance={} request_id={} fwd=\"{}\"",
+                "at=info method={} path=\"{}\"{} status={} bytes={} connect={}ms service={}ms total={}ms instance={} request_id={} fwd=\"{}\" protocol={}",
                 a.meta.method,
                 logfmt(&a.meta.path),
+                a.meta.host(),
                 a.status,
                 a.bytes,
                 a.connect.as_millis(),
@@ -871,7 +866,8 @@ impl Drop for Counted {
                 a.meta.started.elapsed().as_millis(),
                 a.instance,
                 a.meta.id.to_str().unwrap_or_default(),
-                logfmt(a.meta.client.to_str().unwrap_or_default())
+                logfmt(a.meta.client.to_str().unwrap_or_default()),
+                a.meta.protocol.label()
             ));
         }
     }
@@ -903,47 +899,52 @@ impl Body for Counted {
     }
 }
 
-/// A response body that holds its request's place on the connection (off the idle and
-/// header clocks) until hyper is done with it. (Not `map_frame`: that hides the body's size,
-/// and hyper would then send the router's own responses chunked.)
-struct Guarded {
-    body: ProxyBody,
-    _in_progress: InProgress,
-}
-
-impl Body for Guarded {
+impl Body for ProxyBody {
     type Data = Bytes;
     type Error = hyper::Error;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        match &mut self.get_mut().0 {
+            Answer::Passed(counted) => Pin::new(counted).poll_frame(cx),
+            Answer::Own(text) => Poll::Ready(text.take().map(|text| Ok(Frame::data(text)))),
+            Answer::Empty => Poll::Ready(None),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        match &self.0 {
+            Answer::Passed(counted) => counted.is_end_stream(),
+            Answer::Own(text) => text.is_none(),
+            Answer::Empty => true,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        match &self.0 {
+            Answer::Passed(counted) => counted.size_hint(),
+            Answer::Own(text) => SizeHint::with_exact(text.as_ref().map_or(0, |t| t.len() as u64)),
+            Answer::Empty => SizeHint::with_exact(0),
+        }
     }
 }
 
-fn empty() -> ProxyBody {
-    http_body_util::Empty::new()
-        .map_err(|never| match never {})
-        .boxed_unsync()
+pub(crate) fn empty() -> ProxyBody {
+    ProxyBody(Answer::Empty)
+}
+
+pub(crate) fn full(text: &'static str) -> ProxyBody {
+    // As `Full` has it: an empty text is no frame.
+    ProxyBody(Answer::Own(
+        (!text.is_empty()).then(|| Bytes::from_static(text.as_bytes())),
+    ))
 }
 
 /// One of the router's own responses: a status, a line of text, the request's id.
 fn error(status: StatusCode, text: &'static str, id: &HeaderValue) -> Response<ProxyBody> {
-    let mut response = Response::new(
-        http_body_util::Full::new(Bytes::from_static(text.as_bytes()))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
+    let mut response = Response::new(full(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

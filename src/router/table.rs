@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use hyper::client::conn::http1::SendRequest;
+use super::upstream::Sender;
 use tokio::sync::Notify;
 
 /// An instance the supervisor puts in rotation.
@@ -205,21 +205,18 @@ pub struct Backend {
     pub route: Route,
     /// Requests sent to it whose response has not ended.
     in_flight: AtomicUsize,
-    pub requests: AtomicU64,
     /// Its responses with a 5xx status, and requests it failed (reset, timeout).
     pub errors: AtomicU64,
-    /// Its responses by status class: 1xx to 5xx.
-    pub responses: [AtomicU64; 5],
     /// It refused a connection: out of rotation until a probe connects again.
     refused: AtomicBool,
     /// Out of rotation for good: it is being stopped.
     draining: AtomicBool,
     on_drained: Mutex<Option<OnDrained>>,
-    /// Idle keep-alive connections to it, one pool per router thread: a connection is
-    /// driven by the thread that made it, and used only there.
-    pools: Vec<Pool>,
-    /// Service times (request sent to response head), for percentiles.
-    pub latency: Histogram,
+    /// Idle keep-alive connections to it and what was counted of it, one of each per router
+    /// thread: a connection is driven by the thread that made it, and used only there; the
+    /// counts are summed when read (every request counted on a line both threads write made
+    /// that line travel between cores, several times a request).
+    locals: Vec<Local>,
     /// On a deploy's candidate side now: the supervisor moves an instance from one side to
     /// the other (a promoted canary is the formation) without it leaving the rotation.
     candidate: AtomicBool,
@@ -231,14 +228,11 @@ impl Backend {
             candidate: AtomicBool::new(route.side == Side::Candidate),
             route,
             in_flight: AtomicUsize::new(0),
-            requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
-            responses: Default::default(),
             refused: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             on_drained: Mutex::new(None),
-            pools: (0..workers.max(1)).map(|_| Pool::default()).collect(),
-            latency: Histogram::default(),
+            locals: (0..workers.max(1)).map(|_| Local::default()).collect(),
         }
     }
 
@@ -273,25 +267,74 @@ impl Backend {
     }
 
     /// Router thread `worker`'s idle connections to it.
-    pub fn pool(&self, worker: usize) -> &Mutex<Vec<SendRequest<super::body::Upstream>>> {
-        &self.pools[worker % self.pools.len()].0
+    pub fn pool(&self, worker: usize) -> &Mutex<Vec<Sender>> {
+        &self.locals[worker % self.locals.len()].pool
+    }
+
+    /// This router thread's counts of it.
+    fn local(&self) -> &Local {
+        &self.locals[worker() % self.locals.len()]
     }
 
     /// A request begins: counted until the guard is dropped.
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.local().requests.fetch_add(1, Ordering::Relaxed);
         InFlight {
             backend: Arc::clone(self),
         }
+    }
+
+    /// It answered a request: the response's status and its service time (request sent to
+    /// response head).
+    pub fn answered(&self, status: u16, service: Duration) {
+        let local = self.local();
+        local.latency.record(service);
+        if let Some(class) = local
+            .responses
+            .get(usize::from(status / 100).wrapping_sub(1))
+        {
+            class.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests sent to it, by every router thread.
+    pub fn requests(&self) -> u64 {
+        self.locals
+            .iter()
+            .map(|l| l.requests.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Its responses by status class (1xx to 5xx), by every router thread.
+    pub fn responses(&self) -> [u64; 5] {
+        let mut total = [0; 5];
+        for local in &self.locals {
+            for (sum, n) in total.iter_mut().zip(&local.responses) {
+                *sum += n.load(Ordering::Relaxed);
+            }
+        }
+        total
+    }
+
+    /// The `p`th percentile (0–100) of its service times, to within a quarter; `None`
+    /// before its first answer.
+    pub fn latency_percentile(&self, p: f64) -> Option<Duration> {
+        let mut counts = vec![0; HISTOGRAM_BUCKETS];
+        for local in &self.locals {
+            for (sum, n) in counts.iter_mut().zip(local.latency.counts()) {
+                *sum += n;
+            }
+        }
+        percentile_of(&counts, p)
     }
 
     /// Out of rotation for good; `on_drained` runs once nothing is in flight (at once if
     /// nothing is). Its idle connections are closed: nothing will use them again.
     fn drain(&self, on_drained: OnDrained) {
         self.draining.store(true, Ordering::Release);
-        for pool in &self.pools {
-            pool.0.lock().expect("pool lock").clear();
+        for local in &self.locals {
+            local.pool.lock().expect("pool lock").clear();
         }
         *self.on_drained.lock().expect("drain lock") = Some(on_drained);
         self.check_drained();
@@ -307,10 +350,18 @@ impl Backend {
     }
 }
 
-/// One router thread's idle connections to an instance, on a cache line of its own.
+/// One router thread's idle connections to an instance and counts of it, on cache lines of
+/// their own.
 #[derive(Default)]
 #[repr(align(128))]
-struct Pool(Mutex<Vec<SendRequest<super::body::Upstream>>>);
+struct Local {
+    pool: Mutex<Vec<Sender>>,
+    requests: AtomicU64,
+    /// Responses by status class: 1xx to 5xx.
+    responses: [AtomicU64; 5],
+    /// Service times (request sent to response head), for percentiles.
+    latency: Histogram,
+}
 
 /// Holds a request's place in its backend's in-flight count.
 pub struct InFlight {
@@ -543,8 +594,10 @@ impl Table {
 /// Service times in buckets that grow by a quarter: percentiles to within 25%, in 128
 /// counters, with no lock.
 pub struct Histogram {
-    buckets: [AtomicU64; 128],
+    buckets: [AtomicU64; HISTOGRAM_BUCKETS],
 }
+
+const HISTOGRAM_BUCKETS: usize = 128;
 
 impl Default for Histogram {
     fn default() -> Self {

@@ -295,7 +295,8 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         assert!(Request::Tcp.run(port, DEFAULT_TIMEOUT).is_ok());
         drop(listener);
-        assert!(Request::Tcp.run(port, DEFAULT_TIMEOUT).is_err());
+        let (closed, _held) = crate::testing::refusing_port();
+        assert!(Request::Tcp.run(closed, DEFAULT_TIMEOUT).is_err());
         assert_eq!(
             check(Probe::Command {
                 command: "true".into()

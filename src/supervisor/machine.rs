@@ -542,6 +542,9 @@ pub struct Machine {
     checks: Vec<CommandCheck>,
     next_id: u64,
     stopping: bool,
+    /// `--watch`: an instance that exits or gives up waits for a change instead of stopping
+    /// the formation.
+    watching: bool,
     interrupts: u32,
     exit_code: i32,
     /// The type the router sends requests to, when the run has one.
@@ -588,6 +591,7 @@ impl Machine {
             checks: Vec::new(),
             next_id: 1,
             stopping: false,
+            watching: false,
             interrupts: 0,
             exit_code: 0,
             routed: None,
@@ -628,6 +632,11 @@ impl Machine {
     pub fn start(&mut self, now: Instant) {
         self.now = now;
         self.start_ready_slots();
+    }
+
+    /// `--watch`: instances that exit wait for the next change (see `instances.rs`).
+    pub fn watch(&mut self) {
+        self.watching = true;
     }
 
     /// Done when every instance is, except that a formation scaled down to nothing waits for

@@ -97,6 +97,19 @@ fn instances(out: &mut String, status: &Response) {
     }
 }
 
+fn connection_metrics(out: &mut String, router: &crate::router::Status) {
+    family(
+        out,
+        "dozen_router_connections",
+        "gauge",
+        "Client connections open, by state: active, or idle (waiting for a request, holding no buffers).",
+    );
+    let idle = router.idle_connections;
+    let active = router.connections.saturating_sub(idle);
+    let _ = writeln!(out, "dozen_router_connections{{state=\"active\"}} {active}");
+    let _ = writeln!(out, "dozen_router_connections{{state=\"idle\"}} {idle}");
+}
+
 fn router_metrics(out: &mut String, router: &crate::router::Status) {
     family(
         out,
@@ -105,6 +118,7 @@ fn router_metrics(out: &mut String, router: &crate::router::Status) {
         "Requests the router received.",
     );
     let _ = writeln!(out, "dozen_router_requests_total {}", router.requests);
+    connection_metrics(out, router);
     family(
         out,
         "dozen_router_responses_total",

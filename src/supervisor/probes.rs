@@ -241,10 +241,7 @@ mod tests {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let open = listener.local_addr().unwrap().port();
-        let closed = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        let (closed, _held) = crate::testing::refusing_port();
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         let probes = Probes::new(Box::new(move |outcome| {

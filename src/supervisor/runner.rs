@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+pub use super::front::RouterPlan;
+use super::front::{controlling_terminal, reload_certificates, start_router};
 use super::machine::{Action, Input, Machine, Start};
 pub use super::machine::{LoadRelease, PlannedInstance, Spec, TypeSettings};
 use super::nursery::{self, Nursery, Request};
@@ -50,6 +52,8 @@ pub struct Plan<'a> {
     pub autoscale: Vec<(String, super::autoscale::Policy)>,
     /// The ring buffer of `dozen logs` and the drains.
     pub logs: LogsPlan<'a>,
+    /// `--watch`: what to watch, and for which types.
+    pub watch: Option<super::watch::WatchPlan>,
 }
 
 /// Where the stream goes besides stdout (docs/logs.md).
@@ -65,15 +69,6 @@ pub struct LogsPlan<'a> {
 /// Reads a run's drains again.
 pub type ReloadDrains<'a> =
     Box<dyn FnMut() -> Result<Vec<crate::logs::url::DrainUrl>, crate::error::Error> + 'a>;
-
-/// What the run's router serves: the type it fronts, where, with which limits.
-pub struct RouterPlan {
-    pub type_name: String,
-    pub listener: std::net::TcpListener,
-    pub limits: crate::router::Limits,
-    /// `[router] metrics`: the Prometheus exposition's listener, bound.
-    pub metrics: Option<std::net::TcpListener>,
-}
 
 enum Event {
     Nursery(nursery::Event),
@@ -205,9 +200,8 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         (Some(listener), Some(router)) => Some(serve_metrics(listener, router, &tx, &pump)?),
         _ => None,
     };
-    for (type_name, policy) in std::mem::take(&mut plan.autoscale) {
-        machine.autoscale(&type_name, policy);
-    }
+    (plan.autoscale.drain(..)).for_each(|(type_name, p)| machine.autoscale(&type_name, p));
+    start_watch(plan.watch.take(), &mut machine, &pump, &tx)?;
     let probes = start_probes(&tx);
     let mut driver = Driver {
         formatter,
@@ -224,6 +218,10 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         drains,
         tell,
         not_stored: None,
+        // A run in a terminal's session takes SIGHUP as the terminal hanging up (it stops, as
+        // foreman's does), wherever its output goes; one without a controlling terminal (a
+        // service, `setsid`) as a reload.
+        hup_reloads: !controlling_terminal(),
     };
     drive(&mut machine, &mut driver, &rx, router.as_ref());
     // Requests from now on are told at once that the run is ending (the drains may still
@@ -242,6 +240,23 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     nursery.finish();
     reaper::end_descendants(Duration::from_secs(1));
     Ok(code)
+}
+
+/// `--watch`: changes restart types as `dozen restart TYPE` does, through the loop.
+fn start_watch(
+    watch: Option<super::watch::WatchPlan>,
+    machine: &mut Machine,
+    pump: &pump::Handle,
+    tx: &mpsc::Sender<Event>,
+) -> std::io::Result<()> {
+    let Some(watch) = watch else { return Ok(()) };
+    machine.watch();
+    let tx = tx.clone();
+    let restart = move |request, reply| {
+        let deadline = Instant::now() + control::REQUEST_DEADLINE;
+        tx.send(Event::Control(request, reply, deadline)).is_ok()
+    };
+    super::watch::start(watch, pump.try_clone()?, Box::new(restart)).map_err(std::io::Error::other)
 }
 
 /// How a drain says a line in the stream: through the pump while it runs, then on stderr
@@ -473,43 +488,6 @@ fn label_width(plan: &Plan<'_>) -> usize {
         .max(router)
 }
 
-/// Starts the router in front of its type, its lines and drains fed back into the loop.
-fn start_router(
-    plan: RouterPlan,
-    machine: &mut Machine,
-    pump: &pump::Handle,
-) -> std::io::Result<crate::router::Router> {
-    machine.route(&plan.type_name);
-    // The router's lines go to the pump from the router's threads, never through the loop.
-    let lines = Mutex::new(pump.try_clone()?);
-    let say = Box::new(move |text: String| {
-        lines
-            .lock()
-            .expect("router lines lock")
-            .send(PumpCommand::Router { text });
-    });
-    // After the nursery started (the instances keep the limit dozen was started with).
-    let mut limits = plan.limits;
-    let fit = crate::router::descriptors::fit(limits.max_connections);
-    limits.max_connections = fit.max_connections;
-    let router = crate::router::Router::start(plan.listener, limits, say)?;
-    pump.system(
-        format!(
-            "router listening on http://{} for {}",
-            router.listen(),
-            plan.type_name
-        ),
-        None,
-    );
-    // The default is fitted to the machine quietly; a limit the app asked for is said when
-    // it cannot be kept.
-    let asked_for = fit.lowered_from != Some(crate::router::Limits::default().max_connections);
-    if let Some(warning) = fit.warning().filter(|_| asked_for) {
-        pump.system(warning, None);
-    }
-    Ok(router)
-}
-
 /// SIGINT, SIGTERM and SIGHUP become events of the loop, on a thread of their own.
 fn forward_signals(tx: mpsc::Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
@@ -558,11 +536,11 @@ fn serve_metrics(
     router: &crate::router::Router,
     tx: &mpsc::Sender<Event>,
     pump: &pump::Handle,
-) -> std::io::Result<super::metrics::Serving> {
+) -> std::io::Result<crate::supervisor::metrics::Serving> {
     let address = listener.local_addr()?;
     let latency = router.latency_reader();
     let tx = Mutex::new(tx.clone());
-    let ask: super::metrics::Ask = Box::new(move || {
+    let ask: crate::supervisor::metrics::Ask = Box::new(move || {
         let (reply, answer) = mpsc::channel();
         let deadline = Instant::now() + control::REQUEST_DEADLINE;
         let request = control::Request {
@@ -578,11 +556,10 @@ fn serve_metrics(
             .ok()?;
         status.ok.then(|| (status, Some(latency())))
     });
-    let serving = super::metrics::serve(listener, ask)?;
+    let serving = crate::supervisor::metrics::serve(listener, ask)?;
     pump.system(format!("metrics on http://{address}/metrics"), None);
     Ok(serving)
 }
-
 /// The checks' workers (health, metrics, smoke tests), whose results come back as events.
 fn start_probes(tx: &mpsc::Sender<Event>) -> Probes {
     let tx = tx.clone();
@@ -614,6 +591,8 @@ struct Driver<'a, 'f> {
     tell: Tell,
     /// Why the last change of the formation could not be stored, if it could not.
     not_stored: Option<String>,
+    /// SIGHUP reloads the router's certificates (from files) instead of stopping the run.
+    hup_reloads: bool,
 }
 
 impl Driver<'_, '_> {
@@ -690,6 +669,20 @@ impl Driver<'_, '_> {
                     ..response
                 };
                 let _ = reply.send(response);
+                return;
+            }
+            Event::Signal(SIGHUP)
+                if self.hup_reloads
+                    && let Some(tls) = self
+                        .router
+                        .and_then(crate::router::Router::tls)
+                        .filter(|tls| tls.from_files_source()) =>
+            {
+                // Not from a terminal (a service manager's reload): the certificates, as
+                // nginx and HAProxy take it.
+                for line in reload_certificates(tls) {
+                    self.pump.system(line, None);
+                }
                 return;
             }
             event => match input_of(event, machine) {

@@ -61,6 +61,66 @@ fn router_settings_are_checked_and_a_taken_address_is_an_error() {
         .run()
         .code(1)
         .stderr_has("invalid router address");
+    // TLS settings: a table's own error, with where it is; an HSTS value that is not one.
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\ntls = { cert = \"site.pem\" }\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("dozen.toml:2:7")
+        .stderr_has("missing field `key`");
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\nhsts = \"yes\"\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("hsts is `true` or a Strict-Transport-Security value");
+    // A redirect to HTTPS the router does not serve; settings of a router that is off.
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\nhttp_listen = \"8080\"\nhttp_redirect = true\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("dozen.toml:3:17")
+        .stderr_has("http_redirect sends clients to HTTPS, and the router serves none");
+    // Certificates that are not there: `check` reads them as `run` does (`nginx -t`).
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\ntls = { cert = \"site.pem\", key = \"site.key\" }\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("dozen.toml:2:7")
+        .stderr_has("site.pem: No such file or directory")
+        .stderr_has("[router] tls is set, but the router is off");
+    // A listener of dozen's own on an instance's port: said as that, before anything starts.
+    let base = base_port();
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(&format!("[router]\nmetrics = \"{}\"\n", base + 1))
+        .args(&["run", "--dev", "--router", "-p", &base.to_string()])
+        .run()
+        .code(2)
+        .stderr_has(&format!(
+            "port {} for web.1 is [router] metrics (127.0.0.1:{})",
+            base + 1,
+            base + 1
+        ))
+        .stdout_lacks("started");
+    // ...and `run` says it before anything starts.
+    let port = base_port().to_string();
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[router]\ntls = { cert = \"site.pem\", key = \"site.key\" }\n")
+        .args(&["run", "--dev", "--router", "-p", &port])
+        .run()
+        .code(2)
+        .stderr_has("[router] tls: ")
+        .stderr_has("site.pem: No such file or directory")
+        .stdout_lacks("started");
     let port = base_port();
     let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let port = port.to_string();

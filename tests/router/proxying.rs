@@ -125,11 +125,11 @@ fn with_no_instance_ready_the_router_answers_503_after_its_queue_timeout() {
         "{lines:#?}"
     );
     // `log = "requests"`: the request served before is a line too, its query's secret
-    // value masked.
+    // value masked, the host it asked for said.
     assert!(
-        lines.iter().any(|l| l
-            .starts_with("router | at=info method=GET path=\"/?token=***\" status=200 bytes=")
-            && l.contains(" instance=web.1 request_id=")),
+        lines.iter().any(|l| l.starts_with(
+            "router | at=info method=GET path=\"/?token=***\" host=\"localhost\" status=200 bytes="
+        ) && l.contains(" instance=web.1 request_id=")),
         "{lines:#?}"
     );
     assert!(
@@ -351,8 +351,9 @@ fn the_metrics_are_prometheus_text_and_count_what_was_sent() {
         assert_eq!(client.get(&format!("/n/{i}")).unwrap().status, 200);
     }
     // One the router refuses: two hosts.
-    let refused = Client::connect(port)
-        .unwrap()
+    // Held open until the scrape: both clients' connections are counted, deterministically.
+    let mut second = Client::connect(port).unwrap();
+    let refused = second
         .send("GET / HTTP/1.1\r\nHost: localhost\r\nHost: other\r\n\r\n")
         .unwrap();
     assert_eq!(refused.status, 400);
@@ -388,6 +389,12 @@ fn the_metrics_are_prometheus_text_and_count_what_was_sent() {
     assert_eq!(
         value("dozen_router_request_duration_seconds_bucket", &all),
         10
+    );
+    // The metrics' own connection is not the router's; the two clients above are open.
+    assert_eq!(
+        value("dozen_router_connections", &[("state", "active")])
+            + value("dozen_router_connections", &[("state", "idle")]),
+        2
     );
     let in_rotation = [("instance", "web.1"), ("state", "in rotation")];
     assert_eq!(value("dozen_router_instance_state", &in_rotation), 1);

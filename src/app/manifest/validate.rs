@@ -187,6 +187,7 @@ impl Manifest {
     }
 
     /// `[router]`.
+    #[allow(clippy::too_many_lines)]
     fn validate_router(&self, error: &mut dyn FnMut(Range<usize>, String)) {
         if let Some(listen) = &self.router.listen
             && let Err(problem) = crate::app::ports::RouterAddr::parse(listen.get_ref())
@@ -204,6 +205,43 @@ impl Manifest {
             error(
                 metrics.span(),
                 format!("invalid metrics address: {problem}"),
+            );
+        }
+        if let Some(http) = &self.router.http_listen
+            && let Err(problem) = crate::app::ports::RouterAddr::parse(http.get_ref())
+        {
+            error(
+                http.span(),
+                format!("invalid http_listen address: {problem}"),
+            );
+        }
+        if let Some(tls) = &self.router.tls
+            && tls.get_ref().pairs().is_empty()
+        {
+            error(
+                tls.span(),
+                "tls lists no certificate: give { cert = \"…\", key = \"…\" }".to_owned(),
+            );
+        }
+        if let Some(hsts) = &self.router.hsts
+            && let Some(value) = hsts.get_ref().value()
+            && !hsts_value_is_valid(value)
+        {
+            error(
+                hsts.span(),
+                format!(
+                    "hsts is `true` or a Strict-Transport-Security value (RFC 6797: max-age=SECONDS, then ; includeSubDomains or ; preload), not `{}`",
+                    value.escape_default()
+                ),
+            );
+        }
+        if let Some(redirect) = &self.router.http_redirect
+            && *redirect.get_ref()
+            && self.router.tls.is_none()
+        {
+            error(
+                redirect.span(),
+                "http_redirect sends clients to HTTPS, and the router serves none: set [router] tls = { cert = \"…\", key = \"…\" }".to_owned(),
             );
         }
         for proxy in &self.router.trusted_proxies {
@@ -296,6 +334,11 @@ impl Manifest {
                     );
                 }
             }
+            if let Some(watch) = &settings.watch
+                && let Err(problem) = crate::supervisor::watch::paths(watch.get_ref())
+            {
+                error(watch.span(), problem.to_string());
+            }
             if settings.after.iter().any(|a| a.get_ref() == name.get_ref()) {
                 error(
                     name.span(),
@@ -360,6 +403,34 @@ impl Manifest {
                 located(source, listen.span()),
                 "[router] listen is set, but the router is off: `dozen run` starts it with `enabled = true` here, or with `--router`".to_owned(),
             ));
+        }
+        // Settings of a router that is off, or of HTTPS that is not served, do nothing: said.
+        let off: Vec<(&str, std::ops::Range<usize>)> = [
+            ("tls", self.router.tls.as_ref().map(Spanned::span)),
+            (
+                "http_listen",
+                self.router.http_listen.as_ref().map(Spanned::span),
+            ),
+            ("hsts", self.router.hsts.as_ref().map(Spanned::span)),
+        ]
+        .into_iter()
+        .filter_map(|(key, span)| Some((key, span?)))
+        .collect();
+        if !self.router.enabled {
+            for (key, span) in &off {
+                problems.push(Diagnostic::warning(
+                    located(source, span.clone()),
+                    format!("[router] {key} is set, but the router is off: `dozen run` starts it with `enabled = true` here, or with `--router`"),
+                ));
+            }
+        }
+        if self.router.tls.is_none() {
+            for (key, span) in off.iter().filter(|(key, _)| *key == "hsts") {
+                problems.push(Diagnostic::warning(
+                    located(source, span.clone()),
+                    format!("[router] {key} applies to HTTPS, and the router serves none without [router] tls (or --tls)"),
+                ));
+            }
         }
         for (name, _) in &self.tasks {
             if procfile.get(name.get_ref()).is_some() {
@@ -444,4 +515,23 @@ impl Manifest {
             .find(|(k, _)| k.get_ref() == name)
             .and_then(|(_, spec)| spec.files.as_deref())
     }
+}
+
+/// A `Strict-Transport-Security` value as RFC 6797 §6.1 has it: `max-age` with a number of
+/// seconds, and the directives browsers know, separated by `;` — nothing a header cannot hold.
+pub fn hsts_value_is_valid(value: &str) -> bool {
+    let mut max_age = false;
+    for directive in value.split(';').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if let Some(seconds) = lower.strip_prefix("max-age=") {
+            let seconds = seconds.trim_matches('"');
+            max_age = !seconds.is_empty() && seconds.bytes().all(|b| b.is_ascii_digit());
+            if !max_age {
+                return false;
+            }
+        } else if !matches!(lower.as_str(), "includesubdomains" | "preload") {
+            return false;
+        }
+    }
+    max_age
 }

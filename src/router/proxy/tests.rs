@@ -25,6 +25,7 @@ fn shared(listen: &str) -> Shared {
         counters: vec![Counters::default()],
         permits: Arc::new(Semaphore::new(1)),
         say: Box::new(|_| {}),
+        hsts: None,
     }
 }
 
@@ -112,6 +113,8 @@ fn the_app_gets_its_target_in_origin_form_without_the_hops_headers() {
         started: Instant::now(),
         client: HeaderValue::from_static("192.0.2.1"),
         trusted: false,
+        protocol: Protocol::H1,
+        host: None,
     };
     let mut request = head(
         Method::GET,
@@ -175,18 +178,15 @@ impl App {
         app
     }
 
-    /// A port nothing listens on: connections to it are refused.
-    fn refusing() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self {
+    /// An instance whose port refuses connections, and the socket holding the port.
+    fn refusing() -> (Self, std::os::fd::OwnedFd) {
+        let (port, bound) = crate::testing::refusing_port();
+        let app = Self {
             port,
             got: Arc::default(),
             closed: Arc::default(),
-        }
+        };
+        (app, bound)
     }
 
     fn got(&self) -> Vec<String> {
@@ -276,7 +276,7 @@ impl Routed {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let say = Box::new(move |line| lines.lock().unwrap().push(line));
         let routed = Self {
-            router: Router::start(listener, limits, say).unwrap(),
+            router: Router::start(crate::router::Front::plain(listener), limits, say).unwrap(),
             said,
         };
         routed.route(apps);
@@ -362,7 +362,7 @@ fn eventually(done: impl Fn() -> bool) -> bool {
 
 #[test]
 fn a_refused_connection_sends_any_request_even_a_post_with_a_body_to_the_next_instance() {
-    let (refusing, answering) = (App::refusing(), App::start(Does::Answer("web.2")));
+    let ((refusing, _bound), answering) = (App::refusing(), App::start(Does::Answer("web.2")));
     let routed = Routed::start(Limits::default(), &[&refusing, &answering]);
     assert_eq!(routed.post("pay=1"), (200, "web.2".to_owned()));
     let got = answering.got();
@@ -484,7 +484,7 @@ fn a_waiting_request_goes_to_an_instance_that_comes_into_rotation() {
 
 #[test]
 fn a_refusing_instance_is_out_of_rotation_until_it_accepts_again() {
-    let refusing = App::refusing();
+    let (refusing, bound) = App::refusing();
     let routed = Routed::start(Limits::default(), &[&refusing]);
     let listen = routed.router.listen();
     let asking = std::thread::spawn(move || {
@@ -495,7 +495,8 @@ fn a_refusing_instance_is_out_of_rotation_until_it_accepts_again() {
     });
     assert!(eventually(|| routed.instance("web.1").state == "refusing"));
     // It starts listening: the router's probe finds it, and the waiting request goes there.
-    let listener = std::net::TcpListener::bind(("127.0.0.1", refusing.port)).unwrap();
+    rustix::net::listen(&bound, 128).unwrap();
+    let listener = std::net::TcpListener::from(bound);
     std::thread::spawn(move || {
         let (got, closed) = (Mutex::default(), AtomicUsize::default());
         for stream in listener.incoming().flatten() {
@@ -604,34 +605,5 @@ fn a_request_a_tester_steers_never_counts_in_the_analysis() {
     assert_eq!(stable_counts.requests, 5, "the users' requests are counted");
 }
 
-/// Router lines carry the query, as Heroku's router logs it, with the values of keys that
-/// look secret masked (issue 32).
-#[test]
-fn a_lines_query_is_kept_and_its_secret_values_masked() {
-    let shown = |uri: &str| shown_target(&uri.parse().unwrap());
-    assert_eq!(shown("/orders"), "/orders");
-    assert_eq!(shown("/orders?page=2&sort=asc"), "/orders?page=2&sort=asc");
-    assert_eq!(
-        shown(
-            "/cb?code=7&access_token=abc&API_KEY=k&x=1&client_secret=s&X-Amz-Signature=f&pass%77ord=p"
-        ),
-        "/cb?code=7&access_token=***&API_KEY=***&x=1&client_secret=***&X-Amz-Signature=***&pass%77ord=***"
-    );
-    // A key with no value, an empty pair, a value with `=` in it.
-    assert_eq!(shown("/a?token&&b=c=d&key=x=y"), "/a?token&&b=c=d&key=***");
-    assert_eq!(shown("/a?"), "/a?");
-}
-
-/// A client's path cannot end its logfmt field and add fields of its own (issue 31,
-/// finding 19): quotes, backslashes and control characters are escaped.
-#[test]
-fn router_line_fields_are_escaped() {
-    assert_eq!(logfmt("/plain/path?x=1"), "/plain/path?x=1");
-    assert_eq!(
-        logfmt("/a\" status=200 fake=\"1"),
-        "/a\\\" status=200 fake=\\\"1"
-    );
-    assert_eq!(logfmt("a\\b\nc\u{1b}[2J"), "a\\\\b\\nc\\u{1b}[2J");
-}
-
+mod early;
 mod edges;

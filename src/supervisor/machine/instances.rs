@@ -255,6 +255,9 @@ impl Machine {
                     ));
                     self.slots[slot].state = State::Backoff(self.now + delay);
                 }
+                Decision::GiveUp if self.watching => {
+                    self.hold_for_change(slot, &format!("{name} gave up after {limit} restarts"));
+                }
                 Decision::GiveUp => {
                     self.slots[slot].state = State::Done;
                     self.stop_all(
@@ -270,10 +273,20 @@ impl Machine {
                 self.slots[slot].readiness = Readiness::Ready;
             }
             self.start_ready_slots();
+        } else if self.watching {
+            self.hold_for_change(slot, &name);
         } else {
             self.slots[slot].state = State::Done;
             self.stop_all_after(&format!("{name} {status}"), exit_code, Some(id));
         }
+    }
+
+    /// `--watch`: an instance that ended waits for the next change to start again (as
+    /// nodemon's "waiting for file changes"), and the formation runs on.
+    fn hold_for_change(&mut self, slot: usize, what: &str) {
+        self.slots[slot].state = State::Held;
+        self.slots[slot].backoff.restarts = 0;
+        self.say(format!("{what}: waiting for a change to start it again"));
     }
 
     /// Whether this exit ends in stopping the formation (what [`Machine::on_exit`] decides),
@@ -286,6 +299,7 @@ impl Machine {
             return false;
         }
         s.after_exit == AfterExit::Policy
+            && !self.watching
             && !self.policy_restarts(slot, exit_code)
             && !self.settings(slot).may_exit
     }

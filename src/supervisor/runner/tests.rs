@@ -322,12 +322,16 @@ fn the_label_width_is_the_longest_instance_name_or_the_routers() {
             follow: None,
             router: routed.then(|| RouterPlan {
                 type_name: types[0].to_owned(),
-                listener: std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+                front: crate::router::Front::plain(
+                    std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+                ),
+                notes: Vec::new(),
                 limits: crate::router::Limits::default(),
                 metrics: None,
             }),
             autoscale: Vec::new(),
             logs: LogsPlan::default(),
+            watch: None,
         })
     };
     assert_eq!(plan(&["web", "worker"], &[1, 10], false), "worker.10".len());

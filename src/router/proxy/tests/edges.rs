@@ -314,3 +314,27 @@ fn out_of_descriptors_here() {
     });
     assert_eq!(routed.get("/"), (200, "web.1".to_owned()));
 }
+
+/// A request the router refuses itself (not the app's) has its line, as every request has
+/// where requests are lines — the fields a client wrote escaped.
+#[test]
+fn a_refused_request_has_its_line() {
+    let app = App::start(Does::Answer("web.1"));
+    let limits = Limits {
+        log_requests: true,
+        ..Limits::default()
+    };
+    let routed = Routed::start(limits, &[&app]);
+    let answer = answer(
+        routed.router.listen(),
+        "CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\nconnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    let said = routed.said.lock().unwrap().clone();
+    let line = said
+        .iter()
+        .find(|l| l.contains(" code=refused status=405 method=CONNECT "))
+        .unwrap_or_else(|| panic!("{said:?}"));
+    assert!(line.contains(" host=\"example.com:443\""), "{line}");
+    assert!(app.got().is_empty());
+}
