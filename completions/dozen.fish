@@ -49,6 +49,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the proces
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "start" -d 'Run the formation of the working tree: foreman\'s and honcho\'s `start`, the same as `dozen run --dev`'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "scale" -d 'Change the formation of the running `dozen run` live, and store it for the next run'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "ps" -d 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "top" -d 'A live view of the running `dozen run`: instances, the router\'s rates and latencies, a deploy\'s progress, the selected instance\'s log'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "canary" -d 'A canary release of the running `dozen run`: its live comparison, or promote or abort it'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "logs" -d 'The running formation\'s stream from any terminal: the last lines, then (-f) every new one'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "drains" -d 'Ship the stream off the machine: list, add and remove log drains (syslog, HTTPS)'
@@ -371,6 +372,19 @@ complete -c dozen -n "__fish_dozen_using_subcommand ps" -l json -d 'Print the fo
 complete -c dozen -n "__fish_dozen_using_subcommand ps" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand ps" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand top" -l interval -d 'Seconds between two frames (0.1 to 60)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand top" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand top" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand top" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand top" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand top" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand top" -l once -d 'Print one screen and exit (after one interval, so that rates are measured)'
+complete -c dozen -n "__fish_dozen_using_subcommand top" -l json -d 'Print JSON: once with --once, else an object every interval'
+complete -c dozen -n "__fish_dozen_using_subcommand top" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand top" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand top" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand canary" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand canary" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand canary" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

@@ -229,6 +229,12 @@ pub enum Command {
     )]
     Ps(PsArgs),
 
+    /// A live view of the running `dozen run`: instances, the router's rates and latencies, a deploy's progress, the selected instance's log
+    #[command(
+        after_help = "One row per instance (state, release, side, CPU %, resident memory, restarts, requests/s, p50/p99, errors/s, in flight), the router's totals with sparklines of requests/s and p99 over the last five minutes, a deploy's progress and a canary's comparison, and the selected instance's last lines. Rates are over the last interval; the router's p50/p99 are of the requests answered in it (as Prometheus' histogram_quantile computes them), an instance's since it started. Everything comes over the run's control socket: one subscription that the run answers every interval, and the selected instance's log.\n\nKeys: up/down (k/j) select an instance; r restarts its type (rolling); s stops its type (asks first); + and - scale its type by one; q, Esc or Ctrl-C quit. Restarts, stops and scales are recorded in `dozen history` as the commands' are.\n\n--once prints one screen (after one interval, so that rates are measured) and exits; with --json, the same as JSON; --json alone prints a JSON object every interval.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen top\n  dozen top --interval 0.5\n  dozen top --once\n  dozen top --once --json | jq '.instances[] | {name, cpu_percent, requests_per_s}'"
+    )]
+    Top(TopArgs),
+
     /// A canary release of the running `dozen run`: its live comparison, or promote or abort it
     #[command(
         after_help = "A canary release (`dozen release --strategy canary`) gives a few instances of the new release a growing share of requests, step by step, while the router compares them with the stable side: error rate and p99 service time, against `[deploy]`'s thresholds. A breach aborts it on its own; passing every step promotes it. `status` (the default) shows the current step's comparison; `promote` skips the remaining steps; `abort` sends every request back to the stable side and stops the canary (the release is recorded aborted).\n\nExit status: 0, or 1 when no canary release is running.\n\nExamples:\n  dozen canary\n  dozen canary --json | jq .canary.error_rate\n  dozen canary abort"
@@ -671,6 +677,29 @@ pub struct PsArgs {
     /// Print the formation and instances as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TopArgs {
+    /// Print one screen and exit (after one interval, so that rates are measured)
+    #[arg(long)]
+    pub once: bool,
+    /// Print JSON: once with --once, else an object every interval
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between two frames (0.1 to 60)
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = top_interval)]
+    pub interval: std::time::Duration,
+}
+
+fn top_interval(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.1..=60.0).contains(&seconds) {
+        return Err(format!("{text}s is outside 0.1 to 60 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 #[derive(Debug, clap::Args)]

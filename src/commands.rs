@@ -18,6 +18,7 @@ mod release;
 mod released;
 mod releases;
 mod run;
+mod top;
 
 use crate::app::Locator;
 use crate::app::environment;
@@ -76,6 +77,7 @@ pub(crate) fn run(args: Args) -> i32 {
         }
         Command::Scale(scale) => control::scale(&context, &scale),
         Command::Ps(ps) => control::ps(&context, &ps),
+        Command::Top(top) => top::top(&context, &top),
         Command::Canary(canary) => control::canary(&context, &canary),
         Command::Logs(logs) => logs::logs(&context, &logs),
         Command::Image(image) => image::run(&context, &image),

@@ -81,7 +81,20 @@ pub enum Op {
     Canary {
         action: CanaryAction,
     },
+    /// `dozen top`: what `ps` answers, every `interval_ms`, as a stream of reply lines until
+    /// the client goes or the run ends (docs/control.md).
+    Top {
+        #[serde(default = "default_top_interval")]
+        interval_ms: u64,
+    },
 }
+
+fn default_top_interval() -> u64 {
+    1000
+}
+
+/// The shortest and longest interval between two `top` frames.
+pub const TOP_INTERVALS: std::ops::RangeInclusive<u64> = 100..=60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -261,7 +274,7 @@ wire_words! {
 }
 
 /// One instance as `dozen ps` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceStatus {
     pub name: String,
     #[serde(rename = "type")]
@@ -279,6 +292,13 @@ pub struct InstanceStatus {
     /// release's side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub side: Option<Side>,
+    /// Its processes' CPU time over the last sampling period, in percent of one core (as
+    /// `top` shows it); `null` until the run has two samples.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    /// Its processes' resident memory, in bytes; `null` when unknown.
+    #[serde(default)]
+    pub rss_bytes: Option<u64>,
 }
 
 /// The latest restart or release move of the run, for clients that wait for it to end.
@@ -346,6 +366,10 @@ pub struct Response {
     /// Where the stream goes besides the terminal: the ring buffer and each drain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<LogsStatus>,
+    /// A `top` frame's time: milliseconds since its stream began, by the run's clock (rates
+    /// are over the run's time between two frames, however late they arrive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
 }
 
 /// The stream's readers in `dozen ps`.
@@ -394,6 +418,7 @@ impl Response {
             autoscale: Vec::new(),
             canary: None,
             logs: None,
+            at_ms: None,
         }
     }
 }

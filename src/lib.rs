@@ -28,6 +28,7 @@ pub mod store;
 pub mod supervisor;
 #[cfg(test)]
 mod testing;
+pub mod top;
 pub mod ui;
 
 use std::ffi::OsString;

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-pub use proxy::Limits;
+pub use proxy::{LATENCY_BOUNDS, Limits};
 pub use serve::Door;
 pub use table::{OnDrained, Route, Side};
 
@@ -224,6 +224,7 @@ impl Router {
             retried: shared.total(|c| &c.retried),
             connections: shared.total(|c| &c.open),
             idle_connections: shared.total(|c| &c.resting),
+            latency: latency_of(shared),
             instances: self
                 .shared
                 .table
@@ -293,7 +294,7 @@ fn latency_of(shared: &proxy::Shared) -> LatencyHistogram {
 
 /// The router's latency histogram: requests an instance answered, from their arrival to
 /// their response's end.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct LatencyHistogram {
     /// One count per bucket of [`proxy::LATENCY_BOUNDS`], then the count above the last.
     pub counts: Vec<u64>,
@@ -336,6 +337,12 @@ pub struct Status {
     /// (10,000 once a blue-green deploy has switched; the stable side is then idle).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate_share: Option<u32>,
+    /// Requests instances answered, by the time from their arrival to their response's end,
+    /// since the run began: one count per bucket of the Prometheus default bounds (0.005 s
+    /// to 10 s, docs/router.md "Metrics") and one over the last. Two of them a while apart
+    /// give that while's percentiles (`dozen top`).
+    #[serde(default)]
+    pub latency: LatencyHistogram,
     pub instances: Vec<InstanceStatus>,
 }
 

@@ -369,4 +369,5 @@ mod ledger;
 mod proxying;
 mod scaling;
 mod tls;
+mod top;
 mod watch;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::context::{Context, Inspection, print};
 use crate::app::App;
-use crate::app::formation::{Formation, ScaleChange};
+use crate::app::formation::Formation;
 use crate::cli::{PsArgs, ScaleArgs, TargetArgs};
 use crate::control::{self, ClientError, Op, Request, Response};
 use crate::error::Error;
@@ -68,7 +68,7 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
             return Err(refusal(response));
         }
         if !changes.is_empty() {
-            log(&store, changes, &response.formation, true);
+            let _ = history::scaled(&store, changes, &response.formation, true);
         }
         let formation = Formation {
             counts: response.formation,
@@ -114,7 +114,7 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
     if !changes.is_empty() {
         crate::store::formation::save(&store, &next.counts)
             .map_err(|e| Error::io("cannot store the formation", e))?;
-        log(&store, changes, &next.counts, false);
+        let _ = history::scaled(&store, changes, &next.counts, false);
         if !context.quiet {
             eprintln!("no `dozen run` is running this app: stored for the next one");
         }
@@ -125,20 +125,6 @@ pub(super) fn scale(context: &Context, args: &ScaleArgs) -> Result<i32, Error> {
         format!("{}\n", next.describe())
     })?;
     Ok(exit_code::SUCCESS)
-}
-
-fn log(
-    store: &std::path::Path,
-    changes: &[ScaleChange],
-    counts: &IndexMap<String, u32>,
-    live: bool,
-) {
-    let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
-    let _ = history::append(
-        store,
-        "scale",
-        json!({ "changes": changes, "formation": counts, "live": live }),
-    );
 }
 
 /// `dozen restart [TARGET]`: a rolling restart of the running formation.

@@ -129,11 +129,11 @@ fn unknown_type(filter: &Filter, types: &[String]) -> Option<String> {
 
 /// An event as read back.
 #[derive(Debug, Deserialize)]
-struct WireEvent {
-    ts: String,
-    process: String,
-    stream: String,
-    line: String,
+pub(crate) struct WireEvent {
+    pub ts: String,
+    pub process: String,
+    pub stream: String,
+    pub line: String,
 }
 
 /// What a client prints.

@@ -20,6 +20,22 @@ pub fn who() -> String {
         .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
 }
 
+/// Records a scale: its changes, the formation after it, and whether a run applied it (or it
+/// was stored for the next).
+pub fn scaled(
+    store: &Path,
+    changes: &[crate::app::formation::ScaleChange],
+    counts: &indexmap::IndexMap<String, u32>,
+    live: bool,
+) -> std::io::Result<()> {
+    let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    append(
+        store,
+        "scale",
+        json!({ "changes": changes, "formation": counts, "live": live }),
+    )
+}
+
 /// Appends an event: `what` (build, release, ...), its details and outcome. Never put a config
 /// value in `details`.
 pub fn append(store: &Path, what: &str, details: Value) -> std::io::Result<()> {

@@ -871,8 +871,8 @@ impl Machine {
                 Some(canary.unwrap_or_default()),
             ),
             Op::Canary { action } => self.canary_control(action),
-            // The control socket's thread streams logs; the runner applies drains.
-            Op::Logs { .. } | Op::Drains => {
+            // The control socket's threads stream logs and top frames; the runner applies drains.
+            Op::Logs { .. } | Op::Top { .. } | Op::Drains => {
                 Response::error("this request is not for the formation")
             }
         };

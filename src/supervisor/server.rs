@@ -84,12 +84,14 @@ impl Server {
     ) -> std::io::Result<ServerGuard> {
         let listener = self.listener.try_clone()?;
         listener.set_nonblocking(true)?;
+        let handle: Handle = Arc::new(handle);
+        let answer = Arc::clone(&handle);
         let workers = Lane::new(
             "dozen-ctl-work",
             WORKERS,
             WAITING,
             move |(stream, request): (UnixStream, Request)| {
-                let _ = reply(&stream, &handle(request));
+                let _ = reply(&stream, &answer(request));
             },
         );
         let stop = Arc::new(AtomicBool::new(false));
@@ -104,6 +106,7 @@ impl Server {
                     workers,
                     logs,
                     readers,
+                    handle,
                 };
                 while !stopping.load(Ordering::SeqCst) {
                     if accept.turn().is_err() {
@@ -119,6 +122,9 @@ impl Server {
         })
     }
 }
+
+/// What answers a request: the runner, through its event channel.
+type Handle = Arc<dyn Fn(Request) -> Response + Send + Sync>;
 
 /// A connection reading its request line.
 struct Reading {
@@ -168,6 +174,7 @@ struct Accept {
     workers: Lane<(UnixStream, Request)>,
     logs: Arc<crate::logs::hub::Hub>,
     readers: Arc<AtomicUsize>,
+    handle: Handle,
 }
 
 impl Accept {
@@ -277,33 +284,28 @@ impl Accept {
         {
             return;
         }
-        if let Op::Logs {
-            n,
-            follow,
-            ps,
-            source,
-        } = request.op
-        {
-            if self.readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
-                self.readers.fetch_sub(1, Ordering::SeqCst);
-                return refuse(
-                    &stream,
-                    &format!("too many `dozen logs` readers ({MAX_READERS} at once); try again"),
-                );
-            }
-            let (logs, readers) = (self.logs.clone(), self.readers.clone());
-            let filter = crate::logs::Filter { ps, source };
-            let spawned = std::thread::Builder::new()
-                .name("dozen-logs-conn".into())
-                .stack_size(128 * 1024)
-                .spawn(move || {
-                    crate::logs::follow::serve(&stream, &logs, n, &filter, follow);
-                    readers.fetch_sub(1, Ordering::SeqCst);
+        match request.op {
+            Op::Logs {
+                n,
+                follow,
+                ps,
+                source,
+            } => {
+                let logs = self.logs.clone();
+                let filter = crate::logs::Filter { ps, source };
+                self.stream_to(stream, "dozen-logs-conn", move |stream| {
+                    crate::logs::follow::serve(stream, &logs, n, &filter, follow);
                 });
-            if spawned.is_err() {
-                self.readers.fetch_sub(1, Ordering::SeqCst);
+                return;
             }
-            return;
+            Op::Top { interval_ms } => {
+                let handle = self.handle.clone();
+                self.stream_to(stream, "dozen-top-conn", move |stream| {
+                    top_frames(stream, handle.as_ref(), interval_ms);
+                });
+                return;
+            }
+            _ => {}
         }
         if let Err((stream, _)) = self.workers.offer((stream, request)) {
             refuse(
@@ -311,6 +313,65 @@ impl Accept {
                 &format!("too many requests waiting ({WAITING}); try again"),
             );
         }
+    }
+}
+
+impl Accept {
+    /// A reader that stays (`dozen logs -f`, `dozen top`): served by `serve` on a thread of
+    /// its own, up to [`MAX_READERS`] of them at once.
+    fn stream_to(
+        &self,
+        stream: UnixStream,
+        name: &str,
+        serve: impl FnOnce(&UnixStream) + Send + 'static,
+    ) {
+        if self.readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
+            self.readers.fetch_sub(1, Ordering::SeqCst);
+            return refuse(
+                &stream,
+                &format!(
+                    "too many `dozen logs` and `dozen top` readers ({MAX_READERS} at once); try again"
+                ),
+            );
+        }
+        let readers = self.readers.clone();
+        let spawned = std::thread::Builder::new()
+            .name(name.into())
+            .stack_size(128 * 1024)
+            .spawn(move || {
+                serve(&stream);
+                readers.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            self.readers.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// `dozen top`: what `ps` answers, a line every `interval_ms` (within [`TOP_INTERVALS`]),
+/// until the client goes (a write fails or takes longer than its timeout) or the run ends
+/// (its answer is an error, the last line sent).
+fn top_frames(
+    stream: &UnixStream,
+    handle: &(dyn Fn(Request) -> Response + Send + Sync),
+    interval_ms: u64,
+) {
+    let interval = Duration::from_millis(interval_ms.clamp(
+        *crate::control::TOP_INTERVALS.start(),
+        *crate::control::TOP_INTERVALS.end(),
+    ));
+    let start = Instant::now();
+    loop {
+        let began = Instant::now();
+        let mut status = handle(Request {
+            v: VERSION,
+            op: Op::Ps,
+        });
+        status.at_ms = Some(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
+        if reply(stream, &status).is_err() || !status.ok {
+            return;
+        }
+        std::thread::sleep(interval.saturating_sub(began.elapsed()));
     }
 }
 
@@ -538,7 +599,7 @@ mod tests {
         let mut more = UnixStream::connect(&path).unwrap();
         let refused = follow(&mut more);
         assert!(
-            refused.contains("too many `dozen logs` readers"),
+            refused.contains("too many `dozen logs` and `dozen top` readers"),
             "{refused}"
         );
         // …and a request is answered at once all the same.
@@ -557,5 +618,73 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(workers(), 0, "the workers outlived their server");
+    }
+
+    #[test]
+    fn top_streams_a_frame_an_interval_until_its_client_goes_or_the_run_ends() {
+        let _one = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        std::fs::create_dir(&store).unwrap();
+        let hub = std::sync::Arc::new(crate::logs::hub::Hub::new(
+            crate::logs::hub::Limits::default(),
+        ));
+        let asked = Arc::new(AtomicUsize::new(0));
+        let ending = Arc::new(AtomicBool::new(false));
+        let (counted, ended) = (asked.clone(), ending.clone());
+        let guard = Server::bind(&store)
+            .unwrap()
+            .serve(hub, move |request| {
+                assert_eq!(request.op, Op::Ps, "a frame is what ps answers");
+                counted.fetch_add(1, Ordering::SeqCst);
+                if ended.load(Ordering::SeqCst) {
+                    return Response::error("the run is ending");
+                }
+                let mut reply = Response::error("");
+                reply.ok = true;
+                reply
+            })
+            .unwrap();
+        let subscribe = |interval_ms| {
+            let mut stream = UnixStream::connect(socket_path(&store).unwrap()).unwrap();
+            let line = serde_json::to_string(&Request {
+                v: 1,
+                op: Op::Top { interval_ms },
+            })
+            .unwrap();
+            stream.write_all(format!("{line}\n").as_bytes()).unwrap();
+            BufReader::new(stream)
+        };
+        // An interval shorter than the shortest is the shortest: 100 ms, not a busy loop.
+        let started = Instant::now();
+        let mut frames = subscribe(1);
+        for _ in 0..4 {
+            let mut line = String::new();
+            frames.read_line(&mut line).unwrap();
+            assert!(line.contains("\"ok\":true"), "{line}");
+        }
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        // The client goes: its thread ends at its next frame, and asks nothing more.
+        drop(frames);
+        let streams = || crate::supervisor::threads_named("dozen-top-conn");
+        let gone = Instant::now() + Duration::from_secs(5);
+        while streams() > 0 && Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(streams(), 0, "a stream outlived its client");
+        let after = asked.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(asked.load(Ordering::SeqCst), after);
+        // The run ends: its error is the last line.
+        let mut frames = subscribe(100);
+        ending.store(true, Ordering::SeqCst);
+        let mut lines = String::new();
+        frames.read_to_string(&mut lines).unwrap();
+        assert_eq!(lines.lines().count(), 1, "{lines}");
+        assert!(lines.contains("the run is ending"), "{lines}");
+        drop(guard);
     }
 }

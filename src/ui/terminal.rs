@@ -109,6 +109,23 @@ pub fn on_stderr(line: &str) -> Cow<'_, str> {
 
 /// The length of the SGR sequence at the start of `bytes` (`ESC [`, parameters of digits,
 /// `;` and `:`, then `m`), if one is.
+/// An app's line for a screen dozen draws itself (`dozen top`): as [`neutralise`] shows it,
+/// without its styles, tabs as a space each.
+pub fn unstyled(line: &[u8]) -> String {
+    let shown = neutralise(line);
+    let mut out = Vec::with_capacity(shown.len());
+    let mut i = 0;
+    while i < shown.len() {
+        if let Some(end) = sgr_end(&shown[i..]) {
+            i += end;
+            continue;
+        }
+        out.push(if shown[i] == b'\t' { b' ' } else { shown[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn sgr_end(bytes: &[u8]) -> Option<usize> {
     let rest = bytes.strip_prefix(b"\x1b[")?;
     let params = rest
@@ -124,6 +141,15 @@ mod tests {
 
     fn shown(line: &[u8]) -> String {
         String::from_utf8(neutralise(line).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn unstyled_lines_keep_their_text_and_nothing_that_acts() {
+        assert_eq!(
+            unstyled(b"\x1b[1;31mred\x1b[0m\tx \x1b]0;title\x07 \r"),
+            "red x ␛]0;title␇ ␍"
+        );
+        assert_eq!(unstyled(b"caf\xc3\xa9"), "café");
     }
 
     #[test]

@@ -80,6 +80,8 @@ impl Machine {
                             Side::Stable
                         }
                     }),
+                    cpu_percent: None,
+                    rss_bytes: None,
                 }
             })
             .collect();
@@ -95,6 +97,7 @@ impl Machine {
             roll: self.last_roll.as_ref().map(Roll::status),
             router: None,
             logs: None,
+            at_ms: None,
             autoscale: self
                 .autoscalers
                 .iter()
