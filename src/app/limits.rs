@@ -70,7 +70,7 @@ impl Memory {
     /// read back as the same number of bytes.
     pub fn exact(self) -> String {
         for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
-            if self.0 % (1 << shift) == 0 {
+            if self.0.is_multiple_of(1 << shift) {
                 return format!("{}{unit}", self.0 >> shift);
             }
         }

@@ -109,7 +109,7 @@ fn every_documented_key_parses() {
 fn unknown_keys_are_located_with_a_suggestion() {
     assert_eq!(
         parse_error("[processes.web]\nrestat = \"always\"\n"),
-        "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`, `autoscale`, `watch`"
+        "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`, `autoscale`, `watch`, `memory`, `cpu`, `open_files`"
     );
     assert!(
         parse_error("[bild]\nsteps = []\n")
