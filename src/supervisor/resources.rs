@@ -30,7 +30,9 @@ pub struct Resources {
     over: HashSet<u32>,
     /// Instances (by pid) restarted for going vastly over: asked once.
     restarted: HashSet<u32>,
-    /// The hard `RLIMIT_NOFILE` dozen runs with; `None` when it may raise it (root).
+    /// The hard `RLIMIT_NOFILE` dozen runs with (`None`: unlimited). It is not raised, even
+    /// as root: root in a container often may not (no `CAP_SYS_RESOURCE`), and a limit that
+    /// cannot be set would fail every start of the type.
     open_files_ceiling: Option<u64>,
 }
 
@@ -43,12 +45,11 @@ impl Resources {
             usage: HashMap::new(),
             over: HashSet::new(),
             restarted: HashSet::new(),
-            open_files_ceiling: hard.filter(|_| !rustix::process::geteuid().is_root()),
+            open_files_ceiling: hard,
         }
     }
 
-    /// The `open_files` an instance gets: what its type asks, within the hard limit an
-    /// unprivileged dozen cannot raise.
+    /// The `open_files` an instance gets: what its type asks, within dozen's hard limit.
     pub fn open_files(&self, asked: u64) -> u64 {
         self.open_files_ceiling
             .map_or(asked, |hard| asked.min(hard))
