@@ -286,7 +286,7 @@ fn probes(health: &Health, port: u32) -> (Value, Value) {
 /// fraction.
 /// A type's `memory` and `cpu` as `resources`, requests equal to limits: what `dozen run`
 /// holds an instance to is what the scheduler reserves for it (a pod whose containers all
-/// have both gets the `Guaranteed` QoS class, last to be evicted). `open_files` has no
+/// have both gets the `Guaranteed` quality-of-service class, last to be evicted). `open_files` has no
 /// field here: the container runtime's default applies.
 fn resources(limits: &Limits) -> Option<Value> {
     let mut amounts = Map::new();
