@@ -152,13 +152,9 @@ impl Limits {
         self.memory.is_none() && self.cpu.is_none() && self.open_files.is_none()
     }
 
-    /// `cpu` as systemd's `CPUQuota=` (0.5 → `50%`) and Kubernetes' millicores (0.5 → `500m`).
+    /// `cpu` as systemd's `CPUQuota=` (0.5 → `50%`).
     pub fn cpu_percent(cpu: f64) -> String {
         format!("{}%", format_decimal(cpu * 100.0))
-    }
-
-    pub fn cpu_millis(cpu: f64) -> String {
-        format!("{}m", format_decimal((cpu * 1000.0).ceil()))
     }
 }
 
@@ -220,7 +216,5 @@ mod tests {
         assert!(check_open_files(1 << 21).is_err());
         assert_eq!(Limits::cpu_percent(0.5), "50%");
         assert_eq!(Limits::cpu_percent(1.25), "125%");
-        assert_eq!(Limits::cpu_millis(0.5), "500m");
-        assert_eq!(Limits::cpu_millis(0.0015), "2m");
     }
 }

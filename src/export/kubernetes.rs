@@ -282,19 +282,17 @@ fn probes(health: &Health, port: u32) -> (Value, Value) {
     (readiness, Value::Object(probe))
 }
 
-/// A number as a Kubernetes quantity: `10`, or in thousandths (`2500m`) when it has a
-/// fraction.
 /// A type's `memory` and `cpu` as `resources`, requests equal to limits: what `dozen run`
 /// holds an instance to is what the scheduler reserves for it (a pod whose containers all
-/// have both gets the `Guaranteed` quality-of-service class, last to be evicted). `open_files` has no
-/// field here: the container runtime's default applies.
+/// have both gets the `Guaranteed` quality-of-service class, last to be evicted).
+/// `open_files` has no field here: the container runtime's default applies.
 fn resources(limits: &Limits) -> Option<Value> {
     let mut amounts = Map::new();
     if let Some(bytes) = limits.memory {
         amounts.insert("memory".into(), json!(binary_quantity(bytes)));
     }
     if let Some(cpu) = limits.cpu {
-        amounts.insert("cpu".into(), json!(Limits::cpu_millis(cpu)));
+        amounts.insert("cpu".into(), json!(quantity(cpu)));
     }
     (!amounts.is_empty()).then(|| json!({ "limits": amounts, "requests": amounts }))
 }
@@ -309,6 +307,8 @@ fn binary_quantity(bytes: u64) -> String {
     }
 }
 
+/// A number as a Kubernetes quantity: `10`, or in thousandths (`2500m`) when it has a
+/// fraction.
 fn quantity(value: f64) -> String {
     #[allow(clippy::cast_possible_truncation)]
     let thousandths = (value * 1000.0).round() as i64;
