@@ -8,8 +8,15 @@ use serde_json::Value;
 
 use crate::harness::{Running, Test, port_block};
 
+/// One base port for every test here (as in `watch.rs`): their processes listen on none, so
+/// they can share it (dozen only checks the ports are free), and the suite's blocks are few.
+fn port() -> u16 {
+    static BASE: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    *BASE.get_or_init(port_block)
+}
+
 fn run(test: Test) -> Running {
-    let port = port_block().to_string();
+    let port = port().to_string();
     test.args(&["run", "--dev", "--no-timestamps", "-p", &port])
         .spawn()
 }
