@@ -2,9 +2,11 @@
 //! summed over the instance's **process group** — what dozen signals as the instance, so
 //! what `dozen restart` would end; a daemon that left the group with `setsid` is not counted.
 //!
-//! One sample reads `/proc/PID/stat` once for every process of the machine (the group, CPU
-//! times and resident pages are all there) and keeps those in the instances' groups. A
-//! process may end between the listing and the read: it is skipped. CPU % is the CPU time
+//! A sample reads `/proc/PID/stat` of the processes known to be in the instances' groups (the
+//! group, CPU times and resident pages are all there); every fifth sample, and whenever a
+//! group is new, it lists all of `/proc` instead, to find processes that joined a group (so a
+//! fork is counted within 5 s, and the run does not read every process of a busy machine
+//! each second). A process may end between the listing and the read: it is skipped. CPU % is the CPU time
 //! the group's processes used between two samples over the time between them (a process
 //! first seen counts from its start), in percent of one core, as `top` shows it.
 
@@ -49,7 +51,7 @@ pub fn parse_stat(line: &str) -> Option<Stat> {
 }
 
 /// Reads one process's `stat`, bounded; None when it has gone (or is not readable).
-fn read_stat(pid: &str) -> Option<Stat> {
+fn read_stat(pid: i32) -> Option<Stat> {
     use std::io::Read as _;
     let mut buf = [0u8; MAX_STAT];
     let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
@@ -64,8 +66,13 @@ fn read_stat(pid: &str) -> Option<Stat> {
     parse_stat(std::str::from_utf8(&buf[..len]).ok()?)
 }
 
+/// Every this many samples, all of `/proc` is listed to find the groups' new members.
+const FULL_SCAN_EVERY: u32 = 5;
+
 /// Samples instances' process groups, keeping each process's CPU ticks for the next sample.
 pub struct Sampler {
+    /// Samples taken (a full scan when it is a multiple of [`FULL_SCAN_EVERY`]).
+    samples: u32,
     ticks_per_second: f64,
     page_size: u64,
     /// Each process seen at the last sample (pid → its group and ticks).
@@ -86,6 +93,7 @@ impl Sampler {
         #[allow(clippy::cast_precision_loss)]
         let ticks = rustix::param::clock_ticks_per_second().max(1) as f64;
         Self {
+            samples: 0,
             ticks_per_second: ticks,
             page_size: u64::try_from(rustix::param::page_size()).unwrap_or(4096),
             last: HashMap::new(),
@@ -100,21 +108,27 @@ impl Sampler {
             .iter()
             .filter_map(|pid| i32::try_from(*pid).ok())
             .collect();
-        let mut stats = Vec::new();
-        if !groups.is_empty()
-            && let Ok(entries) = std::fs::read_dir("/proc")
-        {
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else { continue };
-                let Ok(pid) = name.parse::<i32>() else {
-                    continue;
-                };
-                if let Some(stat) = read_stat(name).filter(|s| groups.contains(&s.group)) {
-                    stats.push((pid, stat));
-                }
-            }
-        }
+        let full = self.samples.is_multiple_of(FULL_SCAN_EVERY)
+            || groups.iter().any(|g| !self.known.contains(g));
+        self.samples = self.samples.wrapping_add(1);
+        let pids: Vec<i32> = if groups.is_empty() {
+            Vec::new()
+        } else if full {
+            std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .collect()
+        } else {
+            // The leaders are members too, and known already.
+            self.last.keys().copied().collect()
+        };
+        let stats: Vec<(i32, Stat)> = pids
+            .into_iter()
+            .filter_map(|pid| Some((pid, read_stat(pid)?)))
+            .filter(|(_, stat)| groups.contains(&stat.group))
+            .collect();
         self.record(&stats, &groups, now)
     }
 
@@ -228,5 +242,34 @@ mod tests {
         let usage = sampler.sample(&[me, 999_999_999], Instant::now());
         assert!(usage[&me].rss_bytes > 0);
         assert!(!usage.contains_key(&999_999_999));
+        // Between full scans, the members found are read again: still there, with a CPU %.
+        let again = sampler.sample(&[me, 999_999_999], Instant::now());
+        assert!(again[&me].rss_bytes > 0 && again[&me].cpu_percent.is_some());
+    }
+
+    #[test]
+    fn a_new_member_is_found_by_the_next_full_scan() {
+        let mut sampler = Sampler::new();
+        let me = rustix::process::getpgrp()
+            .as_raw_nonzero()
+            .get()
+            .unsigned_abs();
+        sampler.sample(&[me], Instant::now());
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let child_pid = i32::try_from(child.id()).unwrap();
+        let mut found_at = None;
+        for n in 1..=FULL_SCAN_EVERY {
+            sampler.sample(&[me], Instant::now());
+            if sampler.last.contains_key(&child_pid) {
+                found_at = Some(n);
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(found_at, Some(FULL_SCAN_EVERY));
     }
 }
