@@ -35,8 +35,15 @@ def idle_cost(dozen, seconds, limits):
         open(os.path.join(d, "Procfile"), "w").write("idle: exec sleep 600\n")
         if limits:
             open(os.path.join(d, "dozen.toml"), "w").write('[processes.idle]\nmemory = "512M"\n')
-        args = [dozen, "run", "--dev", "-p", str(free_port()), "-m", "idle=20"]
-        proc = subprocess.Popen(args, cwd=d, stdout=subprocess.DEVNULL)
+        # 20 ports in a row from 20000 (below the ephemeral range, where a free port's
+        # neighbours may be taken by outgoing connections).
+        args = [dozen, "run", "--dev", "--no-timestamps", "-p", "20000", "-m", "idle=20"]
+        proc = subprocess.Popen(args, cwd=d, stdout=subprocess.PIPE)
+        for line in proc.stdout:
+            if b"idle.20 started" in line:
+                break
+        else:
+            sys.exit(f"{dozen} did not start 20 instances")
         time.sleep(3)
         before = cpu_seconds(proc.pid)
         time.sleep(seconds)
