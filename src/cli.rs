@@ -223,9 +223,9 @@ pub enum Command {
     )]
     Scale(ScaleArgs),
 
-    /// The instances of the running `dozen run`: state, pid, port, uptime, restarts, health
+    /// The instances of the running `dozen run`: state, pid, port, uptime, restarts, health, CPU, memory
     #[command(
-        after_help = "States: waiting (for its `after` types), starting, ready (its health check passed), running (started; no health check), backing off (waiting to restart), stopping, exited, crashed.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen ps\n  dozen ps --json | jq '.instances[] | select(.state != \"ready\")'"
+        after_help = "States: waiting (for its `after` types), starting, ready (its health check passed), running (started; no health check), backing off (waiting to restart), stopping, exited, crashed.\n\nCPU is percent of one core over the last second, as top shows it (200% is two cores); MEM is resident memory; both of the instance's process group, sampled from /proc each second (`cpu_percent`, `rss_bytes` in --json; null until known). Under the table, each type's limits (`[processes.T] memory`, `cpu`, `open_files`) and what holds each: rlimit, watched (R14 over the quota, R15 restart over twice it), or not capped.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen ps\n  dozen ps --json | jq '.instances[] | select(.state != \"ready\")'"
     )]
     Ps(PsArgs),
 
