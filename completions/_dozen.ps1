@@ -49,7 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the process formation of the current release (--dev: of the working tree)')
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Run the formation of the working tree: foreman''s and honcho''s `start`, the same as `dozen run --dev`')
             [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Change the formation of the running `dozen run` live, and store it for the next run')
-            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health')
+            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health, CPU, memory')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'A live view of the running `dozen run`: instances, the router''s rates and latencies, a deploy''s progress, the selected instance''s log')
             [CompletionResult]::new('canary', 'canary', [CompletionResultType]::ParameterValue, 'A canary release of the running `dozen run`: its live comparison, or promote or abort it')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'The running formation''s stream from any terminal: the last lines, then (-f) every new one')

@@ -46,7 +46,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand run 'Run the process formation of the current release (--dev: of the working tree)'
             cand start 'Run the formation of the working tree: foreman''s and honcho''s `start`, the same as `dozen run --dev`'
             cand scale 'Change the formation of the running `dozen run` live, and store it for the next run'
-            cand ps 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health'
+            cand ps 'The instances of the running `dozen run`: state, pid, port, uptime, restarts, health, CPU, memory'
             cand top 'A live view of the running `dozen run`: instances, the router''s rates and latencies, a deploy''s progress, the selected instance''s log'
             cand canary 'A canary release of the running `dozen run`: its live comparison, or promote or abort it'
             cand logs 'The running formation''s stream from any terminal: the last lines, then (-f) every new one'

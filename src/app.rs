@@ -7,6 +7,7 @@ pub mod env_file;
 pub mod environment;
 pub mod formation;
 pub mod interpolation;
+pub mod limits;
 pub mod manifest;
 pub mod name;
 pub mod ports;

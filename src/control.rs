@@ -292,13 +292,46 @@ pub struct InstanceStatus {
     /// release's side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub side: Option<Side>,
-    /// Its processes' CPU time over the last sampling period, in percent of one core (as
-    /// `top` shows it); `null` until the run has two samples.
+    /// CPU used over the last sample interval, in percent of one core (as `top`: 200 is two
+    /// cores busy), summed over the instance's process group; null until two samples.
     #[serde(default)]
     pub cpu_percent: Option<f64>,
-    /// Its processes' resident memory, in bytes; `null` when unknown.
+    /// Resident memory of the instance's process group, in bytes; null when unknown.
     #[serde(default)]
     pub rss_bytes: Option<u64>,
+}
+
+/// How a run holds a type to one of its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mechanism {
+    /// `RLIMIT_NOFILE`, set in the process before the command runs.
+    Rlimit,
+    /// Resident memory read from `/proc` each second: a warning at the quota (R14), a
+    /// restart at twice it (R15).
+    Watch,
+    /// Not enforced: CPU cannot be capped without a cgroup.
+    None,
+}
+
+/// A type's limits in `dozen ps`, each with how it is held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeLimits {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Limit<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Limit<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<Limit<u64>>,
+}
+
+/// One limit: its value (bytes, CPUs, files) and how it is held.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Limit<T> {
+    pub value: T,
+    pub mechanism: Mechanism,
 }
 
 /// The latest restart or release move of the run, for clients that wait for it to end.
@@ -370,6 +403,9 @@ pub struct Response {
     /// are over the run's time between two frames, however late they arrive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<u64>,
+    /// Each type with limits: the limits and how each is held.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<TypeLimits>,
 }
 
 /// The stream's readers in `dozen ps`.
@@ -419,6 +455,7 @@ impl Response {
             canary: None,
             logs: None,
             at_ms: None,
+            limits: Vec::new(),
         }
     }
 }

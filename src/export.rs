@@ -58,6 +58,8 @@ pub struct ExportType {
     pub health: Option<Health>,
     /// `[processes.TYPE] autoscale` (Kubernetes: a `HorizontalPodAutoscaler`).
     pub autoscale: Option<crate::app::manifest::Autoscale>,
+    /// `[processes.TYPE] memory`, `cpu`, `open_files`.
+    pub limits: crate::app::limits::Limits,
 }
 
 impl Source {

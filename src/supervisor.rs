@@ -15,8 +15,10 @@ pub mod output;
 pub mod probes;
 pub mod pty;
 pub mod reaper;
+pub mod resources;
 pub mod runner;
 pub mod server;
+pub mod usage;
 pub mod watch;
 
 /// The threads of this process named `name` (tests: a pool or loop that should have a fixed

@@ -768,3 +768,86 @@ fn units_for_an_account_that_cannot_reach_the_tree_are_refused() {
     );
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// `[processes.T] memory`, `cpu`, `open_files` in each engine's own words, accepted by each
+/// engine's validator.
+#[test]
+fn limits_are_exported_to_every_engine() {
+    let test = Test::new()
+        .procfile("web: exec python3 -m http.server $PORT\nworker: exec sleep 60\n")
+        .manifest(
+            "[app]\nname = \"shop\"\n[processes.web]\nmemory = \"512M\"\ncpu = 0.5\nopen_files = 4096\n[processes.worker]\nmemory = \"1536M\"\n",
+        );
+    let app = test.path().to_path_buf();
+    let (code, _, stderr) = dozen_in(
+        &app,
+        &["export", "systemd", "--out", "units", "--user", "app"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let units = app.join("units");
+    let web = std::fs::read_to_string(units.join("shop-web@.service")).unwrap();
+    assert!(
+        web.contains("\nMemoryMax=512M\nCPUQuota=50%\nLimitNOFILE=4096\n"),
+        "{web}"
+    );
+    let worker = std::fs::read_to_string(units.join("shop-worker@.service")).unwrap();
+    assert!(worker.contains("\nMemoryMax=1536M\n"), "{worker}");
+    assert!(!worker.contains("CPUQuota") && !worker.contains("LimitNOFILE"));
+    verify(
+        &units,
+        &["shop-web@5000.service", "shop-worker@5100.service"],
+    );
+
+    let (code, stdout, stderr) = dozen_in(&app, &["export", "kubernetes", "--out", "k8s"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = app.join("k8s");
+    let container = |name: &str| -> serde_json::Value {
+        let yaml = std::fs::read_to_string(out.join(name)).unwrap();
+        let value: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+        value["spec"]["template"]["spec"]["containers"][0].clone()
+    };
+    // Requests equal to limits: what dozen holds an instance to is what is reserved for it.
+    let web = serde_json::json!({ "memory": "512Mi", "cpu": "500m" });
+    assert_eq!(
+        container("shop-web.deployment.yaml")["resources"],
+        serde_json::json!({ "limits": web, "requests": web })
+    );
+    let worker = serde_json::json!({ "memory": "1536Mi" });
+    assert_eq!(
+        container("shop-worker.deployment.yaml")["resources"],
+        serde_json::json!({ "limits": worker, "requests": worker })
+    );
+    let files: Vec<std::path::PathBuf> = written(&stdout).iter().map(|n| out.join(n)).collect();
+    kubernetes_validate(&files);
+
+    let (code, _, stderr) = dozen_in(
+        &app,
+        &["export", "compose", "--out", "compose", "--image", "shop:1"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let yaml = std::fs::read_to_string(app.join("compose/compose.yaml")).unwrap();
+    let compose: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&compose)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let web = &compose["services"]["web"];
+    assert_eq!(
+        web["deploy"]["resources"],
+        serde_json::json!({ "limits": { "cpus": "0.5", "memory": "512M" } })
+    );
+    assert_eq!(
+        web["ulimits"],
+        serde_json::json!({ "nofile": { "soft": 4096, "hard": 4096 } })
+    );
+    assert_eq!(
+        compose["services"]["worker"]["deploy"]["resources"]["limits"],
+        serde_json::json!({ "memory": "1536M" })
+    );
+}

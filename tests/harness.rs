@@ -261,15 +261,23 @@ fn copy_dir(from: &Path, to: &Path) {
 /// first type above it, the second type's 100 up; no test runs a third). One allocator for every module,
 /// between the secrets tests' small blocks (8400 up, of 7) and the ephemeral range (32768
 /// up, where outgoing connections take theirs): modules counting on their own once
-/// overlapped, and two runs on one port failed at random. The 110 blocks are handed out in
-/// turn and then again from the first: a test holds its block only while it runs, and the
-/// suite runs a few tests at a time (more tests than blocks once ran it out).
+/// overlapped, and two runs on one port failed at random.
+///
+/// 110 blocks fit below the ephemeral range and 22 above it (Linux's default
+/// `ip_local_port_range` ends at 60999). They are handed out in turn and then again from the
+/// first: a test holds its block only while it runs and the suite runs a few at a time, and
+/// the suite has more tests than blocks.
 pub fn port_block() -> u16 {
-    const FIRST: u16 = 10_000;
-    const BLOCKS: u16 = (32_000 - FIRST) / 200;
-    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let index = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % BLOCKS;
-    FIRST + index * 200
+    const BELOW: u32 = (32_000 - 10_000) / 200;
+    const ABOVE: u32 = (65_400 - 61_000) / 200;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % (BELOW + ABOVE);
+    let base = if n < BELOW {
+        10_000 + n * 200
+    } else {
+        61_000 + (n - BELOW) * 200
+    };
+    u16::try_from(base).expect("a port")
 }
 
 /// Runs dozen in `dir`: exit code, stdout, stderr.

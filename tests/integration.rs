@@ -15,6 +15,7 @@ mod export;
 mod generate;
 mod image;
 mod init;
+mod limits;
 mod logs;
 mod manifest;
 mod oneoff;

@@ -79,7 +79,7 @@ fn scaling_live_adds_the_next_indexes_and_ports_and_removes_the_highest() {
     assert_eq!(
         header,
         [
-            "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "RELEASE"
+            "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "CPU", "MEM", "RELEASE"
         ]
     );
     assert!(table.lines().any(|l| l.starts_with("web.3 ")), "{table}");

@@ -367,6 +367,27 @@ pub struct ProcessSettings {
     /// the app directory, a directory for all under it), or `false` for none [default: the
     /// app directory].
     pub watch: Option<Spanned<Watch>>,
+    /// Resident memory per instance (`"512M"`; K, M, G are 1024-based): a cgroup's
+    /// `memory.max` where one is delegated, else watched as Heroku does (R14, R15).
+    pub memory: Option<Spanned<super::limits::Memory>>,
+    /// CPUs per instance (0.5 is half of one): capped only through a cgroup.
+    pub cpu: Option<Spanned<f64>>,
+    /// Open files per instance (`RLIMIT_NOFILE`).
+    pub open_files: Option<Spanned<i64>>,
+}
+
+impl ProcessSettings {
+    /// The type's limits, as validated.
+    pub fn limits(&self) -> super::limits::Limits {
+        super::limits::Limits {
+            memory: self.memory.as_ref().map(|m| m.get_ref().0),
+            cpu: self.cpu.as_ref().map(|c| *c.get_ref()),
+            open_files: self
+                .open_files
+                .as_ref()
+                .and_then(|n| u64::try_from(*n.get_ref()).ok()),
+        }
+    }
 }
 
 /// `watch = false` or `watch = ["app/**/*.py", "templates/"]`.

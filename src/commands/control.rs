@@ -467,6 +467,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         if let Some(logs) = &response.logs {
             value["logs"] = json!(logs);
         }
+        if !response.limits.is_empty() {
+            value["limits"] = json!(response.limits);
+        }
         if let Some(record) = deploy {
             value["deploy"] = super::deploys::value(record, false);
         }
@@ -478,6 +481,7 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     }
     let mut out = String::new();
     instance_table(&mut out, &response.instances);
+    limit_lines(&mut out, &response.limits);
     if let Some(router) = &response.router {
         router_lines(&mut out, router);
     }
@@ -505,7 +509,8 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
 /// The instances as a table, a row each (a SIDE column while a deploy has two sides).
 fn instance_table(out: &mut String, instances: &[control::InstanceStatus]) {
     let mut header = [
-        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "RELEASE", "SIDE",
+        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "CPU", "MEM", "RELEASE",
+        "SIDE",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -525,6 +530,10 @@ fn instance_table(out: &mut String, instances: &[control::InstanceStatus]) {
                 i.uptime_ms.map_or_else(|| "-".to_owned(), uptime),
                 i.restarts.to_string(),
                 i.health.to_string(),
+                i.cpu_percent
+                    .map_or_else(|| "-".to_owned(), |c| format!("{c:.1}%")),
+                i.rss_bytes
+                    .map_or_else(|| "-".to_owned(), crate::app::limits::human),
                 i.release.clone(),
                 i.side
                     .map_or_else(|| "-".to_owned(), |side| side.to_string()),
@@ -550,6 +559,33 @@ fn instance_table(out: &mut String, instances: &[control::InstanceStatus]) {
     }
     if rows.is_empty() {
         out.push_str("(the formation is empty)\n");
+    }
+}
+
+/// Each type's limits and what holds them (`web limits: memory 512M (watch), cpu 0.5 (not
+/// capped), open_files 4096 (rlimit)`).
+fn limit_lines(out: &mut String, limits: &[control::TypeLimits]) {
+    use crate::app::limits::{Memory, format_decimal};
+    let by = |mechanism: control::Mechanism| match mechanism {
+        control::Mechanism::Rlimit => "rlimit",
+        control::Mechanism::Watch => "watched: R14 over it, R15 restart over twice it",
+        control::Mechanism::None => "not capped",
+    };
+    for limit in limits {
+        let mut parts = Vec::new();
+        if let Some(memory) = limit.memory {
+            let memory_by = by(memory.mechanism);
+            parts.push(format!("memory {} ({memory_by})", Memory(memory.value)));
+        }
+        if let Some(cpu) = limit.cpu {
+            let cpu_by = by(cpu.mechanism);
+            parts.push(format!("cpu {} ({cpu_by})", format_decimal(cpu.value)));
+        }
+        if let Some(files) = limit.open_files {
+            let files_by = by(files.mechanism);
+            parts.push(format!("open_files {} ({files_by})", files.value));
+        }
+        let _ = writeln!(out, "\n{} limits: {}", limit.type_name, parts.join(", "));
     }
 }
 

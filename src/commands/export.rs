@@ -372,6 +372,9 @@ fn source_of(
                 autoscale: settings
                     .and_then(|s| s.autoscale.as_ref())
                     .map(|a| a.get_ref().clone()),
+                limits: settings
+                    .map(crate::app::manifest::ProcessSettings::limits)
+                    .unwrap_or_default(),
             }
         })
         .collect();

@@ -658,6 +658,9 @@ fn type_settings(
                     .and_then(|h| Check::from_manifest(h.get_ref()))
                     .or_else(|| (t.name == routed).then(Check::implicit_port)),
                 tty: settings.is_some_and(|s| s.tty),
+                limits: settings
+                    .map(crate::app::manifest::ProcessSettings::limits)
+                    .unwrap_or_default(),
             }
         })
         .collect()

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
+use crate::app::limits::{Memory, format_decimal};
 use crate::app::manifest::Health;
 
 /// Compose interpolates `$VAR` in the file itself: a literal `$` is written `$$`.
@@ -124,7 +125,24 @@ fn service(
     if kind.name == "web" {
         service.insert("ports".into(), published(source, kind, host));
     }
-    service.insert("deploy".into(), json!({ "replicas": kind.count }));
+    let mut deploy = json!({ "replicas": kind.count });
+    let mut limits = Map::new();
+    if let Some(cpu) = kind.limits.cpu {
+        limits.insert("cpus".into(), json!(format_decimal(cpu)));
+    }
+    if let Some(bytes) = kind.limits.memory {
+        limits.insert("memory".into(), json!(Memory(bytes).exact()));
+    }
+    if !limits.is_empty() {
+        deploy["resources"] = json!({ "limits": limits });
+    }
+    service.insert("deploy".into(), deploy);
+    if let Some(count) = kind.limits.open_files {
+        service.insert(
+            "ulimits".into(),
+            json!({ "nofile": { "soft": count, "hard": count } }),
+        );
+    }
     service.insert("restart".into(), json!(kind.restart_policy()));
     if let Some(health) = &kind.health {
         service.insert("healthcheck".into(), healthcheck(health));

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
+use crate::app::limits::{Limits, Memory};
 use crate::app::manifest::{Autoscale, AutoscaleMetric, Health};
 
 /// A Kubernetes object name: lowercase letters, digits and `-` (app and type names may hold
@@ -123,6 +124,9 @@ impl Objects<'_> {
             let (readiness, liveness) = probes(health, port);
             container.insert("readinessProbe".into(), readiness);
             container.insert("livenessProbe".into(), liveness);
+        }
+        if let Some(resources) = resources(&kind.limits) {
+            container.insert("resources".into(), resources);
         }
         let selector = json!({
             "app.kubernetes.io/name": self.app,
@@ -276,6 +280,31 @@ fn probes(health: &Health, port: u32) -> (Value, Value) {
         probe.insert("initialDelaySeconds".into(), json!(seconds(grace.0)));
     }
     (readiness, Value::Object(probe))
+}
+
+/// A type's `memory` and `cpu` as `resources`, requests equal to limits: what `dozen run`
+/// holds an instance to is what the scheduler reserves for it (a pod whose containers all
+/// have both gets the `Guaranteed` quality-of-service class, last to be evicted).
+/// `open_files` has no field here: the container runtime's default applies.
+fn resources(limits: &Limits) -> Option<Value> {
+    let mut amounts = Map::new();
+    if let Some(bytes) = limits.memory {
+        amounts.insert("memory".into(), json!(binary_quantity(bytes)));
+    }
+    if let Some(cpu) = limits.cpu {
+        amounts.insert("cpu".into(), json!(quantity(cpu)));
+    }
+    (!amounts.is_empty()).then(|| json!({ "limits": amounts, "requests": amounts }))
+}
+
+/// Bytes as a Kubernetes quantity in the largest binary unit that divides them (`512Mi`).
+fn binary_quantity(bytes: u64) -> String {
+    let exact = Memory(bytes).exact();
+    if exact.ends_with(|c: char| c.is_ascii_digit()) {
+        exact
+    } else {
+        format!("{exact}i")
+    }
 }
 
 /// A number as a Kubernetes quantity: `10`, or in thousandths (`2500m`) when it has a

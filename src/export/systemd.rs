@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{ExportType, File, Files, Source, seconds};
+use crate::app::limits::{Limits, Memory};
 
 /// systemd's quoting for one `ExecStart=` argument: double quotes, C escapes, and `$`/`%`
 /// doubled so systemd leaves them to the shell.
@@ -124,6 +125,16 @@ impl Units<'_> {
             "ExecStart=/bin/sh -c {}",
             quote(&self.source.start(&kind.command))
         );
+        let limits = &kind.limits;
+        if let Some(bytes) = limits.memory {
+            let _ = writeln!(unit, "MemoryMax={}", Memory(bytes));
+        }
+        if let Some(cpu) = limits.cpu {
+            let _ = writeln!(unit, "CPUQuota={}", Limits::cpu_percent(cpu));
+        }
+        if let Some(count) = limits.open_files {
+            let _ = writeln!(unit, "LimitNOFILE={count}");
+        }
         let restart = kind.restart_policy();
         let _ = write!(
             unit,

@@ -162,6 +162,7 @@ pub struct TypeSettings {
     pub health: Option<Check>,
     /// A pseudo-terminal instead of pipes.
     pub tty: bool,
+    pub limits: crate::app::limits::Limits,
 }
 
 pub struct PlannedInstance {
@@ -300,6 +301,8 @@ pub struct Start {
     pub stop_signal: i32,
     pub kill_timeout: Duration,
     pub tty: bool,
+    /// `RLIMIT_NOFILE` for the process.
+    pub open_files: Option<u64>,
     /// A health-check command of instance `name`: its output is discarded.
     pub check: bool,
 }

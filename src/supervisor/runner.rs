@@ -222,6 +222,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         // foreman's does), wherever its output goes; one without a controlling terminal (a
         // service, `setsid`) as a reload.
         hup_reloads: !controlling_terminal(),
+        resources: super::resources::Resources::new(Instant::now()),
     };
     drive(&mut machine, &mut driver, &rx, router.as_ref());
     // Requests from now on are told at once that the run is ending (the drains may still
@@ -279,6 +280,9 @@ fn drive(
     router: Option<&crate::router::Router>,
 ) {
     let mut sampler = Sampler::new(Instant::now());
+    for line in driver.resources.start_lines(&machine.limits()) {
+        driver.pump.system(line, None);
+    }
     machine.start(Instant::now());
     driver.carry_out(machine);
     let measuring = samples_the_router(machine, router.is_some());
@@ -289,6 +293,7 @@ fn drive(
             .into_iter()
             .chain(measuring.then_some(sampler.next))
             .chain(meters.iter().map(|m| m.next))
+            .chain(Some(driver.resources.next))
             .min();
         let timeout = next.map_or(Duration::from_secs(3600), |t| {
             t.saturating_duration_since(Instant::now())
@@ -314,6 +319,11 @@ fn drive(
         }
         for meter in meters.iter_mut().filter(|m| now >= m.next) {
             meter.start(machine, driver.probes, now);
+        }
+        if now >= driver.resources.next {
+            for line in driver.resources.tick(machine, now) {
+                driver.pump.system(line, None);
+            }
         }
         machine.on_timers(now);
         driver.carry_out(machine);
@@ -593,6 +603,8 @@ struct Driver<'a, 'f> {
     not_stored: Option<String>,
     /// SIGHUP reloads the router's certificates (from files) instead of stopping the run.
     hup_reloads: bool,
+    /// Each instance's CPU and memory, and the memory quotas.
+    resources: super::resources::Resources,
 }
 
 impl Driver<'_, '_> {
@@ -657,7 +669,7 @@ impl Driver<'_, '_> {
                 self.not_stored = None;
                 self.carry_out(machine);
                 let (buffered_lines, buffered_bytes) = self.hub.buffered();
-                let response = Response {
+                let mut response = Response {
                     router: self.router.map(crate::router::Router::status),
                     logs: Some(control::LogsStatus {
                         buffered_lines,
@@ -668,6 +680,7 @@ impl Driver<'_, '_> {
                     not_stored: self.not_stored.take(),
                     ..response
                 };
+                self.resources.fill(&mut response, &machine.limits());
                 let _ = reply.send(response);
                 return;
             }
@@ -877,6 +890,7 @@ impl Driver<'_, '_> {
             stop_signal,
             kill_timeout,
             tty,
+            open_files,
             check,
         } = start;
         let failed = |error: std::io::Error| Input::SpawnFailed {
@@ -900,6 +914,7 @@ impl Driver<'_, '_> {
                 procfile::shell_command(&command),
             ],
         );
+        let argv = self.resources.with_open_files(argv, open_files);
         let request = Request::Spawn {
             id,
             argv,

@@ -109,7 +109,7 @@ fn every_documented_key_parses() {
 fn unknown_keys_are_located_with_a_suggestion() {
     assert_eq!(
         parse_error("[processes.web]\nrestat = \"always\"\n"),
-        "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`, `autoscale`, `watch`"
+        "dozen.toml:2:1: unknown key `restat` | did you mean `restart`? | expected one of `restart`, `may_exit`, `stop_signal`, `kill_timeout`, `restart_delay`, `max_restarts`, `after`, `health`, `tty`, `autoscale`, `watch`, `memory`, `cpu`, `open_files`"
     );
     assert!(
         parse_error("[bild]\nsteps = []\n")
@@ -327,5 +327,33 @@ fn a_drains_config_values_are_never_shown() {
     assert_eq!(
         url.scrub("cannot resolve ttok-leakme123.example: no such host"),
         "cannot resolve ${LOG_HOST}: no such host"
+    );
+}
+
+#[test]
+fn limits_parse_and_bad_ones_are_located() {
+    let manifest =
+        parse("[processes.web]\nmemory = \"512M\"\ncpu = 0.5\nopen_files = 4096\n").unwrap();
+    let limits = manifest.process("web").unwrap().limits();
+    assert_eq!(limits.memory, Some(512 << 20));
+    assert_eq!(limits.cpu, Some(0.5));
+    assert_eq!(limits.open_files, Some(4096));
+    // A whole number of CPUs is a number too.
+    let two = parse("[processes.web]\ncpu = 2\n").unwrap();
+    assert_eq!(two.process("web").unwrap().limits().cpu, Some(2.0));
+
+    let located = parse_error("[processes.web]\nmemory = \"512X\"\n");
+    assert!(
+        located.starts_with("dozen.toml:2:10: invalid memory `512X`"),
+        "{located}"
+    );
+    let bare = parse_error("[processes.web]\nmemory = 512\n");
+    assert!(bare.contains("memory `512` is below 1M"), "{bare}");
+    assert_eq!(
+        problems("[processes.web]\ncpu = 0\nopen_files = -1\n", "web: a"),
+        [
+            "dozen.toml:2:7: cpu must be a number of CPUs above 0, at most 1024 (0.5 is half of one)",
+            "dozen.toml:3:14: open_files must be between 16 and 1048576",
+        ]
     );
 }

@@ -339,6 +339,16 @@ impl Manifest {
             {
                 error(watch.span(), problem.to_string());
             }
+            if let Some(cpu) = &settings.cpu
+                && let Err(problem) = crate::app::limits::check_cpu(*cpu.get_ref())
+            {
+                error(cpu.span(), problem.to_string());
+            }
+            if let Some(count) = &settings.open_files
+                && let Err(problem) = crate::app::limits::check_open_files(*count.get_ref())
+            {
+                error(count.span(), problem.to_string());
+            }
             if settings.after.iter().any(|a| a.get_ref() == name.get_ref()) {
                 error(
                     name.span(),

@@ -80,6 +80,7 @@ impl Machine {
                             Side::Stable
                         }
                     }),
+                    // The runner measures them (`supervisor::resources`).
                     cpu_percent: None,
                     rss_bytes: None,
                 }
@@ -113,7 +114,17 @@ impl Machine {
                 })
                 .collect(),
             canary: self.canary_status(),
+            limits: Vec::new(),
         }
+    }
+
+    /// The limits of the current spec's types that have any.
+    pub fn limits(&self) -> Vec<(String, crate::app::limits::Limits)> {
+        self.types()
+            .iter()
+            .filter(|t| !t.limits.is_empty())
+            .map(|t| (t.name.clone(), t.limits))
+            .collect()
     }
 
     /// Applies `dozen scale`: all of it or, when anything is wrong, none of it.

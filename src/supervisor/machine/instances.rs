@@ -56,6 +56,7 @@ impl Machine {
             stop_signal: settings.stop_signal,
             kill_timeout: settings.kill_timeout,
             tty: settings.tty,
+            open_files: settings.limits.open_files,
             check: false,
         }));
         let checked = settings.health.is_some();
@@ -516,6 +517,7 @@ impl Machine {
                 stop_signal: rustix::process::Signal::TERM.as_raw(),
                 kill_timeout: CHECK_LEFTOVER_GRACE,
                 tty: false,
+                open_files: None,
                 check: true,
             }));
             self.checks.push(CommandCheck {

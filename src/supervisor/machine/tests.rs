@@ -27,6 +27,7 @@ fn settings(name: &str, restart: Restart, health: Option<Check>) -> TypeSettings
         after: Vec::new(),
         health,
         tty: false,
+        limits: crate::app::limits::Limits::default(),
     }
 }
 

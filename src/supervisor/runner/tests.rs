@@ -14,6 +14,7 @@ fn settings(name: &str) -> TypeSettings {
         after: Vec::new(),
         health: None,
         tty: false,
+        limits: crate::app::limits::Limits::default(),
     }
 }
 
