@@ -155,7 +155,10 @@ fn top_in_a_terminal_shows_the_formation_and_its_keys_act() {
     let screen = tmux.until("web rows with requests per second", |s| {
         ["web.1", "web.2"].iter().all(|name| {
             row(s, name).is_some_and(|cells| {
-                cells[1] == "ready" && cells[6].parse::<f64>().is_ok_and(|rps| rps > 0.0)
+                cells[1] == "ready"
+                    && cells[3].parse::<f64>().is_ok()
+                    && cells[4].ends_with('M')
+                    && cells[6].parse::<f64>().is_ok_and(|rps| rps > 0.0)
             })
         }) && row(s, "worker.1").is_some_and(|cells| cells[1] == "running")
     });
@@ -277,6 +280,14 @@ fn top_once_prints_one_measured_screen() {
     in_rotation(&running, 2);
     let load = Load::start(port, 2, "/slow?s=0.02");
     load.wait_served(20);
+    // CPU and memory are null until the run has sampled them (once a second; CPU twice).
+    crate::harness::eventually("CPU and memory measured", Duration::from_secs(10), || {
+        ps(&running)["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["rss_bytes"].is_u64() && i["cpu_percent"].is_f64())
+    });
     let (code, stdout, stderr) = running.dozen(&["top", "--once", "--json", "--interval", "0.5"]);
     assert_eq!(code, Some(0), "{stderr}");
     let view: Value = serde_json::from_str(&stdout).unwrap();
@@ -296,6 +307,11 @@ fn top_once_prints_one_measured_screen() {
             "{stdout}"
         );
         assert!(instance["p99_ms"].as_f64().is_some(), "{stdout}");
+        assert!(
+            instance["rss_bytes"].as_u64().unwrap() > 1 << 20,
+            "{stdout}"
+        );
+        assert!(instance["cpu_percent"].as_f64().is_some(), "{stdout}");
         assert_eq!(instance["errors_per_s"], 0.0, "{stdout}");
     }
     let router = &view["router"];
