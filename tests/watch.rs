@@ -159,6 +159,43 @@ fn watch_ignores_editor_files_and_ignored_paths() {
     stop(running);
 }
 
+/// A directory's own `.gitignore` counts below it; a directory made after the start is
+/// watched from then on; an edit by `sed -i` (a temporary file renamed over the one edited)
+/// is named as the file edited.
+#[test]
+fn watch_reads_nested_ignore_files_follows_new_directories_and_names_the_file_edited() {
+    let test = Test::new()
+        .procfile(&format!("api: {SAYS_ITS_CODE}\n"))
+        .file("web/.gitignore", "gen/\n*.map\n")
+        .file("web/gen/.keep", "");
+    let mut running = watched(test, "api=1");
+    running.wait_for("api.1 | started one", 20);
+    write(&running, "web/gen/bundle.js", "x");
+    write(&running, "web/app.js.map", "x");
+    std::fs::create_dir(running.dir.path().join("lib")).unwrap();
+    running.wait_for("dozen | api: lib changed, restarting", 10);
+    running.wait_for_nth("api.1 | started one", 2, 10);
+    write(&running, "lib/code.py", "x");
+    running.wait_for("dozen | api: lib/code.py changed, restarting", 10);
+    running.wait_for_nth("api.1 | started one", 3, 10);
+    let sed = std::process::Command::new("sed")
+        .args(["-i", "s/one/two/", "code.txt"])
+        .current_dir(running.dir.path())
+        .status()
+        .unwrap();
+    assert!(sed.success());
+    running.wait_for("api.1 | started two", 10);
+    assert_eq!(
+        restart_lines(&running),
+        [
+            "dozen | api: lib changed, restarting",
+            "dozen | api: lib/code.py changed, restarting",
+            "dozen | api: code.txt changed, restarting",
+        ]
+    );
+    stop(running);
+}
+
 /// A bad edit that makes the type exit does not end the run: it waits for the next change.
 #[test]
 fn watch_starts_a_crashed_type_again_on_the_next_change() {

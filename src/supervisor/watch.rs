@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use notify::{EventKind, RecursiveMode, Watcher as _};
+use notify::{EventKind, RecursiveMode};
 
 use super::output::pump;
 use crate::app::manifest::Watch;
@@ -116,24 +116,28 @@ pub fn start(plan: WatchPlan, pump: pump::Handle, restart: Restart) -> Result<()
     let root = std::fs::canonicalize(&plan.root).unwrap_or(plan.root.clone());
     let store = std::fs::canonicalize(&plan.store).unwrap_or(plan.store.clone());
     let (tx, rx) = mpsc::channel();
+    let shown = root.clone();
     let watch_error = |source| WatchError::Watch {
-        path: root.clone(),
+        path: shown.clone(),
         source,
     };
     let mut watcher = notify::recommended_watcher(tx).map_err(watch_error)?;
-    watcher
-        .watch(&root, RecursiveMode::Recursive)
+    let changes = Changes {
+        root,
+        store,
+        own_output: own_output(),
+    };
+    // Every directory but the ignored ones, each on its own: an ignored tree
+    // (`node_modules/`, a build's output) costs no inotify watch, and there are 8,192 a user
+    // by default.
+    changes
+        .watch_tree(&mut watcher, &changes.root.clone(), &changes.ignored())
         .map_err(watch_error)?;
     std::thread::Builder::new()
         .name("dozen-watch".into())
         .spawn(move || {
-            let _watcher = watcher;
-            let changes = Changes {
-                root,
-                store,
-                own_output: own_output(),
-            };
-            while let Some(changed) = changes.next_burst(&rx) {
+            let mut watcher = watcher;
+            while let Some(changed) = changes.next_burst(&rx, &mut watcher) {
                 for (type_name, first, more) in restarts(&plan.types, &changed) {
                     let also = match more {
                         0 => String::new(),
@@ -205,14 +209,15 @@ impl Changes {
     fn next_burst(
         &self,
         rx: &mpsc::Receiver<notify::Result<notify::Event>>,
+        watcher: &mut impl notify::Watcher,
     ) -> Option<Vec<PathBuf>> {
         loop {
             let first = rx.recv().ok()?;
             // The ignore files are read again for each burst: an edit to them counts at once.
             let ignored = self.ignored();
-            let mut changed = Vec::new();
+            let mut changed = Changed::default();
             self.take(first, &ignored, &mut changed);
-            if changed.is_empty() {
+            if changed.paths.is_empty() {
                 continue;
             }
             let end = Instant::now() + AT_MOST;
@@ -227,58 +232,190 @@ impl Changes {
                     Err(mpsc::RecvTimeoutError::Disconnected) => return None,
                 }
             }
-            return Some(changed);
+            for dir in &changed.new_dirs {
+                // Gone again, or unreadable: nothing in it to watch.
+                let _ = self.watch_tree(watcher, &self.root.join(dir), &ignored);
+            }
+            let paths = changed.lasting(&self.root);
+            if paths.is_empty() {
+                continue;
+            }
+            return Some(paths);
         }
+    }
+
+    /// Watches `dir` and every directory under it that is not ignored.
+    fn watch_tree(
+        &self,
+        watcher: &mut impl notify::Watcher,
+        dir: &Path,
+        ignored: &Ignored,
+    ) -> notify::Result<()> {
+        let mut pending = vec![dir.to_owned()];
+        let mut first = true;
+        while let Some(dir) = pending.pop() {
+            match watcher.watch(&dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {}
+                // The app directory itself must be watched; one below it may be gone already.
+                Err(e) if first => return Err(e),
+                Err(_) => continue,
+            }
+            first = false;
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                // Not a link to a directory: it may lead out of the app, or round in a loop.
+                if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                let path = entry.path();
+                if !self.counts(&path, true, ignored) {
+                    continue;
+                }
+                pending.push(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a change at `path` (absolute) counts: not in the store, not dozen's own
+    /// output, inside the app directory, not ignored.
+    fn counts(&self, path: &Path, is_dir: bool, ignored: &Ignored) -> bool {
+        if path.starts_with(&self.store) || self.own_output.iter().any(|o| o == path) {
+            return false;
+        }
+        let Ok(relative) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        !relative.as_os_str().is_empty() && !ignored.is_ignored(relative, is_dir)
     }
 
     /// Adds an event's paths that count to `changed`.
-    fn take(
-        &self,
-        event: notify::Result<notify::Event>,
-        ignored: &Gitignore,
-        changed: &mut Vec<PathBuf>,
-    ) {
+    fn take(&self, event: notify::Result<notify::Event>, ignored: &Ignored, changed: &mut Changed) {
         let Ok(event) = event else { return };
-        if !matches!(
-            event.kind,
-            EventKind::Any | EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-        ) {
-            return;
-        }
+        let created = match event.kind {
+            EventKind::Create(_) => true,
+            EventKind::Any | EventKind::Modify(_) | EventKind::Remove(_) => false,
+            _ => return,
+        };
         for path in event.paths {
-            if path.starts_with(&self.store) || self.own_output.contains(&path) {
+            let is_dir = path.is_dir();
+            if !self.counts(&path, is_dir, ignored) {
                 continue;
             }
-            let Ok(relative) = path.strip_prefix(&self.root) else {
-                continue;
-            };
-            if relative.as_os_str().is_empty()
-                || ignored
-                    .matched_path_or_any_parents(relative, path.is_dir())
-                    .is_ignore()
-            {
-                continue;
+            let relative = path.strip_prefix(&self.root).expect("counted").to_owned();
+            if created && is_dir {
+                changed.new_dirs.push(relative.clone());
             }
-            if !changed.iter().any(|c| c == relative) {
-                changed.push(relative.to_owned());
+            if created && !changed.paths.contains(&relative) {
+                changed.created.push(relative.clone());
+            }
+            if !changed.paths.contains(&relative) {
+                changed.paths.push(relative);
             }
         }
     }
 
-    /// What is never a change: [`ALWAYS_IGNORED`], then the app directory's ignore files.
-    fn ignored(&self) -> Gitignore {
+    /// What is never a change: [`ALWAYS_IGNORED`], then the ignore files of the app
+    /// directory and of each directory under it (read as a path needs them).
+    fn ignored(&self) -> Ignored {
         let mut builder = GitignoreBuilder::new(&self.root);
         for pattern in ALWAYS_IGNORED {
             let _ = builder.add_line(None, pattern);
         }
-        for file in IGNORE_FILES {
-            let path = self.root.join(file);
-            if path.is_file() {
-                // A line it cannot read is left out (git does the same).
-                let _ = builder.add(path);
+        add_ignore_files(&mut builder, &self.root);
+        Ignored {
+            root: self.root.clone(),
+            top: builder.build().unwrap_or_else(|_| Gitignore::empty()),
+            nested: std::cell::RefCell::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+/// The ignore files of `dir`, in order (a later one's `!pattern` wins); a line that cannot be
+/// read is left out, as git does.
+fn add_ignore_files(builder: &mut GitignoreBuilder, dir: &Path) {
+    for file in IGNORE_FILES {
+        let path = dir.join(file);
+        if path.is_file() {
+            let _ = builder.add(path);
+        }
+    }
+}
+
+/// The paths of one burst.
+#[derive(Default)]
+struct Changed {
+    /// Every path that counts, each once, in the order first seen.
+    paths: Vec<PathBuf>,
+    /// Those created in the burst.
+    created: Vec<PathBuf>,
+    /// Directories created in the burst: watched from now on.
+    new_dirs: Vec<PathBuf>,
+}
+
+impl Changed {
+    /// The burst's changes without the files made and gone within it (an editor's or `sed
+    /// -i`'s temporary file, renamed over the one edited): what a restart line names.
+    fn lasting(self, root: &Path) -> Vec<PathBuf> {
+        let created = self.created;
+        self.paths
+            .into_iter()
+            .filter(|p| !created.contains(p) || root.join(p).symlink_metadata().is_ok())
+            .collect()
+    }
+}
+
+/// What is ignored: the app directory's patterns, and each directory's own ignore files,
+/// which a deeper one overrides (as git reads them).
+struct Ignored {
+    root: PathBuf,
+    top: Gitignore,
+    /// A directory (relative) with ignore files of its own: their patterns.
+    nested: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<Gitignore>>>,
+}
+
+impl Ignored {
+    fn is_ignored(&self, relative: &Path, is_dir: bool) -> bool {
+        // The deepest directory with a say decides; the app directory's patterns last.
+        let ancestors: Vec<&Path> = relative
+            .ancestors()
+            .skip(1)
+            .filter(|a| !a.as_os_str().is_empty())
+            .collect();
+        for dir in ancestors {
+            if self.top.matched_path_or_any_parents(dir, true).is_ignore() {
+                return true;
             }
         }
-        builder.build().unwrap_or_else(|_| Gitignore::empty())
+        for dir in relative
+            .ancestors()
+            .skip(1)
+            .filter(|a| !a.as_os_str().is_empty())
+        {
+            let mut nested = self.nested.borrow_mut();
+            let matcher = nested.entry(dir.to_owned()).or_insert_with(|| {
+                let absolute = self.root.join(dir);
+                if !IGNORE_FILES.iter().any(|f| absolute.join(f).is_file()) {
+                    return None;
+                }
+                let mut builder = GitignoreBuilder::new(&absolute);
+                add_ignore_files(&mut builder, &absolute);
+                builder.build().ok()
+            });
+            if let Some(matcher) = matcher {
+                let below = relative.strip_prefix(dir).unwrap_or(relative);
+                match matcher.matched_path_or_any_parents(below, is_dir) {
+                    ignore::Match::Ignore(_) => return true,
+                    ignore::Match::Whitelist(_) => return false,
+                    ignore::Match::None => {}
+                }
+            }
+        }
+        self.top
+            .matched_path_or_any_parents(relative, is_dir)
+            .is_ignore()
     }
 }
 
@@ -340,7 +477,7 @@ mod tests {
             own_output: Vec::new(),
         };
         let ignored = reader.ignored();
-        let mut changed = Vec::new();
+        let mut changed = Changed::default();
         let names = [
             "app.py",
             ".app.py.swp",
@@ -358,8 +495,136 @@ mod tests {
         event.paths = names.iter().map(|n| root.join(n)).collect();
         reader.take(Ok(event), &ignored, &mut changed);
         assert_eq!(
-            changed,
+            changed.paths,
             [PathBuf::from("app.py"), PathBuf::from("keep.log")]
         );
+    }
+
+    fn reader(root: &Path) -> Changes {
+        Changes {
+            store: root.join(".dozen"),
+            root: root.to_owned(),
+            own_output: Vec::new(),
+        }
+    }
+
+    /// A directory's own ignore files count for what is under it, a deeper one over its
+    /// parents' (as git reads them); a directory its parent ignores stays ignored.
+    #[test]
+    fn nested_ignore_files_are_read_as_git_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        for sub in ["web/static", "web/build", "api"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        std::fs::write(root.join(".gitignore"), "*.tmp\nweb/build/\n").unwrap();
+        std::fs::write(
+            root.join("web/.gitignore"),
+            "static/gen/\n*.map\n!keep.tmp\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("web/build/.gitignore"), "!*\n").unwrap();
+        let ignored = reader(&root).ignored();
+        let is = |p: &str| ignored.is_ignored(Path::new(p), false);
+        for yes in [
+            "web/static/gen/a.js",
+            "web/app.js.map",
+            "api/x.tmp",
+            "web/build/out.js",
+        ] {
+            assert!(is(yes), "{yes} should be ignored");
+        }
+        for no in [
+            "web/app.js",
+            "api/app.js.map",
+            "web/keep.tmp",
+            "web/static/a.js",
+        ] {
+            assert!(!is(no), "{no} should count");
+        }
+    }
+
+    /// `sed -i` writes a temporary file and renames it over the one edited: the restart
+    /// names the file edited, and a file made and gone within the burst is no change.
+    #[test]
+    fn a_file_made_and_gone_within_a_burst_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(root.join("app.py"), "x").unwrap();
+        std::fs::write(root.join("gone.py"), "x").unwrap();
+        let reader = reader(&root);
+        let ignored = reader.ignored();
+        let mut changed = Changed::default();
+        let event = |kind, names: &[&str]| {
+            let mut event = notify::Event::new(kind);
+            event.paths = names.iter().map(|n| root.join(n)).collect();
+            Ok(event)
+        };
+        let create = EventKind::Create(notify::event::CreateKind::File);
+        let modify = EventKind::Modify(notify::event::ModifyKind::Any);
+        let remove = EventKind::Remove(notify::event::RemoveKind::File);
+        reader.take(event(create, &["sedAbC123"]), &ignored, &mut changed);
+        reader.take(
+            event(modify, &["sedAbC123", "app.py"]),
+            &ignored,
+            &mut changed,
+        );
+        std::fs::remove_file(root.join("gone.py")).unwrap();
+        reader.take(event(remove, &["gone.py"]), &ignored, &mut changed);
+        assert_eq!(
+            changed.lasting(&root),
+            [PathBuf::from("app.py"), PathBuf::from("gone.py")]
+        );
+    }
+
+    /// A watcher that records what it is asked to watch.
+    struct Recorder(Vec<PathBuf>);
+
+    impl notify::Watcher for Recorder {
+        fn new<F: notify::EventHandler>(_: F, _: notify::Config) -> notify::Result<Self> {
+            Ok(Self(Vec::new()))
+        }
+        fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
+            assert_eq!(mode, RecursiveMode::NonRecursive);
+            self.0.push(path.to_owned());
+            Ok(())
+        }
+        fn unwatch(&mut self, _: &Path) -> notify::Result<()> {
+            Ok(())
+        }
+        fn kind() -> notify::WatcherKind {
+            notify::WatcherKind::NullWatcher
+        }
+    }
+
+    /// Ignored trees (dependencies, a build's output, the store) cost no watch.
+    #[test]
+    fn only_directories_that_are_not_ignored_are_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        for sub in [
+            "src/a",
+            "node_modules/x/y",
+            "dist/js",
+            ".git/objects",
+            ".dozen/trees",
+            "docs",
+        ] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        std::fs::write(root.join(".gitignore"), "dist/\n").unwrap();
+        std::os::unix::fs::symlink("/", root.join("link")).unwrap();
+        let reader = reader(&root);
+        let mut watcher = Recorder(Vec::new());
+        reader
+            .watch_tree(&mut watcher, &root, &reader.ignored())
+            .unwrap();
+        let mut seen: Vec<String> = watcher
+            .0
+            .iter()
+            .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["", "docs", "src", "src/a"]);
     }
 }
