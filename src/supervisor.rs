@@ -16,6 +16,7 @@ pub mod probes;
 pub mod pty;
 pub mod reaper;
 pub mod runner;
+pub mod scheduler;
 pub mod server;
 pub mod watch;
 

@@ -95,6 +95,7 @@ impl Machine {
             roll: self.last_roll.as_ref().map(Roll::status),
             router: None,
             logs: None,
+            schedules: Vec::new(),
             autoscale: self
                 .autoscalers
                 .iter()
