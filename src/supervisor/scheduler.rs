@@ -123,6 +123,11 @@ impl Scheduler {
         id >= FIRST_ID
     }
 
+    /// Whether [`Scheduler::stop_all`] was called.
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
     /// Runs still going.
     pub fn busy(&self) -> bool {
         self.entries.iter().any(|e| !e.runs.is_empty())
@@ -378,6 +383,7 @@ impl Scheduler {
         let said = match outcome {
             ScheduleOutcome::TimedOut => " (timed out)",
             ScheduleOutcome::Replaced => " (replaced)",
+            ScheduleOutcome::Stopped => " (stopped with the run)",
             _ => "",
         };
         self.actions.push(Action::Say {
@@ -416,10 +422,10 @@ impl Scheduler {
                 cron: e.schedule.cron_text.clone(),
                 timezone: e.schedule.zone_name.clone(),
                 concurrency: e.schedule.concurrency.as_str().to_owned(),
-                next: e
-                    .next
-                    .filter(|_| !self.stopping)
-                    .map(|n| n.to_zoned_datetime(e.schedule.zone.clone()).to_string()),
+                next: e.next.filter(|_| !self.stopping).map(|n| {
+                    let zoned = n.to_zoned_datetime(e.schedule.zone.clone());
+                    zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+                }),
                 running: e.runs.len(),
                 last: e.last.clone(),
             })
