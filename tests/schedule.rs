@@ -1,0 +1,262 @@
+//! `[schedule.NAME]`: jobs `dozen run` starts on a cron schedule (README "Scheduled jobs").
+//! Schedules with a seconds field keep these tests to seconds.
+
+use std::time::Duration;
+
+use rustix::process::Signal;
+use serde_json::Value;
+
+use crate::harness::{Running, Test};
+
+fn base_port() -> String {
+    crate::harness::port_block().to_string()
+}
+
+fn run(test: Test) -> Running {
+    let port = base_port();
+    test.args(&["run", "--dev", "--no-timestamps", "-p", &port, "-t", "1"])
+        .spawn()
+}
+
+fn gone(pid: i32) -> bool {
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    state.is_empty()
+        || state
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+}
+
+/// The activity log's scheduled fires.
+fn fires(dir: &std::path::Path) -> Vec<Value> {
+    let (code, out, err) = crate::harness::dozen_in(dir, &["history", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let events: Vec<Value> = serde_json::from_str(&out).unwrap();
+    events
+        .into_iter()
+        .filter(|e| e["what"] == "schedule")
+        .collect()
+}
+
+#[test]
+fn a_scheduled_run_gets_the_apps_environment_and_is_in_ps_and_the_history() {
+    let test = Test::new()
+        .procfile("web: exec sleep 60\n")
+        .env_file(".env", "GREETING=s3cret-greeting\n")
+        .file(".profile.d/app.sh", "export FROM_PROFILE=profiled\n")
+        .manifest(
+            "[schedule.hello]\ncommand = \"echo \\\"$GREETING $FROM_PROFILE $PS $PORT\\\"\"\ncron = \"* * * * * *\"\ntimezone = \"Europe/Paris\"\n",
+        );
+    let port = base_port();
+    let mut running = test
+        .args(&["run", "--dev", "--no-timestamps", "-p", &port, "-t", "1"])
+        .spawn();
+    let line = running.wait_for("schedule.hello |", 10);
+    assert_eq!(
+        line,
+        format!("schedule.hello | s3cret-greeting profiled schedule.hello {port}")
+    );
+    running.wait_for("schedule.hello exited with code 0", 10);
+    let (code, out, _) = running.dozen(&["ps", "--json"]);
+    assert_eq!(code, Some(0));
+    let ps: Value = serde_json::from_str(&out).unwrap();
+    let schedule = &ps["schedules"][0];
+    assert_eq!(schedule["name"], "hello");
+    assert_eq!(schedule["timezone"], "Europe/Paris");
+    assert_eq!(schedule["concurrency"], "forbid");
+    let next = schedule["next"].as_str().unwrap();
+    assert!(
+        next.ends_with("+01:00") || next.ends_with("+02:00"),
+        "{next}"
+    );
+    assert_eq!(schedule["last"]["outcome"], "succeeded", "{out}");
+    assert_eq!(schedule["last"]["exit_code"], 0);
+    let (_, text, _) = running.dozen(&["ps"]);
+    assert!(
+        text.contains("schedule.hello  \"* * * * * *\" (Europe/Paris, forbid)  next "),
+        "{text}"
+    );
+    let recorded = fires(running.dir.path());
+    let first = &recorded[0];
+    assert_eq!(first["schedule"], "hello");
+    assert_eq!(first["outcome"], "succeeded");
+    assert_eq!(first["exit_code"], 0);
+    assert_eq!(first["release"], "dev");
+    assert!(first["duration_ms"].as_u64().is_some(), "{first}");
+    assert!(first["due"].as_str().is_some(), "{first}");
+    // Never a config value in the history.
+    let history = running.read(".dozen/history.jsonl");
+    assert!(!history.contains("s3cret"), "{history}");
+    running.signal(Signal::TERM);
+    let (code, _) = running.finish(10);
+    assert_eq!(code, Some(143));
+}
+
+#[test]
+fn forbid_skips_a_fire_timeout_stops_a_run_and_replace_replaces_it() {
+    let manifest = r#"
+[schedule.long]
+command = "sleep 2.5"
+cron = "* * * * * *"
+
+[schedule.stuck]
+command = "trap 'echo got TERM; exit 7' TERM; echo waiting; while :; do sleep 0.1; done"
+cron = "*/2 * * * * *"
+timeout = "1s"
+
+[schedule.fresh]
+command = "exec sleep 30"
+cron = "*/2 * * * * *"
+concurrency = "replace"
+"#;
+    let mut running = run(Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(manifest));
+    running.wait_for("schedule.long skipped its fire due at", 10);
+    running.wait_for("schedule.stuck timed out after 1.0s: stopping it", 10);
+    running.wait_for("schedule.stuck | got TERM", 10);
+    running.wait_for("schedule.stuck exited with code 7", 10);
+    running.wait_for(
+        "schedule.fresh: a new fire replaces the run still going",
+        10,
+    );
+    running.wait_for("schedule.fresh killed by SIGTERM", 10);
+    running.wait_for("schedule.long exited with code 0", 10);
+    let recorded = fires(running.dir.path());
+    let outcome_of = |name: &str, outcome: &str| {
+        recorded
+            .iter()
+            .any(|e| e["schedule"] == name && e["outcome"] == outcome)
+    };
+    assert!(outcome_of("long", "skipped"), "{recorded:?}");
+    assert!(outcome_of("long", "succeeded"), "{recorded:?}");
+    assert!(outcome_of("stuck", "timed-out"), "{recorded:?}");
+    assert!(outcome_of("fresh", "replaced"), "{recorded:?}");
+    let timed_out = recorded
+        .iter()
+        .find(|e| e["outcome"] == "timed-out")
+        .unwrap();
+    assert_eq!(timed_out["exit_code"], 7);
+    let replaced = recorded
+        .iter()
+        .find(|e| e["outcome"] == "replaced")
+        .unwrap();
+    assert_eq!(replaced["signal"], "SIGTERM");
+    running.signal(Signal::INT);
+    let (code, lines) = running.finish(10);
+    assert_eq!(code, Some(130), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("(stopped with the run)")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn nothing_a_scheduled_run_started_survives_sigkill_of_dozen() {
+    let manifest = "[schedule.job]\ncommand = \"sleep 300 & echo $! > bg.pid; setsid sh -c 'echo $$ > daemon.pid; exec sleep 301' & echo $$ > job.pid; wait\"\ncron = \"* * * * * *\"\n";
+    let mut running = run(Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(manifest));
+    running.wait_for("schedule.job started", 10);
+    let pids: Vec<i32> = crate::harness::eventually_ok(
+        "every pid file to be written",
+        Duration::from_secs(10),
+        || {
+            ["bg.pid", "daemon.pid", "job.pid"]
+                .iter()
+                .map(|f| {
+                    let text = running.read(f);
+                    text.trim().parse().map_err(|_| format!("{f}: {text:?}"))
+                })
+                .collect()
+        },
+    );
+    running.signal(Signal::KILL);
+    crate::harness::within(Duration::from_secs(5), || pids.iter().all(|p| gone(*p)));
+    let survivors: Vec<i32> = pids.iter().copied().filter(|p| !gone(*p)).collect();
+    assert!(
+        survivors.is_empty(),
+        "still running after SIGKILL of dozen: {survivors:?}"
+    );
+    let _ = running.finish(5);
+}
+
+#[test]
+fn fires_missed_while_dozen_was_paused_run_once_and_are_said() {
+    let manifest = "[schedule.tick]\ncommand = \"echo tick\"\ncron = \"* * * * * *\"\n";
+    let mut running = run(Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(manifest));
+    running.wait_for("schedule.tick exited with code 0", 10);
+    running.signal(Signal::STOP);
+    std::thread::sleep(Duration::from_secs(3));
+    running.signal(Signal::CONT);
+    let said = running.wait_for(
+        "fires passed while dozen was stopped or the machine slept",
+        10,
+    );
+    assert!(said.ends_with("it runs once now"), "{said}");
+    // One run for the whole pause: the next start is the next second's.
+    let started = running.wait_for_nth("schedule.tick started", 2, 10);
+    let after_pause = running
+        .seen
+        .iter()
+        .skip_while(|l| !l.contains("fires passed"))
+        .filter(|l| l.contains("schedule.tick started"))
+        .count();
+    assert!(after_pause <= 2, "{started}: {:?}", running.seen);
+    running.signal(Signal::TERM);
+    let _ = running.finish(10);
+}
+
+/// A history that says the last fire was two hours ago, as a run stopped then leaves it.
+fn stopped_two_hours_ago(test: Test, schedules: &[(&str, &str)]) -> Test {
+    let two_hours_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
+    let mut history = String::new();
+    for (name, cron) in schedules {
+        history.push_str(
+            &serde_json::json!({
+                "time": two_hours_ago.to_string(), "who": "test", "what": "schedule",
+                "schedule": name, "cron": cron, "due": two_hours_ago.to_string(),
+                "outcome": "succeeded",
+            })
+            .to_string(),
+        );
+        history.push('\n');
+    }
+    test.file(".dozen/history.jsonl", history)
+}
+
+#[test]
+fn after_dozen_was_stopped_one_catch_up_run_or_none_past_the_starting_deadline() {
+    // Half an hour from now's minute: the latest missed fire is at least half an hour old.
+    let minute = (jiff::Timestamp::now().as_second() / 60 + 30) % 60;
+    let cron = format!("{minute} * * * *");
+    let manifest = format!(
+        "[schedule.catchup]\ncommand = \"echo caught up\"\ncron = \"{cron}\"\n\n[schedule.strict]\ncommand = \"echo never\"\ncron = \"{cron}\"\nstarting_deadline = \"1m\"\n"
+    );
+    let test = Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(&manifest);
+    let test = stopped_two_hours_ago(test, &[("catchup", &cron), ("strict", &cron)]);
+    let mut running = run(test);
+    let said = running.wait_for("schedule.catchup: ", 10);
+    assert!(said.contains("fire"), "{said}");
+    assert!(said.ends_with("it runs once now"), "{said}");
+    running.wait_for("schedule.catchup | caught up", 10);
+    let strict = running.wait_for("schedule.strict: ", 10);
+    assert!(
+        strict.ends_with("past its starting_deadline, none runs"),
+        "{strict}"
+    );
+    running.wait_for("schedule.catchup exited with code 0", 10);
+    let recorded = fires(running.dir.path());
+    let missed = recorded
+        .iter()
+        .find(|e| e["schedule"] == "strict" && e["outcome"] == "missed")
+        .unwrap_or_else(|| panic!("{recorded:?}"));
+    assert!(missed["missed"].as_u64().unwrap() >= 1, "{missed}");
+    running.signal(Signal::TERM);
+    let (_, lines) = running.finish(10);
+    assert!(!lines.iter().any(|l| l.contains("never")), "{lines:?}");
+}
