@@ -71,10 +71,10 @@ fn a_scheduled_run_gets_the_apps_environment_and_is_in_ps_and_the_history() {
     );
     assert_eq!(schedule["last"]["outcome"], "succeeded", "{out}");
     assert_eq!(schedule["last"]["exit_code"], 0);
-    let (_, text, _) = running.dozen(&["ps"]);
+    let (_, table, _) = running.dozen(&["ps"]);
     assert!(
-        text.contains("schedule.hello  \"* * * * * *\" (Europe/Paris, forbid)  next "),
-        "{text}"
+        table.contains("schedule.hello  \"* * * * * *\" (Europe/Paris, forbid)  next "),
+        "{table}"
     );
     let recorded = fires(running.dir.path());
     let first = &recorded[0];
