@@ -260,3 +260,179 @@ fn after_dozen_was_stopped_one_catch_up_run_or_none_past_the_starting_deadline()
     let (_, lines) = running.finish(10);
     assert!(!lines.iter().any(|l| l.contains("never")), "{lines:?}");
 }
+
+const EXPORTED: &str = r#"
+[app]
+name = "app"
+
+[tasks]
+report = "echo report"
+
+[schedule.cleanup]
+command = "rm -rf tmp/cache"
+cron = "*/10 * * * *"
+timezone = "Europe/Paris"
+concurrency = "replace"
+timeout = "10m"
+starting_deadline = "5m"
+
+[schedule.report]
+task = "report"
+cron = "0 0 1,15 * sun"
+timezone = "America/New_York"
+
+[schedule.weekdays]
+command = "echo weekday"
+cron = "30 2 * * 1-5"
+timezone = "Europe/Paris"
+"#;
+
+/// The next fire `systemd-analyze calendar` gives an `OnCalendar=` expression, in UTC.
+fn systemd_next(expression: &str) -> Option<jiff::Timestamp> {
+    let Ok(output) = std::process::Command::new("systemd-analyze")
+        .args(["calendar", expression])
+        .env("TZ", "UTC")
+        .output()
+    else {
+        crate::harness::missing("systemd-analyze", "apt-get install systemd");
+        return None;
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{expression}: {text}");
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Next elapse: "))
+        .unwrap_or_else(|| panic!("{expression}: {text}"));
+    // "Tue 2026-12-08 01:30:00 UTC"
+    let civil: jiff::civil::DateTime = line[4..23].parse().unwrap();
+    Some(civil.in_tz("UTC").unwrap().timestamp())
+}
+
+#[test]
+fn schedules_export_as_systemd_timers_that_fire_when_dozen_does() {
+    let test = Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(EXPORTED);
+    let app = test.path().to_path_buf();
+    let (code, _, stderr) =
+        crate::harness::dozen_in(&app, &["export", "systemd", "--out", "units"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let units = app.join("units");
+    let read = |name: &str| std::fs::read_to_string(units.join(name)).unwrap();
+    let timer = read("app-schedule-cleanup.timer");
+    assert!(
+        timer.contains("OnCalendar=*-*-* *:00,10,20,30,40,50:00 Europe/Paris\nPersistent=true\n"),
+        "{timer}"
+    );
+    let service = read("app-schedule-cleanup.service");
+    assert!(
+        service.contains("ExecStart=/bin/sh -c \"exec rm -rf tmp/cache\"\n"),
+        "{service}"
+    );
+    assert!(service.contains("RuntimeMaxSec=600s\n"), "{service}");
+    assert!(read("app-schedule-report.service").contains("echo report"));
+    assert!(read("app.target").contains("app-schedule-report.timer"));
+    let report = read("app-schedule-report.timer");
+    assert!(report.contains("OnCalendar=*-*-01,15 00:00:00 America/New_York\nOnCalendar=Sun *-*-* 00:00:00 America/New_York\n"), "{report}");
+    if let Ok(output) = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(
+            [
+                "app.target",
+                "app-schedule-cleanup.timer",
+                "app-schedule-cleanup.service",
+                "app-schedule-report.timer",
+                "app-schedule-weekdays.timer",
+            ]
+            .iter()
+            .map(|u| units.join(u)),
+        )
+        .output()
+    {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stderr.trim().is_empty(),
+            "systemd-analyze verify: {stderr}"
+        );
+    }
+    // systemd's next elapse of each timer is dozen's next fire of the schedule.
+    let mut running = run(Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(EXPORTED));
+    running.wait_for("web.1 started", 10);
+    let (_, out, _) = running.dozen(&["ps", "--json"]);
+    let ps: Value = serde_json::from_str(&out).unwrap();
+    for schedule in ps["schedules"].as_array().unwrap() {
+        let name = schedule["name"].as_str().unwrap();
+        let dozen_next: jiff::Timestamp = schedule["next"].as_str().unwrap().parse().unwrap();
+        let timer = read(&format!("app-schedule-{name}.timer"));
+        let systemd = timer
+            .lines()
+            .filter_map(|l| l.strip_prefix("OnCalendar="))
+            .filter_map(systemd_next)
+            .min();
+        if let Some(systemd) = systemd {
+            assert_eq!(systemd, dozen_next, "{name}: {timer}");
+        }
+    }
+    running.signal(Signal::TERM);
+    let _ = running.finish(10);
+}
+
+#[test]
+fn schedules_export_as_kubernetes_cron_jobs_and_compose_says_what_instead() {
+    let test = Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest(EXPORTED);
+    let app = test.path().to_path_buf();
+    let (code, _, stderr) =
+        crate::harness::dozen_in(&app, &["export", "kubernetes", "--out", "k8s"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let path = app.join("k8s/app-schedule-cleanup.cronjob.yaml");
+    let cron_job: Value = serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(cron_job["kind"], "CronJob");
+    let spec = &cron_job["spec"];
+    assert_eq!(spec["schedule"], "*/10 * * * *");
+    assert_eq!(spec["timeZone"], "Europe/Paris");
+    assert_eq!(spec["concurrencyPolicy"], "Replace");
+    assert_eq!(spec["startingDeadlineSeconds"], 300);
+    assert_eq!(spec["jobTemplate"]["spec"]["activeDeadlineSeconds"], 600);
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(app.join("k8s"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".yaml"))
+        .collect();
+    assert_eq!(
+        files
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(".cronjob.yaml"))
+            .count(),
+        3
+    );
+    crate::export::kubernetes_validate(&files);
+
+    let (code, _, stderr) =
+        crate::harness::dozen_in(&app, &["export", "compose", "--out", "compose"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: [schedule] jobs are not exported: Compose has no scheduler; run each with the host's scheduler"),
+        "{stderr}"
+    );
+    let compose = std::fs::read_to_string(app.join("compose/compose.yaml")).unwrap();
+    assert!(
+        compose.contains("# Schedules: cleanup (\"*/10 * * * *\")"),
+        "{compose}"
+    );
+
+    // A schedule on seconds has no CronJob.
+    let seconds = Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[schedule.fast]\ncommand = \"true\"\ncron = \"*/5 * * * * *\"\n");
+    let (code, _, stderr) =
+        crate::harness::dozen_in(seconds.path(), &["export", "kubernetes", "--out", "k8s"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("[schedule.fast] cron = \"*/5 * * * * *\" fires on seconds"),
+        "{stderr}"
+    );
+}

@@ -161,6 +161,20 @@ impl Cron {
         self.has_seconds
     }
 
+    /// The expression as five fields, for engines without seconds (Kubernetes): as written,
+    /// or without a seconds field that is only `0`; `None` when it fires within minutes.
+    pub fn five_fields(&self, text: &str) -> Option<String> {
+        if !self.has_seconds {
+            return Some(text.trim().to_owned());
+        }
+        (self.seconds == 1).then(|| {
+            text.split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
     /// The first fire strictly after `after`, in `zone`; `None` if none within nine years.
     pub fn next_after(&self, after: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
         let near_change = |at: Timestamp| {
