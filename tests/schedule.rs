@@ -436,3 +436,29 @@ fn schedules_export_as_kubernetes_cron_jobs_and_compose_says_what_instead() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_names_each_schedule_mistake_where_it_is_and_lists_the_schedules() {
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[schedule.nightly]\ncommand = \"true\"\ncron = \"0 25 * * *\"\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("error: dozen.toml:3:8: invalid cron: hour field: 25 is out of range 0-23");
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[schedule.nightly]\ncommand = \"true\"\ncron = \"@daily\"\nretries = 3\n")
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("error: dozen.toml:4:1: unknown key `retries`");
+    Test::new()
+        .procfile("web: exec sleep 60\n")
+        .manifest("[schedule.nightly]\ncommand = \"true\"\ncron = \"30 2 * * *\"\ntimezone = \"Asia/Tokyo\"\n")
+        .args(&["check"])
+        .run()
+        .success()
+        .stdout_has("schedules    nightly (\"30 2 * * *\", next ")
+        .stdout_has("T02:30:00+09:00)");
+}
