@@ -76,6 +76,12 @@ fn a_scheduled_run_gets_the_apps_environment_and_is_in_ps_and_the_history() {
         table.contains("schedule.hello  \"* * * * * *\" (Europe/Paris, forbid)  next "),
         "{table}"
     );
+    let (code, logs, err) = running.dozen(&["logs", "--ps", "schedule.hello", "-n", "1"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        logs.contains("schedule.hello | s3cret-greeting profiled"),
+        "{logs}"
+    );
     let recorded = fires(running.dir.path());
     let first = &recorded[0];
     assert_eq!(first["schedule"], "hello");
