@@ -69,10 +69,10 @@ pub struct ScheduleSettings {
     /// When a fire comes while a run is still going [default: forbid].
     pub concurrency: Option<super::schedule::Concurrency>,
     /// A run still going after this is stopped (SIGTERM, SIGKILL after the kill timeout).
-    pub timeout: Option<Duration>,
+    pub timeout: Option<Spanned<Duration>>,
     /// How late a missed fire may still run (one catch-up run for any number missed)
     /// [default: no limit].
-    pub starting_deadline: Option<Duration>,
+    pub starting_deadline: Option<Spanned<Duration>>,
 }
 
 /// `[image]`: how `dozen image` lays a release into an OCI image (docs/image.md).

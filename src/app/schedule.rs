@@ -116,6 +116,22 @@ impl Manifest {
                     }
                 }
             }
+            if let Some(timeout) = &settings.timeout
+                && timeout.get_ref().0.is_zero()
+            {
+                error(
+                    timeout.span(),
+                    "a schedule's timeout must be more than 0s".into(),
+                );
+            }
+            if let Some(deadline) = &settings.starting_deadline
+                && deadline.get_ref().0 < Duration::from_secs(1)
+            {
+                error(
+                    deadline.span(),
+                    "starting_deadline must be at least 1s: every fire is a little late".into(),
+                );
+            }
             if let Some(zone) = &settings.timezone
                 && TimeZone::get(zone.get_ref()).is_err()
             {
@@ -193,8 +209,8 @@ impl Manifest {
                     zone,
                     zone_name,
                     concurrency: settings.concurrency.unwrap_or_default(),
-                    timeout: settings.timeout.map(|t| t.0),
-                    starting_deadline: settings.starting_deadline.map(|t| t.0),
+                    timeout: settings.timeout.as_ref().map(|t| t.get_ref().0),
+                    starting_deadline: settings.starting_deadline.as_ref().map(|t| t.get_ref().0),
                 })
             })
             .collect()

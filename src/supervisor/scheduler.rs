@@ -20,6 +20,9 @@ pub const FIRST_ID: u64 = 1 << 48;
 /// A fire this late is one dozen missed (stopped, asleep), not one it is merely taking.
 const LATE: Duration = Duration::from_secs(5);
 
+/// How often the loop looks at the wall clock while a fire is pending.
+const WAKE_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
+
 /// Missed fires counted at most (a `* * * * * *` schedule over a month-long pause).
 const MAX_COUNTED: u32 = 1_000_000;
 
@@ -145,8 +148,10 @@ impl Scheduler {
             .filter(|_| !self.stopping)
             .filter_map(|e| e.next)
             .map(|due| {
-                let wait = due.duration_since(wall);
-                now + Duration::try_from(wait).unwrap_or(Duration::ZERO)
+                // At most a second ahead: the monotonic clock stops while the machine sleeps,
+                // and the wall clock (which fires follow) does not.
+                let wait = Duration::try_from(due.duration_since(wall)).unwrap_or(Duration::ZERO);
+                now + wait.min(WAKE_AT_LEAST_EVERY)
             });
         let runs = self
             .entries
