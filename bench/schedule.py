@@ -11,7 +11,7 @@ lateness includes forking `sh` and `date`, as a user's job would); dozen says wh
 for ("started … for its fire due at HH:MM:SS"). Lateness = start − due, for every fire.
 """
 
-import argparse, datetime, json, os, socket, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, select, socket, statistics, subprocess, sys, tempfile, time
 
 
 def free_port():
@@ -46,6 +46,9 @@ def main():
         end = time.monotonic() + duration
         lines = []
         while time.monotonic() < end:
+            ready, _, _ = select.select([proc.stdout], [], [], max(0.0, end - time.monotonic()))
+            if not ready:
+                break
             line = proc.stdout.readline()
             if not line:
                 break

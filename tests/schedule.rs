@@ -27,15 +27,32 @@ fn gone(pid: i32) -> bool {
             .is_some_and(|rest| rest.trim_start().starts_with('Z'))
 }
 
-/// The activity log's scheduled fires.
-fn fires(dir: &std::path::Path) -> Vec<Value> {
-    let (code, out, err) = crate::harness::dozen_in(dir, &["history", "--json"]);
-    assert_eq!(code, Some(0), "{err}");
-    let events: Vec<Value> = serde_json::from_str(&out).unwrap();
-    events
-        .into_iter()
-        .filter(|e| e["what"] == "schedule")
-        .collect()
+/// The activity log's scheduled fires, once `done` holds of them (a run records them from a
+/// thread of its own, just after it says them).
+fn fires(dir: &std::path::Path, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    crate::harness::eventually_ok("the fires in the history", Duration::from_secs(10), || {
+        let (code, out, err) = crate::harness::dozen_in(dir, &["history", "--json"]);
+        if code != Some(0) {
+            return Err(err);
+        }
+        let events: Vec<Value> = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+        let fires: Vec<Value> = events
+            .into_iter()
+            .filter(|e| e["what"] == "schedule")
+            .collect();
+        if done(&fires) {
+            Ok(fires)
+        } else {
+            Err(format!("{fires:?}"))
+        }
+    })
+}
+
+/// Whether `fires` has one of schedule `name` with `outcome`.
+fn has(fires: &[Value], name: &str, outcome: &str) -> bool {
+    fires
+        .iter()
+        .any(|e| e["schedule"] == name && e["outcome"] == outcome)
 }
 
 #[test]
@@ -82,7 +99,7 @@ fn a_scheduled_run_gets_the_apps_environment_and_is_in_ps_and_the_history() {
         logs.contains("schedule.hello | s3cret-greeting profiled"),
         "{logs}"
     );
-    let recorded = fires(running.dir.path());
+    let recorded = fires(running.dir.path(), |f| !f.is_empty());
     let first = &recorded[0];
     assert_eq!(first["schedule"], "hello");
     assert_eq!(first["outcome"], "succeeded");
@@ -128,16 +145,12 @@ concurrency = "replace"
     );
     running.wait_for("schedule.fresh killed by SIGTERM", 10);
     running.wait_for("schedule.long exited with code 0", 10);
-    let recorded = fires(running.dir.path());
-    let outcome_of = |name: &str, outcome: &str| {
-        recorded
-            .iter()
-            .any(|e| e["schedule"] == name && e["outcome"] == outcome)
-    };
-    assert!(outcome_of("long", "skipped"), "{recorded:?}");
-    assert!(outcome_of("long", "succeeded"), "{recorded:?}");
-    assert!(outcome_of("stuck", "timed-out"), "{recorded:?}");
-    assert!(outcome_of("fresh", "replaced"), "{recorded:?}");
+    let recorded = fires(running.dir.path(), |f| {
+        has(f, "long", "skipped")
+            && has(f, "long", "succeeded")
+            && has(f, "stuck", "timed-out")
+            && has(f, "fresh", "replaced")
+    });
     let timed_out = recorded
         .iter()
         .find(|e| e["outcome"] == "timed-out")
@@ -256,7 +269,7 @@ fn after_dozen_was_stopped_one_catch_up_run_or_none_past_the_starting_deadline()
         "{strict}"
     );
     running.wait_for("schedule.catchup exited with code 0", 10);
-    let recorded = fires(running.dir.path());
+    let recorded = fires(running.dir.path(), |f| has(f, "strict", "missed"));
     let missed = recorded
         .iter()
         .find(|e| e["schedule"] == "strict" && e["outcome"] == "missed")

@@ -23,6 +23,9 @@ pub struct SchedulesPlan {
 /// The scheduler and what its runs need from the run.
 pub(super) struct Schedules {
     pub(super) scheduler: Scheduler,
+    /// Records for the history, appended (and fsynced) by a thread of their own: a disk
+    /// slow to sync must not make fires late.
+    recorder: Option<Recorder>,
     port: u16,
     kill_timeout: Duration,
     /// Colours after the formation's types.
@@ -45,7 +48,11 @@ impl Schedules {
             crate::store::history::read(store).unwrap_or_default()
         };
         let last = crate::supervisor::scheduler::last_dues(&events, &plan.schedules);
+        let recorder = (!plan.schedules.is_empty())
+            .then(|| Recorder::start(store.to_owned()))
+            .flatten();
         Self {
+            recorder,
             scheduler: Scheduler::new(
                 plan.schedules,
                 &last,
@@ -56,6 +63,37 @@ impl Schedules {
             kill_timeout: plan.kill_timeout,
             first_colour,
         }
+    }
+}
+
+/// The history's writer for scheduled fires.
+struct Recorder {
+    tx: std::sync::mpsc::Sender<serde_json::Value>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Recorder {
+    fn start(store: std::path::PathBuf) -> Option<Self> {
+        let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+        let thread = std::thread::Builder::new()
+            .name("dozen-schedule-history".into())
+            .spawn(move || {
+                for record in rx {
+                    let _ = crate::store::history::append(&store, "schedule", record);
+                }
+            })
+            .ok()?;
+        Some(Self { tx, thread })
+    }
+
+    fn record(&self, record: serde_json::Value) {
+        let _ = self.tx.send(record);
+    }
+
+    /// Every record written.
+    fn finish(self) {
+        drop(self.tx);
+        let _ = self.thread.join();
     }
 }
 
@@ -103,12 +141,19 @@ impl Driver<'_, '_> {
     }
 
     /// The formation is down: the runs still going are stopped, and waited for (their kill
-    /// timeout, and a little) so each is recorded.
+    /// timeout, and a little) so each is recorded; then every record is written.
     pub(super) fn finish_schedules(
         &mut self,
         machine: &Machine,
         rx: &std::sync::mpsc::Receiver<Event>,
     ) {
+        self.stop_schedules(machine, rx);
+        if let Some(recorder) = self.schedules.recorder.take() {
+            recorder.finish();
+        }
+    }
+
+    fn stop_schedules(&mut self, machine: &Machine, rx: &std::sync::mpsc::Receiver<Event>) {
         let scheduler = &mut self.schedules.scheduler;
         if !scheduler.busy() {
             return;
@@ -165,7 +210,9 @@ impl Driver<'_, '_> {
                     .find(|(k, _)| k == "DOZEN_RELEASE")
                     .map_or("dev", |(_, v)| v.as_str());
                 record["release"] = serde_json::json!(release);
-                let _ = crate::store::history::append(&self.store, "schedule", record);
+                if let Some(recorder) = &self.schedules.recorder {
+                    recorder.record(record);
+                }
             }
         }
     }
