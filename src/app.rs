@@ -1,6 +1,7 @@
 //! The app model every command starts from: Procfile, `.env` files per environment, and
 //! `dozen.toml`, loaded and checked together.
 
+pub mod concurrency;
 pub mod cron;
 pub mod duration;
 pub mod env_edit;

@@ -17,6 +17,7 @@ pub mod pty;
 pub mod reaper;
 pub mod runner;
 pub mod scheduler;
+pub mod schedules;
 pub mod server;
 pub mod watch;
 

@@ -67,7 +67,7 @@ pub struct ScheduleSettings {
     /// An IANA zone (`Europe/Paris`) [default: the machine's].
     pub timezone: Option<Spanned<String>>,
     /// When a fire comes while a run is still going [default: forbid].
-    pub concurrency: Option<super::schedule::Concurrency>,
+    pub concurrency: Option<super::concurrency::Concurrency>,
     /// A run still going after this is stopped (SIGTERM, SIGKILL after the kill timeout).
     pub timeout: Option<Spanned<Duration>>,
     /// How late a missed fire may still run (one catch-up run for any number missed)

@@ -5,45 +5,12 @@ use std::ops::Range;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
-use serde::Deserialize;
 
+pub use super::concurrency::Concurrency;
 use super::cron::Cron;
 use super::manifest::Manifest;
 use super::procfile::Procfile;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-
-/// What a fire does while a run of the same schedule is still going.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Concurrency {
-    /// The fire is skipped (said, and in the history). The default: a job that overruns its
-    /// period does not pile up copies of itself, each slowing the others.
-    #[default]
-    Forbid,
-    /// Another run starts beside it.
-    Allow,
-    /// The running one is stopped and a new one starts.
-    Replace,
-}
-
-impl Concurrency {
-    /// As Kubernetes spells it (`concurrencyPolicy`).
-    pub fn kubernetes(self) -> &'static str {
-        match self {
-            Self::Forbid => "Forbid",
-            Self::Allow => "Allow",
-            Self::Replace => "Replace",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Forbid => "forbid",
-            Self::Allow => "allow",
-            Self::Replace => "replace",
-        }
-    }
-}
 
 /// A scheduled job, resolved: what it runs, when, and its policies.
 #[derive(Debug, Clone)]

@@ -20,12 +20,13 @@ use super::output::format::{Formatter, LogFormat};
 use super::output::pump::{self, Command as PumpCommand};
 use super::output::queue::Queue;
 use super::reaper;
+use super::schedules::Schedules;
+pub use super::schedules::SchedulesPlan;
 use crate::app::procfile;
 use crate::control::{self, Response};
 use crate::logs::drain::Tell;
 use crate::logs::hub::Hub;
 use outputs::Outputs;
-pub use schedules::SchedulesPlan;
 use std::sync::Arc;
 
 /// How much formatted output may wait for a slow stdout before the children are slowed.
@@ -208,7 +209,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     start_watch(plan.watch.take(), &mut machine, &pump, &tx)?;
     let probes = start_probes(&tx);
     let mut driver = Driver {
-        schedules: schedules::Schedules::of(&mut plan, &machine),
+        schedules: Schedules::new(std::mem::take(&mut plan.schedules), &plan.store, &machine),
         formatter,
         nursery: &nursery,
         pump: &pump,
@@ -582,7 +583,7 @@ fn start_probes(tx: &mpsc::Sender<Event>) -> Probes {
 
 /// What carries the machine's actions out.
 struct Driver<'a, 'f> {
-    schedules: schedules::Schedules,
+    schedules: Schedules,
     formatter: Formatter,
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
@@ -945,7 +946,7 @@ impl Driver<'_, '_> {
 }
 
 mod outputs;
-mod schedules;
+mod scheduled;
 
 #[cfg(test)]
 mod tests;
