@@ -56,12 +56,16 @@ def main():
         proc.terminate()
         proc.wait(timeout=30)
     due = {}  # job -> the due time of its latest start line
-    late = []
+    late, own = [], []
     for event in lines:
         text, process = event["line"], event["process"]
         if process == "dozen" and " for its fire due at " in text:
             job = text.split()[0]
             due[job] = text.rsplit(" ", 1)[1]
+            said = datetime.datetime.fromisoformat(event["ts"].replace("Z", "+00:00"))
+            hms = datetime.time.fromisoformat(due[job])
+            at = datetime.datetime.combine(said.date(), hms, datetime.timezone.utc)
+            own.append((said - at).total_seconds() % 86400)
         elif process.startswith("schedule.") and process in due:
             started = float(text)
             day = datetime.datetime.fromtimestamp(started, datetime.timezone.utc).date()
@@ -73,12 +77,19 @@ def main():
     skipped = sum(1 for e in lines if "skipped its fire" in e["line"] or "fires passed" in e["line"])
     if not late:
         sys.exit("no fires measured")
-    late.sort()
-    p99 = late[min(len(late) - 1, int(len(late) * 0.99))]
+    def summary(values):
+        values = sorted(values)
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        return (
+            f"p50 {statistics.median(values) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+            f"max {values[-1] * 1000:.1f} ms"
+        )
+
+    load = os.getloadavg()[0]
     print(
-        f"{len(late)} fires of {args.jobs} {cron!r} schedules over {duration}s: "
-        f"late p50 {statistics.median(late) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
-        f"max {late[-1] * 1000:.1f} ms; {skipped} skipped or missed"
+        f"{len(late)} fires of {args.jobs} {cron!r} schedules over {duration}s "
+        f"(load average {load:.1f} on {os.cpu_count()} CPUs): job started late {summary(late)}; "
+        f"dozen's start line late {summary(own)}; {skipped} skipped or missed"
     )
 
 
