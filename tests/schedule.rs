@@ -487,3 +487,27 @@ fn check_names_each_schedule_mistake_where_it_is_and_lists_the_schedules() {
         .stdout_has("schedules    nightly (\"30 2 * * *\", next ")
         .stdout_has("T02:30:00+09:00)");
 }
+
+#[test]
+fn a_release_run_gives_its_scheduled_runs_the_release_and_records_it() {
+    let test = Test::new()
+        .procfile("web: exec sleep 60\n")
+        .env_file(".env", "GREETING=from-the-release\n")
+        .manifest(
+            "[schedule.hello]\ncommand = \"echo \\\"$GREETING $DOZEN_RELEASE\\\"\"\ncron = \"* * * * * *\"\n",
+        );
+    let (code, _, err) = crate::harness::dozen_in(test.path(), &["release"]);
+    assert_eq!(code, Some(0), "{err}");
+    let port = base_port();
+    let mut running = test
+        .args(&["run", "--no-timestamps", "-p", &port, "-t", "1"])
+        .spawn();
+    running.wait_for("schedule.hello | from-the-release v1", 15);
+    let recorded = fires(running.dir.path(), |f| has(f, "hello", "succeeded"));
+    assert!(
+        recorded.iter().any(|e| e["release"] == "v1"),
+        "{recorded:?}"
+    );
+    running.signal(Signal::TERM);
+    let _ = running.finish(10);
+}
