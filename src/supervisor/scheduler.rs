@@ -23,8 +23,9 @@ const LATE: Duration = Duration::from_secs(5);
 /// How often the loop looks at the wall clock while a fire is pending.
 const WAKE_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
 
-/// Missed fires counted at most (a `* * * * * *` schedule over a month-long pause).
-const MAX_COUNTED: u32 = 1_000_000;
+/// Missed fires counted at most (a `* * * * * *` schedule over a pause of a day): counting
+/// is the run's loop's time.
+const MAX_COUNTED: u32 = 100_000;
 
 /// What the runner is asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +211,8 @@ impl Scheduler {
             latest = next;
             missed += 1;
             if missed >= MAX_COUNTED {
+                // Counted enough: the latest fire is looked for back from now instead.
+                latest = latest_before(cron, zone, wall).unwrap_or(latest);
                 break;
             }
         }
@@ -225,9 +228,14 @@ impl Scheduler {
             };
             let passed = missed + 1;
             let s = if passed == 1 { "" } else { "s" };
+            let more = if missed >= MAX_COUNTED {
+                "more than "
+            } else {
+                ""
+            };
             self.actions.push(Action::Say {
                 text: format!(
-                    "{name}: {passed} fire{s} passed while dozen was stopped or the machine slept, the latest due at {} ({} ago); {what}",
+                    "{name}: {more}{passed} fire{s} passed while dozen was stopped or the machine slept, the latest due at {} ({} ago); {what}",
                     clock(latest, entry),
                     human(late)
                 ),
@@ -436,6 +444,30 @@ impl Scheduler {
             })
             .collect()
     }
+}
+
+/// The latest fire at or before `wall`, looked for in windows that double back from it.
+fn latest_before(
+    cron: &crate::app::cron::Cron,
+    zone: &jiff::tz::TimeZone,
+    wall: Timestamp,
+) -> Option<Timestamp> {
+    let mut window = jiff::SignedDuration::from_mins(1);
+    while window < jiff::SignedDuration::from_hours(24 * 366 * 10) {
+        if let Some(mut latest) = wall
+            .checked_sub(window)
+            .ok()
+            .and_then(|from| cron.next_after(from, zone))
+            .filter(|f| *f <= wall)
+        {
+            while let Some(next) = cron.next_after(latest, zone).filter(|n| *n <= wall) {
+                latest = next;
+            }
+            return Some(latest);
+        }
+        window = window * 2;
+    }
+    None
 }
 
 /// `HH:MM:SS` in the schedule's zone (with the date when not today there).

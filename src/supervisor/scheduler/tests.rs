@@ -199,3 +199,25 @@ fn stopping_the_run_stops_its_jobs_and_fires_no_more() {
     assert_eq!(outcomes(&s.take_actions()), ["stopped"]);
     assert!(!s.busy());
 }
+
+#[test]
+fn a_long_pause_of_a_frequent_schedule_is_counted_to_a_bound_and_its_latest_fire_found() {
+    let now = Instant::now();
+    let last = HashMap::from([("job".to_owned(), at("2026-01-01T00:00:00Z"))]);
+    let wall = at("2026-01-03T00:00:00.5Z");
+    let mut s = Scheduler::new(
+        vec![schedule("* * * * * *", Concurrency::Forbid)],
+        &last,
+        KILL,
+        wall,
+    );
+    s.on_timers(wall, now);
+    let actions = s.take_actions();
+    assert_eq!(spawned_ids(&actions).len(), 1);
+    let line = &said(&actions)[0];
+    assert!(
+        line.starts_with("schedule.job: more than 100001 fires passed")
+            && line.contains("the latest due at 2026-01-03 00:00:00 (0.5s ago)"),
+        "{line}"
+    );
+}
