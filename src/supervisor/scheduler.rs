@@ -465,7 +465,7 @@ fn latest_before(
             }
             return Some(latest);
         }
-        window = window * 2;
+        window *= 2;
     }
     None
 }
