@@ -44,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'dozen' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Make a new release from an earlier one''s build and config')
             [CompletionResult]::new('releases', 'releases', [CompletionResultType]::ParameterValue, 'List releases, or show one (config keys with digests, the diff against the previous)')
             [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Remove builds that no recent release uses, and the files only they held')
-            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The activity log: builds, releases, rollbacks, one-off commands')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The activity log: builds, releases, rollbacks, one-off commands, scheduled jobs')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a one-off admin command in the current release (--dev: in the working tree)')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the process formation of the current release (--dev: of the working tree)')
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Run the formation of the working tree: foreman''s and honcho''s `start`, the same as `dozen run --dev`')

@@ -41,7 +41,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand rollback 'Make a new release from an earlier one''s build and config'
             cand releases 'List releases, or show one (config keys with digests, the diff against the previous)'
             cand gc 'Remove builds that no recent release uses, and the files only they held'
-            cand history 'The activity log: builds, releases, rollbacks, one-off commands'
+            cand history 'The activity log: builds, releases, rollbacks, one-off commands, scheduled jobs'
             cand exec 'Run a one-off admin command in the current release (--dev: in the working tree)'
             cand run 'Run the process formation of the current release (--dev: of the working tree)'
             cand start 'Run the formation of the working tree: foreman''s and honcho''s `start`, the same as `dozen run --dev`'

@@ -43,7 +43,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "release" -d 'Build (or 
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "rollback" -d 'Make a new release from an earlier one\'s build and config'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "releases" -d 'List releases, or show one (config keys with digests, the diff against the previous)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "gc" -d 'Remove builds that no recent release uses, and the files only they held'
-complete -c dozen -n "__fish_dozen_needs_command" -f -a "history" -d 'The activity log: builds, releases, rollbacks, one-off commands'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "history" -d 'The activity log: builds, releases, rollbacks, one-off commands, scheduled jobs'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "exec" -d 'Run a one-off admin command in the current release (--dev: in the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "run" -d 'Run the process formation of the current release (--dev: of the working tree)'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "start" -d 'Run the formation of the working tree: foreman\'s and honcho\'s `start`, the same as `dozen run --dev`'

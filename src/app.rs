@@ -1,6 +1,8 @@
 //! The app model every command starts from: Procfile, `.env` files per environment, and
 //! `dozen.toml`, loaded and checked together.
 
+pub mod concurrency;
+pub mod cron;
 pub mod duration;
 pub mod env_edit;
 pub mod env_file;
@@ -13,6 +15,7 @@ pub mod name;
 pub mod ports;
 pub mod procfile;
 pub mod profile_d;
+pub mod schedule;
 pub mod signal;
 pub mod strategy;
 pub mod tools;

@@ -200,7 +200,7 @@ pub enum Command {
     )]
     Gc(GcArgs),
 
-    /// The activity log: builds, releases, rollbacks, one-off commands
+    /// The activity log: builds, releases, rollbacks, one-off commands, scheduled jobs
     History(HistoryArgs),
 
     /// Run a one-off admin command in the current release (--dev: in the working tree)
@@ -211,7 +211,7 @@ pub enum Command {
 
     /// Run the process formation of the current release (--dev: of the working tree)
     #[command(
-        after_help = "Examples:\n  dozen run --dev                     the whole formation\n  dozen run --dev web                 only web\n  dozen run --dev -m web=2,worker=1   two web, one worker (others: none)\n  dozen run --dev -m all=2 -p 8000    two of each, ports from 8000\n  dozen run --dev --log-format json | jq .line"
+        after_help = "Also runs the [schedule.NAME] jobs of dozen.toml (cron, command or task, timezone, concurrency, timeout, starting_deadline), each fire a one-off under `schedule.NAME` in the output and in `dozen history`.\n\nExamples:\n  dozen run --dev                     the whole formation\n  dozen run --dev web                 only web\n  dozen run --dev -m web=2,worker=1   two web, one worker (others: none)\n  dozen run --dev -m all=2 -p 8000    two of each, ports from 8000\n  dozen run --dev --log-format json | jq .line"
     )]
     Run(RunArgs),
 
@@ -230,7 +230,7 @@ pub enum Command {
 
     /// The instances of the running `dozen run`: state, pid, port, uptime, restarts, health, CPU, memory
     #[command(
-        after_help = "States: waiting (for its `after` types), starting, ready (its health check passed), running (started; no health check), backing off (waiting to restart), stopping, exited, crashed.\n\nCPU is percent of one core over the last second, as top shows it (200% is two cores); MEM is resident memory; both of the instance's process group, sampled from /proc each second (`cpu_percent`, `rss_bytes` in --json; null until known). Under the table, each type's limits (`[processes.T] memory`, `cpu`, `open_files`) and what holds each: rlimit, watched (R14 over the quota, R15 restart over twice it), or not capped.\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen ps\n  dozen ps --json | jq '.instances[] | select(.state != \"ready\")'"
+        after_help = "States: waiting (for its `after` types), starting, ready (its health check passed), running (started; no health check), backing off (waiting to restart), stopping, exited, crashed.\n\nCPU is percent of one core over the last second, as top shows it (200% is two cores); MEM is resident memory; both of the instance's process group, sampled from /proc each second (`cpu_percent`, `rss_bytes` in --json; null until known). Under the table, each type's limits (`[processes.T] memory`, `cpu`, `open_files`) and what holds each: rlimit, watched (R14 over the quota, R15 restart over twice it), or not capped.\n\nScheduled jobs: each one's next fire and how its last one went (`schedules` in --json).\n\nExit status: 0, or 1 when no `dozen run` is running this app.\n\nExamples:\n  dozen ps\n  dozen ps --json | jq '.instances[] | select(.state != \"ready\")'"
     )]
     Ps(PsArgs),
 

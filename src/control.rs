@@ -406,6 +406,79 @@ pub struct Response {
     /// Each type with limits: the limits and how each is held.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<TypeLimits>,
+    /// `[schedule.NAME]` jobs: when each fires next and how its last run went.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleStatus>,
+}
+
+/// A scheduled job in `dozen ps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleStatus {
+    pub name: String,
+    pub cron: String,
+    /// The zone's IANA name (none for a machine zone without one).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    pub concurrency: String,
+    /// The next fire, RFC 3339 in the schedule's zone (none: it never fires again).
+    #[serde(default)]
+    pub next: Option<String>,
+    /// Runs going now.
+    pub running: usize,
+    #[serde(default)]
+    pub last: Option<ScheduleRun>,
+}
+
+/// How a fire of a schedule ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleOutcome {
+    /// Exited 0.
+    Succeeded,
+    /// Exited non-zero or was killed by a signal dozen did not send.
+    Failed,
+    /// Stopped by dozen at its `timeout`.
+    TimedOut,
+    /// Stopped by dozen for a newer fire (`concurrency = "replace"`).
+    Replaced,
+    /// Stopped by dozen because the run ended.
+    Stopped,
+    /// Not started: the previous run was still going (`concurrency = "forbid"`).
+    Skipped,
+    /// Not started: later than `starting_deadline` (after a pause).
+    Missed,
+    /// Could not be started.
+    NotStarted,
+}
+
+impl ScheduleOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed-out",
+            Self::Replaced => "replaced",
+            Self::Stopped => "stopped",
+            Self::Skipped => "skipped",
+            Self::Missed => "missed",
+            Self::NotStarted => "not-started",
+        }
+    }
+}
+
+/// A schedule's latest fire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleRun {
+    /// When it was due, RFC 3339.
+    pub due: String,
+    pub outcome: ScheduleOutcome,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// The signal that ended it (`SIGTERM`), if one did.
+    #[serde(default)]
+    pub signal: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
 }
 
 /// The stream's readers in `dozen ps`.
@@ -456,6 +529,7 @@ impl Response {
             logs: None,
             at_ms: None,
             limits: Vec::new(),
+            schedules: Vec::new(),
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct Source {
     /// `[logs] drains` as dozen.toml writes them (`${NAME}` parts unresolved): the engines ship
     /// logs their own ways, which the files' comments name.
     pub drains: Vec<String>,
+    /// `[schedule.NAME]` jobs (Kubernetes `CronJob`s, systemd timers; Compose has none).
+    pub schedules: Vec<crate::app::schedule::Schedule>,
 }
 
 pub struct ExportType {

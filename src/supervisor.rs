@@ -17,6 +17,8 @@ pub mod pty;
 pub mod reaper;
 pub mod resources;
 pub mod runner;
+pub mod scheduler;
+pub mod schedules;
 pub mod server;
 pub mod usage;
 pub mod watch;

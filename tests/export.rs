@@ -26,7 +26,7 @@ fn verify(out: &std::path::Path, units: &[&str]) {
 }
 
 /// Kubernetes' own schemas, strictly (unknown fields rejected).
-fn kubernetes_validate(files: &[std::path::PathBuf]) {
+pub fn kubernetes_validate(files: &[std::path::PathBuf]) {
     match Command::new("kubernetes-validate")
         .arg("--strict")
         .arg("--quiet")

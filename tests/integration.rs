@@ -28,6 +28,7 @@ mod router;
 mod run;
 mod sample;
 mod scale;
+mod schedule;
 mod secrets;
 mod store;
 mod watch;

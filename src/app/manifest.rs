@@ -49,6 +49,30 @@ pub struct Manifest {
     pub logs: LogsSection,
     #[serde(default)]
     pub image: ImageSection,
+    /// `[schedule.NAME]`: jobs `dozen run` starts on a cron schedule (README "Scheduled jobs").
+    #[serde(default)]
+    pub schedule: IndexMap<Spanned<String>, Spanned<ScheduleSettings>>,
+}
+
+/// `[schedule.NAME]`: a command or task run as a one-off on a cron schedule.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// A command line, run as a Procfile command is (`sh -c`, `.profile.d` first).
+    pub command: Option<Spanned<String>>,
+    /// A `[tasks]` entry or a Procfile type, as `dozen exec TASK` resolves it.
+    pub task: Option<Spanned<String>>,
+    /// Five fields (six with seconds first), or `@hourly`-style aliases.
+    pub cron: Option<Spanned<String>>,
+    /// An IANA zone (`Europe/Paris`) [default: the machine's].
+    pub timezone: Option<Spanned<String>>,
+    /// When a fire comes while a run is still going [default: forbid].
+    pub concurrency: Option<super::concurrency::Concurrency>,
+    /// A run still going after this is stopped (SIGTERM, SIGKILL after the kill timeout).
+    pub timeout: Option<Spanned<Duration>>,
+    /// How late a missed fire may still run (one catch-up run for any number missed)
+    /// [default: no limit].
+    pub starting_deadline: Option<Spanned<Duration>>,
 }
 
 /// `[image]`: how `dozen image` lays a release into an OCI image (docs/image.md).
@@ -763,7 +787,7 @@ impl Health {
 }
 
 /// The location of a span of the manifest.
-pub(super) fn located(source: &Source, span: Range<usize>) -> crate::diagnostic::Location {
+pub(crate) fn located(source: &Source, span: Range<usize>) -> crate::diagnostic::Location {
     let len = source
         .text
         .get(span.clone())

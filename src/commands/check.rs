@@ -21,8 +21,36 @@ struct Report<'a> {
     environments: Vec<String>,
     manifest: Option<&'a str>,
     tasks: Vec<&'a str>,
+    /// `[schedule.NAME]` jobs that resolve, with their next fire.
+    schedules: Vec<ScheduleJson>,
     errors: Vec<DiagnosticJson<'a>>,
     warnings: Vec<DiagnosticJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScheduleJson {
+    name: String,
+    cron: String,
+    timezone: Option<String>,
+    /// RFC 3339, in the schedule's zone.
+    next: Option<String>,
+}
+
+impl ScheduleJson {
+    fn of(schedule: &crate::app::schedule::Schedule) -> Self {
+        let next = (schedule.cron)
+            .next_after(jiff::Timestamp::now(), &schedule.zone)
+            .map(|at| {
+                let zoned = at.to_zoned_datetime(schedule.zone.clone());
+                zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+            });
+        Self {
+            name: schedule.name.clone(),
+            cron: schedule.cron_text.clone(),
+            timezone: schedule.zone_name.clone(),
+            next,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -203,6 +231,9 @@ impl<'a> Report<'a> {
                 .keys()
                 .map(|k| k.get_ref().as_str())
                 .collect(),
+            schedules: (app.manifest.schedules(procfile).iter())
+                .map(ScheduleJson::of)
+                .collect(),
             errors: errors.into_iter().map(DiagnosticJson::from).collect(),
             warnings: warnings.into_iter().map(DiagnosticJson::from).collect(),
         }
@@ -272,6 +303,15 @@ fn print_text(context: &Context, report: &Report) -> Result<(), Error> {
     );
     if !report.tasks.is_empty() {
         row("tasks", &list(&report.tasks));
+    }
+    let schedules: Vec<String> = (report.schedules.iter())
+        .map(|s| {
+            let next = s.next.as_deref().unwrap_or("never");
+            format!("{} (\"{}\", next {next})", s.name, s.cron)
+        })
+        .collect();
+    if !schedules.is_empty() {
+        row("schedules", &schedules.join(", "));
     }
     if report.valid {
         let warnings = report.warnings.len();

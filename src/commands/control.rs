@@ -470,6 +470,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         if !response.limits.is_empty() {
             value["limits"] = json!(response.limits);
         }
+        if !response.schedules.is_empty() {
+            value["schedules"] = json!(response.schedules);
+        }
         if let Some(record) = deploy {
             value["deploy"] = super::deploys::value(record, false);
         }
@@ -486,6 +489,7 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         router_lines(&mut out, router);
     }
     drain_lines(&mut out, response.logs.as_ref());
+    schedule_lines(&mut out, &response.schedules);
     if let Some(record) = deploy {
         let _ = writeln!(out, "\nlast {}", super::deploys::line(record));
     }
@@ -504,6 +508,48 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     }
     print(&out)?;
     Ok(exit_code::SUCCESS)
+}
+
+/// Each scheduled job: its cron, its next fire, what its last one did.
+fn schedule_lines(out: &mut String, schedules: &[control::ScheduleStatus]) {
+    if !schedules.is_empty() {
+        out.push('\n');
+    }
+    for s in schedules {
+        let zone = s.timezone.as_deref().unwrap_or("local time");
+        let next = s
+            .next
+            .as_deref()
+            .map_or_else(|| "never again".to_owned(), |n| n.replace('T', " "));
+        let running = if s.running > 0 {
+            format!("; {} running", s.running)
+        } else {
+            String::new()
+        };
+        let last = s.last.as_ref().map_or_else(
+            || "not run yet".to_owned(),
+            |l| {
+                let mut words = vec![l.outcome.as_str().to_owned()];
+                if let Some(code) = l.exit_code {
+                    words.push(match &l.signal {
+                        Some(signal) => format!("({signal})"),
+                        None => format!("(exit {code})"),
+                    });
+                }
+                if let Some(ms) = l.duration_ms {
+                    #[allow(clippy::cast_precision_loss)]
+                    words.push(format!("in {:.1}s", ms as f64 / 1000.0));
+                }
+                words.push(format!("due {}", l.due.replace('T', " ")));
+                words.join(" ")
+            },
+        );
+        let _ = writeln!(
+            out,
+            "schedule.{}  \"{}\" ({zone}, {})  next {next}{running}  last: {last}",
+            s.name, s.cron, s.concurrency
+        );
+    }
 }
 
 /// The instances as a table, a row each (a SIDE column while a deploy has two sides).

@@ -81,6 +81,16 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             )));
         }
     }
+    if engine == "kubernetes"
+        && let Some(s) =
+            (source.schedules.iter()).find(|s| s.cron.five_fields(&s.cron_text).is_none())
+    {
+        return Err(Error::usage(format!(
+            "[schedule.{}] cron = \"{}\" fires on seconds, and a Kubernetes CronJob schedules to the minute",
+            s.name, s.cron_text
+        ))
+        .hint("write five fields (or a seconds field of 0) to export it"));
+    }
     let out = prepare(out)?;
     // The image, or (said on stderr) the default name the `what` will run.
     let image = |what: &str| {
@@ -139,6 +149,13 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
         eprintln!(
             "{}: [deploy] strategy = \"{strategy}\" is dozen's own and is not exported; in {engine} use {instead}",
             context.paint_err().warning("note")
+        );
+    }
+    if engine == "compose" && !source.schedules.is_empty() && !context.quiet {
+        eprintln!(
+            "{}: [schedule] jobs are not exported: Compose has no scheduler; {}",
+            context.paint_err().warning("note"),
+            crate::export::compose::SCHEDULES_INSTEAD
         );
     }
     if !source.drains.is_empty() && !context.quiet {
@@ -395,6 +412,7 @@ fn source_of(
             .iter()
             .map(|d| d.get_ref().clone())
             .collect(),
+        schedules: app.manifest.schedules(Some(procfile)),
         strategy: match app.manifest.deploy.strategy {
             Some(
                 strategy @ (crate::app::strategy::Strategy::BlueGreen

@@ -18,7 +18,7 @@ pub(super) fn logs(context: &Context, args: &LogsArgs) -> Result<i32, Error> {
         && !valid_ps(ps)
     {
         return Err(Error::usage(format!(
-            "`{ps}` is not a process: give a type (web) or an instance (web.1)"
+            "`{ps}` is not a process: give a type (web), an instance (web.1) or a schedule (schedule.NAME)"
         )));
     }
     let filter = crate::logs::Filter {
@@ -41,8 +41,11 @@ pub(super) fn logs(context: &Context, args: &LogsArgs) -> Result<i32, Error> {
     Ok(exit_code::SUCCESS)
 }
 
-/// `web`, `web.1`, `router`, `dozen`: a name of the stream's processes.
+/// `web`, `web.1`, `router`, `dozen`, `schedule.NAME`: a name of the stream's processes.
 fn valid_ps(ps: &str) -> bool {
+    if let Some(schedule) = ps.strip_prefix("schedule.") {
+        return crate::app::name::is_valid_name(schedule);
+    }
     let (name, index) = ps.split_once('.').unwrap_or((ps, "1"));
     crate::app::name::is_valid_name(name)
         && !index.is_empty()

@@ -227,6 +227,11 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         autoscale,
         logs,
         watch,
+        schedules: runner::SchedulesPlan {
+            schedules: app.manifest.schedules(Some(procfile)),
+            port: base,
+            kill_timeout: timeout.unwrap_or(DEFAULT_KILL_TIMEOUT),
+        },
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
 }

@@ -180,6 +180,25 @@ fn service(
     Value::Object(service)
 }
 
+/// What runs `[schedule.NAME]` jobs beside a Compose app, which has no scheduler.
+pub const SCHEDULES_INSTEAD: &str = "run each with the host's scheduler calling `docker compose run --rm SERVICE COMMAND` (a systemd timer: `dozen export systemd` writes one per schedule; or a crontab line), or a scheduler container such as Ofelia";
+
+/// Comment lines naming the schedules a Compose file cannot hold, and what to use instead.
+fn schedules_note(source: &Source) -> String {
+    if source.schedules.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = source
+        .schedules
+        .iter()
+        .map(|s| format!("{} (\"{}\")", s.name, s.cron_text))
+        .collect();
+    format!(
+        "# Schedules: {} are not here, as Compose has no scheduler; {SCHEDULES_INSTEAD}.\n",
+        names.join(", ")
+    )
+}
+
 /// `compose.yaml` and its env file for `source`, running `image`, `web` published from host
 /// port `host` (dozen's port rule when `None`).
 pub fn export(source: &Source, image: &str, host: Option<u16>) -> Files {
@@ -217,9 +236,10 @@ pub fn export(source: &Source, image: &str, host: Option<u16>) -> Files {
         "compose.yaml".into(),
         File {
             contents: format!(
-                "{}{}{}",
+                "{}{}{}{}",
                 source.header("#"),
                 source.logs_note("#", "compose"),
+                schedules_note(source),
                 to_yaml(&compose)
             ),
             secret: false,

@@ -1,7 +1,7 @@
 //! Kubernetes manifests: a Deployment per process type (replicas from the formation), a
 //! Secret with the config, probes from the health checks, a Service for `web`, a
-//! `HorizontalPodAutoscaler` per autoscaled type, and the release phase as a Job. One object
-//! per file.
+//! `HorizontalPodAutoscaler` per autoscaled type, the release phase as a Job, and a `CronJob`
+//! per `[schedule.NAME]`. One object per file.
 
 use serde_json::{Map, Value, json};
 
@@ -9,6 +9,7 @@ use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
 use crate::app::limits::{Limits, Memory};
 use crate::app::manifest::{Autoscale, AutoscaleMetric, Health};
+use crate::app::schedule::Schedule;
 
 /// A Kubernetes object name: lowercase letters, digits and `-` (app and type names may hold
 /// `_` and capitals, which Kubernetes refuses).
@@ -253,6 +254,51 @@ impl Objects<'_> {
     }
 }
 
+impl Objects<'_> {
+    /// A `[schedule.NAME]` job as a `CronJob`: its cron (five fields: a seconds field that is
+    /// not `0` was refused before), zone, concurrency policy, starting deadline, and its
+    /// timeout as the Job's `activeDeadlineSeconds`. `None` for a cron Kubernetes cannot take.
+    fn cron_job(&self, schedule: &Schedule) -> Option<Value> {
+        let component = format!("schedule-{}", object_name(&schedule.name));
+        let mut container = self.container(
+            &component,
+            &schedule.command,
+            Some(u32::from(self.source.base_port)),
+        );
+        container.insert("name".into(), json!(component));
+        let mut job = json!({
+            "backoffLimit": 0,
+            "template": {
+                "metadata": { "labels": self.labels(&component) },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [Value::Object(container)],
+                },
+            },
+        });
+        if let Some(timeout) = schedule.timeout {
+            job["activeDeadlineSeconds"] = json!(seconds(timeout).max(1));
+        }
+        let mut spec = json!({
+            "schedule": schedule.cron.five_fields(&schedule.cron_text)?,
+            "concurrencyPolicy": schedule.concurrency.kubernetes(),
+            "jobTemplate": { "spec": job },
+        });
+        if let Some(zone) = &schedule.zone_name {
+            spec["timeZone"] = json!(zone);
+        }
+        if let Some(deadline) = schedule.starting_deadline {
+            spec["startingDeadlineSeconds"] = json!(seconds(deadline).max(1));
+        }
+        Some(json!({
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": self.metadata(&format!("{}-{component}", self.app), &component),
+            "spec": spec,
+        }))
+    }
+}
+
 /// Readiness and liveness probes from a health check (liveness waits out its `grace`).
 fn probes(health: &Health, port: u32) -> (Value, Value) {
     let mut probe = Map::new();
@@ -366,6 +412,16 @@ pub fn export(source: &Source, image: &str) -> Files {
             &objects.job(command),
             false,
         );
+    }
+    for schedule in &source.schedules {
+        if let Some(cron_job) = objects.cron_job(schedule) {
+            let name = object_name(&schedule.name);
+            add(
+                format!("{app}-schedule-{name}.cronjob.yaml"),
+                &cron_job,
+                false,
+            );
+        }
     }
     files
 }

@@ -1,12 +1,17 @@
 //! systemd units: a target for the app, a template unit per process type (instances named by
 //! port, as foreman's exporter does: `app-web@5000.service`), the release phase as a oneshot
-//! unit ordered before them, and an `EnvironmentFile` with the config (mode 0600).
+//! unit ordered before them, an `EnvironmentFile` with the config (mode 0600), and a `.timer`
+//! beside a oneshot `.service` per `[schedule.NAME]`.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{ExportType, File, Files, Source, seconds};
 use crate::app::limits::{Limits, Memory};
+use crate::app::schedule::{Concurrency, Schedule};
+
+/// Between SIGTERM and SIGKILL for a scheduled job, as `dozen run` gives it.
+const DEFAULT_KILL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// systemd's quoting for one `ExecStart=` argument: double quotes, C escapes, and `$`/`%`
 /// doubled so systemd leaves them to the shell.
@@ -145,6 +150,85 @@ impl Units<'_> {
         unit
     }
 
+    fn schedule_unit(&self, schedule: &Schedule) -> String {
+        format!("{}-schedule-{}", self.source.app, schedule.name)
+    }
+
+    /// A scheduled job's service: one run of its command (`exec`: `RuntimeMaxSec=` applies,
+    /// which a oneshot ignores), stopped at its `timeout`
+    /// (`RuntimeMaxSec=`) with SIGTERM, then SIGKILL after dozen's kill timeout.
+    fn schedule_service(&self, schedule: &Schedule) -> String {
+        let app = &self.source.app;
+        let mut unit = self.source.header("#");
+        let _ = write!(
+            unit,
+            "# Started by {timer}.timer; while it runs, the timer starts no other (concurrency = \"forbid\").\n[Unit]\nDescription={app} schedule {name}\nAfter=network.target\n\n[Service]\nType=exec\n",
+            timer = self.schedule_unit(schedule),
+            name = schedule.name,
+        );
+        self.service_common(&mut unit);
+        let _ = writeln!(unit, "Environment=PORT={}", self.source.base_port);
+        self.release_env(&mut unit);
+        let _ = writeln!(
+            unit,
+            "ExecStart=/bin/sh -c {}",
+            quote(&self.source.start(&schedule.command))
+        );
+        if let Some(timeout) = schedule.timeout {
+            let _ = writeln!(unit, "RuntimeMaxSec={}s", seconds(timeout).max(1));
+        }
+        let _ = writeln!(
+            unit,
+            "KillMode=mixed\nKillSignal=SIGTERM\nTimeoutStopSec={}s",
+            seconds(DEFAULT_KILL_TIMEOUT)
+        );
+        unit
+    }
+
+    /// A scheduled job's timer: its cron as calendar events in its zone; `Persistent=` for
+    /// fires missed while the machine was off (one catch-up run, as dozen's).
+    fn schedule_timer(&self, schedule: &Schedule) -> String {
+        let app = &self.source.app;
+        let mut unit = self.source.header("#");
+        let unit_name = self.schedule_unit(schedule);
+        let _ = writeln!(
+            unit,
+            "# cron \"{}\"{}.",
+            schedule.cron_text,
+            schedule
+                .zone_name
+                .as_ref()
+                .map_or_else(String::new, |z| format!(" in {z}"))
+        );
+        if schedule.concurrency != Concurrency::Forbid {
+            let _ = writeln!(
+                unit,
+                "# concurrency = \"{}\" has no systemd equivalent: a timer never starts its service while it runs (forbid).",
+                schedule.concurrency.as_str()
+            );
+        }
+        if schedule.starting_deadline.is_some() {
+            unit.push_str("# starting_deadline has no systemd equivalent: Persistent=true runs one missed fire however late.\n");
+        }
+        let _ = write!(
+            unit,
+            "[Unit]\nDescription={app} schedule {} timer\nPartOf={app}.target\n\n[Timer]\n",
+            schedule.name
+        );
+        let zone = schedule
+            .zone_name
+            .as_ref()
+            .map_or_else(String::new, |z| format!(" {z}"));
+        for event in schedule.cron.on_calendar() {
+            let _ = writeln!(unit, "OnCalendar={event}{zone}");
+        }
+        let _ = write!(
+            unit,
+            "Persistent=true\nAccuracySec=1s\nUnit={unit_name}.service\n\n[Install]\nWantedBy={app}.target\n"
+        );
+        unit
+    }
+
     /// The app's target: it wants every instance of the formation.
     fn target(&self) -> String {
         let source = self.source;
@@ -156,6 +240,12 @@ impl Units<'_> {
                 (1..=kind.count)
                     .map(move |i| format!("{app}-{}@{}.service", kind.name, source.port(kind, i)))
             })
+            .chain(
+                source
+                    .schedules
+                    .iter()
+                    .map(|s| format!("{}.timer", self.schedule_unit(s))),
+            )
             .collect();
         let mut target = source.header("#");
         let _ = write!(
@@ -199,6 +289,17 @@ pub fn export(source: &Source, out: &Path, user: Option<&str>) -> Files {
         files.insert(
             format!("{app}-{}@.service", kind.name),
             public(units.process(kind)),
+        );
+    }
+    for schedule in &source.schedules {
+        let name = units.schedule_unit(schedule);
+        files.insert(
+            format!("{name}.service"),
+            public(units.schedule_service(schedule)),
+        );
+        files.insert(
+            format!("{name}.timer"),
+            public(units.schedule_timer(schedule)),
         );
     }
     files.insert(format!("{app}.target"), public(units.target()));

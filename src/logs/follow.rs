@@ -114,7 +114,11 @@ fn unknown_type(filter: &Filter, types: &[String]) -> Option<String> {
     use crate::logs::line::{ROUTER_NAME, SYSTEM_NAME};
     let ps = filter.ps.as_deref()?;
     let type_name = ps.split_once('.').map_or(ps, |(t, _)| t);
-    if type_name == ROUTER_NAME || type_name == SYSTEM_NAME || types.iter().any(|t| t == type_name)
+    // `schedule.NAME`: a scheduled job's runs, which come and go.
+    if type_name == ROUTER_NAME
+        || ps.starts_with("schedule.")
+        || type_name == SYSTEM_NAME
+        || types.iter().any(|t| t == type_name)
     {
         return None;
     }

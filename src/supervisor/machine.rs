@@ -642,6 +642,11 @@ impl Machine {
         self.watching = true;
     }
 
+    /// The formation is stopping (a signal, an exit that ends the run).
+    pub fn is_stopping(&self) -> bool {
+        self.stopping
+    }
+
     /// Done when every instance is, except that a formation scaled down to nothing waits for
     /// the next `dozen scale` (or a signal).
     pub fn finished(&self) -> bool {

@@ -20,10 +20,13 @@ use super::output::format::{Formatter, LogFormat};
 use super::output::pump::{self, Command as PumpCommand};
 use super::output::queue::Queue;
 use super::reaper;
+use super::schedules::Schedules;
+pub use super::schedules::SchedulesPlan;
 use crate::app::procfile;
 use crate::control::{self, Response};
 use crate::logs::drain::Tell;
 use crate::logs::hub::Hub;
+use outputs::Outputs;
 use std::sync::Arc;
 
 /// How much formatted output may wait for a slow stdout before the children are slowed.
@@ -54,6 +57,8 @@ pub struct Plan<'a> {
     pub logs: LogsPlan<'a>,
     /// `--watch`: what to watch, and for which types.
     pub watch: Option<super::watch::WatchPlan>,
+    /// `[schedule.NAME]` jobs.
+    pub schedules: SchedulesPlan,
 }
 
 /// Where the stream goes besides stdout (docs/logs.md).
@@ -160,19 +165,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     crate::logs::hub::reconcile_drains(&hub, &mut drains, &logs.drains, &logs.settings, &tell)?;
 
     let nursery = Nursery::start()?;
-    {
-        let (mut events, tx) = (nursery.events()?, tx.clone());
-        std::thread::Builder::new()
-            .name("dozen-nursery".into())
-            .spawn(move || {
-                while let Some(event) = events.next_event() {
-                    if tx.send(Event::Nursery(event)).is_err() {
-                        return;
-                    }
-                }
-                let _ = tx.send(Event::NurseryGone);
-            })?;
-    }
+    forward_nursery(&nursery, tx.clone())?;
 
     let _control = plan
         .control
@@ -204,6 +197,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     start_watch(plan.watch.take(), &mut machine, &pump, &tx)?;
     let probes = start_probes(&tx);
     let mut driver = Driver {
+        schedules: Schedules::new(std::mem::take(&mut plan.schedules), &plan.store, &machine),
         formatter,
         nursery: &nursery,
         pump: &pump,
@@ -272,7 +266,7 @@ fn tell_through(pump: &pump::Handle) -> std::io::Result<Tell> {
 }
 
 /// Starts the formation and feeds the machine what happens (events, timers, the router's
-/// load for the autoscalers) until it has finished.
+/// load for the autoscalers) until it has finished; then the scheduled runs still going.
 fn drive(
     machine: &mut Machine,
     driver: &mut Driver<'_, '_>,
@@ -294,6 +288,7 @@ fn drive(
             .chain(measuring.then_some(sampler.next))
             .chain(meters.iter().map(|m| m.next))
             .chain(Some(driver.resources.next))
+            .chain(driver.schedule_timer())
             .min();
         let timeout = next.map_or(Duration::from_secs(3600), |t| {
             t.saturating_duration_since(Instant::now())
@@ -327,7 +322,9 @@ fn drive(
         }
         machine.on_timers(now);
         driver.carry_out(machine);
+        driver.schedule_timers(machine);
     }
+    driver.finish_schedules(machine, rx);
 }
 
 /// Whether the loop samples the router's load: only for a type autoscaled by what the router
@@ -498,6 +495,23 @@ fn label_width(plan: &Plan<'_>) -> usize {
         .max(router)
 }
 
+/// The nursery's events (an instance started, exited) become events of the loop, on a
+/// thread of their own.
+fn forward_nursery(nursery: &Nursery, tx: mpsc::Sender<Event>) -> std::io::Result<()> {
+    let mut events = nursery.events()?;
+    std::thread::Builder::new()
+        .name("dozen-nursery".into())
+        .spawn(move || {
+            while let Some(event) = events.next_event() {
+                if tx.send(Event::Nursery(event)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Event::NurseryGone);
+        })?;
+    Ok(())
+}
+
 /// SIGINT, SIGTERM and SIGHUP become events of the loop, on a thread of their own.
 fn forward_signals(tx: mpsc::Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
@@ -584,6 +598,7 @@ fn start_probes(tx: &mpsc::Sender<Event>) -> Probes {
 
 /// What carries the machine's actions out.
 struct Driver<'a, 'f> {
+    schedules: Schedules,
     formatter: Formatter,
     nursery: &'a Nursery,
     pump: &'a pump::Handle,
@@ -678,6 +693,7 @@ impl Driver<'_, '_> {
                         drains: self.hub.drains().iter().map(|d| d.status()).collect(),
                     }),
                     not_stored: self.not_stored.take(),
+                    schedules: self.schedules.scheduler.status(),
                     ..response
                 };
                 self.resources.fill(&mut response, &machine.limits());
@@ -698,7 +714,10 @@ impl Driver<'_, '_> {
                 }
                 return;
             }
-            event => match input_of(event, machine) {
+            event => match self
+                .schedule_event(machine, event)
+                .and_then(|event| input_of(event, machine))
+            {
                 Some(input) => input,
                 None => return,
             },
@@ -946,49 +965,8 @@ impl Driver<'_, '_> {
     }
 }
 
-/// An instance's output: the ends dozen reads and the ends the process is given.
-struct Outputs {
-    /// None when the output is discarded.
-    stdout: Option<std::os::fd::OwnedFd>,
-    stderr: Option<std::os::fd::OwnedFd>,
-    given: Vec<std::os::fd::OwnedFd>,
-    /// A pseudo-terminal turns `\n` into `\r\n`; the `\r` is dropped again.
-    strip_cr: bool,
-}
-
-impl Outputs {
-    /// `/dev/null` for both: a health-check command's output is not the app's.
-    fn discard() -> std::io::Result<Self> {
-        let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
-        Ok(Self {
-            stdout: None,
-            stderr: None,
-            given: vec![null.try_clone()?.into(), null.into()],
-            strip_cr: false,
-        })
-    }
-
-    /// Two pipes (stdout and stderr kept apart), or one pseudo-terminal for both.
-    fn open(tty: bool) -> std::io::Result<Self> {
-        if tty {
-            let pty = super::pty::Pty::open()?;
-            return Ok(Self {
-                stdout: Some(pty.controller),
-                stderr: None,
-                given: vec![pty.terminal],
-                strip_cr: true,
-            });
-        }
-        let (out_read, out_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-        let (err_read, err_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-        Ok(Self {
-            stdout: Some(out_read),
-            stderr: Some(err_read),
-            given: vec![out_write, err_write],
-            strip_cr: false,
-        })
-    }
-}
+mod outputs;
+mod scheduled;
 
 #[cfg(test)]
 mod tests;

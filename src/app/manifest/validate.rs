@@ -32,6 +32,7 @@ impl Manifest {
         self.deploy.validate(&mut error);
         self.validate_names(&mut error);
         self.validate_processes(&mut error);
+        self.validate_schedules(&mut error);
         for entry in &self.audit.ignore {
             let location = located(source, entry.span());
             if let Err(problem) = check_audit_ignore(entry.get_ref()) {
@@ -392,6 +393,7 @@ impl Manifest {
         if let Some(routed) = &self.router.routed {
             unknown_type(routed, "[router] type");
         }
+        problems.extend(self.validate_schedule_tasks(source, procfile));
         if let Some(cycle) = self.start_order_cycle() {
             let name = self
                 .processes

@@ -99,6 +99,7 @@ impl Machine {
             router: None,
             logs: None,
             at_ms: None,
+            schedules: Vec::new(),
             autoscale: self
                 .autoscalers
                 .iter()

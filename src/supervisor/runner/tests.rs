@@ -333,6 +333,7 @@ fn the_label_width_is_the_longest_instance_name_or_the_routers() {
             autoscale: Vec::new(),
             logs: LogsPlan::default(),
             watch: None,
+            schedules: SchedulesPlan::default(),
         })
     };
     assert_eq!(plan(&["web", "worker"], &[1, 10], false), "worker.10".len());
