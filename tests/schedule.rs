@@ -511,3 +511,26 @@ fn a_release_run_gives_its_scheduled_runs_the_release_and_records_it() {
     running.signal(Signal::TERM);
     let _ = running.finish(10);
 }
+
+/// A command that starts with assignments (`VAR=x cmd`, as crontab and Procfile lines write
+/// it) runs with them, in a schedule and in the formation: `exec` goes after them, where
+/// `exec VAR=x cmd` took the assignment for the program and exited 127.
+#[test]
+fn commands_that_start_with_assignments_run_with_them() {
+    let test = Test::new()
+        .procfile("web: GREETING=\"from web\" printenv GREETING; exec sleep 60\nonce: GREETING='from once' printenv GREETING\n")
+        .manifest(
+            "[processes.once]\nmay_exit = true\n\n[schedule.greet]\ncommand = \"GREETING=from-schedule printenv GREETING\"\ncron = \"* * * * * *\"\n",
+        );
+    let mut running = run(test);
+    running.wait_for("once.1 | from once", 10);
+    running.wait_for("schedule.greet | from-schedule", 10);
+    running.signal(Signal::INT);
+    let (_, lines) = running.finish(15);
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("not found") || l.contains("code 127")),
+        "{lines:#?}"
+    );
+}

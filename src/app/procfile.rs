@@ -274,16 +274,73 @@ pub fn missing_files(
 }
 
 /// `/bin/sh -c` argument: `exec` a simple command so the app replaces the shell (signals then
-/// reach it directly); compound commands run as written.
+/// reach it directly); compound commands run as written. Assignments before the command
+/// (`RUST_LOG=info ./server`) stay before `exec` (`RUST_LOG=info exec ./server`): after it,
+/// the shell would take the first one for the program's name and exit 127.
 pub fn shell_command(command: &str) -> String {
     let compound = command.contains([';', '&', '|', '(', ')', '\n', '`'])
         || ["if ", "for ", "while ", "until ", "case ", "{ ", "exec "]
             .iter()
             .any(|k| command.trim_start().starts_with(k));
     if compound {
-        command.to_owned()
-    } else {
-        format!("exec {command}")
+        return command.to_owned();
+    }
+    let trimmed = command.trim_start();
+    let assignments = leading_assignments(trimmed);
+    match assignments {
+        0 => format!("exec {command}"),
+        // Only assignments, or quoting this reader does not follow: as written.
+        n if n >= trimmed.len() => command.to_owned(),
+        n => format!("{}exec {}", &trimmed[..n], &trimmed[n..]),
+    }
+}
+
+/// The length of the `NAME=value` words (and the blanks after them) at the start of a simple
+/// command; `usize::MAX` when a value's quoting is not closed.
+fn leading_assignments(command: &str) -> usize {
+    let bytes = command.as_bytes();
+    let mut end = 0;
+    loop {
+        let name = bytes[end..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        if name == 0 || bytes[end].is_ascii_digit() || bytes.get(end + name) != Some(&b'=') {
+            return end;
+        }
+        let mut i = end + name + 1;
+        // The value: unquoted characters, '…', "…" (with \ escapes) and \x, up to a blank.
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b' ' | b'\t' => break,
+                b'\'' => match bytes[i + 1..].iter().position(|c| *c == b'\'') {
+                    Some(close) => i += close + 2,
+                    None => return usize::MAX,
+                },
+                b'"' => {
+                    i += 1;
+                    loop {
+                        match bytes.get(i) {
+                            None => return usize::MAX,
+                            Some(b'\\') => i += 2,
+                            Some(b'"') => break,
+                            Some(_) => i += 1,
+                        }
+                    }
+                    i += 1;
+                }
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+        end = i.min(bytes.len());
+        end += bytes[end..]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
+        if end >= bytes.len() {
+            return usize::MAX;
+        }
     }
 }
 
@@ -443,6 +500,21 @@ mod tests {
         assert_eq!(shell_command("a && b"), "a && b");
         assert_eq!(shell_command("cd web; ./run"), "cd web; ./run");
         assert_eq!(shell_command("exec ./run"), "exec ./run");
+        // Assignments first, then exec: `exec A=1 x` runs a program named `A=1`.
+        assert_eq!(
+            shell_command("RUST_LOG=info PATH=$PWD/bin:$PATH server -p $PORT"),
+            "RUST_LOG=info PATH=$PWD/bin:$PATH exec server -p $PORT"
+        );
+        assert_eq!(
+            shell_command("  A='x y' B=\"q \\\" z\" C=a\\ b run"),
+            "A='x y' B=\"q \\\" z\" C=a\\ b exec run"
+        );
+        // Not an assignment: `=` after a quote or in an argument, a name starting with a digit.
+        assert_eq!(shell_command("./x A=1"), "exec ./x A=1");
+        assert_eq!(shell_command("1A=2 x"), "exec 1A=2 x");
+        // Only assignments, or a quote never closed: as written, for the shell to say.
+        assert_eq!(shell_command("A=1 B=2"), "A=1 B=2");
+        assert_eq!(shell_command("A='x run"), "A='x run");
         assert_eq!(
             shell_command("while true; do x; done"),
             "while true; do x; done"
