@@ -112,6 +112,8 @@ pub struct App {
     pub dir: AppDir,
     pub name: String,
     pub procfile_display: String,
+    /// Where the Procfile is read from (`-f`, else the app directory's).
+    pub procfile_path: PathBuf,
     /// `None` when the Procfile is missing or unreadable (an error has been reported).
     pub procfile: Option<Procfile>,
     pub manifest: Manifest,
@@ -242,6 +244,7 @@ impl App {
             dir,
             name,
             procfile_display,
+            procfile_path,
             procfile,
             manifest,
             manifest_source,

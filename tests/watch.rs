@@ -353,3 +353,39 @@ fn watch_leaves_out_the_file_its_own_output_goes_to() {
         "{output}"
     );
 }
+
+/// The env files, `dozen.toml` and the Procfile were read when the run started: a change to
+/// them is said, with what to do, and restarts nothing (a restart would run the old config
+/// and commands under a line that says otherwise).
+#[test]
+fn watch_says_a_config_change_needs_a_new_run_and_restarts_nothing_for_it() {
+    let test = Test::new()
+        .procfile(&format!("api: {SAYS_ITS_CODE}\n"))
+        .env_file(".env", "GREETING=one\n");
+    let mut running = watched(test, "api=1");
+    running.wait_for("api.1 | started one", 20);
+    write(&running, ".env", "GREETING=two\n");
+    write(
+        &running,
+        "Procfile",
+        &format!("api: {SAYS_ITS_CODE}\nother: true\n"),
+    );
+    let mut said = running.wait_for("dozen run reads its env files", 10);
+    // (Two bursts, on a machine slow enough to put 150 ms between the writes.)
+    if !said.contains("Procfile") {
+        said += &running.wait_for_nth("dozen run reads its env files", 2, 10);
+    }
+    assert!(said.contains(".env") && said.contains("Procfile"), "{said}");
+    assert!(
+        said.ends_with("stop it and run it again to use the change"),
+        "{said}"
+    );
+    // A code change after it restarts as before, and nothing restarted for the config.
+    write(&running, "code.txt", "two");
+    running.wait_for("api.1 | started two", 10);
+    assert_eq!(
+        restart_lines(&running),
+        ["dozen | api: code.txt changed, restarting"]
+    );
+    stop(running);
+}

@@ -190,7 +190,9 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .map_err(|e| Error::io("cannot create the control socket", e))?;
 
     let types = type_settings(app, procfile, timeout);
-    let watch = args.watch.then(|| watch_plan(app, procfile, &cwd, &store));
+    let watch = args
+        .watch
+        .then(|| watch_plan(app, procfile, &cwd, &store, context.environment()));
     let planned = instances
         .iter()
         .map(|i| PlannedInstance {
@@ -243,6 +245,7 @@ fn watch_plan(
     procfile: &crate::app::procfile::Procfile,
     cwd: &std::path::Path,
     store: &std::path::Path,
+    environment: &str,
 ) -> crate::supervisor::watch::WatchPlan {
     use crate::supervisor::watch::{Paths, paths};
     let types = procfile
@@ -254,10 +257,19 @@ fn watch_plan(
             Some((t.name.clone(), watched.ok().flatten()?))
         })
         .collect();
+    // What the run read once, at its start: a change to these is said, not restarted on.
+    let mut config: Vec<std::path::PathBuf> = app
+        .env_stack(environment)
+        .into_iter()
+        .map(|file| file.path)
+        .collect();
+    config.push(app.dir.join(crate::app::manifest::FILE_NAME));
+    config.push(app.procfile_path.clone());
     crate::supervisor::watch::WatchPlan {
         root: cwd.to_owned(),
         store: store.to_owned(),
         types,
+        config,
     }
 }
 

@@ -106,6 +106,9 @@ pub struct WatchPlan {
     pub store: PathBuf,
     /// The watched types, in Procfile order.
     pub types: Vec<(String, Paths)>,
+    /// The env files, `dozen.toml` and the Procfile: the run read them when it started, so a
+    /// restart would not take their change (it is said instead).
+    pub config: Vec<PathBuf>,
 }
 
 /// Sends a restart request to the run, with where to answer; false once the run has ended.
@@ -137,7 +140,29 @@ pub fn start(plan: WatchPlan, pump: pump::Handle, restart: Restart) -> Result<()
         .name("dozen-watch".into())
         .spawn(move || {
             let mut watcher = watcher;
-            while let Some(changed) = changes.next_burst(&rx, &mut watcher) {
+            let config: Vec<PathBuf> = plan
+                .config
+                .iter()
+                .filter_map(|p| {
+                    let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                    p.strip_prefix(&changes.root).ok().map(Path::to_owned)
+                })
+                .collect();
+            while let Some(mut changed) = changes.next_burst(&rx, &mut watcher) {
+                let (read_at_start, rest): (Vec<PathBuf>, Vec<PathBuf>) =
+                    changed.drain(..).partition(|p| config.contains(p));
+                changed = rest;
+                if !read_at_start.is_empty() {
+                    let names: Vec<String> =
+                        read_at_start.iter().map(|p| p.display().to_string()).collect();
+                    pump.system(
+                        format!(
+                            "{} changed: dozen run reads its env files, dozen.toml and the Procfile when it starts; stop it and run it again to use the change",
+                            names.join(", ")
+                        ),
+                        None,
+                    );
+                }
                 for (type_name, first, more) in restarts(&plan.types, &changed) {
                     let also = match more {
                         0 => String::new(),
