@@ -136,8 +136,8 @@ enum Message {
     Ended(String),
     /// A line of the instance followed since the selection `generation`.
     Log(u64, String),
-    /// What a key's request did.
-    Did(String),
+    /// What a key's request did, and the formation after it (a scale's answer).
+    Did(String, Option<indexmap::IndexMap<String, u32>>),
 }
 
 /// The selected instance's log, followed on a thread of its own until dropped.
@@ -222,7 +222,8 @@ pub fn interactive(
         following: None,
         generation: 0,
         selected: None,
-        stopping: None,
+        pending: None,
+        formation: indexmap::IndexMap::new(),
     };
     let result = ui.run(&mut terminal, &rx);
     ratatui::restore();
@@ -241,8 +242,18 @@ struct Ui {
     generation: u64,
     /// The selected instance, by name: it stays selected as rows come and go.
     selected: Option<String>,
-    /// The type a stop waits for its yes to stop.
-    stopping: Option<String>,
+    /// A request that waits for its yes (a stop, a scale to 0).
+    pending: Option<Pending>,
+    /// The formation as last heard (a frame, a scale's answer) and as this screen's own
+    /// scales since will make it: a second `-` before the first is seen still counts it.
+    formation: indexmap::IndexMap<String, u32>,
+}
+
+/// A request asked about first, and what is said when the answer is no.
+struct Pending {
+    what: &'static str,
+    op: Op,
+    declined: String,
 }
 
 impl Ui {
@@ -279,6 +290,7 @@ impl Ui {
     fn take(&mut self, message: Message) {
         match message {
             Message::Frame(status) => {
+                self.formation.clone_from(&status.formation);
                 self.model.push(*status, self.started.elapsed());
                 self.reselect();
                 self.follow_selected();
@@ -294,7 +306,12 @@ impl Ui {
                 self.screen.log.push(line);
             }
             Message::Log(..) => {}
-            Message::Did(what) => self.screen.message = Some(what),
+            Message::Did(what, formation) => {
+                self.screen.message = Some(what);
+                if let Some(formation) = formation {
+                    self.formation = formation;
+                }
+            }
         }
     }
 
@@ -355,19 +372,11 @@ impl Ui {
     /// Applies a key; `false` quits.
     fn key(&mut self, key: KeyEvent) -> bool {
         if self.screen.confirm.take().is_some() {
-            let stopping = self.stopping.take();
-            match stopping {
-                Some(type_name) if key.code == KeyCode::Char('y') => {
-                    self.request(
-                        "stop",
-                        Op::Stop {
-                            target: Some(type_name),
-                        },
-                    );
+            match self.pending.take() {
+                Some(Pending { what, op, .. }) if key.code == KeyCode::Char('y') => {
+                    self.request(what, op);
                 }
-                Some(type_name) => {
-                    self.screen.message = Some(format!("{type_name} not stopped"));
-                }
+                Some(Pending { declined, .. }) => self.screen.message = Some(declined),
                 None => {}
             }
             return true;
@@ -390,33 +399,66 @@ impl Ui {
             }
             KeyCode::Char('s') => {
                 if let Some(type_name) = selected_type {
-                    self.screen.confirm = Some(format!("stop every {type_name} instance?"));
-                    self.stopping = Some(type_name);
+                    self.ask(
+                        format!("stop every {type_name} instance?"),
+                        Pending {
+                            what: "stop",
+                            declined: format!("{type_name} not stopped"),
+                            op: Op::Stop {
+                                target: Some(type_name),
+                            },
+                        },
+                    );
                 }
             }
             KeyCode::Char(c @ ('+' | '=' | '-')) => {
                 if let Some(type_name) = selected_type {
-                    let change = ScaleChange {
-                        type_name,
-                        op: if c == '-' {
-                            ScaleOp::Remove
-                        } else {
-                            ScaleOp::Add
-                        },
-                        count: 1,
+                    let count = self.formation.get(&type_name).copied().unwrap_or(0);
+                    let last = c == '-' && count <= 1;
+                    let op = Op::Scale {
+                        changes: vec![ScaleChange {
+                            type_name: type_name.clone(),
+                            op: if c == '-' {
+                                ScaleOp::Remove
+                            } else {
+                                ScaleOp::Add
+                            },
+                            count: 1,
+                        }],
                     };
-                    self.request(
-                        "scale",
-                        Op::Scale {
-                            changes: vec![change],
-                        },
-                    );
+                    let expected = if c == '-' {
+                        count.saturating_sub(1)
+                    } else {
+                        count + 1
+                    };
+                    if !last {
+                        self.formation.insert(type_name.clone(), expected);
+                    }
+                    if last {
+                        // Its last instance: the type leaves the screen, and + cannot reach it.
+                        self.ask(
+                            format!("scale {type_name} to 0, stopping its last instance?"),
+                            Pending {
+                                what: "scale",
+                                declined: format!("{type_name} not scaled"),
+                                op,
+                            },
+                        );
+                    } else {
+                        self.request("scale", op);
+                    }
                 }
             }
             _ => {}
         }
         self.follow_selected();
         true
+    }
+
+    /// Asks `question` (y/n) before `pending`'s request.
+    fn ask(&mut self, question: String, pending: Pending) {
+        self.screen.confirm = Some(question);
+        self.pending = Some(pending);
     }
 
     /// Sends a key's request on a thread (the screen keeps drawing); what it did comes back
@@ -427,6 +469,7 @@ impl Ui {
         let spawned = std::thread::Builder::new()
             .name("dozen-top-key".into())
             .spawn(move || {
+                let mut formation = None;
                 let said = match control::request(
                     &store,
                     &Request {
@@ -436,6 +479,9 @@ impl Ui {
                 ) {
                     Ok(response) if response.ok => {
                         record(&store, what, &op, &response);
+                        if matches!(op, Op::Scale { .. }) {
+                            formation = Some(response.formation.clone());
+                        }
                         match (&op, response.message) {
                             (_, Some(message)) => message,
                             (Op::Scale { .. }, None) => {
@@ -453,7 +499,7 @@ impl Ui {
                     }
                     Err(e) => format!("{what} failed: {e}"),
                 };
-                let _ = tx.send(Message::Did(said));
+                let _ = tx.send(Message::Did(said, formation));
             });
         if spawned.is_err() {
             self.screen.message = Some(format!("{what} failed: no thread for it"));

@@ -195,6 +195,20 @@ fn top_in_a_terminal_shows_the_formation_and_its_keys_act() {
         row(s, "worker.2").is_some_and(|c| c[1] == "running")
             && s.contains("scaled: web=2 worker=2")
     });
+    // - scales down by one; its last instance only after a yes.
+    tmux.keys(&["-"]);
+    tmux.until("worker=1", |s| s.contains("scaled: web=2 worker=1"));
+    tmux.keys(&["-"]);
+    tmux.until("the question", |s| {
+        s.contains("scale worker to 0, stopping its last instance? (y/n)")
+    });
+    tmux.keys(&["n"]);
+    tmux.until("not scaled", |s| s.contains("worker not scaled"));
+    tmux.keys(&["+"]);
+    tmux.until("worker=2 again", |s| {
+        row(s, "worker.2").is_some_and(|c| c[1] == "running")
+            && s.contains("scaled: web=2 worker=2")
+    });
     let formation = ps(&running)["formation"].clone();
     assert_eq!(formation, serde_json::json!({"web": 2, "worker": 2}));
     // r restarts the selected type, one instance at a time.
