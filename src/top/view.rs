@@ -232,40 +232,49 @@ const HEADER: [&str; 12] = [
     "INFLIGHT",
 ];
 
-fn table(frame: &mut Frame<'_>, view: &View, area: Rect, screen: &Screen) {
+/// The columns given up first when the terminal is too narrow for all (`HEADER` indexes):
+/// whole columns go, as htop drops them, rather than every value cut short.
+const DROPPED_FIRST: [usize; 10] = [11, 8, 2, 6, 10, 3, 9, 7, 5, 4];
+
+/// The columns shown: all that fit in `width`, as wide as their widest cell.
+fn columns(view: &View, width: u16) -> Vec<(usize, usize)> {
     let sided = view.instances.iter().any(|i| i.side.is_some());
-    let keep = |i: usize| sided || HEADER[i] != "SIDE";
-    let header = TableRow::new(
-        HEADER
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep(*i))
-            .map(|(_, h)| *h),
-    )
-    .style(Style::default().add_modifier(Modifier::BOLD));
-    let rows = view.instances.iter().map(|row| {
-        let cells = cells(row);
-        TableRow::new(
-            cells
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| keep(*i))
-                .map(|(_, c)| c),
-        )
-        .style(screen.style(state_style(&row.state)))
-    });
-    // Each column as wide as its widest cell.
     let mut widths = HEADER.map(str::len);
     for row in &view.instances {
         for (width, cell) in widths.iter_mut().zip(cells(row)) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let widths = widths
+    let mut shown: Vec<(usize, usize)> = widths
         .into_iter()
         .enumerate()
-        .filter(|(i, _)| keep(*i))
-        .map(|(_, w)| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX)));
+        .filter(|(i, _)| sided || HEADER[*i] != "SIDE")
+        .collect();
+    // The selection's `> `, and two spaces between columns.
+    let needed = |shown: &[(usize, usize)]| {
+        2 + shown.iter().map(|(_, w)| w).sum::<usize>() + 2 * shown.len().saturating_sub(1)
+    };
+    for drop in DROPPED_FIRST {
+        if needed(&shown) <= usize::from(width) {
+            break;
+        }
+        shown.retain(|(i, _)| *i != drop);
+    }
+    shown
+}
+
+fn table(frame: &mut Frame<'_>, view: &View, area: Rect, screen: &Screen) {
+    let shown = columns(view, area.width);
+    let header = TableRow::new(shown.iter().map(|(i, _)| HEADER[*i]))
+        .style(Style::default().add_modifier(Modifier::BOLD));
+    let rows = view.instances.iter().map(|row| {
+        let cells = cells(row);
+        TableRow::new(shown.iter().map(|(i, _)| cells[*i].clone()))
+            .style(screen.style(state_style(&row.state)))
+    });
+    let widths = shown
+        .iter()
+        .map(|(_, w)| Constraint::Length(u16::try_from(*w).unwrap_or(u16::MAX)));
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(2)
@@ -403,6 +412,49 @@ mod tests {
                 assert!(text.contains(&format!("line {i}")), "line {i} in\n{text}");
             }
             assert!(!text.contains("q quit"), "{text}");
+        }
+    }
+
+    /// Too narrow for every column: whole columns go, least needed first, and what stays is
+    /// whole (`48.1ms`, not `48.1m`).
+    #[test]
+    fn a_narrow_screen_drops_whole_columns() {
+        let mut status = crate::control::Response::error("");
+        status.ok = true;
+        status.instances = vec![instance("worker.12")];
+        let mut model = Model::default();
+        model.push(status.clone(), std::time::Duration::ZERO);
+        model.push(status, std::time::Duration::from_secs(1));
+        let view = model.view().unwrap();
+        let all: Vec<&str> = columns(&view, 200)
+            .iter()
+            .map(|(i, _)| HEADER[*i])
+            .collect();
+        assert_eq!(all.len(), 11, "{all:?}");
+        assert!(!all.contains(&"SIDE"));
+        let narrow: Vec<&str> = columns(&view, 60).iter().map(|(i, _)| HEADER[*i]).collect();
+        assert_eq!(narrow[..2], ["NAME", "STATE"]);
+        assert!(
+            !narrow.contains(&"INFLIGHT") && !narrow.contains(&"P50"),
+            "{narrow:?}"
+        );
+        let screen = Screen {
+            app: "app".into(),
+            printed: true,
+            ..Screen::default()
+        };
+        for width in [40, 60, 80, 100] {
+            let text = crate::top::screen_text(&model, &screen, width);
+            let row = text.lines().find(|l| l.contains("worker.12")).unwrap();
+            assert!(row.chars().count() <= usize::from(width), "{row}");
+            let header = text.lines().find(|l| l.contains("NAME")).unwrap();
+            // Every header shown whole: no column cut to fit.
+            for word in header.split_whitespace() {
+                assert!(
+                    HEADER.contains(&word),
+                    "{word} cut in {header:?} at {width}"
+                );
+            }
         }
     }
 
