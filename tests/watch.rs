@@ -160,7 +160,7 @@ fn watch_ignores_editor_files_and_ignored_paths() {
 }
 
 /// A directory's own `.gitignore` counts below it; a directory made after the start is
-/// watched from then on; an edit by `sed -i` (a temporary file renamed over the one edited)
+/// watched from then on (made empty, it is no change); an edit by `sed -i` (a temporary file renamed over the one edited)
 /// is named as the file edited.
 #[test]
 fn watch_reads_nested_ignore_files_follows_new_directories_and_names_the_file_edited() {
@@ -172,12 +172,13 @@ fn watch_reads_nested_ignore_files_follows_new_directories_and_names_the_file_ed
     running.wait_for("api.1 | started one", 20);
     write(&running, "web/gen/bundle.js", "x");
     write(&running, "web/app.js.map", "x");
+    // An empty directory is no change (git tracks none), but it is watched from its burst's
+    // end: what is written in it then is one.
     std::fs::create_dir(running.dir.path().join("lib")).unwrap();
-    running.wait_for("dozen | api: lib changed, restarting", 10);
-    running.wait_for_nth("api.1 | started one", 2, 10);
+    std::thread::sleep(Duration::from_millis(600));
     write(&running, "lib/code.py", "x");
     running.wait_for("dozen | api: lib/code.py changed, restarting", 10);
-    running.wait_for_nth("api.1 | started one", 3, 10);
+    running.wait_for_nth("api.1 | started one", 2, 10);
     let sed = std::process::Command::new("sed")
         .args(["-i", "s/one/two/", "code.txt"])
         .current_dir(running.dir.path())
@@ -188,7 +189,6 @@ fn watch_reads_nested_ignore_files_follows_new_directories_and_names_the_file_ed
     assert_eq!(
         restart_lines(&running),
         [
-            "dozen | api: lib changed, restarting",
             "dozen | api: lib/code.py changed, restarting",
             "dozen | api: code.txt changed, restarting",
         ]

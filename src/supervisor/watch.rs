@@ -382,12 +382,26 @@ struct Changed {
 
 impl Changed {
     /// The burst's changes without the files made and gone within it (an editor's or `sed
-    /// -i`'s temporary file, renamed over the one edited): what a restart line names.
+    /// -i`'s temporary file, renamed over the one edited) and the directories made in it that
+    /// are still empty (git tracks none; what is put in one later is a change then): what a
+    /// restart line names.
     fn lasting(self, root: &Path) -> Vec<PathBuf> {
         let created = self.created;
         self.paths
             .into_iter()
-            .filter(|p| !created.contains(p) || root.join(p).symlink_metadata().is_ok())
+            .filter(|p| {
+                if !created.contains(p) {
+                    return true;
+                }
+                let path = root.join(p);
+                match path.symlink_metadata() {
+                    Err(_) => false,
+                    Ok(meta) if meta.is_dir() => {
+                        std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some())
+                    }
+                    Ok(_) => true,
+                }
+            })
             .collect()
     }
 }
@@ -570,7 +584,8 @@ mod tests {
     }
 
     /// `sed -i` writes a temporary file and renames it over the one edited: the restart
-    /// names the file edited, and a file made and gone within the burst is no change.
+    /// names the file edited, and a file made and gone within the burst is no change; nor
+    /// is a directory made empty.
     #[test]
     fn a_file_made_and_gone_within_a_burst_is_not_a_change() {
         let dir = tempfile::tempdir().unwrap();
@@ -588,6 +603,11 @@ mod tests {
         let create = EventKind::Create(notify::event::CreateKind::File);
         let modify = EventKind::Modify(notify::event::ModifyKind::Any);
         let remove = EventKind::Remove(notify::event::RemoveKind::File);
+        std::fs::create_dir(root.join("empty")).unwrap();
+        std::fs::create_dir(root.join("full")).unwrap();
+        std::fs::write(root.join("full/x.py"), "x").unwrap();
+        let dir_made = EventKind::Create(notify::event::CreateKind::Folder);
+        reader.take(event(dir_made, &["empty", "full"]), &ignored, &mut changed);
         reader.take(event(create, &["sedAbC123"]), &ignored, &mut changed);
         reader.take(
             event(modify, &["sedAbC123", "app.py"]),
@@ -598,7 +618,11 @@ mod tests {
         reader.take(event(remove, &["gone.py"]), &ignored, &mut changed);
         assert_eq!(
             changed.lasting(&root),
-            [PathBuf::from("app.py"), PathBuf::from("gone.py")]
+            [
+                PathBuf::from("full"),
+                PathBuf::from("app.py"),
+                PathBuf::from("gone.py")
+            ]
         );
     }
 
