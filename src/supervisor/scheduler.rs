@@ -122,6 +122,18 @@ impl Scheduler {
         self.entries.is_empty()
     }
 
+    /// Each schedule's last run as an earlier run recorded it (`last_runs`), shown until it
+    /// fires again.
+    #[must_use]
+    pub fn with_last_runs(mut self, mut runs: HashMap<String, ScheduleRun>) -> Self {
+        for entry in &mut self.entries {
+            if entry.last.is_none() {
+                entry.last = runs.remove(&entry.schedule.name);
+            }
+        }
+        self
+    }
+
     /// Whether `id` is a scheduled run's.
     pub fn owns(id: u64) -> bool {
         id >= FIRST_ID
@@ -493,6 +505,57 @@ fn human(took: Duration) -> String {
     } else {
         format!("{}h{}m", seconds / 3600, seconds % 3600 / 60)
     }
+}
+
+/// Each schedule's latest fire in the history and how it went (`what = "schedule"`, the same
+/// cron): what `dozen ps` shows as its last run until it fires again in this run.
+pub fn last_runs(
+    events: &[serde_json::Value],
+    schedules: &[Schedule],
+) -> HashMap<String, ScheduleRun> {
+    let mut last: HashMap<String, (Timestamp, ScheduleRun)> = HashMap::new();
+    for event in events {
+        let field = |k: &str| event.get(k).and_then(serde_json::Value::as_str);
+        if field("what") != Some("schedule") {
+            continue;
+        }
+        let (Some(name), Some(cron), Some(due_text)) =
+            (field("schedule"), field("cron"), field("due"))
+        else {
+            continue;
+        };
+        let (Ok(due), Some(outcome)) = (
+            due_text.parse::<Timestamp>(),
+            event
+                .get("outcome")
+                .and_then(|o| serde_json::from_value::<ScheduleOutcome>(o.clone()).ok()),
+        ) else {
+            continue;
+        };
+        if !schedules
+            .iter()
+            .any(|s| s.name == name && s.cron_text == cron)
+        {
+            continue;
+        }
+        let run = ScheduleRun {
+            due: due_text.to_owned(),
+            outcome,
+            exit_code: event
+                .get("exit_code")
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|c| i32::try_from(c).ok()),
+            signal: field("signal").map(str::to_owned),
+            duration_ms: event.get("duration_ms").and_then(serde_json::Value::as_u64),
+        };
+        // The latest due wins; of two for one due, the one written later.
+        if last.get(name).is_none_or(|(seen, _)| due >= *seen) {
+            last.insert(name.to_owned(), (due, run));
+        }
+    }
+    last.into_iter()
+        .map(|(name, (_, run))| (name, run))
+        .collect()
 }
 
 /// Each schedule's latest fire in the history (`what = "schedule"`, the same cron), so a

@@ -42,6 +42,7 @@ impl Schedules {
             crate::store::history::read(store).unwrap_or_default()
         };
         let last = crate::supervisor::scheduler::last_dues(&events, &plan.schedules);
+        let runs = crate::supervisor::scheduler::last_runs(&events, &plan.schedules);
         let recorder = (!plan.schedules.is_empty())
             .then(|| Recorder::start(store.to_owned()))
             .flatten();
@@ -52,7 +53,8 @@ impl Schedules {
                 &last,
                 plan.kill_timeout,
                 jiff::Timestamp::now(),
-            ),
+            )
+            .with_last_runs(runs),
             port: plan.port,
             kill_timeout: plan.kill_timeout,
             first_colour,

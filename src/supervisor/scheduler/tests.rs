@@ -221,3 +221,33 @@ fn a_long_pause_of_a_frequent_schedule_is_counted_to_a_bound_and_its_latest_fire
         "{line}"
     );
 }
+
+/// A run that starts after another shows each schedule's last run from the history (the
+/// latest due of the same cron), until it fires again.
+#[test]
+fn the_last_run_of_an_earlier_run_is_shown_until_the_next_fire() {
+    let events: Vec<serde_json::Value> = vec![
+        json!({"what": "schedule", "schedule": "job", "cron": "*/10 * * * *",
+               "due": "2026-01-01T00:10:00Z", "outcome": "failed", "exit_code": 3,
+               "duration_ms": 12}),
+        json!({"what": "schedule", "schedule": "job", "cron": "*/10 * * * *",
+               "due": "2026-01-01T00:20:00Z", "outcome": "succeeded", "exit_code": 0,
+               "duration_ms": 40}),
+        // An older due written later, another cron, another schedule: not it.
+        json!({"what": "schedule", "schedule": "job", "cron": "*/10 * * * *",
+               "due": "2026-01-01T00:00:00Z", "outcome": "timed-out"}),
+        json!({"what": "schedule", "schedule": "job", "cron": "* * * * *",
+               "due": "2026-01-01T00:30:00Z", "outcome": "failed"}),
+        json!({"what": "schedule", "schedule": "other", "cron": "*/10 * * * *",
+               "due": "2026-01-01T00:30:00Z", "outcome": "failed"}),
+        json!({"what": "build"}),
+    ];
+    let schedules = vec![schedule("*/10 * * * *", Concurrency::Forbid)];
+    let runs = last_runs(&events, &schedules);
+    let s = Scheduler::new(schedules, &HashMap::new(), KILL, at("2026-01-01T00:25:00Z"))
+        .with_last_runs(runs);
+    let last = s.status()[0].last.clone().unwrap();
+    assert_eq!(last.due, "2026-01-01T00:20:00Z");
+    assert_eq!(last.outcome, ScheduleOutcome::Succeeded);
+    assert_eq!((last.exit_code, last.duration_ms), (Some(0), Some(40)));
+}
