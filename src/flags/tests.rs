@@ -1,0 +1,4 @@
+//! Table tests: `JsonLogic`'s official suite, flagd's testbed scenarios, the file check and
+//! evaluation rules.
+
+mod jsonlogic_suite;
