@@ -126,10 +126,55 @@ pub fn check(path: &str, text: &str) -> Checked {
             .note("flagd's schema: https://flagd.dev/schema/v0/flags.json"),
         );
     }
+    diagnostics.extend(rule_warnings(&source, &document));
     Checked {
         definitions,
         diagnostics,
     }
+}
+
+/// flagd's targeting schema is stricter than flagd's evaluator: flagd only logs a warning for
+/// a rule that breaks it and evaluates the rule (its own testbed has flags whose rules break
+/// it: `v`-prefixed and numeric versions for `sem_ver`, operators given wrong arguments on
+/// purpose). So do we: a warning each, not a refusal.
+fn rule_warnings(source: &Source, document: &Value) -> Vec<Diagnostic> {
+    let mut rules: Vec<(Vec<String>, &Value)> = Vec::new();
+    if let Some(flags) = document.get("flags").and_then(Value::as_object) {
+        for (key, flag) in flags {
+            if let Some(targeting) = flag.get("targeting") {
+                rules.push((
+                    vec!["flags".into(), key.clone(), "targeting".into()],
+                    targeting,
+                ));
+            }
+        }
+    }
+    if let Some(evaluators) = document.get("$evaluators").and_then(Value::as_object) {
+        for (name, rule) in evaluators {
+            rules.push((vec!["$evaluators".into(), name.clone()], rule));
+        }
+    }
+    let mut warnings = Vec::new();
+    for (base, rule) in rules {
+        // `{"$ref": …}` is a reference, checked by `check_references`, not a rule.
+        let resolved = evaluators::resolve(rule, &Map::new());
+        for violation in schema::rule_violations(&resolved) {
+            if violation.path.last().is_some_and(|s| s == "$ref") {
+                continue;
+            }
+            let path = [base.as_slice(), &violation.path].concat();
+            let error = at(source, &path, violation.at_key, violation.message);
+            let Some(location) = error.location else {
+                continue;
+            };
+            warnings.push(
+                Diagnostic::warning(location, error.message)
+                    .note("flagd's targeting schema: https://flagd.dev/schema/v0/targeting.json")
+                    .note("flagd evaluates such a rule anyway, and so does dozen"),
+            );
+        }
+    }
+    warnings
 }
 
 fn object(value: Option<&Value>) -> Map<String, Value> {

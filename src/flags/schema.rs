@@ -20,10 +20,36 @@ pub struct Violation {
     pub message: String,
 }
 
-/// Every violation of flagd's schema by `document`, in the validator's order.
+/// Every violation of flagd's schema by `document` outside its rules (`targeting` and
+/// `$evaluators`, which [`rule_violations`] checks), in the validator's order.
 pub fn violations(document: &Value) -> Vec<Violation> {
-    validator()
-        .iter_errors(document)
+    let mut stripped = document.clone();
+    if let Some(flags) = stripped.get_mut("flags").and_then(Value::as_object_mut) {
+        for flag in flags.values_mut() {
+            if let Some(targeting) = flag.get_mut("targeting") {
+                *targeting = Value::Object(serde_json::Map::new());
+            }
+        }
+    }
+    if let Some(evaluators) = stripped
+        .get_mut("$evaluators")
+        .and_then(Value::as_object_mut)
+    {
+        for rule in evaluators.values_mut() {
+            *rule = Value::Object(serde_json::Map::new());
+        }
+    }
+    collect(flags_validator(), &stripped)
+}
+
+/// Every violation of flagd's targeting schema by one rule, with paths below the rule.
+pub fn rule_violations(rule: &Value) -> Vec<Violation> {
+    collect(targeting_validator(), rule)
+}
+
+fn collect(validator: &jsonschema::Validator, instance: &Value) -> Vec<Violation> {
+    validator
+        .iter_errors(instance)
         .map(|error| {
             let mut path: Vec<String> = error
                 .instance_path()
@@ -57,7 +83,16 @@ pub fn violations(document: &Value) -> Vec<Violation> {
         .collect()
 }
 
-fn validator() -> &'static jsonschema::Validator {
+fn targeting_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema: Value =
+            serde_json::from_str(TARGETING_SCHEMA).expect("the targeting schema is JSON");
+        jsonschema::draft7::new(&schema).expect("flagd's targeting schema compiles")
+    })
+}
+
+fn flags_validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
         let schema: Value = serde_json::from_str(FLAGS_SCHEMA).expect("the flags schema is JSON");
@@ -89,7 +124,7 @@ impl jsonschema::Retrieve for Embedded {
 
 #[cfg(test)]
 mod tests {
-    use super::violations;
+    use super::{rule_violations, violations};
     use serde_json::json;
 
     #[test]
@@ -104,5 +139,14 @@ mod tests {
         assert!(found.iter().any(|v| v.path.is_empty()), "{found:?}");
         let empty_variants = json!({"flags": {"f": {"state": "ENABLED", "variants": {}}}});
         assert!(!violations(&empty_variants).is_empty());
+        // Rules are left to `rule_violations`.
+        let odd_rule = json!({"flags": {"f": {"state": "ENABLED", "variants": {"a": 1},
+            "targeting": {"sem_ver": [1, 2]}}}});
+        assert_eq!(violations(&odd_rule), []);
+        assert!(!rule_violations(&json!({"sem_ver": [1, 2]})).is_empty());
+        assert_eq!(
+            rule_violations(&json!({"if": [{"sem_ver": [{"var": "v"}, ">=", "1.2.3"]}, "a"]})),
+            []
+        );
     }
 }

@@ -1,4 +1,6 @@
 //! Table tests: `JsonLogic`'s official suite, flagd's testbed scenarios, the file check and
 //! evaluation rules.
 
+mod gherkin;
 mod jsonlogic_suite;
+mod testbed;
