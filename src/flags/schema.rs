@@ -50,37 +50,66 @@ pub fn rule_violations(rule: &Value) -> Vec<Violation> {
 fn collect(validator: &jsonschema::Validator, instance: &Value) -> Vec<Violation> {
     validator
         .iter_errors(instance)
-        .map(|error| {
-            let mut path: Vec<String> = error
-                .instance_path()
-                .as_str()
-                .split('/')
-                .skip(1)
-                .map(|s| s.replace("~1", "/").replace("~0", "~"))
-                .collect();
-            let mut at_key = false;
-            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
-                error.kind()
-                && let Some(first) = unexpected.first()
-            {
-                path.push(first.clone());
-                at_key = true;
-            }
-            // The validator starts its messages with the whole offending value, which for a
-            // flag is its whole definition: the location already shows where it is.
-            let message = error.to_string();
-            let instance = error.instance().to_string();
-            let message = match message.strip_prefix(&instance) {
-                Some(rest) if instance.len() > 40 => format!("this value{rest}"),
-                _ => message,
-            };
-            Violation {
-                path,
-                at_key,
-                message,
-            }
-        })
+        .map(|error| violation(most_specific(&error)))
         .collect()
+}
+
+/// For "not valid under any of the schemas in `anyOf`" (a flag is one of four shapes, a rule
+/// one of many operations), the error of the branch that came closest: leaving out branches
+/// that refused the value's very keys (another operation), the one with the fewest errors,
+/// recursively. For a boolean flag whose `state` is misspelt, that is the `state` error, not
+/// "no shape fits".
+fn most_specific<'a>(
+    error: &'a jsonschema::ValidationError<'a>,
+) -> &'a jsonschema::ValidationError<'a> {
+    use jsonschema::error::ValidationErrorKind::{AdditionalProperties, AnyOf, OneOfNotValid};
+    let (AnyOf { context } | OneOfNotValid { context }) = error.kind() else {
+        return error;
+    };
+    let here = error.instance_path().as_str();
+    context
+        .iter()
+        .filter(|branch| {
+            !branch.is_empty()
+                && !branch.iter().any(|e| {
+                    matches!(e.kind(), AdditionalProperties { .. })
+                        && e.instance_path().as_str() == here
+                })
+        })
+        .min_by_key(|branch| branch.len())
+        .and_then(|branch| branch.first())
+        .map_or(error, |inner| most_specific(inner))
+}
+
+fn violation(error: &jsonschema::ValidationError<'_>) -> Violation {
+    let mut path: Vec<String> = error
+        .instance_path()
+        .as_str()
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut at_key = false;
+    if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+        error.kind()
+        && let Some(first) = unexpected.first()
+    {
+        path.push(first.clone());
+        at_key = true;
+    }
+    // The validator starts its messages with the whole offending value, which for a flag is
+    // its whole definition: the location already shows where it is.
+    let message = error.to_string();
+    let instance = error.instance().to_string();
+    let message = match message.strip_prefix(&instance) {
+        Some(rest) if instance.len() > 40 => format!("this value{rest}"),
+        _ => message,
+    };
+    Violation {
+        path,
+        at_key,
+        message,
+    }
 }
 
 fn targeting_validator() -> &'static jsonschema::Validator {

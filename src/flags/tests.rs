@@ -1,6 +1,7 @@
 //! Table tests: `JsonLogic`'s official suite, flagd's testbed scenarios, the file check and
 //! evaluation rules.
 
+mod check;
 mod gherkin;
 mod jsonlogic_suite;
 mod testbed;
