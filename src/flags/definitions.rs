@@ -86,6 +86,7 @@ pub fn check(path: &str, text: &str) -> Checked {
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     check_references(&source, &document, evaluators, &mut diagnostics);
+    let mut budget = evaluators::MAX_FILE_NODES;
     let definitions = document
         .get("flags")
         .and_then(Value::as_object)
@@ -93,7 +94,7 @@ pub fn check(path: &str, text: &str) -> Checked {
             let flags = flags
                 .iter()
                 .filter_map(|(key, value)| {
-                    let flag = read_flag(value, evaluators)?;
+                    let flag = read_flag(value, evaluators, &mut budget)?;
                     let path = vec!["flags".to_owned(), key.clone()];
                     if let Some(diagnostic) = check_flag(&source, &path, &flag) {
                         diagnostics.push(diagnostic);
@@ -157,8 +158,7 @@ fn rule_warnings(source: &Source, document: &Value) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
     for (base, rule) in rules {
         // `{"$ref": …}` is a reference, checked by `check_references`, not a rule.
-        let resolved = evaluators::resolve(rule, &Map::new());
-        for violation in schema::rule_violations(&resolved) {
+        for violation in schema::rule_violations(rule) {
             if violation.path.last().is_some_and(|s| s == "$ref") {
                 continue;
             }
@@ -185,7 +185,7 @@ fn object(value: Option<&Value>) -> Map<String, Value> {
 }
 
 /// A flag as far as it can be read; `None` when it is not even an object with variants.
-fn read_flag(value: &Value, evaluators: &Map<String, Value>) -> Option<Flag> {
+fn read_flag(value: &Value, evaluators: &Map<String, Value>, budget: &mut usize) -> Option<Flag> {
     let variants: IndexMap<String, Value> = value
         .get("variants")?
         .as_object()?
@@ -195,7 +195,7 @@ fn read_flag(value: &Value, evaluators: &Map<String, Value>) -> Option<Flag> {
     let targeting = value
         .get("targeting")
         .filter(|t| t.as_object().is_some_and(|map| !map.is_empty()))
-        .map(|rule| evaluators::resolve(rule, evaluators));
+        .map(|rule| evaluators::resolve(rule, evaluators, budget).unwrap_or_else(|| rule.clone()));
     Some(Flag {
         state: if value.get("state").and_then(Value::as_str) == Some("DISABLED") {
             State::Disabled
@@ -287,7 +287,20 @@ fn check_references(
             ));
         }
     }
+    let mut budget = evaluators::MAX_FILE_NODES;
     for (base, rule) in rules {
+        if evaluators::resolve(rule, evaluators, &mut budget).is_none() {
+            diagnostics.push(at(
+                source,
+                &base,
+                false,
+                format!(
+                    "its `$ref`s chain more than {} evaluators deep or grow the rule past {} nodes",
+                    evaluators::MAX_CHAIN,
+                    evaluators::MAX_NODES
+                ),
+            ));
+        }
         for (below, name) in evaluators::references(rule) {
             if evaluators.contains_key(&name) {
                 continue;

@@ -2,6 +2,7 @@
 //! evaluation rules.
 
 mod check;
+mod evaluate;
 mod gherkin;
 mod jsonlogic_suite;
 mod testbed;
