@@ -5,4 +5,5 @@ mod check;
 mod evaluate;
 mod gherkin;
 mod jsonlogic_suite;
+mod properties;
 mod testbed;
