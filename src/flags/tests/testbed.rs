@@ -5,12 +5,13 @@
 //! `@fractional-v1`: flagd's former float bucketing, which flagd itself no longer does (the
 //! `@fractional-v2` examples, the same cases bucketed as flagd now buckets, run).
 //!
-//! Also the providers' targeting suite (`gherkin/targeting.feature`, the one of the top-level
-//! suite about evaluation rather than connections, events and caches) over the flag files it
-//! names (`flags/{custom-ops,edge-case-flags,evaluator-refs,testing-flags}.json`), with
-//! `@fractional-v3` skipped too: bucketing by flagd's accepted ADR for non-string bucketing
-//! values (`docs/architecture-decisions/fractional-non-string-rand-units.md`), which flagd's
-//! evaluator does not do yet (commit bbb05d4 is still "v2").
+//! Also the providers' suites about evaluation (`gherkin/{targeting,evaluation,metadata}
+//! .feature`; the others are about connections, events, caches and selectors) over the flag
+//! files they use (`flags/*.json`, seven of them), with `@fractional-v3` skipped too: bucketing
+//! by flagd's accepted ADR for non-string bucketing values
+//! (`docs/architecture-decisions/fractional-non-string-rand-units.md`), which flagd's evaluator
+//! does not do yet (commit bbb05d4 is still "v2"); and `@deprecated`, which the suite itself
+//! replaces by `@no-default-variant`.
 
 use serde_json::{Map, Value, json};
 
@@ -68,7 +69,7 @@ const FEATURES: [(&str, &str); 11] = [
 ];
 
 /// Tags whose examples do not apply to flagd's current evaluation, and why.
-const SKIPPED: [(&str, &str); 2] = [
+const SKIPPED: [(&str, &str); 3] = [
     (
         "@fractional-v1",
         "flagd's legacy float bucketing (abs(hash) / i32::MAX * 100), replaced by (hash * total) >> 32",
@@ -77,9 +78,13 @@ const SKIPPED: [(&str, &str); 2] = [
         "@fractional-v3",
         "the bucketing of flagd's ADR for non-string values, not in flagd's evaluator yet",
     ),
+    (
+        "@deprecated",
+        "the suite's own words: replaced by @no-default-variant, whose DEFAULT (not ERROR) passes",
+    ),
 ];
 
-const PROVIDER_FLAGS: [(&str, &str); 4] = [
+const PROVIDER_FLAGS: [(&str, &str); 7] = [
     (
         "custom-ops.json",
         include_str!("../../../tests/data/flagd-testbed/flags/custom-ops.json"),
@@ -96,10 +101,36 @@ const PROVIDER_FLAGS: [(&str, &str); 4] = [
         "testing-flags.json",
         include_str!("../../../tests/data/flagd-testbed/flags/testing-flags.json"),
     ),
+    (
+        "zero-flags.json",
+        include_str!("../../../tests/data/flagd-testbed/flags/zero-flags.json"),
+    ),
+    (
+        "metadata-flags.json",
+        include_str!("../../../tests/data/flagd-testbed/flags/metadata-flags.json"),
+    ),
+    (
+        "selector-flag-combined-metadata.json",
+        include_str!(
+            "../../../tests/data/flagd-testbed/flags/selector-flag-combined-metadata.json"
+        ),
+    ),
 ];
 
-const PROVIDER_TARGETING: &str =
-    include_str!("../../../tests/data/flagd-testbed/gherkin/provider/targeting.feature");
+const PROVIDER_FEATURES: [(&str, &str); 3] = [
+    (
+        "provider/targeting.feature",
+        include_str!("../../../tests/data/flagd-testbed/gherkin/provider/targeting.feature"),
+    ),
+    (
+        "provider/evaluation.feature",
+        include_str!("../../../tests/data/flagd-testbed/gherkin/provider/evaluation.feature"),
+    ),
+    (
+        "provider/metadata.feature",
+        include_str!("../../../tests/data/flagd-testbed/gherkin/provider/metadata.feature"),
+    ),
+];
 
 /// The testkit's flags as dozen reads them, through the file check's lenient half: the
 /// testkit holds one flag that refers to an undefined evaluator on purpose (dozen's check
@@ -149,7 +180,7 @@ fn testkit() -> Definitions {
 
 #[test]
 fn flagd_testbed_scenarios() {
-    let (ran, skipped) = run_features(&[testkit()], &FEATURES);
+    let (ran, skipped) = run_features(&[("testkit-flags.json", testkit())], &FEATURES);
     assert_eq!(
         (ran, skipped),
         (RAN, SKIPPED_COUNT),
@@ -158,13 +189,34 @@ fn flagd_testbed_scenarios() {
 }
 
 #[test]
-fn flagd_provider_targeting_scenarios() {
-    // flagd serves several files as one set: each flag is looked up in the file defining it.
-    let sets: Vec<Definitions> = PROVIDER_FLAGS
+fn flagd_provider_scenarios() {
+    // The testbed's launchpad serves its flag files merged into one (`CombineJSONFiles`), so
+    // a flag may name an evaluator of another file; the file holding flag-set metadata is the
+    // one a scenario's selector (`rawflags/FILE`) picks.
+    let (selectable, merged): (Vec<_>, Vec<_>) = PROVIDER_FLAGS
         .iter()
-        .map(|(file, text)| check(file, text).definitions.expect("the file reads"))
-        .collect();
-    let (ran, skipped) = run_features(&sets, &[("provider/targeting.feature", PROVIDER_TARGETING)]);
+        .partition(|(file, _)| *file == "selector-flag-combined-metadata.json");
+    let mut combined = json!({"flags": {}, "$evaluators": {}});
+    for (_, text) in merged {
+        let document: Value = serde_json::from_str(text).expect("JSON");
+        for section in ["flags", "$evaluators"] {
+            if let Some(entries) = document.get(section).and_then(Value::as_object) {
+                let into = combined[section].as_object_mut().expect("an object");
+                into.extend(entries.clone());
+            }
+        }
+    }
+    let combined = combined.to_string();
+    let mut sets = vec![(
+        "allFlags.json",
+        check("allFlags.json", &combined)
+            .definitions
+            .expect("reads"),
+    )];
+    for (file, text) in selectable {
+        sets.push((file, check(file, text).definitions.expect("reads")));
+    }
+    let (ran, skipped) = run_features(&sets, &PROVIDER_FEATURES);
     assert_eq!(
         (ran, skipped),
         (PROVIDER_RAN, PROVIDER_SKIPPED),
@@ -175,8 +227,8 @@ fn flagd_provider_targeting_scenarios() {
 /// Runs every scenario of `features` against the first of `sets` to define each flag, and
 /// answers how many ran (all passing, or the test fails) and how many were skipped for each
 /// of [`SKIPPED`]'s tags.
-fn run_features(sets: &[Definitions], features: &[(&str, &str)]) -> (usize, [usize; 2]) {
-    let (mut ran, mut skipped, mut failures) = (0, [0; 2], Vec::new());
+fn run_features(sets: &[(&str, Definitions)], features: &[(&str, &str)]) -> (usize, [usize; 3]) {
+    let (mut ran, mut skipped, mut failures) = (0, [0; 3], Vec::new());
     for (file, text) in features {
         for scenario in scenarios(file, text) {
             if let Some(i) = SKIPPED
@@ -193,7 +245,7 @@ fn run_features(sets: &[Definitions], features: &[(&str, &str)]) -> (usize, [usi
         }
     }
     eprintln!(
-        "flagd-testbed: {ran} ran, {} passed, skipped {skipped:?} (v1, v3)",
+        "flagd-testbed: {ran} ran, {} passed, skipped {skipped:?} (v1, v3, deprecated)",
         ran - failures.len()
     );
     assert!(
@@ -207,9 +259,9 @@ fn run_features(sets: &[Definitions], features: &[(&str, &str)]) -> (usize, [usi
 
 /// Examples and scenarios in the eleven features, less the skipped ones.
 const RAN: usize = 125;
-const SKIPPED_COUNT: [usize; 2] = [15, 0];
-const PROVIDER_RAN: usize = 98;
-const PROVIDER_SKIPPED: [usize; 2] = [15, 132];
+const SKIPPED_COUNT: [usize; 3] = [15, 0, 0];
+const PROVIDER_RAN: usize = 125;
+const PROVIDER_SKIPPED: [usize; 3] = [15, 132, 7];
 
 /// The state a scenario builds up, step by step.
 #[derive(Default)]
@@ -218,9 +270,11 @@ struct World {
     flag: Option<(String, String, Value)>,
     context: Map<String, Value>,
     evaluation: Option<Evaluation>,
+    /// The one file a `selector` option names (`rawflags/FILE`).
+    selector: Option<String>,
 }
 
-fn run(sets: &[Definitions], scenario: &Scenario) -> Result<(), String> {
+fn run(sets: &[(&str, Definitions)], scenario: &Scenario) -> Result<(), String> {
     let mut world = World::default();
     for step in &scenario.steps {
         apply(sets, &mut world, step).map_err(|why| format!("`{}`: {why}", step.text))?;
@@ -269,14 +323,25 @@ fn kind_of(type_name: &str) -> Kind {
     }
 }
 
-fn apply(sets: &[Definitions], world: &mut World, step: &Step) -> Result<(), String> {
+fn apply(sets: &[(&str, Definitions)], world: &mut World, step: &Step) -> Result<(), String> {
     let text = step.text.as_str();
     let args = quoted(text);
     let arg = |i: usize| args.get(i).copied().ok_or("too few arguments");
     let evaluation = || world.evaluation.as_ref().ok_or("not evaluated yet");
     let flag_type = || world.flag.as_ref().map(|f| f.0.as_str()).ok_or("no flag");
-    // The evaluator is in process: nothing to start, no options to set.
-    if text == "an evaluator" || text == "a stable flagd provider" || text.starts_with("an option ")
+    if text.starts_with("an option \"selector\"") {
+        let file = arg(2)?.rsplit('/').next().unwrap_or_default();
+        world.selector = Some(file.to_owned());
+        return Ok(());
+    }
+    // The evaluator is in process: nothing to start, no other options to set.
+    if [
+        "an evaluator",
+        "a stable flagd provider",
+        "a metadata flagd provider",
+    ]
+    .contains(&text)
+        || text.starts_with("an option ")
     {
         return Ok(());
     }
@@ -304,10 +369,16 @@ fn apply(sets: &[Definitions], world: &mut World, step: &Step) -> Result<(), Str
     } else if text == "the flag was evaluated with details" {
         let (type_name, key, _) = world.flag.as_ref().ok_or("no flag")?;
         let context = Context(world.context.clone());
-        let definitions = sets
+        let definitions = &sets
             .iter()
-            .find(|d| d.flag(key).is_some())
-            .unwrap_or(&sets[0]);
+            .find(|(file, _)| {
+                world
+                    .selector
+                    .as_ref()
+                    .is_none_or(|selected| file == selected)
+            })
+            .unwrap_or(&sets[0])
+            .1;
         world.evaluation = Some(
             definitions
                 .evaluate(key, &context)
