@@ -342,7 +342,12 @@ fn syntax_error(source: &Source, error: &serde_json::Error) -> Diagnostic {
         .take(error.line().saturating_sub(1))
         .map(str::len)
         .sum();
-    let offset = (line_start + error.column().saturating_sub(1)).min(source.text.len());
+    let mut offset = (line_start + error.column().saturating_sub(1)).min(source.text.len());
+    // serde_json counts columns in bytes, up to the last byte it read: the start of that
+    // character is where to point.
+    while !source.text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let message = error.to_string();
     let message = message
         .rsplit_once(" at line ")

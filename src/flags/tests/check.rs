@@ -47,6 +47,12 @@ fn syntax_errors_are_located() {
         problems("{\n  \"flags\": {,}\n}"),
         ["flags.json:2:13: not JSON: key must be a string"]
     );
+    // serde_json's column can end inside a character: the caret goes to its start. (Found by
+    // the properties: it was a panic.)
+    assert_eq!(
+        problems("{\"a\": \"ü"),
+        ["flags.json:1:8: not JSON: EOF while parsing a string"]
+    );
     assert_eq!(
         problems("{\"flags\": {}"),
         ["flags.json:1:12: not JSON: EOF while parsing an object"]

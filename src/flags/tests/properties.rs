@@ -125,3 +125,39 @@ proptest! {
         }
     }
 }
+
+/// A file's text mutated at one place: a character replaced, cut short, or doubled.
+fn mutated_file() -> impl Strategy<Value = String> {
+    let base = r#"{"flags": {"é-flag": {"state": "ENABLED", "variants": {"a": "ü", "b": "😀"},
+  "defaultVariant": "a", "targeting": {"if": [{"$ref": "r"}, "b"]}}},
+  "$evaluators": {"r": {"starts_with": [{"var": "email"}, "x"]}}}"#;
+    let chars: Vec<char> = base.chars().collect();
+    (0..chars.len(), any::<char>(), 0..3u8).prop_map(move |(at, c, how)| {
+        let mut out = chars.clone();
+        match how {
+            0 => out[at] = c,
+            1 => out.truncate(at),
+            _ => out.insert(at, c),
+        }
+        out.into_iter().collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn every_file_is_answered(text in prop_oneof![mutated_file(), any::<String>()]) {
+        let checked = crate::flags::check("flags.json", &text);
+        for problem in &checked.diagnostics {
+            let _ = problem.render(crate::ui::Paint::plain());
+        }
+        if let Some(definitions) = checked.definitions {
+            let _ = definitions.evaluate_all(&crate::flags::Context::default());
+        }
+        // A file is refused exactly when it has an error (bad JSON is one).
+        let refused = crate::flags::check("flags.json", &text).into_result().is_err();
+        let errors = checked.diagnostics.iter().any(crate::diagnostic::Diagnostic::is_error);
+        prop_assert_eq!(refused, errors);
+    }
+}
