@@ -9,7 +9,7 @@
 set -eu
 seconds=${1:-600}
 cd "$(dirname "$0")/.."
-for target in procfile env_file manifest env_roundtrip audit_file drain_url image_inputs deployment_files http_response control_request; do
+for target in procfile env_file manifest env_roundtrip audit_file drain_url image_inputs deployment_files http_response control_request flags; do
     echo "== $target: ${seconds}s" >&2
     cargo +nightly fuzz run "$target" -- \
         -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

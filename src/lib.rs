@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod exit_code;
 pub mod export;
+pub mod flags;
 mod fsutil;
 pub mod git;
 pub mod http;
