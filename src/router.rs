@@ -197,18 +197,8 @@ impl Router {
         (in_flight, self.shared.total(|c| &c.requests))
     }
 
-    /// What `dozen ps` shows of the router.
-    /// Every router thread's latency histogram, summed.
-    pub fn latency(&self) -> LatencyHistogram {
-        latency_of(&self.shared)
-    }
-
-    /// [`Router::latency`], for another thread (the metrics listener's).
-    pub fn latency_reader(&self) -> impl Fn() -> LatencyHistogram + Send + 'static {
-        let shared = Arc::clone(&self.shared);
-        move || latency_of(&shared)
-    }
-
+    /// What `dozen ps` shows of the router (its latency histogram included: every router
+    /// thread's, summed).
     pub fn status(&self) -> Status {
         let shared = &self.shared;
         let two_sides = shared.table.two_sides();

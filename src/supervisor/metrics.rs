@@ -5,22 +5,20 @@
 //! prefix, `_total` counters, base units (`_seconds`).
 //!
 //! A scrape asks the run for what `dozen ps` shows (one request through the loop, as `ps`
-//! is) and the router for its latency histogram; the exposition is rendered from those.
+//! is), whose router part carries its latency histogram; the exposition is rendered from it.
 
 use std::fmt::Write as _;
 
 use crate::control::Response;
 use crate::router::LatencyHistogram;
 
-/// The exposition of `status` (a `ps` answer) and the router's latencies.
-pub fn render(status: &Response, latency: Option<&LatencyHistogram>) -> String {
+/// The exposition of `status` (a `ps` answer, whose router part carries its latencies).
+pub fn render(status: &Response) -> String {
     let mut out = String::with_capacity(4096);
     instances(&mut out, status);
     if let Some(router) = &status.router {
         router_metrics(&mut out, router);
-    }
-    if let Some(latency) = latency {
-        histogram(&mut out, latency);
+        histogram(&mut out, &router.latency);
     }
     if let Some(logs) = &status.logs {
         drains(&mut out, logs);
@@ -328,7 +326,7 @@ fn canary_metrics(out: &mut String, canary: &crate::control::CanaryStatus) {
 
 /// What a scrape asks for: the run's status (`None` when the run is ending) and the
 /// router's latencies.
-pub type Ask = Box<dyn Fn() -> Option<(Response, Option<LatencyHistogram>)> + Send>;
+pub type Ask = Box<dyn Fn() -> Option<Response> + Send>;
 
 /// The metrics listener's thread; dropping this ends it.
 pub struct Serving {
@@ -403,8 +401,8 @@ fn answer(mut stream: std::net::TcpStream, ask: &Ask) {
     let path = target.split(|b| *b == b'?').next().unwrap_or_default();
     let answer = match (method, path) {
         (b"GET" | b"HEAD", b"/metrics") => match ask() {
-            Some((status, latency)) => {
-                let body = render(&status, latency.as_ref());
+            Some(status) => {
+                let body = render(&status);
                 reply(200, CONTENT_TYPE, body.as_bytes())
             }
             None => reply(503, "text/plain", b"the run is ending\n"),

@@ -190,7 +190,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         .map(|router| start_router(router, &mut machine, &pump))
         .transpose()?;
     let _metrics = match (metrics_listener, &router) {
-        (Some(listener), Some(router)) => Some(serve_metrics(listener, router, &tx, &pump)?),
+        (Some(listener), Some(_)) => Some(serve_metrics(listener, &tx, &pump)?),
         _ => None,
     };
     (plan.autoscale.drain(..)).for_each(|(type_name, p)| machine.autoscale(&type_name, p));
@@ -554,15 +554,13 @@ fn serve_control(
 }
 
 /// `[router] metrics`: each scrape asks the loop for what `dozen ps` shows, as the control
-/// socket does, and the router for its latencies.
+/// socket does (the router's part carries its latencies).
 fn serve_metrics(
     listener: std::net::TcpListener,
-    router: &crate::router::Router,
     tx: &mpsc::Sender<Event>,
     pump: &pump::Handle,
 ) -> std::io::Result<crate::supervisor::metrics::Serving> {
     let address = listener.local_addr()?;
-    let latency = router.latency_reader();
     let tx = Mutex::new(tx.clone());
     let ask: crate::supervisor::metrics::Ask = Box::new(move || {
         let (reply, answer) = mpsc::channel();
@@ -578,7 +576,7 @@ fn serve_metrics(
         let status = answer
             .recv_timeout(control::REQUEST_DEADLINE + control::APPLY_MARGIN)
             .ok()?;
-        status.ok.then(|| (status, Some(latency())))
+        status.ok.then_some(status)
     });
     let serving = crate::supervisor::metrics::serve(listener, ask)?;
     pump.system(format!("metrics on http://{address}/metrics"), None);
