@@ -29,7 +29,7 @@ pub(super) fn top(context: &Context, args: &TopArgs) -> Result<i32, Error> {
             context.paint_out().enabled(),
         ) {
             Ok(()) => Ok(exit_code::SUCCESS),
-            Err(e) => Err(not_running(e)),
+            Err(e) => Err(not_running(&e)),
         };
     }
     let mut frames = match crate::top::subscribe(&store, args.interval) {
@@ -38,7 +38,7 @@ pub(super) fn top(context: &Context, args: &TopArgs) -> Result<i32, Error> {
             print(&format!("{}\n", json!({ "running": false })))?;
             return Ok(exit_code::FAILURE);
         }
-        Err(e) => return Err(not_running(e)),
+        Err(e) => return Err(not_running(&e)),
     };
     if args.json && !args.once {
         return stream_json(&mut frames);
@@ -103,10 +103,13 @@ fn stream_json(frames: &mut crate::top::Frames) -> Result<i32, Error> {
     }
 }
 
-fn not_running(error: ClientError) -> Error {
-    match error {
-        ClientError::NotRunning => Error::failed("no `dozen run` is running this app")
-            .hint("start it with `dozen run` (or `dozen run --dev`)"),
-        ClientError::Io(e) => Error::failed(format!("cannot talk to the running `dozen run`: {e}")),
+/// The client's error in its own words; with how to start a run when there is none.
+fn not_running(error: &ClientError) -> Error {
+    let hint = matches!(error, ClientError::NotRunning);
+    let error = Error::failed(error.to_string());
+    if hint {
+        error.hint("start it with `dozen run` (or `dozen run --dev`)")
+    } else {
+        error
     }
 }
