@@ -53,6 +53,7 @@ complete -c dozen -n "__fish_dozen_needs_command" -f -a "top" -d 'A live view of
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "canary" -d 'A canary release of the running `dozen run`: its live comparison, or promote or abort it'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "logs" -d 'The running formation\'s stream from any terminal: the last lines, then (-f) every new one'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "drains" -d 'Ship the stream off the machine: list, add and remove log drains (syslog, HTTPS)'
+complete -c dozen -n "__fish_dozen_needs_command" -f -a "flags" -d 'Feature flags: list them, turn them on and off, roll them out to a percentage of users'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "restart" -d 'Restart instances of the running `dozen run`, one at a time'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "stop" -d 'Stop instances of the running `dozen run` gracefully, until scaled or restarted'
 complete -c dozen -n "__fish_dozen_needs_command" -f -a "export" -d 'Write the app as the native files of another engine (systemd, Kubernetes, Compose)'
@@ -460,6 +461,91 @@ complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subc
 complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Print more detail'
 complete -c dozen -n "__fish_dozen_using_subcommand drains; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -l json -d 'Print JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -f -a "list" -d 'Every flag: its state, type and what it serves (the default)'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -f -a "get" -d 'One flag\'s definition; with --targeting-key or --context, what it gives that context'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -f -a "set" -d 'Serve VARIANT to everyone: it becomes the default, any targeting goes, the flag is enabled'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -f -a "rollout" -d 'Serve VARIANT to PERCENT of targeting keys (the same ones every time), the default to the rest'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -f -a "enable" -d 'Serve the flag again (its default and targeting as they are)'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and not __fish_seen_subcommand_from list get set rollout enable disable" -f -a "disable" -d 'Turn the flag off: every caller gets its own default value'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -l targeting-key -d 'Evaluate the flag for this targeting key' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -l context -d 'Evaluate the flag for this evaluation context (a JSON object)' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -l json -d 'Print JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -l json -d 'Print JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -l json -d 'Print JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -l json -d 'Print JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -l env -d 'The environment whose env files apply [default: development]' -r
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -s e -l env-file -d 'Env files to use instead of the environment\'s, comma-separated, as in foreman and honcho' -r -F
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -l json -d 'Print JSON'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -s q -l quiet -d 'Print only errors'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'Print more detail'
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -l app -d 'The app\'s directory [default: the Procfile\'s directory with -f, else the current one]' -r -F
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -l env -d 'The environment whose env files apply [default: development]' -r
 complete -c dozen -n "__fish_dozen_using_subcommand restart" -s f -l procfile -d 'The Procfile to read, as in foreman and honcho [default: APP/Procfile]' -r -F

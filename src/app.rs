@@ -7,6 +7,7 @@ pub mod duration;
 pub mod env_edit;
 pub mod env_file;
 pub mod environment;
+pub mod flags_section;
 pub mod formation;
 pub mod interpolation;
 pub mod limits;

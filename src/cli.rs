@@ -2,6 +2,7 @@
 //! do lives in `commands`.
 
 mod config;
+mod flags;
 mod live;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Parser, Subcommand};
 
 pub use config::{ConfigAction, ConfigArgs};
+pub use flags::{FlagsAction, FlagsArgs};
 pub use live::{
     CanaryArgs, CanaryVerb, DrainsAction, DrainsArgs, LogsArgs, PsArgs, ScaleArgs, TargetArgs,
     TopArgs,
@@ -257,6 +259,12 @@ pub enum Command {
         after_help = "A drain gets every line of the running formation: syslog+tls://HOST:PORT, syslog+tcp://HOST:PORT (RFC 5424, octet-counted), syslog+udp://HOST:PORT, or https://… and http://… (batches of at most 500 lines or 1 MiB, at least every second, in Heroku's application/logplex-1 framing, or NDJSON with #format=ndjson). A drain URL may hold credentials: it is stored like config (.dozen/drains.json, mode 0600) and only ever shown redacted, by its id. A running `dozen run` starts and stops drains at once. Drains in dozen.toml's [logs] drains are listed too (`${NAME}` there takes a part from the config).\n\nA slow or unreachable drain drops its oldest lines (counted, in `dozen ps` and in the stream as Heroku's L10 error); it never slows the apps.\n\nExamples:\n  dozen drains\n  dozen drains add syslog+tls://logs.example.com:6514\n  echo \"https://user:$TOKEN@logs.example.com/in\" | dozen drains add -\n  dozen drains remove 3fa9c2d01b7e\n  dozen drains --json"
     )]
     Drains(DrainsArgs),
+
+    /// Feature flags: list them, turn them on and off, roll them out to a percentage of users
+    #[command(
+        after_help = "The flags are flagd's JSON definitions in flags.json (or the file [flags] file names), part of the app's source and not of a release: a change needs no deploy. `dozen run` serves them over OFREP, the OpenFeature Remote Evaluation Protocol, at the address every process finds in OFREP_ENDPOINT: any OpenFeature SDK's OFREP provider reads them there.\n\n`set`, `rollout`, `enable` and `disable` edit the file in place (every other byte stays as it was), record the change in `dozen history` (who, what, and the flag before and after), and have a running `dozen run` apply it before they return. With no run they edit the file only, and say so. Editing the file by hand is picked up by the run too.\n\nA rollout buckets by targeting key exactly as flagd does (`fractional`): a user keeps the variant they got as the percentage grows, and gets the same one from flagd.\n\nExit status: 0; 1 when the change could not be made or applied; 2 for an unknown flag or variant, or a file with errors.\n\nExamples:\n  dozen flags\n  dozen flags rollout new-checkout 10%\n  dozen flags set new-checkout on\n  dozen flags disable new-checkout\n  dozen flags get new-checkout --targeting-key user-42\n  dozen flags --json"
+    )]
+    Flags(FlagsArgs),
 
     /// Restart instances of the running `dozen run`, one at a time
     #[command(

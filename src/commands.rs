@@ -9,6 +9,8 @@ mod control;
 mod deploys;
 mod exec;
 mod export;
+mod flags;
+mod flags_edit;
 mod gc;
 mod generate;
 mod image;
@@ -82,6 +84,7 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Logs(logs) => logs::logs(&context, &logs),
         Command::Image(image) => image::run(&context, &image),
         Command::Drains(drains) => logs::drains(&context, &drains),
+        Command::Flags(args) => flags::flags(&context, &args),
         Command::Restart(target) => control::restart(&context, &target),
         Command::Stop(target) => control::stop(&context, &target),
     });

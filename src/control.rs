@@ -81,6 +81,9 @@ pub enum Op {
     Canary {
         action: CanaryAction,
     },
+    /// `dozen flags` changed the definitions file: the run reads it again and answers what
+    /// changed (or why the file was not applied).
+    Flags,
     /// `dozen top`: what `ps` answers, every `interval_ms`, as a stream of reply lines until
     /// the client goes or the run ends (docs/control.md).
     Top {
@@ -512,6 +515,15 @@ pub struct AutoscaleStatus {
 }
 
 impl Response {
+    /// Done, with nothing else to say.
+    pub fn ok() -> Self {
+        Self {
+            ok: true,
+            error: None,
+            ..Self::error("")
+        }
+    }
+
     pub fn error(message: impl Into<String>) -> Self {
         Self {
             v: VERSION,

@@ -9,12 +9,15 @@
 //! let result = definitions.evaluate("new-checkout", &context); // an `Evaluation`
 //! ```
 
+pub mod change;
 mod custom;
 mod definitions;
+pub mod edit;
 mod evaluation;
 mod evaluators;
 mod flag;
 mod js;
+pub mod live;
 mod locate;
 pub mod logic;
 mod logic_error;

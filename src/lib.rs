@@ -22,6 +22,7 @@ pub mod git;
 pub mod http;
 pub mod image;
 pub mod logs;
+pub mod ofrep;
 pub mod router;
 pub mod secret;
 pub mod source;

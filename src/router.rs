@@ -9,6 +9,7 @@
 pub mod body;
 pub mod descriptors;
 pub mod devca;
+pub mod flag_header;
 pub mod headers;
 pub mod line;
 pub mod pool;
@@ -50,6 +51,8 @@ pub struct Front {
     pub http: Option<(std::net::TcpListener, bool)>,
     /// `Strict-Transport-Security` on HTTPS responses.
     pub hsts: Option<hyper::header::HeaderValue>,
+    /// `[flags] header`: each request's variants, passed on.
+    pub flags: Option<flag_header::FlagHeader>,
 }
 
 impl Front {
@@ -60,6 +63,7 @@ impl Front {
             tls: None,
             http: None,
             hsts: None,
+            flags: None,
         }
     }
 }
@@ -91,6 +95,7 @@ impl Router {
             counters: (0..workers).map(|_| proxy::Counters::default()).collect(),
             say,
             hsts: front.hsts,
+            flags: front.flags,
         });
         let mut doors = vec![(
             front.listener,

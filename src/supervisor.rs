@@ -3,6 +3,7 @@
 pub mod autoscale;
 pub mod backoff;
 pub mod exit;
+pub mod flags;
 pub mod front;
 pub mod guard;
 pub mod health;

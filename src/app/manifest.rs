@@ -52,6 +52,9 @@ pub struct Manifest {
     /// `[schedule.NAME]`: jobs `dozen run` starts on a cron schedule (README "Scheduled jobs").
     #[serde(default)]
     pub schedule: IndexMap<Spanned<String>, Spanned<ScheduleSettings>>,
+    /// `[flags]`: the feature flags `dozen run` serves over OFREP (docs/flags.md).
+    #[serde(default)]
+    pub flags: super::flags_section::FlagsSection,
 }
 
 /// `[schedule.NAME]`: a command or task run as a one-off on a cron schedule.

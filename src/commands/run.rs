@@ -84,7 +84,12 @@ pub(super) fn run(context: &Context, args: &RunArgs) -> Result<i32, Error> {
 
 /// What instances of release `version` run: loaded when it becomes current while `dozen run`
 /// follows the current release. The spec keeps the release's store lock.
-fn release_spec(context: &Context, version: u32, timeout: Option<Duration>) -> Result<Spec, Error> {
+fn release_spec(
+    context: &Context,
+    version: u32,
+    timeout: Option<Duration>,
+    ofrep_endpoint: Option<&str>,
+) -> Result<Spec, Error> {
     let released = Released::load(context, Some(version))?;
     let procfile = released
         .app
@@ -97,12 +102,15 @@ fn release_spec(context: &Context, version: u32, timeout: Option<Duration>) -> R
     let counts = Formation::resolve(procfile, &released.app.manifest, None, stored.as_ref(), &[])
         .map_err(|e| Error::failed(e.to_string()))?
         .counts;
-    let env = release_process_env(
+    let mut env = release_process_env(
         &context.inherited,
         &released.config,
         &released.inherit(),
         &[("DOZEN_RELEASE", format!("v{version}"))],
     );
+    if let Some(endpoint) = ofrep_endpoint {
+        super::flags::set_endpoint(&mut env, endpoint);
+    }
     Ok(Spec {
         release: format!("v{version}"),
         types,
@@ -132,7 +140,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
     let Source {
         app,
         config,
-        env,
+        mut env,
         cwd,
         store,
         release,
@@ -149,21 +157,19 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         eprintln!("{announce}");
     }
 
-    let flag = args.formation.clone();
     let stored = crate::store::formation::load(&store).map_err(|e| Error::failed(e.to_string()))?;
-    let formation = Formation::resolve(
+    let mut formation = Formation::resolve(
         procfile,
         &app.manifest,
-        flag.as_ref(),
+        args.formation.as_ref(),
         stored.as_ref(),
         &args.types,
     )
     .map_err(|e| Error::usage(e.to_string()))?;
     let base = base_port(args.port, config, &context.inherited)
         .map_err(|e| Error::usage(e.to_string()))?;
-    let (router, instance_base) = plan_router(args, app, procfile, base)?;
+    let (mut router, instance_base) = plan_router(args, app, procfile, base)?;
     let autoscale = autoscale_policies(app, router.as_ref())?;
-    let mut formation = formation;
     for (type_name, policy) in &autoscale {
         // A type the formation runs starts within its autoscale range; one it leaves at 0
         // (`dozen run worker`) stays off.
@@ -184,6 +190,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
 
     instance_ports_free(router.as_ref(), &instances)?;
 
+    let (flags, endpoint) = super::flags::for_run(context, app, router.as_mut(), &mut env)?;
     let logs = logs_plan(app, &store, &env)?;
     // Under the lock: a socket left by a killed run is replaced.
     let control = crate::supervisor::server::Server::bind(&store)
@@ -222,7 +229,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         store,
         control: Some(control),
         follow: follow.then(|| {
-            Box::new(move |version| release_spec(context, version, timeout))
+            Box::new(move |version| release_spec(context, version, timeout, endpoint.as_deref()))
                 as runner::LoadRelease<'_>
         }),
         router,
@@ -234,6 +241,7 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
             port: base,
             kill_timeout: timeout.unwrap_or(DEFAULT_KILL_TIMEOUT),
         },
+        flags,
     };
     runner::run(plan).map_err(|e| Error::io("cannot run the formation", e))
 }
@@ -401,6 +409,7 @@ fn plan_router(
                     tls,
                     http,
                     hsts,
+                    flags: None,
                 },
                 notes,
                 limits: router_limits(&app.manifest, args.dev),

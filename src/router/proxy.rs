@@ -147,6 +147,8 @@ pub struct Shared {
     pub say: Box<dyn Fn(String) + Send + Sync>,
     /// `Strict-Transport-Security` on responses over TLS (`[router] hsts`).
     pub hsts: Option<HeaderValue>,
+    /// `[flags] header`.
+    pub flags: Option<crate::router::flag_header::FlagHeader>,
 }
 
 impl Shared {
@@ -261,7 +263,7 @@ pub(crate) async fn handle(
     // any of the response came back (a `kill -9` mid-request), as nginx retries one. The
     // copy is of the client's head (fewer headers than the prepared one), prepared if used.
     let mut replay = (!upgrade).then(|| replay_copy(&request)).flatten();
-    prepare(&mut request, upgrade, shared.listen.port(), &meta, received);
+    prepare(&mut request, upgrade, shared, &meta, received);
     let mut tried = Vec::new();
     let deadline = meta.started + shared.limits.queue;
     loop {
@@ -332,7 +334,7 @@ pub(crate) async fn handle(
                 meta.tell(shared, "retried", 0, Some(&backend), &cause);
                 tried.push(backend.route.id);
                 let mut again = replay.take().expect("checked");
-                prepare(&mut again, false, shared.listen.port(), &meta, received);
+                prepare(&mut again, false, shared, &meta, received);
                 request = again.map(|()| Upstream::Empty);
             }
             Err(SendError::Failed(cause)) => {
@@ -543,10 +545,11 @@ fn replay_copy<B>(request: &Request<B>) -> Option<Request<()>> {
 fn prepare<B>(
     request: &mut Request<B>,
     upgrade: bool,
-    listen_port: u16,
+    shared: &Shared,
     meta: &Meta,
     received: SystemTime,
 ) {
+    let listen_port = shared.listen.port();
     if let Some(authority) = request.uri().authority() {
         // Absolute-form to the router's own address: its authority is the host, whatever
         // `Host` said (RFC 9112 §3.2.2), and the instance gets origin-form.
@@ -575,6 +578,11 @@ fn prepare<B>(
         &meta.id,
         received,
     );
+    if let Some(flags) = &shared.flags {
+        let method = request.method().as_str().to_owned();
+        let path = request.uri().path().to_owned();
+        flags.stamp(request.headers_mut(), &method, &path);
+    }
 }
 
 /// The instance's response on its way to the client: streamed, hop-by-hop headers off, the

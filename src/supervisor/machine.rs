@@ -880,7 +880,7 @@ impl Machine {
             ),
             Op::Canary { action } => self.canary_control(action),
             // The control socket's threads stream logs and top frames; the runner applies drains.
-            Op::Logs { .. } | Op::Top { .. } | Op::Drains => {
+            Op::Logs { .. } | Op::Top { .. } | Op::Drains | Op::Flags => {
                 Response::error("this request is not for the formation")
             }
         };

@@ -59,6 +59,8 @@ pub struct Plan<'a> {
     pub watch: Option<super::watch::WatchPlan>,
     /// `[schedule.NAME]` jobs.
     pub schedules: SchedulesPlan,
+    /// The feature flags, served over OFREP (docs/flags.md).
+    pub flags: Option<super::flags::FlagsPlan>,
 }
 
 /// Where the stream goes besides stdout (docs/logs.md).
@@ -164,6 +166,9 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
     let logs = std::mem::take(&mut plan.logs);
     crate::logs::hub::reconcile_drains(&hub, &mut drains, &logs.drains, &logs.settings, &tell)?;
 
+    let flags = (plan.flags.take())
+        .map(|flags| super::flags::Flags::start(flags, &pump))
+        .transpose()?;
     let nursery = Nursery::start()?;
     forward_nursery(&nursery, tx.clone())?;
 
@@ -217,6 +222,7 @@ pub fn run(mut plan: Plan<'_>) -> std::io::Result<i32> {
         // service, `setsid`) as a reload.
         hup_reloads: !controlling_terminal(),
         resources: super::resources::Resources::new(Instant::now()),
+        flags: flags.as_ref(),
     };
     drive(&mut machine, &mut driver, &rx, router.as_ref());
     // Requests from now on are told at once that the run is ending (the drains may still
@@ -618,6 +624,7 @@ struct Driver<'a, 'f> {
     hup_reloads: bool,
     /// Each instance's CPU and memory, and the memory quotas.
     resources: super::resources::Resources,
+    flags: Option<&'a super::flags::Flags>,
 }
 
 impl Driver<'_, '_> {
@@ -673,6 +680,8 @@ impl Driver<'_, '_> {
                     Response::error("not applied: the run was too busy to take it in time")
                 } else if request.op == control::Op::Drains {
                     self.reload_drains(machine)
+                } else if request.op == control::Op::Flags {
+                    super::flags::answer(self.flags, self.pump)
                 } else {
                     let load = self.follow.as_mut().map(|f| {
                         f.as_mut() as &mut dyn FnMut(u32) -> Result<Spec, crate::error::Error>

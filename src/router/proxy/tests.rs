@@ -26,6 +26,7 @@ fn shared(listen: &str) -> Shared {
         permits: Arc::new(Semaphore::new(1)),
         say: Box::new(|_| {}),
         hsts: None,
+        flags: None,
     }
 }
 
@@ -121,14 +122,26 @@ fn the_app_gets_its_target_in_origin_form_without_the_hops_headers() {
         "http://localhost:5000/a?b=1",
         &[("connection", "keep-alive, x-secret"), ("x-secret", "1")],
     );
-    prepare(&mut request, false, 5000, &meta, SystemTime::now());
+    prepare(
+        &mut request,
+        false,
+        &shared("127.0.0.1:5000"),
+        &meta,
+        SystemTime::now(),
+    );
     assert_eq!(request.uri(), "/a?b=1");
     let headers = request.headers();
     assert!(headers.get("connection").is_none() && headers.get("x-secret").is_none());
     assert_eq!(headers["x-forwarded-for"], "192.0.2.1");
     assert_eq!(headers["x-request-id"], "req-1");
     let mut bare = head(Method::GET, "http://localhost:5000", &[]);
-    prepare(&mut bare, false, 5000, &meta, SystemTime::now());
+    prepare(
+        &mut bare,
+        false,
+        &shared("127.0.0.1:5000"),
+        &meta,
+        SystemTime::now(),
+    );
     assert_eq!(bare.uri(), "/");
 }
 

@@ -334,6 +334,7 @@ fn the_label_width_is_the_longest_instance_name_or_the_routers() {
             logs: LogsPlan::default(),
             watch: None,
             schedules: SchedulesPlan::default(),
+            flags: None,
         })
     };
     assert_eq!(plan(&["web", "worker"], &[1, 10], false), "worker.10".len());

@@ -1,0 +1,149 @@
+//! `dozen flags set|rollout|enable|disable`: one flag's members edited in place in the
+//! definitions file (under a lock, written atomically), recorded in the history, applied by a
+//! running `dozen run` before the command returns.
+
+use serde_json::{Value, json};
+
+use super::context::{Context, print};
+use super::flags::{FlagsFile, apply, flag};
+use crate::error::Error;
+use crate::exit_code;
+use crate::flags::change::{Change, summary};
+
+pub(super) fn edit(
+    context: &Context,
+    file: &FlagsFile,
+    store: &std::path::Path,
+    key: &str,
+    change: &Change,
+    json: bool,
+) -> Result<i32, Error> {
+    if !file.path.exists() {
+        return Err(file.missing());
+    }
+    // One edit at a time: two at once would each write the file as they read it.
+    let lock = crate::store::open_lock(store, "flags.lock")
+        .and_then(|lock| {
+            rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
+            Ok(lock)
+        })
+        .map_err(|e| Error::io("cannot lock the flags for an edit", e))?;
+    let (text, definitions) = file.read()?;
+    let before = flag(&definitions, file, key)?.clone();
+    let edits = change.edits(key, &before).map_err(|refused| {
+        let error = Error::usage(refused.message);
+        match refused.hint {
+            Some(hint) => error.hint(hint),
+            None => error,
+        }
+    })?;
+    let mut edited = text.clone();
+    for (member, value) in &edits {
+        let object = ["flags", key];
+        edited = match value {
+            Some(value) => crate::flags::edit::set_member(&edited, &object, member, value),
+            None => crate::flags::edit::remove_member(&edited, &object, member),
+        }
+        .ok_or_else(|| Error::failed(format!("cannot find flag `{key}` in {}", file.shown)))?;
+    }
+    let after = crate::flags::Definitions::parse(&file.shown, &edited)
+        .ok()
+        .and_then(|d| d.flags.get(key).cloned())
+        .ok_or_else(|| {
+            Error::failed(format!(
+                "the edit of {} would not check; it was not written",
+                file.shown
+            ))
+        })?;
+    let what = describe(change);
+    if after == before {
+        if json {
+            report(key, &what, &before, &after, file, None, true)?;
+        } else if !context.quiet {
+            eprintln!("{key}: {} already; nothing to change", summary(&after));
+        }
+        return Ok(exit_code::SUCCESS);
+    }
+    crate::fsutil::write_atomic(&file.path, edited.as_bytes(), 0o644)
+        .map_err(|e| Error::io(format!("cannot write {}", file.shown), e))?;
+    drop(lock);
+    let applied = apply(store)?;
+    let raw = |text: &str| -> Value {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v.get("flags").and_then(|f| f.get(key)).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let _ = crate::store::history::append(
+        store,
+        "flags",
+        json!({
+            "flag": key,
+            "change": what,
+            "now": summary(&after),
+            "was": summary(&before),
+            "file": file.shown,
+            "live": matches!(applied, Some(Ok(_))),
+            "before": raw(&text),
+            "after": raw(&edited),
+        }),
+    );
+    if json {
+        report(key, &what, &before, &after, file, applied.as_ref(), false)?;
+    } else if !context.quiet {
+        println!("{key}: {} (was {})", summary(&after), summary(&before));
+        match &applied {
+            None => eprintln!(
+                "no `dozen run` is running: {} changed only; a run serves it when it starts",
+                file.shown
+            ),
+            Some(Ok(_)) => eprintln!("the running `dozen run` has applied it"),
+            Some(Err(_)) => {}
+        }
+    }
+    match applied {
+        Some(Err(problem)) => Err(Error::failed(format!(
+            "{} changed, but the running `dozen run` did not apply it: {problem}",
+            file.shown
+        ))),
+        _ => Ok(exit_code::SUCCESS),
+    }
+}
+
+/// The change in the words of the command that made it.
+fn describe(change: &Change) -> String {
+    match change {
+        Change::Set { variant } => format!("set {variant}"),
+        Change::Rollout { percent, variant } => match variant {
+            Some(variant) => format!("rollout {percent} {variant}"),
+            None => format!("rollout {percent}"),
+        },
+        Change::Enable => "enable".to_owned(),
+        Change::Disable => "disable".to_owned(),
+    }
+}
+
+fn report(
+    key: &str,
+    what: &str,
+    before: &crate::flags::Flag,
+    after: &crate::flags::Flag,
+    file: &FlagsFile,
+    applied: Option<&Result<String, String>>,
+    unchanged: bool,
+) -> Result<(), Error> {
+    let out = json!({
+        "flag": key,
+        "change": what,
+        "changed": !unchanged,
+        "now": summary(after),
+        "was": summary(before),
+        "file": file.shown,
+        "running": applied.is_some(),
+        "applied": matches!(applied, Some(Ok(_))),
+    });
+    print(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&out).expect("serializable")
+    ))
+}
