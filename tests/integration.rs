@@ -12,6 +12,7 @@ mod config;
 mod dotenv;
 mod exec;
 mod export;
+mod flags;
 mod generate;
 mod image;
 mod init;

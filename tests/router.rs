@@ -365,6 +365,7 @@ impl Load {
 
 mod deploys;
 mod edge;
+mod flags;
 mod ledger;
 mod proxying;
 mod scaling;

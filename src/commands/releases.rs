@@ -316,7 +316,13 @@ fn event_details(event: &Value) -> String {
     };
     let mut words: Vec<String> = fields
         .iter()
-        .filter(|(k, v)| !matches!(k.as_str(), "time" | "who" | "what" | "outcome") && !v.is_null())
+        // A flag's whole definition before and after a change is for --json.
+        .filter(|(k, v)| {
+            !matches!(
+                k.as_str(),
+                "time" | "who" | "what" | "outcome" | "before" | "after"
+            ) && !v.is_null()
+        })
         .map(|(k, v)| format!("{k}={}", quote(render(v))))
         .collect();
     if let Some(outcome) = fields.get("outcome").and_then(Value::as_str) {

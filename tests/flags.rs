@@ -1,0 +1,177 @@
+//! `dozen flags` with no run: it edits the definitions file in place and says a run will serve
+//! it; every change is in `dozen history`; concurrent edits all land; bad input is a usage
+//! error naming the flag, the variant or the file's line and column.
+
+use serde_json::Value;
+
+use crate::harness::{Test, dozen_in};
+
+const FLAGS: &str = "{\n  \"flags\": {\n    \"new-checkout\": {\n      \"state\": \"ENABLED\",\n      \"variants\": {\"on\": true, \"off\": false},\n      \"defaultVariant\": \"off\"\n    },\n    \"theme\": {\"state\": \"ENABLED\", \"variants\": {\"light\": \"l\", \"dark\": \"d\"}, \"defaultVariant\": \"light\"}\n  }\n}\n";
+
+fn app() -> Test {
+    Test::new().procfile("web: x\n").file("flags.json", FLAGS)
+}
+
+#[test]
+fn with_no_run_the_file_is_edited_in_place_and_the_history_says_who_and_what() {
+    let test = app()
+        .args(&["flags", "rollout", "new-checkout", "12.5%"])
+        .run()
+        .success()
+        .stdout_has("new-checkout: 12.5% on, rest off (was off for everyone)")
+        .stderr_has(
+            "no `dozen run` is running: flags.json changed only; a run serves it when it starts",
+        );
+    let dir = test.dir.path().to_owned();
+    let text = std::fs::read_to_string(dir.join("flags.json")).unwrap();
+    assert_eq!(
+        text,
+        FLAGS.replace(
+            "\"defaultVariant\": \"off\"\n",
+            "\"defaultVariant\": \"off\",\n      \"targeting\": {\"fractional\": [[\"on\", 1250], [\"off\", 8750]]}\n"
+        )
+    );
+    let (code, stdout, _) = dozen_in(&dir, &["flags", "--json"]);
+    assert_eq!(code, Some(0));
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed["flags"][0]["serves"], "12.5% on, rest off");
+    assert_eq!(listed["flags"][1]["serves"], "light for everyone");
+
+    // The same change again changes nothing and records nothing.
+    let (code, _, stderr) = dozen_in(&dir, &["flags", "rollout", "new-checkout", "12.5%"]);
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("already; nothing to change"), "{stderr}");
+    let (code, stdout, _) = dozen_in(&dir, &["flags", "set", "new-checkout", "on", "--json"]);
+    assert_eq!(code, Some(0));
+    let set: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&set["running"], &set["applied"], &set["now"]),
+        (
+            &Value::from(false),
+            &Value::from(false),
+            &Value::from("on for everyone")
+        )
+    );
+
+    let (_, stdout, _) = dozen_in(&dir, &["history", "--json"]);
+    let history: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let flags: Vec<&Value> = history.iter().filter(|e| e["what"] == "flags").collect();
+    assert_eq!(flags.len(), 2, "{history:#?}");
+    assert_eq!(flags[0]["change"], "rollout 12.5%");
+    assert_eq!(flags[0]["was"], "off for everyone");
+    assert_eq!(flags[0]["after"]["targeting"]["fractional"][0][1], 1250);
+    assert!(flags[0]["before"].get("targeting").is_none());
+    assert_eq!(
+        (&flags[1]["change"], &flags[1]["live"]),
+        (&Value::from("set on"), &Value::from(false))
+    );
+    assert!(flags[1]["who"].as_str().is_some_and(|w| !w.is_empty()));
+    // The text history says it in a line, without the definitions.
+    let (_, stdout, _) = dozen_in(&dir, &["history"]);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("change=\"set on\""))
+        .unwrap();
+    assert!(
+        line.contains("flags") && !line.contains("before="),
+        "{line}"
+    );
+}
+
+#[test]
+fn edits_at_once_all_land() {
+    let test = app().args(&["flags"]).run().success();
+    let dir = test.dir.path().to_owned();
+    let edits: Vec<Vec<&str>> = vec![
+        vec!["flags", "disable", "theme"],
+        vec!["flags", "rollout", "new-checkout", "30%"],
+    ];
+    let handles: Vec<_> = edits
+        .into_iter()
+        .map(|args| {
+            let dir = dir.clone();
+            std::thread::spawn(move || dozen_in(&dir, &args))
+        })
+        .collect();
+    for handle in handles {
+        let (code, stdout, stderr) = handle.join().unwrap();
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+    }
+    let (_, stdout, _) = dozen_in(&dir, &["flags"]);
+    assert!(stdout.contains("30% on, rest off"), "{stdout}");
+    assert!(stdout.contains("theme         DISABLED"), "{stdout}");
+}
+
+#[test]
+fn bad_input_says_what_and_changes_nothing() {
+    let test = app()
+        .args(&["flags", "set", "new-chekout", "on"])
+        .run()
+        .code(2)
+        .stderr_has("flags.json has no flag `new-chekout`")
+        .stderr_has("did you mean `new-checkout`?");
+    let dir = test.dir.path().to_owned();
+    for (args, says) in [
+        (
+            vec!["flags", "set", "theme", "drak"],
+            "did you mean `dark`?",
+        ),
+        (
+            vec!["flags", "rollout", "theme", "150%"],
+            "is not a percentage",
+        ),
+        (
+            vec!["flags", "rollout", "theme", "10%", "light"],
+            "default variant",
+        ),
+        (
+            vec!["flags", "get", "theme", "--context", "[1]"],
+            "--context takes a JSON object",
+        ),
+    ] {
+        let (code, _, stderr) = dozen_in(&dir, &args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("flags.json")).unwrap(),
+        FLAGS
+    );
+    std::fs::write(dir.join("flags.json"), "{\"flags\": {\"a\": {\"state\": \"ENABLED\", \"variants\": {\"x\": 1}, \"defaultVariant\": \"y\"}}}").unwrap();
+    let (code, _, stderr) = dozen_in(&dir, &["flags"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("flags.json:1:"), "{stderr}");
+    std::fs::remove_file(dir.join("flags.json")).unwrap();
+    let (code, _, stderr) = dozen_in(&dir, &["flags", "enable", "a"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no flags: flags.json does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn get_evaluates_for_a_targeting_key() {
+    let test = app()
+        .args(&["flags", "rollout", "theme", "50%"])
+        .run()
+        .success();
+    let dir = test.dir.path().to_owned();
+    let (code, stdout, _) = dozen_in(
+        &dir,
+        &[
+            "flags",
+            "get",
+            "theme",
+            "--targeting-key",
+            "user-1",
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let got: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(got["evaluation"]["reason"], "TARGETING_MATCH");
+    assert!(["light", "dark"].contains(&got["evaluation"]["variant"].as_str().unwrap()));
+    let (_, text, _) = dozen_in(&dir, &["flags", "get", "theme"]);
+    assert!(text.starts_with("theme: 50% dark, rest light\n"), "{text}");
+}
