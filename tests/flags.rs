@@ -23,9 +23,9 @@ fn with_no_run_the_file_is_edited_in_place_and_the_history_says_who_and_what() {
             "no `dozen run` is running: flags.json changed only; a run serves it when it starts",
         );
     let dir = test.dir.path().to_owned();
-    let text = std::fs::read_to_string(dir.join("flags.json")).unwrap();
+    let edited = std::fs::read_to_string(dir.join("flags.json")).unwrap();
     assert_eq!(
-        text,
+        edited,
         FLAGS.replace(
             "\"defaultVariant\": \"off\"\n",
             "\"defaultVariant\": \"off\",\n      \"targeting\": {\"fractional\": [[\"on\", 1250], [\"off\", 8750]]}\n"
@@ -172,6 +172,9 @@ fn get_evaluates_for_a_targeting_key() {
     let got: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(got["evaluation"]["reason"], "TARGETING_MATCH");
     assert!(["light", "dark"].contains(&got["evaluation"]["variant"].as_str().unwrap()));
-    let (_, text, _) = dozen_in(&dir, &["flags", "get", "theme"]);
-    assert!(text.starts_with("theme: 50% dark, rest light\n"), "{text}");
+    let (_, shown, _) = dozen_in(&dir, &["flags", "get", "theme"]);
+    assert!(
+        shown.starts_with("theme: 50% dark, rest light\n"),
+        "{shown}"
+    );
 }

@@ -1,5 +1,5 @@
-//! Feature flags in a running formation (docs/flags.md): OpenFeature's own SDKs with their
-//! OFREP providers (PyPI's and npm's) read them from `OFREP_ENDPOINT`; `dozen flags rollout`
+//! Feature flags in a running formation (docs/flags.md): `OpenFeature`'s own SDKs with their
+//! OFREP providers (`PyPI`'s and npm's) read them from `OFREP_ENDPOINT`; `dozen flags rollout`
 //! takes effect within a second, bucketed as flagd's own evaluator buckets; the router stamps
 //! each request's variants; a hand edit is applied, a broken one said and refused; OFREP's
 //! protocol details.
@@ -30,7 +30,7 @@ const FLAGS: &str = r#"{
 }
 "#;
 
-/// Whether `python3` has OpenFeature's SDK and OFREP provider (`.ci/test` installs them).
+/// Whether `python3` has `OpenFeature`'s SDK and OFREP provider (`.ci/test` installs them).
 fn python_sdk() -> bool {
     let found = Command::new("python3")
         .args(["-c", "import openfeature.contrib.provider.ofrep"])
@@ -45,7 +45,7 @@ fn python_sdk() -> bool {
     found
 }
 
-/// Whether node has OpenFeature's server SDK, its OFREP provider and flagd-core.
+/// Whether node has `OpenFeature`'s server SDK, its OFREP provider and flagd-core.
 fn node_sdk() -> bool {
     let found = repo()
         .join("tests/oracle/node_modules/@openfeature/ofrep-provider")
@@ -88,7 +88,7 @@ fn flagd_buckets(file: &std::path::Path, flag: &str, variant: &str, n: usize) ->
         .collect()
 }
 
-/// Which of `user-0` … `user-(n-1)` the app (Python, OpenFeature SDK) sees `flag` on for.
+/// Which of `user-0` … `user-(n-1)` the app (Python, `OpenFeature` SDK) sees `flag` on for.
 fn app_sees(port: u16, flag: &str, n: usize) -> (BTreeSet<u64>, Value) {
     let reply = get(port, &format!("/?flag={flag}&n={n}"));
     assert_eq!(reply.status, 200, "{reply:?}");
@@ -306,7 +306,7 @@ fn ofrep_answers_as_the_protocol_says() {
     let endpoint = endpoint(&mut running);
     let ofrep_port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
     let mut client = Client::connect(ofrep_port).unwrap();
-    let post = |client: &mut Client, path: &str, body: &str, extra: &str| {
+    let send = |client: &mut Client, path: &str, body: &str, extra: &str| {
         client
             .send(&format!(
                 "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
@@ -315,7 +315,7 @@ fn ofrep_answers_as_the_protocol_says() {
             .unwrap()
     };
     // Kept alive: every answer on one connection.
-    let one = post(
+    let one = send(
         &mut client,
         "/ofrep/v1/evaluate/flags/vip-banner",
         r#"{"context":{"targetingKey":"vip"}}"#,
@@ -327,9 +327,9 @@ fn ofrep_answers_as_the_protocol_says() {
         body,
         serde_json::json!({"key": "vip-banner", "value": true, "variant": "on", "reason": "TARGETING_MATCH", "metadata": {}})
     );
-    let missing = post(&mut client, "/ofrep/v1/evaluate/flags/nope", "{}", "");
+    let missing = send(&mut client, "/ofrep/v1/evaluate/flags/nope", "{}", "");
     assert_eq!(missing.status, 404);
-    let bad = post(
+    let bad = send(
         &mut client,
         "/ofrep/v1/evaluate/flags/vip-banner",
         r#"{"context": 1}"#,
@@ -337,10 +337,10 @@ fn ofrep_answers_as_the_protocol_says() {
     );
     assert_eq!(bad.status, 400);
     assert!(String::from_utf8_lossy(&bad.body).contains("INVALID_CONTEXT"));
-    let all = post(&mut client, "/ofrep/v1/evaluate/flags", "{}", "");
+    let all = send(&mut client, "/ofrep/v1/evaluate/flags", "{}", "");
     assert_eq!(all.status, 200);
     let etag = all.header("etag").unwrap().to_owned();
-    let unchanged = post(
+    let unchanged = send(
         &mut client,
         "/ofrep/v1/evaluate/flags",
         "{}",
@@ -350,7 +350,7 @@ fn ofrep_answers_as_the_protocol_says() {
     // A change of the flags changes the tag.
     let (code, _, stderr) = running.dozen(&["flags", "rollout", "new-checkout", "50%"]);
     assert_eq!(code, Some(0), "{stderr}");
-    let changed = post(
+    let changed = send(
         &mut client,
         "/ofrep/v1/evaluate/flags",
         "{}",
@@ -364,7 +364,7 @@ fn ofrep_answers_as_the_protocol_says() {
         (405, Some("POST"))
     );
     let big = "x".repeat(2 << 20);
-    let too_big = post(
+    let too_big = send(
         &mut Client::connect(ofrep_port).unwrap(),
         "/ofrep/v1/evaluate/flags",
         &big,
