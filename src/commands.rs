@@ -84,7 +84,7 @@ pub(crate) fn run(args: Args) -> i32 {
         Command::Logs(logs) => logs::logs(&context, &logs),
         Command::Image(image) => image::run(&context, &image),
         Command::Drains(drains) => logs::drains(&context, &drains),
-        Command::Flags(args) => flags::flags(&context, &args),
+        Command::Flags(args) => flags_edit::flags(&context, &args),
         Command::Restart(target) => control::restart(&context, &target),
         Command::Stop(target) => control::stop(&context, &target),
     });

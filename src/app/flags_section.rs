@@ -78,11 +78,16 @@ impl FlagsSection {
             .and_then(|k| parse_key_source(k.get_ref()).ok())
     }
 
-    pub(super) fn validate(&self, error: &mut dyn FnMut(Range<usize>, String)) {
+    /// Checks the section; `inside` says whether a path stays in the app directory.
+    pub(super) fn validate(
+        &self,
+        inside: &dyn Fn(&str) -> bool,
+        error: &mut dyn FnMut(Range<usize>, String),
+    ) {
         if let Some(file) = &self.file {
             if file.get_ref().trim().is_empty() {
                 error(file.span(), "empty flags file name".into());
-            } else if !super::manifest::inside_the_app(file.get_ref()) {
+            } else if !inside(file.get_ref()) {
                 error(
                     file.span(),
                     format!(

@@ -9,11 +9,10 @@ use serde_json::{Value, json};
 use super::context::{Context, print};
 use super::control::ask;
 use crate::app::{App, AppDir};
-use crate::cli::{FlagsAction, FlagsArgs};
 use crate::control::Op;
 use crate::error::Error;
 use crate::exit_code;
-use crate::flags::change::{Change, Percent, summary};
+use crate::flags::change::summary;
 use crate::flags::{Definitions, MAX_FILE_BYTES};
 
 /// The definitions file of an app.
@@ -157,49 +156,6 @@ fn stamp_header(
     }
 }
 
-pub(super) fn flags(context: &Context, args: &FlagsArgs) -> Result<i32, Error> {
-    context.require_app_dir()?;
-    let (app, _) = App::load(&context.locator);
-    let file = FlagsFile::of(&app, &context.locator.app_dir());
-    let change = match &args.action {
-        None | Some(FlagsAction::List) => return list(&file, args.json),
-        Some(FlagsAction::Get {
-            key,
-            targeting_key,
-            context: evaluation,
-        }) => {
-            return get(
-                &file,
-                key,
-                targeting_key.as_deref(),
-                evaluation.as_deref(),
-                args.json,
-            );
-        }
-        Some(FlagsAction::Set { key, variant }) => (
-            key,
-            Change::Set {
-                variant: variant.clone(),
-            },
-        ),
-        Some(FlagsAction::Rollout {
-            key,
-            percent,
-            variant,
-        }) => (
-            key,
-            Change::Rollout {
-                percent: percent.parse::<Percent>().map_err(Error::usage)?,
-                variant: variant.clone(),
-            },
-        ),
-        Some(FlagsAction::Enable { key }) => (key, Change::Enable),
-        Some(FlagsAction::Disable { key }) => (key, Change::Disable),
-    };
-    let store = super::context::open_store(&app)?;
-    super::flags_edit::edit(context, &file, &store, change.0, &change.1, args.json)
-}
-
 /// Flag `key` of `definitions`, or exit 2 with a "did you mean".
 pub(super) fn flag<'d>(
     definitions: &'d Definitions,
@@ -215,7 +171,7 @@ pub(super) fn flag<'d>(
     })
 }
 
-fn list(file: &FlagsFile, json: bool) -> Result<i32, Error> {
+pub(super) fn list(file: &FlagsFile, json: bool) -> Result<i32, Error> {
     if !file.path.exists() {
         if json {
             print(&format!(
@@ -289,7 +245,7 @@ fn described(key: &str, flag: &crate::flags::Flag) -> Value {
     })
 }
 
-fn get(
+pub(super) fn get(
     file: &FlagsFile,
     key: &str,
     targeting_key: Option<&str>,

@@ -6,11 +6,56 @@ use serde_json::{Value, json};
 
 use super::context::{Context, print};
 use super::flags::{FlagsFile, apply, flag};
+use crate::app::App;
+use crate::cli::{FlagsAction, FlagsArgs};
 use crate::error::Error;
 use crate::exit_code;
-use crate::flags::change::{Change, summary};
+use crate::flags::change::{Change, Percent, summary};
 
-pub(super) fn edit(
+pub(super) fn flags(context: &Context, args: &FlagsArgs) -> Result<i32, Error> {
+    context.require_app_dir()?;
+    let (app, _) = App::load(&context.locator);
+    let file = FlagsFile::of(&app, &context.locator.app_dir());
+    let change = match &args.action {
+        None | Some(FlagsAction::List) => return super::flags::list(&file, args.json),
+        Some(FlagsAction::Get {
+            key,
+            targeting_key,
+            context: evaluation,
+        }) => {
+            return super::flags::get(
+                &file,
+                key,
+                targeting_key.as_deref(),
+                evaluation.as_deref(),
+                args.json,
+            );
+        }
+        Some(FlagsAction::Set { key, variant }) => (
+            key,
+            Change::Set {
+                variant: variant.clone(),
+            },
+        ),
+        Some(FlagsAction::Rollout {
+            key,
+            percent,
+            variant,
+        }) => (
+            key,
+            Change::Rollout {
+                percent: percent.parse::<Percent>().map_err(Error::usage)?,
+                variant: variant.clone(),
+            },
+        ),
+        Some(FlagsAction::Enable { key }) => (key, Change::Enable),
+        Some(FlagsAction::Disable { key }) => (key, Change::Disable),
+    };
+    let store = super::context::open_store(&app)?;
+    edit(context, &file, &store, change.0, &change.1, args.json)
+}
+
+fn edit(
     context: &Context,
     file: &FlagsFile,
     store: &std::path::Path,

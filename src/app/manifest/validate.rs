@@ -33,7 +33,7 @@ impl Manifest {
         self.validate_names(&mut error);
         self.validate_processes(&mut error);
         self.validate_schedules(&mut error);
-        self.flags.validate(&mut error);
+        self.flags.validate(&inside_the_app, &mut error);
         for entry in &self.audit.ignore {
             let location = located(source, entry.span());
             if let Err(problem) = check_audit_ignore(entry.get_ref()) {
