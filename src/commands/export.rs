@@ -130,7 +130,7 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             format!("apply: kubectl apply -f {}", out.display()),
         ),
         ExportTarget::Compose { host_port, .. } => (
-            crate::export::compose::export(&source, &image("services"), *host_port),
+            crate::export::compose::export(&source, &image("services"), *host_port, &out),
             format!("run: docker compose -f {}/compose.yaml up", out.display()),
         ),
     };
@@ -203,6 +203,10 @@ fn refuse_collisions(source: &Source, engine: &str) -> Result<(), Error> {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     if source.release_command.is_some() {
         seen.insert(engine_name("release"), "the release phase");
+    }
+    if source.flags.is_some() && engine != "systemd" {
+        // flagd's service (Compose) or sidecar container (Kubernetes).
+        seen.insert(engine_name("flagd"), "flagd (serving the app's flags)");
     }
     for kind in &source.types {
         let name = engine_name(&kind.name);
