@@ -151,16 +151,19 @@ fn systemd_gets_a_flagd_unit_the_app_units_want() {
         "shop-worker@.service",
         "shop-schedule-tick.service",
     ] {
-        let text = std::fs::read_to_string(out.join(unit)).unwrap();
+        let contents = std::fs::read_to_string(out.join(unit)).unwrap();
         assert!(
-            text.contains("\nEnvironment=OFREP_ENDPOINT=http://127.0.0.1:8016\n"),
-            "{unit}:\n{text}"
+            contents.contains("\nEnvironment=OFREP_ENDPOINT=http://127.0.0.1:8016\n"),
+            "{unit}:\n{contents}"
         );
         assert!(
-            text.contains("\nWants=shop-flagd.service\n"),
-            "{unit}:\n{text}"
+            contents.contains("\nWants=shop-flagd.service\n"),
+            "{unit}:\n{contents}"
         );
-        assert!(text.contains("shop-flagd.service\n"), "{unit}:\n{text}");
+        assert!(
+            contents.contains(" shop-flagd.service\nWants="),
+            "after flagd: {unit}:\n{contents}"
+        );
     }
     let target = std::fs::read_to_string(out.join("shop.target")).unwrap();
     assert!(target.contains(" shop-flagd.service\n"), "{target}");
@@ -260,10 +263,10 @@ fn an_app_without_flags_exports_no_flagd() {
         args.extend_from_slice(extra);
         let (names, _) = export(&app, &args);
         for name in names {
-            let text = std::fs::read_to_string(app.join(engine).join(&name)).unwrap();
+            let contents = std::fs::read_to_string(app.join(engine).join(&name)).unwrap();
             assert!(
-                !text.contains("flagd") && !text.contains("OFREP_ENDPOINT"),
-                "{engine} {name}:\n{text}"
+                !contents.contains("flagd") && !contents.contains("OFREP_ENDPOINT"),
+                "{engine} {name}:\n{contents}"
             );
         }
     }

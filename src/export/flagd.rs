@@ -1,5 +1,5 @@
 //! The app's feature flags in an export: the engines have no dozen to serve them over OFREP,
-//! so each runs flagd (the OpenFeature daemon dozen's evaluation follows) on the same
+//! so each runs flagd (the `OpenFeature` daemon dozen's evaluation follows) on the same
 //! definitions file, and the processes get `OFREP_ENDPOINT` pointing at it (docs/flags.md,
 //! "Exports").
 
