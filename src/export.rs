@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod compose;
+pub mod flagd;
 pub mod kubernetes;
 pub mod systemd;
 pub mod yaml;
@@ -43,6 +44,8 @@ pub struct Source {
     pub drains: Vec<String>,
     /// `[schedule.NAME]` jobs (Kubernetes `CronJob`s, systemd timers; Compose has none).
     pub schedules: Vec<crate::app::schedule::Schedule>,
+    /// The app's feature flags, when it has a definitions file: flagd serves them.
+    pub flags: Option<flagd::Flags>,
 }
 
 pub struct ExportType {

@@ -8,7 +8,7 @@ use crate::harness::{Test, dozen_in, repo};
 
 /// `systemd-analyze verify` of the units (template instances named as the target wants them);
 /// any complaint fails.
-fn verify(out: &std::path::Path, units: &[&str]) {
+pub fn verify(out: &std::path::Path, units: &[&str]) {
     let Ok(output) = Command::new("systemd-analyze")
         .arg("verify")
         .arg("--man=no")

@@ -12,6 +12,7 @@ mod config;
 mod dotenv;
 mod exec;
 mod export;
+mod export_flags;
 mod flags;
 mod generate;
 mod image;

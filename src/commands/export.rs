@@ -35,7 +35,8 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
     if image.is_some_and(|i| i.trim().is_empty()) {
         return Err(Error::usage("--image cannot be empty"));
     }
-    let (source, hold) = resolve(context, release.map(|v| v.0))?;
+    let (mut source, hold) = resolve(context, release.map(|v| v.0))?;
+    source.flags = flags(context)?;
     if let ExportTarget::Systemd {
         user: Some(user), ..
     } = &args.target
@@ -129,7 +130,7 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             format!("apply: kubectl apply -f {}", out.display()),
         ),
         ExportTarget::Compose { host_port, .. } => (
-            crate::export::compose::export(&source, &image("services"), *host_port),
+            crate::export::compose::export(&source, &image("services"), *host_port, &out),
             format!("run: docker compose -f {}/compose.yaml up", out.display()),
         ),
     };
@@ -156,6 +157,14 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             "{}: [schedule] jobs are not exported: Compose has no scheduler; {}",
             context.paint_err().warning("note"),
             crate::export::compose::SCHEDULES_INSTEAD
+        );
+    }
+    if let Some(header) = source.flags.as_ref().and_then(|f| f.header.as_deref())
+        && !context.quiet
+    {
+        eprintln!(
+            "{}: [flags] header = \"{header}\" is stamped by dozen's router and is not exported; in {engine} read the flags through OFREP_ENDPOINT (flagd) instead",
+            context.paint_err().warning("note")
         );
     }
     if !source.drains.is_empty() && !context.quiet {
@@ -194,6 +203,10 @@ fn refuse_collisions(source: &Source, engine: &str) -> Result<(), Error> {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     if source.release_command.is_some() {
         seen.insert(engine_name("release"), "the release phase");
+    }
+    if source.flags.is_some() && engine != "systemd" {
+        // flagd's service (Compose) or sidecar container (Kubernetes).
+        seen.insert(engine_name("flagd"), "flagd (serving the app's flags)");
     }
     for kind in &source.types {
         let name = engine_name(&kind.name);
@@ -334,6 +347,34 @@ fn resolve(context: &Context, release: Option<u32>) -> Result<(Source, Option<Re
     Ok((source, None))
 }
 
+/// The app's flags, as `dozen run` would serve them: the app directory's definitions file
+/// (a release's too: flags change without a deploy), checked. `None` when there is none;
+/// a file `[flags]` names and that is missing is refused, as `dozen run` refuses it.
+fn flags(context: &Context) -> Result<Option<crate::export::flagd::Flags>, Error> {
+    let (app, _) = App::load(&context.locator);
+    let file = super::flags::FlagsFile::of(&app, &context.locator.app_dir());
+    if !file.path.exists() {
+        return if file.configured {
+            Err(file.missing())
+        } else {
+            Ok(None)
+        };
+    }
+    let (text, _) = file.read()?;
+    let path = std::fs::canonicalize(&file.path)
+        .map_err(|e| Error::io(format!("cannot resolve {}", file.shown), e))?;
+    Ok(Some(crate::export::flagd::Flags {
+        text,
+        path,
+        header: app
+            .manifest
+            .flags
+            .header
+            .as_ref()
+            .map(|h| h.get_ref().clone()),
+    }))
+}
+
 fn has_release(context: &Context) -> bool {
     let (app, _) = App::load(&context.locator);
     let store = crate::store::path_of(&app);
@@ -420,5 +461,6 @@ fn source_of(
             ) => Some(strategy.as_str()),
             Some(crate::app::strategy::Strategy::Rolling) | None => None,
         },
+        flags: None,
     })
 }

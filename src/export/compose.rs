@@ -1,11 +1,14 @@
 //! A Compose file: one service per process type with `deploy.replicas`, an env file with the
 //! config, health checks, `stop_signal` and `stop_grace_period`, and the release phase as a
-//! one-shot service the others wait for.
+//! one-shot service the others wait for. With feature flags, a `flagd` service the others
+//! start after and reach at `OFREP_ENDPOINT`.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
+use super::flagd::{self, Flags};
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
 use crate::app::limits::{Memory, format_decimal};
@@ -86,11 +89,43 @@ fn environment(source: &Source, port: Option<u32>) -> Value {
     let mut env = Map::new();
     if let Some(port) = port {
         env.insert("PORT".into(), json!(port.to_string()));
+        if source.flags.is_some() {
+            env.insert(
+                "OFREP_ENDPOINT".into(),
+                json!(format!("http://flagd:{}", flagd::OFREP_PORT)),
+            );
+        }
     }
     if let Some(release) = &source.release {
         env.insert("DOZEN_RELEASE".into(), json!(release));
     }
     Value::Object(env)
+}
+
+/// flagd serving the app's flags file, which it sees through a read-only mount of the
+/// directory holding it (relative to the compose file): `dozen flags set` and editors
+/// replace the file, which a mount of the file alone would never show (it keeps the inode
+/// it started with); flagd watches the file and reloads it.
+fn flagd_service(source: &Source, flags: &Flags, out: &Path) -> Value {
+    let dir = flags.path.parent().unwrap_or(Path::new("/"));
+    let relative = flagd::relative(dir, out);
+    let text = relative.display().to_string();
+    // A bare name would be a named volume: a path starts with `.` or `..`.
+    let host = if text.is_empty() {
+        ".".to_owned()
+    } else if text.starts_with("..") {
+        text
+    } else {
+        format!("./{text}")
+    };
+    let file = format!("{}/{}", flagd::MOUNT_DIR, flags.file_name());
+    json!({
+        "image": flagd::IMAGE,
+        "command": Flags::start_args(&file).iter().map(|a| literal(a)).collect::<Vec<_>>(),
+        "volumes": [format!("{}:{}:ro", literal(&host), flagd::MOUNT_DIR)],
+        "restart": "on-failure",
+        "labels": labels(source, "flagd"),
+    })
 }
 
 /// `web`'s published ports: one host port per replica, consecutive from `host` (dozen's port
@@ -157,11 +192,20 @@ fn service(
         "stop_grace_period".into(),
         json!(duration(kind.kill_timeout)),
     );
+    let mut depends = Map::new();
     if source.release_command.is_some() {
-        service.insert(
-            "depends_on".into(),
-            json!({ "release": { "condition": "service_completed_successfully" } }),
+        depends.insert(
+            "release".into(),
+            json!({ "condition": "service_completed_successfully" }),
         );
+    }
+    if source.flags.is_some() {
+        // flagd's image has no shell or client for a health check: started is what Compose
+        // can wait for (an OpenFeature provider retries until flagd answers).
+        depends.insert("flagd".into(), json!({ "condition": "service_started" }));
+    }
+    if !depends.is_empty() {
+        service.insert("depends_on".into(), Value::Object(depends));
     }
     service.insert("labels".into(), labels(source, &kind.name));
     if let Some(address) = source.syslog_address() {
@@ -200,10 +244,14 @@ fn schedules_note(source: &Source) -> String {
 }
 
 /// `compose.yaml` and its env file for `source`, running `image`, `web` published from host
-/// port `host` (dozen's port rule when `None`).
-pub fn export(source: &Source, image: &str, host: Option<u16>) -> Files {
+/// port `host` (dozen's port rule when `None`); written in `out` (absolute), which paths to the
+/// app's files are relative to.
+pub fn export(source: &Source, image: &str, host: Option<u16>, out: &Path) -> Files {
     let env_file = format!("{}.env", source.app);
     let mut services = Map::new();
+    if let Some(flags) = &source.flags {
+        services.insert("flagd".into(), flagd_service(source, flags, out));
+    }
     if let Some(command) = &source.release_command {
         services.insert(
             "release".into(),

@@ -1,10 +1,12 @@
 //! Kubernetes manifests: a Deployment per process type (replicas from the formation), a
 //! Secret with the config, probes from the health checks, a Service for `web`, a
 //! `HorizontalPodAutoscaler` per autoscaled type, the release phase as a Job, and a `CronJob`
-//! per `[schedule.NAME]`. One object per file.
+//! per `[schedule.NAME]`. With feature flags, a `ConfigMap` of their definitions and flagd as
+//! a sidecar of every Deployment and `CronJob`. One object per file.
 
 use serde_json::{Map, Value, json};
 
+use super::flagd::{self, Flags};
 use super::yaml::to_yaml;
 use super::{ExportType, File, Files, Source, seconds};
 use crate::app::limits::{Limits, Memory};
@@ -56,6 +58,58 @@ impl Objects<'_> {
 
     fn secret_name(&self) -> String {
         format!("{}-config", self.app)
+    }
+
+    fn flags_name(&self) -> String {
+        format!("{}-flags", self.app)
+    }
+
+    /// The definitions file as a `ConfigMap`, its text exactly, under `flags.json`.
+    fn flags_config_map(&self, flags: &Flags) -> Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": self.metadata(&self.flags_name(), "flags"),
+            "data": { "flags.json": flags.text },
+        })
+    }
+
+    /// flagd beside the app's containers in a pod `spec`, and `OFREP_ENDPOINT` in each of
+    /// them: a native sidecar (an init container that keeps running), started and ready
+    /// (`/readyz`: the definitions read) before the app's containers, stopped after them, and
+    /// no obstacle to a Job's completion. It reads the `ConfigMap` as a volume, which the
+    /// kubelet updates in place (flagd watches the file), unlike environment or `subPath`.
+    fn add_flagd(&self, spec: &mut Value) {
+        let Some(_) = &self.source.flags else {
+            return;
+        };
+        let endpoint = format!("http://localhost:{}", flagd::OFREP_PORT);
+        for container in spec["containers"].as_array_mut().into_iter().flatten() {
+            if let Some(env) = container["env"].as_array_mut() {
+                env.push(json!({ "name": "OFREP_ENDPOINT", "value": endpoint }));
+            }
+        }
+        let ready = json!({ "path": "/readyz", "port": flagd::MANAGEMENT_PORT });
+        spec["initContainers"] = json!([{
+            "name": "flagd",
+            "image": flagd::IMAGE,
+            "args": Flags::start_args(&format!("{}/flags.json", flagd::MOUNT_DIR)),
+            "restartPolicy": "Always",
+            "ports": [
+                { "name": "ofrep", "containerPort": flagd::OFREP_PORT },
+                { "name": "flagd-manage", "containerPort": flagd::MANAGEMENT_PORT },
+            ],
+            "startupProbe": { "httpGet": ready, "periodSeconds": 1, "failureThreshold": 30 },
+            "readinessProbe": { "httpGet": ready },
+            "livenessProbe": {
+                "httpGet": { "path": "/healthz", "port": flagd::MANAGEMENT_PORT },
+            },
+            "volumeMounts": [{ "name": "flags", "mountPath": flagd::MOUNT_DIR, "readOnly": true }],
+        }]);
+        spec["volumes"] = json!([{
+            "name": "flags",
+            "configMap": { "name": self.flags_name() },
+        }]);
     }
 
     /// The container's environment beside the Secret: `PORT` and `DOZEN_RELEASE`.
@@ -149,6 +203,7 @@ impl Objects<'_> {
                 },
             },
         });
+        self.add_flagd(&mut deployment["spec"]["template"]["spec"]);
         if kind.autoscale.is_some() {
             // Its `HorizontalPodAutoscaler` owns the count: a `replicas` here would reset it at
             // every `kubectl apply` (as Kubernetes' documentation warns).
@@ -276,6 +331,7 @@ impl Objects<'_> {
                 },
             },
         });
+        self.add_flagd(&mut job["template"]["spec"]);
         if let Some(timeout) = schedule.timeout {
             job["activeDeadlineSeconds"] = json!(seconds(timeout).max(1));
         }
@@ -384,6 +440,13 @@ pub fn export(source: &Source, image: &str) -> Files {
     };
     let app = &objects.app;
     add(format!("{app}-config.secret.yaml"), &objects.secret(), true);
+    if let Some(flags) = &source.flags {
+        add(
+            format!("{app}-flags.configmap.yaml"),
+            &objects.flags_config_map(flags),
+            false,
+        );
+    }
     for kind in &source.types {
         let component = object_name(&kind.name);
         add(

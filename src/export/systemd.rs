@@ -1,11 +1,13 @@
 //! systemd units: a target for the app, a template unit per process type (instances named by
 //! port, as foreman's exporter does: `app-web@5000.service`), the release phase as a oneshot
 //! unit ordered before them, an `EnvironmentFile` with the config (mode 0600), and a `.timer`
-//! beside a oneshot `.service` per `[schedule.NAME]`.
+//! beside a oneshot `.service` per `[schedule.NAME]`. With feature flags, a copy of their
+//! definitions file and a flagd unit the others want and start after.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::flagd::{self, Flags};
 use super::{ExportType, File, Files, Source, seconds};
 use crate::app::limits::{Limits, Memory};
 use crate::app::schedule::{Concurrency, Schedule};
@@ -53,6 +55,8 @@ fn env_value(value: &str) -> String {
 struct Units<'a> {
     source: &'a Source,
     env_file: std::path::PathBuf,
+    /// Where the installed copy of the flags file is, when the app has flags.
+    flags_file: Option<std::path::PathBuf>,
     user: Option<&'a str>,
 }
 
@@ -68,6 +72,66 @@ impl Units<'_> {
         }
         let _ = writeln!(unit, "WorkingDirectory={}", self.source.workdir.display());
         let _ = writeln!(unit, "EnvironmentFile={}", self.env_file.display());
+    }
+
+    fn flagd_unit(&self) -> String {
+        format!("{}-flagd.service", self.source.app)
+    }
+
+    /// A unit that runs the app's code starts after flagd and reads flags from it.
+    fn flags_after(&self) -> String {
+        if self.flags_file.is_some() {
+            format!(" {}", self.flagd_unit())
+        } else {
+            String::new()
+        }
+    }
+
+    fn flags_env(&self, unit: &mut String) {
+        if self.flags_file.is_some() {
+            let _ = writeln!(
+                unit,
+                "Environment=OFREP_ENDPOINT=http://127.0.0.1:{}",
+                flagd::OFREP_PORT
+            );
+        }
+    }
+
+    /// flagd serving the installed copy of the flags file over OFREP; it reads the file again
+    /// when it changes (copy a new one over it: no restart).
+    fn flagd(&self, file: &Path) -> String {
+        let app = &self.source.app;
+        let mut unit = self.source.header("#");
+        let args: Vec<String> = Flags::start_args(&file.display().to_string())
+            .iter()
+            .map(|a| {
+                if a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
+                {
+                    a.clone()
+                } else {
+                    quote(a)
+                }
+            })
+            .collect();
+        let _ = write!(
+            unit,
+            "# flagd ({image}, the binary of that release at {binary}) serves the app's flags over OFREP on port {ofrep}; it reloads {file} when it changes.\n[Unit]\nDescription={app} flags (flagd)\nPartOf={app}.target\nAfter=network.target\n\n[Service]\nType=simple\n",
+            image = flagd::IMAGE,
+            binary = flagd::BINARY,
+            ofrep = flagd::OFREP_PORT,
+            file = file.display(),
+        );
+        if let Some(user) = self.user {
+            let _ = writeln!(unit, "User={user}");
+        }
+        let _ = write!(
+            unit,
+            "ExecStart={} {}\nRestart=on-failure\n\n[Install]\nWantedBy={app}.target\n",
+            flagd::BINARY,
+            args.join(" ")
+        );
+        unit
     }
 
     fn release_env(&self, unit: &mut String) {
@@ -115,16 +179,24 @@ impl Units<'_> {
             kind_name = kind.name,
             port = self.source.port(kind, 1)
         );
+        let flagd = self.flags_after();
         if self.source.release_command.is_some() {
             let release = self.release_unit();
-            let _ = writeln!(unit, "After=network.target {release}\nRequires={release}");
+            let _ = writeln!(
+                unit,
+                "After=network.target {release}{flagd}\nRequires={release}"
+            );
         } else {
-            unit.push_str("After=network.target\n");
+            let _ = writeln!(unit, "After=network.target{flagd}");
+        }
+        if !flagd.is_empty() {
+            let _ = writeln!(unit, "Wants={}", flagd.trim_start());
         }
         unit.push_str("\n[Service]\nType=simple\n");
         self.service_common(&mut unit);
         unit.push_str("Environment=PORT=%i\n");
         self.release_env(&mut unit);
+        self.flags_env(&mut unit);
         let _ = writeln!(
             unit,
             "ExecStart=/bin/sh -c {}",
@@ -162,13 +234,19 @@ impl Units<'_> {
         let mut unit = self.source.header("#");
         let _ = write!(
             unit,
-            "# Started by {timer}.timer; while it runs, the timer starts no other (concurrency = \"forbid\").\n[Unit]\nDescription={app} schedule {name}\nAfter=network.target\n\n[Service]\nType=exec\n",
+            "# Started by {timer}.timer; while it runs, the timer starts no other (concurrency = \"forbid\").\n[Unit]\nDescription={app} schedule {name}\nAfter=network.target{flagd}\n",
             timer = self.schedule_unit(schedule),
             name = schedule.name,
+            flagd = self.flags_after(),
         );
+        if self.flags_file.is_some() {
+            let _ = writeln!(unit, "Wants={}", self.flagd_unit());
+        }
+        unit.push_str("\n[Service]\nType=exec\n");
         self.service_common(&mut unit);
         let _ = writeln!(unit, "Environment=PORT={}", self.source.base_port);
         self.release_env(&mut unit);
+        self.flags_env(&mut unit);
         let _ = writeln!(
             unit,
             "ExecStart=/bin/sh -c {}",
@@ -246,6 +324,7 @@ impl Units<'_> {
                     .iter()
                     .map(|s| format!("{}.timer", self.schedule_unit(s))),
             )
+            .chain(self.flags_file.as_ref().map(|_| self.flagd_unit()))
             .collect();
         let mut target = source.header("#");
         let _ = write!(
@@ -268,6 +347,10 @@ pub fn export(source: &Source, out: &Path, user: Option<&str>) -> Files {
     let units = Units {
         source,
         env_file: out.join(format!("{app}.env")),
+        flags_file: source
+            .flags
+            .as_ref()
+            .map(|_| out.join(format!("{app}.flags.json"))),
         user,
     };
     let public = |contents| File {
@@ -301,6 +384,11 @@ pub fn export(source: &Source, out: &Path, user: Option<&str>) -> Files {
             format!("{name}.timer"),
             public(units.schedule_timer(schedule)),
         );
+    }
+    if let (Some(flags), Some(file)) = (&source.flags, &units.flags_file) {
+        // The file as it is (JSON has no comments for a header), installed beside the env file.
+        files.insert(format!("{app}.flags.json"), public(flags.text.clone()));
+        files.insert(units.flagd_unit(), public(units.flagd(file)));
     }
     files.insert(format!("{app}.target"), public(units.target()));
     files
