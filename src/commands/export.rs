@@ -352,15 +352,10 @@ fn resolve(context: &Context, release: Option<u32>) -> Result<(Source, Option<Re
 /// a file `[flags]` names and that is missing is refused, as `dozen run` refuses it.
 fn flags(context: &Context) -> Result<Option<crate::export::flagd::Flags>, Error> {
     let (app, _) = App::load(&context.locator);
-    let file = super::flags::FlagsFile::of(&app, &context.locator.app_dir());
-    if !file.path.exists() {
-        return if file.configured {
-            Err(file.missing())
-        } else {
-            Ok(None)
-        };
-    }
-    let (text, _) = file.read()?;
+    let Some((file, text, _)) = super::flags::FlagsFile::load(&app, &context.locator.app_dir())?
+    else {
+        return Ok(None);
+    };
     let path = std::fs::canonicalize(&file.path)
         .map_err(|e| Error::io(format!("cannot resolve {}", file.shown), e))?;
     Ok(Some(crate::export::flagd::Flags {

@@ -49,15 +49,21 @@ impl Checked {
 impl Definitions {
     /// Reads and checks the file at `path` (at most [`MAX_FILE_BYTES`]).
     pub fn read(path: &Path) -> Result<Self, Vec<Diagnostic>> {
-        let shown = path.display().to_string();
+        Self::read_text(path, &path.display().to_string()).map(|(_, definitions)| definitions)
+    }
+
+    /// Reads and checks the file at `path`, shown as `shown` in diagnostics: its text (what
+    /// a running set is compared by) and its flags.
+    pub fn read_text(path: &Path, shown: &str) -> Result<(String, Self), Vec<Diagnostic>> {
         let text = crate::fsutil::read_bounded(path, MAX_FILE_BYTES, None).map_err(|error| {
             vec![Diagnostic::general(
                 Severity::Error,
-                Some(shown.clone()),
+                Some(shown.to_owned()),
                 error.to_string(),
             )]
         })?;
-        Self::parse(&shown, &text)
+        let definitions = Self::parse(shown, &text)?;
+        Ok((text, definitions))
     }
 
     /// Checks `text` (shown as `path` in diagnostics); any error refuses the whole file.
@@ -197,7 +203,7 @@ fn read_flag(value: &Value, evaluators: &Map<String, Value>, budget: &mut usize)
         .filter(|t| t.as_object().is_some_and(|map| !map.is_empty()))
         .map(|rule| evaluators::resolve(rule, evaluators, budget).unwrap_or_else(|| rule.clone()));
     Some(Flag {
-        state: if value.get("state").and_then(Value::as_str) == Some("DISABLED") {
+        state: if value.get("state").and_then(Value::as_str) == Some(State::Disabled.as_str()) {
             State::Disabled
         } else {
             State::Enabled

@@ -10,8 +10,8 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher as _};
 
 use super::output::pump;
+use crate::flags::Definitions;
 use crate::flags::live::{Live, Loaded};
-use crate::flags::{Definitions, MAX_FILE_BYTES};
 
 /// A burst of writes (an editor's save) is read once, this long after its last event.
 const QUIET: Duration = Duration::from_millis(50);
@@ -136,9 +136,7 @@ impl Reloader {
 
     /// The file, read and checked: its text and flags, or its first errors in a line.
     fn read(&self) -> Result<(String, Definitions), String> {
-        let text = crate::fsutil::read_bounded(&self.path, MAX_FILE_BYTES, None)
-            .map_err(|e| e.to_string())?;
-        let definitions = Definitions::parse(&self.shown, &text).map_err(|problems| {
+        Definitions::read_text(&self.path, &self.shown).map_err(|problems| {
             let mut lines: Vec<String> = problems
                 .iter()
                 .filter(|d| d.is_error())
@@ -146,8 +144,7 @@ impl Reloader {
                 .collect();
             lines.truncate(5);
             lines.join("; ")
-        })?;
-        Ok((text, definitions))
+        })
     }
 }
 
