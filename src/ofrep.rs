@@ -38,25 +38,32 @@ impl Answer {
     }
 }
 
-/// What a request asks, by method and path: `None` for no OFREP route.
+/// What a request asks, by method and path.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Route {
+    /// One flag, its key percent-decoded.
     One(String),
     All,
+    /// An OFREP path asked with another method than POST.
+    NotPost,
+    NotOfrep,
 }
 
-/// The route a path names (the key percent-decoded); `Err(())` for an OFREP path asked with
-/// another method than POST.
-pub fn route(method: &str, path: &str) -> Option<Result<Route, ()>> {
+/// The route `method` and `path` name.
+pub fn route(method: &str, path: &str) -> Route {
     const ALL: &str = "/ofrep/v1/evaluate/flags";
     let route = if path == ALL || path == "/ofrep/v1/evaluate/flags/" {
         Route::All
+    } else if let Some(key) = path.strip_prefix(ALL).and_then(|k| k.strip_prefix('/')) {
+        Route::One(String::from_utf8_lossy(&crate::http::percent_decode(key)).into_owned())
     } else {
-        let key = path.strip_prefix(ALL)?.strip_prefix('/')?;
-        let key = crate::http::percent_decode(key);
-        Route::One(String::from_utf8_lossy(&key).into_owned())
+        return Route::NotOfrep;
     };
-    Some(if method == "POST" { Ok(route) } else { Err(()) })
+    if method == "POST" {
+        route
+    } else {
+        Route::NotPost
+    }
 }
 
 /// The context a request body gives: none (an empty body, no `context`, `null`) is empty;

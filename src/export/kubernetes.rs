@@ -80,9 +80,9 @@ impl Objects<'_> {
     /// no obstacle to a Job's completion. It reads the `ConfigMap` as a volume, which the
     /// kubelet updates in place (flagd watches the file), unlike environment or `subPath`.
     fn add_flagd(&self, spec: &mut Value) {
-        let Some(_) = &self.source.flags else {
+        if self.source.flags.is_none() {
             return;
-        };
+        }
         let endpoint = format!("http://localhost:{}", flagd::OFREP_PORT);
         for container in spec["containers"].as_array_mut().into_iter().flatten() {
             if let Some(env) = container["env"].as_array_mut() {

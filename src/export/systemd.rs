@@ -102,16 +102,14 @@ impl Units<'_> {
     fn flagd(&self, file: &Path) -> String {
         let app = &self.source.app;
         let mut unit = self.source.header("#");
+        // Quoted only where systemd would read a word otherwise (a path with a space, a `%`).
         let args: Vec<String> = Flags::start_args(&file.display().to_string())
             .iter()
             .map(|a| {
-                if a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
-                {
-                    a.clone()
-                } else {
-                    quote(a)
-                }
+                let plain = a
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+                if plain { a.clone() } else { quote(a) }
             })
             .collect();
         let _ = write!(

@@ -85,12 +85,12 @@ impl Change {
     /// The edits that make `flag` (named `key`) as this change says.
     pub fn edits(&self, key: &str, flag: &Flag) -> Result<Edits, Refused> {
         match self {
-            Self::Enable => Ok(vec![("state", Some(json!("ENABLED")))]),
-            Self::Disable => Ok(vec![("state", Some(json!("DISABLED")))]),
+            Self::Enable => Ok(vec![("state", Some(json!(State::Enabled.as_str())))]),
+            Self::Disable => Ok(vec![("state", Some(json!(State::Disabled.as_str())))]),
             Self::Set { variant } => {
                 known_variant(key, flag, variant)?;
                 Ok(vec![
-                    ("state", Some(json!("ENABLED"))),
+                    ("state", Some(json!(State::Enabled.as_str()))),
                     ("defaultVariant", Some(json!(variant))),
                     ("targeting", None),
                 ])
@@ -126,7 +126,7 @@ impl Change {
                 let scale = if percent.0 % 100 == 0 { 100 } else { 1 };
                 let (weight, total) = (percent.0 / scale, 10_000 / scale);
                 Ok(vec![
-                    ("state", Some(json!("ENABLED"))),
+                    ("state", Some(json!(State::Enabled.as_str()))),
                     (
                         "targeting",
                         Some(json!({"fractional": [[variant, weight], [default, total - weight]]})),

@@ -11,6 +11,16 @@ pub enum State {
     Disabled,
 }
 
+impl State {
+    /// As the file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "ENABLED",
+            Self::Disabled => "DISABLED",
+        }
+    }
+}
+
 /// The one type all of a flag's variants share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -107,20 +107,20 @@ async fn accept(
 async fn handle(request: Request<Incoming>, live: &Live) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_owned();
     let route = match super::route(request.method().as_str(), &path) {
-        Some(Ok(route)) => route,
-        Some(Err(())) => {
+        Route::NotPost => {
             let mut answer = error(StatusCode::METHOD_NOT_ALLOWED, "OFREP evaluates with POST");
             answer
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return answer;
         }
-        None => {
+        Route::NotOfrep => {
             return error(
                 StatusCode::NOT_FOUND,
                 "OFREP is at POST /ofrep/v1/evaluate/flags and /ofrep/v1/evaluate/flags/{key}",
             );
         }
+        route => route,
     };
     let if_none_match = request
         .headers()
@@ -154,7 +154,7 @@ async fn handle(request: Request<Incoming>, live: &Live) -> Response<Full<Bytes>
     let loaded = live.current();
     let answer = match route {
         Route::One(key) => super::evaluate_one(&loaded, &key, &body),
-        Route::All => super::evaluate_all(&loaded, &body, if_none_match.as_deref()),
+        _ => super::evaluate_all(&loaded, &body, if_none_match.as_deref()),
     };
     respond(answer)
 }

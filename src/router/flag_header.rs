@@ -26,14 +26,17 @@ pub struct FlagHeader {
 impl FlagHeader {
     /// Replaces any header of this name with the request's variants (none when no flag has
     /// one for it).
-    pub fn stamp(&self, headers: &mut HeaderMap, method: &str, path: &str) {
-        headers.remove(&self.name);
+    pub fn stamp<B>(&self, request: &mut hyper::Request<B>) {
         let mut context = Map::new();
-        if let Some(key) = self.targeting_key(headers) {
+        if let Some(key) = self.targeting_key(request.headers()) {
             context.insert("targetingKey".to_owned(), Value::String(key));
         }
-        context.insert("method".to_owned(), Value::String(method.to_owned()));
-        context.insert("path".to_owned(), Value::String(path.to_owned()));
+        let method = request.method().as_str().to_owned();
+        context.insert("method".to_owned(), Value::String(method));
+        let path = request.uri().path().to_owned();
+        context.insert("path".to_owned(), Value::String(path));
+        let headers = request.headers_mut();
+        headers.remove(&self.name);
         let loaded = self.live.current();
         let pairs: Vec<String> = loaded
             .definitions
@@ -123,15 +126,16 @@ mod tests {
     }
 
     fn stamped(flags: &FlagHeader, pairs: &[(&str, &str)], path: &str) -> String {
-        let mut headers = HeaderMap::new();
+        let mut request = hyper::Request::get(path).body(()).unwrap();
         for (name, value) in pairs {
-            headers.append(
+            request.headers_mut().append(
                 HeaderName::from_bytes(name.as_bytes()).unwrap(),
                 HeaderValue::from_str(value).unwrap(),
             );
         }
-        flags.stamp(&mut headers, "GET", path);
-        headers
+        flags.stamp(&mut request);
+        request
+            .headers()
             .get("x-flags")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default()

@@ -579,9 +579,7 @@ fn prepare<B>(
         received,
     );
     if let Some(flags) = &shared.flags {
-        let method = request.method().as_str().to_owned();
-        let path = request.uri().path().to_owned();
-        flags.stamp(request.headers_mut(), &method, &path);
+        flags.stamp(request);
     }
 }
 
