@@ -12,8 +12,8 @@ use crate::app::{App, AppDir};
 use crate::control::Op;
 use crate::error::Error;
 use crate::exit_code;
+use crate::flags::Definitions;
 use crate::flags::change::summary;
-use crate::flags::{Definitions, MAX_FILE_BYTES};
 
 /// The definitions file of an app.
 pub(super) struct FlagsFile {
@@ -41,18 +41,30 @@ impl FlagsFile {
 
     /// Reads and checks the file: its text and flags, or exit 2 with every error located.
     pub fn read(&self) -> Result<(String, Definitions), Error> {
-        let text = crate::fsutil::read_bounded(&self.path, MAX_FILE_BYTES, None)
-            .map_err(|e| Error::failed(e.to_string()))?;
-        let checked = crate::flags::check(&self.shown, &text);
-        let definitions = checked.into_result().map_err(|problems| {
+        Definitions::read_text(&self.path, &self.shown).map_err(|problems| {
             Error::InvalidApp(
                 problems
                     .into_iter()
                     .filter(crate::diagnostic::Diagnostic::is_error)
                     .collect(),
             )
-        })?;
-        Ok((text, definitions))
+        })
+    }
+
+    /// The app's flags as `dozen run` serves them and `dozen export` carries them: the
+    /// file, its text and its flags, checked; `None` when the app has none. A `[flags]`
+    /// section whose file is missing is refused.
+    pub fn load(app: &App, dir: &AppDir) -> Result<Option<(Self, String, Definitions)>, Error> {
+        let file = Self::of(app, dir);
+        if !file.path.exists() {
+            return if file.configured {
+                Err(file.missing())
+            } else {
+                Ok(None)
+            };
+        }
+        let (text, definitions) = file.read()?;
+        Ok(Some((file, text, definitions)))
     }
 
     pub fn missing(&self) -> Error {
@@ -68,15 +80,9 @@ fn run_plan(
     context: &Context,
     app: &App,
 ) -> Result<Option<(crate::supervisor::flags::FlagsPlan, String)>, Error> {
-    let file = FlagsFile::of(app, &context.locator.app_dir());
-    if !file.path.exists() {
-        return if file.configured {
-            Err(file.missing())
-        } else {
-            Ok(None)
-        };
-    }
-    let (text, definitions) = file.read()?;
+    let Some((file, text, definitions)) = FlagsFile::load(app, &context.locator.app_dir())? else {
+        return Ok(None);
+    };
     let address = match app.manifest.flags.listen.as_ref() {
         Some(listen) => crate::app::ports::RouterAddr::parse(listen.get_ref())
             .map(|a| crate::app::ports::RouterAddr::resolve(Some(a), 0))
@@ -171,19 +177,26 @@ pub(super) fn flag<'d>(
     })
 }
 
-pub(super) fn list(file: &FlagsFile, json: bool) -> Result<i32, Error> {
+pub(super) fn list(context: &Context, file: &FlagsFile, json: bool) -> Result<i32, Error> {
     if !file.path.exists() {
-        if json {
-            print(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(
-                    &json!({"file": file.shown, "exists": false, "flags": []})
-                )
-                .expect("serializable")
-            ))?;
+        // No flags is a list of none, as `--json` says it (exit 0 either way).
+        if !json {
+            if !context.quiet {
+                eprintln!(
+                    "no flags: {} does not exist (write flagd's format there: docs/flags.md)",
+                    file.shown
+                );
+            }
             return Ok(exit_code::SUCCESS);
         }
-        return Err(file.missing());
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(
+                &json!({"file": file.shown, "exists": false, "flags": []})
+            )
+            .expect("serializable")
+        ))?;
+        return Ok(exit_code::SUCCESS);
     }
     let (_, definitions) = file.read()?;
     if json {
@@ -213,7 +226,7 @@ pub(super) fn list(file: &FlagsFile, json: bool) -> Result<i32, Error> {
         let _ = writeln!(
             out,
             "{key:<width$}  {:<8}  {:<7}  {}",
-            state(flag),
+            flag.state.as_str(),
             flag.kind().map_or("-", crate::flags::Kind::as_str),
             summary(flag)
         );
@@ -225,18 +238,11 @@ pub(super) fn list(file: &FlagsFile, json: bool) -> Result<i32, Error> {
     Ok(exit_code::SUCCESS)
 }
 
-fn state(flag: &crate::flags::Flag) -> &'static str {
-    match flag.state {
-        crate::flags::State::Enabled => "ENABLED",
-        crate::flags::State::Disabled => "DISABLED",
-    }
-}
-
 /// A flag as `--json` shows it.
 fn described(key: &str, flag: &crate::flags::Flag) -> Value {
     json!({
         "key": key,
-        "state": state(flag),
+        "state": flag.state.as_str(),
         "type": flag.kind().map(crate::flags::Kind::as_str),
         "variants": flag.variants,
         "defaultVariant": flag.default_variant,
@@ -289,7 +295,7 @@ pub(super) fn get(
     }
     let mut out = String::new();
     let _ = writeln!(out, "{key}: {}", summary(flag));
-    let _ = writeln!(out, "  state     {}", state(flag));
+    let _ = writeln!(out, "  state     {}", flag.state.as_str());
     let _ = writeln!(
         out,
         "  type      {}",

@@ -17,7 +17,7 @@ pub(super) fn flags(context: &Context, args: &FlagsArgs) -> Result<i32, Error> {
     let (app, _) = App::load(&context.locator);
     let file = FlagsFile::of(&app, &context.locator.app_dir());
     let change = match &args.action {
-        None | Some(FlagsAction::List) => return super::flags::list(&file, args.json),
+        None | Some(FlagsAction::List) => return super::flags::list(context, &file, args.json),
         Some(FlagsAction::Get {
             key,
             targeting_key,
