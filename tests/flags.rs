@@ -178,3 +178,79 @@ fn get_evaluates_for_a_targeting_key() {
         "{shown}"
     );
 }
+
+#[test]
+fn an_app_without_flags_lists_none_and_a_bad_flags_section_is_located() {
+    let test = Test::new()
+        .procfile("web: x\n")
+        .args(&["flags"])
+        .run()
+        .success()
+        .stderr_has("no flags: flags.json does not exist");
+    let dir = test.dir.path().to_owned();
+    let (code, stdout, _) = dozen_in(&dir, &["flags", "--json"]);
+    assert_eq!(code, Some(0));
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&listed["exists"], &listed["flags"]),
+        (&Value::from(false), &serde_json::json!([]))
+    );
+
+    std::fs::write(
+        dir.join("dozen.toml"),
+        "[flags]\nfile = \"../flags.json\"\nlisten = \"nope\"\nheader = \"Host\"\n\n[router]\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = dozen_in(&dir, &["check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    for (located, says) in [
+        ("dozen.toml:2:", "outside the app directory"),
+        ("dozen.toml:3:", "invalid OFREP address"),
+        ("dozen.toml:4:", "a header the router sets or owns itself"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(located) && l.contains(says)),
+            "{located} {says}: {stderr}"
+        );
+    }
+    std::fs::write(
+        dir.join("dozen.toml"),
+        "[flags]\ntargeting_key = \"cookie:uid\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = dozen_in(&dir, &["check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("dozen.toml:2:") && stderr.contains("set header too"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_refuses_a_flags_file_with_errors_or_a_named_one_missing_before_it_starts() {
+    let test = Test::new()
+        .procfile("web: echo started\n")
+        .file("flags.json", "{\"flags\": {\"a\": {\"state\": \"ENABLED\", \"variants\": {\"x\": 1}, \"defaultVariant\": \"y\"}}}")
+        .args(&["run", "--dev", "-p", &crate::harness::port_block().to_string()])
+        .run()
+        .code(2)
+        .stderr_has("flags.json:1:")
+        .stdout_lacks("started");
+    let dir = test.dir.path().to_owned();
+    std::fs::remove_file(dir.join("flags.json")).unwrap();
+    std::fs::write(
+        dir.join("dozen.toml"),
+        "[flags]\nfile = \"conf/flags.json\"\n",
+    )
+    .unwrap();
+    let port = crate::harness::port_block().to_string();
+    let (code, stdout, stderr) = dozen_in(&dir, &["run", "--dev", "-p", &port]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("no flags: conf/flags.json does not exist"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("started"), "{stdout}");
+}

@@ -239,7 +239,8 @@ fn the_node_sdk_reads_set_and_disable_and_a_disabled_flag_gives_the_callers_defa
 #[test]
 fn the_router_stamps_each_requests_variants_and_hand_edits_are_applied_or_refused() {
     let port = base_port();
-    let test = super::app()
+    // A compound command, as apps start (`cd x && app`).
+    let test = super::compound_app()
         .file("flags.json", FLAGS)
         .manifest("[flags]\nheader = \"X-Flags\"\ntargeting_key = \"header:X-User\"\n");
     let mut running = run(test, port, 1);
@@ -287,6 +288,22 @@ fn the_router_stamps_each_requests_variants_and_hand_edits_are_applied_or_refuse
         "{refused}"
     );
     assert_eq!(headers("someone"), "new-checkout=on, vip-banner=off");
+    // The same flags saved again: said to check again, nothing changed.
+    std::fs::write(
+        &file,
+        FLAGS.replacen(
+            "\"defaultVariant\": \"off\"\n",
+            "\"defaultVariant\": \"on\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    running.wait_for(
+        "flags: flags.json checks again; the flags in effect are its",
+        5,
+    );
+    std::fs::write(&file, "{\"flags\": {\"x\": {\"state\": \"ON\"}}}").unwrap();
+    running.wait_for_nth("flags: flags.json not applied", 2, 5);
     // `dozen flags` refuses to edit it, with the same location.
     let (code, _, stderr) = running.dozen(&["flags", "enable", "x"]);
     assert_eq!(code, Some(2), "{stderr}");
@@ -297,14 +314,19 @@ fn the_router_stamps_each_requests_variants_and_hand_edits_are_applied_or_refuse
 #[test]
 fn ofrep_answers_as_the_protocol_says() {
     let port = base_port();
+    // `[flags] listen` gives OFREP the address asked (in the port block, where no instance
+    // runs).
+    let asked = port + 99;
     let test = Test::new()
         .file("flags.json", FLAGS)
+        .manifest(&format!("[flags]\nlisten = \"{asked}\"\n"))
         .procfile("web: exec sleep 600\n");
     let mut running = test
         .args(&["run", "--dev", "--no-timestamps", "-p", &port.to_string()])
         .spawn();
     let endpoint = endpoint(&mut running);
-    let ofrep_port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(endpoint, format!("http://127.0.0.1:{asked}"));
+    let ofrep_port = asked;
     let mut client = Client::connect(ofrep_port).unwrap();
     let send = |client: &mut Client, path: &str, body: &str, extra: &str| {
         client
