@@ -23,6 +23,7 @@ pub mod http;
 pub mod image;
 pub mod logs;
 pub mod ofrep;
+pub mod procfs;
 pub mod router;
 pub mod secret;
 pub mod source;

@@ -29,12 +29,11 @@ impl Owner {
 /// `None` when there is no such process, or it has ended and only waits to be reaped (a
 /// zombie does nothing more for a record it owns).
 pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
-    if matches!(fields.next()?, "Z" | "X" | "x") {
+    let stat = crate::procfs::Stat::read(i32::try_from(pid).ok()?)?;
+    if stat.is_zombie() {
         return None;
     }
-    fields.nth(18)?.parse().ok()
+    stat.start_time()
 }
 
 #[cfg(test)]

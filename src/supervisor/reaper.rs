@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, WaitOptions};
 
+use crate::procfs::Stat;
+
 /// Orphaned descendants re-parent to us instead of init, so we can still find and end them.
 pub fn become_subreaper() -> std::io::Result<()> {
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?;
@@ -26,10 +28,7 @@ pub fn descendants(root: Pid) -> Vec<Pid> {
         else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        if let Some(ppid) = parent_of(&stat) {
+        if let Some(ppid) = Stat::read(pid).and_then(|stat| stat.parent()) {
             children.entry(ppid).or_default().push(pid);
         }
     }
@@ -54,27 +53,14 @@ pub fn children_of(parent: Pid) -> Vec<Pid> {
     entries
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| parent_of(&stat))
-                == Some(parent)
-        })
+        .filter(|pid| Stat::read(*pid).and_then(|stat| stat.parent()) == Some(parent))
         .filter_map(Pid::from_raw)
         .collect()
 }
 
 /// The process group of a process, from `/proc/PID/stat`.
 pub fn process_group_of(pid: Pid) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// The parent pid field of `/proc/PID/stat` (after the command name, which may hold `)`).
-fn parent_of(stat: &str) -> Option<i32> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
+    Stat::read(pid.as_raw_nonzero().get())?.group()
 }
 
 /// Reaps every child of ours that has exited (adopted orphans included), without blocking.
@@ -112,13 +98,7 @@ pub fn end_descendants(grace: Duration) {
 
 /// Whether a process has ended but is not reaped yet (state `Z`), or is gone.
 pub fn is_zombie(pid: Pid) -> bool {
-    std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
-        .ok()
-        .and_then(|stat| {
-            stat.rfind(')')
-                .map(|i| stat[i + 1..].trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true)
+    Stat::read(pid.as_raw_nonzero().get()).is_none_or(|stat| stat.is_zombie())
 }
 
 #[cfg(test)]
@@ -127,6 +107,7 @@ mod tests {
 
     #[test]
     fn parent_field_survives_odd_command_names() {
+        let parent_of = |line: &str| Stat::parse(line).and_then(|stat| stat.parent());
         assert_eq!(parent_of("123 (a) b) c) S 45 123 123 0"), Some(45));
         assert_eq!(parent_of("1 (init) S 0 1 1"), Some(0));
         assert_eq!(parent_of("garbage"), None);

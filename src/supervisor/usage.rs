@@ -31,39 +31,22 @@ pub struct Stat {
     pub rss_pages: u64,
 }
 
-/// The most of a `stat` file read: its line is a few hundred bytes (a command name is at
-/// most 64 of them).
-const MAX_STAT: usize = 1024;
-
-/// Parses a `/proc/PID/stat` line: after the command name (which may hold `)` and spaces),
-/// field 5 is the process group, 14 and 15 the user and system ticks, 24 the resident pages.
+/// A `/proc/PID/stat` line's group, CPU ticks and resident pages.
 pub fn parse_stat(line: &str) -> Option<Stat> {
-    let rest = &line[line.rfind(')')? + 1..];
-    // Fields from 3 (state) on.
-    let fields: Vec<&str> = rest.split_ascii_whitespace().take(22).collect();
-    let field = |n: usize| fields.get(n - 3).copied();
-    let number = |n: usize| field(n)?.parse::<u64>().ok();
+    of(&crate::procfs::Stat::parse(line)?)
+}
+
+fn of(stat: &crate::procfs::Stat) -> Option<Stat> {
     Some(Stat {
-        group: field(5)?.parse().ok()?,
-        ticks: number(14)?.checked_add(number(15)?)?,
-        rss_pages: number(24)?,
+        group: stat.group()?,
+        ticks: stat.ticks()?,
+        rss_pages: stat.rss_pages()?,
     })
 }
 
-/// Reads one process's `stat`, bounded; None when it has gone (or is not readable).
+/// Reads one process's `stat`; None when it has gone (or is not readable).
 fn read_stat(pid: i32) -> Option<Stat> {
-    use std::io::Read as _;
-    let mut buf = [0u8; MAX_STAT];
-    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
-    let mut len = 0;
-    while len < buf.len() {
-        match file.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(_) => return None,
-        }
-    }
-    parse_stat(std::str::from_utf8(&buf[..len]).ok()?)
+    of(&crate::procfs::Stat::read(pid)?)
 }
 
 /// Every this many samples, all of `/proc` is listed to find the groups' new members.
