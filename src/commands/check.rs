@@ -91,6 +91,8 @@ pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
     inspection.diagnostics.extend(drains);
     let certificates = certificate_problems(&inspection);
     inspection.diagnostics.extend(certificates);
+    let flags = flags_problems(context, &inspection);
+    inspection.diagnostics.extend(flags);
     let report = Report::new(&inspection);
     let valid = report.valid;
     if args.json {
@@ -107,6 +109,31 @@ pub(super) fn run(context: &Context, args: &CheckArgs) -> Result<i32, Error> {
     } else {
         exit_code::FAILURE
     })
+}
+
+/// `check` only: the flags file `dozen run` would serve, checked as it checks it (every
+/// problem, warnings too), or missing when `[flags]` asks for it.
+fn flags_problems(context: &Context, inspection: &Inspection) -> Vec<Diagnostic> {
+    let file = super::flags::FlagsFile::of(&inspection.app, &context.locator.app_dir());
+    if !file.path.exists() {
+        return if file.configured {
+            vec![Diagnostic::general(
+                crate::diagnostic::Severity::Error,
+                Some(file.shown.clone()),
+                "the flags file [flags] asks for does not exist".to_owned(),
+            )]
+        } else {
+            Vec::new()
+        };
+    }
+    match crate::fsutil::read_bounded(&file.path, crate::flags::MAX_FILE_BYTES, None) {
+        Ok(text) => crate::flags::check(&file.shown, &text).diagnostics,
+        Err(error) => vec![Diagnostic::general(
+            crate::diagnostic::Severity::Error,
+            Some(file.shown),
+            error.to_string(),
+        )],
+    }
 }
 
 /// `check` only: the drains of `[logs]` filled with the environment's config, as `dozen run`
