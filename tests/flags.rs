@@ -254,3 +254,44 @@ fn a_run_refuses_a_flags_file_with_errors_or_a_named_one_missing_before_it_start
     );
     assert!(!stdout.contains("started"), "{stdout}");
 }
+
+#[test]
+fn check_says_what_run_would_refuse_in_the_flags_and_dozen_flags_refuses_a_broken_section() {
+    let broken = "{\"flags\": {\n  \"a\": {\"state\": \"ON\", \"variants\": {\"x\": 1}, \"defaultVariant\": \"x\"},\n  \"b\": {\"state\": \"ENABLED\", \"variants\": {\"x\": 1}, \"defaultVariant\": \"y\"}\n}}\n";
+    let test = Test::new()
+        .procfile("web: x\n")
+        .file("flags.json", broken)
+        .args(&["check"])
+        .run()
+        .code(1)
+        .stderr_has("flags.json:2:")
+        .stderr_has("flags.json:3:")
+        .stderr_has("2 errors");
+    let dir = test.dir.path().to_owned();
+    std::fs::remove_file(dir.join("flags.json")).unwrap();
+    std::fs::write(
+        dir.join("dozen.toml"),
+        "[flags]\nfile = \"conf/flags.json\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = dozen_in(&dir, &["check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("conf/flags.json") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    // A section with errors names no file `dozen flags` may edit.
+    std::fs::write(
+        dir.join("dozen.toml"),
+        "[flags]\nfile = \"../flags.json\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = dozen_in(&dir, &["flags", "disable", "theme"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("dozen.toml:2:") && stderr.contains("outside the app directory"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = dozen_in(&dir, &["flags"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}

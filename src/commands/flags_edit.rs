@@ -14,7 +14,24 @@ use crate::flags::change::{Change, Percent, summary};
 
 pub(super) fn flags(context: &Context, args: &FlagsArgs) -> Result<i32, Error> {
     context.require_app_dir()?;
-    let (app, _) = App::load(&context.locator);
+    let (app, problems) = App::load(&context.locator);
+    // `[flags]` says which file: a manifest with errors (a file outside the app among them)
+    // names none, as `dozen run` would refuse it.
+    let manifest = app.manifest_source.as_ref().map(|s| s.path.as_str());
+    let errors: Vec<_> = problems
+        .into_iter()
+        .filter(|d| {
+            let path = d
+                .location
+                .as_ref()
+                .map(|l| l.path.as_str())
+                .or(d.path.as_deref());
+            d.is_error() && manifest.is_some() && path == manifest
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(Error::InvalidApp(errors));
+    }
     let file = FlagsFile::of(&app, &context.locator.app_dir());
     let change = match &args.action {
         None | Some(FlagsAction::List) => return super::flags::list(context, &file, args.json),
