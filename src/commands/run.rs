@@ -197,9 +197,8 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
         .map_err(|e| Error::io("cannot create the control socket", e))?;
 
     let types = type_settings(app, procfile, timeout);
-    let watch = args
-        .watch
-        .then(|| watch_plan(app, procfile, &cwd, &store, context.environment()));
+    let live = flags.as_ref().map(|f| f.path.clone());
+    let watch = (args.watch).then(|| watch_plan(app, procfile, (&cwd, &store), context, live));
     let planned = instances
         .iter()
         .map(|i| PlannedInstance {
@@ -251,11 +250,13 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
 fn watch_plan(
     app: &crate::app::App,
     procfile: &crate::app::procfile::Procfile,
-    cwd: &std::path::Path,
-    store: &std::path::Path,
-    environment: &str,
+    (cwd, store): (&std::path::Path, &std::path::Path),
+    context: &Context,
+    // The flags file, which the run applies itself.
+    live: Option<std::path::PathBuf>,
 ) -> crate::supervisor::watch::WatchPlan {
     use crate::supervisor::watch::{Paths, paths};
+    let environment = context.environment();
     let types = procfile
         .types
         .iter()
@@ -278,6 +279,7 @@ fn watch_plan(
         store: store.to_owned(),
         types,
         config,
+        live: live.into_iter().collect(),
     }
 }
 

@@ -109,6 +109,8 @@ pub struct WatchPlan {
     /// The env files, `dozen.toml` and the Procfile: the run read them when it started, so a
     /// restart would not take their change (it is said instead).
     pub config: Vec<PathBuf>,
+    /// What the run applies itself when it changes (the flags file): no restart.
+    pub live: Vec<PathBuf>,
 }
 
 /// Sends a restart request to the run, with where to answer; false once the run has ended.
@@ -140,15 +142,19 @@ pub fn start(plan: WatchPlan, pump: pump::Handle, restart: Restart) -> Result<()
         .name("dozen-watch".into())
         .spawn(move || {
             let mut watcher = watcher;
-            let config: Vec<PathBuf> = plan
-                .config
-                .iter()
-                .filter_map(|p| {
-                    let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-                    p.strip_prefix(&changes.root).ok().map(Path::to_owned)
-                })
-                .collect();
+            // As the changes name them: relative to the app directory.
+            let relative = |files: &[PathBuf]| -> Vec<PathBuf> {
+                files
+                    .iter()
+                    .filter_map(|p| {
+                        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                        p.strip_prefix(&changes.root).ok().map(Path::to_owned)
+                    })
+                    .collect()
+            };
+            let (config, live) = (relative(&plan.config), relative(&plan.live));
             while let Some(mut changed) = changes.next_burst(&rx, &mut watcher) {
+                changed.retain(|p| !live.contains(p));
                 let (read_at_start, rest): (Vec<PathBuf>, Vec<PathBuf>) =
                     changed.drain(..).partition(|p| config.contains(p));
                 changed = rest;

@@ -395,3 +395,42 @@ fn ofrep_answers_as_the_protocol_says() {
     assert_eq!(too_big.status, 413);
     super::stop(running);
 }
+
+#[test]
+fn under_watch_a_flags_change_is_applied_live_and_restarts_nothing() {
+    let port = base_port();
+    let test = Test::new()
+        .file("flags.json", FLAGS)
+        .file("app.sh", "echo up; exec sleep 600\n")
+        .procfile("worker: cd . && sh app.sh\n");
+    let mut running = test
+        .args(&[
+            "run",
+            "--dev",
+            "--watch",
+            "--no-timestamps",
+            "-p",
+            &port.to_string(),
+        ])
+        .spawn();
+    running.wait_for("worker.1 | up", 10);
+    let (code, _, stderr) = running.dozen(&["flags", "set", "new-checkout", "on"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    running.wait_for(
+        "flags: flags.json changed: new-checkout: on for everyone",
+        5,
+    );
+    // A file of the app changed after it is restarted on: the flags' change, before it, was not.
+    std::fs::write(
+        running.dir.path().join("app.sh"),
+        "echo again; exec sleep 600\n",
+    )
+    .unwrap();
+    running.wait_for("worker.1 | again", 10);
+    let restarts: Vec<&String> = (running.seen.iter())
+        .filter(|l| l.contains("changed, restarting"))
+        .collect();
+    assert_eq!(restarts.len(), 1, "{:#?}", running.seen);
+    assert!(restarts[0].contains("app.sh changed"), "{restarts:?}");
+    super::stop(running);
+}
