@@ -1467,7 +1467,7 @@ _dozen() {
             return 0
             ;;
         dozen__subcmd__flags__subcmd__rollout)
-            opts="-f -e -q -v -h --json --app --env --procfile --env-file --quiet --verbose --color --help"
+            opts="-f -e -q -v -h --replace --json --app --env --procfile --env-file --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -685,6 +685,7 @@ set edit:completion:arg-completer[dozen] = {|@words|
             cand -e 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
             cand --env-file 'Env files to use instead of the environment''s, comma-separated, as in foreman and honcho'
             cand --color 'When to use colours (`NO_COLOR` turns `auto` off)'
+            cand --replace 'Replace a targeting rule of the flag''s own (the history keeps it)'
             cand --json 'Print JSON'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'

@@ -520,6 +520,7 @@ complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subco
 complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -l color -d 'When to use colours (`NO_COLOR` turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -l replace -d 'Replace a targeting rule of the flag\'s own (the history keeps it)'
 complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -l json -d 'Print JSON'
 complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -s q -l quiet -d 'Print only errors'
 complete -c dozen -n "__fish_dozen_using_subcommand flags; and __fish_seen_subcommand_from rollout" -s v -l verbose -d 'Print more detail'

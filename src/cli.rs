@@ -213,7 +213,7 @@ pub enum Command {
 
     /// Run the process formation of the current release (--dev: of the working tree)
     #[command(
-        after_help = "Also runs the [schedule.NAME] jobs of dozen.toml (cron, command or task, timezone, concurrency, timeout, starting_deadline), each fire a one-off under `schedule.NAME` in the output and in `dozen history`.\n\nExamples:\n  dozen run --dev                     the whole formation\n  dozen run --dev web                 only web\n  dozen run --dev -m web=2,worker=1   two web, one worker (others: none)\n  dozen run --dev -m all=2 -p 8000    two of each, ports from 8000\n  dozen run --dev --log-format json | jq .line"
+        after_help = "Also runs the [schedule.NAME] jobs of dozen.toml (cron, command or task, timezone, concurrency, timeout, starting_deadline), each fire a one-off under `schedule.NAME` in the output and in `dozen history`. With a flags file (flags.json, or [flags] file), serves the app's feature flags over OFREP at the address every process finds in OFREP_ENDPOINT, and applies each change of the file at once (`dozen flags`).\n\nExamples:\n  dozen run --dev                     the whole formation\n  dozen run --dev web                 only web\n  dozen run --dev -m web=2,worker=1   two web, one worker (others: none)\n  dozen run --dev -m all=2 -p 8000    two of each, ports from 8000\n  dozen run --dev --log-format json | jq .line"
     )]
     Run(RunArgs),
 

@@ -40,8 +40,12 @@ pub enum FlagsAction {
         key: String,
         /// 0% to 100%, such as 10% or 12.5%
         percent: String,
-        /// The variant rolled out [default: the flag's only variant besides its default]
+        /// The variant rolled out [default: a boolean flag's `true` variant, else its only
+        /// variant besides its default]
         variant: Option<String>,
+        /// Replace a targeting rule of the flag's own (the history keeps it)
+        #[arg(long)]
+        replace: bool,
     },
     /// Serve the flag again (its default and targeting as they are)
     Enable {

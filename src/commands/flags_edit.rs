@@ -58,11 +58,13 @@ pub(super) fn flags(context: &Context, args: &FlagsArgs) -> Result<i32, Error> {
             key,
             percent,
             variant,
+            replace,
         }) => (
             key,
             Change::Rollout {
                 percent: percent.parse::<Percent>().map_err(Error::usage)?,
                 variant: variant.clone(),
+                replace: *replace,
             },
         ),
         Some(FlagsAction::Enable { key }) => (key, Change::Enable),
@@ -176,7 +178,9 @@ fn edit(
 fn describe(change: &Change) -> String {
     match change {
         Change::Set { variant } => format!("set {variant}"),
-        Change::Rollout { percent, variant } => match variant {
+        Change::Rollout {
+            percent, variant, ..
+        } => match variant {
             Some(variant) => format!("rollout {percent} {variant}"),
             None => format!("rollout {percent}"),
         },

@@ -17,9 +17,11 @@ pub enum Change {
         variant: String,
     },
     /// Serve `variant` to `percent` of targeting keys, the default variant to the rest.
+    /// A targeting rule of the flag's own (not a rollout) is replaced only when `replace`.
     Rollout {
         percent: Percent,
         variant: Option<String>,
+        replace: bool,
     },
     Enable,
     Disable,
@@ -95,21 +97,35 @@ impl Change {
                     ("targeting", None),
                 ])
             }
-            Self::Rollout { percent, variant } => {
+            Self::Rollout {
+                percent,
+                variant,
+                replace,
+            } => {
+                if flag.targeting.is_some() && rollout(flag).is_none() && !replace {
+                    return Err(refused(
+                        format!(
+                            "flag `{key}` has a targeting rule of its own, which a rollout would replace"
+                        ),
+                        Some(format!(
+                            "replace it with --replace (`dozen history --json` keeps it), or write the rollout into the rule: dozen flags get {key}"
+                        )),
+                    ));
+                }
                 let default = flag.default_variant.clone().ok_or_else(|| {
                     refused(
                         format!("flag `{key}` has no default variant to serve the rest"),
                         Some(format!("give it one first: dozen flags set {key} VARIANT")),
                     )
                 })?;
-                let variant = match variant {
+                let (variant, rest) = match variant {
                     Some(v) => {
                         known_variant(key, flag, v)?;
-                        v.clone()
+                        (v.clone(), default.clone())
                     }
-                    None => rolled_out_variant(key, flag, &default)?,
+                    None => rolled_out(key, flag, &default)?,
                 };
-                if variant == default {
+                if variant == rest {
                     return Err(refused(
                         format!(
                             "`{variant}` is flag `{key}`'s default variant: everyone has it already"
@@ -125,13 +141,17 @@ impl Change {
                 // which buckets as 10 of 100 does.
                 let scale = if percent.0 % 100 == 0 { 100 } else { 1 };
                 let (weight, total) = (percent.0 / scale, 10_000 / scale);
-                Ok(vec![
-                    ("state", Some(json!(State::Enabled.as_str()))),
-                    (
-                        "targeting",
-                        Some(json!({"fractional": [[variant, weight], [default, total - weight]]})),
-                    ),
-                ])
+                let mut edits = vec![("state", Some(json!(State::Enabled.as_str())))];
+                if rest != default {
+                    // Callers without a targeting key (which `fractional` cannot bucket) get
+                    // the rest too.
+                    edits.push(("defaultVariant", Some(json!(rest))));
+                }
+                edits.push((
+                    "targeting",
+                    Some(json!({"fractional": [[variant, weight], [rest, total - weight]]})),
+                ));
+                Ok(edits)
             }
         }
     }
@@ -152,16 +172,35 @@ fn known_variant(key: &str, flag: &Flag, variant: &str) -> Result<(), Refused> {
     ))
 }
 
-/// The variant a rollout without one serves: the flag's only other variant, or its rollout's.
-fn rolled_out_variant(key: &str, flag: &Flag, default: &str) -> Result<String, Refused> {
+/// What a rollout without a variant serves, and to the rest: a boolean flag's `true` variant
+/// (the rest its `false` one, when `true` is the default: `set on` then `rollout 10%` is 10%
+/// on); else the variant its rollout serves now, or its only one besides the default.
+fn rolled_out(key: &str, flag: &Flag, default: &str) -> Result<(String, String), Refused> {
+    let valued = |value: bool| {
+        let named: Vec<&String> = (flag.variants.iter())
+            .filter(|(_, v)| **v == Value::Bool(value))
+            .map(|(name, _)| name)
+            .collect();
+        match named.as_slice() {
+            [one] => Some((*one).clone()),
+            _ => None,
+        }
+    };
+    if let (Some(on), Some(off)) = (valued(true), valued(false)) {
+        return Ok(if on == default {
+            (on, off)
+        } else {
+            (on, default.to_owned())
+        });
+    }
     if let Some(Rollout { variant, .. }) = rollout(flag) {
         if variant != default {
-            return Ok(variant);
+            return Ok((variant, default.to_owned()));
         }
     }
     let others: Vec<&String> = flag.variants.keys().filter(|v| *v != default).collect();
     match others.as_slice() {
-        [one] => Ok((*one).clone()),
+        [one] => Ok(((*one).clone(), default.to_owned())),
         _ => Err(refused(
             format!(
                 "flag `{key}` has {} variants besides its default `{default}`: say which to roll out",
@@ -277,6 +316,7 @@ mod tests {
         let change = Change::Rollout {
             percent: "10%".parse().unwrap(),
             variant: None,
+            replace: false,
         };
         let edits = change.edits("f", &f).unwrap();
         assert_eq!(
@@ -294,6 +334,7 @@ mod tests {
         let again = Change::Rollout {
             percent: "12.5%".parse().unwrap(),
             variant: None,
+            replace: false,
         };
         assert_eq!(
             again.edits("f", &rolled).unwrap()[1].1,
@@ -312,6 +353,7 @@ mod tests {
         let to_default = Change::Rollout {
             percent: Percent(1000),
             variant: Some("off".into()),
+            replace: false,
         };
         assert!(
             to_default
@@ -326,6 +368,7 @@ mod tests {
         let which = Change::Rollout {
             percent: Percent(1000),
             variant: None,
+            replace: false,
         };
         assert!(
             which
@@ -353,5 +396,53 @@ mod tests {
             "\"defaultVariant\": \"off\", \"targeting\": {\"if\": [true, \"on\"]}",
         );
         assert_eq!(summary(&flag(&rule)), "targeting rule, else off");
+    }
+
+    #[test]
+    fn a_boolean_rollout_serves_true_to_the_share_whatever_the_default() {
+        let on = flag(&ONOFF.replace("\"defaultVariant\": \"off\"", "\"defaultVariant\": \"on\""));
+        let change = Change::Rollout {
+            percent: Percent(1000),
+            variant: None,
+            replace: false,
+        };
+        let edits = change.edits("f", &on).unwrap();
+        assert!(
+            edits.contains(&("defaultVariant", Some(json!("off")))),
+            "{edits:?}"
+        );
+        assert!(edits.contains(&(
+            "targeting",
+            Some(json!({"fractional": [["on", 10], ["off", 90]]}))
+        )));
+        // With `off` the default, the default stays.
+        let edits = change.edits("f", &flag(ONOFF)).unwrap();
+        assert!(
+            !edits.iter().any(|(member, _)| *member == "defaultVariant"),
+            "{edits:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_of_the_flags_own_is_replaced_only_when_asked() {
+        let rule = flag(&ONOFF.replace(
+            "\"defaultVariant\": \"off\"",
+            "\"defaultVariant\": \"off\", \"targeting\": {\"if\": [true, \"on\"]}",
+        ));
+        let mut change = Change::Rollout {
+            percent: Percent(1000),
+            variant: None,
+            replace: false,
+        };
+        let refused = change.edits("f", &rule).unwrap_err();
+        assert!(
+            refused.message.contains("targeting rule of its own"),
+            "{refused:?}"
+        );
+        assert!(refused.hint.unwrap().contains("--replace"));
+        if let Change::Rollout { replace, .. } = &mut change {
+            *replace = true;
+        }
+        assert!(change.edits("f", &rule).is_ok());
     }
 }
