@@ -68,6 +68,13 @@ pub struct ExportType {
 }
 
 impl Source {
+    /// Whether the processes get `OFREP_ENDPOINT` pointing at the export's flagd: it has
+    /// flags, and the config does not name an OFREP service of its own (which stays, as in
+    /// `dozen run`).
+    pub fn flags_endpoint(&self) -> bool {
+        self.flags.is_some() && !self.config.contains_key(flagd::ENDPOINT)
+    }
+
     /// The `/bin/sh -c` script that starts `command` as `dozen run` does (`.profile.d`
     /// sourced, then `exec`).
     pub fn start(&self, command: &str) -> String {

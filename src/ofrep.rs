@@ -17,6 +17,9 @@ use serde_json::{Map, Value, json};
 use crate::flags::live::Loaded;
 use crate::flags::{Context, ErrorCode, Evaluation, EvaluationError};
 
+/// The variable every process finds OFREP at (`dozen run`'s, or an export's flagd).
+pub const ENDPOINT: &str = "OFREP_ENDPOINT";
+
 /// The largest request body read (a context with this much in it is a mistake or an attack).
 pub const MAX_BODY: usize = 1 << 20;
 

@@ -295,3 +295,28 @@ fn check_says_what_run_would_refuse_in_the_flags_and_dozen_flags_refuses_a_broke
     let (code, _, stderr) = dozen_in(&dir, &["flags"]);
     assert_eq!(code, Some(2), "{stderr}");
 }
+
+#[test]
+fn an_ofrep_endpoint_the_config_sets_is_the_one_the_processes_get() {
+    let port = crate::harness::port_block().to_string();
+    let test = app()
+        .procfile("worker: cd . && echo \"endpoint=$OFREP_ENDPOINT\" && exec sleep 600\n")
+        .env_file(".env", "OFREP_ENDPOINT=http://flagd.example:8016\n");
+    let mut running = test
+        .args(&["run", "--dev", "--no-timestamps", "-p", &port])
+        .spawn();
+    running.wait_for("worker.1 | endpoint=http://flagd.example:8016", 10);
+    running.signal(rustix::process::Signal::INT);
+    let _ = running.child.wait();
+    // An export keeps it too: flagd runs, the config names where the processes look.
+    let dir = running.into_dir();
+    let out = dir.path().join("out");
+    let (code, _, stderr) = dozen_in(
+        dir.path(),
+        &["export", "compose", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let compose = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
+    assert!(compose.contains("flagd"), "{compose}");
+    assert!(!compose.contains("OFREP_ENDPOINT:"), "{compose}");
+}

@@ -115,24 +115,37 @@ fn run_plan(
 
 /// The flags a run serves, with the router's header and every process's `OFREP_ENDPOINT`
 /// set: the plan and the endpoint, or nothing when the app has no flags.
+/// `(env, configured)`: the processes' environment, and whether the app's config sets
+/// `OFREP_ENDPOINT` itself (a flagd of its own, say): then that one stays, and it is said.
 pub(super) fn for_run(
     context: &Context,
     app: &App,
     router: Option<&mut crate::supervisor::front::RouterPlan>,
-    env: &mut Vec<(String, String)>,
+    (env, configured): (&mut Vec<(String, String)>, bool),
 ) -> Result<(Option<crate::supervisor::flags::FlagsPlan>, Option<String>), Error> {
     let Some((plan, endpoint)) = run_plan(context, app)? else {
         return Ok((None, None));
     };
     stamp_header(context, app, router, &plan);
-    set_endpoint(env, &endpoint);
+    if configured {
+        if !context.quiet {
+            eprintln!(
+                "{}: the config sets {ENDPOINT}: the processes get the config's, not this run's ({endpoint})",
+                context.paint_err().warning("note")
+            );
+        }
+    } else {
+        set_endpoint(env, &endpoint);
+    }
     Ok((Some(plan), Some(endpoint)))
 }
 
-/// `OFREP_ENDPOINT` in a process environment (replacing any inherited one).
+pub(super) use crate::ofrep::ENDPOINT;
+
+/// `OFREP_ENDPOINT` in a process environment (replacing an inherited one).
 pub(super) fn set_endpoint(env: &mut Vec<(String, String)>, endpoint: &str) {
-    env.retain(|(k, _)| k != "OFREP_ENDPOINT");
-    env.push(("OFREP_ENDPOINT".into(), endpoint.to_owned()));
+    env.retain(|(k, _)| k != ENDPOINT);
+    env.push((ENDPOINT.into(), endpoint.to_owned()));
 }
 
 /// `[flags] header`: the router stamps each request's variants (said when there is no router

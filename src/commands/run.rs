@@ -108,7 +108,9 @@ fn release_spec(
         &released.inherit(),
         &[("DOZEN_RELEASE", format!("v{version}"))],
     );
-    if let Some(endpoint) = ofrep_endpoint {
+    if let Some(endpoint) = ofrep_endpoint
+        && !released.config.contains_key(super::flags::ENDPOINT)
+    {
         super::flags::set_endpoint(&mut env, endpoint);
     }
     Ok(Spec {
@@ -190,7 +192,9 @@ fn start(context: &Context, args: &RunArgs, source: Source<'_>) -> Result<i32, E
 
     instance_ports_free(router.as_ref(), &instances)?;
 
-    let (flags, endpoint) = super::flags::for_run(context, app, router.as_mut(), &mut env)?;
+    let configured = config.vars.contains_key(super::flags::ENDPOINT);
+    let (flags, endpoint) =
+        super::flags::for_run(context, app, router.as_mut(), (&mut env, configured))?;
     let logs = logs_plan(app, &store, &env)?;
     // Under the lock: a socket left by a killed run is replaced.
     let control = crate::supervisor::server::Server::bind(&store)

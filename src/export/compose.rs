@@ -89,9 +89,9 @@ fn environment(source: &Source, port: Option<u32>) -> Value {
     let mut env = Map::new();
     if let Some(port) = port {
         env.insert("PORT".into(), json!(port.to_string()));
-        if source.flags.is_some() {
+        if source.flags_endpoint() {
             env.insert(
-                "OFREP_ENDPOINT".into(),
+                flagd::ENDPOINT.into(),
                 json!(format!("http://flagd:{}", flagd::OFREP_PORT)),
             );
         }

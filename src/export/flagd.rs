@@ -13,6 +13,7 @@ pub const IMAGE: &str = "ghcr.io/open-feature/flagd:v0.12.9";
 pub const PORT: u16 = 8013;
 pub const MANAGEMENT_PORT: u16 = 8014;
 pub const OFREP_PORT: u16 = 8016;
+pub use crate::ofrep::ENDPOINT;
 /// Where the containers see the definitions.
 pub const MOUNT_DIR: &str = "/etc/flagd";
 /// Where the systemd unit finds the flagd binary (a release of open-feature/flagd).

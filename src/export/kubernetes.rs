@@ -85,8 +85,10 @@ impl Objects<'_> {
         }
         let endpoint = format!("http://localhost:{}", flagd::OFREP_PORT);
         for container in spec["containers"].as_array_mut().into_iter().flatten() {
-            if let Some(env) = container["env"].as_array_mut() {
-                env.push(json!({ "name": "OFREP_ENDPOINT", "value": endpoint }));
+            if let Some(env) = container["env"].as_array_mut()
+                && self.source.flags_endpoint()
+            {
+                env.push(json!({ "name": flagd::ENDPOINT, "value": endpoint }));
             }
         }
         let ready = json!({ "path": "/readyz", "port": flagd::MANAGEMENT_PORT });

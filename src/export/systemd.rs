@@ -88,10 +88,11 @@ impl Units<'_> {
     }
 
     fn flags_env(&self, unit: &mut String) {
-        if self.flags_file.is_some() {
+        if self.source.flags_endpoint() {
             let _ = writeln!(
                 unit,
-                "Environment=OFREP_ENDPOINT=http://127.0.0.1:{}",
+                "Environment={}=http://127.0.0.1:{}",
+                flagd::ENDPOINT,
                 flagd::OFREP_PORT
             );
         }
