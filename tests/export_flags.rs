@@ -228,14 +228,25 @@ fn compose_gets_a_flagd_service_the_app_services_depend_on() {
     );
     assert_eq!(flagd["command"][0], "start");
     assert_eq!(flagd["command"][2], "file:/etc/flagd/flags.json");
-    // The mount, from the compose file's directory, is the directory holding flags.json.
+    // The mount, from the compose file's directory, is a directory of the export holding a
+    // copy of flags.json and nothing else (not the env file, not the app).
     let volume = flagd["volumes"][0].as_str().unwrap();
     let (host, inside) = volume.split_once(':').unwrap();
     assert_eq!(inside, "/etc/flagd:ro");
-    let mounted = std::fs::canonicalize(out.join(host).join("flags.json")).unwrap();
+    let mounted = out.join(host);
     assert_eq!(
-        mounted,
-        std::fs::canonicalize(app.join("flags.json")).unwrap()
+        std::fs::read_to_string(mounted.join("flags.json")).unwrap(),
+        std::fs::read_to_string(app.join("flags.json")).unwrap()
+    );
+    let names: Vec<_> = std::fs::read_dir(&mounted)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["flags.json"]);
+    assert!(
+        std::fs::canonicalize(&mounted)
+            .unwrap()
+            .starts_with(std::fs::canonicalize(&out).unwrap())
     );
     for service in ["web", "worker"] {
         let s = &compose["services"][service];

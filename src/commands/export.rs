@@ -130,7 +130,7 @@ pub(super) fn run(context: &Context, args: &ExportArgs) -> Result<i32, Error> {
             format!("apply: kubectl apply -f {}", out.display()),
         ),
         ExportTarget::Compose { host_port, .. } => (
-            crate::export::compose::export(&source, &image("services"), *host_port, &out),
+            crate::export::compose::export(&source, &image("services"), *host_port),
             format!("run: docker compose -f {}/compose.yaml up", out.display()),
         ),
     };
@@ -264,6 +264,11 @@ fn write(out: &Path, app: &str, engine: &str, files: &Files) -> Result<Vec<Strin
     let mut listed = String::new();
     for (name, file) in files {
         let path = out.join(name);
+        // A file of its own directory (Compose's copy of the flags).
+        if let Some(dir) = path.parent().filter(|d| *d != out) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
         crate::fsutil::write_atomic(
             &path,
             file.contents.as_bytes(),

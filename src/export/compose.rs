@@ -4,7 +4,6 @@
 //! start after and reach at `OFREP_ENDPOINT`.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
@@ -102,30 +101,24 @@ fn environment(source: &Source, port: Option<u32>) -> Value {
     Value::Object(env)
 }
 
-/// flagd serving the app's flags file, which it sees through a read-only mount of the
-/// directory holding it (relative to the compose file): `dozen flags set` and editors
-/// replace the file, which a mount of the file alone would never show (it keeps the inode
-/// it started with); flagd watches the file and reloads it.
-fn flagd_service(source: &Source, flags: &Flags, out: &Path) -> Value {
-    let dir = flags.path.parent().unwrap_or(Path::new("/"));
-    let relative = flagd::relative(dir, out);
-    let text = relative.display().to_string();
-    // A bare name would be a named volume: a path starts with `.` or `..`.
-    let host = if text.is_empty() {
-        ".".to_owned()
-    } else if text.starts_with("..") {
-        text
-    } else {
-        format!("./{text}")
-    };
+/// flagd serving a copy of the app's flags file, in a directory of its own beside
+/// `compose.yaml` (`APP-flags/`), mounted read-only: flagd sees that file and nothing else of
+/// the app or the export (not the env file), and reloads it when it is replaced (a mount of
+/// the file alone would keep the inode it started with).
+fn flagd_service(source: &Source, flags: &Flags) -> Value {
     let file = format!("{}/{}", flagd::MOUNT_DIR, flags.file_name());
     json!({
         "image": flagd::IMAGE,
         "command": Flags::start_args(&file).iter().map(|a| literal(a)).collect::<Vec<_>>(),
-        "volumes": [format!("{}:{}:ro", literal(&host), flagd::MOUNT_DIR)],
+        "volumes": [format!("./{}:{}:ro", flags_dir(source), flagd::MOUNT_DIR)],
         "restart": "on-failure",
         "labels": labels(source, "flagd"),
     })
+}
+
+/// The directory beside `compose.yaml` holding the copy of the flags file.
+fn flags_dir(source: &Source) -> String {
+    format!("{}-flags", source.app)
 }
 
 /// `web`'s published ports: one host port per replica, consecutive from `host` (dozen's port
@@ -246,11 +239,11 @@ fn schedules_note(source: &Source) -> String {
 /// `compose.yaml` and its env file for `source`, running `image`, `web` published from host
 /// port `host` (dozen's port rule when `None`); written in `out` (absolute), which paths to the
 /// app's files are relative to.
-pub fn export(source: &Source, image: &str, host: Option<u16>, out: &Path) -> Files {
+pub fn export(source: &Source, image: &str, host: Option<u16>) -> Files {
     let env_file = format!("{}.env", source.app);
     let mut services = Map::new();
     if let Some(flags) = &source.flags {
-        services.insert("flagd".into(), flagd_service(source, flags, out));
+        services.insert("flagd".into(), flagd_service(source, flags));
     }
     if let Some(command) = &source.release_command {
         services.insert(
@@ -293,6 +286,16 @@ pub fn export(source: &Source, image: &str, host: Option<u16>, out: &Path) -> Fi
             secret: false,
         },
     );
+    if let Some(flags) = &source.flags {
+        // The file as it is (JSON has no comments for a header).
+        files.insert(
+            format!("{}/{}", flags_dir(source), flags.file_name()),
+            File {
+                contents: flags.text.clone(),
+                secret: false,
+            },
+        );
+    }
     files.insert(
         env_file,
         File {

@@ -3,7 +3,7 @@
 //! definitions file, and the processes get `OFREP_ENDPOINT` pointing at it (docs/flags.md,
 //! "Exports").
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 /// flagd's container image, pinned: the exports are deterministic, and a new flagd is a
 /// change to review (its evaluation is what dozen's must match).
@@ -51,42 +51,5 @@ impl Flags {
             "--management-port".into(),
             MANAGEMENT_PORT.to_string(),
         ]
-    }
-}
-
-/// `path` as seen from the directory `from` (both absolute): `../flags.json`. Compose reads
-/// relative paths from the compose file's directory, so the export can move with the app.
-pub fn relative(path: &Path, from: &Path) -> PathBuf {
-    let path: Vec<Component> = path.components().collect();
-    let from: Vec<Component> = from.components().collect();
-    let shared = path.iter().zip(&from).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in shared..from.len() {
-        out.push("..");
-    }
-    for part in &path[shared..] {
-        out.push(part.as_os_str());
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_climb_to_the_shared_directory() {
-        assert_eq!(
-            relative(Path::new("/srv/shop"), Path::new("/srv/shop/out")),
-            PathBuf::from("..")
-        );
-        assert_eq!(
-            relative(Path::new("/srv/shop/conf"), Path::new("/srv/deploy/c")),
-            PathBuf::from("../../shop/conf")
-        );
-        assert_eq!(
-            relative(Path::new("/srv/shop/x"), Path::new("/srv/shop")),
-            PathBuf::from("x")
-        );
     }
 }
