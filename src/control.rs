@@ -412,6 +412,10 @@ pub struct Response {
     /// `[schedule.NAME]` jobs: when each fires next and how its last run went.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<ScheduleStatus>,
+    /// Where the run serves the app's flags over OFREP (`http://127.0.0.1:PORT`), if it does:
+    /// what `dozen exec` gives its command as `OFREP_ENDPOINT` while the run serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ofrep: Option<String>,
 }
 
 /// A scheduled job in `dozen ps`.
@@ -542,6 +546,7 @@ impl Response {
             at_ms: None,
             limits: Vec::new(),
             schedules: Vec::new(),
+            ofrep: None,
         }
     }
 }

@@ -473,6 +473,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
         if !response.schedules.is_empty() {
             value["schedules"] = json!(response.schedules);
         }
+        if let Some(ofrep) = &response.ofrep {
+            value["ofrep"] = json!(ofrep);
+        }
         if let Some(record) = deploy {
             value["deploy"] = super::deploys::value(record, false);
         }
@@ -490,6 +493,9 @@ pub(super) fn ps(context: &Context, args: &PsArgs) -> Result<i32, Error> {
     }
     drain_lines(&mut out, response.logs.as_ref());
     schedule_lines(&mut out, &response.schedules);
+    if let Some(ofrep) = &response.ofrep {
+        let _ = writeln!(out, "\nflags served over OFREP at {ofrep} (OFREP_ENDPOINT)");
+    }
     if let Some(record) = deploy {
         let _ = writeln!(out, "\nlast {}", super::deploys::line(record));
     }

@@ -21,9 +21,11 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
         let command_line = command_line(app, args)?;
         let port =
             base_port(None, config, &context.inherited).map_err(|e| Error::usage(e.to_string()))?;
-        let env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
+        let mut env = dev_process_env(&context.inherited, config, &[("PORT", port.to_string())]);
         let cwd = app.dir.working_dir();
         let store = crate::store::open(app).ok();
+        let configured = config.vars.contains_key(super::flags::ENDPOINT);
+        running_flags(&mut env, store.as_deref().filter(|_| !configured));
         return execute(
             context,
             &command_line,
@@ -38,7 +40,7 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
     let port = base_port(None, &released.as_config(), &context.inherited)
         .map_err(|e| Error::usage(e.to_string()))?;
     let version = format!("v{}", released.version);
-    let env = release_process_env(
+    let mut env = release_process_env(
         &context.inherited,
         &released.config,
         &released.inherit(),
@@ -46,6 +48,11 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
             ("PORT", port.to_string()),
             ("DOZEN_RELEASE", version.clone()),
         ],
+    );
+    let configured = released.config.contains_key(super::flags::ENDPOINT);
+    running_flags(
+        &mut env,
+        Some(released.store.as_path()).filter(|_| !configured),
     );
     execute(
         context,
@@ -55,6 +62,14 @@ pub(super) fn run(context: &Context, args: &ExecArgs) -> Result<i32, Error> {
         Some((&released.store, typed(args))),
         &version,
     )
+}
+
+/// While the app's `dozen run` serves its flags, a one-off reads them there too, as the
+/// formation's processes do (`store`: none when the config names an OFREP service itself).
+fn running_flags(env: &mut Vec<(String, String)>, store: Option<&std::path::Path>) {
+    if let Some(endpoint) = store.and_then(super::flags::running_endpoint) {
+        super::flags::set_endpoint(env, &endpoint);
+    }
 }
 
 /// The command as the user typed it after `exec`, every word shell-quoted: what the

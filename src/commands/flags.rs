@@ -109,6 +109,7 @@ fn run_plan(
         shown: file.shown,
         live: std::sync::Arc::new(crate::flags::live::Live::new(definitions, text.as_bytes())),
         listener,
+        endpoint: endpoint.clone(),
     };
     Ok(Some((plan, endpoint)))
 }
@@ -141,6 +142,14 @@ pub(super) fn for_run(
 }
 
 pub(super) use crate::ofrep::ENDPOINT;
+
+/// Where the app's running `dozen run` serves OFREP, if one does (for `dozen exec`).
+pub(super) fn running_endpoint(store: &std::path::Path) -> Option<String> {
+    ask(store, Op::Ps)
+        .ok()
+        .flatten()
+        .and_then(|status| status.ofrep)
+}
 
 /// `OFREP_ENDPOINT` in a process environment (replacing an inherited one).
 pub(super) fn set_endpoint(env: &mut Vec<(String, String)>, endpoint: &str) {

@@ -23,10 +23,14 @@ pub struct FlagsPlan {
     pub shown: String,
     pub live: Arc<Live>,
     pub listener: std::net::TcpListener,
+    /// The listener as the processes reach it (`http://127.0.0.1:PORT`).
+    pub endpoint: String,
 }
 
 /// The flags of a running formation, served and watched until dropped.
 pub struct Flags {
+    /// `http://ADDRESS` of the OFREP server.
+    endpoint: String,
     reloader: Arc<Reloader>,
     _serving: crate::ofrep::server::Serving,
     _watcher: Option<notify::RecommendedWatcher>,
@@ -53,7 +57,6 @@ pub enum Reloaded {
 impl Flags {
     /// Serves and watches the flags; says where.
     pub fn start(plan: FlagsPlan, pump: &pump::Handle) -> std::io::Result<Self> {
-        let address = plan.listener.local_addr()?;
         let count = plan.live.current().definitions.flags.len();
         let serving = crate::ofrep::server::serve(plan.listener, Arc::clone(&plan.live))?;
         let reloader = Arc::new(Reloader {
@@ -64,8 +67,8 @@ impl Flags {
         });
         pump.system(
             format!(
-                "flags: {count} from {}, OFREP on http://{address} (OFREP_ENDPOINT)",
-                reloader.shown
+                "flags: {count} from {}, OFREP on {} (OFREP_ENDPOINT)",
+                reloader.shown, plan.endpoint
             ),
             None,
         );
@@ -83,10 +86,16 @@ impl Flags {
             }
         };
         Ok(Self {
+            endpoint: plan.endpoint,
             reloader,
             _serving: serving,
             _watcher: watcher,
         })
+    }
+
+    /// Where OFREP is served.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
     }
 
     /// Reads the file again (for `dozen flags`): what changed, or why the file was refused.

@@ -701,6 +701,7 @@ impl Driver<'_, '_> {
                     }),
                     not_stored: self.not_stored.take(),
                     schedules: self.schedules.scheduler.status(),
+                    ofrep: self.flags.map(super::flags::Flags::endpoint),
                     ..response
                 };
                 self.resources.fill(&mut response, &machine.limits());

@@ -434,3 +434,31 @@ fn under_watch_a_flags_change_is_applied_live_and_restarts_nothing() {
     assert!(restarts[0].contains("app.sh changed"), "{restarts:?}");
     super::stop(running);
 }
+
+#[test]
+fn a_one_off_reads_the_flags_where_the_run_serves_them() {
+    let port = base_port();
+    let test = Test::new()
+        .file("flags.json", FLAGS)
+        .procfile("worker: exec sleep 600\n");
+    let mut running = test
+        .args(&["run", "--dev", "--no-timestamps", "-p", &port.to_string()])
+        .spawn();
+    let endpoint = endpoint(&mut running);
+    let (code, stdout, stderr) = running.dozen(&[
+        "exec",
+        "--dev",
+        "--",
+        "sh",
+        "-c",
+        "cd . && echo $OFREP_ENDPOINT",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), endpoint);
+    let (_, ps, _) = running.dozen(&["ps", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&ps).unwrap()["ofrep"],
+        endpoint.as_str()
+    );
+    super::stop(running);
+}

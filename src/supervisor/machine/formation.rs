@@ -100,6 +100,7 @@ impl Machine {
             logs: None,
             at_ms: None,
             schedules: Vec::new(),
+            ofrep: None,
             autoscale: self
                 .autoscalers
                 .iter()
