@@ -320,3 +320,22 @@ fn an_ofrep_endpoint_the_config_sets_is_the_one_the_processes_get() {
     assert!(compose.contains("flagd"), "{compose}");
     assert!(!compose.contains("OFREP_ENDPOINT:"), "{compose}");
 }
+
+#[test]
+fn the_history_names_the_account_when_user_is_not_set() {
+    let test = app().args(&["flags"]).run().success();
+    let dir = test.dir.path().to_owned();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_dozen"))
+        .args(["flags", "disable", "theme"])
+        .current_dir(&dir)
+        .env_remove("USER")
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let (_, stdout, _) = dozen_in(&dir, &["history", "--json"]);
+    let history: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let who = history.last().unwrap()["who"].as_str().unwrap().to_owned();
+    let uid = rustix::process::getuid().as_raw();
+    assert!(who.ends_with(&format!(" (uid {uid})")), "{who}");
+    assert!(!who.starts_with("uid "), "{who}");
+}

@@ -12,12 +12,13 @@ use super::error::StoreError;
 
 pub const FILE: &str = "history.jsonl";
 
-/// Who is acting: `$USER`, else the numeric uid.
+/// Who is acting: `$USER`, else the account (`nobody (uid 65534)`, or `uid N` when
+/// `/etc/passwd` does not name it).
 pub fn who() -> String {
     std::env::var("USER")
         .ok()
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
+        .unwrap_or_else(|| super::trust::account_name(rustix::process::getuid().as_raw()))
 }
 
 /// Records a scale: its changes, the formation after it, and whether a run applied it (or it
