@@ -467,14 +467,42 @@ mod tests {
     /// The tests count the server's threads by name: one server at a time.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-    #[test]
-    fn serves_and_cleans_up_and_long_paths_fall_back() {
-        let _one = ONE_AT_A_TIME
+    /// What a test serves from: its turn, a store of its own and the log hub.
+    struct Setup {
+        _turn: std::sync::MutexGuard<'static, ()>,
+        dir: tempfile::TempDir,
+        store: std::path::PathBuf,
+        hub: Arc<crate::logs::hub::Hub>,
+    }
+
+    fn setup() -> Setup {
+        let turn = ONE_AT_A_TIME
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         std::fs::create_dir(&store).unwrap();
+        let hub = Arc::new(crate::logs::hub::Hub::new(
+            crate::logs::hub::Limits::default(),
+        ));
+        Setup {
+            _turn: turn,
+            dir,
+            store,
+            hub,
+        }
+    }
+
+    #[test]
+    fn serves_and_cleans_up_and_long_paths_fall_back() {
+        // Every field bound: what a pattern leaves out is dropped at once (the turn, the
+        // directory).
+        let Setup {
+            _turn,
+            dir,
+            store,
+            hub,
+        } = setup();
         // A stale socket file, as a SIGKILLed run leaves it.
         std::fs::create_dir(store.join("run")).unwrap();
         drop(UnixListener::bind(store.join("run/control.sock")).unwrap());
@@ -488,9 +516,6 @@ mod tests {
         assert_eq!(mode, 0o600);
         let dir_mode = std::fs::metadata(store.join("run")).unwrap().mode() & 0o777;
         assert_eq!(dir_mode, 0o700);
-        let hub = std::sync::Arc::new(crate::logs::hub::Hub::new(
-            crate::logs::hub::Limits::default(),
-        ));
         let guard = server
             .serve(hub.clone(), |request| {
                 let mut reply = Response::error(format!("{:?}", request.op));
@@ -536,11 +561,7 @@ mod tests {
         assert!(!fallback.starts_with(&long));
         let guard = Server::bind(&long)
             .unwrap()
-            .serve(hub, |_| {
-                let mut reply = Response::error("");
-                reply.ok = true;
-                reply
-            })
+            .serve(hub, |_| Response::ok())
             .unwrap();
         assert!(request(&long, &Request { v: 1, op: Op::Ps }).unwrap().ok);
         drop(guard);
@@ -552,22 +573,15 @@ mod tests {
 
     #[test]
     fn log_readers_never_hold_back_a_request_and_their_number_is_bounded() {
-        let _one = ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        std::fs::create_dir(&store).unwrap();
-        let hub = std::sync::Arc::new(crate::logs::hub::Hub::new(
-            crate::logs::hub::Limits::default(),
-        ));
+        let Setup {
+            _turn,
+            dir: _dir,
+            store,
+            hub,
+        } = setup();
         let guard = Server::bind(&store)
             .unwrap()
-            .serve(hub.clone(), |_| {
-                let mut reply = Response::error("");
-                reply.ok = true;
-                reply
-            })
+            .serve(hub.clone(), |_| Response::ok())
             .unwrap();
         let path = socket_path(&store).unwrap();
         let follow = |stream: &mut UnixStream| {
@@ -622,15 +636,12 @@ mod tests {
 
     #[test]
     fn top_streams_a_frame_an_interval_until_its_client_goes_or_the_run_ends() {
-        let _one = ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        std::fs::create_dir(&store).unwrap();
-        let hub = std::sync::Arc::new(crate::logs::hub::Hub::new(
-            crate::logs::hub::Limits::default(),
-        ));
+        let Setup {
+            _turn,
+            dir: _dir,
+            store,
+            hub,
+        } = setup();
         let asked = Arc::new(AtomicUsize::new(0));
         let ending = Arc::new(AtomicBool::new(false));
         let (counted, ended) = (asked.clone(), ending.clone());
@@ -642,9 +653,7 @@ mod tests {
                 if ended.load(Ordering::SeqCst) {
                     return Response::error("the run is ending");
                 }
-                let mut reply = Response::error("");
-                reply.ok = true;
-                reply
+                Response::ok()
             })
             .unwrap();
         let subscribe = |interval_ms| {

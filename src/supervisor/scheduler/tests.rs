@@ -22,6 +22,16 @@ fn at(text: &str) -> Timestamp {
 
 const KILL: Duration = Duration::from_secs(5);
 
+/// A scheduler whose job `job` last fired at `last`, started at `wall` (after a pause), and
+/// what its first timers did.
+fn after_pause(job: Schedule, last: &str, wall: Timestamp) -> (Scheduler, Vec<Action>) {
+    let last = HashMap::from([("job".to_owned(), at(last))]);
+    let mut s = Scheduler::new(vec![job], &last, KILL, wall);
+    s.on_timers(wall, Instant::now());
+    let actions = s.take_actions();
+    (s, actions)
+}
+
 fn spawned_ids(actions: &[Action]) -> Vec<u64> {
     actions
         .iter()
@@ -144,17 +154,8 @@ fn a_timeout_sends_sigterm_then_sigkill_after_the_kill_timeout() {
 
 #[test]
 fn fires_missed_in_a_pause_run_once_or_are_said_missed_past_the_deadline() {
-    let now = Instant::now();
-    let last = HashMap::from([("job".to_owned(), at("2026-01-01T00:00:00Z"))]);
-    let wall = at("2026-01-01T01:05:00Z");
-    let mut s = Scheduler::new(
-        vec![schedule("*/10 * * * *", Concurrency::Forbid)],
-        &last,
-        KILL,
-        wall,
-    );
-    s.on_timers(wall, now);
-    let actions = s.take_actions();
+    let (last, wall) = ("2026-01-01T00:00:00Z", at("2026-01-01T01:05:00Z"));
+    let (_, actions) = after_pause(schedule("*/10 * * * *", Concurrency::Forbid), last, wall);
     assert_eq!(spawned_ids(&actions).len(), 1);
     assert_eq!(
         said(&actions),
@@ -164,9 +165,7 @@ fn fires_missed_in_a_pause_run_once_or_are_said_missed_past_the_deadline() {
     );
     let mut job = schedule("*/10 * * * *", Concurrency::Forbid);
     job.starting_deadline = Some(Duration::from_secs(60));
-    let mut s = Scheduler::new(vec![job], &last, KILL, wall);
-    s.on_timers(wall, now);
-    let actions = s.take_actions();
+    let (s, actions) = after_pause(job, last, wall);
     assert!(spawned_ids(&actions).is_empty());
     assert_eq!(outcomes(&actions), ["missed"]);
     assert_eq!(
@@ -202,17 +201,9 @@ fn stopping_the_run_stops_its_jobs_and_fires_no_more() {
 
 #[test]
 fn a_long_pause_of_a_frequent_schedule_is_counted_to_a_bound_and_its_latest_fire_found() {
-    let now = Instant::now();
-    let last = HashMap::from([("job".to_owned(), at("2026-01-01T00:00:00Z"))]);
     let wall = at("2026-01-03T00:00:00.5Z");
-    let mut s = Scheduler::new(
-        vec![schedule("* * * * * *", Concurrency::Forbid)],
-        &last,
-        KILL,
-        wall,
-    );
-    s.on_timers(wall, now);
-    let actions = s.take_actions();
+    let job = schedule("* * * * * *", Concurrency::Forbid);
+    let (_, actions) = after_pause(job, "2026-01-01T00:00:00Z", wall);
     assert_eq!(spawned_ids(&actions).len(), 1);
     let line = &said(&actions)[0];
     assert!(
