@@ -26,6 +26,21 @@ pub fn verify(out: &std::path::Path, units: &[&str]) {
 }
 
 /// Kubernetes' own schemas, strictly (unknown fields rejected).
+/// Checks a Compose file (as a JSON value) against the Compose specification's schema.
+#[track_caller]
+pub fn compose_valid(compose: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(compose)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
 pub fn kubernetes_validate(files: &[std::path::PathBuf]) {
     match Command::new("kubernetes-validate")
         .arg("--strict")
@@ -370,16 +385,7 @@ fn the_sample_app_as_a_compose_file() {
     golden("compose", &app, &out, &names);
     let yaml = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
     let compose: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::draft7::new(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&compose)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    crate::export::compose_valid(&compose);
     assert_eq!(compose["services"]["web"]["deploy"]["replicas"], 2);
     assert_eq!(
         compose["services"]["web"]["depends_on"]["release"]["condition"],
@@ -677,12 +683,7 @@ fn exported_files_say_how_each_engine_ships_the_logs() {
         "tcp+tls://logs.example.com:6514"
     );
     assert_eq!(logging["options"]["syslog-format"], "rfc5424micro");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::draft7::new(&schema).unwrap();
-    assert!(validator.is_valid(&compose));
+    compose_valid(&compose);
 }
 
 /// Issue 28: every engine starts a command as `dozen run` does — the tree's `.profile.d/*.sh`
@@ -827,16 +828,7 @@ fn limits_are_exported_to_every_engine() {
     assert_eq!(code, Some(0), "{stderr}");
     let yaml = std::fs::read_to_string(app.join("compose/compose.yaml")).unwrap();
     let compose: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::draft7::new(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&compose)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    crate::export::compose_valid(&compose);
     let web = &compose["services"]["web"];
     assert_eq!(
         web["deploy"]["resources"],

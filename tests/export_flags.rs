@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::export::{kubernetes_validate, verify};
-use crate::harness::{Test, dozen_in, repo};
+use crate::harness::{Test, dozen_in};
 
 /// A definitions file as a user writes it (spacing, a non-ASCII string, a `$`): the exports
 /// must carry its text exactly.
@@ -208,16 +208,7 @@ fn compose_gets_a_flagd_service_the_app_services_depend_on() {
         &["export", "compose", "--out", "compose", "--image", "shop:1"],
     );
     let compose = yaml(&out.join("compose.yaml"));
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("fixtures/schemas/compose-spec.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::draft7::new(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&compose)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    crate::export::compose_valid(&compose);
     let flagd = &compose["services"]["flagd"];
     assert!(
         flagd["image"]
