@@ -630,3 +630,22 @@ pub fn every_path(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Polls `dozen ps --json` until `done` holds (at most 10 s; the caller's line says what it
+/// waited for); a run still starting (no socket yet) is polled again.
+#[track_caller]
+pub fn wait_ps(running: &Running, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    eventually_ok(
+        "`dozen ps --json` to show it",
+        std::time::Duration::from_secs(10),
+        || {
+            let (code, stdout, _) = running.dozen(&["ps", "--json"]);
+            let status: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+            if code == Some(0) && done(&status) {
+                Ok(status)
+            } else {
+                Err(format!("{status:#}"))
+            }
+        },
+    )
+}

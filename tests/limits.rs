@@ -2,11 +2,9 @@
 //! user has, `nobody` included): `RLIMIT_NOFILE`, memory watched as Heroku watches it (R14,
 //! R15), CPU said not to be capped; and each instance's CPU % and RSS in `dozen ps`.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::harness::{Running, Test, port_block};
+use crate::harness::{Running, Test, port_block, wait_ps};
 
 /// One base port for every test here (as in `watch.rs`): their processes listen on none, so
 /// they can share it (dozen only checks the ports are free), and the suite's blocks are few.
@@ -19,24 +17,6 @@ fn run(test: Test) -> Running {
     let port = port().to_string();
     test.args(&["run", "--dev", "--no-timestamps", "-p", &port])
         .spawn()
-}
-
-/// `dozen ps --json` once it answers and `done` holds (at most 10 s).
-#[track_caller]
-fn wait_ps(running: &Running, done: impl Fn(&Value) -> bool) -> Value {
-    crate::harness::eventually_ok(
-        "`dozen ps --json` to show it",
-        Duration::from_secs(10),
-        || {
-            let (code, stdout, _) = running.dozen(&["ps", "--json"]);
-            let status: Value = serde_json::from_str(&stdout).unwrap_or_default();
-            if code == Some(0) && done(&status) {
-                Ok(status)
-            } else {
-                Err(format!("{status:#}"))
-            }
-        },
-    )
 }
 
 fn instance<'a>(status: &'a Value, name: &str) -> &'a Value {

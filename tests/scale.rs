@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 use serde_json::Value;
 
-use crate::harness::{Running, Test, dozen_in};
+use crate::harness::{Running, Test, dozen_in, wait_ps};
 
 /// Each test its own block of ports.
 fn base_port() -> u16 {
@@ -42,25 +42,6 @@ fn names_and_ports(status: &Value) -> Vec<(String, u64)> {
             )
         })
         .collect()
-}
-
-/// Polls `dozen ps` until `done` holds (at most 10 s; the caller's line says what it waited
-/// for); a run still starting (no socket yet) is polled again.
-#[track_caller]
-fn wait_ps(running: &Running, done: impl Fn(&Value) -> bool) -> Value {
-    crate::harness::eventually_ok(
-        "`dozen ps --json` to show it",
-        Duration::from_secs(10),
-        || {
-            let (code, stdout, _) = running.dozen(&["ps", "--json"]);
-            let status: Value = serde_json::from_str(&stdout).unwrap();
-            if code == Some(0) && done(&status) {
-                Ok(status)
-            } else {
-                Err(format!("{status:#}"))
-            }
-        },
-    )
 }
 
 #[test]
