@@ -8,10 +8,11 @@ use std::path::PathBuf;
 /// flagd's container image, pinned: the exports are deterministic, and a new flagd is a
 /// change to review (its evaluation is what dozen's must match).
 pub const IMAGE: &str = "ghcr.io/open-feature/flagd:v0.12.9";
-/// flagd's defaults, written out so the files say them: flag evaluation (gRPC and
-/// Connect), management (`/healthz`, `/readyz`, `/metrics`) and OFREP.
+/// flagd's defaults, written out so the files say every port it binds: flag evaluation (gRPC
+/// and Connect), management (`/healthz`, `/readyz`, `/metrics`), the sync service, and OFREP.
 pub const PORT: u16 = 8013;
 pub const MANAGEMENT_PORT: u16 = 8014;
+pub const SYNC_PORT: u16 = 8015;
 pub const OFREP_PORT: u16 = 8016;
 pub use crate::ofrep::ENDPOINT;
 /// Where the containers see the definitions.
@@ -50,6 +51,8 @@ impl Flags {
             OFREP_PORT.to_string(),
             "--management-port".into(),
             MANAGEMENT_PORT.to_string(),
+            "--sync-port".into(),
+            SYNC_PORT.to_string(),
         ]
     }
 }
