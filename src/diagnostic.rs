@@ -166,7 +166,8 @@ impl<'a> From<&'a Diagnostic> for DiagnosticJson<'a> {
 
 /// The closest candidate to a misspelt word, if one is close enough to suggest: a small edit
 /// distance counting transpositions (`wbe` → `web`), or a high Jaro-Winkler similarity
-/// (`formaton` → `formation`).
+/// (`formaton` → `formation`). Of candidates as many edits away, the most similar (`of` →
+/// `off`, not `on`: their longer shared start).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -178,11 +179,11 @@ pub fn did_you_mean<'a>(
         .map(|candidate| {
             let edits = strsim::osa_distance(word, candidate);
             let similarity = strsim::jaro_winkler(word, candidate);
-            (edits <= max_edits || similarity > 0.8, edits, candidate)
+            (edits <= max_edits || similarity > 0.8, edits, similarity, candidate)
         })
-        .filter(|(close, _, _)| *close)
-        .min_by_key(|(_, edits, _)| *edits)
-        .map(|(_, _, candidate)| candidate)
+        .filter(|(close, ..)| *close)
+        .min_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))
+        .map(|(.., candidate)| candidate)
 }
 
 /// How a character is shown in a diagnostic: as itself, or escaped when a terminal would act
@@ -318,5 +319,7 @@ mod tests {
         assert_eq!(did_you_mean("zzz", ["restart", "after"]), None);
         assert_eq!(did_you_mean("wbe", ["worker", "web"]), Some("web"));
         assert_eq!(did_you_mean("db", ["web", "worker"]), None);
+        assert_eq!(did_you_mean("of", ["on", "off"]), Some("off"));
+        assert_eq!(did_you_mean("of", ["off", "on"]), Some("off"));
     }
 }
