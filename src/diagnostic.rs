@@ -179,7 +179,12 @@ pub fn did_you_mean<'a>(
         .map(|candidate| {
             let edits = strsim::osa_distance(word, candidate);
             let similarity = strsim::jaro_winkler(word, candidate);
-            (edits <= max_edits || similarity > 0.8, edits, similarity, candidate)
+            (
+                edits <= max_edits || similarity > 0.8,
+                edits,
+                similarity,
+                candidate,
+            )
         })
         .filter(|(close, ..)| *close)
         .min_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))

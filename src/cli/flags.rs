@@ -39,6 +39,7 @@ pub enum FlagsAction {
         /// The flag's key
         key: String,
         /// 0% to 100%, such as 10% or 12.5%
+        #[arg(allow_hyphen_values = true)]
         percent: String,
         /// The variant rolled out [default: a boolean flag's `true` variant, else its only
         /// variant besides its default]

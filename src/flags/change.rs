@@ -36,7 +36,8 @@ impl std::str::FromStr for Percent {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let bad = || format!("`{text}` is not a percentage: give 0% to 100%, such as 10% or 12.5%");
-        let number = text.trim().trim_end_matches('%').trim();
+        let text = text.trim();
+        let number = text.strip_suffix('%').unwrap_or(text).trim_end();
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(whole) || (!fraction.is_empty() && !digits(fraction)) {
@@ -305,6 +306,7 @@ mod tests {
             "%",
             "1e2",
             "4294967296%",
+            "10%%",
         ] {
             assert!(bad.parse::<Percent>().is_err(), "{bad}");
         }
